@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The accelerator seam (ARCHITECTURE.md "The seams", STYLE.md section 5).
+ * Two tables, one in each direction: struct accel_io carries calls from an
+ * accelerator into the machine (port and MMIO accesses, the INTA cycle);
+ * struct accel_ops is what an accelerator (kvm, bt) implements.
+ *
+ * An accelerator never returns a port or MMIO exit: it calls io->pio or
+ * io->mmio (KVM from its exit handling, BT from the middle of an
+ * instruction) and vcpu_run returns only lifecycle stops.
+ *
+ * This header and cpu_state.h are the only vmm headers src/bt-fallback
+ * includes, so it must not name struct vm or struct vm_spec.
+ */
+#ifndef VMM_ACCEL_H
+#define VMM_ACCEL_H
+
+#include "vmm/base/compiler.h"
+#include "vmm/base/types.h"
+#include "vmm/cpu_state.h"
+
+struct err;
+struct accel_vm;
+struct accel_vcpu;
+
+/* Calls from an accelerator into the machine. Given at vCPU creation; called on the vCPU thread. */
+struct accel_io {
+	void *vm;
+	void (*pio)(void *vm, u16 port, unsigned size, bool is_write, void *data);
+	void (*mmio)(void *vm, u64 gpa, unsigned size, bool is_write, void *data);
+	/* INTA cycle for a userspace irqchip: the vector to deliver, or -1 if none. */
+	int (*intr_ack)(void *vm, unsigned cpu);
+	/* Virtual time for engines that run until the next deadline (BT); may be NULL. */
+	u64 (*next_deadline_ns)(void *vm);
+};
+
+enum vcpu_stop {
+	VCPU_STOP_KICKED,   /* a request is waiting: pause, save, quit */
+	VCPU_STOP_HALTED,   /* HLT and nothing pending */
+	VCPU_STOP_SHUTDOWN, /* triple fault */
+	VCPU_STOP_RESET,    /* the guest asked for a reset */
+	VCPU_STOP_FAILED,   /* the accelerator could not continue; it has logged why */
+};
+
+const char *vcpu_stop_name(enum vcpu_stop why);
+
+/* What an accelerator needs to know of the VM it creates. */
+struct accel_config {
+	unsigned nr_vcpus;
+	u64 ram_bytes;
+	const char *name; /* for messages */
+};
+
+/* Flags for map_ram. */
+#define ACCEL_MEM_READONLY  (1u << 0)
+#define ACCEL_MEM_LOG_DIRTY (1u << 1)
+
+/* How a vCPU starts (set by the boot loader through vcpu_set). */
+struct accel_ops {
+	const char *name; /* "kvm" or "bt" */
+	bool has_irqchip; /* interrupt lines end in the kernel (KVM) */
+	/* Usable on this host? 0, or a negative errno with the reason in why_not. */
+	int (*probe)(struct err *why_not);
+	int (*vm_create)(const struct accel_config *cfg, struct accel_vm **out, struct err *err);
+	void (*vm_destroy)(struct accel_vm *avm);
+	int (*map_ram)(struct accel_vm *avm, u64 gpa, u64 len, void *hva, unsigned flags);
+	int (*dirty_log)(struct accel_vm *avm, u64 gpa, u64 len, unsigned long *bitmap);
+	int (*irq_line)(struct accel_vm *avm, unsigned gsi, int level); /* has_irqchip only */
+	int (*msi)(struct accel_vm *avm, u64 addr, u32 data);           /* has_irqchip only */
+	int (*vcpu_create)(struct accel_vm *avm, unsigned index, const struct accel_io *io,
+			   struct accel_vcpu **out, struct err *err);
+	void (*vcpu_destroy)(struct accel_vcpu *v);
+	int (*vcpu_run)(struct accel_vcpu *v, enum vcpu_stop *why); /* vCPU thread */
+	void (*vcpu_kick)(struct accel_vcpu *v);                    /* any thread */
+	void (*vcpu_set_intr)(struct accel_vcpu *v, bool level);    /* INTR pin, !has_irqchip */
+	int (*vcpu_get)(struct accel_vcpu *v, struct cpu_state *st); /* paused vCPU */
+	int (*vcpu_set)(struct accel_vcpu *v, const struct cpu_state *st);
+};
+
+extern const struct accel_ops accel_kvm;
+extern const struct accel_ops accel_bt;
+
+#endif

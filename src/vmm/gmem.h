@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest physical memory (STYLE.md section 11): a table of RAM regions, each
+ * backed by one host mapping. Devices and loaders reach guest memory only
+ * through these helpers, which check the whole range and fail cleanly with
+ * -EFAULT; nothing dereferences a raw guest address any other way.
+ */
+#ifndef VMM_GMEM_H
+#define VMM_GMEM_H
+
+#include "vmm/base/compiler.h"
+#include "vmm/base/types.h"
+
+#include <stddef.h>
+
+#define GMEM_MAX_REGIONS 8
+
+struct gmem_region {
+	u64 gpa, len;
+	void *hva;
+};
+
+struct gmem {
+	struct gmem_region regions[GMEM_MAX_REGIONS];
+	unsigned nr;
+	u64 ram_bytes; /* total guest RAM */
+};
+
+/*
+ * Allocate ram_bytes of guest RAM laid out like a PC: below the 32-bit PCI
+ * hole (GMEM_PCI_HOLE_START) and the rest from 4 GiB up. Main thread.
+ */
+#define GMEM_PCI_HOLE_START 0xc0000000ull
+#define GMEM_HIGH_START     0x100000000ull
+MUST_CHECK int gmem_init_pc(struct gmem *mem, u64 ram_bytes);
+/* Add an existing host buffer as a region (unit tests, firmware ROM). */
+MUST_CHECK int gmem_add(struct gmem *mem, u64 gpa, u64 len, void *hva);
+/* Unmap everything gmem_init_pc allocated. */
+void gmem_destroy(struct gmem *mem);
+
+/* 0 or -EFAULT unless [gpa, gpa+len) is all RAM. Any thread. */
+MUST_CHECK int gmem_read(const struct gmem *mem, u64 gpa, void *buf, size_t len);
+MUST_CHECK int gmem_write(const struct gmem *mem, u64 gpa, const void *buf, size_t len);
+/* Host pointer to [gpa, gpa+len) if it lies in one region, else NULL. */
+void *gmem_ptr(const struct gmem *mem, u64 gpa, size_t len);
+/* Is gpa inside RAM? */
+bool gmem_is_ram(const struct gmem *mem, u64 gpa);
+
+#endif
