@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal state of the KVM accelerator (src/vmm/kvm only; never included
+ * from another room). The accelerator drives /dev/kvm with raw ioctls as
+ * documented in the kernel's Documentation/virt/kvm/api.rst (API version 12):
+ * section 4 (ioctls), 5 (the kvm_run structure) and 8 (capabilities).
+ *
+ * Files: kvm_vm.c (probe, VM, memory slots, dirty log), kvm_vcpu.c (vCPU
+ * creation, the KVM_RUN loop, kicks), kvm_cpuid.c (the CPUID model),
+ * kvm_regs.c (struct cpu_state <-> KVM register ioctls), kvm_irq.c
+ * (KVM_IRQ_LINE, KVM_SIGNAL_MSI).
+ */
+#ifndef VMM_KVM_KVM_INTERNAL_H
+#define VMM_KVM_KVM_INTERNAL_H
+
+#include "vmm/accel.h"
+#include "vmm/base/types.h"
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* Fixed addresses for the VMX real-mode helpers (api.rst 4.40 / 4.75): below the BIOS ROM. */
+#define KVM_TSS_GPA	     0xfffbd000ull /* three pages */
+#define KVM_IDENTITY_MAP_GPA 0xfffbc000ull /* one page */
+
+#define KVM_MAX_SLOTS 32
+
+struct kvm_slot {
+	bool used;
+	u32 flags; /* KVM_MEM_* */
+	u64 gpa, len;
+	void *hva;
+};
+
+struct accel_vm {
+	int kvm_fd, vm_fd;
+	char name[64];
+	unsigned nr_vcpus;
+	size_t run_size;	  /* KVM_GET_VCPU_MMAP_SIZE */
+	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, unfiltered */
+	bool tsc_deadline;	  /* KVM_CAP_TSC_DEADLINE_TIMER */
+	bool readonly_mem;	  /* KVM_CAP_READONLY_MEM */
+	u32 *msr_index;		  /* KVM_GET_MSR_INDEX_LIST */
+	unsigned nr_msr_index;
+	pthread_mutex_t slot_lock; /* protects slots[] */
+	struct kvm_slot slots[KVM_MAX_SLOTS];
+};
+
+struct accel_vcpu {
+	struct accel_vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	const struct accel_io *io;
+	char name[16]; /* "vcpu0" */
+	pthread_t thread;
+	atomic_bool thread_known;
+};
+
+/* kvm_vm.c */
+int kvm_ioctl_check(int fd, long cap); /* KVM_CHECK_EXTENSION: value, 0 if absent */
+bool kvm_msr_supported(const struct accel_vm *avm, u32 index);
+
+/* kvm_cpuid.c: build the guest's CPUID table for vCPU index and install it (KVM_SET_CPUID2). */
+int kvm_cpuid_setup(struct accel_vcpu *v);
+
+/* kvm_regs.c */
+int kvm_regs_get(struct accel_vcpu *v, struct cpu_state *st);
+int kvm_regs_set(struct accel_vcpu *v, const struct cpu_state *st);
+int kvm_regs_init(struct accel_vcpu *v); /* reset-time MSRs and FPU defaults */
+
+/* kvm_vcpu.c */
+int kvm_vcpu_create(struct accel_vm *avm, unsigned index, const struct accel_io *io,
+		    struct accel_vcpu **out, struct err *err);
+void kvm_vcpu_destroy(struct accel_vcpu *v);
+int kvm_vcpu_run(struct accel_vcpu *v, enum vcpu_stop *why);
+void kvm_vcpu_kick(struct accel_vcpu *v);
+const char *kvm_exit_name(u32 reason);
+
+/* kvm_irq.c */
+int kvm_irq_line(struct accel_vm *avm, unsigned gsi, int level);
+int kvm_irq_msi(struct accel_vm *avm, u64 addr, u32 data);
+
+#endif
