@@ -1,0 +1,1367 @@
+// SPDX-License-Identifier: MIT
+/*
+ * VM spec parsing and validation: JSON (RFC 8259, parsed by jansson with duplicate keys
+ * rejected) -> struct vm_spec. Every problem is recorded in a struct diag with its JSON path;
+ * parsing goes on after an error so that one run reports them all.
+ *
+ * Checks that come from specifications rather than taste:
+ *  - name: a portable file/host name subset, [A-Za-z0-9._-], 1..63 (RFC 1123 label length).
+ *  - boot.cmdline: at most 2047 bytes, the Linux x86 boot protocol's cmdline_size - 1
+ *    (Documentation/arch/x86/boot.rst, protocol 2.06+).
+ *  - boot.load_address: CS:IP = (addr >> 4):(addr & 0xf), so the highest real-mode start
+ *    is 0xffff:0xf = 0xfffff (Intel SDM vol. 3A section 20.1.1).
+ *  - debug.exit_port: must not hide a standard PC port: 8259A PICs 0x20/0xa0, 8254 PIT
+ *    0x40-0x43, 8042 0x60/0x64, MC146818 RTC 0x70-0x71, COM1 16550 0x3f8-0x3ff, PCI
+ *    configuration mechanism #1 0xcf8-0xcff (PCI Local Bus 3.0 section 3.2.2.3.2) which holds
+ *    the PIIX/ICH reset control register 0xcf9, and the ACPI PM block 0x600-0x60f.
+ *  - disks[].serial: at most 20 bytes (ATA8-ACS IDENTIFY DEVICE words 10-19; virtio 1.2
+ *    section 5.2.6, VIRTIO_BLK_ID_BYTES).
+ *  - nics[].mac: IEEE 802 MAC-48; the I/G bit (bit 0 of octet 0) must be 0 (unicast).
+ *  - nics[].tap: a Linux interface name (IFNAMSIZ 16 with the NUL; no '/', ':', blanks).
+ *  - serial/control unix socket paths fit struct sockaddr_un's sun_path (unix(7)).
+ *
+ * Not here: whether images fit in RAM (the loaders), whether the accelerator exists (the
+ * accelerator probe), --set (spec_set.c).
+ */
+#include "vmm/spec.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define SPEC_PATH_LEN	   192	     /* a JSON path in a message */
+#define SPEC_FILE_MAX	   (1 << 20) /* a spec file larger than this is not a spec */
+#define SPEC_SHOW_LEN	   64	     /* user strings are shown up to this many bytes */
+#define SPEC_UNIX_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
+/* ---- diagnostics ---- */
+
+void diag_init(struct diag *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+static PRINTF(3, 0) void diag_vadd(struct diag *d, const char *path, const char *fmt, va_list ap)
+{
+	struct diag_entry *e;
+	char *msg = NULL, *p;
+
+	if (d->nr >= DIAG_MAX)
+		goto err_drop;
+	if (d->nr == d->cap) {
+		unsigned cap = d->cap ? d->cap * 2 : 8;
+
+		e = realloc(d->entries, cap * sizeof(*e));
+		if (!e)
+			goto err_drop;
+		d->entries = e;
+		d->cap = cap;
+	}
+	if (vasprintf(&msg, fmt, ap) < 0)
+		goto err_drop;
+	p = strdup(path ? path : "");
+	if (!p)
+		goto err_free_msg;
+	d->entries[d->nr].path = p;
+	d->entries[d->nr].msg = msg;
+	d->nr++;
+	return;
+
+err_free_msg:
+	free(msg);
+err_drop:
+	d->dropped++;
+}
+
+void diag_add(struct diag *d, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vadd(d, path, fmt, ap);
+	va_end(ap);
+}
+
+void diag_print(const struct diag *d, FILE *f)
+{
+	for (unsigned i = 0; i < d->nr; i++) {
+		if (d->entries[i].path[0])
+			fprintf(f, "%s: %s\n", d->entries[i].path, d->entries[i].msg);
+		else
+			fprintf(f, "%s\n", d->entries[i].msg);
+	}
+	if (d->dropped)
+		fprintf(f, "(%u more problems not shown)\n", d->dropped);
+}
+
+void diag_free(struct diag *d)
+{
+	for (unsigned i = 0; i < d->nr; i++) {
+		free(d->entries[i].path);
+		free(d->entries[i].msg);
+	}
+	free(d->entries);
+	diag_init(d);
+}
+
+/* ---- enum names ---- */
+
+static const char *const spec_accel_names[] = { "auto", "kvm", "bt", NULL };
+static const char *const boot_kind_names[] = { "kernel", "multiboot", "flat", "firmware", NULL };
+static const char *const serial_target_names[] = { "stdio", "file", "pty", "unix", "none", NULL };
+static const char *const on_reset_names[] = { "restart", "exit", NULL };
+static const char *const on_triple_fault_names[] = { "exit", "reset", NULL };
+static const char *const disk_format_names[] = { "auto", "raw", "vmdk", NULL };
+static const char *const disk_bus_names[] = { "virtio", "ahci", NULL };
+static const char *const disk_cache_names[] = { "writeback", "writethrough", "none", NULL };
+static const char *const nic_backend_names[] = { "user", "tap", NULL };
+static const char *const nic_model_names[] = { "virtio", "e1000", NULL };
+static const char *const display_type_names[] = { "none", "vnc", NULL };
+
+static const char *spec_enum_name(const char *const *names, size_t nr, unsigned v)
+{
+	return v < nr - 1 ? names[v] : "?";
+}
+
+#define SPEC_ENUM_NAME(tbl, v) spec_enum_name(tbl, ARRAY_SIZE(tbl), (unsigned)(v))
+
+const char *spec_accel_name(enum spec_accel a)
+{
+	return SPEC_ENUM_NAME(spec_accel_names, a);
+}
+
+const char *boot_kind_name(enum boot_kind k)
+{
+	return SPEC_ENUM_NAME(boot_kind_names, k);
+}
+
+const char *serial_target_name(enum serial_target t)
+{
+	return SPEC_ENUM_NAME(serial_target_names, t);
+}
+
+const char *spec_on_reset_name(enum spec_on_reset r)
+{
+	return SPEC_ENUM_NAME(on_reset_names, r);
+}
+
+const char *spec_on_triple_fault_name(enum spec_on_triple_fault t)
+{
+	return SPEC_ENUM_NAME(on_triple_fault_names, t);
+}
+
+const char *disk_format_name(enum disk_format f)
+{
+	return SPEC_ENUM_NAME(disk_format_names, f);
+}
+
+const char *disk_bus_name(enum disk_bus b)
+{
+	return SPEC_ENUM_NAME(disk_bus_names, b);
+}
+
+const char *disk_cache_name(enum disk_cache c)
+{
+	return SPEC_ENUM_NAME(disk_cache_names, c);
+}
+
+const char *nic_backend_name(enum nic_backend b)
+{
+	return SPEC_ENUM_NAME(nic_backend_names, b);
+}
+
+const char *nic_model_name(enum nic_model m)
+{
+	return SPEC_ENUM_NAME(nic_model_names, m);
+}
+
+const char *display_type_name(enum display_type t)
+{
+	return SPEC_ENUM_NAME(display_type_names, t);
+}
+
+/* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
+
+static const char *const spec_top_keys[] = { "name",	"vcpus",  "memory_mib", "accel",
+					     "boot",	"serial", "on_reset",	"on_triple_fault",
+					     "debug",	"disks",  "nics",	"display",
+					     "control", NULL };
+static const char *const spec_boot_keys[] = { "kernel",	      "initrd",	  "cmdline",
+					      "multiboot",    "modules",  "flat",
+					      "load_address", "firmware", NULL };
+static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
+static const char *const spec_serial_keys[] = { "target", "path", NULL };
+static const char *const spec_debug_keys[] = { "exit_port", "test_device", NULL };
+static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "readonly",
+					      "cache", "serial", "cdrom", NULL };
+static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
+static const char *const spec_display_keys[] = { "type", "listen", NULL };
+static const char *const spec_control_keys[] = { "path", NULL };
+
+static const struct {
+	const char *section;
+	const char *const *keys;
+} spec_key_table[] = {
+	{ "", spec_top_keys },
+	{ "boot", spec_boot_keys },
+	{ "boot.modules[]", spec_module_keys },
+	{ "serial", spec_serial_keys },
+	{ "debug", spec_debug_keys },
+	{ "disks[]", spec_disk_keys },
+	{ "nics[]", spec_nic_keys },
+	{ "display", spec_display_keys },
+	{ "control", spec_control_keys },
+};
+
+static const char *const spec_section_names[] = {
+	"",	   "boot",   "boot.modules[]", "serial",  "debug",
+	"disks[]", "nics[]", "display",	       "control", NULL,
+};
+
+const char *const *spec_section_keys(const char *section)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(spec_key_table); i++) {
+		if (!strcmp(spec_key_table[i].section, section))
+			return spec_key_table[i].keys;
+	}
+	return NULL;
+}
+
+const char *const *spec_sections(void)
+{
+	return spec_section_names;
+}
+
+/* ---- parse context and helpers ---- */
+
+struct spec_ctx {
+	struct diag *d;
+	const char *base_dir; /* absolute */
+	unsigned flags;
+	unsigned nr_errors; /* problems found by this parse */
+	bool oom;
+};
+
+static void spec_err(struct spec_ctx *c, const char *path, const char *fmt, ...) PRINTF(3, 4);
+
+static void spec_err(struct spec_ctx *c, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->nr_errors++;
+	va_start(ap, fmt);
+	diag_vadd(c->d, path, fmt, ap);
+	va_end(ap);
+}
+
+static char *spec_strdup(struct spec_ctx *c, const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		c->oom = true;
+	return p;
+}
+
+/* A path cut to fit ends in "..." (only unknown keys of absurd length get there). */
+static void spec_path_fit(char *buf, int len)
+{
+	if (len >= SPEC_PATH_LEN)
+		strcpy(buf + SPEC_PATH_LEN - 4, "...");
+}
+
+/* "parent.key", or "key" at the top level. */
+static void spec_path_key(char *buf, const char *parent, const char *key)
+{
+	spec_path_fit(buf,
+		      snprintf(buf, SPEC_PATH_LEN, "%s%s%s", parent, parent[0] ? "." : "", key));
+}
+
+static void spec_path_index(char *buf, const char *parent, size_t i)
+{
+	spec_path_fit(buf, snprintf(buf, SPEC_PATH_LEN, "%s[%zu]", parent, i));
+}
+
+/* Quote a user string for a message: printable ASCII kept, the rest as \xNN, cut at 64. */
+static const char *spec_show(char *buf, size_t size, const char *s)
+{
+	size_t o = 0, n = 0;
+
+	buf[o++] = '"';
+	for (; s[n] && n < SPEC_SHOW_LEN && o + 6 < size; n++) {
+		unsigned char ch = (unsigned char)s[n];
+
+		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
+			buf[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", ch);
+	}
+	if (s[n] && o + 5 < size)
+		o += (size_t)snprintf(buf + o, size - o, "...");
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+#define SPEC_SHOW(s) spec_show((char[SPEC_SHOW_LEN * 4 + 8]){ 0 }, SPEC_SHOW_LEN * 4 + 8, (s))
+
+static const char *spec_type_name(const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a fractional number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		return "null";
+	}
+	return "?";
+}
+
+static unsigned spec_edit_distance(const char *a, const char *b)
+{
+	unsigned row[SPEC_SHOW_LEN + 1];
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > SPEC_SHOW_LEN || lb > SPEC_SHOW_LEN)
+		return UINT_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned cost = tolower((unsigned char)a[i - 1]) !=
+					tolower((unsigned char)b[j - 1]);
+
+			row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The closest name within a third of its length (at least 1 edit), or NULL. */
+static const char *spec_suggest(const char *word, const char *const *names)
+{
+	const char *best = NULL;
+	unsigned best_dist = UINT_MAX;
+
+	for (; *names; names++) {
+		unsigned dist = spec_edit_distance(word, *names);
+		unsigned limit = MAX(1u, (unsigned)strlen(*names) / 3);
+
+		if (dist <= limit && dist < best_dist) {
+			best = *names;
+			best_dist = dist;
+		}
+	}
+	return best;
+}
+
+static bool spec_in_list(const char *word, const char *const *names)
+{
+	for (; *names; names++) {
+		if (!strcmp(word, *names))
+			return true;
+	}
+	return false;
+}
+
+/* obj must be an object (reports the type otherwise). Reports unknown keys. */
+static bool spec_check_object(struct spec_ctx *c, const char *path, const json_t *obj,
+			      const char *const *keys)
+{
+	char kpath[SPEC_PATH_LEN];
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj)) {
+		spec_err(c, path[0] ? path : "spec", "expected an object, got %s",
+			 spec_type_name(obj));
+		return false;
+	}
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		const char *hint;
+
+		if (spec_in_list(key, keys))
+			continue;
+		spec_path_key(kpath, path, key);
+		hint = spec_suggest(key, keys);
+		if (hint)
+			spec_err(c, kpath, "unknown key (did you mean \"%s\"?)", hint);
+		else
+			spec_err(c, kpath, "unknown key");
+	}
+	return true;
+}
+
+static json_t *spec_member(const json_t *obj, const char *path, const char *key, char *kpath)
+{
+	spec_path_key(kpath, path, key);
+	return json_object_get(obj, key);
+}
+
+static bool spec_get_string(struct spec_ctx *c, const char *path, const json_t *j, const char **out)
+{
+	if (!json_is_string(j)) {
+		spec_err(c, path, "expected a string, got %s", spec_type_name(j));
+		return false;
+	}
+	*out = json_string_value(j);
+	return true;
+}
+
+static bool spec_get_bool(struct spec_ctx *c, const char *path, const json_t *j, bool *out)
+{
+	if (!json_is_boolean(j)) {
+		spec_err(c, path, "expected true or false, got %s", spec_type_name(j));
+		return false;
+	}
+	*out = json_is_true(j);
+	return true;
+}
+
+static bool spec_get_int_range(struct spec_ctx *c, const char *path, const json_t *j, u64 lo,
+			       u64 hi, u64 *out)
+{
+	json_int_t v;
+
+	if (!json_is_integer(j)) {
+		spec_err(c, path, "expected an integer, got %s", spec_type_name(j));
+		return false;
+	}
+	v = json_integer_value(j);
+	if (v < 0 || (u64)v < lo || (u64)v > hi) {
+		spec_err(c, path, "must be %llu..%llu, got %lld", (unsigned long long)lo,
+			 (unsigned long long)hi, (long long)v);
+		return false;
+	}
+	*out = (u64)v;
+	return true;
+}
+
+/* A number given as a JSON integer or a string "0x..." (hex) or decimal. */
+static bool spec_get_number(struct spec_ctx *c, const char *path, const json_t *j, u64 *out)
+{
+	const char *s, *digits;
+	unsigned long long v;
+	char *end;
+	int base = 10;
+
+	if (json_is_integer(j)) {
+		if (json_integer_value(j) < 0) {
+			spec_err(c, path, "must not be negative, got %lld",
+				 (long long)json_integer_value(j));
+			return false;
+		}
+		*out = (u64)json_integer_value(j);
+		return true;
+	}
+	if (!json_is_string(j)) {
+		spec_err(c, path, "expected an integer or a string like \"0x7c00\", got %s",
+			 spec_type_name(j));
+		return false;
+	}
+	s = digits = json_string_value(j);
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		digits = s + 2;
+	}
+	errno = 0;
+	v = strtoull(digits, &end, base);
+	if (!isxdigit((unsigned char)digits[0]) || *end || errno) {
+		spec_err(c, path, "not a number: %s (use decimal or 0x... hex)", SPEC_SHOW(s));
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static void spec_enum_list(char *buf, size_t size, const char *const *names)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; names[i] && o < size; i++) {
+		const char *sep = i == 0 ? "" : names[i + 1] ? ", " : " or ";
+
+		o += (size_t)snprintf(buf + o, size - o, "%s\"%s\"", sep, names[i]);
+	}
+}
+
+/* An optional enum member; *out keeps its default when the member is absent. */
+static void spec_get_enum(struct spec_ctx *c, const json_t *obj, const char *path, const char *key,
+			  const char *const *names, unsigned *out)
+{
+	char kpath[SPEC_PATH_LEN], list[128];
+	json_t *j = spec_member(obj, path, key, kpath);
+	const char *s, *hint;
+
+	if (!j || !spec_get_string(c, kpath, j, &s))
+		return;
+	for (unsigned i = 0; names[i]; i++) {
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return;
+		}
+	}
+	spec_enum_list(list, sizeof(list), names);
+	hint = spec_suggest(s, names);
+	if (hint)
+		spec_err(c, kpath, "expected %s, got %s (did you mean \"%s\"?)", list, SPEC_SHOW(s),
+			 hint);
+	else
+		spec_err(c, kpath, "expected %s, got %s", list, SPEC_SHOW(s));
+}
+
+#define SPEC_GET_ENUM(c, obj, path, key, names, out)          \
+	do {                                                  \
+		unsigned v_ = (unsigned)*(out);               \
+		spec_get_enum(c, obj, path, key, names, &v_); \
+		*(out) = v_;                                  \
+	} while (0)
+
+/* An absolute copy of a path string from the spec, resolved against the base folder. */
+static char *spec_resolve(struct spec_ctx *c, const char *rel)
+{
+	char *abs;
+
+	if (rel[0] == '/')
+		return spec_strdup(c, rel);
+	while (rel[0] == '.' && rel[1] == '/') {
+		rel += 2;
+		while (*rel == '/')
+			rel++;
+	}
+	if (asprintf(&abs, "%s%s%s", c->base_dir, strcmp(c->base_dir, "/") ? "/" : "", rel) < 0) {
+		c->oom = true;
+		return NULL;
+	}
+	return abs;
+}
+
+/* SPEC_CHECK_FILES: the file must open (read-write when writable) and be regular. */
+static void spec_check_file(struct spec_ctx *c, const char *path, const char *abs, bool writable,
+			    bool allow_blockdev)
+{
+	struct stat st;
+	int fd;
+
+	if (!(c->flags & SPEC_CHECK_FILES))
+		return;
+	fd = open(abs, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		spec_err(c, path, "cannot open %s%s: %s", abs, writable ? " for writing" : "",
+			 strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) < 0)
+		spec_err(c, path, "cannot stat %s: %s", abs, strerror(errno));
+	else if (!S_ISREG(st.st_mode) && !(allow_blockdev && S_ISBLK(st.st_mode)))
+		spec_err(c, path, "%s is not a regular file", abs);
+	close(fd);
+}
+
+/* A required or optional path member; NULL when absent or wrong. */
+static char *spec_get_path(struct spec_ctx *c, const char *kpath, const json_t *j)
+{
+	const char *s;
+
+	if (!j || !spec_get_string(c, kpath, j, &s))
+		return NULL;
+	if (!s[0]) {
+		spec_err(c, kpath, "must not be empty");
+		return NULL;
+	}
+	return spec_resolve(c, s);
+}
+
+static void spec_check_unix_path(struct spec_ctx *c, const char *kpath, const char *abs)
+{
+	if (abs && strlen(abs) > SPEC_UNIX_PATH_MAX)
+		spec_err(c, kpath, "%s is too long for a unix socket (%zu bytes, at most %zu)", abs,
+			 strlen(abs), (size_t)SPEC_UNIX_PATH_MAX);
+}
+
+static char *spec_get_cmdline(struct spec_ctx *c, const char *kpath, const json_t *j)
+{
+	const char *s = "";
+
+	if (j && !spec_get_string(c, kpath, j, &s))
+		s = "";
+	if (strlen(s) > SPEC_CMDLINE_MAX) {
+		spec_err(c, kpath, "too long (%zu bytes, at most %u)", strlen(s), SPEC_CMDLINE_MAX);
+		s = "";
+	}
+	return spec_strdup(c, s);
+}
+
+/* ---- sections ---- */
+
+static void spec_parse_name(struct spec_ctx *c, const json_t *root, struct vm_spec *s)
+{
+	char kpath[SPEC_PATH_LEN];
+	json_t *j = spec_member(root, "", "name", kpath);
+	const char *name = "vm";
+	size_t len;
+
+	if (j && !spec_get_string(c, kpath, j, &name))
+		return;
+	len = strlen(name);
+	if (len < 1 || len > SPEC_NAME_MAX) {
+		spec_err(c, kpath, "must be 1..%u characters, got %zu", SPEC_NAME_MAX, len);
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (isalnum(ch) || ch == '.' || ch == '_' || ch == '-')
+			continue;
+		if (ch >= 0x20 && ch < 0x7f)
+			spec_err(c, kpath,
+				 "invalid character '%c' in %s (allowed: A-Z a-z 0-9 . _ -)", ch,
+				 SPEC_SHOW(name));
+		else
+			spec_err(c, kpath, "invalid byte 0x%02x in %s (allowed: A-Z a-z 0-9 . _ -)",
+				 ch, SPEC_SHOW(name));
+		return;
+	}
+	s->name = spec_strdup(c, name);
+}
+
+static void spec_parse_modules(struct spec_ctx *c, const json_t *arr, const char *path,
+			       struct boot_spec *b)
+{
+	char ipath[SPEC_PATH_LEN], kpath[SPEC_PATH_LEN];
+	size_t i;
+	json_t *m;
+
+	if (!json_is_array(arr)) {
+		spec_err(c, path, "expected an array, got %s", spec_type_name(arr));
+		return;
+	}
+	if (!json_array_size(arr))
+		return;
+	b->modules = calloc(json_array_size(arr), sizeof(*b->modules));
+	if (!b->modules) {
+		c->oom = true;
+		return;
+	}
+	json_array_foreach(arr, i, m)
+	{
+		struct boot_module *bm = &b->modules[b->nr_modules++];
+		json_t *p;
+
+		spec_path_index(ipath, path, i);
+		if (!spec_check_object(c, ipath, m, spec_module_keys))
+			continue;
+		p = spec_member(m, ipath, "path", kpath);
+		if (!p)
+			spec_err(c, kpath, "required");
+		bm->path = spec_get_path(c, kpath, p);
+		if (bm->path)
+			spec_check_file(c, kpath, bm->path, false, false);
+		p = spec_member(m, ipath, "cmdline", kpath);
+		bm->cmdline = spec_get_cmdline(c, kpath, p);
+	}
+}
+
+/* Members of "boot" that only make sense with some boot methods. */
+static void spec_check_boot_extras(struct spec_ctx *c, const json_t *boot, enum boot_kind kind)
+{
+	static const struct {
+		const char *key;
+		unsigned kinds; /* bit per enum boot_kind */
+		const char *with;
+	} extras[] = {
+		{ "initrd", 1u << BOOT_LINUX, "\"kernel\"" },
+		{ "cmdline", 1u << BOOT_LINUX | 1u << BOOT_MULTIBOOT,
+		  "\"kernel\" or \"multiboot\"" },
+		{ "modules", 1u << BOOT_MULTIBOOT, "\"multiboot\"" },
+		{ "load_address", 1u << BOOT_FLAT, "\"flat\"" },
+	};
+
+	char kpath[SPEC_PATH_LEN];
+
+	for (size_t i = 0; i < ARRAY_SIZE(extras); i++) {
+		if (!json_object_get(boot, extras[i].key) || (extras[i].kinds & (1u << kind)))
+			continue;
+		spec_path_key(kpath, "boot", extras[i].key);
+		spec_err(c, kpath, "only valid with %s, not with \"%s\"", extras[i].with,
+			 boot_kind_names[kind]);
+	}
+}
+
+static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_spec *b)
+{
+	char kpath[SPEC_PATH_LEN], found[64] = "";
+	json_t *boot = spec_member(root, "", "boot", kpath);
+	unsigned nr_methods = 0;
+	enum boot_kind kind = BOOT_LINUX;
+	json_t *j;
+
+	if (!boot) {
+		spec_err(c, "boot",
+			 "required: give exactly one of \"kernel\", \"multiboot\", "
+			 "\"flat\" or \"firmware\"");
+		return;
+	}
+	if (!spec_check_object(c, "boot", boot, spec_boot_keys))
+		return;
+	for (unsigned k = 0; boot_kind_names[k]; k++) {
+		if (!json_object_get(boot, boot_kind_names[k]))
+			continue;
+		snprintf(found + strlen(found), sizeof(found) - strlen(found), "%s\"%s\"",
+			 nr_methods ? " and " : "", boot_kind_names[k]);
+		nr_methods++;
+		kind = (enum boot_kind)k;
+	}
+	if (nr_methods != 1) {
+		spec_err(c, "boot",
+			 "exactly one of \"kernel\", \"multiboot\", \"flat\" or \"firmware\" is "
+			 "needed, got %s",
+			 nr_methods ? found : "none");
+		return;
+	}
+	b->kind = kind;
+	spec_check_boot_extras(c, boot, kind);
+
+	j = spec_member(boot, "boot", boot_kind_names[kind], kpath);
+	b->image = spec_get_path(c, kpath, j);
+	if (b->image)
+		spec_check_file(c, kpath, b->image, false, false);
+
+	j = spec_member(boot, "boot", "initrd", kpath);
+	if (j && kind == BOOT_LINUX) {
+		b->initrd = spec_get_path(c, kpath, j);
+		if (b->initrd)
+			spec_check_file(c, kpath, b->initrd, false, false);
+	}
+
+	j = spec_member(boot, "boot", "cmdline", kpath);
+	b->cmdline =
+		spec_get_cmdline(c, kpath, kind == BOOT_LINUX || kind == BOOT_MULTIBOOT ? j : NULL);
+
+	j = spec_member(boot, "boot", "modules", kpath);
+	if (j && kind == BOOT_MULTIBOOT)
+		spec_parse_modules(c, j, kpath, b);
+
+	b->load_address = SPEC_FLAT_LOAD_DEFAULT;
+	j = spec_member(boot, "boot", "load_address", kpath);
+	if (j && kind == BOOT_FLAT && spec_get_number(c, kpath, j, &b->load_address) &&
+	    b->load_address > 0xfffff)
+		spec_err(c, kpath,
+			 "must be below 0x100000 (real mode starts at CS:IP = addr>>4:addr&0xf), "
+			 "got %#llx",
+			 (unsigned long long)b->load_address);
+}
+
+static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct serial_spec *se)
+{
+	char kpath[SPEC_PATH_LEN];
+	json_t *serial = spec_member(root, "", "serial", kpath);
+	bool wants_path;
+	json_t *j;
+
+	se->target = SERIAL_STDIO;
+	if (!serial || !spec_check_object(c, "serial", serial, spec_serial_keys))
+		return;
+	SPEC_GET_ENUM(c, serial, "serial", "target", serial_target_names, &se->target);
+	wants_path = se->target == SERIAL_FILE || se->target == SERIAL_UNIX;
+	j = spec_member(serial, "serial", "path", kpath);
+	if (!j && wants_path) {
+		spec_err(c, kpath, "required with target \"%s\"", serial_target_name(se->target));
+	} else if (j && !wants_path) {
+		spec_err(c, kpath, "only valid with target \"file\" or \"unix\", not \"%s\"",
+			 serial_target_name(se->target));
+	} else if (j) {
+		se->path = spec_get_path(c, kpath, j);
+		if (se->target == SERIAL_UNIX)
+			spec_check_unix_path(c, kpath, se->path);
+	}
+}
+
+/* Name a standard PC port range that port falls in, or NULL. */
+static const char *spec_reserved_port(u64 port)
+{
+	static const struct {
+		u16 lo, hi;
+		const char *what;
+	} ports[] = {
+		{ 0x20, 0x21, "the master 8259 PIC" },
+		{ 0x40, 0x43, "the 8254 PIT" },
+		{ 0x60, 0x60, "the i8042 data port" },
+		{ 0x64, 0x64, "the i8042 command port" },
+		{ 0x70, 0x71, "the RTC/CMOS" },
+		{ 0xa0, 0xa1, "the slave 8259 PIC" },
+		{ 0x3f8, 0x3ff, "COM1" },
+		{ 0x600, 0x60f, "the ACPI PM block" },
+		{ 0xcf9, 0xcf9, "the reset control register" },
+		{ 0xcf8, 0xcff, "PCI configuration space" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ports); i++) {
+		if (port >= ports[i].lo && port <= ports[i].hi)
+			return ports[i].what;
+	}
+	return NULL;
+}
+
+static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debug_spec *dbg)
+{
+	char kpath[SPEC_PATH_LEN];
+	json_t *debug = spec_member(root, "", "debug", kpath);
+	const char *what;
+	json_t *j;
+	u64 port;
+
+	if (!debug || !spec_check_object(c, "debug", debug, spec_debug_keys))
+		return;
+	j = spec_member(debug, "debug", "exit_port", kpath);
+	if (j && spec_get_number(c, kpath, j, &port)) {
+		what = spec_reserved_port(port);
+		if (port > 0xffff)
+			spec_err(c, kpath, "must be 0..0xffff, got %#llx",
+				 (unsigned long long)port);
+		else if (what)
+			spec_err(c, kpath, "%#llx is %s; pick a free port such as 0xf4",
+				 (unsigned long long)port, what);
+		else
+			dbg->has_exit_port = true;
+		dbg->exit_port = (u16)port;
+	}
+	j = spec_member(debug, "debug", "test_device", kpath);
+	if (j)
+		spec_get_bool(c, kpath, j, &dbg->test_device);
+}
+
+static void spec_parse_disk(struct spec_ctx *c, const json_t *o, const char *ipath,
+			    struct disk_spec *dk)
+{
+	char kpath[SPEC_PATH_LEN];
+	bool bus_set, ro_set = false;
+	const char *serial;
+	json_t *j;
+
+	dk->bus = DISK_BUS_VIRTIO;
+	if (!spec_check_object(c, ipath, o, spec_disk_keys))
+		return;
+	j = spec_member(o, ipath, "cdrom", kpath);
+	if (j)
+		spec_get_bool(c, kpath, j, &dk->cdrom);
+	j = spec_member(o, ipath, "readonly", kpath);
+	if (j)
+		ro_set = spec_get_bool(c, kpath, j, &dk->readonly);
+	if (dk->cdrom && ro_set && !dk->readonly)
+		spec_err(c, kpath, "a CD-ROM is always read-only");
+	if (dk->cdrom) {
+		dk->readonly = true;
+		dk->bus = DISK_BUS_AHCI;
+	}
+	SPEC_GET_ENUM(c, o, ipath, "format", disk_format_names, &dk->format);
+	SPEC_GET_ENUM(c, o, ipath, "cache", disk_cache_names, &dk->cache);
+	bus_set = spec_member(o, ipath, "bus", kpath) != NULL;
+	SPEC_GET_ENUM(c, o, ipath, "bus", disk_bus_names, &dk->bus);
+	if (dk->cdrom && bus_set && dk->bus != DISK_BUS_AHCI)
+		spec_err(c, kpath, "a CD-ROM needs bus \"ahci\"");
+
+	j = spec_member(o, ipath, "serial", kpath);
+	if (j && spec_get_string(c, kpath, j, &serial)) {
+		size_t len = strlen(serial);
+		bool printable = true;
+
+		for (size_t i = 0; i < len; i++)
+			printable &= serial[i] >= 0x20 && serial[i] < 0x7f;
+		if (len < 1 || len > SPEC_DISK_SERIAL_MAX || !printable)
+			spec_err(c, kpath, "must be 1..%u printable ASCII characters, got %s",
+				 SPEC_DISK_SERIAL_MAX, SPEC_SHOW(serial));
+		else
+			dk->serial = spec_strdup(c, serial);
+	}
+
+	j = spec_member(o, ipath, "path", kpath);
+	if (!j)
+		spec_err(c, kpath, "required");
+	dk->path = spec_get_path(c, kpath, j);
+	if (dk->path)
+		spec_check_file(c, kpath, dk->path, !dk->readonly, true);
+}
+
+static void spec_parse_disks(struct spec_ctx *c, const json_t *root, struct vm_spec *s)
+{
+	char kpath[SPEC_PATH_LEN], ipath[SPEC_PATH_LEN];
+	json_t *arr = spec_member(root, "", "disks", kpath);
+	json_t *o;
+	size_t i;
+
+	if (!arr)
+		return;
+	if (!json_is_array(arr)) {
+		spec_err(c, kpath, "expected an array, got %s", spec_type_name(arr));
+		return;
+	}
+	if (!json_array_size(arr))
+		return;
+	s->disks = calloc(json_array_size(arr), sizeof(*s->disks));
+	if (!s->disks) {
+		c->oom = true;
+		return;
+	}
+	json_array_foreach(arr, i, o)
+	{
+		spec_path_index(ipath, "disks", i);
+		spec_parse_disk(c, o, ipath, &s->disks[s->nr_disks++]);
+	}
+}
+
+static bool spec_parse_mac(const char *str, u8 mac[6])
+{
+	for (unsigned i = 0; i < 6; i++) {
+		const char *p = str + i * 3;
+
+		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+		    p[2] != (i == 5 ? '\0' : ':'))
+			return false;
+		mac[i] = (u8)strtoul((char[3]){ p[0], p[1], '\0' }, NULL, 16);
+	}
+	return true;
+}
+
+static bool spec_valid_ifname(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len < 1 || len > SPEC_TAP_NAME_MAX || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (ch == '/' || ch == ':' || isspace(ch) || ch < 0x20 || ch >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static void spec_parse_nic(struct spec_ctx *c, const json_t *o, const char *ipath,
+			   struct nic_spec *n)
+{
+	char kpath[SPEC_PATH_LEN];
+	const char *str;
+	json_t *j;
+
+	if (!spec_check_object(c, ipath, o, spec_nic_keys))
+		return;
+	SPEC_GET_ENUM(c, o, ipath, "backend", nic_backend_names, &n->backend);
+	SPEC_GET_ENUM(c, o, ipath, "model", nic_model_names, &n->model);
+
+	j = spec_member(o, ipath, "mac", kpath);
+	if (j && spec_get_string(c, kpath, j, &str)) {
+		if (!spec_parse_mac(str, n->mac))
+			spec_err(c, kpath,
+				 "expected a MAC address like \"52:54:00:12:34:56\", got %s",
+				 SPEC_SHOW(str));
+		else if (n->mac[0] & 1)
+			spec_err(c, kpath,
+				 "%s is a multicast address (bit 0 of the first octet is set)",
+				 str);
+		else
+			n->mac_set = true;
+	}
+
+	j = spec_member(o, ipath, "tap", kpath);
+	if (!j && n->backend == NIC_BACKEND_TAP) {
+		spec_err(c, kpath, "required with backend \"tap\"");
+	} else if (j && n->backend != NIC_BACKEND_TAP) {
+		spec_err(c, kpath, "only valid with backend \"tap\"");
+	} else if (j && spec_get_string(c, kpath, j, &str)) {
+		if (!spec_valid_ifname(str))
+			spec_err(c, kpath,
+				 "not a valid interface name: %s (1..%u characters, no '/', ':' or "
+				 "blanks)",
+				 SPEC_SHOW(str), SPEC_TAP_NAME_MAX);
+		else
+			n->tap = spec_strdup(c, str);
+	}
+}
+
+static bool spec_mac_used(const struct vm_spec *s, const u8 mac[6], unsigned upto)
+{
+	for (unsigned i = 0; i < upto; i++) {
+		if (s->nics[i].mac_set && !memcmp(s->nics[i].mac, mac, 6))
+			return true;
+	}
+	return false;
+}
+
+/* Report duplicate MACs; give the NICs without one 52:54:00:12:34:xx not used by another. */
+static void spec_assign_macs(struct spec_ctx *c, struct vm_spec *s)
+{
+	char kpath[SPEC_PATH_LEN];
+	unsigned next = 0x56;
+
+	for (unsigned i = 0; i < s->nr_nics; i++) {
+		const u8 *m = s->nics[i].mac;
+
+		if (!s->nics[i].mac_set || !spec_mac_used(s, m, i))
+			continue;
+		snprintf(kpath, sizeof(kpath), "nics[%u].mac", i);
+		spec_err(c, kpath, "%02x:%02x:%02x:%02x:%02x:%02x is already used by another NIC",
+			 m[0], m[1], m[2], m[3], m[4], m[5]);
+	}
+	for (unsigned i = 0; i < s->nr_nics; i++) {
+		u8 mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0 };
+
+		if (s->nics[i].mac_set)
+			continue;
+		do {
+			mac[5] = (u8)next++;
+		} while (spec_mac_used(s, mac, s->nr_nics));
+		memcpy(s->nics[i].mac, mac, 6);
+	}
+}
+
+static void spec_parse_nics(struct spec_ctx *c, const json_t *root, struct vm_spec *s)
+{
+	char kpath[SPEC_PATH_LEN], ipath[SPEC_PATH_LEN];
+	json_t *arr = spec_member(root, "", "nics", kpath);
+	json_t *o;
+	size_t i;
+
+	if (!arr)
+		return;
+	if (!json_is_array(arr)) {
+		spec_err(c, kpath, "expected an array, got %s", spec_type_name(arr));
+		return;
+	}
+	if (!json_array_size(arr))
+		return;
+	if (json_array_size(arr) > 200) {
+		spec_err(c, kpath, "at most 200 NICs, got %zu", json_array_size(arr));
+		return;
+	}
+	s->nics = calloc(json_array_size(arr), sizeof(*s->nics));
+	if (!s->nics) {
+		c->oom = true;
+		return;
+	}
+	json_array_foreach(arr, i, o)
+	{
+		spec_path_index(ipath, "nics", i);
+		spec_parse_nic(c, o, ipath, &s->nics[s->nr_nics++]);
+	}
+	spec_assign_macs(c, s);
+}
+
+/* "host:port" or "[ipv6]:port"; host is returned without brackets. */
+static bool spec_parse_listen(const char *str, char *host, size_t host_size, u16 *port)
+{
+	const char *colon = strrchr(str, ':'), *h = str, *hend;
+	unsigned long p;
+	char *end;
+
+	if (!colon || !colon[1] || !isdigit((unsigned char)colon[1]))
+		return false;
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (*end || errno || p < 1 || p > 65535)
+		return false;
+	hend = colon;
+	if (h[0] == '[') {
+		if (hend[-1] != ']' || hend - h < 3)
+			return false;
+		h++;
+		hend--;
+	}
+	if (hend <= h || (size_t)(hend - h) >= host_size)
+		return false;
+	memcpy(host, h, (size_t)(hend - h));
+	host[hend - h] = '\0';
+	*port = (u16)p;
+	if (h != str) {
+		struct in6_addr a6;
+
+		return inet_pton(AF_INET6, host, &a6) == 1;
+	}
+	for (const char *q = host; *q; q++) {
+		if (!isalnum((unsigned char)*q) && *q != '.' && *q != '-')
+			return false;
+	}
+	return true;
+}
+
+static void spec_parse_display(struct spec_ctx *c, const json_t *root, struct display_spec *ds)
+{
+	char kpath[SPEC_PATH_LEN], host[256];
+	json_t *display = spec_member(root, "", "display", kpath);
+	const char *str;
+	json_t *j;
+
+	if (!display || !spec_check_object(c, "display", display, spec_display_keys))
+		return;
+	SPEC_GET_ENUM(c, display, "display", "type", display_type_names, &ds->type);
+	j = spec_member(display, "display", "listen", kpath);
+	if (j && ds->type != DISPLAY_VNC) {
+		spec_err(c, kpath, "only valid with type \"vnc\"");
+		return;
+	}
+	if (ds->type != DISPLAY_VNC)
+		return;
+	snprintf(host, sizeof(host), "%s", SPEC_DISPLAY_LISTEN_DEFAULT_HOST);
+	ds->listen_port = SPEC_DISPLAY_LISTEN_DEFAULT_PORT;
+	if (j && spec_get_string(c, kpath, j, &str) &&
+	    !spec_parse_listen(str, host, sizeof(host), &ds->listen_port))
+		spec_err(c, kpath,
+			 "expected \"host:port\" like \"127.0.0.1:5900\" or \"[::1]:5900\", got %s",
+			 SPEC_SHOW(str));
+	ds->listen_host = spec_strdup(c, host);
+}
+
+static void spec_parse_control(struct spec_ctx *c, const json_t *root, struct control_spec *cs)
+{
+	char kpath[SPEC_PATH_LEN];
+	json_t *control = spec_member(root, "", "control", kpath);
+	json_t *j;
+
+	if (!control || !spec_check_object(c, "control", control, spec_control_keys))
+		return;
+	j = spec_member(control, "control", "path", kpath);
+	if (!j) {
+		spec_err(c, kpath, "required");
+		return;
+	}
+	cs->path = spec_get_path(c, kpath, j);
+	spec_check_unix_path(c, kpath, cs->path);
+}
+
+static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_spec *s)
+{
+	char kpath[SPEC_PATH_LEN];
+	u64 v;
+	json_t *j;
+
+	s->vcpus = 1;
+	s->memory_mib = 256;
+	if (!spec_check_object(c, "", root, spec_top_keys))
+		return;
+	spec_parse_name(c, root, s);
+	j = spec_member(root, "", "vcpus", kpath);
+	if (j && spec_get_int_range(c, kpath, j, 1, SPEC_VCPUS_MAX, &v))
+		s->vcpus = (unsigned)v;
+	j = spec_member(root, "", "memory_mib", kpath);
+	if (j && spec_get_int_range(c, kpath, j, 1, SPEC_MEMORY_MIB_MAX, &v))
+		s->memory_mib = v;
+	SPEC_GET_ENUM(c, root, "", "accel", spec_accel_names, &s->accel);
+	spec_parse_boot(c, root, &s->boot);
+	spec_parse_serial(c, root, &s->serial);
+	SPEC_GET_ENUM(c, root, "", "on_reset", on_reset_names, &s->on_reset);
+	SPEC_GET_ENUM(c, root, "", "on_triple_fault", on_triple_fault_names, &s->on_triple_fault);
+	spec_parse_debug(c, root, &s->debug);
+	spec_parse_disks(c, root, s);
+	spec_parse_nics(c, root, s);
+	spec_parse_display(c, root, &s->display);
+	spec_parse_control(c, root, &s->control);
+}
+
+void spec_free(struct vm_spec *s)
+{
+	free(s->name);
+	free(s->boot.image);
+	free(s->boot.initrd);
+	free(s->boot.cmdline);
+	for (unsigned i = 0; i < s->boot.nr_modules; i++) {
+		free(s->boot.modules[i].path);
+		free(s->boot.modules[i].cmdline);
+	}
+	free(s->boot.modules);
+	free(s->serial.path);
+	for (unsigned i = 0; i < s->nr_disks; i++) {
+		free(s->disks[i].path);
+		free(s->disks[i].serial);
+	}
+	free(s->disks);
+	for (unsigned i = 0; i < s->nr_nics; i++)
+		free(s->nics[i].tap);
+	free(s->nics);
+	free(s->display.listen_host);
+	free(s->control.path);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Apply the overrides, validate, fill *out. Takes the tree. */
+static int spec_from_tree(json_t *root, const char *base_dir, const char *const *sets,
+			  unsigned nr_sets, unsigned flags, struct vm_spec *out, struct diag *d)
+{
+	struct spec_ctx c = { .d = d, .base_dir = base_dir, .flags = flags };
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < nr_sets; i++) {
+		ret = spec_set_apply(root, sets[i], d);
+		if (ret == -ENOMEM)
+			goto out_put;
+		if (ret)
+			c.nr_errors++;
+	}
+	spec_parse_root(&c, root, out);
+	ret = c.oom ? -ENOMEM : c.nr_errors ? -EINVAL : 0;
+	if (ret)
+		spec_free(out);
+out_put:
+	json_decref(root);
+	return ret;
+}
+
+static void spec_syntax_err(struct diag *d, const char *file, const json_error_t *je)
+{
+	diag_add(d, file, "line %d, column %d: %s", je->line, je->column, je->text);
+}
+
+/* An absolute, NUL-free copy of dir (relative to the working directory). */
+static char *spec_abs_dir(const char *dir)
+{
+	char *abs, cwd[PATH_MAX];
+
+	if (dir && dir[0] == '/')
+		return strdup(dir);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	if (!dir || !dir[0] || !strcmp(dir, "."))
+		return strdup(cwd);
+	if (asprintf(&abs, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir) < 0)
+		return NULL;
+	return abs;
+}
+
+int spec_parse_string(const char *json, const char *base_dir, const char *const *sets,
+		      unsigned nr_sets, unsigned flags, struct vm_spec *out, struct diag *d)
+{
+	char *dir = spec_abs_dir(base_dir);
+	json_error_t je;
+	json_t *root;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!dir) {
+		diag_add(d, "", "cannot find the current directory: %s", strerror(errno));
+		return -errno;
+	}
+	root = json_loads(json, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	if (!root) {
+		spec_syntax_err(d, "", &je);
+		free(dir);
+		return -EINVAL;
+	}
+	ret = spec_from_tree(root, dir, sets, nr_sets, flags, out, d);
+	free(dir);
+	return ret;
+}
+
+/* Read a whole (small) file into a NUL-terminated buffer; *len without the NUL. */
+static int spec_read_file(const char *path, char **buf, size_t *len, struct diag *d)
+{
+	struct stat st;
+	ssize_t n;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		ret = -errno;
+		diag_add(d, path, "cannot open: %s", strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > SPEC_FILE_MAX) {
+		ret = -EINVAL;
+		diag_add(d, path, "not a regular file of at most %d bytes", SPEC_FILE_MAX);
+		goto err_close;
+	}
+	*buf = malloc((size_t)st.st_size + 1);
+	if (!*buf) {
+		ret = -ENOMEM;
+		goto err_close;
+	}
+	*len = 0;
+	while ((n = read(fd, *buf + *len, (size_t)st.st_size - *len)) > 0)
+		*len += (size_t)n;
+	if (n < 0) {
+		ret = -errno;
+		diag_add(d, path, "cannot read: %s", strerror(errno));
+		free(*buf);
+		goto err_close;
+	}
+	(*buf)[*len] = '\0';
+	close(fd);
+	return 0;
+
+err_close:
+	close(fd);
+	return ret;
+}
+
+int spec_load(const char *path, const char *const *sets, unsigned nr_sets, unsigned flags,
+	      struct vm_spec *out, struct diag *d)
+{
+	char *text = NULL, *dir, *slash, *base;
+	json_error_t je;
+	json_t *root;
+	size_t len = 0;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = spec_read_file(path, &text, &len, d);
+	if (ret)
+		return ret;
+	dir = strdup(path);
+	if (!dir) {
+		ret = -ENOMEM;
+		goto err_free_text;
+	}
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	base = realpath(dir, NULL);
+	free(dir);
+	if (!base) {
+		ret = -errno;
+		diag_add(d, path, "cannot resolve its folder: %s", strerror(errno));
+		goto err_free_text;
+	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	if (!root) {
+		spec_syntax_err(d, path, &je);
+		ret = -EINVAL;
+		goto err_free_base;
+	}
+	ret = spec_from_tree(root, base, sets, nr_sets, flags, out, d);
+
+err_free_base:
+	free(base);
+err_free_text:
+	free(text);
+	return ret;
+}

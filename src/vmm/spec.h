@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VM spec: a JSON file (config/vm-spec.schema.json describes it, config/examples/ shows it)
+ * turned into a validated, defaulted, typed struct vm_spec (ARCHITECTURE.md, STYLE.md section
+ * 10). jansson is used only inside spec*.c; nothing here exposes a json_t.
+ *
+ * Errors are collected, not stopped at: every problem found goes into a struct diag as a JSON
+ * path ("disks[1].bus") and a message, so `vmm validate` can print them all (STYLE.md 8).
+ *
+ * Paths: relative paths in the spec resolve against the folder of the spec file (or the
+ * base_dir given to spec_parse_string); the struct holds absolute paths only.
+ *
+ * Standards the checks follow: MAC addresses per IEEE 802 (the I/G bit, bit 0 of the first
+ * octet, must be clear for a NIC), unix socket paths fit sun_path (108 bytes with the NUL,
+ * unix(7)), Linux cmdline limit of 2048 bytes with the NUL (boot protocol 2.06+
+ * cmdline_size), ATA/virtio-blk serial numbers of at most 20 bytes (ATA8-ACS IDENTIFY words
+ * 10-19, virtio 1.2 section 5.2.6 VIRTIO_BLK_ID_BYTES).
+ *
+ * Not done here: whether flat/multiboot images fit in RAM (the loaders know the image sizes),
+ * host capabilities (accel availability).
+ *
+ * Threads: all functions may be called from any thread; a struct vm_spec or struct diag is
+ * owned by its caller and not shared while being filled.
+ */
+#ifndef VMM_SPEC_H
+#define VMM_SPEC_H
+
+#include "vmm/base/compiler.h"
+#include "vmm/base/types.h"
+
+#include <stdio.h>
+
+/* ---- diagnostics ---- */
+
+struct diag_entry {
+	char *path; /* JSON path ("boot.kernel", "disks[0].bus"), "--set", or "" */
+	char *msg;
+};
+
+struct diag {
+	struct diag_entry *entries; /* entries[0 .. nr-1] in the order found */
+	unsigned nr;
+	unsigned cap;
+	unsigned dropped; /* problems not recorded (past DIAG_MAX, or out of memory) */
+};
+
+#define DIAG_MAX 256 /* more than this many problems are counted in dropped, not stored */
+
+#define DIAG_INIT             \
+	{                     \
+		NULL, 0, 0, 0 \
+	}
+
+void diag_init(struct diag *d);
+
+/* Record one problem. path may be NULL (same as ""). Never fails: on ENOMEM it counts dropped. */
+void diag_add(struct diag *d, const char *path, const char *fmt, ...) PRINTF(3, 4);
+
+/* Print "path: message" lines (just "message" when path is empty), then a count of dropped. */
+void diag_print(const struct diag *d, FILE *f);
+
+/* Free the entries; d is empty and reusable afterwards. */
+void diag_free(struct diag *d);
+
+/* ---- the spec ---- */
+
+enum spec_accel {
+	SPEC_ACCEL_AUTO, /* KVM when the host has hardware assist, else BT */
+	SPEC_ACCEL_KVM,
+	SPEC_ACCEL_BT,
+};
+
+enum boot_kind {
+	BOOT_LINUX,	/* "kernel": bzImage, Linux x86 boot protocol */
+	BOOT_MULTIBOOT, /* "multiboot": Multiboot v1 ELF or a.out-kludge image */
+	BOOT_FLAT,	/* "flat": raw binary at load_address, real mode, CS:IP = load_address */
+	BOOT_FIRMWARE,	/* "firmware": a BIOS image (SeaBIOS bios.bin) mapped below 4 GiB */
+};
+
+enum serial_target {
+	SERIAL_STDIO,
+	SERIAL_FILE,
+	SERIAL_PTY,
+	SERIAL_UNIX, /* a listening unix stream socket */
+	SERIAL_NONE,
+};
+
+enum spec_on_reset {
+	SPEC_ON_RESET_RESTART, /* default */
+	SPEC_ON_RESET_EXIT,
+};
+
+enum spec_on_triple_fault {
+	SPEC_ON_TRIPLE_FAULT_EXIT, /* default */
+	SPEC_ON_TRIPLE_FAULT_RESET,
+};
+
+enum disk_format {
+	DISK_FORMAT_AUTO, /* default: probe the image */
+	DISK_FORMAT_RAW,
+	DISK_FORMAT_VMDK,
+};
+
+enum disk_bus {
+	DISK_BUS_VIRTIO, /* default for disks */
+	DISK_BUS_AHCI,	 /* default for CD-ROMs */
+};
+
+enum disk_cache {
+	DISK_CACHE_WRITEBACK, /* default */
+	DISK_CACHE_WRITETHROUGH,
+	DISK_CACHE_NONE, /* O_DIRECT */
+};
+
+enum nic_backend {
+	NIC_BACKEND_USER, /* default: user-mode networking */
+	NIC_BACKEND_TAP,
+};
+
+enum nic_model {
+	NIC_MODEL_VIRTIO, /* default */
+	NIC_MODEL_E1000,
+};
+
+enum display_type {
+	DISPLAY_NONE, /* default */
+	DISPLAY_VNC,
+};
+
+const char *spec_accel_name(enum spec_accel a);
+const char *boot_kind_name(enum boot_kind k);
+const char *serial_target_name(enum serial_target t);
+const char *spec_on_reset_name(enum spec_on_reset r);
+const char *spec_on_triple_fault_name(enum spec_on_triple_fault t);
+const char *disk_format_name(enum disk_format f);
+const char *disk_bus_name(enum disk_bus b);
+const char *disk_cache_name(enum disk_cache c);
+const char *nic_backend_name(enum nic_backend b);
+const char *nic_model_name(enum nic_model m);
+const char *display_type_name(enum display_type t);
+
+#define SPEC_CMDLINE_MAX		 2047 /* bytes, without the NUL */
+#define SPEC_NAME_MAX			 63
+#define SPEC_VCPUS_MAX			 255
+#define SPEC_MEMORY_MIB_MAX		 1048576ull /* 1 TiB */
+#define SPEC_FLAT_LOAD_DEFAULT		 0x7c00
+#define SPEC_DISK_SERIAL_MAX		 20
+#define SPEC_TAP_NAME_MAX		 15 /* IFNAMSIZ - 1 */
+#define SPEC_DISPLAY_LISTEN_DEFAULT_HOST "127.0.0.1"
+#define SPEC_DISPLAY_LISTEN_DEFAULT_PORT 5900
+
+struct boot_module {
+	char *path;    /* absolute */
+	char *cmdline; /* never NULL; "" when not given */
+};
+
+struct boot_spec {
+	enum boot_kind kind;
+	/* The one image of this boot kind (absolute): the bzImage, the multiboot kernel, the
+	 * flat binary or the firmware image. */
+	char *image;
+	char *initrd;  /* BOOT_LINUX only; NULL when not given */
+	char *cmdline; /* BOOT_LINUX and BOOT_MULTIBOOT; never NULL, "" when not given */
+	struct boot_module *modules; /* BOOT_MULTIBOOT */
+	unsigned nr_modules;
+	u64 load_address; /* BOOT_FLAT; below 1 MiB, default 0x7c00 */
+};
+
+struct serial_spec {
+	enum serial_target target;
+	char *path; /* SERIAL_FILE and SERIAL_UNIX (absolute); NULL otherwise */
+};
+
+struct disk_spec {
+	char *path; /* absolute */
+	enum disk_format format;
+	enum disk_bus bus;
+	enum disk_cache cache;
+	bool readonly; /* always true for a CD-ROM */
+	bool cdrom;
+	char *serial; /* NULL when not given; 1..20 printable ASCII bytes */
+};
+
+struct nic_spec {
+	enum nic_backend backend;
+	enum nic_model model;
+	u8 mac[6];    /* given, or 52:54:00:12:34:(0x56 + index) */
+	bool mac_set; /* the spec gave a MAC */
+	char *tap;    /* NIC_BACKEND_TAP: the interface name; NULL otherwise */
+};
+
+struct display_spec {
+	enum display_type type;
+	char *listen_host; /* DISPLAY_VNC: without brackets for IPv6; NULL for DISPLAY_NONE */
+	u16 listen_port;
+};
+
+struct control_spec {
+	char *path; /* the control socket (absolute); NULL: no control socket */
+};
+
+struct debug_spec {
+	bool has_exit_port;
+	u16 exit_port;	  /* isa-debug-exit style: the guest writes its exit status here */
+	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
+};
+
+struct vm_spec {
+	char *name;	/* 1..63 of [A-Za-z0-9._-]; default "vm" */
+	unsigned vcpus; /* 1..255; default 1 */
+	u64 memory_mib; /* 1..1048576; default 256 */
+	enum spec_accel accel;
+	struct boot_spec boot;
+	struct serial_spec serial;
+	enum spec_on_reset on_reset;
+	enum spec_on_triple_fault on_triple_fault;
+	struct debug_spec debug;
+	struct disk_spec *disks;
+	unsigned nr_disks;
+	struct nic_spec *nics;
+	unsigned nr_nics;
+	struct display_spec display;
+	struct control_spec control;
+};
+
+enum spec_flags {
+	/* Input files (kernel, initrd, modules, flat, firmware, disks) must exist and be readable
+	 * regular files (disks may also be block devices; writable unless readonly). */
+	SPEC_CHECK_FILES = 1u << 0,
+};
+
+/*
+ * Read the spec file at path, apply the --set overrides ("key=value", see spec_set_apply)
+ * to the JSON tree in order, then validate and fill *out. On success returns 0 and *out must
+ * be released with spec_free(); d may still hold nothing. On failure returns -EINVAL (spec
+ * problems, all recorded in d), -ENOENT/-EACCES/... (the file itself could not be read, also
+ * recorded in d) or -ENOMEM; *out is then left zeroed and needs no spec_free().
+ */
+MUST_CHECK int spec_load(const char *path, const char *const *sets, unsigned nr_sets,
+			 unsigned flags, struct vm_spec *out, struct diag *d);
+
+/*
+ * The same from a string. base_dir is the folder relative paths resolve against (NULL: the
+ * current directory; a relative base_dir is taken relative to the current directory).
+ */
+MUST_CHECK int spec_parse_string(const char *json, const char *base_dir, const char *const *sets,
+				 unsigned nr_sets, unsigned flags, struct vm_spec *out,
+				 struct diag *d);
+
+/* Free everything a successful spec_load/spec_parse_string allocated; s is zeroed. */
+void spec_free(struct vm_spec *s);
+
+/*
+ * The keys the parser accepts in one object of the spec, NULL-terminated, in schema order.
+ * section: "" (the top level), "boot", "boot.modules[]", "serial", "debug", "disks[]",
+ * "nics[]", "display", "control". Returns NULL for any other section. For the schema test.
+ */
+const char *const *spec_section_keys(const char *section);
+
+/* The object sections spec_section_keys knows, NULL-terminated. */
+const char *const *spec_sections(void);
+
+/*
+ * Internal to spec.c and spec_set.c (the tree type is only forward-declared so that jansson
+ * stays inside spec*.c): apply one --set override "key=value" to the JSON object root.
+ * key is a dotted path with array indexes ("boot.cmdline", "disks[0].readonly"); missing
+ * objects on the way are created, an index equal to an array's length appends. value is
+ * parsed as JSON when it parses (number, true/false, object, array, quoted string), else
+ * taken as a plain string; "null" removes the key (back to its default). Returns 0, or
+ * -EINVAL with a diag at path "--set", or -ENOMEM.
+ */
+struct json_t;
+MUST_CHECK int spec_set_apply(struct json_t *root, const char *set, struct diag *d);
+
+#endif
