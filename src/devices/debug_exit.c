@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Debug-exit port (no hardware datasheet: a test-harness device in the spirit
+ * of the ISA debug-exit devices test VMMs provide). A write of value V of 1, 2
+ * or 4 bytes at the base port requests PLATFORM_REQ_EXIT with status V & 0xff;
+ * the VM ends with that exit status. Writes at the other claimed ports (the
+ * tail of a wide access) are ignored; reads return 0.
+ */
+#include "devices/debug_exit.h"
+
+#include "vmm/base/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct debug_exit {
+	struct platform *p;
+	char name[32];
+	u16 port;
+};
+
+static u64 debug_exit_read(void *dev, u64 off, unsigned size)
+{
+	(void)dev;
+	(void)off;
+	(void)size;
+	return 0;
+}
+
+static void debug_exit_write(void *dev, u64 off, unsigned size, u64 val)
+{
+	struct debug_exit *d = dev;
+
+	if (off != 0)
+		return;
+	log_dbg(LOG_CAT_DEV, "%s: guest wrote %#llx (%u bytes): exit status %u", d->name,
+		(unsigned long long)val, size, (unsigned)(val & 0xff));
+	platform_request(d->p, PLATFORM_REQ_EXIT, (int)(val & 0xff));
+}
+
+static const struct io_ops debug_exit_io = {
+	.read = debug_exit_read,
+	.write = debug_exit_write,
+	.min_size = 1,
+	.max_size = 4,
+};
+
+int debug_exit_create(struct platform *p, const struct debug_exit_config *cfg, struct irq_line irq,
+		      struct debug_exit **out, struct err *err)
+{
+	struct debug_exit *d = calloc(1, sizeof(*d));
+	int ret;
+
+	(void)irq;
+	if (!d)
+		return err_set(err, -ENOMEM, "%s: out of memory", cfg->name);
+	d->p = p;
+	d->port = cfg->port;
+	snprintf(d->name, sizeof(d->name), "%s", cfg->name);
+	ret = bus_map(&p->pio, cfg->port, DEBUG_EXIT_WIDTH, &debug_exit_io, d, d->name);
+	if (ret < 0) {
+		err_set(err, ret, "%s: ports %#x-%#x already in use", d->name, cfg->port,
+			cfg->port + DEBUG_EXIT_WIDTH - 1);
+		goto err_free;
+	}
+	*out = d;
+	return 0;
+
+err_free:
+	free(d);
+	return ret;
+}
+
+void debug_exit_reset(struct debug_exit *d)
+{
+	(void)d; /* no state */
+}
+
+void debug_exit_destroy(struct debug_exit *d)
+{
+	if (!d)
+		return;
+	bus_unmap(&d->p->pio, d->port);
+	free(d);
+}
+
+static void debug_exit_ops_reset(void *dev)
+{
+	debug_exit_reset(dev);
+}
+
+static void debug_exit_ops_destroy(void *dev)
+{
+	debug_exit_destroy(dev);
+}
+
+const struct device_ops debug_exit_device_ops = {
+	.type = "debug-exit",
+	.reset = debug_exit_ops_reset,
+	.state = NULL,
+	.destroy = debug_exit_ops_destroy,
+};
