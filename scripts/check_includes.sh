@@ -1,0 +1,36 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Enforce ARCHITECTURE.md's "may use" table on #include lines (STYLE.md section 2).
+# Usage: check_includes.sh SRCDIR   (exit 1 listing each violation)
+set -u
+src=${1:-src}
+bad=0
+# room regex-of-allowed-includes
+check() {
+	room=$1 allowed=$2
+	[ -d "$src/$room" ] || return 0
+	out=$(grep -rnE '#include "[^"]+"' "$src/$room" --include='*.c' --include='*.h' |
+		grep -vE "#include \"($allowed)" || true)
+	if [ -n "$out" ]; then
+		echo "$room may include only: $allowed" | sed 's/|/, /g'
+		echo "$out"
+		bad=1
+	fi
+}
+check bt-fallback 'vmm/accel\.h"|vmm/cpu_state\.h"|vmm/base/|bt-fallback/'
+check vmdk 'vmm/base/|vmdk/'
+check devices 'vmm/base/|vmm/(bus|irq|gmem|timer|platform)\.h"|devices/|vmdk/blockdev\.h"'
+check virtio 'vmm/base/|vmm/(bus|irq|gmem|timer|platform)\.h"|devices/|virtio/|vmdk/blockdev\.h"'
+check vmm/base 'vmm/base/'
+# Library headers confined to one place each.
+for rule in 'linux/kvm\.h:vmm/kvm/' 'jansson\.h:vmm/(spec[^/]*|control)\.c' 'liburing\.h:vmdk/aio_uring\.c'; do
+	hdr=${rule%%:*} where=${rule#*:}
+	out=$(grep -rnE "#include <$hdr>" "$src" | grep -vE "^$src/$where" || true)
+	if [ -n "$out" ]; then
+		echo "<$hdr> may be included only under $where"
+		echo "$out"
+		bad=1
+	fi
+done
+[ $bad -eq 0 ] && echo "include rules: ok"
+exit $bad

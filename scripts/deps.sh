@@ -1,0 +1,23 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Install the Debian 12 packages the build, the tests and the demo need (as root; idempotent).
+# Usage: scripts/deps.sh [build|test|demo]
+set -euo pipefail
+what=${1:-test}
+pkgs=(build-essential meson ninja-build pkg-config libjansson-dev liburing-dev libaio-dev
+      libseccomp-dev zlib1g-dev libcmocka-dev)
+case $what in
+test) pkgs+=(clang python3 python3-jsonschema acpica-tools qemu-utils fio xorriso cpio
+             busybox-static clang-format binutils) ;;
+demo) pkgs+=(busybox-static cpio) ;;
+esac
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "Installing missing packages: ${missing[*]}"
+	SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

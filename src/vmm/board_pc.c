@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The PC board (board_pc.h): creates the platform devices in a fixed order,
+ * gives each its interrupt lines and wires COM1 to the serial console.
+ *
+ * GSI numbering follows the ISA IRQs (the MADT's interrupt source override
+ * maps IRQ0 to GSI2 for the IOAPIC; KVM's default routing does the same).
+ * Under KVM the lines end in KVM_IRQ_LINE; without an in-kernel irqchip
+ * (BT) they end in the userspace interrupt controllers, which arrive with
+ * the BT system issue -- until then such a VM is refused at creation.
+ */
+#include "vmm/board_pc.h"
+
+#include "devices/acpi_pm.h"
+#include "devices/debug_exit.h"
+#include "devices/i8042.h"
+#include "devices/pci.h"
+#include "devices/rtc.h"
+#include "devices/testdev.h"
+#include "devices/uart.h"
+#include "vmm/base/log.h"
+#include "vmm/console.h"
+#include "vmm/spec.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BOARD_COM1_BASE 0x3f8
+#define BOARD_COM1_GSI  4
+#define BOARD_KBD_GSI   1
+#define BOARD_MOUSE_GSI 12
+#define BOARD_RTC_GSI   8
+#define BOARD_TESTDEV_GSI 5
+
+struct board_pc {
+	struct vm *vm;
+	struct uart *com1;
+	struct rtc *rtc;
+	struct i8042 *i8042;
+	struct acpi_pm *acpi_pm;
+	struct pci_host *pci;
+	struct debug_exit *debug_exit;
+	struct testdev *testdev;
+};
+
+/* Sink behind every ISA interrupt line: pin is the GSI. Device lock held. */
+static void board_pc_irq_set(void *sink, unsigned gsi, int level)
+{
+	struct vm *vm = sink;
+
+	if (vm->accel->has_irqchip) {
+		int ret = vm->accel->irq_line(vm->avm, gsi, level);
+
+		if (ret < 0)
+			log_guest("%s: cannot set GSI %u to %d: %s", vm->spec->name, gsi, level,
+				  strerror(-ret));
+	}
+}
+
+static struct irq_line board_pc_line(struct vm *vm, unsigned gsi)
+{
+	struct irq_line line = { .set = board_pc_irq_set, .sink = vm, .pin = gsi };
+
+	return line;
+}
+
+/* COM1's transmitter: hand everything to the console (it never blocks the guest). */
+static size_t board_pc_com1_write(void *opaque, const u8 *buf, size_t len)
+{
+	struct vm *vm = opaque;
+
+	console_write(vm->console, buf, len);
+	return len;
+}
+
+size_t board_pc_console_input(void *opaque, const u8 *buf, size_t len)
+{
+	struct vm *vm = opaque;
+	size_t n;
+
+	pthread_mutex_lock(&vm->plat.dev_lock);
+	n = uart_receive(vm->board->com1, buf, len);
+	pthread_mutex_unlock(&vm->plat.dev_lock);
+	return n;
+}
+
+/* CMOS memory-size fields as SeaBIOS and old kernels read them. */
+static void board_pc_fill_cmos(struct board_pc *b)
+{
+	const struct gmem *mem = &b->vm->plat.mem;
+	u64 low = mem->regions[0].len, high = mem->ram_bytes - low;
+	u64 ext_kb = low > (1 << 20) ? (low - (1 << 20)) >> 10 : 0;
+	u64 above16 = low > (16 << 20) ? (low - (16 << 20)) >> 16 : 0;
+
+	if (ext_kb > 0xffff)
+		ext_kb = 0xffff;
+	if (above16 > 0xffff)
+		above16 = 0xffff;
+	rtc_set_cmos(b->rtc, 0x15, 640 & 0xff); /* base memory in KiB */
+	rtc_set_cmos(b->rtc, 0x16, 640 >> 8);
+	rtc_set_cmos(b->rtc, 0x17, ext_kb & 0xff);
+	rtc_set_cmos(b->rtc, 0x18, ext_kb >> 8);
+	rtc_set_cmos(b->rtc, 0x30, ext_kb & 0xff);
+	rtc_set_cmos(b->rtc, 0x31, ext_kb >> 8);
+	rtc_set_cmos(b->rtc, 0x34, above16 & 0xff); /* RAM above 16 MiB in 64 KiB units */
+	rtc_set_cmos(b->rtc, 0x35, above16 >> 8);
+	high >>= 16; /* RAM above 4 GiB in 64 KiB units, 24 bits */
+	rtc_set_cmos(b->rtc, 0x5b, high & 0xff);
+	rtc_set_cmos(b->rtc, 0x5c, (high >> 8) & 0xff);
+	rtc_set_cmos(b->rtc, 0x5d, (high >> 16) & 0xff);
+	rtc_set_cmos(b->rtc, 0x5f, (u8)(b->vm->nr_vcpus - 1));
+}
+
+static int board_pc_create_debug(struct board_pc *b, struct err *err)
+{
+	struct vm *vm = b->vm;
+	const struct debug_spec *dbg = &vm->spec->debug;
+	int ret;
+
+	if (dbg->has_exit_port) {
+		struct debug_exit_config cfg = { .name = "debug-exit", .port = dbg->exit_port };
+
+		ret = debug_exit_create(&vm->plat, &cfg, (struct irq_line){ 0 }, &b->debug_exit,
+					err);
+		if (ret < 0)
+			return ret;
+	}
+	if (dbg->test_device) {
+		struct testdev_config cfg = { .name = "testdev",
+					      .pio_base = TESTDEV_DEFAULT_PIO_BASE,
+					      .mmio_gpa = TESTDEV_DEFAULT_MMIO_GPA };
+
+		ret = testdev_create(&vm->plat, &cfg, board_pc_line(vm, BOARD_TESTDEV_GSI),
+				     &b->testdev, err);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
+{
+	struct board_pc *b = calloc(1, sizeof(*b));
+	struct uart_config com1 = { .name = "uart0", .base = BOARD_COM1_BASE,
+				    .write = board_pc_com1_write, .opaque = vm };
+	struct rtc_config rtc = { .name = "rtc0" };
+	struct i8042_config kbd = { .name = "i8042" };
+	struct acpi_pm_config pm = { .name = "acpi-pm" };
+	struct pci_host_config pci = { .name = "pci0" };
+	int ret;
+
+	if (!b)
+		return err_set(err, -ENOMEM, "board: out of memory");
+	b->vm = vm;
+	vm->board = b;
+	if (!vm->accel->has_irqchip) {
+		ret = err_set(err, -ENOSYS,
+			      "the userspace interrupt controllers the %s accelerator needs are not "
+			      "implemented yet",
+			      vm->accel->name);
+		goto err_destroy;
+	}
+	ret = uart_create(&vm->plat, &com1, board_pc_line(vm, BOARD_COM1_GSI), &b->com1, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = rtc_create(&vm->plat, &rtc, board_pc_line(vm, BOARD_RTC_GSI), &b->rtc, err);
+	if (ret < 0)
+		goto err_destroy;
+	board_pc_fill_cmos(b);
+	ret = i8042_create(&vm->plat, &kbd, board_pc_line(vm, BOARD_KBD_GSI),
+			   board_pc_line(vm, BOARD_MOUSE_GSI), &b->i8042, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = acpi_pm_create(&vm->plat, &pm, board_pc_line(vm, ACPI_PM_SCI_IRQ), &b->acpi_pm, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = pci_host_create(&vm->plat, &pci, &b->pci, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = board_pc_create_debug(b, err);
+	if (ret < 0)
+		goto err_destroy;
+	*out = b;
+	return 0;
+
+err_destroy:
+	board_pc_destroy(b);
+	vm->board = NULL;
+	return ret;
+}
+
+void board_pc_destroy(struct board_pc *b)
+{
+	if (!b)
+		return;
+	if (b->testdev)
+		testdev_destroy(b->testdev);
+	if (b->debug_exit)
+		debug_exit_destroy(b->debug_exit);
+	if (b->pci)
+		pci_host_destroy(b->pci);
+	if (b->acpi_pm)
+		acpi_pm_destroy(b->acpi_pm);
+	if (b->i8042)
+		i8042_destroy(b->i8042);
+	if (b->rtc)
+		rtc_destroy(b->rtc);
+	if (b->com1)
+		uart_destroy(b->com1);
+	free(b);
+}

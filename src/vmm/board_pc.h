@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PC board: creates the platform devices in order, hands each its
+ * interrupt lines, and wires the serial console. Interrupt lines end in the
+ * accelerator's in-kernel irqchip when it has one (KVM: GSI n is routed to
+ * both the 8259 pair and the IOAPIC pin n), otherwise in the userspace
+ * interrupt controllers of src/devices (BT, a later issue).
+ *
+ * Fixed layout: COM1 0x3f8 IRQ4, RTC 0x70 IRQ8, i8042 0x60/0x64 IRQ1/IRQ12,
+ * ACPI PM at 0x600 with SCI on IRQ9, reset control 0xCF9, PCI config
+ * mechanism #1 at 0xCF8, debug-exit and test device where the spec says.
+ */
+#ifndef VMM_BOARD_PC_H
+#define VMM_BOARD_PC_H
+
+#include "vmm/base/err.h"
+#include "vmm/base/types.h"
+
+#include <stddef.h>
+
+struct vm;
+struct board_pc;
+
+/* Create every device the spec asks for. Main thread, before the vCPUs run. */
+MUST_CHECK int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err);
+void board_pc_destroy(struct board_pc *b);
+
+/* Console input for the guest's COM1; returns the bytes accepted. Main thread. */
+size_t board_pc_console_input(void *vm, const u8 *buf, size_t len);
+
+#endif

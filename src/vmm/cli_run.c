@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `vmm run SPEC.json`: validate the spec, choose the accelerator, open the
+ * serial console, then create and run the VM until it ends. A guest reset
+ * (with on_reset "restart") or a triple fault (with on_triple_fault "reset")
+ * rebuilds the VM from the spec, as a power cycle would; the console stays.
+ */
+#include "vmm/cli.h"
+
+#include "vmm/accel_select.h"
+#include "vmm/base/log.h"
+#include "vmm/console.h"
+#include "vmm/spec.h"
+#include "vmm/vm.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char run_usage[] =
+	"Usage: vmm run [OPTIONS] SPEC.json\n"
+	"\n"
+	"Boot the virtual machine the spec describes and run it until it ends.\n"
+	"\n"
+	"Options:\n"
+	"      --set KEY=VALUE  override a spec field (repeatable), e.g. --set memory_mib=1024,\n"
+	"                       --set accel=bt, --set boot.cmdline='console=ttyS0 quiet'\n"
+	"  -h, --help           show this text\n"
+	"%s"
+	"\n"
+	"Exit status:\n"
+	"  0      the guest powered off\n"
+	"  1      the VM could not be created (files, memory, devices)\n"
+	"  2      usage error or invalid spec\n"
+	"  3      the accelerator is not available on this host\n"
+	"  4      the guest reset the machine and on_reset is \"exit\"\n"
+	"  5      the guest triple-faulted and on_triple_fault is \"exit\"\n"
+	"  6      the accelerator failed (e.g. a KVM internal error)\n"
+	"  128+N  stopped by signal N (SIGTERM, SIGINT, SIGHUP); Ctrl-A x on a stdio console\n"
+	"         counts as SIGINT\n"
+	"  other  the status a test guest wrote to its debug-exit port\n";
+
+static void run_block_signals(void)
+{
+	sigset_t set;
+
+	/* Blocked in every thread (the vCPU threads inherit it); the main loop reads a signalfd. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a console client that went away is not our death */
+}
+
+/* Should the VM be rebuilt after this end? */
+static bool run_restarts(const struct vm_spec *spec, enum vm_end end)
+{
+	if (end == VM_END_RESET)
+		return spec->on_reset == SPEC_ON_RESET_RESTART;
+	if (end == VM_END_TRIPLE_FAULT)
+		return spec->on_triple_fault == SPEC_ON_TRIPLE_FAULT_RESET;
+	return false;
+}
+
+static int run_vm(const struct vm_spec *spec, const struct accel_ops *accel,
+		  struct console *console)
+{
+	for (unsigned boots = 1;; boots++) {
+		struct err err = { 0 };
+		struct vm *vm;
+		enum vm_end end;
+		int status;
+
+		if (vm_create(spec, accel, console, &vm, &err) < 0) {
+			log_err("%s: cannot create the VM: %s", spec->name, err.msg);
+			return CLI_EXIT_FAILURE;
+		}
+		end = vm_run(vm);
+		status = vm_end_exit_status(end, vm->end_status);
+		if (run_restarts(spec, end)) {
+			log_info("%s: %s; restarting (boot %u)", spec->name, vm->end_msg, boots + 1);
+			vm_destroy(vm);
+			continue;
+		}
+		if (end == VM_END_POWEROFF || end == VM_END_DEBUG_EXIT)
+			log_info("%s: %s (exit status %d)", spec->name, vm->end_msg, status);
+		else
+			log_err("%s: %s (exit status %d)", spec->name, vm->end_msg, status);
+		vm_destroy(vm);
+		return status;
+	}
+}
+
+int cli_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "set", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sets[CLI_MAX_SETS];
+	const struct accel_ops *accel;
+	struct console *console = NULL;
+	struct err err = { 0 };
+	struct vm_spec spec;
+	unsigned nr_sets = 0;
+	char why[512];
+	struct diag d;
+	int opt, ret;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "hvq", opts, NULL)) != -1) {
+		if ((ret = cli_common_option(opt, optarg)) != 0) {
+			if (ret < 0)
+				return CLI_EXIT_USAGE;
+			continue;
+		}
+		switch (opt) {
+		case 's':
+			if (cli_add_set(sets, &nr_sets, optarg))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'h':
+			printf(run_usage, cli_common_help);
+			return CLI_EXIT_OK;
+		default:
+			fprintf(stderr, run_usage, cli_common_help);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "vmm run: expected one spec file\n");
+		return CLI_EXIT_USAGE;
+	}
+	diag_init(&d);
+	ret = spec_load(argv[optind], sets, nr_sets, SPEC_CHECK_FILES, &spec, &d);
+	if (ret < 0) {
+		for (unsigned i = 0; i < d.nr; i++)
+			log_err("%s: %s%s%s", argv[optind], d.entries[i].path,
+				d.entries[i].path[0] ? ": " : "", d.entries[i].msg);
+		diag_free(&d);
+		return CLI_EXIT_USAGE;
+	}
+	diag_free(&d);
+
+	if (accel_select(spec.accel, &accel, why, sizeof(why), &err) < 0) {
+		log_err("%s: %s", spec.name, err.msg);
+		spec_free(&spec);
+		return CLI_EXIT_NO_ACCEL;
+	}
+	log_info("%s: %s", spec.name, why);
+	run_block_signals();
+	if (console_open(&spec.serial, spec.name, &console, &err) < 0) {
+		log_err("%s: %s", spec.name, err.msg);
+		spec_free(&spec);
+		return CLI_EXIT_FAILURE;
+	}
+	ret = run_vm(&spec, accel, console);
+	console_close(console);
+	spec_free(&spec);
+	return ret;
+}

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Serial console back ends: stdio, file, pty, unix socket, none.
+ * Input is read on the main thread and pushed into the guest's UART through
+ * the input callback; what the UART cannot take yet stays in a small buffer
+ * and is retried (console_retry) while the file descriptor is not polled, so
+ * a fast paste cannot overrun the 16-byte FIFO.
+ */
+#include "vmm/console.h"
+
+#include "vmm/base/log.h"
+#include "vmm/loop.h"
+#include "vmm/spec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <pty.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
+
+struct console {
+	enum serial_target target;
+	int in_fd, out_fd; /* -1 when absent */
+	int listen_fd;     /* SERIAL_UNIX */
+	char path[256];    /* socket or pty path */
+	bool raw;          /* stdin termios changed */
+	struct termios saved;
+	bool escape; /* Ctrl-A seen */
+	pthread_mutex_t out_lock;
+
+	struct loop *loop;
+	console_input_fn input;
+	console_quit_fn quit;
+	void *opaque;
+	bool in_watched;
+	u8 pending[4096];
+	size_t pending_len, pending_off;
+};
+
+static int console_open_unix(struct console *c, const char *path, struct err *err)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct stat st;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return err_set(err, -ENAMETOOLONG, "serial.path: %s: too long for a socket path",
+			       path);
+	/* Replace a stale socket from an earlier run, never any other kind of file. */
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode))
+			return err_set(err, -EEXIST, "serial.path: %s exists and is not a socket",
+				       path);
+		unlink(path);
+	}
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->listen_fd < 0)
+		return err_set(err, -errno, "serial: socket: %s", strerror(errno));
+	strcpy(addr.sun_path, path);
+	if (bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(c->listen_fd, 1) < 0)
+		return err_set(err, -errno, "serial.path: cannot listen on %s: %s", path,
+			       strerror(errno));
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	return 0;
+}
+
+static int console_open_pty(struct console *c, struct err *err)
+{
+	struct termios tio;
+	int master, slave;
+
+	if (openpty(&master, &slave, c->path, NULL, NULL) < 0)
+		return err_set(err, -errno, "serial: cannot create a pty: %s", strerror(errno));
+	/* The guest owns line discipline: make the host side transparent. */
+	if (!tcgetattr(slave, &tio)) {
+		cfmakeraw(&tio);
+		tcsetattr(slave, TCSANOW, &tio);
+	}
+	/* Keep the slave open so the master does not see EIO while no one has it open. */
+	fcntl(master, F_SETFL, O_NONBLOCK);
+	fcntl(master, F_SETFD, FD_CLOEXEC);
+	c->in_fd = c->out_fd = master;
+	c->listen_fd = slave; /* reused to hold the slave fd open */
+	return 0;
+}
+
+static void console_setup_stdio(struct console *c)
+{
+	c->in_fd = STDIN_FILENO;
+	c->out_fd = STDOUT_FILENO;
+	if (isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &c->saved)) {
+		struct termios tio = c->saved;
+
+		cfmakeraw(&tio);
+		tio.c_oflag |= OPOST | ONLCR; /* keep our own log lines readable */
+		if (!tcsetattr(STDIN_FILENO, TCSANOW, &tio))
+			c->raw = true;
+	}
+}
+
+int console_open(const struct serial_spec *spec, const char *vm_name, struct console **out,
+		 struct err *err)
+{
+	struct console *c = calloc(1, sizeof(*c));
+	int ret = 0;
+
+	if (!c)
+		return err_set(err, -ENOMEM, "serial: out of memory");
+	c->target = spec->target;
+	c->in_fd = c->out_fd = c->listen_fd = -1;
+	pthread_mutex_init(&c->out_lock, NULL);
+	switch (spec->target) {
+	case SERIAL_STDIO:
+		console_setup_stdio(c);
+		break;
+	case SERIAL_FILE:
+		c->out_fd = open(spec->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (c->out_fd < 0)
+			ret = err_set(err, -errno, "serial.path: cannot open %s: %s", spec->path,
+				      strerror(errno));
+		break;
+	case SERIAL_PTY:
+		ret = console_open_pty(c, err);
+		if (!ret)
+			log_info("%s: serial console on %s", vm_name, c->path);
+		break;
+	case SERIAL_UNIX:
+		ret = console_open_unix(c, spec->path, err);
+		if (!ret)
+			log_info("%s: serial console on unix socket %s", vm_name, c->path);
+		break;
+	case SERIAL_NONE:
+		break;
+	}
+	if (ret < 0) {
+		console_close(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+void console_close(struct console *c)
+{
+	if (!c)
+		return;
+	console_detach(c);
+	if (c->raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &c->saved);
+	if (c->target == SERIAL_UNIX) {
+		if (c->in_fd >= 0)
+			close(c->in_fd);
+		if (c->listen_fd >= 0) {
+			close(c->listen_fd);
+			unlink(c->path);
+		}
+	} else if (c->target == SERIAL_FILE || c->target == SERIAL_PTY) {
+		if (c->out_fd >= 0)
+			close(c->out_fd);
+		if (c->listen_fd >= 0)
+			close(c->listen_fd);
+	}
+	pthread_mutex_destroy(&c->out_lock);
+	free(c);
+}
+
+void console_write(struct console *c, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->out_lock);
+	while (len && c->out_fd >= 0) {
+		ssize_t n = write(c->out_fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) /* no reader (pty, socket) or a full pipe: drop, never block the guest */
+			break;
+		p += n;
+		len -= (size_t)n;
+	}
+	pthread_mutex_unlock(&c->out_lock);
+}
+
+const char *console_pty_path(const struct console *c)
+{
+	return c->target == SERIAL_PTY ? c->path : NULL;
+}
+
+bool console_input_pending(const struct console *c)
+{
+	return c->pending_off < c->pending_len;
+}
+
+static void console_watch_input(struct console *c, bool on);
+
+/* Push pending bytes into the guest; poll the fd again once everything went in. */
+void console_retry(struct console *c)
+{
+	if (console_input_pending(c) && c->input) {
+		size_t n = c->input(c->opaque, c->pending + c->pending_off,
+				    c->pending_len - c->pending_off);
+
+		c->pending_off += n;
+	}
+	if (!console_input_pending(c)) {
+		c->pending_off = c->pending_len = 0;
+		console_watch_input(c, true);
+	}
+}
+
+/* Strip the Ctrl-A escape sequences from stdio input; returns the bytes kept. */
+static size_t console_filter_escape(struct console *c, u8 *buf, size_t len)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		u8 ch = buf[i];
+
+		if (c->escape) {
+			c->escape = false;
+			if (ch == 'x' || ch == 'X') {
+				if (c->quit)
+					c->quit(c->opaque);
+				continue;
+			}
+			if (ch != CONSOLE_ESCAPE)
+				continue; /* unknown escape: swallow it */
+		} else if (ch == CONSOLE_ESCAPE) {
+			c->escape = true;
+			continue;
+		}
+		buf[out++] = ch;
+	}
+	return out;
+}
+
+static void console_client_gone(struct console *c)
+{
+	console_watch_input(c, false);
+	close(c->in_fd);
+	c->in_fd = c->out_fd = -1;
+}
+
+static void console_on_input(void *opaque, int fd, u32 events)
+{
+	struct console *c = opaque;
+	ssize_t n = read(fd, c->pending, sizeof(c->pending));
+
+	(void)events;
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (c->target == SERIAL_UNIX) {
+			pthread_mutex_lock(&c->out_lock);
+			console_client_gone(c);
+			pthread_mutex_unlock(&c->out_lock);
+		} else {
+			console_watch_input(c, false); /* EOF on stdin: the guest just gets no input */
+		}
+		return;
+	}
+	c->pending_len = (size_t)n;
+	c->pending_off = 0;
+	if (c->target == SERIAL_STDIO && c->raw)
+		c->pending_len = console_filter_escape(c, c->pending, c->pending_len);
+	console_watch_input(c, false);
+	console_retry(c);
+}
+
+static void console_on_accept(void *opaque, int fd, u32 events)
+{
+	struct console *c = opaque;
+	int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	(void)events;
+	if (cfd < 0)
+		return;
+	pthread_mutex_lock(&c->out_lock);
+	if (c->in_fd >= 0) { /* one client at a time */
+		pthread_mutex_unlock(&c->out_lock);
+		close(cfd);
+		return;
+	}
+	c->in_fd = c->out_fd = cfd;
+	pthread_mutex_unlock(&c->out_lock);
+	console_watch_input(c, true);
+}
+
+static void console_watch_input(struct console *c, bool on)
+{
+	if (!c->loop || c->in_fd < 0 || on == c->in_watched)
+		return;
+	if (on) {
+		if (loop_add(c->loop, c->in_fd, EPOLLIN, console_on_input, c) == 0)
+			c->in_watched = true;
+	} else {
+		loop_del(c->loop, c->in_fd);
+		c->in_watched = false;
+	}
+}
+
+int console_attach(struct console *c, struct loop *l, console_input_fn fn, console_quit_fn quit,
+		   void *opaque)
+{
+	int ret;
+
+	c->loop = l;
+	c->input = fn;
+	c->quit = quit;
+	c->opaque = opaque;
+	if (c->target == SERIAL_UNIX) {
+		ret = loop_add(l, c->listen_fd, EPOLLIN, console_on_accept, c);
+		if (ret < 0)
+			return ret;
+	}
+	if (c->target != SERIAL_FILE && c->target != SERIAL_NONE)
+		console_watch_input(c, true);
+	return 0;
+}
+
+void console_detach(struct console *c)
+{
+	if (!c->loop)
+		return;
+	console_watch_input(c, false);
+	if (c->target == SERIAL_UNIX)
+		loop_del(c->loop, c->listen_fd);
+	c->loop = NULL;
+	c->input = NULL;
+	c->pending_len = c->pending_off = 0;
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Lifecycle tests: each way a VM can end gives its own exit status and one-line message.
+Usage: lifecycle.py VMM GUEST_DIR CASE"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tty
+
+from harness import VM, fail, flat_spec, require_kvm
+
+vmm, guests, case = sys.argv[1], sys.argv[2], sys.argv[3]
+require_kvm()
+
+
+def guest(name):
+    return f"{guests}/{name}.bin"
+
+
+if case == "poweroff":
+    vm = VM(vmm, flat_spec(guest("poweroff_acpi")))
+    vm.wait_serial("poweroff via ACPI")
+    vm.expect_exit(0, "powered off")
+    assert "still running" not in vm.serial_text()
+elif case == "reset-exit":
+    vm = VM(vmm, flat_spec(guest("reset_cf9"), on_reset="exit"))
+    vm.expect_exit(4, "reset")
+elif case == "reset-i8042":
+    vm = VM(vmm, flat_spec(guest("reset_i8042"), on_reset="exit"))
+    vm.expect_exit(4, "reset")
+elif case == "reset-restart":
+    # The default on_reset is "restart": the guest boots again and again until we stop it.
+    vm = VM(vmm, flat_spec(guest("reset_cf9")))
+    vm.wait_serial("boot\n", count=3)
+    vm.signal(signal.SIGTERM)
+    vm.expect_exit(128 + signal.SIGTERM, "restarting")
+elif case == "triple-fault":
+    vm = VM(vmm, flat_spec(guest("triple_fault")))
+    vm.wait_serial("triple fault next")
+    vm.expect_exit(5, "triple fault")
+    assert "survived" not in vm.serial_text()
+elif case in ("sigterm", "sigint"):
+    sig = signal.SIGTERM if case == "sigterm" else signal.SIGINT
+    vm = VM(vmm, flat_spec(guest("hang")))
+    vm.wait_serial("ready")
+    vm.signal(sig)
+    vm.expect_exit(128 + sig, "stopped by", timeout=20)
+elif case == "serial-stdio":
+    # Guest input from stdin, output on stdout; the guest ends itself via the debug-exit port.
+    vm = VM(vmm, flat_spec(guest("echo"), serial={"target": "stdio"}), stdin=subprocess.PIPE)
+    out, _ = vm.proc.communicate(b"hello vmm q", timeout=60)
+    if vm.proc.returncode != 0 or b"HELLO VMM" not in out:
+        fail(f"exit {vm.proc.returncode}, stdout {out!r}, stderr {vm.stderr_text()}")
+    print("ok: stdio round trip")
+elif case == "serial-unix":
+    path = os.path.join(tempfile.mkdtemp(prefix="vmm-sock-"), "serial.sock")
+    vm = VM(vmm, flat_spec(guest("echo"), serial={"target": "unix", "path": path}))
+    deadline = time.monotonic() + 20
+    while not os.path.exists(path):
+        if time.monotonic() > deadline or vm.proc.poll() is not None:
+            fail(f"no socket {path}; stderr {vm.stderr_text()}")
+        time.sleep(0.05)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.settimeout(60)
+    got = b""
+    while b"echo ready" not in got:
+        got += s.recv(4096) or fail(f"socket closed early: {got!r}")
+    s.sendall(b"unix works q")
+    while b"bye" not in got:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    vm.expect_exit(0)
+    if b"UNIX WORKS" not in got:
+        fail(f"socket got {got!r}")
+elif case == "serial-pty":
+    vm = VM(vmm, flat_spec(guest("echo"), serial={"target": "pty"}))
+    deadline = time.monotonic() + 20
+    pty = None
+    while pty is None:
+        m = re.search(r"serial console on (/dev/pts/\d+)", vm.stderr_text())
+        if m:
+            pty = m.group(1)
+        elif time.monotonic() > deadline or vm.proc.poll() is not None:
+            fail(f"no pty announced; stderr {vm.stderr_text()}")
+        else:
+            time.sleep(0.05)
+    fd = os.open(pty, os.O_RDWR | os.O_NOCTTY)
+    tty.setraw(fd)
+    got = b""
+    while b"echo ready" not in got:
+        got += os.read(fd, 4096)
+    os.write(fd, b"pty works q")
+    vm.expect_exit(0)
+    while b"bye" not in got:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    if b"PTY WORKS" not in got:
+        fail(f"pty got {got!r}")
+else:
+    print(f"unknown case {case}")
+    sys.exit(1)
