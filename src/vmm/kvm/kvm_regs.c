@@ -19,6 +19,7 @@
 #include "vmm/base/log.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -85,11 +86,11 @@ static int kvm_regs_ioctl(struct accel_vcpu *v, unsigned long req, void *arg, co
 
 int kvm_regs_init(struct accel_vcpu *v)
 {
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	struct cpu_fxsave fx = { .fcw = 0x37f, .mxcsr = 0x1f80 };
 	struct kvm_msr_buf m = { .hdr.nmsrs = 1 };
 	int ret;
 
-	ret = kvm_regs_ioctl(v, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
+	ret = kvm_fpu_set(v, &fx);
 	if (ret < 0)
 		return ret;
 	if (!kvm_msr_supported(v->vm, MSR_IA32_MISC_ENABLE))
@@ -254,6 +255,75 @@ static void kvm_fpu_to(struct kvm_fpu *f, const struct cpu_fxsave *fx)
 	memcpy(f->xmm, fx->xmm, sizeof(f->xmm));
 }
 
+/*
+ * The legacy area of the XSAVE image is the FXSAVE image (SDM vol. 1 13.4.1); XSTATE_BV at
+ * byte 512 says which components are not in their init state (13.4.2). KVM_SET_FPU writes
+ * the legacy area without touching XSTATE_BV, so on kernels that keep guest state in
+ * XSAVE form MXCSR and the registers can read back as their init values; going through
+ * KVM_GET/SET_XSAVE with the x87 and SSE bits set avoids that.
+ */
+#define XSAVE_LEGACY_BYTES 512
+#define XSAVE_XSTATE_BV    512
+#define XSTATE_X87_SSE     0x3ull
+
+static int kvm_fpu_get(struct accel_vcpu *v, struct cpu_fxsave *fx)
+{
+	struct kvm_fpu fpu;
+	struct kvm_xsave *xs;
+	int ret;
+
+	if (!v->vm->xsave_bytes) {
+		ret = kvm_regs_ioctl(v, KVM_GET_FPU, &fpu, "KVM_GET_FPU");
+		if (ret == 0)
+			kvm_fpu_from(fx, &fpu);
+		return ret;
+	}
+	xs = calloc(1, v->vm->xsave_bytes);
+	if (!xs)
+		return -ENOMEM;
+	ret = kvm_regs_ioctl(v, v->vm->xsave_bytes > sizeof(*xs) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE,
+			     xs, "KVM_GET_XSAVE");
+	if (ret == 0) {
+		memcpy(fx, xs->region, XSAVE_LEGACY_BYTES);
+		if (!fx->mxcsr_mask)
+			fx->mxcsr_mask = kvm_regs_mxcsr_mask();
+	}
+	free(xs);
+	return ret;
+}
+
+static int kvm_fpu_set(struct accel_vcpu *v, const struct cpu_fxsave *fx)
+{
+	struct kvm_fpu fpu;
+	struct kvm_xsave *xs;
+	u64 bv;
+	int ret;
+
+	if (!v->vm->xsave_bytes) {
+		kvm_fpu_to(&fpu, fx);
+		return kvm_regs_ioctl(v, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
+	}
+	xs = calloc(1, v->vm->xsave_bytes);
+	if (!xs)
+		return -ENOMEM;
+	ret = kvm_regs_ioctl(v, v->vm->xsave_bytes > sizeof(*xs) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE,
+			     xs, "KVM_GET_XSAVE");
+	if (ret == 0) {
+		u32 mask;
+
+		memcpy(&mask, (u8 *)xs->region + 28, 4); /* keep the CPU's MXCSR_MASK */
+		memcpy(xs->region, fx, XSAVE_LEGACY_BYTES);
+		memcpy((u8 *)xs->region + 28, &mask, 4);
+		memset((u8 *)xs->region + 464, 0, 48); /* reserved/available bytes of FXSAVE */
+		memcpy(&bv, (u8 *)xs->region + XSAVE_XSTATE_BV, 8);
+		bv |= XSTATE_X87_SSE;
+		memcpy((u8 *)xs->region + XSAVE_XSTATE_BV, &bv, 8);
+		ret = kvm_regs_ioctl(v, KVM_SET_XSAVE, xs, "KVM_SET_XSAVE");
+	}
+	free(xs);
+	return ret;
+}
+
 static int kvm_msrs_get(struct accel_vcpu *v, struct cpu_state *st)
 {
 	struct kvm_msr_buf m;
@@ -356,7 +426,6 @@ int kvm_regs_get(struct accel_vcpu *v, struct cpu_state *st)
 {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct kvm_fpu fpu;
 	struct kvm_debugregs dbg;
 	int ret;
 
@@ -369,10 +438,9 @@ int kvm_regs_get(struct accel_vcpu *v, struct cpu_state *st)
 	if (ret < 0)
 		return ret;
 	kvm_sregs_from(st, &sregs);
-	ret = kvm_regs_ioctl(v, KVM_GET_FPU, &fpu, "KVM_GET_FPU");
+	ret = kvm_fpu_get(v, &st->fx);
 	if (ret < 0)
 		return ret;
-	kvm_fpu_from(&st->fx, &fpu);
 	ret = kvm_regs_ioctl(v, KVM_GET_DEBUGREGS, &dbg, "KVM_GET_DEBUGREGS");
 	if (ret < 0)
 		return ret;
@@ -392,7 +460,6 @@ int kvm_regs_set(struct accel_vcpu *v, const struct cpu_state *st)
 {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct kvm_fpu fpu;
 	struct kvm_debugregs dbg;
 	int ret;
 
@@ -409,8 +476,7 @@ int kvm_regs_set(struct accel_vcpu *v, const struct cpu_state *st)
 	ret = kvm_regs_ioctl(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 	if (ret < 0)
 		return ret;
-	kvm_fpu_to(&fpu, &st->fx);
-	ret = kvm_regs_ioctl(v, KVM_SET_FPU, &fpu, "KVM_SET_FPU");
+	ret = kvm_fpu_set(v, &st->fx);
 	if (ret < 0)
 		return ret;
 	memset(&dbg, 0, sizeof(dbg));
