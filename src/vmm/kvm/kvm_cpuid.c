@@ -129,10 +129,15 @@ static unsigned kvm_cpuid_order(unsigned n)
 	return bits;
 }
 
+struct kvm_cpuid_vcpu {
+	unsigned index, nr_vcpus;
+	bool tsc_deadline;
+};
+
 /* The per-vCPU fields: APIC id, counts, hypervisor bit, TSC deadline. */
-static void kvm_cpuid_fix_entry(const struct accel_vcpu *v, struct kvm_cpuid_entry2 *e)
+static void kvm_cpuid_fix_entry(const struct kvm_cpuid_vcpu *v, struct kvm_cpuid_entry2 *e)
 {
-	unsigned n = v->vm->nr_vcpus;
+	unsigned n = v->nr_vcpus;
 
 	switch (e->function) {
 	case 0x1:
@@ -142,7 +147,7 @@ static void kvm_cpuid_fix_entry(const struct accel_vcpu *v, struct kvm_cpuid_ent
 		else
 			e->edx &= ~BIT(28);
 		e->ecx |= BIT(31); /* hypervisor present */
-		if (!v->vm->tsc_deadline)
+		if (!v->tsc_deadline)
 			e->ecx &= ~BIT(24);
 		break;
 	case 0x4:
@@ -167,10 +172,10 @@ static void kvm_cpuid_fix_entry(const struct accel_vcpu *v, struct kvm_cpuid_ent
 }
 
 /* Leaf 0xB / 0x1F subleaf: SMT level (1 thread), core level (n cores), then invalid. */
-static void kvm_cpuid_topology(const struct accel_vcpu *v, u32 function, u32 index,
+static void kvm_cpuid_topology(const struct kvm_cpuid_vcpu *v, u32 function, u32 index,
 			       struct kvm_cpuid_entry2 *e)
 {
-	unsigned n = v->vm->nr_vcpus;
+	unsigned n = v->nr_vcpus;
 
 	memset(e, 0, sizeof(*e));
 	e->function = function;
@@ -189,17 +194,17 @@ static void kvm_cpuid_topology(const struct accel_vcpu *v, u32 function, u32 ind
 	}
 }
 
-int kvm_cpuid_setup(struct accel_vcpu *v)
+struct kvm_cpuid2 *kvm_cpuid_build(const struct kvm_cpuid2 *src, unsigned index, unsigned nr_vcpus,
+				   bool tsc_deadline)
 {
-	const struct kvm_cpuid2 *src = v->vm->cpuid;
+	const struct kvm_cpuid_vcpu v = { index, nr_vcpus, tsc_deadline };
 	struct kvm_cpuid2 *c;
 	bool has_1f = false;
 	u32 max_basic = 0;
-	int ret = 0;
 
-	c = calloc(1, sizeof(*c) + (src->nent + 8) * sizeof(c->entries[0]));
+	c = calloc(1, sizeof(*c) + (src->nent + 6) * sizeof(c->entries[0]));
 	if (!c)
-		return -ENOMEM;
+		return NULL;
 	for (u32 i = 0; i < src->nent; i++) {
 		const struct kvm_cpuid_entry2 *s = &src->entries[i];
 		struct kvm_cpuid_entry2 *e;
@@ -213,12 +218,23 @@ int kvm_cpuid_setup(struct accel_vcpu *v)
 		e = &c->entries[c->nent++];
 		*e = *s;
 		kvm_cpuid_apply_rules(e);
-		kvm_cpuid_fix_entry(v, e);
+		kvm_cpuid_fix_entry(&v, e);
 	}
 	for (u32 idx = 0; max_basic >= 0xb && idx < 3; idx++)
-		kvm_cpuid_topology(v, 0xb, idx, &c->entries[c->nent++]);
+		kvm_cpuid_topology(&v, 0xb, idx, &c->entries[c->nent++]);
 	for (u32 idx = 0; has_1f && max_basic >= 0x1f && idx < 3; idx++)
-		kvm_cpuid_topology(v, 0x1f, idx, &c->entries[c->nent++]);
+		kvm_cpuid_topology(&v, 0x1f, idx, &c->entries[c->nent++]);
+	return c;
+}
+
+int kvm_cpuid_setup(struct accel_vcpu *v)
+{
+	struct kvm_cpuid2 *c;
+	int ret = 0;
+
+	c = kvm_cpuid_build(v->vm->cpuid, v->index, v->vm->nr_vcpus, v->vm->tsc_deadline);
+	if (!c)
+		return -ENOMEM;
 	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
 		ret = -errno;
 	free(c);

@@ -41,6 +41,7 @@ struct accel_vm {
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, unfiltered */
 	bool tsc_deadline;	  /* KVM_CAP_TSC_DEADLINE_TIMER */
 	bool readonly_mem;	  /* KVM_CAP_READONLY_MEM */
+	size_t xsave_bytes;	  /* KVM_GET/SET_XSAVE buffer size; 0: KVM_GET/SET_FPU */
 	u32 *msr_index;		  /* KVM_GET_MSR_INDEX_LIST */
 	unsigned nr_msr_index;
 	pthread_mutex_t slot_lock; /* protects slots[] */
@@ -62,7 +63,13 @@ struct accel_vcpu {
 int kvm_ioctl_check(int fd, long cap); /* KVM_CHECK_EXTENSION: value, 0 if absent */
 bool kvm_msr_supported(const struct accel_vm *avm, u32 index);
 
-/* kvm_cpuid.c: build the guest's CPUID table for vCPU index and install it (KVM_SET_CPUID2). */
+/*
+ * kvm_cpuid.c: the guest's CPUID table for vCPU index of nr_vcpus, filtered from KVM's
+ * supported table (policy in kvm_cpuid.c). Returns a malloc'd table or NULL (no memory).
+ */
+struct kvm_cpuid2 *kvm_cpuid_build(const struct kvm_cpuid2 *supported, unsigned index,
+				   unsigned nr_vcpus, bool tsc_deadline);
+/* Build and install it (KVM_SET_CPUID2). 0 or a negative errno. */
 int kvm_cpuid_setup(struct accel_vcpu *v);
 
 /* kvm_regs.c */

@@ -84,24 +84,6 @@ static int kvm_regs_ioctl(struct accel_vcpu *v, unsigned long req, void *arg, co
 	return 0;
 }
 
-int kvm_regs_init(struct accel_vcpu *v)
-{
-	struct cpu_fxsave fx = { .fcw = 0x37f, .mxcsr = 0x1f80 };
-	struct kvm_msr_buf m = { .hdr.nmsrs = 1 };
-	int ret;
-
-	ret = kvm_fpu_set(v, &fx);
-	if (ret < 0)
-		return ret;
-	if (!kvm_msr_supported(v->vm, MSR_IA32_MISC_ENABLE))
-		return 0;
-	m.e[0].index = MSR_IA32_MISC_ENABLE;
-	m.e[0].data = MISC_ENABLE_FAST_STRING;
-	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1)
-		log_warn("%s: KVM_SET_MSRS MISC_ENABLE refused", v->name);
-	return 0;
-}
-
 static void kvm_seg_from(struct cpu_segment *d, const struct kvm_segment *s)
 {
 	d->base = s->base;
@@ -263,8 +245,8 @@ static void kvm_fpu_to(struct kvm_fpu *f, const struct cpu_fxsave *fx)
  * KVM_GET/SET_XSAVE with the x87 and SSE bits set avoids that.
  */
 #define XSAVE_LEGACY_BYTES 512
-#define XSAVE_XSTATE_BV    512
-#define XSTATE_X87_SSE     0x3ull
+#define XSAVE_XSTATE_BV	   512
+#define XSTATE_X87_SSE	   0x3ull
 
 static int kvm_fpu_get(struct accel_vcpu *v, struct cpu_fxsave *fx)
 {
@@ -490,4 +472,23 @@ int kvm_regs_set(struct accel_vcpu *v, const struct cpu_state *st)
 	if (ret < 0)
 		return ret;
 	return kvm_events_set(v, st);
+}
+
+/* At vCPU creation: x87/SSE reset values and MISC_ENABLE fast strings. */
+int kvm_regs_init(struct accel_vcpu *v)
+{
+	struct cpu_fxsave fx = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	struct kvm_msr_buf m = { .hdr.nmsrs = 1 };
+	int ret;
+
+	ret = kvm_fpu_set(v, &fx);
+	if (ret < 0)
+		return ret;
+	if (!kvm_msr_supported(v->vm, MSR_IA32_MISC_ENABLE))
+		return 0;
+	m.e[0].index = MSR_IA32_MISC_ENABLE;
+	m.e[0].data = MISC_ENABLE_FAST_STRING;
+	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1)
+		log_warn("%s: KVM_SET_MSRS MISC_ENABLE refused", v->name);
+	return 0;
 }

@@ -272,6 +272,9 @@ static int kvm_vm_create(const struct accel_config *cfg, struct accel_vm **out, 
 	avm->run_size = (size_t)sz;
 	avm->tsc_deadline = kvm_ioctl_check(avm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	avm->readonly_mem = kvm_ioctl_check(avm->kvm_fd, KVM_CAP_READONLY_MEM) > 0;
+	if (kvm_ioctl_check(avm->kvm_fd, KVM_CAP_XSAVE) > 0)
+		avm->xsave_bytes = MAX(sizeof(struct kvm_xsave),
+				       (size_t)kvm_ioctl_check(avm->kvm_fd, KVM_CAP_XSAVE2));
 	ret = kvm_vm_get_cpuid(avm, err);
 	if (ret < 0)
 		goto err_close_kvm;

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of accel_kvm (src/vmm/kvm) against the host's /dev/kvm: a VM
+ * with 64 KiB of RAM from mmap and tiny hand-assembled real-mode programs
+ * (encodings per Intel SDM vol. 2). An accel_io records port and MMIO
+ * accesses. Checked: OUT/IN and string OUT reach io->pio with the right
+ * values, an access to unmapped memory reaches io->mmio (write data, read
+ * result back in the guest), kicks from the vCPU thread and from another
+ * thread, the CPUID model seen by the guest, vcpu_get/vcpu_set round trips
+ * (and that the guest runs with the state set), the dirty log.
+ *
+ * Exits 77 (meson skip) when /dev/kvm is absent or unusable.
+ */
+#include "kvm_test_util.h"
+
+#include "vmm/accel.h"
+#include "vmm/base/err.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define RAM_BYTES  0x10000
+#define CODE_GPA   0x1000
+#define DONE_PORT  0xf4 /* a write here ends the test program: the handler kicks */
+#define MAX_EVENTS 64
+
+struct io_event {
+	bool mmio, is_write;
+	u64 addr;
+	unsigned size;
+	u64 value;
+};
+
+struct fixture {
+	struct accel_vm *vm;
+	struct accel_vcpu *vcpu;
+	u8 *ram;
+	struct accel_io io;
+	struct io_event ev[MAX_EVENTS];
+	unsigned nr_ev;
+	u64 read_value; /* what port/MMIO reads return */
+	bool done;
+	u64 done_value;
+};
+
+static void fx_record(struct fixture *f, bool mmio, u64 addr, unsigned size, bool is_write,
+		      void *data)
+{
+	struct io_event *e;
+
+	if (!is_write)
+		memcpy(data, &f->read_value, size);
+	if (f->nr_ev == MAX_EVENTS)
+		return;
+	e = &f->ev[f->nr_ev++];
+	e->mmio = mmio;
+	e->addr = addr;
+	e->size = size;
+	e->is_write = is_write;
+	e->value = 0;
+	memcpy(&e->value, data, size);
+}
+
+static void fx_pio(void *opaque, u16 port, unsigned size, bool is_write, void *data)
+{
+	struct fixture *f = opaque;
+
+	if (port == DONE_PORT && is_write) {
+		f->done = true;
+		f->done_value = 0;
+		memcpy(&f->done_value, data, size);
+		accel_kvm.vcpu_kick(f->vcpu); /* from the vCPU thread itself */
+		return;
+	}
+	fx_record(f, false, port, size, is_write, data);
+}
+
+static void fx_mmio(void *opaque, u64 gpa, unsigned size, bool is_write, void *data)
+{
+	fx_record(opaque, true, gpa, size, is_write, data);
+}
+
+static int fx_setup_flags(void **state, unsigned map_flags)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct accel_config cfg = { .nr_vcpus = 1, .ram_bytes = RAM_BYTES, .name = "testvm" };
+	struct err err = { 0 };
+
+	assert_non_null(f);
+	f->ram = mmap(NULL, RAM_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(f->ram != MAP_FAILED);
+	f->io.vm = f;
+	f->io.pio = fx_pio;
+	f->io.mmio = fx_mmio;
+	if (accel_kvm.vm_create(&cfg, &f->vm, &err) < 0)
+		fail_msg("vm_create: %s", err.msg);
+	assert_int_equal(accel_kvm.map_ram(f->vm, 0, RAM_BYTES, f->ram, map_flags), 0);
+	if (accel_kvm.vcpu_create(f->vm, 0, &f->io, &f->vcpu, &err) < 0)
+		fail_msg("vcpu_create: %s", err.msg);
+	*state = f;
+	return 0;
+}
+
+static int fx_setup(void **state)
+{
+	return fx_setup_flags(state, 0);
+}
+
+static int fx_setup_dirty(void **state)
+{
+	return fx_setup_flags(state, ACCEL_MEM_LOG_DIRTY);
+}
+
+static int fx_teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	accel_kvm.vcpu_destroy(f->vcpu);
+	accel_kvm.vm_destroy(f->vm);
+	munmap(f->ram, RAM_BYTES);
+	free(f);
+	return 0;
+}
+
+/* Load code at CODE_GPA, enter real mode there, run until the DONE_PORT kick. */
+static void fx_run(struct fixture *f, const u8 *code, size_t len)
+{
+	struct cpu_state st;
+	enum vcpu_stop why = VCPU_STOP_FAILED;
+
+	memcpy(f->ram + CODE_GPA, code, len);
+	assert_int_equal(accel_kvm.vcpu_get(f->vcpu, &st), 0);
+	kvm_test_real_mode(&st, CODE_GPA, 0x8000);
+	assert_int_equal(accel_kvm.vcpu_set(f->vcpu, &st), 0);
+	assert_int_equal(accel_kvm.vcpu_run(f->vcpu, &why), 0);
+	assert_int_equal(why, VCPU_STOP_KICKED);
+	assert_true(f->done);
+}
+
+static void test_out_in_reach_pio(void **state)
+{
+	struct fixture *f = *state;
+	static const u8 code[] = {
+		0xba, 0xf8, 0x03, /* mov dx, 0x3f8 */
+		0xb0, 'A',	  /* mov al, 'A' */
+		0xee,		  /* out dx, al */
+		0xb8, 0x34, 0x12, /* mov ax, 0x1234 */
+		0xef,		  /* out dx, ax */
+		0xb2, 0xfd,	  /* mov dl, 0xfd */
+		0xec,		  /* in al, dx */
+		0xba, 0xf4, 0x00, /* mov dx, DONE_PORT */
+		0xee,		  /* out dx, al */
+	};
+
+	f->read_value = 0x60;
+	fx_run(f, code, sizeof(code));
+	assert_int_equal(f->nr_ev, 3);
+	assert_int_equal(f->ev[0].addr, 0x3f8);
+	assert_int_equal(f->ev[0].size, 1);
+	assert_true(f->ev[0].is_write);
+	assert_int_equal(f->ev[0].value, 'A');
+	assert_int_equal(f->ev[1].size, 2);
+	assert_int_equal(f->ev[1].value, 0x1234);
+	assert_int_equal(f->ev[2].addr, 0x3fd);
+	assert_false(f->ev[2].is_write);
+	assert_int_equal(f->done_value, 0x60); /* the IN result came back into AL */
+}
+
+static void test_string_out_each_element(void **state)
+{
+	struct fixture *f = *state;
+	static const u8 code[] = {
+		0xfc,		  /* cld */
+		0xbe, 0x00, 0x20, /* mov si, 0x2000 */
+		0xb9, 0x05, 0x00, /* mov cx, 5 */
+		0xba, 0xf8, 0x03, /* mov dx, 0x3f8 */
+		0xf3, 0x6e,	  /* rep outsb */
+		0xba, 0xf4, 0x00, /* mov dx, DONE_PORT */
+		0x89, 0xc8,	  /* mov ax, cx */
+		0xee,		  /* out dx, al */
+	};
+	char got[8] = { 0 };
+
+	memcpy(f->ram + 0x2000, "hello", 5);
+	fx_run(f, code, sizeof(code));
+	assert_int_equal(f->nr_ev, 5);
+	for (unsigned i = 0; i < f->nr_ev; i++) {
+		assert_int_equal(f->ev[i].addr, 0x3f8);
+		got[i] = (char)f->ev[i].value;
+	}
+	assert_string_equal(got, "hello");
+	assert_int_equal(f->done_value, 0); /* CX counted down to 0 */
+}
+
+static void test_unmapped_access_reaches_mmio(void **state)
+{
+	struct fixture *f = *state;
+	static const u8 code[] = {
+		0xbb, 0x00, 0xf0,		    /* mov bx, 0xf000 */
+		0x8e, 0xdb,			    /* mov ds, bx */
+		0xc7, 0x06, 0x10, 0x00, 0xef, 0xbe, /* mov word [0x10], 0xbeef */
+		0xa1, 0x20, 0x00,		    /* mov ax, [0x20] */
+		0xba, 0xf4, 0x00,		    /* mov dx, DONE_PORT */
+		0xef,				    /* out dx, ax */
+	};
+
+	f->read_value = 0x5a3c;
+	fx_run(f, code, sizeof(code));
+	assert_int_equal(f->nr_ev, 2);
+	assert_true(f->ev[0].mmio);
+	assert_true(f->ev[0].is_write);
+	assert_int_equal(f->ev[0].addr, 0xf0010);
+	assert_int_equal(f->ev[0].size, 2);
+	assert_int_equal(f->ev[0].value, 0xbeef);
+	assert_true(f->ev[1].mmio);
+	assert_false(f->ev[1].is_write);
+	assert_int_equal(f->ev[1].addr, 0xf0020);
+	assert_int_equal(f->done_value, 0x5a3c);
+}
+
+/* CPUID leaf in EAX -> register selected by the mov, written to DONE_PORT. */
+static u32 fx_cpuid(struct fixture *f, u32 leaf, u8 mov_modrm)
+{
+	u8 code[] = {
+		0x66, 0xb8, 0,	       0, 0, 0, /* mov eax, leaf */
+		0x66, 0x31, 0xc9,		/* xor ecx, ecx */
+		0x0f, 0xa2,			/* cpuid */
+		0x66, 0x89, mov_modrm,		/* mov eax, reg */
+		0xba, 0xf4, 0x00,		/* mov dx, DONE_PORT */
+		0x66, 0xef,			/* out dx, eax */
+	};
+
+	memcpy(code + 2, &leaf, 4);
+	f->done = false;
+	fx_run(f, code, sizeof(code));
+	return (u32)f->done_value;
+}
+
+#define MODRM_EAX_EBX 0xd8
+#define MODRM_EAX_ECX 0xc8
+#define MODRM_EAX_EDX 0xd0
+
+/*
+ * What the guest sees. Only fields every KVM flavour takes from KVM_SET_CPUID2 are checked
+ * here: on the PVM flavour the feature words of leaf 1 come from the host (see
+ * test_kvm_cpuid.c for the filtering itself).
+ */
+static void test_cpuid_seen_by_guest(void **state)
+{
+	struct fixture *f = *state;
+	u32 ecx1 = fx_cpuid(f, 1, MODRM_EAX_ECX);
+	u32 ebx1 = fx_cpuid(f, 1, MODRM_EAX_EBX);
+	u32 sig[3];
+
+	assert_true(ecx1 & (1u << 31));		  /* hypervisor present */
+	assert_int_equal(ebx1 >> 24, 0);	  /* APIC id of vcpu0 */
+	assert_int_equal((ebx1 >> 16) & 0xff, 1); /* one logical processor */
+	sig[0] = fx_cpuid(f, 0x40000000, MODRM_EAX_EBX);
+	sig[1] = fx_cpuid(f, 0x40000000, MODRM_EAX_ECX);
+	sig[2] = fx_cpuid(f, 0x40000000, MODRM_EAX_EDX);
+	assert_memory_equal(sig, "KVMKVMKVM\0\0\0", 12);
+}
+
+static void test_state_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct cpu_state st, back;
+	static const u8 code[] = {
+		0x88, 0xd8,	  /* mov al, bl */
+		0xba, 0xf4, 0x00, /* mov dx, DONE_PORT */
+		0xee,		  /* out dx, al */
+	};
+	enum vcpu_stop why;
+	bool found_star = false;
+
+	memcpy(f->ram + 0x3000, code, sizeof(code));
+	assert_int_equal(accel_kvm.vcpu_get(f->vcpu, &st), 0);
+	kvm_test_real_mode(&st, 0x3000, 0x7000);
+	for (int i = 0; i < CPU_NR_GPRS; i++)
+		if (i != CPU_RSP)
+			st.gpr[i] = 0x1111111111111111ull * (u64)(i + 1);
+	st.gpr[CPU_RBX] = 0x42;
+	st.rflags = 0x2 | 0x1 | 0x40; /* CF, ZF */
+	st.fx.fcw = 0x27f;
+	st.fx.mxcsr = 0x1f80 | 0x8000; /* FZ */
+	memset(st.fx.xmm[3], 0xa5, 16);
+	st.dr[0] = 0x1234;
+	st.cr2 = 0xdead000;
+	for (unsigned i = 0; i < st.nr_msrs; i++) {
+		if (st.msrs[i].index == 0xc0000081) { /* STAR */
+			st.msrs[i].value = 0x0023001000000000ull;
+			found_star = true;
+		}
+	}
+	assert_true(found_star);
+	st.interrupt_shadow = false;
+	st.nmi_masked = true;
+	assert_int_equal(accel_kvm.vcpu_set(f->vcpu, &st), 0);
+	assert_int_equal(accel_kvm.vcpu_get(f->vcpu, &back), 0);
+	assert_memory_equal(back.gpr, st.gpr, sizeof(st.gpr));
+	assert_int_equal(back.rip, 0x3000);
+	assert_int_equal(back.rflags, st.rflags);
+	assert_memory_equal(back.seg, st.seg, sizeof(st.seg));
+	assert_int_equal(back.cr2, st.cr2);
+	assert_int_equal(back.fx.fcw, 0x27f);
+	assert_int_equal(back.fx.mxcsr, st.fx.mxcsr);
+	assert_memory_equal(back.fx.xmm[3], st.fx.xmm[3], 16);
+	assert_int_equal(back.dr[0], 0x1234);
+	assert_true(back.nmi_masked);
+	assert_int_equal(back.nr_msrs, st.nr_msrs);
+	for (unsigned i = 0; i < st.nr_msrs; i++) {
+		assert_int_equal(back.msrs[i].index, st.msrs[i].index);
+		if (st.msrs[i].index != 0x10) /* the TSC moves on */
+			assert_int_equal(back.msrs[i].value, st.msrs[i].value);
+	}
+	assert_true(back.apic_base & (1u << 11)); /* LAPIC enabled, kept */
+	/* The guest runs with what was set: BL reaches the port. */
+	assert_int_equal(accel_kvm.vcpu_run(f->vcpu, &why), 0);
+	assert_int_equal(why, VCPU_STOP_KICKED);
+	assert_int_equal(f->done_value, 0x42);
+}
+
+static void test_initial_state(void **state)
+{
+	struct fixture *f = *state;
+	struct cpu_state st;
+	bool misc = false;
+
+	assert_int_equal(accel_kvm.vcpu_get(f->vcpu, &st), 0);
+	assert_int_equal(st.fx.fcw, 0x37f);
+	assert_int_equal(st.fx.mxcsr, 0x1f80);
+	assert_int_equal(st.seg[CPU_CS].selector, 0xf000); /* reset vector */
+	assert_int_equal(st.rip, 0xfff0);
+	assert_int_equal(st.apic_base & ~0xfffull, 0xfee00000);
+	assert_true(st.apic_base & (1u << 8)); /* BSP */
+	for (unsigned i = 0; i < st.nr_msrs; i++)
+		if (st.msrs[i].index == 0x1a0) /* MISC_ENABLE */
+			misc = st.msrs[i].value & 1;
+	assert_true(misc);
+	assert_false(st.halted);
+}
+
+static void *fx_kicker(void *opaque)
+{
+	struct fixture *f = opaque;
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	accel_kvm.vcpu_kick(f->vcpu);
+	return NULL;
+}
+
+static void test_kick_from_other_thread(void **state)
+{
+	struct fixture *f = *state;
+	static const u8 code[] = { 0xeb, 0xfe }; /* jmp $ */
+	struct cpu_state st;
+	enum vcpu_stop why = VCPU_STOP_FAILED;
+	pthread_t t;
+
+	memcpy(f->ram + CODE_GPA, code, sizeof(code));
+	assert_int_equal(accel_kvm.vcpu_get(f->vcpu, &st), 0);
+	kvm_test_real_mode(&st, CODE_GPA, 0x8000);
+	assert_int_equal(accel_kvm.vcpu_set(f->vcpu, &st), 0);
+	assert_int_equal(pthread_create(&t, NULL, fx_kicker, f), 0);
+	assert_int_equal(accel_kvm.vcpu_run(f->vcpu, &why), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(why, VCPU_STOP_KICKED);
+	assert_int_equal(accel_kvm.vcpu_get(f->vcpu, &st), 0);
+	assert_int_equal(st.rip, CODE_GPA); /* still spinning on the jmp */
+	/* A kick is not sticky: the next run goes on until the next stop. */
+	assert_int_equal(pthread_create(&t, NULL, fx_kicker, f), 0);
+	assert_int_equal(accel_kvm.vcpu_run(f->vcpu, &why), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(why, VCPU_STOP_KICKED);
+}
+
+static void test_dirty_log(void **state)
+{
+	struct fixture *f = *state;
+	static const u8 code[] = {
+		0xc6, 0x06, 0x00, 0x50, 0x01, /* mov byte [0x5000], 1 */
+		0xc6, 0x06, 0x00, 0xc0, 0x01, /* mov byte [0xc000], 1 */
+		0xba, 0xf4, 0x00,	      /* mov dx, DONE_PORT */
+		0xee,			      /* out dx, al */
+	};
+	unsigned long bitmap[1] = { 0 };
+
+	/* Clear what loading the program dirtied so far (nothing: the host wrote). */
+	assert_int_equal(accel_kvm.dirty_log(f->vm, 0, RAM_BYTES, bitmap), 0);
+	fx_run(f, code, sizeof(code));
+	assert_int_equal(accel_kvm.dirty_log(f->vm, 0, RAM_BYTES, bitmap), 0);
+	assert_true(bitmap[0] & (1ul << 5));
+	assert_true(bitmap[0] & (1ul << 0xc));
+	assert_false(bitmap[0] & (1ul << 0xa));
+	/* A sub-range: pages 0xc..0xf. */
+	assert_int_equal(accel_kvm.dirty_log(f->vm, 0xc000, 0x4000, bitmap), 0);
+	assert_int_equal(bitmap[0], 0); /* read and cleared above */
+	/* Outside any slot. */
+	assert_int_equal(accel_kvm.dirty_log(f->vm, 0x100000, 0x1000, bitmap), -ENOENT);
+}
+
+static void test_irq_and_msi_accepted(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(accel_kvm.irq_line(f->vm, 4, 1), 0);
+	assert_int_equal(accel_kvm.irq_line(f->vm, 4, 0), 0);
+	assert_int_equal(accel_kvm.msi(f->vm, 0xfee00000, 0x4030), 0);
+	assert_true(accel_kvm.has_irqchip);
+}
+
+static void test_map_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(accel_kvm.map_ram(f->vm, 0x123, 0x1000, f->ram, 0), -EINVAL);
+	assert_int_equal(accel_kvm.map_ram(f->vm, 0x200000, 0, f->ram, 0), -ENOENT);
+	/* Remap the same slot with new flags, then remove and re-add. */
+	assert_int_equal(accel_kvm.map_ram(f->vm, 0, RAM_BYTES, f->ram, ACCEL_MEM_LOG_DIRTY), 0);
+	assert_int_equal(accel_kvm.map_ram(f->vm, 0, 0, NULL, 0), 0);
+	assert_int_equal(accel_kvm.map_ram(f->vm, 0, RAM_BYTES, f->ram, 0), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_initial_state, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_out_in_reach_pio, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_string_out_each_element, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_unmapped_access_reaches_mmio, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_cpuid_seen_by_guest, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_state_round_trip, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kick_from_other_thread, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_log, fx_setup_dirty, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_irq_and_msi_accepted, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_map_errors, fx_setup, fx_teardown),
+	};
+
+	kvm_test_require_kvm("test_kvm");
+	return cmocka_run_group_tests_name("kvm", tests, NULL, NULL);
+}
