@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The block-device interface storage devices use (ARCHITECTURE.md "Block layer"): open an
+ * image from a spec, submit asynchronous read/write/flush/discard requests, receive their
+ * completions on the caller's event loop, query size and geometry, close. Devices never know
+ * whether the image is raw or VMDK.
+ *
+ * Event-loop integration: blockdev_event_fd() is an eventfd that becomes readable when
+ * completions are ready; the loop (epoll, level-triggered) then calls
+ * blockdev_poll_completions(), which runs the requests' callbacks. No threads are created.
+ * Engines: io_uring, libaio, or synchronous (done at submission, completed from the loop).
+ *
+ * Threading: one blockdev belongs to one thread (the VMM main thread or the image tool);
+ * every function here must be called from that thread.
+ *
+ * Known limits: writes that allocate VMDK grains, reads of compressed grains and reads that
+ * fall through to a parent are performed synchronously inside blockdev_submit() (the fast
+ * paths -- raw, flat extents and allocated grains -- go through the engine).
+ */
+#ifndef VMDK_BLOCKDEV_H
+#define VMDK_BLOCKDEV_H
+
+#include "vmm/base/compiler.h"
+#include "vmm/base/err.h"
+#include "vmm/base/types.h"
+
+#include <sys/uio.h>
+
+enum blockdev_format {
+	BLOCKDEV_FORMAT_AUTO,
+	BLOCKDEV_FORMAT_RAW,
+	BLOCKDEV_FORMAT_VMDK
+};
+
+enum blockdev_cache {
+	BLOCKDEV_CACHE_WRITEBACK,
+	BLOCKDEV_CACHE_WRITETHROUGH,
+	BLOCKDEV_CACHE_NONE
+};
+
+struct blockdev_spec {
+	const char *path;
+	enum blockdev_format format;
+	bool readonly;
+	enum blockdev_cache cache;
+	const char *engine;   /* "auto" (NULL), "io_uring", "libaio", "sync" */
+	bool allow_outside;   /* follow extent/parent names outside the image's folder */
+	unsigned queue_depth; /* 0 = 128 */
+};
+
+struct blockdev_geometry {
+	u32 cylinders, heads, sectors;
+	u32 logical_block_size; /* always 512 for now */
+};
+
+enum blockdev_op {
+	BLOCKDEV_READ,
+	BLOCKDEV_WRITE,
+	BLOCKDEV_FLUSH,
+	BLOCKDEV_DISCARD
+};
+
+struct blockdev_req;
+typedef void (*blockdev_done_fn)(struct blockdev_req *req, int ret);
+
+/* Owned by the caller and left untouched until its done callback runs. */
+struct blockdev_req {
+	enum blockdev_op op;
+	u64 offset;		 /* bytes */
+	const struct iovec *iov; /* READ/WRITE */
+	int iovcnt;
+	u64 len;	       /* DISCARD; READ/WRITE compute it from iov */
+	blockdev_done_fn done; /* ret: 0 or a negative errno */
+	void *opaque;
+	/* private to the block layer */
+	int pending;
+	int ret;
+	struct blockdev_req *next;
+};
+
+struct blockdev;
+
+/* Open per spec. Errors name the file and the reason (hostile images included). */
+MUST_CHECK int blockdev_open(const struct blockdev_spec *spec, struct blockdev **out,
+			     struct err *err);
+/* Waits for requests still in flight, then closes (clearing the VMDK unclean flag). */
+int blockdev_close(struct blockdev *bd);
+
+u64 blockdev_size(const struct blockdev *bd);
+void blockdev_geometry(const struct blockdev *bd, struct blockdev_geometry *g);
+bool blockdev_readonly(const struct blockdev *bd);
+const char *blockdev_engine_name(const struct blockdev *bd);
+
+/* Queue a request. Returns 0 (the callback will run from blockdev_poll_completions) or a
+ * negative errno for a request that is invalid (out of range, read-only), whose callback
+ * does not run. */
+MUST_CHECK int blockdev_submit(struct blockdev *bd, struct blockdev_req *req);
+
+/* The fd to watch for readability. */
+int blockdev_event_fd(const struct blockdev *bd);
+/* Run the callbacks of completed requests; returns how many, or a negative errno. */
+int blockdev_poll_completions(struct blockdev *bd);
+/* Requests submitted and not completed. */
+unsigned blockdev_inflight(const struct blockdev *bd);
+
+/* Synchronous helpers for tools and tests: submit and run the loop until done. */
+MUST_CHECK int blockdev_pread(struct blockdev *bd, void *buf, u64 len, u64 off);
+MUST_CHECK int blockdev_pwrite(struct blockdev *bd, const void *buf, u64 len, u64 off);
+MUST_CHECK int blockdev_flush(struct blockdev *bd);
+
+#endif
