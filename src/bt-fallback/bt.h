@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The BT engine's internal interface: CPU state, the softmmu seam, the
+ * compact decoded-instruction form, the decoded-block cache and the
+ * executor. Stage 1 of docs in shared/research/bt-engine.md section 2.2
+ * (an interpreter over a decoded-block cache keyed by physical address).
+ *
+ * References: Intel SDM vol. 2 chapter 2 (instruction format: prefixes,
+ * REX, ModRM, SIB, displacement, immediate; 15-byte limit in 2.3.11),
+ * vol. 2 appendix A (opcode maps), vol. 1 chapter 3.4.3 (EFLAGS), vol. 3A
+ * chapter 6 (exception vectors and error codes), chapter 20 (real-address
+ * mode interrupt delivery through the IVT).
+ *
+ * No global state: every piece of mutable state hangs off struct bt_cpu or
+ * struct bt_mem, so several CPUs can live in one process. One CPU is used by
+ * one thread at a time.
+ *
+ * Not implemented yet (BT part 2): paging (the softmmu walks no page tables,
+ * linear = physical), descriptor-table segment loads, IDT delivery in
+ * protected and long mode (an exception there ends bt_run with
+ * BT_EXIT_EXCEPTION), x87, MMX and SSE.
+ */
+#ifndef BT_FALLBACK_BT_H
+#define BT_FALLBACK_BT_H
+
+#include "vmm/base/compiler.h"
+#include "vmm/base/types.h"
+#include "vmm/cpu_state.h"
+
+#include <setjmp.h>
+
+struct err;
+struct bt_cpu;
+struct bt_insn;
+
+/* Exception vectors, SDM vol. 3A table 6-1. */
+enum bt_vector {
+	BT_EXC_DE = 0,
+	BT_EXC_DB = 1,
+	BT_EXC_BP = 3,
+	BT_EXC_OF = 4,
+	BT_EXC_BR = 5,
+	BT_EXC_UD = 6,
+	BT_EXC_NM = 7,
+	BT_EXC_DF = 8,
+	BT_EXC_TS = 10,
+	BT_EXC_NP = 11,
+	BT_EXC_SS = 12,
+	BT_EXC_GP = 13,
+	BT_EXC_PF = 14,
+	BT_EXC_MF = 16,
+	BT_EXC_AC = 17,
+	BT_EXC_XM = 19,
+};
+
+/* #PF error code bits, SDM vol. 3A 4.7. */
+#define BT_PF_P	    (1u << 0)
+#define BT_PF_W	    (1u << 1)
+#define BT_PF_U	    (1u << 2)
+#define BT_PF_FETCH (1u << 4)
+
+/* EFLAGS bits, SDM vol. 1 3.4.3. */
+#define BT_CF	 (1u << 0)
+#define BT_PF	 (1u << 2)
+#define BT_AF	 (1u << 4)
+#define BT_ZF	 (1u << 6)
+#define BT_SF	 (1u << 7)
+#define BT_TF	 (1u << 8)
+#define BT_IF	 (1u << 9)
+#define BT_DF	 (1u << 10)
+#define BT_OF	 (1u << 11)
+#define BT_NT	 (1u << 14)
+#define BT_RF	 (1u << 16)
+#define BT_VM	 (1u << 17)
+#define BT_AC	 (1u << 18)
+#define BT_ID	 (1u << 21)
+#define BT_ARITH (BT_CF | BT_PF | BT_AF | BT_ZF | BT_SF | BT_OF)
+
+/* ------------------------------------------------------------------ memory */
+
+#define BT_PAGE_SHIFT  12
+#define BT_PAGE_SIZE   (1ull << BT_PAGE_SHIFT)
+#define BT_PAGE_MASK   (~(BT_PAGE_SIZE - 1))
+#define BT_MAX_REGIONS 16
+#define BT_MAX_CPUS    16
+
+/* One RAM region of guest physical memory backed by host memory. */
+struct bt_region {
+	u64 gpa, len;
+	u8 *hva;
+	u8 *code_pages; /* one byte per page: nonzero while translated code comes from it */
+	bool readonly;
+};
+
+/*
+ * Guest physical memory shared by the CPUs of one VM. A write to a page that
+ * holds translated code invalidates that page's blocks in every attached
+ * CPU's cache (self-modifying code, SDM vol. 3A 9.1.3 / 11.6).
+ *
+ * fault_unmapped selects what an access to an address outside every region
+ * does: false (a PC) sends it to the mmio callback; true ("flat user mode",
+ * the differential tests) raises #PF as if a user-mode page table mapped
+ * exactly the regions.
+ */
+struct bt_mem {
+	struct bt_region regions[BT_MAX_REGIONS];
+	unsigned nr_regions;
+	bool fault_unmapped;
+	struct bt_cpu *cpus[BT_MAX_CPUS];
+	unsigned nr_cpus;
+	void *io_opaque;
+	void (*mmio)(void *opaque, u64 gpa, unsigned size, bool is_write, void *data);
+	void (*pio)(void *opaque, u16 port, unsigned size, bool is_write, void *data);
+};
+
+/* Map [gpa, gpa+len) to hva. Caller thread owns mem; no CPU may be running. -EINVAL, -ENOSPC. */
+MUST_CHECK int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly);
+void bt_mem_destroy(struct bt_mem *mem);
+/* Write from outside the CPU (loader, DMA): copies and invalidates translated code. */
+MUST_CHECK int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len);
+/* The region holding gpa, or NULL. */
+struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa);
+/* Called by the cache when it translates code from the page holding gpa. */
+void bt_mem_mark_code(struct bt_mem *mem, u64 gpa);
+/* A write hit a code page: drop its blocks everywhere and unmark it. */
+void bt_mem_code_written(struct bt_mem *mem, u64 gpa);
+
+/* ----------------------------------------------------------- decoded form */
+
+typedef void (*bt_handler_fn)(struct bt_cpu *cpu, const struct bt_insn *in);
+
+/* Where a memory operand's address comes from. */
+enum bt_ea_kind {
+	BT_EA_NONE, /* register operand */
+	BT_EA_MEM,  /* base/index/scale/disp, any of them absent */
+	BT_EA_RIP,  /* RIP-relative (64-bit mode) */
+};
+
+#define BT_REG_NONE 0xff
+/* Byte-register numbers 16..19 name AH, CH, DH, BH (no REX prefix). */
+#define BT_REG_AH 16
+
+enum bt_rep {
+	BT_REP_NONE,
+	BT_REP_F3, /* REP / REPE */
+	BT_REP_F2, /* REPNE */
+};
+
+/*
+ * One decoded instruction. Operand sizes are in bytes (1, 2, 4, 8); reg is
+ * ModRM.reg extended by REX.R, rm the register operand (ModRM.rm or the
+ * low opcode bits, extended by REX.B) when ea_kind is BT_EA_NONE.
+ */
+struct bt_insn {
+	bt_handler_fn fn;
+	s64 disp;
+	u64 imm;
+	u16 imm2;   /* ENTER level, far pointer selector */
+	u16 opcode; /* map << 8 | byte: 0x0xx one-byte, 0x1xx 0F, 0x2xx 0F38, 0x3xx 0F3A */
+	u8 len;
+	u8 opsz, asz;
+	u8 seg;	    /* effective segment (enum cpu_seg) */
+	u8 reg, rm; /* register numbers, byte registers resolved (BT_REG_AH..) */
+	u8 base, index, scale;
+	u8 ea_kind;
+	u8 rep; /* enum bt_rep */
+	u8 lock : 1, seg_override : 1, has_rex : 1, rexw : 1;
+	u8 modrm_reg; /* raw ModRM.reg (group selector) */
+};
+
+/* CPU execution modes, part of a block's key. */
+enum bt_mode {
+	BT_MODE_REAL,	/* CR0.PE = 0 */
+	BT_MODE_PROT16, /* CS.D = 0 */
+	BT_MODE_PROT32, /* CS.D = 1 */
+	BT_MODE_LONG64, /* EFER.LMA and CS.L */
+};
+
+/* Decode one instruction at the given bytes (at most avail are valid). */
+enum bt_decode_result {
+	BT_DECODE_OK = 0,
+	BT_DECODE_SHORT = -1,	/* needs more bytes than avail */
+	BT_DECODE_TOOLONG = -2, /* more than 15 bytes: #GP(0) */
+};
+
+int bt_decode(enum bt_mode mode, const u8 *bytes, unsigned avail, struct bt_insn *in);
+
+/* ----------------------------------------------------------------- blocks */
+
+#define BT_BLOCK_MAX_INSNS 32
+
+struct bt_block;
+
+/* Membership of a block in the list of one code page it covers. */
+struct bt_page_link {
+	u64 page; /* guest physical page number */
+	struct bt_block *block;
+	struct bt_page_link *next;
+};
+
+struct bt_block {
+	u64 gpa;  /* physical address of the first byte */
+	u32 mode; /* enum bt_mode */
+	u32 nr_insns;
+	struct bt_block *hash_next;
+	struct bt_page_link pages[2]; /* a block covers at most two pages */
+	bool valid;
+	struct bt_insn insns[];
+};
+
+#define BT_CACHE_BUCKETS 4096
+
+struct bt_cache {
+	struct bt_block **hash;		 /* by (gpa, mode) */
+	struct bt_page_link **page_hash; /* by page number */
+	u8 *arena;
+	size_t arena_size, arena_used;
+	u64 nr_translated, nr_flushes, nr_invalidated;
+};
+
+MUST_CHECK int bt_cache_init(struct bt_cache *c, size_t arena_size);
+void bt_cache_destroy(struct bt_cache *c);
+void bt_cache_flush(struct bt_cache *c);
+/* Drop every block with a byte in the page holding gpa; returns how many. */
+unsigned bt_cache_invalidate_page(struct bt_cache *c, u64 gpa);
+/* The block for the CPU's current RIP, translating it if needed. Raises a fault on failure. */
+struct bt_block *bt_cache_get(struct bt_cpu *cpu);
+
+/* -------------------------------------------------------------------- CPU */
+
+/* Lazy flags: what produced the arithmetic flags (SDM vol. 1 3.4.3.1). */
+enum bt_lf_op {
+	BT_LF_NONE, /* rflags holds them */
+	BT_LF_ADD,
+	BT_LF_ADC,
+	BT_LF_SUB,
+	BT_LF_SBB,
+	BT_LF_LOGIC,
+	BT_LF_INC,
+	BT_LF_DEC,
+};
+
+struct bt_exception {
+	u8 vector;
+	bool has_error;
+	u32 error;
+	u64 cr2;
+};
+
+enum bt_exit {
+	BT_EXIT_LIMIT,	   /* executed the requested number of instructions */
+	BT_EXIT_HLT,	   /* HLT; rip is past it */
+	BT_EXIT_EXCEPTION, /* an exception outside real mode; rip is the faulting (or next, traps) */
+};
+
+/* CPUID model knobs (a superset of what cpuid.c advertises). */
+struct bt_cpuid_model {
+	bool popcnt, lzcnt, bmi1, movbe;
+};
+
+/* Softmmu TLB entry (flat translation for now: linear = physical). */
+struct bt_tlb_entry {
+	u64 tag;       /* linear page number + 1, 0 = empty */
+	u8 *hpage;     /* host address of the page */
+	bool writable; /* RAM, not read-only, no translated code */
+};
+
+#define BT_TLB_SIZE 256
+
+struct bt_cpu {
+	/* Hot fields first. */
+	struct cpu_state
+		st; /* architectural state; rflags arithmetic bits valid when lf_op == NONE */
+	u64 lf_res, lf_a, lf_b;
+	u32 lf_op, lf_size;
+	u64 next_rip;	/* during an instruction: the address of the next one */
+	u64 icount;	/* retired instructions */
+	bool end_block; /* leave the current block after this instruction */
+	struct bt_tlb_entry tlb[BT_TLB_SIZE];
+	u64 last_ea; /* linear address of the last memory r/m operand read */
+	unsigned last_seg;
+	u64 last_off;
+	bool in_delivery;
+	struct bt_mem *mem;
+	struct bt_cache cache;
+	struct bt_block *cur_block;
+	jmp_buf fault_jmp; /* where bt_raise lands, set by bt_run */
+	struct bt_exception exc;
+	bool exc_is_trap; /* INT n / INT3 / INTO: saved IP is the next instruction */
+	bool halted_now;
+	struct bt_cpuid_model cpuid;
+	u64 tsc_offset;
+	unsigned index;
+};
+
+struct bt_cpu_config {
+	struct bt_mem *mem;
+	unsigned index;	    /* APIC ID */
+	size_t cache_bytes; /* 0: default */
+};
+
+MUST_CHECK int bt_cpu_create(const struct bt_cpu_config *cfg, struct bt_cpu **out, struct err *err);
+void bt_cpu_destroy(struct bt_cpu *cpu);
+/* Reset to the power-on state (SDM vol. 3A 10.1.1): real mode at F000:FFF0. */
+void bt_cpu_reset(struct bt_cpu *cpu);
+/* Put the CPU in 64-bit user-like flat mode (CS.L, base 0, CPL 3) for tests. */
+void bt_cpu_set_flat64(struct bt_cpu *cpu);
+/* Put the CPU in real mode with the given segment selectors (base = selector << 4). */
+void bt_cpu_set_real(struct bt_cpu *cpu);
+void bt_cpu_load_seg_real(struct bt_cpu *cpu, enum cpu_seg s, u16 sel);
+
+/* Run up to max_insns instructions. vCPU thread. Returns why it stopped. */
+enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns);
+
+enum bt_mode bt_cpu_mode(const struct bt_cpu *cpu);
+
+/* Full RFLAGS (materialises lazy flags). */
+u64 bt_get_rflags(struct bt_cpu *cpu);
+void bt_set_rflags(struct bt_cpu *cpu, u64 v);
+
+/* CPUID model, SDM vol. 2A CPUID. */
+void bt_cpuid(const struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
+
+/* --------------------------------------------- executor helpers (ops/) */
+
+NORETURN void bt_raise(struct bt_cpu *cpu, u8 vector, u32 error, bool has_error);
+NORETURN void bt_raise_pf(struct bt_cpu *cpu, u64 addr, u32 error);
+#define bt_raise_ud(cpu)  bt_raise((cpu), BT_EXC_UD, 0, false)
+#define bt_raise_gp0(cpu) bt_raise((cpu), BT_EXC_GP, 0, true)
+
+/* Linear address of the memory operand (segment base added, limit unchecked). */
+u64 bt_ea(struct bt_cpu *cpu, const struct bt_insn *in);
+/* Effective (offset) address only. */
+u64 bt_ea_off(struct bt_cpu *cpu, const struct bt_insn *in);
+
+/* Segment-relative accesses with limit checks and translation; raise on a fault. */
+u64 bt_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
+void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val);
+/* Check that a store would succeed (for multi-part stores committed together). */
+void bt_probe_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
+void bt_tlb_flush(struct bt_cpu *cpu);
+/* Linear-address read (no segmentation): descriptor tables, the IVT. */
+u64 bt_ld_lin(struct bt_cpu *cpu, u64 lin, unsigned size);
+/* Raise a trap: the saved RIP is the next instruction's (INT n, INT3, INTO). */
+NORETURN void bt_raise_trap(struct bt_cpu *cpu, u8 vector);
+/* Fetch code bytes at a linear address for the decoder. Returns bytes available. */
+unsigned bt_fetch(struct bt_cpu *cpu, u64 lin, u8 *buf, unsigned want, u64 *gpa);
+
+u64 bt_get_reg(const struct bt_cpu *cpu, unsigned r, unsigned size);
+void bt_set_reg(struct bt_cpu *cpu, unsigned r, unsigned size, u64 v);
+/* ModRM r/m operand. A memory r/m read remembers its address for a following write. */
+u64 bt_rm_read(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size);
+void bt_rm_write(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size, u64 v);
+
+void bt_push(struct bt_cpu *cpu, unsigned size, u64 v);
+u64 bt_pop(struct bt_cpu *cpu, unsigned size);
+unsigned bt_stack_size(const struct bt_cpu *cpu);
+void bt_jump(struct bt_cpu *cpu, u64 target);
+
+/* Flags. */
+void bt_flags_commit(struct bt_cpu *cpu);
+bool bt_cond(struct bt_cpu *cpu, unsigned cc);
+void bt_flags_set_lazy(struct bt_cpu *cpu, enum bt_lf_op op, unsigned size, u64 res, u64 a, u64 b);
+/* Replace the bits in mask with those in val (eager flags). */
+void bt_flags_set(struct bt_cpu *cpu, u64 mask, u64 val);
+u64 bt_szp(unsigned size, u64 res); /* SF, ZF and PF of a result */
+
+static inline u64 bt_mask(unsigned size)
+{
+	return size == 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+
+static inline u64 bt_sign(unsigned size)
+{
+	return 1ull << (size * 8 - 1);
+}
+
+static inline s64 bt_sext(u64 v, unsigned size)
+{
+	unsigned sh = 64 - size * 8;
+
+	return (s64)(v << sh) >> sh;
+}
+
+/* Handler tables, indexed by opcode byte (ops/). NULL: #UD. */
+extern const bt_handler_fn bt_ops_map1[256];
+extern const bt_handler_fn bt_ops_map0f[256];
+extern const bt_handler_fn bt_ops_map0f38[256];
+
+/* Per-handler helpers shared between op files. */
+void bt_op_ud(struct bt_cpu *cpu, const struct bt_insn *in);
+
+#endif

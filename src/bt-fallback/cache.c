@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The decoded-block cache (research bt-engine.md 2.1 item 4 and 2.2 "Blocks"):
+ * instructions are decoded once into struct bt_insn and grouped in blocks
+ * keyed by the guest physical address of their first byte and the CPU mode.
+ * A block ends at a control transfer, a serialising instruction, after
+ * BT_BLOCK_MAX_INSNS instructions or at a 4 KiB page end. Blocks live in a
+ * bump arena that is flushed whole when full.
+ *
+ * Each block is linked into the list of every page it covers, so a write to
+ * a code page (bt_mem_code_written) drops exactly that page's blocks.
+ */
+#include "bt-fallback/bt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BT_CACHE_DEFAULT_ARENA (8u << 20)
+
+int bt_cache_init(struct bt_cache *c, size_t arena_size)
+{
+	memset(c, 0, sizeof(*c));
+	c->arena_size = arena_size ? arena_size : BT_CACHE_DEFAULT_ARENA;
+	c->hash = calloc(BT_CACHE_BUCKETS, sizeof(*c->hash));
+	c->page_hash = calloc(BT_CACHE_BUCKETS, sizeof(*c->page_hash));
+	c->arena = malloc(c->arena_size);
+	if (!c->hash || !c->page_hash || !c->arena) {
+		bt_cache_destroy(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void bt_cache_destroy(struct bt_cache *c)
+{
+	free(c->hash);
+	free(c->page_hash);
+	free(c->arena);
+	c->hash = NULL;
+	c->page_hash = NULL;
+	c->arena = NULL;
+}
+
+void bt_cache_flush(struct bt_cache *c)
+{
+	memset(c->hash, 0, BT_CACHE_BUCKETS * sizeof(*c->hash));
+	memset(c->page_hash, 0, BT_CACHE_BUCKETS * sizeof(*c->page_hash));
+	c->arena_used = 0;
+	c->nr_flushes++;
+}
+
+static unsigned bt_cache_bucket(u64 gpa, u32 mode)
+{
+	return (unsigned)(((gpa ^ ((u64)mode << 40)) * 0x9e3779b97f4a7c15ull) >> 52) &
+	       (BT_CACHE_BUCKETS - 1);
+}
+
+static unsigned bt_cache_page_bucket(u64 page)
+{
+	return (unsigned)((page * 0x9e3779b97f4a7c15ull) >> 52) & (BT_CACHE_BUCKETS - 1);
+}
+
+static void bt_cache_unhash(struct bt_cache *c, struct bt_block *b)
+{
+	struct bt_block **pp = &c->hash[bt_cache_bucket(b->gpa, b->mode)];
+
+	for (; *pp; pp = &(*pp)->hash_next) {
+		if (*pp == b) {
+			*pp = b->hash_next;
+			return;
+		}
+	}
+}
+
+unsigned bt_cache_invalidate_page(struct bt_cache *c, u64 gpa)
+{
+	u64 page = gpa >> BT_PAGE_SHIFT;
+	struct bt_page_link **pp = &c->page_hash[bt_cache_page_bucket(page)];
+	unsigned n = 0;
+
+	while (*pp) {
+		struct bt_page_link *l = *pp;
+
+		if (l->page != page) {
+			pp = &l->next;
+			continue;
+		}
+		*pp = l->next;
+		if (l->block->valid) {
+			l->block->valid = false;
+			bt_cache_unhash(c, l->block);
+			n++;
+		}
+	}
+	c->nr_invalidated += n;
+	return n;
+}
+
+/* Instructions after which a block ends: control transfers and serialising ones. */
+static bool bt_cache_ends_block(const struct bt_insn *in)
+{
+	unsigned op = in->opcode;
+
+	if (in->fn == bt_op_ud)
+		return true;
+	if (op >= 0x70 && op <= 0x7f)
+		return true;
+	if (op >= 0x180 && op <= 0x18f)
+		return true;
+	switch (op) {
+	case 0x9a:
+	case 0xc2:
+	case 0xc3:
+	case 0xca:
+	case 0xcb:
+	case 0xcc:
+	case 0xcd:
+	case 0xce:
+	case 0xcf:
+	case 0xe0:
+	case 0xe1:
+	case 0xe2:
+	case 0xe3:
+	case 0xe8:
+	case 0xe9:
+	case 0xea:
+	case 0xeb:
+	case 0xf1:
+	case 0xf4:
+	case 0xff:
+	case 0x9d:
+	case 0x8e:
+	case 0xfb:
+	case 0x1a2:
+	case 0x10b:
+	case 0x105:
+	case 0x17:
+	case 0x1f:
+	case 0x07:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void bt_cache_link_page(struct bt_cache *c, struct bt_block *b, unsigned i, u64 gpa)
+{
+	struct bt_page_link *l = &b->pages[i];
+	unsigned bucket;
+
+	l->page = gpa >> BT_PAGE_SHIFT;
+	l->block = b;
+	bucket = bt_cache_page_bucket(l->page);
+	l->next = c->page_hash[bucket];
+	c->page_hash[bucket] = l;
+}
+
+static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa, u32 mode)
+{
+	struct bt_cache *c = &cpu->cache;
+	struct bt_insn insns[BT_BLOCK_MAX_INSNS];
+	unsigned n = 0, total = 0;
+	u64 end_gpa = gpa;
+	struct bt_block *b;
+	size_t size;
+
+	while (n < BT_BLOCK_MAX_INSNS) {
+		u8 buf[15];
+		u64 insn_gpa;
+		unsigned avail = bt_fetch(cpu, lin + total, buf, sizeof(buf), &insn_gpa);
+		int ret = bt_decode(mode, buf, avail, &insns[n]);
+
+		if (ret != BT_DECODE_OK) {
+			if (n)
+				break; /* fault when (and if) execution gets there */
+			if (ret == BT_DECODE_TOOLONG)
+				bt_raise_gp0(cpu);
+			/* The bytes ran into an unmapped page or the CS limit. */
+			bt_fetch(cpu, lin + avail, buf, 1, &insn_gpa);
+			bt_raise_gp0(cpu); /* not reached when bt_fetch raised */
+		}
+		total += insns[n].len;
+		end_gpa = insn_gpa + insns[n].len;
+		if (bt_cache_ends_block(&insns[n++]))
+			break;
+		if (((lin + total) & ~BT_PAGE_MASK) == 0 || end_gpa - gpa != total)
+			break; /* page end, or the next byte is on a discontiguous page */
+	}
+	size = sizeof(*b) + n * sizeof(struct bt_insn);
+	size = ALIGN_UP(size, 16);
+	if (c->arena_used + size > c->arena_size)
+		bt_cache_flush(c);
+	b = (struct bt_block *)(c->arena + c->arena_used);
+	c->arena_used += size;
+	b->gpa = gpa;
+	b->mode = mode;
+	b->nr_insns = n;
+	b->valid = true;
+	memcpy(b->insns, insns, n * sizeof(struct bt_insn));
+	bt_cache_link_page(c, b, 0, gpa);
+	bt_mem_mark_code(cpu->mem, gpa);
+	if (((end_gpa - 1) >> BT_PAGE_SHIFT) != (gpa >> BT_PAGE_SHIFT)) {
+		bt_cache_link_page(c, b, 1, end_gpa - 1);
+		bt_mem_mark_code(cpu->mem, end_gpa - 1);
+	} else {
+		b->pages[1].block = NULL;
+	}
+	b->hash_next = c->hash[bt_cache_bucket(gpa, mode)];
+	c->hash[bt_cache_bucket(gpa, mode)] = b;
+	c->nr_translated++;
+	return b;
+}
+
+struct bt_block *bt_cache_get(struct bt_cpu *cpu)
+{
+	u32 mode = bt_cpu_mode(cpu);
+	u64 lin = cpu->st.seg[CPU_CS].base + cpu->st.rip, gpa;
+	struct bt_block *b;
+	u8 first;
+
+	if (mode != BT_MODE_LONG64)
+		lin &= 0xffffffffu;
+	bt_fetch(cpu, lin, &first, 1, &gpa);
+	for (b = cpu->cache.hash[bt_cache_bucket(gpa, mode)]; b; b = b->hash_next)
+		if (b->gpa == gpa && b->mode == mode)
+			return b;
+	return bt_cache_translate(cpu, lin, gpa, mode);
+}

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The executor: CPU lifecycle, register and flag access (lazy flags, SDM
+ * vol. 1 3.4.3 and appendix B for the condition codes), effective
+ * addresses (vol. 2A 2.1.5), the stack, and the run loop over cached blocks
+ * with precise exceptions: an instruction commits its register results only
+ * after its last access that can fault, so a fault leaves RIP at the
+ * faulting instruction (traps such as INT n leave it past).
+ *
+ * Real-mode exceptions and INT n are delivered through the IVT (SDM vol. 3A
+ * 20.1.4). In other modes an exception ends bt_run with BT_EXIT_EXCEPTION:
+ * IDT delivery is BT part 2.
+ */
+#include "bt-fallback/bt.h"
+
+#include "vmm/base/err.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int bt_cpu_create(const struct bt_cpu_config *cfg, struct bt_cpu **out, struct err *err)
+{
+	struct bt_cpu *cpu;
+	int ret;
+
+	if (cfg->mem->nr_cpus == BT_MAX_CPUS)
+		return err_set(err, -ENOSPC, "bt: at most %u CPUs", BT_MAX_CPUS);
+	cpu = calloc(1, sizeof(*cpu));
+	if (!cpu)
+		return err_set(err, -ENOMEM, "bt: out of memory for vcpu%u", cfg->index);
+	ret = bt_cache_init(&cpu->cache, cfg->cache_bytes);
+	if (ret < 0) {
+		err_set(err, ret, "bt: out of memory for vcpu%u's block cache", cfg->index);
+		goto err_free;
+	}
+	cpu->mem = cfg->mem;
+	cpu->index = cfg->index;
+	cpu->cpuid = (struct bt_cpuid_model){
+		.popcnt = true, .lzcnt = true, .bmi1 = true, .movbe = true
+	};
+	cfg->mem->cpus[cfg->mem->nr_cpus++] = cpu;
+	bt_cpu_reset(cpu);
+	*out = cpu;
+	return 0;
+
+err_free:
+	free(cpu);
+	return ret;
+}
+
+void bt_cpu_destroy(struct bt_cpu *cpu)
+{
+	struct bt_mem *mem;
+
+	if (!cpu)
+		return;
+	mem = cpu->mem;
+	for (unsigned i = 0; i < mem->nr_cpus; i++) {
+		if (mem->cpus[i] == cpu) {
+			mem->cpus[i] = mem->cpus[--mem->nr_cpus];
+			break;
+		}
+	}
+	bt_cache_destroy(&cpu->cache);
+	free(cpu);
+}
+
+void bt_cpu_load_seg_real(struct bt_cpu *cpu, enum cpu_seg s, u16 sel)
+{
+	struct cpu_segment *seg = &cpu->st.seg[s];
+
+	seg->selector = sel;
+	seg->base = (u64)sel << 4;
+}
+
+static void bt_cpu_init_seg(struct cpu_segment *s, u16 sel, u64 base, u32 limit, u8 type)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->base = base;
+	s->limit = limit;
+	s->type = type;
+	s->s = 1;
+	s->present = 1;
+}
+
+void bt_cpu_set_real(struct bt_cpu *cpu)
+{
+	for (unsigned i = 0; i < CPU_NR_SEGS; i++)
+		bt_cpu_init_seg(&cpu->st.seg[i], 0, 0, 0xffff, i == CPU_CS ? 0xb : 0x3);
+	cpu->st.cr0 = 0x60000010;
+	cpu->st.efer = 0;
+	cpu->st.idtr.base = 0;
+	cpu->st.idtr.limit = 0x3ff;
+	bt_tlb_flush(cpu);
+}
+
+void bt_cpu_reset(struct bt_cpu *cpu)
+{
+	memset(&cpu->st, 0, sizeof(cpu->st));
+	bt_cpu_set_real(cpu);
+	bt_cpu_load_seg_real(cpu, CPU_CS, 0xf000);
+	cpu->st.seg[CPU_CS].base = 0xffff0000;
+	cpu->st.rip = 0xfff0;
+	cpu->st.rflags = 2;
+	cpu->st.gpr[CPU_RDX] = 0x00000f61; /* family/model/stepping, as CPUID.1:EAX */
+	cpu->st.fx.fcw = 0x37f;
+	cpu->st.fx.mxcsr = 0x1f80;
+	cpu->lf_op = BT_LF_NONE;
+}
+
+void bt_cpu_set_flat64(struct bt_cpu *cpu)
+{
+	for (unsigned i = 0; i < CPU_NR_SEGS; i++)
+		bt_cpu_init_seg(&cpu->st.seg[i], 0x2b, 0, 0xffffffff, 0x3);
+	bt_cpu_init_seg(&cpu->st.seg[CPU_CS], 0x33, 0, 0xffffffff, 0xb);
+	cpu->st.seg[CPU_CS].l = 1;
+	cpu->st.seg[CPU_CS].dpl = 3;
+	cpu->st.cr0 = 0x80050033;
+	cpu->st.cr4 = 0x6a0;  /* PAE, OSFXSR, OSXMMEXCPT */
+	cpu->st.efer = 0xd01; /* SCE, LME, LMA, NXE */
+	bt_tlb_flush(cpu);
+}
+
+enum bt_mode bt_cpu_mode(const struct bt_cpu *cpu)
+{
+	if (!(cpu->st.cr0 & 1))
+		return BT_MODE_REAL;
+	if ((cpu->st.efer & 0x400) && cpu->st.seg[CPU_CS].l)
+		return BT_MODE_LONG64;
+	return cpu->st.seg[CPU_CS].db ? BT_MODE_PROT32 : BT_MODE_PROT16;
+}
+
+/* ------------------------------------------------------------ registers */
+
+u64 bt_get_reg(const struct bt_cpu *cpu, unsigned r, unsigned size)
+{
+	if (size == 1 && r >= BT_REG_AH)
+		return (cpu->st.gpr[r - BT_REG_AH] >> 8) & 0xff;
+	return cpu->st.gpr[r] & bt_mask(size);
+}
+
+void bt_set_reg(struct bt_cpu *cpu, unsigned r, unsigned size, u64 v)
+{
+	u64 *g;
+
+	if (size == 1 && r >= BT_REG_AH) {
+		g = &cpu->st.gpr[r - BT_REG_AH];
+		*g = (*g & ~0xff00ull) | ((v & 0xff) << 8);
+		return;
+	}
+	g = &cpu->st.gpr[r];
+	switch (size) {
+	case 1:
+		*g = (*g & ~0xffull) | (v & 0xff);
+		break;
+	case 2:
+		*g = (*g & ~0xffffull) | (v & 0xffff);
+		break;
+	case 4:
+		*g = v & 0xffffffffu; /* 32-bit results zero-extend (SDM vol. 1 3.4.1.1) */
+		break;
+	default:
+		*g = v;
+	}
+}
+
+u64 bt_ea_off(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	u64 a = (u64)in->disp;
+
+	if (in->ea_kind == BT_EA_RIP)
+		a += cpu->next_rip;
+	if (in->base != BT_REG_NONE)
+		a += cpu->st.gpr[in->base];
+	if (in->index != BT_REG_NONE)
+		a += cpu->st.gpr[in->index] << in->scale;
+	return a & bt_mask(in->asz);
+}
+
+u64 bt_ea(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	return cpu->st.seg[in->seg].base + bt_ea_off(cpu, in);
+}
+
+u64 bt_rm_read(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size)
+{
+	if (in->ea_kind == BT_EA_NONE)
+		return bt_get_reg(cpu, in->rm, size);
+	cpu->last_off = bt_ea_off(cpu, in);
+	return bt_ld(cpu, in->seg, cpu->last_off, size);
+}
+
+void bt_rm_write(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size, u64 v)
+{
+	if (in->ea_kind == BT_EA_NONE)
+		bt_set_reg(cpu, in->rm, size, v);
+	else
+		bt_st(cpu, in->seg, bt_ea_off(cpu, in), size, v);
+}
+
+/* ---------------------------------------------------------------- stack */
+
+unsigned bt_stack_size(const struct bt_cpu *cpu)
+{
+	if (bt_cpu_mode(cpu) == BT_MODE_LONG64)
+		return 8;
+	return cpu->st.seg[CPU_SS].db ? 4 : 2;
+}
+
+void bt_push(struct bt_cpu *cpu, unsigned size, u64 v)
+{
+	unsigned ss = bt_stack_size(cpu);
+	u64 sp = (cpu->st.gpr[CPU_RSP] - size) & bt_mask(ss);
+
+	bt_st(cpu, CPU_SS, sp, size, v);
+	bt_set_reg(cpu, CPU_RSP, ss, sp);
+}
+
+u64 bt_pop(struct bt_cpu *cpu, unsigned size)
+{
+	unsigned ss = bt_stack_size(cpu);
+	u64 sp = cpu->st.gpr[CPU_RSP] & bt_mask(ss);
+	u64 v = bt_ld(cpu, CPU_SS, sp, size);
+
+	bt_set_reg(cpu, CPU_RSP, ss, sp + size);
+	return v;
+}
+
+void bt_jump(struct bt_cpu *cpu, u64 target)
+{
+	if (bt_cpu_mode(cpu) == BT_MODE_LONG64) {
+		if ((u64)(((s64)target << 16) >> 16) != target)
+			bt_raise_gp0(cpu);
+	} else if (target > cpu->st.seg[CPU_CS].limit) {
+		bt_raise_gp0(cpu);
+	}
+	cpu->next_rip = target;
+	cpu->end_block = true;
+}
+
+/* ---------------------------------------------------------------- flags */
+
+u64 bt_szp(unsigned size, u64 res)
+{
+	u64 f = 0;
+
+	res &= bt_mask(size);
+	if (!res)
+		f |= BT_ZF;
+	if (res & bt_sign(size))
+		f |= BT_SF;
+	if (!__builtin_parity((unsigned)(res & 0xff)))
+		f |= BT_PF;
+	return f;
+}
+
+static u64 bt_flags_lazy(const struct bt_cpu *cpu)
+{
+	unsigned size = cpu->lf_size;
+	u64 m = bt_mask(size), s = bt_sign(size);
+	u64 r = cpu->lf_res & m, a = cpu->lf_a & m, b = cpu->lf_b & m;
+	u64 f = bt_szp(size, r);
+
+	switch (cpu->lf_op) {
+	case BT_LF_ADD:
+	case BT_LF_ADC:
+		if (cpu->lf_op == BT_LF_ADD ? r < a : r <= a)
+			f |= BT_CF;
+		if ((a ^ r) & (b ^ r) & s)
+			f |= BT_OF;
+		f |= (a ^ b ^ r) & BT_AF;
+		break;
+	case BT_LF_SUB:
+	case BT_LF_SBB:
+		if (cpu->lf_op == BT_LF_SUB ? a < b : a <= b)
+			f |= BT_CF;
+		if ((a ^ b) & (a ^ r) & s)
+			f |= BT_OF;
+		f |= (a ^ b ^ r) & BT_AF;
+		break;
+	case BT_LF_INC:
+		if (r == s)
+			f |= BT_OF;
+		f |= (a ^ 1 ^ r) & BT_AF;
+		f |= cpu->st.rflags & BT_CF;
+		break;
+	case BT_LF_DEC:
+		if (r == s - 1)
+			f |= BT_OF;
+		f |= (a ^ 1 ^ r) & BT_AF;
+		f |= cpu->st.rflags & BT_CF;
+		break;
+	default: /* LOGIC: CF = OF = 0; AF undefined, 0 like AMD */
+		break;
+	}
+	return f;
+}
+
+void bt_flags_commit(struct bt_cpu *cpu)
+{
+	if (cpu->lf_op == BT_LF_NONE)
+		return;
+	cpu->st.rflags = (cpu->st.rflags & ~(u64)BT_ARITH) | bt_flags_lazy(cpu);
+	cpu->lf_op = BT_LF_NONE;
+}
+
+void bt_flags_set_lazy(struct bt_cpu *cpu, enum bt_lf_op op, unsigned size, u64 res, u64 a, u64 b)
+{
+	if (op == BT_LF_INC || op == BT_LF_DEC)
+		bt_flags_commit(cpu); /* keeps the old CF in rflags */
+	cpu->lf_op = op;
+	cpu->lf_size = size;
+	cpu->lf_res = res;
+	cpu->lf_a = a;
+	cpu->lf_b = b;
+}
+
+void bt_flags_set(struct bt_cpu *cpu, u64 mask, u64 val)
+{
+	bt_flags_commit(cpu);
+	cpu->st.rflags = (cpu->st.rflags & ~mask) | (val & mask);
+}
+
+u64 bt_get_rflags(struct bt_cpu *cpu)
+{
+	bt_flags_commit(cpu);
+	return cpu->st.rflags | 2;
+}
+
+void bt_set_rflags(struct bt_cpu *cpu, u64 v)
+{
+	cpu->lf_op = BT_LF_NONE;
+	cpu->st.rflags = v | 2;
+}
+
+bool bt_cond(struct bt_cpu *cpu, unsigned cc)
+{
+	u64 f;
+	bool r;
+
+	if (cpu->lf_op == BT_LF_SUB && (cc >> 1) != 0 && (cc >> 1) != 5) {
+		/* Fast path for CMP/SUB: compare the operands directly. */
+		unsigned size = cpu->lf_size;
+		u64 a = cpu->lf_a & bt_mask(size), b = cpu->lf_b & bt_mask(size);
+		s64 sa = bt_sext(a, size), sb = bt_sext(b, size);
+
+		switch (cc >> 1) {
+		case 1:
+			r = a < b;
+			break;
+		case 2:
+			r = a == b;
+			break;
+		case 3:
+			r = a <= b;
+			break;
+		case 4:
+			r = (cpu->lf_res & bt_sign(size)) != 0;
+			break;
+		case 6:
+			r = sa < sb;
+			break;
+		default:
+			r = sa <= sb;
+			break;
+		}
+		return r ^ (cc & 1);
+	}
+	f = cpu->lf_op == BT_LF_NONE ? cpu->st.rflags :
+				       (cpu->st.rflags & ~(u64)BT_ARITH) | bt_flags_lazy(cpu);
+	switch (cc >> 1) {
+	case 0:
+		r = f & BT_OF;
+		break;
+	case 1:
+		r = f & BT_CF;
+		break;
+	case 2:
+		r = f & BT_ZF;
+		break;
+	case 3:
+		r = f & (BT_CF | BT_ZF);
+		break;
+	case 4:
+		r = f & BT_SF;
+		break;
+	case 5:
+		r = f & BT_PF;
+		break;
+	case 6:
+		r = !(f & BT_SF) != !(f & BT_OF);
+		break;
+	default:
+		r = (f & BT_ZF) || !(f & BT_SF) != !(f & BT_OF);
+		break;
+	}
+	return r ^ (cc & 1);
+}
+
+/* ----------------------------------------------------------- exceptions */
+
+void bt_raise(struct bt_cpu *cpu, u8 vector, u32 error, bool has_error)
+{
+	cpu->exc.vector = vector;
+	cpu->exc.error = error;
+	cpu->exc.has_error = has_error;
+	cpu->exc.cr2 = 0;
+	cpu->exc_is_trap = false;
+	longjmp(cpu->fault_jmp, 1);
+}
+
+void bt_raise_pf(struct bt_cpu *cpu, u64 addr, u32 error)
+{
+	cpu->st.cr2 = addr;
+	cpu->exc.vector = BT_EXC_PF;
+	cpu->exc.error = error;
+	cpu->exc.has_error = true;
+	cpu->exc.cr2 = addr;
+	cpu->exc_is_trap = false;
+	longjmp(cpu->fault_jmp, 1);
+}
+
+void bt_raise_trap(struct bt_cpu *cpu, u8 vector)
+{
+	cpu->exc.vector = vector;
+	cpu->exc.error = 0;
+	cpu->exc.has_error = false;
+	cpu->exc.cr2 = 0;
+	cpu->exc_is_trap = true;
+	longjmp(cpu->fault_jmp, 1);
+}
+
+void bt_op_ud(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	(void)in;
+	bt_raise_ud(cpu);
+}
+
+/* Real-address-mode delivery through the IVT (SDM vol. 3A 20.1.4). */
+static void bt_deliver_real(struct bt_cpu *cpu)
+{
+	u64 ivt = cpu->st.idtr.base + cpu->exc.vector * 4u;
+	u16 ip, cs;
+
+	if (cpu->exc.vector * 4u + 3 > cpu->st.idtr.limit)
+		bt_raise_gp0(cpu);
+	ip = (u16)bt_ld_lin(cpu, ivt, 2);
+	cs = (u16)bt_ld_lin(cpu, ivt + 2, 2);
+	bt_push(cpu, 2, bt_get_rflags(cpu));
+	bt_push(cpu, 2, cpu->st.seg[CPU_CS].selector);
+	bt_push(cpu, 2, cpu->st.rip);
+	cpu->st.rflags &= ~(u64)(BT_IF | BT_TF | BT_AC | BT_RF);
+	bt_cpu_load_seg_real(cpu, CPU_CS, cs);
+	cpu->st.rip = ip;
+}
+
+/* IP wraps at the code segment's operand size. */
+static u64 bt_ip_mask(const struct bt_cpu *cpu)
+{
+	switch (bt_cpu_mode(cpu)) {
+	case BT_MODE_LONG64:
+		return ~0ull;
+	case BT_MODE_PROT32:
+		return 0xffffffffull;
+	default:
+		return 0xffff;
+	}
+}
+
+static enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
+{
+	u64 ipmask = bt_ip_mask(cpu);
+
+	while (cpu->icount < end) {
+		struct bt_block *b = bt_cache_get(cpu);
+
+		cpu->cur_block = b;
+		cpu->end_block = false;
+		for (u32 i = 0; i < b->nr_insns; i++) {
+			const struct bt_insn *in = &b->insns[i];
+
+			cpu->next_rip = (cpu->st.rip + in->len) & ipmask;
+			in->fn(cpu, in);
+			cpu->st.rip = cpu->next_rip;
+			cpu->icount++;
+			if (unlikely(cpu->end_block || cpu->icount >= end))
+				break;
+		}
+		cpu->cur_block = NULL;
+		if (unlikely(cpu->halted_now)) {
+			cpu->halted_now = false;
+			return BT_EXIT_HLT;
+		}
+		/* A mode change (CS or CR0 load) ends a block; re-read the IP mask. */
+		ipmask = bt_ip_mask(cpu);
+	}
+	return BT_EXIT_LIMIT;
+}
+
+enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)
+{
+	u64 end = cpu->icount + max_insns;
+
+	for (;;) {
+		if (setjmp(cpu->fault_jmp) == 0) {
+			enum bt_exit why = bt_run_blocks(cpu, end);
+
+			return why;
+		}
+		/* An exception was raised; architectural state is at the faulting instruction. */
+		cpu->cur_block = NULL;
+		if (cpu->exc_is_trap) {
+			cpu->st.rip = cpu->next_rip;
+			cpu->icount++;
+		}
+		if (bt_cpu_mode(cpu) != BT_MODE_REAL || cpu->in_delivery)
+			break;
+		cpu->in_delivery = true;
+		bt_deliver_real(cpu);
+		cpu->in_delivery = false;
+		if (cpu->icount >= end)
+			return BT_EXIT_LIMIT;
+	}
+	cpu->in_delivery = false;
+	return BT_EXIT_EXCEPTION;
+}

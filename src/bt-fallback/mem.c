@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Guest physical memory for the BT engine: a table of RAM regions backed by
+ * host memory, with a per-page "holds translated code" byte used to catch
+ * self-modifying code (SDM vol. 3A 11.6: a write to a code page must be seen
+ * by later fetches). A write to such a page invalidates that page's blocks in
+ * every attached CPU (bt_mem_code_written).
+ *
+ * Not here yet: ROM/MMIO region descriptors beyond the mmio callback, dirty
+ * logging.
+ */
+#include "bt-fallback/bt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly)
+{
+	struct bt_region *r;
+
+	if (!len || (gpa | len) & ~BT_PAGE_MASK || gpa + len < gpa)
+		return -EINVAL;
+	if (mem->nr_regions == BT_MAX_REGIONS)
+		return -ENOSPC;
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		r = &mem->regions[i];
+		if (gpa < r->gpa + r->len && r->gpa < gpa + len)
+			return -EEXIST;
+	}
+	r = &mem->regions[mem->nr_regions];
+	r->code_pages = calloc(len >> BT_PAGE_SHIFT, 1);
+	if (!r->code_pages)
+		return -ENOMEM;
+	r->gpa = gpa;
+	r->len = len;
+	r->hva = hva;
+	r->readonly = readonly;
+	mem->nr_regions++;
+	return 0;
+}
+
+void bt_mem_destroy(struct bt_mem *mem)
+{
+	for (unsigned i = 0; i < mem->nr_regions; i++)
+		free(mem->regions[i].code_pages);
+	mem->nr_regions = 0;
+}
+
+struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa)
+{
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		struct bt_region *r = &mem->regions[i];
+
+		if (gpa - r->gpa < r->len)
+			return r;
+	}
+	return NULL;
+}
+
+void bt_mem_mark_code(struct bt_mem *mem, u64 gpa)
+{
+	struct bt_region *r = bt_mem_region(mem, gpa);
+
+	if (!r || r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT])
+		return;
+	r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT] = 1;
+	/* Stores to the page must now take the slow path: drop cached write permission. */
+	for (unsigned i = 0; i < mem->nr_cpus; i++)
+		bt_tlb_flush(mem->cpus[i]);
+}
+
+void bt_mem_code_written(struct bt_mem *mem, u64 gpa)
+{
+	struct bt_region *r = bt_mem_region(mem, gpa);
+
+	if (!r || !r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT])
+		return;
+	r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT] = 0;
+	for (unsigned i = 0; i < mem->nr_cpus; i++) {
+		struct bt_cpu *cpu = mem->cpus[i];
+
+		if (bt_cache_invalidate_page(&cpu->cache, gpa) && cpu->cur_block &&
+		    !cpu->cur_block->valid)
+			cpu->end_block = true;
+	}
+}
+
+int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len)
+{
+	const u8 *src = buf;
+
+	while (len) {
+		struct bt_region *r = bt_mem_region(mem, gpa);
+		u64 off, n;
+
+		if (!r)
+			return -EFAULT;
+		off = gpa - r->gpa;
+		n = MIN(len, r->len - off);
+		n = MIN(n, BT_PAGE_SIZE - (gpa & ~BT_PAGE_MASK));
+		if (r->code_pages[off >> BT_PAGE_SHIFT])
+			bt_mem_code_written(mem, gpa);
+		memcpy(r->hva + off, src, n);
+		src += n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
+}

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Data movement and atomics: MOV (all integer forms, moffs), MOVZX/MOVSX/
+ * MOVSXD, LEA, XCHG, PUSH/POP (registers, immediates, r/m, segment
+ * registers in real mode), PUSHA/POPA, CBW/CWDE/CDQE, CWD/CDQ/CQO, XLAT,
+ * LAHF/SAHF, PUSHF/POPF (the user-visible flags; IOPL/IF rules need CPL
+ * checks from BT part 2), CLC/STC/CMC/CLD/STD/CLI/STI, CMPXCHG, XADD,
+ * CMPXCHG8B/16B, MOV Sreg and LES/LDS in real mode, CPUID, RDTSC.
+ * SDM vol. 2 instruction pages of the same names.
+ */
+#include "bt-fallback/ops/ops.h"
+
+#include <time.h>
+
+/* 88-8B: MOV E,G / G,E. */
+void bt_op_mov(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz;
+
+	if (in->opcode & 2)
+		bt_set_reg(cpu, in->reg, sz, bt_rm_read(cpu, in, sz));
+	else
+		bt_rm_write(cpu, in, sz, bt_get_reg(cpu, in->reg, sz));
+}
+
+/* C6/C7: MOV E,imm (only /0). */
+void bt_op_mov_imm_rm(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	if (in->modrm_reg)
+		bt_raise_ud(cpu);
+	bt_rm_write(cpu, in, in->opsz, in->imm);
+}
+
+/* B0-BF: MOV reg,imm. */
+void bt_op_mov_imm_reg(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	bt_set_reg(cpu, in->rm, in->opsz, in->imm);
+}
+
+/* A0-A3: MOV AL/rAX <-> moffs. */
+void bt_op_mov_moffs(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz;
+
+	if (in->opcode & 2)
+		bt_st(cpu, in->seg, in->imm, sz, bt_get_reg(cpu, CPU_RAX, sz));
+	else
+		bt_set_reg(cpu, CPU_RAX, sz, bt_ld(cpu, in->seg, in->imm, sz));
+}
+
+/* 0F B6/B7 MOVZX, 0F BE/BF MOVSX, 63 MOVSXD (64-bit mode). */
+void bt_op_movx(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned src = (in->opcode == 0x63) ? 4 : (in->opcode & 1) ? 2 : 1;
+	u64 v;
+
+	if (in->opcode == 0x63 && bt_cpu_mode(cpu) != BT_MODE_LONG64)
+		bt_raise_ud(cpu); /* ARPL: protected-mode system instruction, BT part 2 */
+	v = bt_rm_read(cpu, in, src);
+	if (in->opcode == 0x63 || in->opcode >= 0x1be)
+		v = (u64)bt_sext(v, src);
+	bt_set_reg(cpu, in->reg, in->opsz, v);
+}
+
+/* 8D: LEA (a register source is #UD). */
+void bt_op_lea(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	if (in->ea_kind == BT_EA_NONE)
+		bt_raise_ud(cpu);
+	bt_set_reg(cpu, in->reg, in->opsz, bt_ea_off(cpu, in));
+}
+
+/* 86/87: XCHG E,G (memory first, so a fault changes nothing). */
+void bt_op_xchg(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz;
+	u64 a = bt_rm_read(cpu, in, sz), b = bt_get_reg(cpu, in->reg, sz);
+
+	bt_rm_write(cpu, in, sz, b);
+	bt_set_reg(cpu, in->reg, sz, a);
+}
+
+/* 90-97: XCHG rAX,r; 90 without REX.B is NOP (and F3 90 PAUSE). */
+void bt_op_xchg_ax(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz;
+	u64 a, b;
+
+	if (in->rm == CPU_RAX)
+		return;
+	a = bt_get_reg(cpu, CPU_RAX, sz);
+	b = bt_get_reg(cpu, in->rm, sz);
+	bt_set_reg(cpu, CPU_RAX, sz, b);
+	bt_set_reg(cpu, in->rm, sz, a);
+}
+
+void bt_op_nop(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	(void)cpu;
+	(void)in;
+}
+
+/* 50-57 PUSH r, 58-5F POP r. */
+void bt_op_push_reg(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	bt_push(cpu, in->opsz, bt_get_reg(cpu, in->rm, in->opsz));
+}
+
+void bt_op_pop_reg(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	u64 v = bt_pop(cpu, in->opsz);
+
+	bt_set_reg(cpu, in->rm, in->opsz, v);
+}
+
+/* 68/6A: PUSH imm. */
+void bt_op_push_imm(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	bt_push(cpu, in->opsz, in->imm & bt_mask(in->opsz));
+}
+
+/* 8F /0: POP Ev. The address uses RSP after the pop (SDM "POP"). */
+void bt_op_pop_rm(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned ss = bt_stack_size(cpu), sz = in->opsz;
+	u64 old_sp = cpu->st.gpr[CPU_RSP], v;
+
+	if (in->modrm_reg)
+		bt_raise_ud(cpu);
+	v = bt_pop(cpu, sz);
+	if (in->ea_kind == BT_EA_NONE) {
+		bt_set_reg(cpu, in->rm, sz, v);
+		return;
+	}
+	/* Restore RSP if the store faults: compute, store, then keep the popped RSP. */
+	{
+		u64 new_sp = cpu->st.gpr[CPU_RSP];
+		u64 off = bt_ea_off(cpu, in);
+
+		cpu->st.gpr[CPU_RSP] = old_sp;
+		bt_st(cpu, in->seg, off, sz, v);
+		bt_set_reg(cpu, CPU_RSP, 8, new_sp);
+	}
+	(void)ss;
+}
+
+/* 06/0E/16/1E PUSH Sreg, 07/17/1F POP Sreg, 0F A0/A1/A8/A9 (real mode loads only). */
+void bt_op_push_seg(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned s = in->opcode >= 0x100 ? (in->opcode == 0x1a0 ? CPU_FS : CPU_GS) :
+					   (in->opcode >> 3) & 3;
+
+	bt_push(cpu, in->opsz, cpu->st.seg[s].selector);
+}
+
+void bt_op_pop_seg(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned s = in->opcode >= 0x100 ? (in->opcode == 0x1a1 ? CPU_FS : CPU_GS) :
+					   (in->opcode >> 3) & 3;
+	u64 v;
+
+	if (bt_cpu_mode(cpu) != BT_MODE_REAL)
+		bt_raise_ud(cpu); /* descriptor loads: BT part 2 */
+	v = bt_pop(cpu, in->opsz);
+	bt_cpu_load_seg_real(cpu, s, (u16)v);
+	if (s == CPU_SS)
+		cpu->st.interrupt_shadow = true;
+}
+
+/* 8C: MOV Ev,Sreg; 8E: MOV Sreg,Ew (real mode). */
+void bt_op_mov_from_seg(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	if (in->modrm_reg > 5)
+		bt_raise_ud(cpu);
+	if (in->ea_kind == BT_EA_NONE)
+		bt_set_reg(cpu, in->rm, in->opsz, cpu->st.seg[in->modrm_reg].selector);
+	else
+		bt_rm_write(cpu, in, 2, cpu->st.seg[in->modrm_reg].selector);
+}
+
+void bt_op_mov_to_seg(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	u64 v;
+
+	if (in->modrm_reg > 5 || in->modrm_reg == CPU_CS)
+		bt_raise_ud(cpu);
+	if (bt_cpu_mode(cpu) != BT_MODE_REAL)
+		bt_raise_ud(cpu); /* descriptor loads: BT part 2 */
+	v = bt_rm_read(cpu, in, 2);
+	bt_cpu_load_seg_real(cpu, in->modrm_reg, (u16)v);
+}
+
+/* C4 LES, C5 LDS (real mode; register forms already decoded as #UD). */
+void bt_op_lxs(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz;
+	u64 off = bt_ea_off(cpu, in), v, sel;
+
+	if (bt_cpu_mode(cpu) != BT_MODE_REAL)
+		bt_raise_ud(cpu);
+	v = bt_ld(cpu, in->seg, off, sz);
+	sel = bt_ld(cpu, in->seg, (off + sz) & bt_mask(in->asz), 2);
+	bt_cpu_load_seg_real(cpu, in->opcode == 0xc4 ? CPU_ES : CPU_DS, (u16)sel);
+	bt_set_reg(cpu, in->reg, sz, v);
+}
+
+/* 60 PUSHA, 61 POPA. */
+void bt_op_pusha(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz, ss = bt_stack_size(cpu);
+	u64 sp = cpu->st.gpr[CPU_RSP];
+
+	for (unsigned r = 0; r < 8; r++)
+		bt_probe_st(cpu, CPU_SS, (sp - (r + 1) * sz) & bt_mask(ss), sz);
+	for (unsigned r = 0; r < 8; r++)
+		bt_push(cpu, sz, r == CPU_RSP ? sp : cpu->st.gpr[r]);
+}
+
+void bt_op_popa(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz, ss = bt_stack_size(cpu);
+	u64 sp = cpu->st.gpr[CPU_RSP], v[8];
+
+	for (unsigned r = 0; r < 8; r++)
+		v[7 - r] = bt_ld(cpu, CPU_SS, (sp + r * sz) & bt_mask(ss), sz);
+	for (unsigned r = 0; r < 8; r++)
+		if (r != CPU_RSP)
+			bt_set_reg(cpu, r, sz, v[r]);
+	bt_set_reg(cpu, CPU_RSP, ss, sp + 8 * sz);
+}
+
+/* 98: CBW/CWDE/CDQE; 99: CWD/CDQ/CQO. */
+void bt_op_cbw(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz;
+
+	bt_set_reg(cpu, CPU_RAX, sz, (u64)bt_sext(bt_get_reg(cpu, CPU_RAX, sz / 2), sz / 2));
+}
+
+void bt_op_cwd(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz;
+	u64 a = bt_get_reg(cpu, CPU_RAX, sz);
+
+	bt_set_reg(cpu, CPU_RDX, sz, (a & bt_sign(sz)) ? ~0ull : 0);
+}
+
+/* D7: XLAT. */
+void bt_op_xlat(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	u64 off = (bt_get_reg(cpu, CPU_RBX, in->asz) + bt_get_reg(cpu, CPU_RAX, 1)) &
+		  bt_mask(in->asz);
+
+	bt_set_reg(cpu, CPU_RAX, 1, bt_ld(cpu, in->seg, off, 1));
+}
+
+/* 9E SAHF, 9F LAHF (64-bit mode: only with CPUID lahf_lm, which the model advertises). */
+void bt_op_sahf(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	u64 ah = bt_get_reg(cpu, BT_REG_AH, 1);
+
+	(void)in;
+	bt_flags_set(cpu, BT_CF | BT_PF | BT_AF | BT_ZF | BT_SF, ah);
+}
+
+void bt_op_lahf(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	(void)in;
+	bt_set_reg(cpu, BT_REG_AH, 1, (bt_get_rflags(cpu) & 0xd5) | 2);
+}
+
+/* 9C PUSHF, 9D POPF: in user mode IF and IOPL are not changed by POPF (CPL 3, IOPL 0). */
+void bt_op_pushf(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	bt_push(cpu, in->opsz, bt_get_rflags(cpu) & ~(u64)(BT_RF | BT_VM) & bt_mask(in->opsz));
+}
+
+void bt_op_popf(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned cpl = cpu->st.seg[CPU_CS].selector & 3;
+	u64 old = bt_get_rflags(cpu), v = bt_pop(cpu, in->opsz);
+	u64 mask = BT_ARITH | BT_TF | BT_DF | BT_NT | BT_AC | BT_ID | BT_IF | (3u << 12);
+
+	if (bt_cpu_mode(cpu) == BT_MODE_REAL)
+		cpl = 0;
+	if (cpl > 0)
+		mask &= ~(u64)(3u << 12);
+	if (cpl > ((old >> 12) & 3))
+		mask &= ~(u64)BT_IF;
+	if (in->opsz == 2)
+		mask &= 0xffff;
+	bt_set_rflags(cpu, (old & ~mask) | (v & mask));
+	cpu->end_block = true;
+}
+
+/* F5 CMC, F8 CLC, F9 STC, FC CLD, FD STD, FA CLI, FB STI (CLI/STI: CPL <= IOPL, else #GP). */
+void bt_op_flagop(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	u64 f = bt_get_rflags(cpu);
+
+	switch (in->opcode) {
+	case 0xf5:
+		f ^= BT_CF;
+		break;
+	case 0xf8:
+		f &= ~(u64)BT_CF;
+		break;
+	case 0xf9:
+		f |= BT_CF;
+		break;
+	case 0xfc:
+		f &= ~(u64)BT_DF;
+		break;
+	case 0xfd:
+		f |= BT_DF;
+		break;
+	default:
+		if (bt_cpu_mode(cpu) != BT_MODE_REAL &&
+		    (cpu->st.seg[CPU_CS].selector & 3) > ((f >> 12) & 3))
+			bt_raise_gp0(cpu);
+		if (in->opcode == 0xfa) {
+			f &= ~(u64)BT_IF;
+		} else {
+			if (!(f & BT_IF))
+				cpu->st.interrupt_shadow = true;
+			f |= BT_IF;
+		}
+		break;
+	}
+	bt_set_rflags(cpu, f);
+}
+
+/* 0F B0/B1: CMPXCHG E,G. */
+void bt_op_cmpxchg(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz;
+	u64 d = bt_rm_read(cpu, in, sz), a = bt_get_reg(cpu, CPU_RAX, sz);
+
+	if (a == d) {
+		bt_rm_write(cpu, in, sz, bt_get_reg(cpu, in->reg, sz));
+	} else {
+		if (in->ea_kind != BT_EA_NONE)
+			bt_rm_write(cpu, in, sz, d); /* the locked cycle writes back */
+		bt_set_reg(cpu, CPU_RAX, sz, d);
+	}
+	bt_alu(cpu, 7, sz, a, d);
+}
+
+/* 0F C0/C1: XADD E,G. */
+void bt_op_xadd(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz;
+	u64 d = bt_rm_read(cpu, in, sz), s = bt_get_reg(cpu, in->reg, sz);
+	u64 r = bt_alu(cpu, 0, sz, d, s);
+
+	bt_set_reg(cpu, in->reg, sz, d);
+	bt_rm_write(cpu, in, sz, r);
+}
+
+/* 0F C7 /1: CMPXCHG8B / CMPXCHG16B (REX.W: 16-byte aligned, else #GP). */
+void bt_op_grp9(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	u64 off, lo, hi;
+
+	if (in->modrm_reg != 1 || in->ea_kind == BT_EA_NONE)
+		bt_raise_ud(cpu);
+	off = bt_ea_off(cpu, in);
+	if (in->rexw) {
+		if (off & 15)
+			bt_raise_gp0(cpu);
+		lo = bt_ld(cpu, in->seg, off, 8);
+		hi = bt_ld(cpu, in->seg, off + 8, 8);
+		bt_probe_st(cpu, in->seg, off, 16);
+		if (lo == cpu->st.gpr[CPU_RAX] && hi == cpu->st.gpr[CPU_RDX]) {
+			bt_st(cpu, in->seg, off, 8, cpu->st.gpr[CPU_RBX]);
+			bt_st(cpu, in->seg, off + 8, 8, cpu->st.gpr[CPU_RCX]);
+			bt_flags_set(cpu, BT_ZF, BT_ZF);
+		} else {
+			bt_st(cpu, in->seg, off, 8, lo);
+			bt_st(cpu, in->seg, off + 8, 8, hi);
+			cpu->st.gpr[CPU_RAX] = lo;
+			cpu->st.gpr[CPU_RDX] = hi;
+			bt_flags_set(cpu, BT_ZF, 0);
+		}
+		return;
+	}
+	lo = bt_ld(cpu, in->seg, off & bt_mask(in->asz), 8);
+	if (lo == (bt_get_reg(cpu, CPU_RAX, 4) | bt_get_reg(cpu, CPU_RDX, 4) << 32)) {
+		bt_st(cpu, in->seg, off, 8,
+		      bt_get_reg(cpu, CPU_RBX, 4) | bt_get_reg(cpu, CPU_RCX, 4) << 32);
+		bt_flags_set(cpu, BT_ZF, BT_ZF);
+	} else {
+		bt_st(cpu, in->seg, off, 8, lo);
+		bt_set_reg(cpu, CPU_RAX, 4, lo);
+		bt_set_reg(cpu, CPU_RDX, 4, lo >> 32);
+		bt_flags_set(cpu, BT_ZF, 0);
+	}
+}
+
+/* 0F A2: CPUID. */
+void bt_op_cpuid(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	u32 r[4];
+
+	(void)in;
+	bt_cpuid(cpu, (u32)cpu->st.gpr[CPU_RAX], (u32)cpu->st.gpr[CPU_RCX], r);
+	bt_set_reg(cpu, CPU_RAX, 4, r[0]);
+	bt_set_reg(cpu, CPU_RBX, 4, r[1]);
+	bt_set_reg(cpu, CPU_RCX, 4, r[2]);
+	bt_set_reg(cpu, CPU_RDX, 4, r[3]);
+}
+
+/* 0F 31: RDTSC (CR4.TSD with CPL > 0: #GP). The TSC follows CLOCK_MONOTONIC in ns. */
+void bt_op_rdtsc(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	struct timespec ts;
+	u64 tsc;
+
+	(void)in;
+	if ((cpu->st.cr4 & 4) && (cpu->st.seg[CPU_CS].selector & 3) &&
+	    bt_cpu_mode(cpu) != BT_MODE_REAL)
+		bt_raise_gp0(cpu);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	tsc = (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec + cpu->tsc_offset;
+	bt_set_reg(cpu, CPU_RAX, 4, tsc & 0xffffffffu);
+	bt_set_reg(cpu, CPU_RDX, 4, tsc >> 32);
+}

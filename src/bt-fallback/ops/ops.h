@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Instruction handlers of the BT engine, one per opcode or opcode group
+ * (SDM vol. 2D appendix A maps). Each runs one decoded instruction on the
+ * CPU; faults are raised with bt_raise() after which nothing of the
+ * instruction is committed. Used only inside src/bt-fallback.
+ */
+#ifndef BT_FALLBACK_OPS_OPS_H
+#define BT_FALLBACK_OPS_OPS_H
+
+#include "bt-fallback/bt.h"
+
+u64 bt_alu(struct bt_cpu *cpu, unsigned op, unsigned size, u64 a, u64 b);
+
+#define BT_OP(name) void bt_op_##name(struct bt_cpu *cpu, const struct bt_insn *in)
+
+/* alu.c */
+BT_OP(alu);
+BT_OP(grp1);
+BT_OP(test);
+BT_OP(incdec_reg);
+BT_OP(incdec_rm);
+BT_OP(grp3);
+BT_OP(grp4);
+BT_OP(imul);
+BT_OP(daa_das);
+BT_OP(aaa_aas);
+BT_OP(aam_aad);
+BT_OP(salc);
+BT_OP(setcc);
+BT_OP(cmov);
+/* bit.c */
+BT_OP(grp2);
+BT_OP(shd);
+BT_OP(bt_reg);
+BT_OP(grp8);
+BT_OP(bsf_bsr);
+BT_OP(popcnt);
+BT_OP(bswap);
+BT_OP(movbe);
+/* data.c */
+BT_OP(mov);
+BT_OP(mov_imm_rm);
+BT_OP(mov_imm_reg);
+BT_OP(mov_moffs);
+BT_OP(movx);
+BT_OP(lea);
+BT_OP(xchg);
+BT_OP(xchg_ax);
+BT_OP(nop);
+BT_OP(push_reg);
+BT_OP(pop_reg);
+BT_OP(push_imm);
+BT_OP(pop_rm);
+BT_OP(push_seg);
+BT_OP(pop_seg);
+BT_OP(mov_from_seg);
+BT_OP(mov_to_seg);
+BT_OP(lxs);
+BT_OP(pusha);
+BT_OP(popa);
+BT_OP(cbw);
+BT_OP(cwd);
+BT_OP(xlat);
+BT_OP(sahf);
+BT_OP(lahf);
+BT_OP(pushf);
+BT_OP(popf);
+BT_OP(flagop);
+BT_OP(cmpxchg);
+BT_OP(xadd);
+BT_OP(grp9);
+BT_OP(cpuid);
+BT_OP(rdtsc);
+/* ctrl.c */
+BT_OP(jcc);
+BT_OP(jmp);
+BT_OP(call);
+BT_OP(ret);
+BT_OP(loop);
+BT_OP(int);
+BT_OP(iret);
+BT_OP(hlt);
+BT_OP(leave);
+BT_OP(enter);
+BT_OP(far_ptr);
+BT_OP(retf);
+BT_OP(grp5);
+/* string.c */
+BT_OP(string);
+BT_OP(inout);
+
+#endif

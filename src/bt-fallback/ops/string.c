@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+/*
+ * String instructions MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS with every
+ * REP form (SDM vol. 2B "REP/REPE/REPZ/REPNE/REPNZ"): the count register
+ * and the index registers follow the address size, DF selects the
+ * direction, the source segment may be overridden but ES:rDI may not.
+ * Registers are updated after every iteration, so a fault part-way leaves
+ * RIP at the instruction with the remaining count in rCX, as on hardware.
+ * Also IN/OUT (port I/O goes to the machine's pio callback; CPL > IOPL is
+ * #GP(0) since the TSS I/O bitmap is BT part 2).
+ */
+#include "bt-fallback/ops/ops.h"
+
+static void bt_str_step(struct bt_cpu *cpu, unsigned reg, unsigned asz, unsigned sz)
+{
+	u64 v = bt_get_reg(cpu, reg, asz);
+
+	v = (cpu->st.rflags & BT_DF) ? v - sz : v + sz;
+	bt_set_reg(cpu, reg, asz, v);
+}
+
+static void bt_io_check(struct bt_cpu *cpu)
+{
+	u64 f = cpu->st.rflags;
+
+	if (bt_cpu_mode(cpu) != BT_MODE_REAL &&
+	    (cpu->st.seg[CPU_CS].selector & 3) > ((f >> 12) & 3))
+		bt_raise_gp0(cpu);
+}
+
+static u64 bt_io_in(struct bt_cpu *cpu, u16 port, unsigned sz)
+{
+	u64 v = ~0ull;
+
+	if (cpu->mem->pio)
+		cpu->mem->pio(cpu->mem->io_opaque, port, sz, false, &v);
+	return v & bt_mask(sz);
+}
+
+static void bt_io_out(struct bt_cpu *cpu, u16 port, unsigned sz, u64 v)
+{
+	if (cpu->mem->pio)
+		cpu->mem->pio(cpu->mem->io_opaque, port, sz, true, &v);
+}
+
+/* One iteration; returns false when a REPE/REPNE condition ends the loop. */
+static bool bt_str_once(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz, asz = in->asz;
+	u64 si = bt_get_reg(cpu, CPU_RSI, asz), di = bt_get_reg(cpu, CPU_RDI, asz), a, b;
+
+	switch (in->opcode) {
+	case 0xa4:
+	case 0xa5:
+		bt_st(cpu, CPU_ES, di, sz, bt_ld(cpu, in->seg, si, sz));
+		bt_str_step(cpu, CPU_RSI, asz, sz);
+		bt_str_step(cpu, CPU_RDI, asz, sz);
+		return true;
+	case 0xa6:
+	case 0xa7:
+		a = bt_ld(cpu, in->seg, si, sz);
+		b = bt_ld(cpu, CPU_ES, di, sz);
+		bt_alu(cpu, 7, sz, a, b);
+		bt_str_step(cpu, CPU_RSI, asz, sz);
+		bt_str_step(cpu, CPU_RDI, asz, sz);
+		break;
+	case 0xaa:
+	case 0xab:
+		bt_st(cpu, CPU_ES, di, sz, bt_get_reg(cpu, CPU_RAX, sz));
+		bt_str_step(cpu, CPU_RDI, asz, sz);
+		return true;
+	case 0xac:
+	case 0xad:
+		bt_set_reg(cpu, CPU_RAX, sz, bt_ld(cpu, in->seg, si, sz));
+		bt_str_step(cpu, CPU_RSI, asz, sz);
+		return true;
+	case 0xae:
+	case 0xaf:
+		b = bt_ld(cpu, CPU_ES, di, sz);
+		bt_alu(cpu, 7, sz, bt_get_reg(cpu, CPU_RAX, sz), b);
+		bt_str_step(cpu, CPU_RDI, asz, sz);
+		break;
+	case 0x6c:
+	case 0x6d:
+		bt_probe_st(cpu, CPU_ES, di, sz);
+		bt_st(cpu, CPU_ES, di, sz, bt_io_in(cpu, (u16)cpu->st.gpr[CPU_RDX], sz));
+		bt_str_step(cpu, CPU_RDI, asz, sz);
+		return true;
+	default: /* 6E/6F OUTS */
+		bt_io_out(cpu, (u16)cpu->st.gpr[CPU_RDX], sz, bt_ld(cpu, in->seg, si, sz));
+		bt_str_step(cpu, CPU_RSI, asz, sz);
+		return true;
+	}
+	/* CMPS/SCAS: REPE continues while ZF = 1, REPNE while ZF = 0. */
+	if (in->rep == BT_REP_F3)
+		return bt_cond(cpu, 4);
+	return !bt_cond(cpu, 4);
+}
+
+void bt_op_string(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned asz = in->asz;
+	u64 c;
+
+	if (in->opcode >= 0x6c && in->opcode <= 0x6f)
+		bt_io_check(cpu);
+	if (in->rep == BT_REP_NONE) {
+		bt_str_once(cpu, in);
+		return;
+	}
+	for (c = bt_get_reg(cpu, CPU_RCX, asz); c;) {
+		bool more = bt_str_once(cpu, in);
+
+		c = (c - 1) & bt_mask(asz);
+		bt_set_reg(cpu, CPU_RCX, asz, c);
+		if (!more)
+			break;
+	}
+}
+
+/* E4/E5 IN imm8, EC/ED IN DX, E6/E7 OUT imm8, EE/EF OUT DX. */
+void bt_op_inout(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz == 1 ? 1 : in->opsz == 2 ? 2 : 4;
+	u16 port = (in->opcode & 8) ? (u16)cpu->st.gpr[CPU_RDX] : (u16)(in->imm & 0xff);
+
+	bt_io_check(cpu);
+	if (in->opcode & 2)
+		bt_io_out(cpu, port, sz, bt_get_reg(cpu, CPU_RAX, sz));
+	else
+		bt_set_reg(cpu, CPU_RAX, sz, bt_io_in(cpu, port, sz));
+}

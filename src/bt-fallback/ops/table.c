@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Handler tables by opcode (SDM vol. 2D appendix A, tables A-2 and A-3).
+ * An empty slot decodes to #UD. Prefix bytes never reach these tables.
+ */
+#include "bt-fallback/ops/ops.h"
+
+#define ALU_ROW(x)                                                                          \
+	[x + 0] = bt_op_alu, [x + 1] = bt_op_alu, [x + 2] = bt_op_alu, [x + 3] = bt_op_alu, \
+	     [x + 4] = bt_op_alu, [x + 5] = bt_op_alu
+
+// clang-format off
+const bt_handler_fn bt_ops_map1[256] = {
+	ALU_ROW(0x00), ALU_ROW(0x08), ALU_ROW(0x10), ALU_ROW(0x18),
+	ALU_ROW(0x20), ALU_ROW(0x28), ALU_ROW(0x30), ALU_ROW(0x38),
+	[0x06] = bt_op_push_seg, [0x07] = bt_op_pop_seg, [0x0e] = bt_op_push_seg,
+	[0x16] = bt_op_push_seg, [0x17] = bt_op_pop_seg, [0x1e] = bt_op_push_seg,
+	[0x1f] = bt_op_pop_seg,
+	[0x27] = bt_op_daa_das, [0x2f] = bt_op_daa_das, [0x37] = bt_op_aaa_aas,
+	[0x3f] = bt_op_aaa_aas,
+	[0x40 ... 0x4f] = bt_op_incdec_reg,
+	[0x50 ... 0x57] = bt_op_push_reg, [0x58 ... 0x5f] = bt_op_pop_reg,
+	[0x60] = bt_op_pusha, [0x61] = bt_op_popa, [0x63] = bt_op_movx,
+	[0x68] = bt_op_push_imm, [0x69] = bt_op_imul, [0x6a] = bt_op_push_imm,
+	[0x6b] = bt_op_imul, [0x6c ... 0x6f] = bt_op_string,
+	[0x70 ... 0x7f] = bt_op_jcc,
+	[0x80 ... 0x83] = bt_op_grp1, [0x84] = bt_op_test, [0x85] = bt_op_test,
+	[0x86] = bt_op_xchg, [0x87] = bt_op_xchg, [0x88 ... 0x8b] = bt_op_mov,
+	[0x8c] = bt_op_mov_from_seg, [0x8d] = bt_op_lea, [0x8e] = bt_op_mov_to_seg,
+	[0x8f] = bt_op_pop_rm,
+	[0x90 ... 0x97] = bt_op_xchg_ax, [0x98] = bt_op_cbw, [0x99] = bt_op_cwd,
+	[0x9a] = bt_op_far_ptr, [0x9b] = bt_op_nop, [0x9c] = bt_op_pushf, [0x9d] = bt_op_popf,
+	[0x9e] = bt_op_sahf, [0x9f] = bt_op_lahf,
+	[0xa0 ... 0xa3] = bt_op_mov_moffs, [0xa4 ... 0xa7] = bt_op_string,
+	[0xa8] = bt_op_test, [0xa9] = bt_op_test, [0xaa ... 0xaf] = bt_op_string,
+	[0xb0 ... 0xbf] = bt_op_mov_imm_reg,
+	[0xc0] = bt_op_grp2, [0xc1] = bt_op_grp2, [0xc2] = bt_op_ret, [0xc3] = bt_op_ret,
+	[0xc4] = bt_op_lxs, [0xc5] = bt_op_lxs, [0xc6] = bt_op_mov_imm_rm,
+	[0xc7] = bt_op_mov_imm_rm, [0xc8] = bt_op_enter, [0xc9] = bt_op_leave,
+	[0xca] = bt_op_retf, [0xcb] = bt_op_retf, [0xcc ... 0xce] = bt_op_int,
+	[0xcf] = bt_op_iret,
+	[0xd0 ... 0xd3] = bt_op_grp2, [0xd4] = bt_op_aam_aad, [0xd5] = bt_op_aam_aad,
+	[0xd6] = bt_op_salc, [0xd7] = bt_op_xlat,
+	[0xe0 ... 0xe3] = bt_op_loop, [0xe4 ... 0xe7] = bt_op_inout, [0xe8] = bt_op_call,
+	[0xe9] = bt_op_jmp, [0xea] = bt_op_far_ptr, [0xeb] = bt_op_jmp,
+	[0xec ... 0xef] = bt_op_inout,
+	[0xf4] = bt_op_hlt, [0xf5] = bt_op_flagop, [0xf6] = bt_op_grp3, [0xf7] = bt_op_grp3,
+	[0xf8 ... 0xfd] = bt_op_flagop, [0xfe] = bt_op_grp4, [0xff] = bt_op_grp5,
+};
+
+const bt_handler_fn bt_ops_map0f[256] = {
+	[0x0d] = bt_op_nop, [0x18 ... 0x1f] = bt_op_nop,
+	[0x31] = bt_op_rdtsc,
+	[0x40 ... 0x4f] = bt_op_cmov,
+	[0x80 ... 0x8f] = bt_op_jcc,
+	[0x90 ... 0x9f] = bt_op_setcc,
+	[0xa0] = bt_op_push_seg, [0xa1] = bt_op_pop_seg, [0xa2] = bt_op_cpuid,
+	[0xa3] = bt_op_bt_reg, [0xa4] = bt_op_shd, [0xa5] = bt_op_shd,
+	[0xa8] = bt_op_push_seg, [0xa9] = bt_op_pop_seg,
+	[0xab] = bt_op_bt_reg, [0xac] = bt_op_shd, [0xad] = bt_op_shd, [0xaf] = bt_op_imul,
+	[0xb0] = bt_op_cmpxchg, [0xb1] = bt_op_cmpxchg, [0xb3] = bt_op_bt_reg,
+	[0xb6] = bt_op_movx, [0xb7] = bt_op_movx, [0xb8] = bt_op_popcnt, [0xba] = bt_op_grp8,
+	[0xbb] = bt_op_bt_reg, [0xbc] = bt_op_bsf_bsr, [0xbd] = bt_op_bsf_bsr,
+	[0xbe] = bt_op_movx, [0xbf] = bt_op_movx,
+	[0xc0] = bt_op_xadd, [0xc1] = bt_op_xadd, [0xc7] = bt_op_grp9,
+	[0xc8 ... 0xcf] = bt_op_bswap,
+};
+
+const bt_handler_fn bt_ops_map0f38[256] = {
+	[0xf0] = bt_op_movbe, [0xf1] = bt_op_movbe,
+};
+// clang-format on
