@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Intel 8042 keyboard controller as wired on the PC/AT (IBM PC AT Technical
+ * Reference, "Keyboard controller"; command set as in the IBM PS/2 Hardware
+ * Interface Technical Reference, "Keyboard/Auxiliary Device Controller"):
+ * data port 0x60, status/command port 0x64, the controller command byte
+ * (0x20/0x60), self test (0xAA -> 0x55), interface tests (0xAB/0xA9 -> 0),
+ * port enable/disable (0xAD/0xAE/0xA7/0xA8), output port (0xD0/0xD1: bit 0
+ * clear asserts CPU reset), loop-back writes (0xD2/0xD3), and pulsing the
+ * reset line (0xF0-0xFF with bit 0 clear, e.g. 0xFE). Resets become
+ * PLATFORM_REQ_RESET.
+ *
+ * Behind the keyboard port sits a minimal MF-II keyboard answering reset
+ * (0xFF -> 0xFA, 0xAA), identify, enable/disable, LED/typematic/scancode-set
+ * commands with ACKs, so Linux's atkbd probe finishes; scancodes can be fed
+ * with i8042_kbd_input. The auxiliary port is present but nothing is
+ * connected: bytes sent to it (0xD4) are answered with 0xFE, so a mouse
+ * probe fails at once instead of timing out.
+ *
+ * IRQ 1 / IRQ 12 are high while the output buffer holds keyboard /
+ * auxiliary data and the command byte enables that interrupt; reading the
+ * data port drops the line and raises it again for the next byte, so an
+ * edge-triggered PIC input sees one edge per byte.
+ *
+ * Not modelled: the A20 gate (output port bit 1 is stored only; guest RAM
+ * is not aliased), the controller's internal RAM (0x21-0x3F/0x61-0x7F),
+ * password and input-port commands, scancode translation of fed input
+ * (callers feed set 1 while translation is on).
+ */
+#include "devices/i8042.h"
+
+#include "vmm/base/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define I8042_QUEUE_SIZE   16
+#define I8042_OUTP_DEFAULT (I8042_OUTP_RESET | I8042_OUTP_A20)
+
+struct i8042_byte {
+	u8 val;
+	bool aux;
+};
+
+struct i8042 {
+	struct platform *p;
+	char name[32];
+	struct irq_line kbd_irq, aux_irq;
+	int kbd_level, aux_level;
+	u8 ctr;		/* controller command byte */
+	u8 outp;	/* output port */
+	bool last_cmd;	/* status bit 3: last write went to port 0x64 */
+	u8 pending_cmd; /* controller command waiting for its data byte, or 0 */
+	u8 kbd_pending; /* keyboard command waiting for its parameter, or 0 */
+	bool kbd_scanning;
+	struct i8042_byte queue[I8042_QUEUE_SIZE];
+	unsigned head, count;
+};
+
+static void i8042_set_lines(struct i8042 *k, int kbd, int aux)
+{
+	if (kbd != k->kbd_level) {
+		k->kbd_level = kbd;
+		irq_line_set(&k->kbd_irq, kbd);
+	}
+	if (aux != k->aux_level) {
+		k->aux_level = aux;
+		irq_line_set(&k->aux_irq, aux);
+	}
+}
+
+static void i8042_update_irq(struct i8042 *k)
+{
+	bool full = k->count != 0, aux = full && k->queue[k->head].aux;
+
+	i8042_set_lines(k, full && !aux && (k->ctr & I8042_CTR_KBDINT),
+			full && aux && (k->ctr & I8042_CTR_AUXINT));
+}
+
+static bool i8042_push(struct i8042 *k, u8 val, bool aux)
+{
+	if (k->count == I8042_QUEUE_SIZE) {
+		log_guest("%s: output queue full, byte %#x dropped", k->name, val);
+		return false;
+	}
+	k->queue[(k->head + k->count) % I8042_QUEUE_SIZE] = (struct i8042_byte){ val, aux };
+	k->count++;
+	return true;
+}
+
+static void i8042_queue_clear(struct i8042 *k)
+{
+	k->head = 0;
+	k->count = 0;
+}
+
+static u8 i8042_read_data(struct i8042 *k)
+{
+	u8 val;
+
+	if (!k->count)
+		return k->queue[(k->head + I8042_QUEUE_SIZE - 1) % I8042_QUEUE_SIZE].val;
+	val = k->queue[k->head].val;
+	k->head = (k->head + 1) % I8042_QUEUE_SIZE;
+	k->count--;
+	i8042_set_lines(k, 0, 0); /* one edge per byte */
+	i8042_update_irq(k);
+	return val;
+}
+
+static u8 i8042_read_status(const struct i8042 *k)
+{
+	u8 val = I8042_STR_KEYLOCK;
+
+	if (k->count) {
+		val |= I8042_STR_OBF;
+		if (k->queue[k->head].aux)
+			val |= I8042_STR_AUXDATA;
+	}
+	if (k->ctr & I8042_CTR_SYSFLAG)
+		val |= I8042_STR_SYSFLAG;
+	if (k->last_cmd)
+		val |= I8042_STR_CMDDAT;
+	return val;
+}
+
+static u64 i8042_data_read(void *dev, u64 off, unsigned size)
+{
+	(void)off;
+	(void)size;
+	return i8042_read_data(dev);
+}
+
+static u64 i8042_status_read(void *dev, u64 off, unsigned size)
+{
+	(void)off;
+	(void)size;
+	return i8042_read_status(dev);
+}
+
+static void i8042_request_reset(struct i8042 *k, const char *why)
+{
+	log_info("%s: guest reset through %s", k->name, why);
+	platform_request(k->p, PLATFORM_REQ_RESET, 0);
+}
+
+static void i8042_command(struct i8042 *k, u8 cmd)
+{
+	switch (cmd) {
+	case I8042_CMD_CTL_RCTR:
+		i8042_push(k, k->ctr, false);
+		break;
+	case I8042_CMD_CTL_WCTR:
+	case I8042_CMD_WRITE_OUTP:
+	case I8042_CMD_KBD_LOOP:
+	case I8042_CMD_AUX_LOOP:
+	case I8042_CMD_AUX_SEND:
+		k->pending_cmd = cmd; /* the next data-port write is its argument */
+		break;
+	case I8042_CMD_AUX_DISABLE:
+		k->ctr |= I8042_CTR_AUXDIS;
+		break;
+	case I8042_CMD_AUX_ENABLE:
+		k->ctr &= ~I8042_CTR_AUXDIS;
+		break;
+	case I8042_CMD_AUX_TEST:
+	case I8042_CMD_KBD_TEST:
+		i8042_push(k, 0x00, false); /* interface OK */
+		break;
+	case I8042_CMD_CTL_TEST:
+		i8042_push(k, I8042_CTL_TEST_OK, false);
+		break;
+	case I8042_CMD_KBD_DISABLE:
+		k->ctr |= I8042_CTR_KBDDIS;
+		break;
+	case I8042_CMD_KBD_ENABLE:
+		k->ctr &= ~I8042_CTR_KBDDIS;
+		break;
+	case I8042_CMD_READ_OUTP:
+		i8042_push(k, k->outp, false);
+		break;
+	default:
+		if (cmd >= 0xf0) { /* pulse output lines whose bit is 0; bit 0 is CPU reset */
+			if (!(cmd & I8042_OUTP_RESET))
+				i8042_request_reset(k, "the keyboard controller (pulse)");
+			break;
+		}
+		log_unimp("%s: controller command %#x not implemented", k->name, cmd);
+		break;
+	}
+}
+
+/* A byte sent to the keyboard: reply as an MF-II keyboard does. */
+static void i8042_kbd_command(struct i8042 *k, u8 val)
+{
+	if (k->kbd_pending) { /* parameter of LED, typematic or scancode-set command */
+		i8042_push(k, I8042_KBD_ACK, false);
+		if (k->kbd_pending == 0xf0 && val == 0) /* query the scancode set */
+			i8042_push(k, (k->ctr & I8042_CTR_XLATE) ? 0x41 : 0x02, false);
+		k->kbd_pending = 0;
+		return;
+	}
+	switch (val) {
+	case 0xff: /* reset and self test */
+		i8042_queue_clear(k);
+		k->kbd_scanning = true;
+		i8042_push(k, I8042_KBD_ACK, false);
+		i8042_push(k, I8042_KBD_BAT_OK, false);
+		break;
+	case 0xf2: /* identify: MF-II, 0x83 translated to 0x41 */
+		i8042_push(k, I8042_KBD_ACK, false);
+		i8042_push(k, 0xab, false);
+		i8042_push(k, (k->ctr & I8042_CTR_XLATE) ? 0x41 : 0x83, false);
+		break;
+	case 0xf4: /* enable scanning */
+		k->kbd_scanning = true;
+		i8042_push(k, I8042_KBD_ACK, false);
+		break;
+	case 0xf5: /* disable scanning */
+		k->kbd_scanning = false;
+		i8042_push(k, I8042_KBD_ACK, false);
+		break;
+	case 0xed: /* set LEDs */
+	case 0xf3: /* set typematic rate */
+	case 0xf0: /* select scancode set */
+		k->kbd_pending = val;
+		i8042_push(k, I8042_KBD_ACK, false);
+		break;
+	case 0xee: /* echo */
+		i8042_push(k, 0xee, false);
+		break;
+	case 0xf6: /* set defaults */
+		i8042_push(k, I8042_KBD_ACK, false);
+		break;
+	default:
+		i8042_push(k, I8042_KBD_RESEND, false);
+		break;
+	}
+}
+
+static void i8042_write_data(struct i8042 *k, u8 val)
+{
+	u8 cmd = k->pending_cmd;
+
+	k->pending_cmd = 0;
+	switch (cmd) {
+	case I8042_CMD_CTL_WCTR:
+		k->ctr = val;
+		break;
+	case I8042_CMD_WRITE_OUTP:
+		k->outp = val;
+		if (!(val & I8042_OUTP_RESET))
+			i8042_request_reset(k, "the keyboard controller output port");
+		break;
+	case I8042_CMD_KBD_LOOP:
+		i8042_push(k, val, false);
+		break;
+	case I8042_CMD_AUX_LOOP:
+		i8042_push(k, val, true);
+		break;
+	case I8042_CMD_AUX_SEND:
+		i8042_push(k, I8042_KBD_RESEND, true); /* no device on the aux port */
+		break;
+	default:
+		i8042_kbd_command(k, val);
+		break;
+	}
+}
+
+static void i8042_data_write(void *dev, u64 off, unsigned size, u64 val)
+{
+	struct i8042 *k = dev;
+
+	(void)off;
+	(void)size;
+	k->last_cmd = false;
+	i8042_write_data(k, (u8)val);
+	i8042_update_irq(k);
+}
+
+static void i8042_command_write(void *dev, u64 off, unsigned size, u64 val)
+{
+	struct i8042 *k = dev;
+
+	(void)off;
+	(void)size;
+	k->last_cmd = true;
+	i8042_command(k, (u8)val);
+	i8042_update_irq(k);
+}
+
+static const struct io_ops i8042_data_io = {
+	.read = i8042_data_read,
+	.write = i8042_data_write,
+	.min_size = 1,
+	.max_size = 1,
+};
+
+static const struct io_ops i8042_command_io = {
+	.read = i8042_status_read,
+	.write = i8042_command_write,
+	.min_size = 1,
+	.max_size = 1,
+};
+
+void i8042_reset(struct i8042 *k)
+{
+	k->ctr = I8042_CTR_DEFAULT;
+	k->outp = I8042_OUTP_DEFAULT;
+	k->last_cmd = false;
+	k->pending_cmd = 0;
+	k->kbd_pending = 0;
+	k->kbd_scanning = true;
+	i8042_queue_clear(k);
+	i8042_update_irq(k);
+}
+
+size_t i8042_kbd_input(struct i8042 *k, const u8 *bytes, size_t len)
+{
+	size_t n = 0;
+
+	if ((k->ctr & I8042_CTR_KBDDIS) || !k->kbd_scanning)
+		return 0;
+	while (n < len && i8042_push(k, bytes[n], false))
+		n++;
+	i8042_update_irq(k);
+	return n;
+}
+
+int i8042_create(struct platform *p, const struct i8042_config *cfg, struct irq_line kbd_irq,
+		 struct irq_line aux_irq, struct i8042 **out, struct err *err)
+{
+	struct i8042 *k = calloc(1, sizeof(*k));
+	int ret;
+
+	if (!k)
+		return err_set(err, -ENOMEM, "%s: out of memory", cfg->name);
+	k->p = p;
+	snprintf(k->name, sizeof(k->name), "%s", cfg->name);
+	k->kbd_irq = kbd_irq;
+	k->aux_irq = aux_irq;
+	i8042_reset(k);
+	ret = bus_map(&p->pio, I8042_DATA_PORT, 1, &i8042_data_io, k, k->name);
+	if (ret < 0) {
+		err_set(err, ret, "%s: port %#x already in use", k->name, I8042_DATA_PORT);
+		goto err_free;
+	}
+	ret = bus_map(&p->pio, I8042_COMMAND_PORT, 1, &i8042_command_io, k, k->name);
+	if (ret < 0) {
+		err_set(err, ret, "%s: port %#x already in use", k->name, I8042_COMMAND_PORT);
+		goto err_unmap_data;
+	}
+	*out = k;
+	return 0;
+
+err_unmap_data:
+	bus_unmap(&p->pio, I8042_DATA_PORT);
+err_free:
+	free(k);
+	return ret;
+}
+
+void i8042_destroy(struct i8042 *k)
+{
+	if (!k)
+		return;
+	bus_unmap(&k->p->pio, I8042_COMMAND_PORT);
+	bus_unmap(&k->p->pio, I8042_DATA_PORT);
+	free(k);
+}
+
+static void i8042_ops_reset(void *dev)
+{
+	i8042_reset(dev);
+}
+
+static void i8042_ops_destroy(void *dev)
+{
+	i8042_destroy(dev);
+}
+
+const struct device_ops i8042_device_ops = {
+	.type = "i8042",
+	.reset = i8042_ops_reset,
+	.state = NULL,
+	.destroy = i8042_ops_destroy,
+};
