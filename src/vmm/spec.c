@@ -246,6 +246,7 @@ const char *const *spec_sections(void)
 struct spec_ctx {
 	struct diag *d;
 	const char *base_dir; /* absolute */
+	bool base_canonical;  /* base_dir came from realpath() */
 	unsigned flags;
 	unsigned nr_errors; /* problems found by this parse */
 	bool oom;
@@ -543,19 +544,36 @@ static void spec_get_enum(struct spec_ctx *c, const json_t *obj, const char *pat
 		*(out) = v_;                                  \
 	} while (0)
 
-/* An absolute copy of a path string from the spec, resolved against the base folder. */
+/*
+ * An absolute copy of a path string from the spec, resolved against the base folder. Leading
+ * "./" is dropped; leading "../" climbs the base folder when that is canonical (realpath: no
+ * symlinks in it, so climbing by name is what the kernel would do), else it is kept.
+ */
 static char *spec_resolve(struct spec_ctx *c, const char *rel)
 {
+	size_t blen = strlen(c->base_dir);
 	char *abs;
 
 	if (rel[0] == '/')
 		return spec_strdup(c, rel);
-	while (rel[0] == '.' && rel[1] == '/') {
-		rel += 2;
+	for (;;) {
+		if (rel[0] == '.' && (rel[1] == '/' || !rel[1])) {
+			rel += 1;
+		} else if (c->base_canonical && rel[0] == '.' && rel[1] == '.' &&
+			   (rel[2] == '/' || !rel[2])) {
+			rel += 2;
+			while (blen > 1 && c->base_dir[blen - 1] != '/')
+				blen--;
+			if (blen > 1)
+				blen--;
+		} else {
+			break;
+		}
 		while (*rel == '/')
 			rel++;
 	}
-	if (asprintf(&abs, "%s%s%s", c->base_dir, strcmp(c->base_dir, "/") ? "/" : "", rel) < 0) {
+	if (asprintf(&abs, "%.*s%s%s", (int)blen, c->base_dir, blen > 1 && rel[0] ? "/" : "", rel) <
+	    0) {
 		c->oom = true;
 		return NULL;
 	}
@@ -1210,10 +1228,13 @@ void spec_free(struct vm_spec *s)
 }
 
 /* Apply the overrides, validate, fill *out. Takes the tree. */
-static int spec_from_tree(json_t *root, const char *base_dir, const char *const *sets,
-			  unsigned nr_sets, unsigned flags, struct vm_spec *out, struct diag *d)
+static int spec_from_tree(json_t *root, const char *base_dir, bool base_canonical,
+			  const char *const *sets, unsigned nr_sets, unsigned flags,
+			  struct vm_spec *out, struct diag *d)
 {
-	struct spec_ctx c = { .d = d, .base_dir = base_dir, .flags = flags };
+	struct spec_ctx c = {
+		.d = d, .base_dir = base_dir, .base_canonical = base_canonical, .flags = flags
+	};
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -1238,34 +1259,43 @@ static void spec_syntax_err(struct diag *d, const char *file, const json_error_t
 	diag_add(d, file, "line %d, column %d: %s", je->line, je->column, je->text);
 }
 
-/* An absolute, NUL-free copy of dir (relative to the working directory). */
-static char *spec_abs_dir(const char *dir)
+/* An absolute copy of dir (relative to the working directory), canonical if it exists. */
+static char *spec_abs_dir(const char *dir, bool *canonical)
 {
-	char *abs, cwd[PATH_MAX];
+	char *abs, *real, cwd[PATH_MAX];
 
-	if (dir && dir[0] == '/')
-		return strdup(dir);
-	if (!getcwd(cwd, sizeof(cwd)))
-		return NULL;
-	if (!dir || !dir[0] || !strcmp(dir, "."))
-		return strdup(cwd);
-	if (asprintf(&abs, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir) < 0)
-		return NULL;
-	return abs;
+	*canonical = false;
+	if (dir && dir[0] == '/') {
+		abs = strdup(dir);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return NULL;
+		if (asprintf(&abs, "%s/%s", strcmp(cwd, "/") ? cwd : "", dir ? dir : ".") < 0)
+			return NULL;
+	}
+	real = abs ? realpath(abs, NULL) : NULL;
+	if (!real)
+		return abs;
+	free(abs);
+	*canonical = true;
+	return real;
 }
 
 int spec_parse_string(const char *json, const char *base_dir, const char *const *sets,
 		      unsigned nr_sets, unsigned flags, struct vm_spec *out, struct diag *d)
 {
-	char *dir = spec_abs_dir(base_dir);
 	json_error_t je;
+	bool canonical;
 	json_t *root;
+	char *dir;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
+	dir = spec_abs_dir(base_dir, &canonical);
 	if (!dir) {
-		diag_add(d, "", "cannot find the current directory: %s", strerror(errno));
-		return -errno;
+		ret = -errno;
+		diag_add(d, "", "cannot find the current directory: %s", strerror(-ret));
+		return ret;
 	}
 	root = json_loads(json, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (!root) {
@@ -1273,7 +1303,7 @@ int spec_parse_string(const char *json, const char *base_dir, const char *const 
 		free(dir);
 		return -EINVAL;
 	}
-	ret = spec_from_tree(root, dir, sets, nr_sets, flags, out, d);
+	ret = spec_from_tree(root, dir, canonical, sets, nr_sets, flags, out, d);
 	free(dir);
 	return ret;
 }
@@ -1357,7 +1387,7 @@ int spec_load(const char *path, const char *const *sets, unsigned nr_sets, unsig
 		ret = -EINVAL;
 		goto err_free_base;
 	}
-	ret = spec_from_tree(root, base, sets, nr_sets, flags, out, d);
+	ret = spec_from_tree(root, base, true, sets, nr_sets, flags, out, d);
 
 err_free_base:
 	free(base);

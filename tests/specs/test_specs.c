@@ -9,7 +9,9 @@
  *  - config/vm-spec.schema.json must describe exactly the keys the parser accepts: for each
  *    section spec_section_keys() knows, the schema object's "properties" equal the parser's
  *    keys and "additionalProperties" is false, and the schema has no other object with
- *    properties (counted as the schema's objects with "type": "object").
+ *    properties (counted as the schema's objects with "type": "object"); and each "enum"
+ *    in the schema lists exactly the values the parser accepts, in its order (each value is
+ *    tried with --set, and an unknown value must get the parser's list as its message).
  * Usage: test_specs TESTS_SPECS_DIR CONFIG_DIR
  */
 #include "vmm/spec.h"
@@ -231,6 +233,106 @@ static void test_schema_keys(void **state)
 	json_decref(schema);
 }
 
+/* The parser's list of choices for an enum, in its message format: "a", "b" or "c". */
+static void schema_enum_list(char *buf, size_t size, const json_t *values)
+{
+	size_t o = 0, n = json_array_size(values);
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && o < size; i++)
+		o += (size_t)snprintf(buf + o, size - o, "%s\"%s\"",
+				      i == 0	? "" :
+				      i + 1 < n ? ", " :
+						  " or ",
+				      json_string_value(json_array_get(values, i)));
+}
+
+/* The diag for path in d, or NULL. */
+static const struct diag_entry *diag_find(const struct diag *d, const char *path)
+{
+	for (unsigned i = 0; i < d->nr; i++) {
+		if (!strcmp(d->entries[i].path, path))
+			return &d->entries[i];
+	}
+	return NULL;
+}
+
+/* Set section.key to value with --set on a small valid spec; the diag at that path or NULL. */
+static char *parse_with(const char *prefix, const char *key, const char *value)
+{
+	static const char base[] = "{\"boot\": {\"kernel\": \"k\"}, \"disks\": [{\"path\": "
+				   "\"d\"}], \"nics\": [{}], \"display\": {\"type\": \"vnc\"}}";
+	char set[256], path[128];
+	const char *sets[1] = { set };
+	const struct diag_entry *e;
+	struct diag d = DIAG_INIT;
+	struct vm_spec s;
+	char *msg = NULL;
+
+	snprintf(path, sizeof(path), "%s%s", prefix, key);
+	snprintf(set, sizeof(set), "%s=%s", path, value);
+	if (spec_parse_string(base, "/b", sets, 1, 0, &s, &d) == 0)
+		spec_free(&s);
+	e = diag_find(&d, path);
+	if (e)
+		msg = strdup(e->msg);
+	diag_free(&d);
+	return msg;
+}
+
+/* Every "enum" in the schema holds exactly the parser's choices, in the parser's order. */
+static void test_schema_enums(void **state)
+{
+	char path[PATH_MAX], expect[512], list[400];
+	unsigned nr_enums = 0;
+	json_error_t je;
+	json_t *schema;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/vm-spec.schema.json", config_dir);
+	schema = json_load_file(path, 0, &je);
+	assert_non_null(schema);
+	for (const char *const *sec = spec_sections(); *sec; sec++) {
+		json_t *props = json_object_get(schema_section(schema, *sec), "properties");
+		char prefix[64];
+		const char *key;
+		json_t *prop, *values, *v;
+		size_t i;
+
+		/* "disks[]" -> "disks[0].", "" -> "" */
+		snprintf(prefix, sizeof(prefix), "%s", *sec);
+		if (has_suffix(prefix, "[]"))
+			strcpy(prefix + strlen(prefix) - 1, "0]");
+		if (prefix[0])
+			strcat(prefix, ".");
+		json_object_foreach(props, key, prop)
+		{
+			char *msg;
+
+			values = json_object_get(prop, "enum");
+			if (!values)
+				continue;
+			nr_enums++;
+			json_array_foreach(values, i, v)
+			{
+				msg = parse_with(prefix, key, json_string_value(v));
+				if (msg)
+					fail_msg("%s%s=%s: parser says %s", prefix, key,
+						 json_string_value(v), msg);
+			}
+			schema_enum_list(list, sizeof(list), values);
+			snprintf(expect, sizeof(expect), "expected %s, got \"zz-none\"", list);
+			msg = parse_with(prefix, key, "zz-none");
+			if (!msg || strcmp(msg, expect))
+				fail_msg("%s%s: parser says \"%s\", schema implies \"%s\"", prefix,
+					 key, msg ? msg : "(nothing)", expect);
+			free(msg);
+		}
+	}
+	assert_int_equal(nr_enums, 10); /* one per enum in spec.h, but boot_kind (a key) */
+	json_decref(schema);
+}
+
 int main(int argc, char **argv)
 {
 	char **bad, **examples, dir[PATH_MAX];
@@ -254,7 +356,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: expected at least 12 bad specs and 6 examples\n", dir);
 		return 1;
 	}
-	tests = calloc(nr_bad + nr_examples + 1, sizeof(*tests));
+	tests = calloc(nr_bad + nr_examples + 2, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (unsigned i = 0; i < nr_bad; i++)
@@ -266,6 +368,7 @@ int main(int argc, char **argv)
 						   .test_func = test_example,
 						   .initial_state = examples[i] };
 	tests[nr++] = (struct CMUnitTest){ .name = "schema_keys", .test_func = test_schema_keys };
+	tests[nr++] = (struct CMUnitTest){ .name = "schema_enums", .test_func = test_schema_enums };
 	ret = _cmocka_run_group_tests("specs", tests, nr, NULL, NULL);
 	for (unsigned i = 0; i < nr_bad; i++)
 		free(bad[i]);

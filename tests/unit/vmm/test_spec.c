@@ -747,6 +747,21 @@ static void test_relative_base_dir(void **state)
 	spec_free(&f->spec);
 	assert_int_equal(spec_parse_string(MIN_LINUX "}", "/", NULL, 0, 0, &f->spec, &f->d), 0);
 	assert_string_equal(f->spec.boot.image, "/vmlinuz");
+	spec_free(&f->spec);
+
+	/* Leading ../ climbs an existing (canonical) base, and stops at the root. */
+	assert_int_equal(spec_parse_string("{\"boot\": {\"kernel\": \"./../x/./k\", \"initrd\": "
+					   "\"../../../../i\"}}",
+					   "/tmp/", NULL, 0, 0, &f->spec, &f->d),
+			 0);
+	assert_string_equal(f->spec.boot.image, "/x/./k");
+	assert_string_equal(f->spec.boot.initrd, "/i");
+	spec_free(&f->spec);
+	/* A base that does not exist may hide symlinks: ../ is kept for the kernel to walk. */
+	assert_int_equal(spec_parse_string("{\"boot\": {\"kernel\": \"../k\"}}",
+					   "/nonexistent-base", NULL, 0, 0, &f->spec, &f->d),
+			 0);
+	assert_string_equal(f->spec.boot.image, "/nonexistent-base/../k");
 }
 
 static void test_names_and_keys(void **state)
