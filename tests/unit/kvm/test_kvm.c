@@ -32,7 +32,8 @@
 
 #define RAM_BYTES  0x10000
 #define CODE_GPA   0x1000
-#define DONE_PORT  0xf4 /* a write here ends the test program: the handler kicks */
+#define DONE_PORT  0xf4	 /* a write here ends the test program: the handler kicks */
+#define IRQ_PORT   0x500 /* a write here makes the test raise GSI 5 (KVM_IRQ_LINE) */
 #define MAX_EVENTS 64
 
 struct io_event {
@@ -52,6 +53,7 @@ struct fixture {
 	u64 read_value; /* what port/MMIO reads return */
 	bool done;
 	u64 done_value;
+	bool stop_dog; /* the run is over: the watchdog must not kick */
 };
 
 static void fx_record(struct fixture *f, bool mmio, u64 addr, unsigned size, bool is_write,
@@ -76,6 +78,10 @@ static void fx_pio(void *opaque, u16 port, unsigned size, bool is_write, void *d
 {
 	struct fixture *f = opaque;
 
+	if (port == IRQ_PORT && is_write) {
+		assert_int_equal(accel_kvm.irq_line(f->vm, 5, 1), 0);
+		return;
+	}
 	if (port == DONE_PORT && is_write) {
 		f->done = true;
 		f->done_value = 0;
@@ -133,17 +139,35 @@ static int fx_teardown(void **state)
 	return 0;
 }
 
+/* Kicks the vCPU if the program has not finished within 10 s, so a broken test fails. */
+static void *fx_watchdog(void *opaque)
+{
+	struct fixture *f = opaque;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	for (int i = 0; i < 1000 && !__atomic_load_n(&f->stop_dog, __ATOMIC_SEQ_CST); i++)
+		nanosleep(&ts, NULL);
+	if (!__atomic_load_n(&f->stop_dog, __ATOMIC_SEQ_CST))
+		accel_kvm.vcpu_kick(f->vcpu);
+	return NULL;
+}
+
 /* Load code at CODE_GPA, enter real mode there, run until the DONE_PORT kick. */
 static void fx_run(struct fixture *f, const u8 *code, size_t len)
 {
 	struct cpu_state st;
 	enum vcpu_stop why = VCPU_STOP_FAILED;
+	pthread_t dog;
 
 	memcpy(f->ram + CODE_GPA, code, len);
 	assert_int_equal(accel_kvm.vcpu_get(f->vcpu, &st), 0);
 	kvm_test_real_mode(&st, CODE_GPA, 0x8000);
 	assert_int_equal(accel_kvm.vcpu_set(f->vcpu, &st), 0);
+	f->stop_dog = false;
+	assert_int_equal(pthread_create(&dog, NULL, fx_watchdog, f), 0);
 	assert_int_equal(accel_kvm.vcpu_run(f->vcpu, &why), 0);
+	__atomic_store_n(&f->stop_dog, true, __ATOMIC_SEQ_CST);
+	pthread_join(dog, NULL);
 	assert_int_equal(why, VCPU_STOP_KICKED);
 	assert_true(f->done);
 }
@@ -411,14 +435,67 @@ static void test_dirty_log(void **state)
 	assert_int_equal(accel_kvm.dirty_log(f->vm, 0x100000, 0x1000, bitmap), -ENOENT);
 }
 
-static void test_irq_and_msi_accepted(void **state)
+/*
+ * KVM_IRQ_LINE reaches the guest through the in-kernel 8259: the program remaps the master
+ * PIC to vector 0x20, unmasks IRQ5, asks for the interrupt (IRQ_PORT), then STI; HLT. The
+ * handler at vector 0x25 writes 0x25 to DONE_PORT.
+ */
+static void test_irq_line_delivers(void **state)
 {
 	struct fixture *f = *state;
+	static const u8 code[] = {
+		0xc7, 0x06, 0x94, 0x00, 0x28, 0x10, /* mov word [0x25*4], 0x1028 (handler) */
+		0xc7, 0x06, 0x96, 0x00, 0x00, 0x00, /* mov word [0x25*4+2], 0 */
+		0xb0, 0x11, 0xe6, 0x20,		    /* ICW1: out 0x20, 0x11 */
+		0xb0, 0x20, 0xe6, 0x21,		    /* ICW2: vector base 0x20 */
+		0xb0, 0x04, 0xe6, 0x21,		    /* ICW3: slave on IRQ2 */
+		0xb0, 0x01, 0xe6, 0x21,		    /* ICW4: 8086 mode */
+		0xb0, 0xdf, 0xe6, 0x21,		    /* OCW1: unmask IRQ5 only */
+		0xba, 0x00, 0x05, 0xee,		    /* out IRQ_PORT, al */
+		0xfb,				    /* sti */
+		0xf4,				    /* hlt */
+		0xeb, 0xfd,			    /* jmp back to hlt */
+		/* 0x1028: handler */
+		0xb0, 0x25,	  /* mov al, 0x25 */
+		0xba, 0xf4, 0x00, /* mov dx, DONE_PORT */
+		0xee,		  /* out dx, al */
+	};
 
-	assert_int_equal(accel_kvm.irq_line(f->vm, 4, 1), 0);
-	assert_int_equal(accel_kvm.irq_line(f->vm, 4, 0), 0);
-	assert_int_equal(accel_kvm.msi(f->vm, 0xfee00000, 0x4030), 0);
 	assert_true(accel_kvm.has_irqchip);
+	fx_run(f, code, sizeof(code));
+	assert_int_equal(f->done_value, 0x25);
+	assert_int_equal(accel_kvm.irq_line(f->vm, 5, 0), 0);
+	assert_int_equal(accel_kvm.msi(f->vm, 0xfee00000, 0x4030), 0);
+}
+
+/* A second vCPU waits for INIT/SIPI: KVM_RUN blocks until a kick; it is not the BSP. */
+static void test_ap_waits_for_sipi(void **state)
+{
+	struct fixture *f = *state;
+	struct accel_vcpu *ap = NULL, *bsp = f->vcpu;
+	struct accel_vm *vm2 = NULL;
+	struct accel_config cfg = { .nr_vcpus = 2, .ram_bytes = RAM_BYTES, .name = "smp" };
+	struct err err = { 0 };
+	struct cpu_state st;
+	enum vcpu_stop why = VCPU_STOP_FAILED;
+	pthread_t t;
+
+	if (accel_kvm.vm_create(&cfg, &vm2, &err) < 0)
+		fail_msg("vm_create: %s", err.msg);
+	assert_int_equal(accel_kvm.map_ram(vm2, 0, RAM_BYTES, f->ram, 0), 0);
+	if (accel_kvm.vcpu_create(vm2, 1, &f->io, &ap, &err) < 0)
+		fail_msg("vcpu_create: %s", err.msg);
+	assert_int_equal(accel_kvm.vcpu_get(ap, &st), 0);
+	assert_false(st.apic_base & (1u << 8)); /* not the BSP */
+	f->vcpu = ap;				/* fx_kicker kicks f->vcpu */
+	assert_int_equal(pthread_create(&t, NULL, fx_kicker, f), 0);
+	assert_int_equal(accel_kvm.vcpu_run(ap, &why), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(why, VCPU_STOP_KICKED);
+	assert_int_equal(f->nr_ev, 0); /* it ran nothing */
+	accel_kvm.vcpu_destroy(ap);
+	accel_kvm.vm_destroy(vm2);
+	f->vcpu = bsp;
 }
 
 static void test_map_errors(void **state)
@@ -446,7 +523,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_round_trip, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kick_from_other_thread, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_log, fx_setup_dirty, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_irq_and_msi_accepted, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_irq_line_delivers, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ap_waits_for_sipi, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_map_errors, fx_setup, fx_teardown),
 	};
 
