@@ -492,6 +492,10 @@ static bool spec_get_number(struct spec_ctx *c, const char *path, const json_t *
 	}
 	errno = 0;
 	v = strtoull(digits, &end, base);
+	if (isxdigit((unsigned char)digits[0]) && !*end && errno == ERANGE) {
+		spec_err(c, path, "%s is out of range", SPEC_SHOW(s));
+		return false;
+	}
 	if (!isxdigit((unsigned char)digits[0]) || *end || errno) {
 		spec_err(c, path, "not a number: %s (use decimal or 0x... hex)", SPEC_SHOW(s));
 		return false;

@@ -231,7 +231,8 @@ enum spec_flags {
 
 /*
  * Read the spec file at path, apply the --set overrides ("key=value", see spec_set_apply)
- * to the JSON tree in order, then validate and fill *out. On success returns 0 and *out must
+ * to the JSON tree in order, then validate and fill *out. Relative paths, in the file or
+ * given with --set, resolve against the folder of the spec file. On success returns 0 and *out must
  * be released with spec_free(); d may still hold nothing. On failure returns -EINVAL (spec
  * problems, all recorded in d), -ENOENT/-EACCES/... (the file itself could not be read, also
  * recorded in d) or -ENOMEM; *out is then left zeroed and needs no spec_free().

@@ -188,6 +188,13 @@ static void test_flat_load_address(void **state)
 	assert_diags(&f->d, "boot.load_address: must not be negative, got -1\n");
 	assert_int_equal(parse(f, "{\"boot\": {\"flat\": \"p.bin\", \"load_address\": \"0x\"}}"),
 			 -EINVAL);
+	assert_diags(&f->d, "boot.load_address: not a number: \"0x\" (use decimal or 0x... hex)\n");
+	assert_int_equal(parse(f, "{\"boot\": {\"flat\": \"p.bin\", \"load_address\": "
+				  "\"0x10000000000000000\"}}"),
+			 -EINVAL);
+	assert_diags(&f->d, "boot.load_address: \"0x10000000000000000\" is out of range\n");
+	assert_int_equal(parse(f, "{\"boot\": {\"flat\": \"p.bin\", \"load_address\": \"12 \"}}"),
+			 -EINVAL);
 	assert_int_equal(parse(f, "{\"boot\": {\"flat\": \"p.bin\", \"load_address\": 1.5}}"),
 			 -EINVAL);
 	assert_diags(&f->d, "boot.load_address: expected an integer or a string like \"0x7c00\", "
@@ -710,6 +717,35 @@ static void test_check_files_and_load(void **state)
 			 dir);
 		assert_diags(&f->d, expect);
 		diag_free(&f->d);
+	}
+
+	/* Every input file is checked, and a good one passes: modules, firmware, readonly disk. */
+	{
+		const char *mb[] = { "boot={\"multiboot\": \"vmlinuz\", \"modules\": [{\"path\": "
+				     "\"vmlinuz\"}, {\"path\": \"nope\"}]}",
+				     "disks[0]={\"path\": \"vmlinuz\", \"readonly\": true}" };
+		const char *fw[] = { "boot={\"firmware\": \"sub\"}", "disks=[]" };
+
+		ret = spec_load(path, mb, 2, SPEC_CHECK_FILES, &f->spec, &f->d);
+		assert_int_equal(ret, -EINVAL);
+		snprintf(expect, sizeof(expect),
+			 "boot.modules[1].path: cannot open %s/nope: No such file or directory\n",
+			 dir);
+		assert_diags(&f->d, expect);
+		diag_free(&f->d);
+		ret = spec_load(path, fw, 2, SPEC_CHECK_FILES, &f->spec, &f->d);
+		assert_int_equal(ret, -EINVAL);
+		snprintf(expect, sizeof(expect), "boot.firmware: %s/sub is not a regular file\n",
+			 dir);
+		assert_diags(&f->d, expect);
+		diag_free(&f->d);
+		mb[0] = "boot.initrd=null";
+		ret = spec_load(path, mb, 2, SPEC_CHECK_FILES, &f->spec, &f->d);
+		assert_int_equal(ret, 0);
+		assert_int_equal(f->d.nr, 0);
+		snprintf(expect, sizeof(expect), "%s/vmlinuz", dir);
+		assert_string_equal(f->spec.disks[0].path, expect);
+		spec_free(&f->spec);
 	}
 
 	write_file(dir, "syntax.json", "{\n\"vcpus\": 1\n\"boot\": {}}");
