@@ -182,7 +182,7 @@ static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
 	pkg[p++] = 4; /* NumElements */
 	for (unsigned i = 0; i < 2; i++) {
 		pkg[p++] = 0x0a; /* BytePrefix */
-		pkg[p++] = ACPI_PM_SLP_TYP_S5;
+		pkg[p++] = cfg->s5_slp_typ;
 	}
 	pkg[p++] = 0x00; /* ZeroOp */
 	pkg[p++] = 0x00;

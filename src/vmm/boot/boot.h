@@ -129,6 +129,7 @@ MUST_CHECK int e820_build(const struct gmem *mem, struct e820_entry *out, unsign
 
 struct acpi_config {
 	unsigned nr_vcpus; /* 1..ACPI_MAX_VCPUS; APIC IDs 0..n-1, IOAPIC ID n */
+	u8 s5_slp_typ;	   /* SLP_TYP of \_S5: devices/acpi_pm.h ACPI_PM_SLP_TYP_S5 */
 	bool com1;	   /* describe the 16550 at 0x3f8, IRQ 4 in the DSDT */
 	bool pm_tmr_32bit; /* set FADT TMR_VAL_EXT: the PM timer counts 32 bits */
 };

@@ -56,7 +56,9 @@ static bool sig_is(const struct gmem *mem, u64 gpa, const char *sig)
 
 static void build(struct tables *t, unsigned nr_vcpus, bool com1)
 {
-	struct acpi_config cfg = { .nr_vcpus = nr_vcpus, .com1 = com1 };
+	struct acpi_config cfg = { .nr_vcpus = nr_vcpus,
+				   .com1 = com1,
+				   .s5_slp_typ = com1 ? 5 : ACPI_PM_SLP_TYP_S5 };
 	struct err err = { 0 };
 	u64 scan;
 	u32 n;
@@ -320,6 +322,7 @@ static void test_iasl_disassembles(void **state)
 	txt = iasl_disassemble(dir, &t.mem, t.dsdt, table_len(&t.mem, t.dsdt), "dsdt");
 	expect_clean(txt, "DSDT");
 	expect_in(txt, "Name (_S5, Package (0x04)", "DSDT");
+	expect_in(txt, "0x05, \n        0x05, \n        Zero, \n        Zero", "DSDT");
 	expect_in(txt, "Device (COM1)", "DSDT");
 	expect_in(txt, "EisaId (\"PNP0501\")", "DSDT");
 	expect_in(txt, "0x03F8", "DSDT");
