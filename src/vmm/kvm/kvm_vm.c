@@ -361,8 +361,9 @@ static int kvm_map_ram(struct accel_vm *avm, u64 gpa, u64 len, void *hva, unsign
 		struct kvm_slot *cur = &avm->slots[i];
 
 		if (cur->used && cur->gpa == gpa) {
-			if (len == 0 || cur->len != len || cur->hva != hva) {
-				/* KVM cannot resize a slot or move its memory: delete first. */
+			if (len == 0 || cur->len != len || cur->hva != hva ||
+			    ((cur->flags ^ s.flags) & KVM_MEM_READONLY)) {
+				/* KVM cannot resize, move or re-protect a slot: delete first. */
 				cur->used = false;
 				ret = kvm_slot_apply(avm, i, cur);
 				if (ret < 0 || len == 0)

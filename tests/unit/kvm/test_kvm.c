@@ -34,6 +34,7 @@
 #define CODE_GPA   0x1000
 #define DONE_PORT  0xf4	 /* a write here ends the test program: the handler kicks */
 #define IRQ_PORT   0x500 /* a write here makes the test raise GSI 5 (KVM_IRQ_LINE) */
+#define MSI_PORT   0x501 /* a write here makes the test send an MSI for vector 0x30 to APIC 0 */
 #define MAX_EVENTS 64
 
 struct io_event {
@@ -80,6 +81,10 @@ static void fx_pio(void *opaque, u16 port, unsigned size, bool is_write, void *d
 
 	if (port == IRQ_PORT && is_write) {
 		assert_int_equal(accel_kvm.irq_line(f->vm, 5, 1), 0);
+		return;
+	}
+	if (port == MSI_PORT && is_write) {
+		assert_int_equal(accel_kvm.msi(f->vm, 0xfee00000, 0x30), 0);
 		return;
 	}
 	if (port == DONE_PORT && is_write) {
@@ -465,7 +470,39 @@ static void test_irq_line_delivers(void **state)
 	fx_run(f, code, sizeof(code));
 	assert_int_equal(f->done_value, 0x25);
 	assert_int_equal(accel_kvm.irq_line(f->vm, 5, 0), 0);
-	assert_int_equal(accel_kvm.msi(f->vm, 0xfee00000, 0x4030), 0);
+}
+
+/*
+ * KVM_SIGNAL_MSI reaches the in-kernel local APIC (SDM 3A 11.11: address 0xfee00000 = APIC 0,
+ * data 0x30 = fixed, edge, vector 0x30). The LAPIC is put in x2APIC mode through apic_base so
+ * the real-mode program can software-enable it with WRMSR to the SVR (MSR 0x80f).
+ */
+static void test_msi_delivers(void **state)
+{
+	struct fixture *f = *state;
+	static const u8 code[] = {
+		0xc7, 0x06, 0xc0, 0x00, 0x25, 0x10, /* mov word [0x30*4], 0x1025 (handler) */
+		0xc7, 0x06, 0xc2, 0x00, 0x00, 0x00, /* mov word [0x30*4+2], 0 */
+		0x66, 0xb9, 0x0f, 0x08, 0x00, 0x00, /* mov ecx, 0x80f (x2APIC SVR) */
+		0x66, 0xb8, 0xff, 0x01, 0x00, 0x00, /* mov eax, 0x1ff (enable, spurious 0xff) */
+		0x66, 0x31, 0xd2,		    /* xor edx, edx */
+		0x0f, 0x30,			    /* wrmsr */
+		0xba, 0x01, 0x05, 0xee,		    /* out MSI_PORT, al */
+		0xfb,				    /* sti */
+		0xf4,				    /* hlt */
+		0xeb, 0xfd,			    /* jmp back to hlt */
+		/* 0x1025: handler */
+		0xb0, 0x30,	  /* mov al, 0x30 */
+		0xba, 0xf4, 0x00, /* mov dx, DONE_PORT */
+		0xee,		  /* out dx, al */
+	};
+	struct cpu_state st;
+
+	assert_int_equal(accel_kvm.vcpu_get(f->vcpu, &st), 0);
+	st.apic_base |= 1u << 10; /* EXTD: x2APIC mode (SDM 3A 11.12.1) */
+	assert_int_equal(accel_kvm.vcpu_set(f->vcpu, &st), 0);
+	fx_run(f, code, sizeof(code));
+	assert_int_equal(f->done_value, 0x30);
 }
 
 /* A second vCPU waits for INIT/SIPI: KVM_RUN blocks until a kick; it is not the BSP. */
@@ -524,6 +561,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kick_from_other_thread, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_log, fx_setup_dirty, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_irq_line_delivers, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_msi_delivers, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ap_waits_for_sipi, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_map_errors, fx_setup, fx_teardown),
 	};
