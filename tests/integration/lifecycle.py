@@ -109,6 +109,27 @@ elif case == "serial-pty":
         got += chunk
     if b"PTY WORKS" not in got:
         fail(f"pty got {got!r}")
+elif case == "multiboot":
+    d = tempfile.mkdtemp(prefix="vmm-mb-")
+    for name, text in (("one.txt", "first module\n"), ("two.txt", "second module\n")):
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+    spec = {"name": "mb", "memory_mib": 32, "accel": "kvm",
+            "boot": {"multiboot": f"{guests}/multiboot.elf", "cmdline": "hello multiboot",
+                     "modules": [{"path": f"{d}/one.txt", "cmdline": "one arg"},
+                                 {"path": f"{d}/two.txt"}]},
+            "debug": {"exit_port": "0xf4"}}
+    vm = VM(vmm, spec)
+    vm.expect_exit(0)
+    out = vm.serial_text()
+    for want in ("cmdline: hello multiboot", "modules: 2", "module one arg = first module",
+                 " = second module", "multiboot ok"):
+        if want not in out:
+            fail(f"serial lacks {want!r}:\n{out}")
+    # mem_upper: KiB above 1 MiB, up to the first hole -- 31 MiB of a 32 MiB guest.
+    m = re.search(r"mem_upper KiB: (\d+)", out)
+    if not m or int(m.group(1)) != 31 * 1024:
+        fail(f"mem_upper wrong: {out}")
 else:
     print(f"unknown case {case}")
     sys.exit(1)
