@@ -360,6 +360,59 @@ static void test_state_round_trip(void **state)
 	assert_int_equal(f->done_value, 0x42);
 }
 
+/*
+ * A 64-bit start state set directly through vcpu_set, as the Linux loader does (boot.rst
+ * 64-bit protocol): paging with identity-mapped 2 MiB page 0 (SDM 3A 4.5), EFER.LME|LMA, a
+ * 64-bit code segment. The program uses a 64-bit register, which only works in 64-bit mode.
+ */
+static void test_long_mode_state(void **state)
+{
+	struct fixture *f = *state;
+	static const u8 code[] = {
+		0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, /* mov rax, imm64 */
+		0x48, 0xc1, 0xe8, 0x20,					    /* shr rax, 32 */
+		0x66, 0xba, 0xf4, 0x00,					    /* mov dx, DONE_PORT */
+		0xef,							    /* out dx, eax */
+	};
+	u64 pml4e = 0x3000 | 0x3, pdpte = 0x4000 | 0x3, pde = 0x0 | 0x83; /* P, RW, (PS) */
+	struct cpu_state st, back;
+	enum vcpu_stop why = VCPU_STOP_FAILED;
+
+	memcpy(f->ram + 0x2000, &pml4e, 8);
+	memcpy(f->ram + 0x3000, &pdpte, 8);
+	memcpy(f->ram + 0x4000, &pde, 8);
+	memcpy(f->ram + CODE_GPA, code, sizeof(code));
+	assert_int_equal(accel_kvm.vcpu_get(f->vcpu, &st), 0);
+	for (int i = 0; i < CPU_NR_SEGS; i++) {
+		struct cpu_segment *sg = &st.seg[i];
+
+		memset(sg, 0, sizeof(*sg));
+		sg->selector = i == CPU_CS ? 0x10 : 0x18;
+		sg->type = i == CPU_CS ? 0xb : 0x3;
+		sg->limit = 0xffffffff;
+		sg->s = sg->present = sg->g = 1;
+		sg->l = i == CPU_CS;
+		sg->db = i != CPU_CS;
+	}
+	st.cr0 = 0x80000011; /* PG, ET, PE */
+	st.cr3 = 0x2000;
+	st.cr4 = 0x20;	 /* PAE */
+	st.efer = 0x500; /* LME, LMA */
+	st.rip = CODE_GPA;
+	st.rflags = 0x2;
+	st.gpr[CPU_RSP] = 0x8000;
+	assert_int_equal(accel_kvm.vcpu_set(f->vcpu, &st), 0);
+	assert_int_equal(accel_kvm.vcpu_get(f->vcpu, &back), 0);
+	assert_int_equal(back.efer & 0x500, 0x500);
+	assert_int_equal(back.cr0, st.cr0);
+	assert_int_equal(back.cr3, 0x2000);
+	assert_int_equal(back.seg[CPU_CS].l, 1);
+	assert_int_equal(accel_kvm.vcpu_run(f->vcpu, &why), 0);
+	assert_int_equal(why, VCPU_STOP_KICKED);
+	assert_true(f->done);
+	assert_int_equal(f->done_value, 0x11223344);
+}
+
 static void test_initial_state(void **state)
 {
 	struct fixture *f = *state;
@@ -558,6 +611,7 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cpuid_seen_by_guest, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_state_round_trip, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_long_mode_state, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kick_from_other_thread, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_log, fx_setup_dirty, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_irq_line_delivers, fx_setup, fx_teardown),
