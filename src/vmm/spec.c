@@ -337,6 +337,17 @@ static const char *spec_type_name(const json_t *j)
 	return "?";
 }
 
+/* ASCII only, whatever the process locale. */
+static bool spec_isalnum(unsigned char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+static unsigned char spec_lower(unsigned char ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch - 'A' + 'a') : ch;
+}
+
 static unsigned spec_edit_distance(const char *a, const char *b)
 {
 	unsigned row[SPEC_SHOW_LEN + 1];
@@ -352,8 +363,8 @@ static unsigned spec_edit_distance(const char *a, const char *b)
 		row[0] = (unsigned)i;
 		for (size_t j = 1; j <= lb; j++) {
 			unsigned up = row[j];
-			unsigned cost = tolower((unsigned char)a[i - 1]) !=
-					tolower((unsigned char)b[j - 1]);
+			unsigned cost = spec_lower((unsigned char)a[i - 1]) !=
+					spec_lower((unsigned char)b[j - 1]);
 
 			row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
 			diag = up;
@@ -659,7 +670,7 @@ static void spec_parse_name(struct spec_ctx *c, const json_t *root, struct vm_sp
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)name[i];
 
-		if (isalnum(ch) || ch == '.' || ch == '_' || ch == '-')
+		if (spec_isalnum(ch) || ch == '.' || ch == '_' || ch == '-')
 			continue;
 		if (ch >= 0x20 && ch < 0x7f)
 			spec_err(c, kpath,
@@ -980,7 +991,7 @@ static bool spec_valid_ifname(const char *name)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)name[i];
 
-		if (ch == '/' || ch == ':' || isspace(ch) || ch < 0x20 || ch >= 0x7f)
+		if (ch == '/' || ch == ':' || ch <= 0x20 || ch >= 0x7f)
 			return false;
 	}
 	return true;
@@ -1127,7 +1138,7 @@ static bool spec_parse_listen(const char *str, char *host, size_t host_size, u16
 		return inet_pton(AF_INET6, host, &a6) == 1;
 	}
 	for (const char *q = host; *q; q++) {
-		if (!isalnum((unsigned char)*q) && *q != '.' && *q != '-')
+		if (!spec_isalnum((unsigned char)*q) && *q != '.' && *q != '-')
 			return false;
 	}
 	return true;
