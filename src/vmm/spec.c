@@ -747,11 +747,34 @@ static void spec_check_boot_extras(struct spec_ctx *c, const json_t *boot, enum 
 	}
 }
 
+/* Which one boot method "boot" names; false (reported) when none or several. */
+static bool spec_boot_kind(struct spec_ctx *c, const json_t *boot, enum boot_kind *kind)
+{
+	unsigned nr_methods = 0;
+	char found[64] = "";
+
+	for (unsigned k = 0; boot_kind_names[k]; k++) {
+		if (!json_object_get(boot, boot_kind_names[k]))
+			continue;
+		snprintf(found + strlen(found), sizeof(found) - strlen(found), "%s\"%s\"",
+			 nr_methods ? " and " : "", boot_kind_names[k]);
+		nr_methods++;
+		*kind = (enum boot_kind)k;
+	}
+	if (nr_methods != 1) {
+		spec_err(c, "boot",
+			 "exactly one of \"kernel\", \"multiboot\", \"flat\" or \"firmware\" is "
+			 "needed, got %s",
+			 nr_methods ? found : "none");
+		return false;
+	}
+	return true;
+}
+
 static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_spec *b)
 {
-	char kpath[SPEC_PATH_LEN], found[64] = "";
+	char kpath[SPEC_PATH_LEN];
 	json_t *boot = spec_member(root, "", "boot", kpath);
-	unsigned nr_methods = 0;
 	enum boot_kind kind = BOOT_LINUX;
 	json_t *j;
 
@@ -761,23 +784,8 @@ static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_
 			 "\"flat\" or \"firmware\"");
 		return;
 	}
-	if (!spec_check_object(c, "boot", boot, spec_boot_keys))
+	if (!spec_check_object(c, "boot", boot, spec_boot_keys) || !spec_boot_kind(c, boot, &kind))
 		return;
-	for (unsigned k = 0; boot_kind_names[k]; k++) {
-		if (!json_object_get(boot, boot_kind_names[k]))
-			continue;
-		snprintf(found + strlen(found), sizeof(found) - strlen(found), "%s\"%s\"",
-			 nr_methods ? " and " : "", boot_kind_names[k]);
-		nr_methods++;
-		kind = (enum boot_kind)k;
-	}
-	if (nr_methods != 1) {
-		spec_err(c, "boot",
-			 "exactly one of \"kernel\", \"multiboot\", \"flat\" or \"firmware\" is "
-			 "needed, got %s",
-			 nr_methods ? found : "none");
-		return;
-	}
 	b->kind = kind;
 	spec_check_boot_extras(c, boot, kind);
 
