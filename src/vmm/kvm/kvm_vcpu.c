@@ -306,7 +306,13 @@ int kvm_vcpu_run(struct accel_vcpu *v, enum vcpu_stop *why)
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			int e = errno;
 
-			if (e == EINTR || e == EAGAIN) {
+			/*
+			 * EAGAIN: a vCPU waiting for SIPI was woken by INIT/SIPI (api.rst 4.10
+			 * KVM_RUN, x86 MP states): not a kick, enter again to run it.
+			 */
+			if (e == EAGAIN)
+				continue;
+			if (e == EINTR) {
 				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 				kvm_vcpu_eat_kicks();
 				*why = VCPU_STOP_KICKED;

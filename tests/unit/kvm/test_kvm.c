@@ -35,6 +35,7 @@
 #define DONE_PORT  0xf4	 /* a write here ends the test program: the handler kicks */
 #define IRQ_PORT   0x500 /* a write here makes the test raise GSI 5 (KVM_IRQ_LINE) */
 #define MSI_PORT   0x501 /* a write here makes the test send an MSI for vector 0x30 to APIC 0 */
+#define AP_PORT	   0xf5	 /* the application processor's hello in test_smp_init_sipi */
 #define MAX_EVENTS 64
 
 struct io_event {
@@ -600,6 +601,88 @@ static void test_map_errors(void **state)
 	assert_int_equal(accel_kvm.map_ram(f->vm, 0, RAM_BYTES, f->ram, 0), 0);
 }
 
+struct ap_thread {
+	struct accel_vcpu *vcpu;
+	enum vcpu_stop why;
+	int ret;
+};
+
+static void *ap_run(void *opaque)
+{
+	struct ap_thread *a = opaque;
+
+	a->ret = accel_kvm.vcpu_run(a->vcpu, &a->why);
+	return NULL;
+}
+
+/*
+ * SMP bring-up through the in-kernel local APICs (SDM 3A 8.4.4): the BSP, in x2APIC mode,
+ * sends INIT then a start-up IPI with vector 0x02 to APIC 1 through the ICR (MSR 0x830); the
+ * AP starts in real mode at 0x2000, says hello on AP_PORT, sets a flag in memory and halts;
+ * the BSP waits for the flag and ends the program. The AP runs on its own thread.
+ */
+static void test_smp_init_sipi(void **state)
+{
+	struct fixture *f = *state;
+	static const u8 bsp_code[] = {
+		0x66, 0xb9, 0x30, 0x08, 0x00, 0x00, /* mov ecx, 0x830 (x2APIC ICR) */
+		0x66, 0xba, 0x01, 0x00, 0x00, 0x00, /* mov edx, 1 (destination APIC id) */
+		0x66, 0xb8, 0x00, 0x45, 0x00, 0x00, /* mov eax, 0x4500 (INIT, assert) */
+		0x0f, 0x30,			    /* wrmsr */
+		0x66, 0xb8, 0x02, 0x46, 0x00, 0x00, /* mov eax, 0x4602 (start-up, vector 2) */
+		0x0f, 0x30,			    /* wrmsr */
+		0x80, 0x3e, 0x00, 0x30, 0x01,	    /* wait: cmp byte [0x3000], 1 */
+		0x75, 0xf9,			    /* jne wait */
+		0xb0, 0xaa,			    /* mov al, 0xaa */
+		0xba, 0xf4, 0x00,		    /* mov dx, DONE_PORT */
+		0xee,				    /* out dx, al */
+	};
+	static const u8 ap_code[] = {
+		0xb0, 0x55,		      /* mov al, 0x55 */
+		0xba, 0xf5, 0x00,	      /* mov dx, AP_PORT */
+		0xee,			      /* out dx, al */
+		0xc6, 0x06, 0x00, 0x30, 0x01, /* mov byte [0x3000], 1 */
+		0xf4,			      /* hlt */
+		0xeb, 0xfd,		      /* jmp back to hlt */
+	};
+	struct accel_config cfg = { .nr_vcpus = 2, .ram_bytes = RAM_BYTES, .name = "smp" };
+	struct accel_vcpu *bsp_saved = f->vcpu;
+	struct accel_vm *vm_saved = f->vm;
+	struct ap_thread ap = { .ret = -1 };
+	struct err err = { 0 };
+	struct cpu_state st;
+	pthread_t t;
+
+	if (accel_kvm.vm_create(&cfg, &f->vm, &err) < 0)
+		fail_msg("vm_create: %s", err.msg);
+	assert_int_equal(accel_kvm.map_ram(f->vm, 0, RAM_BYTES, f->ram, 0), 0);
+	if (accel_kvm.vcpu_create(f->vm, 0, &f->io, &f->vcpu, &err) < 0 ||
+	    accel_kvm.vcpu_create(f->vm, 1, &f->io, &ap.vcpu, &err) < 0)
+		fail_msg("vcpu_create: %s", err.msg);
+	memset(f->ram + 0x3000, 0, 1);
+	memcpy(f->ram + 0x2000, ap_code, sizeof(ap_code));
+	assert_int_equal(accel_kvm.vcpu_get(f->vcpu, &st), 0);
+	st.apic_base |= 1u << 10; /* x2APIC mode, for the ICR MSR */
+	assert_int_equal(accel_kvm.vcpu_set(f->vcpu, &st), 0);
+	assert_int_equal(pthread_create(&t, NULL, ap_run, &ap), 0);
+	fx_run(f, bsp_code, sizeof(bsp_code));
+	accel_kvm.vcpu_kick(ap.vcpu); /* it halted after its hello */
+	pthread_join(t, NULL);
+	assert_int_equal(f->done_value, 0xaa);
+	assert_int_equal(ap.ret, 0);
+	assert_int_equal(ap.why, VCPU_STOP_KICKED);
+	assert_int_equal(f->nr_ev, 1);
+	assert_int_equal(f->ev[0].addr, AP_PORT);
+	assert_int_equal(f->ev[0].value, 0x55);
+	assert_int_equal(accel_kvm.vcpu_get(ap.vcpu, &st), 0);
+	assert_int_equal(st.seg[CPU_CS].selector, 0x0200); /* SIPI vector 2 -> CS 0x200 */
+	accel_kvm.vcpu_destroy(ap.vcpu);
+	accel_kvm.vcpu_destroy(f->vcpu);
+	accel_kvm.vm_destroy(f->vm);
+	f->vcpu = bsp_saved;
+	f->vm = vm_saved;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -617,6 +700,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_irq_line_delivers, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_msi_delivers, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ap_waits_for_sipi, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_smp_init_sipi, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_map_errors, fx_setup, fx_teardown),
 	};
 
