@@ -212,6 +212,42 @@ static void test_reset_clears_queue_and_lines(void **state)
 	assert_false(status(f) & I8042_STR_OBF);
 }
 
+/*
+ * A Linux-style controller probe: flush, self test, a stable command byte
+ * read twice, keyboard disabled through the command byte, then the AUX
+ * loop-back test with its interrupt, each answered at once (no timeouts).
+ */
+static void test_probe_sequence(void **state)
+{
+	struct fixture *f = *state;
+	u8 ctr;
+
+	assert_false(status(f) & I8042_STR_OBF); /* nothing to flush */
+	command(f, I8042_CMD_CTL_TEST);
+	assert_int_equal(data_read(f), I8042_CTL_TEST_OK);
+	command(f, I8042_CMD_CTL_RCTR);
+	ctr = data_read(f);
+	command(f, I8042_CMD_CTL_RCTR);
+	assert_int_equal(data_read(f), ctr);
+	assert_true(status(f) & I8042_STR_KEYLOCK); /* not inhibited */
+	assert_true(ctr & I8042_CTR_XLATE);	    /* translated mode */
+	ctr = (ctr | I8042_CTR_KBDDIS) & ~I8042_CTR_KBDINT;
+	command(f, I8042_CMD_CTL_WCTR);
+	data_write(f, ctr);
+	fake_irq_clear_counts(&f->kbd);
+	/* AUX loop with the AUX interrupt enabled. */
+	command(f, I8042_CMD_CTL_WCTR);
+	data_write(f, (ctr & ~I8042_CTR_AUXDIS) | I8042_CTR_AUXINT);
+	command(f, I8042_CMD_AUX_LOOP);
+	data_write(f, 0xa5);
+	assert_int_equal(fake_irq_level(&f->aux), 1);
+	assert_int_equal(status(f) & (I8042_STR_OBF | I8042_STR_AUXDATA),
+			 I8042_STR_OBF | I8042_STR_AUXDATA);
+	assert_int_equal(data_read(f), 0xa5);
+	assert_int_equal(fake_irq_level(&f->aux), 0);
+	assert_int_equal(f->kbd.sets, 0); /* keyboard interrupt disabled since the CTR write */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +260,7 @@ int main(void)
 		T(test_keyboard_commands),
 		T(test_aux_port),
 		T(test_reset_clears_queue_and_lines),
+		T(test_probe_sequence),
 #undef T
 	};
 

@@ -375,6 +375,36 @@ static void test_reset_and_busy_ports(void **state)
 	assert_string_equal(uart_device_ops.type, "uart");
 }
 
+/*
+ * The register checks a Linux-style 8250 probe makes to tell a 16550A from
+ * its relatives: IER holds 0 and 0x0f, loopback reflects RTS|OUT2 as
+ * CTS|DCD, FIFOs report IIR bits 7:6 = 11, there is no EFR behind LCR 0xBF,
+ * no 64-byte FIFO (IIR bit 5) and no UUE bit in IER.
+ */
+static void test_probe_identifies_16550a(void **state)
+{
+	struct uart_fixture *f = *state;
+
+	wr(f, UART_IER, 0);
+	assert_int_equal(rd(f, UART_IER) & 0x0f, 0);
+	wr(f, UART_IER, 0x0f);
+	assert_int_equal(rd(f, UART_IER) & 0x0f, 0x0f);
+	wr(f, UART_IER, 0);
+	wr(f, UART_MCR, UART_MCR_LOOP | UART_MCR_RTS | UART_MCR_OUT2);
+	assert_int_equal(rd(f, UART_MSR) & 0xf0, UART_MSR_CTS | UART_MSR_DCD);
+	wr(f, UART_MCR, 0);
+	wr(f, UART_FCR, UART_FCR_FIFO_EN);
+	assert_int_equal(rd(f, UART_IIR) >> 6, 3);
+	wr(f, UART_LCR, 0xbf);
+	assert_int_not_equal(rd(f, 2), 0); /* no EFR */
+	wr(f, UART_LCR, 0);
+	wr(f, UART_FCR, UART_FCR_FIFO_EN | 0x20);
+	assert_int_equal((rd(f, UART_IIR) >> 5) & 1, 0); /* no 64-byte FIFO */
+	wr(f, UART_IER, 0x40);
+	assert_int_equal(rd(f, UART_IER), 0);
+	assert_int_equal(f->out_len, 0); /* probing sent nothing down the line */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +421,7 @@ int main(void)
 		T(test_iir_priorities),
 		T(test_loopback_msr_follows_mcr),
 		T(test_reset_and_busy_ports),
+		T(test_probe_identifies_16550a),
 #undef T
 	};
 
