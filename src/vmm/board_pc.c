@@ -15,10 +15,12 @@
 #include "devices/debug_exit.h"
 #include "devices/i8042.h"
 #include "devices/pci.h"
+#include "devices/piix.h"
 #include "devices/rtc.h"
 #include "devices/testdev.h"
 #include "devices/uart.h"
 #include "vmm/base/log.h"
+#include "vmm/boot/boot.h"
 #include "vmm/console.h"
 #include "vmm/spec.h"
 #include "vmm/vm.h"
@@ -33,6 +35,7 @@
 #define BOARD_MOUSE_GSI 12
 #define BOARD_RTC_GSI   8
 #define BOARD_TESTDEV_GSI 5
+#define BOARD_PM_TMR_32BIT true /* the FADT and the PM timer device must agree */
 
 struct board_pc {
 	struct vm *vm;
@@ -41,6 +44,7 @@ struct board_pc {
 	struct i8042 *i8042;
 	struct acpi_pm *acpi_pm;
 	struct pci_host *pci;
+	struct piix *piix;
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
 };
@@ -86,33 +90,6 @@ size_t board_pc_console_input(void *opaque, const u8 *buf, size_t len)
 	return n;
 }
 
-/* CMOS memory-size fields as SeaBIOS and old kernels read them. */
-static void board_pc_fill_cmos(struct board_pc *b)
-{
-	const struct gmem *mem = &b->vm->plat.mem;
-	u64 low = mem->regions[0].len, high = mem->ram_bytes - low;
-	u64 ext_kb = low > (1 << 20) ? (low - (1 << 20)) >> 10 : 0;
-	u64 above16 = low > (16 << 20) ? (low - (16 << 20)) >> 16 : 0;
-
-	if (ext_kb > 0xffff)
-		ext_kb = 0xffff;
-	if (above16 > 0xffff)
-		above16 = 0xffff;
-	rtc_set_cmos(b->rtc, 0x15, 640 & 0xff); /* base memory in KiB */
-	rtc_set_cmos(b->rtc, 0x16, 640 >> 8);
-	rtc_set_cmos(b->rtc, 0x17, ext_kb & 0xff);
-	rtc_set_cmos(b->rtc, 0x18, ext_kb >> 8);
-	rtc_set_cmos(b->rtc, 0x30, ext_kb & 0xff);
-	rtc_set_cmos(b->rtc, 0x31, ext_kb >> 8);
-	rtc_set_cmos(b->rtc, 0x34, above16 & 0xff); /* RAM above 16 MiB in 64 KiB units */
-	rtc_set_cmos(b->rtc, 0x35, above16 >> 8);
-	high >>= 16; /* RAM above 4 GiB in 64 KiB units, 24 bits */
-	rtc_set_cmos(b->rtc, 0x5b, high & 0xff);
-	rtc_set_cmos(b->rtc, 0x5c, (high >> 8) & 0xff);
-	rtc_set_cmos(b->rtc, 0x5d, (high >> 16) & 0xff);
-	rtc_set_cmos(b->rtc, 0x5f, (u8)(b->vm->nr_vcpus - 1));
-}
-
 static int board_pc_create_debug(struct board_pc *b, struct err *err)
 {
 	struct vm *vm = b->vm;
@@ -145,9 +122,9 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	struct board_pc *b = calloc(1, sizeof(*b));
 	struct uart_config com1 = { .name = "uart0", .base = BOARD_COM1_BASE,
 				    .write = board_pc_com1_write, .opaque = vm };
-	struct rtc_config rtc = { .name = "rtc0" };
+	struct rtc_config rtc = { .name = "rtc0", .base = 0x70 };
 	struct i8042_config kbd = { .name = "i8042" };
-	struct acpi_pm_config pm = { .name = "acpi-pm" };
+	struct acpi_pm_config pm = { .name = "acpi-pm", .tmr_32bit = BOARD_PM_TMR_32BIT };
 	struct pci_host_config pci = { .name = "pci0" };
 	int ret;
 
@@ -168,15 +145,19 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = rtc_create(&vm->plat, &rtc, board_pc_line(vm, BOARD_RTC_GSI), &b->rtc, err);
 	if (ret < 0)
 		goto err_destroy;
-	board_pc_fill_cmos(b);
+	rtc_set_pc_memory(b->rtc, vm->plat.mem.regions[0].len,
+			  vm->plat.mem.ram_bytes - vm->plat.mem.regions[0].len, vm->nr_vcpus);
 	ret = i8042_create(&vm->plat, &kbd, board_pc_line(vm, BOARD_KBD_GSI),
 			   board_pc_line(vm, BOARD_MOUSE_GSI), &b->i8042, err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = acpi_pm_create(&vm->plat, &pm, board_pc_line(vm, ACPI_PM_SCI_IRQ), &b->acpi_pm, err);
+	ret = acpi_pm_create(&vm->plat, &pm, board_pc_line(vm, ACPI_SCI_IRQ), &b->acpi_pm, err);
 	if (ret < 0)
 		goto err_destroy;
 	ret = pci_host_create(&vm->plat, &pci, &b->pci, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = piix_create(b->pci, &b->piix, err);
 	if (ret < 0)
 		goto err_destroy;
 	ret = board_pc_create_debug(b, err);
@@ -191,6 +172,16 @@ err_destroy:
 	return ret;
 }
 
+int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err)
+{
+	struct acpi_config cfg = { .nr_vcpus = b->vm->nr_vcpus,
+				   .s5_slp_typ = ACPI_PM_SLP_TYP_S5,
+				   .com1 = true,
+				   .pm_tmr_32bit = BOARD_PM_TMR_32BIT };
+
+	return acpi_build(&b->vm->plat.mem, &cfg, rsdp_gpa, err);
+}
+
 void board_pc_destroy(struct board_pc *b)
 {
 	if (!b)
@@ -199,6 +190,8 @@ void board_pc_destroy(struct board_pc *b)
 		testdev_destroy(b->testdev);
 	if (b->debug_exit)
 		debug_exit_destroy(b->debug_exit);
+	if (b->piix)
+		piix_destroy(b->piix);
 	if (b->pci)
 		pci_host_destroy(b->pci);
 	if (b->acpi_pm)

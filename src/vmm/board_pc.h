@@ -25,6 +25,9 @@ struct board_pc;
 MUST_CHECK int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err);
 void board_pc_destroy(struct board_pc *b);
 
+/* Write the ACPI tables describing this board into guest RAM; *rsdp_gpa is the RSDP. Main thread. */
+MUST_CHECK int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err);
+
 /* Console input for the guest's COM1; returns the bytes accepted. Main thread. */
 size_t board_pc_console_input(void *vm, const u8 *buf, size_t len);
 

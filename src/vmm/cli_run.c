@@ -139,8 +139,9 @@ int cli_run(int argc, char **argv)
 	ret = spec_load(argv[optind], sets, nr_sets, SPEC_CHECK_FILES, &spec, &d);
 	if (ret < 0) {
 		for (unsigned i = 0; i < d.nr; i++)
-			log_err("%s: %s%s%s", argv[optind], d.entries[i].path,
-				d.entries[i].path[0] ? ": " : "", d.entries[i].msg);
+			log_err("%s%s%s", d.entries[i].path, d.entries[i].path[0] ? ": " : "",
+				d.entries[i].msg);
+		log_err("%s: not a valid VM spec; nothing was started", argv[optind]);
 		diag_free(&d);
 		return CLI_EXIT_USAGE;
 	}

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
+#define CONSOLE_BACKLOG 65536 /* output kept for a socket client that connects later */
 
 struct console {
 	enum serial_target target;
@@ -37,6 +38,9 @@ struct console {
 	struct termios saved;
 	bool escape; /* Ctrl-A seen */
 	pthread_mutex_t out_lock;
+	/* SERIAL_UNIX: the latest output while no client is connected, replayed on connect. */
+	u8 *backlog;
+	size_t backlog_len, backlog_head; /* ring: bytes held, next write position */
 
 	struct loop *loop;
 	console_input_fn input;
@@ -62,6 +66,9 @@ static int console_open_unix(struct console *c, const char *path, struct err *er
 				       path);
 		unlink(path);
 	}
+	c->backlog = malloc(CONSOLE_BACKLOG);
+	if (!c->backlog)
+		return err_set(err, -ENOMEM, "serial: out of memory");
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->listen_fd < 0)
 		return err_set(err, -errno, "serial: socket: %s", strerror(errno));
@@ -171,7 +178,37 @@ void console_close(struct console *c)
 			close(c->listen_fd);
 	}
 	pthread_mutex_destroy(&c->out_lock);
+	free(c->backlog);
 	free(c);
+}
+
+/* Keep the newest CONSOLE_BACKLOG bytes. out_lock held. */
+static void console_backlog_add(struct console *c, const u8 *p, size_t len)
+{
+	if (!c->backlog)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		c->backlog[c->backlog_head] = p[i];
+		c->backlog_head = (c->backlog_head + 1) % CONSOLE_BACKLOG;
+	}
+	c->backlog_len = MIN(c->backlog_len + len, (size_t)CONSOLE_BACKLOG);
+}
+
+/* Send the backlog to a client that just connected. out_lock held. */
+static void console_backlog_flush(struct console *c)
+{
+	size_t start = (c->backlog_head + CONSOLE_BACKLOG - c->backlog_len) % CONSOLE_BACKLOG;
+
+	while (c->backlog_len) {
+		size_t n = MIN(c->backlog_len, (size_t)CONSOLE_BACKLOG - start);
+		ssize_t w = send(c->out_fd, c->backlog + start, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			break; /* the client is slow: the rest is dropped, as for live output */
+		start = (start + (size_t)w) % CONSOLE_BACKLOG;
+		c->backlog_len -= (size_t)w;
+	}
+	c->backlog_len = 0;
 }
 
 void console_write(struct console *c, const void *buf, size_t len)
@@ -181,6 +218,8 @@ void console_write(struct console *c, const void *buf, size_t len)
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->out_lock);
+	if (c->target == SERIAL_UNIX && c->out_fd < 0)
+		console_backlog_add(c, buf, len);
 	while (len && c->out_fd >= 0) {
 		ssize_t n = write(c->out_fd, p, len);
 
@@ -295,6 +334,7 @@ static void console_on_accept(void *opaque, int fd, u32 events)
 		return;
 	}
 	c->in_fd = c->out_fd = cfd;
+	console_backlog_flush(c);
 	pthread_mutex_unlock(&c->out_lock);
 	console_watch_input(c, true);
 }

@@ -4,8 +4,9 @@
  * where its input comes from. Targets (spec "serial.target"): stdio (a
  * terminal is put in raw mode; Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A),
  * file (output only, truncated at start), pty (a new pseudo-terminal whose
- * path is logged), unix (a listening socket; one client at a time, output
- * dropped while none is connected), none.
+ * path is logged), unix (a listening socket; one client at a time; the
+ * last 64 KiB of output written while none is connected is replayed to the
+ * next client), none.
  *
  * The console outlives VM restarts (a guest reboot keeps the same pty).
  */

@@ -118,7 +118,7 @@ static bool vcpu_should_quit(struct vcpu *v)
 	pthread_mutex_lock(&v->lock);
 	quit = v->quit;
 	pthread_mutex_unlock(&v->lock);
-	return quit;
+	return quit || vm_current_end(v->vm) != VM_END_NONE;
 }
 
 /* HLT with nothing pending: wait for a kick, an interrupt or at most 10 ms, then retry. */

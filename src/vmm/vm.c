@@ -95,11 +95,18 @@ void vm_request_end(struct vm *vm, enum vm_end end, int status, const char *fmt,
 		va_end(ap);
 	}
 	pthread_mutex_unlock(&vm->end_lock);
+	/*
+	 * Stop every vCPU before it runs another instruction: a guest that wrote the power-off
+	 * or reset register must not see the instruction after it execute.
+	 */
+	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i] && vm->vcpus[i]->av)
+			vm->accel->vcpu_kick(vm->vcpus[i]->av);
 	if (write(vm->wake_fd, &one, sizeof(one)) < 0)
 		log_dbg(LOG_CAT_DEV, "%s: wake: %s", vm->spec->name, strerror(errno));
 }
 
-static enum vm_end vm_current_end(struct vm *vm)
+enum vm_end vm_current_end(struct vm *vm)
 {
 	enum vm_end end;
 
@@ -164,9 +171,14 @@ static int vm_load_boot(struct vm *vm, struct cpu_state *bsp, struct err *err)
 {
 	const struct boot_spec *b = &vm->spec->boot;
 	struct boot_params_in in = { .nr_vcpus = vm->nr_vcpus };
+	int ret;
 
 	switch (b->kind) {
 	case BOOT_LINUX:
+		/* Debian's cloud kernel has no MP-table support: ACPI is how it finds the CPUs. */
+		ret = board_pc_build_acpi(vm->board, &in.acpi_rsdp_gpa, err);
+		if (ret < 0)
+			return ret;
 		in.kernel = b->image;
 		in.initrd = b->initrd;
 		in.cmdline = b->cmdline;

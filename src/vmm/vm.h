@@ -69,6 +69,9 @@ void vm_destroy(struct vm *vm);
  */
 void vm_request_end(struct vm *vm, enum vm_end end, int status, const char *fmt, ...) PRINTF(4, 5);
 
+/* How the VM ended, or VM_END_NONE while it runs. Any thread. */
+enum vm_end vm_current_end(struct vm *vm);
+
 /* The exit status `vmm run` uses for an end (see the table in vm.c). */
 int vm_end_exit_status(enum vm_end end, int status);
 
