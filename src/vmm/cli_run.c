@@ -78,6 +78,14 @@ static int run_vm(const struct vm_spec *spec, const struct accel_ops *accel,
 			return CLI_EXIT_FAILURE;
 		}
 		end = vm_run(vm);
+		if (vm->stop_signal && end != VM_END_SIGNAL) {
+			/* The host asked us to stop while the guest was resetting: stop. */
+			log_info("%s: %s", spec->name, vm->end_msg);
+			end = VM_END_SIGNAL;
+			vm->end_status = vm->stop_signal;
+			snprintf(vm->end_msg, sizeof(vm->end_msg), "stopped by %s",
+				 strsignal(vm->stop_signal));
+		}
 		status = vm_end_exit_status(end, vm->end_status);
 		if (run_restarts(spec, end)) {
 			log_info("%s: %s; restarting (boot %u)", spec->name, vm->end_msg, boots + 1);

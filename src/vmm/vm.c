@@ -319,6 +319,8 @@ static void vm_on_signal(void *opaque, int fd, u32 events)
 	(void)events;
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	/* Remembered even when the VM is already ending (a reset): the host's stop wins. */
+	__atomic_store_n(&ctx->vm->stop_signal, (int)si.ssi_signo, __ATOMIC_RELAXED);
 	vm_request_end(ctx->vm, VM_END_SIGNAL, (int)si.ssi_signo, "stopped by %s",
 		       strsignal((int)si.ssi_signo));
 }

@@ -51,6 +51,7 @@ struct vm {
 	int end_status;   /* debug-exit status or signal number */
 	char end_msg[200];
 	int wake_fd;      /* eventfd: wakes the main loop when the VM must end */
+	int stop_signal;  /* a host signal asked the VM to stop (even if it was ending anyway) */
 };
 
 /* Build a VM from a validated spec on the given accelerator. Main thread. */
