@@ -362,12 +362,17 @@ int blockdev_event_fd(const struct blockdev *bd)
 	return bd->eng->efd;
 }
 
+struct vmdk_image *blockdev_image(struct blockdev *bd)
+{
+	return bd->img;
+}
+
 unsigned blockdev_inflight(const struct blockdev *bd)
 {
 	return bd->inflight;
 }
 
-static int bd_wait_one(struct blockdev *bd)
+int blockdev_wait(struct blockdev *bd)
 {
 	struct pollfd p = { .fd = bd->eng->efd, .events = POLLIN };
 	int ret = poll(&p, 1, -1);
@@ -405,7 +410,7 @@ static int bd_sync_run(struct blockdev *bd, enum blockdev_op op, void *buf, u64 
 	int ret = blockdev_submit(bd, &req);
 
 	while (!ret && !s.done)
-		ret = bd_wait_one(bd);
+		ret = blockdev_wait(bd);
 	return ret ? ret : s.ret;
 }
 
@@ -471,7 +476,7 @@ int blockdev_close(struct blockdev *bd)
 
 	if (!bd)
 		return 0;
-	while (bd->inflight && bd_wait_one(bd) == 0)
+	while (bd->inflight && blockdev_wait(bd) == 0)
 		;
 	aio_engine_destroy(bd->eng);
 	ret = vmdk_image_close(bd->img);

@@ -100,6 +100,8 @@ MUST_CHECK int blockdev_submit(struct blockdev *bd, struct blockdev_req *req);
 int blockdev_event_fd(const struct blockdev *bd);
 /* Run the callbacks of completed requests; returns how many, or a negative errno. */
 int blockdev_poll_completions(struct blockdev *bd);
+/* Block until the event fd fires, then poll completions. */
+int blockdev_wait(struct blockdev *bd);
 /* Requests submitted and not completed. */
 unsigned blockdev_inflight(const struct blockdev *bd);
 

@@ -358,7 +358,7 @@ err_close:
 	return ret;
 }
 
-static int image_prepare_rw(struct vmdk_image *img, struct err *err)
+static int image_prepare_rw(struct vmdk_image *img, const struct vmdk_open_opts *o, struct err *err)
 {
 	for (unsigned i = 0; i < img->n_ext; i++) {
 		struct vmdk_sparse *sp = img->ext[i].sp;
@@ -367,7 +367,7 @@ static int image_prepare_rw(struct vmdk_image *img, struct err *err)
 
 		if (!sp || sp->readonly)
 			continue;
-		if (sp->h.unclean) {
+		if (sp->h.unclean && !o->no_auto_repair) {
 			log_warn("%s: was not closed cleanly; checking and repairing its tables",
 				 img->ext[i].path);
 			ret = vmdk_sparse_check(sp, true, &r, err);
@@ -393,7 +393,7 @@ int vmdk_image_open(const char *path, const struct vmdk_open_opts *o, struct vmd
 	if (ret < 0)
 		return ret;
 	if (img->is_vmdk && !img->readonly) {
-		ret = image_prepare_rw(img, err);
+		ret = image_prepare_rw(img, o, err);
 		if (ret < 0) {
 			vmdk_image_close(img);
 			return ret;
@@ -607,21 +607,11 @@ int vmdk_image_pread(struct vmdk_image *img, void *buf, u64 len, u64 off)
 	return 0;
 }
 
-int vmdk_image_begin_write(struct vmdk_image *img)
+/* Store new descriptor text (takes ownership of text). */
+static int image_write_desc(struct vmdk_image *img, char *text, size_t len)
 {
-	char *text;
-	size_t len;
-	u32 cid;
 	int ret;
 
-	if (img->readonly)
-		return -EROFS;
-	if (!img->is_vmdk || img->cid_written || !img->desc.text)
-		return 0;
-	cid = vmdk_random_cid();
-	ret = vmdk_desc_replace_cid(&img->desc, cid, &text, &len);
-	if (ret < 0)
-		return ret;
 	if (img->desc_fd >= 0) {
 		ret = vmdk_pwrite_full(img->desc_fd, text, len, 0);
 		if (!ret && ftruncate(img->desc_fd, (off_t)len) < 0)
@@ -636,9 +626,47 @@ int vmdk_image_begin_write(struct vmdk_image *img)
 	free(img->desc.text);
 	img->desc.text = text;
 	img->desc.text_len = len;
+	return 0;
+}
+
+int vmdk_image_begin_write(struct vmdk_image *img)
+{
+	char *text;
+	size_t len;
+	u32 cid;
+	int ret;
+
+	if (img->readonly)
+		return -EROFS;
+	if (!img->is_vmdk || img->cid_written || !img->desc.text)
+		return 0;
+	cid = vmdk_random_cid();
+	ret = vmdk_desc_set_hex(&img->desc, "CID", cid, &text, &len);
+	if (ret < 0)
+		return ret;
+	ret = image_write_desc(img, text, len);
+	if (ret < 0)
+		return ret;
 	img->desc.cid = cid;
 	img->cid_written = true;
 	return 0;
+}
+
+int vmdk_image_set_parent_cid(struct vmdk_image *img, u32 cid)
+{
+	char *text;
+	size_t len;
+	int ret;
+
+	if (img->readonly)
+		return -EROFS;
+	ret = vmdk_desc_set_hex(&img->desc, "parentCID", cid, &text, &len);
+	if (ret < 0)
+		return ret;
+	ret = image_write_desc(img, text, len);
+	if (!ret)
+		img->desc.parent_cid = cid;
+	return ret;
 }
 
 /* Write into unallocated or zeroed grains: build each whole grain and allocate it. */

@@ -346,7 +346,7 @@ int vmdk_desc_format(const struct vmdk_desc *d, char **out)
 				      (unsigned long long)e->sectors, vmdk_ext_type_name(e->type));
 		if (e->file)
 			n += (size_t)snprintf(buf + n, cap - n, " \"%s\"", e->file);
-		if (e->type == VMDK_EXT_FLAT || e->type == VMDK_EXT_VMFS)
+		if (e->type == VMDK_EXT_FLAT) /* ESX writes VMFS extents without an offset */
 			n += (size_t)snprintf(buf + n, cap - n, " %llu",
 					      (unsigned long long)e->offset);
 		n += (size_t)snprintf(buf + n, cap - n, "\n");
@@ -368,40 +368,41 @@ int vmdk_desc_format(const struct vmdk_desc *d, char **out)
 	return 0;
 }
 
-int vmdk_desc_replace_cid(const struct vmdk_desc *d, u32 cid, char **out, size_t *out_len)
+int vmdk_desc_set_hex(const struct vmdk_desc *d, const char *key, u32 val, char **out,
+		      size_t *out_len)
 {
 	const char *t = d->text, *end = d->text + d->text_len, *line = t;
+	size_t klen = strlen(key);
 	char num[16];
-	size_t nlen = (size_t)snprintf(num, sizeof(num), "%x", cid);
+	size_t nlen = (size_t)snprintf(num, sizeof(num), "%x", val);
 
 	while (line < end) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		const char *le = nl ? nl : end;
-		const char *p = line;
+		const char *p = line, *q;
 
+		line = nl ? nl + 1 : end;
 		while (p < le && (*p == ' ' || *p == '\t'))
 			p++;
-		if (le - p > 4 && !strncasecmp(p, "CID", 3)) {
-			const char *q = p + 3;
+		if ((size_t)(le - p) <= klen || strncasecmp(p, key, klen))
+			continue;
+		q = p + klen;
+		while (q < le && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q < le && *q == '=') {
+			size_t pre = (size_t)(q + 1 - t), post = (size_t)(end - le);
+			char *buf = malloc(pre + nlen + post + 1);
 
-			while (q < le && (*q == ' ' || *q == '\t'))
-				q++;
-			if (q < le && *q == '=') {
-				size_t pre = (size_t)(q + 1 - t), post = (size_t)(end - le);
-				char *buf = malloc(pre + nlen + post + 1);
-
-				if (!buf)
-					return -ENOMEM;
-				memcpy(buf, t, pre);
-				memcpy(buf + pre, num, nlen);
-				memcpy(buf + pre + nlen, le, post);
-				buf[pre + nlen + post] = 0;
-				*out = buf;
-				*out_len = pre + nlen + post;
-				return 0;
-			}
+			if (!buf)
+				return -ENOMEM;
+			memcpy(buf, t, pre);
+			memcpy(buf + pre, num, nlen);
+			memcpy(buf + pre + nlen, le, post);
+			buf[pre + nlen + post] = 0;
+			*out = buf;
+			*out_len = pre + nlen + post;
+			return 0;
 		}
-		line = nl ? nl + 1 : end;
 	}
 	return -ENOENT;
 }

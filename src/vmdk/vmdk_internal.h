@@ -87,9 +87,10 @@ void vmdk_desc_free(struct vmdk_desc *d);
 /* Produce descriptor text in the layout qemu-img writes (so our images diff cleanly against
  * qemu's). *out is malloc'd and NUL-terminated. */
 MUST_CHECK int vmdk_desc_format(const struct vmdk_desc *d, char **out);
-/* Replace the value of the CID= line in d->text, yielding a new malloc'd text in *out. */
-MUST_CHECK int vmdk_desc_replace_cid(const struct vmdk_desc *d, u32 cid, char **out,
-				     size_t *out_len);
+/* Replace the value of the `key=` line (CID, parentCID) in d->text with val in hex, yielding
+ * a new malloc'd text in *out. -ENOENT when the key is absent. */
+MUST_CHECK int vmdk_desc_set_hex(const struct vmdk_desc *d, const char *key, u32 val, char **out,
+				 size_t *out_len);
 const char *vmdk_ext_type_name(enum vmdk_ext_type t);
 
 /* ---- hosted sparse extent (vmdk_sparse.c, vmdk_stream.c) ------------------------------- */
@@ -212,11 +213,12 @@ struct vmdk_image {
 
 struct vmdk_open_opts {
 	bool readonly;
-	bool allow_outside; /* extent or parent paths outside the descriptor's folder */
-	bool direct;	    /* O_DIRECT data files (raw and flat extents) */
-	bool dsync;	    /* O_DSYNC data files (cache=writethrough) */
-	bool no_parent;	    /* open a delta alone (for check/info) */
-	int format;	    /* 0 auto, 1 raw, 2 vmdk */
+	bool allow_outside;  /* extent or parent paths outside the descriptor's folder */
+	bool direct;	     /* O_DIRECT data files (raw and flat extents) */
+	bool dsync;	     /* O_DSYNC data files (cache=writethrough) */
+	bool no_parent;	     /* open a delta alone (for check/info) */
+	bool no_auto_repair; /* read-write open of an unclean image: leave repair to check */
+	int format;	     /* 0 auto, 1 raw, 2 vmdk */
 };
 
 MUST_CHECK int vmdk_image_open(const char *path, const struct vmdk_open_opts *o,
@@ -253,6 +255,8 @@ MUST_CHECK int vmdk_image_pwrite(struct vmdk_image *img, const void *buf, u64 le
 /* Prepare the image for a write at [off, off+len): renew CID, set the unclean flag. */
 MUST_CHECK int vmdk_image_begin_write(struct vmdk_image *img);
 MUST_CHECK int vmdk_image_flush(struct vmdk_image *img);
+/* Rewrite the descriptor's parentCID (after a commit changed the parent). */
+MUST_CHECK int vmdk_image_set_parent_cid(struct vmdk_image *img, u32 cid);
 u32 vmdk_random_cid(void);
 
 /* Create files. subformat is a createType; parent (may be NULL) makes a delta child. */
@@ -271,6 +275,10 @@ struct vmdk_create_opts {
 
 MUST_CHECK int vmdk_create(const char *path, u64 size, const struct vmdk_create_opts *o,
 			   struct err *err);
+
+/* The image behind a block device (for the image tool, which needs the map). */
+struct blockdev;
+struct vmdk_image *blockdev_image(struct blockdev *bd);
 
 /* ---- I/O engines (aio.c, aio_sync.c, aio_uring.c, aio_libaio.c) ------------------------- */
 
