@@ -5,6 +5,13 @@
  * Creation stays a typed function per device (<dev>_create); this table holds
  * what is common after creation. `state` (the save/load field table of
  * STYLE.md section 7) stays NULL until snapshots exist.
+ *
+ * Threads and locking, for every device in this room unless its header says
+ * otherwise: <dev>_create and <dev>_destroy run on the main thread while no
+ * vCPU runs; <dev>_reset and the other entry points (uart_receive,
+ * acpi_pm_power_button, ...) run with the VM-wide device lock
+ * (platform.dev_lock) held, as bus handlers and timer callbacks already do.
+ * Devices never take the lock themselves and never call back into a bus.
  */
 #ifndef DEVICES_DEVICE_H
 #define DEVICES_DEVICE_H
