@@ -42,6 +42,7 @@ struct uart {
 	struct irq_line irq;
 	int irq_level;
 	uart_write_fn write;
+	uart_rx_ready_fn rx_ready;
 	void *opaque;
 
 	u8 ier, lcr, mcr, fcr, scr;
@@ -281,6 +282,13 @@ static u8 uart_read_lsr(struct uart *u)
 	return val;
 }
 
+/* Tell the back end when a guest access turned a full RX FIFO into one with room. */
+static void uart_notify_rx_space(struct uart *u, size_t room_before)
+{
+	if (!room_before && u->rx_ready && uart_can_receive(u))
+		u->rx_ready(u->opaque);
+}
+
 static u64 uart_read(void *dev, u64 off, unsigned size)
 {
 	struct uart *u = dev;
@@ -291,7 +299,12 @@ static u64 uart_read(void *dev, u64 off, unsigned size)
 	case UART_RBR:
 		if (u->lcr & UART_LCR_DLAB)
 			return u->divisor & 0xff;
-		val = uart_read_rbr(u);
+		{
+			size_t room = uart_can_receive(u);
+
+			val = uart_read_rbr(u);
+			uart_notify_rx_space(u, room);
+		}
 		break;
 	case UART_IER:
 		if (u->lcr & UART_LCR_DLAB)
@@ -331,6 +344,7 @@ static void uart_write_ier(struct uart *u, u8 val)
 static void uart_write(void *dev, u64 off, unsigned size, u64 val64)
 {
 	struct uart *u = dev;
+	size_t room = uart_can_receive(u);
 	u8 val = val64;
 
 	(void)size;
@@ -368,6 +382,7 @@ static void uart_write(void *dev, u64 off, unsigned size, u64 val64)
 		break;
 	}
 	uart_update_irq(u);
+	uart_notify_rx_space(u, room); /* FCR clear, FIFO enable or leaving loopback */
 }
 
 static const struct io_ops uart_io = {
@@ -434,6 +449,7 @@ int uart_create(struct platform *p, const struct uart_config *cfg, struct irq_li
 	u->base = cfg->base;
 	u->irq = irq;
 	u->write = cfg->write;
+	u->rx_ready = cfg->rx_ready;
 	u->opaque = cfg->opaque;
 	timer_init(&u->cti_timer, &p->clock, uart_cti_fire, u);
 	uart_reset(u);

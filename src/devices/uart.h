@@ -24,11 +24,20 @@
  */
 typedef size_t (*uart_write_fn)(void *opaque, const u8 *buf, size_t len);
 
+/*
+ * Receive-space callback: the RX FIFO was full (uart_can_receive() == 0) and
+ * a guest access made room, so the event loop can push held input now
+ * instead of polling. Called from the vCPU thread with the device lock held:
+ * it must only note the fact (e.g. write an eventfd), not call uart_receive.
+ */
+typedef void (*uart_rx_ready_fn)(void *opaque);
+
 struct uart_config {
-	const char *name;    /* "uart0" */
-	u16 base;	     /* 0x3f8 for COM1 */
-	uart_write_fn write; /* may be NULL: transmitted bytes are discarded */
-	void *opaque;
+	const char *name;	   /* "uart0" */
+	u16 base;		   /* 0x3f8 for COM1 */
+	uart_write_fn write;	   /* may be NULL: transmitted bytes are discarded */
+	uart_rx_ready_fn rx_ready; /* may be NULL */
+	void *opaque;		   /* for write and rx_ready */
 };
 
 struct uart;

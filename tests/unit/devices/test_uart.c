@@ -29,7 +29,15 @@ struct uart_fixture {
 	size_t out_len;
 	size_t accept; /* bytes the back end takes per call */
 	unsigned write_calls;
+	unsigned rx_ready_calls;
 };
+
+static void fixture_rx_ready(void *opaque)
+{
+	struct uart_fixture *f = opaque;
+
+	f->rx_ready_calls++;
+}
 
 static size_t fixture_write(void *opaque, const u8 *buf, size_t len)
 {
@@ -46,7 +54,9 @@ static size_t fixture_write(void *opaque, const u8 *buf, size_t len)
 static int uart_setup(void **state)
 {
 	struct uart_fixture *f = calloc(1, sizeof(*f));
-	struct uart_config cfg = { .name = "uart0", .base = COM1, .write = fixture_write };
+	struct uart_config cfg = {
+		.name = "uart0", .base = COM1, .write = fixture_write, .rx_ready = fixture_rx_ready
+	};
 	struct err err = { 0 };
 
 	assert_non_null(f);
@@ -405,6 +415,34 @@ static void test_probe_identifies_16550a(void **state)
 	assert_int_equal(f->out_len, 0); /* probing sent nothing down the line */
 }
 
+static void test_rx_ready_when_full_fifo_gets_room(void **state)
+{
+	struct uart_fixture *f = *state;
+	u8 buf[UART_FIFO_SIZE + 4];
+
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(uart_receive(f->u, buf, 1), 1); /* holding register full */
+	assert_int_equal(uart_can_receive(f->u), 0);
+	rd(f, UART_LSR); /* no room made: no call */
+	assert_int_equal(f->rx_ready_calls, 0);
+	rd(f, UART_RBR);
+	assert_int_equal(f->rx_ready_calls, 1);
+	rd(f, UART_RBR); /* was not full: no call */
+	assert_int_equal(f->rx_ready_calls, 1);
+
+	assert_int_equal(uart_receive(f->u, buf, 1), 1);
+	wr(f, UART_FCR, UART_FCR_FIFO_EN); /* enabling the FIFO clears it: room */
+	assert_int_equal(f->rx_ready_calls, 2);
+	assert_int_equal(uart_receive(f->u, buf, sizeof(buf)), UART_FIFO_SIZE);
+	rd(f, UART_RBR);
+	assert_int_equal(f->rx_ready_calls, 3);
+	assert_int_equal(uart_can_receive(f->u), 1);
+	wr(f, UART_MCR, UART_MCR_LOOP); /* loopback disconnects input: no room */
+	assert_int_equal(uart_can_receive(f->u), 0);
+	wr(f, UART_MCR, 0);
+	assert_int_equal(f->rx_ready_calls, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +460,7 @@ int main(void)
 		T(test_loopback_msr_follows_mcr),
 		T(test_reset_and_busy_ports),
 		T(test_probe_identifies_16550a),
+		T(test_rx_ready_when_full_fifo_gets_room),
 #undef T
 	};
 
