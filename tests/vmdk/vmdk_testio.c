@@ -4,7 +4,7 @@
  *   vmdk_testio write FILE BYTE OFF LEN [ENGINE]   write LEN bytes of BYTE at OFF
  *   vmdk_testio crash-writer FILE JOURNAL SEED [ENGINE]
  *       random writes (partial and whole grains, 4 in flight) forever; after each completes,
- *       "seq off len\n" is appended to JOURNAL. Every 512-byte sector written by write seq
+ *       "seq off len\n" is appended to JOURNAL. Sequence numbers start at SEED * 10^6 + 1. Every 512-byte sector written by write seq
  *       holds {u64 seq, u64 off} then the byte (seq & 0xff) repeated. Meant to be killed -9.
  *   vmdk_testio verify FILE JOURNAL
  *       checks that every sector holds zeros or an intact stamp, and that no sector is older
@@ -33,8 +33,8 @@ struct tio_slot {
 
 static int tio_open(const char *path, bool ro, const char *engine, struct blockdev **bd)
 {
-	struct blockdev_spec spec = {.path = path, .readonly = ro, .engine = engine};
-	struct err err = {0};
+	struct blockdev_spec spec = { .path = path, .readonly = ro, .engine = engine };
+	struct err err = { 0 };
 
 	if (blockdev_open(&spec, bd, &err) < 0) {
 		fprintf(stderr, "vmdk_testio: %s\n", err.msg);
@@ -69,10 +69,10 @@ static void tio_done(struct blockdev_req *req, int ret)
 
 static int tio_crash_writer(const char *path, const char *jpath, unsigned seed, const char *eng)
 {
-	struct tio_slot slots[TIO_DEPTH] = {0};
-	FILE *j = fopen(jpath, "w");
+	struct tio_slot slots[TIO_DEPTH] = { 0 };
+	FILE *j = fopen(jpath, "a");
 	struct blockdev *bd;
-	u64 seq = 1, size;
+	u64 seq = (u64)seed * 1000000 + 1, size; /* unique across runs */
 
 	if (!j || tio_open(path, false, eng, &bd) < 0)
 		return 1;
@@ -93,17 +93,21 @@ static int tio_crash_writer(const char *path, const char *jpath, unsigned seed, 
 				continue;
 			/* keep in-flight writes disjoint so the journal order is the write order */
 			for (int k = 0; k < TIO_DEPTH; k++)
-				if (slots[k].busy && off < slots[k].req.offset + slots[k].iov.iov_len &&
+				if (slots[k].busy &&
+				    off < slots[k].req.offset + slots[k].iov.iov_len &&
 				    slots[k].req.offset < off + len)
 					clash = true;
 			if (clash)
 				continue;
 			s->seq = seq++;
 			tio_stamp(s->buf, len, off, s->seq);
-			s->iov = (struct iovec){s->buf, len};
-			s->req = (struct blockdev_req){.op = BLOCKDEV_WRITE, .offset = off,
-						       .iov = &s->iov, .iovcnt = 1,
-						       .done = tio_done, .opaque = s};
+			s->iov = (struct iovec){ s->buf, len };
+			s->req = (struct blockdev_req){ .op = BLOCKDEV_WRITE,
+							.offset = off,
+							.iov = &s->iov,
+							.iovcnt = 1,
+							.done = tio_done,
+							.opaque = s };
 			s->busy = true;
 			if (blockdev_submit(bd, &s->req) < 0)
 				return 1;
@@ -148,7 +152,8 @@ static int tio_verify(const char *path, const char *jpath)
 			if (zero) {
 				if (last[sec]) {
 					fprintf(stderr, "verify: sector %llu lost write %llu\n",
-						(unsigned long long)sec, (unsigned long long)last[sec]);
+						(unsigned long long)sec,
+						(unsigned long long)last[sec]);
 					bad++;
 				}
 				continue;
@@ -159,9 +164,11 @@ static int tio_verify(const char *path, const char *jpath)
 				intact = buf[s + k] == (u8)(st & 0xff);
 			if (!intact || st < last[sec]) {
 				if (bad++ < 10)
-					fprintf(stderr, "verify: sector %llu holds %s stamp %llu, last "
-						"completed write %llu\n", (unsigned long long)sec,
-						intact ? "stale" : "torn", (unsigned long long)st,
+					fprintf(stderr,
+						"verify: sector %llu holds %s stamp %llu, last "
+						"completed write %llu\n",
+						(unsigned long long)sec, intact ? "stale" : "torn",
+						(unsigned long long)st,
 						(unsigned long long)last[sec]);
 			}
 		}
