@@ -11,7 +11,9 @@
  *  - boot_multiboot: Multiboot 0.6.96 (sections 3.1 header, 3.2 machine state,
  *    3.3 boot information), ELF32/ELF64 or the a.out kludge.
  *  - boot_flat: a raw binary loaded below 1 MiB and started in real mode.
- *  - boot_firmware: not implemented yet (returns -ENOSYS with a message).
+ *  - boot_firmware: a BIOS image mapped to end at 4 GiB (a new gmem region)
+ *    and its last 128 KiB copied to 0xE0000; the vCPU starts at the reset
+ *    vector.
  * acpi_build writes RSDP/RSDT/XSDT/FADT/FACS/DSDT/MADT (ACPI 6.x chapter 5.2)
  * into the BIOS area; e820_build derives the memory map from gmem's regions.
  *
@@ -47,7 +49,7 @@ struct boot_params_in {
 	/* Flat binary: real mode, linear start address = load_address */
 	const char *flat;
 	u64 load_address;
-	/* Firmware image (not implemented yet) */
+	/* Firmware image (SeaBIOS bios.bin) */
 	const char *firmware;
 	unsigned nr_vcpus;
 	/* Guest-physical address of the ACPI RSDP (from acpi_build), 0 if none. */
@@ -70,7 +72,12 @@ MUST_CHECK int boot_multiboot(struct gmem *mem, const struct boot_params_in *in,
 MUST_CHECK int boot_flat(struct gmem *mem, const struct boot_params_in *in, struct cpu_state *bsp,
 			 struct err *err);
 
-/* Firmware images: not implemented yet, returns -ENOSYS with a message. */
+/*
+ * Map a BIOS image (64 KiB multiple, at most 16 MiB) so it ends at 4 GiB, as a
+ * new gmem region that gmem_destroy frees and e820 reports reserved; the
+ * caller must map regions added here into the accelerator. Copies the last
+ * 128 KiB to 0xE0000-0xFFFFF; *bsp gets the RESET state (F000:FFF0).
+ */
 MUST_CHECK int boot_firmware(struct gmem *mem, const struct boot_params_in *in,
 			     struct cpu_state *bsp, struct err *err);
 

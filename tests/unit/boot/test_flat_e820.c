@@ -2,7 +2,9 @@
 /*
  * e820_build (ordering, no overlaps, the legacy window, RAM above 4 GiB,
  * ROM regions in the PCI hole, table overflow) and boot_flat (real-mode
- * CS:IP and SS:SP choices, DL = 0x80, refusal of images that do not fit).
+ * CS:IP and SS:SP choices, DL = 0x80, refusal of images that do not fit),
+ * boot_firmware (the image below 4 GiB and at 0xE0000, the reset vector;
+ * Debian's SeaBIOS bios.bin when installed).
  */
 #include "boot_test_util.h"
 #include "vmm/boot/boot.h"
@@ -14,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -198,6 +201,92 @@ static void test_flat_refused(void **state)
 	bt_remove_temp(empty);
 }
 
+static void test_firmware_mapping(void **state)
+{
+	enum {
+		SIZE = 256 * 1024
+	};
+	struct gmem mem;
+	struct cpu_state c;
+	struct err err = { 0 };
+	struct e820_entry e[E820_MAX_ENTRIES];
+	struct boot_params_in in = { 0 };
+	u8 *img = malloc(SIZE), *back = malloc(128 * 1024);
+	char *path;
+	unsigned n;
+
+	(void)state;
+	for (size_t i = 0; i < SIZE; i++)
+		img[i] = (u8)(i * 31 + (i >> 12));
+	path = bt_write_temp(img, SIZE);
+	in.firmware = path;
+	bt_gmem_init(&mem, 64 * MiB);
+	boot_cpu_reset(&c, true);
+	if (boot_firmware(&mem, &in, &c, &err))
+		fail_msg("%s", err.msg);
+	/* The reset vector: CS.base + IP = 0xFFFFFFF0, the image's last 16 bytes. */
+	assert_int_equal(c.seg[CPU_CS].base + c.rip, 0xfffffff0);
+	assert_int_equal(c.cr0 & 1, 0);
+	bt_read(&mem, 4 * GiB - SIZE, back, 4096);
+	assert_memory_equal(back, img, 4096);
+	bt_read(&mem, 0xe0000, back, 128 * 1024);
+	assert_memory_equal(back, img + SIZE - 128 * 1024, 128 * 1024);
+	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES, &n), 0);
+	assert_int_equal(e[n - 1].addr, 4 * GiB - SIZE);
+	assert_int_equal(e[n - 1].type, E820_RESERVED);
+	gmem_destroy(&mem); /* frees the firmware region too (ASan checks) */
+	bt_remove_temp(path);
+
+	/* Sizes that are not a BIOS image. */
+	path = bt_write_temp(img, 1000);
+	in.firmware = path;
+	bt_gmem_init(&mem, 64 * MiB);
+	assert_int_equal(boot_firmware(&mem, &in, &c, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, path));
+	bt_remove_temp(path);
+	path = bt_sparse_temp(32 * MiB);
+	in.firmware = path;
+	assert_int_equal(boot_firmware(&mem, &in, &c, &err), -EINVAL);
+	bt_remove_temp(path);
+	/* Something already mapped just below 4 GiB: refused, nothing leaked. */
+	path = bt_write_temp(img, SIZE);
+	in.firmware = path;
+	assert_int_equal(gmem_add(&mem, 4 * GiB - 4096, 4096, back), 0);
+	assert_int_equal(boot_firmware(&mem, &in, &c, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "already in use"));
+	mem.nr--; /* gmem_destroy unmaps every region: drop the malloc'ed one first */
+	bt_remove_temp(path);
+	gmem_destroy(&mem);
+	free(img);
+	free(back);
+}
+
+static void test_firmware_seabios(void **state)
+{
+	const char *bios = "/usr/share/seabios/bios.bin";
+	struct gmem mem;
+	struct cpu_state c;
+	struct err err = { 0 };
+	struct boot_params_in in = { .firmware = bios };
+	u8 jmp;
+
+	(void)state;
+	if (access(bios, R_OK) != 0) {
+		print_message("%s not installed (seabios package), skipping\n", bios);
+		skip();
+	}
+	bt_gmem_init(&mem, 64 * MiB);
+	boot_cpu_reset(&c, true);
+	if (boot_firmware(&mem, &in, &c, &err))
+		fail_msg("%s", err.msg);
+	/* SeaBIOS's reset vector is a far jump (0xEA), in both copies. */
+	bt_read(&mem, 0xfffffff0, &jmp, 1);
+	assert_int_equal(jmp, 0xea);
+	bt_read(&mem, 0xffff0, &jmp, 1);
+	assert_int_equal(jmp, 0xea);
+	gmem_destroy(&mem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +295,8 @@ int main(void)
 		cmocka_unit_test(test_e820_unsorted_regions),
 		cmocka_unit_test(test_flat_boot_sector),
 		cmocka_unit_test(test_flat_refused),
+		cmocka_unit_test(test_firmware_mapping),
+		cmocka_unit_test(test_firmware_seabios),
 	};
 
 	return cmocka_run_group_tests_name("boot_flat_e820", tests, NULL, NULL);
