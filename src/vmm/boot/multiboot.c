@@ -292,6 +292,7 @@ static int mb_build_info(struct gmem *mem, struct boot_layout *l, const struct b
 	struct mb_info mi = { .cap = BOOT_INFO_END - BOOT_INFO_GPA };
 	u32 flags = MB_INFO_MEMORY | MB_INFO_MMAP | MB_INFO_LOADER_NAME | MB_INFO_CMDLINE;
 	u32 mmap_gpa, mods_gpa = 0;
+	u64 upper_end;
 	u8 *info;
 	int ret;
 
@@ -301,7 +302,8 @@ static int mb_build_info(struct gmem *mem, struct boot_layout *l, const struct b
 	*info_gpa = mb_info_alloc(&mi, MB_INFO_SIZE, 8);
 	info = mi.buf;
 	boot_put32(info + 4, (u32)(MIN(boot_layout_ram_end(l, 0), BOOT_EBDA_START) >> 10));
-	boot_put32(info + 8, (u32)((boot_layout_ram_end(l, BOOT_BIOS_END) - BOOT_BIOS_END) >> 10));
+	upper_end = boot_layout_ram_end(l, BOOT_BIOS_END); /* 0 if no RAM at 1 MiB */
+	boot_put32(info + 8, upper_end ? (u32)((upper_end - BOOT_BIOS_END) >> 10) : 0);
 	boot_put32(info + 16, mb_info_string(&mi, in->cmdline ? in->cmdline : ""));
 	boot_put32(info + 64, mb_info_string(&mi, "vmm"));
 	mmap_gpa = mb_info_alloc(&mi, (size_t)l->nr_map * 24, 8);
