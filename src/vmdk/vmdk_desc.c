@@ -151,6 +151,7 @@ static int desc_parse_kv(struct desc_line *l, struct vmdk_desc *d, struct err *e
 	size_t klen;
 	bool q;
 	u64 v;
+	int ret;
 
 	if (!eq)
 		return err_set(err, -EINVAL, "line %u: expected key=value", l->lineno);
@@ -162,8 +163,12 @@ static int desc_parse_kv(struct desc_line *l, struct vmdk_desc *d, struct err *e
 	memcpy(key, l->p, klen);
 	key[klen] = 0;
 	l->p = eq + 1;
-	if (desc_token(l, val, sizeof(val), &q))
-		val[0] = 0, q = false; /* empty value */
+	ret = desc_token(l, val, sizeof(val), &q);
+	if (ret == -ENOENT)
+		val[0] = 0; /* empty value */
+	else if (ret < 0)
+		return err_set(err, -EINVAL, "line %u: bad value for %.64s (unterminated quote?)",
+			       l->lineno, key);
 	desc_skip_ws(l);
 	if (l->p != l->end)
 		return err_set(err, -EINVAL, "line %u: trailing characters after value of %.64s",

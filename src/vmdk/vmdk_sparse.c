@@ -102,6 +102,12 @@ int vmdk_sparse_parse_header(const u8 *b, u64 file_size, struct vmdk_sparse_hdr 
 	if (h->capacity > VMDK_MAX_EXTENT_SECTORS)
 		return err_set(err, -EFBIG, "%s: capacity %llu sectors exceeds the 2 TiB limit",
 			       name, (unsigned long long)h->capacity);
+	/* Both table copies fully loaded must stay bounded (2 TiB at 64 KiB grains = 128 MiB). */
+	if ((h->capacity / h->grain_size) * 4 * 2 > (512ull << 20))
+		return err_set(
+			err, -EFBIG,
+			"%s: grain tables for %llu sectors in %llu-sector grains exceed 512 MiB",
+			name, (unsigned long long)h->capacity, (unsigned long long)h->grain_size);
 	if ((h->flags & VMDK_FLAG_COMPRESS) && h->compress_alg != 1)
 		return err_set(err, -ENOTSUP, "%s: unsupported compression algorithm %u", name,
 			       h->compress_alg);
