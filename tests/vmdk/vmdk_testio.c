@@ -139,6 +139,8 @@ static int tio_verify(const char *path, const char *jpath)
 
 		if (blockdev_pread(bd, buf, n, base) < 0) {
 			fprintf(stderr, "verify: read error at %llu\n", (unsigned long long)base);
+			free(last);
+			free(buf);
 			return 1;
 		}
 		for (u64 s = 0; s < n; s += 512) {
@@ -174,6 +176,9 @@ static int tio_verify(const char *path, const char *jpath)
 		}
 	}
 	blockdev_close(bd);
+	free(last);
+	free(buf);
+	fclose(j);
 	printf("verify: %llu sectors, %llu bad\n", (unsigned long long)nsec,
 	       (unsigned long long)bad);
 	return bad ? 1 : 0;
