@@ -6,8 +6,8 @@
  *   5.2.9   FADT revision 6 (table 5-33): PM1a event/control blocks, PM timer
  *           and GPE0 at the ACPI PM device's ports, SCI on IRQ 9, reset
  *           register = system I/O 0xcf9 value 6, IAPC_BOOT_ARCH legacy
- *           devices + 8042, century at CMOS 0x32, 32- and 64-bit FACS/DSDT
- *           pointers,
+ *           devices + 8042, century at CMOS 0x32, the 32-bit FACS pointer
+ *           (X_FIRMWARE_CTRL must then be 0), both DSDT pointers,
  *   5.2.10  FACS, 5.2.11.1 DSDT, 5.2.12 MADT (local APIC at 0xfee00000,
  *           PCAT_COMPAT, one enabled Processor Local APIC per vCPU, the
  *           IOAPIC at 0xfec00000 with GSI base 0, overrides IRQ0 -> GSI2 and
@@ -223,7 +223,7 @@ static void acpi_fadt(u8 *t, const struct acpi_config *cfg, u32 facs, u32 dsdt)
 	acpi_gas(t + 116, 8, GAS_BYTE, ACPI_RESET_PORT);
 	t[128] = ACPI_RESET_VALUE;
 	t[131] = 0; /* FADT minor version: 6.0 */
-	boot_put64(t + 132, facs);
+	/* X_FIRMWARE_CTRL stays 0: at most one FACS pointer may be set (5.2.9, table 5-33). */
 	boot_put64(t + 140, dsdt);
 	acpi_gas(t + 148, ACPI_PM_PM1_EVT_LEN * 8, GAS_WORD, ACPI_PM_PM1A_EVT);
 	acpi_gas(t + 172, ACPI_PM_PM1_CNT_LEN * 8, GAS_WORD, ACPI_PM_PM1A_CNT);
