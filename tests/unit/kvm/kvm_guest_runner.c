@@ -10,6 +10,8 @@
  * PIC and PIT are KVM's in-kernel ones. Unclaimed reads return all ones.
  *
  * usage: kvm_guest_runner <image.bin> <load-address> <exit-status> <serial-text> [timeout-s]
+ *        [vcpus]
+ * Application processors (vcpus > 1) run on their own threads and wait for INIT/SIPI.
  * Exit: 0 pass, 1 fail, 77 KVM unusable (meson skip).
  */
 #include "kvm_test_util.h"
@@ -31,9 +33,11 @@
 #define RUNNER_UART	 0x3f8
 #define RUNNER_EXIT_PORT 0xf4
 #define RUNNER_LOG_MAX	 4096
+#define RUNNER_MAX_VCPUS 8
 
 struct runner {
-	struct accel_vcpu *vcpu;
+	struct accel_vcpu *vcpu; /* the BSP */
+	pthread_mutex_t lock;	 /* serializes device accesses of concurrent vCPUs */
 	char log[RUNNER_LOG_MAX + 1];
 	size_t log_len;
 	atomic_bool done, timed_out;
@@ -63,9 +67,8 @@ static void runner_testdev(u8 *scratch, u64 off, unsigned size, bool is_write, u
 		data[i] = off + i < sizeof(regs) ? regs[off + i] : 0;
 }
 
-static void runner_pio(void *opaque, u16 port, unsigned size, bool is_write, void *data)
+static void runner_pio_locked(struct runner *r, u16 port, unsigned size, bool is_write, void *data)
 {
-	struct runner *r = opaque;
 	u8 *d = data;
 
 	if (port >= TESTDEV_DEFAULT_PIO_BASE &&
@@ -88,6 +91,15 @@ static void runner_pio(void *opaque, u16 port, unsigned size, bool is_write, voi
 		d[0] = 0x60;
 	else if (port > RUNNER_UART && port <= RUNNER_UART + 7)
 		d[0] = 0;
+}
+
+static void runner_pio(void *opaque, u16 port, unsigned size, bool is_write, void *data)
+{
+	struct runner *r = opaque;
+
+	pthread_mutex_lock(&r->lock);
+	runner_pio_locked(r, port, size, is_write, data);
+	pthread_mutex_unlock(&r->lock);
 }
 
 static void runner_mmio(void *opaque, u64 gpa, unsigned size, bool is_write, void *data)
@@ -120,6 +132,27 @@ static void *runner_watchdog(void *opaque)
 	return NULL;
 }
 
+struct runner_ap {
+	struct runner *r;
+	struct accel_vcpu *vcpu;
+	pthread_t thread;
+};
+
+/* An application processor: run until the program ends (the end kicks every vCPU). */
+static void *runner_ap_thread(void *opaque)
+{
+	struct runner_ap *ap = opaque;
+	enum vcpu_stop why = VCPU_STOP_KICKED;
+
+	while (!atomic_load(&ap->r->done) && !atomic_load(&ap->r->timed_out)) {
+		if (accel_kvm.vcpu_run(ap->vcpu, &why) < 0 || why != VCPU_STOP_KICKED) {
+			fprintf(stderr, "AP stopped: %d\n", (int)why);
+			break;
+		}
+	}
+	return NULL;
+}
+
 static int runner_load(const char *path, u8 *ram, u64 load)
 {
 	FILE *f = fopen(path, "rb");
@@ -139,12 +172,15 @@ static int runner_load(const char *path, u8 *ram, u64 load)
 }
 
 /* Run until the debug-exit port is written or the watchdog fires. */
-static int runner_run(struct runner *r)
+static int runner_run(struct runner *r, struct runner_ap *aps, unsigned nr_aps)
 {
 	pthread_t dog;
 	enum vcpu_stop why = VCPU_STOP_KICKED;
 	int ret = 0;
 
+	for (unsigned i = 0; i < nr_aps; i++)
+		if (pthread_create(&aps[i].thread, NULL, runner_ap_thread, &aps[i]) != 0)
+			return -1;
 	if (pthread_create(&dog, NULL, runner_watchdog, r) != 0)
 		return -1;
 	while (!atomic_load(&r->done) && !atomic_load(&r->timed_out)) {
@@ -157,12 +193,17 @@ static int runner_run(struct runner *r)
 	}
 	atomic_store(&r->done, true);
 	pthread_join(dog, NULL);
+	for (unsigned i = 0; i < nr_aps; i++) {
+		accel_kvm.vcpu_kick(aps[i].vcpu);
+		pthread_join(aps[i].thread, NULL);
+	}
 	return ret;
 }
 
 int main(int argc, char **argv)
 {
-	static struct runner r;
+	static struct runner r = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	static struct runner_ap aps[RUNNER_MAX_VCPUS];
 	struct accel_config cfg = { .nr_vcpus = 1, .ram_bytes = RUNNER_RAM_BYTES, .name = "guest" };
 	struct accel_io io = { .vm = &r, .pio = runner_pio, .mmio = runner_mmio };
 	struct accel_vm *vm;
@@ -181,6 +222,11 @@ int main(int argc, char **argv)
 	load = strtoull(argv[2], NULL, 0);
 	want_status = atoi(argv[3]);
 	r.timeout_s = argc > 5 ? (unsigned)atoi(argv[5]) : 30;
+	cfg.nr_vcpus = argc > 6 ? (unsigned)atoi(argv[6]) : 1;
+	if (cfg.nr_vcpus < 1 || cfg.nr_vcpus > RUNNER_MAX_VCPUS) {
+		fprintf(stderr, "vcpus must be 1..%d\n", RUNNER_MAX_VCPUS);
+		return 1;
+	}
 	kvm_test_require_kvm(argv[0]);
 	ram = mmap(NULL, RUNNER_RAM_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
 		   0);
@@ -192,10 +238,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "setup failed: %s\n", err.msg);
 		return 1;
 	}
+	for (unsigned i = 1; i < cfg.nr_vcpus; i++) {
+		aps[i - 1].r = &r;
+		if (accel_kvm.vcpu_create(vm, i, &io, &aps[i - 1].vcpu, &err) < 0) {
+			fprintf(stderr, "setup failed: %s\n", err.msg);
+			return 1;
+		}
+	}
 	if (accel_kvm.vcpu_get(r.vcpu, &st) < 0)
 		return 1;
 	kvm_test_real_mode(&st, (u16)load, 0x7c00);
-	if (accel_kvm.vcpu_set(r.vcpu, &st) < 0 || runner_run(&r) < 0)
+	if (accel_kvm.vcpu_set(r.vcpu, &st) < 0 || runner_run(&r, aps, cfg.nr_vcpus - 1) < 0)
 		return 1;
 	printf("serial: %s", r.log);
 	if (r.timed_out) {
@@ -205,6 +258,8 @@ int main(int argc, char **argv)
 	ok = r.status == want_status && strstr(r.log, argv[4]) != NULL;
 	printf("%s: exit status %d (want %d), serial %s \"%s\"\n", ok ? "PASS" : "FAIL", r.status,
 	       want_status, strstr(r.log, argv[4]) ? "contains" : "lacks", argv[4]);
+	for (unsigned i = 1; i < cfg.nr_vcpus; i++)
+		accel_kvm.vcpu_destroy(aps[i - 1].vcpu);
 	accel_kvm.vcpu_destroy(r.vcpu);
 	accel_kvm.vm_destroy(vm);
 	munmap(ram, RUNNER_RAM_BYTES);
