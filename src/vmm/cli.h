@@ -7,6 +7,8 @@
 #ifndef VMM_CLI_H
 #define VMM_CLI_H
 
+#include <stdbool.h>
+
 /* Exit statuses shared by every subcommand (vm.c documents those of a running VM). */
 #define CLI_EXIT_OK        0
 #define CLI_EXIT_FAILURE   1 /* the VM could not be created, or a host error */
@@ -19,20 +21,24 @@ int cli_run(int argc, char **argv);
 int cli_validate(int argc, char **argv);
 int cli_host_info(int argc, char **argv);
 
-/* Handle an option every subcommand accepts (--log, --verbose, --quiet); true if it was one. */
-struct option;
-extern const char cli_common_help[];
-int cli_common_option(int opt, const char *arg);
+/* What a subcommand's command line held, beyond the common options. */
+struct cli_args {
+	const char *sets[CLI_MAX_SETS]; /* --set KEY=VALUE, in order */
+	unsigned nr_sets;
+	bool no_file_check;            /* --no-file-check */
+	char **rest;                   /* the operands */
+	int nr_rest;
+};
 
-/* Collect a --set KEY=VALUE; returns CLI_EXIT_USAGE (with a message) when there are too many. */
-int cli_add_set(const char **sets, unsigned *nr, const char *arg);
+/* Options a subcommand accepts besides --help, --log, --verbose, --quiet. */
+#define CLI_ACCEPT_SET           (1u << 0)
+#define CLI_ACCEPT_NO_FILE_CHECK (1u << 1)
 
-#define CLI_OPT_LOG     1000
-#define CLI_OPT_VERBOSE 1001
-#define CLI_OPT_QUIET   1002
-#define CLI_COMMON_LONG_OPTIONS                                                                    \
-	{ "log", required_argument, NULL, CLI_OPT_LOG },                                          \
-		{ "verbose", no_argument, NULL, CLI_OPT_VERBOSE },                                 \
-		{ "quiet", no_argument, NULL, CLI_OPT_QUIET }
+/*
+ * Parse a subcommand's options (argv[0] is the subcommand). usage is printed for --help (to
+ * stdout) and after a bad option (to stderr), followed by the common options' help. Returns
+ * -1 when the command should go on, otherwise the exit status to return at once.
+ */
+int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct cli_args *out);
 
 #endif

@@ -9,7 +9,6 @@
 #include "vmm/accel_select.h"
 #include "vmm/hostinfo.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 static const char host_info_usage[] =
@@ -17,38 +16,20 @@ static const char host_info_usage[] =
 	"\n"
 	"Show what this host offers for running VMs: /dev/kvm and its API version, the KVM\n"
 	"capabilities this VMM uses, whether hardware virtualization (VT-x/AMD-V) is present\n"
-	"and why or why not, and which accelerator 'accel: auto' would pick.\n"
-	"\n"
-	"Options:\n"
-	"  -h, --help           show this text\n";
+	"and why or why not, and which accelerator 'accel: auto' would pick.\n";
 
 int cli_host_info(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		CLI_COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct accel_ops *pick;
+	struct cli_args args;
 	struct host_info hi;
 	char why[512];
-	int opt, ret;
+	int ret;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "hvq", opts, NULL)) != -1) {
-		if ((ret = cli_common_option(opt, optarg)) != 0) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
-			continue;
-		}
-		if (opt == 'h') {
-			fputs(host_info_usage, stdout);
-			return CLI_EXIT_OK;
-		}
-		fputs(host_info_usage, stderr);
-		return CLI_EXIT_USAGE;
-	}
-	if (optind != argc) {
+	ret = cli_parse(argc, argv, host_info_usage, 0, &args);
+	if (ret >= 0)
+		return ret;
+	if (args.nr_rest) {
 		fprintf(stderr, "vmm host-info: takes no arguments\n");
 		return CLI_EXIT_USAGE;
 	}

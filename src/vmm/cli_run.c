@@ -13,7 +13,6 @@
 #include "vmm/spec.h"
 #include "vmm/vm.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,8 +25,6 @@ static const char run_usage[] =
 	"Options:\n"
 	"      --set KEY=VALUE  override a spec field (repeatable), e.g. --set memory_mib=1024,\n"
 	"                       --set accel=bt, --set boot.cmdline='console=ttyS0 quiet'\n"
-	"  -h, --help           show this text\n"
-	"%s"
 	"\n"
 	"Exit status:\n"
 	"  0      the guest powered off\n"
@@ -103,53 +100,29 @@ static int run_vm(const struct vm_spec *spec, const struct accel_ops *accel,
 
 int cli_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "set", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		CLI_COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *sets[CLI_MAX_SETS];
 	const struct accel_ops *accel;
 	struct console *console = NULL;
 	struct err err = { 0 };
+	struct cli_args args;
 	struct vm_spec spec;
-	unsigned nr_sets = 0;
 	char why[512];
 	struct diag d;
-	int opt, ret;
+	int ret;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "hvq", opts, NULL)) != -1) {
-		if ((ret = cli_common_option(opt, optarg)) != 0) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
-			continue;
-		}
-		switch (opt) {
-		case 's':
-			if (cli_add_set(sets, &nr_sets, optarg))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			printf(run_usage, cli_common_help);
-			return CLI_EXIT_OK;
-		default:
-			fprintf(stderr, run_usage, cli_common_help);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
+	ret = cli_parse(argc, argv, run_usage, CLI_ACCEPT_SET, &args);
+	if (ret >= 0)
+		return ret;
+	if (args.nr_rest != 1) {
 		fprintf(stderr, "vmm run: expected one spec file\n");
 		return CLI_EXIT_USAGE;
 	}
 	diag_init(&d);
-	ret = spec_load(argv[optind], sets, nr_sets, SPEC_CHECK_FILES, &spec, &d);
+	ret = spec_load(args.rest[0], args.sets, args.nr_sets, SPEC_CHECK_FILES, &spec, &d);
 	if (ret < 0) {
 		for (unsigned i = 0; i < d.nr; i++)
 			log_err("%s%s%s", d.entries[i].path, d.entries[i].path[0] ? ": " : "",
 				d.entries[i].msg);
-		log_err("%s: not a valid VM spec; nothing was started", argv[optind]);
+		log_err("%s: not a valid VM spec; nothing was started", args.rest[0]);
 		diag_free(&d);
 		return CLI_EXIT_USAGE;
 	}

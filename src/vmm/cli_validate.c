@@ -4,7 +4,6 @@
 
 #include "vmm/spec.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 static const char validate_usage[] =
@@ -16,60 +15,34 @@ static const char validate_usage[] =
 	"Options:\n"
 	"      --set KEY=VALUE  override a field before checking (repeatable), e.g.\n"
 	"                       --set memory_mib=1024 --set boot.cmdline='console=ttyS0'\n"
-	"      --no-file-check  do not check that the kernel, initrd and disk files exist\n"
-	"  -h, --help           show this text\n";
+	"      --no-file-check  do not check that the kernel, initrd and disk files exist\n";
+
 
 int cli_validate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "set", required_argument, NULL, 's' },
-		{ "no-file-check", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		CLI_COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *sets[CLI_MAX_SETS];
-	unsigned nr_sets = 0, flags = SPEC_CHECK_FILES;
+	struct cli_args args;
 	struct vm_spec spec;
 	struct diag d;
-	int opt, ret;
+	int ret;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "hvq", opts, NULL)) != -1) {
-		if ((ret = cli_common_option(opt, optarg)) != 0) {
-			if (ret < 0)
-				return CLI_EXIT_USAGE;
-			continue;
-		}
-		switch (opt) {
-		case 's':
-			if (cli_add_set(sets, &nr_sets, optarg))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'n':
-			flags &= ~(unsigned)SPEC_CHECK_FILES;
-			break;
-		case 'h':
-			fputs(validate_usage, stdout);
-			return CLI_EXIT_OK;
-		default:
-			fputs(validate_usage, stderr);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
+	ret = cli_parse(argc, argv, validate_usage, CLI_ACCEPT_SET | CLI_ACCEPT_NO_FILE_CHECK,
+			&args);
+	if (ret >= 0)
+		return ret;
+	if (args.nr_rest != 1) {
 		fprintf(stderr, "vmm validate: expected one spec file\n\n%s", validate_usage);
 		return CLI_EXIT_USAGE;
 	}
 	diag_init(&d);
-	ret = spec_load(argv[optind], sets, nr_sets, flags, &spec, &d);
+	ret = spec_load(args.rest[0], args.sets, args.nr_sets,
+			args.no_file_check ? 0 : SPEC_CHECK_FILES, &spec, &d);
 	diag_print(&d, stdout);
 	diag_free(&d);
 	if (ret < 0) {
-		fprintf(stderr, "vmm validate: %s: not a valid VM spec\n", argv[optind]);
+		fprintf(stderr, "vmm validate: %s: not a valid VM spec\n", args.rest[0]);
 		return CLI_EXIT_USAGE;
 	}
-	printf("%s: valid (name %s, %u vCPU%s, %llu MiB, accel %s, boot %s)\n", argv[optind],
+	printf("%s: valid (name %s, %u vCPU%s, %llu MiB, accel %s, boot %s)\n", args.rest[0],
 	       spec.name, spec.vcpus, spec.vcpus == 1 ? "" : "s",
 	       (unsigned long long)spec.memory_mib, spec_accel_name(spec.accel),
 	       boot_kind_name(spec.boot.kind));

@@ -32,42 +32,76 @@ static const char main_usage[] =
 	"\n"
 	"Run 'vmm COMMAND --help' for a command's options.\n";
 
-const char cli_common_help[] =
+static const char cli_common_help[] =
+	"\nCommon options:\n"
+	"  -h, --help           show this text\n"
 	"      --log=CATS       debug categories, comma-separated: pio, mmio, irq, bt, virtio,\n"
 	"                       block, kvm, boot, dev, all\n"
 	"  -v, --verbose        more messages\n"
 	"  -q, --quiet          errors only\n";
 
-int cli_common_option(int opt, const char *arg)
+static int cli_usage_error(const char *usage)
 {
-	switch (opt) {
-	case CLI_OPT_LOG:
-		if (log_set_categories(arg) < 0) {
-			fprintf(stderr, "vmm: --log: unknown category in '%s'\n", arg);
-			return -EINVAL;
-		}
-		log_min_level = LOG_LEVEL_DEBUG;
-		return 1;
-	case CLI_OPT_VERBOSE:
-	case 'v':
-		log_min_level = LOG_LEVEL_DEBUG;
-		return 1;
-	case CLI_OPT_QUIET:
-	case 'q':
-		log_min_level = LOG_LEVEL_ERR;
-		return 1;
-	}
-	return 0;
+	fprintf(stderr, "%s%s", usage, cli_common_help);
+	return CLI_EXIT_USAGE;
 }
 
-int cli_add_set(const char **sets, unsigned *nr, const char *arg)
+int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct cli_args *out)
 {
-	if (*nr >= CLI_MAX_SETS) {
-		fprintf(stderr, "vmm: too many --set options (at most %d)\n", CLI_MAX_SETS);
-		return CLI_EXIT_USAGE;
+	enum { OPT_LOG = 1000, OPT_SET, OPT_NO_FILE_CHECK };
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "set", required_argument, NULL, OPT_SET },
+		{ "no-file-check", no_argument, NULL, OPT_NO_FILE_CHECK },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	memset(out, 0, sizeof(*out));
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "hvq", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			printf("%s%s", usage, cli_common_help);
+			return CLI_EXIT_OK;
+		case 'v':
+			log_min_level = LOG_LEVEL_DEBUG;
+			break;
+		case 'q':
+			log_min_level = LOG_LEVEL_ERR;
+			break;
+		case OPT_LOG:
+			if (log_set_categories(optarg) < 0) {
+				fprintf(stderr, "vmm: --log: unknown category in '%s'\n", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			log_min_level = LOG_LEVEL_DEBUG;
+			break;
+		case OPT_SET:
+			if (!(accept & CLI_ACCEPT_SET))
+				return cli_usage_error(usage);
+			if (out->nr_sets >= CLI_MAX_SETS) {
+				fprintf(stderr, "vmm: too many --set options (at most %d)\n",
+					CLI_MAX_SETS);
+				return CLI_EXIT_USAGE;
+			}
+			out->sets[out->nr_sets++] = optarg;
+			break;
+		case OPT_NO_FILE_CHECK:
+			if (!(accept & CLI_ACCEPT_NO_FILE_CHECK))
+				return cli_usage_error(usage);
+			out->no_file_check = true;
+			break;
+		default:
+			return cli_usage_error(usage);
+		}
 	}
-	sets[(*nr)++] = arg;
-	return 0;
+	out->rest = argv + optind;
+	out->nr_rest = argc - optind;
+	return -1;
 }
 
 static const struct {
