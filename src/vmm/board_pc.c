@@ -29,12 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BOARD_COM1_BASE 0x3f8
-#define BOARD_COM1_GSI  4
-#define BOARD_KBD_GSI   1
-#define BOARD_MOUSE_GSI 12
-#define BOARD_RTC_GSI   8
-#define BOARD_TESTDEV_GSI 5
+#define BOARD_COM1_BASE	   0x3f8
+#define BOARD_COM1_GSI	   4
+#define BOARD_KBD_GSI	   1
+#define BOARD_MOUSE_GSI	   12
+#define BOARD_RTC_GSI	   8
+#define BOARD_TESTDEV_GSI  5
 #define BOARD_PM_TMR_32BIT true /* the FADT and the PM timer device must agree */
 
 struct board_pc {
@@ -120,8 +120,9 @@ static int board_pc_create_debug(struct board_pc *b, struct err *err)
 int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 {
 	struct board_pc *b = calloc(1, sizeof(*b));
-	struct uart_config com1 = { .name = "uart0", .base = BOARD_COM1_BASE,
-				    .write = board_pc_com1_write, .opaque = vm };
+	struct uart_config com1 = {
+		.name = "uart0", .base = BOARD_COM1_BASE, .write = board_pc_com1_write, .opaque = vm
+	};
 	struct rtc_config rtc = { .name = "rtc0", .base = 0x70 };
 	struct i8042_config kbd = { .name = "i8042" };
 	struct acpi_pm_config pm = { .name = "acpi-pm", .tmr_32bit = BOARD_PM_TMR_32BIT };
@@ -133,10 +134,11 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	b->vm = vm;
 	vm->board = b;
 	if (!vm->accel->has_irqchip) {
-		ret = err_set(err, -ENOSYS,
-			      "the userspace interrupt controllers the %s accelerator needs are not "
-			      "implemented yet",
-			      vm->accel->name);
+		ret = err_set(
+			err, -ENOSYS,
+			"the userspace interrupt controllers the %s accelerator needs are not "
+			"implemented yet",
+			vm->accel->name);
 		goto err_destroy;
 	}
 	ret = uart_create(&vm->plat, &com1, board_pc_line(vm, BOARD_COM1_GSI), &b->com1, err);

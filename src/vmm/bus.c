@@ -161,7 +161,8 @@ static u64 bus_dev_read(const struct bus_range *r, u64 off, unsigned size)
 		return ops->read(r->dev, off, size) & bus_size_mask(size);
 	if (size > hi) { /* split: little-endian pieces of hi bytes */
 		for (unsigned done = 0; done < size; done += hi)
-			val |= (ops->read(r->dev, off + done, hi) & bus_size_mask(hi)) << (done * 8);
+			val |= (ops->read(r->dev, off + done, hi) & bus_size_mask(hi))
+			       << (done * 8);
 		return val;
 	}
 	/* widen: read the aligned min-size unit holding the bytes and extract them */

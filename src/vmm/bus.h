@@ -39,7 +39,7 @@ struct bus {
 	struct bus_range *ranges; /* sorted by base */
 	unsigned nr, cap;
 	pthread_mutex_t *lock; /* the VM-wide device lock; NULL in single-threaded tests */
-	u64 unclaimed;         /* count of accesses nobody claimed */
+	u64 unclaimed;	       /* count of accesses nobody claimed */
 };
 
 /* Initialise an empty bus. lock may be NULL (unit tests). Main thread. */

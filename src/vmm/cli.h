@@ -10,10 +10,10 @@
 #include <stdbool.h>
 
 /* Exit statuses shared by every subcommand (vm.c documents those of a running VM). */
-#define CLI_EXIT_OK        0
-#define CLI_EXIT_FAILURE   1 /* the VM could not be created, or a host error */
-#define CLI_EXIT_USAGE     2 /* bad command line or invalid spec */
-#define CLI_EXIT_NO_ACCEL  3 /* the chosen accelerator is not available on this host */
+#define CLI_EXIT_OK	  0
+#define CLI_EXIT_FAILURE  1 /* the VM could not be created, or a host error */
+#define CLI_EXIT_USAGE	  2 /* bad command line or invalid spec */
+#define CLI_EXIT_NO_ACCEL 3 /* the chosen accelerator is not available on this host */
 
 #define CLI_MAX_SETS 64
 
@@ -25,13 +25,13 @@ int cli_host_info(int argc, char **argv);
 struct cli_args {
 	const char *sets[CLI_MAX_SETS]; /* --set KEY=VALUE, in order */
 	unsigned nr_sets;
-	bool no_file_check;            /* --no-file-check */
-	char **rest;                   /* the operands */
+	bool no_file_check; /* --no-file-check */
+	char **rest;	    /* the operands */
 	int nr_rest;
 };
 
 /* Options a subcommand accepts besides --help, --log, --verbose, --quiet. */
-#define CLI_ACCEPT_SET           (1u << 0)
+#define CLI_ACCEPT_SET		 (1u << 0)
 #define CLI_ACCEPT_NO_FILE_CHECK (1u << 1)
 
 /*

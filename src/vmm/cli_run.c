@@ -85,7 +85,8 @@ static int run_vm(const struct vm_spec *spec, const struct accel_ops *accel,
 		}
 		status = vm_end_exit_status(end, vm->end_status);
 		if (run_restarts(spec, end)) {
-			log_info("%s: %s; restarting (boot %u)", spec->name, vm->end_msg, boots + 1);
+			log_info("%s: %s; restarting (boot %u)", spec->name, vm->end_msg,
+				 boots + 1);
 			vm_destroy(vm);
 			continue;
 		}

@@ -17,7 +17,6 @@ static const char validate_usage[] =
 	"                       --set memory_mib=1024 --set boot.cmdline='console=ttyS0'\n"
 	"      --no-file-check  do not check that the kernel, initrd and disk files exist\n";
 
-
 int cli_validate(int argc, char **argv)
 {
 	struct cli_args args;

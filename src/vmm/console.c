@@ -26,15 +26,15 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
+#define CONSOLE_ESCAPE	0x01  /* Ctrl-A */
 #define CONSOLE_BACKLOG 65536 /* output kept for a socket client that connects later */
 
 struct console {
 	enum serial_target target;
 	int in_fd, out_fd; /* -1 when absent */
-	int listen_fd;     /* SERIAL_UNIX */
-	char path[256];    /* socket or pty path */
-	bool raw;          /* stdin termios changed */
+	int listen_fd;	   /* SERIAL_UNIX */
+	char path[256];	   /* socket or pty path */
+	bool raw;	   /* stdin termios changed */
 	struct termios saved;
 	bool escape; /* Ctrl-A seen */
 	pthread_mutex_t out_lock;
@@ -225,7 +225,8 @@ void console_write(struct console *c, const void *buf, size_t len)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) /* no reader (pty, socket) or a full pipe: drop, never block the guest */
+		if (n <=
+		    0) /* no reader (pty, socket) or a full pipe: drop, never block the guest */
 			break;
 		p += n;
 		len -= (size_t)n;
@@ -307,7 +308,8 @@ static void console_on_input(void *opaque, int fd, u32 events)
 			console_client_gone(c);
 			pthread_mutex_unlock(&c->out_lock);
 		} else {
-			console_watch_input(c, false); /* EOF on stdin: the guest just gets no input */
+			console_watch_input(c,
+					    false); /* EOF on stdin: the guest just gets no input */
 		}
 		return;
 	}

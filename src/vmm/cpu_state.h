@@ -15,13 +15,33 @@
 #include "vmm/base/types.h"
 
 enum cpu_reg {
-	CPU_RAX, CPU_RCX, CPU_RDX, CPU_RBX, CPU_RSP, CPU_RBP, CPU_RSI, CPU_RDI,
-	CPU_R8, CPU_R9, CPU_R10, CPU_R11, CPU_R12, CPU_R13, CPU_R14, CPU_R15,
+	CPU_RAX,
+	CPU_RCX,
+	CPU_RDX,
+	CPU_RBX,
+	CPU_RSP,
+	CPU_RBP,
+	CPU_RSI,
+	CPU_RDI,
+	CPU_R8,
+	CPU_R9,
+	CPU_R10,
+	CPU_R11,
+	CPU_R12,
+	CPU_R13,
+	CPU_R14,
+	CPU_R15,
 	CPU_NR_GPRS,
 };
 
 enum cpu_seg {
-	CPU_ES, CPU_CS, CPU_SS, CPU_DS, CPU_FS, CPU_GS, CPU_NR_SEGS,
+	CPU_ES,
+	CPU_CS,
+	CPU_SS,
+	CPU_DS,
+	CPU_FS,
+	CPU_GS,
+	CPU_NR_SEGS,
 };
 
 /* A segment register with its hidden part, in the "unpacked" form KVM uses. */
@@ -29,7 +49,7 @@ struct cpu_segment {
 	u64 base;
 	u32 limit; /* byte granular, already scaled by G */
 	u16 selector;
-	u8 type;   /* descriptor type field (4 bits) */
+	u8 type; /* descriptor type field (4 bits) */
 	u8 s : 1, dpl : 2, present : 1, avl : 1, l : 1, db : 1, g : 1;
 	u8 unusable;
 };
@@ -47,7 +67,7 @@ struct cpu_fxsave {
 	u16 fop;
 	u64 fip, fdp;
 	u32 mxcsr, mxcsr_mask;
-	u8 st[8][16];   /* ST0..ST7 as 80-bit values padded to 16 bytes */
+	u8 st[8][16];	/* ST0..ST7 as 80-bit values padded to 16 bytes */
 	u8 xmm[16][16]; /* XMM0..XMM15 */
 	u8 reserved2[96];
 };

@@ -31,7 +31,7 @@ struct gmem {
  * hole (GMEM_PCI_HOLE_START) and the rest from 4 GiB up. Main thread.
  */
 #define GMEM_PCI_HOLE_START 0xc0000000ull
-#define GMEM_HIGH_START     0x100000000ull
+#define GMEM_HIGH_START	    0x100000000ull
 MUST_CHECK int gmem_init_pc(struct gmem *mem, u64 ram_bytes);
 /* Add an existing host buffer as a region (unit tests, firmware ROM). */
 MUST_CHECK int gmem_add(struct gmem *mem, u64 gpa, u64 len, void *hva);

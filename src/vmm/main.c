@@ -48,7 +48,11 @@ static int cli_usage_error(const char *usage)
 
 int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct cli_args *out)
 {
-	enum { OPT_LOG = 1000, OPT_SET, OPT_NO_FILE_CHECK };
+	enum {
+		OPT_LOG = 1000,
+		OPT_SET,
+		OPT_NO_FILE_CHECK
+	};
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },

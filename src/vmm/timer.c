@@ -134,7 +134,8 @@ unsigned timer_run_due(struct vclock *c)
 		timer_unlink(t);
 		t->fn(t->opaque);
 		fired++;
-		if (fired > 10000) /* a timer re-armed in the past forever: leave the rest for later */
+		if (fired >
+		    10000) /* a timer re-armed in the past forever: leave the rest for later */
 			break;
 	}
 	return fired;

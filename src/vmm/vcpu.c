@@ -56,7 +56,8 @@ static void vcpu_mmio(void *opaque, u64 gpa, unsigned size, bool is_write, void 
 
 	if (size > 8) { /* wide accesses (SSE moves) arrive as 8-byte pieces */
 		for (unsigned off = 0; off < size; off += 8)
-			vcpu_mmio(opaque, gpa + off, MIN(8u, size - off), is_write, (u8 *)data + off);
+			vcpu_mmio(opaque, gpa + off, MIN(8u, size - off), is_write,
+				  (u8 *)data + off);
 		return;
 	}
 	if (is_write) {

@@ -242,7 +242,8 @@ out:
 int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct console *console,
 	      struct vm **out, struct err *err)
 {
-	struct accel_config cfg = { .nr_vcpus = spec->vcpus, .ram_bytes = spec->memory_mib << 20,
+	struct accel_config cfg = { .nr_vcpus = spec->vcpus,
+				    .ram_bytes = spec->memory_mib << 20,
 				    .name = spec->name };
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
@@ -385,8 +386,8 @@ static int vm_setup_loop(struct vm *vm, struct vm_loop_ctx *ctx)
 	if (!ret)
 		ret = loop_add(vm->loop, ctx->timer_fd, EPOLLIN, vm_on_timer, ctx);
 	if (!ret && vm->console)
-		ret = console_attach(vm->console, vm->loop, board_pc_console_input,
-				     vm_console_quit, vm);
+		ret = console_attach(vm->console, vm->loop, board_pc_console_input, vm_console_quit,
+				     vm);
 	return ret;
 }
 

@@ -25,11 +25,11 @@ struct loop;
 enum vm_end {
 	VM_END_NONE,
 	VM_END_POWEROFF,     /* ACPI S5 or equivalent */
-	VM_END_RESET,        /* the guest reset the machine */
+	VM_END_RESET,	     /* the guest reset the machine */
 	VM_END_TRIPLE_FAULT, /* shutdown: a triple fault */
 	VM_END_DEBUG_EXIT,   /* the guest wrote its exit status to the debug-exit port */
-	VM_END_SIGNAL,       /* SIGTERM / SIGINT / SIGHUP from the host */
-	VM_END_FAILED,       /* the accelerator could not continue (internal error) */
+	VM_END_SIGNAL,	     /* SIGTERM / SIGINT / SIGHUP from the host */
+	VM_END_FAILED,	     /* the accelerator could not continue (internal error) */
 };
 
 const char *vm_end_name(enum vm_end end);
@@ -48,10 +48,10 @@ struct vm {
 	/* End state, written under end_lock by whoever ends the VM first. */
 	pthread_mutex_t end_lock;
 	enum vm_end end;
-	int end_status;   /* debug-exit status or signal number */
+	int end_status; /* debug-exit status or signal number */
 	char end_msg[200];
-	int wake_fd;      /* eventfd: wakes the main loop when the VM must end */
-	int stop_signal;  /* a host signal asked the VM to stop (even if it was ending anyway) */
+	int wake_fd;	 /* eventfd: wakes the main loop when the VM must end */
+	int stop_signal; /* a host signal asked the VM to stop (even if it was ending anyway) */
 };
 
 /* Build a VM from a validated spec on the given accelerator. Main thread. */

@@ -16,9 +16,9 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } log_cat_names[] = {
-	{ "pio", LOG_CAT_PIO },       { "mmio", LOG_CAT_MMIO },   { "irq", LOG_CAT_IRQ },
-	{ "bt", LOG_CAT_BT },         { "virtio", LOG_CAT_VIRTIO }, { "block", LOG_CAT_BLOCK },
-	{ "kvm", LOG_CAT_KVM },       { "boot", LOG_CAT_BOOT },   { "dev", LOG_CAT_DEV },
+	{ "pio", LOG_CAT_PIO }, { "mmio", LOG_CAT_MMIO },     { "irq", LOG_CAT_IRQ },
+	{ "bt", LOG_CAT_BT },	{ "virtio", LOG_CAT_VIRTIO }, { "block", LOG_CAT_BLOCK },
+	{ "kvm", LOG_CAT_KVM }, { "boot", LOG_CAT_BOOT },     { "dev", LOG_CAT_DEV },
 };
 
 static u64 log_now_ns(void)
@@ -31,8 +31,10 @@ static u64 log_now_ns(void)
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	static const char *const names[] = { [LOG_LEVEL_ERR] = "error", [LOG_LEVEL_WARN] = "warning",
-					     [LOG_LEVEL_INFO] = "info", [LOG_LEVEL_DEBUG] = "debug" };
+	static const char *const names[] = { [LOG_LEVEL_ERR] = "error",
+					     [LOG_LEVEL_WARN] = "warning",
+					     [LOG_LEVEL_INFO] = "info",
+					     [LOG_LEVEL_DEBUG] = "debug" };
 	static u64 start_ns;
 	char line[1024];
 	int n;
@@ -47,8 +49,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	} else {
 		u64 t = log_now_ns() - start_ns;
 
-		n = snprintf(line, sizeof(line), "[%5llu.%06llu] %s: ",
-			     (unsigned long long)(t / 1000000000ull),
+		n = snprintf(line, sizeof(line),
+			     "[%5llu.%06llu] %s: ", (unsigned long long)(t / 1000000000ull),
 			     (unsigned long long)(t % 1000000000ull / 1000), names[level]);
 	}
 	va_start(ap, fmt);

@@ -32,7 +32,7 @@ enum log_level {
 };
 
 extern unsigned log_categories; /* enabled debug categories */
-extern int log_min_level;       /* messages above this level are dropped */
+extern int log_min_level;	/* messages above this level are dropped */
 
 void log_msg(enum log_level level, const char *fmt, ...) PRINTF(2, 3);
 
@@ -45,31 +45,32 @@ struct log_ratelimit {
 	unsigned count;
 	unsigned suppressed;
 };
+
 bool log_ratelimit_ok(struct log_ratelimit *rl);
 
 #define log_err(...)  log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
-#define log_dbg(cat, ...)                                                                          \
-	do {                                                                                       \
-		if (unlikely(log_categories & (cat)))                                              \
-			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__);                                     \
+#define log_dbg(cat, ...)                                      \
+	do {                                                   \
+		if (unlikely(log_categories & (cat)))          \
+			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__); \
 	} while (0)
 
 /* Guest-caused or unimplemented-feature messages: rate-limited warnings. */
-#define log_guest(...)                                                                             \
-	do {                                                                                       \
-		static struct log_ratelimit log_rl_;                                               \
-		if (log_ratelimit_ok(&log_rl_))                                                    \
-			log_msg(LOG_LEVEL_WARN, __VA_ARGS__);                                      \
+#define log_guest(...)                                        \
+	do {                                                  \
+		static struct log_ratelimit log_rl_;          \
+		if (log_ratelimit_ok(&log_rl_))               \
+			log_msg(LOG_LEVEL_WARN, __VA_ARGS__); \
 	} while (0)
 #define log_unimp(...) log_guest(__VA_ARGS__)
 
-#define LOG_ONCE(level, ...)                                                                       \
-	do {                                                                                       \
-		static bool log_once_;                                                             \
-		if (!__atomic_exchange_n(&log_once_, true, __ATOMIC_RELAXED))                      \
-			log_msg(level, __VA_ARGS__);                                               \
+#define LOG_ONCE(level, ...)                                                  \
+	do {                                                                  \
+		static bool log_once_;                                        \
+		if (!__atomic_exchange_n(&log_once_, true, __ATOMIC_RELAXED)) \
+			log_msg(level, __VA_ARGS__);                          \
 	} while (0)
 
 #endif

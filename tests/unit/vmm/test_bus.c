@@ -37,12 +37,15 @@ static void fake_write(void *opaque, u64 off, unsigned size, u64 val)
 	memcpy(d->regs + off, &val, size);
 }
 
-static const struct io_ops fake_any = { .read = fake_read, .write = fake_write, .min_size = 1,
-					.max_size = 8 };
-static const struct io_ops fake_dword = { .read = fake_read, .write = fake_write, .min_size = 4,
-					  .max_size = 4 };
-static const struct io_ops fake_byte = { .read = fake_read, .write = fake_write, .min_size = 1,
-					 .max_size = 1 };
+static const struct io_ops fake_any = {
+	.read = fake_read, .write = fake_write, .min_size = 1, .max_size = 8
+};
+static const struct io_ops fake_dword = {
+	.read = fake_read, .write = fake_write, .min_size = 4, .max_size = 4
+};
+static const struct io_ops fake_byte = {
+	.read = fake_read, .write = fake_write, .min_size = 1, .max_size = 1
+};
 
 static void test_map_rejects_overlap_and_empty(void **state)
 {
