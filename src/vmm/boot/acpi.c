@@ -12,12 +12,14 @@
  *           PCAT_COMPAT, one enabled Processor Local APIC per vCPU, the
  *           IOAPIC at 0xfec00000 with GSI base 0, overrides IRQ0 -> GSI2 and
  *           IRQ9 level/active high, local APIC NMI on LINT1).
- * The DSDT is AML (chapter 20): \_S5 = Package { SLP_TYP, SLP_TYP, 0, 0 }
- * and optionally \_SB.COM1 (PNP0501, I/O 0x3f8-0x3ff, IRQ 4).
+ * The DSDT is AML (chapter 20): \_S5 = Package { SLP_TYP, SLP_TYP, 0, 0 },
+ * optionally \_SB.PCI0 (the host bridge: _CRS windows per 6.4.3.5, _PRT per
+ * 6.2.13 routing INTx to IOAPIC GSIs) and \_SB.COM1 (PNP0501, I/O
+ * 0x3f8-0x3ff, IRQ 4).
  * All checksums make the byte sum of each table 0 (5.2.6).
  *
- * Not here: HPET, MCFG, SRAT, processor objects in the DSDT, the PCI root
- * bridge, sleep states other than S5.
+ * Not here: HPET, MCFG, SRAT, processor objects in the DSDT, a 64-bit PCI
+ * window, PCI interrupt link devices, sleep states other than S5.
  */
 #include "vmm/boot/boot_internal.h"
 
@@ -37,6 +39,7 @@
 #define FADT_REVISION 6
 #define FACS_LEN      64
 #define MADT_REVISION 4
+#define ACPI_AML_MAX  4096 /* the DSDT body: _S5, PCI0 (~2 KiB with _PRT), COM1 */
 
 /* FADT Fixed Feature Flags (table 5-34) */
 #define FADT_F_WBINVD	     (1u << 0)
@@ -141,6 +144,46 @@ static size_t aml_name_dword(u8 *out, const char *name, u32 value)
 	return 10;
 }
 
+/* Name (name, Buffer () { bytes }): a resource template (6.4) as a named buffer. */
+static size_t aml_name_buffer(u8 *out, const char *name, const u8 *data, size_t len)
+{
+	static const u8 buffer_op[] = { 0x11 };
+	u8 buf[512];
+	size_t b = 0, n = 0;
+
+	if (len < 256) {
+		buf[b++] = 0x0a; /* BytePrefix: the buffer size */
+		buf[b++] = (u8)len;
+	} else {
+		buf[b++] = 0x0b; /* WordPrefix */
+		boot_put16(buf + b, (u16)len);
+		b += 2;
+	}
+	memcpy(buf + b, data, len);
+	b += len;
+	out[n++] = 0x08; /* NameOp */
+	memcpy(out + n, name, 4);
+	n += 4;
+	return n + aml_pkg(out + n, buffer_op, 1, buf, b);
+}
+
+/* An integer as the shortest data object: ZeroOp, OneOp, BytePrefix or DWordPrefix. */
+static size_t aml_int(u8 *out, u32 v)
+{
+	if (v <= 1) {
+		out[0] = (u8)v;
+		return 1;
+	}
+	if (v <= 0xff) {
+		out[0] = 0x0a;
+		out[1] = (u8)v;
+		return 2;
+	}
+	out[0] = 0x0c;
+	boot_put32(out + 1, v);
+	return 5;
+}
+
 /* Device (COM1) { _HID EISAID("PNP0501"), _UID 1, _CRS { IO 0x3f8/8, IRQNoFlags {4} } } */
 static size_t aml_com1(u8 *out)
 {
@@ -150,29 +193,106 @@ static size_t aml_com1(u8 *out)
 		0x22, 0x10, 0x00,	/* IRQNoFlags () {4} */
 		0x79, 0x00,		/* EndTag */
 	};
-	static const u8 device_op[] = { 0x5b, 0x82 }, buffer_op[] = { 0x11 };
-	u8 body[128], buf[64];
-	size_t n = 0, b = 0;
+	static const u8 device_op[] = { 0x5b, 0x82 };
+	u8 body[128];
+	size_t n = 0;
 
 	memcpy(body, "COM1", 4);
 	n = 4;
 	n += aml_name_dword(body + n, "_HID", 0x0105d041); /* EISAID ("PNP0501") */
 	n += aml_name_dword(body + n, "_UID", 1);
-	buf[b++] = 0x0a; /* BytePrefix: the buffer size */
-	buf[b++] = sizeof(crs);
-	memcpy(buf + b, crs, sizeof(crs));
-	b += sizeof(crs);
-	body[n++] = 0x08; /* NameOp _CRS */
-	memcpy(body + n, "_CRS", 4);
+	n += aml_name_buffer(body + n, "_CRS", crs, sizeof(crs));
+	return aml_pkg(out, device_op, 2, body, n);
+}
+
+/* Word Address Space Descriptor (6.4.3.5.3): bus numbers (type 2) or I/O (type 1), producer. */
+static size_t acpi_res_word(u8 *p, u8 type, u8 type_flags, u16 min, u16 max)
+{
+	p[0] = 0x88;
+	boot_put16(p + 1, 13);
+	p[3] = type;
+	p[4] = 0x0c; /* MinFixed, MaxFixed, PosDecode, ResourceProducer */
+	p[5] = type_flags;
+	boot_put16(p + 6, 0); /* granularity */
+	boot_put16(p + 8, min);
+	boot_put16(p + 10, max);
+	boot_put16(p + 12, 0); /* translation offset */
+	boot_put16(p + 14, (u16)(max - min + 1));
+	return 16;
+}
+
+/* DWord Address Space Descriptor (6.4.3.5.2): a memory window, cacheable, read/write. */
+static size_t acpi_res_dword_mem(u8 *p, u32 min, u32 max)
+{
+	p[0] = 0x87;
+	boot_put16(p + 1, 23);
+	p[3] = 0;    /* memory */
+	p[4] = 0x0c; /* MinFixed, MaxFixed, PosDecode, ResourceProducer */
+	p[5] = 0x03; /* ReadWrite, Cacheable */
+	boot_put32(p + 6, 0);
+	boot_put32(p + 10, min);
+	boot_put32(p + 14, max);
+	boot_put32(p + 18, 0);
+	boot_put32(p + 22, max - min + 1);
+	return 26;
+}
+
+/*
+ * Device (PCI0): the host bridge (PNP0A03, PCI Firmware Spec 3.x 4.1.1) on
+ * segment 0 bus 0, its windows in _CRS (buses 0-255, config ports 0xcf8-0xcff,
+ * I/O 0-0xcf7 and 0xd00-0xffff, VGA memory 0xa0000-0xbffff, the 32-bit hole
+ * ACPI_PCI_MMIO_START-ACPI_PCI_MMIO_END) and _PRT (6.2.13): pin P (0 = INTA)
+ * of the device in slot S goes to GSI pci_intx_gsi[(S + P) % 4].
+ */
+static size_t aml_pci0(u8 *out, const struct acpi_config *cfg)
+{
+	static const u8 device_op[] = { 0x5b, 0x82 }, package_op[] = { 0x12 };
+	static const u8 cfg_io[] = { 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08 };
+	u8 crs[160], prt[2400], entry[32], body[3072];
+	size_t c = 0, r = 0, n = 0;
+
+	c += acpi_res_word(crs + c, 2, 0, 0x00, 0xff);
+	memcpy(crs + c, cfg_io, sizeof(cfg_io)); /* IO (Decode16, 0xcf8, 0xcf8, 1, 8) */
+	c += sizeof(cfg_io);
+	c += acpi_res_word(crs + c, 1, 0x03, 0x0000, 0x0cf7); /* EntireRange */
+	c += acpi_res_word(crs + c, 1, 0x03, 0x0d00, 0xffff);
+	c += acpi_res_dword_mem(crs + c, 0x000a0000, 0x000bffff);
+	c += acpi_res_dword_mem(crs + c, ACPI_PCI_MMIO_START, ACPI_PCI_MMIO_END);
+	crs[c++] = 0x79; /* EndTag, checksum 0 */
+	crs[c++] = 0x00;
+
+	prt[r++] = 32 * 4; /* NumElements */
+	for (u32 slot = 0; slot < 32; slot++) {
+		for (u32 pin = 0; pin < 4; pin++) {
+			size_t e = 0;
+
+			entry[e++] = 4;
+			e += aml_int(entry + e, slot << 16 | 0xffff);
+			e += aml_int(entry + e, pin);
+			entry[e++] = 0x00; /* Source: none, the index is a GSI */
+			e += aml_int(entry + e, cfg->pci_intx_gsi[(slot + pin) % 4]);
+			r += aml_pkg(prt + r, package_op, 1, entry, e);
+		}
+	}
+
+	memcpy(body, "PCI0", 4);
+	n = 4;
+	n += aml_name_dword(body + n, "_HID", 0x030ad041); /* EISAID ("PNP0A03") */
+	n += aml_name_dword(body + n, "_SEG", 0);
+	n += aml_name_dword(body + n, "_BBN", 0);
+	n += aml_name_dword(body + n, "_UID", 0);
+	n += aml_name_buffer(body + n, "_CRS", crs, c);
+	body[n++] = 0x08; /* NameOp _PRT */
+	memcpy(body + n, "_PRT", 4);
 	n += 4;
-	n += aml_pkg(body + n, buffer_op, 1, buf, b);
+	n += aml_pkg(body + n, package_op, 1, prt, r);
 	return aml_pkg(out, device_op, 2, body, n);
 }
 
 static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
 {
 	static const u8 package_op[] = { 0x12 }, scope_op[] = { 0x10 };
-	u8 pkg[16], sb[256];
+	u8 pkg[16], sb[ACPI_AML_MAX];
 	size_t n = 0, p = 0, s = 0;
 
 	/* Name (_S5, Package (4) { typ, typ, 0, 0 }) */
@@ -187,10 +307,13 @@ static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
 	pkg[p++] = 0x00; /* ZeroOp */
 	pkg[p++] = 0x00;
 	n += aml_pkg(out + n, package_op, 1, pkg, p);
-	if (cfg->com1) {
+	if (cfg->com1 || cfg->pci_host) {
 		memcpy(sb, "\\_SB_", 5);
 		s = 5;
-		s += aml_com1(sb + s);
+		if (cfg->pci_host)
+			s += aml_pci0(sb + s, cfg);
+		if (cfg->com1)
+			s += aml_com1(sb + s);
 		n += aml_pkg(out + n, scope_op, 1, sb, s);
 	}
 	return n;
@@ -282,12 +405,17 @@ int acpi_build(struct gmem *mem, const struct acpi_config *cfg, u64 *rsdp_gpa, s
 {
 	struct acpi_blob b = { 0 };
 	size_t rsdp, rsdt, xsdt, fadt, facs, dsdt, madt, dsdt_len, madt_len;
-	u8 aml[1024];
+	u8 aml[ACPI_AML_MAX];
 	int ret = 0;
 
 	if (!cfg->nr_vcpus || cfg->nr_vcpus > ACPI_MAX_VCPUS)
 		return err_set(err, -EINVAL, "acpi: %u vCPUs (1 to %u supported)", cfg->nr_vcpus,
 			       ACPI_MAX_VCPUS);
+	for (unsigned i = 0; cfg->pci_host && i < 4; i++)
+		if (!cfg->pci_intx_gsi[i] || cfg->pci_intx_gsi[i] > 23)
+			return err_set(err, -EINVAL,
+				       "acpi: PCI INTx GSI %u is not an IOAPIC pin 1-23",
+				       cfg->pci_intx_gsi[i]);
 	b.buf = calloc(1, ACPI_AREA_LEN);
 	if (!b.buf)
 		return err_set(err, -ENOMEM, "acpi: out of memory");

@@ -139,7 +139,18 @@ struct acpi_config {
 	u8 s5_slp_typ;	   /* SLP_TYP of \_S5: devices/acpi_pm.h ACPI_PM_SLP_TYP_S5 */
 	bool com1;	   /* describe the 16550 at 0x3f8, IRQ 4 in the DSDT */
 	bool pm_tmr_32bit; /* set FADT TMR_VAL_EXT: the PM timer counts 32 bits */
+	/*
+	 * Describe the PCI host bridge \_SB.PCI0 (PNP0A03, bus 0, config mechanism
+	 * #1) with its windows and a _PRT: INTx pin P (0 = INTA) of the device in
+	 * slot S is wired to GSI pci_intx_gsi[(S + P) % 4] (1..23, IOAPIC pins).
+	 */
+	bool pci_host;
+	u8 pci_intx_gsi[4];
 };
+
+/* The 32-bit PCI memory window PCI0's _CRS gives the OS: the hole up to the IOAPIC. */
+#define ACPI_PCI_MMIO_START 0xc0000000u
+#define ACPI_PCI_MMIO_END   0xfebfffffu
 
 /*
  * Build the tables at BOOT_ACPI_START and return the RSDP's address in

@@ -54,11 +54,13 @@ static bool sig_is(const struct gmem *mem, u64 gpa, const char *sig)
 	return !memcmp(s, sig, 4);
 }
 
-static void build(struct tables *t, unsigned nr_vcpus, bool com1)
+static void build(struct tables *t, unsigned nr_vcpus, bool devices)
 {
 	struct acpi_config cfg = { .nr_vcpus = nr_vcpus,
-				   .com1 = com1,
-				   .s5_slp_typ = com1 ? 5 : ACPI_PM_SLP_TYP_S5 };
+				   .com1 = devices,
+				   .pci_host = devices,
+				   .pci_intx_gsi = { 16, 17, 18, 19 },
+				   .s5_slp_typ = devices ? 5 : ACPI_PM_SLP_TYP_S5 };
 	struct err err = { 0 };
 	u64 scan;
 	u32 n;
@@ -218,6 +220,11 @@ static void test_bad_config(void **state)
 	cfg.nr_vcpus = 256;
 	assert_int_equal(acpi_build(&mem, &cfg, &rsdp, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "vCPU"));
+	cfg.nr_vcpus = 1;
+	cfg.pci_host = true; /* without INTx routing */
+	assert_int_equal(acpi_build(&mem, &cfg, &rsdp, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "GSI"));
+	cfg.pci_host = false;
 	gmem_destroy(&mem);
 	/* Less RAM than the BIOS area: -EFAULT, no write outside RAM. */
 	bt_gmem_init(&mem, 512 * 1024);
@@ -283,7 +290,7 @@ static void expect_clean(const char *text, const char *table)
 
 static void test_iasl_disassembles(void **state)
 {
-	char dir[] = "/tmp/vmm-acpi-XXXXXX", cmd[256];
+	char dir[] = "/tmp/vmm-acpi-XXXXXX", cmd[512];
 	struct tables t;
 	char *txt;
 
@@ -328,7 +335,22 @@ static void test_iasl_disassembles(void **state)
 	expect_in(txt, "EisaId (\"PNP0501\")", "DSDT");
 	expect_in(txt, "0x03F8", "DSDT");
 	expect_in(txt, "IRQNoFlags ()", "DSDT");
+	expect_in(txt, "Device (PCI0)", "DSDT");
+	expect_in(txt, "EisaId (\"PNP0A03\")", "DSDT");
+	expect_in(txt, "WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,", "DSDT");
+	expect_in(txt, "WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,",
+		  "DSDT");
+	expect_in(
+		txt,
+		"DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite,",
+		"DSDT");
+	expect_in(txt, "0xFEBFFFFF", "DSDT");
+	expect_in(txt, "Name (_PRT, Package (0x80)", "DSDT");
 	free(txt);
+	/* And the disassembly compiles back without errors or warnings. */
+	snprintf(cmd, sizeof(cmd), "cd '%s' && iasl dsdt.dsl 2>&1 | grep -q '0 Errors, 0 Warnings'",
+		 dir);
+	assert_int_equal(system(cmd), 0);
 
 	txt = iasl_disassemble(dir, &t.mem, t.xsdt, table_len(&t.mem, t.xsdt), "xsdt");
 	expect_clean(txt, "XSDT");
