@@ -106,6 +106,7 @@ struct bt_mem {
 	struct bt_region regions[BT_MAX_REGIONS];
 	unsigned nr_regions;
 	bool fault_unmapped;
+	u64 supervisor_base; /* flat user mode: addresses from here up are present, supervisor-only */
 	struct bt_cpu *cpus[BT_MAX_CPUS];
 	unsigned nr_cpus;
 	void *io_opaque;
@@ -336,6 +337,8 @@ u64 bt_ea_off(struct bt_cpu *cpu, const struct bt_insn *in);
 /* Segment-relative accesses with limit checks and translation; raise on a fault. */
 u64 bt_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val);
+/* A load that is the first half of a read-modify-write: faults as a write. */
+u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 /* Check that a store would succeed (for multi-part stores committed together). */
 void bt_probe_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 void bt_tlb_flush(struct bt_cpu *cpu);
@@ -351,9 +354,13 @@ void bt_set_reg(struct bt_cpu *cpu, unsigned r, unsigned size, u64 v);
 /* ModRM r/m operand. A memory r/m read remembers its address for a following write. */
 u64 bt_rm_read(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size);
 void bt_rm_write(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size, u64 v);
+/* Read of a read-modify-write r/m operand. */
+u64 bt_rm_read_rmw(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size);
 
 void bt_push(struct bt_cpu *cpu, unsigned size, u64 v);
 u64 bt_pop(struct bt_cpu *cpu, unsigned size);
+/* Raise now what a push of size bytes would raise. */
+void bt_probe_push(struct bt_cpu *cpu, unsigned size);
 unsigned bt_stack_size(const struct bt_cpu *cpu);
 void bt_jump(struct bt_cpu *cpu, u64 target);
 

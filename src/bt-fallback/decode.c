@@ -192,6 +192,9 @@ static bool bt_dec_lock_ok(const struct bt_insn *in, u32 attr)
 	if (!(attr & D_LOCK) || in->ea_kind == BT_EA_NONE)
 		return false;
 	switch (in->opcode) {
+	case 0x38: /* CMP never writes */
+	case 0x39:
+		return false;
 	case 0x80:
 	case 0x81:
 	case 0x82:

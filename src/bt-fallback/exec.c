@@ -192,6 +192,13 @@ u64 bt_rm_read(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size)
 	return bt_ld(cpu, in->seg, cpu->last_off, size);
 }
 
+u64 bt_rm_read_rmw(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size)
+{
+	if (in->ea_kind == BT_EA_NONE)
+		return bt_get_reg(cpu, in->rm, size);
+	return bt_ld_rmw(cpu, in->seg, bt_ea_off(cpu, in), size);
+}
+
 void bt_rm_write(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size, u64 v)
 {
 	if (in->ea_kind == BT_EA_NONE)
@@ -216,6 +223,13 @@ void bt_push(struct bt_cpu *cpu, unsigned size, u64 v)
 
 	bt_st(cpu, CPU_SS, sp, size, v);
 	bt_set_reg(cpu, CPU_RSP, ss, sp);
+}
+
+void bt_probe_push(struct bt_cpu *cpu, unsigned size)
+{
+	unsigned ss = bt_stack_size(cpu);
+
+	bt_probe_st(cpu, CPU_SS, (cpu->st.gpr[CPU_RSP] - size) & bt_mask(ss), size);
 }
 
 u64 bt_pop(struct bt_cpu *cpu, unsigned size)

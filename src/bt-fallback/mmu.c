@@ -57,7 +57,8 @@ static u8 *bt_mmu_page(struct bt_cpu *cpu, u64 lin, enum bt_access acc)
 	r = bt_mem_region(cpu->mem, page);
 	if (!r) {
 		if (cpu->mem->fault_unmapped)
-			bt_mmu_fault(cpu, lin, acc, false);
+			bt_mmu_fault(cpu, lin, acc,
+				     cpu->mem->supervisor_base && lin >= cpu->mem->supervisor_base);
 		return NULL;
 	}
 	off = page - r->gpa;
@@ -94,7 +95,9 @@ unsigned bt_fetch(struct bt_cpu *cpu, u64 lin, u8 *buf, unsigned want, u64 *gpa)
 		}
 		if (!r) {
 			if (!got)
-				bt_mmu_fault(cpu, a, BT_ACC_FETCH, false);
+				bt_mmu_fault(cpu, a, BT_ACC_FETCH,
+					     cpu->mem->supervisor_base &&
+						     a >= cpu->mem->supervisor_base);
 			break;
 		}
 		n = (unsigned)MIN((u64)(want - got), BT_PAGE_SIZE - (a & ~BT_PAGE_MASK));
@@ -102,6 +105,16 @@ unsigned bt_fetch(struct bt_cpu *cpu, u64 lin, u8 *buf, unsigned want, u64 *gpa)
 		got += n;
 	}
 	return got;
+}
+
+/* The page of the last byte of an access that crosses a page: faults report that page's start. */
+static u8 *bt_mmu_page_last(struct bt_cpu *cpu, u64 lin, unsigned size, enum bt_access acc)
+{
+	u64 last = lin + size - 1;
+
+	if (!((last ^ lin) & BT_PAGE_MASK))
+		return bt_mmu_page(cpu, lin, acc);
+	return bt_mmu_page(cpu, last & BT_PAGE_MASK, acc);
 }
 
 /* Segment checks; returns the linear address. */
@@ -137,6 +150,8 @@ static u64 bt_ld_slow(struct bt_cpu *cpu, u64 lin, unsigned size)
 	u8 b[8];
 	u64 v = 0;
 
+	bt_mmu_page(cpu, lin, BT_ACC_READ);
+	bt_mmu_page_last(cpu, lin, size, BT_ACC_READ);
 	for (unsigned i = 0; i < size; i++) {
 		u8 *p = bt_mmu_page(cpu, lin + i, BT_ACC_READ);
 
@@ -165,12 +180,22 @@ u64 bt_ld_lin(struct bt_cpu *cpu, u64 lin, unsigned size)
 	return bt_ld_slow(cpu, lin, size);
 }
 
+u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
+{
+	u64 lin = bt_seg_lin(cpu, seg, off, size);
+
+	/* The read of a read-modify-write already needs write permission (#PF error W=1). */
+	bt_mmu_page(cpu, lin, BT_ACC_WRITE);
+	bt_mmu_page_last(cpu, lin, size, BT_ACC_WRITE);
+	return bt_ld(cpu, seg, off, size);
+}
+
 void bt_probe_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
 	u64 lin = bt_seg_lin(cpu, seg, off, size);
 
 	bt_mmu_page(cpu, lin, BT_ACC_WRITE);
-	bt_mmu_page(cpu, lin + size - 1, BT_ACC_WRITE);
+	bt_mmu_page_last(cpu, lin, size, BT_ACC_WRITE);
 }
 
 void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
@@ -188,7 +213,7 @@ void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
 	}
 	/* Crossing a page: both pages must be writable before either is written. */
 	p = bt_mmu_page(cpu, lin, BT_ACC_WRITE);
-	q = bt_mmu_page(cpu, lin + size - 1, BT_ACC_WRITE);
+	q = bt_mmu_page_last(cpu, lin, size, BT_ACC_WRITE);
 	for (unsigned i = 0; i < size; i++) {
 		u64 a = lin + i;
 		u8 *h = ((a ^ lin) & BT_PAGE_MASK) ? q : p;

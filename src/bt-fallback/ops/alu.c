@@ -64,7 +64,7 @@ void bt_op_alu(struct bt_cpu *cpu, const struct bt_insn *in)
 	switch (in->opcode & 7) {
 	case 0:
 	case 1:
-		a = bt_rm_read(cpu, in, sz);
+		a = op == 7 ? bt_rm_read(cpu, in, sz) : bt_rm_read_rmw(cpu, in, sz);
 		b = bt_get_reg(cpu, in->reg, sz);
 		r = bt_alu(cpu, op, sz, a, b);
 		if (op != 7)
@@ -91,7 +91,8 @@ void bt_op_alu(struct bt_cpu *cpu, const struct bt_insn *in)
 void bt_op_grp1(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned op = in->modrm_reg, sz = in->opsz;
-	u64 a = bt_rm_read(cpu, in, sz), r = bt_alu(cpu, op, sz, a, in->imm);
+	u64 a = op == 7 ? bt_rm_read(cpu, in, sz) : bt_rm_read_rmw(cpu, in, sz);
+	u64 r = bt_alu(cpu, op, sz, a, in->imm);
 
 	if (op != 7)
 		bt_rm_write(cpu, in, sz, r);
@@ -216,11 +217,11 @@ void bt_op_grp3(struct bt_cpu *cpu, const struct bt_insn *in)
 		bt_alu(cpu, 4, sz, bt_rm_read(cpu, in, sz), in->imm);
 		break;
 	case 2:
-		a = bt_rm_read(cpu, in, sz);
+		a = bt_rm_read_rmw(cpu, in, sz);
 		bt_rm_write(cpu, in, sz, ~a);
 		break;
 	case 3:
-		a = bt_rm_read(cpu, in, sz);
+		a = bt_rm_read_rmw(cpu, in, sz);
 		bt_rm_write(cpu, in, sz, -a);
 		bt_flags_set_lazy(cpu, BT_LF_SUB, sz, -a & bt_mask(sz), 0, a);
 		break;
@@ -238,7 +239,7 @@ void bt_op_grp3(struct bt_cpu *cpu, const struct bt_insn *in)
 void bt_op_incdec_rm(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned sz = in->opsz;
-	u64 a = bt_rm_read(cpu, in, sz);
+	u64 a = bt_rm_read_rmw(cpu, in, sz);
 	u64 r = (in->modrm_reg ? a - 1 : a + 1) & bt_mask(sz);
 
 	bt_rm_write(cpu, in, sz, r);

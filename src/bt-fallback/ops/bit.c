@@ -91,7 +91,7 @@ static u64 bt_shift(struct bt_cpu *cpu, unsigned op, unsigned size, u64 v, unsig
 void bt_op_grp2(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned sz = in->opsz, count;
-	u64 v = bt_rm_read(cpu, in, sz);
+	u64 v = bt_rm_read_rmw(cpu, in, sz);
 
 	if (in->opcode <= 0xc1)
 		count = (unsigned)in->imm & 0xff;
@@ -106,7 +106,7 @@ void bt_op_grp2(struct bt_cpu *cpu, const struct bt_insn *in)
 void bt_op_shd(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned sz = in->opsz, bits = sz * 8, count;
-	u64 d = bt_rm_read(cpu, in, sz), s = bt_get_reg(cpu, in->reg, sz), r, f;
+	u64 d = bt_rm_read_rmw(cpu, in, sz), s = bt_get_reg(cpu, in->reg, sz), r, f;
 	bool left = in->opcode < 0x1a8, cf;
 
 	count = (in->opcode & 1) ? (unsigned)bt_get_reg(cpu, CPU_RCX, 1) : (unsigned)in->imm;
@@ -156,7 +156,7 @@ static void bt_bitop(struct bt_cpu *cpu, const struct bt_insn *in, unsigned op, 
 		ea &= bt_mask(in->asz);
 		bit = (u64)so & (bits - 1);
 		cpu->last_off = ea;
-		v = bt_ld(cpu, in->seg, ea, sz);
+		v = op ? bt_ld_rmw(cpu, in->seg, ea, sz) : bt_ld(cpu, in->seg, ea, sz);
 	}
 	nv = v;
 	if (op == 1)

@@ -36,7 +36,8 @@ void bt_op_call(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	u64 t = bt_rel_target(cpu, in), ret = cpu->next_rip;
 
-	bt_jump(cpu, t); /* checks the target before the push */
+	bt_probe_push(cpu, in->opsz); /* a stack fault comes before a bad target */
+	bt_jump(cpu, t);
 	bt_push(cpu, in->opsz, ret);
 }
 
@@ -130,19 +131,22 @@ void bt_op_leave(struct bt_cpu *cpu, const struct bt_insn *in)
 void bt_op_enter(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned ss = bt_stack_size(cpu), sz = in->opsz, level = in->imm2 & 31;
-	u64 sp = cpu->st.gpr[CPU_RSP], bp = cpu->st.gpr[CPU_RBP], frame, m = bt_mask(ss);
-	u64 vals[32];
+	u64 sp = cpu->st.gpr[CPU_RSP], bp = cpu->st.gpr[CPU_RBP], m = bt_mask(ss);
+	u64 frame = (sp - sz) & m;
 
-	/* Read everything first so a fault leaves no partial update. */
-	for (unsigned i = 1; i < level; i++)
-		vals[i] = bt_ld(cpu, CPU_SS, (bp - i * sz) & m, sz);
-	frame = (sp - sz) & m;
-	bt_probe_st(cpu, CPU_SS, frame, sz);
+	/*
+	 * Stores happen in order and a fault part-way leaves the earlier ones in memory
+	 * (observed on AMD hardware); RSP and RBP change only at the end, after a write
+	 * check of the new stack top.
+	 */
 	bt_st(cpu, CPU_SS, frame, sz, bp);
+	/* The copies read after the first push: they may read what it wrote. */
 	for (unsigned i = 1; i < level; i++)
-		bt_st(cpu, CPU_SS, (frame - i * sz) & m, sz, vals[i]);
+		bt_st(cpu, CPU_SS, (frame - i * sz) & m, sz,
+		      bt_ld(cpu, CPU_SS, (bp - i * sz) & m, sz));
 	if (level)
 		bt_st(cpu, CPU_SS, (frame - level * sz) & m, sz, frame);
+	bt_probe_st(cpu, CPU_SS, (frame - level * sz - in->imm) & m, 1);
 	bt_set_reg(cpu, CPU_RBP, sz, frame);
 	bt_set_reg(cpu, CPU_RSP, ss, (frame - level * sz - in->imm) & m);
 }
@@ -199,6 +203,8 @@ void bt_op_grp5(struct bt_cpu *cpu, const struct bt_insn *in)
 		if (m64)
 			sz = 8;
 		t = bt_rm_read(cpu, in, sz);
+		if (in->modrm_reg == 2)
+			bt_probe_push(cpu, sz);
 		bt_jump(cpu, t);
 		if (in->modrm_reg == 2)
 			bt_push(cpu, sz, cpu->st.rip + in->len);

@@ -74,7 +74,7 @@ void bt_op_lea(struct bt_cpu *cpu, const struct bt_insn *in)
 void bt_op_xchg(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned sz = in->opsz;
-	u64 a = bt_rm_read(cpu, in, sz), b = bt_get_reg(cpu, in->reg, sz);
+	u64 a = bt_rm_read_rmw(cpu, in, sz), b = bt_get_reg(cpu, in->reg, sz);
 
 	bt_rm_write(cpu, in, sz, b);
 	bt_set_reg(cpu, in->reg, sz, a);
@@ -334,7 +334,7 @@ void bt_op_flagop(struct bt_cpu *cpu, const struct bt_insn *in)
 void bt_op_cmpxchg(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned sz = in->opsz;
-	u64 d = bt_rm_read(cpu, in, sz), a = bt_get_reg(cpu, CPU_RAX, sz);
+	u64 d = bt_rm_read_rmw(cpu, in, sz), a = bt_get_reg(cpu, CPU_RAX, sz);
 
 	if (a == d) {
 		bt_rm_write(cpu, in, sz, bt_get_reg(cpu, in->reg, sz));
@@ -350,11 +350,16 @@ void bt_op_cmpxchg(struct bt_cpu *cpu, const struct bt_insn *in)
 void bt_op_xadd(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned sz = in->opsz;
-	u64 d = bt_rm_read(cpu, in, sz), s = bt_get_reg(cpu, in->reg, sz);
+	u64 d = bt_rm_read_rmw(cpu, in, sz), s = bt_get_reg(cpu, in->reg, sz);
 	u64 r = bt_alu(cpu, 0, sz, d, s);
 
-	bt_set_reg(cpu, in->reg, sz, d);
-	bt_rm_write(cpu, in, sz, r);
+	if (in->ea_kind == BT_EA_NONE) {
+		bt_set_reg(cpu, in->reg, sz, d); /* XADD r,r with one register leaves the sum */
+		bt_set_reg(cpu, in->rm, sz, r);
+	} else {
+		bt_rm_write(cpu, in, sz, r); /* first: the register may be part of the address */
+		bt_set_reg(cpu, in->reg, sz, d);
+	}
 }
 
 /* 0F C7 /1: CMPXCHG8B / CMPXCHG16B (REX.W: 16-byte aligned, else #GP). */
@@ -368,9 +373,8 @@ void bt_op_grp9(struct bt_cpu *cpu, const struct bt_insn *in)
 	if (in->rexw) {
 		if (off & 15)
 			bt_raise_gp0(cpu);
-		lo = bt_ld(cpu, in->seg, off, 8);
-		hi = bt_ld(cpu, in->seg, off + 8, 8);
-		bt_probe_st(cpu, in->seg, off, 16);
+		lo = bt_ld_rmw(cpu, in->seg, off, 8);
+		hi = bt_ld_rmw(cpu, in->seg, off + 8, 8);
 		if (lo == cpu->st.gpr[CPU_RAX] && hi == cpu->st.gpr[CPU_RDX]) {
 			bt_st(cpu, in->seg, off, 8, cpu->st.gpr[CPU_RBX]);
 			bt_st(cpu, in->seg, off + 8, 8, cpu->st.gpr[CPU_RCX]);
@@ -384,7 +388,7 @@ void bt_op_grp9(struct bt_cpu *cpu, const struct bt_insn *in)
 		}
 		return;
 	}
-	lo = bt_ld(cpu, in->seg, off & bt_mask(in->asz), 8);
+	lo = bt_ld_rmw(cpu, in->seg, off, 8);
 	if (lo == (bt_get_reg(cpu, CPU_RAX, 4) | bt_get_reg(cpu, CPU_RDX, 4) << 32)) {
 		bt_st(cpu, in->seg, off, 8,
 		      bt_get_reg(cpu, CPU_RBX, 4) | bt_get_reg(cpu, CPU_RCX, 4) << 32);

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The differential test driver: generates cases with a fixed seed, runs
+ * each natively and in the BT engine, and compares. Environment:
+ *   BT_DIFF_SEED=n     seed (default 1)
+ *   BT_DIFF_CASES=n    number of single-instruction cases (default 1,000,000)
+ *   BT_DIFF_LONG=1     the long mode: 100,000,000 cases
+ *   BT_DIFF_CASE=n     run only case n of the seed and print it (a reproducer)
+ *   BT_DIFF_TRACE=1    print each case index before running it (hangs, crashes)
+ * Sequences (2-8 instructions) are a quarter of the single-case count.
+ * On a mismatch it prints the case (bytes, registers, flags, the data bytes
+ * that differ) and fails; at the end it prints the coverage per group.
+ */
+#include "bt_diff.h"
+
+#include "bt-fallback/bt.h"
+#include "vmm/base/err.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+struct diff_engine {
+	struct bt_mem mem;
+	struct bt_cpu *cpu;
+	u8 *code, *data;
+	unsigned prev_len;
+};
+
+struct diff_stats {
+	u64 cases[64], fails[64];
+	u64 total, failed;
+};
+
+static const char *const diff_reg_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp",
+						"rsi", "rdi", "r8",  "r9",  "r10", "r11",
+						"r12", "r13", "r14", "r15" };
+
+static int diff_engine_init(struct diff_engine *e)
+{
+	struct bt_cpu_config cfg = { .mem = &e->mem };
+
+	memset(e, 0, sizeof(*e));
+	e->code = aligned_alloc(4096, 4096);
+	e->data = aligned_alloc(4096, DIFF_DATA_SIZE);
+	if (!e->code || !e->data)
+		return -1;
+	memset(e->code, 0xcc, 4096);
+	e->mem.fault_unmapped = true;
+	e->mem.supervisor_base = 0xffff800000000000ull; /* Linux: the kernel half is mapped */
+	if (bt_mem_map(&e->mem, DIFF_CODE, 4096, e->code, true) < 0 ||
+	    bt_mem_map(&e->mem, DIFF_DATA, DIFF_DATA_SIZE, e->data, false) < 0)
+		return -1;
+	if (bt_cpu_create(&cfg, &e->cpu, NULL) < 0)
+		return -1;
+	/* The host has BMI1, so F3 0F BC is TZCNT there: model it for the comparison. */
+	e->cpu->cpuid.bmi1 = true;
+	return 0;
+}
+
+static void diff_engine_destroy(struct diff_engine *e)
+{
+	bt_cpu_destroy(e->cpu);
+	bt_mem_destroy(&e->mem);
+	free(e->code);
+	free(e->data);
+}
+
+static void diff_engine_run(struct diff_engine *e, const struct diff_case *c, struct diff_result *r)
+{
+	struct bt_cpu *cpu = e->cpu;
+	static const u8 filler[DIFF_MAX_CODE] = { [0 ... DIFF_MAX_CODE - 1] = 0xcc };
+	enum bt_exit why;
+
+	/* Through bt_mem_write, so the previous case's blocks are invalidated (SMC path). */
+	if (bt_mem_write(&e->mem, DIFF_CODE + DIFF_CODE_OFF, filler, e->prev_len) < 0 ||
+	    bt_mem_write(&e->mem, DIFF_CODE + DIFF_CODE_OFF, c->code, c->code_len) < 0)
+		fail_msg("bt_mem_write failed");
+	e->prev_len = c->code_len;
+	memcpy(e->data, c->data, DIFF_DATA_SIZE);
+	bt_cpu_set_flat64(cpu);
+	memcpy(cpu->st.gpr, c->gpr, sizeof(c->gpr));
+	cpu->st.rip = DIFF_CODE + DIFF_CODE_OFF;
+	bt_set_rflags(cpu, c->rflags | 0x200); /* IF is always set in user mode */
+	why = bt_run(cpu, 10000);
+	memcpy(r->gpr, cpu->st.gpr, sizeof(r->gpr));
+	r->rip = cpu->st.rip;
+	r->rflags = bt_get_rflags(cpu);
+	r->trapno = why == BT_EXIT_EXCEPTION ? cpu->exc.vector : -1;
+	r->err = cpu->exc.has_error ? cpu->exc.error : 0;
+	r->cr2 = cpu->exc.vector == BT_EXC_PF ? cpu->exc.cr2 : 0;
+	memcpy(r->data, e->data, DIFF_DATA_SIZE);
+}
+
+static void diff_print_case(const struct diff_case *c, u64 seed, u64 idx)
+{
+	fprintf(stderr, "  reproduce: BT_DIFF_SEED=%llu BT_DIFF_CASE=%llu\n",
+		(unsigned long long)seed, (unsigned long long)idx);
+	fprintf(stderr, "  bytes:");
+	for (unsigned i = 0; i < c->code_len; i++)
+		fprintf(stderr, " %02x", c->code[i]);
+	fprintf(stderr, "  (at %#llx, %u insns)\n", DIFF_CODE + DIFF_CODE_OFF, c->nr_insns);
+	for (unsigned i = 0; i < 16; i++)
+		fprintf(stderr, "  %-3s=%016llx%s", diff_reg_names[i],
+			(unsigned long long)c->gpr[i], i % 4 == 3 ? "\n" : "");
+	fprintf(stderr, "  rflags=%#llx undefined-mask=%#llx\n", (unsigned long long)c->rflags,
+		(unsigned long long)c->undef_flags);
+}
+
+/* Compare; returns true on a match, printing the differences otherwise. */
+static bool diff_compare(const struct diff_case *c, const struct diff_result *n,
+			 const struct diff_result *b, bool print)
+{
+	u64 fmask = 0xcd5 & ~c->undef_flags; /* CF PF AF ZF SF DF OF */
+	bool ok = true;
+
+	if (n->trapno != b->trapno) {
+		if (print)
+			fprintf(stderr,
+				"  exception: host #%d err %#llx cr2 %#llx, engine %d err %#llx\n",
+				n->trapno, (unsigned long long)n->err, (unsigned long long)n->cr2,
+				b->trapno, (unsigned long long)b->err);
+		return false;
+	}
+	if (n->trapno == 13 || n->trapno == 14 || n->trapno == 12) {
+		if (n->err != b->err || (n->trapno == 14 && n->cr2 != b->cr2)) {
+			if (print)
+				fprintf(stderr,
+					"  fault: host err %#llx cr2 %#llx, engine err %#llx cr2 %#llx\n",
+					(unsigned long long)n->err, (unsigned long long)n->cr2,
+					(unsigned long long)b->err, (unsigned long long)b->cr2);
+			ok = false;
+		}
+	}
+	if (n->rip != b->rip) {
+		if (print)
+			fprintf(stderr, "  rip: host %#llx engine %#llx\n",
+				(unsigned long long)n->rip, (unsigned long long)b->rip);
+		ok = false;
+	}
+	for (unsigned i = 0; i < 16; i++) {
+		if (n->gpr[i] != b->gpr[i]) {
+			if (print)
+				fprintf(stderr, "  %s: host %016llx engine %016llx\n",
+					diff_reg_names[i], (unsigned long long)n->gpr[i],
+					(unsigned long long)b->gpr[i]);
+			ok = false;
+		}
+	}
+	if ((n->rflags ^ b->rflags) & fmask) {
+		if (print)
+			fprintf(stderr, "  rflags: host %#llx engine %#llx (compared %#llx)\n",
+				(unsigned long long)n->rflags, (unsigned long long)b->rflags,
+				(unsigned long long)fmask);
+		ok = false;
+	}
+	if (memcmp(n->data, b->data, DIFF_DATA_SIZE)) {
+		for (unsigned i = 0, shown = 0; i < DIFF_DATA_SIZE && print && shown < 16; i++) {
+			if (n->data[i] != b->data[i]) {
+				fprintf(stderr, "  mem %#llx: initial %02x host %02x engine %02x\n",
+					DIFF_DATA + i, c->data[i], n->data[i], b->data[i]);
+				shown++;
+			}
+		}
+		ok = false;
+	}
+	return ok;
+}
+
+static u64 diff_env(const char *name, u64 def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoull(v, NULL, 0) : def;
+}
+
+static void diff_run(void **state, bool sequences)
+{
+	u64 seed = diff_env("BT_DIFF_SEED", 1);
+	u64 n = diff_env("BT_DIFF_LONG", 0) ? 100000000ull : diff_env("BT_DIFF_CASES", 1000000);
+	u64 only = diff_env("BT_DIFF_CASE", ~0ull), max_fail = diff_env("BT_DIFF_MAX_FAIL", 10);
+	bool trace = diff_env("BT_DIFF_TRACE", 0); /* print each case index before running it */
+	struct diff_rng rng = { .s = seed * 2 + sequences };
+	static struct diff_case c;
+	static struct diff_result nr, br;
+	struct diff_engine e;
+	struct diff_stats st;
+	struct timespec t0, t1;
+	double secs;
+
+	(void)state;
+	if (sequences)
+		n /= 4;
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(diff_engine_init(&e), 0);
+	assert_int_equal(diff_native_signals(), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (u64 i = 0; i < n; i++) {
+		bool ok;
+
+		if (sequences)
+			diff_gen_sequence(&rng, &c);
+		else
+			diff_gen_single(&rng, &c);
+		if (only != ~0ull && i != only)
+			continue;
+		if (trace || only != ~0ull)
+			diff_print_case(&c, seed, i);
+		diff_native_run(&c, &nr);
+		if (trace)
+			fprintf(stderr, "engine\n");
+		diff_engine_run(&e, &c, &br);
+		ok = diff_compare(&c, &nr, &br, false);
+		st.cases[c.group]++;
+		st.total++;
+		if (!ok || only != ~0ull) {
+			fprintf(stderr, "bt_diff: %s case %llu (%s)\n", ok ? "match" : "MISMATCH",
+				(unsigned long long)i, diff_group_name(c.group));
+			diff_print_case(&c, seed, i);
+			diff_compare(&c, &nr, &br, true);
+		}
+		if (!ok) {
+			st.fails[c.group]++;
+			if (++st.failed >= max_fail)
+				break;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("bt_diff %s: seed %llu, %llu cases, %llu mismatches, %.2f s (%.0f cases/s)\n",
+	       sequences ? "sequences" : "single instructions", (unsigned long long)seed,
+	       (unsigned long long)st.total, (unsigned long long)st.failed, secs,
+	       (double)st.total / (secs > 0 ? secs : 1));
+	printf("coverage per group (cases/mismatches):");
+	for (unsigned g = 0, k = 0; g < diff_nr_groups(); g++) {
+		if (!st.cases[g])
+			continue;
+		printf("%s %s %llu/%llu", k++ % 6 ? "," : "\n ", diff_group_name(g),
+		       (unsigned long long)st.cases[g], (unsigned long long)st.fails[g]);
+	}
+	printf("\nblocks translated %llu, invalidated %llu, cache flushes %llu\n",
+	       (unsigned long long)e.cpu->cache.nr_translated,
+	       (unsigned long long)e.cpu->cache.nr_invalidated,
+	       (unsigned long long)e.cpu->cache.nr_flushes);
+	diff_engine_destroy(&e);
+	assert_int_equal(st.failed, 0);
+}
+
+static void test_diff_single(void **state)
+{
+	diff_run(state, false);
+}
+
+static void test_diff_sequences(void **state)
+{
+	diff_run(state, true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_diff_single),
+		cmocka_unit_test(test_diff_sequences),
+	};
+
+	if (diff_native_init() < 0)
+		return 1;
+	return cmocka_run_group_tests_name("bt_diff", tests, NULL, NULL);
+}

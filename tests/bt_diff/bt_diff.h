@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Differential testing of the BT engine against the host CPU (research
+ * bt-engine.md section 3a): generated instructions and short sequences run
+ * natively in a fixed RWX page with faults caught through signals, and in
+ * the engine in flat 64-bit user mode over the same memory layout; the
+ * final registers, flags (masking the flags the SDM calls undefined for
+ * the instruction), data memory and the exception raised must match.
+ */
+#ifndef TESTS_BT_DIFF_BT_DIFF_H
+#define TESTS_BT_DIFF_BT_DIFF_H
+
+#include "vmm/base/types.h"
+
+#define DIFF_CODE      0x10000000ull /* one code page */
+#define DIFF_CODE_OFF  0x800u	     /* where a case's code starts in it */
+#define DIFF_DATA      0x20000000ull /* data pages; the pages around are unmapped */
+#define DIFF_DATA_SIZE 0x2000u
+#define DIFF_MAX_CODE  160
+
+struct diff_case {
+	u8 code[DIFF_MAX_CODE];
+	unsigned code_len;
+	u64 gpr[16];
+	u64 rflags;
+	u64 undef_flags; /* flags left undefined by the case */
+	u8 data[DIFF_DATA_SIZE];
+	unsigned group; /* coverage group of the (first) instruction */
+	unsigned nr_insns;
+	bool reject; /* the generator drops it: the outcome is undefined */
+};
+
+struct diff_result {
+	u64 gpr[16];
+	u64 rip, rflags;
+	int trapno; /* -1: none (cannot happen natively: every run ends in a trap) */
+	u64 err, cr2;
+	u8 data[DIFF_DATA_SIZE];
+};
+
+/* native.c: the host CPU. */
+int diff_native_init(void);
+int diff_native_signals(void);
+void diff_native_run(const struct diff_case *c, struct diff_result *r);
+
+/* gen.c: the generator. */
+struct diff_rng {
+	u64 s;
+};
+
+u64 diff_rand(struct diff_rng *rng);
+void diff_gen_single(struct diff_rng *rng, struct diff_case *c);
+void diff_gen_sequence(struct diff_rng *rng, struct diff_case *c);
+unsigned diff_nr_groups(void);
+const char *diff_group_name(unsigned g);
+
+#endif

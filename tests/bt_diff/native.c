@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Run one case on the host CPU: registers and RFLAGS are loaded by a small
+ * trampoline that jumps into a fixed RWX page; the case ends in an INT3
+ * (SIGTRAP) or an exception (SIGSEGV, SIGILL, SIGFPE, SIGBUS), whose
+ * ucontext gives the final state, trap number, error code and CR2. The
+ * handler runs on an alternate stack and longjmps back. Single-threaded.
+ */
+#include "bt_diff.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+struct diff_native_regs {
+	u64 gpr[16];
+	u64 rflags;
+};
+
+void diff_native_enter(const struct diff_native_regs *r);
+u64 diff_native_target __attribute__((visibility("hidden")));
+
+__asm__(".text\n"
+	".globl diff_native_enter\n"
+	".type diff_native_enter, @function\n"
+	"diff_native_enter:\n"
+	"	pushq 128(%rdi)\n"
+	"	popfq\n"
+	"	movq 0(%rdi), %rax\n"
+	"	movq 8(%rdi), %rcx\n"
+	"	movq 16(%rdi), %rdx\n"
+	"	movq 24(%rdi), %rbx\n"
+	"	movq 40(%rdi), %rbp\n"
+	"	movq 48(%rdi), %rsi\n"
+	"	movq 64(%rdi), %r8\n"
+	"	movq 72(%rdi), %r9\n"
+	"	movq 80(%rdi), %r10\n"
+	"	movq 88(%rdi), %r11\n"
+	"	movq 96(%rdi), %r12\n"
+	"	movq 104(%rdi), %r13\n"
+	"	movq 112(%rdi), %r14\n"
+	"	movq 120(%rdi), %r15\n"
+	"	movq 32(%rdi), %rsp\n"
+	"	movq 56(%rdi), %rdi\n"
+	"	jmp *diff_native_target(%rip)\n"
+	".size diff_native_enter, .-diff_native_enter\n");
+
+static sigjmp_buf diff_native_jb;
+static volatile sig_atomic_t diff_native_active;
+static struct diff_result *diff_native_out;
+static u8 *diff_code_page, *diff_data;
+static unsigned diff_prev_len;
+
+static void diff_native_handler(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	greg_t *g = uc->uc_mcontext.gregs;
+	struct diff_result *r = diff_native_out;
+	static const int map[16] = { REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
+				     REG_RSI, REG_RDI, REG_R8,	REG_R9,	 REG_R10, REG_R11,
+				     REG_R12, REG_R13, REG_R14, REG_R15 };
+
+	(void)si;
+	if (!diff_native_active) {
+		signal(sig, SIG_DFL); /* a bug in the harness itself: crash normally */
+		return;
+	}
+	for (unsigned i = 0; i < 16; i++)
+		r->gpr[i] = (u64)g[map[i]];
+	r->rip = (u64)g[REG_RIP];
+	r->rflags = (u64)g[REG_EFL];
+	r->trapno = (int)g[REG_TRAPNO];
+	r->err = (u64)g[REG_ERR];
+	r->cr2 = (u64)g[REG_CR2];
+	diff_native_active = 0;
+	siglongjmp(diff_native_jb, 1);
+}
+
+/* (Re)install the handlers: cmocka installs its own for SIGSEGV/SIGILL/SIGFPE around each test. */
+int diff_native_signals(void)
+{
+	static u8 altstack[65536];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	struct sigaction sa;
+	static const int sigs[] = { SIGTRAP, SIGSEGV, SIGILL, SIGFPE, SIGBUS };
+
+	if (sigaltstack(&ss, NULL) < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = diff_native_handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -1;
+	return 0;
+}
+
+int diff_native_init(void)
+{
+	/* The code page is read-only and executable where cases run, writable elsewhere. */
+	int fd = memfd_create("bt_diff_code", 0);
+	void *x;
+
+	if (fd < 0 || ftruncate(fd, 4096) < 0)
+		return -1;
+	x = mmap((void *)DIFF_CODE, 4096, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED_NOREPLACE,
+		 fd, 0);
+	diff_code_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (x != (void *)DIFF_CODE || diff_code_page == MAP_FAILED) {
+		perror("bt_diff: cannot map the code page");
+		return -1;
+	}
+	diff_data = mmap((void *)DIFF_DATA, DIFF_DATA_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (diff_data != (void *)DIFF_DATA) {
+		perror("bt_diff: cannot map the fixed code and data pages");
+		return -1;
+	}
+	memset(diff_code_page, 0xcc, 4096);
+	return 0;
+}
+
+void diff_native_run(const struct diff_case *c, struct diff_result *r)
+{
+	static struct diff_native_regs regs;
+
+	memset(diff_code_page + DIFF_CODE_OFF, 0xcc, diff_prev_len);
+	memcpy(diff_code_page + DIFF_CODE_OFF, c->code, c->code_len);
+	diff_prev_len = c->code_len;
+	memcpy(diff_data, c->data, DIFF_DATA_SIZE);
+	memcpy(regs.gpr, c->gpr, sizeof(regs.gpr));
+	regs.rflags = c->rflags;
+	diff_native_target = DIFF_CODE + DIFF_CODE_OFF;
+	diff_native_out = r;
+	if (sigsetjmp(diff_native_jb, 0) == 0) {
+		diff_native_active = 1;
+		diff_native_enter(&regs);
+	}
+	memcpy(r->data, diff_data, DIFF_DATA_SIZE);
+}
