@@ -179,7 +179,10 @@ int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err)
 	struct acpi_config cfg = { .nr_vcpus = b->vm->nr_vcpus,
 				   .s5_slp_typ = ACPI_PM_SLP_TYP_S5,
 				   .com1 = true,
-				   .pm_tmr_32bit = BOARD_PM_TMR_32BIT };
+				   .pm_tmr_32bit = BOARD_PM_TMR_32BIT,
+				   .pci_host = true,
+				   /* PCI INTx on IOAPIC-only pins, clear of every ISA IRQ */
+				   .pci_intx_gsi = { 16, 17, 18, 19 } };
 
 	return acpi_build(&b->vm->plat.mem, &cfg, rsdp_gpa, err);
 }
