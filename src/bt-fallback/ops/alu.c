@@ -309,7 +309,7 @@ void bt_op_aaa_aas(struct bt_cpu *cpu, const struct bt_insn *in)
 		if (in->opcode == 0x37)
 			ax = ((ax + 0x106) & 0xff0f);
 		else
-			ax = (((ax - 6) & 0xff) | ((ax - 0x100) & 0xff00)) & 0xff0f;
+			ax = (ax - 6 - 0x100) & 0xff0f; /* AX -= 6 (borrowing from AH); AH -= 1 */
 	} else {
 		ax &= 0xff0f;
 	}
@@ -358,4 +358,17 @@ void bt_op_cmov(struct bt_cpu *cpu, const struct bt_insn *in)
 		bt_set_reg(cpu, in->reg, sz, v);
 	else if (sz == 4)
 		bt_set_reg(cpu, in->reg, 4, bt_get_reg(cpu, in->reg, 4));
+}
+
+/* 62: BOUND Gv,Ma (16/32-bit modes): #BR unless lower <= index <= upper, signed. */
+void bt_op_bound(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz;
+	u64 off = bt_ea_off(cpu, in);
+	s64 idx = bt_sext(bt_get_reg(cpu, in->reg, sz), sz);
+	s64 lo = bt_sext(bt_ld(cpu, in->seg, off, sz), sz);
+	s64 hi = bt_sext(bt_ld(cpu, in->seg, (off + sz) & bt_mask(in->asz), sz), sz);
+
+	if (idx < lo || idx > hi)
+		bt_raise(cpu, BT_EXC_BR, 0, false);
 }

@@ -27,6 +27,7 @@ BT_OP(daa_das);
 BT_OP(aaa_aas);
 BT_OP(aam_aad);
 BT_OP(salc);
+BT_OP(bound);
 BT_OP(setcc);
 BT_OP(cmov);
 /* bit.c */

@@ -20,7 +20,7 @@ const bt_handler_fn bt_ops_map1[256] = {
 	[0x3f] = bt_op_aaa_aas,
 	[0x40 ... 0x4f] = bt_op_incdec_reg,
 	[0x50 ... 0x57] = bt_op_push_reg, [0x58 ... 0x5f] = bt_op_pop_reg,
-	[0x60] = bt_op_pusha, [0x61] = bt_op_popa, [0x63] = bt_op_movx,
+	[0x60] = bt_op_pusha, [0x61] = bt_op_popa, [0x62] = bt_op_bound, [0x63] = bt_op_movx,
 	[0x68] = bt_op_push_imm, [0x69] = bt_op_imul, [0x6a] = bt_op_push_imm,
 	[0x6b] = bt_op_imul, [0x6c ... 0x6f] = bt_op_string,
 	[0x70 ... 0x7f] = bt_op_jcc,
