@@ -165,6 +165,8 @@ else
 			depmod -b "$root" "$generic_ver" 2>/dev/null || say "depmod failed, modprobe will not work (insmod will)"
 		fi
 	fi
+	# Same inputs, same archive: fixed timestamps, sorted names, owner root, gzip -n.
+	find "$root" -exec touch -h -d @0 {} +
 	(cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) |
 		gzip -9n >"$out/initramfs.cpio.gz.tmp"
 	mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"
