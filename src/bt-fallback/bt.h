@@ -201,6 +201,7 @@ struct bt_page_link {
 
 struct bt_block {
 	u64 gpa;  /* physical address of the first byte */
+	u64 rip;  /* linear address it was translated at (jump cache key) */
 	u32 mode; /* enum bt_mode */
 	u32 nr_insns;
 	struct bt_block *hash_next;
@@ -210,10 +211,12 @@ struct bt_block {
 };
 
 #define BT_CACHE_BUCKETS 4096
+#define BT_JC_SIZE	 1024 /* linear-address jump cache (QEMU tb_jmp_cache) */
 
 struct bt_cache {
 	struct bt_block **hash;		 /* by (gpa, mode) */
 	struct bt_page_link **page_hash; /* by page number */
+	struct bt_block *jc[BT_JC_SIZE]; /* by linear address; cleared on TLB flushes */
 	u8 *arena;
 	size_t arena_size, arena_used;
 	u64 nr_translated, nr_flushes, nr_invalidated;
@@ -275,6 +278,8 @@ struct bt_cpu {
 	u64 lf_res, lf_a, lf_b;
 	u32 lf_op, lf_size;
 	u64 next_rip;	/* during an instruction: the address of the next one */
+	u32 mode;	/* enum bt_mode, from CR0, EFER and CS (bt_cpu_update_mode) */
+	u32 stack_size; /* 2, 4 or 8: SS.B or 64-bit mode */
 	u64 icount;	/* retired instructions */
 	bool end_block; /* leave the current block after this instruction */
 	struct bt_tlb_entry tlb[BT_TLB_SIZE];
@@ -313,7 +318,13 @@ void bt_cpu_load_seg_real(struct bt_cpu *cpu, enum cpu_seg s, u16 sel);
 /* Run up to max_insns instructions. vCPU thread. Returns why it stopped. */
 enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns);
 
-enum bt_mode bt_cpu_mode(const struct bt_cpu *cpu);
+/* Re-derive the cached mode after changing CR0, EFER, CS or SS outside the executor. */
+void bt_cpu_update_mode(struct bt_cpu *cpu);
+
+static inline enum bt_mode bt_cpu_mode(const struct bt_cpu *cpu)
+{
+	return (enum bt_mode)cpu->mode;
+}
 
 /* Full RFLAGS (materialises lazy flags). */
 u64 bt_get_rflags(struct bt_cpu *cpu);

@@ -46,6 +46,7 @@ void bt_cache_flush(struct bt_cache *c)
 {
 	memset(c->hash, 0, BT_CACHE_BUCKETS * sizeof(*c->hash));
 	memset(c->page_hash, 0, BT_CACHE_BUCKETS * sizeof(*c->page_hash));
+	memset(c->jc, 0, sizeof(c->jc));
 	c->arena_used = 0;
 	c->nr_flushes++;
 }
@@ -194,6 +195,7 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	b = (struct bt_block *)(c->arena + c->arena_used);
 	c->arena_used += size;
 	b->gpa = gpa;
+	b->rip = lin;
 	b->mode = mode;
 	b->nr_insns = n;
 	b->valid = true;
@@ -219,11 +221,20 @@ struct bt_block *bt_cache_get(struct bt_cpu *cpu)
 	struct bt_block *b;
 	u8 first;
 
+	struct bt_block **jc;
+
 	if (mode != BT_MODE_LONG64)
 		lin &= 0xffffffffu;
+	jc = &cpu->cache.jc[(lin ^ (lin >> 10)) & (BT_JC_SIZE - 1)];
+	b = *jc;
+	if (likely(b && b->rip == lin && b->mode == mode && b->valid))
+		return b;
 	bt_fetch(cpu, lin, &first, 1, &gpa);
 	for (b = cpu->cache.hash[bt_cache_bucket(gpa, mode)]; b; b = b->hash_next)
 		if (b->gpa == gpa && b->mode == mode)
-			return b;
-	return bt_cache_translate(cpu, lin, gpa, mode);
+			break;
+	if (!b)
+		b = bt_cache_translate(cpu, lin, gpa, mode);
+	*jc = b;
+	return b;
 }

@@ -94,6 +94,7 @@ void bt_cpu_set_real(struct bt_cpu *cpu)
 	cpu->st.idtr.base = 0;
 	cpu->st.idtr.limit = 0x3ff;
 	bt_tlb_flush(cpu);
+	bt_cpu_update_mode(cpu);
 }
 
 void bt_cpu_reset(struct bt_cpu *cpu)
@@ -121,15 +122,18 @@ void bt_cpu_set_flat64(struct bt_cpu *cpu)
 	cpu->st.cr4 = 0x6a0;  /* PAE, OSFXSR, OSXMMEXCPT */
 	cpu->st.efer = 0xd01; /* SCE, LME, LMA, NXE */
 	bt_tlb_flush(cpu);
+	bt_cpu_update_mode(cpu);
 }
 
-enum bt_mode bt_cpu_mode(const struct bt_cpu *cpu)
+void bt_cpu_update_mode(struct bt_cpu *cpu)
 {
 	if (!(cpu->st.cr0 & 1))
-		return BT_MODE_REAL;
-	if ((cpu->st.efer & 0x400) && cpu->st.seg[CPU_CS].l)
-		return BT_MODE_LONG64;
-	return cpu->st.seg[CPU_CS].db ? BT_MODE_PROT32 : BT_MODE_PROT16;
+		cpu->mode = BT_MODE_REAL;
+	else if ((cpu->st.efer & 0x400) && cpu->st.seg[CPU_CS].l)
+		cpu->mode = BT_MODE_LONG64;
+	else
+		cpu->mode = cpu->st.seg[CPU_CS].db ? BT_MODE_PROT32 : BT_MODE_PROT16;
+	cpu->stack_size = cpu->mode == BT_MODE_LONG64 ? 8 : cpu->st.seg[CPU_SS].db ? 4 : 2;
 }
 
 /* ------------------------------------------------------------ registers */
@@ -211,9 +215,7 @@ void bt_rm_write(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size, u6
 
 unsigned bt_stack_size(const struct bt_cpu *cpu)
 {
-	if (bt_cpu_mode(cpu) == BT_MODE_LONG64)
-		return 8;
-	return cpu->st.seg[CPU_SS].db ? 4 : 2;
+	return cpu->stack_size;
 }
 
 void bt_push(struct bt_cpu *cpu, unsigned size, u64 v)
@@ -333,7 +335,10 @@ void bt_flags_set_lazy(struct bt_cpu *cpu, enum bt_lf_op op, unsigned size, u64 
 
 void bt_flags_set(struct bt_cpu *cpu, u64 mask, u64 val)
 {
-	bt_flags_commit(cpu);
+	if ((mask & BT_ARITH) == BT_ARITH)
+		cpu->lf_op = BT_LF_NONE; /* all six replaced: no need to compute the old ones */
+	else
+		bt_flags_commit(cpu);
 	cpu->st.rflags = (cpu->st.rflags & ~mask) | (val & mask);
 }
 

@@ -21,6 +21,8 @@ enum bt_access {
 void bt_tlb_flush(struct bt_cpu *cpu)
 {
 	memset(cpu->tlb, 0, sizeof(cpu->tlb));
+	/* The jump cache maps linear addresses: it goes with the translations. */
+	memset(cpu->cache.jc, 0, sizeof(cpu->cache.jc));
 }
 
 static unsigned bt_cpl(const struct bt_cpu *cpu)

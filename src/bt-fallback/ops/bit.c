@@ -20,7 +20,7 @@ static u64 bt_shift(struct bt_cpu *cpu, unsigned op, unsigned size, u64 v, unsig
 	if (!count)
 		return v;
 	v &= m;
-	f = bt_get_rflags(cpu) & BT_ARITH;
+	f = op < 4 ? bt_get_rflags(cpu) & BT_ARITH : 0; /* rotates keep SF ZF AF PF */
 	switch (op) {
 	case 0: /* ROL */
 		r = (v << (count % bits)) | (count % bits ? v >> (bits - count % bits) : 0);
