@@ -153,9 +153,10 @@ static void vm_clock_wake(void *opaque)
 		log_dbg(LOG_CAT_DEV, "%s: wake: %s", vm->spec->name, strerror(errno));
 }
 
+/* Map into the accelerator every RAM region not mapped yet (loaders may add a firmware ROM). */
 static int vm_map_ram(struct vm *vm, struct err *err)
 {
-	for (unsigned i = 0; i < vm->plat.mem.nr; i++) {
+	for (unsigned i = vm->nr_mapped; i < vm->plat.mem.nr; i++, vm->nr_mapped++) {
 		const struct gmem_region *r = &vm->plat.mem.regions[i];
 		int ret = vm->accel->map_ram(vm->avm, r->gpa, r->len, r->hva, 0);
 
@@ -229,6 +230,9 @@ static int vm_create_vcpus(struct vm *vm, struct err *err)
 		goto out;
 	}
 	ret = vm_load_boot(vm, bsp, err);
+	if (ret < 0)
+		goto out;
+	ret = vm_map_ram(vm, err);
 	if (ret < 0)
 		goto out;
 	ret = vm->accel->vcpu_set(vm->vcpus[0]->av, bsp);

@@ -39,6 +39,7 @@ struct vm {
 	const struct vm_spec *spec;
 	const struct accel_ops *accel;
 	struct accel_vm *avm;
+	unsigned nr_mapped; /* guest memory regions mapped into the accelerator so far */
 	unsigned nr_vcpus;
 	struct vcpu **vcpus;
 	struct board_pc *board;
