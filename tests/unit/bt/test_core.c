@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the BT engine core: the decoder's compact form (prefixes,
+ * REX, ModRM/SIB, RIP-relative and 16-bit addressing, the 15-byte limit,
+ * #UD for invalid LOCK, VEX and 64-bit-invalid opcodes), the decoded-block
+ * cache (translate once, self-modifying code inside a block and from
+ * another CPU), exceptions with vector, error code and CR2, real-mode
+ * INT/IRET through the IVT, and the CPUID model gating TZCNT.
+ */
+#include "bt-fallback/bt.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define CODE 0x10000ull
+#define DATA 0x20000ull
+
+struct core_fixture {
+	struct bt_mem mem;
+	struct bt_cpu *cpu, *cpu2;
+	u8 *code, *data;
+};
+
+static int core_setup(void **state)
+{
+	struct core_fixture *f = calloc(1, sizeof(*f));
+	struct bt_cpu_config cfg;
+
+	if (!f)
+		return -1;
+	f->code = aligned_alloc(4096, 4096);
+	f->data = aligned_alloc(4096, 4096);
+	if (!f->code || !f->data)
+		return -1;
+	memset(f->code, 0xcc, 4096);
+	memset(f->data, 0, 4096);
+	f->mem.fault_unmapped = true;
+	if (bt_mem_map(&f->mem, CODE, 4096, f->code, false) ||
+	    bt_mem_map(&f->mem, DATA, 4096, f->data, false))
+		return -1;
+	cfg = (struct bt_cpu_config){ .mem = &f->mem };
+	if (bt_cpu_create(&cfg, &f->cpu, NULL))
+		return -1;
+	cfg.index = 1;
+	if (bt_cpu_create(&cfg, &f->cpu2, NULL))
+		return -1;
+	bt_cpu_set_flat64(f->cpu);
+	bt_cpu_set_flat64(f->cpu2);
+	*state = f;
+	return 0;
+}
+
+static int core_teardown(void **state)
+{
+	struct core_fixture *f = *state;
+
+	bt_cpu_destroy(f->cpu);
+	bt_cpu_destroy(f->cpu2);
+	bt_mem_destroy(&f->mem);
+	free(f->code);
+	free(f->data);
+	free(f);
+	return 0;
+}
+
+/* Load code at CODE and run from it until an exception; returns the exit. */
+static enum bt_exit core_run(struct core_fixture *f, struct bt_cpu *cpu, const u8 *code, size_t len)
+{
+	if (code)
+		assert_int_equal(bt_mem_write(&f->mem, CODE, code, len), 0);
+	cpu->st.rip = CODE;
+	cpu->st.gpr[CPU_RSP] = DATA + 4096 - 64;
+	return bt_run(cpu, 1000);
+}
+
+static void test_decode_forms(void **state)
+{
+	struct bt_insn in;
+	static const u8 riprel[] = { 0x48, 0x8b, 0x05, 0x78, 0x56, 0x34, 0x12 };
+	static const u8 sib[] = { 0x67, 0x41, 0x8b, 0x44, 0x8d, 0x10 };
+	static const u8 bp16[] = { 0x8b, 0x46, 0xfe };
+	static const u8 rex_then_66[] = { 0x48, 0x66, 0x89, 0xc0 };
+	static const u8 ah[] = { 0x88, 0xe0 };	      /* mov al, ah */
+	static const u8 spl[] = { 0x40, 0x88, 0xe0 }; /* mov al, spl */
+
+	(void)state;
+	assert_int_equal(bt_decode(BT_MODE_LONG64, riprel, sizeof(riprel), &in), BT_DECODE_OK);
+	assert_int_equal(in.len, 7);
+	assert_int_equal(in.opsz, 8);
+	assert_int_equal(in.ea_kind, BT_EA_RIP);
+	assert_int_equal(in.disp, 0x12345678);
+
+	assert_int_equal(bt_decode(BT_MODE_LONG64, sib, sizeof(sib), &in), BT_DECODE_OK);
+	assert_int_equal(in.len, 6);
+	assert_int_equal(in.asz, 4);
+	assert_int_equal(in.base, CPU_R13);
+	assert_int_equal(in.index, CPU_RCX);
+	assert_int_equal(in.scale, 2);
+	assert_int_equal(in.disp, 0x10);
+
+	assert_int_equal(bt_decode(BT_MODE_REAL, bp16, sizeof(bp16), &in), BT_DECODE_OK);
+	assert_int_equal(in.len, 3);
+	assert_int_equal(in.opsz, 2);
+	assert_int_equal(in.base, CPU_RBP);
+	assert_int_equal(in.index, BT_REG_NONE);
+	assert_int_equal(in.disp, -2);
+	assert_int_equal(in.seg, CPU_SS);
+
+	/* A REX prefix followed by a legacy prefix is ignored. */
+	assert_int_equal(bt_decode(BT_MODE_LONG64, rex_then_66, 4, &in), BT_DECODE_OK);
+	assert_int_equal(in.opsz, 2);
+	assert_false(in.rexw);
+
+	assert_int_equal(bt_decode(BT_MODE_LONG64, ah, 2, &in), BT_DECODE_OK);
+	assert_int_equal(in.rm, BT_REG_AH);
+	assert_int_equal(bt_decode(BT_MODE_LONG64, spl, 3, &in), BT_DECODE_OK);
+	assert_int_equal(in.rm, CPU_RSP);
+}
+
+static void test_decode_limits_and_ud(void **state)
+{
+	u8 buf[16];
+	struct bt_insn in;
+	static const u8 lock_mov[] = { 0xf0, 0x89, 0x00 };
+	static const u8 lock_add[] = { 0xf0, 0x01, 0x00 };
+	static const u8 lock_add_reg[] = { 0xf0, 0x01, 0xc0 };
+	static const u8 vex[] = { 0xc4, 0xe2, 0x79, 0x18, 0x00 };
+	static const u8 les[] = { 0xc4, 0x00 };
+	static const u8 inc32[] = { 0x40 };
+
+	(void)state;
+	memset(buf, 0x66, sizeof(buf));
+	buf[14] = 0x90; /* 14 prefixes + NOP: 15 bytes, the limit */
+	assert_int_equal(bt_decode(BT_MODE_LONG64, buf, 15, &in), BT_DECODE_OK);
+	assert_int_equal(in.len, 15);
+	buf[14] = 0x66;
+	buf[15] = 0x90; /* 16 bytes */
+	assert_int_equal(bt_decode(BT_MODE_LONG64, buf, 16, &in), BT_DECODE_TOOLONG);
+	assert_int_equal(bt_decode(BT_MODE_LONG64, inc32, 1, &in), BT_DECODE_SHORT); /* REX only */
+	assert_int_equal(bt_decode(BT_MODE_PROT32, inc32, 1, &in), BT_DECODE_OK);
+	assert_int_equal(in.len, 1);
+	assert_ptr_not_equal(in.fn, bt_op_ud);
+
+	assert_int_equal(bt_decode(BT_MODE_LONG64, lock_mov, 3, &in), BT_DECODE_OK);
+	assert_ptr_equal(in.fn, bt_op_ud);
+	assert_int_equal(bt_decode(BT_MODE_LONG64, lock_add, 3, &in), BT_DECODE_OK);
+	assert_ptr_not_equal(in.fn, bt_op_ud);
+	assert_int_equal(bt_decode(BT_MODE_LONG64, lock_add_reg, 3, &in), BT_DECODE_OK);
+	assert_ptr_equal(in.fn, bt_op_ud);
+	assert_int_equal(bt_decode(BT_MODE_LONG64, vex, 5, &in), BT_DECODE_OK);
+	assert_ptr_equal(in.fn, bt_op_ud); /* no AVX advertised */
+	assert_int_equal(bt_decode(BT_MODE_PROT32, les, 2, &in), BT_DECODE_OK);
+	assert_ptr_not_equal(in.fn, bt_op_ud); /* LES with a memory operand */
+}
+
+static void test_cache_translates_once(void **state)
+{
+	struct core_fixture *f = *state;
+	static const u8 code[] = { 0x48, 0xff, 0xc0, 0xcc }; /* inc rax; int3 */
+	u64 before;
+
+	f->cpu->st.gpr[CPU_RAX] = 0;
+	assert_int_equal(core_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	before = f->cpu->cache.nr_translated;
+	assert_int_equal(core_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu->cache.nr_translated, before); /* served from the cache */
+	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 2);
+	assert_int_equal(f->cpu->exc.vector, BT_EXC_BP);
+	assert_int_equal(f->cpu->st.rip, CODE + 4); /* INT3 is a trap */
+}
+
+static void test_smc_inside_block(void **state)
+{
+	struct core_fixture *f = *state;
+	/* mov byte [rip+1], 42 patches the immediate of the next instruction, in the same block. */
+	static const u8 code[] = { 0xc6, 0x05, 0x01, 0x00, 0x00, 0x00,
+				   0x2a, 0xb8, 0x00, 0x00, 0x00, 0x00, /* mov eax, 0 */
+				   0xcc };
+
+	f->cpu->st.gpr[CPU_RAX] = 7;
+	assert_int_equal(core_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu->exc.vector, BT_EXC_BP);
+	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 42);
+	assert_true(f->cpu->cache.nr_invalidated >= 1);
+}
+
+static void test_smc_from_other_cpu(void **state)
+{
+	struct core_fixture *f = *state;
+	static const u8 code[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xcc }; /* mov eax, 1 */
+	/* CPU 2: mov byte [CODE + 1], 9 (absolute address through a register). */
+	static const u8 poke[] = { 0xc6, 0x03, 0x09, 0xcc };
+
+	assert_int_equal(core_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 1);
+	assert_int_equal(bt_mem_write(&f->mem, CODE + 0x100, poke, sizeof(poke)), 0);
+	f->cpu2->st.rip = CODE + 0x100;
+	f->cpu2->st.gpr[CPU_RBX] = CODE + 1;
+	assert_int_equal(bt_run(f->cpu2, 10), BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu2->exc.vector, BT_EXC_BP);
+	assert_int_equal(core_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 9);
+}
+
+static void test_exceptions(void **state)
+{
+	struct core_fixture *f = *state;
+	static const u8 div0[] = { 0x48, 0xf7, 0xf1 };	/* div rcx */
+	static const u8 store[] = { 0x48, 0x89, 0x03 }; /* mov [rbx], rax */
+	static const u8 ud2[] = { 0x0f, 0x0b };
+	static const u8 noncanon[] = { 0x48, 0x8b, 0x03 }; /* mov rax, [rbx] */
+	struct bt_cpu *cpu = f->cpu;
+
+	cpu->st.gpr[CPU_RCX] = 0;
+	assert_int_equal(core_run(f, cpu, div0, sizeof(div0)), BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_DE);
+	assert_int_equal(cpu->st.rip, CODE); /* a fault: RIP at the instruction */
+
+	cpu->st.gpr[CPU_RBX] = DATA + 4096 - 4; /* 8 bytes across into an unmapped page */
+	cpu->st.gpr[CPU_RAX] = 0x1122334455667788ull;
+	assert_int_equal(core_run(f, cpu, store, sizeof(store)), BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_PF);
+	assert_int_equal(cpu->exc.error, BT_PF_W | BT_PF_U);
+	assert_int_equal(cpu->exc.cr2, DATA + 4096);
+	assert_int_equal(f->data[4092], 0); /* nothing of the store was written */
+
+	assert_int_equal(core_run(f, cpu, ud2, sizeof(ud2)), BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_UD);
+
+	cpu->st.gpr[CPU_RBX] = 0x8000000000000000ull;
+	assert_int_equal(core_run(f, cpu, noncanon, sizeof(noncanon)), BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_GP);
+	assert_int_equal(cpu->exc.error, 0);
+}
+
+static void test_real_mode_int_iret(void **state)
+{
+	struct bt_mem mem = { 0 };
+	struct bt_cpu_config cfg = { .mem = &mem };
+	struct bt_cpu *cpu;
+	u8 *ram = calloc(1, 0x20000);
+	/* At 1000:0000: int 21h; hlt. Handler at 1000:0100: mov ax, 1234h; iret. */
+	static const u8 main_code[] = { 0xcd, 0x21, 0xf4 };
+	static const u8 handler[] = { 0xb8, 0x34, 0x12, 0xcf };
+	static const u8 vec[] = { 0x00, 0x01, 0x00, 0x10 }; /* IVT[21h] = 1000:0100 */
+
+	(void)state;
+	assert_non_null(ram);
+	assert_int_equal(bt_mem_map(&mem, 0, 0x20000, ram, false), 0);
+	assert_int_equal(bt_cpu_create(&cfg, &cpu, NULL), 0);
+	assert_int_equal(bt_mem_write(&mem, 0x10000, main_code, sizeof(main_code)), 0);
+	assert_int_equal(bt_mem_write(&mem, 0x10100, handler, sizeof(handler)), 0);
+	assert_int_equal(bt_mem_write(&mem, 0x21 * 4, vec, sizeof(vec)), 0);
+	bt_cpu_load_seg_real(cpu, CPU_CS, 0x1000);
+	bt_cpu_load_seg_real(cpu, CPU_SS, 0x0000);
+	cpu->st.rip = 0;
+	cpu->st.gpr[CPU_RSP] = 0x8000;
+	bt_set_rflags(cpu, 0x202);
+	assert_int_equal(bt_run(cpu, 100), BT_EXIT_HLT);
+	assert_int_equal(cpu->st.gpr[CPU_RAX] & 0xffff, 0x1234);
+	assert_int_equal(cpu->st.rip, 3); /* past the HLT, after returning */
+	assert_int_equal(cpu->st.gpr[CPU_RSP], 0x8000);
+	assert_int_equal(ram[0x7ffa], 2);		     /* the pushed return IP */
+	assert_int_equal(bt_get_rflags(cpu) & BT_IF, BT_IF); /* restored by IRET */
+	bt_cpu_destroy(cpu);
+	bt_mem_destroy(&mem);
+	free(ram);
+}
+
+static void test_cpuid_gates_tzcnt(void **state)
+{
+	struct core_fixture *f = *state;
+	static const u8 tzcnt[] = { 0xf3, 0x48, 0x0f, 0xbc, 0xc1, 0xcc }; /* tzcnt rax, rcx */
+	struct bt_cpu *cpu = f->cpu;
+	u32 r[4];
+
+	bt_cpuid(cpu, 0, 0, r);
+	assert_memory_equal(&r[1], "Auth", 4);
+	assert_memory_equal(&r[3], "enti", 4);
+	assert_memory_equal(&r[2], "cAMD", 4);
+	bt_cpuid(cpu, 1, 0, r);
+	assert_true(r[2] & (1u << 23)); /* POPCNT */
+
+	/* Without BMI1, F3 0F BC is BSF: a zero source leaves the destination alone. */
+	cpu->cpuid.bmi1 = false;
+	cpu->st.gpr[CPU_RCX] = 0;
+	cpu->st.gpr[CPU_RAX] = 0x55;
+	core_run(f, cpu, tzcnt, sizeof(tzcnt));
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 0x55);
+	bt_cpuid(cpu, 7, 0, r);
+	assert_false(r[1] & (1u << 3));
+
+	cpu->cpuid.bmi1 = true;
+	core_run(f, cpu, NULL, 0);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 64);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decode_forms),
+		cmocka_unit_test(test_decode_limits_and_ud),
+		cmocka_unit_test_setup_teardown(test_cache_translates_once, core_setup,
+						core_teardown),
+		cmocka_unit_test_setup_teardown(test_smc_inside_block, core_setup, core_teardown),
+		cmocka_unit_test_setup_teardown(test_smc_from_other_cpu, core_setup, core_teardown),
+		cmocka_unit_test_setup_teardown(test_exceptions, core_setup, core_teardown),
+		cmocka_unit_test(test_real_mode_int_iret),
+		cmocka_unit_test_setup_teardown(test_cpuid_gates_tzcnt, core_setup, core_teardown),
+	};
+
+	return cmocka_run_group_tests_name("bt_core", tests, NULL, NULL);
+}
