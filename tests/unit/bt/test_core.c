@@ -117,9 +117,10 @@ static void test_decode_forms(void **state)
 	assert_false(in.rexw);
 
 	assert_int_equal(bt_decode(BT_MODE_LONG64, ah, 2, &in), BT_DECODE_OK);
-	assert_int_equal(in.rm, BT_REG_AH);
+	assert_int_equal(in.reg, BT_REG_AH);
+	assert_int_equal(in.rm, CPU_RAX);
 	assert_int_equal(bt_decode(BT_MODE_LONG64, spl, 3, &in), BT_DECODE_OK);
-	assert_int_equal(in.rm, CPU_RSP);
+	assert_int_equal(in.reg, CPU_RSP); /* with REX: SPL */
 }
 
 static void test_decode_limits_and_ud(void **state)
