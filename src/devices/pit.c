@@ -1,0 +1,573 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Intel 82C54 programmable interval timer as wired in the PC (82C54
+ * datasheet): three 16-bit down counters clocked at 1.193182 MHz at ports
+ * 0x40-0x42 with the control word register at 0x43; counter 0's OUT is
+ * IRQ 0, counter 1 is unused (DRAM refresh on old PCs), counter 2's GATE
+ * and OUT are bits 0 and 5 of port 0x61 (PIIX4 datasheet 4.7.1), as used
+ * by the speaker and by Linux's PIT calibration loops.
+ *
+ * Modelled: modes 0-5 ("Mode Definitions" and figures 12-17), binary and
+ * BCD counting, LSB, MSB and LSB-then-MSB access ("Write Operations", "Read
+ * Operations"), the counter latch command, the read-back command with the
+ * status byte (OUT, NULL COUNT, programmed mode), GATE: counting suspended
+ * while low in modes 0, 2, 3 and 4, a rising edge reloading in modes 2 and 3
+ * and triggering modes 1 and 5 ("Gate" table 3). A count written takes effect
+ * on the next CLK pulse, so in mode 0 OUT rises N + 1 pulses after N is
+ * written.
+ *
+ * Time: no counter state is stepped. Each channel remembers the CLK pulse
+ * at which its counting element was loaded; counts and OUT are computed
+ * from the pulse number of the virtual clock (vclock_now_ns * 1193182 /
+ * 10^9), so a fake clock gives exact results. Channel 0 arms a timer.h
+ * deadline at its next OUT transition only; channel 2 is computed when
+ * port 0x61 or the counter is read.
+ *
+ * Not modelled: a new count written while counting in modes 2 and 3 takes
+ * effect on the next pulse instead of at the end of the current period;
+ * writing the first byte of a two-byte count does not stop mode 0 counting;
+ * the PC speaker makes no sound; port 0x61 bits 6-7 (SERR#, IOCHK#) read 0.
+ */
+#include "devices/pit.h"
+
+#include "devices/pit_regs.h"
+#include "vmm/base/log.h"
+#include "vmm/timer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NSEC_PER_SEC	 1000000000ull
+#define PIT_NOT_COUNTING UINT64_MAX
+#define PIT_NO_CHANGE	 UINT64_MAX
+
+struct pit;
+
+struct pit_channel {
+	struct pit *pit;
+	unsigned idx;
+	u8 mode, rw, bcd;
+	bool loaded;	 /* a count was written after the control word */
+	bool cr_pending; /* the count register waits for the counting element */
+	bool gate;
+	u32 reload;	/* N as a number of pulses: 1..65536 (10000 in BCD) */
+	u32 base;	/* the counting element's value at start_tick */
+	u64 start_tick; /* pulse at which counting (re)started, or PIT_NOT_COUNTING */
+	bool done;	/* mode 0: OUT already high; modes 4, 5: strobe already given */
+	bool write_msb; /* PIT_RW_WORD: the next write is the MSB */
+	u8 write_lsb;
+	bool read_msb; /* PIT_RW_WORD: the next live read returns the MSB */
+	bool count_latched, latch_msb, status_latched;
+	u16 latched;
+	u8 status;
+	/* Channel 0 only: the IRQ line and the timer at the next OUT transition. */
+	int irq_level;
+	struct timer timer;
+};
+
+struct pit {
+	struct platform *p;
+	char name[32];
+	u16 base, port_b;
+	u8 port_b_val; /* bits 0-3 as written */
+	struct irq_line irq0;
+	struct pit_channel ch[PIT_NR_CHANNELS];
+};
+
+static u64 pit_tick_now(const struct pit *pit)
+{
+	unsigned __int128 ns = vclock_now_ns(&pit->p->clock);
+
+	return (u64)(ns * PIT_FREQ_HZ / NSEC_PER_SEC);
+}
+
+/* The first nanosecond at which pulse tick has happened. */
+static u64 pit_tick_to_ns(u64 tick)
+{
+	unsigned __int128 ns = (unsigned __int128)tick * NSEC_PER_SEC + PIT_FREQ_HZ - 1;
+
+	return (u64)(ns / PIT_FREQ_HZ);
+}
+
+static u32 pit_modulus(const struct pit_channel *ch)
+{
+	return ch->bcd ? 10000 : 65536;
+}
+
+static bool pit_gate_pauses(const struct pit_channel *ch)
+{
+	return ch->mode == PIT_MODE_INT_ON_TC || ch->mode == PIT_MODE_RATE_GEN ||
+	       ch->mode == PIT_MODE_SQUARE_WAVE || ch->mode == PIT_MODE_SW_STROBE;
+}
+
+/* Pulses counted since the load, or false if the counting element is not running at tick. */
+static bool pit_elapsed(const struct pit_channel *ch, u64 tick, u64 *e)
+{
+	if (ch->start_tick == PIT_NOT_COUNTING || tick < ch->start_tick)
+		return false;
+	*e = tick - ch->start_tick;
+	return true;
+}
+
+/* The counting element at pulse tick, as a binary number 0..modulus-1. */
+static u32 pit_count_at(const struct pit_channel *ch, u64 tick)
+{
+	u32 m = pit_modulus(ch), n = ch->reload, p, hi;
+	u64 e;
+
+	if (!pit_elapsed(ch, tick, &e))
+		return ch->base % m;
+	switch (ch->mode) {
+	case PIT_MODE_RATE_GEN:
+		return (u32)(n - e % n) % m;
+	case PIT_MODE_SQUARE_WAVE:
+		p = (u32)(e % n);
+		hi = (n + 1) / 2;
+		return (p < hi ? 2 * (hi - p) : 2 * (n / 2 - (p - hi))) % m;
+	default: /* modes 0, 1, 4, 5 count down through zero and wrap */
+		return (u32)((ch->base + m - e % m) % m);
+	}
+}
+
+/* The OUT pin at pulse tick. */
+static bool pit_out_at(const struct pit_channel *ch, u64 tick)
+{
+	u32 n = ch->reload;
+	u64 e;
+	bool running = pit_elapsed(ch, tick, &e);
+
+	switch (ch->mode) {
+	case PIT_MODE_INT_ON_TC:
+		return ch->done || (running && e >= ch->base);
+	case PIT_MODE_ONESHOT:
+		return !running || e >= n;
+	case PIT_MODE_RATE_GEN:
+		return !running || n < 2 || e % n != n - 1;
+	case PIT_MODE_SQUARE_WAVE:
+		return !running || e % n < (n + 1) / 2;
+	default: /* 4, 5: low for the one pulse at which the count reaches zero */
+		return !running || ch->done || e != ch->base;
+	}
+}
+
+/* The next pulse after tick at which OUT changes, or PIT_NO_CHANGE. */
+static u64 pit_next_change(const struct pit_channel *ch, u64 tick)
+{
+	u32 n = ch->reload, p, hi;
+	u64 e, s = ch->start_tick;
+
+	if (s == PIT_NOT_COUNTING)
+		return PIT_NO_CHANGE;
+	if (tick < s)
+		tick = s; /* nothing changes before the load; look from there */
+	e = tick - s;
+	switch (ch->mode) {
+	case PIT_MODE_INT_ON_TC:
+		return !ch->done && e < ch->base ? s + ch->base : PIT_NO_CHANGE;
+	case PIT_MODE_ONESHOT:
+		return e < n ? s + n : PIT_NO_CHANGE;
+	case PIT_MODE_RATE_GEN:
+		if (n < 2)
+			return PIT_NO_CHANGE;
+		p = (u32)(e % n);
+		return p < n - 1 ? tick - p + n - 1 : tick + 1;
+	case PIT_MODE_SQUARE_WAVE:
+		hi = (n + 1) / 2;
+		if (hi == n)
+			return PIT_NO_CHANGE;
+		p = (u32)(e % n);
+		return p < hi ? tick - p + hi : tick - p + n;
+	default:
+		if (ch->done || e > ch->base)
+			return PIT_NO_CHANGE;
+		return e < ch->base ? s + ch->base : s + ch->base + 1;
+	}
+}
+
+/* Channel 0: drive IRQ 0 from OUT and arm the timer at the next transition. */
+static void pit_irq_sync(struct pit_channel *ch, bool passed_change)
+{
+	struct pit *pit = ch->pit;
+	u64 tick, next;
+	int level;
+
+	if (ch->idx != 0)
+		return;
+	tick = pit_tick_now(pit);
+	level = pit_out_at(ch, tick);
+	if (level != ch->irq_level) {
+		ch->irq_level = level;
+		irq_line_set(&pit->irq0, level);
+	} else if (passed_change) {
+		/* A whole phase went by between two looks: give the edge pair it contained. */
+		irq_line_set(&pit->irq0, !level);
+		irq_line_set(&pit->irq0, level);
+	}
+	next = pit_next_change(ch, tick);
+	if (next == PIT_NO_CHANGE)
+		timer_cancel(&ch->timer);
+	else
+		timer_arm(&ch->timer, pit_tick_to_ns(next));
+}
+
+static void pit_timer_fire(void *opaque)
+{
+	pit_irq_sync(opaque, true);
+}
+
+/* Modes 0 and 4 remember what already happened before counting is suspended. */
+static void pit_freeze(struct pit_channel *ch, u64 tick)
+{
+	u64 e;
+
+	if (pit_elapsed(ch, tick, &e)) {
+		if ((ch->mode == PIT_MODE_INT_ON_TC || ch->mode == PIT_MODE_SW_STROBE) &&
+		    e >= ch->base)
+			ch->done = true;
+		ch->base = pit_count_at(ch, tick);
+	}
+	ch->start_tick = PIT_NOT_COUNTING;
+}
+
+static void pit_set_gate(struct pit_channel *ch, bool gate)
+{
+	u64 tick = pit_tick_now(ch->pit);
+
+	if (gate == ch->gate)
+		return;
+	ch->gate = gate;
+	if (!ch->loaded)
+		return;
+	if (!gate) {
+		if (pit_gate_pauses(ch))
+			pit_freeze(ch, tick);
+	} else if (ch->mode == PIT_MODE_INT_ON_TC || ch->mode == PIT_MODE_SW_STROBE) {
+		ch->start_tick = tick + 1; /* resume from the held count */
+	} else {
+		/* A rising edge: modes 1 and 5 trigger; modes 2 and 3 reload. */
+		ch->base = ch->reload;
+		ch->done = false;
+		ch->start_tick = tick + 1;
+	}
+	pit_irq_sync(ch, false);
+}
+
+static u32 pit_from_bcd(u16 v)
+{
+	return (v >> 12 & 0xf) * 1000 + (v >> 8 & 0xf) * 100 + (v >> 4 & 0xf) * 10 + (v & 0xf);
+}
+
+static u16 pit_to_bcd(u32 v)
+{
+	return (u16)((v / 1000 % 10) << 12 | (v / 100 % 10) << 8 | (v / 10 % 10) << 4 | v % 10);
+}
+
+/* A complete count was written into the count register. */
+static void pit_load(struct pit_channel *ch, u16 val)
+{
+	u64 tick = pit_tick_now(ch->pit);
+	u32 n = ch->bcd ? pit_from_bcd(val) : val;
+
+	ch->reload = n ? n : pit_modulus(ch);
+	ch->loaded = true;
+	ch->cr_pending = true;
+	switch (ch->mode) {
+	case PIT_MODE_ONESHOT:
+	case PIT_MODE_HW_STROBE:
+		break; /* waits for a gate trigger */
+	default:
+		ch->base = ch->reload;
+		ch->done = false;
+		ch->start_tick = ch->gate ? tick + 1 : PIT_NOT_COUNTING;
+		break;
+	}
+	pit_irq_sync(ch, false);
+}
+
+static bool pit_null_count(const struct pit_channel *ch, u64 tick)
+{
+	return ch->cr_pending && (ch->start_tick == PIT_NOT_COUNTING || tick < ch->start_tick);
+}
+
+static u8 pit_status(struct pit_channel *ch)
+{
+	u64 tick = pit_tick_now(ch->pit);
+	u8 st = (u8)(ch->rw << PIT_CW_RW_SHIFT | ch->mode << PIT_CW_MODE_SHIFT | ch->bcd);
+
+	if (pit_out_at(ch, tick))
+		st |= PIT_STATUS_OUT;
+	if (pit_null_count(ch, tick))
+		st |= PIT_STATUS_NULL_COUNT;
+	return st;
+}
+
+static u16 pit_read_value(struct pit_channel *ch)
+{
+	u32 v = pit_count_at(ch, pit_tick_now(ch->pit));
+
+	return ch->bcd ? pit_to_bcd(v) : (u16)v;
+}
+
+static void pit_latch_count(struct pit_channel *ch)
+{
+	if (ch->count_latched)
+		return; /* later latch commands are ignored until the value is read */
+	ch->latched = pit_read_value(ch);
+	ch->count_latched = true;
+	ch->latch_msb = ch->rw == PIT_RW_MSB;
+}
+
+static void pit_write_control(struct pit *pit, u8 val)
+{
+	unsigned sc = val >> PIT_CW_SC_SHIFT, rw = (val & PIT_CW_RW_MASK) >> PIT_CW_RW_SHIFT;
+	struct pit_channel *ch;
+	unsigned mode;
+
+	if (sc == PIT_CW_SC_READBACK) {
+		for (unsigned i = 0; i < PIT_NR_CHANNELS; i++) {
+			ch = &pit->ch[i];
+			if (!(val & PIT_RB_CNT(i)))
+				continue;
+			if (!(val & PIT_RB_NOT_COUNT))
+				pit_latch_count(ch);
+			if (!(val & PIT_RB_NOT_STATUS) && !ch->status_latched) {
+				ch->status = pit_status(ch);
+				ch->status_latched = true;
+			}
+		}
+		return;
+	}
+	ch = &pit->ch[sc];
+	if (rw == PIT_RW_LATCH) {
+		pit_latch_count(ch);
+		return;
+	}
+	mode = (val & PIT_CW_MODE_MASK) >> PIT_CW_MODE_SHIFT;
+	if (mode > 5)
+		mode -= 4; /* 6 and 7 are aliases of 2 and 3 */
+	ch->mode = (u8)mode;
+	ch->rw = (u8)rw;
+	ch->bcd = val & PIT_CW_BCD;
+	ch->loaded = false;
+	ch->cr_pending = false;
+	ch->done = false;
+	ch->base = 0;
+	ch->start_tick = PIT_NOT_COUNTING;
+	ch->write_msb = false;
+	ch->read_msb = false;
+	ch->count_latched = false;
+	ch->status_latched = false;
+	pit_irq_sync(ch, false); /* OUT: low in mode 0, high in the others */
+}
+
+static void pit_write_counter(struct pit_channel *ch, u8 val)
+{
+	switch (ch->rw) {
+	case PIT_RW_LSB:
+		pit_load(ch, val);
+		break;
+	case PIT_RW_MSB:
+		pit_load(ch, (u16)(val << 8));
+		break;
+	case PIT_RW_WORD:
+		if (!ch->write_msb) {
+			ch->write_lsb = val;
+			ch->write_msb = true;
+		} else {
+			ch->write_msb = false;
+			pit_load(ch, (u16)(val << 8 | ch->write_lsb));
+		}
+		break;
+	default:
+		log_guest("%s: counter %u written before its control word", ch->pit->name, ch->idx);
+		break;
+	}
+}
+
+static u8 pit_read_counter(struct pit_channel *ch)
+{
+	u16 v;
+
+	if (ch->status_latched) {
+		ch->status_latched = false;
+		return ch->status;
+	}
+	if (ch->count_latched) {
+		v = ch->latched;
+		if (ch->rw == PIT_RW_WORD && !ch->latch_msb) {
+			ch->latch_msb = true;
+			return (u8)v;
+		}
+		ch->count_latched = false;
+		return ch->rw == PIT_RW_LSB ? (u8)v : (u8)(v >> 8);
+	}
+	v = pit_read_value(ch);
+	switch (ch->rw) {
+	case PIT_RW_LSB:
+		return (u8)v;
+	case PIT_RW_MSB:
+		return (u8)(v >> 8);
+	default:
+		ch->read_msb = !ch->read_msb;
+		return ch->read_msb ? (u8)v : (u8)(v >> 8);
+	}
+}
+
+static u64 pit_read(void *dev, u64 off, unsigned size)
+{
+	struct pit *pit = dev;
+
+	(void)size;
+	if (off == PIT_CONTROL_PORT)
+		return 0xff; /* the control word register cannot be read */
+	return pit_read_counter(&pit->ch[off]);
+}
+
+static void pit_write(void *dev, u64 off, unsigned size, u64 val)
+{
+	struct pit *pit = dev;
+
+	(void)size;
+	if (off == PIT_CONTROL_PORT)
+		pit_write_control(pit, (u8)val);
+	else
+		pit_write_counter(&pit->ch[off], (u8)val);
+}
+
+static u64 pit_port_b_read(void *dev, u64 off, unsigned size)
+{
+	struct pit *pit = dev;
+	u8 val = pit->port_b_val;
+
+	(void)off;
+	(void)size;
+	if ((vclock_now_ns(&pit->p->clock) / PIT_REFRESH_NS) & 1)
+		val |= PIT_PORTB_REFRESH;
+	if (pit_out_at(&pit->ch[2], pit_tick_now(pit)))
+		val |= PIT_PORTB_OUT2;
+	return val;
+}
+
+static void pit_port_b_write(void *dev, u64 off, unsigned size, u64 val)
+{
+	struct pit *pit = dev;
+
+	(void)off;
+	(void)size;
+	pit->port_b_val = (u8)val & PIT_PORTB_WMASK;
+	pit_set_gate(&pit->ch[2], val & PIT_PORTB_GATE2);
+}
+
+static const struct io_ops pit_io = {
+	.read = pit_read,
+	.write = pit_write,
+	.min_size = 1,
+	.max_size = 1,
+};
+
+static const struct io_ops pit_port_b_io = {
+	.read = pit_port_b_read,
+	.write = pit_port_b_write,
+	.min_size = 1,
+	.max_size = 1,
+};
+
+void pit_reset(struct pit *pit)
+{
+	pit->port_b_val = 0;
+	for (unsigned i = 0; i < PIT_NR_CHANNELS; i++) {
+		struct pit_channel *ch = &pit->ch[i];
+
+		timer_cancel(&ch->timer);
+		ch->mode = PIT_MODE_INT_ON_TC;
+		ch->rw = PIT_RW_LSB;
+		ch->bcd = 0;
+		ch->loaded = false;
+		ch->cr_pending = false;
+		ch->done = false;
+		ch->reload = pit_modulus(ch);
+		ch->base = 0;
+		ch->start_tick = PIT_NOT_COUNTING;
+		ch->gate = i != 2; /* gates 0 and 1 are tied high; gate 2 is port 0x61 bit 0 */
+		ch->write_msb = false;
+		ch->read_msb = false;
+		ch->count_latched = false;
+		ch->status_latched = false;
+	}
+	pit_irq_sync(&pit->ch[0], false);
+}
+
+int pit_create(struct platform *p, const struct pit_config *cfg, struct irq_line irq0,
+	       struct pit **out, struct err *err)
+{
+	struct pit *pit = calloc(1, sizeof(*pit));
+	int ret;
+
+	if (!pit)
+		return err_set(err, -ENOMEM, "%s: out of memory", cfg->name);
+	pit->p = p;
+	snprintf(pit->name, sizeof(pit->name), "%s", cfg->name);
+	pit->base = cfg->base;
+	pit->port_b = cfg->port_b;
+	pit->irq0 = irq0;
+	for (unsigned i = 0; i < PIT_NR_CHANNELS; i++) {
+		pit->ch[i].pit = pit;
+		pit->ch[i].idx = i;
+		timer_init(&pit->ch[i].timer, &p->clock, pit_timer_fire, &pit->ch[i]);
+	}
+	pit_reset(pit);
+	ret = bus_map(&p->pio, cfg->base, 4, &pit_io, pit, pit->name);
+	if (ret < 0) {
+		err_set(err, ret, "%s: ports %#x-%#x already in use", pit->name, cfg->base,
+			cfg->base + 3);
+		goto err_free;
+	}
+	if (cfg->port_b) {
+		ret = bus_map(&p->pio, cfg->port_b, 1, &pit_port_b_io, pit, pit->name);
+		if (ret < 0) {
+			err_set(err, ret, "%s: port %#x already in use", pit->name, cfg->port_b);
+			goto err_unmap;
+		}
+	}
+	*out = pit;
+	return 0;
+
+err_unmap:
+	bus_unmap(&p->pio, cfg->base);
+err_free:
+	for (unsigned i = 0; i < PIT_NR_CHANNELS; i++)
+		timer_cancel(&pit->ch[i].timer);
+	free(pit);
+	return ret;
+}
+
+void pit_destroy(struct pit *pit)
+{
+	if (!pit)
+		return;
+	for (unsigned i = 0; i < PIT_NR_CHANNELS; i++)
+		timer_cancel(&pit->ch[i].timer);
+	if (pit->port_b)
+		bus_unmap(&pit->p->pio, pit->port_b);
+	bus_unmap(&pit->p->pio, pit->base);
+	free(pit);
+}
+
+static void pit_ops_reset(void *dev)
+{
+	pit_reset(dev);
+}
+
+static void pit_ops_destroy(void *dev)
+{
+	pit_destroy(dev);
+}
+
+const struct device_ops pit_device_ops = {
+	.type = "pit",
+	.reset = pit_ops_reset,
+	.state = NULL,
+	.destroy = pit_ops_destroy,
+};

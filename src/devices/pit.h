@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Intel 82C54 interval timer at ports 0x40-0x43 with the PC's port 0x61
+ * (timer 2 gate and OUT) (see pit.c). Channel 0's OUT drives IRQ 0.
+ */
+#ifndef DEVICES_PIT_H
+#define DEVICES_PIT_H
+
+#include "devices/device.h"
+#include "vmm/base/compiler.h"
+#include "vmm/base/err.h"
+#include "vmm/base/types.h"
+#include "vmm/irq.h"
+#include "vmm/platform.h"
+
+struct pit_config {
+	const char *name; /* "pit" */
+	u16 base;	  /* 0x40: counters 0-2 and the control word at base..base+3 */
+	u16 port_b;	  /* 0x61: gate and OUT of counter 2; 0 for none */
+};
+
+struct pit;
+
+/*
+ * Create the timer with channel 0's OUT on irq0 (driven on change; an edge
+ * pair when a whole low or high phase passed between two looks) and claim
+ * its ports. Counting follows the platform's virtual clock at 1.193182 MHz.
+ * -ENOMEM, -EBUSY (err filled). Main thread.
+ */
+MUST_CHECK int pit_create(struct platform *p, const struct pit_config *cfg, struct irq_line irq0,
+			  struct pit **out, struct err *err);
+/* Cancel timers, unmap, free. NULL is fine. Main thread, no vCPU running. */
+void pit_destroy(struct pit *pit);
+/* Power-on state: no channel programmed, OUT low, gate 2 low. Device lock held. */
+void pit_reset(struct pit *pit);
+
+extern const struct device_ops pit_device_ops;
+
+#endif
