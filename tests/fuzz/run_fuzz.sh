@@ -4,7 +4,7 @@
 # writes new inputs into its first corpus folder; the source tree stays untouched).
 # Usage: run_fuzz.sh FUZZER SEED_DIR SECONDS
 set -eu
-fuzzer=$1 seeds=$2 secs=$3
+fuzzer=$(readlink -f "$1") seeds=$(readlink -f "$2") secs=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus"
