@@ -393,6 +393,12 @@ static inline u64 bt_sign(unsigned size)
 	return 1ull << (size * 8 - 1);
 }
 
+/* Bits 63..47 all equal (48-bit linear addresses, SDM vol. 1 3.3.7.1). */
+static inline bool bt_canonical(u64 a)
+{
+	return (u64)((s64)(a << 16) >> 16) == a;
+}
+
 static inline s64 bt_sext(u64 v, unsigned size)
 {
 	unsigned sh = 64 - size * 8;

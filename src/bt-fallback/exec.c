@@ -247,7 +247,7 @@ u64 bt_pop(struct bt_cpu *cpu, unsigned size)
 void bt_jump(struct bt_cpu *cpu, u64 target)
 {
 	if (bt_cpu_mode(cpu) == BT_MODE_LONG64) {
-		if ((u64)(((s64)target << 16) >> 16) != target)
+		if (!bt_canonical(target))
 			bt_raise_gp0(cpu);
 	} else if (target > cpu->st.seg[CPU_CS].limit) {
 		bt_raise_gp0(cpu);

@@ -128,8 +128,7 @@ static u64 bt_seg_lin(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 	if (bt_cpu_mode(cpu) == BT_MODE_LONG64) {
 		lin = (seg == CPU_FS || seg == CPU_GS) ? s->base + off : off;
 		/* Canonical: bits 63..47 equal, for the first and last byte. */
-		if ((u64)(((s64)lin << 16) >> 16) != lin ||
-		    (u64)(((s64)(lin + size - 1) << 16) >> 16) != lin + size - 1)
+		if (!bt_canonical(lin) || !bt_canonical(lin + size - 1))
 			bt_raise(cpu, seg == CPU_SS ? BT_EXC_SS : BT_EXC_GP, 0, true);
 		return lin;
 	}

@@ -177,11 +177,12 @@ static void bt_div1(struct bt_cpu *cpu, const struct bt_insn *in, bool sign)
 	if (!src)
 		bt_raise(cpu, BT_EXC_DE, 0, false);
 	if (sign) {
-		__int128 n = (__int128)(((unsigned __int128)hi << bits) | lo);
-		__int128 d = bt_sext(src, sz), sq, sr;
+		__int128 d = bt_sext(src, sz), sq, sr, n;
 
-		if (bits < 64)
-			n = (n << (128 - 2 * bits)) >> (128 - 2 * bits); /* sign-extend 2*bits */
+		if (bits < 64) /* the 2*bits dividend fits a u64: sign-extend it from there */
+			n = bt_sext((hi << bits) | lo, 2 * sz);
+		else
+			n = (__int128)(((unsigned __int128)hi << 64) | lo);
 		sq = n / d;
 		sr = n % d;
 		if (sq != (__int128)bt_sext((u64)sq & bt_mask(sz), sz))

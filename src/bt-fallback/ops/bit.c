@@ -45,8 +45,7 @@ static u64 bt_shift(struct bt_cpu *cpu, unsigned op, unsigned size, u64 v, unsig
 		unsigned __int128 x = ((unsigned __int128)c << bits) | v, mm;
 
 		mm = ((unsigned __int128)1 << (bits + 1)) - 1;
-		if (op == 3)
-			of = !!(v & s) ^ c;
+		of = !!(v & s) ^ c; /* RCR: from the operand before the rotate */
 		if (n) {
 			if (op == 2)
 				x = ((x << n) | (x >> (bits + 1 - n))) & mm;
