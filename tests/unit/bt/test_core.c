@@ -301,6 +301,52 @@ static void test_cpuid_gates_tzcnt(void **state)
 	assert_int_equal(cpu->st.gpr[CPU_RAX], 64);
 }
 
+/*
+ * Random bytes in 64-bit, 32-bit and real mode: whatever the guest code, the engine must end
+ * with an exception, a HLT or the instruction limit, never a host fault (run this under ASan).
+ */
+static void test_random_bytes_are_contained(void **state)
+{
+	struct core_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+	u64 seed = 12345, counts[3] = { 0 };
+
+	for (unsigned i = 0; i < 60000; i++) {
+		u8 code[32];
+		enum bt_exit why;
+
+		for (unsigned k = 0; k < sizeof(code); k++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			code[k] = (u8)(seed >> 56);
+		}
+		assert_int_equal(bt_mem_write(&f->mem, CODE + 0x800, code, sizeof(code)), 0);
+		bt_cpu_set_flat64(cpu);
+		if (i % 3 == 1) { /* 32-bit code segment */
+			cpu->st.seg[CPU_CS].l = 0;
+			cpu->st.seg[CPU_CS].db = 1;
+			cpu->st.seg[CPU_SS].db = 1;
+			bt_cpu_update_mode(cpu);
+		} else if (i % 3 == 2) {
+			bt_cpu_reset(cpu);
+			bt_cpu_load_seg_real(cpu, CPU_CS, (u16)(CODE >> 4));
+			bt_cpu_load_seg_real(cpu, CPU_DS, (u16)(DATA >> 4));
+			bt_cpu_load_seg_real(cpu, CPU_SS, (u16)(DATA >> 4));
+		}
+		for (unsigned r = 0; r < CPU_NR_GPRS; r++)
+			cpu->st.gpr[r] = (seed >> r) & (r % 2 ? 0xfff : ~0ull);
+		cpu->st.gpr[CPU_RSP] = i % 3 == 2 ? 0x800 : DATA + 0x800;
+		cpu->st.rip = i % 3 == 2 ? 0x800 : CODE + 0x800;
+		why = bt_run(cpu, 200);
+		assert_true(why == BT_EXIT_LIMIT || why == BT_EXIT_HLT || why == BT_EXIT_EXCEPTION);
+		counts[why]++;
+	}
+	print_message("random code: %llu hit the limit, %llu halted, %llu ended in an exception\n",
+		      (unsigned long long)counts[BT_EXIT_LIMIT],
+		      (unsigned long long)counts[BT_EXIT_HLT],
+		      (unsigned long long)counts[BT_EXIT_EXCEPTION]);
+	assert_true(counts[BT_EXIT_EXCEPTION] > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +359,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exceptions, core_setup, core_teardown),
 		cmocka_unit_test(test_real_mode_int_iret),
 		cmocka_unit_test_setup_teardown(test_cpuid_gates_tzcnt, core_setup, core_teardown),
+		cmocka_unit_test_setup_teardown(test_random_bytes_are_contained, core_setup,
+						core_teardown),
 	};
 
 	return cmocka_run_group_tests_name("bt_core", tests, NULL, NULL);
