@@ -686,8 +686,14 @@ static int image_write_alloc(struct vmdk_image *img, const u8 *p, u64 len, u64 o
 		u64 n = MIN(len - done, gbytes - in);
 		u64 gstart = e->start + g * gbytes, glen = MIN(gbytes, e->start + e->size - gstart);
 
-		if (n == gbytes) {
-			ret = vmdk_sparse_alloc_write(sp, g, p + done, false);
+		if (n == gbytes && glen == gbytes) {
+			/* whole grains: as many as the run and the grain table allow at once */
+			u64 k = MIN((len - done) / gbytes,
+				    sp->h.gtes_per_gt - g % sp->h.gtes_per_gt);
+
+			k = MIN(k, (e->start + e->size - gstart) / gbytes);
+			ret = vmdk_sparse_alloc_write(sp, g, (u32)k, p + done, false);
+			n = k * gbytes;
 		} else {
 			if (!gbuf)
 				gbuf = calloc(1, gbytes);
@@ -697,7 +703,7 @@ static int image_write_alloc(struct vmdk_image *img, const u8 *p, u64 len, u64 o
 			ret = vmdk_image_pread(img, gbuf, glen, gstart);
 			if (!ret) {
 				memcpy(gbuf + in, p + done, n);
-				ret = vmdk_sparse_alloc_write(sp, g, gbuf, false);
+				ret = vmdk_sparse_alloc_write(sp, g, 1, gbuf, false);
 			}
 		}
 		done += n;

@@ -146,9 +146,10 @@ MUST_CHECK int vmdk_sparse_write_desc(struct vmdk_sparse *sp, const char *text, 
 /* Look up the grain holding byte off of the extent: *gte gets the grain table entry
  * (0 unallocated, 1 zeroed, else a sector). Loads the table if needed. */
 MUST_CHECK int vmdk_sparse_lookup(struct vmdk_sparse *sp, u64 grain, u32 *gte);
-/* Store a full grain at a newly allocated offset: data first, then the redundant and the
- * primary grain-table entries (and, for a new table, the table before the directory entry). */
-MUST_CHECK int vmdk_sparse_alloc_write(struct vmdk_sparse *sp, u64 grain, const void *buf,
+/* Store n full grains (consecutive, in one grain table, all unallocated) at newly allocated
+ * space: data first, then the redundant and the primary grain-table entries (and, for a new
+ * table, the table before the directory entry). sync adds fdatasync barriers between them. */
+MUST_CHECK int vmdk_sparse_alloc_write(struct vmdk_sparse *sp, u64 grain, u32 n, const void *buf,
 				       bool sync);
 /* Set or clear the uncleanShutdown byte (and sync it). */
 MUST_CHECK int vmdk_sparse_set_unclean(struct vmdk_sparse *sp, bool unclean);

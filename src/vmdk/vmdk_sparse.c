@@ -479,60 +479,70 @@ static int sparse_new_gt(struct vmdk_sparse *sp, u32 *gt, u32 *sector)
 	return 0;
 }
 
-int vmdk_sparse_alloc_write(struct vmdk_sparse *sp, u64 grain, const void *buf, bool sync)
+/* Write n consecutive table entries (a run of new grains) of one table. */
+static int sparse_put_entries(struct vmdk_sparse *sp, u64 table_sector, u32 idx, u32 first, u32 n,
+			      u64 gsectors)
+{
+	u8 b[2048];
+
+	for (u32 i = 0; i < n; i++)
+		vmdk_put32(b + 4 * i, first + (u32)(i * gsectors));
+	return vmdk_pwrite_full(sp->fd, b, 4ull * n, table_sector * VMDK_SECTOR + 4ull * idx);
+}
+
+/* Point entries [gti, gti+n) of table gdi at the grains starting at sector first, creating the
+ * table (then the directory entry) when the directory has none. */
+static int sparse_link(struct vmdk_sparse *sp, u32 *gd, u32 **gt, u64 gd_offset, u64 gdi, u32 gti,
+		       u32 n, u32 first)
+{
+	u64 gsec = sp->h.grain_size;
+	u32 s;
+	int ret;
+
+	for (u32 i = 0; i < n; i++)
+		gt[gdi][gti + i] = first + (u32)(i * gsec);
+	if (gd[gdi] && sparse_gt_ok(sp, gd[gdi]))
+		return sparse_put_entries(sp, gd[gdi], gti, first, n, gsec);
+	ret = sparse_new_gt(sp, gt[gdi], &s);
+	if (!ret)
+		ret = sparse_put_entry(sp, gd_offset, (u32)gdi, s);
+	if (!ret)
+		gd[gdi] = s;
+	return ret;
+}
+
+int vmdk_sparse_alloc_write(struct vmdk_sparse *sp, u64 grain, u32 n, const void *buf, bool sync)
 {
 	u64 gdi = grain / sp->h.gtes_per_gt, gbytes = sp->h.grain_size * VMDK_SECTOR;
-	u32 gti = (u32)(grain % sp->h.gtes_per_gt), sector;
+	u32 gti = (u32)(grain % sp->h.gtes_per_gt), first;
 	u64 off = sp->next_alloc;
 	int ret;
 
 	if (sp->readonly || sp->compressed)
 		return -EROFS;
-	if (gdi >= sp->gd_entries)
-		return -EIO;
-	if ((off + gbytes) / VMDK_SECTOR > 0xffffffffull)
+	if (gdi >= sp->gd_entries || !n || gti + n > sp->h.gtes_per_gt)
+		return -EINVAL;
+	if ((off + n * gbytes) / VMDK_SECTOR > 0xffffffffull)
 		return -EFBIG;
 	ret = sparse_ensure_gt(sp, gdi);
 	if (ret < 0)
 		return ret;
-	/* 1. the data */
-	ret = vmdk_pwrite_full(sp->fd, buf, gbytes, off);
+	/* 1. the data, all of it, at the end of the file */
+	ret = vmdk_pwrite_full(sp->fd, buf, n * gbytes, off);
 	if (ret < 0)
 		return ret;
-	sp->next_alloc += gbytes;
+	sp->next_alloc += n * gbytes;
 	sp->file_size = MAX(sp->file_size, sp->next_alloc);
 	if (sync && fdatasync(sp->fd) < 0)
 		return -errno;
-	sector = (u32)(off / VMDK_SECTOR);
-	/* 2. the redundant table entry, then the primary one; new tables before directories */
+	first = (u32)(off / VMDK_SECTOR);
+	/* 2. the redundant table entries, then the primary ones */
 	if (sp->rgd) {
-		sp->rgt[gdi][gti] = sector;
-		if (sp->rgd[gdi]) {
-			ret = sparse_put_entry(sp, sp->rgd[gdi], gti, sector);
-		} else {
-			u32 s;
-
-			ret = sparse_new_gt(sp, sp->rgt[gdi], &s);
-			if (!ret)
-				ret = sparse_put_entry(sp, sp->h.rgd_offset, (u32)gdi, s);
-			if (!ret)
-				sp->rgd[gdi] = s;
-		}
+		ret = sparse_link(sp, sp->rgd, sp->rgt, sp->h.rgd_offset, gdi, gti, n, first);
 		if (ret < 0)
 			return ret;
 	}
-	sp->gt[gdi][gti] = sector;
-	if (sp->gd[gdi] && sparse_gt_ok(sp, sp->gd[gdi])) {
-		ret = sparse_put_entry(sp, sp->gd[gdi], gti, sector);
-	} else {
-		u32 s;
-
-		ret = sparse_new_gt(sp, sp->gt[gdi], &s);
-		if (!ret)
-			ret = sparse_put_entry(sp, sp->h.gd_offset, (u32)gdi, s);
-		if (!ret)
-			sp->gd[gdi] = s;
-	}
+	ret = sparse_link(sp, sp->gd, sp->gt, sp->h.gd_offset, gdi, gti, n, first);
 	if (!ret && sync && fdatasync(sp->fd) < 0)
 		ret = -errno;
 	return ret;
