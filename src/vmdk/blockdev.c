@@ -193,13 +193,19 @@ static int bd_submit_seg(struct blockdev *bd, struct blockdev_req *req, enum aio
 static int bd_bounce(struct blockdev_req *req, struct vmdk_image *img, u64 off, u64 pos, u64 len,
 		     bool write)
 {
-	u8 *buf = malloc(len ? len : 1);
 	struct bd_iter it;
+	u8 *buf;
 	int ret;
 
-	if (!buf)
-		return -ENOMEM;
 	bd_iter_seek(&it, req->iov, req->iovcnt, pos);
+	if (it.i < it.iovcnt && it.iov[it.i].iov_len - it.off >= len) { /* one segment: no copy */
+		buf = (u8 *)it.iov[it.i].iov_base + it.off;
+		return write ? vmdk_image_pwrite(img, buf, len, off) :
+			       vmdk_image_pread(img, buf, len, off);
+	}
+	/* page-aligned so that O_DIRECT grain writes (cache=none) can use it */
+	if (posix_memalign((void **)&buf, 4096, len ? len : 1))
+		return -ENOMEM;
 	if (write) {
 		bd_iter_copy(&it, buf, len, false, false);
 		ret = vmdk_image_pwrite(img, buf, len, off);
@@ -453,8 +459,8 @@ int blockdev_open(const struct blockdev_spec *spec, struct blockdev **out, struc
 	if (ret < 0)
 		goto err_free;
 	if (bd->img->is_vmdk && spec->cache == BLOCKDEV_CACHE_NONE)
-		log_info("%s: cache=none on VMDK: using write-through without O_DIRECT",
-			 spec->path);
+		log_dbg(LOG_CAT_BLOCK, "%s: cache=none on VMDK: O_DIRECT for new grains only",
+			spec->path);
 	ret = aio_engine_create(spec->engine, spec->queue_depth ? spec->queue_depth : 128, &bd->eng,
 				err);
 	if (ret < 0)

@@ -123,6 +123,8 @@ static int image_open_extent(struct vmdk_image *img, int dirfd, const struct vmd
 	ret = vmdk_sparse_open(e->fd, e->path, e->readonly, &e->sp, err);
 	if (ret < 0)
 		return ret;
+	if (o->direct && !e->readonly) /* may fail (tmpfs): then everything stays buffered */
+		e->sp->dfd = openat(dirfd, de->file, O_WRONLY | O_CLOEXEC | O_DIRECT | O_NOFOLLOW);
 	if (e->sp->h.capacity != de->sectors)
 		return err_set(err, -EINVAL,
 			       "%s: descriptor says %llu sectors, extent header says %llu",
@@ -309,6 +311,8 @@ static int image_open_chain(const char *path, int dirfd, struct image_ctx *c,
 		fd = -1; /* owned by the extent now */
 		if (ret < 0)
 			goto err_close;
+		if (o->direct && !readonly) /* may fail (tmpfs): then it stays buffered */
+			img->ext[0].sp->dfd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_DIRECT);
 	} else if (n > 0 && image_is_descriptor(b, (size_t)n)) {
 		ret = image_read_text(fd, &text, &len, err);
 		if (!ret)

@@ -112,6 +112,7 @@ struct vmdk_sparse_hdr {
 
 struct vmdk_sparse {
 	int fd;
+	int dfd;       /* the same file with O_DIRECT for aligned grain data (cache=none), or -1 */
 	u64 file_size; /* bytes, at open and kept up to date on allocation */
 	struct vmdk_sparse_hdr h;
 	u64 gd_entries;

@@ -216,6 +216,7 @@ int vmdk_sparse_open(int fd, const char *name, bool readonly, struct vmdk_sparse
 	if (!sp)
 		return err_set(err, -ENOMEM, "out of memory");
 	sp->fd = fd;
+	sp->dfd = -1;
 	sp->name = name;
 	sp->readonly = readonly;
 	sp->zbuf_grain = ~0ull;
@@ -313,6 +314,8 @@ void vmdk_sparse_close(struct vmdk_sparse *sp)
 	free(sp->rgd);
 	free(sp->zbuf);
 	free(sp->cbuf);
+	if (sp->dfd >= 0)
+		close(sp->dfd);
 	free(sp);
 }
 
@@ -527,8 +530,11 @@ int vmdk_sparse_alloc_write(struct vmdk_sparse *sp, u64 grain, u32 n, const void
 	ret = sparse_ensure_gt(sp, gdi);
 	if (ret < 0)
 		return ret;
-	/* 1. the data, all of it, at the end of the file */
-	ret = vmdk_pwrite_full(sp->fd, buf, n * gbytes, off);
+	/* 1. the data, all of it, at the end of the file (O_DIRECT when aligned) */
+	if (sp->dfd >= 0 && !(off % 4096) && !((uintptr_t)buf % 4096) && !(gbytes % 4096))
+		ret = vmdk_pwrite_full(sp->dfd, buf, n * gbytes, off);
+	else
+		ret = vmdk_pwrite_full(sp->fd, buf, n * gbytes, off);
 	if (ret < 0)
 		return ret;
 	sp->next_alloc += n * gbytes;

@@ -245,6 +245,42 @@ static void test_delta_read_through_engine(void **state)
 	blockdev_close(bd);
 }
 
+static void test_cache_none(void **state)
+{
+	static const char *const names[] = {"r.raw", "v.vmdk"};
+	u8 *buf, *rd;
+
+	(void)state;
+	assert_int_equal(posix_memalign((void **)&buf, 4096, 3 << 16), 0);
+	assert_int_equal(posix_memalign((void **)&rd, 4096, 3 << 16), 0);
+	for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
+		struct blockdev_spec spec = {.cache = BLOCKDEV_CACHE_NONE};
+		struct blockdev *bd;
+		struct err e = {0};
+		char p[128];
+
+		make_images();
+		snprintf(p, sizeof(p), "%s/%s", tdir, names[i]);
+		spec.path = p;
+		assert_int_equal(blockdev_open(&spec, &bd, &e), 0);
+		memset(buf, 0x31 + (int)i, 3 << 16);
+		assert_int_equal(blockdev_pwrite(bd, buf, 3 << 16, 1 << 16), 0); /* whole grains */
+		assert_int_equal(blockdev_pwrite(bd, buf, 4096, 8192), 0);       /* partial grain */
+		assert_int_equal(blockdev_flush(bd), 0);
+		assert_int_equal(blockdev_close(bd), 0);
+		spec.cache = BLOCKDEV_CACHE_WRITETHROUGH;
+		spec.readonly = true;
+		assert_int_equal(blockdev_open(&spec, &bd, &e), 0);
+		assert_int_equal(blockdev_pread(bd, rd, 3 << 16, 1 << 16), 0);
+		assert_memory_equal(rd, buf, 3 << 16);
+		assert_int_equal(blockdev_pread(bd, rd, 4096, 8192), 0);
+		assert_memory_equal(rd, buf, 4096);
+		blockdev_close(bd);
+	}
+	free(buf);
+	free(rd);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -268,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_auto_engine_and_geometry),
 		cmocka_unit_test(test_discard_raw_punches_hole),
 		cmocka_unit_test(test_delta_read_through_engine),
+		cmocka_unit_test(test_cache_none),
 	};
 	return cmocka_run_group_tests_name("blockdev", tests, group_setup, group_teardown);
 }
