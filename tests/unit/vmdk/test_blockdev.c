@@ -248,7 +248,7 @@ static void test_delta_read_through_engine(void **state)
 static void test_cache_none(void **state)
 {
 	static const char *const names[] = {"r.raw", "v.vmdk"};
-	u8 *buf, *rd;
+	u8 *buf = NULL, *rd = NULL;
 
 	(void)state;
 	assert_int_equal(posix_memalign((void **)&buf, 4096, 3 << 16), 0);
