@@ -165,7 +165,7 @@ struct bt_insn {
 	u8 base, index, scale;
 	u8 ea_kind;
 	u8 rep; /* enum bt_rep */
-	u8 lock : 1, seg_override : 1, has_rex : 1, rexw : 1;
+	u8 lock : 1, seg_override : 1, has_rex : 1, rexw : 1, p66 : 1;
 	u8 modrm_reg; /* raw ModRM.reg (group selector) */
 };
 
@@ -410,6 +410,8 @@ static inline s64 bt_sext(u64 v, unsigned size)
 extern const bt_handler_fn bt_ops_map1[256];
 extern const bt_handler_fn bt_ops_map0f[256];
 extern const bt_handler_fn bt_ops_map0f38[256];
+/* SSE handlers by 0F opcode (ops/sse.c); NULL: not an SSE opcode. */
+extern const bt_handler_fn bt_ops_sse[256];
 
 /* Per-handler helpers shared between op files. */
 void bt_op_ud(struct bt_cpu *cpu, const struct bt_insn *in);

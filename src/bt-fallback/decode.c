@@ -80,6 +80,12 @@ static const u32 bt_decode_map1[256] = {
 
 static const u32 bt_decode_map0f[256] = {
 	[0x00] = D_MODRM, [0x01] = D_MODRM, [0x0d] = D_MODRM,
+	/* SSE/SSE2 (ops/sse.c): the handler sorts out the mandatory prefix. */
+	[0x10 ... 0x11] = D_MODRM, [0x28 ... 0x29] = D_MODRM, [0x54 ... 0x57] = D_MODRM,
+	[0x60 ... 0x62] = D_MODRM, [0x68 ... 0x6a] = D_MODRM, [0x6c ... 0x6f] = D_MODRM,
+	[0x70] = D_MODRM | D_I8, [0x74 ... 0x76] = D_MODRM, [0x7e ... 0x7f] = D_MODRM,
+	[0xae] = D_MODRM, [0xd4] = D_MODRM, [0xd6 ... 0xd7] = D_MODRM, [0xdb] = D_MODRM,
+	[0xdf] = D_MODRM, [0xeb] = D_MODRM, [0xef] = D_MODRM, [0xf8 ... 0xfe] = D_MODRM,
 	[0x18 ... 0x1f] = D_MODRM,
 	[0x40 ... 0x4f] = D_MODRM,
 	[0x80 ... 0x8f] = D_RELZ | D_F64,
@@ -223,7 +229,7 @@ static bt_handler_fn bt_dec_handler(const struct bt_insn *in)
 	if (map == 0)
 		fn = bt_ops_map1[op];
 	else if (map == 1)
-		fn = bt_ops_map0f[op];
+		fn = bt_ops_map0f[op] ? bt_ops_map0f[op] : bt_ops_sse[op];
 	else if (map == 2)
 		fn = bt_ops_map0f38[op];
 	return fn ? fn : bt_op_ud;
@@ -356,6 +362,7 @@ int bt_decode(enum bt_mode mode, const u8 *bytes, unsigned avail, struct bt_insn
 		break;
 	}
 	in->has_rex = rex != 0;
+	in->p66 = p66;
 	in->rexw = (rex & 8) != 0;
 	if (b == 0x0f) {
 		b = (unsigned)bt_dec_get(&d, 1);

@@ -86,12 +86,15 @@ static void diff_engine_run(struct diff_engine *e, const struct diff_case *c, st
 	memcpy(e->data, c->data, DIFF_DATA_SIZE);
 	bt_cpu_set_flat64(cpu);
 	memcpy(cpu->st.gpr, c->gpr, sizeof(c->gpr));
+	memcpy(cpu->st.fx.xmm, c->xmm, sizeof(c->xmm));
+	cpu->st.fx.mxcsr = 0x1f80;
 	cpu->st.rip = DIFF_CODE + DIFF_CODE_OFF;
 	bt_set_rflags(cpu, c->rflags | 0x200); /* IF is always set in user mode */
 	why = bt_run(cpu, 10000);
 	memcpy(r->gpr, cpu->st.gpr, sizeof(r->gpr));
 	r->rip = cpu->st.rip;
 	r->rflags = bt_get_rflags(cpu);
+	memcpy(r->xmm, cpu->st.fx.xmm, sizeof(r->xmm));
 	r->trapno = why == BT_EXIT_EXCEPTION ? cpu->exc.vector : -1;
 	r->err = cpu->exc.has_error ? cpu->exc.error : 0;
 	r->cr2 = cpu->exc.vector == BT_EXC_PF ? cpu->exc.cr2 : 0;
@@ -150,6 +153,23 @@ static bool diff_compare(const struct diff_case *c, const struct diff_result *n,
 				fprintf(stderr, "  %s: host %016llx engine %016llx\n",
 					diff_reg_names[i], (unsigned long long)n->gpr[i],
 					(unsigned long long)b->gpr[i]);
+			ok = false;
+		}
+	}
+	for (unsigned i = 0; i < 16; i++) {
+		if (memcmp(n->xmm[i], b->xmm[i], 16)) {
+			if (print) {
+				fprintf(stderr, "  xmm%u: initial ", i);
+				for (unsigned k = 16; k--;)
+					fprintf(stderr, "%02x", c->xmm[i][k]);
+				fprintf(stderr, "\n         host    ");
+				for (unsigned k = 16; k--;)
+					fprintf(stderr, "%02x", n->xmm[i][k]);
+				fprintf(stderr, "\n         engine  ");
+				for (unsigned k = 16; k--;)
+					fprintf(stderr, "%02x", b->xmm[i][k]);
+				fprintf(stderr, "\n");
+			}
 			ok = false;
 		}
 	}

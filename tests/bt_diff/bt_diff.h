@@ -24,6 +24,7 @@ struct diff_case {
 	u64 gpr[16];
 	u64 rflags;
 	u64 undef_flags; /* flags left undefined by the case */
+	u8 xmm[16][16];
 	u8 data[DIFF_DATA_SIZE];
 	unsigned group; /* coverage group of the (first) instruction */
 	unsigned nr_insns;
@@ -35,6 +36,7 @@ struct diff_result {
 	u64 rip, rflags;
 	int trapno; /* -1: none (cannot happen natively: every run ends in a trap) */
 	u64 err, cr2;
+	u8 xmm[16][16];
 	u8 data[DIFF_DATA_SIZE];
 };
 

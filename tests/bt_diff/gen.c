@@ -58,16 +58,20 @@ enum {
 };
 
 /* Template flags. */
-#define T_BYTE	0x001u /* byte operands */
-#define T_NO66	0x002u /* no operand-size prefix (branches) */
-#define T_REP	0x004u /* may take F2/F3 */
-#define T_F3	0x008u /* needs F3 */
-#define T_SEQ	0x010u /* usable in sequences (register form) */
-#define T_LOCK	0x020u /* LOCK valid with a memory destination */
-#define T_PTR	0x040u /* the reg operand is a pointer-sized bit offset (BT r,m) */
-#define T_STACK 0x080u /* reads a return address or flags image from the stack */
-#define T_W	0x100u /* REX.W sometimes, but keep it if chosen */
-#define T_NOW	0x200u /* no REX.W */
+#define T_BYTE	0x001u	/* byte operands */
+#define T_NO66	0x002u	/* no operand-size prefix (branches) */
+#define T_REP	0x004u	/* may take F2/F3 */
+#define T_F3	0x008u	/* needs F3 */
+#define T_SEQ	0x010u	/* usable in sequences (register form) */
+#define T_LOCK	0x020u	/* LOCK valid with a memory destination */
+#define T_PTR	0x040u	/* the reg operand is a pointer-sized bit offset (BT r,m) */
+#define T_STACK 0x080u	/* reads a return address or flags image from the stack */
+#define T_W	0x100u	/* REX.W sometimes, but keep it if chosen */
+#define T_NOW	0x200u	/* no REX.W */
+#define T_P66	0x400u	/* mandatory 66 (SSE) */
+#define T_PF3	0x800u	/* mandatory F3 (SSE) */
+#define T_PF2	0x1000u /* mandatory F2 (SSE) */
+#define T_SSE	(T_NO66 | T_NOW)
 
 /* Special handling. */
 enum {
@@ -82,6 +86,7 @@ enum {
 	S_INDIRECT, /* FF /2 /4 */
 	S_INT,
 	S_ENTER,
+	S_MXCSR, /* LDMXCSR: keep the value mostly valid */
 };
 
 struct gen_tmpl {
@@ -224,6 +229,52 @@ static const struct gen_tmpl gen_tmpls[] = {
 	{ "movbe", 2, 0xf0, F_MEM, -1, I_NONE, 0, 0, 0 },
 	{ "movbe", 2, 0xf1, F_MEM, -1, I_NONE, 0, 0, 0 },
 	{ "nop", 1, 0x1f, F_RM, 0, I_NONE, 0, 0, 0 },
+	{ "sse-mov", 1, 0x10, F_RM, -1, I_NONE, T_SSE, 0, 0 },
+	{ "sse-mov", 1, 0x11, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-mov", 1, 0x10, F_RM, -1, I_NONE, T_SSE | T_PF3, 0, 0 },
+	{ "sse-mov", 1, 0x11, F_RM, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
+	{ "sse-mov", 1, 0x28, F_RM, -1, I_NONE, T_SSE, 0, 0 },
+	{ "sse-mov", 1, 0x29, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-mov", 1, 0x6f, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-mov", 1, 0x6f, F_RM, -1, I_NONE, T_SSE | T_PF3, 0, 0 },
+	{ "sse-mov", 1, 0x7f, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-mov", 1, 0x7f, F_RM, -1, I_NONE, T_SSE | T_PF3, 0, 0 },
+	{ "sse-mov", 1, 0x6e, F_RM, -1, I_NONE, T_NO66 | T_P66, 0, 0 },
+	{ "sse-mov", 1, 0x7e, F_RM, -1, I_NONE, T_NO66 | T_P66, 0, 0 },
+	{ "sse-mov", 1, 0x7e, F_RM, -1, I_NONE, T_SSE | T_PF3, 0, 0 },
+	{ "sse-mov", 1, 0xd6, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x54, F_RM, -1, I_NONE, T_SSE, 0, 0 },
+	{ "sse-int", 1, 0x57, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x60, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x61, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x62, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x68, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x69, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x6a, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x6c, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x6d, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x70, F_RM, -1, I_8, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x70, F_RM, -1, I_8, T_SSE | T_PF3, 0, 0 },
+	{ "sse-int", 1, 0x70, F_RM, -1, I_8, T_SSE | T_PF2, 0, 0 },
+	{ "sse-int", 1, 0x74, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x75, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x76, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xd4, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xd7, F_REG, -1, I_NONE, T_NO66 | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xdb, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xdf, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xeb, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xef, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xf8, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xf9, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xfa, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xfb, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xfc, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xfd, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xfe, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "mxcsr", 1, 0xae, F_MEM, 2, I_NONE, T_SSE, S_MXCSR, 0 },
+	{ "mxcsr", 1, 0xae, F_MEM, 3, I_NONE, T_SSE, 0, 0 },
+	{ "mxcsr", 1, 0xae, F_REG, 5, I_NONE, T_SSE, 0, 0 },
 	{ "invalid", 0, 0x06, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "invalid", 0, 0x27, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "invalid", 0, 0x37, F_NONE, -1, I_NONE, 0, 0, 0 },
@@ -246,11 +297,11 @@ static const struct gen_tmpl gen_tmpls[] = {
 #define GEN_NR ARRAY_SIZE(gen_tmpls)
 
 static const char *const gen_groups[] = {
-	"add",	 "or",	   "adc",   "sbb",  "and",     "sub",	 "xor",	     "cmp",
-	"grp1",	 "test",   "xchg",  "mov",  "movx",    "lea",	 "stack",    "cbw",
-	"flags", "string", "shift", "shd",  "grp3",    "incdec", "imul",     "jcc",
-	"jmp",	 "int",	   "setcc", "cmov", "bt",      "bsf",	 "popcnt",   "cmpxchg",
-	"xadd",	 "bswap",  "movbe", "nop",  "invalid", "priv",	 "sequence",
+	"add",	   "or",      "adc",   "sbb",	  "and",     "sub",	 "xor",	  "cmp",   "grp1",
+	"test",	   "xchg",    "mov",   "movx",	  "lea",     "stack",	 "cbw",	  "flags", "string",
+	"shift",   "shd",     "grp3",  "incdec",  "imul",    "jcc",	 "jmp",	  "int",   "setcc",
+	"cmov",	   "bt",      "bsf",   "popcnt",  "cmpxchg", "xadd",	 "bswap", "movbe", "nop",
+	"sse-mov", "sse-int", "mxcsr", "invalid", "priv",    "sequence",
 };
 
 unsigned diff_nr_groups(void)
@@ -370,6 +421,8 @@ static void gen_encode(struct diff_rng *rng, const struct gen_tmpl *t, struct ge
 		g->p[g->len++] = rnd(rng, 2) ? 0xf3 : 0xf2;
 	if (t->tflags & T_F3)
 		g->p[g->len++] = 0xf3;
+	if (t->tflags & (T_P66 | T_PF3 | T_PF2)) /* mandatory prefix: last before REX */
+		g->p[g->len++] = (t->tflags & T_P66) ? 0x66 : (t->tflags & T_PF3) ? 0xf3 : 0xf2;
 	if (rnd(rng, 3)) {
 		g->rex = 0x40 | rnd(rng, 16);
 		if (t->tflags & T_NOW)
@@ -515,6 +568,11 @@ static void gen_regs(struct diff_rng *rng, struct diff_case *c)
 	if (!rnd(rng, 64))
 		c->gpr[4] = DIFF_DATA + 8 * rnd(rng, 3); /* pushes fault */
 	c->rflags = 2 | (diff_rand(rng) & (ALLF | 0x400));
+	for (unsigned i = 0; i < 16; i++) {
+		u64 v[2] = { gen_value(rng), gen_value(rng) };
+
+		memcpy(c->xmm[i], v, 16);
+	}
 	for (unsigned i = 0; i < DIFF_DATA_SIZE; i += 8) {
 		u64 v = gen_value(rng);
 
@@ -647,6 +705,14 @@ static void gen_post(struct diff_rng *rng, struct diff_case *c, const struct gen
 			c->gpr[g->rm] = gen_safe_target(rng);
 		else
 			gen_put_data64(c, ea, gen_safe_target(rng));
+		break;
+	case S_MXCSR:
+		if (ea >= DIFF_DATA && ea + 4 <= DIFF_DATA + DIFF_DATA_SIZE) {
+			/* Valid, or with reserved bit 18 set (#GP); AMD's MM bit 17 is not modelled. */
+			u32 v = ((u32)diff_rand(rng) & 0xffff) | (rnd(rng, 8) ? 0 : 0x40000);
+
+			memcpy(c->data + (ea - DIFF_DATA), &v, 4);
+		}
 		break;
 	default:
 		break;

@@ -19,6 +19,7 @@
 struct diff_native_regs {
 	u64 gpr[16];
 	u64 rflags;
+	u8 xmm[16][16]; /* at offset 136 */
 };
 
 void diff_native_enter(const struct diff_native_regs *r);
@@ -28,6 +29,22 @@ __asm__(".text\n"
 	".globl diff_native_enter\n"
 	".type diff_native_enter, @function\n"
 	"diff_native_enter:\n"
+	"	movdqu 136(%rdi), %xmm0\n"
+	"	movdqu 152(%rdi), %xmm1\n"
+	"	movdqu 168(%rdi), %xmm2\n"
+	"	movdqu 184(%rdi), %xmm3\n"
+	"	movdqu 200(%rdi), %xmm4\n"
+	"	movdqu 216(%rdi), %xmm5\n"
+	"	movdqu 232(%rdi), %xmm6\n"
+	"	movdqu 248(%rdi), %xmm7\n"
+	"	movdqu 264(%rdi), %xmm8\n"
+	"	movdqu 280(%rdi), %xmm9\n"
+	"	movdqu 296(%rdi), %xmm10\n"
+	"	movdqu 312(%rdi), %xmm11\n"
+	"	movdqu 328(%rdi), %xmm12\n"
+	"	movdqu 344(%rdi), %xmm13\n"
+	"	movdqu 360(%rdi), %xmm14\n"
+	"	movdqu 376(%rdi), %xmm15\n"
 	"	pushq 128(%rdi)\n"
 	"	popfq\n"
 	"	movq 0(%rdi), %rax\n"
@@ -76,6 +93,7 @@ static void diff_native_handler(int sig, siginfo_t *si, void *ucv)
 	r->trapno = (int)g[REG_TRAPNO];
 	r->err = (u64)g[REG_ERR];
 	r->cr2 = (u64)g[REG_CR2];
+	memcpy(r->xmm, uc->uc_mcontext.fpregs->_xmm, sizeof(r->xmm));
 	diff_native_active = 0;
 	siglongjmp(diff_native_jb, 1);
 }
@@ -136,11 +154,14 @@ void diff_native_run(const struct diff_case *c, struct diff_result *r)
 	memcpy(diff_data, c->data, DIFF_DATA_SIZE);
 	memcpy(regs.gpr, c->gpr, sizeof(regs.gpr));
 	regs.rflags = c->rflags;
+	memcpy(regs.xmm, c->xmm, sizeof(regs.xmm));
 	diff_native_target = DIFF_CODE + DIFF_CODE_OFF;
 	diff_native_out = r;
 	if (sigsetjmp(diff_native_jb, 0) == 0) {
 		diff_native_active = 1;
 		diff_native_enter(&regs);
 	}
+	/* A case may have loaded MXCSR: put back the default for the next one. */
+	__asm__ volatile("ldmxcsr %0" : : "m"((u32){ 0x1f80 }));
 	memcpy(r->data, diff_data, DIFF_DATA_SIZE);
 }

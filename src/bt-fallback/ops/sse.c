@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: MIT
+/*
+ * SSE/SSE2 subset on the XMM registers held in the FXSAVE image of struct
+ * cpu_state: the moves (MOVUPS/MOVUPD/MOVAPS/MOVAPD, MOVSS/MOVSD, MOVD/
+ * MOVQ, MOVDQA/MOVDQU), the bitwise ops (ANDPS/ANDNPS/ORPS/XORPS and the PD
+ * forms, PAND/PANDN/POR/PXOR), integer add/sub (PADDB/W/D/Q, PSUBB/W/D/Q),
+ * compares (PCMPEQB/W/D), PMOVMSKB, PSHUFD/PSHUFHW/PSHUFLW, the unpacks
+ * (PUNPCKL/H BW/WD/DQ/QDQ), and group 15 (FXSAVE, FXRSTOR, LDMXCSR,
+ * STMXCSR, LFENCE, MFENCE, SFENCE). SDM vol. 2 instruction pages; mandatory
+ * prefixes per vol. 2A 2.1.2 (F3/F2 take precedence over 66); 16-byte
+ * alignment of legacy-SSE memory operands except the U and scalar forms
+ * (#GP(0), vol. 1 table 13-?); CR0.EM or !CR4.OSFXSR: #UD, CR0.TS: #NM.
+ *
+ * Not yet: SSE/SSE2 floating-point arithmetic and conversions, shifts,
+ * multiplies, packs, SSE3..SSE4.2 and MMX; they decode to #UD, and CPUID
+ * does not advertise SSE/SSE2 until the set is complete.
+ */
+#include "bt-fallback/ops/ops.h"
+
+#include <string.h>
+
+/* Which mandatory prefix selects the form: 0 none, 1 66, 2 F3, 3 F2. */
+static unsigned bt_sse_pfx(const struct bt_insn *in)
+{
+	if (in->rep == BT_REP_F3)
+		return 2;
+	if (in->rep == BT_REP_F2)
+		return 3;
+	return in->p66 ? 1 : 0;
+}
+
+static u8 *bt_xmm(struct bt_cpu *cpu, unsigned r)
+{
+	return cpu->st.fx.xmm[r & 15];
+}
+
+static void bt_sse_check(struct bt_cpu *cpu)
+{
+	if ((cpu->st.cr0 & 4) || !(cpu->st.cr4 & 0x200))
+		bt_raise_ud(cpu); /* CR0.EM, or CR4.OSFXSR clear */
+	if (cpu->st.cr0 & 8)
+		bt_raise(cpu, BT_EXC_NM, 0, false); /* CR0.TS */
+}
+
+/* Read size bytes of the r/m operand (XMM register or memory) into v (zero-filled to 16). */
+static void bt_sse_read(struct bt_cpu *cpu, const struct bt_insn *in, u8 v[16], unsigned size,
+			bool aligned)
+{
+	u64 off, lo, hi = 0;
+
+	memset(v, 0, 16);
+	if (in->ea_kind == BT_EA_NONE) {
+		memcpy(v, bt_xmm(cpu, in->rm), size);
+		return;
+	}
+	off = bt_ea_off(cpu, in);
+	if (aligned && (bt_ea(cpu, in) & 15))
+		bt_raise_gp0(cpu);
+	if (size <= 8) {
+		lo = bt_ld(cpu, in->seg, off, size);
+		memcpy(v, &lo, size);
+		return;
+	}
+	lo = bt_ld(cpu, in->seg, off, 8);
+	hi = bt_ld(cpu, in->seg, (off + 8) & bt_mask(in->asz), 8);
+	memcpy(v, &lo, 8);
+	memcpy(v + 8, &hi, 8);
+}
+
+static void bt_sse_write_mem(struct bt_cpu *cpu, const struct bt_insn *in, const u8 v[16],
+			     unsigned size, bool aligned)
+{
+	u64 off = bt_ea_off(cpu, in), lo = 0, hi;
+
+	if (aligned && (bt_ea(cpu, in) & 15))
+		bt_raise_gp0(cpu);
+	if (size <= 8) {
+		memcpy(&lo, v, size);
+		bt_st(cpu, in->seg, off, size, lo);
+		return;
+	}
+	bt_probe_st(cpu, in->seg, off, 16);
+	memcpy(&lo, v, 8);
+	memcpy(&hi, v + 8, 8);
+	bt_st(cpu, in->seg, off, 8, lo);
+	bt_st(cpu, in->seg, (off + 8) & bt_mask(in->asz), 8, hi);
+}
+
+/* 0F 10/11 MOVUPS/MOVUPD/MOVSS/MOVSD, 0F 28/29 MOVAPS/MOVAPD. */
+static void bt_op_sse_mov(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned pfx = bt_sse_pfx(in), op = in->opcode & 0xff, size = 16;
+	bool store = op & 1, aligned = op >= 0x28;
+	u8 v[16];
+
+	bt_sse_check(cpu);
+	if (aligned && pfx >= 2)
+		bt_raise_ud(cpu);
+	if (pfx >= 2)
+		size = pfx == 2 ? 4 : 8; /* MOVSS / MOVSD */
+	if (!store) {
+		bt_sse_read(cpu, in, v, size, aligned);
+		if (size == 16 || in->ea_kind != BT_EA_NONE)
+			memcpy(bt_xmm(cpu, in->reg), v, 16); /* a scalar load zeroes the rest */
+		else
+			memcpy(bt_xmm(cpu, in->reg), v, size); /* reg-reg scalar: low part only */
+		return;
+	}
+	memcpy(v, bt_xmm(cpu, in->reg), 16);
+	if (in->ea_kind == BT_EA_NONE)
+		memcpy(bt_xmm(cpu, in->rm), v, size);
+	else
+		bt_sse_write_mem(cpu, in, v, size, aligned);
+}
+
+/* 66 0F 6F MOVDQA, F3 0F 6F MOVDQU, 66/F3 0F 7F (stores), F3 0F 7E MOVQ, 66 0F D6 MOVQ. */
+static void bt_op_sse_movdq(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned pfx = bt_sse_pfx(in), op = in->opcode & 0xff;
+	u8 v[16];
+
+	bt_sse_check(cpu);
+	if (op == 0x7e && pfx == 2) { /* MOVQ xmm, xmm/m64 */
+		bt_sse_read(cpu, in, v, 8, false);
+		memcpy(bt_xmm(cpu, in->reg), v, 16);
+		return;
+	}
+	if (op == 0xd6) { /* MOVQ xmm/m64, xmm */
+		if (pfx != 1)
+			bt_raise_ud(cpu);
+		memset(v, 0, 16);
+		memcpy(v, bt_xmm(cpu, in->reg), 8);
+		if (in->ea_kind == BT_EA_NONE)
+			memcpy(bt_xmm(cpu, in->rm), v, 16);
+		else
+			bt_sse_write_mem(cpu, in, v, 8, false);
+		return;
+	}
+	if (pfx != 1 && pfx != 2)
+		bt_raise_ud(cpu); /* the MMX forms are not implemented */
+	if (op == 0x6f) {
+		bt_sse_read(cpu, in, v, 16, pfx == 1);
+		memcpy(bt_xmm(cpu, in->reg), v, 16);
+		return;
+	}
+	memcpy(v, bt_xmm(cpu, in->reg), 16);
+	if (in->ea_kind == BT_EA_NONE)
+		memcpy(bt_xmm(cpu, in->rm), v, 16);
+	else
+		bt_sse_write_mem(cpu, in, v, 16, pfx == 1);
+}
+
+/* 66 0F 6E MOVD/MOVQ xmm, r/m; 66 0F 7E MOVD/MOVQ r/m, xmm. */
+static void bt_op_sse_movd(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned size = in->rexw ? 8 : 4;
+	u8 v[16] = { 0 };
+	u64 x;
+
+	bt_sse_check(cpu);
+	if (bt_sse_pfx(in) == 2 && (in->opcode & 0xff) == 0x7e) {
+		bt_op_sse_movdq(cpu, in);
+		return;
+	}
+	if (bt_sse_pfx(in) != 1)
+		bt_raise_ud(cpu);
+	if ((in->opcode & 0xff) == 0x6e) {
+		x = bt_rm_read(cpu, in, size);
+		memcpy(v, &x, size);
+		memcpy(bt_xmm(cpu, in->reg), v, 16);
+	} else {
+		x = 0;
+		memcpy(&x, bt_xmm(cpu, in->reg), size);
+		bt_rm_write(cpu, in, size, x);
+	}
+}
+
+/* Two-operand packed integer and bitwise ops: dst = dst op src (16 bytes, aligned memory). */
+static void bt_op_sse_alu(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned op = in->opcode & 0xff, pfx = bt_sse_pfx(in);
+	u8 s[16], *d = bt_xmm(cpu, in->reg), r[16];
+	bool ps = op >= 0x54 && op <= 0x57; /* ANDPS..XORPS also without a prefix */
+
+	bt_sse_check(cpu);
+	if (ps ? pfx > 1 : pfx != 1)
+		bt_raise_ud(cpu);
+	bt_sse_read(cpu, in, s, 16, true);
+	for (unsigned i = 0; i < 16; i++) {
+		switch (op) {
+		case 0x54:
+		case 0xdb:
+			r[i] = d[i] & s[i];
+			break;
+		case 0x55:
+		case 0xdf:
+			r[i] = (u8)(~d[i] & s[i]);
+			break;
+		case 0x56:
+		case 0xeb:
+			r[i] = d[i] | s[i];
+			break;
+		case 0x57:
+		case 0xef:
+			r[i] = d[i] ^ s[i];
+			break;
+		default:
+			r[i] = 0;
+			break;
+		}
+	}
+	switch (op) {
+	case 0xfc:
+	case 0xfd:
+	case 0xfe:
+	case 0xd4:
+	case 0xf8:
+	case 0xf9:
+	case 0xfa:
+	case 0xfb: {
+		static const u8 width[] = { [0xfc - 0xf8] = 1, [0xfd - 0xf8] = 2, [0xfe - 0xf8] = 4,
+					    [0xf8 - 0xf8] = 1, [0xf9 - 0xf8] = 2, [0xfa - 0xf8] = 4,
+					    [0xfb - 0xf8] = 8 };
+		unsigned w = op == 0xd4 ? 8 : width[op - 0xf8];
+		bool sub = op >= 0xf8 && op <= 0xfb;
+
+		for (unsigned i = 0; i < 16; i += w) {
+			u64 a = 0, b = 0, x;
+
+			memcpy(&a, d + i, w);
+			memcpy(&b, s + i, w);
+			x = sub ? a - b : a + b;
+			memcpy(r + i, &x, w);
+		}
+		break;
+	}
+	case 0x74:
+	case 0x75:
+	case 0x76: {
+		unsigned w = 1u << (op - 0x74);
+
+		for (unsigned i = 0; i < 16; i += w)
+			memset(r + i, memcmp(d + i, s + i, w) ? 0 : 0xff, w);
+		break;
+	}
+	case 0x60:
+	case 0x61:
+	case 0x62:
+	case 0x6c:
+	case 0x68:
+	case 0x69:
+	case 0x6a:
+	case 0x6d: {
+		unsigned w = op == 0x6c || op == 0x6d ? 8 : 1u << ((op & 7) % 4);
+		unsigned base = (op >= 0x68 && op <= 0x6a) || op == 0x6d ? 8 : 0;
+
+		/* Interleave the low (or high) halves: d0 s0 d1 s1 ... */
+		for (unsigned i = 0, k = 0; k < 16; i += w, k += 2 * w) {
+			memcpy(r + k, d + base + i, w);
+			memcpy(r + k + w, s + base + i, w);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	memcpy(d, r, 16);
+}
+
+/* 66 0F 70 PSHUFD, F3 0F 70 PSHUFHW, F2 0F 70 PSHUFLW. */
+static void bt_op_sse_pshuf(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned pfx = bt_sse_pfx(in), imm = in->imm & 0xff;
+	u8 s[16], r[16];
+
+	bt_sse_check(cpu);
+	if (pfx == 0)
+		bt_raise_ud(cpu); /* PSHUFW (MMX) */
+	bt_sse_read(cpu, in, s, 16, true);
+	memcpy(r, s, 16);
+	for (unsigned i = 0; i < 4; i++) {
+		unsigned sel = (imm >> (2 * i)) & 3;
+
+		if (pfx == 1)
+			memcpy(r + 4 * i, s + 4 * sel, 4);
+		else if (pfx == 2)
+			memcpy(r + 8 + 2 * i, s + 8 + 2 * sel, 2);
+		else
+			memcpy(r + 2 * i, s + 2 * sel, 2);
+	}
+	memcpy(bt_xmm(cpu, in->reg), r, 16);
+}
+
+/* 66 0F D7 PMOVMSKB r32, xmm. */
+static void bt_op_sse_pmovmskb(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	const u8 *s;
+	u32 m = 0;
+
+	bt_sse_check(cpu);
+	if (bt_sse_pfx(in) != 1 || in->ea_kind != BT_EA_NONE)
+		bt_raise_ud(cpu);
+	s = bt_xmm(cpu, in->rm);
+	for (unsigned i = 0; i < 16; i++)
+		m |= (u32)(s[i] >> 7) << i;
+	bt_set_reg(cpu, in->reg, in->rexw ? 8 : 4, m);
+}
+
+/* 0F AE: group 15. */
+static void bt_op_sse_grp15(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned r = in->modrm_reg;
+	u64 off, lin;
+	u32 v;
+
+	if (in->ea_kind == BT_EA_NONE) {
+		if (r < 5 || bt_sse_pfx(in))
+			bt_raise_ud(cpu);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* LFENCE, MFENCE, SFENCE */
+		return;
+	}
+	if (bt_sse_pfx(in) >= 2 || r > 3)
+		bt_raise_ud(cpu); /* XSAVE*, CLFLUSH and friends: not advertised */
+	off = bt_ea_off(cpu, in);
+	lin = bt_ea(cpu, in);
+	if (cpu->st.cr0 & 4)
+		bt_raise_ud(cpu);
+	if (cpu->st.cr0 & 8)
+		bt_raise(cpu, BT_EXC_NM, 0, false);
+	switch (r) {
+	case 0: { /* FXSAVE: the 512-byte image (SDM vol. 1 table 10-2) */
+		u8 img[512];
+
+		if (lin & 15)
+			bt_raise_gp0(cpu);
+		cpu->st.fx.mxcsr_mask = 0xffff;
+		memcpy(img, &cpu->st.fx, 512);
+		bt_probe_st(cpu, in->seg, off, 512);
+		for (unsigned i = 0; i < 512; i += 8) {
+			u64 q;
+
+			memcpy(&q, img + i, 8);
+			bt_st(cpu, in->seg, (off + i) & bt_mask(in->asz), 8, q);
+		}
+		return;
+	}
+	case 1: { /* FXRSTOR */
+		u8 img[512];
+		u32 mx;
+
+		if (lin & 15)
+			bt_raise_gp0(cpu);
+		for (unsigned i = 0; i < 512; i += 8) {
+			u64 q = bt_ld(cpu, in->seg, (off + i) & bt_mask(in->asz), 8);
+
+			memcpy(img + i, &q, 8);
+		}
+		memcpy(&mx, img + 24, 4);
+		if (mx & ~0xffffu)
+			bt_raise_gp0(cpu);
+		memcpy(&cpu->st.fx, img, 512);
+		return;
+	}
+	case 2: /* LDMXCSR */
+		if (!(cpu->st.cr4 & 0x200))
+			bt_raise_ud(cpu);
+		v = (u32)bt_ld(cpu, in->seg, off, 4);
+		if (v & ~0xffffu)
+			bt_raise_gp0(cpu);
+		cpu->st.fx.mxcsr = v;
+		return;
+	default: /* STMXCSR */
+		if (!(cpu->st.cr4 & 0x200))
+			bt_raise_ud(cpu);
+		bt_st(cpu, in->seg, off, 4, cpu->st.fx.mxcsr);
+		return;
+	}
+}
+
+// clang-format off
+const bt_handler_fn bt_ops_sse[256] = {
+	[0x10] = bt_op_sse_mov, [0x11] = bt_op_sse_mov, [0x28] = bt_op_sse_mov,
+	[0x29] = bt_op_sse_mov,
+	[0x54 ... 0x57] = bt_op_sse_alu,
+	[0x60 ... 0x62] = bt_op_sse_alu, [0x68 ... 0x6a] = bt_op_sse_alu,
+	[0x6c] = bt_op_sse_alu, [0x6d] = bt_op_sse_alu,
+	[0x6e] = bt_op_sse_movd, [0x7e] = bt_op_sse_movd,
+	[0x6f] = bt_op_sse_movdq, [0x7f] = bt_op_sse_movdq, [0xd6] = bt_op_sse_movdq,
+	[0x70] = bt_op_sse_pshuf,
+	[0x74 ... 0x76] = bt_op_sse_alu,
+	[0xae] = bt_op_sse_grp15,
+	[0xd4] = bt_op_sse_alu, [0xd7] = bt_op_sse_pmovmskb,
+	[0xdb] = bt_op_sse_alu, [0xdf] = bt_op_sse_alu, [0xeb] = bt_op_sse_alu,
+	[0xef] = bt_op_sse_alu,
+	[0xf8 ... 0xfe] = bt_op_sse_alu,
+};
+// clang-format on
