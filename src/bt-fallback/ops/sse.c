@@ -4,15 +4,18 @@
  * cpu_state: the moves (MOVUPS/MOVUPD/MOVAPS/MOVAPD, MOVSS/MOVSD, MOVD/
  * MOVQ, MOVDQA/MOVDQU), the bitwise ops (ANDPS/ANDNPS/ORPS/XORPS and the PD
  * forms, PAND/PANDN/POR/PXOR), integer add/sub (PADDB/W/D/Q, PSUBB/W/D/Q),
- * compares (PCMPEQB/W/D), PMOVMSKB, PSHUFD/PSHUFHW/PSHUFLW, the unpacks
+ * compares (PCMPEQB/W/D, PCMPGTB/W/D), min/max (PMINUB PMAXUB PMINSW
+ * PMAXSW), saturating add/sub, PAVGB/W, PMULLW/PMULHW/PMULHUW/PMULUDQ,
+ * PSADBW, packs (PACKSSWB PACKUSWB PACKSSDW), shifts by XMM and by imm8
+ * (PSRL/PSRA/PSLL W/D/Q, PSRLDQ/PSLLDQ), PMOVMSKB, PSHUFD/PSHUFHW/PSHUFLW, the unpacks
  * (PUNPCKL/H BW/WD/DQ/QDQ), and group 15 (FXSAVE, FXRSTOR, LDMXCSR,
  * STMXCSR, LFENCE, MFENCE, SFENCE). SDM vol. 2 instruction pages; mandatory
  * prefixes per vol. 2A 2.1.2 (F3/F2 take precedence over 66); 16-byte
  * alignment of legacy-SSE memory operands except the U and scalar forms
  * (#GP(0), vol. 1 table 13-?); CR0.EM or !CR4.OSFXSR: #UD, CR0.TS: #NM.
  *
- * Not yet: SSE/SSE2 floating-point arithmetic and conversions, shifts,
- * multiplies, packs, SSE3..SSE4.2 and MMX; they decode to #UD, and CPUID
+ * Not yet: SSE/SSE2 floating-point arithmetic and conversions, PMADDWD,
+ * PEXTRW/PINSRW, SSE3..SSE4.2 and MMX; they decode to #UD, and CPUID
  * does not advertise SSE/SSE2 until the set is complete.
  */
 #include "bt-fallback/ops/ops.h"
@@ -306,6 +309,201 @@ static void bt_op_sse_pmovmskb(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_set_reg(cpu, in->reg, in->rexw ? 8 : 4, m);
 }
 
+static s64 bt_sse_lane(const u8 *p, unsigned w, bool sign)
+{
+	u64 v = 0;
+
+	memcpy(&v, p, w);
+	return sign ? bt_sext(v, w) : (s64)v;
+}
+
+static s64 bt_sse_sat(s64 v, unsigned w, bool sign)
+{
+	s64 lo = sign ? -(1ll << (w * 8 - 1)) : 0;
+	s64 hi = sign ? (1ll << (w * 8 - 1)) - 1 : (1ll << (w * 8)) - 1;
+
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Shift every w-byte lane of d by count (logical left/right or arithmetic right). */
+static void bt_sse_shift(u8 *d, unsigned w, u64 count, int kind)
+{
+	for (unsigned i = 0; i < 16; i += w) {
+		u64 v = 0;
+
+		memcpy(&v, d + i, w);
+		if (kind == 0) /* PSRL */
+			v = count >= w * 8 ? 0 : v >> count;
+		else if (kind == 1) /* PSRA */
+			v = (u64)(bt_sext(v, w) >> (count >= w * 8 ? w * 8 - 1 : count));
+		else /* PSLL */
+			v = count >= w * 8 ? 0 : v << count;
+		memcpy(d + i, &v, w);
+	}
+}
+
+/* Lane-wise SSE2 integer ops: min/max, signed compares, saturating add/sub, averages,
+ * multiplies, packs, PSADBW and the shifts by an XMM count (66 prefix only). */
+static void bt_op_sse_lanes(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned op = in->opcode & 0xff;
+	u8 s[16], *d = bt_xmm(cpu, in->reg), r[16];
+
+	bt_sse_check(cpu);
+	if (bt_sse_pfx(in) != 1)
+		bt_raise_ud(cpu); /* MMX forms */
+	bt_sse_read(cpu, in, s, 16, true);
+	memcpy(r, d, 16);
+	switch (op) {
+	case 0xda:
+	case 0xde:
+	case 0xea:
+	case 0xee: { /* PMINUB PMAXUB PMINSW PMAXSW */
+		unsigned w = op >= 0xea ? 2 : 1;
+		bool sign = w == 2, max = op == 0xde || op == 0xee;
+
+		for (unsigned i = 0; i < 16; i += w) {
+			s64 a = bt_sse_lane(d + i, w, sign), b = bt_sse_lane(s + i, w, sign);
+
+			memcpy(r + i, max ? (a > b ? d + i : s + i) : (a < b ? d + i : s + i), w);
+		}
+		break;
+	}
+	case 0x64:
+	case 0x65:
+	case 0x66: { /* PCMPGTB/W/D */
+		unsigned w = 1u << (op - 0x64);
+
+		for (unsigned i = 0; i < 16; i += w)
+			memset(r + i,
+			       bt_sse_lane(d + i, w, true) > bt_sse_lane(s + i, w, true) ? 0xff : 0,
+			       w);
+		break;
+	}
+	case 0xd8:
+	case 0xd9:
+	case 0xdc:
+	case 0xdd: /* PSUBUS, PADDUS */
+	case 0xe8:
+	case 0xe9:
+	case 0xec:
+	case 0xed: { /* PSUBS, PADDS */
+		unsigned w = (op & 1) ? 2 : 1;
+		bool sign = op >= 0xe8, add = (op & 4) != 0;
+
+		for (unsigned i = 0; i < 16; i += w) {
+			s64 a = bt_sse_lane(d + i, w, sign), b = bt_sse_lane(s + i, w, sign);
+			s64 x = bt_sse_sat(add ? a + b : a - b, w, sign);
+
+			memcpy(r + i, &x, w);
+		}
+		break;
+	}
+	case 0xe0:
+	case 0xe3: { /* PAVGB, PAVGW */
+		unsigned w = op == 0xe0 ? 1 : 2;
+
+		for (unsigned i = 0; i < 16; i += w) {
+			s64 x = (bt_sse_lane(d + i, w, false) + bt_sse_lane(s + i, w, false) + 1) >>
+				1;
+
+			memcpy(r + i, &x, w);
+		}
+		break;
+	}
+	case 0xd5:
+	case 0xe5:
+	case 0xe4: /* PMULLW, PMULHW, PMULHUW */
+		for (unsigned i = 0; i < 16; i += 2) {
+			bool sign = op != 0xe4;
+			s64 x = bt_sse_lane(d + i, 2, sign) * bt_sse_lane(s + i, 2, sign);
+
+			if (op != 0xd5)
+				x >>= 16;
+			memcpy(r + i, &x, 2);
+		}
+		break;
+	case 0xf4: /* PMULUDQ */
+		for (unsigned i = 0; i < 16; i += 8) {
+			u64 x = (u64)(u32)bt_sse_lane(d + i, 4, false) *
+				(u32)bt_sse_lane(s + i, 4, false);
+
+			memcpy(r + i, &x, 8);
+		}
+		break;
+	case 0x63:
+	case 0x67:
+	case 0x6b: { /* PACKSSWB, PACKUSWB, PACKSSDW */
+		unsigned w = op == 0x6b ? 4 : 2, n = 16 / w;
+		bool usat = op == 0x67;
+
+		for (unsigned i = 0; i < 2 * n; i++) {
+			const u8 *src = i < n ? d + i * w : s + (i - n) * w;
+			s64 x = bt_sse_sat(bt_sse_lane(src, w, true), w / 2, !usat);
+
+			memcpy(r + i * (w / 2), &x, w / 2);
+		}
+		break;
+	}
+	case 0xf6: { /* PSADBW */
+		memset(r, 0, 16);
+		for (unsigned h = 0; h < 2; h++) {
+			u64 sum = 0;
+
+			for (unsigned i = 0; i < 8; i++) {
+				int a = d[8 * h + i], b = s[8 * h + i];
+
+				sum += (u64)(a > b ? a - b : b - a);
+			}
+			memcpy(r + 8 * h, &sum, 8);
+		}
+		break;
+	}
+	default: { /* D1-D3 PSRL, E1-E2 PSRA, F1-F3 PSLL by the low quadword of the source */
+		u64 count;
+		unsigned w = 1u << (op & 3);
+
+		memcpy(&count, s, 8);
+		bt_sse_shift(r, w, count, op < 0xe0 ? 0 : op < 0xf0 ? 1 : 2);
+		break;
+	}
+	}
+	memcpy(d, r, 16);
+}
+
+/* 66 0F 71/72/73: shifts by an immediate (register operand only); 73 /3 /7 PSRLDQ/PSLLDQ. */
+static void bt_op_sse_shimm(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned op = in->opcode & 0xff, r = in->modrm_reg, count = in->imm & 0xff;
+	unsigned w = op == 0x71 ? 2 : op == 0x72 ? 4 : 8;
+	u8 *d, t[32] = { 0 };
+
+	bt_sse_check(cpu);
+	if (bt_sse_pfx(in) != 1 || in->ea_kind != BT_EA_NONE)
+		bt_raise_ud(cpu);
+	d = bt_xmm(cpu, in->rm);
+	if (op == 0x73 && (r == 3 || r == 7)) {
+		unsigned n = count > 16 ? 16 : count;
+
+		if (r == 3) { /* PSRLDQ: bytes move down */
+			memcpy(t, d, 16);
+			memcpy(d, t + n, 16);
+		} else {
+			memcpy(t + 16, d, 16);
+			memcpy(d, t + 16 - n, 16);
+		}
+		return;
+	}
+	if (r == 2)
+		bt_sse_shift(d, w, count, 0);
+	else if (r == 4 && op != 0x73)
+		bt_sse_shift(d, w, count, 1);
+	else if (r == 6)
+		bt_sse_shift(d, w, count, 2);
+	else
+		bt_raise_ud(cpu);
+}
+
 /* 0F AE: group 15. */
 static void bt_op_sse_grp15(struct bt_cpu *cpu, const struct bt_insn *in)
 {
@@ -393,5 +591,11 @@ const bt_handler_fn bt_ops_sse[256] = {
 	[0xdb] = bt_op_sse_alu, [0xdf] = bt_op_sse_alu, [0xeb] = bt_op_sse_alu,
 	[0xef] = bt_op_sse_alu,
 	[0xf8 ... 0xfe] = bt_op_sse_alu,
+	[0x63] = bt_op_sse_lanes, [0x64 ... 0x67] = bt_op_sse_lanes, [0x6b] = bt_op_sse_lanes,
+	[0x71 ... 0x73] = bt_op_sse_shimm,
+	[0xd1 ... 0xd3] = bt_op_sse_lanes, [0xd5] = bt_op_sse_lanes, [0xd8 ... 0xda] = bt_op_sse_lanes,
+	[0xdc ... 0xde] = bt_op_sse_lanes, [0xe0 ... 0xe5] = bt_op_sse_lanes,
+	[0xe8 ... 0xea] = bt_op_sse_lanes, [0xec ... 0xee] = bt_op_sse_lanes,
+	[0xf1 ... 0xf4] = bt_op_sse_lanes, [0xf6] = bt_op_sse_lanes,
 };
 // clang-format on
