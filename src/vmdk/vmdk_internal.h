@@ -161,6 +161,7 @@ struct vmdk_check_result {
 	u64 corruptions;     /* entries past EOF, inside metadata, or shared */
 	u64 rgd_mismatch;    /* entries where the redundant copy disagrees */
 	u64 repaired;
+	u64 leaks_fixed; /* leaked clusters released by repair (only a leaked tail can be) */
 };
 
 MUST_CHECK int vmdk_sparse_check(struct vmdk_sparse *sp, bool repair, struct vmdk_check_result *r,

@@ -758,6 +758,7 @@ int vmdk_sparse_check(struct vmdk_sparse *sp, bool repair, struct vmdk_check_res
 			sp->file_size = used_end;
 			sp->next_alloc = ALIGN_UP(used_end, (u64)VMDK_SECTOR);
 			r->repaired += (tail + gbytes - 1) / gbytes;
+			r->leaks_fixed = (tail + gbytes - 1) / gbytes;
 		}
 	}
 	if (repair && fdatasync(sp->fd) < 0)

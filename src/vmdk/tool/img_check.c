@@ -3,7 +3,8 @@
  * vmm-img check [--repair]: validates every sparse extent (entries past EOF or inside the
  * metadata, grains referenced twice, leaked space, primary/redundant table disagreement, the
  * unclean flag) and, with --repair, reconciles the two table copies, truncates leaked space at
- * the end of the file and clears the unclean flag. A delta is checked with its chain opened,
+ * the end of the file and clears the unclean flag. Leaks inside the file (e.g. grains qemu
+ * orphaned by zero-writes) are reported but not reclaimed: that would need moving grains. A delta is checked with its chain opened,
  * so a parentCID mismatch is reported too.
  * Exit: 0 clean (or everything repaired), 2 corruption remains, 3 only leaks remain, 1 error.
  */
@@ -59,11 +60,12 @@ int img_check_main(int argc, char **argv)
 		sum.corruptions += r.corruptions;
 		sum.rgd_mismatch += r.rgd_mismatch;
 		sum.repaired += r.repaired;
+		sum.leaks_fixed += r.leaks_fixed;
 	}
 	if (vmdk_image_close(img) < 0)
 		return img_fail("%s: cannot close cleanly", argv[optind]);
 	corrupt = sum.corruptions + (repair ? 0 : sum.rgd_mismatch);
-	leaks = repair ? 0 : sum.leaked_clusters;
+	leaks = sum.leaked_clusters - sum.leaks_fixed; /* inner leaks cannot be released */
 	rc = corrupt ? IMG_EXIT_CORRUPT : leaks ? IMG_EXIT_LEAKS : IMG_EXIT_OK;
 	if (json) {
 		printf("{\"filename\": ");
@@ -88,8 +90,9 @@ int img_check_main(int argc, char **argv)
 		       "directories%s.\n",
 		       (unsigned long long)sum.rgd_mismatch, repair ? " (repaired)" : "");
 	if (sum.leaked_clusters)
-		printf("%llu leaked clusters were found on the image%s.\n",
-		       (unsigned long long)sum.leaked_clusters, repair ? " (repaired)" : "");
+		printf("%llu leaked clusters were found on the image (%llu released).\n",
+		       (unsigned long long)sum.leaked_clusters,
+		       (unsigned long long)sum.leaks_fixed);
 	if (!corrupt && !leaks)
 		printf("No errors were found on the image.\n");
 	printf("%llu allocated clusters.\n", (unsigned long long)sum.allocated_grains);
