@@ -120,7 +120,7 @@ static u8 *bt_mmu_page_last(struct bt_cpu *cpu, u64 lin, unsigned size, enum bt_
 }
 
 /* Segment checks; returns the linear address. */
-static u64 bt_seg_lin(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
+static u64 bt_seg_lin(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, bool write)
 {
 	const struct cpu_segment *s = &cpu->st.seg[seg];
 	u64 lin;
@@ -133,6 +133,13 @@ static u64 bt_seg_lin(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 		return lin;
 	}
 	if (off + size - 1 > s->limit)
+		bt_raise(cpu, seg == CPU_SS ? BT_EXC_SS : BT_EXC_GP, 0, true);
+	/*
+	 * Protected mode: code segments are never writable and readable only with the R bit; data
+	 * segments are writable only with the W bit (SDM vol. 3A 3.4.5.1, 5.5).
+	 */
+	if (bt_cpu_mode(cpu) != BT_MODE_REAL &&
+	    (write ? (s->type & 8) || !(s->type & 2) : (s->type & 0xa) == 8))
 		bt_raise(cpu, seg == CPU_SS ? BT_EXC_SS : BT_EXC_GP, 0, true);
 	return (s->base + off) & 0xffffffffu;
 }
@@ -164,7 +171,7 @@ static u64 bt_ld_slow(struct bt_cpu *cpu, u64 lin, unsigned size)
 
 u64 bt_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
-	u64 lin = bt_seg_lin(cpu, seg, off, size), v = 0;
+	u64 lin = bt_seg_lin(cpu, seg, off, size, false), v = 0;
 	u8 *p;
 
 	if (unlikely((lin & ~BT_PAGE_MASK) + size > BT_PAGE_SIZE))
@@ -183,7 +190,7 @@ u64 bt_ld_lin(struct bt_cpu *cpu, u64 lin, unsigned size)
 
 u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
-	u64 lin = bt_seg_lin(cpu, seg, off, size);
+	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
 
 	/* The read of a read-modify-write already needs write permission (#PF error W=1). */
 	bt_mmu_page(cpu, lin, BT_ACC_WRITE);
@@ -193,7 +200,7 @@ u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 
 void bt_probe_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
-	u64 lin = bt_seg_lin(cpu, seg, off, size);
+	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
 
 	bt_mmu_page(cpu, lin, BT_ACC_WRITE);
 	bt_mmu_page_last(cpu, lin, size, BT_ACC_WRITE);
@@ -201,7 +208,7 @@ void bt_probe_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 
 void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
 {
-	u64 lin = bt_seg_lin(cpu, seg, off, size);
+	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
 	u8 *p, *q;
 
 	if (likely((lin & ~BT_PAGE_MASK) + size <= BT_PAGE_SIZE)) {

@@ -7,7 +7,8 @@
  *   BT_DIFF_LONG=1     the long mode: 100,000,000 cases
  *   BT_DIFF_CASE=n     run only case n of the seed and print it (a reproducer)
  *   BT_DIFF_TRACE=1    print each case index before running it (hangs, crashes)
- * Sequences (2-8 instructions) are a quarter of the single-case count.
+ * Sequences (2-8 instructions) and single instructions in 32-bit code
+ * (compatibility mode) are each a quarter of the single-case count.
  * On a mismatch it prints the case (bytes, registers, flags, the data bytes
  * that differ) and fails; at the end it prints the coverage per group.
  */
@@ -85,6 +86,13 @@ static void diff_engine_run(struct diff_engine *e, const struct diff_case *c, st
 	e->prev_len = c->code_len;
 	memcpy(e->data, c->data, DIFF_DATA_SIZE);
 	bt_cpu_set_flat64(cpu);
+	if (c->compat) { /* Linux's __USER32_CS: 32-bit code, flat 4 GiB, CPL 3 */
+		cpu->st.seg[CPU_CS].selector = 0x23;
+		cpu->st.seg[CPU_CS].l = 0;
+		cpu->st.seg[CPU_CS].db = 1;
+		cpu->st.seg[CPU_SS].db = 1;
+		bt_cpu_update_mode(cpu);
+	}
 	memcpy(cpu->st.gpr, c->gpr, sizeof(c->gpr));
 	memcpy(cpu->st.fx.xmm, c->xmm, sizeof(c->xmm));
 	cpu->st.fx.mxcsr = 0x1f80;
@@ -147,8 +155,11 @@ static bool diff_compare(const struct diff_case *c, const struct diff_result *n,
 				(unsigned long long)n->rip, (unsigned long long)b->rip);
 		ok = false;
 	}
-	for (unsigned i = 0; i < 16; i++) {
-		if (n->gpr[i] != b->gpr[i]) {
+	for (unsigned i = 0; i < (c->compat ? 8u : 16u); i++) {
+		/* 32-bit code: the upper halves are undefined after the mode switch. */
+		u64 m = c->compat ? 0xffffffffull : ~0ull;
+
+		if ((n->gpr[i] ^ b->gpr[i]) & m) {
 			if (print)
 				fprintf(stderr, "  %s: host %016llx engine %016llx\n",
 					diff_reg_names[i], (unsigned long long)n->gpr[i],
@@ -200,7 +211,7 @@ static u64 diff_env(const char *name, u64 def)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
-static void diff_run(void **state, bool sequences)
+static void diff_run(void **state, bool sequences, bool compat)
 {
 	u64 seed = diff_env("BT_DIFF_SEED", 1);
 	u64 n = diff_env("BT_DIFF_LONG", 0) ? 100000000ull : diff_env("BT_DIFF_CASES", 1000000);
@@ -215,8 +226,11 @@ static void diff_run(void **state, bool sequences)
 	double secs;
 
 	(void)state;
-	if (sequences)
+	if (sequences || compat)
 		n /= 4;
+	if (compat)
+		rng.s = seed * 2 + 0x32;
+	c.compat = compat;
 	memset(&st, 0, sizeof(st));
 	assert_int_equal(diff_engine_init(&e), 0);
 	assert_int_equal(diff_native_signals(), 0);
@@ -254,9 +268,11 @@ static void diff_run(void **state, bool sequences)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("bt_diff %s: seed %llu, %llu cases, %llu mismatches, %.2f s (%.0f cases/s)\n",
-	       sequences ? "sequences" : "single instructions", (unsigned long long)seed,
-	       (unsigned long long)st.total, (unsigned long long)st.failed, secs,
-	       (double)st.total / (secs > 0 ? secs : 1));
+	       sequences ? "sequences" :
+	       compat	 ? "32-bit code" :
+			   "single instructions",
+	       (unsigned long long)seed, (unsigned long long)st.total,
+	       (unsigned long long)st.failed, secs, (double)st.total / (secs > 0 ? secs : 1));
 	printf("coverage per group (cases/mismatches):");
 	for (unsigned g = 0, k = 0; g < diff_nr_groups(); g++) {
 		if (!st.cases[g])
@@ -274,12 +290,17 @@ static void diff_run(void **state, bool sequences)
 
 static void test_diff_single(void **state)
 {
-	diff_run(state, false);
+	diff_run(state, false, false);
 }
 
 static void test_diff_sequences(void **state)
 {
-	diff_run(state, true);
+	diff_run(state, true, false);
+}
+
+static void test_diff_compat32(void **state)
+{
+	diff_run(state, false, true);
 }
 
 int main(void)
@@ -287,6 +308,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_diff_single),
 		cmocka_unit_test(test_diff_sequences),
+		cmocka_unit_test(test_diff_compat32),
 	};
 
 	if (diff_native_init() < 0)

@@ -29,6 +29,7 @@ struct diff_case {
 	unsigned group; /* coverage group of the (first) instruction */
 	unsigned nr_insns;
 	bool reject; /* the generator drops it: the outcome is undefined */
+	bool compat; /* 32-bit code (compatibility mode, CS = 0x23) instead of 64-bit */
 };
 
 struct diff_result {

@@ -319,11 +319,11 @@ static const struct gen_tmpl gen_tmpls[] = {
 	{ "mxcsr", 1, 0xae, F_MEM, 3, I_NONE, T_SSE, 0, 0 },
 	{ "mxcsr", 1, 0xae, F_REG, 5, I_NONE, T_SSE, 0, 0 },
 	{ "invalid", 0, 0x06, F_NONE, -1, I_NONE, 0, 0, 0 },
-	{ "invalid", 0, 0x27, F_NONE, -1, I_NONE, 0, 0, 0 },
-	{ "invalid", 0, 0x37, F_NONE, -1, I_NONE, 0, 0, 0 },
+	{ "invalid", 0, 0x27, F_NONE, -1, I_NONE, 0, 0, OF },          /* DAA in 32-bit code */
+	{ "invalid", 0, 0x37, F_NONE, -1, I_NONE, 0, 0, OF | SF | ZF | PF }, /* AAA */
 	{ "invalid", 0, 0x60, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "invalid", 0, 0x82, F_RM, -1, I_8, 0, 0, 0 },
-	{ "invalid", 0, 0xd4, F_NONE, -1, I_8, 0, 0, 0 },
+	{ "invalid", 0, 0xd4, F_NONE, -1, I_8, 0, 0, OF | AF | CF }, /* AAM */
 	{ "invalid", 0, 0xce, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "invalid", 1, 0x0b, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "invalid", 0, 0xfe, F_RM, 7, I_NONE, 0, 0, 0 },
@@ -408,6 +408,7 @@ static u64 gen_value(struct diff_rng *rng)
 
 struct gen_insn {
 	u8 *p;
+	bool compat; /* 32-bit code: no REX, no RIP-relative (kept by gen_encode's reset) */
 	unsigned len;
 	bool p66, p67, rexw;
 	unsigned rex;
@@ -454,7 +455,7 @@ static void gen_encode(struct diff_rng *rng, const struct gen_tmpl *t, struct ge
 			continue; /* keep most cases valid */
 		if (b == 0x66 && (t->tflags & T_NO66))
 			continue;
-		if (b == 0x67 && rnd(rng, 2))
+		if (b == 0x67 && (rnd(rng, 2) || g->compat))
 			continue;
 		g->p[g->len++] = b;
 		g->p66 |= b == 0x66;
@@ -466,7 +467,7 @@ static void gen_encode(struct diff_rng *rng, const struct gen_tmpl *t, struct ge
 		g->p[g->len++] = 0xf3;
 	if (t->tflags & (T_P66 | T_PF3 | T_PF2)) /* mandatory prefix: last before REX */
 		g->p[g->len++] = (t->tflags & T_P66) ? 0x66 : (t->tflags & T_PF3) ? 0xf3 : 0xf2;
-	if (rnd(rng, 3)) {
+	if (!g->compat && rnd(rng, 3)) {
 		g->rex = 0x40 | rnd(rng, 16);
 		if (t->tflags & T_NOW)
 			g->rex &= ~8u;
@@ -510,7 +511,7 @@ static void gen_encode(struct diff_rng *rng, const struct gen_tmpl *t, struct ge
 					g->base = b | ((g->rex & 1) << 3);
 				}
 			} else if (rm == 5 && mod == 0) {
-				g->rip_rel = true;
+				g->rip_rel = !g->compat; /* disp32 absolute in 32-bit code */
 				g->disp_at = (int)g->len;
 				put(g, 0, 4);
 			} else {
@@ -546,7 +547,7 @@ static void gen_encode(struct diff_rng *rng, const struct gen_tmpl *t, struct ge
 		g->imm_len = 4;
 		break;
 	case I_MOFFS:
-		g->imm_len = g->p67 ? 4 : 8;
+		g->imm_len = g->p67 || g->compat ? 4 : 8;
 		break;
 	case I_ENTER:
 		g->imm_len = 3;
@@ -783,9 +784,12 @@ static void gen_fix_branch(struct diff_rng *rng, const struct gen_tmpl *t, struc
 static void diff_gen_one(struct diff_rng *rng, struct diff_case *c)
 {
 	const struct gen_tmpl *t = &gen_tmpls[rnd(rng, GEN_NR)];
-	struct gen_insn g;
+	struct gen_insn g = { .compat = c->compat };
 	u64 ea = 0;
 
+	/* ARPL (63 outside 64-bit mode) is a protected-mode system instruction: BT part 2. */
+	while (c->compat && t->map == 0 && t->op == 0x63)
+		t = &gen_tmpls[rnd(rng, GEN_NR)];
 	memset(c, 0, offsetof(struct diff_case, data));
 	c->reject = false;
 	gen_regs(rng, c);

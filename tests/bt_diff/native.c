@@ -23,48 +23,66 @@ struct diff_native_regs {
 };
 
 void diff_native_enter(const struct diff_native_regs *r);
+void diff_native_enter32(const struct diff_native_regs *r);
 u64 diff_native_target __attribute__((visibility("hidden")));
+
+/* m16:32 far pointer for the jump into compatibility mode. */
+struct diff_far {
+	u32 off;
+	u16 sel;
+} __attribute__((packed)) diff_native_far __attribute__((visibility("hidden")));
+
+/* Load XMM0-15, RFLAGS and the GPRs from *rdi (struct diff_native_regs); RDI last. */
+#define DIFF_NATIVE_LOAD              \
+	"	movdqu 136(%rdi), %xmm0\n"  \
+	"	movdqu 152(%rdi), %xmm1\n"  \
+	"	movdqu 168(%rdi), %xmm2\n"  \
+	"	movdqu 184(%rdi), %xmm3\n"  \
+	"	movdqu 200(%rdi), %xmm4\n"  \
+	"	movdqu 216(%rdi), %xmm5\n"  \
+	"	movdqu 232(%rdi), %xmm6\n"  \
+	"	movdqu 248(%rdi), %xmm7\n"  \
+	"	movdqu 264(%rdi), %xmm8\n"  \
+	"	movdqu 280(%rdi), %xmm9\n"  \
+	"	movdqu 296(%rdi), %xmm10\n" \
+	"	movdqu 312(%rdi), %xmm11\n" \
+	"	movdqu 328(%rdi), %xmm12\n" \
+	"	movdqu 344(%rdi), %xmm13\n" \
+	"	movdqu 360(%rdi), %xmm14\n" \
+	"	movdqu 376(%rdi), %xmm15\n" \
+	"	pushq 128(%rdi)\n"          \
+	"	popfq\n"                    \
+	"	movq 0(%rdi), %rax\n"       \
+	"	movq 8(%rdi), %rcx\n"       \
+	"	movq 16(%rdi), %rdx\n"      \
+	"	movq 24(%rdi), %rbx\n"      \
+	"	movq 40(%rdi), %rbp\n"      \
+	"	movq 48(%rdi), %rsi\n"      \
+	"	movq 64(%rdi), %r8\n"       \
+	"	movq 72(%rdi), %r9\n"       \
+	"	movq 80(%rdi), %r10\n"      \
+	"	movq 88(%rdi), %r11\n"      \
+	"	movq 96(%rdi), %r12\n"      \
+	"	movq 104(%rdi), %r13\n"     \
+	"	movq 112(%rdi), %r14\n"     \
+	"	movq 120(%rdi), %r15\n"     \
+	"	movq 32(%rdi), %rsp\n"      \
+	"	movq 56(%rdi), %rdi\n"
 
 __asm__(".text\n"
 	".globl diff_native_enter\n"
 	".type diff_native_enter, @function\n"
-	"diff_native_enter:\n"
-	"	movdqu 136(%rdi), %xmm0\n"
-	"	movdqu 152(%rdi), %xmm1\n"
-	"	movdqu 168(%rdi), %xmm2\n"
-	"	movdqu 184(%rdi), %xmm3\n"
-	"	movdqu 200(%rdi), %xmm4\n"
-	"	movdqu 216(%rdi), %xmm5\n"
-	"	movdqu 232(%rdi), %xmm6\n"
-	"	movdqu 248(%rdi), %xmm7\n"
-	"	movdqu 264(%rdi), %xmm8\n"
-	"	movdqu 280(%rdi), %xmm9\n"
-	"	movdqu 296(%rdi), %xmm10\n"
-	"	movdqu 312(%rdi), %xmm11\n"
-	"	movdqu 328(%rdi), %xmm12\n"
-	"	movdqu 344(%rdi), %xmm13\n"
-	"	movdqu 360(%rdi), %xmm14\n"
-	"	movdqu 376(%rdi), %xmm15\n"
-	"	pushq 128(%rdi)\n"
-	"	popfq\n"
-	"	movq 0(%rdi), %rax\n"
-	"	movq 8(%rdi), %rcx\n"
-	"	movq 16(%rdi), %rdx\n"
-	"	movq 24(%rdi), %rbx\n"
-	"	movq 40(%rdi), %rbp\n"
-	"	movq 48(%rdi), %rsi\n"
-	"	movq 64(%rdi), %r8\n"
-	"	movq 72(%rdi), %r9\n"
-	"	movq 80(%rdi), %r10\n"
-	"	movq 88(%rdi), %r11\n"
-	"	movq 96(%rdi), %r12\n"
-	"	movq 104(%rdi), %r13\n"
-	"	movq 112(%rdi), %r14\n"
-	"	movq 120(%rdi), %r15\n"
-	"	movq 32(%rdi), %rsp\n"
-	"	movq 56(%rdi), %rdi\n"
-	"	jmp *diff_native_target(%rip)\n"
-	".size diff_native_enter, .-diff_native_enter\n");
+	"diff_native_enter:\n" DIFF_NATIVE_LOAD "	jmp *diff_native_target(%rip)\n"
+	".size diff_native_enter, .-diff_native_enter\n"
+	/* The same into 32-bit compatibility mode: a far jump to __USER32_CS (0x23) with
+	 * DS and ES loaded with __USER_DS (0x2b). */
+	".globl diff_native_enter32\n"
+	".type diff_native_enter32, @function\n"
+	"diff_native_enter32:\n"
+	"	movl $0x2b, %eax\n"
+	"	movl %eax, %ds\n"
+	"	movl %eax, %es\n" DIFF_NATIVE_LOAD "	ljmpl *diff_native_far(%rip)\n"
+	".size diff_native_enter32, .-diff_native_enter32\n");
 
 static sigjmp_buf diff_native_jb;
 static volatile sig_atomic_t diff_native_active;
@@ -156,10 +174,14 @@ void diff_native_run(const struct diff_case *c, struct diff_result *r)
 	regs.rflags = c->rflags;
 	memcpy(regs.xmm, c->xmm, sizeof(regs.xmm));
 	diff_native_target = DIFF_CODE + DIFF_CODE_OFF;
+	diff_native_far = (struct diff_far){ .off = DIFF_CODE + DIFF_CODE_OFF, .sel = 0x23 };
 	diff_native_out = r;
 	if (sigsetjmp(diff_native_jb, 0) == 0) {
 		diff_native_active = 1;
-		diff_native_enter(&regs);
+		if (c->compat)
+			diff_native_enter32(&regs);
+		else
+			diff_native_enter(&regs);
 	}
 	/* A case may have loaded MXCSR: put back the default for the next one. */
 	__asm__ volatile("ldmxcsr %0" : : "m"((u32){ 0x1f80 }));

@@ -210,10 +210,12 @@ void bt_op_pusha(struct bt_cpu *cpu, const struct bt_insn *in)
 	unsigned sz = in->opsz, ss = bt_stack_size(cpu);
 	u64 sp = cpu->st.gpr[CPU_RSP];
 
+	/* Stores in order; a fault part-way keeps the earlier ones (as AMD hardware does), SP
+	 * changes only at the end. */
 	for (unsigned r = 0; r < 8; r++)
-		bt_probe_st(cpu, CPU_SS, (sp - (r + 1) * sz) & bt_mask(ss), sz);
-	for (unsigned r = 0; r < 8; r++)
-		bt_push(cpu, sz, r == CPU_RSP ? sp : cpu->st.gpr[r]);
+		bt_st(cpu, CPU_SS, (sp - (r + 1) * sz) & bt_mask(ss), sz,
+		      r == CPU_RSP ? sp : cpu->st.gpr[r]);
+	bt_set_reg(cpu, CPU_RSP, ss, sp - 8 * sz);
 }
 
 void bt_op_popa(struct bt_cpu *cpu, const struct bt_insn *in)
