@@ -13,9 +13,15 @@
  * Threading: one blockdev belongs to one thread (the VMM main thread or the image tool);
  * every function here must be called from that thread.
  *
- * Known limits: writes that allocate VMDK grains, reads of compressed grains and reads that
- * fall through to a parent are performed synchronously inside blockdev_submit() (the fast
- * paths -- raw, flat extents and allocated grains -- go through the engine).
+ * Cache modes: writeback = page cache, flush on BLOCKDEV_FLUSH; writethrough = O_DSYNC data
+ * files; none = O_DIRECT for raw images (buffers and offsets must then be 512-byte aligned;
+ * falls back to buffered on file systems without O_DIRECT) and, for VMDK, O_DIRECT for newly
+ * allocated whole grains (metadata stays buffered and is synced on flush).
+ *
+ * Known limits: writes that allocate VMDK grains and reads of compressed grains are performed
+ * synchronously inside blockdev_submit(); raw images, flat extents, allocated grains and reads
+ * that fall through to a parent go through the engine. streamOptimized images open read-only
+ * (write them with vmm-img convert). Discard punches holes in raw files and is a no-op on VMDK.
  */
 #ifndef VMDK_BLOCKDEV_H
 #define VMDK_BLOCKDEV_H
