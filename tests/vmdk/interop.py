@@ -11,11 +11,12 @@ usage: interop.py VMM_IMG VMDK_TESTIO
    info --json must agree with qemu-img info on CID, parent CID, create type and size.
 2. Our `create` is byte-identical to qemu-img's (after normalising the CID line).
 3. qemu reads what we write: convert raw -> every subformat with ours; qemu-img check and
-   compare must pass.
+   compare must pass; libvmdk (Debian python3-libvmdk, when installed) reads the same bytes.
 4. Delta chains both ways, CID rules (first write renews CID, read-only open does not, a
    modified parent invalidates the child), snapshot + commit.
 5. The unclean flag and check --repair.
 """
+import hashlib
 import json
 import os
 import re
@@ -163,6 +164,11 @@ def t_qemu_reads_ours(d):
         check(q["virtual-size"] == os.path.getsize(raw) and
               q["format-specific"]["data"]["create-type"] == sub,
               f"qemu-img info on our {sub}: size and create type")
+        py = pyvmdk_sha(img) if "zeroed" not in img else None
+        if py is not None:
+            with open(raw, "rb") as f:
+                want = hashlib.sha256(f.read()).hexdigest()
+            check(py == want, f"libvmdk (second reader) reads our {sub} as the raw source")
         back = f"{d}/back.raw"
         run(VMM_IMG, "convert", img, back)
         with open(back, "rb") as a, open(raw, "rb") as b:
@@ -173,6 +179,31 @@ def t_qemu_reads_ours(d):
     check(data[-512:] == bytes(512) and data[-1024:-1020] == b"KDMV" and
           data[-1536 + 12:-1536 + 16] == b"\x03\0\0\0",
           "our streamOptimized has the VMware footer/EOS layout")
+
+
+PYVMDK_READER = """
+import hashlib, sys, pyvmdk
+h = pyvmdk.handle()
+h.open(sys.argv[1])
+h.open_extent_data_files()
+sha, off, size = hashlib.sha256(), 0, h.get_media_size()
+while off < size:
+    n = min(1 << 20, size - off)
+    sha.update(h.read_buffer_at_offset(n, off))
+    off += n
+print(sha.hexdigest())
+"""
+
+
+def pyvmdk_sha(img):
+    """sha256 of img read by libvmdk (a second, independent reader), or None without it."""
+    py = "/usr/bin/python3"
+    if not os.path.exists(py):
+        return None
+    r = subprocess.run([py, "-c", "import pyvmdk"], capture_output=True)
+    if r.returncode:
+        return None
+    return run(py, "-c", PYVMDK_READER, img).stdout.strip()
 
 
 def cid(img):
