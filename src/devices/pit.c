@@ -125,7 +125,7 @@ static u32 pit_count_at(const struct pit_channel *ch, u64 tick)
 	case PIT_MODE_SQUARE_WAVE:
 		p = (u32)(e % n);
 		hi = (n + 1) / 2;
-		return (p < hi ? 2 * (hi - p) : 2 * (n / 2 - (p - hi))) % m;
+		return (p < hi ? 2 * (hi - p) - (n & 1) : 2 * (n / 2 - (p - hi))) % m;
 	default: /* modes 0, 1, 4, 5 count down through zero and wrap */
 		return (u32)((ch->base + m - e % m) % m);
 	}

@@ -245,6 +245,10 @@ static void test_square_wave(void **state)
 
 	program(f, 0, PIT_MODE_SQUARE_WAVE << 1, 101); /* odd: high 51, low 50 */
 	fake_irq_clear_counts(&f->irq0);
+	to_tick(f, 1);
+	assert_int_equal(latch_read(f, 0), 101); /* never above the count written */
+	to_tick(f, 2);
+	assert_int_equal(latch_read(f, 0), 99); /* decrements by two */
 	before_tick(f, 1 + 51);
 	assert_int_equal(fake_irq_level(&f->irq0), 1);
 	to_tick(f, 1 + 51);
