@@ -28,8 +28,9 @@ struct diff_case {
 	u8 data[DIFF_DATA_SIZE];
 	unsigned group; /* coverage group of the (first) instruction */
 	unsigned nr_insns;
-	bool reject; /* the generator drops it: the outcome is undefined */
-	bool compat; /* 32-bit code (compatibility mode, CS = 0x23) instead of 64-bit */
+	bool reject;  /* the generator drops it: the outcome is undefined */
+	bool compat;  /* 32-bit code (compatibility mode, CS = 0x23) instead of 64-bit */
+	bool cr2_any; /* two memory reads in an unspecified order (CMPS): either may fault first */
 };
 
 struct diff_result {

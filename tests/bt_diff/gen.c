@@ -455,7 +455,7 @@ static void gen_encode(struct diff_rng *rng, const struct gen_tmpl *t, struct ge
 			continue; /* keep most cases valid */
 		if (b == 0x66 && (t->tflags & T_NO66))
 			continue;
-		if (b == 0x67 && (rnd(rng, 2) || g->compat))
+		if (b == 0x67 && rnd(rng, 2))
 			continue;
 		g->p[g->len++] = b;
 		g->p66 |= b == 0x66;
@@ -792,6 +792,7 @@ static void diff_gen_one(struct diff_rng *rng, struct diff_case *c)
 		t = &gen_tmpls[rnd(rng, GEN_NR)];
 	memset(c, 0, offsetof(struct diff_case, data));
 	c->reject = false;
+	c->cr2_any = t->special == S_STRING && (t->op == 0xa6 || t->op == 0xa7);
 	gen_regs(rng, c);
 	g.p = c->code;
 	gen_encode(rng, t, &g, false);

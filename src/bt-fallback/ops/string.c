@@ -58,8 +58,8 @@ static bool bt_str_once(struct bt_cpu *cpu, const struct bt_insn *in)
 		return true;
 	case 0xa6:
 	case 0xa7:
+		b = bt_ld(cpu, CPU_ES, di, sz); /* AMD reads ES:rDI first: its fault wins */
 		a = bt_ld(cpu, in->seg, si, sz);
-		b = bt_ld(cpu, CPU_ES, di, sz);
 		bt_alu(cpu, 7, sz, a, b);
 		bt_str_step(cpu, CPU_RSI, asz, sz);
 		bt_str_step(cpu, CPU_RDI, asz, sz);
