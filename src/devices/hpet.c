@@ -19,6 +19,9 @@
  * falls behind (the host was busy) fires once and skips to its next future
  * multiple, as a guest sees with any lost ticks.
  *
+ * A periodic timer shorter than 50 us fires at most once per 50 us (the
+ * counter and comparator stay exact), so a guest cannot make the VMM spin.
+ *
  * Not modelled: timers with different capabilities (all three are 64-bit,
  * periodic and FSB capable), and 64-bit one-shot matches after the counter
  * wraps (58,000 years at 10 MHz).
@@ -32,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define HPET_MIN_PERIOD_NS 50000ull
 
 struct hpet;
 
@@ -158,21 +163,26 @@ static void hpet_arm(struct hpet_timer *t, bool after_fire)
 static void hpet_timer_fire(void *opaque)
 {
 	struct hpet_timer *t = opaque;
-	u64 cur = hpet_counter(t->h), k;
+	u64 cur = hpet_counter(t->h), k, now;
 
 	hpet_interrupt(t);
-	if ((t->conf & HPET_TN_TYPE_PERIODIC) && t->period) {
-		if (hpet_is32(t)) {
-			k = (u32)(cur - t->cmp) / (u32)t->period + 1;
-			t->cmp = (u32)(t->cmp + k * t->period);
-		} else {
-			k = (cur - t->cmp) / t->period + 1;
-			t->cmp += k * t->period;
-		}
-		hpet_arm(t, false);
+	if (!(t->conf & HPET_TN_TYPE_PERIODIC) || !t->period) {
+		hpet_arm(t, true);
 		return;
 	}
-	hpet_arm(t, true);
+	if (hpet_is32(t)) {
+		k = (u32)(cur - t->cmp) / (u32)t->period + 1;
+		t->cmp = (u32)(t->cmp + k * t->period);
+	} else {
+		k = (cur - t->cmp) / t->period + 1;
+		t->cmp += k * t->period;
+	}
+	hpet_arm(t, false);
+	/* A tiny period: at most one expiry per HPET_MIN_PERIOD_NS (later ones coalesce). */
+	now = vclock_now_ns(&t->h->p->clock);
+	if (t->period * HPET_TICK_NS < HPET_MIN_PERIOD_NS && timer_armed(&t->timer) &&
+	    t->timer.deadline_ns < now + HPET_MIN_PERIOD_NS)
+		timer_arm(&t->timer, now + HPET_MIN_PERIOD_NS);
 }
 
 static void hpet_write_gen_conf(struct hpet *h, u64 val)

@@ -23,6 +23,10 @@
  * deadline at its next OUT transition only; channel 2 is computed when
  * port 0x61 or the counter is read.
  *
+ * A guest programming a periodic count below 24 pulses (above 50 kHz) gets
+ * its IRQ 0 edges coalesced to one look every 20 us, so it cannot make the
+ * VMM's timer loop spin; counts and OUT read back exactly regardless.
+ *
  * Not modelled: a new count written while counting in modes 2 and 3 takes
  * effect on the next pulse instead of at the end of the current period;
  * writing the first byte of a two-byte count does not stop mode 0 counting;
@@ -39,9 +43,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NSEC_PER_SEC	 1000000000ull
-#define PIT_NOT_COUNTING UINT64_MAX
-#define PIT_NO_CHANGE	 UINT64_MAX
+#define NSEC_PER_SEC	     1000000000ull
+#define PIT_NOT_COUNTING     UINT64_MAX
+#define PIT_NO_CHANGE	     UINT64_MAX
+#define PIT_MIN_PERIOD_TICKS 24	      /* periodic counts below 20 us ... */
+#define PIT_MIN_EVENT_NS     20000ull /* ... are looked at every 20 us only */
 
 struct pit;
 
@@ -100,6 +106,11 @@ static bool pit_gate_pauses(const struct pit_channel *ch)
 {
 	return ch->mode == PIT_MODE_INT_ON_TC || ch->mode == PIT_MODE_RATE_GEN ||
 	       ch->mode == PIT_MODE_SQUARE_WAVE || ch->mode == PIT_MODE_SW_STROBE;
+}
+
+static bool pit_periodic(const struct pit_channel *ch)
+{
+	return ch->mode == PIT_MODE_RATE_GEN || ch->mode == PIT_MODE_SQUARE_WAVE;
 }
 
 /* Pulses counted since the load, or false if the counting element is not running at tick. */
@@ -190,7 +201,7 @@ static u64 pit_next_change(const struct pit_channel *ch, u64 tick)
 static void pit_irq_sync(struct pit_channel *ch, bool passed_change)
 {
 	struct pit *pit = ch->pit;
-	u64 tick, next;
+	u64 tick, next, next_ns;
 	int level;
 
 	if (ch->idx != 0)
@@ -206,10 +217,15 @@ static void pit_irq_sync(struct pit_channel *ch, bool passed_change)
 		irq_line_set(&pit->irq0, level);
 	}
 	next = pit_next_change(ch, tick);
-	if (next == PIT_NO_CHANGE)
+	if (next == PIT_NO_CHANGE) {
 		timer_cancel(&ch->timer);
-	else
-		timer_arm(&ch->timer, pit_tick_to_ns(next));
+		return;
+	}
+	next_ns = pit_tick_to_ns(next);
+	/* A tiny periodic count: at most one look per PIT_MIN_EVENT_NS (edges coalesce). */
+	if (passed_change && pit_periodic(ch) && ch->reload < PIT_MIN_PERIOD_TICKS)
+		next_ns = MAX(next_ns, vclock_now_ns(&pit->p->clock) + PIT_MIN_EVENT_NS);
+	timer_arm(&ch->timer, next_ns);
 }
 
 static void pit_timer_fire(void *opaque)

@@ -224,6 +224,23 @@ static void test_32bit_wrap(void **state)
 			 test_platform_now(&f->tp) + (1ull << 32) * 100);
 }
 
+static void test_tiny_period_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	unsigned fired;
+
+	wr32(f, TN(0, HPET_TN_CONF),
+	     HPET_TN_INT_ENB | HPET_TN_TYPE_PERIODIC | HPET_TN_VAL_SET | HPET_TN_32MODE |
+		     20u << HPET_TN_ROUTE_SHIFT);
+	wr32(f, TN(0, HPET_TN_CMP), 1);
+	wr32(f, TN(0, HPET_TN_CMP), 1); /* a period of 100 ns */
+	wr32(f, B + HPET_GEN_CONF, HPET_CONF_ENABLE);
+	fired = test_platform_advance(&f->tp, 100000000); /* 100 ms */
+	assert_true(fired >= 1999 && fired <= 2001);
+	assert_int_equal(f->gsi20.rises, fired);
+	assert_int_equal(rd32(f, B + HPET_MAIN_CNT), 1000000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +250,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_level_status_w1c, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_replacement_and_fsb, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_32bit_wrap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tiny_period_is_bounded, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -303,6 +303,22 @@ static void test_timer_periodic_divided_rate(void **state)
 	assert_int_equal(test_platform_advance(&f->tp, 10000000), 0);
 }
 
+static void test_timer_tiny_period_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct lapic *l = f->cpu[0];
+	unsigned fired;
+
+	lapic_write(l, LAPIC_SVR, SVR_ON);
+	lapic_write(l, LAPIC_TDCR, 0xb); /* divide by 1 */
+	lapic_write(l, LAPIC_LVT_TIMER, LAPIC_TIMER_PERIODIC << LAPIC_LVT_TIMER_SHIFT | 0xec);
+	lapic_write(l, LAPIC_TMICT, 1); /* 1 ns: hostile */
+	fired = test_platform_advance(&f->tp, 100000000);
+	assert_true(fired >= 1999 && fired <= 2001); /* one per 50 us */
+	assert_true(irr_bit(l, 0xec));
+	lapic_write(l, LAPIC_TMICT, 0);
+}
+
 static void test_timer_tsc_deadline(void **state)
 {
 	struct fixture *f = *state;
@@ -542,6 +558,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_illegal_vectors_and_esr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_oneshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_periodic_divided_rate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_tiny_period_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_tsc_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipi_physical_and_shorthands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipi_logical_and_lowest, setup, teardown),

@@ -328,6 +328,24 @@ static void test_quick_calibrate_msb(void **state)
 	assert_int_equal(f->irq0.sets, 0);
 }
 
+static void test_tiny_period_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	unsigned fired;
+
+	program(f, 0, PIT_MODE_SQUARE_WAVE << 1, 2); /* 596 kHz: hostile */
+	fake_irq_clear_counts(&f->irq0);
+	fired = test_platform_advance(&f->tp, 100000000); /* 100 ms */
+	assert_true(fired <= 100000000 / 20000 + 2);
+	assert_true(f->irq0.rises >= fired / 2);
+	/* The count still reads exactly. */
+	to_tick(f, 1193183);
+	assert_int_equal(latch_read(f, 0), 2);
+	program(f, 0, PIT_MODE_RATE_GEN << 1, 1); /* illegal in mode 2: OUT stays high */
+	fake_irq_clear_counts(&f->irq0);
+	assert_int_equal(test_platform_advance(&f->tp, 100000000), 0);
+}
+
 static void test_reset(void **state)
 {
 	struct fixture *f = *state;
@@ -358,6 +376,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mode2_gate_reload_on_channel2, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_quick_calibrate_msb, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tiny_period_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 	};
 
