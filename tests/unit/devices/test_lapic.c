@@ -14,6 +14,8 @@
 #include "devices/lapic_regs.h"
 #include "devices/pic.h"
 #include "devices/pic_regs.h"
+#include "devices/pit.h"
+#include "devices/pit_regs.h"
 #include "test_platform.h"
 
 #include <errno.h>
@@ -519,6 +521,47 @@ static void test_virtual_wire_with_8259(void **state)
 	assert_int_equal(lapic_ack(bsp), 0x21);
 }
 
+/* The BT engine's view of the PC timer tick: 8254 channel 0 -> 8259 IR0 -> LINT0 -> vector. */
+static void test_pit_tick_through_8259_and_lint0(void **state)
+{
+	struct fixture *f = *state;
+	struct lapic *bsp = f->cpu[0];
+	struct pic_config pcfg = { .name = "pic",
+				   .master_base = PIC_MASTER_BASE,
+				   .slave_base = PIC_SLAVE_BASE,
+				   .elcr_base = PIC_ELCR_BASE };
+	struct pit_config tcfg = { .name = "pit", .base = PIT_DEFAULT_BASE, .port_b = PIT_PORT_B };
+	static const u8 init[][2] = { { 0x20, 0x11 }, { 0x21, 0x20 }, { 0x21, 0x04 },
+				      { 0x21, 0x01 }, { 0xa0, 0x11 }, { 0xa1, 0x28 },
+				      { 0xa1, 0x02 }, { 0xa1, 0x01 }, { 0x21, 0xfe } };
+	struct pit *pit;
+	unsigned ticks = 0;
+
+	assert_int_equal(pic_create(&f->tp.p, &pcfg, lapic_lint(bsp, 0), &f->pic, NULL), 0);
+	assert_int_equal(pit_create(&f->tp.p, &tcfg, pic_input(f->pic, 0), &pit, NULL), 0);
+	for (unsigned i = 0; i < sizeof(init) / sizeof(init[0]); i++)
+		bus_write(&f->tp.p.pio, init[i][0], 1, init[i][1]);
+	/* 100 Hz rate generator: 11932 pulses, as a BIOS or an old kernel programs it. */
+	bus_write(&f->tp.p.pio, 0x43, 1, 0x34);
+	bus_write(&f->tp.p.pio, 0x40, 1, 11932 & 0xff);
+	bus_write(&f->tp.p.pio, 0x40, 1, 11932 >> 8);
+	/* One virtual second, looked at every millisecond as the engine's INTR check would. */
+	for (unsigned ms = 0; ms < 1000; ms++) {
+		test_platform_advance(&f->tp, 1000000);
+		if (lapic_has_interrupt(bsp)) {
+			assert_int_equal(lapic_ack(bsp), 0x20);
+			bus_write(&f->tp.p.pio, 0x20, 1, PIC_OCW2_EOI);
+			ticks++;
+		}
+	}
+	/*
+	 * The control word raised OUT (low since reset): one edge at once. Then rising
+	 * edges at pulse 1 + 11932k: k = 1..99 within 1 s (1,193,182 pulses).
+	 */
+	assert_int_equal(ticks, 1 + 99);
+	pit_destroy(pit);
+}
+
 static void test_ioapic_level_through_bus(void **state)
 {
 	struct fixture *f = *state;
@@ -565,6 +608,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_init_sipi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x2apic_msrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtual_wire_with_8259, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pit_tick_through_8259_and_lint0, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ioapic_level_through_bus, setup, teardown),
 	};
 
