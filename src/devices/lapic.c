@@ -397,16 +397,30 @@ static u32 lapic_lvt_wmask(unsigned idx)
 static void lapic_write_lvt(struct lapic *l, unsigned idx, u32 val)
 {
 	u32 old = l->lvt[idx];
+	u32 cur = idx == LVT_TIMER ? lapic_timer_current(l) : 0; /* in the old mode */
 
 	val &= lapic_lvt_wmask(idx);
 	if (!lapic_sw_enabled(l))
 		val |= LAPIC_LVT_MASKED; /* 11.4.7.2: cannot be unmasked while disabled */
 	l->lvt[idx] = val;
 	if (idx == LVT_TIMER && ((old ^ val) & LAPIC_LVT_TIMER_MASK)) {
-		/* A mode change disarms the timer (11.5.4.1). */
-		timer_cancel(&l->timer);
-		l->tmict = 0;
-		l->tsc_deadline = 0;
+		bool was_tsc = ((old & LAPIC_LVT_TIMER_MASK) >> LAPIC_LVT_TIMER_SHIFT) ==
+			       LAPIC_TIMER_TSC_DEADLINE;
+
+		if (was_tsc || lapic_timer_mode(l) == LAPIC_TIMER_TSC_DEADLINE) {
+			/* Entering or leaving TSC-deadline mode disarms the timer (11.5.4.1). */
+			timer_cancel(&l->timer);
+			l->tmict = 0;
+			l->tsc_deadline = 0;
+		} else if (lapic_timer_mode(l) == LAPIC_TIMER_ONESHOT) {
+			/* periodic -> one-shot: count down to the next zero, then stop */
+			if (cur)
+				lapic_timer_load(l, cur);
+			else
+				timer_cancel(&l->timer);
+		} else {
+			lapic_timer_arm(l); /* one-shot -> periodic: the count goes on */
+		}
 	}
 	if (idx == LVT_LINT0 && lapic_extint_active(l))
 		lapic_wake(l);

@@ -266,6 +266,16 @@ static void test_timer_oneshot(void **state)
 	assert_int_equal(lapic_ack(l), 0x40);
 	lapic_write(l, LAPIC_EOI, 0);
 	assert_int_equal(test_platform_advance(&f->tp, 1000000), 0); /* one shot only */
+	/* One-shot switched to periodic while counting: the count goes on and then reloads. */
+	lapic_write(l, LAPIC_TMICT, 10000); /* 160 us per period */
+	test_platform_advance(&f->tp, 80000);
+	lapic_write(l, LAPIC_LVT_TIMER, LAPIC_TIMER_PERIODIC << LAPIC_LVT_TIMER_SHIFT | 0x40);
+	assert_int_equal(lapic_read(l, LAPIC_TMCCT), 5000);
+	assert_int_equal(test_platform_advance(&f->tp, 80000 + 10 * 160000), 11);
+	lapic_write(l, LAPIC_LVT_TIMER, 0x40); /* back to one-shot: stops at the next zero */
+	assert_int_equal(test_platform_advance(&f->tp, 1000000), 1);
+	assert_int_equal(lapic_ack(l), 0x40);
+	lapic_write(l, LAPIC_EOI, 0);
 	/* Masked: counts, expires, no interrupt. */
 	lapic_write(l, LAPIC_LVT_TIMER, 0x40 | LAPIC_LVT_MASKED);
 	lapic_write(l, LAPIC_TMICT, 10);
