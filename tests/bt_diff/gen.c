@@ -315,6 +315,26 @@ static const struct gen_tmpl gen_tmpls[] = {
 	{ "sse-int", 1, 0x73, F_REG, 3, I_8, T_SSE | T_P66, 0, 0 },
 	{ "sse-int", 1, 0x73, F_REG, 6, I_8, T_SSE | T_P66, 0, 0 },
 	{ "sse-int", 1, 0x73, F_REG, 7, I_8, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x50, F_REG, -1, I_NONE, T_SSE, 0, 0 },
+	{ "sse-int", 1, 0x50, F_REG, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x14, F_RM, -1, I_NONE, T_SSE, 0, 0 },
+	{ "sse-int", 1, 0x15, F_RM, -1, I_NONE, T_SSE, 0, 0 },
+	{ "sse-int", 1, 0x14, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x15, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xc6, F_RM, -1, I_8, T_SSE, 0, 0 },
+	{ "sse-int", 1, 0xc6, F_RM, -1, I_8, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x12, F_RM, -1, I_NONE, T_SSE, 0, 0 },
+	{ "sse-int", 1, 0x13, F_MEM, -1, I_NONE, T_SSE, 0, 0 },
+	{ "sse-int", 1, 0x16, F_RM, -1, I_NONE, T_SSE, 0, 0 },
+	{ "sse-int", 1, 0x17, F_MEM, -1, I_NONE, T_SSE, 0, 0 },
+	{ "sse-int", 1, 0x12, F_MEM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x17, F_MEM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0x2b, F_MEM, -1, I_NONE, T_SSE, 0, 0 },
+	{ "sse-int", 1, 0xe7, F_MEM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xc4, F_RM, -1, I_8, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xc5, F_REG, -1, I_8, T_SSE | T_P66, 0, 0 },
+	{ "sse-int", 1, 0xf5, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "mov", 1, 0xc3, F_MEM, -1, I_NONE, 0, 0, 0 },
 	{ "mxcsr", 1, 0xae, F_MEM, 2, I_NONE, T_SSE, S_MXCSR, 0 },
 	{ "mxcsr", 1, 0xae, F_MEM, 3, I_NONE, T_SSE, 0, 0 },
 	{ "mxcsr", 1, 0xae, F_REG, 5, I_NONE, T_SSE, 0, 0 },
@@ -493,6 +513,15 @@ static void gen_encode(struct diff_rng *rng, const struct gen_tmpl *t, struct ge
 		g->reg = (int)(reg | ((g->rex & 4) << 1));
 		if (mod == 3) {
 			g->rm = (int)(rm | ((g->rex & 1) << 3));
+		} else if (g->compat && g->p67) {
+			/* 16-bit addressing (SDM vol. 2A table 2-1): no SIB; [BP+disp] style forms
+			 * reach only the unmapped first 64 KiB, so they are left as they come. */
+			g->mem = 1;
+			g->base = g->index = 0xff;
+			if ((mod == 0 && rm == 6) || mod == 2)
+				put(g, rnd(rng, 65536), 2);
+			else if (mod == 1)
+				put(g, rnd(rng, 256), 1);
 		} else {
 			g->mem = 1;
 			g->base = g->index = 0xff;
@@ -579,6 +608,9 @@ static u64 gen_data_addr(struct diff_rng *rng)
 static u64 gen_fix_mem(struct diff_rng *rng, struct diff_case *c, struct gen_insn *g, u64 pc)
 {
 	u64 target = gen_data_addr(rng), rest = target - (u64)g->disp;
+
+	if (g->compat && g->p67)
+		return 0; /* 16-bit addresses: always below the data pages */
 
 	if (g->disp_at >= 0) {
 		u64 v = g->rip_rel ? target - (pc + g->len) : target;

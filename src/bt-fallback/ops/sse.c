@@ -7,15 +7,17 @@
  * compares (PCMPEQB/W/D, PCMPGTB/W/D), min/max (PMINUB PMAXUB PMINSW
  * PMAXSW), saturating add/sub, PAVGB/W, PMULLW/PMULHW/PMULHUW/PMULUDQ,
  * PSADBW, packs (PACKSSWB PACKUSWB PACKSSDW), shifts by XMM and by imm8
- * (PSRL/PSRA/PSLL W/D/Q, PSRLDQ/PSLLDQ), PMOVMSKB, PSHUFD/PSHUFHW/PSHUFLW, the unpacks
+ * (PSRL/PSRA/PSLL W/D/Q, PSRLDQ/PSLLDQ), PMADDWD, PINSRW/PEXTRW, PMOVMSKB,
+ * MOVMSKPS/PD, UNPCKL/HPS/PD, SHUFPS/PD, MOVLPS/MOVHPS/MOVHLPS/MOVLHPS/
+ * MOVLPD/MOVHPD, MOVNTPS/MOVNTDQ/MOVNTI, PSHUFD/PSHUFHW/PSHUFLW, the unpacks
  * (PUNPCKL/H BW/WD/DQ/QDQ), and group 15 (FXSAVE, FXRSTOR, LDMXCSR,
  * STMXCSR, LFENCE, MFENCE, SFENCE). SDM vol. 2 instruction pages; mandatory
  * prefixes per vol. 2A 2.1.2 (F3/F2 take precedence over 66); 16-byte
  * alignment of legacy-SSE memory operands except the U and scalar forms
  * (#GP(0), vol. 1 table 13-?); CR0.EM or !CR4.OSFXSR: #UD, CR0.TS: #NM.
  *
- * Not yet: SSE/SSE2 floating-point arithmetic and conversions, PMADDWD,
- * PEXTRW/PINSRW, SSE3..SSE4.2 and MMX; they decode to #UD, and CPUID
+ * Not yet: SSE/SSE2 floating-point arithmetic, compares and conversions,
+ * SSE3..SSE4.2 and MMX; they decode to #UD, and CPUID
  * does not advertise SSE/SSE2 until the set is complete.
  */
 #include "bt-fallback/ops/ops.h"
@@ -504,6 +506,139 @@ static void bt_op_sse_shimm(struct bt_cpu *cpu, const struct bt_insn *in)
 		bt_raise_ud(cpu);
 }
 
+/* 0F 50 MOVMSKPS / 66 0F 50 MOVMSKPD r32, xmm. */
+static void bt_op_sse_movmsk(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned pfx = bt_sse_pfx(in), w = pfx ? 8 : 4;
+	const u8 *s;
+	u32 m = 0;
+
+	bt_sse_check(cpu);
+	if (pfx > 1 || in->ea_kind != BT_EA_NONE)
+		bt_raise_ud(cpu);
+	s = bt_xmm(cpu, in->rm);
+	for (unsigned i = 0; i < 16 / w; i++)
+		m |= (u32)(s[i * w + w - 1] >> 7) << i;
+	bt_set_reg(cpu, in->reg, in->rexw ? 8 : 4, m);
+}
+
+/* 0F 14/15 UNPCKLPS/UNPCKHPS, 66: UNPCKLPD/UNPCKHPD; 0F C6 SHUFPS, 66: SHUFPD. */
+static void bt_op_sse_shuf_fp(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned pfx = bt_sse_pfx(in), op = in->opcode & 0xff, w = pfx ? 8 : 4, imm = in->imm;
+	u8 s[16], *d = bt_xmm(cpu, in->reg), r[16];
+
+	bt_sse_check(cpu);
+	if (pfx > 1)
+		bt_raise_ud(cpu);
+	bt_sse_read(cpu, in, s, 16, true);
+	if (op == 0xc6) {
+		if (w == 4) {
+			memcpy(r, d + 4 * (imm & 3), 4);
+			memcpy(r + 4, d + 4 * ((imm >> 2) & 3), 4);
+			memcpy(r + 8, s + 4 * ((imm >> 4) & 3), 4);
+			memcpy(r + 12, s + 4 * ((imm >> 6) & 3), 4);
+		} else {
+			memcpy(r, d + 8 * (imm & 1), 8);
+			memcpy(r + 8, s + 8 * ((imm >> 1) & 1), 8);
+		}
+	} else {
+		unsigned base = op == 0x15 ? 8 : 0;
+
+		for (unsigned i = 0, k = 0; k < 16; i += w, k += 2 * w) {
+			memcpy(r + k, d + base + i, w);
+			memcpy(r + k + w, s + base + i, w);
+		}
+	}
+	memcpy(d, r, 16);
+}
+
+/* 0F 12/13/16/17: MOVLPS/MOVHPS (and MOVHLPS/MOVLHPS), 66: MOVLPD/MOVHPD (memory only). */
+static void bt_op_sse_movlh(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned pfx = bt_sse_pfx(in), op = in->opcode & 0xff, half = op >= 0x16 ? 8 : 0;
+	u8 v[16], *d = bt_xmm(cpu, in->reg);
+
+	bt_sse_check(cpu);
+	if (pfx > 1 || (pfx == 1 && in->ea_kind == BT_EA_NONE) ||
+	    ((op & 1) && in->ea_kind == BT_EA_NONE))
+		bt_raise_ud(cpu);
+	if (op & 1) { /* store the low or high quadword */
+		memcpy(v, d + half, 8);
+		bt_sse_write_mem(cpu, in, v, 8, false);
+		return;
+	}
+	if (in->ea_kind == BT_EA_NONE) /* MOVHLPS (12) / MOVLHPS (16) */
+		memcpy(d + half, bt_xmm(cpu, in->rm) + (half ? 0 : 8), 8);
+	else {
+		bt_sse_read(cpu, in, v, 8, false);
+		memcpy(d + half, v, 8);
+	}
+}
+
+/* 66 0F C4 PINSRW xmm, r32/m16, imm8; 66 0F C5 PEXTRW r32, xmm, imm8. */
+static void bt_op_sse_pinsrw(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sel = (in->imm & 7) * 2;
+	u64 v;
+
+	bt_sse_check(cpu);
+	if (bt_sse_pfx(in) != 1)
+		bt_raise_ud(cpu);
+	if ((in->opcode & 0xff) == 0xc4) {
+		v = bt_rm_read(cpu, in, 2);
+		memcpy(bt_xmm(cpu, in->reg) + sel, &v, 2);
+		return;
+	}
+	if (in->ea_kind != BT_EA_NONE)
+		bt_raise_ud(cpu);
+	v = 0;
+	memcpy(&v, bt_xmm(cpu, in->rm) + sel, 2);
+	bt_set_reg(cpu, in->reg, in->rexw ? 8 : 4, v);
+}
+
+/* 66 0F F5 PMADDWD. */
+static void bt_op_sse_pmaddwd(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	u8 s[16], *d = bt_xmm(cpu, in->reg), r[16];
+
+	bt_sse_check(cpu);
+	if (bt_sse_pfx(in) != 1)
+		bt_raise_ud(cpu);
+	bt_sse_read(cpu, in, s, 16, true);
+	for (unsigned i = 0; i < 16; i += 4) {
+		s64 x = bt_sse_lane(d + i, 2, true) * bt_sse_lane(s + i, 2, true) +
+			bt_sse_lane(d + i + 2, 2, true) * bt_sse_lane(s + i + 2, 2, true);
+		u32 x32 = (u32)x; /* wraps only for 0x8000 * 4 */
+
+		memcpy(r + i, &x32, 4);
+	}
+	memcpy(d, r, 16);
+}
+
+/* 0F 2B MOVNTPS/MOVNTPD, 66 0F E7 MOVNTDQ: aligned stores (non-temporal hint ignored). */
+static void bt_op_sse_movnt(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned pfx = bt_sse_pfx(in), op = in->opcode & 0xff;
+	u8 v[16];
+
+	bt_sse_check(cpu);
+	if (in->ea_kind == BT_EA_NONE || pfx > 1 || (op == 0xe7 && pfx != 1))
+		bt_raise_ud(cpu);
+	memcpy(v, bt_xmm(cpu, in->reg), 16);
+	bt_sse_write_mem(cpu, in, v, 16, true);
+}
+
+/* 0F C3 MOVNTI m32/64, r (SSE2; the hint is ignored). */
+static void bt_op_movnti(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->rexw ? 8 : 4;
+
+	if (in->ea_kind == BT_EA_NONE || bt_sse_pfx(in))
+		bt_raise_ud(cpu);
+	bt_rm_write(cpu, in, sz, bt_get_reg(cpu, in->reg, sz));
+}
+
 /* 0F AE: group 15. */
 static void bt_op_sse_grp15(struct bt_cpu *cpu, const struct bt_insn *in)
 {
@@ -597,5 +732,9 @@ const bt_handler_fn bt_ops_sse[256] = {
 	[0xdc ... 0xde] = bt_op_sse_lanes, [0xe0 ... 0xe5] = bt_op_sse_lanes,
 	[0xe8 ... 0xea] = bt_op_sse_lanes, [0xec ... 0xee] = bt_op_sse_lanes,
 	[0xf1 ... 0xf4] = bt_op_sse_lanes, [0xf6] = bt_op_sse_lanes,
+	[0x12 ... 0x13] = bt_op_sse_movlh, [0x16 ... 0x17] = bt_op_sse_movlh,
+	[0x14 ... 0x15] = bt_op_sse_shuf_fp, [0xc6] = bt_op_sse_shuf_fp, [0x2b] = bt_op_sse_movnt,
+	[0xe7] = bt_op_sse_movnt, [0x50] = bt_op_sse_movmsk, [0xc3] = bt_op_movnti,
+	[0xc4 ... 0xc5] = bt_op_sse_pinsrw, [0xf5] = bt_op_sse_pmaddwd,
 };
 // clang-format on
