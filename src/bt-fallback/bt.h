@@ -2,8 +2,8 @@
 /*
  * The BT engine's internal interface: CPU state, the softmmu seam, the
  * compact decoded-instruction form, the decoded-block cache and the
- * executor. Stage 1 of docs in shared/research/bt-engine.md section 2.2
- * (an interpreter over a decoded-block cache keyed by physical address).
+ * executor. Stage 1 of shared/research/bt-engine.md section 2.2 (an
+ * interpreter over a decoded-block cache keyed by physical address).
  *
  * References: Intel SDM vol. 2 chapter 2 (instruction format: prefixes,
  * REX, ModRM, SIB, displacement, immediate; 15-byte limit in 2.3.11),
@@ -15,10 +15,13 @@
  * struct bt_mem, so several CPUs can live in one process. One CPU is used by
  * one thread at a time.
  *
- * Not implemented yet (BT part 2): paging (the softmmu walks no page tables,
- * linear = physical), descriptor-table segment loads, IDT delivery in
- * protected and long mode (an exception there ends bt_run with
- * BT_EXIT_EXCEPTION), x87, MMX and SSE.
+ * Not implemented yet: paging (the softmmu walks no page tables, linear =
+ * physical), descriptor-table segment loads and far transfers outside real
+ * mode, IDT delivery in protected and long mode (an exception there ends
+ * bt_run with BT_EXIT_EXCEPTION), system instructions (MOV CRn, LGDT,
+ * SYSCALL, RDMSR...) -- all BT part 2; the x87 FPU, MMX, SSE/SSE2
+ * floating-point arithmetic and SSE3..SSE4.2 (#UD for now); interrupt
+ * windows inside long REP loops.
  */
 #ifndef BT_FALLBACK_BT_H
 #define BT_FALLBACK_BT_H
@@ -277,6 +280,7 @@ struct bt_cpu {
 		st; /* architectural state; rflags arithmetic bits valid when lf_op == NONE */
 	u64 lf_res, lf_a, lf_b;
 	u32 lf_op, lf_size;
+	u64 lf_carry;	/* INC/DEC: the CF they keep */
 	u64 next_rip;	/* during an instruction: the address of the next one */
 	u32 mode;	/* enum bt_mode, from CR0, EFER and CS (bt_cpu_update_mode) */
 	u32 stack_size; /* 2, 4 or 8: SS.B or 64-bit mode */

@@ -7,8 +7,9 @@
  * CPU without them: today TSC, CX8, CMOV, CX16, POPCNT, MOVBE, LZCNT (ABM)
  * and LAHF/SAHF in 64-bit mode; BMI1 only when the model asks for it (the
  * differential tests do, for TZCNT; its VEX forms are not implemented).
- * Not yet advertised: FPU, MMX, FXSR, SSE*, SYSCALL, NX, LM (they need
- * x87/SSE and the system side of BT part 2).
+ * Not yet advertised: FPU, MMX, FXSR, SSE, SSE2 (the SSE2 integer subset
+ * and FXSAVE are implemented, but x87 and SSE floating point are not),
+ * SYSCALL, NX, LM (the system side of BT part 2).
  */
 #include "bt-fallback/bt.h"
 

@@ -300,13 +300,13 @@ static u64 bt_flags_lazy(const struct bt_cpu *cpu)
 		if (r == s)
 			f |= BT_OF;
 		f |= (a ^ 1 ^ r) & BT_AF;
-		f |= cpu->st.rflags & BT_CF;
+		f |= cpu->lf_carry;
 		break;
 	case BT_LF_DEC:
 		if (r == s - 1)
 			f |= BT_OF;
 		f |= (a ^ 1 ^ r) & BT_AF;
-		f |= cpu->st.rflags & BT_CF;
+		f |= cpu->lf_carry;
 		break;
 	default: /* LOGIC: CF = OF = 0; AF undefined, 0 like AMD */
 		break;
@@ -325,7 +325,7 @@ void bt_flags_commit(struct bt_cpu *cpu)
 void bt_flags_set_lazy(struct bt_cpu *cpu, enum bt_lf_op op, unsigned size, u64 res, u64 a, u64 b)
 {
 	if (op == BT_LF_INC || op == BT_LF_DEC)
-		bt_flags_commit(cpu); /* keeps the old CF in rflags */
+		cpu->lf_carry = bt_cond(cpu, 2) ? BT_CF : 0; /* INC/DEC keep CF */
 	cpu->lf_op = op;
 	cpu->lf_size = size;
 	cpu->lf_res = res;
