@@ -122,8 +122,8 @@ void bt_op_push_imm(struct bt_cpu *cpu, const struct bt_insn *in)
 /* 8F /0: POP Ev. The address uses RSP after the pop (SDM "POP"). */
 void bt_op_pop_rm(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned ss = bt_stack_size(cpu), sz = in->opsz;
-	u64 old_sp = cpu->st.gpr[CPU_RSP], v;
+	unsigned sz = in->opsz;
+	u64 old_sp = cpu->st.gpr[CPU_RSP], new_sp, off, v;
 
 	if (in->modrm_reg)
 		bt_raise_ud(cpu);
@@ -132,16 +132,12 @@ void bt_op_pop_rm(struct bt_cpu *cpu, const struct bt_insn *in)
 		bt_set_reg(cpu, in->rm, sz, v);
 		return;
 	}
-	/* Restore RSP if the store faults: compute, store, then keep the popped RSP. */
-	{
-		u64 new_sp = cpu->st.gpr[CPU_RSP];
-		u64 off = bt_ea_off(cpu, in);
-
-		cpu->st.gpr[CPU_RSP] = old_sp;
-		bt_st(cpu, in->seg, off, sz, v);
-		bt_set_reg(cpu, CPU_RSP, 8, new_sp);
-	}
-	(void)ss;
+	/* The address uses the popped RSP; a faulting store must leave RSP as it was. */
+	new_sp = cpu->st.gpr[CPU_RSP];
+	off = bt_ea_off(cpu, in);
+	cpu->st.gpr[CPU_RSP] = old_sp;
+	bt_st(cpu, in->seg, off, sz, v);
+	cpu->st.gpr[CPU_RSP] = new_sp;
 }
 
 /* 06/0E/16/1E PUSH Sreg, 07/17/1F POP Sreg, 0F A0/A1/A8/A9 (real mode loads only). */
