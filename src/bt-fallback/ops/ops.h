@@ -90,5 +90,10 @@ BT_OP(grp5);
 /* string.c */
 BT_OP(string);
 BT_OP(inout);
+/* ssefp.c */
+BT_OP(ssefp_arith);
+BT_OP(ssefp_comis);
+BT_OP(ssefp_cvtsi2f);
+BT_OP(ssefp_cvtf2si);
 
 #endif

@@ -301,6 +301,43 @@ static void test_cpuid_gates_tzcnt(void **state)
 	assert_int_equal(cpu->st.gpr[CPU_RAX], 64);
 }
 
+/* MXCSR: a masked divide-by-zero sets ZE and gives infinity; unmasked it is #XM (or #UD
+ * without CR4.OSXMMEXCPT) and leaves the destination alone; the host MXCSR is untouched. */
+static void test_sse_fp_exceptions(void **state)
+{
+	struct core_fixture *f = *state;
+	static const u8 divss[] = { 0xf3, 0x0f, 0x5e, 0xc1, 0xcc }; /* divss xmm0, xmm1 */
+	struct bt_cpu *cpu = f->cpu;
+	const float one = 1.0f, zero = 0.0f, inf = __builtin_inff();
+	u32 host_before, host_after;
+	float r;
+
+	__asm__ volatile("stmxcsr %0" : "=m"(host_before));
+	memcpy(cpu->st.fx.xmm[0], &one, 4);
+	memcpy(cpu->st.fx.xmm[1], &zero, 4);
+	cpu->st.fx.mxcsr = 0x1f80;
+	assert_int_equal(core_run(f, cpu, divss, sizeof(divss)), BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_BP);
+	memcpy(&r, cpu->st.fx.xmm[0], 4);
+	assert_true(r == inf);
+	assert_int_equal(cpu->st.fx.mxcsr, 0x1f80 | 0x4); /* ZE */
+
+	memcpy(cpu->st.fx.xmm[0], &one, 4);
+	cpu->st.fx.mxcsr = 0x1f80 & ~0x200u; /* ZM clear: divide-by-zero unmasked */
+	assert_int_equal(core_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_XM);
+	assert_int_equal(cpu->st.rip, CODE);
+	memcpy(&r, cpu->st.fx.xmm[0], 4);
+	assert_true(r == one);
+	assert_true(cpu->st.fx.mxcsr & 0x4);
+
+	cpu->st.cr4 &= ~(1ull << 10); /* no OSXMMEXCPT: #UD instead */
+	assert_int_equal(core_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_UD);
+	__asm__ volatile("stmxcsr %0" : "=m"(host_after));
+	assert_int_equal(host_before, host_after);
+}
+
 /*
  * Random bytes in 64-bit, 32-bit and real mode: whatever the guest code, the engine must end
  * with an exception, a HLT or the instruction limit, never a host fault (run this under ASan).
@@ -359,6 +396,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exceptions, core_setup, core_teardown),
 		cmocka_unit_test(test_real_mode_int_iret),
 		cmocka_unit_test_setup_teardown(test_cpuid_gates_tzcnt, core_setup, core_teardown),
+		cmocka_unit_test_setup_teardown(test_sse_fp_exceptions, core_setup, core_teardown),
 		cmocka_unit_test_setup_teardown(test_random_bytes_are_contained, core_setup,
 						core_teardown),
 	};

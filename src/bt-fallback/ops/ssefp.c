@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+/*
+ * SSE/SSE2 floating point: ADD, SUB, MUL, DIV, MIN, MAX, SQRT in the PS, PD,
+ * SS and SD forms, COMISS/COMISD/UCOMISS/UCOMISD, CVTSI2SS/SD, CVT(T)SS2SI
+ * and CVT(T)SD2SI, CVTSS2SD/CVTSD2SS (SDM vol. 2 instruction pages; MXCSR
+ * and the SIMD floating-point exceptions in vol. 1 11.5 and 10.2.3).
+ *
+ * The engine runs on x86-64, so each operation is carried out by the same
+ * host instruction under the guest's MXCSR rounding, DAZ and FTZ controls
+ * with every exception masked; the flags it raises are then merged into
+ * the guest MXCSR, and an exception the guest has unmasked becomes #XM
+ * (CR4.OSXMMEXCPT) or #UD with the destination left unchanged. The host's
+ * own MXCSR is restored around each operation.
+ */
+#include "bt-fallback/ops/ops.h"
+
+#include <string.h>
+
+typedef void (*bt_fp_host_fn)(u8 d[16], const u8 s[16]);
+
+#define BT_FP_HOST(name, insn)                                                      \
+	static void bt_fp_##name(u8 d[16], const u8 s[16])                          \
+	{                                                                           \
+		__asm__ volatile("movdqu %0, %%xmm0\n\t"                            \
+				 "movdqu %1, %%xmm1\n\t" insn " %%xmm1, %%xmm0\n\t" \
+				 "movdqu %%xmm0, %0\n\t"                            \
+				 : "+m"(*(u8(*)[16])d)                              \
+				 : "m"(*(const u8(*)[16])s)                         \
+				 : "xmm0", "xmm1");                                 \
+	}
+
+// clang-format off
+BT_FP_HOST(addps, "addps") BT_FP_HOST(addpd, "addpd") BT_FP_HOST(addss, "addss") BT_FP_HOST(addsd, "addsd")
+BT_FP_HOST(subps, "subps") BT_FP_HOST(subpd, "subpd") BT_FP_HOST(subss, "subss") BT_FP_HOST(subsd, "subsd")
+BT_FP_HOST(mulps, "mulps") BT_FP_HOST(mulpd, "mulpd") BT_FP_HOST(mulss, "mulss") BT_FP_HOST(mulsd, "mulsd")
+BT_FP_HOST(divps, "divps") BT_FP_HOST(divpd, "divpd") BT_FP_HOST(divss, "divss") BT_FP_HOST(divsd, "divsd")
+BT_FP_HOST(minps, "minps") BT_FP_HOST(minpd, "minpd") BT_FP_HOST(minss, "minss") BT_FP_HOST(minsd, "minsd")
+BT_FP_HOST(maxps, "maxps") BT_FP_HOST(maxpd, "maxpd") BT_FP_HOST(maxss, "maxss") BT_FP_HOST(maxsd, "maxsd")
+BT_FP_HOST(sqrtps, "sqrtps") BT_FP_HOST(sqrtpd, "sqrtpd") BT_FP_HOST(sqrtss, "sqrtss")
+BT_FP_HOST(sqrtsd, "sqrtsd") BT_FP_HOST(cvtss2sd, "cvtss2sd") BT_FP_HOST(cvtsd2ss, "cvtsd2ss")
+
+/* By opcode (51, 58, 59, 5A, 5C, 5D, 5E, 5F) and prefix (none PS, 66 PD, F3 SS, F2 SD). */
+static const bt_fp_host_fn bt_fp_ops[16][4] = {
+	[0x1] = { bt_fp_sqrtps, bt_fp_sqrtpd, bt_fp_sqrtss, bt_fp_sqrtsd },
+	[0x8] = { bt_fp_addps, bt_fp_addpd, bt_fp_addss, bt_fp_addsd },
+	[0x9] = { bt_fp_mulps, bt_fp_mulpd, bt_fp_mulss, bt_fp_mulsd },
+	[0xa] = { NULL, NULL, bt_fp_cvtss2sd, bt_fp_cvtsd2ss },
+	[0xc] = { bt_fp_subps, bt_fp_subpd, bt_fp_subss, bt_fp_subsd },
+	[0xd] = { bt_fp_minps, bt_fp_minpd, bt_fp_minss, bt_fp_minsd },
+	[0xe] = { bt_fp_divps, bt_fp_divpd, bt_fp_divss, bt_fp_divsd },
+	[0xf] = { bt_fp_maxps, bt_fp_maxpd, bt_fp_maxss, bt_fp_maxsd },
+};
+
+// clang-format on
+
+/* Swap the host MXCSR for the guest's controls with every exception masked and flags clear. */
+static u32 bt_fp_enter(const struct bt_cpu *cpu)
+{
+	u32 host, guest = (cpu->st.fx.mxcsr & ~0x3fu) | 0x1f80;
+
+	__asm__ volatile("stmxcsr %0\n\tldmxcsr %1" : "=m"(host) : "m"(guest));
+	return host;
+}
+
+/* Restore the host MXCSR; returns the exception flags the operation raised. */
+static u32 bt_fp_leave(u32 host)
+{
+	u32 now;
+
+	__asm__ volatile("stmxcsr %0\n\tldmxcsr %1" : "=m"(now) : "m"(host));
+	return now & 0x3f;
+}
+
+/* Merge raised flags; an unmasked one is #XM (or #UD without CR4.OSXMMEXCPT). */
+static void bt_fp_flags(struct bt_cpu *cpu, u32 raised)
+{
+	u32 unmasked = raised & ~(cpu->st.fx.mxcsr >> 7) & 0x3f;
+
+	cpu->st.fx.mxcsr |= raised;
+	if (unmasked) {
+		if (!(cpu->st.cr4 & (1u << 10)))
+			bt_raise_ud(cpu);
+		bt_raise(cpu, BT_EXC_XM, 0, false);
+	}
+}
+
+static unsigned bt_fp_pfx(const struct bt_insn *in)
+{
+	if (in->rep == BT_REP_F3)
+		return 2;
+	if (in->rep == BT_REP_F2)
+		return 3;
+	return in->p66 ? 1 : 0;
+}
+
+static void bt_fp_check(struct bt_cpu *cpu)
+{
+	if ((cpu->st.cr0 & 4) || !(cpu->st.cr4 & 0x200))
+		bt_raise_ud(cpu);
+	if (cpu->st.cr0 & 8)
+		bt_raise(cpu, BT_EXC_NM, 0, false);
+}
+
+/* The source operand: an XMM register, or memory (16 bytes aligned, or a 4/8-byte scalar). */
+static void bt_fp_src(struct bt_cpu *cpu, const struct bt_insn *in, u8 s[16], unsigned size)
+{
+	u64 off, lo, hi;
+
+	memset(s, 0, 16);
+	if (in->ea_kind == BT_EA_NONE) {
+		memcpy(s, cpu->st.fx.xmm[in->rm & 15], 16);
+		return;
+	}
+	off = bt_ea_off(cpu, in);
+	if (size == 16) {
+		if (bt_ea(cpu, in) & 15)
+			bt_raise_gp0(cpu);
+		lo = bt_ld(cpu, in->seg, off, 8);
+		hi = bt_ld(cpu, in->seg, (off + 8) & bt_mask(in->asz), 8);
+		memcpy(s, &lo, 8);
+		memcpy(s + 8, &hi, 8);
+	} else {
+		lo = bt_ld(cpu, in->seg, off, size);
+		memcpy(s, &lo, size);
+	}
+}
+
+/* 0F 51, 58-5A, 5C-5F: arithmetic. */
+void bt_op_ssefp_arith(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned pfx = bt_fp_pfx(in), op = in->opcode & 0xf;
+	bt_fp_host_fn fn = bt_fp_ops[op][pfx];
+	static const u8 src_size[4] = { 16, 16, 4, 8 };
+	u8 s[16], d[16];
+	u32 host;
+
+	bt_fp_check(cpu);
+	if (!fn)
+		bt_raise_ud(cpu); /* CVTPS2PD/CVTPD2PS: not yet */
+	bt_fp_src(cpu, in, s, src_size[pfx]);
+	memcpy(d, cpu->st.fx.xmm[in->reg & 15], 16);
+	host = bt_fp_enter(cpu);
+	fn(d, s);
+	bt_fp_flags(cpu, bt_fp_leave(host));
+	memcpy(cpu->st.fx.xmm[in->reg & 15], d, 16);
+}
+
+/* 0F 2E UCOMISS, 0F 2F COMISS (66: the SD forms): ZF PF CF from the compare, OF SF AF clear. */
+void bt_op_ssefp_comis(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned pfx = bt_fp_pfx(in);
+	bool sd = pfx == 1, ordered = (in->opcode & 0xff) == 0x2f;
+	u8 s[16], d[16];
+	u64 fl;
+	u32 host;
+
+	bt_fp_check(cpu);
+	if (pfx > 1)
+		bt_raise_ud(cpu);
+	bt_fp_src(cpu, in, s, sd ? 8 : 4);
+	memcpy(d, cpu->st.fx.xmm[in->reg & 15], 16);
+	host = bt_fp_enter(cpu);
+	if (sd && ordered)
+		__asm__ volatile(
+			"movdqu %1, %%xmm0\n\tmovdqu %2, %%xmm1\n\tcomisd %%xmm1, %%xmm0\n\t"
+			"pushfq\n\tpopq %0"
+			: "=r"(fl)
+			: "m"(d), "m"(s)
+			: "xmm0", "xmm1", "cc");
+	else if (sd)
+		__asm__ volatile(
+			"movdqu %1, %%xmm0\n\tmovdqu %2, %%xmm1\n\tucomisd %%xmm1, %%xmm0\n\t"
+			"pushfq\n\tpopq %0"
+			: "=r"(fl)
+			: "m"(d), "m"(s)
+			: "xmm0", "xmm1", "cc");
+	else if (ordered)
+		__asm__ volatile(
+			"movdqu %1, %%xmm0\n\tmovdqu %2, %%xmm1\n\tcomiss %%xmm1, %%xmm0\n\t"
+			"pushfq\n\tpopq %0"
+			: "=r"(fl)
+			: "m"(d), "m"(s)
+			: "xmm0", "xmm1", "cc");
+	else
+		__asm__ volatile(
+			"movdqu %1, %%xmm0\n\tmovdqu %2, %%xmm1\n\tucomiss %%xmm1, %%xmm0\n\t"
+			"pushfq\n\tpopq %0"
+			: "=r"(fl)
+			: "m"(d), "m"(s)
+			: "xmm0", "xmm1", "cc");
+	bt_fp_flags(cpu, bt_fp_leave(host));
+	bt_flags_set(cpu, BT_ARITH, fl & (BT_ZF | BT_PF | BT_CF));
+}
+
+/* F3/F2 0F 2A CVTSI2SS/SD xmm, r/m32/64. */
+void bt_op_ssefp_cvtsi2f(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned pfx = bt_fp_pfx(in), size = in->rexw ? 8 : 4;
+	u8 d[16];
+	u64 v;
+	u32 host;
+
+	bt_fp_check(cpu);
+	if (pfx < 2)
+		bt_raise_ud(cpu); /* CVTPI2PS/PD: MMX */
+	v = bt_rm_read(cpu, in, size);
+	memcpy(d, cpu->st.fx.xmm[in->reg & 15], 16);
+	host = bt_fp_enter(cpu);
+	if (pfx == 2 && size == 8)
+		__asm__ volatile("movdqu %0, %%xmm0\n\tcvtsi2ssq %1, %%xmm0\n\tmovdqu %%xmm0, %0"
+				 : "+m"(d)
+				 : "r"(v)
+				 : "xmm0");
+	else if (pfx == 2)
+		__asm__ volatile("movdqu %0, %%xmm0\n\tcvtsi2ssl %k1, %%xmm0\n\tmovdqu %%xmm0, %0"
+				 : "+m"(d)
+				 : "r"(v)
+				 : "xmm0");
+	else if (size == 8)
+		__asm__ volatile("movdqu %0, %%xmm0\n\tcvtsi2sdq %1, %%xmm0\n\tmovdqu %%xmm0, %0"
+				 : "+m"(d)
+				 : "r"(v)
+				 : "xmm0");
+	else
+		__asm__ volatile("movdqu %0, %%xmm0\n\tcvtsi2sdl %k1, %%xmm0\n\tmovdqu %%xmm0, %0"
+				 : "+m"(d)
+				 : "r"(v)
+				 : "xmm0");
+	bt_fp_flags(cpu, bt_fp_leave(host));
+	memcpy(cpu->st.fx.xmm[in->reg & 15], d, 16);
+}
+
+/* F3/F2 0F 2C CVTTSS2SI/CVTTSD2SI, 0F 2D CVTSS2SI/CVTSD2SI r32/64, xmm/m. */
+void bt_op_ssefp_cvtf2si(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned pfx = bt_fp_pfx(in), size = in->rexw ? 8 : 4;
+	bool trunc = (in->opcode & 0xff) == 0x2c, sd = pfx == 3;
+	u8 s[16];
+	u64 v;
+	u32 host;
+
+	bt_fp_check(cpu);
+	if (pfx < 2)
+		bt_raise_ud(cpu); /* CVTPS2PI and friends: MMX */
+	bt_fp_src(cpu, in, s, sd ? 8 : 4);
+	host = bt_fp_enter(cpu);
+#define BT_FP_CVT(insn, mod)                                               \
+	__asm__ volatile("movdqu %1, %%xmm1\n\t" insn " %%xmm1, %" mod "0" \
+			 : "=r"(v)                                         \
+			 : "m"(s)                                          \
+			 : "xmm1")
+	if (sd && trunc) {
+		if (size == 8)
+			BT_FP_CVT("cvttsd2si", "q");
+		else
+			BT_FP_CVT("cvttsd2si", "k");
+	} else if (sd) {
+		if (size == 8)
+			BT_FP_CVT("cvtsd2si", "q");
+		else
+			BT_FP_CVT("cvtsd2si", "k");
+	} else if (trunc) {
+		if (size == 8)
+			BT_FP_CVT("cvttss2si", "q");
+		else
+			BT_FP_CVT("cvttss2si", "k");
+	} else {
+		if (size == 8)
+			BT_FP_CVT("cvtss2si", "q");
+		else
+			BT_FP_CVT("cvtss2si", "k");
+	}
+#undef BT_FP_CVT
+	bt_fp_flags(cpu, bt_fp_leave(host));
+	bt_set_reg(cpu, in->reg, size, v);
+}
