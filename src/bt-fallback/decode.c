@@ -82,7 +82,7 @@ static const u32 bt_decode_map0f[256] = {
 	[0x00] = D_MODRM, [0x01] = D_MODRM, [0x0d] = D_MODRM,
 	/* SSE/SSE2 (ops/sse.c): the handler sorts out the mandatory prefix. */
 	[0x10 ... 0x17] = D_MODRM, [0x28 ... 0x2f] = D_MODRM, [0x50 ... 0x5f] = D_MODRM,
-	[0xc3] = D_MODRM, [0xc4 ... 0xc6] = D_MODRM | D_I8,
+	[0xc2] = D_MODRM | D_I8, [0xc3] = D_MODRM, [0xc4 ... 0xc6] = D_MODRM | D_I8,
 	[0x60 ... 0x6f] = D_MODRM, [0x70 ... 0x73] = D_MODRM | D_I8, [0x74 ... 0x76] = D_MODRM,
 	[0x7e ... 0x7f] = D_MODRM, [0xae] = D_MODRM, [0xd1 ... 0xdf] = D_MODRM,
 	[0xe0 ... 0xef] = D_MODRM, [0xf1 ... 0xfe] = D_MODRM,

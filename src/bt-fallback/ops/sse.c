@@ -736,7 +736,8 @@ const bt_handler_fn bt_ops_sse[256] = {
 	[0x14 ... 0x15] = bt_op_sse_shuf_fp, [0xc6] = bt_op_sse_shuf_fp, [0x2b] = bt_op_sse_movnt,
 	[0xe7] = bt_op_sse_movnt, [0x50] = bt_op_sse_movmsk, [0xc3] = bt_op_movnti,
 	[0xc4 ... 0xc5] = bt_op_sse_pinsrw, [0xf5] = bt_op_sse_pmaddwd,
-	[0x51] = bt_op_ssefp_arith, [0x58 ... 0x5a] = bt_op_ssefp_arith,
+	[0x51] = bt_op_ssefp_arith, [0x58 ... 0x5b] = bt_op_ssefp_arith, [0xc2] = bt_op_ssefp_arith,
+	[0xe6] = bt_op_ssefp_arith,
 	[0x5c ... 0x5f] = bt_op_ssefp_arith, [0x2e ... 0x2f] = bt_op_ssefp_comis,
 	[0x2a] = bt_op_ssefp_cvtsi2f, [0x2c ... 0x2d] = bt_op_ssefp_cvtf2si,
 };

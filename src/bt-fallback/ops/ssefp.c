@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * SSE/SSE2 floating point: ADD, SUB, MUL, DIV, MIN, MAX, SQRT in the PS, PD,
- * SS and SD forms, COMISS/COMISD/UCOMISS/UCOMISD, CVTSI2SS/SD, CVT(T)SS2SI
- * and CVT(T)SD2SI, CVTSS2SD/CVTSD2SS (SDM vol. 2 instruction pages; MXCSR
+ * SS and SD forms, CMPccPS/PD/SS/SD, COMISS/COMISD/UCOMISS/UCOMISD,
+ * CVTSI2SS/SD, CVT(T)SS2SI and CVT(T)SD2SI, CVTSS2SD/CVTSD2SS, CVTPS2PD/
+ * CVTPD2PS, CVTDQ2PS/CVT(T)PS2DQ, CVTDQ2PD/CVT(T)PD2DQ (SDM vol. 2; MXCSR
  * and the SIMD floating-point exceptions in vol. 1 11.5 and 10.2.3).
  *
  * The engine runs on x86-64, so each operation is carried out by the same
@@ -38,13 +39,30 @@ BT_FP_HOST(minps, "minps") BT_FP_HOST(minpd, "minpd") BT_FP_HOST(minss, "minss")
 BT_FP_HOST(maxps, "maxps") BT_FP_HOST(maxpd, "maxpd") BT_FP_HOST(maxss, "maxss") BT_FP_HOST(maxsd, "maxsd")
 BT_FP_HOST(sqrtps, "sqrtps") BT_FP_HOST(sqrtpd, "sqrtpd") BT_FP_HOST(sqrtss, "sqrtss")
 BT_FP_HOST(sqrtsd, "sqrtsd") BT_FP_HOST(cvtss2sd, "cvtss2sd") BT_FP_HOST(cvtsd2ss, "cvtsd2ss")
+BT_FP_HOST(cvtps2pd, "cvtps2pd") BT_FP_HOST(cvtpd2ps, "cvtpd2ps")
+BT_FP_HOST(cvtdq2ps, "cvtdq2ps") BT_FP_HOST(cvtps2dq, "cvtps2dq") BT_FP_HOST(cvttps2dq, "cvttps2dq")
+BT_FP_HOST(cvtdq2pd, "cvtdq2pd") BT_FP_HOST(cvtpd2dq, "cvtpd2dq") BT_FP_HOST(cvttpd2dq, "cvttpd2dq")
+
+/* CMPccPS/PD/SS/SD: one host function per form and predicate (imm8 0-7). */
+#define BT_FP_CMP(form, n) BT_FP_HOST(cmp##form##n, "cmp" #form " $" #n ",")
+#define BT_FP_CMP8(form)                                                                           \
+	BT_FP_CMP(form, 0) BT_FP_CMP(form, 1) BT_FP_CMP(form, 2) BT_FP_CMP(form, 3)                \
+	BT_FP_CMP(form, 4) BT_FP_CMP(form, 5) BT_FP_CMP(form, 6) BT_FP_CMP(form, 7)
+BT_FP_CMP8(ps) BT_FP_CMP8(pd) BT_FP_CMP8(ss) BT_FP_CMP8(sd)
+#define BT_FP_CMP_ROW(form)                                                                        \
+	{ bt_fp_cmp##form##0, bt_fp_cmp##form##1, bt_fp_cmp##form##2, bt_fp_cmp##form##3,          \
+	  bt_fp_cmp##form##4, bt_fp_cmp##form##5, bt_fp_cmp##form##6, bt_fp_cmp##form##7 }
+static const bt_fp_host_fn bt_fp_cmps[4][8] = {
+	BT_FP_CMP_ROW(ps), BT_FP_CMP_ROW(pd), BT_FP_CMP_ROW(ss), BT_FP_CMP_ROW(sd),
+};
 
 /* By opcode (51, 58, 59, 5A, 5C, 5D, 5E, 5F) and prefix (none PS, 66 PD, F3 SS, F2 SD). */
 static const bt_fp_host_fn bt_fp_ops[16][4] = {
 	[0x1] = { bt_fp_sqrtps, bt_fp_sqrtpd, bt_fp_sqrtss, bt_fp_sqrtsd },
 	[0x8] = { bt_fp_addps, bt_fp_addpd, bt_fp_addss, bt_fp_addsd },
 	[0x9] = { bt_fp_mulps, bt_fp_mulpd, bt_fp_mulss, bt_fp_mulsd },
-	[0xa] = { NULL, NULL, bt_fp_cvtss2sd, bt_fp_cvtsd2ss },
+	[0xa] = { bt_fp_cvtps2pd, bt_fp_cvtpd2ps, bt_fp_cvtss2sd, bt_fp_cvtsd2ss },
+	[0xb] = { bt_fp_cvtdq2ps, bt_fp_cvtps2dq, bt_fp_cvttps2dq, NULL },
 	[0xc] = { bt_fp_subps, bt_fp_subpd, bt_fp_subss, bt_fp_subsd },
 	[0xd] = { bt_fp_minps, bt_fp_minpd, bt_fp_minss, bt_fp_minsd },
 	[0xe] = { bt_fp_divps, bt_fp_divpd, bt_fp_divss, bt_fp_divsd },
@@ -125,7 +143,7 @@ static void bt_fp_src(struct bt_cpu *cpu, const struct bt_insn *in, u8 s[16], un
 	}
 }
 
-/* 0F 51, 58-5A, 5C-5F: arithmetic. */
+/* 0F 51, 58-5B, 5C-5F: arithmetic and conversions; 0F C2 CMPcc; 0F E6 CVT*PD*DQ. */
 void bt_op_ssefp_arith(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned pfx = bt_fp_pfx(in), op = in->opcode & 0xf;
@@ -135,8 +153,21 @@ void bt_op_ssefp_arith(struct bt_cpu *cpu, const struct bt_insn *in)
 	u32 host;
 
 	bt_fp_check(cpu);
+	if ((in->opcode & 0xff) == 0xe6) { /* CVTTPD2DQ (66), CVTDQ2PD (F3), CVTPD2DQ (F2) */
+		static const bt_fp_host_fn e6[4] = { NULL, bt_fp_cvttpd2dq, bt_fp_cvtdq2pd,
+						     bt_fp_cvtpd2dq };
+
+		fn = e6[pfx];
+		pfx = pfx == 2 ? 3 : 0; /* CVTDQ2PD reads 8 bytes; the others 16 */
+	} else if ((in->opcode & 0xff) == 0xc2) {
+		fn = bt_fp_cmps[pfx][in->imm & 7]; /* legacy SSE ignores imm8[7:3] */
+	} else if (op == 0xa && pfx == 0) {
+		pfx = 3; /* CVTPS2PD reads 8 bytes */
+	} else if (op == 0xb) {
+		pfx = 0; /* 16-byte sources */
+	}
 	if (!fn)
-		bt_raise_ud(cpu); /* CVTPS2PD/CVTPD2PS: not yet */
+		bt_raise_ud(cpu);
 	bt_fp_src(cpu, in, s, src_size[pfx]);
 	memcpy(d, cpu->st.fx.xmm[in->reg & 15], 16);
 	host = bt_fp_enter(cpu);
