@@ -914,7 +914,7 @@ void diff_gen_sequence(struct diff_rng *rng, struct diff_case *c)
 	c->group = gen_group_of("sequence");
 	for (unsigned i = 0; i < n; i++) {
 		const struct gen_tmpl *t;
-		struct gen_insn g;
+		struct gen_insn g = { .compat = c->compat };
 
 		if (rnd(rng, 4) == 0) {
 			/* A forward Jcc to the end of the sequence, patched below. */
