@@ -62,6 +62,7 @@ static int diff_engine_init(struct diff_engine *e)
 		return -1;
 	/* The host has BMI1, so F3 0F BC is TZCNT there: model it for the comparison. */
 	e->cpu->cpuid.bmi1 = true;
+	e->cpu->cpuid.sse2 = true; /* the SSE/SSE2 subset is compared too */
 	return 0;
 }
 

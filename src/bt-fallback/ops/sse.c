@@ -41,7 +41,7 @@ static u8 *bt_xmm(struct bt_cpu *cpu, unsigned r)
 
 static void bt_sse_check(struct bt_cpu *cpu)
 {
-	if ((cpu->st.cr0 & 4) || !(cpu->st.cr4 & 0x200))
+	if (!cpu->cpuid.sse2 || (cpu->st.cr0 & 4) || !(cpu->st.cr4 & 0x200))
 		bt_raise_ud(cpu); /* CR0.EM, or CR4.OSFXSR clear */
 	if (cpu->st.cr0 & 8)
 		bt_raise(cpu, BT_EXC_NM, 0, false); /* CR0.TS */
@@ -634,7 +634,7 @@ static void bt_op_movnti(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned sz = in->rexw ? 8 : 4;
 
-	if (in->ea_kind == BT_EA_NONE || bt_sse_pfx(in))
+	if (!cpu->cpuid.sse2 || in->ea_kind == BT_EA_NONE || bt_sse_pfx(in))
 		bt_raise_ud(cpu);
 	bt_rm_write(cpu, in, sz, bt_get_reg(cpu, in->reg, sz));
 }
@@ -647,12 +647,12 @@ static void bt_op_sse_grp15(struct bt_cpu *cpu, const struct bt_insn *in)
 	u32 v;
 
 	if (in->ea_kind == BT_EA_NONE) {
-		if (r < 5 || bt_sse_pfx(in))
+		if (r < 5 || bt_sse_pfx(in) || !cpu->cpuid.sse2)
 			bt_raise_ud(cpu);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* LFENCE, MFENCE, SFENCE */
 		return;
 	}
-	if (bt_sse_pfx(in) >= 2 || r > 3)
+	if (!cpu->cpuid.sse2 || bt_sse_pfx(in) >= 2 || r > 3)
 		bt_raise_ud(cpu); /* XSAVE*, CLFLUSH and friends: not advertised */
 	off = bt_ea_off(cpu, in);
 	lin = bt_ea(cpu, in);

@@ -51,6 +51,7 @@ static int core_setup(void **state)
 		return -1;
 	bt_cpu_set_flat64(f->cpu);
 	bt_cpu_set_flat64(f->cpu2);
+	f->cpu->cpuid.sse2 = true;
 	*state = f;
 	return 0;
 }
@@ -332,6 +333,13 @@ static void test_sse_fp_exceptions(void **state)
 	assert_true(cpu->st.fx.mxcsr & 0x4);
 
 	cpu->st.cr4 &= ~(1ull << 10); /* no OSXMMEXCPT: #UD instead */
+	assert_int_equal(core_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_UD);
+
+	/* Not advertised by the CPUID model: #UD whatever MXCSR says. */
+	cpu->st.cr4 |= 1ull << 10;
+	cpu->st.fx.mxcsr = 0x1f80;
+	cpu->cpuid.sse2 = false;
 	assert_int_equal(core_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_UD);
 	__asm__ volatile("stmxcsr %0" : "=m"(host_after));
