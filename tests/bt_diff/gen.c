@@ -72,6 +72,7 @@ enum {
 #define T_PF3	0x800u	/* mandatory F3 (SSE) */
 #define T_PF2	0x1000u /* mandatory F2 (SSE) */
 #define T_SSE	(T_NO66 | T_NOW)
+#define T_C32	0x2000u /* 32-bit code only (64-bit mode: another instruction) */
 
 /* Special handling. */
 enum {
@@ -87,6 +88,7 @@ enum {
 	S_INT,
 	S_ENTER,
 	S_MXCSR, /* LDMXCSR: keep the value mostly valid */
+	S_XLAT,	 /* XLAT: rBX points into the data pages */
 };
 
 struct gen_tmpl {
@@ -387,20 +389,31 @@ static const struct gen_tmpl gen_tmpls[] = {
 	{ "sse-fp", 1, 0xc2, F_RM, -1, I_8, T_SSE | T_P66, 0, 0 },
 	{ "sse-fp", 1, 0xc2, F_RM, -1, I_8, T_SSE | T_PF3, 0, 0 },
 	{ "sse-fp", 1, 0xc2, F_RM, -1, I_8, T_SSE | T_PF2, 0, 0 },
+	{ "mov", 0, 0xd7, F_NONE, -1, I_NONE, T_NOW, S_XLAT, 0 },
+	{ "nop", 1, 0x18, F_MEM, -1, I_NONE, 0, 0, 0 },
+	{ "nop", 1, 0x0d, F_MEM, 1, I_NONE, 0, 0, 0 },
+	{ "legacy", 0, 0xd6, F_NONE, -1, I_NONE, 0, 0, 0 },
+	{ "legacy", 0, 0x62, F_MEM, -1, I_NONE, T_C32, 0, 0 }, /* BOUND (EVEX in 64-bit mode) */
+	{ "legacy", 0, 0x61, F_NONE, -1, I_NONE, 0, 0, 0 },    /* POPA */
+	{ "legacy", 0, 0x2f, F_NONE, -1, I_NONE, 0, 0, OF },   /* DAS */
+	{ "legacy", 0, 0x3f, F_NONE, -1, I_NONE, 0, 0, OF | SF | ZF | PF }, /* AAS */
+	{ "legacy", 0, 0xd5, F_NONE, -1, I_8, 0, 0, OF | AF | CF }, /* AAD */
+	{ "legacy", 0, 0x40, F_OPREG, -1, I_NONE, T_C32, 0, 0 }, /* INC/DEC r32 (REX in 64-bit) */
+	{ "legacy", 0, 0x48, F_OPREG, -1, I_NONE, T_C32, 0, 0 },
 	{ "mxcsr", 1, 0xae, F_MEM, 2, I_NONE, T_SSE, S_MXCSR, 0 },
 	{ "mxcsr", 1, 0xae, F_MEM, 3, I_NONE, T_SSE, 0, 0 },
 	{ "mxcsr", 1, 0xae, F_REG, 5, I_NONE, T_SSE, 0, 0 },
-	{ "invalid", 0, 0x06, F_NONE, -1, I_NONE, 0, 0, 0 },
-	{ "invalid", 0, 0x27, F_NONE, -1, I_NONE, 0, 0, OF },          /* DAA in 32-bit code */
-	{ "invalid", 0, 0x37, F_NONE, -1, I_NONE, 0, 0, OF | SF | ZF | PF }, /* AAA */
-	{ "invalid", 0, 0x60, F_NONE, -1, I_NONE, 0, 0, 0 },
-	{ "invalid", 0, 0x82, F_RM, -1, I_8, 0, 0, 0 },
-	{ "invalid", 0, 0xd4, F_NONE, -1, I_8, 0, 0, OF | AF | CF }, /* AAM */
-	{ "invalid", 0, 0xce, F_NONE, -1, I_NONE, 0, 0, 0 },
-	{ "invalid", 1, 0x0b, F_NONE, -1, I_NONE, 0, 0, 0 },
-	{ "invalid", 0, 0xfe, F_RM, 7, I_NONE, 0, 0, 0 },
-	{ "invalid", 0, 0xff, F_RM, 7, I_NONE, 0, 0, 0 },
-	{ "invalid", 0, 0xc7, F_RM, 3, I_Z, 0, 0, 0 },
+	{ "legacy", 0, 0x06, F_NONE, -1, I_NONE, 0, 0, 0 },
+	{ "legacy", 0, 0x27, F_NONE, -1, I_NONE, 0, 0, OF },          /* DAA in 32-bit code */
+	{ "legacy", 0, 0x37, F_NONE, -1, I_NONE, 0, 0, OF | SF | ZF | PF }, /* AAA */
+	{ "legacy", 0, 0x60, F_NONE, -1, I_NONE, 0, 0, 0 },
+	{ "legacy", 0, 0x82, F_RM, -1, I_8, 0, 0, 0 },
+	{ "legacy", 0, 0xd4, F_NONE, -1, I_8, 0, 0, OF | AF | CF }, /* AAM */
+	{ "legacy", 0, 0xce, F_NONE, -1, I_NONE, 0, 0, 0 },
+	{ "legacy", 1, 0x0b, F_NONE, -1, I_NONE, 0, 0, 0 },
+	{ "legacy", 0, 0xfe, F_RM, 7, I_NONE, 0, 0, 0 },
+	{ "legacy", 0, 0xff, F_RM, 7, I_NONE, 0, 0, 0 },
+	{ "legacy", 0, 0xc7, F_RM, 3, I_Z, 0, 0, 0 },
 	{ "priv", 0, 0xf4, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "priv", 0, 0xfa, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "priv", 0, 0xfb, F_NONE, -1, I_NONE, 0, 0, 0 },
@@ -416,7 +429,7 @@ static const char *const gen_groups[] = {
 	"test",	   "xchg",    "mov",	"movx",	  "lea",     "stack", "cbw",	  "flags", "string",
 	"shift",   "shd",     "grp3",	"incdec", "imul",    "jcc",   "jmp",	  "int",   "setcc",
 	"cmov",	   "bt",      "bsf",	"popcnt", "cmpxchg", "xadd",  "bswap",	  "movbe", "nop",
-	"sse-mov", "sse-int", "sse-fp", "mxcsr",  "invalid", "priv",  "sequence",
+	"sse-mov", "sse-int", "sse-fp", "mxcsr",  "legacy",  "priv",  "sequence",
 };
 
 unsigned diff_nr_groups(void)
@@ -770,6 +783,9 @@ static void gen_special(struct diff_rng *rng, struct diff_case *c, const struct 
 		if (rnd(rng, 4) == 0)
 			c->gpr[0] = c->data[c->gpr[7] - DIFF_DATA]; /* SCAS may match */
 		break;
+	case S_XLAT:
+		c->gpr[3] = gen_data_addr(rng) - 255;
+		break;
 	case S_INT:
 		if (g->p[g->imm_at] == 3 || g->p[g->imm_at] == 4 || g->p[g->imm_at] == 0x80)
 			g->p[g->imm_at] = 0x81;
@@ -872,7 +888,7 @@ static void diff_gen_one(struct diff_rng *rng, struct diff_case *c)
 	u64 ea = 0;
 
 	/* ARPL (63 outside 64-bit mode) is a protected-mode system instruction: BT part 2. */
-	while (c->compat && t->map == 0 && t->op == 0x63)
+	while ((c->compat && t->map == 0 && t->op == 0x63) || (!c->compat && (t->tflags & T_C32)))
 		t = &gen_tmpls[rnd(rng, GEN_NR)];
 	memset(c, 0, offsetof(struct diff_case, data));
 	c->reject = false;
