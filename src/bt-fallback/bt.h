@@ -109,7 +109,7 @@ struct bt_mem {
 	struct bt_region regions[BT_MAX_REGIONS];
 	unsigned nr_regions;
 	bool fault_unmapped;
-	u64 supervisor_base; /* flat user mode: addresses from here up are present, supervisor-only */
+	u64 supervisor_base; /* flat user mode: from here up present but supervisor-only */
 	struct bt_cpu *cpus[BT_MAX_CPUS];
 	unsigned nr_cpus;
 	void *io_opaque;
@@ -257,7 +257,7 @@ struct bt_exception {
 enum bt_exit {
 	BT_EXIT_LIMIT,	   /* executed the requested number of instructions */
 	BT_EXIT_HLT,	   /* HLT; rip is past it */
-	BT_EXIT_EXCEPTION, /* an exception outside real mode; rip is the faulting (or next, traps) */
+	BT_EXIT_EXCEPTION, /* outside real mode; rip: the faulting insn (the next, for traps) */
 };
 
 /* CPUID model knobs (a superset of what cpuid.c advertises). */

@@ -144,7 +144,8 @@ static bool diff_compare(const struct diff_case *c, const struct diff_result *n,
 		if (n->err != b->err || (n->trapno == 14 && n->cr2 != b->cr2 && !c->cr2_any)) {
 			if (print)
 				fprintf(stderr,
-					"  fault: host err %#llx cr2 %#llx, engine err %#llx cr2 %#llx\n",
+					"  fault: host err %#llx cr2 %#llx, engine err %#llx "
+					"cr2 %#llx\n",
 					(unsigned long long)n->err, (unsigned long long)n->cr2,
 					(unsigned long long)b->err, (unsigned long long)b->cr2);
 			ok = false;

@@ -852,7 +852,7 @@ static void gen_post(struct diff_rng *rng, struct diff_case *c, const struct gen
 		break;
 	case S_MXCSR:
 		if (ea >= DIFF_DATA && ea + 4 <= DIFF_DATA + DIFF_DATA_SIZE) {
-			/* Valid, or with reserved bit 18 set (#GP); AMD's MM bit 17 is not modelled. */
+			/* Valid, or reserved bit 18 set (#GP); AMD's MM bit 17 is not modelled */
 			u32 v = ((u32)diff_rand(rng) & 0xffff) | (rnd(rng, 8) ? 0 : 0x40000);
 
 			memcpy(c->data + (ea - DIFF_DATA), &v, 4);
