@@ -258,6 +258,7 @@ enum bt_exit {
 	BT_EXIT_LIMIT,	   /* executed the requested number of instructions */
 	BT_EXIT_HLT,	   /* HLT; rip is past it */
 	BT_EXIT_EXCEPTION, /* outside real mode; rip: the faulting insn (the next, for traps) */
+	BT_EXIT_REQUEST,   /* bt_cpu_kick() asked the CPU to stop; rip is the next instruction */
 };
 
 /* CPUID model knobs (a superset of what cpuid.c advertises). */
@@ -299,6 +300,7 @@ struct bt_cpu {
 	struct bt_exception exc;
 	bool exc_is_trap; /* INT n / INT3 / INTO: saved IP is the next instruction */
 	bool halted_now;
+	int exit_request; /* set by bt_cpu_kick from any thread; read at block entry */
 	struct bt_cpuid_model cpuid;
 	u64 tsc_offset;
 	unsigned index;
@@ -319,6 +321,10 @@ void bt_cpu_set_flat64(struct bt_cpu *cpu);
 /* Put the CPU in real mode with the given segment selectors (base = selector << 4). */
 void bt_cpu_set_real(struct bt_cpu *cpu);
 void bt_cpu_load_seg_real(struct bt_cpu *cpu, enum cpu_seg s, u16 sel);
+
+/* Ask a running CPU to return from bt_run (BT_EXIT_REQUEST) at the next block boundary or
+ * REP iteration. Any thread. */
+void bt_cpu_kick(struct bt_cpu *cpu);
 
 /* Run up to max_insns instructions. vCPU thread. Returns why it stopped. */
 enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns);

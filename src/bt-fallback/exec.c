@@ -493,7 +493,13 @@ static enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
 	u64 ipmask = bt_ip_mask(cpu);
 
 	while (cpu->icount < end) {
-		struct bt_block *b = bt_cache_get(cpu);
+		struct bt_block *b;
+
+		if (unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_ACQUIRE))) {
+			__atomic_store_n(&cpu->exit_request, 0, __ATOMIC_RELAXED);
+			return BT_EXIT_REQUEST;
+		}
+		b = bt_cache_get(cpu);
 
 		cpu->cur_block = b;
 		cpu->end_block = false;
@@ -516,6 +522,11 @@ static enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
 		ipmask = bt_ip_mask(cpu);
 	}
 	return BT_EXIT_LIMIT;
+}
+
+void bt_cpu_kick(struct bt_cpu *cpu)
+{
+	__atomic_store_n(&cpu->exit_request, 1, __ATOMIC_RELEASE);
 }
 
 enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)

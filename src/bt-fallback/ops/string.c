@@ -115,6 +115,15 @@ void bt_op_string(struct bt_cpu *cpu, const struct bt_insn *in)
 		bt_set_reg(cpu, CPU_RCX, asz, c);
 		if (!more)
 			break;
+		/*
+		 * An interrupt window between iterations (SDM vol. 2B REP): on a kick, stop with
+		 * RIP still at this instruction; it resumes with the remaining count.
+		 */
+		if (c && unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_RELAXED))) {
+			cpu->next_rip = cpu->st.rip;
+			cpu->end_block = true;
+			break;
+		}
 	}
 }
 

@@ -9,11 +9,13 @@
  */
 #include "bt-fallback/bt.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -346,6 +348,59 @@ static void test_sse_fp_exceptions(void **state)
 	assert_int_equal(host_before, host_after);
 }
 
+static void *core_kicker(void *arg)
+{
+	struct timespec ts = { .tv_nsec = 5 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	bt_cpu_kick(arg);
+	return NULL;
+}
+
+/* bt_cpu_kick from another thread stops an endless loop, and a long REP between iterations. */
+static void test_kick(void **state)
+{
+	struct core_fixture *f = *state;
+	static const u8 spin[] = { 0xeb, 0xfe };		 /* jmp $ */
+	static const u8 rep_stos[] = { 0xf3, 0x48, 0xaa, 0xcc }; /* rep stosb; int3 */
+	struct bt_mem mem = { .fault_unmapped = true };
+	struct bt_cpu_config cfg = { .mem = &mem };
+	size_t big = 32u << 20;
+	u8 *ram = aligned_alloc(4096, big);
+	struct bt_cpu *cpu;
+	pthread_t t;
+
+	assert_int_equal(pthread_create(&t, NULL, core_kicker, f->cpu), 0);
+	assert_int_equal(core_run(f, f->cpu, spin, sizeof(spin)), BT_EXIT_LIMIT);
+	f->cpu->st.rip = CODE;
+	assert_int_equal(bt_run(f->cpu, ~0ull >> 1), BT_EXIT_REQUEST);
+	assert_int_equal(f->cpu->st.rip, CODE);
+	pthread_join(t, NULL);
+
+	/* 32 MiB of REP STOSB: stopped part-way, then resumed to the end. */
+	assert_non_null(ram);
+	assert_int_equal(bt_mem_map(&mem, 0, big, ram, false), 0);
+	assert_int_equal(bt_cpu_create(&cfg, &cpu, NULL), 0);
+	bt_cpu_set_flat64(cpu);
+	assert_int_equal(bt_mem_write(&mem, 0x1000, rep_stos, sizeof(rep_stos)), 0);
+	cpu->st.rip = 0x1000;
+	cpu->st.gpr[CPU_RDI] = 0x10000;
+	cpu->st.gpr[CPU_RCX] = big - 0x10000;
+	cpu->st.gpr[CPU_RAX] = 0x5a;
+	assert_int_equal(pthread_create(&t, NULL, core_kicker, cpu), 0);
+	assert_int_equal(bt_run(cpu, ~0ull >> 1), BT_EXIT_REQUEST);
+	pthread_join(t, NULL);
+	assert_int_equal(cpu->st.rip, 0x1000);
+	assert_true(cpu->st.gpr[CPU_RCX] > 0);
+	assert_int_equal(cpu->st.gpr[CPU_RDI] + cpu->st.gpr[CPU_RCX], big);
+	assert_int_equal(bt_run(cpu, ~0ull >> 1), BT_EXIT_EXCEPTION); /* the INT3 after it */
+	assert_int_equal(cpu->st.gpr[CPU_RCX], 0);
+	assert_int_equal(ram[big - 1], 0x5a);
+	bt_cpu_destroy(cpu);
+	bt_mem_destroy(&mem);
+	free(ram);
+}
+
 /*
  * Random bytes in 64-bit, 32-bit and real mode: whatever the guest code, the engine must end
  * with an exception, a HLT or the instruction limit, never a host fault (run this under ASan).
@@ -405,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_real_mode_int_iret),
 		cmocka_unit_test_setup_teardown(test_cpuid_gates_tzcnt, core_setup, core_teardown),
 		cmocka_unit_test_setup_teardown(test_sse_fp_exceptions, core_setup, core_teardown),
+		cmocka_unit_test_setup_teardown(test_kick, core_setup, core_teardown),
 		cmocka_unit_test_setup_teardown(test_random_bytes_are_contained, core_setup,
 						core_teardown),
 	};
