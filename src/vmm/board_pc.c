@@ -79,6 +79,12 @@ static size_t board_pc_com1_write(void *opaque, const u8 *buf, size_t len)
 	return len;
 }
 
+/* COM1's RX FIFO has room again: wake the main loop to push pending console input. */
+static void board_pc_com1_rx_ready(void *opaque)
+{
+	vm_wake(opaque);
+}
+
 size_t board_pc_console_input(void *opaque, const u8 *buf, size_t len)
 {
 	struct vm *vm = opaque;
@@ -120,9 +126,11 @@ static int board_pc_create_debug(struct board_pc *b, struct err *err)
 int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 {
 	struct board_pc *b = calloc(1, sizeof(*b));
-	struct uart_config com1 = {
-		.name = "uart0", .base = BOARD_COM1_BASE, .write = board_pc_com1_write, .opaque = vm
-	};
+	struct uart_config com1 = { .name = "uart0",
+				    .base = BOARD_COM1_BASE,
+				    .write = board_pc_com1_write,
+				    .rx_ready = board_pc_com1_rx_ready,
+				    .opaque = vm };
 	struct rtc_config rtc = { .name = "rtc0", .base = 0x70 };
 	struct i8042_config kbd = { .name = "i8042" };
 	struct acpi_pm_config pm = { .name = "acpi-pm", .tmr_32bit = BOARD_PM_TMR_32BIT };

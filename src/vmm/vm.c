@@ -83,7 +83,6 @@ int vm_end_exit_status(enum vm_end end, int status)
 
 void vm_request_end(struct vm *vm, enum vm_end end, int status, const char *fmt, ...)
 {
-	u64 one = 1;
 	va_list ap;
 
 	pthread_mutex_lock(&vm->end_lock);
@@ -102,8 +101,7 @@ void vm_request_end(struct vm *vm, enum vm_end end, int status, const char *fmt,
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i] && vm->vcpus[i]->av)
 			vm->accel->vcpu_kick(vm->vcpus[i]->av);
-	if (write(vm->wake_fd, &one, sizeof(one)) < 0)
-		log_dbg(LOG_CAT_DEV, "%s: wake: %s", vm->spec->name, strerror(errno));
+	vm_wake(vm);
 }
 
 enum vm_end vm_current_end(struct vm *vm)
@@ -143,14 +141,18 @@ static void vm_platform_msi(struct platform *p, u64 addr, u32 data)
 		vm->accel->msi(vm->avm, addr, data);
 }
 
-/* A device moved the earliest deadline: wake the main loop so it re-arms its timerfd. */
-static void vm_clock_wake(void *opaque)
+void vm_wake(struct vm *vm)
 {
-	struct vm *vm = opaque;
 	u64 one = 1;
 
 	if (write(vm->wake_fd, &one, sizeof(one)) < 0)
 		log_dbg(LOG_CAT_DEV, "%s: wake: %s", vm->spec->name, strerror(errno));
+}
+
+/* A device moved the earliest deadline: wake the main loop so it re-arms its timerfd. */
+static void vm_clock_wake(void *opaque)
+{
+	vm_wake(opaque);
 }
 
 /* Map into the accelerator every RAM region not mapped yet (loaders may add a firmware ROM). */
@@ -414,15 +416,11 @@ enum vm_end vm_run(struct vm *vm)
 		}
 	}
 	while (vm_current_end(vm) == VM_END_NONE) {
-		int timeout = -1;
-
 		vm_service_timers(vm, ctx.timer_fd);
-		if (vm->console && console_input_pending(vm->console)) {
+		/* Input the UART could not take yet; its rx_ready callback wakes us when it can. */
+		if (vm->console && console_input_pending(vm->console))
 			console_retry(vm->console);
-			if (console_input_pending(vm->console))
-				timeout = 1; /* the UART is full: try again shortly */
-		}
-		loop_run_once(vm->loop, timeout);
+		loop_run_once(vm->loop, -1);
 	}
 out:
 	for (unsigned i = 0; i < vm->nr_vcpus && vm->vcpus; i++)

@@ -71,6 +71,9 @@ void vm_destroy(struct vm *vm);
  */
 void vm_request_end(struct vm *vm, enum vm_end end, int status, const char *fmt, ...) PRINTF(4, 5);
 
+/* Wake the main loop (it re-reads deadlines, retries console input). Any thread. */
+void vm_wake(struct vm *vm);
+
 /* How the VM ended, or VM_END_NONE while it runs. Any thread. */
 enum vm_end vm_current_end(struct vm *vm);
 
