@@ -361,6 +361,12 @@ u64 bt_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val);
 /* A load that is the first half of a read-modify-write: faults as a write. */
 u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
+/*
+ * Host address of [off, off+len) in one page of RAM for a fast path (64-bit mode only), or
+ * NULL: the caller then takes the precise slow path, which raises any fault. A write span
+ * invalidates translated code in the page first.
+ */
+u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write);
 /* Check that a store would succeed (for multi-part stores committed together). */
 void bt_probe_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 void bt_tlb_flush(struct bt_cpu *cpu);

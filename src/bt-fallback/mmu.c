@@ -233,3 +233,20 @@ void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
 			cpu->mem->mmio(cpu->mem->io_opaque, a, 1, true, &byte);
 	}
 }
+
+u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write)
+{
+	const struct cpu_segment *sg = &cpu->st.seg[seg];
+	u64 lin = ((seg == CPU_FS || seg == CPU_GS) ? sg->base : 0) + off, last = lin + len - 1;
+	struct bt_region *r;
+
+	if (bt_cpu_mode(cpu) != BT_MODE_LONG64 || !len || !bt_canonical(lin) ||
+	    !bt_canonical(last) || ((lin ^ last) & BT_PAGE_MASK))
+		return NULL;
+	r = bt_mem_region(cpu->mem, lin);
+	if (!r || (write && r->readonly))
+		return NULL;
+	if (write && r->code_pages[(lin - r->gpa) >> BT_PAGE_SHIFT])
+		bt_mem_code_written(cpu->mem, lin);
+	return r->hva + (lin - r->gpa);
+}

@@ -11,6 +11,8 @@
  */
 #include "bt-fallback/ops/ops.h"
 
+#include <string.h>
+
 static void bt_str_step(struct bt_cpu *cpu, unsigned reg, unsigned asz, unsigned sz)
 {
 	u64 v = bt_get_reg(cpu, reg, asz);
@@ -97,10 +99,62 @@ static bool bt_str_once(struct bt_cpu *cpu, const struct bt_insn *in)
 	return !bt_cond(cpu, 4);
 }
 
+/*
+ * REP MOVS/STOS fast path (research bt-engine.md 2.1 item 9): whole page-sized chunks with
+ * memcpy/memset while both sides are RAM in one page and do not overlap; anything else (a
+ * fault, MMIO, a page crossing inside an element, DF = 1) is left to the per-iteration path.
+ * Returns false if it stopped for a kick.
+ */
+static bool bt_str_fast(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned sz = in->opsz, op = in->opcode;
+	bool movs = op == 0xa4 || op == 0xa5;
+	u64 c = bt_get_reg(cpu, CPU_RCX, 8);
+
+	while (c) {
+		u64 di = cpu->st.gpr[CPU_RDI], si = cpu->st.gpr[CPU_RSI];
+		u64 n = MIN(c, (BT_PAGE_SIZE - (di & ~BT_PAGE_MASK)) / sz), len;
+		u8 *d, *s = NULL;
+
+		if (movs)
+			n = MIN(n, (BT_PAGE_SIZE - (si & ~BT_PAGE_MASK)) / sz);
+		len = n * sz;
+		if (!n || !(d = bt_host_span(cpu, CPU_ES, di, len, true)))
+			return true;
+		if (movs) {
+			s = bt_host_span(cpu, in->seg, si, len, false);
+			if (!s || (d < s + len && s < d + len))
+				return true;
+			memcpy(d, s, len);
+			cpu->st.gpr[CPU_RSI] = si + len;
+		} else if (sz == 1) {
+			memset(d, (int)(cpu->st.gpr[CPU_RAX] & 0xff), len);
+		} else {
+			for (u64 i = 0; i < len; i += sz)
+				memcpy(d + i, &cpu->st.gpr[CPU_RAX], sz);
+		}
+		cpu->st.gpr[CPU_RDI] = di + len;
+		c -= n;
+		cpu->st.gpr[CPU_RCX] = c;
+		if (c && unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_RELAXED))) {
+			cpu->next_rip = cpu->st.rip;
+			cpu->end_block = true;
+			return false;
+		}
+	}
+	return true;
+}
+
 void bt_op_string(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned asz = in->asz;
 	u64 c;
+
+	if (in->rep != BT_REP_NONE && asz == 8 && !(cpu->st.rflags & BT_DF) &&
+	    (in->opcode == 0xa4 || in->opcode == 0xa5 || in->opcode == 0xaa ||
+	     in->opcode == 0xab) &&
+	    !bt_str_fast(cpu, in))
+		return;
 
 	if (in->opcode >= 0x6c && in->opcode <= 0x6f)
 		bt_io_check(cpu);
