@@ -247,16 +247,16 @@ static void test_delta_read_through_engine(void **state)
 
 static void test_cache_none(void **state)
 {
-	static const char *const names[] = {"r.raw", "v.vmdk"};
+	static const char *const names[] = { "r.raw", "v.vmdk" };
 	u8 *buf = NULL, *rd = NULL;
 
 	(void)state;
 	assert_int_equal(posix_memalign((void **)&buf, 4096, 3 << 16), 0);
 	assert_int_equal(posix_memalign((void **)&rd, 4096, 3 << 16), 0);
 	for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
-		struct blockdev_spec spec = {.cache = BLOCKDEV_CACHE_NONE};
+		struct blockdev_spec spec = { .cache = BLOCKDEV_CACHE_NONE };
 		struct blockdev *bd;
-		struct err e = {0};
+		struct err e = { 0 };
 		char p[128];
 
 		make_images();
@@ -265,7 +265,7 @@ static void test_cache_none(void **state)
 		assert_int_equal(blockdev_open(&spec, &bd, &e), 0);
 		memset(buf, 0x31 + (int)i, 3 << 16);
 		assert_int_equal(blockdev_pwrite(bd, buf, 3 << 16, 1 << 16), 0); /* whole grains */
-		assert_int_equal(blockdev_pwrite(bd, buf, 4096, 8192), 0);       /* partial grain */
+		assert_int_equal(blockdev_pwrite(bd, buf, 4096, 8192), 0);	 /* partial grain */
 		assert_int_equal(blockdev_flush(bd), 0);
 		assert_int_equal(blockdev_close(bd), 0);
 		spec.cache = BLOCKDEV_CACHE_WRITETHROUGH;
