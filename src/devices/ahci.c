@@ -599,6 +599,9 @@ static void ahci_mmio_write(void *dev, u64 off, unsigned size, u64 val64)
 				a->is |= 1u << i;
 		ahci_update_irq(a, false);
 		break;
+	case AHCI_CAP: /* write-once on Intel HBAs; libahci writes them back after reset */
+	case AHCI_PI:
+		break;
 	default:
 		log_guest("%s: write %#x to read-only or reserved register %#llx", a->name, val,
 			  (unsigned long long)off);

@@ -15,6 +15,8 @@
  * cannot make the VMM allocate more than 32 x 1 MiB. The host copy hooks check every guest
  * address.
  *
+ * With the write cache disabled (SET FEATURES 82h) each write is followed by a flush.
+ *
  * Not modelled: CHS addressing, PIO and multiple-sector data commands (READ/WRITE SECTORS:
  * AHCI guests use DMA), READ LOG EXT (aborted, as libata tolerates), security, SMART, power
  * states beyond answering STANDBY/IDLE IMMEDIATE and CHECK POWER MODE.
@@ -284,8 +286,8 @@ static void ata_req_end(struct ata_req *r, u8 error, int xfer_errno)
 	ata_finish(d, r->slot, &res);
 }
 
-/* Submit the next block request of r; false when there is nothing left. */
-static int ata_req_next(struct ata_req *r)
+/* Submit the next block request of r, or end the command when nothing is left or on error. */
+static void ata_req_next(struct ata_req *r)
 {
 	struct ata_dev *d = r->d;
 	u64 len = MIN(r->total - r->done, (u64)ATA_CHUNK_BYTES);
@@ -307,7 +309,7 @@ static int ata_req_next(struct ata_req *r)
 			ret = d->ops->from_guest(d->host, r->slot, r->done, r->buf, len);
 			if (ret < 0) {
 				ata_req_end(r, ATA_ERROR_ABRT, ret);
-				return 0;
+				return;
 			}
 		}
 		break;
@@ -322,7 +324,7 @@ static int ata_req_next(struct ata_req *r)
 		do { /* skip empty entries */
 			if (r->range == r->nr_ranges) {
 				ata_req_end(r, 0, 0);
-				return 0;
+				return;
 			}
 			e = r->ranges + 8 * r->range++;
 			lba = 0;
@@ -332,7 +334,7 @@ static int ata_req_next(struct ata_req *r)
 		} while (!n);
 		if (lba > d->sectors || n > d->sectors - lba) {
 			ata_req_end(r, ATA_ERROR_ABRT, 0);
-			return 0;
+			return;
 		}
 		r->br.op = BLOCKDEV_DISCARD;
 		r->br.offset = lba * ATA_SECTOR_SIZE;
@@ -344,11 +346,10 @@ static int ata_req_next(struct ata_req *r)
 	if (ret < 0) {
 		log_guest("%s: block request failed at submission: %s", d->name, strerror(-ret));
 		ata_req_end(r, ATA_ERROR_ABRT, 0);
-		return 0;
+		return;
 	}
 	r->in_use = true;
 	d->inflight++;
-	return 1;
 }
 
 static void ata_req_done(struct blockdev_req *br, int ret)
@@ -380,6 +381,11 @@ static void ata_req_done(struct blockdev_req *br, int ret)
 	}
 	if (r->op == ATA_OP_READ || r->op == ATA_OP_WRITE)
 		r->done += len;
+	if (r->op == ATA_OP_WRITE && r->done == r->total && !d->write_cache) {
+		r->op = ATA_OP_FLUSH; /* write cache disabled: the data must be on the medium */
+		ata_req_next(r);
+		return;
+	}
 	if (r->op == ATA_OP_FLUSH ||
 	    ((r->op == ATA_OP_READ || r->op == ATA_OP_WRITE) && r->done == r->total)) {
 		ata_req_end(r, 0, 0);

@@ -635,6 +635,84 @@ static void test_comreset(void **state)
 	assert_int_equal(*ram(f, FB(PORT_DISK) + AHCI_RFIS_RFIS + 12), 1);
 }
 
+/* SET FEATURES: write cache off (writes then flush), LBA28 READ/WRITE DMA, unknown subcommand. */
+static void test_set_features_lba28(void **state)
+{
+	struct fixture *f = *state;
+	struct prd wprd = { BUF, 1024 }, rprd = { BUF + 0x10000, 1024 };
+	struct prd idprd = { BUF + 0x20000, 512 };
+	u8 got[1024];
+
+	port_start(f, PORT_DISK);
+	build_cmd(f, PORT_DISK, 0, 0xef, 0, 0, 0x82, false, NULL, NULL, 0);
+	issue(f, PORT_DISK, 0);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxTFD)) & 1, 0);
+	build_cmd(f, PORT_DISK, 0, 0xec, 0, 0, 0, false, NULL, &idprd, 1);
+	issue(f, PORT_DISK, 0);
+	assert_int_equal(word(ram(f, idprd.gpa), 85) & (1u << 5), 0); /* write cache off */
+
+	fill(ram(f, BUF), 1024, 77);
+	build_cmd(f, PORT_DISK, 0, 0xca, 1000, 2, 0, true, NULL, &wprd, 1);
+	issue(f, PORT_DISK, 0);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxTFD)) & 1, 0);
+	assert_int_equal(pread(f->disk_fd, got, sizeof(got), 1000 * 512), (ssize_t)sizeof(got));
+	assert_memory_equal(got, ram(f, BUF), sizeof(got));
+	build_cmd(f, PORT_DISK, 0, 0xc8, 1000, 2, 0, false, NULL, &rprd, 1);
+	issue(f, PORT_DISK, 0);
+	assert_memory_equal(ram(f, rprd.gpa), ram(f, BUF), 1024);
+
+	/* UDMA mode 5 selected shows in word 88. */
+	build_cmd(f, PORT_DISK, 0, 0xef, 0, 0x45, 0x03, false, NULL, NULL, 0);
+	issue(f, PORT_DISK, 0);
+	build_cmd(f, PORT_DISK, 0, 0xec, 0, 0, 0, false, NULL, &idprd, 1);
+	issue(f, PORT_DISK, 0);
+	assert_int_equal(word(ram(f, idprd.gpa), 88), 0x207f);
+
+	build_cmd(f, PORT_DISK, 0, 0xef, 0, 0, 0x77, false, NULL, NULL, 0);
+	issue(f, PORT_DISK, 0);
+	expect_error(f, PORT_DISK, 0, AHCI_PxIS_TFES, ATA_ERROR_ABRT);
+}
+
+/* Software reset: a Register H2D FIS with SRST set, then one with it cleared (10.4.2). */
+static void test_software_reset(void **state)
+{
+	struct fixture *f = *state;
+	u8 *ct = ram(f, CTBA(0));
+
+	port_start(f, PORT_DISK);
+	memset(ram(f, FB(PORT_DISK)), 0, 256);
+	build_cmd(f, PORT_DISK, 0, 0, 0, 0, 0, false, NULL, NULL, 0);
+	ct[1] = 0; /* C clear: device control */
+	ct[15] = AHCI_CTL_SRST;
+	wr(f, preg(PORT_DISK, AHCI_PxCI), 1);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxCI)), 0);
+	assert_int_equal(*ram(f, FB(PORT_DISK) + AHCI_RFIS_RFIS), 0);
+	ct[15] = 0;
+	wr(f, preg(PORT_DISK, AHCI_PxCI), 1);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxCI)), 0);
+	assert_int_equal(*ram(f, FB(PORT_DISK) + AHCI_RFIS_RFIS), AHCI_FIS_REG_D2H);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxSIG)), 0x101);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxTFD)) & (ATA_STATUS_BSY | ATA_STATUS_DRQ), 0);
+	identify_ok(f);
+}
+
+/* INTx disable in the command register holds the line low. */
+static void test_intx_disable(void **state)
+{
+	struct fixture *f = *state;
+
+	port_start(f, PORT_DISK);
+	identify_ok(f);
+	assert_int_equal(fake_irq_level(&f->intx), 1);
+	cfg_write(f, PCI_COMMAND,
+		  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
+	assert_int_equal(fake_irq_level(&f->intx), 0);
+	cfg_write(f, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_int_equal(fake_irq_level(&f->intx), 1);
+	wr(f, AHCI_GHC, AHCI_GHC_AE); /* GHC.IE off */
+	assert_int_equal(fake_irq_level(&f->intx), 0);
+}
+
 /* Send a 12-byte packet with a data-in buffer of len bytes; returns PxTFD. */
 static u32 atapi_cmd(struct fixture *f, const u8 *cdb, u32 len)
 {
@@ -855,6 +933,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_comreset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_features_lba28, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_software_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_disable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atapi, setup, teardown),
 	};
 
