@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-blk device model (VIRTIO 1.2 section 5.2). A request (5.2.6) is one chain:
+ *   device-readable: struct {le32 type; le32 reserved; le64 sector;} then, for OUT, the data,
+ *     and for DISCARD / WRITE_ZEROES the segments {le64 sector; le32 num_sectors; le32 flags}
+ *   device-writable: for IN the data, for GET_ID 20 bytes of serial; then one status byte.
+ * Sectors are 512 bytes whatever blk_size says (5.2.6). Malformed chains (no header, no status
+ * byte) set DEVICE_NEEDS_RESET; bad requests get VIRTIO_BLK_S_IOERR or _UNSUPP (5.2.6.1/2).
+ * Configuration (5.2.4): capacity, size_max, seg_max, geometry, blk_size, topology,
+ * num_queues, discard and write-zeroes limits. One discard or write-zeroes segment per
+ * request (max_*_seg = 1); write zeroes writes zeroes (write_zeroes_may_unmap = 0).
+ */
+#include "virtio/blk.h"
+
+#include "virtio/virtio.h"
+#include "virtio/virtio_pci.h"
+#include "vmm/base/log.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SECTOR		 512u
+#define ZERO_CHUNK	 (64u * 1024)
+#define MAX_DISCARD_SECT (1u << 22)
+#define SIZE_MAX_BYTES	 (1u << 20)
+
+struct virtio_blk {
+	struct virtio_dev vd; /* first: container_of by cast */
+	struct platform *p;
+	struct blockdev *bd;
+	struct virtio_pci *vp;
+	char serial[VIRTIO_BLK_ID_BYTES];
+	u64 capacity; /* sectors */
+	unsigned seg_max;
+	unsigned inflight;
+	void *zeroes; /* ZERO_CHUNK bytes */
+};
+
+struct blk_req {
+	struct blockdev_req br;
+	struct virtio_blk *b;
+	unsigned q;
+	unsigned reset_count;
+	u8 *status;
+	u32 used_len;
+	struct vq_elem e;
+	struct iovec data[VQ_MAX_SEG];
+};
+
+static void blk_complete(struct blk_req *r, u8 status)
+{
+	struct virtio_blk *b = r->b;
+
+	/* A request from before a device reset must not touch the new rings. */
+	if (r->reset_count == b->vd.reset_count) {
+		*r->status = status;
+		if (vq_push(&b->vd.vqs[r->q], r->e.head, r->used_len))
+			virtio_set_needs_reset(&b->vd);
+		else
+			virtio_queue_done(&b->vd, r->q);
+	}
+	free(r);
+}
+
+static void blk_done(struct blockdev_req *br, int ret)
+{
+	struct blk_req *r = br->opaque;
+
+	r->b->inflight--;
+	if (ret)
+		log_guest("virtio-blk: request at %#llx failed: %s", (unsigned long long)br->offset,
+			  strerror(-ret));
+	blk_complete(r, ret ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+}
+
+static void blk_submit(struct blk_req *r)
+{
+	int ret;
+
+	r->br.done = blk_done;
+	r->br.opaque = r;
+	ret = blockdev_submit(r->b->bd, &r->br);
+	if (ret) {
+		blk_complete(r, VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	r->b->inflight++;
+}
+
+static bool blk_range_ok(const struct virtio_blk *b, u64 sector, u64 sectors)
+{
+	return sector <= b->capacity && sectors <= b->capacity - sector;
+}
+
+/* IN / OUT: data after the header (OUT) or before the status byte (IN). */
+static void blk_rw(struct virtio_blk *b, struct blk_req *r, u32 type, u64 sector)
+{
+	bool out = type == VIRTIO_BLK_T_OUT;
+	size_t off = out ? 16 : 0;
+	u64 len = out ? r->e.out_len - 16 : r->e.in_len - 1;
+	const struct iovec *src = out ? r->e.iov : r->e.iov + r->e.out_num;
+	unsigned n = out ? r->e.out_num : r->e.in_num;
+	int nr;
+
+	if (out && blockdev_readonly(b->bd)) {
+		blk_complete(r, VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	if (len % SECTOR || !blk_range_ok(b, sector, len / SECTOR)) {
+		blk_complete(r, VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	nr = vq_iov_slice(src, n, off, len, r->data, VQ_MAX_SEG);
+	if (nr < 0) {
+		blk_complete(r, VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	if (!out)
+		r->used_len = (u32)len + 1;
+	if (!len) {
+		blk_complete(r, VIRTIO_BLK_S_OK);
+		return;
+	}
+	r->br.op = out ? BLOCKDEV_WRITE : BLOCKDEV_READ;
+	r->br.offset = sector * SECTOR;
+	r->br.iov = r->data;
+	r->br.iovcnt = nr;
+	blk_submit(r);
+}
+
+/* DISCARD / WRITE_ZEROES with one segment. */
+static void blk_discard_wz(struct virtio_blk *b, struct blk_req *r, u32 type)
+{
+	u8 seg[16];
+	u64 sector;
+	u32 sectors, flags;
+	unsigned nr;
+
+	if (blockdev_readonly(b->bd)) {
+		blk_complete(r, VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	if (r->e.out_len != 16 + sizeof(seg)) /* exactly max_*_seg = 1 segment */
+	{
+		blk_complete(r, VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	vq_iov_to_buf(r->e.iov, r->e.out_num, 16, seg, sizeof(seg));
+	memcpy(&sector, seg, 8);
+	memcpy(&sectors, seg + 8, 4);
+	memcpy(&flags, seg + 12, 4);
+	sector = le64toh(sector);
+	sectors = le32toh(sectors);
+	flags = le32toh(flags);
+	/* 5.2.6.2: unmap is not defined for discard; other flag bits are reserved. */
+	if ((type == VIRTIO_BLK_T_DISCARD && flags) || (flags & ~1u)) {
+		blk_complete(r, VIRTIO_BLK_S_UNSUPP);
+		return;
+	}
+	if (!blk_range_ok(b, sector, sectors) ||
+	    sectors >
+		    (type == VIRTIO_BLK_T_DISCARD ? MAX_DISCARD_SECT : VIRTIO_BLK_MAX_WZ_SECTORS)) {
+		blk_complete(r, VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	if (!sectors) {
+		blk_complete(r, VIRTIO_BLK_S_OK);
+		return;
+	}
+	r->br.offset = sector * SECTOR;
+	if (type == VIRTIO_BLK_T_DISCARD) {
+		r->br.op = BLOCKDEV_DISCARD;
+		r->br.len = (u64)sectors * SECTOR;
+		{
+			blk_submit(r);
+			return;
+		}
+	}
+	nr = 0;
+	for (u64 left = (u64)sectors * SECTOR; left; nr++) {
+		size_t chunk = left < ZERO_CHUNK ? left : ZERO_CHUNK;
+
+		r->data[nr] = (struct iovec){ .iov_base = b->zeroes, .iov_len = chunk };
+		left -= chunk;
+	}
+	r->br.op = BLOCKDEV_WRITE;
+	r->br.iov = r->data;
+	r->br.iovcnt = (int)nr;
+	blk_submit(r);
+}
+
+static void blk_handle(struct virtio_blk *b, struct blk_req *r)
+{
+	const struct iovec *last = NULL;
+	u8 hdr[16];
+	u32 type;
+	u64 sector;
+	size_t n;
+
+	for (unsigned i = r->e.out_num + r->e.in_num; i-- > r->e.out_num;) {
+		if (r->e.iov[i].iov_len) {
+			last = &r->e.iov[i];
+			break;
+		}
+	}
+	if (r->e.out_len < sizeof(hdr) || !last) {
+		log_guest("virtio-blk: request without header or status byte");
+		if (vq_push(&b->vd.vqs[r->q], r->e.head, 0) == 0)
+			virtio_queue_done(&b->vd, r->q);
+		virtio_set_needs_reset(&b->vd);
+		free(r);
+		return;
+	}
+	r->status = (u8 *)last->iov_base + last->iov_len - 1;
+	r->used_len = 1;
+	vq_iov_to_buf(r->e.iov, r->e.out_num, 0, hdr, sizeof(hdr));
+	memcpy(&type, hdr, 4);
+	memcpy(&sector, hdr + 8, 8);
+	type = le32toh(type);
+	sector = le64toh(sector);
+
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT: {
+		blk_rw(b, r, type, sector);
+		return;
+	}
+	case VIRTIO_BLK_T_FLUSH:
+		r->br.op = BLOCKDEV_FLUSH;
+		r->br.offset = 0;
+		{
+			blk_submit(r);
+			return;
+		}
+	case VIRTIO_BLK_T_GET_ID:
+		n = r->e.in_len - 1 < VIRTIO_BLK_ID_BYTES ? r->e.in_len - 1 : VIRTIO_BLK_ID_BYTES;
+		n = vq_iov_from_buf(r->e.iov + r->e.out_num, r->e.in_num, 0, b->serial, n);
+		r->used_len = (u32)n + 1;
+		{
+			blk_complete(r, VIRTIO_BLK_S_OK);
+			return;
+		}
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (!virtio_has_feature(&b->vd, type == VIRTIO_BLK_T_DISCARD ?
+							VIRTIO_BLK_F_DISCARD :
+							VIRTIO_BLK_F_WRITE_ZEROES)) {
+			blk_complete(r, VIRTIO_BLK_S_UNSUPP);
+			return;
+		}
+		{
+			blk_discard_wz(b, r, type);
+			return;
+		}
+	default: {
+		blk_complete(r, VIRTIO_BLK_S_UNSUPP);
+		return;
+	}
+	}
+}
+
+static void blk_queue_notify(struct virtio_dev *vd, unsigned q)
+{
+	struct virtio_blk *b = (struct virtio_blk *)vd;
+	struct virtqueue *vq = &vd->vqs[q];
+	struct blk_req *r;
+	int ret;
+
+	for (;;) {
+		r = malloc(sizeof(*r));
+		if (!r) {
+			log_err("virtio-blk: out of memory; queue %u left for later", q);
+			return;
+		}
+		ret = vq_pop(vq, &r->e);
+		if (ret <= 0) {
+			free(r);
+			if (ret < 0)
+				virtio_set_needs_reset(vd);
+			return;
+		}
+		memset(&r->br, 0, sizeof(r->br));
+		r->b = b;
+		r->q = q;
+		r->reset_count = vd->reset_count;
+		blk_handle(b, r);
+	}
+}
+
+static void blk_config_read(struct virtio_dev *vd, unsigned off, void *buf, unsigned len)
+{
+	struct virtio_blk *b = (struct virtio_blk *)vd;
+	struct blockdev_geometry g;
+	u8 c[VIRTIO_BLK_CFG_SIZE] = { 0 };
+	u64 cap = htole64(b->capacity);
+	u32 v32;
+	u16 v16;
+
+	blockdev_geometry(b->bd, &g);
+	memcpy(c + VIRTIO_BLK_CFG_CAPACITY, &cap, 8);
+#define PUT32(o, v) (v32 = htole32(v), memcpy(c + (o), &v32, 4))
+#define PUT16(o, v) (v16 = htole16(v), memcpy(c + (o), &v16, 2))
+	PUT32(VIRTIO_BLK_CFG_SIZE_MAX, SIZE_MAX_BYTES);
+	PUT32(VIRTIO_BLK_CFG_SEG_MAX, b->seg_max);
+	PUT16(VIRTIO_BLK_CFG_GEOMETRY, (u16)(g.cylinders > 0xffff ? 0xffff : g.cylinders));
+	c[VIRTIO_BLK_CFG_GEOMETRY + 2] = (u8)g.heads;
+	c[VIRTIO_BLK_CFG_GEOMETRY + 3] = (u8)g.sectors;
+	PUT32(VIRTIO_BLK_CFG_BLK_SIZE, SECTOR);
+	/* topology: physical_block_exp 0, alignment_offset 0, min_io_size 1, opt_io_size 0 */
+	PUT16(VIRTIO_BLK_CFG_TOPOLOGY + 2, 1);
+	PUT16(VIRTIO_BLK_CFG_NUM_QUEUES, (u16)vd->nr_queues);
+	PUT32(VIRTIO_BLK_CFG_MAX_DISCARD_SECT, MAX_DISCARD_SECT);
+	PUT32(VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 1);
+	PUT32(VIRTIO_BLK_CFG_DISCARD_ALIGN, 8);
+	PUT32(VIRTIO_BLK_CFG_MAX_WZ_SECT, VIRTIO_BLK_MAX_WZ_SECTORS);
+	PUT32(VIRTIO_BLK_CFG_MAX_WZ_SEG, 1);
+#undef PUT32
+#undef PUT16
+	memcpy(buf, c + off, len);
+}
+
+static void blk_reset(struct virtio_dev *vd)
+{
+	(void)vd; /* requests in flight are dropped at completion (reset_count) */
+}
+
+static const struct virtio_dev_ops blk_ops = {
+	.config_read = blk_config_read,
+	.queue_notify = blk_queue_notify,
+	.reset = blk_reset,
+};
+
+int virtio_blk_create(struct platform *p, struct blockdev *bd, const struct virtio_blk_config *cfg,
+		      struct virtio_blk **out, struct err *err)
+{
+	const char *name = cfg->name ? cfg->name : "virtio-blk";
+	unsigned nq = cfg->num_queues ? cfg->num_queues : 1;
+	unsigned qs = cfg->queue_size ? cfg->queue_size : 256;
+	struct virtio_blk *b;
+	int ret;
+
+	if (nq > VIRTIO_MAX_QUEUES || qs > VQ_MAX_SIZE || qs < 4 || qs & (qs - 1))
+		return err_set(err, -EINVAL, "%s: %u queues of %u entries not supported", name, nq,
+			       qs);
+	if (cfg->serial && strlen(cfg->serial) > VIRTIO_BLK_ID_BYTES)
+		return err_set(err, -EINVAL, "%s: serial '%s' longer than %u bytes", name,
+			       cfg->serial, VIRTIO_BLK_ID_BYTES);
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return err_set(err, -ENOMEM, "%s: out of memory", name);
+	b->zeroes = calloc(1, ZERO_CHUNK);
+	if (!b->zeroes) {
+		ret = err_set(err, -ENOMEM, "%s: out of memory", name);
+		goto fail_zeroes;
+	}
+	b->p = p;
+	b->bd = bd;
+	b->capacity = blockdev_size(bd) / SECTOR;
+	b->seg_max = qs - 2;
+	if (cfg->serial)
+		memcpy(b->serial, cfg->serial, strlen(cfg->serial));
+	b->vd.ops = &blk_ops;
+	b->vd.device_id = 2;
+	b->vd.pci_class = 0x018000; /* mass storage, other */
+	b->vd.config_len = VIRTIO_BLK_CFG_SIZE;
+	b->vd.nr_queues = nq;
+	b->vd.queue_max_size = (u16)qs;
+	b->vd.features = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_INDIRECT_DESC |
+			 1ull << VIRTIO_F_EVENT_IDX | 1ull << VIRTIO_BLK_F_SIZE_MAX |
+			 1ull << VIRTIO_BLK_F_SEG_MAX | 1ull << VIRTIO_BLK_F_GEOMETRY |
+			 1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_FLUSH |
+			 1ull << VIRTIO_BLK_F_TOPOLOGY | 1ull << VIRTIO_BLK_F_MQ;
+	if (blockdev_readonly(bd))
+		b->vd.features |= 1ull << VIRTIO_BLK_F_RO;
+	else
+		b->vd.features |= 1ull << VIRTIO_BLK_F_DISCARD | 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
+	ret = virtio_pci_create(p, &b->vd, name, &b->vp, err);
+	if (ret)
+		goto fail_pci;
+	*out = b;
+	return 0;
+
+fail_pci:
+	free(b->zeroes);
+fail_zeroes:
+	free(b);
+	return ret;
+}
+
+struct pci_dev *virtio_blk_pci(struct virtio_blk *b)
+{
+	return virtio_pci_dev(b->vp);
+}
+
+int virtio_blk_poll(struct virtio_blk *b)
+{
+	int ret;
+
+	pthread_mutex_lock(&b->p->dev_lock);
+	ret = blockdev_poll_completions(b->bd);
+	pthread_mutex_unlock(&b->p->dev_lock);
+	return ret;
+}
+
+unsigned virtio_blk_inflight(const struct virtio_blk *b)
+{
+	return b->inflight;
+}
+
+void virtio_blk_reset(struct virtio_blk *b)
+{
+	virtio_pci_reset(b->vp);
+}
+
+void virtio_blk_destroy(struct virtio_blk *b)
+{
+	if (!b)
+		return;
+	while (b->inflight && blockdev_wait(b->bd) >= 0)
+		;
+	virtio_pci_destroy(b->vp);
+	free(b->zeroes);
+	free(b);
+}
