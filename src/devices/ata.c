@@ -8,7 +8,9 @@
  * forms, 7.28/7.63 READ/WRITE FPDMA QUEUED (NCQ), 7.14 FLUSH CACHE (EXT), 7.48 SET FEATURES
  * (transfer mode, write cache), 7.5 DATA SET MANAGEMENT (TRIM, 512-byte blocks of 8-byte
  * LBA range entries), 7.18 PACKET; errors per 6.3: ABRT for unsupported commands and
- * arguments, IDNF for LBAs beyond the medium.
+ * arguments, IDNF for LBAs beyond the medium. READ LOG EXT (7.24) answers the General Purpose
+ * Log directory (A.2) and the NCQ Command Error log 10h (A.14), which libata reads after a
+ * queued command failed.
  *
  * Data moves through a bounce buffer of at most ATA_CHUNK_BYTES per command: a long transfer
  * is a chain of block requests, each started from the previous one's completion, so a guest
@@ -18,7 +20,7 @@
  * With the write cache disabled (SET FEATURES 82h) each write is followed by a flush.
  *
  * Not modelled: CHS addressing, PIO and multiple-sector data commands (READ/WRITE SECTORS:
- * AHCI guests use DMA), READ LOG EXT (aborted, as libata tolerates), security, SMART, power
+ * AHCI guests use DMA), logs other than the two below, security, SMART, power
  * states beyond answering STANDBY/IDLE IMMEDIATE and CHECK POWER MODE.
  */
 #include "devices/ata.h"
@@ -78,6 +80,9 @@ struct ata_dev {
 	u8 multiple;
 	u64 gen;
 	unsigned inflight;
+	struct ata_result ncq_err; /* the last failed queued command, for log 10h */
+	unsigned ncq_err_tag;
+	bool ncq_err_valid;
 	struct atapi atapi;
 	struct ata_req reqs[ATA_MAX_SLOTS];
 };
@@ -105,6 +110,11 @@ bool ata_tf_is_ncq(const struct ata_tf *tf)
 
 static void ata_finish(struct ata_dev *d, unsigned slot, struct ata_result *res)
 {
+	if (res->ncq && (res->status & ATA_STATUS_ERR)) {
+		d->ncq_err = *res;
+		d->ncq_err_tag = slot;
+		d->ncq_err_valid = true;
+	}
 	d->ops->complete(d->host, slot, res);
 }
 
@@ -187,10 +197,10 @@ static void ata_identify_disk(const struct ata_dev *d, u16 *w)
 	w[76] = 1u << 8 | 1u << 2 | 1u << 1;		   /* NCQ, SATA Gen1 and Gen2 speeds */
 	w[82] = 1u << 14 | 1u << 5;			   /* NOP, write cache */
 	w[83] = 1u << 14 | 1u << 13 | 1u << 12 | 1u << 10; /* FLUSH CACHE (EXT), LBA48 */
-	w[84] = 1u << 14;
+	w[84] = 1u << 14 | 1u << 5;			   /* General Purpose Logging */
 	w[85] = 1u << 14 | (d->write_cache ? 1u << 5 : 0);
 	w[86] = 1u << 13 | 1u << 12 | 1u << 10;
-	w[87] = 1u << 14;
+	w[87] = 1u << 14 | 1u << 5;
 	for (unsigned i = 0; i < 4; i++)
 		w[100 + i] = (u16)(d->sectors >> (16 * i));
 	w[106] = 0x4000; /* one 512-byte logical sector per physical sector */
@@ -494,6 +504,49 @@ static void ata_dsm(struct ata_dev *d, unsigned slot, const struct ata_tf *tf)
 	ata_req_next(r);
 }
 
+#define ATA_LOG_DIRECTORY 0x00
+#define ATA_LOG_NCQ_ERROR 0x10
+
+/* READ LOG EXT: one 512-byte page of the directory or of the NCQ Command Error log. */
+static void ata_read_log(struct ata_dev *d, unsigned slot, const struct ata_tf *tf)
+{
+	unsigned log = tf->lba & 0xff, page = (tf->lba >> 8) & 0xffff;
+	u8 buf[ATA_SECTOR_SIZE] = { 0 };
+	u8 sum = 0;
+
+	if (tf->count != 1 || page != 0 || (log != ATA_LOG_DIRECTORY && log != ATA_LOG_NCQ_ERROR)) {
+		ata_abort(d, slot, false);
+		return;
+	}
+	if (log == ATA_LOG_DIRECTORY) {
+		buf[0] = 0x01; /* GPL version 1 */
+		buf[2 * ATA_LOG_NCQ_ERROR] = 1;
+		ata_reply(d, slot, buf, sizeof(buf), true);
+		return;
+	}
+	if (d->ncq_err_valid) {
+		const struct ata_result *e = &d->ncq_err;
+
+		buf[0] = (u8)d->ncq_err_tag;
+		buf[2] = e->status;
+		buf[3] = e->error;
+		for (unsigned i = 0; i < 3; i++) {
+			buf[4 + i] = (u8)(e->lba >> (8 * i));
+			buf[8 + i] = (u8)(e->lba >> (24 + 8 * i));
+		}
+		buf[7] = 0x40;
+		buf[12] = (u8)e->count;
+		buf[13] = (u8)(e->count >> 8);
+		d->ncq_err_valid = false;
+	} else {
+		buf[0] = 0x80; /* NQ: no queued command failed */
+	}
+	for (unsigned i = 0; i < sizeof(buf) - 1; i++)
+		sum = (u8)(sum + buf[i]);
+	buf[511] = (u8)-sum;
+	ata_reply(d, slot, buf, sizeof(buf), true);
+}
+
 static void ata_set_features(struct ata_dev *d, unsigned slot, const struct ata_tf *tf)
 {
 	u8 mode = (u8)tf->count;
@@ -582,6 +635,9 @@ static void ata_disk_command(struct ata_dev *d, unsigned slot, const struct ata_
 	case ATA_CMD_SET_FEATURES:
 		ata_set_features(d, slot, tf);
 		return;
+	case ATA_CMD_READ_LOG_EXT:
+		ata_read_log(d, slot, tf);
+		return;
 	case ATA_CMD_SET_MULTIPLE: {
 		u8 n = (u8)tf->count;
 
@@ -657,6 +713,7 @@ void ata_dev_cancel(struct ata_dev *d)
 void ata_dev_reset(struct ata_dev *d)
 {
 	d->gen++;
+	d->ncq_err_valid = false;
 	d->write_cache = true;
 	d->udma_mode = 6;
 	d->multiple = 0;

@@ -713,6 +713,48 @@ static void test_intx_disable(void **state)
 	assert_int_equal(fake_irq_level(&f->intx), 0);
 }
 
+/* A failed queued command: TFES, the tag stays in SACT, and log 10h names it (A.14). */
+static void test_ncq_error_log(void **state)
+{
+	struct fixture *f = *state;
+	struct prd prd = { BUF, 4096 };
+	const u8 *log = ram(f, BUF + 0x10000);
+	struct prd logprd = { BUF + 0x10000, 512 };
+	u8 sum = 0;
+
+	port_start(f, PORT_DISK);
+	build_cmd(f, PORT_DISK, 9, 0x60, DISK_SECTORS - 2, 9 << 3, 8, false, NULL, &prd, 1);
+	wr(f, preg(PORT_DISK, AHCI_PxSACT), 1u << 9);
+	wr(f, preg(PORT_DISK, AHCI_PxCI), 1u << 9);
+	assert_true(rd(f, preg(PORT_DISK, AHCI_PxIS)) & AHCI_PxIS_TFES);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxSACT)), 1u << 9);
+	/* libahci's error handler: restart the engine, then read the log. */
+	wr(f, preg(PORT_DISK, AHCI_PxCMD), AHCI_PxCMD_FRE);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxSACT)), 0);
+	wr(f, preg(PORT_DISK, AHCI_PxIS), 0xffffffff);
+	wr(f, preg(PORT_DISK, AHCI_PxCMD), AHCI_PxCMD_FRE | AHCI_PxCMD_ST);
+	build_cmd(f, PORT_DISK, 0, 0x2f, 0x10, 1, 0, false, NULL, &logprd, 1);
+	issue(f, PORT_DISK, 0);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxTFD)) & 1, 0);
+	assert_int_equal(log[0], 9);
+	assert_true(log[2] & ATA_STATUS_ERR);
+	assert_true(log[3] & ATA_ERROR_IDNF);
+	assert_int_equal(log[4] | log[5] << 8, DISK_SECTORS - 2);
+	for (unsigned i = 0; i < 512; i++)
+		sum = (u8)(sum + log[i]);
+	assert_int_equal(sum, 0);
+	/* Read again: nothing queued failed since. */
+	issue(f, PORT_DISK, 0);
+	assert_int_equal(log[0], 0x80);
+	/* The directory lists log 10h; other logs abort. */
+	build_cmd(f, PORT_DISK, 0, 0x2f, 0x00, 1, 0, false, NULL, &logprd, 1);
+	issue(f, PORT_DISK, 0);
+	assert_int_equal(log[0x20], 1);
+	build_cmd(f, PORT_DISK, 0, 0x2f, 0x30, 1, 0, false, NULL, &logprd, 1);
+	issue(f, PORT_DISK, 0);
+	expect_error(f, PORT_DISK, 0, AHCI_PxIS_TFES, ATA_ERROR_ABRT);
+}
+
 /* Send a 12-byte packet with a data-in buffer of len bytes; returns PxTFD. */
 static u32 atapi_cmd(struct fixture *f, const u8 *cdb, u32 len)
 {
@@ -928,6 +970,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_read_dma, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ncq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ncq_error_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_prdt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
