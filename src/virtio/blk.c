@@ -262,10 +262,10 @@ static void blk_handle(struct virtio_blk *b, struct blk_req *r)
 	}
 }
 
-static void blk_queue_notify(struct virtio_dev *vd, unsigned q)
+/* Handle everything available on queue q; 0, or -EIO when the ring is malformed. */
+static int blk_drain(struct virtio_blk *b, unsigned q)
 {
-	struct virtio_blk *b = (struct virtio_blk *)vd;
-	struct virtqueue *vq = &vd->vqs[q];
+	struct virtqueue *vq = &b->vd.vqs[q];
 	struct blk_req *r;
 	int ret;
 
@@ -273,21 +273,34 @@ static void blk_queue_notify(struct virtio_dev *vd, unsigned q)
 		r = malloc(sizeof(*r));
 		if (!r) {
 			log_err("virtio-blk: out of memory; queue %u left for later", q);
-			return;
+			return 0;
 		}
 		ret = vq_pop(vq, &r->e);
 		if (ret <= 0) {
 			free(r);
-			if (ret < 0)
-				virtio_set_needs_reset(vd);
-			return;
+			return ret;
 		}
 		memset(&r->br, 0, sizeof(r->br));
 		r->b = b;
 		r->q = q;
-		r->reset_count = vd->reset_count;
+		r->reset_count = b->vd.reset_count;
 		blk_handle(b, r);
 	}
+}
+
+static void blk_queue_notify(struct virtio_dev *vd, unsigned q)
+{
+	struct virtio_blk *b = (struct virtio_blk *)vd;
+
+	/* Drain with kicks suppressed, then re-enable them (publishing avail_event under
+	 * EVENT_IDX) and drain again if the driver added buffers meanwhile (2.7.10). */
+	do {
+		vq_set_notification(&vd->vqs[q], false);
+		if (blk_drain(b, q) < 0) {
+			virtio_set_needs_reset(vd);
+			return;
+		}
+	} while (vq_set_notification(&vd->vqs[q], true));
 }
 
 static void blk_config_read(struct virtio_dev *vd, unsigned off, void *buf, unsigned len)

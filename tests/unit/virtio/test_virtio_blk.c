@@ -481,6 +481,8 @@ static void test_write_read(void **state)
 	assert_int_equal(request(f, 0, VIRTIO_BLK_T_OUT, 8, BUF, 4096, false, false),
 			 VIRTIO_BLK_S_OK);
 	assert_int_equal(last_used_len(f, 0), 1);
+	/* Kicks were suppressed while draining (used->flags) and asked for again after. */
+	assert_int_equal(get16(f, RINGS + 0x2000), 0);
 	assert_int_equal(pread(f->fd, buf, sizeof(buf), 8 * 512), (ssize_t)sizeof(buf));
 	assert_memory_equal(buf, want, sizeof(want));
 	/* Read sectors 2 and 3 back (pattern from setup). */
@@ -513,8 +515,8 @@ static void test_indirect_event_idx(void **state)
 	assert_int_equal(request(f, 0, VIRTIO_BLK_T_IN, 5, BUF, 512, true, true), VIRTIO_BLK_S_OK);
 	assert_int_equal(*ram(f, BUF + 100), 6);
 	assert_int_equal(f->tp.nr_msis, 1);
-	/* The device publishes avail_event = next slot it will read. */
-	assert_int_equal(get16(f, RINGS + 0x2000 + 4 + 8 * QSZ) <= 1, 1);
+	/* The device publishes avail_event = the next index it will read (2.7.10). */
+	assert_int_equal(get16(f, RINGS + 0x2000 + 4 + 8 * QSZ), 1);
 	/* used_event still 0: no interrupt for the second completion. */
 	assert_int_equal(request(f, 0, VIRTIO_BLK_T_IN, 6, BUF, 512, true, true), VIRTIO_BLK_S_OK);
 	assert_int_equal(*ram(f, BUF + 100), 7);
@@ -522,6 +524,9 @@ static void test_indirect_event_idx(void **state)
 	put16(f, avail + 4 + 2 * QSZ, 2);
 	assert_int_equal(request(f, 0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, true), VIRTIO_BLK_S_OK);
 	assert_int_equal(f->tp.nr_msis, 2);
+	assert_int_equal(get16(f, RINGS + 0x2000 + 4 + 8 * QSZ), 3);
+	/* Under EVENT_IDX used->flags is left alone. */
+	assert_int_equal(get16(f, RINGS + 0x2000), 0);
 }
 
 static void test_commands(void **state)
@@ -739,6 +744,55 @@ static void test_pci_cfg_window(void **state)
 	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_Q_SELECT, 2), 1);
 }
 
+static void test_scattered(void **state)
+{
+	struct fx *f = *state;
+	u32 type = VIRTIO_BLK_T_OUT;
+	u64 sector = 20;
+	u8 buf[2048];
+	/* Header split 8 + 8, data in three pieces, status alone. */
+	struct seg w[6] = { { HDR, 8, false },
+			    { HDR + 8, 8, false },
+			    { BUF, 512, false },
+			    { BUF + 0x1000, 1024, false },
+			    { BUF + 0x3000, 512, false },
+			    { HDR + 0x40, 1, true } };
+	/* Read: data then the status byte in the same descriptor as the last data. */
+	struct seg r[3] = { { HDR, 16, false },
+			    { BUF + 0x8000, 1024, true },
+			    { BUF + 0x9000, 1025, true } };
+
+	driver_init(f, base_features(), 1);
+	memcpy(ram(f, HDR), &type, 4);
+	memset(ram(f, HDR + 4), 0, 4);
+	memcpy(ram(f, HDR + 8), &sector, 8);
+	memset(ram(f, BUF), 0xa1, 512);
+	memset(ram(f, BUF + 0x1000), 0xb2, 1024);
+	memset(ram(f, BUF + 0x3000), 0xc3, 512);
+	offer_chain(f, 0, w, 6, false);
+	kick(f, 0);
+	wait_used(f, 0, 1);
+	assert_int_equal(*ram(f, HDR + 0x40), VIRTIO_BLK_S_OK);
+	assert_int_equal(pread(f->fd, buf, sizeof(buf), 20 * 512), (ssize_t)sizeof(buf));
+	assert_int_equal(buf[0], 0xa1);
+	assert_int_equal(buf[511], 0xa1);
+	assert_int_equal(buf[512], 0xb2);
+	assert_int_equal(buf[1535], 0xb2);
+	assert_int_equal(buf[1536], 0xc3);
+	assert_int_equal(buf[2047], 0xc3);
+
+	type = VIRTIO_BLK_T_IN;
+	memcpy(ram(f, HDR), &type, 4);
+	*ram(f, BUF + 0x9000 + 1024) = 0xff;
+	offer_chain(f, 0, r, 3, false);
+	kick(f, 0);
+	wait_used(f, 0, 2);
+	assert_int_equal(*ram(f, BUF + 0x9000 + 1024), VIRTIO_BLK_S_OK);
+	assert_int_equal(last_used_len(f, 0), 2049);
+	assert_memory_equal(ram(f, BUF + 0x8000), buf, 1024);
+	assert_memory_equal(ram(f, BUF + 0x9000), buf + 1024, 1024);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -757,6 +811,7 @@ int main(void)
 		T(test_hostile_nested_indirect),
 		T(test_reset_drops_inflight),
 		T(test_pci_cfg_window),
+		T(test_scattered),
 #undef T
 	};
 
