@@ -57,6 +57,8 @@ static void blk_complete(struct blk_req *r, u8 status)
 	/* A request from before a device reset must not touch the new rings. */
 	if (r->reset_count == b->vd.reset_count) {
 		*r->status = status;
+		if (status != VIRTIO_BLK_S_OK)
+			r->used_len = 1; /* only the status byte is known to be written */
 		if (vq_push(&b->vd.vqs[r->q], r->e.head, r->used_len))
 			virtio_set_needs_reset(&b->vd);
 		else

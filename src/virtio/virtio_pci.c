@@ -472,6 +472,9 @@ static void virtio_pci_config_write(struct pci_dev *d, unsigned off, unsigned si
 
 	(void)val;
 	if (off < vp->msix_cap + 4u && off + size > vp->msix_cap + 2u) {
+		/* With MSI-X on, the function no longer signals through INTx. */
+		if (virtio_pci_msix_on(vp))
+			pci_set_irq(&vp->pci, 0);
 		virtio_pci_msix_flush(vp);
 		return;
 	}

@@ -558,6 +558,7 @@ static void test_commands(void **state)
 	/* Out of range, partial sectors, too many zeroes: IOERR. */
 	assert_int_equal(request(f, 0, VIRTIO_BLK_T_IN, DISK / 512, BUF, 512, true, false),
 			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(last_used_len(f, 0), 1);
 	assert_int_equal(request(f, 0, VIRTIO_BLK_T_IN, UINT64_MAX, BUF, 512, true, false),
 			 VIRTIO_BLK_S_IOERR);
 	assert_int_equal(request(f, 0, VIRTIO_BLK_T_OUT, 0, BUF, 100, false, false),
@@ -631,6 +632,11 @@ static void test_intx(void **state)
 	assert_int_equal(bus_read(&f->tp.p.mmio, isr, 1), 1);
 	assert_int_equal(fake_irq_level(&f->intx), 0);
 	assert_int_equal(bus_read(&f->tp.p.mmio, isr, 1), 0);
+	/* A pending INTx is dropped when the driver switches to MSI-X. */
+	assert_int_equal(request(f, 0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, false), VIRTIO_BLK_S_OK);
+	assert_int_equal(fake_irq_level(&f->intx), 1);
+	msix_enable(f, 2);
+	assert_int_equal(fake_irq_level(&f->intx), 0);
 }
 
 static void expect_needs_reset(struct fx *f)
