@@ -40,6 +40,8 @@ struct ahci_slot {
 	bool busy, ncq;
 	u64 ctba;
 	u32 prdtl;
+	u32 walk_index; /* PRDT entry the last copy ended in, and its first byte */
+	u64 walk_pos;
 };
 
 struct ahci_port {
@@ -200,17 +202,26 @@ static void ahci_port_error(struct ahci_port *port, unsigned slot, u32 is_bits, 
 	ahci_port_raise(port, is_bits);
 }
 
-/* Walk the PRDT of slot from byte off: copy len bytes to (to_guest) or from the guest. */
+/*
+ * Walk the PRDT of slot from byte off: copy len bytes to (to_guest) or from the guest. The
+ * walk resumes at the entry where the previous copy of this command stopped, so a long
+ * transfer in chunks stays linear in the number of entries.
+ */
 static int ahci_prdt_copy(struct ahci_port *port, unsigned slot, u64 off, u8 *buf, size_t len,
 			  bool to_guest)
 {
 	const struct gmem *mem = &port->a->p->mem;
 	struct ahci_slot *s = &port->slots[slot];
 	u64 pos = 0;
+	u32 i = 0;
 
-	for (u32 i = 0; i < s->prdtl && len; i++) {
+	if (off >= s->walk_pos) {
+		i = s->walk_index;
+		pos = s->walk_pos;
+	}
+	for (; i < s->prdtl && len; i++) {
 		u32 prd[4];
-		u64 dba, n, skip;
+		u64 dba, n, skip, chunk;
 		int ret;
 
 		if (gmem_read(mem, s->ctba + AHCI_CT_PRDT + (u64)i * AHCI_PRD_SIZE, prd,
@@ -222,18 +233,20 @@ static int ahci_prdt_copy(struct ahci_port *port, unsigned slot, u64 off, u8 *bu
 			pos += n;
 			continue;
 		}
-		skip = off > pos ? off - pos : 0;
-		n = MIN(n - skip, (u64)len);
+		skip = off - pos;
+		chunk = MIN(n - skip, (u64)len);
 		if (to_guest)
-			ret = gmem_write(mem, dba + skip, buf, n);
+			ret = gmem_write(mem, dba + skip, buf, chunk);
 		else
-			ret = gmem_read(mem, dba + skip, buf, n);
+			ret = gmem_read(mem, dba + skip, buf, chunk);
 		if (ret < 0)
 			return -EFAULT;
-		buf += n;
-		len -= n;
-		pos += skip + n;
-		off = pos;
+		s->walk_index = i;
+		s->walk_pos = pos;
+		buf += chunk;
+		len -= chunk;
+		off += chunk;
+		pos += n;
 	}
 	return len ? -EOVERFLOW : 0;
 }
@@ -344,6 +357,8 @@ static bool ahci_port_start(struct ahci_port *port, unsigned slot)
 		goto err_bus;
 	s->ctba = ahci_addr(dw[2] & ~(AHCI_CTBA_ALIGN - 1), dw[3]);
 	s->prdtl = AHCI_CMD_PRDTL(dw[0]);
+	s->walk_index = 0;
+	s->walk_pos = 0;
 	if (gmem_read(mem, s->ctba + AHCI_CT_CFIS, fis, sizeof(fis)) < 0 ||
 	    gmem_read(mem, s->ctba + AHCI_CT_ACMD, acmd, sizeof(acmd)) < 0)
 		goto err_bus;

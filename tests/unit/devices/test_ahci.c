@@ -30,7 +30,7 @@
 #define RAM_BYTES    (8u << 20)
 #define ABAR	     0xfebf0000ull
 #define AHCI_DEV     4
-#define DISK_BYTES   (1u << 20)
+#define DISK_BYTES   (2u << 20)
 #define DISK_SECTORS (DISK_BYTES / 512)
 #define CLB(port)    (0x10000u + (port)*0x1000u)
 #define FB(port)     (0x18000u + (port)*0x100u)
@@ -401,19 +401,34 @@ static void test_write_read_dma(void **state)
 	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxCI)), 0);
 }
 
-/* A transfer longer than the 1 MiB bounce buffer: the whole disk in one command. */
+/*
+ * Transfers longer than the 1 MiB bounce buffer: the whole disk written from 512 scattered
+ * 4 KiB pieces in reverse order (slot 31's table holds the long PRDT), read back in one piece.
+ */
 static void test_large_transfer(void **state)
 {
 	struct fixture *f = *state;
-	struct prd prd = { BUF, DISK_BYTES };
-	static u8 img[DISK_BYTES];
+	static struct prd prds[512];
+	static u8 img[DISK_BYTES], got[DISK_BYTES];
+	struct prd one = { BUF, DISK_BYTES };
 
 	fill(img, sizeof(img), 9);
-	assert_int_equal(pwrite(f->disk_fd, img, sizeof(img), 0), (ssize_t)sizeof(img));
+	for (unsigned i = 0; i < 512; i++) {
+		prds[i] = (struct prd){ BUF + (511 - i) * 4096ull, 4096 };
+		memcpy(ram(f, prds[i].gpa), img + i * 4096, 4096);
+	}
 	port_start(f, PORT_DISK);
-	build_cmd(f, PORT_DISK, 0, 0x25, 0, DISK_SECTORS, 0, false, NULL, &prd, 1);
+	build_cmd(f, PORT_DISK, 31, 0x35, 0, DISK_SECTORS & 0xffff, 0, true, NULL, prds, 512);
+	issue(f, PORT_DISK, 31);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxTFD)) & 1, 0);
+	assert_int_equal(pread(f->disk_fd, got, sizeof(got), 0), (ssize_t)sizeof(got));
+	assert_memory_equal(got, img, sizeof(img));
+
+	memset(ram(f, BUF), 0, DISK_BYTES);
+	build_cmd(f, PORT_DISK, 0, 0x25, 0, DISK_SECTORS & 0xffff, 0, false, NULL, &one, 1);
 	issue(f, PORT_DISK, 0);
 	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxTFD)) & 1, 0);
+	assert_int_equal(get32(ram(f, CLB(PORT_DISK) + 4)), DISK_BYTES);
 	assert_memory_equal(ram(f, BUF), img, sizeof(img));
 }
 
