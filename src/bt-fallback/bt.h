@@ -19,9 +19,9 @@
  * physical), descriptor-table segment loads and far transfers outside real
  * mode, IDT delivery in protected and long mode (an exception there ends
  * bt_run with BT_EXIT_EXCEPTION), system instructions (MOV CRn, LGDT,
- * SYSCALL, RDMSR...) -- all BT part 2; the x87 FPU, MMX, SSE/SSE2
- * floating-point arithmetic and SSE3..SSE4.2 (#UD for now); interrupt
- * windows inside long REP loops.
+ * SYSCALL, RDMSR...) -- all BT part 2; MMX and SSE3..SSE4.2 (#UD for
+ * now); interrupt windows inside long REP loops. The x87 FPU is in
+ * ops/x87.c (the host computes, as for SSE floating point in ops/ssefp.c).
  */
 #ifndef BT_FALLBACK_BT_H
 #define BT_FALLBACK_BT_H

@@ -20,9 +20,11 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -97,6 +99,13 @@ static void diff_engine_run(struct diff_engine *e, const struct diff_case *c, st
 	memcpy(cpu->st.gpr, c->gpr, sizeof(c->gpr));
 	memcpy(cpu->st.fx.xmm, c->xmm, sizeof(c->xmm));
 	cpu->st.fx.mxcsr = 0x1f80;
+	cpu->st.fx.fcw = c->fcw;
+	cpu->st.fx.fsw = c->fsw;
+	cpu->st.fx.ftw = c->ftw;
+	for (unsigned i = 0; i < 8; i++) {
+		memset(cpu->st.fx.st[i], 0, 16);
+		memcpy(cpu->st.fx.st[i], c->st[i], 10);
+	}
 	cpu->st.rip = DIFF_CODE + DIFF_CODE_OFF;
 	bt_set_rflags(cpu, c->rflags | 0x200); /* IF is always set in user mode */
 	why = bt_run(cpu, 10000);
@@ -104,6 +113,11 @@ static void diff_engine_run(struct diff_engine *e, const struct diff_case *c, st
 	r->rip = cpu->st.rip;
 	r->rflags = bt_get_rflags(cpu);
 	memcpy(r->xmm, cpu->st.fx.xmm, sizeof(r->xmm));
+	r->fcw = cpu->st.fx.fcw;
+	r->fsw = cpu->st.fx.fsw;
+	r->ftw = cpu->st.fx.ftw;
+	for (unsigned i = 0; i < 8; i++)
+		memcpy(r->st[i], cpu->st.fx.st[i], 10);
 	r->trapno = why == BT_EXIT_EXCEPTION ? cpu->exc.vector : -1;
 	r->err = cpu->exc.has_error ? cpu->exc.error : 0;
 	r->cr2 = cpu->exc.vector == BT_EXC_PF ? cpu->exc.cr2 : 0;
@@ -186,6 +200,33 @@ static bool diff_compare(const struct diff_case *c, const struct diff_result *n,
 			ok = false;
 		}
 	}
+	if (n->fcw != b->fcw || ((n->fsw ^ b->fsw) & ~(c->undef_flags >> 16) & 0xffff) ||
+	    n->ftw != b->ftw) {
+		if (print)
+			fprintf(stderr,
+				"  x87: initial fcw %04x fsw %04x ftw %02x; host fcw %04x fsw %04x "
+				"ftw %02x; engine fcw %04x fsw %04x ftw %02x (fsw undefined %04x)\n",
+				c->fcw, c->fsw, c->ftw, n->fcw, n->fsw, n->ftw, b->fcw, b->fsw,
+				b->ftw, (unsigned)(c->undef_flags >> 16));
+		ok = false;
+	}
+	for (unsigned i = 0; i < 8; i++) {
+		if (memcmp(n->st[i], b->st[i], 10)) {
+			if (print) {
+				fprintf(stderr, "  st%u: initial ", i);
+				for (unsigned k = 10; k--;)
+					fprintf(stderr, "%02x", c->st[i][k]);
+				fprintf(stderr, " host ");
+				for (unsigned k = 10; k--;)
+					fprintf(stderr, "%02x", n->st[i][k]);
+				fprintf(stderr, " engine ");
+				for (unsigned k = 10; k--;)
+					fprintf(stderr, "%02x", b->st[i][k]);
+				fprintf(stderr, "\n");
+			}
+			ok = false;
+		}
+	}
 	if ((n->rflags ^ b->rflags) & fmask) {
 		if (print)
 			fprintf(stderr, "  rflags: host %#llx engine %#llx (compared %#llx)\n",
@@ -204,6 +245,21 @@ static bool diff_compare(const struct diff_case *c, const struct diff_result *n,
 		ok = false;
 	}
 	return ok;
+}
+
+/*
+ * The engine faulted on an address the host process itself maps (the sanitizers' shadow memory
+ * covers much of the low address space), so the native run did not fault there: not comparable.
+ */
+static bool diff_host_mapped(const struct diff_result *n, const struct diff_result *b)
+{
+	void *page = (void *)(uintptr_t)(b->cr2 & ~4095ull);
+
+	if (b->trapno != 14 || n->trapno == 14)
+		return false;
+	if (b->cr2 >= DIFF_DATA - 4096 && b->cr2 < DIFF_DATA + DIFF_DATA_SIZE + 4096)
+		return false;
+	return msync(page, 4096, MS_ASYNC) == 0;
 }
 
 static u64 diff_env(const char *name, u64 def)
@@ -226,6 +282,7 @@ static void diff_run(void **state, bool sequences, bool compat)
 	struct diff_stats st;
 	struct timespec t0, t1;
 	double secs;
+	u64 skipped = 0;
 
 	(void)state;
 	if (sequences || compat)
@@ -253,6 +310,10 @@ static void diff_run(void **state, bool sequences, bool compat)
 			fprintf(stderr, "engine\n");
 		diff_engine_run(&e, &c, &br);
 		ok = diff_compare(&c, &nr, &br, false);
+		if (!ok && diff_host_mapped(&nr, &br)) {
+			skipped++;
+			continue;
+		}
 		st.cases[c.group]++;
 		st.total++;
 		if (!ok || only != ~0ull) {
@@ -275,6 +336,10 @@ static void diff_run(void **state, bool sequences, bool compat)
 			   "single instructions",
 	       (unsigned long long)seed, (unsigned long long)st.total,
 	       (unsigned long long)st.failed, secs, (double)st.total / (secs > 0 ? secs : 1));
+	if (skipped)
+		printf("skipped %llu cases that touched memory the harness process maps (sanitizer "
+		       "shadow)\n",
+		       (unsigned long long)skipped);
 	printf("coverage per group (cases/mismatches):");
 	for (unsigned g = 0, k = 0; g < diff_nr_groups(); g++) {
 		if (!st.cases[g])

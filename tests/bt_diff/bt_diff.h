@@ -25,6 +25,9 @@ struct diff_case {
 	u64 rflags;
 	u64 undef_flags; /* flags left undefined by the case */
 	u8 xmm[16][16];
+	u16 fcw, fsw; /* x87: FSW TOP and flags; undefined C0-C3 in undef_flags bits 16-31 */
+	u8 ftw;	      /* abridged tag word */
+	u8 st[8][10]; /* ST0..ST7 */
 	u8 data[DIFF_DATA_SIZE];
 	unsigned group; /* coverage group of the (first) instruction */
 	unsigned nr_insns;
@@ -39,6 +42,9 @@ struct diff_result {
 	int trapno; /* -1: none (cannot happen natively: every run ends in a trap) */
 	u64 err, cr2;
 	u8 xmm[16][16];
+	u16 fcw, fsw;
+	u8 ftw;
+	u8 st[8][10];
 	u8 data[DIFF_DATA_SIZE];
 };
 

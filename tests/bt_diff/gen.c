@@ -12,7 +12,8 @@
  *
  * Excluded because the host would leave the sandbox or the result is not
  * reproducible: SYSCALL/SYSENTER/INT 80h, far transfers and segment loads,
- * FS/GS overrides, CPUID/RDTSC, VEX/EVEX (the host has AVX), x87/SSE (not
+ * FS/GS overrides, CPUID/RDTSC, VEX/EVEX (the host has AVX), FNSTENV/FNSAVE (FIP/FDP are not
+ * modelled), MMX (not
  * implemented yet), 66-prefixed near branches (AMD and Intel differ).
  */
 #include "bt_diff.h"
@@ -414,6 +415,45 @@ static const struct gen_tmpl gen_tmpls[] = {
 	{ "legacy", 0, 0xfe, F_RM, 7, I_NONE, 0, 0, 0 },
 	{ "legacy", 0, 0xff, F_RM, 7, I_NONE, 0, 0, 0 },
 	{ "legacy", 0, 0xc7, F_RM, 3, I_Z, 0, 0, 0 },
+	/* x87: fsw undefined C bits in undef bits 16-31 (C0 C2 C3 = 0x4500, all four = 0x4700). */
+#define X87U(b) ((u32)(b) << 16)
+#define X87M(o, d, u) { "x87", 0, o, F_MEM, d, I_NONE, T_SSE, 0, X87U(u) }
+#define X87R(o, d, u, f) { "x87", 0, o, F_REG, d, I_NONE, T_SSE | (f), 0, X87U(u) }
+	X87M(0xd8, 0, 0x4500), X87M(0xd8, 1, 0x4500), X87M(0xd8, 2, 0), X87M(0xd8, 3, 0),
+	X87M(0xd8, 4, 0x4500), X87M(0xd8, 5, 0x4500), X87M(0xd8, 6, 0x4500), X87M(0xd8, 7, 0x4500),
+	X87M(0xdc, 0, 0x4500), X87M(0xdc, 1, 0x4500), X87M(0xdc, 2, 0), X87M(0xdc, 3, 0),
+	X87M(0xdc, 4, 0x4500), X87M(0xdc, 5, 0x4500), X87M(0xdc, 6, 0x4500), X87M(0xdc, 7, 0x4500),
+	X87M(0xda, 0, 0x4500), X87M(0xda, 1, 0x4500), X87M(0xda, 2, 0), X87M(0xda, 3, 0),
+	X87M(0xda, 4, 0x4500), X87M(0xda, 5, 0x4500), X87M(0xda, 6, 0x4500), X87M(0xda, 7, 0x4500),
+	X87M(0xde, 0, 0x4500), X87M(0xde, 1, 0x4500), X87M(0xde, 2, 0), X87M(0xde, 3, 0),
+	X87M(0xde, 4, 0x4500), X87M(0xde, 5, 0x4500), X87M(0xde, 6, 0x4500), X87M(0xde, 7, 0x4500),
+	X87M(0xd9, 0, 0x4500), X87M(0xd9, 2, 0x4500), X87M(0xd9, 3, 0x4500), X87M(0xd9, 4, 0),
+	X87M(0xd9, 5, 0x4700), X87M(0xd9, 7, 0x4700),
+	X87M(0xdd, 0, 0x4500), X87M(0xdd, 1, 0x4500), X87M(0xdd, 2, 0x4500), X87M(0xdd, 3, 0x4500),
+	X87M(0xdd, 4, 0), X87M(0xdd, 7, 0x4700),
+	X87M(0xdb, 0, 0x4500), X87M(0xdb, 1, 0x4500), X87M(0xdb, 2, 0x4500), X87M(0xdb, 3, 0x4500),
+	X87M(0xdb, 5, 0x4500), X87M(0xdb, 7, 0x4500),
+	X87M(0xdf, 0, 0x4500), X87M(0xdf, 1, 0x4500), X87M(0xdf, 2, 0x4500), X87M(0xdf, 3, 0x4500),
+	X87M(0xdf, 4, 0x4500), X87M(0xdf, 5, 0x4500), X87M(0xdf, 6, 0x4500), X87M(0xdf, 7, 0x4500),
+	X87R(0xd8, 0, 0x4500, 0), X87R(0xd8, 1, 0x4500, 0), X87R(0xd8, 2, 0, T_SEQ),
+	X87R(0xd8, 3, 0, T_SEQ), X87R(0xd8, 4, 0x4500, 0), X87R(0xd8, 5, 0x4500, 0),
+	X87R(0xd8, 6, 0x4500, 0), X87R(0xd8, 7, 0x4500, 0),
+	X87R(0xdc, 0, 0x4500, 0), X87R(0xdc, 1, 0x4500, 0), X87R(0xdc, 4, 0x4500, 0),
+	X87R(0xdc, 5, 0x4500, 0), X87R(0xdc, 6, 0x4500, 0), X87R(0xdc, 7, 0x4500, 0),
+	X87R(0xde, 0, 0x4500, 0), X87R(0xde, 1, 0x4500, 0), X87R(0xde, 4, 0x4500, 0),
+	X87R(0xde, 5, 0x4500, 0), X87R(0xde, 6, 0x4500, 0), X87R(0xde, 7, 0x4500, 0),
+	X87R(0xd9, 0, 0x4500, 0), X87R(0xd9, 1, 0x4500, 0), X87R(0xd9, 4, 0, 0),
+	X87R(0xd9, 5, 0, 0), X87R(0xd9, 6, 0, 0), X87R(0xd9, 7, 0, 0),
+	X87R(0xda, 0, 0x4500, 0), X87R(0xda, 1, 0x4500, 0), X87R(0xda, 2, 0x4500, 0),
+	X87R(0xda, 3, 0x4500, 0), X87R(0xda, 5, 0, 0),
+	X87R(0xdb, 0, 0x4500, 0), X87R(0xdb, 1, 0x4500, 0), X87R(0xdb, 2, 0x4500, 0),
+	X87R(0xdb, 3, 0x4500, 0), X87R(0xdb, 4, 0, 0), X87R(0xdb, 5, 0, T_SEQ),
+	X87R(0xdb, 6, 0, T_SEQ),
+	X87R(0xdd, 0, 0x4700, 0), X87R(0xdd, 2, 0x4500, 0), X87R(0xdd, 3, 0x4500, 0),
+	X87R(0xdd, 4, 0, T_SEQ), X87R(0xdd, 5, 0, T_SEQ),
+	X87R(0xdf, 4, 0x4700, 0), X87R(0xdf, 5, 0, T_SEQ), X87R(0xdf, 6, 0, T_SEQ),
+	X87R(0xde, 3, 0, 0), X87R(0xda, 5, 0, 0),
+	{ "x87", 0, 0x9b, F_NONE, -1, I_NONE, T_SSE, 0, 0 },
 	{ "priv", 0, 0xf4, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "priv", 0, 0xfa, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "priv", 0, 0xfb, F_NONE, -1, I_NONE, 0, 0, 0 },
@@ -425,11 +465,11 @@ static const struct gen_tmpl gen_tmpls[] = {
 #define GEN_NR ARRAY_SIZE(gen_tmpls)
 
 static const char *const gen_groups[] = {
-	"add",	   "or",      "adc",	"sbb",	  "and",     "sub",   "xor",	  "cmp",   "grp1",
-	"test",	   "xchg",    "mov",	"movx",	  "lea",     "stack", "cbw",	  "flags", "string",
-	"shift",   "shd",     "grp3",	"incdec", "imul",    "jcc",   "jmp",	  "int",   "setcc",
-	"cmov",	   "bt",      "bsf",	"popcnt", "cmpxchg", "xadd",  "bswap",	  "movbe", "nop",
-	"sse-mov", "sse-int", "sse-fp", "mxcsr",  "legacy",  "priv",  "sequence",
+	"add",	   "or",      "adc",	"sbb",	  "and",     "sub",   "xor",   "cmp",	   "grp1",
+	"test",	   "xchg",    "mov",	"movx",	  "lea",     "stack", "cbw",   "flags",	   "string",
+	"shift",   "shd",     "grp3",	"incdec", "imul",    "jcc",   "jmp",   "int",	   "setcc",
+	"cmov",	   "bt",      "bsf",	"popcnt", "cmpxchg", "xadd",  "bswap", "movbe",	   "nop",
+	"sse-mov", "sse-int", "sse-fp", "mxcsr",  "legacy",  "priv",  "x87",   "sequence",
 };
 
 unsigned diff_nr_groups(void)
@@ -701,8 +741,76 @@ static u64 gen_fix_mem(struct diff_rng *rng, struct diff_case *c, struct gen_ins
 	return target;
 }
 
+/* An 80-bit value of a random class: zeros, normals near 1 and over the whole range, denormals,
+ * infinities, NaNs (quiet, signalling, the indefinite), integers, and rarely any bit pattern. */
+static void gen_f80(struct diff_rng *rng, u8 v[10])
+{
+	u64 m = diff_rand(rng) | (1ull << 63);
+	unsigned e = 0x3fff - 8 + rnd(rng, 17), sign = rnd(rng, 2) << 15;
+
+	switch (rnd(rng, 12)) {
+	case 0:
+		m = 0, e = 0;
+		break;
+	case 1:
+		e = 0, m >>= 1 + rnd(rng, 63); /* denormal */
+		break;
+	case 2:
+		e = 0x7fff, m = 1ull << 63; /* infinity */
+		break;
+	case 3:
+		e = 0x7fff, m |= 1ull << 62; /* QNaN */
+		break;
+	case 4:
+		e = 0x7fff, m = (m & ~(1ull << 62)) | 1; /* SNaN */
+		break;
+	case 5:
+		e = 1 + rnd(rng, 0x7ffe); /* any normal */
+		break;
+	case 6: /* a small integer */
+		m = (u64)(1 + rnd(rng, 1000));
+		e = 0x3fff + 63;
+		while (!(m >> 63))
+			m <<= 1, e--;
+		break;
+	case 7:
+		m = diff_rand(rng), e = rnd(rng, 0x8000); /* any pattern, unnormals included */
+		break;
+	case 8:
+		e = 0x3fff + 40 + rnd(rng, 30); /* near the integer conversion limits */
+		break;
+	default:
+		break;
+	}
+	memcpy(v, &m, 8);
+	e |= sign;
+	memcpy(v + 8, &e, 2);
+}
+
+static void gen_x87(struct diff_rng *rng, struct diff_case *c)
+{
+	c->fcw = (u16)(0x037f | (rnd(rng, 4) << 8) | (rnd(rng, 4) << 10));
+	if (!rnd(rng, 6))
+		c->fcw &= (u16) ~(diff_rand(rng) & 0x3d); /* unmask some exceptions (not PE) */
+	c->fsw = (u16)((rnd(rng, 8) << 11) | (diff_rand(rng) & 0x4700) |
+		       (diff_rand(rng) & c->fcw & 0x3f));
+	switch (rnd(rng, 4)) {
+	case 0:
+		c->ftw = 0;
+		break;
+	case 1:
+		c->ftw = 0xff;
+		break;
+	default:
+		c->ftw = (u8)diff_rand(rng);
+	}
+	for (unsigned i = 0; i < 8; i++)
+		gen_f80(rng, c->st[i]);
+}
+
 static void gen_regs(struct diff_rng *rng, struct diff_case *c)
 {
+	gen_x87(rng, c);
 	for (unsigned i = 0; i < 16; i++)
 		c->gpr[i] = gen_value(rng);
 	c->gpr[4] = DIFF_DATA + 0x1000 + 8 * rnd(rng, 256); /* RSP */
@@ -893,6 +1001,8 @@ static void diff_gen_one(struct diff_rng *rng, struct diff_case *c)
 	memset(c, 0, offsetof(struct diff_case, data));
 	c->reject = false;
 	c->cr2_any = t->special == S_STRING && (t->op == 0xa6 || t->op == 0xa7);
+	/* FLDENV/FRSTOR: several reads in an unspecified order. */
+	c->cr2_any |= t->map == 0 && (t->op == 0xd9 || t->op == 0xdd) && t->digit == 4;
 	gen_regs(rng, c);
 	g.p = c->code;
 	gen_encode(rng, t, &g, false);

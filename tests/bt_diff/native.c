@@ -19,7 +19,8 @@
 struct diff_native_regs {
 	u64 gpr[16];
 	u64 rflags;
-	u8 xmm[16][16]; /* at offset 136 */
+	u8 xmm[16][16];				 /* at offset 136 */
+	u8 fx[512] __attribute__((aligned(16))); /* at offset 400: the x87 state for FXRSTOR */
 };
 
 void diff_native_enter(const struct diff_native_regs *r);
@@ -34,6 +35,7 @@ struct diff_far {
 
 /* Load XMM0-15, RFLAGS and the GPRs from *rdi (struct diff_native_regs); RDI last. */
 #define DIFF_NATIVE_LOAD              \
+	"	fxrstor64 400(%rdi)\n"      \
 	"	movdqu 136(%rdi), %xmm0\n"  \
 	"	movdqu 152(%rdi), %xmm1\n"  \
 	"	movdqu 168(%rdi), %xmm2\n"  \
@@ -112,6 +114,11 @@ static void diff_native_handler(int sig, siginfo_t *si, void *ucv)
 	r->err = (u64)g[REG_ERR];
 	r->cr2 = (u64)g[REG_CR2];
 	memcpy(r->xmm, uc->uc_mcontext.fpregs->_xmm, sizeof(r->xmm));
+	r->fcw = uc->uc_mcontext.fpregs->cwd;
+	r->fsw = uc->uc_mcontext.fpregs->swd;
+	r->ftw = (u8)uc->uc_mcontext.fpregs->ftw;
+	for (unsigned i = 0; i < 8; i++)
+		memcpy(r->st[i], &uc->uc_mcontext.fpregs->_st[i], 10);
 	diff_native_active = 0;
 	siglongjmp(diff_native_jb, 1);
 }
@@ -173,6 +180,13 @@ void diff_native_run(const struct diff_case *c, struct diff_result *r)
 	memcpy(regs.gpr, c->gpr, sizeof(regs.gpr));
 	regs.rflags = c->rflags;
 	memcpy(regs.xmm, c->xmm, sizeof(regs.xmm));
+	memset(regs.fx, 0, sizeof(regs.fx));
+	memcpy(regs.fx + 0, &c->fcw, 2);
+	memcpy(regs.fx + 2, &c->fsw, 2);
+	regs.fx[4] = c->ftw;
+	memcpy(regs.fx + 24, &(u32){ 0x1f80 }, 4);
+	for (unsigned i = 0; i < 8; i++)
+		memcpy(regs.fx + 32 + 16 * i, c->st[i], 10);
 	diff_native_target = DIFF_CODE + DIFF_CODE_OFF;
 	diff_native_far = (struct diff_far){ .off = DIFF_CODE + DIFF_CODE_OFF, .sel = 0x23 };
 	diff_native_out = r;
@@ -185,5 +199,6 @@ void diff_native_run(const struct diff_case *c, struct diff_result *r)
 	}
 	/* A case may have loaded MXCSR: put back the default for the next one. */
 	__asm__ volatile("ldmxcsr %0" : : "m"((u32){ 0x1f80 }));
+	__asm__ volatile("fninit");
 	memcpy(r->data, diff_data, DIFF_DATA_SIZE);
 }

@@ -95,5 +95,8 @@ BT_OP(ssefp_arith);
 BT_OP(ssefp_comis);
 BT_OP(ssefp_cvtsi2f);
 BT_OP(ssefp_cvtf2si);
+/* x87.c */
+BT_OP(x87);
+BT_OP(fwait);
 
 #endif
