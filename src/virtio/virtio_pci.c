@@ -397,28 +397,13 @@ static const struct io_ops virtio_pci_msix_ops = {
 
 /* ---- PCI configuration hooks ---- */
 
-/*
- * bus_map/bus_unmap take the VM-wide device lock, which the configuration write that moved the
- * BAR already holds (the caller of bar_remap is a bus handler). Until the bus offers variants
- * for callers holding the lock, release it around the call when this thread appears to hold
- * it. KNOWN LIMIT (reported to the lead): another vCPU may enter a device in that window.
- */
+/* Map or unmap one BAR's window. The device lock is recursive (platform.h), so this may run
+ * from the configuration write that moved the BAR. */
 static int virtio_pci_bus_call(struct virtio_pci *vp, bool map, u64 base, u64 len,
 			       const struct io_ops *ops)
 {
-	pthread_mutex_t *lock = vp->p->mmio.lock;
-	bool held = lock && pthread_mutex_trylock(lock) != 0;
-	int ret;
-
-	if (lock && !held)
-		pthread_mutex_unlock(lock); /* we just took it: nobody held it */
-	if (held)
-		pthread_mutex_unlock(lock);
-	ret = map ? bus_map(&vp->p->mmio, base, len, ops, vp, vp->pci.name) :
-		    bus_unmap(&vp->p->mmio, base);
-	if (held)
-		pthread_mutex_lock(lock);
-	return ret;
+	return map ? bus_map(&vp->p->mmio, base, len, ops, vp, vp->pci.name) :
+		     bus_unmap(&vp->p->mmio, base);
 }
 
 static void virtio_pci_bar_remap(struct pci_dev *d, unsigned bar, u64 old_addr, u64 new_addr)

@@ -214,7 +214,7 @@ static void bus_dev_write(const struct bus_range *r, u64 off, unsigned size, u64
 
 u64 bus_read_locked(struct bus *bus, u64 addr, unsigned size)
 {
-	struct bus_range *r = bus_find(bus, addr);
+	struct bus_range *r = bus_find(bus, addr), range;
 	u64 val;
 
 	if (!r || addr + size - 1 > r->base + r->len - 1) {
@@ -223,15 +223,16 @@ u64 bus_read_locked(struct bus *bus, u64 addr, unsigned size)
 			(unsigned long long)addr);
 		return bus_size_mask(size);
 	}
-	val = bus_dev_read(r, addr - r->base, size);
-	log_dbg(bus->log_cat, "%s: %s read %#llx/%u -> %#llx", bus->name, r->name,
+	range = *r; /* a handler may map or unmap ranges (BAR moves): keep our own copy */
+	val = bus_dev_read(&range, addr - range.base, size);
+	log_dbg(bus->log_cat, "%s: %s read %#llx/%u -> %#llx", bus->name, range.name,
 		(unsigned long long)addr, size, (unsigned long long)val);
 	return val;
 }
 
 void bus_write_locked(struct bus *bus, u64 addr, unsigned size, u64 val)
 {
-	struct bus_range *r = bus_find(bus, addr);
+	struct bus_range *r = bus_find(bus, addr), range;
 
 	if (!r || addr + size - 1 > r->base + r->len - 1) {
 		bus->unclaimed++;
@@ -239,9 +240,10 @@ void bus_write_locked(struct bus *bus, u64 addr, unsigned size, u64 val)
 			(unsigned long long)val, size, (unsigned long long)addr);
 		return;
 	}
-	log_dbg(bus->log_cat, "%s: %s write %#llx/%u <- %#llx", bus->name, r->name,
+	range = *r; /* a handler may map or unmap ranges (BAR moves): keep our own copy */
+	log_dbg(bus->log_cat, "%s: %s write %#llx/%u <- %#llx", bus->name, range.name,
 		(unsigned long long)addr, size, (unsigned long long)val);
-	bus_dev_write(r, addr - r->base, size, val);
+	bus_dev_write(&range, addr - range.base, size, val);
 }
 
 u64 bus_read(struct bus *bus, u64 addr, unsigned size)

@@ -10,7 +10,9 @@
  *
  * Locking: the bus takes the VM-wide device lock (bus->lock, shared by both
  * buses of a VM) around every handler call; bus_map/bus_unmap take it too.
- * Handlers must not call back into the bus of the same VM.
+ * The lock is recursive (platform_lock_init), so a handler may map or unmap
+ * ranges (a PCI BAR move); the range being dispatched stays valid until its
+ * handler returns because bus_read/bus_write copy what they need first.
  */
 #ifndef VMM_BUS_H
 #define VMM_BUS_H

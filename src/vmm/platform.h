@@ -26,13 +26,28 @@ struct platform {
 	struct bus pio, mmio;
 	struct gmem mem;
 	struct vclock clock;
-	pthread_mutex_t dev_lock; /* the VM-wide device lock the buses take */
+	/*
+	 * The VM-wide device lock the buses take. Recursive, so a device may map or unmap its
+	 * ranges (bus_map, e.g. when the guest moves a PCI BAR) from inside a bus handler.
+	 */
+	pthread_mutex_t dev_lock;
 	/* Ask the VM to stop; code is the exit status for PLATFORM_REQ_EXIT. Device lock held. */
 	void (*request)(struct platform *p, enum platform_request req, int code);
 	/* Deliver a message-signalled interrupt. Device lock held. */
 	void (*msi)(struct platform *p, u64 addr, u32 data);
 	void *owner; /* the struct vm, or the test fixture */
 };
+
+/* Initialise p->dev_lock as a recursive mutex. Main thread, before any device exists. */
+static inline void platform_lock_init(struct platform *p)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&p->dev_lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
 
 static inline void platform_request(struct platform *p, enum platform_request req, int code)
 {

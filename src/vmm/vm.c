@@ -262,7 +262,7 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 	vm->nr_vcpus = spec->vcpus;
 	vm->wake_fd = -1;
 	pthread_mutex_init(&vm->end_lock, NULL);
-	pthread_mutex_init(&vm->plat.dev_lock, NULL);
+	platform_lock_init(&vm->plat);
 	bus_init(&vm->plat.pio, "pio", LOG_CAT_PIO, &vm->plat.dev_lock);
 	bus_init(&vm->plat.mmio, "mmio", LOG_CAT_MMIO, &vm->plat.dev_lock);
 	vclock_init_host(&vm->plat.clock);

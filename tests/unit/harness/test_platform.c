@@ -32,7 +32,7 @@ int test_platform_init(struct test_platform *tp, u64 ram_bytes)
 	int ret;
 
 	memset(tp, 0, sizeof(*tp));
-	pthread_mutex_init(&p->dev_lock, NULL);
+	platform_lock_init(p);
 	bus_init(&p->pio, "pio", LOG_CAT_PIO, &p->dev_lock);
 	bus_init(&p->mmio, "mmio", LOG_CAT_MMIO, &p->dev_lock);
 	vclock_init_fake(&p->clock, TEST_PLATFORM_WALL_BASE_NS);

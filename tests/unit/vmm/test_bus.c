@@ -2,6 +2,8 @@
 /* The bus: range checks, dispatch by offset, access-size adaptation, unclaimed accesses. */
 #include "vmm/bus.h"
 
+#include "vmm/platform.h"
+
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -144,6 +146,59 @@ static void test_byte_device_sees_only_bytes(void **state)
 	bus_destroy(&bus);
 }
 
+/* A device whose register write moves its own window, as a PCI BAR write does. */
+struct moving_dev {
+	struct bus *bus;
+	struct fake_dev regs;
+	u64 base;
+};
+
+static const struct io_ops moving_ops;
+
+static void moving_write(void *opaque, u64 off, unsigned size, u64 val)
+{
+	struct moving_dev *m = opaque;
+
+	if (off == 0) { /* register 0: the new base */
+		assert_int_equal(bus_unmap(m->bus, m->base), 0);
+		m->base = val;
+		assert_int_equal(bus_map(m->bus, m->base, 0x10, &moving_ops, m, "moving"), 0);
+		return;
+	}
+	fake_write(&m->regs, off, size, val);
+}
+
+static u64 moving_read(void *opaque, u64 off, unsigned size)
+{
+	struct moving_dev *m = opaque;
+
+	return fake_read(&m->regs, off, size);
+}
+
+static const struct io_ops moving_ops = {
+	.read = moving_read, .write = moving_write, .min_size = 1, .max_size = 8
+};
+
+static void test_handler_may_remap_under_the_device_lock(void **state)
+{
+	struct platform p = { 0 };
+	struct moving_dev m = { .bus = &p.mmio, .base = 0x1000 };
+
+	(void)state;
+	platform_lock_init(&p);
+	bus_init(&p.mmio, "mmio", 0, &p.dev_lock);
+	/* Other ranges around it, so the move reorders the table under the running access. */
+	assert_int_equal(bus_map(&p.mmio, 0x0, 0x10, &fake_any, &m.regs, "low"), 0);
+	assert_int_equal(bus_map(&p.mmio, m.base, 0x10, &moving_ops, &m, "moving"), 0);
+	assert_int_equal(bus_map(&p.mmio, 0x3000, 0x10, &fake_any, &m.regs, "high"), 0);
+	bus_write(&p.mmio, 0x1000, 8, 0x5000); /* takes the lock, the handler takes it again */
+	assert_false(bus_claimed(&p.mmio, 0x1000));
+	bus_write(&p.mmio, 0x5008, 4, 0xcafe);
+	assert_int_equal(bus_read(&p.mmio, 0x5008, 4), 0xcafe);
+	bus_destroy(&p.mmio);
+	pthread_mutex_destroy(&p.dev_lock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_wide_access_split_for_dword_device),
 		cmocka_unit_test(test_narrow_access_widened_read_modify_write),
 		cmocka_unit_test(test_byte_device_sees_only_bytes),
+		cmocka_unit_test(test_handler_may_remap_under_the_device_lock),
 	};
 	return cmocka_run_group_tests_name("bus", tests, NULL, NULL);
 }
