@@ -304,8 +304,9 @@ static void ahci_complete(void *host, unsigned slot, const struct ata_result *re
 		if (res->pio && res->bytes)
 			ahci_port_post_pio_setup(port, res->status, res->bytes);
 		ahci_port_post_d2h(port, res->status, res->error, res->lba, res->count);
-		if (res->status & ATA_STATUS_ERR) {
-			ahci_port_error(port, slot, AHCI_PxIS_TFES, res->status, res->error);
+		if (res->status & ATA_STATUS_ERR) { /* the D2H FIS arrived, with ERR (6.1.5) */
+			ahci_port_error(port, slot, AHCI_PxIS_TFES | AHCI_PxIS_DHRS, res->status,
+					res->error);
 			return;
 		}
 		port->ci &= ~bit;

@@ -527,6 +527,15 @@ static void test_errors(void **state)
 	issue(f, PORT_DISK, 0);
 	expect_error(f, PORT_DISK, 0, AHCI_PxIS_TFES, ATA_ERROR_ABRT);
 
+	/* SeaBIOS's probe: IDENTIFY PACKET DEVICE to a disk fails with the D2H FIS's ERR
+	 * status (it polls PxIS for DHRS or PSS), then IDENTIFY DEVICE after its recovery. */
+	build_cmd(f, PORT_DISK, 0, 0xa1, 0, 0, 0, false, NULL, &prd, 1);
+	issue(f, PORT_DISK, 0);
+	assert_true(rd(f, preg(PORT_DISK, AHCI_PxIS)) & AHCI_PxIS_DHRS);
+	assert_true(*ram(f, FB(PORT_DISK) + AHCI_RFIS_RFIS + 2) & ATA_STATUS_ERR);
+	expect_error(f, PORT_DISK, 0, AHCI_PxIS_TFES, ATA_ERROR_ABRT);
+	identify_ok(f);
+
 	/* An empty port answers nothing: task file error. */
 	port_start(f, PORT_EMPTY);
 	build_cmd(f, PORT_EMPTY, 0, 0xec, 0, 0, 0, false, NULL, &prd, 1);
