@@ -54,6 +54,7 @@ struct ata_req {
 	unsigned slot;
 	u64 gen;     /* ata_dev.gen when started; a reset makes the result stale */
 	bool in_use; /* a block request is in flight */
+	bool orphan; /* replaced in its slot after a reset: freed when its request ends */
 	bool ncq, atapi;
 	enum ata_op op;
 	u64 offset; /* bytes, on the medium */
@@ -84,7 +85,7 @@ struct ata_dev {
 	unsigned ncq_err_tag;
 	bool ncq_err_valid;
 	struct atapi atapi;
-	struct ata_req reqs[ATA_MAX_SLOTS];
+	struct ata_req *reqs[ATA_MAX_SLOTS]; /* allocated on first use */
 };
 
 enum ata_kind ata_dev_kind(const struct ata_dev *d)
@@ -362,6 +363,13 @@ static void ata_req_next(struct ata_req *r)
 	d->inflight++;
 }
 
+static void ata_req_free(struct ata_req *r)
+{
+	free(r->buf);
+	free(r->ranges);
+	free(r);
+}
+
 static void ata_req_done(struct blockdev_req *br, int ret)
 {
 	struct ata_req *r = br->opaque;
@@ -370,6 +378,10 @@ static void ata_req_done(struct blockdev_req *br, int ret)
 
 	r->in_use = false;
 	d->inflight--;
+	if (r->orphan) {
+		ata_req_free(r);
+		return;
+	}
 	if (r->gen != d->gen) { /* the host reset the device meanwhile */
 		free(r->ranges);
 		r->ranges = NULL;
@@ -406,12 +418,19 @@ static void ata_req_done(struct blockdev_req *br, int ret)
 
 static struct ata_req *ata_req_start(struct ata_dev *d, unsigned slot, bool ncq, enum ata_op op)
 {
-	struct ata_req *r = &d->reqs[slot];
+	struct ata_req *r = d->reqs[slot];
 
-	if (r->in_use) { /* a request from before a reset still runs in this slot */
-		log_guest("%s: slot %u reused while its old request runs, aborting", d->name, slot);
-		ata_abort(d, slot, ncq);
-		return NULL;
+	if (r && r->in_use) { /* a request from before a reset still runs: let it end alone */
+		r->orphan = true;
+		r = d->reqs[slot] = NULL;
+	}
+	if (!r) {
+		r = d->reqs[slot] = calloc(1, sizeof(*r));
+		if (!r) {
+			log_err("%s: out of memory for a request", d->name);
+			ata_abort(d, slot, ncq);
+			return NULL;
+		}
 	}
 	if (!r->buf && op != ATA_OP_FLUSH && op != ATA_OP_TRIM) {
 		if (posix_memalign((void **)&r->buf, 4096, ATA_CHUNK_BYTES)) {
@@ -758,12 +777,14 @@ void ata_dev_destroy(struct ata_dev *d)
 		return;
 	d->gen++; /* drop the results of what is still in flight */
 	while (d->inflight) {
-		if (blockdev_wait(d->bd) < 0)
-			break;
+		if (blockdev_wait(d->bd) < 0) {
+			log_err("%s: cannot wait for %u requests, leaking them", d->name,
+				d->inflight);
+			return;
+		}
 	}
-	for (unsigned i = 0; i < ATA_MAX_SLOTS; i++) {
-		free(d->reqs[i].buf);
-		free(d->reqs[i].ranges);
-	}
+	for (unsigned i = 0; i < ATA_MAX_SLOTS; i++)
+		if (d->reqs[i])
+			ata_req_free(d->reqs[i]);
 	free(d);
 }

@@ -779,6 +779,36 @@ static void test_ncq_error_log(void **state)
 	expect_error(f, PORT_DISK, 0, AHCI_PxIS_TFES, ATA_ERROR_ABRT);
 }
 
+/* Stopping the port with a read in flight drops its result; the slot is usable at once. */
+static void test_stop_with_request_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	struct prd prd1 = { BUF, 4096 }, prd2 = { BUF + 0x10000, 4096 };
+	u8 expect[4096];
+
+	fill(expect, sizeof(expect), 5);
+	assert_int_equal(pwrite(f->disk_fd, expect, sizeof(expect), 8 * 512), 4096);
+	port_start(f, PORT_DISK);
+	memset(ram(f, BUF), 0xee, 4096);
+	build_cmd(f, PORT_DISK, 0, 0x25, 0, 8, 0, false, NULL, &prd1, 1);
+	wr(f, preg(PORT_DISK, AHCI_PxCI), 1);
+	assert_true(blockdev_inflight(f->disk) > 0);
+	wr(f, preg(PORT_DISK, AHCI_PxCMD), AHCI_PxCMD_FRE);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxCI)), 0);
+	wr(f, preg(PORT_DISK, AHCI_PxCMD), AHCI_PxCMD_FRE | AHCI_PxCMD_ST);
+	build_cmd(f, PORT_DISK, 0, 0x25, 8, 8, 0, false, NULL, &prd2, 1);
+	issue(f, PORT_DISK, 0);
+	while (blockdev_inflight(f->disk))
+		assert_true(blockdev_wait(f->disk) >= 0);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxTFD)) & 1, 0);
+	assert_memory_equal(ram(f, prd2.gpa), expect, sizeof(expect));
+	/* The dropped read never reached guest memory. */
+	for (unsigned i = 0; i < 4096; i++)
+		assert_int_equal(ram(f, prd1.gpa)[i], 0xee);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxCI)), 0);
+	identify_ok(f);
+}
+
 /* Send a 12-byte packet with a data-in buffer of len bytes; returns PxTFD. */
 static u32 atapi_cmd(struct fixture *f, const u8 *cdb, u32 len)
 {
@@ -995,6 +1025,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_large_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ncq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ncq_error_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_with_request_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_prdt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
