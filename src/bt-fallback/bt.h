@@ -429,6 +429,8 @@ extern const bt_handler_fn bt_ops_map0f[256];
 extern const bt_handler_fn bt_ops_map0f38[256];
 /* SSE handlers by 0F opcode (ops/sse.c); NULL: not an SSE opcode. */
 extern const bt_handler_fn bt_ops_sse[256];
+/* MMX handlers by 0F opcode without a 66/F2/F3 prefix (ops/mmx.c); NULL: not MMX. */
+extern const bt_handler_fn bt_ops_mmx[256];
 
 /* Per-handler helpers shared between op files. */
 void bt_op_ud(struct bt_cpu *cpu, const struct bt_insn *in);

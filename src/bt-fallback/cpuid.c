@@ -7,12 +7,11 @@
  * CPU without them: today TSC, CX8, CMOV, CX16, POPCNT, MOVBE, LZCNT (ABM)
  * and LAHF/SAHF in 64-bit mode; BMI1 only when the model asks for it (the
  * differential tests do, for TZCNT; its VEX forms are not implemented).
- * The x87 FPU (ops/x87.c, checked against the host by the differential
- * tests). FXSR, SSE and SSE2 only when the model's sse2 knob is set (the
- * differential tests set it): the SSE/SSE2 subset in ops/sse*.c works,
- * but without MMX the set a kernel expects is not there, so the default
- * model leaves them out and they raise #UD. Not yet advertised: MMX,
- * SYSCALL, NX, LM (the system side of BT part 2).
+ * The x87 FPU and MMX (ops/x87.c, ops/mmx.c, checked against the host by
+ * the differential tests). FXSR, SSE and SSE2 only when the model's sse2
+ * knob is set (the differential tests set it); the default model leaves
+ * them out and they raise #UD. Not yet advertised: SYSCALL, NX, LM (the
+ * system side of BT part 2).
  */
 #include "bt-fallback/bt.h"
 
@@ -44,7 +43,7 @@ void bt_cpuid(const struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
 		out[1] = (cpu->index << 24) | (1u << 16) | (8u << 8);
 		out[2] = (1u << 13) | (m->movbe ? 1u << 22 : 0) | (m->popcnt ? 1u << 23 : 0) |
 			 (1u << 31);
-		out[3] = 1u /* FPU */ | (1u << 4) | (1u << 8) | (1u << 15) |
+		out[3] = 1u /* FPU */ | (1u << 4) | (1u << 23) /* MMX */ | (1u << 8) | (1u << 15) |
 			 (m->sse2 ? 7u << 24 : 0);
 		break;
 	case 7:

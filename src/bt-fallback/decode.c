@@ -228,6 +228,8 @@ static bt_handler_fn bt_dec_handler(const struct bt_insn *in)
 
 	if (map == 0)
 		fn = bt_ops_map1[op];
+	else if (map == 1 && !in->p66 && in->rep == BT_REP_NONE && bt_ops_mmx[op])
+		fn = bt_ops_mmx[op];
 	else if (map == 1)
 		fn = bt_ops_map0f[op] ? bt_ops_map0f[op] : bt_ops_sse[op];
 	else if (map == 2)

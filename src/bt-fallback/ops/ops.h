@@ -98,5 +98,11 @@ BT_OP(ssefp_cvtf2si);
 /* x87.c */
 BT_OP(x87);
 BT_OP(fwait);
+/* mmx.c */
+BT_OP(mmx_alu);
+BT_OP(mmx_shimm);
+BT_OP(mmx_pshufw);
+BT_OP(mmx_mov);
+BT_OP(mmx_emms);
 
 #endif

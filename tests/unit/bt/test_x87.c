@@ -5,7 +5,8 @@
  * instructions (FIP/FDP/FOP excluded: not modelled), FRSTOR/FLDENV back,
  * stack overflow (IE|SF, C1 = 1, the indefinite), an unmasked exception
  * leaving the destination and TOP alone and raising #MF on the next waiting
- * instruction only (CR0.NE), #NM with CR0.TS, and CPUID.1:EDX.FPU.
+ * instruction only (CR0.NE), #NM with CR0.TS, CPUID.1:EDX.FPU and MMX, MMX
+ * register aliasing and EMMS, FXSAVE of the x87 state against the host's.
  */
 #include "bt-fallback/bt.h"
 
@@ -191,7 +192,56 @@ static void test_ts_is_nm_and_cpuid(void **state)
 	assert_int_equal(f->cpu->st.rip, CODE);
 	f->cpu->st.cr0 &= ~8ull;
 	bt_cpuid(f->cpu, 1, 0, r);
-	assert_true(r[3] & 1); /* FPU */
+	assert_true(r[3] & 1);		/* FPU */
+	assert_true(r[3] & (1u << 23)); /* MMX */
+}
+
+/* MMX aliasing: MMn is physical register n's mantissa, TOP 0, tags valid; EMMS empties. */
+static void test_mmx_aliasing(void **state)
+{
+	struct x87_fixture *f = *state;
+	/* fninit; fld1; fldz; movq mm3, [rdi]; paddb mm3, mm3; movq [rdi+8], mm7; int3 */
+	static const u8 code[] = { 0xdb, 0xe3, 0xd9, 0xe8, 0xd9, 0xee, 0x0f, 0x6f, 0x1f,
+				   0x0f, 0xfc, 0xdb, 0x0f, 0x7f, 0x7f, 0x08, 0xcc };
+	static const u8 emms[] = { 0x0f, 0x77, 0xcc };
+	u64 v = 0x0102030405060708ull, out;
+
+	memcpy(f->data, &v, 8);
+	f->cpu->st.gpr[CPU_RDI] = DATA;
+	assert_int_equal(x87_run(f, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu->exc.vector, BT_EXC_BP);
+	assert_int_equal((f->cpu->st.fx.fsw >> 11) & 7, 0);
+	assert_int_equal(f->cpu->st.fx.ftw, 0xff);
+	memcpy(&out, f->cpu->st.fx.st[3], 8);
+	assert_int_equal(out, 0x020406080a0c0e10ull);
+	assert_int_equal(f->cpu->st.fx.st[3][8], 0xff);
+	assert_int_equal(f->cpu->st.fx.st[3][9], 0xff);
+	/* MM7 is physical register 7: the 1.0 pushed first (mantissa 8000...). */
+	memcpy(&out, f->data + 8, 8);
+	assert_int_equal(out, 0x8000000000000000ull);
+	assert_int_equal(x87_run(f, emms, sizeof(emms)), BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu->st.fx.ftw, 0);
+}
+
+/* FXSAVE after x87 work: the image matches the host's outside FOP, FIP and FDP. */
+static void test_fxsave_x87_matches_host(void **state)
+{
+	struct x87_fixture *f = *state;
+	static const u8 code[] = { X87_PROLOGUE, 0x0f, 0xae, 0x07, 0xcc }; /* fxsave [rdi] */
+	u8 host[512] __attribute__((aligned(16)));
+
+	f->cpu->cpuid.sse2 = true;
+	f->cpu->st.gpr[CPU_RDI] = DATA;
+	assert_int_equal(x87_run(f, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu->exc.vector, BT_EXC_BP);
+	__asm__ volatile("fninit\n\tfld1\n\tfldpi\n\tfldz\n\tfchs\n\tfincstp\n\t"
+			 "fxsave64 %0\n\tfninit"
+			 : "=m"(host));
+	assert_memory_equal(f->data, host, 5); /* FCW, FSW, abridged FTW */
+	/* The valid registers: ST0 = pi, ST1 = 1.0, ST7 = -0 (the empty ones hold stale values). */
+	for (unsigned i = 0; i < 8; i++)
+		if (i <= 1 || i == 7)
+			assert_memory_equal(f->data + 32 + 16 * i, host + 32 + 16 * i, 10);
 }
 
 int main(void)
@@ -205,6 +255,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unmasked_exception_is_mf, x87_setup,
 						x87_teardown),
 		cmocka_unit_test_setup_teardown(test_ts_is_nm_and_cpuid, x87_setup, x87_teardown),
+		cmocka_unit_test_setup_teardown(test_mmx_aliasing, x87_setup, x87_teardown),
+		cmocka_unit_test_setup_teardown(test_fxsave_x87_matches_host, x87_setup,
+						x87_teardown),
 	};
 
 	return cmocka_run_group_tests_name("bt_x87", tests, NULL, NULL);
