@@ -24,38 +24,49 @@
 
 #include <string.h>
 
-#define BT_MMX_OPS(X)                                                                              \
-	X(0x60, "punpcklbw")                                                                       \
-	X(0x61, "punpcklwd") X(0x62, "punpckldq") X(0x63, "packsswb") X(0x64, "pcmpgtb") X(        \
-		0x65, "pcmpgtw") X(0x66, "pcmpgtd") X(0x67,                                        \
-						      "packuswb") X(0x68,                          \
-								    "punpckhbw") X(0x69,           \
-										   "punpckhwd")    \
-		X(0x6a, "punpckhdq") X(0x6b, "packssdw") X(0x74, "pcmpeqb") X(0x75, "pcmpeqw") X(  \
-			0x76, "pcmpeqd") X(0xd1,                                                   \
-					   "psrlw") X(0xd2,                                        \
-						      "psrld") X(0xd3,                             \
-								 "psrlq") X(0xd4,                  \
-									    "paddq") X(0xd5,       \
-										       "pmullw")   \
-			X(0xd8, "psubusb") X(0xd9, "psubusw") X(0xda, "pminub") X(0xdb, "pand") X( \
-				0xdc, "paddusb") X(0xdd, "paddusw") X(0xde, "pmaxub") X(0xdf,      \
-											"pandn")   \
-				X(0xe0, "pavgb") X(0xe1, "psraw") X(0xe2, "psrad") X(              \
-					0xe3, "pavgw") X(0xe4, "pmulhuw") X(0xe5, "pmulhw")        \
-					X(0xe8, "psubsb") X(0xe9, "psubsw") X(0xea, "pminsw") X(   \
-						0xeb, "por") X(0xec, "paddsb") X(0xed, "paddsw")   \
-						X(0xee, "pmaxsw") X(0xef, "pxor") X(               \
-							0xf1, "psllw") X(0xf2, "pslld") X(0xf3,    \
-											  "psllq") \
-							X(0xf4, "pmuludq") X(0xf5, "pmaddwd") X(   \
-								0xf6, "psadbw") X(0xf8, "psubb")   \
-								X(0xf9, "psubw") X(0xfa, "psubd")  \
-									X(0xfb, "psubq") X(        \
-										0xfc, "paddb")     \
-										X(0xfd, "paddw")   \
-											X(0xfe,    \
-											  "paddd")
+// clang-format off
+#define BT_MMX_OPS(X) \
+	X(0x60, "punpcklbw") \
+	X(0x61, "punpcklwd") \
+	X(0x62, "punpckldq") \
+	X(0x63, "packsswb") \
+	X(0x64, "pcmpgtb") \
+	X(0x65, "pcmpgtw") \
+	X(0x67, "packuswb") \
+	X(0x68, "punpckhbw") \
+	X(0x69, "punpckhwd") \
+	X(0x6a, "punpckhdq") \
+	X(0x6b, "packssdw") \
+	X(0x74, "pcmpeqb") \
+	X(0x75, "pcmpeqw") \
+	X(0xd8, "psubusb") \
+	X(0xd9, "psubusw") \
+	X(0xda, "pminub") \
+	X(0xdb, "pand") \
+	X(0xdd, "paddusw") \
+	X(0xde, "pmaxub") \
+	X(0xe0, "pavgb") \
+	X(0xe1, "psraw") \
+	X(0xe2, "psrad") \
+	X(0xe4, "pmulhuw") \
+	X(0xe5, "pmulhw") \
+	X(0xe8, "psubsb") \
+	X(0xe9, "psubsw") \
+	X(0xea, "pminsw") \
+	X(0xec, "paddsb") \
+	X(0xed, "paddsw") \
+	X(0xee, "pmaxsw") \
+	X(0xef, "pxor") \
+	X(0xf2, "pslld") \
+	X(0xf4, "pmuludq") \
+	X(0xf5, "pmaddwd") \
+	X(0xf8, "psubb") \
+	X(0xf9, "psubw") \
+	X(0xfa, "psubd") \
+	X(0xfb, "psubq") \
+	X(0xfd, "paddw")
+
+// clang-format on
 
 /* d = d op s on the host's MM0 and MM1. */
 static bool bt_mmx_host(unsigned op, u64 *d, u64 s)
