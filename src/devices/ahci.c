@@ -29,7 +29,6 @@
 #include "vmm/platform.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -632,39 +631,19 @@ static const struct io_ops ahci_io = {
 	.max_size = 4,
 };
 
-/*
- * bus_map/bus_unmap take the VM-wide device lock, which the configuration write that moved the
- * BAR already holds. Until the bus offers variants for callers holding the lock, release it
- * around the call (as virtio_pci.c does). KNOWN LIMIT (reported to the lead): another vCPU may
- * enter a device in that window.
- */
-static int ahci_bus_call(struct ahci *a, bool map, u64 base)
-{
-	pthread_mutex_t *lock = a->p->mmio.lock;
-	bool held = lock && pthread_mutex_trylock(lock) != 0;
-	int ret;
-
-	if (lock)
-		pthread_mutex_unlock(lock);
-	ret = map ? bus_map(&a->p->mmio, base, AHCI_ABAR_SIZE, &ahci_io, a, a->name) :
-		    bus_unmap(&a->p->mmio, base);
-	if (held)
-		pthread_mutex_lock(lock);
-	return ret;
-}
-
 static void ahci_bar_remap(struct pci_dev *d, unsigned bar, u64 old_addr, u64 new_addr)
 {
 	struct ahci *a = container_of(d, struct ahci, pci);
 
 	if (bar != 5)
 		return;
+	/* The device lock is recursive: mapping from this configuration write is allowed. */
 	if (old_addr != PCI_BAR_UNMAPPED && a->abar == old_addr)
-		ahci_bus_call(a, false, old_addr);
+		bus_unmap(&a->p->mmio, old_addr);
 	a->abar = PCI_BAR_UNMAPPED;
 	if (new_addr == PCI_BAR_UNMAPPED)
 		return;
-	if (ahci_bus_call(a, true, new_addr) < 0) {
+	if (bus_map(&a->p->mmio, new_addr, AHCI_ABAR_SIZE, &ahci_io, a, a->name) < 0) {
 		log_guest("%s: ABAR at %#llx overlaps another device, not decoded", a->name,
 			  (unsigned long long)new_addr);
 		return;
