@@ -6,7 +6,7 @@
  * PACKSSDW/PACKUSWB, PUNPCKL and PUNPCKH, PAND/PANDN/POR/PXOR, PSRL/PSRA/
  * PSLL by register and by imm8), and the SSE/SSE2 additions on MM registers
  * (PADDQ, PSUBQ, PMULUDQ, PMULHUW, PAVGB/W, PMINUB/PMAXUB, PMINSW/PMAXSW,
- * PSADBW, PSHUFW).
+ * PSADBW, PSHUFW; #UD unless the CPUID model has SSE2).
  *
  * Register aliasing (vol. 1 9.5): MMn is the mantissa of physical x87
  * register n; every MMX instruction but EMMS sets TOP to 0 and every tag
@@ -17,8 +17,8 @@
  * As in ssefp.c and x87.c, the host computes: each packed operation runs
  * as the same host MMX instruction on the two 64-bit operands (then EMMS).
  *
- * Not yet: PINSRW/PEXTRW/PMOVMSKB/MOVNTQ/MASKMOVQ on MM registers and the
- * CVTPI2PS-style conversions (#UD).
+ * Also PINSRW/PEXTRW/PMOVMSKB/MOVNTQ on MM registers (SSE). Not yet:
+ * MASKMOVQ and the CVTPI2PS-style conversions (#UD).
  */
 #include "bt-fallback/ops/ops.h"
 
@@ -32,6 +32,7 @@
 	X(0x63, "packsswb") \
 	X(0x64, "pcmpgtb") \
 	X(0x65, "pcmpgtw") \
+	X(0x66, "pcmpgtd") \
 	X(0x67, "packuswb") \
 	X(0x68, "punpckhbw") \
 	X(0x69, "punpckhwd") \
@@ -39,32 +40,47 @@
 	X(0x6b, "packssdw") \
 	X(0x74, "pcmpeqb") \
 	X(0x75, "pcmpeqw") \
+	X(0x76, "pcmpeqd") \
+	X(0xd1, "psrlw") \
+	X(0xd2, "psrld") \
+	X(0xd3, "psrlq") \
+	X(0xd4, "paddq") \
+	X(0xd5, "pmullw") \
 	X(0xd8, "psubusb") \
 	X(0xd9, "psubusw") \
 	X(0xda, "pminub") \
 	X(0xdb, "pand") \
+	X(0xdc, "paddusb") \
 	X(0xdd, "paddusw") \
 	X(0xde, "pmaxub") \
+	X(0xdf, "pandn") \
 	X(0xe0, "pavgb") \
 	X(0xe1, "psraw") \
 	X(0xe2, "psrad") \
+	X(0xe3, "pavgw") \
 	X(0xe4, "pmulhuw") \
 	X(0xe5, "pmulhw") \
 	X(0xe8, "psubsb") \
 	X(0xe9, "psubsw") \
 	X(0xea, "pminsw") \
+	X(0xeb, "por") \
 	X(0xec, "paddsb") \
 	X(0xed, "paddsw") \
 	X(0xee, "pmaxsw") \
 	X(0xef, "pxor") \
+	X(0xf1, "psllw") \
 	X(0xf2, "pslld") \
+	X(0xf3, "psllq") \
 	X(0xf4, "pmuludq") \
 	X(0xf5, "pmaddwd") \
+	X(0xf6, "psadbw") \
 	X(0xf8, "psubb") \
 	X(0xf9, "psubw") \
 	X(0xfa, "psubd") \
 	X(0xfb, "psubq") \
-	X(0xfd, "paddw")
+	X(0xfc, "paddb") \
+	X(0xfd, "paddw") \
+	X(0xfe, "paddd")
 
 // clang-format on
 
@@ -141,12 +157,41 @@ static u64 bt_mmx_src(struct bt_cpu *cpu, const struct bt_insn *in, unsigned siz
 	return bt_ld(cpu, in->seg, bt_ea_off(cpu, in), size);
 }
 
+/* The SSE/SSE2 additions to MMX: #UD unless the model has SSE2 (CPUID.1:EDX.SSE/SSE2). */
+static void bt_mmx_check_sse(struct bt_cpu *cpu, unsigned op)
+{
+	switch (op) {
+	case 0x70:
+	case 0xc4:
+	case 0xc5:
+	case 0xd4:
+	case 0xd7:
+	case 0xda:
+	case 0xde:
+	case 0xe0:
+	case 0xe3:
+	case 0xe4:
+	case 0xe7:
+	case 0xea:
+	case 0xee:
+	case 0xf4:
+	case 0xf6:
+	case 0xfb:
+		if (!cpu->cpuid.sse2)
+			bt_raise_ud(cpu);
+		break;
+	default:
+		break;
+	}
+}
+
 /* The two-operand packed operations: MMreg = MMreg op mm/m64. */
 void bt_op_mmx_alu(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned op = in->opcode & 0xff;
 	u64 d, s;
 
+	bt_mmx_check_sse(cpu, op);
 	bt_mmx_check(cpu);
 	s = bt_mmx_src(cpu, in, op >= 0x60 && op <= 0x62 ? 4 : 8);
 	d = bt_mmx_get(cpu, in->reg);
@@ -181,6 +226,7 @@ void bt_op_mmx_pshufw(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	u64 s, d = 0;
 
+	bt_mmx_check_sse(cpu, 0x70);
 	bt_mmx_check(cpu);
 	s = bt_mmx_src(cpu, in, 8);
 	for (unsigned i = 0; i < 4; i++)
@@ -226,6 +272,46 @@ void bt_op_mmx_mov(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_raise_ud(cpu);
 }
 
+/* 0F C4 PINSRW mm, r32/m16, imm8; 0F C5 PEXTRW r32, mm, imm8; 0F D7 PMOVMSKB r32, mm;
+ * 0F E7 MOVNTQ m64, mm (SSE). */
+void bt_op_mmx_sse(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned op = in->opcode & 0xff, sh = 16 * (in->imm & 3);
+	bool mem = in->ea_kind != BT_EA_NONE;
+	u64 v, d;
+
+	bt_mmx_check_sse(cpu, op);
+	if (op == 0xe7 ? !mem : (op != 0xc4 && mem))
+		bt_raise_ud(cpu); /* C5, D7: register source only; E7: memory only */
+	bt_mmx_check(cpu);
+	switch (op) {
+	case 0xc4:
+		v = bt_rm_read(cpu, in, 2);
+		d = (bt_mmx_get(cpu, in->reg) & ~(0xffffull << sh)) | (v << sh);
+		bt_mmx_enter(cpu);
+		bt_mmx_set(cpu, in->reg, d);
+		return;
+	case 0xc5:
+		v = (bt_mmx_get(cpu, in->rm) >> sh) & 0xffff;
+		bt_mmx_enter(cpu);
+		bt_set_reg(cpu, in->reg, in->rexw ? 8 : 4, v);
+		return;
+	case 0xd7:
+		d = bt_mmx_get(cpu, in->rm);
+		v = 0;
+		for (unsigned i = 0; i < 8; i++)
+			v |= ((d >> (8 * i + 7)) & 1) << i;
+		bt_mmx_enter(cpu);
+		bt_set_reg(cpu, in->reg, in->rexw ? 8 : 4, v);
+		return;
+	case 0xe7:
+		bt_st(cpu, in->seg, bt_ea_off(cpu, in), 8, bt_mmx_get(cpu, in->reg));
+		bt_mmx_enter(cpu);
+		return;
+	}
+	bt_raise_ud(cpu);
+}
+
 /* 0F 77 EMMS: every tag empty (and TOP 0, as observed). */
 void bt_op_mmx_emms(struct bt_cpu *cpu, const struct bt_insn *in)
 {
@@ -241,6 +327,7 @@ const bt_handler_fn bt_ops_mmx[256] = {
 	BT_MMX_OPS(BT_MMX_SLOT)
 	[0x6e] = bt_op_mmx_mov, [0x6f] = bt_op_mmx_mov, [0x7e] = bt_op_mmx_mov,
 	[0x7f] = bt_op_mmx_mov, [0x70] = bt_op_mmx_pshufw, [0x71 ... 0x73] = bt_op_mmx_shimm,
-	[0x77] = bt_op_mmx_emms,
+	[0x77] = bt_op_mmx_emms, [0xc4 ... 0xc5] = bt_op_mmx_sse, [0xd7] = bt_op_mmx_sse,
+	[0xe7] = bt_op_mmx_sse,
 };
 // clang-format on

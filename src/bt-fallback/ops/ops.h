@@ -104,5 +104,6 @@ BT_OP(mmx_shimm);
 BT_OP(mmx_pshufw);
 BT_OP(mmx_mov);
 BT_OP(mmx_emms);
+BT_OP(mmx_sse);
 
 #endif
