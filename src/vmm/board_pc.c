@@ -20,6 +20,7 @@
 #include "devices/testdev.h"
 #include "devices/uart.h"
 #include "vmm/base/log.h"
+#include "vmm/board_disks.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
 #include "vmm/spec.h"
@@ -45,6 +46,7 @@ struct board_pc {
 	struct acpi_pm *acpi_pm;
 	struct pci_host *pci;
 	struct piix *piix;
+	struct board_disks *disks;
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
 };
@@ -170,6 +172,9 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = piix_create(b->pci, &b->piix, err);
 	if (ret < 0)
 		goto err_destroy;
+	ret = board_disks_create(vm, b->pci, &b->disks, err);
+	if (ret < 0)
+		goto err_destroy;
 	ret = board_pc_create_debug(b, err);
 	if (ret < 0)
 		goto err_destroy;
@@ -180,6 +185,16 @@ err_destroy:
 	board_pc_destroy(b);
 	vm->board = NULL;
 	return ret;
+}
+
+int board_pc_attach(struct board_pc *b, struct loop *l)
+{
+	return board_disks_attach(b->disks, l);
+}
+
+void board_pc_detach(struct board_pc *b)
+{
+	board_disks_detach(b->disks);
 }
 
 int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err)
@@ -203,6 +218,7 @@ void board_pc_destroy(struct board_pc *b)
 		testdev_destroy(b->testdev);
 	if (b->debug_exit)
 		debug_exit_destroy(b->debug_exit);
+	board_disks_destroy(b->disks);
 	if (b->piix)
 		piix_destroy(b->piix);
 	if (b->pci)

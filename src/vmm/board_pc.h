@@ -20,10 +20,15 @@
 
 struct vm;
 struct board_pc;
+struct loop;
 
 /* Create every device the spec asks for. Main thread, before the vCPUs run. */
 MUST_CHECK int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err);
 void board_pc_destroy(struct board_pc *b);
+
+/* Watch the board's back ends (disk completions) on the main loop, and stop. Main thread. */
+MUST_CHECK int board_pc_attach(struct board_pc *b, struct loop *l);
+void board_pc_detach(struct board_pc *b);
 
 /* Write the ACPI tables describing this board into guest RAM; *rsdp_gpa is the RSDP. Main thread. */
 MUST_CHECK int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err);

@@ -391,6 +391,8 @@ static int vm_setup_loop(struct vm *vm, struct vm_loop_ctx *ctx)
 		ret = loop_add(vm->loop, ctx->sig_fd, EPOLLIN, vm_on_signal, ctx);
 	if (!ret)
 		ret = loop_add(vm->loop, ctx->timer_fd, EPOLLIN, vm_on_timer, ctx);
+	if (!ret)
+		ret = board_pc_attach(vm->board, vm->loop);
 	if (!ret && vm->console)
 		ret = console_attach(vm->console, vm->loop, board_pc_console_input, vm_console_quit,
 				     vm);
@@ -428,6 +430,7 @@ out:
 			vcpu_stop(vm->vcpus[i]);
 	if (vm->console)
 		console_detach(vm->console);
+	board_pc_detach(vm->board);
 	if (ctx.sig_fd >= 0)
 		close(ctx.sig_fd);
 	if (ctx.timer_fd >= 0)

@@ -139,6 +139,36 @@ elif case == "multiboot":
     m = re.search(r"mem_upper KiB: (\d+)", out)
     if not m or int(m.group(1)) != 31 * 1024:
         fail(f"mem_upper wrong: {out}")
+elif case == "pci-disks":
+    # The disks of a spec appear as PCI functions the guest finds by itself: a virtio-blk disk
+    # per virtio entry, one AHCI controller for the SATA disk and the CD-ROM.
+    d = tempfile.mkdtemp(prefix="vmm-disks-")
+    for name, size in (("a.raw", 1 << 20), ("b.raw", 1 << 20), ("cd.iso", 32 * 2048)):
+        with open(os.path.join(d, name), "wb") as f:
+            f.truncate(size)
+    spec = flat_spec(guest("pci_scan"), disks=[
+        {"path": f"{d}/a.raw", "format": "raw", "bus": "virtio", "serial": "disk-a"},
+        {"path": f"{d}/b.raw", "format": "raw", "bus": "ahci"},
+        {"path": f"{d}/cd.iso", "format": "raw", "cdrom": True}])
+    vm = VM(vmm, spec)
+    vm.expect_exit(0)
+    out = vm.serial_text()
+    for want in ("pci 00 8086:1237 060000", "pci 01 8086:7000 060100",
+                 "pci 02 1af4:1042 018000", "pci 03 8086:2922 010601", "pci scan done"):
+        if want not in out:
+            fail(f"serial lacks {want!r}:\n{out}")
+    if out.count("pci ") != 5:
+        fail(f"unexpected PCI functions:\n{out}")
+elif case == "bad-disk":
+    # A malformed image is refused with a message naming the disk, before the guest runs.
+    d = tempfile.mkdtemp(prefix="vmm-baddisk-")
+    with open(os.path.join(d, "bad.vmdk"), "wb") as f:
+        f.write(b"KDMV" + b"\xff" * 508)
+    vm = VM(vmm, flat_spec(guest("pci_scan"),
+                           disks=[{"path": f"{d}/bad.vmdk", "format": "vmdk"}]))
+    vm.expect_exit(1, "disks[0]")
+    if vm.serial_text():
+        fail(f"the guest ran despite the bad disk: {vm.serial_text()!r}")
 else:
     print(f"unknown case {case}")
     sys.exit(1)

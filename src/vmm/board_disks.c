@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Disks on the PC board (board_disks.h): block layer -> virtio-blk or AHCI port.
+ * The device lock serialises every use of a blockdev: submissions come from bus handlers
+ * (device lock held by the bus), completions from the main loop under the same lock.
+ */
+#include "vmm/board_disks.h"
+
+#include "devices/ahci.h"
+#include "devices/pci.h"
+#include "virtio/blk.h"
+#include "vmdk/blockdev.h"
+#include "vmm/base/log.h"
+#include "vmm/loop.h"
+#include "vmm/spec.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#define BOARD_DISKS_FIRST_SLOT	   2
+#define BOARD_DISKS_INTX_GSI(slot) (16 + (slot) % 4)
+
+struct board_disk {
+	struct board_disks *owner;
+	struct blockdev *bd;
+	struct virtio_blk *vblk; /* NULL for an AHCI port */
+	char name[32];
+	bool watched;
+};
+
+struct board_disks {
+	struct vm *vm;
+	struct pci_host *pci;
+	struct loop *loop;
+	struct ahci *ahci;
+	unsigned nr;
+	struct board_disk disks[];
+};
+
+static void board_disks_irq_set(void *sink, unsigned gsi, int level)
+{
+	struct vm *vm = sink;
+
+	if (vm->accel->has_irqchip)
+		vm->accel->irq_line(vm->avm, gsi, level);
+}
+
+static struct irq_line board_disks_line(struct vm *vm, unsigned slot)
+{
+	struct irq_line line = { .set = board_disks_irq_set,
+				 .sink = vm,
+				 .pin = BOARD_DISKS_INTX_GSI(slot) };
+
+	return line;
+}
+
+static int board_disks_open(struct board_disk *disk, const struct disk_spec *ds, unsigned i,
+			    struct err *err)
+{
+	static const enum blockdev_format formats[] = { [DISK_FORMAT_AUTO] = BLOCKDEV_FORMAT_AUTO,
+							[DISK_FORMAT_RAW] = BLOCKDEV_FORMAT_RAW,
+							[DISK_FORMAT_VMDK] = BLOCKDEV_FORMAT_VMDK };
+
+	static const enum blockdev_cache caches[] = {
+		[DISK_CACHE_WRITEBACK] = BLOCKDEV_CACHE_WRITEBACK,
+		[DISK_CACHE_WRITETHROUGH] = BLOCKDEV_CACHE_WRITETHROUGH,
+		[DISK_CACHE_NONE] = BLOCKDEV_CACHE_NONE,
+	};
+	struct blockdev_spec bs = { .path = ds->path,
+				    .format = formats[ds->format],
+				    .readonly = ds->readonly || ds->cdrom,
+				    .cache = caches[ds->cache] };
+	int ret = blockdev_open(&bs, &disk->bd, err);
+
+	if (ret < 0)
+		err_prefix(err, "disks[%u]", i);
+	return ret;
+}
+
+static int board_disks_add_virtio(struct board_disks *d, struct board_disk *disk,
+				  const struct disk_spec *ds, unsigned slot, struct err *err)
+{
+	struct virtio_blk_config cfg = { .name = disk->name, .serial = ds->serial };
+	int ret = virtio_blk_create(&d->vm->plat, disk->bd, &cfg, &disk->vblk, err);
+
+	if (ret < 0)
+		return ret;
+	pci_set_intx(virtio_blk_pci(disk->vblk), 0, board_disks_line(d->vm, slot));
+	ret = pci_host_add(d->pci, virtio_blk_pci(disk->vblk), slot, 0, err);
+	if (ret < 0) {
+		virtio_blk_destroy(disk->vblk);
+		disk->vblk = NULL;
+	}
+	return ret;
+}
+
+int board_disks_create(struct vm *vm, struct pci_host *pci, struct board_disks **out,
+		       struct err *err)
+{
+	const struct vm_spec *spec = vm->spec;
+	struct ahci_config acfg = { .name = "ahci0", .host = pci };
+	struct board_disks *d = calloc(1, sizeof(*d) + spec->nr_disks * sizeof(d->disks[0]));
+	unsigned slot = BOARD_DISKS_FIRST_SLOT, nr_virtio = 0;
+	int ret = 0;
+
+	if (!d)
+		return err_set(err, -ENOMEM, "disks: out of memory");
+	d->vm = vm;
+	d->pci = pci;
+	for (unsigned i = 0; i < spec->nr_disks; i++) {
+		const struct disk_spec *ds = &spec->disks[i];
+		struct board_disk *disk = &d->disks[d->nr++];
+
+		disk->owner = d;
+		ret = board_disks_open(disk, ds, i, err);
+		if (ret < 0)
+			goto err_destroy;
+		if (ds->bus == DISK_BUS_VIRTIO) {
+			snprintf(disk->name, sizeof(disk->name), "virtio-blk%u", nr_virtio++);
+			ret = board_disks_add_virtio(d, disk, ds, slot++, err);
+			if (ret < 0) {
+				err_prefix(err, "disks[%u]", i);
+				goto err_destroy;
+			}
+			continue;
+		}
+		if (acfg.nr_ports == AHCI_MAX_PORTS) {
+			ret = err_set(err, -ENOSPC, "disks[%u]: at most %d disks on the AHCI bus",
+				      i, AHCI_MAX_PORTS);
+			goto err_destroy;
+		}
+		snprintf(disk->name, sizeof(disk->name), "ahci0.port%u", acfg.nr_ports);
+		acfg.ports[acfg.nr_ports].kind = ds->cdrom ? ATA_KIND_CDROM : ATA_KIND_DISK;
+		acfg.ports[acfg.nr_ports].bd = disk->bd;
+		acfg.ports[acfg.nr_ports].serial = ds->serial;
+		acfg.ports[acfg.nr_ports].trim = !ds->cdrom && !ds->readonly;
+		acfg.nr_ports++;
+	}
+	if (acfg.nr_ports) {
+		acfg.dev = slot;
+		acfg.intx = board_disks_line(vm, slot);
+		ret = ahci_create(&vm->plat, &acfg, &d->ahci, err);
+		if (ret < 0)
+			goto err_destroy;
+	}
+	*out = d;
+	return 0;
+
+err_destroy:
+	board_disks_destroy(d);
+	return ret;
+}
+
+/* The block layer finished requests of this disk: complete them into the guest. Main thread. */
+static void board_disks_on_completion(void *opaque, int fd, u32 events)
+{
+	struct board_disk *disk = opaque;
+	struct vm *vm = disk->owner->vm;
+
+	(void)fd;
+	(void)events;
+	if (disk->vblk) {
+		virtio_blk_poll(disk->vblk); /* takes the device lock */
+		return;
+	}
+	pthread_mutex_lock(&vm->plat.dev_lock);
+	blockdev_poll_completions(disk->bd);
+	pthread_mutex_unlock(&vm->plat.dev_lock);
+}
+
+int board_disks_attach(struct board_disks *d, struct loop *l)
+{
+	d->loop = l;
+	for (unsigned i = 0; i < d->nr; i++) {
+		struct board_disk *disk = &d->disks[i];
+		int ret = loop_add(l, blockdev_event_fd(disk->bd), EPOLLIN,
+				   board_disks_on_completion, disk);
+
+		if (ret < 0)
+			return ret;
+		disk->watched = true;
+	}
+	return 0;
+}
+
+void board_disks_detach(struct board_disks *d)
+{
+	for (unsigned i = 0; d && d->loop && i < d->nr; i++) {
+		if (d->disks[i].watched)
+			loop_del(d->loop, blockdev_event_fd(d->disks[i].bd));
+		d->disks[i].watched = false;
+	}
+	if (d)
+		d->loop = NULL;
+}
+
+void board_disks_destroy(struct board_disks *d)
+{
+	if (!d)
+		return;
+	board_disks_detach(d);
+	if (d->ahci)
+		ahci_destroy(d->ahci);
+	for (unsigned i = 0; i < d->nr; i++) {
+		struct board_disk *disk = &d->disks[i];
+
+		if (disk->vblk) {
+			pci_host_remove(d->pci, virtio_blk_pci(disk->vblk));
+			virtio_blk_destroy(disk->vblk);
+		}
+		if (disk->bd && blockdev_close(disk->bd) < 0)
+			log_warn("%s: closing the image failed: data may not have reached the disk",
+				 disk->name);
+	}
+	free(d);
+}

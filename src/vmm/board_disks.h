@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The disks of the spec ("disks": [...]) on the PC board: each opened through the block layer
+ * (raw or VMDK), then attached as a virtio-blk PCI function of its own or as a port of the one
+ * AHCI controller (disks and CD-ROMs, up to six ports). Completions of the block layer are
+ * collected on the main thread's event loop.
+ *
+ * PCI slots: 00:00.0 host bridge, 00:01.0 ISA bridge, virtio-blk disks from 00:02.0 in spec
+ * order, then the AHCI controller. INTA of slot S is GSI 16 + S % 4, as the DSDT's _PRT says.
+ */
+#ifndef VMM_BOARD_DISKS_H
+#define VMM_BOARD_DISKS_H
+
+#include "vmm/base/err.h"
+
+struct vm;
+struct loop;
+struct pci_host;
+struct board_disks;
+
+/* Open and attach every disk of vm->spec. Main thread, before the vCPUs run. */
+MUST_CHECK int board_disks_create(struct vm *vm, struct pci_host *pci, struct board_disks **out,
+				  struct err *err);
+/* Watch the block layer's completion fds on the loop. Main thread. */
+MUST_CHECK int board_disks_attach(struct board_disks *d, struct loop *l);
+void board_disks_detach(struct board_disks *d);
+/* Detach the devices from the bus, wait for requests in flight, close the images. */
+void board_disks_destroy(struct board_disks *d);
+
+#endif
