@@ -264,7 +264,7 @@ enum bt_exit {
 /* CPUID model knobs (a superset of what cpuid.c advertises). */
 struct bt_cpuid_model {
 	bool popcnt, lzcnt, bmi1, movbe;
-	bool sse2; /* FXSR, SSE and SSE2: off by default until x87 exists (see cpuid.c) */
+	bool sse2; /* FXSR, SSE and SSE2: on by default (x86-64 requires them); false hides them */
 };
 
 /* Softmmu TLB entry (flat translation for now: linear = physical). */

@@ -8,10 +8,10 @@
  * and LAHF/SAHF in 64-bit mode; BMI1 only when the model asks for it (the
  * differential tests do, for TZCNT; its VEX forms are not implemented).
  * The x87 FPU and MMX (ops/x87.c, ops/mmx.c, checked against the host by
- * the differential tests). FXSR, SSE and SSE2 only when the model's sse2
- * knob is set (the differential tests set it); the default model leaves
- * them out and they raise #UD. Not yet advertised: SYSCALL, NX, LM (the
- * system side of BT part 2).
+ * the differential tests). FXSR, SSE and SSE2 by default (x86-64 code
+ * requires SSE2); clearing the model's sse2 knob hides all three and their
+ * instructions raise #UD. Not advertised: RDTSCP (0F 01 F9 is #UD),
+ * SYSCALL, NX, LM (the system side of BT part 2).
  */
 #include "bt-fallback/bt.h"
 

@@ -37,7 +37,7 @@ int bt_cpu_create(const struct bt_cpu_config *cfg, struct bt_cpu **out, struct e
 	cpu->mem = cfg->mem;
 	cpu->index = cfg->index;
 	cpu->cpuid = (struct bt_cpuid_model){
-		.popcnt = true, .lzcnt = true, .bmi1 = true, .movbe = true
+		.popcnt = true, .lzcnt = true, .bmi1 = true, .movbe = true, .sse2 = true
 	};
 	cfg->mem->cpus[cfg->mem->nr_cpus++] = cpu;
 	bt_cpu_reset(cpu);

@@ -16,9 +16,8 @@
  * alignment of legacy-SSE memory operands except the U and scalar forms
  * (#GP(0), vol. 1 table 13-?); CR0.EM or !CR4.OSFXSR: #UD, CR0.TS: #NM.
  *
- * Not yet: SSE/SSE2 floating-point arithmetic, compares and conversions,
- * SSE3..SSE4.2 and MMX; they decode to #UD, and CPUID
- * does not advertise SSE/SSE2 until the set is complete.
+ * Floating point is in ssefp.c, the MMX-register forms in mmx.c. Not
+ * implemented: SSE3..SSE4.2 (not advertised, so #UD).
  */
 #include "bt-fallback/ops/ops.h"
 

@@ -53,7 +53,6 @@ static int core_setup(void **state)
 		return -1;
 	bt_cpu_set_flat64(f->cpu);
 	bt_cpu_set_flat64(f->cpu2);
-	f->cpu->cpuid.sse2 = true;
 	*state = f;
 	return 0;
 }
@@ -274,6 +273,53 @@ static void test_real_mode_int_iret(void **state)
 	bt_cpu_destroy(cpu);
 	bt_mem_destroy(&mem);
 	free(ram);
+}
+
+static void test_cpuid_sse2_default(void **state)
+{
+	struct core_fixture *f = *state;
+	static const u8 xorps[] = { 0x0f, 0x57, 0xc0, 0xcc }; /* xorps xmm0, xmm0 */
+	struct bt_cpu *cpu = f->cpu2;
+	u32 r[4];
+
+	/* The default model advertises FXSR (24), SSE (25) and SSE2 (26). */
+	bt_cpuid(cpu, 1, 0, r);
+	assert_int_equal(r[3] & (7u << 24), 7u << 24);
+	cpu->st.fx.xmm[0][0] = 0x5a;
+	assert_int_equal(core_run(f, cpu, xorps, sizeof(xorps)), BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_BP);
+	assert_int_equal(cpu->st.fx.xmm[0][0], 0);
+
+	/* The knob hides all three, and the instructions #UD. */
+	cpu->cpuid.sse2 = false;
+	bt_cpuid(cpu, 1, 0, r);
+	assert_int_equal(r[3] & (7u << 24), 0);
+	cpu->st.fx.xmm[0][0] = 0x5a;
+	assert_int_equal(core_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_UD);
+	assert_int_equal(cpu->st.rip, CODE);
+	assert_int_equal(cpu->st.fx.xmm[0][0], 0x5a);
+}
+
+/* RDTSCP (0F 01 F9) is not advertised (CPUID 8000_0001h EDX bit 27), so it must #UD. */
+static void test_rdtscp_not_advertised(void **state)
+{
+	struct core_fixture *f = *state;
+	static const u8 rdtscp[] = { 0x0f, 0x01, 0xf9, 0xcc };
+	struct bt_cpu *cpu = f->cpu;
+	u32 r[4];
+
+	bt_cpuid(cpu, 0x80000001, 0, r);
+	assert_false(r[3] & (1u << 27));
+	cpu->st.gpr[CPU_RAX] = 1;
+	cpu->st.gpr[CPU_RCX] = 2;
+	cpu->st.gpr[CPU_RDX] = 3;
+	assert_int_equal(core_run(f, cpu, rdtscp, sizeof(rdtscp)), BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_UD);
+	assert_int_equal(cpu->st.rip, CODE);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 1);
+	assert_int_equal(cpu->st.gpr[CPU_RCX], 2);
+	assert_int_equal(cpu->st.gpr[CPU_RDX], 3);
 }
 
 static void test_cpuid_gates_tzcnt(void **state)
@@ -499,6 +545,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exceptions, core_setup, core_teardown),
 		cmocka_unit_test(test_real_mode_int_iret),
 		cmocka_unit_test_setup_teardown(test_cpuid_gates_tzcnt, core_setup, core_teardown),
+		cmocka_unit_test_setup_teardown(test_cpuid_sse2_default, core_setup, core_teardown),
+		cmocka_unit_test_setup_teardown(test_rdtscp_not_advertised, core_setup,
+						core_teardown),
 		cmocka_unit_test_setup_teardown(test_sse_fp_exceptions, core_setup, core_teardown),
 		cmocka_unit_test_setup_teardown(test_kick, core_setup, core_teardown),
 		cmocka_unit_test_setup_teardown(test_rep_fast_path, core_setup, core_teardown),
