@@ -105,7 +105,7 @@ static bool bt_mmx_host(unsigned op, u64 *d, u64 s)
 }
 
 /* #UD with CR0.EM, #NM with CR0.TS, #MF for a pending x87 exception (vol. 3A 2.5, 9.5). */
-static void bt_mmx_check(struct bt_cpu *cpu)
+void bt_mmx_check(struct bt_cpu *cpu)
 {
 	if (cpu->st.cr0 & 4)
 		bt_raise_ud(cpu);
@@ -121,7 +121,7 @@ static unsigned bt_mmx_top(const struct bt_cpu *cpu)
 }
 
 /* MMn: the mantissa of physical register n (st[] is in stack order from TOP). */
-static u64 bt_mmx_get(const struct bt_cpu *cpu, unsigned n)
+u64 bt_mmx_get(const struct bt_cpu *cpu, unsigned n)
 {
 	u64 v;
 
@@ -130,7 +130,7 @@ static u64 bt_mmx_get(const struct bt_cpu *cpu, unsigned n)
 }
 
 /* Enter MMX state: TOP = 0 (physical order in st[]), every tag valid. */
-static void bt_mmx_enter(struct bt_cpu *cpu)
+void bt_mmx_enter(struct bt_cpu *cpu)
 {
 	u8 phys[8][16];
 	unsigned top = bt_mmx_top(cpu);
@@ -142,7 +142,7 @@ static void bt_mmx_enter(struct bt_cpu *cpu)
 	cpu->st.fx.ftw = 0xff;
 }
 
-static void bt_mmx_set(struct bt_cpu *cpu, unsigned n, u64 v)
+void bt_mmx_set(struct bt_cpu *cpu, unsigned n, u64 v)
 {
 	memcpy(cpu->st.fx.st[n & 7], &v, 8);
 	cpu->st.fx.st[n & 7][8] = 0xff;
@@ -176,6 +176,7 @@ static void bt_mmx_check_sse(struct bt_cpu *cpu, unsigned op)
 	case 0xee:
 	case 0xf4:
 	case 0xf6:
+	case 0xf7:
 	case 0xfb:
 		if (!cpu->cpuid.sse2)
 			bt_raise_ud(cpu);
@@ -183,6 +184,28 @@ static void bt_mmx_check_sse(struct bt_cpu *cpu, unsigned op)
 	default:
 		break;
 	}
+}
+
+/*
+ * MASKMOVQ/MASKMOVDQU: store the bytes of v whose mask byte has bit 7 set
+ * at seg:rDI (DS unless overridden). An all-zero mask accesses nothing;
+ * otherwise the whole n-byte span is checked first (as the host CPU does),
+ * so a fault writes nothing and reports rDI.
+ */
+void bt_maskmov(struct bt_cpu *cpu, const struct bt_insn *in, const u8 *v, const u8 *mask,
+		unsigned n)
+{
+	u64 di = bt_get_reg(cpu, CPU_RDI, in->asz), am = bt_mask(in->asz);
+	unsigned any = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		any |= mask[i] & 0x80;
+	if (!any)
+		return;
+	bt_probe_st(cpu, in->seg, di, n);
+	for (unsigned i = 0; i < n; i++)
+		if (mask[i] & 0x80)
+			bt_st(cpu, in->seg, (di + i) & am, 1, v[i]);
 }
 
 /* The two-operand packed operations: MMreg = MMreg op mm/m64. */
@@ -308,6 +331,17 @@ void bt_op_mmx_sse(struct bt_cpu *cpu, const struct bt_insn *in)
 		bt_st(cpu, in->seg, bt_ea_off(cpu, in), 8, bt_mmx_get(cpu, in->reg));
 		bt_mmx_enter(cpu);
 		return;
+	case 0xf7: { /* MASKMOVQ mm1, mm2 */
+		u8 bv[8], bm[8];
+
+		v = bt_mmx_get(cpu, in->reg);
+		d = bt_mmx_get(cpu, in->rm);
+		memcpy(bv, &v, 8);
+		memcpy(bm, &d, 8);
+		bt_maskmov(cpu, in, bv, bm, 8);
+		bt_mmx_enter(cpu);
+		return;
+	}
 	}
 	bt_raise_ud(cpu);
 }
@@ -328,6 +362,6 @@ const bt_handler_fn bt_ops_mmx[256] = {
 	[0x6e] = bt_op_mmx_mov, [0x6f] = bt_op_mmx_mov, [0x7e] = bt_op_mmx_mov,
 	[0x7f] = bt_op_mmx_mov, [0x70] = bt_op_mmx_pshufw, [0x71 ... 0x73] = bt_op_mmx_shimm,
 	[0x77] = bt_op_mmx_emms, [0xc4 ... 0xc5] = bt_op_mmx_sse, [0xd7] = bt_op_mmx_sse,
-	[0xe7] = bt_op_mmx_sse,
+	[0xe7] = bt_op_mmx_sse, [0xf7] = bt_op_mmx_sse,
 };
 // clang-format on

@@ -105,5 +105,12 @@ BT_OP(mmx_pshufw);
 BT_OP(mmx_mov);
 BT_OP(mmx_emms);
 BT_OP(mmx_sse);
+/* MMX state shared with the SSE forms that take MM operands (mmx.c). */
+void bt_mmx_check(struct bt_cpu *cpu);
+u64 bt_mmx_get(const struct bt_cpu *cpu, unsigned n);
+void bt_mmx_enter(struct bt_cpu *cpu);
+void bt_mmx_set(struct bt_cpu *cpu, unsigned n, u64 v);
+void bt_maskmov(struct bt_cpu *cpu, const struct bt_insn *in, const u8 *v, const u8 *mask,
+		unsigned n);
 
 #endif

@@ -11,7 +11,7 @@
  * MOVMSKPS/PD, UNPCKL/HPS/PD, SHUFPS/PD, MOVLPS/MOVHPS/MOVHLPS/MOVLHPS/
  * MOVLPD/MOVHPD, MOVNTPS/MOVNTDQ/MOVNTI, PSHUFD/PSHUFHW/PSHUFLW, the unpacks
  * (PUNPCKL/H BW/WD/DQ/QDQ), and group 15 (FXSAVE, FXRSTOR, LDMXCSR,
- * STMXCSR, LFENCE, MFENCE, SFENCE). SDM vol. 2 instruction pages; mandatory
+ * STMXCSR, LFENCE, MFENCE, SFENCE), MASKMOVDQU. SDM vol. 2 instruction pages; mandatory
  * prefixes per vol. 2A 2.1.2 (F3/F2 take precedence over 66); 16-byte
  * alignment of legacy-SSE memory operands except the U and scalar forms
  * (#GP(0), vol. 1 table 13-?); CR0.EM or !CR4.OSFXSR: #UD, CR0.TS: #NM.
@@ -638,6 +638,19 @@ static void bt_op_movnti(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_rm_write(cpu, in, sz, bt_get_reg(cpu, in->reg, sz));
 }
 
+/* 66 0F F7 MASKMOVDQU xmm1, xmm2: register form only. */
+static void bt_op_sse_maskmov(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	u8 v[16], m[16];
+
+	bt_sse_check(cpu);
+	if (bt_sse_pfx(in) != 1 || in->ea_kind != BT_EA_NONE)
+		bt_raise_ud(cpu);
+	memcpy(v, bt_xmm(cpu, in->reg), 16);
+	memcpy(m, bt_xmm(cpu, in->rm), 16);
+	bt_maskmov(cpu, in, v, m, 16);
+}
+
 /* 0F AE: group 15. */
 static void bt_op_sse_grp15(struct bt_cpu *cpu, const struct bt_insn *in)
 {
@@ -740,5 +753,6 @@ const bt_handler_fn bt_ops_sse[256] = {
 	[0xe6] = bt_op_ssefp_arith,
 	[0x5c ... 0x5f] = bt_op_ssefp_arith, [0x2e ... 0x2f] = bt_op_ssefp_comis,
 	[0x2a] = bt_op_ssefp_cvtsi2f, [0x2c ... 0x2d] = bt_op_ssefp_cvtf2si,
+	[0xf7] = bt_op_sse_maskmov,
 };
 // clang-format on

@@ -3,7 +3,8 @@
  * SSE/SSE2 floating point: ADD, SUB, MUL, DIV, MIN, MAX, SQRT in the PS, PD,
  * SS and SD forms, CMPccPS/PD/SS/SD, COMISS/COMISD/UCOMISS/UCOMISD,
  * CVTSI2SS/SD, CVT(T)SS2SI and CVT(T)SD2SI, CVTSS2SD/CVTSD2SS, CVTPS2PD/
- * CVTPD2PS, CVTDQ2PS/CVT(T)PS2DQ, CVTDQ2PD/CVT(T)PD2DQ (SDM vol. 2; MXCSR
+ * CVTPD2PS, CVTDQ2PS/CVT(T)PS2DQ, CVTDQ2PD/CVT(T)PD2DQ, and the MMX-operand
+ * CVTPI2PS/PD, CVT(T)PS2PI, CVT(T)PD2PI (SDM vol. 2; MXCSR
  * and the SIMD floating-point exceptions in vol. 1 11.5 and 10.2.3).
  *
  * The engine runs on x86-64, so each operation is carried out by the same
@@ -245,6 +246,56 @@ void bt_op_ssefp_comis(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_flags_set(cpu, BT_ARITH, fl & (BT_ZF | BT_PF | BT_CF));
 }
 
+/*
+ * 0F/66 0F 2A CVTPI2PS/CVTPI2PD xmm, mm/m64; 2C/2D CVT(T)PS2PI mm, xmm/m64
+ * and CVT(T)PD2PI mm, xmm/m128. Done with the packed dword conversions on
+ * the low lanes (zero lanes convert exactly and raise nothing). An MM
+ * register operand switches the x87 unit to MMX state (TOP 0, all valid).
+ */
+static void bt_ssefp_cvt_mmx(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned op = in->opcode & 0xff;
+	bool pd = bt_fp_pfx(in) == 1;
+	u8 s[16], d[16], t[16];
+	u64 v;
+	u32 host;
+
+	bt_mmx_check(cpu);
+	memset(s, 0, 16);
+	memset(t, 0, 16);
+	if (op == 0x2a) {
+		if (in->ea_kind == BT_EA_NONE)
+			v = bt_mmx_get(cpu, in->rm);
+		else
+			v = bt_ld(cpu, in->seg, bt_ea_off(cpu, in), 8);
+		memcpy(s, &v, 8);
+		memcpy(d, cpu->st.fx.xmm[in->reg & 15], 16);
+		host = bt_fp_enter(cpu);
+		if (pd)
+			bt_fp_cvtdq2pd(t, s);
+		else
+			bt_fp_cvtdq2ps(t, s);
+		bt_fp_flags(cpu, bt_fp_leave(host));
+		memcpy(d, t, pd ? 16 : 8);
+		if (in->ea_kind == BT_EA_NONE)
+			bt_mmx_enter(cpu);
+		memcpy(cpu->st.fx.xmm[in->reg & 15], d, 16);
+		return;
+	}
+	bt_fp_src(cpu, in, s, pd ? 16 : 8);
+	if (!pd)
+		memset(s + 8, 0, 8);
+	host = bt_fp_enter(cpu);
+	if (op == 0x2c)
+		(pd ? bt_fp_cvttpd2dq : bt_fp_cvttps2dq)(t, s);
+	else
+		(pd ? bt_fp_cvtpd2dq : bt_fp_cvtps2dq)(t, s);
+	bt_fp_flags(cpu, bt_fp_leave(host));
+	memcpy(&v, t, 8);
+	bt_mmx_enter(cpu);
+	bt_mmx_set(cpu, in->reg, v);
+}
+
 /* F3/F2 0F 2A CVTSI2SS/SD xmm, r/m32/64. */
 void bt_op_ssefp_cvtsi2f(struct bt_cpu *cpu, const struct bt_insn *in)
 {
@@ -254,8 +305,10 @@ void bt_op_ssefp_cvtsi2f(struct bt_cpu *cpu, const struct bt_insn *in)
 	u32 host;
 
 	bt_fp_check(cpu);
-	if (pfx < 2)
-		bt_raise_ud(cpu); /* CVTPI2PS/PD: MMX */
+	if (pfx < 2) {
+		bt_ssefp_cvt_mmx(cpu, in); /* CVTPI2PS/PD */
+		return;
+	}
 	v = bt_rm_read(cpu, in, size);
 	memcpy(d, cpu->st.fx.xmm[in->reg & 15], 16);
 	host = bt_fp_enter(cpu);
@@ -293,8 +346,10 @@ void bt_op_ssefp_cvtf2si(struct bt_cpu *cpu, const struct bt_insn *in)
 	u32 host;
 
 	bt_fp_check(cpu);
-	if (pfx < 2)
-		bt_raise_ud(cpu); /* CVTPS2PI and friends: MMX */
+	if (pfx < 2) {
+		bt_ssefp_cvt_mmx(cpu, in); /* CVT(T)PS2PI, CVT(T)PD2PI */
+		return;
+	}
 	bt_fp_src(cpu, in, s, sd ? 8 : 4);
 	host = bt_fp_enter(cpu);
 #define BT_FP_CVT(insn, mod)                                               \
