@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * SSE/SSE2 floating point: ADD, SUB, MUL, DIV, MIN, MAX, SQRT in the PS, PD,
- * SS and SD forms, CMPccPS/PD/SS/SD, COMISS/COMISD/UCOMISS/UCOMISD,
+ * SS and SD forms, RCPPS/RCPSS and RSQRTPS/RSQRTSS (the host CPU's
+ * approximation), CMPccPS/PD/SS/SD, COMISS/COMISD/UCOMISS/UCOMISD,
  * CVTSI2SS/SD, CVT(T)SS2SI and CVT(T)SD2SI, CVTSS2SD/CVTSD2SS, CVTPS2PD/
  * CVTPD2PS, CVTDQ2PS/CVT(T)PS2DQ, CVTDQ2PD/CVT(T)PD2DQ, and the MMX-operand
  * CVTPI2PS/PD, CVT(T)PS2PI, CVT(T)PD2PI (SDM vol. 2; MXCSR
@@ -60,6 +61,10 @@ BT_FP_HOST(sqrtps, "sqrtps")
 BT_FP_HOST(sqrtpd, "sqrtpd")
 BT_FP_HOST(sqrtss, "sqrtss")
 BT_FP_HOST(sqrtsd, "sqrtsd")
+BT_FP_HOST(rsqrtps, "rsqrtps")
+BT_FP_HOST(rsqrtss, "rsqrtss")
+BT_FP_HOST(rcpps, "rcpps")
+BT_FP_HOST(rcpss, "rcpss")
 BT_FP_HOST(cvtss2sd, "cvtss2sd")
 BT_FP_HOST(cvtsd2ss, "cvtsd2ss")
 BT_FP_HOST(cvtps2pd, "cvtps2pd") BT_FP_HOST(cvtpd2ps, "cvtpd2ps")
@@ -79,9 +84,11 @@ static const bt_fp_host_fn bt_fp_cmps[4][8] = {
 	BT_FP_CMP_ROW(ps), BT_FP_CMP_ROW(pd), BT_FP_CMP_ROW(ss), BT_FP_CMP_ROW(sd),
 };
 
-/* By opcode (51, 58, 59, 5A, 5C, 5D, 5E, 5F) and prefix (none PS, 66 PD, F3 SS, F2 SD). */
+/* By opcode (51, 52, 53, 58, 59, 5A, 5C, 5D, 5E, 5F) and prefix (none PS, 66 PD, F3 SS, F2 SD). */
 static const bt_fp_host_fn bt_fp_ops[16][4] = {
 	[0x1] = { bt_fp_sqrtps, bt_fp_sqrtpd, bt_fp_sqrtss, bt_fp_sqrtsd },
+	[0x2] = { bt_fp_rsqrtps, NULL, bt_fp_rsqrtss, NULL },
+	[0x3] = { bt_fp_rcpps, NULL, bt_fp_rcpss, NULL },
 	[0x8] = { bt_fp_addps, bt_fp_addpd, bt_fp_addss, bt_fp_addsd },
 	[0x9] = { bt_fp_mulps, bt_fp_mulpd, bt_fp_mulss, bt_fp_mulsd },
 	[0xa] = { bt_fp_cvtps2pd, bt_fp_cvtpd2ps, bt_fp_cvtss2sd, bt_fp_cvtsd2ss },
