@@ -538,6 +538,8 @@ static const struct gen_tmpl gen_tmpls[] = {
 	{ "mmx", 1, 0x2d, F_RM, -1, I_NONE, T_SSE, 0, 0 },
 	{ "mmx", 1, 0x2d, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
 	{ "mmx", 1, 0xf7, F_REG, -1, I_NONE, T_SSE, S_MASKMOV, 0 },
+	{ "mmx", 1, 0xd6, F_REG, -1, I_NONE, T_SSE | T_PF3, 0, 0 },
+	{ "mmx", 1, 0xd6, F_REG, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
 	{ "sse-int", 1, 0xf7, F_REG, -1, I_NONE, T_SSE | T_P66, S_MASKMOV, 0 },
 	{ "mmx", 1, 0xd7, F_REG, -1, I_NONE, T_NO66 | T_W, 0, 0 },
 	{ "mmx", 1, 0xe7, F_MEM, -1, I_NONE, T_SSE, 0, 0 },

@@ -11,8 +11,8 @@
  * MOVMSKPS/PD, UNPCKL/HPS/PD, SHUFPS/PD, MOVLPS/MOVHPS/MOVHLPS/MOVLHPS/
  * MOVLPD/MOVHPD, MOVNTPS/MOVNTDQ/MOVNTI, PSHUFD/PSHUFHW/PSHUFLW, the unpacks
  * (PUNPCKL/H BW/WD/DQ/QDQ), and group 15 (FXSAVE, FXRSTOR, LDMXCSR,
- * STMXCSR, LFENCE, MFENCE, SFENCE), MASKMOVDQU. SDM vol. 2 instruction pages; mandatory
- * prefixes per vol. 2A 2.1.2 (F3/F2 take precedence over 66); 16-byte
+ * STMXCSR, LFENCE, MFENCE, SFENCE), MASKMOVDQU, MOVQ2DQ/MOVDQ2Q. SDM
+ * vol. 2 instruction pages; mandatory prefixes per vol. 2A 2.1.2 (F3/F2 take precedence over 66); 16-byte
  * alignment of legacy-SSE memory operands except the U and scalar forms
  * (#GP(0), vol. 1 table 13-?); CR0.EM or !CR4.OSFXSR: #UD, CR0.TS: #NM.
  *
@@ -127,6 +127,25 @@ static void bt_op_sse_movdq(struct bt_cpu *cpu, const struct bt_insn *in)
 	if (op == 0x7e && pfx == 2) { /* MOVQ xmm, xmm/m64 */
 		bt_sse_read(cpu, in, v, 8, false);
 		memcpy(bt_xmm(cpu, in->reg), v, 16);
+		return;
+	}
+	if (op == 0xd6 && pfx >= 2) { /* F3: MOVQ2DQ xmm, mm; F2: MOVDQ2Q mm, xmm */
+		u64 q;
+
+		if (in->ea_kind != BT_EA_NONE)
+			bt_raise_ud(cpu);
+		bt_mmx_check(cpu);
+		if (pfx == 2) {
+			q = bt_mmx_get(cpu, in->rm);
+			memset(v, 0, 16);
+			memcpy(v, &q, 8);
+			bt_mmx_enter(cpu);
+			memcpy(bt_xmm(cpu, in->reg), v, 16);
+		} else {
+			memcpy(&q, bt_xmm(cpu, in->rm), 8);
+			bt_mmx_enter(cpu);
+			bt_mmx_set(cpu, in->reg, q);
+		}
 		return;
 	}
 	if (op == 0xd6) { /* MOVQ xmm/m64, xmm */

@@ -494,6 +494,8 @@ static void bt_x87_ldenv(struct bt_cpu *cpu, const struct bt_insn *in, bool rsto
 	u16 tw = (u16)bt_ld(cpu, in->seg, (off + 2 * sz) & bt_mask(in->asz), 2);
 	u8 regs[8][10], ftw = 0;
 
+	/* The CPU reads the whole image: its last byte faults like the host does. */
+	(void)bt_ld(cpu, in->seg, (off + envsz + (rstor ? 80 : 0) - 1) & bt_mask(in->asz), 1);
 	if (rstor)
 		for (unsigned i = 0; i < 8; i++)
 			bt_x87_ldm_at(cpu, in->seg, (off + envsz + i * 10) & bt_mask(in->asz),
