@@ -11,6 +11,7 @@
 #include "virtio/blk.h"
 #include "vmdk/blockdev.h"
 #include "vmm/base/log.h"
+#include "vmm/board_pc.h"
 #include "vmm/loop.h"
 #include "vmm/spec.h"
 #include "vmm/vm.h"
@@ -21,8 +22,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#define BOARD_DISKS_FIRST_SLOT	   2
-#define BOARD_DISKS_INTX_GSI(slot) (16 + (slot) % 4)
+#define BOARD_DISKS_FIRST_SLOT 2
 
 struct board_disk {
 	struct board_disks *owner;
@@ -40,23 +40,6 @@ struct board_disks {
 	unsigned nr;
 	struct board_disk disks[];
 };
-
-static void board_disks_irq_set(void *sink, unsigned gsi, int level)
-{
-	struct vm *vm = sink;
-
-	if (vm->accel->has_irqchip)
-		vm->accel->irq_line(vm->avm, gsi, level);
-}
-
-static struct irq_line board_disks_line(struct vm *vm, unsigned slot)
-{
-	struct irq_line line = { .set = board_disks_irq_set,
-				 .sink = vm,
-				 .pin = BOARD_DISKS_INTX_GSI(slot) };
-
-	return line;
-}
 
 static int board_disks_open(struct board_disk *disk, const struct disk_spec *ds, unsigned i,
 			    struct err *err)
@@ -89,7 +72,8 @@ static int board_disks_add_virtio(struct board_disks *d, struct board_disk *disk
 
 	if (ret < 0)
 		return ret;
-	pci_set_intx(virtio_blk_pci(disk->vblk), 0, board_disks_line(d->vm, slot));
+	pci_set_intx(virtio_blk_pci(disk->vblk), 0,
+		     board_pc_gsi_line(d->vm, BOARD_PC_PCI_INTA_GSI(slot)));
 	ret = pci_host_add(d->pci, virtio_blk_pci(disk->vblk), slot, 0, err);
 	if (ret < 0) {
 		virtio_blk_destroy(disk->vblk);
@@ -142,7 +126,7 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, struct board_disks *
 	}
 	if (acfg.nr_ports) {
 		acfg.dev = slot;
-		acfg.intx = board_disks_line(vm, slot);
+		acfg.intx = board_pc_gsi_line(vm, BOARD_PC_PCI_INTA_GSI(slot));
 		ret = ahci_create(&vm->plat, &acfg, &d->ahci, err);
 		if (ret < 0)
 			goto err_destroy;

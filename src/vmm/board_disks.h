@@ -6,7 +6,7 @@
  * collected on the main thread's event loop.
  *
  * PCI slots: 00:00.0 host bridge, 00:01.0 ISA bridge, virtio-blk disks from 00:02.0 in spec
- * order, then the AHCI controller. INTA of slot S is GSI 16 + S % 4, as the DSDT's _PRT says.
+ * order, then the AHCI controller. INTA of slot S is BOARD_PC_PCI_INTA_GSI(S) (board_pc.h).
  */
 #ifndef VMM_BOARD_DISKS_H
 #define VMM_BOARD_DISKS_H

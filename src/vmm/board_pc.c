@@ -65,7 +65,7 @@ static void board_pc_irq_set(void *sink, unsigned gsi, int level)
 	}
 }
 
-static struct irq_line board_pc_line(struct vm *vm, unsigned gsi)
+struct irq_line board_pc_gsi_line(struct vm *vm, unsigned gsi)
 {
 	struct irq_line line = { .set = board_pc_irq_set, .sink = vm, .pin = gsi };
 
@@ -117,7 +117,7 @@ static int board_pc_create_debug(struct board_pc *b, struct err *err)
 					      .pio_base = TESTDEV_DEFAULT_PIO_BASE,
 					      .mmio_gpa = TESTDEV_DEFAULT_MMIO_GPA };
 
-		ret = testdev_create(&vm->plat, &cfg, board_pc_line(vm, BOARD_TESTDEV_GSI),
+		ret = testdev_create(&vm->plat, &cfg, board_pc_gsi_line(vm, BOARD_TESTDEV_GSI),
 				     &b->testdev, err);
 		if (ret < 0)
 			return ret;
@@ -151,19 +151,19 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 			vm->accel->name);
 		goto err_destroy;
 	}
-	ret = uart_create(&vm->plat, &com1, board_pc_line(vm, BOARD_COM1_GSI), &b->com1, err);
+	ret = uart_create(&vm->plat, &com1, board_pc_gsi_line(vm, BOARD_COM1_GSI), &b->com1, err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = rtc_create(&vm->plat, &rtc, board_pc_line(vm, BOARD_RTC_GSI), &b->rtc, err);
+	ret = rtc_create(&vm->plat, &rtc, board_pc_gsi_line(vm, BOARD_RTC_GSI), &b->rtc, err);
 	if (ret < 0)
 		goto err_destroy;
 	rtc_set_pc_memory(b->rtc, vm->plat.mem.regions[0].len,
 			  vm->plat.mem.ram_bytes - vm->plat.mem.regions[0].len, vm->nr_vcpus);
-	ret = i8042_create(&vm->plat, &kbd, board_pc_line(vm, BOARD_KBD_GSI),
-			   board_pc_line(vm, BOARD_MOUSE_GSI), &b->i8042, err);
+	ret = i8042_create(&vm->plat, &kbd, board_pc_gsi_line(vm, BOARD_KBD_GSI),
+			   board_pc_gsi_line(vm, BOARD_MOUSE_GSI), &b->i8042, err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = acpi_pm_create(&vm->plat, &pm, board_pc_line(vm, ACPI_SCI_IRQ), &b->acpi_pm, err);
+	ret = acpi_pm_create(&vm->plat, &pm, board_pc_gsi_line(vm, ACPI_SCI_IRQ), &b->acpi_pm, err);
 	if (ret < 0)
 		goto err_destroy;
 	ret = pci_host_create(&vm->plat, &pci, &b->pci, err);
@@ -205,7 +205,9 @@ int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err)
 				   .pm_tmr_32bit = BOARD_PM_TMR_32BIT,
 				   .pci_host = true,
 				   /* PCI INTx on IOAPIC-only pins, clear of every ISA IRQ */
-				   .pci_intx_gsi = { 16, 17, 18, 19 } };
+				   .pci_intx_gsi = {
+					   BOARD_PC_PCI_GSI_BASE, BOARD_PC_PCI_GSI_BASE + 1,
+					   BOARD_PC_PCI_GSI_BASE + 2, BOARD_PC_PCI_GSI_BASE + 3 } };
 
 	return acpi_build(&b->vm->plat.mem, &cfg, rsdp_gpa, err);
 }

@@ -15,12 +15,23 @@
 
 #include "vmm/base/err.h"
 #include "vmm/base/types.h"
+#include "vmm/irq.h"
 
 #include <stddef.h>
 
 struct vm;
 struct board_pc;
 struct loop;
+
+/*
+ * PCI INTx routing, as the DSDT's _PRT describes it: pin P (0 = INTA) of the device in slot S
+ * is GSI BOARD_PC_PCI_GSI_BASE + (S + P) % 4 -- IOAPIC-only pins, clear of every ISA IRQ.
+ */
+#define BOARD_PC_PCI_GSI_BASE	    16
+#define BOARD_PC_PCI_INTA_GSI(slot) (BOARD_PC_PCI_GSI_BASE + (slot) % 4)
+
+/* The interrupt line for GSI gsi: the in-kernel irqchip under KVM. Main thread. */
+struct irq_line board_pc_gsi_line(struct vm *vm, unsigned gsi);
 
 /* Create every device the spec asks for. Main thread, before the vCPUs run. */
 MUST_CHECK int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err);
