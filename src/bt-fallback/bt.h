@@ -112,9 +112,23 @@ struct bt_mem {
 	u64 supervisor_base; /* flat user mode: from here up present but supervisor-only */
 	struct bt_cpu *cpus[BT_MAX_CPUS];
 	unsigned nr_cpus;
+	/*
+	 * Calls into the machine, made on the calling CPU's thread; cpu is the CPU's index
+	 * (its APIC ID), so per-CPU devices such as the local APIC window can be routed.
+	 */
 	void *io_opaque;
-	void (*mmio)(void *opaque, u64 gpa, unsigned size, bool is_write, void *data);
-	void (*pio)(void *opaque, u16 port, unsigned size, bool is_write, void *data);
+	void (*mmio)(void *opaque, unsigned cpu, u64 gpa, unsigned size, bool is_write, void *data);
+	void (*pio)(void *opaque, unsigned cpu, u16 port, unsigned size, bool is_write, void *data);
+	/* INTA cycle: the vector of the interrupt the CPU takes now, or -1 (spurious, none). */
+	int (*intr_ack)(void *opaque, unsigned cpu);
+	/*
+	 * MSRs the machine implements (IA32_APIC_BASE, the x2APIC range 0x800-0x8ff,
+	 * IA32_TSC_DEADLINE). 0: handled; -ENOENT: not the machine's, the CPU model decides;
+	 * any other negative value: #GP(0).
+	 */
+	int (*msr)(void *opaque, unsigned cpu, u32 index, bool is_write, u64 *val);
+	/* Guest virtual time in ns (the TSC is derived from it); NULL: host CLOCK_MONOTONIC. */
+	u64 (*clock_ns)(void *opaque);
 };
 
 /* Map [gpa, gpa+len) to hva. Caller thread owns mem; no CPU may be running. -EINVAL, -ENOSPC. */
@@ -259,6 +273,7 @@ enum bt_exit {
 	BT_EXIT_HLT,	   /* HLT; rip is past it */
 	BT_EXIT_EXCEPTION, /* outside real mode; rip: the faulting insn (the next, for traps) */
 	BT_EXIT_REQUEST,   /* bt_cpu_kick() asked the CPU to stop; rip is the next instruction */
+	BT_EXIT_SHUTDOWN,  /* triple fault (shutdown state, SDM vol. 3A 6.15 interrupt 8) */
 };
 
 /* CPUID model knobs (a superset of what cpuid.c advertises). */
@@ -304,6 +319,9 @@ struct bt_cpu {
 	struct bt_cpuid_model cpuid;
 	u64 tsc_offset;
 	unsigned index;
+	/* The INTR pin (bt_cpu_set_intr, any thread) and a pending NMI. */
+	int intr_line;
+	int nmi_pending;
 };
 
 struct bt_cpu_config {
@@ -325,6 +343,13 @@ void bt_cpu_load_seg_real(struct bt_cpu *cpu, enum cpu_seg s, u16 sel);
 /* Ask a running CPU to return from bt_run (BT_EXIT_REQUEST) at the next block boundary or
  * REP iteration. Any thread. */
 void bt_cpu_kick(struct bt_cpu *cpu);
+
+/*
+ * Drive the CPU's INTR pin (from an interrupt controller, any thread). While it is high and
+ * the CPU can take an interrupt (IF=1, no interrupt shadow), bt_run calls mem->intr_ack at
+ * the next instruction boundary and delivers the vector. Raising it kicks the CPU.
+ */
+void bt_cpu_set_intr(struct bt_cpu *cpu, bool level);
 
 /* Run up to max_insns instructions. vCPU thread. Returns why it stopped. */
 enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns);
@@ -370,8 +395,12 @@ u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write)
 /* Check that a store would succeed (for multi-part stores committed together). */
 void bt_probe_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 void bt_tlb_flush(struct bt_cpu *cpu);
-/* Linear-address read (no segmentation): descriptor tables, the IVT. */
+/*
+ * Linear-address accesses (no segmentation) made by the CPU itself: descriptor tables, the
+ * IDT/IVT, the TSS. Under paging they are supervisor accesses whatever the CPL.
+ */
 u64 bt_ld_lin(struct bt_cpu *cpu, u64 lin, unsigned size);
+void bt_st_lin(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val);
 /* Raise a trap: the saved RIP is the next instruction's (INT n, INT3, INTO). */
 NORETURN void bt_raise_trap(struct bt_cpu *cpu, u8 vector);
 /* Fetch code bytes at a linear address for the decoder. Returns bytes available. */

@@ -529,6 +529,13 @@ void bt_cpu_kick(struct bt_cpu *cpu)
 	__atomic_store_n(&cpu->exit_request, 1, __ATOMIC_RELEASE);
 }
 
+void bt_cpu_set_intr(struct bt_cpu *cpu, bool level)
+{
+	__atomic_store_n(&cpu->intr_line, level, __ATOMIC_RELEASE);
+	if (level)
+		bt_cpu_kick(cpu);
+}
+
 enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)
 {
 	u64 end = cpu->icount + max_insns;

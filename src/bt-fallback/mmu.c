@@ -149,7 +149,7 @@ static u64 bt_mmio_read(struct bt_cpu *cpu, u64 lin, unsigned size)
 	u64 v = ~0ull;
 
 	if (cpu->mem->mmio)
-		cpu->mem->mmio(cpu->mem->io_opaque, lin, size, false, &v);
+		cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, lin, size, false, &v);
 	return v & bt_mask(size);
 }
 
@@ -188,6 +188,19 @@ u64 bt_ld_lin(struct bt_cpu *cpu, u64 lin, unsigned size)
 	return bt_ld_slow(cpu, lin, size);
 }
 
+void bt_st_lin(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val)
+{
+	for (unsigned i = 0; i < size; i++) {
+		u8 *p = bt_mmu_page(cpu, lin + i, BT_ACC_WRITE);
+		u8 byte = (u8)(val >> (8 * i));
+
+		if (p)
+			p[(lin + i) & ~BT_PAGE_MASK] = byte;
+		else if (cpu->mem->mmio)
+			cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, lin + i, 1, true, &byte);
+	}
+}
+
 u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
 	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
@@ -216,7 +229,7 @@ void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
 		if (likely(p))
 			memcpy(p + (lin & ~BT_PAGE_MASK), &val, size);
 		else if (cpu->mem->mmio)
-			cpu->mem->mmio(cpu->mem->io_opaque, lin, size, true, &val);
+			cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, lin, size, true, &val);
 		return;
 	}
 	/* Crossing a page: both pages must be writable before either is written. */
@@ -230,7 +243,7 @@ void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
 		if (h)
 			h[a & ~BT_PAGE_MASK] = byte;
 		else if (cpu->mem->mmio)
-			cpu->mem->mmio(cpu->mem->io_opaque, a, 1, true, &byte);
+			cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, a, 1, true, &byte);
 	}
 }
 

@@ -35,14 +35,14 @@ static u64 bt_io_in(struct bt_cpu *cpu, u16 port, unsigned sz)
 	u64 v = ~0ull;
 
 	if (cpu->mem->pio)
-		cpu->mem->pio(cpu->mem->io_opaque, port, sz, false, &v);
+		cpu->mem->pio(cpu->mem->io_opaque, cpu->index, port, sz, false, &v);
 	return v & bt_mask(sz);
 }
 
 static void bt_io_out(struct bt_cpu *cpu, u16 port, unsigned sz, u64 v)
 {
 	if (cpu->mem->pio)
-		cpu->mem->pio(cpu->mem->io_opaque, port, sz, true, &v);
+		cpu->mem->pio(cpu->mem->io_opaque, cpu->index, port, sz, true, &v);
 }
 
 /* One iteration; returns false when a REPE/REPNE condition ends the loop. */

@@ -408,11 +408,11 @@ struct core_mmio_counter {
 	unsigned writes, kick_at;
 };
 
-static void core_mmio(void *opaque, u64 gpa, unsigned size, bool is_write, void *data)
+static void core_mmio(void *opaque, unsigned cpu, u64 gpa, unsigned size, bool is_write, void *data)
 {
 	struct core_mmio_counter *m = opaque;
 
-	(void)gpa, (void)size, (void)data;
+	(void)cpu, (void)gpa, (void)size, (void)data;
 	if (is_write && ++m->writes == m->kick_at)
 		bt_cpu_kick(m->cpu);
 }

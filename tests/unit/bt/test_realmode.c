@@ -39,9 +39,9 @@ struct rm_fixture {
 static const char *const rm_regs[] = { "ax", "cx", "dx", "bx", "sp", "bp", "si", "di" };
 static const char *const rm_segs[] = { "es", "cs", "ss", "ds" };
 
-static void rm_pio(void *opaque, u16 port, unsigned size, bool is_write, void *data)
+static void rm_pio(void *opaque, unsigned cpu, u16 port, unsigned size, bool is_write, void *data)
 {
-	(void)opaque, (void)port;
+	(void)opaque, (void)cpu, (void)port;
 	if (!is_write)
 		memset(data, 0xff, size); /* the vectors' IN reads all ones */
 }
