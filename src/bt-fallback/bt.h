@@ -291,6 +291,14 @@ struct bt_tlb_entry {
 
 #define BT_TLB_SIZE 256
 
+/* Model-specific registers the CPU itself keeps (sysreg.c); the machine keeps the APIC's. */
+struct bt_msrs {
+	u64 star, lstar, cstar, sfmask, kernel_gs_base;
+	u64 sysenter_cs, sysenter_esp, sysenter_eip;
+	u64 tsc_aux, pat, misc_enable;
+	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base/mask pairs */
+};
+
 struct bt_cpu {
 	/* Hot fields first. */
 	struct cpu_state
@@ -319,6 +327,7 @@ struct bt_cpu {
 	struct bt_cpuid_model cpuid;
 	u64 tsc_offset;
 	unsigned index;
+	struct bt_msrs msr;
 	/* The INTR pin (bt_cpu_set_intr, any thread) and a pending NMI. */
 	int intr_line;
 	int nmi_pending;
@@ -365,6 +374,28 @@ static inline enum bt_mode bt_cpu_mode(const struct bt_cpu *cpu)
 /* Full RFLAGS (materialises lazy flags). */
 u64 bt_get_rflags(struct bt_cpu *cpu);
 void bt_set_rflags(struct bt_cpu *cpu, u64 v);
+
+/*
+ * System registers (sysreg.c). The setters check reserved bits and the SDM's consistency rules
+ * (raising #GP(0) from inside an instruction), flush what the change invalidates (TLB, jump
+ * cache) and re-derive the mode. INVLPG drops one linear page.
+ */
+void bt_set_cr0(struct bt_cpu *cpu, u64 v);
+void bt_set_cr3(struct bt_cpu *cpu, u64 v);
+void bt_set_cr4(struct bt_cpu *cpu, u64 v);
+void bt_set_efer(struct bt_cpu *cpu, u64 v);
+void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin);
+/*
+ * MSR access as RDMSR/WRMSR see it (machine MSRs through mem->msr first). 0, or -EPERM when the
+ * instruction raises #GP(0). Usable outside bt_run (state save/restore): no longjmp.
+ */
+int bt_msr_read(struct bt_cpu *cpu, u32 index, u64 *val);
+int bt_msr_write(struct bt_cpu *cpu, u32 index, u64 val);
+/* The MSR indexes a state save must carry (the CPU's own, not the machine's). */
+unsigned bt_msr_list(const u32 **indexes);
+/* Time-stamp counter (virtual time: mem->clock_ns scaled to BT_TSC_KHZ, plus tsc_offset). */
+#define BT_TSC_KHZ 2000000u
+u64 bt_rdtsc(struct bt_cpu *cpu);
 
 /* CPUID model, SDM vol. 2A CPUID. */
 void bt_cpuid(const struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
