@@ -93,6 +93,7 @@ void bt_cpu_set_real(struct bt_cpu *cpu)
 	cpu->st.efer = 0;
 	cpu->st.idtr.base = 0;
 	cpu->st.idtr.limit = 0x3ff;
+	cpu->flat = false;
 	bt_tlb_flush(cpu);
 	bt_cpu_update_mode(cpu);
 }
@@ -121,6 +122,7 @@ void bt_cpu_set_flat64(struct bt_cpu *cpu)
 	cpu->st.cr0 = 0x80050033;
 	cpu->st.cr4 = 0x6a0;  /* PAE, OSFXSR, OSXMMEXCPT */
 	cpu->st.efer = 0xd01; /* SCE, LME, LMA, NXE */
+	cpu->flat = true;     /* no page tables: linear = physical */
 	bt_tlb_flush(cpu);
 	bt_cpu_update_mode(cpu);
 }

@@ -37,12 +37,6 @@ void bt_set_efer(struct bt_cpu *cpu, u64 v)
 	bt_cpu_update_mode(cpu);
 }
 
-void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin)
-{
-	(void)lin;
-	bt_tlb_flush(cpu);
-}
-
 int bt_msr_read(struct bt_cpu *cpu, u32 index, u64 *val)
 {
 	(void)cpu, (void)index;
