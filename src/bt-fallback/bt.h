@@ -342,7 +342,7 @@ struct bt_tlb_entry {
 struct bt_msrs {
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;
-	u64 tsc_aux, pat, misc_enable;
+	u64 tsc_aux, pat, misc_enable, hwcr;
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base/mask pairs */
 };
 
@@ -442,6 +442,10 @@ void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin);
  */
 int bt_msr_read(struct bt_cpu *cpu, u32 index, u64 *val);
 int bt_msr_write(struct bt_cpu *cpu, u32 index, u64 val);
+/* Power-on values of the CPU's own MSRs (PAT, MTRRs...), SDM vol. 3A table 10-1. */
+void bt_msr_reset(struct bt_cpu *cpu);
+/* PAE paging: false when a present PDPTE of the table at cr3 has a reserved bit set (#GP). */
+bool bt_mmu_pdptes_ok(struct bt_cpu *cpu, u64 cr3);
 /* The MSR indexes a state save must carry (the CPU's own, not the machine's). */
 unsigned bt_msr_list(const u32 **indexes);
 /* Time-stamp counter (virtual time: mem->clock_ns scaled to BT_TSC_KHZ, plus tsc_offset). */
@@ -474,6 +478,8 @@ u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
  * invalidates translated code in the page first.
  */
 u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write);
+/* Check that a load would succeed (CLFLUSH: segment and paging checks only). */
+void bt_probe_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 /* Check that a store would succeed (for multi-part stores committed together). */
 void bt_probe_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 /* Drop every TLB entry and the jump cache (CR0.PG/WP, CR4.PGE/PAE/PSE, EFER.NXE changes). */

@@ -39,6 +39,8 @@
 /* Bits 51:MAXPHYADDR of a 64-bit entry: reserved (SDM vol. 3A tables 4-11, 4-14..4-20). */
 #define BT_PTE_HI_RSVD (((1ull << 52) - 1) & ~((1ull << BT_MAXPHYADDR) - 1))
 #define BT_PTE_ADDR    (((1ull << BT_MAXPHYADDR) - 1) & BT_PAGE_MASK)
+/* A PAE PDPTE: bits 2:1, 8:5 and 63:MAXPHYADDR are reserved (table 4-8). */
+#define BT_PDPTE_RSVD (~((1ull << BT_MAXPHYADDR) - 1) | 0x1e6)
 
 static void bt_mmu_clear_jc(struct bt_cpu *cpu)
 {
@@ -165,7 +167,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 		e = bt_mmu_pte_load(p, 8);
 		if (!(e & BT_PTE_P))
 			return err;
-		if (e & (BT_PTE_HI_RSVD | BT_PTE_XD | 0x1e6))
+		if (e & BT_PDPTE_RSVD)
 			return err | BT_PF_P | BT_PF_RSVD;
 		table = e & BT_PTE_ADDR;
 		shift = 21;
@@ -240,6 +242,17 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	w->x = !nx && (!user || us);
 	w->global = (cr4 & BT_CR4_PGE) && (e & BT_PTE_G);
 	return 0;
+}
+
+bool bt_mmu_pdptes_ok(struct bt_cpu *cpu, u64 cr3)
+{
+	for (unsigned i = 0; i < 4; i++) {
+		u64 e = bt_mmu_pte_load(bt_mmu_pte_ptr(cpu, (cr3 & 0xffffffe0u) + i * 8, 8), 8);
+
+		if ((e & BT_PTE_P) && (e & BT_PDPTE_RSVD))
+			return false;
+	}
+	return true;
 }
 
 /* Flat user mode (mem->fault_unmapped): the error code of an access to no RAM or to ROM. */
@@ -539,6 +552,18 @@ u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 	/* The read of a read-modify-write already needs write permission (#PF error W=1). */
 	bt_probe_write(cpu, lin, size);
 	return bt_ld_at(cpu, lin, size, bt_mmu_user(cpu));
+}
+
+void bt_probe_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
+{
+	u64 lin = bt_seg_lin(cpu, seg, off, size, false);
+	bool user = bt_mmu_user(cpu);
+	struct bt_mmu_part part[2];
+
+	if ((lin & ~BT_PAGE_MASK) + size > BT_PAGE_SIZE)
+		bt_mmu_cross(cpu, lin, size, BT_ACC_READ, user, part);
+	else
+		bt_tlb_get(cpu, lin, BT_ACC_READ, user);
 }
 
 void bt_probe_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
