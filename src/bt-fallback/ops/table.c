@@ -49,8 +49,10 @@ const bt_handler_fn bt_ops_map1[256] = {
 };
 
 const bt_handler_fn bt_ops_map0f[256] = {
+	[0x06] = bt_op_clts, [0x08] = bt_op_invd, [0x09] = bt_op_invd,
 	[0x0d] = bt_op_nop, [0x18 ... 0x1f] = bt_op_nop,
-	[0x31] = bt_op_rdtsc,
+	[0x20] = bt_op_mov_cr, [0x21] = bt_op_mov_dr, [0x22] = bt_op_mov_cr, [0x23] = bt_op_mov_dr,
+	[0x30] = bt_op_wrmsr, [0x31] = bt_op_rdtsc, [0x32] = bt_op_rdmsr, [0x33] = bt_op_rdpmc,
 	[0x40 ... 0x4f] = bt_op_cmov,
 	[0x80 ... 0x8f] = bt_op_jcc,
 	[0x90 ... 0x9f] = bt_op_setcc,
