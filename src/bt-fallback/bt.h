@@ -334,6 +334,8 @@ struct bt_cpu {
 	u64 last_off;
 	bool in_delivery; /* delivering an event: a fault now is classed against it */
 	u8 deliver_class; /* the class (intr.c) of the event being delivered */
+	u8 deliver_kind;  /* its enum bt_event */
+	u64 soft_rip;	  /* INT n, INT3, INTO: the instruction (a fault delivering it is there) */
 	bool exc_exit;	  /* exceptions outside real mode end bt_run (flat user-mode tests) */
 	struct bt_mem *mem;
 	struct bt_cache cache;

@@ -548,6 +548,7 @@ enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)
 		/* An exception was raised; architectural state is at the faulting instruction. */
 		cpu->cur_block = NULL;
 		if (cpu->exc_is_trap) {
+			cpu->soft_rip = cpu->st.rip;
 			cpu->st.rip = cpu->next_rip;
 			cpu->icount++;
 		}
@@ -565,16 +566,15 @@ enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)
 
 void bt_cpu_describe(struct bt_cpu *cpu, char *buf, size_t n)
 {
-	static const char *const gpr[] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp",
-					   "rsi", "rdi", "r8",	"r9",  "r10", "r11",
-					   "r12", "r13", "r14", "r15" };
+	static const char *const gpr[] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+					   "r8",  "r9",	 "r10", "r11", "r12", "r13", "r14", "r15" };
 	static const char *const seg[] = { "es", "cs", "ss", "ds", "fs", "gs" };
 	size_t at = 0;
 
-#define BT_DESCRIBE(...)                                                           \
-	do {                                                                       \
-		if (at < n)                                                        \
-			at += (size_t)snprintf(buf + at, n - at, __VA_ARGS__);     \
+#define BT_DESCRIBE(...)                                                       \
+	do {                                                                   \
+		if (at < n)                                                    \
+			at += (size_t)snprintf(buf + at, n - at, __VA_ARGS__); \
 	} while (0)
 	if (!n)
 		return;
@@ -596,8 +596,7 @@ void bt_cpu_describe(struct bt_cpu *cpu, char *buf, size_t n)
 		    "idt=%016llx/%04x\n",
 		    cpu->st.tr.selector, (unsigned long long)cpu->st.tr.base, cpu->st.tr.limit,
 		    cpu->st.ldtr.selector, (unsigned long long)cpu->st.gdtr.base,
-		    cpu->st.gdtr.limit, (unsigned long long)cpu->st.idtr.base,
-		    cpu->st.idtr.limit);
+		    cpu->st.gdtr.limit, (unsigned long long)cpu->st.idtr.base, cpu->st.idtr.limit);
 	BT_DESCRIBE("cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx efer=%016llx\n",
 		    (unsigned long long)cpu->st.cr0, (unsigned long long)cpu->st.cr2,
 		    (unsigned long long)cpu->st.cr3, (unsigned long long)cpu->st.cr4,

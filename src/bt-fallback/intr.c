@@ -267,6 +267,7 @@ static void bt_intr_event(struct bt_cpu *cpu, u8 vector, bool has_error, u32 err
 {
 	cpu->in_delivery = true;
 	cpu->deliver_class = (u8)bt_intr_class(vector, kind);
+	cpu->deliver_kind = (u8)kind;
 	bt_deliver(cpu, vector, has_error, error, kind);
 	cpu->in_delivery = false;
 }
@@ -283,6 +284,9 @@ bool bt_exc_dispatch(struct bt_cpu *cpu)
 		enum bt_exc_class second = bt_intr_class(vector, kind);
 
 		cpu->in_delivery = false;
+		/* A fault delivering INT n belongs to the INT instruction (it did not complete). */
+		if (cpu->deliver_kind == BT_EV_SOFT)
+			cpu->st.rip = cpu->soft_rip;
 		if (first == BT_CLASS_DF && second != BT_CLASS_BENIGN)
 			return false; /* triple fault */
 		if ((first == BT_CLASS_CONTRIB && second == BT_CLASS_CONTRIB) ||

@@ -342,7 +342,9 @@ void bt_task_switch(struct bt_cpu *cpu, u16 sel, enum bt_ts_reason why, u32 ext)
 			bt_raise(cpu, BT_EXC_TS, (tr->selector & 0xfffc) | ext, true);
 		eflags &= ~(u64)(why == BT_TS_IRET ? BT_NT : 0);
 	}
-	bt_st_lin(cpu, (old + BT_TSS_EIP) & 0xffffffffu, 4, cpu->st.rip);
+	/* The old task resumes after the instruction, or where an interrupt left it. */
+	bt_st_lin(cpu, (old + BT_TSS_EIP) & 0xffffffffu, 4,
+		  why == BT_TS_INT ? cpu->st.rip : cpu->next_rip);
 	bt_st_lin(cpu, (old + BT_TSS_EFLAGS) & 0xffffffffu, 4, eflags);
 	for (unsigned r = 0; r < 8; r++)
 		bt_st_lin(cpu, (old + BT_TSS_GPR + 4 * r) & 0xffffffffu, 4, cpu->st.gpr[r]);
@@ -362,7 +364,7 @@ void bt_task_switch(struct bt_cpu *cpu, u16 sel, enum bt_ts_reason why, u32 ext)
 	bt_set_cr0(cpu, cpu->st.cr0 | 8);
 	if (cpu->st.cr0 & (1ull << 31))
 		bt_set_cr3(cpu, v[0]);
-	cpu->st.rip = v[1];
+	cpu->st.rip = cpu->next_rip = v[1];
 	eflags = v[2] | 2;
 	if (why == BT_TS_CALL || why == BT_TS_INT)
 		eflags |= BT_NT;

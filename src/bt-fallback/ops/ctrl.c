@@ -112,8 +112,7 @@ static u64 bt_ret_check_cs(struct bt_cpu *cpu, u16 cs)
 
 	if (!(cs & ~3u))
 		bt_raise_gp0(cpu);
-	if (!bt_desc_read(cpu, cs, &d) || !(d & BT_DESC_S) || !(BT_DESC_TYPE(d) & 8) ||
-	    rpl < cpl)
+	if (!bt_desc_read(cpu, cs, &d) || !(d & BT_DESC_S) || !(BT_DESC_TYPE(d) & 8) || rpl < cpl)
 		bt_raise(cpu, BT_EXC_GP, err, true);
 	dpl = BT_DESC_DPL(d);
 	if ((BT_DESC_TYPE(d) & 4) ? dpl > rpl : dpl != rpl)
@@ -320,8 +319,7 @@ static void bt_gate_call_inner(struct bt_cpu *cpu, u16 sel, u64 d, u64 off, unsi
 		if (!(ssel & ~3u))
 			bt_raise(cpu, BT_EXC_TS, 0, true);
 		if (!bt_desc_read(cpu, ssel, &ssd) || (ssel & 3) != dpl ||
-		    BT_DESC_DPL(ssd) != dpl || !(ssd & BT_DESC_S) ||
-		    (BT_DESC_TYPE(ssd) & 0xa) != 2)
+		    BT_DESC_DPL(ssd) != dpl || !(ssd & BT_DESC_S) || (BT_DESC_TYPE(ssd) & 0xa) != 2)
 			bt_raise(cpu, BT_EXC_TS, ssel & 0xfffc, true);
 		if (!(ssd & BT_DESC_P))
 			bt_raise(cpu, BT_EXC_SS, ssel & 0xfffc, true);

@@ -172,7 +172,10 @@ void bt_op_string(struct bt_cpu *cpu, const struct bt_insn *in)
 		return;
 
 	if (in->opcode >= 0x6c && in->opcode <= 0x6f)
-		bt_io_check(cpu, (u16)cpu->st.gpr[CPU_RDX], in->opsz == 1 ? 1 : in->opsz == 2 ? 2 : 4);
+		bt_io_check(cpu, (u16)cpu->st.gpr[CPU_RDX],
+			    in->opsz == 1 ? 1 :
+			    in->opsz == 2 ? 2 :
+					    4);
 	if (in->rep == BT_REP_NONE) {
 		bt_str_once(cpu, in);
 		return;
