@@ -15,12 +15,11 @@
  * struct bt_mem, so several CPUs can live in one process. One CPU is used by
  * one thread at a time.
  *
- * Not implemented yet: paging (the softmmu walks no page tables, linear =
- * physical), descriptor-table segment loads and far transfers outside real
- * mode, IDT delivery in protected and long mode (an exception there ends
- * bt_run with BT_EXIT_EXCEPTION), system instructions (MOV CRn, LGDT,
- * SYSCALL, RDMSR...) -- all BT part 2; MMX and SSE3..SSE4.2 (#UD for
- * now); interrupt windows inside long REP loops. The x87 FPU is in
+ * Segmentation, privilege checks, far transfers and task switches are in
+ * seg.c and ops/ctrl.c, event delivery (IDT, IST, double fault, INTR, NMI)
+ * in intr.c, system instructions in ops/sys.c (SDM vol. 3A chapters 3, 5,
+ * 6, 7). bt_cpu_set_flat64 keeps the part-1 behaviour for user-mode tests:
+ * an exception ends bt_run with BT_EXIT_EXCEPTION. The x87 FPU is in
  * ops/x87.c (the host computes, as for SSE floating point in ops/ssefp.c).
  */
 #ifndef BT_FALLBACK_BT_H
@@ -86,10 +85,6 @@ enum bt_vector {
 #define BT_CR4_PCE	  (1ull << 8)
 #define BT_CR4_OSFXSR	  (1ull << 9)
 #define BT_CR4_OSXMMEXCPT (1ull << 10)
-#define BT_EFER_SCE	  (1ull << 0)
-#define BT_EFER_LME	  (1ull << 8)
-#define BT_EFER_LMA	  (1ull << 10)
-#define BT_EFER_NXE	  (1ull << 11)
 /* Physical-address width of the model (CPUID 8000_0008h EAX[7:0]). */
 #define BT_MAXPHYADDR 40
 
@@ -109,6 +104,24 @@ enum bt_vector {
 #define BT_AC	 (1u << 18)
 #define BT_ID	 (1u << 21)
 #define BT_ARITH (BT_CF | BT_PF | BT_AF | BT_ZF | BT_SF | BT_OF)
+#define BT_IOPL	 (3u << 12)
+
+/* EFER bits, SDM vol. 3A 2.2.1. */
+#define BT_EFER_SCE (1ull << 0)
+#define BT_EFER_LME (1ull << 8)
+#define BT_EFER_LMA (1ull << 10)
+#define BT_EFER_NXE (1ull << 11)
+
+/* Segment- and gate-descriptor fields as one little-endian u64, SDM vol. 3A 3.4.5, 6.11. */
+#define BT_DESC_ACCESSED (1ull << 40)
+#define BT_DESC_S	 (1ull << 44)
+#define BT_DESC_P	 (1ull << 47)
+#define BT_DESC_L	 (1ull << 53)
+#define BT_DESC_DB	 (1ull << 54)
+#define BT_DESC_TYPE(d)	 ((unsigned)((d) >> 40) & 0xf)
+#define BT_DESC_DPL(d)	 ((unsigned)((d) >> 45) & 3)
+/* Error-code bit: the fault happened while delivering an event external to the program. */
+#define BT_ERR_EXT 1u
 
 /* ------------------------------------------------------------------ memory */
 
@@ -337,6 +350,7 @@ struct bt_tlb_entry {
 };
 
 #define BT_TLB_SIZE 256
+#define BT_TRACE_LEN 16
 
 /* Model-specific registers the CPU itself keeps (sysreg.c); the machine keeps the APIC's. */
 struct bt_msrs {
@@ -362,15 +376,19 @@ struct bt_cpu {
 	u64 last_ea; /* linear address of the last memory r/m operand read */
 	unsigned last_seg;
 	u64 last_off;
-	bool in_delivery;
+	bool in_delivery; /* delivering an event: a fault now is classed against it */
+	u8 deliver_class; /* the class (intr.c) of the event being delivered */
+	u8 deliver_kind;  /* its enum bt_event */
+	u64 soft_rip;	  /* INT n, INT3, INTO: the instruction (a fault delivering it is there) */
+	bool exc_exit;	  /* exceptions outside real mode end bt_run (flat user-mode tests) */
 	struct bt_mem *mem;
 	struct bt_cache cache;
 	struct bt_block *cur_block;
 	jmp_buf fault_jmp; /* where bt_raise lands, set by bt_run */
 	struct bt_exception exc;
 	bool exc_is_trap; /* INT n / INT3 / INTO: saved IP is the next instruction */
-	bool halted_now;
-	int exit_request; /* set by bt_cpu_kick from any thread; read at block entry */
+	/* BT_KICK_* bits, set from any thread; read at block entry and in REP loops. */
+	int exit_request;
 	struct bt_cpuid_model cpuid;
 	u64 tsc_offset;
 	struct bt_tlb_entry tlb_scratch; /* a translation not to cache (writes to ROM) */
@@ -381,7 +399,13 @@ struct bt_cpu {
 	/* The INTR pin (bt_cpu_set_intr, any thread) and a pending NMI. */
 	int intr_line;
 	int nmi_pending;
+	/* Linear addresses of the last blocks entered, for bt_cpu_describe. */
+	u64 trace[BT_TRACE_LEN];
+	unsigned trace_pos;
 };
+
+#define BT_KICK_STOP 1 /* bt_cpu_kick: return BT_EXIT_REQUEST */
+#define BT_KICK_INTR 2 /* bt_cpu_set_intr: look at the INTR pin */
 
 struct bt_cpu_config {
 	struct bt_mem *mem;
@@ -411,8 +435,15 @@ void bt_cpu_kick(struct bt_cpu *cpu);
  */
 void bt_cpu_set_intr(struct bt_cpu *cpu, bool level);
 
-/* Run up to max_insns instructions. vCPU thread. Returns why it stopped. */
+/*
+ * Run up to max_insns instructions. vCPU thread. Returns why it stopped. A CPU halted by HLT
+ * (st.halted) returns BT_EXIT_HLT at once unless it can take an interrupt or an NMI now, which
+ * wakes it; BT_EXIT_SHUTDOWN: a triple fault, the state is the one that faulted.
+ */
 enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns);
+
+/* A crash report: registers, segments, control registers and the last blocks entered. */
+void bt_cpu_describe(struct bt_cpu *cpu, char *buf, size_t n);
 
 /* Re-derive the cached mode after changing CR0, EFER, CS or SS outside the executor. */
 void bt_cpu_update_mode(struct bt_cpu *cpu);
@@ -546,6 +577,58 @@ static inline s64 bt_sext(u64 v, unsigned size)
 
 	return (s64)(v << sh) >> sh;
 }
+
+/* --------------------------------- system architecture (seg.c, intr.c, ops/sys.c) */
+
+/* Current privilege level: 0 in real mode, 3 in virtual-8086 mode, else CS.RPL. */
+unsigned bt_cpu_cpl(const struct bt_cpu *cpu);
+/* The 8-byte (16-byte) descriptor of sel from the GDT or LDT; false when past the limit. */
+bool bt_desc_read(struct bt_cpu *cpu, u16 sel, u64 *desc);
+bool bt_desc_read16(struct bt_cpu *cpu, u16 sel, u64 *lo, u64 *hi);
+void bt_desc_unpack(u16 sel, u64 desc, struct cpu_segment *s);
+void bt_desc_set_accessed(struct bt_cpu *cpu, u16 sel, u64 desc);
+/* Rewrite a descriptor's type field (the TSS busy bit). */
+void bt_desc_set_type(struct bt_cpu *cpu, u16 sel, u64 desc, unsigned type);
+void bt_seg_set_null(struct cpu_segment *s, u16 sel);
+/* Is [off, off+size) inside the segment (expand-up or expand-down)? */
+bool bt_seg_off_ok(const struct cpu_segment *s, u64 off, unsigned size);
+/* MOV/POP Sreg, LDS..LSS: load a data segment register or SS with every check. */
+void bt_seg_load(struct bt_cpu *cpu, unsigned seg, u16 sel);
+/* Load CS from a checked code descriptor with RPL = cpl (sets the accessed bit). */
+void bt_seg_load_cs(struct bt_cpu *cpu, u16 sel, u64 desc, unsigned cpl);
+/* Checks of the CS of a far transfer (#GP/#NP with the selector, | ext). */
+void bt_seg_check_code(struct bt_cpu *cpu, u16 sel, u64 desc, u32 ext);
+/*
+ * Checks of an SS selector for privilege level cpl (RET/IRET to an outer level): #GP(sel) or
+ * #SS(sel). Returns false for a null selector that null_ok allows (64-bit mode).
+ */
+bool bt_seg_check_ss(struct bt_cpu *cpu, u16 sel, unsigned cpl, bool null_ok, u64 *desc);
+/* Commit a checked SS (desc valid when not null). */
+void bt_seg_commit_ss(struct bt_cpu *cpu, u16 sel, unsigned cpl, bool null, u64 desc);
+/* RET/IRET to an outer level: null the data segment registers the new CPL may not use. */
+void bt_seg_check_data_on_return(struct bt_cpu *cpu, unsigned cpl);
+
+enum bt_event {
+	BT_EV_EXC,  /* an exception */
+	BT_EV_SOFT, /* INT n, INT3, INTO: the gate's DPL is checked */
+	BT_EV_EXT,  /* an external interrupt or NMI */
+};
+
+enum bt_ts_reason {
+	BT_TS_JMP,
+	BT_TS_CALL,
+	BT_TS_IRET,
+	BT_TS_INT,
+};
+
+/* Deliver an event now (st.rip is the address to return to). May raise. */
+void bt_deliver(struct bt_cpu *cpu, u8 vector, bool has_error, u32 error, enum bt_event kind);
+/* Deliver cpu->exc (raised), classing it against an event being delivered; false: shutdown. */
+bool bt_exc_dispatch(struct bt_cpu *cpu);
+/* At an instruction boundary: take a pending NMI or INTR if the CPU can. */
+void bt_intr_poll(struct bt_cpu *cpu);
+/* Task switch to the TSS selected by sel (SDM vol. 3A 7.3), 32-bit TSS. */
+void bt_task_switch(struct bt_cpu *cpu, u16 sel, enum bt_ts_reason why, u32 ext);
 
 /* Handler tables, indexed by opcode byte (ops/). NULL: #UD. */
 extern const bt_handler_fn bt_ops_map1[256];

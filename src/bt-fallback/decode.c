@@ -101,6 +101,8 @@ static const u32 bt_decode_map0f[256] = {
 	[0xba] = D_MODRM | D_I8 | D_LOCK, [0xbb] = D_MODRM | D_LOCK, [0xbc] = D_MODRM,
 	[0xbd] = D_MODRM, [0xbe] = D_MODRM | D_RMB, [0xbf] = D_MODRM | D_RMW,
 	[0xc0] = D_MODRM | D_BYTE | D_LOCK, [0xc1] = D_MODRM | D_LOCK, [0xc7] = D_MODRM | D_LOCK,
+	/* System instructions (ops/sys.c); LSS, LFS, LGS. */
+	[0x02] = D_MODRM, [0x03] = D_MODRM, [0xb2] = D_MODRM, [0xb4] = D_MODRM, [0xb5] = D_MODRM,
 };
 
 // clang-format on

@@ -96,10 +96,10 @@ void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
 			e[i].tag[BT_ACC_WRITE] = 0;
 }
 
-/* CPL 3 accesses use the user TLB and user-mode permissions. */
+/* CPL 3 accesses (virtual-8086 mode included) use the user TLB and user-mode permissions. */
 static inline bool bt_mmu_user(const struct bt_cpu *cpu)
 {
-	return (cpu->st.seg[CPU_CS].selector & 3) == 3;
+	return (cpu->st.seg[CPU_CS].selector & 3) == 3 || (cpu->st.rflags & BT_VM);
 }
 
 /* The result of a page walk. */

@@ -86,6 +86,15 @@ BT_OP(enter);
 BT_OP(far_ptr);
 BT_OP(retf);
 BT_OP(grp5);
+/* sys.c */
+BT_OP(grp6);
+BT_OP(grp7);
+BT_OP(lar_lsl);
+BT_OP(arpl);
+BT_OP(syscall);
+BT_OP(sysret);
+BT_OP(sysenter);
+BT_OP(sysexit);
 /* string.c */
 BT_OP(string);
 BT_OP(inout);

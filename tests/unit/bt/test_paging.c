@@ -202,6 +202,7 @@ static void pg_init(struct pg_fixture *f, enum pg_kind kind)
 	f->cr3 = pg_alloc(f);
 	bt_cpu_reset(cpu);
 	cpu->st.rflags = 2;
+	cpu->exc_exit = true; /* exceptions end bt_run: no IDT here */
 	cpu->st.cr0 = BT_CR0_PE | BT_CR0_ET | BT_CR0_WP | BT_CR0_PG;
 	cpu->st.cr3 = f->cr3;
 	cpu->st.cr4 = kind == PG_32 ? BT_CR4_PSE : BT_CR4_PAE;

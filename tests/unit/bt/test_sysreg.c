@@ -123,6 +123,7 @@ static void sr_prot32(struct sr_fixture *f)
 
 	bt_cpu_reset(cpu);
 	cpu->st.rflags = 2;
+	cpu->exc_exit = true; /* exceptions end bt_run: no IDT here */
 	cpu->st.cr0 = BT_CR0_PE | BT_CR0_ET;
 	bt_tlb_flush(cpu);
 	sr_cpl(f, false, false);
@@ -144,6 +145,7 @@ static void sr_long64(struct sr_fixture *f)
 	memcpy(f->ram + PML4 + 0x2000, &e, 8);
 	bt_cpu_reset(cpu);
 	cpu->st.rflags = 2;
+	cpu->exc_exit = true; /* exceptions end bt_run: no IDT here */
 	cpu->st.cr0 = BT_CR0_PE | BT_CR0_ET | BT_CR0_PG | BT_CR0_WP;
 	cpu->st.cr3 = PML4;
 	cpu->st.cr4 = BT_CR4_PAE;
