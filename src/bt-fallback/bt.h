@@ -356,7 +356,7 @@ struct bt_tlb_entry {
 struct bt_msrs {
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;
-	u64 tsc_aux, pat, misc_enable, hwcr;
+	u64 tsc_aux, pat, misc_enable, hwcr, syscfg;
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base/mask pairs */
 };
 

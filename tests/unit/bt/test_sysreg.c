@@ -435,6 +435,7 @@ static void test_msrs(void **state)
 		{ 0x250, 0x0606060606060606ull, 0x0606060606060603ull }, /* FIX64K: type 3 */
 		{ 0x26f, 0x0505050505050505ull, 0x0808080808080808ull }, /* FIX4K_F8000 */
 		{ 0xc0010015, 0x40, 0 },				 /* HWCR */
+		{ 0xc0010010, 0x140000, 0x800000 }, /* SYSCFG: MtrrFixDramEn, MtrrVarDramEn; SMEE */
 	};
 
 	u64 v;
