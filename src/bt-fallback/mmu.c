@@ -486,18 +486,63 @@ static void bt_st_cross(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val, boo
 	}
 }
 
+/* Host loads and stores of 1, 2, 4 or 8 bytes without a call to memcpy. */
+static inline u64 bt_mmu_host_ld(const u8 *p, unsigned size)
+{
+	u8 v1;
+	u16 v2;
+	u32 v4;
+	u64 v8;
+
+	switch (size) {
+	case 1:
+		memcpy(&v1, p, 1);
+		return v1;
+	case 2:
+		memcpy(&v2, p, 2);
+		return v2;
+	case 4:
+		memcpy(&v4, p, 4);
+		return v4;
+	default:
+		memcpy(&v8, p, 8);
+		return v8;
+	}
+}
+
+static inline void bt_mmu_host_st(u8 *p, unsigned size, u64 v)
+{
+	u8 v1 = (u8)v;
+	u16 v2 = (u16)v;
+	u32 v4 = (u32)v;
+
+	switch (size) {
+	case 1:
+		memcpy(p, &v1, 1);
+		break;
+	case 2:
+		memcpy(p, &v2, 2);
+		break;
+	case 4:
+		memcpy(p, &v4, 4);
+		break;
+	default:
+		memcpy(p, &v, 8);
+		break;
+	}
+}
+
 static u64 bt_ld_at(struct bt_cpu *cpu, u64 lin, unsigned size, bool user)
 {
 	struct bt_tlb_entry *e;
-	u64 v = 0, off = lin & ~BT_PAGE_MASK;
+	u64 off = lin & ~BT_PAGE_MASK;
 
 	if (unlikely(off + size > BT_PAGE_SIZE))
 		return bt_ld_cross(cpu, lin, size, user);
 	e = bt_tlb_get(cpu, lin, BT_ACC_READ, user);
 	if (unlikely(!e->hpage))
 		return bt_mmio_read(cpu, e->gpa | off, size);
-	memcpy(&v, e->hpage + off, size);
-	return v;
+	return bt_mmu_host_ld(e->hpage + off, size);
 }
 
 static void bt_st_at(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val, bool user)
@@ -511,7 +556,7 @@ static void bt_st_at(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val, bool u
 	}
 	e = bt_tlb_get(cpu, lin, BT_ACC_WRITE, user);
 	if (likely(e->hpage))
-		memcpy(e->hpage + off, &val, size);
+		bt_mmu_host_st(e->hpage + off, size, val);
 	else
 		bt_mmio_write(cpu, e->gpa | off, size, val);
 }
