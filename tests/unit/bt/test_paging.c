@@ -367,6 +367,8 @@ static void test_wp(void **state)
 	static const u8 code[] = { 0x48, 0x89, 0x0b, 0x0f, 0x20, 0xc0, 0x48, 0x0f, 0xba,
 				   0xf0, 0x10, 0x0f, 0x22, 0xc0, 0x48, 0x89, 0x13, 0xcc };
 	static const u8 store[] = { 0x48, 0x89, 0x13, 0xcc }; /* mov [rbx],rdx; int3 */
+	/* mov cr0,rax; mov [rbx],rdx; int3 */
+	static const u8 set_wp[] = { 0x0f, 0x22, 0xc0, 0x48, 0x89, 0x13, 0xcc };
 	u64 pte;
 
 	pg_init(f, PG_LONG);
@@ -389,6 +391,39 @@ static void test_wp(void **state)
 	pg_cpl(f, true);
 	pg_expect_pf(f, CODE_LIN, CODE_PHYS, store, sizeof(store), BT_PF_P | BT_PF_W | BT_PF_U,
 		     0x600000, CODE_LIN);
+	/* Setting WP again flushes the write permission the supervisor TLB holds. */
+	pg_cpl(f, false);
+	pg_expect_bp(f, CODE_LIN, CODE_PHYS, store, sizeof(store));
+	cpu->st.gpr[CPU_RAX] = cpu->st.cr0 | BT_CR0_WP;
+	pg_expect_pf(f, CODE_LIN, CODE_PHYS, set_wp, sizeof(set_wp), BT_PF_P | BT_PF_W, 0x600000,
+		     CODE_LIN + 3);
+	assert_true(cpu->st.cr0 & BT_CR0_WP);
+}
+
+/* A block run at CPL 0 from a supervisor page is not reachable from CPL 3 (jump cache). */
+static void test_user_jump_to_kernel_code(void **state)
+{
+	struct pg_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+	static const u8 body[] = { 0xb8, 0x07, 0x00, 0x00, 0x00, 0xcc }; /* mov eax,7; int3 */
+	static const u8 jmp[] = { 0xff, 0xe3 };				 /* jmp rbx */
+
+	pg_init(f, PG_LONG);
+	pg_map(f, CODE_LIN, CODE_PHYS, P | US);
+	pg_map(f, 0x800000, 0x270000, P); /* supervisor code */
+	cpu->st.gpr[CPU_RBX] = 0x800000;
+	pg_expect_bp(f, CODE_LIN, CODE_PHYS, jmp, sizeof(jmp));
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 0);
+	pg_expect_bp(f, 0x800000, 0x270000, body, sizeof(body));
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 7);
+	cpu->st.gpr[CPU_RAX] = 0;
+	pg_expect_bp(f, CODE_LIN, CODE_PHYS, NULL, 0);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 7);
+	cpu->st.gpr[CPU_RAX] = 0;
+	pg_cpl(f, true);
+	pg_expect_pf(f, CODE_LIN, CODE_PHYS, NULL, 0, BT_PF_P | BT_PF_U | BT_PF_FETCH, 0x800000,
+		     0x800000);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 0);
 }
 
 /* The TLB keeps a translation until INVLPG (SDM vol. 3A 4.10.4). */
@@ -712,15 +747,24 @@ static void test_paging_off(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+// clang-format off
 #define T(t) cmocka_unit_test_setup_teardown(t, pg_setup, pg_teardown)
-		T(test_long_translate_ad),   T(test_long_fault_codes),
-		T(test_cross_page_store),    T(test_wp),
-		T(test_invlpg_vs_stale_tlb), T(test_global_pages),
-		T(test_block_crosses_pages), T(test_smc_alias),
-		T(test_mmio_through_paging), T(test_paging_32),
-		T(test_paging_pae),	     T(test_implicit_supervisor),
+		T(test_long_translate_ad),
+		T(test_long_fault_codes),
+		T(test_cross_page_store),
+		T(test_wp),
+		T(test_user_jump_to_kernel_code),
+		T(test_invlpg_vs_stale_tlb),
+		T(test_global_pages),
+		T(test_block_crosses_pages),
+		T(test_smc_alias),
+		T(test_mmio_through_paging),
+		T(test_paging_32),
+		T(test_paging_pae),
+		T(test_implicit_supervisor),
 		T(test_paging_off),
 #undef T
+		// clang-format on
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
