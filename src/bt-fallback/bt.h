@@ -85,10 +85,6 @@ enum bt_vector {
 #define BT_CR4_PCE	  (1ull << 8)
 #define BT_CR4_OSFXSR	  (1ull << 9)
 #define BT_CR4_OSXMMEXCPT (1ull << 10)
-#define BT_EFER_SCE	  (1ull << 0)
-#define BT_EFER_LME	  (1ull << 8)
-#define BT_EFER_LMA	  (1ull << 10)
-#define BT_EFER_NXE	  (1ull << 11)
 /* Physical-address width of the model (CPUID 8000_0008h EAX[7:0]). */
 #define BT_MAXPHYADDR 40
 
@@ -114,6 +110,7 @@ enum bt_vector {
 #define BT_EFER_SCE (1ull << 0)
 #define BT_EFER_LME (1ull << 8)
 #define BT_EFER_LMA (1ull << 10)
+#define BT_EFER_NXE (1ull << 11)
 
 /* Segment- and gate-descriptor fields as one little-endian u64, SDM vol. 3A 3.4.5, 6.11. */
 #define BT_DESC_ACCESSED (1ull << 40)
@@ -359,7 +356,7 @@ struct bt_tlb_entry {
 struct bt_msrs {
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;
-	u64 tsc_aux, pat, misc_enable, hwcr;
+	u64 tsc_aux, pat, misc_enable, hwcr, syscfg;
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base/mask pairs */
 };
 
