@@ -59,7 +59,38 @@ enum bt_vector {
 #define BT_PF_P	    (1u << 0)
 #define BT_PF_W	    (1u << 1)
 #define BT_PF_U	    (1u << 2)
+#define BT_PF_RSVD  (1u << 3)
 #define BT_PF_FETCH (1u << 4)
+
+/* Control register and EFER bits, SDM vol. 3A 2.5 and 2.2.1. */
+#define BT_CR0_PE	  (1ull << 0)
+#define BT_CR0_MP	  (1ull << 1)
+#define BT_CR0_EM	  (1ull << 2)
+#define BT_CR0_TS	  (1ull << 3)
+#define BT_CR0_ET	  (1ull << 4)
+#define BT_CR0_NE	  (1ull << 5)
+#define BT_CR0_WP	  (1ull << 16)
+#define BT_CR0_AM	  (1ull << 18)
+#define BT_CR0_NW	  (1ull << 29)
+#define BT_CR0_CD	  (1ull << 30)
+#define BT_CR0_PG	  (1ull << 31)
+#define BT_CR4_VME	  (1ull << 0)
+#define BT_CR4_PVI	  (1ull << 1)
+#define BT_CR4_TSD	  (1ull << 2)
+#define BT_CR4_DE	  (1ull << 3)
+#define BT_CR4_PSE	  (1ull << 4)
+#define BT_CR4_PAE	  (1ull << 5)
+#define BT_CR4_MCE	  (1ull << 6)
+#define BT_CR4_PGE	  (1ull << 7)
+#define BT_CR4_PCE	  (1ull << 8)
+#define BT_CR4_OSFXSR	  (1ull << 9)
+#define BT_CR4_OSXMMEXCPT (1ull << 10)
+#define BT_EFER_SCE	  (1ull << 0)
+#define BT_EFER_LME	  (1ull << 8)
+#define BT_EFER_LMA	  (1ull << 10)
+#define BT_EFER_NXE	  (1ull << 11)
+/* Physical-address width of the model (CPUID 8000_0008h EAX[7:0]). */
+#define BT_MAXPHYADDR 40
 
 /* EFLAGS bits, SDM vol. 1 3.4.3. */
 #define BT_CF	 (1u << 0)
@@ -249,7 +280,7 @@ struct bt_block {
 struct bt_cache {
 	struct bt_block **hash;		 /* by (gpa, mode) */
 	struct bt_page_link **page_hash; /* by page number */
-	struct bt_block *jc[BT_JC_SIZE]; /* by linear address; cleared on TLB flushes */
+	struct bt_block *jc[2][BT_JC_SIZE]; /* by CPL 3 and linear address; cleared on TLB flushes */
 	u8 *arena;
 	size_t arena_size, arena_used;
 	u64 nr_translated, nr_flushes, nr_invalidated;
@@ -298,11 +329,27 @@ struct bt_cpuid_model {
 	bool sse2; /* FXSR, SSE and SSE2: on by default (x86-64 requires them); false hides them */
 };
 
-/* Softmmu TLB entry (flat translation for now: linear = physical). */
+/* Access kinds of the softmmu; index of struct bt_tlb_entry's tag. */
+enum bt_access {
+	BT_ACC_READ,
+	BT_ACC_WRITE,
+	BT_ACC_FETCH,
+};
+
+/*
+ * Softmmu TLB entry: one 4 KiB linear page (large pages are cached per 4 KiB piece). tag[acc] is
+ * the linear page number + 1 when that kind of access may use the entry without a walk, 0
+ * otherwise: the permission result for the TLB's privilege (cpu->tlb[0] supervisor, [1] user),
+ * CR0.WP and EFER.NXE is cached, which is why changing either flushes. A write tag also needs the
+ * page's dirty bit set, RAM that is not read-only and no translated code on the page.
+ */
 struct bt_tlb_entry {
-	u64 tag;       /* linear page number + 1, 0 = empty */
-	u8 *hpage;     /* host address of the page */
-	bool writable; /* RAM, not read-only, no translated code */
+	u64 tag[3];
+	u8 *hpage; /* host address of the page; NULL: not RAM (MMIO) */
+	u64 gpa;   /* physical address of the page */
+	u64 vpn;   /* linear page number + 1, 0 = empty */
+	u8 global; /* CR4.PGE and the G bit: kept across CR3 loads */
+	u8 large;  /* log2 of the page size when it is a 2 or 4 MiB page (INVLPG drops all of it) */
 };
 
 #define BT_TLB_SIZE 256
@@ -312,7 +359,7 @@ struct bt_tlb_entry {
 struct bt_msrs {
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;
-	u64 tsc_aux, pat, misc_enable;
+	u64 tsc_aux, pat, misc_enable, hwcr;
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base/mask pairs */
 };
 
@@ -328,7 +375,7 @@ struct bt_cpu {
 	u32 stack_size; /* 2, 4 or 8: SS.B or 64-bit mode */
 	u64 icount;	/* retired instructions */
 	bool end_block; /* leave the current block after this instruction */
-	struct bt_tlb_entry tlb[BT_TLB_SIZE];
+	struct bt_tlb_entry tlb[2][BT_TLB_SIZE]; /* [0]: supervisor accesses, [1]: CPL 3 */
 	u64 last_ea; /* linear address of the last memory r/m operand read */
 	unsigned last_seg;
 	u64 last_off;
@@ -347,6 +394,9 @@ struct bt_cpu {
 	int exit_request;
 	struct bt_cpuid_model cpuid;
 	u64 tsc_offset;
+	struct bt_tlb_entry tlb_scratch; /* a translation not to cache (writes to ROM) */
+	bool tlb_large;			 /* some TLB entry holds a piece of a large page */
+	bool flat; /* bt_cpu_set_flat64: linear = physical despite CR0.PG, until a CR3 load */
 	unsigned index;
 	struct bt_msrs msr;
 	/* The INTR pin (bt_cpu_set_intr, any thread) and a pending NMI. */
@@ -370,7 +420,8 @@ MUST_CHECK int bt_cpu_create(const struct bt_cpu_config *cfg, struct bt_cpu **ou
 void bt_cpu_destroy(struct bt_cpu *cpu);
 /* Reset to the power-on state (SDM vol. 3A 10.1.1): real mode at F000:FFF0. */
 void bt_cpu_reset(struct bt_cpu *cpu);
-/* Put the CPU in 64-bit user-like flat mode (CS.L, base 0, CPL 3) for tests. */
+/* Put the CPU in 64-bit user-like flat mode (CS.L, base 0, CPL 3) for tests: no page tables
+ * (linear = physical) until the next CR3 load. */
 void bt_cpu_set_flat64(struct bt_cpu *cpu);
 /* Put the CPU in real mode with the given segment selectors (base = selector << 4). */
 void bt_cpu_set_real(struct bt_cpu *cpu);
@@ -425,6 +476,10 @@ void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin);
  */
 int bt_msr_read(struct bt_cpu *cpu, u32 index, u64 *val);
 int bt_msr_write(struct bt_cpu *cpu, u32 index, u64 val);
+/* Power-on values of the CPU's own MSRs (PAT, MTRRs...), SDM vol. 3A table 10-1. */
+void bt_msr_reset(struct bt_cpu *cpu);
+/* PAE paging: false when a present PDPTE of the table at cr3 has a reserved bit set (#GP). */
+bool bt_mmu_pdptes_ok(struct bt_cpu *cpu, u64 cr3);
 /* The MSR indexes a state save must carry (the CPU's own, not the machine's). */
 unsigned bt_msr_list(const u32 **indexes);
 /* Time-stamp counter (virtual time: mem->clock_ns scaled to BT_TSC_KHZ, plus tsc_offset). */
@@ -457,9 +512,18 @@ u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
  * invalidates translated code in the page first.
  */
 u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write);
+/* Check that a load would succeed (CLFLUSH: segment and paging checks only). */
+void bt_probe_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 /* Check that a store would succeed (for multi-part stores committed together). */
 void bt_probe_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
+/* Drop every TLB entry and the jump cache (CR0.PG/WP, CR4.PGE/PAE/PSE, EFER.NXE changes). */
 void bt_tlb_flush(struct bt_cpu *cpu);
+/* A CR3 load: drop all but the global entries. */
+void bt_tlb_flush_nonglobal(struct bt_cpu *cpu);
+/* The physical page holding gpa got translated code: writes to it must take the slow path. */
+void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa);
+/* Translate lin for an instruction fetch without raising; false if the fetch would fault. */
+bool bt_mmu_probe_fetch(struct bt_cpu *cpu, u64 lin, u64 *gpa);
 /*
  * Linear-address accesses (no segmentation) made by the CPU itself: descriptor tables, the
  * IDT/IVT, the TSS. Under paging they are supervisor accesses whatever the CPL.

@@ -40,7 +40,7 @@ int bt_cpu_create(const struct bt_cpu_config *cfg, struct bt_cpu **out, struct e
 	cpu->mem = cfg->mem;
 	cpu->index = cfg->index;
 	cpu->cpuid = (struct bt_cpuid_model){
-		.popcnt = true, .lzcnt = true, .bmi1 = true, .movbe = true, .sse2 = true
+		.popcnt = true, .lzcnt = true, .bmi1 = false, .movbe = true, .sse2 = true
 	};
 	cfg->mem->cpus[cfg->mem->nr_cpus++] = cpu;
 	bt_cpu_reset(cpu);
@@ -96,6 +96,7 @@ void bt_cpu_set_real(struct bt_cpu *cpu)
 	cpu->st.efer = 0;
 	cpu->st.idtr.base = 0;
 	cpu->st.idtr.limit = 0x3ff;
+	cpu->flat = false;
 	bt_tlb_flush(cpu);
 	bt_cpu_update_mode(cpu);
 }
@@ -108,7 +109,7 @@ void bt_cpu_reset(struct bt_cpu *cpu)
 	cpu->st.seg[CPU_CS].base = 0xffff0000;
 	cpu->st.rip = 0xfff0;
 	cpu->st.rflags = 2;
-	cpu->st.gpr[CPU_RDX] = 0x00000f61; /* family/model/stepping, as CPUID.1:EAX */
+	cpu->st.gpr[CPU_RDX] = 0x00020fb1; /* family/model/stepping, as CPUID.1:EAX */
 	cpu->st.fx.fcw = 0x37f;
 	cpu->st.fx.mxcsr = 0x1f80;
 	/* TR and LDTR as after RESET (SDM vol. 3A table 10-1): base 0, limit FFFFH, present. */
@@ -119,6 +120,7 @@ void bt_cpu_reset(struct bt_cpu *cpu)
 	cpu->lf_op = BT_LF_NONE;
 	cpu->exc_exit = false;
 	cpu->in_delivery = false;
+	bt_msr_reset(cpu);
 	bt_cpu_update_mode(cpu);
 }
 
@@ -137,6 +139,7 @@ void bt_cpu_set_flat64(struct bt_cpu *cpu)
 	cpu->st.efer = 0xd01; /* SCE, LME, LMA, NXE */
 	cpu->exc_exit = true;
 	cpu->st.tr.unusable = 1; /* no I/O permission bitmap: IN/OUT raise #GP(0) */
+	cpu->flat = true;	 /* no page tables: linear = physical */
 	bt_tlb_flush(cpu);
 	bt_cpu_update_mode(cpu);
 }

@@ -5,13 +5,11 @@
  * registers: descriptor loads through seg.c), PUSHA/POPA, CBW/CWDE/CDQE,
  * CWD/CDQ/CQO, XLAT, LAHF/SAHF, PUSHF/POPF (IOPL, IF and virtual-8086
  * rules), CLC/STC/CMC/CLD/STD/CLI/STI (CPL <= IOPL, the STI shadow),
- * CMPXCHG, XADD, CMPXCHG8B/16B, MOV Sreg and LDS/LES/LSS/LFS/LGS, CPUID,
- * RDTSC.
+ * CMPXCHG, XADD, CMPXCHG8B/16B, MOV Sreg and LDS/LES/LSS/LFS/LGS, CPUID
+ * (RDTSC is in sysreg_ops.c).
  * SDM vol. 2 instruction pages of the same names.
  */
 #include "bt-fallback/ops/ops.h"
-
-#include <time.h>
 
 /* 88-8B: MOV E,G / G,E. */
 void bt_op_mov(struct bt_cpu *cpu, const struct bt_insn *in)
@@ -446,20 +444,4 @@ void bt_op_cpuid(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_set_reg(cpu, CPU_RBX, 4, r[1]);
 	bt_set_reg(cpu, CPU_RCX, 4, r[2]);
 	bt_set_reg(cpu, CPU_RDX, 4, r[3]);
-}
-
-/* 0F 31: RDTSC (CR4.TSD with CPL > 0: #GP). The TSC follows CLOCK_MONOTONIC in ns. */
-void bt_op_rdtsc(struct bt_cpu *cpu, const struct bt_insn *in)
-{
-	struct timespec ts;
-	u64 tsc;
-
-	(void)in;
-	if ((cpu->st.cr4 & 4) && (cpu->st.seg[CPU_CS].selector & 3) &&
-	    bt_cpu_mode(cpu) != BT_MODE_REAL)
-		bt_raise_gp0(cpu);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	tsc = (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec + cpu->tsc_offset;
-	bt_set_reg(cpu, CPU_RAX, 4, tsc & 0xffffffffu);
-	bt_set_reg(cpu, CPU_RDX, 4, tsc >> 32);
 }

@@ -4,7 +4,7 @@
  * group (SLDT, STR, LLDT, LTR with the busy bit, VERR, VERW), the 0F 01 group (SGDT, SIDT,
  * LGDT, LIDT with their 64-bit forms, SMSW, LMSW, INVLPG, SWAPGS, CLAC/STAC when SMAP is
  * advertised; MONITOR/MWAIT, RDTSCP, XGETBV and the VMX/SVM forms are not advertised: #UD),
- * LAR, LSL, ARPL, CLTS, INVD/WBINVD, SYSCALL/SYSRET (EFER.SCE, STAR/LSTAR/CSTAR/SFMASK; vol. 3A
+ * LAR, LSL, ARPL, SYSCALL/SYSRET (EFER.SCE, STAR/LSTAR/CSTAR/SFMASK; vol. 3A
  * 5.8.8) and SYSENTER/SYSEXIT (the SYSENTER MSRs; vol. 3A 5.8.7). Descriptor-table loads in
  * IA-32e mode read the 16-byte LDT and TSS descriptors (vol. 3A 7.2.3).
  */
@@ -280,15 +280,6 @@ void bt_op_arpl(struct bt_cpu *cpu, const struct bt_insn *in)
 	} else {
 		bt_flags_set(cpu, BT_ZF, 0);
 	}
-}
-
-/* 0F 06 CLTS, 0F 08 INVD, 0F 09 WBINVD: CPL 0 (no caches to flush here). */
-void bt_op_sys_misc(struct bt_cpu *cpu, const struct bt_insn *in)
-{
-	if (bt_cpu_mode(cpu) != BT_MODE_REAL)
-		bt_sys_need_cpl0(cpu);
-	if (in->opcode == 0x106)
-		bt_set_cr0(cpu, cpu->st.cr0 & ~8ull);
 }
 
 /* A flat 4-GiB segment as SYSCALL/SYSENTER and their returns load it. */

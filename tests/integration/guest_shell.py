@@ -1,0 +1,168 @@
+# SPDX-License-Identifier: MIT
+"""Boot the default Linux guest (scripts/build-guest.sh: a Debian kernel plus the busybox
+initramfs whose /init prints VMM-GUEST-READY and starts a shell on ttyS0) and drive its shell
+through the serial console, a unix socket.
+
+The same class runs our `vmm run` (the tests) or `qemu-system-x86_64 -accel tcg` (a reference
+for developing a test script, and the peer in benchmarks), so a guest-side script behaves the
+same under both. Each command's output is framed by a unique end marker that carries the
+command's exit status, so callers get (status, output) and no prompt parsing is involved."""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+MARKER = "VMM-GUEST-READY"
+
+
+def guest_dir(default):
+    """Where the built guest lives: $VMM_GUEST_DIR, else default. None if it is not built."""
+    d = os.environ.get("VMM_GUEST_DIR") or default
+    for f in ("vmlinuz-cloud", "vmlinuz-generic", "initramfs.cpio.gz"):
+        if not os.path.exists(os.path.join(d, f)):
+            return None
+    return d
+
+
+class GuestError(Exception):
+    pass
+
+
+class LinuxGuest:
+    """One booted guest. engine: "vmm" (vmm binary path given) or "qemu"."""
+
+    def __init__(self, kernel, initrd, cmdline="console=ttyS0", vcpus=1, memory_mib=256,
+                 engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None):
+        self.dir = tempfile.mkdtemp(prefix="vmm-linux-")
+        self.sock_path = os.path.join(self.dir, "serial.sock")
+        self.transcript = b""
+        self.log = log
+        self.seq = 0
+        stderr_path = os.path.join(self.dir, "stderr.log")
+        self.stderr_path = stderr_path
+        if engine == "vmm":
+            spec = {
+                "name": "linux-test",
+                "vcpus": vcpus,
+                "memory_mib": memory_mib,
+                "accel": accel,
+                "boot": {"kernel": kernel, "initrd": initrd, "cmdline": cmdline},
+                "serial": {"target": "unix", "path": self.sock_path},
+            }
+            if disks:
+                spec["disks"] = list(disks)
+            spec_path = os.path.join(self.dir, "spec.json")
+            with open(spec_path, "w") as f:
+                json.dump(spec, f)
+            args = [vmm, "run", spec_path]
+        else:
+            args = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(memory_mib),
+                    "-smp", str(vcpus), "-kernel", kernel, "-initrd", initrd,
+                    "-append", cmdline, "-display", "none", "-no-reboot", "-nodefaults",
+                    "-serial", f"unix:{self.sock_path},server=on,wait=off"]
+            args += list(qemu_extra)
+        self.stderr_f = open(stderr_path, "w")
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.stderr_f,
+                                     stderr=self.stderr_f)
+        self.sock = self._connect(30)
+
+    def _connect(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise GuestError(f"exited with {self.proc.returncode} before its console "
+                                 f"appeared: {self.stderr_text()}")
+            if os.path.exists(self.sock_path):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    s.connect(self.sock_path)
+                    return s
+                except OSError:
+                    s.close()
+            if time.monotonic() > deadline:
+                raise GuestError(f"no console socket after {timeout} s")
+            time.sleep(0.05)
+
+    def stderr_text(self):
+        self.stderr_f.flush()
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()
+
+    def text(self):
+        return self.transcript.decode("latin-1")
+
+    def _read_more(self, deadline, what):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise GuestError(f"timed out waiting for {what!r}")
+        self.sock.settimeout(min(left, 0.5))
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            if self.proc.poll() is not None:
+                raise GuestError(f"exited with {self.proc.returncode} while waiting for {what!r}")
+            return
+        if not chunk:
+            raise GuestError(f"console closed while waiting for {what!r}")
+        if self.log:
+            self.log.write(chunk.decode("latin-1"))
+            self.log.flush()
+        self.transcript += chunk
+
+    def _read_until(self, needle, timeout):
+        deadline = time.monotonic() + timeout
+        while needle not in self.transcript:
+            self._read_more(deadline, needle)
+        return self.transcript
+
+    def wait_ready(self, timeout=300):
+        """Wait for the initramfs marker and the first shell prompt; seconds it took."""
+        t0 = time.monotonic()
+        self._read_until(MARKER.encode(), timeout)
+        self._read_until(b"# ", timeout)
+        return time.monotonic() - t0
+
+    def run(self, command, timeout=120):
+        """Run one shell command; returns (exit status, output without the echo)."""
+        self.seq += 1
+        tag = f"@@END{self.seq}@@"
+        start = len(self.transcript)
+        # The tag is split in the command text, so the terminal's echo of the line cannot match.
+        self.sock.sendall(f"{command}; echo \"@@END{self.seq}\"\"@@ $?\"\n".encode())
+        pattern = re.compile(re.escape(tag) + r" (\d+)\r?\n")
+        deadline = time.monotonic() + timeout
+        while True:
+            out = self.transcript[start:].decode("latin-1")
+            m = pattern.search(out)
+            if m:
+                break
+            self._read_more(deadline, tag)
+        body = out[:m.start()].replace("\r", "")
+        # Drop the echoed command line: everything up to the end of the line holding it.
+        echo_end = body.find(f"@@END{self.seq}\"")
+        if echo_end >= 0:
+            body = body[body.find("\n", echo_end) + 1:]
+        return int(m.group(1)), body.strip("\n")
+
+    def poweroff(self, timeout=120):
+        """`poweroff -f` in the guest; returns the process exit status."""
+        self.sock.sendall(b"poweroff -f\n")
+        return self.wait_exit(timeout)
+
+    def wait_exit(self, timeout=120):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise GuestError(f"still running {timeout} s after power-off")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.sock.close()
+        self.stderr_f.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
