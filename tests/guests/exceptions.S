@@ -85,10 +85,10 @@ ud_insn:
 	FAIL	0x14
 ud_after:
 	CHECK_EXC $6, $0, $ud_insn, 0x15
-	CHECK_EQ exc_cs, $SEL_CODE64, 0x18
+	CHECK_EQQ exc_cs, $SEL_CODE64, 0x18
 	mov	saved_rsp, %rax
 	CHECK_EQ exc_rsp, %rax, 0x19
-	CHECK_EQ exc_ss, $SEL_DATA, 0x1a
+	CHECK_EQQ exc_ss, $SEL_DATA, 0x1a
 	mov	exc_frame, %rax
 	mov	saved_rsp, %rbx
 	and	$-16, %rbx			/* the CPU aligns RSP to 16 before pushing */
@@ -242,11 +242,11 @@ ss2_after:
 	FAIL	0x47
 df_after:
 	SYS64_GATE $13, $(sys_stubs + 13 * SYS_STUB_SIZE), $GATE_INTR
-	CHECK_EQ exc_vector, $8, 0x48
-	CHECK_EQ exc_error, $0, 0x49
+	CHECK_EQQ exc_vector, $8, 0x48
+	CHECK_EQQ exc_error, $0, 0x49
 	mov	exc_frame, %rax
 	CHECK_EQ %rax, $(sys_ist1_top - 40), 0x4a
-	CHECK_EQ exc_count, $14, 0x4b
+	CHECK_EQQ exc_count, $14, 0x4b
 
 	/* And #GP works again once its gate is present. */
 	EXPECT_EXC
