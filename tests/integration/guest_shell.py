@@ -119,6 +119,10 @@ class LinuxGuest:
             self._read_more(deadline, needle)
         return self.transcript
 
+    def wait_marker(self, timeout=300):
+        """Wait for the initramfs marker line only (no prompt; e.g. with vmm.poweroff)."""
+        self._read_until(MARKER.encode(), timeout)
+
     def wait_ready(self, timeout=300):
         """Wait for the initramfs marker and the first shell prompt; seconds it took."""
         t0 = time.monotonic()
