@@ -139,8 +139,10 @@ static void bt_mmu_pte_or(void *p, unsigned size, u64 bits)
 
 /*
  * Walk the paging structures for lin (SDM vol. 3A 4.3-4.6). Returns 0 and fills w, having set
- * the accessed (and, for a write, dirty) flags, or returns the #PF error code.
+ * the accessed (and, for a write, dirty) flags, or returns the #PF error code with BT_WALK_FAULT
+ * (a supervisor read of a not-present page has error code 0).
  */
+#define BT_WALK_FAULT (1u << 31)
 static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool user,
 		       struct bt_walk *w)
 {
@@ -166,7 +168,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 
 		e = bt_mmu_pte_load(p, 8);
 		if (!(e & BT_PTE_P))
-			return err;
+			return err | BT_WALK_FAULT;
 		if (e & BT_PDPTE_RSVD)
 			return err | BT_PF_P | BT_PF_RSVD;
 		table = e & BT_PTE_ADDR;
@@ -181,7 +183,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 
 		e = bt_mmu_pte_load(p, esize);
 		if (!(e & BT_PTE_P))
-			return err;
+			return err | BT_WALK_FAULT;
 		leaf = shift == 12 || (e & BT_PTE_PS);
 		if (pae) {
 			rsvd = BT_PTE_HI_RSVD | xd_rsvd;
@@ -290,7 +292,7 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 		if (err) {
 			if (probe)
 				return NULL;
-			bt_raise_pf(cpu, lin, err);
+			bt_raise_pf(cpu, lin, err & ~BT_WALK_FAULT);
 		}
 	} else {
 		w = (struct bt_walk){

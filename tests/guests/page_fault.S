@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Page faults in long mode with 4 KiB pages: a page table of this program maps 4-6 MiB (PD
- * entry 2); each check arms the recorder of lib/sys64.inc and checks vector 14, the error code
+ * entry 2) onto frames at 3 MiB (the unit-test runner has 4 MiB of RAM); each check arms the recorder of lib/sys64.inc and checks vector 14, the error code
  * (P = 1, W = 2, U = 4, I = 16), CR2 and the saved RIP:
  *  - a read of a not-present page (error 0): the hook maps the page, the read is retried and
  *    sees the new page's data;
@@ -41,9 +41,10 @@
 	.set PAGE_AD, AREA + 0x5000		/* A and D clear */
 	.set PAGE_TLB, AREA + 0x6000		/* remapped between two frames */
 	.set PAGE_URO, AREA + 0x7000		/* read-only, user */
-	.set FRAME_A, AREA + 0x10000		/* identity-mapped frames with known data */
-	.set FRAME_B, AREA + 0x11000
-	.set FRAME_C, AREA + 0x12000
+	.set BACKING, 0x300000			/* AREA + n -> BACKING + n */
+	.set FRAME_A, 0x310000			/* frames with known data (identity map) */
+	.set FRAME_B, 0x311000
+	.set FRAME_C, 0x312000
 	.set XD, 0x8000000000000000
 
 .macro PTE page, value
@@ -71,16 +72,13 @@ lm64:
 	or	$0x800, %eax
 	wrmsr
 
-	/* the page table: frames A-C identity mapped, the test pages as named */
-	PTE	FRAME_A, (FRAME_A | PG_P | PG_RW)
-	PTE	FRAME_B, (FRAME_B | PG_P | PG_RW)
-	PTE	FRAME_C, (FRAME_C | PG_P | PG_RW)
-	PTE	PAGE_RO, (PAGE_RO | PG_P)
-	PTE	PAGE_SUP, (PAGE_SUP | PG_P | PG_RW)
-	PTE	PAGE_NX, (PAGE_NX | PG_P | PG_RW | XD)
-	PTE	PAGE_AD, (PAGE_AD | PG_P | PG_RW)
+	/* the page table: the test pages as named */
+	PTE	PAGE_RO, (PAGE_RO - AREA + BACKING | PG_P)
+	PTE	PAGE_SUP, (PAGE_SUP - AREA + BACKING | PG_P | PG_RW)
+	PTE	PAGE_NX, (PAGE_NX - AREA + BACKING | PG_P | PG_RW | XD)
+	PTE	PAGE_AD, (PAGE_AD - AREA + BACKING | PG_P | PG_RW)
 	PTE	PAGE_TLB, (FRAME_A | PG_P | PG_RW)
-	PTE	PAGE_URO, (PAGE_URO | PG_P | PG_U)
+	PTE	PAGE_URO, (PAGE_URO - AREA + BACKING | PG_P | PG_U)
 	mov	$pf_pt + (PG_P | PG_RW | PG_U), %eax
 	mov	%rax, guest_pd_low + 16
 	mov	%cr3, %rax
