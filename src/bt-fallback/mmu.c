@@ -143,6 +143,7 @@ static void bt_mmu_pte_or(void *p, unsigned size, u64 bits)
  * (a supervisor read of a not-present page has error code 0).
  */
 #define BT_WALK_FAULT (1u << 31)
+
 static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool user,
 		       struct bt_walk *w)
 {
