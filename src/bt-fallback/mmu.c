@@ -137,19 +137,19 @@ static void bt_mmu_pte_or(void *p, unsigned size, u64 bits)
 		__atomic_fetch_or((u64 *)p, bits, __ATOMIC_RELAXED);
 }
 
-/*
- * Walk the paging structures for lin (SDM vol. 3A 4.3-4.6). Returns 0 and fills w, having set
- * the accessed (and, for a write, dirty) flags, or returns the #PF error code with BT_WALK_FAULT
- * (a supervisor read of a not-present page has error code 0).
- */
+/* Set in every failing walk's result: a supervisor read of a not-present page has error code 0. */
 #define BT_WALK_FAULT (1u << 31)
 
+/*
+ * Walk the paging structures for lin (SDM vol. 3A 4.3-4.6). Returns 0 and fills w, having set
+ * the accessed (and, for a write, dirty) flags, or returns BT_WALK_FAULT | the #PF error code.
+ */
 static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool user,
 		       struct bt_walk *w)
 {
 	u64 cr4 = cpu->st.cr4, efer = cpu->st.efer;
 	bool pae = cr4 & BT_CR4_PAE, nxe = pae && (efer & BT_EFER_NXE);
-	u32 err = (acc == BT_ACC_WRITE ? BT_PF_W : 0) | (user ? BT_PF_U : 0) |
+	u32 err = BT_WALK_FAULT | (acc == BT_ACC_WRITE ? BT_PF_W : 0) | (user ? BT_PF_U : 0) |
 		  (acc == BT_ACC_FETCH && nxe ? BT_PF_FETCH : 0);
 	void *ptes[4];
 	unsigned nr = 0, esize = pae ? 8 : 4, shift;
@@ -169,7 +169,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 
 		e = bt_mmu_pte_load(p, 8);
 		if (!(e & BT_PTE_P))
-			return err | BT_WALK_FAULT;
+			return err;
 		if (e & BT_PDPTE_RSVD)
 			return err | BT_PF_P | BT_PF_RSVD;
 		table = e & BT_PTE_ADDR;
@@ -184,7 +184,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 
 		e = bt_mmu_pte_load(p, esize);
 		if (!(e & BT_PTE_P))
-			return err | BT_WALK_FAULT;
+			return err;
 		leaf = shift == 12 || (e & BT_PTE_PS);
 		if (pae) {
 			rsvd = BT_PTE_HI_RSVD | xd_rsvd;
