@@ -113,17 +113,23 @@ class LinuxGuest:
             self.log.flush()
         self.transcript += chunk
 
-    def _read_until(self, needle, timeout):
+    def _read_until(self, needle, timeout, start=0):
+        """Read until needle appears at or after transcript offset start."""
         deadline = time.monotonic() + timeout
-        while needle not in self.transcript:
+        while self.transcript.find(needle, start) < 0:
             self._read_more(deadline, needle)
         return self.transcript
+
+    def wait_marker(self, timeout=300):
+        """Wait for the initramfs marker line only (no prompt; e.g. with vmm.poweroff)."""
+        self._read_until(MARKER.encode(), timeout)
 
     def wait_ready(self, timeout=300):
         """Wait for the initramfs marker and the first shell prompt; seconds it took."""
         t0 = time.monotonic()
         self._read_until(MARKER.encode(), timeout)
-        self._read_until(b"# ", timeout)
+        # The prompt after the marker (kernel messages before it may hold "# " too).
+        self._read_until(b"# ", timeout, self.transcript.find(MARKER.encode()))
         return time.monotonic() - t0
 
     def run(self, command, timeout=120):
