@@ -258,12 +258,12 @@ def find_devices(g, disks):
         out = grun(g, "for b in /sys/block/vd* /sys/block/sd*; do [ -e $b ] || continue; "
                    "if [ -e $b/serial ]; then s=$(cat $b/serial); "
                    "else s=$(tail -c +5 $b/device/vpd_pg80 2>/dev/null); fi; "
-                   "echo \"dev ${b##*/} serial [$s]\"; done; ls /sys/block | grep '^sr'")
+                   "echo \"dev ${b##*/} serial [$s]\"; done; ls /sys/block | grep '^sr'; true")
         found = {}
         for m in re.finditer(r"dev (\S+) serial \[([^\]]*)\]", out):
             found[m.group(2).strip()] = m.group(1)
         srs = [w for w in out.split() if re.fullmatch(r"sr\d+", w)]
-        if all(s in found for s in want) and srs:
+        if all(s in found for s in want) and (srs or not any(d.cdrom for d in disks)):
             break
         if time.monotonic() > deadline:
             raise GuestError(f"disks not all visible after 120 s; saw:\n{out}")
