@@ -3,6 +3,9 @@
  * Disks on the PC board (board_disks.h): block layer -> virtio-blk or AHCI port.
  * The device lock serialises every use of a blockdev: submissions come from bus handlers
  * (device lock held by the bus), completions from the main loop under the same lock.
+ * When the accelerator has the eventfd paths (accel.h ioeventfd and msi_irqfd: KVM),
+ * virtio-blk queue notifications arrive as ioeventfds watched here on the main loop, so
+ * its requests are submitted from the main thread too, and MSI-X goes through irqfds.
  */
 #include "vmm/board_disks.h"
 
@@ -10,6 +13,7 @@
 #include "devices/pci.h"
 #include "virtio/blk.h"
 #include "vmdk/blockdev.h"
+#include "vmm/accel.h"
 #include "vmm/base/log.h"
 #include "vmm/board_pc.h"
 #include "vmm/loop.h"
@@ -24,12 +28,19 @@
 
 #define BOARD_DISKS_FIRST_SLOT 2
 
+struct board_disk_queue {
+	struct board_disk *disk;
+	unsigned q;
+	bool watched;
+};
+
 struct board_disk {
 	struct board_disks *owner;
 	struct blockdev *bd;
 	struct virtio_blk *vblk; /* NULL for an AHCI port */
 	char name[32];
 	bool watched;
+	struct board_disk_queue queues[VIRTIO_MAX_QUEUES]; /* ioeventfd watches */
 };
 
 struct board_disks {
@@ -64,14 +75,42 @@ static int board_disks_open(struct board_disk *disk, const struct disk_spec *ds,
 	return ret;
 }
 
+static int board_disks_ioeventfd(void *opaque, u64 gpa, int fd, bool assign)
+{
+	struct vm *vm = opaque;
+
+	return vm->accel->ioeventfd(vm->avm, gpa, 0, false, fd, assign);
+}
+
+static int board_disks_msi_irqfd(void *opaque, int fd, u64 addr, u32 data, bool assign)
+{
+	struct vm *vm = opaque;
+
+	return vm->accel->msi_irqfd(vm->avm, fd, addr, data, assign);
+}
+
 static int board_disks_add_virtio(struct board_disks *d, struct board_disk *disk,
 				  const struct disk_spec *ds, unsigned slot, struct err *err)
 {
 	struct virtio_blk_config cfg = { .name = disk->name, .serial = ds->serial };
+	const struct accel_ops *acc = d->vm->accel;
+	struct virtio_pci_accel fast = {
+		.opaque = d->vm,
+		.ioeventfd = acc->ioeventfd ? board_disks_ioeventfd : NULL,
+		.msi_irqfd = acc->msi_irqfd && acc->has_irqchip ? board_disks_msi_irqfd : NULL,
+	};
 	int ret = virtio_blk_create(&d->vm->plat, disk->bd, &cfg, &disk->vblk, err);
 
 	if (ret < 0)
 		return ret;
+	if (fast.ioeventfd || fast.msi_irqfd) {
+		ret = virtio_pci_set_accel(virtio_blk_transport(disk->vblk), &fast, err);
+		if (ret < 0) {
+			virtio_blk_destroy(disk->vblk);
+			disk->vblk = NULL;
+			return ret;
+		}
+	}
 	pci_set_intx(virtio_blk_pci(disk->vblk), 0,
 		     board_pc_gsi_line(d->vm, BOARD_PC_PCI_INTA_GSI(slot)));
 	ret = pci_host_add(d->pci, virtio_blk_pci(disk->vblk), slot, 0, err);
@@ -156,6 +195,36 @@ static void board_disks_on_completion(void *opaque, int fd, u32 events)
 	pthread_mutex_unlock(&vm->plat.dev_lock);
 }
 
+/* The guest notified a virtio-blk queue through its ioeventfd. Main thread. */
+static void board_disks_on_notify(void *opaque, int fd, u32 events)
+{
+	struct board_disk_queue *dq = opaque;
+
+	(void)fd;
+	(void)events;
+	virtio_pci_notify_event(virtio_blk_transport(dq->disk->vblk), dq->q);
+}
+
+static int board_disks_watch_queues(struct board_disk *disk, struct loop *l)
+{
+	struct virtio_pci *vp = virtio_blk_transport(disk->vblk);
+
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		struct board_disk_queue *dq = &disk->queues[q];
+		int fd = virtio_pci_notify_fd(vp, q), ret;
+
+		if (fd < 0)
+			continue;
+		dq->disk = disk;
+		dq->q = q;
+		ret = loop_add(l, fd, EPOLLIN, board_disks_on_notify, dq);
+		if (ret < 0)
+			return ret;
+		dq->watched = true;
+	}
+	return 0;
+}
+
 int board_disks_attach(struct board_disks *d, struct loop *l)
 {
 	d->loop = l;
@@ -167,6 +236,11 @@ int board_disks_attach(struct board_disks *d, struct loop *l)
 		if (ret < 0)
 			return ret;
 		disk->watched = true;
+		if (disk->vblk) {
+			ret = board_disks_watch_queues(disk, l);
+			if (ret < 0)
+				return ret;
+		}
 	}
 	return 0;
 }
@@ -174,9 +248,17 @@ int board_disks_attach(struct board_disks *d, struct loop *l)
 void board_disks_detach(struct board_disks *d)
 {
 	for (unsigned i = 0; d && d->loop && i < d->nr; i++) {
-		if (d->disks[i].watched)
-			loop_del(d->loop, blockdev_event_fd(d->disks[i].bd));
-		d->disks[i].watched = false;
+		struct board_disk *disk = &d->disks[i];
+
+		if (disk->watched)
+			loop_del(d->loop, blockdev_event_fd(disk->bd));
+		disk->watched = false;
+		for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+			if (disk->queues[q].watched)
+				loop_del(d->loop,
+					 virtio_pci_notify_fd(virtio_blk_transport(disk->vblk), q));
+			disk->queues[q].watched = false;
+		}
 	}
 	if (d)
 		d->loop = NULL;

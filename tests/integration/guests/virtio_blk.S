@@ -6,6 +6,10 @@
  * sector 0 with the pattern 0x00,0x01,...,0xff,0x00,... and reads sector 1 back (the host put
  * "HOST SECTOR ONE" there), printing what it read. Exit status 0, or the failing step's code.
  * 32-bit protected mode, flat, so the BAR above 1 MiB is reachable.
+ * Interrupts: MSI-X (PCI 3.0 6.8.2) is enabled with queue 0 on table entry 1, a fixed
+ * message for vector 0x41 to local APIC 0 (Intel SDM vol. 3A 11.11). With IF=0 the vector
+ * stays pending, so after the write the guest polls the local APIC's IRR (SDM 11.8.4) for
+ * it and prints "msi-x vector 0x41 pending" -- under KVM that message came through an irqfd.
  */
 #include "lifecycle.inc"
 	.set BAR_ADDR, 0xfe000000
@@ -16,6 +20,9 @@
 	.set DATA, 0x14000
 	.set STATUS, 0x15000
 	.set QSIZE, 8
+	.set MSIX_ADDR, 0xfe100000    /* BAR1: the MSI-X table */
+	.set LAPIC, 0xfee00000
+	.set VECTOR, 0x41
 	.macro PUTS32 str
 	.section .rodata
 9002:	.asciz "\str"
@@ -52,6 +59,9 @@ pm32:
 	mov $0x24, %ebx
 	xor %eax, %eax
 	call cfg_write
+	mov $0x14, %ebx               /* BAR1 (32-bit memory): MSI-X table and PBA */
+	mov $MSIX_ADDR, %eax
+	call cfg_write
 	mov $0x04, %ebx
 	call cfg_read
 	or $0x6, %eax
@@ -65,7 +75,11 @@ caps:
 	jz caps_done
 	call cfg_read                 /* vndr, next, len, cfg_type */
 	mov %eax, %ecx
-	cmp $0x09, %cl                /* vendor-specific */
+	cmp $0x11, %cl                /* MSI-X */
+	jne 2f
+	mov %ebx, msix_cap
+	jmp next_cap
+2:	cmp $0x09, %cl                /* vendor-specific */
 	jne next_cap
 	push %ebx
 	add $8, %ebx
@@ -121,6 +135,23 @@ caps_done:
 	movl $0, 0x2c(%esi)
 	movl $USED, 0x30(%esi)
 	movl $0, 0x34(%esi)
+	/* MSI-X: table entry 1 -> vector VECTOR on APIC 0, queue 0 on it, enable. */
+	mov msix_cap, %ebx
+	test %ebx, %ebx
+	mov $7, %al
+	jz fail
+	movl $LAPIC, MSIX_ADDR + 16
+	movl $0, MSIX_ADDR + 20
+	movl $VECTOR, MSIX_ADDR + 24
+	movl $0, MSIX_ADDR + 28       /* unmasked */
+	call cfg_read
+	or $0x80000000, %eax          /* message control bit 15: MSI-X enable */
+	call cfg_write
+	movw $1, 0x1a(%esi)           /* queue_msix_vector */
+	cmpw $1, 0x1a(%esi)
+	mov $8, %al
+	jne fail
+	movl $0x1ff, LAPIC + 0xf0     /* spurious vector register: APIC software-enabled */
 	movw $1, 0x1c(%esi)
 	movzwl 0x1e(%esi), %eax       /* queue_notify_off */
 	imul notify_mult, %eax
@@ -141,6 +172,14 @@ caps_done:
 	mov $5, %al
 	jne fail
 	PUTS32 "wrote sector 0\n"
+	/* The completion's MSI-X message: VECTOR pending in IRR (bit 1 of IRR word 2). */
+	mov $10000000, %ecx
+3:	testl $(1 << (VECTOR % 32)), LAPIC + 0x200 + (VECTOR / 32) * 0x10
+	jnz 4f
+	loop 3b
+	mov $9, %al
+	jmp fail
+4:	PUTS32 "msi-x vector 0x41 pending\n"
 	/* Read: sector 1 -> DATA. */
 	mov $0, %eax                  /* VIRTIO_BLK_T_IN */
 	mov $1, %edx
@@ -260,6 +299,7 @@ gdt_desc:
 	.long gdt
 	.p2align 2
 common:		.long 0
+msix_cap:	.long 0
 notify_base:	.long 0
 notify_mult:	.long 0
 notify_addr:	.long 0
