@@ -6,6 +6,9 @@
  * When the accelerator has the eventfd paths (accel.h ioeventfd and msi_irqfd: KVM),
  * virtio-blk queue notifications arrive as ioeventfds watched here on the main loop, so
  * its requests are submitted from the main thread too, and MSI-X goes through irqfds.
+ * With line_irqfd the PCI INTx lines of these functions are resampling irqfds too (struct
+ * board_intx): asserting writes the irqfd, the guest's EOI signals the resample eventfd
+ * and, on the main loop, the line is asserted again if the device still holds it high.
  */
 #include "vmm/board_disks.h"
 
@@ -25,8 +28,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define BOARD_DISKS_FIRST_SLOT 2
+
+struct board_intx {
+	struct vm *vm;
+	const char *name;
+	unsigned gsi;
+	bool open, watched;
+	bool level; /* as the device drives it */
+	int fd, resample_fd;
+	u64 asserts;
+};
 
 struct board_disk_queue {
 	struct board_disk *disk;
@@ -41,6 +56,7 @@ struct board_disk {
 	char name[32];
 	bool watched;
 	struct board_disk_queue queues[VIRTIO_MAX_QUEUES]; /* ioeventfd watches */
+	struct board_intx intx;
 };
 
 struct board_disks {
@@ -48,6 +64,7 @@ struct board_disks {
 	struct pci_host *pci;
 	struct loop *loop;
 	struct ahci *ahci;
+	struct board_intx ahci_intx;
 	unsigned nr;
 	struct board_disk disks[];
 };
@@ -89,6 +106,98 @@ static int board_disks_msi_irqfd(void *opaque, int fd, u64 addr, u32 data, bool 
 	return vm->accel->msi_irqfd(vm->avm, fd, addr, data, assign);
 }
 
+/* ---- INTx through a resampling irqfd ---- */
+
+/* The device drives its line. Device lock held. */
+static void board_intx_set(void *sink, unsigned gsi, int level)
+{
+	struct board_intx *x = sink;
+
+	(void)gsi;
+	x->level = level;
+	if (level && eventfd_write(x->fd, 1) == 0)
+		x->asserts++;
+}
+
+/* The guest ended the interrupt and the accelerator lowered the line. Main thread. */
+static void board_intx_on_resample(void *opaque, int fd, u32 events)
+{
+	struct board_intx *x = opaque;
+	eventfd_t n;
+
+	(void)events;
+	if (eventfd_read(fd, &n))
+		return;
+	pthread_mutex_lock(&x->vm->plat.dev_lock);
+	if (x->level && eventfd_write(x->fd, 1) == 0)
+		x->asserts++;
+	pthread_mutex_unlock(&x->vm->plat.dev_lock);
+}
+
+static void board_intx_close(struct board_intx *x)
+{
+	if (!x->open)
+		return;
+	if (x->asserts)
+		log_info("%s: %llu INTx assertions through irqfd", x->name,
+			 (unsigned long long)x->asserts);
+	x->vm->accel->line_irqfd(x->vm->avm, x->gsi, x->fd, x->resample_fd, false);
+	close(x->fd);
+	close(x->resample_fd);
+	x->open = false;
+}
+
+/* The INTx line for GSI gsi: a resampling irqfd when the accelerator has them, else the
+ * board's line. */
+static struct irq_line board_intx_line(struct vm *vm, struct board_intx *x, const char *name,
+				       unsigned gsi)
+{
+	struct irq_line line = { .set = board_intx_set, .sink = x, .pin = gsi };
+	int ret;
+
+	if (!vm->accel->has_irqchip || !vm->accel->line_irqfd)
+		return board_pc_gsi_line(vm, gsi);
+	x->vm = vm;
+	x->name = name;
+	x->gsi = gsi;
+	x->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	x->resample_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ret = x->fd < 0 || x->resample_fd < 0 ?
+		      -errno :
+		      vm->accel->line_irqfd(vm->avm, gsi, x->fd, x->resample_fd, true);
+	if (ret == 0) {
+		x->open = true;
+		return line;
+	}
+	log_warn("%s: INTx stays on the irqchip line: no irqfd (%s)", name, strerror(-ret));
+	if (x->fd >= 0)
+		close(x->fd);
+	if (x->resample_fd >= 0)
+		close(x->resample_fd);
+	return board_pc_gsi_line(vm, gsi);
+}
+
+static int board_intx_watch(struct board_intx *x, struct loop *l)
+{
+	int ret;
+
+	if (!x->open)
+		return 0;
+	ret = loop_add(l, x->resample_fd, EPOLLIN, board_intx_on_resample, x);
+	if (ret == 0)
+		x->watched = true;
+	return ret;
+}
+
+static void board_intx_unwatch(struct board_intx *x, struct loop *l)
+{
+	if (x->watched)
+		loop_del(l, x->resample_fd);
+	x->watched = false;
+}
+
+/* ---- creation ---- */
+
 static int board_disks_add_virtio(struct board_disks *d, struct board_disk *disk,
 				  const struct disk_spec *ds, unsigned slot, struct err *err)
 {
@@ -111,8 +220,9 @@ static int board_disks_add_virtio(struct board_disks *d, struct board_disk *disk
 			return ret;
 		}
 	}
-	pci_set_intx(virtio_blk_pci(disk->vblk), 0,
-		     board_pc_gsi_line(d->vm, BOARD_PC_PCI_INTA_GSI(slot)));
+	/* PCI_INTERRUPT_PIN 1: INTA, routed as the DSDT's _PRT says. */
+	pci_set_intx(virtio_blk_pci(disk->vblk), 1,
+		     board_intx_line(d->vm, &disk->intx, disk->name, BOARD_PC_PCI_INTA_GSI(slot)));
 	ret = pci_host_add(d->pci, virtio_blk_pci(disk->vblk), slot, 0, err);
 	if (ret < 0) {
 		virtio_blk_destroy(disk->vblk);
@@ -165,7 +275,8 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, struct board_disks *
 	}
 	if (acfg.nr_ports) {
 		acfg.dev = slot;
-		acfg.intx = board_pc_gsi_line(vm, BOARD_PC_PCI_INTA_GSI(slot));
+		acfg.intx =
+			board_intx_line(vm, &d->ahci_intx, "ahci0", BOARD_PC_PCI_INTA_GSI(slot));
 		ret = ahci_create(&vm->plat, &acfg, &d->ahci, err);
 		if (ret < 0)
 			goto err_destroy;
@@ -238,11 +349,13 @@ int board_disks_attach(struct board_disks *d, struct loop *l)
 		disk->watched = true;
 		if (disk->vblk) {
 			ret = board_disks_watch_queues(disk, l);
+			if (ret == 0)
+				ret = board_intx_watch(&disk->intx, l);
 			if (ret < 0)
 				return ret;
 		}
 	}
-	return 0;
+	return board_intx_watch(&d->ahci_intx, l);
 }
 
 void board_disks_detach(struct board_disks *d)
@@ -259,7 +372,10 @@ void board_disks_detach(struct board_disks *d)
 					 virtio_pci_notify_fd(virtio_blk_transport(disk->vblk), q));
 			disk->queues[q].watched = false;
 		}
+		board_intx_unwatch(&disk->intx, d->loop);
 	}
+	if (d && d->loop)
+		board_intx_unwatch(&d->ahci_intx, d->loop);
 	if (d)
 		d->loop = NULL;
 }
@@ -271,6 +387,7 @@ void board_disks_destroy(struct board_disks *d)
 	board_disks_detach(d);
 	if (d->ahci)
 		ahci_destroy(d->ahci);
+	board_intx_close(&d->ahci_intx);
 	for (unsigned i = 0; i < d->nr; i++) {
 		struct board_disk *disk = &d->disks[i];
 
@@ -278,6 +395,7 @@ void board_disks_destroy(struct board_disks *d)
 			pci_host_remove(d->pci, virtio_blk_pci(disk->vblk));
 			virtio_blk_destroy(disk->vblk);
 		}
+		board_intx_close(&disk->intx);
 		if (disk->bd && blockdev_close(disk->bd) < 0)
 			log_warn("%s: closing the image failed: data may not have reached the disk",
 				 disk->name);

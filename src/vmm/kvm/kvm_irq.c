@@ -13,7 +13,9 @@
  * default -- GSI 0-15 to IOAPIC pin = GSI and to PIC pin GSI % 8 (master below 8, slave
  * from 8), GSI 16-23 to the IOAPIC only -- and MSI routes take GSIs from 24 up.
  *
- * Not here: resamplefd (level-triggered INTx through irqfd); INTx stays on KVM_IRQ_LINE.
+ * A level-triggered line through an irqfd uses KVM_IRQFD_FLAG_RESAMPLE (4.75): the write
+ * asserts the GSI under the irqfd's own source, the guest's EOI lowers it and signals the
+ * resample eventfd (the caller re-asserts if its device still holds the line high).
  */
 #include "vmm/kvm/kvm_internal.h"
 
@@ -267,4 +269,28 @@ int kvm_msi_irqfd(struct accel_vm *avm, int fd, u64 addr, u32 data, bool assign)
 	}
 	pthread_mutex_unlock(&avm->irq_lock);
 	return ret;
+}
+
+/* Any thread. 0 or a negative errno (-EOPNOTSUPP without KVM_CAP_IRQFD_RESAMPLE). */
+int kvm_line_irqfd(struct accel_vm *avm, unsigned gsi, int fd, int resamplefd, bool assign)
+{
+	struct kvm_irqfd irqfd = {
+		.fd = (u32)fd,
+		.gsi = gsi,
+		.flags = assign ? KVM_IRQFD_FLAG_RESAMPLE : KVM_IRQFD_FLAG_DEASSIGN,
+		.resamplefd = assign ? (u32)resamplefd : 0,
+	};
+
+	if (assign && kvm_ioctl_check(avm->vm_fd, KVM_CAP_IRQFD_RESAMPLE) <= 0)
+		return -EOPNOTSUPP;
+	if (ioctl(avm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		int e = errno;
+
+		log_dbg(LOG_CAT_KVM, "%s: KVM_IRQFD %s fd %d gsi %u (resample %d): %s", avm->name,
+			assign ? "assign" : "deassign", fd, gsi, resamplefd, strerror(e));
+		return -e;
+	}
+	log_dbg(LOG_CAT_KVM, "%s: irqfd %d %s on gsi %u, resample fd %d", avm->name, fd,
+		assign ? "assigned" : "removed", gsi, resamplefd);
+	return 0;
 }

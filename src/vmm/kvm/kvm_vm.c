@@ -459,4 +459,5 @@ const struct accel_ops accel_kvm = {
 	.vcpu_set = kvm_regs_set,
 	.ioeventfd = kvm_ioeventfd,
 	.msi_irqfd = kvm_msi_irqfd,
+	.line_irqfd = kvm_line_irqfd,
 };
