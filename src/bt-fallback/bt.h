@@ -15,12 +15,11 @@
  * struct bt_mem, so several CPUs can live in one process. One CPU is used by
  * one thread at a time.
  *
- * Not implemented yet: paging (the softmmu walks no page tables, linear =
- * physical), descriptor-table segment loads and far transfers outside real
- * mode, IDT delivery in protected and long mode (an exception there ends
- * bt_run with BT_EXIT_EXCEPTION), system instructions (MOV CRn, LGDT,
- * SYSCALL, RDMSR...) -- all BT part 2; MMX and SSE3..SSE4.2 (#UD for
- * now); interrupt windows inside long REP loops. The x87 FPU is in
+ * Segmentation, privilege checks, far transfers and task switches are in
+ * seg.c and ops/ctrl.c, event delivery (IDT, IST, double fault, INTR, NMI)
+ * in intr.c, system instructions in ops/sys.c (SDM vol. 3A chapters 3, 5,
+ * 6, 7). bt_cpu_set_flat64 keeps the part-1 behaviour for user-mode tests:
+ * an exception ends bt_run with BT_EXIT_EXCEPTION. The x87 FPU is in
  * ops/x87.c (the host computes, as for SSE floating point in ops/ssefp.c).
  */
 #ifndef BT_FALLBACK_BT_H
@@ -60,7 +59,38 @@ enum bt_vector {
 #define BT_PF_P	    (1u << 0)
 #define BT_PF_W	    (1u << 1)
 #define BT_PF_U	    (1u << 2)
+#define BT_PF_RSVD  (1u << 3)
 #define BT_PF_FETCH (1u << 4)
+
+/* Control register and EFER bits, SDM vol. 3A 2.5 and 2.2.1. */
+#define BT_CR0_PE	  (1ull << 0)
+#define BT_CR0_MP	  (1ull << 1)
+#define BT_CR0_EM	  (1ull << 2)
+#define BT_CR0_TS	  (1ull << 3)
+#define BT_CR0_ET	  (1ull << 4)
+#define BT_CR0_NE	  (1ull << 5)
+#define BT_CR0_WP	  (1ull << 16)
+#define BT_CR0_AM	  (1ull << 18)
+#define BT_CR0_NW	  (1ull << 29)
+#define BT_CR0_CD	  (1ull << 30)
+#define BT_CR0_PG	  (1ull << 31)
+#define BT_CR4_VME	  (1ull << 0)
+#define BT_CR4_PVI	  (1ull << 1)
+#define BT_CR4_TSD	  (1ull << 2)
+#define BT_CR4_DE	  (1ull << 3)
+#define BT_CR4_PSE	  (1ull << 4)
+#define BT_CR4_PAE	  (1ull << 5)
+#define BT_CR4_MCE	  (1ull << 6)
+#define BT_CR4_PGE	  (1ull << 7)
+#define BT_CR4_PCE	  (1ull << 8)
+#define BT_CR4_OSFXSR	  (1ull << 9)
+#define BT_CR4_OSXMMEXCPT (1ull << 10)
+#define BT_EFER_SCE	  (1ull << 0)
+#define BT_EFER_LME	  (1ull << 8)
+#define BT_EFER_LMA	  (1ull << 10)
+#define BT_EFER_NXE	  (1ull << 11)
+/* Physical-address width of the model (CPUID 8000_0008h EAX[7:0]). */
+#define BT_MAXPHYADDR 40
 
 /* EFLAGS bits, SDM vol. 1 3.4.3. */
 #define BT_CF	 (1u << 0)
@@ -78,6 +108,23 @@ enum bt_vector {
 #define BT_AC	 (1u << 18)
 #define BT_ID	 (1u << 21)
 #define BT_ARITH (BT_CF | BT_PF | BT_AF | BT_ZF | BT_SF | BT_OF)
+#define BT_IOPL	 (3u << 12)
+
+/* EFER bits, SDM vol. 3A 2.2.1. */
+#define BT_EFER_SCE (1ull << 0)
+#define BT_EFER_LME (1ull << 8)
+#define BT_EFER_LMA (1ull << 10)
+
+/* Segment- and gate-descriptor fields as one little-endian u64, SDM vol. 3A 3.4.5, 6.11. */
+#define BT_DESC_ACCESSED (1ull << 40)
+#define BT_DESC_S	 (1ull << 44)
+#define BT_DESC_P	 (1ull << 47)
+#define BT_DESC_L	 (1ull << 53)
+#define BT_DESC_DB	 (1ull << 54)
+#define BT_DESC_TYPE(d)	 ((unsigned)((d) >> 40) & 0xf)
+#define BT_DESC_DPL(d)	 ((unsigned)((d) >> 45) & 3)
+/* Error-code bit: the fault happened while delivering an event external to the program. */
+#define BT_ERR_EXT 1u
 
 /* ------------------------------------------------------------------ memory */
 
@@ -233,7 +280,7 @@ struct bt_block {
 struct bt_cache {
 	struct bt_block **hash;		 /* by (gpa, mode) */
 	struct bt_page_link **page_hash; /* by page number */
-	struct bt_block *jc[BT_JC_SIZE]; /* by linear address; cleared on TLB flushes */
+	struct bt_block *jc[2][BT_JC_SIZE]; /* by CPL 3 and linear address; cleared on TLB flushes */
 	u8 *arena;
 	size_t arena_size, arena_used;
 	u64 nr_translated, nr_flushes, nr_invalidated;
@@ -282,20 +329,37 @@ struct bt_cpuid_model {
 	bool sse2; /* FXSR, SSE and SSE2: on by default (x86-64 requires them); false hides them */
 };
 
-/* Softmmu TLB entry (flat translation for now: linear = physical). */
+/* Access kinds of the softmmu; index of struct bt_tlb_entry's tag. */
+enum bt_access {
+	BT_ACC_READ,
+	BT_ACC_WRITE,
+	BT_ACC_FETCH,
+};
+
+/*
+ * Softmmu TLB entry: one 4 KiB linear page (large pages are cached per 4 KiB piece). tag[acc] is
+ * the linear page number + 1 when that kind of access may use the entry without a walk, 0
+ * otherwise: the permission result for the TLB's privilege (cpu->tlb[0] supervisor, [1] user),
+ * CR0.WP and EFER.NXE is cached, which is why changing either flushes. A write tag also needs the
+ * page's dirty bit set, RAM that is not read-only and no translated code on the page.
+ */
 struct bt_tlb_entry {
-	u64 tag;       /* linear page number + 1, 0 = empty */
-	u8 *hpage;     /* host address of the page */
-	bool writable; /* RAM, not read-only, no translated code */
+	u64 tag[3];
+	u8 *hpage; /* host address of the page; NULL: not RAM (MMIO) */
+	u64 gpa;   /* physical address of the page */
+	u64 vpn;   /* linear page number + 1, 0 = empty */
+	u8 global; /* CR4.PGE and the G bit: kept across CR3 loads */
+	u8 large;  /* log2 of the page size when it is a 2 or 4 MiB page (INVLPG drops all of it) */
 };
 
 #define BT_TLB_SIZE 256
+#define BT_TRACE_LEN 16
 
 /* Model-specific registers the CPU itself keeps (sysreg.c); the machine keeps the APIC's. */
 struct bt_msrs {
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;
-	u64 tsc_aux, pat, misc_enable;
+	u64 tsc_aux, pat, misc_enable, hwcr;
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base/mask pairs */
 };
 
@@ -311,27 +375,40 @@ struct bt_cpu {
 	u32 stack_size; /* 2, 4 or 8: SS.B or 64-bit mode */
 	u64 icount;	/* retired instructions */
 	bool end_block; /* leave the current block after this instruction */
-	struct bt_tlb_entry tlb[BT_TLB_SIZE];
+	struct bt_tlb_entry tlb[2][BT_TLB_SIZE]; /* [0]: supervisor accesses, [1]: CPL 3 */
 	u64 last_ea; /* linear address of the last memory r/m operand read */
 	unsigned last_seg;
 	u64 last_off;
-	bool in_delivery;
+	bool in_delivery; /* delivering an event: a fault now is classed against it */
+	u8 deliver_class; /* the class (intr.c) of the event being delivered */
+	u8 deliver_kind;  /* its enum bt_event */
+	u64 soft_rip;	  /* INT n, INT3, INTO: the instruction (a fault delivering it is there) */
+	bool exc_exit;	  /* exceptions outside real mode end bt_run (flat user-mode tests) */
 	struct bt_mem *mem;
 	struct bt_cache cache;
 	struct bt_block *cur_block;
 	jmp_buf fault_jmp; /* where bt_raise lands, set by bt_run */
 	struct bt_exception exc;
 	bool exc_is_trap; /* INT n / INT3 / INTO: saved IP is the next instruction */
-	bool halted_now;
-	int exit_request; /* set by bt_cpu_kick from any thread; read at block entry */
+	/* BT_KICK_* bits, set from any thread; read at block entry and in REP loops. */
+	int exit_request;
 	struct bt_cpuid_model cpuid;
 	u64 tsc_offset;
+	struct bt_tlb_entry tlb_scratch; /* a translation not to cache (writes to ROM) */
+	bool tlb_large;			 /* some TLB entry holds a piece of a large page */
+	bool flat; /* bt_cpu_set_flat64: linear = physical despite CR0.PG, until a CR3 load */
 	unsigned index;
 	struct bt_msrs msr;
 	/* The INTR pin (bt_cpu_set_intr, any thread) and a pending NMI. */
 	int intr_line;
 	int nmi_pending;
+	/* Linear addresses of the last blocks entered, for bt_cpu_describe. */
+	u64 trace[BT_TRACE_LEN];
+	unsigned trace_pos;
 };
+
+#define BT_KICK_STOP 1 /* bt_cpu_kick: return BT_EXIT_REQUEST */
+#define BT_KICK_INTR 2 /* bt_cpu_set_intr: look at the INTR pin */
 
 struct bt_cpu_config {
 	struct bt_mem *mem;
@@ -343,7 +420,8 @@ MUST_CHECK int bt_cpu_create(const struct bt_cpu_config *cfg, struct bt_cpu **ou
 void bt_cpu_destroy(struct bt_cpu *cpu);
 /* Reset to the power-on state (SDM vol. 3A 10.1.1): real mode at F000:FFF0. */
 void bt_cpu_reset(struct bt_cpu *cpu);
-/* Put the CPU in 64-bit user-like flat mode (CS.L, base 0, CPL 3) for tests. */
+/* Put the CPU in 64-bit user-like flat mode (CS.L, base 0, CPL 3) for tests: no page tables
+ * (linear = physical) until the next CR3 load. */
 void bt_cpu_set_flat64(struct bt_cpu *cpu);
 /* Put the CPU in real mode with the given segment selectors (base = selector << 4). */
 void bt_cpu_set_real(struct bt_cpu *cpu);
@@ -360,8 +438,15 @@ void bt_cpu_kick(struct bt_cpu *cpu);
  */
 void bt_cpu_set_intr(struct bt_cpu *cpu, bool level);
 
-/* Run up to max_insns instructions. vCPU thread. Returns why it stopped. */
+/*
+ * Run up to max_insns instructions. vCPU thread. Returns why it stopped. A CPU halted by HLT
+ * (st.halted) returns BT_EXIT_HLT at once unless it can take an interrupt or an NMI now, which
+ * wakes it; BT_EXIT_SHUTDOWN: a triple fault, the state is the one that faulted.
+ */
 enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns);
+
+/* A crash report: registers, segments, control registers and the last blocks entered. */
+void bt_cpu_describe(struct bt_cpu *cpu, char *buf, size_t n);
 
 /* Re-derive the cached mode after changing CR0, EFER, CS or SS outside the executor. */
 void bt_cpu_update_mode(struct bt_cpu *cpu);
@@ -391,6 +476,10 @@ void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin);
  */
 int bt_msr_read(struct bt_cpu *cpu, u32 index, u64 *val);
 int bt_msr_write(struct bt_cpu *cpu, u32 index, u64 val);
+/* Power-on values of the CPU's own MSRs (PAT, MTRRs...), SDM vol. 3A table 10-1. */
+void bt_msr_reset(struct bt_cpu *cpu);
+/* PAE paging: false when a present PDPTE of the table at cr3 has a reserved bit set (#GP). */
+bool bt_mmu_pdptes_ok(struct bt_cpu *cpu, u64 cr3);
 /* The MSR indexes a state save must carry (the CPU's own, not the machine's). */
 unsigned bt_msr_list(const u32 **indexes);
 /* Time-stamp counter (virtual time: mem->clock_ns scaled to BT_TSC_KHZ, plus tsc_offset). */
@@ -423,9 +512,18 @@ u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
  * invalidates translated code in the page first.
  */
 u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write);
+/* Check that a load would succeed (CLFLUSH: segment and paging checks only). */
+void bt_probe_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 /* Check that a store would succeed (for multi-part stores committed together). */
 void bt_probe_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
+/* Drop every TLB entry and the jump cache (CR0.PG/WP, CR4.PGE/PAE/PSE, EFER.NXE changes). */
 void bt_tlb_flush(struct bt_cpu *cpu);
+/* A CR3 load: drop all but the global entries. */
+void bt_tlb_flush_nonglobal(struct bt_cpu *cpu);
+/* The physical page holding gpa got translated code: writes to it must take the slow path. */
+void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa);
+/* Translate lin for an instruction fetch without raising; false if the fetch would fault. */
+bool bt_mmu_probe_fetch(struct bt_cpu *cpu, u64 lin, u64 *gpa);
 /*
  * Linear-address accesses (no segmentation) made by the CPU itself: descriptor tables, the
  * IDT/IVT, the TSS. Under paging they are supervisor accesses whatever the CPL.
@@ -482,6 +580,58 @@ static inline s64 bt_sext(u64 v, unsigned size)
 
 	return (s64)(v << sh) >> sh;
 }
+
+/* --------------------------------- system architecture (seg.c, intr.c, ops/sys.c) */
+
+/* Current privilege level: 0 in real mode, 3 in virtual-8086 mode, else CS.RPL. */
+unsigned bt_cpu_cpl(const struct bt_cpu *cpu);
+/* The 8-byte (16-byte) descriptor of sel from the GDT or LDT; false when past the limit. */
+bool bt_desc_read(struct bt_cpu *cpu, u16 sel, u64 *desc);
+bool bt_desc_read16(struct bt_cpu *cpu, u16 sel, u64 *lo, u64 *hi);
+void bt_desc_unpack(u16 sel, u64 desc, struct cpu_segment *s);
+void bt_desc_set_accessed(struct bt_cpu *cpu, u16 sel, u64 desc);
+/* Rewrite a descriptor's type field (the TSS busy bit). */
+void bt_desc_set_type(struct bt_cpu *cpu, u16 sel, u64 desc, unsigned type);
+void bt_seg_set_null(struct cpu_segment *s, u16 sel);
+/* Is [off, off+size) inside the segment (expand-up or expand-down)? */
+bool bt_seg_off_ok(const struct cpu_segment *s, u64 off, unsigned size);
+/* MOV/POP Sreg, LDS..LSS: load a data segment register or SS with every check. */
+void bt_seg_load(struct bt_cpu *cpu, unsigned seg, u16 sel);
+/* Load CS from a checked code descriptor with RPL = cpl (sets the accessed bit). */
+void bt_seg_load_cs(struct bt_cpu *cpu, u16 sel, u64 desc, unsigned cpl);
+/* Checks of the CS of a far transfer (#GP/#NP with the selector, | ext). */
+void bt_seg_check_code(struct bt_cpu *cpu, u16 sel, u64 desc, u32 ext);
+/*
+ * Checks of an SS selector for privilege level cpl (RET/IRET to an outer level): #GP(sel) or
+ * #SS(sel). Returns false for a null selector that null_ok allows (64-bit mode).
+ */
+bool bt_seg_check_ss(struct bt_cpu *cpu, u16 sel, unsigned cpl, bool null_ok, u64 *desc);
+/* Commit a checked SS (desc valid when not null). */
+void bt_seg_commit_ss(struct bt_cpu *cpu, u16 sel, unsigned cpl, bool null, u64 desc);
+/* RET/IRET to an outer level: null the data segment registers the new CPL may not use. */
+void bt_seg_check_data_on_return(struct bt_cpu *cpu, unsigned cpl);
+
+enum bt_event {
+	BT_EV_EXC,  /* an exception */
+	BT_EV_SOFT, /* INT n, INT3, INTO: the gate's DPL is checked */
+	BT_EV_EXT,  /* an external interrupt or NMI */
+};
+
+enum bt_ts_reason {
+	BT_TS_JMP,
+	BT_TS_CALL,
+	BT_TS_IRET,
+	BT_TS_INT,
+};
+
+/* Deliver an event now (st.rip is the address to return to). May raise. */
+void bt_deliver(struct bt_cpu *cpu, u8 vector, bool has_error, u32 error, enum bt_event kind);
+/* Deliver cpu->exc (raised), classing it against an event being delivered; false: shutdown. */
+bool bt_exc_dispatch(struct bt_cpu *cpu);
+/* At an instruction boundary: take a pending NMI or INTR if the CPU can. */
+void bt_intr_poll(struct bt_cpu *cpu);
+/* Task switch to the TSS selected by sel (SDM vol. 3A 7.3), 32-bit TSS. */
+void bt_task_switch(struct bt_cpu *cpu, u16 sel, enum bt_ts_reason why, u32 ext);
 
 /* Handler tables, indexed by opcode byte (ops/). NULL: #UD. */
 extern const bt_handler_fn bt_ops_map1[256];

@@ -4,8 +4,14 @@
  * instructions are decoded once into struct bt_insn and grouped in blocks
  * keyed by the guest physical address of their first byte and the CPU mode.
  * A block ends at a control transfer, a serialising instruction, after
- * BT_BLOCK_MAX_INSNS instructions or at a 4 KiB page end. Blocks live in a
- * bump arena that is flushed whole when full.
+ * BT_BLOCK_MAX_INSNS instructions or at a 4 KiB page end (after an instruction
+ * that crosses it). Blocks live in a bump arena that is flushed whole when full.
+ *
+ * Under paging one physical block can be reached through several linear
+ * addresses; a block whose last instruction crosses into the next linear
+ * page records that page's physical address, and a lookup by the first
+ * byte's physical address also checks the second page's current mapping.
+ * The jump cache (by linear address) is flushed with the TLB.
  *
  * Each block is linked into the list of every page it covers, so a write to
  * a code page (bt_mem_code_written) drops exactly that page's blocks.
@@ -162,7 +168,8 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	struct bt_cache *c = &cpu->cache;
 	struct bt_insn insns[BT_BLOCK_MAX_INSNS];
 	unsigned n = 0, total = 0;
-	u64 end_gpa = gpa;
+	u64 gpa2 = 0;
+	bool two_pages = false;
 	struct bt_block *b;
 	size_t size;
 
@@ -182,11 +189,24 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 			bt_raise_gp0(cpu); /* not reached when bt_fetch raised */
 		}
 		total += insns[n].len;
-		end_gpa = insn_gpa + insns[n].len;
 		if (bt_cache_ends_block(&insns[n++]))
 			break;
-		if (((lin + total) & ~BT_PAGE_MASK) == 0 || end_gpa - gpa != total)
-			break; /* page end, or the next byte is on a discontiguous page */
+		if (((lin + total) & ~BT_PAGE_MASK) == 0 ||
+		    total > BT_PAGE_SIZE - (lin & ~BT_PAGE_MASK))
+			break; /* page end, or the instruction ran into the next page */
+	}
+	/*
+	 * A block covers the linear page it starts in and, when its last instruction crosses the
+	 * page end, the next one, wherever that is mapped: record its physical page too.
+	 */
+	if (total > BT_PAGE_SIZE - (lin & ~BT_PAGE_MASK)) {
+		u64 next = (lin & BT_PAGE_MASK) + BT_PAGE_SIZE;
+
+		if (mode != BT_MODE_LONG64)
+			next &= 0xffffffffu;
+		two_pages = bt_mmu_probe_fetch(cpu, next, &gpa2);
+		if (!two_pages) /* the fetch just read it: only a concurrent change can get here */
+			bt_raise_gp0(cpu);
 	}
 	size = sizeof(*b) + n * sizeof(struct bt_insn);
 	size = ALIGN_UP(size, 16);
@@ -202,9 +222,9 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	memcpy(b->insns, insns, n * sizeof(struct bt_insn));
 	bt_cache_link_page(c, b, 0, gpa);
 	bt_mem_mark_code(cpu->mem, gpa);
-	if (((end_gpa - 1) >> BT_PAGE_SHIFT) != (gpa >> BT_PAGE_SHIFT)) {
-		bt_cache_link_page(c, b, 1, end_gpa - 1);
-		bt_mem_mark_code(cpu->mem, end_gpa - 1);
+	if (two_pages) {
+		bt_cache_link_page(c, b, 1, gpa2);
+		bt_mem_mark_code(cpu->mem, gpa2);
 	} else {
 		b->pages[1].block = NULL;
 	}
@@ -212,6 +232,18 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	c->hash[bt_cache_bucket(gpa, mode)] = b;
 	c->nr_translated++;
 	return b;
+}
+
+/* A block found by its first byte's physical address fits lin if its second page does too. */
+static bool bt_cache_second_page_ok(struct bt_cpu *cpu, const struct bt_block *b, u64 lin)
+{
+	u64 next = (lin & BT_PAGE_MASK) + BT_PAGE_SIZE, gpa2;
+
+	if (!b->pages[1].block)
+		return true;
+	if (b->mode != BT_MODE_LONG64)
+		next &= 0xffffffffu;
+	return bt_mmu_probe_fetch(cpu, next, &gpa2) && (gpa2 >> BT_PAGE_SHIFT) == b->pages[1].page;
 }
 
 struct bt_block *bt_cache_get(struct bt_cpu *cpu)
@@ -225,13 +257,15 @@ struct bt_block *bt_cache_get(struct bt_cpu *cpu)
 
 	if (mode != BT_MODE_LONG64)
 		lin &= 0xffffffffu;
-	jc = &cpu->cache.jc[(lin ^ (lin >> 10)) & (BT_JC_SIZE - 1)];
+	/* Separate jump caches for CPL 3 and the rest: a hit skips the fetch permission check. */
+	jc = &cpu->cache.jc[(cpu->st.seg[CPU_CS].selector & 3) == 3]
+			   [(lin ^ (lin >> 10)) & (BT_JC_SIZE - 1)];
 	b = *jc;
 	if (likely(b && b->rip == lin && b->mode == mode && b->valid))
 		return b;
 	bt_fetch(cpu, lin, &first, 1, &gpa);
 	for (b = cpu->cache.hash[bt_cache_bucket(gpa, mode)]; b; b = b->hash_next)
-		if (b->gpa == gpa && b->mode == mode)
+		if (b->gpa == gpa && b->mode == mode && bt_cache_second_page_ok(cpu, b, lin))
 			break;
 	if (!b)
 		b = bt_cache_translate(cpu, lin, gpa, mode);

@@ -36,6 +36,7 @@
 #define D_RMB	0x8000u	 /* r/m is a byte operand, reg is not */
 #define D_GRP3	0x10000u /* F6/F7: immediate only for /0 and /1 */
 #define D_RMW	0x20000u /* r/m operand is a word (MOVZX/MOVSX Ew) */
+#define D_MODREG 0x40000u /* ModRM.mod ignored, always a register (MOV CRn/DRn) */
 
 #define ALU(x)                                                                       \
 	[x + 0] = D_MODRM | D_BYTE | D_LOCK, [x + 1] = D_MODRM | D_LOCK,             \
@@ -80,6 +81,8 @@ static const u32 bt_decode_map1[256] = {
 
 static const u32 bt_decode_map0f[256] = {
 	[0x00] = D_MODRM, [0x01] = D_MODRM, [0x0d] = D_MODRM,
+	/* MOV to/from CRn and DRn (ops/sysreg_ops.c). */
+	[0x20 ... 0x23] = D_MODRM | D_MODREG,
 	/* SSE/SSE2 (ops/sse.c): the handler sorts out the mandatory prefix. */
 	[0x10 ... 0x17] = D_MODRM, [0x28 ... 0x2f] = D_MODRM, [0x50 ... 0x5f] = D_MODRM,
 	[0xc2] = D_MODRM | D_I8, [0xc3] = D_MODRM, [0xc4 ... 0xc6] = D_MODRM | D_I8,
@@ -98,6 +101,8 @@ static const u32 bt_decode_map0f[256] = {
 	[0xba] = D_MODRM | D_I8 | D_LOCK, [0xbb] = D_MODRM | D_LOCK, [0xbc] = D_MODRM,
 	[0xbd] = D_MODRM, [0xbe] = D_MODRM | D_RMB, [0xbf] = D_MODRM | D_RMW,
 	[0xc0] = D_MODRM | D_BYTE | D_LOCK, [0xc1] = D_MODRM | D_LOCK, [0xc7] = D_MODRM | D_LOCK,
+	/* System instructions (ops/sys.c); LSS, LFS, LGS. */
+	[0x02] = D_MODRM, [0x03] = D_MODRM, [0xb2] = D_MODRM, [0xb4] = D_MODRM, [0xb5] = D_MODRM,
 };
 
 // clang-format on
@@ -394,7 +399,7 @@ int bt_decode(enum bt_mode mode, const u8 *bytes, unsigned avail, struct bt_insn
 	in->base = in->index = BT_REG_NONE;
 	if (attr & D_MODRM) {
 		unsigned m = (unsigned)bt_dec_get(&d, 1);
-		unsigned mod = m >> 6, reg = (m >> 3) & 7, rm = m & 7;
+		unsigned mod = (attr & D_MODREG) ? 3 : m >> 6, reg = (m >> 3) & 7, rm = m & 7;
 
 		in->modrm_reg = (u8)reg;
 		reg |= (rex & 4) << 1;

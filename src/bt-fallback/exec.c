@@ -7,15 +7,18 @@
  * after its last access that can fault, so a fault leaves RIP at the
  * faulting instruction (traps such as INT n leave it past).
  *
- * Real-mode exceptions and INT n are delivered through the IVT (SDM vol. 3A
- * 20.1.4). In other modes an exception ends bt_run with BT_EXIT_EXCEPTION:
- * IDT delivery is BT part 2.
+ * Exceptions and interrupts are delivered by intr.c between instructions; a
+ * fault on the way is classed against the event being delivered (double
+ * fault, triple fault ends bt_run with BT_EXIT_SHUTDOWN). External events
+ * are polled at block boundaries; a block run in an interrupt shadow (STI,
+ * MOV SS) runs one instruction only, so the window opens right after it.
  */
 #include "bt-fallback/bt.h"
 
 #include "vmm/base/err.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +40,7 @@ int bt_cpu_create(const struct bt_cpu_config *cfg, struct bt_cpu **out, struct e
 	cpu->mem = cfg->mem;
 	cpu->index = cfg->index;
 	cpu->cpuid = (struct bt_cpuid_model){
-		.popcnt = true, .lzcnt = true, .bmi1 = true, .movbe = true, .sse2 = true
+		.popcnt = true, .lzcnt = true, .bmi1 = false, .movbe = true, .sse2 = true
 	};
 	cfg->mem->cpus[cfg->mem->nr_cpus++] = cpu;
 	bt_cpu_reset(cpu);
@@ -93,6 +96,7 @@ void bt_cpu_set_real(struct bt_cpu *cpu)
 	cpu->st.efer = 0;
 	cpu->st.idtr.base = 0;
 	cpu->st.idtr.limit = 0x3ff;
+	cpu->flat = false;
 	bt_tlb_flush(cpu);
 	bt_cpu_update_mode(cpu);
 }
@@ -105,10 +109,19 @@ void bt_cpu_reset(struct bt_cpu *cpu)
 	cpu->st.seg[CPU_CS].base = 0xffff0000;
 	cpu->st.rip = 0xfff0;
 	cpu->st.rflags = 2;
-	cpu->st.gpr[CPU_RDX] = 0x00000f61; /* family/model/stepping, as CPUID.1:EAX */
+	cpu->st.gpr[CPU_RDX] = 0x00020fb1; /* family/model/stepping, as CPUID.1:EAX */
 	cpu->st.fx.fcw = 0x37f;
 	cpu->st.fx.mxcsr = 0x1f80;
+	/* TR and LDTR as after RESET (SDM vol. 3A table 10-1): base 0, limit FFFFH, present. */
+	bt_cpu_init_seg(&cpu->st.tr, 0, 0, 0xffff, 0xb);
+	bt_cpu_init_seg(&cpu->st.ldtr, 0, 0, 0xffff, 0x2);
+	cpu->st.tr.s = cpu->st.ldtr.s = 0;
+	cpu->st.gdtr.limit = 0xffff;
 	cpu->lf_op = BT_LF_NONE;
+	bt_msr_reset(cpu);
+	cpu->exc_exit = false;
+	cpu->in_delivery = false;
+	bt_cpu_update_mode(cpu);
 }
 
 void bt_cpu_set_flat64(struct bt_cpu *cpu)
@@ -121,6 +134,9 @@ void bt_cpu_set_flat64(struct bt_cpu *cpu)
 	cpu->st.cr0 = 0x80050033;
 	cpu->st.cr4 = 0x6a0;  /* PAE, OSFXSR, OSXMMEXCPT */
 	cpu->st.efer = 0xd01; /* SCE, LME, LMA, NXE */
+	cpu->flat = true;     /* no page tables: linear = physical */
+	cpu->exc_exit = true;
+	cpu->st.tr.unusable = 1; /* no I/O permission bitmap: IN/OUT raise #GP(0) */
 	bt_tlb_flush(cpu);
 	bt_cpu_update_mode(cpu);
 }
@@ -457,24 +473,6 @@ void bt_op_ud(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_raise_ud(cpu);
 }
 
-/* Real-address-mode delivery through the IVT (SDM vol. 3A 20.1.4). */
-static void bt_deliver_real(struct bt_cpu *cpu)
-{
-	u64 ivt = cpu->st.idtr.base + cpu->exc.vector * 4u;
-	u16 ip, cs;
-
-	if (cpu->exc.vector * 4u + 3 > cpu->st.idtr.limit)
-		bt_raise_gp0(cpu);
-	ip = (u16)bt_ld_lin(cpu, ivt, 2);
-	cs = (u16)bt_ld_lin(cpu, ivt + 2, 2);
-	bt_push(cpu, 2, bt_get_rflags(cpu));
-	bt_push(cpu, 2, cpu->st.seg[CPU_CS].selector);
-	bt_push(cpu, 2, cpu->st.rip);
-	cpu->st.rflags &= ~(u64)(BT_IF | BT_TF | BT_AC | BT_RF);
-	bt_cpu_load_seg_real(cpu, CPU_CS, cs);
-	cpu->st.rip = ip;
-}
-
 /* IP wraps at the code segment's operand size. */
 static u64 bt_ip_mask(const struct bt_cpu *cpu)
 {
@@ -490,20 +488,33 @@ static u64 bt_ip_mask(const struct bt_cpu *cpu)
 
 static enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
 {
-	u64 ipmask = bt_ip_mask(cpu);
+	u64 ipmask;
 
 	while (cpu->icount < end) {
 		struct bt_block *b;
+		u32 n;
 
-		if (unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_ACQUIRE))) {
-			__atomic_store_n(&cpu->exit_request, 0, __ATOMIC_RELAXED);
+		if (unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_ACQUIRE)) &&
+		    (__atomic_exchange_n(&cpu->exit_request, 0, __ATOMIC_ACQ_REL) & BT_KICK_STOP))
 			return BT_EXIT_REQUEST;
-		}
+		if (unlikely(__atomic_load_n(&cpu->intr_line, __ATOMIC_RELAXED) |
+			     __atomic_load_n(&cpu->nmi_pending, __ATOMIC_RELAXED)) &&
+		    !cpu->exc_exit)
+			bt_intr_poll(cpu);
+		if (unlikely(cpu->st.halted))
+			return BT_EXIT_HLT;
 		b = bt_cache_get(cpu);
-
+		cpu->trace[cpu->trace_pos++ % BT_TRACE_LEN] = b->rip;
 		cpu->cur_block = b;
 		cpu->end_block = false;
-		for (u32 i = 0; i < b->nr_insns; i++) {
+		ipmask = bt_ip_mask(cpu);
+		n = b->nr_insns;
+		if (unlikely(cpu->st.interrupt_shadow)) {
+			/* One instruction in the STI / MOV SS shadow, then a window. */
+			cpu->st.interrupt_shadow = false;
+			n = 1;
+		}
+		for (u32 i = 0; i < n; i++) {
 			const struct bt_insn *in = &b->insns[i];
 
 			cpu->next_rip = (cpu->st.rip + in->len) & ipmask;
@@ -514,26 +525,20 @@ static enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
 				break;
 		}
 		cpu->cur_block = NULL;
-		if (unlikely(cpu->halted_now)) {
-			cpu->halted_now = false;
-			return BT_EXIT_HLT;
-		}
-		/* A mode change (CS or CR0 load) ends a block; re-read the IP mask. */
-		ipmask = bt_ip_mask(cpu);
 	}
 	return BT_EXIT_LIMIT;
 }
 
 void bt_cpu_kick(struct bt_cpu *cpu)
 {
-	__atomic_store_n(&cpu->exit_request, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&cpu->exit_request, BT_KICK_STOP, __ATOMIC_RELEASE);
 }
 
 void bt_cpu_set_intr(struct bt_cpu *cpu, bool level)
 {
 	__atomic_store_n(&cpu->intr_line, level, __ATOMIC_RELEASE);
 	if (level)
-		bt_cpu_kick(cpu);
+		__atomic_fetch_or(&cpu->exit_request, BT_KICK_INTR, __ATOMIC_RELEASE);
 }
 
 enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)
@@ -541,25 +546,72 @@ enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)
 	u64 end = cpu->icount + max_insns;
 
 	for (;;) {
-		if (setjmp(cpu->fault_jmp) == 0) {
-			enum bt_exit why = bt_run_blocks(cpu, end);
-
-			return why;
-		}
+		if (setjmp(cpu->fault_jmp) == 0)
+			return bt_run_blocks(cpu, end);
 		/* An exception was raised; architectural state is at the faulting instruction. */
 		cpu->cur_block = NULL;
 		if (cpu->exc_is_trap) {
+			cpu->soft_rip = cpu->st.rip;
 			cpu->st.rip = cpu->next_rip;
 			cpu->icount++;
 		}
-		if (bt_cpu_mode(cpu) != BT_MODE_REAL || cpu->in_delivery)
-			break;
-		cpu->in_delivery = true;
-		bt_deliver_real(cpu);
-		cpu->in_delivery = false;
+		if (cpu->exc_exit && bt_cpu_mode(cpu) != BT_MODE_REAL) {
+			cpu->in_delivery = false;
+			return BT_EXIT_EXCEPTION;
+		}
+		/* Deliver it; a fault on the way lands here again, classed against it. */
+		if (!bt_exc_dispatch(cpu))
+			return BT_EXIT_SHUTDOWN;
 		if (cpu->icount >= end)
 			return BT_EXIT_LIMIT;
 	}
-	cpu->in_delivery = false;
-	return BT_EXIT_EXCEPTION;
+}
+
+void bt_cpu_describe(struct bt_cpu *cpu, char *buf, size_t n)
+{
+	static const char *const gpr[] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+					   "r8",  "r9",	 "r10", "r11", "r12", "r13", "r14", "r15" };
+	static const char *const seg[] = { "es", "cs", "ss", "ds", "fs", "gs" };
+	size_t at = 0;
+
+#define BT_DESCRIBE(...)                                                       \
+	do {                                                                   \
+		if (at < n)                                                    \
+			at += (size_t)snprintf(buf + at, n - at, __VA_ARGS__); \
+	} while (0)
+	if (!n)
+		return;
+	buf[0] = 0;
+	BT_DESCRIBE("vcpu%u rip=%016llx rflags=%08llx cpl=%u mode=%u%s\n", cpu->index,
+		    (unsigned long long)cpu->st.rip, (unsigned long long)bt_get_rflags(cpu),
+		    bt_cpu_cpl(cpu), cpu->mode, cpu->st.halted ? " halted" : "");
+	for (unsigned i = 0; i < CPU_NR_GPRS; i++)
+		BT_DESCRIBE("%s=%016llx%s", gpr[i], (unsigned long long)cpu->st.gpr[i],
+			    i % 4 == 3 ? "\n" : " ");
+	for (unsigned i = 0; i < CPU_NR_SEGS; i++) {
+		const struct cpu_segment *s = &cpu->st.seg[i];
+
+		BT_DESCRIBE("%s=%04x base=%016llx limit=%08x type=%x s=%u dpl=%u p=%u l=%u db=%u\n",
+			    seg[i], s->selector, (unsigned long long)s->base, s->limit, s->type,
+			    s->s, s->dpl, s->present, s->l, s->db);
+	}
+	BT_DESCRIBE("tr=%04x base=%016llx limit=%08x ldtr=%04x gdt=%016llx/%04x "
+		    "idt=%016llx/%04x\n",
+		    cpu->st.tr.selector, (unsigned long long)cpu->st.tr.base, cpu->st.tr.limit,
+		    cpu->st.ldtr.selector, (unsigned long long)cpu->st.gdtr.base,
+		    cpu->st.gdtr.limit, (unsigned long long)cpu->st.idtr.base, cpu->st.idtr.limit);
+	BT_DESCRIBE("cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx efer=%016llx\n",
+		    (unsigned long long)cpu->st.cr0, (unsigned long long)cpu->st.cr2,
+		    (unsigned long long)cpu->st.cr3, (unsigned long long)cpu->st.cr4,
+		    (unsigned long long)cpu->st.efer);
+	BT_DESCRIBE("last exception %u error %x; last blocks (oldest first):", cpu->exc.vector,
+		    cpu->exc.error);
+	for (unsigned i = 0; i < BT_TRACE_LEN; i++) {
+		u64 a = cpu->trace[(cpu->trace_pos + i) % BT_TRACE_LEN];
+
+		if (a || i == BT_TRACE_LEN - 1)
+			BT_DESCRIBE(" %llx", (unsigned long long)a);
+	}
+	BT_DESCRIBE("\n");
+#undef BT_DESCRIBE
 }

@@ -37,6 +37,9 @@ int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly)
 	r->hva = hva;
 	r->readonly = readonly;
 	mem->nr_regions++;
+	/* TLBs may cache the range as MMIO. */
+	for (unsigned i = 0; i < mem->nr_cpus; i++)
+		bt_tlb_flush(mem->cpus[i]);
 	return 0;
 }
 
@@ -67,7 +70,7 @@ void bt_mem_mark_code(struct bt_mem *mem, u64 gpa)
 	r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT] = 1;
 	/* Stores to the page must now take the slow path: drop cached write permission. */
 	for (unsigned i = 0; i < mem->nr_cpus; i++)
-		bt_tlb_flush(mem->cpus[i]);
+		bt_tlb_drop_write(mem->cpus[i], gpa);
 }
 
 void bt_mem_code_written(struct bt_mem *mem, u64 gpa)

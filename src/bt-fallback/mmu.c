@@ -2,35 +2,261 @@
 /*
  * The softmmu: segment-relative guest accesses (limit checks, SDM vol. 3A
  * 5.3; canonical checks in 64-bit mode, vol. 3A 3.3.7.1), linear-to-physical
- * translation (paging is BT part 2: linear = physical for now) through a
- * direct-mapped TLB of host page pointers, and the slow path for accesses
- * that cross a page, hit a code page (self-modifying code), a read-only
- * region or no RAM at all (MMIO, or #PF in flat user mode; #PF error code
- * per SDM vol. 3A 4.7).
+ * translation through a direct-mapped TLB of host page pointers, and the slow
+ * path for accesses that cross a page, hit a code page (self-modifying code),
+ * a read-only region or no RAM at all (MMIO, or #PF in flat user mode).
+ *
+ * Paging, SDM vol. 3A chapter 4: 32-bit paging with 4 MiB pages (CR4.PSE,
+ * PSE-36 address bits, 4.3), PAE paging (4.4; the PDPTEs are read from
+ * memory at each walk rather than cached at CR3 load: the same result for a
+ * guest that reloads CR3 after changing them, as the SDM requires), 4-level
+ * paging with 2 MiB pages (4.5; no 1 GiB pages: the CPUID model does not
+ * advertise them, so PDPTE.PS is reserved). Access rights as in 4.6 without
+ * SMEP/SMAP/PKE (not advertised): U/S, R/W with CR0.WP, XD with EFER.NXE.
+ * Accessed and dirty flags (4.8) are set with atomic ORs on the guest's
+ * entries, A on every entry of a successful walk and D on the leaf for a
+ * write. #PF error codes per 4.7 (P, W, U, RSVD, I/D) with CR2.
+ *
+ * The TLB (4.10) caches, per 4 KiB page, the permission result for each
+ * access kind; there is one TLB for supervisor accesses and one for CPL 3,
+ * and CR0.WP / EFER.NXE changes flush, so a cached permission is never used
+ * under other rules. Global entries survive CR3 loads; INVLPG drops one page
+ * (all of it for a large page). Implicit supervisor accesses (descriptor
+ * tables, IDT, TSS: bt_ld_lin/bt_st_lin) use the supervisor TLB at any CPL.
  */
 #include "bt-fallback/bt.h"
 
 #include <string.h>
 
-enum bt_access {
-	BT_ACC_READ,
-	BT_ACC_WRITE,
-	BT_ACC_FETCH,
-};
+#define BT_PTE_P  (1ull << 0)
+#define BT_PTE_RW (1ull << 1)
+#define BT_PTE_US (1ull << 2)
+#define BT_PTE_A  (1ull << 5)
+#define BT_PTE_D  (1ull << 6)
+#define BT_PTE_PS (1ull << 7)
+#define BT_PTE_G  (1ull << 8)
+#define BT_PTE_XD (1ull << 63)
+/* Bits 51:MAXPHYADDR of a 64-bit entry: reserved (SDM vol. 3A tables 4-11, 4-14..4-20). */
+#define BT_PTE_HI_RSVD (((1ull << 52) - 1) & ~((1ull << BT_MAXPHYADDR) - 1))
+#define BT_PTE_ADDR    (((1ull << BT_MAXPHYADDR) - 1) & BT_PAGE_MASK)
+/* A PAE PDPTE: bits 2:1, 8:5 and 63:MAXPHYADDR are reserved (table 4-8). */
+#define BT_PDPTE_RSVD (~((1ull << BT_MAXPHYADDR) - 1) | 0x1e6)
 
-void bt_tlb_flush(struct bt_cpu *cpu)
+static void bt_mmu_clear_jc(struct bt_cpu *cpu)
 {
-	memset(cpu->tlb, 0, sizeof(cpu->tlb));
 	/* The jump cache maps linear addresses: it goes with the translations. */
 	memset(cpu->cache.jc, 0, sizeof(cpu->cache.jc));
 }
 
-static unsigned bt_cpl(const struct bt_cpu *cpu)
+void bt_tlb_flush(struct bt_cpu *cpu)
 {
-	return cpu->st.seg[CPU_CS].selector & 3;
+	memset(cpu->tlb, 0, sizeof(cpu->tlb));
+	cpu->tlb_large = false;
+	bt_mmu_clear_jc(cpu);
 }
 
-static NORETURN void bt_mmu_fault(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool present)
+void bt_tlb_flush_nonglobal(struct bt_cpu *cpu)
+{
+	struct bt_tlb_entry *e = &cpu->tlb[0][0];
+
+	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+		if (!e[i].global)
+			memset(&e[i], 0, sizeof(e[i]));
+	bt_mmu_clear_jc(cpu);
+}
+
+void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin)
+{
+	u64 vpn = (lin >> BT_PAGE_SHIFT) + 1;
+
+	for (unsigned u = 0; u < 2; u++) {
+		struct bt_tlb_entry *e = &cpu->tlb[u][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+
+		if (e->vpn == vpn)
+			memset(e, 0, sizeof(*e));
+	}
+	if (cpu->tlb_large) {
+		struct bt_tlb_entry *e = &cpu->tlb[0][0];
+
+		for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+			if (e[i].large &&
+			    !((((e[i].vpn - 1) << BT_PAGE_SHIFT) ^ lin) >> e[i].large))
+				memset(&e[i], 0, sizeof(e[i]));
+	}
+	bt_mmu_clear_jc(cpu);
+}
+
+void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
+{
+	struct bt_tlb_entry *e = &cpu->tlb[0][0];
+
+	gpa &= BT_PAGE_MASK;
+	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+		if (e[i].gpa == gpa)
+			e[i].tag[BT_ACC_WRITE] = 0;
+}
+
+/* CPL 3 accesses use the user TLB and user-mode permissions. */
+static inline bool bt_mmu_user(const struct bt_cpu *cpu)
+{
+	return (cpu->st.seg[CPU_CS].selector & 3) == 3;
+}
+
+/* The result of a page walk. */
+struct bt_walk {
+	u64 gpa;	    /* physical address of the 4 KiB page */
+	bool w, u, x;	    /* write, user and execute rights of the whole walk */
+	bool dirty, global; /* leaf D and G (with CR4.PGE) */
+	u8 large;	    /* log2 of the page size for a 2/4 MiB page, else 0 */
+};
+
+/* Host address of a paging-structure entry, or NULL when the table is not in RAM. */
+static void *bt_mmu_pte_ptr(struct bt_cpu *cpu, u64 gpa, unsigned size)
+{
+	struct bt_region *r = bt_mem_region(cpu->mem, gpa);
+
+	if (!r || gpa + size - r->gpa > r->len)
+		return NULL;
+	return r->hva + (gpa - r->gpa);
+}
+
+static u64 bt_mmu_pte_load(void *p, unsigned size)
+{
+	if (!p)
+		return 0; /* a table outside RAM reads as not present */
+	if (size == 4)
+		return __atomic_load_n((u32 *)p, __ATOMIC_RELAXED);
+	return __atomic_load_n((u64 *)p, __ATOMIC_RELAXED);
+}
+
+static void bt_mmu_pte_or(void *p, unsigned size, u64 bits)
+{
+	if (size == 4)
+		__atomic_fetch_or((u32 *)p, (u32)bits, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_or((u64 *)p, bits, __ATOMIC_RELAXED);
+}
+
+/*
+ * Walk the paging structures for lin (SDM vol. 3A 4.3-4.6). Returns 0 and fills w, having set
+ * the accessed (and, for a write, dirty) flags, or returns the #PF error code.
+ */
+static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool user,
+		       struct bt_walk *w)
+{
+	u64 cr4 = cpu->st.cr4, efer = cpu->st.efer;
+	bool pae = cr4 & BT_CR4_PAE, nxe = pae && (efer & BT_EFER_NXE);
+	u32 err = (acc == BT_ACC_WRITE ? BT_PF_W : 0) | (user ? BT_PF_U : 0) |
+		  (acc == BT_ACC_FETCH && nxe ? BT_PF_FETCH : 0);
+	void *ptes[4];
+	unsigned nr = 0, esize = pae ? 8 : 4, shift;
+	u64 table, e = 0, xd_rsvd = nxe ? 0 : BT_PTE_XD;
+	bool wr = true, us = true, nx = false, ok;
+
+	if (!pae) {
+		table = cpu->st.cr3 & 0xfffff000u;
+		shift = 22;
+	} else if (efer & BT_EFER_LMA) {
+		table = cpu->st.cr3 & BT_PTE_ADDR;
+		shift = 39;
+	} else {
+		/* PAE: the PDPTE selected by bits 31:30; no rights bits, bit 63 always reserved. */
+		void *p =
+			bt_mmu_pte_ptr(cpu, (cpu->st.cr3 & 0xffffffe0u) + ((lin >> 30) & 3) * 8, 8);
+
+		e = bt_mmu_pte_load(p, 8);
+		if (!(e & BT_PTE_P))
+			return err;
+		if (e & BT_PDPTE_RSVD)
+			return err | BT_PF_P | BT_PF_RSVD;
+		table = e & BT_PTE_ADDR;
+		shift = 21;
+	}
+	for (;;) {
+		unsigned idx_bits = pae ? 9 : 10;
+		u64 rsvd;
+		bool leaf;
+		void *p = bt_mmu_pte_ptr(
+			cpu, table + ((lin >> shift) & ((1u << idx_bits) - 1)) * esize, esize);
+
+		e = bt_mmu_pte_load(p, esize);
+		if (!(e & BT_PTE_P))
+			return err;
+		leaf = shift == 12 || (e & BT_PTE_PS);
+		if (pae) {
+			rsvd = BT_PTE_HI_RSVD | xd_rsvd;
+			if (shift == 39 || shift == 30)
+				rsvd |= BT_PTE_PS; /* PML4E.PS; PDPTE.PS: no 1 GiB pages */
+			else if (shift == 21 && leaf)
+				rsvd |= 0x1fe000; /* bits 20:13 of a 2 MiB PDE */
+		} else {
+			if (shift == 22 && !(cr4 & BT_CR4_PSE))
+				leaf = false; /* PS is ignored without CR4.PSE */
+			rsvd = shift == 22 && leaf ? 1ull << 21 : 0;
+		}
+		if (e & rsvd)
+			return err | BT_PF_P | BT_PF_RSVD;
+		ptes[nr++] = p;
+		wr = wr && (e & BT_PTE_RW);
+		us = us && (e & BT_PTE_US);
+		nx = nx || (nxe && (e & BT_PTE_XD));
+		if (leaf)
+			break;
+		table = e & (pae ? BT_PTE_ADDR : 0xfffff000u);
+		shift -= idx_bits;
+	}
+	/* Access rights, SDM vol. 3A 4.6.1 (no SMEP, SMAP or protection keys). */
+	switch (acc) {
+	case BT_ACC_READ:
+		ok = !user || us;
+		break;
+	case BT_ACC_WRITE:
+		ok = user ? us && wr : wr || !(cpu->st.cr0 & BT_CR0_WP);
+		break;
+	default:
+		ok = !nx && (!user || us);
+		break;
+	}
+	if (!ok)
+		return err | BT_PF_P;
+	for (unsigned i = 0; i < nr; i++)
+		bt_mmu_pte_or(ptes[i], esize, BT_PTE_A);
+	w->dirty = e & BT_PTE_D;
+	if (acc == BT_ACC_WRITE && !w->dirty) {
+		bt_mmu_pte_or(ptes[nr - 1], esize, BT_PTE_D);
+		w->dirty = true;
+	}
+	if (shift == 12) {
+		w->gpa = e & (pae ? BT_PTE_ADDR : 0xfffff000u);
+		w->large = 0;
+	} else if (pae) {
+		w->gpa = (e & BT_PTE_ADDR & ~0x1fffffull) | (lin & 0x1ff000);
+		w->large = 21;
+	} else {
+		/* 4 MiB page: bits 31:22 and, PSE-36, bits 39:32 from PDE bits 20:13 (table 4-4). */
+		w->gpa = (e & 0xffc00000u) | (((e >> 13) & 0xff) << 32) | (lin & 0x3ff000);
+		w->large = 22;
+	}
+	w->w = user ? us && wr : wr || !(cpu->st.cr0 & BT_CR0_WP);
+	w->u = us;
+	w->x = !nx && (!user || us);
+	w->global = (cr4 & BT_CR4_PGE) && (e & BT_PTE_G);
+	return 0;
+}
+
+bool bt_mmu_pdptes_ok(struct bt_cpu *cpu, u64 cr3)
+{
+	for (unsigned i = 0; i < 4; i++) {
+		u64 e = bt_mmu_pte_load(bt_mmu_pte_ptr(cpu, (cr3 & 0xffffffe0u) + i * 8, 8), 8);
+
+		if ((e & BT_PTE_P) && (e & BT_PDPTE_RSVD))
+			return false;
+	}
+	return true;
+}
+
+/* Flat user mode (mem->fault_unmapped): the error code of an access to no RAM or to ROM. */
+static u32 bt_mmu_flat_error(struct bt_cpu *cpu, enum bt_access acc, bool present)
 {
 	u32 err = present ? BT_PF_P : 0;
 
@@ -38,85 +264,125 @@ static NORETURN void bt_mmu_fault(struct bt_cpu *cpu, u64 lin, enum bt_access ac
 		err |= BT_PF_W;
 	if (acc == BT_ACC_FETCH)
 		err |= BT_PF_FETCH;
-	if (bt_cpl(cpu) == 3)
+	if (bt_mmu_user(cpu))
 		err |= BT_PF_U;
-	bt_raise_pf(cpu, lin, err);
+	return err;
 }
 
 /*
- * Host address of the page holding lin for this access, or NULL for MMIO.
- * Raises #PF when flat user mode finds no RAM there.
+ * The TLB miss path: translate lin for acc and refill the entry. Returns the entry, or (probe)
+ * NULL instead of raising #PF. For a write to ROM it returns cpu->tlb_scratch with no host page
+ * (the caller sends the write to the machine) and caches nothing for writes.
  */
-static u8 *bt_mmu_page(struct bt_cpu *cpu, u64 lin, enum bt_access acc)
+static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool user,
+					bool probe)
 {
-	u64 page = lin & BT_PAGE_MASK;
-	struct bt_tlb_entry *e = &cpu->tlb[(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+	struct bt_mem *mem = cpu->mem;
+	struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+	u64 vpn = (lin >> BT_PAGE_SHIFT) + 1;
 	struct bt_region *r;
-	u64 off;
+	struct bt_walk w = { 0 };
+	u8 *code = NULL;
+	u32 err;
 
-	if (e->tag == (lin >> BT_PAGE_SHIFT) + 1 && (acc != BT_ACC_WRITE || e->writable))
-		return e->hpage;
-	r = bt_mem_region(cpu->mem, page);
-	if (!r) {
-		if (cpu->mem->fault_unmapped)
-			bt_mmu_fault(cpu, lin, acc,
-				     cpu->mem->supervisor_base && lin >= cpu->mem->supervisor_base);
-		return NULL;
-	}
-	off = page - r->gpa;
-	if (acc == BT_ACC_WRITE) {
-		if (r->readonly) {
-			if (cpu->mem->fault_unmapped)
-				bt_mmu_fault(cpu, lin, acc, true);
-			return NULL; /* ROM: the write is dropped by the caller */
+	if ((cpu->st.cr0 & BT_CR0_PG) && !mem->fault_unmapped && !cpu->flat) {
+		err = bt_mmu_walk(cpu, lin, acc, user, &w);
+		if (err) {
+			if (probe)
+				return NULL;
+			bt_raise_pf(cpu, lin, err);
 		}
-		if (r->code_pages[off >> BT_PAGE_SHIFT])
-			bt_mem_code_written(cpu->mem, page);
+	} else {
+		w = (struct bt_walk){
+			.gpa = lin & BT_PAGE_MASK, .w = true, .u = true, .x = true, .dirty = true
+		};
 	}
-	e->tag = (lin >> BT_PAGE_SHIFT) + 1;
-	e->hpage = r->hva + off;
-	e->writable = !r->readonly && !r->code_pages[off >> BT_PAGE_SHIFT];
-	return e->hpage;
+	r = bt_mem_region(mem, w.gpa);
+	if (mem->fault_unmapped && (!r || (acc == BT_ACC_WRITE && r->readonly))) {
+		if (probe)
+			return NULL;
+		bt_raise_pf(cpu, lin,
+			    bt_mmu_flat_error(
+				    cpu, acc,
+				    r || (mem->supervisor_base && lin >= mem->supervisor_base)));
+	}
+	if (r) {
+		code = &r->code_pages[(w.gpa - r->gpa) >> BT_PAGE_SHIFT];
+		if (acc == BT_ACC_WRITE && *code && !r->readonly)
+			bt_mem_code_written(mem, w.gpa);
+	}
+	e->vpn = vpn;
+	e->gpa = w.gpa;
+	e->hpage = r ? r->hva + (w.gpa - r->gpa) : NULL;
+	e->global = w.global;
+	e->large = w.large;
+	cpu->tlb_large |= w.large != 0;
+	e->tag[BT_ACC_READ] = vpn; /* any walk that succeeded allows reads at this privilege */
+	e->tag[BT_ACC_FETCH] = w.x ? vpn : 0;
+	e->tag[BT_ACC_WRITE] = w.w && w.dirty && !(r && (r->readonly || *code)) ? vpn : 0;
+	if (acc == BT_ACC_WRITE && r && r->readonly) {
+		cpu->tlb_scratch = (struct bt_tlb_entry){ .gpa = w.gpa, .vpn = vpn };
+		return &cpu->tlb_scratch;
+	}
+	return e;
+}
+
+/* The TLB entry for an access to lin, filling it (or raising #PF) on a miss. */
+static inline struct bt_tlb_entry *bt_tlb_get(struct bt_cpu *cpu, u64 lin, enum bt_access acc,
+					      bool user)
+{
+	struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+
+	if (likely(e->tag[acc] == (lin >> BT_PAGE_SHIFT) + 1))
+		return e;
+	return bt_tlb_fill(cpu, lin, acc, user, false);
+}
+
+bool bt_mmu_probe_fetch(struct bt_cpu *cpu, u64 lin, u64 *gpa)
+{
+	bool user = bt_mmu_user(cpu);
+	struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+
+	if (e->tag[BT_ACC_FETCH] != (lin >> BT_PAGE_SHIFT) + 1)
+		e = bt_tlb_fill(cpu, lin, BT_ACC_FETCH, user, true);
+	if (!e)
+		return false;
+	*gpa = e->gpa | (lin & ~BT_PAGE_MASK);
+	return true;
 }
 
 unsigned bt_fetch(struct bt_cpu *cpu, u64 lin, u8 *buf, unsigned want, u64 *gpa)
 {
+	bool user = bt_mmu_user(cpu);
 	unsigned got = 0;
 
 	*gpa = lin;
 	while (got < want) {
 		u64 a = lin + got;
-		struct bt_region *r = bt_mem_region(cpu->mem, a);
+		struct bt_tlb_entry *e;
 		unsigned n;
 
-		if (bt_cpu_mode(cpu) != BT_MODE_LONG64 &&
-		    a - cpu->st.seg[CPU_CS].base > cpu->st.seg[CPU_CS].limit) {
-			if (!got)
-				bt_raise_gp0(cpu);
-			break;
+		if (bt_cpu_mode(cpu) != BT_MODE_LONG64) {
+			a &= 0xffffffffu;
+			if (a - cpu->st.seg[CPU_CS].base > cpu->st.seg[CPU_CS].limit) {
+				if (!got)
+					bt_raise_gp0(cpu);
+				break;
+			}
 		}
-		if (!r) {
-			if (!got)
-				bt_mmu_fault(cpu, a, BT_ACC_FETCH,
-					     cpu->mem->supervisor_base &&
-						     a >= cpu->mem->supervisor_base);
-			break;
-		}
+		/* Only the first byte faults: the decoder asks again for a byte it needs. */
+		e = &cpu->tlb[user][(a >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+		if (e->tag[BT_ACC_FETCH] != (a >> BT_PAGE_SHIFT) + 1)
+			e = bt_tlb_fill(cpu, a, BT_ACC_FETCH, user, got != 0);
+		if (!e || !e->hpage)
+			break; /* no code from MMIO: the decoder comes up short, then #GP */
+		if (!got)
+			*gpa = e->gpa | (a & ~BT_PAGE_MASK);
 		n = (unsigned)MIN((u64)(want - got), BT_PAGE_SIZE - (a & ~BT_PAGE_MASK));
-		memcpy(buf + got, r->hva + (a - r->gpa), n);
+		memcpy(buf + got, e->hpage + (a & ~BT_PAGE_MASK), n);
 		got += n;
 	}
 	return got;
-}
-
-/* The page of the last byte of an access that crosses a page: faults report that page's start. */
-static u8 *bt_mmu_page_last(struct bt_cpu *cpu, u64 lin, unsigned size, enum bt_access acc)
-{
-	u64 last = lin + size - 1;
-
-	if (!((last ^ lin) & BT_PAGE_MASK))
-		return bt_mmu_page(cpu, lin, acc);
-	return bt_mmu_page(cpu, last & BT_PAGE_MASK, acc);
 }
 
 /* Segment checks; returns the linear address. */
@@ -144,61 +410,139 @@ static u64 bt_seg_lin(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, 
 	return (s->base + off) & 0xffffffffu;
 }
 
-static u64 bt_mmio_read(struct bt_cpu *cpu, u64 lin, unsigned size)
+static u64 bt_mmio_read(struct bt_cpu *cpu, u64 gpa, unsigned size)
 {
 	u64 v = ~0ull;
 
 	if (cpu->mem->mmio)
-		cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, lin, size, false, &v);
+		cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, gpa, size, false, &v);
 	return v & bt_mask(size);
 }
 
-static u64 bt_ld_slow(struct bt_cpu *cpu, u64 lin, unsigned size)
+static void bt_mmio_write(struct bt_cpu *cpu, u64 gpa, unsigned size, u64 v)
 {
-	u8 b[8];
+	if (cpu->mem->mmio)
+		cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, gpa, size, true, &v);
+}
+
+/* One page of a page-crossing access: its host page (NULL: MMIO) and physical page. */
+struct bt_mmu_part {
+	u8 *hpage;
+	u64 gpa;
+};
+
+/*
+ * Translate both pages of an access of size bytes at lin that crosses a page, the first page
+ * first (a fault on the second reports that page's start in CR2, SDM vol. 3A 4.7).
+ */
+static void bt_mmu_cross(struct bt_cpu *cpu, u64 lin, unsigned size, enum bt_access acc, bool user,
+			 struct bt_mmu_part part[2])
+{
+	u64 second = (lin + size - 1) & BT_PAGE_MASK;
+	struct bt_tlb_entry *e;
+
+	if (bt_cpu_mode(cpu) != BT_MODE_LONG64)
+		second &= 0xffffffffu;
+	e = bt_tlb_get(cpu, lin, acc, user);
+	part[0] = (struct bt_mmu_part){ e->hpage, e->gpa };
+	e = bt_tlb_get(cpu, second, acc, user);
+	part[1] = (struct bt_mmu_part){ e->hpage, e->gpa };
+}
+
+static u64 bt_ld_cross(struct bt_cpu *cpu, u64 lin, unsigned size, bool user)
+{
+	struct bt_mmu_part part[2];
 	u64 v = 0;
 
-	bt_mmu_page(cpu, lin, BT_ACC_READ);
-	bt_mmu_page_last(cpu, lin, size, BT_ACC_READ);
+	bt_mmu_cross(cpu, lin, size, BT_ACC_READ, user, part);
 	for (unsigned i = 0; i < size; i++) {
-		u8 *p = bt_mmu_page(cpu, lin + i, BT_ACC_READ);
+		u64 off = (lin + i) & ~BT_PAGE_MASK;
+		const struct bt_mmu_part *p = &part[off < (lin & ~BT_PAGE_MASK)];
+		u8 b = p->hpage ? p->hpage[off] : (u8)bt_mmio_read(cpu, p->gpa | off, 1);
 
-		b[i] = p ? p[(lin + i) & ~BT_PAGE_MASK] : (u8)bt_mmio_read(cpu, lin + i, 1);
+		v |= (u64)b << (8 * i);
 	}
-	memcpy(&v, b, size);
 	return v;
+}
+
+static void bt_st_cross(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val, bool user)
+{
+	struct bt_mmu_part part[2];
+
+	/* Both pages must be writable before either is written. */
+	bt_mmu_cross(cpu, lin, size, BT_ACC_WRITE, user, part);
+	for (unsigned i = 0; i < size; i++) {
+		u64 off = (lin + i) & ~BT_PAGE_MASK;
+		const struct bt_mmu_part *p = &part[off < (lin & ~BT_PAGE_MASK)];
+		u8 b = (u8)(val >> (8 * i));
+
+		if (p->hpage)
+			p->hpage[off] = b;
+		else
+			bt_mmio_write(cpu, p->gpa | off, 1, b);
+	}
+}
+
+static u64 bt_ld_at(struct bt_cpu *cpu, u64 lin, unsigned size, bool user)
+{
+	struct bt_tlb_entry *e;
+	u64 v = 0, off = lin & ~BT_PAGE_MASK;
+
+	if (unlikely(off + size > BT_PAGE_SIZE))
+		return bt_ld_cross(cpu, lin, size, user);
+	e = bt_tlb_get(cpu, lin, BT_ACC_READ, user);
+	if (unlikely(!e->hpage))
+		return bt_mmio_read(cpu, e->gpa | off, size);
+	memcpy(&v, e->hpage + off, size);
+	return v;
+}
+
+static void bt_st_at(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val, bool user)
+{
+	struct bt_tlb_entry *e;
+	u64 off = lin & ~BT_PAGE_MASK;
+
+	if (unlikely(off + size > BT_PAGE_SIZE)) {
+		bt_st_cross(cpu, lin, size, val, user);
+		return;
+	}
+	e = bt_tlb_get(cpu, lin, BT_ACC_WRITE, user);
+	if (likely(e->hpage))
+		memcpy(e->hpage + off, &val, size);
+	else
+		bt_mmio_write(cpu, e->gpa | off, size, val);
 }
 
 u64 bt_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
-	u64 lin = bt_seg_lin(cpu, seg, off, size, false), v = 0;
-	u8 *p;
+	return bt_ld_at(cpu, bt_seg_lin(cpu, seg, off, size, false), size, bt_mmu_user(cpu));
+}
 
-	if (unlikely((lin & ~BT_PAGE_MASK) + size > BT_PAGE_SIZE))
-		return bt_ld_slow(cpu, lin, size);
-	p = bt_mmu_page(cpu, lin, BT_ACC_READ);
-	if (unlikely(!p))
-		return bt_mmio_read(cpu, lin, size);
-	memcpy(&v, p + (lin & ~BT_PAGE_MASK), size);
-	return v;
+void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
+{
+	bt_st_at(cpu, bt_seg_lin(cpu, seg, off, size, true), size, val, bt_mmu_user(cpu));
 }
 
 u64 bt_ld_lin(struct bt_cpu *cpu, u64 lin, unsigned size)
 {
-	return bt_ld_slow(cpu, lin, size);
+	return bt_ld_at(cpu, lin, size, false);
 }
 
 void bt_st_lin(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val)
 {
-	for (unsigned i = 0; i < size; i++) {
-		u8 *p = bt_mmu_page(cpu, lin + i, BT_ACC_WRITE);
-		u8 byte = (u8)(val >> (8 * i));
+	bt_st_at(cpu, lin, size, val, false);
+}
 
-		if (p)
-			p[(lin + i) & ~BT_PAGE_MASK] = byte;
-		else if (cpu->mem->mmio)
-			cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, lin + i, 1, true, &byte);
-	}
+/* Raise now what a write of size bytes at lin would raise. */
+static void bt_probe_write(struct bt_cpu *cpu, u64 lin, unsigned size)
+{
+	bool user = bt_mmu_user(cpu);
+	struct bt_mmu_part part[2];
+
+	if ((lin & ~BT_PAGE_MASK) + size > BT_PAGE_SIZE)
+		bt_mmu_cross(cpu, lin, size, BT_ACC_WRITE, user, part);
+	else
+		bt_tlb_get(cpu, lin, BT_ACC_WRITE, user);
 }
 
 u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
@@ -206,60 +550,44 @@ u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
 
 	/* The read of a read-modify-write already needs write permission (#PF error W=1). */
-	bt_mmu_page(cpu, lin, BT_ACC_WRITE);
-	bt_mmu_page_last(cpu, lin, size, BT_ACC_WRITE);
-	return bt_ld(cpu, seg, off, size);
+	bt_probe_write(cpu, lin, size);
+	return bt_ld_at(cpu, lin, size, bt_mmu_user(cpu));
+}
+
+void bt_probe_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
+{
+	u64 lin = bt_seg_lin(cpu, seg, off, size, false);
+	bool user = bt_mmu_user(cpu);
+	struct bt_mmu_part part[2];
+
+	if ((lin & ~BT_PAGE_MASK) + size > BT_PAGE_SIZE)
+		bt_mmu_cross(cpu, lin, size, BT_ACC_READ, user, part);
+	else
+		bt_tlb_get(cpu, lin, BT_ACC_READ, user);
 }
 
 void bt_probe_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
-	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
-
-	bt_mmu_page(cpu, lin, BT_ACC_WRITE);
-	bt_mmu_page_last(cpu, lin, size, BT_ACC_WRITE);
-}
-
-void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
-{
-	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
-	u8 *p, *q;
-
-	if (likely((lin & ~BT_PAGE_MASK) + size <= BT_PAGE_SIZE)) {
-		p = bt_mmu_page(cpu, lin, BT_ACC_WRITE);
-		if (likely(p))
-			memcpy(p + (lin & ~BT_PAGE_MASK), &val, size);
-		else if (cpu->mem->mmio)
-			cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, lin, size, true, &val);
-		return;
-	}
-	/* Crossing a page: both pages must be writable before either is written. */
-	p = bt_mmu_page(cpu, lin, BT_ACC_WRITE);
-	q = bt_mmu_page_last(cpu, lin, size, BT_ACC_WRITE);
-	for (unsigned i = 0; i < size; i++) {
-		u64 a = lin + i;
-		u8 *h = ((a ^ lin) & BT_PAGE_MASK) ? q : p;
-		u8 byte = (u8)(val >> (8 * i));
-
-		if (h)
-			h[a & ~BT_PAGE_MASK] = byte;
-		else if (cpu->mem->mmio)
-			cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, a, 1, true, &byte);
-	}
+	bt_probe_write(cpu, bt_seg_lin(cpu, seg, off, size, true), size);
 }
 
 u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write)
 {
 	const struct cpu_segment *sg = &cpu->st.seg[seg];
 	u64 lin = ((seg == CPU_FS || seg == CPU_GS) ? sg->base : 0) + off, last = lin + len - 1;
-	struct bt_region *r;
+	enum bt_access acc = write ? BT_ACC_WRITE : BT_ACC_READ;
+	bool user = bt_mmu_user(cpu);
+	struct bt_tlb_entry *e;
 
 	if (bt_cpu_mode(cpu) != BT_MODE_LONG64 || !len || !bt_canonical(lin) ||
 	    !bt_canonical(last) || ((lin ^ last) & BT_PAGE_MASK))
 		return NULL;
-	r = bt_mem_region(cpu->mem, lin);
-	if (!r || (write && r->readonly))
-		return NULL;
-	if (write && r->code_pages[(lin - r->gpa) >> BT_PAGE_SHIFT])
-		bt_mem_code_written(cpu->mem, lin);
-	return r->hva + (lin - r->gpa);
+	e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+	if (e->tag[acc] != (lin >> BT_PAGE_SHIFT) + 1) {
+		e = bt_tlb_fill(cpu, lin, acc, user, true);
+		/* A write span needs a writable RAM page (the fill dropped its translated code). */
+		if (!e || e->tag[acc] != (lin >> BT_PAGE_SHIFT) + 1)
+			return NULL;
+	}
+	return e->hpage ? e->hpage + (lin & ~BT_PAGE_MASK) : NULL;
 }

@@ -2,15 +2,14 @@
 /*
  * Data movement and atomics: MOV (all integer forms, moffs), MOVZX/MOVSX/
  * MOVSXD, LEA, XCHG, PUSH/POP (registers, immediates, r/m, segment
- * registers in real mode), PUSHA/POPA, CBW/CWDE/CDQE, CWD/CDQ/CQO, XLAT,
- * LAHF/SAHF, PUSHF/POPF (the user-visible flags; IOPL/IF rules need CPL
- * checks from BT part 2), CLC/STC/CMC/CLD/STD/CLI/STI, CMPXCHG, XADD,
- * CMPXCHG8B/16B, MOV Sreg and LES/LDS in real mode, CPUID, RDTSC.
+ * registers: descriptor loads through seg.c), PUSHA/POPA, CBW/CWDE/CDQE,
+ * CWD/CDQ/CQO, XLAT, LAHF/SAHF, PUSHF/POPF (IOPL, IF and virtual-8086
+ * rules), CLC/STC/CMC/CLD/STD/CLI/STI (CPL <= IOPL, the STI shadow),
+ * CMPXCHG, XADD, CMPXCHG8B/16B, MOV Sreg and LDS/LES/LSS/LFS/LGS, CPUID
+ * (RDTSC is in sysreg_ops.c).
  * SDM vol. 2 instruction pages of the same names.
  */
 #include "bt-fallback/ops/ops.h"
-
-#include <time.h>
 
 /* 88-8B: MOV E,G / G,E. */
 void bt_op_mov(struct bt_cpu *cpu, const struct bt_insn *in)
@@ -54,8 +53,10 @@ void bt_op_movx(struct bt_cpu *cpu, const struct bt_insn *in)
 	unsigned src = (in->opcode == 0x63) ? 4 : (in->opcode & 1) ? 2 : 1;
 	u64 v;
 
-	if (in->opcode == 0x63 && bt_cpu_mode(cpu) != BT_MODE_LONG64)
-		bt_raise_ud(cpu); /* ARPL: protected-mode system instruction, BT part 2 */
+	if (in->opcode == 0x63 && bt_cpu_mode(cpu) != BT_MODE_LONG64) {
+		bt_op_arpl(cpu, in);
+		return;
+	}
 	v = bt_rm_read(cpu, in, src);
 	if (in->opcode == 0x63 || in->opcode >= 0x1be)
 		v = (u64)bt_sext(v, src);
@@ -153,17 +154,20 @@ void bt_op_pop_seg(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned s = in->opcode >= 0x100 ? (in->opcode == 0x1a1 ? CPU_FS : CPU_GS) :
 					   (in->opcode >> 3) & 3;
-	u64 v;
+	unsigned ss = bt_stack_size(cpu);
+	u64 sp = cpu->st.gpr[CPU_RSP] & bt_mask(ss), v;
 
-	if (bt_cpu_mode(cpu) != BT_MODE_REAL)
-		bt_raise_ud(cpu); /* descriptor loads: BT part 2 */
-	v = bt_pop(cpu, in->opsz);
-	bt_cpu_load_seg_real(cpu, s, (u16)v);
-	if (s == CPU_SS)
+	/* The load's checks come before RSP moves (a faulting POP leaves it). */
+	v = bt_ld(cpu, CPU_SS, sp, in->opsz);
+	bt_seg_load(cpu, s, (u16)v);
+	bt_set_reg(cpu, CPU_RSP, ss, sp + in->opsz);
+	if (s == CPU_SS) {
 		cpu->st.interrupt_shadow = true;
+		cpu->end_block = true;
+	}
 }
 
-/* 8C: MOV Ev,Sreg; 8E: MOV Sreg,Ew (real mode). */
+/* 8C: MOV Ev,Sreg; 8E: MOV Sreg,Ew. */
 void bt_op_mov_from_seg(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	if (in->modrm_reg > 5)
@@ -180,23 +184,43 @@ void bt_op_mov_to_seg(struct bt_cpu *cpu, const struct bt_insn *in)
 
 	if (in->modrm_reg > 5 || in->modrm_reg == CPU_CS)
 		bt_raise_ud(cpu);
-	if (bt_cpu_mode(cpu) != BT_MODE_REAL)
-		bt_raise_ud(cpu); /* descriptor loads: BT part 2 */
 	v = bt_rm_read(cpu, in, 2);
-	bt_cpu_load_seg_real(cpu, in->modrm_reg, (u16)v);
+	bt_seg_load(cpu, in->modrm_reg, (u16)v);
+	if (in->modrm_reg == CPU_SS) {
+		cpu->st.interrupt_shadow = true;
+		cpu->end_block = true;
+	}
 }
 
-/* C4 LES, C5 LDS (real mode; register forms already decoded as #UD). */
+/* C4 LES, C5 LDS, 0F B2 LSS, 0F B4 LFS, 0F B5 LGS (register forms #UD). */
 void bt_op_lxs(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned sz = in->opsz;
-	u64 off = bt_ea_off(cpu, in), v, sel;
+	unsigned sz = in->opsz, s;
+	u64 off, v, sel;
 
-	if (bt_cpu_mode(cpu) != BT_MODE_REAL)
+	if (in->ea_kind == BT_EA_NONE)
 		bt_raise_ud(cpu);
+	switch (in->opcode) {
+	case 0xc4:
+		s = CPU_ES;
+		break;
+	case 0xc5:
+		s = CPU_DS;
+		break;
+	case 0x1b2:
+		s = CPU_SS;
+		break;
+	case 0x1b4:
+		s = CPU_FS;
+		break;
+	default:
+		s = CPU_GS;
+		break;
+	}
+	off = bt_ea_off(cpu, in);
 	v = bt_ld(cpu, in->seg, off, sz);
 	sel = bt_ld(cpu, in->seg, (off + sz) & bt_mask(in->asz), 2);
-	bt_cpu_load_seg_real(cpu, in->opcode == 0xc4 ? CPU_ES : CPU_DS, (u16)sel);
+	bt_seg_load(cpu, s, (u16)sel);
 	bt_set_reg(cpu, in->reg, sz, v);
 }
 
@@ -267,22 +291,31 @@ void bt_op_lahf(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_set_reg(cpu, BT_REG_AH, 1, (bt_get_rflags(cpu) & 0xd5) | 2);
 }
 
-/* 9C PUSHF, 9D POPF: in user mode IF and IOPL are not changed by POPF (CPL 3, IOPL 0). */
+/*
+ * 9C PUSHF, 9D POPF (SDM vol. 2B POPF): IOPL changes only at CPL 0, IF only at CPL <= IOPL;
+ * VM and RF are never popped; in virtual-8086 mode both need IOPL 3 (else #GP(0)) and IOPL
+ * stays.
+ */
 void bt_op_pushf(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	bt_push(cpu, in->opsz, bt_get_rflags(cpu) & ~(u64)(BT_RF | BT_VM) & bt_mask(in->opsz));
+	u64 f = bt_get_rflags(cpu);
+
+	if ((f & BT_VM) && (f & BT_IOPL) != BT_IOPL)
+		bt_raise_gp0(cpu);
+	bt_push(cpu, in->opsz, f & ~(u64)(BT_RF | BT_VM) & bt_mask(in->opsz));
 }
 
 void bt_op_popf(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned cpl = cpu->st.seg[CPU_CS].selector & 3;
-	u64 old = bt_get_rflags(cpu), v = bt_pop(cpu, in->opsz);
-	u64 mask = BT_ARITH | BT_TF | BT_DF | BT_NT | BT_AC | BT_ID | BT_IF | (3u << 12);
+	unsigned cpl = bt_cpu_cpl(cpu);
+	u64 old = bt_get_rflags(cpu), v;
+	u64 mask = BT_ARITH | BT_TF | BT_DF | BT_NT | BT_AC | BT_ID | BT_IF | BT_IOPL;
 
-	if (bt_cpu_mode(cpu) == BT_MODE_REAL)
-		cpl = 0;
+	if ((old & BT_VM) && (old & BT_IOPL) != BT_IOPL)
+		bt_raise_gp0(cpu);
+	v = bt_pop(cpu, in->opsz);
 	if (cpl > 0)
-		mask &= ~(u64)(3u << 12);
+		mask &= ~(u64)BT_IOPL;
 	if (cpl > ((old >> 12) & 3))
 		mask &= ~(u64)BT_IF;
 	if (in->opsz == 2)
@@ -313,14 +346,15 @@ void bt_op_flagop(struct bt_cpu *cpu, const struct bt_insn *in)
 		f |= BT_DF;
 		break;
 	default:
-		if (bt_cpu_mode(cpu) != BT_MODE_REAL &&
-		    (cpu->st.seg[CPU_CS].selector & 3) > ((f >> 12) & 3))
+		if (bt_cpu_cpl(cpu) > ((f >> 12) & 3))
 			bt_raise_gp0(cpu);
 		if (in->opcode == 0xfa) {
 			f &= ~(u64)BT_IF;
 		} else {
-			if (!(f & BT_IF))
+			if (!(f & BT_IF)) {
 				cpu->st.interrupt_shadow = true;
+				cpu->end_block = true; /* the window opens after the next one */
+			}
 			f |= BT_IF;
 		}
 		break;
@@ -410,20 +444,4 @@ void bt_op_cpuid(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_set_reg(cpu, CPU_RBX, 4, r[1]);
 	bt_set_reg(cpu, CPU_RCX, 4, r[2]);
 	bt_set_reg(cpu, CPU_RDX, 4, r[3]);
-}
-
-/* 0F 31: RDTSC (CR4.TSD with CPL > 0: #GP). The TSC follows CLOCK_MONOTONIC in ns. */
-void bt_op_rdtsc(struct bt_cpu *cpu, const struct bt_insn *in)
-{
-	struct timespec ts;
-	u64 tsc;
-
-	(void)in;
-	if ((cpu->st.cr4 & 4) && (cpu->st.seg[CPU_CS].selector & 3) &&
-	    bt_cpu_mode(cpu) != BT_MODE_REAL)
-		bt_raise_gp0(cpu);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	tsc = (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec + cpu->tsc_offset;
-	bt_set_reg(cpu, CPU_RAX, 4, tsc & 0xffffffffu);
-	bt_set_reg(cpu, CPU_RDX, 4, tsc >> 32);
 }

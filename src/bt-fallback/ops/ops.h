@@ -72,7 +72,6 @@ BT_OP(cmpxchg);
 BT_OP(xadd);
 BT_OP(grp9);
 BT_OP(cpuid);
-BT_OP(rdtsc);
 /* ctrl.c */
 BT_OP(jcc);
 BT_OP(jmp);
@@ -87,6 +86,15 @@ BT_OP(enter);
 BT_OP(far_ptr);
 BT_OP(retf);
 BT_OP(grp5);
+/* sys.c */
+BT_OP(grp6);
+BT_OP(grp7);
+BT_OP(lar_lsl);
+BT_OP(arpl);
+BT_OP(syscall);
+BT_OP(sysret);
+BT_OP(sysenter);
+BT_OP(sysexit);
 /* string.c */
 BT_OP(string);
 BT_OP(inout);
@@ -112,5 +120,15 @@ void bt_mmx_enter(struct bt_cpu *cpu);
 void bt_mmx_set(struct bt_cpu *cpu, unsigned n, u64 v);
 void bt_maskmov(struct bt_cpu *cpu, const struct bt_insn *in, const u8 *v, const u8 *mask,
 		unsigned n);
+
+/* sysreg_ops.c */
+BT_OP(mov_cr);
+BT_OP(mov_dr);
+BT_OP(clts);
+BT_OP(invd);
+BT_OP(rdmsr);
+BT_OP(wrmsr);
+BT_OP(rdtsc);
+BT_OP(rdpmc);
 
 #endif

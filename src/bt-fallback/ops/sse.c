@@ -683,8 +683,13 @@ static void bt_op_sse_grp15(struct bt_cpu *cpu, const struct bt_insn *in)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* LFENCE, MFENCE, SFENCE */
 		return;
 	}
+	if (r == 7 && !bt_sse_pfx(in)) {
+		/* CLFLUSH: coherent memory has nothing to flush; it checks access like a load. */
+		bt_probe_ld(cpu, in->seg, bt_ea_off(cpu, in), 1);
+		return;
+	}
 	if (!cpu->cpuid.sse2 || bt_sse_pfx(in) >= 2 || r > 3)
-		bt_raise_ud(cpu); /* XSAVE*, CLFLUSH and friends: not advertised */
+		bt_raise_ud(cpu); /* XSAVE* and friends: not advertised */
 	off = bt_ea_off(cpu, in);
 	lin = bt_ea(cpu, in);
 	if (cpu->st.cr0 & 4)

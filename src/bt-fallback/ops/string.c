@@ -6,8 +6,8 @@
  * direction, the source segment may be overridden but ES:rDI may not.
  * Registers are updated after every iteration, so a fault part-way leaves
  * RIP at the instruction with the remaining count in rCX, as on hardware.
- * Also IN/OUT (port I/O goes to the machine's pio callback; CPL > IOPL is
- * #GP(0) since the TSS I/O bitmap is BT part 2).
+ * Also IN/OUT (port I/O goes to the machine's pio callback after the IOPL and
+ * TSS I/O-permission-bitmap checks).
  */
 #include "bt-fallback/ops/ops.h"
 
@@ -21,12 +21,27 @@ static void bt_str_step(struct bt_cpu *cpu, unsigned reg, unsigned asz, unsigned
 	bt_set_reg(cpu, reg, asz, v);
 }
 
-static void bt_io_check(struct bt_cpu *cpu)
+/*
+ * I/O permission (SDM vol. 1 19.5): CPL <= IOPL outside virtual-8086 mode, else every bit of
+ * the ports in the TSS's I/O permission bitmap must be clear (its two bytes read inside the
+ * TSS limit), else #GP(0).
+ */
+static void bt_io_check(struct bt_cpu *cpu, u16 port, unsigned size)
 {
-	u64 f = cpu->st.rflags;
+	const struct cpu_segment *tr = &cpu->st.tr;
+	u64 f = cpu->st.rflags, off;
+	u32 bits;
 
-	if (bt_cpu_mode(cpu) != BT_MODE_REAL &&
-	    (cpu->st.seg[CPU_CS].selector & 3) > ((f >> 12) & 3))
+	if (bt_cpu_mode(cpu) == BT_MODE_REAL ||
+	    (!(f & BT_VM) && bt_cpu_cpl(cpu) <= ((f >> 12) & 3)))
+		return;
+	if (tr->unusable || !tr->present || (tr->type & 0xd) != 9 || tr->limit < 0x67)
+		bt_raise_gp0(cpu);
+	off = bt_ld_lin(cpu, tr->base + 0x66, 2) + port / 8u;
+	if (off + 1 > tr->limit)
+		bt_raise_gp0(cpu);
+	bits = (u32)bt_ld_lin(cpu, tr->base + off, 2);
+	if ((bits >> (port & 7)) & ((1u << size) - 1))
 		bt_raise_gp0(cpu);
 }
 
@@ -157,7 +172,10 @@ void bt_op_string(struct bt_cpu *cpu, const struct bt_insn *in)
 		return;
 
 	if (in->opcode >= 0x6c && in->opcode <= 0x6f)
-		bt_io_check(cpu);
+		bt_io_check(cpu, (u16)cpu->st.gpr[CPU_RDX],
+			    in->opsz == 1 ? 1 :
+			    in->opsz == 2 ? 2 :
+					    4);
 	if (in->rep == BT_REP_NONE) {
 		bt_str_once(cpu, in);
 		return;
@@ -187,7 +205,7 @@ void bt_op_inout(struct bt_cpu *cpu, const struct bt_insn *in)
 	unsigned sz = in->opsz == 1 ? 1 : in->opsz == 2 ? 2 : 4;
 	u16 port = (in->opcode & 8) ? (u16)cpu->st.gpr[CPU_RDX] : (u16)(in->imm & 0xff);
 
-	bt_io_check(cpu);
+	bt_io_check(cpu, port, sz);
 	if (in->opcode & 2)
 		bt_io_out(cpu, port, sz, bt_get_reg(cpu, CPU_RAX, sz));
 	else

@@ -49,8 +49,10 @@ const bt_handler_fn bt_ops_map1[256] = {
 };
 
 const bt_handler_fn bt_ops_map0f[256] = {
+	[0x06] = bt_op_clts, [0x08] = bt_op_invd, [0x09] = bt_op_invd,
 	[0x0d] = bt_op_nop, [0x18 ... 0x1f] = bt_op_nop,
-	[0x31] = bt_op_rdtsc,
+	[0x20] = bt_op_mov_cr, [0x21] = bt_op_mov_dr, [0x22] = bt_op_mov_cr, [0x23] = bt_op_mov_dr,
+	[0x30] = bt_op_wrmsr, [0x31] = bt_op_rdtsc, [0x32] = bt_op_rdmsr, [0x33] = bt_op_rdpmc,
 	[0x40 ... 0x4f] = bt_op_cmov,
 	[0x80 ... 0x8f] = bt_op_jcc,
 	[0x90 ... 0x9f] = bt_op_setcc,
@@ -64,6 +66,10 @@ const bt_handler_fn bt_ops_map0f[256] = {
 	[0xbe] = bt_op_movx, [0xbf] = bt_op_movx,
 	[0xc0] = bt_op_xadd, [0xc1] = bt_op_xadd, [0xc7] = bt_op_grp9,
 	[0xc8 ... 0xcf] = bt_op_bswap,
+	/* System instructions (sys.c) and LSS/LFS/LGS (data.c). */
+	[0x00] = bt_op_grp6, [0x01] = bt_op_grp7, [0x02] = bt_op_lar_lsl, [0x03] = bt_op_lar_lsl,
+	[0x05] = bt_op_syscall, [0x07] = bt_op_sysret, [0x34] = bt_op_sysenter,
+	[0x35] = bt_op_sysexit, [0xb2] = bt_op_lxs, [0xb4] = bt_op_lxs, [0xb5] = bt_op_lxs,
 };
 
 const bt_handler_fn bt_ops_map0f38[256] = {
