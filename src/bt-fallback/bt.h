@@ -267,17 +267,38 @@ struct bt_block {
 	u32 nr_insns;
 	struct bt_block *hash_next;
 	struct bt_page_link pages[2]; /* a block covers at most two pages */
+	/*
+	 * Block chaining: the blocks entered after this one, each with the CPL class (jump cache
+	 * row) it was entered at; valid while link_gen equals the cache's (bumped whenever the
+	 * jump cache loses entries), so a hit means what a jump-cache hit would.
+	 */
+	struct bt_block *succ[2];
+	u64 link_gen;
+	u8 succ_user[2];
 	bool valid;
 	struct bt_insn insns[];
 };
 
-#define BT_CACHE_BUCKETS 4096
-#define BT_JC_SIZE	 1024 /* linear-address jump cache (QEMU tb_jmp_cache) */
+#define BT_CACHE_BITS	 16
+#define BT_CACHE_BUCKETS (1u << BT_CACHE_BITS)
+#define BT_JC_SIZE	 4096 /* linear-address jump cache (QEMU tb_jmp_cache) */
+
+/*
+ * A jump-cache entry: valid while gen equals the cache's jc_gen and, unless the code's
+ * translation is global (ng_gen 0), ng_gen its jc_ng_gen. A TLB flush bumps jc_gen, a CR3 load
+ * (non-global flush) jc_ng_gen, so neither has to clear the table.
+ */
+struct bt_jc_entry {
+	struct bt_block *block;
+	u32 gen, ng_gen;
+};
 
 struct bt_cache {
 	struct bt_block **hash;		 /* by (gpa, mode) */
 	struct bt_page_link **page_hash; /* by page number */
-	struct bt_block *jc[2][BT_JC_SIZE]; /* by CPL 3 and linear address; cleared on TLB flushes */
+	struct bt_jc_entry jc[2][BT_JC_SIZE]; /* by CPL 3 and linear address */
+	u32 jc_gen, jc_ng_gen;
+	u64 link_gen; /* bumped with either: chained successors (struct bt_block) are stale */
 	u8 *arena;
 	size_t arena_size, arena_used;
 	u64 nr_translated, nr_flushes, nr_invalidated;
@@ -286,6 +307,9 @@ struct bt_cache {
 MUST_CHECK int bt_cache_init(struct bt_cache *c, size_t arena_size);
 void bt_cache_destroy(struct bt_cache *c);
 void bt_cache_flush(struct bt_cache *c);
+/* The linear-to-physical translations changed: drop the jump cache (all, or non-global). */
+void bt_cache_jc_flush(struct bt_cache *c);
+void bt_cache_jc_flush_nonglobal(struct bt_cache *c);
 /* Drop every block with a byte in the page holding gpa; returns how many. */
 unsigned bt_cache_invalidate_page(struct bt_cache *c, u64 gpa);
 /* The block for the CPU's current RIP, translating it if needed. Raises a fault on failure. */

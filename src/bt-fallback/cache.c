@@ -11,7 +11,9 @@
  * addresses; a block whose last instruction crosses into the next linear
  * page records that page's physical address, and a lookup by the first
  * byte's physical address also checks the second page's current mapping.
- * The jump cache (by linear address) is flushed with the TLB.
+ * The jump cache (by linear address) is flushed with the TLB; entries for code in global pages
+ * survive CR3 loads as the global TLB entries do (SDM vol. 3A 4.10.2.4). The executor chains
+ * blocks to their successors (exec.c bt_next_block) with the same validity.
  *
  * Each block is linked into the list of every page it covers, so a write to
  * a code page (bt_mem_code_written) drops exactly that page's blocks.
@@ -31,6 +33,7 @@ int bt_cache_init(struct bt_cache *c, size_t arena_size)
 	c->hash = calloc(BT_CACHE_BUCKETS, sizeof(*c->hash));
 	c->page_hash = calloc(BT_CACHE_BUCKETS, sizeof(*c->page_hash));
 	c->arena = malloc(c->arena_size);
+	c->jc_gen = c->jc_ng_gen = 1; /* the zeroed entries are stale */
 	if (!c->hash || !c->page_hash || !c->arena) {
 		bt_cache_destroy(c);
 		return -ENOMEM;
@@ -52,20 +55,40 @@ void bt_cache_flush(struct bt_cache *c)
 {
 	memset(c->hash, 0, BT_CACHE_BUCKETS * sizeof(*c->hash));
 	memset(c->page_hash, 0, BT_CACHE_BUCKETS * sizeof(*c->page_hash));
-	memset(c->jc, 0, sizeof(c->jc));
+	bt_cache_jc_flush(c);
 	c->arena_used = 0;
 	c->nr_flushes++;
 }
 
+void bt_cache_jc_flush(struct bt_cache *c)
+{
+	c->link_gen++;
+	if (++c->jc_gen == 0) { /* wrapped: old entries could look current */
+		memset(c->jc, 0, sizeof(c->jc));
+		c->jc_gen = 1;
+	}
+}
+
+void bt_cache_jc_flush_nonglobal(struct bt_cache *c)
+{
+	c->link_gen++;
+	if (++c->jc_ng_gen == 0) {
+		bt_cache_jc_flush(c);
+		c->jc_ng_gen = 1;
+	}
+}
+
 static unsigned bt_cache_bucket(u64 gpa, u32 mode)
 {
-	return (unsigned)(((gpa ^ ((u64)mode << 40)) * 0x9e3779b97f4a7c15ull) >> 52) &
+	return (unsigned)(((gpa ^ ((u64)mode << 40)) * 0x9e3779b97f4a7c15ull) >>
+			  (64 - BT_CACHE_BITS)) &
 	       (BT_CACHE_BUCKETS - 1);
 }
 
 static unsigned bt_cache_page_bucket(u64 page)
 {
-	return (unsigned)((page * 0x9e3779b97f4a7c15ull) >> 52) & (BT_CACHE_BUCKETS - 1);
+	return (unsigned)((page * 0x9e3779b97f4a7c15ull) >> (64 - BT_CACHE_BITS)) &
+	       (BT_CACHE_BUCKETS - 1);
 }
 
 static void bt_cache_unhash(struct bt_cache *c, struct bt_block *b)
@@ -219,6 +242,8 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	b->mode = mode;
 	b->nr_insns = n;
 	b->valid = true;
+	b->succ[0] = b->succ[1] = NULL;
+	b->link_gen = 0;
 	memcpy(b->insns, insns, n * sizeof(struct bt_insn));
 	bt_cache_link_page(c, b, 0, gpa);
 	bt_mem_mark_code(cpu->mem, gpa);
@@ -246,29 +271,49 @@ static bool bt_cache_second_page_ok(struct bt_cpu *cpu, const struct bt_block *b
 	return bt_mmu_probe_fetch(cpu, next, &gpa2) && (gpa2 >> BT_PAGE_SHIFT) == b->pages[1].page;
 }
 
+/* Is the translation of lin for a fetch a global TLB entry (kept across CR3 loads)? */
+static bool bt_cache_tlb_global(const struct bt_cpu *cpu, bool user, u64 lin)
+{
+	const struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+
+	return e->tag[BT_ACC_FETCH] == (lin >> BT_PAGE_SHIFT) + 1 && e->global;
+}
+
 struct bt_block *bt_cache_get(struct bt_cpu *cpu)
 {
+	struct bt_cache *c = &cpu->cache;
 	u32 mode = bt_cpu_mode(cpu);
 	u64 lin = cpu->st.seg[CPU_CS].base + cpu->st.rip, gpa;
+	struct bt_jc_entry *jc;
 	struct bt_block *b;
+	bool user, global;
 	u8 first;
-
-	struct bt_block **jc;
 
 	if (mode != BT_MODE_LONG64)
 		lin &= 0xffffffffu;
 	/* Separate jump caches for CPL 3 and the rest: a hit skips the fetch permission check. */
-	jc = &cpu->cache.jc[(cpu->st.seg[CPU_CS].selector & 3) == 3 || (cpu->st.rflags & BT_VM)]
-			   [(lin ^ (lin >> 10)) & (BT_JC_SIZE - 1)];
-	b = *jc;
-	if (likely(b && b->rip == lin && b->mode == mode && b->valid))
+	user = (cpu->st.seg[CPU_CS].selector & 3) == 3 || (cpu->st.rflags & BT_VM);
+	jc = &c->jc[user][(lin ^ (lin >> 12)) & (BT_JC_SIZE - 1)];
+	b = jc->block;
+	if (likely(b && jc->gen == c->jc_gen && (!jc->ng_gen || jc->ng_gen == c->jc_ng_gen) &&
+		   b->rip == lin && b->mode == mode && b->valid))
 		return b;
 	bt_fetch(cpu, lin, &first, 1, &gpa);
-	for (b = cpu->cache.hash[bt_cache_bucket(gpa, mode)]; b; b = b->hash_next)
+	for (b = c->hash[bt_cache_bucket(gpa, mode)]; b; b = b->hash_next)
 		if (b->gpa == gpa && b->mode == mode && bt_cache_second_page_ok(cpu, b, lin))
 			break;
 	if (!b)
 		b = bt_cache_translate(cpu, lin, gpa, mode);
-	*jc = b;
+	/* The fetches above left both pages' translations in the TLB. */
+	global = bt_cache_tlb_global(cpu, user, lin);
+	if (global && b->pages[1].block) {
+		u64 next = (lin & BT_PAGE_MASK) + BT_PAGE_SIZE;
+
+		global = bt_cache_tlb_global(cpu, user,
+					     mode == BT_MODE_LONG64 ? next : next & 0xffffffffu);
+	}
+	*jc = (struct bt_jc_entry){ .block = b,
+				    .gen = c->jc_gen,
+				    .ng_gen = global ? 0 : c->jc_ng_gen };
 	return b;
 }

@@ -489,8 +489,55 @@ static u64 bt_ip_mask(const struct bt_cpu *cpu)
 	}
 }
 
+/*
+ * The block to run next: a chained successor of prev when one fits (same linear address, mode
+ * and CPL class, still valid, no jump-cache flush since it was linked), else from the cache,
+ * linking it to prev.
+ */
+static inline struct bt_block *bt_next_block(struct bt_cpu *cpu, struct bt_block *prev)
+{
+	struct bt_cache *c = &cpu->cache;
+	u64 lin, gen;
+	u32 mode;
+	u8 user;
+	struct bt_block *b;
+	unsigned slot;
+
+	if (!prev)
+		return bt_cache_get(cpu);
+	mode = cpu->mode;
+	lin = cpu->st.seg[CPU_CS].base + cpu->st.rip;
+	if (mode != BT_MODE_LONG64)
+		lin &= 0xffffffffu;
+	user = (cpu->st.seg[CPU_CS].selector & 3) == 3 || (cpu->st.rflags & BT_VM);
+	gen = c->link_gen;
+	if (likely(prev->link_gen == gen)) {
+		for (slot = 0; slot < 2; slot++) {
+			b = prev->succ[slot];
+			if (b && b->rip == lin && prev->succ_user[slot] == user &&
+			    b->mode == mode && b->valid)
+				return b;
+		}
+	} else {
+		prev->succ[0] = prev->succ[1] = NULL;
+		prev->link_gen = gen;
+	}
+	b = bt_cache_get(cpu);
+	if (c->link_gen == gen) { /* no flush on the way: prev is still in the arena */
+		slot = prev->succ[0] ? 1 : 0;
+		if (prev->succ[1]) { /* both taken: keep the newer, replace the older */
+			prev->succ[0] = prev->succ[1];
+			prev->succ_user[0] = prev->succ_user[1];
+		}
+		prev->succ[slot] = b;
+		prev->succ_user[slot] = user;
+	}
+	return b;
+}
+
 static enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
 {
+	struct bt_block *prev = NULL;
 	u64 ipmask;
 
 	while (cpu->icount < end) {
@@ -506,7 +553,7 @@ static enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
 			bt_intr_poll(cpu);
 		if (unlikely(cpu->st.halted))
 			return BT_EXIT_HLT;
-		b = bt_cache_get(cpu);
+		b = bt_next_block(cpu, prev);
 		cpu->trace[cpu->trace_pos++ % BT_TRACE_LEN] = b->rip;
 		cpu->cur_block = b;
 		cpu->end_block = false;
@@ -528,6 +575,7 @@ static enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
 				break;
 		}
 		cpu->cur_block = NULL;
+		prev = b;
 	}
 	return BT_EXIT_LIMIT;
 }

@@ -45,7 +45,7 @@
 static void bt_mmu_clear_jc(struct bt_cpu *cpu)
 {
 	/* The jump cache maps linear addresses: it goes with the translations. */
-	memset(cpu->cache.jc, 0, sizeof(cpu->cache.jc));
+	bt_cache_jc_flush(&cpu->cache);
 }
 
 void bt_tlb_flush(struct bt_cpu *cpu)
@@ -62,7 +62,7 @@ void bt_tlb_flush_nonglobal(struct bt_cpu *cpu)
 	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
 		if (!e[i].global)
 			memset(&e[i], 0, sizeof(e[i]));
-	bt_mmu_clear_jc(cpu);
+	bt_cache_jc_flush_nonglobal(&cpu->cache); /* global translations stay, as in the TLB */
 }
 
 void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin)
