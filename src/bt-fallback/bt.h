@@ -294,8 +294,8 @@ struct bt_jc_entry {
 };
 
 struct bt_cache {
-	struct bt_block **hash;		 /* by (gpa, mode) */
-	struct bt_page_link **page_hash; /* by page number */
+	struct bt_block **hash;		      /* by (gpa, mode) */
+	struct bt_page_link **page_hash;      /* by page number */
 	struct bt_jc_entry jc[2][BT_JC_SIZE]; /* by CPL 3 and linear address */
 	u32 jc_gen, jc_ng_gen;
 	u64 link_gen; /* bumped with either: chained successors (struct bt_block) are stale */
@@ -373,7 +373,7 @@ struct bt_tlb_entry {
 	u8 large;  /* log2 of the page size when it is a 2 or 4 MiB page (INVLPG drops all of it) */
 };
 
-#define BT_TLB_SIZE 256
+#define BT_TLB_SIZE  256
 #define BT_TRACE_LEN 16
 
 /* Model-specific registers the CPU itself keeps (sysreg.c); the machine keeps the APIC's. */
@@ -519,14 +519,7 @@ NORETURN void bt_raise_pf(struct bt_cpu *cpu, u64 addr, u32 error);
 
 /* Linear address of the memory operand (segment base added, limit unchecked). */
 u64 bt_ea(struct bt_cpu *cpu, const struct bt_insn *in);
-/* Effective (offset) address only. */
-u64 bt_ea_off(struct bt_cpu *cpu, const struct bt_insn *in);
 
-/* Segment-relative accesses with limit checks and translation; raise on a fault. */
-u64 bt_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
-void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val);
-/* A load that is the first half of a read-modify-write: faults as a write. */
-u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 /*
  * Host address of [off, off+len) in one page of RAM for a fast path (64-bit mode only), or
  * NULL: the caller then takes the precise slow path, which raises any fault. A write span
@@ -556,14 +549,6 @@ NORETURN void bt_raise_trap(struct bt_cpu *cpu, u8 vector);
 /* Fetch code bytes at a linear address for the decoder. Returns bytes available. */
 unsigned bt_fetch(struct bt_cpu *cpu, u64 lin, u8 *buf, unsigned want, u64 *gpa);
 
-u64 bt_get_reg(const struct bt_cpu *cpu, unsigned r, unsigned size);
-void bt_set_reg(struct bt_cpu *cpu, unsigned r, unsigned size, u64 v);
-/* ModRM r/m operand. A memory r/m read remembers its address for a following write. */
-u64 bt_rm_read(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size);
-void bt_rm_write(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size, u64 v);
-/* Read of a read-modify-write r/m operand. */
-u64 bt_rm_read_rmw(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size);
-
 void bt_push(struct bt_cpu *cpu, unsigned size, u64 v);
 u64 bt_pop(struct bt_cpu *cpu, unsigned size);
 /* Raise now what a push of size bytes would raise. */
@@ -574,7 +559,6 @@ void bt_jump(struct bt_cpu *cpu, u64 target);
 /* Flags. */
 void bt_flags_commit(struct bt_cpu *cpu);
 bool bt_cond(struct bt_cpu *cpu, unsigned cc);
-void bt_flags_set_lazy(struct bt_cpu *cpu, enum bt_lf_op op, unsigned size, u64 res, u64 a, u64 b);
 /* Replace the bits in mask with those in val (eager flags). */
 void bt_flags_set(struct bt_cpu *cpu, u64 mask, u64 val);
 u64 bt_szp(unsigned size, u64 res); /* SF, ZF and PF of a result */
@@ -662,6 +646,180 @@ extern const bt_handler_fn bt_ops_map0f38[256];
 extern const bt_handler_fn bt_ops_sse[256];
 /* MMX handlers by 0F opcode without a 66/F2/F3 prefix (ops/mmx.c); NULL: not MMX. */
 extern const bt_handler_fn bt_ops_mmx[256];
+
+/* ------------------------------------------------ inline hot paths (exec.c, mmu.c) */
+
+/* Segment-relative accesses with limit checks and translation; raise on a fault. */
+u64 bt_ld_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
+void bt_st_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val);
+/* A load that is the first half of a read-modify-write: faults as a write. */
+u64 bt_ld_rmw_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
+
+/*
+ * The TLB hit path of a 64-bit-mode access: the host address of [off, off+size) when it is in
+ * one page of RAM that the TLB allows acc for, else NULL (the slow path then does every check).
+ * A tag only matches a canonical page, and a page-internal access has a canonical last byte.
+ */
+static inline u8 *bt_tlb_hit(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size,
+			     enum bt_access acc)
+{
+	u64 lin = off;
+	const struct bt_tlb_entry *e;
+
+	if (unlikely(cpu->mode != BT_MODE_LONG64))
+		return NULL;
+	if (seg == CPU_FS || seg == CPU_GS)
+		lin += cpu->st.seg[seg].base;
+	e = &cpu->tlb[(cpu->st.seg[CPU_CS].selector & 3) == 3]
+		     [(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+	if (likely(e->tag[acc] == (lin >> BT_PAGE_SHIFT) + 1 &&
+		   (lin & ~BT_PAGE_MASK) + size <= BT_PAGE_SIZE && e->hpage))
+		return e->hpage + (lin & ~BT_PAGE_MASK);
+	return NULL;
+}
+
+/* Host loads and stores of 1, 2, 4 or 8 bytes (unaligned; no call to memcpy). */
+typedef u16 bt_u16_un __attribute__((aligned(1), may_alias));
+typedef u32 bt_u32_un __attribute__((aligned(1), may_alias));
+typedef u64 bt_u64_un __attribute__((aligned(1), may_alias));
+
+static inline u64 bt_host_ld(const u8 *p, unsigned size)
+{
+	switch (size) {
+	case 1:
+		return *p;
+	case 2:
+		return *(const bt_u16_un *)p;
+	case 4:
+		return *(const bt_u32_un *)p;
+	default:
+		return *(const bt_u64_un *)p;
+	}
+}
+
+static inline void bt_host_st(u8 *p, unsigned size, u64 v)
+{
+	switch (size) {
+	case 1:
+		*p = (u8)v;
+		break;
+	case 2:
+		*(bt_u16_un *)p = (u16)v;
+		break;
+	case 4:
+		*(bt_u32_un *)p = (u32)v;
+		break;
+	default:
+		*(bt_u64_un *)p = v;
+		break;
+	}
+}
+
+static inline u64 bt_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
+{
+	const u8 *p = bt_tlb_hit(cpu, seg, off, size, BT_ACC_READ);
+
+	return likely(p) ? bt_host_ld(p, size) : bt_ld_slow(cpu, seg, off, size);
+}
+
+static inline void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
+{
+	u8 *p = bt_tlb_hit(cpu, seg, off, size, BT_ACC_WRITE);
+
+	if (likely(p))
+		bt_host_st(p, size, val);
+	else
+		bt_st_slow(cpu, seg, off, size, val);
+}
+
+static inline u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
+{
+	const u8 *p = bt_tlb_hit(cpu, seg, off, size, BT_ACC_WRITE);
+
+	return likely(p) ? bt_host_ld(p, size) : bt_ld_rmw_slow(cpu, seg, off, size);
+}
+
+static inline u64 bt_get_reg(const struct bt_cpu *cpu, unsigned r, unsigned size)
+{
+	if (size == 1 && r >= BT_REG_AH)
+		return (cpu->st.gpr[r - BT_REG_AH] >> 8) & 0xff;
+	return cpu->st.gpr[r] & bt_mask(size);
+}
+
+static inline void bt_set_reg(struct bt_cpu *cpu, unsigned r, unsigned size, u64 v)
+{
+	u64 *g;
+
+	if (size == 1 && r >= BT_REG_AH) {
+		g = &cpu->st.gpr[r - BT_REG_AH];
+		*g = (*g & ~0xff00ull) | ((v & 0xff) << 8);
+		return;
+	}
+	g = &cpu->st.gpr[r];
+	switch (size) {
+	case 1:
+		*g = (*g & ~0xffull) | (v & 0xff);
+		break;
+	case 2:
+		*g = (*g & ~0xffffull) | (v & 0xffff);
+		break;
+	case 4:
+		*g = v & 0xffffffffu; /* 32-bit results zero-extend (SDM vol. 1 3.4.1.1) */
+		break;
+	default:
+		*g = v;
+	}
+}
+
+/* Effective (offset) address only. */
+static inline u64 bt_ea_off(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	u64 a = (u64)in->disp;
+
+	if (in->ea_kind == BT_EA_RIP)
+		a += cpu->next_rip;
+	if (in->base != BT_REG_NONE)
+		a += cpu->st.gpr[in->base];
+	if (in->index != BT_REG_NONE)
+		a += cpu->st.gpr[in->index] << in->scale;
+	return a & bt_mask(in->asz);
+}
+
+/* ModRM r/m operand. */
+static inline u64 bt_rm_read(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size)
+{
+	if (in->ea_kind == BT_EA_NONE)
+		return bt_get_reg(cpu, in->rm, size);
+	return bt_ld(cpu, in->seg, bt_ea_off(cpu, in), size);
+}
+
+static inline void bt_rm_write(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size, u64 v)
+{
+	if (in->ea_kind == BT_EA_NONE)
+		bt_set_reg(cpu, in->rm, size, v);
+	else
+		bt_st(cpu, in->seg, bt_ea_off(cpu, in), size, v);
+}
+
+/* Read of a read-modify-write r/m operand. */
+static inline u64 bt_rm_read_rmw(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size)
+{
+	if (in->ea_kind == BT_EA_NONE)
+		return bt_get_reg(cpu, in->rm, size);
+	return bt_ld_rmw(cpu, in->seg, bt_ea_off(cpu, in), size);
+}
+
+static inline void bt_flags_set_lazy(struct bt_cpu *cpu, enum bt_lf_op op, unsigned size, u64 res,
+				     u64 a, u64 b)
+{
+	if (op == BT_LF_INC || op == BT_LF_DEC)
+		cpu->lf_carry = bt_cond(cpu, 2) ? BT_CF : 0; /* INC/DEC keep CF */
+	cpu->lf_op = op;
+	cpu->lf_size = size;
+	cpu->lf_res = res;
+	cpu->lf_a = a;
+	cpu->lf_b = b;
+}
 
 /* Per-handler helpers shared between op files. */
 void bt_op_ud(struct bt_cpu *cpu, const struct bt_insn *in);

@@ -157,77 +157,9 @@ void bt_cpu_update_mode(struct bt_cpu *cpu)
 
 /* ------------------------------------------------------------ registers */
 
-u64 bt_get_reg(const struct bt_cpu *cpu, unsigned r, unsigned size)
-{
-	if (size == 1 && r >= BT_REG_AH)
-		return (cpu->st.gpr[r - BT_REG_AH] >> 8) & 0xff;
-	return cpu->st.gpr[r] & bt_mask(size);
-}
-
-void bt_set_reg(struct bt_cpu *cpu, unsigned r, unsigned size, u64 v)
-{
-	u64 *g;
-
-	if (size == 1 && r >= BT_REG_AH) {
-		g = &cpu->st.gpr[r - BT_REG_AH];
-		*g = (*g & ~0xff00ull) | ((v & 0xff) << 8);
-		return;
-	}
-	g = &cpu->st.gpr[r];
-	switch (size) {
-	case 1:
-		*g = (*g & ~0xffull) | (v & 0xff);
-		break;
-	case 2:
-		*g = (*g & ~0xffffull) | (v & 0xffff);
-		break;
-	case 4:
-		*g = v & 0xffffffffu; /* 32-bit results zero-extend (SDM vol. 1 3.4.1.1) */
-		break;
-	default:
-		*g = v;
-	}
-}
-
-u64 bt_ea_off(struct bt_cpu *cpu, const struct bt_insn *in)
-{
-	u64 a = (u64)in->disp;
-
-	if (in->ea_kind == BT_EA_RIP)
-		a += cpu->next_rip;
-	if (in->base != BT_REG_NONE)
-		a += cpu->st.gpr[in->base];
-	if (in->index != BT_REG_NONE)
-		a += cpu->st.gpr[in->index] << in->scale;
-	return a & bt_mask(in->asz);
-}
-
 u64 bt_ea(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	return cpu->st.seg[in->seg].base + bt_ea_off(cpu, in);
-}
-
-u64 bt_rm_read(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size)
-{
-	if (in->ea_kind == BT_EA_NONE)
-		return bt_get_reg(cpu, in->rm, size);
-	cpu->last_off = bt_ea_off(cpu, in);
-	return bt_ld(cpu, in->seg, cpu->last_off, size);
-}
-
-u64 bt_rm_read_rmw(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size)
-{
-	if (in->ea_kind == BT_EA_NONE)
-		return bt_get_reg(cpu, in->rm, size);
-	return bt_ld_rmw(cpu, in->seg, bt_ea_off(cpu, in), size);
-}
-
-void bt_rm_write(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size, u64 v)
-{
-	if (in->ea_kind == BT_EA_NONE)
-		bt_set_reg(cpu, in->rm, size, v);
-	else
-		bt_st(cpu, in->seg, bt_ea_off(cpu, in), size, v);
 }
 
 /* ---------------------------------------------------------------- stack */
@@ -339,17 +271,6 @@ void bt_flags_commit(struct bt_cpu *cpu)
 		return;
 	cpu->st.rflags = (cpu->st.rflags & ~(u64)BT_ARITH) | bt_flags_lazy(cpu);
 	cpu->lf_op = BT_LF_NONE;
-}
-
-void bt_flags_set_lazy(struct bt_cpu *cpu, enum bt_lf_op op, unsigned size, u64 res, u64 a, u64 b)
-{
-	if (op == BT_LF_INC || op == BT_LF_DEC)
-		cpu->lf_carry = bt_cond(cpu, 2) ? BT_CF : 0; /* INC/DEC keep CF */
-	cpu->lf_op = op;
-	cpu->lf_size = size;
-	cpu->lf_res = res;
-	cpu->lf_a = a;
-	cpu->lf_b = b;
 }
 
 void bt_flags_set(struct bt_cpu *cpu, u64 mask, u64 val)

@@ -561,12 +561,12 @@ static void bt_st_at(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val, bool u
 		bt_mmio_write(cpu, e->gpa | off, size, val);
 }
 
-u64 bt_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
+u64 bt_ld_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
 	return bt_ld_at(cpu, bt_seg_lin(cpu, seg, off, size, false), size, bt_mmu_user(cpu));
 }
 
-void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
+void bt_st_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
 {
 	bt_st_at(cpu, bt_seg_lin(cpu, seg, off, size, true), size, val, bt_mmu_user(cpu));
 }
@@ -593,7 +593,7 @@ static void bt_probe_write(struct bt_cpu *cpu, u64 lin, unsigned size)
 		bt_tlb_get(cpu, lin, BT_ACC_WRITE, user);
 }
 
-u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
+u64 bt_ld_rmw_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
 	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
 
