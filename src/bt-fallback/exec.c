@@ -456,10 +456,15 @@ static inline struct bt_block *bt_next_block(struct bt_cpu *cpu, struct bt_block
 	return b;
 }
 
-static enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
+/*
+ * Not inlined into bt_run: its locals then live in registers rather than in memory across
+ * bt_run's setjmp. cpu->icount and cpu->st.rip are exact after every instruction (a fault
+ * longjmps out of a handler); the loop keeps copies in registers and only stores them.
+ */
+static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
 {
 	struct bt_block *prev = NULL;
-	u64 ipmask;
+	u64 ipmask, rip, ic;
 
 	while (cpu->icount < end) {
 		struct bt_block *b;
@@ -485,14 +490,17 @@ static enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
 			cpu->st.interrupt_shadow = false;
 			n = 1;
 		}
-		for (u32 i = 0; i < n; i++) {
-			const struct bt_insn *in = &b->insns[i];
-
-			cpu->next_rip = (cpu->st.rip + in->len) & ipmask;
+		ic = cpu->icount;
+		if (n > end - ic)
+			n = (u32)(end - ic);
+		rip = cpu->st.rip;
+		for (const struct bt_insn *in = b->insns, *last = in + n;;) {
+			cpu->next_rip = (rip + in->len) & ipmask;
 			in->fn(cpu, in);
-			cpu->st.rip = cpu->next_rip;
-			cpu->icount++;
-			if (unlikely(cpu->end_block || cpu->icount >= end))
+			rip = cpu->next_rip;
+			cpu->st.rip = rip;
+			cpu->icount = ++ic;
+			if (unlikely(cpu->end_block) || ++in == last)
 				break;
 		}
 		cpu->cur_block = NULL;
