@@ -559,9 +559,6 @@ void bt_jump(struct bt_cpu *cpu, u64 target);
 /* Flags. */
 void bt_flags_commit(struct bt_cpu *cpu);
 bool bt_cond(struct bt_cpu *cpu, unsigned cc);
-/* Replace the bits in mask with those in val (eager flags). */
-void bt_flags_set(struct bt_cpu *cpu, u64 mask, u64 val);
-u64 bt_szp(unsigned size, u64 res); /* SF, ZF and PF of a result */
 
 static inline u64 bt_mask(unsigned size)
 {
@@ -739,6 +736,55 @@ static inline u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned 
 	return likely(p) ? bt_host_ld(p, size) : bt_ld_rmw_slow(cpu, seg, off, size);
 }
 
+/* Replace the bits in mask with those in val (eager flags). */
+static inline void bt_flags_set(struct bt_cpu *cpu, u64 mask, u64 val)
+{
+	if ((mask & BT_ARITH) == BT_ARITH)
+		cpu->lf_op = BT_LF_NONE; /* all six replaced: no need to compute the old ones */
+	else
+		bt_flags_commit(cpu);
+	cpu->st.rflags = (cpu->st.rflags & ~mask) | (val & mask);
+}
+
+/* SF, ZF and PF of a result. */
+static inline u64 bt_szp(unsigned size, u64 res)
+{
+	u64 f = 0;
+
+	res &= bt_mask(size);
+	if (!res)
+		f |= BT_ZF;
+	if (res & bt_sign(size))
+		f |= BT_SF;
+	if (!__builtin_parity((unsigned)(res & 0xff)))
+		f |= BT_PF;
+	return f;
+}
+
+/* CF from the lazy state (ADC, SBB, JB/JAE...). */
+static inline bool bt_cf(const struct bt_cpu *cpu)
+{
+	u64 m = bt_mask(cpu->lf_size), r = cpu->lf_res & m, a = cpu->lf_a & m, b = cpu->lf_b & m;
+
+	switch (cpu->lf_op) {
+	case BT_LF_NONE:
+		return cpu->st.rflags & BT_CF;
+	case BT_LF_ADD:
+		return r < a;
+	case BT_LF_ADC:
+		return r <= a;
+	case BT_LF_SUB:
+		return a < b;
+	case BT_LF_SBB:
+		return a <= b;
+	case BT_LF_INC:
+	case BT_LF_DEC:
+		return cpu->lf_carry;
+	default:
+		return false;
+	}
+}
+
 static inline u64 bt_get_reg(const struct bt_cpu *cpu, unsigned r, unsigned size)
 {
 	if (size == 1 && r >= BT_REG_AH)
@@ -813,7 +859,7 @@ static inline void bt_flags_set_lazy(struct bt_cpu *cpu, enum bt_lf_op op, unsig
 				     u64 a, u64 b)
 {
 	if (op == BT_LF_INC || op == BT_LF_DEC)
-		cpu->lf_carry = bt_cond(cpu, 2) ? BT_CF : 0; /* INC/DEC keep CF */
+		cpu->lf_carry = bt_cf(cpu) ? BT_CF : 0; /* INC/DEC keep CF */
 	cpu->lf_op = op;
 	cpu->lf_size = size;
 	cpu->lf_res = res;

@@ -209,20 +209,6 @@ void bt_jump(struct bt_cpu *cpu, u64 target)
 
 /* ---------------------------------------------------------------- flags */
 
-u64 bt_szp(unsigned size, u64 res)
-{
-	u64 f = 0;
-
-	res &= bt_mask(size);
-	if (!res)
-		f |= BT_ZF;
-	if (res & bt_sign(size))
-		f |= BT_SF;
-	if (!__builtin_parity((unsigned)(res & 0xff)))
-		f |= BT_PF;
-	return f;
-}
-
 static u64 bt_flags_lazy(const struct bt_cpu *cpu)
 {
 	unsigned size = cpu->lf_size;
@@ -273,15 +259,6 @@ void bt_flags_commit(struct bt_cpu *cpu)
 	cpu->lf_op = BT_LF_NONE;
 }
 
-void bt_flags_set(struct bt_cpu *cpu, u64 mask, u64 val)
-{
-	if ((mask & BT_ARITH) == BT_ARITH)
-		cpu->lf_op = BT_LF_NONE; /* all six replaced: no need to compute the old ones */
-	else
-		bt_flags_commit(cpu);
-	cpu->st.rflags = (cpu->st.rflags & ~mask) | (val & mask);
-}
-
 u64 bt_get_rflags(struct bt_cpu *cpu)
 {
 	bt_flags_commit(cpu);
@@ -299,6 +276,32 @@ bool bt_cond(struct bt_cpu *cpu, unsigned cc)
 	u64 f;
 	bool r;
 
+	if (cpu->lf_op != BT_LF_NONE) {
+		/* Flags that need no full evaluation: CF, ZF, SF, and OF = 0 after a logic op. */
+		u64 m = bt_mask(cpu->lf_size), res = cpu->lf_res & m;
+		bool sf = res & bt_sign(cpu->lf_size);
+
+		switch (cc >> 1) {
+		case 1:
+			return bt_cf(cpu) ^ (cc & 1);
+		case 2:
+			return !res ^ (cc & 1);
+		case 3:
+			return (!res || bt_cf(cpu)) ^ (cc & 1);
+		case 4:
+			return sf ^ (cc & 1);
+		case 6:
+			if (cpu->lf_op == BT_LF_LOGIC)
+				return sf ^ (cc & 1);
+			break;
+		case 7:
+			if (cpu->lf_op == BT_LF_LOGIC)
+				return (!res || sf) ^ (cc & 1);
+			break;
+		default:
+			break;
+		}
+	}
 	if (cpu->lf_op == BT_LF_SUB && (cc >> 1) != 0 && (cc >> 1) != 5) {
 		/* Fast path for CMP/SUB: compare the operands directly. */
 		unsigned size = cpu->lf_size;

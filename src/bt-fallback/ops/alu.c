@@ -11,7 +11,8 @@
 #include "bt-fallback/ops/ops.h"
 
 /* The eight group-1 operations; returns the result (CMP returns a unchanged). */
-u64 bt_alu(struct bt_cpu *cpu, unsigned op, unsigned size, u64 a, u64 b)
+static inline __attribute__((always_inline)) u64 bt_alu_inl(struct bt_cpu *cpu, unsigned op,
+							    unsigned size, u64 a, u64 b)
 {
 	u64 m = bt_mask(size), r;
 	bool cin;
@@ -28,12 +29,12 @@ u64 bt_alu(struct bt_cpu *cpu, unsigned op, unsigned size, u64 a, u64 b)
 		bt_flags_set_lazy(cpu, BT_LF_LOGIC, size, r, 0, 0);
 		return r;
 	case 2:
-		cin = bt_cond(cpu, 2);
+		cin = bt_cf(cpu);
 		r = (a + b + cin) & m;
 		bt_flags_set_lazy(cpu, cin ? BT_LF_ADC : BT_LF_ADD, size, r, a, b);
 		return r;
 	case 3:
-		cin = bt_cond(cpu, 2);
+		cin = bt_cf(cpu);
 		r = (a - b - cin) & m;
 		bt_flags_set_lazy(cpu, cin ? BT_LF_SBB : BT_LF_SUB, size, r, a, b);
 		return r;
@@ -55,10 +56,16 @@ u64 bt_alu(struct bt_cpu *cpu, unsigned op, unsigned size, u64 a, u64 b)
 	}
 }
 
-/* 00-3F: op Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev / AL,Ib / eAX,Iz. */
-void bt_op_alu(struct bt_cpu *cpu, const struct bt_insn *in)
+u64 bt_alu(struct bt_cpu *cpu, unsigned op, unsigned size, u64 a, u64 b)
 {
-	unsigned op = (in->opcode >> 3) & 7, sz = in->opsz;
+	return bt_alu_inl(cpu, op, size, a, b);
+}
+
+/* 00-3F: op Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev / AL,Ib / eAX,Iz; one handler per op. */
+static inline __attribute__((always_inline)) void
+bt_op_alu_inl(struct bt_cpu *cpu, const struct bt_insn *in, unsigned op)
+{
+	unsigned sz = in->opsz;
 	u64 a, b, r;
 
 	switch (in->opcode & 7) {
@@ -66,7 +73,7 @@ void bt_op_alu(struct bt_cpu *cpu, const struct bt_insn *in)
 	case 1:
 		a = op == 7 ? bt_rm_read(cpu, in, sz) : bt_rm_read_rmw(cpu, in, sz);
 		b = bt_get_reg(cpu, in->reg, sz);
-		r = bt_alu(cpu, op, sz, a, b);
+		r = bt_alu_inl(cpu, op, sz, a, b);
 		if (op != 7)
 			bt_rm_write(cpu, in, sz, r);
 		break;
@@ -74,25 +81,39 @@ void bt_op_alu(struct bt_cpu *cpu, const struct bt_insn *in)
 	case 3:
 		a = bt_get_reg(cpu, in->reg, sz);
 		b = bt_rm_read(cpu, in, sz);
-		r = bt_alu(cpu, op, sz, a, b);
+		r = bt_alu_inl(cpu, op, sz, a, b);
 		if (op != 7)
 			bt_set_reg(cpu, in->reg, sz, r);
 		break;
 	default:
 		a = bt_get_reg(cpu, CPU_RAX, sz);
-		r = bt_alu(cpu, op, sz, a, in->imm);
+		r = bt_alu_inl(cpu, op, sz, a, in->imm);
 		if (op != 7)
 			bt_set_reg(cpu, CPU_RAX, sz, r);
 		break;
 	}
 }
 
+#define BT_ALU_OP(name, op)                                             \
+	void bt_op_##name(struct bt_cpu *cpu, const struct bt_insn *in) \
+	{                                                               \
+		bt_op_alu_inl(cpu, in, op);                             \
+	}
+BT_ALU_OP(add, 0)
+BT_ALU_OP(or, 1)
+BT_ALU_OP(adc, 2)
+BT_ALU_OP(sbb, 3)
+BT_ALU_OP(and, 4)
+BT_ALU_OP(sub, 5)
+BT_ALU_OP(xor, 6)
+BT_ALU_OP(cmp, 7)
+
 /* 80-83: group 1, Eb,Ib / Ev,Iz / Eb,Ib / Ev,Ib. */
 void bt_op_grp1(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned op = in->modrm_reg, sz = in->opsz;
 	u64 a = op == 7 ? bt_rm_read(cpu, in, sz) : bt_rm_read_rmw(cpu, in, sz);
-	u64 r = bt_alu(cpu, op, sz, a, in->imm);
+	u64 r = bt_alu_inl(cpu, op, sz, a, in->imm);
 
 	if (op != 7)
 		bt_rm_write(cpu, in, sz, r);
@@ -104,9 +125,9 @@ void bt_op_test(struct bt_cpu *cpu, const struct bt_insn *in)
 	unsigned sz = in->opsz;
 
 	if (in->opcode >= 0xa8)
-		bt_alu(cpu, 4, sz, bt_get_reg(cpu, CPU_RAX, sz), in->imm);
+		bt_alu_inl(cpu, 4, sz, bt_get_reg(cpu, CPU_RAX, sz), in->imm);
 	else
-		bt_alu(cpu, 4, sz, bt_rm_read(cpu, in, sz), bt_get_reg(cpu, in->reg, sz));
+		bt_alu_inl(cpu, 4, sz, bt_rm_read(cpu, in, sz), bt_get_reg(cpu, in->reg, sz));
 }
 
 static u64 bt_incdec(struct bt_cpu *cpu, unsigned size, u64 a, bool dec)

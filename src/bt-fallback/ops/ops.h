@@ -15,7 +15,14 @@ u64 bt_alu(struct bt_cpu *cpu, unsigned op, unsigned size, u64 a, u64 b);
 #define BT_OP(name) void bt_op_##name(struct bt_cpu *cpu, const struct bt_insn *in)
 
 /* alu.c */
-BT_OP(alu);
+BT_OP(add);
+BT_OP(or);
+BT_OP(adc);
+BT_OP(sbb);
+BT_OP(and);
+BT_OP(sub);
+BT_OP(xor);
+BT_OP(cmp);
 BT_OP(grp1);
 BT_OP(test);
 BT_OP(incdec_reg);

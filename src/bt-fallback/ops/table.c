@@ -5,14 +5,13 @@
  */
 #include "bt-fallback/ops/ops.h"
 
-#define ALU_ROW(x)                                                                          \
-	[x + 0] = bt_op_alu, [x + 1] = bt_op_alu, [x + 2] = bt_op_alu, [x + 3] = bt_op_alu, \
-	     [x + 4] = bt_op_alu, [x + 5] = bt_op_alu
+#define ALU_ROW(x, f) [x + 0 ... x + 5] = f
 
 // clang-format off
 const bt_handler_fn bt_ops_map1[256] = {
-	ALU_ROW(0x00), ALU_ROW(0x08), ALU_ROW(0x10), ALU_ROW(0x18),
-	ALU_ROW(0x20), ALU_ROW(0x28), ALU_ROW(0x30), ALU_ROW(0x38),
+	ALU_ROW(0x00, bt_op_add), ALU_ROW(0x08, bt_op_or), ALU_ROW(0x10, bt_op_adc),
+	ALU_ROW(0x18, bt_op_sbb), ALU_ROW(0x20, bt_op_and), ALU_ROW(0x28, bt_op_sub),
+	ALU_ROW(0x30, bt_op_xor), ALU_ROW(0x38, bt_op_cmp),
 	[0x06] = bt_op_push_seg, [0x07] = bt_op_pop_seg, [0x0e] = bt_op_push_seg,
 	[0x16] = bt_op_push_seg, [0x17] = bt_op_pop_seg, [0x1e] = bt_op_push_seg,
 	[0x1f] = bt_op_pop_seg,
