@@ -646,6 +646,8 @@ extern const bt_handler_fn bt_ops_mmx[256];
 
 /* ------------------------------------------------ inline hot paths (exec.c, mmu.c) */
 
+#define BT_HOT __attribute__((always_inline))
+
 /* Segment-relative accesses with limit checks and translation; raise on a fault. */
 u64 bt_ld_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 void bt_st_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val);
@@ -657,8 +659,8 @@ u64 bt_ld_rmw_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
  * one page of RAM that the TLB allows acc for, else NULL (the slow path then does every check).
  * A tag only matches a canonical page, and a page-internal access has a canonical last byte.
  */
-static inline u8 *bt_tlb_hit(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size,
-			     enum bt_access acc)
+static inline BT_HOT u8 *bt_tlb_hit(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size,
+				    enum bt_access acc)
 {
 	u64 lin = off;
 	const struct bt_tlb_entry *e;
@@ -680,7 +682,7 @@ typedef u16 bt_u16_un __attribute__((aligned(1), may_alias));
 typedef u32 bt_u32_un __attribute__((aligned(1), may_alias));
 typedef u64 bt_u64_un __attribute__((aligned(1), may_alias));
 
-static inline u64 bt_host_ld(const u8 *p, unsigned size)
+static inline BT_HOT u64 bt_host_ld(const u8 *p, unsigned size)
 {
 	switch (size) {
 	case 1:
@@ -694,7 +696,7 @@ static inline u64 bt_host_ld(const u8 *p, unsigned size)
 	}
 }
 
-static inline void bt_host_st(u8 *p, unsigned size, u64 v)
+static inline BT_HOT void bt_host_st(u8 *p, unsigned size, u64 v)
 {
 	switch (size) {
 	case 1:
@@ -712,14 +714,14 @@ static inline void bt_host_st(u8 *p, unsigned size, u64 v)
 	}
 }
 
-static inline u64 bt_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
+static inline BT_HOT u64 bt_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
 	const u8 *p = bt_tlb_hit(cpu, seg, off, size, BT_ACC_READ);
 
 	return likely(p) ? bt_host_ld(p, size) : bt_ld_slow(cpu, seg, off, size);
 }
 
-static inline void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
+static inline BT_HOT void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
 {
 	u8 *p = bt_tlb_hit(cpu, seg, off, size, BT_ACC_WRITE);
 
@@ -729,7 +731,7 @@ static inline void bt_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned siz
 		bt_st_slow(cpu, seg, off, size, val);
 }
 
-static inline u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
+static inline BT_HOT u64 bt_ld_rmw(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
 	const u8 *p = bt_tlb_hit(cpu, seg, off, size, BT_ACC_WRITE);
 
@@ -785,14 +787,14 @@ static inline bool bt_cf(const struct bt_cpu *cpu)
 	}
 }
 
-static inline u64 bt_get_reg(const struct bt_cpu *cpu, unsigned r, unsigned size)
+static inline BT_HOT u64 bt_get_reg(const struct bt_cpu *cpu, unsigned r, unsigned size)
 {
 	if (size == 1 && r >= BT_REG_AH)
 		return (cpu->st.gpr[r - BT_REG_AH] >> 8) & 0xff;
 	return cpu->st.gpr[r] & bt_mask(size);
 }
 
-static inline void bt_set_reg(struct bt_cpu *cpu, unsigned r, unsigned size, u64 v)
+static inline BT_HOT void bt_set_reg(struct bt_cpu *cpu, unsigned r, unsigned size, u64 v)
 {
 	u64 *g;
 
@@ -818,7 +820,7 @@ static inline void bt_set_reg(struct bt_cpu *cpu, unsigned r, unsigned size, u64
 }
 
 /* Effective (offset) address only. */
-static inline u64 bt_ea_off(struct bt_cpu *cpu, const struct bt_insn *in)
+static inline BT_HOT u64 bt_ea_off(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	u64 a = (u64)in->disp;
 
@@ -832,14 +834,15 @@ static inline u64 bt_ea_off(struct bt_cpu *cpu, const struct bt_insn *in)
 }
 
 /* ModRM r/m operand. */
-static inline u64 bt_rm_read(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size)
+static inline BT_HOT u64 bt_rm_read(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size)
 {
 	if (in->ea_kind == BT_EA_NONE)
 		return bt_get_reg(cpu, in->rm, size);
 	return bt_ld(cpu, in->seg, bt_ea_off(cpu, in), size);
 }
 
-static inline void bt_rm_write(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size, u64 v)
+static inline BT_HOT void bt_rm_write(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size,
+				      u64 v)
 {
 	if (in->ea_kind == BT_EA_NONE)
 		bt_set_reg(cpu, in->rm, size, v);
@@ -848,7 +851,7 @@ static inline void bt_rm_write(struct bt_cpu *cpu, const struct bt_insn *in, uns
 }
 
 /* Read of a read-modify-write r/m operand. */
-static inline u64 bt_rm_read_rmw(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size)
+static inline BT_HOT u64 bt_rm_read_rmw(struct bt_cpu *cpu, const struct bt_insn *in, unsigned size)
 {
 	if (in->ea_kind == BT_EA_NONE)
 		return bt_get_reg(cpu, in->rm, size);
