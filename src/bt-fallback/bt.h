@@ -870,6 +870,9 @@ static inline void bt_flags_set_lazy(struct bt_cpu *cpu, enum bt_lf_op op, unsig
 	cpu->lf_b = b;
 }
 
+/* A faster handler for the decoded instruction's form, or in->fn (ops/table.c). */
+bt_handler_fn bt_ops_specialise(const struct bt_insn *in);
+
 /* Per-handler helpers shared between op files. */
 void bt_op_ud(struct bt_cpu *cpu, const struct bt_insn *in);
 

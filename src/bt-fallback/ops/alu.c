@@ -394,3 +394,76 @@ void bt_op_bound(struct bt_cpu *cpu, const struct bt_insn *in)
 	if (idx < lo || idx > hi)
 		bt_raise(cpu, BT_EXC_BR, 0, false);
 }
+
+/* ------------------------------------------- specialised forms (bt_ops_specialise) */
+
+/* op Ev,Gv / Gv,Ev with two registers and a 4- or 8-byte operand. */
+static inline __attribute__((always_inline)) void
+bt_alu_rr(struct bt_cpu *cpu, const struct bt_insn *in, unsigned op, unsigned sz)
+{
+	unsigned dst = (in->opcode & 2) ? in->reg : in->rm;
+	unsigned src = (in->opcode & 2) ? in->rm : in->reg;
+	u64 r = bt_alu_inl(cpu, op, sz, cpu->st.gpr[dst], cpu->st.gpr[src]);
+
+	if (op != 7)
+		cpu->st.gpr[dst] = r; /* masked to sz: a 32-bit result zero-extends */
+}
+
+#define BT_ALU_RR(name, op)                                                          \
+	static void bt_op_##name##_rr4(struct bt_cpu *cpu, const struct bt_insn *in) \
+	{                                                                            \
+		bt_alu_rr(cpu, in, op, 4);                                           \
+	}                                                                            \
+	static void bt_op_##name##_rr8(struct bt_cpu *cpu, const struct bt_insn *in) \
+	{                                                                            \
+		bt_alu_rr(cpu, in, op, 8);                                           \
+	}
+BT_ALU_RR(add, 0)
+BT_ALU_RR(or, 1)
+BT_ALU_RR(adc, 2)
+BT_ALU_RR(sbb, 3)
+BT_ALU_RR(and, 4)
+BT_ALU_RR(sub, 5)
+BT_ALU_RR(xor, 6)
+BT_ALU_RR(cmp, 7)
+
+const bt_handler_fn bt_ops_alu_rr[2][8] = {
+	{ bt_op_add_rr4, bt_op_or_rr4, bt_op_adc_rr4, bt_op_sbb_rr4, bt_op_and_rr4, bt_op_sub_rr4,
+	  bt_op_xor_rr4, bt_op_cmp_rr4 },
+	{ bt_op_add_rr8, bt_op_or_rr8, bt_op_adc_rr8, bt_op_sbb_rr8, bt_op_and_rr8, bt_op_sub_rr8,
+	  bt_op_xor_rr8, bt_op_cmp_rr8 },
+};
+
+/* IMUL Gv,Ev(,imm) with a 4- or 8-byte operand: as bt_op_imul. */
+static inline __attribute__((always_inline)) void bt_imul_n(struct bt_cpu *cpu,
+							    const struct bt_insn *in, unsigned sz)
+{
+	u64 b = bt_rm_read(cpu, in, sz);
+	u64 a = in->opcode == 0x1af ? cpu->st.gpr[in->reg] : in->imm;
+	u64 lo;
+	bool ovf;
+
+	if (sz == 8) {
+		s64 p;
+
+		ovf = __builtin_mul_overflow((s64)a, (s64)b, &p);
+		lo = (u64)p;
+	} else {
+		s64 p = (s64)(s32)a * (s32)b;
+
+		lo = (u32)p;
+		ovf = p != (s32)p;
+	}
+	bt_mul_flags(cpu, sz, lo, ovf);
+	cpu->st.gpr[in->reg] = lo;
+}
+
+void bt_op_imul4(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	bt_imul_n(cpu, in, 4);
+}
+
+void bt_op_imul8(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	bt_imul_n(cpu, in, 8);
+}

@@ -263,3 +263,63 @@ void bt_op_movbe(struct bt_cpu *cpu, const struct bt_insn *in)
 		bt_rm_write(cpu, in, sz, v);
 	}
 }
+
+/* ------------------------------------------- specialised forms (bt_ops_specialise) */
+
+/*
+ * SHL/SHR/SAL/SAR of a 4- or 8-byte register by imm8, 1 or CL (C1, D1, D3 /4-/7): as bt_shift,
+ * where a masked count is always below the operand width.
+ */
+static inline __attribute__((always_inline)) void bt_shift_r(struct bt_cpu *cpu,
+							     const struct bt_insn *in, unsigned sz)
+{
+	unsigned bits = sz * 8, count, op = in->modrm_reg;
+	u64 m = bt_mask(sz), s = bt_sign(sz), v = cpu->st.gpr[in->rm] & m, r;
+	bool cf, of;
+
+	if (in->opcode == 0xc1)
+		count = (unsigned)in->imm;
+	else if (in->opcode == 0xd1)
+		count = 1;
+	else
+		count = (unsigned)cpu->st.gpr[CPU_RCX];
+	count &= sz == 8 ? 0x3f : 0x1f;
+	if (!count) {
+		cpu->st.gpr[in->rm] = v; /* flags unchanged; a 32-bit register is zero-extended */
+		return;
+	}
+	switch (op) {
+	case 5: /* SHR */
+		r = v >> count;
+		cf = (v >> (count - 1)) & 1;
+		of = v & s;
+		break;
+	case 7: { /* SAR */
+		s64 sv = bt_sext(v, sz);
+
+		r = (u64)(sv >> count) & m;
+		cf = (sv >> (count - 1)) & 1;
+		of = false;
+		break;
+	}
+	default: /* 4, 6: SHL/SAL */
+		r = (v << count) & m;
+		cf = (v >> (bits - count)) & 1;
+		of = !!(r & s) ^ cf;
+		break;
+	}
+	cpu->lf_op = BT_LF_NONE;
+	cpu->st.rflags = (cpu->st.rflags & ~(u64)BT_ARITH) | bt_szp(sz, r) | (cf ? BT_CF : 0) |
+			 (of ? BT_OF : 0);
+	cpu->st.gpr[in->rm] = r;
+}
+
+void bt_op_shift_r4(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	bt_shift_r(cpu, in, 4);
+}
+
+void bt_op_shift_r8(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	bt_shift_r(cpu, in, 8);
+}

@@ -445,3 +445,45 @@ void bt_op_cpuid(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_set_reg(cpu, CPU_RCX, 4, r[2]);
 	bt_set_reg(cpu, CPU_RDX, 4, r[3]);
 }
+
+/* ------------------------------------------- specialised forms (bt_ops_specialise) */
+
+/* 89/8B between two 8-byte registers. */
+void bt_op_mov_rr8(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	if (in->opcode & 2)
+		cpu->st.gpr[in->reg] = cpu->st.gpr[in->rm];
+	else
+		cpu->st.gpr[in->rm] = cpu->st.gpr[in->reg];
+}
+
+/* 89/8B between two 4-byte registers (zero-extends). */
+void bt_op_mov_rr4(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	if (in->opcode & 2)
+		cpu->st.gpr[in->reg] = (u32)cpu->st.gpr[in->rm];
+	else
+		cpu->st.gpr[in->rm] = (u32)cpu->st.gpr[in->reg];
+}
+
+/* 8B with a memory operand, 8 and 4 bytes. */
+void bt_op_mov_ld8(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	cpu->st.gpr[in->reg] = bt_ld(cpu, in->seg, bt_ea_off(cpu, in), 8);
+}
+
+void bt_op_mov_ld4(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	cpu->st.gpr[in->reg] = bt_ld(cpu, in->seg, bt_ea_off(cpu, in), 4);
+}
+
+/* 89 with a memory operand, 8 and 4 bytes. */
+void bt_op_mov_st8(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	bt_st(cpu, in->seg, bt_ea_off(cpu, in), 8, cpu->st.gpr[in->reg]);
+}
+
+void bt_op_mov_st4(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	bt_st(cpu, in->seg, bt_ea_off(cpu, in), 4, cpu->st.gpr[in->reg]);
+}

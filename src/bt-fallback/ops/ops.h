@@ -11,6 +11,8 @@
 #include "bt-fallback/bt.h"
 
 u64 bt_alu(struct bt_cpu *cpu, unsigned op, unsigned size, u64 a, u64 b);
+/* Register-register group-1 handlers by [operand size 8][op]. */
+extern const bt_handler_fn bt_ops_alu_rr[2][8];
 
 #define BT_OP(name) void bt_op_##name(struct bt_cpu *cpu, const struct bt_insn *in)
 
@@ -30,6 +32,8 @@ BT_OP(incdec_rm);
 BT_OP(grp3);
 BT_OP(grp4);
 BT_OP(imul);
+BT_OP(imul4);
+BT_OP(imul8);
 BT_OP(daa_das);
 BT_OP(aaa_aas);
 BT_OP(aam_aad);
@@ -39,6 +43,8 @@ BT_OP(setcc);
 BT_OP(cmov);
 /* bit.c */
 BT_OP(grp2);
+BT_OP(shift_r4);
+BT_OP(shift_r8);
 BT_OP(shd);
 BT_OP(bt_reg);
 BT_OP(grp8);
@@ -48,6 +54,12 @@ BT_OP(bswap);
 BT_OP(movbe);
 /* data.c */
 BT_OP(mov);
+BT_OP(mov_rr4);
+BT_OP(mov_rr8);
+BT_OP(mov_ld4);
+BT_OP(mov_ld8);
+BT_OP(mov_st4);
+BT_OP(mov_st8);
 BT_OP(mov_imm_rm);
 BT_OP(mov_imm_reg);
 BT_OP(mov_moffs);

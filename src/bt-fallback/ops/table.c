@@ -75,3 +75,32 @@ const bt_handler_fn bt_ops_map0f38[256] = {
 	[0xf0] = bt_op_movbe, [0xf1] = bt_op_movbe,
 };
 // clang-format on
+
+/*
+ * Faster handlers for the commonest forms, chosen once per decoded instruction (the block cache
+ * calls this): register-register ALU ops, MOV and shifts, IMUL and 4/8-byte MOV loads and
+ * stores. Each behaves exactly as the generic handler would on that form.
+ */
+bt_handler_fn bt_ops_specialise(const struct bt_insn *in)
+{
+	unsigned op = in->opcode, sz = in->opsz;
+	bool reg = in->ea_kind == BT_EA_NONE;
+
+	if (sz != 4 && sz != 8)
+		return in->fn;
+	if (op < 0x40 && in->fn != bt_op_ud && (op & 7) <= 3 && (op & 5) == 1 && reg)
+		return bt_ops_alu_rr[sz == 8][(op >> 3) & 7]; /* 01, 03, 09, 0B ... 39, 3B */
+	if (in->fn == bt_op_mov && (op == 0x89 || op == 0x8b)) {
+		if (reg)
+			return sz == 8 ? bt_op_mov_rr8 : bt_op_mov_rr4;
+		if (op == 0x8b)
+			return sz == 8 ? bt_op_mov_ld8 : bt_op_mov_ld4;
+		return sz == 8 ? bt_op_mov_st8 : bt_op_mov_st4;
+	}
+	if (in->fn == bt_op_imul)
+		return sz == 8 ? bt_op_imul8 : bt_op_imul4;
+	if (in->fn == bt_op_grp2 && reg && (op == 0xc1 || op == 0xd1 || op == 0xd3) &&
+	    in->modrm_reg >= 4)
+		return sz == 8 ? bt_op_shift_r8 : bt_op_shift_r4;
+	return in->fn;
+}
