@@ -327,6 +327,7 @@ enum bt_lf_op {
 	BT_LF_LOGIC,
 	BT_LF_INC,
 	BT_LF_DEC,
+	BT_LF_RES, /* SF, ZF, PF from the result, CF and OF as given in lf_a, AF = 0 (MUL, shifts) */
 };
 
 struct bt_exception {
@@ -782,6 +783,8 @@ static inline bool bt_cf(const struct bt_cpu *cpu)
 	case BT_LF_INC:
 	case BT_LF_DEC:
 		return cpu->lf_carry;
+	case BT_LF_RES:
+		return cpu->lf_a & BT_CF;
 	default:
 		return false;
 	}

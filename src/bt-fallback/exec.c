@@ -245,6 +245,9 @@ static u64 bt_flags_lazy(const struct bt_cpu *cpu)
 		f |= (a ^ 1 ^ r) & BT_AF;
 		f |= cpu->lf_carry;
 		break;
+	case BT_LF_RES:
+		f |= cpu->lf_a & (BT_CF | BT_OF);
+		break;
 	default: /* LOGIC: CF = OF = 0; AF undefined, 0 like AMD */
 		break;
 	}

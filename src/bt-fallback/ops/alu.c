@@ -454,7 +454,7 @@ static inline __attribute__((always_inline)) void bt_imul_n(struct bt_cpu *cpu,
 		lo = (u32)p;
 		ovf = p != (s32)p;
 	}
-	bt_mul_flags(cpu, sz, lo, ovf);
+	bt_flags_set_lazy(cpu, BT_LF_RES, sz, lo, ovf ? BT_CF | BT_OF : 0, 0);
 	cpu->st.gpr[in->reg] = lo;
 }
 

@@ -308,9 +308,7 @@ static inline __attribute__((always_inline)) void bt_shift_r(struct bt_cpu *cpu,
 		of = !!(r & s) ^ cf;
 		break;
 	}
-	cpu->lf_op = BT_LF_NONE;
-	cpu->st.rflags = (cpu->st.rflags & ~(u64)BT_ARITH) | bt_szp(sz, r) | (cf ? BT_CF : 0) |
-			 (of ? BT_OF : 0);
+	bt_flags_set_lazy(cpu, BT_LF_RES, sz, r, (cf ? BT_CF : 0) | (of ? BT_OF : 0), 0);
 	cpu->st.gpr[in->rm] = r;
 }
 
