@@ -559,7 +559,7 @@ void bt_jump(struct bt_cpu *cpu, u64 target);
 
 /* Flags. */
 void bt_flags_commit(struct bt_cpu *cpu);
-bool bt_cond(struct bt_cpu *cpu, unsigned cc);
+bool bt_cond_slow(struct bt_cpu *cpu, unsigned cc);
 
 static inline u64 bt_mask(unsigned size)
 {
@@ -871,6 +871,63 @@ static inline void bt_flags_set_lazy(struct bt_cpu *cpu, enum bt_lf_op op, unsig
 	cpu->lf_res = res;
 	cpu->lf_a = a;
 	cpu->lf_b = b;
+}
+
+/* Condition cc (SDM vol. 1 appendix B) of the flags; CMP and TEST results inline. */
+static inline bool bt_cond(struct bt_cpu *cpu, unsigned cc)
+{
+	unsigned size = cpu->lf_size;
+	u64 m = bt_mask(size), a = cpu->lf_a & m, b = cpu->lf_b & m, res = cpu->lf_res & m;
+	bool r;
+
+	if (cpu->lf_op == BT_LF_SUB) {
+		switch (cc >> 1) {
+		case 1:
+			r = a < b;
+			break;
+		case 2:
+			r = a == b;
+			break;
+		case 3:
+			r = a <= b;
+			break;
+		case 4:
+			r = res & bt_sign(size);
+			break;
+		case 6:
+			r = bt_sext(a, size) < bt_sext(b, size);
+			break;
+		case 7:
+			r = bt_sext(a, size) <= bt_sext(b, size);
+			break;
+		default:
+			return bt_cond_slow(cpu, cc);
+		}
+		return r ^ (cc & 1);
+	}
+	if (cpu->lf_op == BT_LF_LOGIC) { /* CF = OF = 0 */
+		switch (cc >> 1) {
+		case 0:
+		case 1:
+			r = false;
+			break;
+		case 2:
+		case 3:
+			r = !res;
+			break;
+		case 4:
+		case 6:
+			r = res & bt_sign(size);
+			break;
+		case 7:
+			r = !res || (res & bt_sign(size));
+			break;
+		default:
+			return bt_cond_slow(cpu, cc);
+		}
+		return r ^ (cc & 1);
+	}
+	return bt_cond_slow(cpu, cc);
 }
 
 /* A faster handler for the decoded instruction's form, or in->fn (ops/table.c). */

@@ -274,7 +274,7 @@ void bt_set_rflags(struct bt_cpu *cpu, u64 v)
 	cpu->st.rflags = v | 2;
 }
 
-bool bt_cond(struct bt_cpu *cpu, unsigned cc)
+bool bt_cond_slow(struct bt_cpu *cpu, unsigned cc)
 {
 	u64 f;
 	bool r;

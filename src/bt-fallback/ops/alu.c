@@ -409,6 +409,16 @@ bt_alu_rr(struct bt_cpu *cpu, const struct bt_insn *in, unsigned op, unsigned sz
 		cpu->st.gpr[dst] = r; /* masked to sz: a 32-bit result zero-extends */
 }
 
+/* Group 1 (81, 83) on a 4- or 8-byte register. */
+static inline __attribute__((always_inline)) void
+bt_alu_ri(struct bt_cpu *cpu, const struct bt_insn *in, unsigned op, unsigned sz)
+{
+	u64 r = bt_alu_inl(cpu, op, sz, cpu->st.gpr[in->rm], in->imm);
+
+	if (op != 7)
+		cpu->st.gpr[in->rm] = r;
+}
+
 #define BT_ALU_RR(name, op)                                                          \
 	static void bt_op_##name##_rr4(struct bt_cpu *cpu, const struct bt_insn *in) \
 	{                                                                            \
@@ -417,6 +427,14 @@ bt_alu_rr(struct bt_cpu *cpu, const struct bt_insn *in, unsigned op, unsigned sz
 	static void bt_op_##name##_rr8(struct bt_cpu *cpu, const struct bt_insn *in) \
 	{                                                                            \
 		bt_alu_rr(cpu, in, op, 8);                                           \
+	}                                                                            \
+	static void bt_op_##name##_ri4(struct bt_cpu *cpu, const struct bt_insn *in) \
+	{                                                                            \
+		bt_alu_ri(cpu, in, op, 4);                                           \
+	}                                                                            \
+	static void bt_op_##name##_ri8(struct bt_cpu *cpu, const struct bt_insn *in) \
+	{                                                                            \
+		bt_alu_ri(cpu, in, op, 8);                                           \
 	}
 BT_ALU_RR(add, 0)
 BT_ALU_RR(or, 1)
@@ -432,6 +450,13 @@ const bt_handler_fn bt_ops_alu_rr[2][8] = {
 	  bt_op_xor_rr4, bt_op_cmp_rr4 },
 	{ bt_op_add_rr8, bt_op_or_rr8, bt_op_adc_rr8, bt_op_sbb_rr8, bt_op_and_rr8, bt_op_sub_rr8,
 	  bt_op_xor_rr8, bt_op_cmp_rr8 },
+};
+
+const bt_handler_fn bt_ops_alu_ri[2][8] = {
+	{ bt_op_add_ri4, bt_op_or_ri4, bt_op_adc_ri4, bt_op_sbb_ri4, bt_op_and_ri4, bt_op_sub_ri4,
+	  bt_op_xor_ri4, bt_op_cmp_ri4 },
+	{ bt_op_add_ri8, bt_op_or_ri8, bt_op_adc_ri8, bt_op_sbb_ri8, bt_op_and_ri8, bt_op_sub_ri8,
+	  bt_op_xor_ri8, bt_op_cmp_ri8 },
 };
 
 /* IMUL Gv,Ev(,imm) with a 4- or 8-byte operand: as bt_op_imul. */

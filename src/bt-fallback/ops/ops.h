@@ -13,6 +13,8 @@
 u64 bt_alu(struct bt_cpu *cpu, unsigned op, unsigned size, u64 a, u64 b);
 /* Register-register group-1 handlers by [operand size 8][op]. */
 extern const bt_handler_fn bt_ops_alu_rr[2][8];
+/* Group 1 with an immediate on a register, by [operand size 8][op]. */
+extern const bt_handler_fn bt_ops_alu_ri[2][8];
 
 #define BT_OP(name) void bt_op_##name(struct bt_cpu *cpu, const struct bt_insn *in)
 

@@ -90,6 +90,8 @@ bt_handler_fn bt_ops_specialise(const struct bt_insn *in)
 		return in->fn;
 	if (op < 0x40 && in->fn != bt_op_ud && (op & 7) <= 3 && (op & 5) == 1 && reg)
 		return bt_ops_alu_rr[sz == 8][(op >> 3) & 7]; /* 01, 03, 09, 0B ... 39, 3B */
+	if (in->fn == bt_op_grp1 && reg && (op == 0x81 || op == 0x83))
+		return bt_ops_alu_ri[sz == 8][in->modrm_reg];
 	if (in->fn == bt_op_mov && (op == 0x89 || op == 0x8b)) {
 		if (reg)
 			return sz == 8 ? bt_op_mov_rr8 : bt_op_mov_rr4;
