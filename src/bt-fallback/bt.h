@@ -931,7 +931,7 @@ static inline bool bt_cond(struct bt_cpu *cpu, unsigned cc)
 }
 
 /* A faster handler for the decoded instruction's form, or in->fn (ops/table.c). */
-bt_handler_fn bt_ops_specialise(const struct bt_insn *in);
+bt_handler_fn bt_ops_specialise(const struct bt_insn *in, enum bt_mode mode);
 
 /* Per-handler helpers shared between op files. */
 void bt_op_ud(struct bt_cpu *cpu, const struct bt_insn *in);

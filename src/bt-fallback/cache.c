@@ -211,7 +211,7 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 			bt_fetch(cpu, lin + avail, buf, 1, &insn_gpa);
 			bt_raise_gp0(cpu); /* not reached when bt_fetch raised */
 		}
-		insns[n].fn = bt_ops_specialise(&insns[n]);
+		insns[n].fn = bt_ops_specialise(&insns[n], mode);
 		total += insns[n].len;
 		if (bt_cache_ends_block(&insns[n++]))
 			break;

@@ -487,3 +487,57 @@ void bt_op_mov_st4(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	bt_st(cpu, in->seg, bt_ea_off(cpu, in), 4, cpu->st.gpr[in->reg]);
 }
+
+/* MOVZX/MOVSX (0F B6/B7/BE/BF) and MOVSXD (63, 64-bit mode) into a 4- or 8-byte register. */
+static inline __attribute__((always_inline)) void
+bt_movx_n(struct bt_cpu *cpu, const struct bt_insn *in, unsigned src, bool sign, unsigned dsz)
+{
+	u64 v = bt_rm_read(cpu, in, src);
+
+	if (sign)
+		v = (u64)bt_sext(v, src);
+	bt_set_reg(cpu, in->reg, dsz, v);
+}
+
+#define BT_MOVX(name, src, sign)                                                   \
+	static void bt_op_##name##_4(struct bt_cpu *cpu, const struct bt_insn *in) \
+	{                                                                          \
+		bt_movx_n(cpu, in, src, sign, 4);                                  \
+	}                                                                          \
+	static void bt_op_##name##_8(struct bt_cpu *cpu, const struct bt_insn *in) \
+	{                                                                          \
+		bt_movx_n(cpu, in, src, sign, 8);                                  \
+	}
+BT_MOVX(movzx8, 1, false)
+BT_MOVX(movzx16, 2, false)
+BT_MOVX(movsx8, 1, true)
+BT_MOVX(movsx16, 2, true)
+BT_MOVX(movsxd, 4, true)
+
+bt_handler_fn bt_ops_movx_for(const struct bt_insn *in, enum bt_mode mode)
+{
+	bool q = in->opsz == 8;
+
+	switch (in->opcode) {
+	case 0x1b6:
+		return q ? bt_op_movzx8_8 : bt_op_movzx8_4;
+	case 0x1b7:
+		return q ? bt_op_movzx16_8 : bt_op_movzx16_4;
+	case 0x1be:
+		return q ? bt_op_movsx8_8 : bt_op_movsx8_4;
+	case 0x1bf:
+		return q ? bt_op_movsx16_8 : bt_op_movsx16_4;
+	case 0x63:
+		if (mode == BT_MODE_LONG64)
+			return q ? bt_op_movsxd_8 : bt_op_movsxd_4;
+		return in->fn; /* ARPL */
+	default:
+		return in->fn;
+	}
+}
+
+/* LEA with 8-byte operand and address sizes. */
+void bt_op_lea8(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	cpu->st.gpr[in->reg] = bt_ea_off(cpu, in);
+}

@@ -67,6 +67,9 @@ BT_OP(mov_imm_reg);
 BT_OP(mov_moffs);
 BT_OP(movx);
 BT_OP(lea);
+BT_OP(lea8);
+/* The MOVZX/MOVSX/MOVSXD handler for a 4/8-byte destination, or in->fn. */
+bt_handler_fn bt_ops_movx_for(const struct bt_insn *in, enum bt_mode mode);
 BT_OP(xchg);
 BT_OP(xchg_ax);
 BT_OP(nop);

@@ -81,7 +81,7 @@ const bt_handler_fn bt_ops_map0f38[256] = {
  * calls this): register-register ALU ops, MOV and shifts, IMUL and 4/8-byte MOV loads and
  * stores. Each behaves exactly as the generic handler would on that form.
  */
-bt_handler_fn bt_ops_specialise(const struct bt_insn *in)
+bt_handler_fn bt_ops_specialise(const struct bt_insn *in, enum bt_mode mode)
 {
 	unsigned op = in->opcode, sz = in->opsz;
 	bool reg = in->ea_kind == BT_EA_NONE;
@@ -99,6 +99,10 @@ bt_handler_fn bt_ops_specialise(const struct bt_insn *in)
 			return sz == 8 ? bt_op_mov_ld8 : bt_op_mov_ld4;
 		return sz == 8 ? bt_op_mov_st8 : bt_op_mov_st4;
 	}
+	if (in->fn == bt_op_movx)
+		return bt_ops_movx_for(in, mode);
+	if (in->fn == bt_op_lea && !reg && sz == 8 && in->asz == 8)
+		return bt_op_lea8;
 	if (in->fn == bt_op_imul)
 		return sz == 8 ? bt_op_imul8 : bt_op_imul4;
 	if (in->fn == bt_op_grp2 && reg && (op == 0xc1 || op == 0xd1 || op == 0xd3) &&
