@@ -18,8 +18,11 @@
  * Segmentation, privilege checks, far transfers and task switches are in
  * seg.c and ops/ctrl.c, event delivery (IDT, IST, double fault, INTR, NMI)
  * in intr.c, system instructions in ops/sys.c (SDM vol. 3A chapters 3, 5,
- * 6, 7). bt_cpu_set_flat64 keeps the part-1 behaviour for user-mode tests:
- * an exception ends bt_run with BT_EXIT_EXCEPTION. The x87 FPU is in
+ * 6, 7). Paging (32-bit, PAE, 4-level) and the TLB are in mmu.c, control
+ * registers, MSRs and the TSC in sysreg.c and ops/sysreg_ops.c, the CPUID
+ * model in cpuid.c (SDM vol. 3A chapters 2 and 4, vol. 4).
+ * bt_cpu_set_flat64 keeps the part-1 behaviour for user-mode tests (no page
+ * tables; an exception ends bt_run with BT_EXIT_EXCEPTION). The x87 FPU is in
  * ops/x87.c (the host computes, as for SSE floating point in ops/ssefp.c).
  */
 #ifndef BT_FALLBACK_BT_H
