@@ -280,7 +280,8 @@ struct bt_block {
 struct bt_cache {
 	struct bt_block **hash;		 /* by (gpa, mode) */
 	struct bt_page_link **page_hash; /* by page number */
-	struct bt_block *jc[2][BT_JC_SIZE]; /* by CPL 3 and linear address; cleared on TLB flushes */
+	/* By CPL 3 and linear address; cleared on TLB flushes. */
+	struct bt_block *jc[2][BT_JC_SIZE];
 	u8 *arena;
 	size_t arena_size, arena_used;
 	u64 nr_translated, nr_flushes, nr_invalidated;
@@ -352,7 +353,7 @@ struct bt_tlb_entry {
 	u8 large;  /* log2 of the page size when it is a 2 or 4 MiB page (INVLPG drops all of it) */
 };
 
-#define BT_TLB_SIZE 256
+#define BT_TLB_SIZE  256
 #define BT_TRACE_LEN 16
 
 /* Model-specific registers the CPU itself keeps (sysreg.c); the machine keeps the APIC's. */
