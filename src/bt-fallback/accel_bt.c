@@ -1,91 +1,475 @@
 // SPDX-License-Identifier: MIT
 /*
- * The "bt" accelerator (vmm/accel.h). BT part 1 provides the CPU core
- * (decoder, block cache, user-level executor); running whole guests needs
- * the system architecture (paging, descriptor tables, IDT delivery, the
- * userspace interrupt controllers) which is BT part 2 (issue 5). Until
- * then every entry fails cleanly with the same message.
+ * The "bt" accelerator (vmm/accel.h) over the BT engine (bt.h): a bt_mem per
+ * VM, a bt_cpu per vCPU (its index is its APIC ID), vcpu_run drives bt_run in
+ * slices and turns its exits into lifecycle stops.
+ *
+ * The engine needs nothing from the host, so probe always succeeds.
+ *
+ * SMP: every vCPU has its host thread (vcpu.c), but guest code runs on one of
+ * them at a time. A fair execution lock (a ticket lock on a mutex and condvar)
+ * serialises bt_run: a vCPU holds it for a slice of ACCEL_BT_SLICE
+ * instructions and hands it to the next waiting vCPU at slice end or when it
+ * halts. So LOCK-prefixed instructions and XCHG are atomic by construction
+ * (SDM vol. 3A 9.1.2.2: no other processor accesses memory during them), and
+ * the engine's shared structures (code-page marks, other CPUs' block caches
+ * invalidated by self-modifying code) are only touched by one thread. Running
+ * the vCPUs in parallel with host atomics is a later step.
+ *
+ * HLT (SDM vol. 2A "HLT": the processor stays halted until an interrupt, NMI,
+ * INIT or reset): vcpu_run sleeps on the vCPU's condvar, outside the
+ * execution lock, until a wake event arrives -- the INTR pin rising
+ * (vcpu_set_intr) or a kick -- and then runs the engine again, which takes
+ * the interrupt or stays halted. A wake event is counted, not a level, so a
+ * guest halted with IF=0 and an interrupt pending does not spin. A kick from
+ * the VMM (vcpu_kick) makes vcpu_run return VCPU_STOP_KICKED; the engine's own
+ * kick for an INTR change (BT_EXIT_REQUEST without a VMM kick) just continues.
+ * The HLT wait happens inside vcpu_run, so VCPU_STOP_HALTED is never returned.
+ *
+ * Calls from the engine into the machine (bt_mem's pio/mmio/intr_ack/msr/
+ * clock_ns) carry the CPU index; they go through that vCPU's struct accel_io,
+ * so per-CPU devices (the local APIC window) know which CPU asked.
  */
 #include "vmm/accel.h"
 
+#include "bt-fallback/bt.h"
 #include "vmm/base/err.h"
+#include "vmm/base/log.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#define ACCEL_BT_WHY                                                                          \
-	"the BT engine cannot run whole guests yet: its system emulation (BT part 2) is not " \
-	"implemented"
+/* Instructions per bt_run call: a vCPU holds the execution lock at most this long. */
+#define ACCEL_BT_SLICE	   1000000ull
+#define ACCEL_BT_SLICE_SMP 200000ull
+
+/* The machine's local APICs count TSC deadlines at this rate (vmm/board_irqchip.h). */
+_Static_assert(BT_TSC_KHZ == 2000000u, "BOARD_IRQCHIP_TSC_HZ in vmm/board_irqchip.h must follow");
+
+/* MSR numbers the state save/restore handles apart from bt_msr_list (SDM vol. 4). */
+#define ACCEL_BT_MSR_APIC_BASE 0x1bu
+
+struct accel_vcpu;
+
+struct accel_vm {
+	struct bt_mem mem;
+	unsigned nr_vcpus; /* from the config */
+	struct accel_vcpu *vcpus[BT_MAX_CPUS];
+	const struct accel_io *clock_io; /* the first vCPU's io: the clock is VM-wide */
+	/* Fair execution lock: tickets taken in order, served in order. */
+	pthread_mutex_t exec_mtx;
+	pthread_cond_t exec_cond;
+	u64 exec_next, exec_serving;
+	u64 slice;
+};
+
+struct accel_vcpu {
+	struct accel_vm *avm;
+	struct bt_cpu *cpu;
+	struct accel_io io;
+	unsigned index;
+	/* Wake-ups of a halted vCPU: wakes counts INTR rises and kicks; kick is the VMM's. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	u64 wakes;
+	bool kick;
+};
+
+/* --------------------------------------------------------- execution lock */
+
+static void accel_bt_exec_lock(struct accel_vm *avm)
+{
+	u64 ticket;
+
+	pthread_mutex_lock(&avm->exec_mtx);
+	ticket = avm->exec_next++;
+	while (avm->exec_serving != ticket)
+		pthread_cond_wait(&avm->exec_cond, &avm->exec_mtx);
+	pthread_mutex_unlock(&avm->exec_mtx);
+}
+
+static void accel_bt_exec_unlock(struct accel_vm *avm)
+{
+	pthread_mutex_lock(&avm->exec_mtx);
+	avm->exec_serving++;
+	pthread_cond_broadcast(&avm->exec_cond);
+	pthread_mutex_unlock(&avm->exec_mtx);
+}
+
+/* At slice end: let a waiting vCPU run first, if any. */
+static void accel_bt_exec_yield(struct accel_vm *avm)
+{
+	bool waiting;
+
+	pthread_mutex_lock(&avm->exec_mtx);
+	waiting = avm->exec_next != avm->exec_serving + 1;
+	pthread_mutex_unlock(&avm->exec_mtx);
+	if (waiting) {
+		accel_bt_exec_unlock(avm);
+		accel_bt_exec_lock(avm);
+	}
+}
+
+/* ------------------------------------------------- engine -> machine calls */
+
+static struct accel_vcpu *accel_bt_vcpu_of(void *opaque, unsigned cpu)
+{
+	struct accel_vm *avm = opaque;
+
+	return cpu < BT_MAX_CPUS ? avm->vcpus[cpu] : NULL;
+}
+
+static void accel_bt_mmio(void *opaque, unsigned cpu, u64 gpa, unsigned size, bool is_write,
+			  void *data)
+{
+	struct accel_vcpu *v = accel_bt_vcpu_of(opaque, cpu);
+
+	if (v && v->io.mmio)
+		v->io.mmio(v->io.vm, gpa, size, is_write, data);
+	else if (!is_write)
+		memset(data, 0xff, size);
+}
+
+static void accel_bt_pio(void *opaque, unsigned cpu, u16 port, unsigned size, bool is_write,
+			 void *data)
+{
+	struct accel_vcpu *v = accel_bt_vcpu_of(opaque, cpu);
+
+	if (v && v->io.pio)
+		v->io.pio(v->io.vm, port, size, is_write, data);
+	else if (!is_write)
+		memset(data, 0xff, size);
+}
+
+static int accel_bt_intr_ack(void *opaque, unsigned cpu)
+{
+	struct accel_vcpu *v = accel_bt_vcpu_of(opaque, cpu);
+
+	return v && v->io.intr_ack ? v->io.intr_ack(v->io.vm, cpu) : -1;
+}
+
+static int accel_bt_msr(void *opaque, unsigned cpu, u32 index, bool is_write, u64 *val)
+{
+	struct accel_vcpu *v = accel_bt_vcpu_of(opaque, cpu);
+
+	return v && v->io.msr ? v->io.msr(v->io.vm, index, is_write, val) : -ENOENT;
+}
+
+static u64 accel_bt_clock_ns(void *opaque)
+{
+	struct accel_vm *avm = opaque;
+	const struct accel_io *io = avm->clock_io;
+
+	return io->clock_ns(io->vm);
+}
+
+/* ----------------------------------------------------------------- VM */
 
 static int accel_bt_probe(struct err *why_not)
 {
-	return err_set(why_not, -ENOSYS, ACCEL_BT_WHY);
+	(void)why_not;
+	return 0;
 }
 
 static int accel_bt_vm_create(const struct accel_config *cfg, struct accel_vm **out,
 			      struct err *err)
 {
-	(void)cfg;
+	struct accel_vm *avm;
+
 	*out = NULL;
-	return err_set(err, -ENOSYS, ACCEL_BT_WHY);
+	if (cfg->nr_vcpus == 0 || cfg->nr_vcpus > BT_MAX_CPUS)
+		return err_set(err, -EINVAL, "bt: %u vCPUs: the engine runs 1 to %u", cfg->nr_vcpus,
+			       BT_MAX_CPUS);
+	avm = calloc(1, sizeof(*avm));
+	if (!avm)
+		return err_set(err, -ENOMEM, "bt: out of memory");
+	avm->nr_vcpus = cfg->nr_vcpus;
+	avm->slice = cfg->nr_vcpus > 1 ? ACCEL_BT_SLICE_SMP : ACCEL_BT_SLICE;
+	avm->mem.io_opaque = avm;
+	avm->mem.mmio = accel_bt_mmio;
+	avm->mem.pio = accel_bt_pio;
+	avm->mem.intr_ack = accel_bt_intr_ack;
+	avm->mem.msr = accel_bt_msr;
+	avm->mem.clock_ns = NULL; /* set with the first vCPU that brings a clock */
+	pthread_mutex_init(&avm->exec_mtx, NULL);
+	pthread_cond_init(&avm->exec_cond, NULL);
+	*out = avm;
+	return 0;
 }
 
 static void accel_bt_vm_destroy(struct accel_vm *avm)
 {
-	(void)avm;
+	if (!avm)
+		return;
+	bt_mem_destroy(&avm->mem);
+	pthread_cond_destroy(&avm->exec_cond);
+	pthread_mutex_destroy(&avm->exec_mtx);
+	free(avm);
 }
 
 static int accel_bt_map_ram(struct accel_vm *avm, u64 gpa, u64 len, void *hva, unsigned flags)
 {
-	(void)avm, (void)gpa, (void)len, (void)hva, (void)flags;
-	return -ENOSYS;
+	return bt_mem_map(&avm->mem, gpa, len, hva, flags & ACCEL_MEM_READONLY);
 }
 
+/* No dirty tracking yet (live migration and snapshots of a running VM need it). */
 static int accel_bt_dirty_log(struct accel_vm *avm, u64 gpa, u64 len, unsigned long *bitmap)
 {
 	(void)avm, (void)gpa, (void)len, (void)bitmap;
 	return -ENOSYS;
 }
 
+/* --------------------------------------------------------------- vCPU */
+
 static int accel_bt_vcpu_create(struct accel_vm *avm, unsigned index, const struct accel_io *io,
 				struct accel_vcpu **out, struct err *err)
 {
-	(void)avm, (void)index, (void)io;
+	struct bt_cpu_config cfg = { .mem = &avm->mem, .index = index };
+	struct accel_vcpu *v;
+	int ret;
+
 	*out = NULL;
-	return err_set(err, -ENOSYS, ACCEL_BT_WHY);
+	if (index >= BT_MAX_CPUS || avm->vcpus[index])
+		return err_set(err, -EINVAL, "bt: bad or duplicate vCPU index %u", index);
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return err_set(err, -ENOMEM, "bt: out of memory");
+	v->avm = avm;
+	v->index = index;
+	v->io = *io;
+	pthread_mutex_init(&v->lock, NULL);
+	pthread_cond_init(&v->cond, NULL);
+	ret = bt_cpu_create(&cfg, &v->cpu, err);
+	if (ret < 0)
+		goto err_free;
+	avm->vcpus[index] = v;
+	if (!avm->clock_io && v->io.clock_ns) {
+		avm->clock_io = &v->io;
+		avm->mem.clock_ns = accel_bt_clock_ns;
+	}
+	*out = v;
+	return 0;
+
+err_free:
+	pthread_cond_destroy(&v->cond);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+	return ret;
 }
 
 static void accel_bt_vcpu_destroy(struct accel_vcpu *v)
 {
-	(void)v;
+	struct accel_vm *avm;
+
+	if (!v)
+		return;
+	avm = v->avm;
+	avm->vcpus[v->index] = NULL;
+	if (avm->clock_io == &v->io) {
+		avm->clock_io = NULL;
+		avm->mem.clock_ns = NULL;
+		for (unsigned i = 0; i < BT_MAX_CPUS; i++) {
+			if (avm->vcpus[i] && avm->vcpus[i]->io.clock_ns) {
+				avm->clock_io = &avm->vcpus[i]->io;
+				avm->mem.clock_ns = accel_bt_clock_ns;
+				break;
+			}
+		}
+	}
+	bt_cpu_destroy(v->cpu);
+	pthread_cond_destroy(&v->cond);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}
+
+/* The crash report: registers of a CPU that stopped for good. */
+static void accel_bt_report(struct accel_vcpu *v, const char *what)
+{
+	struct bt_cpu *cpu = v->cpu;
+	const struct cpu_state *st = &cpu->st;
+	const u64 *r = st->gpr;
+	u64 rflags = bt_get_rflags(cpu);
+
+	log_err("bt: vcpu%u: %s at %04x:%016" PRIx64 " (mode %u, %" PRIu64 " instructions retired)",
+		v->index, what, st->seg[CPU_CS].selector, st->rip, cpu->mode, cpu->icount);
+	if (cpu->exc.vector || cpu->exc.has_error)
+		log_err("bt: vcpu%u: last exception: vector %u error %#x cr2 %#" PRIx64, v->index,
+			cpu->exc.vector, cpu->exc.has_error ? cpu->exc.error : 0, cpu->exc.cr2);
+	log_err("bt: rax %016" PRIx64 " rbx %016" PRIx64 " rcx %016" PRIx64 " rdx %016" PRIx64,
+		r[CPU_RAX], r[CPU_RBX], r[CPU_RCX], r[CPU_RDX]);
+	log_err("bt: rsi %016" PRIx64 " rdi %016" PRIx64 " rbp %016" PRIx64 " rsp %016" PRIx64,
+		r[CPU_RSI], r[CPU_RDI], r[CPU_RBP], r[CPU_RSP]);
+	log_err("bt: r8  %016" PRIx64 " r9  %016" PRIx64 " r10 %016" PRIx64 " r11 %016" PRIx64,
+		r[CPU_R8], r[CPU_R9], r[CPU_R10], r[CPU_R11]);
+	log_err("bt: r12 %016" PRIx64 " r13 %016" PRIx64 " r14 %016" PRIx64 " r15 %016" PRIx64,
+		r[CPU_R12], r[CPU_R13], r[CPU_R14], r[CPU_R15]);
+	log_err("bt: rflags %08" PRIx64 " cr0 %08" PRIx64 " cr2 %016" PRIx64 " cr3 %016" PRIx64
+		" cr4 %08" PRIx64 " efer %" PRIx64,
+		rflags, st->cr0, st->cr2, st->cr3, st->cr4, st->efer);
+	for (unsigned i = 0; i < CPU_NR_SEGS; i++) {
+		const struct cpu_segment *s = &st->seg[i];
+
+		log_err("bt: %s %04x base %016" PRIx64 " limit %08x type %x dpl %u p %u db %u l %u",
+			(const char *[]){ "es", "cs", "ss", "ds", "fs", "gs" }[i], s->selector,
+			s->base, s->limit, s->type, s->dpl, s->present, s->db, s->l);
+	}
+	log_err("bt: gdt %016" PRIx64 "/%04x idt %016" PRIx64 "/%04x tr %04x", st->gdtr.base,
+		st->gdtr.limit, st->idtr.base, st->idtr.limit, st->tr.selector);
+}
+
+/* A VMM kick waiting? Consumes it. */
+static bool accel_bt_take_kick(struct accel_vcpu *v)
+{
+	bool kick;
+
+	pthread_mutex_lock(&v->lock);
+	kick = v->kick;
+	v->kick = false;
+	pthread_mutex_unlock(&v->lock);
+	return kick;
+}
+
+static u64 accel_bt_wakes(struct accel_vcpu *v)
+{
+	u64 w;
+
+	pthread_mutex_lock(&v->lock);
+	w = v->wakes;
+	pthread_mutex_unlock(&v->lock);
+	return w;
+}
+
+/*
+ * Halted: sleep until a wake event newer than seen. Returns true for a VMM kick (consumed).
+ * Not under the execution lock.
+ */
+static bool accel_bt_wait_halted(struct accel_vcpu *v, u64 seen)
+{
+	bool kick;
+
+	pthread_mutex_lock(&v->lock);
+	while (v->wakes == seen && !v->kick)
+		pthread_cond_wait(&v->cond, &v->lock);
+	kick = v->kick;
+	v->kick = false;
+	pthread_mutex_unlock(&v->lock);
+	return kick;
 }
 
 static int accel_bt_vcpu_run(struct accel_vcpu *v, enum vcpu_stop *why)
 {
-	(void)v;
-	*why = VCPU_STOP_FAILED;
-	return -ENOSYS;
+	struct accel_vm *avm = v->avm;
+	enum bt_exit e;
+	u64 seen;
+
+	for (;;) {
+		if (accel_bt_take_kick(v)) {
+			*why = VCPU_STOP_KICKED;
+			return 0;
+		}
+		seen = accel_bt_wakes(v);
+		accel_bt_exec_lock(avm);
+		do {
+			e = bt_run(v->cpu, avm->slice);
+			if (e == BT_EXIT_LIMIT)
+				accel_bt_exec_yield(avm);
+		} while (e == BT_EXIT_LIMIT);
+		accel_bt_exec_unlock(avm);
+
+		switch (e) {
+		case BT_EXIT_LIMIT:
+		case BT_EXIT_REQUEST:
+			/* An INTR change (the engine takes it next time) or a VMM kick (above). */
+			continue;
+		case BT_EXIT_HLT:
+			if (accel_bt_wait_halted(v, seen)) {
+				*why = VCPU_STOP_KICKED;
+				return 0;
+			}
+			continue;
+		case BT_EXIT_SHUTDOWN:
+			accel_bt_report(v, "triple fault (shutdown)");
+			*why = VCPU_STOP_SHUTDOWN;
+			return 0;
+		case BT_EXIT_EXCEPTION:
+			accel_bt_report(v, "exception the engine cannot deliver");
+			*why = VCPU_STOP_FAILED;
+			return 0;
+		}
+	}
 }
 
 static void accel_bt_vcpu_kick(struct accel_vcpu *v)
 {
-	(void)v;
+	pthread_mutex_lock(&v->lock);
+	v->kick = true;
+	v->wakes++;
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+	bt_cpu_kick(v->cpu);
 }
 
 static void accel_bt_vcpu_set_intr(struct accel_vcpu *v, bool level)
 {
-	(void)v, (void)level;
+	bool was = __atomic_load_n(&v->cpu->intr_line, __ATOMIC_ACQUIRE);
+
+	bt_cpu_set_intr(v->cpu, level);
+	if (level && !was) {
+		pthread_mutex_lock(&v->lock);
+		v->wakes++;
+		pthread_cond_broadcast(&v->cond);
+		pthread_mutex_unlock(&v->lock);
+	}
 }
 
 static int accel_bt_vcpu_get(struct accel_vcpu *v, struct cpu_state *st)
 {
-	(void)v, (void)st;
-	return -ENOSYS;
+	struct bt_cpu *cpu = v->cpu;
+	const u32 *idx;
+	unsigned n;
+	u64 val;
+
+	accel_bt_exec_lock(v->avm);
+	*st = cpu->st;
+	st->rflags = bt_get_rflags(cpu);
+	if (bt_msr_read(cpu, ACCEL_BT_MSR_APIC_BASE, &val) == 0)
+		st->apic_base = val;
+	n = bt_msr_list(&idx);
+	st->nr_msrs = 0;
+	for (unsigned i = 0; i < n && st->nr_msrs < CPU_MAX_MSRS; i++) {
+		if (bt_msr_read(cpu, idx[i], &val) < 0)
+			continue;
+		st->msrs[st->nr_msrs].index = idx[i];
+		st->msrs[st->nr_msrs].value = val;
+		st->nr_msrs++;
+	}
+	accel_bt_exec_unlock(v->avm);
+	return 0;
 }
 
 static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 {
-	(void)v, (void)st;
-	return -ENOSYS;
+	struct bt_cpu *cpu = v->cpu;
+	int ret = 0;
+	u64 val;
+
+	accel_bt_exec_lock(v->avm);
+	cpu->st = *st;
+	bt_set_rflags(cpu, st->rflags);
+	bt_cpu_update_mode(cpu);
+	bt_tlb_flush(cpu);
+	if (bt_msr_read(cpu, ACCEL_BT_MSR_APIC_BASE, &val) == 0 && val != st->apic_base &&
+	    bt_msr_write(cpu, ACCEL_BT_MSR_APIC_BASE, st->apic_base) < 0)
+		ret = -EINVAL;
+	for (unsigned i = 0; i < st->nr_msrs && i < CPU_MAX_MSRS; i++)
+		if (bt_msr_write(cpu, st->msrs[i].index, st->msrs[i].value) < 0)
+			ret = -EINVAL;
+	accel_bt_exec_unlock(v->avm);
+	return ret;
 }
 
 const struct accel_ops accel_bt = {

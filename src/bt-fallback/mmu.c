@@ -137,16 +137,19 @@ static void bt_mmu_pte_or(void *p, unsigned size, u64 bits)
 		__atomic_fetch_or((u64 *)p, bits, __ATOMIC_RELAXED);
 }
 
+/* Set in every failing walk's result: a supervisor read of a not-present page has error code 0. */
+#define BT_WALK_FAULT (1u << 31)
+
 /*
  * Walk the paging structures for lin (SDM vol. 3A 4.3-4.6). Returns 0 and fills w, having set
- * the accessed (and, for a write, dirty) flags, or returns the #PF error code.
+ * the accessed (and, for a write, dirty) flags, or returns BT_WALK_FAULT | the #PF error code.
  */
 static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool user,
 		       struct bt_walk *w)
 {
 	u64 cr4 = cpu->st.cr4, efer = cpu->st.efer;
 	bool pae = cr4 & BT_CR4_PAE, nxe = pae && (efer & BT_EFER_NXE);
-	u32 err = (acc == BT_ACC_WRITE ? BT_PF_W : 0) | (user ? BT_PF_U : 0) |
+	u32 err = BT_WALK_FAULT | (acc == BT_ACC_WRITE ? BT_PF_W : 0) | (user ? BT_PF_U : 0) |
 		  (acc == BT_ACC_FETCH && nxe ? BT_PF_FETCH : 0);
 	void *ptes[4];
 	unsigned nr = 0, esize = pae ? 8 : 4, shift;
@@ -290,7 +293,7 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 		if (err) {
 			if (probe)
 				return NULL;
-			bt_raise_pf(cpu, lin, err);
+			bt_raise_pf(cpu, lin, err & ~BT_WALK_FAULT);
 		}
 	} else {
 		w = (struct bt_walk){

@@ -32,6 +32,14 @@ struct accel_io {
 	int (*intr_ack)(void *vm, unsigned cpu);
 	/* Virtual time for engines that run until the next deadline (BT); may be NULL. */
 	u64 (*next_deadline_ns)(void *vm);
+	/*
+	 * Machine MSRs of a userspace irqchip (IA32_APIC_BASE, x2APIC 0x800-0x8ff, TSC deadline):
+	 * 0 handled, -ENOENT not the machine's (the CPU model decides), other negative: #GP.
+	 * May be NULL.
+	 */
+	int (*msr)(void *vm, u32 index, bool is_write, u64 *val);
+	/* Guest virtual time in ns, the clock the machine's timers count (TSC base); may be NULL. */
+	u64 (*clock_ns)(void *vm);
 };
 
 enum vcpu_stop {

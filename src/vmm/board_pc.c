@@ -6,8 +6,9 @@
  * GSI numbering follows the ISA IRQs (the MADT's interrupt source override
  * maps IRQ0 to GSI2 for the IOAPIC; KVM's default routing does the same).
  * Under KVM the lines end in KVM_IRQ_LINE; without an in-kernel irqchip
- * (BT) they end in the userspace interrupt controllers, which arrive with
- * the BT system issue -- until then such a VM is refused at creation.
+ * (BT) they end in the userspace interrupt controllers and timers of
+ * board_irqchip.c (8259 pair, PIT, I/O APIC, local APICs, HPET), whose CPU
+ * side reaches the vCPUs through accel->vcpu_set_intr and vcpu_startup.
  */
 #include "vmm/board_pc.h"
 
@@ -21,9 +22,11 @@
 #include "devices/uart.h"
 #include "vmm/base/log.h"
 #include "vmm/board_disks.h"
+#include "vmm/board_irqchip.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
 #include "vmm/spec.h"
+#include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -47,6 +50,7 @@ struct board_pc {
 	struct pci_host *pci;
 	struct piix *piix;
 	struct board_disks *disks;
+	struct board_irqchip *irqchip; /* accelerators without an in-kernel irqchip */
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
 };
@@ -69,7 +73,38 @@ struct irq_line board_pc_gsi_line(struct vm *vm, unsigned gsi)
 {
 	struct irq_line line = { .set = board_pc_irq_set, .sink = vm, .pin = gsi };
 
+	if (!vm->accel->has_irqchip && vm->board && vm->board->irqchip)
+		return board_irqchip_line(vm->board->irqchip, gsi);
 	return line;
+}
+
+struct board_irqchip *board_pc_irqchip(struct board_pc *b)
+{
+	return b->irqchip;
+}
+
+void board_pc_msi(struct board_pc *b, u64 addr, u32 data)
+{
+	if (b->irqchip)
+		board_irqchip_msi(b->irqchip, addr, data);
+}
+
+/* The userspace irqchip drives a vCPU's INTR pin. Device lock held, any thread. */
+static void board_pc_cpu_set_intr(void *opaque, unsigned cpu, bool level)
+{
+	struct vm *vm = opaque;
+
+	if (vm->vcpus && cpu < vm->nr_vcpus && vm->vcpus[cpu] && vm->vcpus[cpu]->av)
+		vm->accel->vcpu_set_intr(vm->vcpus[cpu]->av, level);
+}
+
+/* INIT or STARTUP for a vCPU from a local APIC. Device lock held. */
+static void board_pc_cpu_startup(void *opaque, unsigned cpu, int vector)
+{
+	struct vm *vm = opaque;
+
+	if (vm->vcpus && cpu < vm->nr_vcpus && vm->vcpus[cpu])
+		vcpu_startup(vm->vcpus[cpu], vector);
 }
 
 /* COM1's transmitter: hand everything to the console (it never blocks the guest). */
@@ -144,12 +179,15 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	b->vm = vm;
 	vm->board = b;
 	if (!vm->accel->has_irqchip) {
-		ret = err_set(
-			err, -ENOSYS,
-			"the userspace interrupt controllers the %s accelerator needs are not "
-			"implemented yet",
-			vm->accel->name);
-		goto err_destroy;
+		struct board_irqchip_config ic = { .nr_cpus = vm->nr_vcpus,
+						   .ioapic_id = (u8)vm->nr_vcpus, /* as the MADT */
+						   .set_intr = board_pc_cpu_set_intr,
+						   .startup = board_pc_cpu_startup,
+						   .opaque = vm };
+
+		ret = board_irqchip_create(&vm->plat, &ic, &b->irqchip, err);
+		if (ret < 0)
+			goto err_destroy;
 	}
 	ret = uart_create(&vm->plat, &com1, board_pc_gsi_line(vm, BOARD_COM1_GSI), &b->com1, err);
 	if (ret < 0)
@@ -233,5 +271,6 @@ void board_pc_destroy(struct board_pc *b)
 		rtc_destroy(b->rtc);
 	if (b->com1)
 		uart_destroy(b->com1);
+	board_irqchip_destroy(b->irqchip);
 	free(b);
 }

@@ -4,7 +4,7 @@
  * interrupt lines, and wires the serial console. Interrupt lines end in the
  * accelerator's in-kernel irqchip when it has one (KVM: GSI n is routed to
  * both the 8259 pair and the IOAPIC pin n), otherwise in the userspace
- * interrupt controllers of src/devices (BT, a later issue).
+ * interrupt controllers of src/devices (BT), wired by board_irqchip.c.
  *
  * Fixed layout: COM1 0x3f8 IRQ4, RTC 0x70 IRQ8, i8042 0x60/0x64 IRQ1/IRQ12,
  * ACPI PM at 0x600 with SCI on IRQ9, reset control 0xCF9, PCI config
@@ -21,6 +21,7 @@
 
 struct vm;
 struct board_pc;
+struct board_irqchip;
 struct loop;
 
 /*
@@ -32,6 +33,11 @@ struct loop;
 
 /* The interrupt line for GSI gsi: the in-kernel irqchip under KVM. Main thread. */
 struct irq_line board_pc_gsi_line(struct vm *vm, unsigned gsi);
+
+/* The userspace interrupt controllers, or NULL when the accelerator has its own (KVM). */
+struct board_irqchip *board_pc_irqchip(struct board_pc *b);
+/* A message-signalled interrupt for the userspace irqchip (platform.msi). Device lock held. */
+void board_pc_msi(struct board_pc *b, u64 addr, u32 data);
 
 /* Create every device the spec asks for. Main thread, before the vCPUs run. */
 MUST_CHECK int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err);

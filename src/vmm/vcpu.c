@@ -10,6 +10,8 @@
 #include "vmm/vcpu.h"
 
 #include "vmm/base/log.h"
+#include "vmm/board_irqchip.h"
+#include "vmm/board_pc.h"
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -35,9 +37,14 @@ const char *vcpu_stop_name(enum vcpu_stop why)
 	return "?";
 }
 
+/*
+ * Calls from the accelerator. Their opaque is the struct vcpu, so per-CPU devices (the local
+ * APIC window, its MSRs, the INTA cycle) know which CPU asked.
+ */
 static void vcpu_pio(void *opaque, u16 port, unsigned size, bool is_write, void *data)
 {
-	struct vm *vm = opaque;
+	struct vcpu *v = opaque;
+	struct vm *vm = v->vm;
 	u64 val = 0;
 
 	if (is_write) {
@@ -49,9 +56,16 @@ static void vcpu_pio(void *opaque, u16 port, unsigned size, bool is_write, void 
 	}
 }
 
+static struct board_irqchip *vcpu_irqchip(const struct vcpu *v)
+{
+	return v->vm->board ? board_pc_irqchip(v->vm->board) : NULL;
+}
+
 static void vcpu_mmio(void *opaque, u64 gpa, unsigned size, bool is_write, void *data)
 {
-	struct vm *vm = opaque;
+	struct vcpu *v = opaque;
+	struct vm *vm = v->vm;
+	struct board_irqchip *ic = vcpu_irqchip(v);
 	u64 val = 0;
 
 	if (size > 8) { /* wide accesses (SSE moves) arrive as 8-byte pieces */
@@ -60,6 +74,8 @@ static void vcpu_mmio(void *opaque, u64 gpa, unsigned size, bool is_write, void 
 				  (u8 *)data + off);
 		return;
 	}
+	if (ic && board_irqchip_mmio(ic, v->index, gpa, size, is_write, data))
+		return;
 	if (is_write) {
 		memcpy(&val, data, size);
 		bus_write(&vm->plat.mmio, gpa, size, val);
@@ -69,9 +85,34 @@ static void vcpu_mmio(void *opaque, u64 gpa, unsigned size, bool is_write, void 
 	}
 }
 
+static int vcpu_intr_ack(void *opaque, unsigned cpu)
+{
+	struct vcpu *v = opaque;
+	struct board_irqchip *ic = vcpu_irqchip(v);
+
+	(void)cpu;
+	return ic ? board_irqchip_intr_ack(ic, v->index) : -1;
+}
+
+static int vcpu_msr(void *opaque, u32 index, bool is_write, u64 *val)
+{
+	struct vcpu *v = opaque;
+	struct board_irqchip *ic = vcpu_irqchip(v);
+
+	return ic ? board_irqchip_msr(ic, v->index, index, is_write, val) : -ENOENT;
+}
+
+static u64 vcpu_clock_ns(void *opaque)
+{
+	struct vcpu *v = opaque;
+
+	return vclock_now_ns(&v->vm->plat.clock);
+}
+
 static u64 vcpu_next_deadline(void *opaque)
 {
-	struct vm *vm = opaque;
+	struct vcpu *v = opaque;
+	struct vm *vm = v->vm;
 	u64 next;
 
 	pthread_mutex_lock(&vm->plat.dev_lock);
@@ -90,11 +131,13 @@ int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out, struct err *er
 	v->vm = vm;
 	v->index = index;
 	snprintf(v->name, sizeof(v->name), "vcpu%u", index);
-	v->io.vm = vm;
+	v->io.vm = v;
 	v->io.pio = vcpu_pio;
 	v->io.mmio = vcpu_mmio;
-	v->io.intr_ack = NULL; /* the userspace irqchip fills this in when it exists (BT) */
+	v->io.intr_ack = vcpu_intr_ack;
 	v->io.next_deadline_ns = vcpu_next_deadline;
+	v->io.msr = vcpu_msr;
+	v->io.clock_ns = vcpu_clock_ns;
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_cond_init(&v->cond, NULL);
 	ret = vm->accel->vcpu_create(vm->avm, index, &v->io, &v->av, err);
@@ -102,9 +145,28 @@ int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out, struct err *er
 		err_prefix(err, "%s", v->name);
 		goto err_free;
 	}
+	if (!vm->accel->has_irqchip) {
+		/* INIT returns here; the APs wait for SIPI from power-on (SDM vol. 3A 9.4.1). */
+		v->reset_state = calloc(1, sizeof(*v->reset_state));
+		if (!v->reset_state) {
+			ret = err_set(err, -ENOMEM, "%s: out of memory", v->name);
+			goto err_destroy;
+		}
+		ret = vm->accel->vcpu_get(v->av, v->reset_state);
+		if (ret < 0) {
+			err_set(err, ret, "%s: cannot read the power-on state: %s", v->name,
+				strerror(-ret));
+			goto err_destroy;
+		}
+		v->wait_sipi = index != 0;
+	}
 	*out = v;
 	return 0;
 
+err_destroy:
+	free(v->reset_state);
+	if (vm->accel->vcpu_destroy)
+		vm->accel->vcpu_destroy(v->av);
 err_free:
 	pthread_cond_destroy(&v->cond);
 	pthread_mutex_destroy(&v->lock);
@@ -139,6 +201,75 @@ static void vcpu_wait_halted(struct vcpu *v)
 	pthread_mutex_unlock(&v->lock);
 }
 
+void vcpu_startup(struct vcpu *v, int vector)
+{
+	bool kick = false;
+
+	pthread_mutex_lock(&v->lock);
+	if (vector < 0) {
+		v->init_pending = true;
+		v->sipi_pending = false;
+		v->wait_sipi = true;
+		kick = true;
+	} else if (v->wait_sipi && !v->sipi_pending) {
+		v->sipi_pending = true;
+		v->sipi_vector = (u8)vector;
+	}
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+	if (kick && v->av)
+		v->vm->accel->vcpu_kick(v->av);
+}
+
+/*
+ * Apply INIT and SIPI, and wait while in wait-for-SIPI. Returns 0 when the vCPU may run, 1 to
+ * quit, or a negative errno (the accelerator refused the state). vCPU thread.
+ */
+static int vcpu_startup_step(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct cpu_state *st;
+	bool init, sipi;
+	u8 vector;
+	int ret = 0;
+
+	if (!v->reset_state)
+		return 0;
+	pthread_mutex_lock(&v->lock);
+	while (!v->quit && v->wait_sipi && !v->init_pending && !v->sipi_pending)
+		pthread_cond_wait(&v->cond, &v->lock);
+	init = v->init_pending;
+	sipi = v->sipi_pending;
+	vector = v->sipi_vector;
+	v->init_pending = false;
+	v->sipi_pending = false;
+	if (sipi)
+		v->wait_sipi = false;
+	pthread_mutex_unlock(&v->lock);
+	if (vcpu_should_quit(v))
+		return 1;
+	if (!init && !sipi)
+		return 0;
+	st = malloc(sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	*st = *v->reset_state;
+	if (sipi) {
+		/* Real mode at vector << 12 (SDM vol. 3A 9.4.4.1 and 11.6.1 "Start-Up"). */
+		st->seg[CPU_CS].selector = (u16)(vector << 8);
+		st->seg[CPU_CS].base = (u64)vector << 12;
+		st->rip = 0;
+		log_dbg(LOG_CAT_IRQ, "%s: SIPI: starting at %04x:0000", v->name, vector << 8);
+	} else {
+		log_dbg(LOG_CAT_IRQ, "%s: INIT: waiting for SIPI", v->name);
+	}
+	ret = vm->accel->vcpu_set(v->av, st);
+	free(st);
+	if (ret < 0)
+		return ret;
+	return sipi ? 0 : vcpu_startup_step(v);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -146,7 +277,12 @@ static void *vcpu_thread(void *arg)
 
 	while (!vcpu_should_quit(v)) {
 		enum vcpu_stop why = VCPU_STOP_KICKED;
-		int ret = vm->accel->vcpu_run(v->av, &why);
+		int ret = vcpu_startup_step(v);
+
+		if (ret > 0)
+			break;
+		if (ret == 0)
+			ret = vm->accel->vcpu_run(v->av, &why);
 
 		if (ret < 0) {
 			vm_request_end(vm, VM_END_FAILED, 0, "%s: the %s accelerator failed: %s",
@@ -216,6 +352,7 @@ void vcpu_destroy(struct vcpu *v)
 	vcpu_stop(v);
 	if (v->av && v->vm->accel->vcpu_destroy)
 		v->vm->accel->vcpu_destroy(v->av);
+	free(v->reset_state);
 	pthread_cond_destroy(&v->cond);
 	pthread_mutex_destroy(&v->lock);
 	free(v);

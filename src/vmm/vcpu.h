@@ -33,6 +33,14 @@ struct vcpu {
 	pthread_cond_t cond;
 	enum vcpu_state state;
 	bool quit; /* request slot: QUIT */
+	/*
+	 * INIT/SIPI from a userspace local APIC (accelerators without an in-kernel irqchip):
+	 * the vCPU waits for SIPI (APs from power-on, any vCPU after INIT) and then starts in
+	 * real mode at vector << 12 from its power-on state (SDM vol. 3A 9.4.4, 11.6.1).
+	 */
+	struct cpu_state *reset_state; /* the accelerator's power-on state; NULL under KVM */
+	bool wait_sipi, init_pending, sipi_pending;
+	u8 sipi_vector;
 };
 
 /* Create the accelerator's vCPU. Main thread. */
@@ -42,5 +50,12 @@ MUST_CHECK int vcpu_start(struct vcpu *v);
 /* Ask the thread to quit, kick it, and join it. Main thread. */
 void vcpu_stop(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);
+
+/*
+ * An INIT (vector -1) or STARTUP IPI (its vector) for this vCPU, from the userspace local
+ * APIC. INIT stops the vCPU and puts it in wait-for-SIPI; a SIPI starts a vCPU that waits
+ * for one and is ignored otherwise. Any thread (device lock held).
+ */
+void vcpu_startup(struct vcpu *v, int vector);
 
 #endif

@@ -139,6 +139,8 @@ static void vm_platform_msi(struct platform *p, u64 addr, u32 data)
 
 	if (vm->accel->has_irqchip && vm->accel->msi)
 		vm->accel->msi(vm->avm, addr, data);
+	else if (!vm->accel->has_irqchip && vm->board)
+		board_pc_msi(vm->board, addr, data);
 }
 
 void vm_wake(struct vm *vm)
