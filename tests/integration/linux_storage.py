@@ -15,7 +15,7 @@ Usage: linux_storage.py VMM VMM_IMG DEFAULT_GUEST_DIR
   The guest comes from $VMM_GUEST_DIR, else DEFAULT_GUEST_DIR (scripts/build-guest.sh output).
   VMM_LINUX_ENGINE=qemu runs the same script under qemu-system-x86_64 -accel tcg with the
   equivalent devices (a reference while developing); the default is our vmm with accel bt.
-  VMM_TEST_LOG=FILE copies the guest console to FILE.
+  VMM_TEST_LOG=FILE copies the guest console to FILE; VMM_LINUX_TIMEOUT the boot's limit (s).
 Exit 0 pass, 1 fail, 77 skip (no built guest, or a missing host tool)."""
 import hashlib
 import os
@@ -381,7 +381,7 @@ def main():
         fail(f"{engine} did not start: {e}")
     results = {}
     try:
-        boot = g.wait_ready(timeout=900)
+        boot = g.wait_ready(timeout=float(os.environ.get("VMM_LINUX_TIMEOUT", "900")))
         print(f"guest ready after {boot:.1f} s", flush=True)
         guest_exercise(g, disks, results)
         rc = g.poweroff(timeout=300)
