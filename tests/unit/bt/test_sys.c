@@ -6,7 +6,8 @@
  * codes, double and triple fault, far calls through call gates with parameter copy and RET to
  * an outer level, IRETQ to ring 3 and back through an interrupt gate, SYSCALL/SYSRET,
  * SYSENTER/SYSEXIT, the STI interrupt shadow, HLT woken by INTR, the TSS I/O permission
- * bitmap, system instructions and a task switch with its return. Each test builds its GDT, IDT,
+ * bitmap, system instructions, a task switch with its return, IRETD into virtual-8086 mode and
+ * INT back out of it, and the real-to-long-mode path of an AP. Each test builds its GDT, IDT,
  * TSS and identity page tables in guest memory and runs code given as bytes (assembled with GNU
  * as; the source is in the comments). The expected frames and error codes are the SDM's.
  */
@@ -459,6 +460,20 @@ static const u8 tramp_code[] = {
 	0x30, 0x0f, 0x20, 0xc0, 0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x22, 0xc0, 0xea, 0x4f, 0xb0,
 	0x00, 0x00, 0x10, 0x00, 0x48, 0xb8, 0x89, 0x67, 0x45, 0x23, 0x01, 0x00, 0x00, 0x00, 0xf4,
 	0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0xff, 0x00, 0x00, 0x10, 0x00, 0x00
+};
+
+/* CPL 0: an IRETD frame into virtual-8086 mode (VM, IOPL 3) at 0B00:0010. */
+static const u8 v86_kernel[] = {
+	/* push 0 (GS); push 0 (FS); push 0x2000 (DS); push 0x3000 (ES); push 0x1000 (SS) */
+	/* push 0xfff0 (ESP); push 0x23202 (EFLAGS); push 0x0b00 (CS); push 0x0010 (EIP); iretd */
+	0x6a, 0x00, 0x6a, 0x00, 0x68, 0x00, 0x20, 0x00, 0x00, 0x68, 0x00, 0x30, 0x00,
+	0x00, 0x68, 0x00, 0x10, 0x00, 0x00, 0x68, 0xf0, 0xff, 0x00, 0x00, 0x68, 0x02,
+	0x32, 0x02, 0x00, 0x68, 0x00, 0x0b, 0x00, 0x00, 0x6a, 0x10, 0xcf
+};
+
+static const u8 v86_code[] = {
+	/* mov ax, [0]; int 0x21 */
+	0xa1, 0x00, 0x00, 0xcd, 0x21
 };
 
 /* MOV DS/SS and LFS: selector faults with their error codes, null rules, the accessed bit. */
@@ -1015,6 +1030,40 @@ static void test_task_switch(void **state)
 	assert_int_equal(bt_get_rflags(cpu) & BT_NT, 0);
 }
 
+/* IRETD into virtual-8086 mode; INT 21h from there to ring 0 pushes GS, FS, DS, ES too. */
+static void test_v86_round_trip(void **state)
+{
+	struct sys_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+	u32 sp = RSP0 - 36;
+
+	sys_prot32(f, 0);
+	sys_code(f, KCODE, v86_kernel, sizeof(v86_kernel));
+	sys_code(f, 0xb010, v86_code, sizeof(v86_code));
+	sys_wr(f, 0x20000, 2, 0xbeef);
+	sys_gate(f, IDT + 0x21 * 8, SEL_KCODE32, HANDLERS + 16 * 0x21, 0xee, 0, false);
+	assert_int_equal(bt_run(cpu, 11), BT_EXIT_LIMIT); /* the pushes, IRETD, the MOV */
+	assert_int_equal(bt_get_rflags(cpu) & BT_VM, BT_VM);
+	assert_int_equal(bt_cpu_cpl(cpu), 3);
+	assert_int_equal(cpu->st.seg[CPU_DS].base, 0x20000);
+	assert_int_equal(cpu->st.gpr[CPU_RAX] & 0xffff, 0xbeef);
+	sys_expect_handler(f, 0x21);
+	assert_int_equal(cpu->st.gpr[CPU_RSP], sp);
+	assert_int_equal(sys_rd(f, sp, 4), 0x15);
+	assert_int_equal(sys_rd(f, sp + 4, 4), 0x0b00);
+	assert_int_equal(sys_rd(f, sp + 8, 4), 0x23202);
+	assert_int_equal(sys_rd(f, sp + 12, 4), 0xfff0);
+	assert_int_equal(sys_rd(f, sp + 16, 4), 0x1000);
+	assert_int_equal(sys_rd(f, sp + 20, 4), 0x3000);
+	assert_int_equal(sys_rd(f, sp + 24, 4), 0x2000);
+	assert_int_equal(sys_rd(f, sp + 28, 4), 0);
+	assert_int_equal(sys_rd(f, sp + 32, 4), 0);
+	assert_int_equal(bt_get_rflags(cpu) & BT_VM, 0);
+	assert_int_equal(cpu->st.seg[CPU_DS].selector, 0);
+	assert_true(cpu->st.seg[CPU_DS].unusable);
+	assert_int_equal(bt_cpu_mode(cpu), BT_MODE_PROT32);
+}
+
 /* The AP start-up path: real mode, LGDT, CR0.PE, far JMP to 32-bit code, paging, far JMP to 64-bit. */
 static void test_real_to_long_mode(void **state)
 {
@@ -1054,6 +1103,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_io_bitmap, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_system_instructions, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_task_switch, sys_setup, sys_teardown),
+		cmocka_unit_test_setup_teardown(test_v86_round_trip, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_real_to_long_mode, sys_setup, sys_teardown),
 	};
 
