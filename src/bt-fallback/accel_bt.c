@@ -45,7 +45,7 @@
 
 /* Instructions per bt_run call: a vCPU holds the execution lock at most this long. */
 #define ACCEL_BT_SLICE	   1000000ull
-#define ACCEL_BT_SLICE_SMP 200000ull
+#define ACCEL_BT_SLICE_SMP 20000ull
 
 /* The machine's local APICs count TSC deadlines at this rate (vmm/board_irqchip.h). */
 _Static_assert(BT_TSC_KHZ == 2000000u, "BOARD_IRQCHIP_TSC_HZ in vmm/board_irqchip.h must follow");
