@@ -40,6 +40,16 @@ WANTED_MODULES = ["crct10dif_generic", "crc64_rocksoft_generic", "crc32c_generic
                   "libata", "libahci", "ahci", "ext4", "isofs"]
 
 
+# Kernel messages that mean a driver met an error from one of our devices.
+DMESG_ERRORS = re.compile(
+    r"(ata\d+(\.\d+)?: (exception|failed command|hard resetting|soft resetting|"
+    r"COMRESET failed|SError|limiting SATA|device reported invalid|link is slow)"
+    r"|I/O error|critical medium error|Buffer I/O error|blk_update_request"
+    r"|virtio_blk.*(error|failed)|virtio_pci.*(error|failed)|EXT4-fs error|ISOFS:.*error"
+    r"|qc timeout|irq \d+: nobody cared|task .* blocked for more than|Call Trace)")
+DMESG_SHOW = re.compile(r"\] (ata\d|scsi |sd |sr |virtio_blk|ahci )")
+
+
 def fail(msg):
     print(f"FAIL: {msg}", flush=True)
     sys.exit(1)
@@ -281,9 +291,10 @@ def guest_exercise(g, disks, results):
     out = grun(g, "/vmmtest/load", timeout=600)
     results["devices"] = find_devices(g, disks)
     for d in disks:
-        info = grun(g, f"cat /sys/block/{d.dev}/size; cat /sys/block/{d.dev}/device/model "
-                    f"2>/dev/null; true")
-        print(f"guest: {d.key} is /dev/{d.dev}: {' '.join(info.split())}", flush=True)
+        info = grun(g, f"echo size $(cat /sys/block/{d.dev}/size) model "
+                    f"$(cat /sys/block/{d.dev}/device/model 2>/dev/null)")
+        m = re.search(r"^size .*$", info, re.M)
+        print(f"guest: {d.key} is /dev/{d.dev}: {m.group(0) if m else info}", flush=True)
     for d in disks:
         mnt = f"/mnt/{d.key}"
         if d.cdrom:
@@ -308,6 +319,13 @@ def guest_exercise(g, disks, results):
     grun(g, f"mount -t ext2 -o ro /dev/{d.dev} {mnt}")
     results["reread"] = parse_md5(grun(g, f"(cd {mnt} && md5sum random.bin known.txt)"))
     grun(g, f"umount {mnt}")
+    # The drivers must not have met an error on the way (libata exceptions and resets,
+    # block-layer I/O errors, virtio or ISO 9660 complaints).
+    log = grun(g, "dmesg", timeout=300)
+    bad = [line for line in log.splitlines() if DMESG_ERRORS.search(line)]
+    if bad:
+        raise GuestError("driver errors in dmesg:\n" + "\n".join(bad[:40]))
+    results["dmesg"] = log
 
 
 # ---- the host side ------------------------------------------------------------------------
@@ -401,6 +419,9 @@ def main():
     if rc != 0:
         fail(f"{engine} exited {rc} after poweroff -f: {err[-2000:]}")
     print(f"guest done and powered off after {time.monotonic() - t0:.1f} s", flush=True)
+    for line in results["dmesg"].splitlines():
+        if DMESG_SHOW.search(line):
+            print(f"guest dmesg: {line.strip()}", flush=True)
 
     if results.get("cdrom") != cd_sums:
         fail(f"CD-ROM sums in the guest {results.get('cdrom')} != host {cd_sums}")
