@@ -18,8 +18,11 @@
  * Segmentation, privilege checks, far transfers and task switches are in
  * seg.c and ops/ctrl.c, event delivery (IDT, IST, double fault, INTR, NMI)
  * in intr.c, system instructions in ops/sys.c (SDM vol. 3A chapters 3, 5,
- * 6, 7). bt_cpu_set_flat64 keeps the part-1 behaviour for user-mode tests:
- * an exception ends bt_run with BT_EXIT_EXCEPTION. The x87 FPU is in
+ * 6, 7). Paging (32-bit, PAE, 4-level) and the TLB are in mmu.c, control
+ * registers, MSRs and the TSC in sysreg.c and ops/sysreg_ops.c, the CPUID
+ * model in cpuid.c (SDM vol. 3A chapters 2 and 4, vol. 4).
+ * bt_cpu_set_flat64 keeps the part-1 behaviour for user-mode tests (no page
+ * tables; an exception ends bt_run with BT_EXIT_EXCEPTION). The x87 FPU is in
  * ops/x87.c (the host computes, as for SSE floating point in ops/ssefp.c).
  */
 #ifndef BT_FALLBACK_BT_H
@@ -85,10 +88,6 @@ enum bt_vector {
 #define BT_CR4_PCE	  (1ull << 8)
 #define BT_CR4_OSFXSR	  (1ull << 9)
 #define BT_CR4_OSXMMEXCPT (1ull << 10)
-#define BT_EFER_SCE	  (1ull << 0)
-#define BT_EFER_LME	  (1ull << 8)
-#define BT_EFER_LMA	  (1ull << 10)
-#define BT_EFER_NXE	  (1ull << 11)
 /* Physical-address width of the model (CPUID 8000_0008h EAX[7:0]). */
 #define BT_MAXPHYADDR 40
 
@@ -114,6 +113,7 @@ enum bt_vector {
 #define BT_EFER_SCE (1ull << 0)
 #define BT_EFER_LME (1ull << 8)
 #define BT_EFER_LMA (1ull << 10)
+#define BT_EFER_NXE (1ull << 11)
 
 /* Segment- and gate-descriptor fields as one little-endian u64, SDM vol. 3A 3.4.5, 6.11. */
 #define BT_DESC_ACCESSED (1ull << 40)
@@ -280,7 +280,8 @@ struct bt_block {
 struct bt_cache {
 	struct bt_block **hash;		 /* by (gpa, mode) */
 	struct bt_page_link **page_hash; /* by page number */
-	struct bt_block *jc[2][BT_JC_SIZE]; /* by CPL 3 and linear address; cleared on TLB flushes */
+	/* By CPL 3 and linear address; cleared on TLB flushes. */
+	struct bt_block *jc[2][BT_JC_SIZE];
 	u8 *arena;
 	size_t arena_size, arena_used;
 	u64 nr_translated, nr_flushes, nr_invalidated;
@@ -352,14 +353,14 @@ struct bt_tlb_entry {
 	u8 large;  /* log2 of the page size when it is a 2 or 4 MiB page (INVLPG drops all of it) */
 };
 
-#define BT_TLB_SIZE 256
+#define BT_TLB_SIZE  256
 #define BT_TRACE_LEN 16
 
 /* Model-specific registers the CPU itself keeps (sysreg.c); the machine keeps the APIC's. */
 struct bt_msrs {
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;
-	u64 tsc_aux, pat, misc_enable, hwcr;
+	u64 tsc_aux, pat, misc_enable, hwcr, syscfg;
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base/mask pairs */
 };
 

@@ -258,7 +258,7 @@ struct bt_block *bt_cache_get(struct bt_cpu *cpu)
 	if (mode != BT_MODE_LONG64)
 		lin &= 0xffffffffu;
 	/* Separate jump caches for CPL 3 and the rest: a hit skips the fetch permission check. */
-	jc = &cpu->cache.jc[(cpu->st.seg[CPU_CS].selector & 3) == 3]
+	jc = &cpu->cache.jc[(cpu->st.seg[CPU_CS].selector & 3) == 3 || (cpu->st.rflags & BT_VM)]
 			   [(lin ^ (lin >> 10)) & (BT_JC_SIZE - 1)];
 	b = *jc;
 	if (likely(b && b->rip == lin && b->mode == mode && b->valid))

@@ -96,10 +96,10 @@ void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
 			e[i].tag[BT_ACC_WRITE] = 0;
 }
 
-/* CPL 3 accesses use the user TLB and user-mode permissions. */
+/* CPL 3 accesses (virtual-8086 mode included) use the user TLB and user-mode permissions. */
 static inline bool bt_mmu_user(const struct bt_cpu *cpu)
 {
-	return (cpu->st.seg[CPU_CS].selector & 3) == 3;
+	return (cpu->st.seg[CPU_CS].selector & 3) == 3 || (cpu->st.rflags & BT_VM);
 }
 
 /* The result of a page walk. */
@@ -137,21 +137,22 @@ static void bt_mmu_pte_or(void *p, unsigned size, u64 bits)
 		__atomic_fetch_or((u64 *)p, bits, __ATOMIC_RELAXED);
 }
 
-/* Set in every failing walk's result: a supervisor read of a not-present page has error code 0. */
-#define BT_WALK_FAULT (1u << 31)
+/* Marks a walk's result as a fault (a #PF error code can be 0). */
+#define BT_MMU_FAULT (1u << 31)
 
 /*
  * Walk the paging structures for lin (SDM vol. 3A 4.3-4.6). Returns 0 and fills w, having set
- * the accessed (and, for a write, dirty) flags, or returns BT_WALK_FAULT | the #PF error code.
+ * the accessed (and, for a write, dirty) flags, or returns BT_MMU_FAULT | the #PF error code.
  */
 static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool user,
 		       struct bt_walk *w)
 {
 	u64 cr4 = cpu->st.cr4, efer = cpu->st.efer;
 	bool pae = cr4 & BT_CR4_PAE, nxe = pae && (efer & BT_EFER_NXE);
-	u32 err = BT_WALK_FAULT | (acc == BT_ACC_WRITE ? BT_PF_W : 0) | (user ? BT_PF_U : 0) |
+	u32 err = BT_MMU_FAULT | (acc == BT_ACC_WRITE ? BT_PF_W : 0) | (user ? BT_PF_U : 0) |
 		  (acc == BT_ACC_FETCH && nxe ? BT_PF_FETCH : 0);
 	void *ptes[4];
+	u64 vals[4];
 	unsigned nr = 0, esize = pae ? 8 : 4, shift;
 	u64 table, e = 0, xd_rsvd = nxe ? 0 : BT_PTE_XD;
 	bool wr = true, us = true, nx = false, ok;
@@ -199,6 +200,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 		}
 		if (e & rsvd)
 			return err | BT_PF_P | BT_PF_RSVD;
+		vals[nr] = e;
 		ptes[nr++] = p;
 		wr = wr && (e & BT_PTE_RW);
 		us = us && (e & BT_PTE_US);
@@ -223,7 +225,8 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	if (!ok)
 		return err | BT_PF_P;
 	for (unsigned i = 0; i < nr; i++)
-		bt_mmu_pte_or(ptes[i], esize, BT_PTE_A);
+		if (!(vals[i] & BT_PTE_A))
+			bt_mmu_pte_or(ptes[i], esize, BT_PTE_A);
 	w->dirty = e & BT_PTE_D;
 	if (acc == BT_ACC_WRITE && !w->dirty) {
 		bt_mmu_pte_or(ptes[nr - 1], esize, BT_PTE_D);
@@ -293,7 +296,7 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 		if (err) {
 			if (probe)
 				return NULL;
-			bt_raise_pf(cpu, lin, err & ~BT_WALK_FAULT);
+			bt_raise_pf(cpu, lin, err & ~BT_MMU_FAULT);
 		}
 	} else {
 		w = (struct bt_walk){
@@ -486,18 +489,63 @@ static void bt_st_cross(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val, boo
 	}
 }
 
+/* Host loads and stores of 1, 2, 4 or 8 bytes without a call to memcpy. */
+static inline u64 bt_mmu_host_ld(const u8 *p, unsigned size)
+{
+	u8 v1;
+	u16 v2;
+	u32 v4;
+	u64 v8;
+
+	switch (size) {
+	case 1:
+		memcpy(&v1, p, 1);
+		return v1;
+	case 2:
+		memcpy(&v2, p, 2);
+		return v2;
+	case 4:
+		memcpy(&v4, p, 4);
+		return v4;
+	default:
+		memcpy(&v8, p, 8);
+		return v8;
+	}
+}
+
+static inline void bt_mmu_host_st(u8 *p, unsigned size, u64 v)
+{
+	u8 v1 = (u8)v;
+	u16 v2 = (u16)v;
+	u32 v4 = (u32)v;
+
+	switch (size) {
+	case 1:
+		memcpy(p, &v1, 1);
+		break;
+	case 2:
+		memcpy(p, &v2, 2);
+		break;
+	case 4:
+		memcpy(p, &v4, 4);
+		break;
+	default:
+		memcpy(p, &v, 8);
+		break;
+	}
+}
+
 static u64 bt_ld_at(struct bt_cpu *cpu, u64 lin, unsigned size, bool user)
 {
 	struct bt_tlb_entry *e;
-	u64 v = 0, off = lin & ~BT_PAGE_MASK;
+	u64 off = lin & ~BT_PAGE_MASK;
 
 	if (unlikely(off + size > BT_PAGE_SIZE))
 		return bt_ld_cross(cpu, lin, size, user);
 	e = bt_tlb_get(cpu, lin, BT_ACC_READ, user);
 	if (unlikely(!e->hpage))
 		return bt_mmio_read(cpu, e->gpa | off, size);
-	memcpy(&v, e->hpage + off, size);
-	return v;
+	return bt_mmu_host_ld(e->hpage + off, size);
 }
 
 static void bt_st_at(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val, bool user)
@@ -511,7 +559,7 @@ static void bt_st_at(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val, bool u
 	}
 	e = bt_tlb_get(cpu, lin, BT_ACC_WRITE, user);
 	if (likely(e->hpage))
-		memcpy(e->hpage + off, &val, size);
+		bt_mmu_host_st(e->hpage + off, size, val);
 	else
 		bt_mmio_write(cpu, e->gpa | off, size, val);
 }

@@ -7,7 +7,7 @@
  * TLB, 10.8.5 for entering and leaving IA-32e mode; vol. 2B "MOV--Move
  * to/from Control Registers" for the #GP conditions), the MSRs the CPU keeps
  * itself (SDM vol. 4 chapter 2 tables 2-2 and 2-3; AMD APM vol. 2 appendix A
- * for HWCR), memory-type range registers and PAT validity (SDM vol. 3A 12.11,
+ * for HWCR and SYSCFG), memory-type range registers and PAT validity (SDM vol. 3A 12.11,
  * 12.12), and the time-stamp counter in virtual time (vol. 3B 18.17).
  *
  * The machine's MSRs (APIC base, x2APIC, TSC deadline) come first through
@@ -41,7 +41,15 @@
 #define BT_MSR_FS_BASE	       0xc0000100u
 #define BT_MSR_GS_BASE	       0xc0000101u
 #define BT_MSR_KERNEL_GS_BASE  0xc0000102u
+#define BT_MSR_SYSCFG	       0xc0010010u
 #define BT_MSR_HWCR	       0xc0010015u
+
+/*
+ * SYSCFG (AMD APM vol. 2 A.2, K8 BKDG): only the MTRR extension bits MtrrFixDramEn,
+ * MtrrFixDramModEn, MtrrVarDramEn, MtrrTom2En and Tom2ForceMemTypeWB (18-22) exist in the
+ * model; Linux's MTRR code reads it unconditionally on family 0Fh and later.
+ */
+#define BT_SYSCFG_MTRR_BITS (0x1full << 18)
 
 #define BT_MTRR_VAR_COUNT 8
 /* MTRRcap: VCNT = 8, FIX (bit 8), WC (bit 10); no SMRR. */
@@ -236,6 +244,8 @@ static u64 *bt_msr_slot(struct bt_cpu *cpu, u32 index)
 		return &m->kernel_gs_base;
 	case BT_MSR_HWCR:
 		return &m->hwcr;
+	case BT_MSR_SYSCFG:
+		return &m->syscfg;
 	default:
 		return NULL;
 	}
@@ -311,6 +321,8 @@ static bool bt_msr_write_ok(u32 index, u64 val)
 		return bt_canonical(val);
 	case BT_MSR_SFMASK:
 		return !(val >> 32);
+	case BT_MSR_SYSCFG:
+		return !(val & ~BT_SYSCFG_MTRR_BITS);
 	case BT_MSR_SYSENTER_CS:
 		return !(val >> 32);
 	default:
@@ -345,9 +357,13 @@ int bt_msr_write(struct bt_cpu *cpu, u32 index, u64 val)
 
 unsigned bt_msr_list(const u32 **indexes)
 {
-	/* EFER and the FS/GS bases travel in struct cpu_state. */
+	/*
+	 * EFER and the FS/GS bases travel in struct cpu_state. The TSC is not carried: it follows
+	 * the VM's virtual clock, and writing back a value saved earlier would move it back (the
+	 * machine applies its power-on state at INIT, which must leave the TSC alone, SDM vol. 3A
+	 * table 10-1; the CPUs' counters then stay in step).
+	 */
 	static const u32 list[] = {
-		BT_MSR_TSC,
 		BT_MSR_SYSENTER_CS,
 		BT_MSR_SYSENTER_ESP,
 		BT_MSR_SYSENTER_EIP,
@@ -386,6 +402,7 @@ unsigned bt_msr_list(const u32 **indexes)
 		BT_MSR_CSTAR,
 		BT_MSR_SFMASK,
 		BT_MSR_KERNEL_GS_BASE,
+		BT_MSR_SYSCFG,
 		BT_MSR_HWCR,
 	};
 
