@@ -442,7 +442,8 @@ void bt_cpu_set_intr(struct bt_cpu *cpu, bool level);
 /*
  * Run up to max_insns instructions. vCPU thread. Returns why it stopped. A CPU halted by HLT
  * (st.halted) returns BT_EXIT_HLT at once unless it can take an interrupt or an NMI now, which
- * wakes it; BT_EXIT_SHUTDOWN: a triple fault, the state is the one that faulted.
+ * wakes it (whoever moves rip from outside, INIT/SIPI, clears st.halted); BT_EXIT_SHUTDOWN: a
+ * triple fault, the state is the one that faulted.
  */
 enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns);
 

@@ -7,7 +7,7 @@
  * an outer level, IRETQ to ring 3 and back through an interrupt gate, SYSCALL/SYSRET,
  * SYSENTER/SYSEXIT, the STI interrupt shadow, HLT woken by INTR, the TSS I/O permission
  * bitmap, system instructions, a task switch with its return, IRETD into virtual-8086 mode and
- * INT back out of it, and the real-to-long-mode path of an AP. Each test builds its GDT, IDT,
+ * INT back out of it, the real-to-long-mode path of an AP, and the TF single-step trap. Each test builds its GDT, IDT,
  * TSS and identity page tables in guest memory and runs code given as bytes (assembled with GNU
  * as; the source is in the comments). The expected frames and error codes are the SDM's.
  */
@@ -474,6 +474,11 @@ static const u8 v86_kernel[] = {
 static const u8 v86_code[] = {
 	/* mov ax, [0]; int 0x21 */
 	0xa1, 0x00, 0x00, 0xcd, 0x21
+};
+
+static const u8 tf_code[] = {
+	/* pushfq; or qword ptr [rsp], 0x100; popfq; nop; nop; hlt */
+	0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x90, 0x90, 0xf4
 };
 
 /* MOV DS/SS and LFS: selector faults with their error codes, null rules, the accessed bit. */
@@ -1064,6 +1069,23 @@ static void test_v86_round_trip(void **state)
 	assert_int_equal(bt_cpu_mode(cpu), BT_MODE_PROT32);
 }
 
+/* POPF sets TF: the next instruction completes, then #DB (a trap, DR6.BS); delivery clears TF. */
+static void test_single_step(void **state)
+{
+	struct sys_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+	u64 sp;
+
+	sys_long64(f, 0);
+	sys_code(f, KCODE, tf_code, sizeof(tf_code));
+	sys_expect_handler(f, BT_EXC_DB);
+	sp = cpu->st.gpr[CPU_RSP];
+	assert_int_equal(sys_rd(f, sp, 8), KCODE + 11); /* after the first NOP */
+	assert_int_equal(sys_rd(f, sp + 16, 8) & BT_TF, BT_TF);
+	assert_int_equal(bt_get_rflags(cpu) & BT_TF, 0);
+	assert_int_equal(cpu->st.dr[6] & (1u << 14), 1u << 14);
+}
+
 /* The AP start-up path: real mode, LGDT, CR0.PE, far JMP to 32-bit code, paging, far JMP to 64-bit. */
 static void test_real_to_long_mode(void **state)
 {
@@ -1105,6 +1127,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_task_switch, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_v86_round_trip, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_real_to_long_mode, sys_setup, sys_teardown),
+		cmocka_unit_test_setup_teardown(test_single_step, sys_setup, sys_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
