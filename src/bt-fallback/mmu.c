@@ -50,6 +50,7 @@ static void bt_mmu_clear_jc(struct bt_cpu *cpu)
 
 void bt_tlb_flush(struct bt_cpu *cpu)
 {
+	cpu->cache.nr_tlb_flushes++;
 	memset(cpu->tlb, 0, sizeof(cpu->tlb));
 	cpu->tlb_large = false;
 	bt_mmu_clear_jc(cpu);
@@ -59,6 +60,7 @@ void bt_tlb_flush_nonglobal(struct bt_cpu *cpu)
 {
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
+	cpu->cache.nr_tlb_cr3++;
 	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
 		if (!e[i].global)
 			memset(&e[i], 0, sizeof(e[i]));
@@ -69,6 +71,7 @@ void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin)
 {
 	u64 vpn = (lin >> BT_PAGE_SHIFT) + 1;
 
+	cpu->cache.nr_tlb_invlpg++;
 	for (unsigned u = 0; u < 2; u++) {
 		struct bt_tlb_entry *e = &cpu->tlb[u][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
@@ -291,6 +294,7 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	u8 *code = NULL;
 	u32 err;
 
+	cpu->cache.nr_tlb_misses++;
 	if ((cpu->st.cr0 & BT_CR0_PG) && !mem->fault_unmapped && !cpu->flat) {
 		err = bt_mmu_walk(cpu, lin, acc, user, &w);
 		if (err) {
