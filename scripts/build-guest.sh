@@ -5,7 +5,8 @@
 #   OUTDIR/vmlinuz-cloud        the newest linux-image-6.1.0-*-cloud-amd64 kernel
 #   OUTDIR/vmlinuz-generic      the matching generic linux-image-6.1.0-*-amd64 kernel
 #   OUTDIR/initramfs.cpio.gz    busybox-static + tests/guests/initramfs/init (+ a few modules
-#                               of the generic kernel under /lib/modules)
+#                               of the generic kernel under /lib/modules, and
+#                               tests/guests/initramfs/known.txt as /root/known.txt)
 #   OUTDIR/kernel-versions.txt  the exact package versions used
 # Downloads are cached in OUTDIR/cache; a re-run redoes only what is missing or out of date.
 #
@@ -30,6 +31,7 @@ fi
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 init_script="$srcdir/tests/guests/initramfs/init"
+known_file="$srcdir/tests/guests/initramfs/known.txt"
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
 cache="$out/cache"
@@ -107,6 +109,7 @@ install_file() { # src dst
 }
 
 [ -r "$init_script" ] || die "missing $init_script"
+[ -r "$known_file" ] || die "missing $known_file"
 rm -f "$out/kernel-versions.txt.new"
 
 cloud=$(resolve_kernel linux-image-cloud-amd64 cloud-amd64)
@@ -130,7 +133,7 @@ install_file "$cache/x-$cloud/boot/vmlinuz-$cloud_ver" "$out/vmlinuz-cloud"
 install_file "$cache/x-$generic/boot/vmlinuz-$generic_ver" "$out/vmlinuz-generic"
 
 # The initramfs: rebuilt when the init script, busybox or the kernel changed.
-stamp="$(cksum <"$init_script") $(cat "$cache/x-busybox-static/.done") $generic_ver"
+stamp="$(cksum <"$init_script") $(cksum <"$known_file") $(cat "$cache/x-busybox-static/.done") $generic_ver"
 if [ -s "$out/initramfs.cpio.gz" ] && [ -f "$out/initramfs.stamp" ] &&
 	[ "$(cat "$out/initramfs.stamp")" = "$stamp" ]; then
 	say "initramfs.cpio.gz is up to date"
@@ -141,6 +144,7 @@ else
 	mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp" "$root/root"
 	cp "$cache/x-busybox-static/bin/busybox" "$root/bin/busybox"
 	cp "$init_script" "$root/init"
+	cp "$known_file" "$root/root/known.txt"
 	chmod 755 "$root/init" "$root/bin/busybox"
 	# Drivers the later device work needs (virtio, AHCI/ATA, e1000), from the generic kernel.
 	moddir="$cache/x-$generic/lib/modules/$generic_ver"

@@ -587,7 +587,7 @@ static inline s64 bt_sext(u64 v, unsigned size)
 
 /* --------------------------------- system architecture (seg.c, intr.c, ops/sys.c) */
 
-/* Current privilege level: 0 in real mode, 3 in virtual-8086 mode, else CS.RPL. */
+/* Current privilege level: 0 in real mode, 3 in virtual-8086 mode, else SS.DPL (= CS.RPL). */
 unsigned bt_cpu_cpl(const struct bt_cpu *cpu);
 /* The 8-byte (16-byte) descriptor of sel from the GDT or LDT; false when past the limit. */
 bool bt_desc_read(struct bt_cpu *cpu, u16 sel, u64 *desc);

@@ -118,25 +118,28 @@ void bt_cpu_reset(struct bt_cpu *cpu)
 	cpu->st.tr.s = cpu->st.ldtr.s = 0;
 	cpu->st.gdtr.limit = 0xffff;
 	cpu->lf_op = BT_LF_NONE;
-	bt_msr_reset(cpu);
 	cpu->exc_exit = false;
 	cpu->in_delivery = false;
+	bt_msr_reset(cpu);
 	bt_cpu_update_mode(cpu);
 }
 
 void bt_cpu_set_flat64(struct bt_cpu *cpu)
 {
-	for (unsigned i = 0; i < CPU_NR_SEGS; i++)
+	for (unsigned i = 0; i < CPU_NR_SEGS; i++) {
 		bt_cpu_init_seg(&cpu->st.seg[i], 0x2b, 0, 0xffffffff, 0x3);
+		cpu->st.seg[i].dpl = 3;
+	}
 	bt_cpu_init_seg(&cpu->st.seg[CPU_CS], 0x33, 0, 0xffffffff, 0xb);
 	cpu->st.seg[CPU_CS].l = 1;
 	cpu->st.seg[CPU_CS].dpl = 3;
+	cpu->st.halted = false;
 	cpu->st.cr0 = 0x80050033;
 	cpu->st.cr4 = 0x6a0;  /* PAE, OSFXSR, OSXMMEXCPT */
 	cpu->st.efer = 0xd01; /* SCE, LME, LMA, NXE */
-	cpu->flat = true;     /* no page tables: linear = physical */
 	cpu->exc_exit = true;
 	cpu->st.tr.unusable = 1; /* no I/O permission bitmap: IN/OUT raise #GP(0) */
+	cpu->flat = true;	 /* no page tables: linear = physical */
 	bt_tlb_flush(cpu);
 	bt_cpu_update_mode(cpu);
 }

@@ -17,7 +17,11 @@ unsigned bt_cpu_cpl(const struct bt_cpu *cpu)
 		return 0;
 	if (cpu->st.rflags & BT_VM)
 		return 3;
-	return cpu->st.seg[CPU_CS].selector & 3;
+	/*
+	 * SS.DPL, as KVM keeps it: equal to CS.RPL once CS is loaded in protected mode, and 0
+	 * right after CR0.PE is set, whatever the real-mode CS selector (SDM vol. 3A 9.9.1).
+	 */
+	return cpu->st.seg[CPU_SS].dpl;
 }
 
 /* Address of the descriptor of sel, or false when it lies past its table's limit. */

@@ -410,6 +410,11 @@ struct pci_dev *virtio_blk_pci(struct virtio_blk *b)
 	return virtio_pci_dev(b->vp);
 }
 
+struct virtio_pci *virtio_blk_transport(struct virtio_blk *b)
+{
+	return b->vp;
+}
+
 int virtio_blk_poll(struct virtio_blk *b)
 {
 	int ret;

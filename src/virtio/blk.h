@@ -5,14 +5,16 @@
  * from virtio_blk_poll(), which the event loop calls when blockdev_event_fd() is readable.
  *
  * Locking: queue notifications arrive from bus handlers with the device lock held;
- * virtio_blk_poll takes the device lock itself. Known limit: requests are submitted from the
- * notifying thread, while blockdev.h wants one thread per blockdev; the board must route
- * notifications to the main loop (ioeventfd) before several vCPUs use one disk.
+ * virtio_blk_poll takes the device lock itself. Requests are submitted from the notifying
+ * thread: the main loop when the board gave the transport its ioeventfds (KVM), else the
+ * vCPU thread of the bus write (BT), while blockdev.h wants one thread per blockdev; so
+ * without ioeventfd several vCPUs must not share one disk yet.
  */
 #ifndef VIRTIO_BLK_H
 #define VIRTIO_BLK_H
 
 #include "devices/pci.h"
+#include "virtio/virtio_pci.h"
 #include "vmdk/blockdev.h"
 #include "vmm/base/compiler.h"
 #include "vmm/base/err.h"
@@ -73,6 +75,8 @@ MUST_CHECK int virtio_blk_create(struct platform *p, struct blockdev *bd,
 				 struct err *err);
 /* The PCI function, for pci_host_add and pci_set_intx. */
 struct pci_dev *virtio_blk_pci(struct virtio_blk *b);
+/* The transport, for its eventfd fast paths (virtio_pci_set_accel). */
+struct virtio_pci *virtio_blk_transport(struct virtio_blk *b);
 /* Complete finished requests (takes the device lock). Returns how many, or a negative errno. */
 int virtio_blk_poll(struct virtio_blk *b);
 /* Requests submitted to the block layer and not completed. */

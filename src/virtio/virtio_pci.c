@@ -15,6 +15,9 @@
  *   offset|BIR}; table entries {le32 addr lo, addr hi, data, vector control (bit 0 mask)}; a
  *   masked vector's message is held pending in the PBA and sent on unmask. 4.1.4.3.2: a vector
  *   the device cannot map reads back as NO_VECTOR.
+ * - Optional eventfd fast paths (virtio_pci.h struct virtio_pci_accel): one ioeventfd per
+ *   queue at its notify address while BAR 4 is mapped, one irqfd per MSI-X vector, (re)routed
+ *   lazily when a message is sent with an address/data the route does not have yet.
  */
 #include "virtio/virtio_pci.h"
 
@@ -24,6 +27,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define MSIX_ENTRIES	  (VIRTIO_MAX_QUEUES + 1)
 #define MSIX_CTRL_MASKALL 0x4000
@@ -44,6 +49,16 @@ struct virtio_pci {
 	u32 msix_table[MSIX_ENTRIES][4];
 	u64 msix_pba;
 	u64 mapped[PCI_NUM_BARS]; /* where we put each BAR on the mmio bus */
+	/* eventfd fast paths; fds are -1 without them */
+	bool has_accel;
+	struct virtio_pci_accel accel;
+	int notify_fd[VIRTIO_MAX_QUEUES];
+	u64 notify_at; /* BAR 4 base the ioeventfds are assigned at, or PCI_BAR_UNMAPPED */
+	int irq_fd[MSIX_ENTRIES];
+	bool irq_routed[MSIX_ENTRIES];
+	u64 irq_addr[MSIX_ENTRIES];
+	u32 irq_data[MSIX_ENTRIES];
+	struct virtio_pci_stats stats;
 };
 
 static u64 le_get(const u8 *b, unsigned n)
@@ -78,16 +93,49 @@ static bool virtio_pci_vector_masked(const struct virtio_pci *vp, unsigned v)
 	return (virtio_pci_msix_ctrl(vp) & MSIX_CTRL_MASKALL) || (vp->msix_table[v][3] & 1);
 }
 
+/* Send vector v's message through its irqfd, routing it first if needed. false: not sent. */
+static bool virtio_pci_irqfd_send(struct virtio_pci *vp, unsigned v, u64 addr, u32 data)
+{
+	int ret;
+
+	if (vp->irq_fd[v] < 0)
+		return false;
+	if (!vp->irq_routed[v] || vp->irq_addr[v] != addr || vp->irq_data[v] != data) {
+		ret = vp->accel.msi_irqfd(vp->accel.opaque, vp->irq_fd[v], addr, data, true);
+		if (ret < 0) {
+			log_warn("%s: MSI-X vector %u: no irqfd route (%s); using direct MSI",
+				 vp->pci.name, v, strerror(-ret));
+			if (vp->irq_routed[v])
+				vp->accel.msi_irqfd(vp->accel.opaque, vp->irq_fd[v], 0, 0, false);
+			close(vp->irq_fd[v]);
+			vp->irq_fd[v] = -1;
+			vp->irq_routed[v] = false;
+			return false;
+		}
+		vp->irq_routed[v] = true;
+		vp->irq_addr[v] = addr;
+		vp->irq_data[v] = data;
+	}
+	if (eventfd_write(vp->irq_fd[v], 1) < 0)
+		return false;
+	vp->stats.irqfd_sends++;
+	return true;
+}
+
 static void virtio_pci_msix_send(struct virtio_pci *vp, unsigned v)
 {
+	u64 addr = (u64)vp->msix_table[v][1] << 32 | vp->msix_table[v][0];
+	u32 data = vp->msix_table[v][2];
+
 	if (virtio_pci_vector_masked(vp, v)) {
 		vp->msix_pba |= 1ull << v;
 		return;
 	}
 	vp->msix_pba &= ~(1ull << v);
+	if (virtio_pci_irqfd_send(vp, v, addr, data))
+		return;
 	if (vp->p->msi)
-		vp->p->msi(vp->p, (u64)vp->msix_table[v][1] << 32 | vp->msix_table[v][0],
-			   vp->msix_table[v][2]);
+		vp->p->msi(vp->p, addr, data);
 }
 
 /* Send the messages that were held while masked and are no longer. */
@@ -302,6 +350,17 @@ static void virtio_pci_common_write(struct virtio_pci *vp, u64 off, unsigned siz
 
 /* ---- BAR 4: common, ISR, device, notify ---- */
 
+/* The driver notified queue q (a bus write or an ioeventfd). */
+static void virtio_pci_kick(struct virtio_pci *vp, u64 q)
+{
+	struct virtio_dev *vd = vp->vd;
+
+	if (q >= vd->nr_queues || !vd->vqs[q].ready || !(vd->status & VIRTIO_STATUS_DRIVER_OK) ||
+	    (vd->status & VIRTIO_STATUS_NEEDS_RESET))
+		return;
+	vd->ops->queue_notify(vd, (unsigned)q);
+}
+
 static u64 virtio_pci_bar_read(void *dev, u64 off, unsigned size)
 {
 	struct virtio_pci *vp = dev;
@@ -346,11 +405,7 @@ static void virtio_pci_bar_write(void *dev, u64 off, unsigned size, u64 val)
 			vd->ops->config_write(vd, (unsigned)off, b, size);
 	} else {
 		q = (off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT;
-		if (q >= vd->nr_queues || !vd->vqs[q].ready ||
-		    !(vd->status & VIRTIO_STATUS_DRIVER_OK) ||
-		    (vd->status & VIRTIO_STATUS_NEEDS_RESET))
-			return;
-		vd->ops->queue_notify(vd, (unsigned)q);
+		virtio_pci_kick(vp, q);
 	}
 }
 
@@ -395,6 +450,111 @@ static const struct io_ops virtio_pci_msix_ops = {
 	.max_size = 4,
 };
 
+/* ---- eventfd fast paths ---- */
+
+/* Assign the queues' ioeventfds at BAR 4 base (or remove them). All or none stay assigned. */
+static void virtio_pci_ioeventfds(struct virtio_pci *vp, u64 base, bool assign)
+{
+	unsigned n = vp->vd->nr_queues, q;
+	int ret = 0;
+
+	if (!vp->has_accel || !vp->accel.ioeventfd || vp->notify_fd[0] < 0)
+		return;
+	if (!assign) {
+		if (vp->notify_at == PCI_BAR_UNMAPPED)
+			return;
+		for (q = 0; q < n; q++)
+			vp->accel.ioeventfd(vp->accel.opaque,
+					    vp->notify_at + VIRTIO_PCI_NOTIFY_OFF +
+						    q * VIRTIO_PCI_NOTIFY_MULT,
+					    vp->notify_fd[q], false);
+		vp->notify_at = PCI_BAR_UNMAPPED;
+		return;
+	}
+	for (q = 0; q < n && ret == 0; q++)
+		ret = vp->accel.ioeventfd(vp->accel.opaque,
+					  base + VIRTIO_PCI_NOTIFY_OFF + q * VIRTIO_PCI_NOTIFY_MULT,
+					  vp->notify_fd[q], true);
+	if (ret == 0) {
+		vp->notify_at = base;
+		return;
+	}
+	log_warn("%s: no ioeventfd for queue notifications (%s); they stay bus writes",
+		 vp->pci.name, strerror(-ret));
+	for (unsigned undo = 0; undo + 1 < q; undo++)
+		vp->accel.ioeventfd(vp->accel.opaque,
+				    base + VIRTIO_PCI_NOTIFY_OFF + undo * VIRTIO_PCI_NOTIFY_MULT,
+				    vp->notify_fd[undo], false);
+}
+
+static void virtio_pci_close_fds(struct virtio_pci *vp)
+{
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		if (vp->notify_fd[q] >= 0)
+			close(vp->notify_fd[q]);
+		vp->notify_fd[q] = -1;
+	}
+	for (unsigned v = 0; v < MSIX_ENTRIES; v++) {
+		if (vp->irq_routed[v])
+			vp->accel.msi_irqfd(vp->accel.opaque, vp->irq_fd[v], 0, 0, false);
+		if (vp->irq_fd[v] >= 0)
+			close(vp->irq_fd[v]);
+		vp->irq_fd[v] = -1;
+		vp->irq_routed[v] = false;
+	}
+}
+
+int virtio_pci_set_accel(struct virtio_pci *vp, const struct virtio_pci_accel *acc, struct err *err)
+{
+	int e;
+
+	if (vp->has_accel)
+		return err_set(err, -EBUSY, "%s: eventfd paths already set", vp->pci.name);
+	vp->accel = *acc;
+	vp->has_accel = true;
+	for (unsigned q = 0; acc->ioeventfd && q < vp->vd->nr_queues; q++) {
+		vp->notify_fd[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (vp->notify_fd[q] < 0)
+			goto err_eventfd;
+	}
+	for (unsigned v = 0; acc->msi_irqfd && v < vp->msix_n; v++) {
+		vp->irq_fd[v] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (vp->irq_fd[v] < 0)
+			goto err_eventfd;
+	}
+	if (vp->mapped[VIRTIO_PCI_BAR] != PCI_BAR_UNMAPPED)
+		virtio_pci_ioeventfds(vp, vp->mapped[VIRTIO_PCI_BAR], true);
+	return 0;
+
+err_eventfd:
+	e = errno;
+	virtio_pci_close_fds(vp);
+	vp->has_accel = false;
+	return err_set(err, -e, "%s: eventfd: %s", vp->pci.name, strerror(e));
+}
+
+int virtio_pci_notify_fd(const struct virtio_pci *vp, unsigned q)
+{
+	return q < VIRTIO_MAX_QUEUES ? vp->notify_fd[q] : -1;
+}
+
+void virtio_pci_notify_event(struct virtio_pci *vp, unsigned q)
+{
+	eventfd_t n;
+
+	if (q >= vp->vd->nr_queues || vp->notify_fd[q] < 0 || eventfd_read(vp->notify_fd[q], &n))
+		return; /* nothing there (EAGAIN) */
+	pthread_mutex_lock(&vp->p->dev_lock);
+	vp->stats.ioeventfd_kicks++;
+	virtio_pci_kick(vp, q);
+	pthread_mutex_unlock(&vp->p->dev_lock);
+}
+
+void virtio_pci_get_stats(const struct virtio_pci *vp, struct virtio_pci_stats *out)
+{
+	*out = vp->stats;
+}
+
 /* ---- PCI configuration hooks ---- */
 
 /* Map or unmap one BAR's window. The device lock is recursive (platform.h), so this may run
@@ -414,6 +574,8 @@ static void virtio_pci_bar_remap(struct pci_dev *d, unsigned bar, u64 old_addr, 
 
 	(void)old_addr;
 	if (vp->mapped[bar] != PCI_BAR_UNMAPPED) {
+		if (bar == VIRTIO_PCI_BAR)
+			virtio_pci_ioeventfds(vp, 0, false);
 		virtio_pci_bus_call(vp, false, vp->mapped[bar], 0, NULL);
 		vp->mapped[bar] = PCI_BAR_UNMAPPED;
 	}
@@ -425,6 +587,8 @@ static void virtio_pci_bar_remap(struct pci_dev *d, unsigned bar, u64 old_addr, 
 		return;
 	}
 	vp->mapped[bar] = new_addr;
+	if (bar == VIRTIO_PCI_BAR)
+		virtio_pci_ioeventfds(vp, new_addr, true);
 }
 
 /* The window of 4.1.4.9: bar, offset and length select what pci_cfg_data reaches. */
@@ -518,6 +682,11 @@ int virtio_pci_create(struct platform *p, struct virtio_dev *vd, const char *nam
 	vp->p = p;
 	vp->vd = vd;
 	vp->msix_n = vd->nr_queues + 1;
+	vp->notify_at = PCI_BAR_UNMAPPED;
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		vp->notify_fd[q] = -1;
+	for (unsigned v = 0; v < MSIX_ENTRIES; v++)
+		vp->irq_fd[v] = -1;
 	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
 		vp->mapped[i] = PCI_BAR_UNMAPPED;
 	for (unsigned v = 0; v < vp->msix_n; v++)
@@ -583,6 +752,15 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 {
 	if (!vp)
 		return;
+	if (vp->stats.ioeventfd_kicks || vp->stats.irqfd_sends)
+		log_info("%s: %llu queue notifications through ioeventfd, %llu interrupts through "
+			 "irqfd",
+			 vp->pci.name, (unsigned long long)vp->stats.ioeventfd_kicks,
+			 (unsigned long long)vp->stats.irqfd_sends);
+	if (vp->has_accel) {
+		virtio_pci_ioeventfds(vp, 0, false);
+		virtio_pci_close_fds(vp);
+	}
 	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
 		if (vp->mapped[i] != PCI_BAR_UNMAPPED)
 			bus_unmap(&vp->p->mmio, vp->mapped[i]);

@@ -65,6 +65,26 @@
 
 struct virtio_pci;
 
+/*
+ * Optional eventfd fast paths a board gives the transport (under KVM: accel_ops ioeventfd and
+ * msi_irqfd). With them, a guest write to queue q's notify address signals an eventfd the
+ * board watches on its main loop (virtio_pci_notify_fd, virtio_pci_notify_event), so
+ * requests are submitted from that one thread; and an MSI-X message is sent by writing the
+ * vector's eventfd, routed to the message the guest programmed. Without them (BT, unit
+ * tests) notifications are bus writes and MSI goes through platform->msi. Either callback
+ * returns 0 or a negative errno; on an error the transport falls back to the plain path.
+ */
+struct virtio_pci_accel {
+	void *opaque;
+	int (*ioeventfd)(void *opaque, u64 gpa, int fd, bool assign);
+	int (*msi_irqfd)(void *opaque, int fd, u64 addr, u32 data, bool assign);
+};
+
+struct virtio_pci_stats {
+	u64 ioeventfd_kicks; /* notifications that came through an ioeventfd */
+	u64 irqfd_sends;     /* MSI-X messages sent through an irqfd */
+};
+
 /* A transport for vd (which must outlive it). -ENOMEM, -EINVAL (bad queue count or size). */
 MUST_CHECK int virtio_pci_create(struct platform *p, struct virtio_dev *vd, const char *name,
 				 struct virtio_pci **out, struct err *err);
@@ -72,6 +92,14 @@ MUST_CHECK int virtio_pci_create(struct platform *p, struct virtio_dev *vd, cons
 struct pci_dev *virtio_pci_dev(struct virtio_pci *vp);
 /* Device reset (as the driver writing status 0), for a system reset. */
 void virtio_pci_reset(struct virtio_pci *vp);
+/* Use acc (copied) from now on: creates the eventfds. Device lock held. -ENOMEM, -EMFILE... */
+MUST_CHECK int virtio_pci_set_accel(struct virtio_pci *vp, const struct virtio_pci_accel *acc,
+				    struct err *err);
+/* The eventfd of queue q's notifications, or -1 (no fast path). */
+int virtio_pci_notify_fd(const struct virtio_pci *vp, unsigned q);
+/* Queue q's eventfd is readable: consume it and notify the device. Takes the device lock. */
+void virtio_pci_notify_event(struct virtio_pci *vp, unsigned q);
+void virtio_pci_get_stats(const struct virtio_pci *vp, struct virtio_pci_stats *out);
 /* Unmaps the BARs; the caller took the function off the PCI host first. */
 void virtio_pci_destroy(struct virtio_pci *vp);
 

@@ -83,6 +83,24 @@ struct accel_ops {
 	void (*vcpu_set_intr)(struct accel_vcpu *v, bool level);     /* INTR pin, !has_irqchip */
 	int (*vcpu_get)(struct accel_vcpu *v, struct cpu_state *st); /* paused vCPU */
 	int (*vcpu_set)(struct accel_vcpu *v, const struct cpu_state *st);
+	/*
+	 * Optional eventfd fast paths (NULL when the accelerator has none, e.g. bt: devices
+	 * then keep using the bus handlers and msi). Any thread; 0 or a negative errno.
+	 * ioeventfd: a guest write of len bytes (0: of any length) at addr on the memory bus
+	 * (I/O bus with is_pio) signals eventfd fd and no longer reaches the bus handler;
+	 * assign false removes it again (same arguments).
+	 * msi_irqfd: a write to eventfd fd delivers the MSI (addr, data), has_irqchip only.
+	 * Calling it again for the same fd re-routes it to a new message; assign false
+	 * removes the route (addr and data are then ignored).
+	 * line_irqfd: a write to eventfd fd asserts the level-triggered gsi (has_irqchip
+	 * only) until the guest ends the interrupt (EOI); then the accelerator lowers it and
+	 * signals eventfd resamplefd, and the device writes fd again if its line is still
+	 * high. assign false removes it.
+	 */
+	int (*ioeventfd)(struct accel_vm *avm, u64 addr, unsigned len, bool is_pio, int fd,
+			 bool assign);
+	int (*msi_irqfd)(struct accel_vm *avm, int fd, u64 addr, u32 data, bool assign);
+	int (*line_irqfd)(struct accel_vm *avm, unsigned gsi, int fd, int resamplefd, bool assign);
 };
 
 extern const struct accel_ops accel_kvm;

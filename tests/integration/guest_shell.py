@@ -113,17 +113,23 @@ class LinuxGuest:
             self.log.flush()
         self.transcript += chunk
 
-    def _read_until(self, needle, timeout):
+    def _read_until(self, needle, timeout, start=0):
+        """Read until needle appears at or after transcript offset start."""
         deadline = time.monotonic() + timeout
-        while needle not in self.transcript:
+        while self.transcript.find(needle, start) < 0:
             self._read_more(deadline, needle)
         return self.transcript
+
+    def wait_marker(self, timeout=300):
+        """Wait for the initramfs marker line only (no prompt; e.g. with vmm.poweroff)."""
+        self._read_until(MARKER.encode(), timeout)
 
     def wait_ready(self, timeout=300):
         """Wait for the initramfs marker and the first shell prompt; seconds it took."""
         t0 = time.monotonic()
         self._read_until(MARKER.encode(), timeout)
-        self._read_until(b"# ", timeout)
+        # The prompt after the marker (kernel messages before it may hold "# " too).
+        self._read_until(b"# ", timeout, self.transcript.find(MARKER.encode()))
         return time.monotonic() - t0
 
     def run(self, command, timeout=120):
@@ -142,8 +148,10 @@ class LinuxGuest:
                 break
             self._read_more(deadline, tag)
         body = out[:m.start()].replace("\r", "")
-        # Drop the echoed command line: everything up to the end of the line holding it.
-        echo_end = body.find(f"@@END{self.seq}\"")
+        # Drop the echoed command line: everything up to the end of the (last) line holding it.
+        # Typed ahead of the prompt, it is echoed twice: by the tty, then by the shell's line
+        # editor when it redraws the line; the output proper never holds the split tag.
+        echo_end = body.rfind(f"@@END{self.seq}\"")
         if echo_end >= 0:
             body = body[body.find("\n", echo_end) + 1:]
         return int(m.group(1)), body.strip("\n")

@@ -4,7 +4,7 @@
  * group (SLDT, STR, LLDT, LTR with the busy bit, VERR, VERW), the 0F 01 group (SGDT, SIDT,
  * LGDT, LIDT with their 64-bit forms, SMSW, LMSW, INVLPG, SWAPGS, CLAC/STAC when SMAP is
  * advertised; MONITOR/MWAIT, RDTSCP, XGETBV and the VMX/SVM forms are not advertised: #UD),
- * LAR, LSL, ARPL, CLTS, INVD/WBINVD, SYSCALL/SYSRET (EFER.SCE, STAR/LSTAR/CSTAR/SFMASK; vol. 3A
+ * LAR, LSL, ARPL, SYSCALL/SYSRET (EFER.SCE, STAR/LSTAR/CSTAR/SFMASK; vol. 3A
  * 5.8.8) and SYSENTER/SYSEXIT (the SYSENTER MSRs; vol. 3A 5.8.7). Descriptor-table loads in
  * IA-32e mode read the 16-byte LDT and TSS descriptors (vol. 3A 7.2.3).
  */
@@ -343,9 +343,9 @@ void bt_op_sysret(struct bt_cpu *cpu, const struct bt_insn *in)
 	if (!(cpu->st.efer & BT_EFER_SCE) || bt_cpu_mode(cpu) == BT_MODE_REAL ||
 	    (cpu->st.rflags & BT_VM))
 		bt_raise_ud(cpu);
-	bt_sys_need_cpl0(cpu);
 	if (lm && bt_cpu_mode(cpu) != BT_MODE_LONG64)
-		bt_raise_ud(cpu);
+		bt_raise_ud(cpu); /* compatibility mode: #UD comes before the CPL check */
+	bt_sys_need_cpl0(cpu);
 	if (in->rexw) {
 		if (!bt_canonical(rip))
 			bt_raise_gp0(cpu);

@@ -8,7 +8,7 @@
  * Files: kvm_vm.c (probe, VM, memory slots, dirty log), kvm_vcpu.c (vCPU
  * creation, the KVM_RUN loop, kicks), kvm_cpuid.c (the CPUID model),
  * kvm_regs.c (struct cpu_state <-> KVM register ioctls), kvm_irq.c
- * (KVM_IRQ_LINE, KVM_SIGNAL_MSI).
+ * (KVM_IRQ_LINE, KVM_SIGNAL_MSI, ioeventfd, MSI irqfd and their GSI routes).
  */
 #ifndef VMM_KVM_KVM_INTERNAL_H
 #define VMM_KVM_KVM_INTERNAL_H
@@ -33,6 +33,12 @@ struct kvm_slot {
 	void *hva;
 };
 
+/* An irqfd (api.rst 4.75 KVM_IRQFD) and the GSI of its MSI route. */
+struct kvm_irqfd_route {
+	int fd;
+	u32 gsi;
+};
+
 struct accel_vm {
 	int kvm_fd, vm_fd;
 	char name[64];
@@ -46,6 +52,12 @@ struct accel_vm {
 	unsigned nr_msr_index;
 	pthread_mutex_t slot_lock; /* protects slots[] */
 	struct kvm_slot slots[KVM_MAX_SLOTS];
+	/* kvm_irq.c: the GSI routing table (default irqchip routes + MSI routes of irqfds). */
+	pthread_mutex_t irq_lock; /* protects the fields below */
+	struct kvm_irq_routing_entry *routes;
+	unsigned nr_routes, max_routes;
+	struct kvm_irqfd_route *irqfds; /* one per irqfd, by eventfd */
+	unsigned nr_irqfds;
 };
 
 struct accel_vcpu {
@@ -86,7 +98,12 @@ void kvm_vcpu_kick(struct accel_vcpu *v);
 const char *kvm_exit_name(u32 reason);
 
 /* kvm_irq.c */
+void kvm_irq_init(struct accel_vm *avm);
+void kvm_irq_fini(struct accel_vm *avm);
 int kvm_irq_line(struct accel_vm *avm, unsigned gsi, int level);
 int kvm_irq_msi(struct accel_vm *avm, u64 addr, u32 data);
+int kvm_ioeventfd(struct accel_vm *avm, u64 addr, unsigned len, bool is_pio, int fd, bool assign);
+int kvm_msi_irqfd(struct accel_vm *avm, int fd, u64 addr, u32 data, bool assign);
+int kvm_line_irqfd(struct accel_vm *avm, unsigned gsi, int fd, int resamplefd, bool assign);
 
 #endif

@@ -7,9 +7,9 @@
  * KVM_GET_DIRTY_LOG, 4.24 KVM_CREATE_IRQCHIP, 4.35 KVM_SET_USER_MEMORY_REGION,
  * 4.40 KVM_SET_TSS_ADDR, 4.75 KVM_SET_IDENTITY_MAP_ADDR, 4.71 KVM_CREATE_PIT2.
  *
- * Not done: KVM_SET_GSI_ROUTING (the default routing KVM_CREATE_IRQCHIP
- * installs -- GSI 0-15 on PIC and IOAPIC, 16-23 on the IOAPIC -- is what the
- * PC board needs), split irqchip, coalesced MMIO, dirty rings.
+ * GSI routing (KVM_SET_GSI_ROUTING) is changed only to add MSI routes for
+ * irqfds (kvm_irq.c), on top of the default routing KVM_CREATE_IRQCHIP
+ * installs. Not done: split irqchip, coalesced MMIO, dirty rings.
  */
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm/kvm_internal.h"
@@ -253,6 +253,7 @@ static int kvm_vm_create(const struct accel_config *cfg, struct accel_vm **out, 
 	snprintf(avm->name, sizeof(avm->name), "%s", cfg->name ? cfg->name : "vm");
 	avm->nr_vcpus = cfg->nr_vcpus;
 	pthread_mutex_init(&avm->slot_lock, NULL);
+	kvm_irq_init(avm);
 	ret = kvm_open_checked(&avm->kvm_fd, err);
 	if (ret < 0)
 		goto err_free;
@@ -302,6 +303,7 @@ err_close_kvm:
 	close(avm->kvm_fd);
 err_free:
 	pthread_mutex_destroy(&avm->slot_lock);
+	kvm_irq_fini(avm);
 	free(avm);
 	return ret;
 }
@@ -315,6 +317,7 @@ static void kvm_vm_destroy(struct accel_vm *avm)
 	free(avm->msr_index);
 	free(avm->cpuid);
 	pthread_mutex_destroy(&avm->slot_lock);
+	kvm_irq_fini(avm);
 	free(avm);
 }
 
@@ -454,4 +457,7 @@ const struct accel_ops accel_kvm = {
 	.vcpu_set_intr = NULL, /* has_irqchip: the INTR pin is inside KVM */
 	.vcpu_get = kvm_regs_get,
 	.vcpu_set = kvm_regs_set,
+	.ioeventfd = kvm_ioeventfd,
+	.msi_irqfd = kvm_msi_irqfd,
+	.line_irqfd = kvm_line_irqfd,
 };

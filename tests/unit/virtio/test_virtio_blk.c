@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -799,6 +800,153 @@ static void test_scattered(void **state)
 	assert_memory_equal(ram(f, BUF + 0x9000), buf + 1024, 1024);
 }
 
+/* ---- eventfd fast paths (virtio_pci_set_accel), with a recording fake accelerator ---- */
+
+struct fake_accel {
+	struct {
+		u64 gpa;
+		int fd;
+		bool assign;
+	} io[16];
+
+	unsigned nr_io;
+
+	struct {
+		int fd;
+		u64 addr;
+		u32 data;
+		bool assign;
+	} irq[16];
+
+	unsigned nr_irq;
+	bool fail_irqfd;
+};
+
+static int fake_ioeventfd(void *opaque, u64 gpa, int fd, bool assign)
+{
+	struct fake_accel *a = opaque;
+
+	assert_true(a->nr_io < 16);
+	a->io[a->nr_io].gpa = gpa;
+	a->io[a->nr_io].fd = fd;
+	a->io[a->nr_io++].assign = assign;
+	return 0;
+}
+
+static int fake_msi_irqfd(void *opaque, int fd, u64 addr, u32 data, bool assign)
+{
+	struct fake_accel *a = opaque;
+
+	if (a->fail_irqfd && assign)
+		return -ENOSPC;
+	assert_true(a->nr_irq < 16);
+	a->irq[a->nr_irq].fd = fd;
+	a->irq[a->nr_irq].addr = addr;
+	a->irq[a->nr_irq].data = data;
+	a->irq[a->nr_irq++].assign = assign;
+	return 0;
+}
+
+/* A FLUSH on queue q notified through its ioeventfd (as KVM would signal it). */
+static void flush_by_eventfd(struct fx *f, struct virtio_pci *vp, unsigned q)
+{
+	u64 hdr = HDR + q * 0x100ull, status = hdr + 0x40;
+	u32 type = VIRTIO_BLK_T_FLUSH;
+	struct seg s[2] = { { hdr, 16, false }, { status, 1, true } };
+
+	memcpy(ram(f, hdr), &type, 4);
+	memset(ram(f, hdr + 4), 0, 12);
+	*ram(f, status) = 0xff;
+	offer_chain(f, q, s, 2, false);
+	assert_int_equal(eventfd_write(virtio_pci_notify_fd(vp, q), 1), 0);
+	virtio_pci_notify_event(vp, q);
+	virtio_pci_notify_event(vp, q); /* nothing left in the eventfd: no second kick */
+	wait_used(f, q, f->avail_idx[q]);
+	assert_int_equal(*ram(f, status), VIRTIO_BLK_S_OK);
+}
+
+static void test_eventfd_paths(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_pci *vp = virtio_blk_transport(f->blk);
+	struct fake_accel *a = calloc(1, sizeof(*a));
+	struct virtio_pci_accel acc = { .opaque = a,
+					.ioeventfd = fake_ioeventfd,
+					.msi_irqfd = fake_msi_irqfd };
+	struct virtio_pci_stats st;
+	struct err err = { 0 };
+	eventfd_t n;
+	int irq_fd;
+
+	assert_non_null(a);
+	assert_int_equal(virtio_pci_set_accel(vp, &acc, &err), 0);
+	assert_int_equal(a->nr_io, 0); /* BAR 4 is not mapped yet */
+	driver_init(f, base_features(), 2);
+	/* Mapping BAR 4 put one ioeventfd on each queue's notify address. */
+	assert_int_equal(a->nr_io, 2);
+	for (unsigned q = 0; q < 2; q++) {
+		assert_true(a->io[q].assign);
+		assert_int_equal(a->io[q].gpa,
+				 region(f, VIRTIO_PCI_CAP_NOTIFY_CFG) + q * VIRTIO_PCI_NOTIFY_MULT);
+		assert_int_equal(a->io[q].fd, virtio_pci_notify_fd(vp, q));
+		assert_true(a->io[q].fd >= 0);
+	}
+	assert_int_equal(virtio_pci_notify_fd(vp, 2), -1);
+	msix_enable(f, 3);
+
+	/* Queue 1 (vector 2): the completion's message is routed, then sent by the irqfd. */
+	flush_by_eventfd(f, vp, 1);
+	assert_int_equal(a->nr_irq, 1);
+	assert_true(a->irq[0].assign);
+	assert_int_equal(a->irq[0].addr, MSI_ADDR);
+	assert_int_equal(a->irq[0].data, 0x42);
+	irq_fd = a->irq[0].fd;
+	assert_int_equal(eventfd_read(irq_fd, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(f->tp.nr_msis, 0);
+	/* Same message again: no new route. A new data value: re-routed on the same fd. */
+	flush_by_eventfd(f, vp, 1);
+	assert_int_equal(a->nr_irq, 1);
+	bus_write(&f->tp.p.mmio, BAR1 + 16 * 2 + 8, 4, 0x52);
+	flush_by_eventfd(f, vp, 1);
+	assert_int_equal(a->nr_irq, 2);
+	assert_int_equal(a->irq[1].fd, irq_fd);
+	assert_int_equal(a->irq[1].data, 0x52);
+	assert_int_equal(eventfd_read(irq_fd, &n), 0);
+	assert_int_equal(n, 2);
+	/* A masked vector is held in the PBA and sent through the irqfd on unmask. */
+	bus_write(&f->tp.p.mmio, BAR1 + 16 * 2 + 12, 4, 1);
+	flush_by_eventfd(f, vp, 1);
+	assert_int_equal(eventfd_read(irq_fd, &n), -1);
+	bus_write(&f->tp.p.mmio, BAR1 + 16 * 2 + 12, 4, 0);
+	assert_int_equal(eventfd_read(irq_fd, &n), 0);
+	assert_int_equal(n, 1);
+
+	/* No route possible for queue 0's vector: it falls back to a direct MSI. */
+	a->fail_irqfd = true;
+	flush_by_eventfd(f, vp, 0);
+	assert_int_equal(f->tp.nr_msis, 1);
+	assert_int_equal(f->tp.msis[0].data, 0x41);
+	virtio_pci_get_stats(vp, &st);
+	assert_int_equal(st.ioeventfd_kicks, 5);
+	assert_int_equal(st.irqfd_sends, 4);
+
+	/* Memory decoding off: the ioeventfds go with the BAR. */
+	cfg_write(f, PCI_COMMAND, 2, 0);
+	assert_int_equal(a->nr_io, 4);
+	assert_false(a->io[2].assign);
+	assert_false(a->io[3].assign);
+	assert_int_equal(a->io[2].gpa, a->io[0].gpa);
+	assert_int_equal(a->io[3].gpa, a->io[1].gpa);
+	/* The teardown's destroy removes the route; the fake outlives it. */
+	close_disk(f);
+	assert_int_equal(a->nr_irq, 3);
+	assert_false(a->irq[2].assign);
+	assert_int_equal(a->irq[2].fd, irq_fd);
+	free(a);
+	open_disk(f, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -818,6 +966,7 @@ int main(void)
 		T(test_reset_drops_inflight),
 		T(test_pci_cfg_window),
 		T(test_scattered),
+		T(test_eventfd_paths),
 #undef T
 	};
 
