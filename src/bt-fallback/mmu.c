@@ -95,8 +95,8 @@ void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
 
 	gpa &= BT_PAGE_MASK;
 	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
-		if (e[i].gpa == gpa)
-			e[i].tag[BT_ACC_WRITE] = 0;
+		if (e[i].gpa == gpa) /* possibly another CPU's TLB: one aligned store */
+			__atomic_store_n(&e[i].tag[BT_ACC_WRITE], 0, __ATOMIC_RELAXED);
 }
 
 /* CPL 3 accesses (virtual-8086 mode included) use the user TLB and user-mode permissions. */
@@ -330,6 +330,16 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	e->tag[BT_ACC_READ] = vpn; /* any walk that succeeded allows reads at this privilege */
 	e->tag[BT_ACC_FETCH] = w.x ? vpn : 0;
 	e->tag[BT_ACC_WRITE] = w.w && w.dirty && !(r && (r->readonly || *code)) ? vpn : 0;
+	if (e->tag[BT_ACC_WRITE] && r) {
+		/*
+		 * Another CPU may mark the page as code now and drop write tags before this one is
+		 * stored: check again after it (bt_mem_mark_code orders its flag store before its
+		 * TLB scan the same way), so one of the two sees the other.
+		 */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(code, __ATOMIC_RELAXED))
+			e->tag[BT_ACC_WRITE] = 0;
+	}
 	if (acc == BT_ACC_WRITE && r && r->readonly) {
 		cpu->tlb_scratch = (struct bt_tlb_entry){ .gpa = w.gpa, .vpn = vpn };
 		return &cpu->tlb_scratch;
