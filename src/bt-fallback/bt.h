@@ -274,7 +274,7 @@ struct bt_block {
 	struct bt_insn insns[];
 };
 
-#define BT_CACHE_BUCKETS 4096
+#define BT_CACHE_BUCKETS 65536
 #define BT_JC_SIZE	 1024 /* linear-address jump cache (QEMU tb_jmp_cache) */
 
 struct bt_cache {
@@ -285,6 +285,9 @@ struct bt_cache {
 	u8 *arena;
 	size_t arena_size, arena_used;
 	u64 nr_translated, nr_flushes, nr_invalidated;
+	u64 nr_jc_misses; /* lookups the jump cache did not answer */
+	/* TLB statistics (mmu.c): misses, whole flushes, CR3 loads, INVLPGs. */
+	u64 nr_tlb_misses, nr_tlb_flushes, nr_tlb_cr3, nr_tlb_invlpg;
 };
 
 MUST_CHECK int bt_cache_init(struct bt_cache *c, size_t arena_size);

@@ -67,8 +67,12 @@ void bt_mem_mark_code(struct bt_mem *mem, u64 gpa)
 
 	if (!r || r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT])
 		return;
-	r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT] = 1;
-	/* Stores to the page must now take the slow path: drop cached write permission. */
+	__atomic_store_n(&r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT], 1, __ATOMIC_RELAXED);
+	/*
+	 * Stores to the page must now take the slow path: drop cached write permission. The fence
+	 * pairs with the one in the TLB fill (mmu.c) that re-reads the flag after a write tag.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (unsigned i = 0; i < mem->nr_cpus; i++)
 		bt_tlb_drop_write(mem->cpus[i], gpa);
 }
