@@ -18,8 +18,11 @@
  * Segmentation, privilege checks, far transfers and task switches are in
  * seg.c and ops/ctrl.c, event delivery (IDT, IST, double fault, INTR, NMI)
  * in intr.c, system instructions in ops/sys.c (SDM vol. 3A chapters 3, 5,
- * 6, 7). bt_cpu_set_flat64 keeps the part-1 behaviour for user-mode tests:
- * an exception ends bt_run with BT_EXIT_EXCEPTION. The x87 FPU is in
+ * 6, 7). Paging (32-bit, PAE, 4-level) and the TLB are in mmu.c, control
+ * registers, MSRs and the TSC in sysreg.c and ops/sysreg_ops.c, the CPUID
+ * model in cpuid.c (SDM vol. 3A chapters 2 and 4, vol. 4).
+ * bt_cpu_set_flat64 keeps the part-1 behaviour for user-mode tests (no page
+ * tables; an exception ends bt_run with BT_EXIT_EXCEPTION). The x87 FPU is in
  * ops/x87.c (the host computes, as for SSE floating point in ops/ssefp.c).
  */
 #ifndef BT_FALLBACK_BT_H
@@ -277,7 +280,8 @@ struct bt_block {
 struct bt_cache {
 	struct bt_block **hash;		 /* by (gpa, mode) */
 	struct bt_page_link **page_hash; /* by page number */
-	struct bt_block *jc[2][BT_JC_SIZE]; /* by CPL 3 and linear address; cleared on TLB flushes */
+	/* By CPL 3 and linear address; cleared on TLB flushes. */
+	struct bt_block *jc[2][BT_JC_SIZE];
 	u8 *arena;
 	size_t arena_size, arena_used;
 	u64 nr_translated, nr_flushes, nr_invalidated;
@@ -349,7 +353,7 @@ struct bt_tlb_entry {
 	u8 large;  /* log2 of the page size when it is a 2 or 4 MiB page (INVLPG drops all of it) */
 };
 
-#define BT_TLB_SIZE 256
+#define BT_TLB_SIZE  256
 #define BT_TRACE_LEN 16
 
 /* Model-specific registers the CPU itself keeps (sysreg.c); the machine keeps the APIC's. */
@@ -438,7 +442,8 @@ void bt_cpu_set_intr(struct bt_cpu *cpu, bool level);
 /*
  * Run up to max_insns instructions. vCPU thread. Returns why it stopped. A CPU halted by HLT
  * (st.halted) returns BT_EXIT_HLT at once unless it can take an interrupt or an NMI now, which
- * wakes it; BT_EXIT_SHUTDOWN: a triple fault, the state is the one that faulted.
+ * wakes it (whoever moves rip from outside, INIT/SIPI, clears st.halted); BT_EXIT_SHUTDOWN: a
+ * triple fault, the state is the one that faulted.
  */
 enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns);
 

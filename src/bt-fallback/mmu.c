@@ -152,6 +152,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	u32 err = BT_MMU_FAULT | (acc == BT_ACC_WRITE ? BT_PF_W : 0) | (user ? BT_PF_U : 0) |
 		  (acc == BT_ACC_FETCH && nxe ? BT_PF_FETCH : 0);
 	void *ptes[4];
+	u64 vals[4];
 	unsigned nr = 0, esize = pae ? 8 : 4, shift;
 	u64 table, e = 0, xd_rsvd = nxe ? 0 : BT_PTE_XD;
 	bool wr = true, us = true, nx = false, ok;
@@ -199,6 +200,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 		}
 		if (e & rsvd)
 			return err | BT_PF_P | BT_PF_RSVD;
+		vals[nr] = e;
 		ptes[nr++] = p;
 		wr = wr && (e & BT_PTE_RW);
 		us = us && (e & BT_PTE_US);
@@ -223,7 +225,8 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	if (!ok)
 		return err | BT_PF_P;
 	for (unsigned i = 0; i < nr; i++)
-		bt_mmu_pte_or(ptes[i], esize, BT_PTE_A);
+		if (!(vals[i] & BT_PTE_A))
+			bt_mmu_pte_or(ptes[i], esize, BT_PTE_A);
 	w->dirty = e & BT_PTE_D;
 	if (acc == BT_ACC_WRITE && !w->dirty) {
 		bt_mmu_pte_or(ptes[nr - 1], esize, BT_PTE_D);

@@ -321,14 +321,24 @@ static void console_on_input(void *opaque, int fd, u32 events)
 	console_retry(c);
 }
 
+#define CONSOLE_SOCK_SNDBUF (8 << 20)
+
 static void console_on_accept(void *opaque, int fd, u32 events)
 {
 	struct console *c = opaque;
 	int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	/*
+	 * Output is dropped when the client lags (console_write never blocks the guest). A UART
+	 * writes a byte at a time and each byte costs a whole skb (~768 bytes) of the send buffer,
+	 * so the default 208 KiB holds only ~280 bytes of lag; ask for more (capped by
+	 * net.core.wmem_max; best effort).
+	 */
+	int sndbuf = CONSOLE_SOCK_SNDBUF;
 
 	(void)events;
 	if (cfd < 0)
 		return;
+	setsockopt(cfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	pthread_mutex_lock(&c->out_lock);
 	if (c->in_fd >= 0) { /* one client at a time */
 		pthread_mutex_unlock(&c->out_lock);

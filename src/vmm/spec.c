@@ -122,6 +122,7 @@ static const char *const on_reset_names[] = { "restart", "exit", NULL };
 static const char *const on_triple_fault_names[] = { "exit", "reset", NULL };
 static const char *const disk_format_names[] = { "auto", "raw", "vmdk", NULL };
 static const char *const disk_bus_names[] = { "virtio", "ahci", NULL };
+static const char *const boot_decompress_names[] = { "host", "guest", NULL };
 static const char *const disk_cache_names[] = { "writeback", "writethrough", "none", NULL };
 static const char *const nic_backend_names[] = { "user", "tap", NULL };
 static const char *const nic_model_names[] = { "virtio", "e1000", NULL };
@@ -195,9 +196,9 @@ static const char *const spec_top_keys[] = { "name",	"vcpus",  "memory_mib", "ac
 					     "boot",	"serial", "on_reset",	"on_triple_fault",
 					     "debug",	"disks",  "nics",	"display",
 					     "control", NULL };
-static const char *const spec_boot_keys[] = { "kernel",	      "initrd",	  "cmdline",
-					      "multiboot",    "modules",  "flat",
-					      "load_address", "firmware", NULL };
+static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
+					      "modules",    "flat",   "load_address", "firmware",
+					      "decompress", NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
 static const char *const spec_debug_keys[] = { "exit_port", "test_device", NULL };
@@ -730,6 +731,7 @@ static void spec_check_boot_extras(struct spec_ctx *c, const json_t *boot, enum 
 		const char *with;
 	} extras[] = {
 		{ "initrd", 1u << BOOT_LINUX, "\"kernel\"" },
+		{ "decompress", 1u << BOOT_LINUX, "\"kernel\"" },
 		{ "cmdline", 1u << BOOT_LINUX | 1u << BOOT_MULTIBOOT,
 		  "\"kernel\" or \"multiboot\"" },
 		{ "modules", 1u << BOOT_MULTIBOOT, "\"multiboot\"" },
@@ -800,6 +802,9 @@ static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_
 		if (b->initrd)
 			spec_check_file(c, kpath, b->initrd, false, false);
 	}
+
+	if (kind == BOOT_LINUX)
+		SPEC_GET_ENUM(c, boot, "boot", "decompress", boot_decompress_names, &b->decompress);
 
 	j = spec_member(boot, "boot", "cmdline", kpath);
 	b->cmdline =

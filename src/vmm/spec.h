@@ -77,6 +77,12 @@ enum boot_kind {
 	BOOT_FIRMWARE,	/* "firmware": a BIOS image (SeaBIOS bios.bin) mapped below 4 GiB */
 };
 
+/* Where a bzImage's compressed kernel is unpacked ("boot.decompress"). */
+enum boot_decompress {
+	BOOT_DECOMPRESS_HOST,  /* by the loader, on the host (default) */
+	BOOT_DECOMPRESS_GUEST, /* by the bzImage's own decompressor, in the guest */
+};
+
 enum serial_target {
 	SERIAL_STDIO,
 	SERIAL_FILE,
@@ -163,7 +169,8 @@ struct boot_spec {
 	char *cmdline; /* BOOT_LINUX and BOOT_MULTIBOOT; never NULL, "" when not given */
 	struct boot_module *modules; /* BOOT_MULTIBOOT */
 	unsigned nr_modules;
-	u64 load_address; /* BOOT_FLAT; below 1 MiB, default 0x7c00 */
+	u64 load_address;		 /* BOOT_FLAT; below 1 MiB, default 0x7c00 */
+	enum boot_decompress decompress; /* BOOT_LINUX */
 };
 
 struct serial_spec {

@@ -187,6 +187,7 @@ static int vm_load_boot(struct vm *vm, struct cpu_state *bsp, struct err *err)
 		in.kernel = b->image;
 		in.initrd = b->initrd;
 		in.cmdline = b->cmdline;
+		in.unpack_on_host = b->decompress == BOOT_DECOMPRESS_HOST;
 		return boot_linux(&vm->plat.mem, &in, bsp, err);
 	case BOOT_MULTIBOOT:
 		in.multiboot = b->image;

@@ -38,6 +38,7 @@
 struct boot_params_in {
 	/* Linux */
 	const char *kernel, *initrd, *cmdline;
+	bool unpack_on_host; /* decompress the bzImage's payload here (linux_unpack.c) */
 	/* Multiboot v1: the kernel, its command line is cmdline above */
 	const char *multiboot;
 

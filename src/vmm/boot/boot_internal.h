@@ -105,4 +105,13 @@ static inline u64 boot_get64(const u8 *p)
 	return (u64)boot_get32(p) | (u64)boot_get32(p + 4) << 32;
 }
 
+/*
+ * Decompress a bzImage's payload (payload_off/len from the setup header, relative to the
+ * protected-mode kernel at file offset pm_offset) on the host and place the vmlinux's
+ * PT_LOAD segments, which must lie in [lo, hi). *entry: the kernel's startup_64. -ENOTSUP
+ * for a payload format it does not know (linux_unpack.c).
+ */
+MUST_CHECK int linux_unpack(struct boot_file *f, u64 pm_offset, u32 payload_off, u32 payload_len,
+			    struct gmem *mem, u64 lo, u64 hi, u64 *entry, struct err *err);
+
 #endif

@@ -14,6 +14,10 @@
  * the first 4 GiB) and a GDT with __BOOT_CS 0x10 and __BOOT_DS 0x18, and
  * returns the long-mode entry state.
  *
+ * The kernel proper is normally decompressed on the host first (linux_unpack.c) and entered
+ * at its own startup_64 with the same state; the bzImage's decompressor runs in the guest
+ * only when that is turned off or impossible.
+ *
  * Not done: the 16-bit and 32-bit entry points, setup_data chains (no
  * e820 beyond 128 entries, no DTB), EFI handover, initrds above 4 GiB.
  */
@@ -51,6 +55,8 @@
 #define HDR_XLOADFLAGS	     0x236
 #define HDR_CMDLINE_SIZE     0x238
 #define HDR_PREF_ADDRESS     0x258
+#define HDR_PAYLOAD_OFFSET   0x248
+#define HDR_PAYLOAD_LENGTH   0x24c
 #define HDR_INIT_SIZE	     0x260
 #define HDR_END_MIN	     0x264 /* protocol 2.12 headers reach at least init_size */
 
@@ -272,9 +278,8 @@ static void linux_fill_e820(struct linux_hdr *h, const struct boot_layout *l)
 	}
 }
 
-static void linux_set_entry_state(struct cpu_state *cpu, const struct linux_hdr *h)
+static void linux_set_entry_state(struct cpu_state *cpu)
 {
-	cpu->rip = h->load_gpa + 0x200;
 	cpu->gpr[CPU_RSI] = BOOT_ZERO_PAGE_GPA;
 	cpu->rflags = 0x2;     /* IF clear */
 	cpu->cr0 = 0x80000011; /* PG, ET, PE */
@@ -288,12 +293,39 @@ static void linux_set_entry_state(struct cpu_state *cpu, const struct linux_hdr 
 	cpu->ldtr.present = 0;
 }
 
+/*
+ * The protected-mode kernel: decompressed on the host when the kernel sits at its preferred
+ * address (linux_unpack.c), else loaded whole for its own decompressor. *entry: where to start.
+ */
+static int linux_load_kernel(struct gmem *mem, struct boot_file *f, struct linux_hdr *h,
+			     const struct boot_params_in *in, u64 *entry, struct err *err)
+{
+	u32 payload_off = boot_get32(h->zp + HDR_PAYLOAD_OFFSET);
+	u32 payload_len = boot_get32(h->zp + HDR_PAYLOAD_LENGTH);
+	struct err why = { 0 };
+	int ret;
+
+	if (in->unpack_on_host && h->version >= 0x0208 && payload_len &&
+	    h->load_gpa == boot_get64(h->zp + HDR_PREF_ADDRESS)) {
+		ret = linux_unpack(f, h->pm_offset, payload_off, payload_len, mem, h->load_gpa,
+				   h->load_gpa + h->init_size, entry, &why);
+		if (!ret)
+			return 0;
+		log_warn("kernel %s: not decompressed on the host (%s); its own decompressor "
+			 "will run in the guest",
+			 f->path, why.msg);
+	}
+	*entry = h->load_gpa + 0x200; /* startup_64 of the decompressor (boot.rst) */
+	return boot_file_load(f, h->pm_offset, h->pm_size, mem, h->load_gpa, err);
+}
+
 int boot_linux(struct gmem *mem, const struct boot_params_in *in, struct cpu_state *bsp,
 	       struct err *err)
 {
 	struct boot_layout *l = calloc(1, sizeof(*l));
 	struct linux_hdr *h = calloc(1, sizeof(*h));
 	struct boot_file f = { .fd = -1 };
+	u64 entry = 0;
 	int ret;
 
 	if (!l || !h) {
@@ -321,7 +353,7 @@ int boot_linux(struct gmem *mem, const struct boot_params_in *in, struct cpu_sta
 		ret = linux_place_kernel(l, h, f.path, err);
 	if (ret)
 		goto out_close;
-	ret = boot_file_load(&f, h->pm_offset, h->pm_size, mem, h->load_gpa, err);
+	ret = linux_load_kernel(mem, &f, h, in, &entry, err);
 	if (ret)
 		goto out_close;
 	if (in->initrd && *in->initrd) {
@@ -336,7 +368,8 @@ int boot_linux(struct gmem *mem, const struct boot_params_in *in, struct cpu_sta
 		ret = err_set(err, -EFAULT, "zero page: guest RAM too small");
 		goto out_close;
 	}
-	linux_set_entry_state(bsp, h);
+	linux_set_entry_state(bsp);
+	bsp->rip = entry;
 	log_dbg(LOG_CAT_BOOT, "boot: kernel %s protocol %u.%02u at %#llx, entry %#llx", f.path,
 		h->version >> 8, h->version & 0xff, (unsigned long long)h->load_gpa,
 		(unsigned long long)bsp->rip);

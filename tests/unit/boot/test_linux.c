@@ -376,41 +376,111 @@ static void test_initrd_below_addr_max_with_high_ram(void **state)
 	bt_remove_temp(initrd);
 }
 
-static void test_real_bzimage(void **state)
+/* A real kernel file from the environment (the default guest), or NULL (the test skips). */
+static const char *real_kernel(const char *var, char *path, size_t n)
 {
-	const char *env = getenv("VMM_TEST_KERNEL");
-	char path[512];
+	const char *env = getenv(var);
 	struct utsname u;
+
+	if (env && *env) {
+		snprintf(path, n, "%s", env);
+	} else {
+		uname(&u);
+		snprintf(path, n, "/boot/vmlinuz-%s", u.release);
+	}
+	if (access(path, R_OK) != 0) {
+		print_message("no real kernel at %s (set %s), skipping\n", path, var);
+		return NULL;
+	}
+	return path;
+}
+
+/* Load path; returns the entry RIP and leaves the first bytes at pref_address in *head. */
+static u64 load_real(const char *path, bool on_host, u8 head[64], u64 *pref)
+{
 	struct gmem mem;
 	struct cpu_state cpu;
 	struct err err = { 0 };
-	struct boot_params_in in = { .cmdline = "console=ttyS0" };
+	struct boot_params_in in = { .cmdline = "console=ttyS0", .unpack_on_host = on_host };
 	u16 version;
-	u64 pref;
 
-	(void)state;
-	if (env && *env) {
-		snprintf(path, sizeof(path), "%s", env);
-	} else {
-		uname(&u);
-		snprintf(path, sizeof(path), "/boot/vmlinuz-%s", u.release);
-	}
-	if (access(path, R_OK) != 0) {
-		print_message("no real kernel at %s (set VMM_TEST_KERNEL), skipping\n", path);
-		skip();
-	}
 	in.kernel = path;
 	bt_gmem_init(&mem, 512 * MiB);
 	boot_cpu_reset(&cpu, true);
 	if (boot_linux(&mem, &in, &cpu, &err) != 0)
 		fail_msg("%s", err.msg);
 	bt_read(&mem, ZP + 0x206, &version, 2);
-	bt_read(&mem, ZP + 0x258, &pref, 8);
-	print_message("%s: protocol %u.%02u, loaded at %#llx\n", path, version >> 8, version & 0xff,
-		      (unsigned long long)(cpu.rip - 0x200));
+	bt_read(&mem, ZP + 0x258, pref, 8);
+	bt_read(&mem, *pref, head, 64);
+	print_message("%s: protocol %u.%02u, %s, entry %#llx\n", path, version >> 8, version & 0xff,
+		      on_host ? "unpacked on the host" : "guest decompressor",
+		      (unsigned long long)cpu.rip);
 	assert_true(version >= 0x020c);
-	assert_int_equal(cpu.rip, pref + 0x200);
 	gmem_destroy(&mem);
+	return cpu.rip;
+}
+
+/*
+ * A real bzImage loads both ways: whole, entered at its decompressor (pref + 0x200), or
+ * unpacked on the host, entered at the kernel's startup_64 (Debian's vmlinux: at pref).
+ */
+static void check_real_bzimage(const char *var)
+{
+	char path[512];
+	u8 whole[64], unpacked[64];
+	u64 pref, pref2, rip;
+
+	if (!real_kernel(var, path, sizeof(path)))
+		skip();
+	rip = load_real(path, false, whole, &pref);
+	assert_int_equal(rip, pref + 0x200);
+	rip = load_real(path, true, unpacked, &pref2);
+	assert_int_equal(rip, pref);
+	assert_int_equal(pref, pref2);
+	assert_memory_not_equal(whole, unpacked, sizeof(whole));
+}
+
+static void test_real_bzimage(void **state)
+{
+	(void)state;
+	check_real_bzimage("VMM_TEST_KERNEL");
+}
+
+static void test_real_bzimage_xz(void **state)
+{
+	(void)state;
+	check_real_bzimage("VMM_TEST_KERNEL_XZ");
+}
+
+/* A payload that does not decompress leaves the kernel to its own decompressor, with a warning. */
+static void test_corrupt_payload_falls_back(void **state)
+{
+	char path[512], *copy;
+	u8 *img, head[64];
+	u64 pref, size, pm, off, rip;
+	FILE *f;
+
+	(void)state;
+	if (!real_kernel("VMM_TEST_KERNEL", path, sizeof(path)))
+		skip();
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	size = (u64)ftell(f);
+	rewind(f);
+	img = malloc(size);
+	assert_non_null(img);
+	assert_int_equal(fread(img, 1, size, f), size);
+	fclose(f);
+	pm = (u64)((img[0x1f1] ? img[0x1f1] : 4) + 1) * 512;
+	off = pm + (u64)(img[0x248] | img[0x249] << 8 | img[0x24a] << 16 | (u64)img[0x24b] << 24);
+	assert_true(off + 4096 < size);
+	memset(img + off + 64, 0x5a, 2048); /* keep the magic, ruin the data */
+	copy = bt_write_temp(img, size);
+	rip = load_real(copy, true, head, &pref);
+	assert_int_equal(rip, pref + 0x200);
+	bt_remove_temp(copy);
+	free(img);
 }
 
 int main(void)
@@ -423,6 +493,8 @@ int main(void)
 		cmocka_unit_test(test_huge_initrd_refused),
 		cmocka_unit_test(test_initrd_below_addr_max_with_high_ram),
 		cmocka_unit_test(test_real_bzimage),
+		cmocka_unit_test(test_real_bzimage_xz),
+		cmocka_unit_test(test_corrupt_payload_falls_back),
 	};
 
 	return cmocka_run_group_tests_name("boot_linux", tests, NULL, NULL);
