@@ -74,8 +74,16 @@ elif case == "serial-unix":
         if time.monotonic() > deadline or vm.proc.poll() is not None:
             fail(f"no socket {path}; stderr {vm.stderr_text()}")
         time.sleep(0.05)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
+    while True:  # the file appears at bind(), connections are accepted after listen()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            break
+        except ConnectionRefusedError:
+            s.close()
+            if time.monotonic() > deadline or vm.proc.poll() is not None:
+                fail(f"{path} refuses connections; stderr {vm.stderr_text()}")
+            time.sleep(0.05)
     s.settimeout(60)
     got = b""
     while b"echo ready" not in got:
