@@ -78,9 +78,9 @@ struct accel_ops {
 	int (*vcpu_create)(struct accel_vm *avm, unsigned index, const struct accel_io *io,
 			   struct accel_vcpu **out, struct err *err);
 	void (*vcpu_destroy)(struct accel_vcpu *v);
-	int (*vcpu_run)(struct accel_vcpu *v, enum vcpu_stop *why);  /* vCPU thread */
-	void (*vcpu_kick)(struct accel_vcpu *v);		     /* any thread */
-	void (*vcpu_set_intr)(struct accel_vcpu *v, bool level);     /* INTR pin, !has_irqchip */
+	int (*vcpu_run)(struct accel_vcpu *v, enum vcpu_stop *why); /* vCPU thread */
+	void (*vcpu_kick)(struct accel_vcpu *v);		    /* any thread */
+	void (*vcpu_set_intr)(struct accel_vcpu *v, bool level);    /* INTR pin, !has_irqchip */
 	void (*vcpu_nmi)(struct accel_vcpu *v); /* an NMI for the vCPU, !has_irqchip; any thread */
 	int (*vcpu_get)(struct accel_vcpu *v, struct cpu_state *st); /* paused vCPU */
 	int (*vcpu_set)(struct accel_vcpu *v, const struct cpu_state *st);

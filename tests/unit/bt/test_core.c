@@ -524,8 +524,8 @@ static void test_random_bytes_are_contained(void **state)
 		cpu->st.rip = i % 3 == 2 ? 0x800 : CODE + 0x800;
 		why = bt_run(cpu, 200);
 		/* Real mode delivers exceptions: a fault delivering one can end in a triple fault. */
-		assert_true(why == BT_EXIT_LIMIT || why == BT_EXIT_HLT || why == BT_EXIT_EXCEPTION ||
-			    why == BT_EXIT_SHUTDOWN);
+		assert_true(why == BT_EXIT_LIMIT || why == BT_EXIT_HLT ||
+			    why == BT_EXIT_EXCEPTION || why == BT_EXIT_SHUTDOWN);
 		counts[why]++;
 	}
 	print_message("random code: %llu hit the limit, %llu halted, %llu ended in an exception\n",
