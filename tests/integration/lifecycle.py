@@ -13,10 +13,10 @@ import time
 import termios
 import tty
 
-from harness import VM, fail, flat_spec, require_kvm
+from harness import ACCEL, VM, fail, flat_spec, require_accel
 
 vmm, guests, case = sys.argv[1], sys.argv[2], sys.argv[3]
-require_kvm()
+require_accel()
 
 
 def guest(name):
@@ -131,7 +131,7 @@ elif case == "multiboot":
     for name, text in (("one.txt", "first module\n"), ("two.txt", "second module\n")):
         with open(os.path.join(d, name), "w") as f:
             f.write(text)
-    spec = {"name": "mb", "memory_mib": 32, "accel": "kvm",
+    spec = {"name": "mb", "memory_mib": 32, "accel": ACCEL,
             "boot": {"multiboot": f"{guests}/multiboot.elf", "cmdline": "hello multiboot",
                      "modules": [{"path": f"{d}/one.txt", "cmdline": "one arg"},
                                  {"path": f"{d}/two.txt"}]},
@@ -201,17 +201,20 @@ elif case == "virtio-blk":
             fail(f"{fmt}: no MSI-X interrupt seen by the guest:\n{vm.serial_text()}")
         # Under KVM the three notifications arrive by ioeventfd and the write's completion is
         # an MSI-X message sent through an irqfd (the transport's counters, logged at the end).
+        # The BT engine has no in-kernel fast paths: the device is called directly there.
         m = re.search(r"virtio-blk0: (\d+) queue notifications through ioeventfd, (\d+) "
                       r"interrupts through irqfd", vm.stderr_text())
-        if not m or int(m.group(1)) != 3 or int(m.group(2)) != 1:
+        if ACCEL == "kvm" and (not m or int(m.group(1)) != 3 or int(m.group(2)) != 1):
             fail(f"{fmt}: eventfd paths not used: {vm.stderr_text()}")
+        if ACCEL != "kvm" and m:
+            fail(f"{fmt}: eventfd paths reported under {ACCEL}: {vm.stderr_text()}")
         # Then two reads with INTx, one interrupt each: the line is a resampling irqfd,
         # lowered at each EOI (a line left high would interrupt again and again). Each
         # assertion may be repeated once by the resample (virtio_blk.S says why).
         if "intx interrupts: 2\n" not in vm.serial_text():
             fail(f"{fmt}: wrong INTx interrupt count:\n{vm.serial_text()}")
         m = re.search(r"virtio-blk0: (\d+) INTx assertions through irqfd", vm.stderr_text())
-        if not m or not 2 <= int(m.group(1)) <= 4:
+        if ACCEL == "kvm" and (not m or not 2 <= int(m.group(1)) <= 4):
             fail(f"{fmt}: INTx not through an irqfd: {vm.stderr_text()}")
         out = os.path.join(d, "check.raw")
         subprocess.run([img_tool, "convert", "-f", fmt, "-O", "raw", path, out], check=True)
