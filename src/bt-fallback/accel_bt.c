@@ -461,6 +461,12 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 	return ret;
 }
 
+/* Device DMA into RAM: the engine drops translated code from those pages at its next block. */
+static void accel_bt_mem_written(struct accel_vm *avm, u64 gpa, u64 len)
+{
+	bt_mem_dma_written(&avm->mem, gpa, len);
+}
+
 const struct accel_ops accel_bt = {
 	.name = "bt",
 	.has_irqchip = false,
@@ -471,6 +477,7 @@ const struct accel_ops accel_bt = {
 	.dirty_log = accel_bt_dirty_log,
 	.irq_line = NULL,
 	.msi = NULL,
+	.mem_written = accel_bt_mem_written,
 	.vcpu_create = accel_bt_vcpu_create,
 	.vcpu_destroy = accel_bt_vcpu_destroy,
 	.vcpu_run = accel_bt_vcpu_run,

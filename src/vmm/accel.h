@@ -75,6 +75,11 @@ struct accel_ops {
 	int (*dirty_log)(struct accel_vm *avm, u64 gpa, u64 len, unsigned long *bitmap);
 	int (*irq_line)(struct accel_vm *avm, unsigned gsi, int level); /* has_irqchip only */
 	int (*msi)(struct accel_vm *avm, u64 addr, u32 data);		/* has_irqchip only */
+	/*
+	 * A device wrote guest RAM [gpa, gpa+len) (DMA), any thread: drop what was derived from
+	 * it before the guest is told (BT: translated code). NULL: nothing to do (KVM).
+	 */
+	void (*mem_written)(struct accel_vm *avm, u64 gpa, u64 len);
 	int (*vcpu_create)(struct accel_vm *avm, unsigned index, const struct accel_io *io,
 			   struct accel_vcpu **out, struct err *err);
 	void (*vcpu_destroy)(struct accel_vcpu *v);
