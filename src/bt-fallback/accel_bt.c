@@ -20,7 +20,8 @@
  * INIT or reset): vcpu_run sleeps on the vCPU's condvar, outside the
  * execution lock, until a wake event arrives -- the INTR pin rising
  * (vcpu_set_intr) or a kick -- and then runs the engine again, which takes
- * the interrupt or stays halted. A wake event is counted, not a level, so a
+ * the interrupt or stays halted (an NMI, vcpu_nmi, wakes it the same way). A wake event is
+ * counted, not a level, so a
  * guest halted with IF=0 and an interrupt pending does not spin. A kick from
  * the VMM (vcpu_kick) makes vcpu_run return VCPU_STOP_KICKED; the engine's own
  * kick for an INTR change (BT_EXIT_REQUEST without a VMM kick) just continues.
@@ -45,7 +46,7 @@
 
 /* Instructions per bt_run call: a vCPU holds the execution lock at most this long. */
 #define ACCEL_BT_SLICE	   1000000ull
-#define ACCEL_BT_SLICE_SMP 200000ull
+#define ACCEL_BT_SLICE_SMP 20000ull
 
 /* The machine's local APICs count TSC deadlines at this rate (vmm/board_irqchip.h). */
 _Static_assert(BT_TSC_KHZ == 2000000u, "BOARD_IRQCHIP_TSC_HZ in vmm/board_irqchip.h must follow");
@@ -286,39 +287,17 @@ static void accel_bt_vcpu_destroy(struct accel_vcpu *v)
 	free(v);
 }
 
-/* The crash report: registers of a CPU that stopped for good. */
+/* The crash report of a CPU that stopped for good: registers and the last blocks entered. */
 static void accel_bt_report(struct accel_vcpu *v, const char *what)
 {
-	struct bt_cpu *cpu = v->cpu;
-	const struct cpu_state *st = &cpu->st;
-	const u64 *r = st->gpr;
-	u64 rflags = bt_get_rflags(cpu);
+	char buf[2048];
+	char *line, *save = NULL;
 
-	log_err("bt: vcpu%u: %s at %04x:%016" PRIx64 " (mode %u, %" PRIu64 " instructions retired)",
-		v->index, what, st->seg[CPU_CS].selector, st->rip, cpu->mode, cpu->icount);
-	if (cpu->exc.vector || cpu->exc.has_error)
-		log_err("bt: vcpu%u: last exception: vector %u error %#x cr2 %#" PRIx64, v->index,
-			cpu->exc.vector, cpu->exc.has_error ? cpu->exc.error : 0, cpu->exc.cr2);
-	log_err("bt: rax %016" PRIx64 " rbx %016" PRIx64 " rcx %016" PRIx64 " rdx %016" PRIx64,
-		r[CPU_RAX], r[CPU_RBX], r[CPU_RCX], r[CPU_RDX]);
-	log_err("bt: rsi %016" PRIx64 " rdi %016" PRIx64 " rbp %016" PRIx64 " rsp %016" PRIx64,
-		r[CPU_RSI], r[CPU_RDI], r[CPU_RBP], r[CPU_RSP]);
-	log_err("bt: r8  %016" PRIx64 " r9  %016" PRIx64 " r10 %016" PRIx64 " r11 %016" PRIx64,
-		r[CPU_R8], r[CPU_R9], r[CPU_R10], r[CPU_R11]);
-	log_err("bt: r12 %016" PRIx64 " r13 %016" PRIx64 " r14 %016" PRIx64 " r15 %016" PRIx64,
-		r[CPU_R12], r[CPU_R13], r[CPU_R14], r[CPU_R15]);
-	log_err("bt: rflags %08" PRIx64 " cr0 %08" PRIx64 " cr2 %016" PRIx64 " cr3 %016" PRIx64
-		" cr4 %08" PRIx64 " efer %" PRIx64,
-		rflags, st->cr0, st->cr2, st->cr3, st->cr4, st->efer);
-	for (unsigned i = 0; i < CPU_NR_SEGS; i++) {
-		const struct cpu_segment *s = &st->seg[i];
-
-		log_err("bt: %s %04x base %016" PRIx64 " limit %08x type %x dpl %u p %u db %u l %u",
-			(const char *[]){ "es", "cs", "ss", "ds", "fs", "gs" }[i], s->selector,
-			s->base, s->limit, s->type, s->dpl, s->present, s->db, s->l);
-	}
-	log_err("bt: gdt %016" PRIx64 "/%04x idt %016" PRIx64 "/%04x tr %04x", st->gdtr.base,
-		st->gdtr.limit, st->idtr.base, st->idtr.limit, st->tr.selector);
+	log_err("bt: vcpu%u: %s (%" PRIu64 " instructions retired)", v->index, what,
+		v->cpu->icount);
+	bt_cpu_describe(v->cpu, buf, sizeof(buf));
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		log_err("bt: %s", line);
 }
 
 /* A VMM kick waiting? Consumes it. */
@@ -426,6 +405,16 @@ static void accel_bt_vcpu_set_intr(struct accel_vcpu *v, bool level)
 	}
 }
 
+/* An NMI: taken at the next instruction boundary unless NMIs are blocked; wakes HLT. */
+static void accel_bt_vcpu_nmi(struct accel_vcpu *v)
+{
+	__atomic_store_n(&v->cpu->nmi_pending, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&v->lock);
+	v->wakes++;
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+}
+
 static int accel_bt_vcpu_get(struct accel_vcpu *v, struct cpu_state *st)
 {
 	struct bt_cpu *cpu = v->cpu;
@@ -472,6 +461,12 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 	return ret;
 }
 
+/* Device DMA into RAM: the engine drops translated code from those pages at its next block. */
+static void accel_bt_mem_written(struct accel_vm *avm, u64 gpa, u64 len)
+{
+	bt_mem_dma_written(&avm->mem, gpa, len);
+}
+
 const struct accel_ops accel_bt = {
 	.name = "bt",
 	.has_irqchip = false,
@@ -482,11 +477,13 @@ const struct accel_ops accel_bt = {
 	.dirty_log = accel_bt_dirty_log,
 	.irq_line = NULL,
 	.msi = NULL,
+	.mem_written = accel_bt_mem_written,
 	.vcpu_create = accel_bt_vcpu_create,
 	.vcpu_destroy = accel_bt_vcpu_destroy,
 	.vcpu_run = accel_bt_vcpu_run,
 	.vcpu_kick = accel_bt_vcpu_kick,
 	.vcpu_set_intr = accel_bt_vcpu_set_intr,
+	.vcpu_nmi = accel_bt_vcpu_nmi,
 	.vcpu_get = accel_bt_vcpu_get,
 	.vcpu_set = accel_bt_vcpu_set,
 };

@@ -18,8 +18,11 @@
  * Segmentation, privilege checks, far transfers and task switches are in
  * seg.c and ops/ctrl.c, event delivery (IDT, IST, double fault, INTR, NMI)
  * in intr.c, system instructions in ops/sys.c (SDM vol. 3A chapters 3, 5,
- * 6, 7). bt_cpu_set_flat64 keeps the part-1 behaviour for user-mode tests:
- * an exception ends bt_run with BT_EXIT_EXCEPTION. The x87 FPU is in
+ * 6, 7). Paging (32-bit, PAE, 4-level) and the TLB are in mmu.c, control
+ * registers, MSRs and the TSC in sysreg.c and ops/sysreg_ops.c, the CPUID
+ * model in cpuid.c (SDM vol. 3A chapters 2 and 4, vol. 4).
+ * bt_cpu_set_flat64 keeps the part-1 behaviour for user-mode tests (no page
+ * tables; an exception ends bt_run with BT_EXIT_EXCEPTION). The x87 FPU is in
  * ops/x87.c (the host computes, as for SSE floating point in ops/ssefp.c).
  */
 #ifndef BT_FALLBACK_BT_H
@@ -29,6 +32,7 @@
 #include "vmm/base/types.h"
 #include "vmm/cpu_state.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 
 struct err;
@@ -173,6 +177,15 @@ struct bt_mem {
 	int (*msr)(void *opaque, unsigned cpu, u32 index, bool is_write, u64 *val);
 	/* Guest virtual time in ns (the TSC is derived from it); NULL: host CLOCK_MONOTONIC. */
 	u64 (*clock_ns)(void *opaque);
+	/*
+	 * Code pages written by devices (bt_mem_dma_written, any thread), dropped from the
+	 * caches by whichever CPU next starts a block (bt_mem_dma_apply).
+	 */
+	pthread_mutex_t dma_lock;
+	int dma_pending;
+	bool dma_overflow; /* too many pages queued: flush every cache */
+	unsigned nr_dma;
+	u64 dma_pages[64];
 };
 
 /* Map [gpa, gpa+len) to hva. Caller thread owns mem; no CPU may be running. -EINVAL, -ENOSPC. */
@@ -186,6 +199,13 @@ struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa);
 void bt_mem_mark_code(struct bt_mem *mem, u64 gpa);
 /* A write hit a code page: drop its blocks everywhere and unmark it. */
 void bt_mem_code_written(struct bt_mem *mem, u64 gpa);
+/*
+ * A device wrote guest RAM (DMA), from any thread, while CPUs may be running: queue the code
+ * pages in [gpa, gpa+len) for bt_mem_dma_apply, which the next block boundary of any CPU runs
+ * before it takes an interrupt (so before the guest learns the DMA is done).
+ */
+void bt_mem_dma_written(struct bt_mem *mem, u64 gpa, u64 len);
+void bt_mem_dma_apply(struct bt_mem *mem);
 
 /* ----------------------------------------------------------- decoded form */
 
@@ -302,6 +322,9 @@ struct bt_cache {
 	u8 *arena;
 	size_t arena_size, arena_used;
 	u64 nr_translated, nr_flushes, nr_invalidated;
+	u64 nr_jc_misses; /* lookups the jump cache did not answer */
+	/* TLB statistics (mmu.c): misses, whole flushes, CR3 loads, INVLPGs. */
+	u64 nr_tlb_misses, nr_tlb_flushes, nr_tlb_cr3, nr_tlb_invlpg;
 };
 
 MUST_CHECK int bt_cache_init(struct bt_cache *c, size_t arena_size);
@@ -463,7 +486,8 @@ void bt_cpu_set_intr(struct bt_cpu *cpu, bool level);
 /*
  * Run up to max_insns instructions. vCPU thread. Returns why it stopped. A CPU halted by HLT
  * (st.halted) returns BT_EXIT_HLT at once unless it can take an interrupt or an NMI now, which
- * wakes it; BT_EXIT_SHUTDOWN: a triple fault, the state is the one that faulted.
+ * wakes it (whoever moves rip from outside, INIT/SIPI, clears st.halted); BT_EXIT_SHUTDOWN: a
+ * triple fault, the state is the one that faulted.
  */
 enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns);
 

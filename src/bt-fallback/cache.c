@@ -299,6 +299,7 @@ struct bt_block *bt_cache_get(struct bt_cpu *cpu)
 	if (likely(b && jc->gen == c->jc_gen && (!jc->ng_gen || jc->ng_gen == c->jc_ng_gen) &&
 		   b->rip == lin && b->mode == mode && b->valid))
 		return b;
+	cpu->cache.nr_jc_misses++;
 	bt_fetch(cpu, lin, &first, 1, &gpa);
 	for (b = c->hash[bt_cache_bucket(gpa, mode)]; b; b = b->hash_next)
 		if (b->gpa == gpa && b->mode == mode && bt_cache_second_page_ok(cpu, b, lin))

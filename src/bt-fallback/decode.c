@@ -18,24 +18,24 @@
 #include <string.h>
 
 /* Decoder attributes per opcode. */
-#define D_MODRM 0x0001u
-#define D_I8	0x0002u /* imm8 */
-#define D_I16	0x0004u /* imm16 */
-#define D_IZ	0x0008u /* imm16/32 by operand size */
-#define D_IV	0x0010u /* imm16/32/64 by operand size */
-#define D_REL8	0x0020u
-#define D_RELZ	0x0040u
-#define D_MOFFS 0x0080u	 /* offset of address size */
-#define D_BYTE	0x0100u	 /* byte operands */
-#define D_DEF64 0x0200u	 /* 64-bit default operand size in 64-bit mode */
-#define D_INV64 0x0400u	 /* invalid in 64-bit mode */
-#define D_LOCK	0x0800u	 /* LOCK allowed with a memory destination */
-#define D_ENTER 0x1000u	 /* imm16 + imm8 */
-#define D_FAR	0x2000u	 /* ptr16:16/32 */
-#define D_F64	0x4000u	 /* operand size forced to 64 in 64-bit mode */
-#define D_RMB	0x8000u	 /* r/m is a byte operand, reg is not */
-#define D_GRP3	0x10000u /* F6/F7: immediate only for /0 and /1 */
-#define D_RMW	0x20000u /* r/m operand is a word (MOVZX/MOVSX Ew) */
+#define D_MODRM	 0x0001u
+#define D_I8	 0x0002u /* imm8 */
+#define D_I16	 0x0004u /* imm16 */
+#define D_IZ	 0x0008u /* imm16/32 by operand size */
+#define D_IV	 0x0010u /* imm16/32/64 by operand size */
+#define D_REL8	 0x0020u
+#define D_RELZ	 0x0040u
+#define D_MOFFS	 0x0080u  /* offset of address size */
+#define D_BYTE	 0x0100u  /* byte operands */
+#define D_DEF64	 0x0200u  /* 64-bit default operand size in 64-bit mode */
+#define D_INV64	 0x0400u  /* invalid in 64-bit mode */
+#define D_LOCK	 0x0800u  /* LOCK allowed with a memory destination */
+#define D_ENTER	 0x1000u  /* imm16 + imm8 */
+#define D_FAR	 0x2000u  /* ptr16:16/32 */
+#define D_F64	 0x4000u  /* operand size forced to 64 in 64-bit mode */
+#define D_RMB	 0x8000u  /* r/m is a byte operand, reg is not */
+#define D_GRP3	 0x10000u /* F6/F7: immediate only for /0 and /1 */
+#define D_RMW	 0x20000u /* r/m operand is a word (MOVZX/MOVSX Ew) */
 #define D_MODREG 0x40000u /* ModRM.mod ignored, always a register (MOV CRn/DRn) */
 
 #define ALU(x)                                                                       \

@@ -397,6 +397,18 @@ void bt_raise_trap(struct bt_cpu *cpu, u8 vector)
 	longjmp(cpu->fault_jmp, 1);
 }
 
+/* #DB after a single-stepped instruction: a trap, RIP already past it; DR6.BS says why. */
+static NORETURN void bt_raise_single_step(struct bt_cpu *cpu)
+{
+	cpu->st.dr[6] |= 1u << 14;
+	cpu->exc.vector = BT_EXC_DB;
+	cpu->exc.error = 0;
+	cpu->exc.has_error = false;
+	cpu->exc.cr2 = 0;
+	cpu->exc_is_trap = false;
+	longjmp(cpu->fault_jmp, 1);
+}
+
 void bt_op_ud(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	(void)in;
@@ -474,11 +486,14 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 
 	while (cpu->icount < end) {
 		struct bt_block *b;
+		bool step;
 		u32 n;
 
 		if (unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_ACQUIRE)) &&
 		    (__atomic_exchange_n(&cpu->exit_request, 0, __ATOMIC_ACQ_REL) & BT_KICK_STOP))
 			return BT_EXIT_REQUEST;
+		if (unlikely(__atomic_load_n(&cpu->mem->dma_pending, __ATOMIC_ACQUIRE)))
+			bt_mem_dma_apply(cpu->mem);
 		if (unlikely(__atomic_load_n(&cpu->intr_line, __ATOMIC_RELAXED) |
 			     __atomic_load_n(&cpu->nmi_pending, __ATOMIC_RELAXED)) &&
 		    !cpu->exc_exit)
@@ -491,8 +506,9 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 		cpu->end_block = false;
 		ipmask = bt_ip_mask(cpu);
 		n = b->nr_insns;
-		if (unlikely(cpu->st.interrupt_shadow)) {
-			/* One instruction in the STI / MOV SS shadow, then a window. */
+		step = (cpu->st.rflags & BT_TF) != 0;
+		if (unlikely(cpu->st.interrupt_shadow | step)) {
+			/* One instruction in the STI / MOV SS shadow, then a window; TF: one, then #DB. */
 			cpu->st.interrupt_shadow = false;
 			n = 1;
 		}
@@ -511,6 +527,12 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 		}
 		cpu->cur_block = NULL;
 		prev = b;
+		/*
+		 * Single-step trap (SDM vol. 3A 17.3.1.4): TF was set when the instruction began and it
+		 * completed; not after one that opened a MOV SS / STI shadow.
+		 */
+		if (unlikely(step) && !cpu->st.interrupt_shadow)
+			bt_raise_single_step(cpu);
 	}
 	return BT_EXIT_LIMIT;
 }

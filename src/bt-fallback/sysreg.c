@@ -357,9 +357,13 @@ int bt_msr_write(struct bt_cpu *cpu, u32 index, u64 val)
 
 unsigned bt_msr_list(const u32 **indexes)
 {
-	/* EFER and the FS/GS bases travel in struct cpu_state. */
+	/*
+	 * EFER and the FS/GS bases travel in struct cpu_state. The TSC is not carried: it follows
+	 * the VM's virtual clock, and writing back a value saved earlier would move it back (the
+	 * machine applies its power-on state at INIT, which must leave the TSC alone, SDM vol. 3A
+	 * table 10-1; the CPUs' counters then stay in step).
+	 */
 	static const u32 list[] = {
-		BT_MSR_TSC,
 		BT_MSR_SYSENTER_CS,
 		BT_MSR_SYSENTER_ESP,
 		BT_MSR_SYSENTER_EIP,

@@ -148,8 +148,10 @@ class LinuxGuest:
                 break
             self._read_more(deadline, tag)
         body = out[:m.start()].replace("\r", "")
-        # Drop the echoed command line: everything up to the end of the line holding it.
-        echo_end = body.find(f"@@END{self.seq}\"")
+        # Drop the echoed command line: everything up to the end of the (last) line holding it.
+        # Typed ahead of the prompt, it is echoed twice: by the tty, then by the shell's line
+        # editor when it redraws the line; the output proper never holds the split tag.
+        echo_end = body.rfind(f"@@END{self.seq}\"")
         if echo_end >= 0:
             body = body[body.find("\n", echo_end) + 1:]
         return int(m.group(1)), body.strip("\n")

@@ -15,7 +15,7 @@ Usage: linux_storage.py VMM VMM_IMG DEFAULT_GUEST_DIR
   The guest comes from $VMM_GUEST_DIR, else DEFAULT_GUEST_DIR (scripts/build-guest.sh output).
   VMM_LINUX_ENGINE=qemu runs the same script under qemu-system-x86_64 -accel tcg with the
   equivalent devices (a reference while developing); the default is our vmm with accel bt.
-  VMM_TEST_LOG=FILE copies the guest console to FILE.
+  VMM_TEST_LOG=FILE copies the guest console to FILE; VMM_LINUX_TIMEOUT the boot's limit (s).
 Exit 0 pass, 1 fail, 77 skip (no built guest, or a missing host tool)."""
 import hashlib
 import os
@@ -38,6 +38,16 @@ KNOWN_TEXT = "issue 6 storage test: the quick brown fox jumps over the lazy dog\
 WANTED_MODULES = ["crct10dif_generic", "crc64_rocksoft_generic", "crc32c_generic",
                   "virtio_pci", "virtio_blk", "scsi_mod", "sd_mod", "cdrom", "sr_mod",
                   "libata", "libahci", "ahci", "ext4", "isofs"]
+
+
+# Kernel messages that mean a driver met an error from one of our devices.
+DMESG_ERRORS = re.compile(
+    r"(ata\d+(\.\d+)?: (exception|failed command|hard resetting|soft resetting|"
+    r"COMRESET failed|SError|limiting SATA|device reported invalid|link is slow)"
+    r"|I/O error|critical medium error|Buffer I/O error|blk_update_request"
+    r"|virtio_blk.*(error|failed)|virtio_pci.*(error|failed)|EXT4-fs error|ISOFS:.*error"
+    r"|qc timeout|irq \d+: nobody cared|task .* blocked for more than|Call Trace)")
+DMESG_SHOW = re.compile(r"\] (ata\d|scsi |sd |sr |virtio_blk|ahci )")
 
 
 def fail(msg):
@@ -281,9 +291,10 @@ def guest_exercise(g, disks, results):
     out = grun(g, "/vmmtest/load", timeout=600)
     results["devices"] = find_devices(g, disks)
     for d in disks:
-        info = grun(g, f"cat /sys/block/{d.dev}/size; cat /sys/block/{d.dev}/device/model "
-                    f"2>/dev/null; true")
-        print(f"guest: {d.key} is /dev/{d.dev}: {' '.join(info.split())}", flush=True)
+        info = grun(g, f"echo size $(cat /sys/block/{d.dev}/size) model "
+                    f"$(cat /sys/block/{d.dev}/device/model 2>/dev/null)")
+        m = re.search(r"^size .*$", info, re.M)
+        print(f"guest: {d.key} is /dev/{d.dev}: {m.group(0) if m else info}", flush=True)
     for d in disks:
         mnt = f"/mnt/{d.key}"
         if d.cdrom:
@@ -308,6 +319,15 @@ def guest_exercise(g, disks, results):
     grun(g, f"mount -t ext2 -o ro /dev/{d.dev} {mnt}")
     results["reread"] = parse_md5(grun(g, f"(cd {mnt} && md5sum random.bin known.txt)"))
     grun(g, f"umount {mnt}")
+    # The drivers must not have met an error on the way (libata exceptions and resets,
+    # block-layer I/O errors, virtio or ISO 9660 complaints).
+    # Only the storage-related lines cross the console (a long burst is more at risk there).
+    log = grun(g, "dmesg | grep -E 'ata[0-9]|scsi|sd |sr |virtio|ahci|EXT4|ISOFS|I/O error|"
+               "medium error|nobody cared|blocked for more|Call Trace'; true", timeout=300)
+    bad = [line for line in log.splitlines() if DMESG_ERRORS.search(line)]
+    if bad:
+        raise GuestError("driver errors in dmesg:\n" + "\n".join(bad[:40]))
+    results["dmesg"] = log
 
 
 # ---- the host side ------------------------------------------------------------------------
@@ -381,7 +401,7 @@ def main():
         fail(f"{engine} did not start: {e}")
     results = {}
     try:
-        boot = g.wait_ready(timeout=900)
+        boot = g.wait_ready(timeout=float(os.environ.get("VMM_LINUX_TIMEOUT", "900")))
         print(f"guest ready after {boot:.1f} s", flush=True)
         guest_exercise(g, disks, results)
         rc = g.poweroff(timeout=300)
@@ -401,6 +421,9 @@ def main():
     if rc != 0:
         fail(f"{engine} exited {rc} after poweroff -f: {err[-2000:]}")
     print(f"guest done and powered off after {time.monotonic() - t0:.1f} s", flush=True)
+    for line in results["dmesg"].splitlines():
+        if DMESG_SHOW.search(line):
+            print(f"guest dmesg: {line.strip()}", flush=True)
 
     if results.get("cdrom") != cd_sums:
         fail(f"CD-ROM sums in the guest {results.get('cdrom')} != host {cd_sums}")

@@ -343,9 +343,9 @@ void bt_op_sysret(struct bt_cpu *cpu, const struct bt_insn *in)
 	if (!(cpu->st.efer & BT_EFER_SCE) || bt_cpu_mode(cpu) == BT_MODE_REAL ||
 	    (cpu->st.rflags & BT_VM))
 		bt_raise_ud(cpu);
-	bt_sys_need_cpl0(cpu);
 	if (lm && bt_cpu_mode(cpu) != BT_MODE_LONG64)
-		bt_raise_ud(cpu);
+		bt_raise_ud(cpu); /* compatibility mode: #UD comes before the CPL check */
+	bt_sys_need_cpl0(cpu);
 	if (in->rexw) {
 		if (!bt_canonical(rip))
 			bt_raise_gp0(cpu);

@@ -16,11 +16,13 @@
  */
 #include "bt-fallback/bt.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -744,6 +746,64 @@ static void test_paging_off(void **state)
 	assert_int_equal(f->mmio_gpa, MMIO_GPA + 0x20);
 }
 
+struct pg_ad_race {
+	struct pg_fixture *f;
+	bool stop;
+};
+
+static void *pg_ad_cpu(void *arg)
+{
+	struct pg_ad_race *r = arg;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE))
+		bt_run(r->f->cpu, 100000);
+	return NULL;
+}
+
+/*
+ * The CPU sets A and D with atomic ORs (SDM vol. 3A 4.8): while it stores and INVLPGs in a loop,
+ * another thread clears A/D (as Linux's page aging does) and counts in bits 58:52 of the same
+ * PTE (ignored by the walk) with atomic adds. No count may be lost. The test runs until the CPU
+ * has set D again a few thousand times (or 20 s), so the two really raced.
+ */
+static void test_ad_bits_atomic(void **state)
+{
+	struct pg_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+	/* loop: mov [rbx],eax; invlpg [rbx]; jmp loop */
+	static const u8 code[] = { 0x89, 0x03, 0x0f, 0x01, 0x3b, 0xeb, 0xf9 };
+	const u64 one = 1ull << 52;
+	struct pg_ad_race r = { .f = f };
+	unsigned long adds = 0, dirtied = 0;
+	struct timespec t0, t1;
+	u64 *pte, v;
+	pthread_t t;
+
+	pg_init(f, PG_LONG);
+	pg_map(f, CODE_LIN, CODE_PHYS, P);
+	pte = (u64 *)(f->ram + pg_map(f, 0x600000, 0x310000, P | RW));
+	assert_int_equal(bt_mem_write(&f->mem, CODE_PHYS, code, sizeof(code)), 0);
+	cpu->st.rip = CODE_LIN;
+	cpu->st.gpr[CPU_RBX] = 0x600000;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pthread_create(&t, NULL, pg_ad_cpu, &r), 0);
+	do {
+		__atomic_fetch_add(pte, one, __ATOMIC_RELAXED);
+		if (++adds % 128 == 0)
+			__atomic_fetch_sub(pte, 128 * one, __ATOMIC_RELAXED);
+		if (__atomic_fetch_and(pte, ~(A | D), __ATOMIC_RELAXED) & D)
+			dirtied++;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while (dirtied < 5000 && t1.tv_sec - t0.tv_sec < 20);
+	__atomic_store_n(&r.stop, true, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	v = __atomic_load_n(pte, __ATOMIC_RELAXED);
+	print_message("%lu counts, D set again %lu times\n", adds, dirtied);
+	assert_true(dirtied > 0);
+	assert_int_equal((v >> 52) & 0x7f, adds % 128);
+	assert_int_equal(v & ~(A | D | (0x7full << 52)), 0x310000 | P | RW);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -763,6 +823,7 @@ int main(void)
 		T(test_paging_pae),
 		T(test_implicit_supervisor),
 		T(test_paging_off),
+		T(test_ad_bits_atomic),
 #undef T
 		// clang-format on
 	};

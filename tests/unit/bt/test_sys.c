@@ -6,7 +6,8 @@
  * codes, double and triple fault, far calls through call gates with parameter copy and RET to
  * an outer level, IRETQ to ring 3 and back through an interrupt gate, SYSCALL/SYSRET,
  * SYSENTER/SYSEXIT, the STI interrupt shadow, HLT woken by INTR, the TSS I/O permission
- * bitmap, system instructions and a task switch with its return. Each test builds its GDT, IDT,
+ * bitmap, system instructions, a task switch with its return, IRETD into virtual-8086 mode and
+ * INT back out of it, the real-to-long-mode path of an AP, and the TF single-step trap. Each test builds its GDT, IDT,
  * TSS and identity page tables in guest memory and runs code given as bytes (assembled with GNU
  * as; the source is in the comments). The expected frames and error codes are the SDM's.
  */
@@ -28,7 +29,7 @@
 #define TSS_IOMAP 0x68u
 #define TSS_LIMIT (TSS_IOMAP + 8192u)
 #define TSS2	  0x7000u
-#define DTR	  0x5000u /* LGDT/LIDT operands */
+#define DTR	  0x6800u /* LGDT/LIDT operands, past the I/O bitmap */
 #define PML4	  0x8000u
 #define KCODE	  0x100000u
 #define UCODE	  0x110000u
@@ -401,10 +402,10 @@ static const u8 io_user[] = {
 };
 
 static const u8 sys_code_bytes[] = {
-	/* lgdt [0x5000] */
-	/* sgdt [0x5010] */
-	/* lidt [0x5020] */
-	/* sidt [0x5030] */
+	/* lgdt [0x6800] */
+	/* sgdt [0x6810] */
+	/* lidt [0x6820] */
+	/* sidt [0x6830] */
 	/* mov ax, 0x38 */
 	/* ltr ax */
 	/* str ebx */
@@ -421,8 +422,8 @@ static const u8 sys_code_bytes[] = {
 	/* swapgs */
 	/* smsw r10 */
 	/* hlt */
-	0x0f, 0x01, 0x14, 0x25, 0x00, 0x50, 0x00, 0x00, 0x0f, 0x01, 0x04, 0x25, 0x10, 0x50, 0x00,
-	0x00, 0x0f, 0x01, 0x1c, 0x25, 0x20, 0x50, 0x00, 0x00, 0x0f, 0x01, 0x0c, 0x25, 0x30, 0x50,
+	0x0f, 0x01, 0x14, 0x25, 0x00, 0x68, 0x00, 0x00, 0x0f, 0x01, 0x04, 0x25, 0x10, 0x68, 0x00,
+	0x00, 0x0f, 0x01, 0x1c, 0x25, 0x20, 0x68, 0x00, 0x00, 0x0f, 0x01, 0x0c, 0x25, 0x30, 0x68,
 	0x00, 0x00, 0x66, 0xb8, 0x38, 0x00, 0x0f, 0x00, 0xd8, 0x0f, 0x00, 0xcb, 0x66, 0xb8, 0x33,
 	0x00, 0x0f, 0x02, 0xc8, 0x66, 0xb8, 0x18, 0x00, 0x0f, 0x03, 0xd0, 0x66, 0xb8, 0x2b, 0x00,
 	0x0f, 0x00, 0xe8, 0x41, 0x0f, 0x94, 0xc0, 0x66, 0xb8, 0x13, 0x00, 0x0f, 0x00, 0xe0, 0x41,
@@ -444,6 +445,40 @@ static const u8 task2_code[] = {
 	/* mov ebx, 0x5678 */
 	/* iretd */
 	0xbb, 0x78, 0x56, 0x00, 0x00, 0xcf
+};
+
+/* Real mode at 0B00:0000 to protected mode to IA-32e mode, as an AP's trampoline does. */
+static const u8 tramp_code[] = {
+	/* .code16: lgdtl gdtdesc; mov cr0, eax | PE; ljmpl $0x08, $pm32 */
+	/* .code32 pm32: mov ds/ss, 0x18; CR4.PAE; CR3 = 0x8000; EFER.LME (rdmsr/wrmsr); CR0.PG; */
+	/*   ljmpl $0x10, $lm64 */
+	/* .code64 lm64: movabs rax, 0x123456789; hlt; gdtdesc at +0x60: .word 0xff, .long 0x1000 */
+	0x66, 0x0f, 0x01, 0x16, 0x60, 0x00, 0x0f, 0x20, 0xc0, 0x0c, 0x01, 0x0f, 0x22, 0xc0, 0x66,
+	0xea, 0x16, 0xb0, 0x00, 0x00, 0x08, 0x00, 0x66, 0xb8, 0x18, 0x00, 0x8e, 0xd8, 0x8e, 0xd0,
+	0x0f, 0x20, 0xe0, 0x83, 0xc8, 0x20, 0x0f, 0x22, 0xe0, 0xb8, 0x00, 0x80, 0x00, 0x00, 0x0f,
+	0x22, 0xd8, 0xb9, 0x80, 0x00, 0x00, 0xc0, 0x0f, 0x32, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x0f,
+	0x30, 0x0f, 0x20, 0xc0, 0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x22, 0xc0, 0xea, 0x4f, 0xb0,
+	0x00, 0x00, 0x10, 0x00, 0x48, 0xb8, 0x89, 0x67, 0x45, 0x23, 0x01, 0x00, 0x00, 0x00, 0xf4,
+	0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0xff, 0x00, 0x00, 0x10, 0x00, 0x00
+};
+
+/* CPL 0: an IRETD frame into virtual-8086 mode (VM, IOPL 3) at 0B00:0010. */
+static const u8 v86_kernel[] = {
+	/* push 0 (GS); push 0 (FS); push 0x2000 (DS); push 0x3000 (ES); push 0x1000 (SS) */
+	/* push 0xfff0 (ESP); push 0x23202 (EFLAGS); push 0x0b00 (CS); push 0x0010 (EIP); iretd */
+	0x6a, 0x00, 0x6a, 0x00, 0x68, 0x00, 0x20, 0x00, 0x00, 0x68, 0x00, 0x30, 0x00,
+	0x00, 0x68, 0x00, 0x10, 0x00, 0x00, 0x68, 0xf0, 0xff, 0x00, 0x00, 0x68, 0x02,
+	0x32, 0x02, 0x00, 0x68, 0x00, 0x0b, 0x00, 0x00, 0x6a, 0x10, 0xcf
+};
+
+static const u8 v86_code[] = {
+	/* mov ax, [0]; int 0x21 */
+	0xa1, 0x00, 0x00, 0xcd, 0x21
+};
+
+static const u8 tf_code[] = {
+	/* pushfq; or qword ptr [rsp], 0x100; popfq; nop; nop; hlt */
+	0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x90, 0x90, 0xf4
 };
 
 /* MOV DS/SS and LFS: selector faults with their error codes, null rules, the accessed bit. */
@@ -1000,6 +1035,79 @@ static void test_task_switch(void **state)
 	assert_int_equal(bt_get_rflags(cpu) & BT_NT, 0);
 }
 
+/* IRETD into virtual-8086 mode; INT 21h from there to ring 0 pushes GS, FS, DS, ES too. */
+static void test_v86_round_trip(void **state)
+{
+	struct sys_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+	u32 sp = RSP0 - 36;
+
+	sys_prot32(f, 0);
+	sys_code(f, KCODE, v86_kernel, sizeof(v86_kernel));
+	sys_code(f, 0xb010, v86_code, sizeof(v86_code));
+	sys_wr(f, 0x20000, 2, 0xbeef);
+	sys_gate(f, IDT + 0x21 * 8, SEL_KCODE32, HANDLERS + 16 * 0x21, 0xee, 0, false);
+	assert_int_equal(bt_run(cpu, 11), BT_EXIT_LIMIT); /* the pushes, IRETD, the MOV */
+	assert_int_equal(bt_get_rflags(cpu) & BT_VM, BT_VM);
+	assert_int_equal(bt_cpu_cpl(cpu), 3);
+	assert_int_equal(cpu->st.seg[CPU_DS].base, 0x20000);
+	assert_int_equal(cpu->st.gpr[CPU_RAX] & 0xffff, 0xbeef);
+	sys_expect_handler(f, 0x21);
+	assert_int_equal(cpu->st.gpr[CPU_RSP], sp);
+	assert_int_equal(sys_rd(f, sp, 4), 0x15);
+	assert_int_equal(sys_rd(f, sp + 4, 4), 0x0b00);
+	assert_int_equal(sys_rd(f, sp + 8, 4), 0x23202);
+	assert_int_equal(sys_rd(f, sp + 12, 4), 0xfff0);
+	assert_int_equal(sys_rd(f, sp + 16, 4), 0x1000);
+	assert_int_equal(sys_rd(f, sp + 20, 4), 0x3000);
+	assert_int_equal(sys_rd(f, sp + 24, 4), 0x2000);
+	assert_int_equal(sys_rd(f, sp + 28, 4), 0);
+	assert_int_equal(sys_rd(f, sp + 32, 4), 0);
+	assert_int_equal(bt_get_rflags(cpu) & BT_VM, 0);
+	assert_int_equal(cpu->st.seg[CPU_DS].selector, 0);
+	assert_true(cpu->st.seg[CPU_DS].unusable);
+	assert_int_equal(bt_cpu_mode(cpu), BT_MODE_PROT32);
+}
+
+/* POPF sets TF: the next instruction completes, then #DB (a trap, DR6.BS); delivery clears TF. */
+static void test_single_step(void **state)
+{
+	struct sys_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+	u64 sp;
+
+	sys_long64(f, 0);
+	sys_code(f, KCODE, tf_code, sizeof(tf_code));
+	sys_expect_handler(f, BT_EXC_DB);
+	sp = cpu->st.gpr[CPU_RSP];
+	assert_int_equal(sys_rd(f, sp, 8), KCODE + 11); /* after the first NOP */
+	assert_int_equal(sys_rd(f, sp + 16, 8) & BT_TF, BT_TF);
+	assert_int_equal(bt_get_rflags(cpu) & BT_TF, 0);
+	assert_int_equal(cpu->st.dr[6] & (1u << 14), 1u << 14);
+}
+
+/* The AP start-up path: real mode, LGDT, CR0.PE, far JMP to 32-bit code, paging, far JMP to 64-bit. */
+static void test_real_to_long_mode(void **state)
+{
+	struct sys_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+
+	sys_long64(f, 0); /* for its tables; then back to the reset state */
+	bt_cpu_reset(cpu);
+	sys_code(f, 0xb000, tramp_code, sizeof(tramp_code));
+	bt_cpu_load_seg_real(cpu, CPU_CS, 0x0b00);
+	bt_cpu_load_seg_real(cpu, CPU_DS, 0x0b00);
+	cpu->st.rip = 0;
+	assert_int_equal(bt_run(cpu, 100), BT_EXIT_HLT);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 0x123456789ull);
+	assert_int_equal(bt_cpu_mode(cpu), BT_MODE_LONG64);
+	assert_int_equal(cpu->st.seg[CPU_CS].selector, SEL_KCODE64);
+	assert_int_equal(cpu->st.seg[CPU_SS].selector, SEL_KDATA);
+	assert_int_equal(bt_cpu_cpl(cpu), 0);
+	assert_int_equal(cpu->st.efer & BT_EFER_LMA, BT_EFER_LMA);
+	assert_int_equal(cpu->st.gdtr.base, GDT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1017,6 +1125,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_io_bitmap, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_system_instructions, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_task_switch, sys_setup, sys_teardown),
+		cmocka_unit_test_setup_teardown(test_v86_round_trip, sys_setup, sys_teardown),
+		cmocka_unit_test_setup_teardown(test_real_to_long_mode, sys_setup, sys_teardown),
+		cmocka_unit_test_setup_teardown(test_single_step, sys_setup, sys_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
