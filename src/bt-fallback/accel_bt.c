@@ -20,7 +20,8 @@
  * INIT or reset): vcpu_run sleeps on the vCPU's condvar, outside the
  * execution lock, until a wake event arrives -- the INTR pin rising
  * (vcpu_set_intr) or a kick -- and then runs the engine again, which takes
- * the interrupt or stays halted. A wake event is counted, not a level, so a
+ * the interrupt or stays halted (an NMI, vcpu_nmi, wakes it the same way). A wake event is
+ * counted, not a level, so a
  * guest halted with IF=0 and an interrupt pending does not spin. A kick from
  * the VMM (vcpu_kick) makes vcpu_run return VCPU_STOP_KICKED; the engine's own
  * kick for an INTR change (BT_EXIT_REQUEST without a VMM kick) just continues.
@@ -404,6 +405,16 @@ static void accel_bt_vcpu_set_intr(struct accel_vcpu *v, bool level)
 	}
 }
 
+/* An NMI: taken at the next instruction boundary unless NMIs are blocked; wakes HLT. */
+static void accel_bt_vcpu_nmi(struct accel_vcpu *v)
+{
+	__atomic_store_n(&v->cpu->nmi_pending, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&v->lock);
+	v->wakes++;
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+}
+
 static int accel_bt_vcpu_get(struct accel_vcpu *v, struct cpu_state *st)
 {
 	struct bt_cpu *cpu = v->cpu;
@@ -450,6 +461,12 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 	return ret;
 }
 
+/* Device DMA into RAM: the engine drops translated code from those pages at its next block. */
+static void accel_bt_mem_written(struct accel_vm *avm, u64 gpa, u64 len)
+{
+	bt_mem_dma_written(&avm->mem, gpa, len);
+}
+
 const struct accel_ops accel_bt = {
 	.name = "bt",
 	.has_irqchip = false,
@@ -460,11 +477,13 @@ const struct accel_ops accel_bt = {
 	.dirty_log = accel_bt_dirty_log,
 	.irq_line = NULL,
 	.msi = NULL,
+	.mem_written = accel_bt_mem_written,
 	.vcpu_create = accel_bt_vcpu_create,
 	.vcpu_destroy = accel_bt_vcpu_destroy,
 	.vcpu_run = accel_bt_vcpu_run,
 	.vcpu_kick = accel_bt_vcpu_kick,
 	.vcpu_set_intr = accel_bt_vcpu_set_intr,
+	.vcpu_nmi = accel_bt_vcpu_nmi,
 	.vcpu_get = accel_bt_vcpu_get,
 	.vcpu_set = accel_bt_vcpu_set,
 };

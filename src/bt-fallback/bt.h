@@ -32,6 +32,7 @@
 #include "vmm/base/types.h"
 #include "vmm/cpu_state.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 
 struct err;
@@ -176,6 +177,15 @@ struct bt_mem {
 	int (*msr)(void *opaque, unsigned cpu, u32 index, bool is_write, u64 *val);
 	/* Guest virtual time in ns (the TSC is derived from it); NULL: host CLOCK_MONOTONIC. */
 	u64 (*clock_ns)(void *opaque);
+	/*
+	 * Code pages written by devices (bt_mem_dma_written, any thread), dropped from the
+	 * caches by whichever CPU next starts a block (bt_mem_dma_apply).
+	 */
+	pthread_mutex_t dma_lock;
+	int dma_pending;
+	bool dma_overflow; /* too many pages queued: flush every cache */
+	unsigned nr_dma;
+	u64 dma_pages[64];
 };
 
 /* Map [gpa, gpa+len) to hva. Caller thread owns mem; no CPU may be running. -EINVAL, -ENOSPC. */
@@ -189,6 +199,13 @@ struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa);
 void bt_mem_mark_code(struct bt_mem *mem, u64 gpa);
 /* A write hit a code page: drop its blocks everywhere and unmark it. */
 void bt_mem_code_written(struct bt_mem *mem, u64 gpa);
+/*
+ * A device wrote guest RAM (DMA), from any thread, while CPUs may be running: queue the code
+ * pages in [gpa, gpa+len) for bt_mem_dma_apply, which the next block boundary of any CPU runs
+ * before it takes an interrupt (so before the guest learns the DMA is done).
+ */
+void bt_mem_dma_written(struct bt_mem *mem, u64 gpa, u64 len);
+void bt_mem_dma_apply(struct bt_mem *mem);
 
 /* ----------------------------------------------------------- decoded form */
 
@@ -274,7 +291,7 @@ struct bt_block {
 	struct bt_insn insns[];
 };
 
-#define BT_CACHE_BUCKETS 4096
+#define BT_CACHE_BUCKETS 65536
 #define BT_JC_SIZE	 1024 /* linear-address jump cache (QEMU tb_jmp_cache) */
 
 struct bt_cache {
@@ -285,6 +302,9 @@ struct bt_cache {
 	u8 *arena;
 	size_t arena_size, arena_used;
 	u64 nr_translated, nr_flushes, nr_invalidated;
+	u64 nr_jc_misses; /* lookups the jump cache did not answer */
+	/* TLB statistics (mmu.c): misses, whole flushes, CR3 loads, INVLPGs. */
+	u64 nr_tlb_misses, nr_tlb_flushes, nr_tlb_cr3, nr_tlb_invlpg;
 };
 
 MUST_CHECK int bt_cache_init(struct bt_cache *c, size_t arena_size);

@@ -59,13 +59,13 @@ void bt_cache_flush(struct bt_cache *c)
 
 static unsigned bt_cache_bucket(u64 gpa, u32 mode)
 {
-	return (unsigned)(((gpa ^ ((u64)mode << 40)) * 0x9e3779b97f4a7c15ull) >> 52) &
+	return (unsigned)(((gpa ^ ((u64)mode << 40)) * 0x9e3779b97f4a7c15ull) >> 48) &
 	       (BT_CACHE_BUCKETS - 1);
 }
 
 static unsigned bt_cache_page_bucket(u64 page)
 {
-	return (unsigned)((page * 0x9e3779b97f4a7c15ull) >> 52) & (BT_CACHE_BUCKETS - 1);
+	return (unsigned)((page * 0x9e3779b97f4a7c15ull) >> 48) & (BT_CACHE_BUCKETS - 1);
 }
 
 static void bt_cache_unhash(struct bt_cache *c, struct bt_block *b)
@@ -263,6 +263,7 @@ struct bt_block *bt_cache_get(struct bt_cpu *cpu)
 	b = *jc;
 	if (likely(b && b->rip == lin && b->mode == mode && b->valid))
 		return b;
+	cpu->cache.nr_jc_misses++;
 	bt_fetch(cpu, lin, &first, 1, &gpa);
 	for (b = cpu->cache.hash[bt_cache_bucket(gpa, mode)]; b; b = b->hash_next)
 		if (b->gpa == gpa && b->mode == mode && bt_cache_second_page_ok(cpu, b, lin))

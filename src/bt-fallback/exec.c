@@ -513,6 +513,8 @@ static enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
 		if (unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_ACQUIRE)) &&
 		    (__atomic_exchange_n(&cpu->exit_request, 0, __ATOMIC_ACQ_REL) & BT_KICK_STOP))
 			return BT_EXIT_REQUEST;
+		if (unlikely(__atomic_load_n(&cpu->mem->dma_pending, __ATOMIC_ACQUIRE)))
+			bt_mem_dma_apply(cpu->mem);
 		if (unlikely(__atomic_load_n(&cpu->intr_line, __ATOMIC_RELAXED) |
 			     __atomic_load_n(&cpu->nmi_pending, __ATOMIC_RELAXED)) &&
 		    !cpu->exc_exit)

@@ -43,6 +43,49 @@ int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly)
 	return 0;
 }
 
+void bt_mem_dma_written(struct bt_mem *mem, u64 gpa, u64 len)
+{
+	bool queued = false;
+
+	if (!len)
+		return;
+	for (u64 page = gpa & BT_PAGE_MASK; page < gpa + len; page += BT_PAGE_SIZE) {
+		struct bt_region *r = bt_mem_region(mem, page);
+
+		/* Racy read: a page marked after this was translated after the write. */
+		if (!r || !__atomic_load_n(&r->code_pages[(page - r->gpa) >> BT_PAGE_SHIFT],
+					   __ATOMIC_ACQUIRE))
+			continue;
+		pthread_mutex_lock(&mem->dma_lock);
+		if (mem->nr_dma < ARRAY_SIZE(mem->dma_pages))
+			mem->dma_pages[mem->nr_dma++] = page;
+		else
+			mem->dma_overflow = true;
+		pthread_mutex_unlock(&mem->dma_lock);
+		queued = true;
+	}
+	if (queued)
+		__atomic_store_n(&mem->dma_pending, 1, __ATOMIC_RELEASE);
+}
+
+void bt_mem_dma_apply(struct bt_mem *mem)
+{
+	pthread_mutex_lock(&mem->dma_lock);
+	__atomic_store_n(&mem->dma_pending, 0, __ATOMIC_RELAXED);
+	if (mem->dma_overflow) {
+		for (unsigned i = 0; i < mem->nr_regions; i++)
+			memset(mem->regions[i].code_pages, 0, mem->regions[i].len >> BT_PAGE_SHIFT);
+		for (unsigned i = 0; i < mem->nr_cpus; i++)
+			bt_cache_flush(&mem->cpus[i]->cache);
+	} else {
+		for (unsigned i = 0; i < mem->nr_dma; i++)
+			bt_mem_code_written(mem, mem->dma_pages[i]);
+	}
+	mem->nr_dma = 0;
+	mem->dma_overflow = false;
+	pthread_mutex_unlock(&mem->dma_lock);
+}
+
 void bt_mem_destroy(struct bt_mem *mem)
 {
 	for (unsigned i = 0; i < mem->nr_regions; i++)
@@ -67,8 +110,12 @@ void bt_mem_mark_code(struct bt_mem *mem, u64 gpa)
 
 	if (!r || r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT])
 		return;
-	r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT] = 1;
-	/* Stores to the page must now take the slow path: drop cached write permission. */
+	__atomic_store_n(&r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT], 1, __ATOMIC_RELAXED);
+	/*
+	 * Stores to the page must now take the slow path: drop cached write permission. The fence
+	 * pairs with the one in the TLB fill (mmu.c) that re-reads the flag after a write tag.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (unsigned i = 0; i < mem->nr_cpus; i++)
 		bt_tlb_drop_write(mem->cpus[i], gpa);
 }

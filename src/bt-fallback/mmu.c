@@ -50,6 +50,7 @@ static void bt_mmu_clear_jc(struct bt_cpu *cpu)
 
 void bt_tlb_flush(struct bt_cpu *cpu)
 {
+	cpu->cache.nr_tlb_flushes++;
 	memset(cpu->tlb, 0, sizeof(cpu->tlb));
 	cpu->tlb_large = false;
 	bt_mmu_clear_jc(cpu);
@@ -59,6 +60,7 @@ void bt_tlb_flush_nonglobal(struct bt_cpu *cpu)
 {
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
+	cpu->cache.nr_tlb_cr3++;
 	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
 		if (!e[i].global)
 			memset(&e[i], 0, sizeof(e[i]));
@@ -69,6 +71,7 @@ void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin)
 {
 	u64 vpn = (lin >> BT_PAGE_SHIFT) + 1;
 
+	cpu->cache.nr_tlb_invlpg++;
 	for (unsigned u = 0; u < 2; u++) {
 		struct bt_tlb_entry *e = &cpu->tlb[u][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
@@ -92,8 +95,8 @@ void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
 
 	gpa &= BT_PAGE_MASK;
 	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
-		if (e[i].gpa == gpa)
-			e[i].tag[BT_ACC_WRITE] = 0;
+		if (e[i].gpa == gpa) /* possibly another CPU's TLB: one aligned store */
+			__atomic_store_n(&e[i].tag[BT_ACC_WRITE], 0, __ATOMIC_RELAXED);
 }
 
 /* CPL 3 accesses (virtual-8086 mode included) use the user TLB and user-mode permissions. */
@@ -291,6 +294,7 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	u8 *code = NULL;
 	u32 err;
 
+	cpu->cache.nr_tlb_misses++;
 	if ((cpu->st.cr0 & BT_CR0_PG) && !mem->fault_unmapped && !cpu->flat) {
 		err = bt_mmu_walk(cpu, lin, acc, user, &w);
 		if (err) {
@@ -326,6 +330,16 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	e->tag[BT_ACC_READ] = vpn; /* any walk that succeeded allows reads at this privilege */
 	e->tag[BT_ACC_FETCH] = w.x ? vpn : 0;
 	e->tag[BT_ACC_WRITE] = w.w && w.dirty && !(r && (r->readonly || *code)) ? vpn : 0;
+	if (e->tag[BT_ACC_WRITE] && r) {
+		/*
+		 * Another CPU may mark the page as code now and drop write tags before this one is
+		 * stored: check again after it (bt_mem_mark_code orders its flag store before its
+		 * TLB scan the same way), so one of the two sees the other.
+		 */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(code, __ATOMIC_RELAXED))
+			e->tag[BT_ACC_WRITE] = 0;
+	}
 	if (acc == BT_ACC_WRITE && r && r->readonly) {
 		cpu->tlb_scratch = (struct bt_tlb_entry){ .gpa = w.gpa, .vpn = vpn };
 		return &cpu->tlb_scratch;

@@ -75,12 +75,18 @@ struct accel_ops {
 	int (*dirty_log)(struct accel_vm *avm, u64 gpa, u64 len, unsigned long *bitmap);
 	int (*irq_line)(struct accel_vm *avm, unsigned gsi, int level); /* has_irqchip only */
 	int (*msi)(struct accel_vm *avm, u64 addr, u32 data);		/* has_irqchip only */
+	/*
+	 * A device wrote guest RAM [gpa, gpa+len) (DMA), any thread: drop what was derived from
+	 * it before the guest is told (BT: translated code). NULL: nothing to do (KVM).
+	 */
+	void (*mem_written)(struct accel_vm *avm, u64 gpa, u64 len);
 	int (*vcpu_create)(struct accel_vm *avm, unsigned index, const struct accel_io *io,
 			   struct accel_vcpu **out, struct err *err);
 	void (*vcpu_destroy)(struct accel_vcpu *v);
-	int (*vcpu_run)(struct accel_vcpu *v, enum vcpu_stop *why);  /* vCPU thread */
-	void (*vcpu_kick)(struct accel_vcpu *v);		     /* any thread */
-	void (*vcpu_set_intr)(struct accel_vcpu *v, bool level);     /* INTR pin, !has_irqchip */
+	int (*vcpu_run)(struct accel_vcpu *v, enum vcpu_stop *why); /* vCPU thread */
+	void (*vcpu_kick)(struct accel_vcpu *v);		    /* any thread */
+	void (*vcpu_set_intr)(struct accel_vcpu *v, bool level);    /* INTR pin, !has_irqchip */
+	void (*vcpu_nmi)(struct accel_vcpu *v); /* an NMI for the vCPU, !has_irqchip; any thread */
 	int (*vcpu_get)(struct accel_vcpu *v, struct cpu_state *st); /* paused vCPU */
 	int (*vcpu_set)(struct accel_vcpu *v, const struct cpu_state *st);
 	/*

@@ -11,6 +11,7 @@
  *   8259 INT ----------> the BSP's LINT0 (ExtINT after reset: virtual wire)
  *   I/O APIC, MSIs, ICR IPIs --> APIC bus --> the local APIC(s) named
  *   local APIC "interrupt pending" --> the CPU's INTR pin (config set_intr)
+ *   local APIC NMI (LINT1, NMI messages) --> the CPU's NMI (config nmi)
  *   INTA cycle --------> lapic_ack (which runs the 8259's INTA for ExtINT)
  *   level EOI ---------> ioapic_eoi
  *   INIT / STARTUP ----> config startup (the VMM puts the CPU in wait-for-SIPI,
@@ -63,17 +64,20 @@ struct board_irqchip {
 	bool hpet_legacy;
 	bool pit_level;
 	void (*set_intr)(void *opaque, unsigned cpu, bool level);
+	void (*nmi)(void *opaque, unsigned cpu);
 	void (*startup)(void *opaque, unsigned cpu, int vector);
 	void *opaque;
 };
 
-/* Drive cpu's INTR pin from its local APIC, on change. Device lock held. */
+/* Pass on a pending NMI, and drive cpu's INTR pin from its local APIC on change. Device lock held. */
 static void board_irqchip_update(struct board_irqchip *ic, unsigned cpu)
 {
 	bool level;
 
 	if (cpu >= ic->nr_cpus || !ic->lapic[cpu])
 		return;
+	if (lapic_take_nmi(ic->lapic[cpu]) && ic->nmi)
+		ic->nmi(ic->opaque, cpu);
 	level = lapic_has_interrupt(ic->lapic[cpu]);
 	if (level == ic->intr[cpu])
 		return;
@@ -344,6 +348,7 @@ int board_irqchip_create(struct platform *p, const struct board_irqchip_config *
 	ic->p = p;
 	ic->nr_cpus = cfg->nr_cpus;
 	ic->set_intr = cfg->set_intr;
+	ic->nmi = cfg->nmi;
 	ic->startup = cfg->startup;
 	ic->opaque = cfg->opaque;
 

@@ -41,6 +41,8 @@ struct board_irqchip_config {
 	bool x2apic;	  /* the CPU model advertises x2APIC */
 	/* Drive CPU cpu's INTR pin (level: an interrupt is pending). Device lock held, any thread. */
 	void (*set_intr)(void *opaque, unsigned cpu, bool level);
+	/* An NMI for cpu (LINT1 or an NMI message). Device lock held, any thread. */
+	void (*nmi)(void *opaque, unsigned cpu);
 	/* INIT (vector -1) or STARTUP IPI (the SIPI vector) for cpu. Device lock held. */
 	void (*startup)(void *opaque, unsigned cpu, int vector);
 	void *opaque;

@@ -98,6 +98,16 @@ static void board_pc_cpu_set_intr(void *opaque, unsigned cpu, bool level)
 		vm->accel->vcpu_set_intr(vm->vcpus[cpu]->av, level);
 }
 
+/* An NMI for a vCPU from its local APIC. Device lock held, any thread. */
+static void board_pc_cpu_nmi(void *opaque, unsigned cpu)
+{
+	struct vm *vm = opaque;
+
+	if (vm->accel->vcpu_nmi && vm->vcpus && cpu < vm->nr_vcpus && vm->vcpus[cpu] &&
+	    vm->vcpus[cpu]->av)
+		vm->accel->vcpu_nmi(vm->vcpus[cpu]->av);
+}
+
 /* INIT or STARTUP for a vCPU from a local APIC. Device lock held. */
 static void board_pc_cpu_startup(void *opaque, unsigned cpu, int vector)
 {
@@ -182,6 +192,7 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 		struct board_irqchip_config ic = { .nr_cpus = vm->nr_vcpus,
 						   .ioapic_id = (u8)vm->nr_vcpus, /* as the MADT */
 						   .set_intr = board_pc_cpu_set_intr,
+						   .nmi = board_pc_cpu_nmi,
 						   .startup = board_pc_cpu_startup,
 						   .opaque = vm };
 

@@ -14,12 +14,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,9 +40,17 @@ struct console {
 	struct termios saved;
 	bool escape; /* Ctrl-A seen */
 	pthread_mutex_t out_lock;
-	/* SERIAL_UNIX: the latest output while no client is connected, replayed on connect. */
+	/*
+	 * SERIAL_UNIX: output not delivered yet, as a ring: the latest output while no client is
+	 * connected (replayed on connect), and what a connected client's socket could not take
+	 * yet (tx_pending: sent from the main loop when the socket is writable again). Only the
+	 * newest CONSOLE_BACKLOG bytes are kept; the guest is never blocked.
+	 */
 	u8 *backlog;
 	size_t backlog_len, backlog_head; /* ring: bytes held, next write position */
+	bool tx_pending;
+	int flush_efd;	  /* vCPU threads ask the main loop to send the ring */
+	int out_watch_fd; /* dup of the client socket watched for EPOLLOUT, or -1 */
 
 	struct loop *loop;
 	console_input_fn input;
@@ -69,6 +79,9 @@ static int console_open_unix(struct console *c, const char *path, struct err *er
 	c->backlog = malloc(CONSOLE_BACKLOG);
 	if (!c->backlog)
 		return err_set(err, -ENOMEM, "serial: out of memory");
+	c->flush_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->flush_efd < 0)
+		return err_set(err, -errno, "serial: eventfd: %s", strerror(errno));
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->listen_fd < 0)
 		return err_set(err, -errno, "serial: socket: %s", strerror(errno));
@@ -124,7 +137,7 @@ int console_open(const struct serial_spec *spec, const char *vm_name, struct con
 	if (!c)
 		return err_set(err, -ENOMEM, "serial: out of memory");
 	c->target = spec->target;
-	c->in_fd = c->out_fd = c->listen_fd = -1;
+	c->in_fd = c->out_fd = c->listen_fd = c->flush_efd = c->out_watch_fd = -1;
 	pthread_mutex_init(&c->out_lock, NULL);
 	switch (spec->target) {
 	case SERIAL_STDIO:
@@ -157,11 +170,31 @@ int console_open(const struct serial_spec *spec, const char *vm_name, struct con
 	return 0;
 }
 
+static bool console_backlog_flush(struct console *c);
+
+/* At exit: give a connected socket client up to two seconds to take the queued output. */
+static void console_drain(struct console *c)
+{
+	if (c->target != SERIAL_UNIX)
+		return;
+	for (unsigned i = 0; i < 200; i++) {
+		struct pollfd pfd = { .fd = c->out_fd, .events = POLLOUT };
+		bool drained;
+
+		pthread_mutex_lock(&c->out_lock);
+		drained = console_backlog_flush(c) || c->out_fd < 0;
+		pthread_mutex_unlock(&c->out_lock);
+		if (drained || poll(&pfd, 1, 10) < 0)
+			return;
+	}
+}
+
 void console_close(struct console *c)
 {
 	if (!c)
 		return;
 	console_detach(c);
+	console_drain(c);
 	if (c->raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &c->saved);
 	if (c->target == SERIAL_UNIX) {
@@ -177,6 +210,8 @@ void console_close(struct console *c)
 		if (c->listen_fd >= 0)
 			close(c->listen_fd);
 	}
+	if (c->flush_efd >= 0)
+		close(c->flush_efd);
 	pthread_mutex_destroy(&c->out_lock);
 	free(c->backlog);
 	free(c);
@@ -194,44 +229,71 @@ static void console_backlog_add(struct console *c, const u8 *p, size_t len)
 	c->backlog_len = MIN(c->backlog_len + len, (size_t)CONSOLE_BACKLOG);
 }
 
-/* Send the backlog to a client that just connected. out_lock held. */
-static void console_backlog_flush(struct console *c)
+/*
+ * Send the ring to the connected client as far as its socket takes it; what is left stays
+ * queued (tx_pending). out_lock held. Returns true when the ring is empty.
+ */
+static bool console_backlog_flush(struct console *c)
 {
 	size_t start = (c->backlog_head + CONSOLE_BACKLOG - c->backlog_len) % CONSOLE_BACKLOG;
 
-	while (c->backlog_len) {
+	while (c->backlog_len && c->out_fd >= 0) {
 		size_t n = MIN(c->backlog_len, (size_t)CONSOLE_BACKLOG - start);
-		ssize_t w = send(c->out_fd, c->backlog + start, n, MSG_NOSIGNAL);
+		ssize_t w = send(c->out_fd, c->backlog + start, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 
+		if (w < 0 && errno == EINTR)
+			continue;
 		if (w <= 0)
-			break; /* the client is slow: the rest is dropped, as for live output */
+			break;
 		start = (start + (size_t)w) % CONSOLE_BACKLOG;
 		c->backlog_len -= (size_t)w;
 	}
-	c->backlog_len = 0;
+	c->tx_pending = c->backlog_len && c->out_fd >= 0;
+	return !c->backlog_len;
+}
+
+/* Wake the main loop to send the queued output. Any thread. */
+static void console_kick_flush(struct console *c)
+{
+	u64 one = 1;
+
+	if (write(c->flush_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_dbg(LOG_CAT_DEV, "serial: flush eventfd: %s", strerror(errno));
 }
 
 void console_write(struct console *c, const void *buf, size_t len)
 {
 	const char *p = buf;
+	bool kick = false;
 
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->out_lock);
-	if (c->target == SERIAL_UNIX && c->out_fd < 0)
+	if (c->target == SERIAL_UNIX && (c->out_fd < 0 || c->tx_pending)) {
+		/* No client, or one that lags: queue behind what is already waiting. */
 		console_backlog_add(c, buf, len);
+		pthread_mutex_unlock(&c->out_lock);
+		return;
+	}
 	while (len && c->out_fd >= 0) {
 		ssize_t n = write(c->out_fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <=
-		    0) /* no reader (pty, socket) or a full pipe: drop, never block the guest */
-			break;
+		if (n <= 0) {
+			/* A socket client lagging: queue the rest; elsewhere (pty, pipe) drop it. */
+			if (c->target == SERIAL_UNIX && n < 0 && errno == EAGAIN) {
+				console_backlog_add(c, (const u8 *)p, len);
+				c->tx_pending = kick = true;
+			}
+			break; /* never block the guest */
+		}
 		p += n;
 		len -= (size_t)n;
 	}
 	pthread_mutex_unlock(&c->out_lock);
+	if (kick)
+		console_kick_flush(c);
 }
 
 const char *console_pty_path(const struct console *c)
@@ -287,11 +349,50 @@ static size_t console_filter_escape(struct console *c, u8 *buf, size_t len)
 	return out;
 }
 
+static void console_watch_output(struct console *c, bool on);
+
 static void console_client_gone(struct console *c)
 {
 	console_watch_input(c, false);
+	console_watch_output(c, false);
 	close(c->in_fd);
 	c->in_fd = c->out_fd = -1;
+	c->tx_pending = false; /* what is queued waits for the next client */
+}
+
+/* Main loop: the flush eventfd fired or the client's socket became writable. */
+static void console_on_flush(void *opaque, int fd, u32 events)
+{
+	struct console *c = opaque;
+	bool drained;
+	u64 v;
+
+	(void)events;
+	if (fd == c->flush_efd && read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&c->out_lock);
+	drained = console_backlog_flush(c);
+	pthread_mutex_unlock(&c->out_lock);
+	console_watch_output(c, !drained && c->out_fd >= 0);
+}
+
+/* Watch the client socket for EPOLLOUT (through a dup: its input is watched separately). */
+static void console_watch_output(struct console *c, bool on)
+{
+	if (!c->loop || on == (c->out_watch_fd >= 0))
+		return;
+	if (on) {
+		c->out_watch_fd = fcntl(c->in_fd, F_DUPFD_CLOEXEC, 0);
+		if (c->out_watch_fd >= 0 &&
+		    loop_add(c->loop, c->out_watch_fd, EPOLLOUT, console_on_flush, c) < 0) {
+			close(c->out_watch_fd);
+			c->out_watch_fd = -1;
+		}
+	} else {
+		loop_del(c->loop, c->out_watch_fd);
+		close(c->out_watch_fd);
+		c->out_watch_fd = -1;
+	}
 }
 
 static void console_on_input(void *opaque, int fd, u32 events)
@@ -349,6 +450,8 @@ static void console_on_accept(void *opaque, int fd, u32 events)
 	console_backlog_flush(c);
 	pthread_mutex_unlock(&c->out_lock);
 	console_watch_input(c, true);
+	if (c->tx_pending)
+		console_kick_flush(c);
 }
 
 static void console_watch_input(struct console *c, bool on)
@@ -375,6 +478,8 @@ int console_attach(struct console *c, struct loop *l, console_input_fn fn, conso
 	c->opaque = opaque;
 	if (c->target == SERIAL_UNIX) {
 		ret = loop_add(l, c->listen_fd, EPOLLIN, console_on_accept, c);
+		if (!ret)
+			ret = loop_add(l, c->flush_efd, EPOLLIN, console_on_flush, c);
 		if (ret < 0)
 			return ret;
 	}
@@ -388,8 +493,11 @@ void console_detach(struct console *c)
 	if (!c->loop)
 		return;
 	console_watch_input(c, false);
-	if (c->target == SERIAL_UNIX)
+	console_watch_output(c, false);
+	if (c->target == SERIAL_UNIX) {
 		loop_del(c->loop, c->listen_fd);
+		loop_del(c->loop, c->flush_efd);
+	}
 	c->loop = NULL;
 	c->input = NULL;
 	c->pending_len = c->pending_off = 0;

@@ -144,6 +144,8 @@ int gmem_read(const struct gmem *mem, u64 gpa, void *buf, size_t len)
 
 int gmem_write(const struct gmem *mem, u64 gpa, const void *buf, size_t len)
 {
+	int ret;
+
 	for (u64 a = gpa, end = gpa + len; a < end;) {
 		const struct gmem_region *r = gmem_find(mem, a);
 
@@ -151,5 +153,26 @@ int gmem_write(const struct gmem *mem, u64 gpa, const void *buf, size_t len)
 			return -EFAULT;
 		a = r->gpa + r->len;
 	}
-	return gmem_copy(mem, gpa, (void *)buf, len, true);
+	ret = gmem_copy(mem, gpa, (void *)buf, len, true);
+	if (!ret && len && mem->on_write)
+		mem->on_write(mem->on_write_opaque, gpa, len);
+	return ret;
+}
+
+void gmem_written(const struct gmem *mem, const void *hva, size_t len)
+{
+	const u8 *p = hva;
+
+	if (!mem->on_write || !len)
+		return;
+	for (unsigned i = 0; i < mem->nr; i++) {
+		const struct gmem_region *r = &mem->regions[i];
+		const u8 *base = r->hva;
+
+		if (p >= base && p < base + r->len) {
+			mem->on_write(mem->on_write_opaque, r->gpa + (u64)(p - base),
+				      MIN((u64)len, r->len - (u64)(p - base)));
+			return;
+		}
+	}
 }

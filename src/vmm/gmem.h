@@ -24,6 +24,13 @@ struct gmem {
 	struct gmem_region regions[GMEM_MAX_REGIONS];
 	unsigned nr;
 	u64 ram_bytes; /* total guest RAM */
+	/*
+	 * Told about every device write to RAM (gmem_write, gmem_written), from the writing
+	 * thread, so an accelerator can drop what it derived from those bytes (the BT engine's
+	 * translated code). NULL: nobody listens.
+	 */
+	void (*on_write)(void *opaque, u64 gpa, u64 len);
+	void *on_write_opaque;
 };
 
 /*
@@ -43,6 +50,8 @@ MUST_CHECK int gmem_read(const struct gmem *mem, u64 gpa, void *buf, size_t len)
 MUST_CHECK int gmem_write(const struct gmem *mem, u64 gpa, const void *buf, size_t len);
 /* Host pointer to [gpa, gpa+len) if it lies in one region, else NULL. */
 void *gmem_ptr(const struct gmem *mem, u64 gpa, size_t len);
+/* A device wrote [hva, hva+len) through a gmem_ptr pointer (DMA done): tell on_write. */
+void gmem_written(const struct gmem *mem, const void *hva, size_t len);
 /* Is gpa inside RAM? */
 bool gmem_is_ram(const struct gmem *mem, u64 gpa);
 

@@ -6,6 +6,14 @@
  * here does anything: host signals are blocked in every thread and read by
  * the main loop through a signalfd; the accelerator's kick mechanism is its
  * own business (KVM uses immediate_exit plus a signal it installs itself).
+ *
+ * Without an in-kernel irqchip (BT) the thread also plays the part of the
+ * processor's INIT/SIPI logic (SDM vol. 3A 9.4 and 11.6.1): application
+ * processors start in wait-for-SIPI, an INIT from the userspace local APIC
+ * (vcpu_startup) stops the vCPU and puts it back there, and a STARTUP IPI
+ * starts it in real mode at vector << 12 from its power-on state. Calls from
+ * the accelerator (port, MMIO, INTA, MSRs) carry the struct vcpu, so the
+ * per-CPU local APIC window and MSRs reach this vCPU's local APIC.
  */
 #include "vmm/vcpu.h"
 

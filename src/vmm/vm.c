@@ -157,9 +157,21 @@ static void vm_clock_wake(void *opaque)
 	vm_wake(opaque);
 }
 
+/* gmem's on_write: device DMA reached guest RAM. */
+static void vm_mem_written(void *opaque, u64 gpa, u64 len)
+{
+	struct vm *vm = opaque;
+
+	vm->accel->mem_written(vm->avm, gpa, len);
+}
+
 /* Map into the accelerator every RAM region not mapped yet (loaders may add a firmware ROM). */
 static int vm_map_ram(struct vm *vm, struct err *err)
 {
+	if (vm->accel->mem_written) {
+		vm->plat.mem.on_write = vm_mem_written;
+		vm->plat.mem.on_write_opaque = vm;
+	}
 	for (unsigned i = vm->nr_mapped; i < vm->plat.mem.nr; i++, vm->nr_mapped++) {
 		const struct gmem_region *r = &vm->plat.mem.regions[i];
 		int ret = vm->accel->map_ram(vm->avm, r->gpa, r->len, r->hva, 0);

@@ -110,8 +110,18 @@ class VM:
         print(f"ok: exit {rc}; last message: {lines[-1] if lines else '(none)'}")
 
 
+# The accelerator the whole-VM tests run under: meson registers them once per accelerator.
+ACCEL = os.environ.get("VMM_TEST_ACCEL", "kvm")
+
+
+def require_accel():
+    """Skip when the accelerator under test cannot run here (only kvm can be missing)."""
+    if ACCEL == "kvm":
+        require_kvm()
+
+
 def flat_spec(binary, **extra):
-    spec = {"name": "test", "vcpus": 1, "memory_mib": 16, "accel": "kvm",
+    spec = {"name": "test", "vcpus": 1, "memory_mib": 16, "accel": ACCEL,
             "boot": {"flat": binary, "load_address": "0x7c00"},
             "debug": {"exit_port": "0xf4"}}
     spec.update(extra)

@@ -13,10 +13,10 @@ import time
 import termios
 import tty
 
-from harness import VM, fail, flat_spec, require_kvm
+from harness import ACCEL, VM, fail, flat_spec, require_accel
 
 vmm, guests, case = sys.argv[1], sys.argv[2], sys.argv[3]
-require_kvm()
+require_accel()
 
 
 def guest(name):
@@ -74,8 +74,16 @@ elif case == "serial-unix":
         if time.monotonic() > deadline or vm.proc.poll() is not None:
             fail(f"no socket {path}; stderr {vm.stderr_text()}")
         time.sleep(0.05)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
+    while True:  # the file appears at bind(), connections are accepted after listen()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            break
+        except ConnectionRefusedError:
+            s.close()
+            if time.monotonic() > deadline or vm.proc.poll() is not None:
+                fail(f"{path} refuses connections; stderr {vm.stderr_text()}")
+            time.sleep(0.05)
     s.settimeout(60)
     got = b""
     while b"echo ready" not in got:
@@ -89,6 +97,38 @@ elif case == "serial-unix":
     vm.expect_exit(0)
     if b"UNIX WORKS" not in got:
         fail(f"socket got {got!r}")
+elif case == "serial-unix-lag":
+    # A client that does not read for a while: the output queues in the vmm (up to 64 KiB)
+    # instead of being dropped when the socket buffer fills, and arrives in order.
+    text = b"".join(b"line %05d of output the client reads late\n" % i for i in range(1400))
+    path = os.path.join(tempfile.mkdtemp(prefix="vmm-sock-"), "serial.sock")
+    vm = VM(vmm, flat_spec(guest("echo"), serial={"target": "unix", "path": path}))
+    deadline = time.monotonic() + 20
+    s = None
+    while s is None:
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            s.close()
+            s = None
+            if time.monotonic() > deadline or vm.proc.poll() is not None:
+                fail(f"cannot connect to {path}; stderr {vm.stderr_text()}")
+            time.sleep(0.05)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(text + b"q")
+    time.sleep(0.5)  # the guest echoes (and may even finish) meanwhile; nobody reads
+    s.settimeout(60)
+    got = b""
+    while b"bye" not in got:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    vm.expect_exit(0)
+    if text.upper() not in got:
+        fail(f"lost output: got {len(got)} bytes for {len(text)}: {got[-200:]!r}")
+    print(f"ok: {len(text)} bytes echoed to a late reader intact")
 elif case == "serial-pty":
     vm = VM(vmm, flat_spec(guest("echo"), serial={"target": "pty"}))
     deadline = time.monotonic() + 20
@@ -123,7 +163,7 @@ elif case == "multiboot":
     for name, text in (("one.txt", "first module\n"), ("two.txt", "second module\n")):
         with open(os.path.join(d, name), "w") as f:
             f.write(text)
-    spec = {"name": "mb", "memory_mib": 32, "accel": "kvm",
+    spec = {"name": "mb", "memory_mib": 32, "accel": ACCEL,
             "boot": {"multiboot": f"{guests}/multiboot.elf", "cmdline": "hello multiboot",
                      "modules": [{"path": f"{d}/one.txt", "cmdline": "one arg"},
                                  {"path": f"{d}/two.txt"}]},
@@ -193,17 +233,20 @@ elif case == "virtio-blk":
             fail(f"{fmt}: no MSI-X interrupt seen by the guest:\n{vm.serial_text()}")
         # Under KVM the three notifications arrive by ioeventfd and the write's completion is
         # an MSI-X message sent through an irqfd (the transport's counters, logged at the end).
+        # The BT engine has no in-kernel fast paths: the device is called directly there.
         m = re.search(r"virtio-blk0: (\d+) queue notifications through ioeventfd, (\d+) "
                       r"interrupts through irqfd", vm.stderr_text())
-        if not m or int(m.group(1)) != 3 or int(m.group(2)) != 1:
+        if ACCEL == "kvm" and (not m or int(m.group(1)) != 3 or int(m.group(2)) != 1):
             fail(f"{fmt}: eventfd paths not used: {vm.stderr_text()}")
+        if ACCEL != "kvm" and m:
+            fail(f"{fmt}: eventfd paths reported under {ACCEL}: {vm.stderr_text()}")
         # Then two reads with INTx, one interrupt each: the line is a resampling irqfd,
         # lowered at each EOI (a line left high would interrupt again and again). Each
         # assertion may be repeated once by the resample (virtio_blk.S says why).
         if "intx interrupts: 2\n" not in vm.serial_text():
             fail(f"{fmt}: wrong INTx interrupt count:\n{vm.serial_text()}")
         m = re.search(r"virtio-blk0: (\d+) INTx assertions through irqfd", vm.stderr_text())
-        if not m or not 2 <= int(m.group(1)) <= 4:
+        if ACCEL == "kvm" and (not m or not 2 <= int(m.group(1)) <= 4):
             fail(f"{fmt}: INTx not through an irqfd: {vm.stderr_text()}")
         out = os.path.join(d, "check.raw")
         subprocess.run([img_tool, "convert", "-f", fmt, "-O", "raw", path, out], check=True)

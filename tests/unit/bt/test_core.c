@@ -210,6 +210,30 @@ static void test_smc_from_other_cpu(void **state)
 	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 9);
 }
 
+/* Device DMA over translated code: the next run sees the new bytes, not the cached block. */
+static void test_dma_over_code(void **state)
+{
+	struct core_fixture *f = *state;
+	static const u8 code[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xcc }; /* mov eax, 1 */
+
+	assert_int_equal(core_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 1);
+	/* A device writes the immediate behind the engine's back, then reports it. */
+	f->code[1] = 5;
+	bt_mem_dma_written(&f->mem, CODE + 1, 1);
+	assert_int_equal(core_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 5);
+	/* Unreported, the cached block would still run (what the report is for). */
+	f->code[1] = 6;
+	assert_int_equal(core_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 5);
+	/* More pages than the queue holds: every cache is flushed. */
+	for (unsigned i = 0; i < 100; i++)
+		bt_mem_dma_written(&f->mem, CODE, 4096);
+	assert_int_equal(core_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 6);
+}
+
 static void test_exceptions(void **state)
 {
 	struct core_fixture *f = *state;
@@ -524,8 +548,8 @@ static void test_random_bytes_are_contained(void **state)
 		cpu->st.rip = i % 3 == 2 ? 0x800 : CODE + 0x800;
 		why = bt_run(cpu, 200);
 		/* Real mode delivers exceptions: a fault delivering one can end in a triple fault. */
-		assert_true(why == BT_EXIT_LIMIT || why == BT_EXIT_HLT || why == BT_EXIT_EXCEPTION ||
-			    why == BT_EXIT_SHUTDOWN);
+		assert_true(why == BT_EXIT_LIMIT || why == BT_EXIT_HLT ||
+			    why == BT_EXIT_EXCEPTION || why == BT_EXIT_SHUTDOWN);
 		counts[why]++;
 	}
 	print_message("random code: %llu hit the limit, %llu halted, %llu ended in an exception\n",
@@ -544,6 +568,7 @@ int main(void)
 						core_teardown),
 		cmocka_unit_test_setup_teardown(test_smc_inside_block, core_setup, core_teardown),
 		cmocka_unit_test_setup_teardown(test_smc_from_other_cpu, core_setup, core_teardown),
+		cmocka_unit_test_setup_teardown(test_dma_over_code, core_setup, core_teardown),
 		cmocka_unit_test_setup_teardown(test_exceptions, core_setup, core_teardown),
 		cmocka_unit_test(test_real_mode_int_iret),
 		cmocka_unit_test_setup_teardown(test_cpuid_gates_tzcnt, core_setup, core_teardown),

@@ -240,6 +240,36 @@ static void test_hlt_sleeps_until_intr(void **state)
 	stop(&f->cpu[0]);
 }
 
+/* An NMI wakes a vCPU halted with IF = 0 and goes through IVT entry 2; IF does not mask it. */
+static void test_nmi_wakes_cli_hlt(void **state)
+{
+	struct fixture *f = *state;
+	static const u8 code[] = {
+		0xfa,	    /* cli */
+		0xf4,	    /* hlt */
+		0xeb, 0xfd, /* jmp hlt */
+	};
+	static const u8 handler[] = {
+		0xe6, 0x82, /* out 0x82, al */
+		0xcf,	    /* iret */
+	};
+	static const u8 ivt[] = { 0x00, 0x7d, 0x00, 0x00 }; /* 0000:7D00 */
+
+	put(f, 0x7c00, code, sizeof(code));
+	put(f, 0x7d00, handler, sizeof(handler));
+	put(f, 2 * 4, ivt, sizeof(ivt));
+	start_at(&f->cpu[0], 0x7c00);
+	start(&f->cpu[0]);
+	sleep_ms(30);
+	accel_bt.vcpu_set_intr(f->cpu[0].v, true); /* masked by IF = 0: stays halted */
+	sleep_ms(30);
+	assert_int_equal(__atomic_load_n(&f->acks, __ATOMIC_SEQ_CST), 0);
+	accel_bt.vcpu_nmi(f->cpu[0].v);
+	assert_true(wait_for(&f->port_writes[0x82], 1));
+	assert_int_equal(__atomic_load_n(&f->acks, __ATOMIC_SEQ_CST), 0);
+	stop(&f->cpu[0]);
+}
+
 /*
  * Two vCPUs wait for each other's flag: vCPU 0 sets its flag and spins until vCPU 1's is set;
  * vCPU 1 spins until vCPU 0's flag is set, then sets its own. Both finish only if the
@@ -314,6 +344,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_kick_stops_spinning_vcpu, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_hlt_sleeps_until_intr, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_nmi_wakes_cli_hlt, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_two_vcpus_take_turns, setup2, teardown),
 		cmocka_unit_test_setup_teardown(test_state_round_trip, setup1, teardown),
 	};

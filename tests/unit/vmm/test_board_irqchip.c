@@ -33,6 +33,7 @@ struct fixture {
 	unsigned nr_intr_changes[NR_CPUS];
 	int startup_cpu[8], startup_vec[8];
 	unsigned nr_startups;
+	unsigned nmis[NR_CPUS];
 };
 
 static void rec_set_intr(void *opaque, unsigned cpu, bool level)
@@ -42,6 +43,14 @@ static void rec_set_intr(void *opaque, unsigned cpu, bool level)
 	assert_true(cpu < NR_CPUS);
 	f->intr[cpu] = level;
 	f->nr_intr_changes[cpu]++;
+}
+
+static void rec_nmi(void *opaque, unsigned cpu)
+{
+	struct fixture *f = opaque;
+
+	assert_true(cpu < NR_CPUS);
+	f->nmis[cpu]++;
 }
 
 static void rec_startup(void *opaque, unsigned cpu, int vector)
@@ -61,6 +70,7 @@ static int setup(void **state)
 	struct board_irqchip_config cfg = { .nr_cpus = NR_CPUS,
 					    .ioapic_id = NR_CPUS,
 					    .set_intr = rec_set_intr,
+					    .nmi = rec_nmi,
 					    .startup = rec_startup };
 
 	assert_non_null(f);
@@ -271,6 +281,22 @@ static void test_init_sipi(void **state)
 	assert_int_equal(f->startup_vec[2], 0x10);
 }
 
+/* An NMI IPI reaches the named CPU's NMI, once, and not its INTR pin. */
+static void test_nmi_ipi(void **state)
+{
+	struct fixture *f = *state;
+
+	apic_enable(f, 0);
+	apic_enable(f, 1);
+	apic_wr(f, 0, LAPIC_ICR_HI, 1u << 24);
+	apic_wr(f, 0, LAPIC_ICR_LO, 0x00000400); /* NMI */
+	assert_int_equal(f->nmis[1], 1);
+	assert_int_equal(f->nmis[0], 0);
+	assert_false(f->intr[1]);
+	apic_wr(f, 1, LAPIC_TPR, 0); /* any later look at CPU 1 does not repeat it */
+	assert_int_equal(f->nmis[1], 1);
+}
+
 /* Each CPU sees its own local APIC in the window; the APIC MSRs are per CPU too. */
 static void test_window_and_msrs(void **state)
 {
@@ -327,6 +353,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_msi_and_tpr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_level_eoi_redelivers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_sipi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nmi_ipi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_and_msrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lapic_timer_wakes_cpu, setup, teardown),
 	};

@@ -64,11 +64,58 @@ static void test_accessors_check_whole_range(void **state)
 	assert_non_null(gmem_ptr(&mem, 0x10000, 4096));
 }
 
+struct write_log {
+	unsigned n;
+	u64 gpa, len;
+};
+
+static void log_write(void *opaque, u64 gpa, u64 len)
+{
+	struct write_log *l = opaque;
+
+	l->n++;
+	l->gpa = gpa;
+	l->len = len;
+}
+
+/* Device writes are reported to on_write: gmem_write, and DMA through gmem_ptr pointers. */
+static void test_writes_are_reported(void **state)
+{
+	static u8 ram_a[8192], ram_b[4096];
+	struct gmem mem = { 0 };
+	struct write_log l = { 0 };
+	u8 pattern[16] = { 1, 2, 3 };
+	u8 *p;
+
+	(void)state;
+	assert_int_equal(gmem_add(&mem, 0, sizeof(ram_a), ram_a), 0);
+	assert_int_equal(gmem_add(&mem, 0x10000, sizeof(ram_b), ram_b), 0);
+	gmem_written(&mem, ram_b, 16); /* nobody listens: nothing happens */
+	mem.on_write = log_write;
+	mem.on_write_opaque = &l;
+	assert_int_equal(gmem_write(&mem, 0x100, pattern, 16), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.gpa, 0x100);
+	assert_int_equal(l.len, 16);
+	/* A refused write is not reported. */
+	assert_int_equal(gmem_write(&mem, 8192 - 8, pattern, 16), -EFAULT);
+	assert_int_equal(l.n, 1);
+	p = gmem_ptr(&mem, 0x10020, 64);
+	assert_non_null(p);
+	gmem_written(&mem, p + 8, 32);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.gpa, 0x10028);
+	assert_int_equal(l.len, 32);
+	gmem_written(&mem, pattern, sizeof(pattern)); /* not guest memory: ignored */
+	assert_int_equal(l.n, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pc_layout_splits_at_pci_hole),
 		cmocka_unit_test(test_accessors_check_whole_range),
+		cmocka_unit_test(test_writes_are_reported),
 	};
 	return cmocka_run_group_tests_name("gmem", tests, NULL, NULL);
 }
