@@ -13,7 +13,7 @@
 # Needs python3 and qemu-system-x86_64 (Debian's qemu-system-x86). A benchmark, not a test.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${BUILD:-$root/build}
+build=$(cd "${BUILD:-$root/build}" && pwd) || { echo "linux-boot: no build directory ${BUILD:-$root/build}" >&2; exit 2; }
 runs=${1:-5}
 vmm=$build/src/vmm/vmm
 guest=${VMM_GUEST_DIR:-$build/guest}
