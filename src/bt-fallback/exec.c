@@ -305,34 +305,6 @@ bool bt_cond_slow(struct bt_cpu *cpu, unsigned cc)
 			break;
 		}
 	}
-	if (cpu->lf_op == BT_LF_SUB && (cc >> 1) != 0 && (cc >> 1) != 5) {
-		/* Fast path for CMP/SUB: compare the operands directly. */
-		unsigned size = cpu->lf_size;
-		u64 a = cpu->lf_a & bt_mask(size), b = cpu->lf_b & bt_mask(size);
-		s64 sa = bt_sext(a, size), sb = bt_sext(b, size);
-
-		switch (cc >> 1) {
-		case 1:
-			r = a < b;
-			break;
-		case 2:
-			r = a == b;
-			break;
-		case 3:
-			r = a <= b;
-			break;
-		case 4:
-			r = (cpu->lf_res & bt_sign(size)) != 0;
-			break;
-		case 6:
-			r = sa < sb;
-			break;
-		default:
-			r = sa <= sb;
-			break;
-		}
-		return r ^ (cc & 1);
-	}
 	f = cpu->lf_op == BT_LF_NONE ? cpu->st.rflags :
 				       (cpu->st.rflags & ~(u64)BT_ARITH) | bt_flags_lazy(cpu);
 	switch (cc >> 1) {

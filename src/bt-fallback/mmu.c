@@ -598,16 +598,16 @@ void bt_st_lin(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val)
 	bt_st_at(cpu, lin, size, val, false);
 }
 
-/* Raise now what a write of size bytes at lin would raise. */
-static void bt_probe_write(struct bt_cpu *cpu, u64 lin, unsigned size)
+/* Raise now what an access of size bytes at lin would raise. */
+static void bt_probe_lin(struct bt_cpu *cpu, u64 lin, unsigned size, enum bt_access acc)
 {
 	bool user = bt_mmu_user(cpu);
 	struct bt_mmu_part part[2];
 
 	if ((lin & ~BT_PAGE_MASK) + size > BT_PAGE_SIZE)
-		bt_mmu_cross(cpu, lin, size, BT_ACC_WRITE, user, part);
+		bt_mmu_cross(cpu, lin, size, acc, user, part);
 	else
-		bt_tlb_get(cpu, lin, BT_ACC_WRITE, user);
+		bt_tlb_get(cpu, lin, acc, user);
 }
 
 u64 bt_ld_rmw_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
@@ -615,25 +615,18 @@ u64 bt_ld_rmw_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
 
 	/* The read of a read-modify-write already needs write permission (#PF error W=1). */
-	bt_probe_write(cpu, lin, size);
+	bt_probe_lin(cpu, lin, size, BT_ACC_WRITE);
 	return bt_ld_at(cpu, lin, size, bt_mmu_user(cpu));
 }
 
 void bt_probe_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
-	u64 lin = bt_seg_lin(cpu, seg, off, size, false);
-	bool user = bt_mmu_user(cpu);
-	struct bt_mmu_part part[2];
-
-	if ((lin & ~BT_PAGE_MASK) + size > BT_PAGE_SIZE)
-		bt_mmu_cross(cpu, lin, size, BT_ACC_READ, user, part);
-	else
-		bt_tlb_get(cpu, lin, BT_ACC_READ, user);
+	bt_probe_lin(cpu, bt_seg_lin(cpu, seg, off, size, false), size, BT_ACC_READ);
 }
 
 void bt_probe_st(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
-	bt_probe_write(cpu, bt_seg_lin(cpu, seg, off, size, true), size);
+	bt_probe_lin(cpu, bt_seg_lin(cpu, seg, off, size, true), size, BT_ACC_WRITE);
 }
 
 u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write)
