@@ -292,12 +292,9 @@ int acpi_pm_create(struct platform *p, const struct acpi_pm_config *cfg, struct 
 	for (i = 0; i < ARRAY_SIZE(acpi_pm_blocks); i++) {
 		const struct acpi_pm_block *b = &acpi_pm_blocks[i];
 
-		ret = bus_map(&p->pio, b->port, b->len, b->ops, pm, pm->name);
-		if (ret < 0) {
-			err_set(err, ret, "%s: ports %#x-%#x already in use", pm->name, b->port,
-				b->port + b->len - 1);
+		ret = bus_map_dev(&p->pio, b->port, b->len, b->ops, pm, pm->name, err);
+		if (ret < 0)
 			goto err_unmap;
-		}
 	}
 	*out = pm;
 	return 0;

@@ -58,12 +58,9 @@ int debug_exit_create(struct platform *p, const struct debug_exit_config *cfg, s
 	d->p = p;
 	d->port = cfg->port;
 	snprintf(d->name, sizeof(d->name), "%s", cfg->name);
-	ret = bus_map(&p->pio, cfg->port, DEBUG_EXIT_WIDTH, &debug_exit_io, d, d->name);
-	if (ret < 0) {
-		err_set(err, ret, "%s: ports %#x-%#x already in use", d->name, cfg->port,
-			cfg->port + DEBUG_EXIT_WIDTH - 1);
+	ret = bus_map_dev(&p->pio, cfg->port, DEBUG_EXIT_WIDTH, &debug_exit_io, d, d->name, err);
+	if (ret < 0)
 		goto err_free;
-	}
 	*out = d;
 	return 0;
 

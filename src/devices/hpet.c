@@ -374,11 +374,8 @@ int hpet_create(struct platform *p, const struct hpet_config *cfg, struct hpet *
 		timer_init(&h->t[i].timer, &p->clock, hpet_timer_fire, &h->t[i]);
 	}
 	hpet_reset(h);
-	ret = bus_map(&p->mmio, cfg->base, HPET_MMIO_SIZE, &hpet_io, h, h->name);
+	ret = bus_map_dev(&p->mmio, cfg->base, HPET_MMIO_SIZE, &hpet_io, h, h->name, err);
 	if (ret < 0) {
-		err_set(err, ret, "%s: MMIO %#llx-%#llx already in use", h->name,
-			(unsigned long long)cfg->base,
-			(unsigned long long)cfg->base + HPET_MMIO_SIZE - 1);
 		free(h);
 		return ret;
 	}

@@ -341,16 +341,12 @@ int i8042_create(struct platform *p, const struct i8042_config *cfg, struct irq_
 	k->kbd_irq = kbd_irq;
 	k->aux_irq = aux_irq;
 	i8042_reset(k);
-	ret = bus_map(&p->pio, I8042_DATA_PORT, 1, &i8042_data_io, k, k->name);
-	if (ret < 0) {
-		err_set(err, ret, "%s: port %#x already in use", k->name, I8042_DATA_PORT);
+	ret = bus_map_dev(&p->pio, I8042_DATA_PORT, 1, &i8042_data_io, k, k->name, err);
+	if (ret < 0)
 		goto err_free;
-	}
-	ret = bus_map(&p->pio, I8042_COMMAND_PORT, 1, &i8042_command_io, k, k->name);
-	if (ret < 0) {
-		err_set(err, ret, "%s: port %#x already in use", k->name, I8042_COMMAND_PORT);
+	ret = bus_map_dev(&p->pio, I8042_COMMAND_PORT, 1, &i8042_command_io, k, k->name, err);
+	if (ret < 0)
 		goto err_unmap_data;
-	}
 	*out = k;
 	return 0;
 

@@ -249,11 +249,8 @@ int ioapic_create(struct platform *p, const struct ioapic_config *cfg, struct io
 	io->deliver = cfg->deliver;
 	io->deliver_opaque = cfg->deliver_opaque;
 	ioapic_reset(io);
-	ret = bus_map(&p->mmio, cfg->base, IOAPIC_MMIO_SIZE, &ioapic_io, io, io->name);
+	ret = bus_map_dev(&p->mmio, cfg->base, IOAPIC_MMIO_SIZE, &ioapic_io, io, io->name, err);
 	if (ret < 0) {
-		err_set(err, ret, "%s: MMIO %#llx-%#llx already in use", io->name,
-			(unsigned long long)cfg->base,
-			(unsigned long long)cfg->base + IOAPIC_MMIO_SIZE - 1);
 		free(io);
 		return ret;
 	}

@@ -342,9 +342,8 @@ int pci_host_create(struct platform *p, const struct pci_host_config *cfg, struc
 		return err_set(err, -ENOMEM, "%s: out of memory", cfg->name);
 	h->p = p;
 	snprintf(h->name, sizeof(h->name), "%s", cfg->name);
-	ret = bus_map(&p->pio, PCI_CONFIG_ADDRESS_PORT, 8, &pci_host_io, h, h->name);
+	ret = bus_map_dev(&p->pio, PCI_CONFIG_ADDRESS_PORT, 8, &pci_host_io, h, h->name, err);
 	if (ret < 0) {
-		err_set(err, ret, "%s: ports 0xcf8-0xcff already in use", h->name);
 		free(h);
 		return ret;
 	}

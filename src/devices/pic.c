@@ -445,25 +445,16 @@ int pic_create(struct platform *p, const struct pic_config *cfg, struct irq_line
 	pic->intr_out = intr_out;
 	pic->chip[0].elcr_mask = PIC_ELCR1_MASK;
 	pic->chip[1].elcr_mask = PIC_ELCR2_MASK;
-	ret = bus_map(&p->pio, cfg->master_base, 2, &pic_master_io, pic, pic->name);
-	if (ret < 0) {
-		err_set(err, ret, "%s: ports %#x-%#x already in use", pic->name, cfg->master_base,
-			cfg->master_base + 1);
+	ret = bus_map_dev(&p->pio, cfg->master_base, 2, &pic_master_io, pic, pic->name, err);
+	if (ret < 0)
 		goto err_free;
-	}
-	ret = bus_map(&p->pio, cfg->slave_base, 2, &pic_slave_io, pic, pic->name);
-	if (ret < 0) {
-		err_set(err, ret, "%s: ports %#x-%#x already in use", pic->name, cfg->slave_base,
-			cfg->slave_base + 1);
+	ret = bus_map_dev(&p->pio, cfg->slave_base, 2, &pic_slave_io, pic, pic->name, err);
+	if (ret < 0)
 		goto err_unmap_master;
-	}
 	if (cfg->elcr_base) {
-		ret = bus_map(&p->pio, cfg->elcr_base, 2, &pic_elcr_io, pic, pic->name);
-		if (ret < 0) {
-			err_set(err, ret, "%s: ELCR ports %#x-%#x already in use", pic->name,
-				cfg->elcr_base, cfg->elcr_base + 1);
+		ret = bus_map_dev(&p->pio, cfg->elcr_base, 2, &pic_elcr_io, pic, pic->name, err);
+		if (ret < 0)
 			goto err_unmap_slave;
-		}
 	}
 	*out = pic;
 	return 0;

@@ -534,18 +534,13 @@ int pit_create(struct platform *p, const struct pit_config *cfg, struct irq_line
 		timer_init(&pit->ch[i].timer, &p->clock, pit_timer_fire, &pit->ch[i]);
 	}
 	pit_reset(pit);
-	ret = bus_map(&p->pio, cfg->base, 4, &pit_io, pit, pit->name);
-	if (ret < 0) {
-		err_set(err, ret, "%s: ports %#x-%#x already in use", pit->name, cfg->base,
-			cfg->base + 3);
+	ret = bus_map_dev(&p->pio, cfg->base, 4, &pit_io, pit, pit->name, err);
+	if (ret < 0)
 		goto err_free;
-	}
 	if (cfg->port_b) {
-		ret = bus_map(&p->pio, cfg->port_b, 1, &pit_port_b_io, pit, pit->name);
-		if (ret < 0) {
-			err_set(err, ret, "%s: port %#x already in use", pit->name, cfg->port_b);
+		ret = bus_map_dev(&p->pio, cfg->port_b, 1, &pit_port_b_io, pit, pit->name, err);
+		if (ret < 0)
 			goto err_unmap;
-		}
 	}
 	*out = pit;
 	return 0;

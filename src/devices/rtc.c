@@ -424,12 +424,9 @@ int rtc_create(struct platform *p, const struct rtc_config *cfg, struct irq_line
 	rtc_restart_pf(rtc);
 	rtc_latch_time(rtc);
 	rtc_arm_update(rtc);
-	ret = bus_map(&p->pio, cfg->base, 2, &rtc_io, rtc, rtc->name);
-	if (ret < 0) {
-		err_set(err, ret, "%s: ports %#x-%#x already in use", rtc->name, cfg->base,
-			cfg->base + 1);
+	ret = bus_map_dev(&p->pio, cfg->base, 2, &rtc_io, rtc, rtc->name, err);
+	if (ret < 0)
 		goto err_free;
-	}
 	*out = rtc;
 	return 0;
 

@@ -127,23 +127,16 @@ int testdev_create(struct platform *p, const struct testdev_config *cfg, struct 
 	t->pio.dev = t;
 	t->mmio.dev = t;
 	if (t->pio_base) {
-		ret = bus_map(&p->pio, t->pio_base, TESTDEV_PIO_PORTS, &testdev_io, &t->pio,
-			      t->name);
-		if (ret < 0) {
-			err_set(err, ret, "%s: ports %#x-%#x already in use", t->name, t->pio_base,
-				t->pio_base + TESTDEV_PIO_PORTS - 1);
+		ret = bus_map_dev(&p->pio, t->pio_base, TESTDEV_PIO_PORTS, &testdev_io, &t->pio,
+				  t->name, err);
+		if (ret < 0)
 			goto err_free;
-		}
 	}
 	if (t->mmio_gpa) {
-		ret = bus_map(&p->mmio, t->mmio_gpa, TESTDEV_MMIO_BYTES, &testdev_io, &t->mmio,
-			      t->name);
-		if (ret < 0) {
-			err_set(err, ret, "%s: MMIO %#llx-%#llx already in use", t->name,
-				(unsigned long long)t->mmio_gpa,
-				(unsigned long long)(t->mmio_gpa + TESTDEV_MMIO_BYTES - 1));
+		ret = bus_map_dev(&p->mmio, t->mmio_gpa, TESTDEV_MMIO_BYTES, &testdev_io, &t->mmio,
+				  t->name, err);
+		if (ret < 0)
 			goto err_unmap_pio;
-		}
 	}
 	*out = t;
 	return 0;

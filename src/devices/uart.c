@@ -453,12 +453,9 @@ int uart_create(struct platform *p, const struct uart_config *cfg, struct irq_li
 	u->opaque = cfg->opaque;
 	timer_init(&u->cti_timer, &p->clock, uart_cti_fire, u);
 	uart_reset(u);
-	ret = bus_map(&p->pio, cfg->base, UART_NR_PORTS, &uart_io, u, u->name);
-	if (ret < 0) {
-		err_set(err, ret, "%s: ports %#x-%#x already in use", u->name, cfg->base,
-			cfg->base + UART_NR_PORTS - 1);
+	ret = bus_map_dev(&p->pio, cfg->base, UART_NR_PORTS, &uart_io, u, u->name, err);
+	if (ret < 0)
 		goto err_free;
-	}
 	*out = u;
 	return 0;
 

@@ -8,6 +8,7 @@
  */
 #include "vmm/bus.h"
 
+#include "vmm/base/err.h"
 #include "vmm/base/log.h"
 
 #include <errno.h>
@@ -112,6 +113,20 @@ int bus_map(struct bus *bus, u64 base, u64 len, const struct io_ops *ops, void *
 	bus->nr++;
 out_unlock:
 	bus_unlock(bus);
+	return ret;
+}
+
+int bus_map_dev(struct bus *bus, u64 base, u64 len, const struct io_ops *ops, void *dev,
+		const char *name, struct err *err)
+{
+	int ret = bus_map(bus, base, len, ops, dev, name);
+	bool pio = !strcmp(bus->name, "pio");
+
+	if (ret < 0 && pio && len == 1)
+		err_set(err, ret, "%s: port %#llx already in use", name, (unsigned long long)base);
+	else if (ret < 0)
+		err_set(err, ret, "%s: %s %#llx-%#llx already in use", name, pio ? "ports" : "MMIO",
+			(unsigned long long)base, (unsigned long long)(base + len - 1));
 	return ret;
 }
 

@@ -22,6 +22,8 @@
 
 #include <pthread.h>
 
+struct err;
+
 struct io_ops {
 	u64 (*read)(void *dev, u64 off, unsigned size);
 	void (*write)(void *dev, u64 off, unsigned size, u64 val);
@@ -51,6 +53,12 @@ void bus_destroy(struct bus *bus);
 /* Claim [base, base+len) for a device. -EINVAL on zero length, -EBUSY on overlap. Main thread. */
 MUST_CHECK int bus_map(struct bus *bus, u64 base, u64 len, const struct io_ops *ops, void *dev,
 		       const char *name);
+/*
+ * bus_map for a device being created: on failure err says "<name>: ports <first>-<last>
+ * already in use" ("port <n>" for one port, "MMIO <first>-<last>" on the MMIO bus).
+ */
+MUST_CHECK int bus_map_dev(struct bus *bus, u64 base, u64 len, const struct io_ops *ops, void *dev,
+			   const char *name, struct err *err);
 /* Release the range that starts at base. -ENOENT if none. */
 int bus_unmap(struct bus *bus, u64 base);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The bus: range checks, dispatch by offset, access-size adaptation, unclaimed accesses. */
+#include "vmm/base/err.h"
 #include "vmm/bus.h"
 
 #include "vmm/platform.h"
@@ -69,6 +70,28 @@ static void test_map_rejects_overlap_and_empty(void **state)
 	assert_false(bus_claimed(&bus, 0x110));
 	assert_int_equal(bus_unmap(&bus, 0x110), -ENOENT);
 	bus_destroy(&bus);
+}
+
+/* A device's failed mapping names the device and the range, in the bus's own words. */
+static void test_map_dev_messages(void **state)
+{
+	struct fake_dev a = { 0 };
+	struct err err = { 0 };
+	struct bus pio, mmio;
+
+	(void)state;
+	bus_init(&pio, "pio", 0, NULL);
+	bus_init(&mmio, "mmio", 0, NULL);
+	assert_int_equal(bus_map_dev(&pio, 0x60, 1, &fake_any, &a, "kbd", &err), 0);
+	assert_int_equal(bus_map_dev(&pio, 0x60, 1, &fake_any, &a, "kbd2", &err), -EBUSY);
+	assert_string_equal(err.msg, "kbd2: port 0x60 already in use");
+	assert_int_equal(bus_map_dev(&pio, 0x5e, 4, &fake_any, &a, "dev", &err), -EBUSY);
+	assert_string_equal(err.msg, "dev: ports 0x5e-0x61 already in use");
+	assert_int_equal(bus_map_dev(&mmio, 0xfec00000, 0x20, &fake_any, &a, "io", &err), 0);
+	assert_int_equal(bus_map_dev(&mmio, 0xfec00000, 0x20, &fake_any, &a, "io2", &err), -EBUSY);
+	assert_string_equal(err.msg, "io2: MMIO 0xfec00000-0xfec0001f already in use");
+	bus_destroy(&pio);
+	bus_destroy(&mmio);
 }
 
 static void test_dispatch_by_offset_and_unclaimed(void **state)
@@ -203,6 +226,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_map_rejects_overlap_and_empty),
+		cmocka_unit_test(test_map_dev_messages),
 		cmocka_unit_test(test_dispatch_by_offset_and_unclaimed),
 		cmocka_unit_test(test_wide_access_split_for_dword_device),
 		cmocka_unit_test(test_narrow_access_widened_read_modify_write),
