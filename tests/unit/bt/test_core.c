@@ -7,7 +7,7 @@
  * another CPU), exceptions with vector, error code and CR2, real-mode
  * INT/IRET through the IVT, and the CPUID model gating TZCNT.
  */
-#include "bt-fallback/bt.h"
+#include "bt_flat.h"
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -19,66 +19,8 @@
 
 #include <cmocka.h>
 
-#define CODE 0x10000ull
-#define DATA 0x20000ull
-
-struct core_fixture {
-	struct bt_mem mem;
-	struct bt_cpu *cpu, *cpu2;
-	u8 *code, *data;
-};
-
-static int core_setup(void **state)
-{
-	struct core_fixture *f = calloc(1, sizeof(*f));
-	struct bt_cpu_config cfg;
-
-	if (!f)
-		return -1;
-	f->code = aligned_alloc(4096, 4096);
-	f->data = aligned_alloc(4096, 4096);
-	if (!f->code || !f->data)
-		return -1;
-	memset(f->code, 0xcc, 4096);
-	memset(f->data, 0, 4096);
-	f->mem.fault_unmapped = true;
-	if (bt_mem_map(&f->mem, CODE, 4096, f->code, false) ||
-	    bt_mem_map(&f->mem, DATA, 4096, f->data, false))
-		return -1;
-	cfg = (struct bt_cpu_config){ .mem = &f->mem };
-	if (bt_cpu_create(&cfg, &f->cpu, NULL))
-		return -1;
-	cfg.index = 1;
-	if (bt_cpu_create(&cfg, &f->cpu2, NULL))
-		return -1;
-	bt_cpu_set_flat64(f->cpu);
-	bt_cpu_set_flat64(f->cpu2);
-	*state = f;
-	return 0;
-}
-
-static int core_teardown(void **state)
-{
-	struct core_fixture *f = *state;
-
-	bt_cpu_destroy(f->cpu);
-	bt_cpu_destroy(f->cpu2);
-	bt_mem_destroy(&f->mem);
-	free(f->code);
-	free(f->data);
-	free(f);
-	return 0;
-}
-
-/* Load code at CODE and run from it until an exception; returns the exit. */
-static enum bt_exit core_run(struct core_fixture *f, struct bt_cpu *cpu, const u8 *code, size_t len)
-{
-	if (code)
-		assert_int_equal(bt_mem_write(&f->mem, CODE, code, len), 0);
-	cpu->st.rip = CODE;
-	cpu->st.gpr[CPU_RSP] = DATA + 4096 - 64;
-	return bt_run(cpu, 1000);
-}
+#define CODE BT_FLAT_CODE
+#define DATA BT_FLAT_DATA
 
 static void test_decode_forms(void **state)
 {
@@ -163,14 +105,14 @@ static void test_decode_limits_and_ud(void **state)
 
 static void test_cache_translates_once(void **state)
 {
-	struct core_fixture *f = *state;
+	struct bt_flat *f = *state;
 	static const u8 code[] = { 0x48, 0xff, 0xc0, 0xcc }; /* inc rax; int3 */
 	u64 before;
 
 	f->cpu->st.gpr[CPU_RAX] = 0;
-	assert_int_equal(core_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
 	before = f->cpu->cache.nr_translated;
-	assert_int_equal(core_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->cache.nr_translated, before); /* served from the cache */
 	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 2);
 	assert_int_equal(f->cpu->exc.vector, BT_EXC_BP);
@@ -179,14 +121,14 @@ static void test_cache_translates_once(void **state)
 
 static void test_smc_inside_block(void **state)
 {
-	struct core_fixture *f = *state;
+	struct bt_flat *f = *state;
 	/* mov byte [rip+1], 42 patches the immediate of the next instruction, in the same block. */
 	static const u8 code[] = { 0xc6, 0x05, 0x01, 0x00, 0x00, 0x00,
 				   0x2a, 0xb8, 0x00, 0x00, 0x00, 0x00, /* mov eax, 0 */
 				   0xcc };
 
 	f->cpu->st.gpr[CPU_RAX] = 7;
-	assert_int_equal(core_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->exc.vector, BT_EXC_BP);
 	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 42);
 	assert_true(f->cpu->cache.nr_invalidated >= 1);
@@ -194,49 +136,49 @@ static void test_smc_inside_block(void **state)
 
 static void test_smc_from_other_cpu(void **state)
 {
-	struct core_fixture *f = *state;
+	struct bt_flat *f = *state;
 	static const u8 code[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xcc }; /* mov eax, 1 */
 	/* CPU 2: mov byte [CODE + 1], 9 (absolute address through a register). */
 	static const u8 poke[] = { 0xc6, 0x03, 0x09, 0xcc };
 
-	assert_int_equal(core_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 1);
 	assert_int_equal(bt_mem_write(&f->mem, CODE + 0x100, poke, sizeof(poke)), 0);
 	f->cpu2->st.rip = CODE + 0x100;
 	f->cpu2->st.gpr[CPU_RBX] = CODE + 1;
 	assert_int_equal(bt_run(f->cpu2, 10), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu2->exc.vector, BT_EXC_BP);
-	assert_int_equal(core_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 9);
 }
 
 /* Device DMA over translated code: the next run sees the new bytes, not the cached block. */
 static void test_dma_over_code(void **state)
 {
-	struct core_fixture *f = *state;
+	struct bt_flat *f = *state;
 	static const u8 code[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xcc }; /* mov eax, 1 */
 
-	assert_int_equal(core_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 1);
 	/* A device writes the immediate behind the engine's back, then reports it. */
 	f->code[1] = 5;
 	bt_mem_dma_written(&f->mem, CODE + 1, 1);
-	assert_int_equal(core_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 5);
 	/* Unreported, the cached block would still run (what the report is for). */
 	f->code[1] = 6;
-	assert_int_equal(core_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 5);
 	/* More pages than the queue holds: every cache is flushed. */
 	for (unsigned i = 0; i < 100; i++)
 		bt_mem_dma_written(&f->mem, CODE, 4096);
-	assert_int_equal(core_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, NULL, 0), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->st.gpr[CPU_RAX], 6);
 }
 
 static void test_exceptions(void **state)
 {
-	struct core_fixture *f = *state;
+	struct bt_flat *f = *state;
 	static const u8 div0[] = { 0x48, 0xf7, 0xf1 };	/* div rcx */
 	static const u8 store[] = { 0x48, 0x89, 0x03 }; /* mov [rbx], rax */
 	static const u8 ud2[] = { 0x0f, 0x0b };
@@ -244,23 +186,23 @@ static void test_exceptions(void **state)
 	struct bt_cpu *cpu = f->cpu;
 
 	cpu->st.gpr[CPU_RCX] = 0;
-	assert_int_equal(core_run(f, cpu, div0, sizeof(div0)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, cpu, div0, sizeof(div0)), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_DE);
 	assert_int_equal(cpu->st.rip, CODE); /* a fault: RIP at the instruction */
 
 	cpu->st.gpr[CPU_RBX] = DATA + 4096 - 4; /* 8 bytes across into an unmapped page */
 	cpu->st.gpr[CPU_RAX] = 0x1122334455667788ull;
-	assert_int_equal(core_run(f, cpu, store, sizeof(store)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, cpu, store, sizeof(store)), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_PF);
 	assert_int_equal(cpu->exc.error, BT_PF_W | BT_PF_U);
 	assert_int_equal(cpu->exc.cr2, DATA + 4096);
 	assert_int_equal(f->data[4092], 0); /* nothing of the store was written */
 
-	assert_int_equal(core_run(f, cpu, ud2, sizeof(ud2)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, cpu, ud2, sizeof(ud2)), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_UD);
 
 	cpu->st.gpr[CPU_RBX] = 0x8000000000000000ull;
-	assert_int_equal(core_run(f, cpu, noncanon, sizeof(noncanon)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, cpu, noncanon, sizeof(noncanon)), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_GP);
 	assert_int_equal(cpu->exc.error, 0);
 }
@@ -301,7 +243,7 @@ static void test_real_mode_int_iret(void **state)
 
 static void test_cpuid_sse2_default(void **state)
 {
-	struct core_fixture *f = *state;
+	struct bt_flat *f = *state;
 	static const u8 xorps[] = { 0x0f, 0x57, 0xc0, 0xcc }; /* xorps xmm0, xmm0 */
 	struct bt_cpu *cpu = f->cpu2;
 	u32 r[4];
@@ -310,7 +252,7 @@ static void test_cpuid_sse2_default(void **state)
 	bt_cpuid(cpu, 1, 0, r);
 	assert_int_equal(r[3] & (7u << 24), 7u << 24);
 	cpu->st.fx.xmm[0][0] = 0x5a;
-	assert_int_equal(core_run(f, cpu, xorps, sizeof(xorps)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, cpu, xorps, sizeof(xorps)), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_BP);
 	assert_int_equal(cpu->st.fx.xmm[0][0], 0);
 
@@ -319,7 +261,7 @@ static void test_cpuid_sse2_default(void **state)
 	bt_cpuid(cpu, 1, 0, r);
 	assert_int_equal(r[3] & (7u << 24), 0);
 	cpu->st.fx.xmm[0][0] = 0x5a;
-	assert_int_equal(core_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_UD);
 	assert_int_equal(cpu->st.rip, CODE);
 	assert_int_equal(cpu->st.fx.xmm[0][0], 0x5a);
@@ -328,7 +270,7 @@ static void test_cpuid_sse2_default(void **state)
 /* RDTSCP (0F 01 F9) is not advertised (CPUID 8000_0001h EDX bit 27), so it must #UD. */
 static void test_rdtscp_not_advertised(void **state)
 {
-	struct core_fixture *f = *state;
+	struct bt_flat *f = *state;
 	static const u8 rdtscp[] = { 0x0f, 0x01, 0xf9, 0xcc };
 	struct bt_cpu *cpu = f->cpu;
 	u32 r[4];
@@ -338,7 +280,7 @@ static void test_rdtscp_not_advertised(void **state)
 	cpu->st.gpr[CPU_RAX] = 1;
 	cpu->st.gpr[CPU_RCX] = 2;
 	cpu->st.gpr[CPU_RDX] = 3;
-	assert_int_equal(core_run(f, cpu, rdtscp, sizeof(rdtscp)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, cpu, rdtscp, sizeof(rdtscp)), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_UD);
 	assert_int_equal(cpu->st.rip, CODE);
 	assert_int_equal(cpu->st.gpr[CPU_RAX], 1);
@@ -348,7 +290,7 @@ static void test_rdtscp_not_advertised(void **state)
 
 static void test_cpuid_gates_tzcnt(void **state)
 {
-	struct core_fixture *f = *state;
+	struct bt_flat *f = *state;
 	static const u8 tzcnt[] = { 0xf3, 0x48, 0x0f, 0xbc, 0xc1, 0xcc }; /* tzcnt rax, rcx */
 	struct bt_cpu *cpu = f->cpu;
 	u32 r[4];
@@ -364,13 +306,13 @@ static void test_cpuid_gates_tzcnt(void **state)
 	cpu->cpuid.bmi1 = false;
 	cpu->st.gpr[CPU_RCX] = 0;
 	cpu->st.gpr[CPU_RAX] = 0x55;
-	core_run(f, cpu, tzcnt, sizeof(tzcnt));
+	bt_flat_run(f, cpu, tzcnt, sizeof(tzcnt));
 	assert_int_equal(cpu->st.gpr[CPU_RAX], 0x55);
 	bt_cpuid(cpu, 7, 0, r);
 	assert_false(r[1] & (1u << 3));
 
 	cpu->cpuid.bmi1 = true;
-	core_run(f, cpu, NULL, 0);
+	bt_flat_run(f, cpu, NULL, 0);
 	assert_int_equal(cpu->st.gpr[CPU_RAX], 64);
 }
 
@@ -378,7 +320,7 @@ static void test_cpuid_gates_tzcnt(void **state)
  * without CR4.OSXMMEXCPT) and leaves the destination alone; the host MXCSR is untouched. */
 static void test_sse_fp_exceptions(void **state)
 {
-	struct core_fixture *f = *state;
+	struct bt_flat *f = *state;
 	static const u8 divss[] = { 0xf3, 0x0f, 0x5e, 0xc1, 0xcc }; /* divss xmm0, xmm1 */
 	struct bt_cpu *cpu = f->cpu;
 	const float one = 1.0f, zero = 0.0f, inf = __builtin_inff();
@@ -389,7 +331,7 @@ static void test_sse_fp_exceptions(void **state)
 	memcpy(cpu->st.fx.xmm[0], &one, 4);
 	memcpy(cpu->st.fx.xmm[1], &zero, 4);
 	cpu->st.fx.mxcsr = 0x1f80;
-	assert_int_equal(core_run(f, cpu, divss, sizeof(divss)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, cpu, divss, sizeof(divss)), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_BP);
 	memcpy(&r, cpu->st.fx.xmm[0], 4);
 	assert_true(r == inf);
@@ -397,7 +339,7 @@ static void test_sse_fp_exceptions(void **state)
 
 	memcpy(cpu->st.fx.xmm[0], &one, 4);
 	cpu->st.fx.mxcsr = 0x1f80 & ~0x200u; /* ZM clear: divide-by-zero unmasked */
-	assert_int_equal(core_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_XM);
 	assert_int_equal(cpu->st.rip, CODE);
 	memcpy(&r, cpu->st.fx.xmm[0], 4);
@@ -405,14 +347,14 @@ static void test_sse_fp_exceptions(void **state)
 	assert_true(cpu->st.fx.mxcsr & 0x4);
 
 	cpu->st.cr4 &= ~(1ull << 10); /* no OSXMMEXCPT: #UD instead */
-	assert_int_equal(core_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_UD);
 
 	/* Not advertised by the CPUID model: #UD whatever MXCSR says. */
 	cpu->st.cr4 |= 1ull << 10;
 	cpu->st.fx.mxcsr = 0x1f80;
 	cpu->cpuid.sse2 = false;
-	assert_int_equal(core_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_UD);
 	__asm__ volatile("stmxcsr %0" : "=m"(host_after));
 	assert_int_equal(host_before, host_after);
@@ -448,7 +390,7 @@ static void core_mmio(void *opaque, unsigned cpu, u64 gpa, unsigned size, bool i
  */
 static void test_kick(void **state)
 {
-	struct core_fixture *f = *state;
+	struct bt_flat *f = *state;
 	static const u8 spin[] = { 0xeb, 0xfe };		 /* jmp $ */
 	static const u8 rep_stos[] = { 0xf3, 0x48, 0xaa, 0xcc }; /* rep stosb; int3 */
 	struct core_mmio_counter m = { .kick_at = 10 };
@@ -490,7 +432,7 @@ static void test_kick(void **state)
 /* REP STOSB/MOVSB fast path: page-sized chunks, an overlapping forward MOVSB byte by byte. */
 static void test_rep_fast_path(void **state)
 {
-	struct core_fixture *f = *state;
+	struct bt_flat *f = *state;
 	/* rep stosb; mov rcx, rbx; mov rdi, rsi; inc rdi; mov byte [rsi], 11h; rep movsb; int3 */
 	static const u8 code[] = { 0xf3, 0xaa, 0x48, 0x89, 0xd9, 0x48, 0x89, 0xf7, 0x48,
 				   0xff, 0xc7, 0xc6, 0x06, 0x11, 0xf3, 0xa4, 0xcc };
@@ -501,7 +443,7 @@ static void test_rep_fast_path(void **state)
 	cpu->st.gpr[CPU_RDI] = DATA;
 	cpu->st.gpr[CPU_RBX] = 100;
 	cpu->st.gpr[CPU_RSI] = DATA + 0x10;
-	assert_int_equal(core_run(f, cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_BP);
 	/* Overlapping forward copy by one byte: the first byte spreads (not a memmove). */
 	for (unsigned i = 0; i < 2000; i++)
@@ -517,7 +459,7 @@ static void test_rep_fast_path(void **state)
  */
 static void test_random_bytes_are_contained(void **state)
 {
-	struct core_fixture *f = *state;
+	struct bt_flat *f = *state;
 	struct bt_cpu *cpu = f->cpu;
 	u64 seed = 12345, counts[BT_EXIT_SHUTDOWN + 1] = { 0 };
 
@@ -564,22 +506,29 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_forms),
 		cmocka_unit_test(test_decode_limits_and_ud),
-		cmocka_unit_test_setup_teardown(test_cache_translates_once, core_setup,
-						core_teardown),
-		cmocka_unit_test_setup_teardown(test_smc_inside_block, core_setup, core_teardown),
-		cmocka_unit_test_setup_teardown(test_smc_from_other_cpu, core_setup, core_teardown),
-		cmocka_unit_test_setup_teardown(test_dma_over_code, core_setup, core_teardown),
-		cmocka_unit_test_setup_teardown(test_exceptions, core_setup, core_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_translates_once, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_smc_inside_block, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_smc_from_other_cpu, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_dma_over_code, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_exceptions, bt_flat_setup, bt_flat_teardown),
 		cmocka_unit_test(test_real_mode_int_iret),
-		cmocka_unit_test_setup_teardown(test_cpuid_gates_tzcnt, core_setup, core_teardown),
-		cmocka_unit_test_setup_teardown(test_cpuid_sse2_default, core_setup, core_teardown),
-		cmocka_unit_test_setup_teardown(test_rdtscp_not_advertised, core_setup,
-						core_teardown),
-		cmocka_unit_test_setup_teardown(test_sse_fp_exceptions, core_setup, core_teardown),
-		cmocka_unit_test_setup_teardown(test_kick, core_setup, core_teardown),
-		cmocka_unit_test_setup_teardown(test_rep_fast_path, core_setup, core_teardown),
-		cmocka_unit_test_setup_teardown(test_random_bytes_are_contained, core_setup,
-						core_teardown),
+		cmocka_unit_test_setup_teardown(test_cpuid_gates_tzcnt, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_cpuid_sse2_default, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_rdtscp_not_advertised, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_sse_fp_exceptions, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_kick, bt_flat_setup, bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_rep_fast_path, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_random_bytes_are_contained, bt_flat_setup,
+						bt_flat_teardown),
 	};
 
 	return cmocka_run_group_tests_name("bt_core", tests, NULL, NULL);

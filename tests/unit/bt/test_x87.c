@@ -8,7 +8,7 @@
  * instruction only (CR0.NE), #NM with CR0.TS, CPUID.1:EDX.FPU and MMX, MMX
  * register aliasing and EMMS, FXSAVE of the x87 state against the host's.
  */
-#include "bt-fallback/bt.h"
+#include "bt_flat.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,59 +18,8 @@
 
 #include <cmocka.h>
 
-#define CODE 0x10000ull
-#define DATA 0x20000ull
-
-struct x87_fixture {
-	struct bt_mem mem;
-	struct bt_cpu *cpu;
-	u8 *code, *data;
-};
-
-static int x87_setup(void **state)
-{
-	struct x87_fixture *f = calloc(1, sizeof(*f));
-	struct bt_cpu_config cfg;
-
-	if (!f)
-		return -1;
-	f->code = aligned_alloc(4096, 4096);
-	f->data = aligned_alloc(4096, 4096);
-	if (!f->code || !f->data)
-		return -1;
-	memset(f->code, 0xcc, 4096);
-	memset(f->data, 0, 4096);
-	f->mem.fault_unmapped = true;
-	if (bt_mem_map(&f->mem, CODE, 4096, f->code, false) ||
-	    bt_mem_map(&f->mem, DATA, 4096, f->data, false))
-		return -1;
-	cfg = (struct bt_cpu_config){ .mem = &f->mem };
-	if (bt_cpu_create(&cfg, &f->cpu, NULL))
-		return -1;
-	bt_cpu_set_flat64(f->cpu);
-	*state = f;
-	return 0;
-}
-
-static int x87_teardown(void **state)
-{
-	struct x87_fixture *f = *state;
-
-	bt_cpu_destroy(f->cpu);
-	bt_mem_destroy(&f->mem);
-	free(f->code);
-	free(f->data);
-	free(f);
-	return 0;
-}
-
-static enum bt_exit x87_run(struct x87_fixture *f, const u8 *code, size_t len)
-{
-	assert_int_equal(bt_mem_write(&f->mem, CODE, code, len), 0);
-	f->cpu->st.rip = CODE;
-	f->cpu->st.gpr[CPU_RSP] = DATA + 4096 - 64;
-	return bt_run(f->cpu, 1000);
-}
+#define CODE BT_FLAT_CODE
+#define DATA BT_FLAT_DATA
 
 /* fninit; fld1; fldpi; fldz; fchs; fincstp; then FNSAVE or FNSTENV at [rdi]. */
 #define X87_PROLOGUE 0xdb, 0xe3, 0xd9, 0xe8, 0xd9, 0xeb, 0xd9, 0xee, 0xd9, 0xe0, 0xd9, 0xf7
@@ -97,13 +46,13 @@ static void x87_check_image(const u8 *engine, const u8 *host, unsigned len)
 
 static void test_fnsave_fnstenv_match_host(void **state)
 {
-	struct x87_fixture *f = *state;
+	struct bt_flat *f = *state;
 	static const u8 save[] = { X87_PROLOGUE, 0xdd, 0x37, 0xcc }; /* fnsave [rdi] */
 	static const u8 env[] = { X87_PROLOGUE, 0xd9, 0x37, 0xcc };  /* fnstenv [rdi] */
 	u8 host[108];
 
 	f->cpu->st.gpr[CPU_RDI] = DATA;
-	assert_int_equal(x87_run(f, save, sizeof(save)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, save, sizeof(save)), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->exc.vector, BT_EXC_BP);
 	x87_host_image(host, true);
 	x87_check_image(f->data, host, 108);
@@ -113,7 +62,7 @@ static void test_fnsave_fnstenv_match_host(void **state)
 	assert_int_equal(f->cpu->st.fx.ftw, 0);
 
 	memset(f->data, 0, 4096);
-	assert_int_equal(x87_run(f, env, sizeof(env)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, env, sizeof(env)), BT_EXIT_EXCEPTION);
 	x87_host_image(host, false);
 	x87_check_image(f->data, host, 28);
 	assert_int_equal(f->cpu->st.fx.fcw, 0x37f | 0x3f); /* FNSTENV masks everything */
@@ -121,7 +70,7 @@ static void test_fnsave_fnstenv_match_host(void **state)
 
 static void test_frstor_fldenv_round_trip(void **state)
 {
-	struct x87_fixture *f = *state;
+	struct bt_flat *f = *state;
 	/* ... fnsave [rdi]; frstor [rdi]; fstp tword [rdi+200]; int3 */
 	static const u8 code[] = { X87_PROLOGUE, 0xdd, 0x37, 0xdd, 0x27, 0xdb,
 				   0xbf,	 0xc8, 0x00, 0x00, 0x00, 0xcc };
@@ -129,7 +78,7 @@ static void test_frstor_fldenv_round_trip(void **state)
 
 	__asm__ volatile("fldpi\n\tfstpt %0" : "=m"(pi));
 	f->cpu->st.gpr[CPU_RDI] = DATA;
-	assert_int_equal(x87_run(f, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->exc.vector, BT_EXC_BP);
 	/* The stack was 1, pi, -0 with TOP = 5; FINCSTP made TOP 6 so ST0 = pi after FRSTOR;
 	 * FSTP stored it and popped. */
@@ -140,12 +89,12 @@ static void test_frstor_fldenv_round_trip(void **state)
 
 static void test_stack_overflow(void **state)
 {
-	struct x87_fixture *f = *state;
+	struct bt_flat *f = *state;
 	static const u8 code[] = { 0xdb, 0xe3, 0xd9, 0xe8, 0xd9, 0xe8, 0xd9, 0xe8, 0xd9, 0xe8, 0xd9,
 				   0xe8, 0xd9, 0xe8, 0xd9, 0xe8, 0xd9, 0xe8, 0xd9, 0xee, 0xcc };
 	static const u8 indef[10] = { 0, 0, 0, 0, 0, 0, 0, 0xc0, 0xff, 0xff };
 
-	assert_int_equal(x87_run(f, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->exc.vector, BT_EXC_BP);
 	/* The ninth push overflowed: IE, SF, C1 = 1, the indefinite replaces the value. */
 	assert_int_equal(f->cpu->st.fx.fsw & 0x2c7, 0x241);
@@ -155,7 +104,7 @@ static void test_stack_overflow(void **state)
 
 static void test_unmasked_exception_is_mf(void **state)
 {
-	struct x87_fixture *f = *state;
+	struct bt_flat *f = *state;
 	/* fninit; fldcw [rdi] (ZE unmasked); fld1; fldz; fdivp st1, st0; nop; fwait; int3 */
 	static const u8 code[] = { 0xdb, 0xe3, 0xd9, 0x2f, 0xd9, 0xe8, 0xd9,
 				   0xee, 0xde, 0xf9, 0x90, 0x9b, 0xcc };
@@ -163,7 +112,7 @@ static void test_unmasked_exception_is_mf(void **state)
 
 	memcpy(f->data, &cw, 2);
 	f->cpu->st.gpr[CPU_RDI] = DATA;
-	assert_int_equal(x87_run(f, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->exc.vector, BT_EXC_MF);
 	assert_int_equal(f->cpu->st.rip, CODE + 11);	      /* the FWAIT, not the FDIVP */
 	assert_int_equal(f->cpu->st.fx.fsw & 0x80ff, 0x8084); /* B, ES, ZE */
@@ -174,7 +123,7 @@ static void test_unmasked_exception_is_mf(void **state)
 	{
 		static const u8 clex[] = { 0xdb, 0xe2, 0x9b, 0xd9, 0xe8, 0xcc };
 
-		assert_int_equal(x87_run(f, clex, sizeof(clex)), BT_EXIT_EXCEPTION);
+		assert_int_equal(bt_flat_run(f, f->cpu, clex, sizeof(clex)), BT_EXIT_EXCEPTION);
 		assert_int_equal(f->cpu->exc.vector, BT_EXC_BP);
 		assert_int_equal(f->cpu->st.fx.fsw & 0x80ff, 0);
 	}
@@ -182,12 +131,12 @@ static void test_unmasked_exception_is_mf(void **state)
 
 static void test_ts_is_nm_and_cpuid(void **state)
 {
-	struct x87_fixture *f = *state;
+	struct bt_flat *f = *state;
 	static const u8 code[] = { 0xd9, 0xe8, 0xcc };
 	u32 r[4];
 
 	f->cpu->st.cr0 |= 8; /* TS */
-	assert_int_equal(x87_run(f, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->exc.vector, BT_EXC_NM);
 	assert_int_equal(f->cpu->st.rip, CODE);
 	f->cpu->st.cr0 &= ~8ull;
@@ -199,7 +148,7 @@ static void test_ts_is_nm_and_cpuid(void **state)
 /* MMX aliasing: MMn is physical register n's mantissa, TOP 0, tags valid; EMMS empties. */
 static void test_mmx_aliasing(void **state)
 {
-	struct x87_fixture *f = *state;
+	struct bt_flat *f = *state;
 	/* fninit; fld1; fldz; movq mm3, [rdi]; paddb mm3, mm3; movq [rdi+8], mm7; int3 */
 	static const u8 code[] = { 0xdb, 0xe3, 0xd9, 0xe8, 0xd9, 0xee, 0x0f, 0x6f, 0x1f,
 				   0x0f, 0xfc, 0xdb, 0x0f, 0x7f, 0x7f, 0x08, 0xcc };
@@ -208,7 +157,7 @@ static void test_mmx_aliasing(void **state)
 
 	memcpy(f->data, &v, 8);
 	f->cpu->st.gpr[CPU_RDI] = DATA;
-	assert_int_equal(x87_run(f, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->exc.vector, BT_EXC_BP);
 	assert_int_equal((f->cpu->st.fx.fsw >> 11) & 7, 0);
 	assert_int_equal(f->cpu->st.fx.ftw, 0xff);
@@ -219,20 +168,20 @@ static void test_mmx_aliasing(void **state)
 	/* MM7 is physical register 7: the 1.0 pushed first (mantissa 8000...). */
 	memcpy(&out, f->data + 8, 8);
 	assert_int_equal(out, 0x8000000000000000ull);
-	assert_int_equal(x87_run(f, emms, sizeof(emms)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, emms, sizeof(emms)), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->st.fx.ftw, 0);
 }
 
 /* FXSAVE after x87 work: the image matches the host's outside FOP, FIP and FDP. */
 static void test_fxsave_x87_matches_host(void **state)
 {
-	struct x87_fixture *f = *state;
+	struct bt_flat *f = *state;
 	static const u8 code[] = { X87_PROLOGUE, 0x0f, 0xae, 0x07, 0xcc }; /* fxsave [rdi] */
 	u8 host[512] __attribute__((aligned(16)));
 
 	f->cpu->cpuid.sse2 = true;
 	f->cpu->st.gpr[CPU_RDI] = DATA;
-	assert_int_equal(x87_run(f, code, sizeof(code)), BT_EXIT_EXCEPTION);
+	assert_int_equal(bt_flat_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->exc.vector, BT_EXC_BP);
 	__asm__ volatile("fninit\n\tfld1\n\tfldpi\n\tfldz\n\tfchs\n\tfincstp\n\t"
 			 "fxsave64 %0\n\tfninit"
@@ -247,17 +196,19 @@ static void test_fxsave_x87_matches_host(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fnsave_fnstenv_match_host, x87_setup,
-						x87_teardown),
-		cmocka_unit_test_setup_teardown(test_frstor_fldenv_round_trip, x87_setup,
-						x87_teardown),
-		cmocka_unit_test_setup_teardown(test_stack_overflow, x87_setup, x87_teardown),
-		cmocka_unit_test_setup_teardown(test_unmasked_exception_is_mf, x87_setup,
-						x87_teardown),
-		cmocka_unit_test_setup_teardown(test_ts_is_nm_and_cpuid, x87_setup, x87_teardown),
-		cmocka_unit_test_setup_teardown(test_mmx_aliasing, x87_setup, x87_teardown),
-		cmocka_unit_test_setup_teardown(test_fxsave_x87_matches_host, x87_setup,
-						x87_teardown),
+		cmocka_unit_test_setup_teardown(test_fnsave_fnstenv_match_host, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_frstor_fldenv_round_trip, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_stack_overflow, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_unmasked_exception_is_mf, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_ts_is_nm_and_cpuid, bt_flat_setup,
+						bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_mmx_aliasing, bt_flat_setup, bt_flat_teardown),
+		cmocka_unit_test_setup_teardown(test_fxsave_x87_matches_host, bt_flat_setup,
+						bt_flat_teardown),
 	};
 
 	return cmocka_run_group_tests_name("bt_x87", tests, NULL, NULL);
