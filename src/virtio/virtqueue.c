@@ -248,46 +248,40 @@ bool vq_set_notification(struct virtqueue *vq, bool enable)
 	return vq_has_avail(vq);
 }
 
-size_t vq_iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len)
+/* Copy between iov[] at byte offset off and buf, in the direction to_iov says. */
+static size_t vq_iov_copy(const struct iovec *iov, unsigned n, size_t off, u8 *buf, size_t len,
+			  bool to_iov)
 {
 	size_t done = 0;
 
 	for (unsigned i = 0; i < n && done < len; i++) {
 		size_t chunk;
+		u8 *p;
 
 		if (off >= iov[i].iov_len) {
 			off -= iov[i].iov_len;
 			continue;
 		}
-		chunk = iov[i].iov_len - off;
-		if (chunk > len - done)
-			chunk = len - done;
-		memcpy((u8 *)buf + done, (u8 *)iov[i].iov_base + off, chunk);
+		p = (u8 *)iov[i].iov_base + off;
+		chunk = MIN(iov[i].iov_len - off, len - done);
+		if (to_iov)
+			memcpy(p, buf + done, chunk);
+		else
+			memcpy(buf + done, p, chunk);
 		done += chunk;
 		off = 0;
 	}
 	return done;
 }
 
+size_t vq_iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len)
+{
+	return vq_iov_copy(iov, n, off, buf, len, false);
+}
+
 size_t vq_iov_from_buf(const struct iovec *iov, unsigned n, size_t off, const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t chunk;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		chunk = iov[i].iov_len - off;
-		if (chunk > len - done)
-			chunk = len - done;
-		memcpy((u8 *)iov[i].iov_base + off, (const u8 *)buf + done, chunk);
-		done += chunk;
-		off = 0;
-	}
-	return done;
+	return vq_iov_copy(iov, n, off, (u8 *)buf, len, true);
 }
 
 int vq_iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len, struct iovec *dst,
