@@ -280,6 +280,12 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, struct board_disks *
 		ret = ahci_create(&vm->plat, &acfg, &d->ahci, err);
 		if (ret < 0)
 			goto err_destroy;
+		ret = platform_add_dev(&vm->plat, &ahci_device_ops, d->ahci, acfg.name);
+		if (ret < 0) {
+			err_set(err, ret, "%s: cannot register the device: %s", acfg.name,
+				strerror(-ret));
+			goto err_destroy;
+		}
 	}
 	*out = d;
 	return 0;
@@ -385,6 +391,7 @@ void board_disks_destroy(struct board_disks *d)
 	if (!d)
 		return;
 	board_disks_detach(d);
+	platform_del_dev(&d->vm->plat, d->ahci);
 	if (d->ahci)
 		ahci_destroy(d->ahci);
 	board_intx_close(&d->ahci_intx);

@@ -296,6 +296,17 @@ int board_irqchip_msr(struct board_irqchip *ic, unsigned cpu, u32 index, bool is
 
 /* -------------------------------------------------------- create/destroy */
 
+/* Put a device just created on the platform's device list (freed with the list). */
+static int board_irqchip_register(struct board_irqchip *ic, const struct device_ops *ops, void *dev,
+				  const char *name, struct err *err)
+{
+	int ret = platform_add_dev(ic->p, ops, dev, name);
+
+	return ret < 0 ? err_set(err, ret, "%s: cannot register the device: %s", name,
+				 strerror(-ret)) :
+			 0;
+}
+
 static int board_irqchip_create_lapics(struct board_irqchip *ic,
 				       const struct board_irqchip_config *cfg, struct err *err)
 {
@@ -315,6 +326,9 @@ static int board_irqchip_create_lapics(struct board_irqchip *ic,
 
 		snprintf(name, sizeof(name), "lapic%u", i);
 		ret = lapic_create(ic->p, &lc, &ic->lapic[i], err);
+		if (ret < 0)
+			return ret;
+		ret = board_irqchip_register(ic, &lapic_device_ops, ic->lapic[i], name, err);
 		if (ret < 0)
 			return ret;
 		ret = apic_bus_attach(ic->bus, ic->lapic[i]);
@@ -365,12 +379,18 @@ int board_irqchip_create(struct platform *p, const struct board_irqchip_config *
 		ret = ioapic_create(p, &ioc, &ic->ioapic, err);
 		if (ret < 0)
 			goto err_destroy;
+		ret = board_irqchip_register(ic, &ioapic_device_ops, ic->ioapic, ioc.name, err);
+		if (ret < 0)
+			goto err_destroy;
 	}
 	for (unsigned i = 0; i < IOAPIC_NR_PINS; i++)
 		ic->ioapic_in[i] = ioapic_input(ic->ioapic, i);
 	ret = pic_create(p, &pc,
 			 (struct irq_line){ .set = board_irqchip_pic_intr, .sink = ic, .pin = 0 },
 			 &ic->pic, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = board_irqchip_register(ic, &pic_device_ops, ic->pic, pc.name, err);
 	if (ret < 0)
 		goto err_destroy;
 	for (unsigned i = 0; i < PIC_NR_IRQS; i++)
@@ -383,6 +403,9 @@ int board_irqchip_create(struct platform *p, const struct board_irqchip_config *
 			 &ic->pit, err);
 	if (ret < 0)
 		goto err_destroy;
+	ret = board_irqchip_register(ic, &pit_device_ops, ic->pit, tc.name, err);
+	if (ret < 0)
+		goto err_destroy;
 	for (unsigned i = 0; i < HPET_NR_GSI; i++)
 		hc.gsi[i] = ic->ioapic_in[i];
 	hc.legacy_irq0 = board_irqchip_line(ic, 0);
@@ -390,6 +413,9 @@ int board_irqchip_create(struct platform *p, const struct board_irqchip_config *
 	hc.legacy_changed = board_irqchip_hpet_legacy;
 	hc.opaque = ic;
 	ret = hpet_create(p, &hc, &ic->hpet, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = board_irqchip_register(ic, &hpet_device_ops, ic->hpet, hc.name, err);
 	if (ret < 0)
 		goto err_destroy;
 	*out = ic;
@@ -404,6 +430,12 @@ void board_irqchip_destroy(struct board_irqchip *ic)
 {
 	if (!ic)
 		return;
+	for (unsigned i = 0; i < ic->nr_cpus; i++)
+		platform_del_dev(ic->p, ic->lapic[i]);
+	platform_del_dev(ic->p, ic->ioapic);
+	platform_del_dev(ic->p, ic->pic);
+	platform_del_dev(ic->p, ic->pit);
+	platform_del_dev(ic->p, ic->hpet);
 	hpet_destroy(ic->hpet);
 	pit_destroy(ic->pit);
 	pic_destroy(ic->pic);

@@ -143,6 +143,17 @@ size_t board_pc_console_input(void *opaque, const u8 *buf, size_t len)
 	return n;
 }
 
+/* Put a device the board just created on the platform's device list. */
+static int board_pc_register(struct board_pc *b, const struct device_ops *ops, void *dev,
+			     const char *name, struct err *err)
+{
+	int ret = platform_add_dev(&b->vm->plat, ops, dev, name);
+
+	return ret < 0 ? err_set(err, ret, "%s: cannot register the device: %s", name,
+				 strerror(-ret)) :
+			 0;
+}
+
 static int board_pc_create_debug(struct board_pc *b, struct err *err)
 {
 	struct vm *vm = b->vm;
@@ -156,6 +167,9 @@ static int board_pc_create_debug(struct board_pc *b, struct err *err)
 					err);
 		if (ret < 0)
 			return ret;
+		ret = board_pc_register(b, &debug_exit_device_ops, b->debug_exit, cfg.name, err);
+		if (ret < 0)
+			return ret;
 	}
 	if (dbg->test_device) {
 		struct testdev_config cfg = { .name = "testdev",
@@ -164,6 +178,9 @@ static int board_pc_create_debug(struct board_pc *b, struct err *err)
 
 		ret = testdev_create(&vm->plat, &cfg, board_pc_gsi_line(vm, BOARD_TESTDEV_GSI),
 				     &b->testdev, err);
+		if (ret < 0)
+			return ret;
+		ret = board_pc_register(b, &testdev_device_ops, b->testdev, cfg.name, err);
 		if (ret < 0)
 			return ret;
 	}
@@ -203,7 +220,13 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = uart_create(&vm->plat, &com1, board_pc_gsi_line(vm, BOARD_COM1_GSI), &b->com1, err);
 	if (ret < 0)
 		goto err_destroy;
+	ret = board_pc_register(b, &uart_device_ops, b->com1, com1.name, err);
+	if (ret < 0)
+		goto err_destroy;
 	ret = rtc_create(&vm->plat, &rtc, board_pc_gsi_line(vm, BOARD_RTC_GSI), &b->rtc, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = board_pc_register(b, &rtc_device_ops, b->rtc, rtc.name, err);
 	if (ret < 0)
 		goto err_destroy;
 	rtc_set_pc_memory(b->rtc, vm->plat.mem.regions[0].len,
@@ -212,13 +235,25 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 			   board_pc_gsi_line(vm, BOARD_MOUSE_GSI), &b->i8042, err);
 	if (ret < 0)
 		goto err_destroy;
+	ret = board_pc_register(b, &i8042_device_ops, b->i8042, kbd.name, err);
+	if (ret < 0)
+		goto err_destroy;
 	ret = acpi_pm_create(&vm->plat, &pm, board_pc_gsi_line(vm, ACPI_SCI_IRQ), &b->acpi_pm, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = board_pc_register(b, &acpi_pm_device_ops, b->acpi_pm, pm.name, err);
 	if (ret < 0)
 		goto err_destroy;
 	ret = pci_host_create(&vm->plat, &pci, &b->pci, err);
 	if (ret < 0)
 		goto err_destroy;
+	ret = board_pc_register(b, &pci_host_device_ops, b->pci, pci.name, err);
+	if (ret < 0)
+		goto err_destroy;
 	ret = piix_create(b->pci, &b->piix, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = board_pc_register(b, &piix_device_ops, b->piix, "piix", err);
 	if (ret < 0)
 		goto err_destroy;
 	ret = board_disks_create(vm, b->pci, &b->disks, err);
@@ -265,6 +300,14 @@ void board_pc_destroy(struct board_pc *b)
 {
 	if (!b)
 		return;
+	platform_del_dev(&b->vm->plat, b->testdev);
+	platform_del_dev(&b->vm->plat, b->debug_exit);
+	platform_del_dev(&b->vm->plat, b->piix);
+	platform_del_dev(&b->vm->plat, b->pci);
+	platform_del_dev(&b->vm->plat, b->acpi_pm);
+	platform_del_dev(&b->vm->plat, b->i8042);
+	platform_del_dev(&b->vm->plat, b->rtc);
+	platform_del_dev(&b->vm->plat, b->com1);
 	if (b->testdev)
 		testdev_destroy(b->testdev);
 	if (b->debug_exit)

@@ -9,6 +9,7 @@
 #ifndef VMM_PLATFORM_H
 #define VMM_PLATFORM_H
 
+#include "vmm/base/compiler.h"
 #include "vmm/base/types.h"
 #include "vmm/bus.h"
 #include "vmm/gmem.h"
@@ -16,10 +17,23 @@
 
 #include <pthread.h>
 
+struct device_ops;
+
 enum platform_request {
 	PLATFORM_REQ_POWEROFF, /* ACPI S5, or the guest wrote the power-off port */
 	PLATFORM_REQ_RESET,    /* 0xCF9, ACPI reset register, i8042 pulse */
 	PLATFORM_REQ_EXIT,     /* debug-exit port: end the VM with the guest's status */
+};
+
+/*
+ * A device of the machine, registered by the board right after it creates it, in creation
+ * order. Board reset, state save/load and counters walk this list instead of knowing each
+ * device; the board still owns and destroys the devices.
+ */
+struct platform_dev {
+	const struct device_ops *ops;
+	void *dev;
+	char name[32]; /* instance name: "uart0", "lapic1", "virtio-blk0", "ahci0" */
 };
 
 struct platform {
@@ -35,7 +49,9 @@ struct platform {
 	void (*request)(struct platform *p, enum platform_request req, int code);
 	/* Deliver a message-signalled interrupt. Device lock held. */
 	void (*msi)(struct platform *p, u64 addr, u32 data);
-	void *owner; /* the struct vm, or the test fixture */
+	void *owner;		   /* the struct vm, or the test fixture */
+	struct platform_dev *devs; /* platform_add_dev; main thread while no vCPU runs */
+	unsigned nr_devs, cap_devs;
 };
 
 /* Initialise p->dev_lock as a recursive mutex. Main thread, before any device exists. */
@@ -48,6 +64,19 @@ static inline void platform_lock_init(struct platform *p)
 	pthread_mutex_init(&p->dev_lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 }
+
+/*
+ * Register a device the board created (name is copied; at most 31 characters). -ENOMEM, or
+ * -EEXIST if that instance name is taken. Main thread, while no vCPU runs.
+ */
+MUST_CHECK int platform_add_dev(struct platform *p, const struct device_ops *ops, void *dev,
+				const char *name);
+/* Forget a device before it is destroyed (no-op if it is not registered). Main thread. */
+void platform_del_dev(struct platform *p, const void *dev);
+/* The registered device with this instance name, or NULL. */
+const struct platform_dev *platform_find_dev(const struct platform *p, const char *name);
+/* Free the list itself (the devices are the board's). Main thread. */
+void platform_devs_free(struct platform *p);
 
 static inline void platform_request(struct platform *p, enum platform_request req, int code)
 {

@@ -463,6 +463,7 @@ void vm_destroy(struct vm *vm)
 		vcpu_destroy(vm->vcpus[i]);
 	free(vm->vcpus);
 	board_pc_destroy(vm->board);
+	platform_devs_free(&vm->plat);
 	if (vm->avm)
 		vm->accel->vm_destroy(vm->avm);
 	gmem_destroy(&vm->plat.mem);

@@ -63,6 +63,7 @@ err_buses:
 
 void test_platform_destroy(struct test_platform *tp)
 {
+	platform_devs_free(&tp->p);
 	bus_destroy(&tp->p.mmio);
 	bus_destroy(&tp->p.pio);
 	pthread_mutex_destroy(&tp->p.dev_lock);
