@@ -12,6 +12,7 @@
  */
 #include "virtio/blk.h"
 
+#include "devices/device.h"
 #include "virtio/virtio.h"
 #include "virtio/virtio_pci.h"
 #include "vmm/base/log.h"
@@ -449,3 +450,20 @@ void virtio_blk_destroy(struct virtio_blk *b)
 	free(b->zeroes);
 	free(b);
 }
+
+static void virtio_blk_ops_reset(void *dev)
+{
+	virtio_blk_reset(dev);
+}
+
+static void virtio_blk_ops_destroy(void *dev)
+{
+	virtio_blk_destroy(dev);
+}
+
+const struct device_ops virtio_blk_device_ops = {
+	.type = "virtio-blk",
+	.reset = virtio_blk_ops_reset,
+	.state = NULL,
+	.destroy = virtio_blk_ops_destroy,
+};

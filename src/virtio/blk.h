@@ -68,6 +68,7 @@ struct virtio_blk_config {
 };
 
 struct virtio_blk;
+struct device_ops;
 
 /* A disk on bd (which must outlive it). -EINVAL, -ENOMEM with a message. */
 MUST_CHECK int virtio_blk_create(struct platform *p, struct blockdev *bd,
@@ -85,5 +86,7 @@ unsigned virtio_blk_inflight(const struct virtio_blk *b);
 void virtio_blk_reset(struct virtio_blk *b);
 /* Waits for requests in flight, then frees; the caller took the function off the PCI host. */
 void virtio_blk_destroy(struct virtio_blk *b);
+
+extern const struct device_ops virtio_blk_device_ops;
 
 #endif

@@ -227,8 +227,13 @@ static int board_disks_add_virtio(struct board_disks *d, struct board_disk *disk
 	if (ret < 0) {
 		virtio_blk_destroy(disk->vblk);
 		disk->vblk = NULL;
+		return ret;
 	}
-	return ret;
+	ret = platform_add_dev(&d->vm->plat, &virtio_blk_device_ops, disk->vblk, disk->name);
+	if (ret < 0)
+		return err_set(err, ret, "%s: cannot register the device: %s", disk->name,
+			       strerror(-ret));
+	return 0;
 }
 
 int board_disks_create(struct vm *vm, struct pci_host *pci, struct board_disks **out,
@@ -399,6 +404,7 @@ void board_disks_destroy(struct board_disks *d)
 		struct board_disk *disk = &d->disks[i];
 
 		if (disk->vblk) {
+			platform_del_dev(&d->vm->plat, disk->vblk);
 			pci_host_remove(d->pci, virtio_blk_pci(disk->vblk));
 			virtio_blk_destroy(disk->vblk);
 		}
