@@ -269,7 +269,11 @@ static void blk_handle(struct virtio_blk *b, struct blk_req *r)
 	}
 }
 
-/* Handle everything available on queue q; 0, or -EIO when the ring is malformed. */
+/*
+ * Handle what is available on queue q, within the round's budget (vq_batch_start): 0 when
+ * the ring reads empty, 1 when the device must come back later (budget spent, or no memory
+ * for a request), -EIO when the ring is malformed.
+ */
 static int blk_drain(struct virtio_blk *b, unsigned q)
 {
 	struct virtqueue *vq = &b->vd.vqs[q];
@@ -280,12 +284,12 @@ static int blk_drain(struct virtio_blk *b, unsigned q)
 		r = malloc(sizeof(*r));
 		if (!r) {
 			log_err("virtio-blk: out of memory; queue %u left for later", q);
-			return 0;
+			return 1;
 		}
 		ret = vq_pop(vq, &r->e);
 		if (ret <= 0) {
 			free(r);
-			return ret;
+			return ret < 0 ? ret : vq_batch_yielded(vq);
 		}
 		memset(&r->br, 0, sizeof(r->br));
 		r->b = b;
@@ -298,13 +302,22 @@ static int blk_drain(struct virtio_blk *b, unsigned q)
 static void blk_queue_notify(struct virtio_dev *vd, unsigned q)
 {
 	struct virtio_blk *b = (struct virtio_blk *)vd;
+	int ret;
 
 	/* Drain with kicks suppressed, then re-enable them (publishing avail_event under
-	 * EVENT_IDX) and drain again if the driver added buffers meanwhile (2.7.10). */
+	 * EVENT_IDX) and drain again if the driver added buffers meanwhile (2.7.10). At most a
+	 * queue's worth of chains per round: a driver that keeps the ring full gets the rest
+	 * from the main loop, after everything else that is ready there. */
+	vq_batch_start(&vd->vqs[q]);
 	do {
 		vq_set_notification(&vd->vqs[q], false);
-		if (blk_drain(b, q) < 0) {
+		ret = blk_drain(b, q);
+		if (ret < 0) {
 			virtio_set_needs_reset(vd);
+			return;
+		}
+		if (ret > 0) {
+			virtio_queue_defer(vd, q);
 			return;
 		}
 	} while (vq_set_notification(&vd->vqs[q], true));

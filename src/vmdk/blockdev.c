@@ -320,6 +320,8 @@ int blockdev_submit(struct blockdev *bd, struct blockdev_req *req)
 		return -EINVAL;
 	if (req->op != BLOCKDEV_READ && req->op != BLOCKDEV_FLUSH && bd->readonly)
 		return -EROFS;
+	if (bd->inflight >= BLOCKDEV_MAX_INFLIGHT)
+		return -EAGAIN;
 	req->pending = 1;
 	req->ret = 0;
 	bd->inflight++;

@@ -97,9 +97,16 @@ void blockdev_geometry(const struct blockdev *bd, struct blockdev_geometry *g);
 bool blockdev_readonly(const struct blockdev *bd);
 const char *blockdev_engine_name(const struct blockdev *bd);
 
+/*
+ * The most requests one block device holds between blockdev_submit and their completion
+ * callbacks: as many as the largest virtio-blk can have in flight (16 queues of 1024), so
+ * whatever a guest posts, the block layer's pending lists stay bounded.
+ */
+#define BLOCKDEV_MAX_INFLIGHT 16384u
+
 /* Queue a request. Returns 0 (the callback will run from blockdev_poll_completions) or a
- * negative errno for a request that is invalid (out of range, read-only), whose callback
- * does not run. */
+ * negative errno for a request that is invalid (out of range, read-only) or over the
+ * BLOCKDEV_MAX_INFLIGHT bound (-EAGAIN: complete some first), whose callback does not run. */
 MUST_CHECK int blockdev_submit(struct blockdev *bd, struct blockdev_req *req);
 
 /* The fd to watch for readability. */

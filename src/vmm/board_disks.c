@@ -55,6 +55,7 @@ struct board_disk {
 	struct virtio_blk *vblk; /* NULL for an AHCI port */
 	char name[32];
 	bool watched;
+	bool defer_watched; /* the transport's deferred-work eventfd */
 	struct board_disk_queue queues[VIRTIO_MAX_QUEUES]; /* ioeventfd watches */
 	struct board_intx intx;
 };
@@ -327,13 +328,28 @@ static void board_disks_on_notify(void *opaque, int fd, u32 events)
 	virtio_pci_notify_event(virtio_blk_transport(dq->disk->vblk), dq->q);
 }
 
+/* A virtio-blk queue's round of work was cut at its budget: run the next one. Main thread. */
+static void board_disks_on_defer(void *opaque, int fd, u32 events)
+{
+	struct board_disk *disk = opaque;
+
+	(void)fd;
+	(void)events;
+	virtio_pci_defer_event(virtio_blk_transport(disk->vblk)); /* takes the device lock */
+}
+
 static int board_disks_watch_queues(struct board_disk *disk, struct loop *l)
 {
 	struct virtio_pci *vp = virtio_blk_transport(disk->vblk);
+	int ret = loop_add(l, virtio_pci_defer_fd(vp), EPOLLIN, board_disks_on_defer, disk);
+
+	if (ret < 0)
+		return ret;
+	disk->defer_watched = true;
 
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		struct board_disk_queue *dq = &disk->queues[q];
-		int fd = virtio_pci_notify_fd(vp, q), ret;
+		int fd = virtio_pci_notify_fd(vp, q);
 
 		if (fd < 0)
 			continue;
@@ -377,6 +393,9 @@ void board_disks_detach(struct board_disks *d)
 		if (disk->watched)
 			loop_del(d->loop, blockdev_event_fd(disk->bd));
 		disk->watched = false;
+		if (disk->defer_watched)
+			loop_del(d->loop, virtio_pci_defer_fd(virtio_blk_transport(disk->vblk)));
+		disk->defer_watched = false;
 		for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 			if (disk->queues[q].watched)
 				loop_del(d->loop,

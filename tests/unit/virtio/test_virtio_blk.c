@@ -7,6 +7,7 @@
  * (mkstemp) whose content is checked with pread; hostile chains must set NEEDS_RESET.
  */
 #include "devices/pci.h"
+#include "devices/uart.h"
 #include "fake_irq.h"
 #include "test_platform.h"
 #include "virtio/blk.h"
@@ -15,6 +16,9 @@
 #include "vmdk/blockdev.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -947,6 +951,252 @@ static void test_eventfd_paths(void **state)
 	open_disk(f, false);
 }
 
+/* ---- drivers that never let go: bounded work per notification ---- */
+
+/* Head 0 (descriptors 0 and 1): a request of an unknown type, completed at once (UNSUPP). */
+static void hostile_chain(struct fx *f)
+{
+	u32 type = 99;
+
+	memcpy(ram(f, HDR), &type, 4);
+	memset(ram(f, HDR + 4), 0, 12);
+	desc_write(f, RINGS, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	desc_write(f, RINGS, 1, HDR + 0x40, 1, VIRTQ_DESC_F_WRITE, 0);
+	for (unsigned i = 0; i < QSZ; i++)
+		put16(f, RINGS + 0x1000 + 4 + 2 * i, 0);
+}
+
+static bool defer_ready(struct fx *f)
+{
+	struct pollfd p = { .fd = virtio_pci_defer_fd(virtio_blk_transport(f->blk)),
+			    .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+#define REPOST_LIMIT (10 * QSZ)
+
+static unsigned reposts;
+
+/* The driver's interrupt handler: each completion posts head 0 again, at once. */
+static void repost_on_msi(struct platform *p, u64 addr, u32 data)
+{
+	struct fx *f = p->owner;
+
+	(void)addr;
+	f->tp.nr_msis++;
+	if (data != 0x41 || reposts >= REPOST_LIMIT)
+		return;
+	reposts++;
+	f->avail_idx[0]++;
+	put16(f, RINGS + 0x1000 + 2, f->avail_idx[0]);
+}
+
+/*
+ * A driver that re-posts every completed chain from its interrupt handler keeps the ring
+ * non-empty forever. One notification handles at most a queue's worth of chains, then the
+ * rest waits for the main loop (the defer eventfd); before, the first kick looped until the
+ * driver stopped (here: REPOST_LIMIT; a real guest never stops).
+ */
+static void test_hostile_reposting_driver(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_pci *vp = virtio_blk_transport(f->blk);
+	struct virtio_pci_stats st;
+	unsigned rounds = 0;
+
+	driver_init(f, base_features(), 1);
+	msix_enable(f, 2);
+	hostile_chain(f);
+	reposts = 0;
+	f->tp.p.msi = repost_on_msi;
+	f->avail_idx[0] = 1;
+	put16(f, RINGS + 0x1000 + 2, 1);
+	assert_false(defer_ready(f));
+	kick(f, 0);
+	assert_int_equal(get16(f, RINGS + 0x2000 + 2), QSZ); /* one queue's worth, no more */
+	assert_true(defer_ready(f));
+	virtio_pci_get_stats(vp, &st);
+	assert_int_equal(st.deferred_rounds, 1);
+	/* The main loop resumes it, a round per event, until the driver calms down. */
+	while (defer_ready(f)) {
+		u16 before = get16(f, RINGS + 0x2000 + 2);
+
+		virtio_pci_defer_event(vp);
+		assert_true((u16)(get16(f, RINGS + 0x2000 + 2) - before) <= QSZ);
+		assert_true(++rounds < 2 * REPOST_LIMIT);
+	}
+	assert_int_equal(reposts, REPOST_LIMIT);
+	assert_int_equal(get16(f, RINGS + 0x2000 + 2), REPOST_LIMIT + 1);
+	assert_int_equal(*ram(f, HDR + 0x40), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	/* A device reset forgets deferred work. */
+	reposts = 0;
+	f->avail_idx[0]++;
+	put16(f, RINGS + 0x1000 + 2, f->avail_idx[0]);
+	kick(f, 0);
+	assert_int_equal(get16(f, RINGS + 0x2000 + 2), REPOST_LIMIT + 1 + QSZ);
+	assert_true(defer_ready(f));
+	common_wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	virtio_pci_defer_event(vp);
+	assert_int_equal(get16(f, RINGS + 0x2000 + 2), REPOST_LIMIT + 1 + QSZ);
+	assert_false(defer_ready(f));
+}
+
+/*
+ * A chain whose head is still in flight offered again (the avail index rewritten to
+ * used->idx + N, every slot naming the same head): DEVICE_NEEDS_RESET with a configuration
+ * interrupt, and the request already in flight still completes.
+ */
+static void test_hostile_head_in_flight(void **state)
+{
+	struct fx *f = *state;
+	struct seg s[3] = { { HDR, 16, false }, { BUF, 512, true }, { HDR + 0x40, 1, true } };
+	u32 type = VIRTIO_BLK_T_IN;
+	u64 sector = 3;
+
+	driver_init(f, base_features(), 1);
+	msix_enable(f, 2);
+	memcpy(ram(f, HDR), &type, 4);
+	memset(ram(f, HDR + 4), 0, 4);
+	memcpy(ram(f, HDR + 8), &sector, 8);
+	offer_chain(f, 0, s, 3, false);
+	for (unsigned i = 1; i < QSZ; i++) /* every other slot names head 0 too */
+		put16(f, RINGS + 0x1000 + 4 + 2 * i, 0);
+	put16(f, RINGS + 0x1000 + 2, QSZ);
+	kick(f, 0);
+	assert_int_equal(virtio_blk_inflight(f->blk), 1);
+	expect_needs_reset(f);
+	wait_used(f, 0, 1);
+	assert_int_equal(*ram(f, HDR + 0x40), VIRTIO_BLK_S_OK);
+	assert_int_equal(*ram(f, BUF), 4);
+	assert_int_equal(virtio_blk_inflight(f->blk), 0);
+}
+
+struct storm {
+	struct fx *f;
+	struct uart *uart;
+	volatile bool stop;
+	bool storming;	  /* the guest's handler has re-posted at least once */
+	unsigned kicks;	  /* notifications that returned */
+	unsigned printed; /* bytes the other vCPU got out of its UART */
+	unsigned resumed; /* deferred rounds the main loop ran */
+};
+
+static struct storm *storm_now;
+
+static size_t storm_uart_out(void *opaque, const u8 *buf, size_t len)
+{
+	struct storm *s = opaque;
+
+	(void)buf;
+	__atomic_fetch_add(&s->printed, (unsigned)len, __ATOMIC_RELAXED);
+	return len;
+}
+
+/* The guest's interrupt handler: every completion posts the chain again, until told to stop
+ * (a hostile guest never is). */
+static void storm_on_msi(struct platform *p, u64 addr, u32 data)
+{
+	struct fx *f = p->owner;
+
+	(void)addr;
+	if (data != 0x41 || storm_now->stop)
+		return;
+	__atomic_store_n(&storm_now->storming, true, __ATOMIC_RELEASE);
+	f->avail_idx[0]++;
+	put16(f, RINGS + 0x1000 + 2, f->avail_idx[0]);
+}
+
+/* vCPU 0: notifies the queue again and again. */
+static void *storm_kicker(void *arg)
+{
+	struct storm *s = arg;
+
+	while (!s->stop) {
+		kick(s->f, 0);
+		__atomic_fetch_add(&s->kicks, 1, __ATOMIC_RELAXED);
+		sched_yield();
+	}
+	return NULL;
+}
+
+/* The main loop: deferred queue work is one of the things it serves. */
+static void *storm_loop(void *arg)
+{
+	struct storm *s = arg;
+	struct virtio_pci *vp = virtio_blk_transport(s->f->blk);
+	struct pollfd p = { .fd = virtio_pci_defer_fd(vp), .events = POLLIN };
+
+	while (!s->stop) {
+		if (poll(&p, 1, 10) == 1) {
+			virtio_pci_defer_event(vp);
+			__atomic_fetch_add(&s->resumed, 1, __ATOMIC_RELAXED);
+		}
+	}
+	return NULL;
+}
+
+/* vCPU 1: once the storm runs, prints through the UART, a byte per port write (each takes the
+ * device lock). */
+static void *storm_printer(void *arg)
+{
+	struct storm *s = arg;
+
+	while (!__atomic_load_n(&s->storming, __ATOMIC_ACQUIRE) && !s->stop)
+		sched_yield();
+	for (unsigned i = 0; i < 256 && !s->stop; i++)
+		bus_write(&s->f->tp.p.pio, 0x3f8, 1, 'a' + i % 26);
+	return NULL;
+}
+
+/*
+ * Two vCPUs and the main loop while the guest feeds the queue without end: the other vCPU's
+ * console output and the main loop keep going (before, the first notification held the
+ * device lock for as long as the guest kept feeding, and the console stopped).
+ */
+static void test_hostile_storm_console_responsive(void **state)
+{
+	struct fx *f = *state;
+	struct storm s = { .f = f };
+	struct uart_config uc = {
+		.name = "uart0", .base = 0x3f8, .write = storm_uart_out, .opaque = &s
+	};
+	struct fake_irq uirq = { 0 };
+	pthread_t kicker, loop, printer;
+	struct err err = { 0 };
+	unsigned printed_in_time;
+
+	driver_init(f, base_features(), 1);
+	msix_enable(f, 2);
+	hostile_chain(f);
+	storm_now = &s;
+	f->tp.p.msi = storm_on_msi;
+	f->avail_idx[0] = 1;
+	put16(f, RINGS + 0x1000 + 2, 1);
+	assert_int_equal(uart_create(&f->tp.p, &uc, fake_irq_line(&uirq, 4), &s.uart, &err), 0);
+	assert_int_equal(pthread_create(&kicker, NULL, storm_kicker, &s), 0);
+	assert_int_equal(pthread_create(&loop, NULL, storm_loop, &s), 0);
+	assert_int_equal(pthread_create(&printer, NULL, storm_printer, &s), 0);
+	/* A watchdog, not a speed target: 10 s for 256 port writes means the console is stuck. */
+	for (unsigned ms = 0; ms < 10000 && __atomic_load_n(&s.printed, __ATOMIC_RELAXED) < 256;
+	     ms += 10)
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	for (unsigned ms = 0; ms < 10000 && __atomic_load_n(&s.resumed, __ATOMIC_RELAXED) < 2;
+	     ms += 10)
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	printed_in_time = __atomic_load_n(&s.printed, __ATOMIC_RELAXED);
+	s.stop = true;
+	pthread_join(printer, NULL);
+	pthread_join(kicker, NULL);
+	pthread_join(loop, NULL);
+	uart_destroy(s.uart);
+	assert_int_equal(printed_in_time, 256);
+	assert_true(s.kicks >= 1);
+	assert_true(s.resumed >= 2);
+	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -967,6 +1217,9 @@ int main(void)
 		T(test_pci_cfg_window),
 		T(test_scattered),
 		T(test_eventfd_paths),
+		T(test_hostile_reposting_driver),
+		T(test_hostile_head_in_flight),
+		T(test_hostile_storm_console_responsive),
 #undef T
 	};
 

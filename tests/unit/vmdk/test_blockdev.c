@@ -297,6 +297,43 @@ static int group_teardown(void **state)
 	return system(cmd);
 }
 
+/* Requests not completed yet are bounded: the one past BLOCKDEV_MAX_INFLIGHT is refused with
+ * -EAGAIN (nothing queued, no callback); completing them makes room again. */
+static void test_inflight_bound(void **state)
+{
+	struct blockdev_req *reqs = calloc(BLOCKDEV_MAX_INFLIGHT + 1, sizeof(*reqs));
+	struct done_rec *recs = calloc(BLOCKDEV_MAX_INFLIGHT + 1, sizeof(*recs));
+	static u8 buf[512];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct blockdev *bd;
+	char p[128];
+
+	(void)state;
+	assert_non_null(reqs);
+	assert_non_null(recs);
+	make_images();
+	snprintf(p, sizeof(p), "%s/r.raw", tdir);
+	assert_int_equal(open_bd(p, "sync", true, &bd), 0);
+	for (unsigned i = 0; i <= BLOCKDEV_MAX_INFLIGHT; i++)
+		reqs[i] = (struct blockdev_req){ .op = BLOCKDEV_READ,
+						 .offset = 512ull * (i % 64),
+						 .iov = &iov,
+						 .iovcnt = 1,
+						 .done = rec_done,
+						 .opaque = &recs[i] };
+	for (unsigned i = 0; i < BLOCKDEV_MAX_INFLIGHT; i++)
+		assert_int_equal(blockdev_submit(bd, &reqs[i]), 0);
+	assert_int_equal(blockdev_inflight(bd), BLOCKDEV_MAX_INFLIGHT);
+	assert_int_equal(blockdev_submit(bd, &reqs[BLOCKDEV_MAX_INFLIGHT]), -EAGAIN);
+	loop_until(bd, recs, BLOCKDEV_MAX_INFLIGHT);
+	assert_int_equal(recs[BLOCKDEV_MAX_INFLIGHT].calls, 0);
+	assert_int_equal(blockdev_submit(bd, &reqs[BLOCKDEV_MAX_INFLIGHT]), 0);
+	loop_until(bd, recs + BLOCKDEV_MAX_INFLIGHT, 1);
+	assert_int_equal(blockdev_close(bd), 0);
+	free(reqs);
+	free(recs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_discard_raw_punches_hole),
 		cmocka_unit_test(test_delta_read_through_engine),
 		cmocka_unit_test(test_cache_none),
+		cmocka_unit_test(test_inflight_bound),
 	};
 	return cmocka_run_group_tests_name("blockdev", tests, group_setup, group_teardown);
 }
