@@ -7,7 +7,9 @@
  * Sectors are 512 bytes whatever blk_size says (5.2.6). Malformed chains (no header, no status
  * byte) set DEVICE_NEEDS_RESET; bad requests get VIRTIO_BLK_S_IOERR or _UNSUPP (5.2.6.1/2).
  * Configuration (5.2.4): capacity, size_max, seg_max, geometry, blk_size, topology,
- * num_queues, discard and write-zeroes limits. One discard or write-zeroes segment per
+ * num_queues, discard and write-zeroes limits. What the device advertises it enforces: a
+ * read or write with more than seg_max data segments, or a segment longer than size_max, ends
+ * with VIRTIO_BLK_S_IOERR (logged), so a request moves at most seg_max x size_max bytes. One discard or write-zeroes segment per
  * request (max_*_seg = 1); write zeroes writes zeroes (write_zeroes_may_unmap = 0).
  */
 #include "virtio/blk.h"
@@ -20,6 +22,8 @@
 #include <endian.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +34,7 @@
 
 struct virtio_blk {
 	struct virtio_dev vd; /* first: container_of by cast */
+	char name[32];
 	struct platform *p;
 	struct blockdev *bd;
 	struct virtio_pci *vp;
@@ -102,6 +107,25 @@ static bool blk_range_ok(const struct virtio_blk *b, u64 sector, u64 sectors)
 	return sector <= b->capacity && sectors <= b->capacity - sector;
 }
 
+/* The data segments of a read or write within what the device advertises (5.2.4 seg_max,
+ * size_max)? */
+static bool blk_segments_ok(const struct virtio_blk *b, const struct blk_req *r, int nr)
+{
+	if ((unsigned)nr > b->seg_max) {
+		log_guest("%s: request of %d data segments refused (seg_max %u)", b->name, nr,
+			  b->seg_max);
+		return false;
+	}
+	for (int i = 0; i < nr; i++) {
+		if (r->data[i].iov_len > SIZE_MAX_BYTES) {
+			log_guest("%s: request segment of %zu bytes refused (size_max %u)", b->name,
+				  r->data[i].iov_len, SIZE_MAX_BYTES);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* IN / OUT: data after the header (OUT) or before the status byte (IN). */
 static void blk_rw(struct virtio_blk *b, struct blk_req *r, u32 type, u64 sector)
 {
@@ -121,7 +145,8 @@ static void blk_rw(struct virtio_blk *b, struct blk_req *r, u32 type, u64 sector
 		return;
 	}
 	nr = vq_iov_slice(src, n, off, len, r->data, VQ_MAX_SEG);
-	if (nr < 0) {
+	/* seg_max x size_max is far below 4 GiB: used_len (le32) always holds len + 1. */
+	if (nr < 0 || !blk_segments_ok(b, r, nr) || len >= UINT32_MAX) {
 		blk_complete(r, VIRTIO_BLK_S_IOERR);
 		return;
 	}
@@ -389,6 +414,7 @@ int virtio_blk_create(struct platform *p, struct blockdev *bd, const struct virt
 		ret = err_set(err, -ENOMEM, "%s: out of memory", name);
 		goto fail_zeroes;
 	}
+	snprintf(b->name, sizeof(b->name), "%s", name);
 	b->p = p;
 	b->bd = bd;
 	b->capacity = blockdev_size(bd) / SECTOR;

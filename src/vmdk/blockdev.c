@@ -20,12 +20,17 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The largest host buffer a request is copied through; longer pieces go in several rounds,
+ * so host memory does not grow with the size of a guest's request. */
+#define BD_BOUNCE_MAX (1u << 20)
+
 struct blockdev {
 	struct vmdk_image *img;
 	struct aio_engine *eng;
 	struct blockdev_req *done_head, *done_tail;
 	unsigned inflight;
 	bool readonly;
+	size_t bounce_peak; /* the largest bounce buffer allocated (for tests) */
 };
 
 struct bd_seg {
@@ -67,7 +72,8 @@ static void bd_iter_seek(struct bd_iter *it, const struct iovec *iov, int iovcnt
 	it->off = (size_t)pos;
 }
 
-/* Copy between a flat buffer and the iovec slice (to_iov selects the direction), or zero it. */
+/* Copy between a flat buffer and the iovec slice (to_iov selects the direction), zero it
+ * (zero), or only move past it (neither a buffer nor zero). */
 static void bd_iter_copy(struct bd_iter *it, u8 *buf, u64 len, bool to_iov, bool zero)
 {
 	while (len && it->i < it->iovcnt) {
@@ -76,9 +82,9 @@ static void bd_iter_copy(struct bd_iter *it, u8 *buf, u64 len, bool to_iov, bool
 
 		if (zero)
 			memset(p, 0, n);
-		else if (to_iov)
+		else if (buf && to_iov)
 			memcpy(p, buf, n);
-		else
+		else if (buf)
 			memcpy(buf, p, n);
 		if (buf)
 			buf += n;
@@ -189,30 +195,46 @@ static int bd_submit_seg(struct blockdev *bd, struct blockdev_req *req, enum aio
 	return ret;
 }
 
-/* Synchronous piece through a bounce buffer. */
-static int bd_bounce(struct blockdev_req *req, struct vmdk_image *img, u64 off, u64 pos, u64 len,
-		     bool write)
+/*
+ * Synchronous piece [pos, pos+len) of the request at image offset off, in rounds of at most
+ * BD_BOUNCE_MAX bytes (aligned to that size on the disk, so grain boundaries stay round
+ * boundaries): a round inside one segment of the caller's iovec goes straight from it, the
+ * others through one page-aligned bounce buffer of at most BD_BOUNCE_MAX bytes.
+ */
+static int bd_bounce(struct blockdev *bd, struct blockdev_req *req, struct vmdk_image *img, u64 off,
+		     u64 pos, u64 len, bool write)
 {
 	struct bd_iter it;
-	u8 *buf;
-	int ret;
+	u8 *buf = NULL;
+	int ret = 0;
 
 	bd_iter_seek(&it, req->iov, req->iovcnt, pos);
-	if (it.i < it.iovcnt && it.iov[it.i].iov_len - it.off >= len) { /* one segment: no copy */
-		buf = (u8 *)it.iov[it.i].iov_base + it.off;
-		return write ? vmdk_image_pwrite(img, buf, len, off) :
-			       vmdk_image_pread(img, buf, len, off);
-	}
-	/* page-aligned so that O_DIRECT grain writes (cache=none) can use it */
-	if (posix_memalign((void **)&buf, 4096, len ? len : 1))
-		return -ENOMEM;
-	if (write) {
-		bd_iter_copy(&it, buf, len, false, false);
-		ret = vmdk_image_pwrite(img, buf, len, off);
-	} else {
-		ret = vmdk_image_pread(img, buf, len, off);
-		if (!ret)
-			bd_iter_copy(&it, buf, len, true, false);
+	while (len && !ret) {
+		u64 n = MIN(len, BD_BOUNCE_MAX - off % BD_BOUNCE_MAX);
+		u8 *p;
+
+		if (it.i < it.iovcnt && it.iov[it.i].iov_len - it.off >= n) { /* no copy */
+			p = (u8 *)it.iov[it.i].iov_base + it.off;
+			ret = write ? vmdk_image_pwrite(img, p, n, off) :
+				      vmdk_image_pread(img, p, n, off);
+			bd_iter_copy(&it, NULL, n, false, false); /* advance only */
+		} else {
+			/* page-aligned so that O_DIRECT grain writes (cache=none) can use it */
+			if (!buf && posix_memalign((void **)&buf, 4096, BD_BOUNCE_MAX)) {
+				buf = NULL;
+				return -ENOMEM;
+			}
+			bd->bounce_peak = MAX(bd->bounce_peak, (size_t)BD_BOUNCE_MAX);
+			if (write) {
+				bd_iter_copy(&it, buf, n, false, false);
+				ret = vmdk_image_pwrite(img, buf, n, off);
+			} else {
+				ret = vmdk_image_pread(img, buf, n, off);
+				if (!ret)
+					bd_iter_copy(&it, buf, n, true, false);
+			}
+		}
+		off += n, len -= n;
 	}
 	free(buf);
 	return ret;
@@ -247,7 +269,7 @@ static int bd_read_range(struct blockdev *bd, struct blockdev_req *req, struct v
 			bd_iter_copy(&it, NULL, m.len, true, true);
 			break;
 		case VMDK_MAP_COMPRESSED:
-			ret = bd_bounce(req, img, off, pos, m.len, false);
+			ret = bd_bounce(bd, req, img, off, pos, m.len, false);
 			break;
 		}
 		if (ret < 0)
@@ -272,7 +294,7 @@ static int bd_write_range(struct blockdev *bd, struct blockdev_req *req, u64 off
 		if (m.kind == VMDK_MAP_DATA)
 			ret = bd_submit_seg(bd, req, AIO_WRITE, m.fd, m.foff, pos, m.len);
 		else
-			ret = bd_bounce(req, img, off, pos, m.len, true);
+			ret = bd_bounce(bd, req, img, off, pos, m.len, true);
 		off += m.len, pos += m.len, len -= m.len;
 	}
 	return ret;
@@ -373,6 +395,11 @@ int blockdev_event_fd(const struct blockdev *bd)
 struct vmdk_image *blockdev_image(struct blockdev *bd)
 {
 	return bd->img;
+}
+
+size_t blockdev_bounce_peak(const struct blockdev *bd)
+{
+	return bd->bounce_peak;
 }
 
 unsigned blockdev_inflight(const struct blockdev *bd)

@@ -282,6 +282,8 @@ MUST_CHECK int vmdk_create(const char *path, u64 size, const struct vmdk_create_
 /* The image behind a block device (for the image tool, which needs the map). */
 struct blockdev;
 struct vmdk_image *blockdev_image(struct blockdev *bd);
+/* The largest bounce buffer the block device has allocated so far (tests check the bound). */
+size_t blockdev_bounce_peak(const struct blockdev *bd);
 
 /* ---- I/O engines (aio.c, aio_sync.c, aio_uring.c, aio_libaio.c) ------------------------- */
 

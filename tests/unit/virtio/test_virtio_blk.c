@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1197,6 +1198,115 @@ static void test_hostile_storm_console_responsive(void **state)
 	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 
+/* ---- what the device advertises it enforces: seg_max, size_max ---- */
+
+/* Submit a read or write of the given data segments on queue 0 (through an indirect table,
+ * so there may be more than the queue has descriptors) and wait for it. */
+static u8 rw_segments(struct fx *f, u32 type, u64 sector, const struct seg *data, unsigned n)
+{
+	struct seg s[64];
+	u64 hdr = HDR, status = HDR + 0x40;
+
+	assert_true(n + 2 <= ARRAY_SIZE(s));
+	memcpy(ram(f, hdr), &type, 4);
+	memset(ram(f, hdr + 4), 0, 4);
+	memcpy(ram(f, hdr + 8), &sector, 8);
+	*ram(f, status) = 0xff;
+	s[0] = (struct seg){ hdr, 16, false };
+	for (unsigned i = 0; i < n; i++)
+		s[1 + i] = data[i];
+	s[n + 1] = (struct seg){ status, 1, true };
+	offer_chain(f, 0, s, n + 2, true);
+	kick(f, 0);
+	wait_used(f, 0, f->avail_idx[0]);
+	return *ram(f, status);
+}
+
+static void grow_disk(struct fx *f, off_t size)
+{
+	close_disk(f);
+	assert_int_equal(ftruncate(f->fd, size), 0);
+	open_disk(f, false);
+}
+
+/*
+ * A request the size of the disk within the limits works; one data segment more than
+ * seg_max, or one segment longer than size_max, is refused with IOERR and nothing is read or
+ * written (before, the device advertised the limits and took anything).
+ */
+static void test_limits_enforced(void **state)
+{
+	struct fx *f = *state;
+	u32 size_max, seg_max;
+	struct seg d[16];
+	u8 buf[512];
+
+	grow_disk(f, 2u << 20);
+	driver_init(f,
+		    base_features() | 1ull << VIRTIO_F_INDIRECT_DESC |
+			    1ull << VIRTIO_BLK_F_SIZE_MAX | 1ull << VIRTIO_BLK_F_SEG_MAX,
+		    1);
+	size_max = (u32)devcfg_rd(f, VIRTIO_BLK_CFG_SIZE_MAX, 4);
+	seg_max = (u32)devcfg_rd(f, VIRTIO_BLK_CFG_SEG_MAX, 4);
+	assert_int_equal(size_max, 1u << 20);
+	assert_int_equal(seg_max, QSZ - 2);
+	/* The whole 2 MiB disk: read in two size_max segments, then written back in 8. */
+	d[0] = (struct seg){ BUF, size_max, true };
+	d[1] = (struct seg){ BUF + size_max, size_max, true };
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_IN, 0, d, 2), VIRTIO_BLK_S_OK);
+	assert_int_equal(last_used_len(f, 0), 2 * size_max + 1);
+	assert_int_equal(*ram(f, BUF + 31 * 512), 32);
+	for (unsigned i = 0; i < 8; i++)
+		d[i] = (struct seg){ BUF + i * 0x40000ull, 0x40000, false };
+	memset(ram(f, BUF), 0x5a, 2u << 20);
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_OUT, 0, d, 8), VIRTIO_BLK_S_OK);
+	assert_int_equal(pread(f->fd, buf, sizeof(buf), (2u << 20) - 512), 512);
+	assert_int_equal(buf[511], 0x5a);
+	/* seg_max + 1 segments: refused, nothing read. */
+	memset(ram(f, BUF), 0, 0x10000);
+	for (unsigned i = 0; i <= seg_max; i++)
+		d[i] = (struct seg){ BUF + i * 512ull, 512, true };
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_IN, 0, d, seg_max + 1), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(last_used_len(f, 0), 1);
+	assert_int_equal(*ram(f, BUF), 0);
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_IN, 0, d, seg_max), VIRTIO_BLK_S_OK);
+	assert_int_equal(*ram(f, BUF), 0x5a);
+	/* A segment of size_max + 512: refused, nothing written. */
+	memset(ram(f, BUF), 0x77, size_max + 512);
+	d[0] = (struct seg){ BUF, size_max + 512, false };
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_OUT, 0, d, 1), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(pread(f->fd, buf, sizeof(buf), 0), 512);
+	assert_int_equal(buf[0], 0x5a);
+	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+}
+
+/*
+ * A read of more than 4 GiB (four 1 GiB segments aliasing one guest region, plus 512 bytes)
+ * from a disk that large is refused: used_len is a le32 and would have been truncated to 513
+ * while 4 GiB were written into the guest.
+ */
+static void test_read_over_4g_refused(void **state)
+{
+	struct fx *f = *state;
+	const u64 big = 1ull << 30, gpa = 1ull << 32;
+	void *hva = mmap(NULL, big, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct seg d[5];
+
+	assert_true(hva != MAP_FAILED);
+	assert_int_equal(gmem_add(&f->tp.p.mem, gpa, big, hva), 0);
+	grow_disk(f, (off_t)(5ull << 30)); /* sparse */
+	driver_init(f, base_features() | 1ull << VIRTIO_F_INDIRECT_DESC, 1);
+	for (unsigned i = 0; i < 4; i++)
+		d[i] = (struct seg){ gpa, (u32)big, true };
+	d[4] = (struct seg){ BUF, 512, true };
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_IN, 0, d, 5), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(last_used_len(f, 0), 1);
+	f->tp.p.mem.nr--; /* the test's region goes before the fixture's teardown */
+	f->tp.p.mem.ram_bytes -= big;
+	munmap(hva, big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1220,6 +1330,8 @@ int main(void)
 		T(test_hostile_reposting_driver),
 		T(test_hostile_head_in_flight),
 		T(test_hostile_storm_console_responsive),
+		T(test_limits_enforced),
+		T(test_read_over_4g_refused),
 #undef T
 	};
 
