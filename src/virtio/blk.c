@@ -60,13 +60,13 @@ static void blk_complete(struct blk_req *r, u8 status)
 {
 	struct virtio_blk *b = r->b;
 
+	/* The device-writable buffers may have been filled by DMA (translated code there is
+	 * stale), also when a device reset came in between: the bytes reached guest RAM. */
+	for (unsigned i = r->e.out_num; i < r->e.out_num + r->e.in_num; i++)
+		gmem_written(b->vd.vqs[r->q].mem, r->e.iov[i].iov_base, r->e.iov[i].iov_len);
 	/* A request from before a device reset must not touch the new rings. */
 	if (r->reset_count == b->vd.reset_count) {
 		*r->status = status;
-		/* The device-writable buffers were filled by DMA (translated code may be stale). */
-		for (unsigned i = r->e.out_num; i < r->e.out_num + r->e.in_num; i++)
-			gmem_written(b->vd.vqs[r->q].mem, r->e.iov[i].iov_base,
-				     r->e.iov[i].iov_len);
 		if (status != VIRTIO_BLK_S_OK)
 			r->used_len = 1; /* only the status byte is known to be written */
 		if (vq_push(&b->vd.vqs[r->q], r->e.head, r->used_len))
