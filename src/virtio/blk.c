@@ -42,6 +42,7 @@ struct virtio_blk {
 	u64 capacity; /* sectors */
 	unsigned seg_max;
 	unsigned inflight;
+	bool dead;    /* destroyed while requests were still in flight: see virtio_blk_destroy */
 	void *zeroes; /* ZERO_CHUNK bytes */
 };
 
@@ -80,8 +81,17 @@ static void blk_complete(struct blk_req *r, u8 status)
 static void blk_done(struct blockdev_req *br, int ret)
 {
 	struct blk_req *r = br->opaque;
+	struct virtio_blk *b = r->b;
 
-	r->b->inflight--;
+	b->inflight--;
+	if (b->dead) { /* the device is gone: nothing to report to, free it with its last */
+		free(r);
+		if (!b->inflight) {
+			free(b->zeroes);
+			free(b);
+		}
+		return;
+	}
 	if (ret)
 		log_guest("virtio-blk: request at %#llx failed: %s", (unsigned long long)br->offset,
 			  strerror(-ret));
@@ -481,11 +491,22 @@ void virtio_blk_reset(struct virtio_blk *b)
 
 void virtio_blk_destroy(struct virtio_blk *b)
 {
+	int ret = 0;
+
 	if (!b)
 		return;
-	while (b->inflight && blockdev_wait(b->bd) >= 0)
+	while (b->inflight && (ret = blockdev_wait(b->bd)) >= 0)
 		;
 	virtio_pci_destroy(b->vp);
+	if (b->inflight) {
+		/* The kernel may still be moving data into guest RAM for these requests: keep RAM
+		 * mapped, and keep this object until the block layer ends them (blk_done). */
+		log_err("%s: cannot wait for %u requests in flight (%s); guest RAM stays mapped",
+			b->name, b->inflight, strerror(-ret));
+		gmem_keep_mapped(&b->p->mem);
+		b->dead = true;
+		return;
+	}
 	free(b->zeroes);
 	free(b);
 }

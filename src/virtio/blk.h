@@ -84,7 +84,11 @@ int virtio_blk_poll(struct virtio_blk *b);
 unsigned virtio_blk_inflight(const struct virtio_blk *b);
 /* System reset. Device lock held. */
 void virtio_blk_reset(struct virtio_blk *b);
-/* Waits for requests in flight, then frees; the caller took the function off the PCI host. */
+/*
+ * Waits for requests in flight, then frees; the caller took the function off the PCI host. If
+ * waiting fails, guest RAM is kept mapped (gmem_keep_mapped: the kernel may still write there)
+ * and the object lives on, inert, until the block layer ends its last request.
+ */
 void virtio_blk_destroy(struct virtio_blk *b);
 
 extern const struct device_ops virtio_blk_device_ops;

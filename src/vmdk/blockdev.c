@@ -507,12 +507,18 @@ err_free:
 
 int blockdev_close(struct blockdev *bd)
 {
-	int ret;
+	int ret = 0;
 
 	if (!bd)
 		return 0;
-	while (bd->inflight && blockdev_wait(bd) == 0)
+	while (bd->inflight && (ret = blockdev_wait(bd)) == 0)
 		;
+	if (bd->inflight) {
+		/* Releasing the engine now would let the kernel write into freed buffers. */
+		log_err("%s: cannot wait for %u requests in flight (%s); not closed", bd->img->path,
+			bd->inflight, strerror(-ret));
+		return -EBUSY;
+	}
 	aio_engine_destroy(bd->eng);
 	ret = vmdk_image_close(bd->img);
 	free(bd);

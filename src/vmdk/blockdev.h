@@ -89,7 +89,9 @@ struct blockdev;
 /* Open per spec. Errors name the file and the reason (hostile images included). */
 MUST_CHECK int blockdev_open(const struct blockdev_spec *spec, struct blockdev **out,
 			     struct err *err);
-/* Waits for requests still in flight, then closes (clearing the VMDK unclean flag). */
+/* Waits for requests still in flight, then closes (clearing the VMDK unclean flag). -EBUSY
+ * when requests are in flight and waiting for them failed: nothing was released (the kernel
+ * may still use their buffers), and the caller may try again later. */
 int blockdev_close(struct blockdev *bd);
 
 u64 blockdev_size(const struct blockdev *bd);

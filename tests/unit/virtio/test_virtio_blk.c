@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -786,6 +787,51 @@ static void test_reset_inflight_read_reports_dma(void **state)
 	assert_int_equal(get16(f, RINGS + 0x2000 + 2), 0); /* but nothing was used */
 }
 
+/* Make poll() fail (EINVAL: more fds than RLIMIT_NOFILE), as a broken wait would. */
+static void break_waits(struct rlimit *saved)
+{
+	struct rlimit none;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, saved), 0);
+	none = *saved;
+	none.rlim_cur = 0;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+}
+
+/*
+ * Teardown with a read in flight while waiting for it fails: the device must not be freed
+ * under the request nor guest RAM unmapped under the kernel's DMA. Guest RAM is marked to
+ * stay mapped, the block device refuses to close (-EBUSY) while it cannot wait, and once
+ * waits work again the request ends into the inert device, which then goes away. Before, the
+ * device was freed and the late completion wrote into it (ASan: heap-use-after-free).
+ */
+static void test_destroy_wait_fails_keeps_ram(void **state)
+{
+	struct fx *f = *state;
+	struct seg s[3] = { { HDR, 16, false }, { BUF, 4096, true }, { HDR + 0x40, 1, true } };
+	u32 type = VIRTIO_BLK_T_IN;
+	u64 sector = 2;
+	struct rlimit saved;
+
+	driver_init(f, base_features(), 1);
+	memcpy(ram(f, HDR), &type, 4);
+	memset(ram(f, HDR + 4), 0, 4);
+	memcpy(ram(f, HDR + 8), &sector, 8);
+	offer_chain(f, 0, s, 3, false);
+	kick(f, 0);
+	assert_int_equal(virtio_blk_inflight(f->blk), 1);
+	pci_host_remove(f->host, virtio_blk_pci(f->blk));
+	break_waits(&saved);
+	virtio_blk_destroy(f->blk);
+	assert_int_equal(blockdev_close(f->bd), -EBUSY);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_true(f->tp.p.mem.keep_mapped);
+	assert_int_equal(blockdev_close(f->bd), 0); /* the read ends into the inert device */
+	assert_int_equal(get16(f, RINGS + 0x2000 + 2), 0);
+	f->tp.p.mem.keep_mapped = false;
+	open_disk(f, false); /* for the teardown */
+}
+
 static void test_pci_cfg_window(void **state)
 {
 	struct fx *f = *state;
@@ -1373,6 +1419,7 @@ int main(void)
 		T(test_hostile_nested_indirect),
 		T(test_reset_drops_inflight),
 		T(test_reset_inflight_read_reports_dma),
+		T(test_destroy_wait_fails_keeps_ram),
 		T(test_pci_cfg_window),
 		T(test_scattered),
 		T(test_eventfd_paths),

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -408,6 +409,43 @@ static void test_huge_write_bounded_bounce(void **state)
 	free(back);
 }
 
+/* A close that cannot wait for the requests in flight releases nothing and says so (the
+ * kernel may still write their buffers); it succeeds once waiting works again. */
+static void test_close_wait_fails_busy(void **state)
+{
+	static const char *const engines[] = { "io_uring", "libaio", "sync" };
+	static u8 buf[4096];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+
+	(void)state;
+	make_images();
+	for (unsigned i = 0; i < ARRAY_SIZE(engines); i++) {
+		struct done_rec rec = { 0 };
+		struct blockdev_req req = { .op = BLOCKDEV_READ,
+					    .iov = &iov,
+					    .iovcnt = 1,
+					    .done = rec_done,
+					    .opaque = &rec };
+		struct rlimit saved, none;
+		struct blockdev *bd;
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s/r.raw", tdir);
+		if (open_bd(p, engines[i], true, &bd) < 0)
+			continue; /* engine not on this host */
+		assert_int_equal(blockdev_submit(bd, &req), 0);
+		assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+		none = saved;
+		none.rlim_cur = 0; /* poll() now fails with EINVAL */
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+		assert_int_equal(blockdev_close(bd), -EBUSY);
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+		assert_int_equal(rec.calls, 0);
+		assert_int_equal(blockdev_close(bd), 0);
+		assert_int_equal(rec.calls, 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_cache_none),
 		cmocka_unit_test(test_inflight_bound),
 		cmocka_unit_test(test_huge_write_bounded_bounce),
+		cmocka_unit_test(test_close_wait_fails_busy),
 	};
 	return cmocka_run_group_tests_name("blockdev", tests, group_setup, group_teardown);
 }
