@@ -229,8 +229,12 @@ MUST_CHECK int vmdk_image_open(const char *path, const struct vmdk_open_opts *o,
 /* Open a single sparse extent from an fd (fuzzing, tests): no descriptor files followed. */
 MUST_CHECK int vmdk_image_open_sparse_fd(int fd, const char *name, struct vmdk_image **out,
 					 struct err *err);
-MUST_CHECK int raw_open(const char *path, const struct vmdk_open_opts *o, struct vmdk_image **out,
-			struct err *err);
+/* A raw image on fd (owned from now on, closed on error); path is for messages. */
+MUST_CHECK int raw_open(int fd, const char *path, const struct vmdk_open_opts *o,
+			struct vmdk_image **out, struct err *err);
+/* Open the file behind fd again with other flags (O_DIRECT, O_DSYNC), through /proc/self/fd:
+ * the same inode, whatever its name now points at. A new fd, or a negative errno. */
+MUST_CHECK int vmdk_reopen(int fd, int flags);
 /* Close; clears the unclean flag of images opened for writing. Returns the first error. */
 int vmdk_image_close(struct vmdk_image *img);
 
