@@ -74,7 +74,7 @@ elif case == "serial-unix":
         if time.monotonic() > deadline or vm.proc.poll() is not None:
             fail(f"no socket {path}; stderr {vm.stderr_text()}")
         time.sleep(0.05)
-    while True:  # the file appears at bind(), connections are accepted after listen()
+    while True:  # the socket appears at its path only once it listens; retry anyway
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             s.connect(path)
