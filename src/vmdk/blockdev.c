@@ -30,6 +30,7 @@ struct blockdev {
 	struct blockdev_req *done_head, *done_tail;
 	unsigned inflight;
 	bool readonly;
+	bool sector0_guard; /* probed as raw for a guest: sector 0 must keep probing as raw */
 	size_t bounce_peak; /* the largest bounce buffer allocated (for tests) */
 };
 
@@ -327,6 +328,26 @@ static int bd_discard(struct blockdev *bd, struct blockdev_req *req)
 	return 0;
 }
 
+/*
+ * A write reaching into the first sector of a disk probed as raw: would the sector, once
+ * written, make the next open probe the file as VMDK? Then the write is refused: a guest
+ * must not choose how its own disk is interpreted (a descriptor naming other files).
+ */
+static bool bd_write_changes_probe(struct blockdev *bd, const struct blockdev_req *req)
+{
+	u64 n = MIN((u64)VMDK_SECTOR, bd->img->size);
+	u8 s0[VMDK_SECTOR];
+	struct bd_iter it;
+
+	if (!bd->sector0_guard || req->offset >= n)
+		return false;
+	if (vmdk_image_pread(bd->img, s0, n, 0) < 0)
+		return true; /* cannot tell: refuse */
+	bd_iter_seek(&it, req->iov, req->iovcnt, 0);
+	bd_iter_copy(&it, s0 + req->offset, n - req->offset, false, false);
+	return vmdk_probe_is_vmdk(s0, (size_t)n);
+}
+
 int blockdev_submit(struct blockdev *bd, struct blockdev_req *req)
 {
 	u64 len = req->len;
@@ -344,6 +365,12 @@ int blockdev_submit(struct blockdev *bd, struct blockdev_req *req)
 		return -EROFS;
 	if (bd->inflight >= BLOCKDEV_MAX_INFLIGHT)
 		return -EAGAIN;
+	if (req->op == BLOCKDEV_WRITE && bd_write_changes_probe(bd, req)) {
+		log_guest("%s: write to sector 0 refused: it would make this raw image look like "
+			  "a VMDK (the disk was probed; give it \"format\": \"raw\" to allow it)",
+			  bd->img->path);
+		return -EPERM;
+	}
 	req->pending = 1;
 	req->ret = 0;
 	bd->inflight++;
@@ -495,9 +522,22 @@ int blockdev_open(const struct blockdev_spec *spec, struct blockdev **out, struc
 	if (ret < 0)
 		goto err_close;
 	bd->readonly = bd->img->readonly;
+	if (spec->guest_disk && spec->format == BLOCKDEV_FORMAT_AUTO) {
+		if (bd->img->is_vmdk && bd->img->desc_fd >= 0) {
+			ret = err_set(
+				err, -EPERM,
+				"%s is a VMDK descriptor file, which names other files: it is "
+				"opened only with \"format\": \"vmdk\", not by probing",
+				spec->path);
+			goto err_engine;
+		}
+		bd->sector0_guard = !bd->img->is_vmdk;
+	}
 	*out = bd;
 	return 0;
 
+err_engine:
+	aio_engine_destroy(bd->eng);
 err_close:
 	vmdk_image_close(bd->img);
 err_free:
@@ -533,6 +573,11 @@ u64 blockdev_size(const struct blockdev *bd)
 bool blockdev_readonly(const struct blockdev *bd)
 {
 	return bd->readonly;
+}
+
+enum blockdev_format blockdev_format(const struct blockdev *bd)
+{
+	return bd->img->is_vmdk ? BLOCKDEV_FORMAT_VMDK : BLOCKDEV_FORMAT_RAW;
 }
 
 const char *blockdev_engine_name(const struct blockdev *bd)

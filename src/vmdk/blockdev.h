@@ -52,6 +52,13 @@ struct blockdev_spec {
 	const char *engine;   /* "auto" (NULL), "io_uring", "libaio", "sync" */
 	bool allow_outside;   /* follow extent/parent names outside the image's folder */
 	unsigned queue_depth; /* 0 = 128 */
+	/*
+	 * A guest's disk: with format AUTO, what a guest writes must never change how the next
+	 * open interprets the file (docs/security.md). A text descriptor file (it names other
+	 * files) is refused: it needs format VMDK. A file probed as raw refuses writes that
+	 * would make its first sector probe as VMDK (-EPERM, logged).
+	 */
+	bool guest_disk;
 };
 
 struct blockdev_geometry {
@@ -97,6 +104,8 @@ int blockdev_close(struct blockdev *bd);
 u64 blockdev_size(const struct blockdev *bd);
 void blockdev_geometry(const struct blockdev *bd, struct blockdev_geometry *g);
 bool blockdev_readonly(const struct blockdev *bd);
+/* RAW or VMDK: what the image was opened as (format AUTO resolved). */
+enum blockdev_format blockdev_format(const struct blockdev *bd);
 const char *blockdev_engine_name(const struct blockdev *bd);
 
 /*

@@ -239,6 +239,13 @@ static int image_open_sparse_file(struct vmdk_image *img, int fd, struct err *er
 	return 0;
 }
 
+static bool image_is_descriptor(const u8 *b, size_t n);
+
+bool vmdk_probe_is_vmdk(const u8 *b, size_t n)
+{
+	return (n >= 4 && vmdk_le32(b) == VMDK_MAGIC) || (n > 0 && image_is_descriptor(b, n));
+}
+
 static bool image_is_descriptor(const u8 *b, size_t n)
 {
 	static const char sig[] = "# Disk DescriptorFile";

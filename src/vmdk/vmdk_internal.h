@@ -226,6 +226,9 @@ struct vmdk_open_opts {
 
 MUST_CHECK int vmdk_image_open(const char *path, const struct vmdk_open_opts *o,
 			       struct vmdk_image **out, struct err *err);
+/* Would a file whose first n bytes (n <= 512) are b be opened as VMDK by format probing (the
+ * sparse magic, or a text descriptor)? */
+bool vmdk_probe_is_vmdk(const u8 *b, size_t n);
 /* Open a single sparse extent from an fd (fuzzing, tests): no descriptor files followed. */
 MUST_CHECK int vmdk_image_open_sparse_fd(int fd, const char *name, struct vmdk_image **out,
 					 struct err *err);

@@ -85,12 +85,20 @@ static int board_disks_open(struct board_disk *disk, const struct disk_spec *ds,
 	struct blockdev_spec bs = { .path = ds->path,
 				    .format = formats[ds->format],
 				    .readonly = ds->readonly || ds->cdrom,
-				    .cache = caches[ds->cache] };
+				    .cache = caches[ds->cache],
+				    .guest_disk = true };
 	int ret = blockdev_open(&bs, &disk->bd, err);
 
 	if (ret < 0)
-		err_prefix(err, "disks[%u]", i);
-	return ret;
+		return err_prefix(err, "disks[%u]", i), ret;
+	/* Which probing rule holds for this disk (docs/security.md, "Disk formats"). */
+	if (ds->format == DISK_FORMAT_AUTO && blockdev_format(disk->bd) == BLOCKDEV_FORMAT_RAW)
+		log_info("disks[%u]: %s: format auto probed raw; guest writes that would make it "
+			 "look like a VMDK are refused (\"format\": \"raw\" allows them)",
+			 i, ds->path);
+	else if (ds->format == DISK_FORMAT_AUTO)
+		log_info("disks[%u]: %s: format auto probed a VMDK sparse image", i, ds->path);
+	return 0;
 }
 
 static int board_disks_ioeventfd(void *opaque, u64 gpa, int fd, bool assign)

@@ -446,6 +446,71 @@ static void test_close_wait_fails_busy(void **state)
 	}
 }
 
+static int open_guest_disk(const char *path, enum blockdev_format fmt, struct blockdev **bd,
+			   struct err *e)
+{
+	struct blockdev_spec spec = {
+		.path = path, .format = fmt, .engine = "sync", .guest_disk = true
+	};
+
+	return blockdev_open(&spec, bd, e);
+}
+
+/*
+ * A guest's raw disk opened with format auto: writes that would make its first sector probe
+ * as VMDK (the sparse magic, a descriptor, or a descriptor completed by a write in the middle
+ * of the sector) are refused with -EPERM and change nothing; other writes to sector 0 work;
+ * with an explicit raw format, or for the image tool (not a guest disk), they are allowed.
+ * A text descriptor file is not opened by probing for a guest at all.
+ */
+static void test_guest_cannot_change_probe(void **state)
+{
+	static const char desc[] = "# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\n"
+				   "createType=\"monolithicFlat\"\nRW 8 FLAT \"other.raw\" 0\n";
+	u8 s0[512] = { 0 }, back[512];
+	struct vmdk_create_opts co = { .subformat = "monolithicFlat" };
+	struct blockdev *bd;
+	struct err e = { 0 };
+	char p[128];
+
+	(void)state;
+	make_images();
+	snprintf(p, sizeof(p), "%s/r.raw", tdir);
+	memcpy(s0, "createType=\"x\"\n", 15); /* half a descriptor: still raw */
+	assert_int_equal(open_guest_disk(p, BLOCKDEV_FORMAT_AUTO, &bd, &e), 0);
+	assert_int_equal(blockdev_format(bd), BLOCKDEV_FORMAT_RAW);
+	assert_int_equal(blockdev_pwrite(bd, s0, 512, 0), 0);
+	assert_int_equal(blockdev_pwrite(bd, "version=1\n", 10, 100), -EPERM);
+	assert_int_equal(blockdev_pwrite(bd, desc, sizeof(desc), 0), -EPERM);
+	assert_int_equal(blockdev_pwrite(bd, "KDMV", 4, 0), -EPERM);
+	assert_int_equal(blockdev_pwrite(bd, "version=1\n", 10, 512), 0); /* sector 1: fine */
+	assert_int_equal(blockdev_pread(bd, back, 512, 0), 0);
+	assert_memory_equal(back, s0, 512);
+	memset(s0, 0, sizeof(s0));
+	assert_int_equal(blockdev_pwrite(bd, s0, 512, 0), 0);
+	assert_int_equal(blockdev_close(bd), 0);
+
+	assert_int_equal(open_guest_disk(p, BLOCKDEV_FORMAT_RAW, &bd, &e), 0);
+	assert_int_equal(blockdev_pwrite(bd, "KDMV", 4, 0), 0); /* the user said raw */
+	assert_int_equal(blockdev_pwrite(bd, s0, 512, 0), 0);
+	assert_int_equal(blockdev_close(bd), 0);
+	assert_int_equal(open_bd(p, "sync", false, &bd), 0); /* the image tool */
+	assert_int_equal(blockdev_pwrite(bd, desc, sizeof(desc), 0), 0);
+	assert_int_equal(blockdev_close(bd), 0);
+
+	snprintf(p, sizeof(p), "%s/flat.vmdk", tdir);
+	assert_int_equal(vmdk_create(p, 1 << 20, &co, &e), 0);
+	assert_int_equal(open_guest_disk(p, BLOCKDEV_FORMAT_AUTO, &bd, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "descriptor"));
+	assert_int_equal(open_guest_disk(p, BLOCKDEV_FORMAT_VMDK, &bd, &e), 0);
+	assert_int_equal(blockdev_close(bd), 0);
+	snprintf(p, sizeof(p), "%s/v.vmdk", tdir); /* sparse: probed, its sector 0 is data */
+	assert_int_equal(open_guest_disk(p, BLOCKDEV_FORMAT_AUTO, &bd, &e), 0);
+	assert_int_equal(blockdev_format(bd), BLOCKDEV_FORMAT_VMDK);
+	assert_int_equal(blockdev_pwrite(bd, "KDMV", 4, 0), 0);
+	assert_int_equal(blockdev_close(bd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_inflight_bound),
 		cmocka_unit_test(test_huge_write_bounded_bounce),
 		cmocka_unit_test(test_close_wait_fails_busy),
+		cmocka_unit_test(test_guest_cannot_change_probe),
 	};
 	return cmocka_run_group_tests_name("blockdev", tests, group_setup, group_teardown);
 }
