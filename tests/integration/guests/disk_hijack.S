@@ -38,11 +38,7 @@
 	call puts32
 	PUTS32 "\n"
 	xor %al, %al
-fail:
-	mov $0xf4, %dx
-	out %al, %dx
-3:	hlt
-	jmp 3b
+	jmp fail
 
 	.p2align 4
 descriptor:

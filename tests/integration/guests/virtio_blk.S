@@ -119,11 +119,7 @@
 	call puts32
 	PUTS32 "\n"
 	xor %al, %al
-fail:
-	mov $0xf4, %dx
-	out %al, %dx
-3:	hlt
-	jmp 3b
+	jmp fail
 
 /* IDT gate EBX -> handler EAX: 32-bit interrupt gate, code selector 0x08. */
 set_gate:

@@ -720,18 +720,26 @@ static void test_hostile_nested_indirect(void **state)
 	expect_needs_reset(f);
 }
 
-static void test_reset_drops_inflight(void **state)
+/* Post a read of len bytes from sector into BUF (header, data, status: head 0 on a fresh
+ * queue) and notify; the request is left in flight. */
+static void post_read(struct fx *f, u64 sector, u32 len)
 {
-	struct fx *f = *state;
-	struct seg s[3] = { { HDR, 16, false }, { BUF, 512, true }, { HDR + 0x40, 1, true } };
+	struct seg s[3] = { { HDR, 16, false }, { BUF, len, true }, { HDR + 0x40, 1, true } };
 	u32 type = VIRTIO_BLK_T_IN;
-	u64 sector = 0;
 
-	driver_init(f, base_features(), 1);
 	memcpy(ram(f, HDR), &type, 4);
+	memset(ram(f, HDR + 4), 0, 4);
 	memcpy(ram(f, HDR + 8), &sector, 8);
 	offer_chain(f, 0, s, 3, false);
 	kick(f, 0);
+}
+
+static void test_reset_drops_inflight(void **state)
+{
+	struct fx *f = *state;
+
+	driver_init(f, base_features(), 1);
+	post_read(f, 0, 512);
 	common_wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
 	while (virtio_blk_inflight(f->blk))
 		assert_true(virtio_blk_poll(f->blk) >= 0);
@@ -763,17 +771,10 @@ static void dma_record(void *opaque, u64 gpa, u64 len)
 static void test_reset_inflight_read_reports_dma(void **state)
 {
 	struct fx *f = *state;
-	struct seg s[3] = { { HDR, 16, false }, { BUF, 4096, true }, { HDR + 0x40, 1, true } };
 	struct dma_log log = { 0 };
-	u32 type = VIRTIO_BLK_T_IN;
-	u64 sector = 4;
 
 	driver_init(f, base_features(), 1);
-	memcpy(ram(f, HDR), &type, 4);
-	memset(ram(f, HDR + 4), 0, 4);
-	memcpy(ram(f, HDR + 8), &sector, 8);
-	offer_chain(f, 0, s, 3, false);
-	kick(f, 0);
+	post_read(f, 4, 4096);
 	assert_int_equal(virtio_blk_inflight(f->blk), 1);
 	common_wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
 	f->tp.p.mem.on_write = dma_record;
@@ -808,17 +809,10 @@ static void break_waits(struct rlimit *saved)
 static void test_destroy_wait_fails_keeps_ram(void **state)
 {
 	struct fx *f = *state;
-	struct seg s[3] = { { HDR, 16, false }, { BUF, 4096, true }, { HDR + 0x40, 1, true } };
-	u32 type = VIRTIO_BLK_T_IN;
-	u64 sector = 2;
 	struct rlimit saved;
 
 	driver_init(f, base_features(), 1);
-	memcpy(ram(f, HDR), &type, 4);
-	memset(ram(f, HDR + 4), 0, 4);
-	memcpy(ram(f, HDR + 8), &sector, 8);
-	offer_chain(f, 0, s, 3, false);
-	kick(f, 0);
+	post_read(f, 2, 4096);
 	assert_int_equal(virtio_blk_inflight(f->blk), 1);
 	pci_host_remove(f->host, virtio_blk_pci(f->blk));
 	break_waits(&saved);
@@ -1146,18 +1140,12 @@ static void test_hostile_reposting_driver(void **state)
 static void test_hostile_head_in_flight(void **state)
 {
 	struct fx *f = *state;
-	struct seg s[3] = { { HDR, 16, false }, { BUF, 512, true }, { HDR + 0x40, 1, true } };
-	u32 type = VIRTIO_BLK_T_IN;
-	u64 sector = 3;
 
 	driver_init(f, base_features(), 1);
 	msix_enable(f, 2);
-	memcpy(ram(f, HDR), &type, 4);
-	memset(ram(f, HDR + 4), 0, 4);
-	memcpy(ram(f, HDR + 8), &sector, 8);
-	offer_chain(f, 0, s, 3, false);
 	for (unsigned i = 1; i < QSZ; i++) /* every other slot names head 0 too */
 		put16(f, RINGS + 0x1000 + 4 + 2 * i, 0);
+	post_read(f, 3, 512);
 	put16(f, RINGS + 0x1000 + 2, QSZ);
 	kick(f, 0);
 	assert_int_equal(virtio_blk_inflight(f->blk), 1);

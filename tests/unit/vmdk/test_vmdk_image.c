@@ -5,6 +5,7 @@
  * stream-optimized writer and reader (vmdk.c, vmdk_sparse.c, vmdk_stream.c, vmdk_create.c).
  * Images are made by our own create code in a fresh temporary folder per test.
  */
+#include "tmpdir.h"
 #include "vmdk/vmdk_internal.h"
 
 #include <errno.h>
@@ -21,33 +22,14 @@
 
 #include <cmocka.h>
 
-struct fx {
-	char dir[64];
-	char path[128];
-};
-
 static int fx_setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test-vmdk-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/a.vmdk", f->dir);
-	*state = f;
-	return 0;
+	return test_tmpdir_setup(state, "test-vmdk", "a.vmdk");
 }
 
 static int fx_teardown(void **state)
 {
-	struct fx *f = *state;
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd))
-		return -1;
-	free(f);
-	return 0;
+	return test_tmpdir_teardown(state);
 }
 
 static u8 sector_hdr[512];
@@ -136,7 +118,7 @@ static u8 read_byte_at(int fd, u64 off)
 
 static void test_write_allocates_and_reads_back(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { 0 };
 	struct vmdk_image *img;
 	struct err e = { 0 };
@@ -171,7 +153,7 @@ static void test_write_allocates_and_reads_back(void **state)
 
 static void test_cid_changes_on_first_write(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { 0 };
 	struct vmdk_image *img;
 	struct err e = { 0 };
@@ -196,7 +178,7 @@ static void test_cid_changes_on_first_write(void **state)
 
 static void test_delta_falls_through_and_masks(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { 0 };
 	struct vmdk_image *base, *child;
 	char cpath[160];
@@ -230,7 +212,7 @@ static void test_delta_falls_through_and_masks(void **state)
 
 static void test_parent_cid_mismatch_refused(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { 0 };
 	struct vmdk_open_opts o = { .readonly = true };
 	struct vmdk_image *img;
@@ -251,7 +233,7 @@ static void test_parent_cid_mismatch_refused(void **state)
 
 static void test_check_leak_and_stale_rgt_repair(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { 0 };
 	struct vmdk_open_opts o = { .no_auto_repair = true };
 	struct vmdk_check_result r;
@@ -291,7 +273,7 @@ static void test_check_leak_and_stale_rgt_repair(void **state)
 
 static void test_unclean_open_rw_repairs(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { 0 };
 	struct vmdk_check_result r;
 	struct vmdk_image *img;
@@ -312,7 +294,7 @@ static void test_unclean_open_rw_repairs(void **state)
 
 static void test_stream_roundtrip(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { .subformat = "streamOptimized" };
 	struct vmdk_stream_writer *w;
 	struct vmdk_image *img;
@@ -345,7 +327,7 @@ static void test_stream_roundtrip(void **state)
 
 static void test_confinement(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_open_opts o = { .readonly = true };
 	struct vmdk_image *img;
 	struct err e = { 0 };
@@ -406,7 +388,7 @@ static unsigned count_opens(const char *path, const char *child, const struct vm
  */
 static void test_parent_opened_once(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { 0 };
 	struct vmdk_open_opts o = { .readonly = true };
 	struct vmdk_image *base;

@@ -7,6 +7,7 @@
  */
 #include "vmm/console.h"
 
+#include "tmpdir.h"
 #include "vmm/loop.h"
 #include "vmm/spec.h"
 
@@ -27,35 +28,14 @@
 
 #include <cmocka.h>
 
-struct fx {
-	char dir[64];
-	char path[128];
-};
-
 static int fx_setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test-console-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/serial.sock", f->dir);
-	*state = f;
-	return 0;
+	return test_tmpdir_setup(state, "test-console", "serial.sock");
 }
 
 static int fx_teardown(void **state)
 {
-	struct fx *f = *state;
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd))
-		return -1;
-	free(f);
-	return 0;
+	return test_tmpdir_teardown(state);
 }
 
 static int open_unix(const char *path, struct console **c, struct err *e)
@@ -107,7 +87,7 @@ static ino_t ino_of(const char *path)
 /* Mode 0600 whatever the umask (before: 0777 & ~umask, so anyone under umask 0). */
 static void test_socket_mode_0600(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct console *c;
 	struct err e = { 0 };
 	mode_t old = umask(0);
@@ -126,7 +106,7 @@ static void test_socket_mode_0600(void **state)
  * left alone (before, it was unlinked and its owner lost the name). */
 static void test_stale_replaced_live_refused(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct console *c;
 	struct err e = { 0 };
 	ino_t stale, live;
@@ -156,7 +136,7 @@ static void test_stale_replaced_live_refused(void **state)
  * and kept. */
 static void test_not_a_socket_refused(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct console *c;
 	struct err e = { 0 };
 	char target[160];
@@ -177,7 +157,7 @@ static void test_not_a_socket_refused(void **state)
 /* Close removes the socket only if it is still ours (before: whatever had the name). */
 static void test_close_leaves_foreign_socket(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct console *c;
 	struct err e = { 0 };
 	ino_t theirs;
@@ -216,7 +196,7 @@ static void *race_open(void *arg)
  */
 static void test_two_starters_race(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	unsigned both = 0, none = 0;
 
 	for (unsigned i = 0; i < 300; i++) {
@@ -288,7 +268,7 @@ static int connect_as_nobody(const char *path)
  */
 static void test_peer_uid_checked(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct console *c;
 	struct loop *l;
 	struct err e = { 0 };
@@ -325,7 +305,7 @@ static void test_peer_uid_checked(void **state)
  * temporary folder's descriptor), and one too long for sockaddr_un is refused clearly. */
 static void test_long_socket_path(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct console *c;
 	struct err e = { 0 };
 	char deep[256], path[320];
@@ -363,7 +343,7 @@ static int open_file(const char *path, struct console **c, struct err *e)
  */
 static void test_file_target(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct console *c;
 	struct err e = { 0 };
 	char victim[160], log[160], buf[16];
