@@ -8,7 +8,10 @@
  * virtio_blk_poll takes the device lock itself. Requests are submitted from the notifying
  * thread: the main loop when the board gave the transport its ioeventfds (KVM), else the
  * vCPU thread of the bus write (BT), while blockdev.h wants one thread per blockdev; so
- * without ioeventfd several vCPUs must not share one disk yet.
+ * without ioeventfd several vCPUs must not share one disk yet. A round of queue work cut at
+ * its budget (a queue's worth of chains per notification, virtqueue.h) resumes from the main
+ * loop (virtio_pci_defer_event), also under the device lock, which serialises it with the
+ * vCPU's submissions.
  */
 #ifndef VIRTIO_BLK_H
 #define VIRTIO_BLK_H
