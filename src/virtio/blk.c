@@ -9,7 +9,9 @@
  * Configuration (5.2.4): capacity, size_max, seg_max, geometry, blk_size, topology,
  * num_queues, discard and write-zeroes limits. What the device advertises it enforces: a
  * read or write with more than seg_max data segments, or a segment longer than size_max, ends
- * with VIRTIO_BLK_S_IOERR (logged), so a request moves at most seg_max x size_max bytes. One discard or write-zeroes segment per
+ * with VIRTIO_BLK_S_IOERR (logged), so a request moves at most seg_max x size_max bytes. They
+ * hold whether or not the driver accepted VIRTIO_BLK_F_SIZE_MAX/SEG_MAX (Linux does): a
+ * driver that did not has no limit to keep, but the device still has one. One discard or write-zeroes segment per
  * request (max_*_seg = 1); write zeroes writes zeroes (write_zeroes_may_unmap = 0).
  */
 #include "virtio/blk.h"
