@@ -19,8 +19,8 @@ check() {
 }
 check bt-fallback 'vmm/accel\.h"|vmm/cpu_state\.h"|vmm/base/|bt-fallback/'
 check vmdk 'vmm/base/|vmdk/'
-check devices 'vmm/base/|vmm/(bus|irq|gmem|timer|platform)\.h"|devices/|vmdk/blockdev\.h"'
-check virtio 'vmm/base/|vmm/(bus|irq|gmem|timer|platform)\.h"|devices/|virtio/|vmdk/blockdev\.h"'
+check devices 'vmm/base/|vmm/(bus|irq|gmem|timer|platform|state)\.h"|devices/|vmdk/blockdev\.h"'
+check virtio 'vmm/base/|vmm/(bus|irq|gmem|timer|platform|state)\.h"|devices/|virtio/|vmdk/blockdev\.h"'
 check vmm/base 'vmm/base/'
 # Library headers confined to one place each.
 for rule in 'linux/kvm\.h:vmm/kvm/' 'jansson\.h:vmm/(spec[^/]*|control)\.c' 'liburing\.h:vmdk/aio_uring\.c'; do
