@@ -29,6 +29,7 @@
 #include <string.h>
 
 #define STATE_MAGIC	 "VMSR"
+#define STATE_SET_MAGIC	 "VMSS"
 #define STATE_FORMAT	 1
 #define STATE_MAX_FIELDS 128
 #define STATE_CUSTOM_MAX 256 /* largest element a custom codec decodes into scratch */
@@ -501,7 +502,7 @@ static int state_load_custom(struct state_loader *l, const struct state_field *f
 			memcpy(scratch, elem, f->elem_size);
 			elem = scratch;
 		}
-		if (f->decode(elem, in) < 0)
+		if (f->decode(obj, elem, in) < 0)
 			return state_fail(l, -EINVAL, "element %u is not valid", i);
 	}
 	r->pos = r->len;
@@ -769,9 +770,8 @@ static int state_verify_field(const struct state_desc *d, const struct state_fie
 	else if (f->type == STATE_T_STRUCT &&
 		 (f->sub->size != f->elem_size || f->size != f->count * f->elem_size))
 		what = "is not the size of its table's struct";
-	else if (f->type == STATE_T_POINTEE &&
-		 (f->sub->size != f->elem_size || f->size != sizeof(void *)))
-		what = "does not point to its table's struct";
+	else if (f->type == STATE_T_POINTEE && f->size != sizeof(void *))
+		what = "is not a pointer";
 	else if (f->type == STATE_T_SECTION && f->sub->size != d->size)
 		what = "is a section of another struct";
 	else if (f->type == STATE_T_CUSTOM &&
@@ -891,4 +891,103 @@ size_t state_desc_covered(const struct state_desc *d)
 		if (f->type == STATE_T_SECTION)
 			n += state_desc_covered(f->sub);
 	return n;
+}
+
+/* ------------------------------------------------------------ record sets */
+
+int state_set_begin(struct state_buf *out, size_t *at)
+{
+	struct state_writer w = { .b = out };
+
+	*at = out->len;
+	state_put(&w, STATE_SET_MAGIC, 4);
+	state_put_le(&w, STATE_FORMAT, 2);
+	state_put_le(&w, 0, 2);
+	state_put_le(&w, 0, 4);
+	return w.error;
+}
+
+void state_set_end(struct state_buf *out, size_t at, u32 count)
+{
+	for (unsigned i = 0; i < 4; i++)
+		out->data[at + 8 + i] = (u8)(count >> (8 * i));
+}
+
+int state_set_parse(const void *buf, size_t len, struct state_set *set, struct err *err)
+{
+	struct state_reader r = { .p = buf, .len = len };
+	u64 format, flags, count;
+	char magic[4];
+
+	memset(set, 0, sizeof(*set));
+	if (!state_get(&r, magic, 4) || memcmp(magic, STATE_SET_MAGIC, 4))
+		return err_set(err, -EPROTO, "not a machine state (bad magic)");
+	if (!state_get_le(&r, 2, &format) || !state_get_le(&r, 2, &flags) ||
+	    !state_get_le(&r, 4, &count))
+		return err_set(err, -EPROTO, "machine state header truncated");
+	if (format != STATE_FORMAT || flags)
+		return err_set(err, -EPROTO, "machine state format %llu: this VMM reads format %u",
+			       (unsigned long long)format, STATE_FORMAT);
+	if (count > STATE_SET_MAX)
+		return err_set(err, -EPROTO, "machine state claims %llu records (at most %u)",
+			       (unsigned long long)count, STATE_SET_MAX);
+	set->v = calloc(count ? count : 1, sizeof(set->v[0]));
+	if (!set->v)
+		return err_set(err, -ENOMEM, "out of memory");
+	for (u64 i = 0; i < count; i++) {
+		struct state_set_entry *e = &set->v[set->n];
+		int ret = state_record_parse(r.p + r.pos, r.len - r.pos, &e->hdr, err);
+
+		if (ret < 0) {
+			err_prefix(err, "machine state record %llu", (unsigned long long)i);
+			state_set_free(set);
+			return ret;
+		}
+		if (state_set_find(set, e->hdr.instance)) {
+			ret = err_set(err, -EINVAL, "machine state: two records for '%s'",
+				      e->hdr.instance);
+			state_set_free(set);
+			return ret;
+		}
+		e->data = r.p + r.pos;
+		r.pos += e->hdr.len;
+		set->n++;
+	}
+	for (unsigned i = 0; i < set->n; i++)
+		set->v[i].used = false;
+	if (r.pos != r.len) {
+		state_set_free(set);
+		return err_set(err, -EPROTO, "machine state: %zu bytes after the last record",
+			       r.len - r.pos);
+	}
+	return 0;
+}
+
+void state_set_free(struct state_set *set)
+{
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
+}
+
+struct state_set_entry *state_set_find(struct state_set *set, const char *instance)
+{
+	for (unsigned i = 0; i < set->n; i++) {
+		if (!strcmp(set->v[i].hdr.instance, instance)) {
+			set->v[i].used = true;
+			return &set->v[i];
+		}
+	}
+	return NULL;
+}
+
+int state_set_check_used(const struct state_set *set, struct err *err)
+{
+	for (unsigned i = 0; i < set->n; i++)
+		if (!set->v[i].used)
+			return err_set(err, -EINVAL,
+				       "the state has a record for %s '%s', which this VM does not "
+				       "have (is it created from the same spec?)",
+				       set->v[i].hdr.type, set->v[i].hdr.instance);
+	return 0;
 }

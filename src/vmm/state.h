@@ -61,16 +61,20 @@ struct state_field {
 	u32 since;	  /* first version of the desc that has the field (0: every version) */
 	size_t offset;	  /* of the member in the struct */
 	size_t size;	  /* of the whole member (every element) */
-	size_t elem_size; /* of one element (of the pointee for POINTEE) */
+	size_t elem_size; /* of one element (0 for POINTEE) */
 	u32 count;	  /* elements */
 	u32 align;	  /* _Alignof the member (coverage check) */
 	u64 max;
 	const struct state_desc *sub; /* STRUCT, POINTEE, SECTION */
 	/* SECTION: written only when this says so (NULL: always). */
 	bool (*needed)(const void *obj);
-	/* CUSTOM: one element to and from wire_size bytes; decode returns 0 or -EINVAL. */
+	/*
+	 * CUSTOM: one element to and from wire_size bytes. decode writes elem (a scratch copy
+	 * of the current element while a load only checks) and may compare with obj, the whole
+	 * object as it is before the load; 0, or -EINVAL to refuse the record.
+	 */
 	void (*encode)(const void *elem, u8 *out);
-	int (*decode)(void *elem, const u8 *in);
+	int (*decode)(const void *obj, void *elem, const u8 *in);
 	u32 wire_size;
 	const char *why; /* HOST */
 };
@@ -189,11 +193,13 @@ struct state_desc {
 			     sizeof(STATE_MEMBER_(T, f)[0])),                       \
 			.sub = &(sub_desc), __VA_ARGS__                             \
 	}
-/* A pointer member to a struct described by sub, owned by this object (NULL allowed). */
-#define STATE_POINTEE(T, f, sub_desc, ...)                                            \
-	{                                                                             \
-		STATE_ENTRY_(T, f, STATE_T_POINTEE, 1, sizeof(*STATE_MEMBER_(T, f))), \
-			.sub = &(sub_desc), __VA_ARGS__                               \
+/*
+ * A pointer member to a struct described by sub, owned by this object (NULL allowed). The
+ * pointee may be opaque here (its table is another file's).
+ */
+#define STATE_POINTEE(T, f, sub_desc, ...)                                                 \
+	{                                                                                  \
+		STATE_ENTRY_(T, f, STATE_T_POINTEE, 1, 0), .sub = &(sub_desc), __VA_ARGS__ \
 	}
 /* count elements of member f encoded by enc/dec into wsize bytes each. */
 #define STATE_CUSTOM(T, f, n, enc, dec, wsize, ...)                                         \
@@ -282,5 +288,39 @@ MUST_CHECK int state_desc_verify(const struct state_desc *d, struct err *err);
 
 /* Bytes of the struct the entries cover (nested descs included), for the coverage report. */
 size_t state_desc_covered(const struct state_desc *d);
+
+/*
+ * ---- record sets: the records of a whole machine, "VMSS" u16 format (1) u16 flags (0)
+ * u32 count, then the records back to back (instance names unique).
+ */
+#define STATE_SET_MAX 4096
+
+/* Start a set at the end of out; *at is where, for state_set_end. 0 or -ENOMEM. */
+MUST_CHECK int state_set_begin(struct state_buf *out, size_t *at);
+/* Write the number of records appended since state_set_begin. */
+void state_set_end(struct state_buf *out, size_t at, u32 count);
+
+struct state_set_entry {
+	struct state_record hdr;
+	const u8 *data; /* the record, hdr.len bytes, inside the parsed buffer */
+	bool used;
+};
+
+struct state_set {
+	struct state_set_entry *v;
+	unsigned n;
+};
+
+/*
+ * Index the records of the set in buf (len bytes, exactly one set). The set refers to buf,
+ * which must outlive it. -EPROTO (not a set, truncated, bytes after it), -EINVAL (two records
+ * for one instance), -ENOMEM; err says which.
+ */
+MUST_CHECK int state_set_parse(const void *buf, size_t len, struct state_set *set, struct err *err);
+void state_set_free(struct state_set *set);
+/* The record of instance, marked used; NULL if the set has none. */
+struct state_set_entry *state_set_find(struct state_set *set, const char *instance);
+/* 0, or -EINVAL naming the first record that nothing used (a device this VM lacks). */
+int state_set_check_used(const struct state_set *set, struct err *err);
 
 #endif

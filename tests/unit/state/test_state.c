@@ -122,10 +122,11 @@ static void toy_custom_encode(const void *elem, u8 *out)
 	out[1] = (u8)v;
 }
 
-static int toy_custom_decode(void *elem, const u8 *in)
+static int toy_custom_decode(const void *obj, void *elem, const u8 *in)
 {
 	u16 v = (u16)(in[0] << 8 | in[1]);
 
+	(void)obj;
 	if (v == 0xffff)
 		return -EINVAL;
 	memcpy(elem, &v, 2);
