@@ -737,6 +737,7 @@ static void ahci_case_drive(struct env *e, void *dev)
 	assert_int_equal(mmio_r(e, p0 + AHCI_PxCI, 4), 0);
 	ahci_cmd(e, 1, 0x25, 8, 8, 4096); /* READ DMA EXT: a block request in flight */
 	mmio_w(e, p0 + AHCI_PxCI, 4, 2);
+	assert_true(blockdev_inflight(e->bd) > 0); /* the save must drain it */
 	cfg_w(e, PCI_SLOT, PCI_INTERRUPT_LINE, 1, 11);
 }
 
@@ -808,7 +809,6 @@ static void virtio_blk_case_drive(struct env *e, void *dev)
 	unsigned cap;
 	u16 one = 1, zero = 0;
 
-	(void)dev;
 	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_BAR, 4, (u32)BAR4);
 	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_BAR + 4, 4, 0);
 	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_MSIX_BAR, 4, (u32)BAR1);
@@ -844,6 +844,7 @@ static void virtio_blk_case_drive(struct env *e, void *dev)
 	memcpy(ram(e, VQ_RINGS + 0x1000 + 4), &zero, 2); /* ring[0] = head 0 */
 	memcpy(ram(e, VQ_RINGS + 0x1000 + 2), &one, 2);	 /* avail idx 1 */
 	mmio_w(e, BAR4 + VIRTIO_PCI_NOTIFY_OFF, 2, 0);
+	assert_int_equal(virtio_blk_inflight(dev), 1); /* the save must drain it */
 }
 
 static void virtio_blk_case_probe(struct env *e, u64 *out, unsigned max)
