@@ -10,6 +10,7 @@
 #include "vmm/accel_select.h"
 #include "vmm/base/log.h"
 #include "vmm/console.h"
+#include "vmm/control.h"
 #include "vmm/loop.h"
 #include "vmm/spec.h"
 #include "vmm/vm.h"
@@ -78,6 +79,18 @@ int vmm_add_listener(struct vmm *m, vmm_listener_fn fn, void *opaque)
 	m->listeners[m->nr_listeners].opaque = opaque;
 	m->nr_listeners++;
 	return 0;
+}
+
+void vmm_del_listener(struct vmm *m, vmm_listener_fn fn, void *opaque)
+{
+	for (unsigned i = 0; i < m->nr_listeners; i++) {
+		if (m->listeners[i].fn != fn || m->listeners[i].opaque != opaque)
+			continue;
+		memmove(&m->listeners[i], &m->listeners[i + 1],
+			(m->nr_listeners - i - 1) * sizeof(m->listeners[0]));
+		m->nr_listeners--;
+		return;
+	}
 }
 
 unsigned vmm_events(struct vmm *m, u64 since, struct vmm_event *out, unsigned max, u64 *next)
@@ -186,9 +199,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct err *err)
 	if (ret < 0)
 		goto err_destroy;
 	if (cfg->api_socket) {
-		ret = err_set(err, -EOPNOTSUPP, "%s: the control API is not in this build yet",
-			      cfg->api_socket);
-		goto err_destroy;
+		ret = control_create(m, cfg->api_socket, &m->ctl, err);
+		if (ret < 0)
+			goto err_destroy;
 	}
 	*out = m;
 	return 0;
@@ -204,6 +217,7 @@ void vmm_destroy(struct vmm *m)
 		return;
 	if (m->vm)
 		vmm_drop_vm(m);
+	control_destroy(m->ctl);
 	if (m->sig_fd >= 0) {
 		loop_del(m->loop, m->sig_fd);
 		close(m->sig_fd);
@@ -316,6 +330,7 @@ int vmm_run(struct vmm *m)
 			log_err("%s", err.msg);
 	}
 	deadline = loop_now_ns() + VMM_EXIT_DRAIN_NS;
-	(void)deadline;
+	while (m->ctl && control_owes_answers(m->ctl) && loop_now_ns() < deadline)
+		loop_run_once(m->loop, 50);
 	return m->exit_status;
 }

@@ -81,6 +81,7 @@ struct vmm_event {
 /* Called on the main thread after each event is logged. */
 typedef void (*vmm_listener_fn)(void *opaque, const struct vmm_event *ev);
 MUST_CHECK int vmm_add_listener(struct vmm *m, vmm_listener_fn fn, void *opaque);
+void vmm_del_listener(struct vmm *m, vmm_listener_fn fn, void *opaque);
 
 /* The log keeps the last VMM_EVENTS_KEPT events. */
 #define VMM_EVENTS_KEPT 256
