@@ -21,6 +21,7 @@
 #include "vmm/base/log.h"
 #include "vmm/board_pc.h"
 #include "vmm/cpu_state.h"
+#include "vmm/loop.h"
 #include "vmm/platform_state.h"
 #include "vmm/spec.h"
 #include "vmm/state.h"
@@ -260,4 +261,90 @@ int vm_state_roundtrip(struct vm *vm, size_t *bytes, struct err *err)
 		*bytes = buf.len;
 	state_buf_free(&buf);
 	return ret;
+}
+
+/* ------------------------------------------------------------- debug switch */
+
+struct vm_state_debug {
+	struct vm *vm;
+	struct loop *loop;
+	struct loop_timer timer;
+	u64 period_ns;
+	u64 rounds;
+	u64 pause_ns, trip_ns; /* host time spent pausing and resuming, and round-tripping */
+	size_t bytes;	       /* of the last state */
+};
+
+static void vm_state_debug_fire(void *opaque)
+{
+	struct vm_state_debug *d = opaque;
+	struct vm *vm = d->vm;
+	struct err err = { 0 };
+	int ret;
+
+	if (vm_state(vm) == VM_STATE_RUNNING) {
+		u64 t0 = loop_now_ns(), t1 = t0, t2 = t0;
+
+		ret = vm_pause(vm, &err);
+		if (ret == 0) {
+			t1 = loop_now_ns();
+			ret = vm_state_roundtrip(vm, &d->bytes, &err);
+			t2 = loop_now_ns();
+		}
+		if (ret == 0)
+			ret = vm_resume(vm, &err);
+		d->pause_ns += (t1 - t0) + (loop_now_ns() - t2);
+		d->trip_ns += t2 - t1;
+		if (ret < 0) {
+			vm_request_end(vm, VM_END_FAILED, 0, "%s: state round trip %llu failed: %s",
+				       vm->spec->name, (unsigned long long)d->rounds + 1, err.msg);
+			return;
+		}
+		d->rounds++;
+	}
+	loop_timer_arm(d->loop, &d->timer, loop_now_ns() + d->period_ns);
+}
+
+int vm_state_debug_attach(struct vm *vm, struct loop *l, struct err *err)
+{
+	unsigned ms = vm->spec->debug.state_roundtrip_ms;
+	struct vm_state_debug *d;
+
+	if (!ms)
+		return 0;
+	if (vm->accel->has_irqchip)
+		return err_set(err, -EOPNOTSUPP,
+			       "debug.state_roundtrip_ms: not available with the %s accelerator "
+			       "(its in-kernel interrupt controllers' state is not saved yet); use "
+			       "accel bt",
+			       vm->accel->name);
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return err_set(err, -ENOMEM, "out of memory");
+	d->vm = vm;
+	d->loop = l;
+	d->period_ns = (u64)ms * 1000000ull;
+	loop_timer_init(&d->timer, vm_state_debug_fire, d);
+	loop_timer_arm(l, &d->timer, loop_now_ns() + d->period_ns);
+	vm->state_debug = d;
+	log_info("%s: debug: the whole state is saved, reset and loaded every %u ms",
+		 vm->spec->name, ms);
+	return 0;
+}
+
+void vm_state_debug_detach(struct vm *vm)
+{
+	struct vm_state_debug *d = vm->state_debug;
+
+	if (!d)
+		return;
+	loop_timer_cancel(d->loop, &d->timer);
+	if (d->rounds)
+		log_info("%s: debug: %llu state round trips of %zu bytes, %llu us each on average "
+			 "(and %llu us pausing and resuming)",
+			 vm->spec->name, (unsigned long long)d->rounds, d->bytes,
+			 (unsigned long long)(d->trip_ns / d->rounds / 1000),
+			 (unsigned long long)(d->pause_ns / d->rounds / 1000));
+	free(d);
+	vm->state_debug = NULL;
 }

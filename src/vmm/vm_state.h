@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 struct err;
+struct loop;
 struct state_buf;
 struct vm;
 
@@ -43,5 +44,14 @@ MUST_CHECK int vm_state_load(struct vm *vm, const void *buf, size_t len, struct 
  * state in *bytes when non-NULL.
  */
 MUST_CHECK int vm_state_roundtrip(struct vm *vm, size_t *bytes, struct err *err);
+
+/*
+ * The spec's "debug": {"state_roundtrip_ms": N}: on the VM's loop, every N ms of host time a
+ * Running VM is paused, round-tripped (vm_state_roundtrip) and resumed; a failure ends the VM
+ * (VM_END_FAILED) with the reason. Nothing when N is 0. -EOPNOTSUPP under an accelerator
+ * whose state cannot be saved (KVM). Main thread, from vm_attach / vm_detach.
+ */
+MUST_CHECK int vm_state_debug_attach(struct vm *vm, struct loop *l, struct err *err);
+void vm_state_debug_detach(struct vm *vm);
 
 #endif
