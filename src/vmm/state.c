@@ -491,6 +491,9 @@ static int state_load_custom(struct state_loader *l, const struct state_field *f
 	u8 *m = (u8 *)obj + f->offset;
 	u8 scratch[STATE_CUSTOM_MAX];
 
+	if (f->elem_size > sizeof(scratch))
+		return state_fail(l, -EINVAL, "element of %zu bytes: the table is broken",
+				  f->elem_size);
 	if (r->len != (size_t)f->count * f->wire_size)
 		return state_fail(l, -EINVAL, "%zu bytes in the record, %zu expected", r->len,
 				  (size_t)f->count * f->wire_size);
@@ -574,6 +577,9 @@ static int state_load_entry(struct state_loader *l, const struct state_desc *d, 
 	sub = (struct state_reader){ .p = r->p + r->pos, .len = len };
 	r->pos += len;
 	f = state_find(d, name, kind == STATE_KIND_SECT, &index);
+	if (f && index >= STATE_MAX_FIELDS)
+		return state_fail(l, -EINVAL, "'%s' has more than %u fields: the table is broken",
+				  d->name, STATE_MAX_FIELDS);
 	if (!f && kind == STATE_KIND_SECT) {
 		if (!state_get_le(&sub, 1, &flags))
 			return state_fail(l, -EPROTO, "section '%s' truncated", name);
