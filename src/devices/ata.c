@@ -894,6 +894,8 @@ static const struct state_field ata_dev_fields[] = {
 	STATE_BOOL(struct ata_dev, ncq_err_valid),
 	STATE_STRUCT(struct ata_dev, atapi, atapi_state),
 	STATE_HOST(struct ata_dev, reqs, "request buffers: nothing in flight after the drain"),
+	STATE_HOST(struct ata_dev, deferred,
+		   "commands waiting for a stale request: the drain ran them to completion"),
 	STATE_END,
 };
 

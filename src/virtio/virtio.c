@@ -73,6 +73,7 @@ static const struct state_field virtio_dev_fields[] = {
 		   "tags requests in flight across a reset: none after the drain"),
 	STATE_STRUCT_ARRAY(struct virtio_dev, vqs, virtqueue_state),
 	STATE_HOST(struct virtio_dev, notify, "the transport's callback"),
+	STATE_HOST(struct virtio_dev, defer, "the transport's callback"),
 	STATE_HOST(struct virtio_dev, transport, "the transport's callback"),
 	STATE_END,
 };
