@@ -547,15 +547,16 @@ static u8 vnet_ctrl(struct virtio_net *n, u8 cls, u8 cmd, const u8 *d, size_t le
 	}
 }
 
-/* 5.1.6.5: {u8 class; u8 command; data} readable, then {u8 ack} writable. */
-static void vnet_ctrl_queue_notify(struct virtio_net *n)
+/*
+ * 5.1.6.5: {u8 class; u8 command; data} readable, then {u8 ack} writable. 0 the ring is empty,
+ * 1 the round's budget is spent, -EIO malformed.
+ */
+static int vnet_ctrl_drain(struct virtio_net *n, unsigned q)
 {
-	unsigned q = vnet_ctrl_queue(n);
 	struct virtqueue *vq = &n->vd.vqs[q];
 	struct vq_elem *e = n->e;
 	int ret;
 
-	vq_batch_start(vq);
 	while ((ret = vq_pop(vq, e)) > 0) {
 		size_t len = e->out_len;
 		u8 ack = VIRTIO_NET_ERR;
@@ -563,24 +564,40 @@ static void vnet_ctrl_queue_notify(struct virtio_net *n)
 		if (len < 2 || len > 2 + 4 + 4 + 6ull * 2 * 1024 || e->in_len < 1) {
 			log_guest("%s: control command of %zu bytes refused", n->name, len);
 			(void)!vq_push(vq, e->head, 0); /* the queue is failed either way */
-			virtio_set_needs_reset(&n->vd);
-			return;
+			return -EIO;
 		}
 		vq_iov_to_buf(e->iov, e->out_num, 0, n->buf, len);
 		ack = vnet_ctrl(n, n->buf[0], n->buf[1], n->buf + 2, len - 2);
 		n->stats.ctrl_commands++;
 		vq_iov_from_buf(e->iov + e->out_num, e->in_num, 0, &ack, 1);
 		gmem_written(vq->mem, e->iov[e->out_num].iov_base, 1);
-		if (vq_push(vq, e->head, 1)) {
-			ret = -EIO;
-			break;
-		}
+		if (vq_push(vq, e->head, 1))
+			return -EIO;
+		virtio_queue_done(&n->vd, q);
 	}
-	if (ret < 0)
-		virtio_set_needs_reset(&n->vd);
-	else if (vq_batch_yielded(vq))
-		virtio_queue_defer(&n->vd, q);
-	virtio_queue_done(&n->vd, q);
+	return ret < 0 ? ret : vq_batch_yielded(vq);
+}
+
+static void vnet_ctrl_queue_notify(struct virtio_net *n)
+{
+	unsigned q = vnet_ctrl_queue(n);
+	struct virtqueue *vq = &n->vd.vqs[q];
+	int ret;
+
+	/* As every queue: drain with kicks off, then ask for them again (2.7.10). */
+	vq_batch_start(vq);
+	do {
+		vq_set_notification(vq, false);
+		ret = vnet_ctrl_drain(n, q);
+		if (ret < 0) {
+			virtio_set_needs_reset(&n->vd);
+			return;
+		}
+		if (ret > 0) {
+			virtio_queue_defer(&n->vd, q);
+			return;
+		}
+	} while (vq_set_notification(vq, true));
 }
 
 /* ---- virtio device ops ---- */

@@ -18,20 +18,14 @@ struct vm;
 struct loop;
 struct pci_host;
 struct board_disks;
-
-/*
- * The line factory the board hands over: the interrupt line of INTA of the PCI function in slot
- * (and its GSI, for the accelerator's irqfd routes). Main thread.
- */
-struct board_disks_lines {
-	struct irq_line (*intx)(void *opaque, unsigned slot, unsigned *gsi);
-	void *opaque;
-};
+struct board_pci_lines;
 
 /* Open and attach every disk of vm->spec. lines is copied. Main thread, before the vCPUs run. */
 MUST_CHECK int board_disks_create(struct vm *vm, struct pci_host *pci,
-				  const struct board_disks_lines *lines, struct board_disks **out,
+				  const struct board_pci_lines *lines, struct board_disks **out,
 				  struct err *err);
+/* The first PCI slot after the disks' (the board puts its other functions from there). */
+unsigned board_disks_next_slot(const struct board_disks *d);
 /* Watch the block layer's completion fds on the loop. Main thread. */
 MUST_CHECK int board_disks_attach(struct board_disks *d, struct loop *l);
 void board_disks_detach(struct board_disks *d);

@@ -23,6 +23,8 @@
 #include "vmm/base/log.h"
 #include "vmm/board_disks.h"
 #include "vmm/board_irqchip.h"
+#include "vmm/board_nics.h"
+#include "vmm/board_pci.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
 #include "vmm/spec.h"
@@ -52,6 +54,7 @@ struct board_pc {
 	struct pci_host *pci;
 	struct piix *piix;
 	struct board_disks *disks;
+	struct board_nics *nics;
 	struct board_irqchip *irqchip; /* accelerators without an in-kernel irqchip */
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
@@ -139,7 +142,7 @@ const struct vcpu_hooks *board_pc_vcpu_hooks(struct board_pc *b)
 	return &b->hooks;
 }
 
-/* The line factory handed to board_disks: the INTA line of a PCI slot. Main thread. */
+/* The line factory handed to board_disks and board_nics: INTA of a PCI slot. Main thread. */
 static struct irq_line board_pc_intx_line(void *opaque, unsigned slot, unsigned *gsi)
 {
 	struct board_pc *b = opaque;
@@ -248,6 +251,7 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	struct i8042_config kbd = { .name = "i8042" };
 	struct acpi_pm_config pm = { .name = "acpi-pm", .tmr_32bit = BOARD_PM_TMR_32BIT };
 	struct pci_host_config pci = { .name = "pci0" };
+	struct board_pci_lines lines = { .intx = board_pc_intx_line, .opaque = b };
 	int ret;
 
 	if (!b)
@@ -310,9 +314,10 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_register(b, &piix_device_ops, b->piix, "piix", err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = board_disks_create(
-		vm, b->pci, &(struct board_disks_lines){ .intx = board_pc_intx_line, .opaque = b },
-		&b->disks, err);
+	ret = board_disks_create(vm, b->pci, &lines, &b->disks, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = board_nics_create(vm, b->pci, &lines, board_disks_next_slot(b->disks), &b->nics, err);
 	if (ret < 0)
 		goto err_destroy;
 	ret = board_pc_create_debug(b, err);
@@ -329,12 +334,26 @@ err_destroy:
 
 int board_pc_attach(struct board_pc *b, struct loop *l)
 {
-	return board_disks_attach(b->disks, l);
+	int ret = board_disks_attach(b->disks, l);
+
+	return ret < 0 ? ret : board_nics_attach(b->nics, l);
 }
 
 void board_pc_detach(struct board_pc *b)
 {
+	board_nics_detach(b->nics);
 	board_disks_detach(b->disks);
+}
+
+int board_pc_set_link(struct board_pc *b, const char *id, bool up, struct err *err)
+{
+	return board_nics_set_link(b->nics, id, up, err);
+}
+
+int board_pc_add_nic(struct board_pc *b, const struct nic_spec *ns, unsigned index, int tap_fd,
+		     struct err *err)
+{
+	return board_nics_add(b->nics, ns, index, tap_fd, err);
 }
 
 int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err)
@@ -368,6 +387,7 @@ void board_pc_destroy(struct board_pc *b)
 		testdev_destroy(b->testdev);
 	if (b->debug_exit)
 		debug_exit_destroy(b->debug_exit);
+	board_nics_destroy(b->nics);
 	board_disks_destroy(b->disks);
 	if (b->piix)
 		piix_destroy(b->piix);

@@ -205,7 +205,8 @@ static const char *const spec_debug_keys[] = { "exit_port", "test_device", "stat
 					       NULL };
 static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "readonly",
 					      "cache", "serial", "cdrom", NULL };
-static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
+static const char *const spec_nic_keys[] = { "backend", "model",   "mac", "tap",      "queues",
+					     "mtu",	"hostfwd", "dns", "restrict", NULL };
 static const char *const spec_display_keys[] = { "type", "listen", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
 
@@ -1019,6 +1020,163 @@ static bool spec_valid_ifname(const char *name)
 	return true;
 }
 
+/* "a.b.c.d" into *out (host byte order); an empty string is 0. */
+static bool spec_parse_ipv4(const char *s, size_t len, u32 *out)
+{
+	char buf[16];
+	struct in_addr a;
+
+	*out = 0;
+	if (!len)
+		return true;
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return false;
+	*out = ntohl(a.s_addr);
+	return true;
+}
+
+/* "[ADDR]:PORT" with a port of 1..65535. */
+static bool spec_parse_endpoint(const char *s, size_t len, u32 *addr, u16 *port)
+{
+	const char *colon = memchr(s, ':', len);
+	unsigned long p = 0;
+	size_t plen;
+
+	if (!colon)
+		return false;
+	plen = len - (size_t)(colon + 1 - s);
+	if (!plen || plen > 5)
+		return false;
+	for (size_t i = 0; i < plen; i++) {
+		if (!isdigit((unsigned char)colon[1 + i]))
+			return false;
+		p = p * 10 + (unsigned long)(colon[1 + i] - '0');
+	}
+	if (p < 1 || p > 65535)
+		return false;
+	*port = (u16)p;
+	return spec_parse_ipv4(s, (size_t)(colon - s), addr);
+}
+
+/* QEMU's hostfwd syntax: "[tcp:|udp:][HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT". */
+static bool spec_parse_hostfwd(const char *rule, struct nic_hostfwd *h)
+{
+	const char *s = rule, *dash;
+
+	memset(h, 0, sizeof(*h));
+	if (!strncmp(s, "tcp:", 4)) {
+		s += 4;
+	} else if (!strncmp(s, "udp:", 4)) {
+		h->udp = true;
+		s += 4;
+	}
+	dash = strchr(s, '-');
+	return dash && spec_parse_endpoint(s, (size_t)(dash - s), &h->host_addr, &h->host_port) &&
+	       spec_parse_endpoint(dash + 1, strlen(dash + 1), &h->guest_addr, &h->guest_port);
+}
+
+static void spec_parse_hostfwds(struct spec_ctx *c, const json_t *arr, const char *path,
+				struct nic_spec *n)
+{
+	char ipath[SPEC_PATH_LEN];
+	const char *rule;
+	json_t *r;
+	size_t i;
+
+	if (!json_is_array(arr)) {
+		spec_err(c, path,
+			 "expected an array of rules like \"tcp:127.0.0.1:2222-:22\", got "
+			 "%s",
+			 spec_type_name(arr));
+		return;
+	}
+	if (json_array_size(arr) > SPEC_NIC_HOSTFWD_MAX) {
+		spec_err(c, path, "at most %d rules, got %zu", SPEC_NIC_HOSTFWD_MAX,
+			 json_array_size(arr));
+		return;
+	}
+	n->hostfwd = calloc(json_array_size(arr) + 1, sizeof(*n->hostfwd));
+	if (!n->hostfwd) {
+		c->oom = true;
+		return;
+	}
+	json_array_foreach(arr, i, r)
+	{
+		struct nic_hostfwd *h = &n->hostfwd[n->nr_hostfwd];
+
+		spec_path_index(ipath, path, i);
+		if (!spec_get_string(c, ipath, r, &rule))
+			continue;
+		if (!spec_parse_hostfwd(rule, h)) {
+			spec_err(
+				c, ipath,
+				"expected \"[tcp:|udp:][HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT\" "
+				"(IPv4, ports 1..65535), got %s",
+				SPEC_SHOW(rule));
+			continue;
+		}
+		for (unsigned k = 0; k < n->nr_hostfwd; k++) {
+			const struct nic_hostfwd *o = &n->hostfwd[k];
+
+			if (o->udp == h->udp && o->host_port == h->host_port &&
+			    (o->host_addr ? o->host_addr : 0x7f000001u) ==
+				    (h->host_addr ? h->host_addr : 0x7f000001u))
+				spec_err(c, ipath, "host port %s %u is forwarded twice",
+					 h->udp ? "udp" : "tcp", h->host_port);
+		}
+		h->rule = spec_strdup(c, rule);
+		n->nr_hostfwd++;
+	}
+}
+
+/* The keys that belong to one back end or model. */
+static void spec_check_nic_keys(struct spec_ctx *c, const json_t *o, const char *ipath,
+				struct nic_spec *n)
+{
+	static const char *const user_only[] = { "hostfwd", "dns", "restrict" };
+	char kpath[SPEC_PATH_LEN];
+	u64 v;
+	json_t *j;
+
+	for (size_t i = 0; i < ARRAY_SIZE(user_only); i++) {
+		j = spec_member(o, ipath, user_only[i], kpath);
+		if (j && n->backend != NIC_BACKEND_USER)
+			spec_err(c, kpath, "only valid with backend \"user\"");
+	}
+	j = spec_member(o, ipath, "queues", kpath);
+	if (j && spec_get_int_range(c, kpath, j, 1, SPEC_NIC_QUEUES_MAX, &v)) {
+		n->queues = (unsigned)v;
+		if (v > 1 && n->model != NIC_MODEL_VIRTIO)
+			spec_err(c, kpath,
+				 "model \"e1000\" has one queue; several need model "
+				 "\"virtio\"");
+		if (v > 1 && n->backend == NIC_BACKEND_USER)
+			spec_err(c, kpath,
+				 "backend \"user\" has one queue; several need backend "
+				 "\"tap\" (a multi_queue TAP)");
+	}
+	j = spec_member(o, ipath, "mtu", kpath);
+	if (j && spec_get_int_range(c, kpath, j, SPEC_NIC_MTU_MIN,
+				    n->model == NIC_MODEL_E1000	   ? SPEC_NIC_MTU_MAX_E1000 :
+				    n->backend == NIC_BACKEND_USER ? SPEC_NIC_MTU_MAX_USER :
+								     65535,
+				    &v))
+		n->mtu = (unsigned)v;
+	j = spec_member(o, ipath, "dns", kpath);
+	if (j)
+		spec_get_bool(c, kpath, j, &n->dns);
+	j = spec_member(o, ipath, "restrict", kpath);
+	if (j)
+		spec_get_bool(c, kpath, j, &n->restrict_out);
+	j = spec_member(o, ipath, "hostfwd", kpath);
+	if (j && n->backend == NIC_BACKEND_USER)
+		spec_parse_hostfwds(c, j, kpath, n);
+}
+
 static void spec_parse_nic(struct spec_ctx *c, const json_t *o, const char *ipath,
 			   struct nic_spec *n)
 {
@@ -1026,6 +1184,8 @@ static void spec_parse_nic(struct spec_ctx *c, const json_t *o, const char *ipat
 	const char *str;
 	json_t *j;
 
+	n->queues = 1;
+	n->dns = true;
 	if (!spec_check_object(c, ipath, o, spec_nic_keys))
 		return;
 	SPEC_GET_ENUM(c, o, ipath, "backend", nic_backend_names, &n->backend);
@@ -1059,6 +1219,7 @@ static void spec_parse_nic(struct spec_ctx *c, const json_t *o, const char *ipat
 		else
 			n->tap = spec_strdup(c, str);
 	}
+	spec_check_nic_keys(c, o, ipath, n);
 }
 
 static bool spec_mac_used(const struct vm_spec *s, const u8 mac[6], unsigned upto)
@@ -1256,8 +1417,12 @@ void spec_free(struct vm_spec *s)
 		free(s->disks[i].serial);
 	}
 	free(s->disks);
-	for (unsigned i = 0; i < s->nr_nics; i++)
+	for (unsigned i = 0; i < s->nr_nics; i++) {
 		free(s->nics[i].tap);
+		for (unsigned k = 0; k < s->nics[i].nr_hostfwd; k++)
+			free(s->nics[i].hostfwd[k].rule);
+		free(s->nics[i].hostfwd);
+	}
 	free(s->nics);
 	free(s->display.listen_host);
 	free(s->control.path);

@@ -152,6 +152,11 @@ const char *display_type_name(enum display_type t);
 #define SPEC_FLAT_LOAD_DEFAULT		 0x7c00
 #define SPEC_DISK_SERIAL_MAX		 20
 #define SPEC_TAP_NAME_MAX		 15 /* IFNAMSIZ - 1 */
+#define SPEC_NIC_QUEUES_MAX		 7  /* virtio-net: 2 x 7 queues + control within 16 */
+#define SPEC_NIC_HOSTFWD_MAX		 64
+#define SPEC_NIC_MTU_MIN		 68    /* RFC 791: every IPv4 host */
+#define SPEC_NIC_MTU_MAX_USER		 65520 /* libslirp's largest */
+#define SPEC_NIC_MTU_MAX_E1000		 16110 /* 82540EM: 16128-byte frames less header, tag, FCS */
 #define SPEC_DISPLAY_LISTEN_DEFAULT_HOST "127.0.0.1"
 #define SPEC_DISPLAY_LISTEN_DEFAULT_PORT 5900
 
@@ -188,12 +193,28 @@ struct disk_spec {
 	char *serial; /* NULL when not given; 1..20 printable ASCII bytes */
 };
 
+/* One "hostfwd" rule of a user NIC: "[tcp:|udp:][HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT". */
+struct nic_hostfwd {
+	bool udp;
+	u32 host_addr;	/* IPv4 in host byte order; 0: 127.0.0.1 */
+	u16 host_port;	/* 1..65535 */
+	u32 guest_addr; /* 0: the address DHCP hands out (.15) */
+	u16 guest_port; /* 1..65535 */
+	char *rule;	/* as written */
+};
+
 struct nic_spec {
 	enum nic_backend backend;
 	enum nic_model model;
-	u8 mac[6];    /* given, or 52:54:00:12:34:(0x56 + index) */
-	bool mac_set; /* the spec gave a MAC */
-	char *tap;    /* NIC_BACKEND_TAP: the interface name; NULL otherwise */
+	u8 mac[6];	 /* given, or 52:54:00:12:34:(0x56 + index) */
+	bool mac_set;	 /* the spec gave a MAC */
+	char *tap;	 /* NIC_BACKEND_TAP: the interface name; NULL otherwise */
+	unsigned queues; /* queue pairs, 1..SPEC_NIC_QUEUES_MAX (virtio only above 1); default 1 */
+	unsigned mtu;	 /* 0: not given (1500); virtio advertises a given one to the guest */
+	bool dns;	 /* user: DNS forwarded at .3; default true */
+	bool restrict_out; /* user ("restrict"): no flow out of the VM but forwarded ports */
+	struct nic_hostfwd *hostfwd; /* user */
+	unsigned nr_hostfwd;
 };
 
 struct display_spec {

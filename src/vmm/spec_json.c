@@ -86,6 +86,19 @@ static json_t *spec_json_nic(const struct nic_spec *n)
 	}
 	if (o && n->tap)
 		spec_json_set(o, "tap", json_string(n->tap));
+	if (o)
+		spec_json_set(o, "queues", json_integer(n->queues));
+	if (o && n->mtu)
+		spec_json_set(o, "mtu", json_integer(n->mtu));
+	if (o && n->backend == NIC_BACKEND_USER) {
+		json_t *fwd = json_array();
+
+		for (unsigned i = 0; i < n->nr_hostfwd; i++)
+			json_array_append_new(fwd, json_string(n->hostfwd[i].rule));
+		spec_json_set(o, "hostfwd", fwd);
+		spec_json_set(o, "dns", json_boolean(n->dns));
+		spec_json_set(o, "restrict", json_boolean(n->restrict_out));
+	}
 	return o;
 }
 

@@ -37,7 +37,7 @@ class LinuxGuest:
 
     def __init__(self, kernel, initrd, cmdline="console=ttyS0", vcpus=1, memory_mib=256,
                  engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None,
-                 api=False):
+                 api=False, nics=()):
         self.dir = tempfile.mkdtemp(prefix="vmm-linux-")
         self.sock_path = os.path.join(self.dir, "serial.sock")
         # api: the vmm also serves its control API here (vmm run --api-socket).
@@ -58,6 +58,8 @@ class LinuxGuest:
             }
             if disks:
                 spec["disks"] = list(disks)
+            if nics:
+                spec["nics"] = list(nics)
             # The state round-trip debug switch (docs/device-state.md), for the tests that
             # boot the same guest with every device's state saved and reloaded meanwhile.
             roundtrip_ms = os.environ.get("VMM_STATE_ROUNDTRIP_MS")
