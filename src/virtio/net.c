@@ -842,8 +842,7 @@ static int virtio_net_pre_save(void *obj, struct err *err)
 
 /*
  * Host-side flows do not survive a restore (the guest's TCP recovers as after a host restart);
- * transmit queues are re-run (one may have waited for the back end) and frames waiting for
- * buffers are retried.
+ * frames waiting for buffers are retried (the transport re-runs the queues).
  */
 static int virtio_net_post_load(void *obj, u32 version, struct err *err)
 {
@@ -860,11 +859,8 @@ static int virtio_net_post_load(void *obj, u32 version, struct err *err)
 	n->rx_caps_for = 0;
 	if (!(n->vd.status & VIRTIO_STATUS_DRIVER_OK))
 		return 0;
-	for (unsigned p = 0; p < n->max_pairs; p++) {
-		if (n->vd.vqs[2 * p + 1].ready)
-			virtio_queue_defer(&n->vd, 2 * p + 1);
+	for (unsigned p = 0; p < n->max_pairs; p++)
 		net_backend_rx_ready(n->be, p);
-	}
 	return 0;
 }
 
