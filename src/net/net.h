@@ -100,8 +100,8 @@ struct net_stats {
 /* What a tap back end opens. */
 struct net_tap_config {
 	const char *name;      /* "net0": for messages */
-	const char *ifname;    /* an existing TAP interface, or NULL with fds */
-	const int *fds;	       /* or nr_queues already-open tap fds (taken over), or NULL */
+	const char *ifname;    /* an existing TAP interface (with fds: the one they are on) */
+	const int *fds;	       /* nr_queues already-open tap fds (taken over), or NULL */
 	unsigned nr_queues;    /* 1..NET_MAX_QUEUES: one fd per queue pair (IFF_MULTI_QUEUE) */
 	bool vnet_hdr;	       /* ask for IFF_VNET_HDR (offloads); fds report their own */
 	unsigned sndbuf_bytes; /* TUNSETSNDBUF: the host TX queue that back-pressure bounds */

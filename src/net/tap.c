@@ -341,8 +341,11 @@ static int tap_adopt(struct net_tap *t, const struct net_tap_config *cfg, unsign
 	if (!(ifr.ifr_flags & IFF_TAP) || !(ifr.ifr_flags & IFF_NO_PI))
 		return err_set(err, -EINVAL, "%s: fd %d is not a TAP opened with IFF_NO_PI",
 			       cfg->name, fd);
+	if (cfg->ifname && strncmp(ifr.ifr_name, cfg->ifname, IFNAMSIZ))
+		return err_set(err, -EINVAL, "%s: fd %d is attached to tap '%.*s', not '%s'",
+			       cfg->name, fd, IFNAMSIZ, ifr.ifr_name, cfg->ifname);
 	if (q == 0)
-		snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
+		snprintf(t->ifname, sizeof(t->ifname), "%.*s", IFNAMSIZ - 1, ifr.ifr_name);
 	if (q == 0)
 		t->be.vnet_hdr_len = (ifr.ifr_flags & IFF_VNET_HDR) ? sizeof(struct net_hdr) : 0;
 	else if (!!(ifr.ifr_flags & IFF_VNET_HDR) != !!t->be.vnet_hdr_len)
@@ -382,12 +385,12 @@ int net_tap_open(const struct net_tap_config *cfg, struct net_backend **out, str
 	struct net_tap *t;
 	int ret;
 
-	if (nq > NET_MAX_QUEUES || (!cfg->ifname == !cfg->fds))
+	if (nq > NET_MAX_QUEUES || (!cfg->ifname && !cfg->fds))
 		return err_set(err, -EINVAL,
 			       "%s: a tap needs an interface name or fds, and 1..%d "
 			       "queues",
 			       cfg->name, NET_MAX_QUEUES);
-	if (cfg->ifname) {
+	if (!cfg->fds) {
 		ret = tap_check_interface(cfg, err);
 		if (ret < 0)
 			return ret;
@@ -404,12 +407,12 @@ int net_tap_open(const struct net_tap_config *cfg, struct net_backend **out, str
 		return ret;
 	}
 	t->be.nr_queues = nq;
-	if (cfg->ifname) {
+	if (!cfg->fds) {
 		snprintf(t->ifname, sizeof(t->ifname), "%s", cfg->ifname);
 		t->be.vnet_hdr_len = cfg->vnet_hdr ? sizeof(struct net_hdr) : 0;
 	}
 	for (unsigned q = 0; q < nq; q++) {
-		ret = cfg->ifname ? tap_attach(t, cfg, q, err) : tap_adopt(t, cfg, q, err);
+		ret = cfg->fds ? tap_adopt(t, cfg, q, err) : tap_attach(t, cfg, q, err);
 		if (ret == 0)
 			ret = tap_setup_queue(t, cfg, q, err);
 		if (ret < 0)
@@ -429,7 +432,7 @@ int net_tap_open(const struct net_tap_config *cfg, struct net_backend **out, str
 	return 0;
 
 err_destroy:
-	if (!cfg->ifname) /* fds we were given stay the caller's on failure */
+	if (cfg->fds) /* fds we were given stay the caller's on failure */
 		for (unsigned q = 0; q < nq; q++)
 			if (t->q[q].fd == cfg->fds[q])
 				t->q[q].fd = -1;

@@ -97,7 +97,7 @@ static int board_nic_backend(struct board_nic *nic, const struct nic_spec *ns, i
 			     struct err *err)
 {
 	struct net_tap_config tc = { .name = nic->name,
-				     .ifname = tap_fd >= 0 ? NULL : ns->tap,
+				     .ifname = ns->tap,
 				     .fds = tap_fd >= 0 ? &tap_fd : NULL,
 				     .nr_queues = tap_fd >= 0 ? 1 : (ns->queues ? ns->queues : 1),
 				     .vnet_hdr = ns->model == NIC_MODEL_VIRTIO };

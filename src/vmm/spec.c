@@ -1417,16 +1417,21 @@ void spec_free(struct vm_spec *s)
 		free(s->disks[i].serial);
 	}
 	free(s->disks);
-	for (unsigned i = 0; i < s->nr_nics; i++) {
-		free(s->nics[i].tap);
-		for (unsigned k = 0; k < s->nics[i].nr_hostfwd; k++)
-			free(s->nics[i].hostfwd[k].rule);
-		free(s->nics[i].hostfwd);
-	}
+	for (unsigned i = 0; i < s->nr_nics; i++)
+		spec_nic_free(&s->nics[i]);
 	free(s->nics);
 	free(s->display.listen_host);
 	free(s->control.path);
 	memset(s, 0, sizeof(*s));
+}
+
+void spec_nic_free(struct nic_spec *n)
+{
+	free(n->tap);
+	for (unsigned k = 0; k < n->nr_hostfwd; k++)
+		free(n->hostfwd[k].rule);
+	free(n->hostfwd);
+	memset(n, 0, sizeof(*n));
 }
 
 /* Apply the overrides, validate, fill *out. Takes the tree. */

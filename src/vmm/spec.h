@@ -290,6 +290,15 @@ MUST_CHECK int spec_parse_string(const char *json, const char *base_dir, const c
  */
 char *spec_to_json(const struct vm_spec *s);
 
+/*
+ * cur with one more NIC (nic_json: one object as in "nics"), validated as a whole spec (errors
+ * name "nics[N]..." paths in d): the new entry in *out, owned by the caller (free its strings
+ * with spec_nic_free). 0, -EINVAL, -ENOMEM.
+ */
+MUST_CHECK int spec_add_nic(const struct vm_spec *cur, const char *nic_json, struct nic_spec *out,
+			    struct diag *d);
+void spec_nic_free(struct nic_spec *n);
+
 /* Free everything a successful spec_load/spec_parse_string allocated; s is zeroed. */
 void spec_free(struct vm_spec *s);
 

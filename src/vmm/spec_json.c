@@ -9,6 +9,7 @@
  */
 #include "vmm/spec.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,4 +165,45 @@ char *spec_to_json(const struct vm_spec *s)
 
 	json_decref(o);
 	return text;
+}
+
+int spec_add_nic(const struct vm_spec *cur, const char *nic_json, struct nic_spec *out,
+		 struct diag *d)
+{
+	char *text = spec_to_json(cur), *grown = NULL;
+	json_t *root = text ? json_loads(text, 0, NULL) : NULL, *nic, *nics;
+	struct vm_spec tmp;
+	json_error_t je;
+	int ret = -ENOMEM;
+
+	memset(out, 0, sizeof(*out));
+	free(text);
+	if (!root)
+		goto out;
+	nic = json_loads(nic_json, JSON_REJECT_DUPLICATES, &je);
+	if (!nic || !json_is_object(nic)) {
+		diag_add(d, "", "the body must be one NIC object, as an entry of \"nics\"");
+		json_decref(nic);
+		ret = -EINVAL;
+		goto out;
+	}
+	nics = json_object_get(root, "nics");
+	if (!nics) {
+		nics = json_array();
+		json_object_set_new(root, "nics", nics);
+	}
+	json_array_append_new(nics, nic);
+	grown = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!grown)
+		goto out;
+	ret = spec_parse_string(grown, NULL, NULL, 0, 0, &tmp, d);
+	if (ret < 0)
+		goto out;
+	*out = tmp.nics[tmp.nr_nics - 1]; /* moved: the rest goes */
+	memset(&tmp.nics[tmp.nr_nics - 1], 0, sizeof(*out));
+	spec_free(&tmp);
+out:
+	json_decref(root);
+	free(grown);
+	return ret;
 }
