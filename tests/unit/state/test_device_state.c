@@ -981,7 +981,8 @@ static void splice(struct state_buf *out, const struct state_buf *rec, size_t of
 	out->data = realloc(out->data, rec->len + n);
 	out->cap = rec->len + n;
 	memcpy(out->data, rec->data, off);
-	memcpy(out->data + off, ins, n);
+	if (n)
+		memcpy(out->data + off, ins, n);
 	memcpy(out->data + off + n, rec->data + off, rec->len - off);
 	out->len = rec->len + n;
 	for (unsigned i = 0; i < nr_len; i++) {
