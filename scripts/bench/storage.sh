@@ -18,7 +18,8 @@
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 # Absolute paths: the guest's files are named in a spec written to a temporary folder.
-build=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "storage: no build directory ${1:-build}" >&2; exit 2; }
+build=$(cd "${1:-build}" 2>/dev/null && pwd) ||
+	{ echo "storage: no build directory ${1:-build}" >&2; exit 2; }
 vmm=$build/src/vmm/vmm
 guest=${2:-${VMM_GUEST_DIR:-}}
 if [ -z "$guest" ]; then

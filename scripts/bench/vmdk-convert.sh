@@ -11,7 +11,8 @@
 #   or libaio where the host refuses io_uring (it says which). Each conversion runs REPEAT times (default 3); the best is kept, so
 #   both tools see the same warm page cache. Needs qemu-img (qemu-utils) and fio.
 set -eu
-build=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "vmdk-convert: no build directory ${1:-build}" >&2; exit 2; }
+build=$(cd "${1:-build}" 2>/dev/null && pwd) ||
+	{ echo "vmdk-convert: no build directory ${1:-build}" >&2; exit 2; }
 img=$build/src/vmdk/tool/vmm-img
 work=${2:-$(mktemp -d)}
 repeat=${REPEAT:-3}
