@@ -19,8 +19,8 @@ check() {
 }
 check bt-fallback 'vmm/accel\.h"|vmm/cpu_state\.h"|vmm/base/|bt-fallback/'
 check vmdk 'vmm/base/|vmdk/'
-check devices 'vmm/base/|vmm/(bus|irq|gmem|timer|platform)\.h"|devices/|vmdk/blockdev\.h"'
-check virtio 'vmm/base/|vmm/(bus|irq|gmem|timer|platform)\.h"|devices/|virtio/|vmdk/blockdev\.h"'
+check devices 'vmm/base/|vmm/(bus|irq|gmem|timer|platform|state)\.h"|devices/|vmdk/blockdev\.h"'
+check virtio 'vmm/base/|vmm/(bus|irq|gmem|timer|platform|state)\.h"|devices/|virtio/|vmdk/blockdev\.h"'
 check vmm/base 'vmm/base/'
 check vmmctl 'vmm/base/|vmm/http\.h"|vmmctl/'
 # Files that must not include some headers: the vCPU reaches the board only through the hooks

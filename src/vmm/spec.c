@@ -201,7 +201,8 @@ static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",
 					      "decompress", NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
-static const char *const spec_debug_keys[] = { "exit_port", "test_device", NULL };
+static const char *const spec_debug_keys[] = { "exit_port", "test_device", "state_roundtrip_ms",
+					       NULL };
 static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "readonly",
 					      "cache", "serial", "cdrom", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
@@ -901,6 +902,14 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 	j = spec_member(debug, "debug", "test_device", kpath);
 	if (j)
 		spec_get_bool(c, kpath, j, &dbg->test_device);
+	j = spec_member(debug, "debug", "state_roundtrip_ms", kpath);
+	if (j && spec_get_number(c, kpath, j, &port)) {
+		if (port < 1 || port > SPEC_STATE_ROUNDTRIP_MAX_MS)
+			spec_err(c, kpath, "must be 1..%u, got %llu", SPEC_STATE_ROUNDTRIP_MAX_MS,
+				 (unsigned long long)port);
+		else
+			dbg->state_roundtrip_ms = (unsigned)port;
+	}
 }
 
 static void spec_parse_disk(struct spec_ctx *c, const json_t *o, const char *ipath,

@@ -206,10 +206,17 @@ struct control_spec {
 	char *path; /* the control socket (absolute); NULL: no control socket */
 };
 
+#define SPEC_STATE_ROUNDTRIP_MAX_MS 3600000u /* an hour */
+
 struct debug_spec {
 	bool has_exit_port;
 	u16 exit_port;	  /* isa-debug-exit style: the guest writes its exit status here */
 	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
+	/*
+	 * Every this many ms of host time, pause, save the whole state, reset every device and
+	 * vCPU, load it back and resume (vm_state_roundtrip); 0: never.
+	 */
+	unsigned state_roundtrip_ms;
 };
 
 struct vm_spec {

@@ -21,6 +21,7 @@
 #include "vmm/spec.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_internal.h"
+#include "vmm/vm_state.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -492,6 +493,11 @@ int vm_attach(struct vm *vm, struct loop *l, struct err *err)
 		return err_set(err, ret, "%s: cannot watch its files on the event loop: %s",
 			       vm->spec->name, strerror(-ret));
 	}
+	ret = vm_state_debug_attach(vm, l, err);
+	if (ret < 0) {
+		vm_detach(vm);
+		return ret;
+	}
 	vm_service_timers(vm);
 	return 0;
 }
@@ -500,6 +506,7 @@ void vm_detach(struct vm *vm)
 {
 	if (!vm->loop)
 		return;
+	vm_state_debug_detach(vm);
 	if (vm->console_attached)
 		console_detach(vm->console);
 	vm->console_attached = false;
