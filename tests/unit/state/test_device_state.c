@@ -28,6 +28,7 @@
 #include "devices/pic.h"
 #include "devices/piix.h"
 #include "devices/pit.h"
+#include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/testdev.h"
 #include "devices/uart.h"
@@ -347,6 +348,28 @@ static void debug_exit_case_destroy(struct env *e, void *dev)
 {
 	(void)e;
 	debug_exit_destroy(dev);
+}
+
+/* pvpanic: the last events the guest reported */
+static void *pvpanic_case_create(struct env *e)
+{
+	struct pvpanic_config cfg = { .name = "pvpanic", .port = PVPANIC_DEFAULT_PORT };
+	struct pvpanic *pv;
+
+	assert_int_equal(pvpanic_create(&e->tp.p, &cfg, &pv, NULL), 0);
+	return pv;
+}
+
+static void pvpanic_case_drive(struct env *e, void *dev)
+{
+	(void)dev;
+	pio_w(e, PVPANIC_DEFAULT_PORT, 1, PVPANIC_PANICKED);
+}
+
+static void pvpanic_case_destroy(struct env *e, void *dev)
+{
+	(void)e;
+	pvpanic_destroy(dev);
 }
 
 /* testdev */
@@ -880,6 +903,8 @@ static const struct dev_case dev_cases[] = {
 	{ "debug-exit", "debug_exit", &debug_exit_device_ops, debug_exit_case_create, nothing_drive,
 	  nothing_probe, debug_exit_case_destroy },
 	CASE("testdev", "testdev", testdev_device_ops, testdev),
+	{ "pvpanic", "pvpanic", &pvpanic_device_ops, pvpanic_case_create, pvpanic_case_drive,
+	  nothing_probe, pvpanic_case_destroy },
 	CASE("pci0", "pci_host", pci_host_device_ops, pci_host),
 	CASE("piix", "piix", piix_device_ops, piix),
 	CASE("pic", "pic", pic_device_ops, pic),
