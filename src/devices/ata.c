@@ -837,7 +837,14 @@ int ata_dev_drain(struct ata_dev *d, struct err *err)
 
 static int ata_dev_pre_save(void *obj, struct err *err)
 {
-	return ata_dev_drain(obj, err);
+	struct ata_dev *d = obj;
+	int ret = ata_dev_drain(d, err);
+
+	for (unsigned i = 0; ret == 0 && i < ATA_MAX_SLOTS; i++)
+		if (d->deferred[i].valid)
+			ret = err_set(err, -EBUSY, "%s: slot %u still waits for a request", d->name,
+				      i);
+	return ret;
 }
 
 static int ata_dev_post_load(void *obj, u32 version, struct err *err)
@@ -895,7 +902,7 @@ static const struct state_field ata_dev_fields[] = {
 	STATE_STRUCT(struct ata_dev, atapi, atapi_state),
 	STATE_HOST(struct ata_dev, reqs, "request buffers: nothing in flight after the drain"),
 	STATE_HOST(struct ata_dev, deferred,
-		   "commands waiting for a stale request: the drain ran them to completion"),
+		   "commands waiting for a stale request: none after the drain"),
 	STATE_END,
 };
 

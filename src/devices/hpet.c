@@ -404,7 +404,8 @@ static void hpet_ops_destroy(void *dev)
 	hpet_destroy(dev);
 }
 
-/* A route past the GSI lines would index out of cfg.gsi[] (hostile records). */
+/* Invariants the register interface keeps and a hostile record may not: a route within
+ * cfg.gsi[], 32-bit values in 32-bit mode. */
 static int hpet_timer_post_load(void *obj, u32 version, struct err *err)
 {
 	struct hpet_timer *t = obj;
@@ -414,6 +415,10 @@ static int hpet_timer_post_load(void *obj, u32 version, struct err *err)
 	if ((t->conf & ~HPET_TN_WMASK) || route >= HPET_NR_GSI)
 		return err_set(err, -EINVAL, "timer %u: configuration %#llx not valid", t->idx,
 			       (unsigned long long)t->conf);
+	/* A 32-bit timer's comparator and period are 32-bit (hpet_write_conf truncates them). */
+	if (hpet_is32(t) && ((t->cmp | t->period) >> 32))
+		return err_set(err, -EINVAL, "timer %u: 32-bit mode with a 64-bit comparator",
+			       t->idx);
 	return 0;
 }
 
@@ -429,6 +434,9 @@ static int hpet_post_load(void *obj, u32 version, struct err *err)
 	if (h->gen_conf & ~(u64)(HPET_CONF_ENABLE | HPET_CONF_LEG_RT))
 		return err_set(err, -EINVAL, "%s: general configuration %#llx not valid", h->name,
 			       (unsigned long long)h->gen_conf);
+	if (h->counter_start_ns > vclock_now_ns(&h->p->clock))
+		return err_set(err, -EINVAL, "%s: counter started at %llu ns, in the future",
+			       h->name, (unsigned long long)h->counter_start_ns);
 	if ((h->gen_conf & HPET_CONF_LEG_RT) && h->cfg.legacy_changed)
 		h->cfg.legacy_changed(h->cfg.opaque, true);
 	for (unsigned i = 0; i < HPET_NR_TIMERS; i++) {

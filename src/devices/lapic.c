@@ -857,7 +857,11 @@ static int lapic_post_load(void *obj, u32 version, struct err *err)
 {
 	struct lapic *l = obj;
 
-	(void)version, (void)err;
+	(void)version;
+	/* The count was loaded at or before now (the timer's arithmetic counts from there). */
+	if (l->timer_start_ns > vclock_now_ns(&l->p->clock))
+		return err_set(err, -EINVAL, "%s: timer loaded at %llu ns, in the future", l->name,
+			       (unsigned long long)l->timer_start_ns);
 	lapic_wake(l);
 	return 0;
 }

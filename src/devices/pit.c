@@ -586,6 +586,11 @@ static int pit_channel_post_load(void *obj, u32 version, struct err *err)
 	if (ch->reload < 1 || ch->reload > pit_modulus(ch) || ch->base > 0xffff)
 		return err_set(err, -EINVAL, "counter %u: count %u or element %u out of range",
 			       ch->idx, ch->reload, ch->base);
+	/* Counting starts at most one pulse from now: a later start would put OUT transitions
+	 * (and the timer) where their arithmetic wraps. */
+	if (ch->start_tick != PIT_NOT_COUNTING && ch->start_tick > pit_tick_now(ch->pit) + 1)
+		return err_set(err, -EINVAL, "counter %u: starts at pulse %llu, in the future",
+			       ch->idx, (unsigned long long)ch->start_tick);
 	return 0;
 }
 

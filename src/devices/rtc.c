@@ -369,6 +369,7 @@ void rtc_reset(struct rtc *rtc)
 {
 	rtc->cmos[RTC_REG_B] &= ~(RTC_B_PIE | RTC_B_AIE | RTC_B_UIE | RTC_B_SQWE);
 	rtc->flags = 0;
+	rtc_restart_pf(rtc); /* boundaries before the reset must not set PF after it */
 	rtc_arm_periodic(rtc);
 	rtc_update_irq(rtc);
 }

@@ -556,7 +556,7 @@ static int virtio_blk_post_load(void *obj, u32 version, struct err *err)
 
 static const struct state_field virtio_blk_fields[] = {
 	STATE_STRUCT(struct virtio_blk, vd, virtio_dev_state),
-	STATE_HOST(struct virtio_blk, name, "instance name from the board"),
+	STATE_HOST(struct virtio_blk, name, "the board's name"),
 	STATE_HOST(struct virtio_blk, p, "the platform"),
 	STATE_HOST(struct virtio_blk, bd, "the image (block layer)"),
 	STATE_POINTEE(struct virtio_blk, vp, virtio_pci_state),
@@ -564,7 +564,7 @@ static const struct state_field virtio_blk_fields[] = {
 	STATE_U64(struct virtio_blk, capacity, STATE_CHECKED),
 	STATE_U32(struct virtio_blk, seg_max, STATE_CHECKED),
 	STATE_HOST(struct virtio_blk, inflight, "requests in flight: none after the drain"),
-	STATE_HOST(struct virtio_blk, dead, "set only while being destroyed"),
+	STATE_HOST(struct virtio_blk, dead, "set only while the device is destroyed"),
 	STATE_HOST(struct virtio_blk, zeroes, "a host buffer"),
 	STATE_END,
 };

@@ -841,8 +841,9 @@ static int virtio_net_pre_save(void *obj, struct err *err)
 }
 
 /*
- * Host-side flows do not survive a restore (the guest's TCP recovers as after a host restart);
- * frames waiting for buffers are retried (the transport re-runs the queues).
+ * Host-side flows do not survive a restore (the guest's TCP recovers as after a host restart).
+ * A transmit queue that waited for its back end (tx_blocked, host state) and still holds
+ * chains runs again from the main loop; frames waiting for buffers are retried.
  */
 static int virtio_net_post_load(void *obj, u32 version, struct err *err)
 {
@@ -859,8 +860,11 @@ static int virtio_net_post_load(void *obj, u32 version, struct err *err)
 	n->rx_caps_for = 0;
 	if (!(n->vd.status & VIRTIO_STATUS_DRIVER_OK))
 		return 0;
-	for (unsigned p = 0; p < n->max_pairs; p++)
+	for (unsigned p = 0; p < n->max_pairs; p++) {
+		if (vq_has_avail(&n->vd.vqs[2 * p + 1]))
+			virtio_queue_defer(&n->vd, 2 * p + 1);
 		net_backend_rx_ready(n->be, p);
+	}
 	return 0;
 }
 

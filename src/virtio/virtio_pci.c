@@ -834,20 +834,10 @@ static int virtio_pci_post_load(void *obj, u32 version, struct err *err)
 			return err_set(err, -EINVAL, "%s: MSI-X vector %u beyond the table (%u)",
 				       vp->pci.name, v, vp->msix_n);
 	}
-	/*
-	 * Work a device owed its queues before the save (a round cut at its budget, a transmit
-	 * queue waiting for its back end) is host state: run every ready queue once from the
-	 * main loop. A queue with nothing available does nothing.
-	 */
-	if ((vp->vd->status & VIRTIO_STATUS_DRIVER_OK) &&
-	    !(vp->vd->status & VIRTIO_STATUS_NEEDS_RESET)) {
-		for (unsigned q = 0; q < vp->vd->nr_queues; q++)
-			if (vp->vd->vqs[q].ready)
-				vp->deferred |= 1u << q;
-		if (vp->deferred && eventfd_write(vp->defer_fd, 1) < 0)
-			log_warn("%s: cannot signal deferred queue work: %s", vp->pci.name,
-				 strerror(errno));
-	}
+	/* Queues whose round of work was cut at its budget: the main loop runs them again. */
+	if (vp->deferred && eventfd_write(vp->defer_fd, 1) < 0)
+		return err_set(err, -errno, "%s: cannot signal deferred queue work: %s",
+			       vp->pci.name, strerror(errno));
 	return 0;
 }
 
@@ -877,9 +867,8 @@ static const struct state_field virtio_pci_fields[] = {
 	STATE_HOST(struct virtio_pci, irq_routed, "irqfd routes: re-made lazily"),
 	STATE_HOST(struct virtio_pci, irq_addr, "irqfd routes: re-made lazily"),
 	STATE_HOST(struct virtio_pci, irq_data, "irqfd routes: re-made lazily"),
-	STATE_HOST(struct virtio_pci, defer_fd, "a host eventfd: post_load signals it"),
-	STATE_HOST(struct virtio_pci, deferred,
-		   "work owed from the main loop: post_load re-runs every ready queue"),
+	STATE_HOST(struct virtio_pci, defer_fd, "eventfd of deferred work (host object)"),
+	STATE_U32(struct virtio_pci, deferred, STATE_MAX((1ull << VIRTIO_MAX_QUEUES) - 1)),
 	STATE_HOST(struct virtio_pci, stats, "host counters"),
 	STATE_END,
 };

@@ -391,14 +391,11 @@ static const struct state_field virtqueue_fields[] = {
 	STATE_U16(struct virtqueue, used_idx),
 	STATE_U16(struct virtqueue, signalled_used),
 	STATE_BOOL(struct virtqueue, signalled_valid),
-	STATE_HOST(struct virtqueue, budget,
-		   "the current round of work: a new one starts at the next notification"),
+	STATE_HOST(struct virtqueue, budget, "per round of work (vq_batch_start)"),
 	STATE_HOST(struct virtqueue, yielded,
-		   "the current round of work: a new one starts at the next notification"),
-	STATE_HOST(struct virtqueue, nr_inflight,
-		   "no chain is in flight at a save: each device completes or drains them first"),
-	STATE_HOST(struct virtqueue, inflight,
-		   "no chain is in flight at a save: each device completes or drains them first"),
+		   "per round of work; a cut round is the transport's deferred work (saved)"),
+	STATE_HOST(struct virtqueue, nr_inflight, "chains in flight: none after the drain"),
+	STATE_HOST(struct virtqueue, inflight, "chains in flight: none after the drain"),
 	STATE_END,
 };
 

@@ -865,6 +865,7 @@ static const char *spec_reserved_port(u64 port)
 		{ 0x70, 0x71, "the RTC/CMOS" },
 		{ 0xa0, 0xa1, "the slave 8259 PIC" },
 		{ 0x3f8, 0x3ff, "COM1" },
+		{ 0x505, 0x505, "the pvpanic port" },
 		{ 0x600, 0x60f, "the ACPI PM block" },
 		{ 0xcf9, 0xcf9, "the reset control register" },
 		{ 0xcf8, 0xcff, "PCI configuration space" },

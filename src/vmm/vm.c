@@ -201,6 +201,9 @@ static void vm_platform_request(struct platform *p, enum platform_request req, i
 		vm_request_end(vm, VM_END_DEBUG_EXIT, code,
 			       "the guest wrote exit status %d to the debug-exit port", code);
 		break;
+	case PLATFORM_REQ_PANIC:
+		vm_report_panic(vm);
+		break;
 	}
 }
 

@@ -2,8 +2,8 @@
 /*
  * libFuzzer target for the device-state loader (src/vmm/state.c and every device's table and
  * post_load checks): a test platform carries one of each device type (UART, RTC, i8042, ACPI
- * PM, PCI host and PIIX, PIC, PIT, IOAPIC, local APIC, HPET, test device, AHCI with a disk,
- * virtio-blk), all on the platform's device list. An input that is a record set ("VMSS") is
+ * PM, PCI host and PIIX, PIC, PIT, IOAPIC, local APIC, HPET, test device, pvpanic, AHCI with a
+ * disk, virtio-blk), all on the platform's device list. An input that is a record set ("VMSS") is
  * checked and loaded as a whole machine state (platform_state_check / _load); one that is a
  * single record ("VMSR") goes to the device of its type, or to a struct cpu_state. After a
  * load succeeds, the devices are saved again and then driven a little (register reads and
@@ -25,6 +25,7 @@
 #include "devices/pic.h"
 #include "devices/piix.h"
 #include "devices/pit.h"
+#include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/testdev.h"
 #include "devices/uart.h"
@@ -114,6 +115,8 @@ static void fuzz_machine_init(void)
 	struct ioapic *io;
 	struct hpet *h;
 	struct testdev *td;
+	struct pvpanic_config pvc = { .name = "pvpanic", .port = PVPANIC_DEFAULT_PORT };
+	struct pvpanic *pv;
 	struct ahci *a;
 	struct virtio_blk *b;
 
@@ -126,7 +129,8 @@ static void fuzz_machine_init(void)
 	    pci_host_create(p, &hc, &fm.host, NULL) || piix_create(fm.host, &x, NULL) ||
 	    pic_create(p, &picc, none, &fm.pic, NULL) || pit_create(p, &tc, none, &pit, NULL) ||
 	    ioapic_create(p, &ioc, &io, NULL) || lapic_create(p, &lc, &fm.lapic, NULL) ||
-	    hpet_create(p, &hpc, &h, NULL) || testdev_create(p, &tdc, none, &td, NULL))
+	    hpet_create(p, &hpc, &h, NULL) || testdev_create(p, &tdc, none, &td, NULL) ||
+	    pvpanic_create(p, &pvc, &pv, NULL))
 		abort();
 	ac.host = fm.host;
 	if (ahci_create(p, &ac, &a, NULL) || virtio_blk_create(p, fm.disk, &vc, &b, NULL) ||
@@ -146,6 +150,7 @@ static void fuzz_machine_init(void)
 	fuzz_add(&ahci_device_ops, a, "ahci0");
 	fuzz_add(&virtio_blk_device_ops, b, "virtio-blk0");
 	fuzz_add(&testdev_device_ops, td, "testdev");
+	fuzz_add(&pvpanic_device_ops, pv, "pvpanic");
 	fm.ready = true;
 }
 

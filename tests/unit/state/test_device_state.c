@@ -30,6 +30,7 @@
 #include "devices/pic.h"
 #include "devices/piix.h"
 #include "devices/pit.h"
+#include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/testdev.h"
 #include "devices/uart.h"
@@ -354,6 +355,28 @@ static void debug_exit_case_destroy(struct env *e, void *dev)
 {
 	(void)e;
 	debug_exit_destroy(dev);
+}
+
+/* pvpanic: the last events the guest reported */
+static void *pvpanic_case_create(struct env *e)
+{
+	struct pvpanic_config cfg = { .name = "pvpanic", .port = PVPANIC_DEFAULT_PORT };
+	struct pvpanic *pv;
+
+	assert_int_equal(pvpanic_create(&e->tp.p, &cfg, &pv, NULL), 0);
+	return pv;
+}
+
+static void pvpanic_case_drive(struct env *e, void *dev)
+{
+	(void)dev;
+	pio_w(e, PVPANIC_DEFAULT_PORT, 1, PVPANIC_PANICKED);
+}
+
+static void pvpanic_case_destroy(struct env *e, void *dev)
+{
+	(void)e;
+	pvpanic_destroy(dev);
 }
 
 /* testdev */
@@ -1040,6 +1063,8 @@ static const struct dev_case dev_cases[] = {
 	{ "debug-exit", "debug_exit", &debug_exit_device_ops, debug_exit_case_create, nothing_drive,
 	  nothing_probe, debug_exit_case_destroy },
 	CASE("testdev", "testdev", testdev_device_ops, testdev),
+	{ "pvpanic", "pvpanic", &pvpanic_device_ops, pvpanic_case_create, pvpanic_case_drive,
+	  nothing_probe, pvpanic_case_destroy },
 	CASE("pci0", "pci_host", pci_host_device_ops, pci_host),
 	CASE("piix", "piix", piix_device_ops, piix),
 	CASE("pic", "pic", pic_device_ops, pic),
@@ -1143,7 +1168,8 @@ static void splice(struct state_buf *out, const struct state_buf *rec, size_t of
 	out->data = realloc(out->data, rec->len + n);
 	out->cap = rec->len + n;
 	memcpy(out->data, rec->data, off);
-	memcpy(out->data + off, ins, n);
+	if (n)
+		memcpy(out->data + off, ins, n);
 	memcpy(out->data + off + n, rec->data + off, rec->len - off);
 	out->len = rec->len + n;
 	for (unsigned i = 0; i < nr_len; i++) {

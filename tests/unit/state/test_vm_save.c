@@ -3,7 +3,9 @@
  * The whole VM's state (vm_state.h) on a real VM under the BT engine: the PC board and a tiny
  * guest (state_guest.S: PIT interrupts through the 8259 pair, a counter in RAM with a copy in
  * a register, the UART's scratch register). Checked:
- *   - a Paused VM's state, loaded with its RAM into a second VM created from the same spec,
+ *   - every device the board registers (with both debug devices and a virtio and an AHCI disk)
+ *     has a state table that verifies;
+ *   - a Paused VM's state (that board), loaded with its RAM into a second VM from the same spec,
  *     saves again byte for byte the same, and the second VM runs on: interrupts keep coming
  *     and the counter goes on from where it was, without a failure;
  *   - the debug round trip (save, reset every device and vCPU, load) done many times on a
@@ -14,6 +16,7 @@
  *   - under KVM (when /dev/kvm is usable) the save is refused with the reason.
  * The flat image is the first argument.
  */
+#include "devices/device.h"
 #include "vmm/accel_select.h"
 #include "vmm/base/log.h"
 #include "vmm/loop.h"
@@ -132,6 +135,44 @@ static void copy_ram(struct machine *to, struct machine *from)
 	}
 }
 
+/* Every device the board has: the debug devices and a disk on each bus, besides the PC's. */
+static char full_extra[512];
+static char disk_dir[] = "/tmp/test-vm-save-XXXXXX";
+
+static void make_disks(void)
+{
+	char *dir = disk_dir, cmd[256];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "truncate -s 1M %s/a.raw %s/b.raw", dir, dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(full_extra, sizeof(full_extra),
+		 ", \"debug\": {\"exit_port\": \"0xf4\", \"test_device\": true}, \"disks\": "
+		 "[{\"path\": \"%s/a.raw\", \"format\": \"raw\"}, {\"path\": \"%s/b.raw\", "
+		 "\"format\": \"raw\", \"bus\": \"ahci\"}]",
+		 dir, dir);
+}
+
+/* Every device registered on the board has a state table that passes state_desc_verify. */
+static void test_every_board_device_has_a_table(void **state)
+{
+	struct machine m;
+	struct err err = { 0 };
+
+	(void)state;
+	assert_int_equal(machine_create(&m, "bt", 2, full_extra), 0);
+	assert_true(m.vm->plat.nr_devs >= 17);
+	for (unsigned i = 0; i < m.vm->plat.nr_devs; i++) {
+		const struct platform_dev *d = &m.vm->plat.devs[i];
+
+		if (!d->ops->state)
+			fail_msg("%s (%s): no state table", d->name, d->ops->type);
+		if (state_desc_verify(d->ops->state, &err) < 0)
+			fail_msg("%s: %s", d->name, err.msg);
+	}
+	machine_destroy(&m);
+}
+
 static void test_restore_into_a_new_vm(void **state)
 {
 	struct machine a, b;
@@ -140,7 +181,7 @@ static void test_restore_into_a_new_vm(void **state)
 	u32 counter, ticks;
 
 	(void)state;
-	assert_int_equal(machine_create(&a, "bt", 1, ""), 0);
+	assert_int_equal(machine_create(&a, "bt", 1, full_extra), 0);
 	boot_and_pause(&a, 30);
 	counter = ram32(&a, GPA_COUNTER);
 	ticks = ram32(&a, GPA_TICKS);
@@ -150,7 +191,7 @@ static void test_restore_into_a_new_vm(void **state)
 		fail_msg("save: %s", err.msg);
 
 	/* A second VM from the same spec, paused right after it started, takes the state. */
-	assert_int_equal(machine_create(&b, "bt", 1, ""), 0);
+	assert_int_equal(machine_create(&b, "bt", 1, full_extra), 0);
 	boot_and_pause(&b, 1);
 	copy_ram(&b, &a);
 	machine_destroy(&a);
@@ -247,7 +288,10 @@ static void test_kvm_refused(void **state)
 
 int main(int argc, char **argv)
 {
+	char cmd[128];
+	int ret;
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_board_device_has_a_table),
 		cmocka_unit_test(test_restore_into_a_new_vm),
 		cmocka_unit_test(test_round_trip_in_place),
 		cmocka_unit_test(test_refusals),
@@ -259,6 +303,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	guest_image = argv[1];
+	make_disks();
 	log_min_level = LOG_LEVEL_WARN;
-	return cmocka_run_group_tests_name("vm_save", tests, NULL, NULL);
+	ret = cmocka_run_group_tests_name("vm_save", tests, NULL, NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", disk_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", disk_dir);
+	return ret;
 }

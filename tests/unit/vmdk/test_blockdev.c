@@ -3,10 +3,13 @@
  * Unit tests of the block-device interface (blockdev.c) on each I/O engine: asynchronous
  * scatter-gather requests over raw and VMDK images, completion through the event fd and
  * blockdev_poll_completions(), flush, discard, read-only and range errors, reads that fall
- * through to a parent, geometry. An engine the host lacks is skipped, not failed.
+ * through to a parent, geometry. An engine the host lacks is skipped, not failed; one that
+ * VMM_TEST_HOST_LACKS names (scripts/host-without io_uring) must be refused, and auto must then
+ * pick another.
  */
 #include "vmdk/blockdev.h"
 
+#include "host_lacks.h"
 #include "vmdk/vmdk_internal.h"
 
 #include <errno.h>
@@ -96,9 +99,11 @@ static void engine_roundtrip(const char *engine, const char *name)
 
 	snprintf(p, sizeof(p), "%s/%s", tdir, name);
 	if (open_bd(p, engine, false, &bd) < 0) { /* engine refused by this host */
-		print_message("engine %s unavailable, skipped\n", engine);
+		print_message("engine %s unavailable on this host: %s skipped\n", engine, name);
 		return;
 	}
+	if (test_host_lacks(engine))
+		fail_msg("engine %s opened although VMM_TEST_HOST_LACKS names it", engine);
 	assert_string_equal(blockdev_engine_name(bd), engine);
 	/* 12 writes of 3 x 8 KiB each, straddling 64 KiB grains, more than the queue depth */
 	for (int i = 0; i < NREQ; i++) {
@@ -170,6 +175,7 @@ static void test_auto_engine_and_geometry(void **state)
 	assert_true(!strcmp(blockdev_engine_name(bd), "io_uring") ||
 		    !strcmp(blockdev_engine_name(bd), "libaio") ||
 		    !strcmp(blockdev_engine_name(bd), "sync"));
+	assert_false(test_host_lacks(blockdev_engine_name(bd)));
 	blockdev_geometry(bd, &g);
 	assert_int_equal(g.heads, 16);
 	assert_int_equal(g.sectors, 63);
