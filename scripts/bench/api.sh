@@ -178,7 +178,7 @@ def bench_tiny_pause():
 
 def spin(g):
     for _ in range(vcpus):
-        g.run("(while :; do :; done) >/dev/null 2>&1 &", 120)
+        g.run("(while :; do :; done) >/dev/null 2>&1 & true", 120)
 
 
 def qemu_linux(kernel, extra_qmp):
