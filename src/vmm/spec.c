@@ -10,10 +10,16 @@
  *    (Documentation/arch/x86/boot.rst, protocol 2.06+).
  *  - boot.load_address: CS:IP = (addr >> 4):(addr & 0xf), so the highest real-mode start
  *    is 0xffff:0xf = 0xfffff (Intel SDM vol. 3A section 20.1.1).
- *  - debug.exit_port: must not hide a standard PC port: 8259A PICs 0x20/0xa0, 8254 PIT
- *    0x40-0x43, 8042 0x60/0x64, MC146818 RTC 0x70-0x71, COM1 16550 0x3f8-0x3ff, PCI
- *    configuration mechanism #1 0xcf8-0xcff (PCI Local Bus 3.0 section 3.2.2.3.2) which holds
- *    the PIIX/ICH reset control register 0xcf9, and the ACPI PM block 0x600-0x60f.
+ *  - debug.exit_port: the device claims 4 ports (port..port+3), which must not hide a port
+ *    the PC board decodes: 8259A PICs 0x20/0xa0 and their ELCRs 0x4d0-0x4d1, 8254 PIT
+ *    0x40-0x43 and port B 0x61, 8042 0x60/0x64, MC146818 RTC 0x70-0x71, COM1 16550
+ *    0x3f8-0x3ff, PCI configuration mechanism #1 0xcf8-0xcff (PCI Local Bus 3.0 section
+ *    3.2.2.3.2) which holds the PIIX/ICH reset control register 0xcf9, the ACPI PM blocks
+ *    0x600-0x60b and 0x620-0x627, and with debug.test_device the test device's 0x520-0x53f.
+ *  - boot.modules: at most 16 (the multiboot loader's table).
+ *  - disks: at most 6 on bus "ahci" (the controller's ports), and at most 30 PCI functions for
+ *    disks (slots 2..31 of bus 0): one per virtio disk, one for the AHCI controller. An image
+ *    may be attached twice only when every attachment is read-only.
  *  - disks[].serial: at most 20 bytes (ATA8-ACS IDENTIFY DEVICE words 10-19; virtio 1.2
  *    section 5.2.6, VIRTIO_BLK_ID_BYTES).
  *  - nics[].mac: IEEE 802 MAC-48; the I/G bit (bit 0 of octet 0) must be 0 (unicast).
@@ -24,6 +30,15 @@
  * accelerator probe), --set (spec_set.c).
  */
 #include "vmm/spec.h"
+
+#include "devices/acpi_pm.h"
+#include "devices/ahci.h"
+#include "devices/debug_exit.h"
+#include "devices/i8042.h"
+#include "devices/pic_regs.h"
+#include "devices/pit_regs.h"
+#include "devices/testdev.h"
+#include "vmm/boot/boot.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -42,6 +57,11 @@
 #define SPEC_FILE_MAX	   (1 << 20) /* a spec file larger than this is not a spec */
 #define SPEC_SHOW_LEN	   64	     /* user strings are shown up to this many bytes */
 #define SPEC_UNIX_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
+/* The parser's limits are the devices' and loaders' own. */
+_Static_assert(SPEC_BOOT_MODULES_MAX == BOOT_MAX_MODULES, "boot.modules limit");
+_Static_assert(SPEC_AHCI_DISKS_MAX == AHCI_MAX_PORTS, "AHCI ports");
+_Static_assert(SPEC_EXIT_PORT_WIDTH == DEBUG_EXIT_WIDTH, "debug-exit width");
 
 /* ---- diagnostics ---- */
 
@@ -223,6 +243,24 @@ static const struct {
 	{ "control", spec_control_keys },
 };
 
+/*
+ * Sections this build validates but cannot run yet: a spec that gives one is refused. The
+ * work that builds a section deletes its row (and docs/spec.md's, and tests/specs/keys.json's
+ * "refused" entries become proofs of effect).
+ */
+static const struct {
+	const char *key;
+	const char *what; /* completes "KEY: ... not supported by this build yet" */
+} spec_unbuilt[] = {
+	{ "nics", "network devices are" },
+	{ "display", "a display is" },
+	{ "control", "the control socket is" },
+};
+
+static const char *const spec_unbuilt_names[] = { "nics", "display", "control", NULL };
+
+_Static_assert(ARRAY_SIZE(spec_unbuilt_names) == ARRAY_SIZE(spec_unbuilt) + 1, "unbuilt keys");
+
 static const char *const spec_section_names[] = {
 	"",	   "boot",   "boot.modules[]", "serial",  "debug",
 	"disks[]", "nics[]", "display",	       "control", NULL,
@@ -240,6 +278,11 @@ const char *const *spec_section_keys(const char *section)
 const char *const *spec_sections(void)
 {
 	return spec_section_names;
+}
+
+const char *const *spec_unbuilt_keys(void)
+{
+	return spec_unbuilt_names;
 }
 
 /* ---- parse context and helpers ---- */
@@ -596,9 +639,11 @@ static char *spec_resolve(struct spec_ctx *c, const char *rel)
 	return abs;
 }
 
-/* SPEC_CHECK_FILES: the file must open (read-write when writable) and be regular. */
-static void spec_check_file(struct spec_ctx *c, const char *path, const char *abs, bool writable,
-			    bool allow_blockdev)
+/*
+ * SPEC_CHECK_FILES: the file must open (read-write when writable) and be a regular file: the
+ * loaders and the block layer open nothing else (a block device as a disk is not supported).
+ */
+static void spec_check_file(struct spec_ctx *c, const char *path, const char *abs, bool writable)
 {
 	struct stat st;
 	int fd;
@@ -613,7 +658,9 @@ static void spec_check_file(struct spec_ctx *c, const char *path, const char *ab
 	}
 	if (fstat(fd, &st) < 0)
 		spec_err(c, path, "cannot stat %s: %s", abs, strerror(errno));
-	else if (!S_ISREG(st.st_mode) && !(allow_blockdev && S_ISBLK(st.st_mode)))
+	else if (S_ISBLK(st.st_mode))
+		spec_err(c, path, "%s is a block device; this build opens only regular files", abs);
+	else if (!S_ISREG(st.st_mode))
 		spec_err(c, path, "%s is not a regular file", abs);
 	close(fd);
 }
@@ -698,6 +745,11 @@ static void spec_parse_modules(struct spec_ctx *c, const json_t *arr, const char
 	}
 	if (!json_array_size(arr))
 		return;
+	if (json_array_size(arr) > SPEC_BOOT_MODULES_MAX) {
+		spec_err(c, path, "at most %u modules, got %zu", SPEC_BOOT_MODULES_MAX,
+			 json_array_size(arr));
+		return;
+	}
 	b->modules = calloc(json_array_size(arr), sizeof(*b->modules));
 	if (!b->modules) {
 		c->oom = true;
@@ -716,7 +768,7 @@ static void spec_parse_modules(struct spec_ctx *c, const json_t *arr, const char
 			spec_err(c, kpath, "required");
 		bm->path = spec_get_path(c, kpath, p);
 		if (bm->path)
-			spec_check_file(c, kpath, bm->path, false, false);
+			spec_check_file(c, kpath, bm->path, false);
 		p = spec_member(m, ipath, "cmdline", kpath);
 		bm->cmdline = spec_get_cmdline(c, kpath, p);
 	}
@@ -794,13 +846,13 @@ static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_
 	j = spec_member(boot, "boot", boot_kind_names[kind], kpath);
 	b->image = spec_get_path(c, kpath, j);
 	if (b->image)
-		spec_check_file(c, kpath, b->image, false, false);
+		spec_check_file(c, kpath, b->image, false);
 
 	j = spec_member(boot, "boot", "initrd", kpath);
 	if (j && kind == BOOT_LINUX) {
 		b->initrd = spec_get_path(c, kpath, j);
 		if (b->initrd)
-			spec_check_file(c, kpath, b->initrd, false, false);
+			spec_check_file(c, kpath, b->initrd, false);
 	}
 
 	if (kind == BOOT_LINUX)
@@ -849,8 +901,8 @@ static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct ser
 	}
 }
 
-/* Name a standard PC port range that port falls in, or NULL. */
-static const char *spec_reserved_port(u64 port)
+/* Name a port range of the PC board that ports lo..hi overlap, or NULL. */
+static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device)
 {
 	static const struct {
 		u16 lo, hi;
@@ -858,20 +910,26 @@ static const char *spec_reserved_port(u64 port)
 	} ports[] = {
 		{ 0x20, 0x21, "the master 8259 PIC" },
 		{ 0x40, 0x43, "the 8254 PIT" },
-		{ 0x60, 0x60, "the i8042 data port" },
-		{ 0x64, 0x64, "the i8042 command port" },
+		{ I8042_DATA_PORT, I8042_DATA_PORT, "the i8042 data port" },
+		{ PIT_PORT_B, PIT_PORT_B, "port B (PIT gate and NMI status)" },
+		{ I8042_COMMAND_PORT, I8042_COMMAND_PORT, "the i8042 command port" },
 		{ 0x70, 0x71, "the RTC/CMOS" },
 		{ 0xa0, 0xa1, "the slave 8259 PIC" },
 		{ 0x3f8, 0x3ff, "COM1" },
-		{ 0x600, 0x60f, "the ACPI PM block" },
+		{ PIC_ELCR_BASE, PIC_ELCR_BASE + 1, "the PIC edge/level control registers" },
+		{ ACPI_PM_PM1A_EVT, ACPI_PM_TMR + ACPI_PM_TMR_LEN - 1, "the ACPI PM block" },
+		{ ACPI_PM_GPE0, ACPI_PM_GPE0 + ACPI_PM_GPE0_LEN - 1, "the ACPI GPE0 block" },
 		{ 0xcf9, 0xcf9, "the reset control register" },
 		{ 0xcf8, 0xcff, "PCI configuration space" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(ports); i++) {
-		if (port >= ports[i].lo && port <= ports[i].hi)
+		if (lo <= ports[i].hi && hi >= ports[i].lo)
 			return ports[i].what;
 	}
+	if (test_device && lo < TESTDEV_DEFAULT_PIO_BASE + TESTDEV_PIO_PORTS &&
+	    hi >= TESTDEV_DEFAULT_PIO_BASE)
+		return "the test device (debug.test_device)";
 	return NULL;
 }
 
@@ -885,22 +943,31 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 
 	if (!debug || !spec_check_object(c, "debug", debug, spec_debug_keys))
 		return;
+	j = spec_member(debug, "debug", "test_device", kpath);
+	if (j)
+		spec_get_bool(c, kpath, j, &dbg->test_device);
 	j = spec_member(debug, "debug", "exit_port", kpath);
 	if (j && spec_get_number(c, kpath, j, &port)) {
-		what = spec_reserved_port(port);
-		if (port > 0xffff)
-			spec_err(c, kpath, "must be 0..0xffff, got %#llx",
+		u64 last = port + SPEC_EXIT_PORT_WIDTH - 1;
+
+		what = spec_reserved_port(port, port, dbg->test_device);
+		if (port > 0x10000 - SPEC_EXIT_PORT_WIDTH)
+			spec_err(c, kpath, "must be 0..%#x (the device takes %u ports), got %#llx",
+				 0x10000 - SPEC_EXIT_PORT_WIDTH, SPEC_EXIT_PORT_WIDTH,
 				 (unsigned long long)port);
 		else if (what)
 			spec_err(c, kpath, "%#llx is %s; pick a free port such as 0xf4",
 				 (unsigned long long)port, what);
+		else if ((what = spec_reserved_port(port, last, dbg->test_device)))
+			spec_err(c, kpath,
+				 "ports %#llx-%#llx (the device takes %u) overlap %s; pick a free "
+				 "port such as 0xf4",
+				 (unsigned long long)port, (unsigned long long)last,
+				 SPEC_EXIT_PORT_WIDTH, what);
 		else
 			dbg->has_exit_port = true;
 		dbg->exit_port = (u16)port;
 	}
-	j = spec_member(debug, "debug", "test_device", kpath);
-	if (j)
-		spec_get_bool(c, kpath, j, &dbg->test_device);
 }
 
 static void spec_parse_disk(struct spec_ctx *c, const json_t *o, const char *ipath,
@@ -952,7 +1019,72 @@ static void spec_parse_disk(struct spec_ctx *c, const json_t *o, const char *ipa
 		spec_err(c, kpath, "required");
 	dk->path = spec_get_path(c, kpath, j);
 	if (dk->path)
-		spec_check_file(c, kpath, dk->path, !dk->readonly, true);
+		spec_check_file(c, kpath, dk->path, !dk->readonly);
+}
+
+/* Whether the disks fit the board (reported when not): AHCI ports and PCI slots. */
+static bool spec_check_disk_slots(struct spec_ctx *c, const struct vm_spec *s)
+{
+	unsigned nr_ahci = 0, nr_virtio = 0;
+	char kpath[SPEC_PATH_LEN];
+	bool fits = true;
+
+	for (unsigned i = 0; i < s->nr_disks; i++) {
+		if (s->disks[i].bus == DISK_BUS_VIRTIO) {
+			nr_virtio++;
+			continue;
+		}
+		if (++nr_ahci == SPEC_AHCI_DISKS_MAX + 1) {
+			spec_path_index(kpath, "disks", i);
+			spec_err(c, kpath,
+				 "at most %u disks on bus \"ahci\" (the AHCI controller's ports)",
+				 SPEC_AHCI_DISKS_MAX);
+			fits = false;
+		}
+	}
+	if (nr_virtio + (nr_ahci ? 1 : 0) > SPEC_PCI_DISK_SLOTS) {
+		spec_err(c, "disks",
+			 "%u virtio disks%s need %u PCI slots; the board has %u for disks",
+			 nr_virtio, nr_ahci ? " and the AHCI controller" : "",
+			 nr_virtio + (nr_ahci ? 1 : 0), SPEC_PCI_DISK_SLOTS);
+		fits = false;
+	}
+	return fits;
+}
+
+/* Two names of one file: the same absolute path, or (with SPEC_CHECK_FILES) the same inode. */
+static bool spec_same_file(const struct spec_ctx *c, const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (!strcmp(a, b))
+		return true;
+	return (c->flags & SPEC_CHECK_FILES) && !stat(a, &sa) && !stat(b, &sb) &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* An image attached twice, once writable: two devices would write it, unaware of each other. */
+static void spec_check_disk_twice(struct spec_ctx *c, const struct vm_spec *s)
+{
+	char kpath[SPEC_PATH_LEN];
+
+	for (unsigned i = 1; i < s->nr_disks; i++) {
+		const struct disk_spec *di = &s->disks[i];
+
+		for (unsigned j = 0; di->path && j < i; j++) {
+			const struct disk_spec *dj = &s->disks[j];
+
+			if (!dj->path || (di->readonly && dj->readonly) ||
+			    !spec_same_file(c, di->path, dj->path))
+				continue;
+			snprintf(kpath, sizeof(kpath), "disks[%u].path", i);
+			spec_err(c, kpath,
+				 "the same image as disks[%u]; an image can be attached twice only "
+				 "when both are read-only",
+				 j);
+			break;
+		}
+	}
 }
 
 static void spec_parse_disks(struct spec_ctx *c, const json_t *root, struct vm_spec *s)
@@ -980,6 +1112,8 @@ static void spec_parse_disks(struct spec_ctx *c, const json_t *root, struct vm_s
 		spec_path_index(ipath, "disks", i);
 		spec_parse_disk(c, o, ipath, &s->disks[s->nr_disks++]);
 	}
+	if (spec_check_disk_slots(c, s))
+		spec_check_disk_twice(c, s);
 }
 
 static bool spec_parse_mac(const char *str, u8 mac[6])
@@ -1201,6 +1335,24 @@ static void spec_parse_control(struct spec_ctx *c, const json_t *root, struct co
 	spec_check_unix_path(c, kpath, cs->path);
 }
 
+/* A section this build cannot run is refused, whatever else is wrong with it. An empty
+ * "nics" array asks for nothing and is not. */
+static void spec_refuse_unbuilt(struct spec_ctx *c, const json_t *root)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(spec_unbuilt); i++) {
+		const json_t *j = json_object_get(root, spec_unbuilt[i].key);
+		char kpath[SPEC_PATH_LEN];
+
+		if (!j || (json_is_array(j) && !json_array_size(j)))
+			continue;
+		if (json_is_array(j))
+			spec_path_index(kpath, spec_unbuilt[i].key, 0);
+		else
+			spec_path_key(kpath, "", spec_unbuilt[i].key);
+		spec_err(c, kpath, "%s not supported by this build yet", spec_unbuilt[i].what);
+	}
+}
+
 static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_spec *s)
 {
 	char kpath[SPEC_PATH_LEN];
@@ -1228,6 +1380,8 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	spec_parse_nics(c, root, s);
 	spec_parse_display(c, root, &s->display);
 	spec_parse_control(c, root, &s->control);
+	if (!(c->flags & SPEC_ALLOW_UNBUILT))
+		spec_refuse_unbuilt(c, root);
 }
 
 void spec_free(struct vm_spec *s)
