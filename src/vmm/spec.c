@@ -417,6 +417,27 @@ bool spec_get_bool(struct spec_ctx *c, const char *path, const json_t *j, bool *
 	return true;
 }
 
+void *spec_new_array(struct spec_ctx *c, const char *path, const json_t *arr, size_t max,
+		     const char *what, size_t elem_size)
+{
+	void *elems;
+
+	if (!json_is_array(arr)) {
+		spec_err(c, path, "expected an array, got %s", spec_type_name(arr));
+		return NULL;
+	}
+	if (!json_array_size(arr))
+		return NULL;
+	if (json_array_size(arr) > max) {
+		spec_err(c, path, "at most %zu %s, got %zu", max, what, json_array_size(arr));
+		return NULL;
+	}
+	elems = calloc(json_array_size(arr), elem_size);
+	if (!elems)
+		c->oom = true;
+	return elems;
+}
+
 static bool spec_get_int_range(struct spec_ctx *c, const char *path, const json_t *j, u64 lo,
 			       u64 hi, u64 *out)
 {
@@ -650,22 +671,10 @@ static void spec_parse_modules(struct spec_ctx *c, const json_t *arr, const char
 	size_t i;
 	json_t *m;
 
-	if (!json_is_array(arr)) {
-		spec_err(c, path, "expected an array, got %s", spec_type_name(arr));
+	b->modules =
+		spec_new_array(c, path, arr, SPEC_BOOT_MODULES_MAX, "modules", sizeof(*b->modules));
+	if (!b->modules)
 		return;
-	}
-	if (!json_array_size(arr))
-		return;
-	if (json_array_size(arr) > SPEC_BOOT_MODULES_MAX) {
-		spec_err(c, path, "at most %u modules, got %zu", SPEC_BOOT_MODULES_MAX,
-			 json_array_size(arr));
-		return;
-	}
-	b->modules = calloc(json_array_size(arr), sizeof(*b->modules));
-	if (!b->modules) {
-		c->oom = true;
-		return;
-	}
 	json_array_foreach(arr, i, m)
 	{
 		struct boot_module *bm = &b->modules[b->nr_modules++];

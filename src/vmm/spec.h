@@ -165,6 +165,7 @@ const char *display_type_name(enum display_type t);
 #define SPEC_PCI_DISK_SLOTS		 30
 #define SPEC_EXIT_PORT_WIDTH		 4 /* ports the debug-exit device claims, DEBUG_EXIT_WIDTH */
 #define SPEC_TAP_NAME_MAX		 15 /* IFNAMSIZ - 1 */
+#define SPEC_NICS_MAX			 200
 #define SPEC_DISPLAY_LISTEN_DEFAULT_HOST "127.0.0.1"
 #define SPEC_DISPLAY_LISTEN_DEFAULT_PORT 5900
 

@@ -21,6 +21,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,17 +215,9 @@ void spec_parse_disks(struct spec_ctx *c, const struct json_t *root, struct vm_s
 
 	if (!arr)
 		return;
-	if (!json_is_array(arr)) {
-		spec_err(c, kpath, "expected an array, got %s", spec_type_name(arr));
+	s->disks = spec_new_array(c, kpath, arr, SIZE_MAX, "disks", sizeof(*s->disks));
+	if (!s->disks)
 		return;
-	}
-	if (!json_array_size(arr))
-		return;
-	s->disks = calloc(json_array_size(arr), sizeof(*s->disks));
-	if (!s->disks) {
-		c->oom = true;
-		return;
-	}
 	json_array_foreach(arr, i, o)
 	{
 		spec_path_index(ipath, "disks", i);
@@ -349,21 +342,9 @@ void spec_parse_nics(struct spec_ctx *c, const struct json_t *root, struct vm_sp
 
 	if (!arr)
 		return;
-	if (!json_is_array(arr)) {
-		spec_err(c, kpath, "expected an array, got %s", spec_type_name(arr));
+	s->nics = spec_new_array(c, kpath, arr, SPEC_NICS_MAX, "NICs", sizeof(*s->nics));
+	if (!s->nics)
 		return;
-	}
-	if (!json_array_size(arr))
-		return;
-	if (json_array_size(arr) > 200) {
-		spec_err(c, kpath, "at most 200 NICs, got %zu", json_array_size(arr));
-		return;
-	}
-	s->nics = calloc(json_array_size(arr), sizeof(*s->nics));
-	if (!s->nics) {
-		c->oom = true;
-		return;
-	}
 	json_array_foreach(arr, i, o)
 	{
 		spec_path_index(ipath, "nics", i);

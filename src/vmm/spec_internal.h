@@ -69,6 +69,14 @@ bool spec_get_string(struct spec_ctx *c, const char *path, const struct json_t *
 		     const char **out);
 bool spec_get_bool(struct spec_ctx *c, const char *path, const struct json_t *j, bool *out);
 
+/*
+ * The elements of array member arr at path, calloc'ed (elem_size each, freed by spec_free):
+ * NULL when arr is empty, or is not an array or has more than max elements (what names them
+ * in the message: "at most 16 modules, got 17"), or on out-of-memory (recorded in c).
+ */
+void *spec_new_array(struct spec_ctx *c, const char *path, const struct json_t *arr, size_t max,
+		     const char *what, size_t elem_size);
+
 /* An optional enum member; *out keeps its default when the member is absent. */
 void spec_get_enum(struct spec_ctx *c, const struct json_t *obj, const char *path, const char *key,
 		   const char *const *names, unsigned *out);
