@@ -152,18 +152,16 @@ const char *nic_backend_name(enum nic_backend b);
 const char *nic_model_name(enum nic_model m);
 const char *display_type_name(enum display_type t);
 
-#define SPEC_CMDLINE_MAX       2047 /* bytes, without the NUL */
-#define SPEC_NAME_MAX	       63
-#define SPEC_VCPUS_MAX	       255
-#define SPEC_MEMORY_MIB_MAX    1048576ull /* 1 TiB */
-#define SPEC_FLAT_LOAD_DEFAULT 0x7c00
-#define SPEC_DISK_SERIAL_MAX   20
-#define SPEC_BOOT_MODULES_MAX  16 /* the multiboot loader's BOOT_MAX_MODULES */
-#define SPEC_AHCI_DISKS_MAX    6  /* the AHCI controller's ports, AHCI_MAX_PORTS */
-/* PCI slots 2..31 of bus 0 (0 is the host bridge, 1 the PIIX3): one per virtio disk, one for
- * the AHCI controller when some disk is on bus "ahci". */
-#define SPEC_PCI_DISK_SLOTS		 30
-#define SPEC_EXIT_PORT_WIDTH		 4 /* ports the debug-exit device claims, DEBUG_EXIT_WIDTH */
+#define SPEC_CMDLINE_MAX		 2047 /* bytes, without the NUL */
+#define SPEC_NAME_MAX			 63
+#define SPEC_VCPUS_MAX			 255
+#define SPEC_MEMORY_MIB_MAX		 1048576ull /* 1 TiB */
+#define SPEC_FLAT_LOAD_DEFAULT		 0x7c00
+#define SPEC_DISK_SERIAL_MAX		 20
+#define SPEC_BOOT_MODULES_MAX		 16 /* the multiboot loader's BOOT_MAX_MODULES */
+#define SPEC_AHCI_DISKS_MAX		 6  /* the AHCI controller's ports, AHCI_MAX_PORTS */
+#define SPEC_PCI_DISK_SLOTS		 30 /* bus 0 slots 2..31: virtio disks + the AHCI one */
+#define SPEC_EXIT_PORT_WIDTH		 4  /* ports the debug-exit device claims */
 #define SPEC_TAP_NAME_MAX		 15 /* IFNAMSIZ - 1 */
 #define SPEC_NICS_MAX			 200
 #define SPEC_DISPLAY_LISTEN_DEFAULT_HOST "127.0.0.1"
