@@ -24,6 +24,7 @@ import time
 vmm, probe, rom, guest_dir, work = (os.path.abspath(a) for a in sys.argv[1:6])
 case = sys.argv[6]
 BOOT_LINE = "boot at 0x"
+BOOT_RE = re.compile(r"boot at 0x[0-9a-f]{5}\n")  # a whole line: the guest prints byte by byte
 
 
 def fail(msg):
@@ -56,11 +57,11 @@ class Run:
         with open(self.err_path, errors="replace") as f:
             return f.read()
 
-    def read_until(self, marker, count=1, timeout=30):
-        """Read stdout until marker appeared count times; False on timeout or exit."""
+    def read_until(self, pattern, count=1, timeout=30):
+        """Read stdout until pattern (a regex) matched count times; False on timeout or exit."""
         deadline = time.monotonic() + timeout
         fd = self.proc.stdout.fileno()
-        while self.out.decode("latin-1").count(marker) < count:
+        while len(pattern.findall(self.out.decode("latin-1"))) < count:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
                 return False
@@ -99,7 +100,7 @@ def probe_spec(**extra):
 
 
 def expect_boot(r, where, timeout=30):
-    if not r.read_until(BOOT_LINE, timeout=timeout):
+    if not r.read_until(BOOT_RE, timeout=timeout):
         r.proc.kill()
         fail(f"{where}: no {BOOT_LINE!r} on stdout: {r.text()!r}; stderr: {r.stderr()[-2000:]}")
 
@@ -198,12 +199,12 @@ def case_triple_fault():
     # reset: the machine resets in place and the guest boots again, each time it faults.
     r = Run(probe_spec(on_triple_fault="reset"), stdin=subprocess.PIPE)
     for boot in range(1, 4):
-        if not r.read_until(BOOT_LINE, count=boot):
+        if not r.read_until(BOOT_RE, count=boot):
             r.proc.kill()
             fail(f"on_triple_fault reset: boot {boot} did not come: {r.text()!r}")
         r.proc.stdin.write(b"x")
         r.proc.stdin.flush()
-    if not r.read_until(BOOT_LINE, count=4):
+    if not r.read_until(BOOT_RE, count=4):
         r.proc.kill()
         fail(f"on_triple_fault reset: no fourth boot: {r.text()!r}")
     r.stop()
