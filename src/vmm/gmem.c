@@ -8,6 +8,7 @@
 #include "vmm/gmem.h"
 
 #include "vmm/base/compiler.h"
+#include "vmm/base/log.h"
 
 #include <errno.h>
 #include <string.h>
@@ -69,10 +70,17 @@ int gmem_init_pc(struct gmem *mem, u64 ram_bytes)
 	return 0;
 }
 
+void gmem_keep_mapped(struct gmem *mem)
+{
+	mem->keep_mapped = true;
+}
+
 void gmem_destroy(struct gmem *mem)
 {
-	for (unsigned i = 0; i < mem->nr; i++)
+	for (unsigned i = 0; i < mem->nr && !mem->keep_mapped; i++)
 		munmap(mem->regions[i].hva, mem->regions[i].len);
+	if (mem->keep_mapped && mem->nr)
+		log_warn("guest RAM stays mapped until exit: a device's DMA may still be running");
 	mem->nr = 0;
 	mem->ram_bytes = 0;
 }
