@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The lifecycle every device model exposes through one const table (STYLE.md
- * section 6), so the board, snapshots and tests can treat devices uniformly.
+ * The lifecycle every device model exposes through one const table
+ * (docs/conventions.md section 6), so the board, snapshots and tests can treat devices uniformly.
  * Creation stays a typed function per device (<dev>_create); this table holds
  * what is common after creation. `state` is the device's save/load field
  * table (vmm/state.h, docs/device-state.md): every device has one.

@@ -7,7 +7,8 @@ Cases:
   user-e1000, user-virtio  one NIC on user-mode networking (libslirp): the guest gets its address
       by DHCP (busybox udhcpc), fetches a random file from an HTTP server this test runs on the
       host loopback (through slirp's 10.0.2.2) and the md5 sums must agree; a host client reaches
-      the guest's busybox httpd through a hostfwd rule; the API takes the link down
+      the guest's busybox httpd through a hostfwd rule; the e1000 guest has the MAC the spec
+      gives, the virtio guest the MTU the spec gives (VIRTIO_NET_F_MTU); the API takes the link down
       (PUT vm.set-link) and the guest driver reports carrier lost, then back on link up, and
       traffic flows again; vm.counters shows the NIC's frames and bytes.
   user-restrict  virtio-net with "restrict": true and "dns": false: the guest cannot reach the
@@ -16,7 +17,8 @@ Cases:
   bridge  two VMs, one on e1000 and one on virtio-net, each on a TAP, both on a bridge inside a
       network namespace this test creates (traffic only inside it): ping both ways, then a
       64 MiB file moves from one to the other over HTTP with its md5 sum checked; the
-      guest-to-guest throughput is printed. Needs root, /dev/net/tun and network namespaces
+      guest-to-guest throughput is printed. The virtio NIC has "queues": 2 on a multi_queue TAP
+      and its guest sees two queue pairs. Needs root, /dev/net/tun and network namespaces
       (skipped with the reason otherwise).
 
 Usage: linux_net.py VMM DEFAULT_GUEST_DIR CASE
@@ -213,8 +215,13 @@ def case_user(vmm, gdir, initrd, work, model, engine, log, restrict=False):
     srv = HttpServer(www)
     hport = free_port()
     nic = {"model": model, "backend": "user", "hostfwd": [f"tcp:127.0.0.1:{hport}-:8080"]}
+    mac, mtu = "52:54:00:ab:cd:01", 4000
     if restrict:
         nic.update({"restrict": True, "dns": False})
+    elif model == "e1000":
+        nic["mac"] = mac
+    else:
+        nic["mtu"] = mtu
     dev = {"e1000": "e1000", "virtio": "virtio-net-pci"}[model]
     qemu = ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{hport}-:8080", "-device",
             f"{dev},netdev=n0"]
@@ -225,6 +232,12 @@ def case_user(vmm, gdir, initrd, work, model, engine, log, restrict=False):
         g.wait_ready(timeout=float(os.environ.get("VMM_LINUX_TIMEOUT", "900")))
         print(f"guest ready after {time.monotonic() - t0:.1f} s", flush=True)
         guest_up(g)
+        link = grun(g, "cat /sys/class/net/eth0/address /sys/class/net/eth0/mtu")
+        if "mac" in nic and mac not in link:
+            raise GuestError(f"the guest's MAC is not the spec's {mac}: {link}")
+        if "mtu" in nic and not re.search(rf"^{mtu}$", link, re.M):
+            raise GuestError(f"the guest's MTU is not the spec's {mtu}: {link}")
+        print(f"ok: the guest's NIC: address and MTU {' '.join(link.split()[-2:])}", flush=True)
         out = grun(g, "udhcpc -i eth0 -s /vmmtest/udhcpc.sh -n -q -t 10 -T 3 2>&1", timeout=300)
         m = re.search(r"dhcp: eth0 ip (\S+) mask (\S+) router ?(\S*) dns \[([^\]]*)\]", out)
         # Restricted, slirp announces no router: nothing beyond its own /24.
@@ -328,7 +341,8 @@ def make_netns(ns):
         return f"cannot create a network namespace: {r.stderr.strip()}"
     try:
         for cmd in ("ip link add br0 type bridge", "ip tuntap add dev tapa mode tap",
-                    "ip tuntap add dev tapb mode tap", "ip link set tapa master br0",
+                    "ip tuntap add dev tapb mode tap multi_queue",
+                    "ip link set tapa master br0",
                     "ip link set tapb master br0", "ip link set br0 up",
                     "ip link set tapa up", "ip link set tapb up", "ip link set lo up"):
             sh(f"ip netns exec {ns} {cmd}")
@@ -355,7 +369,8 @@ def case_bridge(vmm, gdir, initrd, work, log):
                         "vmm", log, api=False, memory=512)
         guests.append(a)
         b = start_guest(wrapper, gdir, initrd, [{"model": "virtio", "backend": "tap",
-                                                  "tap": "tapb", "mac": "52:54:00:77:00:02"}],
+                                                  "tap": "tapb", "mac": "52:54:00:77:00:02",
+                                                  "queues": 2}],
                         "vmm", None, api=False, memory=512)
         guests.append(b)
         try:
@@ -365,6 +380,10 @@ def case_bridge(vmm, gdir, initrd, work, log):
                 guest_up(g)
                 grun(g, f"ip addr add {ip}/24 dev eth0")
                 wait_carrier(g, 1)
+            q = grun(b, "ls /sys/class/net/eth0/queues")
+            if "rx-1" not in q or "tx-1" not in q:
+                raise GuestError(f"queues 2: the virtio guest has queues {q.split()}")
+            print("ok: the virtio guest has two queue pairs", flush=True)
             grun(a, "ping -c 3 -W 10 192.168.77.2", timeout=120)
             grun(b, "ping -c 3 -W 10 192.168.77.1", timeout=120)
             print("ok: ping e1000 <-> virtio-net over the bridge, both ways", flush=True)
