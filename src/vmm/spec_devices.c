@@ -76,10 +76,9 @@ static const struct {
 	const char *what; /* completes "KEY: ... not supported by this build yet" */
 } spec_unbuilt[] = {
 	{ "display", "a display is" },
-	{ "control", "the control socket is" },
 };
 
-static const char *const spec_unbuilt_names[] = { "display", "control", NULL };
+static const char *const spec_unbuilt_names[] = { "display", NULL };
 
 _Static_assert(ARRAY_SIZE(spec_unbuilt_names) == ARRAY_SIZE(spec_unbuilt) + 1, "unbuilt keys");
 

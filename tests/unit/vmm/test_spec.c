@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for the VM spec parser (src/vmm/spec.c, spec_set.c): defaults, every boot and
- * serial form, disks and debug, the sections this build refuses (nics, display, control:
- * refused by default, and their checks with SPEC_ALLOW_UNBUILT), the board's limits (disks,
+ * serial form, disks, nics, control and debug, the section this build refuses (display:
+ * refused by default, and its checks with SPEC_ALLOW_UNBUILT), the board's limits (disks,
  * modules, exit port), path resolution, --set overrides, file checks, and that problems are
  * collected, not stopped at.
  * The malformed-spec corpus with exact messages lives in tests/specs/ (suite 'specs').
@@ -315,7 +315,6 @@ static void test_unix_path_length(void **state)
 	struct fixture *f = *state;
 	char json[512], path[200];
 
-	f->flags = SPEC_ALLOW_UNBUILT; /* the control socket's checks, ready for when it lands */
 	memset(path, 'p', sizeof(path) - 1);
 	path[sizeof(path) - 1] = '\0';
 	snprintf(json, sizeof(json), MIN_LINUX ", \"control\": {\"path\": \"%s\"}}", path);
@@ -514,12 +513,9 @@ static void test_unbuilt_refused(void **state)
 	const char *const *keys = spec_unbuilt_keys();
 
 	assert_string_equal(keys[0], "display");
-	assert_string_equal(keys[1], "control");
-	assert_null(keys[2]);
+	assert_null(keys[1]);
 	assert_int_equal(parse(f, MIN_LINUX ", \"display\": {\"type\": \"vnc\"}}"), -EINVAL);
 	assert_diags(&f->d, "display: a display is not supported by this build yet\n");
-	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {\"path\": \"vm.sock\"}}"), -EINVAL);
-	assert_diags(&f->d, "control: the control socket is not supported by this build yet\n");
 	/* Refused whatever else is wrong, alongside the other problems. */
 	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {}, \"display\": 1, \"nics\": "
 					    "[{\"mac\": \"x\"}]}"),
@@ -528,8 +524,7 @@ static void test_unbuilt_refused(void **state)
 		     "nics[0].mac: expected a MAC address like \"52:54:00:12:34:56\", got \"x\"\n"
 		     "display: expected an object, got an integer\n"
 		     "control.path: required\n"
-		     "display: a display is not supported by this build yet\n"
-		     "control: the control socket is not supported by this build yet\n");
+		     "display: a display is not supported by this build yet\n");
 	/* NICs are built: --set reaches them like the file; an empty nics array is none. */
 	{
 		const char *sets[] = { "nics[0].model=e1000" };
