@@ -19,12 +19,14 @@
 #include <limits.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define TAP_DEV		   "/dev/net/tun"
@@ -259,12 +261,14 @@ static const struct net_backend_ops tap_ops = {
 	.destroy = tap_destroy,
 };
 
-/* The interface must exist and be a TAP (multi-queue for several queues). */
+/*
+ * The interface must exist and be an Ethernet one (a TAP; a TUN is layer 3). Asked of the
+ * kernel in the caller's network namespace (sysfs may show another one).
+ */
 static int tap_check_interface(const struct net_tap_config *cfg, struct err *err)
 {
-	char path[64 + IFNAMSIZ], buf[32];
-	unsigned long flags;
-	FILE *f;
+	struct ifreq ifr = { 0 };
+	int s, ret = 0;
 
 	if (!if_nametoindex(cfg->ifname))
 		return err_set(err, -ENODEV,
@@ -272,24 +276,17 @@ static int tap_check_interface(const struct net_tap_config *cfg, struct err *err
 			       "(ip tuntap add dev %s mode tap%s user USER)",
 			       cfg->name, cfg->ifname, cfg->ifname,
 			       cfg->nr_queues > 1 ? " multi_queue" : "");
-	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", cfg->ifname);
-	f = fopen(path, "re");
-	if (!f)
-		return err_set(err, -EINVAL, "%s: '%s' is not a TUN/TAP interface", cfg->name,
-			       cfg->ifname);
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	flags = strtoul(buf, NULL, 16);
-	if (!(flags & IFF_TAP))
-		return err_set(err, -EINVAL, "%s: '%s' is a TUN (layer 3) interface, not a TAP",
-			       cfg->name, cfg->ifname);
-	if (cfg->nr_queues > 1 && !(flags & IFF_MULTI_QUEUE))
-		return err_set(err, -EINVAL,
-			       "%s: %u queues need a multi-queue TAP, and '%s' is not one (ip "
-			       "tuntap add dev %s mode tap multi_queue)",
-			       cfg->name, cfg->nr_queues, cfg->ifname, cfg->ifname);
-	return 0;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", cfg->ifname);
+	if (s >= 0 && ioctl(s, SIOCGIFHWADDR, &ifr) == 0 &&
+	    ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+		ret = err_set(err, -EINVAL,
+			      "%s: '%s' is not an Ethernet interface (a TUN is layer 3): use a TAP "
+			      "(ip tuntap add dev NAME mode tap)",
+			      cfg->name, cfg->ifname);
+	if (s >= 0)
+		close(s);
+	return ret;
 }
 
 /* Open queue q's fd on the named interface. */
@@ -321,6 +318,12 @@ static int tap_attach(struct net_tap *t, const struct net_tap_config *cfg, unsig
 		if (e == EBUSY)
 			return err_set(err, -e, "%s: tap '%s' is already attached elsewhere",
 				       cfg->name, cfg->ifname);
+		if (e == EINVAL)
+			return err_set(err, -e,
+				       "%s: '%s' is not a TAP%s (ip tuntap add dev %s mode tap%s)",
+				       cfg->name, cfg->ifname,
+				       cfg->nr_queues > 1 ? " created multi_queue" : "",
+				       cfg->ifname, cfg->nr_queues > 1 ? " multi_queue" : "");
 		return err_set(err, -e, "%s: cannot attach to tap '%s': %s", cfg->name, cfg->ifname,
 			       strerror(e));
 	}
