@@ -3,7 +3,8 @@
  * libFuzzer target for the device-state loader (src/vmm/state.c and every device's table and
  * post_load checks): a test platform carries one of each device type (UART, RTC, i8042, ACPI
  * PM, PCI host and PIIX, PIC, PIT, IOAPIC, local APIC, HPET, test device, pvpanic, AHCI with a
- * disk, virtio-blk), all on the platform's device list. An input that is a record set ("VMSS") is
+ * disk, virtio-blk, e1000 and virtio-net on a recording back end), all on the platform's
+ * device list. An input that is a record set ("VMSS") is
  * checked and loaded as a whole machine state (platform_state_check / _load); one that is a
  * single record ("VMSR") goes to the device of its type, or to a struct cpu_state. After a
  * load succeeds, the devices are saved again and then driven a little (register reads and
@@ -16,6 +17,7 @@
  */
 #include "devices/acpi_pm.h"
 #include "devices/ahci.h"
+#include "devices/e1000.h"
 #include "devices/hpet.h"
 #include "devices/i8042.h"
 #include "devices/ioapic.h"
@@ -29,8 +31,10 @@
 #include "devices/rtc.h"
 #include "devices/testdev.h"
 #include "devices/uart.h"
+#include "fake_net.h"
 #include "test_platform.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "vmdk/blockdev.h"
 #include "vmm/base/err.h"
 #include "vmm/base/log.h"
@@ -57,6 +61,7 @@ struct fuzz_machine {
 	struct pic *pic;
 	struct blockdev *disk;
 	int disk_fd;
+	struct fake_net net; /* the NICs' back end */
 	bool ready;
 };
 
@@ -119,9 +124,17 @@ static void fuzz_machine_init(void)
 	struct pvpanic *pv;
 	struct ahci *a;
 	struct virtio_blk *b;
+	struct e1000_config ec = { .name = "net0", .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 } };
+	struct virtio_net_config nc = { .name = "net1",
+					.mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x57 },
+					.queue_size = 16 };
+	struct e1000 *e;
+	struct virtio_net *vn;
 
 	if (test_platform_init(&fm.tp, FUZZ_RAM) < 0)
 		abort();
+	fake_net_init(&fm.net, 0, 1);
+	ec.be = nc.be = fm.net.be;
 	fuzz_disk_open();
 	ac.ports[0] = (struct ata_config){ .kind = ATA_KIND_DISK, .bd = fm.disk, .trim = true };
 	if (uart_create(p, &uc, none, &u, NULL) || rtc_create(p, &rc, none, &r, NULL) ||
@@ -134,7 +147,10 @@ static void fuzz_machine_init(void)
 		abort();
 	ac.host = fm.host;
 	if (ahci_create(p, &ac, &a, NULL) || virtio_blk_create(p, fm.disk, &vc, &b, NULL) ||
-	    pci_host_add(fm.host, virtio_blk_pci(b), 4, 0, NULL))
+	    pci_host_add(fm.host, virtio_blk_pci(b), 4, 0, NULL) ||
+	    e1000_create(p, &ec, &e, NULL) || pci_host_add(fm.host, e1000_pci(e), 5, 0, NULL) ||
+	    virtio_net_create(p, &nc, &vn, NULL) ||
+	    pci_host_add(fm.host, virtio_net_pci(vn), 6, 0, NULL))
 		abort();
 	fuzz_add(&lapic_device_ops, fm.lapic, "lapic0");
 	fuzz_add(&ioapic_device_ops, io, "ioapic");
@@ -151,6 +167,8 @@ static void fuzz_machine_init(void)
 	fuzz_add(&virtio_blk_device_ops, b, "virtio-blk0");
 	fuzz_add(&testdev_device_ops, td, "testdev");
 	fuzz_add(&pvpanic_device_ops, pv, "pvpanic");
+	fuzz_add(&e1000_device_ops, e, "net0");
+	fuzz_add(&virtio_net_device_ops, vn, "net1");
 	fm.ready = true;
 }
 
