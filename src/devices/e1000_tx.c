@@ -324,6 +324,7 @@ void e1000_tx_run(struct e1000 *d)
 	}
 	if (done)
 		e1000_raise(d, E1000_ICR_TXDW | (d->tdh == d->tdt ? E1000_ICR_TXQE : 0));
+	net_backend_tx_done(d->be); /* the answers to what went out, now */
 }
 
 void e1000_tx_timer(void *opaque)

@@ -91,6 +91,12 @@ void net_backend_poll(struct net_backend *be)
 	be->ops->poll(be);
 }
 
+void net_backend_tx_done(struct net_backend *be)
+{
+	if (be->ops->tx_done)
+		be->ops->tx_done(be);
+}
+
 void net_backend_rx_ready(struct net_backend *be, unsigned q)
 {
 	if (be->ops->rx_ready)

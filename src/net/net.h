@@ -25,8 +25,8 @@
  * Threads and locking: every call here, and every peer callback, runs with the VM-wide device
  * lock held: the device calls net_send from its register or queue handlers (a vCPU thread, or
  * the main loop under ioeventfd), the main loop calls net_backend_poll under the lock. Peer
- * callbacks are made from net_backend_poll only, never from inside net_send or
- * net_backend_rx_ready, so a device is never re-entered.
+ * callbacks are made from net_backend_poll and net_backend_tx_done only, never from inside
+ * net_send or net_backend_rx_ready, so a device is never re-entered.
  */
 #ifndef NET_NET_H
 #define NET_NET_H
@@ -166,6 +166,12 @@ unsigned net_backend_vnet_hdr_len(const struct net_backend *be);
  */
 MUST_CHECK int net_send(struct net_backend *be, unsigned q, const struct net_hdr *hdr,
 			const struct iovec *iov, unsigned iovcnt, size_t len);
+/*
+ * The device is done with a round of transmits (it may be re-entered now): frames the host
+ * made meanwhile for the guest (slirp's answers to what was sent) are delivered at once, not
+ * one main-loop turn later. Device lock held.
+ */
+void net_backend_tx_done(struct net_backend *be);
 /* The device posted receive buffers on queue q: frames waiting may come. Device lock held. */
 void net_backend_rx_ready(struct net_backend *be, unsigned q);
 

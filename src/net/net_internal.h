@@ -14,6 +14,7 @@ struct net_backend_ops {
 	int (*send)(struct net_backend *be, unsigned q, const struct net_hdr *hdr,
 		    const struct iovec *iov, unsigned iovcnt, size_t len);
 	void (*rx_ready)(struct net_backend *be, unsigned q);
+	void (*tx_done)(struct net_backend *be); /* optional */
 	unsigned (*set_rx_caps)(struct net_backend *be, unsigned caps);
 	void (*poll)(struct net_backend *be);
 	void (*destroy)(struct net_backend *be);

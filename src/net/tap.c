@@ -319,11 +319,13 @@ static int tap_attach(struct net_tap *t, const struct net_tap_config *cfg, unsig
 			return err_set(err, -e, "%s: tap '%s' is already attached elsewhere",
 				       cfg->name, cfg->ifname);
 		if (e == EINVAL)
-			return err_set(err, -e,
-				       "%s: '%s' is not a TAP%s (ip tuntap add dev %s mode tap%s)",
-				       cfg->name, cfg->ifname,
-				       cfg->nr_queues > 1 ? " created multi_queue" : "",
-				       cfg->ifname, cfg->nr_queues > 1 ? " multi_queue" : "");
+			return err_set(
+				err, -e,
+				"%s: '%s' is not a TAP %s multi_queue, as %u queue%s need (ip "
+				"tuntap add dev %s mode tap%s)",
+				cfg->name, cfg->ifname, cfg->nr_queues > 1 ? "created" : "without",
+				cfg->nr_queues, cfg->nr_queues > 1 ? "s" : "", cfg->ifname,
+				cfg->nr_queues > 1 ? " multi_queue" : "");
 		return err_set(err, -e, "%s: cannot attach to tap '%s': %s", cfg->name, cfg->ifname,
 			       strerror(e));
 	}

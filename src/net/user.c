@@ -12,8 +12,9 @@
  * for (slirp unregisters an fd before it closes it); its timeout and timers drive a timerfd
  * in the same set. Every slirp call runs with the device lock held, so the device's
  * slirp_input (TX) and the main loop's slirp_pollfds_poll never overlap. Frames slirp
- * produces while a device is sending (an ARP or DHCP answer inside slirp_input) wait in the
- * bounded receive queue and reach the device from the next poll, never re-entering it.
+ * produces while a device is sending (an ARP or DHCP answer, TCP data released by an ACK,
+ * inside slirp_input) wait in the bounded receive queue and reach the device when its
+ * transmit round ends (net_backend_tx_done) or from the next poll, never re-entering it.
  *
  * Not done: IPv6 (in6_enabled off), TFTP/bootfile, guestfwd, slirp state in snapshots (flows
  * are host state: they break across a restore as they would across a host restart).
@@ -470,6 +471,15 @@ static int user_send(struct net_backend *be, unsigned q, const struct net_hdr *h
 	return 0;
 }
 
+/* The device's transmit round is over: what slirp answered meanwhile goes now. */
+static void user_tx_done(struct net_backend *be)
+{
+	struct net_user *u = (struct net_user *)be;
+
+	if (u->rx_count)
+		user_rx_flush(u);
+}
+
 static void user_rx_ready(struct net_backend *be, unsigned q)
 {
 	struct net_user *u = (struct net_user *)be;
@@ -508,6 +518,7 @@ static const struct net_backend_ops user_ops = {
 	.kind = "user",
 	.send = user_send,
 	.rx_ready = user_rx_ready,
+	.tx_done = user_tx_done,
 	.poll = user_poll,
 	.destroy = user_destroy,
 };

@@ -409,7 +409,7 @@ static int vnet_tx_drain(struct virtio_net *n, unsigned p)
 	return ret;
 }
 
-static void vnet_tx(struct virtio_net *n, unsigned p)
+static void vnet_tx_round(struct virtio_net *n, unsigned p)
 {
 	struct virtqueue *vq = &n->vd.vqs[2 * p + 1];
 	int ret;
@@ -430,6 +430,12 @@ static void vnet_tx(struct virtio_net *n, unsigned p)
 		if (ret == 2) /* the back end's tx_ready brings us back */
 			return;
 	} while (vq_set_notification(vq, true));
+}
+
+static void vnet_tx(struct virtio_net *n, unsigned p)
+{
+	vnet_tx_round(n, p);
+	net_backend_tx_done(n->be); /* the answers to what went out, now */
 }
 
 /* The back end takes frames again on its queue bq (net_peer.tx_ready). Device lock held. */

@@ -27,13 +27,13 @@
 #include "devices/e1000_regs.h"
 #include "devices/pci.h"
 #include "fake_net.h"
+#include "fuzz_replay.h"
 #include "test_platform.h"
 #include "virtio/net.h"
 #include "virtio/virtio.h"
 #include "virtio/virtio_pci.h"
 #include "vmm/base/log.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -452,60 +452,10 @@ static int write_seeds(const char *dir)
 	return seed_write(dir, "virtio-net-rx-tx-ctrl", &p) ? 1 : 0;
 }
 
-static int fuzz_replay_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	u8 *buf;
-	long n;
-
-	if (!f)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc(n > 0 ? (size_t)n : 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, (size_t)n);
-	free(buf);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	unsigned replayed = 0;
-
 	if (argc == 3 && !strcmp(argv[1], "--write-seeds"))
 		return write_seeds(argv[2]);
-	for (int i = 1; i < argc; i++) {
-		DIR *dir = opendir(argv[i]);
-		struct dirent *de;
-
-		if (!dir) {
-			if (fuzz_replay_file(argv[i]) < 0)
-				return fprintf(stderr, "cannot read %s\n", argv[i]), 1;
-			replayed++;
-			continue;
-		}
-		while ((de = readdir(dir))) {
-			char path[4096];
-
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
-			if (fuzz_replay_file(path) < 0) {
-				closedir(dir);
-				return fprintf(stderr, "cannot read %s\n", path), 1;
-			}
-			replayed++;
-		}
-		closedir(dir);
-	}
-	printf("replayed %u inputs\n", replayed);
-	return replayed ? 0 : 1;
+	return fuzz_replay_main(argc, argv);
 }
 #endif

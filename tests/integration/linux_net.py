@@ -29,7 +29,6 @@ Exit 0 pass, 1 fail, 77 skip."""
 import functools
 import hashlib
 import http.server
-import json
 import os
 import re
 import shutil
@@ -80,30 +79,10 @@ def skip(msg):
 
 
 def build_initrd(gdir, work):
-    """The default initramfs plus /vmmtest/NN-module.ko, /vmmtest/load (insmod them in order)
-    and /vmmtest/udhcpc.sh."""
-    moddir, release = ls.generic_modules_dir(gdir)
-    if not moddir:
-        skip(f"no unpacked generic kernel modules under {gdir}/cache (scripts/build-guest.sh)")
-    files = ls.module_load_order(moddir, MODULES)
-    entries = [("vmmtest", 0o40755, b"")]
-    script = "#!/bin/sh\nrc=0\n"
-    for i, path in enumerate(files):
-        name = f"vmmtest/{i:02d}-{os.path.basename(path)}"
-        with open(path, "rb") as f:
-            entries.append((name, 0o100644, f.read()))
-        script += (f"insmod /{name} 2>/tmp/insmod.err || grep -q 'File exists' "
-                   f"/tmp/insmod.err || {{ cat /tmp/insmod.err; rc=1; }}\n")
-    script += "exit $rc\n"
-    entries.append(("vmmtest/load", 0o100755, script.encode()))
-    entries.append(("vmmtest/udhcpc.sh", 0o100755, UDHCPC_SCRIPT.encode()))
-    initrd = os.path.join(work, "initrd.img")
-    with open(os.path.join(gdir, "initramfs.cpio.gz"), "rb") as f:
-        base = f.read()
-    with open(initrd, "wb") as f:
-        f.write(base)
-        f.write(b"\0" * (-len(base) % 4))
-        f.write(ls.cpio_newc(entries))
+    """The default initramfs with the NIC drivers' modules, /vmmtest/load (insmod them in
+    order) and /vmmtest/udhcpc.sh (linux_storage.build_initrd)."""
+    initrd, release, _ = ls.build_initrd(gdir, work, MODULES,
+                                         [("vmmtest/udhcpc.sh", 0o100755, UDHCPC_SCRIPT.encode())])
     return initrd, release
 
 
@@ -120,6 +99,17 @@ def md5_of(g, path):
         if m:
             return m.group(1)
     raise GuestError(f"no md5sum output for {path}")
+
+
+def fetch(g, url, path, want, timeout=900):
+    """wget url to path in the guest; its md5 must be want. Seconds it took."""
+    t = time.monotonic()
+    grun(g, f"wget -q -O {path} {url}", timeout=timeout)
+    dt = time.monotonic() - t
+    got = md5_of(g, path)
+    if got != want:
+        raise GuestError(f"{url}: md5 {got} in the guest, {want} sent")
+    return dt
 
 
 def free_port():
@@ -256,12 +246,7 @@ def case_user(vmm, gdir, initrd, work, model, engine, log, restrict=False):
                 raise GuestError("restricted: the guest fetched from the host")
             print("ok: restricted: the guest cannot reach the host", flush=True)
         else:
-            t = time.monotonic()
-            grun(g, f"wget -q -O /tmp/blob {url}", timeout=900)
-            dt = time.monotonic() - t
-            got = md5_of(g, "/tmp/blob")
-            if got != want:
-                raise GuestError(f"guest md5 {got} != host {want}")
+            dt = fetch(g, url, "/tmp/blob", want)
             print(f"ok: 16 MiB from the host through slirp, md5 matches "
                   f"({16 / dt:.1f} MiB/s)", flush=True)
         text = f"hello from the {model} guest\n"
@@ -298,9 +283,7 @@ def user_api_checks(g, api, url, want):
     wait_carrier(g, 1)
     print("ok: link up from the API: carrier back", flush=True)
     if url:
-        grun(g, f"wget -q -O /tmp/blob2 {url}", timeout=900)
-        if md5_of(g, "/tmp/blob2") != want:
-            raise GuestError("after the link came back, the file arrived damaged")
+        fetch(g, url, "/tmp/blob2", want)
         print("ok: traffic flows again after link up", flush=True)
     for body, status in (({"id": "net9", "up": False}, 404), ({"id": "net0"}, 400)):
         r = api.put("vm.set-link", body)
@@ -391,12 +374,7 @@ def case_bridge(vmm, gdir, initrd, work, log):
                     "2>/dev/null", timeout=900)
             want = md5_of(b, "/www/big")
             grun(b, "httpd -p 80 -h /www")
-            t = time.monotonic()
-            grun(a, "wget -q -O /tmp/big http://192.168.77.2/big", timeout=1500)
-            dt = time.monotonic() - t
-            got = md5_of(a, "/tmp/big")
-            if got != want:
-                raise GuestError(f"64 MiB file: md5 {got} on the e1000 guest, {want} sent")
+            dt = fetch(a, "http://192.168.77.2/big", "/tmp/big", want, timeout=1500)
             print(f"ok: 64 MiB virtio-net -> e1000 over the bridge, md5 matches "
                   f"({64 / dt:.1f} MiB/s guest to guest)", flush=True)
             for g, label in ((a, "e1000"), (b, "virtio")):
