@@ -61,6 +61,11 @@ unsigned net_backend_caps(const struct net_backend *be)
 	return be->caps;
 }
 
+unsigned net_backend_rx_caps(const struct net_backend *be)
+{
+	return be->rx_caps;
+}
+
 unsigned net_backend_set_rx_caps(struct net_backend *be, unsigned caps)
 {
 	return be->ops->set_rx_caps ? be->ops->set_rx_caps(be, caps) : 0;

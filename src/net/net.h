@@ -95,6 +95,7 @@ struct net_stats {
 	u64 rx_frames, rx_bytes; /* handed to the device */
 	u64 rx_dropped; /* frames lost: the device refused them, or the wait queue was full */
 	u64 rx_waits;	/* times a frame had to wait for guest buffers */
+	u64 rx_coalesced; /* frames merged into segmentation offload frames (user) */
 };
 
 /* What a tap back end opens. */
@@ -150,6 +151,8 @@ void net_backend_set_peer(struct net_backend *be, const struct net_peer *peer);
 unsigned net_backend_queues(const struct net_backend *be);
 /* NET_CAP_* the back end takes natively (net_send emulates the rest). */
 unsigned net_backend_caps(const struct net_backend *be);
+/* NET_CAP_* the back end can put in received frames (net_backend_set_rx_caps chooses). */
+unsigned net_backend_rx_caps(const struct net_backend *be);
 /*
  * What the device lets the back end deliver (NET_CAP_*: the guest's negotiated receive
  * offloads). A tap passes them to the kernel (TUNSETOFFLOAD); others deliver plain frames

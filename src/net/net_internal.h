@@ -27,6 +27,7 @@ struct net_backend {
 	bool has_peer;
 	unsigned nr_queues;
 	unsigned caps;	       /* NET_CAP_* send takes natively */
+	unsigned rx_caps;      /* NET_CAP_* received frames may carry, if the device wants */
 	unsigned vnet_hdr_len; /* tap: bytes of header on the fd */
 	int epfd;	       /* what the main loop watches */
 	struct net_stats stats;

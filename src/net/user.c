@@ -21,6 +21,7 @@
  */
 #include "net/net_internal.h"
 
+#include "net/net_offload.h"
 #include "vmm/base/log.h"
 
 #include <errno.h>
@@ -42,6 +43,10 @@ _Static_assert(SLIRP_CONFIG_VERSION_MAX >= 4, "libslirp 4.7 or newer");
 #define USER_POLL_MAX 256	  /* epoll events taken per poll */
 #define USER_NET      0x0a000200u /* 10.0.2.0 */
 #define USER_MASK     0xffffff00u
+#define USER_LRO_HDR  54		  /* Ethernet, IPv4 and TCP headers without options */
+#define USER_LRO_MAX  (64u * 1024 - 1024) /* payload of one coalesced frame */
+#define USER_TCP_ACK  0x10
+#define USER_TCP_PSH  0x08
 
 struct user_timer {
 	SlirpTimerCb cb; /* timer_new */
@@ -68,7 +73,9 @@ struct net_user {
 	struct net_backend be; /* first: container_of by cast */
 	Slirp *slirp;
 	int timer_fd, wake_fd;
-	bool wake_pending, in_send;
+	bool wake_pending, in_send, in_poll;
+	bool lro_on; /* the device takes TCPV4 segmentation offload frames: coalesce */
+	u8 *lro;     /* USER_LRO_HDR + USER_LRO_MAX: one coalesced frame */
 
 	struct {
 		int fd;
@@ -106,19 +113,112 @@ static void user_wake(struct net_user *u)
 
 /* ---- frames for the guest ---- */
 
+/* ---- coalescing for a device that takes TCP segmentation offload frames ---- */
+
+/* A plain TCP/IPv4 segment with data: no IP or TCP options, only ACK (and PSH) set. */
+static bool user_lro_seg(const struct user_frame *f, struct net_layers *l)
+{
+	u8 flags;
+
+	if (net_parse(f->data, f->len, l) || l->ipv6 || l->proto != NET_IPPROTO_TCP ||
+	    l->fragment || l->l3_off != NET_ETH_HLEN || l->l4_off != USER_LRO_HDR - 20 ||
+	    l->hdr_len != USER_LRO_HDR || l->l4_off + l->l4_len != f->len)
+		return false;
+	flags = f->data[l->l4_off + 13];
+	return (flags & USER_TCP_ACK) && !(flags & ~(USER_TCP_ACK | USER_TCP_PSH)) &&
+	       f->len > USER_LRO_HDR;
+}
+
+static u32 user_be32(const u8 *p)
+{
+	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
+}
+
+/*
+ * Merge the queued segments of one flow from rx_head on (in sequence, full-sized but the last)
+ * into u->lro: one frame with a TCPV4 segmentation header, as a host NIC's LRO makes them, so
+ * the guest's stack takes up to 64 KiB at once. Returns how many frames it took (0 or 1: no
+ * merge, deliver the head as it is).
+ */
+static unsigned user_lro_merge(struct net_user *u, struct net_hdr *hdr, size_t *len)
+{
+	const struct user_frame *f = u->rxq[u->rx_head];
+	size_t mss = f->len - USER_LRO_HDR, total = mss;
+	u32 seq = user_be32(f->data + 38) + (u32)mss, sum;
+	struct net_layers l;
+	unsigned n = 1;
+	u8 flags;
+
+	if (!user_lro_seg(f, &l))
+		return 0;
+	memcpy(u->lro, f->data, f->len);
+	flags = f->data[47];
+	while (n < u->rx_count) {
+		const struct user_frame *g = u->rxq[(u->rx_head + n) % NET_RX_QUEUE_FRAMES];
+		size_t pl = g->len - USER_LRO_HDR;
+
+		if (!user_lro_seg(g, &l) || memcmp(g->data + 26, f->data + 26, 12) ||
+		    user_be32(g->data + 38) != seq || pl > mss || total + pl > USER_LRO_MAX)
+			break;
+		memcpy(u->lro + USER_LRO_HDR + total, g->data + USER_LRO_HDR, pl);
+		memcpy(u->lro + 42, g->data + 42, 4); /* the newest ACK and window */
+		memcpy(u->lro + 48, g->data + 48, 2);
+		flags |= g->data[47];
+		total += pl;
+		seq += (u32)pl;
+		n++;
+		if (pl < mss)
+			break; /* a short segment ends the run */
+	}
+	if (n < 2)
+		return 1;
+	*len = USER_LRO_HDR + total;
+	u->lro[16] = (u8)((*len - NET_ETH_HLEN) >> 8);
+	u->lro[17] = (u8)(*len - NET_ETH_HLEN);
+	u->lro[47] = flags;
+	if (net_parse(u->lro, *len, &l))
+		return 1;	    /* cannot happen: every part was parsed */
+	net_fill_csums(u->lro, &l); /* the IP header's; the TCP one is replaced below */
+	/* NEEDS_CSUM: the TCP field holds the pseudo-header sum, the rest is the guest's. */
+	sum = net_csum_add(0, u->lro + 26, 8);
+	sum = net_csum_add(
+		sum, (u8[]){ 0, NET_IPPROTO_TCP, (u8)((*len - 34) >> 8), (u8)(*len - 34) }, 4);
+	sum = (u16)~net_csum_fold(sum);
+	u->lro[50] = (u8)(sum >> 8);
+	u->lro[51] = (u8)sum;
+	*hdr = (struct net_hdr){ .flags = NET_HDR_F_NEEDS_CSUM,
+				 .gso_type = NET_HDR_GSO_TCPV4,
+				 .hdr_len = USER_LRO_HDR,
+				 .gso_size = (u16)mss,
+				 .csum_start = 34,
+				 .csum_offset = 16 };
+	u->be.stats.rx_coalesced += n;
+	return n;
+}
+
 static void user_rx_flush(struct net_user *u)
 {
 	while (u->rx_count) {
 		struct user_frame *f = u->rxq[u->rx_head];
 		struct net_hdr hdr = { .flags = NET_HDR_F_DATA_VALID };
 		struct iovec iov = { .iov_base = f->data, .iov_len = f->len };
+		unsigned n = 0;
+		size_t len = f->len;
 
-		if (net_backend_deliver(&u->be, 0, &hdr, &iov, 1, f->len) == -EAGAIN)
+		if (u->lro_on && u->rx_count > 1)
+			n = user_lro_merge(u, &hdr, &len);
+		if (n > 1)
+			iov = (struct iovec){ .iov_base = u->lro, .iov_len = len };
+		else
+			n = 1;
+		if (net_backend_deliver(&u->be, 0, &hdr, &iov, 1, len) == -EAGAIN)
 			return;
-		free(f);
-		u->rxq[u->rx_head] = NULL;
-		u->rx_head = (u->rx_head + 1) % NET_RX_QUEUE_FRAMES;
-		u->rx_count--;
+		for (unsigned i = 0; i < n; i++) {
+			free(u->rxq[u->rx_head]);
+			u->rxq[u->rx_head] = NULL;
+			u->rx_head = (u->rx_head + 1) % NET_RX_QUEUE_FRAMES;
+			u->rx_count--;
+		}
 	}
 }
 
@@ -142,7 +242,10 @@ static ssize_t user_cb_send(const void *buf, size_t len, void *opaque)
 	struct net_hdr hdr = { .flags = NET_HDR_F_DATA_VALID };
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 
-	if (u->in_send || u->rx_count) { /* never re-enter the sending device; keep order */
+	if (u->in_poll && u->rx_count == NET_RX_QUEUE_FRAMES)
+		user_rx_flush(u); /* the main loop's poll: the device may be called */
+	if (u->in_send || u->in_poll || u->rx_count) {
+		/* Never re-enter the sending device; keep the order; let a burst coalesce. */
 		user_rx_enqueue(u, buf, len);
 		if (u->in_send)
 			user_wake(u);
@@ -442,8 +545,10 @@ static void user_poll(struct net_backend *be)
 			u->fds[d].rgen = u->poll_gen;
 		}
 	}
+	u->in_poll = true;
 	slirp_pollfds_poll(u->slirp, n < 0, user_cb_get_revents, u);
 	user_run_timers(u);
+	u->in_poll = false;
 	user_rx_flush(u);
 	user_refill(u);
 }
@@ -480,6 +585,14 @@ static void user_tx_done(struct net_backend *be)
 		user_rx_flush(u);
 }
 
+static unsigned user_set_rx_caps(struct net_backend *be, unsigned caps)
+{
+	struct net_user *u = (struct net_user *)be;
+
+	u->lro_on = (caps & NET_CAP_CSUM) && (caps & NET_CAP_TSO4);
+	return u->lro_on ? NET_CAP_CSUM | NET_CAP_TSO4 : 0;
+}
+
 static void user_rx_ready(struct net_backend *be, unsigned q)
 {
 	struct net_user *u = (struct net_user *)be;
@@ -493,6 +606,10 @@ static void user_destroy(struct net_backend *be)
 {
 	struct net_user *u = (struct net_user *)be;
 
+	if (be->stats.rx_coalesced)
+		log_info("%s: %llu frames to the guest, %llu of them coalesced into larger ones",
+			 be->name, (unsigned long long)be->stats.rx_frames,
+			 (unsigned long long)be->stats.rx_coalesced);
 	if (u->slirp)
 		slirp_cleanup(u->slirp);
 	while (u->timers) {
@@ -510,6 +627,7 @@ static void user_destroy(struct net_backend *be)
 	free(u->pfds);
 	free(u->fds);
 	free(u->reg);
+	free(u->lro);
 	net_backend_fini(be);
 	free(u);
 }
@@ -519,6 +637,7 @@ static const struct net_backend_ops user_ops = {
 	.send = user_send,
 	.rx_ready = user_rx_ready,
 	.tx_done = user_tx_done,
+	.set_rx_caps = user_set_rx_caps,
 	.poll = user_poll,
 	.destroy = user_destroy,
 };
@@ -595,6 +714,10 @@ static int user_start(struct net_user *u, const struct net_user_config *cfg, str
 	    epoll_ctl(u->be.epfd, EPOLL_CTL_ADD, u->timer_fd, &tev) < 0 ||
 	    epoll_ctl(u->be.epfd, EPOLL_CTL_ADD, u->wake_fd, &wev) < 0)
 		return err_set(err, -errno, "%s: %s", cfg->name, strerror(errno));
+	u->lro = malloc(USER_LRO_HDR + USER_LRO_MAX);
+	if (!u->lro)
+		return err_set(err, -ENOMEM, "%s: out of memory", cfg->name);
+	u->be.rx_caps = NET_CAP_CSUM | NET_CAP_TSO4; /* by coalescing (user_lro_merge) */
 	u->slirp = slirp_new(&sc, &user_callbacks, u);
 	if (!u->slirp)
 		return err_set(err, -ENOMEM, "%s: libslirp did not start", cfg->name);

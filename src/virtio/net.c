@@ -740,7 +740,7 @@ int virtio_net_create(struct platform *p, const struct virtio_net_config *cfg,
 	n->vd.config_len = VIRTIO_NET_CFG_SIZE;
 	n->vd.nr_queues = 2 * pairs + 1;
 	n->vd.queue_max_size = (u16)qs;
-	n->vd.features = vnet_features(cfg, net_backend_caps(cfg->be));
+	n->vd.features = vnet_features(cfg, net_backend_rx_caps(cfg->be));
 	vnet_reset(&n->vd);
 	ret = virtio_pci_create(p, &n->vd, name, &n->vp, err);
 	if (ret) {
@@ -834,6 +834,7 @@ static void virtio_net_counters(void *dev, device_counter_fn fn, void *opaque)
 	fn(opaque, "backend_tx_segments", b.tx_segments);
 	fn(opaque, "backend_rx_waits", b.rx_waits);
 	fn(opaque, "backend_rx_dropped", b.rx_dropped);
+	fn(opaque, "backend_rx_coalesced", b.rx_coalesced);
 }
 
 /* Notifications still in ioeventfds reach the device first; no chain stays popped. */

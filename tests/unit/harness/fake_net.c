@@ -75,7 +75,7 @@ void fake_net_init(struct fake_net *f, unsigned caps, unsigned nq)
 		return;
 	}
 	b->owner = f;
-	b->be.caps = caps;
+	b->be.caps = b->be.rx_caps = caps;
 	b->be.nr_queues = nq ? nq : 1;
 	f->be = &b->be;
 }
