@@ -25,7 +25,10 @@ Cases:
 Usage: linux_net.py VMM DEFAULT_GUEST_DIR CASE
   The guest comes from $VMM_GUEST_DIR, else DEFAULT_GUEST_DIR (scripts/build-guest.sh output).
   VMM_LINUX_ENGINE=qemu runs the user cases under qemu-system-x86_64 -accel tcg (a reference;
-  no API there). VMM_TEST_LOG=FILE copies the guest console to FILE.
+  no API there). VMM_NET_ACCEL=kvm runs our guests under KVM instead of the BT engine (virtio
+  notifications through ioeventfds, interrupts through irqfds): skipped unless the host has
+  hardware-assisted KVM (the software-only kvm_pvm runs Debian's kernels ~5000x slower).
+  VMM_TEST_LOG=FILE copies the guest console to FILE.
 Exit 0 pass, 1 fail, 77 skip."""
 import functools
 import hashlib
@@ -177,11 +180,14 @@ def host_get(url, timeout=120):
             time.sleep(2)
 
 
+ACCEL = os.environ.get("VMM_NET_ACCEL", "bt")
+
+
 def start_guest(vmm, gdir, initrd, nics, engine, log, qemu_extra=(), api=True, memory=384):
     try:
         return LinuxGuest(os.path.join(gdir, "vmlinuz-generic"), initrd,
                           cmdline="console=ttyS0 panic=-1", memory_mib=memory, engine=engine,
-                          vmm=vmm, accel="bt", nics=nics, qemu_extra=qemu_extra, log=log,
+                          vmm=vmm, accel=ACCEL, nics=nics, qemu_extra=qemu_extra, log=log,
                           api=api and engine == "vmm")
     except GuestError as e:
         fail(f"{engine} did not start: {e}")
@@ -409,6 +415,11 @@ def main():
              "(scripts/build-guest.sh DIR, or set VMM_GUEST_DIR)")
     if engine == "qemu" and not shutil.which("qemu-system-x86_64"):
         skip("qemu-system-x86_64 not installed")
+    if ACCEL == "kvm":
+        info = subprocess.run([vmm, "host-info"], capture_output=True, text=True).stdout
+        m = re.search(r"^hardware assist: (.*)$", info, re.M)
+        if not m or not m.group(1).startswith("yes"):
+            skip(f"needs hardware-assisted KVM; this host: {m.group(1) if m else info[-200:]}")
     work = tempfile.mkdtemp(prefix="vmm-linux-net-")
     initrd, release = build_initrd(gdir, work)
     log = open(os.environ["VMM_TEST_LOG"], "w") if os.environ.get("VMM_TEST_LOG") else None
