@@ -15,7 +15,7 @@
 #   BUILD_DIR defaults to build (needs src/vmm/vmm), GUEST_DIR to $VMM_GUEST_DIR or
 #   BUILD_DIR/guest (scripts/build-guest.sh). SIZE_MIB (default 256), REPEAT (default 1),
 #   ENGINES ("vmm qemu"), BACKENDS ("user tap"), MODELS ("e1000 virtio") and G2G (1: the
-#   guest-to-guest run; 0: not) tune it; BIG_MTU (default 65520; 0: not) adds a run of ours with
+#   guest-to-guest run; 0: not) tune it; BIG_MTU (e.g. 65520; default 0: none) adds a run of ours with
 #   virtio-net and slirp at that MTU ("mtu" in the spec, announced to the guest). The qemu
 #   engine needs Debian's qemu-system-x86.
 set -eu
@@ -31,7 +31,7 @@ guest=${2:-${VMM_GUEST_DIR:-$build/guest}}
 export VMM_GUEST_DIR=$(cd "$guest" && pwd)
 export SIZE_MIB=${SIZE_MIB:-256} REPEAT=${REPEAT:-1} ENGINES=${ENGINES:-vmm qemu}
 export BACKENDS=${BACKENDS:-user tap} MODELS=${MODELS:-e1000 virtio} G2G=${G2G:-1}
-export BIG_MTU=${BIG_MTU:-65520}
+export BIG_MTU=${BIG_MTU:-0}
 set -- "$vmm"
 case " $ENGINES " in *" qemu "*) set -- "$@" qemu-system-x86_64 ;; esac
 for t in "$@"; do
