@@ -15,9 +15,9 @@
 #   BUILD_DIR defaults to build (needs src/vmm/vmm), GUEST_DIR to $VMM_GUEST_DIR or
 #   BUILD_DIR/guest (scripts/build-guest.sh). SIZE_MIB (default 256), REPEAT (default 1),
 #   ENGINES ("vmm qemu"), BACKENDS ("user tap"), MODELS ("e1000 virtio") and G2G (1: the
-#   guest-to-guest run; 0: not) tune it; BIG_MTU (e.g. 65520; default 0: none) adds a run of ours with
-#   virtio-net and slirp at that MTU ("mtu" in the spec, announced to the guest). The qemu
-#   engine needs Debian's qemu-system-x86.
+#   guest-to-guest run; 0: not) tune it; BIG_MTU (e.g. 65520; default 0: none) adds a run of
+#   ours with virtio-net and slirp at that MTU ("mtu" in the spec, announced to the guest).
+#   The qemu engine needs Debian's qemu-system-x86.
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-build}" 2>/dev/null && pwd) ||
