@@ -298,21 +298,25 @@ static bool spec_parse_endpoint(const char *s, size_t len, u32 *addr, u16 *port)
 /* QEMU's hostfwd syntax: "[tcp:|udp:][HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT". */
 static bool spec_parse_hostfwd(const char *rule, struct nic_hostfwd *h)
 {
-	const char *s = rule, *dash;
+	const char *s = rule, *dash = strchr(rule, '-'), *first = NULL;
+	unsigned colons = 0;
 
 	memset(h, 0, sizeof(*h));
-	dash = strchr(s, '-');
 	if (!dash)
 		return false;
+	for (const char *p = s; p < dash; p++) {
+		if (*p == ':' && !colons++)
+			first = p;
+	}
 	/* Three fields before the dash: the first is the protocol (empty: tcp). */
-	if (memchr(s, ':', (size_t)(dash - s)) != memrchr(s, ':', (size_t)(dash - s))) {
+	if (colons == 2) {
 		if (!strncmp(s, "udp:", 4))
 			h->udp = true;
 		else if (strncmp(s, "tcp:", 4) && s[0] != ':')
 			return false;
-		s = strchr(s, ':') + 1;
+		s = first + 1;
 	}
-	return dash && spec_parse_endpoint(s, (size_t)(dash - s), &h->host_addr, &h->host_port) &&
+	return spec_parse_endpoint(s, (size_t)(dash - s), &h->host_addr, &h->host_port) &&
 	       spec_parse_endpoint(dash + 1, strlen(dash + 1), &h->guest_addr, &h->guest_port);
 }
 
