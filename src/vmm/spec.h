@@ -10,7 +10,7 @@
  * (docs/conventions.md section 8).
  *
  * A key the parser accepts has an effect. Sections this build validates but cannot run yet
- * (nics, display, control: spec_unbuilt_keys) are refused with "PATH: ... not supported by
+ * (nics, display: spec_unbuilt_keys) are refused with "PATH: ... not supported by
  * this build yet"; tests/specs/keys.json names, for every other key, the code that reads it
  * and the test that shows its effect.
  *
