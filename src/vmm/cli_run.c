@@ -10,6 +10,8 @@
 #include "vmm/accel_select.h"
 #include "vmm/base/log.h"
 #include "vmm/console.h"
+#include "vmm/notify.h"
+#include "vmm/sandbox.h"
 #include "vmm/spec.h"
 #include "vmm/vm.h"
 
@@ -36,6 +38,8 @@ static const char run_usage[] =
 	"  6      the accelerator failed (e.g. a KVM internal error)\n"
 	"  128+N  stopped by signal N (SIGTERM, SIGINT, SIGHUP); Ctrl-A x on a stdio console\n"
 	"         counts as SIGINT\n"
+	"  159    the sandbox stopped the VMM: a thread made a system call its seccomp\n"
+	"         allow-list forbids (the log names it; \"sandbox\": false turns it off)\n"
 	"  other  the status a test guest wrote to its debug-exit port\n";
 
 static void run_block_signals(void)
@@ -87,9 +91,11 @@ static int run_vm(const struct vm_spec *spec, const struct accel_ops *accel,
 		if (run_restarts(spec, end)) {
 			log_info("%s: %s; restarting (boot %u)", spec->name, vm->end_msg,
 				 boots + 1);
+			notify_status("Rebooting: %s", vm->end_msg);
 			vm_destroy(vm);
 			continue;
 		}
+		notify_stopping("Shutdown: %s (exit status %d)", vm->end_msg, status);
 		if (end == VM_END_POWEROFF || end == VM_END_DEBUG_EXIT)
 			log_info("%s: %s (exit status %d)", spec->name, vm->end_msg, status);
 		else
@@ -97,6 +103,29 @@ static int run_vm(const struct vm_spec *spec, const struct accel_ops *accel,
 		vm_destroy(vm);
 		return status;
 	}
+}
+
+/* The seccomp sandbox and the systemd watchdog, set up before the first vCPU thread. */
+static int run_prepare_sandbox(const struct vm_spec *spec, const struct accel_ops *accel,
+			       struct err *err)
+{
+	static const enum sandbox_probe probes[] = {
+		[SPEC_FORBIDDEN_SYSCALL_NONE] = SANDBOX_PROBE_NONE,
+		[SPEC_FORBIDDEN_SYSCALL_MAIN] = SANDBOX_PROBE_MAIN,
+		[SPEC_FORBIDDEN_SYSCALL_VCPU] = SANDBOX_PROBE_VCPU,
+	};
+	struct sandbox_config cfg = {
+		.enabled = !spec->sandbox_off,
+		.action = SANDBOX_ACTION_TRAP,
+		.accel = accel,
+		.rebuild =
+			run_restarts(spec, VM_END_RESET) || run_restarts(spec, VM_END_TRIPLE_FAULT),
+		.probe = probes[spec->debug.forbidden_syscall],
+		.name = spec->name,
+	};
+	int ret = notify_init(err);
+
+	return ret < 0 ? ret : sandbox_prepare(&cfg, err);
 }
 
 int cli_run(int argc, char **argv)
@@ -141,8 +170,15 @@ int cli_run(int argc, char **argv)
 		spec_free(&spec);
 		return CLI_EXIT_FAILURE;
 	}
-	ret = run_vm(&spec, accel, console);
+	if (run_prepare_sandbox(&spec, accel, &err) < 0) {
+		log_err("%s: %s", spec.name, err.msg);
+		ret = CLI_EXIT_FAILURE;
+	} else {
+		ret = run_vm(&spec, accel, console);
+	}
 	console_close(console);
+	sandbox_release();
+	notify_fini();
 	spec_free(&spec);
 	return ret;
 }

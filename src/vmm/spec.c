@@ -127,6 +127,7 @@ static const char *const disk_cache_names[] = { "writeback", "writethrough", "no
 static const char *const nic_backend_names[] = { "user", "tap", NULL };
 static const char *const nic_model_names[] = { "virtio", "e1000", NULL };
 static const char *const display_type_names[] = { "none", "vnc", NULL };
+static const char *const forbidden_syscall_names[] = { "none", "main", "vcpu", NULL };
 
 static const char *spec_enum_name(const char *const *names, size_t nr, unsigned v)
 {
@@ -192,16 +193,17 @@ const char *display_type_name(enum display_type t)
 
 /* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
 
-static const char *const spec_top_keys[] = { "name",	"vcpus",  "memory_mib", "accel",
-					     "boot",	"serial", "on_reset",	"on_triple_fault",
-					     "debug",	"disks",  "nics",	"display",
-					     "control", NULL };
+static const char *const spec_top_keys[] = { "name",	"vcpus",   "memory_mib", "accel",
+					     "boot",	"serial",  "on_reset",	 "on_triple_fault",
+					     "debug",	"disks",   "nics",	 "display",
+					     "control", "sandbox", NULL };
 static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
 					      "modules",    "flat",   "load_address", "firmware",
 					      "decompress", NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
-static const char *const spec_debug_keys[] = { "exit_port", "test_device", NULL };
+static const char *const spec_debug_keys[] = { "exit_port", "test_device", "forbidden_syscall",
+					       NULL };
 static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "readonly",
 					      "cache", "serial", "cdrom", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
@@ -901,6 +903,8 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 	j = spec_member(debug, "debug", "test_device", kpath);
 	if (j)
 		spec_get_bool(c, kpath, j, &dbg->test_device);
+	SPEC_GET_ENUM(c, debug, "debug", "forbidden_syscall", forbidden_syscall_names,
+		      &dbg->forbidden_syscall);
 }
 
 static void spec_parse_disk(struct spec_ctx *c, const json_t *o, const char *ipath,
@@ -1228,6 +1232,13 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	spec_parse_nics(c, root, s);
 	spec_parse_display(c, root, &s->display);
 	spec_parse_control(c, root, &s->control);
+	j = spec_member(root, "", "sandbox", kpath);
+	if (j) {
+		bool on = true;
+
+		spec_get_bool(c, kpath, j, &on);
+		s->sandbox_off = !on;
+	}
 }
 
 void spec_free(struct vm_spec *s)

@@ -20,6 +20,7 @@
 #include "vmm/base/log.h"
 #include "vmm/board_irqchip.h"
 #include "vmm/board_pc.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -283,6 +284,9 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 
+	/* Everything this thread may do from here on is on the vCPU list (docs/sandbox.md). */
+	if (sandbox_lockdown(SANDBOX_KIND_VCPU, v->name) < 0)
+		vm_request_end(vm, VM_END_FAILED, 0, "%s: cannot install its sandbox", v->name);
 	while (!vcpu_should_quit(v)) {
 		enum vcpu_stop why = VCPU_STOP_KICKED;
 		int ret = vcpu_startup_step(v);

@@ -13,6 +13,8 @@
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
 #include "vmm/loop.h"
+#include "vmm/notify.h"
+#include "vmm/sandbox.h"
 #include "vmm/spec.h"
 #include "vmm/vcpu.h"
 
@@ -59,6 +61,7 @@ const char *vm_end_name(enum vm_end end)
  *   5   triple fault (shutdown) with on_triple_fault "exit"
  *   6   the accelerator failed (KVM internal error, emulation failure)
  *   128+N  stopped by signal N (SIGTERM, SIGINT, SIGHUP; Ctrl-A x counts as SIGINT)
+ *   159    the sandbox stopped the VMM: a forbidden system call (seccomp.h; not a vm_end)
  *   any    the status a test guest wrote to the debug-exit port
  */
 int vm_end_exit_status(enum vm_end end, int status)
@@ -411,6 +414,8 @@ static int vm_setup_loop(struct vm *vm, struct vm_loop_ctx *ctx)
 	if (!ret && vm->console)
 		ret = console_attach(vm->console, vm->loop, board_pc_console_input, vm_console_quit,
 				     vm);
+	if (!ret)
+		ret = notify_attach(vm->loop);
 	return ret;
 }
 
@@ -432,6 +437,12 @@ enum vm_end vm_run(struct vm *vm)
 			goto out;
 		}
 	}
+	/* Every vCPU thread exists (none inherits the main list): lock the main thread down. */
+	if (sandbox_lockdown(SANDBOX_KIND_MAIN, "main") < 0) {
+		vm_request_end(vm, VM_END_FAILED, 0, "cannot install the main thread's sandbox");
+		goto out;
+	}
+	notify_ready("Running");
 	while (vm_current_end(vm) == VM_END_NONE) {
 		vm_service_timers(vm, ctx.timer_fd);
 		/* Input the UART could not take yet; its rx_ready callback wakes us when it can. */
@@ -445,6 +456,7 @@ out:
 			vcpu_stop(vm->vcpus[i]);
 	if (vm->console)
 		console_detach(vm->console);
+	notify_detach(vm->loop);
 	board_pc_detach(vm->board);
 	if (ctx.sig_fd >= 0)
 		close(ctx.sig_fd);
