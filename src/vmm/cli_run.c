@@ -27,6 +27,10 @@ static const char run_usage[] =
 	"Options:\n"
 	"      --set KEY=VALUE  override a spec field (repeatable), e.g. --set memory_mib=1024,\n"
 	"                       --set accel=bt, --set boot.cmdline='console=ttyS0 quiet'\n"
+	"      --seccomp=ACTION what the sandbox does with a forbidden system call: trap (report\n"
+	"                       it by name and exit 159; the default), kill (the kernel kills the\n"
+	"                       process with SIGSYS), log (allow it; the kernel's audit log\n"
+	"                       records it). \"sandbox\": false in the spec turns the sandbox off\n"
 	"\n"
 	"Exit status:\n"
 	"  0      the guest powered off\n"
@@ -107,7 +111,7 @@ static int run_vm(const struct vm_spec *spec, const struct accel_ops *accel,
 
 /* The seccomp sandbox and the systemd watchdog, set up before the first vCPU thread. */
 static int run_prepare_sandbox(const struct vm_spec *spec, const struct accel_ops *accel,
-			       struct err *err)
+			       enum sandbox_action action, struct err *err)
 {
 	static const enum sandbox_probe probes[] = {
 		[SPEC_FORBIDDEN_SYSCALL_NONE] = SANDBOX_PROBE_NONE,
@@ -116,7 +120,7 @@ static int run_prepare_sandbox(const struct vm_spec *spec, const struct accel_op
 	};
 	struct sandbox_config cfg = {
 		.enabled = !spec->sandbox_off,
-		.action = SANDBOX_ACTION_TRAP,
+		.action = action,
 		.accel = accel,
 		.rebuild =
 			run_restarts(spec, VM_END_RESET) || run_restarts(spec, VM_END_TRIPLE_FAULT),
@@ -130,6 +134,7 @@ static int run_prepare_sandbox(const struct vm_spec *spec, const struct accel_op
 
 int cli_run(int argc, char **argv)
 {
+	enum sandbox_action action = SANDBOX_ACTION_TRAP;
 	const struct accel_ops *accel;
 	struct console *console = NULL;
 	struct err err = { 0 };
@@ -139,9 +144,14 @@ int cli_run(int argc, char **argv)
 	struct diag d;
 	int ret;
 
-	ret = cli_parse(argc, argv, run_usage, CLI_ACCEPT_SET, &args);
+	ret = cli_parse(argc, argv, run_usage, CLI_ACCEPT_SET | CLI_ACCEPT_SECCOMP, &args);
 	if (ret >= 0)
 		return ret;
+	if (args.seccomp && sandbox_action_parse(args.seccomp, &action) < 0) {
+		fprintf(stderr, "vmm run: --seccomp: expected trap, kill or log, got '%s'\n",
+			args.seccomp);
+		return CLI_EXIT_USAGE;
+	}
 	if (args.nr_rest != 1) {
 		fprintf(stderr, "vmm run: expected one spec file\n");
 		return CLI_EXIT_USAGE;
@@ -170,7 +180,7 @@ int cli_run(int argc, char **argv)
 		spec_free(&spec);
 		return CLI_EXIT_FAILURE;
 	}
-	if (run_prepare_sandbox(&spec, accel, &err) < 0) {
+	if (run_prepare_sandbox(&spec, accel, action, &err) < 0) {
 		log_err("%s: %s", spec.name, err.msg);
 		ret = CLI_EXIT_FAILURE;
 	} else {

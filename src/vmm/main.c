@@ -51,7 +51,8 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 	enum {
 		OPT_LOG = 1000,
 		OPT_SET,
-		OPT_NO_FILE_CHECK
+		OPT_NO_FILE_CHECK,
+		OPT_SECCOMP,
 	};
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -60,6 +61,7 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "set", required_argument, NULL, OPT_SET },
 		{ "no-file-check", no_argument, NULL, OPT_NO_FILE_CHECK },
+		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -98,6 +100,11 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 			if (!(accept & CLI_ACCEPT_NO_FILE_CHECK))
 				return cli_usage_error(usage);
 			out->no_file_check = true;
+			break;
+		case OPT_SECCOMP:
+			if (!(accept & CLI_ACCEPT_SECCOMP))
+				return cli_usage_error(usage);
+			out->seccomp = optarg;
 			break;
 		default:
 			return cli_usage_error(usage);

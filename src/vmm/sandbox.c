@@ -235,12 +235,16 @@ static const struct sandbox_rule sandbox_build[] = {
  * reports read /proc/self/maps. Release builds never contain this group.
  */
 static const struct sandbox_rule sandbox_sanitizer[] = {
-	/* LeakSanitizer's tracer task and what it reads (/proc/self/task, maps, exe) */
+	/* LeakSanitizer's tracer task and what it reads (/proc/self/task, maps, exe): the
+	 * runtime makes raw system calls, open and getdents rather than libc's openat and
+	 * getdents64 */
 	ALLOW(clone),
 	ALLOW(ptrace),
 	ALLOW(wait4),
 	ALLOW(prctl),
+	ALLOW(open),
 	ALLOW(openat),
+	ALLOW(getdents),
 	ALLOW(getdents64),
 	ALLOW(readlink),
 	ALLOW(sigaltstack),
