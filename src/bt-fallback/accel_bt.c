@@ -461,6 +461,23 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 	return ret;
 }
 
+/* vm.counters: the engine's figures for this CPU (read racily: they only ever grow). */
+static void accel_bt_vcpu_counters(struct accel_vcpu *v, accel_counter_fn fn, void *opaque)
+{
+	const struct bt_cache *c = &v->cpu->cache;
+
+	fn(opaque, "instructions", __atomic_load_n(&v->cpu->icount, __ATOMIC_RELAXED));
+	fn(opaque, "blocks_translated", c->nr_translated);
+	fn(opaque, "cache_flushes", c->nr_flushes);
+	fn(opaque, "blocks_invalidated", c->nr_invalidated);
+	fn(opaque, "jump_cache_misses", c->nr_jc_misses);
+	fn(opaque, "tlb_misses", c->nr_tlb_misses);
+	fn(opaque, "tlb_flushes", c->nr_tlb_flushes);
+	fn(opaque, "cr3_loads", c->nr_tlb_cr3);
+	fn(opaque, "invlpgs", c->nr_tlb_invlpg);
+	fn(opaque, "code_bytes", c->arena_used);
+}
+
 /* Device DMA into RAM: the engine drops translated code from those pages at its next block. */
 static void accel_bt_mem_written(struct accel_vm *avm, u64 gpa, u64 len)
 {
@@ -486,4 +503,5 @@ const struct accel_ops accel_bt = {
 	.vcpu_nmi = accel_bt_vcpu_nmi,
 	.vcpu_get = accel_bt_vcpu_get,
 	.vcpu_set = accel_bt_vcpu_set,
+	.vcpu_counters = accel_bt_vcpu_counters,
 };

@@ -16,13 +16,24 @@
 #ifndef DEVICES_DEVICE_H
 #define DEVICES_DEVICE_H
 
+#include "vmm/base/types.h"
+
 struct state_desc;
+
+/* One named counter of a device (vm.counters): fn(opaque, "requests", 42). */
+typedef void (*device_counter_fn)(void *opaque, const char *name, u64 value);
 
 struct device_ops {
 	const char *type;		/* "uart", "rtc", "pci-host", ... */
 	void (*reset)(void *dev);	/* back to the power-on state; device lock held */
 	const struct state_desc *state; /* fields to save and load; NULL for now */
 	void (*destroy)(void *dev);	/* unmap from the buses and free; main thread */
+	/*
+	 * The device's own I/O counters for vm.counters (requests, bytes, commands), one fn
+	 * call each; NULL when it has none beyond the bus accesses the VM counts. Device lock
+	 * held.
+	 */
+	void (*counters)(void *dev, device_counter_fn fn, void *opaque);
 };
 
 #endif

@@ -294,6 +294,18 @@ int board_irqchip_msr(struct board_irqchip *ic, unsigned cpu, u32 index, bool is
 	return ret < 0 ? -EINVAL : 0;
 }
 
+void board_irqchip_reset(struct board_irqchip *ic)
+{
+	/* The HPET's reset turned legacy replacement off: the PIT owns IRQ0 again. */
+	board_irqchip_hpet_legacy(ic, false);
+	for (unsigned cpu = 0; cpu < ic->nr_cpus; cpu++) {
+		/* Drive every INTR pin from its (reset) local APIC, whatever was driven before. */
+		ic->intr[cpu] = lapic_has_interrupt(ic->lapic[cpu]);
+		if (ic->set_intr)
+			ic->set_intr(ic->opaque, cpu, ic->intr[cpu]);
+	}
+}
+
 /* -------------------------------------------------------- create/destroy */
 
 /* Put a device just created on the platform's device list (freed with the list). */

@@ -29,6 +29,8 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
+#include "devices/device.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,7 @@ struct board_pc {
 	struct board_irqchip *irqchip; /* accelerators without an in-kernel irqchip */
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
+	struct vcpu_hooks hooks; /* what every vCPU gets (board_pc_vcpu_hooks) */
 };
 
 /* Sink behind every ISA interrupt line: pin is the GSI. Device lock held. */
@@ -92,29 +95,75 @@ void board_pc_msi(struct board_pc *b, u64 addr, u32 data)
 /* The userspace irqchip drives a vCPU's INTR pin. Device lock held, any thread. */
 static void board_pc_cpu_set_intr(void *opaque, unsigned cpu, bool level)
 {
-	struct vm *vm = opaque;
-
-	if (vm->vcpus && cpu < vm->nr_vcpus && vm->vcpus[cpu] && vm->vcpus[cpu]->av)
-		vm->accel->vcpu_set_intr(vm->vcpus[cpu]->av, level);
+	vm_cpu_set_intr(opaque, cpu, level);
 }
 
 /* An NMI for a vCPU from its local APIC. Device lock held, any thread. */
 static void board_pc_cpu_nmi(void *opaque, unsigned cpu)
 {
-	struct vm *vm = opaque;
-
-	if (vm->accel->vcpu_nmi && vm->vcpus && cpu < vm->nr_vcpus && vm->vcpus[cpu] &&
-	    vm->vcpus[cpu]->av)
-		vm->accel->vcpu_nmi(vm->vcpus[cpu]->av);
+	vm_cpu_nmi(opaque, cpu);
 }
 
 /* INIT or STARTUP for a vCPU from a local APIC. Device lock held. */
 static void board_pc_cpu_startup(void *opaque, unsigned cpu, int vector)
 {
-	struct vm *vm = opaque;
+	vm_cpu_startup(opaque, cpu, vector);
+}
 
-	if (vm->vcpus && cpu < vm->nr_vcpus && vm->vcpus[cpu])
-		vcpu_startup(vm->vcpus[cpu], vector);
+/* ---- the per-CPU hooks of the vCPUs (vcpu.h): the userspace local APICs ---- */
+
+static bool board_pc_hook_mmio(void *opaque, unsigned cpu, u64 gpa, unsigned size, bool is_write,
+			       void *data)
+{
+	struct board_pc *b = opaque;
+
+	return board_irqchip_mmio(b->irqchip, cpu, gpa, size, is_write, data);
+}
+
+static int board_pc_hook_intr_ack(void *opaque, unsigned cpu)
+{
+	struct board_pc *b = opaque;
+
+	return board_irqchip_intr_ack(b->irqchip, cpu);
+}
+
+static int board_pc_hook_msr(void *opaque, unsigned cpu, u32 index, bool is_write, u64 *val)
+{
+	struct board_pc *b = opaque;
+
+	return board_irqchip_msr(b->irqchip, cpu, index, is_write, val);
+}
+
+const struct vcpu_hooks *board_pc_vcpu_hooks(struct board_pc *b)
+{
+	return &b->hooks;
+}
+
+/* The line factory handed to board_disks: the INTA line of a PCI slot. Main thread. */
+static struct irq_line board_pc_intx_line(void *opaque, unsigned slot, unsigned *gsi)
+{
+	struct board_pc *b = opaque;
+
+	*gsi = BOARD_PC_PCI_INTA_GSI(slot);
+	return board_pc_gsi_line(b->vm, *gsi);
+}
+
+void board_pc_reset(struct board_pc *b)
+{
+	struct platform *p = &b->vm->plat;
+
+	for (unsigned i = 0; i < p->nr_devs; i++)
+		if (p->devs[i].ops->reset)
+			p->devs[i].ops->reset(p->devs[i].dev);
+	if (b->irqchip)
+		board_irqchip_reset(b->irqchip);
+}
+
+void board_pc_power_button(struct board_pc *b)
+{
+	pthread_mutex_lock(&b->vm->plat.dev_lock);
+	acpi_pm_power_button(b->acpi_pm);
+	pthread_mutex_unlock(&b->vm->plat.dev_lock);
 }
 
 /* COM1's transmitter: hand everything to the console (it never blocks the guest). */
@@ -216,6 +265,11 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 		ret = board_irqchip_create(&vm->plat, &ic, &b->irqchip, err);
 		if (ret < 0)
 			goto err_destroy;
+		b->hooks = (struct vcpu_hooks){ .opaque = b,
+						.mmio = board_pc_hook_mmio,
+						.intr_ack = board_pc_hook_intr_ack,
+						.msr = board_pc_hook_msr,
+						.startup = true };
 	}
 	ret = uart_create(&vm->plat, &com1, board_pc_gsi_line(vm, BOARD_COM1_GSI), &b->com1, err);
 	if (ret < 0)
@@ -256,7 +310,9 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_register(b, &piix_device_ops, b->piix, "piix", err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = board_disks_create(vm, b->pci, &b->disks, err);
+	ret = board_disks_create(
+		vm, b->pci, &(struct board_disks_lines){ .intx = board_pc_intx_line, .opaque = b },
+		&b->disks, err);
 	if (ret < 0)
 		goto err_destroy;
 	ret = board_pc_create_debug(b, err);

@@ -11,6 +11,7 @@
 #include "vmm/base/err.h"
 #include "vmm/base/log.h"
 #include "vmm/loop.h"
+#include "vmm/vmm.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -27,6 +28,8 @@ static struct {
 	u64 watchdog_usec;
 	int timer_fd;
 	bool inited;
+	bool ready;	  /* READY=1 sent */
+	char status[256]; /* the last STATUS= */
 } notify_st = { .timer_fd = -1 };
 
 static void notify_send(const char *state)
@@ -84,6 +87,34 @@ void notify_stopping(const char *fmt, ...)
 	va_end(ap);
 }
 
+void notify_vmm_event(const struct vmm_event *ev)
+{
+	char *st = notify_st.status;
+	size_t cap = sizeof(notify_st.status);
+
+	if (!strcmp(ev->source, "vmm")) {
+		if (!strcmp(ev->event, "shutdown"))
+			notify_stopping("%s", st[0] ? st : "Stopping");
+		return;
+	}
+	if (!strcmp(ev->event, "rebooting"))
+		snprintf(st, cap, "Rebooting: %s", ev->msg);
+	else if (!strcmp(ev->event, "shutdown"))
+		snprintf(st, cap, "Shutdown: %s (exit status %d)", ev->msg, ev->status);
+	else if (!strcmp(ev->event, "deleted"))
+		snprintf(st, cap, "No VM: %s", ev->msg);
+	else if (ev->state[0])
+		snprintf(st, cap, "%s", ev->state);
+	else
+		return;
+	if (!notify_st.ready && !strcmp(ev->event, "booted")) {
+		notify_st.ready = true;
+		notify_ready("%s", st);
+	} else {
+		notify_status("%s", st);
+	}
+}
+
 u64 notify_watchdog_usec(void)
 {
 	return notify_st.watchdog_usec;
@@ -136,6 +167,8 @@ void notify_fini(void)
 	notify_st.timer_fd = -1;
 	notify_st.watchdog_usec = 0;
 	notify_st.inited = false;
+	notify_st.ready = false;
+	notify_st.status[0] = '\0';
 }
 
 static void notify_on_watchdog(void *opaque, int fd, u32 events)

@@ -13,6 +13,7 @@
 
 struct err;
 struct loop;
+struct vmm_event;
 
 /*
  * Read $WATCHDOG_USEC (for this process) and, when set, create the watchdog's timer. Before
@@ -34,5 +35,13 @@ void notify_ready(const char *fmt, ...) PRINTF(1, 2);
 void notify_status(const char *fmt, ...) PRINTF(1, 2);
 /* STOPPING=1 with STATUS=<fmt>: the VM is ending and the process exits next. */
 void notify_stopping(const char *fmt, ...) PRINTF(1, 2);
+
+/*
+ * What the vmm's events mean to systemd (a vmm listener, vmm.h): the first "booted" sends
+ * READY=1; each VM event sets STATUS= to the state ("Running", "Paused", "Rebooting: why",
+ * "Shutdown: why (exit status N)"); the vmm's own "shutdown" (the process ends) sends
+ * STOPPING=1 with the last STATUS.
+ */
+void notify_vmm_event(const struct vmm_event *ev);
 
 #endif

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The seccomp sandbox (seccomp.h, docs/sandbox.md) on libseccomp (seccomp_init(3),
+ * The seccomp sandbox (sandbox.h, docs/sandbox.md) on libseccomp (seccomp_init(3),
  * seccomp_rule_add(3), seccomp_export_bpf(3)) and the kernel's seccomp(2).
  *
  * Each thread kind's allow-list is a set of named groups of rules (a rule: one system call,
@@ -26,6 +26,7 @@
 #include "vmm/accel.h"
 #include "vmm/base/err.h"
 #include "vmm/base/log.h"
+#include "vmm/spec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -206,10 +207,22 @@ static const struct sandbox_rule sandbox_notify[] = {
  * checked: threads only, never a new process.
  */
 static const struct sandbox_rule sandbox_build[] = {
+	/* the spec's files: checked (access, realpath), opened, read */
 	ALLOW(openat),
 	ALLOW(statx),
 	ALLOW(readlink),
 	ALLOW(getcwd),
+	ALLOW(access),
+	ALLOW(faccessat),
+	ALLOW(faccessat2),
+	/* the serial console: a unix socket or a pty */
+	ALLOW_IF2(socket, ARG_EQ(0, AF_UNIX), ARG_MASKED(1, 0xff, SOCK_STREAM)),
+	ALLOW(bind),
+	ALLOW(listen),
+	ALLOW(umask),
+	ALLOW(chmod),
+	ALLOW(fchmod),
+	/* the event loop's descriptors, the block layer's rings, vCPU threads */
 	ALLOW(eventfd2),
 	ALLOW(epoll_create1),
 	ALLOW(signalfd4),
@@ -226,6 +239,14 @@ static const struct sandbox_rule sandbox_build[] = {
 	ALLOW(sigaltstack),
 	ALLOW_IF(seccomp, ARG_EQ(0, SECCOMP_SET_MODE_FILTER)), /* the new vCPU threads' own lists */
 	ALLOW_IF(fcntl, ARG_EQ(1, F_SETFD)),
+};
+
+/*
+ * The main thread's reset in place (vm.reboot, a guest reset): the boot loader reads the
+ * kernel, initrd or firmware again. Opens are read-only and create nothing.
+ */
+static const struct sandbox_rule sandbox_reboot[] = {
+	ALLOW_IF(openat, ARG_MASKED(2, O_ACCMODE | O_CREAT | O_TRUNC | O_TMPFILE, O_RDONLY)),
 };
 
 /*
@@ -273,7 +294,7 @@ static const struct {
 struct sandbox_state {
 	bool prepared, enabled;
 	enum sandbox_probe probe;
-	const char *vm_name;
+	char vm_name[64]; /* the first VM's name, for messages ("" before) */
 	struct sock_fprog progs[SANDBOX_NR_KINDS];
 	char *names[SANDBOX_MAX_NR]; /* system call names, for the SIGSYS handler */
 	u32 arch;		     /* AUDIT_ARCH_* of this build (seccomp_arch_native) */
@@ -381,7 +402,7 @@ static void sandbox_on_sigsys(int sig, siginfo_t *si, void *uctx)
 	    si->si_syscall < SANDBOX_MAX_NR)
 		name = sandbox_st.names[si->si_syscall];
 	n = sandbox_put(buf, n, sizeof(buf), sandbox_st.journal ? "<2>" : "error: ");
-	if (sandbox_st.vm_name) {
+	if (sandbox_st.vm_name[0]) {
 		n = sandbox_put(buf, n, sizeof(buf), sandbox_st.vm_name);
 		n = sandbox_put(buf, n, sizeof(buf), ": ");
 	}
@@ -462,6 +483,7 @@ static size_t sandbox_kind_groups(enum sandbox_kind kind, const struct sandbox_c
 	static const struct sandbox_group loop = GROUP("loop", sandbox_loop);
 	static const struct sandbox_group notify = GROUP("notify", sandbox_notify);
 	static const struct sandbox_group build = GROUP("vm-build", sandbox_build);
+	static const struct sandbox_group reboot = GROUP("reboot", sandbox_reboot);
 	static const struct sandbox_group sanitizer = GROUP("sanitizer", sandbox_sanitizer);
 	size_t n = 0;
 
@@ -469,6 +491,7 @@ static size_t sandbox_kind_groups(enum sandbox_kind kind, const struct sandbox_c
 	out[n++] = &device_io;
 	if (kind == SANDBOX_KIND_MAIN) {
 		out[n++] = &loop;
+		out[n++] = &reboot;
 		if (getenv("NOTIFY_SOCKET"))
 			out[n++] = &notify;
 		if (cfg->rebuild)
@@ -479,25 +502,42 @@ static size_t sandbox_kind_groups(enum sandbox_kind kind, const struct sandbox_c
 	return n;
 }
 
-static int sandbox_kind_ioctls(scmp_filter_ctx ctx, enum sandbox_kind kind,
-			       const struct sandbox_config *cfg, struct err *err)
+static int sandbox_accel_ioctls(scmp_filter_ctx ctx, enum sandbox_kind kind,
+				const struct accel_sandbox *as, bool rebuild, struct err *err)
 {
-	const struct accel_sandbox *as = cfg->accel ? cfg->accel->sandbox : NULL;
-	int ret = 0;
+	int ret = sandbox_add_ioctls(ctx, as->device_ioctls, err);
 
-	if (as)
-		ret = sandbox_add_ioctls(ctx, as->device_ioctls, err);
-	if (!ret && kind == SANDBOX_KIND_MAIN)
-		ret = sandbox_add_ioctls(ctx, sandbox_console_ioctls, err);
-	if (!ret && as && (kind == SANDBOX_KIND_VCPU || cfg->rebuild))
+	if (!ret)
+		ret = sandbox_add_ioctls(ctx, as->state_ioctls, err);
+	/*
+	 * vCPU threads created after lockdown (a VM built again) inherit the main list and stack
+	 * their own on it: the main list must then allow what they do too.
+	 */
+	if (!ret && (kind == SANDBOX_KIND_VCPU || rebuild))
 		ret = sandbox_add_ioctls(ctx, as->vcpu_ioctls, err);
-	if (!ret && as && kind == SANDBOX_KIND_MAIN && cfg->rebuild)
+	if (!ret && kind == SANDBOX_KIND_MAIN && rebuild)
 		ret = sandbox_add_ioctls(ctx, as->build_ioctls, err);
-	if (!ret && as && kind == SANDBOX_KIND_VCPU && as->vcpu_exec_mappings) {
+	if (!ret && (kind == SANDBOX_KIND_VCPU || rebuild) && as->vcpu_exec_mappings) {
 		static const struct sandbox_rule exec[] = { ALLOW(mmap), ALLOW(mprotect) };
 
 		for (size_t i = 0; !ret && i < ARRAY_SIZE(exec); i++)
 			ret = sandbox_add(ctx, &exec[i], err);
+	}
+	return ret;
+}
+
+static int sandbox_kind_ioctls(scmp_filter_ctx ctx, enum sandbox_kind kind,
+			       const struct sandbox_config *cfg, struct err *err)
+{
+	int ret = 0;
+
+	if (kind == SANDBOX_KIND_MAIN)
+		ret = sandbox_add_ioctls(ctx, sandbox_console_ioctls, err);
+	for (unsigned i = 0; !ret && i < cfg->nr_accels; i++) {
+		const struct accel_sandbox *as = cfg->accels[i]->sandbox;
+
+		if (as)
+			ret = sandbox_accel_ioctls(ctx, kind, as, cfg->rebuild, err);
 	}
 	return ret;
 }
@@ -628,7 +668,8 @@ int sandbox_prepare(const struct sandbox_config *cfg, struct err *err)
 	int ret;
 
 	sandbox_release();
-	sandbox_st.vm_name = cfg->name;
+	snprintf(sandbox_st.vm_name, sizeof(sandbox_st.vm_name), "%s",
+		 cfg->name ? cfg->name : "vmm");
 	sandbox_st.probe = cfg->probe;
 	sandbox_st.prepared = true;
 	if (!cfg->enabled) {
@@ -666,6 +707,41 @@ int sandbox_prepare(const struct sandbox_config *cfg, struct err *err)
 err_release:
 	sandbox_release();
 	return ret;
+}
+
+int sandbox_prepare_vm(const struct vm_spec *spec, const struct accel_ops *accel, bool api,
+		       enum sandbox_action action, struct err *err)
+{
+	static const enum sandbox_probe probes[] = {
+		[SPEC_FORBIDDEN_SYSCALL_NONE] = SANDBOX_PROBE_NONE,
+		[SPEC_FORBIDDEN_SYSCALL_MAIN] = SANDBOX_PROBE_MAIN,
+		[SPEC_FORBIDDEN_SYSCALL_VCPU] = SANDBOX_PROBE_VCPU,
+	};
+	struct sandbox_config cfg = {
+		.enabled = !spec->sandbox_off,
+		.action = action,
+		.rebuild = api,
+		.probe = probes[spec->debug.forbidden_syscall],
+		.name = spec->name,
+	};
+
+	if (sandbox_st.prepared) {
+		/* A VM created through the API after the first: the filters are in place. */
+		sandbox_st.probe = cfg.probe;
+		if (cfg.enabled != sandbox_st.enabled)
+			log_warn("%s: sandbox: \"sandbox\": %s has no effect on a VM created after "
+				 "the first; the sandbox stays %s in this process",
+				 spec->name, cfg.enabled ? "true" : "false",
+				 sandbox_st.enabled ? "on" : "off");
+		return 0;
+	}
+	if (api) {
+		cfg.accels[cfg.nr_accels++] = &accel_kvm;
+		cfg.accels[cfg.nr_accels++] = &accel_bt;
+	} else {
+		cfg.accels[cfg.nr_accels++] = accel;
+	}
+	return sandbox_prepare(&cfg, err);
 }
 
 /* debug.forbidden_syscall: open a TCP socket, which no thread kind's list allows. */

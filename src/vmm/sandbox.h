@@ -3,7 +3,7 @@
  * The seccomp sandbox (docs/sandbox.md): one allow-list of system calls per thread kind,
  * installed by each thread on itself once the VM is built (guest RAM, the accelerator's VM
  * and vCPUs, every device and back end), so a guest that takes over device code can reach
- * only what running the VM needs. The lists are built from named groups (seccomp.c), so a
+ * only what running the VM needs. The lists are built from named groups (sandbox.c), so a
  * feature that needs more after lockdown adds a group to the kinds that run it.
  *
  * A call outside the list (default action "trap") raises SIGSYS; the handler writes one line
@@ -24,6 +24,7 @@
 
 struct accel_ops;
 struct err;
+struct vm_spec;
 
 /* `vmm run`'s exit status after a forbidden system call: 128 + SIGSYS, as a shell reports a
  * process killed by SIGSYS. */
@@ -48,14 +49,18 @@ enum sandbox_probe {
 	SANDBOX_PROBE_VCPU, /* vcpu0 */
 };
 
+#define SANDBOX_MAX_ACCELS 4
+
 struct sandbox_config {
 	bool enabled; /* the spec's "sandbox" (default true) */
 	enum sandbox_action action;
-	const struct accel_ops *accel; /* its sandbox lists (accel->sandbox) are added */
+	/* The accelerators whose lists (accel->sandbox) are added: the VM's, or every one. */
+	const struct accel_ops *accels[SANDBOX_MAX_ACCELS];
+	unsigned nr_accels;
 	/*
-	 * The VM may be built again after lockdown (a guest reset with on_reset "restart", a
-	 * triple fault with on_triple_fault "reset"): the main list then also allows what
-	 * building a VM needs (files, memory, threads, the accelerator's build ioctls).
+	 * A VM may be created after lockdown (the control API's vm.delete then vm.create): the
+	 * main list then also allows what building a VM needs (files, memory, threads, every
+	 * accelerator's build ioctls), and the lists hold every accelerator's calls.
 	 */
 	bool rebuild;
 	enum sandbox_probe probe;
@@ -68,6 +73,16 @@ struct sandbox_config {
  * off. 0, or a negative errno with the reason in err. Main thread, before any vCPU thread.
  */
 MUST_CHECK int sandbox_prepare(const struct sandbox_config *cfg, struct err *err);
+
+/*
+ * sandbox_prepare for a VM about to be built from spec on accel, once per process: the spec's
+ * "sandbox" and debug.forbidden_syscall, the action of `vmm run --seccomp`; api: the process
+ * serves the control API (so another VM may be created later: every accelerator, rebuild).
+ * A later VM only updates the probe (its "sandbox": false comes too late: logged). Main thread,
+ * before the VM's vCPU threads exist.
+ */
+MUST_CHECK int sandbox_prepare_vm(const struct vm_spec *spec, const struct accel_ops *accel,
+				  bool api, enum sandbox_action action, struct err *err);
 
 /*
  * Install the filter of `kind` on the calling thread (once per thread: later calls do

@@ -264,6 +264,13 @@ MUST_CHECK int spec_parse_string(const char *json, const char *base_dir, const c
 				 unsigned nr_sets, unsigned flags, struct vm_spec *out,
 				 struct diag *d);
 
+/*
+ * The spec as JSON text (malloc'd; NULL on ENOMEM): every default filled in, every path
+ * absolute, in the schema's keys, so it parses back (spec_parse_string) to the same struct.
+ * vm.info's "config" (spec_json.c).
+ */
+char *spec_to_json(const struct vm_spec *s);
+
 /* Free everything a successful spec_load/spec_parse_string allocated; s is zeroed. */
 void spec_free(struct vm_spec *s);
 

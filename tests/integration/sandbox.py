@@ -13,10 +13,16 @@ Usage: sandbox.py VMM GUEST_DIR CASE
                                   they keep their timestamps
   notify                          a fake $NOTIFY_SOCKET gets READY=1 with STATUS=Running,
                                   WATCHDOG=1 pings at half $WATCHDOG_USEC, then STOPPING=1 with
-                                  the reason once SIGTERM stops the VM, all after lockdown"""
+                                  the reason once SIGTERM stops the VM, all after lockdown
+  api                             the control API with the sandbox on: create, boot, pause,
+                                  resume, reboot in place (the loader reads the boot files
+                                  again), delete, create and boot a second VM (built after
+                                  the main thread's lockdown), vmm.shutdown: exit 0"""
+import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -118,6 +124,82 @@ elif case == "notify":
     vm.expect_exit(128 + signal.SIGTERM, "sandbox: on")
     print(f"ok: {len(msgs)} notifications: READY, {sum(m == 'WATCHDOG=1' for m in msgs)} "
           "watchdog pings, STOPPING")
+elif case == "api":
+    d = tempfile.mkdtemp(prefix="vmm-api-")
+    api = os.path.join(d, "api.sock")
+    err_path = os.path.join(d, "stderr")
+    err_f = open(err_path, "w")
+    proc = subprocess.Popen([vmm, "run", "--api-socket", api], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=err_f)
+
+    def stderr_text():
+        err_f.flush()
+        with open(err_path) as f:
+            return f.read()
+
+    def call(method, what, body=None, expect=(200, 204)):
+        """One HTTP/1.1 request on a fresh connection; returns (status, parsed body)."""
+        data = json.dumps(body).encode() if body is not None else b""
+        req = (f"{method} /api/v1/{what} HTTP/1.1\r\nHost: localhost\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+               "Connection: close\r\n\r\n").encode() + data
+        resp = b""
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(30)
+            s.connect(api)
+            s.sendall(req)
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                resp += chunk
+            s.close()
+        except OSError as e:
+            time.sleep(0.5)
+            fail(f"{method} {what}: {e}; vmm exit {proc.poll()}\nstderr: {stderr_text()}")
+        head, _, payload = resp.partition(b"\r\n\r\n")
+        status = int(head.split()[1]) if head else 0
+        if status not in expect:
+            proc.kill()
+            fail(f"{method} {what}: HTTP {status} {payload!r}\nstderr: {stderr_text()}")
+        return status, json.loads(payload) if payload.strip() else None
+
+    def state():
+        return call("GET", "vm.info")[1]["state"]
+
+    deadline = time.monotonic() + 20
+    while not os.path.exists(api):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            fail(f"no API socket; stderr: {stderr_text()}")
+        time.sleep(0.05)
+    serial = os.path.join(d, "serial.log")
+    vm_spec = spec("hang", serial={"target": "file", "path": serial})
+    for boot in (1, 2):
+        call("PUT", "vm.create", vm_spec)
+        call("PUT", "vm.boot")
+        if state() != "Running":
+            fail(f"boot {boot}: not Running")
+        call("PUT", "vm.pause")
+        if state() != "Paused":
+            fail(f"boot {boot}: not Paused")
+        call("PUT", "vm.resume")
+        call("PUT", "vm.reboot")
+        if state() != "Running":
+            fail(f"boot {boot}: not Running after the reboot")
+        if boot == 1:
+            call("PUT", "vm.shutdown")
+            call("PUT", "vm.delete")
+    call("PUT", "vmm.shutdown")
+    try:
+        rc = proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        fail(f"vmm did not exit after vmm.shutdown\nstderr: {stderr_text()}")
+    err = stderr_text()
+    if rc != 0 or "sandbox: on" not in err or "forbids" in err:
+        fail(f"exit {rc}\nstderr: {err}")
+    print("ok: two VMs created, paused, resumed and rebooted through the API, sandbox on")
 else:
     print(f"unknown case {case}")
     sys.exit(1)

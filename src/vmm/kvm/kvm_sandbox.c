@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The ioctls the KVM accelerator makes once the seccomp sandbox is on (vmm/accel.h struct
- * accel_sandbox, vmm/seccomp.c), by who makes them. Kernel Documentation/virt/kvm/api.rst
+ * accel_sandbox, vmm/sandbox.c), by who makes them. Kernel Documentation/virt/kvm/api.rst
  * section 4 describes each. Keep these lists in step with the ioctl() calls in this folder:
  * a call missing here ends the VMM with the sandbox's report naming `ioctl`.
  */
@@ -9,28 +9,32 @@
 
 #include <linux/kvm.h>
 
-/* vCPU threads: KVM_RUN and what vcpu_run, vcpu_get and vcpu_set do on the vCPU fd. */
+/* vCPU threads only: the run loop (kvm_vcpu.c) and NMIs, injected on the vCPU's own thread. */
 static const unsigned long kvm_sandbox_vcpu[] = {
 	KVM_RUN,
-	KVM_SET_SIGNAL_MASK, /* the first vcpu_run, on the vCPU thread */
-	KVM_GET_REGS,
-	KVM_SET_REGS,
-	KVM_GET_SREGS,
-	KVM_SET_SREGS,
-	KVM_GET_FPU,
-	KVM_SET_FPU,
-	KVM_GET_XSAVE,
-	KVM_GET_XSAVE2,
-	KVM_SET_XSAVE,
-	KVM_GET_MSRS,
-	KVM_SET_MSRS,
-	KVM_GET_VCPU_EVENTS,
-	KVM_SET_VCPU_EVENTS,
-	KVM_GET_MP_STATE,
-	KVM_SET_MP_STATE,
-	KVM_GET_DEBUGREGS,
-	KVM_SET_DEBUGREGS,
+	KVM_SET_SIGNAL_MASK, /* the first vcpu_run */
+	KVM_NMI,
 	0,
+};
+
+/*
+ * Any thread: vcpu_get and vcpu_set (kvm_regs.c), a reset in place (the in-kernel PIC, IOAPIC,
+ * PIT and local APICs, the MP state: kvm_lifecycle.c) and kvmclock held across a pause.
+ */
+static const unsigned long kvm_sandbox_state[] = {
+	KVM_GET_REGS,	     KVM_SET_REGS,
+	KVM_GET_SREGS,	     KVM_SET_SREGS,
+	KVM_GET_FPU,	     KVM_SET_FPU,
+	KVM_GET_XSAVE,	     KVM_GET_XSAVE2,
+	KVM_SET_XSAVE,	     KVM_GET_MSRS,
+	KVM_SET_MSRS,	     KVM_GET_VCPU_EVENTS,
+	KVM_SET_VCPU_EVENTS, KVM_GET_MP_STATE,
+	KVM_SET_MP_STATE,    KVM_GET_DEBUGREGS,
+	KVM_SET_DEBUGREGS,   KVM_GET_LAPIC,
+	KVM_SET_LAPIC,	     KVM_GET_IRQCHIP,
+	KVM_SET_IRQCHIP,     KVM_GET_PIT2,
+	KVM_SET_PIT2,	     KVM_GET_CLOCK,
+	KVM_SET_CLOCK,	     0,
 };
 
 /*
@@ -67,6 +71,7 @@ static const unsigned long kvm_sandbox_build[] = {
 
 const struct accel_sandbox kvm_sandbox = {
 	.vcpu_ioctls = kvm_sandbox_vcpu,
+	.state_ioctls = kvm_sandbox_state,
 	.device_ioctls = kvm_sandbox_device,
 	.build_ioctls = kvm_sandbox_build,
 	.vcpu_exec_mappings = false,

@@ -11,6 +11,7 @@
 #include "vmm/accel.h"
 #include "vmm/base/err.h"
 #include "vmm/base/log.h"
+#include "vmm/spec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,7 @@
 #define TEST_IOCTL_VCPU	  0x8090ae81ul /* bit 31 set: the filter must compare 32 bits */
 #define TEST_IOCTL_DEVICE 0x4020ae46ul
 #define TEST_IOCTL_BUILD  0xae01ul
+#define TEST_IOCTL_STATE  0x4400ae8ful
 #define TEST_IOCTL_OTHER  0xae02ul
 
 /* What the call returned in the child when it was allowed but failed (exit codes). */
@@ -56,13 +58,21 @@
 static const unsigned long test_vcpu_ioctls[] = { TEST_IOCTL_VCPU, 0 };
 static const unsigned long test_device_ioctls[] = { TEST_IOCTL_DEVICE, 0 };
 static const unsigned long test_build_ioctls[] = { TEST_IOCTL_BUILD, 0 };
+static const unsigned long test_state_ioctls[] = { TEST_IOCTL_STATE, 0 };
 
 static struct accel_sandbox test_accel_sandbox = {
 	.vcpu_ioctls = test_vcpu_ioctls,
+	.state_ioctls = test_state_ioctls,
 	.device_ioctls = test_device_ioctls,
 	.build_ioctls = test_build_ioctls,
 };
 static const struct accel_ops test_accel = { .name = "test", .sandbox = &test_accel_sandbox };
+
+/* sandbox_prepare_vm names every accelerator for a VMM that serves the API. */
+static const unsigned long test_kvm_vcpu_ioctls[] = { 0xae80ul, 0 };
+static const struct accel_sandbox test_kvm_sandbox = { .vcpu_ioctls = test_kvm_vcpu_ioctls };
+const struct accel_ops accel_kvm = { .name = "kvm", .sandbox = &test_kvm_sandbox };
+const struct accel_ops accel_bt = { .name = "bt" };
 
 typedef int (*child_fn)(void);
 
@@ -110,7 +120,8 @@ static struct sandbox_config test_cfg(void)
 	struct sandbox_config cfg = {
 		.enabled = true,
 		.action = SANDBOX_ACTION_TRAP,
-		.accel = &test_accel,
+		.accels = { &test_accel },
+		.nr_accels = 1,
 		.name = "t",
 	};
 	return cfg;
@@ -211,6 +222,16 @@ static int call_ioctl_build(void)
 	return call_ioctl(TEST_IOCTL_BUILD);
 }
 
+static int call_ioctl_state(void)
+{
+	return call_ioctl(TEST_IOCTL_STATE);
+}
+
+static int call_ioctl_kvm_vcpu(void)
+{
+	return call_ioctl(0xae80ul);
+}
+
 static int call_ioctl_other(void)
 {
 	return call_ioctl(TEST_IOCTL_OTHER);
@@ -234,6 +255,22 @@ static int call_openat(void)
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	return fd < 0 ? CHILD_CALL_FAILED : 0;
+}
+
+static int call_openat_write(void)
+{
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	return fd < 0 ? CHILD_CALL_FAILED : 0;
+}
+
+static int call_openat_create(void)
+{
+	/* O_RDONLY | O_CREAT would make a file: a read-only open must not */
+	int fd = open("/nonexistent-vmm-test", O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+
+	return fd < 0 && errno != ENOENT && errno != EACCES && errno != EROFS ? CHILD_CALL_FAILED :
+										0;
 }
 
 static int call_execve(void)
@@ -337,6 +374,8 @@ static void test_ioctls_by_kind(void **state)
 	expect_allowed(&cfg, SANDBOX_KIND_VCPU, call_ioctl_vcpu, "vcpu: vcpu ioctl");
 	expect_allowed(&cfg, SANDBOX_KIND_VCPU, call_ioctl_device, "vcpu: device ioctl");
 	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_ioctl_device, "main: device ioctl");
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_ioctl_state, "main: state ioctl");
+	expect_allowed(&cfg, SANDBOX_KIND_VCPU, call_ioctl_state, "vcpu: state ioctl");
 	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_ioctl_tcgets, "main: terminal ioctl");
 	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_ioctl_vcpu, "ioctl (16, arguments");
 	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_ioctl_tcgets, "ioctl (16");
@@ -354,23 +393,69 @@ static void test_loop_calls_are_main_only(void **state)
 	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_epoll_wait, "epoll_wait (232");
 }
 
-static void test_rebuild_allows_building_not_processes(void **state)
+static void test_reboot_reads_rebuild_builds(void **state)
 {
 	struct sandbox_config cfg = test_cfg();
 
 	(void)state;
-	if (!TEST_SANITIZER) /* LeakSanitizer needs openat and clone: allowed there */
-		expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_openat, "openat (257");
-	cfg.rebuild = true;
-	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_openat, "rebuild: openat");
-	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_ioctl_build, "rebuild: build ioctl");
-	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_ioctl_vcpu, "rebuild: vcpu ioctl");
-	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_clone3, "rebuild: clone3 -> ENOSYS");
-	if (!TEST_SANITIZER) {
-		expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_clone_process, "clone (56");
+	/* a reset in place reads the boot files again: read-only opens on the main thread */
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_openat, "main: read-only open");
+	if (!TEST_SANITIZER) { /* LeakSanitizer needs open/openat and clone: allowed there */
+		expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_openat_write, "openat (257");
+		expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_openat_create, "openat (257");
 		expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_openat, "openat (257");
 	}
+	/* a VMM that serves the API may create another VM after lockdown */
+	cfg.rebuild = true;
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_openat_write, "rebuild: open for writing");
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_ioctl_build, "rebuild: build ioctl");
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_clone3, "rebuild: clone3 -> ENOSYS");
+	/* vCPU threads created now inherit the main list: it must allow what they do */
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_ioctl_vcpu, "rebuild: vcpu ioctl on main");
+	if (!TEST_SANITIZER) {
+		expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_clone_process, "clone (56");
+		expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_openat_write, "openat (257");
+	}
 	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_execve, "execve (59");
+}
+
+static int prepare_vm_child(bool api, enum sandbox_kind kind, child_fn fn)
+{
+	struct vm_spec spec = { .name = (char *)"t" };
+	struct err err = { 0 };
+	int fds[2];
+	pid_t pid;
+	int status;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], STDERR_FILENO);
+		if (sandbox_prepare_vm(&spec, &test_accel, api, SANDBOX_ACTION_TRAP, &err) < 0 ||
+		    sandbox_lockdown(kind, "tester") < 0)
+			_exit(20);
+		_exit(fn());
+	}
+	close(fds[0]);
+	close(fds[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void test_prepare_vm_lists_by_mode(void **state)
+{
+	(void)state;
+	/* one VM from the command line: its accelerator's lists only, no rebuilding */
+	assert_int_equal(prepare_vm_child(false, SANDBOX_KIND_VCPU, call_ioctl_vcpu), 0);
+	assert_int_equal(prepare_vm_child(false, SANDBOX_KIND_VCPU, call_ioctl_kvm_vcpu),
+			 SANDBOX_EXIT_STATUS);
+	if (!TEST_SANITIZER)
+		assert_int_equal(prepare_vm_child(false, SANDBOX_KIND_MAIN, call_openat_write),
+				 SANDBOX_EXIT_STATUS);
+	/* the API may create a VM on another accelerator later: every accelerator, rebuilding */
+	assert_int_equal(prepare_vm_child(true, SANDBOX_KIND_VCPU, call_ioctl_kvm_vcpu), 0);
+	assert_int_equal(prepare_vm_child(true, SANDBOX_KIND_MAIN, call_openat_write), 0);
 }
 
 static void test_notify_socket_only_under_systemd(void **state)
@@ -474,7 +559,8 @@ int main(void)
 		cmocka_unit_test(test_network_and_exec_forbidden),
 		cmocka_unit_test(test_ioctls_by_kind),
 		cmocka_unit_test(test_loop_calls_are_main_only),
-		cmocka_unit_test(test_rebuild_allows_building_not_processes),
+		cmocka_unit_test(test_reboot_reads_rebuild_builds),
+		cmocka_unit_test(test_prepare_vm_lists_by_mode),
 		cmocka_unit_test(test_notify_socket_only_under_systemd),
 		cmocka_unit_test(test_other_architecture_trapped),
 		cmocka_unit_test(test_off_filters_nothing),
