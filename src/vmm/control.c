@@ -33,8 +33,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define CONTROL_MAX_INPUT  (HTTP_MAX_HEADER_BYTES + HTTP_MAX_BODY_BYTES)
-#define CONTROL_READ_CHUNK 65536
+#define CONTROL_MAX_INPUT (HTTP_MAX_HEADER_BYTES + HTTP_MAX_BODY_BYTES)
 
 struct control_conn;
 
@@ -54,8 +53,12 @@ struct control_conn {
 	struct control *ctl;
 	int fd;
 	unsigned id;
+	/*
+	 * CONTROL_MAX_INPUT bytes from the start, never moved: the parser's view of a request
+	 * points into it. Pages are only touched as bytes arrive.
+	 */
 	char *in;
-	size_t in_len, in_cap;
+	size_t in_len;
 	char *out;
 	size_t out_off, out_len, out_cap;
 	struct http_parser parser;
@@ -524,22 +527,7 @@ static bool control_conn_read(struct control_conn *conn)
 
 		if (conn->in_len == CONTROL_MAX_INPUT)
 			return true; /* the parser refuses it */
-		if (conn->in_cap - conn->in_len < CONTROL_READ_CHUNK &&
-		    conn->in_cap < CONTROL_MAX_INPUT) {
-			size_t cap = conn->in_cap ? conn->in_cap * 2 : CONTROL_READ_CHUNK;
-			char *p;
-
-			if (cap > CONTROL_MAX_INPUT)
-				cap = CONTROL_MAX_INPUT;
-			p = realloc(conn->in, cap);
-			if (!p) {
-				control_conn_close(conn);
-				return false;
-			}
-			conn->in = p;
-			conn->in_cap = cap;
-		}
-		room = conn->in_cap - conn->in_len;
+		room = CONTROL_MAX_INPUT - conn->in_len;
 		iov.iov_base = conn->in + conn->in_len;
 		iov.iov_len = room;
 		n = recvmsg(conn->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -683,21 +671,29 @@ static void control_on_accept(void *opaque, int fd, u32 events)
 			return;
 		}
 		if (c->nr_conns >= CONTROL_MAX_CLIENTS) {
-			static const char busy[] =
-				"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-				"Content-Length: 81\r\nConnection: close\r\n\r\n"
-				"{\"error\":{\"class\":\"ServiceUnavailable\",\"desc\":\"too many API "
-				"clients at once\"}}\n";
+			static const char body[] = "{\"error\":{\"class\":\"ServiceUnavailable\","
+						   "\"desc\":\"too many API clients at once\"}}\n";
+			char busy[256];
+			int n = snprintf(busy, sizeof(busy),
+					 "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+					 "application/json\r\nContent-Length: %zu\r\nConnection: "
+					 "close\r\n\r\n%s",
+					 sizeof(body) - 1, body);
 
 			log_warn("api: more than %d clients at once; refusing one",
 				 CONTROL_MAX_CLIENTS);
-			(void)!send(cfd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			(void)!send(cfd, busy, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(cfd);
 			continue;
 		}
 		conn = calloc(1, sizeof(*conn));
-		if (!conn || loop_add(c->loop, cfd, EPOLLIN, control_conn_on_event, conn) < 0) {
+		if (conn)
+			conn->in = malloc(CONTROL_MAX_INPUT);
+		if (!conn || !conn->in ||
+		    loop_add(c->loop, cfd, EPOLLIN, control_conn_on_event, conn) < 0) {
 			log_warn("api: cannot take a client: out of memory");
+			if (conn)
+				free(conn->in);
 			free(conn);
 			close(cfd);
 			continue;

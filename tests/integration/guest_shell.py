@@ -36,9 +36,12 @@ class LinuxGuest:
     """One booted guest. engine: "vmm" (vmm binary path given) or "qemu"."""
 
     def __init__(self, kernel, initrd, cmdline="console=ttyS0", vcpus=1, memory_mib=256,
-                 engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None):
+                 engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None,
+                 api=False):
         self.dir = tempfile.mkdtemp(prefix="vmm-linux-")
         self.sock_path = os.path.join(self.dir, "serial.sock")
+        # api: the vmm also serves its control API here (vmm run --api-socket).
+        self.api_path = os.path.join(self.dir, "api.sock") if api else None
         self.transcript = b""
         self.log = log
         self.seq = 0
@@ -59,6 +62,8 @@ class LinuxGuest:
             with open(spec_path, "w") as f:
                 json.dump(spec, f)
             args = [vmm, "run", spec_path]
+            if self.api_path:
+                args += ["--api-socket", self.api_path]
         else:
             args = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(memory_mib),
                     "-smp", str(vcpus), "-kernel", kernel, "-initrd", initrd,

@@ -321,8 +321,11 @@ static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
 
 static void acpi_fadt(u8 *t, const struct acpi_config *cfg, u32 facs, u32 dsdt)
 {
-	u32 flags = FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
-		    FADT_F_RESET_REG_SUP;
+	/*
+	 * PWR_BUTTON clear: the power button is the fixed-feature one (PM1 PWRBTN_STS/EN, the
+	 * VMM's vm.power-button); SLP_BUTTON set: there is no sleep button at all.
+	 */
+	u32 flags = FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON | FADT_F_RESET_REG_SUP;
 
 	if (cfg->pm_tmr_32bit)
 		flags |= FADT_F_TMR_VAL_EXT;

@@ -138,6 +138,8 @@ static void test_fadt_fields(void **state)
 	assert_int_equal(f[108], 0x32);
 	assert_int_equal((f[109] | f[110] << 8) & 0x2, 0x2); /* 8042 */
 	assert_int_equal(bt_read32(&t.mem, t.fadt + 112) & (1u << 10), 1u << 10);
+	/* PWR_BUTTON clear: a fixed-feature power button (vm.power-button); no sleep button. */
+	assert_int_equal(bt_read32(&t.mem, t.fadt + 112) & (3u << 4), 1u << 5);
 	assert_int_equal(f[116], 1); /* RESET_REG: system I/O */
 	assert_int_equal(bt_read64(&t.mem, t.fadt + 120), 0xcf9);
 	assert_int_equal(f[128], 6);
