@@ -8,7 +8,7 @@ pkgs=(build-essential meson ninja-build pkg-config libjansson-dev liburing-dev l
       libseccomp-dev libsystemd-dev zlib1g-dev liblzma-dev liblz4-dev libcmocka-dev scdoc)
 case $what in
 test) pkgs+=(clang python3 python3-jsonschema acpica-tools qemu-utils fio xorriso cpio
-             busybox-static clang-format binutils python3-libvmdk e2fsprogs python3-yaml
+             busybox-static clang-format binutils python3-libvmdk e2fsprogs python3-yaml gdb
              systemd-container debootstrap bash-completion) ;;
 demo) pkgs+=(busybox-static cpio) ;;
 esac

@@ -53,6 +53,10 @@ struct vq_elem {
 	struct iovec iov[VQ_MAX_SEG];
 };
 
+/* State table of struct virtqueue (vmm/state.h), nested in the device's. */
+struct state_desc;
+extern const struct state_desc virtqueue_state;
+
 /* Back to the reset state (not ready, addresses zero), keeping mem. */
 void vq_reset(struct virtqueue *vq);
 /*

@@ -17,6 +17,7 @@
 #include "devices/i8042.h"
 #include "devices/pci.h"
 #include "devices/piix.h"
+#include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/testdev.h"
 #include "devices/uart.h"
@@ -25,6 +26,7 @@
 #include "vmm/board_irqchip.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
+#include "vmm/platform_state.h"
 #include "vmm/spec.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -55,6 +57,7 @@ struct board_pc {
 	struct board_irqchip *irqchip; /* accelerators without an in-kernel irqchip */
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
+	struct pvpanic *pvpanic;
 	struct vcpu_hooks hooks; /* what every vCPU gets (board_pc_vcpu_hooks) */
 };
 
@@ -150,11 +153,7 @@ static struct irq_line board_pc_intx_line(void *opaque, unsigned slot, unsigned 
 
 void board_pc_reset(struct board_pc *b)
 {
-	struct platform *p = &b->vm->plat;
-
-	for (unsigned i = 0; i < p->nr_devs; i++)
-		if (p->devs[i].ops->reset)
-			p->devs[i].ops->reset(p->devs[i].dev);
+	platform_state_reset(&b->vm->plat);
 	if (b->irqchip)
 		board_irqchip_reset(b->irqchip);
 }
@@ -248,6 +247,7 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	struct i8042_config kbd = { .name = "i8042" };
 	struct acpi_pm_config pm = { .name = "acpi-pm", .tmr_32bit = BOARD_PM_TMR_32BIT };
 	struct pci_host_config pci = { .name = "pci0" };
+	struct pvpanic_config pvp = { .name = "pvpanic", .port = PVPANIC_DEFAULT_PORT };
 	int ret;
 
 	if (!b)
@@ -298,6 +298,12 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_register(b, &acpi_pm_device_ops, b->acpi_pm, pm.name, err);
 	if (ret < 0)
 		goto err_destroy;
+	ret = pvpanic_create(&vm->plat, &pvp, &b->pvpanic, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = board_pc_register(b, &pvpanic_device_ops, b->pvpanic, pvp.name, err);
+	if (ret < 0)
+		goto err_destroy;
 	ret = pci_host_create(&vm->plat, &pci, &b->pci, err);
 	if (ret < 0)
 		goto err_destroy;
@@ -342,6 +348,7 @@ int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err)
 	struct acpi_config cfg = { .nr_vcpus = b->vm->nr_vcpus,
 				   .s5_slp_typ = ACPI_PM_SLP_TYP_S5,
 				   .com1 = true,
+				   .pvpanic_port = PVPANIC_DEFAULT_PORT,
 				   .pm_tmr_32bit = BOARD_PM_TMR_32BIT,
 				   .pci_host = true,
 				   /* PCI INTx on IOAPIC-only pins, clear of every ISA IRQ */
@@ -360,6 +367,7 @@ void board_pc_destroy(struct board_pc *b)
 	platform_del_dev(&b->vm->plat, b->debug_exit);
 	platform_del_dev(&b->vm->plat, b->piix);
 	platform_del_dev(&b->vm->plat, b->pci);
+	platform_del_dev(&b->vm->plat, b->pvpanic);
 	platform_del_dev(&b->vm->plat, b->acpi_pm);
 	platform_del_dev(&b->vm->plat, b->i8042);
 	platform_del_dev(&b->vm->plat, b->rtc);
@@ -373,6 +381,7 @@ void board_pc_destroy(struct board_pc *b)
 		piix_destroy(b->piix);
 	if (b->pci)
 		pci_host_destroy(b->pci);
+	pvpanic_destroy(b->pvpanic);
 	if (b->acpi_pm)
 		acpi_pm_destroy(b->acpi_pm);
 	if (b->i8042)

@@ -82,6 +82,7 @@ struct control_vm {
 	struct control *ctl;
 	struct vmm *vmm;
 	struct control_vm_waiter *waiters;
+	bool wake_posted; /* control_vm_wake_waiters is queued on the loop */
 	struct control_vm_action actions[CONTROL_VM_NR_ACTIONS];
 };
 
@@ -401,16 +402,33 @@ static void control_vm_waiter_cancel(void *opaque, struct control_call *call)
 	control_vm_waiter_done(opaque); /* the answer goes nowhere; the call is freed */
 }
 
-/* A new event: every waiter it concerns gets its answer. */
-static void control_vm_on_event(void *opaque, const struct vmm_event *ev)
+/* Answer every waiter that has events now. At the end of a loop turn, so that the events of
+ * one turn (rebooting + rebooted, shutdown + the VMM's exit) come in one answer. */
+static void control_vm_wake_waiters(void *opaque)
 {
 	struct control_vm *cv = opaque;
 	struct control_vm_waiter *w = cv->waiters, *next;
+	struct vmm_event probe;
+	u64 seq;
 
+	cv->wake_posted = false;
 	for (; w; w = next) {
 		next = w->next;
-		if (ev->seq >= w->since)
+		if (vmm_events(cv->vmm, w->since, &probe, 1, &seq))
 			control_vm_waiter_done(w);
+	}
+}
+
+static void control_vm_on_event(void *opaque, const struct vmm_event *ev)
+{
+	struct control_vm *cv = opaque;
+
+	(void)ev;
+	if (!cv->wake_posted && cv->waiters) {
+		if (loop_post(vmm_loop(cv->vmm), control_vm_wake_waiters, cv) == 0)
+			cv->wake_posted = true;
+		else
+			control_vm_wake_waiters(cv);
 	}
 }
 

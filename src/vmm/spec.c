@@ -202,8 +202,8 @@ static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",
 					      "decompress", NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
-static const char *const spec_debug_keys[] = { "exit_port", "test_device", "forbidden_syscall",
-					       NULL };
+static const char *const spec_debug_keys[] = { "exit_port", "test_device", "state_roundtrip_ms",
+					       "forbidden_syscall", NULL };
 static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "readonly",
 					      "cache", "serial", "cdrom", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
@@ -865,6 +865,7 @@ static const char *spec_reserved_port(u64 port)
 		{ 0x70, 0x71, "the RTC/CMOS" },
 		{ 0xa0, 0xa1, "the slave 8259 PIC" },
 		{ 0x3f8, 0x3ff, "COM1" },
+		{ 0x505, 0x505, "the pvpanic port" },
 		{ 0x600, 0x60f, "the ACPI PM block" },
 		{ 0xcf9, 0xcf9, "the reset control register" },
 		{ 0xcf8, 0xcff, "PCI configuration space" },
@@ -903,6 +904,14 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 	j = spec_member(debug, "debug", "test_device", kpath);
 	if (j)
 		spec_get_bool(c, kpath, j, &dbg->test_device);
+	j = spec_member(debug, "debug", "state_roundtrip_ms", kpath);
+	if (j && spec_get_number(c, kpath, j, &port)) {
+		if (port < 1 || port > SPEC_STATE_ROUNDTRIP_MAX_MS)
+			spec_err(c, kpath, "must be 1..%u, got %llu", SPEC_STATE_ROUNDTRIP_MAX_MS,
+				 (unsigned long long)port);
+		else
+			dbg->state_roundtrip_ms = (unsigned)port;
+	}
 	SPEC_GET_ENUM(c, debug, "debug", "forbidden_syscall", forbidden_syscall_names,
 		      &dbg->forbidden_syscall);
 }

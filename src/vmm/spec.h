@@ -206,6 +206,8 @@ struct control_spec {
 	char *path; /* the control socket (absolute); NULL: no control socket */
 };
 
+#define SPEC_STATE_ROUNDTRIP_MAX_MS 3600000u /* an hour */
+
 /* debug.forbidden_syscall: a thread that makes a system call the sandbox forbids (tests). */
 enum spec_forbidden_syscall {
 	SPEC_FORBIDDEN_SYSCALL_NONE, /* default */
@@ -217,6 +219,11 @@ struct debug_spec {
 	bool has_exit_port;
 	u16 exit_port;	  /* isa-debug-exit style: the guest writes its exit status here */
 	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
+	/*
+	 * Every this many ms of host time, pause, save the whole state, reset every device and
+	 * vCPU, load it back and resume (vm_state_roundtrip); 0: never.
+	 */
+	unsigned state_roundtrip_ms;
 	enum spec_forbidden_syscall forbidden_syscall;
 };
 

@@ -108,6 +108,9 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	debug = json_pack("{s:b}", "test_device", s->debug.test_device);
 	if (debug && s->debug.has_exit_port)
 		spec_json_set(debug, "exit_port", spec_json_hex(s->debug.exit_port));
+	if (debug && s->debug.state_roundtrip_ms)
+		spec_json_set(debug, "state_roundtrip_ms",
+			      json_integer(s->debug.state_roundtrip_ms));
 	spec_json_set(o, "debug", debug);
 	if (s->nr_disks) {
 		json_t *disks = json_array();

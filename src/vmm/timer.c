@@ -79,6 +79,16 @@ void vclock_thaw(struct vclock *c)
 	__atomic_store_n(&c->frozen, false, __ATOMIC_RELEASE);
 }
 
+void vclock_restore(struct vclock *c, u64 now_ns, u64 wall_base_ns)
+{
+	c->wall_base_ns = wall_base_ns;
+	if (c->frozen)
+		c->frozen_at_ns = now_ns;
+	else /* unsigned: read() - total == now_ns even when read() is smaller */
+		__atomic_store_n(&c->frozen_total_ns, c->read(c->opaque) - now_ns,
+				 __ATOMIC_RELEASE);
+}
+
 bool vclock_frozen(const struct vclock *c)
 {
 	return __atomic_load_n(&c->frozen, __ATOMIC_ACQUIRE);

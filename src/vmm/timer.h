@@ -65,6 +65,11 @@ u64 vclock_now_ns(const struct vclock *c);
 void vclock_freeze(struct vclock *c);
 void vclock_thaw(struct vclock *c);
 bool vclock_frozen(const struct vclock *c);
+/*
+ * A state restore: virtual time reads now_ns from here on (frozen or running on from it), and
+ * wall-clock time at virtual 0 is wall_base_ns. Main thread, no vCPU running.
+ */
+void vclock_restore(struct vclock *c, u64 now_ns, u64 wall_base_ns);
 /* Wall-clock (Unix epoch) nanoseconds corresponding to the virtual now, for the RTC. */
 u64 vclock_wall_ns(const struct vclock *c);
 

@@ -21,6 +21,7 @@
 #include "vmm/spec.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_internal.h"
+#include "vmm/vm_state.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -200,6 +201,9 @@ static void vm_platform_request(struct platform *p, enum platform_request req, i
 	case PLATFORM_REQ_EXIT:
 		vm_request_end(vm, VM_END_DEBUG_EXIT, code,
 			       "the guest wrote exit status %d to the debug-exit port", code);
+		break;
+	case PLATFORM_REQ_PANIC:
+		vm_report_panic(vm);
 		break;
 	}
 }
@@ -493,6 +497,11 @@ int vm_attach(struct vm *vm, struct loop *l, struct err *err)
 		return err_set(err, ret, "%s: cannot watch its files on the event loop: %s",
 			       vm->spec->name, strerror(-ret));
 	}
+	ret = vm_state_debug_attach(vm, l, err);
+	if (ret < 0) {
+		vm_detach(vm);
+		return ret;
+	}
 	vm_service_timers(vm);
 	return 0;
 }
@@ -501,6 +510,7 @@ void vm_detach(struct vm *vm)
 {
 	if (!vm->loop)
 		return;
+	vm_state_debug_detach(vm);
 	if (vm->console_attached)
 		console_detach(vm->console);
 	vm->console_attached = false;

@@ -40,6 +40,7 @@
 
 struct vm;
 struct vm_spec;
+struct vm_state_debug;
 struct console;
 struct board_pc;
 struct vcpu;
@@ -134,7 +135,8 @@ struct vm {
 
 	struct vm_listener listeners[VM_MAX_LISTENERS];
 	unsigned nr_listeners;
-	u64 reboots; /* resets in place done */
+	u64 reboots;			    /* resets in place done */
+	struct vm_state_debug *state_debug; /* debug.state_roundtrip_ms (vm_state.h) */
 };
 
 /*

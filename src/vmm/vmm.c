@@ -336,6 +336,7 @@ int vmm_run(struct vmm *m)
 			log_err("%s", err.msg);
 	}
 	deadline = loop_now_ns() + VMM_EXIT_DRAIN_NS;
+	loop_run_once(m->loop, 0); /* posted work: long polls woken by the last events */
 	while (m->ctl && control_owes_answers(m->ctl) && loop_now_ns() < deadline)
 		loop_run_once(m->loop, 50);
 	return m->exit_status;

@@ -12,6 +12,8 @@ usage: api.py VMM GUEST_DIR SOURCE_ROOT CASE
               long polls woken, timed out and abandoned
   sockets     mode 0600, a stale socket replaced, a live one and a plain file refused, the
               spec's control.path, usage errors
+  counters    vm.counters of a guest doing virtio-blk I/O: requests, bytes, bus accesses,
+              the engine's figures
   openapi     every path of config/vmm-api.yaml answers with its documented method, and every
               endpoint the server lists is documented
 
@@ -226,6 +228,53 @@ def case_endpoints():
         check(rc == 0, f"exit status {rc} after vmm.shutdown", v.stderr())
         check(not os.path.exists(v.sock), "the socket file is still there after exit")
         print("ok: every endpoint, state and error class")
+    finally:
+        v.kill()
+
+
+# ------------------------------------------------------------------------------- counters
+
+def case_counters():
+    """A guest that writes sector 0 and reads sector 1 of a virtio-blk disk (the lifecycle
+    test's), without the debug-exit port so it stays up: vm.counters shows the I/O."""
+    require_accel()
+    v = ApiVMM()
+    try:
+        disk = os.path.join(v.dir, "disk.raw")
+        with open(disk, "wb") as f:
+            f.truncate(1 << 20)
+        ahci = os.path.join(v.dir, "ahci.raw")
+        with open(ahci, "wb") as f:
+            f.truncate(1 << 20)
+        spec = v.spec(boot={"flat": f"{guests}/virtio_blk.bin"},
+                      disks=[{"path": disk, "format": "raw"},
+                             {"path": ahci, "format": "raw", "bus": "ahci"}])
+        v.api.must("PUT", "vm.create", 204, body=spec)
+        v.api.must("PUT", "vm.boot", 204)
+        v.wait_serial("read sector 1")
+        deadline = time.monotonic() + 30
+        while True:
+            c = v.api.must("GET", "vm.counters", 200).json()
+            blk = c.get("virtio-blk0", {})
+            if blk.get("reads", 0) >= 1 and blk.get("writes", 0) >= 1:
+                break
+            check(time.monotonic() < deadline, f"no virtio-blk I/O counted: {c}")
+            time.sleep(0.1)
+        check(blk["read_bytes"] >= 512 and blk["write_bytes"] >= 512 and blk["errors"] == 0,
+              f"virtio-blk0 counters: {blk}")
+        check(c["virtio-blk0"]["mmio_writes"] > 0 and c["pci0"]["pio_writes"] > 0,
+              f"bus counters: {c}")
+        check(c["ahci0"]["commands"] == 0 and "ncq_commands" in c["ahci0"], f"ahci0: {c}")
+        check(c["vcpu0"]["mmio"] > 0 and c["vcpu0"]["pio"] > 0, f"vcpu0: {c['vcpu0']}")
+        if ACCEL == "bt":
+            check(c["vcpu0"]["instructions"] > 0 and c["vcpu0"]["blocks_translated"] > 0,
+                  f"bt counters: {c['vcpu0']}")
+        else:
+            check(c["vcpu0"]["exits"] > 0 and c["vcpu0"].get("exits_mmio", 0) > 0,
+                  f"kvm counters: {c['vcpu0']}")
+        v.api.must("PUT", "vmm.shutdown", 204)
+        check(v.wait_exit() == 0, "vmm.shutdown")
+        print(f"ok: counters: virtio-blk0 {blk}")
     finally:
         v.kill()
 
@@ -518,7 +567,7 @@ def case_openapi():
 
 
 cases = {"endpoints": case_endpoints, "transport": case_transport, "sockets": case_sockets,
-         "openapi": case_openapi}
+         "openapi": case_openapi, "counters": case_counters}
 if case not in cases:
     print(__doc__)
     sys.exit(2)

@@ -58,6 +58,11 @@ class LinuxGuest:
             }
             if disks:
                 spec["disks"] = list(disks)
+            # The state round-trip debug switch (docs/device-state.md), for the tests that
+            # boot the same guest with every device's state saved and reloaded meanwhile.
+            roundtrip_ms = os.environ.get("VMM_STATE_ROUNDTRIP_MS")
+            if roundtrip_ms:
+                spec["debug"] = {"state_roundtrip_ms": int(roundtrip_ms)}
             spec_path = os.path.join(self.dir, "spec.json")
             with open(spec_path, "w") as f:
                 json.dump(spec, f)

@@ -462,6 +462,21 @@ static void test_debug_exit_port(void **state)
 	assert_diags(&f->d, "debug.test_device: expected true or false, got an integer\n");
 }
 
+static void test_debug_state_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(parse(f, MIN_LINUX "}"), 0);
+	assert_int_equal(f->spec.debug.state_roundtrip_ms, 0);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"state_roundtrip_ms\": 50}}"), 0);
+	assert_int_equal(f->spec.debug.state_roundtrip_ms, 50);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"state_roundtrip_ms\": 0}}"), -EINVAL);
+	assert_diags(&f->d, "debug.state_roundtrip_ms: must be 1..3600000, got 0\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"state_roundtrip_ms\": 3600001}}"),
+			 -EINVAL);
+	assert_diags(&f->d, "debug.state_roundtrip_ms: must be 1..3600000, got 3600001\n");
+}
+
 static void test_name_rules(void **state)
 {
 	struct fixture *f = *state;
@@ -839,6 +854,7 @@ int main(void)
 		T(test_nics),
 		T(test_display),
 		T(test_debug_exit_port),
+		T(test_debug_state_roundtrip),
 		T(test_name_rules),
 		T(test_types_and_limits),
 		T(test_unknown_keys_suggest),
