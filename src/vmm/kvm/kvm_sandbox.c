@@ -19,22 +19,39 @@ static const unsigned long kvm_sandbox_vcpu[] = {
 
 /*
  * Any thread: vcpu_get and vcpu_set (kvm_regs.c), a reset in place (the in-kernel PIC, IOAPIC,
- * PIT and local APICs, the MP state: kvm_lifecycle.c) and kvmclock held across a pause.
+ * PIT and local APICs, the MP state: kvm_lifecycle.c), kvmclock held across a pause, and the
+ * dirty log (dirty_log: snapshots and migration read it).
  */
 static const unsigned long kvm_sandbox_state[] = {
-	KVM_GET_REGS,	     KVM_SET_REGS,
-	KVM_GET_SREGS,	     KVM_SET_SREGS,
-	KVM_GET_FPU,	     KVM_SET_FPU,
-	KVM_GET_XSAVE,	     KVM_GET_XSAVE2,
-	KVM_SET_XSAVE,	     KVM_GET_MSRS,
-	KVM_SET_MSRS,	     KVM_GET_VCPU_EVENTS,
-	KVM_SET_VCPU_EVENTS, KVM_GET_MP_STATE,
-	KVM_SET_MP_STATE,    KVM_GET_DEBUGREGS,
-	KVM_SET_DEBUGREGS,   KVM_GET_LAPIC,
-	KVM_SET_LAPIC,	     KVM_GET_IRQCHIP,
-	KVM_SET_IRQCHIP,     KVM_GET_PIT2,
-	KVM_SET_PIT2,	     KVM_GET_CLOCK,
-	KVM_SET_CLOCK,	     0,
+	KVM_GET_REGS,
+	KVM_SET_REGS,
+	KVM_GET_SREGS,
+	KVM_SET_SREGS,
+	KVM_GET_FPU,
+	KVM_SET_FPU,
+	KVM_GET_XSAVE,
+	KVM_GET_XSAVE2,
+	KVM_SET_XSAVE,
+	KVM_GET_MSRS,
+	KVM_SET_MSRS,
+	KVM_GET_VCPU_EVENTS,
+	KVM_SET_VCPU_EVENTS,
+	KVM_GET_MP_STATE,
+	KVM_SET_MP_STATE,
+	KVM_GET_DEBUGREGS,
+	KVM_SET_DEBUGREGS,
+	KVM_GET_LAPIC,
+	KVM_SET_LAPIC,
+	KVM_GET_IRQCHIP,
+	KVM_SET_IRQCHIP,
+	KVM_GET_PIT2,
+	KVM_SET_PIT2,
+	KVM_GET_CLOCK,
+	KVM_SET_CLOCK,
+	KVM_GET_XCRS,
+	KVM_SET_XCRS,
+	KVM_GET_DIRTY_LOG,
+	0,
 };
 
 /*
