@@ -222,6 +222,7 @@ static const struct sandbox_rule sandbox_build[] = {
 	ALLOW(umask),
 	ALLOW(chmod),
 	ALLOW(fchmod),
+	ALLOW(geteuid), /* the console's accepted user */
 	/* the event loop's descriptors, the block layer's rings, vCPU threads */
 	ALLOW(eventfd2),
 	ALLOW(epoll_create1),
