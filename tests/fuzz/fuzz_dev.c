@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+/* The device fuzz targets' machine (fuzz_dev.h). */
+#include "fuzz_dev.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int fuzz_pc_init(struct fuzz_pc *pc, u64 ram_bytes)
+{
+	struct pci_host_config hc = { .name = "pci" };
+
+	if (test_platform_init(&pc->tp, ram_bytes) < 0)
+		return -1;
+	if (pci_host_create(&pc->tp.p, &hc, &pc->host, NULL) < 0) {
+		test_platform_destroy(&pc->tp);
+		return -1;
+	}
+	return 0;
+}
+
+void fuzz_pc_destroy(struct fuzz_pc *pc)
+{
+	pci_host_destroy(pc->host);
+	test_platform_destroy(&pc->tp);
+}
+
+static void fuzz_cfg_address(struct fuzz_pc *pc, unsigned devfn, unsigned off)
+{
+	bus_write(&pc->tp.p.pio, 0xcf8, 4, 0x80000000u | (devfn & 0xff) << 8 | (off & 0xfc));
+}
+
+u32 fuzz_cfg_read(struct fuzz_pc *pc, unsigned devfn, unsigned off, unsigned size)
+{
+	fuzz_cfg_address(pc, devfn, off);
+	return (u32)bus_read(&pc->tp.p.pio, 0xcfc + (off & 3), size);
+}
+
+void fuzz_cfg_write(struct fuzz_pc *pc, unsigned devfn, unsigned off, unsigned size, u32 val)
+{
+	fuzz_cfg_address(pc, devfn, off);
+	bus_write(&pc->tp.p.pio, 0xcfc + (off & 3), size, val);
+}
+
+unsigned fuzz_cfg_find_cap(struct fuzz_pc *pc, unsigned devfn, u8 id)
+{
+	unsigned c = fuzz_cfg_read(pc, devfn, PCI_CAPABILITY_LIST, 1);
+
+	for (unsigned n = 0; c && n < 48; n++) {
+		if (fuzz_cfg_read(pc, devfn, c, 1) == id)
+			return c;
+		c = fuzz_cfg_read(pc, devfn, c + 1, 1);
+	}
+	return 0;
+}
+
+int fuzz_disk_open(struct fuzz_disk *d, u64 size, unsigned sector_bytes, bool readonly)
+{
+	struct blockdev_spec spec = { .format = BLOCKDEV_FORMAT_RAW,
+				      .readonly = readonly,
+				      .engine = "sync" };
+	u8 *img = malloc(size);
+
+	d->bd = NULL;
+	if (!img)
+		return -1;
+	for (u64 n = 0; n < size / sector_bytes; n++)
+		memset(img + n * sector_bytes, (int)(n + 1), sector_bytes);
+	d->fd = fuzz_memfd("fuzz-disk", img, size, d->path);
+	free(img);
+	if (d->fd < 0)
+		return -1;
+	spec.path = d->path;
+	if (blockdev_open(&spec, &d->bd, NULL) < 0) {
+		close(d->fd);
+		return -1;
+	}
+	return 0;
+}
+
+void fuzz_disk_close(struct fuzz_disk *d)
+{
+	FUZZ_CHECK(blockdev_close(d->bd) == 0);
+	close(d->fd);
+}

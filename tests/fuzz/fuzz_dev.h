@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A small machine for the device fuzz targets (fuzz_virtio_blk.c, fuzz_ahci.c, fuzz_pci.c):
+ * the unit-test platform (tests/unit/harness: real buses, fake clock, RAM at gpa 0, MSI
+ * recorder) with the real PCI host on it, configuration mechanism #1 accesses as a guest
+ * makes them (ports 0xCF8/0xCFC), and disks that are raw images in memory (memfd) opened
+ * through the real block layer with the synchronous engine, so completions arrive only when
+ * the input polls for them and every run is deterministic.
+ */
+#ifndef TESTS_FUZZ_FUZZ_DEV_H
+#define TESTS_FUZZ_FUZZ_DEV_H
+
+#include "devices/pci.h"
+#include "fuzz.h"
+#include "test_platform.h"
+#include "vmdk/blockdev.h"
+
+struct fuzz_pc {
+	struct test_platform tp;
+	struct pci_host *host;
+};
+
+/* Platform with ram_bytes of RAM and a PCI host. 0, or -1 (nothing left to free). */
+int fuzz_pc_init(struct fuzz_pc *pc, u64 ram_bytes);
+void fuzz_pc_destroy(struct fuzz_pc *pc);
+
+static inline u8 *fuzz_pc_ram(struct fuzz_pc *pc, u64 gpa)
+{
+	return (u8 *)pc->tp.ram + gpa;
+}
+
+/* Configuration space of 00:dev.fn (devfn = dev << 3 | fn) through mechanism #1. */
+u32 fuzz_cfg_read(struct fuzz_pc *pc, unsigned devfn, unsigned off, unsigned size);
+void fuzz_cfg_write(struct fuzz_pc *pc, unsigned devfn, unsigned off, unsigned size, u32 val);
+/* Offset of the first capability with this ID in the device's list, or 0. */
+unsigned fuzz_cfg_find_cap(struct fuzz_pc *pc, unsigned devfn, u8 id);
+
+struct fuzz_disk {
+	int fd;
+	char path[FUZZ_PATH_MAX];
+	struct blockdev *bd;
+};
+
+/*
+ * A raw disk of size bytes in memory whose sector n (of sector_bytes) is filled with the
+ * byte n + 1, opened as format raw with the "sync" engine. 0, or -1 (nothing left to free).
+ */
+int fuzz_disk_open(struct fuzz_disk *d, u64 size, unsigned sector_bytes, bool readonly);
+/* Close the block device (after the device using it is gone) and the memory file. */
+void fuzz_disk_close(struct fuzz_disk *d);
+
+#endif
