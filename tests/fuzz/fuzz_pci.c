@@ -12,9 +12,10 @@
  *
  * Checks besides the sanitizers: every bar_remap the probe gets names the address it was
  * told before as the old one, and a new address is size-aligned, nonzero and inside its
- * address space; the core's view of each probe BAR matches the last bar_remap, and what the
- * probe maps is what the buses route; read-only identity registers (vendor, device, class,
- * header type) of every function never change.
+ * address space; the core's view of each probe BAR matches the last bar_remap and where the
+ * PCI specification says the BAR decodes (fpci_expected), and what the probe maps is what
+ * the buses route; read-only identity registers (vendor, device, class, header type) of
+ * every function never change.
  */
 #include "devices/ahci.h"
 #include "devices/piix.h"
@@ -185,6 +186,28 @@ static int fpci_setup(struct fpci *f)
 	return 0;
 }
 
+/*
+ * Where PCI 3.0 6.2.5 says probe BAR i decodes: its space enabled in the command register,
+ * not being sized, a nonzero address (the BAR's writable bits) whose window fits its space.
+ */
+static u64 fpci_expected(const struct pci_dev *d, unsigned i)
+{
+	const struct fpci_probe_bar *b = &fpci_probe_bars[i];
+	u16 cmd = pci_config_get16(d, PCI_COMMAND);
+	u64 addr = pci_config_get32(d, PCI_BASE_ADDRESS_0 + 4 * i) & ~(u32)(b->size - 1);
+	u64 limit = b->kind == PCI_BAR_IO ? 0x10000 : b->kind == PCI_BAR_MEM32 ? 1ull << 32 : 0;
+	bool on = b->kind == PCI_BAR_IO ? cmd & PCI_COMMAND_IO : cmd & PCI_COMMAND_MEMORY;
+
+	if (b->kind == PCI_BAR_IO)
+		addr &= ~3ull;
+	if (b->kind == PCI_BAR_MEM64)
+		addr |= (u64)pci_config_get32(d, PCI_BASE_ADDRESS_0 + 4 * (i + 1)) << 32;
+	if (!on || d->bars[i].sizing || (b->kind == PCI_BAR_MEM64 && d->bars[i + 1].sizing) ||
+	    !addr || addr + b->size < addr || (limit && addr + b->size > limit))
+		return PCI_BAR_UNMAPPED;
+	return addr;
+}
+
 static void fpci_check(struct fpci *f)
 {
 	struct fpci_probe *pr = &f->probe;
@@ -202,6 +225,7 @@ static void fpci_check(struct fpci *f)
 		if (!fpci_probe_bars[i].size)
 			continue;
 		FUZZ_CHECK(pci_bar_addr(&pr->pci, i) == pr->told[i]);
+		FUZZ_CHECK(pr->told[i] == fpci_expected(&pr->pci, i));
 		bus = fpci_probe_bars[i].kind == PCI_BAR_IO ? &f->pc.tp.p.pio : &f->pc.tp.p.mmio;
 		if (pr->mapped[i])
 			FUZZ_CHECK(bus_claimed(bus, pr->told[i]) &&
