@@ -61,15 +61,8 @@ struct fah {
 	struct fuzz_pc pc;
 	struct fuzz_disk disk, cd;
 	struct ahci *ahci;
-	u64 data_next;
 	size_t heap_base;
 };
-
-static void fah_put(struct fah *f, u64 gpa, u64 v, unsigned n)
-{
-	for (unsigned i = 0; i < n && gpa + i < FAH_RAM; i++)
-		*fuzz_pc_ram(&f->pc, gpa + i) = (u8)(v >> (8 * i));
-}
 
 static void fah_reg_write(struct fah *f, unsigned off, u32 val)
 {
@@ -118,8 +111,7 @@ static int fah_setup(struct fah *f, u8 cfg)
 	struct ahci_config ac = { .name = "ahci0", .dev = FAH_DEV, .nr_ports = FAH_PORTS };
 
 	memset(f, 0, sizeof(*f));
-	f->data_next = FAH_DATA;
-	if (fuzz_pc_init(&f->pc, FAH_RAM) < 0)
+	if (fuzz_pc_init(&f->pc, FAH_RAM, FAH_DATA, 2) < 0) /* PRD data: word aligned */
 		return -1;
 	if (fuzz_disk_open(&f->disk, FAH_DISK, ATA_SECTOR_SIZE, cfg & FAH_CFG_READONLY) < 0)
 		goto err_pc;
@@ -149,18 +141,6 @@ static void fah_teardown(struct fah *f)
 	fuzz_disk_close(&f->cd);
 	fuzz_disk_close(&f->disk);
 	fuzz_pc_destroy(&f->pc);
-}
-
-static u64 fah_alloc(struct fah *f, u64 len)
-{
-	u64 at;
-
-	len = MIN(len, FAH_RAM - FAH_DATA);
-	if (f->data_next + len > FAH_RAM)
-		f->data_next = FAH_DATA;
-	at = f->data_next;
-	f->data_next = ALIGN_UP(at + len, 2ull); /* PRD data addresses are word aligned */
-	return at;
 }
 
 static const u8 fah_commands[] = {
@@ -241,16 +221,16 @@ static void fah_command(struct fah *f, struct fuzz_in *in)
 	for (unsigned i = 0; i < nprd; i++) {
 		u64 prd = table + AHCI_CT_PRDT + i * AHCI_PRD_SIZE;
 
-		fah_put(f, prd, fah_alloc(f, (u64)prd_bytes + 1), 8);
-		fah_put(f, prd + 8, 0, 4);
-		fah_put(f, prd + 12, prd_bytes, 4);
+		fuzz_pc_put(&f->pc, prd, fuzz_pc_alloc(&f->pc, (u64)prd_bytes + 1), 8);
+		fuzz_pc_put(&f->pc, prd + 8, 0, 4);
+		fuzz_pc_put(&f->pc, prd + 12, prd_bytes, 4);
 	}
 	dw0 = (hflags & 0x40 ? 2u : 5u) | (hflags & 1 ? AHCI_CMD_ATAPI : 0) |
 	      (hflags & 2 ? AHCI_CMD_WRITE : 0) | (u32)nprd << 16;
 	if (hdr + 32 <= FAH_RAM) {
-		fah_put(f, hdr, dw0, 4);
-		fah_put(f, hdr + 4, 0, 4);
-		fah_put(f, hdr + 8, table, 8);
+		fuzz_pc_put(&f->pc, hdr, dw0, 4);
+		fuzz_pc_put(&f->pc, hdr + 4, 0, 4);
+		fuzz_pc_put(&f->pc, hdr + 8, table, 8);
 	}
 	if (cmd == ATA_CMD_READ_FPDMA_QUEUED || cmd == ATA_CMD_WRITE_FPDMA_QUEUED)
 		fah_reg_write(f, fah_port_reg(port, AHCI_PxSACT), 1u << slot);
@@ -267,17 +247,11 @@ static void fah_op(struct fah *f, struct fuzz_in *in)
 {
 	static const unsigned sizes[3] = { 1, 2, 4 };
 	unsigned op = fuzz_u8(in) % FAH_NR_OPS, off, size, port;
-	u8 buf[256];
 
 	switch (op) {
-	case FAH_OP_MEM: {
-		u64 gpa = fuzz_uint(in, 3) % FAH_RAM;
-		size_t len = fuzz_u8(in);
-
-		fuzz_bytes(in, buf, len);
-		memcpy(fuzz_pc_ram(&f->pc, gpa), buf, MIN(len, (size_t)(FAH_RAM - gpa)));
+	case FAH_OP_MEM:
+		fuzz_pc_mem_op(&f->pc, in);
 		break;
-	}
 	case FAH_OP_WRITE:
 		off = fuzz_u16(in) % AHCI_ABAR_SIZE;
 		fah_reg_write(f, off & ~3u, fuzz_u32(in));

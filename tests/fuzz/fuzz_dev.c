@@ -6,10 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
-int fuzz_pc_init(struct fuzz_pc *pc, u64 ram_bytes)
+int fuzz_pc_init(struct fuzz_pc *pc, u64 ram_bytes, u64 data_start, u64 data_align)
 {
 	struct pci_host_config hc = { .name = "pci" };
 
+	pc->ram_bytes = ram_bytes;
+	pc->data_start = pc->data_next = data_start;
+	pc->data_align = data_align;
 	if (test_platform_init(&pc->tp, ram_bytes) < 0)
 		return -1;
 	if (pci_host_create(&pc->tp.p, &hc, &pc->host, NULL) < 0) {
@@ -23,6 +26,34 @@ void fuzz_pc_destroy(struct fuzz_pc *pc)
 {
 	pci_host_destroy(pc->host);
 	test_platform_destroy(&pc->tp);
+}
+
+void fuzz_pc_put(struct fuzz_pc *pc, u64 gpa, u64 v, unsigned n)
+{
+	for (unsigned i = 0; i < n && gpa + i < pc->ram_bytes; i++)
+		*fuzz_pc_ram(pc, gpa + i) = (u8)(v >> (8 * i));
+}
+
+u64 fuzz_pc_alloc(struct fuzz_pc *pc, u64 len)
+{
+	u64 at;
+
+	len = MIN(len, pc->ram_bytes - pc->data_start);
+	if (pc->data_next + len > pc->ram_bytes)
+		pc->data_next = pc->data_start;
+	at = pc->data_next;
+	pc->data_next = ALIGN_UP(at + len, pc->data_align);
+	return at;
+}
+
+void fuzz_pc_mem_op(struct fuzz_pc *pc, struct fuzz_in *in)
+{
+	u64 gpa = fuzz_uint(in, 3) % pc->ram_bytes;
+	size_t len = fuzz_u8(in);
+	u8 buf[256];
+
+	fuzz_bytes(in, buf, len);
+	memcpy(fuzz_pc_ram(pc, gpa), buf, MIN(len, (size_t)(pc->ram_bytes - gpa)));
 }
 
 static void fuzz_cfg_address(struct fuzz_pc *pc, unsigned devfn, unsigned off)

@@ -18,16 +18,28 @@
 struct fuzz_pc {
 	struct test_platform tp;
 	struct pci_host *host;
+	u64 ram_bytes;
+	u64 data_start, data_next, data_align; /* fuzz_pc_alloc's area: data_start to RAM's end */
 };
 
-/* Platform with ram_bytes of RAM and a PCI host. 0, or -1 (nothing left to free). */
-int fuzz_pc_init(struct fuzz_pc *pc, u64 ram_bytes);
+/*
+ * Platform with ram_bytes of RAM and a PCI host; fuzz_pc_alloc hands out [data_start,
+ * ram_bytes) in data_align steps. 0, or -1 (nothing left to free).
+ */
+int fuzz_pc_init(struct fuzz_pc *pc, u64 ram_bytes, u64 data_start, u64 data_align);
 void fuzz_pc_destroy(struct fuzz_pc *pc);
 
 static inline u8 *fuzz_pc_ram(struct fuzz_pc *pc, u64 gpa)
 {
 	return (u8 *)pc->tp.ram + gpa;
 }
+
+/* Store the n low bytes of v at gpa, little-endian, as a driver does (bytes past RAM dropped). */
+void fuzz_pc_put(struct fuzz_pc *pc, u64 gpa, u64 v, unsigned n);
+/* Room for len bytes of driver data (request headers, buffers, tables); wraps around. */
+u64 fuzz_pc_alloc(struct fuzz_pc *pc, u64 len);
+/* The device targets' guest-memory operation: le24 gpa (modulo RAM), u8 length, the bytes. */
+void fuzz_pc_mem_op(struct fuzz_pc *pc, struct fuzz_in *in);
 
 /* Configuration space of 00:dev.fn (devfn = dev << 3 | fn) through mechanism #1. */
 u32 fuzz_cfg_read(struct fuzz_pc *pc, unsigned devfn, unsigned off, unsigned size);

@@ -164,7 +164,7 @@ static int fpci_setup(struct fpci *f)
 	struct ahci_config ac = { .name = "ahci0", .dev = 4, .nr_ports = 1 };
 
 	memset(f, 0, sizeof(*f));
-	if (fuzz_pc_init(&f->pc, FPCI_RAM) < 0)
+	if (fuzz_pc_init(&f->pc, FPCI_RAM, 0, 16) < 0)
 		return -1;
 	if (fuzz_disk_open(&f->disk, 64 << 10, 512, false) < 0) {
 		fuzz_pc_destroy(&f->pc);

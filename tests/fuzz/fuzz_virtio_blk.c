@@ -87,19 +87,12 @@ struct fvb {
 	struct virtio_blk *blk;
 	unsigned nq, qsize;
 	u16 next_desc[2], avail_idx[2];
-	u64 data_next; /* bump allocator in [FVB_DATA, FVB_RAM) */
 	size_t heap_base;
 };
 
 static u64 fvb_queue(unsigned q)
 {
 	return FVB_RINGS + (q & 1) * FVB_QSTRIDE;
-}
-
-static void fvb_put(struct fvb *f, u64 gpa, u64 v, unsigned n)
-{
-	for (unsigned i = 0; i < n && gpa + i < FVB_RAM; i++)
-		*fuzz_pc_ram(&f->pc, gpa + i) = (u8)(v >> (8 * i));
 }
 
 static void fvb_common(struct fvb *f, unsigned off, unsigned size, u64 val)
@@ -167,10 +160,9 @@ static int fvb_setup(struct fvb *f, u8 cfg, u32 accept)
 	memset(f, 0, sizeof(*f));
 	f->nq = cfg & FVB_CFG_TWO_QUEUES ? 2 : 1;
 	f->qsize = FVB_CFG_QSIZE(cfg);
-	f->data_next = FVB_DATA;
 	bc.num_queues = f->nq;
 	bc.queue_size = f->qsize;
-	if (fuzz_pc_init(&f->pc, FVB_RAM) < 0)
+	if (fuzz_pc_init(&f->pc, FVB_RAM, FVB_DATA, 16) < 0)
 		return -1;
 	if (fuzz_disk_open(&f->disk, FVB_DISK, 512, cfg & FVB_CFG_READONLY) < 0)
 		goto err_pc;
@@ -199,36 +191,23 @@ static void fvb_teardown(struct fvb *f)
 	fuzz_pc_destroy(&f->pc);
 }
 
-/* Room for len bytes of request memory (wrapping in the data area). */
-static u64 fvb_alloc(struct fvb *f, u64 len)
-{
-	u64 at;
-
-	len = MIN(len, FVB_RAM - FVB_DATA);
-	if (f->data_next + len > FVB_RAM)
-		f->data_next = FVB_DATA;
-	at = f->data_next;
-	f->data_next = ALIGN_UP(at + len, 16ull);
-	return at;
-}
-
 static void fvb_desc(struct fvb *f, u64 table, unsigned i, u64 addr, u32 len, u16 flags, u16 next)
 {
 	u64 d = table + 16ull * i;
 
-	fvb_put(f, d, addr, 8);
-	fvb_put(f, d + 8, len, 4);
-	fvb_put(f, d + 12, flags, 2);
-	fvb_put(f, d + 14, next, 2);
+	fuzz_pc_put(&f->pc, d, addr, 8);
+	fuzz_pc_put(&f->pc, d + 8, len, 4);
+	fuzz_pc_put(&f->pc, d + 12, flags, 2);
+	fuzz_pc_put(&f->pc, d + 14, next, 2);
 }
 
 static void fvb_post(struct fvb *f, unsigned q, u16 head)
 {
 	u64 avail = fvb_queue(q) + FVB_AVAIL;
 
-	fvb_put(f, avail + 4 + 2ull * (f->avail_idx[q] % f->qsize), head, 2);
+	fuzz_pc_put(&f->pc, avail + 4 + 2ull * (f->avail_idx[q] % f->qsize), head, 2);
 	f->avail_idx[q]++;
-	fvb_put(f, avail + 2, f->avail_idx[q], 2);
+	fuzz_pc_put(&f->pc, avail + 2, f->avail_idx[q], 2);
 }
 
 /*
@@ -261,20 +240,20 @@ static void fvb_request(struct fvb *f, struct fuzz_in *in)
 		sector %= FVB_DISK / 512 + 1;
 	if (flags & FVB_REQ_WRONG)
 		dev_writes = !dev_writes;
-	hdr = fvb_alloc(f, 16);
-	fvb_put(f, hdr, type, 4);
-	fvb_put(f, hdr + 4, 0, 4);
-	fvb_put(f, hdr + 8, sector, 8);
+	hdr = fuzz_pc_alloc(&f->pc, 16);
+	fuzz_pc_put(&f->pc, hdr, type, 4);
+	fuzz_pc_put(&f->pc, hdr + 4, 0, 4);
+	fuzz_pc_put(&f->pc, hdr + 8, sector, 8);
 	s[n++] = (struct fvb_seg){ hdr, 16, 0 };
 	if (type == VIRTIO_BLK_T_DISCARD || type == VIRTIO_BLK_T_WRITE_ZEROES) {
-		u64 seg = fvb_alloc(f, 16);
+		u64 seg = fuzz_pc_alloc(&f->pc, 16);
 
-		fvb_put(f, seg, sector, 8);
-		fvb_put(f, seg + 8, seg_sectors, 4);
-		fvb_put(f, seg + 12, seg_flags, 4);
+		fuzz_pc_put(&f->pc, seg, sector, 8);
+		fuzz_pc_put(&f->pc, seg + 8, seg_sectors, 4);
+		fuzz_pc_put(&f->pc, seg + 12, seg_flags, 4);
 		s[n++] = (struct fvb_seg){ seg, 16, 0 };
 	} else if (data_len) {
-		u64 data = fvb_alloc(f, data_len);
+		u64 data = fuzz_pc_alloc(&f->pc, data_len);
 
 		for (u32 i = 0; i < nseg; i++) {
 			u32 len = i + 1 < nseg ? data_len / nseg : data_len - i * (data_len / nseg);
@@ -284,10 +263,10 @@ static void fvb_request(struct fvb *f, struct fuzz_in *in)
 		}
 	}
 	if (!(flags & FVB_REQ_NO_STAT))
-		s[n++] = (struct fvb_seg){ fvb_alloc(f, 1), 1, VIRTQ_DESC_F_WRITE };
+		s[n++] = (struct fvb_seg){ fuzz_pc_alloc(&f->pc, 1), 1, VIRTQ_DESC_F_WRITE };
 	head = f->next_desc[q] % f->qsize;
 	if (flags & FVB_REQ_INDIRECT) {
-		table = fvb_alloc(f, 16ull * n);
+		table = fuzz_pc_alloc(&f->pc, 16ull * n);
 		for (unsigned i = 0; i < n; i++)
 			fvb_desc(f, table, i, s[i].addr, s[i].len,
 				 (u16)(s[i].flags |
@@ -324,17 +303,11 @@ static void fvb_op(struct fvb *f, struct fuzz_in *in)
 {
 	struct bus *mmio = &f->pc.tp.p.mmio;
 	unsigned op = fuzz_u8(in) % FVB_NR_OPS, q, off, size;
-	u8 buf[256];
 
 	switch (op) {
-	case FVB_OP_MEM: {
-		u64 gpa = fuzz_uint(in, 3) % FVB_RAM;
-		size_t len = fuzz_u8(in);
-
-		fuzz_bytes(in, buf, len);
-		memcpy(fuzz_pc_ram(&f->pc, gpa), buf, MIN(len, (size_t)(FVB_RAM - gpa)));
+	case FVB_OP_MEM:
+		fuzz_pc_mem_op(&f->pc, in);
 		break;
-	}
 	case FVB_OP_DESC: {
 		u64 table, addr;
 		u32 len;
@@ -357,7 +330,7 @@ static void fvb_op(struct fvb *f, struct fuzz_in *in)
 	case FVB_OP_AVAIL_IDX:
 		q = fuzz_u8(in) & 1;
 		f->avail_idx[q] = fuzz_u16(in);
-		fvb_put(f, fvb_queue(q) + FVB_AVAIL + 2, f->avail_idx[q], 2);
+		fuzz_pc_put(&f->pc, fvb_queue(q) + FVB_AVAIL + 2, f->avail_idx[q], 2);
 		break;
 	case FVB_OP_NOTIFY:
 		fvb_notify(f, fuzz_u8(in));
@@ -392,8 +365,9 @@ static void fvb_op(struct fvb *f, struct fuzz_in *in)
 		break;
 	case FVB_OP_RING:
 		q = fuzz_u8(in) & 1;
-		fvb_put(f, fvb_queue(q) + FVB_AVAIL, fuzz_u16(in), 2);
-		fvb_put(f, fvb_queue(q) + FVB_AVAIL + 4 + 2ull * f->qsize, fuzz_u16(in), 2);
+		fuzz_pc_put(&f->pc, fvb_queue(q) + FVB_AVAIL, fuzz_u16(in), 2);
+		fuzz_pc_put(&f->pc, fvb_queue(q) + FVB_AVAIL + 4 + 2ull * f->qsize, fuzz_u16(in),
+			    2);
 		break;
 	}
 }

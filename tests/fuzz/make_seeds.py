@@ -709,8 +709,6 @@ def bt_seeds():
         'far-jmp-mem': 'ff28',
         'iretq': '48cf',
     }
-    for name, code in user.items():
-        s['user-' + name] = bt_input(BT_USER, h(code.replace(' ', '')), insns=4)
     ring0 = {
         'mov-cr': '0f20c0 0f22d8',              # mov rax, cr0; mov cr3, rax (paging on)
         'mov-cr4-bad': '48c7c0ffffffff 0f22e0',
@@ -732,8 +730,6 @@ def bt_seeds():
         'int-n': 'cd80',
         'mov-cr3-walk': '48c7c000100000 0f22d8 8b00',
     }
-    for name, code in ring0.items():
-        s['ring0-' + name] = bt_input(BT_RING0, h(code.replace(' ', '')), insns=4)
     real = {
         'int10': 'cd10',
         'far-jmp': 'ea00000010',
@@ -750,8 +746,6 @@ def bt_seeds():
         'iret': 'cf',
         'lgdt-real': '0f0116001f',
     }
-    for name, code in real.items():
-        s['real-' + name] = bt_input(BT_REAL, h(code.replace(' ', '')), insns=4, fault=False)
     prot32 = {
         'mov-mem': '8b03 8903',
         'int3-no-idt': 'cc',
@@ -765,9 +759,13 @@ def bt_seeds():
         'arpl': '63c0',
         'aas-aaa': '3f 37',
     }
-    for name, code in prot32.items():
-        s['prot32-' + name] = bt_input(BT_PROT32, h(code.replace(' ', '')), insns=4,
-                                       fault=False)
+    for prefix, mode, codes, fault in (('user', BT_USER, user, True),
+                                       ('ring0', BT_RING0, ring0, True),
+                                       ('real', BT_REAL, real, False),
+                                       ('prot32', BT_PROT32, prot32, False)):
+        for name, code in codes.items():
+            s[prefix + '-' + name] = bt_input(mode, h(code.replace(' ', '')), insns=4,
+                                              fault=fault)
     s['decode-only-long'] = bt_input(BT_USER, h('f0f2f36766' + '2e' * 5 + '480fb18c8800100000'),
                                      decode_only=True)
     s['decode-only-moffs'] = bt_input(BT_USER, h('48a1' + '11' * 8), decode_only=True)
