@@ -10,6 +10,8 @@ tests/fuzz/corpus/<target>/; rerun this after changing a target's input format:
 
     tests/fuzz/make_seeds.py [TARGET...]
 
+Inputs too slow to fuzz from (the virtio-blk index wrap: 65 792 chains) go to
+tests/fuzz/slow/<target>/, which suite fuzz-smoke replays but the fuzzer is not given.
 Seeds named crash-* in those folders are inputs that crashed once (docs/fuzzing.md); this
 script never touches them. Only the Python standard library is needed (binutils' as/ld for
 the multiboot ELF seeds when present).
@@ -50,8 +52,8 @@ def u64(v):
     return struct.pack('<Q', v & 0xffffffffffffffff)
 
 
-def write_corpus(target, seeds):
-    d = os.path.join(HERE, 'corpus', target)
+def write_corpus(target, seeds, folder='corpus'):
+    d = os.path.join(HERE, folder, target)
     os.makedirs(d, exist_ok=True)
     for name in os.listdir(d):
         if not name.startswith('crash-'):
@@ -59,7 +61,7 @@ def write_corpus(target, seeds):
     for name, data in seeds.items():
         with open(os.path.join(d, name), 'wb') as f:
             f.write(data)
-    print(f'{target}: {len(seeds)} seeds')
+    print(f'{target}: {len(seeds)} {"seeds" if folder == "corpus" else "slow inputs"}')
 
 
 # ---------------------------------------------------------------- virtio-blk (fuzz_virtio_blk.c)
@@ -138,7 +140,6 @@ def vb_seeds():
     s['avail-too-far'] = h + u8(VB_AVAIL_IDX) + u8(0) + u16(17) + u8(VB_NOTIFY) + u8(0) + poll
     s['same-head-twice'] = (h + vb_req('in', 0, 512, 1, VB_NO_KICK) + u8(VB_POST) + u8(0) +
                             u16(0) + u8(VB_NOTIFY) + u8(0) + poll)
-    s['wrapping-index'] = vb_wrap()
     # A descriptor outside RAM, a huge length, a next index out of range.
     s['desc-outside-ram'] = (h + u8(VB_DESC) + u8(0) + u16(0) + u64(0x7ffffffff000) + u32(512) +
                              u16(0) + u16(0) + u8(VB_POST) + u8(0) + u16(0) + u8(VB_NOTIFY) +
@@ -772,6 +773,10 @@ def bt_seeds():
     return s
 
 
+# Inputs too slow to give the fuzzer (its mutations of them would be as slow, and a loaded
+# machine can take longer than libFuzzer's 10 s timeout): replayed by suite fuzz-smoke only.
+SLOW = {'virtio_blk': lambda: {'wrapping-index': vb_wrap()}}
+
 TARGETS = {'virtio_blk': vb_seeds, 'ahci': ahci_seeds, 'pci': pci_seeds, 'boot': boot_seeds,
            'bt': bt_seeds}
 
@@ -781,6 +786,8 @@ def main(argv):
         if t not in TARGETS:
             sys.exit(f'make_seeds.py: no target {t} (one of {", ".join(TARGETS)})')
         write_corpus(t, TARGETS[t]())
+        if t in SLOW:
+            write_corpus(t, SLOW[t](), 'slow')
 
 
 if __name__ == '__main__':
