@@ -9,7 +9,7 @@ pkgs=(build-essential meson ninja-build pkg-config libjansson-dev liburing-dev l
 case $what in
 # libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes (only a Recommends of clang)
 test) pkgs+=(clang libclang-rt-14-dev python3 python3-jsonschema acpica-tools qemu-utils fio
-             xorriso cpio busybox-static clang-format binutils python3-libvmdk e2fsprogs) ;;
+             xorriso cpio busybox-static clang-format binutils python3-libvmdk e2fsprogs seabios) ;;
 demo) pkgs+=(busybox-static cpio) ;;
 esac
 missing=()

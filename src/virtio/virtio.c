@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Transport-independent helpers for virtio devices (VIRTIO 1.2 2.1.2 DEVICE_NEEDS_RESET,
- * 2.5.1 configuration generation, 2.7.7/2.7.10 used-buffer notification suppression).
+ * 2.5.1 configuration generation, 2.7.7/2.7.10 used-buffer notification suppression), and the
+ * deferred re-run of a queue whose round of work was cut at its budget.
  */
 #include "virtio/virtio.h"
 
@@ -9,6 +10,12 @@ void virtio_queue_done(struct virtio_dev *vd, unsigned q)
 {
 	if (q < vd->nr_queues && vq_should_notify(&vd->vqs[q]) && vd->notify)
 		vd->notify(vd, (int)q);
+}
+
+void virtio_queue_defer(struct virtio_dev *vd, unsigned q)
+{
+	if (q < vd->nr_queues && vd->defer)
+		vd->defer(vd, q);
 }
 
 void virtio_set_needs_reset(struct virtio_dev *vd)

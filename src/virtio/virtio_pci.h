@@ -83,6 +83,7 @@ struct virtio_pci_accel {
 struct virtio_pci_stats {
 	u64 ioeventfd_kicks; /* notifications that came through an ioeventfd */
 	u64 irqfd_sends;     /* MSI-X messages sent through an irqfd */
+	u64 deferred_rounds; /* queue work cut at its budget and resumed from the main loop */
 };
 
 /* A transport for vd (which must outlive it). -ENOMEM, -EINVAL (bad queue count or size). */
@@ -99,6 +100,13 @@ MUST_CHECK int virtio_pci_set_accel(struct virtio_pci *vp, const struct virtio_p
 int virtio_pci_notify_fd(const struct virtio_pci *vp, unsigned q);
 /* Queue q's eventfd is readable: consume it and notify the device. Takes the device lock. */
 void virtio_pci_notify_event(struct virtio_pci *vp, unsigned q);
+/*
+ * An eventfd that becomes readable when the device deferred work (virtio_queue_defer: a round
+ * cut at its budget). The board watches it on the main loop and calls virtio_pci_defer_event,
+ * which re-runs the deferred queues with the device lock taken.
+ */
+int virtio_pci_defer_fd(const struct virtio_pci *vp);
+void virtio_pci_defer_event(struct virtio_pci *vp);
 void virtio_pci_get_stats(const struct virtio_pci *vp, struct virtio_pci_stats *out);
 /* Unmaps the BARs; the caller took the function off the PCI host first. */
 void virtio_pci_destroy(struct virtio_pci *vp);

@@ -55,6 +55,7 @@ struct board_disk {
 	struct virtio_blk *vblk; /* NULL for an AHCI port */
 	char name[32];
 	bool watched;
+	bool defer_watched; /* the transport's deferred-work eventfd */
 	struct board_disk_queue queues[VIRTIO_MAX_QUEUES]; /* ioeventfd watches */
 	struct board_intx intx;
 };
@@ -84,12 +85,20 @@ static int board_disks_open(struct board_disk *disk, const struct disk_spec *ds,
 	struct blockdev_spec bs = { .path = ds->path,
 				    .format = formats[ds->format],
 				    .readonly = ds->readonly || ds->cdrom,
-				    .cache = caches[ds->cache] };
+				    .cache = caches[ds->cache],
+				    .guest_disk = true };
 	int ret = blockdev_open(&bs, &disk->bd, err);
 
 	if (ret < 0)
-		err_prefix(err, "disks[%u]", i);
-	return ret;
+		return err_prefix(err, "disks[%u]", i), ret;
+	/* Which probing rule holds for this disk (docs/security.md, "Disk formats"). */
+	if (ds->format == DISK_FORMAT_AUTO && blockdev_format(disk->bd) == BLOCKDEV_FORMAT_RAW)
+		log_info("disks[%u]: %s: format auto probed raw; guest writes that would make it "
+			 "look like a VMDK are refused (\"format\": \"raw\" allows them)",
+			 i, ds->path);
+	else if (ds->format == DISK_FORMAT_AUTO)
+		log_info("disks[%u]: %s: format auto probed a VMDK sparse image", i, ds->path);
+	return 0;
 }
 
 static int board_disks_ioeventfd(void *opaque, u64 gpa, int fd, bool assign)
@@ -327,13 +336,28 @@ static void board_disks_on_notify(void *opaque, int fd, u32 events)
 	virtio_pci_notify_event(virtio_blk_transport(dq->disk->vblk), dq->q);
 }
 
+/* A virtio-blk queue's round of work was cut at its budget: run the next one. Main thread. */
+static void board_disks_on_defer(void *opaque, int fd, u32 events)
+{
+	struct board_disk *disk = opaque;
+
+	(void)fd;
+	(void)events;
+	virtio_pci_defer_event(virtio_blk_transport(disk->vblk)); /* takes the device lock */
+}
+
 static int board_disks_watch_queues(struct board_disk *disk, struct loop *l)
 {
 	struct virtio_pci *vp = virtio_blk_transport(disk->vblk);
+	int ret = loop_add(l, virtio_pci_defer_fd(vp), EPOLLIN, board_disks_on_defer, disk);
+
+	if (ret < 0)
+		return ret;
+	disk->defer_watched = true;
 
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		struct board_disk_queue *dq = &disk->queues[q];
-		int fd = virtio_pci_notify_fd(vp, q), ret;
+		int fd = virtio_pci_notify_fd(vp, q);
 
 		if (fd < 0)
 			continue;
@@ -377,6 +401,9 @@ void board_disks_detach(struct board_disks *d)
 		if (disk->watched)
 			loop_del(d->loop, blockdev_event_fd(disk->bd));
 		disk->watched = false;
+		if (disk->defer_watched)
+			loop_del(d->loop, virtio_pci_defer_fd(virtio_blk_transport(disk->vblk)));
+		disk->defer_watched = false;
 		for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 			if (disk->queues[q].watched)
 				loop_del(d->loop,

@@ -21,7 +21,7 @@ MARKER = "VMM-GUEST-READY"
 
 def guest_dir(default):
     """Where the built guest lives: $VMM_GUEST_DIR, else default. None if it is not built."""
-    d = os.environ.get("VMM_GUEST_DIR") or default
+    d = os.path.abspath(os.environ.get("VMM_GUEST_DIR") or default)
     for f in ("vmlinuz-cloud", "vmlinuz-generic", "initramfs.cpio.gz"):
         if not os.path.exists(os.path.join(d, f)):
             return None
@@ -37,6 +37,9 @@ class LinuxGuest:
 
     def __init__(self, kernel, initrd, cmdline="console=ttyS0", vcpus=1, memory_mib=256,
                  engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None):
+        # The spec lives in a private folder and resolves relative paths against it.
+        kernel, initrd = os.path.abspath(kernel), os.path.abspath(initrd)
+        disks = [dict(d, path=os.path.abspath(d["path"])) for d in disks]
         self.dir = tempfile.mkdtemp(prefix="vmm-linux-")
         self.sock_path = os.path.join(self.dir, "serial.sock")
         self.transcript = b""

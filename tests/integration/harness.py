@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Whole-VM test harness: spawn `vmm run` with a spec, read the serial log, wait for markers,
 send signals, check the exit status. Tests exit 0 (pass), 1 (fail) or 77 (skip, meson's code)."""
+import fcntl
 import json
 import os
 import signal
@@ -22,13 +23,24 @@ def fail(msg):
     sys.exit(1)
 
 
+KVM_GET_API_VERSION = 0xAE00  # _IO(KVMIO, 0x00)
+
+
 def kvm_usable():
-    """None if /dev/kvm can be opened read-write, else the reason it cannot."""
+    """None if /dev/kvm opens read-write and answers as KVM API 12 (what accel_kvm's probe
+    checks first), else the reason it cannot be used."""
     try:
         fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
     except OSError as e:
         return f"/dev/kvm cannot be opened: {e.strerror}"
-    os.close(fd)
+    try:
+        api = fcntl.ioctl(fd, KVM_GET_API_VERSION)
+    except OSError as e:
+        return f"/dev/kvm is not KVM: KVM_GET_API_VERSION fails ({e.strerror})"
+    finally:
+        os.close(fd)
+    if api != 12:
+        return f"/dev/kvm reports KVM API version {api}, not 12"
     return None
 
 
