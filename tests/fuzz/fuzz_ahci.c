@@ -14,7 +14,8 @@
  *
  * Checks besides the sanitizers: the host heap may not grow past FAH_HEAP_MAX above what
  * the set-up used while the input runs (ata.c promises at most 32 x 1 MiB of transfer
- * buffers per device, requests orphaned by port stops and resets included), and the HBA is
+ * buffers per device, requests orphaned by port stops and resets included); every byte of
+ * guest RAM the HBA changes is reported to gmem's write hook (fuzz_dma_*); the HBA is
  * destroyed at the end with every request accounted for. Work per input is bounded by its
  * length: the media are small, so every command moves at most 64 KiB.
  */
@@ -123,6 +124,7 @@ static int fah_setup(struct fah *f, u8 cfg)
 	if (ahci_create(&f->pc.tp.p, &ac, &f->ahci, NULL) < 0)
 		goto err_cd;
 	fah_init(f, cfg);
+	fuzz_dma_start(&f->pc);
 	f->heap_base = fuzz_heap_bytes();
 	return 0;
 
@@ -138,6 +140,7 @@ err_pc:
 static void fah_teardown(struct fah *f)
 {
 	ahci_destroy(f->ahci); /* waits for what is in flight */
+	fuzz_dma_finish();
 	fuzz_disk_close(&f->cd);
 	fuzz_disk_close(&f->disk);
 	fuzz_pc_destroy(&f->pc);
@@ -232,6 +235,7 @@ static void fah_command(struct fah *f, struct fuzz_in *in)
 		fuzz_pc_put(&f->pc, hdr + 4, 0, 4);
 		fuzz_pc_put(&f->pc, hdr + 8, table, 8);
 	}
+	fuzz_dma_sync(); /* the driver's writes */
 	if (cmd == ATA_CMD_READ_FPDMA_QUEUED || cmd == ATA_CMD_WRITE_FPDMA_QUEUED)
 		fah_reg_write(f, fah_port_reg(port, AHCI_PxSACT), 1u << slot);
 	fah_reg_write(f, fah_port_reg(port, AHCI_PxCI), 1u << slot);
@@ -284,6 +288,7 @@ static void fah_op(struct fah *f, struct fuzz_in *in)
 		break;
 	}
 	}
+	fuzz_dma_check();
 }
 
 /* FUZZ_LOG: each port's state at the end, to check what a seed reaches. */

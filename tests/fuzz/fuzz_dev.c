@@ -2,6 +2,7 @@
 /* The device fuzz targets' machine (fuzz_dev.h). */
 #include "fuzz_dev.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,6 +55,7 @@ void fuzz_pc_mem_op(struct fuzz_pc *pc, struct fuzz_in *in)
 
 	fuzz_bytes(in, buf, len);
 	memcpy(fuzz_pc_ram(pc, gpa), buf, MIN(len, (size_t)(pc->ram_bytes - gpa)));
+	fuzz_dma_sync();
 }
 
 static void fuzz_cfg_address(struct fuzz_pc *pc, unsigned devfn, unsigned off)
@@ -83,6 +85,66 @@ unsigned fuzz_cfg_find_cap(struct fuzz_pc *pc, unsigned devfn, u8 id)
 		c = fuzz_cfg_read(pc, devfn, c + 1, 1);
 	}
 	return 0;
+}
+
+static struct {
+	const u8 *ram;
+	u64 len;
+	u8 shadow[FUZZ_DMA_MAX];
+	u8 told[FUZZ_DMA_MAX / 8], untold[FUZZ_DMA_MAX / 8]; /* a bit per byte */
+} fuzz_dma;
+
+static void fuzz_dma_on_write(void *opaque, u64 gpa, u64 len)
+{
+	(void)opaque;
+	for (u64 a = gpa; a < gpa + len && a < fuzz_dma.len; a++) {
+		fuzz_dma.told[a / 8] |= (u8)(1u << (a % 8));
+		fuzz_dma.untold[a / 8] &= (u8) ~(1u << (a % 8));
+	}
+}
+
+void fuzz_dma_start(struct fuzz_pc *pc)
+{
+	FUZZ_CHECK(pc->ram_bytes <= FUZZ_DMA_MAX);
+	fuzz_dma.ram = pc->tp.ram;
+	fuzz_dma.len = pc->ram_bytes;
+	memset(fuzz_dma.untold, 0, sizeof(fuzz_dma.untold));
+	memset(fuzz_dma.told, 0, sizeof(fuzz_dma.told));
+	memcpy(fuzz_dma.shadow, fuzz_dma.ram, fuzz_dma.len);
+	pc->tp.p.mem.on_write = fuzz_dma_on_write;
+}
+
+void fuzz_dma_sync(void)
+{
+	if (fuzz_dma.ram)
+		memcpy(fuzz_dma.shadow, fuzz_dma.ram, fuzz_dma.len);
+}
+
+void fuzz_dma_check(void)
+{
+	for (u64 blk = 0; blk < fuzz_dma.len; blk += 64) {
+		if (!memcmp(fuzz_dma.shadow + blk, fuzz_dma.ram + blk, 64))
+			continue;
+		for (u64 a = blk; a < blk + 64; a++)
+			if (fuzz_dma.shadow[a] != fuzz_dma.ram[a] &&
+			    !(fuzz_dma.told[a / 8] & (1u << (a % 8))))
+				fuzz_dma.untold[a / 8] |= (u8)(1u << (a % 8));
+		memcpy(fuzz_dma.shadow + blk, fuzz_dma.ram + blk, 64);
+	}
+	memset(fuzz_dma.told, 0, (fuzz_dma.len + 7) / 8);
+}
+
+void fuzz_dma_finish(void)
+{
+	fuzz_dma_check();
+	for (u64 i = 0; i < (fuzz_dma.len + 7) / 8; i++) {
+		if (fuzz_dma.untold[i])
+			fprintf(stderr, "fuzz: a device changed guest RAM at %#llx unreported\n",
+				(unsigned long long)(i * 8 +
+						     (u64)__builtin_ctz(fuzz_dma.untold[i])));
+		FUZZ_CHECK(!fuzz_dma.untold[i]);
+	}
+	fuzz_dma.ram = NULL;
 }
 
 int fuzz_disk_open(struct fuzz_disk *d, u64 size, unsigned sector_bytes, bool readonly)

@@ -38,7 +38,10 @@ static inline u8 *fuzz_pc_ram(struct fuzz_pc *pc, u64 gpa)
 void fuzz_pc_put(struct fuzz_pc *pc, u64 gpa, u64 v, unsigned n);
 /* Room for len bytes of driver data (request headers, buffers, tables); wraps around. */
 u64 fuzz_pc_alloc(struct fuzz_pc *pc, u64 len);
-/* The device targets' guest-memory operation: le24 gpa (modulo RAM), u8 length, the bytes. */
+/*
+ * The device targets' guest-memory operation: le24 gpa (modulo RAM), u8 length, the bytes
+ * (the driver's writes: fuzz_dma_sync).
+ */
 void fuzz_pc_mem_op(struct fuzz_pc *pc, struct fuzz_in *in);
 
 /* Configuration space of 00:dev.fn (devfn = dev << 3 | fn) through mechanism #1. */
@@ -46,6 +49,21 @@ u32 fuzz_cfg_read(struct fuzz_pc *pc, unsigned devfn, unsigned off, unsigned siz
 void fuzz_cfg_write(struct fuzz_pc *pc, unsigned devfn, unsigned off, unsigned size, u32 val);
 /* Offset of the first capability with this ID in the device's list, or 0. */
 unsigned fuzz_cfg_find_cap(struct fuzz_pc *pc, unsigned devfn, u8 id);
+
+/*
+ * Device writes to guest RAM nobody was told about. Every write a device makes must reach
+ * gmem's on_write hook (gmem_write, or gmem_written after DMA through a gmem_ptr pointer), or
+ * the BT engine keeps translated code for bytes that changed under it. The watch keeps a
+ * copy of RAM: after the input's own writes, fuzz_dma_sync takes them as they are; after
+ * the device ran, fuzz_dma_check marks every changed byte not reported yet; a later report
+ * (DMA completes after the write) clears it; fuzz_dma_finish fails the input if any is left.
+ * One watch at a time, on RAM of at most FUZZ_DMA_MAX bytes.
+ */
+#define FUZZ_DMA_MAX (256u << 10)
+void fuzz_dma_start(struct fuzz_pc *pc);
+void fuzz_dma_sync(void);
+void fuzz_dma_check(void);
+void fuzz_dma_finish(void);
 
 struct fuzz_disk {
 	int fd;

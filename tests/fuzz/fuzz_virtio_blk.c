@@ -6,20 +6,24 @@
  * (descriptor tables, available rings, indirect tables, request headers, data) the input
  * writes, over a 64 KiB raw disk in memory (fuzz_dev.h).
  *
- * Input: one configuration byte (queues, queue size, read-only disk, MSI-X or INTx, and
- * whether to skip the normal driver set-up), a le32 mask of the device's feature bits 0-31
- * the driver accepts (VERSION_1 is always accepted), then operations until the input ends,
+ * Input: one configuration byte (queues, queue size, read-only disk, MSI-X or INTx, whether
+ * to skip the normal driver set-up, an interrupt handler that re-posts every completion), a
+ * le32 mask of the device's feature bits 0-31 the driver accepts (VERSION_1 is always
+ * accepted), then operations until the input ends,
  * each an opcode byte and its operands (see enum fvb_op): write guest memory, write one
  * descriptor, make a head available, set the available index to anything (wrapping, ahead
  * of the device), notify any queue number, build a whole request (IN, OUT, FLUSH, GET_ID,
  * DISCARD, WRITE_ZEROES, unknown types; direct, indirect, split in segments, looping),
  * complete what the block layer finished, write common configuration registers (status,
  * queue size/enable/addresses while requests are in flight), MSI-X table, PCI configuration
- * space (move or disable the BARs), read any register, reset the device.
+ * space (move or disable the BARs), read any register, reset the device, run the work the
+ * device deferred to the main loop (a notification's round is at most a queue's worth).
  *
  * Checks besides the sanitizers: the host heap may not grow past FVB_HEAP_MAX above what the
- * set-up used while the input runs (requests in flight are bounded by the queues' sizes),
- * and the device is destroyed at the end with every request accounted for.
+ * set-up used while the input runs (requests in flight are bounded by the queues' sizes);
+ * every byte of guest RAM the device changes is reported to gmem's write hook, also for
+ * requests a reset dropped (fuzz_dma_*: the BT engine's translated code depends on it); the
+ * device is destroyed at the end with every request accounted for.
  * Work per input is bounded by the input's length: every operation does a bounded amount.
  */
 #include "fuzz_dev.h"
@@ -58,6 +62,7 @@ enum fvb_op {
 	FVB_OP_CFG,	  /* u8 off, u8 size, le32 val: PCI configuration write */
 	FVB_OP_RESET,	  /* system reset of the device */
 	FVB_OP_RING,	  /* u8 q, le16 avail flags, le16 used_event */
+	FVB_OP_DEFER,	  /* the main loop runs the work the device deferred (a round cut short) */
 	FVB_NR_OPS,
 };
 
@@ -67,6 +72,8 @@ enum fvb_op {
 #define FVB_CFG_READONLY   0x08
 #define FVB_CFG_INTX	   0x10
 #define FVB_CFG_RAW	   0x20 /* no driver set-up: the operations do everything */
+#define FVB_CFG_REPOST \
+	0x40 /* the driver's interrupt handler makes each completion available again */
 
 /* fvb_request flags */
 #define FVB_REQ_INDIRECT 0x01
@@ -87,8 +94,11 @@ struct fvb {
 	struct virtio_blk *blk;
 	unsigned nq, qsize;
 	u16 next_desc[2], avail_idx[2];
+	unsigned reposts; /* FVB_CFG_REPOST: how many more the handler makes */
 	size_t heap_base;
 };
+
+static struct fvb *fvb_current; /* for the MSI handler */
 
 static u64 fvb_queue(unsigned q)
 {
@@ -153,6 +163,42 @@ static void fvb_driver_init(struct fvb *f, u8 cfg, u32 accept)
 	fvb_common(f, VIRTIO_PCI_COMMON_STATUS, 1, ok | VIRTIO_STATUS_DRIVER_OK);
 }
 
+static void fvb_post(struct fvb *f, unsigned q, u16 head)
+{
+	u64 avail = fvb_queue(q) + FVB_AVAIL;
+
+	fuzz_pc_put(&f->pc, avail + 4 + 2ull * (f->avail_idx[q] % f->qsize), head, 2);
+	f->avail_idx[q]++;
+	fuzz_pc_put(&f->pc, avail + 2, f->avail_idx[q], 2);
+}
+
+/*
+ * FVB_CFG_REPOST: an interrupt handler that makes the chain just completed available again
+ * at once, inside the device's completion (the hostile driver of VIRTIO 1.2 2.7.13's race:
+ * the ring never reads empty). Its writes go through gmem_write, so fuzz_dma counts them as
+ * reported rather than as the device's.
+ */
+static void fvb_msi(struct platform *p, u64 addr, u32 data)
+{
+	struct fvb *f = fvb_current;
+	unsigned q = (data - 0x40 - 1) & 1;
+	u64 used = fvb_queue(q) + FVB_USED, avail = fvb_queue(q) + FVB_AVAIL;
+	u16 idx = (u16)*fuzz_pc_ram(&f->pc, used + 2) | (u16)(*fuzz_pc_ram(&f->pc, used + 3) << 8);
+	u8 b[2];
+
+	(void)addr;
+	f->pc.tp.nr_msis++;
+	if (!f->reposts || !idx || q >= f->nq)
+		return;
+	f->reposts--;
+	memcpy(b, fuzz_pc_ram(&f->pc, used + 4 + 8ull * ((u16)(idx - 1) % f->qsize)), 2);
+	FUZZ_CHECK(!gmem_write(&p->mem, avail + 4 + 2ull * (f->avail_idx[q] % f->qsize), b, 2));
+	f->avail_idx[q]++;
+	b[0] = (u8)f->avail_idx[q];
+	b[1] = (u8)(f->avail_idx[q] >> 8);
+	FUZZ_CHECK(!gmem_write(&p->mem, avail + 2, b, 2));
+}
+
 static int fvb_setup(struct fvb *f, u8 cfg, u32 accept)
 {
 	struct virtio_blk_config bc = { .name = "virtio-blk0", .serial = "FUZZ-SERIAL" };
@@ -171,6 +217,12 @@ static int fvb_setup(struct fvb *f, u8 cfg, u32 accept)
 	if (pci_host_add(f->pc.host, virtio_blk_pci(f->blk), FVB_DEV, 0, NULL) < 0)
 		goto err_blk;
 	fvb_driver_init(f, cfg, accept);
+	fuzz_dma_start(&f->pc);
+	if (cfg & FVB_CFG_REPOST) {
+		fvb_current = f;
+		f->reposts = 4 * f->qsize;
+		f->pc.tp.p.msi = fvb_msi;
+	}
 	f->heap_base = fuzz_heap_bytes();
 	return 0;
 
@@ -187,6 +239,7 @@ static void fvb_teardown(struct fvb *f)
 {
 	pci_host_remove(f->pc.host, virtio_blk_pci(f->blk));
 	virtio_blk_destroy(f->blk); /* waits for what is in flight */
+	fuzz_dma_finish();
 	fuzz_disk_close(&f->disk);
 	fuzz_pc_destroy(&f->pc);
 }
@@ -199,15 +252,6 @@ static void fvb_desc(struct fvb *f, u64 table, unsigned i, u64 addr, u32 len, u1
 	fuzz_pc_put(&f->pc, d + 8, len, 4);
 	fuzz_pc_put(&f->pc, d + 12, flags, 2);
 	fuzz_pc_put(&f->pc, d + 14, next, 2);
-}
-
-static void fvb_post(struct fvb *f, unsigned q, u16 head)
-{
-	u64 avail = fvb_queue(q) + FVB_AVAIL;
-
-	fuzz_pc_put(&f->pc, avail + 4 + 2ull * (f->avail_idx[q] % f->qsize), head, 2);
-	f->avail_idx[q]++;
-	fuzz_pc_put(&f->pc, avail + 2, f->avail_idx[q], 2);
 }
 
 /*
@@ -288,6 +332,7 @@ static void fvb_request(struct fvb *f, struct fuzz_in *in)
 		f->next_desc[q] = (u16)(head + n);
 	}
 	fvb_post(f, q, head);
+	fuzz_dma_sync(); /* the driver's writes */
 	if (!(flags & FVB_REQ_NO_KICK))
 		fvb_notify(f, q);
 }
@@ -321,16 +366,19 @@ static void fvb_op(struct fvb *f, struct fuzz_in *in)
 		next = fuzz_u16(in);
 		table = fvb_queue(q);
 		fvb_desc(f, table, idx % f->qsize, addr, len, flags, next);
+		fuzz_dma_sync();
 		break;
 	}
 	case FVB_OP_POST:
 		q = fuzz_u8(in) & 1;
 		fvb_post(f, q, fuzz_u16(in));
+		fuzz_dma_sync();
 		break;
 	case FVB_OP_AVAIL_IDX:
 		q = fuzz_u8(in) & 1;
 		f->avail_idx[q] = fuzz_u16(in);
 		fuzz_pc_put(&f->pc, fvb_queue(q) + FVB_AVAIL + 2, f->avail_idx[q], 2);
+		fuzz_dma_sync();
 		break;
 	case FVB_OP_NOTIFY:
 		fvb_notify(f, fuzz_u8(in));
@@ -363,13 +411,18 @@ static void fvb_op(struct fvb *f, struct fuzz_in *in)
 	case FVB_OP_RESET:
 		virtio_blk_reset(f->blk);
 		break;
+	case FVB_OP_DEFER:
+		virtio_pci_defer_event(virtio_blk_transport(f->blk));
+		break;
 	case FVB_OP_RING:
 		q = fuzz_u8(in) & 1;
 		fuzz_pc_put(&f->pc, fvb_queue(q) + FVB_AVAIL, fuzz_u16(in), 2);
 		fuzz_pc_put(&f->pc, fvb_queue(q) + FVB_AVAIL + 4 + 2ull * f->qsize, fuzz_u16(in),
 			    2);
+		fuzz_dma_sync();
 		break;
 	}
+	fuzz_dma_check();
 }
 
 static unsigned fvb_get16(struct fvb *f, u64 gpa)
@@ -383,11 +436,15 @@ static unsigned fvb_get16(struct fvb *f, u64 gpa)
 static void fvb_report(struct fvb *f)
 {
 	u8 status = (u8)bus_read(&f->pc.tp.p.mmio, FVB_BAR4 + VIRTIO_PCI_COMMON_STATUS, 1);
+	struct virtio_pci_stats st;
 
-	fprintf(stderr, "fuzz_virtio_blk: status %#x, used idx %u/%u, %u MSIs, %u in flight\n",
+	virtio_pci_get_stats(virtio_blk_transport(f->blk), &st);
+	fprintf(stderr,
+		"fuzz_virtio_blk: status %#x, used idx %u/%u, %u MSIs, %u in flight, %llu "
+		"deferred rounds\n",
 		status, fvb_get16(f, fvb_queue(0) + FVB_USED + 2),
 		fvb_get16(f, fvb_queue(1) + FVB_USED + 2), f->pc.tp.nr_msis,
-		virtio_blk_inflight(f->blk));
+		virtio_blk_inflight(f->blk), (unsigned long long)st.deferred_rounds);
 	for (unsigned q = 0; q < f->nq; q++) {
 		u64 used = fvb_queue(q) + FVB_USED;
 		unsigned n = fvb_get16(f, used + 2);

@@ -67,7 +67,7 @@ def write_corpus(target, seeds, folder='corpus'):
 # ---------------------------------------------------------------- virtio-blk (fuzz_virtio_blk.c)
 
 VB_MEM, VB_DESC, VB_POST, VB_AVAIL_IDX, VB_NOTIFY, VB_POLL, VB_REQUEST, VB_COMMON, VB_READ, \
-    VB_MSIX, VB_CFG, VB_RESET, VB_RING = range(13)
+    VB_MSIX, VB_CFG, VB_RESET, VB_RING, VB_DEFER = range(14)
 VB_T = {'in': 0, 'out': 1, 'flush': 2, 'get_id': 3, 'discard': 4, 'wz': 5, 'bad': 6,
         'ffff': 7}
 VB_INDIRECT, VB_LOOP, VB_NO_KICK, VB_WRONG, VB_NO_STAT = 1, 2, 4, 8, 16
@@ -75,9 +75,9 @@ VB_ALL = 0xffffffff
 VB_F_INDIRECT, VB_F_EVENT_IDX = 1 << 28, 1 << 29
 
 
-def vb_cfg(two=False, qsize=1, ro=False, intx=False, raw=False):
+def vb_cfg(two=False, qsize=1, ro=False, intx=False, raw=False, repost=False):
     return u8((1 if two else 0) | (qsize << 1) | (8 if ro else 0) | (16 if intx else 0) |
-              (32 if raw else 0))
+              (32 if raw else 0) | (64 if repost else 0))
 
 
 def vb_req(t, sector=0, length=512, segs=1, flags=0, q=0, seg_sectors=0, seg_flags=0,
@@ -157,6 +157,10 @@ def vb_seeds():
                                  u16(5) + poll)
     s['no-interrupt-flag'] = (vb_cfg(qsize=1) + u32(VB_ALL & ~VB_F_EVENT_IDX) + u8(VB_RING) +
                               u8(0) + u16(1) + u16(0) + vb_req('in') + poll)
+    # The interrupt handler re-posts every completion: the ring never reads empty, the round
+    # is cut at a queue's worth and the main loop resumes it.
+    s['deferred-round'] = (vb_cfg(qsize=0, repost=True) + u32(VB_ALL & ~VB_F_EVENT_IDX) +
+                           vb_req('bad', 0, 0, 1, VB_INDIRECT) + u8(VB_DEFER) * 5 + poll)
     s['notify-bad-queue'] = h + u8(VB_NOTIFY) + u8(7) + u8(VB_NOTIFY) + u8(0xff)
     # Reset, queue changes and BAR moves while a request is in flight.
     s['reset-in-flight'] = (h + vb_req('in', 0, 4096, 4) + vb_common(0x14, 0, 0) + poll +
