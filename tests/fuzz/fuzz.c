@@ -19,7 +19,8 @@
 #endif
 
 #ifdef FUZZ_ASAN
-#include <sanitizer/allocator_interface.h>
+/* From the sanitizer runtime (clang and gcc alike; gcc ships no allocator_interface.h). */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
 u64 fuzz_uint(struct fuzz_in *in, unsigned bytes)
