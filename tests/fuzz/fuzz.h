@@ -7,7 +7,7 @@
  *   - FUZZ_CHECK, an invariant that traps (the fuzzer then keeps the input as a crash);
  *   - the host heap in use, so targets can fail inputs that make host memory grow;
  *   - an anonymous in-memory file holding bytes (a disk or kernel image from the input).
- * Built into every target; replay.c adds the main() of the replay builds (-DFUZZ_REPLAY).
+ * Built into every target; replay.c adds the main() of the replay builds.
  */
 #ifndef TESTS_FUZZ_FUZZ_H
 #define TESTS_FUZZ_FUZZ_H

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The main() of a fuzz target built without libFuzzer (-DFUZZ_REPLAY, any compiler): runs
+ * The main() of a fuzz target built without libFuzzer (the replay builds, any compiler): runs
  * every file named on the command line, and every regular file of every folder named there
  * (in name order), through LLVMFuzzerTestOneInput once. Suite 'fuzz-smoke' replays each
  * target's seed corpus this way in the normal and the sanitizer trees, so the seeds, and the
