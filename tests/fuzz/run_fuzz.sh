@@ -26,5 +26,6 @@ cd "$work"
 # UBSan reports are errors (the tree is built with -fno-sanitize-recover=undefined too).
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+# -error_exitcode: libFuzzer's default, 77, is what meson counts as a skip.
 exec "$fuzzer" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -detect_leaks=1 \
-	-print_final_stats=1 -artifact_prefix="$artifacts/" "$@"
+	-error_exitcode=1 -print_final_stats=1 -artifact_prefix="$artifacts/" "$@"
