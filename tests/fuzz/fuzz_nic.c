@@ -18,51 +18,44 @@
  *   7 kick         u8 virtio queue (a notification)
  *   8 reset        the device's reset
  * At most FUZZ_NIC_OPS operations run. Whatever the program, the device must neither crash nor
- * hang nor hand the back end a frame longer than NET_MAX_FRAME.
+ * hang nor hand the back end a frame longer than NET_MAX_FRAME, and the host heap must stay
+ * within FUZZ_NIC_HEAP of the set-up.
  *
- * Built with -DFUZZ_REPLAY (suite 'fuzz-smoke') it replays the files and folders named on its
- * command line; `--write-seeds DIR` writes a seed corpus of working programs into DIR.
+ * `fuzz_nic_replay --write-seeds DIR` (or the libFuzzer binary with that argument) writes a
+ * seed corpus of working programs into DIR (tests/fuzz/corpus/nic).
  */
 #include "devices/e1000.h"
 #include "devices/e1000_regs.h"
 #include "devices/pci.h"
 #include "fake_net.h"
-#include "fuzz_replay.h"
+#include "fuzz.h"
 #include "test_platform.h"
 #include "virtio/net.h"
 #include "virtio/virtio.h"
 #include "virtio/virtio_pci.h"
-#include "vmm/base/log.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_RAM     (1u << 20)
-#define FUZZ_NIC_OPS 256
-#define FUZZ_SLOT    3
-#define FUZZ_BAR0    0xfebc0000ull
-#define FUZZ_BAR4    0xe0000000ull
-#define FUZZ_BAR1    0xe0100000ull
-#define FUZZ_IO	     0xc000
-#define FUZZ_RINGS   0x10000 /* virtio queue q at FUZZ_RINGS + 0x1000 * q: desc, +0x400, +0x800 */
-#define FUZZ_QSZ     16
+#define FUZZ_RAM      (1u << 20)
+#define FUZZ_NIC_OPS  256
+#define FUZZ_SLOT     3
+#define FUZZ_BAR0     0xfebc0000ull
+#define FUZZ_BAR4     0xe0000000ull
+#define FUZZ_BAR1     0xe0100000ull
+#define FUZZ_IO	      0xc000
+#define FUZZ_RINGS    0x10000 /* virtio queue q at FUZZ_RINGS + 0x1000 * q: desc, +0x400, +0x800 */
+#define FUZZ_QSZ      16
+#define FUZZ_NIC_HEAP (16u << 20)
 
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
-
-struct fuzz_in {
-	const u8 *p;
-	size_t left;
-};
-
+/* n bytes of the input into out; false (and nothing read) when fewer are left. */
 static bool fuzz_take(struct fuzz_in *in, void *out, size_t n)
 {
-	if (in->left < n)
+	if (fuzz_left(in) < n)
 		return false;
-	memcpy(out, in->p, n);
-	in->p += n;
-	in->left -= n;
+	fuzz_bytes(in, out, n);
 	return true;
 }
 
@@ -190,12 +183,11 @@ static bool fuzz_op(struct fuzz_nic *m, struct fuzz_in *in)
 			return false;
 		val = (u32)b[0] | (u32)b[1] << 8 | (u32)b[2] << 16;
 		len = b[3];
-		if (in->left < len)
+		if (fuzz_left(in) < len)
 			return false;
 		if (val + len <= FUZZ_RAM)
-			memcpy((u8 *)m->tp.ram + val, in->p, len);
-		in->p += len;
-		in->left -= len;
+			memcpy((u8 *)m->tp.ram + val, in->p + in->pos, len);
+		in->pos += len;
 		return true;
 	case 1:
 		if (!fuzz_take(in, &off, 2) || !fuzz_take(in, &val, 4))
@@ -215,11 +207,9 @@ static bool fuzz_op(struct fuzz_nic *m, struct fuzz_in *in)
 		h.flags = b[0];
 		h.gso_type = b[1];
 		len = (u16)(len % sizeof(frame));
-		if (in->left < len)
-			len = (u16)in->left;
-		memcpy(frame, in->p, len);
-		in->p += len;
-		in->left -= len;
+		if (fuzz_left(in) < len)
+			len = (u16)fuzz_left(in);
+		fuzz_bytes(in, frame, len);
 		h.csum_start = 14;
 		h.csum_offset = 16;
 		(void)fake_net_deliver(&m->fn, 0, &h, frame, len);
@@ -264,28 +254,29 @@ static bool fuzz_op(struct fuzz_nic *m, struct fuzz_in *in)
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
-	struct fuzz_in in = { data, size };
+	struct fuzz_in in = fuzz_in_init(data, size);
 	struct fuzz_nic m;
 	u64 features = 0;
+	size_t heap;
 	u8 kind;
 
-	log_min_level = LOG_LEVEL_ERR - 1; /* hostile programs warn on every access */
+	fuzz_quiet_logs(); /* hostile programs warn on every access */
 	if (!fuzz_take(&in, &kind, 1))
 		return 0;
 	if (!(kind & 1) && !fuzz_take(&in, &features, 8))
 		return 0;
 	if (fuzz_setup(&m, kind & 1, features) == 0) {
+		heap = fuzz_heap_bytes();
 		for (unsigned i = 0; i < FUZZ_NIC_OPS && fuzz_op(&m, &in); i++)
-			;
+			FUZZ_CHECK(fuzz_heap_bytes() < heap + FUZZ_NIC_HEAP);
+		/* net_send must not let a frame through that is too long */
 		for (unsigned i = 0; i < m.fn.nr_sent && i < FAKE_NET_FRAMES; i++)
-			if (m.fn.sent[i].len > NET_MAX_FRAME)
-				abort(); /* net_send let a frame through that is too long */
+			FUZZ_CHECK(m.fn.sent[i].len <= NET_MAX_FRAME);
 	}
 	fuzz_teardown(&m);
 	return 0;
 }
 
-#ifdef FUZZ_REPLAY
 /* ---- seeds: programs a driver would run ---- */
 
 struct fuzz_prog {
@@ -452,10 +443,9 @@ static int write_seeds(const char *dir)
 	return seed_write(dir, "virtio-net-rx-tx-ctrl", &p) ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	if (argc == 3 && !strcmp(argv[1], "--write-seeds"))
-		return write_seeds(argv[2]);
-	return fuzz_replay_main(argc, argv);
+	if (*argc == 3 && !strcmp((*argv)[1], "--write-seeds"))
+		exit(write_seeds((*argv)[2]));
+	return 0;
 }
-#endif

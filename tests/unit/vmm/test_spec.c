@@ -516,6 +516,8 @@ static void test_unbuilt_refused(void **state)
 	assert_null(keys[1]);
 	assert_int_equal(parse(f, MIN_LINUX ", \"display\": {\"type\": \"vnc\"}}"), -EINVAL);
 	assert_diags(&f->d, "display: a display is not supported by this build yet\n");
+	/* The control socket is built: accepted. */
+	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {\"path\": \"vm.sock\"}}"), 0);
 	/* Refused whatever else is wrong, alongside the other problems. */
 	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {}, \"display\": 1, \"nics\": "
 					    "[{\"mac\": \"x\"}]}"),
@@ -1082,9 +1084,9 @@ int main(void)
 		T(test_nics),
 		T(test_display),
 		T(test_debug_exit_port),
-		T(test_debug_state_roundtrip),
 		T(test_unbuilt_refused),
 		T(test_disk_limits),
+		T(test_debug_state_roundtrip),
 		T(test_name_rules),
 		T(test_types_and_limits),
 		T(test_unknown_keys_suggest),
