@@ -93,8 +93,8 @@ struct net_stats {
 	u64 tx_dropped;		 /* frames the host refused (errors, malformed offload requests) */
 	u64 tx_segments;	 /* frames built by software segmentation */
 	u64 rx_frames, rx_bytes; /* handed to the device */
-	u64 rx_dropped; /* frames lost: the device refused them, or the wait queue was full */
-	u64 rx_waits;	/* times a frame had to wait for guest buffers */
+	u64 rx_dropped;	  /* frames lost: the device refused them, or the wait queue was full */
+	u64 rx_waits;	  /* times a frame had to wait for guest buffers */
 	u64 rx_coalesced; /* frames merged into segmentation offload frames (user) */
 };
 

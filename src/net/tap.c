@@ -424,7 +424,8 @@ int net_tap_open(const struct net_tap_config *cfg, struct net_backend **out, str
 			goto err_destroy;
 	}
 	if (t->be.vnet_hdr_len)
-		t->be.caps = t->be.rx_caps = NET_CAP_CSUM | NET_CAP_TSO4 | NET_CAP_TSO6 | NET_CAP_ECN;
+		t->be.caps = t->be.rx_caps =
+			NET_CAP_CSUM | NET_CAP_TSO4 | NET_CAP_TSO6 | NET_CAP_ECN;
 	t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (t->wake_fd < 0 || epoll_ctl(t->be.epfd, EPOLL_CTL_ADD, t->wake_fd, &ev) < 0) {
 		ret = err_set(err, -errno, "%s: eventfd: %s", cfg->name, strerror(errno));
