@@ -19,8 +19,8 @@ Cases:
       network namespace this test creates (traffic only inside it): ping both ways, then a
       64 MiB file moves from one to the other over HTTP with its md5 sum checked; the
       guest-to-guest throughput is printed. The virtio NIC has "queues": 2 on a multi_queue TAP
-      and its guest sees two queue pairs. Needs root, /dev/net/tun and network namespaces
-      (skipped with the reason otherwise).
+      and its guest (2 vCPUs: Linux uses at most one pair per CPU) sees two queue pairs. Needs
+      root, /dev/net/tun and network namespaces (skipped with the reason otherwise).
 
 Usage: linux_net.py VMM DEFAULT_GUEST_DIR CASE
   The guest comes from $VMM_GUEST_DIR, else DEFAULT_GUEST_DIR (scripts/build-guest.sh output).
@@ -183,9 +183,10 @@ def host_get(url, timeout=120):
 ACCEL = os.environ.get("VMM_NET_ACCEL", "bt")
 
 
-def start_guest(vmm, gdir, initrd, nics, engine, log, qemu_extra=(), api=True, memory=384):
+def start_guest(vmm, gdir, initrd, nics, engine, log, qemu_extra=(), api=True, memory=384,
+                vcpus=1):
     try:
-        return LinuxGuest(os.path.join(gdir, "vmlinuz-generic"), initrd,
+        return LinuxGuest(os.path.join(gdir, "vmlinuz-generic"), initrd, vcpus=vcpus,
                           cmdline="console=ttyS0 panic=-1", memory_mib=memory, engine=engine,
                           vmm=vmm, accel=ACCEL, nics=nics, qemu_extra=qemu_extra, log=log,
                           api=api and engine == "vmm")
@@ -364,7 +365,7 @@ def case_bridge(vmm, gdir, initrd, work, log):
         b = start_guest(wrapper, gdir, initrd, [{"model": "virtio", "backend": "tap",
                                                   "tap": "tapb", "mac": "52:54:00:77:00:02",
                                                   "queues": 2}],
-                        "vmm", None, api=False, memory=512)
+                        "vmm", None, api=False, memory=512, vcpus=2)
         guests.append(b)
         try:
             for g in guests:
