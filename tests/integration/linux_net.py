@@ -241,7 +241,8 @@ def case_user(vmm, gdir, initrd, work, model, engine, log, restrict=False):
         m = re.search(r"dhcp: eth0 ip (\S+) mask (\S+) router ?(\S*) dns \[([^\]]*)\]", out)
         # Restricted, slirp announces no router: nothing beyond its own /24.
         if not m or m.group(1) != "10.0.2.15" or m.group(3) != ("" if restrict else "10.0.2.2"):
-            raise GuestError(f"DHCP did not configure 10.0.2.15 (router {'none' if restrict else '10.0.2.2'}):\n{out}")
+            router = "none" if restrict else "10.0.2.2"
+            raise GuestError(f"DHCP did not configure 10.0.2.15 (router {router}):\n{out}")
         print(f"ok: DHCP lease {m.group(1)}/{m.group(2)} router {m.group(3)} "
               f"dns [{m.group(4)}]", flush=True)
         if restrict and m.group(4).strip():
