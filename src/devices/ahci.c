@@ -27,6 +27,7 @@
 #include "vmm/base/log.h"
 #include "vmm/gmem.h"
 #include "vmm/platform.h"
+#include "vmm/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -791,8 +792,131 @@ static void ahci_device_destroy(void *dev)
 	ahci_destroy(dev);
 }
 
+/*
+ * In-flight block requests are not state: a save drains them first, so each command has ended
+ * (its completion written to the guest and its interrupt raised) before anything is saved, and
+ * every slot is idle in the record. Commands still waiting in PxCI (a non-queued one behind
+ * another) are started by the completions the drain runs.
+ */
+static int ahci_pre_save(void *obj, struct err *err)
+{
+	struct ahci *a = obj;
+	int ret;
+
+	for (unsigned i = 0; i < a->nr_ports; i++) {
+		struct ahci_port *port = &a->ports[i];
+
+		if (!port->dev)
+			continue;
+		ret = ata_dev_drain(port->dev, err);
+		if (ret < 0)
+			return ret;
+		if (port->issued)
+			return err_set(err, -EBUSY, "%s: commands %#x still issued after the drain",
+				       port->name, port->issued);
+	}
+	return 0;
+}
+
+/* A record from a drained HBA has no command in flight (hostile records may claim some). */
+static int ahci_port_post_load(void *obj, u32 version, struct err *err)
+{
+	struct ahci_port *port = obj;
+
+	(void)version;
+	if (port->issued || port->nonqueued)
+		return err_set(err, -EINVAL, "%s: commands in flight (%#x) in the state",
+			       port->name, port->issued);
+	for (unsigned i = 0; i < ATA_MAX_SLOTS; i++)
+		if (port->slots[i].busy)
+			return err_set(err, -EINVAL, "%s: slot %u busy in the state", port->name,
+				       i);
+	return 0;
+}
+
+static const struct state_field ahci_slot_fields[] = {
+	STATE_BOOL(struct ahci_slot, busy),
+	STATE_BOOL(struct ahci_slot, ncq),
+	STATE_U64(struct ahci_slot, ctba),
+	STATE_U32(struct ahci_slot, prdtl, STATE_MAX(0xffff)),
+	STATE_U32(struct ahci_slot, walk_index),
+	STATE_U64(struct ahci_slot, walk_pos),
+	STATE_END,
+};
+
+static const struct state_desc ahci_slot_state = {
+	.name = "ahci-slot",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct ahci_slot),
+	.fields = ahci_slot_fields,
+};
+
+static const struct state_field ahci_port_fields[] = {
+	STATE_HOST(struct ahci_port, a, "back pointer to the HBA"),
+	STATE_U32(struct ahci_port, index, STATE_CHECKED),
+	STATE_HOST(struct ahci_port, name, "the HBA's name for the port"),
+	STATE_POINTEE(struct ahci_port, dev, ata_dev_state),
+	STATE_U32(struct ahci_port, clb),
+	STATE_U32(struct ahci_port, clbu),
+	STATE_U32(struct ahci_port, fb),
+	STATE_U32(struct ahci_port, fbu),
+	STATE_U32(struct ahci_port, is),
+	STATE_U32(struct ahci_port, ie),
+	STATE_U32(struct ahci_port, cmd),
+	STATE_U32(struct ahci_port, tfd),
+	STATE_U32(struct ahci_port, sig),
+	STATE_U32(struct ahci_port, ssts),
+	STATE_U32(struct ahci_port, sctl),
+	STATE_U32(struct ahci_port, serr),
+	STATE_U32(struct ahci_port, sact),
+	STATE_U32(struct ahci_port, ci),
+	STATE_U32(struct ahci_port, sntf),
+	STATE_U32(struct ahci_port, issued),
+	STATE_BOOL(struct ahci_port, nonqueued),
+	STATE_BOOL(struct ahci_port, stopped),
+	STATE_BOOL(struct ahci_port, srst),
+	STATE_STRUCT_ARRAY(struct ahci_port, slots, ahci_slot_state),
+	STATE_END,
+};
+
+static const struct state_desc ahci_port_state = {
+	.name = "ahci-port",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct ahci_port),
+	.fields = ahci_port_fields,
+	.post_load = ahci_port_post_load,
+};
+
+static const struct state_field ahci_fields[] = {
+	STATE_STRUCT(struct ahci, pci, pci_dev_state),
+	STATE_HOST(struct ahci, p, "the platform"),
+	STATE_HOST(struct ahci, name, "the board's name"),
+	STATE_U32(struct ahci, nr_ports, STATE_CHECKED),
+	STATE_U32(struct ahci, cap, STATE_CHECKED),
+	STATE_U32(struct ahci, ghc),
+	STATE_U32(struct ahci, is),
+	STATE_U32(struct ahci, pi, STATE_CHECKED),
+	STATE_U32(struct ahci, msi_cap, STATE_CHECKED),
+	STATE_HOST(struct ahci, abar,
+		   "where ABAR is mapped: re-derived from BAR5 by the PCI function's post_load"),
+	STATE_STRUCT_ARRAY(struct ahci, ports, ahci_port_state),
+	STATE_END,
+};
+
+static const struct state_desc ahci_state = {
+	.name = "ahci",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct ahci),
+	.fields = ahci_fields,
+	.pre_save = ahci_pre_save,
+};
+
 const struct device_ops ahci_device_ops = {
 	.type = "ahci",
 	.reset = ahci_device_reset,
+	.state = &ahci_state,
 	.destroy = ahci_device_destroy,
 };
