@@ -9,7 +9,11 @@ pkgs=(build-essential meson ninja-build pkg-config libjansson-dev liburing-dev l
 case $what in
 test) pkgs+=(clang python3 python3-jsonschema acpica-tools qemu-utils fio xorriso cpio
              busybox-static clang-format binutils python3-libvmdk e2fsprogs seabios python3-yaml
-             gdb) ;;
+             gdb
+             # firmware tests: OVMF, boot media from SYSLINUX/ISOLINUX and systemd-boot, the
+             # tools that build them without root, dmidecode for the SMBIOS tables
+             ovmf syslinux syslinux-common isolinux mtools dosfstools fdisk systemd-boot-efi
+             dmidecode) ;;
 demo) pkgs+=(busybox-static cpio) ;;
 esac
 missing=()

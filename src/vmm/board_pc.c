@@ -23,6 +23,7 @@
 #include "devices/uart.h"
 #include "vmm/base/log.h"
 #include "vmm/board_disks.h"
+#include "vmm/board_fw.h"
 #include "vmm/board_irqchip.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
@@ -54,6 +55,7 @@ struct board_pc {
 	struct pci_host *pci;
 	struct piix *piix;
 	struct board_disks *disks;
+	struct board_fw *fw;	       /* boot.firmware: fw_cfg */
 	struct board_irqchip *irqchip; /* accelerators without an in-kernel irqchip */
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
@@ -235,6 +237,42 @@ static int board_pc_create_debug(struct board_pc *b, struct err *err)
 	return 0;
 }
 
+/* The ACPI description of this board, for direct boots and for firmware alike. */
+static void board_pc_acpi_config(const struct board_pc *b, struct acpi_config *cfg)
+{
+	*cfg = (struct acpi_config){
+		.nr_vcpus = b->vm->nr_vcpus,
+		.s5_slp_typ = ACPI_PM_SLP_TYP_S5,
+		.com1 = true,
+		.pvpanic_port = PVPANIC_DEFAULT_PORT,
+		.pm_tmr_32bit = BOARD_PM_TMR_32BIT,
+		.pci_host = true,
+		/* PCI INTx on IOAPIC-only pins, clear of every ISA IRQ */
+		.pci_intx_gsi = { BOARD_PC_PCI_GSI_BASE, BOARD_PC_PCI_GSI_BASE + 1,
+				  BOARD_PC_PCI_GSI_BASE + 2, BOARD_PC_PCI_GSI_BASE + 3 }
+	};
+}
+
+int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err)
+{
+	struct acpi_config cfg;
+
+	board_pc_acpi_config(b, &cfg);
+	return acpi_build(&b->vm->plat.mem, &cfg, rsdp_gpa, err);
+}
+
+/* boot.firmware: fw_cfg with the board's tables. */
+static int board_pc_create_fw(struct board_pc *b, struct err *err)
+{
+	struct acpi_config acpi;
+	struct board_fw_config cfg = { .acpi = &acpi, .disks = b->disks, .product = "vmm-pc" };
+
+	if (b->vm->spec->boot.kind != BOOT_FIRMWARE)
+		return 0;
+	board_pc_acpi_config(b, &acpi);
+	return board_fw_create(b->vm, &cfg, &b->fw, err);
+}
+
 int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 {
 	struct board_pc *b = calloc(1, sizeof(*b));
@@ -324,6 +362,9 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_create_debug(b, err);
 	if (ret < 0)
 		goto err_destroy;
+	ret = board_pc_create_fw(b, err);
+	if (ret < 0)
+		goto err_destroy;
 	*out = b;
 	return 0;
 
@@ -343,26 +384,11 @@ void board_pc_detach(struct board_pc *b)
 	board_disks_detach(b->disks);
 }
 
-int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err)
-{
-	struct acpi_config cfg = { .nr_vcpus = b->vm->nr_vcpus,
-				   .s5_slp_typ = ACPI_PM_SLP_TYP_S5,
-				   .com1 = true,
-				   .pvpanic_port = PVPANIC_DEFAULT_PORT,
-				   .pm_tmr_32bit = BOARD_PM_TMR_32BIT,
-				   .pci_host = true,
-				   /* PCI INTx on IOAPIC-only pins, clear of every ISA IRQ */
-				   .pci_intx_gsi = {
-					   BOARD_PC_PCI_GSI_BASE, BOARD_PC_PCI_GSI_BASE + 1,
-					   BOARD_PC_PCI_GSI_BASE + 2, BOARD_PC_PCI_GSI_BASE + 3 } };
-
-	return acpi_build(&b->vm->plat.mem, &cfg, rsdp_gpa, err);
-}
-
 void board_pc_destroy(struct board_pc *b)
 {
 	if (!b)
 		return;
+	board_fw_destroy(b->fw);
 	platform_del_dev(&b->vm->plat, b->testdev);
 	platform_del_dev(&b->vm->plat, b->debug_exit);
 	platform_del_dev(&b->vm->plat, b->piix);

@@ -264,7 +264,7 @@ static void vm_mem_written(void *opaque, u64 gpa, u64 len)
 	vm->accel->mem_written(vm->avm, gpa, len);
 }
 
-/* Map into the accelerator every RAM region not mapped yet (loaders may add a firmware ROM). */
+/* Map into the accelerator every region not mapped yet (loaders may add a firmware ROM). */
 static int vm_map_ram(struct vm *vm, struct err *err)
 {
 	if (vm->accel->mem_written) {
@@ -273,7 +273,15 @@ static int vm_map_ram(struct vm *vm, struct err *err)
 	}
 	for (unsigned i = vm->nr_mapped; i < vm->plat.mem.nr; i++, vm->nr_mapped++) {
 		const struct gmem_region *r = &vm->plat.mem.regions[i];
-		int ret = vm->accel->map_ram(vm->avm, r->gpa, r->len, r->hva, 0);
+		int ret = vm->accel->map_ram(vm->avm, r->gpa, r->len, r->hva,
+					     r->rom ? ACCEL_MEM_READONLY : 0);
+
+		if (ret == -ENOTSUP && r->rom) {
+			log_warn("%s: the %s accelerator cannot map ROM read-only: the firmware at "
+				 "%#llx is writable until the next boot reloads it",
+				 vm->spec->name, vm->accel->name, (unsigned long long)r->gpa);
+			ret = vm->accel->map_ram(vm->avm, r->gpa, r->len, r->hva, 0);
+		}
 
 		if (ret < 0)
 			return err_set(err, ret, "%s: cannot map %llu MiB of RAM at %#llx: %s",

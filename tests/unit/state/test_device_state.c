@@ -17,6 +17,7 @@
 #include "devices/ahci.h"
 #include "devices/ahci_regs.h"
 #include "devices/debug_exit.h"
+#include "devices/fw_cfg.h"
 #include "devices/hpet.h"
 #include "devices/hpet_regs.h"
 #include "devices/i8042.h"
@@ -370,6 +371,40 @@ static void pvpanic_case_destroy(struct env *e, void *dev)
 {
 	(void)e;
 	pvpanic_destroy(dev);
+}
+
+/* fw_cfg: a file selected and half read */
+static void *fw_cfg_case_create(struct env *e)
+{
+	struct fw_cfg_config cfg = { .name = "fw-cfg", .port = FW_CFG_DEFAULT_PORT };
+	struct fw_cfg *c;
+
+	assert_int_equal(fw_cfg_create(&e->tp.p, &cfg, &c, NULL), 0);
+	assert_int_equal(fw_cfg_add_file(c, "etc/test", "abcdef", 6, NULL), 0);
+	return c;
+}
+
+static void fw_cfg_case_drive(struct env *e, void *dev)
+{
+	(void)dev;
+	pio_w(e, FW_CFG_DEFAULT_PORT, 2, FW_CFG_FILE_FIRST);
+	pio_r(e, FW_CFG_DEFAULT_PORT + 1, 1);
+	pio_r(e, FW_CFG_DEFAULT_PORT + 1, 1);
+	pio_w(e, FW_CFG_DEFAULT_PORT + FW_CFG_DMA_OFFSET, 4, 0x01000000); /* high half: 1 */
+}
+
+static void fw_cfg_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max >= 2) {
+		out[0] = pio_r(e, FW_CFG_DEFAULT_PORT + 1, 1); /* 'c' */
+		out[1] = pio_r(e, FW_CFG_DEFAULT_PORT + 1, 1);
+	}
+}
+
+static void fw_cfg_case_destroy(struct env *e, void *dev)
+{
+	(void)e;
+	fw_cfg_destroy(dev);
 }
 
 /* testdev */
@@ -903,6 +938,7 @@ static const struct dev_case dev_cases[] = {
 	{ "debug-exit", "debug_exit", &debug_exit_device_ops, debug_exit_case_create, nothing_drive,
 	  nothing_probe, debug_exit_case_destroy },
 	CASE("testdev", "testdev", testdev_device_ops, testdev),
+	CASE("fw-cfg", "fw_cfg", fw_cfg_device_ops, fw_cfg),
 	{ "pvpanic", "pvpanic", &pvpanic_device_ops, pvpanic_case_create, pvpanic_case_drive,
 	  nothing_probe, pvpanic_case_destroy },
 	CASE("pci0", "pci_host", pci_host_device_ops, pci_host),
