@@ -10,11 +10,17 @@
  *   - etc/sercon-port = 0x3f8 when the VM has no display, so SeaBIOS puts its console (the
  *     int 10h text output boot loaders use) on COM1, and etc/show-boot-menu = 0 (no "Press
  *     ESC for boot menu" prompt and its wait);
- *   - bootorder: the OpenFirmware paths of the disks with a boot_index, lowest first.
+ *   - bootorder: the OpenFirmware paths of the disks with a boot_index, lowest first (the
+ *     firmware boots the others after them, in its own order).
  * Option ROMs (genroms/NAME) are added by the devices that bring them.
+ *
+ * With debug.firmware_log, the firmware's debug port (debugcon, 0x402) goes to that file:
+ * created with mode 0600 (a symbolic link in its place is refused), at most
+ * BOARD_FW_LOG_MAX bytes (a guest cannot fill the host's disk), written a line at a time.
  */
 #include "vmm/board_fw.h"
 
+#include "devices/debugcon.h"
 #include "devices/fw_cfg.h"
 #include "vmm/base/log.h"
 #include "vmm/board_disks.h"
@@ -25,18 +31,113 @@
 #include "devices/device.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BOARD_FW_COM1	    0x3f8
 #define BOARD_FW_PATH_MAX   96
 #define BOARD_FW_E820_ENTRY 20
+#define BOARD_FW_LOG_MAX    (16u << 20)
+#define BOARD_FW_LOG_LINE   256
 
 struct board_fw {
 	struct vm *vm;
 	struct fw_cfg *fw_cfg;
+	struct debugcon *debugcon;
+	int log_fd;
+	u64 log_bytes;
+	char line[BOARD_FW_LOG_LINE];
+	unsigned line_len;
 };
+
+static void board_fw_log_flush(struct board_fw *f)
+{
+	size_t done = 0;
+
+	while (done < f->line_len) {
+		ssize_t n = write(f->log_fd, f->line + done, f->line_len - done);
+
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			log_warn("debug.firmware_log: write failed: %s; the log stops here",
+				 n < 0 ? strerror(errno) : "nothing written");
+			f->log_bytes = BOARD_FW_LOG_MAX;
+			break;
+		}
+		done += (size_t)n;
+	}
+	f->line_len = 0;
+}
+
+/* A byte from the firmware's debug port. Device lock held, vCPU thread. */
+static void board_fw_log_byte(void *opaque, u8 byte)
+{
+	struct board_fw *f = opaque;
+
+	if (f->log_bytes >= BOARD_FW_LOG_MAX)
+		return;
+	if (++f->log_bytes == BOARD_FW_LOG_MAX) {
+		log_warn("debug.firmware_log: %u MiB written; the rest is dropped",
+			 BOARD_FW_LOG_MAX >> 20);
+		board_fw_log_flush(f);
+		return;
+	}
+	f->line[f->line_len++] = (char)byte;
+	if (byte == '\n' || f->line_len == sizeof(f->line))
+		board_fw_log_flush(f);
+}
+
+static int board_fw_create_log(struct board_fw *f, const char *path, struct err *err)
+{
+	struct debugcon_config cfg = { .name = "debugcon",
+				       .port = DEBUGCON_DEFAULT_PORT,
+				       .write = board_fw_log_byte,
+				       .opaque = f };
+	int ret;
+
+	f->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (f->log_fd < 0)
+		return err_set(err, -errno, "debug.firmware_log: %s: %s", path, strerror(errno));
+	ret = debugcon_create(&f->vm->plat, &cfg, &f->debugcon, err);
+	if (ret < 0)
+		return ret;
+	ret = platform_add_dev(&f->vm->plat, &debugcon_device_ops, f->debugcon, cfg.name);
+	return ret < 0 ? err_set(err, ret, "%s: cannot register the device: %s", cfg.name,
+				 strerror(-ret)) :
+			 0;
+}
+
+/* bootorder: the disks with a boot_index, lowest first, one OpenFirmware path a line. */
+static int board_fw_bootorder(struct board_fw *f, const struct board_disks *disks, struct err *err)
+{
+	const struct vm_spec *spec = f->vm->spec;
+	char *text = calloc(spec->nr_disks + 1, BOARD_FW_PATH_MAX), path[BOARD_FW_PATH_MAX];
+	size_t len = 0;
+	int ret = 0;
+
+	if (!text)
+		return err_set(err, -ENOMEM, "firmware: out of memory");
+	for (unsigned idx = 0; idx <= SPEC_BOOT_INDEX_MAX; idx++) {
+		for (unsigned i = 0; i < spec->nr_disks; i++) {
+			if (!spec->disks[i].has_boot_index || spec->disks[i].boot_index != idx)
+				continue;
+			if (board_disks_fw_path(disks, i, path, sizeof(path)) == 0)
+				len += (size_t)snprintf(text + len, BOARD_FW_PATH_MAX, "%s\n",
+							path);
+		}
+	}
+	if (len) {
+		text[len - 1] = '\0'; /* lines separated by newlines, then a NUL */
+		log_dbg(LOG_CAT_BOOT, "firmware: boot order:\n%s", text);
+		ret = fw_cfg_add_file(f->fw_cfg, "bootorder", text, len, err);
+	}
+	free(text);
+	return ret;
+}
 
 static int board_fw_add_le16(struct fw_cfg *c, const char *name, u16 v, struct err *err)
 {
@@ -157,6 +258,7 @@ int board_fw_create(struct vm *vm, const struct board_fw_config *cfg, struct boa
 	if (!f)
 		return err_set(err, -ENOMEM, "firmware: out of memory");
 	f->vm = vm;
+	f->log_fd = -1;
 	ret = fw_cfg_create(&vm->plat, &fc, &f->fw_cfg, err);
 	if (ret < 0)
 		goto err_free;
@@ -174,6 +276,10 @@ int board_fw_create(struct vm *vm, const struct board_fw_config *cfg, struct boa
 		ret = board_fw_smbios(f, cfg->product, err);
 	if (!ret)
 		ret = board_fw_console(f, err);
+	if (!ret)
+		ret = board_fw_bootorder(f, cfg->disks, err);
+	if (!ret && vm->spec->debug.firmware_log)
+		ret = board_fw_create_log(f, vm->spec->debug.firmware_log, err);
 	if (ret < 0)
 		goto err_destroy;
 	*out = f;
@@ -191,6 +297,12 @@ void board_fw_destroy(struct board_fw *f)
 {
 	if (!f)
 		return;
+	platform_del_dev(&f->vm->plat, f->debugcon);
+	debugcon_destroy(f->debugcon);
+	if (f->log_fd >= 0) {
+		board_fw_log_flush(f);
+		close(f->log_fd);
+	}
 	platform_del_dev(&f->vm->plat, f->fw_cfg);
 	fw_cfg_destroy(f->fw_cfg);
 	free(f);

@@ -28,6 +28,8 @@
 
 #include "devices/acpi_pm.h"
 #include "devices/debug_exit.h"
+#include "devices/debugcon.h"
+#include "devices/fw_cfg.h"
 #include "devices/i8042.h"
 #include "devices/pic_regs.h"
 #include "devices/pit_regs.h"
@@ -177,9 +179,9 @@ static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
 static const char *const spec_debug_keys[] = { "exit_port", "test_device", "state_roundtrip_ms",
-					       NULL };
-static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "readonly",
-					      "cache", "serial", "cdrom", NULL };
+					       "firmware_log", NULL };
+static const char *const spec_disk_keys[] = { "path",	"format", "bus",	"readonly", "cache",
+					      "serial", "cdrom",  "boot_index", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
 static const char *const spec_display_keys[] = { "type", "listen", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
@@ -440,8 +442,8 @@ void *spec_new_array(struct spec_ctx *c, const char *path, const json_t *arr, si
 	return elems;
 }
 
-static bool spec_get_int_range(struct spec_ctx *c, const char *path, const json_t *j, u64 lo,
-			       u64 hi, u64 *out)
+bool spec_get_int_range(struct spec_ctx *c, const char *path, const json_t *j, u64 lo, u64 hi,
+			u64 *out)
 {
 	json_int_t v;
 
@@ -824,7 +826,7 @@ static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct ser
 }
 
 /* Name a port range of the PC board that ports lo..hi overlap, or NULL. */
-static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device)
+static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device, bool firmware)
 {
 	static const struct {
 		u16 lo, hi;
@@ -853,10 +855,16 @@ static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device)
 	if (test_device && lo < TESTDEV_DEFAULT_PIO_BASE + TESTDEV_PIO_PORTS &&
 	    hi >= TESTDEV_DEFAULT_PIO_BASE)
 		return "the test device (debug.test_device)";
+	if (firmware && lo <= FW_CFG_DEFAULT_PORT + FW_CFG_DMA_OFFSET + FW_CFG_DMA_LEN - 1 &&
+	    hi >= FW_CFG_DEFAULT_PORT)
+		return "the firmware configuration ports (fw_cfg, with boot.firmware)";
+	if (firmware && lo <= DEBUGCON_DEFAULT_PORT && hi >= DEBUGCON_DEFAULT_PORT)
+		return "the firmware debug port (with boot.firmware)";
 	return NULL;
 }
 
-static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debug_spec *dbg)
+static void spec_parse_debug(struct spec_ctx *c, const json_t *root, enum boot_kind boot_kind,
+			     struct debug_spec *dbg)
 {
 	char kpath[SPEC_PATH_LEN];
 	json_t *debug = spec_member(root, "", "debug", kpath);
@@ -873,7 +881,7 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 	if (j && spec_get_number(c, kpath, j, &port)) {
 		u64 last = port + SPEC_EXIT_PORT_WIDTH - 1;
 
-		what = spec_reserved_port(port, port, dbg->test_device);
+		what = spec_reserved_port(port, port, dbg->test_device, boot_kind == BOOT_FIRMWARE);
 		if (port > 0x10000 - SPEC_EXIT_PORT_WIDTH)
 			spec_err(c, kpath, "must be 0..%#x (the device takes %u ports), got %#llx",
 				 0x10000 - SPEC_EXIT_PORT_WIDTH, SPEC_EXIT_PORT_WIDTH,
@@ -881,7 +889,8 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 		else if (what)
 			spec_err(c, kpath, "%#llx is %s; pick a free port such as 0xf4",
 				 (unsigned long long)port, what);
-		else if ((what = spec_reserved_port(port, last, dbg->test_device)))
+		else if ((what = spec_reserved_port(port, last, dbg->test_device,
+						    boot_kind == BOOT_FIRMWARE)))
 			spec_err(c, kpath,
 				 "ports %#llx-%#llx (the device takes %u) overlap %s; pick a free "
 				 "port such as 0xf4",
@@ -891,6 +900,11 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 			dbg->has_exit_port = true;
 		dbg->exit_port = (u16)port;
 	}
+	j = spec_member(debug, "debug", "firmware_log", kpath);
+	if (j && boot_kind != BOOT_FIRMWARE)
+		spec_err(c, kpath, "only valid with boot.firmware (the firmware's debug port)");
+	else if (j)
+		dbg->firmware_log = spec_get_path(c, kpath, j);
 	j = spec_member(debug, "debug", "state_roundtrip_ms", kpath);
 	if (j && spec_get_number(c, kpath, j, &port)) {
 		if (port < 1 || port > SPEC_STATE_ROUNDTRIP_MAX_MS)
@@ -923,7 +937,7 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	spec_parse_serial(c, root, &s->serial);
 	SPEC_GET_ENUM(c, root, "", "on_reset", on_reset_names, &s->on_reset);
 	SPEC_GET_ENUM(c, root, "", "on_triple_fault", on_triple_fault_names, &s->on_triple_fault);
-	spec_parse_debug(c, root, &s->debug);
+	spec_parse_debug(c, root, s->boot.kind, &s->debug);
 	spec_parse_disks(c, root, s);
 	spec_parse_nics(c, root, s);
 	spec_parse_display(c, root, &s->display);
@@ -944,6 +958,7 @@ void spec_free(struct vm_spec *s)
 	}
 	free(s->boot.modules);
 	free(s->serial.path);
+	free(s->debug.firmware_log);
 	for (unsigned i = 0; i < s->nr_disks; i++) {
 		free(s->disks[i].path);
 		free(s->disks[i].serial);

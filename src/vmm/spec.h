@@ -158,6 +158,7 @@ const char *display_type_name(enum display_type t);
 #define SPEC_MEMORY_MIB_MAX		 1048576ull /* 1 TiB */
 #define SPEC_FLAT_LOAD_DEFAULT		 0x7c00
 #define SPEC_DISK_SERIAL_MAX		 20
+#define SPEC_BOOT_INDEX_MAX		 255
 #define SPEC_BOOT_MODULES_MAX		 16 /* the multiboot loader's BOOT_MAX_MODULES */
 #define SPEC_AHCI_DISKS_MAX		 6  /* the AHCI controller's ports, AHCI_MAX_PORTS */
 #define SPEC_PCI_DISK_SLOTS		 30 /* bus 0 slots 2..31: virtio disks + the AHCI one */
@@ -198,6 +199,9 @@ struct disk_spec {
 	bool readonly; /* always true for a CD-ROM */
 	bool cdrom;
 	char *serial; /* NULL when not given; 1..20 printable ASCII bytes */
+	/* The firmware's boot order (boot.firmware only): lower boots first; unique. */
+	bool has_boot_index;
+	unsigned boot_index; /* 0..SPEC_BOOT_INDEX_MAX */
 };
 
 struct nic_spec {
@@ -229,6 +233,8 @@ struct debug_spec {
 	 * vCPU, load it back and resume (vm_state_roundtrip); 0: never.
 	 */
 	unsigned state_roundtrip_ms;
+	/* boot.firmware: what the firmware writes to its debug port 0x402 goes here; NULL: off. */
+	char *firmware_log;
 };
 
 struct vm_spec {

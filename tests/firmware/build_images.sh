@@ -2,21 +2,24 @@
 # SPDX-License-Identifier: MIT
 # Build the boot media of the firmware tests from Debian's packages, with no root rights and no
 # loop devices (sfdisk on a file, mkfs.fat --offset, mtools, the mtools-based syslinux installer,
-# xorriso):
-#   hd-NAME.img   MBR (syslinux's mbr.bin) + one bootable FAT16 partition with SYSLINUX, the
-#                 kernel and the initrd; its syslinux.cfg says "vmm-syslinux: NAME" and boots
-#                 the kernel with "vmm.boot=NAME" (one image per NAME given in HD_NAMES)
-#   cd.iso        an El Torito no-emulation CD with ISOLINUX ("vmm-isolinux: cd", vmm.boot=cd)
-#   esp.img       a GPT disk whose EFI system partition holds systemd-boot as
+# xorriso). Each ITEM is one image in OUTDIR:
+#   hd:NAME       hd-NAME.img: MBR (syslinux's mbr.bin) + one bootable FAT16 partition with
+#                 SYSLINUX, the kernel and the initrd; its syslinux.cfg says "vmm-syslinux: NAME"
+#                 and boots the kernel with "vmm.boot=NAME vmm.poweroff" (the guest's init
+#                 prints its marker and powers off)
+#   hd-shell:NAME the same without vmm.poweroff: the guest runs its shell
+#   cd            cd.iso: an El Torito no-emulation CD with ISOLINUX ("vmm-isolinux: cd",
+#                 vmm.boot=cd vmm.poweroff)
+#   esp           esp.img: a GPT disk whose EFI system partition holds systemd-boot as
 #                 \EFI\BOOT\BOOTX64.EFI, one loader entry and the kernel and initrd
-#                 ("vmm.boot=efi")
-# Usage: build_images.sh KERNEL INITRD OUTDIR [HD_NAMES...]
+#                 (vmm.boot=efi, no vmm.poweroff)
+# Usage: build_images.sh KERNEL INITRD OUTDIR ITEM...
 # Exit 77 (skip) naming the missing tool when one is not installed (scripts/deps.sh test
 # installs them all).
 set -eu
 kernel=$1 initrd=$2 out=$3
 shift 3
-cmdline="console=ttyS0 panic=-1 vmm.poweroff"
+cmdline="console=ttyS0 panic=-1"
 
 need() {
 	for f in "$@"; do
@@ -50,7 +53,8 @@ fat_disk() { # IMAGE SIZE_MIB PARTITION_TYPE LABEL [gpt]
 	mkfs.fat -F 16 -n "$4" --offset 2048 "$img" $(( sectors / 2 )) >/dev/null
 }
 
-for name in "$@"; do
+hd_image() { # NAME EXTRA_CMDLINE
+	name=$1
 	img=$out/hd-$name.img
 	fat_disk "$img" 48 6 VMMHD
 	cat >"$tmp/syslinux.cfg" <<EOF
@@ -61,49 +65,63 @@ TIMEOUT 1
 LABEL linux
   KERNEL vmlinuz
   INITRD initrd.img
-  APPEND $cmdline vmm.boot=$name
+  APPEND $cmdline vmm.boot=$name$2
 EOF
 	mcopy -i "$img@@1M" "$tmp/syslinux.cfg" ::syslinux.cfg
 	mcopy -i "$img@@1M" "$kernel" ::vmlinuz
 	mcopy -i "$img@@1M" "$initrd" ::initrd.img
 	syslinux --offset 1048576 --install "$img"
 	dd if=/usr/lib/syslinux/mbr/mbr.bin of="$img" bs=440 count=1 conv=notrunc 2>/dev/null
+}
+
+cd_image() {
+	iso=$tmp/iso
+	mkdir -p "$iso/isolinux"
+	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$iso/isolinux/"
+	cp "$kernel" "$iso/vmlinuz"
+	cp "$initrd" "$iso/initrd.img"
+	cat >"$iso/isolinux/isolinux.cfg" <<-EOF
+	SAY vmm-isolinux: cd
+	DEFAULT linux
+	PROMPT 0
+	TIMEOUT 1
+	LABEL linux
+	  KERNEL /vmlinuz
+	  INITRD /initrd.img
+	  APPEND $cmdline vmm.boot=cd vmm.poweroff
+	EOF
+	xorriso -as mkisofs -quiet -o "$out/cd.iso" -V VMMCD -b isolinux/isolinux.bin \
+		-c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$iso"
+}
+
+esp_image() {
+	img=$out/esp.img
+	fat_disk "$img" 64 C12A7328-F81F-11D2-BA4B-00A0C93EC93B VMMESP gpt
+	cat >"$tmp/loader.conf" <<-EOF
+	default vmm.conf
+	timeout 0
+	EOF
+	cat >"$tmp/vmm.conf" <<-EOF
+	title vmm test entry
+	linux /vmlinuz
+	initrd /initrd.img
+	options $cmdline vmm.boot=efi
+	EOF
+	mmd -i "$img@@1M" ::EFI ::EFI/BOOT ::loader ::loader/entries
+	mcopy -i "$img@@1M" /usr/lib/systemd/boot/efi/systemd-bootx64.efi ::EFI/BOOT/BOOTX64.EFI
+	mcopy -i "$img@@1M" "$tmp/loader.conf" ::loader/loader.conf
+	mcopy -i "$img@@1M" "$tmp/vmm.conf" ::loader/entries/vmm.conf
+	mcopy -i "$img@@1M" "$kernel" ::vmlinuz
+	mcopy -i "$img@@1M" "$initrd" ::initrd.img
+}
+
+for item in "$@"; do
+	case $item in
+	hd:*) hd_image "${item#hd:}" " vmm.poweroff" ;;
+	hd-shell:*) hd_image "${item#hd-shell:}" "" ;;
+	cd) cd_image ;;
+	esp) esp_image ;;
+	*) echo "build_images.sh: unknown item $item" >&2; exit 2 ;;
+	esac
 done
-
-iso=$tmp/iso
-mkdir -p "$iso/isolinux"
-cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$iso/isolinux/"
-cp "$kernel" "$iso/vmlinuz"
-cp "$initrd" "$iso/initrd.img"
-cat >"$iso/isolinux/isolinux.cfg" <<EOF
-SAY vmm-isolinux: cd
-DEFAULT linux
-PROMPT 0
-TIMEOUT 1
-LABEL linux
-  KERNEL /vmlinuz
-  INITRD /initrd.img
-  APPEND $cmdline vmm.boot=cd
-EOF
-xorriso -as mkisofs -quiet -o "$out/cd.iso" -V VMMCD -b isolinux/isolinux.bin \
-	-c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$iso"
-
-img=$out/esp.img
-fat_disk "$img" 64 C12A7328-F81F-11D2-BA4B-00A0C93EC93B VMMESP gpt
-cat >"$tmp/loader.conf" <<EOF
-default vmm.conf
-timeout 0
-EOF
-cat >"$tmp/vmm.conf" <<EOF
-title vmm test entry
-linux /vmlinuz
-initrd /initrd.img
-options $cmdline vmm.boot=efi
-EOF
-mmd -i "$img@@1M" ::EFI ::EFI/BOOT ::loader ::loader/entries
-mcopy -i "$img@@1M" /usr/lib/systemd/boot/efi/systemd-bootx64.efi ::EFI/BOOT/BOOTX64.EFI
-mcopy -i "$img@@1M" "$tmp/loader.conf" ::loader/loader.conf
-mcopy -i "$img@@1M" "$tmp/vmm.conf" ::loader/entries/vmm.conf
-mcopy -i "$img@@1M" "$kernel" ::vmlinuz
-mcopy -i "$img@@1M" "$initrd" ::initrd.img
 echo "images in $out"

@@ -17,6 +17,7 @@
 #include "devices/ahci.h"
 #include "devices/ahci_regs.h"
 #include "devices/debug_exit.h"
+#include "devices/debugcon.h"
 #include "devices/fw_cfg.h"
 #include "devices/hpet.h"
 #include "devices/hpet_regs.h"
@@ -371,6 +372,41 @@ static void pvpanic_case_destroy(struct env *e, void *dev)
 {
 	(void)e;
 	pvpanic_destroy(dev);
+}
+
+/* debugcon: configuration only; the bytes go to the board's sink */
+static void debugcon_sink(void *opaque, u8 byte)
+{
+	(void)opaque, (void)byte;
+}
+
+static void *debugcon_case_create(struct env *e)
+{
+	struct debugcon_config cfg = { .name = "debugcon",
+				       .port = DEBUGCON_DEFAULT_PORT,
+				       .write = debugcon_sink };
+	struct debugcon *d;
+
+	assert_int_equal(debugcon_create(&e->tp.p, &cfg, &d, NULL), 0);
+	return d;
+}
+
+static void debugcon_case_drive(struct env *e, void *dev)
+{
+	(void)dev;
+	pio_w(e, DEBUGCON_DEFAULT_PORT, 1, 'x');
+}
+
+static void debugcon_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max >= 1)
+		out[0] = pio_r(e, DEBUGCON_DEFAULT_PORT, 1);
+}
+
+static void debugcon_case_destroy(struct env *e, void *dev)
+{
+	(void)e;
+	debugcon_destroy(dev);
 }
 
 /* fw_cfg: a file selected and half read */
@@ -939,6 +975,7 @@ static const struct dev_case dev_cases[] = {
 	  nothing_probe, debug_exit_case_destroy },
 	CASE("testdev", "testdev", testdev_device_ops, testdev),
 	CASE("fw-cfg", "fw_cfg", fw_cfg_device_ops, fw_cfg),
+	CASE("debugcon", "debugcon", debugcon_device_ops, debugcon),
 	{ "pvpanic", "pvpanic", &pvpanic_device_ops, pvpanic_case_create, pvpanic_case_drive,
 	  nothing_probe, pvpanic_case_destroy },
 	CASE("pci0", "pci_host", pci_host_device_ops, pci_host),
