@@ -298,8 +298,11 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, const struct board_d
 		acfg.nr_ports++;
 	}
 	if (acfg.nr_ports) {
-		acfg.dev = slot;
-		d->ahci_slot = slot;
+		acfg.dev = lines->ahci_dev ? lines->ahci_dev : slot;
+		acfg.fn = lines->ahci_fn;
+		slot = acfg.dev;
+		d->ahci_slot = acfg.dev;
+		d->ahci_fn = acfg.fn;
 		acfg.intx = board_intx_line(d, &d->ahci_intx, "ahci0", slot);
 		ret = ahci_create(&vm->plat, &acfg, &d->ahci, err);
 		if (ret < 0)

@@ -28,6 +28,8 @@ struct board_disks;
 struct board_disks_lines {
 	struct irq_line (*intx)(void *opaque, unsigned slot, unsigned *gsi);
 	void *opaque;
+	/* Where the AHCI controller goes: 00:ahci_dev.ahci_fn; ahci_dev 0: after the virtio disks. */
+	unsigned ahci_dev, ahci_fn;
 };
 
 /* Open and attach every disk of vm->spec. lines is copied. Main thread, before the vCPUs run. */

@@ -131,6 +131,7 @@ void diag_free(struct diag *d)
 /* ---- enum names ---- */
 
 static const char *const spec_accel_names[] = { "auto", "kvm", "bt", NULL };
+static const char *const spec_machine_names[] = { "pc", "q35", NULL };
 static const char *const boot_kind_names[] = { "kernel", "multiboot", "flat", "firmware", NULL };
 static const char *const serial_target_names[] = { "stdio", "file", "pty", "unix", "none", NULL };
 static const char *const on_reset_names[] = { "restart", "exit", NULL };
@@ -145,6 +146,11 @@ const char *spec_enum_name(const char *const *names, size_t nr, unsigned v)
 const char *spec_accel_name(enum spec_accel a)
 {
 	return SPEC_ENUM_NAME(spec_accel_names, a);
+}
+
+const char *spec_machine_name(enum spec_machine m)
+{
+	return SPEC_ENUM_NAME(spec_machine_names, m);
 }
 
 const char *boot_kind_name(enum boot_kind k)
@@ -169,10 +175,11 @@ const char *spec_on_triple_fault_name(enum spec_on_triple_fault t)
 
 /* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
 
-static const char *const spec_top_keys[] = { "name",	"vcpus",  "memory_mib", "accel",
-					     "boot",	"serial", "on_reset",	"on_triple_fault",
-					     "debug",	"disks",  "nics",	"display",
-					     "control", NULL };
+static const char *const spec_top_keys[] = { "name",	"vcpus",    "memory_mib",
+					     "accel",	"machine",  "boot",
+					     "serial",	"on_reset", "on_triple_fault",
+					     "debug",	"disks",    "nics",
+					     "display", "control",  NULL };
 static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
 					      "modules",    "flat",   "load_address", "firmware",
 					      "decompress", NULL };
@@ -933,6 +940,7 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	if (j && spec_get_int_range(c, kpath, j, 1, SPEC_MEMORY_MIB_MAX, &v))
 		s->memory_mib = v;
 	SPEC_GET_ENUM(c, root, "", "accel", spec_accel_names, &s->accel);
+	SPEC_GET_ENUM(c, root, "", "machine", spec_machine_names, &s->machine);
 	spec_parse_boot(c, root, &s->boot);
 	spec_parse_serial(c, root, &s->serial);
 	SPEC_GET_ENUM(c, root, "", "on_reset", on_reset_names, &s->on_reset);

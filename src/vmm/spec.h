@@ -77,6 +77,11 @@ enum spec_accel {
 	SPEC_ACCEL_BT,
 };
 
+enum spec_machine {
+	SPEC_MACHINE_PC,  /* default: i440FX host bridge + PIIX3 */
+	SPEC_MACHINE_Q35, /* Q35 MCH with PCIe ECAM + ICH9 LPC, AHCI at 00:1f.2 */
+};
+
 enum boot_kind {
 	BOOT_LINUX,	/* "kernel": bzImage, Linux x86 boot protocol */
 	BOOT_MULTIBOOT, /* "multiboot": Multiboot v1 ELF or a.out-kludge image */
@@ -141,6 +146,7 @@ enum display_type {
 };
 
 const char *spec_accel_name(enum spec_accel a);
+const char *spec_machine_name(enum spec_machine m);
 const char *boot_kind_name(enum boot_kind k);
 const char *serial_target_name(enum serial_target t);
 const char *spec_on_reset_name(enum spec_on_reset r);
@@ -242,6 +248,7 @@ struct vm_spec {
 	unsigned vcpus; /* 1..255; default 1 */
 	u64 memory_mib; /* 1..1048576; default 256 */
 	enum spec_accel accel;
+	enum spec_machine machine;
 	struct boot_spec boot;
 	struct serial_spec serial;
 	enum spec_on_reset on_reset;

@@ -99,6 +99,7 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	spec_json_set(o, "vcpus", json_integer(s->vcpus));
 	spec_json_set(o, "memory_mib", json_integer((json_int_t)s->memory_mib));
 	spec_json_set(o, "accel", json_string(spec_accel_name(s->accel)));
+	spec_json_set(o, "machine", json_string(spec_machine_name(s->machine)));
 	spec_json_set(o, "boot", spec_json_boot(&s->boot));
 	serial = json_pack("{s:s}", "target", serial_target_name(s->serial.target));
 	if (serial && s->serial.path)

@@ -297,6 +297,8 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 	struct boot_params_in in = { .nr_vcpus = vm->nr_vcpus };
 	int ret;
 
+	if (b->kind != BOOT_FIRMWARE)
+		board_pc_prepare_direct_boot(vm->board);
 	switch (b->kind) {
 	case BOOT_LINUX:
 		/* Debian's cloud kernel has no MP-table support: ACPI is how it finds the CPUs. */
@@ -403,7 +405,7 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 		ret = err_set(err, -errno, "eventfd/timerfd: %s", strerror(errno));
 		goto err_destroy;
 	}
-	ret = gmem_init_pc(&vm->plat.mem, cfg.ram_bytes);
+	ret = gmem_init_pc_hole(&vm->plat.mem, cfg.ram_bytes, board_pc_low_ram_max(spec));
 	if (ret < 0) {
 		err_set(err, ret, "memory_mib: cannot allocate %llu MiB of guest RAM: %s",
 			(unsigned long long)spec->memory_mib, strerror(-ret));

@@ -16,6 +16,11 @@ usage: firmware.py VMM BUILD_IMAGES_SH DEFAULT_GUEST_DIR CASE
   seabios-reboot  vm.reboot through the control API: SeaBIOS runs its POST again (its banner
                   twice) and boots the disk again to the marker; the firmware log
                   (debug.firmware_log) holds SeaBIOS's debug output of both boots
+  seabios-q35     machine q35: SeaBIOS finds the Q35 chipset and its ECAM window, boots the
+                  disk on the ICH9 AHCI controller at 00:1f.2 to the marker
+  linux-q35       the kernel booted directly (no firmware) on both machines: on pc Linux finds
+                  the HPET in the ACPI tables and no MCFG; on q35 it also finds the MCFG
+                  table and uses the ECAM window, and the PCI functions of the Q35 chipset
 
 Skips (77) when the guest, the firmware or an image tool is missing. Every vmm started is
 killed when a case fails or times out. Timeout per boot: $VMM_FIRMWARE_TIMEOUT (default 300 s).
@@ -64,9 +69,9 @@ def image(name):
     return os.path.join(work, name)
 
 
-def start(disks, firmware=SEABIOS, **extra):
+def start(disks, firmware=SEABIOS, boot=None, **extra):
     spec = {"name": "fw-test", "vcpus": 1, "memory_mib": 256, "accel": "bt",
-            "boot": {"firmware": firmware}, "disks": disks}
+            "boot": boot or {"firmware": firmware}, "disks": disks}
     spec.update(extra)
     vm = VM(vmm, spec)
     vms.append(vm)
@@ -161,12 +166,55 @@ def case_seabios_reboot():
           "firmware log has both boots")
 
 
+def case_seabios_q35():
+    images("hd:q35")
+    log = os.path.join(work, "firmware.log")
+    vm = start([{"path": image("hd-q35.img"), "format": "raw", "bus": "ahci"}],
+               machine="q35", debug={"firmware_log": log})
+    wait(vm, MARKER)
+    check_before(vm, "vmm-syslinux: q35", "Linux version")
+    vm.expect_exit(0, stderr_has="the guest powered off", timeout=TIMEOUT)
+    with open(log, errors="replace") as f:
+        text = f.read()
+    for want in ("Running on QEMU (q35)", "PCIe: using q35 mmconfig at 0xb0000000",
+                 "AHCI controller at 00:1f.2", "/pci@i0cf8/*@1f,2/drive@0/disk@0"):
+        if want not in text:
+            fail(f"the firmware log lacks {want!r}:\n{text[-3000:]}")
+    print("ok: SeaBIOS on q35 booted the disk on the ICH9 AHCI controller at 00:1f.2")
+
+
+def case_linux_q35():
+    boot = {"kernel": kernel, "initrd": initrd, "cmdline": "console=ttyS0 panic=-1 vmm.poweroff"}
+    want = {
+        "pc": ["ACPI: HPET 0x", "hpet0: at MMIO 0xfed00000", "clocksource: hpet"],
+        "q35": ["ACPI: HPET 0x", "hpet0: at MMIO 0xfed00000", "ACPI: MCFG 0x",
+                "PCI: MMCONFIG for domain 0000 [bus 00-ff] at [mem 0xb0000000-0xbfffffff]",
+                "PCI: MMCONFIG at [mem 0xb0000000-0xbfffffff] reserved",
+                "[8086:29c0]", "[8086:2918]", "PNP0A08:00"],
+    }
+    refused = {"pc": ["ACPI: MCFG", "[8086:29c0]"], "q35": ["[8086:1237]", "not reserved"]}
+    for machine in ("pc", "q35"):
+        vm = start([], boot=boot, machine=machine)
+        wait(vm, MARKER)
+        vm.expect_exit(0, stderr_has="the guest powered off", timeout=TIMEOUT)
+        text = vm.serial_text()
+        for w in want[machine]:
+            if w not in text:
+                fail(f"machine {machine}: the kernel log lacks {w!r}:\n{text[-6000:]}")
+        for w in refused[machine]:
+            if w in text:
+                fail(f"machine {machine}: the kernel log has {w!r}:\n{text[-6000:]}")
+        print(f"ok: machine {machine}: " + "; ".join(want[machine]))
+
+
 CASES = {
     "seabios-ahci": case_seabios_ahci,
     "seabios-virtio": case_seabios_virtio,
     "seabios-cdrom": case_seabios_cdrom,
     "seabios-order": case_seabios_order,
     "seabios-reboot": case_seabios_reboot,
+    "seabios-q35": case_seabios_q35,
+    "linux-q35": case_linux_q35,
 }
 
 try:

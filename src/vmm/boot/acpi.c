@@ -16,7 +16,8 @@
  * The DSDT is AML (chapter 20): \_S5 = Package { SLP_TYP, SLP_TYP, 0, 0 },
  * optionally \_SB.PCI0 (the host bridge, PNP0A03 or PNP0A08 for PCI Express: _CRS windows
  * per 6.4.3.5, _PRT per 6.2.13 routing INTx to IOAPIC GSIs), \_SB.COM1 (PNP0501, I/O
- * 0x3f8-0x3ff, IRQ 4), \_SB.PEVT (pvpanic) and \_SB.HPET (PNP0103).
+ * 0x3f8-0x3ff, IRQ 4), \_SB.PEVT (pvpanic), \_SB.HPET (PNP0103) and \_SB.RES0 (PNP0C02,
+ * the ECAM window as a motherboard resource).
  * All checksums make the byte sum of each table 0 (5.2.6).
  *
  * The tables are built once as two blobs, the RSDP and the rest, whose pointers hold
@@ -345,6 +346,41 @@ static size_t aml_hpet(u8 *out, u32 base)
 	return aml_pkg(out, device_op, 2, body, n);
 }
 
+/*
+ * Device (RES0) { _HID EISAID("PNP0C02"), _UID 0, _CRS { Memory32Fixed (RW, base, len) } }: a
+ * motherboard resource reserving the ECAM window, which is how an OS checks that the MCFG
+ * table's window is really decoded (PCI Firmware Specification 3.x, 4.1.2).
+ */
+static size_t aml_ecam_reservation(u8 *out, u32 base, u32 len)
+{
+	static const u8 device_op[] = { 0x5b, 0x82 };
+	u8 crs[] = {
+		0x86,
+		0x09,
+		0x00,
+		0x01, /* Memory32Fixed, read-write */
+		(u8)base,
+		(u8)(base >> 8),
+		(u8)(base >> 16),
+		(u8)(base >> 24),
+		(u8)len,
+		(u8)(len >> 8),
+		(u8)(len >> 16),
+		(u8)(len >> 24),
+		0x79,
+		0x00, /* EndTag */
+	};
+	u8 body[96];
+	size_t n = 0;
+
+	memcpy(body, "RES0", 4);
+	n = 4;
+	n += aml_name_dword(body + n, "_HID", 0x020cd041); /* EISAID ("PNP0C02") */
+	n += aml_name_dword(body + n, "_UID", 0);
+	n += aml_name_buffer(body + n, "_CRS", crs, sizeof(crs));
+	return aml_pkg(out, device_op, 2, body, n);
+}
+
 static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
 {
 	static const u8 package_op[] = { 0x12 }, scope_op[] = { 0x10 };
@@ -363,7 +399,7 @@ static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
 	pkg[p++] = 0x00; /* ZeroOp */
 	pkg[p++] = 0x00;
 	n += aml_pkg(out + n, package_op, 1, pkg, p);
-	if (cfg->com1 || cfg->pci_host || cfg->pvpanic_port || cfg->hpet_gpa) {
+	if (cfg->com1 || cfg->pci_host || cfg->pvpanic_port || cfg->hpet_gpa || cfg->mcfg_gpa) {
 		memcpy(sb, "\\_SB_", 5);
 		s = 5;
 		if (cfg->pci_host)
@@ -374,6 +410,9 @@ static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
 			s += aml_pvpanic(sb + s, cfg->pvpanic_port);
 		if (cfg->hpet_gpa)
 			s += aml_hpet(sb + s, (u32)cfg->hpet_gpa);
+		if (cfg->mcfg_gpa)
+			s += aml_ecam_reservation(sb + s, (u32)cfg->mcfg_gpa,
+						  ((u32)cfg->mcfg_last_bus + 1) << 20);
 		n += aml_pkg(out + n, scope_op, 1, sb, s);
 	}
 	return n;

@@ -449,6 +449,9 @@ static void test_hpet_and_mcfg(void **state)
 		expect_in(txt, "EisaId (\"PNP0A08\")", "DSDT");
 		expect_in(txt, "Device (HPET)", "DSDT");
 		expect_in(txt, "Memory32Fixed (ReadOnly,", "DSDT");
+		expect_in(txt, "Device (RES0)", "DSDT");
+		expect_in(txt, "EisaId (\"PNP0C02\")", "DSDT");
+		expect_in(txt, "0xB0000000,         // Address Base", "DSDT");
 		free(txt);
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 		assert_int_equal(system(cmd), 0);

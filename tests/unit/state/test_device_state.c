@@ -22,10 +22,12 @@
 #include "devices/hpet.h"
 #include "devices/hpet_regs.h"
 #include "devices/i8042.h"
+#include "devices/ich9_lpc.h"
 #include "devices/ioapic.h"
 #include "devices/ioapic_regs.h"
 #include "devices/lapic.h"
 #include "devices/lapic_regs.h"
+#include "devices/mch.h"
 #include "devices/pci.h"
 #include "devices/pic.h"
 #include "devices/piix.h"
@@ -547,6 +549,75 @@ static void piix_case_destroy(struct env *e, void *dev)
 	pci_host_case_destroy(e, NULL);
 }
 
+/* mch: ECAM enabled, SMRAM locked */
+static void *mch_case_create(struct env *e)
+{
+	struct mch *m;
+
+	pci_host_case_create(e);
+	assert_int_equal(mch_create(&e->tp.p, e->host, &m, NULL), 0);
+	return m;
+}
+
+static void mch_case_drive(struct env *e, void *dev)
+{
+	(void)dev;
+	cfg_w(e, 0, MCH_PCIEXBAR, 4, (u32)MCH_ECAM_DEFAULT_BASE | 1);
+	cfg_w(e, 0, MCH_PAM0 + 1, 1, 0x33);
+	cfg_w(e, 0, MCH_SMRAM, 1, MCH_SMRAM_D_LCK);
+}
+
+static void mch_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max >= 3) {
+		out[0] = mmio_r(e, MCH_ECAM_DEFAULT_BASE, 4); /* through the window */
+		out[1] = cfg_r(e, 0, MCH_PAM0, 4);
+		out[2] = cfg_r(e, 0, MCH_SMRAM & ~3u, 4);
+	}
+}
+
+static void mch_case_destroy(struct env *e, void *dev)
+{
+	mch_destroy(dev);
+	pci_host_case_destroy(e, NULL);
+}
+
+/* ich9-lpc: PIRQ routing, RCBA on, an APM status byte */
+static void *ich9_lpc_case_create(struct env *e)
+{
+	struct ich9_lpc_config cfg = { .name = "ich9-lpc", .pm_base = 0x600 };
+	struct ich9_lpc *l;
+
+	pci_host_case_create(e);
+	cfg.host = e->host;
+	assert_int_equal(ich9_lpc_create(&e->tp.p, &cfg, &l, NULL), 0);
+	return l;
+}
+
+static void ich9_lpc_case_drive(struct env *e, void *dev)
+{
+	(void)dev;
+	cfg_w(e, ICH9_LPC_DEV, ICH9_LPC_PIRQA_ROUT, 4, 0x0b0a0b0a);
+	cfg_w(e, ICH9_LPC_DEV, ICH9_LPC_RCBA, 4, 0xfed1c001u);
+	pio_w(e, ICH9_APM_STS, 1, 0x42);
+}
+
+static void ich9_lpc_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max >= 4) {
+		out[0] = cfg_r(e, ICH9_LPC_DEV, ICH9_LPC_PIRQA_ROUT, 4);
+		out[1] = cfg_r(e, ICH9_LPC_DEV, ICH9_LPC_RCBA, 4);
+		out[2] = mmio_r(e, 0xfed1c000u, 4); /* 0 while mapped, all ones when not */
+		out[3] = pio_r(e, ICH9_APM_STS, 1);
+	}
+}
+
+static void ich9_lpc_case_destroy(struct env *e, void *dev)
+{
+	ich9_lpc_destroy(dev);
+	pci_host_case_destroy(e, NULL);
+}
+
 /* pic */
 static void *pic_case_create(struct env *e)
 {
@@ -980,6 +1051,8 @@ static const struct dev_case dev_cases[] = {
 	  nothing_probe, pvpanic_case_destroy },
 	CASE("pci0", "pci_host", pci_host_device_ops, pci_host),
 	CASE("piix", "piix", piix_device_ops, piix),
+	CASE("mch", "mch", mch_device_ops, mch),
+	CASE("ich9-lpc", "ich9_lpc", ich9_lpc_device_ops, ich9_lpc),
 	CASE("pic", "pic", pic_device_ops, pic),
 	CASE("pit", "pit", pit_device_ops, pit),
 	CASE("ioapic", "ioapic", ioapic_device_ops, ioapic),

@@ -534,6 +534,13 @@ static void test_firmware_keys(void **state)
 		     "debug.exit_port: ports 0x400-0x403 (the device takes 4) overlap the "
 		     "firmware debug port (with boot.firmware); pick a free port such as 0xf4\n");
 	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0x400\"}}"), 0);
+	/* the chipset */
+	assert_int_equal(parse(f, FW "}"), 0);
+	assert_int_equal(f->spec.machine, SPEC_MACHINE_PC);
+	assert_int_equal(parse(f, FW ", \"machine\": \"q35\"}"), 0);
+	assert_int_equal(f->spec.machine, SPEC_MACHINE_Q35);
+	assert_string_equal(spec_machine_name(f->spec.machine), "q35");
+	assert_int_equal(parse(f, FW ", \"machine\": \"isapc\"}"), -EINVAL);
 #undef FW
 }
 
