@@ -748,6 +748,14 @@ static bool spec_boot_kind(struct spec_ctx *c, const json_t *boot, enum boot_kin
 		nr_methods++;
 		*kind = (enum boot_kind)k;
 	}
+	if (nr_methods == 2 && json_object_get(boot, "kernel") &&
+	    json_object_get(boot, "firmware")) {
+		/* fw_cfg's kernel items need a firmware that boots them: not built (firmware.md) */
+		spec_err(c, "boot",
+			 "a kernel booted by the firmware (\"kernel\" with \"firmware\") is not "
+			 "supported by this build yet; give one of them");
+		return false;
+	}
 	if (nr_methods != 1) {
 		spec_err(c, "boot",
 			 "exactly one of \"kernel\", \"multiboot\", \"flat\" or \"firmware\" is "
