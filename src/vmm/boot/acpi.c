@@ -315,35 +315,32 @@ static size_t aml_pci0(u8 *out, const struct acpi_config *cfg)
 	return aml_pkg(out, device_op, 2, body, n);
 }
 
-/* Device (HPET) { _HID EISAID("PNP0103"), _UID 0, _CRS { Memory32Fixed (RO, base, 0x400) } } */
-static size_t aml_hpet(u8 *out, u32 base)
+/*
+ * Device (name) { _HID eisaid, _UID 0, _CRS { Memory32Fixed (RO or RW, base, len) } }: the
+ * shape of the fixed-MMIO devices the DSDT names.
+ */
+static size_t aml_mem32_device(u8 *out, const char *name, u32 eisaid, bool rw, u32 base, u32 len)
 {
 	static const u8 device_op[] = { 0x5b, 0x82 };
-	u8 crs[] = {
-		0x86,
-		0x09,
-		0x00,
-		0x00, /* Memory32Fixed, read-only */
-		(u8)base,
-		(u8)(base >> 8),
-		(u8)(base >> 16),
-		(u8)(base >> 24),
-		0x00,
-		0x04,
-		0x00,
-		0x00, /* length 0x400 */
-		0x79,
-		0x00, /* EndTag */
-	};
+	u8 crs[14] = { 0x86, 0x09, 0x00, rw }; /* Memory32Fixed; then EndTag */
 	u8 body[96];
 	size_t n = 0;
 
-	memcpy(body, "HPET", 4);
+	boot_put32(crs + 4, base);
+	boot_put32(crs + 8, len);
+	crs[12] = 0x79;
+	memcpy(body, name, 4);
 	n = 4;
-	n += aml_name_dword(body + n, "_HID", 0x0301d041); /* EISAID ("PNP0103") */
+	n += aml_name_dword(body + n, "_HID", eisaid);
 	n += aml_name_dword(body + n, "_UID", 0);
 	n += aml_name_buffer(body + n, "_CRS", crs, sizeof(crs));
 	return aml_pkg(out, device_op, 2, body, n);
+}
+
+/* Device (HPET) { _HID EISAID("PNP0103"), _UID 0, _CRS { Memory32Fixed (RO, base, 0x400) } } */
+static size_t aml_hpet(u8 *out, u32 base)
+{
+	return aml_mem32_device(out, "HPET", 0x0301d041, false, base, 0x400);
 }
 
 /*
@@ -353,32 +350,7 @@ static size_t aml_hpet(u8 *out, u32 base)
  */
 static size_t aml_ecam_reservation(u8 *out, u32 base, u32 len)
 {
-	static const u8 device_op[] = { 0x5b, 0x82 };
-	u8 crs[] = {
-		0x86,
-		0x09,
-		0x00,
-		0x01, /* Memory32Fixed, read-write */
-		(u8)base,
-		(u8)(base >> 8),
-		(u8)(base >> 16),
-		(u8)(base >> 24),
-		(u8)len,
-		(u8)(len >> 8),
-		(u8)(len >> 16),
-		(u8)(len >> 24),
-		0x79,
-		0x00, /* EndTag */
-	};
-	u8 body[96];
-	size_t n = 0;
-
-	memcpy(body, "RES0", 4);
-	n = 4;
-	n += aml_name_dword(body + n, "_HID", 0x020cd041); /* EISAID ("PNP0C02") */
-	n += aml_name_dword(body + n, "_UID", 0);
-	n += aml_name_buffer(body + n, "_CRS", crs, sizeof(crs));
-	return aml_pkg(out, device_op, 2, body, n);
+	return aml_mem32_device(out, "RES0", 0x020cd041, true, base, len);
 }
 
 static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
