@@ -44,7 +44,7 @@ def command(engine, serial):
         spec = {"name": "bench-firmware", "vcpus": 1, "memory_mib": 256, "accel": "bt",
                 "machine": "q35", "boot": {"firmware": bios},
                 "serial": {"target": "file", "path": serial},
-                "disks": [{"path": image, "format": "raw", "bus": "ahci", "readonly": True}]}
+                "disks": [{"path": image, "format": "raw", "bus": "ahci"}]}
         path = os.path.join(work, "spec.json")
         with open(path, "w") as f:
             json.dump(spec, f)
@@ -52,7 +52,7 @@ def command(engine, serial):
     return ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-m", "256", "-smp", "1",
             "-bios", bios, "-display", "none", "-vga", "none", "-no-reboot",
             "-serial", f"file:{serial}", "-monitor", "none",
-            "-drive", f"file={image},format=raw,if=none,id=d0,readonly=on",
+            "-drive", f"file={image},format=raw,if=none,id=d0",
             "-device", "ide-hd,drive=d0,bus=ide.0"]
 
 
