@@ -19,7 +19,7 @@
 set -eu
 kernel=$1 initrd=$2 out=$3
 shift 3
-cmdline="console=ttyS0 panic=-1"
+cmdline="console=ttyS0 panic=-1 no_timer_check"
 
 need() {
 	for f in "$@"; do
