@@ -88,7 +88,8 @@ def check_before(vm, first, then):
     a, b = text.find(first), text.find(then)
     if a < 0 or b < 0 or a > b:
         vm.kill()
-        fail(f"{first!r} should come before {then!r} on the serial line:\n{text[-3000:]!r}")
+        fail(f"{first!r} (at {a}) should come before {then!r} (at {b}) on the serial line:\n"
+             f"{text[:2000]!r}\n...\n{text[-2000:]!r}")
 
 
 def boot_to_marker(disk, boot_line, name):
