@@ -35,6 +35,7 @@ struct board_disk {
 	struct board_disks *owner;
 	struct blockdev *bd;
 	struct virtio_blk *vblk; /* NULL for an AHCI port */
+	unsigned slot, port;	 /* PCI slot (virtio-blk) or AHCI port */
 	char name[32];
 	bool watched;
 	struct board_virtio_watch vw; /* deferred work and ioeventfds on the loop */
@@ -47,6 +48,7 @@ struct board_disks {
 	struct board_pci_lines lines;
 	struct loop *loop;
 	struct ahci *ahci;
+	unsigned ahci_slot, ahci_fn;
 	struct board_intx ahci_intx;
 	unsigned nr;
 	unsigned next_slot; /* the first PCI slot after the disks' */
@@ -117,7 +119,8 @@ static int board_disks_add_virtio(struct board_disks *d, struct board_disk *disk
 }
 
 int board_disks_create(struct vm *vm, struct pci_host *pci, const struct board_pci_lines *lines,
-		       struct board_disks **out, struct err *err)
+		       const struct board_disks_ahci *ahci, struct board_disks **out,
+		       struct err *err)
 {
 	const struct vm_spec *spec = vm->spec;
 	struct ahci_config acfg = { .name = "ahci0", .host = pci };
@@ -141,6 +144,7 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, const struct board_p
 			goto err_destroy;
 		if (ds->bus == DISK_BUS_VIRTIO) {
 			snprintf(disk->name, sizeof(disk->name), "virtio-blk%u", nr_virtio++);
+			disk->slot = slot;
 			ret = board_disks_add_virtio(d, disk, ds, slot++, err);
 			if (ret < 0) {
 				err_prefix(err, "disks[%u]", i);
@@ -154,6 +158,7 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, const struct board_p
 			goto err_destroy;
 		}
 		snprintf(disk->name, sizeof(disk->name), "ahci0.port%u", acfg.nr_ports);
+		disk->port = acfg.nr_ports;
 		acfg.ports[acfg.nr_ports].kind = ds->cdrom ? ATA_KIND_CDROM : ATA_KIND_DISK;
 		acfg.ports[acfg.nr_ports].bd = disk->bd;
 		acfg.ports[acfg.nr_ports].serial = ds->serial;
@@ -161,9 +166,14 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, const struct board_p
 		acfg.nr_ports++;
 	}
 	if (acfg.nr_ports) {
-		acfg.dev = slot;
-		acfg.intx = board_intx_line(vm, &d->lines, &d->ahci_intx, "ahci0", slot);
-		slot++;
+		/* a fixed place (ICH9's SATA function on q35), or the next slot */
+		acfg.dev = ahci->dev ? ahci->dev : slot;
+		acfg.fn = ahci->fn;
+		d->ahci_slot = acfg.dev;
+		d->ahci_fn = acfg.fn;
+		acfg.intx = board_intx_line(vm, &d->lines, &d->ahci_intx, "ahci0", acfg.dev);
+		if (!ahci->dev)
+			slot++;
 		ret = ahci_create(&vm->plat, &acfg, &d->ahci, err);
 		if (ret < 0)
 			goto err_destroy;
@@ -181,6 +191,24 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, const struct board_p
 err_destroy:
 	board_disks_destroy(d);
 	return ret;
+}
+
+int board_disks_fw_path(const struct board_disks *d, unsigned i, char *buf, size_t len)
+{
+	const struct board_disk *disk = i < d->nr ? &d->disks[i] : NULL;
+	char fn[16] = "";
+
+	if (!disk)
+		return -ENOENT;
+	if (disk->vblk) {
+		snprintf(buf, len, "/pci@i0cf8/scsi@%x/disk@0,0", disk->slot);
+		return 0;
+	}
+	if (d->ahci_fn)
+		snprintf(fn, sizeof(fn), ",%x", d->ahci_fn);
+	snprintf(buf, len, "/pci@i0cf8/pci8086,2922@%x%s/drive@%x/disk@0", d->ahci_slot, fn,
+		 disk->port);
+	return 0;
 }
 
 /* The block layer finished requests of this disk: complete them into the guest. Main thread. */

@@ -68,7 +68,7 @@ struct json_t *spec_member(const struct json_t *obj, const char *path, const cha
 bool spec_get_string(struct spec_ctx *c, const char *path, const struct json_t *j,
 		     const char **out);
 bool spec_get_bool(struct spec_ctx *c, const char *path, const struct json_t *j, bool *out);
-/* An integer in lo..hi into *out; false (reported) otherwise. */
+/* A JSON integer in lo..hi. */
 bool spec_get_int_range(struct spec_ctx *c, const char *path, const struct json_t *j, u64 lo,
 			u64 hi, u64 *out);
 
