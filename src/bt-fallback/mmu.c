@@ -42,36 +42,37 @@
 /* A PAE PDPTE: bits 2:1, 8:5 and 63:MAXPHYADDR are reserved (table 4-8). */
 #define BT_PDPTE_RSVD (~((1ull << BT_MAXPHYADDR) - 1) | 0x1e6)
 
-static void bt_mmu_clear_jc(struct bt_cpu *cpu)
+/* What was derived from linear addresses (the jump cache) goes with the translations. */
+static void bt_mmu_report_flush(struct bt_cpu *cpu, bool nonglobal_only)
 {
-	/* The jump cache maps linear addresses: it goes with the translations. */
-	bt_cache_jc_flush(&cpu->cache);
+	if (cpu->inval)
+		cpu->inval->tlb_flushed(cpu, nonglobal_only);
 }
 
 void bt_tlb_flush(struct bt_cpu *cpu)
 {
-	cpu->cache.nr_tlb_flushes++;
+	cpu->tlb_stats.nr_flushes++;
 	memset(cpu->tlb, 0, sizeof(cpu->tlb));
 	cpu->tlb_large = false;
-	bt_mmu_clear_jc(cpu);
+	bt_mmu_report_flush(cpu, false);
 }
 
 void bt_tlb_flush_nonglobal(struct bt_cpu *cpu)
 {
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
-	cpu->cache.nr_tlb_cr3++;
+	cpu->tlb_stats.nr_cr3++;
 	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
 		if (!e[i].global)
 			memset(&e[i], 0, sizeof(e[i]));
-	bt_cache_jc_flush_nonglobal(&cpu->cache); /* global translations stay, as in the TLB */
+	bt_mmu_report_flush(cpu, true); /* global translations stay, as in the TLB */
 }
 
 void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin)
 {
 	u64 vpn = (lin >> BT_PAGE_SHIFT) + 1;
 
-	cpu->cache.nr_tlb_invlpg++;
+	cpu->tlb_stats.nr_invlpg++;
 	for (unsigned u = 0; u < 2; u++) {
 		struct bt_tlb_entry *e = &cpu->tlb[u][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
@@ -86,7 +87,7 @@ void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin)
 			    !((((e[i].vpn - 1) << BT_PAGE_SHIFT) ^ lin) >> e[i].large))
 				memset(&e[i], 0, sizeof(e[i]));
 	}
-	bt_mmu_clear_jc(cpu);
+	bt_mmu_report_flush(cpu, false);
 }
 
 void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
@@ -294,7 +295,7 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	u8 *code = NULL;
 	u32 err;
 
-	cpu->cache.nr_tlb_misses++;
+	cpu->tlb_stats.nr_misses++;
 	if ((cpu->st.cr0 & BT_CR0_PG) && !mem->fault_unmapped && !cpu->flat) {
 		err = bt_mmu_walk(cpu, lin, acc, user, &w);
 		if (err) {
