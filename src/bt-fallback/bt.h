@@ -336,22 +336,39 @@ enum bt_access {
 };
 
 /*
- * Softmmu TLB entry: one 4 KiB linear page (large pages are cached per 4 KiB piece). tag[acc] is
- * the linear page number + 1 when that kind of access may use the entry without a walk, 0
- * otherwise: the permission result for the TLB's privilege (cpu->tlb[0] supervisor, [1] user),
- * CR0.WP and EFER.NXE is cached, which is why changing either flushes. A write tag also needs the
- * page's dirty bit set, RAM that is not read-only and no translated code on the page.
+ * Softmmu TLB entry: one 4 KiB linear page (large pages are cached per 4 KiB piece), 64 bytes.
+ * tag[acc] is the page's linear address when that kind of access may use the entry without a
+ * walk: the permission result for the TLB's privilege (cpu->tlb[0] supervisor, [1] user), CR0.WP
+ * and EFER.NXE is cached, which is why changing either flushes. A write tag also needs the page's
+ * dirty bit set, RAM that is not read-only and no translated code on the page. A page that is not
+ * RAM (MMIO) has BT_TLB_MMIO in its tags; a kind of access the entry does not allow has
+ * BT_TLB_EMPTY. So the fast path is one compare of the tag with the page of the access's last
+ * byte (which also fails for an access crossing the page, and for MMIO) and one add of addend;
+ * the slow path accepts a tag equal to the page with or without BT_TLB_MMIO (bt_tlb_tag_ok).
+ * Generated code (jit/) reads the entries too: the layout is part of its contract.
  */
+#define BT_TLB_MMIO  1ull
+#define BT_TLB_EMPTY (~0ull) /* never a page address, even without BT_TLB_MMIO */
+
 struct bt_tlb_entry {
 	u64 tag[3];
-	u8 *hpage; /* host address of the page; NULL: not RAM (MMIO) */
-	u64 gpa;   /* physical address of the page */
-	u64 vpn;   /* linear page number + 1, 0 = empty */
-	u8 global; /* CR4.PGE and the G bit: kept across CR3 loads */
-	u8 large;  /* log2 of the page size when it is a 2 or 4 MiB page (INVLPG drops all of it) */
+	u64 addend; /* host address of the page minus its linear address (RAM only) */
+	u8 *hpage;  /* host address of the page; NULL: not RAM (MMIO) */
+	u64 gpa;    /* physical address of the page */
+	u64 page;   /* linear address of the page; BT_TLB_EMPTY: the entry is empty */
+	u8 global;  /* CR4.PGE and the G bit: kept across CR3 loads */
+	u8 large; /* log2 of the page size when it is a 2 or 4 MiB page (INVLPG drops all of it) */
+	u8 pad[6];
 };
 
-#define BT_TLB_SIZE  256
+/* May an access of kind acc to the page at linear address page use e without a walk? */
+static inline bool bt_tlb_tag_ok(const struct bt_tlb_entry *e, enum bt_access acc, u64 page)
+{
+	return (e->tag[acc] & ~BT_TLB_MMIO) == page;
+}
+
+#define BT_TLB_SIZE 256
+_Static_assert(sizeof(struct bt_tlb_entry) == 64, "generated code indexes the TLB by shifts");
 #define BT_TRACE_LEN 16
 
 /* Model-specific registers the CPU itself keeps (sysreg.c); the machine keeps the APIC's. */
@@ -397,7 +414,8 @@ struct bt_cpu {
 	u32 stack_size; /* 2, 4 or 8: SS.B or 64-bit mode */
 	u64 icount;	/* retired instructions */
 	bool end_block; /* leave the current block after this instruction */
-	struct bt_tlb_entry tlb[2][BT_TLB_SIZE]; /* [0]: supervisor accesses, [1]: CPL 3 */
+	struct bt_tlb_entry tlb[2][BT_TLB_SIZE]
+		__attribute__((aligned(64))); /* [0]: CPL 0-2, [1]: 3 */
 	u64 last_ea; /* linear address of the last memory r/m operand read */
 	unsigned last_seg;
 	u64 last_off;
@@ -677,9 +695,8 @@ static inline BT_HOT u8 *bt_tlb_hit(struct bt_cpu *cpu, unsigned seg, u64 off, u
 		lin += cpu->st.seg[seg].base;
 	e = &cpu->tlb[(cpu->st.seg[CPU_CS].selector & 3) == 3]
 		     [(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
-	if (likely(e->tag[acc] == (lin >> BT_PAGE_SHIFT) + 1 &&
-		   (lin & ~BT_PAGE_MASK) + size <= BT_PAGE_SIZE && e->hpage))
-		return e->hpage + (lin & ~BT_PAGE_MASK);
+	if (likely(e->tag[acc] == ((lin + size - 1) & BT_PAGE_MASK)))
+		return (u8 *)(uintptr_t)(lin + e->addend);
 	return NULL;
 }
 

@@ -277,7 +277,7 @@ static bool bt_cache_tlb_global(const struct bt_cpu *cpu, bool user, u64 lin)
 {
 	const struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
-	return e->tag[BT_ACC_FETCH] == (lin >> BT_PAGE_SHIFT) + 1 && e->global;
+	return bt_tlb_tag_ok(e, BT_ACC_FETCH, lin & BT_PAGE_MASK) && e->global;
 }
 
 struct bt_block *bt_cache_get(struct bt_cpu *cpu)

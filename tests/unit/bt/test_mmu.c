@@ -126,6 +126,9 @@ static int mmu_setup(void **state)
 		if (bt_mem_attach(&f->mem, f->cpu[i]))
 			return -1;
 		mmu_long_mode(f->cpu[i]);
+		bt_tlb_flush(f->cpu[i]); /* an empty TLB is not all zeroes */
+		f->cpu[i]->tlb_stats.nr_flushes = 0;
+		f->flushes[i] = 0;
 	}
 	mmu_pte(f, PML4, PDPT | P | RW);
 	mmu_pte(f, PDPT + 16 * 8, PD | P | RW);
