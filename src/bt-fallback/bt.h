@@ -24,10 +24,20 @@
  * bt_cpu_set_flat64 keeps the part-1 behaviour for user-mode tests (no page
  * tables; an exception ends bt_run with BT_EXIT_EXCEPTION). The x87 FPU is in
  * ops/x87.c (the host computes, as for SSE floating point in ops/ssefp.c).
+ *
+ * Layers, each calling only those below it (so each builds and is tested alone):
+ *   decode.c (decode.h)          bytes -> struct bt_insn; nothing else
+ *   fault.c, flags.c, mode.c     leaves: raising exceptions, RFLAGS, the cached mode
+ *   mmu.c, mem.c (libbt_mmu)     softmmu and guest memory; report what they invalidate
+ *                                through struct bt_inval_ops instead of calling the cache
+ *   stack.c, seg.c, sysreg.c, intr.c, ops/  the instruction semantics
+ *   cache.c                      decoded blocks; implements bt_inval_ops
+ *   cpu.c, exec.c                CPU lifecycle and the run loop
  */
 #ifndef BT_FALLBACK_BT_H
 #define BT_FALLBACK_BT_H
 
+#include "bt-fallback/decode.h"
 #include "vmm/base/compiler.h"
 #include "vmm/base/types.h"
 #include "vmm/cpu_state.h"
@@ -191,6 +201,12 @@ struct bt_mem {
 /* Map [gpa, gpa+len) to hva. Caller thread owns mem; no CPU may be running. -EINVAL, -ENOSPC. */
 MUST_CHECK int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly);
 void bt_mem_destroy(struct bt_mem *mem);
+/*
+ * A CPU's accesses, TLB and invalidations from now on go with mem (bt_cpu_create does this;
+ * a test of the MMU alone does it for a CPU it built). -ENOSPC past BT_MAX_CPUS. Set-up only.
+ */
+MUST_CHECK int bt_mem_attach(struct bt_mem *mem, struct bt_cpu *cpu);
+void bt_mem_detach(struct bt_mem *mem, struct bt_cpu *cpu);
 /* Write from outside the CPU (loader, DMA): copies and invalidates translated code. */
 MUST_CHECK int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len);
 /* The region holding gpa, or NULL. */
@@ -206,66 +222,6 @@ void bt_mem_code_written(struct bt_mem *mem, u64 gpa);
  */
 void bt_mem_dma_written(struct bt_mem *mem, u64 gpa, u64 len);
 void bt_mem_dma_apply(struct bt_mem *mem);
-
-/* ----------------------------------------------------------- decoded form */
-
-typedef void (*bt_handler_fn)(struct bt_cpu *cpu, const struct bt_insn *in);
-
-/* Where a memory operand's address comes from. */
-enum bt_ea_kind {
-	BT_EA_NONE, /* register operand */
-	BT_EA_MEM,  /* base/index/scale/disp, any of them absent */
-	BT_EA_RIP,  /* RIP-relative (64-bit mode) */
-};
-
-#define BT_REG_NONE 0xff
-/* Byte-register numbers 16..19 name AH, CH, DH, BH (no REX prefix). */
-#define BT_REG_AH 16
-
-enum bt_rep {
-	BT_REP_NONE,
-	BT_REP_F3, /* REP / REPE */
-	BT_REP_F2, /* REPNE */
-};
-
-/*
- * One decoded instruction. Operand sizes are in bytes (1, 2, 4, 8); reg is
- * ModRM.reg extended by REX.R, rm the register operand (ModRM.rm or the
- * low opcode bits, extended by REX.B) when ea_kind is BT_EA_NONE.
- */
-struct bt_insn {
-	bt_handler_fn fn;
-	s64 disp;
-	u64 imm;
-	u16 imm2;   /* ENTER level, far pointer selector */
-	u16 opcode; /* map << 8 | byte: 0x0xx one-byte, 0x1xx 0F, 0x2xx 0F38, 0x3xx 0F3A */
-	u8 len;
-	u8 opsz, asz;
-	u8 seg;	    /* effective segment (enum cpu_seg) */
-	u8 reg, rm; /* register numbers, byte registers resolved (BT_REG_AH..) */
-	u8 base, index, scale;
-	u8 ea_kind;
-	u8 rep; /* enum bt_rep */
-	u8 lock : 1, seg_override : 1, has_rex : 1, rexw : 1, p66 : 1;
-	u8 modrm_reg; /* raw ModRM.reg (group selector) */
-};
-
-/* CPU execution modes, part of a block's key. */
-enum bt_mode {
-	BT_MODE_REAL,	/* CR0.PE = 0 */
-	BT_MODE_PROT16, /* CS.D = 0 */
-	BT_MODE_PROT32, /* CS.D = 1 */
-	BT_MODE_LONG64, /* EFER.LMA and CS.L */
-};
-
-/* Decode one instruction at the given bytes (at most avail are valid). */
-enum bt_decode_result {
-	BT_DECODE_OK = 0,
-	BT_DECODE_SHORT = -1,	/* needs more bytes than avail */
-	BT_DECODE_TOOLONG = -2, /* more than 15 bytes: #GP(0) */
-};
-
-int bt_decode(enum bt_mode mode, const u8 *bytes, unsigned avail, struct bt_insn *in);
 
 /* ----------------------------------------------------------------- blocks */
 
@@ -323,8 +279,6 @@ struct bt_cache {
 	size_t arena_size, arena_used;
 	u64 nr_translated, nr_flushes, nr_invalidated;
 	u64 nr_jc_misses; /* lookups the jump cache did not answer */
-	/* TLB statistics (mmu.c): misses, whole flushes, CR3 loads, INVLPGs. */
-	u64 nr_tlb_misses, nr_tlb_flushes, nr_tlb_cr3, nr_tlb_invlpg;
 };
 
 MUST_CHECK int bt_cache_init(struct bt_cache *c, size_t arena_size);
@@ -382,22 +336,39 @@ enum bt_access {
 };
 
 /*
- * Softmmu TLB entry: one 4 KiB linear page (large pages are cached per 4 KiB piece). tag[acc] is
- * the linear page number + 1 when that kind of access may use the entry without a walk, 0
- * otherwise: the permission result for the TLB's privilege (cpu->tlb[0] supervisor, [1] user),
- * CR0.WP and EFER.NXE is cached, which is why changing either flushes. A write tag also needs the
- * page's dirty bit set, RAM that is not read-only and no translated code on the page.
+ * Softmmu TLB entry: one 4 KiB linear page (large pages are cached per 4 KiB piece), 64 bytes.
+ * tag[acc] is the page's linear address when that kind of access may use the entry without a
+ * walk: the permission result for the TLB's privilege (cpu->tlb[0] supervisor, [1] user), CR0.WP
+ * and EFER.NXE is cached, which is why changing either flushes. A write tag also needs the page's
+ * dirty bit set, RAM that is not read-only and no translated code on the page. A page that is not
+ * RAM (MMIO) has BT_TLB_MMIO in its tags; a kind of access the entry does not allow has
+ * BT_TLB_EMPTY. So the fast path is one compare of the tag with the page of the access's last
+ * byte (which also fails for an access crossing the page, and for MMIO) and one add of addend;
+ * the slow path accepts a tag equal to the page with or without BT_TLB_MMIO (bt_tlb_tag_ok).
+ * Generated code (jit/) reads the entries too: the layout is part of its contract.
  */
+#define BT_TLB_MMIO  1ull
+#define BT_TLB_EMPTY (~0ull) /* never a page address, even without BT_TLB_MMIO */
+
 struct bt_tlb_entry {
 	u64 tag[3];
-	u8 *hpage; /* host address of the page; NULL: not RAM (MMIO) */
-	u64 gpa;   /* physical address of the page */
-	u64 vpn;   /* linear page number + 1, 0 = empty */
-	u8 global; /* CR4.PGE and the G bit: kept across CR3 loads */
-	u8 large;  /* log2 of the page size when it is a 2 or 4 MiB page (INVLPG drops all of it) */
+	u64 addend; /* host address of the page minus its linear address (RAM only) */
+	u8 *hpage;  /* host address of the page; NULL: not RAM (MMIO) */
+	u64 gpa;    /* physical address of the page */
+	u64 page;   /* linear address of the page; BT_TLB_EMPTY: the entry is empty */
+	u8 global;  /* CR4.PGE and the G bit: kept across CR3 loads */
+	u8 large; /* log2 of the page size when it is a 2 or 4 MiB page (INVLPG drops all of it) */
+	u8 pad[6];
 };
 
-#define BT_TLB_SIZE  256
+/* May an access of kind acc to the page at linear address page use e without a walk? */
+static inline bool bt_tlb_tag_ok(const struct bt_tlb_entry *e, enum bt_access acc, u64 page)
+{
+	return (e->tag[acc] & ~BT_TLB_MMIO) == page;
+}
+
+#define BT_TLB_SIZE 256
+_Static_assert(sizeof(struct bt_tlb_entry) == 64, "generated code indexes the TLB by shifts");
 #define BT_TRACE_LEN 16
 
 /* Model-specific registers the CPU itself keeps (sysreg.c); the machine keeps the APIC's. */
@@ -406,6 +377,29 @@ struct bt_msrs {
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;
 	u64 tsc_aux, pat, misc_enable, hwcr, syscfg;
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base/mask pairs */
+};
+
+/*
+ * How the softmmu and guest memory (mmu.c, mem.c) report what they invalidate, so that they never
+ * call the translation layer themselves: the block cache (cache.c, bt_cache_inval_ops) implements
+ * it for a running CPU; a test of the MMU alone plugs in a recorder; NULL: nothing to drop.
+ * Called on the thread that runs the CPU.
+ */
+struct bt_inval_ops {
+	/* The CPU's linear-to-physical translations changed: all of them, or only the non-global. */
+	void (*tlb_flushed)(struct bt_cpu *cpu, bool nonglobal_only);
+	/* The physical page holding gpa was written: what the CPU translated from it is stale. */
+	void (*code_written)(struct bt_cpu *cpu, u64 gpa);
+	/* Everything the CPU translated is stale (too many pages to name them). */
+	void (*code_flush)(struct bt_cpu *cpu);
+};
+
+/* The block cache's implementation (cache.c). */
+extern const struct bt_inval_ops bt_cache_inval_ops;
+
+/* TLB statistics (mmu.c): misses, whole flushes, CR3 loads, INVLPGs. */
+struct bt_tlb_stats {
+	u64 nr_misses, nr_flushes, nr_cr3, nr_invlpg;
 };
 
 struct bt_cpu {
@@ -420,7 +414,8 @@ struct bt_cpu {
 	u32 stack_size; /* 2, 4 or 8: SS.B or 64-bit mode */
 	u64 icount;	/* retired instructions */
 	bool end_block; /* leave the current block after this instruction */
-	struct bt_tlb_entry tlb[2][BT_TLB_SIZE]; /* [0]: supervisor accesses, [1]: CPL 3 */
+	struct bt_tlb_entry tlb[2][BT_TLB_SIZE]
+		__attribute__((aligned(64))); /* [0]: CPL 0-2, [1]: 3 */
 	u64 last_ea; /* linear address of the last memory r/m operand read */
 	unsigned last_seg;
 	u64 last_off;
@@ -430,6 +425,8 @@ struct bt_cpu {
 	u64 soft_rip;	  /* INT n, INT3, INTO: the instruction (a fault delivering it is there) */
 	bool exc_exit;	  /* exceptions outside real mode end bt_run (flat user-mode tests) */
 	struct bt_mem *mem;
+	const struct bt_inval_ops *inval; /* NULL: nothing translated to invalidate */
+	struct bt_tlb_stats tlb_stats;
 	struct bt_cache cache;
 	struct bt_block *cur_block;
 	jmp_buf fault_jmp; /* where bt_raise lands, set by bt_run */
@@ -539,6 +536,8 @@ void bt_cpuid(const struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
 
 NORETURN void bt_raise(struct bt_cpu *cpu, u8 vector, u32 error, bool has_error);
 NORETURN void bt_raise_pf(struct bt_cpu *cpu, u64 addr, u32 error);
+/* #DB after a single-stepped instruction: a trap, RIP already past it; DR6.BS says why. */
+NORETURN void bt_raise_single_step(struct bt_cpu *cpu);
 #define bt_raise_ud(cpu)  bt_raise((cpu), BT_EXC_UD, 0, false)
 #define bt_raise_gp0(cpu) bt_raise((cpu), BT_EXC_GP, 0, true)
 
@@ -696,9 +695,8 @@ static inline BT_HOT u8 *bt_tlb_hit(struct bt_cpu *cpu, unsigned seg, u64 off, u
 		lin += cpu->st.seg[seg].base;
 	e = &cpu->tlb[(cpu->st.seg[CPU_CS].selector & 3) == 3]
 		     [(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
-	if (likely(e->tag[acc] == (lin >> BT_PAGE_SHIFT) + 1 &&
-		   (lin & ~BT_PAGE_MASK) + size <= BT_PAGE_SIZE && e->hpage))
-		return e->hpage + (lin & ~BT_PAGE_MASK);
+	if (likely(e->tag[acc] == ((lin + size - 1) & BT_PAGE_MASK)))
+		return (u8 *)(uintptr_t)(lin + e->addend);
 	return NULL;
 }
 
@@ -954,8 +952,12 @@ static inline bool bt_cond(struct bt_cpu *cpu, unsigned cc)
 	return bt_cond_slow(cpu, cc);
 }
 
-/* A faster handler for the decoded instruction's form, or in->fn (ops/table.c). */
-bt_handler_fn bt_ops_specialise(const struct bt_insn *in, enum bt_mode mode);
+/*
+ * Choose the handler of a decoded instruction (ops/table.c) and store it in in->fn: bt_op_ud for
+ * a form the decoder marked invalid or an opcode the model lacks, else the opcode's handler or a
+ * faster one specialised for the form (register operands, operand size). Returns in->fn.
+ */
+bt_handler_fn bt_ops_select(struct bt_insn *in, enum bt_mode mode);
 
 /* Per-handler helpers shared between op files. */
 void bt_op_ud(struct bt_cpu *cpu, const struct bt_insn *in);

@@ -211,7 +211,7 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 			bt_fetch(cpu, lin + avail, buf, 1, &insn_gpa);
 			bt_raise_gp0(cpu); /* not reached when bt_fetch raised */
 		}
-		insns[n].fn = bt_ops_specialise(&insns[n], mode);
+		bt_ops_select(&insns[n], mode);
 		total += insns[n].len;
 		if (bt_cache_ends_block(&insns[n++]))
 			break;
@@ -277,7 +277,7 @@ static bool bt_cache_tlb_global(const struct bt_cpu *cpu, bool user, u64 lin)
 {
 	const struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
-	return e->tag[BT_ACC_FETCH] == (lin >> BT_PAGE_SHIFT) + 1 && e->global;
+	return bt_tlb_tag_ok(e, BT_ACC_FETCH, lin & BT_PAGE_MASK) && e->global;
 }
 
 struct bt_block *bt_cache_get(struct bt_cpu *cpu)
@@ -319,3 +319,32 @@ struct bt_block *bt_cache_get(struct bt_cpu *cpu)
 				    .ng_gen = global ? 0 : c->jc_ng_gen };
 	return b;
 }
+
+/* ------------------------------------------- what the MMU and memory report (bt.h) */
+
+static void bt_cache_tlb_flushed(struct bt_cpu *cpu, bool nonglobal_only)
+{
+	if (nonglobal_only)
+		bt_cache_jc_flush_nonglobal(&cpu->cache);
+	else
+		bt_cache_jc_flush(&cpu->cache);
+}
+
+/* A write to a code page: drop its blocks; if the running block is one, leave it after this
+ * instruction (the write must be seen by the next fetch, SDM vol. 3A 11.6). */
+static void bt_cache_code_written(struct bt_cpu *cpu, u64 gpa)
+{
+	if (bt_cache_invalidate_page(&cpu->cache, gpa) && cpu->cur_block && !cpu->cur_block->valid)
+		cpu->end_block = true;
+}
+
+static void bt_cache_code_flush(struct bt_cpu *cpu)
+{
+	bt_cache_flush(&cpu->cache);
+}
+
+const struct bt_inval_ops bt_cache_inval_ops = {
+	.tlb_flushed = bt_cache_tlb_flushed,
+	.code_written = bt_cache_code_written,
+	.code_flush = bt_cache_code_flush,
+};

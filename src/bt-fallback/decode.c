@@ -11,9 +11,10 @@
  * Opcode maps: vol. 2D appendix A (tables A-2 and A-3).
  *
  * Not decoded yet: VEX/EVEX (#UD: the CPUID model advertises no AVX), the
- * 0F3A map, SSE/MMX/x87 opcodes (#UD until they are implemented).
+ * 0F3A map. Which opcodes exist is the handler tables' business (ops/table.c):
+ * the decoder only marks the forms the SDM makes #UD whatever the model.
  */
-#include "bt-fallback/bt.h"
+#include "bt-fallback/decode.h"
 
 #include <string.h>
 
@@ -226,22 +227,6 @@ static bool bt_dec_lock_ok(const struct bt_insn *in, u32 attr)
 	}
 }
 
-static bt_handler_fn bt_dec_handler(const struct bt_insn *in)
-{
-	unsigned map = in->opcode >> 8, op = in->opcode & 0xff;
-	bt_handler_fn fn = NULL;
-
-	if (map == 0)
-		fn = bt_ops_map1[op];
-	else if (map == 1 && !in->p66 && in->rep == BT_REP_NONE && bt_ops_mmx[op])
-		fn = bt_ops_mmx[op];
-	else if (map == 1)
-		fn = bt_ops_map0f[op] ? bt_ops_map0f[op] : bt_ops_sse[op];
-	else if (map == 2)
-		fn = bt_ops_map0f38[op];
-	return fn ? fn : bt_op_ud;
-}
-
 /* Operand size (SDM vol. 2A 2.2.1.2 and table 3-4 of vol. 1). */
 static u8 bt_dec_opsz(enum bt_mode mode, u32 attr, bool p66, bool rexw)
 {
@@ -431,6 +416,6 @@ int bt_decode(enum bt_mode mode, const u8 *bytes, unsigned avail, struct bt_insn
 	in->len = (u8)d.pos;
 	if (in->lock && !bt_dec_lock_ok(in, attr))
 		invalid = true;
-	in->fn = invalid ? bt_op_ud : bt_dec_handler(in);
+	in->invalid = invalid;
 	return BT_DECODE_OK;
 }

@@ -42,51 +42,61 @@
 /* A PAE PDPTE: bits 2:1, 8:5 and 63:MAXPHYADDR are reserved (table 4-8). */
 #define BT_PDPTE_RSVD (~((1ull << BT_MAXPHYADDR) - 1) | 0x1e6)
 
-static void bt_mmu_clear_jc(struct bt_cpu *cpu)
+/* What was derived from linear addresses (the jump cache) goes with the translations. */
+static void bt_mmu_report_flush(struct bt_cpu *cpu, bool nonglobal_only)
 {
-	/* The jump cache maps linear addresses: it goes with the translations. */
-	bt_cache_jc_flush(&cpu->cache);
+	if (cpu->inval)
+		cpu->inval->tlb_flushed(cpu, nonglobal_only);
+}
+
+static void bt_tlb_clear(struct bt_tlb_entry *e)
+{
+	e->tag[BT_ACC_READ] = e->tag[BT_ACC_WRITE] = e->tag[BT_ACC_FETCH] = BT_TLB_EMPTY;
+	e->page = e->gpa = BT_TLB_EMPTY;
+	e->global = e->large = 0;
 }
 
 void bt_tlb_flush(struct bt_cpu *cpu)
 {
-	cpu->cache.nr_tlb_flushes++;
-	memset(cpu->tlb, 0, sizeof(cpu->tlb));
+	struct bt_tlb_entry *e = &cpu->tlb[0][0];
+
+	cpu->tlb_stats.nr_flushes++;
+	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+		bt_tlb_clear(&e[i]);
 	cpu->tlb_large = false;
-	bt_mmu_clear_jc(cpu);
+	bt_mmu_report_flush(cpu, false);
 }
 
 void bt_tlb_flush_nonglobal(struct bt_cpu *cpu)
 {
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
-	cpu->cache.nr_tlb_cr3++;
+	cpu->tlb_stats.nr_cr3++;
 	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
 		if (!e[i].global)
-			memset(&e[i], 0, sizeof(e[i]));
-	bt_cache_jc_flush_nonglobal(&cpu->cache); /* global translations stay, as in the TLB */
+			bt_tlb_clear(&e[i]);
+	bt_mmu_report_flush(cpu, true); /* global translations stay, as in the TLB */
 }
 
 void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin)
 {
-	u64 vpn = (lin >> BT_PAGE_SHIFT) + 1;
+	u64 page = lin & BT_PAGE_MASK;
 
-	cpu->cache.nr_tlb_invlpg++;
+	cpu->tlb_stats.nr_invlpg++;
 	for (unsigned u = 0; u < 2; u++) {
 		struct bt_tlb_entry *e = &cpu->tlb[u][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
-		if (e->vpn == vpn)
-			memset(e, 0, sizeof(*e));
+		if (e->page == page)
+			bt_tlb_clear(e);
 	}
 	if (cpu->tlb_large) {
 		struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
 		for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
-			if (e[i].large &&
-			    !((((e[i].vpn - 1) << BT_PAGE_SHIFT) ^ lin) >> e[i].large))
-				memset(&e[i], 0, sizeof(e[i]));
+			if (e[i].large && !((e[i].page ^ lin) >> e[i].large))
+				bt_tlb_clear(&e[i]);
 	}
-	bt_mmu_clear_jc(cpu);
+	bt_mmu_report_flush(cpu, false);
 }
 
 void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
@@ -94,9 +104,10 @@ void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
 	gpa &= BT_PAGE_MASK;
+	/* Possibly another CPU's TLB, which its thread refills meanwhile: single aligned accesses. */
 	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
-		if (e[i].gpa == gpa) /* possibly another CPU's TLB: one aligned store */
-			__atomic_store_n(&e[i].tag[BT_ACC_WRITE], 0, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&e[i].gpa, __ATOMIC_RELAXED) == gpa)
+			__atomic_store_n(&e[i].tag[BT_ACC_WRITE], BT_TLB_EMPTY, __ATOMIC_RELAXED);
 }
 
 /* CPL 3 accesses (virtual-8086 mode included) use the user TLB and user-mode permissions. */
@@ -288,13 +299,13 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 {
 	struct bt_mem *mem = cpu->mem;
 	struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
-	u64 vpn = (lin >> BT_PAGE_SHIFT) + 1;
+	u64 page = lin & BT_PAGE_MASK, tag;
 	struct bt_region *r;
 	struct bt_walk w = { 0 };
 	u8 *code = NULL;
 	u32 err;
 
-	cpu->cache.nr_tlb_misses++;
+	cpu->tlb_stats.nr_misses++;
 	if ((cpu->st.cr0 & BT_CR0_PG) && !mem->fault_unmapped && !cpu->flat) {
 		err = bt_mmu_walk(cpu, lin, acc, user, &w);
 		if (err) {
@@ -321,16 +332,19 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 		if (acc == BT_ACC_WRITE && *code && !r->readonly)
 			bt_mem_code_written(mem, w.gpa);
 	}
-	e->vpn = vpn;
-	e->gpa = w.gpa;
+	tag = r ? page : page | BT_TLB_MMIO;
+	e->page = page;
+	__atomic_store_n(&e->gpa, w.gpa, __ATOMIC_RELAXED); /* read by bt_tlb_drop_write */
 	e->hpage = r ? r->hva + (w.gpa - r->gpa) : NULL;
+	e->addend = r ? (u64)(uintptr_t)e->hpage - page : 0;
 	e->global = w.global;
 	e->large = w.large;
 	cpu->tlb_large |= w.large != 0;
-	e->tag[BT_ACC_READ] = vpn; /* any walk that succeeded allows reads at this privilege */
-	e->tag[BT_ACC_FETCH] = w.x ? vpn : 0;
-	e->tag[BT_ACC_WRITE] = w.w && w.dirty && !(r && (r->readonly || *code)) ? vpn : 0;
-	if (e->tag[BT_ACC_WRITE] && r) {
+	e->tag[BT_ACC_READ] = tag; /* any walk that succeeded allows reads at this privilege */
+	e->tag[BT_ACC_FETCH] = w.x ? tag : BT_TLB_EMPTY;
+	e->tag[BT_ACC_WRITE] =
+		w.w && w.dirty && !(r && (r->readonly || *code)) ? tag : BT_TLB_EMPTY;
+	if (e->tag[BT_ACC_WRITE] != BT_TLB_EMPTY && r) {
 		/*
 		 * Another CPU may mark the page as code now and drop write tags before this one is
 		 * stored: check again after it (bt_mem_mark_code orders its flag store before its
@@ -338,10 +352,10 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 		 */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (__atomic_load_n(code, __ATOMIC_RELAXED))
-			e->tag[BT_ACC_WRITE] = 0;
+			e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
 	}
 	if (acc == BT_ACC_WRITE && r && r->readonly) {
-		cpu->tlb_scratch = (struct bt_tlb_entry){ .gpa = w.gpa, .vpn = vpn };
+		cpu->tlb_scratch = (struct bt_tlb_entry){ .gpa = w.gpa, .page = page };
 		return &cpu->tlb_scratch;
 	}
 	return e;
@@ -353,7 +367,7 @@ static inline struct bt_tlb_entry *bt_tlb_get(struct bt_cpu *cpu, u64 lin, enum 
 {
 	struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
-	if (likely(e->tag[acc] == (lin >> BT_PAGE_SHIFT) + 1))
+	if (likely(bt_tlb_tag_ok(e, acc, lin & BT_PAGE_MASK)))
 		return e;
 	return bt_tlb_fill(cpu, lin, acc, user, false);
 }
@@ -363,7 +377,7 @@ bool bt_mmu_probe_fetch(struct bt_cpu *cpu, u64 lin, u64 *gpa)
 	bool user = bt_mmu_user(cpu);
 	struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
-	if (e->tag[BT_ACC_FETCH] != (lin >> BT_PAGE_SHIFT) + 1)
+	if (!bt_tlb_tag_ok(e, BT_ACC_FETCH, lin & BT_PAGE_MASK))
 		e = bt_tlb_fill(cpu, lin, BT_ACC_FETCH, user, true);
 	if (!e)
 		return false;
@@ -392,7 +406,7 @@ unsigned bt_fetch(struct bt_cpu *cpu, u64 lin, u8 *buf, unsigned want, u64 *gpa)
 		}
 		/* Only the first byte faults: the decoder asks again for a byte it needs. */
 		e = &cpu->tlb[user][(a >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
-		if (e->tag[BT_ACC_FETCH] != (a >> BT_PAGE_SHIFT) + 1)
+		if (!bt_tlb_tag_ok(e, BT_ACC_FETCH, a & BT_PAGE_MASK))
 			e = bt_tlb_fill(cpu, a, BT_ACC_FETCH, user, got != 0);
 		if (!e || !e->hpage)
 			break; /* no code from MMIO: the decoder comes up short, then #GP */
@@ -641,10 +655,10 @@ u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write)
 	    !bt_canonical(last) || ((lin ^ last) & BT_PAGE_MASK))
 		return NULL;
 	e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
-	if (e->tag[acc] != (lin >> BT_PAGE_SHIFT) + 1) {
+	if (!bt_tlb_tag_ok(e, acc, lin & BT_PAGE_MASK)) {
 		e = bt_tlb_fill(cpu, lin, acc, user, true);
 		/* A write span needs a writable RAM page (the fill dropped its translated code). */
-		if (!e || e->tag[acc] != (lin >> BT_PAGE_SHIFT) + 1)
+		if (!e || !bt_tlb_tag_ok(e, acc, lin & BT_PAGE_MASK))
 			return NULL;
 	}
 	return e->hpage ? e->hpage + (lin & ~BT_PAGE_MASK) : NULL;

@@ -78,11 +78,10 @@ const bt_handler_fn bt_ops_map0f38[256] = {
 // clang-format on
 
 /*
- * Faster handlers for the commonest forms, chosen once per decoded instruction (the block cache
- * calls this): register-register ALU ops, MOV and shifts, IMUL and 4/8-byte MOV loads and
+ * Faster handlers for the commonest forms, chosen once per decoded instruction: register-register ALU ops, MOV and shifts, IMUL and 4/8-byte MOV loads and
  * stores. Each behaves exactly as the generic handler would on that form.
  */
-bt_handler_fn bt_ops_specialise(const struct bt_insn *in, enum bt_mode mode)
+static bt_handler_fn bt_ops_specialise(const struct bt_insn *in, enum bt_mode mode)
 {
 	unsigned op = in->opcode, sz = in->opsz;
 	bool reg = in->ea_kind == BT_EA_NONE;
@@ -110,4 +109,35 @@ bt_handler_fn bt_ops_specialise(const struct bt_insn *in, enum bt_mode mode)
 	    in->modrm_reg >= 4)
 		return sz == 8 ? bt_op_shift_r8 : bt_op_shift_r4;
 	return in->fn;
+}
+
+/* An opcode this CPU model does not have (or an invalid form of one): #UD. */
+void bt_op_ud(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	(void)in;
+	bt_raise_ud(cpu);
+}
+
+/* The generic handler of the decoded opcode (NULL: the model has no such instruction). */
+static bt_handler_fn bt_ops_generic(const struct bt_insn *in)
+{
+	unsigned map = in->opcode >> 8, op = in->opcode & 0xff;
+
+	if (map == 0)
+		return bt_ops_map1[op];
+	if (map == 1 && !in->p66 && in->rep == BT_REP_NONE && bt_ops_mmx[op])
+		return bt_ops_mmx[op];
+	if (map == 1)
+		return bt_ops_map0f[op] ? bt_ops_map0f[op] : bt_ops_sse[op];
+	if (map == 2)
+		return bt_ops_map0f38[op];
+	return NULL;
+}
+
+bt_handler_fn bt_ops_select(struct bt_insn *in, enum bt_mode mode)
+{
+	in->fn = in->invalid ? NULL : bt_ops_generic(in);
+	if (!in->fn)
+		return in->fn = bt_op_ud;
+	return in->fn = bt_ops_specialise(in, mode);
 }

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the BT engine core: the decoder's compact form (prefixes,
- * REX, ModRM/SIB, RIP-relative and 16-bit addressing, the 15-byte limit,
- * #UD for invalid LOCK, VEX and 64-bit-invalid opcodes), the decoded-block
+ * Unit tests of the BT engine core: the decoded-block
  * cache (translate once, self-modifying code inside a block and from
  * another CPU), exceptions with vector, error code and CR2, real-mode
  * INT/IRET through the IVT, and the CPUID model gating TZCNT.
@@ -21,87 +19,6 @@
 
 #define CODE BT_FLAT_CODE
 #define DATA BT_FLAT_DATA
-
-static void test_decode_forms(void **state)
-{
-	struct bt_insn in;
-	static const u8 riprel[] = { 0x48, 0x8b, 0x05, 0x78, 0x56, 0x34, 0x12 };
-	static const u8 sib[] = { 0x67, 0x41, 0x8b, 0x44, 0x8d, 0x10 };
-	static const u8 bp16[] = { 0x8b, 0x46, 0xfe };
-	static const u8 rex_then_66[] = { 0x48, 0x66, 0x89, 0xc0 };
-	static const u8 ah[] = { 0x88, 0xe0 };	      /* mov al, ah */
-	static const u8 spl[] = { 0x40, 0x88, 0xe0 }; /* mov al, spl */
-
-	(void)state;
-	assert_int_equal(bt_decode(BT_MODE_LONG64, riprel, sizeof(riprel), &in), BT_DECODE_OK);
-	assert_int_equal(in.len, 7);
-	assert_int_equal(in.opsz, 8);
-	assert_int_equal(in.ea_kind, BT_EA_RIP);
-	assert_int_equal(in.disp, 0x12345678);
-
-	assert_int_equal(bt_decode(BT_MODE_LONG64, sib, sizeof(sib), &in), BT_DECODE_OK);
-	assert_int_equal(in.len, 6);
-	assert_int_equal(in.asz, 4);
-	assert_int_equal(in.base, CPU_R13);
-	assert_int_equal(in.index, CPU_RCX);
-	assert_int_equal(in.scale, 2);
-	assert_int_equal(in.disp, 0x10);
-
-	assert_int_equal(bt_decode(BT_MODE_REAL, bp16, sizeof(bp16), &in), BT_DECODE_OK);
-	assert_int_equal(in.len, 3);
-	assert_int_equal(in.opsz, 2);
-	assert_int_equal(in.base, CPU_RBP);
-	assert_int_equal(in.index, BT_REG_NONE);
-	assert_int_equal(in.disp, -2);
-	assert_int_equal(in.seg, CPU_SS);
-
-	/* A REX prefix followed by a legacy prefix is ignored. */
-	assert_int_equal(bt_decode(BT_MODE_LONG64, rex_then_66, 4, &in), BT_DECODE_OK);
-	assert_int_equal(in.opsz, 2);
-	assert_false(in.rexw);
-
-	assert_int_equal(bt_decode(BT_MODE_LONG64, ah, 2, &in), BT_DECODE_OK);
-	assert_int_equal(in.reg, BT_REG_AH);
-	assert_int_equal(in.rm, CPU_RAX);
-	assert_int_equal(bt_decode(BT_MODE_LONG64, spl, 3, &in), BT_DECODE_OK);
-	assert_int_equal(in.reg, CPU_RSP); /* with REX: SPL */
-}
-
-static void test_decode_limits_and_ud(void **state)
-{
-	u8 buf[16];
-	struct bt_insn in;
-	static const u8 lock_mov[] = { 0xf0, 0x89, 0x00 };
-	static const u8 lock_add[] = { 0xf0, 0x01, 0x00 };
-	static const u8 lock_add_reg[] = { 0xf0, 0x01, 0xc0 };
-	static const u8 vex[] = { 0xc4, 0xe2, 0x79, 0x18, 0x00 };
-	static const u8 les[] = { 0xc4, 0x00 };
-	static const u8 inc32[] = { 0x40 };
-
-	(void)state;
-	memset(buf, 0x66, sizeof(buf));
-	buf[14] = 0x90; /* 14 prefixes + NOP: 15 bytes, the limit */
-	assert_int_equal(bt_decode(BT_MODE_LONG64, buf, 15, &in), BT_DECODE_OK);
-	assert_int_equal(in.len, 15);
-	buf[14] = 0x66;
-	buf[15] = 0x90; /* 16 bytes */
-	assert_int_equal(bt_decode(BT_MODE_LONG64, buf, 16, &in), BT_DECODE_TOOLONG);
-	assert_int_equal(bt_decode(BT_MODE_LONG64, inc32, 1, &in), BT_DECODE_SHORT); /* REX only */
-	assert_int_equal(bt_decode(BT_MODE_PROT32, inc32, 1, &in), BT_DECODE_OK);
-	assert_int_equal(in.len, 1);
-	assert_ptr_not_equal(in.fn, bt_op_ud);
-
-	assert_int_equal(bt_decode(BT_MODE_LONG64, lock_mov, 3, &in), BT_DECODE_OK);
-	assert_ptr_equal(in.fn, bt_op_ud);
-	assert_int_equal(bt_decode(BT_MODE_LONG64, lock_add, 3, &in), BT_DECODE_OK);
-	assert_ptr_not_equal(in.fn, bt_op_ud);
-	assert_int_equal(bt_decode(BT_MODE_LONG64, lock_add_reg, 3, &in), BT_DECODE_OK);
-	assert_ptr_equal(in.fn, bt_op_ud);
-	assert_int_equal(bt_decode(BT_MODE_LONG64, vex, 5, &in), BT_DECODE_OK);
-	assert_ptr_equal(in.fn, bt_op_ud); /* no AVX advertised */
-	assert_int_equal(bt_decode(BT_MODE_PROT32, les, 2, &in), BT_DECODE_OK);
-	assert_ptr_not_equal(in.fn, bt_op_ud); /* LES with a memory operand */
-}
 
 static void test_cache_translates_once(void **state)
 {
@@ -504,8 +421,6 @@ static void test_random_bytes_are_contained(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decode_forms),
-		cmocka_unit_test(test_decode_limits_and_ud),
 		cmocka_unit_test_setup_teardown(test_cache_translates_once, bt_flat_setup,
 						bt_flat_teardown),
 		cmocka_unit_test_setup_teardown(test_smc_inside_block, bt_flat_setup,
