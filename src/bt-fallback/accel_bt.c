@@ -66,6 +66,7 @@ struct accel_vm {
 	pthread_cond_t exec_cond;
 	u64 exec_next, exec_serving;
 	u64 slice;
+	struct cpu_model model; /* every vCPU's */
 };
 
 struct accel_vcpu {
@@ -188,6 +189,18 @@ static int accel_bt_vm_create(const struct accel_config *cfg, struct accel_vm **
 	avm = calloc(1, sizeof(*avm));
 	if (!avm)
 		return err_set(err, -ENOMEM, "bt: out of memory");
+	if (cfg->cpu) {
+		char why[128];
+
+		if (cpu_model_check(cfg->cpu, why, sizeof(why)) < 0) {
+			free(avm);
+			return err_set(err, -EINVAL, "cpu: %s", why);
+		}
+		avm->model = *cfg->cpu;
+	} else if (!cpu_model_lookup(CPU_MODEL_DEFAULT, &avm->model)) {
+		free(avm);
+		return err_set(err, -EINVAL, "bt: no CPU model %s", CPU_MODEL_DEFAULT);
+	}
 	avm->nr_vcpus = cfg->nr_vcpus;
 	avm->slice = cfg->nr_vcpus > 1 ? ACCEL_BT_SLICE_SMP : ACCEL_BT_SLICE;
 	avm->mem.io_opaque = avm;
@@ -229,7 +242,9 @@ static int accel_bt_dirty_log(struct accel_vm *avm, u64 gpa, u64 len, unsigned l
 static int accel_bt_vcpu_create(struct accel_vm *avm, unsigned index, const struct accel_io *io,
 				struct accel_vcpu **out, struct err *err)
 {
-	struct bt_cpu_config cfg = { .mem = &avm->mem, .index = index };
+	struct bt_cpu_config cfg = {
+		.mem = &avm->mem, .index = index, .model = &avm->model, .nr_cpus = avm->nr_vcpus
+	};
 	struct accel_vcpu *v;
 	int ret;
 
@@ -448,9 +463,12 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 
 	accel_bt_exec_lock(v->avm);
 	cpu->st = *st;
+	if (bt_xcr0_write(cpu, st->xcr0) < 0)
+		cpu->st.xcr0 = 1; /* not kept by the saving accelerator, or not this model's */
 	bt_set_rflags(cpu, st->rflags);
 	bt_cpu_update_mode(cpu);
 	bt_tlb_flush(cpu);
+	bt_debug_update(cpu);
 	if (bt_msr_read(cpu, ACCEL_BT_MSR_APIC_BASE, &val) == 0 && val != st->apic_base &&
 	    bt_msr_write(cpu, ACCEL_BT_MSR_APIC_BASE, st->apic_base) < 0)
 		ret = -EINVAL;

@@ -371,10 +371,10 @@ int bt_decode(enum bt_mode mode, const u8 *bytes, unsigned avail, struct bt_insn
 		attr = bt_decode_map1[b];
 	else if (map == 1)
 		attr = bt_decode_map0f[b];
-	else if (map == 2 && (b == 0xf0 || b == 0xf1))
-		attr = D_MODRM;
-	else
-		attr = 0;
+	else if (map == 2) /* 0F 38: every opcode has a ModRM byte (SDM vol. 2D table A-4) */
+		attr = D_MODRM | (b == 0xf0 && in->rep == BT_REP_F2 ? D_RMB : 0); /* CRC32 Eb */
+	else /* 0F 3A: ModRM and an imm8 (table A-5) */
+		attr = D_MODRM | D_I8;
 	if (mode64 && (attr & D_INV64))
 		invalid = true;
 	/* In 64-bit mode 0x63 is MOVSXD; elsewhere ARPL (a protected-mode system insn). */

@@ -16,6 +16,7 @@
 #define VMM_ACCEL_H
 
 #include "vmm/base/compiler.h"
+#include "vmm/base/cpu_model.h"
 #include "vmm/base/types.h"
 #include "vmm/cpu_state.h"
 
@@ -57,6 +58,11 @@ struct accel_config {
 	unsigned nr_vcpus;
 	u64 ram_bytes;
 	const char *name; /* for messages */
+	/*
+	 * The CPU the guest sees (spec "cpu", resolved and checked by cpu_model_check); NULL: the
+	 * accelerator's own (KVM: the host CPU through its CPUID policy; BT: CPU_MODEL_DEFAULT).
+	 */
+	const struct cpu_model *cpu;
 };
 
 /* Flags for map_ram. */

@@ -208,6 +208,9 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	if (!vm->accel->has_irqchip) {
 		struct board_irqchip_config ic = { .nr_cpus = vm->nr_vcpus,
 						   .ioapic_id = (u8)vm->nr_vcpus, /* as the MADT */
+						   .x2apic = cpu_model_has(&vm->cpu, CPU_F_X2APIC),
+						   .pic_bios_state =
+							   vm->spec->boot.kind != BOOT_FIRMWARE,
 						   .set_intr = board_pc_cpu_set_intr,
 						   .nmi = board_pc_cpu_nmi,
 						   .startup = board_pc_cpu_startup,

@@ -6,8 +6,7 @@
  * and 3.4 (segment registers with their hidden descriptor caches).
  *
  * Not here: device state (local APIC registers live with the APIC model),
- * XSAVE components beyond the legacy FXSAVE area (the CPU models do not
- * advertise XSAVE).
+ * XSAVE components beyond x87, SSE and AVX (the CPU models advertise no other).
  */
 #ifndef VMM_CPU_STATE_H
 #define VMM_CPU_STATE_H
@@ -77,7 +76,7 @@ struct cpu_msr {
 	u64 value;
 };
 
-#define CPU_MAX_MSRS 64
+#define CPU_MAX_MSRS 128
 
 struct cpu_state {
 	u64 gpr[CPU_NR_GPRS];
@@ -90,6 +89,8 @@ struct cpu_state {
 	u64 apic_base;
 	u64 dr[8]; /* DR0-DR3, DR6 at [6], DR7 at [7] */
 	struct cpu_fxsave fx;
+	u8 ymmh[16][16]; /* bits 255:128 of YMM0-15 (XSAVE component 2, SDM vol. 1 13.5.3) */
+	u64 xcr0;	 /* XCR0 (0 from an accelerator that does not keep it: treated as 1) */
 	unsigned nr_msrs;
 	struct cpu_msr msrs[CPU_MAX_MSRS]; /* other MSRs the CPU model implements */
 	/* Event state: an interrupt shadow after STI/MOV SS, NMI masking, halted. */

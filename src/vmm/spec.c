@@ -195,7 +195,7 @@ const char *display_type_name(enum display_type t)
 static const char *const spec_top_keys[] = { "name",	"vcpus",  "memory_mib", "accel",
 					     "boot",	"serial", "on_reset",	"on_triple_fault",
 					     "debug",	"disks",  "nics",	"display",
-					     "control", NULL };
+					     "control", "cpu",	  NULL };
 static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
 					      "modules",    "flat",   "load_address", "firmware",
 					      "decompress", NULL };
@@ -207,6 +207,7 @@ static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "reado
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
 static const char *const spec_display_keys[] = { "type", "listen", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
+static const char *const spec_cpu_keys[] = { "model", "features", NULL };
 
 static const struct {
 	const char *section;
@@ -221,11 +222,13 @@ static const struct {
 	{ "nics[]", spec_nic_keys },
 	{ "display", spec_display_keys },
 	{ "control", spec_control_keys },
+	{ "cpu", spec_cpu_keys },
+	{ "cpu.features", cpu_feature_names },
 };
 
 static const char *const spec_section_names[] = {
-	"",	   "boot",   "boot.modules[]", "serial",  "debug",
-	"disks[]", "nics[]", "display",	       "control", NULL,
+	"",	  "boot",    "boot.modules[]", "serial", "debug",	 "disks[]",
+	"nics[]", "display", "control",	       "cpu",	 "cpu.features", NULL,
 };
 
 const char *const *spec_section_keys(const char *section)
@@ -903,6 +906,49 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 		spec_get_bool(c, kpath, j, &dbg->test_device);
 }
 
+/*
+ * "cpu": {"model": NAME, "features": {FEATURE: true|false, ...}}: a named model, then each
+ * feature added (true) or removed (false); unknown names are refused by name, and so is a
+ * result the model cannot run (a feature not implemented, or one without what it needs).
+ */
+static void spec_parse_cpu(struct spec_ctx *c, const json_t *root, struct cpu_spec *cs)
+{
+	char kpath[SPEC_PATH_LEN], fpath[SPEC_PATH_LEN], why[128];
+	json_t *cpu = spec_member(root, "", "cpu", kpath), *j, *v;
+	unsigned model = 0, errors = c->nr_errors;
+	const char *key;
+
+	if (!cpu || !spec_check_object(c, "cpu", cpu, spec_cpu_keys))
+		return;
+	cs->set = true;
+	while (strcmp(cpu_model_names[model], CPU_MODEL_DEFAULT))
+		model++;
+	SPEC_GET_ENUM(c, cpu, "cpu", "model", cpu_model_names, &model);
+	if (!cpu_model_lookup(cpu_model_names[model], &cs->model))
+		return;
+	j = spec_member(cpu, "cpu", "features", kpath);
+	if (!j || !spec_check_object(c, "cpu.features", j, cpu_feature_names))
+		return;
+	json_object_foreach(j, key, v)
+	{
+		enum cpu_feature f;
+		bool on;
+
+		spec_path_key(fpath, kpath, key);
+		if (!spec_get_bool(c, fpath, v, &on) || !cpu_feature_lookup(key, &f))
+			continue;
+		if (on && !cpu_feature_implemented(f)) {
+			spec_err(c, fpath,
+				 "CPU feature %s is not implemented by this VMM's CPU model", key);
+			continue;
+		}
+		cpu_model_set(&cs->model, f, on);
+	}
+	if (c->nr_errors == errors && cpu_model_check(&cs->model, why, sizeof(why)) < 0)
+		spec_err(c, "cpu", "CPU model %s with these features cannot run: %s",
+			 cs->model.name, why);
+}
+
 static void spec_parse_disk(struct spec_ctx *c, const json_t *o, const char *ipath,
 			    struct disk_spec *dk)
 {
@@ -1224,6 +1270,7 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	SPEC_GET_ENUM(c, root, "", "on_reset", on_reset_names, &s->on_reset);
 	SPEC_GET_ENUM(c, root, "", "on_triple_fault", on_triple_fault_names, &s->on_triple_fault);
 	spec_parse_debug(c, root, &s->debug);
+	spec_parse_cpu(c, root, &s->cpu);
 	spec_parse_disks(c, root, s);
 	spec_parse_nics(c, root, s);
 	spec_parse_display(c, root, &s->display);

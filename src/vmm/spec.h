@@ -26,6 +26,7 @@
 #define VMM_SPEC_H
 
 #include "vmm/base/compiler.h"
+#include "vmm/base/cpu_model.h"
 #include "vmm/base/types.h"
 
 #include <stdio.h>
@@ -212,6 +213,13 @@ struct debug_spec {
 	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
 };
 
+/* "cpu": the CPU model the guest sees (docs/cpu-model.md). */
+struct cpu_spec {
+	bool set;		/* the spec has a "cpu" section (KVM refuses one) */
+	struct cpu_model model; /* the named model ("model", default CPU_MODEL_DEFAULT) with the
+				   "features" added and removed; passed cpu_model_check */
+};
+
 struct vm_spec {
 	char *name;	/* 1..63 of [A-Za-z0-9._-]; default "vm" */
 	unsigned vcpus; /* 1..255; default 1 */
@@ -222,6 +230,7 @@ struct vm_spec {
 	enum spec_on_reset on_reset;
 	enum spec_on_triple_fault on_triple_fault;
 	struct debug_spec debug;
+	struct cpu_spec cpu;
 	struct disk_spec *disks;
 	unsigned nr_disks;
 	struct nic_spec *nics;

@@ -44,6 +44,7 @@ struct vm {
 	struct vcpu **vcpus;
 	struct board_pc *board;
 	struct console *console; /* owned by the caller; survives restarts */
+	struct cpu_model cpu;	 /* the spec's CPU model, or CPU_MODEL_DEFAULT (the BT default) */
 	struct loop *loop;
 
 	/* End state, written under end_lock by whoever ends the VM first. */

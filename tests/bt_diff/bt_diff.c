@@ -63,6 +63,7 @@ static char diff_compat32_why[160];
 static int diff_engine_init(struct diff_engine *e)
 {
 	struct bt_cpu_config cfg = { .mem = &e->mem };
+	struct cpu_model model;
 
 	memset(e, 0, sizeof(*e));
 	e->code = aligned_alloc(4096, 4096);
@@ -75,14 +76,17 @@ static int diff_engine_init(struct diff_engine *e)
 	if (bt_mem_map(&e->mem, DIFF_CODE, 4096, e->code, true) < 0 ||
 	    bt_mem_map(&e->mem, DIFF_DATA, DIFF_DATA_SIZE, e->data, false) < 0)
 		return -1;
+	/*
+	 * The engine's CPU model follows the host's for every extension the generator uses: F3 0F BC
+	 * is TZCNT only with BMI1, etc.
+	 */
+	if (!cpu_model_lookup(CPU_MODEL_DEFAULT, &model))
+		return -1;
+	for (unsigned b = 0; b < DIFF_NR_NEEDS; b++)
+		cpu_model_set(&model, diff_need_feature(b), diff_have & (1u << b));
+	cfg.model = &model;
 	if (bt_cpu_create(&cfg, &e->cpu, NULL) < 0)
 		return -1;
-	/* The engine's CPUID model follows the host's: F3 0F BC is TZCNT only with BMI1, etc. */
-	e->cpu->cpuid.popcnt = diff_have & DIFF_NEED_POPCNT;
-	e->cpu->cpuid.lzcnt = diff_have & DIFF_NEED_LZCNT;
-	e->cpu->cpuid.bmi1 = diff_have & DIFF_NEED_BMI1;
-	e->cpu->cpuid.movbe = diff_have & DIFF_NEED_MOVBE;
-	e->cpu->cpuid.sse2 = true; /* the SSE/SSE2 subset is compared too */
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #ifndef TESTS_BT_DIFF_BT_DIFF_H
 #define TESTS_BT_DIFF_BT_DIFF_H
 
+#include "vmm/base/cpu_model.h"
 #include "vmm/base/types.h"
 
 #define DIFF_CODE      0x10000000ull /* one code page */
@@ -86,5 +87,7 @@ const char *diff_group_name(unsigned g);
 void diff_gen_allow(unsigned have);
 u64 diff_gen_not_generated(unsigned need_bit);
 const char *diff_need_name(unsigned need_bit);
+/* The CPU model feature behind a DIFF_NEED_* bit (the engine's model drops what the host lacks). */
+enum cpu_feature diff_need_feature(unsigned need_bit);
 
 #endif

@@ -583,6 +583,15 @@ const char *diff_need_name(unsigned need_bit)
 	return need_bit < DIFF_NR_NEEDS ? names[need_bit] : "?";
 }
 
+enum cpu_feature diff_need_feature(unsigned need_bit)
+{
+	static const enum cpu_feature feats[DIFF_NR_NEEDS] = { CPU_F_POPCNT, CPU_F_ABM,
+							       CPU_F_BMI1,   CPU_F_MOVBE,
+							       CPU_F_CX16,   CPU_F_LAHF_LM };
+
+	return feats[need_bit < DIFF_NR_NEEDS ? need_bit : 0];
+}
+
 unsigned diff_nr_groups(void)
 {
 	return ARRAY_SIZE(gen_groups);

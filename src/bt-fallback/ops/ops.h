@@ -145,6 +145,15 @@ void bt_mmx_set(struct bt_cpu *cpu, unsigned n, u64 v);
 void bt_maskmov(struct bt_cpu *cpu, const struct bt_insn *in, const u8 *v, const u8 *mask,
 		unsigned n);
 
+/* xsave.c */
+BT_OP(xsave);
+BT_OP(xsavec);
+BT_OP(xrstor);
+/* sys.c: the system extensions */
+BT_OP(fsgsbase);
+BT_OP(rdpid);
+BT_OP(invpcid);
+
 /* sysreg_ops.c */
 BT_OP(mov_cr);
 BT_OP(mov_dr);

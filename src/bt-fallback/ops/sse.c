@@ -40,7 +40,7 @@ static u8 *bt_xmm(struct bt_cpu *cpu, unsigned r)
 
 static void bt_sse_check(struct bt_cpu *cpu)
 {
-	if (!cpu->cpuid.sse2 || (cpu->st.cr0 & 4) || !(cpu->st.cr4 & 0x200))
+	if (!bt_has(cpu, CPU_F_SSE2) || (cpu->st.cr0 & 4) || !(cpu->st.cr4 & 0x200))
 		bt_raise_ud(cpu); /* CR0.EM, or CR4.OSFXSR clear */
 	if (cpu->st.cr0 & 8)
 		bt_raise(cpu, BT_EXC_NM, 0, false); /* CR0.TS */
@@ -652,7 +652,7 @@ static void bt_op_movnti(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned sz = in->rexw ? 8 : 4;
 
-	if (!cpu->cpuid.sse2 || in->ea_kind == BT_EA_NONE || bt_sse_pfx(in))
+	if (!bt_has(cpu, CPU_F_SSE2) || in->ea_kind == BT_EA_NONE || bt_sse_pfx(in))
 		bt_raise_ud(cpu);
 	bt_rm_write(cpu, in, sz, bt_get_reg(cpu, in->reg, sz));
 }
@@ -670,26 +670,42 @@ static void bt_op_sse_maskmov(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_maskmov(cpu, in, v, m, 16);
 }
 
-/* 0F AE: group 15. */
+/*
+ * 0F AE: group 15. Register forms: LFENCE, MFENCE, SFENCE; F3 /0-/3 RDFSBASE, RDGSBASE,
+ * WRFSBASE, WRGSBASE (sys.c). Memory forms: FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, XSAVE, XRSTOR,
+ * XSAVEOPT (xsave.c), CLFLUSH and 66 /7 CLFLUSHOPT.
+ */
 static void bt_op_sse_grp15(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned r = in->modrm_reg;
+	unsigned r = in->modrm_reg, pfx = bt_sse_pfx(in);
 	u64 off, lin;
 	u32 v;
 
 	if (in->ea_kind == BT_EA_NONE) {
-		if (r < 5 || bt_sse_pfx(in) || !cpu->cpuid.sse2)
+		if (pfx == 2 && r < 4) {
+			bt_op_fsgsbase(cpu, in);
+			return;
+		}
+		if (r < 5 || pfx || !bt_has(cpu, CPU_F_SSE2))
 			bt_raise_ud(cpu);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* LFENCE, MFENCE, SFENCE */
 		return;
 	}
-	if (r == 7 && !bt_sse_pfx(in)) {
-		/* CLFLUSH: coherent memory has nothing to flush; it checks access like a load. */
+	if (r == 7 && (!pfx || (pfx == 1 && bt_has(cpu, CPU_F_CLFLUSHOPT)))) {
+		/* CLFLUSH(OPT): coherent memory has nothing to flush; it checks access like a load. */
 		bt_probe_ld(cpu, in->seg, bt_ea_off(cpu, in), 1);
 		return;
 	}
-	if (!cpu->cpuid.sse2 || bt_sse_pfx(in) >= 2 || r > 3)
-		bt_raise_ud(cpu); /* XSAVE* and friends: not advertised */
+	if (!pfx && (r == 4 || r == 6)) {
+		bt_op_xsave(cpu, in);
+		return;
+	}
+	if (!pfx && r == 5) {
+		bt_op_xrstor(cpu, in);
+		return;
+	}
+	if (!bt_has(cpu, CPU_F_SSE2) || pfx || r > 3)
+		bt_raise_ud(cpu);
 	off = bt_ea_off(cpu, in);
 	lin = bt_ea(cpu, in);
 	if (cpu->st.cr0 & 4)

@@ -143,7 +143,7 @@ static unsigned bt_fp_pfx(const struct bt_insn *in)
 
 static void bt_fp_check(struct bt_cpu *cpu)
 {
-	if (!cpu->cpuid.sse2 || (cpu->st.cr0 & 4) || !(cpu->st.cr4 & 0x200))
+	if (!bt_has(cpu, CPU_F_SSE2) || (cpu->st.cr0 & 4) || !(cpu->st.cr4 & 0x200))
 		bt_raise_ud(cpu);
 	if (cpu->st.cr0 & 8)
 		bt_raise(cpu, BT_EXC_NM, 0, false);

@@ -72,7 +72,7 @@ const bt_handler_fn bt_ops_map0f[256] = {
 };
 
 const bt_handler_fn bt_ops_map0f38[256] = {
-	[0xf0] = bt_op_movbe, [0xf1] = bt_op_movbe,
+	[0x82] = bt_op_invpcid, [0xf0] = bt_op_movbe, [0xf1] = bt_op_movbe,
 };
 
 // clang-format on
