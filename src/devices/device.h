@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The lifecycle every device model exposes through one const table (STYLE.md
- * section 6), so the board, snapshots and tests can treat devices uniformly.
+ * The lifecycle every device model exposes through one const table
+ * (docs/conventions.md section 6), so the board, snapshots and tests can treat devices uniformly.
  * Creation stays a typed function per device (<dev>_create); this table holds
  * what is common after creation. `state` (the save/load field table of
- * STYLE.md section 7) stays NULL until snapshots exist.
+ * docs/conventions.md section 7) stays NULL until snapshots exist.
  *
  * Threads and locking, for every device in this room unless its header says
  * otherwise: <dev>_create and <dev>_destroy run on the main thread while no

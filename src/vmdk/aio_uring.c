@@ -3,7 +3,7 @@
  * The io_uring engine (liburing): readv/writev/fsync(DATASYNC) SQEs, completions signalled on
  * the engine's eventfd (io_uring_register_eventfd) and reaped without blocking. Operations
  * that do not fit in the submission queue wait in a FIFO until completions free slots.
- * The only file that includes liburing (STYLE.md section 2).
+ * The only file that includes liburing (docs/conventions.md section 2).
  */
 #include "vmdk/vmdk_internal.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The block-device interface storage devices use (ARCHITECTURE.md "Block layer"): open an
- * image from a spec, submit asynchronous read/write/flush/discard requests, receive their
+ * The block-device interface storage devices use (docs/architecture.md, "The seams"): open
+ * an image from a spec, submit asynchronous read/write/flush/discard requests, receive their
  * completions on the caller's event loop, query size and geometry, close. Devices never know
  * whether the image is raw or VMDK.
  *

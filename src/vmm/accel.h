@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The accelerator seam (ARCHITECTURE.md "The seams", STYLE.md section 5).
+ * The accelerator seam (docs/architecture.md "The seams", docs/conventions.md
+ * section 5).
  * Two tables, one in each direction: struct accel_io carries calls from an
  * accelerator into the machine (port and MMIO accesses, the INTA cycle);
  * struct accel_ops is what an accelerator (kvm, bt) implements.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Port-I/O and MMIO dispatch by address range (STYLE.md section 6).
+ * Port-I/O and MMIO dispatch by address range (docs/conventions.md section 6).
  * Ranges are kept sorted by base and looked up by binary search. The bus
  * adapts access sizes to what each device implements: a wider access is
  * split into little-endian pieces of max_size, a narrower one is widened to

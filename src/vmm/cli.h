@@ -2,7 +2,7 @@
 /*
  * The `vmm` command line: one file per subcommand (cli_run.c,
  * cli_validate.c, cli_host_info.c); main.c dispatches. Only these files
- * and main.c exit the process (STYLE.md section 8).
+ * and main.c exit the process (docs/conventions.md section 8).
  */
 #ifndef VMM_CLI_H
 #define VMM_CLI_H

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Guest RAM regions and the bounds-checked accessors every device and loader
- * uses (STYLE.md section 11). A PC layout puts RAM below the 32-bit PCI hole
- * at 3 GiB and the remainder above 4 GiB. Each region is an anonymous
+ * uses (docs/conventions.md section 11). A PC layout puts RAM below the
+ * 32-bit PCI hole at 3 GiB and the remainder above 4 GiB. Each region is an anonymous
  * private mapping (MAP_NORESERVE: untouched guest RAM costs no host memory).
  */
 #include "vmm/gmem.h"

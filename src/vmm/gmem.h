@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Guest physical memory (STYLE.md section 11): a table of RAM regions, each
- * backed by one host mapping. Devices and loaders reach guest memory only
+ * Guest physical memory (docs/conventions.md section 11): a table of RAM
+ * regions, each backed by one host mapping. Devices and loaders reach guest memory only
  * through these helpers, which check the whole range and fail cleanly with
  * -EFAULT; nothing dereferences a raw guest address any other way.
  */

@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VM spec: a JSON file (config/vm-spec.schema.json describes it, config/examples/ shows it)
- * turned into a validated, defaulted, typed struct vm_spec (ARCHITECTURE.md, STYLE.md section
- * 10). jansson is used only inside spec*.c; nothing here exposes a json_t.
+ * The VM spec: a JSON file (config/vm-spec.schema.json describes it, config/examples/ shows it,
+ * docs/spec.md explains every key) turned into a validated, defaulted, typed struct vm_spec
+ * (docs/architecture.md "Configuration flow", docs/conventions.md section 10). jansson is used
+ * only inside spec*.c; nothing here exposes a json_t.
  *
  * Errors are collected, not stopped at: every problem found goes into a struct diag as a JSON
- * path ("disks[1].bus") and a message, so `vmm validate` can print them all (STYLE.md 8).
+ * path ("disks[1].bus") and a message, so `vmm validate` can print them all
+ * (docs/conventions.md section 8).
+ *
+ * A key the parser accepts has an effect. Sections this build validates but cannot run yet
+ * (nics, display, control: spec_unbuilt_keys) are refused with "PATH: ... not supported by
+ * this build yet"; tests/specs/keys.json names, for every other key, the code that reads it
+ * and the test that shows its effect.
  *
  * Paths: relative paths in the spec resolve against the folder of the spec file (or the
  * base_dir given to spec_parse_string); the struct holds absolute paths only.
@@ -152,7 +159,12 @@ const char *display_type_name(enum display_type t);
 #define SPEC_MEMORY_MIB_MAX		 1048576ull /* 1 TiB */
 #define SPEC_FLAT_LOAD_DEFAULT		 0x7c00
 #define SPEC_DISK_SERIAL_MAX		 20
+#define SPEC_BOOT_MODULES_MAX		 16 /* the multiboot loader's BOOT_MAX_MODULES */
+#define SPEC_AHCI_DISKS_MAX		 6  /* the AHCI controller's ports, AHCI_MAX_PORTS */
+#define SPEC_PCI_DISK_SLOTS		 30 /* bus 0 slots 2..31: virtio disks + the AHCI one */
+#define SPEC_EXIT_PORT_WIDTH		 4  /* ports the debug-exit device claims */
 #define SPEC_TAP_NAME_MAX		 15 /* IFNAMSIZ - 1 */
+#define SPEC_NICS_MAX			 200
 #define SPEC_DISPLAY_LISTEN_DEFAULT_HOST "127.0.0.1"
 #define SPEC_DISPLAY_LISTEN_DEFAULT_PORT 5900
 
@@ -241,8 +253,13 @@ struct vm_spec {
 
 enum spec_flags {
 	/* Input files (kernel, initrd, modules, flat, firmware, disks) must exist and be readable
-	 * regular files (disks may also be block devices; writable unless readonly). */
+	 * regular files (disks writable unless readonly), and an image attached twice is found
+	 * by its inode as well as by its name. */
 	SPEC_CHECK_FILES = 1u << 0,
+	/* Validate the sections this build cannot run yet (spec_unbuilt_keys) instead of
+	 * refusing them, so that their checks stay tested until they are built. For the
+	 * parser's own unit tests; the vmm command never passes it. */
+	SPEC_ALLOW_UNBUILT = 1u << 1,
 };
 
 /*
@@ -276,6 +293,13 @@ const char *const *spec_section_keys(const char *section);
 
 /* The object sections spec_section_keys knows, NULL-terminated. */
 const char *const *spec_sections(void);
+
+/*
+ * The top-level keys this build refuses (unless SPEC_ALLOW_UNBUILT), NULL-terminated: a spec
+ * that gives one (a non-empty array for "nics") gets "KEY: ... not supported by this build
+ * yet" ("nics[0]: ..." for the array). For the schema and key-table tests.
+ */
+const char *const *spec_unbuilt_keys(void);
 
 /*
  * Internal to spec.c and spec_set.c (the tree type is only forward-declared so that jansson

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Virtual clock and deadline timers (ARCHITECTURE.md "Time"). The host clock
- * follows CLOCK_MONOTONIC from VM creation; the fake clock moves only when a
+ * Virtual clock and deadline timers (docs/architecture.md, "The seams"). The
+ * host clock follows CLOCK_MONOTONIC from VM creation; the fake clock moves only when a
  * test advances it. Armed timers sit in a list sorted by deadline, which is
  * short (a handful of devices), so insertion is linear.
  */

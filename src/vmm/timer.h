@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Virtual time (ARCHITECTURE.md "Time"). Devices take time only from here:
+ * Virtual time (docs/architecture.md, "The seams"). Devices take time only
+ * from here:
  * a clock that reads nanoseconds since VM start, and timers armed at a
  * deadline on that clock. The main thread's event loop fires due timers
  * (timer_run_due) and sleeps until the next deadline (timer_next_deadline).

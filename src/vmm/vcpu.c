@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * vCPU threads and their request slot (STYLE.md section 5). The thread runs
- * the accelerator until a lifecycle stop, which it reports to the VM; the
+ * vCPU threads and their request slot (docs/conventions.md section 5). The
+ * thread runs the accelerator until a lifecycle stop, which it reports to the VM; the
  * main thread ends it with vcpu_stop (QUIT + kick + join). No signal handler
  * here does anything: host signals are blocked in every thread and read by
  * the main loop through a signalfd; the accelerator's kick mechanism is its

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vCPU threads (STYLE.md section 5, Firecracker's model): one host thread per
- * vCPU runs accel->vcpu_run in a loop. Requests from the main thread (QUIT
+ * vCPU threads (docs/conventions.md section 5, Firecracker's model): one host
+ * thread per vCPU runs accel->vcpu_run in a loop. Requests from the main thread (QUIT
  * for now; PAUSE/RESUME/SAVE with snapshots) go through a per-vCPU slot
  * guarded by a mutex and condvar plus accel->vcpu_kick. A lifecycle stop
  * (shutdown, reset, failure) is reported to the VM with vm_request_end.

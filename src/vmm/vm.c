@@ -3,7 +3,7 @@
  * VM lifecycle: build the platform (RAM, buses, clock), the accelerator VM,
  * the board's devices and the vCPUs from a validated spec, load the boot
  * image, run the main-thread event loop until the VM ends, tear it down.
- * vm.c never asks which accelerator it runs on (ARCHITECTURE.md); the board
+ * vm.c never asks which accelerator it runs on (docs/architecture.md); the board
  * routes interrupt lines by accel->has_irqchip.
  */
 #include "vmm/vm.h"

@@ -26,6 +26,7 @@ SCHEMA_BLIND = {
     "duplicate-key": "duplicate keys vanish when the JSON is loaded",
     "cpu-inconsistent": "which features a named CPU model has, and which need which (avx2 needs "
     "avx), is the parser's table",
+    "disk-twice": "two paths naming one image (\"./root.img\" and \"root.img\")",
 }
 
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Logging to stderr (STYLE.md section 9). Messages name their object first
- * ("uart0: ..."). Debug categories are a run-time bitmask chosen with
+ * Logging to stderr (docs/conventions.md section 9). Messages name their
+ * object first ("uart0: ..."). Debug categories are a run-time bitmask chosen with
  * --log=pio,mmio,...; log_dbg() checks it before evaluating its arguments.
  * Under systemd (JOURNAL_STREAM set) lines carry <N> priority prefixes,
  * otherwise a monotonic timestamp. Any thread.
