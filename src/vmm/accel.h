@@ -57,6 +57,10 @@ struct accel_config {
 	unsigned nr_vcpus;
 	u64 ram_bytes;
 	const char *name; /* for messages */
+	/* The BT engine's tiers (spec "bt"); KVM ignores them. */
+	bool bt_jit;		   /* compile hot blocks (else interpret everything) */
+	unsigned bt_jit_threshold; /* runs before a block is compiled */
+	u64 bt_code_cache_bytes;   /* per vCPU */
 };
 
 /* Flags for map_ram. */

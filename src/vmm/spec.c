@@ -127,6 +127,7 @@ static const char *const disk_cache_names[] = { "writeback", "writethrough", "no
 static const char *const nic_backend_names[] = { "user", "tap", NULL };
 static const char *const nic_model_names[] = { "virtio", "e1000", NULL };
 static const char *const display_type_names[] = { "none", "vnc", NULL };
+static const char *const bt_engine_names[] = { "jit", "interpreter", NULL };
 
 static const char *spec_enum_name(const char *const *names, size_t nr, unsigned v)
 {
@@ -190,12 +191,17 @@ const char *display_type_name(enum display_type t)
 	return SPEC_ENUM_NAME(display_type_names, t);
 }
 
+const char *spec_bt_engine_name(enum spec_bt_engine e)
+{
+	return SPEC_ENUM_NAME(bt_engine_names, e);
+}
+
 /* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
 
 static const char *const spec_top_keys[] = { "name",	"vcpus",  "memory_mib", "accel",
 					     "boot",	"serial", "on_reset",	"on_triple_fault",
 					     "debug",	"disks",  "nics",	"display",
-					     "control", NULL };
+					     "control", "bt",	  NULL };
 static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
 					      "modules",    "flat",   "load_address", "firmware",
 					      "decompress", NULL };
@@ -207,6 +213,7 @@ static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "reado
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
 static const char *const spec_display_keys[] = { "type", "listen", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
+static const char *const spec_bt_keys[] = { "engine", "jit_threshold", "code_cache_mib", NULL };
 
 static const struct {
 	const char *section;
@@ -221,11 +228,12 @@ static const struct {
 	{ "nics[]", spec_nic_keys },
 	{ "display", spec_display_keys },
 	{ "control", spec_control_keys },
+	{ "bt", spec_bt_keys },
 };
 
 static const char *const spec_section_names[] = {
-	"",	   "boot",   "boot.modules[]", "serial",  "debug",
-	"disks[]", "nics[]", "display",	       "control", NULL,
+	"",	  "boot",    "boot.modules[]", "serial", "debug", "disks[]",
+	"nics[]", "display", "control",	       "bt",	 NULL,
 };
 
 const char *const *spec_section_keys(const char *section)
@@ -1201,6 +1209,27 @@ static void spec_parse_control(struct spec_ctx *c, const json_t *root, struct co
 	spec_check_unix_path(c, kpath, cs->path);
 }
 
+/* The BT engine's tiers: interpreter only, or JIT above a hotness threshold, its code cache. */
+static void spec_parse_bt(struct spec_ctx *c, const json_t *root, struct bt_spec *bt)
+{
+	char kpath[SPEC_PATH_LEN];
+	json_t *o = spec_member(root, "", "bt", kpath), *j;
+	u64 v;
+
+	bt->engine = SPEC_BT_JIT;
+	bt->jit_threshold = SPEC_BT_JIT_THRESHOLD_DEFAULT;
+	bt->code_cache_mib = SPEC_BT_CODE_CACHE_MIB_DEFAULT;
+	if (!o || !spec_check_object(c, "bt", o, spec_bt_keys))
+		return;
+	SPEC_GET_ENUM(c, o, "bt", "engine", bt_engine_names, &bt->engine);
+	j = spec_member(o, "bt", "jit_threshold", kpath);
+	if (j && spec_get_int_range(c, kpath, j, 1, SPEC_BT_JIT_THRESHOLD_MAX, &v))
+		bt->jit_threshold = (unsigned)v;
+	j = spec_member(o, "bt", "code_cache_mib", kpath);
+	if (j && spec_get_int_range(c, kpath, j, 1, SPEC_BT_CODE_CACHE_MIB_MAX, &v))
+		bt->code_cache_mib = (unsigned)v;
+}
+
 static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_spec *s)
 {
 	char kpath[SPEC_PATH_LEN];
@@ -1228,6 +1257,7 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	spec_parse_nics(c, root, s);
 	spec_parse_display(c, root, &s->display);
 	spec_parse_control(c, root, &s->control);
+	spec_parse_bt(c, root, &s->bt);
 }
 
 void spec_free(struct vm_spec *s)

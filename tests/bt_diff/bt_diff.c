@@ -13,8 +13,10 @@
  * that differ) and fails; at the end it prints the coverage per group.
  */
 #include "bt_diff.h"
+#include "../unit/bt/bt_test_mode.h"
 
 #include "bt-fallback/bt.h"
+#include "bt-fallback/jit/jit.h"
 #include "vmm/base/err.h"
 
 #include <setjmp.h>
@@ -47,7 +49,7 @@ static const char *const diff_reg_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp
 
 static int diff_engine_init(struct diff_engine *e)
 {
-	struct bt_cpu_config cfg = { .mem = &e->mem };
+	struct bt_cpu_config cfg = bt_test_config((struct bt_cpu_config){ .mem = &e->mem });
 
 	memset(e, 0, sizeof(*e));
 	e->code = aligned_alloc(4096, 4096);
@@ -351,6 +353,12 @@ static void diff_run(void **state, bool sequences, bool compat)
 	       (unsigned long long)e.cpu->cache.nr_translated,
 	       (unsigned long long)e.cpu->cache.nr_invalidated,
 	       (unsigned long long)e.cpu->cache.nr_flushes);
+	if (e.cpu->jit)
+		printf("jit: %llu blocks compiled (%llu refused), %llu links, %llu code flushes\n",
+		       (unsigned long long)e.cpu->jit->nr_compiled,
+		       (unsigned long long)e.cpu->jit->nr_failed,
+		       (unsigned long long)e.cpu->jit->nr_links,
+		       (unsigned long long)e.cpu->jit->nr_flushes);
 	diff_engine_destroy(&e);
 	assert_int_equal(st.failed, 0);
 }

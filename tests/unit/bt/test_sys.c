@@ -12,6 +12,7 @@
  * as; the source is in the comments). The expected frames and error codes are the SDM's.
  */
 #include "bt-fallback/bt.h"
+#include "bt_test_mode.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -99,7 +100,7 @@ static int sys_setup(void **state)
 	f->mem.io_opaque = f;
 	f->mem.intr_ack = sys_intr_ack;
 	f->mem.pio = sys_pio;
-	cfg = (struct bt_cpu_config){ .mem = &f->mem };
+	cfg = bt_test_config((struct bt_cpu_config){ .mem = &f->mem });
 	if (bt_cpu_create(&cfg, &f->cpu, NULL))
 		return -1;
 	*state = f;

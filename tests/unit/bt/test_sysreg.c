@@ -12,6 +12,7 @@
  * manuals: the host CPU cannot run these instructions in user mode.
  */
 #include "bt-fallback/bt.h"
+#include "bt_test_mode.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -76,7 +77,7 @@ static int sr_setup(void **state)
 	f->apic_base = 0xfee00900;
 	if (bt_mem_map(&f->mem, 0, RAM_SIZE, f->ram, false))
 		return -1;
-	cfg = (struct bt_cpu_config){ .mem = &f->mem, .index = 3 };
+	cfg = bt_test_config((struct bt_cpu_config){ .mem = &f->mem, .index = 3 });
 	if (bt_cpu_create(&cfg, &f->cpu, NULL))
 		return -1;
 	*state = f;
