@@ -67,6 +67,10 @@ struct accel_vm {
 	u64 exec_next, exec_serving;
 	u64 slice;
 	struct cpu_model model; /* every vCPU's */
+	/* The tiers each vCPU gets (accel_config). */
+	bool jit;
+	unsigned jit_threshold;
+	size_t jit_code_bytes;
 };
 
 struct accel_vcpu {
@@ -202,6 +206,9 @@ static int accel_bt_vm_create(const struct accel_config *cfg, struct accel_vm **
 		return err_set(err, -EINVAL, "bt: no CPU model %s", CPU_MODEL_DEFAULT);
 	}
 	avm->nr_vcpus = cfg->nr_vcpus;
+	avm->jit = cfg->bt_jit;
+	avm->jit_threshold = cfg->bt_jit_threshold;
+	avm->jit_code_bytes = (size_t)cfg->bt_code_cache_bytes;
 	avm->slice = cfg->nr_vcpus > 1 ? ACCEL_BT_SLICE_SMP : ACCEL_BT_SLICE;
 	avm->mem.io_opaque = avm;
 	avm->mem.mmio = accel_bt_mmio;
@@ -242,9 +249,13 @@ static int accel_bt_dirty_log(struct accel_vm *avm, u64 gpa, u64 len, unsigned l
 static int accel_bt_vcpu_create(struct accel_vm *avm, unsigned index, const struct accel_io *io,
 				struct accel_vcpu **out, struct err *err)
 {
-	struct bt_cpu_config cfg = {
-		.mem = &avm->mem, .index = index, .model = &avm->model, .nr_cpus = avm->nr_vcpus
-	};
+	struct bt_cpu_config cfg = { .mem = &avm->mem,
+				     .index = index,
+				     .model = &avm->model,
+				     .nr_cpus = avm->nr_vcpus,
+				     .jit = avm->jit,
+				     .jit_threshold = avm->jit_threshold,
+				     .jit_code_bytes = avm->jit_code_bytes };
 	struct accel_vcpu *v;
 	int ret;
 

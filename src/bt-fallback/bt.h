@@ -50,6 +50,8 @@
 struct err;
 struct bt_cpu;
 struct bt_insn;
+struct bt_jit;
+struct bt_jit_exit;
 
 /* Exception vectors, SDM vol. 3A table 6-1. */
 enum bt_vector {
@@ -260,6 +262,14 @@ struct bt_block {
 	u64 link_gen;
 	u8 succ_user[2];
 	bool valid;
+	/*
+	 * The JIT (jit/): the entry of the block's generated code for CPL 0-2 and for CPL 3 (NULL:
+	 * none), the exits of generated code linked to this block (unlinked when it dies), and how
+	 * often the interpreter ran it (compiled at the CPU's threshold).
+	 */
+	u32 hot;
+	void *jit[2];
+	struct bt_jit_exit *jit_in;
 	struct bt_insn insns[];
 };
 
@@ -291,12 +301,13 @@ struct bt_cache {
 
 MUST_CHECK int bt_cache_init(struct bt_cache *c, size_t arena_size);
 void bt_cache_destroy(struct bt_cache *c);
-void bt_cache_flush(struct bt_cache *c);
+/* Drop every block (and the JIT's code with them). */
+void bt_cache_flush(struct bt_cpu *cpu);
 /* The linear-to-physical translations changed: drop the jump cache (all, or non-global). */
 void bt_cache_jc_flush(struct bt_cache *c);
 void bt_cache_jc_flush_nonglobal(struct bt_cache *c);
 /* Drop every block with a byte in the page holding gpa; returns how many. */
-unsigned bt_cache_invalidate_page(struct bt_cache *c, u64 gpa);
+unsigned bt_cache_invalidate_page(struct bt_cpu *cpu, u64 gpa);
 /* The block for the CPU's current RIP, translating it if needed. Raises a fault on failure. */
 struct bt_block *bt_cache_get(struct bt_cpu *cpu);
 
@@ -313,7 +324,14 @@ enum bt_lf_op {
 	BT_LF_INC,
 	BT_LF_DEC,
 	BT_LF_RES, /* SF, ZF, PF from the result, CF and OF as given in lf_a, AF = 0 (MUL, shifts) */
+	BT_LF_HOST, /* generated code's host flags: lf_res bits 15:8 as LAHF, bit 0 as SETO */
 };
+
+/* The arithmetic flags of a BT_LF_HOST lf_res. */
+static inline u64 bt_lf_host_flags(u64 res)
+{
+	return ((res >> 8) & (BT_CF | BT_PF | BT_AF | BT_ZF | BT_SF)) | ((res & 1) ? BT_OF : 0);
+}
 
 struct bt_exception {
 	u8 vector;
@@ -461,6 +479,18 @@ struct bt_cpu {
 	u64 tsc_offset;
 	struct bt_tlb_entry tlb_scratch; /* a translation not to cache (writes to ROM) */
 	bool tlb_large;			 /* some TLB entry holds a piece of a large page */
+	/*
+	 * The JIT (jit/jit.h); NULL: interpreter only. Generated code leaves at a block entry once
+	 * icount would pass jit_limit (bt_run's end; bt_cpu_kick and the INTR pin zero it). A memory
+	 * access the inline TLB lookup cannot do goes through jit_tmp (jit_post: what remains).
+	 */
+	struct bt_jit *jit;
+	u64 jit_limit;
+	u64 jit_tmp;
+	u64 jit_target; /* an indirect CALL's target across its push */
+	u32 jit_post;
+	u32 jit_post_seg, jit_post_size;
+	u64 jit_post_off;
 	bool flat; /* bt_cpu_set_flat64: linear = physical despite CR0.PG, until a CR3 load */
 	unsigned index;
 	struct bt_msrs msr;
@@ -482,7 +512,18 @@ struct bt_cpu_config {
 	/* The CPU model (copied); NULL: CPU_MODEL_DEFAULT. It must pass cpu_model_check. */
 	const struct cpu_model *model;
 	unsigned nr_cpus; /* 0: 1 */
+	/*
+	 * The JIT tier (jit/): off, every block is interpreted; on, a block is compiled to host code
+	 * once the interpreter ran it jit_threshold times (0: BT_JIT_THRESHOLD_DEFAULT; 1: at once)
+	 * into a code cache of jit_code_bytes (0: BT_JIT_CODE_BYTES_DEFAULT), flushed whole when full.
+	 */
+	bool jit;
+	unsigned jit_threshold;
+	size_t jit_code_bytes;
 };
+
+#define BT_JIT_THRESHOLD_DEFAULT  16
+#define BT_JIT_CODE_BYTES_DEFAULT (32u << 20)
 
 /* Does the CPU model have feature f (CPUID says so, the instructions exist)? */
 static inline bool bt_has(const struct bt_cpu *cpu, enum cpu_feature f)
@@ -867,6 +908,8 @@ static inline bool bt_cf(const struct bt_cpu *cpu)
 		return cpu->lf_carry;
 	case BT_LF_RES:
 		return cpu->lf_a & BT_CF;
+	case BT_LF_HOST:
+		return (cpu->lf_res >> 8) & BT_CF;
 	default:
 		return false;
 	}

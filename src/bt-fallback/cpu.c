@@ -6,7 +6,9 @@
  */
 #include "bt-fallback/bt.h"
 
+#include "bt-fallback/jit/jit.h"
 #include "vmm/base/err.h"
+#include "vmm/base/log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +44,13 @@ int bt_cpu_create(const struct bt_cpu_config *cfg, struct bt_cpu **out, struct e
 		ret = err_set(err, -ENOSPC, "bt: at most %u CPUs", BT_MAX_CPUS);
 		goto err_cache;
 	}
+	if (cfg->jit) {
+		ret = bt_jit_init(cpu, cfg->jit_threshold, cfg->jit_code_bytes);
+		if (ret < 0)
+			log_warn("bt: vcpu%u: no code buffer for the JIT (%s): this CPU interprets "
+				 "only",
+				 cfg->index, strerror(-ret));
+	}
 	bt_cpu_reset(cpu);
 	*out = cpu;
 	return 0;
@@ -56,7 +65,7 @@ err_free:
 void bt_cpu_set_model(struct bt_cpu *cpu, const struct cpu_model *model)
 {
 	cpu->model = *model;
-	bt_cache_flush(&cpu->cache);
+	bt_cache_flush(cpu);
 }
 
 void bt_cpu_destroy(struct bt_cpu *cpu)
@@ -65,6 +74,7 @@ void bt_cpu_destroy(struct bt_cpu *cpu)
 		return;
 	bt_mem_detach(cpu->mem, cpu);
 	bt_cache_destroy(&cpu->cache);
+	bt_jit_destroy(cpu);
 	free(cpu);
 }
 
@@ -141,14 +151,17 @@ void bt_cpu_set_flat64(struct bt_cpu *cpu)
 
 void bt_cpu_kick(struct bt_cpu *cpu)
 {
-	__atomic_fetch_or(&cpu->exit_request, BT_KICK_STOP, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&cpu->exit_request, BT_KICK_STOP, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&cpu->jit_limit, 0, __ATOMIC_RELEASE); /* generated code leaves */
 }
 
 void bt_cpu_set_intr(struct bt_cpu *cpu, bool level)
 {
 	__atomic_store_n(&cpu->intr_line, level, __ATOMIC_RELEASE);
-	if (level)
-		__atomic_fetch_or(&cpu->exit_request, BT_KICK_INTR, __ATOMIC_RELEASE);
+	if (level) {
+		__atomic_fetch_or(&cpu->exit_request, BT_KICK_INTR, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&cpu->jit_limit, 0, __ATOMIC_RELEASE);
+	}
 }
 
 void bt_cpu_describe(struct bt_cpu *cpu, char *buf, size_t n)

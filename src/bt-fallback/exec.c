@@ -20,6 +20,8 @@
  */
 #include "bt-fallback/bt.h"
 
+#include "bt-fallback/jit/jit.h"
+
 /* IP wraps at the code segment's operand size. */
 static u64 bt_ip_mask(const struct bt_cpu *cpu)
 {
@@ -117,10 +119,44 @@ static void bt_exec_one_done(struct bt_cpu *cpu, bool tf, bool rf, u64 start_rip
  * bt_run's setjmp. cpu->icount and cpu->st.rip are exact after every instruction (a fault
  * longjmps out of a handler); the loop keeps copies in registers and only stores them.
  */
+/*
+ * The JIT tier for block b: compile it once it is hot, run its code when it fits the budget.
+ * Returns false when b is to be interpreted. *link is the last exit taken (to be linked to the
+ * next block), *prev the block it left.
+ */
+static bool bt_run_jit(struct bt_cpu *cpu, struct bt_block *b, u64 end, struct bt_jit_exit **link,
+		       u64 *link_gen, struct bt_block **prev)
+{
+	struct bt_jit *j = cpu->jit;
+	bool user = (cpu->st.seg[CPU_CS].selector & 3) == 3;
+	void *entry;
+
+	/* Debug events (TF, RF, breakpoints, a held-back trap) are the interpreter's. */
+	if (b->mode != BT_MODE_LONG64 || cpu->st.seg[CPU_CS].base || b->rip != cpu->st.rip ||
+	    (cpu->st.rflags & (BT_TF | BT_VM | BT_RF)) || cpu->st.interrupt_shadow ||
+	    (cpu->dbg_insn | cpu->dbg_data | cpu->dbg_io | cpu->db_deferred))
+		return false;
+	if (!b->jit[user] && b->hot != UINT32_MAX && ++b->hot >= j->threshold)
+		bt_jit_compile(cpu, b, user);
+	entry = b->jit[user];
+	if (!entry || b->nr_insns > end - cpu->icount)
+		return false;
+	if (*link && *link_gen == j->flush_gen && (*link)->user == user)
+		bt_jit_link(cpu, *link, b);
+	cpu->cur_block = b;
+	cpu->end_block = false;
+	*link = bt_jit_run(cpu, entry);
+	*link_gen = j->flush_gen;
+	cpu->cur_block = NULL;
+	*prev = *link ? (*link)->from : NULL;
+	return true;
+}
+
 static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
 {
 	struct bt_block *prev = NULL;
-	u64 ipmask, rip, rip0, ic;
+	struct bt_jit_exit *link = NULL;
+	u64 ipmask, rip, rip0, ic, link_gen = 0;
 
 	while (cpu->icount < end) {
 		struct bt_block *b;
@@ -138,8 +174,27 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 			bt_intr_poll(cpu);
 		if (unlikely(cpu->st.halted))
 			return BT_EXIT_HLT;
+		if (cpu->jit) {
+			if (unlikely(cpu->jit->want_flush)) {
+				bt_cache_flush(cpu);
+				prev = NULL;
+			}
+			/* A kick zeroes jit_limit after setting exit_request: restore, look again. */
+			if (unlikely(__atomic_load_n(&cpu->jit_limit, __ATOMIC_RELAXED) != end)) {
+				__atomic_exchange_n(&cpu->jit_limit, end, __ATOMIC_SEQ_CST);
+				if (__atomic_load_n(&cpu->exit_request, __ATOMIC_ACQUIRE))
+					continue;
+			}
+		}
 		b = bt_next_block(cpu, prev);
 		cpu->trace[cpu->trace_pos++ % BT_TRACE_LEN] = b->rip;
+		if (cpu->jit && bt_run_jit(cpu, b, end, &link, &link_gen, &prev)) {
+			/* SYSRET or MOV SS run from generated code leave their debug state here. */
+			if (unlikely(cpu->tf_at_end | cpu->mov_ss | cpu->db_pending))
+				bt_exec_one_done(cpu, false, false, 0, 0);
+			continue;
+		}
+		link = NULL;
 		cpu->cur_block = b;
 		cpu->end_block = false;
 		ipmask = bt_ip_mask(cpu);
@@ -183,6 +238,8 @@ enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)
 {
 	u64 end = cpu->icount + max_insns;
 
+	if (cpu->jit)
+		__atomic_exchange_n(&cpu->jit_limit, end, __ATOMIC_SEQ_CST);
 	for (;;) {
 		if (setjmp(cpu->fault_jmp) == 0)
 			return bt_run_blocks(cpu, end);

@@ -6,7 +6,8 @@
  */
 #include "bt-fallback/bt.h"
 
-static u64 bt_flags_lazy(const struct bt_cpu *cpu)
+/* The six arithmetic flags of an operation recorded in the lazy state. */
+static u64 bt_flags_lazy_op(const struct bt_cpu *cpu)
 {
 	unsigned size = cpu->lf_size;
 	u64 m = bt_mask(size), s = bt_sign(size);
@@ -51,6 +52,13 @@ static u64 bt_flags_lazy(const struct bt_cpu *cpu)
 	return f;
 }
 
+static u64 bt_flags_lazy(const struct bt_cpu *cpu)
+{
+	if (cpu->lf_op == BT_LF_HOST)
+		return bt_lf_host_flags(cpu->lf_res);
+	return bt_flags_lazy_op(cpu);
+}
+
 void bt_flags_commit(struct bt_cpu *cpu)
 {
 	if (cpu->lf_op == BT_LF_NONE)
@@ -76,7 +84,7 @@ bool bt_cond_slow(struct bt_cpu *cpu, unsigned cc)
 	u64 f;
 	bool r;
 
-	if (cpu->lf_op != BT_LF_NONE) {
+	if (cpu->lf_op != BT_LF_NONE && cpu->lf_op != BT_LF_HOST) {
 		/* Flags that need no full evaluation: CF, ZF, SF, and OF = 0 after a logic op. */
 		u64 m = bt_mask(cpu->lf_size), res = cpu->lf_res & m;
 		bool sf = res & bt_sign(cpu->lf_size);

@@ -64,6 +64,10 @@ struct accel_config {
 	 * accelerator's own (KVM: the host CPU through its CPUID policy; BT: CPU_MODEL_DEFAULT).
 	 */
 	const struct cpu_model *cpu;
+	/* The BT engine's tiers (spec "bt"); KVM ignores them. */
+	bool bt_jit;		   /* compile hot blocks (else interpret everything) */
+	unsigned bt_jit_threshold; /* runs before a block is compiled */
+	u64 bt_code_cache_bytes;   /* per vCPU */
 };
 
 /* Flags for map_ram. */

@@ -141,7 +141,14 @@ enum display_type {
 	DISPLAY_VNC,
 };
 
+/* How the BT engine runs guest code ("bt.engine"). */
+enum spec_bt_engine {
+	SPEC_BT_JIT,	     /* default: hot blocks compiled to host code, the rest interpreted */
+	SPEC_BT_INTERPRETER, /* every instruction interpreted */
+};
+
 const char *spec_accel_name(enum spec_accel a);
+const char *spec_bt_engine_name(enum spec_bt_engine e);
 const char *boot_kind_name(enum boot_kind k);
 const char *serial_target_name(enum serial_target t);
 const char *spec_on_reset_name(enum spec_on_reset r);
@@ -232,6 +239,18 @@ struct cpu_spec {
 				   "features" added and removed; passed cpu_model_check */
 };
 
+/* The BT engine's tuning ("bt"); used whenever the VM runs on BT (accel bt, or auto without KVM). */
+#define SPEC_BT_JIT_THRESHOLD_DEFAULT  16
+#define SPEC_BT_JIT_THRESHOLD_MAX      1000000
+#define SPEC_BT_CODE_CACHE_MIB_DEFAULT 32
+#define SPEC_BT_CODE_CACHE_MIB_MAX     1024
+
+struct bt_spec {
+	enum spec_bt_engine engine;
+	unsigned jit_threshold;	 /* runs of a block before it is compiled; 1..1000000, default 16 */
+	unsigned code_cache_mib; /* code cache of each vCPU; 1..1024, default 32 */
+};
+
 struct vm_spec {
 	char *name;	/* 1..63 of [A-Za-z0-9._-]; default "vm" */
 	unsigned vcpus; /* 1..255; default 1 */
@@ -249,6 +268,7 @@ struct vm_spec {
 	unsigned nr_nics;
 	struct display_spec display;
 	struct control_spec control;
+	struct bt_spec bt;
 };
 
 enum spec_flags {

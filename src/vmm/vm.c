@@ -265,7 +265,10 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 {
 	struct accel_config cfg = { .nr_vcpus = spec->vcpus,
 				    .ram_bytes = spec->memory_mib << 20,
-				    .name = spec->name };
+				    .name = spec->name,
+				    .bt_jit = spec->bt.engine == SPEC_BT_JIT,
+				    .bt_jit_threshold = spec->bt.jit_threshold,
+				    .bt_code_cache_bytes = (u64)spec->bt.code_cache_mib << 20 };
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
 

@@ -22,8 +22,10 @@
  * that differ) and fails; at the end it prints the coverage per group.
  */
 #include "bt_diff.h"
+#include "../unit/bt/bt_test_mode.h"
 
 #include "bt-fallback/bt.h"
+#include "bt-fallback/jit/jit.h"
 #include "host_lacks.h"
 #include "vmm/base/err.h"
 
@@ -62,7 +64,7 @@ static char diff_compat32_why[160];
 
 static int diff_engine_init(struct diff_engine *e)
 {
-	struct bt_cpu_config cfg = { .mem = &e->mem };
+	struct bt_cpu_config cfg = bt_test_config((struct bt_cpu_config){ .mem = &e->mem });
 	struct cpu_model model;
 
 	memset(e, 0, sizeof(*e));
@@ -433,6 +435,12 @@ static void diff_run(void **state, bool sequences, bool compat)
 	       (unsigned long long)e.cpu->cache.nr_translated,
 	       (unsigned long long)e.cpu->cache.nr_invalidated,
 	       (unsigned long long)e.cpu->cache.nr_flushes);
+	if (e.cpu->jit)
+		printf("jit: %llu blocks compiled (%llu refused), %llu links, %llu code flushes\n",
+		       (unsigned long long)e.cpu->jit->nr_compiled,
+		       (unsigned long long)e.cpu->jit->nr_failed,
+		       (unsigned long long)e.cpu->jit->nr_links,
+		       (unsigned long long)e.cpu->jit->nr_flushes);
 	diff_engine_destroy(&e);
 	assert_int_equal(st.failed, 0);
 }

@@ -32,6 +32,17 @@ class GuestError(Exception):
     pass
 
 
+def bt_spec_from_env():
+    """The spec's "bt" object from $VMM_BT_ENGINE (jit or interpreter) and
+    $VMM_BT_JIT_THRESHOLD, or None when neither is set (the vmm's defaults)."""
+    bt = {}
+    if os.environ.get("VMM_BT_ENGINE"):
+        bt["engine"] = os.environ["VMM_BT_ENGINE"]
+    if os.environ.get("VMM_BT_JIT_THRESHOLD"):
+        bt["jit_threshold"] = int(os.environ["VMM_BT_JIT_THRESHOLD"])
+    return bt or None
+
+
 class LinuxGuest:
     """One booted guest. engine: "vmm" (vmm binary path given) or "qemu"."""
 
@@ -58,6 +69,9 @@ class LinuxGuest:
             }
             if disks:
                 spec["disks"] = list(disks)
+            bt = bt_spec_from_env()
+            if bt:
+                spec["bt"] = bt
             spec_path = os.path.join(self.dir, "spec.json")
             with open(spec_path, "w") as f:
                 json.dump(spec, f)

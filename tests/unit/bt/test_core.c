@@ -6,6 +6,7 @@
  * INT/IRET through the IVT, and the CPUID model gating TZCNT.
  */
 #include "bt_flat.h"
+#include "bt_test_mode.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -128,7 +129,7 @@ static void test_exceptions(void **state)
 static void test_real_mode_int_iret(void **state)
 {
 	struct bt_mem mem = { 0 };
-	struct bt_cpu_config cfg = { .mem = &mem };
+	struct bt_cpu_config cfg = bt_test_config((struct bt_cpu_config){ .mem = &mem });
 	struct bt_cpu *cpu;
 	u8 *ram = calloc(1, 0x20000);
 	/* At 1000:0000: int 21h; hlt. Handler at 1000:0100: mov ax, 1234h; iret. */
@@ -354,7 +355,7 @@ static void test_kick(void **state)
 	static const u8 rep_stos[] = { 0xf3, 0x48, 0xaa, 0xcc }; /* rep stosb; int3 */
 	struct core_mmio_counter m = { .kick_at = 10 };
 	struct bt_mem mem = { .mmio = core_mmio, .io_opaque = &m };
-	struct bt_cpu_config cfg = { .mem = &mem };
+	struct bt_cpu_config cfg = bt_test_config((struct bt_cpu_config){ .mem = &mem });
 	u8 *ram = aligned_alloc(4096, 0x10000);
 	struct bt_cpu *cpu;
 	pthread_t t;

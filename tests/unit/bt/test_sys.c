@@ -12,6 +12,7 @@
  * as; the source is in the comments). The expected frames and error codes are the SDM's.
  */
 #include "bt-fallback/bt.h"
+#include "bt_test_mode.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -103,7 +104,7 @@ static int sys_setup(void **state)
 	/* The K8 model: the baseline system architecture (no RDTSCP, UMIP, SMEP...). */
 	if (!cpu_model_lookup("k8", &f->model))
 		return -1;
-	cfg = (struct bt_cpu_config){ .mem = &f->mem, .model = &f->model };
+	cfg = bt_test_config((struct bt_cpu_config){ .mem = &f->mem, .model = &f->model });
 	if (bt_cpu_create(&cfg, &f->cpu, NULL))
 		return -1;
 	*state = f;

@@ -12,6 +12,7 @@
  * manuals: the host CPU cannot run these instructions in user mode.
  */
 #include "bt-fallback/bt.h"
+#include "bt_test_mode.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -80,7 +81,8 @@ static int sr_setup(void **state)
 	/* The K8 model (no PCID, XSAVE, SMEP...): the tests of other models switch to them. */
 	if (!cpu_model_lookup("k8", &f->model))
 		return -1;
-	cfg = (struct bt_cpu_config){ .mem = &f->mem, .index = 3, .model = &f->model };
+	cfg = bt_test_config(
+		(struct bt_cpu_config){ .mem = &f->mem, .index = 3, .model = &f->model });
 	if (bt_cpu_create(&cfg, &f->cpu, NULL))
 		return -1;
 	*state = f;
