@@ -205,6 +205,15 @@ static int accel_bt_vm_create(const struct accel_config *cfg, struct accel_vm **
 		free(avm);
 		return err_set(err, -EINVAL, "bt: no CPU model %s", CPU_MODEL_DEFAULT);
 	}
+	{
+		char why[256];
+		int ret = bt_host_check(&avm->model, why, sizeof(why));
+
+		if (ret < 0) {
+			free(avm);
+			return err_set(err, ret, "cpu: %s", why);
+		}
+	}
 	avm->nr_vcpus = cfg->nr_vcpus;
 	avm->jit = cfg->bt_jit;
 	avm->jit_threshold = cfg->bt_jit_threshold;

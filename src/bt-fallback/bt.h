@@ -612,6 +612,12 @@ unsigned bt_msr_list(const u32 **indexes);
 #define BT_TSC_KHZ 2000000u
 u64 bt_rdtsc(struct bt_cpu *cpu);
 
+/*
+ * Can this host run the model (the features the engine computes with host instructions)? 0, or
+ * -EOPNOTSUPP with the reason in why. Any thread.
+ */
+int bt_host_check(const struct cpu_model *m, char *why, size_t len);
+
 /* CPUID model, SDM vol. 2A CPUID. */
 void bt_cpuid(struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
 
@@ -764,6 +770,7 @@ void bt_task_switch(struct bt_cpu *cpu, u16 sel, enum bt_ts_reason why, u32 ext)
 extern const bt_handler_fn bt_ops_map1[256];
 extern const bt_handler_fn bt_ops_map0f[256];
 extern const bt_handler_fn bt_ops_map0f38[256];
+extern const bt_handler_fn bt_ops_map0f3a[256];
 /* SSE handlers by 0F opcode (ops/sse.c); NULL: not an SSE opcode. */
 extern const bt_handler_fn bt_ops_sse[256];
 /* MMX handlers by 0F opcode without a 66/F2/F3 prefix (ops/mmx.c); NULL: not MMX. */

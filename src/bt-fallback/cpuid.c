@@ -25,6 +25,9 @@
  */
 #include "bt-fallback/bt.h"
 
+#include <cpuid.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #define BT_MSR_APIC_BASE	  0x1bu
@@ -226,4 +229,37 @@ void bt_cpuid(struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
 	default:
 		break;
 	}
+}
+
+/*
+ * Floating-point instructions the engine carries out with the same host instruction (ops/
+ * ssefp.c, x87.c: the host rounds, the guest's MXCSR controls): a model with their feature
+ * needs a host CPU that has it too.
+ */
+int bt_host_check(const struct cpu_model *m, char *why, size_t len)
+{
+	static const struct {
+		enum cpu_feature f;
+		unsigned leaf, reg, bit;
+		const char *what;
+	} host[] = {
+		{ CPU_F_SSE3, 1, 2, 0, "ADDSUBPS, HADDPS, HSUBPS and FISTTP" },
+		{ CPU_F_SSE4_1, 1, 2, 19, "ROUNDPS/PD/SS/SD" },
+	};
+
+	unsigned r[4];
+
+	for (unsigned i = 0; i < sizeof(host) / sizeof(host[0]); i++) {
+		if (!cpu_model_has(m, host[i].f))
+			continue;
+		if (__get_cpuid_count(host[i].leaf, 0, &r[0], &r[1], &r[2], &r[3]) &&
+		    ((r[host[i].reg] >> host[i].bit) & 1))
+			continue;
+		snprintf(why, len,
+			 "%s: the BT engine computes %s with the host's own instructions, and this "
+			 "host's CPU lacks them: remove the feature (\"%s\": false)",
+			 cpu_feature_name(host[i].f), host[i].what, cpu_feature_name(host[i].f));
+		return -EOPNOTSUPP;
+	}
+	return 0;
 }

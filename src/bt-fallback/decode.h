@@ -54,6 +54,14 @@ struct bt_insn {
 	u8 lock : 1, seg_override : 1, has_rex : 1, rexw : 1, p66 : 1;
 	u8 invalid : 1; /* #UD: a LOCK, VEX or 64-bit-invalid form (the decoder's verdict) */
 	u8 modrm_reg;	/* raw ModRM.reg (group selector) */
+	/*
+	 * VEX-encoded (SDM vol. 2A 2.3): vex set, vex_l the vector length (0: 128, 1: 256 bits),
+	 * vvvv the extra source register (0-15, already un-inverted; 0 when unused). The mandatory
+	 * prefix VEX.pp is in p66/rep as a legacy prefix would be, VEX.W in rexw, VEX.mmmmm in the
+	 * opcode's map.
+	 */
+	u8 vex : 1, vex_l : 1;
+	u8 vvvv;
 };
 
 /* CPU execution modes, part of a block's key. */

@@ -27,7 +27,11 @@ enum {
 	DIFF_NEED_MOVBE = 1u << 3,   /* 0F 38 F0/F1 (1 ECX 22) */
 	DIFF_NEED_CX16 = 1u << 4,    /* REX.W 0F C7 /1 CMPXCHG16B (1 ECX 13) */
 	DIFF_NEED_LAHF_LM = 1u << 5, /* LAHF/SAHF in 64-bit mode (8000_0001h ECX 0) */
-	DIFF_NR_NEEDS = 6,
+	DIFF_NEED_SSE3 = 1u << 6,    /* 1 ECX 0 */
+	DIFF_NEED_SSSE3 = 1u << 7,   /* 1 ECX 9 */
+	DIFF_NEED_SSE41 = 1u << 8,   /* 1 ECX 19 */
+	DIFF_NEED_SSE42 = 1u << 9,   /* 1 ECX 20 */
+	DIFF_NR_NEEDS = 10,
 };
 
 struct diff_case {

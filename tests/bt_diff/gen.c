@@ -90,6 +90,7 @@ enum {
 	S_MXCSR,   /* LDMXCSR: keep the value mostly valid */
 	S_XLAT,	   /* XLAT: rBX points into the data pages */
 	S_MASKMOV, /* MASKMOVQ/MASKMOVDQU: rDI points into the data pages */
+	S_PCMPSTR, /* PCMPxSTRx: short lengths, zero elements, strings that share bytes */
 };
 
 struct gen_tmpl {
@@ -543,6 +544,53 @@ static const struct gen_tmpl gen_tmpls[] = {
 	{ "sse-int", 1, 0xf7, F_REG, -1, I_NONE, T_SSE | T_P66, S_MASKMOV, 0 },
 	{ "mmx", 1, 0xd7, F_REG, -1, I_NONE, T_NO66 | T_W, 0, 0 },
 	{ "mmx", 1, 0xe7, F_MEM, -1, I_NONE, T_SSE, 0, 0 },
+	/* SSE3 */
+	{ "sse3", 1, 0xd0, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse3", 1, 0xd0, F_RM, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
+	{ "sse3", 1, 0x7c, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse3", 1, 0x7c, F_RM, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
+	{ "sse3", 1, 0x7d, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse3", 1, 0x7d, F_RM, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
+	{ "sse3", 1, 0x12, F_RM, -1, I_NONE, T_SSE | T_PF3, 0, 0 },
+	{ "sse3", 1, 0x16, F_RM, -1, I_NONE, T_SSE | T_PF3, 0, 0 },
+	{ "sse3", 1, 0x12, F_RM, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
+	{ "sse3", 1, 0xf0, F_MEM, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
+	/* SSSE3: the XMM forms (66) and the MMX forms */
+#define SSSE3(o) { "ssse3", 2, o, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 }, \
+		 { "ssse3", 2, o, F_RM, -1, I_NONE, T_SSE, 0, 0 }
+	SSSE3(0x00), SSSE3(0x01), SSSE3(0x02), SSSE3(0x03), SSSE3(0x04), SSSE3(0x05),
+	SSSE3(0x06), SSSE3(0x07), SSSE3(0x08), SSSE3(0x09), SSSE3(0x0a), SSSE3(0x0b),
+	SSSE3(0x1c), SSSE3(0x1d), SSSE3(0x1e),
+	{ "ssse3", 3, 0x0f, F_RM, -1, I_8, T_SSE | T_P66, 0, 0 },
+	{ "ssse3", 3, 0x0f, F_RM, -1, I_8, T_SSE, 0, 0 },
+	/* SSE4.1 */
+#define SSE41(m, o, f, i) { "sse4.1", m, o, f, -1, i, T_SSE | T_P66, 0, 0 }
+	SSE41(2, 0x10, F_RM, I_NONE), SSE41(2, 0x14, F_RM, I_NONE), SSE41(2, 0x15, F_RM, I_NONE),
+	SSE41(2, 0x17, F_RM, I_NONE), SSE41(2, 0x20, F_RM, I_NONE), SSE41(2, 0x21, F_RM, I_NONE),
+	SSE41(2, 0x22, F_RM, I_NONE), SSE41(2, 0x23, F_RM, I_NONE), SSE41(2, 0x24, F_RM, I_NONE),
+	SSE41(2, 0x25, F_RM, I_NONE), SSE41(2, 0x28, F_RM, I_NONE), SSE41(2, 0x29, F_RM, I_NONE),
+	SSE41(2, 0x2a, F_MEM, I_NONE), SSE41(2, 0x2b, F_RM, I_NONE), SSE41(2, 0x30, F_RM, I_NONE),
+	SSE41(2, 0x31, F_RM, I_NONE), SSE41(2, 0x32, F_RM, I_NONE), SSE41(2, 0x33, F_RM, I_NONE),
+	SSE41(2, 0x34, F_RM, I_NONE), SSE41(2, 0x35, F_RM, I_NONE), SSE41(2, 0x38, F_RM, I_NONE),
+	SSE41(2, 0x39, F_RM, I_NONE), SSE41(2, 0x3a, F_RM, I_NONE), SSE41(2, 0x3b, F_RM, I_NONE),
+	SSE41(2, 0x3c, F_RM, I_NONE), SSE41(2, 0x3d, F_RM, I_NONE), SSE41(2, 0x3e, F_RM, I_NONE),
+	SSE41(2, 0x3f, F_RM, I_NONE), SSE41(2, 0x40, F_RM, I_NONE), SSE41(2, 0x41, F_RM, I_NONE),
+	SSE41(3, 0x08, F_RM, I_8), SSE41(3, 0x09, F_RM, I_8), SSE41(3, 0x0a, F_RM, I_8),
+	SSE41(3, 0x0b, F_RM, I_8), SSE41(3, 0x0c, F_RM, I_8), SSE41(3, 0x0d, F_RM, I_8),
+	SSE41(3, 0x0e, F_RM, I_8), SSE41(3, 0x14, F_RM, I_8), SSE41(3, 0x15, F_RM, I_8),
+	SSE41(3, 0x16, F_RM, I_8), SSE41(3, 0x17, F_RM, I_8), SSE41(3, 0x20, F_RM, I_8),
+	SSE41(3, 0x21, F_RM, I_8), SSE41(3, 0x22, F_RM, I_8), SSE41(3, 0x40, F_RM, I_8),
+	SSE41(3, 0x41, F_RM, I_8), SSE41(3, 0x42, F_RM, I_8),
+	{ "sse4.1", 3, 0x16, F_RM, -1, I_8, T_NO66 | T_P66 | T_W, 0, 0 }, /* PEXTRQ */
+	{ "sse4.1", 3, 0x22, F_RM, -1, I_8, T_NO66 | T_P66 | T_W, 0, 0 }, /* PINSRQ */
+	/* SSE4.2 */
+	{ "sse4.2", 2, 0x37, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse4.2", 2, 0xf0, F_RM, -1, I_NONE, T_NO66 | T_PF2, 0, 0 },
+	{ "sse4.2", 2, 0xf1, F_RM, -1, I_NONE, T_PF2, 0, 0 },
+	{ "sse4.2", 3, 0x60, F_RM, -1, I_8, T_NO66 | T_P66, S_PCMPSTR, 0 },
+	{ "sse4.2", 3, 0x61, F_RM, -1, I_8, T_NO66 | T_P66, S_PCMPSTR, 0 },
+	{ "sse4.2", 3, 0x62, F_RM, -1, I_8, T_SSE | T_P66, S_PCMPSTR, 0 },
+	{ "sse4.2", 3, 0x63, F_RM, -1, I_8, T_SSE | T_P66, S_PCMPSTR, 0 },
 	{ "priv", 0, 0xf4, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "priv", 0, 0xfa, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "priv", 0, 0xfb, F_NONE, -1, I_NONE, 0, 0, 0 },
@@ -554,11 +602,12 @@ static const struct gen_tmpl gen_tmpls[] = {
 #define GEN_NR ARRAY_SIZE(gen_tmpls)
 
 static const char *const gen_groups[] = {
-	"add",	   "or",      "adc",	"sbb",	  "and",     "sub",   "xor",   "cmp",	"grp1",
-	"test",	   "xchg",    "mov",	"movx",	  "lea",     "stack", "cbw",   "flags", "string",
-	"shift",   "shd",     "grp3",	"incdec", "imul",    "jcc",   "jmp",   "int",	"setcc",
-	"cmov",	   "bt",      "bsf",	"popcnt", "cmpxchg", "xadd",  "bswap", "movbe", "nop",
-	"sse-mov", "sse-int", "sse-fp", "mxcsr",  "legacy",  "priv",  "x87",   "mmx",	"sequence",
+	"add",	   "or",      "adc",	"sbb",	    "and",     "sub",	"xor",	 "cmp",	  "grp1",
+	"test",	   "xchg",    "mov",	"movx",	    "lea",     "stack", "cbw",	 "flags", "string",
+	"shift",   "shd",     "grp3",	"incdec",   "imul",    "jcc",	"jmp",	 "int",	  "setcc",
+	"cmov",	   "bt",      "bsf",	"popcnt",   "cmpxchg", "xadd",	"bswap", "movbe", "nop",
+	"sse-mov", "sse-int", "sse-fp", "mxcsr",    "legacy",  "priv",	"x87",	 "mmx",	  "sse3",
+	"ssse3",   "sse4.1",  "sse4.2", "sequence",
 };
 
 static unsigned gen_have = ~0u;
@@ -577,17 +626,19 @@ u64 diff_gen_not_generated(unsigned need_bit)
 
 const char *diff_need_name(unsigned need_bit)
 {
-	static const char *const names[DIFF_NR_NEEDS] = { "popcnt", "lzcnt", "bmi1",
-							  "movbe",  "cx16",  "lahf_lm" };
+	static const char *const names[DIFF_NR_NEEDS] = { "popcnt", "lzcnt",   "bmi1", "movbe",
+							  "cx16",   "lahf_lm", "sse3", "ssse3",
+							  "sse4_1", "sse4_2" };
 
 	return need_bit < DIFF_NR_NEEDS ? names[need_bit] : "?";
 }
 
 enum cpu_feature diff_need_feature(unsigned need_bit)
 {
-	static const enum cpu_feature feats[DIFF_NR_NEEDS] = { CPU_F_POPCNT, CPU_F_ABM,
-							       CPU_F_BMI1,   CPU_F_MOVBE,
-							       CPU_F_CX16,   CPU_F_LAHF_LM };
+	static const enum cpu_feature feats[DIFF_NR_NEEDS] = {
+		CPU_F_POPCNT,  CPU_F_ABM,  CPU_F_BMI1,	CPU_F_MOVBE,  CPU_F_CX16,
+		CPU_F_LAHF_LM, CPU_F_SSE3, CPU_F_SSSE3, CPU_F_SSE4_1, CPU_F_SSE4_2,
+	};
 
 	return feats[need_bit < DIFF_NR_NEEDS ? need_bit : 0];
 }
@@ -678,12 +729,22 @@ static unsigned gen_needs(const struct gen_tmpl *t, const struct gen_insn *g)
 		return DIFF_NEED_BMI1; /* TZCNT; BSF (another result) without it */
 	if (t->map == 1 && f3 && t->op == 0xbd)
 		return DIFF_NEED_LZCNT; /* LZCNT; BSR without it */
-	if (t->map == 2 && (t->op == 0xf0 || t->op == 0xf1))
-		return DIFF_NEED_MOVBE;
+	if (t->map == 2 && (t->op == 0xf0 || t->op == 0xf1) && !(t->tflags & T_PF2))
+		return DIFF_NEED_MOVBE; /* F2: CRC32 */
 	if (t->map == 1 && t->op == 0xc7 && t->digit == 1 && g->rexw)
 		return DIFF_NEED_CX16;
 	if (t->map == 0 && (t->op == 0x9e || t->op == 0x9f) && !g->compat)
 		return DIFF_NEED_LAHF_LM;
+	if (t->map == 0 && t->digit == 1 && (t->op == 0xdb || t->op == 0xdd || t->op == 0xdf))
+		return DIFF_NEED_SSE3; /* FISTTP */
+	if (!strcmp(t->group, "sse3"))
+		return DIFF_NEED_SSE3;
+	if (!strcmp(t->group, "ssse3"))
+		return DIFF_NEED_SSSE3;
+	if (!strcmp(t->group, "sse4.1"))
+		return DIFF_NEED_SSE41;
+	if (!strcmp(t->group, "sse4.2"))
+		return DIFF_NEED_SSE42;
 	return 0;
 }
 
@@ -754,6 +815,8 @@ static void gen_encode(struct diff_rng *rng, const struct gen_tmpl *t, struct ge
 		g->p[g->len++] = 0x0f;
 	if (t->map == 2)
 		g->p[g->len++] = 0x38;
+	if (t->map == 3)
+		g->p[g->len++] = 0x3a;
 	g->p[g->len++] = (u8)(t->op + (t->form == F_OPREG ? rnd(rng, t->op == 0xe0 ? 4 : 8) : 0));
 	if (t->form == F_OPREG && !(t->op >= 0x70 && t->op <= 0x80) && t->op != 0xe0 &&
 	    !(t->map == 1 && t->op == 0x80))
@@ -1047,6 +1110,20 @@ static void gen_special(struct diff_rng *rng, struct diff_case *c, const struct 
 		break;
 	case S_MASKMOV:
 		c->gpr[7] = gen_data_addr(rng) - 15;
+		break;
+	case S_PCMPSTR:
+		/* Explicit lengths around the element counts, negative too; strings built from few
+		 * distinct bytes so that elements match, with zeros for the implicit lengths. */
+		c->gpr[0] = (u64)(s64)((int)rnd(rng, 40) - 20);
+		c->gpr[2] = (u64)(s64)((int)rnd(rng, 40) - 20);
+		if (rnd(rng, 4)) {
+			static const u8 alphabet[] = { 0, 'a', 'b', 'c', 0x80, 0xff };
+
+			for (unsigned r = 0; r < 16; r++)
+				for (unsigned i = 0; i < 16; i++)
+					c->xmm[r][i] = rnd(rng, 3) ? alphabet[rnd(rng, 6)] :
+								     (u8)('a' + rnd(rng, 3));
+		}
 		break;
 	case S_INT:
 		if (g->p[g->imm_at] == 3 || g->p[g->imm_at] == 4 || g->p[g->imm_at] == 0x80)

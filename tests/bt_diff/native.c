@@ -214,6 +214,10 @@ unsigned diff_native_features(void)
 		have |= (c & (1u << 23)) ? DIFF_NEED_POPCNT : 0;
 		have |= (c & (1u << 22)) ? DIFF_NEED_MOVBE : 0;
 		have |= (c & (1u << 13)) ? DIFF_NEED_CX16 : 0;
+		have |= (c & (1u << 0)) ? DIFF_NEED_SSE3 : 0;
+		have |= (c & (1u << 9)) ? DIFF_NEED_SSSE3 : 0;
+		have |= (c & (1u << 19)) ? DIFF_NEED_SSE41 : 0;
+		have |= (c & (1u << 20)) ? DIFF_NEED_SSE42 : 0;
 	}
 	if (__get_cpuid_count(7, 0, &a, &b, &c, &d))
 		have |= (b & (1u << 3)) ? DIFF_NEED_BMI1 : 0;

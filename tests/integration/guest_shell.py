@@ -47,7 +47,8 @@ class LinuxGuest:
     """One booted guest. engine: "vmm" (vmm binary path given) or "qemu"."""
 
     def __init__(self, kernel, initrd, cmdline="console=ttyS0", vcpus=1, memory_mib=256,
-                 engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None):
+                 engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None,
+                 cpu=None):
         # The spec lives in a private folder and resolves relative paths against it.
         kernel, initrd = os.path.abspath(kernel), os.path.abspath(initrd)
         disks = [dict(d, path=os.path.abspath(d["path"])) for d in disks]
@@ -69,6 +70,8 @@ class LinuxGuest:
             }
             if disks:
                 spec["disks"] = list(disks)
+            if cpu:
+                spec["cpu"] = cpu
             bt = bt_spec_from_env()
             if bt:
                 spec["bt"] = bt

@@ -246,8 +246,11 @@ void bt_op_movbe(struct bt_cpu *cpu, const struct bt_insn *in)
 	unsigned sz = in->opsz;
 	u64 v;
 
-	if (!bt_has(cpu, CPU_F_MOVBE) || in->ea_kind == BT_EA_NONE || in->rep == BT_REP_F2 ||
-	    in->rep == BT_REP_F3)
+	if (in->rep == BT_REP_F2) {
+		bt_op_crc32(cpu, in); /* F2 0F 38 F0/F1 (SSE4.2) */
+		return;
+	}
+	if (!bt_has(cpu, CPU_F_MOVBE) || in->ea_kind == BT_EA_NONE || in->rep == BT_REP_F3)
 		bt_raise_ud(cpu);
 	if (in->opcode == 0x2f0) {
 		v = bt_rm_read(cpu, in, sz);

@@ -145,6 +145,37 @@ void bt_mmx_set(struct bt_cpu *cpu, unsigned n, u64 v);
 void bt_maskmov(struct bt_cpu *cpu, const struct bt_insn *in, const u8 *v, const u8 *mask,
 		unsigned n);
 
+/* vec.c: SSE3..SSE4.2 integer and data movement, and the operand helpers of every vector op */
+BT_OP(vec_ssse3);
+BT_OP(vec_palignr);
+BT_OP(vec_sse41);
+BT_OP(vec_blend);
+BT_OP(vec_blendv);
+BT_OP(vec_ptest);
+BT_OP(vec_pmovx);
+BT_OP(vec_phminposuw);
+BT_OP(vec_movntdqa);
+BT_OP(vec_pextr);
+BT_OP(vec_pinsr);
+BT_OP(vec_sse3_mov);
+BT_OP(vec_pcmpxstrx);
+BT_OP(crc32);
+/* The vector register of len bytes (16: the XMM part; 32: YMM), read and written as the
+ * encoding says (a VEX.128 write zeroes bits 255:128, a legacy one keeps them). */
+void bt_vec_get(const struct bt_cpu *cpu, unsigned r, u8 *v, unsigned len);
+void bt_vec_set(struct bt_cpu *cpu, const struct bt_insn *in, unsigned r, const u8 *v,
+		unsigned len);
+/* n bytes of the memory operand, #GP(0) unless aligned to align (0: no check). */
+void bt_vec_load(struct bt_cpu *cpu, const struct bt_insn *in, u8 *v, unsigned n, unsigned align);
+void bt_vec_store(struct bt_cpu *cpu, const struct bt_insn *in, const u8 *v, unsigned n,
+		  unsigned align);
+/* #UD for a missing feature or an SSE/AVX state not enabled, #NM with CR0.TS. */
+void bt_vec_check(struct bt_cpu *cpu, const struct bt_insn *in, enum cpu_feature f);
+/* ssefp.c: SSE3 and SSE4.1 floating point */
+BT_OP(ssefp_sse3);
+BT_OP(ssefp_round);
+BT_OP(ssefp_dpp);
+
 /* xsave.c */
 BT_OP(xsave);
 BT_OP(xsavec);

@@ -577,6 +577,11 @@ static void bt_op_sse_movlh(struct bt_cpu *cpu, const struct bt_insn *in)
 	unsigned pfx = bt_sse_pfx(in), op = in->opcode & 0xff, half = op >= 0x16 ? 8 : 0;
 	u8 v[16], *d = bt_xmm(cpu, in->reg);
 
+	/* F3 0F 12 MOVSLDUP, F3 0F 16 MOVSHDUP, F2 0F 12 MOVDDUP (SSE3). */
+	if (((op == 0x12 && pfx >= 2) || (op == 0x16 && pfx == 2))) {
+		bt_op_vec_sse3_mov(cpu, in);
+		return;
+	}
 	bt_sse_check(cpu);
 	if (pfx > 1 || (pfx == 1 && in->ea_kind == BT_EA_NONE) ||
 	    ((op & 1) && in->ea_kind == BT_EA_NONE))
@@ -795,5 +800,7 @@ const bt_handler_fn bt_ops_sse[256] = {
 	[0x5c ... 0x5f] = bt_op_ssefp_arith, [0x2e ... 0x2f] = bt_op_ssefp_comis,
 	[0x2a] = bt_op_ssefp_cvtsi2f, [0x2c ... 0x2d] = bt_op_ssefp_cvtf2si,
 	[0xf7] = bt_op_sse_maskmov,
+	[0x7c] = bt_op_ssefp_sse3, [0x7d] = bt_op_ssefp_sse3, [0xd0] = bt_op_ssefp_sse3,
+	[0xf0] = bt_op_vec_sse3_mov,
 };
 // clang-format on

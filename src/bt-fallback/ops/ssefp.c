@@ -389,3 +389,152 @@ void bt_op_ssefp_cvtf2si(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_fp_flags(cpu, bt_fp_leave(host));
 	bt_set_reg(cpu, in->reg, size, v);
 }
+
+/* ------------------------------------------------------ SSE3 and SSE4.1 */
+
+// clang-format off
+BT_FP_HOST(addsubps, "addsubps") BT_FP_HOST(addsubpd, "addsubpd")
+BT_FP_HOST(haddps, "haddps") BT_FP_HOST(haddpd, "haddpd")
+BT_FP_HOST(hsubps, "hsubps") BT_FP_HOST(hsubpd, "hsubpd")
+BT_FP_HOST(mulss_h, "mulss") BT_FP_HOST(mulsd_h, "mulsd")
+
+/* ROUNDPS/PD/SS/SD: one host function per form and imm8[3:0] (the bits the instruction uses). */
+#define BT_FP_RND(form, n) BT_FP_HOST(round##form##n, "round" #form " $" #n ",")
+#define BT_FP_RND16(form)                                                                          \
+	BT_FP_RND(form, 0) BT_FP_RND(form, 1) BT_FP_RND(form, 2) BT_FP_RND(form, 3)                \
+	BT_FP_RND(form, 4) BT_FP_RND(form, 5) BT_FP_RND(form, 6) BT_FP_RND(form, 7)                \
+	BT_FP_RND(form, 8) BT_FP_RND(form, 9) BT_FP_RND(form, 10) BT_FP_RND(form, 11)              \
+	BT_FP_RND(form, 12) BT_FP_RND(form, 13) BT_FP_RND(form, 14) BT_FP_RND(form, 15)
+BT_FP_RND16(ps) BT_FP_RND16(pd) BT_FP_RND16(ss) BT_FP_RND16(sd)
+#define BT_FP_RND_ROW(form)                                                                        \
+	{ bt_fp_round##form##0, bt_fp_round##form##1, bt_fp_round##form##2, bt_fp_round##form##3,  \
+	  bt_fp_round##form##4, bt_fp_round##form##5, bt_fp_round##form##6, bt_fp_round##form##7,  \
+	  bt_fp_round##form##8, bt_fp_round##form##9, bt_fp_round##form##10,                       \
+	  bt_fp_round##form##11, bt_fp_round##form##12, bt_fp_round##form##13,                     \
+	  bt_fp_round##form##14, bt_fp_round##form##15 }
+static const bt_fp_host_fn bt_fp_rounds[4][16] = {
+	BT_FP_RND_ROW(ps), BT_FP_RND_ROW(pd), BT_FP_RND_ROW(ss), BT_FP_RND_ROW(sd),
+};
+
+// clang-format on
+
+/* The vector forms' operands: a (first source), b (the r/m source, len bytes). */
+static void bt_fp_vsrc(struct bt_cpu *cpu, const struct bt_insn *in, u8 *a, u8 *b, unsigned len,
+		       unsigned rm_len)
+{
+	bt_vec_get(cpu, in->vex ? in->vvvv : in->reg, a, len);
+	memset(b, 0, len);
+	if (in->ea_kind == BT_EA_NONE)
+		bt_vec_get(cpu, in->rm, b, len);
+	else
+		bt_vec_load(cpu, in, b, rm_len, !in->vex && rm_len == 16 ? 16 : 0);
+}
+
+/* Run fn on each 16-byte lane of a with b under the guest MXCSR, then merge the flags. */
+static void bt_fp_lanes(struct bt_cpu *cpu, bt_fp_host_fn fn, u8 *a, const u8 *b, unsigned len)
+{
+	u32 host = bt_fp_enter(cpu);
+
+	for (unsigned l = 0; l < len; l += 16)
+		fn(a + l, b + l);
+	bt_fp_flags(cpu, bt_fp_leave(host));
+}
+
+/* 66/F2 0F D0 ADDSUBPD/PS, 0F 7C HADDPD/PS, 0F 7D HSUBPD/PS. */
+void bt_op_ssefp_sse3(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned op = in->opcode & 0xff, len = in->vex && in->vex_l ? 32 : 16;
+	bool pd = in->p66 && in->rep == BT_REP_NONE, ps = in->rep == BT_REP_F2;
+	bt_fp_host_fn fn;
+	u8 a[32], b[32];
+
+	if (!pd && !ps)
+		bt_raise_ud(cpu);
+	bt_vec_check(cpu, in, CPU_F_SSE3);
+	fn = op == 0xd0 ? (pd ? bt_fp_addsubpd : bt_fp_addsubps) :
+	     op == 0x7c ? (pd ? bt_fp_haddpd : bt_fp_haddps) :
+			  (pd ? bt_fp_hsubpd : bt_fp_hsubps);
+	bt_fp_vsrc(cpu, in, a, b, len, len);
+	bt_fp_lanes(cpu, fn, a, b, len);
+	bt_vec_set(cpu, in, in->reg, a, len);
+}
+
+/* 66 0F 3A 08 ROUNDPS, 09 ROUNDPD, 0A ROUNDSS, 0B ROUNDSD (imm8[3:0]). */
+void bt_op_ssefp_round(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned form = (in->opcode & 0xff) - 8, len = in->vex && in->vex_l ? 32 : 16;
+	u8 a[32], b[32];
+
+	if (!in->p66 || in->rep != BT_REP_NONE || (form >= 2 && in->vex && in->vex_l) ||
+	    (form < 2 && in->vex && in->vvvv))
+		bt_raise_ud(cpu);
+	bt_vec_check(cpu, in, CPU_F_SSE4_1);
+	if (form < 2) { /* packed: one source, rounded in place */
+		if (in->ea_kind == BT_EA_NONE)
+			bt_vec_get(cpu, in->rm, b, len);
+		else
+			bt_vec_load(cpu, in, b, len, in->vex ? 0 : 16);
+		memcpy(a, b, len);
+	} else {
+		bt_fp_vsrc(cpu, in, a, b, 16, form == 2 ? 4 : 8);
+		len = 16;
+	}
+	bt_fp_lanes(cpu, bt_fp_rounds[form][in->imm & 15], a, b, len);
+	bt_vec_set(cpu, in, in->reg, a, len);
+}
+
+/* A scalar add of two floats (w 4) or doubles (w 8) under the entered MXCSR. */
+static void bt_fp_add1(u8 *x, const u8 *y, unsigned w)
+{
+	u8 d[16] = { 0 }, s[16] = { 0 };
+
+	memcpy(d, x, w);
+	memcpy(s, y, w);
+	(w == 4 ? bt_fp_addss : bt_fp_addsd)(d, s);
+	memcpy(x, d, w);
+}
+
+/*
+ * 66 0F 3A 40 DPPS, 41 DPPD (SDM vol. 2A): the products selected by imm8[7:4] (others +0.0),
+ * summed pairwise ((p0 + p1) + (p2 + p3)), the sum to the elements selected by imm8[3:0]
+ * (others +0.0); each product and sum rounded as the host's scalar operations do it.
+ */
+void bt_op_ssefp_dpp(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	bool pd = (in->opcode & 0xff) == 0x41;
+	unsigned w = pd ? 8 : 4, n = 16 / w, imm = (unsigned)in->imm & 0xff;
+	unsigned len = in->vex && in->vex_l ? 32 : 16;
+	u8 a[32], b[32], r[32];
+	u32 host;
+
+	if (!in->p66 || in->rep != BT_REP_NONE || (pd && in->vex && in->vex_l))
+		bt_raise_ud(cpu);
+	bt_vec_check(cpu, in, CPU_F_SSE4_1);
+	bt_fp_vsrc(cpu, in, a, b, len, len);
+	memset(r, 0, sizeof(r));
+	host = bt_fp_enter(cpu);
+	for (unsigned l = 0; l < len; l += 16) {
+		u8 t[4][8] = { { 0 } };
+
+		for (unsigned i = 0; i < n; i++) {
+			u8 d[16] = { 0 }, s[16] = { 0 };
+
+			if (!((imm >> (4 + i)) & 1))
+				continue;
+			memcpy(d, a + l + i * w, w);
+			memcpy(s, b + l + i * w, w);
+			(pd ? bt_fp_mulsd_h : bt_fp_mulss_h)(d, s);
+			memcpy(t[i], d, w);
+		}
+		bt_fp_add1(t[0], t[1], w);
+		if (!pd) {
+			bt_fp_add1(t[2], t[3], w);
+			bt_fp_add1(t[0], t[2], w);
+		}
+		for (unsigned i = 0; i < n; i++)
+			if ((imm >> i) & 1)
+				memcpy(r + l + i * w, t[0], w);
+	}
+	bt_fp_flags(cpu, bt_fp_leave(host));
+	bt_vec_set(cpu, in, in->reg, r, len);
+}

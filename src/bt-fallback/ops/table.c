@@ -72,7 +72,21 @@ const bt_handler_fn bt_ops_map0f[256] = {
 };
 
 const bt_handler_fn bt_ops_map0f38[256] = {
+	[0x00 ... 0x0b] = bt_op_vec_ssse3, [0x1c ... 0x1e] = bt_op_vec_ssse3,
+	[0x10] = bt_op_vec_blendv, [0x14] = bt_op_vec_blendv, [0x15] = bt_op_vec_blendv,
+	[0x17] = bt_op_vec_ptest,
+	[0x20 ... 0x25] = bt_op_vec_pmovx, [0x30 ... 0x35] = bt_op_vec_pmovx,
+	[0x28] = bt_op_vec_sse41, [0x29] = bt_op_vec_sse41, [0x2a] = bt_op_vec_movntdqa,
+	[0x2b] = bt_op_vec_sse41, [0x37 ... 0x40] = bt_op_vec_sse41,
+	[0x41] = bt_op_vec_phminposuw,
 	[0x82] = bt_op_invpcid, [0xf0] = bt_op_movbe, [0xf1] = bt_op_movbe,
+};
+
+const bt_handler_fn bt_ops_map0f3a[256] = {
+	[0x08 ... 0x0b] = bt_op_ssefp_round, [0x0c ... 0x0e] = bt_op_vec_blend,
+	[0x0f] = bt_op_vec_palignr, [0x14 ... 0x17] = bt_op_vec_pextr,
+	[0x20 ... 0x22] = bt_op_vec_pinsr, [0x40] = bt_op_ssefp_dpp, [0x41] = bt_op_ssefp_dpp,
+	[0x42] = bt_op_vec_blend, [0x60 ... 0x63] = bt_op_vec_pcmpxstrx,
 };
 
 // clang-format on
@@ -131,7 +145,7 @@ static bt_handler_fn bt_ops_generic(const struct bt_insn *in)
 		return bt_ops_map0f[op] ? bt_ops_map0f[op] : bt_ops_sse[op];
 	if (map == 2)
 		return bt_ops_map0f38[op];
-	return NULL;
+	return bt_ops_map0f3a[op];
 }
 
 bt_handler_fn bt_ops_select(struct bt_insn *in, enum bt_mode mode)

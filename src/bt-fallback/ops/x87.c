@@ -593,7 +593,9 @@ static void bt_x87_mem(struct bt_cpu *cpu, const struct bt_insn *in, unsigned op
 			bt_x87_ldm(cpu, in, 4, m);
 			bt_x87_load(cpu, X87_LD_I32, m);
 			return;
-		case 1:
+		case 1: /* FISTTP (SSE3) */
+			if (!bt_has(cpu, CPU_F_SSE3))
+				bt_raise_ud(cpu);
 			bt_x87_store(cpu, in, X87_STT_I32, 4, 1);
 			return;
 		case 2:
@@ -628,7 +630,9 @@ static void bt_x87_mem(struct bt_cpu *cpu, const struct bt_insn *in, unsigned op
 			bt_x87_ldm(cpu, in, 8, m);
 			bt_x87_load(cpu, X87_LD_F64, m);
 			return;
-		case 1:
+		case 1: /* FISTTP (SSE3) */
+			if (!bt_has(cpu, CPU_F_SSE3))
+				bt_raise_ud(cpu);
 			bt_x87_store(cpu, in, X87_STT_I64, 8, 1);
 			return;
 		case 2:
@@ -653,7 +657,9 @@ static void bt_x87_mem(struct bt_cpu *cpu, const struct bt_insn *in, unsigned op
 			bt_x87_ldm(cpu, in, 2, m);
 			bt_x87_load(cpu, X87_LD_I16, m);
 			return;
-		case 1:
+		case 1: /* FISTTP (SSE3) */
+			if (!bt_has(cpu, CPU_F_SSE3))
+				bt_raise_ud(cpu);
 			bt_x87_store(cpu, in, X87_STT_I16, 2, 1);
 			return;
 		case 2:

@@ -70,16 +70,16 @@ enum cpu_fword {
 	X(SSE, "sse", CPU_FW_1_EDX, 25, 1)                             \
 	X(SSE2, "sse2", CPU_FW_1_EDX, 26, 1)                           \
 	X(HT, "ht", CPU_FW_1_EDX, 28, 0)                               \
-	X(SSE3, "pni", CPU_FW_1_ECX, 0, 0)                             \
+	X(SSE3, "pni", CPU_FW_1_ECX, 0, 1)                             \
 	X(PCLMULQDQ, "pclmulqdq", CPU_FW_1_ECX, 1, 0)                  \
 	X(MONITOR, "monitor", CPU_FW_1_ECX, 3, 0)                      \
 	X(VMX, "vmx", CPU_FW_1_ECX, 5, 0)                              \
-	X(SSSE3, "ssse3", CPU_FW_1_ECX, 9, 0)                          \
+	X(SSSE3, "ssse3", CPU_FW_1_ECX, 9, 1)                          \
 	X(FMA, "fma", CPU_FW_1_ECX, 12, 0)                             \
 	X(CX16, "cx16", CPU_FW_1_ECX, 13, 1)                           \
 	X(PCID, "pcid", CPU_FW_1_ECX, 17, 1)                           \
-	X(SSE4_1, "sse4_1", CPU_FW_1_ECX, 19, 0)                       \
-	X(SSE4_2, "sse4_2", CPU_FW_1_ECX, 20, 0)                       \
+	X(SSE4_1, "sse4_1", CPU_FW_1_ECX, 19, 1)                       \
+	X(SSE4_2, "sse4_2", CPU_FW_1_ECX, 20, 1)                       \
 	X(X2APIC, "x2apic", CPU_FW_1_ECX, 21, 1)                       \
 	X(MOVBE, "movbe", CPU_FW_1_ECX, 22, 1)                         \
 	X(POPCNT, "popcnt", CPU_FW_1_ECX, 23, 1)                       \
