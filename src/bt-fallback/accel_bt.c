@@ -207,12 +207,17 @@ static int accel_bt_vm_create(const struct accel_config *cfg, struct accel_vm **
 	}
 	{
 		char why[256];
-		int ret = bt_host_check(&avm->model, why, sizeof(why));
+		int ret = bt_host_check(&avm->model, !cfg->cpu, why, sizeof(why));
 
 		if (ret < 0) {
 			free(avm);
 			return err_set(err, ret, "cpu: %s", why);
 		}
+		if (ret > 0)
+			log_info(
+				"cpu: the default model %s goes without %s: the BT engine computes "
+				"them with host instructions this host's CPU lacks",
+				avm->model.name, why);
 	}
 	avm->nr_vcpus = cfg->nr_vcpus;
 	avm->jit = cfg->bt_jit;

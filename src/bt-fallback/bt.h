@@ -614,9 +614,11 @@ u64 bt_rdtsc(struct bt_cpu *cpu);
 
 /*
  * Can this host run the model (the features the engine computes with host instructions)? 0, or
- * -EOPNOTSUPP with the reason in why. Any thread.
+ * -EOPNOTSUPP with the reason in why; with drop, the features the host cannot back (and those
+ * needing them) are taken out of m instead, their names in why and their number returned. Any
+ * thread.
  */
-int bt_host_check(const struct cpu_model *m, char *why, size_t len);
+int bt_host_check(struct cpu_model *m, bool drop, char *why, size_t len);
 
 /* CPUID model, SDM vol. 2A CPUID. */
 void bt_cpuid(struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
@@ -771,6 +773,8 @@ extern const bt_handler_fn bt_ops_map1[256];
 extern const bt_handler_fn bt_ops_map0f[256];
 extern const bt_handler_fn bt_ops_map0f38[256];
 extern const bt_handler_fn bt_ops_map0f3a[256];
+extern const bt_handler_fn bt_ops_vex0f38[256];
+extern const bt_handler_fn bt_ops_vex0f3a[256];
 /* SSE handlers by 0F opcode (ops/sse.c); NULL: not an SSE opcode. */
 extern const bt_handler_fn bt_ops_sse[256];
 /* MMX handlers by 0F opcode without a 66/F2/F3 prefix (ops/mmx.c); NULL: not MMX. */

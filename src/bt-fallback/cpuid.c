@@ -231,35 +231,77 @@ void bt_cpuid(struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
 	}
 }
 
+/* Whether the host's OS has the AVX state enabled (CPUID.1:ECX.OSXSAVE, XCR0 bits 1 and 2). */
+static bool bt_host_avx_state(void)
+{
+	unsigned r[4], lo, hi;
+
+	if (!__get_cpuid(1, &r[0], &r[1], &r[2], &r[3]) || !(r[2] & (1u << 27)))
+		return false;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	(void)hi;
+	return (lo & 6) == 6;
+}
+
 /*
  * Floating-point instructions the engine carries out with the same host instruction (ops/
- * ssefp.c, x87.c: the host rounds, the guest's MXCSR controls): a model with their feature
- * needs a host CPU that has it too.
+ * ssefp.c, avx.c, x87.c: the host rounds, the guest's MXCSR controls): a model with their
+ * feature needs a host CPU that has it too. The default model (drop) goes without what the
+ * host lacks, and without what needs that; a model the user chose is refused.
  */
-int bt_host_check(const struct cpu_model *m, char *why, size_t len)
+int bt_host_check(struct cpu_model *m, bool drop, char *why, size_t len)
 {
 	static const struct {
 		enum cpu_feature f;
-		unsigned leaf, reg, bit;
+		unsigned bit; /* CPUID.1:ECX */
+		bool avx;     /* and the AVX state enabled */
 		const char *what;
 	} host[] = {
-		{ CPU_F_SSE3, 1, 2, 0, "ADDSUBPS, HADDPS, HSUBPS and FISTTP" },
-		{ CPU_F_SSE4_1, 1, 2, 19, "ROUNDPS/PD/SS/SD" },
+		{ CPU_F_SSE3, 0, false, "ADDSUBPS, HADDPS, HSUBPS and FISTTP" },
+		{ CPU_F_SSE4_1, 19, false, "ROUNDPS/PD/SS/SD" },
+		{ CPU_F_AVX, 28, true, "VCMPPS/PD/SS/SD's predicates 8 to 31" },
+		{ CPU_F_FMA, 12, true, "the fused multiply-adds" },
+		{ CPU_F_F16C, 29, true, "VCVTPH2PS and VCVTPS2PH" },
 	};
 
-	unsigned r[4];
+	unsigned r[4] = { 0 };
+	bool avx_state = bt_host_avx_state();
+	size_t at = 0;
+	int dropped = 0;
 
+	__get_cpuid(1, &r[0], &r[1], &r[2], &r[3]);
+	if (len)
+		why[0] = 0;
 	for (unsigned i = 0; i < sizeof(host) / sizeof(host[0]); i++) {
-		if (!cpu_model_has(m, host[i].f))
+		if (!cpu_model_has(m, host[i].f) ||
+		    (((r[2] >> host[i].bit) & 1) && (!host[i].avx || avx_state)))
 			continue;
-		if (__get_cpuid_count(host[i].leaf, 0, &r[0], &r[1], &r[2], &r[3]) &&
-		    ((r[host[i].reg] >> host[i].bit) & 1))
-			continue;
-		snprintf(why, len,
-			 "%s: the BT engine computes %s with the host's own instructions, and this "
-			 "host's CPU lacks them: remove the feature (\"%s\": false)",
-			 cpu_feature_name(host[i].f), host[i].what, cpu_feature_name(host[i].f));
-		return -EOPNOTSUPP;
+		if (!drop) {
+			snprintf(
+				why, len,
+				"%s: the BT engine computes %s with the host's own instructions, "
+				"and this host's CPU lacks them: remove the feature (\"%s\": false)",
+				cpu_feature_name(host[i].f), host[i].what,
+				cpu_feature_name(host[i].f));
+			return -EOPNOTSUPP;
+		}
+		{
+			struct cpu_model before = *m;
+
+			cpu_model_drop(m, host[i].f);
+			for (unsigned k = 0; k < cpu_nr_features(); k++) {
+				enum cpu_feature f = cpu_feature_at(k);
+				int n;
+
+				if (!cpu_model_has(&before, f) || cpu_model_has(m, f) ||
+				    at + 1 >= len)
+					continue;
+				n = snprintf(why + at, len - at, "%s%s", at ? " " : "",
+					     cpu_feature_name(f));
+				at = n > 0 && (size_t)n < len - at ? at + (size_t)n : len - 1;
+				dropped++;
+			}
+		}
 	}
-	return 0;
+	return dropped;
 }

@@ -57,11 +57,13 @@ struct bt_insn {
 	/*
 	 * VEX-encoded (SDM vol. 2A 2.3): vex set, vex_l the vector length (0: 128, 1: 256 bits),
 	 * vvvv the extra source register (0-15, already un-inverted; 0 when unused). The mandatory
-	 * prefix VEX.pp is in p66/rep as a legacy prefix would be, VEX.W in rexw, VEX.mmmmm in the
-	 * opcode's map.
+	 * prefix VEX.pp is in p66/rep as a legacy prefix would be, VEX.W in vex_w (and in rexw in
+	 * 64-bit mode, where it selects 64-bit general registers), VEX.mmmmm in the opcode's map.
 	 */
-	u8 vex : 1, vex_l : 1;
+	u8 vex : 1, vex_l : 1, vex_w : 1;
+	u8 sib : 1; /* a SIB byte was present: sib_index is its index field with REX.X / VEX.X */
 	u8 vvvv;
+	u8 sib_index; /* a gather's (VSIB) vector index register, whatever its number */
 };
 
 /* CPU execution modes, part of a block's key. */

@@ -129,6 +129,7 @@ BT_OP(ssefp_cvtsi2f);
 BT_OP(ssefp_cvtf2si);
 /* x87.c */
 BT_OP(x87);
+void bt_x87_loaded(struct bt_cpu *cpu); /* FCW's reserved bits and ES/B after FXRSTOR/XRSTOR */
 BT_OP(fwait);
 /* mmx.c */
 BT_OP(mmx_alu);
@@ -171,6 +172,33 @@ void bt_vec_store(struct bt_cpu *cpu, const struct bt_insn *in, const u8 *v, uns
 		  unsigned align);
 /* #UD for a missing feature or an SSE/AVX state not enabled, #NM with CR0.TS. */
 void bt_vec_check(struct bt_cpu *cpu, const struct bt_insn *in, enum cpu_feature f);
+/* ssefp.c: a host operation d = fn(d, b, c) per 16-byte lane under the guest's MXCSR */
+typedef void (*bt_fp3_fn)(u8 d[16], const u8 b[16], const u8 c[16]);
+void bt_fp_run3(struct bt_cpu *cpu, bt_fp3_fn fn, u8 *d, const u8 *b, const u8 *c, unsigned len);
+/* avx.c: VEX-only AVX, AVX2, FMA, F16C; BMI1, BMI2 */
+BT_OP(avx_permilvar);
+BT_OP(avx_permilimm);
+BT_OP(avx_permd);
+BT_OP(avx_permq);
+BT_OP(avx_perm2x128);
+BT_OP(avx_vtest);
+BT_OP(avx_broadcast);
+BT_OP(avx_insert128);
+BT_OP(avx_extract128);
+BT_OP(avx_pblendd);
+BT_OP(avx_blendv);
+BT_OP(avx_shiftv);
+BT_OP(avx_maskmov);
+BT_OP(avx_gather);
+BT_OP(avx_fma);
+BT_OP(avx_cvtph2ps);
+BT_OP(avx_cvtps2ph);
+BT_OP(bmi_andn);
+BT_OP(bmi_grp17);
+BT_OP(bmi_f5);
+BT_OP(bmi_mulx);
+BT_OP(bmi_f7);
+BT_OP(bmi_rorx);
 /* ssefp.c: SSE3 and SSE4.1 floating point */
 BT_OP(ssefp_sse3);
 BT_OP(ssefp_round);

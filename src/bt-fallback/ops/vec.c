@@ -81,15 +81,16 @@ void bt_vec_store(struct bt_cpu *cpu, const struct bt_insn *in, const u8 *v, uns
 /*
  * The checks every SSE or AVX instruction makes before its operands (SDM vol. 2A 2.4, 2.5):
  * the CPU model's feature (and AVX for a VEX form, AVX2 for a 256-bit integer one), CR0.EM and
- * CR4.OSFXSR (legacy), CR4.OSXSAVE and XCR0 (VEX), then CR0.TS (#NM).
+ * CR4.OSFXSR (legacy), CR4.OSXSAVE and XCR0 and not virtual-8086 mode (VEX), then CR0.TS
+ * (#NM).
  */
 void bt_vec_check(struct bt_cpu *cpu, const struct bt_insn *in, enum cpu_feature f)
 {
 	if (!bt_has(cpu, f))
 		bt_raise_ud(cpu);
 	if (in->vex) {
-		if (!bt_has(cpu, CPU_F_AVX) || !(cpu->st.cr4 & BT_CR4_OSXSAVE) ||
-		    (cpu->st.xcr0 & 6) != 6)
+		if (!bt_has(cpu, CPU_F_AVX) || (cpu->st.rflags & BT_VM) ||
+		    !(cpu->st.cr4 & BT_CR4_OSXSAVE) || (cpu->st.xcr0 & 6) != 6)
 			bt_raise_ud(cpu);
 	} else if ((cpu->st.cr0 & BT_CR0_EM) || !(cpu->st.cr4 & BT_CR4_OSFXSR)) {
 		bt_raise_ud(cpu);
@@ -117,6 +118,14 @@ static void bt_vec_rm(struct bt_cpu *cpu, const struct bt_insn *in, u8 *b, unsig
 		bt_vec_get(cpu, in->rm, b, len);
 	else
 		bt_vec_load(cpu, in, b, len, align && !in->vex ? 16 : 0);
+}
+
+/*
+ * VPEXTRQ, VPINSRQ: their VEX.W1 form is 64-bit mode only; outside, #UD (not the dword form).
+ */
+static bool bt_vec_w1_outside64(const struct bt_cpu *cpu, const struct bt_insn *in, bool qform)
+{
+	return qform && in->vex && in->vex_w && bt_cpu_mode(cpu) != BT_MODE_LONG64;
 }
 
 /* ------------------------------------------------------ lane arithmetic */
@@ -574,7 +583,8 @@ void bt_op_vec_pextr(struct bt_cpu *cpu, const struct bt_insn *in)
 	const u8 *s;
 	u64 v;
 
-	if (!in->p66 || in->rep != BT_REP_NONE || (in->vex && (in->vex_l || in->vvvv)))
+	if (!in->p66 || in->rep != BT_REP_NONE || (in->vex && (in->vex_l || in->vvvv)) ||
+	    bt_vec_w1_outside64(cpu, in, op == 0x16))
 		bt_raise_ud(cpu);
 	bt_vec_check(cpu, in, CPU_F_SSE4_1);
 	s = bt_vec_xmm(cpu, in->reg);
@@ -597,7 +607,8 @@ void bt_op_vec_pinsr(struct bt_cpu *cpu, const struct bt_insn *in)
 	u8 a[16], r[16];
 	u64 v;
 
-	if (!in->p66 || in->rep != BT_REP_NONE || (in->vex && in->vex_l))
+	if (!in->p66 || in->rep != BT_REP_NONE || (in->vex && in->vex_l) ||
+	    bt_vec_w1_outside64(cpu, in, op == 0x22))
 		bt_raise_ud(cpu);
 	bt_vec_check(cpu, in, CPU_F_SSE4_1);
 	bt_vec_get(cpu, bt_vec_src1(in), a, 16);
@@ -626,7 +637,8 @@ void bt_op_vec_sse3_mov(struct bt_cpu *cpu, const struct bt_insn *in)
 	unsigned op = in->opcode & 0xff, len = bt_vec_len(in);
 	u8 s[32], r[32];
 
-	if ((in->vex && in->vvvv) || (op == 0xf0 && in->ea_kind == BT_EA_NONE))
+	if ((in->vex && in->vvvv) ||
+	    (op == 0xf0 && (in->ea_kind == BT_EA_NONE || in->rep != BT_REP_F2)))
 		bt_raise_ud(cpu);
 	bt_vec_check(cpu, in, CPU_F_SSE3);
 	if (op == 0x12 && in->rep == BT_REP_F2) { /* MOVDDUP: 8 bytes read for 128 bits */

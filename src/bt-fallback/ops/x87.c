@@ -485,6 +485,22 @@ static void bt_x87_init(struct bt_cpu *cpu)
 	cpu->st.fx.fdp = 0;
 }
 
+/*
+ * After FXRSTOR or XRSTOR loaded FCW and FSW as they were in memory: the reserved control bits
+ * read as the CPU has them (bit 6 set, 15:13 clear), ES and B follow the flags FCW leaves
+ * unmasked.
+ */
+void bt_x87_loaded(struct bt_cpu *cpu)
+{
+	struct cpu_fxsave *fx = &cpu->st.fx;
+
+	fx->fcw = (u16)((fx->fcw & 0x1f3f) | 0x40);
+	if (fx->fsw & ~fx->fcw & FSW_EXC)
+		fx->fsw |= FSW_ES | FSW_B;
+	else
+		fx->fsw &= (u16) ~(FSW_ES | FSW_B);
+}
+
 static void bt_x87_ldenv(struct bt_cpu *cpu, const struct bt_insn *in, bool rstor)
 {
 	u64 off = bt_ea_off(cpu, in);

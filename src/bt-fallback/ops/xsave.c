@@ -14,6 +14,9 @@
  * MXCSR travels with SSE or AVX: the standard forms save and load it when RFBM[1] or RFBM[2]
  * (13.7, 13.8.1), the compacted XRSTOR loads it only with the SSE component's data.
  *
+ * Outside 64-bit mode only XMM0-7 and YMM0-7 are saved and restored (the image's bytes for
+ * registers 8-15 are left alone).
+ *
  * Not implemented (not advertised): XSAVES/XRSTORS and supervisor components (IA32_XSS),
  * XGETBV with ECX = 1. x87 pointers (FIP, FDP, FOP) are not tracked and save as zero.
  */
@@ -65,6 +68,12 @@ static u64 bt_xsave_inuse(const struct bt_cpu *cpu)
 	return in;
 }
 
+/* How many XMM/YMM registers the mode saves and restores: 16 in 64-bit mode, else 8. */
+static unsigned bt_xsave_nregs(const struct bt_cpu *cpu)
+{
+	return bt_cpu_mode(cpu) == BT_MODE_LONG64 ? 16 : 8;
+}
+
 /* The requested-feature bitmap: EDX:EAX and XCR0. */
 static u64 bt_xsave_rfbm(const struct bt_cpu *cpu)
 {
@@ -103,6 +112,7 @@ static void bt_xsave_common(struct bt_cpu *cpu, const struct bt_insn *in, enum b
 {
 	u64 off = bt_ea_off(cpu, in), rfbm = bt_xsave_rfbm(cpu), inuse = bt_xsave_inuse(cpu);
 	u64 save = kind == BT_XSAVE ? rfbm : rfbm & inuse, bv;
+	unsigned nr = bt_xsave_nregs(cpu);
 	u8 img[BT_XS_SIZE];
 
 	if (bt_ea(cpu, in) & 63)
@@ -113,7 +123,8 @@ static void bt_xsave_common(struct bt_cpu *cpu, const struct bt_insn *in, enum b
 		bt_probe_st(cpu, in->seg, (off + BT_XS_AVX) & bt_mask(in->asz), 256);
 	bt_xsave_get(cpu, in, off, img, BT_XS_HDR, BT_XS_HDR + 8);
 	memcpy(img, &cpu->st.fx, 512);
-	memset(img + 8, 0, 16); /* FOP, FIP, FDP: not tracked */
+	img[5] = 0;		/* reserved */
+	memset(img + 6, 0, 18); /* FOP, FIP, FDP: not tracked */
 	memcpy(img + BT_XS_AVX, cpu->st.ymmh, 256);
 	if (kind == BT_XSAVEC) {
 		bv = rfbm & inuse;
@@ -131,9 +142,9 @@ static void bt_xsave_common(struct bt_cpu *cpu, const struct bt_insn *in, enum b
 		bt_st(cpu, in->seg, (off + 24) & bt_mask(in->asz), 8, mx);
 	}
 	if (save & 2)
-		bt_xsave_put(cpu, in, off, img, 160, 416);
+		bt_xsave_put(cpu, in, off, img, 160, 160 + 16 * nr);
 	if (save & 4)
-		bt_xsave_put(cpu, in, off, img, BT_XS_AVX, BT_XS_SIZE);
+		bt_xsave_put(cpu, in, off, img, BT_XS_AVX, BT_XS_AVX + 16 * nr);
 	bt_st(cpu, in->seg, (off + BT_XS_HDR) & bt_mask(in->asz), 8, bv);
 	if (kind == BT_XSAVEC)
 		bt_st(cpu, in->seg, (off + BT_XS_HDR + 8) & bt_mask(in->asz), 8,
@@ -169,9 +180,9 @@ static void bt_xsave_init_component(struct bt_cpu *cpu, unsigned i)
 		fx->fip = fx->fdp = 0;
 		memset(fx->st, 0, sizeof(fx->st));
 	} else if (i == 1) {
-		memset(fx->xmm, 0, sizeof(fx->xmm));
+		memset(fx->xmm, 0, 16 * bt_xsave_nregs(cpu));
 	} else {
-		memset(cpu->st.ymmh, 0, sizeof(cpu->st.ymmh));
+		memset(cpu->st.ymmh, 0, 16 * bt_xsave_nregs(cpu));
 	}
 }
 
@@ -200,7 +211,7 @@ void bt_op_xrstor(struct bt_cpu *cpu, const struct bt_insn *in)
 		bt_raise_gp0(cpu);
 	}
 	bt_xsave_get(cpu, in, off, img, 0, 512);
-	if (rfbm & 4)
+	if (rfbm & bv & 4) /* a component to initialise is not read */
 		bt_xsave_get(cpu, in, off, img, BT_XS_AVX, BT_XS_SIZE);
 	memcpy(&mx, img + 24, 8);
 	mx_load = compacted ? (rfbm & bv & 2) != 0 : (rfbm & 6) != 0;
@@ -224,10 +235,11 @@ void bt_op_xrstor(struct bt_cpu *cpu, const struct bt_insn *in)
 			memcpy(&fx->fip, img + 8, 8);
 			memcpy(&fx->fdp, img + 16, 8);
 			memcpy(fx->st, img + 32, 128);
+			bt_x87_loaded(cpu);
 		} else if (i == 1) {
-			memcpy(cpu->st.fx.xmm, img + 160, 256);
+			memcpy(cpu->st.fx.xmm, img + 160, 16 * bt_xsave_nregs(cpu));
 		} else {
-			memcpy(cpu->st.ymmh, img + BT_XS_AVX, 256);
+			memcpy(cpu->st.ymmh, img + BT_XS_AVX, 16 * bt_xsave_nregs(cpu));
 		}
 	}
 	if (mx_load)

@@ -215,6 +215,23 @@ static const struct {
 	{ CPU_F_MTRR, CPU_F_MSR },	   { CPU_F_INVTSC, CPU_F_TSC },
 };
 
+void cpu_model_drop(struct cpu_model *m, enum cpu_feature f)
+{
+	bool again = true;
+
+	cpu_model_set(m, f, false);
+	while (again) {
+		again = false;
+		for (unsigned i = 0; i < sizeof(cpu_deps) / sizeof(cpu_deps[0]); i++) {
+			if (cpu_model_has(m, cpu_deps[i].f) &&
+			    !cpu_model_has(m, cpu_deps[i].needs)) {
+				cpu_model_set(m, cpu_deps[i].f, false);
+				again = true;
+			}
+		}
+	}
+}
+
 int cpu_model_check(const struct cpu_model *m, char *why, size_t len)
 {
 	for (unsigned i = 0; i < CPU_NR_FEATURES; i++) {

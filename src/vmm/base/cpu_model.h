@@ -75,7 +75,7 @@ enum cpu_fword {
 	X(MONITOR, "monitor", CPU_FW_1_ECX, 3, 0)                      \
 	X(VMX, "vmx", CPU_FW_1_ECX, 5, 0)                              \
 	X(SSSE3, "ssse3", CPU_FW_1_ECX, 9, 1)                          \
-	X(FMA, "fma", CPU_FW_1_ECX, 12, 0)                             \
+	X(FMA, "fma", CPU_FW_1_ECX, 12, 1)                             \
 	X(CX16, "cx16", CPU_FW_1_ECX, 13, 1)                           \
 	X(PCID, "pcid", CPU_FW_1_ECX, 17, 1)                           \
 	X(SSE4_1, "sse4_1", CPU_FW_1_ECX, 19, 1)                       \
@@ -86,17 +86,17 @@ enum cpu_fword {
 	X(TSC_DEADLINE, "tsc_deadline_timer", CPU_FW_1_ECX, 24, 1)     \
 	X(AES, "aes", CPU_FW_1_ECX, 25, 0)                             \
 	X(XSAVE, "xsave", CPU_FW_1_ECX, 26, 1)                         \
-	X(AVX, "avx", CPU_FW_1_ECX, 28, 0)                             \
-	X(F16C, "f16c", CPU_FW_1_ECX, 29, 0)                           \
+	X(AVX, "avx", CPU_FW_1_ECX, 28, 1)                             \
+	X(F16C, "f16c", CPU_FW_1_ECX, 29, 1)                           \
 	X(RDRAND, "rdrand", CPU_FW_1_ECX, 30, 0)                       \
 	X(HYPERVISOR, "hypervisor", CPU_FW_1_ECX, 31, 1)               \
 	X(FSGSBASE, "fsgsbase", CPU_FW_7_EBX, 0, 1)                    \
 	X(TSC_ADJUST, "tsc_adjust", CPU_FW_7_EBX, 1, 1)                \
-	X(BMI1, "bmi1", CPU_FW_7_EBX, 3, 0)                            \
+	X(BMI1, "bmi1", CPU_FW_7_EBX, 3, 1)                            \
 	X(HLE, "hle", CPU_FW_7_EBX, 4, 0)                              \
-	X(AVX2, "avx2", CPU_FW_7_EBX, 5, 0)                            \
+	X(AVX2, "avx2", CPU_FW_7_EBX, 5, 1)                            \
 	X(SMEP, "smep", CPU_FW_7_EBX, 7, 1)                            \
-	X(BMI2, "bmi2", CPU_FW_7_EBX, 8, 0)                            \
+	X(BMI2, "bmi2", CPU_FW_7_EBX, 8, 1)                            \
 	X(ERMS, "erms", CPU_FW_7_EBX, 9, 1)                            \
 	X(INVPCID, "invpcid", CPU_FW_7_EBX, 10, 1)                     \
 	X(RTM, "rtm", CPU_FW_7_EBX, 11, 0)                             \
@@ -154,6 +154,8 @@ static inline bool cpu_model_has(const struct cpu_model *m, enum cpu_feature f)
 }
 
 void cpu_model_set(struct cpu_model *m, enum cpu_feature f, bool on);
+/* Clear f and every feature that needs it (directly or not). */
+void cpu_model_drop(struct cpu_model *m, enum cpu_feature f);
 
 /* Family and model from the signature (SDM vol. 2A figure 3-6: extended fields added). */
 unsigned cpu_model_family(const struct cpu_model *m);
