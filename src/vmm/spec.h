@@ -10,7 +10,7 @@
  * (docs/conventions.md section 8).
  *
  * A key the parser accepts has an effect. Sections this build validates but cannot run yet
- * (nics, display, control: spec_unbuilt_keys) are refused with "PATH: ... not supported by
+ * (nics, display: spec_unbuilt_keys) are refused with "PATH: ... not supported by
  * this build yet"; tests/specs/keys.json names, for every other key, the code that reads it
  * and the test that shows its effect.
  *
@@ -226,10 +226,25 @@ struct control_spec {
 	char *path; /* the control socket (absolute); NULL: no control socket */
 };
 
+#define SPEC_STATE_ROUNDTRIP_MAX_MS 3600000u /* an hour */
+
+/* debug.forbidden_syscall: a thread that makes a system call the sandbox forbids (tests). */
+enum spec_forbidden_syscall {
+	SPEC_FORBIDDEN_SYSCALL_NONE, /* default */
+	SPEC_FORBIDDEN_SYSCALL_MAIN, /* the main thread, right after its lockdown */
+	SPEC_FORBIDDEN_SYSCALL_VCPU, /* vcpu0, right after its lockdown */
+};
+
 struct debug_spec {
 	bool has_exit_port;
 	u16 exit_port;	  /* isa-debug-exit style: the guest writes its exit status here */
 	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
+	/*
+	 * Every this many ms of host time, pause, save the whole state, reset every device and
+	 * vCPU, load it back and resume (vm_state_roundtrip); 0: never.
+	 */
+	unsigned state_roundtrip_ms;
+	enum spec_forbidden_syscall forbidden_syscall;
 };
 
 /* "cpu": the CPU model the guest sees (docs/cpu-model.md). */
@@ -269,6 +284,7 @@ struct vm_spec {
 	struct display_spec display;
 	struct control_spec control;
 	struct bt_spec bt;
+	bool sandbox_off; /* "sandbox": false (default true: the seccomp sandbox is on) */
 };
 
 enum spec_flags {
@@ -300,6 +316,13 @@ MUST_CHECK int spec_load(const char *path, const char *const *sets, unsigned nr_
 MUST_CHECK int spec_parse_string(const char *json, const char *base_dir, const char *const *sets,
 				 unsigned nr_sets, unsigned flags, struct vm_spec *out,
 				 struct diag *d);
+
+/*
+ * The spec as JSON text (malloc'd; NULL on ENOMEM): every default filled in, every path
+ * absolute, in the schema's keys, so it parses back (spec_parse_string) to the same struct.
+ * vm.info's "config" (spec_json.c).
+ */
+char *spec_to_json(const struct vm_spec *s);
 
 /* Free everything a successful spec_load/spec_parse_string allocated; s is zeroed. */
 void spec_free(struct vm_spec *s);
