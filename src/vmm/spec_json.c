@@ -89,6 +89,29 @@ static json_t *spec_json_nic(const struct nic_spec *n)
 	return o;
 }
 
+/* "cpu": the named model and, under "features", every feature where the spec's CPU differs. */
+static json_t *spec_json_cpu(const struct cpu_spec *c)
+{
+	struct cpu_model named;
+	json_t *o = json_pack("{s:s}", "model", c->model.name), *feats = json_object();
+
+	if (o && feats && cpu_model_lookup(c->model.name, &named)) {
+		for (unsigned i = 0; i < cpu_nr_features(); i++) {
+			enum cpu_feature f = cpu_feature_at(i);
+			bool on = cpu_model_has(&c->model, f);
+
+			if (on != cpu_model_has(&named, f))
+				spec_json_set(feats, cpu_feature_name(f), json_boolean(on));
+		}
+	}
+	if (o && feats && json_object_size(feats)) {
+		spec_json_set(o, "features", feats);
+		feats = NULL;
+	}
+	json_decref(feats);
+	return o;
+}
+
 static json_t *spec_json_tree(const struct vm_spec *s)
 {
 	json_t *o = json_object(), *serial, *debug;
@@ -141,6 +164,8 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	}
 	if (s->control.path)
 		spec_json_set(o, "control", json_pack("{s:s}", "path", s->control.path));
+	if (s->cpu.set) /* only then: under KVM a "cpu" section is refused */
+		spec_json_set(o, "cpu", spec_json_cpu(&s->cpu));
 	return o;
 }
 
