@@ -209,7 +209,11 @@ static int board_pc_create_debug(struct board_pc *b, struct err *err)
 	int ret;
 
 	if (dbg->has_exit_port) {
-		struct debug_exit_config cfg = { .name = "debug-exit", .port = dbg->exit_port };
+		struct debug_exit_config cfg = {
+			.name = "debug-exit",
+			.port = dbg->exit_port,
+			.qemu_style = dbg->exit_code_style == SPEC_EXIT_CODE_QEMU,
+		};
 
 		ret = debug_exit_create(&vm->plat, &cfg, (struct irq_line){ 0 }, &b->debug_exit,
 					err);

@@ -136,6 +136,7 @@ static const char *const on_triple_fault_names[] = { "exit", "reset", NULL };
 static const char *const boot_decompress_names[] = { "host", "guest", NULL };
 static const char *const bt_engine_names[] = { "jit", "interpreter", NULL };
 static const char *const forbidden_syscall_names[] = { "none", "main", "vcpu", NULL };
+static const char *const exit_code_style_names[] = { "vmm", "qemu", NULL };
 
 const char *spec_enum_name(const char *const *names, size_t nr, unsigned v)
 {
@@ -172,6 +173,11 @@ const char *spec_bt_engine_name(enum spec_bt_engine e)
 	return SPEC_ENUM_NAME(bt_engine_names, e);
 }
 
+const char *spec_exit_code_style_name(enum spec_exit_code_style s)
+{
+	return SPEC_ENUM_NAME(exit_code_style_names, s);
+}
+
 /* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
 
 static const char *const spec_top_keys[] = { "name",	"vcpus",   "memory_mib", "accel",
@@ -184,8 +190,9 @@ static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",
 					      "decompress", NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
-static const char *const spec_debug_keys[] = { "exit_port", "test_device", "state_roundtrip_ms",
-					       "forbidden_syscall", NULL };
+static const char *const spec_debug_keys[] = { "exit_port",	     "test_device",
+					       "state_roundtrip_ms", "forbidden_syscall",
+					       "exit_code_style",    NULL };
 static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "readonly",
 					      "cache", "serial", "cdrom", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
@@ -913,6 +920,12 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 	}
 	SPEC_GET_ENUM(c, debug, "debug", "forbidden_syscall", forbidden_syscall_names,
 		      &dbg->forbidden_syscall);
+	if (spec_member(debug, "debug", "exit_code_style", kpath) &&
+	    !json_object_get(debug, "exit_port"))
+		spec_err(c, kpath,
+			 "needs debug.exit_port (the port the guest writes its status to)");
+	SPEC_GET_ENUM(c, debug, "debug", "exit_code_style", exit_code_style_names,
+		      &dbg->exit_code_style);
 }
 
 /* The BT engine's tiers: interpreter only, or JIT above a hotness threshold, its code cache. */

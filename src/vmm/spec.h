@@ -147,8 +147,15 @@ enum spec_bt_engine {
 	SPEC_BT_INTERPRETER, /* every instruction interpreted */
 };
 
+/* debug.exit_code_style: how the value written to the exit port becomes the exit status. */
+enum spec_exit_code_style {
+	SPEC_EXIT_CODE_VMM,  /* default: V & 0xff */
+	SPEC_EXIT_CODE_QEMU, /* QEMU's isa-debug-exit: ((V << 1) | 1) & 0xff */
+};
+
 const char *spec_accel_name(enum spec_accel a);
 const char *spec_bt_engine_name(enum spec_bt_engine e);
+const char *spec_exit_code_style_name(enum spec_exit_code_style s);
 const char *boot_kind_name(enum boot_kind k);
 const char *serial_target_name(enum serial_target t);
 const char *spec_on_reset_name(enum spec_on_reset r);
@@ -237,7 +244,8 @@ enum spec_forbidden_syscall {
 
 struct debug_spec {
 	bool has_exit_port;
-	u16 exit_port;	  /* isa-debug-exit style: the guest writes its exit status here */
+	u16 exit_port; /* isa-debug-exit style: the guest writes its exit status here */
+	enum spec_exit_code_style exit_code_style; /* only with exit_port */
 	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
 	/*
 	 * Every this many ms of host time, pause, save the whole state, reset every device and

@@ -129,8 +129,11 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	spec_json_set(o, "on_triple_fault",
 		      json_string(spec_on_triple_fault_name(s->on_triple_fault)));
 	debug = json_pack("{s:b}", "test_device", s->debug.test_device);
-	if (debug && s->debug.has_exit_port)
+	if (debug && s->debug.has_exit_port) {
 		spec_json_set(debug, "exit_port", spec_json_hex(s->debug.exit_port));
+		spec_json_set(debug, "exit_code_style",
+			      json_string(spec_exit_code_style_name(s->debug.exit_code_style)));
+	}
 	if (debug && s->debug.state_roundtrip_ms)
 		spec_json_set(debug, "state_roundtrip_ms",
 			      json_integer(s->debug.state_roundtrip_ms));

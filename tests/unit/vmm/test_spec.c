@@ -553,8 +553,23 @@ static void test_debug_exit_port(void **state)
 	assert_true(f->spec.debug.has_exit_port);
 	assert_int_equal(f->spec.debug.exit_port, 0xf4);
 	assert_true(f->spec.debug.test_device);
+	assert_int_equal(f->spec.debug.exit_code_style, SPEC_EXIT_CODE_VMM);
 	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": 1281}}"), 0);
 	assert_int_equal(f->spec.debug.exit_port, 0x501);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": 1281, "
+					    "\"exit_code_style\": \"qemu\"}}"),
+			 0);
+	assert_int_equal(f->spec.debug.exit_code_style, SPEC_EXIT_CODE_QEMU);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_code_style\": \"vmm\"}}"),
+			 -EINVAL);
+	assert_diags(&f->d, "debug.exit_code_style: needs debug.exit_port (the port the guest "
+			    "writes its status to)\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": 1281, "
+					    "\"exit_code_style\": \"QEMU\"}}"),
+			 -EINVAL);
+	assert_diags(&f->d,
+		     "debug.exit_code_style: expected \"vmm\" or \"qemu\", got \"QEMU\" (did "
+		     "you mean \"qemu\"?)\n");
 
 	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0xcf9\"}}"), -EINVAL);
 	assert_diags(&f->d, "debug.exit_port: 0xcf9 is the reset control register; pick a free "
