@@ -211,7 +211,13 @@ void bt_op_xrstor(struct bt_cpu *cpu, const struct bt_insn *in)
 		bt_raise_gp0(cpu);
 	}
 	bt_xsave_get(cpu, in, off, img, 0, 512);
-	if (rfbm & bv & 4) /* a component to initialise is not read */
+	/*
+	 * The AVX area is read (and may fault) for RFBM[2] in the standard form even when
+	 * XSTATE_BV[2] asks for the initial state, in the compacted form only when the component is
+	 * loaded from memory: what the AMD EPYC host of the differential suite does (an area whose
+	 * AVX part crosses into an unmapped page).
+	 */
+	if (compacted ? rfbm & bv & 4 : rfbm & 4)
 		bt_xsave_get(cpu, in, off, img, BT_XS_AVX, BT_XS_SIZE);
 	memcpy(&mx, img + 24, 8);
 	mx_load = compacted ? (rfbm & bv & 2) != 0 : (rfbm & 6) != 0;
