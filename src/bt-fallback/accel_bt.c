@@ -486,14 +486,13 @@ static int accel_bt_vcpu_get(struct accel_vcpu *v, struct cpu_state *st)
 	st->nmi_pending = __atomic_load_n(&cpu->nmi_pending, __ATOMIC_ACQUIRE) != 0;
 	st->tsc = bt_rdtsc(cpu);
 	st->flags = 0;
-	st->xcr0 = 1;
 	memset(&st->exception, 0, sizeof(st->exception));
 	memset(&st->interrupt, 0, sizeof(st->interrupt));
 	accel_bt_exec_unlock(v->avm);
 	return 0;
 }
 
-/* What the engine cannot take: an event in delivery (from KVM), XSAVE state components. */
+/* What the engine cannot take: an event in delivery (from KVM), XSAVE state the model lacks. */
 static int accel_bt_vcpu_check(struct accel_vcpu *v, const struct cpu_state *st)
 {
 	if (st->exception.pending || st->exception.injected || st->interrupt.injected) {
@@ -503,8 +502,9 @@ static int accel_bt_vcpu_check(struct accel_vcpu *v, const struct cpu_state *st)
 			st->interrupt.injected ? st->interrupt.vector : st->exception.vector);
 		return -EINVAL;
 	}
-	if (st->xcr0 > 1) {
-		log_err("bt: vcpu%u: XCR0 %#llx enables XSAVE state the BT engine does not have",
+	/* XCR0 0: an accelerator that does not keep it (taken as x87 only). */
+	if (st->xcr0 && !bt_xcr0_valid(v->cpu, st->xcr0)) {
+		log_err("bt: vcpu%u: XCR0 %#llx enables XSAVE state this CPU model does not have",
 			v->index, (unsigned long long)st->xcr0);
 		return -EINVAL;
 	}
@@ -522,7 +522,7 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 	accel_bt_exec_lock(v->avm);
 	cpu->st = *st;
 	if (bt_xcr0_write(cpu, st->xcr0) < 0)
-		cpu->st.xcr0 = 1; /* not kept by the saving accelerator, or not this model's */
+		cpu->st.xcr0 = 1; /* 0: not kept by the saving accelerator */
 	bt_set_rflags(cpu, st->rflags);
 	bt_cpu_update_mode(cpu);
 	bt_tlb_flush(cpu);

@@ -595,6 +595,7 @@ void bt_set_efer(struct bt_cpu *cpu, u64 v);
 /* WRMSR to IA32_EFER, XSETBV to XCR0: 0 or -EPERM (#GP); no longjmp. */
 int bt_efer_write(struct bt_cpu *cpu, u64 v);
 int bt_xcr0_write(struct bt_cpu *cpu, u64 v);
+bool bt_xcr0_valid(const struct bt_cpu *cpu, u64 v);
 void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin);
 /*
  * MSR access as RDMSR/WRMSR see it (machine MSRs through mem->msr first). 0, or -EPERM when the

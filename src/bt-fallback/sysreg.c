@@ -145,13 +145,19 @@ void bt_set_cr4(struct bt_cpu *cpu, u64 v)
 		bt_debug_update(cpu); /* I/O breakpoints exist with DE only */
 }
 
-/* XSETBV: XCR0 (SDM vol. 1 13.3). 0, or -EPERM for a value the CPU refuses (#GP). */
-int bt_xcr0_write(struct bt_cpu *cpu, u64 v)
+/* An XCR0 value the CPU takes (SDM vol. 1 13.3): x87 always set, nothing unsupported, AVX only
+ * with SSE. */
+bool bt_xcr0_valid(const struct bt_cpu *cpu, u64 v)
 {
 	u64 sup = bt_has(cpu, CPU_F_AVX) ? 7 : 3;
 
-	/* x87 always set, nothing unsupported, AVX only with SSE. */
-	if (!(v & 1) || (v & ~sup) || ((v & 4) && !(v & 2)))
+	return (v & 1) && !(v & ~sup) && (!(v & 4) || (v & 2));
+}
+
+/* XSETBV: XCR0. 0, or -EPERM for a value the CPU refuses (#GP). */
+int bt_xcr0_write(struct bt_cpu *cpu, u64 v)
+{
+	if (!bt_xcr0_valid(cpu, v))
 		return -EPERM;
 	cpu->st.xcr0 = v;
 	return 0;
