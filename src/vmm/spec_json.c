@@ -70,6 +70,8 @@ static json_t *spec_json_disk(const struct disk_spec *d)
 
 	if (o && d->serial)
 		spec_json_set(o, "serial", json_string(d->serial));
+	if (o && d->has_boot_index)
+		spec_json_set(o, "boot_index", json_integer(d->boot_index));
 	return o;
 }
 
@@ -120,6 +122,7 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	spec_json_set(o, "vcpus", json_integer(s->vcpus));
 	spec_json_set(o, "memory_mib", json_integer((json_int_t)s->memory_mib));
 	spec_json_set(o, "accel", json_string(spec_accel_name(s->accel)));
+	spec_json_set(o, "machine", json_string(spec_machine_name(s->machine)));
 	spec_json_set(o, "boot", spec_json_boot(&s->boot));
 	serial = json_pack("{s:s}", "target", serial_target_name(s->serial.target));
 	if (serial && s->serial.path)
@@ -134,6 +137,8 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 		spec_json_set(debug, "exit_code_style",
 			      json_string(spec_exit_code_style_name(s->debug.exit_code_style)));
 	}
+	if (debug && s->debug.firmware_log)
+		spec_json_set(debug, "firmware_log", json_string(s->debug.firmware_log));
 	if (debug && s->debug.state_roundtrip_ms)
 		spec_json_set(debug, "state_roundtrip_ms",
 			      json_integer(s->debug.state_roundtrip_ms));

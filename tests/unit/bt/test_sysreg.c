@@ -351,6 +351,14 @@ static void test_mov_cr_values(void **state)
 	assert_int_equal(cpu->exc.vector, BT_EXC_BP);
 	assert_int_equal(cpu->st.gpr[CPU_RAX], BT_CR4_PSE);
 	assert_int_equal(cpu->st.rip, CODE + 4);
+
+	/* OVMF's reset vector, in 32-bit protected mode: mov eax,0x640; mov cr4,eax (MCE, OSFXSR,
+	 * OSXMMEXCPT: MCE is advertised, so the write is no #GP). */
+	assert_int_equal(
+		sr_run(f, (const u8[]){ 0xb8, 0x40, 0x06, 0x00, 0x00, 0x0f, 0x22, 0xe0, 0xcc }, 9),
+		BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_BP);
+	assert_int_equal(cpu->st.cr4, BT_CR4_MCE | BT_CR4_OSFXSR | BT_CR4_OSXMMEXCPT);
 }
 
 /* MOV DRn: values kept, DR6/DR7 fixed bits, DR4/DR5 alias DR6/DR7 unless CR4.DE. */
