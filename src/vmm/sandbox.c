@@ -311,12 +311,6 @@ static const struct sandbox_rule sandbox_build[] = {
 	ALLOW_IF(fcntl, ARG_EQ(1, F_SETFD)),
 	/* a TAP's interface looked up by name (if_nametoindex's socket) */
 	ALLOW_IF2(socket, ARG_EQ(0, AF_UNIX), ARG_MASKED(1, 0xff, SOCK_DGRAM)),
-	/*
-	 * the BT JIT's code buffer for the new VM's vCPUs: one memfd mapped twice, writable and
-	 * executable; no mapping is ever both
-	 */
-	ALLOW_IF(memfd_create, ARG_EQ(1, MFD_CLOEXEC)),
-	ALLOW_IF(mmap, ARG_MASKED(2, PROT_WRITE | PROT_EXEC, PROT_EXEC)),
 };
 
 /*
