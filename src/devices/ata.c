@@ -30,6 +30,7 @@
 #include "devices/atapi.h"
 #include "vmdk/blockdev.h"
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -821,3 +822,96 @@ void ata_dev_destroy(struct ata_dev *d)
 			ata_req_free(d->reqs[i]);
 	free(d);
 }
+
+int ata_dev_drain(struct ata_dev *d, struct err *err)
+{
+	while (d->inflight) {
+		int ret = blockdev_wait(d->bd);
+
+		if (ret < 0)
+			return err_set(err, ret, "%s: cannot wait for %u requests in flight: %s",
+				       d->name, d->inflight, strerror(-ret));
+	}
+	return 0;
+}
+
+static int ata_dev_pre_save(void *obj, struct err *err)
+{
+	struct ata_dev *d = obj;
+	int ret = ata_dev_drain(d, err);
+
+	for (unsigned i = 0; ret == 0 && i < ATA_MAX_SLOTS; i++)
+		if (d->deferred[i].valid)
+			ret = err_set(err, -EBUSY, "%s: slot %u still waits for a request", d->name,
+				      i);
+	return ret;
+}
+
+static int ata_dev_post_load(void *obj, u32 version, struct err *err)
+{
+	struct ata_dev *d = obj;
+
+	(void)version;
+	if (d->udma_mode > 6 && d->udma_mode != 0xff)
+		return err_set(err, -EINVAL, "%s: transfer mode %#x not valid", d->name,
+			       d->udma_mode);
+	d->gen++; /* results of anything from before the load are stale */
+	return 0;
+}
+
+static const struct state_field ata_result_fields[] = {
+	STATE_U8(struct ata_result, status),
+	STATE_U8(struct ata_result, error),
+	STATE_U32(struct ata_result, bytes),
+	STATE_BOOL(struct ata_result, pio),
+	STATE_BOOL(struct ata_result, ncq),
+	STATE_U32(struct ata_result, xfer, STATE_MAX(ATA_XFER_FAULT)),
+	STATE_INT(struct ata_result, xfer_errno),
+	STATE_U64(struct ata_result, lba),
+	STATE_U16(struct ata_result, count),
+	STATE_END,
+};
+
+static const struct state_desc ata_result_state = {
+	.name = "ata-result",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct ata_result),
+	.fields = ata_result_fields,
+};
+
+static const struct state_field ata_dev_fields[] = {
+	STATE_HOST(struct ata_dev, name, "the host's name for the port"),
+	STATE_U32(struct ata_dev, kind, STATE_CHECKED),
+	STATE_HOST(struct ata_dev, bd, "the image (block layer)"),
+	STATE_HOST(struct ata_dev, model, "identity from the spec"),
+	STATE_HOST(struct ata_dev, serial, "identity from the spec"),
+	STATE_HOST(struct ata_dev, firmware, "identity from the spec"),
+	STATE_BOOL(struct ata_dev, trim, STATE_CHECKED),
+	STATE_HOST(struct ata_dev, ops, "the host's callbacks"),
+	STATE_HOST(struct ata_dev, host, "the host's callbacks"),
+	STATE_U64(struct ata_dev, sectors, STATE_CHECKED),
+	STATE_BOOL(struct ata_dev, write_cache),
+	STATE_U8(struct ata_dev, udma_mode),
+	STATE_U8(struct ata_dev, multiple, STATE_MAX(16)),
+	STATE_HOST(struct ata_dev, gen, "tags results of requests in flight: none after the drain"),
+	STATE_HOST(struct ata_dev, inflight, "requests in flight: none after the drain"),
+	STATE_STRUCT(struct ata_dev, ncq_err, ata_result_state),
+	STATE_U32(struct ata_dev, ncq_err_tag, STATE_MAX(ATA_NCQ_DEPTH - 1)),
+	STATE_BOOL(struct ata_dev, ncq_err_valid),
+	STATE_STRUCT(struct ata_dev, atapi, atapi_state),
+	STATE_HOST(struct ata_dev, reqs, "request buffers: nothing in flight after the drain"),
+	STATE_HOST(struct ata_dev, deferred,
+		   "commands waiting for a stale request in flight: none after the drain"),
+	STATE_END,
+};
+
+const struct state_desc ata_dev_state = {
+	.name = "ata-device",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct ata_dev),
+	.fields = ata_dev_fields,
+	.pre_save = ata_dev_pre_save,
+	.post_load = ata_dev_post_load,
+};

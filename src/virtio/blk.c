@@ -20,6 +20,7 @@
 #include "virtio/virtio.h"
 #include "virtio/virtio_pci.h"
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -46,6 +47,12 @@ struct virtio_blk {
 	unsigned inflight;
 	bool dead;    /* destroyed while requests were still in flight: see virtio_blk_destroy */
 	void *zeroes; /* ZERO_CHUNK bytes */
+
+	/* vm.counters (device_ops.counters); not guest-visible, not state. Device lock. */
+	struct {
+		u64 reads, writes, flushes, discards, write_zeroes, get_ids, unsupported;
+		u64 read_bytes, write_bytes, errors;
+	} stats;
 };
 
 struct blk_req {
@@ -68,6 +75,8 @@ static void blk_complete(struct blk_req *r, u8 status)
 	for (unsigned i = r->e.out_num; i < r->e.out_num + r->e.in_num; i++)
 		gmem_written(b->vd.vqs[r->q].mem, r->e.iov[i].iov_base, r->e.iov[i].iov_len);
 	/* A request from before a device reset must not touch the new rings. */
+	if (status != VIRTIO_BLK_S_OK)
+		b->stats.errors++;
 	if (r->reset_count == b->vd.reset_count) {
 		*r->status = status;
 		if (status != VIRTIO_BLK_S_OK)
@@ -164,6 +173,10 @@ static void blk_rw(struct virtio_blk *b, struct blk_req *r, u32 type, u64 sector
 	}
 	if (!out)
 		r->used_len = (u32)len + 1;
+	if (out)
+		b->stats.write_bytes += len;
+	else
+		b->stats.read_bytes += len;
 	if (!len) {
 		blk_complete(r, VIRTIO_BLK_S_OK);
 		return;
@@ -269,10 +282,15 @@ static void blk_handle(struct virtio_blk *b, struct blk_req *r)
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT: {
+		if (type == VIRTIO_BLK_T_IN)
+			b->stats.reads++;
+		else
+			b->stats.writes++;
 		blk_rw(b, r, type, sector);
 		return;
 	}
 	case VIRTIO_BLK_T_FLUSH:
+		b->stats.flushes++;
 		r->br.op = BLOCKDEV_FLUSH;
 		r->br.offset = 0;
 		{
@@ -280,6 +298,7 @@ static void blk_handle(struct virtio_blk *b, struct blk_req *r)
 			return;
 		}
 	case VIRTIO_BLK_T_GET_ID:
+		b->stats.get_ids++;
 		n = r->e.in_len - 1 < VIRTIO_BLK_ID_BYTES ? r->e.in_len - 1 : VIRTIO_BLK_ID_BYTES;
 		n = vq_iov_from_buf(r->e.iov + r->e.out_num, r->e.in_num, 0, b->serial, n);
 		r->used_len = (u32)n + 1;
@@ -289,6 +308,10 @@ static void blk_handle(struct virtio_blk *b, struct blk_req *r)
 		}
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (type == VIRTIO_BLK_T_DISCARD)
+			b->stats.discards++;
+		else
+			b->stats.write_zeroes++;
 		if (!virtio_has_feature(&b->vd, type == VIRTIO_BLK_T_DISCARD ?
 							VIRTIO_BLK_F_DISCARD :
 							VIRTIO_BLK_F_WRITE_ZEROES)) {
@@ -300,6 +323,7 @@ static void blk_handle(struct virtio_blk *b, struct blk_req *r)
 			return;
 		}
 	default: {
+		b->stats.unsupported++;
 		blk_complete(r, VIRTIO_BLK_S_UNSUPP);
 		return;
 	}
@@ -523,9 +547,82 @@ static void virtio_blk_ops_destroy(void *dev)
 	virtio_blk_destroy(dev);
 }
 
+/*
+ * Requests in flight are not state: a save first hands the device the notifications still
+ * queued in ioeventfds, then waits for every block request, so each has been pushed to the
+ * used ring (and its interrupt sent) before anything is saved.
+ */
+static int virtio_blk_pre_save(void *obj, struct err *err)
+{
+	struct virtio_blk *b = obj;
+
+	virtio_pci_flush_notify(b->vp);
+	while (b->inflight) {
+		int ret = blockdev_wait(b->bd);
+
+		if (ret < 0)
+			return err_set(err, ret, "%s: cannot wait for %u requests in flight: %s",
+				       b->vp ? virtio_pci_dev(b->vp)->name : "virtio-blk",
+				       b->inflight, strerror(-ret));
+	}
+	return 0;
+}
+
+static int virtio_blk_post_load(void *obj, u32 version, struct err *err)
+{
+	struct virtio_blk *b = obj;
+
+	(void)version, (void)err;
+	b->vd.reset_count++; /* a completion from before the load must not touch the rings */
+	return 0;
+}
+
+static const struct state_field virtio_blk_fields[] = {
+	STATE_STRUCT(struct virtio_blk, vd, virtio_dev_state),
+	STATE_HOST(struct virtio_blk, name, "the board's name"),
+	STATE_HOST(struct virtio_blk, p, "the platform"),
+	STATE_HOST(struct virtio_blk, bd, "the image (block layer)"),
+	STATE_POINTEE(struct virtio_blk, vp, virtio_pci_state),
+	STATE_HOST(struct virtio_blk, serial, "identity from the spec"),
+	STATE_U64(struct virtio_blk, capacity, STATE_CHECKED),
+	STATE_U32(struct virtio_blk, seg_max, STATE_CHECKED),
+	STATE_HOST(struct virtio_blk, inflight, "requests in flight: none after the drain"),
+	STATE_HOST(struct virtio_blk, dead, "set only while the device is being destroyed"),
+	STATE_HOST(struct virtio_blk, zeroes, "a host buffer"),
+	STATE_HOST(struct virtio_blk, stats, "statistics for vm.counters, not guest-visible"),
+	STATE_END,
+};
+
+static const struct state_desc virtio_blk_state = {
+	.name = "virtio-blk",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct virtio_blk),
+	.fields = virtio_blk_fields,
+	.pre_save = virtio_blk_pre_save,
+	.post_load = virtio_blk_post_load,
+};
+
+static void virtio_blk_ops_counters(void *dev, device_counter_fn fn, void *opaque)
+{
+	const struct virtio_blk *b = dev;
+
+	fn(opaque, "reads", b->stats.reads);
+	fn(opaque, "writes", b->stats.writes);
+	fn(opaque, "flushes", b->stats.flushes);
+	fn(opaque, "discards", b->stats.discards);
+	fn(opaque, "write_zeroes", b->stats.write_zeroes);
+	fn(opaque, "get_ids", b->stats.get_ids);
+	fn(opaque, "unsupported", b->stats.unsupported);
+	fn(opaque, "read_bytes", b->stats.read_bytes);
+	fn(opaque, "write_bytes", b->stats.write_bytes);
+	fn(opaque, "errors", b->stats.errors);
+}
+
 const struct device_ops virtio_blk_device_ops = {
+	.counters = virtio_blk_ops_counters,
 	.type = "virtio-blk",
 	.reset = virtio_blk_ops_reset,
-	.state = NULL,
+	.state = &virtio_blk_state,
 	.destroy = virtio_blk_ops_destroy,
 };

@@ -67,6 +67,14 @@ static inline bool virtio_has_feature(const struct virtio_dev *vd, unsigned bit)
 	return vd->driver_features >> bit & 1;
 }
 
+/*
+ * State table of struct virtio_dev (vmm/state.h) for device models' tables: status, features,
+ * configuration generation and the queues. Its post_load refuses a ready queue whose size is
+ * not a power of two up to queue_max_size, or a queue beyond nr_queues that is ready.
+ */
+struct state_desc;
+extern const struct state_desc virtio_dev_state;
+
 /* After vq_push on queue q: interrupt the driver unless it suppressed it (2.7.7, 2.7.10). */
 void virtio_queue_done(struct virtio_dev *vd, unsigned q);
 /*

@@ -22,6 +22,7 @@
 #include "virtio/virtio_pci.h"
 
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -813,3 +814,70 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	close(vp->defer_fd);
 	free(vp);
 }
+
+void virtio_pci_flush_notify(struct virtio_pci *vp)
+{
+	for (unsigned q = 0; q < vp->vd->nr_queues; q++)
+		virtio_pci_notify_event(vp, q);
+}
+
+/* A vector outside the table reads back as NO_VECTOR (4.1.4.3.2): a record must agree. */
+static int virtio_pci_post_load(void *obj, u32 version, struct err *err)
+{
+	struct virtio_pci *vp = obj;
+
+	(void)version;
+	for (unsigned q = 0; q <= VIRTIO_MAX_QUEUES; q++) {
+		u16 v = q < VIRTIO_MAX_QUEUES ? vp->queue_vector[q] : vp->config_vector;
+
+		if (v != VIRTIO_MSI_NO_VECTOR && v >= vp->msix_n)
+			return err_set(err, -EINVAL, "%s: MSI-X vector %u beyond the table (%u)",
+				       vp->pci.name, v, vp->msix_n);
+	}
+	/* Queues whose round of work was cut at its budget: the main loop runs them again. */
+	if (vp->deferred && eventfd_write(vp->defer_fd, 1) < 0)
+		return err_set(err, -errno, "%s: cannot signal deferred queue work: %s",
+			       vp->pci.name, strerror(errno));
+	return 0;
+}
+
+static const struct state_field virtio_pci_fields[] = {
+	STATE_STRUCT(struct virtio_pci, pci, pci_dev_state),
+	STATE_HOST(struct virtio_pci, p, "the platform"),
+	STATE_HOST(struct virtio_pci, vd, "the device model (saved by it)"),
+	STATE_U32(struct virtio_pci, dfselect),
+	STATE_U32(struct virtio_pci, gfselect),
+	STATE_U16(struct virtio_pci, queue_sel),
+	STATE_U16(struct virtio_pci, config_vector),
+	STATE_ARRAY(struct virtio_pci, queue_vector, U16),
+	STATE_U8(struct virtio_pci, isr, STATE_MAX(3)),
+	STATE_U8(struct virtio_pci, msix_cap, STATE_CHECKED),
+	STATE_U8(struct virtio_pci, pcicfg_cap, STATE_CHECKED),
+	STATE_U32(struct virtio_pci, msix_n, STATE_CHECKED),
+	STATE_ARRAY2(struct virtio_pci, msix_table, U32),
+	STATE_U64(struct virtio_pci, msix_pba, STATE_MAX((1ull << MSIX_ENTRIES) - 1)),
+	STATE_HOST(struct virtio_pci, mapped,
+		   "where the BARs are on the bus: re-derived from "
+		   "config space by the PCI function's post_load"),
+	STATE_HOST(struct virtio_pci, has_accel, "eventfd fast paths (host objects)"),
+	STATE_HOST(struct virtio_pci, accel, "eventfd fast paths (host objects)"),
+	STATE_HOST(struct virtio_pci, notify_fd, "eventfd fast paths (host objects)"),
+	STATE_HOST(struct virtio_pci, notify_at, "eventfd fast paths: re-registered with the BAR"),
+	STATE_HOST(struct virtio_pci, irq_fd, "eventfd fast paths (host objects)"),
+	STATE_HOST(struct virtio_pci, irq_routed, "irqfd routes: re-made lazily"),
+	STATE_HOST(struct virtio_pci, irq_addr, "irqfd routes: re-made lazily"),
+	STATE_HOST(struct virtio_pci, irq_data, "irqfd routes: re-made lazily"),
+	STATE_HOST(struct virtio_pci, defer_fd, "eventfd of deferred work (host object)"),
+	STATE_U32(struct virtio_pci, deferred, STATE_MAX((1ull << VIRTIO_MAX_QUEUES) - 1)),
+	STATE_HOST(struct virtio_pci, stats, "host counters"),
+	STATE_END,
+};
+
+const struct state_desc virtio_pci_state = {
+	.name = "virtio-pci",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct virtio_pci),
+	.fields = virtio_pci_fields,
+	.post_load = virtio_pci_post_load,
+};

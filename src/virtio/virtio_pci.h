@@ -108,6 +108,20 @@ void virtio_pci_notify_event(struct virtio_pci *vp, unsigned q);
 int virtio_pci_defer_fd(const struct virtio_pci *vp);
 void virtio_pci_defer_event(struct virtio_pci *vp);
 void virtio_pci_get_stats(const struct virtio_pci *vp, struct virtio_pci_stats *out);
+/*
+ * State table of struct virtio_pci (vmm/state.h), for the device model's table
+ * (STATE_POINTEE): the PCI function, the common configuration selectors, the MSI-X vectors,
+ * table and PBA, the ISR byte. The eventfd fast paths are host objects: post_load
+ * re-registers the ioeventfds where the BAR is mapped, and irqfd routes follow lazily.
+ */
+extern const struct state_desc virtio_pci_state;
+
+/*
+ * Queue notifications the guest made through ioeventfds that the main loop has not seen yet:
+ * hand them to the device now (a state save does this first). Device lock held.
+ */
+void virtio_pci_flush_notify(struct virtio_pci *vp);
+
 /* Unmaps the BARs; the caller took the function off the PCI host first. */
 void virtio_pci_destroy(struct virtio_pci *vp);
 

@@ -14,6 +14,7 @@
 #include "virtio/virtqueue.h"
 
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -364,3 +365,35 @@ int vq_iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len, st
 	}
 	return len ? -EINVAL : (int)nr;
 }
+
+/* Ring addresses and indexes; the queue size is checked against the device's maximum by it. */
+static const struct state_field virtqueue_fields[] = {
+	STATE_HOST(struct virtqueue, mem, "guest memory (the platform's)"),
+	STATE_U16(struct virtqueue, size, STATE_MAX(VQ_MAX_SIZE)),
+	STATE_BOOL(struct virtqueue, ready),
+	STATE_BOOL(struct virtqueue, broken),
+	STATE_BOOL(struct virtqueue, event_idx),
+	STATE_BOOL(struct virtqueue, indirect),
+	STATE_U64(struct virtqueue, desc),
+	STATE_U64(struct virtqueue, avail),
+	STATE_U64(struct virtqueue, used),
+	STATE_U16(struct virtqueue, last_avail),
+	STATE_U16(struct virtqueue, used_idx),
+	STATE_U16(struct virtqueue, signalled_used),
+	STATE_BOOL(struct virtqueue, signalled_valid),
+	STATE_HOST(struct virtqueue, budget, "the current round's budget: set at each round"),
+	STATE_HOST(struct virtqueue, yielded, "the current round's outcome: set at each round"),
+	STATE_HOST(struct virtqueue, nr_inflight,
+		   "chains popped and not pushed: none after the drain"),
+	STATE_HOST(struct virtqueue, inflight,
+		   "chains popped and not pushed: none after the drain"),
+	STATE_END,
+};
+
+const struct state_desc virtqueue_state = {
+	.name = "virtqueue",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct virtqueue),
+	.fields = virtqueue_fields,
+};

@@ -66,6 +66,10 @@ struct vq_elem {
 	struct iovec iov[VQ_MAX_SEG];
 };
 
+/* State table of struct virtqueue (vmm/state.h), nested in the device's. */
+struct state_desc;
+extern const struct state_desc virtqueue_state;
+
 /* Back to the reset state (not ready, addresses zero, nothing in flight), keeping mem. */
 void vq_reset(struct virtqueue *vq);
 /* Open a round of work (a notification, or a deferred re-run): vq_pop may return up to size

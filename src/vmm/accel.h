@@ -60,6 +60,9 @@ struct accel_config {
 	const char *name; /* for messages */
 };
 
+/* One named counter of a vCPU (vm.counters): fn(opaque, "instructions", 12345). */
+typedef void (*accel_counter_fn)(void *opaque, const char *name, u64 value);
+
 /* Flags for map_ram. */
 #define ACCEL_MEM_READONLY  (1u << 0)
 #define ACCEL_MEM_LOG_DIRTY (1u << 1)
@@ -87,9 +90,27 @@ struct accel_ops {
 	int (*vcpu_run)(struct accel_vcpu *v, enum vcpu_stop *why); /* vCPU thread */
 	void (*vcpu_kick)(struct accel_vcpu *v);		    /* any thread */
 	void (*vcpu_set_intr)(struct accel_vcpu *v, bool level);    /* INTR pin, !has_irqchip */
-	void (*vcpu_nmi)(struct accel_vcpu *v); /* an NMI for the vCPU, !has_irqchip; any thread */
+	/* An NMI for the vCPU: BT from any thread; KVM on the vCPU's own thread (vcpu.c). */
+	void (*vcpu_nmi)(struct accel_vcpu *v);
 	int (*vcpu_get)(struct accel_vcpu *v, struct cpu_state *st); /* paused vCPU */
 	int (*vcpu_set)(struct accel_vcpu *v, const struct cpu_state *st);
+	/*
+	 * Lifecycle (docs/management.md), each optional (NULL: nothing to do).
+	 * vcpu_counters: the vCPU's statistics for vm.counters (BT: instructions retired,
+	 * blocks translated, cache and TLB figures; KVM: exits by reason). Any thread; the
+	 * values may be a moment old.
+	 * vcpu_reset: a paused vCPU back to its power-on state beyond struct cpu_state, for a
+	 * board reset: KVM's in-kernel local APIC and MP state (bsp: runnable, else waiting for
+	 * SIPI). BT has nothing there (the VMM plays INIT/SIPI itself, vcpu_hooks.startup).
+	 * vm_reset: the devices the accelerator emulates itself (KVM's in-kernel PIC, IOAPIC and
+	 * PIT) back to their power-on state; every vCPU paused.
+	 * clock_pause: the VM pauses (true) or resumes (false): clocks the accelerator keeps for
+	 * the guest (KVM's kvmclock) stand still in between. Main thread, every vCPU paused.
+	 */
+	void (*vcpu_counters)(struct accel_vcpu *v, accel_counter_fn fn, void *opaque);
+	int (*vcpu_reset)(struct accel_vcpu *v, bool bsp);
+	int (*vm_reset)(struct accel_vm *avm);
+	void (*clock_pause)(struct accel_vm *avm, bool paused);
 	/*
 	 * Optional eventfd fast paths (NULL when the accelerator has none, e.g. bt: devices
 	 * then keep using the bus handlers and msi). Any thread; 0 or a negative errno.

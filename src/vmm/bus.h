@@ -35,6 +35,7 @@ struct bus_range {
 	const struct io_ops *ops;
 	void *dev;
 	char name[32];
+	u64 reads, writes; /* accesses dispatched to the device (vm.counters); device lock */
 };
 
 struct bus {

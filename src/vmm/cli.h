@@ -25,14 +25,16 @@ int cli_host_info(int argc, char **argv);
 struct cli_args {
 	const char *sets[CLI_MAX_SETS]; /* --set KEY=VALUE, in order */
 	unsigned nr_sets;
-	bool no_file_check; /* --no-file-check */
-	char **rest;	    /* the operands */
+	bool no_file_check;	/* --no-file-check */
+	const char *api_socket; /* --api-socket PATH */
+	char **rest;		/* the operands */
 	int nr_rest;
 };
 
 /* Options a subcommand accepts besides --help, --log, --verbose, --quiet. */
 #define CLI_ACCEPT_SET		 (1u << 0)
 #define CLI_ACCEPT_NO_FILE_CHECK (1u << 1)
+#define CLI_ACCEPT_API_SOCKET	 (1u << 2)
 
 /*
  * Parse a subcommand's options (argv[0] is the subcommand). usage is printed for --help (to

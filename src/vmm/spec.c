@@ -31,6 +31,7 @@
 #include "devices/i8042.h"
 #include "devices/pic_regs.h"
 #include "devices/pit_regs.h"
+#include "devices/pvpanic.h"
 #include "devices/testdev.h"
 #include "vmm/boot/boot.h"
 #include "vmm/spec_internal.h"
@@ -175,7 +176,8 @@ static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",
 					      "decompress", NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
-static const char *const spec_debug_keys[] = { "exit_port", "test_device", NULL };
+static const char *const spec_debug_keys[] = { "exit_port", "test_device", "state_roundtrip_ms",
+					       NULL };
 static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "readonly",
 					      "cache", "serial", "cdrom", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
@@ -837,6 +839,7 @@ static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device)
 		{ 0xa0, 0xa1, "the slave 8259 PIC" },
 		{ 0x3f8, 0x3ff, "COM1" },
 		{ PIC_ELCR_BASE, PIC_ELCR_BASE + 1, "the PIC edge/level control registers" },
+		{ PVPANIC_DEFAULT_PORT, PVPANIC_DEFAULT_PORT, "the pvpanic port" },
 		{ ACPI_PM_PM1A_EVT, ACPI_PM_TMR + ACPI_PM_TMR_LEN - 1, "the ACPI PM block" },
 		{ ACPI_PM_GPE0, ACPI_PM_GPE0 + ACPI_PM_GPE0_LEN - 1, "the ACPI GPE0 block" },
 		{ 0xcf9, 0xcf9, "the reset control register" },
@@ -887,6 +890,14 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 		else
 			dbg->has_exit_port = true;
 		dbg->exit_port = (u16)port;
+	}
+	j = spec_member(debug, "debug", "state_roundtrip_ms", kpath);
+	if (j && spec_get_number(c, kpath, j, &port)) {
+		if (port < 1 || port > SPEC_STATE_ROUNDTRIP_MAX_MS)
+			spec_err(c, kpath, "must be 1..%u, got %llu", SPEC_STATE_ROUNDTRIP_MAX_MS,
+				 (unsigned long long)port);
+		else
+			dbg->state_roundtrip_ms = (unsigned)port;
 	}
 }
 

@@ -218,10 +218,17 @@ struct control_spec {
 	char *path; /* the control socket (absolute); NULL: no control socket */
 };
 
+#define SPEC_STATE_ROUNDTRIP_MAX_MS 3600000u /* an hour */
+
 struct debug_spec {
 	bool has_exit_port;
 	u16 exit_port;	  /* isa-debug-exit style: the guest writes its exit status here */
 	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
+	/*
+	 * Every this many ms of host time, pause, save the whole state, reset every device and
+	 * vCPU, load it back and resume (vm_state_roundtrip); 0: never.
+	 */
+	unsigned state_roundtrip_ms;
 };
 
 struct vm_spec {
@@ -271,6 +278,13 @@ MUST_CHECK int spec_load(const char *path, const char *const *sets, unsigned nr_
 MUST_CHECK int spec_parse_string(const char *json, const char *base_dir, const char *const *sets,
 				 unsigned nr_sets, unsigned flags, struct vm_spec *out,
 				 struct diag *d);
+
+/*
+ * The spec as JSON text (malloc'd; NULL on ENOMEM): every default filled in, every path
+ * absolute, in the schema's keys, so it parses back (spec_parse_string) to the same struct.
+ * vm.info's "config" (spec_json.c).
+ */
+char *spec_to_json(const struct vm_spec *s);
 
 /* Free everything a successful spec_load/spec_parse_string allocated; s is zeroed. */
 void spec_free(struct vm_spec *s);

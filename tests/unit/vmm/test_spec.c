@@ -466,14 +466,12 @@ static void test_unbuilt_refused(void **state)
 
 	assert_string_equal(keys[0], "nics");
 	assert_string_equal(keys[1], "display");
-	assert_string_equal(keys[2], "control");
-	assert_null(keys[3]);
+	assert_null(keys[2]);
 	assert_int_equal(parse(f, MIN_LINUX ", \"nics\": [{}]}"), -EINVAL);
 	assert_diags(&f->d, "nics[0]: network devices are not supported by this build yet\n");
 	assert_int_equal(parse(f, MIN_LINUX ", \"display\": {\"type\": \"vnc\"}}"), -EINVAL);
 	assert_diags(&f->d, "display: a display is not supported by this build yet\n");
-	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {\"path\": \"vm.sock\"}}"), -EINVAL);
-	assert_diags(&f->d, "control: the control socket is not supported by this build yet\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {\"path\": \"vm.sock\"}}"), 0);
 	/* Refused whatever else is wrong, alongside the other problems. */
 	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {}, \"display\": 1, \"nics\": "
 					    "[{\"mac\": \"x\"}]}"),
@@ -483,8 +481,7 @@ static void test_unbuilt_refused(void **state)
 		     "display: expected an object, got an integer\n"
 		     "control.path: required\n"
 		     "nics[0]: network devices are not supported by this build yet\n"
-		     "display: a display is not supported by this build yet\n"
-		     "control: the control socket is not supported by this build yet\n");
+		     "display: a display is not supported by this build yet\n");
 	/* --set reaches the same refusal; an empty nics array asks for nothing. */
 	{
 		const char *sets[] = { "nics[0].model=e1000" };
@@ -589,6 +586,21 @@ static void test_debug_exit_port(void **state)
 			    "a free port such as 0xf4\n");
 	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"test_device\": 1}}"), -EINVAL);
 	assert_diags(&f->d, "debug.test_device: expected true or false, got an integer\n");
+}
+
+static void test_debug_state_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(parse(f, MIN_LINUX "}"), 0);
+	assert_int_equal(f->spec.debug.state_roundtrip_ms, 0);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"state_roundtrip_ms\": 50}}"), 0);
+	assert_int_equal(f->spec.debug.state_roundtrip_ms, 50);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"state_roundtrip_ms\": 0}}"), -EINVAL);
+	assert_diags(&f->d, "debug.state_roundtrip_ms: must be 1..3600000, got 0\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"state_roundtrip_ms\": 3600001}}"),
+			 -EINVAL);
+	assert_diags(&f->d, "debug.state_roundtrip_ms: must be 1..3600000, got 3600001\n");
 }
 
 static void test_name_rules(void **state)
@@ -1030,6 +1042,7 @@ int main(void)
 		T(test_debug_exit_port),
 		T(test_unbuilt_refused),
 		T(test_disk_limits),
+		T(test_debug_state_roundtrip),
 		T(test_name_rules),
 		T(test_types_and_limits),
 		T(test_unknown_keys_suggest),
