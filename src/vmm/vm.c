@@ -217,6 +217,22 @@ static void vm_platform_msi(struct platform *p, u64 addr, u32 data)
 		board_pc_msi(vm->board, addr, data);
 }
 
+/* A device's RAM-like memory (platform.h map_ram), e.g. the VGA framebuffer BAR. */
+static int vm_platform_map_ram(struct platform *p, u64 gpa, u64 len, void *hva, unsigned flags)
+{
+	struct vm *vm = p->owner;
+
+	return vm->accel->map_ram(vm->avm, gpa, len, hva,
+				  (flags & PLATFORM_MEM_LOG_DIRTY) ? ACCEL_MEM_LOG_DIRTY : 0);
+}
+
+static int vm_platform_dirty_log(struct platform *p, u64 gpa, u64 len, unsigned long *bitmap)
+{
+	struct vm *vm = p->owner;
+
+	return vm->accel->dirty_log(vm->avm, gpa, len, bitmap);
+}
+
 /* ------------------------------------------------------------- the board's CPU side */
 
 static struct vcpu *vm_cpu(struct vm *vm, unsigned cpu)
@@ -387,6 +403,8 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 	vm->plat.clock.wake_opaque = vm;
 	vm->plat.request = vm_platform_request;
 	vm->plat.msi = vm_platform_msi;
+	vm->plat.map_ram = vm_platform_map_ram;
+	vm->plat.dirty_log = vm_platform_dirty_log;
 	vm->plat.owner = vm;
 
 	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
