@@ -29,6 +29,7 @@
 #include "devices/rtc.h"
 #include "devices/testdev.h"
 #include "devices/uart.h"
+#include "devices/vga.h"
 #include "test_platform.h"
 #include "virtio/blk.h"
 #include "vmdk/blockdev.h"
@@ -56,6 +57,8 @@ struct fuzz_machine {
 	struct lapic *lapic;
 	struct pic *pic;
 	struct blockdev *disk;
+	struct vga *vga;
+	struct vga_frame frame;
 	int disk_fd;
 	bool ready;
 };
@@ -119,6 +122,7 @@ static void fuzz_machine_init(void)
 	struct pvpanic *pv;
 	struct ahci *a;
 	struct virtio_blk *b;
+	struct vga_config vgc = { .name = "vga0", .vram_mib = VGA_VRAM_MIB_MIN, .slot = 5 };
 
 	if (test_platform_init(&fm.tp, FUZZ_RAM) < 0)
 		abort();
@@ -134,7 +138,8 @@ static void fuzz_machine_init(void)
 		abort();
 	ac.host = fm.host;
 	if (ahci_create(p, &ac, &a, NULL) || virtio_blk_create(p, fm.disk, &vc, &b, NULL) ||
-	    pci_host_add(fm.host, virtio_blk_pci(b), 4, 0, NULL))
+	    pci_host_add(fm.host, virtio_blk_pci(b), 4, 0, NULL) ||
+	    vga_create(p, fm.host, &vgc, &fm.vga, NULL))
 		abort();
 	fuzz_add(&lapic_device_ops, fm.lapic, "lapic0");
 	fuzz_add(&ioapic_device_ops, io, "ioapic");
@@ -151,6 +156,7 @@ static void fuzz_machine_init(void)
 	fuzz_add(&virtio_blk_device_ops, b, "virtio-blk0");
 	fuzz_add(&testdev_device_ops, td, "testdev");
 	fuzz_add(&pvpanic_device_ops, pv, "pvpanic");
+	fuzz_add(&vga_device_ops, fm.vga, "vga0");
 	fm.ready = true;
 }
 
@@ -169,7 +175,7 @@ static void fuzz_drive(void)
 	for (size_t i = 0; i < ARRAY_SIZE(mmio); i++)
 		(void)bus_read(&p->mmio, mmio[i], 4);
 	/* Config space of every function, and whatever the BARs map (AHCI, virtio). */
-	for (unsigned dev = 0; dev < 5; dev++) {
+	for (unsigned dev = 0; dev < 6; dev++) {
 		for (unsigned reg = 0; reg < 0x100; reg += 0x10) {
 			bus_write(&p->pio, 0xcf8, 4, 0x80000000u | dev << 11 | reg);
 			(void)bus_read(&p->pio, 0xcfc, 4);
@@ -184,6 +190,13 @@ static void fuzz_drive(void)
 	(void)lapic_ack(fm.lapic);
 	(void)lapic_read(fm.lapic, 0x390);
 	test_platform_advance(&fm.tp, 20000000);
+	/* The picture and the text of whatever registers the record left. */
+	if (vga_update(fm.vga, &fm.frame, true) == 0 && fm.frame.text) {
+		struct vga_text t;
+
+		if (vga_text(fm.vga, &t) == 0)
+			free(t.cells);
+	}
 }
 
 static void fuzz_machine_load(const u8 *data, size_t size)
