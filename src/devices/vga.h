@@ -55,7 +55,9 @@ MUST_CHECK int vga_create(struct platform *p, struct pci_host *h, const struct v
 void vga_destroy(struct vga *v);
 
 /*
- * The screen as pixels 0x00RRGGBB, width * height, row after row. vga_update keeps it: when
+ * The screen as 32-bit pixels whose bytes in memory are R, G, B, 0 (the u32 0x00BBGGRR on this
+ * little-endian host: what libvncserver and libpng take as they are), width * height, row
+ * after row. vga_update keeps it: when
  * the mode changes it resizes pixels (resized is set and every row is damaged); otherwise it
  * redraws what changed and damages those rows' columns [dmg_x0[y], dmg_x1[y]) (empty when
  * x0 >= x1). The caller owns the frame; vga_frame_free releases its buffers.

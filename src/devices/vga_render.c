@@ -43,16 +43,22 @@ struct vga_mode {
 	bool cga_scan;
 };
 
+/* A frame pixel: the bytes R, G, B, 0 in memory (vga.h). */
+#define VGA_RGB(r, g, b) ((u32)(r) | (u32)(g) << 8 | (u32)(b) << 16)
+
+/* A 6-bit DAC value to 8 bits: the top bits repeated below. */
+static u32 vga_dac6(u8 c)
+{
+	return (u32)((c & 0x3f) << 2 | (c & 0x3f) >> 4);
+}
+
 static u32 vga_dac_rgb(const struct vga *v, u8 index)
 {
 	const u8 *c = &v->dac[(index & v->dac_mask) * 3];
 
 	if (v->vbe[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_8BIT_DAC)
-		return (u32)c[0] << 16 | (u32)c[1] << 8 | c[2];
-	/* 6-bit entries to 8 bits: the top bits repeated below */
-	return (u32)((c[0] & 0x3f) << 2 | (c[0] & 0x3f) >> 4) << 16 |
-	       (u32)((c[1] & 0x3f) << 2 | (c[1] & 0x3f) >> 4) << 8 |
-	       (u32)((c[2] & 0x3f) << 2 | (c[2] & 0x3f) >> 4);
+		return VGA_RGB(c[0], c[1], c[2]);
+	return VGA_RGB(vga_dac6(c[0]), vga_dac6(c[1]), vga_dac6(c[2]));
 }
 
 /* Palette index (0-15) through the attribute controller to a colour. */
@@ -385,8 +391,7 @@ static void vga_draw_vbe_line(struct vga *v, u32 off, unsigned w, u32 *out)
 			u16 c = (u16)(p[2 * x] | p[2 * x + 1] << 8);
 			u32 r = (c >> 10) & 31, g = (c >> 5) & 31, b = c & 31;
 
-			out[x] = (r << 3 | r >> 2) << 16 | (g << 3 | g >> 2) << 8 |
-				 (b << 3 | b >> 2);
+			out[x] = VGA_RGB(r << 3 | r >> 2, g << 3 | g >> 2, b << 3 | b >> 2);
 		}
 		break;
 	case 16:
@@ -394,17 +399,16 @@ static void vga_draw_vbe_line(struct vga *v, u32 off, unsigned w, u32 *out)
 			u16 c = (u16)(p[2 * x] | p[2 * x + 1] << 8);
 			u32 r = (c >> 11) & 31, g = (c >> 5) & 63, b = c & 31;
 
-			out[x] = (r << 3 | r >> 2) << 16 | (g << 2 | g >> 4) << 8 |
-				 (b << 3 | b >> 2);
+			out[x] = VGA_RGB(r << 3 | r >> 2, g << 2 | g >> 4, b << 3 | b >> 2);
 		}
 		break;
 	case 24:
 		for (unsigned x = 0; x < w; x++)
-			out[x] = (u32)p[3 * x + 2] << 16 | (u32)p[3 * x + 1] << 8 | p[3 * x];
+			out[x] = VGA_RGB(p[3 * x + 2], p[3 * x + 1], p[3 * x]);
 		break;
 	default:
 		for (unsigned x = 0; x < w; x++)
-			out[x] = (u32)p[4 * x + 2] << 16 | (u32)p[4 * x + 1] << 8 | p[4 * x];
+			out[x] = VGA_RGB(p[4 * x + 2], p[4 * x + 1], p[4 * x]);
 		break;
 	}
 }

@@ -181,7 +181,7 @@ static const char *const spec_debug_keys[] = { "exit_port", "test_device", "stat
 static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "readonly",
 					      "cache", "serial", "cdrom", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
-static const char *const spec_display_keys[] = { "type", "listen", NULL };
+static const char *const spec_display_keys[] = { "type", "listen", "rom", "vram_mib", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
 
 static const struct {
@@ -440,8 +440,8 @@ void *spec_new_array(struct spec_ctx *c, const char *path, const json_t *arr, si
 	return elems;
 }
 
-static bool spec_get_int_range(struct spec_ctx *c, const char *path, const json_t *j, u64 lo,
-			       u64 hi, u64 *out)
+bool spec_get_int_range(struct spec_ctx *c, const char *path, const json_t *j, u64 lo, u64 hi,
+			u64 *out)
 {
 	json_int_t v;
 
@@ -542,7 +542,7 @@ void spec_get_enum(struct spec_ctx *c, const json_t *obj, const char *path, cons
  * "./" is dropped; leading "../" climbs the base folder when that is canonical (realpath: no
  * symlinks in it, so climbing by name is what the kernel would do), else it is kept.
  */
-static char *spec_resolve(struct spec_ctx *c, const char *rel)
+char *spec_resolve(struct spec_ctx *c, const char *rel)
 {
 	size_t blen = strlen(c->base_dir);
 	char *abs;
@@ -926,7 +926,7 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	spec_parse_debug(c, root, &s->debug);
 	spec_parse_disks(c, root, s);
 	spec_parse_nics(c, root, s);
-	spec_parse_display(c, root, &s->display);
+	spec_parse_display(c, root, s);
 	spec_parse_control(c, root, &s->control);
 	if (!(c->flags & SPEC_ALLOW_UNBUILT))
 		spec_refuse_unbuilt(c, root);
@@ -953,6 +953,8 @@ void spec_free(struct vm_spec *s)
 		free(s->nics[i].tap);
 	free(s->nics);
 	free(s->display.listen_host);
+	free(s->display.listen_path);
+	free(s->display.rom);
 	free(s->control.path);
 	memset(s, 0, sizeof(*s));
 }

@@ -13,7 +13,9 @@
  */
 #include "vmm/vm.h"
 
+#include "devices/vga.h"
 #include "vmm/base/log.h"
+#include "vmm/board_display.h"
 #include "vmm/board_pc.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
@@ -307,6 +309,7 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 
 	switch (b->kind) {
 	case BOOT_LINUX:
+		in.vga_text = board_display_boot(board_pc_display(vm->board), false);
 		/* Debian's cloud kernel has no MP-table support: ACPI is how it finds the CPUs. */
 		ret = board_pc_build_acpi(vm->board, &in.acpi_rsdp_gpa, err);
 		if (ret < 0)
@@ -317,6 +320,7 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 		in.unpack_on_host = b->decompress == BOOT_DECOMPRESS_HOST;
 		return boot_linux(&vm->plat.mem, &in, bsp, err);
 	case BOOT_MULTIBOOT:
+		board_display_boot(board_pc_display(vm->board), false);
 		in.multiboot = b->image;
 		in.cmdline = b->cmdline;
 		if (b->nr_modules > ARRAY_SIZE(in.modules))
@@ -329,6 +333,7 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 		in.nr_modules = b->nr_modules;
 		return boot_multiboot(&vm->plat.mem, &in, bsp, err);
 	case BOOT_FLAT:
+		board_display_boot(board_pc_display(vm->board), false);
 		in.flat = b->image;
 		in.load_address = b->load_address;
 		return boot_flat(&vm->plat.mem, &in, bsp, err);
@@ -418,6 +423,14 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 		err_set(err, ret, "memory_mib: cannot allocate %llu MiB of guest RAM: %s",
 			(unsigned long long)spec->memory_mib, strerror(-ret));
 		goto err_destroy;
+	}
+	/* The legacy VGA window belongs to the card, not to RAM. */
+	if (spec->display.type != DISPLAY_NONE) {
+		ret = gmem_hole(&vm->plat.mem, VGA_LEGACY_GPA, VGA_LEGACY_LEN);
+		if (ret < 0) {
+			err_set(err, ret, "display: cannot keep 0xa0000-0xbffff out of guest RAM");
+			goto err_destroy;
+		}
 	}
 	ret = accel->vm_create(&cfg, &vm->avm, err);
 	if (ret < 0)
@@ -567,4 +580,9 @@ void vm_destroy(struct vm *vm)
 u64 vm_memory_bytes(const struct vm *vm)
 {
 	return vm->spec->memory_mib << 20;
+}
+
+struct display *vm_display(struct vm *vm)
+{
+	return board_display_display(board_pc_display(vm->board));
 }
