@@ -241,6 +241,7 @@ int vnc_create(const struct display_spec *spec, const char *name, const struct v
 		goto err_close;
 	}
 	v->screen->frameBuffer = (char *)v->blank;
+	v->screen->cursor = NULL; /* the guest draws its own: nothing painted into the frames */
 	v->screen->desktopName = v->desktop;
 	v->screen->screenData = v;
 	v->screen->alwaysShared = TRUE;
