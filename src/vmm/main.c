@@ -54,6 +54,7 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 		OPT_SET,
 		OPT_NO_FILE_CHECK,
 		OPT_API_SOCKET,
+		OPT_SECCOMP,
 	};
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -63,6 +64,7 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 		{ "set", required_argument, NULL, OPT_SET },
 		{ "no-file-check", no_argument, NULL, OPT_NO_FILE_CHECK },
 		{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -106,6 +108,11 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 			if (!(accept & CLI_ACCEPT_API_SOCKET))
 				return cli_usage_error(usage);
 			out->api_socket = optarg;
+			break;
+		case OPT_SECCOMP:
+			if (!(accept & CLI_ACCEPT_SECCOMP))
+				return cli_usage_error(usage);
+			out->seccomp = optarg;
 			break;
 		default:
 			return cli_usage_error(usage);

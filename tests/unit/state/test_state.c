@@ -144,28 +144,24 @@ static int toy_post_load(void *obj, u32 version, struct err *err)
 	return 0;
 }
 
+/* The toy's table; `newer` is the entry of the field added in version 2. */
+#define TOY_FIELDS(newer)                                                                        \
+	STATE_HOST(struct toy, host_ptr, "a host pointer"), STATE_U8(struct toy, small),         \
+		STATE_U16(struct toy, mid), STATE_U32(struct toy, word),                         \
+		STATE_U64(struct toy, big), STATE_S64(struct toy, signed_big),                   \
+		STATE_INT(struct toy, level), STATE_BOOL(struct toy, on),                        \
+		STATE_ARRAY(struct toy, bytes, U8), STATE_ARRAY2(struct toy, grid, U32),         \
+		STATE_U32(struct toy, limited, STATE_MAX(15)),                                   \
+		STATE_U32(struct toy, config, STATE_CHECKED), newer, STATE_TIMER(struct toy, t), \
+		STATE_STRUCT(struct toy, inner, toy_inner_state),                                \
+		STATE_STRUCT_ARRAY(struct toy, many, toy_inner_state),                           \
+		STATE_POINTEE(struct toy, child, toy_child_state),                               \
+		STATE_SECTION("extra", toy_extra_state, toy_extra_needed, false),                \
+		STATE_CUSTOM(struct toy, custom, 2, toy_custom_encode, toy_custom_decode, 2),    \
+		STATE_HOST(struct toy, post_loads, "counts hook calls"), STATE_END
+
 static const struct state_field toy_fields_v2[] = {
-	STATE_HOST(struct toy, host_ptr, "a host pointer"),
-	STATE_U8(struct toy, small),
-	STATE_U16(struct toy, mid),
-	STATE_U32(struct toy, word),
-	STATE_U64(struct toy, big),
-	STATE_S64(struct toy, signed_big),
-	STATE_INT(struct toy, level),
-	STATE_BOOL(struct toy, on),
-	STATE_ARRAY(struct toy, bytes, U8),
-	STATE_ARRAY2(struct toy, grid, U32),
-	STATE_U32(struct toy, limited, STATE_MAX(15)),
-	STATE_U32(struct toy, config, STATE_CHECKED),
-	STATE_U8(struct toy, newer, STATE_SINCE(2)),
-	STATE_TIMER(struct toy, t),
-	STATE_STRUCT(struct toy, inner, toy_inner_state),
-	STATE_STRUCT_ARRAY(struct toy, many, toy_inner_state),
-	STATE_POINTEE(struct toy, child, toy_child_state),
-	STATE_SECTION("extra", toy_extra_state, toy_extra_needed, false),
-	STATE_CUSTOM(struct toy, custom, 2, toy_custom_encode, toy_custom_decode, 2),
-	STATE_HOST(struct toy, post_loads, "counts hook calls"),
-	STATE_END,
+	TOY_FIELDS(STATE_U8(struct toy, newer, STATE_SINCE(2))),
 };
 
 static const struct state_desc toy_state_v2 = {
@@ -179,27 +175,7 @@ static const struct state_desc toy_state_v2 = {
 
 /* The same table at version 1 (no 'newer'), as an older VMM wrote it. */
 static const struct state_field toy_fields_v1[] = {
-	STATE_HOST(struct toy, host_ptr, "a host pointer"),
-	STATE_U8(struct toy, small),
-	STATE_U16(struct toy, mid),
-	STATE_U32(struct toy, word),
-	STATE_U64(struct toy, big),
-	STATE_S64(struct toy, signed_big),
-	STATE_INT(struct toy, level),
-	STATE_BOOL(struct toy, on),
-	STATE_ARRAY(struct toy, bytes, U8),
-	STATE_ARRAY2(struct toy, grid, U32),
-	STATE_U32(struct toy, limited, STATE_MAX(15)),
-	STATE_U32(struct toy, config, STATE_CHECKED),
-	STATE_HOST(struct toy, newer, "not in version 1"),
-	STATE_TIMER(struct toy, t),
-	STATE_STRUCT(struct toy, inner, toy_inner_state),
-	STATE_STRUCT_ARRAY(struct toy, many, toy_inner_state),
-	STATE_POINTEE(struct toy, child, toy_child_state),
-	STATE_SECTION("extra", toy_extra_state, toy_extra_needed, false),
-	STATE_CUSTOM(struct toy, custom, 2, toy_custom_encode, toy_custom_decode, 2),
-	STATE_HOST(struct toy, post_loads, "counts hook calls"),
-	STATE_END,
+	TOY_FIELDS(STATE_HOST(struct toy, newer, "not in version 1")),
 };
 
 static const struct state_desc toy_state_v1 = {
