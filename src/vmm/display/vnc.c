@@ -17,6 +17,7 @@
 #include "devices/vga.h"
 #include "vmm/base/log.h"
 #include "vmm/loop.h"
+#include "vmm/sandbox.h"
 #include "vmm/spec.h"
 #include "vmm/unix_sock.h"
 
@@ -50,6 +51,7 @@ struct vnc {
 	char where[300]; /* for messages: "127.0.0.1:5900" or the socket path */
 	char *path;	 /* unix socket path, or NULL */
 	struct unix_sock us;
+	uid_t uid; /* ours, read at creation: unix-socket clients must be us or root */
 	int listen_fd;
 	struct loop *loop;
 	unsigned nr_clients;
@@ -147,7 +149,7 @@ static bool vnc_peer_ok(const struct vnc *v, int fd)
 	if (!v->path)
 		return true;
 	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-	       (cred.uid == getuid() || cred.uid == 0);
+	       (cred.uid == v->uid || cred.uid == 0);
 }
 
 static void vnc_on_accept(void *opaque, int fd, u32 events)
@@ -185,6 +187,12 @@ static int vnc_listen_tcp(struct vnc *v, const struct display_spec *spec, struct
 	snprintf(port, sizeof(port), "%u", spec->listen_port);
 	snprintf(v->where, sizeof(v->where), strchr(spec->listen_host, ':') ? "[%s]:%u" : "%s:%u",
 		 spec->listen_host, spec->listen_port);
+	/* A VM created through the API after lockdown: no list lets this process open TCP. */
+	if (sandbox_confined())
+		return err_set(err, -EPERM,
+			       "display.listen: %s: the sandbox is on, so a VM created after the "
+			       "first can serve VNC only on a unix socket (\"unix:PATH\")",
+			       v->where);
 	ret = getaddrinfo(spec->listen_host, port, &hints, &res);
 	if (ret)
 		return err_set(err, -EINVAL, "display.listen: %s: %s", v->where, gai_strerror(ret));
@@ -219,6 +227,7 @@ int vnc_create(const struct display_spec *spec, const char *name, const struct v
 	if (!v)
 		return err_set(err, -ENOMEM, "display: out of memory");
 	v->hooks = *hooks;
+	v->uid = geteuid(); /* read once: the sandboxed main loop may not ask later */
 	v->listen_fd = -1;
 	snprintf(v->desktop, sizeof(v->desktop), "%s", name);
 	if (spec->listen_path) {
