@@ -15,7 +15,7 @@
  *   GET  /api/v1/vm.events?since=N&timeout=S   a long poll: events with seq >= N, waiting up
  *                                 to S seconds (default 30, at most 300) for the first one
  *   GET  /api/v1/vm.screenshot    the display's screen as image/png (docs/display.md)
- *   GET  /api/v1/vm.screen-text   {text, cols, rows, cursor}: a text-mode screen's characters
+ *   GET  /api/v1/vm.screen-text   {text}: a text-mode screen's characters, one line a row
  *
  * Adding an endpoint: a handler (answer with control_reply*, now or later) and one entry in
  * control_vm_register's table.
