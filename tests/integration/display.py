@@ -17,8 +17,6 @@ Cases:
 
 usage: display.py VMM VMMCTL GUEST_DIR CASE"""
 import os
-import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -107,14 +105,6 @@ def check_pattern(shot):
             fail(f"pixel ({x}, {y}) is {pixel(rows, x, y)}, the guest drew {want}")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def wait_for_server(address, vm):
     for _ in range(200):
         try:
@@ -139,7 +129,7 @@ def vnc_input(vm, client):
 
 
 def case_vnc():
-    port = free_port()
+    port = rfb.free_port()
     vm, sock = start("vga_vbe", {"type": "vnc", "listen": f"127.0.0.1:{port}", "vram_mib": 8})
     try:
         vm.wait_serial("vram=0080\n", TIMEOUT)
@@ -151,14 +141,12 @@ def case_vnc():
         client.request()
         client.read_update()
         rgb_equal(shot, (client.width, client.height, client.rgb_rows()), "the RFB client")
-        if shutil.which("gvnccapture"):
-            out = os.path.join(vm.dir, "gvnccapture.png")
-            r = subprocess.run(["gvnccapture", f"127.0.0.1:{port - 5900}", out],
-                               capture_output=True, timeout=120)
-            if r.returncode != 0:
-                fail(f"gvnccapture: exit {r.returncode}: {r.stderr!r}")
-            with open(out, "rb") as f:
-                rgb_equal(shot, pngread.read_rgb(f.read()), "gvnccapture's frame")
+        try:
+            frame = rfb.gvnccapture(port, os.path.join(vm.dir, "gvnccapture.png"))
+        except rfb.RFBError as e:
+            fail(str(e))
+        if frame:
+            rgb_equal(shot, frame, "gvnccapture's frame")
             print("ok: gvnccapture's frame equals the screenshot")
         else:
             print("skipped: gvnccapture is not installed (scripts/deps.sh test installs "

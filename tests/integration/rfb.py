@@ -2,9 +2,14 @@
 """A small RFB 3.8 client (RFC 6143) for the display tests and the frame-rate benchmark:
 security type None, 32-bit pixels (bytes R, G, B, X), raw encoding with DesktopSize, key and
 pointer events. Every read has a deadline; the caller closes the client."""
+import os
+import shutil
 import socket
 import struct
+import subprocess
 import time
+
+import pngread
 
 ENC_RAW = 0
 ENC_DESKTOP_SIZE = -223
@@ -57,6 +62,7 @@ class Client:
                                       0, 8, 16))
         self.sock.sendall(struct.pack(">BxHii", 2, 2, ENC_RAW, ENC_DESKTOP_SIZE))
         self.fb = bytearray(self.width * self.height * 4)
+        self.pixels = 0  # pixels received in raw rectangles (the frame-rate benchmark)
 
     def request(self, incremental=False):
         self.sock.sendall(struct.pack(">BBHHHH", 3, 1 if incremental else 0, 0, 0, self.width,
@@ -88,6 +94,7 @@ class Client:
                 self.fb = bytearray(w * h * 4)
             elif enc == ENC_RAW:
                 data = self._recv(w * h * 4)
+                self.pixels += w * h
                 for row in range(h):
                     at = ((y + row) * self.width + x) * 4
                     self.fb[at:at + w * 4] = data[row * w * 4:(row + 1) * w * 4]
@@ -128,3 +135,26 @@ class Client:
 
     def close(self):
         self.sock.close()
+
+
+def free_port():
+    """A loopback TCP port nothing listens on now, for a VNC server."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def gvnccapture(port, path):
+    """One frame of the VNC server on 127.0.0.1:port captured by Debian's gvnccapture
+    (package gvncviewer) into the PNG file path, as (width, height, RGB rows); None when
+    gvnccapture is not installed. RFBError when it fails."""
+    if not shutil.which("gvnccapture"):
+        return None
+    r = subprocess.run(["gvnccapture", f"127.0.0.1:{port - 5900}", os.fspath(path)],
+                       capture_output=True, timeout=120)
+    if r.returncode != 0:
+        raise RFBError(f"gvnccapture: exit {r.returncode}: {r.stderr!r}")
+    with open(path, "rb") as f:
+        return pngread.read_rgb(f.read())
