@@ -42,11 +42,12 @@ def must(g, cmd):
 
 def measure(engine):
     port = rfb.free_port()
+    cmdline = "console=ttyS0 panic=-1 no_timer_check"
     if engine == "vmm":
-        g = LinuxGuest(kernel, initrd, vmm=vmm, accel="bt",
+        g = LinuxGuest(kernel, initrd, cmdline=cmdline, vmm=vmm, accel="bt",
                        extra_spec={"display": {"type": "vnc", "listen": f"127.0.0.1:{port}"}})
     else:
-        g = LinuxGuest(kernel, initrd, engine="qemu",
+        g = LinuxGuest(kernel, initrd, cmdline=cmdline, engine="qemu",
                        qemu_extra=["-vga", "std", "-vnc", f"127.0.0.1:{port - 5900}"])
     try:
         g.wait_ready(900)

@@ -110,10 +110,11 @@ def main():
     display = {"type": "vnc", "listen": f"127.0.0.1:{port}"}
     if os.path.exists(ROM):
         display["rom"] = ROM
-    g = LinuxGuest(os.path.join(gdir, "vmlinuz-generic"), os.path.join(gdir,
-                   "initramfs.cpio.gz"), cmdline="console=tty0 console=ttyS0 panic=-1",
-                   vmm=vmm, accel="bt", api=True, log=sys.stdout,
-                   extra_spec={"display": display})
+    # no_timer_check: on a loaded host the userspace PIT's coalesced ticks fail Linux's I/O
+    # APIC timer check (as in linux_boot.py)
+    g = LinuxGuest(os.path.join(gdir, "vmlinuz-generic"), os.path.join(gdir, "initramfs.cpio.gz"),
+                   cmdline="console=tty0 console=ttyS0 panic=-1 no_timer_check", vmm=vmm,
+                   accel="bt", api=True, log=sys.stdout, extra_spec={"display": display})
     try:
         wait_socket(g.api_path, g.proc)
         g.wait_ready(timeout)
