@@ -6,8 +6,9 @@
 # their binary translator with Linux's bochs DRM driver (1024x768x32); in the guest a loop
 # writes two different full screens to /dev/fb0 in turn, and a client (tests/integration/
 # rfb.py, raw encoding) asks for the next incremental update as soon as one arrives, for
-# SECONDS seconds. Printed: updates a second, full-screen frames a second (pixels received /
-# screen pixels), the guest's own full-screen writes a second, and the ratio to QEMU.
+# SECONDS_ seconds. Printed: updates a second, full-screen frames a second (pixels received /
+# screen pixels), pixels a second, the guest's own full-screen writes a second, and the
+# ratios to QEMU.
 # Usage: scripts/bench/vnc.sh   (SECONDS_=20 by default)
 #   BUILD=<dir>      build directory with src/vmm/vmm (default build)
 #   VMM_GUEST_DIR=   the default guest (default <BUILD>/guest; scripts/build-guest.sh makes it)
@@ -42,7 +43,8 @@ def must(g, cmd):
 
 def measure(engine):
     port = rfb.free_port()
-    cmdline = "console=ttyS0 panic=-1 no_timer_check"
+    # video=: the same mode on both (QEMU's EDID would otherwise make bochs pick 1280x800)
+    cmdline = "console=ttyS0 panic=-1 no_timer_check video=1024x768"
     if engine == "vmm":
         g = LinuxGuest(kernel, initrd, cmdline=cmdline, vmm=vmm, accel="bt",
                        extra_spec={"display": {"type": "vnc", "listen": f"127.0.0.1:{port}"}})
@@ -56,8 +58,10 @@ def measure(engine):
         size = must(g, "cat /sys/class/graphics/fb0/virtual_size").split(",")
         w, h = int(size[0]), int(size[1])
         n = w * h * 4
-        must(g, f"head -c {n} /dev/zero >/tmp/a && head -c {n} /dev/zero | tr '\\0' '\\377' >/tmp/b")
+        must(g, f"head -c {n} /dev/zero >/tmp/a && "
+                f"head -c {n} /dev/zero | tr '\\0' '\\377' >/tmp/b")
         must(g, "echo 0 >/sys/class/graphics/fbcon/cursor_blink")
+        must(g, ": >/tmp/count")
         must(g, "( while :; do cat /tmp/a >/dev/fb0; cat /tmp/b >/dev/fb0; "
                 "echo x >>/tmp/count; done >/dev/null 2>&1 & )")
         c = rfb.Client(("127.0.0.1", port), timeout=60)
@@ -75,7 +79,7 @@ def measure(engine):
         c.close()
         screen = c.width * c.height
         return updates / dt, c.pixels / screen / dt, (after - before) / dt, \
-            f"{c.width}x{c.height}"
+            f"{c.width}x{c.height}", c.pixels / dt / 1e6
     finally:
         g.close()
 
@@ -83,12 +87,13 @@ def measure(engine):
 print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
 ours = measure("vmm")
 print(f"vmm bt:   {ours[3]}  {ours[0]:7.1f} updates/s  {ours[1]:7.2f} full frames/s  "
-      f"guest {ours[2]:6.2f} screens written/s", flush=True)
+      f"{ours[4]:6.2f} Mpixels/s  guest {ours[2]:6.2f} screens written/s", flush=True)
 if shutil.which("qemu-system-x86_64"):
     peer = measure("qemu")
     print(f"qemu tcg: {peer[3]}  {peer[0]:7.1f} updates/s  {peer[1]:7.2f} full frames/s  "
-          f"guest {peer[2]:6.2f} screens written/s", flush=True)
-    print(f"ratio (ours / qemu), full frames/s: {ours[1] / peer[1]:.2f}")
+          f"{peer[4]:6.2f} Mpixels/s  guest {peer[2]:6.2f} screens written/s", flush=True)
+    print(f"ratio (ours / qemu): full frames/s {ours[1] / peer[1]:.2f}, "
+          f"pixels/s {ours[4] / peer[4]:.2f}")
 else:
     print("qemu-system-x86_64 is not installed: no peer figure")
 print(f"load average after: {os.getloadavg()[0]:.1f}")
