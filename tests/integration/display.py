@@ -14,6 +14,8 @@ Cases:
             screenshot; keys and pointer events sent over VNC arrive at the guest through the
             i8042 as set 1 scan codes and PS/2 mouse packets.
   vnc-unix  the VNC server on a unix socket (mode 0600): a frame equal to the screenshot.
+  seabios   Debian's SeaBIOS runs the VGA BIOS from the card's expansion ROM: its banner and
+            its "No bootable device" line (no disks) are on the text screen (screen-text).
 
 usage: display.py VMM VMMCTL GUEST_DIR CASE"""
 import os
@@ -184,6 +186,41 @@ def case_vnc_unix():
         fail(f"{path} was left behind by a VMM that exited")
 
 
+def case_seabios():
+    seabios = "/usr/share/seabios/bios.bin"
+    for f in (seabios, ROM):
+        if not os.path.exists(f):
+            print(f"SKIP: {f} is missing (Debian's seabios package, scripts/deps.sh test)")
+            sys.exit(77)
+    spec = {"name": "test", "memory_mib": 64, "accel": ACCEL, "boot": {"firmware": seabios},
+            "control": {"path": "api.sock"}, "display": {"type": "headless", "rom": ROM}}
+    vm = VM(vmm, spec)
+    sock = os.path.join(vm.dir, "api.sock")
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        text = ""
+        while "No bootable device" not in text:
+            if vm.proc.poll() is not None:
+                fail(f"vmm exited with {vm.proc.returncode}: {vm.stderr_text()}")
+            if time.monotonic() > deadline:
+                fail(f"no 'No bootable device' on the text screen:\n{text}")
+            time.sleep(0.5)
+            if not os.path.exists(sock):
+                continue
+            r = subprocess.run([ctl, "--socket", sock, "screen-text"], capture_output=True,
+                               timeout=120)
+            text = r.stdout.decode() if r.returncode == 0 else ""
+        lines = text.split("\n")
+        if not lines[0].startswith("SeaBIOS (version "):
+            fail(f"the first row is not SeaBIOS's banner: {lines[:3]!r}")
+        if vm.serial_text():
+            fail(f"SeaBIOS wrote to the serial line although the VM has a display: "
+                 f"{vm.serial_text()!r}")
+    finally:
+        vm.kill()
+    print(f"ok: {lines[0]!r} and 'No bootable device' on the VGA text screen")
+
+
 if case == "text":
     if not os.path.exists(ROM):
         print(f"SKIP: {ROM} is missing (Debian's seabios package, scripts/deps.sh test)")
@@ -215,5 +252,7 @@ elif case == "vnc":
     case_vnc()
 elif case == "vnc-unix":
     case_vnc_unix()
+elif case == "seabios":
+    case_seabios()
 else:
     fail(f"unknown case {case}")
