@@ -73,6 +73,8 @@ void bt_cpuid(const struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
 	static const char hv[12] = "BTengineVirt";
 	const struct bt_cpuid_model *m = &cpu->cpuid;
 
+	if (bt_hyper_cpuid(cpu, leaf, out)) /* the VMware identity, when asked (hyper.c) */
+		return;
 	memset(out, 0, 4 * sizeof(u32));
 	switch (leaf) {
 	case 0:

@@ -66,6 +66,7 @@ void bt_cpu_destroy(struct bt_cpu *cpu)
 		}
 	}
 	bt_cache_destroy(&cpu->cache);
+	free(cpu->hb_buf);
 	free(cpu);
 }
 
