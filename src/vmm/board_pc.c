@@ -24,6 +24,7 @@
 #include "vmm/base/log.h"
 #include "vmm/board_disks.h"
 #include "vmm/board_irqchip.h"
+#include "vmm/board_pv.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
 #include "vmm/platform_state.h"
@@ -58,6 +59,7 @@ struct board_pc {
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
 	struct pvpanic *pvpanic;
+	struct board_pv *pv;	 /* the paravirtual devices */
 	struct vcpu_hooks hooks; /* what every vCPU gets (board_pc_vcpu_hooks) */
 };
 
@@ -135,6 +137,19 @@ static int board_pc_hook_msr(void *opaque, unsigned cpu, u32 index, bool is_writ
 	struct board_pc *b = opaque;
 
 	return board_irqchip_msr(b->irqchip, cpu, index, is_write, val);
+}
+
+static void board_pc_hook_backdoor(void *opaque, unsigned cpu, struct accel_backdoor *regs)
+{
+	struct board_pc *b = opaque;
+
+	(void)cpu;
+	board_pv_backdoor(b->pv, regs);
+}
+
+struct board_pv *board_pc_pv(struct board_pc *b)
+{
+	return b->pv;
 }
 
 const struct vcpu_hooks *board_pc_vcpu_hooks(struct board_pc *b)
@@ -324,6 +339,13 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_create_debug(b, err);
 	if (ret < 0)
 		goto err_destroy;
+	ret = board_pv_create(vm, &b->pv, err);
+	if (ret < 0)
+		goto err_destroy;
+	if (board_pv_vmport(b->pv)) {
+		b->hooks.opaque = b;
+		b->hooks.backdoor = board_pc_hook_backdoor;
+	}
 	*out = b;
 	return 0;
 
@@ -363,6 +385,7 @@ void board_pc_destroy(struct board_pc *b)
 {
 	if (!b)
 		return;
+	board_pv_destroy(b->pv);
 	platform_del_dev(&b->vm->plat, b->testdev);
 	platform_del_dev(&b->vm->plat, b->debug_exit);
 	platform_del_dev(&b->vm->plat, b->piix);

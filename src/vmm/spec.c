@@ -168,10 +168,12 @@ const char *spec_on_triple_fault_name(enum spec_on_triple_fault t)
 
 /* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
 
-static const char *const spec_top_keys[] = { "name",	"vcpus",   "memory_mib", "accel",
-					     "boot",	"serial",  "on_reset",	 "on_triple_fault",
-					     "debug",	"disks",   "nics",	 "display",
-					     "control", "sandbox", NULL };
+static const char *const spec_top_keys[] = {
+	"name",	     "vcpus",	  "memory_mib",	     "accel",	"boot",
+	"serial",    "on_reset",  "on_triple_fault", "debug",	"disks",
+	"nics",	     "display",	  "control",	     "sandbox", "uuid",
+	"guestinfo", "hypercall", "consoles",	     "rng",	NULL
+};
 static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
 					      "modules",    "flat",   "load_address", "firmware",
 					      "decompress", NULL };
@@ -184,6 +186,9 @@ static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "reado
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
 static const char *const spec_display_keys[] = { "type", "listen", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
+static const char *const spec_hypercall_keys[] = { "vmware_backdoor", "identity", NULL };
+static const char *const spec_console_keys[] = { "name", "target", "path", NULL };
+static const char *const spec_rng_keys[] = { "bytes_per_second", NULL };
 
 static const struct {
 	const char *section;
@@ -198,11 +203,14 @@ static const struct {
 	{ "nics[]", spec_nic_keys },
 	{ "display", spec_display_keys },
 	{ "control", spec_control_keys },
+	{ "hypercall", spec_hypercall_keys },
+	{ "consoles[]", spec_console_keys },
+	{ "rng", spec_rng_keys },
 };
 
 static const char *const spec_section_names[] = {
-	"",	   "boot",   "boot.modules[]", "serial",  "debug",
-	"disks[]", "nics[]", "display",	       "control", NULL,
+	"",	   "boot",    "boot.modules[]", "serial",     "debug", "disks[]", "nics[]",
+	"display", "control", "hypercall",	"consoles[]", "rng",   NULL,
 };
 
 const char *const *spec_section_keys(const char *section)
@@ -441,8 +449,8 @@ void *spec_new_array(struct spec_ctx *c, const char *path, const json_t *arr, si
 	return elems;
 }
 
-static bool spec_get_int_range(struct spec_ctx *c, const char *path, const json_t *j, u64 lo,
-			       u64 hi, u64 *out)
+bool spec_get_int_range(struct spec_ctx *c, const char *path, const json_t *j, u64 lo, u64 hi,
+			u64 *out)
 {
 	json_int_t v;
 
@@ -799,19 +807,16 @@ static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_
 			 (unsigned long long)b->load_address);
 }
 
-static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct serial_spec *se)
+void spec_parse_target(struct spec_ctx *c, const json_t *obj, const char *path,
+		       struct serial_spec *se)
 {
 	char kpath[SPEC_PATH_LEN];
-	json_t *serial = spec_member(root, "", "serial", kpath);
 	bool wants_path;
 	json_t *j;
 
-	se->target = SERIAL_STDIO;
-	if (!serial || !spec_check_object(c, "serial", serial, spec_serial_keys))
-		return;
-	SPEC_GET_ENUM(c, serial, "serial", "target", serial_target_names, &se->target);
+	SPEC_GET_ENUM(c, obj, path, "target", serial_target_names, &se->target);
 	wants_path = se->target == SERIAL_FILE || se->target == SERIAL_UNIX;
-	j = spec_member(serial, "serial", "path", kpath);
+	j = spec_member(obj, path, "path", kpath);
 	if (!j && wants_path) {
 		spec_err(c, kpath, "required with target \"%s\"", serial_target_name(se->target));
 	} else if (j && !wants_path) {
@@ -822,6 +827,17 @@ static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct ser
 		if (se->target == SERIAL_UNIX)
 			spec_check_unix_path(c, kpath, se->path);
 	}
+}
+
+static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct serial_spec *se)
+{
+	char kpath[SPEC_PATH_LEN];
+	json_t *serial = spec_member(root, "", "serial", kpath);
+
+	se->target = SERIAL_STDIO;
+	if (!serial || !spec_check_object(c, "serial", serial, spec_serial_keys))
+		return;
+	spec_parse_target(c, serial, "serial", se);
 }
 
 /* Name a port range of the PC board that ports lo..hi overlap, or NULL. */
@@ -931,6 +947,7 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	spec_parse_nics(c, root, s);
 	spec_parse_display(c, root, &s->display);
 	spec_parse_control(c, root, &s->control);
+	spec_parse_paravirt(c, root, s);
 	if (!(c->flags & SPEC_ALLOW_UNBUILT))
 		spec_refuse_unbuilt(c, root);
 	j = spec_member(root, "", "sandbox", kpath);
@@ -964,6 +981,17 @@ void spec_free(struct vm_spec *s)
 	free(s->nics);
 	free(s->display.listen_host);
 	free(s->control.path);
+	for (unsigned i = 0; i < s->guestinfo.nr; i++) {
+		free(s->guestinfo.keys[i]);
+		free(s->guestinfo.values[i]);
+	}
+	free(s->guestinfo.keys);
+	free(s->guestinfo.values);
+	for (unsigned i = 0; i < s->nr_consoles; i++) {
+		free(s->consoles[i].name);
+		free(s->consoles[i].target.path);
+	}
+	free(s->consoles);
 	memset(s, 0, sizeof(*s));
 }
 

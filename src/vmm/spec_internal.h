@@ -77,6 +77,14 @@ bool spec_get_bool(struct spec_ctx *c, const char *path, const struct json_t *j,
 void *spec_new_array(struct spec_ctx *c, const char *path, const struct json_t *arr, size_t max,
 		     const char *what, size_t elem_size);
 
+/* An integer in lo..hi (reported otherwise). */
+bool spec_get_int_range(struct spec_ctx *c, const char *path, const struct json_t *j, u64 lo,
+			u64 hi, u64 *out);
+
+/* The "target" and "path" members of obj at path (serial, consoles[]): a console back end. */
+void spec_parse_target(struct spec_ctx *c, const struct json_t *obj, const char *path,
+		       struct serial_spec *se);
+
 /* An optional enum member; *out keeps its default when the member is absent. */
 void spec_get_enum(struct spec_ctx *c, const struct json_t *obj, const char *path, const char *key,
 		   const char *const *names, unsigned *out);
@@ -103,6 +111,9 @@ void spec_parse_disks(struct spec_ctx *c, const struct json_t *root, struct vm_s
 void spec_parse_nics(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s);
 void spec_parse_display(struct spec_ctx *c, const struct json_t *root, struct display_spec *ds);
 void spec_parse_control(struct spec_ctx *c, const struct json_t *root, struct control_spec *cs);
+
+/* spec_paravirt.c: uuid, guestinfo, hypercall, consoles, rng (after the other sections). */
+void spec_parse_paravirt(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s);
 
 /* Refuse the sections this build cannot run (spec_unbuilt_keys). */
 void spec_refuse_unbuilt(struct spec_ctx *c, const struct json_t *root);

@@ -366,7 +366,12 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 {
 	struct accel_config cfg = { .nr_vcpus = spec->vcpus,
 				    .ram_bytes = spec->memory_mib << 20,
-				    .name = spec->name };
+				    .name = spec->name,
+				    .vmware_backdoor = spec->hypercall.vmware_backdoor,
+				    .vmware_cpuid =
+					    spec->hypercall.identity == HYPERCALL_IDENTITY_VMWARE,
+				    /* both accelerators' local APICs count a 1 GHz bus */
+				    .apic_bus_khz = 1000000 };
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
 
