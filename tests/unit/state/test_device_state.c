@@ -1338,7 +1338,8 @@ static void dw_load(struct dw *d, char names[][64], unsigned n)
 	assert_true(len > 0);
 	exe[len] = '\0';
 	/* max-value-size: ptype of a struct larger than 64 KiB (vmport) needs it lifted */
-	at = (size_t)snprintf(cmd, sizeof(cmd), "gdb -batch -nx -ex 'set max-value-size unlimited'");
+	at = (size_t)snprintf(cmd, sizeof(cmd),
+			      "gdb -batch -nx -ex 'set max-value-size unlimited'");
 	for (unsigned i = 0; i < n; i++)
 		at += (size_t)snprintf(cmd + at, sizeof(cmd) - at, " -ex 'ptype/o struct %s'",
 				       names[i]);
