@@ -66,6 +66,7 @@ struct board_disks {
 	struct loop *loop;
 	struct ahci *ahci;
 	struct board_intx ahci_intx;
+	unsigned next_slot; /* the first PCI slot the disks left free */
 	unsigned nr;
 	struct board_disk disks[];
 };
@@ -306,12 +307,18 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, const struct board_d
 			goto err_destroy;
 		}
 	}
+	d->next_slot = slot + (acfg.nr_ports ? 1 : 0);
 	*out = d;
 	return 0;
 
 err_destroy:
 	board_disks_destroy(d);
 	return ret;
+}
+
+unsigned board_disks_next_slot(const struct board_disks *d)
+{
+	return d->next_slot;
 }
 
 /* The block layer finished requests of this disk: complete them into the guest. Main thread. */

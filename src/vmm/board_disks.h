@@ -32,6 +32,8 @@ struct board_disks_lines {
 MUST_CHECK int board_disks_create(struct vm *vm, struct pci_host *pci,
 				  const struct board_disks_lines *lines, struct board_disks **out,
 				  struct err *err);
+/* The first PCI slot after the disks' functions (for the board's other PCI devices). */
+unsigned board_disks_next_slot(const struct board_disks *d);
 /* Watch the block layer's completion fds on the loop. Main thread. */
 MUST_CHECK int board_disks_attach(struct board_disks *d, struct loop *l);
 void board_disks_detach(struct board_disks *d);

@@ -339,7 +339,7 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_create_debug(b, err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = board_pv_create(vm, &b->pv, err);
+	ret = board_pv_create(vm, b->pci, board_disks_next_slot(b->disks), &b->pv, err);
 	if (ret < 0)
 		goto err_destroy;
 	if (board_pv_vmport(b->pv)) {
@@ -357,11 +357,14 @@ err_destroy:
 
 int board_pc_attach(struct board_pc *b, struct loop *l)
 {
-	return board_disks_attach(b->disks, l);
+	int ret = board_disks_attach(b->disks, l);
+
+	return ret < 0 ? ret : board_pv_attach(b->pv, l);
 }
 
 void board_pc_detach(struct board_pc *b)
 {
+	board_pv_detach(b->pv);
 	board_disks_detach(b->disks);
 }
 
