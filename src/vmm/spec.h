@@ -176,7 +176,7 @@ const char *hypercall_identity_name(enum hypercall_identity i);
 #define SPEC_GUESTINFO_MAX		 64   /* the backdoor's VMPORT_GUESTINFO_MAX */
 #define SPEC_GUESTINFO_KEY_MAX		 63   /* bytes, [A-Za-z0-9._-] */
 #define SPEC_GUESTINFO_VALUE_MAX	 1023 /* bytes */
-#define SPEC_CONSOLES_MAX		 8    /* virtio-console ports */
+#define SPEC_CONSOLES_MAX		 7    /* virtio-console ports: VIRTIO_CONSOLE_MAX_PORTS */
 #define SPEC_CONSOLE_NAME_MAX		 63
 #define SPEC_RNG_RATE_MAX		 (1ull << 32) /* bytes per second */
 

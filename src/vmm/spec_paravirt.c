@@ -10,8 +10,9 @@
  *  - hypercall.identity "vmware" needs the backdoor: Linux's VMware platform code asks it for
  *    the TSC frequency (arch/x86/kernel/cpu/vmware.c GETHZ).
  *  - consoles[].name: the port name Linux shows as /dev/virtio-ports/NAME (virtio 1.2 section
- *    5.3.6.2 VIRTIO_CONSOLE_PORT_NAME); at most 8 ports; at most one stdio back end in all of
- *    serial and consoles (stdin has one reader).
+ *    5.3.6.2 VIRTIO_CONSOLE_PORT_NAME); at most 7 ports (the device's queue pairs beside the
+ *    control pair); at most one stdio back end in all of serial and consoles (stdin has one
+ *    reader).
  *  - rng.bytes_per_second: 1..2^32.
  */
 #include "vmm/spec_internal.h"
