@@ -37,7 +37,8 @@ class LinuxGuest:
 
     def __init__(self, kernel, initrd, cmdline="console=ttyS0", vcpus=1, memory_mib=256,
                  engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None,
-                 api=False):
+                 api=False, spec_extra=None):
+        # spec_extra: more top-level spec keys for vmm (consoles, rng, hypercall...).
         # The spec lives in a private folder and resolves relative paths against it.
         kernel, initrd = os.path.abspath(kernel), os.path.abspath(initrd)
         disks = [dict(d, path=os.path.abspath(d["path"])) for d in disks]
@@ -61,6 +62,7 @@ class LinuxGuest:
             }
             if disks:
                 spec["disks"] = list(disks)
+            spec.update(spec_extra or {})
             # The state round-trip debug switch (docs/device-state.md), for the tests that
             # boot the same guest with every device's state saved and reloaded meanwhile.
             roundtrip_ms = os.environ.get("VMM_STATE_ROUNDTRIP_MS")
