@@ -825,7 +825,8 @@ def pv_seeds():
         hello += pv_buf(3, 8, ctrl=(port, CON_PORT_READY, 1))
         hello += pv_buf(3, 8, ctrl=(port, CON_PORT_OPEN, 1))
     s['console-handshake'] = hello
-    s['console-data'] = (hello + pv_buf(1, 100) + pv_buf(5, 300, 0, 3) + pv_buf(7, 64, PV_INDIRECT, 2) +
+    s['console-data'] = (hello + pv_buf(1, 100) + pv_buf(5, 300, 0, 3) +
+                         pv_buf(7, 64, PV_INDIRECT, 2) +
                          u8(PV_INPUT) + u8(0) + u8(40) + u8(PV_INPUT) + u8(2) + u8(200) +
                          u8(PV_DEFER))
     s['console-resize-emerg'] = (hello + u8(PV_RESIZE) + u8(0) + u16(132) + u16(43) +
@@ -835,7 +836,8 @@ def pv_seeds():
                                 pv_buf(3, 8, ctrl=(0, 0xffff, 7)) + pv_buf(3, 4) +
                                 pv_buf(3, 8, PV_WRITE, ctrl=(0, CON_PORT_OPEN, 0)) +
                                 pv_buf(3, 64, PV_LOOP, 2))
-    s['console-reset-in-flight'] = hello + pv_buf(1, 100, PV_NO_KICK) + u8(PV_RESET) + u8(PV_NOTIFY) + u8(1)
+    s['console-reset-in-flight'] = (hello + pv_buf(1, 100, PV_NO_KICK) + u8(PV_RESET) +
+                                    u8(PV_NOTIFY) + u8(1))
     return s
 
 
@@ -843,8 +845,8 @@ def pv_seeds():
 # machine can take longer than libFuzzer's 10 s timeout): replayed by suite fuzz-smoke only.
 SLOW = {'virtio_blk': lambda: {'wrapping-index': vb_wrap()}}
 
-TARGETS = {'virtio_blk': vb_seeds, 'virtio_pv': pv_seeds, 'ahci': ahci_seeds, 'pci': pci_seeds, 'boot': boot_seeds,
-           'bt': bt_seeds}
+TARGETS = {'virtio_blk': vb_seeds, 'virtio_pv': pv_seeds, 'ahci': ahci_seeds, 'pci': pci_seeds,
+           'boot': boot_seeds, 'bt': bt_seeds}
 
 
 def main(argv):

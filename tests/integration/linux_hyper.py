@@ -326,7 +326,8 @@ def main():
     print(f"kernel {release}, {nmods} modules, work dir {work}", flush=True)
     try:
         g = LinuxGuest(os.path.join(gdir, "vmlinuz-generic"), initrd,
-                       cmdline="console=ttyS0 panic=-1 no_timer_check", memory_mib=256, vmm=vmm, accel="bt",
+                       cmdline="console=ttyS0 panic=-1 no_timer_check", memory_mib=256,
+                       vmm=vmm, accel="bt",
                        log=log, api=True, spec_extra=extra)
     except GuestError as e:
         shutil.rmtree(work, ignore_errors=True)
