@@ -68,6 +68,9 @@ struct json_t *spec_member(const struct json_t *obj, const char *path, const cha
 bool spec_get_string(struct spec_ctx *c, const char *path, const struct json_t *j,
 		     const char **out);
 bool spec_get_bool(struct spec_ctx *c, const char *path, const struct json_t *j, bool *out);
+/* A JSON integer in lo..hi. */
+bool spec_get_int_range(struct spec_ctx *c, const char *path, const struct json_t *j, u64 lo,
+			u64 hi, u64 *out);
 
 /*
  * The elements of array member arr at path, calloc'ed (elem_size each, freed by spec_free):
@@ -76,10 +79,6 @@ bool spec_get_bool(struct spec_ctx *c, const char *path, const struct json_t *j,
  */
 void *spec_new_array(struct spec_ctx *c, const char *path, const struct json_t *arr, size_t max,
 		     const char *what, size_t elem_size);
-
-/* An integer in lo..hi (reported otherwise). */
-bool spec_get_int_range(struct spec_ctx *c, const char *path, const struct json_t *j, u64 lo,
-			u64 hi, u64 *out);
 
 /* The "target" and "path" members of obj at path (serial, consoles[]): a console back end. */
 void spec_parse_target(struct spec_ctx *c, const struct json_t *obj, const char *path,
