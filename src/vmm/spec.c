@@ -137,7 +137,9 @@ static const char *const serial_target_names[] = { "stdio", "file", "pty", "unix
 static const char *const on_reset_names[] = { "restart", "exit", NULL };
 static const char *const on_triple_fault_names[] = { "exit", "reset", NULL };
 static const char *const boot_decompress_names[] = { "host", "guest", NULL };
+static const char *const bt_engine_names[] = { "jit", "interpreter", NULL };
 static const char *const forbidden_syscall_names[] = { "none", "main", "vcpu", NULL };
+static const char *const exit_code_style_names[] = { "vmm", "qemu", NULL };
 
 const char *spec_enum_name(const char *const *names, size_t nr, unsigned v)
 {
@@ -174,28 +176,39 @@ const char *spec_on_triple_fault_name(enum spec_on_triple_fault t)
 	return SPEC_ENUM_NAME(on_triple_fault_names, t);
 }
 
+const char *spec_bt_engine_name(enum spec_bt_engine e)
+{
+	return SPEC_ENUM_NAME(bt_engine_names, e);
+}
+
+const char *spec_exit_code_style_name(enum spec_exit_code_style s)
+{
+	return SPEC_ENUM_NAME(exit_code_style_names, s);
+}
+
 /* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
 
-static const char *const spec_top_keys[] = { "name",	 "vcpus",     "memory_mib",
-					     "accel",	 "machine",   "boot",
-					     "serial",	 "on_reset",  "on_triple_fault",
-					     "debug",	 "disks",     "nics",
-					     "display",	 "control",   "sandbox",
-					     "uuid",	 "guestinfo", "hypercall",
-					     "consoles", "rng",	      NULL };
+static const char *const spec_top_keys[] = {
+	"name",	     "vcpus",	  "memory_mib",	     "accel", "machine", "boot",
+	"serial",    "on_reset",  "on_triple_fault", "debug", "disks",	 "nics",
+	"display",   "control",	  "sandbox",	     "cpu",   "bt",	 "uuid",
+	"guestinfo", "hypercall", "consoles",	     "rng",   NULL
+};
 static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
 					      "modules",    "flat",   "load_address", "firmware",
 					      "decompress", NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
-static const char *const spec_debug_keys[] = { "exit_port",	     "test_device",
-					       "state_roundtrip_ms", "firmware_log",
-					       "forbidden_syscall",  NULL };
+static const char *const spec_debug_keys[] = {
+	"exit_port",	   "test_device", "state_roundtrip_ms", "firmware_log", "forbidden_syscall",
+	"exit_code_style", NULL
+};
 static const char *const spec_disk_keys[] = { "path",	"format", "bus",	"readonly", "cache",
 					      "serial", "cdrom",  "boot_index", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
 static const char *const spec_display_keys[] = { "type", "listen", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
+static const char *const spec_bt_keys[] = { "engine", "jit_threshold", "code_cache_mib", NULL };
 static const char *const spec_hypercall_keys[] = { "vmware_backdoor", "identity", NULL };
 static const char *const spec_console_keys[] = { "name", "target", "path", NULL };
 static const char *const spec_rng_keys[] = { "bytes_per_second", NULL };
@@ -213,14 +226,21 @@ static const struct {
 	{ "nics[]", spec_nic_keys },
 	{ "display", spec_display_keys },
 	{ "control", spec_control_keys },
+	{ "cpu", spec_cpu_keys },
+	{ "cpu.features", cpu_feature_names },
+	{ "bt", spec_bt_keys },
 	{ "hypercall", spec_hypercall_keys },
 	{ "consoles[]", spec_console_keys },
 	{ "rng", spec_rng_keys },
 };
 
 static const char *const spec_section_names[] = {
-	"",	   "boot",    "boot.modules[]", "serial",     "debug", "disks[]", "nics[]",
-	"display", "control", "hypercall",	"consoles[]", "rng",   NULL,
+	"",	     "boot",	     "boot.modules[]",
+	"serial",    "debug",	     "disks[]",
+	"nics[]",    "display",	     "control",
+	"cpu",	     "cpu.features", "bt",
+	"hypercall", "consoles[]",   "rng",
+	NULL,
 };
 
 const char *const *spec_section_keys(const char *section)
@@ -948,6 +968,33 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, enum boot_k
 	}
 	SPEC_GET_ENUM(c, debug, "debug", "forbidden_syscall", forbidden_syscall_names,
 		      &dbg->forbidden_syscall);
+	if (spec_member(debug, "debug", "exit_code_style", kpath) &&
+	    !json_object_get(debug, "exit_port"))
+		spec_err(c, kpath,
+			 "needs debug.exit_port (the port the guest writes its status to)");
+	SPEC_GET_ENUM(c, debug, "debug", "exit_code_style", exit_code_style_names,
+		      &dbg->exit_code_style);
+}
+
+/* The BT engine's tiers: interpreter only, or JIT above a hotness threshold, its code cache. */
+static void spec_parse_bt(struct spec_ctx *c, const json_t *root, struct bt_spec *bt)
+{
+	char kpath[SPEC_PATH_LEN];
+	json_t *o = spec_member(root, "", "bt", kpath), *j;
+	u64 v;
+
+	bt->engine = SPEC_BT_JIT;
+	bt->jit_threshold = SPEC_BT_JIT_THRESHOLD_DEFAULT;
+	bt->code_cache_mib = SPEC_BT_CODE_CACHE_MIB_DEFAULT;
+	if (!o || !spec_check_object(c, "bt", o, spec_bt_keys))
+		return;
+	SPEC_GET_ENUM(c, o, "bt", "engine", bt_engine_names, &bt->engine);
+	j = spec_member(o, "bt", "jit_threshold", kpath);
+	if (j && spec_get_int_range(c, kpath, j, 1, SPEC_BT_JIT_THRESHOLD_MAX, &v))
+		bt->jit_threshold = (unsigned)v;
+	j = spec_member(o, "bt", "code_cache_mib", kpath);
+	if (j && spec_get_int_range(c, kpath, j, 1, SPEC_BT_CODE_CACHE_MIB_MAX, &v))
+		bt->code_cache_mib = (unsigned)v;
 }
 
 static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_spec *s)
@@ -974,10 +1021,12 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	SPEC_GET_ENUM(c, root, "", "on_reset", on_reset_names, &s->on_reset);
 	SPEC_GET_ENUM(c, root, "", "on_triple_fault", on_triple_fault_names, &s->on_triple_fault);
 	spec_parse_debug(c, root, s->boot.kind, &s->debug);
+	spec_parse_cpu(c, root, &s->cpu);
 	spec_parse_disks(c, root, s);
 	spec_parse_nics(c, root, s);
 	spec_parse_display(c, root, &s->display);
 	spec_parse_control(c, root, &s->control);
+	spec_parse_bt(c, root, &s->bt);
 	spec_parse_paravirt(c, root, s);
 	if (!(c->flags & SPEC_ALLOW_UNBUILT))
 		spec_refuse_unbuilt(c, root);

@@ -377,6 +377,9 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 	struct accel_config cfg = { .nr_vcpus = spec->vcpus,
 				    .ram_bytes = spec->memory_mib << 20,
 				    .name = spec->name,
+				    .bt_jit = spec->bt.engine == SPEC_BT_JIT,
+				    .bt_jit_threshold = spec->bt.jit_threshold,
+				    .bt_code_cache_bytes = (u64)spec->bt.code_cache_mib << 20,
 				    .vmware_backdoor = spec->hypercall.vmware_backdoor,
 				    .vmware_cpuid =
 					    spec->hypercall.identity == HYPERCALL_IDENTITY_VMWARE,
@@ -387,6 +390,13 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 
 	if (!vm)
 		return err_set(err, -ENOMEM, "out of memory");
+	if (spec->cpu.set) {
+		vm->cpu = spec->cpu.model;
+		cfg.cpu = &vm->cpu;
+	} else if (!cpu_model_lookup(CPU_MODEL_DEFAULT, &vm->cpu)) {
+		free(vm);
+		return err_set(err, -EINVAL, "cpu: no CPU model %s", CPU_MODEL_DEFAULT);
+	}
 	vm->spec = spec;
 	vm->accel = accel;
 	vm->console = console;
