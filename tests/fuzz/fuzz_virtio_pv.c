@@ -80,6 +80,7 @@ enum fpv_op {
 
 struct fpv {
 	struct fuzz_pc pc;
+	struct fuzz_vpci drv; /* the driver side of its virtio-pci function */
 	struct virtio_rng *rng;
 	struct virtio_console *con;
 	struct virtio_pci *vp;
@@ -110,63 +111,23 @@ static u64 fpv_queue(const struct fpv *f, unsigned q)
 	return FPV_RINGS + (q % f->nq) * FPV_QSTRIDE;
 }
 
-static void fpv_common(struct fpv *f, unsigned off, unsigned size, u64 val)
-{
-	bus_write(&f->pc.tp.p.mmio, FPV_BAR4 + VIRTIO_PCI_COMMON_OFF + off, size, val);
-}
-
-static void fpv_notify(struct fpv *f, unsigned q)
-{
-	bus_write(&f->pc.tp.p.mmio, FPV_BAR4 + VIRTIO_PCI_NOTIFY_OFF + q * VIRTIO_PCI_NOTIFY_MULT,
-		  2, q);
-}
-
 /* BARs, MSI-X vectors, features, every queue, DRIVER_OK: what a driver does first. */
 static void fpv_driver_init(struct fpv *f, u8 cfg, u32 accept)
 {
-	unsigned msix = fuzz_cfg_find_cap(&f->pc, FPV_DEVFN, PCI_CAP_ID_MSIX);
-	u8 ok = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
-
-	fuzz_cfg_write(&f->pc, FPV_DEVFN, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_BAR, 4,
-		       (u32)FPV_BAR4);
-	fuzz_cfg_write(&f->pc, FPV_DEVFN, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_BAR + 4, 4, 0);
-	fuzz_cfg_write(&f->pc, FPV_DEVFN, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_MSIX_BAR, 4,
-		       (u32)FPV_BAR1);
-	fuzz_cfg_write(&f->pc, FPV_DEVFN, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	f->drv = (struct fuzz_vpci){
+		.pc = &f->pc, .devfn = FPV_DEVFN, .bar4 = FPV_BAR4, .bar1 = FPV_BAR1
+	};
+	fuzz_vpci_bars(&f->drv);
 	if (cfg & FPV_CFG_RAW)
 		return;
-	fpv_common(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
-	fpv_common(f, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE);
-	fpv_common(f, VIRTIO_PCI_COMMON_STATUS, 1,
-		   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	fpv_common(f, VIRTIO_PCI_COMMON_DFSELECT, 4, 0);
-	accept &= (u32)bus_read(&f->pc.tp.p.mmio, FPV_BAR4 + VIRTIO_PCI_COMMON_DF, 4);
-	fpv_common(f, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
-	fpv_common(f, VIRTIO_PCI_COMMON_GF, 4, accept);
-	fpv_common(f, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
-	fpv_common(f, VIRTIO_PCI_COMMON_GF, 4, 1u << (VIRTIO_F_VERSION_1 - 32));
-	fpv_common(f, VIRTIO_PCI_COMMON_STATUS, 1, ok);
-	if (msix) {
-		for (unsigned v = 0; v <= f->nq; v++) {
-			bus_write(&f->pc.tp.p.mmio, FPV_BAR1 + 16 * v, 4, FPV_MSI_ADDR);
-			bus_write(&f->pc.tp.p.mmio, FPV_BAR1 + 16 * v + 8, 4, 0x40 + v);
-			bus_write(&f->pc.tp.p.mmio, FPV_BAR1 + 16 * v + 12, 4, 0); /* unmask */
-		}
-		fuzz_cfg_write(&f->pc, FPV_DEVFN, msix + 2, 2, 0x8000);
-		fpv_common(f, VIRTIO_PCI_COMMON_MSIX, 2, 0);
-	}
+	fuzz_vpci_features(&f->drv, accept);
+	fuzz_vpci_msix(&f->drv, f->nq, FPV_MSI_ADDR);
 	for (unsigned q = 0; q < f->nq; q++) {
 		u64 base = fpv_queue(f, q);
 
-		fpv_common(f, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
-		fpv_common(f, VIRTIO_PCI_COMMON_Q_SIZE, 2, f->qsize);
-		fpv_common(f, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (u32)base);
-		fpv_common(f, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (u32)(base + FPV_AVAIL));
-		fpv_common(f, VIRTIO_PCI_COMMON_Q_USEDLO, 4, (u32)(base + FPV_USED));
-		fpv_common(f, VIRTIO_PCI_COMMON_Q_MSIX, 2, q + 1);
-		fpv_common(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+		fuzz_vpci_queue(&f->drv, q, f->qsize, base, base + FPV_AVAIL, base + FPV_USED);
 	}
-	fpv_common(f, VIRTIO_PCI_COMMON_STATUS, 1, ok | VIRTIO_STATUS_DRIVER_OK);
+	fuzz_vpci_driver_ok(&f->drv);
 }
 
 static int fpv_setup(struct fpv *f, u8 cfg, u32 accept)
@@ -226,24 +187,11 @@ static void fpv_teardown(struct fpv *f)
 	fuzz_pc_destroy(&f->pc);
 }
 
-static void fpv_desc(struct fpv *f, u64 table, unsigned i, u64 addr, u32 len, u16 flags, u16 next)
-{
-	u64 d = table + 16ull * i;
-
-	fuzz_pc_put(&f->pc, d, addr, 8);
-	fuzz_pc_put(&f->pc, d + 8, len, 4);
-	fuzz_pc_put(&f->pc, d + 12, flags, 2);
-	fuzz_pc_put(&f->pc, d + 14, next, 2);
-}
-
 static void fpv_post(struct fpv *f, unsigned q, u16 head)
 {
 	u64 avail = fpv_queue(f, q) + FPV_AVAIL;
 
-	q %= f->nq;
-	fuzz_pc_put(&f->pc, avail + 4 + 2ull * (f->avail_idx[q] % f->qsize), head, 2);
-	f->avail_idx[q]++;
-	fuzz_pc_put(&f->pc, avail + 2, f->avail_idx[q], 2);
+	fuzz_vring_post(&f->pc, avail, &f->avail_idx[q % f->nq], f->qsize, head);
 }
 
 /*
@@ -271,11 +219,11 @@ static void fpv_buffer(struct fpv *f, struct fuzz_in *in)
 			u32 l = i + 1 < nseg ? len / nseg : len - i * (len / nseg);
 			bool more = i + 1 < nseg || (flags & FPV_BUF_LOOP);
 
-			fpv_desc(f, t, i, data + i * (len / nseg), l,
-				 (u16)(dflag | (more ? VIRTQ_DESC_F_NEXT : 0)),
-				 (u16)(i + 1 < nseg ? i + 1 : 0));
+			fuzz_vring_desc(&f->pc, t, i, data + i * (len / nseg), l,
+					(u16)(dflag | (more ? VIRTQ_DESC_F_NEXT : 0)),
+					(u16)(i + 1 < nseg ? i + 1 : 0));
 		}
-		fpv_desc(f, table, head, t, 16 * nseg, VIRTQ_DESC_F_INDIRECT, 0);
+		fuzz_vring_desc(&f->pc, table, head, t, 16 * nseg, VIRTQ_DESC_F_INDIRECT, 0);
 		f->next_desc[q] = (u16)(head + 1);
 	} else {
 		for (unsigned i = 0; i < nseg; i++) {
@@ -283,17 +231,18 @@ static void fpv_buffer(struct fpv *f, struct fuzz_in *in)
 			u32 l = i + 1 < nseg ? len / nseg : len - i * (len / nseg);
 			bool last = i + 1 == nseg;
 
-			fpv_desc(f, table, d, data + i * (len / nseg), l,
-				 (u16)(dflag |
-				       (!last || (flags & FPV_BUF_LOOP) ? VIRTQ_DESC_F_NEXT : 0)),
-				 (u16)(last ? head : (d + 1) % f->qsize));
+			fuzz_vring_desc(
+				&f->pc, table, d, data + i * (len / nseg), l,
+				(u16)(dflag |
+				      (!last || (flags & FPV_BUF_LOOP) ? VIRTQ_DESC_F_NEXT : 0)),
+				(u16)(last ? head : (d + 1) % f->qsize));
 		}
 		f->next_desc[q] = (u16)(head + nseg);
 	}
 	fpv_post(f, q, head);
 	fuzz_dma_sync();
 	if (!(flags & FPV_BUF_NO_KICK))
-		fpv_notify(f, q);
+		fuzz_vpci_notify(&f->drv, q);
 }
 
 static unsigned fpv_size(u8 sel)
@@ -323,7 +272,7 @@ static void fpv_op(struct fpv *f, struct fuzz_in *in)
 		len = fuzz_u32(in);
 		flags = fuzz_u16(in);
 		next = fuzz_u16(in);
-		fpv_desc(f, fpv_queue(f, q), idx % f->qsize, addr, len, flags, next);
+		fuzz_vring_desc(&f->pc, fpv_queue(f, q), idx % f->qsize, addr, len, flags, next);
 		fuzz_dma_sync();
 		break;
 	}
@@ -339,7 +288,7 @@ static void fpv_op(struct fpv *f, struct fuzz_in *in)
 		fuzz_dma_sync();
 		break;
 	case FPV_OP_NOTIFY:
-		fpv_notify(f, fuzz_u8(in));
+		fuzz_vpci_notify(&f->drv, fuzz_u8(in));
 		break;
 	case FPV_OP_BUFFER:
 		fpv_buffer(f, in);
@@ -347,7 +296,7 @@ static void fpv_op(struct fpv *f, struct fuzz_in *in)
 	case FPV_OP_COMMON:
 		off = fuzz_u8(in) % VIRTIO_PCI_COMMON_SIZE;
 		size = fpv_size(fuzz_u8(in));
-		fpv_common(f, off, size, fuzz_u32(in));
+		fuzz_vpci_common(&f->drv, off, size, fuzz_u32(in));
 		break;
 	case FPV_OP_READ:
 		off = fuzz_u16(in) % VIRTIO_PCI_BAR_SIZE;
