@@ -18,6 +18,10 @@ usage: firmware.py VMM BUILD_IMAGES_SH DEFAULT_GUEST_DIR CASE
                   (debug.firmware_log) holds SeaBIOS's debug output of both boots
   seabios-q35     machine q35: SeaBIOS finds the Q35 chipset and its ECAM window, boots the
                   disk on the ICH9 AHCI controller at 00:1f.2 to the marker
+  seabios-kernel  boot.kernel with boot.firmware: SeaBIOS runs the VMM's option ROM, which
+                  loads the bzImage, initramfs and command line from fw_cfg's kernel items and
+                  enters the kernel; the marker, the command line in the kernel's log, ACPI
+                  power-off; on pc and q35
   linux-q35       the kernel booted directly (no firmware) on both machines: on pc Linux finds
                   the HPET in the ACPI tables and no MCFG; on q35 it also finds the MCFG
                   table and uses the ECAM window, and the PCI functions of the Q35 chipset
@@ -184,6 +188,20 @@ def case_seabios_q35():
     print("ok: SeaBIOS on q35 booted the disk on the ICH9 AHCI controller at 00:1f.2")
 
 
+def case_seabios_kernel():
+    cmdline = "console=ttyS0 panic=-1 no_timer_check vmm.poweroff vmm.fwkernel=yes"
+    boot = {"firmware": SEABIOS, "kernel": kernel, "initrd": initrd, "cmdline": cmdline}
+    for machine in ("pc", "q35"):
+        vm = start([], boot=boot, machine=machine)
+        wait(vm, MARKER)
+        check_before(vm, BANNER, "Booting from ROM")
+        check_before(vm, "Booting from ROM", "Linux version")
+        check_before(vm, "Command line: " + cmdline, MARKER)
+        check_before(vm, "Trying to unpack rootfs image as initramfs", MARKER)
+        vm.expect_exit(0, stderr_has="the guest powered off", timeout=TIMEOUT)
+        print(f"ok: machine {machine}: SeaBIOS -> option ROM -> Linux (fw_cfg) -> {MARKER}")
+
+
 def case_linux_q35():
     boot = {"kernel": kernel, "initrd": initrd,
             "cmdline": "console=ttyS0 panic=-1 no_timer_check vmm.poweroff"}
@@ -216,6 +234,7 @@ CASES = {
     "seabios-order": case_seabios_order,
     "seabios-reboot": case_seabios_reboot,
     "seabios-q35": case_seabios_q35,
+    "seabios-kernel": case_seabios_kernel,
     "linux-q35": case_linux_q35,
 }
 
