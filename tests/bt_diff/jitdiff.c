@@ -154,19 +154,19 @@ static void jd_gen_mem(struct jd_gen *g, u64 at)
 		{ { 0x21 }, 1, 0xff, 0, false, true, false },
 		{ { 0x2b }, 1, 0xff, 0, false, false, false },
 		{ { 0x31 }, 1, 0xff, 0, false, true, false },
-		{ { 0x39 }, 1, 0xff, 0, false, false, false }, /* cmp */
-		{ { 0x00 }, 1, 0xff, 0, true, true, false },   /* add m8, r8 */
-		{ { 0x85 }, 1, 0xff, 0, false, false, false }, /* test */
-		{ { 0x87 }, 1, 0xff, 0, false, false, false }, /* xchg */
-		{ { 0x89 }, 1, 0xff, 0, false, false, false }, /* mov m, r */
-		{ { 0x8b }, 1, 0xff, 0, false, false, false }, /* mov r, m */
-		{ { 0x83 }, 1, 0, 1, false, true, false },     /* add m, imm8 */
-		{ { 0x83 }, 1, 7, 1, false, false, false },    /* cmp m, imm8 */
-		{ { 0x81 }, 1, 6, 4, false, true, true },      /* xor m, imm32 */
-		{ { 0xc7 }, 1, 0, 4, false, false, true },     /* mov m, imm32 */
-		{ { 0xff }, 1, 0, 0, false, true, false },     /* inc */
-		{ { 0xff }, 1, 1, 0, false, true, false },     /* dec */
-		{ { 0xf7 }, 1, 3, 0, false, true, false },     /* neg */
+		{ { 0x39 }, 1, 0xff, 0, false, false, false },	     /* cmp */
+		{ { 0x00 }, 1, 0xff, 0, true, true, false },	     /* add m8, r8 */
+		{ { 0x85 }, 1, 0xff, 0, false, false, false },	     /* test */
+		{ { 0x87 }, 1, 0xff, 0, false, false, false },	     /* xchg */
+		{ { 0x89 }, 1, 0xff, 0, false, false, false },	     /* mov m, r */
+		{ { 0x8b }, 1, 0xff, 0, false, false, false },	     /* mov r, m */
+		{ { 0x83 }, 1, 0, 1, false, true, false },	     /* add m, imm8 */
+		{ { 0x83 }, 1, 7, 1, false, false, false },	     /* cmp m, imm8 */
+		{ { 0x81 }, 1, 6, 4, false, true, true },	     /* xor m, imm32 */
+		{ { 0xc7 }, 1, 0, 4, false, false, true },	     /* mov m, imm32 */
+		{ { 0xff }, 1, 0, 0, false, true, false },	     /* inc */
+		{ { 0xff }, 1, 1, 0, false, true, false },	     /* dec */
+		{ { 0xf7 }, 1, 3, 0, false, true, false },	     /* neg */
 		{ { 0x0f, 0xb6 }, 2, 0xff, 0, false, false, false }, /* movzx r, m8 */
 		{ { 0x0f, 0xb1 }, 2, 0xff, 0, false, true, false },  /* cmpxchg */
 		{ { 0x0f, 0xc1 }, 2, 0xff, 0, false, true, false },  /* xadd */
