@@ -6,15 +6,11 @@
  *
  * The engine needs nothing from the host, so probe always succeeds.
  *
- * SMP: every vCPU has its host thread (vcpu.c), but guest code runs on one of
- * them at a time. A fair execution lock (a ticket lock on a mutex and condvar)
- * serialises bt_run: a vCPU holds it for a slice of ACCEL_BT_SLICE
- * instructions and hands it to the next waiting vCPU at slice end or when it
- * halts. So LOCK-prefixed instructions and XCHG are atomic by construction
- * (SDM vol. 3A 9.1.2.2: no other processor accesses memory during them), and
- * the engine's shared structures (code-page marks, other CPUs' block caches
- * invalidated by self-modifying code) are only touched by one thread. Running
- * the vCPUs in parallel with host atomics is a later step.
+ * SMP: every vCPU runs bt_run on its own host thread (vcpu.c), all at the same
+ * time (smp.c: LOCKed instructions and XCHG are host atomics, code written by
+ * one CPU is dropped by the others at their next block boundary, machine calls
+ * go through the bus under the device lock). bt_run runs slices of
+ * ACCEL_BT_SLICE instructions so requests are seen even in a tight guest loop.
  *
  * HLT (SDM vol. 2A "HLT": the processor stays halted until an interrupt, NMI,
  * INIT or reset): vcpu_run sleeps on the vCPU's condvar, outside the
@@ -44,9 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Instructions per bt_run call: a vCPU holds the execution lock at most this long. */
-#define ACCEL_BT_SLICE	   1000000ull
-#define ACCEL_BT_SLICE_SMP 20000ull
+/* Instructions per bt_run call (a kick or an interrupt ends one earlier). */
+#define ACCEL_BT_SLICE 1000000ull
 
 /* The machine's local APICs count TSC deadlines at this rate (vmm/board_irqchip.h). */
 _Static_assert(BT_TSC_KHZ == 2000000u, "BOARD_IRQCHIP_TSC_HZ in vmm/board_irqchip.h must follow");
@@ -61,11 +56,6 @@ struct accel_vm {
 	unsigned nr_vcpus; /* from the config */
 	struct accel_vcpu *vcpus[BT_MAX_CPUS];
 	const struct accel_io *clock_io; /* the first vCPU's io: the clock is VM-wide */
-	/* Fair execution lock: tickets taken in order, served in order. */
-	pthread_mutex_t exec_mtx;
-	pthread_cond_t exec_cond;
-	u64 exec_next, exec_serving;
-	u64 slice;
 	/* The tiers each vCPU gets (accel_config). */
 	bool jit;
 	unsigned jit_threshold;
@@ -83,41 +73,6 @@ struct accel_vcpu {
 	u64 wakes;
 	bool kick;
 };
-
-/* --------------------------------------------------------- execution lock */
-
-static void accel_bt_exec_lock(struct accel_vm *avm)
-{
-	u64 ticket;
-
-	pthread_mutex_lock(&avm->exec_mtx);
-	ticket = avm->exec_next++;
-	while (avm->exec_serving != ticket)
-		pthread_cond_wait(&avm->exec_cond, &avm->exec_mtx);
-	pthread_mutex_unlock(&avm->exec_mtx);
-}
-
-static void accel_bt_exec_unlock(struct accel_vm *avm)
-{
-	pthread_mutex_lock(&avm->exec_mtx);
-	avm->exec_serving++;
-	pthread_cond_broadcast(&avm->exec_cond);
-	pthread_mutex_unlock(&avm->exec_mtx);
-}
-
-/* At slice end: let a waiting vCPU run first, if any. */
-static void accel_bt_exec_yield(struct accel_vm *avm)
-{
-	bool waiting;
-
-	pthread_mutex_lock(&avm->exec_mtx);
-	waiting = avm->exec_next != avm->exec_serving + 1;
-	pthread_mutex_unlock(&avm->exec_mtx);
-	if (waiting) {
-		accel_bt_exec_unlock(avm);
-		accel_bt_exec_lock(avm);
-	}
-}
 
 /* ------------------------------------------------- engine -> machine calls */
 
@@ -196,15 +151,12 @@ static int accel_bt_vm_create(const struct accel_config *cfg, struct accel_vm **
 	avm->jit = cfg->bt_jit;
 	avm->jit_threshold = cfg->bt_jit_threshold;
 	avm->jit_code_bytes = (size_t)cfg->bt_code_cache_bytes;
-	avm->slice = cfg->nr_vcpus > 1 ? ACCEL_BT_SLICE_SMP : ACCEL_BT_SLICE;
 	avm->mem.io_opaque = avm;
 	avm->mem.mmio = accel_bt_mmio;
 	avm->mem.pio = accel_bt_pio;
 	avm->mem.intr_ack = accel_bt_intr_ack;
 	avm->mem.msr = accel_bt_msr;
 	avm->mem.clock_ns = NULL; /* set with the first vCPU that brings a clock */
-	pthread_mutex_init(&avm->exec_mtx, NULL);
-	pthread_cond_init(&avm->exec_cond, NULL);
 	*out = avm;
 	return 0;
 }
@@ -214,8 +166,6 @@ static void accel_bt_vm_destroy(struct accel_vm *avm)
 	if (!avm)
 		return;
 	bt_mem_destroy(&avm->mem);
-	pthread_cond_destroy(&avm->exec_cond);
-	pthread_mutex_destroy(&avm->exec_mtx);
 	free(avm);
 }
 
@@ -333,10 +283,7 @@ static u64 accel_bt_wakes(struct accel_vcpu *v)
 	return w;
 }
 
-/*
- * Halted: sleep until a wake event newer than seen. Returns true for a VMM kick (consumed).
- * Not under the execution lock.
- */
+/* Halted: sleep until a wake event newer than seen. Returns true for a VMM kick (consumed). */
 static bool accel_bt_wait_halted(struct accel_vcpu *v, u64 seen)
 {
 	bool kick;
@@ -352,7 +299,6 @@ static bool accel_bt_wait_halted(struct accel_vcpu *v, u64 seen)
 
 static int accel_bt_vcpu_run(struct accel_vcpu *v, enum vcpu_stop *why)
 {
-	struct accel_vm *avm = v->avm;
 	enum bt_exit e;
 	u64 seen;
 
@@ -362,13 +308,7 @@ static int accel_bt_vcpu_run(struct accel_vcpu *v, enum vcpu_stop *why)
 			return 0;
 		}
 		seen = accel_bt_wakes(v);
-		accel_bt_exec_lock(avm);
-		do {
-			e = bt_run(v->cpu, avm->slice);
-			if (e == BT_EXIT_LIMIT)
-				accel_bt_exec_yield(avm);
-		} while (e == BT_EXIT_LIMIT);
-		accel_bt_exec_unlock(avm);
+		e = bt_run(v->cpu, ACCEL_BT_SLICE);
 
 		switch (e) {
 		case BT_EXIT_LIMIT:
@@ -433,7 +373,6 @@ static int accel_bt_vcpu_get(struct accel_vcpu *v, struct cpu_state *st)
 	unsigned n;
 	u64 val;
 
-	accel_bt_exec_lock(v->avm);
 	*st = cpu->st;
 	st->rflags = bt_get_rflags(cpu);
 	if (bt_msr_read(cpu, ACCEL_BT_MSR_APIC_BASE, &val) == 0)
@@ -447,7 +386,6 @@ static int accel_bt_vcpu_get(struct accel_vcpu *v, struct cpu_state *st)
 		st->msrs[st->nr_msrs].value = val;
 		st->nr_msrs++;
 	}
-	accel_bt_exec_unlock(v->avm);
 	return 0;
 }
 
@@ -457,7 +395,6 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 	int ret = 0;
 	u64 val;
 
-	accel_bt_exec_lock(v->avm);
 	cpu->st = *st;
 	bt_set_rflags(cpu, st->rflags);
 	bt_cpu_update_mode(cpu);
@@ -468,7 +405,6 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 	for (unsigned i = 0; i < st->nr_msrs && i < CPU_MAX_MSRS; i++)
 		if (bt_msr_write(cpu, st->msrs[i].index, st->msrs[i].value) < 0)
 			ret = -EINVAL;
-	accel_bt_exec_unlock(v->avm);
 	return ret;
 }
 

@@ -34,6 +34,7 @@
 struct diff_engine {
 	struct bt_mem mem;
 	struct bt_cpu *cpu;
+	struct bt_cpu *idle; /* a second CPU that never runs: LOCKed instructions take ops/lock.c */
 	u8 *code, *data;
 	unsigned prev_len;
 };
@@ -64,6 +65,9 @@ static int diff_engine_init(struct diff_engine *e)
 		return -1;
 	if (bt_cpu_create(&cfg, &e->cpu, NULL) < 0)
 		return -1;
+	cfg.index = 1;
+	if (bt_cpu_create(&cfg, &e->idle, NULL) < 0)
+		return -1;
 	/* The host has BMI1, so F3 0F BC is TZCNT there: model it for the comparison. */
 	e->cpu->cpuid.bmi1 = true;
 	e->cpu->cpuid.sse2 = true; /* the SSE/SSE2 subset is compared too */
@@ -73,6 +77,7 @@ static int diff_engine_init(struct diff_engine *e)
 static void diff_engine_destroy(struct diff_engine *e)
 {
 	bt_cpu_destroy(e->cpu);
+	bt_cpu_destroy(e->idle);
 	bt_mem_destroy(&e->mem);
 	free(e->code);
 	free(e->data);

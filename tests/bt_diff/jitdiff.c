@@ -38,6 +38,7 @@
 struct jd_engine {
 	struct bt_mem mem;
 	struct bt_cpu *cpu;
+	struct bt_cpu *idle; /* never runs: the interpreter's LOCKed forms take ops/lock.c */
 	u8 *tables, *code, *data;
 };
 
@@ -73,6 +74,9 @@ static int jd_engine_init(struct jd_engine *e, bool jit)
 	    bt_mem_map(&e->mem, DIFF_DATA, DIFF_DATA_SIZE, e->data, false) < 0 ||
 	    bt_cpu_create(&cfg, &e->cpu, NULL) < 0)
 		return -1;
+	cfg = (struct bt_cpu_config){ .mem = &e->mem, .index = 1 };
+	if (bt_cpu_create(&cfg, &e->idle, NULL) < 0)
+		return -1;
 	if (jit && !e->cpu->jit)
 		return -1;
 	return 0;
@@ -81,6 +85,7 @@ static int jd_engine_init(struct jd_engine *e, bool jit)
 static void jd_engine_destroy(struct jd_engine *e)
 {
 	bt_cpu_destroy(e->cpu);
+	bt_cpu_destroy(e->idle);
 	bt_mem_destroy(&e->mem);
 	free(e->tables);
 	free(e->code);
