@@ -146,14 +146,16 @@ else
 	cp "$init_script" "$root/init"
 	cp "$known_file" "$root/root/known.txt"
 	chmod 755 "$root/init" "$root/bin/busybox"
-	# Drivers the later device work needs (virtio, AHCI/ATA, e1000), from the generic kernel.
+	# Drivers the later device work needs (virtio, AHCI/ATA, e1000), the ACPI power button and its
+	# evdev node (for acpid), pvpanic; from the generic kernel.
 	moddir="$cache/x-$generic/lib/modules/$generic_ver"
 	for m in drivers/block/virtio_blk.ko drivers/virtio drivers/char/hw_random/virtio-rng.ko \
 		drivers/net/virtio_net.ko drivers/net/net_failover.ko net/core/failover.ko \
 		drivers/ata/libata.ko drivers/ata/libahci.ko drivers/ata/ahci.ko \
 		drivers/ata/ata_piix.ko drivers/ata/ata_generic.ko drivers/scsi/sd_mod.ko \
 		drivers/scsi/sr_mod.ko drivers/scsi/scsi_mod.ko drivers/cdrom/cdrom.ko \
-		drivers/net/ethernet/intel/e1000/e1000.ko drivers/char/virtio_console.ko; do
+		drivers/net/ethernet/intel/e1000/e1000.ko drivers/char/virtio_console.ko \
+		drivers/acpi/button.ko drivers/input/evdev.ko drivers/misc/pvpanic; do
 		for f in "$moddir/kernel/$m"*; do
 			[ -e "$f" ] || continue
 			rel=${f#"$cache/x-$generic/"}
@@ -174,7 +176,9 @@ else
 	(cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) |
 		gzip -9n >"$out/initramfs.cpio.gz.tmp"
 	mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"
-	echo "$stamp" >"$out/initramfs.stamp"
+	# tmp + mv, like every output here: OUTDIR may be a hard-linked copy of another tree's.
+	echo "$stamp" >"$out/initramfs.stamp.tmp"
+	mv "$out/initramfs.stamp.tmp" "$out/initramfs.stamp"
 	say "wrote $out/initramfs.cpio.gz ($(wc -c <"$out/initramfs.cpio.gz") bytes)"
 fi
 

@@ -9,7 +9,10 @@
 # Usage: scripts/bench/linux-boot.sh [RUNS]   (default 5)
 #   BUILD=<dir>      build directory with src/vmm/vmm (default build)
 #   VMM_GUEST_DIR=   the default guest (default <BUILD>/guest; scripts/build-guest.sh makes it)
-#   ACCEL=           our accelerator (default bt), VCPUS= (default 1), TIMEOUT= seconds (600)
+#   ACCEL=           our accelerator (default bt), VCPUS= (default 1), TIMEOUT= seconds (600);
+#                    ACCEL=kvm needs hardware-assisted KVM (on kvm_pvm, a software-only KVM
+#                    about 5000x slower, the ratio would measure PVM: refused)
+# BUILD and VMM_GUEST_DIR may be relative to the current folder.
 # Needs python3 and qemu-system-x86_64 (Debian's qemu-system-x86). A benchmark, not a test.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,6 +23,12 @@ guest=${VMM_GUEST_DIR:-$build/guest}
 for f in "$vmm" "$guest/vmlinuz-cloud" "$guest/initramfs.cpio.gz"; do
 	[ -e "$f" ] || { echo "missing $f (build first; scripts/build-guest.sh $build/guest)" >&2; exit 1; }
 done
+guest=$(cd "$guest" && pwd)
+if [ "${ACCEL:-bt}" = kvm ] && "$vmm" host-info | grep -q '^hardware assist: no'; then
+	echo "linux-boot: ACCEL=kvm needs hardware-assisted KVM, which this host lacks:" >&2
+	"$vmm" host-info | grep '^hardware assist' >&2
+	exit 2
+fi
 command -v qemu-system-x86_64 >/dev/null || { echo "missing qemu-system-x86_64" >&2; exit 1; }
 export PYTHONDONTWRITEBYTECODE=1
 exec python3 - "$root/tests/integration" "$vmm" "$guest" "$runs" "${ACCEL:-bt}" "${VCPUS:-1}" \

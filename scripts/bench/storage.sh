@@ -11,13 +11,16 @@
 # Prints MB/s per engine, disk and direction, and the ratios ours / QEMU TCG (>= 1: faster).
 # Usage: scripts/bench/storage.sh [BUILD_DIR] [GUEST_DIR]
 #   BUILD_DIR defaults to build (needs src/vmm/vmm), GUEST_DIR to $VMM_GUEST_DIR or
-#   /work/guest or BUILD_DIR/guest (scripts/build-guest.sh). SIZE_MIB (default 64), BS
+#   /work/guest or BUILD_DIR/guest (scripts/build-guest.sh); both may be relative to the current
+#   folder. SIZE_MIB (default 64), BS
 #   (default 1M) and REPEAT (default 3) tune the workload; ENGINES="vmm qemu" picks engines.
-#   Needs qemu-system-x86_64 (qemu-system-x86), xorriso and qemu-img as the test does.
+#   The qemu engine needs qemu-system-x86_64 (Debian's qemu-system-x86).
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-build}
-vmm=$(cd "$build" && pwd)/src/vmm/vmm
+# Absolute paths: the guest's files are named in a spec written to a temporary folder.
+build=$(cd "${1:-build}" 2>/dev/null && pwd) ||
+	{ echo "storage: no build directory ${1:-build}" >&2; exit 2; }
+vmm=$build/src/vmm/vmm
 guest=${2:-${VMM_GUEST_DIR:-}}
 if [ -z "$guest" ]; then
 	for g in /work/guest "$build/guest"; do
@@ -28,11 +31,14 @@ fi
 	echo "no built guest (scripts/build-guest.sh DIR, then pass DIR)" >&2
 	exit 1
 }
-for t in "$vmm" qemu-system-x86_64 qemu-img xorriso; do
-	command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 1; }
-done
+guest=$(cd "$guest" && pwd)
 export VMM_GUEST_DIR=$guest
 export SIZE_MIB=${SIZE_MIB:-64} BS=${BS:-1M} REPEAT=${REPEAT:-3} ENGINES=${ENGINES:-vmm qemu}
+set -- "$vmm"
+case " $ENGINES " in *" qemu "*) set -- "$@" qemu-system-x86_64 ;; esac
+for t in "$@"; do
+	command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 1; }
+done
 PYTHONPATH=$src/tests/integration PYTHONDONTWRITEBYTECODE=1 exec python3 - "$vmm" <<'PY'
 import os, shutil, sys, tempfile, time
 import linux_storage as ls

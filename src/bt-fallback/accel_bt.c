@@ -30,6 +30,7 @@
 #include "vmm/accel.h"
 
 #include "bt-fallback/bt.h"
+#include "bt-fallback/jit/jit.h"
 #include "vmm/base/err.h"
 #include "vmm/base/log.h"
 
@@ -366,6 +367,13 @@ static void accel_bt_vcpu_nmi(struct accel_vcpu *v)
 	pthread_mutex_unlock(&v->lock);
 }
 
+/*
+ * The engine's state in the engine-neutral form (vmm/cpu_state.h). At an instruction boundary
+ * the engine has no exception or interrupt in delivery; the TSC is read, not requested for a
+ * restore (the caller sets CPU_STATE_F_TSC for that); XCR0 is 1 (no XSAVE in the model).
+ * wait_sipi, sipi_pending and sipi_vector come back as last set: the VMM's vCPU loop keeps
+ * the INIT/SIPI logic under BT.
+ */
 static int accel_bt_vcpu_get(struct accel_vcpu *v, struct cpu_state *st)
 {
 	struct bt_cpu *cpu = v->cpu;
@@ -386,15 +394,41 @@ static int accel_bt_vcpu_get(struct accel_vcpu *v, struct cpu_state *st)
 		st->msrs[st->nr_msrs].value = val;
 		st->nr_msrs++;
 	}
+	st->nmi_pending = __atomic_load_n(&cpu->nmi_pending, __ATOMIC_ACQUIRE) != 0;
+	st->tsc = bt_rdtsc(cpu);
+	st->flags = 0;
+	st->xcr0 = 1;
+	memset(&st->exception, 0, sizeof(st->exception));
+	memset(&st->interrupt, 0, sizeof(st->interrupt));
+	return 0;
+}
+
+/* What the engine cannot take: an event in delivery (from KVM), XSAVE state components. */
+static int accel_bt_vcpu_check(struct accel_vcpu *v, const struct cpu_state *st)
+{
+	if (st->exception.pending || st->exception.injected || st->interrupt.injected) {
+		log_err("bt: vcpu%u: the state has an %s %#x in delivery, which the BT engine "
+			"cannot resume",
+			v->index, st->interrupt.injected ? "interrupt" : "exception",
+			st->interrupt.injected ? st->interrupt.vector : st->exception.vector);
+		return -EINVAL;
+	}
+	if (st->xcr0 > 1) {
+		log_err("bt: vcpu%u: XCR0 %#llx enables XSAVE state the BT engine does not have",
+			v->index, (unsigned long long)st->xcr0);
+		return -EINVAL;
+	}
 	return 0;
 }
 
 static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 {
 	struct bt_cpu *cpu = v->cpu;
-	int ret = 0;
+	int ret = accel_bt_vcpu_check(v, st);
 	u64 val;
 
+	if (ret < 0)
+		return ret;
 	cpu->st = *st;
 	bt_set_rflags(cpu, st->rflags);
 	bt_cpu_update_mode(cpu);
@@ -405,7 +439,37 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 	for (unsigned i = 0; i < st->nr_msrs && i < CPU_MAX_MSRS; i++)
 		if (bt_msr_write(cpu, st->msrs[i].index, st->msrs[i].value) < 0)
 			ret = -EINVAL;
+	__atomic_store_n(&cpu->nmi_pending, st->nmi_pending ? 1 : 0, __ATOMIC_RELEASE);
+	if (st->flags & CPU_STATE_F_TSC) {
+		cpu->tsc_offset = 0;
+		cpu->tsc_offset = st->tsc - bt_rdtsc(cpu);
+	}
 	return ret;
+}
+
+/* vm.counters: the engine's figures for this CPU (read racily: they only ever grow). */
+static void accel_bt_vcpu_counters(struct accel_vcpu *v, accel_counter_fn fn, void *opaque)
+{
+	const struct bt_cache *c = &v->cpu->cache;
+	const struct bt_jit *j = v->cpu->jit;
+
+	fn(opaque, "instructions", __atomic_load_n(&v->cpu->icount, __ATOMIC_RELAXED));
+	fn(opaque, "blocks_translated", c->nr_translated);
+	fn(opaque, "cache_flushes", c->nr_flushes);
+	fn(opaque, "blocks_invalidated", c->nr_invalidated);
+	fn(opaque, "jump_cache_misses", c->nr_jc_misses);
+	fn(opaque, "tlb_misses", v->cpu->tlb_stats.nr_misses);
+	fn(opaque, "tlb_flushes", v->cpu->tlb_stats.nr_flushes);
+	fn(opaque, "cr3_loads", v->cpu->tlb_stats.nr_cr3);
+	fn(opaque, "invlpgs", v->cpu->tlb_stats.nr_invlpg);
+	fn(opaque, "code_bytes", c->arena_used);
+	if (j) { /* the JIT tier (bt.engine jit) */
+		fn(opaque, "jit_blocks_compiled", j->nr_compiled);
+		fn(opaque, "jit_blocks_not_compiled", j->nr_failed);
+		fn(opaque, "jit_links", j->nr_links);
+		fn(opaque, "jit_flushes", j->nr_flushes);
+		fn(opaque, "jit_code_bytes", j->code.used);
+	}
 }
 
 /* Device DMA into RAM: the engine drops translated code from those pages at its next block. */
@@ -433,4 +497,5 @@ const struct accel_ops accel_bt = {
 	.vcpu_nmi = accel_bt_vcpu_nmi,
 	.vcpu_get = accel_bt_vcpu_get,
 	.vcpu_set = accel_bt_vcpu_set,
+	.vcpu_counters = accel_bt_vcpu_counters,
 };

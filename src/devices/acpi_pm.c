@@ -17,6 +17,7 @@
 #include "devices/acpi_pm.h"
 
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 #include "vmm/timer.h"
 
 #include <errno.h>
@@ -324,9 +325,44 @@ static void acpi_pm_ops_destroy(void *dev)
 	acpi_pm_destroy(dev);
 }
 
+static int acpi_pm_post_load(void *obj, u32 version, struct err *err)
+{
+	struct acpi_pm *pm = obj;
+
+	(void)version, (void)err;
+	if (pm->sci_level)
+		irq_line_set(&pm->sci, 1);
+	return 0;
+}
+
+static const struct state_field acpi_pm_fields[] = {
+	STATE_HOST(struct acpi_pm, p, "the platform"),
+	STATE_HOST(struct acpi_pm, name, "the board's name"),
+	STATE_HOST(struct acpi_pm, sci, "the line the board wired"),
+	STATE_INT(struct acpi_pm, sci_level, STATE_MAX(1)),
+	STATE_BOOL(struct acpi_pm, tmr_32bit, STATE_CHECKED),
+	STATE_U16(struct acpi_pm, pm1_sts),
+	STATE_U16(struct acpi_pm, pm1_en),
+	STATE_U16(struct acpi_pm, pm1_cnt),
+	STATE_U32(struct acpi_pm, gpe0_sts),
+	STATE_U32(struct acpi_pm, gpe0_en),
+	STATE_U64(struct acpi_pm, tmr_epoch),
+	STATE_TIMER(struct acpi_pm, tmr_timer),
+	STATE_END,
+};
+
+static const struct state_desc acpi_pm_state = {
+	.name = "acpi-pm",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct acpi_pm),
+	.fields = acpi_pm_fields,
+	.post_load = acpi_pm_post_load,
+};
+
 const struct device_ops acpi_pm_device_ops = {
 	.type = "acpi-pm",
 	.reset = acpi_pm_ops_reset,
-	.state = NULL,
+	.state = &acpi_pm_state,
 	.destroy = acpi_pm_ops_destroy,
 };

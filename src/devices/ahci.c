@@ -27,6 +27,7 @@
 #include "vmm/base/log.h"
 #include "vmm/gmem.h"
 #include "vmm/platform.h"
+#include "vmm/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -65,6 +66,11 @@ struct ahci {
 	unsigned msi_cap;
 	u64 abar;
 	struct ahci_port ports[AHCI_MAX_PORTS];
+
+	/* vm.counters (device_ops.counters); not guest-visible, not state. Device lock. */
+	struct {
+		u64 commands, ncq_commands, bytes, errors;
+	} stats;
 };
 
 static u64 ahci_addr(u32 lo, u32 hi)
@@ -195,6 +201,7 @@ static void ahci_port_reset(struct ahci_port *port)
 /* An error ends command processing until software restarts the port. */
 static void ahci_port_error(struct ahci_port *port, unsigned slot, u32 is_bits, u8 status, u8 error)
 {
+	port->a->stats.errors++;
 	port->tfd = (u32)error << 8 | status;
 	port->stopped = true;
 	port->cmd = (port->cmd & ~AHCI_PxCMD_CCS_MASK) | slot << AHCI_PxCMD_CCS_SHIFT;
@@ -287,6 +294,7 @@ static void ahci_complete(void *host, unsigned slot, const struct ata_result *re
 	}
 	if (gmem_write(&port->a->p->mem, hdr + 4, &prdbc, sizeof(prdbc)) < 0)
 		log_guest("%s: command list outside RAM", port->name);
+	port->a->stats.bytes += prdbc;
 	if (s->ncq) {
 		port->tfd = (u32)res->error << 8 | res->status;
 		ahci_port_post_sdb(port, res->status, res->error,
@@ -389,6 +397,9 @@ static bool ahci_port_start(struct ahci_port *port, unsigned slot)
 		port->ci &= ~(1u << slot);
 	else
 		port->nonqueued = true;
+	port->a->stats.commands++;
+	if (ncq)
+		port->a->stats.ncq_commands++;
 	ata_dev_submit(port->dev, slot, &tf, acmd);
 	return true;
 
@@ -791,8 +802,143 @@ static void ahci_device_destroy(void *dev)
 	ahci_destroy(dev);
 }
 
+/*
+ * In-flight block requests are not state: a save drains them first, so each command has ended
+ * (its completion written to the guest and its interrupt raised) before anything is saved, and
+ * every slot is idle in the record. Commands still waiting in PxCI (a non-queued one behind
+ * another) are started by the completions the drain runs.
+ */
+static int ahci_pre_save(void *obj, struct err *err)
+{
+	struct ahci *a = obj;
+	int ret;
+
+	for (unsigned i = 0; i < a->nr_ports; i++) {
+		struct ahci_port *port = &a->ports[i];
+
+		if (!port->dev)
+			continue;
+		ret = ata_dev_drain(port->dev, err);
+		if (ret < 0)
+			return ret;
+		if (port->issued)
+			return err_set(err, -EBUSY, "%s: commands %#x still issued after the drain",
+				       port->name, port->issued);
+	}
+	return 0;
+}
+
+/* A record from a drained HBA has no command in flight (hostile records may claim some). */
+static int ahci_port_post_load(void *obj, u32 version, struct err *err)
+{
+	struct ahci_port *port = obj;
+
+	(void)version;
+	if (port->issued || port->nonqueued)
+		return err_set(err, -EINVAL, "%s: commands in flight (%#x) in the state",
+			       port->name, port->issued);
+	for (unsigned i = 0; i < ATA_MAX_SLOTS; i++)
+		if (port->slots[i].busy)
+			return err_set(err, -EINVAL, "%s: slot %u busy in the state", port->name,
+				       i);
+	return 0;
+}
+
+static const struct state_field ahci_slot_fields[] = {
+	STATE_BOOL(struct ahci_slot, busy),
+	STATE_BOOL(struct ahci_slot, ncq),
+	STATE_U64(struct ahci_slot, ctba),
+	STATE_U32(struct ahci_slot, prdtl, STATE_MAX(0xffff)),
+	STATE_U32(struct ahci_slot, walk_index),
+	STATE_U64(struct ahci_slot, walk_pos),
+	STATE_END,
+};
+
+static const struct state_desc ahci_slot_state = {
+	.name = "ahci-slot",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct ahci_slot),
+	.fields = ahci_slot_fields,
+};
+
+static const struct state_field ahci_port_fields[] = {
+	STATE_HOST(struct ahci_port, a, "back pointer to the HBA"),
+	STATE_U32(struct ahci_port, index, STATE_CHECKED),
+	STATE_HOST(struct ahci_port, name, "the HBA's name for the port"),
+	STATE_POINTEE(struct ahci_port, dev, ata_dev_state),
+	STATE_U32(struct ahci_port, clb),
+	STATE_U32(struct ahci_port, clbu),
+	STATE_U32(struct ahci_port, fb),
+	STATE_U32(struct ahci_port, fbu),
+	STATE_U32(struct ahci_port, is),
+	STATE_U32(struct ahci_port, ie),
+	STATE_U32(struct ahci_port, cmd),
+	STATE_U32(struct ahci_port, tfd),
+	STATE_U32(struct ahci_port, sig),
+	STATE_U32(struct ahci_port, ssts),
+	STATE_U32(struct ahci_port, sctl),
+	STATE_U32(struct ahci_port, serr),
+	STATE_U32(struct ahci_port, sact),
+	STATE_U32(struct ahci_port, ci),
+	STATE_U32(struct ahci_port, sntf),
+	STATE_U32(struct ahci_port, issued),
+	STATE_BOOL(struct ahci_port, nonqueued),
+	STATE_BOOL(struct ahci_port, stopped),
+	STATE_BOOL(struct ahci_port, srst),
+	STATE_STRUCT_ARRAY(struct ahci_port, slots, ahci_slot_state),
+	STATE_END,
+};
+
+static const struct state_desc ahci_port_state = {
+	.name = "ahci-port",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct ahci_port),
+	.fields = ahci_port_fields,
+	.post_load = ahci_port_post_load,
+};
+
+static const struct state_field ahci_fields[] = {
+	STATE_STRUCT(struct ahci, pci, pci_dev_state),
+	STATE_HOST(struct ahci, p, "the platform"),
+	STATE_HOST(struct ahci, name, "the board's name"),
+	STATE_U32(struct ahci, nr_ports, STATE_CHECKED),
+	STATE_U32(struct ahci, cap, STATE_CHECKED),
+	STATE_U32(struct ahci, ghc),
+	STATE_U32(struct ahci, is),
+	STATE_U32(struct ahci, pi, STATE_CHECKED),
+	STATE_U32(struct ahci, msi_cap, STATE_CHECKED),
+	STATE_HOST(struct ahci, abar,
+		   "where ABAR is mapped: re-derived from BAR5 by the PCI function's post_load"),
+	STATE_STRUCT_ARRAY(struct ahci, ports, ahci_port_state),
+	STATE_HOST(struct ahci, stats, "statistics for vm.counters, not guest-visible"),
+	STATE_END,
+};
+
+static const struct state_desc ahci_state = {
+	.name = "ahci",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct ahci),
+	.fields = ahci_fields,
+	.pre_save = ahci_pre_save,
+};
+
+static void ahci_device_counters(void *dev, device_counter_fn fn, void *opaque)
+{
+	const struct ahci *a = dev;
+
+	fn(opaque, "commands", a->stats.commands);
+	fn(opaque, "ncq_commands", a->stats.ncq_commands);
+	fn(opaque, "bytes", a->stats.bytes);
+	fn(opaque, "errors", a->stats.errors);
+}
+
 const struct device_ops ahci_device_ops = {
+	.counters = ahci_device_counters,
 	.type = "ahci",
 	.reset = ahci_device_reset,
+	.state = &ahci_state,
 	.destroy = ahci_device_destroy,
 };

@@ -14,8 +14,10 @@
  *
  * Data moves through a bounce buffer of at most ATA_CHUNK_BYTES per command: a long transfer
  * is a chain of block requests, each started from the previous one's completion, so a guest
- * cannot make the VMM allocate more than 32 x 1 MiB. The host copy hooks check every guest
- * address.
+ * cannot make the VMM allocate more than 32 x 1 MiB. A slot whose block request from before a
+ * reset or a port stop is still in flight keeps its buffer: a new command in that slot waits
+ * (deferred) until the old request ends, so stopping and starting the port again and again
+ * does not pile up buffers either. The host copy hooks check every guest address.
  *
  * With the write cache disabled (SET FEATURES 82h) each write is followed by a flush.
  *
@@ -28,6 +30,7 @@
 #include "devices/atapi.h"
 #include "vmdk/blockdev.h"
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -54,7 +57,6 @@ struct ata_req {
 	unsigned slot;
 	u64 gen;     /* ata_dev.gen when started; a reset makes the result stale */
 	bool in_use; /* a block request is in flight */
-	bool orphan; /* replaced in its slot after a reset: freed when its request ends */
 	bool ncq, atapi;
 	enum ata_op op;
 	u64 offset; /* bytes, on the medium */
@@ -86,6 +88,13 @@ struct ata_dev {
 	bool ncq_err_valid;
 	struct atapi atapi;
 	struct ata_req *reqs[ATA_MAX_SLOTS]; /* allocated on first use */
+
+	/* Commands the host started in a slot whose stale request is still in flight. */
+	struct {
+		bool valid;
+		struct ata_tf tf;
+		u8 packet[16];
+	} deferred[ATA_MAX_SLOTS];
 };
 
 enum ata_kind ata_dev_kind(const struct ata_dev *d)
@@ -271,6 +280,7 @@ static void ata_identify(struct ata_dev *d, unsigned slot, bool packet)
 }
 
 static void ata_req_done(struct blockdev_req *br, int ret);
+static void ata_run_deferred(struct ata_dev *d, unsigned slot);
 
 static void ata_req_end(struct ata_req *r, u8 error, int xfer_errno)
 {
@@ -378,13 +388,10 @@ static void ata_req_done(struct blockdev_req *br, int ret)
 
 	r->in_use = false;
 	d->inflight--;
-	if (r->orphan) {
-		ata_req_free(r);
-		return;
-	}
 	if (r->gen != d->gen) { /* the host reset the device meanwhile */
 		free(r->ranges);
 		r->ranges = NULL;
+		ata_run_deferred(d, r->slot);
 		return;
 	}
 	if (ret < 0) {
@@ -420,10 +427,6 @@ static struct ata_req *ata_req_start(struct ata_dev *d, unsigned slot, bool ncq,
 {
 	struct ata_req *r = d->reqs[slot];
 
-	if (r && r->in_use) { /* a request from before a reset still runs: let it end alone */
-		r->orphan = true;
-		r = d->reqs[slot] = NULL;
-	}
 	if (!r) {
 		r = d->reqs[slot] = calloc(1, sizeof(*r));
 		if (!r) {
@@ -688,6 +691,15 @@ static void ata_disk_command(struct ata_dev *d, unsigned slot, const struct ata_
 
 void ata_dev_submit(struct ata_dev *d, unsigned slot, const struct ata_tf *tf, const u8 *packet)
 {
+	if (d->reqs[slot] && d->reqs[slot]->in_use) {
+		/* The slot's request from before a reset still runs (the kernel may be writing
+		 * its buffer): start this command when that one ends. */
+		d->deferred[slot].valid = true;
+		d->deferred[slot].tf = *tf;
+		if (packet)
+			memcpy(d->deferred[slot].packet, packet, sizeof(d->deferred[slot].packet));
+		return;
+	}
 	switch (tf->command) {
 	case ATA_CMD_STANDBY_IMMEDIATE:
 	case ATA_CMD_IDLE_IMMEDIATE:
@@ -724,14 +736,36 @@ void ata_dev_submit(struct ata_dev *d, unsigned slot, const struct ata_tf *tf, c
 	}
 }
 
-void ata_dev_cancel(struct ata_dev *d)
+/* The slot's stale request ended: start the command that waited for it, if any. */
+static void ata_run_deferred(struct ata_dev *d, unsigned slot)
+{
+	struct ata_tf tf;
+	u8 packet[16];
+
+	if (!d->deferred[slot].valid)
+		return;
+	d->deferred[slot].valid = false;
+	tf = d->deferred[slot].tf;
+	memcpy(packet, d->deferred[slot].packet, sizeof(packet));
+	ata_dev_submit(d, slot, &tf, packet);
+}
+
+/* The host forgot its commands: results in flight become stale, waiting ones are dropped. */
+static void ata_dev_forget(struct ata_dev *d)
 {
 	d->gen++;
+	for (unsigned i = 0; i < ATA_MAX_SLOTS; i++)
+		d->deferred[i].valid = false;
+}
+
+void ata_dev_cancel(struct ata_dev *d)
+{
+	ata_dev_forget(d);
 }
 
 void ata_dev_reset(struct ata_dev *d)
 {
-	d->gen++;
+	ata_dev_forget(d);
 	d->ncq_err_valid = false;
 	d->write_cache = true;
 	d->udma_mode = 6;
@@ -775,7 +809,7 @@ void ata_dev_destroy(struct ata_dev *d)
 {
 	if (!d)
 		return;
-	d->gen++; /* drop the results of what is still in flight */
+	ata_dev_forget(d); /* drop the results of what is still in flight */
 	while (d->inflight) {
 		if (blockdev_wait(d->bd) < 0) {
 			log_err("%s: cannot wait for %u requests, leaking them", d->name,
@@ -788,3 +822,96 @@ void ata_dev_destroy(struct ata_dev *d)
 			ata_req_free(d->reqs[i]);
 	free(d);
 }
+
+int ata_dev_drain(struct ata_dev *d, struct err *err)
+{
+	while (d->inflight) {
+		int ret = blockdev_wait(d->bd);
+
+		if (ret < 0)
+			return err_set(err, ret, "%s: cannot wait for %u requests in flight: %s",
+				       d->name, d->inflight, strerror(-ret));
+	}
+	return 0;
+}
+
+static int ata_dev_pre_save(void *obj, struct err *err)
+{
+	struct ata_dev *d = obj;
+	int ret = ata_dev_drain(d, err);
+
+	for (unsigned i = 0; ret == 0 && i < ATA_MAX_SLOTS; i++)
+		if (d->deferred[i].valid)
+			ret = err_set(err, -EBUSY, "%s: slot %u still waits for a request", d->name,
+				      i);
+	return ret;
+}
+
+static int ata_dev_post_load(void *obj, u32 version, struct err *err)
+{
+	struct ata_dev *d = obj;
+
+	(void)version;
+	if (d->udma_mode > 6 && d->udma_mode != 0xff)
+		return err_set(err, -EINVAL, "%s: transfer mode %#x not valid", d->name,
+			       d->udma_mode);
+	d->gen++; /* results of anything from before the load are stale */
+	return 0;
+}
+
+static const struct state_field ata_result_fields[] = {
+	STATE_U8(struct ata_result, status),
+	STATE_U8(struct ata_result, error),
+	STATE_U32(struct ata_result, bytes),
+	STATE_BOOL(struct ata_result, pio),
+	STATE_BOOL(struct ata_result, ncq),
+	STATE_U32(struct ata_result, xfer, STATE_MAX(ATA_XFER_FAULT)),
+	STATE_INT(struct ata_result, xfer_errno),
+	STATE_U64(struct ata_result, lba),
+	STATE_U16(struct ata_result, count),
+	STATE_END,
+};
+
+static const struct state_desc ata_result_state = {
+	.name = "ata-result",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct ata_result),
+	.fields = ata_result_fields,
+};
+
+static const struct state_field ata_dev_fields[] = {
+	STATE_HOST(struct ata_dev, name, "the host's name for the port"),
+	STATE_U32(struct ata_dev, kind, STATE_CHECKED),
+	STATE_HOST(struct ata_dev, bd, "the image (block layer)"),
+	STATE_HOST(struct ata_dev, model, "identity from the spec"),
+	STATE_HOST(struct ata_dev, serial, "identity from the spec"),
+	STATE_HOST(struct ata_dev, firmware, "identity from the spec"),
+	STATE_BOOL(struct ata_dev, trim, STATE_CHECKED),
+	STATE_HOST(struct ata_dev, ops, "the host's callbacks"),
+	STATE_HOST(struct ata_dev, host, "the host's callbacks"),
+	STATE_U64(struct ata_dev, sectors, STATE_CHECKED),
+	STATE_BOOL(struct ata_dev, write_cache),
+	STATE_U8(struct ata_dev, udma_mode),
+	STATE_U8(struct ata_dev, multiple, STATE_MAX(16)),
+	STATE_HOST(struct ata_dev, gen, "tags results of requests in flight: none after the drain"),
+	STATE_HOST(struct ata_dev, inflight, "requests in flight: none after the drain"),
+	STATE_STRUCT(struct ata_dev, ncq_err, ata_result_state),
+	STATE_U32(struct ata_dev, ncq_err_tag, STATE_MAX(ATA_NCQ_DEPTH - 1)),
+	STATE_BOOL(struct ata_dev, ncq_err_valid),
+	STATE_STRUCT(struct ata_dev, atapi, atapi_state),
+	STATE_HOST(struct ata_dev, reqs, "request buffers: nothing in flight after the drain"),
+	STATE_HOST(struct ata_dev, deferred,
+		   "commands waiting for a stale request in flight: none after the drain"),
+	STATE_END,
+};
+
+const struct state_desc ata_dev_state = {
+	.name = "ata-device",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct ata_dev),
+	.fields = ata_dev_fields,
+	.pre_save = ata_dev_pre_save,
+	.post_load = ata_dev_post_load,
+};

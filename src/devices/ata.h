@@ -17,6 +17,7 @@
 #include "vmm/base/types.h"
 
 struct blockdev;
+struct state_desc;
 
 /* Status register bits (ATA8-ACS 6.2). */
 #define ATA_STATUS_ERR	0x01
@@ -138,5 +139,16 @@ static inline unsigned ata_tf_ncq_tag(const struct ata_tf *tf)
 void ata_dev_submit(struct ata_dev *d, unsigned slot, const struct ata_tf *tf, const u8 *packet);
 /* Requests submitted to the block device and not completed. */
 unsigned ata_dev_inflight(const struct ata_dev *d);
+/*
+ * Wait until no request is in flight, running completions (which may start the commands that
+ * were waiting): what a state save does first. 0, or a negative errno with err set.
+ */
+MUST_CHECK int ata_dev_drain(struct ata_dev *d, struct err *err);
+
+/*
+ * State table of struct ata_dev (vmm/state.h), nested in its host's. Saved only with nothing
+ * in flight (ata_dev_drain first): requests are not state.
+ */
+extern const struct state_desc ata_dev_state;
 
 #endif

@@ -12,6 +12,8 @@
  */
 #include "devices/atapi.h"
 
+#include "vmm/state.h"
+
 #include "devices/ata.h"
 #include "vmm/base/compiler.h"
 
@@ -365,3 +367,22 @@ enum atapi_status atapi_exec(struct atapi *s, const u8 *cdb, struct atapi_reply 
 		return atapi_check(s, ATAPI_SENSE_ILLEGAL_REQUEST, ATAPI_ASC_INVALID_OPCODE);
 	}
 }
+
+static const struct state_field atapi_fields[] = {
+	STATE_U64(struct atapi, sectors, STATE_CHECKED),
+	STATE_U8(struct atapi, key),
+	STATE_U8(struct atapi, asc),
+	STATE_U8(struct atapi, ascq),
+	STATE_BOOL(struct atapi, locked),
+	STATE_BOOL(struct atapi, new_media),
+	STATE_BOOL(struct atapi, unit_attention),
+	STATE_END,
+};
+
+const struct state_desc atapi_state = {
+	.name = "atapi",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct atapi),
+	.fields = atapi_fields,
+};

@@ -59,6 +59,9 @@ struct atapi_reply {
 	u32 nr;
 };
 
+/* State table of struct atapi (vmm/state.h), nested in the ATA device's. */
+extern const struct state_desc atapi_state;
+
 /* Power-on: the next medium access reports UNIT ATTENTION / POWER ON, RESET (29h/00h). */
 void atapi_reset(struct atapi *s, u64 image_bytes);
 enum atapi_status atapi_exec(struct atapi *s, const u8 *cdb, struct atapi_reply *r);

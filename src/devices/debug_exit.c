@@ -9,6 +9,7 @@
 #include "devices/debug_exit.h"
 
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -92,9 +93,25 @@ static void debug_exit_ops_destroy(void *dev)
 	debug_exit_destroy(dev);
 }
 
+/* No state: the record only checks that the port is the same. */
+static const struct state_field debug_exit_fields[] = {
+	STATE_HOST(struct debug_exit, p, "the platform"),
+	STATE_HOST(struct debug_exit, name, "the board's name"),
+	STATE_U16(struct debug_exit, port, STATE_CHECKED),
+	STATE_END,
+};
+
+static const struct state_desc debug_exit_state = {
+	.name = "debug-exit",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct debug_exit),
+	.fields = debug_exit_fields,
+};
+
 const struct device_ops debug_exit_device_ops = {
 	.type = "debug-exit",
 	.reset = debug_exit_ops_reset,
-	.state = NULL,
+	.state = &debug_exit_state,
 	.destroy = debug_exit_ops_destroy,
 };

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The lifecycle every device model exposes through one const table (STYLE.md
- * section 6), so the board, snapshots and tests can treat devices uniformly.
+ * The lifecycle every device model exposes through one const table
+ * (docs/conventions.md section 6), so the board, snapshots and tests can treat devices uniformly.
  * Creation stays a typed function per device (<dev>_create); this table holds
- * what is common after creation. `state` (the save/load field table of
- * STYLE.md section 7) stays NULL until snapshots exist.
+ * what is common after creation. `state` is the device's save/load field
+ * table (vmm/state.h, docs/device-state.md): every device has one.
  *
  * Threads and locking, for every device in this room unless its header says
  * otherwise: <dev>_create and <dev>_destroy run on the main thread while no
@@ -16,13 +16,24 @@
 #ifndef DEVICES_DEVICE_H
 #define DEVICES_DEVICE_H
 
+#include "vmm/base/types.h"
+
 struct state_desc;
+
+/* One named counter of a device (vm.counters): fn(opaque, "requests", 42). */
+typedef void (*device_counter_fn)(void *opaque, const char *name, u64 value);
 
 struct device_ops {
 	const char *type;		/* "uart", "rtc", "pci-host", ... */
 	void (*reset)(void *dev);	/* back to the power-on state; device lock held */
-	const struct state_desc *state; /* fields to save and load; NULL for now */
+	const struct state_desc *state; /* fields to save and load (vmm/state.h) */
 	void (*destroy)(void *dev);	/* unmap from the buses and free; main thread */
+	/*
+	 * The device's own I/O counters for vm.counters (requests, bytes, commands), one fn
+	 * call each; NULL when it has none beyond the bus accesses the VM counts. Device lock
+	 * held.
+	 */
+	void (*counters)(void *dev, device_counter_fn fn, void *opaque);
 };
 
 #endif

@@ -29,6 +29,7 @@
 #include "devices/hpet.h"
 
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 #include "vmm/timer.h"
 
 #include <errno.h>
@@ -403,9 +404,97 @@ static void hpet_ops_destroy(void *dev)
 	hpet_destroy(dev);
 }
 
+/* Invariants the register interface keeps and a hostile record may not: a route within
+ * cfg.gsi[], 32-bit values in 32-bit mode. */
+static int hpet_timer_post_load(void *obj, u32 version, struct err *err)
+{
+	struct hpet_timer *t = obj;
+	u64 route = (t->conf & HPET_TN_ROUTE_MASK) >> HPET_TN_ROUTE_SHIFT;
+
+	(void)version;
+	if ((t->conf & ~HPET_TN_WMASK) || route >= HPET_NR_GSI)
+		return err_set(err, -EINVAL, "timer %u: configuration %#llx not valid", t->idx,
+			       (unsigned long long)t->conf);
+	/* A 32-bit timer's comparator and period are 32-bit (hpet_write_conf truncates them). */
+	if (hpet_is32(t) && ((t->cmp | t->period) >> 32))
+		return err_set(err, -EINVAL, "timer %u: 32-bit mode with a 64-bit comparator",
+			       t->idx);
+	return 0;
+}
+
+/*
+ * Legacy replacement takes IRQ 0 and 8 from the PIT and RTC again (the board is told), and a
+ * level line that was high is raised again on the route the configuration names.
+ */
+static int hpet_post_load(void *obj, u32 version, struct err *err)
+{
+	struct hpet *h = obj;
+
+	(void)version;
+	if (h->gen_conf & ~(u64)(HPET_CONF_ENABLE | HPET_CONF_LEG_RT))
+		return err_set(err, -EINVAL, "%s: general configuration %#llx not valid", h->name,
+			       (unsigned long long)h->gen_conf);
+	if (h->counter_start_ns > vclock_now_ns(&h->p->clock))
+		return err_set(err, -EINVAL, "%s: counter started at %llu ns, in the future",
+			       h->name, (unsigned long long)h->counter_start_ns);
+	if ((h->gen_conf & HPET_CONF_LEG_RT) && h->cfg.legacy_changed)
+		h->cfg.legacy_changed(h->cfg.opaque, true);
+	for (unsigned i = 0; i < HPET_NR_TIMERS; i++) {
+		struct hpet_timer *t = &h->t[i];
+
+		t->line_on = *hpet_route(t);
+		if (t->line_high)
+			irq_line_set(&t->line_on, 1);
+	}
+	return 0;
+}
+
+static const struct state_field hpet_timer_fields[] = {
+	STATE_HOST(struct hpet_timer, h, "back pointer to the device"),
+	STATE_U32(struct hpet_timer, idx, STATE_CHECKED),
+	STATE_U64(struct hpet_timer, conf),
+	STATE_U64(struct hpet_timer, cmp),
+	STATE_U64(struct hpet_timer, period),
+	STATE_U64(struct hpet_timer, fsb),
+	STATE_BOOL(struct hpet_timer, line_high),
+	STATE_HOST(struct hpet_timer, line_on, "re-derived from the route by post_load"),
+	STATE_TIMER(struct hpet_timer, timer),
+	STATE_END,
+};
+
+static const struct state_desc hpet_timer_state = {
+	.name = "hpet-timer",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct hpet_timer),
+	.fields = hpet_timer_fields,
+	.post_load = hpet_timer_post_load,
+};
+
+static const struct state_field hpet_fields[] = {
+	STATE_HOST(struct hpet, p, "the platform"),
+	STATE_HOST(struct hpet, name, "the board's name"),
+	STATE_HOST(struct hpet, cfg, "the board's wiring: window and lines"),
+	STATE_U64(struct hpet, gen_conf),
+	STATE_U64(struct hpet, isr),
+	STATE_U64(struct hpet, counter_base),
+	STATE_U64(struct hpet, counter_start_ns),
+	STATE_STRUCT_ARRAY(struct hpet, t, hpet_timer_state),
+	STATE_END,
+};
+
+static const struct state_desc hpet_state = {
+	.name = "hpet",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct hpet),
+	.fields = hpet_fields,
+	.post_load = hpet_post_load,
+};
+
 const struct device_ops hpet_device_ops = {
 	.type = "hpet",
 	.reset = hpet_ops_reset,
-	.state = NULL,
+	.state = &hpet_state,
 	.destroy = hpet_ops_destroy,
 };

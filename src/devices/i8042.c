@@ -30,6 +30,7 @@
 #include "devices/i8042.h"
 
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -376,9 +377,63 @@ static void i8042_ops_destroy(void *dev)
 	i8042_destroy(dev);
 }
 
+static int i8042_post_load(void *obj, u32 version, struct err *err)
+{
+	struct i8042 *k = obj;
+
+	(void)version, (void)err;
+	if (k->kbd_level)
+		irq_line_set(&k->kbd_irq, 1);
+	if (k->aux_level)
+		irq_line_set(&k->aux_irq, 1);
+	return 0;
+}
+
+static const struct state_field i8042_byte_fields[] = {
+	STATE_U8(struct i8042_byte, val),
+	STATE_BOOL(struct i8042_byte, aux),
+	STATE_END,
+};
+
+static const struct state_desc i8042_byte_state = {
+	.name = "i8042-byte",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct i8042_byte),
+	.fields = i8042_byte_fields,
+};
+
+static const struct state_field i8042_fields[] = {
+	STATE_HOST(struct i8042, p, "the platform"),
+	STATE_HOST(struct i8042, name, "the board's name"),
+	STATE_HOST(struct i8042, kbd_irq, "the line the board wired"),
+	STATE_HOST(struct i8042, aux_irq, "the line the board wired"),
+	STATE_INT(struct i8042, kbd_level, STATE_MAX(1)),
+	STATE_INT(struct i8042, aux_level, STATE_MAX(1)),
+	STATE_U8(struct i8042, ctr),
+	STATE_U8(struct i8042, outp),
+	STATE_BOOL(struct i8042, last_cmd),
+	STATE_U8(struct i8042, pending_cmd),
+	STATE_U8(struct i8042, kbd_pending),
+	STATE_BOOL(struct i8042, kbd_scanning),
+	STATE_STRUCT_ARRAY(struct i8042, queue, i8042_byte_state),
+	STATE_U32(struct i8042, head, STATE_MAX(I8042_QUEUE_SIZE - 1)),
+	STATE_U32(struct i8042, count, STATE_MAX(I8042_QUEUE_SIZE)),
+	STATE_END,
+};
+
+static const struct state_desc i8042_state = {
+	.name = "i8042",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct i8042),
+	.fields = i8042_fields,
+	.post_load = i8042_post_load,
+};
+
 const struct device_ops i8042_device_ops = {
 	.type = "i8042",
 	.reset = i8042_ops_reset,
-	.state = NULL,
+	.state = &i8042_state,
 	.destroy = i8042_ops_destroy,
 };

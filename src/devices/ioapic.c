@@ -26,6 +26,7 @@
 
 #include "devices/ioapic_regs.h"
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -276,9 +277,32 @@ static void ioapic_ops_destroy(void *dev)
 	ioapic_destroy(dev);
 }
 
+/* The pins' levels are state: the sources' post_load finds them high and sends nothing. */
+static const struct state_field ioapic_fields[] = {
+	STATE_HOST(struct ioapic, p, "the platform"),
+	STATE_HOST(struct ioapic, name, "the board's name"),
+	STATE_U64(struct ioapic, base, STATE_CHECKED),
+	STATE_U8(struct ioapic, reset_id, STATE_CHECKED),
+	STATE_U32(struct ioapic, id, STATE_MAX(IOAPIC_ID_MASK)),
+	STATE_U8(struct ioapic, regsel),
+	STATE_U32(struct ioapic, pins, STATE_MAX((1ull << IOAPIC_NR_PINS) - 1)),
+	STATE_ARRAY(struct ioapic, redtbl, U64),
+	STATE_HOST(struct ioapic, deliver, "the APIC bus the board wired"),
+	STATE_HOST(struct ioapic, deliver_opaque, "the APIC bus the board wired"),
+	STATE_END,
+};
+
+static const struct state_desc ioapic_state = {
+	.name = "ioapic",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct ioapic),
+	.fields = ioapic_fields,
+};
+
 const struct device_ops ioapic_device_ops = {
 	.type = "ioapic",
 	.reset = ioapic_ops_reset,
-	.state = NULL,
+	.state = &ioapic_state,
 	.destroy = ioapic_ops_destroy,
 };

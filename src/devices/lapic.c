@@ -34,6 +34,7 @@
 #include "devices/ioapic_regs.h"
 #include "devices/lapic_regs.h"
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 #include "vmm/timer.h"
 
 #include <errno.h>
@@ -851,10 +852,69 @@ static void lapic_ops_destroy(void *dev)
 	lapic_destroy(dev);
 }
 
+/* The CPU's INTR pin and NMI follow the loaded registers: the board re-evaluates them. */
+static int lapic_post_load(void *obj, u32 version, struct err *err)
+{
+	struct lapic *l = obj;
+
+	(void)version;
+	/* The count was loaded at or before now (the timer's arithmetic counts from there). */
+	if (l->timer_start_ns > vclock_now_ns(&l->p->clock))
+		return err_set(err, -EINVAL, "%s: timer loaded at %llu ns, in the future", l->name,
+			       (unsigned long long)l->timer_start_ns);
+	lapic_wake(l);
+	return 0;
+}
+
+static const struct state_field lapic_fields[] = {
+	STATE_HOST(struct lapic, p, "the platform"),
+	STATE_HOST(struct lapic, name, "the board's name"),
+	STATE_U32(struct lapic, id),
+	STATE_BOOL(struct lapic, bsp, STATE_CHECKED),
+	STATE_BOOL(struct lapic, x2apic_cap, STATE_CHECKED),
+	STATE_U64(struct lapic, bus_hz, STATE_CHECKED),
+	STATE_U64(struct lapic, tsc_hz, STATE_CHECKED),
+	STATE_HOST(struct lapic, ops, "the board's callbacks"),
+	STATE_HOST(struct lapic, opaque, "the board's callbacks"),
+	STATE_U64(struct lapic, base_msr),
+	STATE_U32(struct lapic, tpr),
+	STATE_U32(struct lapic, ldr),
+	STATE_U32(struct lapic, dfr),
+	STATE_U32(struct lapic, svr),
+	STATE_ARRAY(struct lapic, irr, U32),
+	STATE_ARRAY(struct lapic, isr, U32),
+	STATE_ARRAY(struct lapic, tmr, U32),
+	STATE_U32(struct lapic, esr),
+	STATE_U32(struct lapic, esr_pending),
+	STATE_U32(struct lapic, icr_lo),
+	STATE_U32(struct lapic, icr_hi),
+	STATE_ARRAY(struct lapic, lvt, U32),
+	STATE_U32(struct lapic, tmict),
+	STATE_U32(struct lapic, tdcr),
+	STATE_U64(struct lapic, timer_start_ns),
+	STATE_U32(struct lapic, timer_base),
+	STATE_U64(struct lapic, timer_fired),
+	STATE_U64(struct lapic, tsc_deadline),
+	STATE_TIMER(struct lapic, timer),
+	STATE_BOOL(struct lapic, nmi_pending),
+	STATE_BOOL(struct lapic, extint_msg),
+	STATE_ARRAY(struct lapic, lint, BOOL),
+	STATE_END,
+};
+
+static const struct state_desc lapic_state = {
+	.name = "lapic",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct lapic),
+	.fields = lapic_fields,
+	.post_load = lapic_post_load,
+};
+
 const struct device_ops lapic_device_ops = {
 	.type = "lapic",
 	.reset = lapic_ops_reset,
-	.state = NULL,
+	.state = &lapic_state,
 	.destroy = lapic_ops_destroy,
 };
 

@@ -31,6 +31,7 @@
 #include "devices/pci.h"
 
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -265,6 +266,86 @@ void pci_dev_reset(struct pci_dev *d)
 	pci_update_bars(d);
 }
 
+/* ---- state ---- */
+
+/* Header bytes a function's model fixes at creation: identity, header type, subsystem, the
+ * capability pointer and interrupt pin (PCI 3.0 6.2.1, 6.2.4, 6.7). */
+static bool pci_config_fixed_byte(unsigned off)
+{
+	return off < PCI_COMMAND || (off >= PCI_REVISION_ID && off < PCI_CACHE_LINE_SIZE) ||
+	       off == PCI_HEADER_TYPE ||
+	       (off >= PCI_SUBSYSTEM_VENDOR_ID && off < PCI_ROM_ADDRESS) ||
+	       off == PCI_CAPABILITY_LIST || off == PCI_INTERRUPT_PIN;
+}
+
+static void pci_config_encode(const void *elem, u8 *out)
+{
+	memcpy(out, elem, PCI_CONFIG_SPACE_SIZE);
+}
+
+/*
+ * Configuration space from a record: it must describe this function, so the fixed header
+ * bytes and the read-only (type) bits of the BARs must be the ones the model set.
+ */
+static int pci_config_decode(const void *obj, void *elem, const u8 *in)
+{
+	const struct pci_dev *d = obj;
+
+	for (unsigned off = 0; off < PCI_CONFIG_HEADER_END; off++) {
+		bool bar = off >= PCI_BASE_ADDRESS_0 && off < PCI_BASE_ADDRESS_0 + 4 * PCI_NUM_BARS;
+
+		if (pci_config_fixed_byte(off) && in[off] != d->config[off])
+			return -EINVAL;
+		if (bar && (in[off] & ~d->wmask[off]) != (d->config[off] & ~d->wmask[off]))
+			return -EINVAL;
+	}
+	memcpy(elem, in, PCI_CONFIG_SPACE_SIZE);
+	return 0;
+}
+
+/* Re-derive from config[]: the decoded BARs (bar_remap maps them) and the INTx line. */
+static int pci_dev_post_load(void *obj, u32 version, struct err *err)
+{
+	struct pci_dev *d = obj;
+
+	(void)version, (void)err;
+	d->intx_out =
+		d->intx_level && !(pci_config_get16(d, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE);
+	if (d->intx_out)
+		irq_line_set(&d->intx, 1); /* it was high: the line carries it again */
+	pci_update_bars(d);
+	return 0;
+}
+
+static const struct state_field pci_dev_fields[] = {
+	STATE_CUSTOM(struct pci_dev, config, 1, pci_config_encode, pci_config_decode,
+		     PCI_CONFIG_SPACE_SIZE),
+	STATE_HOST(struct pci_dev, wmask, "set by the model at creation"),
+	STATE_HOST(struct pci_dev, w1cmask, "set by the model at creation"),
+	STATE_HOST(struct pci_dev, bars,
+		   "sizes and kinds set at creation; the decoded addresses "
+		   "are re-derived from config space by post_load"),
+	STATE_HOST(struct pci_dev, ops, "the model's hooks"),
+	STATE_HOST(struct pci_dev, host, "the bus it sits on"),
+	STATE_HOST(struct pci_dev, name, "the model's name"),
+	STATE_U8(struct pci_dev, devfn, STATE_CHECKED),
+	STATE_HOST(struct pci_dev, intx, "the line the board wired"),
+	STATE_INT(struct pci_dev, intx_level, STATE_MAX(1)),
+	STATE_HOST(struct pci_dev, intx_out, "re-derived by post_load (and the line raised)"),
+	STATE_HOST(struct pci_dev, cap_last, "capability layout set at creation"),
+	STATE_HOST(struct pci_dev, cap_free, "capability layout set at creation"),
+	STATE_END,
+};
+
+const struct state_desc pci_dev_state = {
+	.name = "pci-function",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct pci_dev),
+	.fields = pci_dev_fields,
+	.post_load = pci_dev_post_load,
+};
+
 /* ---- host: configuration mechanism #1 and the reset control register ---- */
 
 static struct pci_dev *pci_host_target(struct pci_host *h, unsigned *reg)
@@ -407,9 +488,26 @@ static void pci_host_ops_destroy(void *dev)
 	pci_host_destroy(dev);
 }
 
+static const struct state_field pci_host_fields[] = {
+	STATE_HOST(struct pci_host, p, "the platform"),
+	STATE_HOST(struct pci_host, name, "the board's name"),
+	STATE_U32(struct pci_host, config_address),
+	STATE_U8(struct pci_host, rc),
+	STATE_HOST(struct pci_host, devs, "the functions on the bus, each saved by its model"),
+	STATE_END,
+};
+
+static const struct state_desc pci_host_state = {
+	.name = "pci-host",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct pci_host),
+	.fields = pci_host_fields,
+};
+
 const struct device_ops pci_host_device_ops = {
 	.type = "pci-host",
 	.reset = pci_host_ops_reset,
-	.state = NULL,
+	.state = &pci_host_state,
 	.destroy = pci_host_ops_destroy,
 };

@@ -102,6 +102,14 @@ u64 pci_bar_addr(const struct pci_dev *d, unsigned bar);
 /* Back to power-on: command, status, BARs and INTx cleared (unmapping BARs). */
 void pci_dev_reset(struct pci_dev *d);
 
+/*
+ * State of an embedded pci_dev (vmm/state.h), for the tables of PCI device models
+ * (STATE_STRUCT(struct ahci, pci, pci_dev_state)): configuration space and the INTx level.
+ * Its post_load refuses a header whose identity or BAR types differ from this function's,
+ * re-decodes the BARs (the device's bar_remap maps them) and raises INTx if it was high.
+ */
+extern const struct state_desc pci_dev_state;
+
 /* Generic configuration access (off + size <= 256, size 1, 2 or 4). */
 u32 pci_config_read(struct pci_dev *d, unsigned off, unsigned size);
 void pci_config_write(struct pci_dev *d, unsigned off, unsigned size, u32 val);

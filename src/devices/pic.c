@@ -28,6 +28,7 @@
 
 #include "devices/pic_regs.h"
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -489,9 +490,76 @@ static void pic_ops_destroy(void *dev)
 	pic_destroy(dev);
 }
 
+/* An initialization sequence expects ICW2, 3 or 4 (never 1); the CPU's INTR was high if int_out. */
+static int pic_post_load(void *obj, u32 version, struct err *err)
+{
+	struct pic *pic = obj;
+
+	(void)version;
+	for (unsigned i = 0; i < 2; i++)
+		if (pic->chip[i].init_step == 1)
+			return err_set(err, -EINVAL, "%s: %s: no ICW1 step to resume at", pic->name,
+				       pic_chip_name(pic, &pic->chip[i]));
+	if (pic->chip[0].int_out)
+		irq_line_set(&pic->intr_out, 1);
+	return 0;
+}
+
+static const struct state_field pic_chip_fields[] = {
+	STATE_U8(struct pic_chip, irr),
+	STATE_U8(struct pic_chip, isr),
+	STATE_U8(struct pic_chip, imr),
+	STATE_U8(struct pic_chip, pins),
+	STATE_U8(struct pic_chip, elcr),
+	STATE_U8(struct pic_chip, elcr_mask, STATE_CHECKED),
+	STATE_U8(struct pic_chip, icw2),
+	STATE_U8(struct pic_chip, icw3),
+	STATE_U8(struct pic_chip, init_step, STATE_MAX(4)),
+	STATE_U8(struct pic_chip, priority_base, STATE_MAX(7)),
+	STATE_BOOL(struct pic_chip, icw1_ic4),
+	STATE_BOOL(struct pic_chip, icw1_single),
+	STATE_BOOL(struct pic_chip, icw1_ltim),
+	STATE_BOOL(struct pic_chip, auto_eoi),
+	STATE_BOOL(struct pic_chip, rotate_on_aeoi),
+	STATE_BOOL(struct pic_chip, sfnm),
+	STATE_BOOL(struct pic_chip, special_mask),
+	STATE_BOOL(struct pic_chip, read_isr),
+	STATE_BOOL(struct pic_chip, poll),
+	STATE_BOOL(struct pic_chip, int_out),
+	STATE_END,
+};
+
+static const struct state_desc pic_chip_state = {
+	.name = "pic-chip",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct pic_chip),
+	.fields = pic_chip_fields,
+};
+
+static const struct state_field pic_fields[] = {
+	STATE_HOST(struct pic, p, "the platform"),
+	STATE_HOST(struct pic, name, "the board's name"),
+	STATE_U16(struct pic, master_base, STATE_CHECKED),
+	STATE_U16(struct pic, slave_base, STATE_CHECKED),
+	STATE_U16(struct pic, elcr_base, STATE_CHECKED),
+	STATE_HOST(struct pic, intr_out, "the CPU side the board wired"),
+	STATE_STRUCT_ARRAY(struct pic, chip, pic_chip_state),
+	STATE_END,
+};
+
+static const struct state_desc pic_state = {
+	.name = "pic",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct pic),
+	.fields = pic_fields,
+	.post_load = pic_post_load,
+};
+
 const struct device_ops pic_device_ops = {
 	.type = "pic",
 	.reset = pic_ops_reset,
-	.state = NULL,
+	.state = &pic_state,
 	.destroy = pic_ops_destroy,
 };

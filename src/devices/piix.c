@@ -17,6 +17,8 @@
  */
 #include "devices/piix.h"
 
+#include "vmm/state.h"
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -124,9 +126,24 @@ static void piix_ops_destroy(void *dev)
 	piix_destroy(dev);
 }
 
+static const struct state_field piix_fields[] = {
+	STATE_STRUCT(struct piix, i440fx, pci_dev_state),
+	STATE_STRUCT(struct piix, piix3, pci_dev_state),
+	STATE_HOST(struct piix, host, "the PCI bus the functions sit on"),
+	STATE_END,
+};
+
+static const struct state_desc piix_state = {
+	.name = "piix",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct piix),
+	.fields = piix_fields,
+};
+
 const struct device_ops piix_device_ops = {
 	.type = "piix",
 	.reset = piix_ops_reset,
-	.state = NULL,
+	.state = &piix_state,
 	.destroy = piix_ops_destroy,
 };

@@ -36,6 +36,7 @@
 
 #include "devices/pit_regs.h"
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 #include "vmm/timer.h"
 
 #include <errno.h>
@@ -576,9 +577,91 @@ static void pit_ops_destroy(void *dev)
 	pit_destroy(dev);
 }
 
+/* A count of 0 would divide by zero: a channel always counts 1..modulus pulses. */
+static int pit_channel_post_load(void *obj, u32 version, struct err *err)
+{
+	struct pit_channel *ch = obj;
+
+	(void)version;
+	if (ch->reload < 1 || ch->reload > pit_modulus(ch) || ch->base > 0xffff)
+		return err_set(err, -EINVAL, "counter %u: count %u or element %u out of range",
+			       ch->idx, ch->reload, ch->base);
+	/* Counting starts at most one pulse from now: a later start would put OUT transitions
+	 * (and the timer) where their arithmetic wraps. */
+	if (ch->start_tick != PIT_NOT_COUNTING && ch->start_tick > pit_tick_now(ch->pit) + 1)
+		return err_set(err, -EINVAL, "counter %u: starts at pulse %llu, in the future",
+			       ch->idx, (unsigned long long)ch->start_tick);
+	return 0;
+}
+
+static int pit_post_load(void *obj, u32 version, struct err *err)
+{
+	struct pit *pit = obj;
+
+	(void)version, (void)err;
+	if (pit->ch[0].irq_level)
+		irq_line_set(&pit->irq0, 1);
+	return 0;
+}
+
+static const struct state_field pit_channel_fields[] = {
+	STATE_HOST(struct pit_channel, pit, "back pointer to the device"),
+	STATE_U32(struct pit_channel, idx, STATE_CHECKED),
+	STATE_U8(struct pit_channel, mode, STATE_MAX(5)),
+	STATE_U8(struct pit_channel, rw, STATE_MAX(PIT_RW_WORD)),
+	STATE_U8(struct pit_channel, bcd, STATE_MAX(1)),
+	STATE_BOOL(struct pit_channel, loaded),
+	STATE_BOOL(struct pit_channel, cr_pending),
+	STATE_BOOL(struct pit_channel, gate),
+	STATE_U32(struct pit_channel, reload),
+	STATE_U32(struct pit_channel, base),
+	STATE_U64(struct pit_channel, start_tick),
+	STATE_BOOL(struct pit_channel, done),
+	STATE_BOOL(struct pit_channel, write_msb),
+	STATE_U8(struct pit_channel, write_lsb),
+	STATE_BOOL(struct pit_channel, read_msb),
+	STATE_BOOL(struct pit_channel, count_latched),
+	STATE_BOOL(struct pit_channel, latch_msb),
+	STATE_BOOL(struct pit_channel, status_latched),
+	STATE_U16(struct pit_channel, latched),
+	STATE_U8(struct pit_channel, status),
+	STATE_INT(struct pit_channel, irq_level, STATE_MAX(1)),
+	STATE_TIMER(struct pit_channel, timer),
+	STATE_END,
+};
+
+static const struct state_desc pit_channel_state = {
+	.name = "pit-channel",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct pit_channel),
+	.fields = pit_channel_fields,
+	.post_load = pit_channel_post_load,
+};
+
+static const struct state_field pit_fields[] = {
+	STATE_HOST(struct pit, p, "the platform"),
+	STATE_HOST(struct pit, name, "the board's name"),
+	STATE_U16(struct pit, base, STATE_CHECKED),
+	STATE_U16(struct pit, port_b, STATE_CHECKED),
+	STATE_U8(struct pit, port_b_val, STATE_MAX(PIT_PORTB_WMASK)),
+	STATE_HOST(struct pit, irq0, "the line the board wired"),
+	STATE_STRUCT_ARRAY(struct pit, ch, pit_channel_state),
+	STATE_END,
+};
+
+static const struct state_desc pit_state = {
+	.name = "pit",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct pit),
+	.fields = pit_fields,
+	.post_load = pit_post_load,
+};
+
 const struct device_ops pit_device_ops = {
 	.type = "pit",
 	.reset = pit_ops_reset,
-	.state = NULL,
+	.state = &pit_state,
 	.destroy = pit_ops_destroy,
 };

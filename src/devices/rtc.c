@@ -27,6 +27,7 @@
 
 #include "devices/rtc_regs.h"
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 #include "vmm/timer.h"
 
 #include <errno.h>
@@ -368,6 +369,7 @@ void rtc_reset(struct rtc *rtc)
 {
 	rtc->cmos[RTC_REG_B] &= ~(RTC_B_PIE | RTC_B_AIE | RTC_B_UIE | RTC_B_SQWE);
 	rtc->flags = 0;
+	rtc_restart_pf(rtc); /* boundaries before the reset must not set PF after it */
 	rtc_arm_periodic(rtc);
 	rtc_update_irq(rtc);
 }
@@ -456,9 +458,45 @@ static void rtc_ops_destroy(void *dev)
 	rtc_destroy(dev);
 }
 
+static int rtc_post_load(void *obj, u32 version, struct err *err)
+{
+	struct rtc *rtc = obj;
+
+	(void)version, (void)err;
+	if (rtc->irq_level)
+		irq_line_set(&rtc->irq, 1);
+	return 0;
+}
+
+/* Time is the saved offset from virtual wall time; the update and periodic timers carry on. */
+static const struct state_field rtc_fields[] = {
+	STATE_HOST(struct rtc, p, "the platform"),
+	STATE_HOST(struct rtc, name, "the board's name"),
+	STATE_U16(struct rtc, base, STATE_CHECKED),
+	STATE_HOST(struct rtc, irq, "the line the board wired"),
+	STATE_INT(struct rtc, irq_level, STATE_MAX(1)),
+	STATE_U8(struct rtc, index, STATE_MAX(0x7f)),
+	STATE_ARRAY(struct rtc, cmos, U8),
+	STATE_U8(struct rtc, flags),
+	STATE_S64(struct rtc, offset_ns),
+	STATE_U64(struct rtc, pf_epoch),
+	STATE_TIMER(struct rtc, update_timer),
+	STATE_TIMER(struct rtc, periodic_timer),
+	STATE_END,
+};
+
+static const struct state_desc rtc_state = {
+	.name = "rtc",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct rtc),
+	.fields = rtc_fields,
+	.post_load = rtc_post_load,
+};
+
 const struct device_ops rtc_device_ops = {
 	.type = "rtc",
 	.reset = rtc_ops_reset,
-	.state = NULL,
+	.state = &rtc_state,
 	.destroy = rtc_ops_destroy,
 };

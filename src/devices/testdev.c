@@ -9,6 +9,7 @@
 #include "devices/testdev.h"
 
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -170,9 +171,55 @@ static void testdev_ops_destroy(void *dev)
 	testdev_destroy(dev);
 }
 
+static int testdev_post_load(void *obj, u32 version, struct err *err)
+{
+	struct testdev *t = obj;
+
+	(void)version, (void)err;
+	if (t->level)
+		irq_line_set(&t->irq, 1);
+	return 0;
+}
+
+static const struct state_field testdev_window_fields[] = {
+	STATE_HOST(struct testdev_window, dev, "back pointer to the device"),
+	STATE_U64(struct testdev_window, scratch),
+	STATE_U64(struct testdev_window, count),
+	STATE_END,
+};
+
+static const struct state_desc testdev_window_state = {
+	.name = "testdev-window",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct testdev_window),
+	.fields = testdev_window_fields,
+};
+
+static const struct state_field testdev_fields[] = {
+	STATE_HOST(struct testdev, p, "the platform"),
+	STATE_HOST(struct testdev, name, "the board's name"),
+	STATE_HOST(struct testdev, irq, "the line the board wired"),
+	STATE_INT(struct testdev, level, STATE_MAX(1)),
+	STATE_U16(struct testdev, pio_base, STATE_CHECKED),
+	STATE_U64(struct testdev, mmio_gpa, STATE_CHECKED),
+	STATE_STRUCT(struct testdev, pio, testdev_window_state),
+	STATE_STRUCT(struct testdev, mmio, testdev_window_state),
+	STATE_END,
+};
+
+static const struct state_desc testdev_state = {
+	.name = "testdev",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct testdev),
+	.fields = testdev_fields,
+	.post_load = testdev_post_load,
+};
+
 const struct device_ops testdev_device_ops = {
 	.type = "testdev",
 	.reset = testdev_ops_reset,
-	.state = NULL,
+	.state = &testdev_state,
 	.destroy = testdev_ops_destroy,
 };

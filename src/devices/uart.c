@@ -28,6 +28,7 @@
 
 #include "devices/uart_regs.h"
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 #include "vmm/timer.h"
 
 #include <errno.h>
@@ -483,9 +484,61 @@ static void uart_ops_destroy(void *dev)
 	uart_destroy(dev);
 }
 
+/* The FIFOs' bounds (hostile records) and the IRQ line, which was high if irq_level says so. */
+static int uart_post_load(void *obj, u32 version, struct err *err)
+{
+	struct uart *u = obj;
+
+	(void)version;
+	if (u->rx_count > uart_fifo_capacity(u) || u->tx_count > uart_fifo_capacity(u))
+		return err_set(err, -EINVAL, "%s: FIFO counts %u/%u exceed the FIFO size %u",
+			       u->name, u->rx_count, u->tx_count, uart_fifo_capacity(u));
+	if (u->irq_level)
+		irq_line_set(&u->irq, 1);
+	return 0;
+}
+
+static const struct state_field uart_fields[] = {
+	STATE_HOST(struct uart, p, "the platform"),
+	STATE_HOST(struct uart, name, "the board's name"),
+	STATE_U16(struct uart, base, STATE_CHECKED),
+	STATE_HOST(struct uart, irq, "the line the board wired"),
+	STATE_INT(struct uart, irq_level, STATE_MAX(1)),
+	STATE_HOST(struct uart, write, "back end"),
+	STATE_HOST(struct uart, rx_ready, "back end"),
+	STATE_HOST(struct uart, opaque, "back end"),
+	STATE_U8(struct uart, ier, STATE_MAX(0x0f)),
+	STATE_U8(struct uart, lcr),
+	STATE_U8(struct uart, mcr, STATE_MAX(UART_MCR_MASK)),
+	STATE_U8(struct uart, fcr),
+	STATE_U8(struct uart, scr),
+	STATE_U8(struct uart, lsr_errs),
+	STATE_U8(struct uart, msr),
+	STATE_U16(struct uart, divisor),
+	STATE_ARRAY(struct uart, rx, U8),
+	STATE_U32(struct uart, rx_head, STATE_MAX(UART_FIFO_SIZE - 1)),
+	STATE_U32(struct uart, rx_count, STATE_MAX(UART_FIFO_SIZE)),
+	STATE_ARRAY(struct uart, tx, U8),
+	STATE_U32(struct uart, tx_head, STATE_MAX(UART_FIFO_SIZE - 1)),
+	STATE_U32(struct uart, tx_count, STATE_MAX(UART_FIFO_SIZE)),
+	STATE_BOOL(struct uart, thre_pending),
+	STATE_BOOL(struct uart, timeout_pending),
+	STATE_TIMER(struct uart, cti_timer),
+	STATE_END,
+};
+
+static const struct state_desc uart_state = {
+	.name = "uart",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct uart),
+	.fields = uart_fields,
+	.post_load = uart_post_load,
+};
+
 const struct device_ops uart_device_ops = {
 	.type = "uart",
 	.reset = uart_ops_reset,
-	.state = NULL,
+	.state = &uart_state,
 	.destroy = uart_ops_destroy,
 };

@@ -7,7 +7,11 @@
  * Sectors are 512 bytes whatever blk_size says (5.2.6). Malformed chains (no header, no status
  * byte) set DEVICE_NEEDS_RESET; bad requests get VIRTIO_BLK_S_IOERR or _UNSUPP (5.2.6.1/2).
  * Configuration (5.2.4): capacity, size_max, seg_max, geometry, blk_size, topology,
- * num_queues, discard and write-zeroes limits. One discard or write-zeroes segment per
+ * num_queues, discard and write-zeroes limits. What the device advertises it enforces: a
+ * read or write with more than seg_max data segments, or a segment longer than size_max, ends
+ * with VIRTIO_BLK_S_IOERR (logged), so a request moves at most seg_max x size_max bytes. They
+ * hold whether or not the driver accepted VIRTIO_BLK_F_SIZE_MAX/SEG_MAX (Linux does): a
+ * driver that did not has no limit to keep, but the device still has one. One discard or write-zeroes segment per
  * request (max_*_seg = 1); write zeroes writes zeroes (write_zeroes_may_unmap = 0).
  */
 #include "virtio/blk.h"
@@ -16,10 +20,13 @@
 #include "virtio/virtio.h"
 #include "virtio/virtio_pci.h"
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
 #include <endian.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +37,7 @@
 
 struct virtio_blk {
 	struct virtio_dev vd; /* first: container_of by cast */
+	char name[32];
 	struct platform *p;
 	struct blockdev *bd;
 	struct virtio_pci *vp;
@@ -37,7 +45,14 @@ struct virtio_blk {
 	u64 capacity; /* sectors */
 	unsigned seg_max;
 	unsigned inflight;
+	bool dead;    /* destroyed while requests were still in flight: see virtio_blk_destroy */
 	void *zeroes; /* ZERO_CHUNK bytes */
+
+	/* vm.counters (device_ops.counters); not guest-visible, not state. Device lock. */
+	struct {
+		u64 reads, writes, flushes, discards, write_zeroes, get_ids, unsupported;
+		u64 read_bytes, write_bytes, errors;
+	} stats;
 };
 
 struct blk_req {
@@ -55,13 +70,15 @@ static void blk_complete(struct blk_req *r, u8 status)
 {
 	struct virtio_blk *b = r->b;
 
+	/* The device-writable buffers may have been filled by DMA (translated code there is
+	 * stale), also when a device reset came in between: the bytes reached guest RAM. */
+	for (unsigned i = r->e.out_num; i < r->e.out_num + r->e.in_num; i++)
+		gmem_written(b->vd.vqs[r->q].mem, r->e.iov[i].iov_base, r->e.iov[i].iov_len);
 	/* A request from before a device reset must not touch the new rings. */
+	if (status != VIRTIO_BLK_S_OK)
+		b->stats.errors++;
 	if (r->reset_count == b->vd.reset_count) {
 		*r->status = status;
-		/* The device-writable buffers were filled by DMA (translated code may be stale). */
-		for (unsigned i = r->e.out_num; i < r->e.out_num + r->e.in_num; i++)
-			gmem_written(b->vd.vqs[r->q].mem, r->e.iov[i].iov_base,
-				     r->e.iov[i].iov_len);
 		if (status != VIRTIO_BLK_S_OK)
 			r->used_len = 1; /* only the status byte is known to be written */
 		if (vq_push(&b->vd.vqs[r->q], r->e.head, r->used_len))
@@ -75,8 +92,17 @@ static void blk_complete(struct blk_req *r, u8 status)
 static void blk_done(struct blockdev_req *br, int ret)
 {
 	struct blk_req *r = br->opaque;
+	struct virtio_blk *b = r->b;
 
-	r->b->inflight--;
+	b->inflight--;
+	if (b->dead) { /* the device is gone: nothing to report to, free it with its last */
+		free(r);
+		if (!b->inflight) {
+			free(b->zeroes);
+			free(b);
+		}
+		return;
+	}
 	if (ret)
 		log_guest("virtio-blk: request at %#llx failed: %s", (unsigned long long)br->offset,
 			  strerror(-ret));
@@ -102,6 +128,25 @@ static bool blk_range_ok(const struct virtio_blk *b, u64 sector, u64 sectors)
 	return sector <= b->capacity && sectors <= b->capacity - sector;
 }
 
+/* The data segments of a read or write within what the device advertises (5.2.4 seg_max,
+ * size_max)? */
+static bool blk_segments_ok(const struct virtio_blk *b, const struct blk_req *r, int nr)
+{
+	if ((unsigned)nr > b->seg_max) {
+		log_guest("%s: request of %d data segments refused (seg_max %u)", b->name, nr,
+			  b->seg_max);
+		return false;
+	}
+	for (int i = 0; i < nr; i++) {
+		if (r->data[i].iov_len > SIZE_MAX_BYTES) {
+			log_guest("%s: request segment of %zu bytes refused (size_max %u)", b->name,
+				  r->data[i].iov_len, SIZE_MAX_BYTES);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* IN / OUT: data after the header (OUT) or before the status byte (IN). */
 static void blk_rw(struct virtio_blk *b, struct blk_req *r, u32 type, u64 sector)
 {
@@ -121,12 +166,17 @@ static void blk_rw(struct virtio_blk *b, struct blk_req *r, u32 type, u64 sector
 		return;
 	}
 	nr = vq_iov_slice(src, n, off, len, r->data, VQ_MAX_SEG);
-	if (nr < 0) {
+	/* seg_max x size_max is far below 4 GiB: used_len (le32) always holds len + 1. */
+	if (nr < 0 || !blk_segments_ok(b, r, nr) || len >= UINT32_MAX) {
 		blk_complete(r, VIRTIO_BLK_S_IOERR);
 		return;
 	}
 	if (!out)
 		r->used_len = (u32)len + 1;
+	if (out)
+		b->stats.write_bytes += len;
+	else
+		b->stats.read_bytes += len;
 	if (!len) {
 		blk_complete(r, VIRTIO_BLK_S_OK);
 		return;
@@ -232,10 +282,15 @@ static void blk_handle(struct virtio_blk *b, struct blk_req *r)
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT: {
+		if (type == VIRTIO_BLK_T_IN)
+			b->stats.reads++;
+		else
+			b->stats.writes++;
 		blk_rw(b, r, type, sector);
 		return;
 	}
 	case VIRTIO_BLK_T_FLUSH:
+		b->stats.flushes++;
 		r->br.op = BLOCKDEV_FLUSH;
 		r->br.offset = 0;
 		{
@@ -243,6 +298,7 @@ static void blk_handle(struct virtio_blk *b, struct blk_req *r)
 			return;
 		}
 	case VIRTIO_BLK_T_GET_ID:
+		b->stats.get_ids++;
 		n = r->e.in_len - 1 < VIRTIO_BLK_ID_BYTES ? r->e.in_len - 1 : VIRTIO_BLK_ID_BYTES;
 		n = vq_iov_from_buf(r->e.iov + r->e.out_num, r->e.in_num, 0, b->serial, n);
 		r->used_len = (u32)n + 1;
@@ -252,6 +308,10 @@ static void blk_handle(struct virtio_blk *b, struct blk_req *r)
 		}
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (type == VIRTIO_BLK_T_DISCARD)
+			b->stats.discards++;
+		else
+			b->stats.write_zeroes++;
 		if (!virtio_has_feature(&b->vd, type == VIRTIO_BLK_T_DISCARD ?
 							VIRTIO_BLK_F_DISCARD :
 							VIRTIO_BLK_F_WRITE_ZEROES)) {
@@ -263,13 +323,18 @@ static void blk_handle(struct virtio_blk *b, struct blk_req *r)
 			return;
 		}
 	default: {
+		b->stats.unsupported++;
 		blk_complete(r, VIRTIO_BLK_S_UNSUPP);
 		return;
 	}
 	}
 }
 
-/* Handle everything available on queue q; 0, or -EIO when the ring is malformed. */
+/*
+ * Handle what is available on queue q, within the round's budget (vq_batch_start): 0 when
+ * the ring reads empty, 1 when the device must come back later (budget spent, or no memory
+ * for a request), -EIO when the ring is malformed.
+ */
 static int blk_drain(struct virtio_blk *b, unsigned q)
 {
 	struct virtqueue *vq = &b->vd.vqs[q];
@@ -280,12 +345,12 @@ static int blk_drain(struct virtio_blk *b, unsigned q)
 		r = malloc(sizeof(*r));
 		if (!r) {
 			log_err("virtio-blk: out of memory; queue %u left for later", q);
-			return 0;
+			return 1;
 		}
 		ret = vq_pop(vq, &r->e);
 		if (ret <= 0) {
 			free(r);
-			return ret;
+			return ret < 0 ? ret : vq_batch_yielded(vq);
 		}
 		memset(&r->br, 0, sizeof(r->br));
 		r->b = b;
@@ -298,13 +363,22 @@ static int blk_drain(struct virtio_blk *b, unsigned q)
 static void blk_queue_notify(struct virtio_dev *vd, unsigned q)
 {
 	struct virtio_blk *b = (struct virtio_blk *)vd;
+	int ret;
 
 	/* Drain with kicks suppressed, then re-enable them (publishing avail_event under
-	 * EVENT_IDX) and drain again if the driver added buffers meanwhile (2.7.10). */
+	 * EVENT_IDX) and drain again if the driver added buffers meanwhile (2.7.10). At most a
+	 * queue's worth of chains per round: a driver that keeps the ring full gets the rest
+	 * from the main loop, after everything else that is ready there. */
+	vq_batch_start(&vd->vqs[q]);
 	do {
 		vq_set_notification(&vd->vqs[q], false);
-		if (blk_drain(b, q) < 0) {
+		ret = blk_drain(b, q);
+		if (ret < 0) {
 			virtio_set_needs_reset(vd);
+			return;
+		}
+		if (ret > 0) {
+			virtio_queue_defer(vd, q);
 			return;
 		}
 	} while (vq_set_notification(&vd->vqs[q], true));
@@ -376,6 +450,7 @@ int virtio_blk_create(struct platform *p, struct blockdev *bd, const struct virt
 		ret = err_set(err, -ENOMEM, "%s: out of memory", name);
 		goto fail_zeroes;
 	}
+	snprintf(b->name, sizeof(b->name), "%s", name);
 	b->p = p;
 	b->bd = bd;
 	b->capacity = blockdev_size(bd) / SECTOR;
@@ -442,11 +517,22 @@ void virtio_blk_reset(struct virtio_blk *b)
 
 void virtio_blk_destroy(struct virtio_blk *b)
 {
+	int ret = 0;
+
 	if (!b)
 		return;
-	while (b->inflight && blockdev_wait(b->bd) >= 0)
+	while (b->inflight && (ret = blockdev_wait(b->bd)) >= 0)
 		;
 	virtio_pci_destroy(b->vp);
+	if (b->inflight) {
+		/* The kernel may still be moving data into guest RAM for these requests: keep RAM
+		 * mapped, and keep this object until the block layer ends them (blk_done). */
+		log_err("%s: cannot wait for %u requests in flight (%s); guest RAM stays mapped",
+			b->name, b->inflight, strerror(-ret));
+		gmem_keep_mapped(&b->p->mem);
+		b->dead = true;
+		return;
+	}
 	free(b->zeroes);
 	free(b);
 }
@@ -461,9 +547,82 @@ static void virtio_blk_ops_destroy(void *dev)
 	virtio_blk_destroy(dev);
 }
 
+/*
+ * Requests in flight are not state: a save first hands the device the notifications still
+ * queued in ioeventfds, then waits for every block request, so each has been pushed to the
+ * used ring (and its interrupt sent) before anything is saved.
+ */
+static int virtio_blk_pre_save(void *obj, struct err *err)
+{
+	struct virtio_blk *b = obj;
+
+	virtio_pci_flush_notify(b->vp);
+	while (b->inflight) {
+		int ret = blockdev_wait(b->bd);
+
+		if (ret < 0)
+			return err_set(err, ret, "%s: cannot wait for %u requests in flight: %s",
+				       b->vp ? virtio_pci_dev(b->vp)->name : "virtio-blk",
+				       b->inflight, strerror(-ret));
+	}
+	return 0;
+}
+
+static int virtio_blk_post_load(void *obj, u32 version, struct err *err)
+{
+	struct virtio_blk *b = obj;
+
+	(void)version, (void)err;
+	b->vd.reset_count++; /* a completion from before the load must not touch the rings */
+	return 0;
+}
+
+static const struct state_field virtio_blk_fields[] = {
+	STATE_STRUCT(struct virtio_blk, vd, virtio_dev_state),
+	STATE_HOST(struct virtio_blk, name, "the board's name"),
+	STATE_HOST(struct virtio_blk, p, "the platform"),
+	STATE_HOST(struct virtio_blk, bd, "the image (block layer)"),
+	STATE_POINTEE(struct virtio_blk, vp, virtio_pci_state),
+	STATE_HOST(struct virtio_blk, serial, "identity from the spec"),
+	STATE_U64(struct virtio_blk, capacity, STATE_CHECKED),
+	STATE_U32(struct virtio_blk, seg_max, STATE_CHECKED),
+	STATE_HOST(struct virtio_blk, inflight, "requests in flight: none after the drain"),
+	STATE_HOST(struct virtio_blk, dead, "set only while the device is being destroyed"),
+	STATE_HOST(struct virtio_blk, zeroes, "a host buffer"),
+	STATE_HOST(struct virtio_blk, stats, "statistics for vm.counters, not guest-visible"),
+	STATE_END,
+};
+
+static const struct state_desc virtio_blk_state = {
+	.name = "virtio-blk",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct virtio_blk),
+	.fields = virtio_blk_fields,
+	.pre_save = virtio_blk_pre_save,
+	.post_load = virtio_blk_post_load,
+};
+
+static void virtio_blk_ops_counters(void *dev, device_counter_fn fn, void *opaque)
+{
+	const struct virtio_blk *b = dev;
+
+	fn(opaque, "reads", b->stats.reads);
+	fn(opaque, "writes", b->stats.writes);
+	fn(opaque, "flushes", b->stats.flushes);
+	fn(opaque, "discards", b->stats.discards);
+	fn(opaque, "write_zeroes", b->stats.write_zeroes);
+	fn(opaque, "get_ids", b->stats.get_ids);
+	fn(opaque, "unsupported", b->stats.unsupported);
+	fn(opaque, "read_bytes", b->stats.read_bytes);
+	fn(opaque, "write_bytes", b->stats.write_bytes);
+	fn(opaque, "errors", b->stats.errors);
+}
+
 const struct device_ops virtio_blk_device_ops = {
+	.counters = virtio_blk_ops_counters,
 	.type = "virtio-blk",
 	.reset = virtio_blk_ops_reset,
-	.state = NULL,
+	.state = &virtio_blk_state,
 	.destroy = virtio_blk_ops_destroy,
 };

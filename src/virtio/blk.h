@@ -8,7 +8,10 @@
  * virtio_blk_poll takes the device lock itself. Requests are submitted from the notifying
  * thread: the main loop when the board gave the transport its ioeventfds (KVM), else the
  * vCPU thread of the bus write (BT), while blockdev.h wants one thread per blockdev; so
- * without ioeventfd several vCPUs must not share one disk yet.
+ * without ioeventfd several vCPUs must not share one disk yet. A round of queue work cut at
+ * its budget (a queue's worth of chains per notification, virtqueue.h) resumes from the main
+ * loop (virtio_pci_defer_event), also under the device lock, which serialises it with the
+ * vCPU's submissions.
  */
 #ifndef VIRTIO_BLK_H
 #define VIRTIO_BLK_H
@@ -84,7 +87,11 @@ int virtio_blk_poll(struct virtio_blk *b);
 unsigned virtio_blk_inflight(const struct virtio_blk *b);
 /* System reset. Device lock held. */
 void virtio_blk_reset(struct virtio_blk *b);
-/* Waits for requests in flight, then frees; the caller took the function off the PCI host. */
+/*
+ * Waits for requests in flight, then frees; the caller took the function off the PCI host. If
+ * waiting fails, guest RAM is kept mapped (gmem_keep_mapped: the kernel may still write there)
+ * and the object lives on, inert, until the block layer ends its last request.
+ */
 void virtio_blk_destroy(struct virtio_blk *b);
 
 extern const struct device_ops virtio_blk_device_ops;

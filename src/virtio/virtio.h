@@ -57,6 +57,8 @@ struct virtio_dev {
 	struct virtqueue vqs[VIRTIO_MAX_QUEUES];
 	/* Raise the interrupt of queue q, or the configuration-change interrupt (q < 0). */
 	void (*notify)(struct virtio_dev *vd, int q);
+	/* Call queue_notify(q) again later, from the main loop (virtio_queue_defer). */
+	void (*defer)(struct virtio_dev *vd, unsigned q);
 	void *transport;
 };
 
@@ -65,8 +67,22 @@ static inline bool virtio_has_feature(const struct virtio_dev *vd, unsigned bit)
 	return vd->driver_features >> bit & 1;
 }
 
+/*
+ * State table of struct virtio_dev (vmm/state.h) for device models' tables: status, features,
+ * configuration generation and the queues. Its post_load refuses a ready queue whose size is
+ * not a power of two up to queue_max_size, or a queue beyond nr_queues that is ready.
+ */
+struct state_desc;
+extern const struct state_desc virtio_dev_state;
+
 /* After vq_push on queue q: interrupt the driver unless it suppressed it (2.7.7, 2.7.10). */
 void virtio_queue_done(struct virtio_dev *vd, unsigned q);
+/*
+ * The device stopped draining queue q at its per-round budget (vq_batch_yielded): have the
+ * transport call queue_notify(q) again from the main loop, after the loop has served
+ * everything else that is ready. Without a transport hook the work waits for the next kick.
+ */
+void virtio_queue_defer(struct virtio_dev *vd, unsigned q);
 /* A malformed ring or request: set DEVICE_NEEDS_RESET and send a config interrupt (2.1.2). */
 void virtio_set_needs_reset(struct virtio_dev *vd);
 /* The device-specific configuration changed: bump the generation and interrupt (2.5.1). */

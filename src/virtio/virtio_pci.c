@@ -22,6 +22,7 @@
 #include "virtio/virtio_pci.h"
 
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -58,6 +59,8 @@ struct virtio_pci {
 	bool irq_routed[MSIX_ENTRIES];
 	u64 irq_addr[MSIX_ENTRIES];
 	u32 irq_data[MSIX_ENTRIES];
+	int defer_fd; /* signalled when a queue's work was deferred (virtio_queue_defer) */
+	u32 deferred; /* queues to re-run from the main loop */
 	struct virtio_pci_stats stats;
 };
 
@@ -180,6 +183,7 @@ static void virtio_pci_reset_state(struct virtio_pci *vp)
 		vp->queue_vector[q] = VIRTIO_MSI_NO_VECTOR;
 	}
 	vp->config_vector = VIRTIO_MSI_NO_VECTOR;
+	vp->deferred = 0;
 	vp->dfselect = vp->gfselect = 0;
 	vp->queue_sel = 0;
 	vp->isr = 0;
@@ -550,6 +554,38 @@ void virtio_pci_notify_event(struct virtio_pci *vp, unsigned q)
 	pthread_mutex_unlock(&vp->p->dev_lock);
 }
 
+/* The device cut queue q's round at its budget: resume it from the main loop. Device lock held. */
+static void virtio_pci_defer(struct virtio_dev *vd, unsigned q)
+{
+	struct virtio_pci *vp = vd->transport;
+
+	vp->deferred |= 1u << q;
+	vp->stats.deferred_rounds++;
+	if (eventfd_write(vp->defer_fd, 1) < 0)
+		log_warn("%s: cannot signal deferred queue work: %s", vp->pci.name,
+			 strerror(errno));
+}
+
+int virtio_pci_defer_fd(const struct virtio_pci *vp)
+{
+	return vp->defer_fd;
+}
+
+void virtio_pci_defer_event(struct virtio_pci *vp)
+{
+	eventfd_t n;
+	u32 pending;
+
+	(void)eventfd_read(vp->defer_fd, &n); /* EAGAIN: the bits below still tell */
+	pthread_mutex_lock(&vp->p->dev_lock);
+	pending = vp->deferred;
+	vp->deferred = 0;
+	for (unsigned q = 0; pending; q++, pending >>= 1)
+		if (pending & 1)
+			virtio_pci_kick(vp, q);
+	pthread_mutex_unlock(&vp->p->dev_lock);
+}
+
 void virtio_pci_get_stats(const struct virtio_pci *vp, struct virtio_pci_stats *out)
 {
 	*out = vp->stats;
@@ -683,6 +719,12 @@ int virtio_pci_create(struct platform *p, struct virtio_dev *vd, const char *nam
 	vp->vd = vd;
 	vp->msix_n = vd->nr_queues + 1;
 	vp->notify_at = PCI_BAR_UNMAPPED;
+	vp->defer_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (vp->defer_fd < 0) {
+		ret = -errno;
+		free(vp);
+		return err_set(err, ret, "%s: eventfd: %s", name, strerror(-ret));
+	}
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		vp->notify_fd[q] = -1;
 	for (unsigned v = 0; v < MSIX_ENTRIES; v++)
@@ -694,6 +736,7 @@ int virtio_pci_create(struct platform *p, struct virtio_dev *vd, const char *nam
 	vd->features |= 1ull << VIRTIO_F_VERSION_1;
 	vd->transport = vp;
 	vd->notify = virtio_pci_notify;
+	vd->defer = virtio_pci_defer;
 	for (unsigned q = 0; q < vd->nr_queues; q++)
 		vd->vqs[q].mem = &p->mem;
 
@@ -739,6 +782,7 @@ int virtio_pci_create(struct platform *p, struct virtio_dev *vd, const char *nam
 	return 0;
 
 fail_caps:
+	close(vp->defer_fd);
 	free(vp);
 	return err_set(err, -EINVAL, "%s: PCI BARs or capabilities do not fit", name);
 }
@@ -757,6 +801,9 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 			 "irqfd",
 			 vp->pci.name, (unsigned long long)vp->stats.ioeventfd_kicks,
 			 (unsigned long long)vp->stats.irqfd_sends);
+	if (vp->stats.deferred_rounds)
+		log_info("%s: %llu rounds of queue work cut at the queue size and resumed later",
+			 vp->pci.name, (unsigned long long)vp->stats.deferred_rounds);
 	if (vp->has_accel) {
 		virtio_pci_ioeventfds(vp, 0, false);
 		virtio_pci_close_fds(vp);
@@ -764,5 +811,77 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
 		if (vp->mapped[i] != PCI_BAR_UNMAPPED)
 			bus_unmap(&vp->p->mmio, vp->mapped[i]);
+	close(vp->defer_fd);
 	free(vp);
 }
+
+void virtio_pci_flush_notify(struct virtio_pci *vp)
+{
+	for (unsigned q = 0; q < vp->vd->nr_queues; q++)
+		virtio_pci_notify_event(vp, q);
+}
+
+/* A vector outside the table reads back as NO_VECTOR (4.1.4.3.2): a record must agree. */
+static int virtio_pci_post_load(void *obj, u32 version, struct err *err)
+{
+	struct virtio_pci *vp = obj;
+
+	(void)version;
+	for (unsigned q = 0; q <= VIRTIO_MAX_QUEUES; q++) {
+		u16 v = q < VIRTIO_MAX_QUEUES ? vp->queue_vector[q] : vp->config_vector;
+
+		if (v != VIRTIO_MSI_NO_VECTOR && v >= vp->msix_n)
+			return err_set(err, -EINVAL, "%s: MSI-X vector %u beyond the table (%u)",
+				       vp->pci.name, v, vp->msix_n);
+	}
+	/* Queues whose round of work was cut at its budget: the main loop runs them again. */
+	if (vp->deferred && eventfd_write(vp->defer_fd, 1) < 0)
+		return err_set(err, -errno, "%s: cannot signal deferred queue work: %s",
+			       vp->pci.name, strerror(errno));
+	return 0;
+}
+
+static const struct state_field virtio_pci_fields[] = {
+	STATE_STRUCT(struct virtio_pci, pci, pci_dev_state),
+	STATE_HOST(struct virtio_pci, p, "the platform"),
+	STATE_HOST(struct virtio_pci, vd, "the device model (saved by it)"),
+	STATE_U32(struct virtio_pci, dfselect),
+	STATE_U32(struct virtio_pci, gfselect),
+	STATE_U16(struct virtio_pci, queue_sel),
+	STATE_U16(struct virtio_pci, config_vector),
+	STATE_ARRAY(struct virtio_pci, queue_vector, U16),
+	STATE_U8(struct virtio_pci, isr, STATE_MAX(3)),
+	STATE_U8(struct virtio_pci, msix_cap, STATE_CHECKED),
+	STATE_U8(struct virtio_pci, pcicfg_cap, STATE_CHECKED),
+	STATE_U32(struct virtio_pci, msix_n, STATE_CHECKED),
+	STATE_ARRAY2(struct virtio_pci, msix_table, U32),
+	STATE_U64(struct virtio_pci, msix_pba, STATE_MAX((1ull << MSIX_ENTRIES) - 1)),
+	STATE_HOST(struct virtio_pci, mapped,
+		   "where the BARs are on the bus: re-derived from "
+		   "config space by the PCI function's post_load"),
+	STATE_HOST(struct virtio_pci, has_accel, "eventfd fast paths (host objects)"),
+	STATE_HOST(struct virtio_pci, accel, "eventfd fast paths (host objects)"),
+	STATE_HOST(struct virtio_pci, notify_fd, "eventfd fast paths (host objects)"),
+	STATE_HOST(struct virtio_pci, notify_at, "eventfd fast paths: re-registered with the BAR"),
+	STATE_HOST(struct virtio_pci, irq_fd, "eventfd fast paths (host objects)"),
+	STATE_HOST(struct virtio_pci, irq_routed, "irqfd routes: re-made lazily"),
+	STATE_HOST(struct virtio_pci, irq_addr, "irqfd routes: re-made lazily"),
+	STATE_HOST(struct virtio_pci, irq_data, "irqfd routes: re-made lazily"),
+	STATE_HOST(struct virtio_pci, defer_fd, "eventfd of deferred work (host object)"),
+	STATE_U32(struct virtio_pci, deferred, STATE_MAX((1ull << VIRTIO_MAX_QUEUES) - 1)),
+	STATE_HOST(struct virtio_pci, stats, "host counters"),
+	STATE_HOST(struct virtio_pci, defer_fd, "an eventfd (host object)"),
+	STATE_HOST(struct virtio_pci, deferred,
+		   "queues with a deferred round pending: not carried by a save yet (the "
+		   "guest's next notification resumes them)"),
+	STATE_END,
+};
+
+const struct state_desc virtio_pci_state = {
+	.name = "virtio-pci",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct virtio_pci),
+	.fields = virtio_pci_fields,
+	.post_load = virtio_pci_post_load,
+};

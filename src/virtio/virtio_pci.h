@@ -83,6 +83,7 @@ struct virtio_pci_accel {
 struct virtio_pci_stats {
 	u64 ioeventfd_kicks; /* notifications that came through an ioeventfd */
 	u64 irqfd_sends;     /* MSI-X messages sent through an irqfd */
+	u64 deferred_rounds; /* queue work cut at its budget and resumed from the main loop */
 };
 
 /* A transport for vd (which must outlive it). -ENOMEM, -EINVAL (bad queue count or size). */
@@ -99,7 +100,28 @@ MUST_CHECK int virtio_pci_set_accel(struct virtio_pci *vp, const struct virtio_p
 int virtio_pci_notify_fd(const struct virtio_pci *vp, unsigned q);
 /* Queue q's eventfd is readable: consume it and notify the device. Takes the device lock. */
 void virtio_pci_notify_event(struct virtio_pci *vp, unsigned q);
+/*
+ * An eventfd that becomes readable when the device deferred work (virtio_queue_defer: a round
+ * cut at its budget). The board watches it on the main loop and calls virtio_pci_defer_event,
+ * which re-runs the deferred queues with the device lock taken.
+ */
+int virtio_pci_defer_fd(const struct virtio_pci *vp);
+void virtio_pci_defer_event(struct virtio_pci *vp);
 void virtio_pci_get_stats(const struct virtio_pci *vp, struct virtio_pci_stats *out);
+/*
+ * State table of struct virtio_pci (vmm/state.h), for the device model's table
+ * (STATE_POINTEE): the PCI function, the common configuration selectors, the MSI-X vectors,
+ * table and PBA, the ISR byte. The eventfd fast paths are host objects: post_load
+ * re-registers the ioeventfds where the BAR is mapped, and irqfd routes follow lazily.
+ */
+extern const struct state_desc virtio_pci_state;
+
+/*
+ * Queue notifications the guest made through ioeventfds that the main loop has not seen yet:
+ * hand them to the device now (a state save does this first). Device lock held.
+ */
+void virtio_pci_flush_notify(struct virtio_pci *vp);
+
 /* Unmaps the BARs; the caller took the function off the PCI host first. */
 void virtio_pci_destroy(struct virtio_pci *vp);
 

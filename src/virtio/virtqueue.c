@@ -14,8 +14,11 @@
 #include "virtio/virtqueue.h"
 
 #include "vmm/base/log.h"
+#include "vmm/state.h"
 
+#include <endian.h>
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 struct vring_desc {
@@ -25,11 +28,23 @@ struct vring_desc {
 	u16 next;
 };
 
+/*
+ * The ring indices and flags are 16-bit fields the driver updates while the device reads them
+ * (from another vCPU): each is read and written with one 16-bit access (single-copy atomic on
+ * x86 when aligned, as 2.7 requires of the rings), never byte by byte, so a concurrent update
+ * cannot be seen half done. An unaligned field (a broken driver) goes through the copy path.
+ */
 static int vq_read16(const struct virtqueue *vq, u64 gpa, u16 *v)
 {
+	u16 *p = gmem_ptr(vq->mem, gpa, 2);
 	u8 b[2];
-	int ret = gmem_read(vq->mem, gpa, b, 2);
+	int ret;
 
+	if (p && !((uintptr_t)p & 1)) {
+		*v = le16toh(__atomic_load_n(p, __ATOMIC_RELAXED));
+		return 0;
+	}
+	ret = gmem_read(vq->mem, gpa, b, 2);
 	if (ret)
 		return ret;
 	*v = (u16)(b[0] | b[1] << 8);
@@ -38,8 +53,14 @@ static int vq_read16(const struct virtqueue *vq, u64 gpa, u16 *v)
 
 static int vq_write16(const struct virtqueue *vq, u64 gpa, u16 v)
 {
+	u16 *p = gmem_ptr(vq->mem, gpa, 2);
 	u8 b[2] = { (u8)v, (u8)(v >> 8) };
 
+	if (p && !((uintptr_t)p & 1)) {
+		__atomic_store_n(p, htole16(v), __ATOMIC_RELAXED);
+		gmem_written(vq->mem, p, 2);
+		return 0;
+	}
 	return gmem_write(vq->mem, gpa, b, 2);
 }
 
@@ -134,6 +155,27 @@ static int vq_walk_indirect(struct virtqueue *vq, struct vq_elem *e, const struc
 	}
 }
 
+void vq_batch_start(struct virtqueue *vq)
+{
+	vq->budget = vq->size;
+	vq->yielded = false;
+}
+
+bool vq_batch_yielded(const struct virtqueue *vq)
+{
+	return vq->yielded;
+}
+
+unsigned vq_inflight(const struct virtqueue *vq)
+{
+	return vq->nr_inflight;
+}
+
+static bool vq_head_inflight(const struct virtqueue *vq, u16 head)
+{
+	return vq->inflight[head / 64] >> (head % 64) & 1;
+}
+
 bool vq_has_avail(struct virtqueue *vq)
 {
 	u16 idx;
@@ -158,11 +200,17 @@ int vq_pop(struct virtqueue *vq, struct vq_elem *e)
 		return 0;
 	if ((u16)(avail_idx - vq->last_avail) > vq->size)
 		return vq_fail(vq, "available index ahead by more than the queue size");
+	if (!vq->budget) {
+		vq->yielded = true; /* come back later: the guest keeps this queue busy */
+		return 0;
+	}
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	if (vq_read16(vq, vq->avail + 4 + 2ull * (vq->last_avail % vq->size), &head))
 		return vq_fail(vq, "driver area outside guest RAM");
 	if (head >= vq->size)
 		return vq_fail(vq, "head index out of range");
+	if (vq_head_inflight(vq, head))
+		return vq_fail(vq, "head already in flight offered again");
 
 	e->head = head;
 	e->out_num = e->in_num = 0;
@@ -192,6 +240,9 @@ int vq_pop(struct virtqueue *vq, struct vq_elem *e)
 		i = d.next;
 	}
 	vq->last_avail++;
+	vq->budget--;
+	vq->inflight[head / 64] |= 1ull << (head % 64);
+	vq->nr_inflight++;
 	return 1;
 }
 
@@ -206,6 +257,10 @@ int vq_push(struct virtqueue *vq, u16 head, u32 len)
 		return -EFAULT;
 	}
 	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (head < vq->size && vq_head_inflight(vq, head)) {
+		vq->inflight[head / 64] &= ~(1ull << (head % 64));
+		vq->nr_inflight--;
+	}
 	vq->used_idx++;
 	if (vq_write16(vq, vq->used + 2, vq->used_idx)) {
 		vq_fail(vq, "device area outside guest RAM");
@@ -310,3 +365,35 @@ int vq_iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len, st
 	}
 	return len ? -EINVAL : (int)nr;
 }
+
+/* Ring addresses and indexes; the queue size is checked against the device's maximum by it. */
+static const struct state_field virtqueue_fields[] = {
+	STATE_HOST(struct virtqueue, mem, "guest memory (the platform's)"),
+	STATE_U16(struct virtqueue, size, STATE_MAX(VQ_MAX_SIZE)),
+	STATE_BOOL(struct virtqueue, ready),
+	STATE_BOOL(struct virtqueue, broken),
+	STATE_BOOL(struct virtqueue, event_idx),
+	STATE_BOOL(struct virtqueue, indirect),
+	STATE_U64(struct virtqueue, desc),
+	STATE_U64(struct virtqueue, avail),
+	STATE_U64(struct virtqueue, used),
+	STATE_U16(struct virtqueue, last_avail),
+	STATE_U16(struct virtqueue, used_idx),
+	STATE_U16(struct virtqueue, signalled_used),
+	STATE_BOOL(struct virtqueue, signalled_valid),
+	STATE_HOST(struct virtqueue, budget, "the current round's budget: set at each round"),
+	STATE_HOST(struct virtqueue, yielded, "the current round's outcome: set at each round"),
+	STATE_HOST(struct virtqueue, nr_inflight,
+		   "chains popped and not pushed: none after the drain"),
+	STATE_HOST(struct virtqueue, inflight,
+		   "chains popped and not pushed: none after the drain"),
+	STATE_END,
+};
+
+const struct state_desc virtqueue_state = {
+	.name = "virtqueue",
+	.version = 1,
+	.min_version = 1,
+	STATE_LAYOUT(struct virtqueue),
+	.fields = virtqueue_fields,
+};

@@ -6,8 +6,17 @@
  *
  * Every guest address goes through gmem (vmm/gmem.h). A malformed ring (a chain that loops or
  * is longer than the queue, a descriptor outside RAM, a nested or empty indirect table, an
- * available index that runs ahead by more than the queue size) makes vq_pop return -EIO and
- * marks the queue broken; the transport then sets DEVICE_NEEDS_RESET (2.1.2).
+ * available index that runs ahead by more than the queue size, a head that is still in flight)
+ * makes vq_pop return -EIO and marks the queue broken; the transport then sets
+ * DEVICE_NEEDS_RESET (2.1.2).
+ *
+ * Bounded work (the guest is hostile): a head stays "in flight" from vq_pop until vq_push, and
+ * offering it again meanwhile breaks the queue (2.7.13.2: the driver must not reuse a buffer
+ * before the device has used it), so at most `size` chains are in flight per queue. Work per
+ * notification is bounded too: vq_batch_start opens a round in which vq_pop returns at most
+ * `size` chains; a driver that keeps re-posting completed chains ends the round with
+ * vq_batch_yielded() true, and the device comes back later from the main loop
+ * (virtio_queue_defer) instead of looping while the guest feeds it.
  *
  * Locking: callers hold the VM-wide device lock.
  */
@@ -43,6 +52,10 @@ struct virtqueue {
 	u16 used_idx;	       /* our copy of used->idx */
 	u16 signalled_used;    /* used_idx at the last interrupt decision */
 	bool signalled_valid;
+	u16 budget;			       /* chains vq_pop may still return this round */
+	bool yielded;			       /* the round ended with chains still available */
+	u16 nr_inflight;		       /* chains popped and not pushed */
+	u64 inflight[(VQ_MAX_SIZE + 63) / 64]; /* bit per head: popped, not pushed yet */
 };
 
 /* One popped buffer: out (device-readable) iovecs first, then in (device-writable). */
@@ -53,15 +66,29 @@ struct vq_elem {
 	struct iovec iov[VQ_MAX_SEG];
 };
 
-/* Back to the reset state (not ready, addresses zero), keeping mem. */
+/* State table of struct virtqueue (vmm/state.h), nested in the device's. */
+struct state_desc;
+extern const struct state_desc virtqueue_state;
+
+/* Back to the reset state (not ready, addresses zero, nothing in flight), keeping mem. */
 void vq_reset(struct virtqueue *vq);
+/* Open a round of work (a notification, or a deferred re-run): vq_pop may return up to size
+ * chains until the next call. */
+void vq_batch_start(struct virtqueue *vq);
+/* Did vq_pop end the round because its budget was spent while chains were still available? */
+bool vq_batch_yielded(const struct virtqueue *vq);
 /*
- * Take the next available chain. 1 with *e filled, 0 when the ring is empty, -EIO when the
- * ring is malformed (the queue is then broken) or the queue is not ready.
+ * Take the next available chain. 1 with *e filled (its head is now in flight), 0 when the ring
+ * is empty or this round's budget is spent (see vq_batch_yielded), -EIO when the ring is
+ * malformed or names a head still in flight (the queue is then broken) or the queue is not
+ * ready.
  */
 MUST_CHECK int vq_pop(struct virtqueue *vq, struct vq_elem *e);
-/* Return a chain: used element {head, len}, then used->idx. 0 or -EFAULT (queue broken). */
+/* Return a chain: used element {head, len}, then used->idx; the head leaves the in-flight set.
+ * 0 or -EFAULT (queue broken). */
 MUST_CHECK int vq_push(struct virtqueue *vq, u16 head, u32 len);
+/* Chains popped and not pushed yet. */
+unsigned vq_inflight(const struct virtqueue *vq);
 /* After pushes: should the driver be interrupted (2.7.7, 2.7.10)? Updates the event state. */
 bool vq_should_notify(struct virtqueue *vq);
 /*

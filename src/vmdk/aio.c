@@ -74,17 +74,28 @@ int aio_engine_create(const char *name, unsigned depth, struct aio_engine **out,
 	static const struct aio_engine_ops *const order[] = { &aio_uring_ops, &aio_libaio_ops,
 							      &aio_sync_ops };
 	bool any = !name || !strcmp(name, "auto");
-	int ret = -ENOENT;
+	const char *refused = NULL; /* the first engine auto could not use */
+	int ret = -ENOENT, refused_ret = 0;
 
 	for (unsigned i = 0; i < ARRAY_SIZE(order); i++) {
 		if (!any && strcmp(name, order[i]->name))
 			continue;
 		ret = aio_try(order[i], depth, out);
-		if (!ret)
+		if (!ret) {
+			/* A host that refuses io_uring (kernel.io_uring_disabled, seccomp) works,
+			 * more slowly: say so once per disk rather than fail. */
+			if (refused)
+				log_info("block: I/O engine %s unavailable (%s), using %s", refused,
+					 strerror(-refused_ret), order[i]->name);
 			return 0;
+		}
 		if (!any)
 			return err_set(err, ret, "I/O engine %s unavailable: %s", name,
 				       strerror(-ret));
+		if (!refused) {
+			refused = order[i]->name;
+			refused_ret = ret;
+		}
 		log_dbg(LOG_CAT_BLOCK, "block: engine %s unavailable: %s", order[i]->name,
 			strerror(-ret));
 	}

@@ -20,12 +20,18 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The largest host buffer a request is copied through; longer pieces go in several rounds,
+ * so host memory does not grow with the size of a guest's request. */
+#define BD_BOUNCE_MAX (1u << 20)
+
 struct blockdev {
 	struct vmdk_image *img;
 	struct aio_engine *eng;
 	struct blockdev_req *done_head, *done_tail;
 	unsigned inflight;
 	bool readonly;
+	bool sector0_guard; /* probed as raw for a guest: sector 0 must keep probing as raw */
+	size_t bounce_peak; /* the largest bounce buffer allocated (for tests) */
 };
 
 struct bd_seg {
@@ -67,7 +73,8 @@ static void bd_iter_seek(struct bd_iter *it, const struct iovec *iov, int iovcnt
 	it->off = (size_t)pos;
 }
 
-/* Copy between a flat buffer and the iovec slice (to_iov selects the direction), or zero it. */
+/* Copy between a flat buffer and the iovec slice (to_iov selects the direction), zero it
+ * (zero), or only move past it (neither a buffer nor zero). */
 static void bd_iter_copy(struct bd_iter *it, u8 *buf, u64 len, bool to_iov, bool zero)
 {
 	while (len && it->i < it->iovcnt) {
@@ -76,9 +83,9 @@ static void bd_iter_copy(struct bd_iter *it, u8 *buf, u64 len, bool to_iov, bool
 
 		if (zero)
 			memset(p, 0, n);
-		else if (to_iov)
+		else if (buf && to_iov)
 			memcpy(p, buf, n);
-		else
+		else if (buf)
 			memcpy(buf, p, n);
 		if (buf)
 			buf += n;
@@ -189,30 +196,46 @@ static int bd_submit_seg(struct blockdev *bd, struct blockdev_req *req, enum aio
 	return ret;
 }
 
-/* Synchronous piece through a bounce buffer. */
-static int bd_bounce(struct blockdev_req *req, struct vmdk_image *img, u64 off, u64 pos, u64 len,
-		     bool write)
+/*
+ * Synchronous piece [pos, pos+len) of the request at image offset off, in rounds of at most
+ * BD_BOUNCE_MAX bytes (aligned to that size on the disk, so grain boundaries stay round
+ * boundaries): a round inside one segment of the caller's iovec goes straight from it, the
+ * others through one page-aligned bounce buffer of at most BD_BOUNCE_MAX bytes.
+ */
+static int bd_bounce(struct blockdev *bd, struct blockdev_req *req, struct vmdk_image *img, u64 off,
+		     u64 pos, u64 len, bool write)
 {
 	struct bd_iter it;
-	u8 *buf;
-	int ret;
+	u8 *buf = NULL;
+	int ret = 0;
 
 	bd_iter_seek(&it, req->iov, req->iovcnt, pos);
-	if (it.i < it.iovcnt && it.iov[it.i].iov_len - it.off >= len) { /* one segment: no copy */
-		buf = (u8 *)it.iov[it.i].iov_base + it.off;
-		return write ? vmdk_image_pwrite(img, buf, len, off) :
-			       vmdk_image_pread(img, buf, len, off);
-	}
-	/* page-aligned so that O_DIRECT grain writes (cache=none) can use it */
-	if (posix_memalign((void **)&buf, 4096, len ? len : 1))
-		return -ENOMEM;
-	if (write) {
-		bd_iter_copy(&it, buf, len, false, false);
-		ret = vmdk_image_pwrite(img, buf, len, off);
-	} else {
-		ret = vmdk_image_pread(img, buf, len, off);
-		if (!ret)
-			bd_iter_copy(&it, buf, len, true, false);
+	while (len && !ret) {
+		u64 n = MIN(len, BD_BOUNCE_MAX - off % BD_BOUNCE_MAX);
+		u8 *p;
+
+		if (it.i < it.iovcnt && it.iov[it.i].iov_len - it.off >= n) { /* no copy */
+			p = (u8 *)it.iov[it.i].iov_base + it.off;
+			ret = write ? vmdk_image_pwrite(img, p, n, off) :
+				      vmdk_image_pread(img, p, n, off);
+			bd_iter_copy(&it, NULL, n, false, false); /* advance only */
+		} else {
+			/* page-aligned so that O_DIRECT grain writes (cache=none) can use it */
+			if (!buf && posix_memalign((void **)&buf, 4096, BD_BOUNCE_MAX)) {
+				buf = NULL;
+				return -ENOMEM;
+			}
+			bd->bounce_peak = MAX(bd->bounce_peak, (size_t)BD_BOUNCE_MAX);
+			if (write) {
+				bd_iter_copy(&it, buf, n, false, false);
+				ret = vmdk_image_pwrite(img, buf, n, off);
+			} else {
+				ret = vmdk_image_pread(img, buf, n, off);
+				if (!ret)
+					bd_iter_copy(&it, buf, n, true, false);
+			}
+		}
+		off += n, len -= n;
 	}
 	free(buf);
 	return ret;
@@ -247,7 +270,7 @@ static int bd_read_range(struct blockdev *bd, struct blockdev_req *req, struct v
 			bd_iter_copy(&it, NULL, m.len, true, true);
 			break;
 		case VMDK_MAP_COMPRESSED:
-			ret = bd_bounce(req, img, off, pos, m.len, false);
+			ret = bd_bounce(bd, req, img, off, pos, m.len, false);
 			break;
 		}
 		if (ret < 0)
@@ -272,7 +295,7 @@ static int bd_write_range(struct blockdev *bd, struct blockdev_req *req, u64 off
 		if (m.kind == VMDK_MAP_DATA)
 			ret = bd_submit_seg(bd, req, AIO_WRITE, m.fd, m.foff, pos, m.len);
 		else
-			ret = bd_bounce(req, img, off, pos, m.len, true);
+			ret = bd_bounce(bd, req, img, off, pos, m.len, true);
 		off += m.len, pos += m.len, len -= m.len;
 	}
 	return ret;
@@ -305,6 +328,26 @@ static int bd_discard(struct blockdev *bd, struct blockdev_req *req)
 	return 0;
 }
 
+/*
+ * A write reaching into the first sector of a disk probed as raw: would the sector, once
+ * written, make the next open probe the file as VMDK? Then the write is refused: a guest
+ * must not choose how its own disk is interpreted (a descriptor naming other files).
+ */
+static bool bd_write_changes_probe(struct blockdev *bd, const struct blockdev_req *req)
+{
+	u64 n = MIN((u64)VMDK_SECTOR, bd->img->size);
+	u8 s0[VMDK_SECTOR];
+	struct bd_iter it;
+
+	if (!bd->sector0_guard || req->offset >= n)
+		return false;
+	if (vmdk_image_pread(bd->img, s0, n, 0) < 0)
+		return true; /* cannot tell: refuse */
+	bd_iter_seek(&it, req->iov, req->iovcnt, 0);
+	bd_iter_copy(&it, s0 + req->offset, n - req->offset, false, false);
+	return vmdk_probe_is_vmdk(s0, (size_t)n);
+}
+
 int blockdev_submit(struct blockdev *bd, struct blockdev_req *req)
 {
 	u64 len = req->len;
@@ -320,6 +363,14 @@ int blockdev_submit(struct blockdev *bd, struct blockdev_req *req)
 		return -EINVAL;
 	if (req->op != BLOCKDEV_READ && req->op != BLOCKDEV_FLUSH && bd->readonly)
 		return -EROFS;
+	if (bd->inflight >= BLOCKDEV_MAX_INFLIGHT)
+		return -EAGAIN;
+	if (req->op == BLOCKDEV_WRITE && bd_write_changes_probe(bd, req)) {
+		log_guest("%s: write to sector 0 refused: it would make this raw image look like "
+			  "a VMDK (the disk was probed; give it \"format\": \"raw\" to allow it)",
+			  bd->img->path);
+		return -EPERM;
+	}
 	req->pending = 1;
 	req->ret = 0;
 	bd->inflight++;
@@ -371,6 +422,11 @@ int blockdev_event_fd(const struct blockdev *bd)
 struct vmdk_image *blockdev_image(struct blockdev *bd)
 {
 	return bd->img;
+}
+
+size_t blockdev_bounce_peak(const struct blockdev *bd)
+{
+	return bd->bounce_peak;
 }
 
 unsigned blockdev_inflight(const struct blockdev *bd)
@@ -466,9 +522,22 @@ int blockdev_open(const struct blockdev_spec *spec, struct blockdev **out, struc
 	if (ret < 0)
 		goto err_close;
 	bd->readonly = bd->img->readonly;
+	if (spec->guest_disk && spec->format == BLOCKDEV_FORMAT_AUTO) {
+		if (bd->img->is_vmdk && bd->img->desc_fd >= 0) {
+			ret = err_set(
+				err, -EPERM,
+				"%s is a VMDK descriptor file, which names other files: it is "
+				"opened only with \"format\": \"vmdk\", not by probing",
+				spec->path);
+			goto err_engine;
+		}
+		bd->sector0_guard = !bd->img->is_vmdk;
+	}
 	*out = bd;
 	return 0;
 
+err_engine:
+	aio_engine_destroy(bd->eng);
 err_close:
 	vmdk_image_close(bd->img);
 err_free:
@@ -478,12 +547,18 @@ err_free:
 
 int blockdev_close(struct blockdev *bd)
 {
-	int ret;
+	int ret = 0;
 
 	if (!bd)
 		return 0;
-	while (bd->inflight && blockdev_wait(bd) == 0)
+	while (bd->inflight && (ret = blockdev_wait(bd)) == 0)
 		;
+	if (bd->inflight) {
+		/* Releasing the engine now would let the kernel write into freed buffers. */
+		log_err("%s: cannot wait for %u requests in flight (%s); not closed", bd->img->path,
+			bd->inflight, strerror(-ret));
+		return -EBUSY;
+	}
 	aio_engine_destroy(bd->eng);
 	ret = vmdk_image_close(bd->img);
 	free(bd);
@@ -498,6 +573,11 @@ u64 blockdev_size(const struct blockdev *bd)
 bool blockdev_readonly(const struct blockdev *bd)
 {
 	return bd->readonly;
+}
+
+enum blockdev_format blockdev_format(const struct blockdev *bd)
+{
+	return bd->img->is_vmdk ? BLOCKDEV_FORMAT_VMDK : BLOCKDEV_FORMAT_RAW;
 }
 
 const char *blockdev_engine_name(const struct blockdev *bd)

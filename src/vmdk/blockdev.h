@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The block-device interface storage devices use (ARCHITECTURE.md "Block layer"): open an
- * image from a spec, submit asynchronous read/write/flush/discard requests, receive their
+ * The block-device interface storage devices use (docs/architecture.md, "The seams"): open
+ * an image from a spec, submit asynchronous read/write/flush/discard requests, receive their
  * completions on the caller's event loop, query size and geometry, close. Devices never know
  * whether the image is raw or VMDK.
  *
@@ -52,6 +52,13 @@ struct blockdev_spec {
 	const char *engine;   /* "auto" (NULL), "io_uring", "libaio", "sync" */
 	bool allow_outside;   /* follow extent/parent names outside the image's folder */
 	unsigned queue_depth; /* 0 = 128 */
+	/*
+	 * A guest's disk: with format AUTO, what a guest writes must never change how the next
+	 * open interprets the file (docs/security.md). A text descriptor file (it names other
+	 * files) is refused: it needs format VMDK. A file probed as raw refuses writes that
+	 * would make its first sector probe as VMDK (-EPERM, logged).
+	 */
+	bool guest_disk;
 };
 
 struct blockdev_geometry {
@@ -89,17 +96,28 @@ struct blockdev;
 /* Open per spec. Errors name the file and the reason (hostile images included). */
 MUST_CHECK int blockdev_open(const struct blockdev_spec *spec, struct blockdev **out,
 			     struct err *err);
-/* Waits for requests still in flight, then closes (clearing the VMDK unclean flag). */
+/* Waits for requests still in flight, then closes (clearing the VMDK unclean flag). -EBUSY
+ * when requests are in flight and waiting for them failed: nothing was released (the kernel
+ * may still use their buffers), and the caller may try again later. */
 int blockdev_close(struct blockdev *bd);
 
 u64 blockdev_size(const struct blockdev *bd);
 void blockdev_geometry(const struct blockdev *bd, struct blockdev_geometry *g);
 bool blockdev_readonly(const struct blockdev *bd);
+/* RAW or VMDK: what the image was opened as (format AUTO resolved). */
+enum blockdev_format blockdev_format(const struct blockdev *bd);
 const char *blockdev_engine_name(const struct blockdev *bd);
 
+/*
+ * The most requests one block device holds between blockdev_submit and their completion
+ * callbacks: as many as the largest virtio-blk can have in flight (16 queues of 1024), so
+ * whatever a guest posts, the block layer's pending lists stay bounded.
+ */
+#define BLOCKDEV_MAX_INFLIGHT 16384u
+
 /* Queue a request. Returns 0 (the callback will run from blockdev_poll_completions) or a
- * negative errno for a request that is invalid (out of range, read-only), whose callback
- * does not run. */
+ * negative errno for a request that is invalid (out of range, read-only) or over the
+ * BLOCKDEV_MAX_INFLIGHT bound (-EAGAIN: complete some first), whose callback does not run. */
 MUST_CHECK int blockdev_submit(struct blockdev *bd, struct blockdev_req *req);
 
 /* The fd to watch for readability. */

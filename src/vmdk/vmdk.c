@@ -12,6 +12,8 @@
  * Path confinement (research/platform.md 1.9, "descriptor injection"): extent and parent file
  * names are resolved in the descriptor's folder with openat(); absolute names, names with a
  * '/' (so also ".."), symlinks and non-regular files are refused unless allow_outside is set.
+ * Each file is opened once and used through that descriptor (a parent is never re-opened by
+ * name after its check; O_DIRECT and O_DSYNC variants are reopened through /proc/self/fd).
  * Not implemented: extents on raw devices (VMFSRAW/VMFSRDM), COWD and seSparse extents.
  */
 #include "vmdk/vmdk_internal.h"
@@ -123,8 +125,10 @@ static int image_open_extent(struct vmdk_image *img, int dirfd, const struct vmd
 	ret = vmdk_sparse_open(e->fd, e->path, e->readonly, &e->sp, err);
 	if (ret < 0)
 		return ret;
-	if (o->direct && !e->readonly) /* may fail (tmpfs): then everything stays buffered */
-		e->sp->dfd = openat(dirfd, de->file, O_WRONLY | O_CLOEXEC | O_DIRECT | O_NOFOLLOW);
+	if (o->direct && !e->readonly) { /* may fail (tmpfs): then everything stays buffered */
+		ret = vmdk_reopen(e->fd, O_WRONLY | O_DIRECT);
+		e->sp->dfd = ret < 0 ? -1 : ret;
+	}
 	if (e->sp->h.capacity != de->sectors)
 		return err_set(err, -EINVAL,
 			       "%s: descriptor says %llu sectors, extent header says %llu",
@@ -160,7 +164,7 @@ static int image_read_text(int fd, char **out, size_t *len, struct err *err)
 	return 0;
 }
 
-static int image_open_chain(const char *path, int dirfd_child, struct image_ctx *c,
+static int image_open_chain(const char *path, int fd, int dirfd, struct image_ctx *c,
 			    struct vmdk_image **out, struct err *err);
 
 static int image_open_parent(struct vmdk_image *img, int dirfd, struct image_ctx *c,
@@ -173,14 +177,14 @@ static int image_open_parent(struct vmdk_image *img, int dirfd, struct image_ctx
 		return err_set(err, -EINVAL, "delta image without parentFileNameHint");
 	if (c->depth >= VMDK_MAX_CHAIN)
 		return err_set(err, -ELOOP, "backing chain deeper than %u", VMDK_MAX_CHAIN);
-	/* Confinement check (the open itself happens below, by name, relative to dirfd). */
+	/* Opened once, confined to dirfd; that descriptor is the parent from here on (nothing
+	 * opens the name again, so it cannot be swapped after the check). */
 	fd = image_open_named(dirfd, img->desc.parent_hint, O_RDONLY | O_CLOEXEC,
 			      c->o->allow_outside, err);
 	if (fd < 0)
 		return err_prefix(err, "parent"), fd;
-	close(fd);
 	c->depth++;
-	ret = image_open_chain(img->desc.parent_hint, dirfd, c, &parent, err);
+	ret = image_open_chain(img->desc.parent_hint, fd, dirfd, c, &parent, err);
 	c->depth--;
 	if (ret < 0)
 		return err_prefix(err, "parent %s", img->desc.parent_hint), ret;
@@ -235,6 +239,13 @@ static int image_open_sparse_file(struct vmdk_image *img, int fd, struct err *er
 	return 0;
 }
 
+static bool image_is_descriptor(const u8 *b, size_t n);
+
+bool vmdk_probe_is_vmdk(const u8 *b, size_t n)
+{
+	return (n >= 4 && vmdk_le32(b) == VMDK_MAGIC) || (n > 0 && image_is_descriptor(b, n));
+}
+
 static bool image_is_descriptor(const u8 *b, size_t n)
 {
 	static const char sig[] = "# Disk DescriptorFile";
@@ -245,32 +256,30 @@ static bool image_is_descriptor(const u8 *b, size_t n)
 	return memmem(b, n, "createType", 10) && memmem(b, n, "version", 7);
 }
 
-static int image_open_chain(const char *path, int dirfd, struct image_ctx *c,
+/* Open the image on fd (owned from now on; path names it for messages and its folder). */
+static int image_open_chain(const char *path, int fd, int dirfd, struct image_ctx *c,
 			    struct vmdk_image **out, struct err *err)
 {
 	const struct vmdk_open_opts *o = c->o;
 	bool readonly = o->readonly || c->depth > 0;
 	struct vmdk_image *img = calloc(1, sizeof(*img));
 	char *dir = NULL, *text = NULL;
-	int fd = -1, ret, subdir = -1;
+	int ret, subdir = -1;
 	u8 b[VMDK_SECTOR];
 	ssize_t n;
 	struct stat st;
 	size_t len = 0;
 
-	if (!img)
+	if (!img) {
+		close(fd);
 		return err_set(err, -ENOMEM, "out of memory");
+	}
 	img->desc_fd = -1;
 	img->readonly = readonly;
 	img->path = strdup(path);
 	dir = strdup(path);
 	if (!img->path || !dir) {
 		ret = err_set(err, -ENOMEM, "out of memory");
-		goto err_close;
-	}
-	fd = openat(dirfd, path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0) {
-		ret = err_set(err, -errno, "%s: %s", path, strerror(errno));
 		goto err_close;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -293,11 +302,9 @@ static int image_open_chain(const char *path, int dirfd, struct image_ctx *c,
 		goto err_close;
 	}
 	if (o->format == 1 && c->depth == 0) {
-		close(fd);
-		fd = -1;
 		vmdk_image_close(img);
 		free(dir);
-		return raw_open(path, o, out, err);
+		return raw_open(fd, path, o, out, err);
 	}
 	/* Files named in a descriptor are relative to the descriptor's own folder. */
 	subdir = openat(dirfd, dirname(dir), O_DIRECTORY | O_PATH | O_CLOEXEC);
@@ -311,8 +318,10 @@ static int image_open_chain(const char *path, int dirfd, struct image_ctx *c,
 		fd = -1; /* owned by the extent now */
 		if (ret < 0)
 			goto err_close;
-		if (o->direct && !readonly) /* may fail (tmpfs): then it stays buffered */
-			img->ext[0].sp->dfd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_DIRECT);
+		if (o->direct && !readonly) { /* may fail (tmpfs): then it stays buffered */
+			ret = vmdk_reopen(img->ext[0].fd, O_WRONLY | O_DIRECT);
+			img->ext[0].sp->dfd = ret < 0 ? -1 : ret;
+		}
 	} else if (n > 0 && image_is_descriptor(b, (size_t)n)) {
 		ret = image_read_text(fd, &text, &len, err);
 		if (!ret)
@@ -335,11 +344,10 @@ static int image_open_chain(const char *path, int dirfd, struct image_ctx *c,
 		ret = err_set(err, -EINVAL, "%s: not a VMDK image (bad magic)", path);
 		goto err_close;
 	} else {
-		close(fd);
 		close(subdir);
 		vmdk_image_close(img);
 		free(dir);
-		return raw_open(path, o, out, err);
+		return raw_open(fd, path, o, out, err);
 	}
 	if ((img->desc.parent_cid != VMDK_CID_NONE || img->desc.parent_hint) && !o->no_parent) {
 		ret = image_open_parent(img, subdir, c, err);
@@ -392,8 +400,11 @@ int vmdk_image_open(const char *path, const struct vmdk_open_opts *o, struct vmd
 {
 	struct image_ctx c = { .o = o };
 	struct vmdk_image *img;
-	int ret = image_open_chain(path, AT_FDCWD, &c, &img, err);
+	int fd = open(path, (o->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC), ret;
 
+	if (fd < 0)
+		return err_set(err, -errno, "%s: %s", path, strerror(errno));
+	ret = image_open_chain(path, fd, AT_FDCWD, &c, &img, err);
 	if (ret < 0)
 		return ret;
 	if (img->is_vmdk && !img->readonly) {

@@ -146,7 +146,7 @@ static void desc_copy(char *dst, size_t cap, const char *src)
 
 static int desc_parse_kv(struct desc_line *l, struct vmdk_desc *d, struct err *err)
 {
-	char key[128], val[1024];
+	char key[128], val[4096]; /* a parent hint may be a whole path (PATH_MAX) */
 	const char *eq = memchr(l->p, '=', (size_t)(l->end - l->p));
 	size_t klen;
 	bool q;
@@ -321,53 +321,53 @@ static bool desc_value_ok(const char *s)
 int vmdk_desc_format(const struct vmdk_desc *d, char **out)
 {
 	static const char *const acc[] = { "RW", "RDONLY", "NOACCESS" };
-	char *buf;
-	size_t cap = 1024 + (size_t)d->n_ext * 4200, n = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int bad;
 
 	if (d->parent_hint && !desc_value_ok(d->parent_hint))
 		return -EINVAL;
-	buf = malloc(cap);
-	if (!buf)
+	for (unsigned i = 0; i < d->n_ext; i++)
+		if ((d->ext[i].file && !desc_value_ok(d->ext[i].file)) || d->ext[i].access > 2)
+			return -EINVAL;
+	/* A stream that grows as it is written: no field, however long, can overrun it. */
+	f = open_memstream(&buf, &len);
+	if (!f)
 		return -ENOMEM;
-	n += (size_t)snprintf(buf + n, cap - n,
-			      "# Disk DescriptorFile\nversion=1\nCID=%x\nparentCID=%x\n"
-			      "createType=\"%s\"\n",
-			      d->cid, d->parent_cid, d->create_type);
+	fprintf(f, "# Disk DescriptorFile\nversion=1\nCID=%x\nparentCID=%x\ncreateType=\"%.*s\"\n",
+		d->cid, d->parent_cid, (int)sizeof(d->create_type), d->create_type);
 	/* qemu writes the hint line instead of the blank line. */
 	if (d->parent_hint)
-		n += (size_t)snprintf(buf + n, cap - n, "parentFileNameHint=\"%s\"\n",
-				      d->parent_hint);
+		fprintf(f, "parentFileNameHint=\"%s\"\n", d->parent_hint);
 	else
-		n += (size_t)snprintf(buf + n, cap - n, "\n");
-	n += (size_t)snprintf(buf + n, cap - n, "# Extent description\n");
+		fputs("\n", f);
+	fputs("# Extent description\n", f);
 	for (unsigned i = 0; i < d->n_ext; i++) {
 		const struct vmdk_desc_extent *e = &d->ext[i];
 
-		if (e->file && !desc_value_ok(e->file)) {
-			free(buf);
-			return -EINVAL;
-		}
-		n += (size_t)snprintf(buf + n, cap - n, "%s %llu %s", acc[e->access],
-				      (unsigned long long)e->sectors, vmdk_ext_type_name(e->type));
+		fprintf(f, "%s %llu %s", acc[e->access], (unsigned long long)e->sectors,
+			vmdk_ext_type_name(e->type));
 		if (e->file)
-			n += (size_t)snprintf(buf + n, cap - n, " \"%s\"", e->file);
+			fprintf(f, " \"%s\"", e->file);
 		if (e->type == VMDK_EXT_FLAT) /* ESX writes VMFS extents without an offset */
-			n += (size_t)snprintf(buf + n, cap - n, " %llu",
-					      (unsigned long long)e->offset);
-		n += (size_t)snprintf(buf + n, cap - n, "\n");
+			fprintf(f, " %llu", (unsigned long long)e->offset);
+		fputs("\n", f);
 	}
-	n += (size_t)snprintf(buf + n, cap - n,
-			      "\n# The Disk Data Base\n#DDB\n\n"
-			      "ddb.virtualHWVersion = \"%s\"\n"
-			      "ddb.geometry.cylinders = \"%u\"\n"
-			      "ddb.geometry.heads = \"%u\"\n"
-			      "ddb.geometry.sectors = \"%u\"\n"
-			      "ddb.adapterType = \"%s\"\n"
-			      "ddb.toolsVersion = \"2147483647\"\n",
-			      d->hwversion, d->cylinders, d->heads, d->sectors, d->adapter);
-	if (n >= cap) {
+	fprintf(f,
+		"\n# The Disk Data Base\n#DDB\n\n"
+		"ddb.virtualHWVersion = \"%.*s\"\n"
+		"ddb.geometry.cylinders = \"%u\"\n"
+		"ddb.geometry.heads = \"%u\"\n"
+		"ddb.geometry.sectors = \"%u\"\n"
+		"ddb.adapterType = \"%.*s\"\n"
+		"ddb.toolsVersion = \"2147483647\"\n",
+		(int)sizeof(d->hwversion), d->hwversion, d->cylinders, d->heads, d->sectors,
+		(int)sizeof(d->adapter), d->adapter);
+	bad = ferror(f);
+	if (fclose(f) || bad) {
 		free(buf);
-		return -EOVERFLOW;
+		return -ENOMEM;
 	}
 	*out = buf;
 	return 0;

@@ -226,11 +226,18 @@ struct vmdk_open_opts {
 
 MUST_CHECK int vmdk_image_open(const char *path, const struct vmdk_open_opts *o,
 			       struct vmdk_image **out, struct err *err);
+/* Would a file whose first n bytes (n <= 512) are b be opened as VMDK by format probing (the
+ * sparse magic, or a text descriptor)? */
+bool vmdk_probe_is_vmdk(const u8 *b, size_t n);
 /* Open a single sparse extent from an fd (fuzzing, tests): no descriptor files followed. */
 MUST_CHECK int vmdk_image_open_sparse_fd(int fd, const char *name, struct vmdk_image **out,
 					 struct err *err);
-MUST_CHECK int raw_open(const char *path, const struct vmdk_open_opts *o, struct vmdk_image **out,
-			struct err *err);
+/* A raw image on fd (owned from now on, closed on error); path is for messages. */
+MUST_CHECK int raw_open(int fd, const char *path, const struct vmdk_open_opts *o,
+			struct vmdk_image **out, struct err *err);
+/* Open the file behind fd again with other flags (O_DIRECT, O_DSYNC), through /proc/self/fd:
+ * the same inode, whatever its name now points at. A new fd, or a negative errno. */
+MUST_CHECK int vmdk_reopen(int fd, int flags);
 /* Close; clears the unclean flag of images opened for writing. Returns the first error. */
 int vmdk_image_close(struct vmdk_image *img);
 
@@ -282,6 +289,8 @@ MUST_CHECK int vmdk_create(const char *path, u64 size, const struct vmdk_create_
 /* The image behind a block device (for the image tool, which needs the map). */
 struct blockdev;
 struct vmdk_image *blockdev_image(struct blockdev *bd);
+/* The largest bounce buffer the block device has allocated so far (tests check the bound). */
+size_t blockdev_bounce_peak(const struct blockdev *bd);
 
 /* ---- I/O engines (aio.c, aio_sync.c, aio_uring.c, aio_libaio.c) ------------------------- */
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The accelerator seam (ARCHITECTURE.md "The seams", STYLE.md section 5).
+ * The accelerator seam (docs/architecture.md "The seams", docs/conventions.md
+ * section 5).
  * Two tables, one in each direction: struct accel_io carries calls from an
  * accelerator into the machine (port and MMIO accesses, the INTA cycle);
  * struct accel_ops is what an accelerator (kvm, bt) implements.
@@ -63,9 +64,35 @@ struct accel_config {
 	u64 bt_code_cache_bytes;   /* per vCPU */
 };
 
+/* One named counter of a vCPU (vm.counters): fn(opaque, "instructions", 12345). */
+typedef void (*accel_counter_fn)(void *opaque, const char *name, u64 value);
+
 /* Flags for map_ram. */
 #define ACCEL_MEM_READONLY  (1u << 0)
 #define ACCEL_MEM_LOG_DIRTY (1u << 1)
+
+/*
+ * What an accelerator's threads ask of the host kernel once the seccomp sandbox is on
+ * (vmm/sandbox.h, docs/sandbox.md). The request lists are 0-terminated ioctl numbers, NULL
+ * for none; only the accelerator knows them (only src/vmm/kvm includes <linux/kvm.h>).
+ */
+struct accel_sandbox {
+	const unsigned long *vcpu_ioctls;   /* on vCPU threads only: run, signal mask, NMI */
+	const unsigned long *state_ioctls;  /* on any thread: vCPU registers and the accelerator's
+					     * own devices, read and written (reset in place,
+					     * pause, snapshots) */
+	const unsigned long *device_ioctls; /* on any thread running device code: interrupt
+					     * lines, MSIs, ioeventfds, irqfds */
+	const unsigned long *build_ioctls;  /* creating a VM, its memory and vCPUs: needed after
+					     * lockdown only where a VM is created again (the API's
+					     * vm.delete then vm.create) */
+	/*
+	 * vCPU threads may mmap or mprotect memory with PROT_EXEC after lockdown (a JIT that
+	 * flips its code buffer between writable and executable). A code buffer set up before
+	 * lockdown as two views of one memfd (RW and RX) needs none of this.
+	 */
+	bool vcpu_exec_mappings;
+};
 
 /* How a vCPU starts (set by the boot loader through vcpu_set). */
 struct accel_ops {
@@ -90,9 +117,27 @@ struct accel_ops {
 	int (*vcpu_run)(struct accel_vcpu *v, enum vcpu_stop *why); /* vCPU thread */
 	void (*vcpu_kick)(struct accel_vcpu *v);		    /* any thread */
 	void (*vcpu_set_intr)(struct accel_vcpu *v, bool level);    /* INTR pin, !has_irqchip */
-	void (*vcpu_nmi)(struct accel_vcpu *v); /* an NMI for the vCPU, !has_irqchip; any thread */
+	/* An NMI for the vCPU: BT from any thread; KVM on the vCPU's own thread (vcpu.c). */
+	void (*vcpu_nmi)(struct accel_vcpu *v);
 	int (*vcpu_get)(struct accel_vcpu *v, struct cpu_state *st); /* paused vCPU */
 	int (*vcpu_set)(struct accel_vcpu *v, const struct cpu_state *st);
+	/*
+	 * Lifecycle (docs/management.md), each optional (NULL: nothing to do).
+	 * vcpu_counters: the vCPU's statistics for vm.counters (BT: instructions retired,
+	 * blocks translated, cache and TLB figures; KVM: exits by reason). Any thread; the
+	 * values may be a moment old.
+	 * vcpu_reset: a paused vCPU back to its power-on state beyond struct cpu_state, for a
+	 * board reset: KVM's in-kernel local APIC and MP state (bsp: runnable, else waiting for
+	 * SIPI). BT has nothing there (the VMM plays INIT/SIPI itself, vcpu_hooks.startup).
+	 * vm_reset: the devices the accelerator emulates itself (KVM's in-kernel PIC, IOAPIC and
+	 * PIT) back to their power-on state; every vCPU paused.
+	 * clock_pause: the VM pauses (true) or resumes (false): clocks the accelerator keeps for
+	 * the guest (KVM's kvmclock) stand still in between. Main thread, every vCPU paused.
+	 */
+	void (*vcpu_counters)(struct accel_vcpu *v, accel_counter_fn fn, void *opaque);
+	int (*vcpu_reset)(struct accel_vcpu *v, bool bsp);
+	int (*vm_reset)(struct accel_vm *avm);
+	void (*clock_pause)(struct accel_vm *avm, bool paused);
 	/*
 	 * Optional eventfd fast paths (NULL when the accelerator has none, e.g. bt: devices
 	 * then keep using the bus handlers and msi). Any thread; 0 or a negative errno.
@@ -111,6 +156,8 @@ struct accel_ops {
 			 bool assign);
 	int (*msi_irqfd)(struct accel_vm *avm, int fd, u64 addr, u32 data, bool assign);
 	int (*line_irqfd)(struct accel_vm *avm, unsigned gsi, int fd, int resamplefd, bool assign);
+	/* What the sandbox must allow this accelerator (NULL: nothing beyond the VMM's lists). */
+	const struct accel_sandbox *sandbox;
 };
 
 extern const struct accel_ops accel_kvm;

@@ -18,7 +18,6 @@
 #include "vmdk/blockdev.h"
 #include "vmm/accel.h"
 #include "vmm/base/log.h"
-#include "vmm/board_pc.h"
 #include "vmm/loop.h"
 #include "vmm/spec.h"
 #include "vmm/vm.h"
@@ -55,6 +54,7 @@ struct board_disk {
 	struct virtio_blk *vblk; /* NULL for an AHCI port */
 	char name[32];
 	bool watched;
+	bool defer_watched; /* the transport's deferred-work eventfd */
 	struct board_disk_queue queues[VIRTIO_MAX_QUEUES]; /* ioeventfd watches */
 	struct board_intx intx;
 };
@@ -62,6 +62,7 @@ struct board_disk {
 struct board_disks {
 	struct vm *vm;
 	struct pci_host *pci;
+	struct board_disks_lines lines;
 	struct loop *loop;
 	struct ahci *ahci;
 	struct board_intx ahci_intx;
@@ -84,12 +85,20 @@ static int board_disks_open(struct board_disk *disk, const struct disk_spec *ds,
 	struct blockdev_spec bs = { .path = ds->path,
 				    .format = formats[ds->format],
 				    .readonly = ds->readonly || ds->cdrom,
-				    .cache = caches[ds->cache] };
+				    .cache = caches[ds->cache],
+				    .guest_disk = true };
 	int ret = blockdev_open(&bs, &disk->bd, err);
 
 	if (ret < 0)
-		err_prefix(err, "disks[%u]", i);
-	return ret;
+		return err_prefix(err, "disks[%u]", i), ret;
+	/* Which probing rule holds for this disk (docs/security.md, "Disk formats"). */
+	if (ds->format == DISK_FORMAT_AUTO && blockdev_format(disk->bd) == BLOCKDEV_FORMAT_RAW)
+		log_info("disks[%u]: %s: format auto probed raw; guest writes that would make it "
+			 "look like a VMDK are refused (\"format\": \"raw\" allows them)",
+			 i, ds->path);
+	else if (ds->format == DISK_FORMAT_AUTO)
+		log_info("disks[%u]: %s: format auto probed a VMDK sparse image", i, ds->path);
+	return 0;
 }
 
 static int board_disks_ioeventfd(void *opaque, u64 gpa, int fd, bool assign)
@@ -147,16 +156,21 @@ static void board_intx_close(struct board_intx *x)
 	x->open = false;
 }
 
-/* The INTx line for GSI gsi: a resampling irqfd when the accelerator has them, else the
- * board's line. */
-static struct irq_line board_intx_line(struct vm *vm, struct board_intx *x, const char *name,
-				       unsigned gsi)
+/*
+ * The INTx line of the function in slot: a resampling irqfd when the accelerator has them, else
+ * the board's line for it.
+ */
+static struct irq_line board_intx_line(struct board_disks *d, struct board_intx *x,
+				       const char *name, unsigned slot)
 {
+	struct vm *vm = d->vm;
+	unsigned gsi;
+	struct irq_line board_line = d->lines.intx(d->lines.opaque, slot, &gsi);
 	struct irq_line line = { .set = board_intx_set, .sink = x, .pin = gsi };
 	int ret;
 
 	if (!vm->accel->has_irqchip || !vm->accel->line_irqfd)
-		return board_pc_gsi_line(vm, gsi);
+		return board_line;
 	x->vm = vm;
 	x->name = name;
 	x->gsi = gsi;
@@ -174,7 +188,7 @@ static struct irq_line board_intx_line(struct vm *vm, struct board_intx *x, cons
 		close(x->fd);
 	if (x->resample_fd >= 0)
 		close(x->resample_fd);
-	return board_pc_gsi_line(vm, gsi);
+	return board_line;
 }
 
 static int board_intx_watch(struct board_intx *x, struct loop *l)
@@ -222,7 +236,7 @@ static int board_disks_add_virtio(struct board_disks *d, struct board_disk *disk
 	}
 	/* PCI_INTERRUPT_PIN 1: INTA, routed as the DSDT's _PRT says. */
 	pci_set_intx(virtio_blk_pci(disk->vblk), 1,
-		     board_intx_line(d->vm, &disk->intx, disk->name, BOARD_PC_PCI_INTA_GSI(slot)));
+		     board_intx_line(d, &disk->intx, disk->name, slot));
 	ret = pci_host_add(d->pci, virtio_blk_pci(disk->vblk), slot, 0, err);
 	if (ret < 0) {
 		virtio_blk_destroy(disk->vblk);
@@ -236,8 +250,8 @@ static int board_disks_add_virtio(struct board_disks *d, struct board_disk *disk
 	return 0;
 }
 
-int board_disks_create(struct vm *vm, struct pci_host *pci, struct board_disks **out,
-		       struct err *err)
+int board_disks_create(struct vm *vm, struct pci_host *pci, const struct board_disks_lines *lines,
+		       struct board_disks **out, struct err *err)
 {
 	const struct vm_spec *spec = vm->spec;
 	struct ahci_config acfg = { .name = "ahci0", .host = pci };
@@ -249,6 +263,7 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, struct board_disks *
 		return err_set(err, -ENOMEM, "disks: out of memory");
 	d->vm = vm;
 	d->pci = pci;
+	d->lines = *lines;
 	for (unsigned i = 0; i < spec->nr_disks; i++) {
 		const struct disk_spec *ds = &spec->disks[i];
 		struct board_disk *disk = &d->disks[d->nr++];
@@ -280,8 +295,7 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, struct board_disks *
 	}
 	if (acfg.nr_ports) {
 		acfg.dev = slot;
-		acfg.intx =
-			board_intx_line(vm, &d->ahci_intx, "ahci0", BOARD_PC_PCI_INTA_GSI(slot));
+		acfg.intx = board_intx_line(d, &d->ahci_intx, "ahci0", slot);
 		ret = ahci_create(&vm->plat, &acfg, &d->ahci, err);
 		if (ret < 0)
 			goto err_destroy;
@@ -327,13 +341,28 @@ static void board_disks_on_notify(void *opaque, int fd, u32 events)
 	virtio_pci_notify_event(virtio_blk_transport(dq->disk->vblk), dq->q);
 }
 
+/* A virtio-blk queue's round of work was cut at its budget: run the next one. Main thread. */
+static void board_disks_on_defer(void *opaque, int fd, u32 events)
+{
+	struct board_disk *disk = opaque;
+
+	(void)fd;
+	(void)events;
+	virtio_pci_defer_event(virtio_blk_transport(disk->vblk)); /* takes the device lock */
+}
+
 static int board_disks_watch_queues(struct board_disk *disk, struct loop *l)
 {
 	struct virtio_pci *vp = virtio_blk_transport(disk->vblk);
+	int ret = loop_add(l, virtio_pci_defer_fd(vp), EPOLLIN, board_disks_on_defer, disk);
+
+	if (ret < 0)
+		return ret;
+	disk->defer_watched = true;
 
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		struct board_disk_queue *dq = &disk->queues[q];
-		int fd = virtio_pci_notify_fd(vp, q), ret;
+		int fd = virtio_pci_notify_fd(vp, q);
 
 		if (fd < 0)
 			continue;
@@ -377,6 +406,9 @@ void board_disks_detach(struct board_disks *d)
 		if (disk->watched)
 			loop_del(d->loop, blockdev_event_fd(disk->bd));
 		disk->watched = false;
+		if (disk->defer_watched)
+			loop_del(d->loop, virtio_pci_defer_fd(virtio_blk_transport(disk->vblk)));
+		disk->defer_watched = false;
 		for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 			if (disk->queues[q].watched)
 				loop_del(d->loop,

@@ -6,20 +6,31 @@
  * collected on the main thread's event loop.
  *
  * PCI slots: 00:00.0 host bridge, 00:01.0 ISA bridge, virtio-blk disks from 00:02.0 in spec
- * order, then the AHCI controller. INTA of slot S is BOARD_PC_PCI_INTA_GSI(S) (board_pc.h).
+ * order, then the AHCI controller. The board says which line INTA of each slot drives.
  */
 #ifndef VMM_BOARD_DISKS_H
 #define VMM_BOARD_DISKS_H
 
 #include "vmm/base/err.h"
+#include "vmm/irq.h"
 
 struct vm;
 struct loop;
 struct pci_host;
 struct board_disks;
 
-/* Open and attach every disk of vm->spec. Main thread, before the vCPUs run. */
-MUST_CHECK int board_disks_create(struct vm *vm, struct pci_host *pci, struct board_disks **out,
+/*
+ * The line factory the board hands over: the interrupt line of INTA of the PCI function in slot
+ * (and its GSI, for the accelerator's irqfd routes). Main thread.
+ */
+struct board_disks_lines {
+	struct irq_line (*intx)(void *opaque, unsigned slot, unsigned *gsi);
+	void *opaque;
+};
+
+/* Open and attach every disk of vm->spec. lines is copied. Main thread, before the vCPUs run. */
+MUST_CHECK int board_disks_create(struct vm *vm, struct pci_host *pci,
+				  const struct board_disks_lines *lines, struct board_disks **out,
 				  struct err *err);
 /* Watch the block layer's completion fds on the loop. Main thread. */
 MUST_CHECK int board_disks_attach(struct board_disks *d, struct loop *l);

@@ -294,6 +294,18 @@ int board_irqchip_msr(struct board_irqchip *ic, unsigned cpu, u32 index, bool is
 	return ret < 0 ? -EINVAL : 0;
 }
 
+void board_irqchip_reset(struct board_irqchip *ic)
+{
+	/* The HPET's reset turned legacy replacement off: the PIT owns IRQ0 again. */
+	board_irqchip_hpet_legacy(ic, false);
+	for (unsigned cpu = 0; cpu < ic->nr_cpus; cpu++) {
+		/* Drive every INTR pin from its (reset) local APIC, whatever was driven before. */
+		ic->intr[cpu] = lapic_has_interrupt(ic->lapic[cpu]);
+		if (ic->set_intr)
+			ic->set_intr(ic->opaque, cpu, ic->intr[cpu]);
+	}
+}
+
 /* -------------------------------------------------------- create/destroy */
 
 /* Put a device just created on the platform's device list (freed with the list). */
@@ -396,16 +408,11 @@ int board_irqchip_create(struct platform *p, const struct board_irqchip_config *
 	for (unsigned i = 0; i < PIC_NR_IRQS; i++)
 		if (i != 2)
 			ic->pic_in[i] = pic_input(ic->pic, i);
-	ret = pit_create(p, &tc,
-			 (struct irq_line){ .set = board_irqchip_line_set,
-					    .sink = ic,
-					    .pin = BOARD_IRQCHIP_SRC_PIT },
-			 &ic->pit, err);
-	if (ret < 0)
-		goto err_destroy;
-	ret = board_irqchip_register(ic, &pit_device_ops, ic->pit, tc.name, err);
-	if (ret < 0)
-		goto err_destroy;
+	/*
+	 * The HPET before the PIT, on the device list too: a state load restores the HPET's
+	 * legacy replacement route before the PIT raises its output again, which must then stay
+	 * off IRQ 0 (platform_state.h: devices load in list order).
+	 */
 	for (unsigned i = 0; i < HPET_NR_GSI; i++)
 		hc.gsi[i] = ic->ioapic_in[i];
 	hc.legacy_irq0 = board_irqchip_line(ic, 0);
@@ -416,6 +423,16 @@ int board_irqchip_create(struct platform *p, const struct board_irqchip_config *
 	if (ret < 0)
 		goto err_destroy;
 	ret = board_irqchip_register(ic, &hpet_device_ops, ic->hpet, hc.name, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = pit_create(p, &tc,
+			 (struct irq_line){ .set = board_irqchip_line_set,
+					    .sink = ic,
+					    .pin = BOARD_IRQCHIP_SRC_PIT },
+			 &ic->pit, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = board_irqchip_register(ic, &pit_device_ops, ic->pit, tc.name, err);
 	if (ret < 0)
 		goto err_destroy;
 	*out = ic;

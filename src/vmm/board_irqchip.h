@@ -56,6 +56,13 @@ MUST_CHECK int board_irqchip_create(struct platform *p, const struct board_irqch
 /* NULL is fine. Main thread, no vCPU running. */
 void board_irqchip_destroy(struct board_irqchip *ic);
 
+/*
+ * After every controller got its device_ops.reset (board reset): bring the wiring state here
+ * (INTR levels driven, the HPET's legacy route) in line with the reset devices. Device lock
+ * held, every vCPU paused.
+ */
+void board_irqchip_reset(struct board_irqchip *ic);
+
 /* The interrupt line for ISA IRQ / GSI n (< BOARD_IRQCHIP_NR_LINES). */
 struct irq_line board_irqchip_line(struct board_irqchip *ic, unsigned n);
 

@@ -17,6 +17,7 @@
 #include "devices/i8042.h"
 #include "devices/pci.h"
 #include "devices/piix.h"
+#include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/testdev.h"
 #include "devices/uart.h"
@@ -25,9 +26,12 @@
 #include "vmm/board_irqchip.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
+#include "vmm/platform_state.h"
 #include "vmm/spec.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
+
+#include "devices/device.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -53,6 +57,8 @@ struct board_pc {
 	struct board_irqchip *irqchip; /* accelerators without an in-kernel irqchip */
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
+	struct pvpanic *pvpanic;
+	struct vcpu_hooks hooks; /* what every vCPU gets (board_pc_vcpu_hooks) */
 };
 
 /* Sink behind every ISA interrupt line: pin is the GSI. Device lock held. */
@@ -92,29 +98,71 @@ void board_pc_msi(struct board_pc *b, u64 addr, u32 data)
 /* The userspace irqchip drives a vCPU's INTR pin. Device lock held, any thread. */
 static void board_pc_cpu_set_intr(void *opaque, unsigned cpu, bool level)
 {
-	struct vm *vm = opaque;
-
-	if (vm->vcpus && cpu < vm->nr_vcpus && vm->vcpus[cpu] && vm->vcpus[cpu]->av)
-		vm->accel->vcpu_set_intr(vm->vcpus[cpu]->av, level);
+	vm_cpu_set_intr(opaque, cpu, level);
 }
 
 /* An NMI for a vCPU from its local APIC. Device lock held, any thread. */
 static void board_pc_cpu_nmi(void *opaque, unsigned cpu)
 {
-	struct vm *vm = opaque;
-
-	if (vm->accel->vcpu_nmi && vm->vcpus && cpu < vm->nr_vcpus && vm->vcpus[cpu] &&
-	    vm->vcpus[cpu]->av)
-		vm->accel->vcpu_nmi(vm->vcpus[cpu]->av);
+	vm_cpu_nmi(opaque, cpu);
 }
 
 /* INIT or STARTUP for a vCPU from a local APIC. Device lock held. */
 static void board_pc_cpu_startup(void *opaque, unsigned cpu, int vector)
 {
-	struct vm *vm = opaque;
+	vm_cpu_startup(opaque, cpu, vector);
+}
 
-	if (vm->vcpus && cpu < vm->nr_vcpus && vm->vcpus[cpu])
-		vcpu_startup(vm->vcpus[cpu], vector);
+/* ---- the per-CPU hooks of the vCPUs (vcpu.h): the userspace local APICs ---- */
+
+static bool board_pc_hook_mmio(void *opaque, unsigned cpu, u64 gpa, unsigned size, bool is_write,
+			       void *data)
+{
+	struct board_pc *b = opaque;
+
+	return board_irqchip_mmio(b->irqchip, cpu, gpa, size, is_write, data);
+}
+
+static int board_pc_hook_intr_ack(void *opaque, unsigned cpu)
+{
+	struct board_pc *b = opaque;
+
+	return board_irqchip_intr_ack(b->irqchip, cpu);
+}
+
+static int board_pc_hook_msr(void *opaque, unsigned cpu, u32 index, bool is_write, u64 *val)
+{
+	struct board_pc *b = opaque;
+
+	return board_irqchip_msr(b->irqchip, cpu, index, is_write, val);
+}
+
+const struct vcpu_hooks *board_pc_vcpu_hooks(struct board_pc *b)
+{
+	return &b->hooks;
+}
+
+/* The line factory handed to board_disks: the INTA line of a PCI slot. Main thread. */
+static struct irq_line board_pc_intx_line(void *opaque, unsigned slot, unsigned *gsi)
+{
+	struct board_pc *b = opaque;
+
+	*gsi = BOARD_PC_PCI_INTA_GSI(slot);
+	return board_pc_gsi_line(b->vm, *gsi);
+}
+
+void board_pc_reset(struct board_pc *b)
+{
+	platform_state_reset(&b->vm->plat);
+	if (b->irqchip)
+		board_irqchip_reset(b->irqchip);
+}
+
+void board_pc_power_button(struct board_pc *b)
+{
+	pthread_mutex_lock(&b->vm->plat.dev_lock);
+	acpi_pm_power_button(b->acpi_pm);
+	pthread_mutex_unlock(&b->vm->plat.dev_lock);
 }
 
 /* COM1's transmitter: hand everything to the console (it never blocks the guest). */
@@ -199,6 +247,7 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	struct i8042_config kbd = { .name = "i8042" };
 	struct acpi_pm_config pm = { .name = "acpi-pm", .tmr_32bit = BOARD_PM_TMR_32BIT };
 	struct pci_host_config pci = { .name = "pci0" };
+	struct pvpanic_config pvp = { .name = "pvpanic", .port = PVPANIC_DEFAULT_PORT };
 	int ret;
 
 	if (!b)
@@ -216,6 +265,11 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 		ret = board_irqchip_create(&vm->plat, &ic, &b->irqchip, err);
 		if (ret < 0)
 			goto err_destroy;
+		b->hooks = (struct vcpu_hooks){ .opaque = b,
+						.mmio = board_pc_hook_mmio,
+						.intr_ack = board_pc_hook_intr_ack,
+						.msr = board_pc_hook_msr,
+						.startup = true };
 	}
 	ret = uart_create(&vm->plat, &com1, board_pc_gsi_line(vm, BOARD_COM1_GSI), &b->com1, err);
 	if (ret < 0)
@@ -244,6 +298,12 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_register(b, &acpi_pm_device_ops, b->acpi_pm, pm.name, err);
 	if (ret < 0)
 		goto err_destroy;
+	ret = pvpanic_create(&vm->plat, &pvp, &b->pvpanic, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = board_pc_register(b, &pvpanic_device_ops, b->pvpanic, pvp.name, err);
+	if (ret < 0)
+		goto err_destroy;
 	ret = pci_host_create(&vm->plat, &pci, &b->pci, err);
 	if (ret < 0)
 		goto err_destroy;
@@ -256,7 +316,9 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_register(b, &piix_device_ops, b->piix, "piix", err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = board_disks_create(vm, b->pci, &b->disks, err);
+	ret = board_disks_create(
+		vm, b->pci, &(struct board_disks_lines){ .intx = board_pc_intx_line, .opaque = b },
+		&b->disks, err);
 	if (ret < 0)
 		goto err_destroy;
 	ret = board_pc_create_debug(b, err);
@@ -286,6 +348,7 @@ int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err)
 	struct acpi_config cfg = { .nr_vcpus = b->vm->nr_vcpus,
 				   .s5_slp_typ = ACPI_PM_SLP_TYP_S5,
 				   .com1 = true,
+				   .pvpanic_port = PVPANIC_DEFAULT_PORT,
 				   .pm_tmr_32bit = BOARD_PM_TMR_32BIT,
 				   .pci_host = true,
 				   /* PCI INTx on IOAPIC-only pins, clear of every ISA IRQ */
@@ -304,6 +367,7 @@ void board_pc_destroy(struct board_pc *b)
 	platform_del_dev(&b->vm->plat, b->debug_exit);
 	platform_del_dev(&b->vm->plat, b->piix);
 	platform_del_dev(&b->vm->plat, b->pci);
+	platform_del_dev(&b->vm->plat, b->pvpanic);
 	platform_del_dev(&b->vm->plat, b->acpi_pm);
 	platform_del_dev(&b->vm->plat, b->i8042);
 	platform_del_dev(&b->vm->plat, b->rtc);
@@ -317,6 +381,7 @@ void board_pc_destroy(struct board_pc *b)
 		piix_destroy(b->piix);
 	if (b->pci)
 		pci_host_destroy(b->pci);
+	pvpanic_destroy(b->pvpanic);
 	if (b->acpi_pm)
 		acpi_pm_destroy(b->acpi_pm);
 	if (b->i8042)

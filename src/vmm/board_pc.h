@@ -23,6 +23,7 @@ struct vm;
 struct board_pc;
 struct board_irqchip;
 struct loop;
+struct vcpu_hooks;
 
 /*
  * PCI INTx routing, as the DSDT's _PRT describes it: pin P (0 = INTA) of the device in slot S
@@ -46,6 +47,19 @@ void board_pc_destroy(struct board_pc *b);
 /* Watch the board's back ends (disk completions) on the main loop, and stop. Main thread. */
 MUST_CHECK int board_pc_attach(struct board_pc *b, struct loop *l);
 void board_pc_detach(struct board_pc *b);
+
+/* What each vCPU needs of the board's per-CPU devices (vcpu.h); valid while b lives. */
+const struct vcpu_hooks *board_pc_vcpu_hooks(struct board_pc *b);
+
+/*
+ * Board reset (vm_reboot): every registered device to its power-on state (device_ops.reset,
+ * in registration order), then the userspace irqchip's wiring state. Device lock held, every
+ * vCPU paused.
+ */
+void board_pc_reset(struct board_pc *b);
+
+/* Press the ACPI power button (PWRBTN_STS, SCI if the guest enabled it). Takes the device lock. */
+void board_pc_power_button(struct board_pc *b);
 
 /* Write the ACPI tables describing this board into guest RAM; *rsdp_gpa is the RSDP. Main thread. */
 MUST_CHECK int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Port-I/O and MMIO dispatch by address range (STYLE.md section 6).
+ * Port-I/O and MMIO dispatch by address range (docs/conventions.md section 6).
  * Ranges are kept sorted by base and looked up by binary search. The bus
  * adapts access sizes to what each device implements: a wider access is
  * split into little-endian pieces of max_size, a narrower one is widened to
@@ -238,6 +238,7 @@ u64 bus_read_locked(struct bus *bus, u64 addr, unsigned size)
 			(unsigned long long)addr);
 		return bus_size_mask(size);
 	}
+	r->reads++;
 	range = *r; /* a handler may map or unmap ranges (BAR moves): keep our own copy */
 	val = bus_dev_read(&range, addr - range.base, size);
 	log_dbg(bus->log_cat, "%s: %s read %#llx/%u -> %#llx", bus->name, range.name,
@@ -255,6 +256,7 @@ void bus_write_locked(struct bus *bus, u64 addr, unsigned size, u64 val)
 			(unsigned long long)val, size, (unsigned long long)addr);
 		return;
 	}
+	r->writes++;
 	range = *r; /* a handler may map or unmap ranges (BAR moves): keep our own copy */
 	log_dbg(bus->log_cat, "%s: %s write %#llx/%u <- %#llx", bus->name, range.name,
 		(unsigned long long)addr, size, (unsigned long long)val);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Port-I/O and MMIO buses (STYLE.md section 6). One struct bus per address
- * space. Ranges are sorted; overlapping and zero-length ranges are refused at
+ * Port-I/O and MMIO buses (docs/conventions.md section 6). One struct bus per
+ * address space. Ranges are sorted; overlapping and zero-length ranges are refused at
  * map time. Handlers get the offset from their base. Devices declare the
  * access sizes they implement (min_size..max_size, powers of two up to 8);
  * the bus splits wider accesses and widens narrower ones, so device code
@@ -35,6 +35,7 @@ struct bus_range {
 	const struct io_ops *ops;
 	void *dev;
 	char name[32];
+	u64 reads, writes; /* accesses dispatched to the device (vm.counters); device lock */
 };
 
 struct bus {

@@ -2,7 +2,7 @@
 /*
  * The `vmm` command line: one file per subcommand (cli_run.c,
  * cli_validate.c, cli_host_info.c); main.c dispatches. Only these files
- * and main.c exit the process (STYLE.md section 8).
+ * and main.c exit the process (docs/conventions.md section 8).
  */
 #ifndef VMM_CLI_H
 #define VMM_CLI_H
@@ -25,14 +25,18 @@ int cli_host_info(int argc, char **argv);
 struct cli_args {
 	const char *sets[CLI_MAX_SETS]; /* --set KEY=VALUE, in order */
 	unsigned nr_sets;
-	bool no_file_check; /* --no-file-check */
-	char **rest;	    /* the operands */
+	bool no_file_check;	/* --no-file-check */
+	const char *api_socket; /* --api-socket PATH */
+	const char *seccomp;	/* --seccomp=ACTION (vmm run: the sandbox's action), or NULL */
+	char **rest;		/* the operands */
 	int nr_rest;
 };
 
 /* Options a subcommand accepts besides --help, --log, --verbose, --quiet. */
 #define CLI_ACCEPT_SET		 (1u << 0)
 #define CLI_ACCEPT_NO_FILE_CHECK (1u << 1)
+#define CLI_ACCEPT_API_SOCKET	 (1u << 2)
+#define CLI_ACCEPT_SECCOMP	 (1u << 3)
 
 /*
  * Parse a subcommand's options (argv[0] is the subcommand). usage is printed for --help (to

@@ -1,33 +1,43 @@
 // SPDX-License-Identifier: MIT
 /*
- * `vmm run SPEC.json`: validate the spec, choose the accelerator, open the
- * serial console, then create and run the VM until it ends. A guest reset
- * (with on_reset "restart") or a triple fault (with on_triple_fault "reset")
- * rebuilds the VM from the spec, as a power cycle would; the console stays.
+ * `vmm run [SPEC.json] [--api-socket PATH]`: build the VMM (event loop, host
+ * signals, the control API when a socket is given by --api-socket or the
+ * spec's control.path), then either create and boot the spec's VM at once or
+ * wait for vm.create and vm.boot through the API, and run until the process
+ * must end (vmm.h says when). A guest reset is done in place (vm.h).
  */
 #include "vmm/cli.h"
 
-#include "vmm/accel_select.h"
 #include "vmm/base/log.h"
-#include "vmm/console.h"
+#include "vmm/notify.h"
+#include "vmm/sandbox.h"
 #include "vmm/spec.h"
-#include "vmm/vm.h"
+#include "vmm/vmm.h"
 
-#include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char run_usage[] =
 	"Usage: vmm run [OPTIONS] SPEC.json\n"
+	"       vmm run [OPTIONS] --api-socket PATH [SPEC.json]\n"
 	"\n"
-	"Boot the virtual machine the spec describes and run it until it ends.\n"
+	"Boot the virtual machine the spec describes and run it until it ends. With an API\n"
+	"socket (--api-socket, or the spec's control.path) the VMM also serves its control API\n"
+	"there (HTTP over a unix socket, mode 0600; `vmmctl` is its client); without a spec it\n"
+	"waits for PUT /api/v1/vm.create (the body is a VM spec) and PUT /api/v1/vm.boot.\n"
 	"\n"
 	"Options:\n"
-	"      --set KEY=VALUE  override a spec field (repeatable), e.g. --set memory_mib=1024,\n"
-	"                       --set accel=bt, --set boot.cmdline='console=ttyS0 quiet'\n"
+	"      --set KEY=VALUE    override a spec field (repeatable), e.g. --set memory_mib=1024,\n"
+	"                         --set accel=bt, --set boot.cmdline='console=ttyS0 quiet'\n"
+	"      --api-socket PATH  serve the control API on PATH (replaces the spec's control.path)\n"
+	"      --seccomp=ACTION   what the sandbox does with a forbidden system call: trap (report\n"
+	"                         it by name and exit 159; the default), kill (the kernel kills\n"
+	"                         the process with SIGSYS), log (allow it; the kernel's audit log\n"
+	"                         records it). \"sandbox\": false in the spec turns the sandbox off\n"
 	"\n"
 	"Exit status:\n"
-	"  0      the guest powered off\n"
+	"  0      the guest powered off, or vmm.shutdown through the API\n"
 	"  1      the VM could not be created (files, memory, devices)\n"
 	"  2      usage error or invalid spec\n"
 	"  3      the accelerator is not available on this host\n"
@@ -36,113 +46,118 @@ static const char run_usage[] =
 	"  6      the accelerator failed (e.g. a KVM internal error)\n"
 	"  128+N  stopped by signal N (SIGTERM, SIGINT, SIGHUP); Ctrl-A x on a stdio console\n"
 	"         counts as SIGINT\n"
+	"  159    the sandbox stopped the VMM: a thread made a system call its seccomp\n"
+	"         allow-list forbids (the log names it; \"sandbox\": false turns it off)\n"
 	"  other  the status a test guest wrote to its debug-exit port\n";
 
-static void run_block_signals(void)
+static int run_load_spec(const struct cli_args *args, struct vm_spec *spec)
 {
-	sigset_t set;
-
-	/* Blocked in every thread (the vCPU threads inherit it); the main loop reads a signalfd. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN); /* a console client that went away is not our death */
-}
-
-/* Should the VM be rebuilt after this end? */
-static bool run_restarts(const struct vm_spec *spec, enum vm_end end)
-{
-	if (end == VM_END_RESET)
-		return spec->on_reset == SPEC_ON_RESET_RESTART;
-	if (end == VM_END_TRIPLE_FAULT)
-		return spec->on_triple_fault == SPEC_ON_TRIPLE_FAULT_RESET;
-	return false;
-}
-
-static int run_vm(const struct vm_spec *spec, const struct accel_ops *accel,
-		  struct console *console)
-{
-	for (unsigned boots = 1;; boots++) {
-		struct err err = { 0 };
-		struct vm *vm;
-		enum vm_end end;
-		int status;
-
-		if (vm_create(spec, accel, console, &vm, &err) < 0) {
-			log_err("%s: cannot create the VM: %s", spec->name, err.msg);
-			return CLI_EXIT_FAILURE;
-		}
-		end = vm_run(vm);
-		if (vm->stop_signal && end != VM_END_SIGNAL) {
-			/* The host asked us to stop while the guest was resetting: stop. */
-			log_info("%s: %s", spec->name, vm->end_msg);
-			end = VM_END_SIGNAL;
-			vm->end_status = vm->stop_signal;
-			snprintf(vm->end_msg, sizeof(vm->end_msg), "stopped by %s",
-				 strsignal(vm->stop_signal));
-		}
-		status = vm_end_exit_status(end, vm->end_status);
-		if (run_restarts(spec, end)) {
-			log_info("%s: %s; restarting (boot %u)", spec->name, vm->end_msg,
-				 boots + 1);
-			vm_destroy(vm);
-			continue;
-		}
-		if (end == VM_END_POWEROFF || end == VM_END_DEBUG_EXIT)
-			log_info("%s: %s (exit status %d)", spec->name, vm->end_msg, status);
-		else
-			log_err("%s: %s (exit status %d)", spec->name, vm->end_msg, status);
-		vm_destroy(vm);
-		return status;
-	}
-}
-
-int cli_run(int argc, char **argv)
-{
-	const struct accel_ops *accel;
-	struct console *console = NULL;
-	struct err err = { 0 };
-	struct cli_args args;
-	struct vm_spec spec;
-	char why[512];
 	struct diag d;
 	int ret;
 
-	ret = cli_parse(argc, argv, run_usage, CLI_ACCEPT_SET, &args);
-	if (ret >= 0)
-		return ret;
-	if (args.nr_rest != 1) {
-		fprintf(stderr, "vmm run: expected one spec file\n");
-		return CLI_EXIT_USAGE;
-	}
 	diag_init(&d);
-	ret = spec_load(args.rest[0], args.sets, args.nr_sets, SPEC_CHECK_FILES, &spec, &d);
+	ret = spec_load(args->rest[0], args->sets, args->nr_sets, SPEC_CHECK_FILES, spec, &d);
 	if (ret < 0) {
 		for (unsigned i = 0; i < d.nr; i++)
 			log_err("%s%s%s", d.entries[i].path, d.entries[i].path[0] ? ": " : "",
 				d.entries[i].msg);
-		log_err("%s: not a valid VM spec; nothing was started", args.rest[0]);
-		diag_free(&d);
-		return CLI_EXIT_USAGE;
+		log_err("%s: not a valid VM spec; nothing was started", args->rest[0]);
 	}
 	diag_free(&d);
+	return ret;
+}
 
-	if (accel_select(spec.accel, &accel, why, sizeof(why), &err) < 0) {
-		log_err("%s: %s", spec.name, err.msg);
-		spec_free(&spec);
-		return CLI_EXIT_NO_ACCEL;
+/* Create and boot the spec's VM in the vmm; an exit status on failure, else -1. */
+static int run_start_vm(struct vmm *m, struct vm_spec *spec)
+{
+	struct err err = { 0 };
+	int ret = vmm_create_vm(m, spec, &err);
+
+	if (ret < 0) {
+		log_err("%s", err.msg);
+		return ret == -ENODEV ? CLI_EXIT_NO_ACCEL : CLI_EXIT_FAILURE;
 	}
-	log_info("%s: %s", spec.name, why);
-	run_block_signals();
-	if (console_open(&spec.serial, spec.name, &console, &err) < 0) {
-		log_err("%s: %s", spec.name, err.msg);
-		spec_free(&spec);
+	if (vmm_boot_vm(m, &err) < 0) {
+		log_err("%s", err.msg);
 		return CLI_EXIT_FAILURE;
 	}
-	ret = run_vm(&spec, accel, console);
-	console_close(console);
+	return -1;
+}
+
+/*
+ * The sandbox and systemd see the vmm's events: the main thread locks down when the first VM
+ * runs (its vCPU threads exist by then and never inherit the main list), then systemd hears
+ * READY=1; every later event updates STATUS=, and the process's end sends STOPPING=1.
+ */
+static void run_on_event(void *opaque, const struct vmm_event *ev)
+{
+	struct vmm *m = opaque;
+
+	if (!strcmp(ev->source, "vm") && !strcmp(ev->event, "booted") &&
+	    sandbox_lockdown(SANDBOX_KIND_MAIN, "main") < 0) {
+		vmm_request_exit(m, CLI_EXIT_FAILURE);
+		return;
+	}
+	notify_vmm_event(ev);
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct vmm_config cfg = { 0 };
+	struct vm_spec spec = { 0 };
+	struct err err = { 0 };
+	struct cli_args args;
+	bool have_spec;
+	struct vmm *m;
+	int ret;
+
+	ret = cli_parse(argc, argv, run_usage,
+			CLI_ACCEPT_SET | CLI_ACCEPT_API_SOCKET | CLI_ACCEPT_SECCOMP, &args);
+	if (ret >= 0)
+		return ret;
+	if (args.seccomp && sandbox_action_parse(args.seccomp, &cfg.seccomp) < 0) {
+		fprintf(stderr, "vmm run: --seccomp: expected trap, kill or log, got '%s'\n",
+			args.seccomp);
+		return CLI_EXIT_USAGE;
+	}
+	if (args.nr_rest > 1 || (args.nr_rest == 0 && !args.api_socket)) {
+		fprintf(stderr, "vmm run: expected one spec file, or --api-socket PATH\n");
+		return CLI_EXIT_USAGE;
+	}
+	have_spec = args.nr_rest == 1;
+	if (!have_spec && args.nr_sets) {
+		fprintf(stderr, "vmm run: --set needs a spec file\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (have_spec && run_load_spec(&args, &spec) < 0)
+		return CLI_EXIT_USAGE;
+	cfg.api_socket = args.api_socket ? args.api_socket : spec.control.path;
+	if (have_spec && args.api_socket && spec.control.path &&
+	    strcmp(args.api_socket, spec.control.path))
+		log_info("%s: --api-socket %s replaces control.path %s", spec.name, args.api_socket,
+			 spec.control.path);
+	if (notify_init(&err) < 0 || vmm_create(&cfg, &m, &err) < 0) {
+		log_err("%s", err.msg);
+		spec_free(&spec);
+		notify_fini();
+		return CLI_EXIT_FAILURE;
+	}
+	if (vmm_add_listener(m, run_on_event, m) < 0 || notify_attach(vmm_loop(m)) < 0) {
+		log_err("vmm: cannot watch its own events");
+		ret = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	if (have_spec) {
+		ret = run_start_vm(m, &spec);
+		if (ret >= 0)
+			goto out;
+	}
+	ret = vmm_run(m);
+out:
 	spec_free(&spec);
+	notify_detach(vmm_loop(m));
+	vmm_destroy(m);
+	sandbox_release();
+	notify_fini();
 	return ret;
 }

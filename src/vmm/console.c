@@ -5,6 +5,10 @@
  * the input callback; what the UART cannot take yet stays in a small buffer
  * and is retried (console_retry) while the file descriptor is not polled, so
  * a fast paste cannot overrun the 16-byte FIFO.
+ * Local files and sockets are hostile ground (docs/security.md): the unix socket is 0600 and
+ * accepts only our uid and root, it appears at its path only once listening, a stale socket
+ * is replaced atomically and a live one is refused; the file target is created 0600 and
+ * never opened through a symbolic link or as a file with other (hard-linked) names.
  */
 #include "vmm/console.h"
 
@@ -14,9 +18,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <pty.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +43,10 @@ struct console {
 	int in_fd, out_fd; /* -1 when absent */
 	int listen_fd;	   /* SERIAL_UNIX */
 	char path[256];	   /* socket or pty path */
-	bool raw;	   /* stdin termios changed */
+	dev_t sock_dev;	   /* SERIAL_UNIX: the socket file we put at path */
+	ino_t sock_ino;
+	uid_t owner_uid; /* SERIAL_UNIX: the user whose clients are accepted (and root) */
+	bool raw;	 /* stdin termios changed */
 	struct termios saved;
 	bool escape; /* Ctrl-A seen */
 	pthread_mutex_t out_lock;
@@ -61,36 +71,183 @@ struct console {
 	size_t pending_len, pending_off;
 };
 
+/* Is something listening on the unix socket at path? 0 no (stale), 1 yes, or -errno. */
+static int console_sock_in_use(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ret;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	ret = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 ? 1 :
+	      errno == ECONNREFUSED				       ? 0 :
+									 -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Put the listening socket (named "s" in the private folder tmpfd) at path. A free path gets
+ * it by link(2), which never replaces anything. An existing path is replaced only if it is a
+ * socket nobody listens on, by exchanging the two names in one step (renameat2
+ * RENAME_EXCHANGE) and checking that what came out is the file that was probed; anything
+ * else (another process got there first) is put back and refused.
+ */
+static int console_sock_install(int tmpfd, const char *path, struct err *err)
+{
+	for (unsigned tries = 0; tries < 4; tries++) {
+		struct stat probed, out;
+		int busy;
+
+		if (linkat(tmpfd, "s", AT_FDCWD, path, 0) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return err_set(err, -errno, "serial.path: cannot create %s: %s", path,
+				       strerror(errno));
+		if (lstat(path, &probed) < 0) {
+			if (errno == ENOENT)
+				continue; /* it went away meanwhile: try again */
+			return err_set(err, -errno, "serial.path: %s: %s", path, strerror(errno));
+		}
+		if (!S_ISSOCK(probed.st_mode))
+			return err_set(err, -EEXIST, "serial.path: %s exists and is not a socket",
+				       path);
+		busy = console_sock_in_use(path);
+		if (busy > 0)
+			return err_set(err, -EADDRINUSE,
+				       "serial.path: %s is in use by another process", path);
+		if (busy < 0 && busy != -ENOENT)
+			return err_set(err, busy, "serial.path: cannot check %s: %s", path,
+				       strerror(-busy));
+		if (renameat2(tmpfd, "s", AT_FDCWD, path, RENAME_EXCHANGE) < 0) {
+			if (errno == ENOENT)
+				continue;
+			if (errno != EINVAL && errno != ENOSYS)
+				return err_set(err, -errno, "serial.path: cannot replace %s: %s",
+					       path, strerror(errno));
+			/* No exchange on this file system: replace the stale socket outright. */
+			if (renameat(tmpfd, "s", AT_FDCWD, path) < 0)
+				return err_set(err, -errno, "serial.path: cannot replace %s: %s",
+					       path, strerror(errno));
+			return 0;
+		}
+		if (fstatat(tmpfd, "s", &out, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    out.st_dev == probed.st_dev && out.st_ino == probed.st_ino)
+			return unlinkat(tmpfd, "s", 0), 0; /* the stale socket, now ours to drop */
+		if (renameat2(tmpfd, "s", AT_FDCWD, path, RENAME_EXCHANGE) < 0)
+			log_warn(
+				"serial.path: %s changed while starting and could not be restored: %s",
+				path, strerror(errno));
+		return err_set(err, -EADDRINUSE,
+			       "serial.path: %s was replaced by another process while starting",
+			       path);
+	}
+	return err_set(err, -EAGAIN, "serial.path: %s keeps changing", path);
+}
+
+/*
+ * A listening socket at path for the console: mode 0600 (its owner and root may connect),
+ * bound and listening in a private folder next to path before it appears there, so no other
+ * process ever sees it with the umask's mode or half set up, and a stale socket from an
+ * earlier run is replaced without a window in which another process could take the name.
+ */
 static int console_open_unix(struct console *c, const char *path, struct err *err)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char *copy = strdup(path), tmp[PATH_MAX];
 	struct stat st;
+	int tmpfd = -1, ret;
 
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return err_set(err, -ENAMETOOLONG, "serial.path: %s: too long for a socket path",
-			       path);
-	/* Replace a stale socket from an earlier run, never any other kind of file. */
-	if (!lstat(path, &st)) {
-		if (!S_ISSOCK(st.st_mode))
-			return err_set(err, -EEXIST, "serial.path: %s exists and is not a socket",
-				       path);
-		unlink(path);
+	tmp[0] = 0;
+	if (!copy)
+		return err_set(err, -ENOMEM, "serial: out of memory");
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		ret = err_set(err, -ENAMETOOLONG, "serial.path: %s: too long for a socket path",
+			      path);
+		goto out;
 	}
 	c->backlog = malloc(CONSOLE_BACKLOG);
-	if (!c->backlog)
-		return err_set(err, -ENOMEM, "serial: out of memory");
+	if (!c->backlog) {
+		ret = err_set(err, -ENOMEM, "serial: out of memory");
+		goto out;
+	}
 	c->flush_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->flush_efd < 0)
-		return err_set(err, -errno, "serial: eventfd: %s", strerror(errno));
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->listen_fd < 0)
-		return err_set(err, -errno, "serial: socket: %s", strerror(errno));
-	strcpy(addr.sun_path, path);
+	if (c->flush_efd < 0 || c->listen_fd < 0) {
+		ret = err_set(err, -errno, "serial: %s", strerror(errno));
+		goto out;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.vmm-serial-XXXXXX", dirname(copy)) >=
+	    sizeof(tmp)) {
+		tmp[0] = 0;
+		ret = err_set(err, -ENAMETOOLONG, "serial.path: %s: folder name too long", path);
+		goto out;
+	}
+	if (!mkdtemp(tmp)) {
+		tmp[0] = 0;
+		ret = err_set(err, -errno, "serial.path: cannot create a folder next to %s: %s",
+			      path, strerror(errno));
+		goto out;
+	}
+	tmpfd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (tmpfd < 0) {
+		ret = err_set(err, -errno, "serial.path: %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	/* Bound by its full name when it fits, else through the folder's descriptor. */
+	if ((size_t)snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/s", tmp) >=
+	    sizeof(addr.sun_path))
+		snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/s", tmpfd);
 	if (bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    listen(c->listen_fd, 1) < 0)
-		return err_set(err, -errno, "serial.path: cannot listen on %s: %s", path,
-			       strerror(errno));
+	    fchmodat(tmpfd, "s", 0600, 0) < 0 || listen(c->listen_fd, 1) < 0) {
+		ret = err_set(err, -errno, "serial.path: cannot listen on %s: %s", path,
+			      strerror(errno));
+		goto out;
+	}
+	ret = console_sock_install(tmpfd, path, err);
+	if (ret < 0)
+		goto out;
+	if (fstatat(tmpfd, "s", &st, AT_SYMLINK_NOFOLLOW) == 0 || lstat(path, &st) == 0) {
+		c->sock_dev = st.st_dev;
+		c->sock_ino = st.st_ino;
+	}
 	snprintf(c->path, sizeof(c->path), "%s", path);
+out:
+	if (tmpfd >= 0)
+		unlinkat(tmpfd, "s", 0); /* the temporary name (a link to the socket, if any) */
+	if (tmp[0])
+		rmdir(tmp);
+	if (tmpfd >= 0)
+		close(tmpfd);
+	free(copy);
+	return ret;
+}
+
+/*
+ * The file target: created with mode 0600 (the guest's console output is nobody else's
+ * business), never through a symbolic link, and never a file that has other names (a hard
+ * link planted to make the VMM truncate something else). Output only.
+ */
+static int console_open_file(struct console *c, const char *path, struct err *err)
+{
+	struct stat st;
+
+	c->out_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (c->out_fd < 0 && errno == ELOOP)
+		return err_set(err, -ELOOP, "serial.path: %s is a symbolic link (refused)", path);
+	if (c->out_fd < 0)
+		return err_set(err, -errno, "serial.path: cannot open %s: %s", path,
+			       strerror(errno));
+	if (fstat(c->out_fd, &st) < 0)
+		return err_set(err, -errno, "serial.path: %s: %s", path, strerror(errno));
+	if (S_ISREG(st.st_mode) && st.st_nlink > 1)
+		return err_set(err, -EPERM,
+			       "serial.path: %s has %ju other names (hard links); refused", path,
+			       (uintmax_t)st.st_nlink - 1);
+	if (S_ISREG(st.st_mode) && ftruncate(c->out_fd, 0) < 0)
+		return err_set(err, -errno, "serial.path: cannot truncate %s: %s", path,
+			       strerror(errno));
 	return 0;
 }
 
@@ -137,6 +294,7 @@ int console_open(const struct serial_spec *spec, const char *vm_name, struct con
 	if (!c)
 		return err_set(err, -ENOMEM, "serial: out of memory");
 	c->target = spec->target;
+	c->owner_uid = geteuid(); /* read once: the sandbox does not let the main loop ask later */
 	c->in_fd = c->out_fd = c->listen_fd = c->flush_efd = c->out_watch_fd = -1;
 	pthread_mutex_init(&c->out_lock, NULL);
 	switch (spec->target) {
@@ -144,10 +302,7 @@ int console_open(const struct serial_spec *spec, const char *vm_name, struct con
 		console_setup_stdio(c);
 		break;
 	case SERIAL_FILE:
-		c->out_fd = open(spec->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (c->out_fd < 0)
-			ret = err_set(err, -errno, "serial.path: cannot open %s: %s", spec->path,
-				      strerror(errno));
+		ret = console_open_file(c, spec->path, err);
 		break;
 	case SERIAL_PTY:
 		ret = console_open_pty(c, err);
@@ -189,6 +344,16 @@ static void console_drain(struct console *c)
 	}
 }
 
+/* Remove the socket at path, if it is still the one we put there. */
+static void console_unlink_ours(const struct console *c)
+{
+	struct stat st;
+
+	if (c->path[0] && !lstat(c->path, &st) && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == c->sock_dev && st.st_ino == c->sock_ino)
+		unlink(c->path);
+}
+
 void console_close(struct console *c)
 {
 	if (!c)
@@ -200,10 +365,9 @@ void console_close(struct console *c)
 	if (c->target == SERIAL_UNIX) {
 		if (c->in_fd >= 0)
 			close(c->in_fd);
-		if (c->listen_fd >= 0) {
+		if (c->listen_fd >= 0)
 			close(c->listen_fd);
-			unlink(c->path);
-		}
+		console_unlink_ours(c);
 	} else if (c->target == SERIAL_FILE || c->target == SERIAL_PTY) {
 		if (c->out_fd >= 0)
 			close(c->out_fd);
@@ -436,9 +600,22 @@ static void console_on_accept(void *opaque, int fd, u32 events)
 	 */
 	int sndbuf = CONSOLE_SOCK_SNDBUF;
 
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+
 	(void)events;
 	if (cfd < 0)
 		return;
+	/* The socket is 0600, but check who connected anyway (the mode may have been changed,
+	 * or the socket reached another way): our user and root only. */
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+	    (cred.uid != c->owner_uid && cred.uid != 0)) {
+		log_guest("serial: refused a connection to %s from uid %d (pid %d)", c->path,
+			  clen == sizeof(cred) ? (int)cred.uid : -1,
+			  clen == sizeof(cred) ? (int)cred.pid : -1);
+		close(cfd);
+		return;
+	}
 	setsockopt(cfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	pthread_mutex_lock(&c->out_lock);
 	if (c->in_fd >= 0) { /* one client at a time */

@@ -3,10 +3,12 @@
  * The serial console's host side: where the guest's UART output goes and
  * where its input comes from. Targets (spec "serial.target"): stdio (a
  * terminal is put in raw mode; Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A),
- * file (output only, truncated at start), pty (a new pseudo-terminal whose
- * path is logged), unix (a listening socket; one client at a time; the
- * last 64 KiB of output written while none is connected is replayed to the
- * next client), none.
+ * file (output only, truncated at start; created 0600, never through a
+ * symbolic link), pty (a new pseudo-terminal whose path is logged), unix (a
+ * listening socket of mode 0600 that serves only our uid and root; one
+ * client at a time; the last 64 KiB of output written while none is
+ * connected is replayed to the next client; a stale socket at the path is
+ * replaced, a live one refused), none.
  *
  * The console outlives VM restarts (a guest reboot keeps the same pty).
  */

@@ -5,9 +5,17 @@
  * other. Layout follows the Intel SDM vol. 3A chapter 2 (system registers)
  * and 3.4 (segment registers with their hidden descriptor caches).
  *
+ * It holds everything either engine needs to resume a vCPU exactly at an
+ * instruction boundary: registers, the FXSAVE image and XCR0, debug
+ * registers, the MSRs the CPU model implements, the TSC, IA32_APIC_BASE and
+ * the event state (interrupt shadow, NMI blocking and a latched NMI, HLT, the
+ * wait-for-SIPI state of SDM vol. 3A 9.4, and an exception or interrupt KVM
+ * had in delivery, api.rst 4.31 KVM_GET_VCPU_EVENTS).
+ *
  * Not here: device state (local APIC registers live with the APIC model),
  * XSAVE components beyond the legacy FXSAVE area (the CPU models do not
- * advertise XSAVE).
+ * advertise XSAVE, so XCR0 stays 1), the INTR pin (the interrupt controllers
+ * drive it again when their state is loaded).
  */
 #ifndef VMM_CPU_STATE_H
 #define VMM_CPU_STATE_H
@@ -79,6 +87,21 @@ struct cpu_msr {
 
 #define CPU_MAX_MSRS 64
 
+/* struct cpu_state flags */
+#define CPU_STATE_F_TSC 0x1u /* vcpu_set writes tsc (a state restore); unset: the TSC runs on */
+
+/* An exception or interrupt in delivery (KVM re-injects it at the next entry). */
+struct cpu_event {
+	bool pending;  /* exception raised, not yet delivered (KVM's exception.pending) */
+	bool injected; /* delivery started (KVM's exception/interrupt.injected) */
+	u8 vector;
+	bool has_error; /* exception: with an error code */
+	bool soft;	/* interrupt: INT n (software) */
+	u32 error;
+	u64 payload; /* exception: the CR2 (#PF) or DR6 (#DB) it carries, if any */
+	bool has_payload;
+};
+
 struct cpu_state {
 	u64 gpr[CPU_NR_GPRS];
 	u64 rip, rflags;
@@ -94,6 +117,22 @@ struct cpu_state {
 	struct cpu_msr msrs[CPU_MAX_MSRS]; /* other MSRs the CPU model implements */
 	/* Event state: an interrupt shadow after STI/MOV SS, NMI masking, halted. */
 	bool interrupt_shadow, nmi_masked, halted;
+	bool nmi_pending; /* an NMI latched and not yet taken */
+	/*
+	 * INIT received: the vCPU waits for a STARTUP IPI (SDM vol. 3A 9.4.4); sipi_pending: one
+	 * arrived with sipi_vector and the vCPU starts at vector << 12. Under BT the VMM's vCPU
+	 * loop keeps this (vcpu.c); the engine only stores it.
+	 */
+	bool wait_sipi, sipi_pending;
+	u8 sipi_vector;
+	u32 flags; /* CPU_STATE_F_* */
+	u64 tsc;   /* IA32_TSC when the state was read */
+	u64 xcr0;  /* XFEATURE_ENABLED_MASK (1: x87 only; 0 means 1) */
+	struct cpu_event exception, interrupt;
 };
+
+struct state_desc;
+/* The cpu_state record ("cpu", one per vCPU), in vmm/state.h terms (src/vmm/cpu_state.c). */
+extern const struct state_desc cpu_state_desc;
 
 #endif

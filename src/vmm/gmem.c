@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * Guest RAM regions and the bounds-checked accessors every device and loader
- * uses (STYLE.md section 11). A PC layout puts RAM below the 32-bit PCI hole
- * at 3 GiB and the remainder above 4 GiB. Each region is an anonymous
+ * uses (docs/conventions.md section 11). A PC layout puts RAM below the
+ * 32-bit PCI hole at 3 GiB and the remainder above 4 GiB. Each region is an anonymous
  * private mapping (MAP_NORESERVE: untouched guest RAM costs no host memory).
  */
 #include "vmm/gmem.h"
 
 #include "vmm/base/compiler.h"
+#include "vmm/base/log.h"
 
 #include <errno.h>
 #include <string.h>
@@ -69,10 +70,17 @@ int gmem_init_pc(struct gmem *mem, u64 ram_bytes)
 	return 0;
 }
 
+void gmem_keep_mapped(struct gmem *mem)
+{
+	mem->keep_mapped = true;
+}
+
 void gmem_destroy(struct gmem *mem)
 {
-	for (unsigned i = 0; i < mem->nr; i++)
+	for (unsigned i = 0; i < mem->nr && !mem->keep_mapped; i++)
 		munmap(mem->regions[i].hva, mem->regions[i].len);
+	if (mem->keep_mapped && mem->nr)
+		log_warn("guest RAM stays mapped until exit: a device's DMA may still be running");
 	mem->nr = 0;
 	mem->ram_bytes = 0;
 }

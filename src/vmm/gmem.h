@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Guest physical memory (STYLE.md section 11): a table of RAM regions, each
- * backed by one host mapping. Devices and loaders reach guest memory only
+ * Guest physical memory (docs/conventions.md section 11): a table of RAM
+ * regions, each backed by one host mapping. Devices and loaders reach guest memory only
  * through these helpers, which check the whole range and fail cleanly with
  * -EFAULT; nothing dereferences a raw guest address any other way.
  */
@@ -31,6 +31,8 @@ struct gmem {
 	 */
 	void (*on_write)(void *opaque, u64 gpa, u64 len);
 	void *on_write_opaque;
+	/* A device could not wait for its DMA to end (gmem_keep_mapped): leave RAM mapped. */
+	bool keep_mapped;
 };
 
 /*
@@ -42,8 +44,15 @@ struct gmem {
 MUST_CHECK int gmem_init_pc(struct gmem *mem, u64 ram_bytes);
 /* Add an existing host buffer as a region (unit tests, firmware ROM). */
 MUST_CHECK int gmem_add(struct gmem *mem, u64 gpa, u64 len, void *hva);
-/* Unmap everything gmem_init_pc allocated. */
+/* Unmap everything gmem_init_pc allocated (unless gmem_keep_mapped was called). */
 void gmem_destroy(struct gmem *mem);
+/*
+ * The kernel may still write into guest RAM for a device whose requests could not be waited
+ * for (an io_uring read in flight at teardown): gmem_destroy then leaves the mappings in
+ * place until the process exits, rather than letting those writes land in whatever is mapped
+ * there next. Any thread, device lock held.
+ */
+void gmem_keep_mapped(struct gmem *mem);
 
 /* 0 or -EFAULT unless [gpa, gpa+len) is all RAM. Any thread. */
 MUST_CHECK int gmem_read(const struct gmem *mem, u64 gpa, void *buf, size_t len);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Interrupt lines (STYLE.md section 6). A device holds struct irq_line
- * values handed to it by the board and raises or lowers them; it never
+ * Interrupt lines (docs/conventions.md section 6). A device holds struct
+ * irq_line values handed to it by the board and raises or lowers them; it never
  * knows GSI numbers nor what is behind the line (the in-kernel irqchip
  * under KVM, the userspace PIC/IOAPIC under BT, a fake in unit tests).
  */

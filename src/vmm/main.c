@@ -21,6 +21,7 @@ static const char main_usage[] =
 	"\n"
 	"Commands:\n"
 	"  run SPEC.json        boot the virtual machine a spec describes\n"
+	"  run --api-socket S   serve the control API on S and wait for vm.create\n"
 	"  validate SPEC.json   check a spec and print every problem found\n"
 	"  host-info            show what this host offers (KVM, hardware assist) and which\n"
 	"                       accelerator 'accel: auto' would pick\n"
@@ -51,7 +52,9 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 	enum {
 		OPT_LOG = 1000,
 		OPT_SET,
-		OPT_NO_FILE_CHECK
+		OPT_NO_FILE_CHECK,
+		OPT_API_SOCKET,
+		OPT_SECCOMP,
 	};
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -60,6 +63,8 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "set", required_argument, NULL, OPT_SET },
 		{ "no-file-check", no_argument, NULL, OPT_NO_FILE_CHECK },
+		{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -98,6 +103,16 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 			if (!(accept & CLI_ACCEPT_NO_FILE_CHECK))
 				return cli_usage_error(usage);
 			out->no_file_check = true;
+			break;
+		case OPT_API_SOCKET:
+			if (!(accept & CLI_ACCEPT_API_SOCKET))
+				return cli_usage_error(usage);
+			out->api_socket = optarg;
+			break;
+		case OPT_SECCOMP:
+			if (!(accept & CLI_ACCEPT_SECCOMP))
+				return cli_usage_error(usage);
+			out->seccomp = optarg;
 			break;
 		default:
 			return cli_usage_error(usage);

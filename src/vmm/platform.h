@@ -23,6 +23,7 @@ enum platform_request {
 	PLATFORM_REQ_POWEROFF, /* ACPI S5, or the guest wrote the power-off port */
 	PLATFORM_REQ_RESET,    /* 0xCF9, ACPI reset register, i8042 pulse */
 	PLATFORM_REQ_EXIT,     /* debug-exit port: end the VM with the guest's status */
+	PLATFORM_REQ_PANIC,    /* pvpanic: the guest reported a panic (code: the event bits) */
 };
 
 /*

@@ -10,20 +10,31 @@
  *    (Documentation/arch/x86/boot.rst, protocol 2.06+).
  *  - boot.load_address: CS:IP = (addr >> 4):(addr & 0xf), so the highest real-mode start
  *    is 0xffff:0xf = 0xfffff (Intel SDM vol. 3A section 20.1.1).
- *  - debug.exit_port: must not hide a standard PC port: 8259A PICs 0x20/0xa0, 8254 PIT
- *    0x40-0x43, 8042 0x60/0x64, MC146818 RTC 0x70-0x71, COM1 16550 0x3f8-0x3ff, PCI
- *    configuration mechanism #1 0xcf8-0xcff (PCI Local Bus 3.0 section 3.2.2.3.2) which holds
- *    the PIIX/ICH reset control register 0xcf9, and the ACPI PM block 0x600-0x60f.
- *  - disks[].serial: at most 20 bytes (ATA8-ACS IDENTIFY DEVICE words 10-19; virtio 1.2
- *    section 5.2.6, VIRTIO_BLK_ID_BYTES).
- *  - nics[].mac: IEEE 802 MAC-48; the I/G bit (bit 0 of octet 0) must be 0 (unicast).
- *  - nics[].tap: a Linux interface name (IFNAMSIZ 16 with the NUL; no '/', ':', blanks).
- *  - serial/control unix socket paths fit struct sockaddr_un's sun_path (unix(7)).
+ *  - debug.exit_port: the device claims 4 ports (port..port+3), which must not hide a port
+ *    the PC board decodes: 8259A PICs 0x20/0xa0 and their ELCRs 0x4d0-0x4d1, 8254 PIT
+ *    0x40-0x43 and port B 0x61, 8042 0x60/0x64, MC146818 RTC 0x70-0x71, COM1 16550
+ *    0x3f8-0x3ff, PCI configuration mechanism #1 0xcf8-0xcff (PCI Local Bus 3.0 section
+ *    3.2.2.3.2) which holds the PIIX/ICH reset control register 0xcf9, the ACPI PM blocks
+ *    0x600-0x60b and 0x620-0x627, and with debug.test_device the test device's 0x520-0x53f.
+ *  - boot.modules: at most 16 (the multiboot loader's table).
+ *  - serial.path with target unix: fits struct sockaddr_un's sun_path (unix(7)).
+ * The device sections (disks, nics, display, control) and the refusal of what this build
+ * cannot run yet are in spec_devices.c; the helpers they share in spec_internal.h.
  *
  * Not here: whether images fit in RAM (the loaders), whether the accelerator exists (the
  * accelerator probe), --set (spec_set.c).
  */
 #include "vmm/spec.h"
+
+#include "devices/acpi_pm.h"
+#include "devices/debug_exit.h"
+#include "devices/i8042.h"
+#include "devices/pic_regs.h"
+#include "devices/pit_regs.h"
+#include "devices/pvpanic.h"
+#include "devices/testdev.h"
+#include "vmm/boot/boot.h"
+#include "vmm/spec_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -38,10 +49,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define SPEC_PATH_LEN	   192	     /* a JSON path in a message */
 #define SPEC_FILE_MAX	   (1 << 20) /* a spec file larger than this is not a spec */
-#define SPEC_SHOW_LEN	   64	     /* user strings are shown up to this many bytes */
 #define SPEC_UNIX_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
+/* The parser's limits are the devices' and loaders' own. */
+_Static_assert(SPEC_BOOT_MODULES_MAX == BOOT_MAX_MODULES, "boot.modules limit");
+_Static_assert(SPEC_EXIT_PORT_WIDTH == DEBUG_EXIT_WIDTH, "debug-exit width");
 
 /* ---- diagnostics ---- */
 
@@ -120,21 +133,14 @@ static const char *const boot_kind_names[] = { "kernel", "multiboot", "flat", "f
 static const char *const serial_target_names[] = { "stdio", "file", "pty", "unix", "none", NULL };
 static const char *const on_reset_names[] = { "restart", "exit", NULL };
 static const char *const on_triple_fault_names[] = { "exit", "reset", NULL };
-static const char *const disk_format_names[] = { "auto", "raw", "vmdk", NULL };
-static const char *const disk_bus_names[] = { "virtio", "ahci", NULL };
 static const char *const boot_decompress_names[] = { "host", "guest", NULL };
-static const char *const disk_cache_names[] = { "writeback", "writethrough", "none", NULL };
-static const char *const nic_backend_names[] = { "user", "tap", NULL };
-static const char *const nic_model_names[] = { "virtio", "e1000", NULL };
-static const char *const display_type_names[] = { "none", "vnc", NULL };
+static const char *const forbidden_syscall_names[] = { "none", "main", "vcpu", NULL };
 static const char *const bt_engine_names[] = { "jit", "interpreter", NULL };
 
-static const char *spec_enum_name(const char *const *names, size_t nr, unsigned v)
+const char *spec_enum_name(const char *const *names, size_t nr, unsigned v)
 {
 	return v < nr - 1 ? names[v] : "?";
 }
-
-#define SPEC_ENUM_NAME(tbl, v) spec_enum_name(tbl, ARRAY_SIZE(tbl), (unsigned)(v))
 
 const char *spec_accel_name(enum spec_accel a)
 {
@@ -161,36 +167,6 @@ const char *spec_on_triple_fault_name(enum spec_on_triple_fault t)
 	return SPEC_ENUM_NAME(on_triple_fault_names, t);
 }
 
-const char *disk_format_name(enum disk_format f)
-{
-	return SPEC_ENUM_NAME(disk_format_names, f);
-}
-
-const char *disk_bus_name(enum disk_bus b)
-{
-	return SPEC_ENUM_NAME(disk_bus_names, b);
-}
-
-const char *disk_cache_name(enum disk_cache c)
-{
-	return SPEC_ENUM_NAME(disk_cache_names, c);
-}
-
-const char *nic_backend_name(enum nic_backend b)
-{
-	return SPEC_ENUM_NAME(nic_backend_names, b);
-}
-
-const char *nic_model_name(enum nic_model m)
-{
-	return SPEC_ENUM_NAME(nic_model_names, m);
-}
-
-const char *display_type_name(enum display_type t)
-{
-	return SPEC_ENUM_NAME(display_type_names, t);
-}
-
 const char *spec_bt_engine_name(enum spec_bt_engine e)
 {
 	return SPEC_ENUM_NAME(bt_engine_names, e);
@@ -198,16 +174,17 @@ const char *spec_bt_engine_name(enum spec_bt_engine e)
 
 /* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
 
-static const char *const spec_top_keys[] = { "name",	"vcpus",  "memory_mib", "accel",
-					     "boot",	"serial", "on_reset",	"on_triple_fault",
-					     "debug",	"disks",  "nics",	"display",
-					     "control", "bt",	  NULL };
+static const char *const spec_top_keys[] = { "name",	"vcpus",   "memory_mib", "accel",
+					     "boot",	"serial",  "on_reset",	 "on_triple_fault",
+					     "debug",	"disks",   "nics",	 "display",
+					     "control", "sandbox", "bt",	 NULL };
 static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
 					      "modules",    "flat",   "load_address", "firmware",
 					      "decompress", NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
-static const char *const spec_debug_keys[] = { "exit_port", "test_device", NULL };
+static const char *const spec_debug_keys[] = { "exit_port", "test_device", "state_roundtrip_ms",
+					       "forbidden_syscall", NULL };
 static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "readonly",
 					      "cache", "serial", "cdrom", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
@@ -252,18 +229,7 @@ const char *const *spec_sections(void)
 
 /* ---- parse context and helpers ---- */
 
-struct spec_ctx {
-	struct diag *d;
-	const char *base_dir; /* absolute */
-	bool base_canonical;  /* base_dir came from realpath() */
-	unsigned flags;
-	unsigned nr_errors; /* problems found by this parse */
-	bool oom;
-};
-
-static void spec_err(struct spec_ctx *c, const char *path, const char *fmt, ...) PRINTF(3, 4);
-
-static void spec_err(struct spec_ctx *c, const char *path, const char *fmt, ...)
+void spec_err(struct spec_ctx *c, const char *path, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -273,7 +239,7 @@ static void spec_err(struct spec_ctx *c, const char *path, const char *fmt, ...)
 	va_end(ap);
 }
 
-static char *spec_strdup(struct spec_ctx *c, const char *s)
+char *spec_strdup(struct spec_ctx *c, const char *s)
 {
 	char *p = strdup(s);
 
@@ -290,19 +256,19 @@ static void spec_path_fit(char *buf, int len)
 }
 
 /* "parent.key", or "key" at the top level. */
-static void spec_path_key(char *buf, const char *parent, const char *key)
+void spec_path_key(char *buf, const char *parent, const char *key)
 {
 	spec_path_fit(buf,
 		      snprintf(buf, SPEC_PATH_LEN, "%s%s%s", parent, parent[0] ? "." : "", key));
 }
 
-static void spec_path_index(char *buf, const char *parent, size_t i)
+void spec_path_index(char *buf, const char *parent, size_t i)
 {
 	spec_path_fit(buf, snprintf(buf, SPEC_PATH_LEN, "%s[%zu]", parent, i));
 }
 
 /* Quote a user string for a message: printable ASCII kept, the rest as \xNN, cut at 64. */
-static const char *spec_show(char *buf, size_t size, const char *s)
+const char *spec_show(char *buf, size_t size, const char *s)
 {
 	size_t o = 0, n = 0;
 
@@ -322,9 +288,7 @@ static const char *spec_show(char *buf, size_t size, const char *s)
 	return buf;
 }
 
-#define SPEC_SHOW(s) spec_show((char[SPEC_SHOW_LEN * 4 + 8]){ 0 }, SPEC_SHOW_LEN * 4 + 8, (s))
-
-static const char *spec_type_name(const json_t *j)
+const char *spec_type_name(const json_t *j)
 {
 	switch (json_typeof(j)) {
 	case JSON_OBJECT:
@@ -347,7 +311,7 @@ static const char *spec_type_name(const json_t *j)
 }
 
 /* ASCII only, whatever the process locale. */
-static bool spec_isalnum(unsigned char ch)
+bool spec_isalnum(unsigned char ch)
 {
 	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 }
@@ -410,8 +374,8 @@ static bool spec_in_list(const char *word, const char *const *names)
 }
 
 /* obj must be an object (reports the type otherwise). Reports unknown keys. */
-static bool spec_check_object(struct spec_ctx *c, const char *path, const json_t *obj,
-			      const char *const *keys)
+bool spec_check_object(struct spec_ctx *c, const char *path, const json_t *obj,
+		       const char *const *keys)
 {
 	char kpath[SPEC_PATH_LEN];
 	const char *key;
@@ -438,13 +402,13 @@ static bool spec_check_object(struct spec_ctx *c, const char *path, const json_t
 	return true;
 }
 
-static json_t *spec_member(const json_t *obj, const char *path, const char *key, char *kpath)
+json_t *spec_member(const json_t *obj, const char *path, const char *key, char *kpath)
 {
 	spec_path_key(kpath, path, key);
 	return json_object_get(obj, key);
 }
 
-static bool spec_get_string(struct spec_ctx *c, const char *path, const json_t *j, const char **out)
+bool spec_get_string(struct spec_ctx *c, const char *path, const json_t *j, const char **out)
 {
 	if (!json_is_string(j)) {
 		spec_err(c, path, "expected a string, got %s", spec_type_name(j));
@@ -454,7 +418,7 @@ static bool spec_get_string(struct spec_ctx *c, const char *path, const json_t *
 	return true;
 }
 
-static bool spec_get_bool(struct spec_ctx *c, const char *path, const json_t *j, bool *out)
+bool spec_get_bool(struct spec_ctx *c, const char *path, const json_t *j, bool *out)
 {
 	if (!json_is_boolean(j)) {
 		spec_err(c, path, "expected true or false, got %s", spec_type_name(j));
@@ -462,6 +426,27 @@ static bool spec_get_bool(struct spec_ctx *c, const char *path, const json_t *j,
 	}
 	*out = json_is_true(j);
 	return true;
+}
+
+void *spec_new_array(struct spec_ctx *c, const char *path, const json_t *arr, size_t max,
+		     const char *what, size_t elem_size)
+{
+	void *elems;
+
+	if (!json_is_array(arr)) {
+		spec_err(c, path, "expected an array, got %s", spec_type_name(arr));
+		return NULL;
+	}
+	if (!json_array_size(arr))
+		return NULL;
+	if (json_array_size(arr) > max) {
+		spec_err(c, path, "at most %zu %s, got %zu", max, what, json_array_size(arr));
+		return NULL;
+	}
+	elems = calloc(json_array_size(arr), elem_size);
+	if (!elems)
+		c->oom = true;
+	return elems;
 }
 
 static bool spec_get_int_range(struct spec_ctx *c, const char *path, const json_t *j, u64 lo,
@@ -537,8 +522,8 @@ static void spec_enum_list(char *buf, size_t size, const char *const *names)
 }
 
 /* An optional enum member; *out keeps its default when the member is absent. */
-static void spec_get_enum(struct spec_ctx *c, const json_t *obj, const char *path, const char *key,
-			  const char *const *names, unsigned *out)
+void spec_get_enum(struct spec_ctx *c, const json_t *obj, const char *path, const char *key,
+		   const char *const *names, unsigned *out)
 {
 	char kpath[SPEC_PATH_LEN], list[128];
 	json_t *j = spec_member(obj, path, key, kpath);
@@ -560,13 +545,6 @@ static void spec_get_enum(struct spec_ctx *c, const json_t *obj, const char *pat
 	else
 		spec_err(c, kpath, "expected %s, got %s", list, SPEC_SHOW(s));
 }
-
-#define SPEC_GET_ENUM(c, obj, path, key, names, out)          \
-	do {                                                  \
-		unsigned v_ = (unsigned)*(out);               \
-		spec_get_enum(c, obj, path, key, names, &v_); \
-		*(out) = v_;                                  \
-	} while (0)
 
 /*
  * An absolute copy of a path string from the spec, resolved against the base folder. Leading
@@ -604,9 +582,11 @@ static char *spec_resolve(struct spec_ctx *c, const char *rel)
 	return abs;
 }
 
-/* SPEC_CHECK_FILES: the file must open (read-write when writable) and be regular. */
-static void spec_check_file(struct spec_ctx *c, const char *path, const char *abs, bool writable,
-			    bool allow_blockdev)
+/*
+ * SPEC_CHECK_FILES: the file must open (read-write when writable) and be a regular file: the
+ * loaders and the block layer open nothing else (a block device as a disk is not supported).
+ */
+void spec_check_file(struct spec_ctx *c, const char *path, const char *abs, bool writable)
 {
 	struct stat st;
 	int fd;
@@ -621,13 +601,15 @@ static void spec_check_file(struct spec_ctx *c, const char *path, const char *ab
 	}
 	if (fstat(fd, &st) < 0)
 		spec_err(c, path, "cannot stat %s: %s", abs, strerror(errno));
-	else if (!S_ISREG(st.st_mode) && !(allow_blockdev && S_ISBLK(st.st_mode)))
+	else if (S_ISBLK(st.st_mode))
+		spec_err(c, path, "%s is a block device; this build opens only regular files", abs);
+	else if (!S_ISREG(st.st_mode))
 		spec_err(c, path, "%s is not a regular file", abs);
 	close(fd);
 }
 
 /* A required or optional path member; NULL when absent or wrong. */
-static char *spec_get_path(struct spec_ctx *c, const char *kpath, const json_t *j)
+char *spec_get_path(struct spec_ctx *c, const char *kpath, const json_t *j)
 {
 	const char *s;
 
@@ -640,7 +622,7 @@ static char *spec_get_path(struct spec_ctx *c, const char *kpath, const json_t *
 	return spec_resolve(c, s);
 }
 
-static void spec_check_unix_path(struct spec_ctx *c, const char *kpath, const char *abs)
+void spec_check_unix_path(struct spec_ctx *c, const char *kpath, const char *abs)
 {
 	if (abs && strlen(abs) > SPEC_UNIX_PATH_MAX)
 		spec_err(c, kpath, "%s is too long for a unix socket (%zu bytes, at most %zu)", abs,
@@ -700,17 +682,10 @@ static void spec_parse_modules(struct spec_ctx *c, const json_t *arr, const char
 	size_t i;
 	json_t *m;
 
-	if (!json_is_array(arr)) {
-		spec_err(c, path, "expected an array, got %s", spec_type_name(arr));
+	b->modules =
+		spec_new_array(c, path, arr, SPEC_BOOT_MODULES_MAX, "modules", sizeof(*b->modules));
+	if (!b->modules)
 		return;
-	}
-	if (!json_array_size(arr))
-		return;
-	b->modules = calloc(json_array_size(arr), sizeof(*b->modules));
-	if (!b->modules) {
-		c->oom = true;
-		return;
-	}
 	json_array_foreach(arr, i, m)
 	{
 		struct boot_module *bm = &b->modules[b->nr_modules++];
@@ -724,7 +699,7 @@ static void spec_parse_modules(struct spec_ctx *c, const json_t *arr, const char
 			spec_err(c, kpath, "required");
 		bm->path = spec_get_path(c, kpath, p);
 		if (bm->path)
-			spec_check_file(c, kpath, bm->path, false, false);
+			spec_check_file(c, kpath, bm->path, false);
 		p = spec_member(m, ipath, "cmdline", kpath);
 		bm->cmdline = spec_get_cmdline(c, kpath, p);
 	}
@@ -802,13 +777,13 @@ static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_
 	j = spec_member(boot, "boot", boot_kind_names[kind], kpath);
 	b->image = spec_get_path(c, kpath, j);
 	if (b->image)
-		spec_check_file(c, kpath, b->image, false, false);
+		spec_check_file(c, kpath, b->image, false);
 
 	j = spec_member(boot, "boot", "initrd", kpath);
 	if (j && kind == BOOT_LINUX) {
 		b->initrd = spec_get_path(c, kpath, j);
 		if (b->initrd)
-			spec_check_file(c, kpath, b->initrd, false, false);
+			spec_check_file(c, kpath, b->initrd, false);
 	}
 
 	if (kind == BOOT_LINUX)
@@ -857,8 +832,8 @@ static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct ser
 	}
 }
 
-/* Name a standard PC port range that port falls in, or NULL. */
-static const char *spec_reserved_port(u64 port)
+/* Name a port range of the PC board that ports lo..hi overlap, or NULL. */
+static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device)
 {
 	static const struct {
 		u16 lo, hi;
@@ -866,20 +841,27 @@ static const char *spec_reserved_port(u64 port)
 	} ports[] = {
 		{ 0x20, 0x21, "the master 8259 PIC" },
 		{ 0x40, 0x43, "the 8254 PIT" },
-		{ 0x60, 0x60, "the i8042 data port" },
-		{ 0x64, 0x64, "the i8042 command port" },
+		{ I8042_DATA_PORT, I8042_DATA_PORT, "the i8042 data port" },
+		{ PIT_PORT_B, PIT_PORT_B, "port B (PIT gate and NMI status)" },
+		{ I8042_COMMAND_PORT, I8042_COMMAND_PORT, "the i8042 command port" },
 		{ 0x70, 0x71, "the RTC/CMOS" },
 		{ 0xa0, 0xa1, "the slave 8259 PIC" },
 		{ 0x3f8, 0x3ff, "COM1" },
-		{ 0x600, 0x60f, "the ACPI PM block" },
+		{ PVPANIC_DEFAULT_PORT, PVPANIC_DEFAULT_PORT, "the pvpanic port" },
+		{ PIC_ELCR_BASE, PIC_ELCR_BASE + 1, "the PIC edge/level control registers" },
+		{ ACPI_PM_PM1A_EVT, ACPI_PM_TMR + ACPI_PM_TMR_LEN - 1, "the ACPI PM block" },
+		{ ACPI_PM_GPE0, ACPI_PM_GPE0 + ACPI_PM_GPE0_LEN - 1, "the ACPI GPE0 block" },
 		{ 0xcf9, 0xcf9, "the reset control register" },
 		{ 0xcf8, 0xcff, "PCI configuration space" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(ports); i++) {
-		if (port >= ports[i].lo && port <= ports[i].hi)
+		if (lo <= ports[i].hi && hi >= ports[i].lo)
 			return ports[i].what;
 	}
+	if (test_device && lo < TESTDEV_DEFAULT_PIO_BASE + TESTDEV_PIO_PORTS &&
+	    hi >= TESTDEV_DEFAULT_PIO_BASE)
+		return "the test device (debug.test_device)";
 	return NULL;
 }
 
@@ -893,320 +875,41 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 
 	if (!debug || !spec_check_object(c, "debug", debug, spec_debug_keys))
 		return;
+	j = spec_member(debug, "debug", "test_device", kpath);
+	if (j)
+		spec_get_bool(c, kpath, j, &dbg->test_device);
 	j = spec_member(debug, "debug", "exit_port", kpath);
 	if (j && spec_get_number(c, kpath, j, &port)) {
-		what = spec_reserved_port(port);
-		if (port > 0xffff)
-			spec_err(c, kpath, "must be 0..0xffff, got %#llx",
+		u64 last = port + SPEC_EXIT_PORT_WIDTH - 1;
+
+		what = spec_reserved_port(port, port, dbg->test_device);
+		if (port > 0x10000 - SPEC_EXIT_PORT_WIDTH)
+			spec_err(c, kpath, "must be 0..%#x (the device takes %u ports), got %#llx",
+				 0x10000 - SPEC_EXIT_PORT_WIDTH, SPEC_EXIT_PORT_WIDTH,
 				 (unsigned long long)port);
 		else if (what)
 			spec_err(c, kpath, "%#llx is %s; pick a free port such as 0xf4",
 				 (unsigned long long)port, what);
+		else if ((what = spec_reserved_port(port, last, dbg->test_device)))
+			spec_err(c, kpath,
+				 "ports %#llx-%#llx (the device takes %u) overlap %s; pick a free "
+				 "port such as 0xf4",
+				 (unsigned long long)port, (unsigned long long)last,
+				 SPEC_EXIT_PORT_WIDTH, what);
 		else
 			dbg->has_exit_port = true;
 		dbg->exit_port = (u16)port;
 	}
-	j = spec_member(debug, "debug", "test_device", kpath);
-	if (j)
-		spec_get_bool(c, kpath, j, &dbg->test_device);
-}
-
-static void spec_parse_disk(struct spec_ctx *c, const json_t *o, const char *ipath,
-			    struct disk_spec *dk)
-{
-	char kpath[SPEC_PATH_LEN];
-	bool bus_set, ro_set = false;
-	const char *serial;
-	json_t *j;
-
-	dk->bus = DISK_BUS_VIRTIO;
-	if (!spec_check_object(c, ipath, o, spec_disk_keys))
-		return;
-	j = spec_member(o, ipath, "cdrom", kpath);
-	if (j)
-		spec_get_bool(c, kpath, j, &dk->cdrom);
-	j = spec_member(o, ipath, "readonly", kpath);
-	if (j)
-		ro_set = spec_get_bool(c, kpath, j, &dk->readonly);
-	if (dk->cdrom && ro_set && !dk->readonly)
-		spec_err(c, kpath, "a CD-ROM is always read-only");
-	if (dk->cdrom) {
-		dk->readonly = true;
-		dk->bus = DISK_BUS_AHCI;
-	}
-	SPEC_GET_ENUM(c, o, ipath, "format", disk_format_names, &dk->format);
-	SPEC_GET_ENUM(c, o, ipath, "cache", disk_cache_names, &dk->cache);
-	bus_set = spec_member(o, ipath, "bus", kpath) != NULL;
-	SPEC_GET_ENUM(c, o, ipath, "bus", disk_bus_names, &dk->bus);
-	if (dk->cdrom && bus_set && dk->bus != DISK_BUS_AHCI)
-		spec_err(c, kpath, "a CD-ROM needs bus \"ahci\"");
-
-	j = spec_member(o, ipath, "serial", kpath);
-	if (j && spec_get_string(c, kpath, j, &serial)) {
-		size_t len = strlen(serial);
-		bool printable = true;
-
-		for (size_t i = 0; i < len; i++)
-			printable &= serial[i] >= 0x20 && serial[i] < 0x7f;
-		if (len < 1 || len > SPEC_DISK_SERIAL_MAX || !printable)
-			spec_err(c, kpath, "must be 1..%u printable ASCII characters, got %s",
-				 SPEC_DISK_SERIAL_MAX, SPEC_SHOW(serial));
+	j = spec_member(debug, "debug", "state_roundtrip_ms", kpath);
+	if (j && spec_get_number(c, kpath, j, &port)) {
+		if (port < 1 || port > SPEC_STATE_ROUNDTRIP_MAX_MS)
+			spec_err(c, kpath, "must be 1..%u, got %llu", SPEC_STATE_ROUNDTRIP_MAX_MS,
+				 (unsigned long long)port);
 		else
-			dk->serial = spec_strdup(c, serial);
+			dbg->state_roundtrip_ms = (unsigned)port;
 	}
-
-	j = spec_member(o, ipath, "path", kpath);
-	if (!j)
-		spec_err(c, kpath, "required");
-	dk->path = spec_get_path(c, kpath, j);
-	if (dk->path)
-		spec_check_file(c, kpath, dk->path, !dk->readonly, true);
-}
-
-static void spec_parse_disks(struct spec_ctx *c, const json_t *root, struct vm_spec *s)
-{
-	char kpath[SPEC_PATH_LEN], ipath[SPEC_PATH_LEN];
-	json_t *arr = spec_member(root, "", "disks", kpath);
-	json_t *o;
-	size_t i;
-
-	if (!arr)
-		return;
-	if (!json_is_array(arr)) {
-		spec_err(c, kpath, "expected an array, got %s", spec_type_name(arr));
-		return;
-	}
-	if (!json_array_size(arr))
-		return;
-	s->disks = calloc(json_array_size(arr), sizeof(*s->disks));
-	if (!s->disks) {
-		c->oom = true;
-		return;
-	}
-	json_array_foreach(arr, i, o)
-	{
-		spec_path_index(ipath, "disks", i);
-		spec_parse_disk(c, o, ipath, &s->disks[s->nr_disks++]);
-	}
-}
-
-static bool spec_parse_mac(const char *str, u8 mac[6])
-{
-	for (unsigned i = 0; i < 6; i++) {
-		const char *p = str + i * 3;
-
-		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
-		    p[2] != (i == 5 ? '\0' : ':'))
-			return false;
-		mac[i] = (u8)strtoul((char[3]){ p[0], p[1], '\0' }, NULL, 16);
-	}
-	return true;
-}
-
-static bool spec_valid_ifname(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len < 1 || len > SPEC_TAP_NAME_MAX || !strcmp(name, ".") || !strcmp(name, ".."))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)name[i];
-
-		if (ch == '/' || ch == ':' || ch <= 0x20 || ch >= 0x7f)
-			return false;
-	}
-	return true;
-}
-
-static void spec_parse_nic(struct spec_ctx *c, const json_t *o, const char *ipath,
-			   struct nic_spec *n)
-{
-	char kpath[SPEC_PATH_LEN];
-	const char *str;
-	json_t *j;
-
-	if (!spec_check_object(c, ipath, o, spec_nic_keys))
-		return;
-	SPEC_GET_ENUM(c, o, ipath, "backend", nic_backend_names, &n->backend);
-	SPEC_GET_ENUM(c, o, ipath, "model", nic_model_names, &n->model);
-
-	j = spec_member(o, ipath, "mac", kpath);
-	if (j && spec_get_string(c, kpath, j, &str)) {
-		if (!spec_parse_mac(str, n->mac))
-			spec_err(c, kpath,
-				 "expected a MAC address like \"52:54:00:12:34:56\", got %s",
-				 SPEC_SHOW(str));
-		else if (n->mac[0] & 1)
-			spec_err(c, kpath,
-				 "%s is a multicast address (bit 0 of the first octet is set)",
-				 str);
-		else
-			n->mac_set = true;
-	}
-
-	j = spec_member(o, ipath, "tap", kpath);
-	if (!j && n->backend == NIC_BACKEND_TAP) {
-		spec_err(c, kpath, "required with backend \"tap\"");
-	} else if (j && n->backend != NIC_BACKEND_TAP) {
-		spec_err(c, kpath, "only valid with backend \"tap\"");
-	} else if (j && spec_get_string(c, kpath, j, &str)) {
-		if (!spec_valid_ifname(str))
-			spec_err(c, kpath,
-				 "not a valid interface name: %s (1..%u characters, no '/', ':' or "
-				 "blanks)",
-				 SPEC_SHOW(str), SPEC_TAP_NAME_MAX);
-		else
-			n->tap = spec_strdup(c, str);
-	}
-}
-
-static bool spec_mac_used(const struct vm_spec *s, const u8 mac[6], unsigned upto)
-{
-	for (unsigned i = 0; i < upto; i++) {
-		if (s->nics[i].mac_set && !memcmp(s->nics[i].mac, mac, 6))
-			return true;
-	}
-	return false;
-}
-
-/* Report duplicate MACs; give the NICs without one 52:54:00:12:34:xx not used by another. */
-static void spec_assign_macs(struct spec_ctx *c, struct vm_spec *s)
-{
-	char kpath[SPEC_PATH_LEN];
-	unsigned next = 0x56;
-
-	for (unsigned i = 0; i < s->nr_nics; i++) {
-		const u8 *m = s->nics[i].mac;
-
-		if (!s->nics[i].mac_set || !spec_mac_used(s, m, i))
-			continue;
-		snprintf(kpath, sizeof(kpath), "nics[%u].mac", i);
-		spec_err(c, kpath, "%02x:%02x:%02x:%02x:%02x:%02x is already used by another NIC",
-			 m[0], m[1], m[2], m[3], m[4], m[5]);
-	}
-	for (unsigned i = 0; i < s->nr_nics; i++) {
-		u8 mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0 };
-
-		if (s->nics[i].mac_set)
-			continue;
-		do {
-			mac[5] = (u8)next++;
-		} while (spec_mac_used(s, mac, s->nr_nics));
-		memcpy(s->nics[i].mac, mac, 6);
-	}
-}
-
-static void spec_parse_nics(struct spec_ctx *c, const json_t *root, struct vm_spec *s)
-{
-	char kpath[SPEC_PATH_LEN], ipath[SPEC_PATH_LEN];
-	json_t *arr = spec_member(root, "", "nics", kpath);
-	json_t *o;
-	size_t i;
-
-	if (!arr)
-		return;
-	if (!json_is_array(arr)) {
-		spec_err(c, kpath, "expected an array, got %s", spec_type_name(arr));
-		return;
-	}
-	if (!json_array_size(arr))
-		return;
-	if (json_array_size(arr) > 200) {
-		spec_err(c, kpath, "at most 200 NICs, got %zu", json_array_size(arr));
-		return;
-	}
-	s->nics = calloc(json_array_size(arr), sizeof(*s->nics));
-	if (!s->nics) {
-		c->oom = true;
-		return;
-	}
-	json_array_foreach(arr, i, o)
-	{
-		spec_path_index(ipath, "nics", i);
-		spec_parse_nic(c, o, ipath, &s->nics[s->nr_nics++]);
-	}
-	spec_assign_macs(c, s);
-}
-
-/* "host:port" or "[ipv6]:port"; host is returned without brackets. */
-static bool spec_parse_listen(const char *str, char *host, size_t host_size, u16 *port)
-{
-	const char *colon = strrchr(str, ':'), *h = str, *hend;
-	unsigned long p;
-	char *end;
-
-	if (!colon || !colon[1] || !isdigit((unsigned char)colon[1]))
-		return false;
-	errno = 0;
-	p = strtoul(colon + 1, &end, 10);
-	if (*end || errno || p < 1 || p > 65535)
-		return false;
-	hend = colon;
-	if (h[0] == '[') {
-		if (hend[-1] != ']' || hend - h < 3)
-			return false;
-		h++;
-		hend--;
-	}
-	if (hend <= h || (size_t)(hend - h) >= host_size)
-		return false;
-	memcpy(host, h, (size_t)(hend - h));
-	host[hend - h] = '\0';
-	*port = (u16)p;
-	if (h != str) {
-		struct in6_addr a6;
-
-		return inet_pton(AF_INET6, host, &a6) == 1;
-	}
-	for (const char *q = host; *q; q++) {
-		if (!spec_isalnum((unsigned char)*q) && *q != '.' && *q != '-')
-			return false;
-	}
-	return true;
-}
-
-static void spec_parse_display(struct spec_ctx *c, const json_t *root, struct display_spec *ds)
-{
-	char kpath[SPEC_PATH_LEN], host[256];
-	json_t *display = spec_member(root, "", "display", kpath);
-	const char *str;
-	json_t *j;
-
-	if (!display || !spec_check_object(c, "display", display, spec_display_keys))
-		return;
-	SPEC_GET_ENUM(c, display, "display", "type", display_type_names, &ds->type);
-	j = spec_member(display, "display", "listen", kpath);
-	if (j && ds->type != DISPLAY_VNC) {
-		spec_err(c, kpath, "only valid with type \"vnc\"");
-		return;
-	}
-	if (ds->type != DISPLAY_VNC)
-		return;
-	snprintf(host, sizeof(host), "%s", SPEC_DISPLAY_LISTEN_DEFAULT_HOST);
-	ds->listen_port = SPEC_DISPLAY_LISTEN_DEFAULT_PORT;
-	if (j && spec_get_string(c, kpath, j, &str) &&
-	    !spec_parse_listen(str, host, sizeof(host), &ds->listen_port))
-		spec_err(c, kpath,
-			 "expected \"host:port\" like \"127.0.0.1:5900\" or \"[::1]:5900\", got %s",
-			 SPEC_SHOW(str));
-	ds->listen_host = spec_strdup(c, host);
-}
-
-static void spec_parse_control(struct spec_ctx *c, const json_t *root, struct control_spec *cs)
-{
-	char kpath[SPEC_PATH_LEN];
-	json_t *control = spec_member(root, "", "control", kpath);
-	json_t *j;
-
-	if (!control || !spec_check_object(c, "control", control, spec_control_keys))
-		return;
-	j = spec_member(control, "control", "path", kpath);
-	if (!j) {
-		spec_err(c, kpath, "required");
-		return;
-	}
-	cs->path = spec_get_path(c, kpath, j);
-	spec_check_unix_path(c, kpath, cs->path);
+	SPEC_GET_ENUM(c, debug, "debug", "forbidden_syscall", forbidden_syscall_names,
+		      &dbg->forbidden_syscall);
 }
 
 /* The BT engine's tiers: interpreter only, or JIT above a hotness threshold, its code cache. */
@@ -1258,6 +961,15 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	spec_parse_display(c, root, &s->display);
 	spec_parse_control(c, root, &s->control);
 	spec_parse_bt(c, root, &s->bt);
+	if (!(c->flags & SPEC_ALLOW_UNBUILT))
+		spec_refuse_unbuilt(c, root);
+	j = spec_member(root, "", "sandbox", kpath);
+	if (j) {
+		bool on = true;
+
+		spec_get_bool(c, kpath, j, &on);
+		s->sandbox_off = !on;
+	}
 }
 
 void spec_free(struct vm_spec *s)

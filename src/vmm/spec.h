@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VM spec: a JSON file (config/vm-spec.schema.json describes it, config/examples/ shows it)
- * turned into a validated, defaulted, typed struct vm_spec (ARCHITECTURE.md, STYLE.md section
- * 10). jansson is used only inside spec*.c; nothing here exposes a json_t.
+ * The VM spec: a JSON file (config/vm-spec.schema.json describes it, config/examples/ shows it,
+ * docs/spec.md explains every key) turned into a validated, defaulted, typed struct vm_spec
+ * (docs/architecture.md "Configuration flow", docs/conventions.md section 10). jansson is used
+ * only inside spec*.c; nothing here exposes a json_t.
  *
  * Errors are collected, not stopped at: every problem found goes into a struct diag as a JSON
- * path ("disks[1].bus") and a message, so `vmm validate` can print them all (STYLE.md 8).
+ * path ("disks[1].bus") and a message, so `vmm validate` can print them all
+ * (docs/conventions.md section 8).
+ *
+ * A key the parser accepts has an effect. Sections this build validates but cannot run yet
+ * (nics, display: spec_unbuilt_keys) are refused with "PATH: ... not supported by
+ * this build yet"; tests/specs/keys.json names, for every other key, the code that reads it
+ * and the test that shows its effect.
  *
  * Paths: relative paths in the spec resolve against the folder of the spec file (or the
  * base_dir given to spec_parse_string); the struct holds absolute paths only.
@@ -158,7 +165,12 @@ const char *display_type_name(enum display_type t);
 #define SPEC_MEMORY_MIB_MAX		 1048576ull /* 1 TiB */
 #define SPEC_FLAT_LOAD_DEFAULT		 0x7c00
 #define SPEC_DISK_SERIAL_MAX		 20
+#define SPEC_BOOT_MODULES_MAX		 16 /* the multiboot loader's BOOT_MAX_MODULES */
+#define SPEC_AHCI_DISKS_MAX		 6  /* the AHCI controller's ports, AHCI_MAX_PORTS */
+#define SPEC_PCI_DISK_SLOTS		 30 /* bus 0 slots 2..31: virtio disks + the AHCI one */
+#define SPEC_EXIT_PORT_WIDTH		 4  /* ports the debug-exit device claims */
 #define SPEC_TAP_NAME_MAX		 15 /* IFNAMSIZ - 1 */
+#define SPEC_NICS_MAX			 200
 #define SPEC_DISPLAY_LISTEN_DEFAULT_HOST "127.0.0.1"
 #define SPEC_DISPLAY_LISTEN_DEFAULT_PORT 5900
 
@@ -213,10 +225,25 @@ struct control_spec {
 	char *path; /* the control socket (absolute); NULL: no control socket */
 };
 
+#define SPEC_STATE_ROUNDTRIP_MAX_MS 3600000u /* an hour */
+
+/* debug.forbidden_syscall: a thread that makes a system call the sandbox forbids (tests). */
+enum spec_forbidden_syscall {
+	SPEC_FORBIDDEN_SYSCALL_NONE, /* default */
+	SPEC_FORBIDDEN_SYSCALL_MAIN, /* the main thread, right after its lockdown */
+	SPEC_FORBIDDEN_SYSCALL_VCPU, /* vcpu0, right after its lockdown */
+};
+
 struct debug_spec {
 	bool has_exit_port;
 	u16 exit_port;	  /* isa-debug-exit style: the guest writes its exit status here */
 	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
+	/*
+	 * Every this many ms of host time, pause, save the whole state, reset every device and
+	 * vCPU, load it back and resume (vm_state_roundtrip); 0: never.
+	 */
+	unsigned state_roundtrip_ms;
+	enum spec_forbidden_syscall forbidden_syscall;
 };
 
 /* The BT engine's tuning ("bt"); used whenever the VM runs on BT (accel bt, or auto without KVM). */
@@ -247,13 +274,19 @@ struct vm_spec {
 	unsigned nr_nics;
 	struct display_spec display;
 	struct control_spec control;
+	bool sandbox_off; /* "sandbox": false (default true: the seccomp sandbox is on) */
 	struct bt_spec bt;
 };
 
 enum spec_flags {
 	/* Input files (kernel, initrd, modules, flat, firmware, disks) must exist and be readable
-	 * regular files (disks may also be block devices; writable unless readonly). */
+	 * regular files (disks writable unless readonly), and an image attached twice is found
+	 * by its inode as well as by its name. */
 	SPEC_CHECK_FILES = 1u << 0,
+	/* Validate the sections this build cannot run yet (spec_unbuilt_keys) instead of
+	 * refusing them, so that their checks stay tested until they are built. For the
+	 * parser's own unit tests; the vmm command never passes it. */
+	SPEC_ALLOW_UNBUILT = 1u << 1,
 };
 
 /*
@@ -275,6 +308,13 @@ MUST_CHECK int spec_parse_string(const char *json, const char *base_dir, const c
 				 unsigned nr_sets, unsigned flags, struct vm_spec *out,
 				 struct diag *d);
 
+/*
+ * The spec as JSON text (malloc'd; NULL on ENOMEM): every default filled in, every path
+ * absolute, in the schema's keys, so it parses back (spec_parse_string) to the same struct.
+ * vm.info's "config" (spec_json.c).
+ */
+char *spec_to_json(const struct vm_spec *s);
+
 /* Free everything a successful spec_load/spec_parse_string allocated; s is zeroed. */
 void spec_free(struct vm_spec *s);
 
@@ -287,6 +327,13 @@ const char *const *spec_section_keys(const char *section);
 
 /* The object sections spec_section_keys knows, NULL-terminated. */
 const char *const *spec_sections(void);
+
+/*
+ * The top-level keys this build refuses (unless SPEC_ALLOW_UNBUILT), NULL-terminated: a spec
+ * that gives one (a non-empty array for "nics") gets "KEY: ... not supported by this build
+ * yet" ("nics[0]: ..." for the array). For the schema and key-table tests.
+ */
+const char *const *spec_unbuilt_keys(void);
 
 /*
  * Internal to spec.c and spec_set.c (the tree type is only forward-declared so that jansson

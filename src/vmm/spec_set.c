@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * --set key=value overrides, applied to the spec's JSON tree before validation so that an
- * override gets exactly the checks and messages a value in the file gets (STYLE.md 10).
+ * override gets exactly the checks and messages a value in the file gets
+ * (docs/conventions.md section 10).
  *
  * key: names separated by '.', each optionally followed by [index] ("boot.cmdline",
  * "disks[0].readonly", "nics[1].mac"). Objects missing on the way are created; an index

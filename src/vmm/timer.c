@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Virtual clock and deadline timers (ARCHITECTURE.md "Time"). The host clock
- * follows CLOCK_MONOTONIC from VM creation; the fake clock moves only when a
+ * Virtual clock and deadline timers (docs/architecture.md, "The seams"). The
+ * host clock follows CLOCK_MONOTONIC from VM creation; the fake clock moves only when a
  * test advances it. Armed timers sit in a list sorted by deadline, which is
  * short (a handful of devices), so insertion is linear.
  */
@@ -56,7 +56,42 @@ void clock_fake_advance(struct vclock *c, u64 delta_ns)
 
 u64 vclock_now_ns(const struct vclock *c)
 {
-	return c->read(c->opaque);
+	if (__atomic_load_n(&c->frozen, __ATOMIC_ACQUIRE))
+		return c->frozen_at_ns;
+	return c->read(c->opaque) - __atomic_load_n(&c->frozen_total_ns, __ATOMIC_ACQUIRE);
+}
+
+void vclock_freeze(struct vclock *c)
+{
+	if (c->frozen)
+		return;
+	c->frozen_at_ns = vclock_now_ns(c);
+	__atomic_store_n(&c->frozen, true, __ATOMIC_RELEASE);
+}
+
+void vclock_thaw(struct vclock *c)
+{
+	if (!c->frozen)
+		return;
+	/* read() - total == frozen_at from now on: the time spent frozen never happened. */
+	__atomic_store_n(&c->frozen_total_ns, c->read(c->opaque) - c->frozen_at_ns,
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&c->frozen, false, __ATOMIC_RELEASE);
+}
+
+void vclock_restore(struct vclock *c, u64 now_ns, u64 wall_base_ns)
+{
+	c->wall_base_ns = wall_base_ns;
+	if (c->frozen)
+		c->frozen_at_ns = now_ns;
+	else /* unsigned: read() - total == now_ns even when read() is smaller */
+		__atomic_store_n(&c->frozen_total_ns, c->read(c->opaque) - now_ns,
+				 __ATOMIC_RELEASE);
+}
+
+bool vclock_frozen(const struct vclock *c)
+{
+	return __atomic_load_n(&c->frozen, __ATOMIC_ACQUIRE);
 }
 
 u64 vclock_wall_ns(const struct vclock *c)

@@ -1,25 +1,29 @@
 // SPDX-License-Identifier: MIT
 /*
- * vCPU threads and their request slot (STYLE.md section 5). The thread runs
- * the accelerator until a lifecycle stop, which it reports to the VM; the
- * main thread ends it with vcpu_stop (QUIT + kick + join). No signal handler
- * here does anything: host signals are blocked in every thread and read by
- * the main loop through a signalfd; the accelerator's kick mechanism is its
- * own business (KVM uses immediate_exit plus a signal it installs itself).
+ * vCPU threads, their request slot and state machine (vcpu.h). The thread
+ * answers requests at the top of its loop, between two accel->vcpu_run calls,
+ * which is an instruction boundary for both engines; vcpu_request kicks the
+ * accelerator so that a running vCPU gets there promptly (KVM: immediate_exit
+ * and a signal; BT: the engine's attention flag, read at block entry and in
+ * REP loops). Waits inside the thread (HLT without an in-kernel irqchip,
+ * wait-for-SIPI) also watch the slot, so a halted vCPU answers at once.
  *
- * Without an in-kernel irqchip (BT) the thread also plays the part of the
- * processor's INIT/SIPI logic (SDM vol. 3A 9.4 and 11.6.1): application
- * processors start in wait-for-SIPI, an INIT from the userspace local APIC
+ * No signal handler here does anything: host signals are blocked in every
+ * thread and read by the main loop through a signalfd; the accelerator's
+ * kick mechanism is its own business.
+ *
+ * With hooks.startup (the board's local APICs are in userspace: BT) the
+ * thread also plays the processor's INIT/SIPI logic (SDM vol. 3A 9.4 and
+ * 11.6.1): APs start in wait-for-SIPI, an INIT from the local APIC
  * (vcpu_startup) stops the vCPU and puts it back there, and a STARTUP IPI
  * starts it in real mode at vector << 12 from its power-on state. Calls from
  * the accelerator (port, MMIO, INTA, MSRs) carry the struct vcpu, so the
- * per-CPU local APIC window and MSRs reach this vCPU's local APIC.
+ * board's per-CPU hooks know which CPU asked.
  */
 #include "vmm/vcpu.h"
 
 #include "vmm/base/log.h"
-#include "vmm/board_irqchip.h"
-#include "vmm/board_pc.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -45,16 +49,35 @@ const char *vcpu_stop_name(enum vcpu_stop why)
 	return "?";
 }
 
-/*
- * Calls from the accelerator. Their opaque is the struct vcpu, so per-CPU devices (the local
- * APIC window, its MSRs, the INTA cycle) know which CPU asked.
- */
+const char *vcpu_state_name(enum vcpu_state s)
+{
+	switch (s) {
+	case VCPU_STATE_CREATED:
+		return "created";
+	case VCPU_STATE_RUNNING:
+		return "running";
+	case VCPU_STATE_PAUSED:
+		return "paused";
+	case VCPU_STATE_STOPPED:
+		return "stopped";
+	}
+	return "?";
+}
+
+static void vcpu_count(u64 *counter)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+/* ---------------------------------------------------------- accelerator -> machine calls */
+
 static void vcpu_pio(void *opaque, u16 port, unsigned size, bool is_write, void *data)
 {
 	struct vcpu *v = opaque;
 	struct vm *vm = v->vm;
 	u64 val = 0;
 
+	vcpu_count(&v->stats.pio);
 	if (is_write) {
 		memcpy(&val, data, size);
 		bus_write(&vm->plat.pio, port, size, val);
@@ -64,25 +87,12 @@ static void vcpu_pio(void *opaque, u16 port, unsigned size, bool is_write, void 
 	}
 }
 
-static struct board_irqchip *vcpu_irqchip(const struct vcpu *v)
+static void vcpu_mmio_piece(struct vcpu *v, u64 gpa, unsigned size, bool is_write, void *data)
 {
-	return v->vm->board ? board_pc_irqchip(v->vm->board) : NULL;
-}
-
-static void vcpu_mmio(void *opaque, u64 gpa, unsigned size, bool is_write, void *data)
-{
-	struct vcpu *v = opaque;
 	struct vm *vm = v->vm;
-	struct board_irqchip *ic = vcpu_irqchip(v);
 	u64 val = 0;
 
-	if (size > 8) { /* wide accesses (SSE moves) arrive as 8-byte pieces */
-		for (unsigned off = 0; off < size; off += 8)
-			vcpu_mmio(opaque, gpa + off, MIN(8u, size - off), is_write,
-				  (u8 *)data + off);
-		return;
-	}
-	if (ic && board_irqchip_mmio(ic, v->index, gpa, size, is_write, data))
+	if (v->hooks.mmio && v->hooks.mmio(v->hooks.opaque, v->index, gpa, size, is_write, data))
 		return;
 	if (is_write) {
 		memcpy(&val, data, size);
@@ -93,21 +103,30 @@ static void vcpu_mmio(void *opaque, u64 gpa, unsigned size, bool is_write, void 
 	}
 }
 
+static void vcpu_mmio(void *opaque, u64 gpa, unsigned size, bool is_write, void *data)
+{
+	struct vcpu *v = opaque;
+
+	vcpu_count(&v->stats.mmio);
+	/* Wide accesses (SSE moves) arrive as 8-byte pieces. */
+	for (unsigned off = 0; off < size; off += 8)
+		vcpu_mmio_piece(v, gpa + off, MIN(8u, size - off), is_write, (u8 *)data + off);
+}
+
 static int vcpu_intr_ack(void *opaque, unsigned cpu)
 {
 	struct vcpu *v = opaque;
-	struct board_irqchip *ic = vcpu_irqchip(v);
 
 	(void)cpu;
-	return ic ? board_irqchip_intr_ack(ic, v->index) : -1;
+	return v->hooks.intr_ack ? v->hooks.intr_ack(v->hooks.opaque, v->index) : -1;
 }
 
 static int vcpu_msr(void *opaque, u32 index, bool is_write, u64 *val)
 {
 	struct vcpu *v = opaque;
-	struct board_irqchip *ic = vcpu_irqchip(v);
 
-	return ic ? board_irqchip_msr(ic, v->index, index, is_write, val) : -ENOENT;
+	return v->hooks.msr ? v->hooks.msr(v->hooks.opaque, v->index, index, is_write, val) :
+			      -ENOENT;
 }
 
 static u64 vcpu_clock_ns(void *opaque)
@@ -129,7 +148,21 @@ static u64 vcpu_next_deadline(void *opaque)
 	return next;
 }
 
-int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out, struct err *err)
+/* ---------------------------------------------------------------------- creation */
+
+/* The condvar's timed waits count CLOCK_MONOTONIC (a wall-clock step must not stretch them). */
+static void vcpu_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+int vcpu_create(struct vm *vm, unsigned index, const struct vcpu_hooks *hooks, struct vcpu **out,
+		struct err *err)
 {
 	struct vcpu *v = calloc(1, sizeof(*v));
 	int ret;
@@ -139,6 +172,8 @@ int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out, struct err *er
 	v->vm = vm;
 	v->index = index;
 	snprintf(v->name, sizeof(v->name), "vcpu%u", index);
+	if (hooks)
+		v->hooks = *hooks;
 	v->io.vm = v;
 	v->io.pio = vcpu_pio;
 	v->io.mmio = vcpu_mmio;
@@ -147,67 +182,163 @@ int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out, struct err *er
 	v->io.msr = vcpu_msr;
 	v->io.clock_ns = vcpu_clock_ns;
 	pthread_mutex_init(&v->lock, NULL);
-	pthread_cond_init(&v->cond, NULL);
+	vcpu_cond_init(&v->cond);
+	v->power_on = calloc(1, sizeof(*v->power_on));
+	if (!v->power_on) {
+		ret = err_set(err, -ENOMEM, "%s: out of memory", v->name);
+		goto err_free;
+	}
 	ret = vm->accel->vcpu_create(vm->avm, index, &v->io, &v->av, err);
 	if (ret < 0) {
 		err_prefix(err, "%s", v->name);
 		goto err_free;
 	}
-	if (!vm->accel->has_irqchip) {
-		/* INIT returns here; the APs wait for SIPI from power-on (SDM vol. 3A 9.4.1). */
-		v->reset_state = calloc(1, sizeof(*v->reset_state));
-		if (!v->reset_state) {
-			ret = err_set(err, -ENOMEM, "%s: out of memory", v->name);
-			goto err_destroy;
-		}
-		ret = vm->accel->vcpu_get(v->av, v->reset_state);
-		if (ret < 0) {
-			err_set(err, ret, "%s: cannot read the power-on state: %s", v->name,
-				strerror(-ret));
-			goto err_destroy;
-		}
-		v->wait_sipi = index != 0;
+	ret = vm->accel->vcpu_get(v->av, v->power_on);
+	if (ret < 0) {
+		err_set(err, ret, "%s: cannot read the power-on state: %s", v->name,
+			strerror(-ret));
+		goto err_destroy;
 	}
+	/* The APs wait for SIPI from power-on (SDM vol. 3A 9.4.1). */
+	v->wait_sipi = v->hooks.startup && index != 0;
 	*out = v;
 	return 0;
 
 err_destroy:
-	free(v->reset_state);
 	if (vm->accel->vcpu_destroy)
 		vm->accel->vcpu_destroy(v->av);
 err_free:
+	free(v->power_on);
 	pthread_cond_destroy(&v->cond);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 	return ret;
 }
 
-static bool vcpu_should_quit(struct vcpu *v)
-{
-	bool quit;
+/* ------------------------------------------------------------------- requests */
 
-	pthread_mutex_lock(&v->lock);
-	quit = v->quit;
-	pthread_mutex_unlock(&v->lock);
-	return quit || vm_current_end(v->vm) != VM_END_NONE;
+static void vcpu_kick(struct vcpu *v)
+{
+	if (v->av)
+		v->vm->accel->vcpu_kick(v->av);
 }
 
-/* HLT with nothing pending: wait for a kick, an interrupt or at most 10 ms, then retry. */
+void vcpu_request(struct vcpu *v, enum vcpu_request req)
+{
+	pthread_mutex_lock(&v->lock);
+	if (v->req != VCPU_REQ_STOP)
+		v->req = req;
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+	vcpu_kick(v);
+}
+
+void vcpu_nmi(struct vcpu *v)
+{
+	pthread_mutex_lock(&v->lock);
+	v->nmi_pending = true;
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+	vcpu_kick(v);
+}
+
+enum vcpu_state vcpu_state(struct vcpu *v)
+{
+	enum vcpu_state s;
+
+	pthread_mutex_lock(&v->lock);
+	s = v->state;
+	pthread_mutex_unlock(&v->lock);
+	return s;
+}
+
+static bool vcpu_in_state(const struct vcpu *v, enum vcpu_state st)
+{
+	return v->state == st || v->state == VCPU_STATE_STOPPED ||
+	       (st == VCPU_STATE_PAUSED && v->state == VCPU_STATE_CREATED);
+}
+
+int vcpu_wait_state(struct vcpu *v, enum vcpu_state st, u64 timeout_ns)
+{
+	struct timespec ts;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(timeout_ns / 1000000000ull);
+	ts.tv_nsec += (long)(timeout_ns % 1000000000ull);
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&v->lock);
+	while (!vcpu_in_state(v, st) && ret == 0)
+		ret = pthread_cond_timedwait(&v->cond, &v->lock, &ts);
+	if (vcpu_in_state(v, st))
+		ret = 0;
+	pthread_mutex_unlock(&v->lock);
+	return ret ? -ETIMEDOUT : 0;
+}
+
+/*
+ * Answer the request slot at the top of the thread's loop: pause (and wait there for RUN or
+ * STOP), run, stop; inject a pending NMI. Returns true when the thread must end.
+ */
+static bool vcpu_answer(struct vcpu *v)
+{
+	bool nmi;
+
+	pthread_mutex_lock(&v->lock);
+	for (;;) {
+		enum vcpu_request req = v->req;
+
+		if (req == VCPU_REQ_STOP) {
+			v->state = VCPU_STATE_STOPPED;
+			pthread_cond_broadcast(&v->cond);
+			pthread_mutex_unlock(&v->lock);
+			return true;
+		}
+		if (req == VCPU_REQ_PAUSE) {
+			v->state = VCPU_STATE_PAUSED;
+			vcpu_count(&v->stats.pauses);
+		} else if (req == VCPU_REQ_RUN) {
+			v->state = VCPU_STATE_RUNNING;
+		}
+		if (req != VCPU_REQ_NONE) {
+			v->req = VCPU_REQ_NONE;
+			pthread_cond_broadcast(&v->cond);
+		}
+		if (v->state == VCPU_STATE_RUNNING)
+			break;
+		pthread_cond_wait(&v->cond, &v->lock);
+	}
+	nmi = v->nmi_pending;
+	v->nmi_pending = false;
+	pthread_mutex_unlock(&v->lock);
+	if (nmi && v->vm->accel->vcpu_nmi) {
+		vcpu_count(&v->stats.nmis);
+		v->vm->accel->vcpu_nmi(v->av);
+	}
+	return false;
+}
+
+/* HLT with nothing pending: wait for a kick, a request or at most 10 ms, then retry. */
 static void vcpu_wait_halted(struct vcpu *v)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_nsec += 10 * 1000 * 1000;
 	if (ts.tv_nsec >= 1000000000) {
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&v->lock);
-	if (!v->quit)
+	if (v->req == VCPU_REQ_NONE && !v->nmi_pending)
 		pthread_cond_timedwait(&v->cond, &v->lock, &ts);
 	pthread_mutex_unlock(&v->lock);
 }
+
+/* ------------------------------------------------------------------- INIT/SIPI */
 
 void vcpu_startup(struct vcpu *v, int vector)
 {
@@ -225,13 +356,14 @@ void vcpu_startup(struct vcpu *v, int vector)
 	}
 	pthread_cond_broadcast(&v->cond);
 	pthread_mutex_unlock(&v->lock);
-	if (kick && v->av)
-		v->vm->accel->vcpu_kick(v->av);
+	if (kick)
+		vcpu_kick(v);
 }
 
 /*
- * Apply INIT and SIPI, and wait while in wait-for-SIPI. Returns 0 when the vCPU may run, 1 to
- * quit, or a negative errno (the accelerator refused the state). vCPU thread.
+ * Apply INIT and SIPI, and wait while in wait-for-SIPI. Returns 0 when the vCPU may run, 1 when
+ * a request came meanwhile (answer it first), or a negative errno (the accelerator refused the
+ * state). vCPU thread.
  */
 static int vcpu_startup_step(struct vcpu *v)
 {
@@ -239,13 +371,18 @@ static int vcpu_startup_step(struct vcpu *v)
 	struct cpu_state *st;
 	bool init, sipi;
 	u8 vector;
-	int ret = 0;
+	int ret;
 
-	if (!v->reset_state)
+	if (!v->hooks.startup)
 		return 0;
 	pthread_mutex_lock(&v->lock);
-	while (!v->quit && v->wait_sipi && !v->init_pending && !v->sipi_pending)
+	/* An NMI for a vCPU waiting for SIPI stays pending until it runs (SDM 3A 9.4.1). */
+	while (v->req == VCPU_REQ_NONE && v->wait_sipi && !v->init_pending && !v->sipi_pending)
 		pthread_cond_wait(&v->cond, &v->lock);
+	if (v->req != VCPU_REQ_NONE) {
+		pthread_mutex_unlock(&v->lock);
+		return 1;
+	}
 	init = v->init_pending;
 	sipi = v->sipi_pending;
 	vector = v->sipi_vector;
@@ -254,21 +391,21 @@ static int vcpu_startup_step(struct vcpu *v)
 	if (sipi)
 		v->wait_sipi = false;
 	pthread_mutex_unlock(&v->lock);
-	if (vcpu_should_quit(v))
-		return 1;
 	if (!init && !sipi)
 		return 0;
 	st = malloc(sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	*st = *v->reset_state;
+	*st = *v->power_on;
 	if (sipi) {
 		/* Real mode at vector << 12 (SDM vol. 3A 9.4.4.1 and 11.6.1 "Start-Up"). */
 		st->seg[CPU_CS].selector = (u16)(vector << 8);
 		st->seg[CPU_CS].base = (u64)vector << 12;
 		st->rip = 0;
+		vcpu_count(&v->stats.sipis);
 		log_dbg(LOG_CAT_IRQ, "%s: SIPI: starting at %04x:0000", v->name, vector << 8);
 	} else {
+		vcpu_count(&v->stats.inits);
 		log_dbg(LOG_CAT_IRQ, "%s: INIT: waiting for SIPI", v->name);
 	}
 	ret = vm->accel->vcpu_set(v->av, st);
@@ -278,51 +415,46 @@ static int vcpu_startup_step(struct vcpu *v)
 	return sipi ? 0 : vcpu_startup_step(v);
 }
 
+/* --------------------------------------------------------------------- the thread */
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 
-	while (!vcpu_should_quit(v)) {
+	/* Everything this thread may do from here on is on the vCPU list (docs/sandbox.md). */
+	if (sandbox_lockdown(SANDBOX_KIND_VCPU, v->name) < 0)
+		vm_request_end(vm, VM_END_FAILED, 0, "%s: cannot install its sandbox", v->name);
+	while (!vcpu_answer(v)) {
 		enum vcpu_stop why = VCPU_STOP_KICKED;
 		int ret = vcpu_startup_step(v);
 
 		if (ret > 0)
-			break;
-		if (ret == 0)
+			continue;
+		if (ret == 0) {
+			vcpu_count(&v->stats.runs);
 			ret = vm->accel->vcpu_run(v->av, &why);
-
+		}
 		if (ret < 0) {
-			vm_request_end(vm, VM_END_FAILED, 0, "%s: the %s accelerator failed: %s",
-				       v->name, vm->accel->name, strerror(-ret));
-			break;
+			vm_vcpu_stopped(vm, v, VCPU_STOP_FAILED, ret);
+			continue;
 		}
 		log_dbg(LOG_CAT_KVM, "%s: stopped: %s", v->name, vcpu_stop_name(why));
 		switch (why) {
 		case VCPU_STOP_KICKED:
+			vcpu_count(&v->stats.kicks);
 			continue;
 		case VCPU_STOP_HALTED:
 			vcpu_wait_halted(v);
 			continue;
 		case VCPU_STOP_SHUTDOWN:
-			vm_request_end(vm, VM_END_TRIPLE_FAULT, 0, "%s: triple fault (shutdown)",
-				       v->name);
-			break;
 		case VCPU_STOP_RESET:
-			vm_request_end(vm, VM_END_RESET, 0, "%s: the guest reset the machine",
-				       v->name);
-			break;
 		case VCPU_STOP_FAILED:
-			vm_request_end(vm, VM_END_FAILED, 0,
-				       "%s: the %s accelerator could not continue (see above)",
-				       v->name, vm->accel->name);
-			break;
+			/* The VM asks every vCPU (this one first) to pause before returning. */
+			vm_vcpu_stopped(vm, v, why, 0);
+			continue;
 		}
-		break;
 	}
-	pthread_mutex_lock(&v->lock);
-	v->state = VCPU_STATE_DONE;
-	pthread_mutex_unlock(&v->lock);
 	return NULL;
 }
 
@@ -330,12 +462,17 @@ int vcpu_start(struct vcpu *v)
 {
 	int ret;
 
+	pthread_mutex_lock(&v->lock);
 	v->state = VCPU_STATE_RUNNING;
+	pthread_mutex_unlock(&v->lock);
 	ret = pthread_create(&v->thread, NULL, vcpu_thread, v);
 	if (ret) {
-		v->state = VCPU_STATE_DONE;
+		pthread_mutex_lock(&v->lock);
+		v->state = VCPU_STATE_CREATED;
+		pthread_mutex_unlock(&v->lock);
 		return -ret;
 	}
+	pthread_setname_np(v->thread, v->name);
 	v->thread_started = true;
 	return 0;
 }
@@ -344,11 +481,7 @@ void vcpu_stop(struct vcpu *v)
 {
 	if (!v->thread_started)
 		return;
-	pthread_mutex_lock(&v->lock);
-	v->quit = true;
-	pthread_cond_broadcast(&v->cond);
-	pthread_mutex_unlock(&v->lock);
-	v->vm->accel->vcpu_kick(v->av);
+	vcpu_request(v, VCPU_REQ_STOP);
 	pthread_join(v->thread, NULL);
 	v->thread_started = false;
 }
@@ -360,8 +493,26 @@ void vcpu_destroy(struct vcpu *v)
 	vcpu_stop(v);
 	if (v->av && v->vm->accel->vcpu_destroy)
 		v->vm->accel->vcpu_destroy(v->av);
-	free(v->reset_state);
+	free(v->power_on);
 	pthread_cond_destroy(&v->cond);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
+}
+
+int vcpu_reset(struct vcpu *v, const struct cpu_state *boot)
+{
+	const struct accel_ops *accel = v->vm->accel;
+	int ret = accel->vcpu_set(v->av, v->power_on);
+
+	if (ret == 0 && accel->vcpu_reset)
+		ret = accel->vcpu_reset(v->av, v->index == 0);
+	if (ret == 0 && boot)
+		ret = accel->vcpu_set(v->av, boot);
+	pthread_mutex_lock(&v->lock);
+	v->wait_sipi = v->hooks.startup && v->index != 0;
+	v->init_pending = false;
+	v->sipi_pending = false;
+	v->nmi_pending = false;
+	pthread_mutex_unlock(&v->lock);
+	return ret;
 }

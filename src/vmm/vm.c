@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * VM lifecycle: build the platform (RAM, buses, clock), the accelerator VM,
- * the board's devices and the vCPUs from a validated spec, load the boot
- * image, run the main-thread event loop until the VM ends, tear it down.
- * vm.c never asks which accelerator it runs on (ARCHITECTURE.md); the board
- * routes interrupt lines by accel->has_irqchip.
+ * VM construction and the requests other threads make of it (vm.h): build
+ * the platform (RAM, buses, clock), the accelerator VM, the board's devices
+ * and the vCPUs from a validated spec, load the boot image; attach to the
+ * main loop, whose wake callback carries out what vCPU and device threads
+ * asked for (an end, a guest reset, a panic report). The state machine itself
+ * (boot, pause, resume, reboot, shutdown, events) is in vm_lifecycle.c.
+ *
+ * vm.c never asks which accelerator it runs on (docs/architecture.md); the
+ * board routes interrupt lines by accel->has_irqchip and tells the vCPUs
+ * through their hooks whether they play INIT/SIPI.
  */
 #include "vmm/vm.h"
 
@@ -15,6 +20,8 @@
 #include "vmm/loop.h"
 #include "vmm/spec.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_internal.h"
+#include "vmm/vm_state.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -24,7 +31,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -45,13 +51,15 @@ const char *vm_end_name(enum vm_end end)
 		return "stopped by signal";
 	case VM_END_FAILED:
 		return "accelerator failure";
+	case VM_END_API:
+		return "shut down through the API";
 	}
 	return "?";
 }
 
 /*
  * Exit statuses of `vmm run` (also in README and `vmm run --help`):
- *   0   the guest powered off
+ *   0   the guest powered off (or vmm.shutdown / vm.shutdown through the API)
  *   1   the VM could not be created (files, memory, devices)
  *   2   usage error or invalid spec
  *   3   the accelerator is not available on this host
@@ -59,6 +67,7 @@ const char *vm_end_name(enum vm_end end)
  *   5   triple fault (shutdown) with on_triple_fault "exit"
  *   6   the accelerator failed (KVM internal error, emulation failure)
  *   128+N  stopped by signal N (SIGTERM, SIGINT, SIGHUP; Ctrl-A x counts as SIGINT)
+ *   159    the sandbox stopped the VMM: a forbidden system call (sandbox.h; not a vm_end)
  *   any    the status a test guest wrote to the debug-exit port
  */
 int vm_end_exit_status(enum vm_end end, int status)
@@ -66,6 +75,7 @@ int vm_end_exit_status(enum vm_end end, int status)
 	switch (end) {
 	case VM_END_NONE:
 	case VM_END_POWEROFF:
+	case VM_END_API:
 		return 0;
 	case VM_END_RESET:
 		return 4;
@@ -81,11 +91,29 @@ int vm_end_exit_status(enum vm_end end, int status)
 	return 1;
 }
 
+enum vm_state vm_state(struct vm *vm)
+{
+	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
+}
+
+void vm_wake(struct vm *vm)
+{
+	if (eventfd_write(vm->wake_fd, 1) < 0)
+		log_dbg(LOG_CAT_DEV, "%s: wake: %s", vm->spec->name, strerror(errno));
+}
+
+void vm_pause_all_async(struct vm *vm)
+{
+	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i])
+			vcpu_request(vm->vcpus[i], VCPU_REQ_PAUSE);
+}
+
 void vm_request_end(struct vm *vm, enum vm_end end, int status, const char *fmt, ...)
 {
 	va_list ap;
 
-	pthread_mutex_lock(&vm->end_lock);
+	pthread_mutex_lock(&vm->req_lock);
 	if (vm->end == VM_END_NONE) {
 		vm->end = end;
 		vm->end_status = status;
@@ -93,25 +121,69 @@ void vm_request_end(struct vm *vm, enum vm_end end, int status, const char *fmt,
 		vsnprintf(vm->end_msg, sizeof(vm->end_msg), fmt, ap);
 		va_end(ap);
 	}
-	pthread_mutex_unlock(&vm->end_lock);
+	pthread_mutex_unlock(&vm->req_lock);
 	/*
 	 * Stop every vCPU before it runs another instruction: a guest that wrote the power-off
-	 * or reset register must not see the instruction after it execute.
+	 * register must not see the instruction after it execute.
 	 */
-	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i] && vm->vcpus[i]->av)
-			vm->accel->vcpu_kick(vm->vcpus[i]->av);
+	vm_pause_all_async(vm);
 	vm_wake(vm);
 }
 
-enum vm_end vm_current_end(struct vm *vm)
+/* A guest-initiated reset: done in place by the main loop, or an end with on_reset "exit". */
+static void vm_request_reset(struct vm *vm, const char *reason, const char *msg)
 {
-	enum vm_end end;
+	if (vm->spec->on_reset == SPEC_ON_RESET_EXIT && strcmp(reason, "triple-fault")) {
+		vm_request_end(vm, VM_END_RESET, 0, "%s", msg);
+		return;
+	}
+	pthread_mutex_lock(&vm->req_lock);
+	if (!vm->reset_pending) {
+		vm->reset_pending = true;
+		snprintf(vm->reset_reason, sizeof(vm->reset_reason), "%s", reason);
+		snprintf(vm->reset_msg, sizeof(vm->reset_msg), "%s", msg);
+	}
+	pthread_mutex_unlock(&vm->req_lock);
+	vm_pause_all_async(vm);
+	vm_wake(vm);
+}
 
-	pthread_mutex_lock(&vm->end_lock);
-	end = vm->end;
-	pthread_mutex_unlock(&vm->end_lock);
-	return end;
+void vm_report_panic(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->req_lock);
+	vm->panics_pending++;
+	pthread_mutex_unlock(&vm->req_lock);
+	vm_wake(vm);
+}
+
+void vm_vcpu_stopped(struct vm *vm, struct vcpu *v, enum vcpu_stop why, int err)
+{
+	char msg[96];
+
+	switch (why) {
+	case VCPU_STOP_SHUTDOWN:
+		snprintf(msg, sizeof(msg), "%s: triple fault (shutdown)", v->name);
+		if (vm->spec->on_triple_fault == SPEC_ON_TRIPLE_FAULT_RESET)
+			vm_request_reset(vm, "triple-fault", msg);
+		else
+			vm_request_end(vm, VM_END_TRIPLE_FAULT, 0, "%s", msg);
+		break;
+	case VCPU_STOP_RESET:
+		snprintf(msg, sizeof(msg), "%s: the guest reset the machine", v->name);
+		vm_request_reset(vm, "guest", msg);
+		break;
+	case VCPU_STOP_KICKED:
+	case VCPU_STOP_HALTED:
+	case VCPU_STOP_FAILED:
+		if (err)
+			vm_request_end(vm, VM_END_FAILED, 0, "%s: the %s accelerator failed: %s",
+				       v->name, vm->accel->name, strerror(-err));
+		else
+			vm_request_end(vm, VM_END_FAILED, 0,
+				       "%s: the %s accelerator could not continue (see above)",
+				       v->name, vm->accel->name);
+		break;
+	}
 }
 
 /* Device requests (platform.h), called with the device lock held. */
@@ -124,11 +196,14 @@ static void vm_platform_request(struct platform *p, enum platform_request req, i
 		vm_request_end(vm, VM_END_POWEROFF, 0, "the guest powered off");
 		break;
 	case PLATFORM_REQ_RESET:
-		vm_request_end(vm, VM_END_RESET, 0, "the guest reset the machine");
+		vm_request_reset(vm, "guest", "the guest reset the machine");
 		break;
 	case PLATFORM_REQ_EXIT:
 		vm_request_end(vm, VM_END_DEBUG_EXIT, code,
 			       "the guest wrote exit status %d to the debug-exit port", code);
+		break;
+	case PLATFORM_REQ_PANIC:
+		vm_report_panic(vm);
 		break;
 	}
 }
@@ -143,13 +218,38 @@ static void vm_platform_msi(struct platform *p, u64 addr, u32 data)
 		board_pc_msi(vm->board, addr, data);
 }
 
-void vm_wake(struct vm *vm)
-{
-	u64 one = 1;
+/* ------------------------------------------------------------- the board's CPU side */
 
-	if (write(vm->wake_fd, &one, sizeof(one)) < 0)
-		log_dbg(LOG_CAT_DEV, "%s: wake: %s", vm->spec->name, strerror(errno));
+static struct vcpu *vm_cpu(struct vm *vm, unsigned cpu)
+{
+	return vm->vcpus && cpu < vm->nr_vcpus ? vm->vcpus[cpu] : NULL;
 }
+
+void vm_cpu_set_intr(struct vm *vm, unsigned cpu, bool level)
+{
+	struct vcpu *v = vm_cpu(vm, cpu);
+
+	if (v && v->av && vm->accel->vcpu_set_intr)
+		vm->accel->vcpu_set_intr(v->av, level);
+}
+
+void vm_cpu_nmi(struct vm *vm, unsigned cpu)
+{
+	struct vcpu *v = vm_cpu(vm, cpu);
+
+	if (v && v->av && vm->accel->vcpu_nmi)
+		vm->accel->vcpu_nmi(v->av);
+}
+
+void vm_cpu_startup(struct vm *vm, unsigned cpu, int vector)
+{
+	struct vcpu *v = vm_cpu(vm, cpu);
+
+	if (v)
+		vcpu_startup(v, vector);
+}
+
+/* ---------------------------------------------------------------------- creation */
 
 /* A device moved the earliest deadline: wake the main loop so it re-arms its timerfd. */
 static void vm_clock_wake(void *opaque)
@@ -184,7 +284,7 @@ static int vm_map_ram(struct vm *vm, struct err *err)
 	return 0;
 }
 
-static int vm_load_boot(struct vm *vm, struct cpu_state *bsp, struct err *err)
+static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *err)
 {
 	const struct boot_spec *b = &vm->spec->boot;
 	struct boot_params_in in = { .nr_vcpus = vm->nr_vcpus };
@@ -224,40 +324,41 @@ static int vm_load_boot(struct vm *vm, struct cpu_state *bsp, struct err *err)
 	return err_set(err, -EINVAL, "boot: unknown boot method");
 }
 
+int vm_load_boot(struct vm *vm, struct err *err)
+{
+	struct cpu_state *bsp = malloc(sizeof(*bsp));
+	int ret;
+
+	/* The boot vCPU starts where the loader says; the others wait for INIT/SIPI. */
+	if (!bsp)
+		return err_set(err, -ENOMEM, "out of memory");
+	*bsp = *vm->vcpus[0]->power_on;
+	ret = vm_load_boot_image(vm, bsp, err);
+	if (ret == 0)
+		ret = vm_map_ram(vm, err);
+	if (ret == 0) {
+		ret = vm->accel->vcpu_set(vm->vcpus[0]->av, bsp);
+		if (ret < 0)
+			err_set(err, ret, "vcpu0: cannot set the boot state: %s", strerror(-ret));
+	}
+	free(bsp);
+	return ret;
+}
+
 static int vm_create_vcpus(struct vm *vm, struct err *err)
 {
-	struct cpu_state *bsp;
+	const struct vcpu_hooks *hooks = board_pc_vcpu_hooks(vm->board);
 	int ret;
 
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return err_set(err, -ENOMEM, "out of memory");
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		ret = vcpu_create(vm, i, &vm->vcpus[i], err);
+		ret = vcpu_create(vm, i, hooks, &vm->vcpus[i], err);
 		if (ret < 0)
 			return ret;
 	}
-	/* The boot vCPU starts where the loader says; the others wait for INIT/SIPI. */
-	bsp = calloc(1, sizeof(*bsp));
-	if (!bsp)
-		return err_set(err, -ENOMEM, "out of memory");
-	ret = vm->accel->vcpu_get(vm->vcpus[0]->av, bsp);
-	if (ret < 0) {
-		err_set(err, ret, "vcpu0: cannot read the initial state: %s", strerror(-ret));
-		goto out;
-	}
-	ret = vm_load_boot(vm, bsp, err);
-	if (ret < 0)
-		goto out;
-	ret = vm_map_ram(vm, err);
-	if (ret < 0)
-		goto out;
-	ret = vm->accel->vcpu_set(vm->vcpus[0]->av, bsp);
-	if (ret < 0)
-		err_set(err, ret, "vcpu0: cannot set the boot state: %s", strerror(-ret));
-out:
-	free(bsp);
-	return ret;
+	return vm_load_boot(vm, err);
 }
 
 int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct console *console,
@@ -279,7 +380,9 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 	vm->console = console;
 	vm->nr_vcpus = spec->vcpus;
 	vm->wake_fd = -1;
-	pthread_mutex_init(&vm->end_lock, NULL);
+	vm->timer_fd = -1;
+	vm->state = VM_STATE_CREATED;
+	pthread_mutex_init(&vm->req_lock, NULL);
 	platform_lock_init(&vm->plat);
 	bus_init(&vm->plat.pio, "pio", LOG_CAT_PIO, &vm->plat.dev_lock);
 	bus_init(&vm->plat.mmio, "mmio", LOG_CAT_MMIO, &vm->plat.dev_lock);
@@ -291,8 +394,9 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 	vm->plat.owner = vm;
 
 	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->wake_fd < 0) {
-		ret = err_set(err, -errno, "eventfd: %s", strerror(errno));
+	vm->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (vm->wake_fd < 0 || vm->timer_fd < 0) {
+		ret = err_set(err, -errno, "eventfd/timerfd: %s", strerror(errno));
 		goto err_destroy;
 	}
 	ret = gmem_init_pc(&vm->plat.mem, cfg.ram_bytes);
@@ -321,43 +425,53 @@ err_destroy:
 	return ret;
 }
 
-struct vm_loop_ctx {
-	struct vm *vm;
-	int sig_fd, timer_fd;
-};
+/* ------------------------------------------------------------------- the main loop */
+
+void vm_service_timers(struct vm *vm)
+{
+	struct itimerspec its = { 0 };
+	u64 next = TIMER_NEVER, now = 0;
+
+	if (!vclock_frozen(&vm->plat.clock)) { /* paused: nothing can come due */
+		pthread_mutex_lock(&vm->plat.dev_lock);
+		timer_run_due(&vm->plat.clock);
+		next = timer_next_deadline(&vm->plat.clock);
+		now = vclock_now_ns(&vm->plat.clock);
+		pthread_mutex_unlock(&vm->plat.dev_lock);
+	}
+	if (next != TIMER_NEVER) {
+		u64 delta = next > now ? next - now : 1;
+
+		its.it_value.tv_sec = (time_t)(delta / 1000000000ull);
+		its.it_value.tv_nsec = (long)(delta % 1000000000ull);
+	}
+	timerfd_settime(vm->timer_fd, 0, &its, NULL);
+}
 
 static void vm_on_wake(void *opaque, int fd, u32 events)
 {
-	u64 v;
-
-	(void)opaque;
-	(void)events;
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_dbg(LOG_CAT_DEV, "wake fd: %s", strerror(errno));
-}
-
-static void vm_on_signal(void *opaque, int fd, u32 events)
-{
-	struct vm_loop_ctx *ctx = opaque;
-	struct signalfd_siginfo si;
+	struct vm *vm = opaque;
+	eventfd_t v;
 
 	(void)events;
-	if (read(fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	/* Remembered even when the VM is already ending (a reset): the host's stop wins. */
-	__atomic_store_n(&ctx->vm->stop_signal, (int)si.ssi_signo, __ATOMIC_RELAXED);
-	vm_request_end(ctx->vm, VM_END_SIGNAL, (int)si.ssi_signo, "stopped by %s",
-		       strsignal((int)si.ssi_signo));
+	if (eventfd_read(fd, &v) < 0 && errno != EAGAIN)
+		log_dbg(LOG_CAT_DEV, "%s: wake fd: %s", vm->spec->name, strerror(errno));
+	vm_carry_out_requests(vm);
+	vm_service_timers(vm);
+	/* Input the UART could not take yet; its rx_ready callback wakes us when it can. */
+	if (vm->console_attached && console_input_pending(vm->console))
+		console_retry(vm->console);
 }
 
 static void vm_on_timer(void *opaque, int fd, u32 events)
 {
+	struct vm *vm = opaque;
 	u64 v;
 
-	(void)opaque;
 	(void)events;
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_dbg(LOG_CAT_DEV, "timer fd: %s", strerror(errno));
+		log_dbg(LOG_CAT_DEV, "%s: timer fd: %s", vm->spec->name, strerror(errno));
+	vm_service_timers(vm);
 }
 
 static void vm_console_quit(void *opaque)
@@ -367,101 +481,56 @@ static void vm_console_quit(void *opaque)
 	vm_request_end(vm, VM_END_SIGNAL, SIGINT, "quit from the console (Ctrl-A x)");
 }
 
-/* Fire due device timers and program the timerfd for the next deadline. */
-static void vm_service_timers(struct vm *vm, int timer_fd)
+int vm_attach(struct vm *vm, struct loop *l, struct err *err)
 {
-	struct itimerspec its = { 0 };
-	u64 next, now;
-
-	pthread_mutex_lock(&vm->plat.dev_lock);
-	timer_run_due(&vm->plat.clock);
-	next = timer_next_deadline(&vm->plat.clock);
-	now = vclock_now_ns(&vm->plat.clock);
-	pthread_mutex_unlock(&vm->plat.dev_lock);
-	if (next != TIMER_NEVER) {
-		u64 delta = next > now ? next - now : 1;
-
-		its.it_value.tv_sec = (time_t)(delta / 1000000000ull);
-		its.it_value.tv_nsec = (long)(delta % 1000000000ull);
-	}
-	timerfd_settime(timer_fd, 0, &its, NULL);
-}
-
-static int vm_setup_loop(struct vm *vm, struct vm_loop_ctx *ctx)
-{
-	sigset_t set;
 	int ret;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	ctx->vm = vm;
-	ctx->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	ctx->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (ctx->sig_fd < 0 || ctx->timer_fd < 0)
-		return -errno;
-	ret = loop_create(&vm->loop);
-	if (ret < 0)
+	vm->loop = l;
+	ret = loop_add(l, vm->wake_fd, EPOLLIN, vm_on_wake, vm);
+	if (!ret)
+		ret = loop_add(l, vm->timer_fd, EPOLLIN, vm_on_timer, vm);
+	if (!ret)
+		ret = board_pc_attach(vm->board, l);
+	if (!ret && vm->console) {
+		ret = console_attach(vm->console, l, board_pc_console_input, vm_console_quit, vm);
+		vm->console_attached = ret == 0;
+	}
+	if (ret < 0) {
+		vm_detach(vm);
+		return err_set(err, ret, "%s: cannot watch its files on the event loop: %s",
+			       vm->spec->name, strerror(-ret));
+	}
+	ret = vm_state_debug_attach(vm, l, err);
+	if (ret < 0) {
+		vm_detach(vm);
 		return ret;
-	ret = loop_add(vm->loop, vm->wake_fd, EPOLLIN, vm_on_wake, ctx);
-	if (!ret)
-		ret = loop_add(vm->loop, ctx->sig_fd, EPOLLIN, vm_on_signal, ctx);
-	if (!ret)
-		ret = loop_add(vm->loop, ctx->timer_fd, EPOLLIN, vm_on_timer, ctx);
-	if (!ret)
-		ret = board_pc_attach(vm->board, vm->loop);
-	if (!ret && vm->console)
-		ret = console_attach(vm->console, vm->loop, board_pc_console_input, vm_console_quit,
-				     vm);
-	return ret;
+	}
+	vm_service_timers(vm);
+	return 0;
 }
 
-enum vm_end vm_run(struct vm *vm)
+void vm_detach(struct vm *vm)
 {
-	struct vm_loop_ctx ctx = { .sig_fd = -1, .timer_fd = -1 };
-	int ret = vm_setup_loop(vm, &ctx);
-
-	if (ret < 0) {
-		vm_request_end(vm, VM_END_FAILED, 0, "cannot set up the event loop: %s",
-			       strerror(-ret));
-		goto out;
-	}
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		ret = vcpu_start(vm->vcpus[i]);
-		if (ret < 0) {
-			vm_request_end(vm, VM_END_FAILED, 0, "vcpu%u: cannot start its thread: %s",
-				       i, strerror(-ret));
-			goto out;
-		}
-	}
-	while (vm_current_end(vm) == VM_END_NONE) {
-		vm_service_timers(vm, ctx.timer_fd);
-		/* Input the UART could not take yet; its rx_ready callback wakes us when it can. */
-		if (vm->console && console_input_pending(vm->console))
-			console_retry(vm->console);
-		loop_run_once(vm->loop, -1);
-	}
-out:
-	for (unsigned i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
-		if (vm->vcpus[i])
-			vcpu_stop(vm->vcpus[i]);
-	if (vm->console)
+	if (!vm->loop)
+		return;
+	vm_state_debug_detach(vm);
+	if (vm->console_attached)
 		console_detach(vm->console);
+	vm->console_attached = false;
 	board_pc_detach(vm->board);
-	if (ctx.sig_fd >= 0)
-		close(ctx.sig_fd);
-	if (ctx.timer_fd >= 0)
-		close(ctx.timer_fd);
-	loop_destroy(vm->loop);
+	loop_del(vm->loop, vm->wake_fd);
+	loop_del(vm->loop, vm->timer_fd);
 	vm->loop = NULL;
-	return vm_current_end(vm);
 }
 
 void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
+	for (unsigned i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
+		if (vm->vcpus[i])
+			vcpu_stop(vm->vcpus[i]);
+	vm_detach(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
 	free(vm->vcpus);
@@ -474,7 +543,14 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->plat.mmio);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
+	if (vm->timer_fd >= 0)
+		close(vm->timer_fd);
 	pthread_mutex_destroy(&vm->plat.dev_lock);
-	pthread_mutex_destroy(&vm->end_lock);
+	pthread_mutex_destroy(&vm->req_lock);
 	free(vm);
+}
+
+u64 vm_memory_bytes(const struct vm *vm)
+{
+	return vm->spec->memory_mib << 20;
 }

@@ -1,12 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One virtual machine: its platform (buses, RAM, clock, device lock), the
- * accelerator it runs on, its vCPUs and the board's devices. Lifecycle:
- * vm_create() builds everything from a validated spec, vm_run() starts the
- * vCPU threads and runs the main-thread event loop until the VM ends, and
- * vm_destroy() releases it. A guest reset with on_reset=restart is done by
- * the caller as destroy + create (cli_run.c), which resets every device and
- * vCPU exactly as a power cycle would.
+ * accelerator it runs on, its vCPUs and the board's devices, and its
+ * lifecycle (docs/management.md):
+ *
+ *   vm_create --> Created --vm_boot--> Running <--vm_pause/vm_resume--> Paused
+ *                                        |  ^                             |
+ *                          vm_shutdown / |  | vm_reboot (reset in place)  |
+ *                          the guest ends v  |                            v
+ *                                       Shutdown --vm_boot (reset in place)--> Running
+ *
+ * The VM does not own the event loop: `vmm run` (struct vmm, vmm.h) creates it
+ * and the VM attaches its file descriptors to it (vm_attach). Every lifecycle
+ * call is made on the main thread; vCPU and device threads only *request*
+ * (vm_request_end, the platform's reset request, vm_vcpu_stopped), and the
+ * main loop carries the request out when it wakes.
+ *
+ * A reset -- vm.reboot, the guest's 0xCF9 / i8042 / ACPI reset, a triple fault
+ * with on_triple_fault "reset" -- is done in place: every vCPU stops at an
+ * instruction boundary, every registered device gets device_ops.reset, the
+ * accelerator's own devices and each vCPU return to their power-on state
+ * (APs wait for SIPI), and the boot loader runs again. RAM is kept, as on a
+ * real PC reset (only a power cycle loses it); the loader rewrites what it
+ * loads.
+ *
+ * Paused (and Shutdown) freeze virtual time: the VM's clock (timer.h) stops,
+ * so device timers and the BT engine's TSC stand still; under KVM kvmclock is
+ * held too (accel_ops.clock_pause) while the TSC keeps counting, as with QEMU.
+ *
+ * Events: every state change and guest event is reported to listeners
+ * (vm_add_listener), on the main thread, after the change.
  */
 #ifndef VMM_VM_H
 #define VMM_VM_H
@@ -15,24 +38,74 @@
 #include "vmm/base/err.h"
 #include "vmm/platform.h"
 
+struct vm;
 struct vm_spec;
+struct vm_state_debug;
 struct console;
 struct board_pc;
 struct vcpu;
 struct loop;
 
-/* Why a VM ended; each maps to a documented exit status of `vmm run` (vm_end_exit_status). */
+/* The API's state names (Cloud Hypervisor's VmState): vm_state_name. */
+enum vm_state {
+	VM_STATE_CREATED,
+	VM_STATE_RUNNING,
+	VM_STATE_PAUSED,
+	VM_STATE_SHUTDOWN,
+};
+
+/* "Created", "Running", "Paused", "Shutdown". */
+const char *vm_state_name(enum vm_state s);
+
+/* Why a VM went to Shutdown; each maps to an exit status of `vmm run` (vm_end_exit_status). */
 enum vm_end {
 	VM_END_NONE,
 	VM_END_POWEROFF,     /* ACPI S5 or equivalent */
-	VM_END_RESET,	     /* the guest reset the machine */
-	VM_END_TRIPLE_FAULT, /* shutdown: a triple fault */
+	VM_END_RESET,	     /* the guest reset the machine and on_reset is "exit" */
+	VM_END_TRIPLE_FAULT, /* shutdown: a triple fault, on_triple_fault "exit" */
 	VM_END_DEBUG_EXIT,   /* the guest wrote its exit status to the debug-exit port */
 	VM_END_SIGNAL,	     /* SIGTERM / SIGINT / SIGHUP from the host */
 	VM_END_FAILED,	     /* the accelerator could not continue (internal error) */
+	VM_END_API,	     /* vm.shutdown through the control API */
 };
 
 const char *vm_end_name(enum vm_end end);
+
+/* The exit status `vmm run` uses for an end (see the table in vm.c). */
+int vm_end_exit_status(enum vm_end end, int status);
+
+enum vm_event_type {
+	VM_EVENT_BOOTED,    /* Created or Shutdown -> Running */
+	VM_EVENT_PAUSED,    /* Running -> Paused */
+	VM_EVENT_RESUMED,   /* Paused -> Running */
+	VM_EVENT_REBOOTING, /* a reset in place begins (reason: "api", "guest", "triple-fault") */
+	VM_EVENT_REBOOTED,  /* ... and is done; the VM runs again (or stays Paused) */
+	VM_EVENT_SHUTDOWN,  /* -> Shutdown; end and status say why */
+	VM_EVENT_POWER_BUTTON, /* vm_power_button pressed the ACPI power button */
+	VM_EVENT_PANIC,	       /* the guest reported a panic (pvpanic) */
+};
+
+/* Cloud Hypervisor's event names: "booted", "paused", "resumed", "rebooting", ... */
+const char *vm_event_name(enum vm_event_type t);
+
+struct vm_event {
+	enum vm_event_type type;
+	enum vm_state state; /* after the event */
+	const char *reason;  /* who asked: "api", "guest", "triple-fault", "signal"...; or NULL */
+	enum vm_end end;     /* VM_EVENT_SHUTDOWN: why */
+	int status;	     /* VM_EVENT_SHUTDOWN: the exit status that end maps to */
+	const char *msg;     /* what happened, in words: "the guest powered off" */
+};
+
+/* Called on the main thread after each event. The vm and ev are valid during the call only. */
+typedef void (*vm_listener_fn)(void *opaque, struct vm *vm, const struct vm_event *ev);
+
+#define VM_MAX_LISTENERS 8
+
+struct vm_listener {
+	vm_listener_fn fn;
+	void *opaque;
+};
 
 struct vm {
 	struct platform plat; /* first: devices get &vm->plat */
@@ -43,41 +116,102 @@ struct vm {
 	unsigned nr_vcpus;
 	struct vcpu **vcpus;
 	struct board_pc *board;
-	struct console *console; /* owned by the caller; survives restarts */
-	struct loop *loop;
+	struct console *console; /* owned by the caller */
+	struct loop *loop;	 /* while attached */
+	int wake_fd;		 /* eventfd: wakes the main loop (requests, timers, console) */
+	int timer_fd;		 /* timerfd: the earliest device deadline */
+	bool console_attached;
+	enum vm_state state; /* written on the main thread only; read with vm_state() */
 
-	/* End state, written under end_lock by whoever ends the VM first. */
-	pthread_mutex_t end_lock;
-	enum vm_end end;
-	int end_status; /* debug-exit status or signal number */
+	/* Requests from other threads, under req_lock; carried out by the main loop. */
+	pthread_mutex_t req_lock;
+	enum vm_end end; /* first end requested wins */
+	int end_status;	 /* debug-exit status or signal number */
 	char end_msg[200];
-	int wake_fd;	 /* eventfd: wakes the main loop when the VM must end */
-	int stop_signal; /* a host signal asked the VM to stop (even if it was ending anyway) */
+	bool reset_pending;
+	char reset_reason[16]; /* "guest" or "triple-fault" */
+	char reset_msg[200];
+	unsigned panics_pending;
+
+	struct vm_listener listeners[VM_MAX_LISTENERS];
+	unsigned nr_listeners;
+	u64 reboots;			    /* resets in place done */
+	struct vm_state_debug *state_debug; /* debug.state_roundtrip_ms (vm_state.h) */
 };
 
-/* Build a VM from a validated spec on the given accelerator. Main thread. */
+/*
+ * Build a VM from a validated spec on the given accelerator: RAM, devices, vCPUs, the boot
+ * image loaded. The VM is Created (no vCPU runs). Main thread.
+ */
 MUST_CHECK int vm_create(const struct vm_spec *spec, const struct accel_ops *accel,
 			 struct console *console, struct vm **out, struct err *err);
 
-/* Run until the VM ends. Returns how it ended. Main thread. */
-enum vm_end vm_run(struct vm *vm);
+/* Attach the VM's fds (wake, timers, disks, console) to the loop, and detach. Main thread. */
+MUST_CHECK int vm_attach(struct vm *vm, struct loop *l, struct err *err);
+void vm_detach(struct vm *vm);
 
-/* Stop all vCPUs and free everything. Main thread. */
+/* Stop every vCPU, detach and free everything. Main thread. */
 void vm_destroy(struct vm *vm);
 
+/* The current state. Any thread (a relaxed read). */
+enum vm_state vm_state(struct vm *vm);
+
 /*
- * Record that the VM must end (first caller wins) and wake the main loop.
- * Any thread; takes end_lock only.
+ * Lifecycle calls, main thread. Each returns 0, -EBUSY with err saying the VM is in the wrong
+ * state ("the VM is Paused"), or another negative errno with a message (a vCPU that did not
+ * stop in time: -ETIMEDOUT; the boot loader failed on reboot: its error).
+ *   vm_boot        Created or Shutdown -> Running (from Shutdown: a reset in place first)
+ *   vm_pause       Running -> Paused: returns once every vCPU has stopped
+ *   vm_resume      Paused -> Running
+ *   vm_reboot      Running or Paused -> (reset in place) -> Running
+ *   vm_shutdown    Running or Paused -> Shutdown (a hard stop, like pulling the plug)
+ *   vm_power_button  Running or Paused: press the ACPI power button (PWRBTN_STS + SCI); the
+ *                  guest decides what to do (a Linux guest shuts down and powers off)
+ *   vm_nmi         Running or Paused: an NMI for every vCPU
+ */
+MUST_CHECK int vm_boot(struct vm *vm, struct err *err);
+MUST_CHECK int vm_pause(struct vm *vm, struct err *err);
+MUST_CHECK int vm_resume(struct vm *vm, struct err *err);
+MUST_CHECK int vm_reboot(struct vm *vm, struct err *err);
+MUST_CHECK int vm_shutdown(struct vm *vm, struct err *err);
+MUST_CHECK int vm_power_button(struct vm *vm, struct err *err);
+MUST_CHECK int vm_nmi(struct vm *vm, struct err *err);
+
+/* Listen to the VM's events. -ENOSPC past VM_MAX_LISTENERS. Main thread. */
+MUST_CHECK int vm_add_listener(struct vm *vm, vm_listener_fn fn, void *opaque);
+void vm_del_listener(struct vm *vm, vm_listener_fn fn, void *opaque);
+
+/*
+ * Request that the VM end (first caller wins): every vCPU is asked to pause before it runs
+ * another instruction, and the main loop moves the VM to Shutdown. Any thread.
  */
 void vm_request_end(struct vm *vm, enum vm_end end, int status, const char *fmt, ...) PRINTF(4, 5);
 
-/* Wake the main loop (it re-reads deadlines, retries console input). Any thread. */
+/* Wake the main loop (it re-reads deadlines, retries console input, carries out requests). */
 void vm_wake(struct vm *vm);
 
-/* How the VM ended, or VM_END_NONE while it runs. Any thread. */
-enum vm_end vm_current_end(struct vm *vm);
+/* A vCPU stopped for a lifecycle reason (triple fault, reset, failure). vCPU thread. */
+void vm_vcpu_stopped(struct vm *vm, struct vcpu *v, enum vcpu_stop why, int err);
 
-/* The exit status `vmm run` uses for an end (see the table in vm.c). */
-int vm_end_exit_status(enum vm_end end, int status);
+/*
+ * The board's CPU side, for its userspace interrupt controllers: drive CPU cpu's INTR pin,
+ * give it an NMI, INIT (vector -1) or STARTUP. Device lock held, any thread.
+ */
+void vm_cpu_set_intr(struct vm *vm, unsigned cpu, bool level);
+void vm_cpu_nmi(struct vm *vm, unsigned cpu);
+void vm_cpu_startup(struct vm *vm, unsigned cpu, int vector);
+
+/* The guest reported a panic (pvpanic): a VM_EVENT_PANIC follows on the main loop. Any thread. */
+void vm_report_panic(struct vm *vm);
+
+/*
+ * Every counter of the VM: fn(opaque, group, name, value), with group a vCPU ("vcpu0"), a
+ * device instance ("uart0", "virtio-blk0") or a bus ("pio", "mmio"). Main thread.
+ */
+typedef void (*vm_counter_fn)(void *opaque, const char *group, const char *name, u64 value);
+void vm_counters(struct vm *vm, vm_counter_fn fn, void *opaque);
+
+/* Guest RAM in bytes (vm.info memory_actual_size). */
+u64 vm_memory_bytes(const struct vm *vm);
 
 #endif

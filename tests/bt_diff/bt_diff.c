@@ -7,8 +7,17 @@
  *   BT_DIFF_LONG=1     the long mode: 100,000,000 cases
  *   BT_DIFF_CASE=n     run only case n of the seed and print it (a reproducer)
  *   BT_DIFF_TRACE=1    print each case index before running it (hangs, crashes)
+ *   VMM_TEST_HOST_LACKS=compat32,movbe,...  (test-only, a comma list; scripts/host-without
+ *                      sets it) treat the host as lacking 32-bit compatibility mode and/or
+ *                      the named CPU extensions (popcnt lzcnt bmi1 movbe cx16 lahf_lm)
  * Sequences (2-8 instructions) and single instructions in 32-bit code
  * (compatibility mode) are each a quarter of the single-case count.
+ *
+ * What the host lacks is skipped, counted and printed, never failed: the 32-bit cases where the
+ * kernel has no compatibility mode (a forked probe far-jumps to __USER32_CS), and the cases
+ * needing a CPU extension CPUID does not report (they are not generated; the engine's CPUID
+ * model follows the host's). INT n, whose outcome at CPL 3 the host kernel rather than the CPU
+ * reports, is judged against the SDM's #GP(n * 8 + 2).
  * On a mismatch it prints the case (bytes, registers, flags, the data bytes
  * that differ) and fails; at the end it prints the coverage per group.
  */
@@ -17,6 +26,7 @@
 
 #include "bt-fallback/bt.h"
 #include "bt-fallback/jit/jit.h"
+#include "host_lacks.h"
 #include "vmm/base/err.h"
 
 #include <setjmp.h>
@@ -48,6 +58,11 @@ static const char *const diff_reg_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp
 						"rsi", "rdi", "r8",  "r9",  "r10", "r11",
 						"r12", "r13", "r14", "r15" };
 
+/* What the host offers the comparison (main() probes it once). */
+static unsigned diff_have;
+static bool diff_compat32;
+static char diff_compat32_why[160];
+
 static int diff_engine_init(struct diff_engine *e)
 {
 	struct bt_cpu_config cfg = bt_test_config((struct bt_cpu_config){ .mem = &e->mem });
@@ -68,8 +83,11 @@ static int diff_engine_init(struct diff_engine *e)
 	cfg.index = 1;
 	if (bt_cpu_create(&cfg, &e->idle, NULL) < 0)
 		return -1;
-	/* The host has BMI1, so F3 0F BC is TZCNT there: model it for the comparison. */
-	e->cpu->cpuid.bmi1 = true;
+	/* The engine's CPUID model follows the host's: F3 0F BC is TZCNT only with BMI1, etc. */
+	e->cpu->cpuid.popcnt = diff_have & DIFF_NEED_POPCNT;
+	e->cpu->cpuid.lzcnt = diff_have & DIFF_NEED_LZCNT;
+	e->cpu->cpuid.bmi1 = diff_have & DIFF_NEED_BMI1;
+	e->cpu->cpuid.movbe = diff_have & DIFF_NEED_MOVBE;
 	e->cpu->cpuid.sse2 = true; /* the SSE/SSE2 subset is compared too */
 	return 0;
 }
@@ -276,6 +294,39 @@ static u64 diff_env(const char *name, u64 def)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
+/* The SDM's outcome of INT n at CPL 3 through a DPL-0 gate: #GP(n * 8 + 2) at the INT (#UD with
+ * a LOCK prefix), nothing else changed (vol. 3A 6.12.1.1: the gate's DPL is checked before its
+ * present bit). */
+static void diff_sdm_int(const struct diff_case *c, struct diff_result *r)
+{
+	memcpy(r->gpr, c->gpr, sizeof(r->gpr));
+	r->rip = DIFF_CODE + DIFF_CODE_OFF;
+	r->rflags = c->rflags | 0x202;
+	r->trapno = c->int_locked ? 6 : 13;
+	r->err = c->int_locked ? 0 : (u64)c->int_vector * 8 + 2;
+	r->cr2 = 0;
+	memcpy(r->xmm, c->xmm, sizeof(r->xmm));
+	r->fcw = c->fcw;
+	r->fsw = c->fsw;
+	r->ftw = c->ftw;
+	memcpy(r->st, c->st, sizeof(r->st));
+	memcpy(r->data, c->data, DIFF_DATA_SIZE);
+}
+
+static void diff_print_not_generated(void)
+{
+	for (unsigned b = 0; b < DIFF_NR_NEEDS; b++) {
+		u64 n = diff_gen_not_generated(b);
+
+		if (n)
+			printf("skipped (not generated): %llu cases or sequence instructions needing "
+			       "%s: %s\n",
+			       (unsigned long long)n, diff_need_name(b),
+			       test_host_lacks(diff_need_name(b)) ? "VMM_TEST_HOST_LACKS names it" :
+								    "the host CPU lacks it");
+	}
+}
+
 static void diff_run(void **state, bool sequences, bool compat)
 {
 	u64 seed = diff_env("BT_DIFF_SEED", 1);
@@ -284,19 +335,25 @@ static void diff_run(void **state, bool sequences, bool compat)
 	bool trace = diff_env("BT_DIFF_TRACE", 0); /* print each case index before running it */
 	struct diff_rng rng = { .s = seed * 2 + sequences };
 	static struct diff_case c;
-	static struct diff_result nr, br;
+	static struct diff_result nr, br, sdm;
 	struct diff_engine e;
 	struct diff_stats st;
 	struct timespec t0, t1;
 	double secs;
-	u64 skipped = 0;
+	u64 skipped = 0, sdm_cases = 0, sdm_host_agreed = 0;
 
 	(void)state;
 	if (sequences || compat)
 		n /= 4;
+	if (compat && !diff_compat32) {
+		printf("bt_diff 32-bit code: skipped %llu cases: %s\n", (unsigned long long)n,
+		       diff_compat32_why);
+		skip();
+	}
 	if (compat)
 		rng.s = seed * 2 + 0x32;
 	c.compat = compat;
+	diff_gen_allow(diff_have);
 	memset(&st, 0, sizeof(st));
 	assert_int_equal(diff_engine_init(&e), 0);
 	assert_int_equal(diff_native_signals(), 0);
@@ -312,7 +369,23 @@ static void diff_run(void **state, bool sequences, bool compat)
 			continue;
 		if (trace || only != ~0ull)
 			diff_print_case(&c, seed, i);
+		if (c.needs & ~diff_have)
+			fail_msg("bt_diff: case %llu needs an extension the host lacks (%#x)",
+				 (unsigned long long)i, c.needs & ~diff_have);
 		diff_native_run(&c, &nr);
+		if (c.sdm_int) {
+			diff_sdm_int(&c, &sdm);
+			if (diff_compare(&c, &nr, &sdm, false))
+				sdm_host_agreed++;
+			else if (sdm_cases == sdm_host_agreed)
+				printf("note: INT %#x: the host kernel reported trap %d error code %#llx "
+				       "where the SDM says trap %d error code %#llx: the SDM is the "
+				       "oracle\n",
+				       c.int_vector, nr.trapno, (unsigned long long)nr.err,
+				       sdm.trapno, (unsigned long long)sdm.err);
+			sdm_cases++;
+			nr = sdm;
+		}
 		if (trace)
 			fprintf(stderr, "engine\n");
 		diff_engine_run(&e, &c, &br);
@@ -347,6 +420,11 @@ static void diff_run(void **state, bool sequences, bool compat)
 		printf("skipped %llu cases that touched memory the harness process maps (sanitizer "
 		       "shadow)\n",
 		       (unsigned long long)skipped);
+	if (sdm_cases)
+		printf("INT n through DPL-0 gates: %llu cases judged by the SDM (#GP(n * 8 + 2), #UD "
+		       "with LOCK); the host kernel reported the same for %llu\n",
+		       (unsigned long long)sdm_cases, (unsigned long long)sdm_host_agreed);
+	diff_print_not_generated();
 	printf("coverage per group (cases/mismatches):");
 	for (unsigned g = 0, k = 0; g < diff_nr_groups(); g++) {
 		if (!st.cases[g])
@@ -393,5 +471,21 @@ int main(void)
 
 	if (diff_native_init() < 0)
 		return 1;
+	diff_have = diff_native_features();
+	for (unsigned b = 0; b < DIFF_NR_NEEDS; b++)
+		if (test_host_lacks(diff_need_name(b)))
+			diff_have &= ~(1u << b);
+	if (test_host_lacks("compat32"))
+		snprintf(diff_compat32_why, sizeof(diff_compat32_why),
+			 "VMM_TEST_HOST_LACKS names compat32 (treated as a host without 32-bit "
+			 "compatibility mode)");
+	else
+		diff_compat32 = diff_native_compat32(diff_compat32_why, sizeof(diff_compat32_why));
+	printf("bt_diff: host CPU extensions:");
+	for (unsigned b = 0; b < DIFF_NR_NEEDS; b++)
+		printf(" %s%s", diff_have & (1u << b) ? "" : "no-", diff_need_name(b));
+	printf("; 32-bit compatibility mode: %s%s\n",
+	       diff_compat32 ? "yes" : "no: ", diff_compat32 ? "" : diff_compat32_why);
+	fflush(stdout);
 	return cmocka_run_group_tests_name("bt_diff", tests, NULL, NULL);
 }

@@ -18,6 +18,17 @@
 #define DIFF_DATA_SIZE 0x2000u
 #define DIFF_MAX_CODE  160
 
+/* CPU extensions some generated cases need (CPUID bits; the host may lack them). */
+enum {
+	DIFF_NEED_POPCNT = 1u << 0,  /* F3 0F B8 (CPUID 1 ECX 23) */
+	DIFF_NEED_LZCNT = 1u << 1,   /* F3 0F BD (8000_0001h ECX 5, ABM) */
+	DIFF_NEED_BMI1 = 1u << 2,    /* F3 0F BC is TZCNT (7.0 EBX 3) */
+	DIFF_NEED_MOVBE = 1u << 3,   /* 0F 38 F0/F1 (1 ECX 22) */
+	DIFF_NEED_CX16 = 1u << 4,    /* REX.W 0F C7 /1 CMPXCHG16B (1 ECX 13) */
+	DIFF_NEED_LAHF_LM = 1u << 5, /* LAHF/SAHF in 64-bit mode (8000_0001h ECX 0) */
+	DIFF_NR_NEEDS = 6,
+};
+
 struct diff_case {
 	u8 code[DIFF_MAX_CODE];
 	unsigned code_len;
@@ -34,6 +45,10 @@ struct diff_case {
 	bool reject;  /* the generator drops it: the outcome is undefined */
 	bool compat;  /* 32-bit code (compatibility mode, CS = 0x23) instead of 64-bit */
 	bool cr2_any; /* two memory reads in an unspecified order (CMPS): either may fault first */
+	bool sdm_int; /* INT n through a DPL-0 gate: judged by the SDM, not by the host kernel */
+	u8 int_vector;
+	bool int_locked; /* with a LOCK prefix: #UD instead */
+	unsigned needs;	 /* DIFF_NEED_* */
 };
 
 struct diff_result {
@@ -50,6 +65,10 @@ struct diff_result {
 
 /* native.c: the host CPU. */
 int diff_native_init(void);
+unsigned diff_native_features(void); /* DIFF_NEED_* the host CPU has */
+/* Whether the host kernel runs 32-bit user code (IA32 emulation): a forked child far-jumps to
+ * __USER32_CS and back. Call after diff_native_init. False with the reason in why. */
+bool diff_native_compat32(char *why, size_t len);
 int diff_native_signals(void);
 void diff_native_run(const struct diff_case *c, struct diff_result *r);
 
@@ -70,5 +89,9 @@ void diff_gen_state(struct diff_rng *rng, struct diff_case *c);
  */
 unsigned diff_gen_seq_insn(struct diff_rng *rng, u8 *p, bool compat);
 const char *diff_group_name(unsigned g);
+/* Generate only cases whose DIFF_NEED_* are in have (default: all); the others are counted. */
+void diff_gen_allow(unsigned have);
+u64 diff_gen_not_generated(unsigned need_bit);
+const char *diff_need_name(unsigned need_bit);
 
 #endif

@@ -561,6 +561,28 @@ static const char *const gen_groups[] = {
 	"sse-mov", "sse-int", "sse-fp", "mxcsr",  "legacy",  "priv",  "x87",   "mmx",	"sequence",
 };
 
+static unsigned gen_have = ~0u;
+static u64 gen_not_generated[DIFF_NR_NEEDS];
+
+void diff_gen_allow(unsigned have)
+{
+	gen_have = have;
+	memset(gen_not_generated, 0, sizeof(gen_not_generated));
+}
+
+u64 diff_gen_not_generated(unsigned need_bit)
+{
+	return need_bit < DIFF_NR_NEEDS ? gen_not_generated[need_bit] : 0;
+}
+
+const char *diff_need_name(unsigned need_bit)
+{
+	static const char *const names[DIFF_NR_NEEDS] = { "popcnt", "lzcnt", "bmi1",
+							  "movbe",  "cx16",  "lahf_lm" };
+
+	return need_bit < DIFF_NR_NEEDS ? names[need_bit] : "?";
+}
+
 unsigned diff_nr_groups(void)
 {
 	return ARRAY_SIZE(gen_groups);
@@ -635,6 +657,37 @@ struct gen_insn {
 	unsigned imm_at, imm_len;
 	int modrm_at;
 };
+
+/* The CPU extensions an instruction encoded from t needs (DIFF_NEED_*). */
+static unsigned gen_needs(const struct gen_tmpl *t, const struct gen_insn *g)
+{
+	bool f3 = t->tflags & T_F3;
+
+	if (t->map == 1 && f3 && t->op == 0xb8)
+		return DIFF_NEED_POPCNT;
+	if (t->map == 1 && f3 && t->op == 0xbc)
+		return DIFF_NEED_BMI1; /* TZCNT; BSF (another result) without it */
+	if (t->map == 1 && f3 && t->op == 0xbd)
+		return DIFF_NEED_LZCNT; /* LZCNT; BSR without it */
+	if (t->map == 2 && (t->op == 0xf0 || t->op == 0xf1))
+		return DIFF_NEED_MOVBE;
+	if (t->map == 1 && t->op == 0xc7 && t->digit == 1 && g->rexw)
+		return DIFF_NEED_CX16;
+	if (t->map == 0 && (t->op == 0x9e || t->op == 0x9f) && !g->compat)
+		return DIFF_NEED_LAHF_LM;
+	return 0;
+}
+
+/* Whether the host can run a case needing n; counts the first missing extension otherwise. */
+static bool gen_host_has(unsigned n)
+{
+	unsigned missing = n & ~gen_have;
+
+	if (!missing)
+		return true;
+	gen_not_generated[__builtin_ctz(missing)]++;
+	return false;
+}
 
 static void put(struct gen_insn *g, u64 v, unsigned n)
 {
@@ -1097,6 +1150,7 @@ static void diff_gen_one(struct diff_rng *rng, struct diff_case *c)
 		t = &gen_tmpls[rnd(rng, GEN_NR)];
 	memset(c, 0, offsetof(struct diff_case, data));
 	c->reject = false;
+	c->sdm_int = false;
 	c->cr2_any = t->special == S_STRING && (t->op == 0xa6 || t->op == 0xa7);
 	/* FLDENV/FRSTOR: several reads in an unspecified order. */
 	c->cr2_any |= t->map == 0 && (t->op == 0xd9 || t->op == 0xdd) && t->digit == 4;
@@ -1107,7 +1161,20 @@ static void diff_gen_one(struct diff_rng *rng, struct diff_case *c)
 	c->nr_insns = 1;
 	c->group = gen_group_of(t->group);
 	c->undef_flags = t->undef;
+	c->needs = gen_needs(t, &g);
+	if (!gen_host_has(c->needs)) {
+		c->reject = true;
+		return;
+	}
 	gen_special(rng, c, t, &g);
+	if (t->special == S_INT) {
+		/* Linux's IDT gates have DPL 0 except vectors 3, 4 and 0x80 (not generated): INT n
+		 * at CPL 3 is #GP(n * 8 + 2) (SDM vol. 3A 6.12.1.1), #UD with a LOCK prefix; what
+		 * a kernel then reports is its own choice, so the SDM is the oracle. */
+		c->sdm_int = true;
+		c->int_vector = g.p[g.imm_at];
+		c->int_locked = memchr(g.p, 0xf0, g.imm_at - 1) != NULL; /* prefixes only */
+	}
 	if ((t->tflags & T_PTR) && g.mem && g.reg >= 0)
 		c->gpr[g.reg] = (u64)(s64)(int)(rnd(rng, 1024) - 512);
 	if (g.mem)
@@ -1133,6 +1200,8 @@ void diff_gen_sequence(struct diff_rng *rng, struct diff_case *c)
 	unsigned n = 2 + rnd(rng, 7), jcc_at[8], nj = 0;
 
 	memset(c, 0, offsetof(struct diff_case, data));
+	c->sdm_int = false;
+	c->needs = 0;
 	gen_regs(rng, c);
 	c->group = gen_group_of("sequence");
 	for (unsigned i = 0; i < n; i++) {
@@ -1146,11 +1215,14 @@ void diff_gen_sequence(struct diff_rng *rng, struct diff_case *c)
 			c->code_len += 2;
 			continue;
 		}
-		do
-			t = &gen_tmpls[rnd(rng, GEN_NR)];
-		while (!(t->tflags & T_SEQ) || t->undef);
-		g.p = c->code + c->code_len;
-		gen_encode(rng, t, &g, true);
+		do {
+			do
+				t = &gen_tmpls[rnd(rng, GEN_NR)];
+			while (!(t->tflags & T_SEQ) || t->undef);
+			g.p = c->code + c->code_len;
+			gen_encode(rng, t, &g, true);
+		} while (!gen_host_has(gen_needs(t, &g)));
+		c->needs |= gen_needs(t, &g);
 		c->code_len += g.len;
 	}
 	for (unsigned j = 0; j < nj; j++)

@@ -8,11 +8,14 @@
  */
 #include "bt_diff.h"
 
+#include <cpuid.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -201,4 +204,75 @@ void diff_native_run(const struct diff_case *c, struct diff_result *r)
 	__asm__ volatile("ldmxcsr %0" : : "m"((u32){ 0x1f80 }));
 	__asm__ volatile("fninit");
 	memcpy(r->data, diff_data, DIFF_DATA_SIZE);
+}
+
+unsigned diff_native_features(void)
+{
+	unsigned a, b, c, d, have = 0;
+
+	if (__get_cpuid(1, &a, &b, &c, &d)) {
+		have |= (c & (1u << 23)) ? DIFF_NEED_POPCNT : 0;
+		have |= (c & (1u << 22)) ? DIFF_NEED_MOVBE : 0;
+		have |= (c & (1u << 13)) ? DIFF_NEED_CX16 : 0;
+	}
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		have |= (b & (1u << 3)) ? DIFF_NEED_BMI1 : 0;
+	if (__get_cpuid(0x80000001, &a, &b, &c, &d)) {
+		have |= (c & (1u << 5)) ? DIFF_NEED_LZCNT : 0;
+		have |= (c & 1u) ? DIFF_NEED_LAHF_LM : 0;
+	}
+	return have;
+}
+
+/*
+ * In a child, so that whatever the kernel does to a process whose far jump to __USER32_CS fails
+ * (the #GP is normally a SIGSEGV the handler catches) cannot take the test down: an INT3 in
+ * 32-bit code must come back as trap 3 just past it.
+ */
+bool diff_native_compat32(char *why, size_t len)
+{
+	static struct diff_case c;
+	static struct diff_result r;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0) {
+		snprintf(why, len, "cannot fork the probe: %s", strerror(errno));
+		return false;
+	}
+	if (pid == 0) {
+		memset(&c, 0, sizeof(c));
+		c.compat = true;
+		c.code[0] = 0xcc; /* int3 */
+		c.code_len = 1;
+		c.fcw = 0x37f;
+		c.rflags = 2;
+		if (diff_native_signals() < 0)
+			_exit(3);
+		diff_native_run(&c, &r);
+		if (r.trapno == 3 && r.rip == DIFF_CODE + DIFF_CODE_OFF + 1)
+			_exit(0);
+		fprintf(stderr, "bt_diff: the compat-mode probe got trap %d (error code %#llx)\n",
+			r.trapno, (unsigned long long)r.err);
+		_exit(r.trapno == 13 || r.trapno == 11 ? 1 : 2); /* #GP or #NP: no such segment */
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			snprintf(why, len, "cannot wait for the probe: %s", strerror(errno));
+			return false;
+		}
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return true;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+		snprintf(why, len,
+			 "the host kernel has no 32-bit compatibility mode (a far jump to "
+			 "__USER32_CS faults: IA32 emulation is off)");
+	else if (WIFSIGNALED(status))
+		snprintf(why, len, "the compat-mode probe died of signal %d", WTERMSIG(status));
+	else
+		snprintf(why, len, "32-bit code does not run as expected (probe status %d)",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return false;
 }

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 
-from harness import fail
+from harness import fail, kvm_usable
 
 vmm, root = sys.argv[1], sys.argv[2]
 
@@ -81,6 +81,17 @@ out, _ = expect(["host-info"], 0, out_has=["auto accelerator:"])
 with open("/proc/cpuinfo") as f:
     flags = f.read()
 hw = re.search(r"^flags\s*:.*\b(vmx|svm)\b", flags, re.M) is not None
+assist_mod = any(os.path.exists(f"/sys/module/{m}") for m in ("kvm_intel", "kvm_amd"))
+kvm_why = kvm_usable()
+kind = ("real KVM" if hw and assist_mod and not kvm_why else
+        "PVM KVM" if not kvm_why and os.path.exists("/sys/module/kvm_pvm") else
+        "KVM without hardware assist" if not kvm_why else f"no usable KVM ({kvm_why})")
+print(f"host kind: {kind}")
+if hw and assist_mod and not kvm_why:
+    if "auto accelerator: kvm" not in out:
+        fail(f"hardware-assisted KVM is usable here, yet auto does not pick kvm:\n{out}")
+elif "auto accelerator: bt" not in out:
+    fail(f"no hardware-assisted KVM here ({kind}), yet auto does not pick bt:\n{out}")
 if not hw:
     if "auto accelerator: bt" not in out:
         fail(f"no vmx/svm on this host, yet auto does not pick bt:\n{out}")

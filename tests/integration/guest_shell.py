@@ -21,7 +21,7 @@ MARKER = "VMM-GUEST-READY"
 
 def guest_dir(default):
     """Where the built guest lives: $VMM_GUEST_DIR, else default. None if it is not built."""
-    d = os.environ.get("VMM_GUEST_DIR") or default
+    d = os.path.abspath(os.environ.get("VMM_GUEST_DIR") or default)
     for f in ("vmlinuz-cloud", "vmlinuz-generic", "initramfs.cpio.gz"):
         if not os.path.exists(os.path.join(d, f)):
             return None
@@ -47,9 +47,15 @@ class LinuxGuest:
     """One booted guest. engine: "vmm" (vmm binary path given) or "qemu"."""
 
     def __init__(self, kernel, initrd, cmdline="console=ttyS0", vcpus=1, memory_mib=256,
-                 engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None):
+                 engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None,
+                 api=False):
+        # The spec lives in a private folder and resolves relative paths against it.
+        kernel, initrd = os.path.abspath(kernel), os.path.abspath(initrd)
+        disks = [dict(d, path=os.path.abspath(d["path"])) for d in disks]
         self.dir = tempfile.mkdtemp(prefix="vmm-linux-")
         self.sock_path = os.path.join(self.dir, "serial.sock")
+        # api: the vmm also serves its control API here (vmm run --api-socket).
+        self.api_path = os.path.join(self.dir, "api.sock") if api else None
         self.transcript = b""
         self.log = log
         self.seq = 0
@@ -69,10 +75,17 @@ class LinuxGuest:
             bt = bt_spec_from_env()
             if bt:
                 spec["bt"] = bt
+            # The state round-trip debug switch (docs/device-state.md), for the tests that
+            # boot the same guest with every device's state saved and reloaded meanwhile.
+            roundtrip_ms = os.environ.get("VMM_STATE_ROUNDTRIP_MS")
+            if roundtrip_ms:
+                spec["debug"] = {"state_roundtrip_ms": int(roundtrip_ms)}
             spec_path = os.path.join(self.dir, "spec.json")
             with open(spec_path, "w") as f:
                 json.dump(spec, f)
             args = [vmm, "run", spec_path]
+            if self.api_path:
+                args += ["--api-socket", self.api_path]
         else:
             args = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(memory_mib),
                     "-smp", str(vcpus), "-kernel", kernel, "-initrd", initrd,

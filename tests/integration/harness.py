@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Whole-VM test harness: spawn `vmm run` with a spec, read the serial log, wait for markers,
 send signals, check the exit status. Tests exit 0 (pass), 1 (fail) or 77 (skip, meson's code)."""
+import fcntl
 import json
 import os
 import signal
@@ -22,13 +23,24 @@ def fail(msg):
     sys.exit(1)
 
 
+KVM_GET_API_VERSION = 0xAE00  # _IO(KVMIO, 0x00)
+
+
 def kvm_usable():
-    """None if /dev/kvm can be opened read-write, else the reason it cannot."""
+    """None if /dev/kvm opens read-write and answers as KVM API 12 (what accel_kvm's probe
+    checks first), else the reason it cannot be used."""
     try:
         fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
     except OSError as e:
         return f"/dev/kvm cannot be opened: {e.strerror}"
-    os.close(fd)
+    try:
+        api = fcntl.ioctl(fd, KVM_GET_API_VERSION)
+    except OSError as e:
+        return f"/dev/kvm is not KVM: KVM_GET_API_VERSION fails ({e.strerror})"
+    finally:
+        os.close(fd)
+    if api != 12:
+        return f"/dev/kvm reports KVM API version {api}, not 12"
     return None
 
 
@@ -41,7 +53,7 @@ def require_kvm():
 class VM:
     """One `vmm run` process with its spec in a private temporary folder."""
 
-    def __init__(self, vmm, spec, sets=(), stdin=subprocess.DEVNULL):
+    def __init__(self, vmm, spec, sets=(), stdin=subprocess.DEVNULL, stderr_path=None):
         self.dir = tempfile.mkdtemp(prefix="vmm-test-")
         self.serial = os.path.join(self.dir, "serial.log")
         spec = dict(spec)
@@ -52,7 +64,7 @@ class VM:
         args = [vmm, "run", self.spec_path]
         for s in sets:
             args += ["--set", s]
-        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.stderr_path = stderr_path or os.path.join(self.dir, "stderr.log")
         self.stderr_f = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(args, stdin=stdin, stdout=subprocess.PIPE,
                                      stderr=self.stderr_f)

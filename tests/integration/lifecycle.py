@@ -74,7 +74,7 @@ elif case == "serial-unix":
         if time.monotonic() > deadline or vm.proc.poll() is not None:
             fail(f"no socket {path}; stderr {vm.stderr_text()}")
         time.sleep(0.05)
-    while True:  # the file appears at bind(), connections are accepted after listen()
+    while True:  # the socket appears at its path only once it listens; retry anyway
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             s.connect(path)
@@ -261,6 +261,49 @@ elif case == "virtio-blk":
                 fail(f"vmm-img check after the guest's write: {chk.stdout}{chk.stderr}")
     print("ok: virtio-blk write and reads through a hand-built queue (ioeventfd notifications, "
           "MSI-X and INTx through irqfds), raw and vmdk")
+elif case == "disk-hijack":
+    # A guest must not choose how the host opens its disk (docs/security.md "Disk formats"):
+    # it writes a VMDK descriptor naming secret.raw into sector 0 of its raw disk, which is
+    # opened with format auto. The write is refused, and the next boot still opens the disk
+    # as raw with secret.raw untouched. Once the user allows such writes (format raw), the
+    # descriptor lands, and a boot with format auto then refuses to open the disk by probing.
+    d = tempfile.mkdtemp(prefix="vmm-hijack-")
+    disk, secret = os.path.join(d, "disk.raw"), os.path.join(d, "secret.raw")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    secret_data = bytes((i * 37) & 0xff for i in range(1 << 20))
+    with open(secret, "wb") as f:
+        f.write(secret_data)
+
+    def boot(fmt=None):
+        entry = {"path": disk, "bus": "virtio"}
+        if fmt:
+            entry["format"] = fmt
+        return VM(vmm, flat_spec(guest("disk_hijack"), disks=[entry]))
+
+    for n in (1, 2):
+        vm = boot()
+        vm.expect_exit(0, "format auto probed raw")
+        if "descriptor write refused" not in vm.serial_text():
+            fail(f"boot {n}: the guest's descriptor write was not refused:\n{vm.serial_text()}")
+        if "write to sector 0 refused" not in vm.stderr_text():
+            fail(f"boot {n}: the refusal was not logged:\n{vm.stderr_text()}")
+        with open(disk, "rb") as f:
+            if f.read(512) != bytes(512):
+                fail(f"boot {n}: sector 0 of the disk changed")
+        with open(secret, "rb") as f:
+            if f.read() != secret_data:
+                fail(f"boot {n}: secret.raw changed")
+    vm = boot("raw")
+    vm.expect_exit(0)
+    if "descriptor written" not in vm.serial_text():
+        fail(f"format raw: the write should be allowed:\n{vm.serial_text()}")
+    vm = boot()
+    vm.expect_exit(1, "descriptor file")
+    with open(secret, "rb") as f:
+        if f.read() != secret_data:
+            fail("secret.raw changed")
+    print("ok: the guest cannot turn its raw disk into a VMDK naming another file")
 elif case == "bad-disk":
     # A malformed image is refused with a message naming the disk, before the guest runs.
     d = tempfile.mkdtemp(prefix="vmm-baddisk-")

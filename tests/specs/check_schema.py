@@ -24,6 +24,7 @@ except ImportError:
 SCHEMA_BLIND = {
     "nic-duplicate-mac": "MACs unique across nics[] (uniqueItems compares whole objects)",
     "duplicate-key": "duplicate keys vanish when the JSON is loaded",
+    "disk-twice": "two paths naming one image (\"./root.img\" and \"root.img\")",
 }
 
 

@@ -11,7 +11,8 @@
  *    keys and "additionalProperties" is false, and the schema has no other object with
  *    properties (counted as the schema's objects with "type": "object"); and each "enum"
  *    in the schema lists exactly the values the parser accepts, in its order (each value is
- *    tried with --set, and an unknown value must get the parser's list as its message).
+ *    tried with --set, and an unknown value must get the parser's list as its message);
+ *    and the sections the parser refuses (spec_unbuilt_keys) are the ones the schema refuses.
  * Usage: test_specs TESTS_SPECS_DIR CONFIG_DIR
  */
 #include "vmm/spec.h"
@@ -329,7 +330,55 @@ static void test_schema_enums(void **state)
 			free(msg);
 		}
 	}
-	assert_int_equal(nr_enums, 12); /* one per enum in spec.h, but boot_kind (a key) */
+	assert_int_equal(nr_enums, 13); /* one per enum in spec.h, but boot_kind (a key) */
+	json_decref(schema);
+}
+
+/* A top-level property the schema refuses: "not": {} (nothing validates), or an array with
+ * "maxItems": 0 (only the empty array, which asks for nothing). */
+static bool schema_refuses(const json_t *prop)
+{
+	const json_t *not = json_object_get(prop, "not");
+	const json_t *max = json_object_get(prop, "maxItems");
+
+	return (json_is_object(not ) && json_object_size(not ) == 0) ||
+	       (json_is_integer(max) && json_integer_value(max) == 0);
+}
+
+/* The sections the parser refuses (spec_unbuilt_keys) are exactly those the schema refuses. */
+static void test_schema_unbuilt(void **state)
+{
+	const char *const *unbuilt = spec_unbuilt_keys();
+	char path[PATH_MAX];
+	unsigned nr_refused = 0, nr_unbuilt = 0;
+	json_error_t je;
+	json_t *schema, *props, *prop;
+	const char *key;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/vm-spec.schema.json", config_dir);
+	schema = json_load_file(path, 0, &je);
+	assert_non_null(schema);
+	props = json_object_get(schema, "properties");
+	for (; unbuilt[nr_unbuilt]; nr_unbuilt++) {
+		prop = json_object_get(props, unbuilt[nr_unbuilt]);
+		if (!prop || !schema_refuses(prop))
+			fail_msg(
+				"schema: \"%s\" is refused by the parser but accepted by the schema",
+				unbuilt[nr_unbuilt]);
+	}
+	json_object_foreach(props, key, prop)
+	{
+		bool in_list = false;
+
+		for (const char *const *u = unbuilt; *u; u++)
+			in_list |= !strcmp(*u, key);
+		if (schema_refuses(prop) && !in_list)
+			fail_msg("schema: \"%s\" is refused by the schema but not by the parser",
+				 key);
+		nr_refused += schema_refuses(prop);
+	}
+	assert_int_equal(nr_refused, nr_unbuilt);
 	json_decref(schema);
 }
 
@@ -356,7 +405,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: expected at least 12 bad specs and 6 examples\n", dir);
 		return 1;
 	}
-	tests = calloc(nr_bad + nr_examples + 2, sizeof(*tests));
+	tests = calloc(nr_bad + nr_examples + 3, sizeof(*tests));
 	if (!tests)
 		return 1;
 	for (unsigned i = 0; i < nr_bad; i++)
@@ -369,6 +418,8 @@ int main(int argc, char **argv)
 						   .initial_state = examples[i] };
 	tests[nr++] = (struct CMUnitTest){ .name = "schema_keys", .test_func = test_schema_keys };
 	tests[nr++] = (struct CMUnitTest){ .name = "schema_enums", .test_func = test_schema_enums };
+	tests[nr++] =
+		(struct CMUnitTest){ .name = "schema_unbuilt", .test_func = test_schema_unbuilt };
 	ret = _cmocka_run_group_tests("specs", tests, nr, NULL, NULL);
 	for (unsigned i = 0; i < nr_bad; i++)
 		free(bad[i]);

@@ -5,8 +5,8 @@
 usage: crash.py VMM_IMG VMDK_TESTIO
 
 For a monolithicSparse image, a twoGbMaxExtentSparse image and a delta child on a parent with
-data, several rounds of: random writes through the block layer (io_uring, 4 in flight,
-partial and whole grains), kill -9 after a random delay, then
+data, several rounds of: random writes through the block layer (the engine `auto` picks:
+io_uring, or libaio where the host refuses io_uring; 4 in flight, partial and whole grains), kill -9 after a random delay, then
   * the image opens and `vmm-img check` finds no corruption (leaks allowed: exit 0 or 3),
   * every sector holds zeros or an intact stamp no older than the last completed write,
   * `check --repair` leaves a clean image that qemu-img check accepts, and the data verify
@@ -19,6 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import host_probe  # noqa: E402  (tests/host_probe.py)
 
 VMM_IMG, TESTIO = sys.argv[1], sys.argv[2]
 FAILS = []
@@ -50,7 +53,7 @@ def next_seed(rng):
 def crash_rounds(img, journal, tag, rng):
     for r in range(ROUNDS):
         seed = next_seed(rng)
-        w = subprocess.Popen([TESTIO, "crash-writer", img, journal, str(seed), "io_uring"],
+        w = subprocess.Popen([TESTIO, "crash-writer", img, journal, str(seed), "auto"],
                              stderr=subprocess.PIPE)
         time.sleep(rng.uniform(0.15, 0.6))
         w.send_signal(signal.SIGKILL)
@@ -72,6 +75,9 @@ def crash_rounds(img, journal, tag, rng):
 
 
 def main():
+    host_probe.require_tools("qemu-img", why="it checks the images after each crash")
+    why = host_probe.io_uring_refusal()
+    print("I/O engine: " + (f"not io_uring ({why})" if why else "io_uring"))
     rng = random.Random(int(os.environ.get("VMDK_CRASH_SEED", "4")))
     with tempfile.TemporaryDirectory(prefix="vmdk-crash-") as d:
         try:

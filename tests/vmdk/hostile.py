@@ -156,6 +156,35 @@ def expect(path, exp, tag):
               f"{tag}: opens, converts and checks clean")
 
 
+def deep_parent(d):
+    """`vmm-img create -b` of a parent deep in another folder: the child's descriptor carries
+    the parent's whole absolute path as its hint (about 3.7 KiB here), which must be written
+    in full and read back (the formatter once wrote past its buffer on a long hint)."""
+    deep = os.path.join(d, "deep")
+    for i in range(18):
+        deep = os.path.join(deep, f"{i:02d}" + "p" * 198)
+    os.makedirs(deep)
+    base = os.path.join(deep, "base.vmdk")
+    child = os.path.join(d, "child-of-deep.vmdk")
+    r = run([VMM_IMG, "create", "-f", "vmdk", base, "1M"])
+    check(r is not None and r.returncode == 0, "deep parent: base created")
+    r = run([VMM_IMG, "create", "-f", "vmdk", "-b", base, child])
+    check(r is not None and r.returncode == 0,
+          f"deep parent: create -b of a {len(base)}-byte path "
+          f"(rc {r.returncode if r else 'hung'}: {r.stderr.strip()[:80] if r else ''})")
+    with open(child, "rb") as f:
+        embedded = f.read(21 * SEC)
+    check(f'parentFileNameHint="{base}"'.encode() in embedded,
+          "deep parent: the whole path is in the child's descriptor")
+    r = run([VMM_IMG, "info", "--allow-outside", child])
+    check(r is not None and r.returncode == 0 and "base.vmdk" in r.stdout,
+          f"deep parent: the child opens with its parent "
+          f"({r.stderr.strip()[:80] if r else 'hung'})")
+    r = run([VMM_IMG, "info", child])
+    check(r is not None and r.returncode == 1 and r.stderr.startswith("vmm-img: parent"),
+          "deep parent: without --allow-outside the absolute hint is refused")
+
+
 def main():
     corpus = sys.argv[sys.argv.index("--write-corpus") + 1] if "--write-corpus" in sys.argv \
         else None
@@ -199,6 +228,7 @@ def main():
             r = run([VMM_IMG, "info", f"{d}/{a}"])
             check(r is not None and r.returncode == 1 and "loop" in r.stderr,
                   f"parent loop {a}: refused ({r.stderr.strip()[:80] if r else 'hung'})")
+        deep_parent(d)
     print(f"{len(FAILS)} failures")
     sys.exit(1 if FAILS else 0)
 

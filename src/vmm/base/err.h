@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * User-facing error messages (STYLE.md section 8): functions return 0 or a
- * negative errno and, where the cause can be the user's, fill a struct err
+ * User-facing error messages (docs/conventions.md section 8): functions
+ * return 0 or a negative errno and, where the cause can be the user's, fill a struct err
  * with a one-line message. err may be NULL, in which case the message is
  * logged at error level instead.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Logging to stderr (STYLE.md section 9). Messages name their object first
- * ("uart0: ..."). Debug categories are a run-time bitmask chosen with
+ * Logging to stderr (docs/conventions.md section 9). Messages name their
+ * object first ("uart0: ..."). Debug categories are a run-time bitmask chosen with
  * --log=pio,mmio,...; log_dbg() checks it before evaluating its arguments.
  * Under systemd (JOURNAL_STREAM set) lines carry <N> priority prefixes,
  * otherwise a monotonic timestamp. Any thread.
@@ -35,6 +35,13 @@ extern unsigned log_categories; /* enabled debug categories */
 extern int log_min_level;	/* messages above this level are dropped */
 
 void log_msg(enum log_level level, const char *fmt, ...) PRINTF(2, 3);
+
+/*
+ * Is stderr the journal? True when $JOURNAL_STREAM names the device and inode of stderr
+ * (systemd.exec(5)): a child whose stderr went elsewhere inherits the variable but not the
+ * stream. Decided once, on the first call. Any thread.
+ */
+bool log_journal_stream(void);
 
 /* Parse "pio,mmio,all" into log_categories; returns -EINVAL on an unknown name. */
 int log_set_categories(const char *list);

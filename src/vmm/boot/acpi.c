@@ -205,6 +205,34 @@ static size_t aml_com1(u8 *out)
 	return aml_pkg(out, device_op, 2, body, n);
 }
 
+/*
+ * Device (PEVT) { _HID "QEMU0001", _CRS { IO port/1 }, _STA 0x0f }: QEMU's pvpanic, the ACPI
+ * ID Linux's pvpanic-mmio driver matches (it takes an I/O resource too).
+ */
+static size_t aml_pvpanic(u8 *out, u16 port)
+{
+	static const u8 device_op[] = { 0x5b, 0x82 };
+	u8 crs[] = {
+		0x47, 0x01, (u8)port, (u8)(port >> 8), (u8)port, (u8)(port >> 8),
+		0x01, 0x01, /* IO (Decode16, port, port, 1, 1) */
+		0x79, 0x00, /* EndTag */
+	};
+	u8 body[96];
+	size_t n = 0;
+
+	memcpy(body, "PEVT", 4);
+	n = 4;
+	body[n++] = 0x08; /* NameOp _HID, a string */
+	memcpy(body + n, "_HID", 4);
+	n += 4;
+	body[n++] = 0x0d; /* StringPrefix */
+	memcpy(body + n, "QEMU0001", 9);
+	n += 9;
+	n += aml_name_buffer(body + n, "_CRS", crs, sizeof(crs));
+	n += aml_name_dword(body + n, "_STA", 0x0f);
+	return aml_pkg(out, device_op, 2, body, n);
+}
+
 /* Word Address Space Descriptor (6.4.3.5.3): bus numbers (type 2) or I/O (type 1), producer. */
 static size_t acpi_res_word(u8 *p, u8 type, u8 type_flags, u16 min, u16 max)
 {
@@ -307,13 +335,15 @@ static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
 	pkg[p++] = 0x00; /* ZeroOp */
 	pkg[p++] = 0x00;
 	n += aml_pkg(out + n, package_op, 1, pkg, p);
-	if (cfg->com1 || cfg->pci_host) {
+	if (cfg->com1 || cfg->pci_host || cfg->pvpanic_port) {
 		memcpy(sb, "\\_SB_", 5);
 		s = 5;
 		if (cfg->pci_host)
 			s += aml_pci0(sb + s, cfg);
 		if (cfg->com1)
 			s += aml_com1(sb + s);
+		if (cfg->pvpanic_port)
+			s += aml_pvpanic(sb + s, cfg->pvpanic_port);
 		n += aml_pkg(out + n, scope_op, 1, sb, s);
 	}
 	return n;
@@ -321,8 +351,11 @@ static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
 
 static void acpi_fadt(u8 *t, const struct acpi_config *cfg, u32 facs, u32 dsdt)
 {
-	u32 flags = FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
-		    FADT_F_RESET_REG_SUP;
+	/*
+	 * PWR_BUTTON clear: the power button is the fixed-feature one (PM1 PWRBTN_STS/EN, the
+	 * VMM's vm.power-button); SLP_BUTTON set: there is no sleep button at all.
+	 */
+	u32 flags = FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON | FADT_F_RESET_REG_SUP;
 
 	if (cfg->pm_tmr_32bit)
 		flags |= FADT_F_TMR_VAL_EXT;

@@ -147,6 +147,8 @@ struct acpi_config {
 	 */
 	bool pci_host;
 	u8 pci_intx_gsi[4];
+	/* Describe a pvpanic device (\_SB.PEVT, _HID "QEMU0001") at this I/O port; 0: none. */
+	u16 pvpanic_port;
 };
 
 /* The 32-bit PCI memory window PCI0's _CRS gives the OS: the hole up to the IOAPIC. */

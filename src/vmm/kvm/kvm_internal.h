@@ -8,7 +8,8 @@
  * Files: kvm_vm.c (probe, VM, memory slots, dirty log), kvm_vcpu.c (vCPU
  * creation, the KVM_RUN loop, kicks), kvm_cpuid.c (the CPUID model),
  * kvm_regs.c (struct cpu_state <-> KVM register ioctls), kvm_irq.c
- * (KVM_IRQ_LINE, KVM_SIGNAL_MSI, ioeventfd, MSI irqfd and their GSI routes).
+ * (KVM_IRQ_LINE, KVM_SIGNAL_MSI, ioeventfd, MSI irqfd and their GSI routes),
+ * kvm_sandbox.c (the ioctls the seccomp sandbox allows).
  */
 #ifndef VMM_KVM_KVM_INTERNAL_H
 #define VMM_KVM_KVM_INTERNAL_H
@@ -58,7 +59,15 @@ struct accel_vm {
 	unsigned nr_routes, max_routes;
 	struct kvm_irqfd_route *irqfds; /* one per irqfd, by eventfd */
 	unsigned nr_irqfds;
+	/* kvm_lifecycle.c: the in-kernel devices as created (board reset), kvmclock while paused. */
+	struct kvm_irqchip reset_chips[3]; /* PIC master, PIC slave, IOAPIC */
+	struct kvm_pit_state2 reset_pit;
+	bool have_reset_state;
+	struct kvm_clock_data paused_clock;
+	bool clock_saved;
 };
+
+#define KVM_EXIT_COUNTED 64 /* exit reasons counted one by one (higher ones share the last) */
 
 struct accel_vcpu {
 	struct accel_vm *vm;
@@ -69,6 +78,8 @@ struct accel_vcpu {
 	char name[16]; /* "vcpu0" */
 	pthread_t thread;
 	atomic_bool thread_known;
+	struct kvm_lapic_state *reset_lapic; /* as created (kvm_lifecycle.c) */
+	u64 exits[KVM_EXIT_COUNTED];	     /* by exit reason; vCPU thread writes, relaxed */
 };
 
 /* kvm_vm.c */
@@ -97,6 +108,15 @@ int kvm_vcpu_run(struct accel_vcpu *v, enum vcpu_stop *why);
 void kvm_vcpu_kick(struct accel_vcpu *v);
 const char *kvm_exit_name(u32 reason);
 
+/* kvm_lifecycle.c: accel_ops vm_reset, vcpu_reset, clock_pause, vcpu_counters, vcpu_nmi */
+int kvm_capture_vm_reset_state(struct accel_vm *avm);	/* after the irqchip and PIT exist */
+int kvm_capture_vcpu_reset_state(struct accel_vcpu *v); /* at creation */
+int kvm_vm_reset(struct accel_vm *avm);
+int kvm_vcpu_reset(struct accel_vcpu *v, bool bsp);
+void kvm_clock_pause(struct accel_vm *avm, bool paused);
+void kvm_vcpu_counters(struct accel_vcpu *v, accel_counter_fn fn, void *opaque);
+void kvm_vcpu_nmi(struct accel_vcpu *v);
+
 /* kvm_irq.c */
 void kvm_irq_init(struct accel_vm *avm);
 void kvm_irq_fini(struct accel_vm *avm);
@@ -105,5 +125,8 @@ int kvm_irq_msi(struct accel_vm *avm, u64 addr, u32 data);
 int kvm_ioeventfd(struct accel_vm *avm, u64 addr, unsigned len, bool is_pio, int fd, bool assign);
 int kvm_msi_irqfd(struct accel_vm *avm, int fd, u64 addr, u32 data, bool assign);
 int kvm_line_irqfd(struct accel_vm *avm, unsigned gsi, int fd, int resamplefd, bool assign);
+
+/* kvm_sandbox.c: the ioctls the seccomp sandbox must allow, by thread kind. */
+extern const struct accel_sandbox kvm_sandbox;
 
 #endif

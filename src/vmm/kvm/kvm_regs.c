@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * KVM accelerator, register state: struct cpu_state (vmm/cpu_state.h) to and
- * from KVM_GET/SET_REGS, SREGS, FPU, DEBUGREGS, MSRS, VCPU_EVENTS and
- * MP_STATE (api.rst 4.11-4.14, 4.18-4.20, 4.31-4.32, 4.38-4.39, 4.33 and
- * 4.34). FPU layout: the FXSAVE image, Intel SDM vol. 1 table 10-2; x87
- * reset values per SDM vol. 1 8.1.5 and 11.6.4 (FCW 0x37f, MXCSR 0x1f80).
+ * from KVM_GET/SET_MP_STATE, REGS, SREGS, FPU or XSAVE, XCRS, DEBUGREGS, MSRS
+ * and VCPU_EVENTS (api.rst 4.11-4.14, 4.18-4.20, 4.31-4.32, 4.38-4.39, 4.42-4.43,
+ * 4.33 and 4.34). FPU layout: the FXSAVE image, Intel SDM vol. 1 table 10-2;
+ * x87 reset values per SDM vol. 1 8.1.5 and 11.6.4 (FCW 0x37f, MXCSR 0x1f80).
  *
- * MSRs carried in st->msrs: TSC, SYSENTER_CS/ESP/EIP, MISC_ENABLE, PAT, STAR,
+ * Order (Firecracker's, for the reasons its vcpu.rs gives): the MP state is
+ * read first (reading it can change the local APIC's) and set first; the
+ * vCPU events are read and set last (setting the registers clears pending
+ * exceptions); SREGS goes before REGS on a set because KVM checks RIP and
+ * RFLAGS against the mode CR0/EFER/CS give; the TSC with the MSRs.
+ *
+ * MSRs carried in st->msrs: SYSENTER_CS/ESP/EIP, MISC_ENABLE, PAT, STAR,
  * LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE and TSC_AUX, each only if KVM lists
- * it in KVM_GET_MSR_INDEX_LIST. EFER and APIC_BASE travel in the sregs.
+ * it in KVM_GET_MSR_INDEX_LIST. EFER and APIC_BASE travel in the sregs, the
+ * TSC in st->tsc (written back only with CPU_STATE_F_TSC).
  *
- * Not carried: XSAVE state beyond FXSAVE (the CPUID model hides XSAVE), the
- * in-kernel LAPIC/IOAPIC/PIC/PIT state (KVM_GET_LAPIC & co, a later
- * snapshot issue), pending exceptions and interrupts, SMM.
+ * Not carried: XSAVE state beyond FXSAVE (the CPUID model hides XSAVE, so
+ * XCR0 is x87 only), the in-kernel LAPIC/IOAPIC/PIC/PIT state (KVM_GET_LAPIC &
+ * co), SMM.
  */
 #include "vmm/kvm/kvm_internal.h"
 
@@ -38,7 +45,6 @@
 #define MISC_ENABLE_FAST_STRING (1ull << 0)
 
 static const u32 kvm_regs_msrs[] = {
-	MSR_IA32_TSC,
 	MSR_IA32_SYSENTER_CS,
 	MSR_IA32_SYSENTER_ESP,
 	MSR_IA32_SYSENTER_EIP,
@@ -356,51 +362,150 @@ static int kvm_msrs_set(struct accel_vcpu *v, const struct cpu_state *st)
 	return 0;
 }
 
+/* Read one MSR (the TSC). */
+static int kvm_msr_get1(struct accel_vcpu *v, u32 index, u64 *val)
+{
+	struct kvm_msr_buf m = { .hdr.nmsrs = 1 };
+
+	m.e[0].index = index;
+	if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1)
+		return -EIO;
+	*val = m.e[0].data;
+	return 0;
+}
+
+static int kvm_msr_set1(struct accel_vcpu *v, u32 index, u64 val)
+{
+	struct kvm_msr_buf m = { .hdr.nmsrs = 1 };
+
+	m.e[0].index = index;
+	m.e[0].data = val;
+	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1) {
+		log_err("%s: KVM_SET_MSRS refused MSR %#x = %#llx", v->name, index,
+			(unsigned long long)val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int kvm_mp_get(struct accel_vcpu *v, struct cpu_state *st)
+{
+	struct kvm_mp_state mp;
+	int ret = kvm_regs_ioctl(v, KVM_GET_MP_STATE, &mp, "KVM_GET_MP_STATE");
+
+	if (ret < 0)
+		return ret;
+	st->halted = mp.mp_state == KVM_MP_STATE_HALTED;
+	st->wait_sipi = mp.mp_state == KVM_MP_STATE_INIT_RECEIVED ||
+			mp.mp_state == KVM_MP_STATE_SIPI_RECEIVED;
+	st->sipi_pending = mp.mp_state == KVM_MP_STATE_SIPI_RECEIVED;
+	return 0;
+}
+
+/* An application processor waiting for SIPI goes back to waiting, one running keeps running. */
+static int kvm_mp_set(struct accel_vcpu *v, const struct cpu_state *st)
+{
+	struct kvm_mp_state mp;
+
+	if (st->wait_sipi)
+		mp.mp_state =
+			st->sipi_pending ? KVM_MP_STATE_SIPI_RECEIVED : KVM_MP_STATE_INIT_RECEIVED;
+	else
+		mp.mp_state = st->halted ? KVM_MP_STATE_HALTED : KVM_MP_STATE_RUNNABLE;
+	return kvm_regs_ioctl(v, KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE");
+}
+
 static int kvm_events_get(struct accel_vcpu *v, struct cpu_state *st)
 {
 	struct kvm_vcpu_events ev;
-	struct kvm_mp_state mp;
 	int ret;
 
 	ret = kvm_regs_ioctl(v, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS");
-	if (ret < 0)
-		return ret;
-	ret = kvm_regs_ioctl(v, KVM_GET_MP_STATE, &mp, "KVM_GET_MP_STATE");
 	if (ret < 0)
 		return ret;
 	st->interrupt_shadow = ev.interrupt.shadow != 0;
 	st->nmi_masked = ev.nmi.masked != 0;
-	st->halted = mp.mp_state == KVM_MP_STATE_HALTED;
+	/* An NMI whose delivery had started is delivered again from the start. */
+	st->nmi_pending = ev.nmi.pending || ev.nmi.injected;
+	st->exception = (struct cpu_event){
+		.pending = ev.exception.pending,
+		.injected = ev.exception.injected,
+		.vector = ev.exception.nr,
+		.has_error = ev.exception.has_error_code,
+		.error = ev.exception.error_code,
+		.has_payload = ev.exception_has_payload,
+		.payload = ev.exception_payload,
+	};
+	st->interrupt = (struct cpu_event){
+		.injected = ev.interrupt.injected,
+		.vector = ev.interrupt.nr,
+		.soft = ev.interrupt.soft,
+	};
+	st->sipi_vector = (u8)ev.sipi_vector;
 	return 0;
 }
 
-/*
- * The MP state only moves between RUNNABLE and HALTED: an application
- * processor still waiting for INIT/SIPI keeps waiting (struct cpu_state has
- * no wait-for-SIPI state to restore it from).
- */
 static int kvm_events_set(struct accel_vcpu *v, const struct cpu_state *st)
 {
 	struct kvm_vcpu_events ev;
-	struct kvm_mp_state mp;
 	int ret;
 
 	ret = kvm_regs_ioctl(v, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS");
 	if (ret < 0)
 		return ret;
+	ev.exception.injected = st->exception.injected || st->exception.pending;
+	ev.exception.pending = 0; /* reported as injected without KVM_CAP_EXCEPTION_PAYLOAD */
+	ev.exception.nr = st->exception.vector;
+	ev.exception.has_error_code = st->exception.has_error;
+	ev.exception.error_code = st->exception.error;
+	ev.exception_has_payload = 0;
+	ev.interrupt.injected = st->interrupt.injected;
+	ev.interrupt.nr = st->interrupt.vector;
+	ev.interrupt.soft = st->interrupt.soft;
 	ev.interrupt.shadow = st->interrupt_shadow ? KVM_X86_SHADOW_INT_STI : 0;
+	ev.nmi.injected = 0;
+	ev.nmi.pending = st->nmi_pending;
 	ev.nmi.masked = st->nmi_masked;
-	ev.flags = KVM_VCPUEVENT_VALID_SHADOW;
-	ret = kvm_regs_ioctl(v, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS");
-	if (ret < 0)
-		return ret;
-	ret = kvm_regs_ioctl(v, KVM_GET_MP_STATE, &mp, "KVM_GET_MP_STATE");
-	if (ret < 0)
-		return ret;
-	if (mp.mp_state != KVM_MP_STATE_RUNNABLE && mp.mp_state != KVM_MP_STATE_HALTED)
+	ev.sipi_vector = st->sipi_vector;
+	ev.flags = KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_NMI_PENDING |
+		   KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+	return kvm_regs_ioctl(v, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS");
+}
+
+/* XCR0 through KVM_GET/SET_XCRS where KVM has them; x87 only otherwise. */
+static int kvm_xcr0_get(struct accel_vcpu *v, u64 *xcr0)
+{
+	struct kvm_xcrs xcrs;
+	int ret;
+
+	*xcr0 = 1;
+	if (!kvm_ioctl_check(v->vm->kvm_fd, KVM_CAP_XCRS))
 		return 0;
-	mp.mp_state = st->halted ? KVM_MP_STATE_HALTED : KVM_MP_STATE_RUNNABLE;
-	return kvm_regs_ioctl(v, KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE");
+	ret = kvm_regs_ioctl(v, KVM_GET_XCRS, &xcrs, "KVM_GET_XCRS");
+	for (u32 i = 0; ret == 0 && i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++)
+		if (xcrs.xcrs[i].xcr == 0)
+			*xcr0 = xcrs.xcrs[i].value;
+	return ret;
+}
+
+static int kvm_xcr0_set(struct accel_vcpu *v, u64 xcr0)
+{
+	struct kvm_xcrs xcrs;
+
+	if (!xcr0)
+		xcr0 = 1;
+	if (!kvm_ioctl_check(v->vm->kvm_fd, KVM_CAP_XCRS)) {
+		if (xcr0 == 1)
+			return 0;
+		log_err("%s: XCR0 %#llx: this KVM cannot set XCRs", v->name,
+			(unsigned long long)xcr0);
+		return -EINVAL;
+	}
+	memset(&xcrs, 0, sizeof(xcrs));
+	xcrs.nr_xcrs = 1;
+	xcrs.xcrs[0].xcr = 0;
+	xcrs.xcrs[0].value = xcr0;
+	return kvm_regs_ioctl(v, KVM_SET_XCRS, &xcrs, "KVM_SET_XCRS");
 }
 
 /* Paused vCPU (its own thread, or any thread while it is not in KVM_RUN). */
@@ -412,6 +517,9 @@ int kvm_regs_get(struct accel_vcpu *v, struct cpu_state *st)
 	int ret;
 
 	memset(st, 0, sizeof(*st));
+	ret = kvm_mp_get(v, st);
+	if (ret < 0)
+		return ret;
 	ret = kvm_regs_ioctl(v, KVM_GET_REGS, &regs, "KVM_GET_REGS");
 	if (ret < 0)
 		return ret;
@@ -423,6 +531,9 @@ int kvm_regs_get(struct accel_vcpu *v, struct cpu_state *st)
 	ret = kvm_fpu_get(v, &st->fx);
 	if (ret < 0)
 		return ret;
+	ret = kvm_xcr0_get(v, &st->xcr0);
+	if (ret < 0)
+		return ret;
 	ret = kvm_regs_ioctl(v, KVM_GET_DEBUGREGS, &dbg, "KVM_GET_DEBUGREGS");
 	if (ret < 0)
 		return ret;
@@ -430,6 +541,8 @@ int kvm_regs_get(struct accel_vcpu *v, struct cpu_state *st)
 	st->dr[6] = dbg.dr6;
 	st->dr[7] = dbg.dr7;
 	ret = kvm_msrs_get(v, st);
+	if (ret == 0)
+		ret = kvm_msr_get1(v, MSR_IA32_TSC, &st->tsc);
 	if (ret < 0) {
 		log_err("%s: KVM_GET_MSRS: %s", v->name, strerror(-ret));
 		return ret;
@@ -445,6 +558,9 @@ int kvm_regs_set(struct accel_vcpu *v, const struct cpu_state *st)
 	struct kvm_debugregs dbg;
 	int ret;
 
+	ret = kvm_mp_set(v, st);
+	if (ret < 0)
+		return ret;
 	/* Sregs first: KVM checks RIP/RFLAGS against the mode set by CR0/EFER/CS. */
 	ret = kvm_regs_ioctl(v, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
 	if (ret < 0)
@@ -461,6 +577,9 @@ int kvm_regs_set(struct accel_vcpu *v, const struct cpu_state *st)
 	ret = kvm_fpu_set(v, &st->fx);
 	if (ret < 0)
 		return ret;
+	ret = kvm_xcr0_set(v, st->xcr0);
+	if (ret < 0)
+		return ret;
 	memset(&dbg, 0, sizeof(dbg));
 	memcpy(dbg.db, st->dr, sizeof(dbg.db));
 	dbg.dr6 = st->dr[6] ? st->dr[6] : 0xffff0ff0;
@@ -469,6 +588,8 @@ int kvm_regs_set(struct accel_vcpu *v, const struct cpu_state *st)
 	if (ret < 0)
 		return ret;
 	ret = kvm_msrs_set(v, st);
+	if (ret == 0 && (st->flags & CPU_STATE_F_TSC))
+		ret = kvm_msr_set1(v, MSR_IA32_TSC, st->tsc);
 	if (ret < 0)
 		return ret;
 	return kvm_events_set(v, st);

@@ -132,6 +132,11 @@ int kvm_vcpu_create(struct accel_vm *avm, unsigned index, const struct accel_io 
 		err_set(err, ret, "%s: initial MSR/FPU state: %s", v->name, strerror(-ret));
 		goto err_unmap;
 	}
+	ret = kvm_capture_vcpu_reset_state(v);
+	if (ret < 0) {
+		err_set(err, ret, "%s: KVM_GET_LAPIC: %s", v->name, strerror(-ret));
+		goto err_unmap;
+	}
 	if (index != 0) {
 		/* Application processors wait for INIT/SIPI from the in-kernel LAPIC (SDM 3A 8.4). */
 		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_UNINITIALIZED };
@@ -146,6 +151,7 @@ int kvm_vcpu_create(struct accel_vm *avm, unsigned index, const struct accel_io 
 	return 0;
 
 err_unmap:
+	free(v->reset_lapic);
 	munmap(v->run, avm->run_size);
 err_close:
 	close(v->fd);
@@ -160,6 +166,7 @@ void kvm_vcpu_destroy(struct accel_vcpu *v)
 		return;
 	munmap(v->run, v->vm->run_size);
 	close(v->fd);
+	free(v->reset_lapic);
 	free(v);
 }
 
@@ -244,7 +251,9 @@ static void kvm_vcpu_log_internal(struct accel_vcpu *v)
 static bool kvm_vcpu_exit(struct accel_vcpu *v, enum vcpu_stop *why)
 {
 	struct kvm_run *run = v->run;
+	u64 *count = &v->exits[MIN(run->exit_reason, (u32)KVM_EXIT_COUNTED - 1)];
 
+	__atomic_store_n(count, __atomic_load_n(count, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		kvm_vcpu_do_io(v);

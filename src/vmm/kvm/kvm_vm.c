@@ -238,6 +238,10 @@ static int kvm_vm_setup_platform(struct accel_vm *avm, struct err *err)
 			       strerror(errno));
 	if (ioctl(avm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return err_set(err, -errno, "%s: KVM_CREATE_PIT2: %s", avm->name, strerror(errno));
+	if (kvm_capture_vm_reset_state(avm) < 0)
+		log_warn("%s: cannot read the in-kernel irqchip and PIT state: %s; vm.reboot will "
+			 "leave them as they are",
+			 avm->name, strerror(errno));
 	return 0;
 }
 
@@ -454,10 +458,16 @@ const struct accel_ops accel_kvm = {
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.vcpu_run = kvm_vcpu_run,
 	.vcpu_kick = kvm_vcpu_kick,
-	.vcpu_set_intr = NULL, /* has_irqchip: the INTR pin is inside KVM */
+	.vcpu_set_intr = NULL,	  /* has_irqchip: the INTR pin is inside KVM */
+	.vcpu_nmi = kvm_vcpu_nmi, /* called on the vCPU's own thread (vcpu.c) */
 	.vcpu_get = kvm_regs_get,
 	.vcpu_set = kvm_regs_set,
+	.vcpu_counters = kvm_vcpu_counters,
+	.vcpu_reset = kvm_vcpu_reset,
+	.vm_reset = kvm_vm_reset,
+	.clock_pause = kvm_clock_pause,
 	.ioeventfd = kvm_ioeventfd,
 	.msi_irqfd = kvm_msi_irqfd,
 	.line_irqfd = kvm_line_irqfd,
+	.sandbox = &kvm_sandbox,
 };

@@ -22,138 +22,17 @@
  * The guest prints "intx interrupts: N".
  */
 #include "lifecycle.inc"
-	.set BAR_ADDR, 0xfe000000
-	.set DESC, 0x10000
-	.set AVAIL, 0x11000
-	.set USED, 0x12000
-	.set HDR, 0x13000
-	.set DATA, 0x14000
-	.set STATUS, 0x15000
-	.set QSIZE, 8
-	.set MSIX_ADDR, 0xfe100000    /* BAR1: the MSI-X table */
+#include "virtio_blk.inc"
 	.set LAPIC, 0xfee00000
 	.set VECTOR, 0x41
 	.set INTX_VECTOR, 0x42
 	.set INTX_GSI, 18             /* 16 + slot 2 % 4 */
 	.set IOAPIC, 0xfec00000
 	.set IDT, 0x16000
-	.macro PUTS32 str
-	.section .rodata
-9002:	.asciz "\str"
-	.text
-	push %esi
-	mov $9002b, %esi
-	call puts32
-	pop %esi
-	.endm
 	LC_START
 	PUTS "virtio-blk driver\n"
-	lgdt gdt_desc
-	mov %cr0, %eax
-	or $1, %eax
-	mov %eax, %cr0
-	ljmpl $0x08, $pm32
-	.code32
-pm32:
-	mov $0x10, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	mov %ax, %ss
-	mov $0x7000, %esp
-	/* 00:02.0 must be virtio-blk (1af4:1042). */
-	mov $0x00, %ebx
-	call cfg_read
-	cmp $0x10421af4, %eax
-	mov $1, %al
-	jne fail
-	/* BAR4 (64-bit memory) at BAR_ADDR, then memory space + bus master. */
-	mov $0x20, %ebx
-	mov $BAR_ADDR, %eax
-	call cfg_write
-	mov $0x24, %ebx
-	xor %eax, %eax
-	call cfg_write
-	mov $0x14, %ebx               /* BAR1 (32-bit memory): MSI-X table and PBA */
-	mov $MSIX_ADDR, %eax
-	call cfg_write
-	mov $0x04, %ebx
-	call cfg_read
-	or $0x6, %eax
-	call cfg_write
-	/* Walk the capability list (pointer at 0x34). */
-	mov $0x34, %ebx
-	call cfg_read
-	movzbl %al, %ebx
-caps:
-	test %ebx, %ebx
-	jz caps_done
-	call cfg_read                 /* vndr, next, len, cfg_type */
-	mov %eax, %ecx
-	cmp $0x11, %cl                /* MSI-X */
-	jne 2f
-	mov %ebx, msix_cap
-	jmp next_cap
-2:	cmp $0x09, %cl                /* vendor-specific */
-	jne next_cap
-	push %ebx
-	add $8, %ebx
-	call cfg_read                 /* offset within the BAR */
-	pop %ebx
-	mov %ecx, %edx
-	shr $24, %edx                 /* cfg_type */
-	cmp $1, %dl
-	jne 1f
-	add $BAR_ADDR, %eax
-	mov %eax, common
-	jmp next_cap
-1:	cmp $3, %dl
-	jne 1f
-	add $BAR_ADDR, %eax
-	mov %eax, isr_addr
-	jmp next_cap
-1:	cmp $2, %dl
-	jne next_cap
-	add $BAR_ADDR, %eax
-	mov %eax, notify_base
-	push %ebx
-	add $16, %ebx
-	call cfg_read
-	mov %eax, notify_mult
-	pop %ebx
-next_cap:
-	movzbl %ch, %ebx
-	jmp caps
-caps_done:
-	mov common, %esi
-	test %esi, %esi
-	mov $2, %al
-	jz fail
-	/* Reset, ACKNOWLEDGE | DRIVER, features: VERSION_1 (bit 32) only. */
-	movb $0, 0x14(%esi)
-	movb $1, 0x14(%esi)
-	movb $3, 0x14(%esi)
-	movl $1, 0x00(%esi)           /* device_feature_select = 1 */
-	mov 0x04(%esi), %eax
-	test $1, %eax                 /* VERSION_1 offered? */
-	mov $3, %al
-	jz fail
-	movl $1, 0x08(%esi)
-	movl $1, 0x0c(%esi)
-	movl $0, 0x08(%esi)
-	movl $0, 0x0c(%esi)
-	movb $0xb, 0x14(%esi)         /* FEATURES_OK */
-	testb $0x8, 0x14(%esi)
-	mov $4, %al
-	jz fail
-	/* Queue 0: QSIZE entries at DESC/AVAIL/USED. */
-	movw $0, 0x16(%esi)
-	movw $QSIZE, 0x18(%esi)
-	movl $DESC, 0x20(%esi)
-	movl $0, 0x24(%esi)
-	movl $AVAIL, 0x28(%esi)
-	movl $0, 0x2c(%esi)
-	movl $USED, 0x30(%esi)
-	movl $0, 0x34(%esi)
+	VBLK_ENTER_PM32
+	call vblk_setup
 	/* MSI-X: table entry 1 -> vector VECTOR on APIC 0, queue 0 on it, enable. */
 	mov msix_cap, %ebx
 	test %ebx, %ebx
@@ -171,12 +50,7 @@ caps_done:
 	mov $8, %al
 	jne fail
 	movl $0x1ff, LAPIC + 0xf0     /* spurious vector register: APIC software-enabled */
-	movw $1, 0x1c(%esi)
-	movzwl 0x1e(%esi), %eax       /* queue_notify_off */
-	imul notify_mult, %eax
-	add notify_base, %eax
-	mov %eax, notify_addr
-	movb $0xf, 0x14(%esi)         /* DRIVER_OK */
+	call vblk_start
 	/* Write: sector 0 <- pattern. */
 	mov $DATA, %edi
 	xor %ecx, %ecx
@@ -245,56 +119,7 @@ caps_done:
 	call puts32
 	PUTS32 "\n"
 	xor %al, %al
-fail:
-	mov $0xf4, %dx
-	out %al, %dx
-3:	hlt
-	jmp 3b
-
-/*
- * One request of type EAX on sector EDX with the 512-byte buffer DATA (descriptor flags ECX
- * for it), through descriptors 0-2 and the next available slot. ZF set when status is OK.
- */
-request:
-	mov %eax, HDR
-	movl $0, HDR + 4
-	mov %edx, HDR + 8
-	movl $0, HDR + 12
-	movb $0xff, STATUS
-	/* desc 0: header (device reads), next 1 */
-	movl $HDR, DESC + 0
-	movl $0, DESC + 4
-	movl $16, DESC + 8
-	movw $1, DESC + 12            /* NEXT */
-	movw $1, DESC + 14
-	/* desc 1: data, next 2 */
-	movl $DATA, DESC + 16
-	movl $0, DESC + 20
-	movl $512, DESC + 24
-	or $1, %ecx
-	mov %cx, DESC + 28
-	movw $2, DESC + 30
-	/* desc 2: status (device writes) */
-	movl $STATUS, DESC + 32
-	movl $0, DESC + 36
-	movl $1, DESC + 40
-	movw $2, DESC + 44
-	movw $0, DESC + 46
-	/* avail ring: flags, idx, ring[] */
-	movzwl AVAIL + 2, %eax
-	mov %eax, %ebx
-	and $(QSIZE - 1), %ebx
-	movw $0, AVAIL + 4(,%ebx,2)
-	inc %eax
-	mfence
-	mov %ax, AVAIL + 2
-	mfence
-	mov notify_addr, %edi
-	movw $0, (%edi)               /* notify queue 0 */
-4:	cmp USED + 2, %ax             /* wait for the used index to catch up */
-	jne 4b
-	cmpb $0, STATUS
-	ret
+	jmp fail
 
 /* IDT gate EBX -> handler EAX: 32-bit interrupt gate, code selector 0x08. */
 set_gate:
@@ -355,63 +180,7 @@ eoi_handler:
 	add $4, %esp                  /* take_interrupt's return address */
 	jmp *resume
 
-/* Configuration space of 00:02.0, register EBX: EAX = read; cfg_write writes EAX. */
-cfg_read:
-	push %edx
-	push %eax
-	mov %ebx, %eax
-	or $0x80001000, %eax          /* device 2 */
-	mov $0xcf8, %dx
-	out %eax, %dx
-	pop %eax
-	mov $0xcfc, %dx
-	in %dx, %eax
-	pop %edx
-	ret
-cfg_write:
-	push %edx
-	push %eax
-	mov %ebx, %eax
-	or $0x80001000, %eax
-	mov $0xcf8, %dx
-	out %eax, %dx
-	pop %eax
-	mov $0xcfc, %dx
-	out %eax, %dx
-	pop %edx
-	ret
-
-puts32:
-	push %eax
-	push %edx
-5:	lodsb
-	test %al, %al
-	jz 7f
-	mov %al, %ah
-	mov $0x3fd, %dx
-6:	in %dx, %al
-	test $0x20, %al
-	jz 6b
-	mov $0x3f8, %dx
-	mov %ah, %al
-	out %al, %dx
-	jmp 5b
-7:	pop %edx
-	pop %eax
-	ret
-
-	.p2align 3
-gdt:
-	.quad 0
-	.quad 0x00cf9a000000ffff
-	.quad 0x00cf92000000ffff
-gdt_desc:
-	.word gdt_desc - gdt - 1
-	.long gdt
 	.p2align 2
-common:		.long 0
-msix_cap:	.long 0
-isr_addr:	.long 0
 intx_count:	.long 0
 intx_spurious:	.long 0
 resume:		.long 0
@@ -420,6 +189,5 @@ digit:		.byte 0, 0
 	.p2align 2
 idt_desc:	.word 256 * 8 - 1
 		.long IDT
-notify_base:	.long 0
-notify_mult:	.long 0
-notify_addr:	.long 0
+
+	VBLK_ROUTINES

@@ -60,6 +60,7 @@ static void build(struct tables *t, unsigned nr_vcpus, bool devices)
 				   .com1 = devices,
 				   .pci_host = devices,
 				   .pci_intx_gsi = { 16, 17, 18, 19 },
+				   .pvpanic_port = devices ? 0x505 : 0,
 				   .s5_slp_typ = devices ? 5 : ACPI_PM_SLP_TYP_S5 };
 	struct err err = { 0 };
 	u64 scan;
@@ -138,6 +139,8 @@ static void test_fadt_fields(void **state)
 	assert_int_equal(f[108], 0x32);
 	assert_int_equal((f[109] | f[110] << 8) & 0x2, 0x2); /* 8042 */
 	assert_int_equal(bt_read32(&t.mem, t.fadt + 112) & (1u << 10), 1u << 10);
+	/* PWR_BUTTON clear: a fixed-feature power button (vm.power-button); no sleep button. */
+	assert_int_equal(bt_read32(&t.mem, t.fadt + 112) & (3u << 4), 1u << 5);
 	assert_int_equal(f[116], 1); /* RESET_REG: system I/O */
 	assert_int_equal(bt_read64(&t.mem, t.fadt + 120), 0xcf9);
 	assert_int_equal(f[128], 6);
@@ -310,6 +313,7 @@ static void test_iasl_disassembles(void **state)
 	expect_in(txt, "PM Timer Block Address : 00000608", "FACP");
 	expect_in(txt, "GPE0 Block Address : 00000620", "FACP");
 	expect_in(txt, "Reset Register Supported (V2) : 1", "FACP");
+	expect_in(txt, "Power Button (V1) : 0", "FACP"); /* the fixed-feature power button */
 	expect_in(txt, "Address : 0000000000000CF9", "FACP");
 	expect_in(txt, "Value to cause reset : 06", "FACP");
 	expect_in(txt, "8042 Present on ports 60/64 (V2) : 1", "FACP");
@@ -346,6 +350,9 @@ static void test_iasl_disassembles(void **state)
 		"DSDT");
 	expect_in(txt, "0xFEBFFFFF", "DSDT");
 	expect_in(txt, "Name (_PRT, Package (0x80)", "DSDT");
+	expect_in(txt, "Device (PEVT)", "DSDT"); /* pvpanic, as Linux's pvpanic-mmio finds it */
+	expect_in(txt, "Name (_HID, \"QEMU0001\")", "DSDT");
+	expect_in(txt, "0x0505", "DSDT");
 	free(txt);
 	/* And the disassembly compiles back without errors or warnings. */
 	snprintf(cmd, sizeof(cmd), "cd '%s' && iasl dsdt.dsl 2>&1 | grep -q '0 Errors, 0 Warnings'",

@@ -809,6 +809,41 @@ static void test_stop_with_request_in_flight(void **state)
 	identify_ok(f);
 }
 
+/*
+ * Software stops and restarts the port again and again while a read is in flight, issuing a
+ * new read in the same slot each time: the slot keeps its one request (and 1 MiB buffer)
+ * until the stale read ends, then runs the command issued last. Before, each cycle left the
+ * old request behind as an orphan with its own 1 MiB buffer: 200 cycles, 200 MiB, beyond
+ * the 32 x 1 MiB bound.
+ */
+static void test_stop_start_storm_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct prd prd = { BUF, 4096 };
+	u8 expect[4096];
+
+	fill(expect, sizeof(expect), 9);
+	assert_int_equal(pwrite(f->disk_fd, expect, sizeof(expect), 16 * 512), 4096);
+	port_start(f, PORT_DISK);
+	build_cmd(f, PORT_DISK, 0, 0x25, 0, 8, 0, false, NULL, &prd, 1);
+	wr(f, preg(PORT_DISK, AHCI_PxCI), 1);
+	for (unsigned i = 0; i < 200; i++) {
+		wr(f, preg(PORT_DISK, AHCI_PxCMD), AHCI_PxCMD_FRE);
+		wr(f, preg(PORT_DISK, AHCI_PxCMD), AHCI_PxCMD_FRE | AHCI_PxCMD_ST);
+		build_cmd(f, PORT_DISK, 0, 0x25, 16, 8, 0, false, NULL, &prd, 1);
+		wr(f, preg(PORT_DISK, AHCI_PxCI), 1);
+	}
+	assert_true(blockdev_inflight(f->disk) <= ATA_MAX_SLOTS);
+	assert_int_equal(blockdev_inflight(f->disk), 1);
+	memset(ram(f, BUF), 0, 4096);
+	wait_port(f, PORT_DISK, 1);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxCI)), 0);
+	assert_int_equal(rd(f, preg(PORT_DISK, AHCI_PxTFD)) & 1, 0);
+	assert_memory_equal(ram(f, BUF), expect, sizeof(expect)); /* the last command ran */
+	assert_int_equal(blockdev_inflight(f->disk), 0);
+	identify_ok(f);
+}
+
 /* Send a 12-byte packet with a data-in buffer of len bytes; returns PxTFD. */
 static u32 atapi_cmd(struct fixture *f, const u8 *cdb, u32 len)
 {
@@ -1026,6 +1061,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ncq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ncq_error_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_with_request_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_start_storm_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_prdt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trim, setup, teardown),

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A fake interrupt sink for unit tests (STYLE.md section 13): records the
- * current level of one line, how many times it rose and fell, and how many
+ * A fake interrupt sink for unit tests (docs/conventions.md section 13):
+ * records the current level of one line, how many times it rose and fell, and how many
  * times the device drove it at all (so tests can check that devices touch a
  * line only on change). Not thread-safe; unit tests are single-threaded.
  */

@@ -7,6 +7,7 @@
  * (mkstemp) whose content is checked with pread; hostile chains must set NEEDS_RESET.
  */
 #include "devices/pci.h"
+#include "devices/uart.h"
 #include "fake_irq.h"
 #include "test_platform.h"
 #include "virtio/blk.h"
@@ -15,6 +16,9 @@
 #include "vmdk/blockdev.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -714,23 +720,110 @@ static void test_hostile_nested_indirect(void **state)
 	expect_needs_reset(f);
 }
 
-static void test_reset_drops_inflight(void **state)
+/* Post a read of len bytes from sector into BUF (header, data, status: head 0 on a fresh
+ * queue) and notify; the request is left in flight. */
+static void post_read(struct fx *f, u64 sector, u32 len)
 {
-	struct fx *f = *state;
-	struct seg s[3] = { { HDR, 16, false }, { BUF, 512, true }, { HDR + 0x40, 1, true } };
+	struct seg s[3] = { { HDR, 16, false }, { BUF, len, true }, { HDR + 0x40, 1, true } };
 	u32 type = VIRTIO_BLK_T_IN;
-	u64 sector = 0;
 
-	driver_init(f, base_features(), 1);
 	memcpy(ram(f, HDR), &type, 4);
+	memset(ram(f, HDR + 4), 0, 4);
 	memcpy(ram(f, HDR + 8), &sector, 8);
 	offer_chain(f, 0, s, 3, false);
 	kick(f, 0);
+}
+
+static void test_reset_drops_inflight(void **state)
+{
+	struct fx *f = *state;
+
+	driver_init(f, base_features(), 1);
+	post_read(f, 0, 512);
 	common_wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
 	while (virtio_blk_inflight(f->blk))
 		assert_true(virtio_blk_poll(f->blk) >= 0);
 	assert_int_equal(get16(f, RINGS + 0x2000 + 2), 0);
 	assert_int_equal(fake_irq_level(&f->intx), 0);
+}
+
+struct dma_log {
+	u64 lo, hi; /* union of the reported ranges */
+	unsigned calls;
+};
+
+static void dma_record(void *opaque, u64 gpa, u64 len)
+{
+	struct dma_log *l = opaque;
+
+	if (!l->calls || gpa < l->lo)
+		l->lo = gpa;
+	if (!l->calls || gpa + len > l->hi)
+		l->hi = gpa + len;
+	l->calls++;
+}
+
+/*
+ * A read still in flight when the driver resets the device: its result is dropped, but its
+ * data reached guest RAM, so the write is still reported to the accelerator (gmem on_write:
+ * the BT engine drops translated code there). Before, a dropped completion skipped it.
+ */
+static void test_reset_inflight_read_reports_dma(void **state)
+{
+	struct fx *f = *state;
+	struct dma_log log = { 0 };
+
+	driver_init(f, base_features(), 1);
+	post_read(f, 4, 4096);
+	assert_int_equal(virtio_blk_inflight(f->blk), 1);
+	common_wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	f->tp.p.mem.on_write = dma_record;
+	f->tp.p.mem.on_write_opaque = &log;
+	while (virtio_blk_inflight(f->blk))
+		assert_true(virtio_blk_poll(f->blk) >= 0);
+	f->tp.p.mem.on_write = NULL;
+	assert_int_equal(*ram(f, BUF), 5); /* the data did arrive */
+	assert_true(log.calls >= 1);
+	assert_true(log.lo <= BUF && log.hi >= BUF + 4096);
+	assert_int_equal(get16(f, RINGS + 0x2000 + 2), 0); /* but nothing was used */
+}
+
+/* Make poll() fail (EINVAL: more fds than RLIMIT_NOFILE), as a broken wait would. */
+static void break_waits(struct rlimit *saved)
+{
+	struct rlimit none;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, saved), 0);
+	none = *saved;
+	none.rlim_cur = 0;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+}
+
+/*
+ * Teardown with a read in flight while waiting for it fails: the device must not be freed
+ * under the request nor guest RAM unmapped under the kernel's DMA. Guest RAM is marked to
+ * stay mapped, the block device refuses to close (-EBUSY) while it cannot wait, and once
+ * waits work again the request ends into the inert device, which then goes away. Before, the
+ * device was freed and the late completion wrote into it (ASan: heap-use-after-free).
+ */
+static void test_destroy_wait_fails_keeps_ram(void **state)
+{
+	struct fx *f = *state;
+	struct rlimit saved;
+
+	driver_init(f, base_features(), 1);
+	post_read(f, 2, 4096);
+	assert_int_equal(virtio_blk_inflight(f->blk), 1);
+	pci_host_remove(f->host, virtio_blk_pci(f->blk));
+	break_waits(&saved);
+	virtio_blk_destroy(f->blk);
+	assert_int_equal(blockdev_close(f->bd), -EBUSY);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_true(f->tp.p.mem.keep_mapped);
+	assert_int_equal(blockdev_close(f->bd), 0); /* the read ends into the inert device */
+	assert_int_equal(get16(f, RINGS + 0x2000 + 2), 0);
+	f->tp.p.mem.keep_mapped = false;
+	open_disk(f, false); /* for the teardown */
 }
 
 static void test_pci_cfg_window(void **state)
@@ -947,6 +1040,355 @@ static void test_eventfd_paths(void **state)
 	open_disk(f, false);
 }
 
+/* ---- drivers that never let go: bounded work per notification ---- */
+
+/* Head 0 (descriptors 0 and 1): a request of an unknown type, completed at once (UNSUPP). */
+static void hostile_chain(struct fx *f)
+{
+	u32 type = 99;
+
+	memcpy(ram(f, HDR), &type, 4);
+	memset(ram(f, HDR + 4), 0, 12);
+	desc_write(f, RINGS, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	desc_write(f, RINGS, 1, HDR + 0x40, 1, VIRTQ_DESC_F_WRITE, 0);
+	for (unsigned i = 0; i < QSZ; i++)
+		put16(f, RINGS + 0x1000 + 4 + 2 * i, 0);
+}
+
+static bool defer_ready(struct fx *f)
+{
+	struct pollfd p = { .fd = virtio_pci_defer_fd(virtio_blk_transport(f->blk)),
+			    .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+#define REPOST_LIMIT (10 * QSZ)
+
+static unsigned reposts;
+
+/* The driver's interrupt handler: each completion posts head 0 again, at once. */
+static void repost_on_msi(struct platform *p, u64 addr, u32 data)
+{
+	struct fx *f = p->owner;
+
+	(void)addr;
+	f->tp.nr_msis++;
+	if (data != 0x41 || reposts >= REPOST_LIMIT)
+		return;
+	reposts++;
+	f->avail_idx[0]++;
+	put16(f, RINGS + 0x1000 + 2, f->avail_idx[0]);
+}
+
+/*
+ * A driver that re-posts every completed chain from its interrupt handler keeps the ring
+ * non-empty forever. One notification handles at most a queue's worth of chains, then the
+ * rest waits for the main loop (the defer eventfd); before, the first kick looped until the
+ * driver stopped (here: REPOST_LIMIT; a real guest never stops).
+ */
+static void test_hostile_reposting_driver(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_pci *vp = virtio_blk_transport(f->blk);
+	struct virtio_pci_stats st;
+	unsigned rounds = 0;
+
+	driver_init(f, base_features(), 1);
+	msix_enable(f, 2);
+	hostile_chain(f);
+	reposts = 0;
+	f->tp.p.msi = repost_on_msi;
+	f->avail_idx[0] = 1;
+	put16(f, RINGS + 0x1000 + 2, 1);
+	assert_false(defer_ready(f));
+	kick(f, 0);
+	assert_int_equal(get16(f, RINGS + 0x2000 + 2), QSZ); /* one queue's worth, no more */
+	assert_true(defer_ready(f));
+	virtio_pci_get_stats(vp, &st);
+	assert_int_equal(st.deferred_rounds, 1);
+	/* The main loop resumes it, a round per event, until the driver calms down. */
+	while (defer_ready(f)) {
+		u16 before = get16(f, RINGS + 0x2000 + 2);
+
+		virtio_pci_defer_event(vp);
+		assert_true((u16)(get16(f, RINGS + 0x2000 + 2) - before) <= QSZ);
+		assert_true(++rounds < 2 * REPOST_LIMIT);
+	}
+	assert_int_equal(reposts, REPOST_LIMIT);
+	assert_int_equal(get16(f, RINGS + 0x2000 + 2), REPOST_LIMIT + 1);
+	assert_int_equal(*ram(f, HDR + 0x40), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	/* A device reset forgets deferred work. */
+	reposts = 0;
+	f->avail_idx[0]++;
+	put16(f, RINGS + 0x1000 + 2, f->avail_idx[0]);
+	kick(f, 0);
+	assert_int_equal(get16(f, RINGS + 0x2000 + 2), REPOST_LIMIT + 1 + QSZ);
+	assert_true(defer_ready(f));
+	common_wr(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	virtio_pci_defer_event(vp);
+	assert_int_equal(get16(f, RINGS + 0x2000 + 2), REPOST_LIMIT + 1 + QSZ);
+	assert_false(defer_ready(f));
+}
+
+/*
+ * A chain whose head is still in flight offered again (the avail index rewritten to
+ * used->idx + N, every slot naming the same head): DEVICE_NEEDS_RESET with a configuration
+ * interrupt, and the request already in flight still completes.
+ */
+static void test_hostile_head_in_flight(void **state)
+{
+	struct fx *f = *state;
+
+	driver_init(f, base_features(), 1);
+	msix_enable(f, 2);
+	for (unsigned i = 1; i < QSZ; i++) /* every other slot names head 0 too */
+		put16(f, RINGS + 0x1000 + 4 + 2 * i, 0);
+	post_read(f, 3, 512);
+	put16(f, RINGS + 0x1000 + 2, QSZ);
+	kick(f, 0);
+	assert_int_equal(virtio_blk_inflight(f->blk), 1);
+	expect_needs_reset(f);
+	wait_used(f, 0, 1);
+	assert_int_equal(*ram(f, HDR + 0x40), VIRTIO_BLK_S_OK);
+	assert_int_equal(*ram(f, BUF), 4);
+	assert_int_equal(virtio_blk_inflight(f->blk), 0);
+}
+
+struct storm {
+	struct fx *f;
+	struct uart *uart;
+	volatile bool stop;
+	bool storming;	  /* the guest's handler has re-posted at least once */
+	unsigned kicks;	  /* notifications that returned */
+	unsigned printed; /* bytes the other vCPU got out of its UART */
+	unsigned resumed; /* deferred rounds the main loop ran */
+};
+
+static struct storm *storm_now;
+
+static size_t storm_uart_out(void *opaque, const u8 *buf, size_t len)
+{
+	struct storm *s = opaque;
+
+	(void)buf;
+	__atomic_fetch_add(&s->printed, (unsigned)len, __ATOMIC_RELAXED);
+	return len;
+}
+
+/* The guest's interrupt handler: every completion posts the chain again, until told to stop
+ * (a hostile guest never is). */
+static void storm_on_msi(struct platform *p, u64 addr, u32 data)
+{
+	struct fx *f = p->owner;
+
+	(void)addr;
+	if (data != 0x41 || storm_now->stop)
+		return;
+	__atomic_store_n(&storm_now->storming, true, __ATOMIC_RELEASE);
+	f->avail_idx[0]++;
+	put16(f, RINGS + 0x1000 + 2, f->avail_idx[0]);
+}
+
+/* vCPU 0: notifies the queue again and again. */
+static void *storm_kicker(void *arg)
+{
+	struct storm *s = arg;
+
+	while (!s->stop) {
+		kick(s->f, 0);
+		__atomic_fetch_add(&s->kicks, 1, __ATOMIC_RELAXED);
+		sched_yield();
+	}
+	return NULL;
+}
+
+/* The main loop: deferred queue work is one of the things it serves. */
+static void *storm_loop(void *arg)
+{
+	struct storm *s = arg;
+	struct virtio_pci *vp = virtio_blk_transport(s->f->blk);
+	struct pollfd p = { .fd = virtio_pci_defer_fd(vp), .events = POLLIN };
+
+	while (!s->stop) {
+		if (poll(&p, 1, 10) == 1) {
+			virtio_pci_defer_event(vp);
+			__atomic_fetch_add(&s->resumed, 1, __ATOMIC_RELAXED);
+		}
+	}
+	return NULL;
+}
+
+/* vCPU 1: once the storm runs, prints through the UART, a byte per port write (each takes the
+ * device lock). */
+static void *storm_printer(void *arg)
+{
+	struct storm *s = arg;
+
+	while (!__atomic_load_n(&s->storming, __ATOMIC_ACQUIRE) && !s->stop)
+		sched_yield();
+	for (unsigned i = 0; i < 256 && !s->stop; i++)
+		bus_write(&s->f->tp.p.pio, 0x3f8, 1, 'a' + i % 26);
+	return NULL;
+}
+
+/*
+ * Two vCPUs and the main loop while the guest feeds the queue without end: the other vCPU's
+ * console output and the main loop keep going (before, the first notification held the
+ * device lock for as long as the guest kept feeding, and the console stopped).
+ */
+static void test_hostile_storm_console_responsive(void **state)
+{
+	struct fx *f = *state;
+	struct storm s = { .f = f };
+	struct uart_config uc = {
+		.name = "uart0", .base = 0x3f8, .write = storm_uart_out, .opaque = &s
+	};
+	struct fake_irq uirq = { 0 };
+	pthread_t kicker, loop, printer;
+	struct err err = { 0 };
+	unsigned printed_in_time;
+
+	driver_init(f, base_features(), 1);
+	msix_enable(f, 2);
+	hostile_chain(f);
+	storm_now = &s;
+	f->tp.p.msi = storm_on_msi;
+	f->avail_idx[0] = 1;
+	put16(f, RINGS + 0x1000 + 2, 1);
+	assert_int_equal(uart_create(&f->tp.p, &uc, fake_irq_line(&uirq, 4), &s.uart, &err), 0);
+	assert_int_equal(pthread_create(&kicker, NULL, storm_kicker, &s), 0);
+	assert_int_equal(pthread_create(&loop, NULL, storm_loop, &s), 0);
+	assert_int_equal(pthread_create(&printer, NULL, storm_printer, &s), 0);
+	/* A watchdog, not a speed target: 10 s for 256 port writes means the console is stuck. */
+	for (unsigned ms = 0; ms < 10000 && __atomic_load_n(&s.printed, __ATOMIC_RELAXED) < 256;
+	     ms += 10)
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	for (unsigned ms = 0; ms < 10000 && __atomic_load_n(&s.resumed, __ATOMIC_RELAXED) < 2;
+	     ms += 10)
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	printed_in_time = __atomic_load_n(&s.printed, __ATOMIC_RELAXED);
+	s.stop = true;
+	pthread_join(printer, NULL);
+	pthread_join(kicker, NULL);
+	pthread_join(loop, NULL);
+	uart_destroy(s.uart);
+	assert_int_equal(printed_in_time, 256);
+	assert_true(s.kicks >= 1);
+	assert_true(s.resumed >= 2);
+	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+}
+
+/* ---- what the device advertises it enforces: seg_max, size_max ---- */
+
+/* Submit a read or write of the given data segments on queue 0 (through an indirect table,
+ * so there may be more than the queue has descriptors) and wait for it. */
+static u8 rw_segments(struct fx *f, u32 type, u64 sector, const struct seg *data, unsigned n)
+{
+	struct seg s[64];
+	u64 hdr = HDR, status = HDR + 0x40;
+
+	assert_true(n + 2 <= ARRAY_SIZE(s));
+	memcpy(ram(f, hdr), &type, 4);
+	memset(ram(f, hdr + 4), 0, 4);
+	memcpy(ram(f, hdr + 8), &sector, 8);
+	*ram(f, status) = 0xff;
+	s[0] = (struct seg){ hdr, 16, false };
+	for (unsigned i = 0; i < n; i++)
+		s[1 + i] = data[i];
+	s[n + 1] = (struct seg){ status, 1, true };
+	offer_chain(f, 0, s, n + 2, true);
+	kick(f, 0);
+	wait_used(f, 0, f->avail_idx[0]);
+	return *ram(f, status);
+}
+
+static void grow_disk(struct fx *f, off_t size)
+{
+	close_disk(f);
+	assert_int_equal(ftruncate(f->fd, size), 0);
+	open_disk(f, false);
+}
+
+/*
+ * A request the size of the disk within the limits works; one data segment more than
+ * seg_max, or one segment longer than size_max, is refused with IOERR and nothing is read or
+ * written (before, the device advertised the limits and took anything).
+ */
+static void test_limits_enforced(void **state)
+{
+	struct fx *f = *state;
+	u32 size_max, seg_max;
+	struct seg d[16];
+	u8 buf[512];
+
+	grow_disk(f, 2u << 20);
+	driver_init(f,
+		    base_features() | 1ull << VIRTIO_F_INDIRECT_DESC |
+			    1ull << VIRTIO_BLK_F_SIZE_MAX | 1ull << VIRTIO_BLK_F_SEG_MAX,
+		    1);
+	size_max = (u32)devcfg_rd(f, VIRTIO_BLK_CFG_SIZE_MAX, 4);
+	seg_max = (u32)devcfg_rd(f, VIRTIO_BLK_CFG_SEG_MAX, 4);
+	assert_int_equal(size_max, 1u << 20);
+	assert_int_equal(seg_max, QSZ - 2);
+	/* The whole 2 MiB disk: read in two size_max segments, then written back in 8. */
+	d[0] = (struct seg){ BUF, size_max, true };
+	d[1] = (struct seg){ BUF + size_max, size_max, true };
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_IN, 0, d, 2), VIRTIO_BLK_S_OK);
+	assert_int_equal(last_used_len(f, 0), 2 * size_max + 1);
+	assert_int_equal(*ram(f, BUF + 31 * 512), 32);
+	for (unsigned i = 0; i < 8; i++)
+		d[i] = (struct seg){ BUF + i * 0x40000ull, 0x40000, false };
+	memset(ram(f, BUF), 0x5a, 2u << 20);
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_OUT, 0, d, 8), VIRTIO_BLK_S_OK);
+	assert_int_equal(pread(f->fd, buf, sizeof(buf), (2u << 20) - 512), 512);
+	assert_int_equal(buf[511], 0x5a);
+	/* seg_max + 1 segments: refused, nothing read. */
+	memset(ram(f, BUF), 0, 0x10000);
+	for (unsigned i = 0; i <= seg_max; i++)
+		d[i] = (struct seg){ BUF + i * 512ull, 512, true };
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_IN, 0, d, seg_max + 1), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(last_used_len(f, 0), 1);
+	assert_int_equal(*ram(f, BUF), 0);
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_IN, 0, d, seg_max), VIRTIO_BLK_S_OK);
+	assert_int_equal(*ram(f, BUF), 0x5a);
+	/* A segment of size_max + 512: refused, nothing written. */
+	memset(ram(f, BUF), 0x77, size_max + 512);
+	d[0] = (struct seg){ BUF, size_max + 512, false };
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_OUT, 0, d, 1), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(pread(f->fd, buf, sizeof(buf), 0), 512);
+	assert_int_equal(buf[0], 0x5a);
+	assert_int_equal(common_rd(f, VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+}
+
+/*
+ * A read of more than 4 GiB (four 1 GiB segments aliasing one guest region, plus 512 bytes)
+ * from a disk that large is refused: used_len is a le32 and would have been truncated to 513
+ * while 4 GiB were written into the guest.
+ */
+static void test_read_over_4g_refused(void **state)
+{
+	struct fx *f = *state;
+	const u64 big = 1ull << 30, gpa = 1ull << 32;
+	void *hva = mmap(NULL, big, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct seg d[5];
+
+	assert_true(hva != MAP_FAILED);
+	assert_int_equal(gmem_add(&f->tp.p.mem, gpa, big, hva), 0);
+	grow_disk(f, (off_t)(5ull << 30)); /* sparse */
+	driver_init(f, base_features() | 1ull << VIRTIO_F_INDIRECT_DESC, 1);
+	for (unsigned i = 0; i < 4; i++)
+		d[i] = (struct seg){ gpa, (u32)big, true };
+	d[4] = (struct seg){ BUF, 512, true };
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_IN, 0, d, 5), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(last_used_len(f, 0), 1);
+	f->tp.p.mem.nr--; /* the test's region goes before the fixture's teardown */
+	f->tp.p.mem.ram_bytes -= big;
+	munmap(hva, big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -964,9 +1406,16 @@ int main(void)
 		T(test_hostile_no_status),
 		T(test_hostile_nested_indirect),
 		T(test_reset_drops_inflight),
+		T(test_reset_inflight_read_reports_dma),
+		T(test_destroy_wait_fails_keeps_ram),
 		T(test_pci_cfg_window),
 		T(test_scattered),
 		T(test_eventfd_paths),
+		T(test_hostile_reposting_driver),
+		T(test_hostile_head_in_flight),
+		T(test_hostile_storm_console_responsive),
+		T(test_limits_enforced),
+		T(test_read_over_4g_refused),
 #undef T
 	};
 

@@ -9,6 +9,8 @@
 #include "virtio/virtqueue.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,6 +47,7 @@ static int setup(void **state)
 	f->vq.avail = AVAIL;
 	f->vq.used = USED;
 	f->vq.ready = true;
+	vq_batch_start(&f->vq);
 	*state = f;
 	return 0;
 }
@@ -147,6 +150,7 @@ static void test_wraparound(void **state)
 	desc(f, 0, BUFS, 16, 0, 0);
 	for (unsigned n = 0; n < 70000; n++) {
 		offer(f, 0);
+		vq_batch_start(&f->vq);
 		assert_int_equal(vq_pop(&f->vq, &f->e), 1);
 		assert_int_equal(vq_push(&f->vq, 0, n), 0);
 	}
@@ -210,6 +214,7 @@ static void test_indirect(void **state)
 	f->vq.used = USED;
 	f->vq.ready = true;
 	f->vq.indirect = true;
+	vq_batch_start(&f->vq);
 	assert_int_equal(vq_pop(&f->vq, &f->e), 1);
 	assert_int_equal(f->e.out_num, 1);
 	assert_int_equal(f->e.in_num, 2);
@@ -298,6 +303,116 @@ static void test_desc_table_outside_ram(void **state)
 	f->vq.desc = RAM - 16 * 2;
 	offer(f, 5);
 	expect_broken(f);
+}
+
+/* 2.7.13.2: a buffer is the device's until it is used; a head offered again while in flight
+ * breaks the queue (a driver doing it could make the device work without end). */
+static void test_head_in_flight(void **state)
+{
+	struct fx *f = *state;
+
+	desc(f, 0, BUFS, 16, 0, 0);
+	desc(f, 1, BUFS, 16, 0, 0);
+	offer(f, 0);
+	offer(f, 1);
+	assert_int_equal(vq_pop(&f->vq, &f->e), 1);
+	assert_int_equal(vq_pop(&f->vq, &f->e), 1);
+	assert_int_equal(vq_inflight(&f->vq), 2);
+	assert_int_equal(vq_push(&f->vq, 1, 0), 0);
+	assert_int_equal(vq_inflight(&f->vq), 1);
+	offer(f, 1); /* used again: fine */
+	assert_int_equal(vq_pop(&f->vq, &f->e), 1);
+	assert_int_equal(f->e.head, 1);
+	offer(f, 0); /* still in flight */
+	expect_broken(f);
+	vq_reset(&f->vq);
+	assert_int_equal(vq_inflight(&f->vq), 0);
+}
+
+/* A round returns at most a queue's worth of chains, then says it yielded; the next round
+ * carries on where it stopped. */
+static void test_round_budget(void **state)
+{
+	struct fx *f = *state;
+	unsigned popped = 0;
+
+	desc(f, 0, BUFS, 16, 0, 0);
+	for (unsigned i = 0; i < 3 * QSZ; i++) {
+		int ret;
+
+		offer(f, 0); /* the driver re-posts each chain as soon as it is used */
+		ret = vq_pop(&f->vq, &f->e);
+		if (ret == 0)
+			break;
+		assert_int_equal(ret, 1);
+		assert_int_equal(vq_push(&f->vq, 0, 0), 0);
+		popped++;
+	}
+	assert_int_equal(popped, QSZ);
+	assert_true(vq_batch_yielded(&f->vq));
+	assert_false(f->vq.broken);
+	vq_batch_start(&f->vq);
+	assert_false(vq_batch_yielded(&f->vq));
+	assert_int_equal(vq_pop(&f->vq, &f->e), 1);
+	assert_int_equal(vq_push(&f->vq, 0, 0), 0);
+	assert_int_equal(vq_pop(&f->vq, &f->e), 0); /* the ring is empty: not a yield */
+	assert_false(vq_batch_yielded(&f->vq));
+}
+
+struct flipper {
+	u16 *idx;
+	volatile bool stop, started;
+};
+
+/* Another vCPU moving avail->idx across a byte boundary (0x00ff <-> 0x0100), one 16-bit
+ * store at a time as a driver does. */
+static void *flip_avail(void *arg)
+{
+	struct flipper *fl = arg;
+
+	fl->started = true;
+	while (!fl->stop) {
+		__atomic_store_n(fl->idx, 0x00ff, __ATOMIC_RELEASE);
+		__atomic_store_n(fl->idx, 0x0100, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/*
+ * The device reads avail->idx with one 16-bit load: a driver's update on another vCPU is seen
+ * before or after, never half done. (Read byte by byte, 0x00ff -> 0x0100 can be seen as
+ * 0x0000 or 0x01ff, "ahead by more than the queue size", and a healthy queue was broken.)
+ */
+static void test_index_read_is_atomic(void **state)
+{
+	struct fx *f = *state;
+	struct flipper fl = { .idx = (u16 *)((u8 *)f->tp.ram + AVAIL + 2) };
+	unsigned popped = 0;
+	pthread_t t;
+
+	desc(f, 0, BUFS, 16, 0, 0);
+	for (unsigned i = 0; i < QSZ; i++)
+		put16(f, AVAIL + 4 + 2 * i, 0);
+	f->vq.last_avail = f->vq.used_idx = 0x00ff;
+	put16(f, AVAIL + 2, 0x00ff);
+	assert_int_equal(pthread_create(&t, NULL, flip_avail, &fl), 0);
+	while (!fl.started)
+		sched_yield();
+	for (unsigned i = 0; i < 50000000 && popped < 200000 && !f->vq.broken; i++) {
+		int ret;
+
+		vq_batch_start(&f->vq);
+		ret = vq_pop(&f->vq, &f->e);
+		if (ret == 1) {
+			assert_int_equal(vq_push(&f->vq, 0, 0), 0);
+			f->vq.last_avail = f->vq.used_idx = 0x00ff; /* and again */
+			popped++;
+		}
+	}
+	fl.stop = true;
+	pthread_join(t, NULL);
+	assert_false(f->vq.broken);
+	assert_true(popped > 0);
 }
 
 static void test_avail_runaway(void **state)
@@ -421,6 +536,9 @@ int main(void)
 		T(test_rings_outside_ram),
 		T(test_desc_table_outside_ram),
 		T(test_avail_runaway),
+		T(test_head_in_flight),
+		T(test_round_budget),
+		T(test_index_read_is_atomic),
 		T(test_readable_after_writable),
 		T(test_nested_indirect),
 		T(test_indirect_bad_len),

@@ -3,10 +3,13 @@
  * Unit tests of the block-device interface (blockdev.c) on each I/O engine: asynchronous
  * scatter-gather requests over raw and VMDK images, completion through the event fd and
  * blockdev_poll_completions(), flush, discard, read-only and range errors, reads that fall
- * through to a parent, geometry. An engine the host lacks is skipped, not failed.
+ * through to a parent, geometry. An engine the host lacks is skipped, not failed; one that
+ * VMM_TEST_HOST_LACKS names (scripts/host-without io_uring) must be refused, and auto must then
+ * pick another.
  */
 #include "vmdk/blockdev.h"
 
+#include "host_lacks.h"
 #include "vmdk/vmdk_internal.h"
 
 #include <errno.h>
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,9 +99,11 @@ static void engine_roundtrip(const char *engine, const char *name)
 
 	snprintf(p, sizeof(p), "%s/%s", tdir, name);
 	if (open_bd(p, engine, false, &bd) < 0) { /* engine refused by this host */
-		print_message("engine %s unavailable, skipped\n", engine);
+		print_message("engine %s unavailable on this host: %s skipped\n", engine, name);
 		return;
 	}
+	if (test_host_lacks(engine))
+		fail_msg("engine %s opened although VMM_TEST_HOST_LACKS names it", engine);
 	assert_string_equal(blockdev_engine_name(bd), engine);
 	/* 12 writes of 3 x 8 KiB each, straddling 64 KiB grains, more than the queue depth */
 	for (int i = 0; i < NREQ; i++) {
@@ -169,6 +175,7 @@ static void test_auto_engine_and_geometry(void **state)
 	assert_true(!strcmp(blockdev_engine_name(bd), "io_uring") ||
 		    !strcmp(blockdev_engine_name(bd), "libaio") ||
 		    !strcmp(blockdev_engine_name(bd), "sync"));
+	assert_false(test_host_lacks(blockdev_engine_name(bd)));
 	blockdev_geometry(bd, &g);
 	assert_int_equal(g.heads, 16);
 	assert_int_equal(g.sectors, 63);
@@ -297,6 +304,219 @@ static int group_teardown(void **state)
 	return system(cmd);
 }
 
+/* Requests not completed yet are bounded: the one past BLOCKDEV_MAX_INFLIGHT is refused with
+ * -EAGAIN (nothing queued, no callback); completing them makes room again. */
+static void test_inflight_bound(void **state)
+{
+	struct blockdev_req *reqs = calloc(BLOCKDEV_MAX_INFLIGHT + 1, sizeof(*reqs));
+	struct done_rec *recs = calloc(BLOCKDEV_MAX_INFLIGHT + 1, sizeof(*recs));
+	static u8 buf[512];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct blockdev *bd;
+	char p[128];
+
+	(void)state;
+	assert_non_null(reqs);
+	assert_non_null(recs);
+	make_images();
+	snprintf(p, sizeof(p), "%s/r.raw", tdir);
+	assert_int_equal(open_bd(p, "sync", true, &bd), 0);
+	for (unsigned i = 0; i <= BLOCKDEV_MAX_INFLIGHT; i++)
+		reqs[i] = (struct blockdev_req){ .op = BLOCKDEV_READ,
+						 .offset = 512ull * (i % 64),
+						 .iov = &iov,
+						 .iovcnt = 1,
+						 .done = rec_done,
+						 .opaque = &recs[i] };
+	for (unsigned i = 0; i < BLOCKDEV_MAX_INFLIGHT; i++)
+		assert_int_equal(blockdev_submit(bd, &reqs[i]), 0);
+	assert_int_equal(blockdev_inflight(bd), BLOCKDEV_MAX_INFLIGHT);
+	assert_int_equal(blockdev_submit(bd, &reqs[BLOCKDEV_MAX_INFLIGHT]), -EAGAIN);
+	loop_until(bd, recs, BLOCKDEV_MAX_INFLIGHT);
+	assert_int_equal(recs[BLOCKDEV_MAX_INFLIGHT].calls, 0);
+	assert_int_equal(blockdev_submit(bd, &reqs[BLOCKDEV_MAX_INFLIGHT]), 0);
+	loop_until(bd, recs + BLOCKDEV_MAX_INFLIGHT, 1);
+	assert_int_equal(blockdev_close(bd), 0);
+	free(reqs);
+	free(recs);
+}
+
+/* Resident set size now, and its peak since the last reset, in KiB (/proc/self/status). */
+static long proc_kib(const char *key)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)))
+			v = strtol(line + strlen(key), NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/*
+ * One write as large as the disk (64 MiB) into the unallocated grains of a sparse VMDK, from
+ * 128 segments of 512 KiB (all one buffer): the piece the engine cannot take goes through a
+ * bounce buffer of at most 1 MiB, so host memory does not grow with the request (before,
+ * the bounce buffer was as large as the run of unallocated grains: the whole request). The
+ * peak RSS is measured around the write (clear_refs 5 resets it).
+ */
+static void test_huge_write_bounded_bounce(void **state)
+{
+	const size_t seg = 512 << 10, disk = 64 << 20;
+	struct iovec *iov = calloc(disk / seg, sizeof(*iov));
+	u8 *buf = malloc(seg), *back = malloc(4096);
+	struct vmdk_create_opts co = { 0 };
+	struct err e = { 0 };
+	struct done_rec rec = { 0 };
+	struct blockdev_req req;
+	struct blockdev *bd;
+	long rss, peak;
+	char p[128];
+	int fd;
+
+	(void)state;
+	assert_non_null(iov);
+	assert_non_null(buf);
+	assert_non_null(back);
+	for (size_t i = 0; i < seg; i++)
+		buf[i] = (u8)(i / 4096 + 1);
+	for (size_t i = 0; i < disk / seg; i++)
+		iov[i] = (struct iovec){ .iov_base = buf, .iov_len = seg };
+	snprintf(p, sizeof(p), "%s/huge.vmdk", tdir);
+	assert_int_equal(vmdk_create(p, disk, &co, &e), 0);
+	assert_int_equal(open_bd(p, "sync", false, &bd), 0);
+	fd = open("/proc/self/clear_refs", O_WRONLY);
+	if (fd < 0 || write(fd, "5", 1) != 1)
+		skip(); /* no peak-RSS reset on this kernel */
+	close(fd);
+	rss = proc_kib("VmRSS:");
+	req = (struct blockdev_req){ .op = BLOCKDEV_WRITE,
+				     .offset = 0,
+				     .iov = iov,
+				     .iovcnt = (int)(disk / seg),
+				     .done = rec_done,
+				     .opaque = &rec };
+	assert_int_equal(blockdev_submit(bd, &req), 0);
+	loop_until(bd, &rec, 1);
+	assert_int_equal(rec.ret, 0);
+	peak = proc_kib("VmHWM:");
+	assert_true(peak - rss < 16 * 1024); /* KiB: far below the 64 MiB request */
+	assert_true(blockdev_bounce_peak(bd) <= 1u << 20);
+	for (size_t off = 0; off < disk; off += 7 * seg + 4096) {
+		assert_int_equal(blockdev_pread(bd, back, 4096, off), 0);
+		assert_memory_equal(back, buf + off % seg, 4096);
+	}
+	assert_int_equal(blockdev_close(bd), 0);
+	free(iov);
+	free(buf);
+	free(back);
+}
+
+/* A close that cannot wait for the requests in flight releases nothing and says so (the
+ * kernel may still write their buffers); it succeeds once waiting works again. */
+static void test_close_wait_fails_busy(void **state)
+{
+	static const char *const engines[] = { "io_uring", "libaio", "sync" };
+	static u8 buf[4096];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+
+	(void)state;
+	make_images();
+	for (unsigned i = 0; i < ARRAY_SIZE(engines); i++) {
+		struct done_rec rec = { 0 };
+		struct blockdev_req req = { .op = BLOCKDEV_READ,
+					    .iov = &iov,
+					    .iovcnt = 1,
+					    .done = rec_done,
+					    .opaque = &rec };
+		struct rlimit saved, none;
+		struct blockdev *bd;
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s/r.raw", tdir);
+		if (open_bd(p, engines[i], true, &bd) < 0)
+			continue; /* engine not on this host */
+		assert_int_equal(blockdev_submit(bd, &req), 0);
+		assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+		none = saved;
+		none.rlim_cur = 0; /* poll() now fails with EINVAL */
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+		assert_int_equal(blockdev_close(bd), -EBUSY);
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+		assert_int_equal(rec.calls, 0);
+		assert_int_equal(blockdev_close(bd), 0);
+		assert_int_equal(rec.calls, 1);
+	}
+}
+
+static int open_guest_disk(const char *path, enum blockdev_format fmt, struct blockdev **bd,
+			   struct err *e)
+{
+	struct blockdev_spec spec = {
+		.path = path, .format = fmt, .engine = "sync", .guest_disk = true
+	};
+
+	return blockdev_open(&spec, bd, e);
+}
+
+/*
+ * A guest's raw disk opened with format auto: writes that would make its first sector probe
+ * as VMDK (the sparse magic, a descriptor, or a descriptor completed by a write in the middle
+ * of the sector) are refused with -EPERM and change nothing; other writes to sector 0 work;
+ * with an explicit raw format, or for the image tool (not a guest disk), they are allowed.
+ * A text descriptor file is not opened by probing for a guest at all.
+ */
+static void test_guest_cannot_change_probe(void **state)
+{
+	static const char desc[] = "# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\n"
+				   "createType=\"monolithicFlat\"\nRW 8 FLAT \"other.raw\" 0\n";
+	u8 s0[512] = { 0 }, back[512];
+	struct vmdk_create_opts co = { .subformat = "monolithicFlat" };
+	struct blockdev *bd;
+	struct err e = { 0 };
+	char p[128];
+
+	(void)state;
+	make_images();
+	snprintf(p, sizeof(p), "%s/r.raw", tdir);
+	memcpy(s0, "createType=\"x\"\n", 15); /* half a descriptor: still raw */
+	assert_int_equal(open_guest_disk(p, BLOCKDEV_FORMAT_AUTO, &bd, &e), 0);
+	assert_int_equal(blockdev_format(bd), BLOCKDEV_FORMAT_RAW);
+	assert_int_equal(blockdev_pwrite(bd, s0, 512, 0), 0);
+	assert_int_equal(blockdev_pwrite(bd, "version=1\n", 10, 100), -EPERM);
+	assert_int_equal(blockdev_pwrite(bd, desc, sizeof(desc), 0), -EPERM);
+	assert_int_equal(blockdev_pwrite(bd, "KDMV", 4, 0), -EPERM);
+	assert_int_equal(blockdev_pwrite(bd, "version=1\n", 10, 512), 0); /* sector 1: fine */
+	assert_int_equal(blockdev_pread(bd, back, 512, 0), 0);
+	assert_memory_equal(back, s0, 512);
+	memset(s0, 0, sizeof(s0));
+	assert_int_equal(blockdev_pwrite(bd, s0, 512, 0), 0);
+	assert_int_equal(blockdev_close(bd), 0);
+
+	assert_int_equal(open_guest_disk(p, BLOCKDEV_FORMAT_RAW, &bd, &e), 0);
+	assert_int_equal(blockdev_pwrite(bd, "KDMV", 4, 0), 0); /* the user said raw */
+	assert_int_equal(blockdev_pwrite(bd, s0, 512, 0), 0);
+	assert_int_equal(blockdev_close(bd), 0);
+	assert_int_equal(open_bd(p, "sync", false, &bd), 0); /* the image tool */
+	assert_int_equal(blockdev_pwrite(bd, desc, sizeof(desc), 0), 0);
+	assert_int_equal(blockdev_close(bd), 0);
+
+	snprintf(p, sizeof(p), "%s/flat.vmdk", tdir);
+	assert_int_equal(vmdk_create(p, 1 << 20, &co, &e), 0);
+	assert_int_equal(open_guest_disk(p, BLOCKDEV_FORMAT_AUTO, &bd, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "descriptor"));
+	assert_int_equal(open_guest_disk(p, BLOCKDEV_FORMAT_VMDK, &bd, &e), 0);
+	assert_int_equal(blockdev_close(bd), 0);
+	snprintf(p, sizeof(p), "%s/v.vmdk", tdir); /* sparse: probed, its sector 0 is data */
+	assert_int_equal(open_guest_disk(p, BLOCKDEV_FORMAT_AUTO, &bd, &e), 0);
+	assert_int_equal(blockdev_format(bd), BLOCKDEV_FORMAT_VMDK);
+	assert_int_equal(blockdev_pwrite(bd, "KDMV", 4, 0), 0);
+	assert_int_equal(blockdev_close(bd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +525,10 @@ int main(void)
 		cmocka_unit_test(test_discard_raw_punches_hole),
 		cmocka_unit_test(test_delta_read_through_engine),
 		cmocka_unit_test(test_cache_none),
+		cmocka_unit_test(test_inflight_bound),
+		cmocka_unit_test(test_huge_write_bounded_bounce),
+		cmocka_unit_test(test_close_wait_fails_busy),
+		cmocka_unit_test(test_guest_cannot_change_probe),
 	};
 	return cmocka_run_group_tests_name("blockdev", tests, group_setup, group_teardown);
 }

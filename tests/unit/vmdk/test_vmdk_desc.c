@@ -131,6 +131,74 @@ static void test_format_roundtrip_matches_qemu_text(void **state)
 	vmdk_desc_free(&d2);
 }
 
+/* Fill n bytes of c and terminate: a field of exactly that length. */
+static char *long_field(size_t n, char c)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, c, n);
+	s[n] = 0;
+	return s;
+}
+
+/*
+ * Fields of any length format in full (the formatter grows its buffer; before, 1 KiB of slack
+ * plus 4200 bytes per extent was all it had, and a long hint wrote past the end): no extents
+ * with a long hint, a hint longer than any path, three extents with 4 KiB names, createType
+ * and adapter filled to their last byte. Each result parses back to the same fields.
+ */
+static void test_format_long_fields(void **state)
+{
+	static const struct {
+		size_t hint;
+		unsigned n_ext;
+	} cases[] = { { 4095, 0 }, { 700, 0 }, { 1023, 1 }, { 4095, 3 }, { 20000, 3 } };
+	struct vmdk_desc d, back;
+	struct err e = { 0 };
+	char *text;
+
+	(void)state;
+	for (unsigned k = 0; k < ARRAY_SIZE(cases); k++) {
+		memset(&d, 0, sizeof(d));
+		d.version = 1;
+		d.cid = 1;
+		d.parent_cid = 2;
+		memset(d.create_type, 'c', sizeof(d.create_type) - 1);
+		memset(d.adapter, 'a', sizeof(d.adapter) - 1);
+		memset(d.hwversion, 'h', sizeof(d.hwversion) - 1);
+		d.parent_hint = long_field(cases[k].hint, 'p');
+		d.n_ext = cases[k].n_ext;
+		if (d.n_ext) {
+			d.ext = calloc(d.n_ext, sizeof(*d.ext));
+			assert_non_null(d.ext);
+		}
+		for (unsigned i = 0; i < d.n_ext; i++) {
+			d.ext[i].type = VMDK_EXT_FLAT;
+			d.ext[i].sectors = 8;
+			d.ext[i].offset = 0xffffffffffull;
+			d.ext[i].file = long_field(4095, (char)('x' + i));
+		}
+		assert_int_equal(vmdk_desc_format(&d, &text), 0);
+		assert_non_null(strstr(text, d.create_type));
+		assert_non_null(strstr(text, d.adapter));
+		assert_non_null(strstr(text, d.parent_hint));
+		for (unsigned i = 0; i < d.n_ext; i++)
+			assert_non_null(strstr(text, d.ext[i].file));
+		if (d.n_ext && cases[k].hint < 4096) { /* the parser takes hints up to PATH_MAX */
+			assert_int_equal(parse(text, &back, &e), 0);
+			assert_string_equal(back.parent_hint, d.parent_hint);
+			assert_string_equal(back.create_type, d.create_type);
+			assert_string_equal(back.adapter, d.adapter);
+			assert_int_equal(back.n_ext, d.n_ext);
+			assert_string_equal(back.ext[d.n_ext - 1].file, d.ext[d.n_ext - 1].file);
+			vmdk_desc_free(&back);
+		}
+		free(text);
+		vmdk_desc_free(&d);
+	}
+}
+
 static void test_set_hex_keeps_other_lines(void **state)
 {
 	struct vmdk_desc d, d2;
@@ -162,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_parse_stops_at_nul_padding),
 		cmocka_unit_test(test_format_roundtrip_matches_qemu_text),
+		cmocka_unit_test(test_format_long_fields),
 		cmocka_unit_test(test_set_hex_keeps_other_lines),
 	};
 	return cmocka_run_group_tests_name("vmdk_desc", tests, NULL, NULL);

@@ -5,6 +5,7 @@
  * stream-optimized writer and reader (vmdk.c, vmdk_sparse.c, vmdk_stream.c, vmdk_create.c).
  * Images are made by our own create code in a fresh temporary folder per test.
  */
+#include "tmpdir.h"
 #include "vmdk/vmdk_internal.h"
 
 #include <errno.h>
@@ -15,38 +16,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-struct fx {
-	char dir[64];
-	char path[128];
-};
-
 static int fx_setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test-vmdk-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/a.vmdk", f->dir);
-	*state = f;
-	return 0;
+	return test_tmpdir_setup(state, "test-vmdk", "a.vmdk");
 }
 
 static int fx_teardown(void **state)
 {
-	struct fx *f = *state;
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd))
-		return -1;
-	free(f);
-	return 0;
+	return test_tmpdir_teardown(state);
 }
 
 static u8 sector_hdr[512];
@@ -135,7 +118,7 @@ static u8 read_byte_at(int fd, u64 off)
 
 static void test_write_allocates_and_reads_back(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { 0 };
 	struct vmdk_image *img;
 	struct err e = { 0 };
@@ -170,7 +153,7 @@ static void test_write_allocates_and_reads_back(void **state)
 
 static void test_cid_changes_on_first_write(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { 0 };
 	struct vmdk_image *img;
 	struct err e = { 0 };
@@ -195,7 +178,7 @@ static void test_cid_changes_on_first_write(void **state)
 
 static void test_delta_falls_through_and_masks(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { 0 };
 	struct vmdk_image *base, *child;
 	char cpath[160];
@@ -229,7 +212,7 @@ static void test_delta_falls_through_and_masks(void **state)
 
 static void test_parent_cid_mismatch_refused(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { 0 };
 	struct vmdk_open_opts o = { .readonly = true };
 	struct vmdk_image *img;
@@ -250,7 +233,7 @@ static void test_parent_cid_mismatch_refused(void **state)
 
 static void test_check_leak_and_stale_rgt_repair(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { 0 };
 	struct vmdk_open_opts o = { .no_auto_repair = true };
 	struct vmdk_check_result r;
@@ -290,7 +273,7 @@ static void test_check_leak_and_stale_rgt_repair(void **state)
 
 static void test_unclean_open_rw_repairs(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { 0 };
 	struct vmdk_check_result r;
 	struct vmdk_image *img;
@@ -311,7 +294,7 @@ static void test_unclean_open_rw_repairs(void **state)
 
 static void test_stream_roundtrip(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_create_opts co = { .subformat = "streamOptimized" };
 	struct vmdk_stream_writer *w;
 	struct vmdk_image *img;
@@ -344,7 +327,7 @@ static void test_stream_roundtrip(void **state)
 
 static void test_confinement(void **state)
 {
-	struct fx *f = *state;
+	struct test_tmpdir *f = *state;
 	struct vmdk_open_opts o = { .readonly = true };
 	struct vmdk_image *img;
 	struct err e = { 0 };
@@ -370,6 +353,60 @@ static void test_confinement(void **state)
 	vmdk_image_close(img);
 }
 
+/* How many times the file at path was opened while child was opened and closed (inotify
+ * IN_OPEN on its inode; accesses and closes are watched too, because inotify merges an event
+ * identical to the one before it). */
+static unsigned count_opens(const char *path, const char *child, const struct vmdk_open_opts *o)
+{
+	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	char evbuf[4096] __attribute__((aligned(8)));
+	struct vmdk_image *img;
+	struct err e = { 0 };
+	unsigned opens = 0;
+	ssize_t n;
+
+	assert_true(in >= 0);
+	assert_true(inotify_add_watch(in, path, IN_OPEN | IN_ACCESS | IN_MODIFY | IN_CLOSE) >= 0);
+	assert_int_equal(vmdk_image_open(child, o, &img, &e), 0);
+	assert_non_null(img->parent);
+	vmdk_image_close(img);
+	while ((n = read(in, evbuf, sizeof(evbuf))) > 0)
+		for (char *p = evbuf; p < evbuf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			opens += !!(ev->mask & IN_OPEN);
+			p += sizeof(*ev) + ev->len;
+		}
+	close(in);
+	return opens;
+}
+
+/*
+ * The parent named by a delta is opened once, and that descriptor is the one used: nothing
+ * re-opens it by name after the confinement check, so the file cannot be swapped (for a
+ * symlink, for another file) in between. Before, it was opened twice.
+ */
+static void test_parent_opened_once(void **state)
+{
+	struct test_tmpdir *f = *state;
+	struct vmdk_create_opts co = { 0 };
+	struct vmdk_open_opts o = { .readonly = true };
+	struct vmdk_image *base;
+	char cpath[160];
+	struct err e = { 0 };
+
+	assert_int_equal(vmdk_create(f->path, 1 << 20, &co, &e), 0);
+	base = open_img(f->path, true);
+	co.parent = "a.vmdk";
+	co.parent_cid = base->desc.cid;
+	vmdk_image_close(base);
+	snprintf(cpath, sizeof(cpath), "%s/c.vmdk", f->dir);
+	assert_int_equal(vmdk_create(cpath, 1 << 20, &co, &e), 0);
+	assert_int_equal(count_opens(f->path, cpath, &o), 1);
+	o.readonly = false; /* the child read-write: the parent still read-only, once */
+	assert_int_equal(count_opens(f->path, cpath, &o), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +425,7 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stream_roundtrip, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_confinement, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_parent_opened_once, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests_name("vmdk_image", tests, NULL, NULL);
 }

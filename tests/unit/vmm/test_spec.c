@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for the VM spec parser (src/vmm/spec.c, spec_set.c): defaults, every boot and
- * serial form, the later-issue sections (disks, nics, display, control, debug), path
- * resolution, --set overrides, file checks, and that problems are collected, not stopped at.
+ * serial form, disks and debug, the sections this build refuses (nics, display:
+ * refused by default, and their checks with SPEC_ALLOW_UNBUILT), the board's limits (disks,
+ * modules, exit port), path resolution, --set overrides, file checks, and that problems are
+ * collected, not stopped at.
  * The malformed-spec corpus with exact messages lives in tests/specs/ (suite 'specs').
  */
 #include "vmm/spec.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +27,7 @@ struct fixture {
 	struct vm_spec spec;
 	struct diag d;
 	bool parsed;
+	unsigned flags; /* spec_parse_string's flags: 0, or SPEC_ALLOW_UNBUILT */
 };
 
 static int fixture_setup(void **state)
@@ -57,7 +61,7 @@ static int parse_sets(struct fixture *f, const char *json, const char *const *se
 	if (f->parsed)
 		spec_free(&f->spec);
 	diag_free(&f->d);
-	ret = spec_parse_string(json, "/base", sets, nr_sets, 0, &f->spec, &f->d);
+	ret = spec_parse_string(json, "/base", sets, nr_sets, f->flags, &f->spec, &f->d);
 	f->parsed = ret == 0;
 	return ret;
 }
@@ -158,6 +162,20 @@ static void test_multiboot_modules(void **state)
 	assert_string_equal(b->modules[0].cmdline, "x");
 	assert_string_equal(b->modules[1].path, "/base/dir/n.bin");
 	assert_string_equal(b->modules[1].cmdline, "");
+
+	/* The loader's table holds 16 modules: a 17th is a spec problem, not a failed boot. */
+	{
+		char json[2048];
+		size_t o = (size_t)snprintf(json, sizeof(json),
+					    "{\"boot\": {\"multiboot\": \"k\", \"modules\": [");
+
+		for (unsigned i = 0; i < SPEC_BOOT_MODULES_MAX + 1; i++)
+			o += (size_t)snprintf(json + o, sizeof(json) - o, "%s{\"path\": \"m%u\"}",
+					      i ? ", " : "", i);
+		snprintf(json + o, sizeof(json) - o, "]}}");
+		assert_int_equal(parse(f, json), -EINVAL);
+		assert_diags(&f->d, "boot.modules: at most 16 modules, got 17\n");
+	}
 }
 
 static void test_flat_load_address(void **state)
@@ -297,6 +315,7 @@ static void test_unix_path_length(void **state)
 	struct fixture *f = *state;
 	char json[512], path[200];
 
+	f->flags = SPEC_ALLOW_UNBUILT; /* the control socket's checks, ready for when it lands */
 	memset(path, 'p', sizeof(path) - 1);
 	path[sizeof(path) - 1] = '\0';
 	snprintf(json, sizeof(json), MIN_LINUX ", \"control\": {\"path\": \"%s\"}}", path);
@@ -366,6 +385,7 @@ static void test_nics(void **state)
 	static const u8 mac57[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 };
 	static const u8 mac58[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x58 };
 
+	f->flags = SPEC_ALLOW_UNBUILT; /* the NIC checks, ready for when network devices land */
 	/* The explicit MAC of nics[1] is the default nics[0] would get: the default moves on. */
 	assert_int_equal(parse(f, MIN_LINUX ", \"nics\": [{}, {\"backend\": \"tap\", \"tap\": "
 					    "\"tap0\", \"model\": \"e1000\", \"mac\": "
@@ -407,6 +427,7 @@ static void test_display(void **state)
 {
 	struct fixture *f = *state;
 
+	f->flags = SPEC_ALLOW_UNBUILT; /* the display checks, ready for when it lands */
 	assert_int_equal(parse(f, MIN_LINUX ", \"display\": {\"type\": \"vnc\"}}"), 0);
 	assert_int_equal(f->spec.display.type, DISPLAY_VNC);
 	assert_string_equal(f->spec.display.listen_host, "127.0.0.1");
@@ -437,6 +458,91 @@ static void test_display(void **state)
 	assert_diags(&f->d, "display.listen: only valid with type \"vnc\"\n");
 }
 
+/* The sections this build cannot run are refused by default, naming their JSON path. */
+static void test_unbuilt_refused(void **state)
+{
+	struct fixture *f = *state;
+	const char *const *keys = spec_unbuilt_keys();
+
+	assert_string_equal(keys[0], "nics");
+	assert_string_equal(keys[1], "display");
+	assert_null(keys[2]);
+	assert_int_equal(parse(f, MIN_LINUX ", \"nics\": [{}]}"), -EINVAL);
+	assert_diags(&f->d, "nics[0]: network devices are not supported by this build yet\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"display\": {\"type\": \"vnc\"}}"), -EINVAL);
+	assert_diags(&f->d, "display: a display is not supported by this build yet\n");
+	/* The control socket is built: accepted. */
+	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {\"path\": \"vm.sock\"}}"), 0);
+	/* Refused whatever else is wrong, alongside the other problems. */
+	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {}, \"display\": 1, \"nics\": "
+					    "[{\"mac\": \"x\"}]}"),
+			 -EINVAL);
+	assert_diags(&f->d,
+		     "nics[0].mac: expected a MAC address like \"52:54:00:12:34:56\", got \"x\"\n"
+		     "display: expected an object, got an integer\n"
+		     "control.path: required\n"
+		     "nics[0]: network devices are not supported by this build yet\n"
+		     "display: a display is not supported by this build yet\n");
+	/* --set reaches the same refusal; an empty nics array asks for nothing. */
+	{
+		const char *sets[] = { "nics[0].model=e1000" };
+
+		assert_int_equal(parse_sets(f, MIN_LINUX "}", sets, 1), -EINVAL);
+		assert_diags(&f->d,
+			     "nics[0]: network devices are not supported by this build yet\n");
+	}
+	assert_int_equal(parse(f, MIN_LINUX ", \"nics\": []}"), 0);
+	assert_int_equal(f->spec.nr_nics, 0);
+}
+
+/* The disks must fit the board; an image attached twice must be read-only both times. */
+static void test_disk_limits(void **state)
+{
+	struct fixture *f = *state;
+	char json[4096];
+	size_t o;
+
+	o = (size_t)snprintf(json, sizeof(json), MIN_LINUX ", \"disks\": [");
+	for (unsigned i = 0; i < SPEC_AHCI_DISKS_MAX + 1; i++)
+		o += (size_t)snprintf(json + o, sizeof(json) - o,
+				      "%s{\"path\": \"d%u\", \"bus\": "
+				      "\"ahci\"}",
+				      i ? ", " : "", i);
+	snprintf(json + o, sizeof(json) - o, "]}");
+	assert_int_equal(parse(f, json), -EINVAL);
+	assert_diags(&f->d, "disks[6]: at most 6 disks on bus \"ahci\" (the AHCI controller's "
+			    "ports)\n");
+
+	/* 29 virtio disks and the AHCI controller take the 30 slots; one more does not fit. */
+	o = (size_t)snprintf(json, sizeof(json),
+			     MIN_LINUX ", \"disks\": [{\"path\": \"c\", "
+				       "\"cdrom\": true}");
+	for (unsigned i = 0; i < SPEC_PCI_DISK_SLOTS - 1; i++)
+		o += (size_t)snprintf(json + o, sizeof(json) - o, ", {\"path\": \"v%u\"}", i);
+	snprintf(json + o, sizeof(json) - o, "]}");
+	assert_int_equal(parse(f, json), 0);
+	assert_int_equal(f->spec.nr_disks, SPEC_PCI_DISK_SLOTS);
+	snprintf(json + o, sizeof(json) - o, ", {\"path\": \"w\"}]}");
+	assert_int_equal(parse(f, json), -EINVAL);
+	assert_diags(&f->d, "disks: 30 virtio disks and the AHCI controller need 31 PCI slots; the "
+			    "board has 30 for disks\n");
+
+	assert_int_equal(parse(f, MIN_LINUX ", \"disks\": [{\"path\": \"a.img\"}, {\"path\": "
+					    "\"b.img\"}, {\"path\": \"./a.img\", \"bus\": "
+					    "\"ahci\"}]}"),
+			 -EINVAL);
+	assert_diags(&f->d, "disks[2].path: the same image as disks[0]; an image can be attached "
+			    "twice only when both are read-only\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"disks\": [{\"path\": \"a.iso\", \"cdrom\": true}, "
+					    "{\"path\": \"a.iso\", \"readonly\": true}]}"),
+			 0);
+	assert_int_equal(parse(f, MIN_LINUX ", \"disks\": [{\"path\": \"a.iso\", \"cdrom\": true}, "
+					    "{\"path\": \"a.iso\"}]}"),
+			 -EINVAL);
+	assert_diags(&f->d, "disks[1].path: the same image as disks[0]; an image can be attached "
+			    "twice only when both are read-only\n");
+}
+
 static void test_debug_exit_port(void **state)
 {
 	struct fixture *f = *state;
@@ -456,10 +562,46 @@ static void test_debug_exit_port(void **state)
 	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": 1540}}"), -EINVAL);
 	assert_diags(&f->d, "debug.exit_port: 0x604 is the ACPI PM block; pick a free port such as "
 			    "0xf4\n");
-	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"65536\"}}"), -EINVAL);
-	assert_diags(&f->d, "debug.exit_port: must be 0..0xffff, got 0x10000\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"65533\"}}"), -EINVAL);
+	assert_diags(&f->d, "debug.exit_port: must be 0..0xfffc (the device takes 4 ports), got "
+			    "0xfffd\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0xfffc\"}}"), 0);
+	/* The device's 4 ports must all be free: 0x5d-0x60 covers the i8042 data port. */
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0x5d\"}}"), -EINVAL);
+	assert_diags(&f->d, "debug.exit_port: ports 0x5d-0x60 (the device takes 4) overlap the "
+			    "i8042 data port; pick a free port such as 0xf4\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0x5c\"}}"), 0);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0x61\"}}"), -EINVAL);
+	assert_diags(&f->d, "debug.exit_port: 0x61 is port B (PIT gate and NMI status); pick a "
+			    "free port such as 0xf4\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0x4ce\"}}"), -EINVAL);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0x624\"}}"), -EINVAL);
+	assert_diags(&f->d, "debug.exit_port: 0x624 is the ACPI GPE0 block; pick a free port "
+			    "such as 0xf4\n");
+	/* The test device's window is taken only when the test device is there. */
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0x530\"}}"), 0);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0x530\", "
+					    "\"test_device\": true}}"),
+			 -EINVAL);
+	assert_diags(&f->d, "debug.exit_port: 0x530 is the test device (debug.test_device); pick "
+			    "a free port such as 0xf4\n");
 	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"test_device\": 1}}"), -EINVAL);
 	assert_diags(&f->d, "debug.test_device: expected true or false, got an integer\n");
+}
+
+static void test_debug_state_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(parse(f, MIN_LINUX "}"), 0);
+	assert_int_equal(f->spec.debug.state_roundtrip_ms, 0);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"state_roundtrip_ms\": 50}}"), 0);
+	assert_int_equal(f->spec.debug.state_roundtrip_ms, 50);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"state_roundtrip_ms\": 0}}"), -EINVAL);
+	assert_diags(&f->d, "debug.state_roundtrip_ms: must be 1..3600000, got 0\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"state_roundtrip_ms\": 3600001}}"),
+			 -EINVAL);
+	assert_diags(&f->d, "debug.state_roundtrip_ms: must be 1..3600000, got 3600001\n");
 }
 
 static void test_name_rules(void **state)
@@ -502,7 +644,8 @@ static void test_types_and_limits(void **state)
 			 -EINVAL);
 	assert_diags(&f->d, "name: expected a string, got a boolean\n"
 			    "vcpus: expected an integer, got null\n"
-			    "nics[0]: expected an object, got an integer\n");
+			    "nics[0]: expected an object, got an integer\n"
+			    "nics[0]: network devices are not supported by this build yet\n");
 	assert_int_equal(parse(f, "[1, 2]"), -EINVAL);
 	assert_diags(&f->d, "spec: expected an object, got an array\n");
 }
@@ -580,6 +723,7 @@ static void test_set_overrides(void **state)
 		"nics[0].mac=52:54:00:aa:bb:cc",
 	};
 
+	f->flags = SPEC_ALLOW_UNBUILT;
 	assert_int_equal(
 		parse_sets(f, MIN_LINUX ", \"vcpus\": 8, \"name\": \"x\"}", sets, ARRAY_SIZE(sets)),
 		0);
@@ -765,6 +909,64 @@ static void test_check_files_and_load(void **state)
 	free(dir);
 }
 
+/* With SPEC_CHECK_FILES an image attached twice is found through a symlink too, and a block
+ * device (which the block layer cannot open) is refused before anything starts. */
+static void test_check_files_image_identity(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const names[] = { "a.img", "link.img" };
+	static const char *const blockdevs[] = { "/dev/loop0", "/dev/ram0", "/dev/vda", "/dev/sda",
+						 "/dev/nvme0n1" };
+	char *dir = make_tmpdir(), path[PATH_MAX], link[PATH_MAX], json[PATH_MAX * 3 + 256];
+	const char *blockdev = NULL;
+	struct stat st;
+
+	write_file(dir, "a.img", "disk");
+	snprintf(path, sizeof(path), "%s/a.img", dir);
+	snprintf(link, sizeof(link), "%s/link.img", dir);
+	assert_int_equal(symlink(path, link), 0);
+	snprintf(json, sizeof(json),
+		 "{\"boot\": {\"kernel\": \"%s\"}, \"disks\": [{\"path\": \"%s\"}, {\"path\": "
+		 "\"%s\", \"bus\": \"ahci\"}]}",
+		 path, path, link);
+	assert_int_equal(spec_parse_string(json, dir, NULL, 0, 0, &f->spec, &f->d), 0);
+	spec_free(&f->spec);
+	assert_int_equal(spec_parse_string(json, dir, NULL, 0, SPEC_CHECK_FILES, &f->spec, &f->d),
+			 -EINVAL);
+	assert_diags(&f->d, "disks[1].path: the same image as disks[0]; an image can be attached "
+			    "twice only when both are read-only\n");
+	diag_free(&f->d);
+
+	for (size_t i = 0; i < ARRAY_SIZE(blockdevs) && !blockdev; i++) {
+		int fd = open(blockdevs[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+		if (fd >= 0 && !fstat(fd, &st) && S_ISBLK(st.st_mode))
+			blockdev = blockdevs[i];
+		if (fd >= 0)
+			close(fd);
+	}
+	if (blockdev) {
+		char expect[256];
+
+		snprintf(json, sizeof(json),
+			 "{\"boot\": {\"kernel\": \"%s\"}, \"disks\": [{\"path\": \"%s\", "
+			 "\"readonly\": true}]}",
+			 path, blockdev);
+		assert_int_equal(
+			spec_parse_string(json, dir, NULL, 0, SPEC_CHECK_FILES, &f->spec, &f->d),
+			-EINVAL);
+		snprintf(expect, sizeof(expect),
+			 "disks[0].path: %s is a block device; this build opens only regular "
+			 "files\n",
+			 blockdev);
+		assert_diags(&f->d, expect);
+	} else {
+		print_message("no readable block device here: the block device case is skipped\n");
+	}
+	remove_tree(dir, names, ARRAY_SIZE(names));
+	free(dir);
+}
+
 static void test_relative_base_dir(void **state)
 {
 	struct fixture *f = *state;
@@ -839,6 +1041,9 @@ int main(void)
 		T(test_nics),
 		T(test_display),
 		T(test_debug_exit_port),
+		T(test_unbuilt_refused),
+		T(test_disk_limits),
+		T(test_debug_state_roundtrip),
 		T(test_name_rules),
 		T(test_types_and_limits),
 		T(test_unknown_keys_suggest),
@@ -847,6 +1052,7 @@ int main(void)
 		T(test_set_overrides),
 		T(test_set_errors),
 		T(test_check_files_and_load),
+		T(test_check_files_image_identity),
 		T(test_relative_base_dir),
 		T(test_names_and_keys),
 	};

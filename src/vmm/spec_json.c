@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A validated struct vm_spec back to JSON (spec.h spec_to_json): the spec as
+ * the VMM runs it, with every default filled in and every path absolute, in
+ * the schema's own keys (config/vm-spec.schema.json), so that the text parses
+ * back to the same struct. This is vm.info's "config" (the API's "config ==
+ * body" rule: what vm.create takes, vm.info gives back) and what snapshots
+ * will store.
+ */
+#include "vmm/spec.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void spec_json_set(json_t *o, const char *key, json_t *v)
+{
+	json_object_set_new(o, key, v);
+}
+
+static json_t *spec_json_hex(u64 v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	return json_string(buf);
+}
+
+static json_t *spec_json_boot(const struct boot_spec *b)
+{
+	json_t *o = json_object();
+
+	spec_json_set(o, boot_kind_name(b->kind), json_string(b->image));
+	switch (b->kind) {
+	case BOOT_LINUX:
+		if (b->initrd)
+			spec_json_set(o, "initrd", json_string(b->initrd));
+		spec_json_set(o, "cmdline", json_string(b->cmdline));
+		spec_json_set(
+			o, "decompress",
+			json_string(b->decompress == BOOT_DECOMPRESS_GUEST ? "guest" : "host"));
+		break;
+	case BOOT_MULTIBOOT: {
+		json_t *mods = json_array();
+
+		spec_json_set(o, "cmdline", json_string(b->cmdline));
+		for (unsigned i = 0; i < b->nr_modules; i++)
+			json_array_append_new(mods,
+					      json_pack("{s:s,s:s}", "path", b->modules[i].path,
+							"cmdline", b->modules[i].cmdline));
+		spec_json_set(o, "modules", mods);
+		break;
+	}
+	case BOOT_FLAT:
+		spec_json_set(o, "load_address", spec_json_hex(b->load_address));
+		break;
+	case BOOT_FIRMWARE:
+		break;
+	}
+	return o;
+}
+
+static json_t *spec_json_disk(const struct disk_spec *d)
+{
+	json_t *o =
+		json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "path", d->path, "format",
+			  disk_format_name(d->format), "bus", disk_bus_name(d->bus), "cache",
+			  disk_cache_name(d->cache), "readonly", d->readonly, "cdrom", d->cdrom);
+
+	if (o && d->serial)
+		spec_json_set(o, "serial", json_string(d->serial));
+	return o;
+}
+
+static json_t *spec_json_nic(const struct nic_spec *n)
+{
+	json_t *o = json_pack("{s:s,s:s}", "backend", nic_backend_name(n->backend), "model",
+			      nic_model_name(n->model));
+	char mac[18];
+
+	if (o && n->mac_set) {
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
+			 n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+		spec_json_set(o, "mac", json_string(mac));
+	}
+	if (o && n->tap)
+		spec_json_set(o, "tap", json_string(n->tap));
+	return o;
+}
+
+static json_t *spec_json_tree(const struct vm_spec *s)
+{
+	json_t *o = json_object(), *serial, *debug;
+
+	spec_json_set(o, "name", json_string(s->name));
+	spec_json_set(o, "vcpus", json_integer(s->vcpus));
+	spec_json_set(o, "memory_mib", json_integer((json_int_t)s->memory_mib));
+	spec_json_set(o, "accel", json_string(spec_accel_name(s->accel)));
+	spec_json_set(o, "boot", spec_json_boot(&s->boot));
+	serial = json_pack("{s:s}", "target", serial_target_name(s->serial.target));
+	if (serial && s->serial.path)
+		spec_json_set(serial, "path", json_string(s->serial.path));
+	spec_json_set(o, "serial", serial);
+	spec_json_set(o, "on_reset", json_string(spec_on_reset_name(s->on_reset)));
+	spec_json_set(o, "on_triple_fault",
+		      json_string(spec_on_triple_fault_name(s->on_triple_fault)));
+	debug = json_pack("{s:b}", "test_device", s->debug.test_device);
+	if (debug && s->debug.has_exit_port)
+		spec_json_set(debug, "exit_port", spec_json_hex(s->debug.exit_port));
+	if (debug && s->debug.state_roundtrip_ms)
+		spec_json_set(debug, "state_roundtrip_ms",
+			      json_integer(s->debug.state_roundtrip_ms));
+	spec_json_set(o, "debug", debug);
+	if (s->nr_disks) {
+		json_t *disks = json_array();
+
+		for (unsigned i = 0; i < s->nr_disks; i++)
+			json_array_append_new(disks, spec_json_disk(&s->disks[i]));
+		spec_json_set(o, "disks", disks);
+	}
+	if (s->nr_nics) {
+		json_t *nics = json_array();
+
+		for (unsigned i = 0; i < s->nr_nics; i++)
+			json_array_append_new(nics, spec_json_nic(&s->nics[i]));
+		spec_json_set(o, "nics", nics);
+	}
+	if (s->display.type != DISPLAY_NONE) {
+		char listen[80];
+
+		if (strchr(s->display.listen_host, ':')) /* IPv6 */
+			snprintf(listen, sizeof(listen), "[%s]:%u", s->display.listen_host,
+				 s->display.listen_port);
+		else
+			snprintf(listen, sizeof(listen), "%s:%u", s->display.listen_host,
+				 s->display.listen_port);
+		spec_json_set(o, "display",
+			      json_pack("{s:s,s:s}", "type", display_type_name(s->display.type),
+					"listen", listen));
+	}
+	if (s->control.path)
+		spec_json_set(o, "control", json_pack("{s:s}", "path", s->control.path));
+	return o;
+}
+
+char *spec_to_json(const struct vm_spec *s)
+{
+	json_t *o = spec_json_tree(s);
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(o);
+	return text;
+}

@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The VM's state machine (vm.h, docs/management.md): boot, pause, resume,
+ * reboot (reset in place), shutdown, the power button and NMIs, the events
+ * each reports to listeners, and the requests of vCPU and device threads
+ * carried out on the main loop. Also vm.counters.
+ *
+ * Pausing is two-phase: PAUSE is posted to every vCPU (vcpu_request kicks
+ * each), then each is awaited, so the latency is that of the slowest vCPU.
+ * While Paused (or Shutdown) the VM's virtual clock is frozen and its timerfd
+ * disarmed; disk completions and console input still land in the devices, to
+ * be seen by the guest when it runs again.
+ */
+#include "vmm/vm.h"
+
+#include "devices/device.h"
+#include "vmm/base/log.h"
+#include "vmm/board_pc.h"
+#include "vmm/spec.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *vm_state_name(enum vm_state s)
+{
+	switch (s) {
+	case VM_STATE_CREATED:
+		return "Created";
+	case VM_STATE_RUNNING:
+		return "Running";
+	case VM_STATE_PAUSED:
+		return "Paused";
+	case VM_STATE_SHUTDOWN:
+		return "Shutdown";
+	}
+	return "?";
+}
+
+const char *vm_event_name(enum vm_event_type t)
+{
+	switch (t) {
+	case VM_EVENT_BOOTED:
+		return "booted";
+	case VM_EVENT_PAUSED:
+		return "paused";
+	case VM_EVENT_RESUMED:
+		return "resumed";
+	case VM_EVENT_REBOOTING:
+		return "rebooting";
+	case VM_EVENT_REBOOTED:
+		return "rebooted";
+	case VM_EVENT_SHUTDOWN:
+		return "shutdown";
+	case VM_EVENT_POWER_BUTTON:
+		return "power-button";
+	case VM_EVENT_PANIC:
+		return "panic";
+	}
+	return "?";
+}
+
+/* ---------------------------------------------------------------------- events */
+
+int vm_add_listener(struct vm *vm, vm_listener_fn fn, void *opaque)
+{
+	if (vm->nr_listeners == VM_MAX_LISTENERS)
+		return -ENOSPC;
+	vm->listeners[vm->nr_listeners].fn = fn;
+	vm->listeners[vm->nr_listeners].opaque = opaque;
+	vm->nr_listeners++;
+	return 0;
+}
+
+void vm_del_listener(struct vm *vm, vm_listener_fn fn, void *opaque)
+{
+	for (unsigned i = 0; i < vm->nr_listeners; i++) {
+		if (vm->listeners[i].fn != fn || vm->listeners[i].opaque != opaque)
+			continue;
+		memmove(&vm->listeners[i], &vm->listeners[i + 1],
+			(vm->nr_listeners - i - 1) * sizeof(vm->listeners[0]));
+		vm->nr_listeners--;
+		return;
+	}
+}
+
+static void vm_set_state(struct vm *vm, enum vm_state s)
+{
+	__atomic_store_n(&vm->state, s, __ATOMIC_RELEASE);
+}
+
+static void vm_emit(struct vm *vm, enum vm_event_type type, const char *reason, const char *msg)
+{
+	struct vm_event ev = { .type = type, .state = vm_state(vm), .reason = reason, .msg = msg };
+
+	if (type == VM_EVENT_SHUTDOWN) {
+		ev.end = vm->end;
+		ev.status = vm_end_exit_status(vm->end, vm->end_status);
+	}
+	/* A listener may remove itself: walk a copy. */
+	struct vm_listener ls[VM_MAX_LISTENERS];
+	unsigned n = vm->nr_listeners;
+
+	memcpy(ls, vm->listeners, n * sizeof(ls[0]));
+	for (unsigned i = 0; i < n; i++)
+		ls[i].fn(ls[i].opaque, vm, &ev);
+}
+
+static int vm_wrong_state(struct vm *vm, const char *what, struct err *err)
+{
+	return err_set(err, -EBUSY, "%s: cannot %s: the VM is %s", vm->spec->name, what,
+		       vm_state_name(vm_state(vm)));
+}
+
+static bool vm_booted(struct vm *vm)
+{
+	enum vm_state s = vm_state(vm);
+
+	return s == VM_STATE_RUNNING || s == VM_STATE_PAUSED;
+}
+
+/* ------------------------------------------------------------------ vCPUs and time */
+
+/* Pause every vCPU and wait for each: 0, or -ETIMEDOUT naming the first that did not stop. */
+static int vm_stop_vcpus(struct vm *vm, struct err *err)
+{
+	vm_pause_all_async(vm);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu_wait_state(vm->vcpus[i], VCPU_STATE_PAUSED, VM_PAUSE_TIMEOUT_NS) < 0)
+			return err_set(err, -ETIMEDOUT, "%s did not stop within %llu s",
+				       vm->vcpus[i]->name, VM_PAUSE_TIMEOUT_NS / 1000000000ull);
+	return 0;
+}
+
+static void vm_run_vcpus(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_request(vm->vcpus[i], VCPU_REQ_RUN);
+}
+
+static void vm_freeze_time(struct vm *vm)
+{
+	vclock_freeze(&vm->plat.clock);
+	if (vm->accel->clock_pause)
+		vm->accel->clock_pause(vm->avm, true);
+	vm_service_timers(vm); /* disarms the timerfd */
+}
+
+static void vm_thaw_time(struct vm *vm)
+{
+	if (vm->accel->clock_pause)
+		vm->accel->clock_pause(vm->avm, false);
+	vclock_thaw(&vm->plat.clock);
+	vm_service_timers(vm);
+}
+
+/* ---------------------------------------------------------------- reset in place */
+
+/* Forget translations of code in RAM the loader is about to rewrite (the BT engine's). */
+static void vm_ram_rewritten(struct vm *vm)
+{
+	if (!vm->accel->mem_written)
+		return;
+	for (unsigned i = 0; i < vm->plat.mem.nr; i++)
+		vm->accel->mem_written(vm->avm, vm->plat.mem.regions[i].gpa,
+				       vm->plat.mem.regions[i].len);
+}
+
+/* Every vCPU paused: devices, the accelerator's devices and the CPUs to power-on, boot again. */
+static int vm_reset_board(struct vm *vm, struct err *err)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->plat.dev_lock);
+	board_pc_reset(vm->board);
+	pthread_mutex_unlock(&vm->plat.dev_lock);
+	if (vm->accel->vm_reset) {
+		ret = vm->accel->vm_reset(vm->avm);
+		if (ret < 0)
+			return err_set(err, ret,
+				       "%s: the %s accelerator cannot reset its devices: %s",
+				       vm->spec->name, vm->accel->name, strerror(-ret));
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_reset(vm->vcpus[i], NULL);
+		if (ret < 0)
+			return err_set(err, ret, "%s: cannot reset %s: %s", vm->spec->name,
+				       vm->vcpus[i]->name, strerror(-ret));
+	}
+	ret = vm_load_boot(vm, err);
+	if (ret < 0) {
+		err_prefix(err, "%s: reboot", vm->spec->name);
+		return ret;
+	}
+	vm_ram_rewritten(vm);
+	vm->reboots++;
+	return 0;
+}
+
+/* The VM goes to Shutdown for vm->end (already set): stop the vCPUs and time. */
+static void vm_enter_shutdown(struct vm *vm)
+{
+	static const char *const reasons[] = {
+		[VM_END_NONE] = "api",	       [VM_END_POWEROFF] = "guest",
+		[VM_END_RESET] = "guest",      [VM_END_TRIPLE_FAULT] = "triple-fault",
+		[VM_END_DEBUG_EXIT] = "guest", [VM_END_SIGNAL] = "signal",
+		[VM_END_FAILED] = "failed",    [VM_END_API] = "api",
+	};
+	struct err err = { 0 };
+
+	if (vm_stop_vcpus(vm, &err) < 0)
+		log_err("%s", err.msg);
+	vm_freeze_time(vm);
+	vm_set_state(vm, VM_STATE_SHUTDOWN);
+	vm_emit(vm, VM_EVENT_SHUTDOWN, reasons[vm->end], vm->end_msg);
+}
+
+/* A reset in place; the VM runs again afterwards unless stay_paused. */
+static int vm_reset_in_place(struct vm *vm, const char *reason, const char *msg, bool stay_paused,
+			     struct err *err)
+{
+	int ret;
+
+	log_info("%s: %s; restarting (boot %llu)", vm->spec->name, msg,
+		 (unsigned long long)vm->reboots + 2);
+	vm_emit(vm, VM_EVENT_REBOOTING, reason, msg);
+	ret = vm_stop_vcpus(vm, err);
+	if (ret == 0)
+		ret = vm_reset_board(vm, err);
+	if (ret < 0) {
+		vm_request_end(vm, VM_END_FAILED, 0, "%s", err->msg);
+		vm_enter_shutdown(vm);
+		return ret;
+	}
+	if (stay_paused) {
+		vm_set_state(vm, VM_STATE_PAUSED);
+	} else {
+		if (vclock_frozen(&vm->plat.clock))
+			vm_thaw_time(vm);
+		vm_set_state(vm, VM_STATE_RUNNING);
+		vm_run_vcpus(vm);
+	}
+	vm_emit(vm, VM_EVENT_REBOOTED, reason, msg);
+	return 0;
+}
+
+void vm_carry_out_requests(struct vm *vm)
+{
+	enum vm_state s = vm_state(vm);
+	char msg[sizeof(vm->reset_msg)], reason[sizeof(vm->reset_reason)];
+	unsigned panics;
+	enum vm_end end;
+	bool reset;
+
+	pthread_mutex_lock(&vm->req_lock);
+	end = vm->end;
+	reset = vm->reset_pending;
+	vm->reset_pending = false;
+	memcpy(msg, vm->reset_msg, sizeof(msg));
+	memcpy(reason, vm->reset_reason, sizeof(reason));
+	panics = vm->panics_pending;
+	vm->panics_pending = 0;
+	pthread_mutex_unlock(&vm->req_lock);
+
+	for (unsigned i = 0; i < panics; i++) {
+		log_err("%s: the guest reported a panic", vm->spec->name);
+		vm_emit(vm, VM_EVENT_PANIC, "guest", "the guest reported a panic");
+	}
+	if (s != VM_STATE_RUNNING && s != VM_STATE_PAUSED)
+		return;
+	if (end != VM_END_NONE) {
+		vm_enter_shutdown(vm);
+	} else if (reset) {
+		struct err err = { 0 };
+
+		(void)vm_reset_in_place(vm, reason, msg, s == VM_STATE_PAUSED, &err);
+	}
+}
+
+/* ------------------------------------------------------------------ lifecycle calls */
+
+static int vm_start_threads(struct vm *vm, struct err *err)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		int ret = vcpu_start(vm->vcpus[i]);
+
+		if (ret < 0) {
+			vm_request_end(vm, VM_END_FAILED, 0, "%s: cannot start its thread: %s",
+				       vm->vcpus[i]->name, strerror(-ret));
+			vm_enter_shutdown(vm);
+			return err_set(err, ret, "%s: %s: cannot start its thread: %s",
+				       vm->spec->name, vm->vcpus[i]->name, strerror(-ret));
+		}
+	}
+	return 0;
+}
+
+int vm_boot(struct vm *vm, struct err *err)
+{
+	enum vm_state s = vm_state(vm);
+	int ret;
+
+	if (s == VM_STATE_CREATED) {
+		vm_set_state(vm, VM_STATE_RUNNING);
+		ret = vm_start_threads(vm, err);
+		if (ret < 0)
+			return ret;
+	} else if (s == VM_STATE_SHUTDOWN) {
+		pthread_mutex_lock(&vm->req_lock);
+		vm->end = VM_END_NONE;
+		vm->end_status = 0;
+		vm->end_msg[0] = '\0';
+		vm->reset_pending = false;
+		pthread_mutex_unlock(&vm->req_lock);
+		ret = vm_reset_board(vm, err);
+		if (ret < 0) {
+			vm_request_end(vm, VM_END_FAILED, 0, "%s", err->msg);
+			return ret;
+		}
+		vm_thaw_time(vm);
+		vm_set_state(vm, VM_STATE_RUNNING);
+		vm_run_vcpus(vm);
+	} else {
+		return vm_wrong_state(vm, "boot", err);
+	}
+	log_info("%s: running", vm->spec->name);
+	vm_emit(vm, VM_EVENT_BOOTED, "api", "the VM booted");
+	return 0;
+}
+
+int vm_pause(struct vm *vm, struct err *err)
+{
+	int ret;
+
+	if (vm_state(vm) != VM_STATE_RUNNING)
+		return vm_wrong_state(vm, "pause", err);
+	ret = vm_stop_vcpus(vm, err);
+	if (ret < 0) {
+		vm_run_vcpus(vm); /* those that did stop go on */
+		return ret;
+	}
+	vm_freeze_time(vm);
+	vm_set_state(vm, VM_STATE_PAUSED);
+	log_info("%s: paused", vm->spec->name);
+	vm_emit(vm, VM_EVENT_PAUSED, "api", "the VM paused");
+	return 0;
+}
+
+int vm_resume(struct vm *vm, struct err *err)
+{
+	if (vm_state(vm) != VM_STATE_PAUSED)
+		return vm_wrong_state(vm, "resume", err);
+	vm_thaw_time(vm);
+	vm_set_state(vm, VM_STATE_RUNNING);
+	vm_run_vcpus(vm);
+	log_info("%s: resumed", vm->spec->name);
+	vm_emit(vm, VM_EVENT_RESUMED, "api", "the VM resumed");
+	return 0;
+}
+
+int vm_reboot(struct vm *vm, struct err *err)
+{
+	if (!vm_booted(vm))
+		return vm_wrong_state(vm, "reboot", err);
+	return vm_reset_in_place(vm, "api", "reboot requested through the API", false, err);
+}
+
+int vm_shutdown(struct vm *vm, struct err *err)
+{
+	if (!vm_booted(vm))
+		return vm_wrong_state(vm, "shut down", err);
+	pthread_mutex_lock(&vm->req_lock);
+	if (vm->end == VM_END_NONE) {
+		vm->end = VM_END_API;
+		snprintf(vm->end_msg, sizeof(vm->end_msg), "shut down through the API");
+	}
+	pthread_mutex_unlock(&vm->req_lock);
+	vm_enter_shutdown(vm);
+	log_info("%s: %s", vm->spec->name, vm->end_msg);
+	return 0;
+}
+
+int vm_power_button(struct vm *vm, struct err *err)
+{
+	if (!vm_booted(vm))
+		return vm_wrong_state(vm, "press the power button", err);
+	board_pc_power_button(vm->board);
+	log_info("%s: power button pressed", vm->spec->name);
+	vm_emit(vm, VM_EVENT_POWER_BUTTON, "api", "the power button was pressed");
+	return 0;
+}
+
+int vm_nmi(struct vm *vm, struct err *err)
+{
+	if (!vm_booted(vm))
+		return vm_wrong_state(vm, "inject an NMI", err);
+	if (!vm->accel->vcpu_nmi)
+		return err_set(err, -EOPNOTSUPP, "%s: the %s accelerator cannot inject NMIs",
+			       vm->spec->name, vm->accel->name);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_nmi(vm->vcpus[i]);
+	log_info("%s: NMI sent to every vCPU", vm->spec->name);
+	return 0;
+}
+
+/* ----------------------------------------------------------------------- counters */
+
+struct vm_counter_ctx {
+	vm_counter_fn fn;
+	void *opaque;
+	const char *group;
+};
+
+static void vm_counter_one(void *opaque, const char *name, u64 value)
+{
+	struct vm_counter_ctx *c = opaque;
+
+	c->fn(c->opaque, c->group, name, value);
+}
+
+static void vm_vcpu_counters(struct vm *vm, struct vcpu *v, struct vm_counter_ctx *c)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} fields[] = {
+		{ "pio", offsetof(struct vcpu_stats, pio) },
+		{ "mmio", offsetof(struct vcpu_stats, mmio) },
+		{ "runs", offsetof(struct vcpu_stats, runs) },
+		{ "kicks", offsetof(struct vcpu_stats, kicks) },
+		{ "pauses", offsetof(struct vcpu_stats, pauses) },
+		{ "inits", offsetof(struct vcpu_stats, inits) },
+		{ "sipis", offsetof(struct vcpu_stats, sipis) },
+		{ "nmis", offsetof(struct vcpu_stats, nmis) },
+	};
+
+	c->group = v->name;
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+		c->fn(c->opaque, v->name, fields[i].name,
+		      __atomic_load_n((u64 *)((u8 *)&v->stats + fields[i].off), __ATOMIC_RELAXED));
+	if (vm->accel->vcpu_counters)
+		vm->accel->vcpu_counters(v->av, vm_counter_one, c);
+}
+
+/* Bus accesses per device: ranges of one device (same name) are summed. Device lock held. */
+static void vm_bus_counters(struct bus *bus, struct vm_counter_ctx *c)
+{
+	char rname[40], wname[40];
+
+	snprintf(rname, sizeof(rname), "%s_reads", bus->name);
+	snprintf(wname, sizeof(wname), "%s_writes", bus->name);
+	for (unsigned i = 0; i < bus->nr; i++) {
+		const struct bus_range *r = &bus->ranges[i];
+		u64 reads = 0, writes = 0;
+		bool first = true;
+
+		for (unsigned j = 0; j < bus->nr; j++) {
+			if (strcmp(bus->ranges[j].name, r->name))
+				continue;
+			first = first && j >= i;
+			reads += bus->ranges[j].reads;
+			writes += bus->ranges[j].writes;
+		}
+		if (!first)
+			continue;
+		c->fn(c->opaque, r->name, rname, reads);
+		c->fn(c->opaque, r->name, wname, writes);
+	}
+	c->fn(c->opaque, bus->name, "unclaimed", bus->unclaimed);
+}
+
+void vm_counters(struct vm *vm, vm_counter_fn fn, void *opaque)
+{
+	struct vm_counter_ctx c = { .fn = fn, .opaque = opaque };
+
+	fn(opaque, "vm", "reboots", vm->reboots);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vm_vcpu_counters(vm, vm->vcpus[i], &c);
+	pthread_mutex_lock(&vm->plat.dev_lock);
+	vm_bus_counters(&vm->plat.pio, &c);
+	vm_bus_counters(&vm->plat.mmio, &c);
+	for (unsigned i = 0; i < vm->plat.nr_devs; i++) {
+		const struct platform_dev *d = &vm->plat.devs[i];
+
+		if (!d->ops->counters)
+			continue;
+		c.group = d->name;
+		d->ops->counters(d->dev, vm_counter_one, &c);
+	}
+	pthread_mutex_unlock(&vm->plat.dev_lock);
+}

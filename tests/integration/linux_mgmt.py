@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The management plane with the default Linux guest (scripts/build-guest.sh) under accel bt,
+driven through the control API.
+
+usage: linux_mgmt.py VMM DEFAULT_GUEST_DIR CASE
+
+  power-button  generic kernel: vm.power-button; Linux's ACPI button driver reports it, busybox
+                acpid runs its PWRF action (VMM-GUEST-POWERBUTTON, poweroff -f), the guest
+                powers off and the VMM exits 0; the event log showed power-button then shutdown
+  reboot        cloud kernel: three vm.reboot calls and three `reboot -f` in the guest, each
+                followed by the guest's marker and a working shell; the events say who asked
+                (api, guest); vm.counters counts six reboots; then poweroff, exit 0
+  pause         cloud kernel: the guest's clock does not jump over a pause: /proc/uptime grows
+                by less than the host's time minus the time spent paused
+  panic         generic kernel: a kernel panic (sysrq c) is reported through pvpanic as a
+                "panic" event; with panic=-1 the guest then resets and boots again
+
+Skips (77) when the guest is not built. Timeouts: $VMM_LINUX_TIMEOUT (default 600) per boot."""
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from api_client import Api, wait_socket  # noqa: E402
+from guest_shell import MARKER, GuestError, LinuxGuest, guest_dir  # noqa: E402
+from harness import fail, skip  # noqa: E402
+
+vmm, default_dir, case = sys.argv[1:4]
+gdir = guest_dir(default_dir)
+if gdir is None:
+    skip(f"the default guest is not built in {default_dir} (scripts/build-guest.sh)")
+timeout = float(os.environ.get("VMM_LINUX_TIMEOUT", "600"))
+initrd = os.path.join(gdir, "initramfs.cpio.gz")
+
+
+def boot(flavour, cmdline="console=ttyS0 panic=-1"):
+    g = LinuxGuest(os.path.join(gdir, f"vmlinuz-{flavour}"), initrd, cmdline=cmdline,
+                   vmm=vmm, accel="bt", api=True, log=sys.stdout)
+    wait_socket(g.api_path, g.proc)
+    return g, Api(g.api_path)
+
+
+def wait_markers(g, n):
+    """Wait until the marker has appeared n times, then for the shell's prompt after it."""
+    deadline = time.monotonic() + timeout
+    while g.text().count(MARKER) < n:
+        g._read_more(deadline, f"{MARKER} x{n}")
+    g._read_until(b"# ", timeout, g.transcript.rfind(MARKER.encode()))
+
+
+def poweroff(g):
+    """`poweroff -f` in the guest: the VMM must exit 0."""
+    rc = g.poweroff(120)
+    if rc != 0:
+        fail(f"exit status {rc} after poweroff -f\n{g.stderr_text()}")
+
+
+def events(api, since=0):
+    return [(e["event"], e["properties"].get("reason")) for e in
+            api.get(f"vm.events?since={since}&timeout=0").json()["events"]]
+
+
+def case_power_button():
+    g, api = boot("generic")
+    try:
+        g.wait_ready(timeout)
+        status, out = g.run("grep -q 'Power Button' /proc/bus/input/devices && pidof acpid",
+                            120)
+        if status != 0:
+            fail(f"the guest has no power button input device or no acpid: {out!r}")
+        seen = []
+        nxt = api.get("vm.events?since=0&timeout=0").json()["next"]
+
+        def follow():  # what an orchestrator waiting on events sees, up to the VMM's exit
+            since = nxt
+            try:
+                while True:
+                    j = api.get(f"vm.events?since={since}&timeout=30", timeout=60).json()
+                    seen.extend(e["event"] for e in j["events"])
+                    since = j["next"]
+            except Exception:
+                pass
+
+        th = threading.Thread(target=follow, daemon=True)
+        th.start()
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        api.must("PUT", "vm.power-button", 204)
+        rc = g.wait_exit(120)
+        took = time.monotonic() - t0
+        th.join(10)
+        err = g.stderr_text()
+        if rc != 0:
+            fail(f"exit status {rc} after the power button, want 0\n{err}")
+        if "power button pressed" not in err or "guest entered S5" not in err:
+            fail(f"the VMM log lacks the power button or the guest's S5:\n{err}")
+        if seen[:2] != ["power-button", "shutdown"]:
+            fail(f"events seen by a long poll: {seen}, want power-button, shutdown")
+        print(f"\nPASS: power button -> clean power-off, VMM exit 0 after {took:.2f} s; "
+              f"events {seen}")
+    finally:
+        g.close()
+
+
+def case_reboot():
+    g, api = boot("cloud")
+    try:
+        wait_markers(g, 1)
+        for who in ("API", "guest"):
+            for i in range(3):
+                seen = g.text().count(MARKER)
+                if who == "API":
+                    api.must("PUT", "vm.reboot", 204)
+                else:
+                    g.sock.sendall(b"reboot -f\n")
+                wait_markers(g, seen + 1)
+                status, out = g.run("echo alive-$((40 + 2))", timeout)
+                if status != 0 or "alive-42" not in out:
+                    fail(f"no shell after {who} reboot {i + 1}: {out!r}")
+                print(f"\n--- {who} reboot {i + 1}: marker and shell")
+        evs = events(api)
+        reboots = [r for e, r in evs if e == "rebooted"]
+        if reboots != ["api"] * 3 + ["guest"] * 3:
+            fail(f"rebooted events: {reboots} (all: {evs})")
+        c = api.get("vm.counters").json()
+        if c["vm"]["reboots"] != 6:
+            fail(f"counters: {c['vm']}")
+        if api.state() != "Running":
+            fail(f"state {api.state()}")
+        poweroff(g)
+        print("\nPASS: 3 API reboots and 3 guest reboots in place, each to a shell")
+    finally:
+        g.close()
+
+
+def uptime(g):
+    status, out = g.run("cat /proc/uptime", timeout)
+    if status != 0:
+        fail(f"cat /proc/uptime: {out!r}")
+    return float(out.split()[0])
+
+
+def case_pause():
+    g, api = boot("cloud")
+    complaints = "dmesg | grep -ci 'clocksource.*unstable\\|watchdog: BUG\\|rcu.*stall'"
+    try:
+        g.wait_ready(timeout)
+        _, before = g.run(complaints, timeout)
+        u1 = uptime(g)
+        h1 = time.monotonic()
+        api.must("PUT", "vm.pause", 204)
+        paused_at = time.monotonic()
+        g.sock.sendall(b"echo typed-while-paused\n")  # waits in the UART for the guest
+        time.sleep(4)
+        api.must("PUT", "vm.resume", 204)
+        paused = time.monotonic() - paused_at
+        g._read_until(b"typed-while-paused", timeout)
+        u2 = uptime(g)
+        h2 = time.monotonic()
+        guest, host = u2 - u1, h2 - h1
+        print(f"\n--- guest uptime grew {guest:.2f} s over {host:.2f} s of host time, "
+              f"{paused:.2f} s of it paused")
+        if guest > host - paused + 0.5:
+            fail(f"the guest's clock jumped over the pause: +{guest:.2f} s in {host:.2f} s "
+                 f"with {paused:.2f} s paused")
+        if guest <= 0:
+            fail(f"the guest's clock did not move: {u1} -> {u2}")
+        _, after = g.run(complaints, timeout)
+        if after.split()[-1] != before.split()[-1]:
+            status, out = g.run("dmesg | tail -20", timeout)
+            fail(f"the guest complains about its clock after the pause:\n{out}")
+        poweroff(g)
+        print("\nPASS: virtual time stood still while paused")
+    finally:
+        g.close()
+
+
+def case_panic():
+    g, api = boot("generic")
+    try:
+        g.wait_ready(timeout)
+        status, out = g.run("grep -q pvpanic_mmio /proc/modules && "
+                            "ls /sys/bus/platform/drivers/pvpanic-mmio | grep -q QEMU0001", 120)
+        if status != 0:
+            fail(f"pvpanic-mmio is not bound to a QEMU0001 device in the guest: {out!r}")
+        g.sock.sendall(b"echo c > /proc/sysrq-trigger\n")
+        e = api.wait_event("panic", timeout=120)
+        if e["properties"]["reason"] != "guest":
+            fail(f"panic event: {e}")
+        wait_markers(g, 2)  # panic=-1: the guest resets at once and boots again
+        evs = events(api)
+        if ("rebooted", "guest") not in evs:
+            fail(f"no guest reboot after the panic: {evs}")
+        poweroff(g)
+        print("\nPASS: the guest's panic reached the event log through pvpanic")
+    finally:
+        g.close()
+
+
+cases = {"power-button": case_power_button, "reboot": case_reboot, "pause": case_pause,
+         "panic": case_panic}
+if case not in cases:
+    print(__doc__)
+    sys.exit(2)
+try:
+    cases[case]()
+except GuestError as e:
+    fail(str(e))
