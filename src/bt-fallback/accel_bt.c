@@ -478,9 +478,21 @@ static void accel_bt_mem_written(struct accel_vm *avm, u64 gpa, u64 len)
 	bt_mem_dma_written(&avm->mem, gpa, len);
 }
 
+/*
+ * After lockdown the engine makes no system calls of its own: the JIT's code buffer is a memfd
+ * mapped twice (jit/codebuf.c: written through one view, run through the other) when each vCPU
+ * is created, so its threads never map or flip executable memory. A VM built again after
+ * lockdown creates new buffers on the main thread.
+ */
+static const struct accel_sandbox accel_bt_sandbox = {
+	.vcpu_exec_mappings = false,
+	.build_exec_mappings = true,
+};
+
 const struct accel_ops accel_bt = {
 	.name = "bt",
 	.has_irqchip = false,
+	.sandbox = &accel_bt_sandbox,
 	.probe = accel_bt_probe,
 	.vm_create = accel_bt_vm_create,
 	.vm_destroy = accel_bt_vm_destroy,

@@ -92,6 +92,12 @@ struct accel_sandbox {
 	 * lockdown as two views of one memfd (RW and RX) needs none of this.
 	 */
 	bool vcpu_exec_mappings;
+	/*
+	 * Creating a vCPU after lockdown (a VM built again) maps executable memory on the main
+	 * thread: memfd_create, then mmap of the memfd PROT_READ|PROT_EXEC (the BT JIT's dual-mapped
+	 * code buffer). Never a mapping that is writable and executable at once.
+	 */
+	bool build_exec_mappings;
 };
 
 /* How a vCPU starts (set by the boot loader through vcpu_set). */

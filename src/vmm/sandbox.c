@@ -532,6 +532,16 @@ static int sandbox_accel_ioctls(scmp_filter_ctx ctx, enum sandbox_kind kind,
 		for (size_t i = 0; !ret && i < ARRAY_SIZE(exec); i++)
 			ret = sandbox_add(ctx, &exec[i], err);
 	}
+	if (!ret && kind == SANDBOX_KIND_MAIN && rebuild && as->build_exec_mappings) {
+		/* a second view of a memfd, executable but not writable (W^X holds) */
+		static const struct sandbox_rule dual[] = {
+			ALLOW_IF(memfd_create, ARG_EQ(1, MFD_CLOEXEC)),
+			ALLOW_IF(mmap, ARG_MASKED(2, PROT_EXEC | PROT_WRITE, PROT_EXEC)),
+		};
+
+		for (size_t i = 0; !ret && i < ARRAY_SIZE(dual); i++)
+			ret = sandbox_add(ctx, &dual[i], err);
+	}
 	return ret;
 }
 

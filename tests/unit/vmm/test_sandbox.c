@@ -187,6 +187,27 @@ static int call_mprotect_exec(void)
 	return mprotect(p, 4096, PROT_READ | PROT_EXEC) < 0 ? CHILD_CALL_FAILED + 1 : 0;
 }
 
+/* The BT JIT's code buffer: one memfd, a writable view and an executable one. */
+static int call_dual_map(void)
+{
+	int fd = memfd_create("test-jit", MFD_CLOEXEC);
+	void *rw, *rx;
+
+	if (fd < 0 || ftruncate(fd, 4096) < 0)
+		return CHILD_CALL_FAILED;
+	rw = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	rx = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+	return rw == MAP_FAILED || rx == MAP_FAILED ? CHILD_CALL_FAILED + 1 : 0;
+}
+
+static int call_mmap_wx(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+
+	return p == MAP_FAILED ? CHILD_CALL_FAILED : 0;
+}
+
 static int call_tcp_socket(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -351,6 +372,16 @@ static void test_no_executable_memory(void **state)
 	expect_allowed(&cfg, SANDBOX_KIND_VCPU, call_mprotect_exec, "vcpu mprotect exec with JIT");
 	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_mprotect_exec, "mprotect (10");
 	test_accel_sandbox.vcpu_exec_mappings = false;
+	/* a JIT with a dual-mapped buffer: only a VM built again after lockdown maps one */
+	test_accel_sandbox.build_exec_mappings = true;
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_dual_map, "memfd_create (319");
+	cfg.rebuild = true;
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_dual_map, "rebuild: dual-mapped code buffer");
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_mmap_wx, "mmap (9");
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_mprotect_exec, "mprotect (10");
+	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_dual_map, "memfd_create (319");
+	test_accel_sandbox.build_exec_mappings = false;
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_dual_map, "memfd_create (319");
 }
 
 static void test_network_and_exec_forbidden(void **state)
