@@ -190,6 +190,7 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 static enum bt_exit bt_run_inner(struct bt_cpu *cpu, u64 max_insns)
 {
 	u64 end = cpu->icount + max_insns;
+	volatile u64 delivered = 0; /* changed between setjmp and longjmp */
 
 	if (cpu->jit)
 		__atomic_exchange_n(&cpu->jit_limit, end, __ATOMIC_SEQ_CST);
@@ -212,7 +213,12 @@ static enum bt_exit bt_run_inner(struct bt_cpu *cpu, u64 max_insns)
 		/* Deliver it; a fault on the way lands here again, classed against it. */
 		if (!bt_exc_dispatch(cpu))
 			return BT_EXIT_SHUTDOWN;
-		if (cpu->icount >= end)
+		/*
+		 * A handler whose first instruction faults is entered again and again without an
+		 * instruction retiring (a real CPU spins there too): every delivery counts against
+		 * the budget, so the run still ends and timers, interrupts and requests get a turn.
+		 */
+		if (cpu->icount + ++delivered >= end)
 			return BT_EXIT_LIMIT;
 	}
 }

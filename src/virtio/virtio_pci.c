@@ -870,10 +870,6 @@ static const struct state_field virtio_pci_fields[] = {
 	STATE_HOST(struct virtio_pci, defer_fd, "eventfd of deferred work (host object)"),
 	STATE_U32(struct virtio_pci, deferred, STATE_MAX((1ull << VIRTIO_MAX_QUEUES) - 1)),
 	STATE_HOST(struct virtio_pci, stats, "host counters"),
-	STATE_HOST(struct virtio_pci, defer_fd, "an eventfd (host object)"),
-	STATE_HOST(struct virtio_pci, deferred,
-		   "queues with a deferred round pending: not carried by a save yet (the "
-		   "guest's next notification resumes them)"),
 	STATE_END,
 };
 
