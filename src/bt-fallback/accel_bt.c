@@ -152,6 +152,13 @@ static int accel_bt_vm_create(const struct accel_config *cfg, struct accel_vm **
 	avm->jit = cfg->bt_jit;
 	avm->jit_threshold = cfg->bt_jit_threshold;
 	avm->jit_code_bytes = (size_t)cfg->bt_code_cache_bytes;
+	if (avm->jit)
+		log_info(
+			"bt: JIT tier on: a block is compiled once it has run %u times, into a %zu KiB "
+			"code cache per vCPU",
+			avm->jit_threshold, avm->jit_code_bytes >> 10);
+	else
+		log_info("bt: interpreter only (no JIT tier)");
 	avm->mem.io_opaque = avm;
 	avm->mem.mmio = accel_bt_mmio;
 	avm->mem.pio = accel_bt_pio;
@@ -242,6 +249,16 @@ static void accel_bt_vcpu_destroy(struct accel_vcpu *v)
 				break;
 			}
 		}
+	}
+	if (v->cpu->jit) {
+		const struct bt_jit *j = v->cpu->jit;
+
+		log_dbg(LOG_CAT_BT,
+			"bt: vcpu%u: the JIT compiled %" PRIu64 " blocks (%" PRIu64
+			" it could not), %zu of its %zu KiB of code cache in use, %" PRIu64
+			" flushes",
+			v->index, j->nr_compiled, j->nr_failed, j->code.used >> 10,
+			j->code.size >> 10, j->nr_flushes);
 	}
 	bt_cpu_destroy(v->cpu);
 	pthread_cond_destroy(&v->cond);
