@@ -13,8 +13,8 @@
  * ACCEL_BT_SLICE instructions so requests are seen even in a tight guest loop.
  *
  * HLT (SDM vol. 2A "HLT": the processor stays halted until an interrupt, NMI,
- * INIT or reset): vcpu_run sleeps on the vCPU's condvar, outside the
- * execution lock, until a wake event arrives -- the INTR pin rising
+ * INIT or reset): vcpu_run sleeps on the vCPU's condvar, outside bt_run,
+ * until a wake event arrives -- the INTR pin rising
  * (vcpu_set_intr) or a kick -- and then runs the engine again, which takes
  * the interrupt or stays halted (an NMI, vcpu_nmi, wakes it the same way). A wake event is
  * counted, not a level, so a

@@ -2,9 +2,8 @@
 /*
  * The BT engine's internal interface: CPU state, the softmmu seam, the
  * compact decoded-instruction form, the decoded-block cache and the
- * executor. The engine's first stage (docs/architecture.md, "Status"): an
- * interpreter over a decoded-block cache keyed by physical address; the JIT
- * is planned (docs/bt-jit.md).
+ * executor: an interpreter over a decoded-block cache keyed by physical
+ * address, and a JIT tier for hot 64-bit blocks (jit/jit.h, docs/bt-jit.md).
  *
  * References: Intel SDM vol. 2 chapter 2 (instruction format: prefixes,
  * REX, ModRM, SIB, displacement, immediate; 15-byte limit in 2.3.11),
