@@ -53,7 +53,8 @@ def jobs(bb, path):
 
 
 def in_guest(engine):
-    g = LinuxGuest(kernel, initrd, vcpus=vcpus, memory_mib=512, engine=engine, vmm=vmm)
+    g = LinuxGuest(kernel, initrd, cmdline="console=ttyS0 no_timer_check", vcpus=vcpus,
+                   memory_mib=512, engine=engine, vmm=vmm)
     try:
         g.wait_ready(timeout)
         status, out = g.run("dd if=/dev/zero of=/tmp/z bs=1M count=64 2>/dev/null; sync", timeout)
