@@ -11,7 +11,9 @@
  *
  * Only features the engine implements are advertised, so everything else is
  * #UD as on a CPU without them. Leaf 1 EDX: FPU, DE, PSE, TSC, MSR, PAE,
- * CX8, APIC (the machine's local APIC), SEP, MTRR, PGE, CMOV, PAT, PSE-36,
+ * MCE (CR4.MCE may be set, as firmware such as OVMF does unconditionally; the
+ * engine never signals a machine check), CX8, APIC (the machine's local APIC),
+ * SEP, MTRR, PGE, CMOV, PAT, PSE-36,
  * CLFLUSH (0F AE /7; a no-op on coherent memory), MMX, FXSR, SSE, SSE2
  * (clearing the model's sse2 knob hides the last three). Leaf 1 ECX: CX16,
  * MOVBE and POPCNT (knobs), and the hypervisor bit with a signature that is
@@ -20,7 +22,7 @@
  * ABM (LZCNT, knob). BMI1 (leaf 7) only when the model asks for it (the
  * differential tests do; its VEX forms are not implemented). Invariant TSC
  * (8000_0007h EDX bit 8): the TSC runs on virtual time at a constant rate.
- * Not advertised: VME, MCE/MCA, HTT, SSE3 and later, XSAVE/AVX, PCID,
+ * Not advertised: VME, MCA (no machine-check banks), HTT, SSE3 and later, XSAVE/AVX, PCID,
  * FSGSBASE, x2APIC, 1 GiB pages, RDTSCP, SVM, performance counters.
  */
 #include "bt-fallback/bt.h"
@@ -45,6 +47,7 @@ static u32 bt_cpuid_str(const char *s)
 #define BT_CPUID_TSC	 (1u << 4)
 #define BT_CPUID_MSR	 (1u << 5)
 #define BT_CPUID_PAE	 (1u << 6)
+#define BT_CPUID_MCE	 (1u << 7)
 #define BT_CPUID_CX8	 (1u << 8)
 #define BT_CPUID_APIC	 (1u << 9)
 #define BT_CPUID_SEP	 (1u << 11) /* leaf 1; SYSCALL in 8000_0001h */
@@ -64,8 +67,8 @@ static u32 bt_cpuid_str(const char *s)
 /* The features leaf 1 EDX and 8000_0001h EDX share (AMD mirrors them). */
 #define BT_CPUID_COMMON_EDX                                                                       \
 	(BT_CPUID_FPU | BT_CPUID_DE | BT_CPUID_PSE | BT_CPUID_TSC | BT_CPUID_MSR | BT_CPUID_PAE | \
-	 BT_CPUID_CX8 | BT_CPUID_APIC | BT_CPUID_MTRR | BT_CPUID_PGE | BT_CPUID_CMOV |            \
-	 BT_CPUID_PAT | BT_CPUID_PSE36 | BT_CPUID_MMX)
+	 BT_CPUID_MCE | BT_CPUID_CX8 | BT_CPUID_APIC | BT_CPUID_MTRR | BT_CPUID_PGE |             \
+	 BT_CPUID_CMOV | BT_CPUID_PAT | BT_CPUID_PSE36 | BT_CPUID_MMX)
 
 void bt_cpuid(const struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
 {

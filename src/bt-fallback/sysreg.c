@@ -60,9 +60,9 @@
 #define BT_CR0_VALID                                                                         \
 	(BT_CR0_PE | BT_CR0_MP | BT_CR0_EM | BT_CR0_TS | BT_CR0_ET | BT_CR0_NE | BT_CR0_WP | \
 	 BT_CR0_AM | BT_CR0_NW | BT_CR0_CD | BT_CR0_PG)
-/* CR4 bits of the features the CPUID model advertises (VME, MCE, UMIP, PCIDE... are not). */
-#define BT_CR4_VALID                                                                  \
-	(BT_CR4_TSD | BT_CR4_DE | BT_CR4_PSE | BT_CR4_PAE | BT_CR4_PGE | BT_CR4_PCE | \
+/* CR4 bits of the features the CPUID model advertises (VME, UMIP, PCIDE... are not). */
+#define BT_CR4_VALID                                                                               \
+	(BT_CR4_TSD | BT_CR4_DE | BT_CR4_PSE | BT_CR4_PAE | BT_CR4_MCE | BT_CR4_PGE | BT_CR4_PCE | \
 	 BT_CR4_OSFXSR | BT_CR4_OSXMMEXCPT)
 #define BT_EFER_VALID (BT_EFER_SCE | BT_EFER_LME | BT_EFER_LMA | BT_EFER_NXE)
 

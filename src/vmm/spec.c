@@ -28,6 +28,8 @@
 
 #include "devices/acpi_pm.h"
 #include "devices/debug_exit.h"
+#include "devices/debugcon.h"
+#include "devices/fw_cfg.h"
 #include "devices/i8042.h"
 #include "devices/pic_regs.h"
 #include "devices/pit_regs.h"
@@ -129,6 +131,7 @@ void diag_free(struct diag *d)
 /* ---- enum names ---- */
 
 static const char *const spec_accel_names[] = { "auto", "kvm", "bt", NULL };
+static const char *const spec_machine_names[] = { "pc", "q35", NULL };
 static const char *const boot_kind_names[] = { "kernel", "multiboot", "flat", "firmware", NULL };
 static const char *const serial_target_names[] = { "stdio", "file", "pty", "unix", "none", NULL };
 static const char *const on_reset_names[] = { "restart", "exit", NULL };
@@ -145,6 +148,11 @@ const char *spec_enum_name(const char *const *names, size_t nr, unsigned v)
 const char *spec_accel_name(enum spec_accel a)
 {
 	return SPEC_ENUM_NAME(spec_accel_names, a);
+}
+
+const char *spec_machine_name(enum spec_machine m)
+{
+	return SPEC_ENUM_NAME(spec_machine_names, m);
 }
 
 const char *boot_kind_name(enum boot_kind k)
@@ -174,19 +182,21 @@ const char *spec_bt_engine_name(enum spec_bt_engine e)
 
 /* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
 
-static const char *const spec_top_keys[] = { "name",	"vcpus",   "memory_mib", "accel",
-					     "boot",	"serial",  "on_reset",	 "on_triple_fault",
-					     "debug",	"disks",   "nics",	 "display",
-					     "control", "sandbox", "bt",	 NULL };
+static const char *const spec_top_keys[] = {
+	"name",	   "vcpus",    "memory_mib",	  "accel", "machine", "boot",
+	"serial",  "on_reset", "on_triple_fault", "debug", "disks",   "nics",
+	"display", "control",  "sandbox",	  "bt",	   NULL
+};
 static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
 					      "modules",    "flat",   "load_address", "firmware",
 					      "decompress", NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
-static const char *const spec_debug_keys[] = { "exit_port", "test_device", "state_roundtrip_ms",
-					       "forbidden_syscall", NULL };
-static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "readonly",
-					      "cache", "serial", "cdrom", NULL };
+static const char *const spec_debug_keys[] = { "exit_port",	     "test_device",
+					       "state_roundtrip_ms", "firmware_log",
+					       "forbidden_syscall",  NULL };
+static const char *const spec_disk_keys[] = { "path",	"format", "bus",	"readonly", "cache",
+					      "serial", "cdrom",  "boot_index", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
 static const char *const spec_display_keys[] = { "type", "listen", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
@@ -449,8 +459,8 @@ void *spec_new_array(struct spec_ctx *c, const char *path, const json_t *arr, si
 	return elems;
 }
 
-static bool spec_get_int_range(struct spec_ctx *c, const char *path, const json_t *j, u64 lo,
-			       u64 hi, u64 *out)
+bool spec_get_int_range(struct spec_ctx *c, const char *path, const json_t *j, u64 lo, u64 hi,
+			u64 *out)
 {
 	json_int_t v;
 
@@ -746,6 +756,14 @@ static bool spec_boot_kind(struct spec_ctx *c, const json_t *boot, enum boot_kin
 		nr_methods++;
 		*kind = (enum boot_kind)k;
 	}
+	if (nr_methods == 2 && json_object_get(boot, "kernel") &&
+	    json_object_get(boot, "firmware")) {
+		/* fw_cfg's kernel items need a firmware that boots them: not built (firmware.md) */
+		spec_err(c, "boot",
+			 "a kernel booted by the firmware (\"kernel\" with \"firmware\") is not "
+			 "supported by this build yet; give one of them");
+		return false;
+	}
 	if (nr_methods != 1) {
 		spec_err(c, "boot",
 			 "exactly one of \"kernel\", \"multiboot\", \"flat\" or \"firmware\" is "
@@ -833,7 +851,7 @@ static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct ser
 }
 
 /* Name a port range of the PC board that ports lo..hi overlap, or NULL. */
-static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device)
+static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device, bool firmware)
 {
 	static const struct {
 		u16 lo, hi;
@@ -847,8 +865,8 @@ static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device)
 		{ 0x70, 0x71, "the RTC/CMOS" },
 		{ 0xa0, 0xa1, "the slave 8259 PIC" },
 		{ 0x3f8, 0x3ff, "COM1" },
-		{ PVPANIC_DEFAULT_PORT, PVPANIC_DEFAULT_PORT, "the pvpanic port" },
 		{ PIC_ELCR_BASE, PIC_ELCR_BASE + 1, "the PIC edge/level control registers" },
+		{ PVPANIC_DEFAULT_PORT, PVPANIC_DEFAULT_PORT, "the pvpanic port" },
 		{ ACPI_PM_PM1A_EVT, ACPI_PM_TMR + ACPI_PM_TMR_LEN - 1, "the ACPI PM block" },
 		{ ACPI_PM_GPE0, ACPI_PM_GPE0 + ACPI_PM_GPE0_LEN - 1, "the ACPI GPE0 block" },
 		{ 0xcf9, 0xcf9, "the reset control register" },
@@ -862,10 +880,16 @@ static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device)
 	if (test_device && lo < TESTDEV_DEFAULT_PIO_BASE + TESTDEV_PIO_PORTS &&
 	    hi >= TESTDEV_DEFAULT_PIO_BASE)
 		return "the test device (debug.test_device)";
+	if (firmware && lo <= FW_CFG_DEFAULT_PORT + FW_CFG_DMA_OFFSET + FW_CFG_DMA_LEN - 1 &&
+	    hi >= FW_CFG_DEFAULT_PORT)
+		return "the firmware configuration ports (fw_cfg, with boot.firmware)";
+	if (firmware && lo <= DEBUGCON_DEFAULT_PORT && hi >= DEBUGCON_DEFAULT_PORT)
+		return "the firmware debug port (with boot.firmware)";
 	return NULL;
 }
 
-static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debug_spec *dbg)
+static void spec_parse_debug(struct spec_ctx *c, const json_t *root, enum boot_kind boot_kind,
+			     struct debug_spec *dbg)
 {
 	char kpath[SPEC_PATH_LEN];
 	json_t *debug = spec_member(root, "", "debug", kpath);
@@ -882,7 +906,7 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 	if (j && spec_get_number(c, kpath, j, &port)) {
 		u64 last = port + SPEC_EXIT_PORT_WIDTH - 1;
 
-		what = spec_reserved_port(port, port, dbg->test_device);
+		what = spec_reserved_port(port, port, dbg->test_device, boot_kind == BOOT_FIRMWARE);
 		if (port > 0x10000 - SPEC_EXIT_PORT_WIDTH)
 			spec_err(c, kpath, "must be 0..%#x (the device takes %u ports), got %#llx",
 				 0x10000 - SPEC_EXIT_PORT_WIDTH, SPEC_EXIT_PORT_WIDTH,
@@ -890,7 +914,8 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 		else if (what)
 			spec_err(c, kpath, "%#llx is %s; pick a free port such as 0xf4",
 				 (unsigned long long)port, what);
-		else if ((what = spec_reserved_port(port, last, dbg->test_device)))
+		else if ((what = spec_reserved_port(port, last, dbg->test_device,
+						    boot_kind == BOOT_FIRMWARE)))
 			spec_err(c, kpath,
 				 "ports %#llx-%#llx (the device takes %u) overlap %s; pick a free "
 				 "port such as 0xf4",
@@ -900,6 +925,11 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 			dbg->has_exit_port = true;
 		dbg->exit_port = (u16)port;
 	}
+	j = spec_member(debug, "debug", "firmware_log", kpath);
+	if (j && boot_kind != BOOT_FIRMWARE)
+		spec_err(c, kpath, "only valid with boot.firmware (the firmware's debug port)");
+	else if (j)
+		dbg->firmware_log = spec_get_path(c, kpath, j);
 	j = spec_member(debug, "debug", "state_roundtrip_ms", kpath);
 	if (j && spec_get_number(c, kpath, j, &port)) {
 		if (port < 1 || port > SPEC_STATE_ROUNDTRIP_MAX_MS)
@@ -951,11 +981,12 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	if (j && spec_get_int_range(c, kpath, j, 1, SPEC_MEMORY_MIB_MAX, &v))
 		s->memory_mib = v;
 	SPEC_GET_ENUM(c, root, "", "accel", spec_accel_names, &s->accel);
+	SPEC_GET_ENUM(c, root, "", "machine", spec_machine_names, &s->machine);
 	spec_parse_boot(c, root, &s->boot);
 	spec_parse_serial(c, root, &s->serial);
 	SPEC_GET_ENUM(c, root, "", "on_reset", on_reset_names, &s->on_reset);
 	SPEC_GET_ENUM(c, root, "", "on_triple_fault", on_triple_fault_names, &s->on_triple_fault);
-	spec_parse_debug(c, root, &s->debug);
+	spec_parse_debug(c, root, s->boot.kind, &s->debug);
 	spec_parse_disks(c, root, s);
 	spec_parse_nics(c, root, s);
 	spec_parse_display(c, root, &s->display);
@@ -984,6 +1015,7 @@ void spec_free(struct vm_spec *s)
 	}
 	free(s->boot.modules);
 	free(s->serial.path);
+	free(s->debug.firmware_log);
 	for (unsigned i = 0; i < s->nr_disks; i++) {
 		free(s->disks[i].path);
 		free(s->disks[i].serial);

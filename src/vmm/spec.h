@@ -77,6 +77,11 @@ enum spec_accel {
 	SPEC_ACCEL_BT,
 };
 
+enum spec_machine {
+	SPEC_MACHINE_PC,  /* default: i440FX host bridge + PIIX3 */
+	SPEC_MACHINE_Q35, /* Q35 MCH with PCIe ECAM + ICH9 LPC, AHCI at 00:1f.2 */
+};
+
 enum boot_kind {
 	BOOT_LINUX,	/* "kernel": bzImage, Linux x86 boot protocol */
 	BOOT_MULTIBOOT, /* "multiboot": Multiboot v1 ELF or a.out-kludge image */
@@ -148,6 +153,7 @@ enum spec_bt_engine {
 
 const char *spec_accel_name(enum spec_accel a);
 const char *spec_bt_engine_name(enum spec_bt_engine e);
+const char *spec_machine_name(enum spec_machine m);
 const char *boot_kind_name(enum boot_kind k);
 const char *serial_target_name(enum serial_target t);
 const char *spec_on_reset_name(enum spec_on_reset r);
@@ -165,6 +171,7 @@ const char *display_type_name(enum display_type t);
 #define SPEC_MEMORY_MIB_MAX		 1048576ull /* 1 TiB */
 #define SPEC_FLAT_LOAD_DEFAULT		 0x7c00
 #define SPEC_DISK_SERIAL_MAX		 20
+#define SPEC_BOOT_INDEX_MAX		 255
 #define SPEC_BOOT_MODULES_MAX		 16 /* the multiboot loader's BOOT_MAX_MODULES */
 #define SPEC_AHCI_DISKS_MAX		 6  /* the AHCI controller's ports, AHCI_MAX_PORTS */
 #define SPEC_PCI_DISK_SLOTS		 30 /* bus 0 slots 2..31: virtio disks + the AHCI one */
@@ -205,6 +212,9 @@ struct disk_spec {
 	bool readonly; /* always true for a CD-ROM */
 	bool cdrom;
 	char *serial; /* NULL when not given; 1..20 printable ASCII bytes */
+	/* The firmware's boot order (boot.firmware only): lower boots first; unique. */
+	bool has_boot_index;
+	unsigned boot_index; /* 0..SPEC_BOOT_INDEX_MAX */
 };
 
 struct nic_spec {
@@ -243,6 +253,8 @@ struct debug_spec {
 	 * vCPU, load it back and resume (vm_state_roundtrip); 0: never.
 	 */
 	unsigned state_roundtrip_ms;
+	/* boot.firmware: what the firmware writes to its debug port 0x402 goes here; NULL: off. */
+	char *firmware_log;
 	enum spec_forbidden_syscall forbidden_syscall;
 };
 
@@ -263,6 +275,7 @@ struct vm_spec {
 	unsigned vcpus; /* 1..255; default 1 */
 	u64 memory_mib; /* 1..1048576; default 256 */
 	enum spec_accel accel;
+	enum spec_machine machine;
 	struct boot_spec boot;
 	struct serial_spec serial;
 	enum spec_on_reset on_reset;

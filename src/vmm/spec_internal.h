@@ -68,6 +68,9 @@ struct json_t *spec_member(const struct json_t *obj, const char *path, const cha
 bool spec_get_string(struct spec_ctx *c, const char *path, const struct json_t *j,
 		     const char **out);
 bool spec_get_bool(struct spec_ctx *c, const char *path, const struct json_t *j, bool *out);
+/* A JSON integer in lo..hi. */
+bool spec_get_int_range(struct spec_ctx *c, const char *path, const struct json_t *j, u64 lo,
+			u64 hi, u64 *out);
 
 /*
  * The elements of array member arr at path, calloc'ed (elem_size each, freed by spec_free):

@@ -70,6 +70,8 @@ static json_t *spec_json_disk(const struct disk_spec *d)
 
 	if (o && d->serial)
 		spec_json_set(o, "serial", json_string(d->serial));
+	if (o && d->has_boot_index)
+		spec_json_set(o, "boot_index", json_integer(d->boot_index));
 	return o;
 }
 
@@ -97,6 +99,7 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	spec_json_set(o, "vcpus", json_integer(s->vcpus));
 	spec_json_set(o, "memory_mib", json_integer((json_int_t)s->memory_mib));
 	spec_json_set(o, "accel", json_string(spec_accel_name(s->accel)));
+	spec_json_set(o, "machine", json_string(spec_machine_name(s->machine)));
 	spec_json_set(o, "boot", spec_json_boot(&s->boot));
 	serial = json_pack("{s:s}", "target", serial_target_name(s->serial.target));
 	if (serial && s->serial.path)
@@ -108,6 +111,8 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	debug = json_pack("{s:b}", "test_device", s->debug.test_device);
 	if (debug && s->debug.has_exit_port)
 		spec_json_set(debug, "exit_port", spec_json_hex(s->debug.exit_port));
+	if (debug && s->debug.firmware_log)
+		spec_json_set(debug, "firmware_log", json_string(s->debug.firmware_log));
 	if (debug && s->debug.state_roundtrip_ms)
 		spec_json_set(debug, "state_roundtrip_ms",
 			      json_integer(s->debug.state_roundtrip_ms));

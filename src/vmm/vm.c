@@ -265,7 +265,7 @@ static void vm_mem_written(void *opaque, u64 gpa, u64 len)
 	vm->accel->mem_written(vm->avm, gpa, len);
 }
 
-/* Map into the accelerator every RAM region not mapped yet (loaders may add a firmware ROM). */
+/* Map into the accelerator every region not mapped yet (loaders may add a firmware ROM). */
 static int vm_map_ram(struct vm *vm, struct err *err)
 {
 	if (vm->accel->mem_written) {
@@ -274,7 +274,15 @@ static int vm_map_ram(struct vm *vm, struct err *err)
 	}
 	for (unsigned i = vm->nr_mapped; i < vm->plat.mem.nr; i++, vm->nr_mapped++) {
 		const struct gmem_region *r = &vm->plat.mem.regions[i];
-		int ret = vm->accel->map_ram(vm->avm, r->gpa, r->len, r->hva, 0);
+		int ret = vm->accel->map_ram(vm->avm, r->gpa, r->len, r->hva,
+					     r->rom ? ACCEL_MEM_READONLY : 0);
+
+		if (ret == -ENOTSUP && r->rom) {
+			log_warn("%s: the %s accelerator cannot map ROM read-only: the firmware at "
+				 "%#llx is writable until the next boot reloads it",
+				 vm->spec->name, vm->accel->name, (unsigned long long)r->gpa);
+			ret = vm->accel->map_ram(vm->avm, r->gpa, r->len, r->hva, 0);
+		}
 
 		if (ret < 0)
 			return err_set(err, ret, "%s: cannot map %llu MiB of RAM at %#llx: %s",
@@ -290,6 +298,8 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 	struct boot_params_in in = { .nr_vcpus = vm->nr_vcpus };
 	int ret;
 
+	if (b->kind != BOOT_FIRMWARE)
+		board_pc_prepare_direct_boot(vm->board);
 	switch (b->kind) {
 	case BOOT_LINUX:
 		/* Debian's cloud kernel has no MP-table support: ACPI is how it finds the CPUs. */
@@ -399,7 +409,7 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 		ret = err_set(err, -errno, "eventfd/timerfd: %s", strerror(errno));
 		goto err_destroy;
 	}
-	ret = gmem_init_pc(&vm->plat.mem, cfg.ram_bytes);
+	ret = gmem_init_pc_hole(&vm->plat.mem, cfg.ram_bytes, board_pc_low_ram_max(spec));
 	if (ret < 0) {
 		err_set(err, ret, "memory_mib: cannot allocate %llu MiB of guest RAM: %s",
 			(unsigned long long)spec->memory_mib, strerror(-ret));

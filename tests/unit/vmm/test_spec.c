@@ -495,6 +495,56 @@ static void test_unbuilt_refused(void **state)
 	assert_int_equal(f->spec.nr_nics, 0);
 }
 
+/* boot_index and firmware_log: the firmware's, ranged, unique. */
+static void test_firmware_keys(void **state)
+{
+	struct fixture *f = *state;
+
+#define FW "{\"boot\": {\"firmware\": \"bios.bin\"}"
+	assert_int_equal(parse(f, FW
+			       ", \"disks\": [{\"path\": \"a\", \"boot_index\": 3}, "
+			       "{\"path\": \"b\"}, {\"path\": \"c\", \"boot_index\": 0, "
+			       "\"bus\": \"ahci\"}], \"debug\": {\"firmware_log\": \"fw.log\"}}"),
+			 0);
+	assert_true(f->spec.disks[0].has_boot_index);
+	assert_int_equal(f->spec.disks[0].boot_index, 3);
+	assert_false(f->spec.disks[1].has_boot_index);
+	assert_int_equal(f->spec.disks[2].boot_index, 0);
+	assert_string_equal(f->spec.debug.firmware_log, "/base/fw.log");
+	assert_int_equal(parse(f, FW ", \"disks\": [{\"path\": \"a\", \"boot_index\": 1}, "
+				     "{\"path\": \"b\", \"boot_index\": 1}]}"),
+			 -EINVAL);
+	assert_diags(&f->d, "disks[1].boot_index: 1 is also disks[0]'s boot_index\n");
+	assert_int_equal(parse(f, FW ", \"disks\": [{\"path\": \"a\", \"boot_index\": 256}]}"),
+			 -EINVAL);
+	assert_diags(&f->d, "disks[0].boot_index: must be 0..255, got 256\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"disks\": [{\"path\": \"a\", \"boot_index\": 0}], "
+					    "\"debug\": {\"firmware_log\": \"x\"}}"),
+			 -EINVAL);
+	assert_diags(&f->d,
+		     "debug.firmware_log: only valid with boot.firmware (the firmware's debug "
+		     "port)\n"
+		     "disks[0].boot_index: only valid with boot.firmware (the firmware follows "
+		     "the boot order; boot.kernel does not boot from disks)\n");
+	/* With firmware, fw_cfg's ports and the debug port are the board's. */
+	assert_int_equal(parse(f, FW ", \"debug\": {\"exit_port\": \"0x518\"}}"), -EINVAL);
+	assert_diags(&f->d, "debug.exit_port: 0x518 is the firmware configuration ports (fw_cfg, "
+			    "with boot.firmware); pick a free port such as 0xf4\n");
+	assert_int_equal(parse(f, FW ", \"debug\": {\"exit_port\": \"0x400\"}}"), -EINVAL);
+	assert_diags(&f->d,
+		     "debug.exit_port: ports 0x400-0x403 (the device takes 4) overlap the "
+		     "firmware debug port (with boot.firmware); pick a free port such as 0xf4\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0x400\"}}"), 0);
+	/* the chipset */
+	assert_int_equal(parse(f, FW "}"), 0);
+	assert_int_equal(f->spec.machine, SPEC_MACHINE_PC);
+	assert_int_equal(parse(f, FW ", \"machine\": \"q35\"}"), 0);
+	assert_int_equal(f->spec.machine, SPEC_MACHINE_Q35);
+	assert_string_equal(spec_machine_name(f->spec.machine), "q35");
+	assert_int_equal(parse(f, FW ", \"machine\": \"isapc\"}"), -EINVAL);
+#undef FW
+}
+
 /* The disks must fit the board; an image attached twice must be read-only both times. */
 static void test_disk_limits(void **state)
 {
@@ -1043,6 +1093,7 @@ int main(void)
 		T(test_debug_exit_port),
 		T(test_unbuilt_refused),
 		T(test_disk_limits),
+		T(test_firmware_keys),
 		T(test_debug_state_roundtrip),
 		T(test_name_rules),
 		T(test_types_and_limits),

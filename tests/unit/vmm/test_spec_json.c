@@ -77,9 +77,14 @@ static void test_other_boot_kinds(void **state)
 	assert_non_null(strstr(t, "\"load_address\":\"0x1000\""));
 	assert_non_null(strstr(t, "\"exit_port\":\"0xf4\""));
 	free(t);
-	t = round_trip("{\"boot\": {\"firmware\": \"/bios.bin\"}, \"serial\": {\"target\": "
-		       "\"none\"}}");
+	t = round_trip("{\"boot\": {\"firmware\": \"/bios.bin\"}, \"machine\": \"q35\", "
+		       "\"serial\": {\"target\": "
+		       "\"none\"}, \"debug\": {\"firmware_log\": \"fw.log\"}, \"disks\": "
+		       "[{\"path\": \"d\", \"boot_index\": 4}]}");
 	assert_non_null(strstr(t, "\"boot\":{\"firmware\":\"/bios.bin\"}"));
+	assert_non_null(strstr(t, "\"firmware_log\":\"/base/fw.log\""));
+	assert_non_null(strstr(t, "\"boot_index\":4"));
+	assert_non_null(strstr(t, "\"machine\":\"q35\""));
 	free(t);
 }
 
