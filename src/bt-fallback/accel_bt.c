@@ -57,6 +57,7 @@ struct accel_vm {
 	unsigned nr_vcpus; /* from the config */
 	struct accel_vcpu *vcpus[BT_MAX_CPUS];
 	const struct accel_io *clock_io; /* the first vCPU's io: the clock is VM-wide */
+	struct cpu_model model;		 /* every vCPU's */
 	/* The tiers each vCPU gets (accel_config). */
 	bool jit;
 	unsigned jit_threshold;
@@ -148,6 +149,32 @@ static int accel_bt_vm_create(const struct accel_config *cfg, struct accel_vm **
 	avm = calloc(1, sizeof(*avm));
 	if (!avm)
 		return err_set(err, -ENOMEM, "bt: out of memory");
+	if (cfg->cpu) {
+		char why[128];
+
+		if (cpu_model_check(cfg->cpu, why, sizeof(why)) < 0) {
+			free(avm);
+			return err_set(err, -EINVAL, "cpu: %s", why);
+		}
+		avm->model = *cfg->cpu;
+	} else if (!cpu_model_lookup(CPU_MODEL_DEFAULT, &avm->model)) {
+		free(avm);
+		return err_set(err, -EINVAL, "bt: no CPU model %s", CPU_MODEL_DEFAULT);
+	}
+	{
+		char why[256];
+		int ret = bt_host_check(&avm->model, !cfg->cpu, why, sizeof(why));
+
+		if (ret < 0) {
+			free(avm);
+			return err_set(err, ret, "cpu: %s", why);
+		}
+		if (ret > 0)
+			log_info(
+				"cpu: the default model %s goes without %s: the BT engine computes "
+				"them with host instructions this host's CPU lacks",
+				avm->model.name, why);
+	}
 	avm->nr_vcpus = cfg->nr_vcpus;
 	avm->jit = cfg->bt_jit;
 	avm->jit_threshold = cfg->bt_jit_threshold;
@@ -196,6 +223,8 @@ static int accel_bt_vcpu_create(struct accel_vm *avm, unsigned index, const stru
 {
 	struct bt_cpu_config cfg = { .mem = &avm->mem,
 				     .index = index,
+				     .model = &avm->model,
+				     .nr_cpus = avm->nr_vcpus,
 				     .jit = avm->jit,
 				     .jit_threshold = avm->jit_threshold,
 				     .jit_code_bytes = avm->jit_code_bytes };
@@ -414,13 +443,12 @@ static int accel_bt_vcpu_get(struct accel_vcpu *v, struct cpu_state *st)
 	st->nmi_pending = __atomic_load_n(&cpu->nmi_pending, __ATOMIC_ACQUIRE) != 0;
 	st->tsc = bt_rdtsc(cpu);
 	st->flags = 0;
-	st->xcr0 = 1;
 	memset(&st->exception, 0, sizeof(st->exception));
 	memset(&st->interrupt, 0, sizeof(st->interrupt));
 	return 0;
 }
 
-/* What the engine cannot take: an event in delivery (from KVM), XSAVE state components. */
+/* What the engine cannot take: an event in delivery (from KVM), XSAVE state the model lacks. */
 static int accel_bt_vcpu_check(struct accel_vcpu *v, const struct cpu_state *st)
 {
 	if (st->exception.pending || st->exception.injected || st->interrupt.injected) {
@@ -430,8 +458,9 @@ static int accel_bt_vcpu_check(struct accel_vcpu *v, const struct cpu_state *st)
 			st->interrupt.injected ? st->interrupt.vector : st->exception.vector);
 		return -EINVAL;
 	}
-	if (st->xcr0 > 1) {
-		log_err("bt: vcpu%u: XCR0 %#llx enables XSAVE state the BT engine does not have",
+	/* XCR0 0: an accelerator that does not keep it (taken as x87 only). */
+	if (st->xcr0 && !bt_xcr0_valid(v->cpu, st->xcr0)) {
+		log_err("bt: vcpu%u: XCR0 %#llx enables XSAVE state this CPU model does not have",
 			v->index, (unsigned long long)st->xcr0);
 		return -EINVAL;
 	}
@@ -447,9 +476,12 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 	if (ret < 0)
 		return ret;
 	cpu->st = *st;
+	if (bt_xcr0_write(cpu, st->xcr0) < 0)
+		cpu->st.xcr0 = 1; /* 0: not kept by the saving accelerator */
 	bt_set_rflags(cpu, st->rflags);
 	bt_cpu_update_mode(cpu);
 	bt_tlb_flush(cpu);
+	bt_debug_update(cpu);
 	if (bt_msr_read(cpu, ACCEL_BT_MSR_APIC_BASE, &val) == 0 && val != st->apic_base &&
 	    bt_msr_write(cpu, ACCEL_BT_MSR_APIC_BASE, st->apic_base) < 0)
 		ret = -EINVAL;

@@ -39,6 +39,7 @@
 
 #include "bt-fallback/decode.h"
 #include "vmm/base/compiler.h"
+#include "vmm/base/cpu_model.h"
 #include "vmm/base/types.h"
 #include "vmm/cpu_state.h"
 
@@ -101,6 +102,12 @@ enum bt_vector {
 #define BT_CR4_PCE	  (1ull << 8)
 #define BT_CR4_OSFXSR	  (1ull << 9)
 #define BT_CR4_OSXMMEXCPT (1ull << 10)
+#define BT_CR4_UMIP	  (1ull << 11)
+#define BT_CR4_FSGSBASE	  (1ull << 16)
+#define BT_CR4_PCIDE	  (1ull << 17)
+#define BT_CR4_OSXSAVE	  (1ull << 18)
+#define BT_CR4_SMEP	  (1ull << 20)
+#define BT_CR4_SMAP	  (1ull << 21)
 /* Physical-address width of the model (CPUID 8000_0008h EAX[7:0]). */
 #define BT_MAXPHYADDR 40
 
@@ -357,12 +364,6 @@ enum bt_exit {
 	BT_EXIT_SHUTDOWN,  /* triple fault (shutdown state, SDM vol. 3A 6.15 interrupt 8) */
 };
 
-/* CPUID model knobs (a superset of what cpuid.c advertises). */
-struct bt_cpuid_model {
-	bool popcnt, lzcnt, bmi1, movbe;
-	bool sse2; /* FXSR, SSE and SSE2: on by default (x86-64 requires them); false hides them */
-};
-
 /* Access kinds of the softmmu; index of struct bt_tlb_entry's tag. */
 enum bt_access {
 	BT_ACC_READ,
@@ -406,12 +407,22 @@ static inline bool bt_tlb_tag_ok(const struct bt_tlb_entry *e, enum bt_access ac
 _Static_assert(sizeof(struct bt_tlb_entry) == 64, "generated code indexes the TLB by shifts");
 #define BT_TRACE_LEN 16
 
-/* Model-specific registers the CPU itself keeps (sysreg.c); the machine keeps the APIC's. */
+/* Machine-check banks of the model (IA32_MCG_CAP.Count). */
+#define BT_MC_BANKS 6
+/* The AMD64 legacy performance counters (PerfEvtSel0-3, PerfCtr0-3; APM vol. 2 13.2). */
+#define BT_PERF_COUNTERS 4
+
+/* Model-specific registers the CPU itself keeps (msr.c); the machine keeps the APIC's. */
 struct bt_msrs {
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;
 	u64 tsc_aux, pat, misc_enable, hwcr, syscfg;
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base/mask pairs */
+	u64 tsc_adjust, debugctl, feature_control;
+	u64 mcg_status, mcg_ctl, mc[BT_MC_BANKS][4]; /* CTL, STATUS, ADDR, MISC per bank */
+	u64 mc_ctl_mask[BT_MC_BANKS];		     /* AMD MCi_CTL_MASK */
+	u64 perf_sel[BT_PERF_COUNTERS], perf_ctr[BT_PERF_COUNTERS];
+	u64 nb_cfg, de_cfg, iorr[4], top_mem, top_mem2, smm_base, smm_addr, smm_mask;
 };
 
 /*
@@ -459,6 +470,7 @@ struct bt_cpu {
 	u8 deliver_kind;  /* its enum bt_event */
 	u64 soft_rip;	  /* INT n, INT3, INTO: the instruction (a fault delivering it is there) */
 	bool exc_exit;	  /* exceptions outside real mode end bt_run (flat user-mode tests) */
+	bool implicit;	  /* an implicit supervisor access (descriptor tables, IDT, TSS) runs */
 	struct bt_mem *mem;
 	const struct bt_inval_ops *inval; /* NULL: nothing translated to invalidate */
 	struct bt_tlb_stats tlb_stats;
@@ -467,9 +479,19 @@ struct bt_cpu {
 	jmp_buf fault_jmp; /* where bt_raise lands, set by bt_run */
 	struct bt_exception exc;
 	bool exc_is_trap; /* INT n / INT3 / INTO: saved IP is the next instruction */
+	bool exc_rf;	  /* a fault: push RFLAGS with RF set */
+	bool deliver_rf;  /* the event being delivered pushes RF set */
+	/* Debug registers (debug.c): enabled breakpoints by kind, hits of this instruction. */
+	u8 dbg_insn, dbg_data, dbg_io;
+	u8 db_pending;
+	bool rf_loaded;	  /* the instruction (IRET) loaded RF: keep it */
+	bool tf_at_end;	  /* SYSCALL/SYSRET: single step if TF is set after, not before */
+	bool mov_ss;	  /* the instruction was MOV SS / POP SS: debug traps wait one more */
+	bool db_deferred; /* a single-step trap held back by a MOV SS shadow */
 	/* BT_KICK_* bits, set from any thread; read at block entry and in REP loops. */
 	int exit_request;
-	struct bt_cpuid_model cpuid;
+	struct cpu_model model; /* what CPUID reports and which instructions exist */
+	unsigned nr_cpus;	/* CPUs in the machine (CPUID topology) */
 	u64 tsc_offset;
 	struct bt_tlb_entry tlb_scratch; /* a translation not to cache (writes to ROM) */
 	bool tlb_large;			 /* some TLB entry holds a piece of a large page */
@@ -524,6 +546,9 @@ struct bt_cpu_config {
 	struct bt_mem *mem;
 	unsigned index;	    /* APIC ID */
 	size_t cache_bytes; /* 0: default */
+	/* The CPU model (copied); NULL: CPU_MODEL_DEFAULT. It must pass cpu_model_check. */
+	const struct cpu_model *model;
+	unsigned nr_cpus; /* 0: 1 */
 	/*
 	 * The JIT tier (jit/): off, every block is interpreted; on, a block is compiled to host code
 	 * once the interpreter ran it jit_threshold times (0: BT_JIT_THRESHOLD_DEFAULT; 1: at once)
@@ -537,8 +562,21 @@ struct bt_cpu_config {
 #define BT_JIT_THRESHOLD_DEFAULT  16
 #define BT_JIT_CODE_BYTES_DEFAULT (32u << 20)
 
+/* Does the CPU model have feature f (CPUID says so, the instructions exist)? */
+static inline bool bt_has(const struct bt_cpu *cpu, enum cpu_feature f)
+{
+	return cpu_model_has(&cpu->model, f);
+}
+
+static inline bool bt_intel(const struct bt_cpu *cpu)
+{
+	return cpu->model.vendor == CPU_VENDOR_INTEL;
+}
+
 MUST_CHECK int bt_cpu_create(const struct bt_cpu_config *cfg, struct bt_cpu **out, struct err *err);
 void bt_cpu_destroy(struct bt_cpu *cpu);
+/* Replace the CPU model (tests, set-up): drops the translated code, whose handlers follow it. */
+void bt_cpu_set_model(struct bt_cpu *cpu, const struct cpu_model *model);
 /* Reset to the power-on state (SDM vol. 3A 10.1.1): real mode at F000:FFF0. */
 void bt_cpu_reset(struct bt_cpu *cpu);
 /* Put the CPU in 64-bit user-like flat mode (CS.L, base 0, CPL 3) for tests: no page tables
@@ -591,6 +629,10 @@ void bt_set_cr0(struct bt_cpu *cpu, u64 v);
 void bt_set_cr3(struct bt_cpu *cpu, u64 v);
 void bt_set_cr4(struct bt_cpu *cpu, u64 v);
 void bt_set_efer(struct bt_cpu *cpu, u64 v);
+/* WRMSR to IA32_EFER, XSETBV to XCR0: 0 or -EPERM (#GP); no longjmp. */
+int bt_efer_write(struct bt_cpu *cpu, u64 v);
+int bt_xcr0_write(struct bt_cpu *cpu, u64 v);
+bool bt_xcr0_valid(const struct bt_cpu *cpu, u64 v);
 void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin);
 /*
  * MSR access as RDMSR/WRMSR see it (machine MSRs through mem->msr first). 0, or -EPERM when the
@@ -608,8 +650,16 @@ unsigned bt_msr_list(const u32 **indexes);
 #define BT_TSC_KHZ 2000000u
 u64 bt_rdtsc(struct bt_cpu *cpu);
 
+/*
+ * Can this host run the model (the features the engine computes with host instructions)? 0, or
+ * -EOPNOTSUPP with the reason in why; with drop, the features the host cannot back (and those
+ * needing them) are taken out of m instead, their names in why and their number returned. Any
+ * thread.
+ */
+int bt_host_check(struct cpu_model *m, bool drop, char *why, size_t len);
+
 /* CPUID model, SDM vol. 2A CPUID. */
-void bt_cpuid(const struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
+void bt_cpuid(struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
 
 /* --------------------------------------------- executor helpers (ops/) */
 
@@ -617,6 +667,24 @@ NORETURN void bt_raise(struct bt_cpu *cpu, u8 vector, u32 error, bool has_error)
 NORETURN void bt_raise_pf(struct bt_cpu *cpu, u64 addr, u32 error);
 /* #DB after a single-stepped instruction: a trap, RIP already past it; DR6.BS says why. */
 NORETURN void bt_raise_single_step(struct bt_cpu *cpu);
+/* #DB trap after an instruction (breakpoint hits already in DR6). */
+NORETURN void bt_raise_debug_trap(struct bt_cpu *cpu);
+/* #DB fault before an instruction: rf is the RF flag pushed (general detect 1, breakpoint 0). */
+NORETURN void bt_raise_debug(struct bt_cpu *cpu, bool rf);
+
+/* Debug registers (debug.c). DR7 or CR4.DE changed: recompute what is watched. */
+void bt_debug_update(struct bt_cpu *cpu);
+/* Is a data breakpoint's byte in the linear page at page (the TLB must not cache it)? */
+bool bt_debug_watched(const struct bt_cpu *cpu, u64 page);
+/* A data access / an I/O access: record breakpoint hits for the trap after the instruction. */
+void bt_debug_data(struct bt_cpu *cpu, u64 lin, unsigned size, bool write);
+void bt_debug_io(struct bt_cpu *cpu, u16 port, unsigned size);
+/* Before an instruction while instruction breakpoints are enabled: #DB fault on a hit. */
+void bt_debug_check_insn(struct bt_cpu *cpu);
+/* MOV DRn with DR7.GD: #DB fault with DR6.BD. */
+void bt_debug_gd(struct bt_cpu *cpu);
+/* Raise the trap for the recorded hits, with DR6.BS when single_step. */
+NORETURN void bt_debug_trap(struct bt_cpu *cpu, bool single_step);
 #define bt_raise_ud(cpu)  bt_raise((cpu), BT_EXC_UD, 0, false)
 #define bt_raise_gp0(cpu) bt_raise((cpu), BT_EXC_GP, 0, true)
 
@@ -759,6 +827,9 @@ void bt_exclusive_end(struct bt_cpu *cpu);
 extern const bt_handler_fn bt_ops_map1[256];
 extern const bt_handler_fn bt_ops_map0f[256];
 extern const bt_handler_fn bt_ops_map0f38[256];
+extern const bt_handler_fn bt_ops_map0f3a[256];
+extern const bt_handler_fn bt_ops_vex0f38[256];
+extern const bt_handler_fn bt_ops_vex0f3a[256];
 /* SSE handlers by 0F opcode (ops/sse.c); NULL: not an SSE opcode. */
 extern const bt_handler_fn bt_ops_sse[256];
 /* MMX handlers by 0F opcode without a 66/F2/F3 prefix (ops/mmx.c); NULL: not MMX. */

@@ -33,9 +33,13 @@ int bt_cpu_create(const struct bt_cpu_config *cfg, struct bt_cpu **out, struct e
 	cpu->mem = cfg->mem;
 	cpu->inval = &bt_cache_inval_ops;
 	cpu->index = cfg->index;
-	cpu->cpuid = (struct bt_cpuid_model){
-		.popcnt = true, .lzcnt = true, .bmi1 = false, .movbe = true, .sse2 = true
-	};
+	if (cfg->model)
+		cpu->model = *cfg->model;
+	else if (!cpu_model_lookup(CPU_MODEL_DEFAULT, &cpu->model)) {
+		ret = err_set(err, -EINVAL, "bt: no CPU model %s", CPU_MODEL_DEFAULT);
+		goto err_cache;
+	}
+	cpu->nr_cpus = cfg->nr_cpus ? cfg->nr_cpus : 1;
 	if (bt_mem_attach(cfg->mem, cpu) < 0) { /* checked above: cannot fail */
 		ret = err_set(err, -ENOSPC, "bt: at most %u CPUs", BT_MAX_CPUS);
 		goto err_cache;
@@ -56,6 +60,12 @@ err_cache:
 err_free:
 	free(cpu);
 	return ret;
+}
+
+void bt_cpu_set_model(struct bt_cpu *cpu, const struct cpu_model *model)
+{
+	cpu->model = *model;
+	bt_cache_flush(cpu);
 }
 
 void bt_cpu_destroy(struct bt_cpu *cpu)
@@ -100,9 +110,10 @@ void bt_cpu_reset(struct bt_cpu *cpu)
 	cpu->st.seg[CPU_CS].base = 0xffff0000;
 	cpu->st.rip = 0xfff0;
 	cpu->st.rflags = 2;
-	cpu->st.gpr[CPU_RDX] = 0x00020fb1; /* family/model/stepping, as CPUID.1:EAX */
+	cpu->st.gpr[CPU_RDX] = cpu->model.signature; /* family/model/stepping, as CPUID.1:EAX */
 	cpu->st.fx.fcw = 0x37f;
 	cpu->st.fx.mxcsr = 0x1f80;
+	cpu->st.xcr0 = 1; /* x87 only (SDM vol. 1 13.3) */
 	/* TR and LDTR as after RESET (SDM vol. 3A table 10-1): base 0, limit FFFFH, present. */
 	bt_cpu_init_seg(&cpu->st.tr, 0, 0, 0xffff, 0xb);
 	bt_cpu_init_seg(&cpu->st.ldtr, 0, 0, 0xffff, 0x2);
@@ -111,6 +122,9 @@ void bt_cpu_reset(struct bt_cpu *cpu)
 	cpu->lf_op = BT_LF_NONE;
 	cpu->exc_exit = false;
 	cpu->in_delivery = false;
+	cpu->db_pending = 0;
+	cpu->db_deferred = cpu->mov_ss = cpu->tf_at_end = cpu->rf_loaded = false;
+	bt_debug_update(cpu);
 	bt_msr_reset(cpu);
 	bt_cpu_update_mode(cpu);
 }

@@ -54,6 +54,16 @@ struct bt_insn {
 	u8 lock : 1, seg_override : 1, has_rex : 1, rexw : 1, p66 : 1;
 	u8 invalid : 1; /* #UD: a LOCK, VEX or 64-bit-invalid form (the decoder's verdict) */
 	u8 modrm_reg;	/* raw ModRM.reg (group selector) */
+	/*
+	 * VEX-encoded (SDM vol. 2A 2.3): vex set, vex_l the vector length (0: 128, 1: 256 bits),
+	 * vvvv the extra source register (0-15, already un-inverted; 0 when unused). The mandatory
+	 * prefix VEX.pp is in p66/rep as a legacy prefix would be, VEX.W in vex_w (and in rexw in
+	 * 64-bit mode, where it selects 64-bit general registers), VEX.mmmmm in the opcode's map.
+	 */
+	u8 vex : 1, vex_l : 1, vex_w : 1;
+	u8 sib : 1; /* a SIB byte was present: sib_index is its index field with REX.X / VEX.X */
+	u8 vvvv;
+	u8 sib_index; /* a gather's (VSIB) vector index register, whatever its number */
 };
 
 /* CPU execution modes, part of a block's key. */

@@ -10,6 +10,13 @@
  * fault, triple fault ends bt_run with BT_EXIT_SHUTDOWN). External events
  * are polled at block boundaries; a block run in an interrupt shadow (STI,
  * MOV SS) runs one instruction only, so the window opens right after it.
+ *
+ * Debug events (SDM vol. 3A 6.8.3, vol. 3B 18.3): with TF, RF, an enabled
+ * instruction breakpoint or a shadow, blocks are one instruction long and
+ * bt_exec_one_done decides what follows it: the single-step trap (TF at the
+ * start, or for SYSCALL and SYSRET at the end; with DEBUGCTL.BTF only after a
+ * branch), data and I/O breakpoint traps, both held back one instruction by
+ * MOV SS / POP SS but not by STI, and RF cleared.
  */
 #include "bt-fallback/bt.h"
 
@@ -74,6 +81,39 @@ static inline struct bt_block *bt_next_block(struct bt_cpu *cpu, struct bt_block
 	return b;
 }
 
+#define BT_DEBUGCTL_BTF 2ull
+
+/*
+ * After a one-instruction block (st.rip already past the instruction, or moved by it):
+ * clear RF, then raise the debug trap the instruction left, if any.
+ */
+static void bt_exec_one_done(struct bt_cpu *cpu, bool tf, bool rf, u64 start_rip, unsigned len)
+{
+	bool step;
+
+	if (rf && !cpu->rf_loaded)
+		cpu->st.rflags &= ~(u64)BT_RF;
+	cpu->rf_loaded = false;
+	if (cpu->tf_at_end) {
+		cpu->tf_at_end = false;
+		tf = (cpu->st.rflags & BT_TF) != 0;
+	}
+	step = tf;
+	/* DEBUGCTL.BTF: single-step on branches only (vol. 3B 18.4.3). */
+	if (step && (cpu->msr.debugctl & BT_DEBUGCTL_BTF) && cpu->st.rip == start_rip + len)
+		step = false;
+	if (cpu->mov_ss) {
+		/* MOV SS / POP SS: this instruction's debug traps wait for the next one. */
+		cpu->mov_ss = false;
+		cpu->db_deferred = step;
+		return;
+	}
+	step = step || cpu->db_deferred;
+	cpu->db_deferred = false;
+	if (step || cpu->db_pending)
+		bt_debug_trap(cpu, step);
+}
+
 /*
  * Not inlined into bt_run: its locals then live in registers rather than in memory across
  * bt_run's setjmp. cpu->icount and cpu->st.rip are exact after every instruction (a fault
@@ -91,8 +131,10 @@ static bool bt_run_jit(struct bt_cpu *cpu, struct bt_block *b, u64 end, struct b
 	bool user = (cpu->st.seg[CPU_CS].selector & 3) == 3;
 	void *entry;
 
+	/* Debug events (TF, RF, breakpoints, a held-back trap) are the interpreter's. */
 	if (b->mode != BT_MODE_LONG64 || cpu->st.seg[CPU_CS].base || b->rip != cpu->st.rip ||
-	    (cpu->st.rflags & (BT_TF | BT_VM)) || cpu->st.interrupt_shadow)
+	    (cpu->st.rflags & (BT_TF | BT_VM | BT_RF)) || cpu->st.interrupt_shadow ||
+	    (cpu->dbg_insn | cpu->dbg_data | cpu->dbg_io | cpu->db_deferred))
 		return false;
 	if (!b->jit[user] && b->hot != UINT32_MAX && ++b->hot >= j->threshold)
 		bt_jit_compile(cpu, b, user);
@@ -114,11 +156,11 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 {
 	struct bt_block *prev = NULL;
 	struct bt_jit_exit *link = NULL;
-	u64 ipmask, rip, ic, link_gen = 0;
+	u64 ipmask, rip, rip0, ic, link_gen = 0;
 
 	while (cpu->icount < end) {
 		struct bt_block *b;
-		bool step;
+		bool one, tf = false, rf = false;
 		u32 n;
 
 		if (unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_ACQUIRE)) &&
@@ -149,23 +191,35 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 		}
 		b = bt_next_block(cpu, prev);
 		cpu->trace[cpu->trace_pos++ % BT_TRACE_LEN] = b->rip;
-		if (cpu->jit && bt_run_jit(cpu, b, end, &link, &link_gen, &prev))
+		if (cpu->jit && bt_run_jit(cpu, b, end, &link, &link_gen, &prev)) {
+			/* SYSRET or MOV SS run from generated code leave their debug state here. */
+			if (unlikely(cpu->tf_at_end | cpu->mov_ss | cpu->db_pending))
+				bt_exec_one_done(cpu, false, false, 0, 0);
 			continue;
+		}
 		link = NULL;
 		cpu->cur_block = b;
 		cpu->end_block = false;
 		ipmask = bt_ip_mask(cpu);
 		n = b->nr_insns;
-		step = (cpu->st.rflags & BT_TF) != 0;
-		if (unlikely(cpu->st.interrupt_shadow | step)) {
-			/* One instruction in the STI / MOV SS shadow, then a window; TF: one, then #DB. */
+		one = cpu->st.interrupt_shadow | cpu->db_deferred | cpu->dbg_insn |
+		      ((cpu->st.rflags & (BT_TF | BT_RF)) != 0);
+		if (unlikely(one)) {
+			/*
+			 * One instruction in the STI / MOV SS shadow, then a window; TF: one, then
+			 * #DB; RF: one without instruction breakpoints; else one checked for them.
+			 */
 			cpu->st.interrupt_shadow = false;
+			tf = (cpu->st.rflags & BT_TF) != 0;
+			rf = (cpu->st.rflags & BT_RF) != 0;
 			n = 1;
+			if (cpu->dbg_insn)
+				bt_debug_check_insn(cpu);
 		}
 		ic = cpu->icount;
 		if (n > end - ic)
 			n = (u32)(end - ic);
-		rip = cpu->st.rip;
+		rip = rip0 = cpu->st.rip;
 		for (const struct bt_insn *in = b->insns, *last = in + n;;) {
 			cpu->next_rip = (rip + in->len) & ipmask;
 			in->fn(cpu, in);
@@ -177,12 +231,8 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 		}
 		cpu->cur_block = NULL;
 		prev = b;
-		/*
-		 * Single-step trap (SDM vol. 3A 17.3.1.4): TF was set when the instruction began and it
-		 * completed; not after one that opened a MOV SS / STI shadow.
-		 */
-		if (unlikely(step) && !cpu->st.interrupt_shadow)
-			bt_raise_single_step(cpu);
+		if (unlikely(one | cpu->db_pending | cpu->tf_at_end | cpu->mov_ss))
+			bt_exec_one_done(cpu, tf, rf, rip0, b->insns[0].len);
 	}
 	return BT_EXIT_LIMIT;
 }
@@ -201,6 +251,8 @@ static enum bt_exit bt_run_inner(struct bt_cpu *cpu, u64 max_insns)
 		cpu->cur_block = NULL;
 		if (cpu->in_exclusive) /* raised inside a section (ops/lock.c, the JIT) */
 			bt_exclusive_end(cpu);
+		cpu->db_pending = 0; /* a fault cancels the instruction's breakpoint traps */
+		cpu->rf_loaded = cpu->tf_at_end = cpu->mov_ss = false;
 		if (cpu->exc_is_trap) {
 			cpu->soft_rip = cpu->st.rip;
 			cpu->st.rip = cpu->next_rip;

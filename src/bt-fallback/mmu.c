@@ -10,17 +10,22 @@
  * PSE-36 address bits, 4.3), PAE paging (4.4; the PDPTEs are read from
  * memory at each walk rather than cached at CR3 load: the same result for a
  * guest that reloads CR3 after changing them, as the SDM requires), 4-level
- * paging with 2 MiB pages (4.5; no 1 GiB pages: the CPUID model does not
- * advertise them, so PDPTE.PS is reserved). Access rights as in 4.6 without
- * SMEP/SMAP/PKE (not advertised): U/S, R/W with CR0.WP, XD with EFER.NXE.
+ * paging with 2 MiB pages and, when the CPU model has them (pdpe1gb), 1 GiB
+ * pages (4.5; without, PDPTE.PS is reserved). Access rights as in 4.6: U/S,
+ * R/W with CR0.WP, XD with EFER.NXE, SMEP (no supervisor fetch from a user
+ * page) and SMAP (no supervisor data access to a user page, unless EFLAGS.AC
+ * at CPL < 3 for an explicit access; implicit accesses always checked); no
+ * protection keys (not advertised).
  * Accessed and dirty flags (4.8) are set with atomic ORs on the guest's
  * entries, A on every entry of a successful walk and D on the leaf for a
  * write. #PF error codes per 4.7 (P, W, U, RSVD, I/D) with CR2.
  *
  * The TLB (4.10) caches, per 4 KiB page, the permission result for each
  * access kind; there is one TLB for supervisor accesses and one for CPL 3,
- * and CR0.WP / EFER.NXE changes flush, so a cached permission is never used
- * under other rules. Global entries survive CR3 loads; INVLPG drops one page
+ * and CR0.WP / EFER.NXE / CR4.SMEP / CR4.SMAP changes flush, so a cached
+ * permission is never used under other rules. Under SMAP the supervisor TLB
+ * caches no data access to a user page (the answer depends on EFLAGS.AC and
+ * on the access being implicit), so each one walks. Global entries survive CR3 loads; INVLPG drops one page
  * (all of it for a large page). Implicit supervisor accesses (descriptor
  * tables, IDT, TSS: bt_ld_lin/bt_st_lin) use the supervisor TLB at any CPL.
  */
@@ -121,7 +126,8 @@ struct bt_walk {
 	u64 gpa;	    /* physical address of the 4 KiB page */
 	bool w, u, x;	    /* write, user and execute rights of the whole walk */
 	bool dirty, global; /* leaf D and G (with CR4.PGE) */
-	u8 large;	    /* log2 of the page size for a 2/4 MiB page, else 0 */
+	bool smap;	    /* a supervisor walk of a user page under SMAP: cache no data access */
+	u8 large;	    /* log2 of the page size for a 2/4 MiB or 1 GiB page, else 0 */
 };
 
 /* Host address of a paging-structure entry, or NULL when the table is not in RAM. */
@@ -163,13 +169,16 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 {
 	u64 cr4 = cpu->st.cr4, efer = cpu->st.efer;
 	bool pae = cr4 & BT_CR4_PAE, nxe = pae && (efer & BT_EFER_NXE);
+	/* I/D: a fetch, reported with NXE or SMEP (SDM vol. 3A 4.7). */
 	u32 err = BT_MMU_FAULT | (acc == BT_ACC_WRITE ? BT_PF_W : 0) | (user ? BT_PF_U : 0) |
-		  (acc == BT_ACC_FETCH && nxe ? BT_PF_FETCH : 0);
+		  (acc == BT_ACC_FETCH && (nxe || (cr4 & BT_CR4_SMEP)) ? BT_PF_FETCH : 0);
 	void *ptes[4];
 	u64 vals[4];
 	unsigned nr = 0, esize = pae ? 8 : 4, shift;
 	u64 table, e = 0, xd_rsvd = nxe ? 0 : BT_PTE_XD;
 	bool wr = true, us = true, nx = false, ok;
+	bool gbpages = (efer & BT_EFER_LMA) && bt_has(cpu, CPU_F_PDPE1GB);
+	bool smep = !user && (cr4 & BT_CR4_SMEP), smap = !user && (cr4 & BT_CR4_SMAP);
 
 	if (!pae) {
 		table = cpu->st.cr3 & 0xfffff000u;
@@ -203,8 +212,10 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 		leaf = shift == 12 || (e & BT_PTE_PS);
 		if (pae) {
 			rsvd = BT_PTE_HI_RSVD | xd_rsvd;
-			if (shift == 39 || shift == 30)
-				rsvd |= BT_PTE_PS; /* PML4E.PS; PDPTE.PS: no 1 GiB pages */
+			if (shift == 39 || (shift == 30 && !gbpages))
+				rsvd |= BT_PTE_PS; /* PML4E.PS; PDPTE.PS without 1 GiB pages */
+			else if (shift == 30 && leaf)
+				rsvd |= 0x3fffe000; /* bits 29:13 of a 1 GiB PDPTE */
 			else if (shift == 21 && leaf)
 				rsvd |= 0x1fe000; /* bits 20:13 of a 2 MiB PDE */
 		} else {
@@ -224,16 +235,22 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 		table = e & (pae ? BT_PTE_ADDR : 0xfffff000u);
 		shift -= idx_bits;
 	}
-	/* Access rights, SDM vol. 3A 4.6.1 (no SMEP, SMAP or protection keys). */
+	/*
+	 * Access rights, SDM vol. 3A 4.6.1 (no protection keys). SMAP: a supervisor data access
+	 * to a user page is refused when it is implicit, made at CPL 3, or EFLAGS.AC is clear.
+	 */
+	bool smap_blocks =
+		smap && us && (cpu->implicit || bt_mmu_user(cpu) || !(cpu->st.rflags & BT_AC));
+
 	switch (acc) {
 	case BT_ACC_READ:
-		ok = !user || us;
+		ok = user ? us : !smap_blocks;
 		break;
 	case BT_ACC_WRITE:
-		ok = user ? us && wr : wr || !(cpu->st.cr0 & BT_CR0_WP);
+		ok = user ? us && wr : (wr || !(cpu->st.cr0 & BT_CR0_WP)) && !smap_blocks;
 		break;
 	default:
-		ok = !nx && (!user || us);
+		ok = !nx && (user ? us : !(smep && us));
 		break;
 	}
 	if (!ok)
@@ -249,6 +266,9 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	if (shift == 12) {
 		w->gpa = e & (pae ? BT_PTE_ADDR : 0xfffff000u);
 		w->large = 0;
+	} else if (shift == 30) {
+		w->gpa = (e & BT_PTE_ADDR & ~0x3fffffffull) | (lin & 0x3ffff000);
+		w->large = 30;
 	} else if (pae) {
 		w->gpa = (e & BT_PTE_ADDR & ~0x1fffffull) | (lin & 0x1ff000);
 		w->large = 21;
@@ -259,7 +279,8 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	}
 	w->w = user ? us && wr : wr || !(cpu->st.cr0 & BT_CR0_WP);
 	w->u = us;
-	w->x = !nx && (!user || us);
+	w->x = !nx && (user ? us : !(smep && us));
+	w->smap = smap && us;
 	w->global = (cr4 & BT_CR4_PGE) && (e & BT_PTE_G);
 	return 0;
 }
@@ -303,6 +324,7 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	struct bt_region *r;
 	struct bt_walk w = { 0 };
 	u16 *code = NULL;
+	bool writable;
 	u32 err;
 
 	cpu->tlb_stats.nr_misses++;
@@ -340,12 +362,16 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	e->global = w.global;
 	e->large = w.large;
 	cpu->tlb_large |= w.large != 0;
-	e->tag[BT_ACC_READ] = tag; /* any walk that succeeded allows reads at this privilege */
+	/* Any walk that succeeded allows reads at this privilege, unless SMAP decides each one. */
+	e->tag[BT_ACC_READ] = w.smap ? BT_TLB_EMPTY : tag;
 	e->tag[BT_ACC_FETCH] = w.x ? tag : BT_TLB_EMPTY;
-	e->tag[BT_ACC_WRITE] =
-		w.w && w.dirty && !(r && (r->readonly || __atomic_load_n(code, __ATOMIC_RELAXED))) ?
-			tag :
-			BT_TLB_EMPTY;
+	writable = w.w && w.dirty && !w.smap &&
+		   !(r && (r->readonly || __atomic_load_n(code, __ATOMIC_RELAXED)));
+	e->tag[BT_ACC_WRITE] = writable ? tag : BT_TLB_EMPTY;
+	if (unlikely(cpu->dbg_data) && bt_debug_watched(cpu, page)) {
+		/* A data breakpoint's page: every access checks it (debug.c). */
+		e->tag[BT_ACC_READ] = e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
+	}
 	if (e->tag[BT_ACC_WRITE] != BT_TLB_EMPTY && r) {
 		/*
 		 * Another CPU may mark the page as code now and drop write tags before this one is
@@ -596,22 +622,39 @@ static void bt_st_at(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val, bool u
 
 u64 bt_ld_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
-	return bt_ld_at(cpu, bt_seg_lin(cpu, seg, off, size, false), size, bt_mmu_user(cpu));
+	u64 lin = bt_seg_lin(cpu, seg, off, size, false), v;
+
+	v = bt_ld_at(cpu, lin, size, bt_mmu_user(cpu));
+	if (unlikely(cpu->dbg_data))
+		bt_debug_data(cpu, lin, size, false);
+	return v;
 }
 
 void bt_st_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
 {
-	bt_st_at(cpu, bt_seg_lin(cpu, seg, off, size, true), size, val, bt_mmu_user(cpu));
+	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
+
+	bt_st_at(cpu, lin, size, val, bt_mmu_user(cpu));
+	if (unlikely(cpu->dbg_data))
+		bt_debug_data(cpu, lin, size, true);
 }
 
+/* Implicit supervisor accesses: SMAP applies whatever EFLAGS.AC says (SDM vol. 3A 4.6.1). */
 u64 bt_ld_lin(struct bt_cpu *cpu, u64 lin, unsigned size)
 {
-	return bt_ld_at(cpu, lin, size, false);
+	u64 v;
+
+	cpu->implicit = true;
+	v = bt_ld_at(cpu, lin, size, false);
+	cpu->implicit = false;
+	return v;
 }
 
 void bt_st_lin(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val)
 {
+	cpu->implicit = true;
 	bt_st_at(cpu, lin, size, val, false);
+	cpu->implicit = false;
 }
 
 /* Raise now what an access of size bytes at lin would raise. */
@@ -632,6 +675,8 @@ u64 bt_ld_rmw_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 
 	/* The read of a read-modify-write already needs write permission (#PF error W=1). */
 	bt_probe_lin(cpu, lin, size, BT_ACC_WRITE);
+	if (unlikely(cpu->dbg_data))
+		bt_debug_data(cpu, lin, size, true);
 	return bt_ld_at(cpu, lin, size, bt_mmu_user(cpu));
 }
 

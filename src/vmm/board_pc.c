@@ -224,7 +224,11 @@ static int board_pc_create_debug(struct board_pc *b, struct err *err)
 	int ret;
 
 	if (dbg->has_exit_port) {
-		struct debug_exit_config cfg = { .name = "debug-exit", .port = dbg->exit_port };
+		struct debug_exit_config cfg = {
+			.name = "debug-exit",
+			.port = dbg->exit_port,
+			.qemu_style = dbg->exit_code_style == SPEC_EXIT_CODE_QEMU,
+		};
 
 		ret = debug_exit_create(&vm->plat, &cfg, (struct irq_line){ 0 }, &b->debug_exit,
 					err);
@@ -357,6 +361,9 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	if (!vm->accel->has_irqchip) {
 		struct board_irqchip_config ic = { .nr_cpus = vm->nr_vcpus,
 						   .ioapic_id = (u8)vm->nr_vcpus, /* as the MADT */
+						   .x2apic = cpu_model_has(&vm->cpu, CPU_F_X2APIC),
+						   .pic_bios_state =
+							   vm->spec->boot.kind != BOOT_FIRMWARE,
 						   .set_intr = board_pc_cpu_set_intr,
 						   .nmi = board_pc_cpu_nmi,
 						   .startup = board_pc_cpu_startup,

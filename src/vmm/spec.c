@@ -137,8 +137,9 @@ static const char *const serial_target_names[] = { "stdio", "file", "pty", "unix
 static const char *const on_reset_names[] = { "restart", "exit", NULL };
 static const char *const on_triple_fault_names[] = { "exit", "reset", NULL };
 static const char *const boot_decompress_names[] = { "host", "guest", NULL };
-static const char *const forbidden_syscall_names[] = { "none", "main", "vcpu", NULL };
 static const char *const bt_engine_names[] = { "jit", "interpreter", NULL };
+static const char *const forbidden_syscall_names[] = { "none", "main", "vcpu", NULL };
+static const char *const exit_code_style_names[] = { "vmm", "qemu", NULL };
 
 const char *spec_enum_name(const char *const *names, size_t nr, unsigned v)
 {
@@ -180,21 +181,27 @@ const char *spec_bt_engine_name(enum spec_bt_engine e)
 	return SPEC_ENUM_NAME(bt_engine_names, e);
 }
 
+const char *spec_exit_code_style_name(enum spec_exit_code_style s)
+{
+	return SPEC_ENUM_NAME(exit_code_style_names, s);
+}
+
 /* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
 
 static const char *const spec_top_keys[] = {
 	"name",	   "vcpus",    "memory_mib",	  "accel", "machine", "boot",
 	"serial",  "on_reset", "on_triple_fault", "debug", "disks",   "nics",
-	"display", "control",  "sandbox",	  "bt",	   NULL
+	"display", "control",  "sandbox",	  "cpu",   "bt",      NULL
 };
 static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
 					      "modules",    "flat",   "load_address", "firmware",
 					      "decompress", NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
-static const char *const spec_debug_keys[] = { "exit_port",	     "test_device",
-					       "state_roundtrip_ms", "firmware_log",
-					       "forbidden_syscall",  NULL };
+static const char *const spec_debug_keys[] = {
+	"exit_port",	   "test_device", "state_roundtrip_ms", "firmware_log", "forbidden_syscall",
+	"exit_code_style", NULL
+};
 static const char *const spec_disk_keys[] = { "path",	"format", "bus",	"readonly", "cache",
 					      "serial", "cdrom",  "boot_index", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
@@ -215,12 +222,14 @@ static const struct {
 	{ "nics[]", spec_nic_keys },
 	{ "display", spec_display_keys },
 	{ "control", spec_control_keys },
+	{ "cpu", spec_cpu_keys },
+	{ "cpu.features", cpu_feature_names },
 	{ "bt", spec_bt_keys },
 };
 
 static const char *const spec_section_names[] = {
-	"",	  "boot",    "boot.modules[]", "serial", "debug", "disks[]",
-	"nics[]", "display", "control",	       "bt",	 NULL,
+	"",	   "boot", "boot.modules[]", "serial", "debug", "disks[]", "nics[]", "display",
+	"control", "cpu",  "cpu.features",   "bt",     NULL,
 };
 
 const char *const *spec_section_keys(const char *section)
@@ -940,6 +949,12 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, enum boot_k
 	}
 	SPEC_GET_ENUM(c, debug, "debug", "forbidden_syscall", forbidden_syscall_names,
 		      &dbg->forbidden_syscall);
+	if (spec_member(debug, "debug", "exit_code_style", kpath) &&
+	    !json_object_get(debug, "exit_port"))
+		spec_err(c, kpath,
+			 "needs debug.exit_port (the port the guest writes its status to)");
+	SPEC_GET_ENUM(c, debug, "debug", "exit_code_style", exit_code_style_names,
+		      &dbg->exit_code_style);
 }
 
 /* The BT engine's tiers: interpreter only, or JIT above a hotness threshold, its code cache. */
@@ -987,6 +1002,7 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	SPEC_GET_ENUM(c, root, "", "on_reset", on_reset_names, &s->on_reset);
 	SPEC_GET_ENUM(c, root, "", "on_triple_fault", on_triple_fault_names, &s->on_triple_fault);
 	spec_parse_debug(c, root, s->boot.kind, &s->debug);
+	spec_parse_cpu(c, root, &s->cpu);
 	spec_parse_disks(c, root, s);
 	spec_parse_nics(c, root, s);
 	spec_parse_display(c, root, &s->display);

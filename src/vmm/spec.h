@@ -33,6 +33,7 @@
 #define VMM_SPEC_H
 
 #include "vmm/base/compiler.h"
+#include "vmm/base/cpu_model.h"
 #include "vmm/base/types.h"
 
 #include <stdio.h>
@@ -151,8 +152,15 @@ enum spec_bt_engine {
 	SPEC_BT_INTERPRETER, /* every instruction interpreted */
 };
 
+/* debug.exit_code_style: how the value written to the exit port becomes the exit status. */
+enum spec_exit_code_style {
+	SPEC_EXIT_CODE_VMM,  /* default: V & 0xff */
+	SPEC_EXIT_CODE_QEMU, /* QEMU's isa-debug-exit: ((V << 1) | 1) & 0xff */
+};
+
 const char *spec_accel_name(enum spec_accel a);
 const char *spec_bt_engine_name(enum spec_bt_engine e);
+const char *spec_exit_code_style_name(enum spec_exit_code_style s);
 const char *spec_machine_name(enum spec_machine m);
 const char *boot_kind_name(enum boot_kind k);
 const char *serial_target_name(enum serial_target t);
@@ -246,7 +254,8 @@ enum spec_forbidden_syscall {
 
 struct debug_spec {
 	bool has_exit_port;
-	u16 exit_port;	  /* isa-debug-exit style: the guest writes its exit status here */
+	u16 exit_port; /* isa-debug-exit style: the guest writes its exit status here */
+	enum spec_exit_code_style exit_code_style; /* only with exit_port */
 	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
 	/*
 	 * Every this many ms of host time, pause, save the whole state, reset every device and
@@ -256,6 +265,13 @@ struct debug_spec {
 	/* boot.firmware: what the firmware writes to its debug port 0x402 goes here; NULL: off. */
 	char *firmware_log;
 	enum spec_forbidden_syscall forbidden_syscall;
+};
+
+/* "cpu": the CPU model the guest sees (docs/cpu-model.md). */
+struct cpu_spec {
+	bool set;		/* the spec has a "cpu" section (KVM refuses one) */
+	struct cpu_model model; /* the named model ("model", default CPU_MODEL_DEFAULT) with the
+				   "features" added and removed; passed cpu_model_check */
 };
 
 /* The BT engine's tuning ("bt"); used whenever the VM runs on BT (accel bt, or auto without KVM). */
@@ -281,14 +297,15 @@ struct vm_spec {
 	enum spec_on_reset on_reset;
 	enum spec_on_triple_fault on_triple_fault;
 	struct debug_spec debug;
+	struct cpu_spec cpu;
 	struct disk_spec *disks;
 	unsigned nr_disks;
 	struct nic_spec *nics;
 	unsigned nr_nics;
 	struct display_spec display;
 	struct control_spec control;
-	bool sandbox_off; /* "sandbox": false (default true: the seccomp sandbox is on) */
 	struct bt_spec bt;
+	bool sandbox_off; /* "sandbox": false (default true: the seccomp sandbox is on) */
 };
 
 enum spec_flags {

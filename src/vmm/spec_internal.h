@@ -107,6 +107,10 @@ void spec_parse_nics(struct spec_ctx *c, const struct json_t *root, struct vm_sp
 void spec_parse_display(struct spec_ctx *c, const struct json_t *root, struct display_spec *ds);
 void spec_parse_control(struct spec_ctx *c, const struct json_t *root, struct control_spec *cs);
 
+/* The "cpu" section (spec_cpu.c) and its keys. */
+extern const char *const spec_cpu_keys[];
+void spec_parse_cpu(struct spec_ctx *c, const struct json_t *root, struct cpu_spec *cs);
+
 /* Refuse the sections this build cannot run (spec_unbuilt_keys). */
 void spec_refuse_unbuilt(struct spec_ctx *c, const struct json_t *root);
 

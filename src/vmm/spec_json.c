@@ -91,6 +91,29 @@ static json_t *spec_json_nic(const struct nic_spec *n)
 	return o;
 }
 
+/* "cpu": the named model and, under "features", every feature where the spec's CPU differs. */
+static json_t *spec_json_cpu(const struct cpu_spec *c)
+{
+	struct cpu_model named;
+	json_t *o = json_pack("{s:s}", "model", c->model.name), *feats = json_object();
+
+	if (o && feats && cpu_model_lookup(c->model.name, &named)) {
+		for (unsigned i = 0; i < cpu_nr_features(); i++) {
+			enum cpu_feature f = cpu_feature_at(i);
+			bool on = cpu_model_has(&c->model, f);
+
+			if (on != cpu_model_has(&named, f))
+				spec_json_set(feats, cpu_feature_name(f), json_boolean(on));
+		}
+	}
+	if (o && feats && json_object_size(feats)) {
+		spec_json_set(o, "features", feats);
+		feats = NULL;
+	}
+	json_decref(feats);
+	return o;
+}
+
 static json_t *spec_json_tree(const struct vm_spec *s)
 {
 	json_t *o = json_object(), *serial, *debug;
@@ -109,8 +132,11 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	spec_json_set(o, "on_triple_fault",
 		      json_string(spec_on_triple_fault_name(s->on_triple_fault)));
 	debug = json_pack("{s:b}", "test_device", s->debug.test_device);
-	if (debug && s->debug.has_exit_port)
+	if (debug && s->debug.has_exit_port) {
 		spec_json_set(debug, "exit_port", spec_json_hex(s->debug.exit_port));
+		spec_json_set(debug, "exit_code_style",
+			      json_string(spec_exit_code_style_name(s->debug.exit_code_style)));
+	}
 	if (debug && s->debug.firmware_log)
 		spec_json_set(debug, "firmware_log", json_string(s->debug.firmware_log));
 	if (debug && s->debug.state_roundtrip_ms)
@@ -146,6 +172,8 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	}
 	if (s->control.path)
 		spec_json_set(o, "control", json_pack("{s:s}", "path", s->control.path));
+	if (s->cpu.set) /* only then: under KVM a "cpu" section is refused */
+		spec_json_set(o, "cpu", spec_json_cpu(&s->cpu));
 	return o;
 }
 

@@ -385,6 +385,13 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 
 	if (!vm)
 		return err_set(err, -ENOMEM, "out of memory");
+	if (spec->cpu.set) {
+		vm->cpu = spec->cpu.model;
+		cfg.cpu = &vm->cpu;
+	} else if (!cpu_model_lookup(CPU_MODEL_DEFAULT, &vm->cpu)) {
+		free(vm);
+		return err_set(err, -EINVAL, "cpu: no CPU model %s", CPU_MODEL_DEFAULT);
+	}
 	vm->spec = spec;
 	vm->accel = accel;
 	vm->console = console;

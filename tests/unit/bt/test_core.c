@@ -8,6 +8,7 @@
 #include "bt_flat.h"
 #include "bt_test_mode.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -174,8 +175,15 @@ static void test_cpuid_sse2_default(void **state)
 	assert_int_equal(cpu->exc.vector, BT_EXC_BP);
 	assert_int_equal(cpu->st.fx.xmm[0][0], 0);
 
-	/* The knob hides all three, and the instructions #UD. */
-	cpu->cpuid.sse2 = false;
+	/* A model without them: CPUID hides all three, and the instructions #UD. */
+	{
+		struct cpu_model m = cpu->model;
+
+		cpu_model_set(&m, CPU_F_SSE2, false);
+		cpu_model_set(&m, CPU_F_SSE, false);
+		cpu_model_set(&m, CPU_F_FXSR, false);
+		bt_cpu_set_model(cpu, &m);
+	}
 	bt_cpuid(cpu, 1, 0, r);
 	assert_int_equal(r[3] & (7u << 24), 0);
 	cpu->st.fx.xmm[0][0] = 0x5a;
@@ -185,14 +193,33 @@ static void test_cpuid_sse2_default(void **state)
 	assert_int_equal(cpu->st.fx.xmm[0][0], 0x5a);
 }
 
-/* RDTSCP (0F 01 F9) is not advertised (CPUID 8000_0001h EDX bit 27), so it must #UD. */
-static void test_rdtscp_not_advertised(void **state)
+/*
+ * RDTSCP (0F 01 F9): the default model advertises it (CPUID 8000_0001h EDX bit 27) and it
+ * loads EDX:EAX with the TSC and ECX with IA32_TSC_AUX; the K8 model has neither the
+ * instruction (#UD, nothing changed) nor the MSR (#GP).
+ */
+static void test_rdtscp_follows_the_model(void **state)
 {
 	struct bt_flat *f = *state;
 	static const u8 rdtscp[] = { 0x0f, 0x01, 0xf9, 0xcc };
 	struct bt_cpu *cpu = f->cpu;
+	struct cpu_model k8;
+	u64 tsc;
 	u32 r[4];
 
+	bt_cpuid(cpu, 0x80000001, 0, r);
+	assert_true(r[3] & (1u << 27));
+	assert_int_equal(bt_msr_write(cpu, 0xc0000103, 0x1234), 0);
+	cpu->st.gpr[CPU_RCX] = ~0ull;
+	tsc = bt_rdtsc(cpu);
+	assert_int_equal(bt_flat_run(f, cpu, rdtscp, sizeof(rdtscp)), BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_BP);
+	assert_int_equal(cpu->st.gpr[CPU_RCX], 0x1234);
+	assert_true(((cpu->st.gpr[CPU_RDX] << 32) | cpu->st.gpr[CPU_RAX]) >= tsc);
+
+	assert_true(cpu_model_lookup("k8", &k8));
+	bt_cpu_set_model(cpu, &k8);
+	assert_int_equal(bt_msr_write(cpu, 0xc0000103, 0), -EPERM);
 	bt_cpuid(cpu, 0x80000001, 0, r);
 	assert_false(r[3] & (1u << 27));
 	cpu->st.gpr[CPU_RAX] = 1;
@@ -221,7 +248,12 @@ static void test_cpuid_gates_tzcnt(void **state)
 	assert_true(r[2] & (1u << 23)); /* POPCNT */
 
 	/* Without BMI1, F3 0F BC is BSF: a zero source leaves the destination alone. */
-	cpu->cpuid.bmi1 = false;
+	{
+		struct cpu_model m = cpu->model;
+
+		cpu_model_set(&m, CPU_F_BMI1, false);
+		bt_cpu_set_model(cpu, &m);
+	}
 	cpu->st.gpr[CPU_RCX] = 0;
 	cpu->st.gpr[CPU_RAX] = 0x55;
 	bt_flat_run(f, cpu, tzcnt, sizeof(tzcnt));
@@ -229,7 +261,12 @@ static void test_cpuid_gates_tzcnt(void **state)
 	bt_cpuid(cpu, 7, 0, r);
 	assert_false(r[1] & (1u << 3));
 
-	cpu->cpuid.bmi1 = true;
+	{
+		struct cpu_model m = cpu->model;
+
+		cpu_model_set(&m, CPU_F_BMI1, true);
+		bt_cpu_set_model(cpu, &m);
+	}
 	bt_flat_run(f, cpu, NULL, 0);
 	assert_int_equal(cpu->st.gpr[CPU_RAX], 64);
 }
@@ -271,7 +308,12 @@ static void test_sse_fp_exceptions(void **state)
 	/* Not advertised by the CPUID model: #UD whatever MXCSR says. */
 	cpu->st.cr4 |= 1ull << 10;
 	cpu->st.fx.mxcsr = 0x1f80;
-	cpu->cpuid.sse2 = false;
+	{
+		struct cpu_model m = cpu->model;
+
+		cpu_model_set(&m, CPU_F_SSE2, false);
+		bt_cpu_set_model(cpu, &m);
+	}
 	assert_int_equal(bt_flat_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_UD);
 	__asm__ volatile("stmxcsr %0" : "=m"(host_after));
@@ -436,7 +478,7 @@ int main(void)
 						bt_flat_teardown),
 		cmocka_unit_test_setup_teardown(test_cpuid_sse2_default, bt_flat_setup,
 						bt_flat_teardown),
-		cmocka_unit_test_setup_teardown(test_rdtscp_not_advertised, bt_flat_setup,
+		cmocka_unit_test_setup_teardown(test_rdtscp_follows_the_model, bt_flat_setup,
 						bt_flat_teardown),
 		cmocka_unit_test_setup_teardown(test_sse_fp_exceptions, bt_flat_setup,
 						bt_flat_teardown),

@@ -69,7 +69,11 @@ static void test_decode_limits_and_ud(void **state)
 	static const u8 lock_mov[] = { 0xf0, 0x89, 0x00 };
 	static const u8 lock_add[] = { 0xf0, 0x01, 0x00 };
 	static const u8 lock_add_reg[] = { 0xf0, 0x01, 0xc0 };
-	static const u8 vex[] = { 0xc4, 0xe2, 0x79, 0x18, 0x00 };
+	static const u8 vex[] = { 0xc4, 0xe2, 0x79, 0x18, 0x00 }; /* vbroadcastss xmm0, [rax] */
+	static const u8 vex_66[] = { 0x66, 0xc4, 0xe2, 0x79, 0x18, 0x00 }; /* legacy 66 first */
+	static const u8 vex2[] = { 0xc5, 0xb4, 0x58, 0xc1 };	   /* vaddps ymm0, ymm9, ymm1 */
+	static const u8 vex32[] = { 0xc5, 0xf8, 0x77 };		   /* vzeroupper */
+	static const u8 vex3[] = { 0xc4, 0xe1, 0x34, 0x58, 0xc1 }; /* the same as vex2, 3 bytes */
 	static const u8 les[] = { 0xc4, 0x00 };
 	static const u8 inc32[] = { 0x40 };
 
@@ -106,7 +110,32 @@ static void test_decode_limits_and_ud(void **state)
 	assert_int_equal(bt_decode(BT_MODE_LONG64, lock_add_reg, 3, &in), BT_DECODE_OK);
 	assert_true(in.invalid);
 	assert_int_equal(bt_decode(BT_MODE_LONG64, vex, 5, &in), BT_DECODE_OK);
-	assert_true(in.invalid); /* no AVX advertised */
+	assert_false(in.invalid);
+	assert_true(in.vex);
+	assert_int_equal(in.opcode, 0x218);
+	assert_true(in.p66);
+	assert_int_equal(in.vvvv, 0);
+	assert_int_equal(in.len, 5);
+	assert_int_equal(bt_decode(BT_MODE_LONG64, vex_66, 6, &in), BT_DECODE_OK);
+	assert_true(in.invalid);
+	assert_int_equal(bt_decode(BT_MODE_LONG64, vex2, 4, &in), BT_DECODE_OK);
+	assert_false(in.invalid);
+	assert_int_equal(in.opcode, 0x158);
+	assert_true(in.vex_l);
+	assert_int_equal(in.vvvv, 9);
+	assert_int_equal(in.reg, 0);
+	assert_int_equal(in.rm, 1);
+	/* C5 with mod != 11b in 32-bit mode: LDS esi with a SIB and disp32 */
+	assert_int_equal(bt_decode(BT_MODE_PROT32, vex2, 4, &in), BT_DECODE_SHORT);
+	assert_int_equal(bt_decode(BT_MODE_LONG64, vex3, 5, &in), BT_DECODE_OK);
+	assert_int_equal(in.opcode, 0x158);
+	assert_int_equal(in.vvvv, 9);
+	assert_int_equal(bt_decode(BT_MODE_PROT32, vex3, 5, &in), BT_DECODE_OK);
+	assert_true(in.vex);
+	assert_int_equal(in.vvvv, 1); /* vvvv bit 3 ignored outside 64-bit mode */
+	assert_int_equal(bt_decode(BT_MODE_PROT32, vex32, 3, &in), BT_DECODE_OK);
+	assert_int_equal(in.opcode, 0x177);
+	assert_int_equal(in.len, 3);
 	assert_int_equal(bt_decode(BT_MODE_PROT32, les, 2, &in), BT_DECODE_OK);
 	assert_false(in.invalid); /* LES with a memory operand */
 }

@@ -685,6 +685,9 @@ static void pit_case_drive(struct env *e, void *dev)
 	pio_w(e, 0x43, 1, 0xb6); /* counter 2, mode 3 */
 	pio_w(e, 0x42, 1, 0x00);
 	pio_w(e, 0x42, 1, 0x10);
+	pio_w(e, 0x43, 1, 0x74); /* counter 1, mode 2, count 0: 65536 pulses */
+	pio_w(e, 0x41, 1, 0x00);
+	pio_w(e, 0x41, 1, 0x00);
 	test_platform_advance(&e->tp, 2500000);
 	pio_w(e, 0x43, 1, 0x00); /* latch counter 0 */
 	(void)pio_r(e, 0x40, 1); /* half of it read */

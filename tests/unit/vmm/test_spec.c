@@ -603,8 +603,23 @@ static void test_debug_exit_port(void **state)
 	assert_true(f->spec.debug.has_exit_port);
 	assert_int_equal(f->spec.debug.exit_port, 0xf4);
 	assert_true(f->spec.debug.test_device);
+	assert_int_equal(f->spec.debug.exit_code_style, SPEC_EXIT_CODE_VMM);
 	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": 1281}}"), 0);
 	assert_int_equal(f->spec.debug.exit_port, 0x501);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": 1281, "
+					    "\"exit_code_style\": \"qemu\"}}"),
+			 0);
+	assert_int_equal(f->spec.debug.exit_code_style, SPEC_EXIT_CODE_QEMU);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_code_style\": \"vmm\"}}"),
+			 -EINVAL);
+	assert_diags(&f->d, "debug.exit_code_style: needs debug.exit_port (the port the guest "
+			    "writes its status to)\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": 1281, "
+					    "\"exit_code_style\": \"QEMU\"}}"),
+			 -EINVAL);
+	assert_diags(&f->d,
+		     "debug.exit_code_style: expected \"vmm\" or \"qemu\", got \"QEMU\" (did "
+		     "you mean \"qemu\"?)\n");
 
 	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0xcf9\"}}"), -EINVAL);
 	assert_diags(&f->d, "debug.exit_port: 0xcf9 is the reset control register; pick a free "
@@ -637,6 +652,60 @@ static void test_debug_exit_port(void **state)
 			    "a free port such as 0xf4\n");
 	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"test_device\": 1}}"), -EINVAL);
 	assert_diags(&f->d, "debug.test_device: expected true or false, got an integer\n");
+}
+
+/* "cpu": the named model, features added and removed, every refusal by name. */
+static void test_cpu_model(void **state)
+{
+	struct fixture *f = *state;
+	const struct cpu_model *m = &f->spec.cpu.model;
+	const char *sets[] = { "cpu.features.pcid=false" };
+
+	assert_int_equal(parse(f, MIN_LINUX "}"), 0);
+	assert_false(f->spec.cpu.set);
+	/* Only features: the default model with them. */
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"features\": {\"x2apic\": false, "
+					    "\"umip\": false}}}"),
+			 0);
+	assert_true(f->spec.cpu.set);
+	assert_string_equal(m->name, CPU_MODEL_DEFAULT);
+	assert_false(cpu_model_has(m, CPU_F_X2APIC));
+	assert_false(cpu_model_has(m, CPU_F_UMIP));
+	assert_true(cpu_model_has(m, CPU_F_XSAVE));
+	/* A model gaining a feature it lacks; --set reaches the features too. */
+	assert_int_equal(parse_sets(f,
+				    MIN_LINUX ", \"cpu\": {\"model\": \"k8\", \"features\": "
+					      "{\"popcnt\": true, \"pcid\": true}}}",
+				    sets, 1),
+			 0);
+	assert_int_equal(m->vendor, CPU_VENDOR_AMD);
+	assert_int_equal(cpu_model_family(m), 0xf);
+	assert_true(cpu_model_has(m, CPU_F_POPCNT));
+	assert_false(cpu_model_has(m, CPU_F_PCID));
+	assert_false(cpu_model_has(m, CPU_F_SSSE3));
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"model\": \"icelake\"}}"), 0);
+	assert_int_equal(m->vendor, CPU_VENDOR_INTEL);
+	assert_true(cpu_model_has(m, CPU_F_ARCH_CAPABILITIES));
+	/* Refusals. */
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"model\": \"epic\"}}"), -EINVAL);
+	assert_diags(&f->d, "cpu.model: expected \"k8\", \"x86-64-v2\", \"epyc\" or \"icelake\", "
+			    "got \"epic\" (did you mean \"epyc\"?)\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"features\": {\"avx3\": true, "
+					    "\"vmx\": true, \"vmx\": false}}}"),
+			 -EINVAL);
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"features\": {\"avx3\": true, "
+					    "\"vmx\": true, \"mmx\": \"yes\"}}}"),
+			 -EINVAL);
+	assert_diags(&f->d, "cpu.features.avx3: unknown key (did you mean \"avx\"?)\n"
+			    "cpu.features.vmx: CPU feature vmx is not supported by this build yet\n"
+			    "cpu.features.mmx: expected true or false, got a string\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"model\": \"x86-64-v2\", "
+					    "\"features\": {\"apic\": false}}}"),
+			 -EINVAL);
+	assert_diags(&f->d, "cpu: CPU model x86-64-v2 with these features cannot run: x2apic needs "
+			    "apic\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"features\": []}}"), -EINVAL);
+	assert_diags(&f->d, "cpu.features: expected an object, got an array\n");
 }
 
 static void test_debug_state_roundtrip(void **state)
@@ -1091,6 +1160,7 @@ int main(void)
 		T(test_nics),
 		T(test_display),
 		T(test_debug_exit_port),
+		T(test_cpu_model),
 		T(test_unbuilt_refused),
 		T(test_disk_limits),
 		T(test_firmware_keys),
