@@ -204,16 +204,31 @@ static void accel_bt_vm_destroy(struct accel_vm *avm)
 	free(avm);
 }
 
+/*
+ * len 0 unmaps the region at gpa. A mapping made while vCPUs exist comes from a vCPU's device
+ * register write (a BAR moving) or while all are paused. KNOWN LIMIT: vCPUs run in parallel
+ * (smp.c), and a change from one vCPU's thread does not stop the others, which may walk the
+ * region table or fill their TLBs meanwhile; safe with one vCPU or while all are paused.
+ */
 static int accel_bt_map_ram(struct accel_vm *avm, u64 gpa, u64 len, void *hva, unsigned flags)
 {
-	return bt_mem_map(&avm->mem, gpa, len, hva, flags & ACCEL_MEM_READONLY);
+	int ret;
+
+	if (!len)
+		return bt_mem_unmap(&avm->mem, gpa);
+	ret = bt_mem_map(&avm->mem, gpa, len, hva, flags & ACCEL_MEM_READONLY);
+	if (ret == 0 && (flags & ACCEL_MEM_LOG_DIRTY)) {
+		ret = bt_mem_log_dirty(&avm->mem, gpa);
+		if (ret < 0)
+			bt_mem_unmap(&avm->mem, gpa);
+	}
+	return ret;
 }
 
-/* No dirty tracking yet (live migration and snapshots of a running VM need it). */
+/* The TLB-driven log of bt_mem_log_dirty (device memory; guest RAM is not logged yet). */
 static int accel_bt_dirty_log(struct accel_vm *avm, u64 gpa, u64 len, unsigned long *bitmap)
 {
-	(void)avm, (void)gpa, (void)len, (void)bitmap;
-	return -ENOSYS;
+	return bt_mem_dirty_log(&avm->mem, gpa, len, bitmap);
 }
 
 /* --------------------------------------------------------------- vCPU */

@@ -160,6 +160,11 @@ struct bt_region {
 	u8 *hva;
 	/* Per page: the CPUs (bit = struct bt_cpu mem_slot) with translated code from it. */
 	u16 *code_pages;
+	/*
+	 * Dirty logging (bt_mem_log_dirty): one bit per page, set by the TLB fill of a write; a
+	 * page whose bit is clear has no cached write permission, so its next store refills.
+	 */
+	unsigned long *dirty;
 	bool readonly;
 };
 
@@ -216,6 +221,20 @@ struct bt_mem {
 
 /* Map [gpa, gpa+len) to hva. Caller thread owns mem; no CPU may be running. -EINVAL, -ENOSPC. */
 MUST_CHECK int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly);
+/*
+ * Remove the region that starts at gpa (a device's RAM-like BAR moving), dropping what every
+ * CPU derived from it (TLB entries, translated code). From the thread of the only CPU that
+ * runs (a device's register write) or while none runs. -ENOENT.
+ */
+int bt_mem_unmap(struct bt_mem *mem, u64 gpa);
+/* Log the pages the CPUs write in the region that starts at gpa. -ENOENT, -ENOMEM. */
+MUST_CHECK int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa);
+/*
+ * The pages of [gpa, gpa+len) written since the last call (bit i: page gpa + i * 4 KiB), and
+ * clear them. Any thread, while CPUs run (a display refresh on the main thread). The range
+ * must lie inside one logged region: -ENOENT, -EINVAL.
+ */
+int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap);
 void bt_mem_destroy(struct bt_mem *mem);
 /*
  * A CPU's accesses, TLB and invalidations from now on go with mem (bt_cpu_create does this;

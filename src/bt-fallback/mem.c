@@ -12,7 +12,14 @@
  * storing the tag (mmu.c), so a write either sees the mark and queues the page or happened
  * before the bytes were read.
  *
- * Not here yet: ROM/MMIO region descriptors beyond the mmio callback, dirty logging.
+ * Dirty logging for RAM-like device memory (a framebuffer BAR): a bit per page, set when a
+ * CPU's TLB takes write permission for the page (mmu.c); harvesting clears the bits and drops
+ * the write permission those pages had in every TLB, so the next store to them refills and
+ * sets the bit again. A store is never missed: a fill sets the bit before it stores the write
+ * tag and re-reads the bit after a fence; the harvest clears bits before it drops tags, after
+ * a fence (the same pairing as bt_mem_mark_code's).
+ *
+ * Not here yet: ROM/MMIO region descriptors beyond the mmio callback.
  */
 #include "bt-fallback/bt.h"
 
@@ -48,6 +55,84 @@ int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly)
 	return 0;
 }
 
+int bt_mem_unmap(struct bt_mem *mem, u64 gpa)
+{
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		struct bt_region *r = &mem->regions[i];
+
+		if (r->gpa != gpa)
+			continue;
+		/* Blocks translated from it must go before another mapping takes the addresses. */
+		for (u64 page = r->gpa; page < r->gpa + r->len; page += BT_PAGE_SIZE)
+			bt_mem_code_written(mem, NULL, page);
+		free(r->code_pages);
+		free(r->dirty);
+		mem->regions[i] = mem->regions[--mem->nr_regions];
+		for (unsigned c = 0; c < mem->nr_cpus; c++)
+			bt_tlb_flush(mem->cpus[c]);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa)
+{
+	const unsigned bpl = 8 * sizeof(unsigned long);
+
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		struct bt_region *r = &mem->regions[i];
+		u64 pages = r->len >> BT_PAGE_SHIFT;
+
+		if (r->gpa != gpa)
+			continue;
+		if (r->dirty)
+			return 0;
+		r->dirty = calloc((pages + bpl - 1) / bpl, sizeof(unsigned long));
+		if (!r->dirty)
+			return -ENOMEM;
+		/* Write permission cached before logging began would go unrecorded. */
+		for (unsigned c = 0; c < mem->nr_cpus; c++)
+			bt_tlb_flush(mem->cpus[c]);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap)
+{
+	const unsigned bpl = 8 * sizeof(unsigned long);
+	struct bt_region *r = bt_mem_region(mem, gpa);
+	u64 first, pages;
+
+	if (!r || !len || gpa + len < gpa || gpa + len > r->gpa + r->len)
+		return -ENOENT;
+	if (!r->dirty || ((gpa | len) & ~BT_PAGE_MASK))
+		return -EINVAL;
+	first = (gpa - r->gpa) >> BT_PAGE_SHIFT;
+	pages = len >> BT_PAGE_SHIFT;
+	memset(bitmap, 0, (pages + bpl - 1) / bpl * sizeof(unsigned long));
+	for (u64 w = first / bpl; w * bpl < first + pages; w++) {
+		unsigned long bits = __atomic_exchange_n(&r->dirty[w], 0, __ATOMIC_SEQ_CST);
+
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		for (unsigned b = 0; bits && b < bpl; b++) {
+			u64 page = w * bpl + b;
+
+			if (!(bits & (1ul << b)))
+				continue;
+			if (page < first || page >= first + pages) {
+				/* outside the range asked for: keep it for its own caller */
+				__atomic_fetch_or(&r->dirty[w], 1ul << b, __ATOMIC_RELAXED);
+				continue;
+			}
+			for (unsigned c = 0; c < mem->nr_cpus; c++)
+				bt_tlb_drop_write(mem->cpus[c], r->gpa + (page << BT_PAGE_SHIFT));
+			bitmap[(page - first) / bpl] |= 1ul << ((page - first) % bpl);
+		}
+	}
+	return 0;
+}
+
 int bt_mem_attach(struct bt_mem *mem, struct bt_cpu *cpu)
 {
 	unsigned slot;
@@ -76,8 +161,10 @@ void bt_mem_detach(struct bt_mem *mem, struct bt_cpu *cpu)
 
 void bt_mem_destroy(struct bt_mem *mem)
 {
-	for (unsigned i = 0; i < mem->nr_regions; i++)
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
 		free(mem->regions[i].code_pages);
+		free(mem->regions[i].dirty);
+	}
 	mem->nr_regions = 0;
 }
 

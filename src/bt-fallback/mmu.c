@@ -310,6 +310,29 @@ static u32 bt_mmu_flat_error(struct bt_cpu *cpu, enum bt_access acc, bool presen
 	return err;
 }
 
+static bool bt_mmu_page_dirty(struct bt_region *r, u64 gpa)
+{
+	const unsigned bpl = 8 * sizeof(unsigned long);
+	u64 page = (gpa - r->gpa) >> BT_PAGE_SHIFT;
+
+	return __atomic_load_n(&r->dirty[page / bpl], __ATOMIC_RELAXED) & (1ul << (page % bpl));
+}
+
+/*
+ * A logged region (bt_mem_log_dirty): a write fill marks the page dirty before its write tag
+ * is stored; any other fill caches write permission only for a page already marked.
+ */
+static void bt_mmu_log_write(struct bt_region *r, u64 gpa, bool write, struct bt_tlb_entry *e)
+{
+	const unsigned bpl = 8 * sizeof(unsigned long);
+	u64 page = (gpa - r->gpa) >> BT_PAGE_SHIFT;
+
+	if (write)
+		__atomic_fetch_or(&r->dirty[page / bpl], 1ul << (page % bpl), __ATOMIC_SEQ_CST);
+	else if (!bt_mmu_page_dirty(r, gpa))
+		e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
+}
+
 /*
  * The TLB miss path: translate lin for acc and refill the entry. Returns the entry, or (probe)
  * NULL instead of raising #PF. For a write to ROM it returns cpu->tlb_scratch with no host page
@@ -372,14 +395,18 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 		/* A data breakpoint's page: every access checks it (debug.c). */
 		e->tag[BT_ACC_READ] = e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
 	}
+	if (e->tag[BT_ACC_WRITE] != BT_TLB_EMPTY && r && r->dirty)
+		bt_mmu_log_write(r, w.gpa, acc == BT_ACC_WRITE, e);
 	if (e->tag[BT_ACC_WRITE] != BT_TLB_EMPTY && r) {
 		/*
 		 * Another CPU may mark the page as code now and drop write tags before this one is
 		 * stored: check again after it (bt_mem_mark_code orders its flag store before its
-		 * TLB scan the same way), so one of the two sees the other.
+		 * TLB scan the same way), so one of the two sees the other. A dirty-log harvest
+		 * clears the page's bit and then drops write tags the same way.
 		 */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(code, __ATOMIC_RELAXED))
+		if (__atomic_load_n(code, __ATOMIC_RELAXED) ||
+		    (r->dirty && !bt_mmu_page_dirty(r, w.gpa)))
 			e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
 	}
 	if (acc == BT_ACC_WRITE && r && r->readonly) {

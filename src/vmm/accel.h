@@ -92,6 +92,9 @@ struct accel_sandbox {
 	const unsigned long *build_ioctls;  /* creating a VM, its memory and vCPUs: needed after
 					     * lockdown only where a VM is created again (the API's
 					     * vm.delete then vm.create) */
+	const unsigned long *ram_ioctls;    /* on any thread running device code of a VM with
+					     * device RAM (map_ram: a framebuffer BAR the guest
+					     * maps, moves and unmaps) */
 	/*
 	 * vCPU threads may mmap or mprotect memory with PROT_EXEC after lockdown (a JIT that
 	 * flips its code buffer between writable and executable). A code buffer set up before

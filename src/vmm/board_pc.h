@@ -52,6 +52,11 @@ struct board_irqchip *board_pc_irqchip(struct board_pc *b);
 /* A message-signalled interrupt for the userspace irqchip (platform.msi). Device lock held. */
 void board_pc_msi(struct board_pc *b, u64 addr, u32 data);
 
+struct board_display;
+
+/* The display, or NULL when the spec has none. */
+struct board_display *board_pc_display(struct board_pc *b);
+
 /* Create every device the spec asks for. Main thread, before the vCPUs run. */
 MUST_CHECK int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err);
 void board_pc_destroy(struct board_pc *b);

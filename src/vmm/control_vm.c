@@ -14,6 +14,8 @@
  *   PUT  /api/v1/vm.pause, vm.resume, vm.reboot, vm.power-button, vm.shutdown, vm.nmi
  *   GET  /api/v1/vm.events?since=N&timeout=S   a long poll: events with seq >= N, waiting up
  *                                 to S seconds (default 30, at most 300) for the first one
+ *   GET  /api/v1/vm.screenshot    the display's screen as image/png (docs/display.md)
+ *   GET  /api/v1/vm.screen-text   {text}: a text-mode screen's characters, one line a row
  *
  * Adding an endpoint: a handler (answer with control_reply*, now or later) and one entry in
  * control_vm_register's table.
@@ -21,6 +23,7 @@
 #include "vmm/control.h"
 
 #include "vmm/base/log.h"
+#include "vmm/display/display.h"
 #include "vmm/loop.h"
 #include "vmm/spec.h"
 #include "vmm/vm.h"
@@ -328,6 +331,62 @@ static void control_vm_counters(void *opaque, struct control_call *call,
 	control_vm_reply_json(call, 200, all);
 }
 
+/* ------------------------------------------------------------------ the display */
+
+static struct display *control_vm_need_display(struct control_vm *cv, struct control_call *call)
+{
+	struct vm *vm = control_vm_need_vm(cv, call);
+	struct display *d = vm ? vm_display(vm) : NULL;
+
+	if (vm && !d)
+		control_reply_error(call, 404, "NoDisplay",
+				    "the VM has no display (the spec's display section)");
+	return d;
+}
+
+static void control_vm_screenshot(void *opaque, struct control_call *call,
+				  const struct control_req *req)
+{
+	struct display *d = control_vm_need_display(opaque, call);
+	struct err err = { 0 };
+	size_t len;
+	u8 *png;
+
+	(void)req;
+	if (!d)
+		return;
+	if (display_screenshot(d, &png, &len, &err) < 0) {
+		control_reply_error(call, 500, "InternalError", "%s", err.msg);
+		return;
+	}
+	control_reply_body(call, 200, "image/png", png, len);
+	free(png);
+}
+
+static void control_vm_screen_text(void *opaque, struct control_call *call,
+				   const struct control_req *req)
+{
+	struct display *d = control_vm_need_display(opaque, call);
+	struct err err = { 0 };
+	char *text;
+	int ret;
+
+	(void)req;
+	if (!d)
+		return;
+	ret = display_screen_text(d, &text, &err);
+	if (ret == -ENOTSUP) {
+		control_reply_error(call, 409, "NotTextMode", "%s", err.msg);
+		return;
+	}
+	if (ret < 0) {
+		control_reply_error(call, 500, "InternalError", "%s", err.msg);
+		return;
+	}
+	control_vm_reply_json(call, 200, json_pack("{s:s}", "text", text));
+	free(text);
+}
+
 /* ------------------------------------------------------------------ vm.events */
 
 static json_t *control_vm_event_json(const struct vmm_event *e)
@@ -484,6 +543,8 @@ int control_vm_register(struct control *c, struct vmm *m)
 		{ "/api/v1/vm.info", CONTROL_GET, control_vm_info, cv },
 		{ "/api/v1/vm.counters", CONTROL_GET, control_vm_counters, cv },
 		{ "/api/v1/vm.events", CONTROL_GET, control_vm_events, cv },
+		{ "/api/v1/vm.screenshot", CONTROL_GET, control_vm_screenshot, cv },
+		{ "/api/v1/vm.screen-text", CONTROL_GET, control_vm_screen_text, cv },
 	};
 
 	for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]) && !ret; i++)

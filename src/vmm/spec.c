@@ -205,7 +205,7 @@ static const char *const spec_debug_keys[] = {
 static const char *const spec_disk_keys[] = { "path",	"format", "bus",	"readonly", "cache",
 					      "serial", "cdrom",  "boot_index", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
-static const char *const spec_display_keys[] = { "type", "listen", NULL };
+static const char *const spec_display_keys[] = { "type", "listen", "rom", "vram_mib", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
 static const char *const spec_bt_keys[] = { "engine", "jit_threshold", "code_cache_mib", NULL };
 
@@ -570,7 +570,7 @@ void spec_get_enum(struct spec_ctx *c, const json_t *obj, const char *path, cons
  * "./" is dropped; leading "../" climbs the base folder when that is canonical (realpath: no
  * symlinks in it, so climbing by name is what the kernel would do), else it is kept.
  */
-static char *spec_resolve(struct spec_ctx *c, const char *rel)
+char *spec_resolve(struct spec_ctx *c, const char *rel)
 {
 	size_t blen = strlen(c->base_dir);
 	char *abs;
@@ -1005,7 +1005,7 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	spec_parse_cpu(c, root, &s->cpu);
 	spec_parse_disks(c, root, s);
 	spec_parse_nics(c, root, s);
-	spec_parse_display(c, root, &s->display);
+	spec_parse_display(c, root, s);
 	spec_parse_control(c, root, &s->control);
 	spec_parse_bt(c, root, &s->bt);
 	if (!(c->flags & SPEC_ALLOW_UNBUILT))
@@ -1041,6 +1041,8 @@ void spec_free(struct vm_spec *s)
 		free(s->nics[i].tap);
 	free(s->nics);
 	free(s->display.listen_host);
+	free(s->display.listen_path);
+	free(s->display.rom);
 	free(s->control.path);
 	memset(s, 0, sizeof(*s));
 }

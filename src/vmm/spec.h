@@ -142,8 +142,9 @@ enum nic_model {
 };
 
 enum display_type {
-	DISPLAY_NONE, /* default */
-	DISPLAY_VNC,
+	DISPLAY_NONE,	  /* default: no display device */
+	DISPLAY_VNC,	  /* the VGA, shown by a VNC server */
+	DISPLAY_HEADLESS, /* the VGA, seen through the control API only */
 };
 
 /* How the BT engine runs guest code ("bt.engine"). */
@@ -188,6 +189,10 @@ const char *display_type_name(enum display_type t);
 #define SPEC_NICS_MAX			 200
 #define SPEC_DISPLAY_LISTEN_DEFAULT_HOST "127.0.0.1"
 #define SPEC_DISPLAY_LISTEN_DEFAULT_PORT 5900
+#define SPEC_DISPLAY_VRAM_DEFAULT_MIB	 16
+#define SPEC_DISPLAY_VRAM_MIN_MIB	 4
+#define SPEC_DISPLAY_VRAM_MAX_MIB	 256
+#define SPEC_DISPLAY_ROM_MAX		 (1u << 20) /* bytes of VGA BIOS the card's ROM holds */
 
 struct boot_module {
 	char *path;    /* absolute */
@@ -235,8 +240,11 @@ struct nic_spec {
 
 struct display_spec {
 	enum display_type type;
-	char *listen_host; /* DISPLAY_VNC: without brackets for IPv6; NULL for DISPLAY_NONE */
+	char *listen_host; /* DISPLAY_VNC on TCP: without brackets for IPv6; NULL otherwise */
 	u16 listen_port;
+	char *listen_path; /* DISPLAY_VNC on "unix:PATH": the socket (absolute); NULL otherwise */
+	char *rom;	   /* the VGA BIOS for the card's ROM (absolute); NULL: none */
+	unsigned vram_mib; /* video RAM: a power of two, 4..256; default 16 */
 };
 
 struct control_spec {

@@ -91,6 +91,9 @@ void spec_get_enum(struct spec_ctx *c, const struct json_t *obj, const char *pat
 		*(out) = v_;                                  \
 	} while (0)
 
+/* rel resolved against the spec's folder (absolute, allocated); NULL when out of memory. */
+char *spec_resolve(struct spec_ctx *c, const char *rel);
+
 /* A path member resolved against the spec's folder (absolute, allocated); NULL when absent
  * or wrong. */
 char *spec_get_path(struct spec_ctx *c, const char *kpath, const struct json_t *j);
@@ -104,7 +107,7 @@ void spec_check_unix_path(struct spec_ctx *c, const char *kpath, const char *abs
 /* The sections of spec_devices.c, called in this order by the top-level parser. */
 void spec_parse_disks(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s);
 void spec_parse_nics(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s);
-void spec_parse_display(struct spec_ctx *c, const struct json_t *root, struct display_spec *ds);
+void spec_parse_display(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s);
 void spec_parse_control(struct spec_ctx *c, const struct json_t *root, struct control_spec *cs);
 
 /* The "cpu" section (spec_cpu.c) and its keys. */

@@ -158,17 +158,23 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 		spec_json_set(o, "nics", nics);
 	}
 	if (s->display.type != DISPLAY_NONE) {
-		char listen[80];
+		json_t *d = json_pack("{s:s}", "type", display_type_name(s->display.type));
+		char listen[4200];
 
-		if (strchr(s->display.listen_host, ':')) /* IPv6 */
+		if (s->display.listen_path)
+			snprintf(listen, sizeof(listen), "unix:%s", s->display.listen_path);
+		else if (s->display.listen_host && strchr(s->display.listen_host, ':')) /* IPv6 */
 			snprintf(listen, sizeof(listen), "[%s]:%u", s->display.listen_host,
 				 s->display.listen_port);
-		else
+		else if (s->display.listen_host)
 			snprintf(listen, sizeof(listen), "%s:%u", s->display.listen_host,
 				 s->display.listen_port);
-		spec_json_set(o, "display",
-			      json_pack("{s:s,s:s}", "type", display_type_name(s->display.type),
-					"listen", listen));
+		if (s->display.type == DISPLAY_VNC)
+			json_object_set_new(d, "listen", json_string(listen));
+		if (s->display.rom)
+			json_object_set_new(d, "rom", json_string(s->display.rom));
+		json_object_set_new(d, "vram_mib", json_integer(s->display.vram_mib));
+		spec_json_set(o, "display", d);
 	}
 	if (s->control.path)
 		spec_json_set(o, "control", json_pack("{s:s}", "path", s->control.path));

@@ -39,6 +39,7 @@
 #include "vmm/platform.h"
 
 struct vm;
+struct display;
 struct vm_spec;
 struct vm_state_debug;
 struct console;
@@ -213,6 +214,8 @@ typedef void (*vm_counter_fn)(void *opaque, const char *group, const char *name,
 void vm_counters(struct vm *vm, vm_counter_fn fn, void *opaque);
 
 /* Guest RAM in bytes (vm.info memory_actual_size). */
+/* The display back end (docs/display.md), or NULL when the VM has none. Main thread. */
+struct display *vm_display(struct vm *vm);
 u64 vm_memory_bytes(const struct vm *vm);
 
 #endif

@@ -57,6 +57,8 @@ static const char ctl_usage[] =
 	"  nmi                      an NMI for every vCPU\n"
 	"  delete                   destroy the VM\n"
 	"  shutdown-vmm             end the VMM process\n"
+	"  screenshot FILE          save the display's screen as a PNG image in FILE\n"
+	"  screen-text              print a text-mode screen's characters\n"
 	"  events [--since N] [--follow]\n"
 	"                           the logged events; --follow keeps waiting for more\n"
 	"  wait-state STATE [--timeout S]\n"
@@ -87,6 +89,8 @@ struct ctl {
 struct ctl_answer {
 	int status;
 	json_t *body; /* NULL for an empty body */
+	u8 *raw;      /* an image/png body (vm.screenshot), else NULL */
+	size_t raw_len;
 };
 
 static void ctl_verr(const char *fmt, va_list ap) PRINTF(1, 0);
@@ -176,6 +180,14 @@ static int ctl_send_all(int fd, const char *buf, size_t len, long long deadline)
 	return 0;
 }
 
+static bool ctl_is_png(const struct http_msg *m)
+{
+	for (unsigned i = 0; i < m->nr_headers; i++)
+		if (!strcasecmp(m->headers[i].name, "Content-Type"))
+			return !strcasecmp(m->headers[i].value, "image/png");
+	return false;
+}
+
 /*
  * One request. Returns 0 with the answer, or an exit status: CTL_EXIT_UNREACHABLE,
  * CTL_EXIT_PROTOCOL (the message is printed).
@@ -259,7 +271,13 @@ static int ctl_request(const struct ctl *c, const char *method, const char *targ
 		}
 	}
 	ans->status = p.msg.status;
-	if (p.msg.body_len) {
+	if (p.msg.body_len && ctl_is_png(&p.msg)) {
+		ans->raw = malloc(p.msg.body_len);
+		if (!ans->raw)
+			goto out;
+		memcpy(ans->raw, p.msg.body, p.msg.body_len);
+		ans->raw_len = p.msg.body_len;
+	} else if (p.msg.body_len) {
 		ans->body = json_loadb(p.msg.body, p.msg.body_len, 0, &je);
 		if (!ans->body) {
 			ctl_err("%s: the answer is not JSON: %s", c->socket, je.text);
@@ -376,6 +394,53 @@ static int ctl_simple(const struct ctl *c, const char *method, const char *endpo
 	}
 	json_decref(a.body);
 	return ret;
+}
+
+static void ctl_print_screen_text(const json_t *j)
+{
+	const char *text = json_string_value(json_object_get(j, "text"));
+
+	fputs(text ? text : "", stdout);
+}
+
+/* vm.screenshot into path (written whole, then renamed over it). */
+static int ctl_screenshot(const struct ctl *c, const char *path)
+{
+	struct ctl_answer a;
+	char tmp[4200];
+	FILE *f;
+	int ret = ctl_request(c, "GET", "/api/v1/vm.screenshot", NULL, CTL_IO_TIMEOUT_MS, &a);
+
+	if (ret)
+		return ret;
+	if (a.status >= 300) {
+		ret = ctl_refused(c, &a);
+		json_decref(a.body);
+		return ret;
+	}
+	if (!a.raw) {
+		ctl_err("%s: the answer is not a PNG image", c->socket);
+		json_decref(a.body);
+		return CTL_EXIT_PROTOCOL;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "wb");
+	if (!f || fwrite(a.raw, 1, a.raw_len, f) != a.raw_len || fclose(f) != 0 ||
+	    rename(tmp, path) < 0) {
+		ctl_err("%s: cannot write the image: %s", path, strerror(errno));
+		if (f)
+			unlink(tmp);
+		free(a.raw);
+		return CTL_EXIT_USAGE;
+	}
+	free(a.raw);
+	if (c->json) {
+		json_t *j = json_pack("{s:s,s:I}", "file", path, "bytes", (json_int_t)a.raw_len);
+
+		ctl_print_json(j);
+		json_decref(j);
+	}
+	return CTL_EXIT_OK;
 }
 
 static void ctl_print_ping(const json_t *j)
@@ -564,8 +629,8 @@ static const struct {
 
 static bool ctl_is_command(const char *s)
 {
-	static const char *const others[] = { "ping",	"info",	  "counters",
-					      "create", "events", "wait-state" };
+	static const char *const others[] = { "ping",	"info",	      "counters",   "create",
+					      "events", "wait-state", "screenshot", "screen-text" };
 
 	for (size_t i = 0; i < sizeof(ctl_actions) / sizeof(ctl_actions[0]); i++)
 		if (!strcmp(s, ctl_actions[i].cmd))
@@ -612,6 +677,16 @@ static int ctl_run(struct ctl *c, int argc, char **argv)
 				  !strcmp(cmd, "ping") ? ctl_print_ping :
 				  !strcmp(cmd, "info") ? ctl_print_info :
 							 ctl_print_counters);
+	}
+	if (!strcmp(cmd, "screenshot")) {
+		if (argc != 2)
+			return ctl_usage_error("%s: expected one file to write", cmd);
+		return ctl_screenshot(c, argv[1]);
+	}
+	if (!strcmp(cmd, "screen-text")) {
+		if (argc != 1)
+			return ctl_usage_error("%s takes no arguments", cmd);
+		return ctl_simple(c, "GET", "vm.screen-text", NULL, ctl_print_screen_text);
 	}
 	if (!strcmp(cmd, "create")) {
 		char *spec;

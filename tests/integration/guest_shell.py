@@ -51,7 +51,7 @@ class LinuxGuest:
 
     def __init__(self, kernel, initrd, cmdline="console=ttyS0", vcpus=1, memory_mib=256,
                  engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None,
-                 cpu=None, api=False):
+                 cpu=None, api=False, extra_spec=None):
         # The spec lives in a private folder and resolves relative paths against it.
         kernel, initrd = os.path.abspath(kernel), os.path.abspath(initrd)
         disks = [dict(d, path=os.path.abspath(d["path"])) for d in disks]
@@ -75,6 +75,8 @@ class LinuxGuest:
             }
             if disks:
                 spec["disks"] = list(disks)
+            # More spec sections (vmm only), e.g. a display.
+            spec.update(extra_spec or {})
             if cpu:
                 spec["cpu"] = cpu
             bt = bt_spec_from_env()

@@ -86,10 +86,20 @@ static const unsigned long kvm_sandbox_build[] = {
 	0,
 };
 
+/*
+ * Device RAM mapped while the VM runs (kvm_map_ram, for the display's framebuffer BAR: the
+ * guest's BAR and command register writes map, move and unmap it, on a vCPU thread).
+ */
+static const unsigned long kvm_sandbox_ram[] = {
+	KVM_SET_USER_MEMORY_REGION,
+	0,
+};
+
 const struct accel_sandbox kvm_sandbox = {
 	.vcpu_ioctls = kvm_sandbox_vcpu,
 	.state_ioctls = kvm_sandbox_state,
 	.device_ioctls = kvm_sandbox_device,
 	.build_ioctls = kvm_sandbox_build,
+	.ram_ioctls = kvm_sandbox_ram,
 	.vcpu_exec_mappings = false,
 };

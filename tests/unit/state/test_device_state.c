@@ -36,6 +36,8 @@
 #include "devices/rtc.h"
 #include "devices/testdev.h"
 #include "devices/uart.h"
+#include "devices/vga.h"
+#include "devices/vga_regs.h"
 #include "fake_irq.h"
 #include "test_platform.h"
 #include "virtio/blk.h"
@@ -1034,6 +1036,61 @@ static void virtio_blk_case_destroy(struct env *e, void *dev)
 	pci_host_case_destroy(e, NULL);
 }
 
+/* vga: text mode, a dispi mode, BARs (PCI slot PCI_SLOT), DAC and attribute state */
+#define VGA_LFB	 0xe0000000ull
+#define VGA_MMIO 0xe1000000ull
+
+static void *vga_case_create(struct env *e)
+{
+	static const u8 rom[3000] = { 0x55, 0xaa, 6 };
+	struct vga_config cfg = {
+		.name = "vga0", .vram_mib = 4, .rom = rom, .rom_len = sizeof(rom), .slot = PCI_SLOT
+	};
+	struct vga *v;
+
+	pci_host_case_create(e);
+	assert_int_equal(vga_create(&e->tp.p, e->host, &cfg, &v, NULL), 0);
+	return v;
+}
+
+static void vga_case_drive(struct env *e, void *dev)
+{
+	vga_text_mode_init(dev, NULL, 0);
+	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0, 4, (u32)VGA_LFB);
+	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0 + 8, 4, (u32)VGA_MMIO);
+	cfg_w(e, PCI_SLOT, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	pio_w(e, VBE_DISPI_IOPORT_INDEX, 2, VBE_DISPI_INDEX_XRES);
+	pio_w(e, VBE_DISPI_IOPORT_DATA, 2, 800);
+	pio_w(e, VBE_DISPI_IOPORT_INDEX, 2, VBE_DISPI_INDEX_BANK); /* index left at BANK */
+	pio_w(e, VBE_DISPI_IOPORT_DATA, 2, 3);
+	pio_w(e, VGA_PEL_IW, 1, 7);
+	pio_w(e, VGA_PEL_D, 1, 0x11); /* a DAC entry half written */
+	pio_w(e, VGA_CRT_IC, 1, VGA_CR_CURSOR_LO);
+	pio_w(e, VGA_CRT_DC, 1, 0x42);
+	pio_r(e, VGA_IS1_RC, 1);
+	pio_w(e, VGA_ATT_W, 1, 0x31); /* flip-flop at data, index 0x11 with PAS */
+}
+
+static void vga_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max < 7)
+		return;
+	out[0] = pio_r(e, VBE_DISPI_IOPORT_DATA, 2); /* BANK */
+	out[1] = mmio_r(e, VGA_MMIO + VBE_MMIO_DISPI + 2 * VBE_DISPI_INDEX_XRES, 2);
+	out[2] = pio_r(e, VGA_PEL_IW, 1);
+	pio_w(e, VGA_CRT_IC, 1, VGA_CR_CURSOR_LO);
+	out[3] = pio_r(e, VGA_CRT_DC, 1);
+	out[4] = pio_r(e, VGA_ATT_W, 1);
+	out[5] = pio_r(e, VGA_MIS_R, 1);
+	out[6] = cfg_r(e, PCI_SLOT, PCI_BASE_ADDRESS_0, 4);
+}
+
+static void vga_case_destroy(struct env *e, void *dev)
+{
+	vga_destroy(dev);
+	pci_host_case_destroy(e, NULL);
+}
+
 #define CASE(inst, sname, ops, pfx)                                                       \
 	{                                                                                 \
 		inst, sname, &ops, pfx##_case_create, pfx##_case_drive, pfx##_case_probe, \
@@ -1063,6 +1120,7 @@ static const struct dev_case dev_cases[] = {
 	CASE("hpet", "hpet", hpet_device_ops, hpet),
 	CASE("ahci0", "ahci", ahci_device_ops, ahci),
 	CASE("virtio-blk0", "virtio_blk", virtio_blk_device_ops, virtio_blk),
+	CASE("vga0", "vga", vga_device_ops, vga),
 };
 
 /* ------------------------------------------------------------ round trips */

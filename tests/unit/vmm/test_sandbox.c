@@ -27,6 +27,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -51,6 +52,7 @@
 #define TEST_IOCTL_BUILD  0xae01ul
 #define TEST_IOCTL_STATE  0x4400ae8ful
 #define TEST_IOCTL_OTHER  0xae02ul
+#define TEST_IOCTL_RAM	  0x4020ae47ul
 
 /* What the call returned in the child when it was allowed but failed (exit codes). */
 #define CHILD_CALL_FAILED 10
@@ -59,12 +61,14 @@ static const unsigned long test_vcpu_ioctls[] = { TEST_IOCTL_VCPU, 0 };
 static const unsigned long test_device_ioctls[] = { TEST_IOCTL_DEVICE, 0 };
 static const unsigned long test_build_ioctls[] = { TEST_IOCTL_BUILD, 0 };
 static const unsigned long test_state_ioctls[] = { TEST_IOCTL_STATE, 0 };
+static const unsigned long test_ram_ioctls[] = { TEST_IOCTL_RAM, 0 };
 
 static struct accel_sandbox test_accel_sandbox = {
 	.vcpu_ioctls = test_vcpu_ioctls,
 	.state_ioctls = test_state_ioctls,
 	.device_ioctls = test_device_ioctls,
 	.build_ioctls = test_build_ioctls,
+	.ram_ioctls = test_ram_ioctls,
 };
 static const struct accel_ops test_accel = { .name = "test", .sandbox = &test_accel_sandbox };
 
@@ -248,6 +252,32 @@ static int call_ioctl_state(void)
 	return call_ioctl(TEST_IOCTL_STATE);
 }
 
+static int call_ioctl_ram(void)
+{
+	return call_ioctl(TEST_IOCTL_RAM);
+}
+
+/* libvncserver's poll of its clients: select with a zero timeout (pselect6 in glibc). */
+static int call_select(void)
+{
+	struct timeval tv = { 0 };
+	fd_set fds;
+
+	FD_ZERO(&fds);
+	FD_SET(STDERR_FILENO, &fds);
+	return select(STDERR_FILENO + 1, NULL, &fds, NULL, &tv) < 0 ? CHILD_CALL_FAILED : 0;
+}
+
+static int call_getpeername(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	return getpeername(-1, (struct sockaddr *)&ss, &len) < 0 && errno == EBADF ?
+		       0 :
+		       CHILD_CALL_FAILED;
+}
+
 static int call_ioctl_kvm_vcpu(void)
 {
 	return call_ioctl(0xae80ul);
@@ -424,6 +454,27 @@ static void test_loop_calls_are_main_only(void **state)
 	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_epoll_wait, "epoll_wait (232");
 }
 
+/*
+ * A VM with a display maps device RAM while it runs (the framebuffer BAR, from a vCPU's
+ * config write) and serves VNC on the main loop; a VM without one may do neither.
+ */
+static void test_display_calls_only_with_a_display(void **state)
+{
+	struct sandbox_config cfg = test_cfg();
+
+	(void)state;
+	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_ioctl_ram, "ioctl (16");
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_select, "pselect6 (270");
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_getpeername, "getpeername (52");
+	cfg.display = true;
+	expect_allowed(&cfg, SANDBOX_KIND_VCPU, call_ioctl_ram, "display: ram ioctl on a vCPU");
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_ioctl_ram, "display: ram ioctl on main");
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_select, "display: select on main");
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_getpeername, "display: getpeername on main");
+	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_select, "pselect6 (270");
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_tcp_socket, "socket (41");
+}
+
 static void test_reboot_reads_rebuild_builds(void **state)
 {
 	struct sandbox_config cfg = test_cfg();
@@ -590,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_network_and_exec_forbidden),
 		cmocka_unit_test(test_ioctls_by_kind),
 		cmocka_unit_test(test_loop_calls_are_main_only),
+		cmocka_unit_test(test_display_calls_only_with_a_display),
 		cmocka_unit_test(test_reboot_reads_rebuild_builds),
 		cmocka_unit_test(test_prepare_vm_lists_by_mode),
 		cmocka_unit_test(test_notify_socket_only_under_systemd),
