@@ -121,6 +121,16 @@ static int accel_bt_msr(void *opaque, unsigned cpu, u32 index, bool is_write, u6
 	return v && v->io.msr ? v->io.msr(v->io.vm, index, is_write, val) : -ENOENT;
 }
 
+static void accel_bt_backdoor(void *opaque, unsigned cpu, struct accel_backdoor *regs)
+{
+	struct accel_vcpu *v = accel_bt_vcpu_of(opaque, cpu);
+
+	if (v && v->io.backdoor)
+		v->io.backdoor(v->io.vm, regs);
+	else
+		regs->rax = ~0ull; /* as an unclaimed port read */
+}
+
 static u64 accel_bt_clock_ns(void *opaque)
 {
 	struct accel_vm *avm = opaque;
@@ -192,6 +202,9 @@ static int accel_bt_vm_create(const struct accel_config *cfg, struct accel_vm **
 	avm->mem.intr_ack = accel_bt_intr_ack;
 	avm->mem.msr = accel_bt_msr;
 	avm->mem.clock_ns = NULL; /* set with the first vCPU that brings a clock */
+	avm->mem.backdoor = cfg->vmware_backdoor ? accel_bt_backdoor : NULL;
+	avm->mem.vmware_cpuid = cfg->vmware_cpuid;
+	avm->mem.apic_bus_khz = cfg->apic_bus_khz;
 	*out = avm;
 	return 0;
 }
@@ -202,6 +215,12 @@ static void accel_bt_vm_destroy(struct accel_vm *avm)
 		return;
 	bt_mem_destroy(&avm->mem);
 	free(avm);
+}
+
+static u32 accel_bt_tsc_khz(struct accel_vm *avm)
+{
+	(void)avm;
+	return BT_TSC_KHZ;
 }
 
 /*
@@ -574,4 +593,6 @@ const struct accel_ops accel_bt = {
 	.vcpu_get = accel_bt_vcpu_get,
 	.vcpu_set = accel_bt_vcpu_set,
 	.vcpu_counters = accel_bt_vcpu_counters,
+	.backdoor_hb = true,
+	.tsc_khz = accel_bt_tsc_khz,
 };

@@ -38,6 +38,7 @@
 #define BT_FALLBACK_BT_H
 
 #include "bt-fallback/decode.h"
+#include "vmm/accel.h"
 #include "vmm/base/compiler.h"
 #include "vmm/base/cpu_model.h"
 #include "vmm/base/types.h"
@@ -207,6 +208,14 @@ struct bt_mem {
 	int (*msr)(void *opaque, unsigned cpu, u32 index, bool is_write, u64 *val);
 	/* Guest virtual time in ns (the TSC is derived from it); NULL: host CLOCK_MONOTONIC. */
 	u64 (*clock_ns)(void *opaque);
+	/*
+	 * Hypercall interfaces (hyper.c, docs/hypercall.md): the VMware backdoor's calls (NULL:
+	 * no backdoor, its ports are plain port I/O), and CPUID saying VMware (vmware_cpuid, with
+	 * the local APIC timer's input clock for leaf 4000_0010h).
+	 */
+	void (*backdoor)(void *opaque, unsigned cpu, struct accel_backdoor *regs);
+	bool vmware_cpuid;
+	u32 apic_bus_khz;
 	/*
 	 * Exclusive sections (smp.c): an instruction that must not run alongside any other (a
 	 * LOCKed access to MMIO or across two pages) stops every other CPU at a block boundary.
@@ -511,6 +520,7 @@ struct bt_cpu {
 	int exit_request;
 	struct cpu_model model; /* what CPUID reports and which instructions exist */
 	unsigned nr_cpus;	/* CPUs in the machine (CPUID topology) */
+	u8 *hb_buf; /* a VMware backdoor transfer's bytes (hyper.c), ACCEL_BACKDOOR_HB_MAX */
 	u64 tsc_offset;
 	struct bt_tlb_entry tlb_scratch; /* a translation not to cache (writes to ROM) */
 	bool tlb_large;			 /* some TLB entry holds a piece of a large page */
@@ -679,6 +689,21 @@ int bt_host_check(struct cpu_model *m, bool drop, char *why, size_t len);
 
 /* CPUID model, SDM vol. 2A CPUID. */
 void bt_cpuid(struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
+
+/*
+ * Hypercall interfaces (hyper.c, docs/hypercall.md). bt_hyper_port: the VMware backdoor's
+ * ports, open at any privilege level when the machine has the backdoor. bt_hyper_in: IN EAX, DX
+ * on the low-bandwidth port as a backdoor call; false: not one (plain port I/O).
+ * bt_hyper_string: REP INSB/OUTSB on the high-bandwidth port as one backdoor transfer; false:
+ * not one. bt_hyper_vmcall: VMCALL/VMMCALL as KVM's hypercall ABI (api: RAX = number,
+ * RBX/RCX/RDX/RSI = arguments, RAX = result, -KVM_ENOSYS for what is not implemented).
+ * bt_hyper_cpuid: the hypervisor leaves 4000_00xxh when CPUID says VMware; false: not asked.
+ */
+bool bt_hyper_port(const struct bt_cpu *cpu, u16 port);
+bool bt_hyper_in(struct bt_cpu *cpu, u16 port, unsigned size);
+bool bt_hyper_string(struct bt_cpu *cpu, const struct bt_insn *in);
+void bt_hyper_vmcall(struct bt_cpu *cpu);
+bool bt_hyper_cpuid(const struct bt_cpu *cpu, u32 leaf, u32 out[4]);
 
 /* --------------------------------------------- executor helpers (ops/) */
 

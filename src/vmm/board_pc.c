@@ -29,6 +29,7 @@
 #include "vmm/board_display.h"
 #include "vmm/board_fw.h"
 #include "vmm/board_irqchip.h"
+#include "vmm/board_pv.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
 #include "vmm/platform_state.h"
@@ -67,6 +68,7 @@ struct board_pc {
 	struct testdev *testdev;
 	struct pvpanic *pvpanic;
 	struct board_display *display; /* NULL without a display */
+	struct board_pv *pv;	       /* the paravirtual devices */
 	struct vcpu_hooks hooks;       /* what every vCPU gets (board_pc_vcpu_hooks) */
 };
 
@@ -144,6 +146,19 @@ static int board_pc_hook_msr(void *opaque, unsigned cpu, u32 index, bool is_writ
 	struct board_pc *b = opaque;
 
 	return board_irqchip_msr(b->irqchip, cpu, index, is_write, val);
+}
+
+static void board_pc_hook_backdoor(void *opaque, unsigned cpu, struct accel_backdoor *regs)
+{
+	struct board_pc *b = opaque;
+
+	(void)cpu;
+	board_pv_backdoor(b->pv, regs);
+}
+
+struct board_pv *board_pc_pv(struct board_pc *b)
+{
+	return b->pv;
 }
 
 const struct vcpu_hooks *board_pc_vcpu_hooks(struct board_pc *b)
@@ -457,6 +472,14 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_create_debug(b, err);
 	if (ret < 0)
 		goto err_destroy;
+	/* The paravirtual devices take the slots after the disks; the VGA card the next free. */
+	ret = board_pv_create(vm, b->pci, board_disks_next_slot(b->disks), &b->pv, err);
+	if (ret < 0)
+		goto err_destroy;
+	if (board_pv_vmport(b->pv)) {
+		b->hooks.opaque = b;
+		b->hooks.backdoor = board_pc_hook_backdoor;
+	}
 	ret = board_pc_create_display(b, err);
 	if (ret < 0)
 		goto err_destroy;
@@ -477,7 +500,12 @@ int board_pc_attach(struct board_pc *b, struct loop *l)
 	int ret = board_disks_attach(b->disks, l);
 
 	if (!ret)
+		ret = board_pv_attach(b->pv, l);
+	if (!ret) {
 		ret = board_display_attach(b->display, l);
+		if (ret < 0)
+			board_pv_detach(b->pv);
+	}
 	if (ret < 0)
 		board_disks_detach(b->disks);
 	return ret;
@@ -486,6 +514,7 @@ int board_pc_attach(struct board_pc *b, struct loop *l)
 void board_pc_detach(struct board_pc *b)
 {
 	board_display_detach(b->display);
+	board_pv_detach(b->pv);
 	board_disks_detach(b->disks);
 }
 
@@ -493,6 +522,7 @@ void board_pc_destroy(struct board_pc *b)
 {
 	if (!b)
 		return;
+	board_pv_destroy(b->pv);
 	board_fw_destroy(b->fw);
 	board_display_destroy(b->display);
 	platform_del_dev(&b->vm->plat, b->testdev);

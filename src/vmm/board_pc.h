@@ -65,6 +65,9 @@ void board_pc_destroy(struct board_pc *b);
 MUST_CHECK int board_pc_attach(struct board_pc *b, struct loop *l);
 void board_pc_detach(struct board_pc *b);
 
+/* The paravirtual devices (board_pv.h). */
+struct board_pv *board_pc_pv(struct board_pc *b);
+
 /* What each vCPU needs of the board's per-CPU devices (vcpu.h); valid while b lives. */
 const struct vcpu_hooks *board_pc_vcpu_hooks(struct board_pc *b);
 

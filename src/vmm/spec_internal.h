@@ -80,6 +80,10 @@ bool spec_get_int_range(struct spec_ctx *c, const char *path, const struct json_
 void *spec_new_array(struct spec_ctx *c, const char *path, const struct json_t *arr, size_t max,
 		     const char *what, size_t elem_size);
 
+/* The "target" and "path" members of obj at path (serial, consoles[]): a console back end. */
+void spec_parse_target(struct spec_ctx *c, const struct json_t *obj, const char *path,
+		       struct serial_spec *se);
+
 /* An optional enum member; *out keeps its default when the member is absent. */
 void spec_get_enum(struct spec_ctx *c, const struct json_t *obj, const char *path, const char *key,
 		   const char *const *names, unsigned *out);
@@ -113,6 +117,8 @@ void spec_parse_control(struct spec_ctx *c, const struct json_t *root, struct co
 /* The "cpu" section (spec_cpu.c) and its keys. */
 extern const char *const spec_cpu_keys[];
 void spec_parse_cpu(struct spec_ctx *c, const struct json_t *root, struct cpu_spec *cs);
+/* spec_paravirt.c: uuid, guestinfo, hypercall, consoles, rng (after the other sections). */
+void spec_parse_paravirt(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s);
 
 /* Refuse the sections this build cannot run (spec_unbuilt_keys). */
 void spec_refuse_unbuilt(struct spec_ctx *c, const struct json_t *root);

@@ -400,7 +400,12 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 				    .name = spec->name,
 				    .bt_jit = spec->bt.engine == SPEC_BT_JIT,
 				    .bt_jit_threshold = spec->bt.jit_threshold,
-				    .bt_code_cache_bytes = (u64)spec->bt.code_cache_mib << 20 };
+				    .bt_code_cache_bytes = (u64)spec->bt.code_cache_mib << 20,
+				    .vmware_backdoor = spec->hypercall.vmware_backdoor,
+				    .vmware_cpuid =
+					    spec->hypercall.identity == HYPERCALL_IDENTITY_VMWARE,
+				    /* both accelerators' local APICs count a 1 GHz bus */
+				    .apic_bus_khz = 1000000 };
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
 

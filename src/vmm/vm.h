@@ -179,6 +179,27 @@ MUST_CHECK int vm_shutdown(struct vm *vm, struct err *err);
 MUST_CHECK int vm_power_button(struct vm *vm, struct err *err);
 MUST_CHECK int vm_nmi(struct vm *vm, struct err *err);
 
+/*
+ * The guest's VMware tools (vm_tools.c, docs/hypercall.md), main thread. Each fails with
+ * -ENOTSUP when the spec has no backdoor (hypercall.vmware_backdoor).
+ *   vm_guestinfo_each  every guestinfo variable (key without "guestinfo.", value)
+ *   vm_guestinfo_set   set (value non-NULL) or remove a variable: -EINVAL (key or value too
+ *                      long, or not of [A-Za-z0-9._-]), -ENOSPC (too many)
+ *   vm_tools_request   Running: ask the tools to shut down (TCLO OS_Halt) or reboot the guest
+ *                      (OS_Reboot): -ENOTCONN (no tools listen), -EOPNOTSUPP (they cannot),
+ *                      -EBUSY (requests wait already, or the VM is not running)
+ */
+typedef void (*vm_guestinfo_fn)(void *opaque, const char *key, const char *value);
+
+enum vm_tools_req {
+	VM_TOOLS_HALT,
+	VM_TOOLS_REBOOT
+};
+
+MUST_CHECK int vm_guestinfo_each(struct vm *vm, vm_guestinfo_fn fn, void *opaque, struct err *err);
+MUST_CHECK int vm_guestinfo_set(struct vm *vm, const char *key, const char *value, struct err *err);
+MUST_CHECK int vm_tools_request(struct vm *vm, enum vm_tools_req req, struct err *err);
+
 /* Listen to the VM's events. -ENOSPC past VM_MAX_LISTENERS. Main thread. */
 MUST_CHECK int vm_add_listener(struct vm *vm, vm_listener_fn fn, void *opaque);
 void vm_del_listener(struct vm *vm, vm_listener_fn fn, void *opaque);

@@ -51,14 +51,20 @@ static const char ctl_usage[] =
 	"  create SPEC.json         create the VM from a spec file (then: boot)\n"
 	"  boot                     boot the VM (Created or Shutdown -> Running)\n"
 	"  pause | resume           stop and restart every vCPU (virtual time stops too)\n"
-	"  reboot                   reset the VM in place and run it again\n"
-	"  power-button             press the ACPI power button (the guest shuts down)\n"
+	"  reboot [--tools]         reset the VM in place and run it again; --tools: ask the\n"
+	"                           guest's VMware tools to reboot it (OS_Reboot)\n"
+	"  power-button [--tools]   press the ACPI power button (the guest shuts down);\n"
+	"                           --tools: ask the guest's VMware tools instead (OS_Halt)\n"
 	"  shutdown                 stop the VM at once (-> Shutdown); the VMM stays\n"
 	"  nmi                      an NMI for every vCPU\n"
 	"  delete                   destroy the VM\n"
 	"  shutdown-vmm             end the VMM process\n"
 	"  screenshot FILE          save the display's screen as a PNG image in FILE\n"
 	"  screen-text              print a text-mode screen's characters\n"
+	"  guestinfo [KEY | KEY=VALUE | --unset KEY]\n"
+	"                           the guestinfo variables the guest's VMware tools read and\n"
+	"                           write (KEY without \"guestinfo.\"): all, one's value, set\n"
+	"                           one, remove one\n"
 	"  events [--since N] [--follow]\n"
 	"                           the logged events; --follow keeps waiting for more\n"
 	"  wait-state STATE [--timeout S]\n"
@@ -455,6 +461,60 @@ static void ctl_print_ping(const json_t *j)
 	putchar('\n');
 }
 
+static int ctl_usage_error(const char *fmt, ...) PRINTF(1, 2);
+
+static void ctl_print_guestinfo(const json_t *j)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)j, key, v) printf("%s=%s\n", key, json_string_value(v));
+}
+
+/* guestinfo: every variable; KEY: its value (status 1 when it has none); KEY=VALUE; --unset. */
+static int ctl_guestinfo(const struct ctl *c, int argc, char **argv)
+{
+	const char *eq = argc == 2 ? strchr(argv[1], '=') : NULL;
+	struct ctl_answer a;
+	json_t *body, *v;
+	char *text;
+	int ret;
+
+	if (argc == 1)
+		return ctl_simple(c, "GET", "vm.guestinfo", NULL, ctl_print_guestinfo);
+	if (argc == 2 && !eq) {
+		ret = ctl_request(c, "GET", "/api/v1/vm.guestinfo", NULL, CTL_IO_TIMEOUT_MS, &a);
+		if (ret)
+			return ret;
+		if (a.status >= 300) {
+			ret = ctl_refused(c, &a);
+		} else if (!(v = json_object_get(a.body, argv[1]))) {
+			ctl_err("guestinfo.%s is not set", argv[1]);
+			ret = CTL_EXIT_REFUSED;
+		} else {
+			printf("%s\n", json_string_value(v));
+		}
+		json_decref(a.body);
+		return ret;
+	}
+	if (argc == 3 && !strcmp(argv[1], "--unset"))
+		body = json_pack("{s:n}", argv[2]);
+	else if (argc == 2)
+		body = json_pack("{s#:s}", argv[1], (int)(eq - argv[1]), eq + 1);
+	else
+		return ctl_usage_error(
+			"guestinfo: expected nothing, KEY, KEY=VALUE or --unset KEY");
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!text) {
+		ctl_err("guestinfo: out of memory");
+		return CTL_EXIT_USAGE;
+	}
+	ret = ctl_simple(c, "PUT", "vm.guestinfo", text, NULL);
+	free(text);
+	return ret;
+}
+
 static char *ctl_read_file(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -629,8 +689,9 @@ static const struct {
 
 static bool ctl_is_command(const char *s)
 {
-	static const char *const others[] = { "ping",	"info",	      "counters",   "create",
-					      "events", "wait-state", "screenshot", "screen-text" };
+	static const char *const others[] = { "ping",	    "info",	   "counters",
+					      "create",	    "events",	   "wait-state",
+					      "screenshot", "screen-text", "guestinfo" };
 
 	for (size_t i = 0; i < sizeof(ctl_actions) / sizeof(ctl_actions[0]); i++)
 		if (!strcmp(s, ctl_actions[i].cmd))
@@ -640,8 +701,6 @@ static bool ctl_is_command(const char *s)
 			return true;
 	return false;
 }
-
-static int ctl_usage_error(const char *fmt, ...) PRINTF(1, 2);
 
 static int ctl_usage_error(const char *fmt, ...)
 {
@@ -660,6 +719,13 @@ static int ctl_run(struct ctl *c, int argc, char **argv)
 	const char *cmd = argv[0];
 
 	c->cmd = cmd;
+	if (argc == 2 && !strcmp(argv[1], "--tools") &&
+	    (!strcmp(cmd, "power-button") || !strcmp(cmd, "reboot")))
+		return ctl_simple(c, "PUT",
+				  !strcmp(cmd, "reboot") ? "vm.tools-reboot" : "vm.tools-halt",
+				  NULL, NULL);
+	if (!strcmp(cmd, "guestinfo"))
+		return ctl_guestinfo(c, argc, argv);
 	for (size_t i = 0; i < sizeof(ctl_actions) / sizeof(ctl_actions[0]); i++)
 		if (!strcmp(cmd, ctl_actions[i].cmd)) {
 			if (argc != 1)

@@ -75,13 +75,13 @@ class LinuxGuest:
             }
             if disks:
                 spec["disks"] = list(disks)
-            # More spec sections (vmm only), e.g. a display.
-            spec.update(extra_spec or {})
             if cpu:
                 spec["cpu"] = cpu
             bt = bt_spec_from_env()
             if bt:
                 spec["bt"] = bt
+            # More top-level spec sections (vmm only): a display, consoles, rng, hypercall...
+            spec.update(extra_spec or {})
             # The state round-trip debug switch (docs/device-state.md), for the tests that
             # boot the same guest with every device's state saved and reloaded meanwhile.
             roundtrip_ms = os.environ.get("VMM_STATE_ROUNDTRIP_MS")

@@ -83,6 +83,7 @@ static const unsigned long kvm_sandbox_build[] = {
 	KVM_SET_USER_MEMORY_REGION,
 	KVM_CREATE_VCPU,
 	KVM_SET_CPUID2,
+	KVM_GET_TSC_KHZ, /* the VM's TSC rate (the backdoor's GETHZ, CPUID 4000_0010h) */
 	0,
 };
 
