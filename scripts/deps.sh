@@ -8,7 +8,8 @@ pkgs=(build-essential meson ninja-build pkg-config libjansson-dev liburing-dev l
       libseccomp-dev zlib1g-dev liblzma-dev liblz4-dev libcmocka-dev)
 case $what in
 test) pkgs+=(clang python3 python3-jsonschema acpica-tools qemu-utils fio xorriso cpio
-             busybox-static clang-format binutils python3-libvmdk e2fsprogs seabios python3-yaml gdb) ;;
+             busybox-static clang-format binutils python3-libvmdk e2fsprogs seabios python3-yaml
+             gdb) ;;
 demo) pkgs+=(busybox-static cpio) ;;
 esac
 missing=()

@@ -66,6 +66,11 @@ struct ahci {
 	unsigned msi_cap;
 	u64 abar;
 	struct ahci_port ports[AHCI_MAX_PORTS];
+
+	/* vm.counters (device_ops.counters); not guest-visible, not state. Device lock. */
+	struct {
+		u64 commands, ncq_commands, bytes, errors;
+	} stats;
 };
 
 static u64 ahci_addr(u32 lo, u32 hi)
@@ -196,6 +201,7 @@ static void ahci_port_reset(struct ahci_port *port)
 /* An error ends command processing until software restarts the port. */
 static void ahci_port_error(struct ahci_port *port, unsigned slot, u32 is_bits, u8 status, u8 error)
 {
+	port->a->stats.errors++;
 	port->tfd = (u32)error << 8 | status;
 	port->stopped = true;
 	port->cmd = (port->cmd & ~AHCI_PxCMD_CCS_MASK) | slot << AHCI_PxCMD_CCS_SHIFT;
@@ -288,6 +294,7 @@ static void ahci_complete(void *host, unsigned slot, const struct ata_result *re
 	}
 	if (gmem_write(&port->a->p->mem, hdr + 4, &prdbc, sizeof(prdbc)) < 0)
 		log_guest("%s: command list outside RAM", port->name);
+	port->a->stats.bytes += prdbc;
 	if (s->ncq) {
 		port->tfd = (u32)res->error << 8 | res->status;
 		ahci_port_post_sdb(port, res->status, res->error,
@@ -390,6 +397,9 @@ static bool ahci_port_start(struct ahci_port *port, unsigned slot)
 		port->ci &= ~(1u << slot);
 	else
 		port->nonqueued = true;
+	port->a->stats.commands++;
+	if (ncq)
+		port->a->stats.ncq_commands++;
 	ata_dev_submit(port->dev, slot, &tf, acmd);
 	return true;
 
@@ -902,6 +912,7 @@ static const struct state_field ahci_fields[] = {
 	STATE_HOST(struct ahci, abar,
 		   "where ABAR is mapped: re-derived from BAR5 by the PCI function's post_load"),
 	STATE_STRUCT_ARRAY(struct ahci, ports, ahci_port_state),
+	STATE_HOST(struct ahci, stats, "statistics for vm.counters, not guest-visible"),
 	STATE_END,
 };
 
@@ -914,7 +925,18 @@ static const struct state_desc ahci_state = {
 	.pre_save = ahci_pre_save,
 };
 
+static void ahci_device_counters(void *dev, device_counter_fn fn, void *opaque)
+{
+	const struct ahci *a = dev;
+
+	fn(opaque, "commands", a->stats.commands);
+	fn(opaque, "ncq_commands", a->stats.ncq_commands);
+	fn(opaque, "bytes", a->stats.bytes);
+	fn(opaque, "errors", a->stats.errors);
+}
+
 const struct device_ops ahci_device_ops = {
+	.counters = ahci_device_counters,
 	.type = "ahci",
 	.reset = ahci_device_reset,
 	.state = &ahci_state,

@@ -231,37 +231,33 @@ static void control_vm_create(void *opaque, struct control_call *call,
 		control_reply(call, 204, NULL);
 }
 
-static void control_vm_boot(void *opaque, struct control_call *call, const struct control_req *req)
+/* vm.boot and vm.delete: a vmm call on the existing VM, 204 when it succeeds. */
+static void control_vm_vmm_call(struct control_vm *cv, struct control_call *call,
+				int (*fn)(struct vmm *m, struct err *err))
 {
-	struct control_vm *cv = opaque;
 	struct err err = { 0 };
 	int ret;
 
-	(void)req;
 	if (!control_vm_need_vm(cv, call))
 		return;
-	ret = vmm_boot_vm(cv->vmm, &err);
+	ret = fn(cv->vmm, &err);
 	if (ret < 0)
 		control_reply_errno(call, ret, &err);
 	else
 		control_reply(call, 204, NULL);
 }
 
+static void control_vm_boot(void *opaque, struct control_call *call, const struct control_req *req)
+{
+	(void)req;
+	control_vm_vmm_call(opaque, call, vmm_boot_vm);
+}
+
 static void control_vm_delete(void *opaque, struct control_call *call,
 			      const struct control_req *req)
 {
-	struct control_vm *cv = opaque;
-	struct err err = { 0 };
-	int ret;
-
 	(void)req;
-	if (!control_vm_need_vm(cv, call))
-		return;
-	ret = vmm_delete_vm(cv->vmm, &err);
-	if (ret < 0)
-		control_reply_errno(call, ret, &err);
-	else
-		control_reply(call, 204, NULL);
+	control_vm_vmm_call(opaque, call, vmm_delete_vm);
 }
 
 static void control_vm_action(void *opaque, struct control_call *call,

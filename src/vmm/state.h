@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Device state (ARCHITECTURE.md "Device state", docs/conventions.md section 7, the format and
+ * Device state (docs/architecture.md, docs/conventions.md section 7, the format and
  * the rules in docs/device-state.md): every device describes its state as a declarative,
  * versioned table of fields (struct state_desc), and one generic walker saves a device into a
  * self-describing, little-endian, length-prefixed record and loads it back. Snapshots, live

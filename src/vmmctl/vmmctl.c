@@ -89,17 +89,24 @@ struct ctl_answer {
 	json_t *body; /* NULL for an empty body */
 };
 
+static void ctl_verr(const char *fmt, va_list ap) PRINTF(1, 0);
+
+static void ctl_verr(const char *fmt, va_list ap)
+{
+	fputs("vmmctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 static void ctl_err(const char *fmt, ...) PRINTF(1, 2);
 
 static void ctl_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("vmmctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_verr(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static long long ctl_now_ms(void)
@@ -575,11 +582,10 @@ static int ctl_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("vmmctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_verr(fmt, ap);
 	va_end(ap);
-	fputs("\nRun 'vmmctl --help' for the commands.\n", stderr);
+	fputs("Run 'vmmctl --help' for the commands.\n", stderr);
 	return CTL_EXIT_USAGE;
 }
 

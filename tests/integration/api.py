@@ -12,6 +12,8 @@ usage: api.py VMM GUEST_DIR SOURCE_ROOT CASE
               long polls woken, timed out and abandoned
   sockets     mode 0600, a stale socket replaced, a live one and a plain file refused, the
               spec's control.path, usage errors
+  counters    vm.counters of a guest doing virtio-blk I/O: requests, bytes, bus accesses,
+              the engine's figures
   openapi     every path of config/vmm-api.yaml answers with its documented method, and every
               endpoint the server lists is documented
 
@@ -230,6 +232,53 @@ def case_endpoints():
         v.kill()
 
 
+# ------------------------------------------------------------------------------- counters
+
+def case_counters():
+    """A guest that writes sector 0 and reads sector 1 of a virtio-blk disk (the lifecycle
+    test's), without the debug-exit port so it stays up: vm.counters shows the I/O."""
+    require_accel()
+    v = ApiVMM()
+    try:
+        disk = os.path.join(v.dir, "disk.raw")
+        with open(disk, "wb") as f:
+            f.truncate(1 << 20)
+        ahci = os.path.join(v.dir, "ahci.raw")
+        with open(ahci, "wb") as f:
+            f.truncate(1 << 20)
+        spec = v.spec(boot={"flat": f"{guests}/virtio_blk.bin"},
+                      disks=[{"path": disk, "format": "raw"},
+                             {"path": ahci, "format": "raw", "bus": "ahci"}])
+        v.api.must("PUT", "vm.create", 204, body=spec)
+        v.api.must("PUT", "vm.boot", 204)
+        v.wait_serial("read sector 1")
+        deadline = time.monotonic() + 30
+        while True:
+            c = v.api.must("GET", "vm.counters", 200).json()
+            blk = c.get("virtio-blk0", {})
+            if blk.get("reads", 0) >= 1 and blk.get("writes", 0) >= 1:
+                break
+            check(time.monotonic() < deadline, f"no virtio-blk I/O counted: {c}")
+            time.sleep(0.1)
+        check(blk["read_bytes"] >= 512 and blk["write_bytes"] >= 512 and blk["errors"] == 0,
+              f"virtio-blk0 counters: {blk}")
+        check(c["virtio-blk0"]["mmio_writes"] > 0 and c["pci0"]["pio_writes"] > 0,
+              f"bus counters: {c}")
+        check(c["ahci0"]["commands"] == 0 and "ncq_commands" in c["ahci0"], f"ahci0: {c}")
+        check(c["vcpu0"]["mmio"] > 0 and c["vcpu0"]["pio"] > 0, f"vcpu0: {c['vcpu0']}")
+        if ACCEL == "bt":
+            check(c["vcpu0"]["instructions"] > 0 and c["vcpu0"]["blocks_translated"] > 0,
+                  f"bt counters: {c['vcpu0']}")
+        else:
+            check(c["vcpu0"]["exits"] > 0 and c["vcpu0"].get("exits_mmio", 0) > 0,
+                  f"kvm counters: {c['vcpu0']}")
+        v.api.must("PUT", "vmm.shutdown", 204)
+        check(v.wait_exit() == 0, "vmm.shutdown")
+        print(f"ok: counters: virtio-blk0 {blk}")
+    finally:
+        v.kill()
+
+
 # ------------------------------------------------------------------------------ transport
 
 def raw(sock_path, data, timeout=10):
@@ -334,12 +383,13 @@ def case_transport():
         time.sleep(0.2)
         check(v.api.get("vmm.ping").status == 200, "no service after many clients left")
 
-        # File descriptors: handed over, and closed by the server when no endpoint keeps them.
-        for n in (3, 20):
+        # File descriptors: handed over, and closed by the server when no endpoint keeps them
+        # (also those sent with a request that fails to parse).
+        def fds_closed(n, data, what):
             rds, wrs = pipe_fds(n)
             c = Connection(s)
-            r = c.request("GET", "/api/v1/vmm.ping", fds=wrs)
-            check(r.status == 200, f"ping with {n} fds: {r!r}")
+            c.send_raw(data, fds=wrs)
+            r = c.read_response()
             c.close()
             for w in wrs:
                 os.close(w)
@@ -347,26 +397,16 @@ def case_transport():
             for rd in rds:
                 os.set_blocking(rd, False)
                 try:
-                    check(os.read(rd, 1) == b"", f"a pipe stays open ({n} fds sent)")
+                    check(os.read(rd, 1) == b"", f"a pipe stays open ({what})")
                 except BlockingIOError:
-                    fail(f"the server kept a file descriptor it was sent ({n} fds)")
+                    fail(f"the server kept a file descriptor it was sent ({what})")
                 os.close(rd)
-        # fds sent with a request that fails to parse are closed too.
-        rds, wrs = pipe_fds(2)
-        c = Connection(s)
-        c.send_raw(b"BROKEN\r\n\r\n", fds=wrs)
-        c.read_response()
-        c.close()
-        for w in wrs:
-            os.close(w)
-        time.sleep(0.2)
-        for rd in rds:
-            os.set_blocking(rd, False)
-            try:
-                check(os.read(rd, 1) == b"", "fd of a broken request kept")
-            except BlockingIOError:
-                fail("the server kept the fd of a broken request")
-            os.close(rd)
+            return r
+
+        for n in (3, 20):
+            r = fds_closed(n, b"GET /api/v1/vmm.ping HTTP/1.1\r\n\r\n", f"{n} fds, a ping")
+            check(r.status == 200, f"ping with {n} fds: {r!r}")
+        fds_closed(2, b"BROKEN\r\n\r\n", "a broken request")
 
         # Long polls: woken by an event, timed out, abandoned.
         nxt = v.api.get("vm.events?since=0&timeout=0").json()["next"]
@@ -518,7 +558,7 @@ def case_openapi():
 
 
 cases = {"endpoints": case_endpoints, "transport": case_transport, "sockets": case_sockets,
-         "openapi": case_openapi}
+         "openapi": case_openapi, "counters": case_counters}
 if case not in cases:
     print(__doc__)
     sys.exit(2)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for the VM spec parser (src/vmm/spec.c, spec_set.c): defaults, every boot and
- * serial form, disks and debug, the sections this build refuses (nics, display, control:
+ * serial form, disks, debug and control, the sections this build refuses (nics, display:
  * refused by default, and their checks with SPEC_ALLOW_UNBUILT), the board's limits (disks,
  * modules, exit port), path resolution, --set overrides, file checks, and that problems are
  * collected, not stopped at.
@@ -315,7 +315,6 @@ static void test_unix_path_length(void **state)
 	struct fixture *f = *state;
 	char json[512], path[200];
 
-	f->flags = SPEC_ALLOW_UNBUILT; /* the control socket's checks, ready for when it lands */
 	memset(path, 'p', sizeof(path) - 1);
 	path[sizeof(path) - 1] = '\0';
 	snprintf(json, sizeof(json), MIN_LINUX ", \"control\": {\"path\": \"%s\"}}", path);
@@ -466,14 +465,11 @@ static void test_unbuilt_refused(void **state)
 
 	assert_string_equal(keys[0], "nics");
 	assert_string_equal(keys[1], "display");
-	assert_string_equal(keys[2], "control");
-	assert_null(keys[3]);
+	assert_null(keys[2]);
 	assert_int_equal(parse(f, MIN_LINUX ", \"nics\": [{}]}"), -EINVAL);
 	assert_diags(&f->d, "nics[0]: network devices are not supported by this build yet\n");
 	assert_int_equal(parse(f, MIN_LINUX ", \"display\": {\"type\": \"vnc\"}}"), -EINVAL);
 	assert_diags(&f->d, "display: a display is not supported by this build yet\n");
-	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {\"path\": \"vm.sock\"}}"), -EINVAL);
-	assert_diags(&f->d, "control: the control socket is not supported by this build yet\n");
 	/* Refused whatever else is wrong, alongside the other problems. */
 	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {}, \"display\": 1, \"nics\": "
 					    "[{\"mac\": \"x\"}]}"),
@@ -483,8 +479,7 @@ static void test_unbuilt_refused(void **state)
 		     "display: expected an object, got an integer\n"
 		     "control.path: required\n"
 		     "nics[0]: network devices are not supported by this build yet\n"
-		     "display: a display is not supported by this build yet\n"
-		     "control: the control socket is not supported by this build yet\n");
+		     "display: a display is not supported by this build yet\n");
 	/* --set reaches the same refusal; an empty nics array asks for nothing. */
 	{
 		const char *sets[] = { "nics[0].model=e1000" };
