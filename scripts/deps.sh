@@ -5,11 +5,11 @@
 set -euo pipefail
 what=${1:-test}
 pkgs=(build-essential meson ninja-build pkg-config libjansson-dev liburing-dev libaio-dev
-      libseccomp-dev zlib1g-dev liblzma-dev liblz4-dev libcmocka-dev)
+      libseccomp-dev libsystemd-dev zlib1g-dev liblzma-dev liblz4-dev libcmocka-dev scdoc)
 case $what in
 test) pkgs+=(clang python3 python3-jsonschema acpica-tools qemu-utils fio xorriso cpio
-             busybox-static clang-format binutils python3-libvmdk e2fsprogs seabios python3-yaml
-             gdb) ;;
+             busybox-static clang-format binutils python3-libvmdk e2fsprogs seabios python3-yaml gdb
+             systemd-container debootstrap bash-completion) ;;
 demo) pkgs+=(busybox-static cpio) ;;
 esac
 missing=()

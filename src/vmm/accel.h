@@ -67,6 +67,29 @@ typedef void (*accel_counter_fn)(void *opaque, const char *name, u64 value);
 #define ACCEL_MEM_READONLY  (1u << 0)
 #define ACCEL_MEM_LOG_DIRTY (1u << 1)
 
+/*
+ * What an accelerator's threads ask of the host kernel once the seccomp sandbox is on
+ * (vmm/sandbox.h, docs/sandbox.md). The request lists are 0-terminated ioctl numbers, NULL
+ * for none; only the accelerator knows them (only src/vmm/kvm includes <linux/kvm.h>).
+ */
+struct accel_sandbox {
+	const unsigned long *vcpu_ioctls;   /* on vCPU threads only: run, signal mask, NMI */
+	const unsigned long *state_ioctls;  /* on any thread: vCPU registers and the accelerator's
+					     * own devices, read and written (reset in place,
+					     * pause, snapshots) */
+	const unsigned long *device_ioctls; /* on any thread running device code: interrupt
+					     * lines, MSIs, ioeventfds, irqfds */
+	const unsigned long *build_ioctls;  /* creating a VM, its memory and vCPUs: needed after
+					     * lockdown only where a VM is created again (the API's
+					     * vm.delete then vm.create) */
+	/*
+	 * vCPU threads may mmap or mprotect memory with PROT_EXEC after lockdown (a JIT that
+	 * flips its code buffer between writable and executable). A code buffer set up before
+	 * lockdown as two views of one memfd (RW and RX) needs none of this.
+	 */
+	bool vcpu_exec_mappings;
+};
+
 /* How a vCPU starts (set by the boot loader through vcpu_set). */
 struct accel_ops {
 	const char *name; /* "kvm" or "bt" */
@@ -129,6 +152,8 @@ struct accel_ops {
 			 bool assign);
 	int (*msi_irqfd)(struct accel_vm *avm, int fd, u64 addr, u32 data, bool assign);
 	int (*line_irqfd)(struct accel_vm *avm, unsigned gsi, int fd, int resamplefd, bool assign);
+	/* What the sandbox must allow this accelerator (NULL: nothing beyond the VMM's lists). */
+	const struct accel_sandbox *sandbox;
 };
 
 extern const struct accel_ops accel_kvm;

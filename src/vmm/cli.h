@@ -29,6 +29,7 @@ struct cli_args {
 	const char *api_socket; /* --api-socket PATH */
 	const char *restore;	/* --restore DIR */
 	bool paused;		/* --paused */
+	const char *seccomp;	/* --seccomp=ACTION (vmm run: the sandbox's action), or NULL */
 	char **rest;		/* the operands */
 	int nr_rest;
 };
@@ -37,7 +38,8 @@ struct cli_args {
 #define CLI_ACCEPT_SET		 (1u << 0)
 #define CLI_ACCEPT_NO_FILE_CHECK (1u << 1)
 #define CLI_ACCEPT_API_SOCKET	 (1u << 2)
-#define CLI_ACCEPT_RESTORE	 (1u << 3) /* --restore DIR and --paused */
+#define CLI_ACCEPT_SECCOMP	 (1u << 3)
+#define CLI_ACCEPT_RESTORE	 (1u << 4) /* --restore DIR and --paused */
 
 /*
  * Parse a subcommand's options (argv[0] is the subcommand). usage is printed for --help (to

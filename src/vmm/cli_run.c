@@ -10,6 +10,8 @@
 #include "vmm/cli.h"
 
 #include "vmm/base/log.h"
+#include "vmm/notify.h"
+#include "vmm/sandbox.h"
 #include "vmm/snapshot.h"
 #include "vmm/spec.h"
 #include "vmm/vmm.h"
@@ -37,6 +39,10 @@ static const char run_usage[] =
 	"      --api-socket PATH  serve the control API on PATH (replaces the spec's control.path)\n"
 	"      --restore DIR      continue the VM of the snapshot in DIR\n"
 	"      --paused           with --restore: leave the VM Paused (vm.resume runs it)\n"
+	"      --seccomp=ACTION   what the sandbox does with a forbidden system call: trap (report\n"
+	"                         it by name and exit 159; the default), kill (the kernel kills\n"
+	"                         the process with SIGSYS), log (allow it; the kernel's audit log\n"
+	"                         records it). \"sandbox\": false in the spec turns the sandbox off\n"
 	"\n"
 	"Exit status:\n"
 	"  0      the guest powered off, or vmm.shutdown through the API\n"
@@ -48,6 +54,8 @@ static const char run_usage[] =
 	"  6      the accelerator failed (e.g. a KVM internal error)\n"
 	"  128+N  stopped by signal N (SIGTERM, SIGINT, SIGHUP); Ctrl-A x on a stdio console\n"
 	"         counts as SIGINT\n"
+	"  159    the sandbox stopped the VMM: a thread made a system call its seccomp\n"
+	"         allow-list forbids (the log names it; \"sandbox\": false turns it off)\n"
 	"  other  the status a test guest wrote to its debug-exit port\n";
 
 static int run_load_spec(const struct cli_args *args, struct vm_spec *spec)
@@ -99,6 +107,23 @@ static int run_start_vm(struct vmm *m, struct vm_spec *spec)
 	return -1;
 }
 
+/*
+ * The sandbox and systemd see the vmm's events: the main thread locks down when the first VM
+ * runs (its vCPU threads exist by then and never inherit the main list), then systemd hears
+ * READY=1; every later event updates STATUS=, and the process's end sends STOPPING=1.
+ */
+static void run_on_event(void *opaque, const struct vmm_event *ev)
+{
+	struct vmm *m = opaque;
+
+	if (!strcmp(ev->source, "vm") && !strcmp(ev->event, "booted") &&
+	    sandbox_lockdown(SANDBOX_KIND_MAIN, "main") < 0) {
+		vmm_request_exit(m, CLI_EXIT_FAILURE);
+		return;
+	}
+	notify_vmm_event(ev);
+}
+
 int cli_run(int argc, char **argv)
 {
 	struct vmm_config cfg = { 0 };
@@ -110,7 +135,9 @@ int cli_run(int argc, char **argv)
 	int ret;
 
 	ret = cli_parse(argc, argv, run_usage,
-			CLI_ACCEPT_SET | CLI_ACCEPT_API_SOCKET | CLI_ACCEPT_RESTORE, &args);
+			CLI_ACCEPT_SET | CLI_ACCEPT_API_SOCKET | CLI_ACCEPT_SECCOMP |
+				CLI_ACCEPT_RESTORE,
+			&args);
 	if (ret >= 0)
 		return ret;
 	if (args.restore && args.nr_rest) {
@@ -122,24 +149,17 @@ int cli_run(int argc, char **argv)
 		fprintf(stderr, "vmm run: --paused goes with --restore\n");
 		return CLI_EXIT_USAGE;
 	}
-	if (args.restore) {
-		cfg.api_socket = args.api_socket;
-		if (vmm_create(&cfg, &m, &err) < 0) {
-			log_err("%s", err.msg);
-			return CLI_EXIT_FAILURE;
-		}
-		ret = run_restore_vm(m, &args);
-		if (ret < 0)
-			ret = vmm_run(m);
-		vmm_destroy(m);
-		return ret;
+	if (args.seccomp && sandbox_action_parse(args.seccomp, &cfg.seccomp) < 0) {
+		fprintf(stderr, "vmm run: --seccomp: expected trap, kill or log, got '%s'\n",
+			args.seccomp);
+		return CLI_EXIT_USAGE;
 	}
-	if (args.nr_rest > 1 || (args.nr_rest == 0 && !args.api_socket)) {
+	if (args.nr_rest > 1 || (args.nr_rest == 0 && !args.api_socket && !args.restore)) {
 		fprintf(stderr, "vmm run: expected one spec file, or --api-socket PATH\n");
 		return CLI_EXIT_USAGE;
 	}
 	have_spec = args.nr_rest == 1;
-	if (!have_spec && args.nr_sets) {
+	if (!have_spec && args.nr_sets && !args.restore) {
 		fprintf(stderr, "vmm run: --set needs a spec file\n");
 		return CLI_EXIT_USAGE;
 	}
@@ -150,20 +170,28 @@ int cli_run(int argc, char **argv)
 	    strcmp(args.api_socket, spec.control.path))
 		log_info("%s: --api-socket %s replaces control.path %s", spec.name, args.api_socket,
 			 spec.control.path);
-	if (vmm_create(&cfg, &m, &err) < 0) {
+	if (notify_init(&err) < 0 || vmm_create(&cfg, &m, &err) < 0) {
 		log_err("%s", err.msg);
 		spec_free(&spec);
+		notify_fini();
 		return CLI_EXIT_FAILURE;
 	}
-	if (have_spec) {
-		ret = run_start_vm(m, &spec);
-		if (ret >= 0) {
-			spec_free(&spec);
-			vmm_destroy(m);
-			return ret;
-		}
+	if (vmm_add_listener(m, run_on_event, m) < 0 || notify_attach(vmm_loop(m)) < 0) {
+		log_err("vmm: cannot watch its own events");
+		ret = CLI_EXIT_FAILURE;
+		goto out;
+	}
+	if (have_spec || args.restore) {
+		ret = args.restore ? run_restore_vm(m, &args) : run_start_vm(m, &spec);
+		if (ret >= 0)
+			goto out;
 	}
 	ret = vmm_run(m);
+out:
+	spec_free(&spec);
+	notify_detach(vmm_loop(m));
 	vmm_destroy(m);
+	sandbox_release();
+	notify_fini();
 	return ret;
 }

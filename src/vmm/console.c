@@ -45,7 +45,8 @@ struct console {
 	char path[256];	   /* socket or pty path */
 	dev_t sock_dev;	   /* SERIAL_UNIX: the socket file we put at path */
 	ino_t sock_ino;
-	bool raw; /* stdin termios changed */
+	uid_t owner_uid; /* SERIAL_UNIX: the user whose clients are accepted (and root) */
+	bool raw;	 /* stdin termios changed */
 	struct termios saved;
 	bool escape; /* Ctrl-A seen */
 	pthread_mutex_t out_lock;
@@ -293,6 +294,7 @@ int console_open(const struct serial_spec *spec, const char *vm_name, struct con
 	if (!c)
 		return err_set(err, -ENOMEM, "serial: out of memory");
 	c->target = spec->target;
+	c->owner_uid = geteuid(); /* read once: the sandbox does not let the main loop ask later */
 	c->in_fd = c->out_fd = c->listen_fd = c->flush_efd = c->out_watch_fd = -1;
 	pthread_mutex_init(&c->out_lock, NULL);
 	switch (spec->target) {
@@ -607,7 +609,7 @@ static void console_on_accept(void *opaque, int fd, u32 events)
 	/* The socket is 0600, but check who connected anyway (the mode may have been changed,
 	 * or the socket reached another way): our user and root only. */
 	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
-	    (cred.uid != geteuid() && cred.uid != 0)) {
+	    (cred.uid != c->owner_uid && cred.uid != 0)) {
 		log_guest("serial: refused a connection to %s from uid %d (pid %d)", c->path,
 			  clen == sizeof(cred) ? (int)cred.uid : -1,
 			  clen == sizeof(cred) ? (int)cred.pid : -1);

@@ -56,6 +56,7 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 		OPT_API_SOCKET,
 		OPT_RESTORE,
 		OPT_PAUSED,
+		OPT_SECCOMP,
 	};
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -67,6 +68,7 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 		{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ "paused", no_argument, NULL, OPT_PAUSED },
+		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -119,6 +121,11 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 				out->restore = optarg;
 			else
 				out->paused = true;
+			break;
+		case OPT_SECCOMP:
+			if (!(accept & CLI_ACCEPT_SECCOMP))
+				return cli_usage_error(usage);
+			out->seccomp = optarg;
 			break;
 		default:
 			return cli_usage_error(usage);

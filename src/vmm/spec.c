@@ -134,6 +134,7 @@ static const char *const serial_target_names[] = { "stdio", "file", "pty", "unix
 static const char *const on_reset_names[] = { "restart", "exit", NULL };
 static const char *const on_triple_fault_names[] = { "exit", "reset", NULL };
 static const char *const boot_decompress_names[] = { "host", "guest", NULL };
+static const char *const forbidden_syscall_names[] = { "none", "main", "vcpu", NULL };
 
 const char *spec_enum_name(const char *const *names, size_t nr, unsigned v)
 {
@@ -167,17 +168,17 @@ const char *spec_on_triple_fault_name(enum spec_on_triple_fault t)
 
 /* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
 
-static const char *const spec_top_keys[] = { "name",	"vcpus",  "memory_mib", "accel",
-					     "boot",	"serial", "on_reset",	"on_triple_fault",
-					     "debug",	"disks",  "nics",	"display",
-					     "control", NULL };
+static const char *const spec_top_keys[] = { "name",	"vcpus",   "memory_mib", "accel",
+					     "boot",	"serial",  "on_reset",	 "on_triple_fault",
+					     "debug",	"disks",   "nics",	 "display",
+					     "control", "sandbox", NULL };
 static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
 					      "modules",    "flat",   "load_address", "firmware",
 					      "decompress", NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
 static const char *const spec_debug_keys[] = { "exit_port", "test_device", "state_roundtrip_ms",
-					       NULL };
+					       "forbidden_syscall", NULL };
 static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "readonly",
 					      "cache", "serial", "cdrom", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
@@ -899,6 +900,8 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 		else
 			dbg->state_roundtrip_ms = (unsigned)port;
 	}
+	SPEC_GET_ENUM(c, debug, "debug", "forbidden_syscall", forbidden_syscall_names,
+		      &dbg->forbidden_syscall);
 }
 
 static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_spec *s)
@@ -930,6 +933,13 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	spec_parse_control(c, root, &s->control);
 	if (!(c->flags & SPEC_ALLOW_UNBUILT))
 		spec_refuse_unbuilt(c, root);
+	j = spec_member(root, "", "sandbox", kpath);
+	if (j) {
+		bool on = true;
+
+		spec_get_bool(c, kpath, j, &on);
+		s->sandbox_off = !on;
+	}
 }
 
 void spec_free(struct vm_spec *s)

@@ -10,7 +10,7 @@
  * (docs/conventions.md section 8).
  *
  * A key the parser accepts has an effect. Sections this build validates but cannot run yet
- * (nics, display, control: spec_unbuilt_keys) are refused with "PATH: ... not supported by
+ * (nics, display: spec_unbuilt_keys) are refused with "PATH: ... not supported by
  * this build yet"; tests/specs/keys.json names, for every other key, the code that reads it
  * and the test that shows its effect.
  *
@@ -220,6 +220,13 @@ struct control_spec {
 
 #define SPEC_STATE_ROUNDTRIP_MAX_MS 3600000u /* an hour */
 
+/* debug.forbidden_syscall: a thread that makes a system call the sandbox forbids (tests). */
+enum spec_forbidden_syscall {
+	SPEC_FORBIDDEN_SYSCALL_NONE, /* default */
+	SPEC_FORBIDDEN_SYSCALL_MAIN, /* the main thread, right after its lockdown */
+	SPEC_FORBIDDEN_SYSCALL_VCPU, /* vcpu0, right after its lockdown */
+};
+
 struct debug_spec {
 	bool has_exit_port;
 	u16 exit_port;	  /* isa-debug-exit style: the guest writes its exit status here */
@@ -229,6 +236,7 @@ struct debug_spec {
 	 * vCPU, load it back and resume (vm_state_roundtrip); 0: never.
 	 */
 	unsigned state_roundtrip_ms;
+	enum spec_forbidden_syscall forbidden_syscall;
 };
 
 struct vm_spec {
@@ -247,6 +255,7 @@ struct vm_spec {
 	unsigned nr_nics;
 	struct display_spec display;
 	struct control_spec control;
+	bool sandbox_off; /* "sandbox": false (default true: the seccomp sandbox is on) */
 };
 
 enum spec_flags {

@@ -10,8 +10,8 @@
  *  - nics[].mac: IEEE 802 MAC-48; the I/G bit (bit 0 of octet 0) must be 0 (unicast).
  *  - nics[].tap: a Linux interface name (IFNAMSIZ 16 with the NUL; no '/', ':', blanks).
  *  - control.path: a unix socket path that fits sun_path (unix(7)).
- * nics and display are validated in full but refused (spec_refuse_unbuilt) until the work
- * that builds them lands.
+ * nics and display are validated in full but refused (spec_refuse_unbuilt) until
+ * the work that builds them lands.
  */
 #include "vmm/spec_internal.h"
 

@@ -23,6 +23,7 @@
 #include "vmm/vcpu.h"
 
 #include "vmm/base/log.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -421,6 +422,9 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 
+	/* Everything this thread may do from here on is on the vCPU list (docs/sandbox.md). */
+	if (sandbox_lockdown(SANDBOX_KIND_VCPU, v->name) < 0)
+		vm_request_end(vm, VM_END_FAILED, 0, "%s: cannot install its sandbox", v->name);
 	while (!vcpu_answer(v)) {
 		enum vcpu_stop why = VCPU_STOP_KICKED;
 		int ret = vcpu_startup_step(v);

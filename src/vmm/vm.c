@@ -67,6 +67,7 @@ const char *vm_end_name(enum vm_end end)
  *   5   triple fault (shutdown) with on_triple_fault "exit"
  *   6   the accelerator failed (KVM internal error, emulation failure)
  *   128+N  stopped by signal N (SIGTERM, SIGINT, SIGHUP; Ctrl-A x counts as SIGINT)
+ *   159    the sandbox stopped the VMM: a forbidden system call (sandbox.h; not a vm_end)
  *   any    the status a test guest wrote to the debug-exit port
  */
 int vm_end_exit_status(enum vm_end end, int status)

@@ -36,6 +36,7 @@ struct vmm {
 	struct vm_spec spec; /* the VM's, while there is one */
 	struct console *console;
 	const struct accel_ops *accel;
+	enum sandbox_action seccomp;
 	bool exit_requested;
 	int exit_status;
 	/* vmm_begin_operation: a worker on the VM, cancelled before the VM goes. */
@@ -234,6 +235,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct err *err)
 		return err_set(err, -ENOMEM, "vmm: out of memory");
 	m->sig_fd = -1;
 	m->next_seq = 1;
+	m->seccomp = cfg->seccomp;
 	ret = loop_create(&m->loop);
 	if (ret < 0) {
 		err_set(err, ret, "vmm: cannot create the event loop: %s", strerror(-ret));
@@ -285,6 +287,10 @@ int vmm_create_vm(struct vmm *m, struct vm_spec *spec, struct err *err)
 		goto err_free_spec;
 	}
 	log_info("%s: %s", m->spec.name, why);
+	/* Before any vCPU thread: the filters lock down once the VM runs (docs/sandbox.md). */
+	ret = sandbox_prepare_vm(&m->spec, m->accel, m->ctl != NULL, m->seccomp, err);
+	if (ret < 0)
+		goto err_free_spec;
 	ret = console_open(&m->spec.serial, m->spec.name, &m->console, err);
 	if (ret < 0)
 		goto err_free_spec;

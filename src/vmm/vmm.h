@@ -24,6 +24,7 @@
 #include "vmm/base/compiler.h"
 #include "vmm/base/err.h"
 #include "vmm/base/types.h"
+#include "vmm/sandbox.h"
 
 struct vmm;
 struct vm;
@@ -32,7 +33,8 @@ struct loop;
 struct control;
 
 struct vmm_config {
-	const char *api_socket; /* the control API's unix socket, or NULL for none */
+	const char *api_socket;	     /* the control API's unix socket, or NULL for none */
+	enum sandbox_action seccomp; /* vmm run --seccomp (sandbox.h); default trap */
 };
 
 MUST_CHECK int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct err *err);

@@ -53,7 +53,7 @@ def require_kvm():
 class VM:
     """One `vmm run` process with its spec in a private temporary folder."""
 
-    def __init__(self, vmm, spec, sets=(), stdin=subprocess.DEVNULL):
+    def __init__(self, vmm, spec, sets=(), stdin=subprocess.DEVNULL, stderr_path=None):
         self.dir = tempfile.mkdtemp(prefix="vmm-test-")
         self.serial = os.path.join(self.dir, "serial.log")
         spec = dict(spec)
@@ -64,7 +64,7 @@ class VM:
         args = [vmm, "run", self.spec_path]
         for s in sets:
             args += ["--set", s]
-        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.stderr_path = stderr_path or os.path.join(self.dir, "stderr.log")
         self.stderr_f = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(args, stdin=stdin, stdout=subprocess.PIPE,
                                      stderr=self.stderr_f)

@@ -50,6 +50,13 @@ def wait_markers(g, n):
     g._read_until(b"# ", timeout, g.transcript.rfind(MARKER.encode()))
 
 
+def poweroff(g):
+    """`poweroff -f` in the guest: the VMM must exit 0."""
+    rc = g.poweroff(120)
+    if rc != 0:
+        fail(f"exit status {rc} after poweroff -f\n{g.stderr_text()}")
+
+
 def events(api, since=0):
     return [(e["event"], e["properties"].get("reason")) for e in
             api.get(f"vm.events?since={since}&timeout=0").json()["events"]]
@@ -122,9 +129,7 @@ def case_reboot():
             fail(f"counters: {c['vm']}")
         if api.state() != "Running":
             fail(f"state {api.state()}")
-        rc = g.poweroff(120)
-        if rc != 0:
-            fail(f"exit status {rc} after poweroff -f")
+        poweroff(g)
         print("\nPASS: 3 API reboots and 3 guest reboots in place, each to a shell")
     finally:
         g.close()
@@ -166,9 +171,7 @@ def case_pause():
         if after.split()[-1] != before.split()[-1]:
             status, out = g.run("dmesg | tail -20", timeout)
             fail(f"the guest complains about its clock after the pause:\n{out}")
-        rc = g.poweroff(120)
-        if rc != 0:
-            fail(f"exit status {rc} after poweroff -f")
+        poweroff(g)
         print("\nPASS: virtual time stood still while paused")
     finally:
         g.close()
@@ -190,9 +193,7 @@ def case_panic():
         evs = events(api)
         if ("rebooted", "guest") not in evs:
             fail(f"no guest reboot after the panic: {evs}")
-        rc = g.poweroff(120)
-        if rc != 0:
-            fail(f"exit status {rc} after poweroff -f")
+        poweroff(g)
         print("\nPASS: the guest's panic reached the event log through pvpanic")
     finally:
         g.close()

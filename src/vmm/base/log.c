@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 unsigned log_categories;
 int log_min_level = LOG_LEVEL_INFO;
@@ -29,6 +31,33 @@ static u64 log_now_ns(void)
 	return (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
 }
 
+static bool log_journal_check(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (!env || sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+bool log_journal_stream(void)
+{
+	/* 0: not decided yet, 1: no, 2: yes. Racing first calls decide the same way. */
+	static int decided;
+	int v = __atomic_load_n(&decided, __ATOMIC_RELAXED);
+
+	if (!v) {
+		v = log_journal_check() ? 2 : 1;
+		__atomic_store_n(&decided, v, __ATOMIC_RELAXED);
+	}
+	return v == 2;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *const names[] = { [LOG_LEVEL_ERR] = "error",
@@ -44,7 +73,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		return;
 	if (!start_ns)
 		start_ns = log_now_ns();
-	if (getenv("JOURNAL_STREAM")) {
+	if (log_journal_stream()) {
 		n = snprintf(line, sizeof(line), "<%d>", (int)level);
 	} else {
 		u64 t = log_now_ns() - start_ns;

@@ -36,6 +36,13 @@ extern int log_min_level;	/* messages above this level are dropped */
 
 void log_msg(enum log_level level, const char *fmt, ...) PRINTF(2, 3);
 
+/*
+ * Is stderr the journal? True when $JOURNAL_STREAM names the device and inode of stderr
+ * (systemd.exec(5)): a child whose stderr went elsewhere inherits the variable but not the
+ * stream. Decided once, on the first call. Any thread.
+ */
+bool log_journal_stream(void);
+
 /* Parse "pio,mmio,all" into log_categories; returns -EINVAL on an unknown name. */
 int log_set_categories(const char *list);
 

@@ -43,19 +43,31 @@ int boot_firmware(struct gmem *mem, const struct boot_params_in *in, struct cpu_
 		goto out_close;
 	}
 	gpa = GMEM_HIGH_START - f.size;
-	hva = mmap(NULL, f.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (hva == MAP_FAILED) {
-		ret = err_set(err, -ENOMEM, "firmware %s: out of memory", f.path);
-		goto out_close;
-	}
-	ret = boot_file_read(&f, 0, hva, f.size, err);
-	if (ret)
-		goto out_unmap;
-	ret = gmem_add(mem, gpa, f.size, hva);
-	if (ret) {
-		err_set(err, ret, "firmware %s: %#llx-%#llx is already in use", f.path,
-			(unsigned long long)gpa, (unsigned long long)(GMEM_HIGH_START - 1));
-		goto out_unmap;
+	hva = gmem_ptr(mem, gpa, f.size);
+	if (hva) {
+		/*
+		 * A reset in place (vm.reboot): [4 GiB - size, 4 GiB) is never RAM, so this is the
+		 * ROM region of the first boot; load the image into it again.
+		 */
+		ret = boot_file_read(&f, 0, hva, f.size, err);
+		if (ret)
+			goto out_close;
+	} else {
+		hva = mmap(NULL, f.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			   0);
+		if (hva == MAP_FAILED) {
+			ret = err_set(err, -ENOMEM, "firmware %s: out of memory", f.path);
+			goto out_close;
+		}
+		ret = boot_file_read(&f, 0, hva, f.size, err);
+		if (ret)
+			goto out_unmap;
+		ret = gmem_add(mem, gpa, f.size, hva);
+		if (ret) {
+			err_set(err, ret, "firmware %s: %#llx-%#llx is already in use", f.path,
+				(unsigned long long)gpa, (unsigned long long)(GMEM_HIGH_START - 1));
+			goto out_unmap;
+		}
 	}
 	/* From here on gmem owns the mapping. */
 	low_len = MIN(f.size, FIRMWARE_LOW_BYTES);

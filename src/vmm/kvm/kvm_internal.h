@@ -8,7 +8,8 @@
  * Files: kvm_vm.c (probe, VM, memory slots, dirty log), kvm_vcpu.c (vCPU
  * creation, the KVM_RUN loop, kicks), kvm_cpuid.c (the CPUID model),
  * kvm_regs.c (struct cpu_state <-> KVM register ioctls), kvm_irq.c
- * (KVM_IRQ_LINE, KVM_SIGNAL_MSI, ioeventfd, MSI irqfd and their GSI routes).
+ * (KVM_IRQ_LINE, KVM_SIGNAL_MSI, ioeventfd, MSI irqfd and their GSI routes),
+ * kvm_sandbox.c (the ioctls the seccomp sandbox allows).
  */
 #ifndef VMM_KVM_KVM_INTERNAL_H
 #define VMM_KVM_KVM_INTERNAL_H
@@ -124,5 +125,8 @@ int kvm_irq_msi(struct accel_vm *avm, u64 addr, u32 data);
 int kvm_ioeventfd(struct accel_vm *avm, u64 addr, unsigned len, bool is_pio, int fd, bool assign);
 int kvm_msi_irqfd(struct accel_vm *avm, int fd, u64 addr, u32 data, bool assign);
 int kvm_line_irqfd(struct accel_vm *avm, unsigned gsi, int fd, int resamplefd, bool assign);
+
+/* kvm_sandbox.c: the ioctls the seccomp sandbox must allow, by thread kind. */
+extern const struct accel_sandbox kvm_sandbox;
 
 #endif

@@ -469,4 +469,5 @@ const struct accel_ops accel_kvm = {
 	.ioeventfd = kvm_ioeventfd,
 	.msi_irqfd = kvm_msi_irqfd,
 	.line_irqfd = kvm_line_irqfd,
+	.sandbox = &kvm_sandbox,
 };

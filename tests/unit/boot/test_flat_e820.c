@@ -234,6 +234,21 @@ static void test_firmware_mapping(void **state)
 	assert_int_equal(e820_build(&mem, e, E820_MAX_ENTRIES, &n), 0);
 	assert_int_equal(e[n - 1].addr, 4 * GiB - SIZE);
 	assert_int_equal(e[n - 1].type, E820_RESERVED);
+	/*
+	 * A reset in place runs the loader again: the ROM region is reused and both copies are
+	 * loaded afresh (the guest may have written them), no new region appears.
+	 */
+	n = mem.nr;
+	memset(back, 0x55, 4096);
+	assert_int_equal(gmem_write(&mem, 4 * GiB - SIZE, back, 4096), 0);
+	assert_int_equal(gmem_write(&mem, 0xe0000, back, 4096), 0);
+	if (boot_firmware(&mem, &in, &c, &err))
+		fail_msg("second load: %s", err.msg);
+	assert_int_equal(mem.nr, n);
+	bt_read(&mem, 4 * GiB - SIZE, back, 4096);
+	assert_memory_equal(back, img, 4096);
+	bt_read(&mem, 0xe0000, back, 4096);
+	assert_memory_equal(back, img + SIZE - 128 * 1024, 4096);
 	gmem_destroy(&mem); /* frees the firmware region too (ASan checks) */
 	bt_remove_temp(path);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for the VM spec parser (src/vmm/spec.c, spec_set.c): defaults, every boot and
- * serial form, disks, debug and control, the sections this build refuses (nics, display:
+ * serial form, disks and debug, the sections this build refuses (nics, display:
  * refused by default, and their checks with SPEC_ALLOW_UNBUILT), the board's limits (disks,
  * modules, exit port), path resolution, --set overrides, file checks, and that problems are
  * collected, not stopped at.
@@ -470,6 +470,8 @@ static void test_unbuilt_refused(void **state)
 	assert_diags(&f->d, "nics[0]: network devices are not supported by this build yet\n");
 	assert_int_equal(parse(f, MIN_LINUX ", \"display\": {\"type\": \"vnc\"}}"), -EINVAL);
 	assert_diags(&f->d, "display: a display is not supported by this build yet\n");
+	/* The control socket is built: accepted. */
+	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {\"path\": \"vm.sock\"}}"), 0);
 	/* Refused whatever else is wrong, alongside the other problems. */
 	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {}, \"display\": 1, \"nics\": "
 					    "[{\"mac\": \"x\"}]}"),
