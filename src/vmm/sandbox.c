@@ -222,6 +222,15 @@ static const struct sandbox_rule sandbox_build[] = {
 	ALLOW(umask),
 	ALLOW(chmod),
 	ALLOW(fchmod),
+	ALLOW(geteuid), /* the console's accepted user */
+	/* its socket is bound in a private folder, then linked or exchanged into place */
+	ALLOW(mkdir),
+	ALLOW(rmdir),
+	ALLOW(linkat),
+	ALLOW(renameat),
+	ALLOW(renameat2),
+	ALLOW(unlinkat),
+	ALLOW(fchmodat),
 	/* the event loop's descriptors, the block layer's rings, vCPU threads */
 	ALLOW(eventfd2),
 	ALLOW(epoll_create1),

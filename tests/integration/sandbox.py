@@ -173,10 +173,12 @@ elif case == "api":
         if time.monotonic() > deadline or proc.poll() is not None:
             fail(f"no API socket; stderr: {stderr_text()}")
         time.sleep(0.05)
-    serial = os.path.join(d, "serial.log")
-    vm_spec = spec("hang", serial={"target": "file", "path": serial})
+    # The first VM's console is a file; the second's a unix socket, whose safe creation (a
+    # private folder, link or exchange into place) runs after lockdown.
+    serials = [{"target": "file", "path": os.path.join(d, "serial.log")},
+               {"target": "unix", "path": os.path.join(d, "serial.sock")}]
     for boot in (1, 2):
-        call("PUT", "vm.create", vm_spec)
+        call("PUT", "vm.create", spec("hang", serial=serials[boot - 1]))
         call("PUT", "vm.boot")
         if state() != "Running":
             fail(f"boot {boot}: not Running")
@@ -199,7 +201,8 @@ elif case == "api":
     err = stderr_text()
     if rc != 0 or "sandbox: on" not in err or "forbids" in err:
         fail(f"exit {rc}\nstderr: {err}")
-    print("ok: two VMs created, paused, resumed and rebooted through the API, sandbox on")
+    print("ok: two VMs (file and unix-socket consoles) created, paused, resumed and rebooted "
+          "through the API, sandbox on")
 else:
     print(f"unknown case {case}")
     sys.exit(1)
