@@ -229,19 +229,28 @@ struct snapshot_job {
 	char tmp[3][PATH_MAX]; /* memory, config, state: removed unless done */
 };
 
-/* DIR: absolute, created when missing, without a snapshot in it. */
+/* DIR: absolute, a directory without a snapshot in it, or missing in a folder that exists. */
 static int snapshot_check_dir(const char *dir, struct err *err)
 {
-	char state[PATH_MAX];
+	char state[PATH_MAX], parent[PATH_MAX];
 	struct stat st;
+	char *slash;
 
 	if (dir[0] != '/')
 		return err_set(err, -EINVAL, "%s: the snapshot directory must be an absolute path",
 			       dir);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return err_set(err, -errno, "%s: cannot create the snapshot directory: %s", dir,
-			       strerror(errno));
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (stat(dir, &st) < 0) {
+		snprintf(parent, sizeof(parent), "%s", dir);
+		slash = strrchr(parent, '/');
+		*(slash == parent ? slash + 1 : slash) = '\0';
+		if (errno != ENOENT || stat(parent, &st) < 0 || !S_ISDIR(st.st_mode))
+			return err_set(
+				err, -ENOENT,
+				"%s: cannot create the snapshot directory: %s is not a folder", dir,
+				parent);
+		return 0; /* snapshot_write creates it */
+	}
+	if (!S_ISDIR(st.st_mode))
 		return err_set(err, -ENOTDIR, "%s: not a directory", dir);
 	if (snapshot_path(state, sizeof(state), dir, SNAPSHOT_STATE) < 0)
 		return err_set(err, -ENAMETOOLONG, "%s: path too long", dir);
@@ -546,6 +555,9 @@ int snapshot_write(struct snapshot_job *job, struct snapshot_mem_stats *stats, s
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (mkdir(job->dir, 0700) < 0 && errno != EEXIST)
+		return err_set(err, -errno, "%s: cannot create the snapshot directory: %s",
+			       job->dir, strerror(errno));
 	ret = snapshot_write_memory(job, &data_bytes, err);
 	if (ret == 0)
 		ret = snapshot_write_file(job->tmp[1], job->config, strlen(job->config), err);

@@ -4,8 +4,8 @@
  * snapshot and vmm run --restore all come here.
  *
  * Taking one: a Running VM is paused (and resumed afterwards when asked), the state saved and
- * the disks frozen on the main thread (snapshot_prepare), then a worker thread writes the
- * files while the loop goes on serving the API; the VM is held Paused with its RAM unchanged
+ * the disks frozen on the main thread (snapshot_prepare), then the vmm's worker thread
+ * (worker.h) writes the files while the loop goes on serving the API; the VM is held Paused with its RAM unchanged
  * meanwhile (VM_HOLD_FROZEN) and the operation registered with the vmm, which cancels it
  * (the worker stops and is joined) before the VM is destroyed or the process ends. The
  * worker hands its result back with loop_post.
@@ -20,9 +20,9 @@
 #include "vmm/spec.h"
 #include "vmm/vm.h"
 #include "vmm/vmm.h"
+#include "vmm/worker.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +31,6 @@
 struct snapshot_op {
 	struct vmm *m;
 	struct snapshot_job *job;
-	pthread_t thread;
 	bool resume; /* the VM was Running and is resumed afterwards */
 	bool cancelled;
 	int ret;
@@ -70,7 +69,6 @@ static void snapshot_op_finish(void *opaque)
 	struct snapshot_op *op = opaque;
 
 	if (!op->cancelled) {
-		pthread_join(op->thread, NULL);
 		vmm_end_operation(op->m);
 		snapshot_op_report(op);
 	}
@@ -78,14 +76,18 @@ static void snapshot_op_finish(void *opaque)
 	free(op);
 }
 
-static void *snapshot_op_thread(void *arg)
+/* On the worker. */
+static void snapshot_op_job(void *arg)
 {
 	struct snapshot_op *op = arg;
 
-	op->ret = snapshot_write(op->job, &op->stats, &op->err);
+	op->ret = worker_lockdown();
+	if (op->ret < 0)
+		err_set(&op->err, op->ret, "the worker thread cannot lock itself down");
+	else
+		op->ret = snapshot_write(op->job, &op->stats, &op->err);
 	while (loop_post(vmm_loop(op->m), snapshot_op_finish, op) < 0)
 		usleep(1000); /* out of memory: try again */
-	return NULL;
 }
 
 /* The vmm ends the operation (the VM is going): stop the worker, report, free at finish. */
@@ -94,7 +96,7 @@ static void snapshot_op_cancel(void *opaque)
 	struct snapshot_op *op = opaque;
 
 	snapshot_cancel(op->job);
-	pthread_join(op->thread, NULL);
+	worker_wait(vmm_worker(op->m));
 	op->cancelled = true;
 	if (op->ret == 0)
 		op->ret = err_set(&op->err, -ECANCELED, "the snapshot was cancelled");
@@ -112,6 +114,8 @@ int snapshot_take(struct vmm *m, const char *dir, bool resume, snapshot_done_fn 
 
 	if (!vm)
 		return err_set(err, -ENOENT, "no VM to snapshot");
+	if (!vmm_worker(m))
+		return err_set(err, -ENOTSUP, "snapshots are taken through the control API");
 	if (vmm_operation(m))
 		return err_set(err, -EBUSY, "%s: cannot snapshot: %s is in progress",
 			       vmm_spec(m)->name, vmm_operation(m));
@@ -137,9 +141,9 @@ int snapshot_take(struct vmm *m, const char *dir, bool resume, snapshot_done_fn 
 	if (ret < 0)
 		goto err_free;
 	vm_set_hold(vm, VM_HOLD_FROZEN, "a snapshot is being written");
-	ret = pthread_create(&op->thread, NULL, snapshot_op_thread, op);
-	if (ret) {
-		ret = err_set(err, -ret, "cannot start the snapshot's thread: %s", strerror(ret));
+	ret = worker_run(vmm_worker(m), snapshot_op_job, op);
+	if (ret < 0) {
+		err_set(err, ret, "the worker thread is busy");
 		vm_set_hold(vm, VM_HOLD_NONE, NULL);
 		vmm_end_operation(m);
 		goto err_free;

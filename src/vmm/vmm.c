@@ -14,6 +14,7 @@
 #include "vmm/loop.h"
 #include "vmm/spec.h"
 #include "vmm/vm.h"
+#include "vmm/worker.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -32,6 +33,7 @@ struct vmm {
 	struct loop *loop;
 	int sig_fd;
 	struct control *ctl;
+	struct worker *worker; /* with the control API: long operations (worker.h) */
 	struct vm *vm;
 	struct vm_spec spec; /* the VM's, while there is one */
 	struct console *console;
@@ -245,7 +247,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct err *err)
 	if (ret < 0)
 		goto err_destroy;
 	if (cfg->api_socket) {
-		ret = control_create(m, cfg->api_socket, &m->ctl, err);
+		ret = worker_create(&m->worker, err);
+		if (ret == 0)
+			ret = control_create(m, cfg->api_socket, &m->ctl, err);
 		if (ret < 0)
 			goto err_destroy;
 	}
@@ -264,6 +268,7 @@ void vmm_destroy(struct vmm *m)
 	if (m->vm)
 		vmm_drop_vm(m);
 	control_destroy(m->ctl);
+	worker_destroy(m->worker);
 	if (m->sig_fd >= 0) {
 		loop_del(m->loop, m->sig_fd);
 		close(m->sig_fd);
@@ -360,6 +365,11 @@ struct loop *vmm_loop(struct vmm *m)
 struct control *vmm_control(struct vmm *m)
 {
 	return m->ctl;
+}
+
+struct worker *vmm_worker(struct vmm *m)
+{
+	return m->worker;
 }
 
 const char *vmm_engine(struct vmm *m)

@@ -31,6 +31,7 @@ struct vm;
 struct vm_spec;
 struct loop;
 struct control;
+struct worker;
 
 struct vmm_config {
 	const char *api_socket;	     /* the control API's unix socket, or NULL for none */
@@ -62,6 +63,8 @@ struct vm *vmm_vm(struct vmm *m);
 struct vm_spec *vmm_spec(struct vmm *m);
 struct loop *vmm_loop(struct vmm *m);
 struct control *vmm_control(struct vmm *m);
+/* The worker thread of long operations (worker.h), or NULL without the control API. */
+struct worker *vmm_worker(struct vmm *m);
 /* The accelerator name of the current VM ("kvm", "bt"), or NULL. */
 const char *vmm_engine(struct vmm *m);
 
