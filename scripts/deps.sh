@@ -7,9 +7,10 @@ what=${1:-test}
 pkgs=(build-essential meson ninja-build pkg-config libjansson-dev liburing-dev libaio-dev
       libseccomp-dev libsystemd-dev zlib1g-dev liblzma-dev liblz4-dev libcmocka-dev scdoc)
 case $what in
-test) pkgs+=(clang python3 python3-jsonschema acpica-tools qemu-utils fio xorriso cpio
-             busybox-static clang-format binutils python3-libvmdk e2fsprogs seabios python3-yaml gdb
-             systemd-container debootstrap bash-completion) ;;
+# libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes (only a Recommends of clang)
+test) pkgs+=(clang libclang-rt-14-dev python3 python3-jsonschema acpica-tools qemu-utils fio
+             xorriso cpio busybox-static clang-format binutils python3-libvmdk e2fsprogs seabios
+             python3-yaml gdb systemd-container debootstrap bash-completion) ;;
 demo) pkgs+=(busybox-static cpio) ;;
 esac
 missing=()

@@ -424,6 +424,14 @@ int bt_decode(enum bt_mode mode, const u8 *bytes, unsigned avail, struct bt_insn
 		in->rm = (attr & D_BYTE) ? bt_dec_reg8(r, in->has_rex) : (u8)r;
 	}
 	bt_dec_imm(&d, in, attr);
+	/*
+	 * Bytes missing within the first 15 come first: they may change the length, and a CPU
+	 * faults fetching them before it can tell the instruction is too long (SDM 6.9, code
+	 * page fault before instruction length > 15 bytes). E.g. ten REX prefixes and F7 at a
+	 * page end: the ModRM byte is on the next page.
+	 */
+	if (d.shorted && d.avail < 15)
+		return BT_DECODE_SHORT;
 	if (d.pos > 15)
 		return BT_DECODE_TOOLONG;
 	if (d.shorted)

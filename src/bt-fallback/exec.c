@@ -524,6 +524,7 @@ void bt_cpu_set_intr(struct bt_cpu *cpu, bool level)
 enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)
 {
 	u64 end = cpu->icount + max_insns;
+	volatile u64 delivered = 0; /* changed between setjmp and longjmp */
 
 	for (;;) {
 		if (setjmp(cpu->fault_jmp) == 0)
@@ -542,7 +543,12 @@ enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)
 		/* Deliver it; a fault on the way lands here again, classed against it. */
 		if (!bt_exc_dispatch(cpu))
 			return BT_EXIT_SHUTDOWN;
-		if (cpu->icount >= end)
+		/*
+		 * A handler whose first instruction faults is entered again and again without an
+		 * instruction retiring (a real CPU spins there too): every delivery counts against
+		 * the budget, so the run still ends and timers, interrupts and requests get a turn.
+		 */
+		if (cpu->icount + ++delivered >= end)
 			return BT_EXIT_LIMIT;
 	}
 }

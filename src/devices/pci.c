@@ -6,7 +6,9 @@
  *     status (6.2.3: error bits are write-1-to-clear), BARs, cache line,
  *     latency timer and interrupt line are handled generically;
  *   - BAR sizing (6.2.5.1): writing all ones reads back the size mask with
- *     the type bits; I/O, 32-bit and 64-bit memory BARs; a bar_remap hook
+ *     the type bits and decodes nothing until the BAR is written again (the
+ *     mask itself is an address a guest may assign, e.g. a 1 GiB BAR at
+ *     3 GiB); I/O, 32-bit and 64-bit memory BARs; a bar_remap hook
  *     when a BAR's decoded address changes, including through the command
  *     register's I/O and memory space enables;
  *   - the capabilities list (6.7) and INTx with the command register's
@@ -163,9 +165,10 @@ static u64 pci_bar_decode(const struct pci_dev *d, unsigned i)
 	const struct pci_bar *bar = &d->bars[i];
 	u16 cmd = pci_config_get16(d, PCI_COMMAND);
 	u32 low = pci_config_get32(d, PCI_BASE_ADDRESS_0 + 4 * i);
-	u64 addr, sizing;
+	u64 addr;
 
-	if (!bar->size)
+	if (!bar->size || bar->sizing ||
+	    (bar->kind == PCI_BAR_MEM64 && d->bars[i + 1].sizing)) /* a sizing pattern */
 		return PCI_BAR_UNMAPPED;
 	if (bar->kind == PCI_BAR_IO) {
 		addr = low & PCI_BASE_ADDRESS_IO_MASK;
@@ -176,13 +179,10 @@ static u64 pci_bar_decode(const struct pci_dev *d, unsigned i)
 	if (!(cmd & PCI_COMMAND_MEMORY))
 		return PCI_BAR_UNMAPPED;
 	addr = low & PCI_BASE_ADDRESS_MEM_MASK;
-	sizing = (u32) ~(bar->size - 1) & PCI_BASE_ADDRESS_MEM_MASK;
-	if (bar->kind == PCI_BAR_MEM64) {
+	if (bar->kind == PCI_BAR_MEM64)
 		addr |= (u64)pci_config_get32(d, PCI_BASE_ADDRESS_0 + 4 * (i + 1)) << 32;
-		sizing = ~(bar->size - 1);
-	}
-	/* 0 is never assigned; the all-ones sizing pattern is not an address. */
-	if (!addr || addr == sizing || addr + bar->size < addr)
+	/* 0 is never assigned. */
+	if (!addr || addr + bar->size < addr)
 		return PCI_BAR_UNMAPPED;
 	return addr;
 }
@@ -237,6 +237,12 @@ void pci_config_write(struct pci_dev *d, unsigned off, unsigned size, u32 val)
 		pci_update_bars(d);
 	} else if (pci_range_overlaps(off, size, PCI_BASE_ADDRESS_0,
 				      PCI_BASE_ADDRESS_0 + 4 * PCI_NUM_BARS)) {
+		for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+			unsigned reg = PCI_BASE_ADDRESS_0 + 4 * i;
+
+			if (pci_range_overlaps(off, size, reg, reg + 4))
+				d->bars[i].sizing = off == reg && size == 4 && val == 0xffffffffu;
+		}
 		pci_update_bars(d);
 	}
 	if (d->ops && d->ops->config_write)
@@ -255,6 +261,7 @@ void pci_dev_reset(struct pci_dev *d)
 		unsigned off = PCI_BASE_ADDRESS_0 + 4 * i;
 		u32 cur = pci_config_get32(d, off);
 
+		d->bars[i].sizing = false;
 		/* keep the read-only type bits, clear the address */
 		pci_config_set32(d, off,
 				 cur & ~((u32)d->wmask[off] | (u32)d->wmask[off + 1] << 8 |

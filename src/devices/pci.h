@@ -59,6 +59,12 @@ struct pci_bar {
 	enum pci_bar_kind kind;
 	bool prefetch;
 	u64 addr; /* decoded address or PCI_BAR_UNMAPPED */
+	/*
+	 * The last write to this BAR register was a dword of all ones: software is sizing it
+	 * (6.2.5.1) and it decodes nothing until it is written again. (The value it reads back,
+	 * the size mask, is also the top aligned address, which a guest may assign.)
+	 */
+	bool sizing;
 };
 
 struct pci_dev {

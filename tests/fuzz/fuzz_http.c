@@ -13,26 +13,17 @@
  * verdict.
  *
  * Built two ways (tests/fuzz/meson.build): a libFuzzer binary in the clang fuzz tree, and a
- * replay of corpus/http with -DFUZZ_REPLAY in the normal and sanitizer trees (fuzz-smoke).
+ * replay of corpus/http (replay.c) in the normal and sanitizer trees (fuzz-smoke).
  */
+#include "fuzz.h"
+
 #include "vmm/http.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FUZZ_MAX_INPUT (HTTP_MAX_HEADER_BYTES + 4096)
-
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
-
-#define FUZZ_CHECK(cond)                                                             \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "fuzz_http: invariant failed: %s\n", #cond); \
-			__builtin_trap();                                            \
-		}                                                                    \
-	} while (0)
 
 struct fuzz_verdict {
 	enum http_state st;
@@ -121,51 +112,3 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	FUZZ_CHECK(whole.status == pieces.status);
 	return 0;
 }
-
-#ifdef FUZZ_REPLAY
-static int fuzz_replay_file(const char *path)
-{
-	static u8 data[FUZZ_MAX_INPUT + 1];
-	FILE *fp = fopen(path, "rb");
-	size_t n;
-
-	if (!fp) {
-		perror(path);
-		return -1;
-	}
-	n = fread(data, 1, sizeof(data), fp);
-	fclose(fp);
-	LLVMFuzzerTestOneInput(data, n);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	unsigned nr = 0;
-
-	for (int i = 1; i < argc; i++) {
-		struct dirent **ents;
-		char path[4096];
-		int n = scandir(argv[i], &ents, NULL, alphasort);
-
-		if (n < 0) {
-			if (fuzz_replay_file(argv[i]) < 0)
-				return 1;
-			nr++;
-			continue;
-		}
-		for (int j = 0; j < n; j++) {
-			if (ents[j]->d_name[0] != '.') {
-				snprintf(path, sizeof(path), "%s/%s", argv[i], ents[j]->d_name);
-				if (fuzz_replay_file(path) < 0)
-					return 1;
-				nr++;
-			}
-			free(ents[j]);
-		}
-		free(ents);
-	}
-	printf("fuzz_http: %u inputs replayed\n", nr);
-	return nr ? 0 : 1;
-}
-#endif

@@ -8,29 +8,18 @@
  * spec it accepts must satisfy the documented invariants of struct vm_spec (checked below;
  * a violation traps so the fuzzer records the input).
  *
- * Built two ways: with clang -fsanitize=fuzzer (the lead's fuzz build, -Dfuzz=true), and with
- * -DFUZZ_REPLAY as a plain program that replays files and folders given on the command line
- * (suite 'fuzz-smoke'), so gcc builds run the corpus too.
+ * Built two ways (docs/fuzzing.md): a libFuzzer binary in a -Dfuzz=true tree, and with replay.c
+ * as a plain program that replays files and folders given on the command line (suite
+ * 'fuzz-smoke'), so gcc builds run the corpus too.
  */
+#include "fuzz.h"
 #include "vmm/spec.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define FUZZ_MAX_SETS 8
-
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
-
-#define FUZZ_CHECK(cond)                                                             \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "fuzz_spec: invariant failed: %s\n", #cond); \
-			__builtin_trap();                                            \
-		}                                                                    \
-	} while (0)
 
 static bool fuzz_abs(const char *path)
 {
@@ -108,67 +97,3 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	free(buf);
 	return 0;
 }
-
-#ifdef FUZZ_REPLAY
-static int fuzz_replay_file(const char *path)
-{
-	FILE *fp = fopen(path, "rb");
-	u8 *data = NULL;
-	size_t size = 0, cap = 0, n;
-
-	if (!fp) {
-		perror(path);
-		return -1;
-	}
-	do {
-		if (size == cap) {
-			u8 *p = realloc(data, cap = cap ? cap * 2 : 4096);
-
-			if (!p) {
-				free(data);
-				fclose(fp);
-				return -1;
-			}
-			data = p;
-		}
-		n = fread(data + size, 1, cap - size, fp);
-		size += n;
-	} while (n);
-	fclose(fp);
-	LLVMFuzzerTestOneInput(data, size);
-	free(data);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	unsigned nr_files = 0;
-
-	for (int i = 1; i < argc; i++) {
-		struct dirent **ents;
-		char path[4096];
-		int n = scandir(argv[i], &ents, NULL, alphasort);
-
-		if (n < 0) {
-			if (fuzz_replay_file(argv[i]) < 0)
-				return 1;
-			nr_files++;
-			continue;
-		}
-		for (int j = 0; j < n; j++) {
-			struct stat st;
-
-			snprintf(path, sizeof(path), "%s/%s", argv[i], ents[j]->d_name);
-			if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-				if (fuzz_replay_file(path) < 0)
-					return 1;
-				nr_files++;
-			}
-			free(ents[j]);
-		}
-		free(ents);
-	}
-	printf("fuzz_spec: replayed %u inputs\n", nr_files);
-	return nr_files ? 0 : 1;
-}
-#endif

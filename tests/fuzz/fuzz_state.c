@@ -10,10 +10,11 @@
  * writes, interrupt acknowledges, virtual time moving so their timers fire), so a state that
  * passes the checks but breaks a device's invariants shows up; then everything is reset.
  *
- * Built with -DFUZZ_REPLAY (suite 'fuzz-smoke') it replays the files and folders named on its
- * command line; `--write-seeds DIR` writes a seed corpus (a driven machine's state set and
- * each device's record) into DIR.
+ * `fuzz_state_replay --write-seeds DIR` (or the libFuzzer binary with that argument) writes a
+ * seed corpus into DIR instead: a driven machine's state set and each device's record.
  */
+#include "fuzz.h"
+
 #include "devices/acpi_pm.h"
 #include "devices/ahci.h"
 #include "devices/hpet.h"
@@ -33,12 +34,10 @@
 #include "virtio/blk.h"
 #include "vmdk/blockdev.h"
 #include "vmm/base/err.h"
-#include "vmm/base/log.h"
 #include "vmm/cpu_state.h"
 #include "vmm/platform_state.h"
 #include "vmm/state.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +46,6 @@
 
 #define FUZZ_RAM  (4u << 20)
 #define FUZZ_DISK (1u << 20)
-
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 
 struct fuzz_machine {
 	struct test_platform tp;
@@ -230,7 +227,7 @@ static void fuzz_record_load(const u8 *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
-	log_min_level = LOG_LEVEL_ERR - 1; /* hostile states warn on every access */
+	fuzz_quiet_logs(); /* hostile states warn on every access */
 	if (!fm.ready)
 		fuzz_machine_init();
 	if (size >= 4 && !memcmp(data, "VMSS", 4))
@@ -241,7 +238,6 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	return 0;
 }
 
-#ifdef FUZZ_REPLAY
 static int fuzz_write(const char *dir, const char *name, const void *p, size_t n)
 {
 	char path[512];
@@ -311,60 +307,9 @@ static int fuzz_write_seeds(const char *dir)
 	return 0;
 }
 
-static int fuzz_replay_file(const char *path)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	FILE *f = fopen(path, "rb");
-	u8 *buf;
-	long n;
-
-	if (!f)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc(n > 0 ? (size_t)n : 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, (size_t)n);
-	free(buf);
+	if (*argc == 3 && !strcmp((*argv)[1], "--write-seeds"))
+		exit(fuzz_write_seeds((*argv)[2]));
 	return 0;
 }
-
-int main(int argc, char **argv)
-{
-	unsigned replayed = 0;
-
-	if (argc == 3 && !strcmp(argv[1], "--write-seeds"))
-		return fuzz_write_seeds(argv[2]);
-	for (int i = 1; i < argc; i++) {
-		DIR *d = opendir(argv[i]);
-		struct dirent *e;
-
-		if (!d) {
-			if (fuzz_replay_file(argv[i]) < 0)
-				return 1;
-			replayed++;
-			continue;
-		}
-		while ((e = readdir(d))) {
-			char path[4096];
-
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name);
-			if (fuzz_replay_file(path) < 0) {
-				closedir(d);
-				return 1;
-			}
-			replayed++;
-		}
-		closedir(d);
-	}
-	printf("replayed %u inputs\n", replayed);
-	return replayed ? 0 : 1;
-}
-#endif

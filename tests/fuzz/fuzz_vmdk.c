@@ -7,21 +7,17 @@
  * The input is placed in a memfd and opened with vmdk_image_open_sparse_fd, so no file names
  * from the input are ever followed.
  *
- * Built with -DFUZZ_REPLAY (gcc, suite 'fuzz-smoke') it gets a main() that replays the files
- * and folders named on its command line; with clang -fsanitize=fuzzer it is a libFuzzer
- * target (wired by the lead's tests/fuzz/meson.build).
+ * Built with replay.c (any compiler, suite 'fuzz-smoke') it replays the files and folders named
+ * on its command line; in a -Dfuzz=true tree it is a libFuzzer target (docs/fuzzing.md).
  */
+#include "fuzz.h"
 #include "vmdk/vmdk_internal.h"
-#include "vmm/base/log.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 
 static void fuzz_sparse(const u8 *data, size_t size)
 {
@@ -58,7 +54,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	struct vmdk_desc d;
 	struct err err = { 0 };
 
-	log_min_level = LOG_LEVEL_ERR - 1; /* hostile inputs warn on every read */
+	fuzz_quiet_logs(); /* hostile inputs warn on every read */
 	if (vmdk_desc_parse((const char *)data, size, &d, &err) == 0) {
 		char *text;
 
@@ -70,60 +66,3 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		fuzz_sparse(data, size);
 	return 0;
 }
-
-#ifdef FUZZ_REPLAY
-static int fuzz_replay_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	u8 *buf;
-	long n;
-
-	if (!f)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc(n > 0 ? (size_t)n : 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, (size_t)n);
-	free(buf);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	unsigned files = 0;
-
-	for (int i = 1; i < argc; i++) {
-		DIR *dir = opendir(argv[i]);
-		struct dirent *de;
-
-		if (!dir) {
-			if (fuzz_replay_file(argv[i]) < 0)
-				return fprintf(stderr, "cannot read %s\n", argv[i]), 1;
-			files++;
-			continue;
-		}
-		while ((de = readdir(dir))) {
-			char p[4096];
-
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", argv[i], de->d_name);
-			if (fuzz_replay_file(p) < 0) {
-				closedir(dir);
-				return fprintf(stderr, "cannot read %s\n", p), 1;
-			}
-			files++;
-		}
-		closedir(dir);
-	}
-	printf("replayed %u inputs\n", files);
-	return files ? 0 : 1;
-}
-#endif

@@ -87,6 +87,19 @@ static void test_decode_limits_and_ud(void **state)
 	buf[15] = 0x90; /* 16 bytes */
 	assert_int_equal(bt_decode(BT_MODE_LONG64, buf, 16, &in), BT_DECODE_TOOLONG);
 	assert_int_equal(bt_decode(BT_MODE_LONG64, inc32, 1, &in), BT_DECODE_SHORT); /* REX only */
+	/*
+	 * Ten REX prefixes and F7 (group 3) with the ModRM byte missing: the bytes it reads as
+	 * zero would make TEST r/m32, imm32 (16 bytes), but the missing byte decides; SHORT, so
+	 * the cache faults fetching it (found by fuzz_bt, crash-rex-group3-short).
+	 */
+	memset(buf, 0x43, 10);
+	buf[10] = 0xf7;
+	buf[11] = 0xff; /* IDIV EDI: 12 bytes */
+	assert_int_equal(bt_decode(BT_MODE_LONG64, buf, 12, &in), BT_DECODE_OK);
+	assert_int_equal(in.len, 12);
+	assert_int_equal(bt_decode(BT_MODE_LONG64, buf, 11, &in), BT_DECODE_SHORT);
+	buf[11] = 0xc0; /* TEST EAX, imm32: 16 bytes whatever follows */
+	assert_int_equal(bt_decode(BT_MODE_LONG64, buf, 15, &in), BT_DECODE_TOOLONG);
 	assert_int_equal(bt_decode(BT_MODE_PROT32, inc32, 1, &in), BT_DECODE_OK);
 	assert_int_equal(in.len, 1);
 	assert_ptr_not_equal(in.fn, bt_op_ud);

@@ -13,12 +13,14 @@
  */
 #include "bt-fallback/bt.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -1108,6 +1110,59 @@ static void test_real_to_long_mode(void **state)
 	assert_int_equal(cpu->st.gdtr.base, GDT);
 }
 
+/* Kicks the CPU after two seconds, so that a run that never ends fails instead of hanging. */
+static void *sys_watchdog(void *arg)
+{
+	struct timespec ts = { .tv_sec = 2 };
+
+	nanosleep(&ts, NULL);
+	bt_cpu_kick(arg);
+	return NULL;
+}
+
+static enum bt_exit sys_run_watched(struct bt_cpu *cpu, u64 max_insns)
+{
+	pthread_t t;
+	enum bt_exit why;
+
+	assert_int_equal(pthread_create(&t, NULL, sys_watchdog, cpu), 0);
+	why = bt_run(cpu, max_insns);
+	pthread_cancel(t);
+	pthread_join(t, NULL);
+	cpu->exit_request = 0;
+	return why;
+}
+
+/*
+ * Found by fuzz_bt: a handler whose first instruction faults is delivered forever without an
+ * instruction retiring, and bt_run never returned (guest time stopped; only a kick ended it).
+ * Each delivery now counts against the instruction budget.
+ */
+static void test_faulting_handler_ends_run(void **state)
+{
+	struct sys_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+
+	/* Real mode: #UD's IVT entry points at a UD2. */
+	bt_cpu_reset(cpu);
+	sys_code(f, 0xb000, lm_ud2, sizeof(lm_ud2));
+	sys_wr(f, BT_EXC_UD * 4, 4, 0x0b000000);
+	bt_cpu_load_seg_real(cpu, CPU_CS, 0x0b00);
+	bt_cpu_load_seg_real(cpu, CPU_SS, 0x2000);
+	cpu->st.gpr[CPU_RSP] = 0xfffe;
+	cpu->st.rip = 0;
+	assert_int_equal(sys_run_watched(cpu, 100), BT_EXIT_LIMIT);
+	assert_int_equal(cpu->st.rip, 0);
+	assert_int_equal(cpu->st.seg[CPU_CS].selector, 0x0b00);
+
+	/* 64-bit mode: the #UD handler is a UD2 too. */
+	sys_long64(f, 0);
+	sys_code(f, KCODE, lm_ud2, sizeof(lm_ud2));
+	sys_code(f, HANDLERS + 16 * BT_EXC_UD, lm_ud2, sizeof(lm_ud2));
+	assert_int_equal(sys_run_watched(cpu, 50), BT_EXIT_LIMIT);
+	assert_int_equal(cpu->st.rip, HANDLERS + 16 * BT_EXC_UD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1128,6 +1183,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v86_round_trip, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_real_to_long_mode, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_single_step, sys_setup, sys_teardown),
+		cmocka_unit_test_setup_teardown(test_faulting_handler_ends_run, sys_setup,
+						sys_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

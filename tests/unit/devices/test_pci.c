@@ -281,6 +281,49 @@ static void test_bar_remap_follows_bars_and_command(void **state)
 	assert_int_equal(cfg_read(f, 3, 0, PCI_COMMAND, 2), 0);
 }
 
+/*
+ * Found by fuzz_pci: the top aligned address of a BAR equals its sizing mask. A 1 GiB BAR at
+ * 3 GiB (where a firmware puts it, the start of the PCI hole) must decode; only the write of
+ * all ones that sizes a BAR (6.2.5.1) stops decoding, for I/O BARs too.
+ */
+static void test_bar_at_its_size_mask(void **state)
+{
+	struct fixture *f = *state;
+	struct test_dev *t = &f->dev;
+
+	assert_int_equal(pci_set_bar(&t->pci, 4, 1u << 30, PCI_BAR_MEM32, false), 0);
+	cfg_write(f, 3, 0, PCI_COMMAND, 2, PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+	cfg_write(f, 3, 0, 0x20, 4, 0xc0000000);
+	assert_int_equal(pci_bar_addr(&t->pci, 4), 0xc0000000);
+	cfg_write(f, 3, 0, 0x20, 4, 0xffffffff); /* sizing: reads the same, decodes nothing */
+	assert_int_equal(cfg_read(f, 3, 0, 0x20, 4), 0xc0000000);
+	assert_int_equal(pci_bar_addr(&t->pci, 4), PCI_BAR_UNMAPPED);
+	cfg_write(f, 3, 0, 0x20, 4, 0xc0000000);
+	assert_int_equal(pci_bar_addr(&t->pci, 4), 0xc0000000);
+	/* A byte write of 0xff is an assignment, not sizing. */
+	cfg_write(f, 3, 0, 0x23, 1, 0xff);
+	assert_int_equal(pci_bar_addr(&t->pci, 4), 0xc0000000);
+
+	/* The 32-byte I/O BAR: all ones reads back 0xffe1 (0xffe0 fits below 64 KiB). */
+	cfg_write(f, 3, 0, 0x10, 4, 0xc040);
+	assert_int_equal(pci_bar_addr(&t->pci, 0), 0xc040);
+	cfg_write(f, 3, 0, 0x10, 4, 0xffffffff);
+	assert_int_equal(pci_bar_addr(&t->pci, 0), PCI_BAR_UNMAPPED);
+	cfg_write(f, 3, 0, 0x10, 4, 0xffe0);
+	assert_int_equal(pci_bar_addr(&t->pci, 0), 0xffe0);
+
+	/* 64-bit: sized half by half, decoded again once both halves are restored. */
+	cfg_write(f, 3, 0, 0x18, 4, 0x00200000);
+	cfg_write(f, 3, 0, 0x1c, 4, 0x1);
+	assert_int_equal(pci_bar_addr(&t->pci, 2), 0x100200000ull);
+	cfg_write(f, 3, 0, 0x18, 4, 0xffffffff);
+	cfg_write(f, 3, 0, 0x1c, 4, 0xffffffff);
+	cfg_write(f, 3, 0, 0x18, 4, 0x00200000);
+	assert_int_equal(pci_bar_addr(&t->pci, 2), PCI_BAR_UNMAPPED);
+	cfg_write(f, 3, 0, 0x1c, 4, 0x1);
+	assert_int_equal(pci_bar_addr(&t->pci, 2), 0x100200000ull);
+}
+
 static void test_bad_bars_rejected(void **state)
 {
 	struct fixture *f = *state;
@@ -413,17 +456,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-		T(test_chipset_identity),
-		T(test_absent_and_disabled_read_all_ones),
-		T(test_read_only_and_w1c),
-		T(test_bar_sizing),
-		T(test_bar_remap_follows_bars_and_command),
-		T(test_bad_bars_rejected),
-		T(test_capability_list),
-		T(test_config_read_hook),
-		T(test_intx_and_disable),
-		T(test_reset_control_cf9),
-		T(test_piix_registers),
+		T(test_chipset_identity),     T(test_absent_and_disabled_read_all_ones),
+		T(test_read_only_and_w1c),    T(test_bar_sizing),
+		T(test_bar_at_its_size_mask), T(test_bar_remap_follows_bars_and_command),
+		T(test_bad_bars_rejected),    T(test_capability_list),
+		T(test_config_read_hook),     T(test_intx_and_disable),
+		T(test_reset_control_cf9),    T(test_piix_registers),
 		T(test_slot_conflicts),
 #undef T
 	};
