@@ -212,16 +212,43 @@ static void accel_bt_vm_destroy(struct accel_vm *avm)
 	free(avm);
 }
 
+/*
+ * Map [gpa, gpa+len) to hva. Mapping a region again as it is (same gpa, size, host address and
+ * read-only flag) turns its dirty logging on or off (ACCEL_MEM_LOG_DIRTY), between two slices
+ * of guest code (the execution lock), as KVM changes a slot's flags.
+ */
 static int accel_bt_map_ram(struct accel_vm *avm, u64 gpa, u64 len, void *hva, unsigned flags)
 {
-	return bt_mem_map(&avm->mem, gpa, len, hva, flags & ACCEL_MEM_READONLY);
+	struct bt_region *r = bt_mem_region(&avm->mem, gpa);
+	int ret;
+
+	if (r && r->gpa == gpa && r->len == len && r->hva == hva &&
+	    r->readonly == !!(flags & ACCEL_MEM_READONLY)) {
+		accel_bt_exec_lock(avm);
+		ret = bt_mem_log_dirty(&avm->mem, gpa, flags & ACCEL_MEM_LOG_DIRTY);
+		accel_bt_exec_unlock(avm);
+		return ret;
+	}
+	ret = bt_mem_map(&avm->mem, gpa, len, hva, flags & ACCEL_MEM_READONLY);
+	if (ret == 0 && (flags & ACCEL_MEM_LOG_DIRTY))
+		ret = bt_mem_log_dirty(&avm->mem, gpa, true);
+	return ret;
 }
 
-/* No dirty tracking yet (live migration and snapshots of a running VM need it). */
+/*
+ * Pages of [gpa, gpa+len) (inside one region mapped with ACCEL_MEM_LOG_DIRTY) the guest wrote
+ * since the last call: bit i of bitmap = page gpa + i * 4 KiB; reading clears those bits. Taken
+ * between two slices, so no store is half done: every write before the call is in the bitmap,
+ * every later one in the next.
+ */
 static int accel_bt_dirty_log(struct accel_vm *avm, u64 gpa, u64 len, unsigned long *bitmap)
 {
-	(void)avm, (void)gpa, (void)len, (void)bitmap;
-	return -ENOSYS;
+	int ret;
+
+	accel_bt_exec_lock(avm);
+	ret = bt_mem_dirty_get(&avm->mem, gpa, len, bitmap);
+	accel_bt_exec_unlock(avm);
+	return ret;
 }
 
 /* --------------------------------------------------------------- vCPU */

@@ -141,6 +141,14 @@ struct bt_region {
 	u64 gpa, len;
 	u8 *hva;
 	u8 *code_pages; /* one byte per page: nonzero while translated code comes from it */
+	/*
+	 * Dirty logging (bt_mem_log_dirty): one bit per page the guest wrote since the last
+	 * bt_mem_dirty_get; NULL while logging is off. Set where a write is allowed (the TLB fill
+	 * for a write, the page walk's A/D updates, bt_mem_write); a TLB entry of a logged region
+	 * gets its write tag only from a write fill, and bt_mem_dirty_get drops every write tag,
+	 * so the first write after a read of the log fills again and marks its page.
+	 */
+	unsigned long *dirty;
 	bool readonly;
 };
 
@@ -157,6 +165,7 @@ struct bt_region {
 struct bt_mem {
 	struct bt_region regions[BT_MAX_REGIONS];
 	unsigned nr_regions;
+	unsigned nr_logging; /* regions with dirty logging on */
 	bool fault_unmapped;
 	u64 supervisor_base; /* flat user mode: from here up present but supervisor-only */
 	struct bt_cpu *cpus[BT_MAX_CPUS];
@@ -198,6 +207,20 @@ MUST_CHECK int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 le
 struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa);
 /* Called by the cache when it translates code from the page holding gpa. */
 void bt_mem_mark_code(struct bt_mem *mem, u64 gpa);
+/*
+ * Dirty logging of the region that starts at gpa on (its bitmap all clear; every CPU's write
+ * tags dropped) or off. No CPU may be running. 0, -ENOENT (no region starts there), -ENOMEM.
+ */
+MUST_CHECK int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa, bool on);
+/*
+ * The pages of [gpa, gpa+len) (inside one logged region, page-aligned gpa) written since the
+ * last call: bit i of bitmap = page gpa + i * 4 KiB. Those bits are cleared and every CPU's
+ * write tags dropped. No CPU may be running. 0, -ENOENT (not one region), -EINVAL (not
+ * logged or not aligned).
+ */
+MUST_CHECK int bt_mem_dirty_get(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap);
+/* The page holding gpa was written (a write outside the TLB's cached tags): log it. */
+void bt_mem_mark_dirty(struct bt_mem *mem, u64 gpa);
 /* A write hit a code page: drop its blocks everywhere and unmark it. */
 void bt_mem_code_written(struct bt_mem *mem, u64 gpa);
 /*
@@ -562,6 +585,8 @@ void bt_tlb_flush(struct bt_cpu *cpu);
 void bt_tlb_flush_nonglobal(struct bt_cpu *cpu);
 /* The physical page holding gpa got translated code: writes to it must take the slow path. */
 void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa);
+/* Drop every cached write permission (dirty logging: the next write to a page fills again). */
+void bt_tlb_drop_writes(struct bt_cpu *cpu);
 /* Translate lin for an instruction fetch without raising; false if the fetch would fault. */
 bool bt_mmu_probe_fetch(struct bt_cpu *cpu, u64 lin, u64 *gpa);
 /*

@@ -6,14 +6,19 @@
  * by later fetches). A write to such a page invalidates that page's blocks in
  * every attached CPU (bt_mem_code_written).
  *
- * Not here yet: ROM/MMIO region descriptors beyond the mmio callback, dirty
- * logging.
+ * Dirty logging (snapshots and live migration): a region's bitmap of the pages written since
+ * the log was last read, marked where a write is allowed (mmu.c's TLB fill and page walk,
+ * bt_mem_write), so a store through a cached write tag costs nothing more.
+ *
+ * Not here yet: ROM/MMIO region descriptors beyond the mmio callback.
  */
 #include "bt-fallback/bt.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define BT_MEM_BPL (8 * sizeof(unsigned long))
 
 int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly)
 {
@@ -88,9 +93,13 @@ void bt_mem_dma_apply(struct bt_mem *mem)
 
 void bt_mem_destroy(struct bt_mem *mem)
 {
-	for (unsigned i = 0; i < mem->nr_regions; i++)
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
 		free(mem->regions[i].code_pages);
+		free(mem->regions[i].dirty);
+		mem->regions[i].dirty = NULL;
+	}
 	mem->nr_regions = 0;
+	mem->nr_logging = 0;
 }
 
 struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa)
@@ -118,6 +127,67 @@ void bt_mem_mark_code(struct bt_mem *mem, u64 gpa)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (unsigned i = 0; i < mem->nr_cpus; i++)
 		bt_tlb_drop_write(mem->cpus[i], gpa);
+}
+
+int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa, bool on)
+{
+	struct bt_region *r = bt_mem_region(mem, gpa);
+
+	if (!r || r->gpa != gpa)
+		return -ENOENT;
+	if (on && !r->dirty) {
+		r->dirty = calloc((r->len / BT_PAGE_SIZE + BT_MEM_BPL - 1) / BT_MEM_BPL,
+				  sizeof(unsigned long));
+		if (!r->dirty)
+			return -ENOMEM;
+		mem->nr_logging++;
+		/* Pages written from now on must fill again to be marked. */
+		for (unsigned i = 0; i < mem->nr_cpus; i++)
+			bt_tlb_drop_writes(mem->cpus[i]);
+	} else if (!on && r->dirty) {
+		free(r->dirty);
+		r->dirty = NULL;
+		mem->nr_logging--;
+	}
+	return 0;
+}
+
+int bt_mem_dirty_get(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap)
+{
+	struct bt_region *r = bt_mem_region(mem, gpa);
+	u64 first, pages;
+
+	if (!r || len > r->len - (gpa - r->gpa))
+		return -ENOENT;
+	if (!r->dirty || (gpa | len) & ~BT_PAGE_MASK)
+		return -EINVAL;
+	first = (gpa - r->gpa) / BT_PAGE_SIZE;
+	pages = len / BT_PAGE_SIZE;
+	memset(bitmap, 0, (pages + BT_MEM_BPL - 1) / BT_MEM_BPL * sizeof(unsigned long));
+	for (u64 p = 0; p < pages; p++) {
+		u64 q = first + p;
+		unsigned long bit = 1ul << (q % BT_MEM_BPL);
+
+		if (__atomic_fetch_and(&r->dirty[q / BT_MEM_BPL], ~bit, __ATOMIC_RELAXED) & bit)
+			bitmap[p / BT_MEM_BPL] |= 1ul << (p % BT_MEM_BPL);
+	}
+	for (unsigned i = 0; i < mem->nr_cpus; i++)
+		bt_tlb_drop_writes(mem->cpus[i]);
+	return 0;
+}
+
+void bt_mem_mark_dirty(struct bt_mem *mem, u64 gpa)
+{
+	struct bt_region *r;
+	u64 q;
+
+	if (likely(!mem->nr_logging))
+		return;
+	r = bt_mem_region(mem, gpa);
+	if (!r || !r->dirty)
+		return;
+	q = (gpa - r->gpa) / BT_PAGE_SIZE;
+	__atomic_fetch_or(&r->dirty[q / BT_MEM_BPL], 1ul << (q % BT_MEM_BPL), __ATOMIC_RELAXED);
 }
 
 void bt_mem_code_written(struct bt_mem *mem, u64 gpa)
@@ -151,6 +221,7 @@ int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len)
 		n = MIN(n, BT_PAGE_SIZE - (gpa & ~BT_PAGE_MASK));
 		if (r->code_pages[off >> BT_PAGE_SHIFT])
 			bt_mem_code_written(mem, gpa);
+		bt_mem_mark_dirty(mem, gpa);
 		memcpy(r->hva + off, src, n);
 		src += n;
 		gpa += n;

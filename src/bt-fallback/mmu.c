@@ -99,6 +99,14 @@ void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
 			__atomic_store_n(&e[i].tag[BT_ACC_WRITE], 0, __ATOMIC_RELAXED);
 }
 
+void bt_tlb_drop_writes(struct bt_cpu *cpu)
+{
+	struct bt_tlb_entry *e = &cpu->tlb[0][0];
+
+	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+		e[i].tag[BT_ACC_WRITE] = 0;
+}
+
 /* CPL 3 accesses (virtual-8086 mode included) use the user TLB and user-mode permissions. */
 static inline bool bt_mmu_user(const struct bt_cpu *cpu)
 {
@@ -155,7 +163,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	u32 err = BT_MMU_FAULT | (acc == BT_ACC_WRITE ? BT_PF_W : 0) | (user ? BT_PF_U : 0) |
 		  (acc == BT_ACC_FETCH && nxe ? BT_PF_FETCH : 0);
 	void *ptes[4];
-	u64 vals[4];
+	u64 vals[4], pte_gpas[4];
 	unsigned nr = 0, esize = pae ? 8 : 4, shift;
 	u64 table, e = 0, xd_rsvd = nxe ? 0 : BT_PTE_XD;
 	bool wr = true, us = true, nx = false, ok;
@@ -183,8 +191,8 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 		unsigned idx_bits = pae ? 9 : 10;
 		u64 rsvd;
 		bool leaf;
-		void *p = bt_mmu_pte_ptr(
-			cpu, table + ((lin >> shift) & ((1u << idx_bits) - 1)) * esize, esize);
+		u64 pte_gpa = table + ((lin >> shift) & ((1u << idx_bits) - 1)) * esize;
+		void *p = bt_mmu_pte_ptr(cpu, pte_gpa, esize);
 
 		e = bt_mmu_pte_load(p, esize);
 		if (!(e & BT_PTE_P))
@@ -204,6 +212,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 		if (e & rsvd)
 			return err | BT_PF_P | BT_PF_RSVD;
 		vals[nr] = e;
+		pte_gpas[nr] = pte_gpa;
 		ptes[nr++] = p;
 		wr = wr && (e & BT_PTE_RW);
 		us = us && (e & BT_PTE_US);
@@ -228,11 +237,14 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	if (!ok)
 		return err | BT_PF_P;
 	for (unsigned i = 0; i < nr; i++)
-		if (!(vals[i] & BT_PTE_A))
+		if (!(vals[i] & BT_PTE_A)) {
 			bt_mmu_pte_or(ptes[i], esize, BT_PTE_A);
+			bt_mem_mark_dirty(cpu->mem, pte_gpas[i]);
+		}
 	w->dirty = e & BT_PTE_D;
 	if (acc == BT_ACC_WRITE && !w->dirty) {
 		bt_mmu_pte_or(ptes[nr - 1], esize, BT_PTE_D);
+		bt_mem_mark_dirty(cpu->mem, pte_gpas[nr - 1]);
 		w->dirty = true;
 	}
 	if (shift == 12) {
@@ -291,6 +303,7 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	u64 vpn = (lin >> BT_PAGE_SHIFT) + 1;
 	struct bt_region *r;
 	struct bt_walk w = { 0 };
+	bool logged, writable;
 	u8 *code = NULL;
 	u32 err;
 
@@ -329,7 +342,13 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	cpu->tlb_large |= w.large != 0;
 	e->tag[BT_ACC_READ] = vpn; /* any walk that succeeded allows reads at this privilege */
 	e->tag[BT_ACC_FETCH] = w.x ? vpn : 0;
-	e->tag[BT_ACC_WRITE] = w.w && w.dirty && !(r && (r->readonly || *code)) ? vpn : 0;
+	/* A logged page gets its write tag from a write, which marks it (bt_mem_log_dirty). */
+	logged = r && unlikely(r->dirty != NULL);
+	if (logged && acc == BT_ACC_WRITE && !r->readonly)
+		bt_mem_mark_dirty(mem, w.gpa);
+	writable = w.w && w.dirty && !(r && (r->readonly || *code)) &&
+		   (!logged || acc == BT_ACC_WRITE);
+	e->tag[BT_ACC_WRITE] = writable ? vpn : 0;
 	if (e->tag[BT_ACC_WRITE] && r) {
 		/*
 		 * Another CPU may mark the page as code now and drop write tags before this one is
