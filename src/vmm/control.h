@@ -117,7 +117,7 @@ const struct control_endpoint *control_endpoint(const struct control *c, unsigne
 MUST_CHECK int control_vm_register(struct control *c, struct vmm *m);
 void control_vm_unregister(struct control *c);
 
-/* control_snapshot.c: vm.snapshot and vm.restore; control_migrate.c: the migration calls. */
+/* control_snapshot.c: vm.snapshot and vm.restore. */
 MUST_CHECK int control_snapshot_register(struct control *c, struct vmm *m);
 
 /* Between control.c and control_vm.c: the endpoints' state, kept by the server. */

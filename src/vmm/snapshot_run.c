@@ -5,8 +5,9 @@
  *
  * Taking one: a Running VM is paused (and resumed afterwards when asked), the state saved and
  * the disks frozen on the main thread (snapshot_prepare), then the vmm's worker thread
- * (worker.h) writes the files while the loop goes on serving the API; the VM is held Paused with its RAM unchanged
- * meanwhile (VM_HOLD_FROZEN) and the operation registered with the vmm, which cancels it
+ * (worker.h) writes the files while the loop goes on serving the API; the VM is held Paused
+ * with its RAM unchanged meanwhile (VM_HOLD_FROZEN) and the operation registered with the
+ * vmm, which cancels it
  * (the worker stops and is joined) before the VM is destroyed or the process ends. The
  * worker hands its result back with loop_post.
  *
