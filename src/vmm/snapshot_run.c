@@ -7,9 +7,8 @@
  * the disks frozen on the main thread (snapshot_prepare), then the vmm's worker thread
  * (worker.h) writes the files while the loop goes on serving the API; the VM is held Paused
  * with its RAM unchanged meanwhile (VM_HOLD_FROZEN) and the operation registered with the
- * vmm, which cancels it
- * (the worker stops and is joined) before the VM is destroyed or the process ends. The
- * worker hands its result back with loop_post.
+ * vmm, which cancels it (the worker stops and is joined) before the VM is destroyed or the
+ * process ends. The worker hands its result back with loop_post.
  *
  * Restoring one: into a VMM without a VM, on the main thread (the RAM is read while nothing
  * else can happen to the VM).
