@@ -146,6 +146,15 @@ MUST_CHECK int snapshot_take(struct vmm *m, const char *dir, bool resume, snapsh
 MUST_CHECK int snapshot_restore_vm(struct vmm *m, const char *dir, const char *const *sets,
 				   unsigned nr_sets, bool resume, struct err *err);
 
+/*
+ * A spec from JSON text (config.json, a migration's CONFIG) with the --set overrides, its
+ * problems as one message that starts with what; an "auto" accel becomes engine's. Main
+ * thread.
+ */
+MUST_CHECK int snapshot_parse_spec(const char *json, const char *base_dir, const char *what,
+				   const char *engine, const char *const *sets, unsigned nr_sets,
+				   struct vm_spec *spec, struct err *err);
+
 /* ---- guest RAM pages (snapshot_mem.c; migration uses them too) */
 
 /*

@@ -23,6 +23,7 @@
 #include "vmm/worker.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,35 +166,43 @@ err_resume:
 	return ret;
 }
 
-/* config.json's spec: its problems as one message; an "auto" accel becomes the snapshot's. */
-static int snapshot_parse_config(struct snapshot *s, const char *const *sets, unsigned nr_sets,
-				 struct vm_spec *spec, struct err *err)
+int snapshot_parse_spec(const char *json, const char *base_dir, const char *what,
+			const char *engine, const char *const *sets, unsigned nr_sets,
+			struct vm_spec *spec, struct err *err)
 {
 	struct diag d;
 	int ret;
 
 	diag_init(&d);
-	ret = spec_parse_string(snapshot_config(s), snapshot_dir(s), sets, nr_sets,
-				SPEC_CHECK_FILES, spec, &d);
+	ret = spec_parse_string(json, base_dir, sets, nr_sets, SPEC_CHECK_FILES, spec, &d);
 	if (ret < 0) {
 		if (d.nr)
-			err_set(err, ret, "%s/" SNAPSHOT_CONFIG ": %s%s%s%s", snapshot_dir(s),
-				d.entries[0].path, d.entries[0].path[0] ? ": " : "",
-				d.entries[0].msg, d.nr > 1 ? " (and more)" : "");
+			err_set(err, ret, "%s: %s%s%s%s", what, d.entries[0].path,
+				d.entries[0].path[0] ? ": " : "", d.entries[0].msg,
+				d.nr > 1 ? " (and more)" : "");
 		else
-			err_set(err, ret, "%s/" SNAPSHOT_CONFIG ": not a valid VM spec",
-				snapshot_dir(s));
+			err_set(err, ret, "%s: not a valid VM spec", what);
 		for (unsigned i = 1; i < d.nr; i++)
-			log_err("%s/" SNAPSHOT_CONFIG ": %s%s%s", snapshot_dir(s),
-				d.entries[i].path, d.entries[i].path[0] ? ": " : "",
-				d.entries[i].msg);
+			log_err("%s: %s%s%s", what, d.entries[i].path,
+				d.entries[i].path[0] ? ": " : "", d.entries[i].msg);
 		diag_free(&d);
 		return ret;
 	}
 	diag_free(&d);
 	if (spec->accel == SPEC_ACCEL_AUTO)
-		spec->accel = !strcmp(snapshot_engine(s), "kvm") ? SPEC_ACCEL_KVM : SPEC_ACCEL_BT;
+		spec->accel = !strcmp(engine, "kvm") ? SPEC_ACCEL_KVM : SPEC_ACCEL_BT;
 	return 0;
+}
+
+/* config.json's spec. */
+static int snapshot_parse_config(struct snapshot *s, const char *const *sets, unsigned nr_sets,
+				 struct vm_spec *spec, struct err *err)
+{
+	char what[PATH_MAX + 16];
+
+	snprintf(what, sizeof(what), "%s/" SNAPSHOT_CONFIG, snapshot_dir(s));
+	return snapshot_parse_spec(snapshot_config(s), snapshot_dir(s), what, snapshot_engine(s),
+				   sets, nr_sets, spec, err);
 }
 
 int snapshot_restore_vm(struct vmm *m, const char *dir, const char *const *sets, unsigned nr_sets,
