@@ -10,7 +10,7 @@
  *        on a VMM without a VM: the VM of the snapshot in DIR, Running (or Paused with
  *        "resume": false)
  *
- * Live migration has no endpoints yet (docs/snapshots.md says what is left).
+ * The migration endpoints are in control_migrate.c.
  */
 #include "vmm/control.h"
 

@@ -66,6 +66,13 @@ static const char ctl_usage[] =
 	"                           --no-resume (docs/snapshots.md)\n"
 	"  restore DIR [--paused]   on a VMM without a VM: continue the VM of the snapshot in\n"
 	"                           DIR (Paused with --paused)\n"
+	"  migrate URL [--downtime-ms N]\n"
+	"                           move the running VM to the VMM that receives at URL\n"
+	"                           (unix:PATH or tcp:HOST:PORT); this VMM exits once it runs\n"
+	"                           there (docs/snapshots.md)\n"
+	"  receive-migration URL [--set KEY=VALUE]...\n"
+	"                           on a VMM without a VM: wait at URL for a migration and\n"
+	"                           run the VM it brings (--set overrides its spec's keys)\n"
 	"  wait-state STATE [--timeout S]\n"
 	"                           wait until the VM is in STATE (Created, Running, Paused,\n"
 	"                           Shutdown), at most S seconds (default: no limit); a VMM\n"
@@ -635,10 +642,73 @@ static int ctl_snapshot(const struct ctl *c, int argc, char **argv)
 	return ret;
 }
 
+/* migrate URL [--downtime-ms N] and receive-migration URL [--set KEY=VALUE]... */
+static int ctl_migrate(const struct ctl *c, int argc, char **argv)
+{
+	bool send = !strcmp(argv[0], "migrate");
+	json_t *body = json_object(), *sets = json_array();
+	const char *url = NULL;
+	struct ctl_answer a;
+	char *text;
+	int ret;
+
+	if (!body || !sets)
+		return CTL_EXIT_USAGE;
+	for (int i = 1; i < argc; i++) {
+		char *end;
+
+		if (send && !strcmp(argv[i], "--downtime-ms") && i + 1 < argc) {
+			unsigned long ms = strtoul(argv[++i], &end, 10);
+
+			if (*end || !argv[i][0] || ms == 0 || ms > 60000) {
+				ret = ctl_usage_error("%s: --downtime-ms: 1 to 60000", argv[0]);
+				goto out;
+			}
+			json_object_set_new(body, "downtime_ms", json_integer((json_int_t)ms));
+		} else if (!send && !strcmp(argv[i], "--set") && i + 1 < argc) {
+			json_array_append_new(sets, json_string(argv[++i]));
+		} else if (!url && argv[i][0] != '-') {
+			url = argv[i];
+		} else {
+			ret = ctl_usage_error("%s: unknown argument %s", argv[0], argv[i]);
+			goto out;
+		}
+	}
+	if (!url) {
+		ret = ctl_usage_error("%s: expected unix:PATH or tcp:HOST:PORT", argv[0]);
+		goto out;
+	}
+	json_object_set_new(body, send ? "destination_url" : "receiver_url", json_string(url));
+	if (json_array_size(sets))
+		json_object_set(body, "set", sets);
+	text = json_dumps(body, JSON_COMPACT);
+	if (!text) {
+		ret = CTL_EXIT_USAGE;
+		goto out;
+	}
+	ret = ctl_request(c, "PUT",
+			  send ? "/api/v1/vm.send-migration" : "/api/v1/vm.receive-migration", text,
+			  CTL_LONG_TIMEOUT_MS, &a);
+	free(text);
+	if (ret)
+		goto out;
+	if (a.status >= 300)
+		ret = ctl_refused(c, &a);
+	else if (!c->json)
+		printf("%s %s\n", send ? "migrated to" : "migrated here from", url);
+	json_decref(a.body);
+out:
+	json_decref(sets);
+	json_decref(body);
+	return ret;
+}
+
 static bool ctl_is_command(const char *s)
 {
-	static const char *const others[] = { "ping",	"info",	      "counters", "create",
-					      "events", "wait-state", "snapshot", "restore" };
+	static const char *const others[] = {
+		"ping",	      "info",	  "counters", "create",	 "events",
+		"wait-state", "snapshot", "restore",  "migrate", "receive-migration"
+	};
 
 	for (size_t i = 0; i < sizeof(ctl_actions) / sizeof(ctl_actions[0]); i++)
 		if (!strcmp(s, ctl_actions[i].cmd))
@@ -688,6 +758,8 @@ static int ctl_run(struct ctl *c, int argc, char **argv)
 	}
 	if (!strcmp(cmd, "snapshot") || !strcmp(cmd, "restore"))
 		return ctl_snapshot(c, argc, argv);
+	if (!strcmp(cmd, "migrate") || !strcmp(cmd, "receive-migration"))
+		return ctl_migrate(c, argc, argv);
 	if (!strcmp(cmd, "events")) {
 		unsigned long long since = 0;
 		bool follow = false;
