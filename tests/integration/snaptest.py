@@ -106,13 +106,14 @@ class Console:
 class Vmm:
     """One `vmm run` with an API socket and a serial console socket in a private folder."""
 
-    def __init__(self, vmm, args, name="vmm", tmp=None, env=None):
+    def __init__(self, vmm, args, name="vmm", tmp=None, env=None, prefix=()):
+        # prefix: a command the vmm runs under (e.g. ip netns exec NS).
         self.dir = tmp or tempfile.mkdtemp(prefix=f"vmm-{name}-")
         self.api_path = os.path.join(self.dir, f"{name}-api.sock")
         self.serial_path = os.path.join(self.dir, f"{name}-serial.sock")
         self.stderr_path = os.path.join(self.dir, f"{name}-stderr.log")
         self.stderr_f = open(self.stderr_path, "w")
-        full = [vmm, "run", "--api-socket", self.api_path] + [
+        full = list(prefix) + [vmm, "run", "--api-socket", self.api_path] + [
             a.replace("@SERIAL@", self.serial_path) for a in args]
         self.proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=self.stderr_f,
                                      stderr=self.stderr_f, start_new_session=True,
