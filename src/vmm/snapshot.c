@@ -64,26 +64,8 @@ struct snapshot_buf {
 
 static void snapshot_put(struct snapshot_buf *w, const void *p, size_t n)
 {
-	struct state_buf *b = &w->b;
-
-	if (w->error)
-		return;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		u8 *d;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		d = realloc(b->data, cap);
-		if (!d) {
-			w->error = -ENOMEM;
-			return;
-		}
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
+	if (!w->error)
+		w->error = state_buf_append(&w->b, p, n);
 }
 
 static void snapshot_put_le(struct snapshot_buf *w, u64 v, unsigned size)

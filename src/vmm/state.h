@@ -239,6 +239,8 @@ struct state_buf {
 
 void state_buf_init(struct state_buf *b);
 void state_buf_free(struct state_buf *b);
+/* Append n bytes at p, growing the buffer: 0 or -ENOMEM (nothing appended). */
+MUST_CHECK int state_buf_append(struct state_buf *b, const void *p, size_t n);
 
 /* What a record's header says (state_record_parse). */
 struct state_record {
