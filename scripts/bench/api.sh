@@ -182,7 +182,7 @@ def spin(g):
 
 
 def qemu_linux(kernel, extra_qmp):
-    g = LinuxGuest(kernel, f"{gdir}/initramfs.cpio.gz", cmdline="console=ttyS0 panic=-1",
+    g = LinuxGuest(kernel, f"{gdir}/initramfs.cpio.gz", cmdline="console=ttyS0 panic=-1 no_timer_check",
                    vcpus=vcpus, engine="qemu",
                    qemu_extra=["-qmp", f"unix:{extra_qmp},server=on,wait=off"])
     g.wait_ready(900)
@@ -191,7 +191,7 @@ def qemu_linux(kernel, extra_qmp):
 
 def bench_linux_pause():
     kernel = f"{gdir}/vmlinuz-cloud"
-    g = LinuxGuest(kernel, f"{gdir}/initramfs.cpio.gz", cmdline="console=ttyS0 panic=-1",
+    g = LinuxGuest(kernel, f"{gdir}/initramfs.cpio.gz", cmdline="console=ttyS0 panic=-1 no_timer_check",
                    vcpus=vcpus, vmm=vmm, accel="bt", api=True)
     try:
         g.wait_ready(900)
@@ -222,7 +222,7 @@ def bench_power_button():
     kernel = f"{gdir}/vmlinuz-generic"
     ours, peer = [], []
     for _ in range(runs):
-        g = LinuxGuest(kernel, f"{gdir}/initramfs.cpio.gz", cmdline="console=ttyS0 panic=-1",
+        g = LinuxGuest(kernel, f"{gdir}/initramfs.cpio.gz", cmdline="console=ttyS0 panic=-1 no_timer_check",
                        vmm=vmm, accel="bt", api=True)
         try:
             g.wait_ready(900)

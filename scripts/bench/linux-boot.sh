@@ -40,7 +40,7 @@ from guest_shell import GuestError, LinuxGuest
 vmm, guest, runs, accel, vcpus, timeout = sys.argv[2], sys.argv[3], int(sys.argv[4]), \
     sys.argv[5], int(sys.argv[6]), float(sys.argv[7])
 kernel, initrd = f"{guest}/vmlinuz-cloud", f"{guest}/initramfs.cpio.gz"
-cmdline = "console=ttyS0 vmm.poweroff"
+cmdline = "console=ttyS0 vmm.poweroff no_timer_check"
 
 
 def boot(engine):

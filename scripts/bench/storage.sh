@@ -67,7 +67,7 @@ def timed(g, cmd):
 
 def bench(engine):
     g = LinuxGuest(os.path.join(gdir, "vmlinuz-generic"), initrd,
-                   cmdline="console=ttyS0 panic=-1", memory_mib=256, engine=engine, vmm=vmm,
+                   cmdline="console=ttyS0 panic=-1 no_timer_check", memory_mib=256, engine=engine, vmm=vmm,
                    accel="bt", disks=[d.spec() for d in disks], qemu_extra=ls.qemu_args(disks))
     try:
         boot = g.wait_ready(timeout=1800)

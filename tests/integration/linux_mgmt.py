@@ -35,7 +35,7 @@ timeout = float(os.environ.get("VMM_LINUX_TIMEOUT", "600"))
 initrd = os.path.join(gdir, "initramfs.cpio.gz")
 
 
-def boot(flavour, cmdline="console=ttyS0 panic=-1"):
+def boot(flavour, cmdline="console=ttyS0 panic=-1 no_timer_check"):
     g = LinuxGuest(os.path.join(gdir, f"vmlinuz-{flavour}"), initrd, cmdline=cmdline,
                    vmm=vmm, accel="bt", api=True, log=sys.stdout)
     wait_socket(g.api_path, g.proc)
