@@ -902,7 +902,7 @@ static const struct state_field ata_dev_fields[] = {
 	STATE_STRUCT(struct ata_dev, atapi, atapi_state),
 	STATE_HOST(struct ata_dev, reqs, "request buffers: nothing in flight after the drain"),
 	STATE_HOST(struct ata_dev, deferred,
-		   "commands waiting for a stale request: none after the drain"),
+		   "commands waiting for a stale request in flight: none after the drain"),
 	STATE_END,
 };
 

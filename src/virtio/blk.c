@@ -587,7 +587,7 @@ static const struct state_field virtio_blk_fields[] = {
 	STATE_U64(struct virtio_blk, capacity, STATE_CHECKED),
 	STATE_U32(struct virtio_blk, seg_max, STATE_CHECKED),
 	STATE_HOST(struct virtio_blk, inflight, "requests in flight: none after the drain"),
-	STATE_HOST(struct virtio_blk, dead, "set only while the device is destroyed"),
+	STATE_HOST(struct virtio_blk, dead, "set only while the device is being destroyed"),
 	STATE_HOST(struct virtio_blk, zeroes, "a host buffer"),
 	STATE_HOST(struct virtio_blk, stats, "statistics for vm.counters, not guest-visible"),
 	STATE_END,

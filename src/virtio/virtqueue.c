@@ -381,11 +381,12 @@ static const struct state_field virtqueue_fields[] = {
 	STATE_U16(struct virtqueue, used_idx),
 	STATE_U16(struct virtqueue, signalled_used),
 	STATE_BOOL(struct virtqueue, signalled_valid),
-	STATE_HOST(struct virtqueue, budget, "per round of work (vq_batch_start)"),
-	STATE_HOST(struct virtqueue, yielded,
-		   "per round of work; a cut round is the transport's deferred work (saved)"),
-	STATE_HOST(struct virtqueue, nr_inflight, "chains in flight: none after the drain"),
-	STATE_HOST(struct virtqueue, inflight, "chains in flight: none after the drain"),
+	STATE_HOST(struct virtqueue, budget, "the current round's budget: set at each round"),
+	STATE_HOST(struct virtqueue, yielded, "the current round's outcome: set at each round"),
+	STATE_HOST(struct virtqueue, nr_inflight,
+		   "chains popped and not pushed: none after the drain"),
+	STATE_HOST(struct virtqueue, inflight,
+		   "chains popped and not pushed: none after the drain"),
 	STATE_END,
 };
 

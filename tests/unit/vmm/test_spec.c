@@ -315,6 +315,7 @@ static void test_unix_path_length(void **state)
 	struct fixture *f = *state;
 	char json[512], path[200];
 
+	f->flags = SPEC_ALLOW_UNBUILT; /* the control socket's checks, ready for when it lands */
 	memset(path, 'p', sizeof(path) - 1);
 	path[sizeof(path) - 1] = '\0';
 	snprintf(json, sizeof(json), MIN_LINUX ", \"control\": {\"path\": \"%s\"}}", path);
