@@ -10,7 +10,11 @@ case $what in
 # libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes (only a Recommends of clang)
 test) pkgs+=(clang libclang-rt-14-dev python3 python3-jsonschema acpica-tools qemu-utils fio
              xorriso cpio busybox-static clang-format binutils python3-libvmdk e2fsprogs seabios
-             python3-yaml gdb systemd-container debootstrap bash-completion) ;;
+             python3-yaml gdb systemd-container debootstrap bash-completion
+             # firmware tests: OVMF, boot media from SYSLINUX/ISOLINUX and systemd-boot, the
+             # tools that build them without root, dmidecode for the SMBIOS tables
+             ovmf syslinux syslinux-common isolinux mtools dosfstools fdisk systemd-boot-efi
+             dmidecode) ;;
 demo) pkgs+=(busybox-static cpio) ;;
 esac
 missing=()

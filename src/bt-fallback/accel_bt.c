@@ -66,6 +66,11 @@ struct accel_vm {
 	pthread_cond_t exec_cond;
 	u64 exec_next, exec_serving;
 	u64 slice;
+	struct cpu_model model; /* every vCPU's */
+	/* The tiers each vCPU gets (accel_config). */
+	bool jit;
+	unsigned jit_threshold;
+	size_t jit_code_bytes;
 };
 
 struct accel_vcpu {
@@ -188,7 +193,36 @@ static int accel_bt_vm_create(const struct accel_config *cfg, struct accel_vm **
 	avm = calloc(1, sizeof(*avm));
 	if (!avm)
 		return err_set(err, -ENOMEM, "bt: out of memory");
+	if (cfg->cpu) {
+		char why[128];
+
+		if (cpu_model_check(cfg->cpu, why, sizeof(why)) < 0) {
+			free(avm);
+			return err_set(err, -EINVAL, "cpu: %s", why);
+		}
+		avm->model = *cfg->cpu;
+	} else if (!cpu_model_lookup(CPU_MODEL_DEFAULT, &avm->model)) {
+		free(avm);
+		return err_set(err, -EINVAL, "bt: no CPU model %s", CPU_MODEL_DEFAULT);
+	}
+	{
+		char why[256];
+		int ret = bt_host_check(&avm->model, !cfg->cpu, why, sizeof(why));
+
+		if (ret < 0) {
+			free(avm);
+			return err_set(err, ret, "cpu: %s", why);
+		}
+		if (ret > 0)
+			log_info(
+				"cpu: the default model %s goes without %s: the BT engine computes "
+				"them with host instructions this host's CPU lacks",
+				avm->model.name, why);
+	}
 	avm->nr_vcpus = cfg->nr_vcpus;
+	avm->jit = cfg->bt_jit;
+	avm->jit_threshold = cfg->bt_jit_threshold;
+	avm->jit_code_bytes = (size_t)cfg->bt_code_cache_bytes;
 	avm->slice = cfg->nr_vcpus > 1 ? ACCEL_BT_SLICE_SMP : ACCEL_BT_SLICE;
 	avm->mem.io_opaque = avm;
 	avm->mem.mmio = accel_bt_mmio;
@@ -256,7 +290,13 @@ static int accel_bt_dirty_log(struct accel_vm *avm, u64 gpa, u64 len, unsigned l
 static int accel_bt_vcpu_create(struct accel_vm *avm, unsigned index, const struct accel_io *io,
 				struct accel_vcpu **out, struct err *err)
 {
-	struct bt_cpu_config cfg = { .mem = &avm->mem, .index = index };
+	struct bt_cpu_config cfg = { .mem = &avm->mem,
+				     .index = index,
+				     .model = &avm->model,
+				     .nr_cpus = avm->nr_vcpus,
+				     .jit = avm->jit,
+				     .jit_threshold = avm->jit_threshold,
+				     .jit_code_bytes = avm->jit_code_bytes };
 	struct accel_vcpu *v;
 	int ret;
 
@@ -473,14 +513,13 @@ static int accel_bt_vcpu_get(struct accel_vcpu *v, struct cpu_state *st)
 	st->nmi_pending = __atomic_load_n(&cpu->nmi_pending, __ATOMIC_ACQUIRE) != 0;
 	st->tsc = bt_rdtsc(cpu);
 	st->flags = 0;
-	st->xcr0 = 1;
 	memset(&st->exception, 0, sizeof(st->exception));
 	memset(&st->interrupt, 0, sizeof(st->interrupt));
 	accel_bt_exec_unlock(v->avm);
 	return 0;
 }
 
-/* What the engine cannot take: an event in delivery (from KVM), XSAVE state components. */
+/* What the engine cannot take: an event in delivery (from KVM), XSAVE state the model lacks. */
 static int accel_bt_vcpu_check(struct accel_vcpu *v, const struct cpu_state *st)
 {
 	if (st->exception.pending || st->exception.injected || st->interrupt.injected) {
@@ -490,8 +529,9 @@ static int accel_bt_vcpu_check(struct accel_vcpu *v, const struct cpu_state *st)
 			st->interrupt.injected ? st->interrupt.vector : st->exception.vector);
 		return -EINVAL;
 	}
-	if (st->xcr0 > 1) {
-		log_err("bt: vcpu%u: XCR0 %#llx enables XSAVE state the BT engine does not have",
+	/* XCR0 0: an accelerator that does not keep it (taken as x87 only). */
+	if (st->xcr0 && !bt_xcr0_valid(v->cpu, st->xcr0)) {
+		log_err("bt: vcpu%u: XCR0 %#llx enables XSAVE state this CPU model does not have",
 			v->index, (unsigned long long)st->xcr0);
 		return -EINVAL;
 	}
@@ -508,9 +548,12 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 		return ret;
 	accel_bt_exec_lock(v->avm);
 	cpu->st = *st;
+	if (bt_xcr0_write(cpu, st->xcr0) < 0)
+		cpu->st.xcr0 = 1; /* 0: not kept by the saving accelerator */
 	bt_set_rflags(cpu, st->rflags);
 	bt_cpu_update_mode(cpu);
 	bt_tlb_flush(cpu);
+	bt_debug_update(cpu);
 	if (bt_msr_read(cpu, ACCEL_BT_MSR_APIC_BASE, &val) == 0 && val != st->apic_base &&
 	    bt_msr_write(cpu, ACCEL_BT_MSR_APIC_BASE, st->apic_base) < 0)
 		ret = -EINVAL;
@@ -536,10 +579,10 @@ static void accel_bt_vcpu_counters(struct accel_vcpu *v, accel_counter_fn fn, vo
 	fn(opaque, "cache_flushes", c->nr_flushes);
 	fn(opaque, "blocks_invalidated", c->nr_invalidated);
 	fn(opaque, "jump_cache_misses", c->nr_jc_misses);
-	fn(opaque, "tlb_misses", c->nr_tlb_misses);
-	fn(opaque, "tlb_flushes", c->nr_tlb_flushes);
-	fn(opaque, "cr3_loads", c->nr_tlb_cr3);
-	fn(opaque, "invlpgs", c->nr_tlb_invlpg);
+	fn(opaque, "tlb_misses", v->cpu->tlb_stats.nr_misses);
+	fn(opaque, "tlb_flushes", v->cpu->tlb_stats.nr_flushes);
+	fn(opaque, "cr3_loads", v->cpu->tlb_stats.nr_cr3);
+	fn(opaque, "invlpgs", v->cpu->tlb_stats.nr_invlpg);
 	fn(opaque, "code_bytes", c->arena_used);
 }
 

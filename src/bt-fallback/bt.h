@@ -25,11 +25,22 @@
  * bt_cpu_set_flat64 keeps the part-1 behaviour for user-mode tests (no page
  * tables; an exception ends bt_run with BT_EXIT_EXCEPTION). The x87 FPU is in
  * ops/x87.c (the host computes, as for SSE floating point in ops/ssefp.c).
+ *
+ * Layers, each calling only those below it (so each builds and is tested alone):
+ *   decode.c (decode.h)          bytes -> struct bt_insn; nothing else
+ *   fault.c, flags.c, mode.c     leaves: raising exceptions, RFLAGS, the cached mode
+ *   mmu.c, mem.c (libbt_mmu)     softmmu and guest memory; report what they invalidate
+ *                                through struct bt_inval_ops instead of calling the cache
+ *   stack.c, seg.c, sysreg.c, intr.c, ops/  the instruction semantics
+ *   cache.c                      decoded blocks; implements bt_inval_ops
+ *   cpu.c, exec.c                CPU lifecycle and the run loop
  */
 #ifndef BT_FALLBACK_BT_H
 #define BT_FALLBACK_BT_H
 
+#include "bt-fallback/decode.h"
 #include "vmm/base/compiler.h"
+#include "vmm/base/cpu_model.h"
 #include "vmm/base/types.h"
 #include "vmm/cpu_state.h"
 
@@ -39,6 +50,8 @@
 struct err;
 struct bt_cpu;
 struct bt_insn;
+struct bt_jit;
+struct bt_jit_exit;
 
 /* Exception vectors, SDM vol. 3A table 6-1. */
 enum bt_vector {
@@ -90,6 +103,12 @@ enum bt_vector {
 #define BT_CR4_PCE	  (1ull << 8)
 #define BT_CR4_OSFXSR	  (1ull << 9)
 #define BT_CR4_OSXMMEXCPT (1ull << 10)
+#define BT_CR4_UMIP	  (1ull << 11)
+#define BT_CR4_FSGSBASE	  (1ull << 16)
+#define BT_CR4_PCIDE	  (1ull << 17)
+#define BT_CR4_OSXSAVE	  (1ull << 18)
+#define BT_CR4_SMEP	  (1ull << 20)
+#define BT_CR4_SMAP	  (1ull << 21)
 /* Physical-address width of the model (CPUID 8000_0008h EAX[7:0]). */
 #define BT_MAXPHYADDR 40
 
@@ -201,6 +220,12 @@ struct bt_mem {
 /* Map [gpa, gpa+len) to hva. Caller thread owns mem; no CPU may be running. -EINVAL, -ENOSPC. */
 MUST_CHECK int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly);
 void bt_mem_destroy(struct bt_mem *mem);
+/*
+ * A CPU's accesses, TLB and invalidations from now on go with mem (bt_cpu_create does this;
+ * a test of the MMU alone does it for a CPU it built). -ENOSPC past BT_MAX_CPUS. Set-up only.
+ */
+MUST_CHECK int bt_mem_attach(struct bt_mem *mem, struct bt_cpu *cpu);
+void bt_mem_detach(struct bt_mem *mem, struct bt_cpu *cpu);
 /* Write from outside the CPU (loader, DMA): copies and invalidates translated code. */
 MUST_CHECK int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len);
 /* The region holding gpa, or NULL. */
@@ -231,66 +256,6 @@ void bt_mem_code_written(struct bt_mem *mem, u64 gpa);
 void bt_mem_dma_written(struct bt_mem *mem, u64 gpa, u64 len);
 void bt_mem_dma_apply(struct bt_mem *mem);
 
-/* ----------------------------------------------------------- decoded form */
-
-typedef void (*bt_handler_fn)(struct bt_cpu *cpu, const struct bt_insn *in);
-
-/* Where a memory operand's address comes from. */
-enum bt_ea_kind {
-	BT_EA_NONE, /* register operand */
-	BT_EA_MEM,  /* base/index/scale/disp, any of them absent */
-	BT_EA_RIP,  /* RIP-relative (64-bit mode) */
-};
-
-#define BT_REG_NONE 0xff
-/* Byte-register numbers 16..19 name AH, CH, DH, BH (no REX prefix). */
-#define BT_REG_AH 16
-
-enum bt_rep {
-	BT_REP_NONE,
-	BT_REP_F3, /* REP / REPE */
-	BT_REP_F2, /* REPNE */
-};
-
-/*
- * One decoded instruction. Operand sizes are in bytes (1, 2, 4, 8); reg is
- * ModRM.reg extended by REX.R, rm the register operand (ModRM.rm or the
- * low opcode bits, extended by REX.B) when ea_kind is BT_EA_NONE.
- */
-struct bt_insn {
-	bt_handler_fn fn;
-	s64 disp;
-	u64 imm;
-	u16 imm2;   /* ENTER level, far pointer selector */
-	u16 opcode; /* map << 8 | byte: 0x0xx one-byte, 0x1xx 0F, 0x2xx 0F38, 0x3xx 0F3A */
-	u8 len;
-	u8 opsz, asz;
-	u8 seg;	    /* effective segment (enum cpu_seg) */
-	u8 reg, rm; /* register numbers, byte registers resolved (BT_REG_AH..) */
-	u8 base, index, scale;
-	u8 ea_kind;
-	u8 rep; /* enum bt_rep */
-	u8 lock : 1, seg_override : 1, has_rex : 1, rexw : 1, p66 : 1;
-	u8 modrm_reg; /* raw ModRM.reg (group selector) */
-};
-
-/* CPU execution modes, part of a block's key. */
-enum bt_mode {
-	BT_MODE_REAL,	/* CR0.PE = 0 */
-	BT_MODE_PROT16, /* CS.D = 0 */
-	BT_MODE_PROT32, /* CS.D = 1 */
-	BT_MODE_LONG64, /* EFER.LMA and CS.L */
-};
-
-/* Decode one instruction at the given bytes (at most avail are valid). */
-enum bt_decode_result {
-	BT_DECODE_OK = 0,
-	BT_DECODE_SHORT = -1,	/* needs more bytes than avail */
-	BT_DECODE_TOOLONG = -2, /* more than 15 bytes: #GP(0) */
-};
-
-int bt_decode(enum bt_mode mode, const u8 *bytes, unsigned avail, struct bt_insn *in);
-
 /* ----------------------------------------------------------------- blocks */
 
 #define BT_BLOCK_MAX_INSNS 32
@@ -320,6 +285,14 @@ struct bt_block {
 	u64 link_gen;
 	u8 succ_user[2];
 	bool valid;
+	/*
+	 * The JIT (jit/): the entry of the block's generated code for CPL 0-2 and for CPL 3 (NULL:
+	 * none), the exits of generated code linked to this block (unlinked when it dies), and how
+	 * often the interpreter ran it (compiled at the CPU's threshold).
+	 */
+	u32 hot;
+	void *jit[2];
+	struct bt_jit_exit *jit_in;
 	struct bt_insn insns[];
 };
 
@@ -347,18 +320,17 @@ struct bt_cache {
 	size_t arena_size, arena_used;
 	u64 nr_translated, nr_flushes, nr_invalidated;
 	u64 nr_jc_misses; /* lookups the jump cache did not answer */
-	/* TLB statistics (mmu.c): misses, whole flushes, CR3 loads, INVLPGs. */
-	u64 nr_tlb_misses, nr_tlb_flushes, nr_tlb_cr3, nr_tlb_invlpg;
 };
 
 MUST_CHECK int bt_cache_init(struct bt_cache *c, size_t arena_size);
 void bt_cache_destroy(struct bt_cache *c);
-void bt_cache_flush(struct bt_cache *c);
+/* Drop every block (and the JIT's code with them). */
+void bt_cache_flush(struct bt_cpu *cpu);
 /* The linear-to-physical translations changed: drop the jump cache (all, or non-global). */
 void bt_cache_jc_flush(struct bt_cache *c);
 void bt_cache_jc_flush_nonglobal(struct bt_cache *c);
 /* Drop every block with a byte in the page holding gpa; returns how many. */
-unsigned bt_cache_invalidate_page(struct bt_cache *c, u64 gpa);
+unsigned bt_cache_invalidate_page(struct bt_cpu *cpu, u64 gpa);
 /* The block for the CPU's current RIP, translating it if needed. Raises a fault on failure. */
 struct bt_block *bt_cache_get(struct bt_cpu *cpu);
 
@@ -375,7 +347,14 @@ enum bt_lf_op {
 	BT_LF_INC,
 	BT_LF_DEC,
 	BT_LF_RES, /* SF, ZF, PF from the result, CF and OF as given in lf_a, AF = 0 (MUL, shifts) */
+	BT_LF_HOST, /* generated code's host flags: lf_res bits 15:8 as LAHF, bit 0 as SETO */
 };
+
+/* The arithmetic flags of a BT_LF_HOST lf_res. */
+static inline u64 bt_lf_host_flags(u64 res)
+{
+	return ((res >> 8) & (BT_CF | BT_PF | BT_AF | BT_ZF | BT_SF)) | ((res & 1) ? BT_OF : 0);
+}
 
 struct bt_exception {
 	u8 vector;
@@ -392,12 +371,6 @@ enum bt_exit {
 	BT_EXIT_SHUTDOWN,  /* triple fault (shutdown state, SDM vol. 3A 6.15 interrupt 8) */
 };
 
-/* CPUID model knobs (a superset of what cpuid.c advertises). */
-struct bt_cpuid_model {
-	bool popcnt, lzcnt, bmi1, movbe;
-	bool sse2; /* FXSR, SSE and SSE2: on by default (x86-64 requires them); false hides them */
-};
-
 /* Access kinds of the softmmu; index of struct bt_tlb_entry's tag. */
 enum bt_access {
 	BT_ACC_READ,
@@ -406,30 +379,80 @@ enum bt_access {
 };
 
 /*
- * Softmmu TLB entry: one 4 KiB linear page (large pages are cached per 4 KiB piece). tag[acc] is
- * the linear page number + 1 when that kind of access may use the entry without a walk, 0
- * otherwise: the permission result for the TLB's privilege (cpu->tlb[0] supervisor, [1] user),
- * CR0.WP and EFER.NXE is cached, which is why changing either flushes. A write tag also needs the
- * page's dirty bit set, RAM that is not read-only and no translated code on the page.
+ * Softmmu TLB entry: one 4 KiB linear page (large pages are cached per 4 KiB piece), 64 bytes.
+ * tag[acc] is the page's linear address when that kind of access may use the entry without a
+ * walk: the permission result for the TLB's privilege (cpu->tlb[0] supervisor, [1] user), CR0.WP
+ * and EFER.NXE is cached, which is why changing either flushes. A write tag also needs the page's
+ * dirty bit set, RAM that is not read-only and no translated code on the page. A page that is not
+ * RAM (MMIO) has BT_TLB_MMIO in its tags; a kind of access the entry does not allow has
+ * BT_TLB_EMPTY. So the fast path is one compare of the tag with the page of the access's last
+ * byte (which also fails for an access crossing the page, and for MMIO) and one add of addend;
+ * the slow path accepts a tag equal to the page with or without BT_TLB_MMIO (bt_tlb_tag_ok).
+ * Generated code (jit/) reads the entries too: the layout is part of its contract.
  */
+#define BT_TLB_MMIO  1ull
+#define BT_TLB_EMPTY (~0ull) /* never a page address, even without BT_TLB_MMIO */
+
 struct bt_tlb_entry {
 	u64 tag[3];
-	u8 *hpage; /* host address of the page; NULL: not RAM (MMIO) */
-	u64 gpa;   /* physical address of the page */
-	u64 vpn;   /* linear page number + 1, 0 = empty */
-	u8 global; /* CR4.PGE and the G bit: kept across CR3 loads */
-	u8 large;  /* log2 of the page size when it is a 2 or 4 MiB page (INVLPG drops all of it) */
+	u64 addend; /* host address of the page minus its linear address (RAM only) */
+	u8 *hpage;  /* host address of the page; NULL: not RAM (MMIO) */
+	u64 gpa;    /* physical address of the page */
+	u64 page;   /* linear address of the page; BT_TLB_EMPTY: the entry is empty */
+	u8 global;  /* CR4.PGE and the G bit: kept across CR3 loads */
+	u8 large; /* log2 of the page size when it is a 2 or 4 MiB page (INVLPG drops all of it) */
+	u8 pad[6];
 };
 
-#define BT_TLB_SIZE  256
+/* May an access of kind acc to the page at linear address page use e without a walk? */
+static inline bool bt_tlb_tag_ok(const struct bt_tlb_entry *e, enum bt_access acc, u64 page)
+{
+	return (e->tag[acc] & ~BT_TLB_MMIO) == page;
+}
+
+#define BT_TLB_SIZE 256
+_Static_assert(sizeof(struct bt_tlb_entry) == 64, "generated code indexes the TLB by shifts");
 #define BT_TRACE_LEN 16
 
-/* Model-specific registers the CPU itself keeps (sysreg.c); the machine keeps the APIC's. */
+/* Machine-check banks of the model (IA32_MCG_CAP.Count). */
+#define BT_MC_BANKS 6
+/* The AMD64 legacy performance counters (PerfEvtSel0-3, PerfCtr0-3; APM vol. 2 13.2). */
+#define BT_PERF_COUNTERS 4
+
+/* Model-specific registers the CPU itself keeps (msr.c); the machine keeps the APIC's. */
 struct bt_msrs {
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;
 	u64 tsc_aux, pat, misc_enable, hwcr, syscfg;
 	u64 mtrr_def_type, mtrr_fixed[11], mtrr_var[16]; /* var: base/mask pairs */
+	u64 tsc_adjust, debugctl, feature_control;
+	u64 mcg_status, mcg_ctl, mc[BT_MC_BANKS][4]; /* CTL, STATUS, ADDR, MISC per bank */
+	u64 mc_ctl_mask[BT_MC_BANKS];		     /* AMD MCi_CTL_MASK */
+	u64 perf_sel[BT_PERF_COUNTERS], perf_ctr[BT_PERF_COUNTERS];
+	u64 nb_cfg, de_cfg, iorr[4], top_mem, top_mem2, smm_base, smm_addr, smm_mask;
+};
+
+/*
+ * How the softmmu and guest memory (mmu.c, mem.c) report what they invalidate, so that they never
+ * call the translation layer themselves: the block cache (cache.c, bt_cache_inval_ops) implements
+ * it for a running CPU; a test of the MMU alone plugs in a recorder; NULL: nothing to drop.
+ * Called on the thread that runs the CPU.
+ */
+struct bt_inval_ops {
+	/* The CPU's linear-to-physical translations changed: all of them, or only the non-global. */
+	void (*tlb_flushed)(struct bt_cpu *cpu, bool nonglobal_only);
+	/* The physical page holding gpa was written: what the CPU translated from it is stale. */
+	void (*code_written)(struct bt_cpu *cpu, u64 gpa);
+	/* Everything the CPU translated is stale (too many pages to name them). */
+	void (*code_flush)(struct bt_cpu *cpu);
+};
+
+/* The block cache's implementation (cache.c). */
+extern const struct bt_inval_ops bt_cache_inval_ops;
+
+/* TLB statistics (mmu.c): misses, whole flushes, CR3 loads, INVLPGs. */
+struct bt_tlb_stats {
+	u64 nr_misses, nr_flushes, nr_cr3, nr_invlpg;
 };
 
 struct bt_cpu {
@@ -444,7 +467,8 @@ struct bt_cpu {
 	u32 stack_size; /* 2, 4 or 8: SS.B or 64-bit mode */
 	u64 icount;	/* retired instructions */
 	bool end_block; /* leave the current block after this instruction */
-	struct bt_tlb_entry tlb[2][BT_TLB_SIZE]; /* [0]: supervisor accesses, [1]: CPL 3 */
+	struct bt_tlb_entry tlb[2][BT_TLB_SIZE]
+		__attribute__((aligned(64))); /* [0]: CPL 0-2, [1]: 3 */
 	u64 last_ea; /* linear address of the last memory r/m operand read */
 	unsigned last_seg;
 	u64 last_off;
@@ -453,18 +477,43 @@ struct bt_cpu {
 	u8 deliver_kind;  /* its enum bt_event */
 	u64 soft_rip;	  /* INT n, INT3, INTO: the instruction (a fault delivering it is there) */
 	bool exc_exit;	  /* exceptions outside real mode end bt_run (flat user-mode tests) */
+	bool implicit;	  /* an implicit supervisor access (descriptor tables, IDT, TSS) runs */
 	struct bt_mem *mem;
+	const struct bt_inval_ops *inval; /* NULL: nothing translated to invalidate */
+	struct bt_tlb_stats tlb_stats;
 	struct bt_cache cache;
 	struct bt_block *cur_block;
 	jmp_buf fault_jmp; /* where bt_raise lands, set by bt_run */
 	struct bt_exception exc;
 	bool exc_is_trap; /* INT n / INT3 / INTO: saved IP is the next instruction */
+	bool exc_rf;	  /* a fault: push RFLAGS with RF set */
+	bool deliver_rf;  /* the event being delivered pushes RF set */
+	/* Debug registers (debug.c): enabled breakpoints by kind, hits of this instruction. */
+	u8 dbg_insn, dbg_data, dbg_io;
+	u8 db_pending;
+	bool rf_loaded;	  /* the instruction (IRET) loaded RF: keep it */
+	bool tf_at_end;	  /* SYSCALL/SYSRET: single step if TF is set after, not before */
+	bool mov_ss;	  /* the instruction was MOV SS / POP SS: debug traps wait one more */
+	bool db_deferred; /* a single-step trap held back by a MOV SS shadow */
 	/* BT_KICK_* bits, set from any thread; read at block entry and in REP loops. */
 	int exit_request;
-	struct bt_cpuid_model cpuid;
+	struct cpu_model model; /* what CPUID reports and which instructions exist */
+	unsigned nr_cpus;	/* CPUs in the machine (CPUID topology) */
 	u64 tsc_offset;
 	struct bt_tlb_entry tlb_scratch; /* a translation not to cache (writes to ROM) */
 	bool tlb_large;			 /* some TLB entry holds a piece of a large page */
+	/*
+	 * The JIT (jit/jit.h); NULL: interpreter only. Generated code leaves at a block entry once
+	 * icount would pass jit_limit (bt_run's end; bt_cpu_kick and the INTR pin zero it). A memory
+	 * access the inline TLB lookup cannot do goes through jit_tmp (jit_post: what remains).
+	 */
+	struct bt_jit *jit;
+	u64 jit_limit;
+	u64 jit_tmp;
+	u64 jit_target; /* an indirect CALL's target across its push */
+	u32 jit_post;
+	u32 jit_post_seg, jit_post_size;
+	u64 jit_post_off;
 	bool flat; /* bt_cpu_set_flat64: linear = physical despite CR0.PG, until a CR3 load */
 	unsigned index;
 	struct bt_msrs msr;
@@ -483,10 +532,37 @@ struct bt_cpu_config {
 	struct bt_mem *mem;
 	unsigned index;	    /* APIC ID */
 	size_t cache_bytes; /* 0: default */
+	/* The CPU model (copied); NULL: CPU_MODEL_DEFAULT. It must pass cpu_model_check. */
+	const struct cpu_model *model;
+	unsigned nr_cpus; /* 0: 1 */
+	/*
+	 * The JIT tier (jit/): off, every block is interpreted; on, a block is compiled to host code
+	 * once the interpreter ran it jit_threshold times (0: BT_JIT_THRESHOLD_DEFAULT; 1: at once)
+	 * into a code cache of jit_code_bytes (0: BT_JIT_CODE_BYTES_DEFAULT), flushed whole when full.
+	 */
+	bool jit;
+	unsigned jit_threshold;
+	size_t jit_code_bytes;
 };
+
+#define BT_JIT_THRESHOLD_DEFAULT  16
+#define BT_JIT_CODE_BYTES_DEFAULT (32u << 20)
+
+/* Does the CPU model have feature f (CPUID says so, the instructions exist)? */
+static inline bool bt_has(const struct bt_cpu *cpu, enum cpu_feature f)
+{
+	return cpu_model_has(&cpu->model, f);
+}
+
+static inline bool bt_intel(const struct bt_cpu *cpu)
+{
+	return cpu->model.vendor == CPU_VENDOR_INTEL;
+}
 
 MUST_CHECK int bt_cpu_create(const struct bt_cpu_config *cfg, struct bt_cpu **out, struct err *err);
 void bt_cpu_destroy(struct bt_cpu *cpu);
+/* Replace the CPU model (tests, set-up): drops the translated code, whose handlers follow it. */
+void bt_cpu_set_model(struct bt_cpu *cpu, const struct cpu_model *model);
 /* Reset to the power-on state (SDM vol. 3A 10.1.1): real mode at F000:FFF0. */
 void bt_cpu_reset(struct bt_cpu *cpu);
 /* Put the CPU in 64-bit user-like flat mode (CS.L, base 0, CPL 3) for tests: no page tables
@@ -539,6 +615,10 @@ void bt_set_cr0(struct bt_cpu *cpu, u64 v);
 void bt_set_cr3(struct bt_cpu *cpu, u64 v);
 void bt_set_cr4(struct bt_cpu *cpu, u64 v);
 void bt_set_efer(struct bt_cpu *cpu, u64 v);
+/* WRMSR to IA32_EFER, XSETBV to XCR0: 0 or -EPERM (#GP); no longjmp. */
+int bt_efer_write(struct bt_cpu *cpu, u64 v);
+int bt_xcr0_write(struct bt_cpu *cpu, u64 v);
+bool bt_xcr0_valid(const struct bt_cpu *cpu, u64 v);
 void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin);
 /*
  * MSR access as RDMSR/WRMSR see it (machine MSRs through mem->msr first). 0, or -EPERM when the
@@ -556,13 +636,41 @@ unsigned bt_msr_list(const u32 **indexes);
 #define BT_TSC_KHZ 2000000u
 u64 bt_rdtsc(struct bt_cpu *cpu);
 
+/*
+ * Can this host run the model (the features the engine computes with host instructions)? 0, or
+ * -EOPNOTSUPP with the reason in why; with drop, the features the host cannot back (and those
+ * needing them) are taken out of m instead, their names in why and their number returned. Any
+ * thread.
+ */
+int bt_host_check(struct cpu_model *m, bool drop, char *why, size_t len);
+
 /* CPUID model, SDM vol. 2A CPUID. */
-void bt_cpuid(const struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
+void bt_cpuid(struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
 
 /* --------------------------------------------- executor helpers (ops/) */
 
 NORETURN void bt_raise(struct bt_cpu *cpu, u8 vector, u32 error, bool has_error);
 NORETURN void bt_raise_pf(struct bt_cpu *cpu, u64 addr, u32 error);
+/* #DB after a single-stepped instruction: a trap, RIP already past it; DR6.BS says why. */
+NORETURN void bt_raise_single_step(struct bt_cpu *cpu);
+/* #DB trap after an instruction (breakpoint hits already in DR6). */
+NORETURN void bt_raise_debug_trap(struct bt_cpu *cpu);
+/* #DB fault before an instruction: rf is the RF flag pushed (general detect 1, breakpoint 0). */
+NORETURN void bt_raise_debug(struct bt_cpu *cpu, bool rf);
+
+/* Debug registers (debug.c). DR7 or CR4.DE changed: recompute what is watched. */
+void bt_debug_update(struct bt_cpu *cpu);
+/* Is a data breakpoint's byte in the linear page at page (the TLB must not cache it)? */
+bool bt_debug_watched(const struct bt_cpu *cpu, u64 page);
+/* A data access / an I/O access: record breakpoint hits for the trap after the instruction. */
+void bt_debug_data(struct bt_cpu *cpu, u64 lin, unsigned size, bool write);
+void bt_debug_io(struct bt_cpu *cpu, u16 port, unsigned size);
+/* Before an instruction while instruction breakpoints are enabled: #DB fault on a hit. */
+void bt_debug_check_insn(struct bt_cpu *cpu);
+/* MOV DRn with DR7.GD: #DB fault with DR6.BD. */
+void bt_debug_gd(struct bt_cpu *cpu);
+/* Raise the trap for the recorded hits, with DR6.BS when single_step. */
+NORETURN void bt_debug_trap(struct bt_cpu *cpu, bool single_step);
 #define bt_raise_ud(cpu)  bt_raise((cpu), BT_EXC_UD, 0, false)
 #define bt_raise_gp0(cpu) bt_raise((cpu), BT_EXC_GP, 0, true)
 
@@ -690,6 +798,9 @@ void bt_task_switch(struct bt_cpu *cpu, u16 sel, enum bt_ts_reason why, u32 ext)
 extern const bt_handler_fn bt_ops_map1[256];
 extern const bt_handler_fn bt_ops_map0f[256];
 extern const bt_handler_fn bt_ops_map0f38[256];
+extern const bt_handler_fn bt_ops_map0f3a[256];
+extern const bt_handler_fn bt_ops_vex0f38[256];
+extern const bt_handler_fn bt_ops_vex0f3a[256];
 /* SSE handlers by 0F opcode (ops/sse.c); NULL: not an SSE opcode. */
 extern const bt_handler_fn bt_ops_sse[256];
 /* MMX handlers by 0F opcode without a 66/F2/F3 prefix (ops/mmx.c); NULL: not MMX. */
@@ -722,9 +833,8 @@ static inline BT_HOT u8 *bt_tlb_hit(struct bt_cpu *cpu, unsigned seg, u64 off, u
 		lin += cpu->st.seg[seg].base;
 	e = &cpu->tlb[(cpu->st.seg[CPU_CS].selector & 3) == 3]
 		     [(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
-	if (likely(e->tag[acc] == (lin >> BT_PAGE_SHIFT) + 1 &&
-		   (lin & ~BT_PAGE_MASK) + size <= BT_PAGE_SIZE && e->hpage))
-		return e->hpage + (lin & ~BT_PAGE_MASK);
+	if (likely(e->tag[acc] == ((lin + size - 1) & BT_PAGE_MASK)))
+		return (u8 *)(uintptr_t)(lin + e->addend);
 	return NULL;
 }
 
@@ -835,6 +945,8 @@ static inline bool bt_cf(const struct bt_cpu *cpu)
 		return cpu->lf_carry;
 	case BT_LF_RES:
 		return cpu->lf_a & BT_CF;
+	case BT_LF_HOST:
+		return (cpu->lf_res >> 8) & BT_CF;
 	default:
 		return false;
 	}
@@ -980,8 +1092,12 @@ static inline bool bt_cond(struct bt_cpu *cpu, unsigned cc)
 	return bt_cond_slow(cpu, cc);
 }
 
-/* A faster handler for the decoded instruction's form, or in->fn (ops/table.c). */
-bt_handler_fn bt_ops_specialise(const struct bt_insn *in, enum bt_mode mode);
+/*
+ * Choose the handler of a decoded instruction (ops/table.c) and store it in in->fn: bt_op_ud for
+ * a form the decoder marked invalid or an opcode the model lacks, else the opcode's handler or a
+ * faster one specialised for the form (register operands, operand size). Returns in->fn.
+ */
+bt_handler_fn bt_ops_select(struct bt_insn *in, enum bt_mode mode);
 
 /* Per-handler helpers shared between op files. */
 void bt_op_ud(struct bt_cpu *cpu, const struct bt_insn *in);

@@ -20,6 +20,8 @@
  */
 #include "bt-fallback/bt.h"
 
+#include "bt-fallback/jit/jit.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,13 +53,16 @@ void bt_cache_destroy(struct bt_cache *c)
 	c->arena = NULL;
 }
 
-void bt_cache_flush(struct bt_cache *c)
+void bt_cache_flush(struct bt_cpu *cpu)
 {
+	struct bt_cache *c = &cpu->cache;
+
 	memset(c->hash, 0, BT_CACHE_BUCKETS * sizeof(*c->hash));
 	memset(c->page_hash, 0, BT_CACHE_BUCKETS * sizeof(*c->page_hash));
 	bt_cache_jc_flush(c);
 	c->arena_used = 0;
 	c->nr_flushes++;
+	bt_jit_flush(cpu); /* generated code points into the blocks */
 }
 
 void bt_cache_jc_flush(struct bt_cache *c)
@@ -103,8 +108,9 @@ static void bt_cache_unhash(struct bt_cache *c, struct bt_block *b)
 	}
 }
 
-unsigned bt_cache_invalidate_page(struct bt_cache *c, u64 gpa)
+unsigned bt_cache_invalidate_page(struct bt_cpu *cpu, u64 gpa)
 {
+	struct bt_cache *c = &cpu->cache;
 	u64 page = gpa >> BT_PAGE_SHIFT;
 	struct bt_page_link **pp = &c->page_hash[bt_cache_page_bucket(page)];
 	unsigned n = 0;
@@ -120,6 +126,8 @@ unsigned bt_cache_invalidate_page(struct bt_cache *c, u64 gpa)
 		if (l->block->valid) {
 			l->block->valid = false;
 			bt_cache_unhash(c, l->block);
+			if (cpu->jit)
+				bt_jit_block_dropped(cpu, l->block);
 			n++;
 		}
 	}
@@ -211,7 +219,7 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 			bt_fetch(cpu, lin + avail, buf, 1, &insn_gpa);
 			bt_raise_gp0(cpu); /* not reached when bt_fetch raised */
 		}
-		insns[n].fn = bt_ops_specialise(&insns[n], mode);
+		bt_ops_select(&insns[n], mode);
 		total += insns[n].len;
 		if (bt_cache_ends_block(&insns[n++]))
 			break;
@@ -235,7 +243,7 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	size = sizeof(*b) + n * sizeof(struct bt_insn);
 	size = ALIGN_UP(size, 16);
 	if (c->arena_used + size > c->arena_size)
-		bt_cache_flush(c);
+		bt_cache_flush(cpu);
 	b = (struct bt_block *)(c->arena + c->arena_used);
 	c->arena_used += size;
 	b->gpa = gpa;
@@ -245,6 +253,9 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	b->valid = true;
 	b->succ[0] = b->succ[1] = NULL;
 	b->link_gen = 0;
+	b->hot = 0;
+	b->jit[0] = b->jit[1] = NULL;
+	b->jit_in = NULL;
 	memcpy(b->insns, insns, n * sizeof(struct bt_insn));
 	bt_cache_link_page(c, b, 0, gpa);
 	bt_mem_mark_code(cpu->mem, gpa);
@@ -277,7 +288,7 @@ static bool bt_cache_tlb_global(const struct bt_cpu *cpu, bool user, u64 lin)
 {
 	const struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
-	return e->tag[BT_ACC_FETCH] == (lin >> BT_PAGE_SHIFT) + 1 && e->global;
+	return bt_tlb_tag_ok(e, BT_ACC_FETCH, lin & BT_PAGE_MASK) && e->global;
 }
 
 struct bt_block *bt_cache_get(struct bt_cpu *cpu)
@@ -319,3 +330,32 @@ struct bt_block *bt_cache_get(struct bt_cpu *cpu)
 				    .ng_gen = global ? 0 : c->jc_ng_gen };
 	return b;
 }
+
+/* ------------------------------------------- what the MMU and memory report (bt.h) */
+
+static void bt_cache_tlb_flushed(struct bt_cpu *cpu, bool nonglobal_only)
+{
+	if (nonglobal_only)
+		bt_cache_jc_flush_nonglobal(&cpu->cache);
+	else
+		bt_cache_jc_flush(&cpu->cache);
+}
+
+/* A write to a code page: drop its blocks; if the running block is one, leave it after this
+ * instruction (the write must be seen by the next fetch, SDM vol. 3A 11.6). */
+static void bt_cache_code_written(struct bt_cpu *cpu, u64 gpa)
+{
+	if (bt_cache_invalidate_page(cpu, gpa) && cpu->cur_block && !cpu->cur_block->valid)
+		cpu->end_block = true;
+}
+
+static void bt_cache_code_flush(struct bt_cpu *cpu)
+{
+	bt_cache_flush(cpu);
+}
+
+const struct bt_inval_ops bt_cache_inval_ops = {
+	.tlb_flushed = bt_cache_tlb_flushed,
+	.code_written = bt_cache_code_written,
+	.code_flush = bt_cache_code_flush,
+};

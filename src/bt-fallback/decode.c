@@ -10,10 +10,14 @@
  * 2.2.1.3: default-64 and forced-64 instructions), 15-byte limit (2.3.11).
  * Opcode maps: vol. 2D appendix A (tables A-2 and A-3).
  *
- * Not decoded yet: VEX/EVEX (#UD: the CPUID model advertises no AVX), the
- * 0F3A map, SSE/MMX/x87 opcodes (#UD until they are implemented).
+ * VEX (2.3): the 2-byte (C5) and 3-byte (C4) prefixes, always in 64-bit mode
+ * and, in 16/32-bit protected mode, when the next byte's top bits are 11b
+ * (otherwise LDS/LES); a legacy 66, F2, F3, LOCK or REX before one is #UD.
+ * Outside 64-bit mode VEX.R, X, B and vvvv bit 3 are ignored. EVEX is #UD (no
+ * AVX-512). Which opcodes exist is the handler tables' business (ops/table.c):
+ * the decoder only marks the forms the SDM makes #UD whatever the model.
  */
-#include "bt-fallback/bt.h"
+#include "bt-fallback/decode.h"
 
 #include <string.h>
 
@@ -87,8 +91,8 @@ static const u32 bt_decode_map0f[256] = {
 	[0x10 ... 0x17] = D_MODRM, [0x28 ... 0x2f] = D_MODRM, [0x50 ... 0x5f] = D_MODRM,
 	[0xc2] = D_MODRM | D_I8, [0xc3] = D_MODRM, [0xc4 ... 0xc6] = D_MODRM | D_I8,
 	[0x60 ... 0x6f] = D_MODRM, [0x70 ... 0x73] = D_MODRM | D_I8, [0x74 ... 0x76] = D_MODRM,
-	[0x7e ... 0x7f] = D_MODRM, [0xae] = D_MODRM, [0xd1 ... 0xdf] = D_MODRM,
-	[0xe0 ... 0xef] = D_MODRM, [0xf1 ... 0xfe] = D_MODRM,
+	[0x7c ... 0x7f] = D_MODRM, [0xae] = D_MODRM, [0xd0 ... 0xdf] = D_MODRM,
+	[0xe0 ... 0xef] = D_MODRM, [0xf0 ... 0xfe] = D_MODRM,
 	[0x18 ... 0x1f] = D_MODRM,
 	[0x40 ... 0x4f] = D_MODRM,
 	[0x80 ... 0x8f] = D_RELZ | D_F64,
@@ -171,6 +175,8 @@ static void bt_dec_modrm32(struct bt_dec *d, struct bt_insn *in, unsigned mod, u
 		unsigned b = sib & 7;
 
 		in->scale = (u8)(sib >> 6);
+		in->sib = 1;
+		in->sib_index = (u8)idx;
 		if (idx != 4)
 			in->index = (u8)idx;
 		if (b == 5 && mod == 0) {
@@ -224,22 +230,6 @@ static bool bt_dec_lock_ok(const struct bt_insn *in, u32 attr)
 	default:
 		return true;
 	}
-}
-
-static bt_handler_fn bt_dec_handler(const struct bt_insn *in)
-{
-	unsigned map = in->opcode >> 8, op = in->opcode & 0xff;
-	bt_handler_fn fn = NULL;
-
-	if (map == 0)
-		fn = bt_ops_map1[op];
-	else if (map == 1 && !in->p66 && in->rep == BT_REP_NONE && bt_ops_mmx[op])
-		fn = bt_ops_mmx[op];
-	else if (map == 1)
-		fn = bt_ops_map0f[op] ? bt_ops_map0f[op] : bt_ops_sse[op];
-	else if (map == 2)
-		fn = bt_ops_map0f38[op];
-	return fn ? fn : bt_op_ud;
 }
 
 /* Operand size (SDM vol. 2A 2.2.1.2 and table 3-4 of vol. 1). */
@@ -304,6 +294,53 @@ static void bt_dec_imm(struct bt_dec *d, struct bt_insn *in, u32 attr)
 			in->imm = zsz == 2 ? (u64)(s64)(s16)bt_dec_get(d, 2) :
 					     (u64)(s64)(s32)bt_dec_get(d, 4);
 	}
+}
+
+/*
+ * The VEX prefix after its first byte c (C4 or C5): fills vex, vex_l, vvvv, the
+ * mandatory prefix (p66, rep), the map and the REX-like R, X, B (W in vex_w; as REX.W in rexw
+ * in 64-bit mode only). Returns a decode error, 0, or 1
+ * when the form is #UD (a legacy prefix before it, a reserved map).
+ */
+static int bt_dec_vex(struct bt_dec *d, struct bt_insn *in, unsigned c, bool mode64, bool legacy,
+		      unsigned *map, unsigned *rex)
+{
+	unsigned v1 = (unsigned)bt_dec_get(d, 1), v2, r, x = 0, bb = 0, w = 0, mm = 1, pp;
+	bool bad = legacy;
+
+	if (c == 0xc4) {
+		v2 = (unsigned)bt_dec_get(d, 1);
+		x = !(v1 & 0x40);
+		bb = !(v1 & 0x20);
+		mm = v1 & 0x1f;
+		w = v2 >> 7;
+	} else {
+		v2 = v1;
+	}
+	if (d->shorted)
+		return BT_DECODE_SHORT;
+	r = !(v1 & 0x80);
+	pp = v2 & 3;
+	in->vex = 1;
+	in->vex_l = (v2 >> 2) & 1;
+	in->vvvv = (u8)((~v2 >> 3) & 15);
+	if (!mode64) {
+		r = x = bb = 0;
+		in->vvvv &= 7;
+	}
+	if (mm < 1 || mm > 3)
+		bad = true;
+	*map = mm < 1 || mm > 3 ? 1 : mm;
+	/* VEX.W: an opcode extension always, a 64-bit operand size only in 64-bit mode. */
+	in->vex_w = w & 1;
+	if (!mode64)
+		w = 0;
+	*rex = 0x40 | w << 3 | r << 2 | x << 1 | bb;
+	in->has_rex = 1; /* byte registers as with REX: no AH..BH */
+	in->rexw = w;
+	in->p66 = pp == 1;
+	in->rep = pp == 2 ? BT_REP_F3 : pp == 3 ? BT_REP_F2 : BT_REP_NONE;
+	return bad ? 1 : 0;
 }
 
 int bt_decode(enum bt_mode mode, const u8 *bytes, unsigned avail, struct bt_insn *in)
@@ -371,6 +408,25 @@ int bt_decode(enum bt_mode mode, const u8 *bytes, unsigned avail, struct bt_insn
 	in->has_rex = rex != 0;
 	in->p66 = p66;
 	in->rexw = (rex & 8) != 0;
+	if ((b == 0xc4 || b == 0xc5) && mode != BT_MODE_REAL) {
+		unsigned v1 = d.pos < avail ? bytes[d.pos] : 0;
+
+		if (d.pos >= avail)
+			return BT_DECODE_SHORT;
+		if (mode64 || (v1 >> 6) == 3) {
+			int r = bt_dec_vex(&d, in, b, mode64, p66 || in->rep || in->lock || rex,
+					   &map, &rex);
+
+			if (r < 0)
+				return r;
+			invalid |= r > 0;
+			p66 = false; /* VEX.pp is the mandatory prefix; no operand-size override */
+			b = (unsigned)bt_dec_get(&d, 1);
+			if (d.shorted)
+				return BT_DECODE_SHORT;
+			goto opcode;
+		}
+	}
 	if (b == 0x0f) {
 		b = (unsigned)bt_dec_get(&d, 1);
 		map = 1;
@@ -381,15 +437,16 @@ int bt_decode(enum bt_mode mode, const u8 *bytes, unsigned avail, struct bt_insn
 		if (d.shorted)
 			return BT_DECODE_SHORT;
 	}
+opcode:
 	in->opcode = (u16)(map << 8 | b);
 	if (map == 0)
 		attr = bt_decode_map1[b];
 	else if (map == 1)
 		attr = bt_decode_map0f[b];
-	else if (map == 2 && (b == 0xf0 || b == 0xf1))
-		attr = D_MODRM;
-	else
-		attr = 0;
+	else if (map == 2) /* 0F 38: every opcode has a ModRM byte (SDM vol. 2D table A-4) */
+		attr = D_MODRM | (b == 0xf0 && in->rep == BT_REP_F2 ? D_RMB : 0); /* CRC32 Eb */
+	else /* 0F 3A: ModRM and an imm8 (table A-5) */
+		attr = D_MODRM | D_I8;
 	if (mode64 && (attr & D_INV64))
 		invalid = true;
 	/* In 64-bit mode 0x63 is MOVSXD; elsewhere ARPL (a protected-mode system insn). */
@@ -409,8 +466,8 @@ int bt_decode(enum bt_mode mode, const u8 *bytes, unsigned avail, struct bt_insn
 
 			in->ea_kind = BT_EA_NONE;
 			in->rm = (attr & (D_BYTE | D_RMB)) ? bt_dec_reg8(r, in->has_rex) : (u8)r;
-			/* VEX (C4/C5) and EVEX (62) prefixes in 16/32-bit code: no AVX, so #UD. */
-			if (map == 0 && (b == 0xc4 || b == 0xc5 || b == 0x62))
+			/* EVEX (62) in 16/32-bit code: no AVX-512, so #UD. */
+			if (map == 0 && b == 0x62)
 				invalid = true;
 		} else if (in->asz == 2) {
 			bt_dec_modrm16(&d, in, mod, rm);
@@ -439,6 +496,6 @@ int bt_decode(enum bt_mode mode, const u8 *bytes, unsigned avail, struct bt_insn
 	in->len = (u8)d.pos;
 	if (in->lock && !bt_dec_lock_ok(in, attr))
 		invalid = true;
-	in->fn = invalid ? bt_op_ud : bt_dec_handler(in);
+	in->invalid = invalid;
 	return BT_DECODE_OK;
 }

@@ -209,7 +209,7 @@ static void bt_deliver_idt(struct bt_cpu *cpu, u8 vector, bool has_error, u32 er
 		bt_intr_tss_stack(cpu, new_cpl, ist, ext, &f, &ss_desc);
 	if (lm)
 		f.sp &= ~0xfull;
-	rflags = bt_get_rflags(cpu);
+	rflags = bt_get_rflags(cpu) | (cpu->deliver_rf ? BT_RF : 0);
 	if (v86) {
 		bt_frame_push(cpu, &f, gsz, cpu->st.seg[CPU_GS].selector);
 		bt_frame_push(cpu, &f, gsz, cpu->st.seg[CPU_FS].selector);
@@ -265,11 +265,16 @@ void bt_deliver(struct bt_cpu *cpu, u8 vector, bool has_error, u32 error, enum b
 static void bt_intr_event(struct bt_cpu *cpu, u8 vector, bool has_error, u32 error,
 			  enum bt_event kind)
 {
+	/* A fault pushes RF set (an instruction breakpoint excepted); traps and interrupts as is. */
+	cpu->deliver_rf = kind == BT_EV_EXC && cpu->exc_rf;
+	if (vector == BT_EXC_DB && kind == BT_EV_EXC)
+		cpu->st.dr[7] &= ~(1ull << 13); /* DR7.GD: the handler may use the registers */
 	cpu->in_delivery = true;
 	cpu->deliver_class = (u8)bt_intr_class(vector, kind);
 	cpu->deliver_kind = (u8)kind;
 	bt_deliver(cpu, vector, has_error, error, kind);
 	cpu->in_delivery = false;
+	cpu->deliver_rf = false;
 }
 
 bool bt_exc_dispatch(struct bt_cpu *cpu)
@@ -309,6 +314,7 @@ void bt_intr_poll(struct bt_cpu *cpu)
 	if (__atomic_load_n(&cpu->nmi_pending, __ATOMIC_ACQUIRE) && !cpu->st.nmi_masked) {
 		__atomic_store_n(&cpu->nmi_pending, 0, __ATOMIC_RELAXED);
 		cpu->st.nmi_masked = true;
+		cpu->exc_rf = false;
 		bt_intr_event(cpu, 2, false, 0, BT_EV_EXT);
 		return;
 	}

@@ -48,6 +48,25 @@ int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly)
 	return 0;
 }
 
+int bt_mem_attach(struct bt_mem *mem, struct bt_cpu *cpu)
+{
+	if (mem->nr_cpus == BT_MAX_CPUS)
+		return -ENOSPC;
+	mem->cpus[mem->nr_cpus++] = cpu;
+	cpu->mem = mem;
+	return 0;
+}
+
+void bt_mem_detach(struct bt_mem *mem, struct bt_cpu *cpu)
+{
+	for (unsigned i = 0; i < mem->nr_cpus; i++) {
+		if (mem->cpus[i] == cpu) {
+			mem->cpus[i] = mem->cpus[--mem->nr_cpus];
+			return;
+		}
+	}
+}
+
 void bt_mem_dma_written(struct bt_mem *mem, u64 gpa, u64 len)
 {
 	bool queued = false;
@@ -81,7 +100,8 @@ void bt_mem_dma_apply(struct bt_mem *mem)
 		for (unsigned i = 0; i < mem->nr_regions; i++)
 			memset(mem->regions[i].code_pages, 0, mem->regions[i].len >> BT_PAGE_SHIFT);
 		for (unsigned i = 0; i < mem->nr_cpus; i++)
-			bt_cache_flush(&mem->cpus[i]->cache);
+			if (mem->cpus[i]->inval)
+				mem->cpus[i]->inval->code_flush(mem->cpus[i]);
 	} else {
 		for (unsigned i = 0; i < mem->nr_dma; i++)
 			bt_mem_code_written(mem, mem->dma_pages[i]);
@@ -200,9 +220,8 @@ void bt_mem_code_written(struct bt_mem *mem, u64 gpa)
 	for (unsigned i = 0; i < mem->nr_cpus; i++) {
 		struct bt_cpu *cpu = mem->cpus[i];
 
-		if (bt_cache_invalidate_page(&cpu->cache, gpa) && cpu->cur_block &&
-		    !cpu->cur_block->valid)
-			cpu->end_block = true;
+		if (cpu->inval)
+			cpu->inval->code_written(cpu, gpa);
 	}
 }
 

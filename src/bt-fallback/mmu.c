@@ -10,17 +10,22 @@
  * PSE-36 address bits, 4.3), PAE paging (4.4; the PDPTEs are read from
  * memory at each walk rather than cached at CR3 load: the same result for a
  * guest that reloads CR3 after changing them, as the SDM requires), 4-level
- * paging with 2 MiB pages (4.5; no 1 GiB pages: the CPUID model does not
- * advertise them, so PDPTE.PS is reserved). Access rights as in 4.6 without
- * SMEP/SMAP/PKE (not advertised): U/S, R/W with CR0.WP, XD with EFER.NXE.
+ * paging with 2 MiB pages and, when the CPU model has them (pdpe1gb), 1 GiB
+ * pages (4.5; without, PDPTE.PS is reserved). Access rights as in 4.6: U/S,
+ * R/W with CR0.WP, XD with EFER.NXE, SMEP (no supervisor fetch from a user
+ * page) and SMAP (no supervisor data access to a user page, unless EFLAGS.AC
+ * at CPL < 3 for an explicit access; implicit accesses always checked); no
+ * protection keys (not advertised).
  * Accessed and dirty flags (4.8) are set with atomic ORs on the guest's
  * entries, A on every entry of a successful walk and D on the leaf for a
  * write. #PF error codes per 4.7 (P, W, U, RSVD, I/D) with CR2.
  *
  * The TLB (4.10) caches, per 4 KiB page, the permission result for each
  * access kind; there is one TLB for supervisor accesses and one for CPL 3,
- * and CR0.WP / EFER.NXE changes flush, so a cached permission is never used
- * under other rules. Global entries survive CR3 loads; INVLPG drops one page
+ * and CR0.WP / EFER.NXE / CR4.SMEP / CR4.SMAP changes flush, so a cached
+ * permission is never used under other rules. Under SMAP the supervisor TLB
+ * caches no data access to a user page (the answer depends on EFLAGS.AC and
+ * on the access being implicit), so each one walks. Global entries survive CR3 loads; INVLPG drops one page
  * (all of it for a large page). Implicit supervisor accesses (descriptor
  * tables, IDT, TSS: bt_ld_lin/bt_st_lin) use the supervisor TLB at any CPL.
  */
@@ -42,51 +47,61 @@
 /* A PAE PDPTE: bits 2:1, 8:5 and 63:MAXPHYADDR are reserved (table 4-8). */
 #define BT_PDPTE_RSVD (~((1ull << BT_MAXPHYADDR) - 1) | 0x1e6)
 
-static void bt_mmu_clear_jc(struct bt_cpu *cpu)
+/* What was derived from linear addresses (the jump cache) goes with the translations. */
+static void bt_mmu_report_flush(struct bt_cpu *cpu, bool nonglobal_only)
 {
-	/* The jump cache maps linear addresses: it goes with the translations. */
-	bt_cache_jc_flush(&cpu->cache);
+	if (cpu->inval)
+		cpu->inval->tlb_flushed(cpu, nonglobal_only);
+}
+
+static void bt_tlb_clear(struct bt_tlb_entry *e)
+{
+	e->tag[BT_ACC_READ] = e->tag[BT_ACC_WRITE] = e->tag[BT_ACC_FETCH] = BT_TLB_EMPTY;
+	e->page = e->gpa = BT_TLB_EMPTY;
+	e->global = e->large = 0;
 }
 
 void bt_tlb_flush(struct bt_cpu *cpu)
 {
-	cpu->cache.nr_tlb_flushes++;
-	memset(cpu->tlb, 0, sizeof(cpu->tlb));
+	struct bt_tlb_entry *e = &cpu->tlb[0][0];
+
+	cpu->tlb_stats.nr_flushes++;
+	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+		bt_tlb_clear(&e[i]);
 	cpu->tlb_large = false;
-	bt_mmu_clear_jc(cpu);
+	bt_mmu_report_flush(cpu, false);
 }
 
 void bt_tlb_flush_nonglobal(struct bt_cpu *cpu)
 {
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
-	cpu->cache.nr_tlb_cr3++;
+	cpu->tlb_stats.nr_cr3++;
 	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
 		if (!e[i].global)
-			memset(&e[i], 0, sizeof(e[i]));
-	bt_cache_jc_flush_nonglobal(&cpu->cache); /* global translations stay, as in the TLB */
+			bt_tlb_clear(&e[i]);
+	bt_mmu_report_flush(cpu, true); /* global translations stay, as in the TLB */
 }
 
 void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin)
 {
-	u64 vpn = (lin >> BT_PAGE_SHIFT) + 1;
+	u64 page = lin & BT_PAGE_MASK;
 
-	cpu->cache.nr_tlb_invlpg++;
+	cpu->tlb_stats.nr_invlpg++;
 	for (unsigned u = 0; u < 2; u++) {
 		struct bt_tlb_entry *e = &cpu->tlb[u][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
-		if (e->vpn == vpn)
-			memset(e, 0, sizeof(*e));
+		if (e->page == page)
+			bt_tlb_clear(e);
 	}
 	if (cpu->tlb_large) {
 		struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
 		for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
-			if (e[i].large &&
-			    !((((e[i].vpn - 1) << BT_PAGE_SHIFT) ^ lin) >> e[i].large))
-				memset(&e[i], 0, sizeof(e[i]));
+			if (e[i].large && !((e[i].page ^ lin) >> e[i].large))
+				bt_tlb_clear(&e[i]);
 	}
-	bt_mmu_clear_jc(cpu);
+	bt_mmu_report_flush(cpu, false);
 }
 
 void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
@@ -94,9 +109,10 @@ void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
 	gpa &= BT_PAGE_MASK;
+	/* Possibly another CPU's TLB, which its thread refills meanwhile: single aligned accesses. */
 	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
-		if (e[i].gpa == gpa) /* possibly another CPU's TLB: one aligned store */
-			__atomic_store_n(&e[i].tag[BT_ACC_WRITE], 0, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&e[i].gpa, __ATOMIC_RELAXED) == gpa)
+			__atomic_store_n(&e[i].tag[BT_ACC_WRITE], BT_TLB_EMPTY, __ATOMIC_RELAXED);
 }
 
 void bt_tlb_drop_writes(struct bt_cpu *cpu)
@@ -104,7 +120,7 @@ void bt_tlb_drop_writes(struct bt_cpu *cpu)
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
 	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
-		e[i].tag[BT_ACC_WRITE] = 0;
+		e[i].tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
 }
 
 /* CPL 3 accesses (virtual-8086 mode included) use the user TLB and user-mode permissions. */
@@ -118,7 +134,8 @@ struct bt_walk {
 	u64 gpa;	    /* physical address of the 4 KiB page */
 	bool w, u, x;	    /* write, user and execute rights of the whole walk */
 	bool dirty, global; /* leaf D and G (with CR4.PGE) */
-	u8 large;	    /* log2 of the page size for a 2/4 MiB page, else 0 */
+	bool smap;	    /* a supervisor walk of a user page under SMAP: cache no data access */
+	u8 large;	    /* log2 of the page size for a 2/4 MiB or 1 GiB page, else 0 */
 };
 
 /* Host address of a paging-structure entry, or NULL when the table is not in RAM. */
@@ -160,13 +177,16 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 {
 	u64 cr4 = cpu->st.cr4, efer = cpu->st.efer;
 	bool pae = cr4 & BT_CR4_PAE, nxe = pae && (efer & BT_EFER_NXE);
+	/* I/D: a fetch, reported with NXE or SMEP (SDM vol. 3A 4.7). */
 	u32 err = BT_MMU_FAULT | (acc == BT_ACC_WRITE ? BT_PF_W : 0) | (user ? BT_PF_U : 0) |
-		  (acc == BT_ACC_FETCH && nxe ? BT_PF_FETCH : 0);
+		  (acc == BT_ACC_FETCH && (nxe || (cr4 & BT_CR4_SMEP)) ? BT_PF_FETCH : 0);
 	void *ptes[4];
 	u64 vals[4], pte_gpas[4];
 	unsigned nr = 0, esize = pae ? 8 : 4, shift;
 	u64 table, e = 0, xd_rsvd = nxe ? 0 : BT_PTE_XD;
 	bool wr = true, us = true, nx = false, ok;
+	bool gbpages = (efer & BT_EFER_LMA) && bt_has(cpu, CPU_F_PDPE1GB);
+	bool smep = !user && (cr4 & BT_CR4_SMEP), smap = !user && (cr4 & BT_CR4_SMAP);
 
 	if (!pae) {
 		table = cpu->st.cr3 & 0xfffff000u;
@@ -200,8 +220,10 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 		leaf = shift == 12 || (e & BT_PTE_PS);
 		if (pae) {
 			rsvd = BT_PTE_HI_RSVD | xd_rsvd;
-			if (shift == 39 || shift == 30)
-				rsvd |= BT_PTE_PS; /* PML4E.PS; PDPTE.PS: no 1 GiB pages */
+			if (shift == 39 || (shift == 30 && !gbpages))
+				rsvd |= BT_PTE_PS; /* PML4E.PS; PDPTE.PS without 1 GiB pages */
+			else if (shift == 30 && leaf)
+				rsvd |= 0x3fffe000; /* bits 29:13 of a 1 GiB PDPTE */
 			else if (shift == 21 && leaf)
 				rsvd |= 0x1fe000; /* bits 20:13 of a 2 MiB PDE */
 		} else {
@@ -222,16 +244,22 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 		table = e & (pae ? BT_PTE_ADDR : 0xfffff000u);
 		shift -= idx_bits;
 	}
-	/* Access rights, SDM vol. 3A 4.6.1 (no SMEP, SMAP or protection keys). */
+	/*
+	 * Access rights, SDM vol. 3A 4.6.1 (no protection keys). SMAP: a supervisor data access
+	 * to a user page is refused when it is implicit, made at CPL 3, or EFLAGS.AC is clear.
+	 */
+	bool smap_blocks =
+		smap && us && (cpu->implicit || bt_mmu_user(cpu) || !(cpu->st.rflags & BT_AC));
+
 	switch (acc) {
 	case BT_ACC_READ:
-		ok = !user || us;
+		ok = user ? us : !smap_blocks;
 		break;
 	case BT_ACC_WRITE:
-		ok = user ? us && wr : wr || !(cpu->st.cr0 & BT_CR0_WP);
+		ok = user ? us && wr : (wr || !(cpu->st.cr0 & BT_CR0_WP)) && !smap_blocks;
 		break;
 	default:
-		ok = !nx && (!user || us);
+		ok = !nx && (user ? us : !(smep && us));
 		break;
 	}
 	if (!ok)
@@ -250,6 +278,9 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	if (shift == 12) {
 		w->gpa = e & (pae ? BT_PTE_ADDR : 0xfffff000u);
 		w->large = 0;
+	} else if (shift == 30) {
+		w->gpa = (e & BT_PTE_ADDR & ~0x3fffffffull) | (lin & 0x3ffff000);
+		w->large = 30;
 	} else if (pae) {
 		w->gpa = (e & BT_PTE_ADDR & ~0x1fffffull) | (lin & 0x1ff000);
 		w->large = 21;
@@ -260,7 +291,8 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	}
 	w->w = user ? us && wr : wr || !(cpu->st.cr0 & BT_CR0_WP);
 	w->u = us;
-	w->x = !nx && (!user || us);
+	w->x = !nx && (user ? us : !(smep && us));
+	w->smap = smap && us;
 	w->global = (cr4 & BT_CR4_PGE) && (e & BT_PTE_G);
 	return 0;
 }
@@ -300,14 +332,14 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 {
 	struct bt_mem *mem = cpu->mem;
 	struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
-	u64 vpn = (lin >> BT_PAGE_SHIFT) + 1;
+	u64 page = lin & BT_PAGE_MASK, tag;
 	struct bt_region *r;
 	struct bt_walk w = { 0 };
 	bool logged, writable;
 	u8 *code = NULL;
 	u32 err;
 
-	cpu->cache.nr_tlb_misses++;
+	cpu->tlb_stats.nr_misses++;
 	if ((cpu->st.cr0 & BT_CR0_PG) && !mem->fault_unmapped && !cpu->flat) {
 		err = bt_mmu_walk(cpu, lin, acc, user, &w);
 		if (err) {
@@ -334,22 +366,29 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 		if (acc == BT_ACC_WRITE && *code && !r->readonly)
 			bt_mem_code_written(mem, w.gpa);
 	}
-	e->vpn = vpn;
-	e->gpa = w.gpa;
+	tag = r ? page : page | BT_TLB_MMIO;
+	e->page = page;
+	__atomic_store_n(&e->gpa, w.gpa, __ATOMIC_RELAXED); /* read by bt_tlb_drop_write */
 	e->hpage = r ? r->hva + (w.gpa - r->gpa) : NULL;
+	e->addend = r ? (u64)(uintptr_t)e->hpage - page : 0;
 	e->global = w.global;
 	e->large = w.large;
 	cpu->tlb_large |= w.large != 0;
-	e->tag[BT_ACC_READ] = vpn; /* any walk that succeeded allows reads at this privilege */
-	e->tag[BT_ACC_FETCH] = w.x ? vpn : 0;
+	/* Any walk that succeeded allows reads at this privilege, unless SMAP decides each one. */
+	e->tag[BT_ACC_READ] = w.smap ? BT_TLB_EMPTY : tag;
+	e->tag[BT_ACC_FETCH] = w.x ? tag : BT_TLB_EMPTY;
 	/* A logged page gets its write tag from a write, which marks it (bt_mem_log_dirty). */
 	logged = r && unlikely(r->dirty != NULL);
 	if (logged && acc == BT_ACC_WRITE && !r->readonly)
 		bt_mem_mark_dirty(mem, w.gpa);
-	writable = w.w && w.dirty && !(r && (r->readonly || *code)) &&
+	writable = w.w && w.dirty && !w.smap && !(r && (r->readonly || *code)) &&
 		   (!logged || acc == BT_ACC_WRITE);
-	e->tag[BT_ACC_WRITE] = writable ? vpn : 0;
-	if (e->tag[BT_ACC_WRITE] && r) {
+	e->tag[BT_ACC_WRITE] = writable ? tag : BT_TLB_EMPTY;
+	if (unlikely(cpu->dbg_data) && bt_debug_watched(cpu, page)) {
+		/* A data breakpoint's page: every access checks it (debug.c). */
+		e->tag[BT_ACC_READ] = e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
+	}
+	if (e->tag[BT_ACC_WRITE] != BT_TLB_EMPTY && r) {
 		/*
 		 * Another CPU may mark the page as code now and drop write tags before this one is
 		 * stored: check again after it (bt_mem_mark_code orders its flag store before its
@@ -357,10 +396,10 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 		 */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (__atomic_load_n(code, __ATOMIC_RELAXED))
-			e->tag[BT_ACC_WRITE] = 0;
+			e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
 	}
 	if (acc == BT_ACC_WRITE && r && r->readonly) {
-		cpu->tlb_scratch = (struct bt_tlb_entry){ .gpa = w.gpa, .vpn = vpn };
+		cpu->tlb_scratch = (struct bt_tlb_entry){ .gpa = w.gpa, .page = page };
 		return &cpu->tlb_scratch;
 	}
 	return e;
@@ -372,7 +411,7 @@ static inline struct bt_tlb_entry *bt_tlb_get(struct bt_cpu *cpu, u64 lin, enum 
 {
 	struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
-	if (likely(e->tag[acc] == (lin >> BT_PAGE_SHIFT) + 1))
+	if (likely(bt_tlb_tag_ok(e, acc, lin & BT_PAGE_MASK)))
 		return e;
 	return bt_tlb_fill(cpu, lin, acc, user, false);
 }
@@ -382,7 +421,7 @@ bool bt_mmu_probe_fetch(struct bt_cpu *cpu, u64 lin, u64 *gpa)
 	bool user = bt_mmu_user(cpu);
 	struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
-	if (e->tag[BT_ACC_FETCH] != (lin >> BT_PAGE_SHIFT) + 1)
+	if (!bt_tlb_tag_ok(e, BT_ACC_FETCH, lin & BT_PAGE_MASK))
 		e = bt_tlb_fill(cpu, lin, BT_ACC_FETCH, user, true);
 	if (!e)
 		return false;
@@ -411,7 +450,7 @@ unsigned bt_fetch(struct bt_cpu *cpu, u64 lin, u8 *buf, unsigned want, u64 *gpa)
 		}
 		/* Only the first byte faults: the decoder asks again for a byte it needs. */
 		e = &cpu->tlb[user][(a >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
-		if (e->tag[BT_ACC_FETCH] != (a >> BT_PAGE_SHIFT) + 1)
+		if (!bt_tlb_tag_ok(e, BT_ACC_FETCH, a & BT_PAGE_MASK))
 			e = bt_tlb_fill(cpu, a, BT_ACC_FETCH, user, got != 0);
 		if (!e || !e->hpage)
 			break; /* no code from MMIO: the decoder comes up short, then #GP */
@@ -599,22 +638,39 @@ static void bt_st_at(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val, bool u
 
 u64 bt_ld_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 {
-	return bt_ld_at(cpu, bt_seg_lin(cpu, seg, off, size, false), size, bt_mmu_user(cpu));
+	u64 lin = bt_seg_lin(cpu, seg, off, size, false), v;
+
+	v = bt_ld_at(cpu, lin, size, bt_mmu_user(cpu));
+	if (unlikely(cpu->dbg_data))
+		bt_debug_data(cpu, lin, size, false);
+	return v;
 }
 
 void bt_st_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, u64 val)
 {
-	bt_st_at(cpu, bt_seg_lin(cpu, seg, off, size, true), size, val, bt_mmu_user(cpu));
+	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
+
+	bt_st_at(cpu, lin, size, val, bt_mmu_user(cpu));
+	if (unlikely(cpu->dbg_data))
+		bt_debug_data(cpu, lin, size, true);
 }
 
+/* Implicit supervisor accesses: SMAP applies whatever EFLAGS.AC says (SDM vol. 3A 4.6.1). */
 u64 bt_ld_lin(struct bt_cpu *cpu, u64 lin, unsigned size)
 {
-	return bt_ld_at(cpu, lin, size, false);
+	u64 v;
+
+	cpu->implicit = true;
+	v = bt_ld_at(cpu, lin, size, false);
+	cpu->implicit = false;
+	return v;
 }
 
 void bt_st_lin(struct bt_cpu *cpu, u64 lin, unsigned size, u64 val)
 {
+	cpu->implicit = true;
 	bt_st_at(cpu, lin, size, val, false);
+	cpu->implicit = false;
 }
 
 /* Raise now what an access of size bytes at lin would raise. */
@@ -635,6 +691,8 @@ u64 bt_ld_rmw_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
 
 	/* The read of a read-modify-write already needs write permission (#PF error W=1). */
 	bt_probe_lin(cpu, lin, size, BT_ACC_WRITE);
+	if (unlikely(cpu->dbg_data))
+		bt_debug_data(cpu, lin, size, true);
 	return bt_ld_at(cpu, lin, size, bt_mmu_user(cpu));
 }
 
@@ -660,10 +718,10 @@ u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write)
 	    !bt_canonical(last) || ((lin ^ last) & BT_PAGE_MASK))
 		return NULL;
 	e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
-	if (e->tag[acc] != (lin >> BT_PAGE_SHIFT) + 1) {
+	if (!bt_tlb_tag_ok(e, acc, lin & BT_PAGE_MASK)) {
 		e = bt_tlb_fill(cpu, lin, acc, user, true);
 		/* A write span needs a writable RAM page (the fill dropped its translated code). */
-		if (!e || e->tag[acc] != (lin >> BT_PAGE_SHIFT) + 1)
+		if (!e || !bt_tlb_tag_ok(e, acc, lin & BT_PAGE_MASK))
 			return NULL;
 	}
 	return e->hpage ? e->hpage + (lin & ~BT_PAGE_MASK) : NULL;

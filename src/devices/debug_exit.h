@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Debug-exit port for test guests: a write of V ends the VM with exit status
- * V & 0xff (PLATFORM_REQ_EXIT). Guests in tests/guests use it to report
- * pass/fail without a console.
+ * V & 0xff (PLATFORM_REQ_EXIT), or with QEMU's isa-debug-exit convention
+ * ((V << 1) | 1) & 0xff, so test suites written for QEMU read their result
+ * unchanged. Guests in tests/guests use it to report pass/fail without a
+ * console.
  */
 #ifndef DEVICES_DEBUG_EXIT_H
 #define DEVICES_DEBUG_EXIT_H
@@ -20,6 +22,7 @@
 struct debug_exit_config {
 	const char *name; /* "debug-exit" */
 	u16 port;
+	bool qemu_style; /* exit status ((V << 1) | 1) & 0xff instead of V & 0xff */
 };
 
 struct debug_exit;

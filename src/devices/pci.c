@@ -25,9 +25,10 @@
  * Only dword accesses reach CONFIG_ADDRESS, as on the chipset, so RC and the
  * address register do not disturb each other.
  *
- * Not modelled: type 1 headers (bridges; one bus), the expansion ROM BAR
- * (reads 0), mechanism #2, PCIe extended config space (ECAM comes later:
- * pci_config_read/write are the entry points it will use). MSI and MSI-X
+ * ECAM (PCIe memory-mapped configuration) reaches the same functions through
+ * pci_host_ecam_read/write; the Q35 MCH (mch.c) maps the window. Not modelled: type 1
+ * headers (bridges; one bus), the expansion ROM BAR (reads 0), mechanism #2, PCIe
+ * extended configuration space (0x100-0xfff reads 0). MSI and MSI-X
  * are built on pci_add_capability plus platform->msi by the devices.
  */
 #include "devices/pci.h"
@@ -466,6 +467,36 @@ struct pci_dev *pci_host_find(struct pci_host *h, unsigned dev, unsigned fn)
 	if (dev > 31 || fn > 7)
 		return NULL;
 	return h->devs[dev << 3 | fn];
+}
+
+/* The function an ECAM offset names, or NULL; *reg is the register inside its space. */
+static struct pci_dev *pci_host_ecam_target(struct pci_host *h, u64 off, unsigned *reg)
+{
+	if (off >> 20) /* bus 0 only: there is no bridge */
+		return NULL;
+	*reg = (unsigned)(off & 0xfff);
+	return h->devs[(off >> 12) & 0xff];
+}
+
+u32 pci_host_ecam_read(struct pci_host *h, u64 off, unsigned size)
+{
+	unsigned reg;
+	struct pci_dev *d = pci_host_ecam_target(h, off, &reg);
+
+	if (!d)
+		return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+	if (reg >= PCI_CONFIG_SPACE_SIZE)
+		return 0;
+	return pci_config_read(d, reg, size);
+}
+
+void pci_host_ecam_write(struct pci_host *h, u64 off, unsigned size, u32 val)
+{
+	unsigned reg;
+	struct pci_dev *d = pci_host_ecam_target(h, off, &reg);
+
+	if (d && reg < PCI_CONFIG_SPACE_SIZE)
+		pci_config_write(d, reg, size, val);
 }
 
 void pci_host_reset(struct pci_host *h)

@@ -157,6 +157,15 @@ MUST_CHECK int pci_host_add(struct pci_host *h, struct pci_dev *d, unsigned dev,
 void pci_host_remove(struct pci_host *h, struct pci_dev *d);
 /* The device at 00:dev.fn, or NULL. */
 struct pci_dev *pci_host_find(struct pci_host *h, unsigned dev, unsigned fn);
+/*
+ * Enhanced configuration access (ECAM, PCI Express Base 3.0 7.2.2): off is an offset into the
+ * memory-mapped window (bus << 20 | device << 15 | function << 12 | register), size 1, 2 or
+ * 4 within a dword. The functions here have the 256-byte conventional space: registers
+ * 0x100-0xfff read 0 (no extended capabilities) and ignore writes; a function that is not
+ * there, or a bus other than 0, reads all ones. Device lock held.
+ */
+u32 pci_host_ecam_read(struct pci_host *h, u64 off, unsigned size);
+void pci_host_ecam_write(struct pci_host *h, u64 off, unsigned size, u32 val);
 /* Reset the config address, the reset control register and every device's PCI state. */
 void pci_host_reset(struct pci_host *h);
 /* Frees the host only; devices belong to their models. */

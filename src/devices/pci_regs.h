@@ -74,6 +74,10 @@
 #define PCI_CAP_ID_EXP	0x10
 #define PCI_CAP_ID_MSIX 0x11
 
+/* Subsystem IDs of QEMU's virtual chipsets, by which firmware recognises a virtual board. */
+#define PCI_SUBSYSTEM_VENDOR_QEMU 0x1af4 /* Red Hat, Inc. */
+#define PCI_SUBSYSTEM_QEMU_VM	  0x1100 /* "QEMU virtual machine" */
+
 /* Configuration mechanism #1 (3.2.2.3.2) */
 #define PCI_CONFIG_ADDRESS_PORT 0xcf8
 #define PCI_CONFIG_DATA_PORT	0xcfc

@@ -53,6 +53,7 @@ struct pic {
 	struct platform *p;
 	char name[32];
 	u16 master_base, slave_base, elcr_base;
+	bool bios_state;
 	struct irq_line intr_out;
 	struct pic_chip chip[2]; /* 0 master, 1 slave */
 };
@@ -425,6 +426,13 @@ void pic_reset(struct pic *pic)
 		memset(c, 0, sizeof(*c));
 		c->pins = pins;
 		c->elcr_mask = mask;
+		if (pic->bios_state) {
+			/* ICW1 11h (edge, cascade, ICW4), ICW2 base, ICW3, ICW4 01h (8086). */
+			c->icw1_ic4 = true;
+			c->icw2 = i ? PIC_BIOS_SLAVE_BASE : PIC_BIOS_MASTER_BASE;
+			c->icw3 = i ? 2 : 1u << 2;
+			c->imr = i ? PIC_BIOS_SLAVE_IMR : PIC_BIOS_MASTER_IMR;
+		}
 	}
 	pic->chip[0].int_out = true; /* force the update below to drive the line low */
 	pic_update(pic);
@@ -443,6 +451,7 @@ int pic_create(struct platform *p, const struct pic_config *cfg, struct irq_line
 	pic->master_base = cfg->master_base;
 	pic->slave_base = cfg->slave_base;
 	pic->elcr_base = cfg->elcr_base;
+	pic->bios_state = cfg->bios_state;
 	pic->intr_out = intr_out;
 	pic->chip[0].elcr_mask = PIC_ELCR1_MASK;
 	pic->chip[1].elcr_mask = PIC_ELCR2_MASK;
@@ -457,6 +466,8 @@ int pic_create(struct platform *p, const struct pic_config *cfg, struct irq_line
 		if (ret < 0)
 			goto err_unmap_slave;
 	}
+	if (pic->bios_state)
+		pic_reset(pic);
 	*out = pic;
 	return 0;
 
@@ -544,6 +555,8 @@ static const struct state_field pic_fields[] = {
 	STATE_U16(struct pic, slave_base, STATE_CHECKED),
 	STATE_U16(struct pic, elcr_base, STATE_CHECKED),
 	STATE_HOST(struct pic, intr_out, "the CPU side the board wired"),
+	STATE_HOST(struct pic, bios_state,
+		   "the board's choice (no firmware runs); only reset reads it"),
 	STATE_STRUCT_ARRAY(struct pic, chip, pic_chip_state),
 	STATE_END,
 };

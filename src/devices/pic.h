@@ -23,6 +23,12 @@ struct pic_config {
 	u16 master_base;  /* 0x20: the master's two ports */
 	u16 slave_base;	  /* 0xa0: the slave's two ports */
 	u16 elcr_base;	  /* 0x4d0: ELCR1 and ELCR2; 0 for none */
+	/*
+	 * No firmware runs before the guest (flat, multiboot and Linux boots): reset leaves the
+	 * pair as a PC BIOS does (pic_reset), so a real-mode guest's IRQs arrive at 08h-0Fh and
+	 * 70h-77h. false: the power-on state, for firmware that programs them itself.
+	 */
+	bool bios_state;
 };
 
 struct pic;
@@ -36,7 +42,12 @@ MUST_CHECK int pic_create(struct platform *p, const struct pic_config *cfg,
 			  struct irq_line intr_out, struct pic **out, struct err *err);
 /* Unmap the ports and free. NULL is fine. Main thread, no vCPU running. */
 void pic_destroy(struct pic *pic);
-/* Power-on state: both chips uninitialised, IMR, IRR, ISR and ELCR clear. Device lock held. */
+/*
+ * Power-on state: both chips uninitialised, IMR, IRR, ISR and ELCR clear. With bios_state, then
+ * initialised as SeaBIOS leaves them: edge-triggered, cascaded on IRQ2, 8086 mode, vector bases
+ * 08h and 70h, IRQs 0 (timer), 1 (keyboard), 2 (cascade), 8 (RTC), 12 (mouse), 13 (FPU)
+ * unmasked. Device lock held.
+ */
 void pic_reset(struct pic *pic);
 
 /*

@@ -12,6 +12,11 @@
 #define PIC_SLAVE_BASE	0xa0
 #define PIC_ELCR_BASE	0x4d0
 #define PIC_CASCADE_IRQ 2
+/* As a PC BIOS leaves them (SeaBIOS pic_setup and the IRQs it enables for its devices). */
+#define PIC_BIOS_MASTER_BASE 0x08
+#define PIC_BIOS_SLAVE_BASE  0x70
+#define PIC_BIOS_MASTER_IMR  0xf8 /* IRQ 0, 1, 2 unmasked */
+#define PIC_BIOS_SLAVE_IMR   0xce /* IRQ 8, 12, 13 unmasked */
 
 /* Writes to the A0 = 0 port: ICW1 when D4 = 1, OCW3 when D4 = 0 and D3 = 1, else OCW2. */
 #define PIC_ICW1      0x10

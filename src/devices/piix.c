@@ -28,11 +28,17 @@ struct piix {
 	struct pci_host *host;
 };
 
+/*
+ * Subsystem 1af4:1100 (Red Hat, "QEMU virtual machine"): how SeaBIOS (src/fw/paravirt.c)
+ * recognises a virtual board whose fw_cfg it may trust.
+ */
 static const struct pci_id piix_i440fx_id = {
 	.vendor = PIIX_INTEL_VENDOR_ID,
 	.device = PIIX_I440FX_DEVICE_ID,
 	.class_code = 0x060000,
 	.revision = 0x02,
+	.subsystem_vendor = PCI_SUBSYSTEM_VENDOR_QEMU,
+	.subsystem = PCI_SUBSYSTEM_QEMU_VM,
 };
 
 static const struct pci_id piix_piix3_id = {

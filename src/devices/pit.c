@@ -577,13 +577,16 @@ static void pit_ops_destroy(void *dev)
 	pit_destroy(dev);
 }
 
-/* A count of 0 would divide by zero: a channel always counts 1..modulus pulses. */
+/*
+ * A count of 0 would divide by zero: a channel always counts 1..modulus pulses, and its element
+ * starts from the count (65536 for a count of 0).
+ */
 static int pit_channel_post_load(void *obj, u32 version, struct err *err)
 {
 	struct pit_channel *ch = obj;
 
 	(void)version;
-	if (ch->reload < 1 || ch->reload > pit_modulus(ch) || ch->base > 0xffff)
+	if (ch->reload < 1 || ch->reload > pit_modulus(ch) || ch->base > pit_modulus(ch))
 		return err_set(err, -EINVAL, "counter %u: count %u or element %u out of range",
 			       ch->idx, ch->reload, ch->base);
 	/* Counting starts at most one pulse from now: a later start would put OUT transitions

@@ -17,6 +17,7 @@
 #define VMM_ACCEL_H
 
 #include "vmm/base/compiler.h"
+#include "vmm/base/cpu_model.h"
 #include "vmm/base/types.h"
 #include "vmm/cpu_state.h"
 
@@ -60,6 +61,15 @@ struct accel_config {
 	unsigned nr_vcpus;
 	u64 ram_bytes;
 	const char *name; /* for messages */
+	/*
+	 * The CPU the guest sees (spec "cpu", resolved and checked by cpu_model_check); NULL: the
+	 * accelerator's own (KVM: the host CPU through its CPUID policy; BT: CPU_MODEL_DEFAULT).
+	 */
+	const struct cpu_model *cpu;
+	/* The BT engine's tiers (spec "bt"); KVM ignores them. */
+	bool bt_jit;		   /* compile hot blocks (else interpret everything) */
+	unsigned bt_jit_threshold; /* runs before a block is compiled */
+	u64 bt_code_cache_bytes;   /* per vCPU */
 };
 
 /* One named counter of a vCPU (vm.counters): fn(opaque, "instructions", 12345). */

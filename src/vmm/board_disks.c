@@ -52,6 +52,7 @@ struct board_disk {
 	struct board_disks *owner;
 	struct blockdev *bd;
 	struct virtio_blk *vblk; /* NULL for an AHCI port */
+	unsigned slot, port;	 /* PCI slot (virtio-blk) or AHCI port */
 	char name[32];
 	bool watched;
 	bool defer_watched; /* the transport's deferred-work eventfd */
@@ -65,6 +66,7 @@ struct board_disks {
 	struct board_disks_lines lines;
 	struct loop *loop;
 	struct ahci *ahci;
+	unsigned ahci_slot, ahci_fn;
 	struct board_intx ahci_intx;
 	unsigned nr;
 	struct board_disk disks[];
@@ -274,6 +276,7 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, const struct board_d
 			goto err_destroy;
 		if (ds->bus == DISK_BUS_VIRTIO) {
 			snprintf(disk->name, sizeof(disk->name), "virtio-blk%u", nr_virtio++);
+			disk->slot = slot;
 			ret = board_disks_add_virtio(d, disk, ds, slot++, err);
 			if (ret < 0) {
 				err_prefix(err, "disks[%u]", i);
@@ -287,6 +290,7 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, const struct board_d
 			goto err_destroy;
 		}
 		snprintf(disk->name, sizeof(disk->name), "ahci0.port%u", acfg.nr_ports);
+		disk->port = acfg.nr_ports;
 		acfg.ports[acfg.nr_ports].kind = ds->cdrom ? ATA_KIND_CDROM : ATA_KIND_DISK;
 		acfg.ports[acfg.nr_ports].bd = disk->bd;
 		acfg.ports[acfg.nr_ports].serial = ds->serial;
@@ -294,7 +298,11 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, const struct board_d
 		acfg.nr_ports++;
 	}
 	if (acfg.nr_ports) {
-		acfg.dev = slot;
+		acfg.dev = lines->ahci_dev ? lines->ahci_dev : slot;
+		acfg.fn = lines->ahci_fn;
+		slot = acfg.dev;
+		d->ahci_slot = acfg.dev;
+		d->ahci_fn = acfg.fn;
 		acfg.intx = board_intx_line(d, &d->ahci_intx, "ahci0", slot);
 		ret = ahci_create(&vm->plat, &acfg, &d->ahci, err);
 		if (ret < 0)
@@ -312,6 +320,24 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, const struct board_d
 err_destroy:
 	board_disks_destroy(d);
 	return ret;
+}
+
+int board_disks_fw_path(const struct board_disks *d, unsigned i, char *buf, size_t len)
+{
+	const struct board_disk *disk = i < d->nr ? &d->disks[i] : NULL;
+	char fn[16] = "";
+
+	if (!disk)
+		return -ENOENT;
+	if (disk->vblk) {
+		snprintf(buf, len, "/pci@i0cf8/scsi@%x/disk@0,0", disk->slot);
+		return 0;
+	}
+	if (d->ahci_fn)
+		snprintf(fn, sizeof(fn), ",%x", d->ahci_fn);
+	snprintf(buf, len, "/pci@i0cf8/pci8086,2922@%x%s/drive@%x/disk@0", d->ahci_slot, fn,
+		 disk->port);
+	return 0;
 }
 
 /* The block layer finished requests of this disk: complete them into the guest. Main thread. */

@@ -14,6 +14,8 @@
 #include "vmm/base/err.h"
 #include "vmm/irq.h"
 
+#include <stddef.h>
+
 struct vm;
 struct loop;
 struct pci_host;
@@ -27,12 +29,22 @@ struct blockdev;
 struct board_disks_lines {
 	struct irq_line (*intx)(void *opaque, unsigned slot, unsigned *gsi);
 	void *opaque;
+	/* Where the AHCI controller goes: 00:ahci_dev.ahci_fn; ahci_dev 0: after the virtio disks. */
+	unsigned ahci_dev, ahci_fn;
 };
 
 /* Open and attach every disk of vm->spec. lines is copied. Main thread, before the vCPUs run. */
 MUST_CHECK int board_disks_create(struct vm *vm, struct pci_host *pci,
 				  const struct board_disks_lines *lines, struct board_disks **out,
 				  struct err *err);
+/*
+ * The OpenFirmware device path of disks[i] as QEMU-style firmware reads it in the fw_cfg
+ * "bootorder" file (SeaBIOS matches its devices against it; OVMF translates it to UEFI device
+ * paths): "/pci@i0cf8/scsi@S/disk@0,0" for a virtio-blk disk in slot S,
+ * "/pci@i0cf8/pci8086,2922@S[,F]/drive@P/disk@0" for port P of the AHCI controller. 0, or
+ * -ENOENT if there is no such disk. Main thread.
+ */
+int board_disks_fw_path(const struct board_disks *d, unsigned i, char *buf, size_t len);
 /* Watch the block layer's completion fds on the loop. Main thread. */
 MUST_CHECK int board_disks_attach(struct board_disks *d, struct loop *l);
 void board_disks_detach(struct board_disks *d);

@@ -357,7 +357,8 @@ int board_irqchip_create(struct platform *p, const struct board_irqchip_config *
 	struct pic_config pc = { .name = "pic",
 				 .master_base = PIC_MASTER_BASE,
 				 .slave_base = PIC_SLAVE_BASE,
-				 .elcr_base = PIC_ELCR_BASE };
+				 .elcr_base = PIC_ELCR_BASE,
+				 .bios_state = cfg->pic_bios_state };
 	struct pit_config tc = { .name = "pit",
 				 .base = PIT_DEFAULT_BASE,
 				 .port_b = BOARD_IRQCHIP_PORT_B };

@@ -36,9 +36,10 @@
 #define BOARD_IRQCHIP_TSC_HZ 2000000000ull
 
 struct board_irqchip_config {
-	unsigned nr_cpus; /* APIC IDs 0..nr_cpus-1; CPU 0 is the BSP */
-	u8 ioapic_id;	  /* the MADT's I/O APIC ID */
-	bool x2apic;	  /* the CPU model advertises x2APIC */
+	unsigned nr_cpus;    /* APIC IDs 0..nr_cpus-1; CPU 0 is the BSP */
+	u8 ioapic_id;	     /* the MADT's I/O APIC ID */
+	bool x2apic;	     /* the CPU model advertises x2APIC */
+	bool pic_bios_state; /* no firmware runs: the 8259s start as a BIOS leaves them */
 	/* Drive CPU cpu's INTR pin (level: an interrupt is pending). Device lock held, any thread. */
 	void (*set_intr)(void *opaque, unsigned cpu, bool level);
 	/* An NMI for cpu (LINT1 or an NMI message). Device lock held, any thread. */

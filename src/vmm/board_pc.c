@@ -14,7 +14,10 @@
 
 #include "devices/acpi_pm.h"
 #include "devices/debug_exit.h"
+#include "devices/hpet_regs.h"
 #include "devices/i8042.h"
+#include "devices/ich9_lpc.h"
+#include "devices/mch.h"
 #include "devices/pci.h"
 #include "devices/piix.h"
 #include "devices/pvpanic.h"
@@ -23,6 +26,7 @@
 #include "devices/uart.h"
 #include "vmm/base/log.h"
 #include "vmm/board_disks.h"
+#include "vmm/board_fw.h"
 #include "vmm/board_irqchip.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
@@ -52,8 +56,11 @@ struct board_pc {
 	struct i8042 *i8042;
 	struct acpi_pm *acpi_pm;
 	struct pci_host *pci;
-	struct piix *piix;
+	struct piix *piix;    /* machine pc */
+	struct mch *mch;      /* machine q35 */
+	struct ich9_lpc *lpc; /* machine q35 */
 	struct board_disks *disks;
+	struct board_fw *fw;	       /* boot.firmware: fw_cfg */
 	struct board_irqchip *irqchip; /* accelerators without an in-kernel irqchip */
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
@@ -147,6 +154,14 @@ const struct vcpu_hooks *board_pc_vcpu_hooks(struct board_pc *b)
 	return &b->hooks;
 }
 
+u64 board_pc_low_ram_max(const struct vm_spec *spec)
+{
+	if (spec->machine != SPEC_MACHINE_Q35)
+		return GMEM_PCI_HOLE_START;
+	return (spec->memory_mib << 20) > MCH_ECAM_DEFAULT_BASE ? 0x80000000ull :
+								  MCH_ECAM_DEFAULT_BASE;
+}
+
 /* The line factory handed to board_disks: the INTA line of a PCI slot. Main thread. */
 static struct irq_line board_pc_intx_line(void *opaque, unsigned slot, unsigned *gsi)
 {
@@ -214,7 +229,11 @@ static int board_pc_create_debug(struct board_pc *b, struct err *err)
 	int ret;
 
 	if (dbg->has_exit_port) {
-		struct debug_exit_config cfg = { .name = "debug-exit", .port = dbg->exit_port };
+		struct debug_exit_config cfg = {
+			.name = "debug-exit",
+			.port = dbg->exit_port,
+			.qemu_style = dbg->exit_code_style == SPEC_EXIT_CODE_QEMU,
+		};
 
 		ret = debug_exit_create(&vm->plat, &cfg, (struct irq_line){ 0 }, &b->debug_exit,
 					err);
@@ -240,6 +259,91 @@ static int board_pc_create_debug(struct board_pc *b, struct err *err)
 	return 0;
 }
 
+/* The chipset's functions: PIIX (pc) or the Q35 MCH and ICH9 LPC. */
+static int board_pc_create_chipset(struct board_pc *b, struct err *err)
+{
+	struct vm *vm = b->vm;
+	struct ich9_lpc_config lpc = { .name = "ich9-lpc",
+				       .host = b->pci,
+				       .pm_base = ACPI_PM_BASE };
+	int ret;
+
+	if (vm->spec->machine != SPEC_MACHINE_Q35) {
+		ret = piix_create(b->pci, &b->piix, err);
+		return ret < 0 ? ret : board_pc_register(b, &piix_device_ops, b->piix, "piix", err);
+	}
+	ret = mch_create(&vm->plat, b->pci, &b->mch, err);
+	if (!ret)
+		ret = board_pc_register(b, &mch_device_ops, b->mch, "mch", err);
+	if (!ret)
+		ret = ich9_lpc_create(&vm->plat, &lpc, &b->lpc, err);
+	if (!ret)
+		ret = board_pc_register(b, &ich9_lpc_device_ops, b->lpc, lpc.name, err);
+	return ret;
+}
+
+void board_pc_prepare_direct_boot(struct board_pc *b)
+{
+	if (!b->mch)
+		return;
+	pthread_mutex_lock(&b->vm->plat.dev_lock);
+	mch_enable_ecam(b->mch, MCH_ECAM_DEFAULT_BASE);
+	pthread_mutex_unlock(&b->vm->plat.dev_lock);
+}
+
+/* The ACPI description of this board, for direct boots and for firmware alike. */
+static void board_pc_acpi_config(const struct board_pc *b, struct acpi_config *cfg)
+{
+	*cfg = (struct acpi_config){
+		.nr_vcpus = b->vm->nr_vcpus,
+		.s5_slp_typ = ACPI_PM_SLP_TYP_S5,
+		.com1 = true,
+		.pvpanic_port = PVPANIC_DEFAULT_PORT,
+		.pm_tmr_32bit = BOARD_PM_TMR_32BIT,
+		.pci_host = true,
+		/* PCI INTx on IOAPIC-only pins, clear of every ISA IRQ */
+		.pci_intx_gsi = { BOARD_PC_PCI_GSI_BASE, BOARD_PC_PCI_GSI_BASE + 1,
+				  BOARD_PC_PCI_GSI_BASE + 2, BOARD_PC_PCI_GSI_BASE + 3 }
+	};
+	/* The userspace irqchip brings an HPET (board_irqchip.c); KVM's has none. */
+	if (b->irqchip) {
+		cfg->hpet_gpa = HPET_DEFAULT_BASE;
+		cfg->hpet_id =
+			(u32)(HPET_CAP_VENDOR_INTEL << 16 | HPET_CAP_LEG_RT | HPET_CAP_COUNT_SIZE |
+			      (HPET_NR_TIMERS - 1) << HPET_CAP_NUM_TIM_SHIFT | HPET_CAP_REV);
+	}
+	if (b->mch) {
+		cfg->pcie = true;
+		cfg->mcfg_gpa = MCH_ECAM_DEFAULT_BASE;
+		cfg->mcfg_last_bus = (u8)((MCH_ECAM_SIZE >> 20) - 1);
+		/* above the ECAM window, where SeaBIOS and OVMF put the 32-bit BARs */
+		cfg->pci_mmio_start = (u32)(MCH_ECAM_DEFAULT_BASE + MCH_ECAM_SIZE);
+		cfg->pci_mmio_end = ACPI_PCI_MMIO_END;
+	}
+}
+
+int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err)
+{
+	struct acpi_config cfg;
+
+	board_pc_acpi_config(b, &cfg);
+	return acpi_build(&b->vm->plat.mem, &cfg, rsdp_gpa, err);
+}
+
+/* boot.firmware: fw_cfg with the board's tables. */
+static int board_pc_create_fw(struct board_pc *b, struct err *err)
+{
+	struct acpi_config acpi;
+	struct board_fw_config cfg = { .acpi = &acpi,
+				       .disks = b->disks,
+				       .product = b->mch ? "vmm-q35" : "vmm-pc" };
+
+	if (b->vm->spec->boot.kind != BOOT_FIRMWARE)
+		return 0;
+	board_pc_acpi_config(b, &acpi);
+	return board_fw_create(b->vm, &cfg, &b->fw, err);
+}
+
 int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 {
 	struct board_pc *b = calloc(1, sizeof(*b));
@@ -262,6 +366,9 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	if (!vm->accel->has_irqchip) {
 		struct board_irqchip_config ic = { .nr_cpus = vm->nr_vcpus,
 						   .ioapic_id = (u8)vm->nr_vcpus, /* as the MADT */
+						   .x2apic = cpu_model_has(&vm->cpu, CPU_F_X2APIC),
+						   .pic_bios_state =
+							   vm->spec->boot.kind != BOOT_FIRMWARE,
 						   .set_intr = board_pc_cpu_set_intr,
 						   .nmi = board_pc_cpu_nmi,
 						   .startup = board_pc_cpu_startup,
@@ -315,18 +422,22 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_register(b, &pci_host_device_ops, b->pci, pci.name, err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = piix_create(b->pci, &b->piix, err);
+	ret = board_pc_create_chipset(b, err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = board_pc_register(b, &piix_device_ops, b->piix, "piix", err);
-	if (ret < 0)
-		goto err_destroy;
-	ret = board_disks_create(
-		vm, b->pci, &(struct board_disks_lines){ .intx = board_pc_intx_line, .opaque = b },
-		&b->disks, err);
+	ret = board_disks_create(vm, b->pci,
+				 &(struct board_disks_lines){ .intx = board_pc_intx_line,
+							      .opaque = b,
+							      /* ICH9's SATA controller */
+							      .ahci_dev = b->lpc ? ICH9_LPC_DEV : 0,
+							      .ahci_fn = b->lpc ? 2 : 0 },
+				 &b->disks, err);
 	if (ret < 0)
 		goto err_destroy;
 	ret = board_pc_create_debug(b, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = board_pc_create_fw(b, err);
 	if (ret < 0)
 		goto err_destroy;
 	*out = b;
@@ -348,29 +459,16 @@ void board_pc_detach(struct board_pc *b)
 	board_disks_detach(b->disks);
 }
 
-int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err)
-{
-	struct acpi_config cfg = { .nr_vcpus = b->vm->nr_vcpus,
-				   .s5_slp_typ = ACPI_PM_SLP_TYP_S5,
-				   .com1 = true,
-				   .pvpanic_port = PVPANIC_DEFAULT_PORT,
-				   .pm_tmr_32bit = BOARD_PM_TMR_32BIT,
-				   .pci_host = true,
-				   /* PCI INTx on IOAPIC-only pins, clear of every ISA IRQ */
-				   .pci_intx_gsi = {
-					   BOARD_PC_PCI_GSI_BASE, BOARD_PC_PCI_GSI_BASE + 1,
-					   BOARD_PC_PCI_GSI_BASE + 2, BOARD_PC_PCI_GSI_BASE + 3 } };
-
-	return acpi_build(&b->vm->plat.mem, &cfg, rsdp_gpa, err);
-}
-
 void board_pc_destroy(struct board_pc *b)
 {
 	if (!b)
 		return;
+	board_fw_destroy(b->fw);
 	platform_del_dev(&b->vm->plat, b->testdev);
 	platform_del_dev(&b->vm->plat, b->debug_exit);
 	platform_del_dev(&b->vm->plat, b->piix);
+	platform_del_dev(&b->vm->plat, b->lpc);
+	platform_del_dev(&b->vm->plat, b->mch);
 	platform_del_dev(&b->vm->plat, b->pci);
 	platform_del_dev(&b->vm->plat, b->pvpanic);
 	platform_del_dev(&b->vm->plat, b->acpi_pm);
@@ -384,6 +482,8 @@ void board_pc_destroy(struct board_pc *b)
 	board_disks_destroy(b->disks);
 	if (b->piix)
 		piix_destroy(b->piix);
+	ich9_lpc_destroy(b->lpc);
+	mch_destroy(b->mch);
 	if (b->pci)
 		pci_host_destroy(b->pci);
 	pvpanic_destroy(b->pvpanic);

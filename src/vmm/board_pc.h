@@ -9,6 +9,11 @@
  * Fixed layout: COM1 0x3f8 IRQ4, RTC 0x70 IRQ8, i8042 0x60/0x64 IRQ1/IRQ12,
  * ACPI PM at 0x600 with SCI on IRQ9, reset control 0xCF9, PCI config
  * mechanism #1 at 0xCF8, debug-exit and test device where the spec says.
+ *
+ * The chipset is the spec's machine: "pc", the i440FX host bridge and PIIX3 ISA bridge
+ * (devices/piix.h); "q35", the Q35 MCH with its PCI Express ECAM window and the ICH9 LPC
+ * bridge at 00:1f.0 with the AHCI controller at 00:1f.2 (devices/mch.h, ich9_lpc.h), which
+ * the ACPI tables then describe (PNP0A08 host bridge, MCFG).
  */
 #ifndef VMM_BOARD_PC_H
 #define VMM_BOARD_PC_H
@@ -20,6 +25,7 @@
 #include <stddef.h>
 
 struct vm;
+struct vm_spec;
 struct board_pc;
 struct board_irqchip;
 struct board_disks;
@@ -32,6 +38,12 @@ struct vcpu_hooks;
  */
 #define BOARD_PC_PCI_GSI_BASE	    16
 #define BOARD_PC_PCI_INTA_GSI(slot) (BOARD_PC_PCI_GSI_BASE + (slot) % 4)
+
+/*
+ * Where guest RAM below 4 GiB ends at most on the spec's machine: 3 GiB on the PC; on Q35 the
+ * ECAM window at 0xB0000000 comes first (all of it below, or 2 GiB when more RAM than that).
+ */
+u64 board_pc_low_ram_max(const struct vm_spec *spec);
 
 /* The interrupt line for GSI gsi: the in-kernel irqchip under KVM. Main thread. */
 struct irq_line board_pc_gsi_line(struct vm *vm, unsigned gsi);
@@ -63,6 +75,12 @@ void board_pc_reset(struct board_pc *b);
 
 /* Press the ACPI power button (PWRBTN_STS, SCI if the guest enabled it). Takes the device lock. */
 void board_pc_power_button(struct board_pc *b);
+
+/*
+ * Before a boot without firmware: program what firmware would (Q35: the ECAM window at
+ * MCH_ECAM_DEFAULT_BASE). Main thread, every vCPU paused.
+ */
+void board_pc_prepare_direct_boot(struct board_pc *b);
 
 /* Write the ACPI tables describing this board into guest RAM; *rsdp_gpa is the RSDP. Main thread. */
 MUST_CHECK int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err);

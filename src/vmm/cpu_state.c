@@ -151,6 +151,7 @@ static const struct state_field cpu_state_fields[] = {
 	STATE_U64(struct cpu_state, apic_base),
 	STATE_ARRAY(struct cpu_state, dr, U64),
 	STATE_STRUCT(struct cpu_state, fx, cpu_fxsave_desc),
+	STATE_ARRAY2(struct cpu_state, ymmh, U8, STATE_SINCE(2)),
 	STATE_U32(struct cpu_state, nr_msrs, STATE_MAX(CPU_MAX_MSRS)),
 	STATE_STRUCT_ARRAY(struct cpu_state, msrs, cpu_msr_desc),
 	STATE_BOOL(struct cpu_state, interrupt_shadow),
@@ -170,7 +171,7 @@ static const struct state_field cpu_state_fields[] = {
 
 const struct state_desc cpu_state_desc = {
 	.name = "cpu",
-	.version = 1,
+	.version = 2, /* 2: ymmh (the AVX state) */
 	.min_version = 1,
 	STATE_LAYOUT(struct cpu_state),
 	.fields = cpu_state_fields,

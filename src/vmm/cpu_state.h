@@ -13,9 +13,9 @@
  * had in delivery, api.rst 4.31 KVM_GET_VCPU_EVENTS).
  *
  * Not here: device state (local APIC registers live with the APIC model),
- * XSAVE components beyond the legacy FXSAVE area (the CPU models do not
- * advertise XSAVE, so XCR0 stays 1), the INTR pin (the interrupt controllers
- * drive it again when their state is loaded).
+ * XSAVE components beyond x87, SSE and AVX (the CPU models advertise no
+ * other), the INTR pin (the interrupt controllers drive it again when their
+ * state is loaded).
  */
 #ifndef VMM_CPU_STATE_H
 #define VMM_CPU_STATE_H
@@ -85,7 +85,7 @@ struct cpu_msr {
 	u64 value;
 };
 
-#define CPU_MAX_MSRS 64
+#define CPU_MAX_MSRS 128
 
 /* struct cpu_state flags */
 #define CPU_STATE_F_TSC 0x1u /* vcpu_set writes tsc (a state restore); unset: the TSC runs on */
@@ -113,6 +113,8 @@ struct cpu_state {
 	u64 apic_base;
 	u64 dr[8]; /* DR0-DR3, DR6 at [6], DR7 at [7] */
 	struct cpu_fxsave fx;
+	u8 ymmh[16][16]; /* bits 255:128 of YMM0-15 (XSAVE component 2, SDM vol. 1 13.5.3) */
+	u64 xcr0;	 /* XCR0 (0 from an accelerator that does not keep it: treated as 1) */
 	unsigned nr_msrs;
 	struct cpu_msr msrs[CPU_MAX_MSRS]; /* other MSRs the CPU model implements */
 	/* Event state: an interrupt shadow after STI/MOV SS, NMI masking, halted. */
@@ -127,7 +129,6 @@ struct cpu_state {
 	u8 sipi_vector;
 	u32 flags; /* CPU_STATE_F_* */
 	u64 tsc;   /* IA32_TSC when the state was read */
-	u64 xcr0;  /* XFEATURE_ENABLED_MASK (1: x87 only; 0 means 1) */
 	struct cpu_event exception, interrupt;
 };
 

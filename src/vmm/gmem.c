@@ -2,8 +2,9 @@
 /*
  * Guest RAM regions and the bounds-checked accessors every device and loader
  * uses (docs/conventions.md section 11). A PC layout puts RAM below the
- * 32-bit PCI hole at 3 GiB and the remainder above 4 GiB. Each region is an anonymous
- * private mapping (MAP_NORESERVE: untouched guest RAM costs no host memory).
+ * 32-bit PCI hole at 3 GiB (or lower, for a board that needs more room there) and the
+ * remainder above 4 GiB. Each region is an anonymous private mapping (MAP_NORESERVE:
+ * untouched guest RAM costs no host memory). ROM regions (firmware) are readable only.
  */
 #include "vmm/gmem.h"
 
@@ -14,7 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-int gmem_add(struct gmem *mem, u64 gpa, u64 len, void *hva)
+static int gmem_add_region(struct gmem *mem, u64 gpa, u64 len, void *hva, bool rom)
 {
 	if (mem->nr == GMEM_MAX_REGIONS)
 		return -ENOSPC;
@@ -29,9 +30,29 @@ int gmem_add(struct gmem *mem, u64 gpa, u64 len, void *hva)
 	mem->regions[mem->nr].gpa = gpa;
 	mem->regions[mem->nr].len = len;
 	mem->regions[mem->nr].hva = hva;
+	mem->regions[mem->nr].rom = rom;
 	mem->nr++;
-	mem->ram_bytes += len;
+	if (!rom)
+		mem->ram_bytes += len;
 	return 0;
+}
+
+int gmem_add(struct gmem *mem, u64 gpa, u64 len, void *hva)
+{
+	return gmem_add_region(mem, gpa, len, hva, false);
+}
+
+int gmem_add_rom(struct gmem *mem, u64 gpa, u64 len, void *hva)
+{
+	return gmem_add_region(mem, gpa, len, hva, true);
+}
+
+const struct gmem_region *gmem_region_at(const struct gmem *mem, u64 gpa)
+{
+	for (unsigned i = 0; i < mem->nr; i++)
+		if (mem->regions[i].gpa == gpa)
+			return &mem->regions[i];
+	return NULL;
 }
 
 static int gmem_map_region(struct gmem *mem, u64 gpa, u64 len)
@@ -51,11 +72,17 @@ static int gmem_map_region(struct gmem *mem, u64 gpa, u64 len)
 
 int gmem_init_pc(struct gmem *mem, u64 ram_bytes)
 {
-	u64 low = ram_bytes < GMEM_PCI_HOLE_START ? ram_bytes : GMEM_PCI_HOLE_START;
+	return gmem_init_pc_hole(mem, ram_bytes, GMEM_PCI_HOLE_START);
+}
+
+int gmem_init_pc_hole(struct gmem *mem, u64 ram_bytes, u64 low_max)
+{
+	u64 low = ram_bytes < low_max ? ram_bytes : low_max;
 	int ret;
 
 	memset(mem, 0, sizeof(*mem));
-	if (!ram_bytes || (ram_bytes & 0xfff))
+	if (!ram_bytes || (ram_bytes & 0xfff) || !low_max || low_max > GMEM_PCI_HOLE_START ||
+	    (low_max & 0xfff))
 		return -EINVAL;
 	ret = gmem_map_region(mem, 0, low);
 	if (ret < 0)
@@ -105,7 +132,7 @@ void *gmem_ptr(const struct gmem *mem, u64 gpa, size_t len)
 {
 	const struct gmem_region *r = gmem_find(mem, gpa);
 
-	if (!r || len > r->len - (gpa - r->gpa))
+	if (!r || r->rom || len > r->len - (gpa - r->gpa))
 		return NULL;
 	return (char *)r->hva + (gpa - r->gpa);
 }
@@ -157,7 +184,7 @@ int gmem_write(const struct gmem *mem, u64 gpa, const void *buf, size_t len)
 	for (u64 a = gpa, end = gpa + len; a < end;) {
 		const struct gmem_region *r = gmem_find(mem, a);
 
-		if (!r || end < gpa)
+		if (!r || r->rom || end < gpa)
 			return -EFAULT;
 		a = r->gpa + r->len;
 	}

@@ -18,12 +18,13 @@
 struct gmem_region {
 	u64 gpa, len;
 	void *hva;
+	bool rom; /* firmware ROM (gmem_add_rom): read-only to the guest and to devices */
 };
 
 struct gmem {
 	struct gmem_region regions[GMEM_MAX_REGIONS];
 	unsigned nr;
-	u64 ram_bytes; /* total guest RAM */
+	u64 ram_bytes; /* total guest RAM (ROM regions not included) */
 	/*
 	 * Told about every device write to RAM (gmem_write, gmem_written), from the writing
 	 * thread, so an accelerator can drop what it derived from those bytes (the BT engine's
@@ -42,8 +43,18 @@ struct gmem {
 #define GMEM_PCI_HOLE_START 0xc0000000ull
 #define GMEM_HIGH_START	    0x100000000ull
 MUST_CHECK int gmem_init_pc(struct gmem *mem, u64 ram_bytes);
+/* The same with the hole starting at low_max (a board with more below 4 GiB, e.g. ECAM). */
+MUST_CHECK int gmem_init_pc_hole(struct gmem *mem, u64 ram_bytes, u64 low_max);
 /* Add an existing host buffer as a region (unit tests, firmware ROM). */
 MUST_CHECK int gmem_add(struct gmem *mem, u64 gpa, u64 len, void *hva);
+/*
+ * Add a host buffer as firmware ROM: the guest reads and executes it (the accelerator maps it
+ * read-only, writes become MMIO that nothing claims), gmem_read reads it, gmem_write and
+ * gmem_ptr refuse it (no device DMA into ROM). Its owner fills it through hva.
+ */
+MUST_CHECK int gmem_add_rom(struct gmem *mem, u64 gpa, u64 len, void *hva);
+/* The region starting at gpa, or NULL. */
+const struct gmem_region *gmem_region_at(const struct gmem *mem, u64 gpa);
 /* Unmap everything gmem_init_pc allocated (unless gmem_keep_mapped was called). */
 void gmem_destroy(struct gmem *mem);
 /*

@@ -28,6 +28,8 @@
 
 #include "devices/acpi_pm.h"
 #include "devices/debug_exit.h"
+#include "devices/debugcon.h"
+#include "devices/fw_cfg.h"
 #include "devices/i8042.h"
 #include "devices/pic_regs.h"
 #include "devices/pit_regs.h"
@@ -129,12 +131,15 @@ void diag_free(struct diag *d)
 /* ---- enum names ---- */
 
 static const char *const spec_accel_names[] = { "auto", "kvm", "bt", NULL };
+static const char *const spec_machine_names[] = { "pc", "q35", NULL };
 static const char *const boot_kind_names[] = { "kernel", "multiboot", "flat", "firmware", NULL };
 static const char *const serial_target_names[] = { "stdio", "file", "pty", "unix", "none", NULL };
 static const char *const on_reset_names[] = { "restart", "exit", NULL };
 static const char *const on_triple_fault_names[] = { "exit", "reset", NULL };
 static const char *const boot_decompress_names[] = { "host", "guest", NULL };
+static const char *const bt_engine_names[] = { "jit", "interpreter", NULL };
 static const char *const forbidden_syscall_names[] = { "none", "main", "vcpu", NULL };
+static const char *const exit_code_style_names[] = { "vmm", "qemu", NULL };
 
 const char *spec_enum_name(const char *const *names, size_t nr, unsigned v)
 {
@@ -144,6 +149,11 @@ const char *spec_enum_name(const char *const *names, size_t nr, unsigned v)
 const char *spec_accel_name(enum spec_accel a)
 {
 	return SPEC_ENUM_NAME(spec_accel_names, a);
+}
+
+const char *spec_machine_name(enum spec_machine m)
+{
+	return SPEC_ENUM_NAME(spec_machine_names, m);
 }
 
 const char *boot_kind_name(enum boot_kind k)
@@ -166,24 +176,38 @@ const char *spec_on_triple_fault_name(enum spec_on_triple_fault t)
 	return SPEC_ENUM_NAME(on_triple_fault_names, t);
 }
 
+const char *spec_bt_engine_name(enum spec_bt_engine e)
+{
+	return SPEC_ENUM_NAME(bt_engine_names, e);
+}
+
+const char *spec_exit_code_style_name(enum spec_exit_code_style s)
+{
+	return SPEC_ENUM_NAME(exit_code_style_names, s);
+}
+
 /* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
 
-static const char *const spec_top_keys[] = { "name",	"vcpus",   "memory_mib", "accel",
-					     "boot",	"serial",  "on_reset",	 "on_triple_fault",
-					     "debug",	"disks",   "nics",	 "display",
-					     "control", "sandbox", NULL };
+static const char *const spec_top_keys[] = {
+	"name",	   "vcpus",    "memory_mib",	  "accel", "machine", "boot",
+	"serial",  "on_reset", "on_triple_fault", "debug", "disks",   "nics",
+	"display", "control",  "sandbox",	  "cpu",   "bt",      NULL
+};
 static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
 					      "modules",    "flat",   "load_address", "firmware",
 					      "decompress", NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
-static const char *const spec_debug_keys[] = { "exit_port", "test_device", "state_roundtrip_ms",
-					       "forbidden_syscall", NULL };
-static const char *const spec_disk_keys[] = { "path",  "format", "bus",	  "readonly",
-					      "cache", "serial", "cdrom", NULL };
+static const char *const spec_debug_keys[] = {
+	"exit_port",	   "test_device", "state_roundtrip_ms", "firmware_log", "forbidden_syscall",
+	"exit_code_style", NULL
+};
+static const char *const spec_disk_keys[] = { "path",	"format", "bus",	"readonly", "cache",
+					      "serial", "cdrom",  "boot_index", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
 static const char *const spec_display_keys[] = { "type", "listen", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
+static const char *const spec_bt_keys[] = { "engine", "jit_threshold", "code_cache_mib", NULL };
 
 static const struct {
 	const char *section;
@@ -198,11 +222,14 @@ static const struct {
 	{ "nics[]", spec_nic_keys },
 	{ "display", spec_display_keys },
 	{ "control", spec_control_keys },
+	{ "cpu", spec_cpu_keys },
+	{ "cpu.features", cpu_feature_names },
+	{ "bt", spec_bt_keys },
 };
 
 static const char *const spec_section_names[] = {
-	"",	   "boot",   "boot.modules[]", "serial",  "debug",
-	"disks[]", "nics[]", "display",	       "control", NULL,
+	"",	   "boot", "boot.modules[]", "serial", "debug", "disks[]", "nics[]", "display",
+	"control", "cpu",  "cpu.features",   "bt",     NULL,
 };
 
 const char *const *spec_section_keys(const char *section)
@@ -441,8 +468,8 @@ void *spec_new_array(struct spec_ctx *c, const char *path, const json_t *arr, si
 	return elems;
 }
 
-static bool spec_get_int_range(struct spec_ctx *c, const char *path, const json_t *j, u64 lo,
-			       u64 hi, u64 *out)
+bool spec_get_int_range(struct spec_ctx *c, const char *path, const json_t *j, u64 lo, u64 hi,
+			u64 *out)
 {
 	json_int_t v;
 
@@ -738,6 +765,14 @@ static bool spec_boot_kind(struct spec_ctx *c, const json_t *boot, enum boot_kin
 		nr_methods++;
 		*kind = (enum boot_kind)k;
 	}
+	if (nr_methods == 2 && json_object_get(boot, "kernel") &&
+	    json_object_get(boot, "firmware")) {
+		/* fw_cfg's kernel items need a firmware that boots them: not built (firmware.md) */
+		spec_err(c, "boot",
+			 "a kernel booted by the firmware (\"kernel\" with \"firmware\") is not "
+			 "supported by this build yet; give one of them");
+		return false;
+	}
 	if (nr_methods != 1) {
 		spec_err(c, "boot",
 			 "exactly one of \"kernel\", \"multiboot\", \"flat\" or \"firmware\" is "
@@ -825,7 +860,7 @@ static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct ser
 }
 
 /* Name a port range of the PC board that ports lo..hi overlap, or NULL. */
-static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device)
+static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device, bool firmware)
 {
 	static const struct {
 		u16 lo, hi;
@@ -839,8 +874,8 @@ static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device)
 		{ 0x70, 0x71, "the RTC/CMOS" },
 		{ 0xa0, 0xa1, "the slave 8259 PIC" },
 		{ 0x3f8, 0x3ff, "COM1" },
-		{ PVPANIC_DEFAULT_PORT, PVPANIC_DEFAULT_PORT, "the pvpanic port" },
 		{ PIC_ELCR_BASE, PIC_ELCR_BASE + 1, "the PIC edge/level control registers" },
+		{ PVPANIC_DEFAULT_PORT, PVPANIC_DEFAULT_PORT, "the pvpanic port" },
 		{ ACPI_PM_PM1A_EVT, ACPI_PM_TMR + ACPI_PM_TMR_LEN - 1, "the ACPI PM block" },
 		{ ACPI_PM_GPE0, ACPI_PM_GPE0 + ACPI_PM_GPE0_LEN - 1, "the ACPI GPE0 block" },
 		{ 0xcf9, 0xcf9, "the reset control register" },
@@ -854,10 +889,16 @@ static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device)
 	if (test_device && lo < TESTDEV_DEFAULT_PIO_BASE + TESTDEV_PIO_PORTS &&
 	    hi >= TESTDEV_DEFAULT_PIO_BASE)
 		return "the test device (debug.test_device)";
+	if (firmware && lo <= FW_CFG_DEFAULT_PORT + FW_CFG_DMA_OFFSET + FW_CFG_DMA_LEN - 1 &&
+	    hi >= FW_CFG_DEFAULT_PORT)
+		return "the firmware configuration ports (fw_cfg, with boot.firmware)";
+	if (firmware && lo <= DEBUGCON_DEFAULT_PORT && hi >= DEBUGCON_DEFAULT_PORT)
+		return "the firmware debug port (with boot.firmware)";
 	return NULL;
 }
 
-static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debug_spec *dbg)
+static void spec_parse_debug(struct spec_ctx *c, const json_t *root, enum boot_kind boot_kind,
+			     struct debug_spec *dbg)
 {
 	char kpath[SPEC_PATH_LEN];
 	json_t *debug = spec_member(root, "", "debug", kpath);
@@ -874,7 +915,7 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 	if (j && spec_get_number(c, kpath, j, &port)) {
 		u64 last = port + SPEC_EXIT_PORT_WIDTH - 1;
 
-		what = spec_reserved_port(port, port, dbg->test_device);
+		what = spec_reserved_port(port, port, dbg->test_device, boot_kind == BOOT_FIRMWARE);
 		if (port > 0x10000 - SPEC_EXIT_PORT_WIDTH)
 			spec_err(c, kpath, "must be 0..%#x (the device takes %u ports), got %#llx",
 				 0x10000 - SPEC_EXIT_PORT_WIDTH, SPEC_EXIT_PORT_WIDTH,
@@ -882,7 +923,8 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 		else if (what)
 			spec_err(c, kpath, "%#llx is %s; pick a free port such as 0xf4",
 				 (unsigned long long)port, what);
-		else if ((what = spec_reserved_port(port, last, dbg->test_device)))
+		else if ((what = spec_reserved_port(port, last, dbg->test_device,
+						    boot_kind == BOOT_FIRMWARE)))
 			spec_err(c, kpath,
 				 "ports %#llx-%#llx (the device takes %u) overlap %s; pick a free "
 				 "port such as 0xf4",
@@ -892,6 +934,11 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 			dbg->has_exit_port = true;
 		dbg->exit_port = (u16)port;
 	}
+	j = spec_member(debug, "debug", "firmware_log", kpath);
+	if (j && boot_kind != BOOT_FIRMWARE)
+		spec_err(c, kpath, "only valid with boot.firmware (the firmware's debug port)");
+	else if (j)
+		dbg->firmware_log = spec_get_path(c, kpath, j);
 	j = spec_member(debug, "debug", "state_roundtrip_ms", kpath);
 	if (j && spec_get_number(c, kpath, j, &port)) {
 		if (port < 1 || port > SPEC_STATE_ROUNDTRIP_MAX_MS)
@@ -902,6 +949,33 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, struct debu
 	}
 	SPEC_GET_ENUM(c, debug, "debug", "forbidden_syscall", forbidden_syscall_names,
 		      &dbg->forbidden_syscall);
+	if (spec_member(debug, "debug", "exit_code_style", kpath) &&
+	    !json_object_get(debug, "exit_port"))
+		spec_err(c, kpath,
+			 "needs debug.exit_port (the port the guest writes its status to)");
+	SPEC_GET_ENUM(c, debug, "debug", "exit_code_style", exit_code_style_names,
+		      &dbg->exit_code_style);
+}
+
+/* The BT engine's tiers: interpreter only, or JIT above a hotness threshold, its code cache. */
+static void spec_parse_bt(struct spec_ctx *c, const json_t *root, struct bt_spec *bt)
+{
+	char kpath[SPEC_PATH_LEN];
+	json_t *o = spec_member(root, "", "bt", kpath), *j;
+	u64 v;
+
+	bt->engine = SPEC_BT_JIT;
+	bt->jit_threshold = SPEC_BT_JIT_THRESHOLD_DEFAULT;
+	bt->code_cache_mib = SPEC_BT_CODE_CACHE_MIB_DEFAULT;
+	if (!o || !spec_check_object(c, "bt", o, spec_bt_keys))
+		return;
+	SPEC_GET_ENUM(c, o, "bt", "engine", bt_engine_names, &bt->engine);
+	j = spec_member(o, "bt", "jit_threshold", kpath);
+	if (j && spec_get_int_range(c, kpath, j, 1, SPEC_BT_JIT_THRESHOLD_MAX, &v))
+		bt->jit_threshold = (unsigned)v;
+	j = spec_member(o, "bt", "code_cache_mib", kpath);
+	if (j && spec_get_int_range(c, kpath, j, 1, SPEC_BT_CODE_CACHE_MIB_MAX, &v))
+		bt->code_cache_mib = (unsigned)v;
 }
 
 static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_spec *s)
@@ -922,15 +996,18 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	if (j && spec_get_int_range(c, kpath, j, 1, SPEC_MEMORY_MIB_MAX, &v))
 		s->memory_mib = v;
 	SPEC_GET_ENUM(c, root, "", "accel", spec_accel_names, &s->accel);
+	SPEC_GET_ENUM(c, root, "", "machine", spec_machine_names, &s->machine);
 	spec_parse_boot(c, root, &s->boot);
 	spec_parse_serial(c, root, &s->serial);
 	SPEC_GET_ENUM(c, root, "", "on_reset", on_reset_names, &s->on_reset);
 	SPEC_GET_ENUM(c, root, "", "on_triple_fault", on_triple_fault_names, &s->on_triple_fault);
-	spec_parse_debug(c, root, &s->debug);
+	spec_parse_debug(c, root, s->boot.kind, &s->debug);
+	spec_parse_cpu(c, root, &s->cpu);
 	spec_parse_disks(c, root, s);
 	spec_parse_nics(c, root, s);
 	spec_parse_display(c, root, &s->display);
 	spec_parse_control(c, root, &s->control);
+	spec_parse_bt(c, root, &s->bt);
 	if (!(c->flags & SPEC_ALLOW_UNBUILT))
 		spec_refuse_unbuilt(c, root);
 	j = spec_member(root, "", "sandbox", kpath);
@@ -954,6 +1031,7 @@ void spec_free(struct vm_spec *s)
 	}
 	free(s->boot.modules);
 	free(s->serial.path);
+	free(s->debug.firmware_log);
 	for (unsigned i = 0; i < s->nr_disks; i++) {
 		free(s->disks[i].path);
 		free(s->disks[i].serial);

@@ -33,6 +33,7 @@
 #define VMM_SPEC_H
 
 #include "vmm/base/compiler.h"
+#include "vmm/base/cpu_model.h"
 #include "vmm/base/types.h"
 
 #include <stdio.h>
@@ -75,6 +76,11 @@ enum spec_accel {
 	SPEC_ACCEL_AUTO, /* KVM when the host has hardware assist, else BT */
 	SPEC_ACCEL_KVM,
 	SPEC_ACCEL_BT,
+};
+
+enum spec_machine {
+	SPEC_MACHINE_PC,  /* default: i440FX host bridge + PIIX3 */
+	SPEC_MACHINE_Q35, /* Q35 MCH with PCIe ECAM + ICH9 LPC, AHCI at 00:1f.2 */
 };
 
 enum boot_kind {
@@ -140,7 +146,22 @@ enum display_type {
 	DISPLAY_VNC,
 };
 
+/* How the BT engine runs guest code ("bt.engine"). */
+enum spec_bt_engine {
+	SPEC_BT_JIT,	     /* default: hot blocks compiled to host code, the rest interpreted */
+	SPEC_BT_INTERPRETER, /* every instruction interpreted */
+};
+
+/* debug.exit_code_style: how the value written to the exit port becomes the exit status. */
+enum spec_exit_code_style {
+	SPEC_EXIT_CODE_VMM,  /* default: V & 0xff */
+	SPEC_EXIT_CODE_QEMU, /* QEMU's isa-debug-exit: ((V << 1) | 1) & 0xff */
+};
+
 const char *spec_accel_name(enum spec_accel a);
+const char *spec_bt_engine_name(enum spec_bt_engine e);
+const char *spec_exit_code_style_name(enum spec_exit_code_style s);
+const char *spec_machine_name(enum spec_machine m);
 const char *boot_kind_name(enum boot_kind k);
 const char *serial_target_name(enum serial_target t);
 const char *spec_on_reset_name(enum spec_on_reset r);
@@ -158,6 +179,7 @@ const char *display_type_name(enum display_type t);
 #define SPEC_MEMORY_MIB_MAX		 1048576ull /* 1 TiB */
 #define SPEC_FLAT_LOAD_DEFAULT		 0x7c00
 #define SPEC_DISK_SERIAL_MAX		 20
+#define SPEC_BOOT_INDEX_MAX		 255
 #define SPEC_BOOT_MODULES_MAX		 16 /* the multiboot loader's BOOT_MAX_MODULES */
 #define SPEC_AHCI_DISKS_MAX		 6  /* the AHCI controller's ports, AHCI_MAX_PORTS */
 #define SPEC_PCI_DISK_SLOTS		 30 /* bus 0 slots 2..31: virtio disks + the AHCI one */
@@ -198,6 +220,9 @@ struct disk_spec {
 	bool readonly; /* always true for a CD-ROM */
 	bool cdrom;
 	char *serial; /* NULL when not given; 1..20 printable ASCII bytes */
+	/* The firmware's boot order (boot.firmware only): lower boots first; unique. */
+	bool has_boot_index;
+	unsigned boot_index; /* 0..SPEC_BOOT_INDEX_MAX */
 };
 
 struct nic_spec {
@@ -229,14 +254,36 @@ enum spec_forbidden_syscall {
 
 struct debug_spec {
 	bool has_exit_port;
-	u16 exit_port;	  /* isa-debug-exit style: the guest writes its exit status here */
+	u16 exit_port; /* isa-debug-exit style: the guest writes its exit status here */
+	enum spec_exit_code_style exit_code_style; /* only with exit_port */
 	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
 	/*
 	 * Every this many ms of host time, pause, save the whole state, reset every device and
 	 * vCPU, load it back and resume (vm_state_roundtrip); 0: never.
 	 */
 	unsigned state_roundtrip_ms;
+	/* boot.firmware: what the firmware writes to its debug port 0x402 goes here; NULL: off. */
+	char *firmware_log;
 	enum spec_forbidden_syscall forbidden_syscall;
+};
+
+/* "cpu": the CPU model the guest sees (docs/cpu-model.md). */
+struct cpu_spec {
+	bool set;		/* the spec has a "cpu" section (KVM refuses one) */
+	struct cpu_model model; /* the named model ("model", default CPU_MODEL_DEFAULT) with the
+				   "features" added and removed; passed cpu_model_check */
+};
+
+/* The BT engine's tuning ("bt"); used whenever the VM runs on BT (accel bt, or auto without KVM). */
+#define SPEC_BT_JIT_THRESHOLD_DEFAULT  16
+#define SPEC_BT_JIT_THRESHOLD_MAX      1000000
+#define SPEC_BT_CODE_CACHE_MIB_DEFAULT 32
+#define SPEC_BT_CODE_CACHE_MIB_MAX     1024
+
+struct bt_spec {
+	enum spec_bt_engine engine;
+	unsigned jit_threshold;	 /* runs of a block before it is compiled; 1..1000000, default 16 */
+	unsigned code_cache_mib; /* code cache of each vCPU; 1..1024, default 32 */
 };
 
 struct vm_spec {
@@ -244,17 +291,20 @@ struct vm_spec {
 	unsigned vcpus; /* 1..255; default 1 */
 	u64 memory_mib; /* 1..1048576; default 256 */
 	enum spec_accel accel;
+	enum spec_machine machine;
 	struct boot_spec boot;
 	struct serial_spec serial;
 	enum spec_on_reset on_reset;
 	enum spec_on_triple_fault on_triple_fault;
 	struct debug_spec debug;
+	struct cpu_spec cpu;
 	struct disk_spec *disks;
 	unsigned nr_disks;
 	struct nic_spec *nics;
 	unsigned nr_nics;
 	struct display_spec display;
 	struct control_spec control;
+	struct bt_spec bt;
 	bool sandbox_off; /* "sandbox": false (default true: the seccomp sandbox is on) */
 };
 

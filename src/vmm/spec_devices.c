@@ -95,6 +95,7 @@ static void spec_parse_disk(struct spec_ctx *c, const json_t *o, const char *ipa
 	bool bus_set, ro_set = false;
 	const char *serial;
 	json_t *j;
+	u64 v;
 
 	dk->bus = DISK_BUS_VIRTIO;
 	if (!spec_check_object(c, ipath, o, spec_section_keys("disks[]")))
@@ -130,6 +131,12 @@ static void spec_parse_disk(struct spec_ctx *c, const json_t *o, const char *ipa
 				 SPEC_DISK_SERIAL_MAX, SPEC_SHOW(serial));
 		else
 			dk->serial = spec_strdup(c, serial);
+	}
+
+	j = spec_member(o, ipath, "boot_index", kpath);
+	if (j && spec_get_int_range(c, kpath, j, 0, SPEC_BOOT_INDEX_MAX, &v)) {
+		dk->has_boot_index = true;
+		dk->boot_index = (unsigned)v;
 	}
 
 	j = spec_member(o, ipath, "path", kpath);
@@ -205,6 +212,30 @@ static void spec_check_disk_twice(struct spec_ctx *c, const struct vm_spec *s)
 	}
 }
 
+/* A boot order is the firmware's: unique indexes, and only when a firmware reads them. */
+static void spec_check_boot_index(struct spec_ctx *c, const struct vm_spec *s)
+{
+	char kpath[SPEC_PATH_LEN];
+
+	for (unsigned i = 0; i < s->nr_disks; i++) {
+		if (!s->disks[i].has_boot_index)
+			continue;
+		snprintf(kpath, sizeof(kpath), "disks[%u].boot_index", i);
+		if (s->boot.kind != BOOT_FIRMWARE) {
+			spec_err(c, kpath,
+				 "only valid with boot.firmware (the firmware follows the boot "
+				 "order; boot.%s does not boot from disks)",
+				 boot_kind_name(s->boot.kind));
+			continue;
+		}
+		for (unsigned j = 0; j < i; j++)
+			if (s->disks[j].has_boot_index &&
+			    s->disks[j].boot_index == s->disks[i].boot_index)
+				spec_err(c, kpath, "%u is also disks[%u]'s boot_index",
+					 s->disks[i].boot_index, j);
+	}
+}
+
 void spec_parse_disks(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s)
 {
 	char kpath[SPEC_PATH_LEN], ipath[SPEC_PATH_LEN];
@@ -224,6 +255,7 @@ void spec_parse_disks(struct spec_ctx *c, const struct json_t *root, struct vm_s
 	}
 	if (spec_check_disk_slots(c, s))
 		spec_check_disk_twice(c, s);
+	spec_check_boot_index(c, s);
 }
 
 static bool spec_parse_mac(const char *str, u8 mac[6])

@@ -68,6 +68,9 @@ struct json_t *spec_member(const struct json_t *obj, const char *path, const cha
 bool spec_get_string(struct spec_ctx *c, const char *path, const struct json_t *j,
 		     const char **out);
 bool spec_get_bool(struct spec_ctx *c, const char *path, const struct json_t *j, bool *out);
+/* A JSON integer in lo..hi. */
+bool spec_get_int_range(struct spec_ctx *c, const char *path, const struct json_t *j, u64 lo,
+			u64 hi, u64 *out);
 
 /*
  * The elements of array member arr at path, calloc'ed (elem_size each, freed by spec_free):
@@ -103,6 +106,10 @@ void spec_parse_disks(struct spec_ctx *c, const struct json_t *root, struct vm_s
 void spec_parse_nics(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s);
 void spec_parse_display(struct spec_ctx *c, const struct json_t *root, struct display_spec *ds);
 void spec_parse_control(struct spec_ctx *c, const struct json_t *root, struct control_spec *cs);
+
+/* The "cpu" section (spec_cpu.c) and its keys. */
+extern const char *const spec_cpu_keys[];
+void spec_parse_cpu(struct spec_ctx *c, const struct json_t *root, struct cpu_spec *cs);
 
 /* Refuse the sections this build cannot run (spec_unbuilt_keys). */
 void spec_refuse_unbuilt(struct spec_ctx *c, const struct json_t *root);

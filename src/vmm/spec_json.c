@@ -70,6 +70,8 @@ static json_t *spec_json_disk(const struct disk_spec *d)
 
 	if (o && d->serial)
 		spec_json_set(o, "serial", json_string(d->serial));
+	if (o && d->has_boot_index)
+		spec_json_set(o, "boot_index", json_integer(d->boot_index));
 	return o;
 }
 
@@ -89,6 +91,29 @@ static json_t *spec_json_nic(const struct nic_spec *n)
 	return o;
 }
 
+/* "cpu": the named model and, under "features", every feature where the spec's CPU differs. */
+static json_t *spec_json_cpu(const struct cpu_spec *c)
+{
+	struct cpu_model named;
+	json_t *o = json_pack("{s:s}", "model", c->model.name), *feats = json_object();
+
+	if (o && feats && cpu_model_lookup(c->model.name, &named)) {
+		for (unsigned i = 0; i < cpu_nr_features(); i++) {
+			enum cpu_feature f = cpu_feature_at(i);
+			bool on = cpu_model_has(&c->model, f);
+
+			if (on != cpu_model_has(&named, f))
+				spec_json_set(feats, cpu_feature_name(f), json_boolean(on));
+		}
+	}
+	if (o && feats && json_object_size(feats)) {
+		spec_json_set(o, "features", feats);
+		feats = NULL;
+	}
+	json_decref(feats);
+	return o;
+}
+
 static json_t *spec_json_tree(const struct vm_spec *s)
 {
 	json_t *o = json_object(), *serial, *debug;
@@ -97,6 +122,7 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	spec_json_set(o, "vcpus", json_integer(s->vcpus));
 	spec_json_set(o, "memory_mib", json_integer((json_int_t)s->memory_mib));
 	spec_json_set(o, "accel", json_string(spec_accel_name(s->accel)));
+	spec_json_set(o, "machine", json_string(spec_machine_name(s->machine)));
 	spec_json_set(o, "boot", spec_json_boot(&s->boot));
 	serial = json_pack("{s:s}", "target", serial_target_name(s->serial.target));
 	if (serial && s->serial.path)
@@ -106,8 +132,13 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	spec_json_set(o, "on_triple_fault",
 		      json_string(spec_on_triple_fault_name(s->on_triple_fault)));
 	debug = json_pack("{s:b}", "test_device", s->debug.test_device);
-	if (debug && s->debug.has_exit_port)
+	if (debug && s->debug.has_exit_port) {
 		spec_json_set(debug, "exit_port", spec_json_hex(s->debug.exit_port));
+		spec_json_set(debug, "exit_code_style",
+			      json_string(spec_exit_code_style_name(s->debug.exit_code_style)));
+	}
+	if (debug && s->debug.firmware_log)
+		spec_json_set(debug, "firmware_log", json_string(s->debug.firmware_log));
 	if (debug && s->debug.state_roundtrip_ms)
 		spec_json_set(debug, "state_roundtrip_ms",
 			      json_integer(s->debug.state_roundtrip_ms));
@@ -141,6 +172,8 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	}
 	if (s->control.path)
 		spec_json_set(o, "control", json_pack("{s:s}", "path", s->control.path));
+	if (s->cpu.set) /* only then: under KVM a "cpu" section is refused */
+		spec_json_set(o, "cpu", spec_json_cpu(&s->cpu));
 	return o;
 }
 

@@ -265,7 +265,7 @@ static void vm_mem_written(void *opaque, u64 gpa, u64 len)
 	vm->accel->mem_written(vm->avm, gpa, len);
 }
 
-/* Map into the accelerator every RAM region not mapped yet (loaders may add a firmware ROM). */
+/* Map into the accelerator every region not mapped yet (loaders may add a firmware ROM). */
 static int vm_map_ram(struct vm *vm, struct err *err)
 {
 	if (vm->accel->mem_written) {
@@ -274,7 +274,15 @@ static int vm_map_ram(struct vm *vm, struct err *err)
 	}
 	for (unsigned i = vm->nr_mapped; i < vm->plat.mem.nr; i++, vm->nr_mapped++) {
 		const struct gmem_region *r = &vm->plat.mem.regions[i];
-		int ret = vm->accel->map_ram(vm->avm, r->gpa, r->len, r->hva, 0);
+		int ret = vm->accel->map_ram(vm->avm, r->gpa, r->len, r->hva,
+					     r->rom ? ACCEL_MEM_READONLY : 0);
+
+		if (ret == -ENOTSUP && r->rom) {
+			log_warn("%s: the %s accelerator cannot map ROM read-only: the firmware at "
+				 "%#llx is writable until the next boot reloads it",
+				 vm->spec->name, vm->accel->name, (unsigned long long)r->gpa);
+			ret = vm->accel->map_ram(vm->avm, r->gpa, r->len, r->hva, 0);
+		}
 
 		if (ret < 0)
 			return err_set(err, ret, "%s: cannot map %llu MiB of RAM at %#llx: %s",
@@ -290,6 +298,8 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 	struct boot_params_in in = { .nr_vcpus = vm->nr_vcpus };
 	int ret;
 
+	if (b->kind != BOOT_FIRMWARE)
+		board_pc_prepare_direct_boot(vm->board);
 	switch (b->kind) {
 	case BOOT_LINUX:
 		/* Debian's cloud kernel has no MP-table support: ACPI is how it finds the CPUs. */
@@ -366,12 +376,22 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 {
 	struct accel_config cfg = { .nr_vcpus = spec->vcpus,
 				    .ram_bytes = spec->memory_mib << 20,
-				    .name = spec->name };
+				    .name = spec->name,
+				    .bt_jit = spec->bt.engine == SPEC_BT_JIT,
+				    .bt_jit_threshold = spec->bt.jit_threshold,
+				    .bt_code_cache_bytes = (u64)spec->bt.code_cache_mib << 20 };
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
 
 	if (!vm)
 		return err_set(err, -ENOMEM, "out of memory");
+	if (spec->cpu.set) {
+		vm->cpu = spec->cpu.model;
+		cfg.cpu = &vm->cpu;
+	} else if (!cpu_model_lookup(CPU_MODEL_DEFAULT, &vm->cpu)) {
+		free(vm);
+		return err_set(err, -EINVAL, "cpu: no CPU model %s", CPU_MODEL_DEFAULT);
+	}
 	vm->spec = spec;
 	vm->accel = accel;
 	vm->console = console;
@@ -396,7 +416,7 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 		ret = err_set(err, -errno, "eventfd/timerfd: %s", strerror(errno));
 		goto err_destroy;
 	}
-	ret = gmem_init_pc(&vm->plat.mem, cfg.ram_bytes);
+	ret = gmem_init_pc_hole(&vm->plat.mem, cfg.ram_bytes, board_pc_low_ram_max(spec));
 	if (ret < 0) {
 		err_set(err, ret, "memory_mib: cannot allocate %llu MiB of guest RAM: %s",
 			(unsigned long long)spec->memory_mib, strerror(-ret));

@@ -129,6 +129,7 @@ struct vm {
 	struct vcpu **vcpus;
 	struct board_pc *board;
 	struct console *console; /* owned by the caller */
+	struct cpu_model cpu;	 /* the spec's CPU model, or CPU_MODEL_DEFAULT (the BT default) */
 	struct loop *loop;	 /* while attached */
 	int wake_fd;		 /* eventfd: wakes the main loop (requests, timers, console) */
 	int timer_fd;		 /* timerfd: the earliest device deadline */

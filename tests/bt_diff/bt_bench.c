@@ -49,17 +49,67 @@ static double bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The loop in the engine (interpreter, or JIT with a threshold of 1); 1 when RAX differs. */
+static int bench_engine(bool jit, u64 iters, u64 native_rax, double t_native)
+{
+	struct bt_mem mem = { .fault_unmapped = true };
+	struct bt_cpu_config cfg = { .mem = &mem, .jit = jit, .jit_threshold = 1 };
+	struct bt_cpu *cpu;
+	u8 *gcode, *gdata;
+	double t0, t_bt, insns;
+	enum bt_exit why;
+	u64 bt_rax;
+	bool ok;
+
+	/* Code page, data page (buffer and stack), return to an INT3. */
+	gcode = aligned_alloc(4096, 4096);
+	gdata = aligned_alloc(4096, 4096);
+	if (!gcode || !gdata)
+		return 1;
+	memset(gcode, 0xcc, 4096);
+	memcpy(gcode, bench_code, sizeof(bench_code));
+	memset(gdata, 0, 4096);
+	if (bt_mem_map(&mem, BENCH_CODE, 4096, gcode, false) < 0 ||
+	    bt_mem_map(&mem, BENCH_DATA, 4096, gdata, false) < 0 ||
+	    bt_cpu_create(&cfg, &cpu, NULL) < 0)
+		return 1;
+	bt_cpu_set_flat64(cpu);
+	cpu->st.rip = BENCH_CODE;
+	cpu->st.gpr[CPU_RDI] = iters;
+	cpu->st.gpr[CPU_RSI] = BENCH_DATA;
+	cpu->st.gpr[CPU_RSP] = BENCH_DATA + 4096 - 8;
+	memcpy(gdata + 4096 - 8, &(u64){ BENCH_CODE + 2048 }, 8); /* return address: INT3 */
+	t0 = bench_now();
+	why = bt_run(cpu, ~0ull >> 1);
+	t_bt = bench_now() - t0;
+	bt_rax = cpu->st.gpr[CPU_RAX];
+	insns = (double)cpu->icount;
+	printf("%s %.3f s, %.1f M guest instructions/s (%.0f instructions retired), %.1fx "
+	       "native's time\n",
+	       jit ? "jit:        " : "interpreter:", t_bt, insns / t_bt / 1e6, insns,
+	       t_bt / t_native);
+	ok = why == BT_EXIT_EXCEPTION && cpu->exc.vector == BT_EXC_BP && bt_rax == native_rax;
+	if (!ok)
+		fprintf(stderr,
+			"bt_bench: results differ: native rax %#llx, bt rax %#llx (exit %d, vector "
+			"%u)\n",
+			(unsigned long long)native_rax, (unsigned long long)bt_rax, why,
+			cpu->exc.vector);
+	bt_cpu_destroy(cpu);
+	bt_mem_destroy(&mem);
+	free(gcode);
+	free(gdata);
+	return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
-	u64 iters = argc > 1 ? strtoull(argv[1], NULL, 0) : 20000000ull, native_rax, bt_rax;
+	u64 iters = argc > 1 ? strtoull(argv[1], NULL, 0) : 20000000ull, native_rax;
 	static u64 buf[64];
-	u8 *code, *gcode, *gdata;
-	struct bt_mem mem = { .fault_unmapped = true };
-	struct bt_cpu_config cfg = { .mem = &mem };
-	struct bt_cpu *cpu;
-	double t0, t_native, t_bt, insns;
+	u8 *code;
+	double t0, t_native;
 	u64 (*fn)(u64, u64 *);
-	enum bt_exit why;
+	int ret = 0;
 
 	/* Native. */
 	code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1,
@@ -76,46 +126,14 @@ int main(int argc, char **argv)
 		t_native = MIN(t_native, bench_now() - t0);
 	}
 
-	/* Engine: code page, data page (buffer and stack), return to an INT3. */
-	gcode = aligned_alloc(4096, 4096);
-	gdata = aligned_alloc(4096, 4096);
-	if (!gcode || !gdata)
-		return 2;
-	memset(gcode, 0xcc, 4096);
-	memcpy(gcode, bench_code, sizeof(bench_code));
-	memset(gdata, 0, 4096);
-	if (bt_mem_map(&mem, BENCH_CODE, 4096, gcode, false) < 0 ||
-	    bt_mem_map(&mem, BENCH_DATA, 4096, gdata, false) < 0 ||
-	    bt_cpu_create(&cfg, &cpu, NULL) < 0)
-		return 2;
-	bt_cpu_set_flat64(cpu);
-	cpu->st.rip = BENCH_CODE;
-	cpu->st.gpr[CPU_RDI] = iters;
-	cpu->st.gpr[CPU_RSI] = BENCH_DATA;
-	cpu->st.gpr[CPU_RSP] = BENCH_DATA + 4096 - 8;
-	memcpy(gdata + 4096 - 8, &(u64){ BENCH_CODE + 2048 }, 8); /* return address: INT3 */
-	t0 = bench_now();
-	why = bt_run(cpu, ~0ull >> 1);
-	t_bt = bench_now() - t0;
-	bt_rax = cpu->st.gpr[CPU_RAX];
-	insns = (double)cpu->icount;
-
 	printf("workload: %llu iterations x %d instructions (ALU, shift, IMUL, load/store, loop)\n",
 	       (unsigned long long)iters, BENCH_INSNS_PER_ITER);
-	printf("native: %.3f s, %.1f M guest instructions/s\n", t_native, insns / t_native / 1e6);
-	printf("bt:     %.3f s, %.1f M guest instructions/s (%.0f instructions retired)\n", t_bt,
-	       insns / t_bt / 1e6, insns);
-	printf("ratio:  bt is %.1fx slower than native\n", t_bt / t_native);
-	if (why != BT_EXIT_EXCEPTION || cpu->exc.vector != BT_EXC_BP || bt_rax != native_rax) {
-		fprintf(stderr,
-			"bt_bench: results differ: native rax %#llx, bt rax %#llx (exit %d)\n",
-			(unsigned long long)native_rax, (unsigned long long)bt_rax, why);
-		return 1;
+	printf("native:      %.3f s, %.1f M guest instructions/s\n", t_native,
+	       (double)(iters * BENCH_INSNS_PER_ITER) / t_native / 1e6);
+	for (int jit = 0; jit < 2; jit++) {
+		if (bench_engine(jit, iters, native_rax, t_native))
+			ret = 1;
 	}
-	bt_cpu_destroy(cpu);
-	bt_mem_destroy(&mem);
-	free(gcode);
-	free(gdata);
 	munmap(code, 4096);
-	return 0;
+	return ret;
 }

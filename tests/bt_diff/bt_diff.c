@@ -9,7 +9,8 @@
  *   BT_DIFF_TRACE=1    print each case index before running it (hangs, crashes)
  *   VMM_TEST_HOST_LACKS=compat32,movbe,...  (test-only, a comma list; scripts/host-without
  *                      sets it) treat the host as lacking 32-bit compatibility mode and/or
- *                      the named CPU extensions (popcnt lzcnt bmi1 movbe cx16 lahf_lm)
+ *                      the named CPU extensions (popcnt lzcnt bmi1 movbe cx16 lahf_lm sse3
+ *                      ssse3 sse4_1 sse4_2 avx avx2 fma f16c bmi2 xsave xsaveopt xsavec)
  * Sequences (2-8 instructions) and single instructions in 32-bit code
  * (compatibility mode) are each a quarter of the single-case count.
  *
@@ -22,8 +23,10 @@
  * that differ) and fails; at the end it prints the coverage per group.
  */
 #include "bt_diff.h"
+#include "../unit/bt/bt_test_mode.h"
 
 #include "bt-fallback/bt.h"
+#include "bt-fallback/jit/jit.h"
 #include "host_lacks.h"
 #include "vmm/base/err.h"
 
@@ -55,14 +58,42 @@ static const char *const diff_reg_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp
 						"rsi", "rdi", "r8",  "r9",  "r10", "r11",
 						"r12", "r13", "r14", "r15" };
 
-/* What the host offers the comparison (main() probes it once). */
-static unsigned diff_have;
+/* What the host offers the comparison (main() probes it once); what VMM_TEST_HOST_LACKS took. */
+static unsigned diff_have, diff_env_lacks;
 static bool diff_compat32;
 static char diff_compat32_why[160];
 
+/* A host without an extension has none of those built on it (AVX without SSE4.2 or XSAVE...). */
+static unsigned diff_need_closure(unsigned have)
+{
+	static const struct {
+		unsigned f, needs;
+	} deps[] = {
+		{ DIFF_NEED_SSSE3, DIFF_NEED_SSE3 },	 { DIFF_NEED_SSE41, DIFF_NEED_SSSE3 },
+		{ DIFF_NEED_SSE42, DIFF_NEED_SSE41 },	 { DIFF_NEED_AVX, DIFF_NEED_SSE42 },
+		{ DIFF_NEED_AVX, DIFF_NEED_XSAVE },	 { DIFF_NEED_AVX2, DIFF_NEED_AVX },
+		{ DIFF_NEED_FMA, DIFF_NEED_AVX },	 { DIFF_NEED_F16C, DIFF_NEED_AVX },
+		{ DIFF_NEED_XSAVEOPT, DIFF_NEED_XSAVE }, { DIFF_NEED_XSAVEC, DIFF_NEED_XSAVE },
+	};
+
+	bool again = true;
+
+	while (again) {
+		again = false;
+		for (unsigned i = 0; i < sizeof(deps) / sizeof(deps[0]); i++) {
+			if ((have & deps[i].f) && !(have & deps[i].needs)) {
+				have &= ~deps[i].f;
+				again = true;
+			}
+		}
+	}
+	return have;
+}
+
 static int diff_engine_init(struct diff_engine *e)
 {
-	struct bt_cpu_config cfg = { .mem = &e->mem };
+	struct bt_cpu_config cfg = bt_test_config((struct bt_cpu_config){ .mem = &e->mem });
+	struct cpu_model model;
 
 	memset(e, 0, sizeof(*e));
 	e->code = aligned_alloc(4096, 4096);
@@ -75,14 +106,17 @@ static int diff_engine_init(struct diff_engine *e)
 	if (bt_mem_map(&e->mem, DIFF_CODE, 4096, e->code, true) < 0 ||
 	    bt_mem_map(&e->mem, DIFF_DATA, DIFF_DATA_SIZE, e->data, false) < 0)
 		return -1;
+	/*
+	 * The engine's CPU model follows the host's for every extension the generator uses: F3 0F BC
+	 * is TZCNT only with BMI1, etc.
+	 */
+	if (!cpu_model_lookup(CPU_MODEL_DEFAULT, &model))
+		return -1;
+	for (unsigned b = 0; b < DIFF_NR_NEEDS; b++)
+		cpu_model_set(&model, diff_need_feature(b), diff_have & (1u << b));
+	cfg.model = &model;
 	if (bt_cpu_create(&cfg, &e->cpu, NULL) < 0)
 		return -1;
-	/* The engine's CPUID model follows the host's: F3 0F BC is TZCNT only with BMI1, etc. */
-	e->cpu->cpuid.popcnt = diff_have & DIFF_NEED_POPCNT;
-	e->cpu->cpuid.lzcnt = diff_have & DIFF_NEED_LZCNT;
-	e->cpu->cpuid.bmi1 = diff_have & DIFF_NEED_BMI1;
-	e->cpu->cpuid.movbe = diff_have & DIFF_NEED_MOVBE;
-	e->cpu->cpuid.sse2 = true; /* the SSE/SSE2 subset is compared too */
 	return 0;
 }
 
@@ -116,6 +150,15 @@ static void diff_engine_run(struct diff_engine *e, const struct diff_case *c, st
 	}
 	memcpy(cpu->st.gpr, c->gpr, sizeof(c->gpr));
 	memcpy(cpu->st.fx.xmm, c->xmm, sizeof(c->xmm));
+	memcpy(cpu->st.ymmh, c->ymmh, sizeof(c->ymmh));
+	/*
+	 * Linux's user mode: XSAVE enabled with the x87, SSE and AVX state the host has (even when
+	 * VMM_TEST_HOST_LACKS takes AVX: XSAVE cases must save what the host's does).
+	 */
+	if (diff_have & DIFF_NEED_XSAVE) {
+		cpu->st.cr4 |= BT_CR4_OSXSAVE;
+		cpu->st.xcr0 = diff_native_xcr0() & 7;
+	}
 	cpu->st.fx.mxcsr = 0x1f80;
 	cpu->st.fx.fcw = c->fcw;
 	cpu->st.fx.fsw = c->fsw;
@@ -131,6 +174,7 @@ static void diff_engine_run(struct diff_engine *e, const struct diff_case *c, st
 	r->rip = cpu->st.rip;
 	r->rflags = bt_get_rflags(cpu);
 	memcpy(r->xmm, cpu->st.fx.xmm, sizeof(r->xmm));
+	memcpy(r->ymmh, cpu->st.ymmh, sizeof(r->ymmh));
 	r->fcw = cpu->st.fx.fcw;
 	r->fsw = cpu->st.fx.fsw;
 	r->ftw = cpu->st.fx.ftw;
@@ -155,6 +199,24 @@ static void diff_print_case(const struct diff_case *c, u64 seed, u64 idx)
 			(unsigned long long)c->gpr[i], i % 4 == 3 ? "\n" : "");
 	fprintf(stderr, "  rflags=%#llx undefined-mask=%#llx\n", (unsigned long long)c->rflags,
 		(unsigned long long)c->undef_flags);
+}
+
+/* A YMM register, most significant byte first, the halves apart. */
+static void diff_print_ymm(const u8 hi[16], const u8 lo[16])
+{
+	for (unsigned k = 16; k--;)
+		fprintf(stderr, "%02x", hi[k]);
+	fprintf(stderr, "_");
+	for (unsigned k = 16; k--;)
+		fprintf(stderr, "%02x", lo[k]);
+}
+
+/* The data pages equal but for the bytes the case does not compare. */
+static bool diff_data_equal(const struct diff_case *c, const struct diff_result *n,
+			    const struct diff_result *b, unsigned i)
+{
+	return n->data[i] == b->data[i] ||
+	       (c->skip_len && i >= c->skip_at && i < (unsigned)c->skip_at + c->skip_len);
 }
 
 /* Compare; returns true on a match, printing the differences otherwise. */
@@ -202,17 +264,14 @@ static bool diff_compare(const struct diff_case *c, const struct diff_result *n,
 		}
 	}
 	for (unsigned i = 0; i < 16; i++) {
-		if (memcmp(n->xmm[i], b->xmm[i], 16)) {
+		if (memcmp(n->xmm[i], b->xmm[i], 16) || memcmp(n->ymmh[i], b->ymmh[i], 16)) {
 			if (print) {
-				fprintf(stderr, "  xmm%u: initial ", i);
-				for (unsigned k = 16; k--;)
-					fprintf(stderr, "%02x", c->xmm[i][k]);
+				fprintf(stderr, "  ymm%u: initial ", i);
+				diff_print_ymm(c->ymmh[i], c->xmm[i]);
 				fprintf(stderr, "\n         host    ");
-				for (unsigned k = 16; k--;)
-					fprintf(stderr, "%02x", n->xmm[i][k]);
+				diff_print_ymm(n->ymmh[i], n->xmm[i]);
 				fprintf(stderr, "\n         engine  ");
-				for (unsigned k = 16; k--;)
-					fprintf(stderr, "%02x", b->xmm[i][k]);
+				diff_print_ymm(b->ymmh[i], b->xmm[i]);
 				fprintf(stderr, "\n");
 			}
 			ok = false;
@@ -252,14 +311,12 @@ static bool diff_compare(const struct diff_case *c, const struct diff_result *n,
 				(unsigned long long)fmask);
 		ok = false;
 	}
-	if (memcmp(n->data, b->data, DIFF_DATA_SIZE)) {
-		for (unsigned i = 0, shown = 0; i < DIFF_DATA_SIZE && print && shown < 16; i++) {
-			if (n->data[i] != b->data[i]) {
-				fprintf(stderr, "  mem %#llx: initial %02x host %02x engine %02x\n",
-					DIFF_DATA + i, c->data[i], n->data[i], b->data[i]);
-				shown++;
-			}
-		}
+	for (unsigned i = 0, shown = 0; i < DIFF_DATA_SIZE; i++) {
+		if (diff_data_equal(c, n, b, i))
+			continue;
+		if (print && shown++ < 16)
+			fprintf(stderr, "  mem %#llx: initial %02x host %02x engine %02x\n",
+				DIFF_DATA + i, c->data[i], n->data[i], b->data[i]);
 		ok = false;
 	}
 	return ok;
@@ -299,6 +356,7 @@ static void diff_sdm_int(const struct diff_case *c, struct diff_result *r)
 	r->err = c->int_locked ? 0 : (u64)c->int_vector * 8 + 2;
 	r->cr2 = 0;
 	memcpy(r->xmm, c->xmm, sizeof(r->xmm));
+	memcpy(r->ymmh, c->ymmh, sizeof(r->ymmh));
 	r->fcw = c->fcw;
 	r->fsw = c->fsw;
 	r->ftw = c->ftw;
@@ -315,8 +373,9 @@ static void diff_print_not_generated(void)
 			printf("skipped (not generated): %llu cases or sequence instructions needing "
 			       "%s: %s\n",
 			       (unsigned long long)n, diff_need_name(b),
-			       test_host_lacks(diff_need_name(b)) ? "VMM_TEST_HOST_LACKS names it" :
-								    "the host CPU lacks it");
+			       diff_env_lacks & (1u << b) ?
+				       "VMM_TEST_HOST_LACKS names it (or an extension it needs)" :
+				       "the host CPU lacks it");
 	}
 }
 
@@ -347,6 +406,7 @@ static void diff_run(void **state, bool sequences, bool compat)
 		rng.s = seed * 2 + 0x32;
 	c.compat = compat;
 	diff_gen_allow(diff_have);
+	diff_gen_ymm(diff_native_features() & DIFF_NEED_AVX);
 	memset(&st, 0, sizeof(st));
 	assert_int_equal(diff_engine_init(&e), 0);
 	assert_int_equal(diff_native_signals(), 0);
@@ -429,6 +489,12 @@ static void diff_run(void **state, bool sequences, bool compat)
 	       (unsigned long long)e.cpu->cache.nr_translated,
 	       (unsigned long long)e.cpu->cache.nr_invalidated,
 	       (unsigned long long)e.cpu->cache.nr_flushes);
+	if (e.cpu->jit)
+		printf("jit: %llu blocks compiled (%llu refused), %llu links, %llu code flushes\n",
+		       (unsigned long long)e.cpu->jit->nr_compiled,
+		       (unsigned long long)e.cpu->jit->nr_failed,
+		       (unsigned long long)e.cpu->jit->nr_links,
+		       (unsigned long long)e.cpu->jit->nr_flushes);
 	diff_engine_destroy(&e);
 	assert_int_equal(st.failed, 0);
 }
@@ -462,6 +528,8 @@ int main(void)
 	for (unsigned b = 0; b < DIFF_NR_NEEDS; b++)
 		if (test_host_lacks(diff_need_name(b)))
 			diff_have &= ~(1u << b);
+	diff_env_lacks = diff_native_features() & ~diff_need_closure(diff_have);
+	diff_have = diff_need_closure(diff_have);
 	if (test_host_lacks("compat32"))
 		snprintf(diff_compat32_why, sizeof(diff_compat32_why),
 			 "VMM_TEST_HOST_LACKS names compat32 (treated as a host without 32-bit "

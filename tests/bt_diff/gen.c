@@ -12,8 +12,16 @@
  *
  * Excluded because the host would leave the sandbox or the result is not
  * reproducible: SYSCALL/SYSENTER/INT 80h, far transfers and segment loads,
- * FS/GS overrides, CPUID/RDTSC, VEX/EVEX (the host has AVX), FNSTENV/FNSAVE (FIP/FDP are not
- * modelled), 66-prefixed near branches (AMD and Intel differ).
+ * FS/GS overrides, CPUID/RDTSC, XGETBV (the host's XCR0 has AVX-512 state), EVEX, FNSTENV/FNSAVE
+ * (FIP/FDP are not modelled), 66-prefixed near branches (AMD and Intel differ).
+ *
+ * VEX templates (AVX, AVX2, FMA, F16C, BMI1, BMI2) get VEX.L, VEX.W and VEX.vvvv at random
+ * within their form's rules, the 2-byte prefix where it can encode the instruction, and one
+ * case in 16 breaks a rule (VEX.L, VEX.W, vvvv, a legacy prefix before VEX) for the #UD. The
+ * YMM registers' upper halves are random whenever the host has AVX, so every SSE case also
+ * checks that legacy forms keep them. XSAVE, XSAVEOPT, XSAVEC and XRSTOR get a 64-byte aligned
+ * area, a requested-feature bitmap within x87, SSE and AVX state, and for XRSTOR a header built
+ * to be valid (standard or compacted) or, now and then, not.
  */
 #include "bt_diff.h"
 
@@ -72,7 +80,15 @@ enum {
 #define T_PF3	0x800u	/* mandatory F3 (SSE) */
 #define T_PF2	0x1000u /* mandatory F2 (SSE) */
 #define T_SSE	(T_NO66 | T_NOW)
-#define T_C32	0x2000u /* 32-bit code only (64-bit mode: another instruction) */
+#define T_C32	0x2000u	  /* 32-bit code only (64-bit mode: another instruction) */
+#define T_VEX	0x4000u	  /* VEX-encoded: T_P66/T_PF3/T_PF2 give VEX.pp, map VEX.mmmmm */
+#define T_L0	0x8000u	  /* VEX.L = 0 only */
+#define T_L1	0x10000u  /* VEX.L = 1 only */
+#define T_W0	0x20000u  /* VEX.W0 only */
+#define T_W1	0x40000u  /* VEX.W1 only */
+#define T_NOV	0x80000u  /* no VEX.vvvv operand: 1111b */
+#define T_AVX2	0x100000u /* AVX2 (else AVX) */
+#define T_I256	0x200000u /* AVX for 128 bits, AVX2 for 256 (integer forms) */
 
 /* Special handling. */
 enum {
@@ -90,6 +106,10 @@ enum {
 	S_MXCSR,   /* LDMXCSR: keep the value mostly valid */
 	S_XLAT,	   /* XLAT: rBX points into the data pages */
 	S_MASKMOV, /* MASKMOVQ/MASKMOVDQU: rDI points into the data pages */
+	S_PCMPSTR, /* PCMPxSTRx: short lengths, zero elements, strings that share bytes */
+	S_GATHER,  /* VSIB: a vector index of small elements, a base into the data pages */
+	S_XSAVE,   /* XSAVE/XSAVEOPT/XSAVEC: an aligned area, RFBM within x87, SSE, AVX */
+	S_XRSTOR,  /* XRSTOR: the same, with a header that is mostly valid */
 };
 
 struct gen_tmpl {
@@ -97,7 +117,7 @@ struct gen_tmpl {
 	u8 map, op, form;
 	s8 digit; /* fixed ModRM.reg or -1 */
 	u8 imm;
-	u16 tflags;
+	u32 tflags;
 	u8 special;
 	u32 undef;
 };
@@ -543,6 +563,402 @@ static const struct gen_tmpl gen_tmpls[] = {
 	{ "sse-int", 1, 0xf7, F_REG, -1, I_NONE, T_SSE | T_P66, S_MASKMOV, 0 },
 	{ "mmx", 1, 0xd7, F_REG, -1, I_NONE, T_NO66 | T_W, 0, 0 },
 	{ "mmx", 1, 0xe7, F_MEM, -1, I_NONE, T_SSE, 0, 0 },
+	/* SSE3 */
+	{ "sse3", 1, 0xd0, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse3", 1, 0xd0, F_RM, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
+	{ "sse3", 1, 0x7c, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse3", 1, 0x7c, F_RM, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
+	{ "sse3", 1, 0x7d, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse3", 1, 0x7d, F_RM, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
+	{ "sse3", 1, 0x12, F_RM, -1, I_NONE, T_SSE | T_PF3, 0, 0 },
+	{ "sse3", 1, 0x16, F_RM, -1, I_NONE, T_SSE | T_PF3, 0, 0 },
+	{ "sse3", 1, 0x12, F_RM, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
+	{ "sse3", 1, 0xf0, F_MEM, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
+	/* SSSE3: the XMM forms (66) and the MMX forms */
+#define SSSE3(o) { "ssse3", 2, o, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 }, \
+		 { "ssse3", 2, o, F_RM, -1, I_NONE, T_SSE, 0, 0 }
+	SSSE3(0x00), SSSE3(0x01), SSSE3(0x02), SSSE3(0x03), SSSE3(0x04), SSSE3(0x05),
+	SSSE3(0x06), SSSE3(0x07), SSSE3(0x08), SSSE3(0x09), SSSE3(0x0a), SSSE3(0x0b),
+	SSSE3(0x1c), SSSE3(0x1d), SSSE3(0x1e),
+	{ "ssse3", 3, 0x0f, F_RM, -1, I_8, T_SSE | T_P66, 0, 0 },
+	{ "ssse3", 3, 0x0f, F_RM, -1, I_8, T_SSE, 0, 0 },
+	/* SSE4.1 */
+#define SSE41(m, o, f, i) { "sse4.1", m, o, f, -1, i, T_SSE | T_P66, 0, 0 }
+	SSE41(2, 0x10, F_RM, I_NONE), SSE41(2, 0x14, F_RM, I_NONE), SSE41(2, 0x15, F_RM, I_NONE),
+	SSE41(2, 0x17, F_RM, I_NONE), SSE41(2, 0x20, F_RM, I_NONE), SSE41(2, 0x21, F_RM, I_NONE),
+	SSE41(2, 0x22, F_RM, I_NONE), SSE41(2, 0x23, F_RM, I_NONE), SSE41(2, 0x24, F_RM, I_NONE),
+	SSE41(2, 0x25, F_RM, I_NONE), SSE41(2, 0x28, F_RM, I_NONE), SSE41(2, 0x29, F_RM, I_NONE),
+	SSE41(2, 0x2a, F_MEM, I_NONE), SSE41(2, 0x2b, F_RM, I_NONE), SSE41(2, 0x30, F_RM, I_NONE),
+	SSE41(2, 0x31, F_RM, I_NONE), SSE41(2, 0x32, F_RM, I_NONE), SSE41(2, 0x33, F_RM, I_NONE),
+	SSE41(2, 0x34, F_RM, I_NONE), SSE41(2, 0x35, F_RM, I_NONE), SSE41(2, 0x38, F_RM, I_NONE),
+	SSE41(2, 0x39, F_RM, I_NONE), SSE41(2, 0x3a, F_RM, I_NONE), SSE41(2, 0x3b, F_RM, I_NONE),
+	SSE41(2, 0x3c, F_RM, I_NONE), SSE41(2, 0x3d, F_RM, I_NONE), SSE41(2, 0x3e, F_RM, I_NONE),
+	SSE41(2, 0x3f, F_RM, I_NONE), SSE41(2, 0x40, F_RM, I_NONE), SSE41(2, 0x41, F_RM, I_NONE),
+	SSE41(3, 0x08, F_RM, I_8), SSE41(3, 0x09, F_RM, I_8), SSE41(3, 0x0a, F_RM, I_8),
+	SSE41(3, 0x0b, F_RM, I_8), SSE41(3, 0x0c, F_RM, I_8), SSE41(3, 0x0d, F_RM, I_8),
+	SSE41(3, 0x0e, F_RM, I_8), SSE41(3, 0x14, F_RM, I_8), SSE41(3, 0x15, F_RM, I_8),
+	SSE41(3, 0x16, F_RM, I_8), SSE41(3, 0x17, F_RM, I_8), SSE41(3, 0x20, F_RM, I_8),
+	SSE41(3, 0x21, F_RM, I_8), SSE41(3, 0x22, F_RM, I_8), SSE41(3, 0x40, F_RM, I_8),
+	SSE41(3, 0x41, F_RM, I_8), SSE41(3, 0x42, F_RM, I_8),
+	{ "sse4.1", 3, 0x16, F_RM, -1, I_8, T_NO66 | T_P66 | T_W, 0, 0 }, /* PEXTRQ */
+	{ "sse4.1", 3, 0x22, F_RM, -1, I_8, T_NO66 | T_P66 | T_W, 0, 0 }, /* PINSRQ */
+	/* SSE4.2 */
+	{ "sse4.2", 2, 0x37, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
+	{ "sse4.2", 2, 0xf0, F_RM, -1, I_NONE, T_NO66 | T_PF2, 0, 0 },
+	{ "sse4.2", 2, 0xf1, F_RM, -1, I_NONE, T_PF2, 0, 0 },
+	{ "sse4.2", 3, 0x60, F_RM, -1, I_8, T_NO66 | T_P66, S_PCMPSTR, 0 },
+	{ "sse4.2", 3, 0x61, F_RM, -1, I_8, T_NO66 | T_P66, S_PCMPSTR, 0 },
+	{ "sse4.2", 3, 0x62, F_RM, -1, I_8, T_SSE | T_P66, S_PCMPSTR, 0 },
+	{ "sse4.2", 3, 0x63, F_RM, -1, I_8, T_SSE | T_P66, S_PCMPSTR, 0 },
+	/* VEX: AVX, AVX2, FMA, F16C, BMI1, BMI2 (T_VEX: pp, L, W, vvvv as flagged) */
+	{ "avx", 1, 0x58, F_RM, -1, I_NONE, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0x58, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x58, F_RM, -1, I_NONE, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0x58, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0x59, F_RM, -1, I_NONE, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0x59, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x59, F_RM, -1, I_NONE, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0x59, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0x5c, F_RM, -1, I_NONE, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0x5c, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x5c, F_RM, -1, I_NONE, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0x5c, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0x5d, F_RM, -1, I_NONE, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0x5d, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x5d, F_RM, -1, I_NONE, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0x5d, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0x5e, F_RM, -1, I_NONE, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0x5e, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x5e, F_RM, -1, I_NONE, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0x5e, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0x5f, F_RM, -1, I_NONE, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0x5f, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x5f, F_RM, -1, I_NONE, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0x5f, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0x51, F_RM, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0x51, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0x51, F_RM, -1, I_NONE, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0x51, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0x52, F_RM, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0x52, F_RM, -1, I_NONE, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0x53, F_RM, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0x53, F_RM, -1, I_NONE, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0x54, F_RM, -1, I_NONE, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0x54, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x55, F_RM, -1, I_NONE, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0x55, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x56, F_RM, -1, I_NONE, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0x56, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x57, F_RM, -1, I_NONE, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0x57, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x14, F_RM, -1, I_NONE, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0x14, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x15, F_RM, -1, I_NONE, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0x15, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x5a, F_RM, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0x5a, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0x5a, F_RM, -1, I_NONE, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0x5a, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0x5b, F_RM, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0x5b, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0x5b, F_RM, -1, I_NONE, T_VEX | T_PF3|T_NOV, 0, 0 },
+	{ "avx", 1, 0xe6, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0xe6, F_RM, -1, I_NONE, T_VEX | T_PF3|T_NOV, 0, 0 },
+	{ "avx", 1, 0xe6, F_RM, -1, I_NONE, T_VEX | T_PF2|T_NOV, 0, 0 },
+	{ "avx", 1, 0xc2, F_RM, -1, I_8, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0xc2, F_RM, -1, I_8, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0xc2, F_RM, -1, I_8, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0xc2, F_RM, -1, I_8, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0xc6, F_RM, -1, I_8, T_VEX | 0, 0, 0 },
+	{ "avx", 1, 0xc6, F_RM, -1, I_8, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x7c, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x7c, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0x7d, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0x7d, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0xd0, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "avx", 1, 0xd0, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0x10, F_RM, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0x10, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0x10, F_RM, -1, I_NONE, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0x10, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0x11, F_RM, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0x11, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0x11, F_RM, -1, I_NONE, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0x11, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0x28, F_RM, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0x28, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0x29, F_RM, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0x29, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0x2b, F_MEM, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0x2b, F_MEM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0x12, F_RM, -1, I_NONE, T_VEX | T_L0, 0, 0 },
+	{ "avx", 1, 0x12, F_MEM, -1, I_NONE, T_VEX | T_P66|T_L0, 0, 0 },
+	{ "avx", 1, 0x12, F_RM, -1, I_NONE, T_VEX | T_PF3|T_NOV, 0, 0 },
+	{ "avx", 1, 0x12, F_RM, -1, I_NONE, T_VEX | T_PF2|T_NOV, 0, 0 },
+	{ "avx", 1, 0x16, F_RM, -1, I_NONE, T_VEX | T_L0, 0, 0 },
+	{ "avx", 1, 0x16, F_MEM, -1, I_NONE, T_VEX | T_P66|T_L0, 0, 0 },
+	{ "avx", 1, 0x16, F_RM, -1, I_NONE, T_VEX | T_PF3|T_NOV, 0, 0 },
+	{ "avx", 1, 0x13, F_MEM, -1, I_NONE, T_VEX | T_L0|T_NOV, 0, 0 },
+	{ "avx", 1, 0x13, F_MEM, -1, I_NONE, T_VEX | T_P66|T_L0|T_NOV, 0, 0 },
+	{ "avx", 1, 0x17, F_MEM, -1, I_NONE, T_VEX | T_L0|T_NOV, 0, 0 },
+	{ "avx", 1, 0x17, F_MEM, -1, I_NONE, T_VEX | T_P66|T_L0|T_NOV, 0, 0 },
+	{ "avx", 1, 0x2a, F_RM, -1, I_NONE, T_VEX | T_PF3, 0, 0 },
+	{ "avx", 1, 0x2a, F_RM, -1, I_NONE, T_VEX | T_PF2, 0, 0 },
+	{ "avx", 1, 0x2c, F_RM, -1, I_NONE, T_VEX | T_PF3|T_NOV, 0, 0 },
+	{ "avx", 1, 0x2c, F_RM, -1, I_NONE, T_VEX | T_PF2|T_NOV, 0, 0 },
+	{ "avx", 1, 0x2d, F_RM, -1, I_NONE, T_VEX | T_PF3|T_NOV, 0, 0 },
+	{ "avx", 1, 0x2d, F_RM, -1, I_NONE, T_VEX | T_PF2|T_NOV, 0, 0 },
+	{ "avx", 1, 0x2e, F_RM, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0x2e, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0x2f, F_RM, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0x2f, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0x50, F_REG, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0x50, F_REG, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0x77, F_NONE, -1, I_NONE, T_VEX | T_NOV, 0, 0 },
+	{ "avx", 1, 0xae, F_MEM, 2, I_NONE, T_VEX | T_L0|T_NOV, S_MXCSR, 0 },
+	{ "avx", 1, 0xae, F_MEM, 3, I_NONE, T_VEX | T_L0|T_NOV, 0, 0 },
+	{ "avx", 1, 0xf0, F_MEM, -1, I_NONE, T_VEX | T_PF2|T_NOV, 0, 0 },
+	{ "avx", 1, 0x60, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x61, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x62, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x63, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x64, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x65, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x66, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x67, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x68, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x69, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x6a, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x6b, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x6c, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x6d, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x74, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x75, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x76, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xd1, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xd2, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xd3, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xd4, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xd5, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xd8, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xd9, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xda, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xdb, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xdc, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xdd, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xde, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xdf, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xe0, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xe1, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xe2, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xe3, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xe4, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xe5, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xe8, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xe9, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xea, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xeb, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xec, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xed, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xee, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xef, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xf1, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xf2, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xf3, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xf4, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xf5, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xf6, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xf8, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xf9, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xfa, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xfb, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xfc, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xfd, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xfe, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x6e, F_RM, -1, I_NONE, T_VEX | T_P66|T_L0|T_NOV, 0, 0 },
+	{ "avx", 1, 0x7e, F_RM, -1, I_NONE, T_VEX | T_P66|T_L0|T_NOV, 0, 0 },
+	{ "avx", 1, 0x7e, F_RM, -1, I_NONE, T_VEX | T_PF3|T_L0|T_NOV, 0, 0 },
+	{ "avx", 1, 0xd6, F_RM, -1, I_NONE, T_VEX | T_P66|T_L0|T_NOV, 0, 0 },
+	{ "avx", 1, 0x6f, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0x6f, F_RM, -1, I_NONE, T_VEX | T_PF3|T_NOV, 0, 0 },
+	{ "avx", 1, 0x7f, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0x7f, F_RM, -1, I_NONE, T_VEX | T_PF3|T_NOV, 0, 0 },
+	{ "avx", 1, 0x70, F_RM, -1, I_8, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 1, 0x70, F_RM, -1, I_8, T_VEX | T_PF3|T_NOV|T_I256, 0, 0 },
+	{ "avx", 1, 0x70, F_RM, -1, I_8, T_VEX | T_PF2|T_NOV|T_I256, 0, 0 },
+	{ "avx", 1, 0x71, F_REG, 2, I_8, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x71, F_REG, 4, I_8, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x71, F_REG, 6, I_8, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x72, F_REG, 2, I_8, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x72, F_REG, 4, I_8, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x72, F_REG, 6, I_8, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x73, F_REG, 2, I_8, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x73, F_REG, 3, I_8, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x73, F_REG, 6, I_8, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0x73, F_REG, 7, I_8, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 1, 0xc4, F_RM, -1, I_8, T_VEX | T_P66|T_L0, 0, 0 },
+	{ "avx", 1, 0xc5, F_REG, -1, I_8, T_VEX | T_P66|T_L0|T_NOV, 0, 0 },
+	{ "avx", 1, 0xd7, F_REG, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 1, 0xe7, F_MEM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 1, 0xf7, F_REG, -1, I_NONE, T_VEX | T_P66|T_L0|T_NOV, S_MASKMOV, 0 },
+	{ "avx", 2, 0x00, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x01, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x02, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x03, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x04, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x05, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x06, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x07, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x08, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x09, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x0a, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x0b, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x1c, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x1d, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x1e, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x17, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 2, 0x20, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x21, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x22, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x23, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x24, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x25, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x30, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x31, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x32, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x33, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x34, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x35, F_RM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x28, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x29, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x2b, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x37, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x38, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x39, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x3a, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x3b, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x3c, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x3d, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x3e, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x3f, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x40, F_RM, -1, I_NONE, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 2, 0x2a, F_MEM, -1, I_NONE, T_VEX | T_P66|T_NOV|T_I256, 0, 0 },
+	{ "avx", 2, 0x41, F_RM, -1, I_NONE, T_VEX | T_P66|T_L0|T_NOV, 0, 0 },
+	{ "avx", 2, 0x0c, F_RM, -1, I_NONE, T_VEX | T_P66|T_W0, 0, 0 },
+	{ "avx", 2, 0x0d, F_RM, -1, I_NONE, T_VEX | T_P66|T_W0, 0, 0 },
+	{ "avx", 2, 0x0e, F_RM, -1, I_NONE, T_VEX | T_P66|T_W0|T_NOV, 0, 0 },
+	{ "avx", 2, 0x0f, F_RM, -1, I_NONE, T_VEX | T_P66|T_W0|T_NOV, 0, 0 },
+	{ "avx", 2, 0x18, F_RM, -1, I_NONE, T_VEX | T_P66|T_W0|T_NOV, 0, 0 },
+	{ "avx", 2, 0x19, F_RM, -1, I_NONE, T_VEX | T_P66|T_L1|T_W0|T_NOV, 0, 0 },
+	{ "avx", 2, 0x1a, F_MEM, -1, I_NONE, T_VEX | T_P66|T_L1|T_W0|T_NOV, 0, 0 },
+	{ "avx", 2, 0x2c, F_MEM, -1, I_NONE, T_VEX | T_P66|T_W0, 0, 0 },
+	{ "avx", 2, 0x2d, F_MEM, -1, I_NONE, T_VEX | T_P66|T_W0, 0, 0 },
+	{ "avx", 2, 0x2e, F_MEM, -1, I_NONE, T_VEX | T_P66|T_W0, 0, 0 },
+	{ "avx", 2, 0x2f, F_MEM, -1, I_NONE, T_VEX | T_P66|T_W0, 0, 0 },
+	{ "f16c", 2, 0x13, F_RM, -1, I_NONE, T_VEX | T_P66|T_W0|T_NOV, 0, 0 },
+	{ "avx2", 2, 0x16, F_RM, -1, I_NONE, T_VEX | T_P66|T_L1|T_W0|T_AVX2, 0, 0 },
+	{ "avx2", 2, 0x36, F_RM, -1, I_NONE, T_VEX | T_P66|T_L1|T_W0|T_AVX2, 0, 0 },
+	{ "avx2", 2, 0x45, F_RM, -1, I_NONE, T_VEX | T_P66|T_AVX2, 0, 0 },
+	{ "avx2", 2, 0x46, F_RM, -1, I_NONE, T_VEX | T_P66|T_W0|T_AVX2, 0, 0 },
+	{ "avx2", 2, 0x47, F_RM, -1, I_NONE, T_VEX | T_P66|T_AVX2, 0, 0 },
+	{ "avx2", 2, 0x58, F_RM, -1, I_NONE, T_VEX | T_P66|T_W0|T_NOV|T_AVX2, 0, 0 },
+	{ "avx2", 2, 0x59, F_RM, -1, I_NONE, T_VEX | T_P66|T_W0|T_NOV|T_AVX2, 0, 0 },
+	{ "avx2", 2, 0x78, F_RM, -1, I_NONE, T_VEX | T_P66|T_W0|T_NOV|T_AVX2, 0, 0 },
+	{ "avx2", 2, 0x79, F_RM, -1, I_NONE, T_VEX | T_P66|T_W0|T_NOV|T_AVX2, 0, 0 },
+	{ "avx2", 2, 0x5a, F_MEM, -1, I_NONE, T_VEX | T_P66|T_L1|T_W0|T_NOV|T_AVX2, 0, 0 },
+	{ "avx2", 2, 0x8c, F_MEM, -1, I_NONE, T_VEX | T_P66|T_AVX2, 0, 0 },
+	{ "avx2", 2, 0x8e, F_MEM, -1, I_NONE, T_VEX | T_P66|T_AVX2, 0, 0 },
+	{ "avx2", 2, 0x90, F_MEM, -1, I_NONE, T_VEX | T_P66|T_AVX2, S_GATHER, 0 },
+	{ "avx2", 2, 0x91, F_MEM, -1, I_NONE, T_VEX | T_P66|T_AVX2, S_GATHER, 0 },
+	{ "avx2", 2, 0x92, F_MEM, -1, I_NONE, T_VEX | T_P66|T_AVX2, S_GATHER, 0 },
+	{ "avx2", 2, 0x93, F_MEM, -1, I_NONE, T_VEX | T_P66|T_AVX2, S_GATHER, 0 },
+	{ "fma", 2, 0x96, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0x97, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0x98, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0x99, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0x9a, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0x9b, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0x9c, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0x9d, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0x9e, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0x9f, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xa6, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xa7, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xa8, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xa9, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xaa, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xab, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xac, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xad, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xae, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xaf, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xb6, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xb7, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xb8, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xb9, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xba, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xbb, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xbc, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xbd, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xbe, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "fma", 2, 0xbf, F_RM, -1, I_NONE, T_VEX | T_P66, 0, 0 },
+	{ "bmi1", 2, 0xf2, F_RM, -1, I_NONE, T_VEX | T_L0, 0, AF | PF },
+	{ "bmi1", 2, 0xf3, F_RM, 1, I_NONE, T_VEX | T_L0, 0, AF | PF },
+	{ "bmi1", 2, 0xf3, F_RM, 2, I_NONE, T_VEX | T_L0, 0, AF | PF },
+	{ "bmi1", 2, 0xf3, F_RM, 3, I_NONE, T_VEX | T_L0, 0, AF | PF },
+	{ "bmi1", 2, 0xf7, F_RM, -1, I_NONE, T_VEX | T_L0, 0, AF | SF | PF },
+	{ "bmi2", 2, 0xf5, F_RM, -1, I_NONE, T_VEX | T_L0, 0, AF | PF },
+	{ "bmi2", 2, 0xf5, F_RM, -1, I_NONE, T_VEX | T_PF3|T_L0|T_SEQ, 0, 0 },
+	{ "bmi2", 2, 0xf5, F_RM, -1, I_NONE, T_VEX | T_PF2|T_L0|T_SEQ, 0, 0 },
+	{ "bmi2", 2, 0xf6, F_RM, -1, I_NONE, T_VEX | T_PF2|T_L0|T_SEQ, 0, 0 },
+	{ "bmi2", 2, 0xf7, F_RM, -1, I_NONE, T_VEX | T_P66|T_L0|T_SEQ, 0, 0 },
+	{ "bmi2", 2, 0xf7, F_RM, -1, I_NONE, T_VEX | T_PF3|T_L0|T_SEQ, 0, 0 },
+	{ "bmi2", 2, 0xf7, F_RM, -1, I_NONE, T_VEX | T_PF2|T_L0|T_SEQ, 0, 0 },
+	{ "bmi2", 3, 0xf0, F_RM, -1, I_8, T_VEX | T_PF2|T_L0|T_NOV|T_SEQ, 0, 0 },
+	{ "avx", 3, 0x08, F_RM, -1, I_8, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 3, 0x09, F_RM, -1, I_8, T_VEX | T_P66|T_NOV, 0, 0 },
+	{ "avx", 3, 0x0a, F_RM, -1, I_8, T_VEX | T_P66, 0, 0 },
+	{ "avx", 3, 0x0b, F_RM, -1, I_8, T_VEX | T_P66, 0, 0 },
+	{ "avx", 3, 0x0c, F_RM, -1, I_8, T_VEX | T_P66, 0, 0 },
+	{ "avx", 3, 0x0d, F_RM, -1, I_8, T_VEX | T_P66, 0, 0 },
+	{ "avx", 3, 0x40, F_RM, -1, I_8, T_VEX | T_P66, 0, 0 },
+	{ "avx", 3, 0x0e, F_RM, -1, I_8, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 3, 0x0f, F_RM, -1, I_8, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 3, 0x42, F_RM, -1, I_8, T_VEX | T_P66|T_I256, 0, 0 },
+	{ "avx", 3, 0x14, F_RM, -1, I_8, T_VEX | T_P66|T_L0|T_NOV, 0, 0 },
+	{ "avx", 3, 0x15, F_RM, -1, I_8, T_VEX | T_P66|T_L0|T_NOV, 0, 0 },
+	{ "avx", 3, 0x16, F_RM, -1, I_8, T_VEX | T_P66|T_L0|T_NOV, 0, 0 },
+	{ "avx", 3, 0x17, F_RM, -1, I_8, T_VEX | T_P66|T_L0|T_NOV, 0, 0 },
+	{ "avx", 3, 0x20, F_RM, -1, I_8, T_VEX | T_P66|T_L0, 0, 0 },
+	{ "avx", 3, 0x21, F_RM, -1, I_8, T_VEX | T_P66|T_L0, 0, 0 },
+	{ "avx", 3, 0x22, F_RM, -1, I_8, T_VEX | T_P66|T_L0, 0, 0 },
+	{ "avx", 3, 0x41, F_RM, -1, I_8, T_VEX | T_P66|T_L0, 0, 0 },
+	{ "avx", 3, 0x60, F_RM, -1, I_8, T_VEX | T_P66|T_L0|T_NOV, S_PCMPSTR, 0 },
+	{ "avx", 3, 0x61, F_RM, -1, I_8, T_VEX | T_P66|T_L0|T_NOV, S_PCMPSTR, 0 },
+	{ "avx", 3, 0x62, F_RM, -1, I_8, T_VEX | T_P66|T_L0|T_NOV, S_PCMPSTR, 0 },
+	{ "avx", 3, 0x63, F_RM, -1, I_8, T_VEX | T_P66|T_L0|T_NOV, S_PCMPSTR, 0 },
+	{ "avx", 3, 0x4a, F_RM, -1, I_8, T_VEX | T_P66|T_W0, 0, 0 },
+	{ "avx", 3, 0x4b, F_RM, -1, I_8, T_VEX | T_P66|T_W0, 0, 0 },
+	{ "avx", 3, 0x4c, F_RM, -1, I_8, T_VEX | T_P66|T_W0|T_I256, 0, 0 },
+	{ "avx", 3, 0x04, F_RM, -1, I_8, T_VEX | T_P66|T_W0|T_NOV, 0, 0 },
+	{ "avx", 3, 0x05, F_RM, -1, I_8, T_VEX | T_P66|T_W0|T_NOV, 0, 0 },
+	{ "avx", 3, 0x06, F_RM, -1, I_8, T_VEX | T_P66|T_L1|T_W0, 0, 0 },
+	{ "avx", 3, 0x18, F_RM, -1, I_8, T_VEX | T_P66|T_L1|T_W0, 0, 0 },
+	{ "avx", 3, 0x19, F_RM, -1, I_8, T_VEX | T_P66|T_L1|T_W0|T_NOV, 0, 0 },
+	{ "f16c", 3, 0x1d, F_RM, -1, I_8, T_VEX | T_P66|T_W0|T_NOV, 0, 0 },
+	{ "avx2", 3, 0x00, F_RM, -1, I_8, T_VEX | T_P66|T_L1|T_W1|T_NOV|T_AVX2, 0, 0 },
+	{ "avx2", 3, 0x01, F_RM, -1, I_8, T_VEX | T_P66|T_L1|T_W1|T_NOV|T_AVX2, 0, 0 },
+	{ "avx2", 3, 0x02, F_RM, -1, I_8, T_VEX | T_P66|T_W0|T_AVX2, 0, 0 },
+	{ "avx2", 3, 0x38, F_RM, -1, I_8, T_VEX | T_P66|T_L1|T_W0|T_AVX2, 0, 0 },
+	{ "avx2", 3, 0x39, F_RM, -1, I_8, T_VEX | T_P66|T_L1|T_W0|T_NOV|T_AVX2, 0, 0 },
+	{ "avx2", 3, 0x46, F_RM, -1, I_8, T_VEX | T_P66|T_L1|T_W0|T_AVX2, 0, 0 },
+	/* FXSAVE, FXRSTOR, XSAVE and friends (REX.W: the 64-bit forms) */
+	{ "xsave", 1, 0xae, F_MEM, 0, I_NONE, T_NO66 | T_W, S_XSAVE, 0 },
+	{ "xsave", 1, 0xae, F_MEM, 1, I_NONE, T_NO66 | T_W, S_XRSTOR, 0 },
+	{ "xsave", 1, 0xae, F_MEM, 4, I_NONE, T_NO66 | T_W, S_XSAVE, 0 },
+	{ "xsave", 1, 0xae, F_MEM, 6, I_NONE, T_NO66 | T_W, S_XSAVE, 0 },
+	{ "xsave", 1, 0xc7, F_MEM, 4, I_NONE, T_NO66 | T_W, S_XSAVE, 0 },
+	{ "xsave", 1, 0xae, F_MEM, 5, I_NONE, T_NO66 | T_W, S_XRSTOR, 0 },
 	{ "priv", 0, 0xf4, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "priv", 0, 0xfa, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "priv", 0, 0xfb, F_NONE, -1, I_NONE, 0, 0, 0 },
@@ -554,14 +970,23 @@ static const struct gen_tmpl gen_tmpls[] = {
 #define GEN_NR ARRAY_SIZE(gen_tmpls)
 
 static const char *const gen_groups[] = {
-	"add",	   "or",      "adc",	"sbb",	  "and",     "sub",   "xor",   "cmp",	"grp1",
-	"test",	   "xchg",    "mov",	"movx",	  "lea",     "stack", "cbw",   "flags", "string",
-	"shift",   "shd",     "grp3",	"incdec", "imul",    "jcc",   "jmp",   "int",	"setcc",
-	"cmov",	   "bt",      "bsf",	"popcnt", "cmpxchg", "xadd",  "bswap", "movbe", "nop",
-	"sse-mov", "sse-int", "sse-fp", "mxcsr",  "legacy",  "priv",  "x87",   "mmx",	"sequence",
+	"add",	  "or",	    "adc",   "sbb",  "and",	"sub",	   "xor",    "cmp",
+	"grp1",	  "test",   "xchg",  "mov",  "movx",	"lea",	   "stack",  "cbw",
+	"flags",  "string", "shift", "shd",  "grp3",	"incdec",  "imul",   "jcc",
+	"jmp",	  "int",    "setcc", "cmov", "bt",	"bsf",	   "popcnt", "cmpxchg",
+	"xadd",	  "bswap",  "movbe", "nop",  "sse-mov", "sse-int", "sse-fp", "mxcsr",
+	"legacy", "priv",   "x87",   "mmx",  "sse3",	"ssse3",   "sse4.1", "sse4.2",
+	"avx",	  "avx2",   "fma",   "f16c", "bmi1",	"bmi2",	   "xsave",  "sequence",
 };
 
 static unsigned gen_have = ~0u;
+static bool gen_ymm; /* the host has YMM registers (whatever VMM_TEST_HOST_LACKS says) */
+
+void diff_gen_ymm(bool on)
+{
+	gen_ymm = on;
+}
+
 static u64 gen_not_generated[DIFF_NR_NEEDS];
 
 void diff_gen_allow(unsigned have)
@@ -577,10 +1002,25 @@ u64 diff_gen_not_generated(unsigned need_bit)
 
 const char *diff_need_name(unsigned need_bit)
 {
-	static const char *const names[DIFF_NR_NEEDS] = { "popcnt", "lzcnt", "bmi1",
-							  "movbe",  "cx16",  "lahf_lm" };
+	static const char *const names[DIFF_NR_NEEDS] = {
+		"popcnt", "lzcnt", "bmi1",   "movbe",  "cx16",	   "lahf_lm",
+		"sse3",	  "ssse3", "sse4_1", "sse4_2", "avx",	   "avx2",
+		"fma",	  "f16c",  "bmi2",   "xsave",  "xsaveopt", "xsavec",
+	};
 
 	return need_bit < DIFF_NR_NEEDS ? names[need_bit] : "?";
+}
+
+enum cpu_feature diff_need_feature(unsigned need_bit)
+{
+	static const enum cpu_feature feats[DIFF_NR_NEEDS] = {
+		CPU_F_POPCNT,  CPU_F_ABM,      CPU_F_BMI1,   CPU_F_MOVBE,  CPU_F_CX16,
+		CPU_F_LAHF_LM, CPU_F_SSE3,     CPU_F_SSSE3,  CPU_F_SSE4_1, CPU_F_SSE4_2,
+		CPU_F_AVX,     CPU_F_AVX2,     CPU_F_FMA,    CPU_F_F16C,   CPU_F_BMI2,
+		CPU_F_XSAVE,   CPU_F_XSAVEOPT, CPU_F_XSAVEC,
+	};
+
+	return feats[need_bit < DIFF_NR_NEEDS ? need_bit : 0];
 }
 
 unsigned diff_nr_groups(void)
@@ -656,6 +1096,8 @@ struct gen_insn {
 	int rm;	 /* register operand with REX.B */
 	unsigned imm_at, imm_len;
 	int modrm_at;
+	bool vex, vex_l; /* VEX-encoded, VEX.L */
+	unsigned vvvv;	 /* VEX.vvvv (un-inverted) */
 };
 
 /* The CPU extensions an instruction encoded from t needs (DIFF_NEED_*). */
@@ -663,18 +1105,50 @@ static unsigned gen_needs(const struct gen_tmpl *t, const struct gen_insn *g)
 {
 	bool f3 = t->tflags & T_F3;
 
+	if (t->tflags & T_VEX) {
+		unsigned n = DIFF_NEED_AVX;
+
+		if (!strcmp(t->group, "bmi1"))
+			return DIFF_NEED_BMI1;
+		if (!strcmp(t->group, "bmi2"))
+			return DIFF_NEED_BMI2;
+		if ((t->tflags & T_AVX2) || ((t->tflags & T_I256) && g->vex_l))
+			n |= DIFF_NEED_AVX2;
+		if (t->map == 2 && (t->op == 0x18 || t->op == 0x19) && !g->mem)
+			n |= DIFF_NEED_AVX2; /* VBROADCASTSS/SD from a register */
+		if (!strcmp(t->group, "fma"))
+			n |= DIFF_NEED_FMA;
+		if (!strcmp(t->group, "f16c"))
+			n |= DIFF_NEED_F16C;
+		return n;
+	}
+	if (!strcmp(t->group, "xsave") && t->digit < 2)
+		return 0; /* FXSAVE, FXRSTOR */
+	if (!strcmp(t->group, "xsave"))
+		return DIFF_NEED_XSAVE | (t->digit == 6 ? DIFF_NEED_XSAVEOPT : 0) |
+		       (t->op == 0xc7 ? DIFF_NEED_XSAVEC : 0);
 	if (t->map == 1 && f3 && t->op == 0xb8)
 		return DIFF_NEED_POPCNT;
 	if (t->map == 1 && f3 && t->op == 0xbc)
 		return DIFF_NEED_BMI1; /* TZCNT; BSF (another result) without it */
 	if (t->map == 1 && f3 && t->op == 0xbd)
 		return DIFF_NEED_LZCNT; /* LZCNT; BSR without it */
-	if (t->map == 2 && (t->op == 0xf0 || t->op == 0xf1))
-		return DIFF_NEED_MOVBE;
+	if (t->map == 2 && (t->op == 0xf0 || t->op == 0xf1) && !(t->tflags & T_PF2))
+		return DIFF_NEED_MOVBE; /* F2: CRC32 */
 	if (t->map == 1 && t->op == 0xc7 && t->digit == 1 && g->rexw)
 		return DIFF_NEED_CX16;
 	if (t->map == 0 && (t->op == 0x9e || t->op == 0x9f) && !g->compat)
 		return DIFF_NEED_LAHF_LM;
+	if (t->map == 0 && t->digit == 1 && (t->op == 0xdb || t->op == 0xdd || t->op == 0xdf))
+		return DIFF_NEED_SSE3; /* FISTTP */
+	if (!strcmp(t->group, "sse3"))
+		return DIFF_NEED_SSE3;
+	if (!strcmp(t->group, "ssse3"))
+		return DIFF_NEED_SSSE3;
+	if (!strcmp(t->group, "sse4.1"))
+		return DIFF_NEED_SSE41;
+	if (!strcmp(t->group, "sse4.2"))
+		return DIFF_NEED_SSE42;
 	return 0;
 }
 
@@ -704,15 +1178,10 @@ static unsigned gen_opsz(const struct gen_tmpl *t, const struct gen_insn *g)
 	return g->p66 ? 2 : 4;
 }
 
-/* Encode one instruction from template t at g->p; no register fix-up yet. */
-static void gen_encode(struct diff_rng *rng, const struct gen_tmpl *t, struct gen_insn *g, bool seq)
+/* Legacy prefixes in random order, the mandatory prefix, REX and the escape bytes. */
+static void gen_legacy_prefixes(struct diff_rng *rng, const struct gen_tmpl *t, struct gen_insn *g,
+				bool seq)
 {
-	unsigned mod, reg, rm, opsz, zsz;
-
-	memset(&g->len, 0, sizeof(*g) - offsetof(struct gen_insn, len));
-	g->disp_at = -1;
-	g->modrm_at = -1;
-	g->reg = g->rm = -1;
 	/* Legacy prefixes in random order. */
 	for (unsigned n = rnd(rng, 4) == 0 ? rnd(rng, 4) : 0; n; n--) {
 		static const u8 pfx[] = { 0x2e, 0x3e, 0x26, 0x36, 0x66, 0x67, 0xf0 };
@@ -745,6 +1214,78 @@ static void gen_encode(struct diff_rng *rng, const struct gen_tmpl *t, struct ge
 		g->p[g->len++] = 0x0f;
 	if (t->map == 2)
 		g->p[g->len++] = 0x38;
+	if (t->map == 3)
+		g->p[g->len++] = 0x3a;
+}
+
+/*
+ * The VEX prefix of t (SDM vol. 2A 2.3.5): R, X, B, W, L and vvvv at random within the form's
+ * rules, the 2-byte form where it can encode them; one case in 16 breaks one rule (#UD).
+ * Segment overrides and 67 may precede it.
+ */
+static void gen_vex_prefix(struct diff_rng *rng, const struct gen_tmpl *t, struct gen_insn *g)
+{
+	unsigned f = t->tflags, bad = rnd(rng, 16) ? 0 : 1 + rnd(rng, 4);
+	unsigned r = 0, x = 0, b = 0, w, l, v, pp, nv = g->compat ? 8 : 16;
+
+	for (unsigned n = rnd(rng, 4) == 0 ? rnd(rng, 3) : 0; n; n--) {
+		static const u8 pfx[] = { 0x2e, 0x3e, 0x26, 0x36, 0x67 };
+		u8 p = pfx[rnd(rng, ARRAY_SIZE(pfx))];
+
+		if (p == 0x67 && rnd(rng, 2))
+			continue;
+		g->p[g->len++] = p;
+		g->p67 |= p == 0x67;
+	}
+	if (bad == 1) { /* 66, F2, F3, LOCK or REX before VEX */
+		static const u8 ud[] = { 0x66, 0xf2, 0xf3, 0xf0, 0x40 };
+
+		g->p[g->len++] = ud[rnd(rng, g->compat ? 4 : 5)];
+	}
+	if (!g->compat) {
+		r = rnd(rng, 2);
+		x = rnd(rng, 2);
+		b = rnd(rng, 2);
+	}
+	w = (f & T_W0) ? 0 : (f & T_W1) ? 1 : rnd(rng, 2);
+	/* AMD runs VPERMQ/VPERMPD with VEX.W0 (the SDM: #UD); the engine keeps to the SDM. */
+	if (bad == 2 && (f & (T_W0 | T_W1)) && !(t->map == 3 && t->op <= 1))
+		w ^= 1;
+	l = (f & T_L0) ? 0 : (f & T_L1) ? 1 : rnd(rng, 2);
+	if (bad == 3 && (f & (T_L0 | T_L1)))
+		l ^= 1;
+	v = (f & T_NOV) ? 0 : rnd(rng, nv);
+	if (bad == 4 && (f & T_NOV))
+		v = 1 + rnd(rng, nv - 1);
+	pp = (f & T_P66) ? 1 : (f & T_PF3) ? 2 : (f & T_PF2) ? 3 : 0;
+	if (t->map == 1 && !x && !b && !w && rnd(rng, 2)) {
+		g->p[g->len++] = 0xc5;
+		g->p[g->len++] = (u8)(!r << 7 | (~v & 15) << 3 | l << 2 | pp);
+	} else {
+		g->p[g->len++] = 0xc4;
+		g->p[g->len++] = (u8)(!r << 7 | !x << 6 | !b << 5 | t->map);
+		g->p[g->len++] = (u8)(w << 7 | (~v & 15) << 3 | l << 2 | pp);
+	}
+	g->vex = true;
+	g->vex_l = l;
+	g->vvvv = v;
+	g->rexw = w && !g->compat;
+	g->rex = 0x40 | (g->rexw ? 8u : 0) | r << 2 | x << 1 | b;
+}
+
+/* Encode one instruction from template t at g->p; no register fix-up yet. */
+static void gen_encode(struct diff_rng *rng, const struct gen_tmpl *t, struct gen_insn *g, bool seq)
+{
+	unsigned mod, reg, rm, opsz, zsz;
+
+	memset(&g->len, 0, sizeof(*g) - offsetof(struct gen_insn, len));
+	g->disp_at = -1;
+	g->modrm_at = -1;
+	g->reg = g->rm = -1;
+	if (t->tflags & T_VEX)
+		gen_vex_prefix(rng, t, g);
+	else
+		gen_legacy_prefixes(rng, t, g, seq);
 	g->p[g->len++] = (u8)(t->op + (t->form == F_OPREG ? rnd(rng, t->op == 0xe0 ? 4 : 8) : 0));
 	if (t->form == F_OPREG && !(t->op >= 0x70 && t->op <= 0x80) && t->op != 0xe0 &&
 	    !(t->map == 1 && t->op == 0x80))
@@ -754,7 +1295,7 @@ static void gen_encode(struct diff_rng *rng, const struct gen_tmpl *t, struct ge
 		if (seq)
 			mod = 3;
 		reg = t->digit >= 0 ? (unsigned)t->digit : rnd(rng, 8);
-		rm = rnd(rng, 8);
+		rm = t->special == S_GATHER && rnd(rng, 16) ? 4 : rnd(rng, 8); /* VSIB: a SIB */
 		g->modrm_at = (int)g->len;
 		g->p[g->len++] = (u8)(mod << 6 | reg << 3 | rm);
 		g->reg = (int)(reg | ((g->rex & 4) << 1));
@@ -851,10 +1392,21 @@ static u64 gen_data_addr(struct diff_rng *rng)
 	return DIFF_DATA + 64 + rnd(rng, DIFF_DATA_SIZE - 192);
 }
 
-/* Point the memory operand of g (at code address pc) into the data pages. */
-static u64 gen_fix_mem(struct diff_rng *rng, struct diff_case *c, struct gen_insn *g, u64 pc)
+/* An XSAVE area: 64-byte aligned with room for 832 bytes, now and then misaligned or at the end
+ * of the data pages. */
+static u64 gen_xsave_addr(struct diff_rng *rng)
 {
-	u64 target = gen_data_addr(rng), rest = target - (u64)g->disp;
+	if (!rnd(rng, 32))
+		return DIFF_DATA + DIFF_DATA_SIZE - 64 * (1 + rnd(rng, 12));
+	return DIFF_DATA + 64 * rnd(rng, (DIFF_DATA_SIZE - 896) / 64) +
+	       (rnd(rng, 16) ? 0 : rnd(rng, 64));
+}
+
+/* Point the memory operand of g (at code address pc) to target, in the data pages. */
+static u64 gen_fix_mem(struct diff_rng *rng, struct diff_case *c, struct gen_insn *g, u64 pc,
+		       u64 target)
+{
+	u64 rest = target - (u64)g->disp;
 
 	if (g->compat && g->p67)
 		return 0; /* 16-bit addresses: always below the data pages */
@@ -963,6 +1515,11 @@ static void gen_regs(struct diff_rng *rng, struct diff_case *c)
 		u64 v[2] = { gen_value(rng), gen_value(rng) };
 
 		memcpy(c->xmm[i], v, 16);
+		if (gen_ymm) {
+			v[0] = gen_value(rng) | 1; /* in use: XSAVE's XINUSE cannot differ */
+			v[1] = gen_value(rng);
+			memcpy(c->ymmh[i], v, 16);
+		}
 	}
 	for (unsigned i = 0; i < DIFF_DATA_SIZE; i += 8) {
 		u64 v = gen_value(rng);
@@ -1039,6 +1596,20 @@ static void gen_special(struct diff_rng *rng, struct diff_case *c, const struct 
 	case S_MASKMOV:
 		c->gpr[7] = gen_data_addr(rng) - 15;
 		break;
+	case S_PCMPSTR:
+		/* Explicit lengths around the element counts, negative too; strings built from few
+		 * distinct bytes so that elements match, with zeros for the implicit lengths. */
+		c->gpr[0] = (u64)(s64)((int)rnd(rng, 40) - 20);
+		c->gpr[2] = (u64)(s64)((int)rnd(rng, 40) - 20);
+		if (rnd(rng, 4)) {
+			static const u8 alphabet[] = { 0, 'a', 'b', 'c', 0x80, 0xff };
+
+			for (unsigned r = 0; r < 16; r++)
+				for (unsigned i = 0; i < 16; i++)
+					c->xmm[r][i] = rnd(rng, 3) ? alphabet[rnd(rng, 6)] :
+								     (u8)('a' + rnd(rng, 3));
+		}
+		break;
 	case S_INT:
 		if (g->p[g->imm_at] == 3 || g->p[g->imm_at] == 4 || g->p[g->imm_at] == 0x80)
 			g->p[g->imm_at] = 0x81;
@@ -1046,6 +1617,55 @@ static void gen_special(struct diff_rng *rng, struct diff_case *c, const struct 
 	default:
 		break;
 	}
+}
+
+/*
+ * A gather's registers: the vector index (SIB.index with VEX.X) of small dword or qword
+ * elements, the mask (VEX.vvvv) with random sign bits. Now and then they coincide (#UD).
+ */
+static void gen_gather_regs(struct diff_rng *rng, struct diff_case *c, const struct gen_insn *g,
+			    bool qidx)
+{
+	unsigned sib = g->p[g->modrm_at + 1], vi = ((sib >> 3) & 7) | ((g->rex & 2) << 2);
+	u8 v[32];
+
+	for (unsigned i = 0; i < 32; i += qidx ? 8 : 4) {
+		s64 x = (s64)rnd(rng, 32) - 16;
+
+		memcpy(v + i, &x, qidx ? 8 : 4);
+	}
+	memcpy(c->xmm[vi], v, 16);
+	memcpy(c->ymmh[vi], v + 16, 16);
+	for (unsigned i = 3; i < 32; i += 4) {
+		u8 *p = i < 16 ? &c->xmm[g->vvvv][i] : &c->ymmh[g->vvvv][i - 16];
+
+		*p = (u8)((*p & 0x7f) | (rnd(rng, 4) ? 0x80 : 0));
+	}
+}
+
+/*
+ * XRSTOR's area at off in the data: a legacy area with a valid MXCSR, and a header with
+ * XSTATE_BV within x87, SSE and AVX and XCOMP_BV zero (standard) or compacted; one in 16 has a
+ * bit XRSTOR refuses (#GP).
+ */
+static void gen_xrstor_area(struct diff_rng *rng, struct diff_case *c, u64 off)
+{
+	u64 bv = rnd(rng, 8), comp = 0, bad = rnd(rng, 16) ? 0 : 1 + rnd(rng, 3);
+	u32 mx = (u32)diff_rand(rng) & 0xffff;
+	u8 *a = c->data + off;
+
+	if ((gen_have & DIFF_NEED_XSAVEC) && !rnd(rng, 3))
+		comp = 1ull << 63 | bv | rnd(rng, 8);
+	if (bad == 1)
+		bv |= 8; /* a component outside XCR0 */
+	else if (bad == 2)
+		mx |= 1u << (16 + 2 * rnd(rng, 8)); /* a reserved MXCSR bit (not AMD's MM, 17) */
+	memcpy(a + 24, &mx, 4);
+	memset(a + 512, 0, 64);
+	memcpy(a + 512, &bv, 8);
+	memcpy(a + 520, &comp, 8);
+	if (bad == 3)
+		a[512 + 16 + rnd(rng, 48)] = 1; /* reserved header bytes */
 }
 
 static void gen_put_data64(struct diff_case *c, u64 addr, u64 v)
@@ -1103,6 +1723,20 @@ static void gen_post(struct diff_rng *rng, struct diff_case *c, const struct gen
 		else
 			gen_put_data64(c, ea, gen_safe_target(rng));
 		break;
+	case S_XSAVE:
+	case S_XRSTOR:
+		/* RFBM: x87, SSE, AVX and bits no XCR0 here has (the host's AVX-512 left out). */
+		c->gpr[0] = (diff_rand(rng) & ~0xffull) | rnd(rng, 32);
+		c->gpr[2] = gen_value(rng);
+		if (ea < DIFF_DATA || ea + 32 > DIFF_DATA + DIFF_DATA_SIZE)
+			break;
+		if (t->special == S_XSAVE) {
+			c->skip_at = (u16)(ea - DIFF_DATA + 28); /* MXCSR_MASK */
+			c->skip_len = 4;
+		} else if (ea + 576 <= DIFF_DATA + DIFF_DATA_SIZE) {
+			gen_xrstor_area(rng, c, ea - DIFF_DATA);
+		}
+		break;
 	case S_MXCSR:
 		if (ea >= DIFF_DATA && ea + 4 <= DIFF_DATA + DIFF_DATA_SIZE) {
 			/* Valid, or reserved bit 18 set (#GP); AMD's MM bit 17 is not modelled */
@@ -1151,9 +1785,11 @@ static void diff_gen_one(struct diff_rng *rng, struct diff_case *c)
 	memset(c, 0, offsetof(struct diff_case, data));
 	c->reject = false;
 	c->sdm_int = false;
+	c->skip_at = c->skip_len = 0;
 	c->cr2_any = t->special == S_STRING && (t->op == 0xa6 || t->op == 0xa7);
-	/* FLDENV/FRSTOR: several reads in an unspecified order. */
+	/* FLDENV/FRSTOR: several reads in an unspecified order; the (F)XSAVE/(F)XRSTOR area too. */
 	c->cr2_any |= t->map == 0 && (t->op == 0xd9 || t->op == 0xdd) && t->digit == 4;
+	c->cr2_any |= t->special == S_XSAVE || t->special == S_XRSTOR;
 	gen_regs(rng, c);
 	g.p = c->code;
 	gen_encode(rng, t, &g, false);
@@ -1177,8 +1813,21 @@ static void diff_gen_one(struct diff_rng *rng, struct diff_case *c)
 	}
 	if ((t->tflags & T_PTR) && g.mem && g.reg >= 0)
 		c->gpr[g.reg] = (u64)(s64)(int)(rnd(rng, 1024) - 512);
+	if (t->special == S_GATHER && g.mem && (g.p[g.modrm_at] & 7) == 4 && !(g.compat && g.p67)) {
+		/* The SIB index is a vector register: small elements; base and disp as usual. */
+		gen_gather_regs(rng, c, &g, t->op & 1);
+		g.index = 0xff;
+	}
+	if ((t->special == S_XSAVE || t->special == S_XRSTOR) &&
+	    (g.base == 0 || g.base == 2 || g.index == 0 || g.index == 2)) {
+		c->reject = true; /* EDX:EAX is the requested-feature bitmap */
+		return;
+	}
 	if (g.mem)
-		ea = gen_fix_mem(rng, c, &g, DIFF_CODE + DIFF_CODE_OFF);
+		ea = gen_fix_mem(rng, c, &g, DIFF_CODE + DIFF_CODE_OFF,
+				 t->special == S_XSAVE || t->special == S_XRSTOR ?
+					 gen_xsave_addr(rng) :
+					 gen_data_addr(rng));
 	if (t->map == 0 && (t->op & 0xfc) == 0xa0) {
 		u64 a = gen_data_addr(rng);
 
@@ -1201,6 +1850,7 @@ void diff_gen_sequence(struct diff_rng *rng, struct diff_case *c)
 
 	memset(c, 0, offsetof(struct diff_case, data));
 	c->sdm_int = false;
+	c->skip_at = c->skip_len = 0;
 	c->needs = 0;
 	gen_regs(rng, c);
 	c->group = gen_group_of("sequence");

@@ -22,6 +22,7 @@
  * addresses fault), 16 le16 register values (sign-extended), le16 RFLAGS, then the code.
  */
 #include "bt-fallback/bt.h"
+#include "bt-fallback/ops/ops.h"
 #include "fuzz.h"
 
 #include <errno.h>
@@ -152,7 +153,10 @@ static void fbt_decode(const u8 *code, unsigned n)
 			   ret == BT_DECODE_TOOLONG);
 		if (ret != BT_DECODE_OK)
 			continue;
-		FUZZ_CHECK(a.len >= 1 && a.len <= 15 && a.len <= n && a.fn);
+		/* the decoder leaves the handler to the translation, which always finds one */
+		FUZZ_CHECK(a.len >= 1 && a.len <= 15 && a.len <= n && !a.fn);
+		b = a;
+		FUZZ_CHECK(bt_ops_select(&b, mode) != NULL);
 		FUZZ_CHECK(a.opsz == 1 || a.opsz == 2 || a.opsz == 4 || a.opsz == 8);
 		FUZZ_CHECK(a.asz == 2 || a.asz == 4 || a.asz == 8);
 		FUZZ_CHECK(a.seg < CPU_NR_SEGS && a.ea_kind <= BT_EA_RIP);
@@ -212,7 +216,7 @@ static void fbt_exec(u8 cfg, struct fuzz_in *in, const u8 *code, unsigned n)
 	u16 rflags;
 
 	memset(fbt.ram, 0, FBT_RAM);
-	bt_cache_flush(&cpu->cache);
+	bt_cache_flush(cpu);
 	fbt.mem.fault_unmapped = cfg & FBT_CFG_FAULT_UNMAPPED;
 	fbt.io = 0;
 	cpu->exit_request = 0; /* a kick the last input's run did not consume */

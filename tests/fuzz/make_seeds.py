@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Write the seed corpora of the fuzz targets virtio_blk, ahci, pci, boot and bt.
+"""Write the seed corpora of the fuzz targets virtio_blk, ahci, pci, fw_cfg, boot and bt.
 
 Each seed is a small, meaningful input in the target's own format (the comment at the top of
 tests/fuzz/fuzz_<target>.c describes it): a driver session that reads and writes, a command a
@@ -777,12 +777,79 @@ def bt_seeds():
     return s
 
 
+# ---------------------------------------------------------------- fw_cfg (fuzz_fw_cfg.c)
+
+FC_SELECT, FC_READ, FC_PIO, FC_DMA, FC_CHECK, FC_MEM, FC_RESET = range(7)
+FC_SEL_DMA_READ, FC_SKIP, FC_WRITE = 0x0a, 0x04, 0x10
+FC_DIR, FC_BIG, FC_ONE, FC_EMPTY = 0x19, 0x20, 0x21, 0x22
+
+
+def be32(v):
+    return struct.pack('>I', v & 0xffffffff)
+
+
+def fc_sel(key):
+    return u8(FC_SELECT) + u16(key)
+
+
+def fc_read(n):
+    return u8(FC_READ) + u8(n)
+
+
+def fc_check(key, length):
+    return u8(FC_CHECK) + u16(key) + u16(length)
+
+
+def fc_dma(acc, control, length, addr, high=False):
+    return u8(FC_DMA) + u24(acc) + u32(control) + u32(length) + u32(addr) + u8(int(high))
+
+
+def fc_pio(port, size_sel, val=0, read=False):
+    return u8(FC_PIO) + u8(port) + u8(size_sel) + u32(val) + u8(int(read))
+
+
+def fw_cfg_seeds():
+    s = {}
+    # What SeaBIOS and OVMF do first: signature and ID through the data port, then the
+    # directory's count and entries by DMA, then files.
+    s['firmware-probe'] = (fc_read(4) + fc_sel(0) + fc_read(6) + fc_sel(1) + fc_read(4) +
+                           fc_check(FC_DIR, 4) + fc_check(FC_DIR, 4 + 64 * 3) +
+                           fc_check(3, 8) + fc_check(5, 2) + fc_check(0x8002, 4))
+    s['files'] = (fc_check(FC_BIG, 5000) + fc_check(FC_ONE, 1) + fc_check(FC_EMPTY, 16) +
+                  fc_check(FC_BIG, 6000) + fc_sel(FC_BIG) + fc_read(63) + fc_read(63))
+    s['unknown-keys'] = (fc_sel(0x7f) + fc_read(8) + fc_sel(0x8005) + fc_read(4) +
+                         fc_sel(0xffff) + fc_read(4) + fc_sel(0x4000 | FC_ONE) + fc_read(2) +
+                         fc_check(0x30, 32) + fc_check(0x801f, 8))
+    # Control words: skip then read, write refused, select only, nothing.
+    s['dma-controls'] = (fc_dma(0x1000, FC_BIG << 16 | 0x08 | FC_SKIP, 100, 0x3000) +
+                         fc_dma(0x1000, 0x02, 16, 0x3000) +
+                         fc_dma(0x1000, FC_WRITE, 4, 0x3000) +
+                         fc_dma(0x1000, 1 << 16 | 0x08, 0, 0) +
+                         fc_dma(0x1000, 0, 0, 0) + fc_read(4))
+    # Access structures and buffers at and beyond RAM's end (64 KiB), wrapping addresses.
+    s['dma-bounds'] = (fc_dma(0xfff8, 0x02, 4, 0x2000) + fc_dma(0x10010, 0x02, 4, 0x2000) +
+                       fc_dma(0x1000, FC_BIG << 16 | FC_SEL_DMA_READ, 5000, 0xfff0) +
+                       fc_dma(0x1000, FC_BIG << 16 | FC_SEL_DMA_READ, 0xffffffff, 0x2000) +
+                       fc_dma(0x1000, FC_BIG << 16 | FC_SEL_DMA_READ, 16, 0xfffffff0,
+                              high=True) +
+                       fc_dma(0x1000, 0x02, 0x100, 0x20000))
+    # The DMA register: its signature, halves of other sizes, a kick without the high half.
+    s['dma-register'] = (fc_pio(4, 0, read=True) + fc_pio(4, 3, read=True) +
+                         fc_pio(8, 2, read=True) + fc_pio(4, 1, 0x1234) +
+                         fc_pio(8, 2, 0x00100000) + fc_pio(0, 0, 1) + fc_pio(1, 0, 7) +
+                         fc_pio(1, 1, read=True) + fc_pio(11, 3, read=True))
+    s['reset'] = (fc_sel(FC_BIG) + fc_read(10) + u8(FC_RESET) + fc_read(4) +
+                  fc_pio(4, 2, 0) + u8(FC_RESET) + fc_pio(8, 2, 0x00100000) +
+                  fc_check(FC_ONE, 1))
+    return s
+
+
 # Inputs too slow to give the fuzzer (its mutations of them would be as slow, and a loaded
 # machine can take longer than libFuzzer's 10 s timeout): replayed by suite fuzz-smoke only.
 SLOW = {'virtio_blk': lambda: {'wrapping-index': vb_wrap()}}
 
-TARGETS = {'virtio_blk': vb_seeds, 'ahci': ahci_seeds, 'pci': pci_seeds, 'boot': boot_seeds,
-           'bt': bt_seeds}
+TARGETS = {'virtio_blk': vb_seeds, 'ahci': ahci_seeds, 'pci': pci_seeds, 'fw_cfg': fw_cfg_seeds,
+           'boot': boot_seeds, 'bt': bt_seeds}
 
 
 def main(argv):

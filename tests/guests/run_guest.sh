@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 # Run one tiny guest program through the vmm binary and check its exit status and serial output.
 #
-# usage: run_guest.sh <vmm> <spec.json> <expected-exit-status> <expected-serial-text> [kvm|bt]
+# usage: run_guest.sh <vmm> <spec.json> <expected-exit-status> <expected-serial-text> [kvm|bt
+#        [KEY=VALUE...]]
 #
-# The accelerator argument is passed as `--set accel=...`. Exit status: 0 pass, 1 fail,
+# The accelerator argument is passed as `--set accel=...`, and each KEY=VALUE after it as another
+# --set (e.g. bt.engine=interpreter, bt.jit_threshold=1). Exit status: 0 pass, 1 fail,
 # 77 skip (meson): /dev/kvm cannot be opened for a kvm run, or vmm reports KVM as not
 # available (its exit status 3 with "not available" on stderr). The BT engine needs nothing
 # from the host, so a bt run never skips. The serial log goes to a private temporary file so
@@ -20,6 +22,15 @@ spec=$2
 want_status=$3
 want_text=$4
 accel=${5:-kvm}
+if [ $# -ge 5 ]; then
+	shift 5
+else
+	shift $#
+fi
+extra=""
+for kv in "$@"; do
+	extra="$extra --set $kv"
+done
 
 if [ "$accel" = kvm ] && ! { [ -r /dev/kvm ] && [ -w /dev/kvm ]; }; then
 	echo "SKIP: /dev/kvm cannot be opened for reading and writing" >&2
@@ -31,7 +42,8 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 log=$tmp/serial.log
 : >"$log"
 
-"$vmm" run "$spec" --set "accel=$accel" --set "serial.path=$log" \
+# shellcheck disable=SC2086 # extra holds whole words on purpose
+"$vmm" run "$spec" --set "accel=$accel" --set "serial.path=$log" $extra \
 	>"$tmp/stdout" 2>"$tmp/stderr"
 status=$?
 

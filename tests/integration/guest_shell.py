@@ -28,8 +28,22 @@ def guest_dir(default):
     return d
 
 
+# A terminal control sequence (ECMA-48 CSI): ESC [ parameters intermediates final byte.
+CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
 class GuestError(Exception):
     pass
+
+
+def bt_spec_from_env():
+    """The spec's "bt" object from $VMM_BT_ENGINE (jit or interpreter) and
+    $VMM_BT_JIT_THRESHOLD, or None when neither is set (the vmm's defaults)."""
+    bt = {}
+    if os.environ.get("VMM_BT_ENGINE"):
+        bt["engine"] = os.environ["VMM_BT_ENGINE"]
+    if os.environ.get("VMM_BT_JIT_THRESHOLD"):
+        bt["jit_threshold"] = int(os.environ["VMM_BT_JIT_THRESHOLD"])
+    return bt or None
 
 
 class LinuxGuest:
@@ -37,7 +51,7 @@ class LinuxGuest:
 
     def __init__(self, kernel, initrd, cmdline="console=ttyS0", vcpus=1, memory_mib=256,
                  engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None,
-                 api=False):
+                 cpu=None, api=False):
         # The spec lives in a private folder and resolves relative paths against it.
         kernel, initrd = os.path.abspath(kernel), os.path.abspath(initrd)
         disks = [dict(d, path=os.path.abspath(d["path"])) for d in disks]
@@ -61,6 +75,11 @@ class LinuxGuest:
             }
             if disks:
                 spec["disks"] = list(disks)
+            if cpu:
+                spec["cpu"] = cpu
+            bt = bt_spec_from_env()
+            if bt:
+                spec["bt"] = bt
             # The state round-trip debug switch (docs/device-state.md), for the tests that
             # boot the same guest with every device's state saved and reloaded meanwhile.
             roundtrip_ms = os.environ.get("VMM_STATE_ROUNDTRIP_MS")
@@ -160,7 +179,9 @@ class LinuxGuest:
             if m:
                 break
             self._read_more(deadline, tag)
-        body = out[:m.start()].replace("\r", "")
+        # A login shell's line editor (bash on a Debian root) writes terminal controls around
+        # each command, such as bracketed paste on and off (ESC [ ? 2004 h / l): not output.
+        body = CSI.sub("", out[:m.start()].replace("\r", ""))
         # Drop the echoed command line: everything up to the end of the (last) line holding it.
         # Typed ahead of the prompt, it is echoed twice: by the tty, then by the shell's line
         # editor when it redraws the line; the output proper never holds the split tag.

@@ -196,7 +196,7 @@ void bt_op_bsf_bsr(struct bt_cpu *cpu, const struct bt_insn *in)
 	u64 v = bt_rm_read(cpu, in, sz), r;
 	bool bsr = in->opcode == 0x1bd;
 
-	if (in->rep == BT_REP_F3 && (bsr ? cpu->cpuid.lzcnt : cpu->cpuid.bmi1)) {
+	if (in->rep == BT_REP_F3 && bt_has(cpu, bsr ? CPU_F_ABM : CPU_F_BMI1)) {
 		if (!v)
 			r = bits;
 		else
@@ -219,7 +219,7 @@ void bt_op_popcnt(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	u64 v;
 
-	if (in->rep != BT_REP_F3 || !cpu->cpuid.popcnt)
+	if (in->rep != BT_REP_F3 || !bt_has(cpu, CPU_F_POPCNT))
 		bt_raise_ud(cpu);
 	v = bt_rm_read(cpu, in, in->opsz);
 	bt_flags_set(cpu, BT_ARITH, v ? 0 : BT_ZF);
@@ -246,8 +246,11 @@ void bt_op_movbe(struct bt_cpu *cpu, const struct bt_insn *in)
 	unsigned sz = in->opsz;
 	u64 v;
 
-	if (!cpu->cpuid.movbe || in->ea_kind == BT_EA_NONE || in->rep == BT_REP_F2 ||
-	    in->rep == BT_REP_F3)
+	if (in->rep == BT_REP_F2) {
+		bt_op_crc32(cpu, in); /* F2 0F 38 F0/F1 (SSE4.2) */
+		return;
+	}
+	if (!bt_has(cpu, CPU_F_MOVBE) || in->ea_kind == BT_EA_NONE || in->rep == BT_REP_F3)
 		bt_raise_ud(cpu);
 	if (in->opcode == 0x2f0) {
 		v = bt_rm_read(cpu, in, sz);

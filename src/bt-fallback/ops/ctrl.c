@@ -149,6 +149,7 @@ void bt_op_iret(struct bt_cpu *cpu, const struct bt_insn *in)
 	u16 nss = 0;
 
 	old = bt_get_rflags(cpu);
+	cpu->rf_loaded = true; /* RF comes from the frame: the executor keeps it */
 	if (bt_cpu_mode(cpu) == BT_MODE_REAL || (old & BT_VM)) {
 		if ((old & BT_VM) && (old & BT_IOPL) != BT_IOPL)
 			bt_raise_gp0(cpu);

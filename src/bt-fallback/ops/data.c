@@ -163,6 +163,7 @@ void bt_op_pop_seg(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_set_reg(cpu, CPU_RSP, ss, sp + in->opsz);
 	if (s == CPU_SS) {
 		cpu->st.interrupt_shadow = true;
+		cpu->mov_ss = true;
 		cpu->end_block = true;
 	}
 }
@@ -188,6 +189,7 @@ void bt_op_mov_to_seg(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_seg_load(cpu, in->modrm_reg, (u16)v);
 	if (in->modrm_reg == CPU_SS) {
 		cpu->st.interrupt_shadow = true;
+		cpu->mov_ss = true;
 		cpu->end_block = true;
 	}
 }
@@ -399,7 +401,16 @@ void bt_op_grp9(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	u64 off, lo, hi;
 
-	if (in->modrm_reg != 1 || in->ea_kind == BT_EA_NONE)
+	if (in->modrm_reg == 4 && in->rep == BT_REP_NONE && !in->p66) {
+		bt_op_xsavec(cpu, in);
+		return;
+	}
+	if (in->modrm_reg == 7 && in->rep == BT_REP_F3 && in->ea_kind == BT_EA_NONE) {
+		bt_op_rdpid(cpu, in);
+		return;
+	}
+	if (in->modrm_reg != 1 || in->ea_kind == BT_EA_NONE ||
+	    !bt_has(cpu, in->rexw ? CPU_F_CX16 : CPU_F_CX8))
 		bt_raise_ud(cpu);
 	off = bt_ea_off(cpu, in);
 	if (in->rexw) {

@@ -178,7 +178,7 @@ static void bt_mmx_check_sse(struct bt_cpu *cpu, unsigned op)
 	case 0xf6:
 	case 0xf7:
 	case 0xfb:
-		if (!cpu->cpuid.sse2)
+		if (!bt_has(cpu, CPU_F_SSE2))
 			bt_raise_ud(cpu);
 		break;
 	default:

@@ -129,6 +129,7 @@ BT_OP(ssefp_cvtsi2f);
 BT_OP(ssefp_cvtf2si);
 /* x87.c */
 BT_OP(x87);
+void bt_x87_loaded(struct bt_cpu *cpu); /* FCW's reserved bits and ES/B after FXRSTOR/XRSTOR */
 BT_OP(fwait);
 /* mmx.c */
 BT_OP(mmx_alu);
@@ -144,6 +145,73 @@ void bt_mmx_enter(struct bt_cpu *cpu);
 void bt_mmx_set(struct bt_cpu *cpu, unsigned n, u64 v);
 void bt_maskmov(struct bt_cpu *cpu, const struct bt_insn *in, const u8 *v, const u8 *mask,
 		unsigned n);
+
+/* vec.c: SSE3..SSE4.2 integer and data movement, and the operand helpers of every vector op */
+BT_OP(vec_ssse3);
+BT_OP(vec_palignr);
+BT_OP(vec_sse41);
+BT_OP(vec_blend);
+BT_OP(vec_blendv);
+BT_OP(vec_ptest);
+BT_OP(vec_pmovx);
+BT_OP(vec_phminposuw);
+BT_OP(vec_movntdqa);
+BT_OP(vec_pextr);
+BT_OP(vec_pinsr);
+BT_OP(vec_sse3_mov);
+BT_OP(vec_pcmpxstrx);
+BT_OP(crc32);
+/* The vector register of len bytes (16: the XMM part; 32: YMM), read and written as the
+ * encoding says (a VEX.128 write zeroes bits 255:128, a legacy one keeps them). */
+void bt_vec_get(const struct bt_cpu *cpu, unsigned r, u8 *v, unsigned len);
+void bt_vec_set(struct bt_cpu *cpu, const struct bt_insn *in, unsigned r, const u8 *v,
+		unsigned len);
+/* n bytes of the memory operand, #GP(0) unless aligned to align (0: no check). */
+void bt_vec_load(struct bt_cpu *cpu, const struct bt_insn *in, u8 *v, unsigned n, unsigned align);
+void bt_vec_store(struct bt_cpu *cpu, const struct bt_insn *in, const u8 *v, unsigned n,
+		  unsigned align);
+/* #UD for a missing feature or an SSE/AVX state not enabled, #NM with CR0.TS. */
+void bt_vec_check(struct bt_cpu *cpu, const struct bt_insn *in, enum cpu_feature f);
+/* ssefp.c: a host operation d = fn(d, b, c) per 16-byte lane under the guest's MXCSR */
+typedef void (*bt_fp3_fn)(u8 d[16], const u8 b[16], const u8 c[16]);
+void bt_fp_run3(struct bt_cpu *cpu, bt_fp3_fn fn, u8 *d, const u8 *b, const u8 *c, unsigned len);
+/* avx.c: VEX-only AVX, AVX2, FMA, F16C; BMI1, BMI2 */
+BT_OP(avx_permilvar);
+BT_OP(avx_permilimm);
+BT_OP(avx_permd);
+BT_OP(avx_permq);
+BT_OP(avx_perm2x128);
+BT_OP(avx_vtest);
+BT_OP(avx_broadcast);
+BT_OP(avx_insert128);
+BT_OP(avx_extract128);
+BT_OP(avx_pblendd);
+BT_OP(avx_blendv);
+BT_OP(avx_shiftv);
+BT_OP(avx_maskmov);
+BT_OP(avx_gather);
+BT_OP(avx_fma);
+BT_OP(avx_cvtph2ps);
+BT_OP(avx_cvtps2ph);
+BT_OP(bmi_andn);
+BT_OP(bmi_grp17);
+BT_OP(bmi_f5);
+BT_OP(bmi_mulx);
+BT_OP(bmi_f7);
+BT_OP(bmi_rorx);
+/* ssefp.c: SSE3 and SSE4.1 floating point */
+BT_OP(ssefp_sse3);
+BT_OP(ssefp_round);
+BT_OP(ssefp_dpp);
+
+/* xsave.c */
+BT_OP(xsave);
+BT_OP(xsavec);
+BT_OP(xrstor);
+/* sys.c: the system extensions */
+BT_OP(fsgsbase);
+BT_OP(rdpid);
+BT_OP(invpcid);
 
 /* sysreg_ops.c */
 BT_OP(mov_cr);

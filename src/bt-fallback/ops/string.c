@@ -13,6 +13,19 @@
 
 #include <string.h>
 
+/*
+ * Stop a REP string instruction between iterations: RIP stays at it and RF is set, so an
+ * interrupt taken now pushes RF = 1 and the resumed instruction does not hit its own
+ * instruction breakpoint again (SDM vol. 3A 18.3.1.1).
+ */
+static void bt_str_pause(struct bt_cpu *cpu)
+{
+	cpu->next_rip = cpu->st.rip;
+	cpu->end_block = true;
+	cpu->st.rflags |= BT_RF;
+	cpu->rf_loaded = true;
+}
+
 static void bt_str_step(struct bt_cpu *cpu, unsigned reg, unsigned asz, unsigned sz)
 {
 	u64 v = bt_get_reg(cpu, reg, asz);
@@ -49,6 +62,8 @@ static u64 bt_io_in(struct bt_cpu *cpu, u16 port, unsigned sz)
 {
 	u64 v = ~0ull;
 
+	if (unlikely(cpu->dbg_io))
+		bt_debug_io(cpu, port, sz);
 	if (cpu->mem->pio)
 		cpu->mem->pio(cpu->mem->io_opaque, cpu->index, port, sz, false, &v);
 	return v & bt_mask(sz);
@@ -56,6 +71,8 @@ static u64 bt_io_in(struct bt_cpu *cpu, u16 port, unsigned sz)
 
 static void bt_io_out(struct bt_cpu *cpu, u16 port, unsigned sz, u64 v)
 {
+	if (unlikely(cpu->dbg_io))
+		bt_debug_io(cpu, port, sz);
 	if (cpu->mem->pio)
 		cpu->mem->pio(cpu->mem->io_opaque, cpu->index, port, sz, true, &v);
 }
@@ -152,8 +169,7 @@ static bool bt_str_fast(struct bt_cpu *cpu, const struct bt_insn *in)
 		c -= n;
 		cpu->st.gpr[CPU_RCX] = c;
 		if (c && unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_RELAXED))) {
-			cpu->next_rip = cpu->st.rip;
-			cpu->end_block = true;
+			bt_str_pause(cpu);
 			return false;
 		}
 	}
@@ -189,11 +205,12 @@ void bt_op_string(struct bt_cpu *cpu, const struct bt_insn *in)
 			break;
 		/*
 		 * An interrupt window between iterations (SDM vol. 2B REP): on a kick, stop with
-		 * RIP still at this instruction; it resumes with the remaining count.
+		 * RIP still at this instruction; it resumes with the remaining count. A data
+		 * breakpoint's trap comes after the iteration that hit it (vol. 3B 18.3.1.2).
 		 */
-		if (c && unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_RELAXED))) {
-			cpu->next_rip = cpu->st.rip;
-			cpu->end_block = true;
+		if (c && unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_RELAXED) |
+				  cpu->db_pending)) {
+			bt_str_pause(cpu);
 			break;
 		}
 	}

@@ -2,8 +2,9 @@
 /*
  * System instructions (SDM vol. 2 instruction pages of the same names, vol. 3A 2.8): the 0F 00
  * group (SLDT, STR, LLDT, LTR with the busy bit, VERR, VERW), the 0F 01 group (SGDT, SIDT,
- * LGDT, LIDT with their 64-bit forms, SMSW, LMSW, INVLPG, SWAPGS, CLAC/STAC when SMAP is
- * advertised; MONITOR/MWAIT, RDTSCP, XGETBV and the VMX/SVM forms are not advertised: #UD),
+ * LGDT, LIDT with their 64-bit forms, SMSW, LMSW, INVLPG, SWAPGS, and as the CPU model has
+ * them CLAC/STAC (SMAP), XGETBV/XSETBV (XSAVE), RDTSCP; MONITOR/MWAIT and the VMX/SVM forms are
+ * never advertised: #UD), UMIP (SGDT, SIDT, SLDT, SMSW, STR at CPL > 0: #GP(0), vol. 3A 2.5),
  * LAR, LSL, ARPL, SYSCALL/SYSRET (EFER.SCE, STAR/LSTAR/CSTAR/SFMASK; vol. 3A
  * 5.8.8) and SYSENTER/SYSEXIT (the SYSENTER MSRs; vol. 3A 5.8.7). Descriptor-table loads in
  * IA-32e mode read the 16-byte LDT and TSS descriptors (vol. 3A 7.2.3).
@@ -20,6 +21,13 @@ static void bt_sys_need_prot(struct bt_cpu *cpu)
 static void bt_sys_need_cpl0(struct bt_cpu *cpu)
 {
 	if (bt_cpu_cpl(cpu))
+		bt_raise_gp0(cpu);
+}
+
+/* CR4.UMIP: the store-descriptor-table instructions are privileged. */
+static void bt_sys_umip(struct bt_cpu *cpu)
+{
+	if ((cpu->st.cr4 & BT_CR4_UMIP) && bt_cpu_cpl(cpu))
 		bt_raise_gp0(cpu);
 }
 
@@ -69,9 +77,11 @@ void bt_op_grp6(struct bt_cpu *cpu, const struct bt_insn *in)
 	bt_sys_need_prot(cpu);
 	switch (in->modrm_reg) {
 	case 0:
+		bt_sys_umip(cpu);
 		bt_sys_store16(cpu, in, cpu->st.ldtr.selector);
 		return;
 	case 1:
+		bt_sys_umip(cpu);
 		bt_sys_store16(cpu, in, cpu->st.tr.selector);
 		return;
 	case 2:
@@ -153,13 +163,39 @@ static void bt_sys_dtable(struct bt_cpu *cpu, const struct bt_insn *in, struct c
 	t->base = base;
 }
 
-/* Is a CPUID feature bit set in the model (leaf, subleaf 0, register index, bit)? */
-static bool bt_sys_has(const struct bt_cpu *cpu, u32 leaf, unsigned reg, unsigned bit)
+/* 0F 01 D0 XGETBV (ECX 0: XCR0), D1 XSETBV (CPL 0); #UD without CR4.OSXSAVE (SDM vol. 2). */
+static void bt_sys_xcr(struct bt_cpu *cpu, unsigned rm)
 {
-	u32 r[4];
+	u64 v;
 
-	bt_cpuid(cpu, leaf, 0, r);
-	return (r[reg] >> bit) & 1;
+	if (rm > 1 || !bt_has(cpu, CPU_F_XSAVE) || !(cpu->st.cr4 & BT_CR4_OSXSAVE))
+		bt_raise_ud(cpu);
+	if ((u32)cpu->st.gpr[CPU_RCX] != 0)
+		bt_raise_gp0(cpu); /* no XCR but XCR0; XINUSE (ECX 1) only with XGETBV1 */
+	if (rm == 0) {
+		bt_set_reg(cpu, CPU_RAX, 4, cpu->st.xcr0 & 0xffffffffu);
+		bt_set_reg(cpu, CPU_RDX, 4, cpu->st.xcr0 >> 32);
+		return;
+	}
+	bt_sys_need_cpl0(cpu);
+	v = (cpu->st.gpr[CPU_RDX] << 32) | (cpu->st.gpr[CPU_RAX] & 0xffffffffu);
+	if (bt_xcr0_write(cpu, v) < 0)
+		bt_raise_gp0(cpu);
+}
+
+/* 0F 01 F9 RDTSCP: EDX:EAX = TSC, ECX = IA32_TSC_AUX[31:0]; CR4.TSD at CPL > 0: #GP(0). */
+static void bt_sys_rdtscp(struct bt_cpu *cpu)
+{
+	u64 tsc;
+
+	if (!bt_has(cpu, CPU_F_RDTSCP))
+		bt_raise_ud(cpu);
+	if ((cpu->st.cr4 & BT_CR4_TSD) && bt_cpu_cpl(cpu))
+		bt_raise_gp0(cpu);
+	tsc = bt_rdtsc(cpu);
+	bt_set_reg(cpu, CPU_RAX, 4, tsc & 0xffffffffu);
+	bt_set_reg(cpu, CPU_RDX, 4, tsc >> 32);
+	bt_set_reg(cpu, CPU_RCX, 4, cpu->msr.tsc_aux & 0xffffffffu);
 }
 
 /* 0F 01: SGDT, SIDT, LGDT, LIDT, SMSW, LMSW, INVLPG, and the register forms. */
@@ -172,6 +208,7 @@ void bt_op_grp7(struct bt_cpu *cpu, const struct bt_insn *in)
 		switch (in->modrm_reg) {
 		case 0:
 		case 1:
+			bt_sys_umip(cpu);
 			bt_sys_dtable(cpu, in, in->modrm_reg ? &cpu->st.idtr : &cpu->st.gdtr,
 				      false);
 			return;
@@ -181,6 +218,7 @@ void bt_op_grp7(struct bt_cpu *cpu, const struct bt_insn *in)
 				      true);
 			return;
 		case 4:
+			bt_sys_umip(cpu);
 			bt_sys_store16(cpu, in, cpu->st.cr0);
 			return;
 		case 6:
@@ -197,18 +235,26 @@ void bt_op_grp7(struct bt_cpu *cpu, const struct bt_insn *in)
 		switch (in->modrm_reg) {
 		case 1:
 			/* CA CLAC, CB STAC with SMAP (CPUID.7.0:EBX[20]); MONITOR/MWAIT: #UD. */
-			if ((rm != 2 && rm != 3) || !bt_sys_has(cpu, 7, 1, 20))
+			if ((rm != 2 && rm != 3) || !bt_has(cpu, CPU_F_SMAP))
 				bt_raise_ud(cpu);
 			bt_sys_need_cpl0(cpu);
 			bt_flags_set(cpu, BT_AC, rm == 3 ? BT_AC : 0);
 			return;
+		case 2:
+			bt_sys_xcr(cpu, rm);
+			return;
 		case 4:
+			bt_sys_umip(cpu);
 			bt_sys_store16(cpu, in, cpu->st.cr0);
 			return;
 		case 6:
 			break;
 		case 7:
-			/* F8 SWAPGS (64-bit mode, CPL 0); F9 RDTSCP is not advertised. */
+			if (rm == 1) {
+				bt_sys_rdtscp(cpu);
+				return;
+			}
+			/* F8 SWAPGS (64-bit mode, CPL 0). */
 			if (rm != 0 || bt_cpu_mode(cpu) != BT_MODE_LONG64)
 				bt_raise_ud(cpu);
 			bt_sys_need_cpl0(cpu);
@@ -314,6 +360,10 @@ void bt_op_syscall(struct bt_cpu *cpu, const struct bt_insn *in)
 	(void)in;
 	if (!(cpu->st.efer & BT_EFER_SCE) || bt_cpu_mode(cpu) == BT_MODE_REAL || (fl & BT_VM))
 		bt_raise_ud(cpu);
+	/* Intel has SYSCALL in 64-bit mode only (CPUID 8000_0001h EDX[11] says so there). */
+	if (bt_intel(cpu) && bt_cpu_mode(cpu) != BT_MODE_LONG64)
+		bt_raise_ud(cpu);
+	cpu->tf_at_end = true; /* the single-step trap follows the TF SYSCALL leaves */
 	if (cpu->st.efer & BT_EFER_LMA) {
 		bool m64 = bt_cpu_mode(cpu) == BT_MODE_LONG64;
 
@@ -345,7 +395,10 @@ void bt_op_sysret(struct bt_cpu *cpu, const struct bt_insn *in)
 		bt_raise_ud(cpu);
 	if (lm && bt_cpu_mode(cpu) != BT_MODE_LONG64)
 		bt_raise_ud(cpu); /* compatibility mode: #UD comes before the CPL check */
+	if (bt_intel(cpu) && !lm)
+		bt_raise_ud(cpu);
 	bt_sys_need_cpl0(cpu);
+	cpu->tf_at_end = true; /* and after SYSRET the one it loads from R11 */
 	if (in->rexw) {
 		if (!bt_canonical(rip))
 			bt_raise_gp0(cpu);
@@ -370,6 +423,9 @@ void bt_op_sysenter(struct bt_cpu *cpu, const struct bt_insn *in)
 	bool lm = (cpu->st.efer & BT_EFER_LMA) != 0;
 
 	(void)in;
+	/* AMD: SYSENTER and SYSEXIT are #UD in long mode (APM vol. 3 SYSENTER). */
+	if (lm && !bt_intel(cpu))
+		bt_raise_ud(cpu);
 	if (bt_cpu_mode(cpu) == BT_MODE_REAL || !sel)
 		bt_raise_gp0(cpu);
 	bt_set_rflags(cpu, bt_get_rflags(cpu) & ~(u64)(BT_VM | BT_IF | BT_RF));
@@ -386,6 +442,8 @@ void bt_op_sysexit(struct bt_cpu *cpu, const struct bt_insn *in)
 	u16 sel = (u16)cpu->msr.sysenter_cs & 0xfffc;
 	u64 rip = cpu->st.gpr[CPU_RDX], rsp = cpu->st.gpr[CPU_RCX];
 
+	if ((cpu->st.efer & BT_EFER_LMA) && !bt_intel(cpu))
+		bt_raise_ud(cpu);
 	if (bt_cpu_mode(cpu) == BT_MODE_REAL || (cpu->st.rflags & BT_VM) || !sel)
 		bt_raise_gp0(cpu);
 	bt_sys_need_cpl0(cpu);
@@ -403,4 +461,75 @@ void bt_op_sysexit(struct bt_cpu *cpu, const struct bt_insn *in)
 	cpu->st.gpr[CPU_RSP] = rsp;
 	cpu->next_rip = rip;
 	bt_sys_enter_mode(cpu);
+}
+
+/*
+ * F3 0F AE /0-/3 (register forms): RDFSBASE, RDGSBASE, WRFSBASE, WRGSBASE. 64-bit mode with
+ * CR4.FSGSBASE, any CPL; 32-bit operands zero-extend; a non-canonical base is #GP(0).
+ */
+void bt_op_fsgsbase(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	unsigned size = in->rexw ? 8 : 4, seg = in->modrm_reg & 1 ? CPU_GS : CPU_FS;
+	u64 v;
+
+	if (!bt_has(cpu, CPU_F_FSGSBASE) || bt_cpu_mode(cpu) != BT_MODE_LONG64 ||
+	    !(cpu->st.cr4 & BT_CR4_FSGSBASE))
+		bt_raise_ud(cpu);
+	if (in->modrm_reg < 2) {
+		bt_set_reg(cpu, in->rm, size, cpu->st.seg[seg].base);
+		return;
+	}
+	v = bt_get_reg(cpu, in->rm, size);
+	if (!bt_canonical(v))
+		bt_raise_gp0(cpu);
+	cpu->st.seg[seg].base = v;
+}
+
+/* F3 0F C7 /7 (register form): RDPID, the IA32_TSC_AUX value (64 bits in 64-bit mode). */
+void bt_op_rdpid(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	if (!bt_has(cpu, CPU_F_RDPID))
+		bt_raise_ud(cpu);
+	bt_set_reg(cpu, in->rm, bt_cpu_mode(cpu) == BT_MODE_LONG64 ? 8 : 4,
+		   cpu->msr.tsc_aux & 0xffffffffu);
+}
+
+/*
+ * 66 0F 38 82 INVPCID r64, m128 (SDM vol. 2 INVPCID, vol. 3A 4.10.4.1): type 0 one address of a
+ * PCID, 1 a PCID's non-global translations, 2 everything, 3 all but the global ones. The TLB
+ * holds the current PCID's translations and the global ones only, so each type drops a
+ * superset of what it names: the page, or the non-global entries, or all of them.
+ */
+void bt_op_invpcid(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	u64 type, desc_lo, desc_hi, off;
+
+	if (!bt_has(cpu, CPU_F_INVPCID) || !in->p66 || in->rep != BT_REP_NONE ||
+	    in->ea_kind == BT_EA_NONE || bt_cpu_mode(cpu) == BT_MODE_REAL ||
+	    (cpu->st.rflags & BT_VM))
+		bt_raise_ud(cpu);
+	bt_sys_need_cpl0(cpu);
+	type = bt_get_reg(cpu, in->reg, bt_cpu_mode(cpu) == BT_MODE_LONG64 ? 8 : 4);
+	off = bt_ea_off(cpu, in);
+	desc_lo = bt_ld(cpu, in->seg, off, 8);
+	desc_hi = bt_ld(cpu, in->seg, (off + 8) & bt_mask(in->asz), 8);
+	if (type > 3 || (desc_lo >> 12))
+		bt_raise_gp0(cpu); /* reserved descriptor bits 63:12 */
+	if (!(cpu->st.cr4 & BT_CR4_PCIDE) && (type == 0 || type == 1) && (desc_lo & 0xfff))
+		bt_raise_gp0(cpu);
+	switch (type) {
+	case 0:
+		if (!bt_canonical(desc_hi))
+			bt_raise_gp0(cpu);
+		bt_tlb_flush_page(cpu, desc_hi);
+		break;
+	case 1:
+	case 3:
+		bt_tlb_flush_nonglobal(cpu);
+		break;
+	default:
+		bt_tlb_flush(cpu);
+		break;
+	}
+	cpu->end_block = true;
 }

@@ -3,7 +3,8 @@
  * System-register instructions (SDM vol. 2 pages of the same names): MOV to/from CR0, CR2,
  * CR3, CR4 and CR8 (0F 20/22; the mod field is ignored and CR8 is the task-priority register,
  * kept here, SDM vol. 3A 2.5 and 11.8.6), MOV to/from DR0-DR7 (0F 21/23; DR4/DR5 alias DR6/DR7
- * unless CR4.DE, vol. 3B 18.2.2; no breakpoints are modelled), CLTS (0F 06), INVD/WBINVD
+ * unless CR4.DE, vol. 3B 18.2.2; DR7.GD makes them fault, the breakpoints are debug.c's),
+ * CLTS (0F 06), INVD/WBINVD
  * (0F 08/09: caches are coherent, nothing to do), WRMSR/RDTSC/RDMSR/RDPMC (0F 30-33).
  * All privileged ones raise #GP(0) at CPL > 0 (in virtual-8086 mode CPL is 3).
  */
@@ -99,6 +100,7 @@ void bt_op_mov_dr(struct bt_cpu *cpu, const struct bt_insn *in)
 		dr += 2;
 	}
 	bt_sysreg_need_cpl0(cpu);
+	bt_debug_gd(cpu); /* general detect: #DB before the access (vol. 3B 18.2.4) */
 	if (in->opcode == 0x121) {
 		v = cpu->st.dr[dr];
 		if (dr == 6)
@@ -115,7 +117,13 @@ void bt_op_mov_dr(struct bt_cpu *cpu, const struct bt_insn *in)
 		v = (v & BT_DR6_BITS) | BT_DR6_FIXED;
 	else if (dr == 7)
 		v = (v & BT_DR7_BITS) | BT_DR7_FIXED;
+	else if (bt_cpu_mode(cpu) != BT_MODE_LONG64)
+		v &= 0xffffffffu;
 	cpu->st.dr[dr] = v;
+	if (dr != 6) {
+		bt_debug_update(cpu);
+		cpu->end_block = true; /* blocks split at instruction breakpoints from now on */
+	}
 }
 
 /* 0F 06: CLTS. */
@@ -172,11 +180,20 @@ void bt_op_rdtsc(struct bt_cpu *cpu, const struct bt_insn *in)
 }
 
 /*
- * 0F 33: RDPMC. The model has no performance counters (none advertised), so every counter
- * index in ECX is invalid: #GP(0), as is CPL > 0 without CR4.PCE.
+ * 0F 33: RDPMC. AMD: ECX 0-3 read the legacy counters PerfCtr0-3 (AMD APM vol. 3 RDPMC; they
+ * count nothing here); Intel models have no architectural counters (CPUID leaf 0Ah version 0).
+ * Any other index, or CPL > 0 without CR4.PCE, is #GP(0).
  */
 void bt_op_rdpmc(struct bt_cpu *cpu, const struct bt_insn *in)
 {
+	u32 ecx = (u32)cpu->st.gpr[CPU_RCX];
+	u64 v;
+
 	(void)in;
-	bt_raise_gp0(cpu);
+	if (!(cpu->st.cr4 & BT_CR4_PCE) && bt_sysreg_cpl(cpu) != 0)
+		bt_raise_gp0(cpu);
+	if (bt_intel(cpu) || ecx >= BT_PERF_COUNTERS || bt_msr_read(cpu, 0xc0010004u + ecx, &v) < 0)
+		bt_raise_gp0(cpu);
+	bt_set_reg(cpu, CPU_RAX, 4, v & 0xffffffffu);
+	bt_set_reg(cpu, CPU_RDX, 4, v >> 32);
 }

@@ -72,17 +72,65 @@ const bt_handler_fn bt_ops_map0f[256] = {
 };
 
 const bt_handler_fn bt_ops_map0f38[256] = {
-	[0xf0] = bt_op_movbe, [0xf1] = bt_op_movbe,
+	[0x00 ... 0x0b] = bt_op_vec_ssse3, [0x1c ... 0x1e] = bt_op_vec_ssse3,
+	[0x10] = bt_op_vec_blendv, [0x14] = bt_op_vec_blendv, [0x15] = bt_op_vec_blendv,
+	[0x17] = bt_op_vec_ptest,
+	[0x20 ... 0x25] = bt_op_vec_pmovx, [0x30 ... 0x35] = bt_op_vec_pmovx,
+	[0x28] = bt_op_vec_sse41, [0x29] = bt_op_vec_sse41, [0x2a] = bt_op_vec_movntdqa,
+	[0x2b] = bt_op_vec_sse41, [0x37 ... 0x40] = bt_op_vec_sse41,
+	[0x41] = bt_op_vec_phminposuw,
+	[0x82] = bt_op_invpcid, [0xf0] = bt_op_movbe, [0xf1] = bt_op_movbe,
+};
+
+const bt_handler_fn bt_ops_map0f3a[256] = {
+	[0x08 ... 0x0b] = bt_op_ssefp_round, [0x0c ... 0x0e] = bt_op_vec_blend,
+	[0x0f] = bt_op_vec_palignr, [0x14 ... 0x17] = bt_op_vec_pextr,
+	[0x20 ... 0x22] = bt_op_vec_pinsr, [0x40] = bt_op_ssefp_dpp, [0x41] = bt_op_ssefp_dpp,
+	[0x42] = bt_op_vec_blend, [0x60 ... 0x63] = bt_op_vec_pcmpxstrx,
+};
+
+/*
+ * The VEX forms of the 0F 38 and 0F 3A maps: the SSSE3..SSE4.2 handlers, which know their VEX
+ * forms, and the VEX-only instructions (avx.c). The VEX forms of the 0F map are bt_ops_sse's.
+ */
+const bt_handler_fn bt_ops_vex0f38[256] = {
+	[0x00 ... 0x0b] = bt_op_vec_ssse3, [0x0c ... 0x0d] = bt_op_avx_permilvar,
+	[0x0e ... 0x0f] = bt_op_avx_vtest, [0x13] = bt_op_avx_cvtph2ps, [0x16] = bt_op_avx_permd,
+	[0x17] = bt_op_vec_ptest, [0x18 ... 0x1a] = bt_op_avx_broadcast,
+	[0x1c ... 0x1e] = bt_op_vec_ssse3,
+	[0x20 ... 0x25] = bt_op_vec_pmovx, [0x30 ... 0x35] = bt_op_vec_pmovx,
+	[0x28] = bt_op_vec_sse41, [0x29] = bt_op_vec_sse41, [0x2a] = bt_op_vec_movntdqa,
+	[0x2b] = bt_op_vec_sse41, [0x2c ... 0x2f] = bt_op_avx_maskmov, [0x36] = bt_op_avx_permd,
+	[0x37 ... 0x40] = bt_op_vec_sse41, [0x41] = bt_op_vec_phminposuw,
+	[0x45 ... 0x47] = bt_op_avx_shiftv, [0x58 ... 0x5a] = bt_op_avx_broadcast,
+	[0x78 ... 0x79] = bt_op_avx_broadcast, [0x8c] = bt_op_avx_maskmov,
+	[0x8e] = bt_op_avx_maskmov, [0x90 ... 0x93] = bt_op_avx_gather,
+	[0x96 ... 0x9f] = bt_op_avx_fma, [0xa6 ... 0xaf] = bt_op_avx_fma,
+	[0xb6 ... 0xbf] = bt_op_avx_fma,
+	[0xf2] = bt_op_bmi_andn, [0xf3] = bt_op_bmi_grp17, [0xf5] = bt_op_bmi_f5,
+	[0xf6] = bt_op_bmi_mulx, [0xf7] = bt_op_bmi_f7,
+};
+
+const bt_handler_fn bt_ops_vex0f3a[256] = {
+	[0x00 ... 0x01] = bt_op_avx_permq, [0x02] = bt_op_avx_pblendd,
+	[0x04 ... 0x05] = bt_op_avx_permilimm, [0x06] = bt_op_avx_perm2x128,
+	[0x08 ... 0x0b] = bt_op_ssefp_round, [0x0c ... 0x0e] = bt_op_vec_blend,
+	[0x0f] = bt_op_vec_palignr, [0x14 ... 0x17] = bt_op_vec_pextr,
+	[0x18] = bt_op_avx_insert128, [0x19] = bt_op_avx_extract128, [0x1d] = bt_op_avx_cvtps2ph,
+	[0x20 ... 0x22] = bt_op_vec_pinsr, [0x38] = bt_op_avx_insert128,
+	[0x39] = bt_op_avx_extract128, [0x40] = bt_op_ssefp_dpp, [0x41] = bt_op_ssefp_dpp,
+	[0x42] = bt_op_vec_blend, [0x46] = bt_op_avx_perm2x128,
+	[0x4a ... 0x4c] = bt_op_avx_blendv, [0x60 ... 0x63] = bt_op_vec_pcmpxstrx,
+	[0xf0] = bt_op_bmi_rorx,
 };
 
 // clang-format on
 
 /*
- * Faster handlers for the commonest forms, chosen once per decoded instruction (the block cache
- * calls this): register-register ALU ops, MOV and shifts, IMUL and 4/8-byte MOV loads and
+ * Faster handlers for the commonest forms, chosen once per decoded instruction: register-register ALU ops, MOV and shifts, IMUL and 4/8-byte MOV loads and
  * stores. Each behaves exactly as the generic handler would on that form.
  */
-bt_handler_fn bt_ops_specialise(const struct bt_insn *in, enum bt_mode mode)
+static bt_handler_fn bt_ops_specialise(const struct bt_insn *in, enum bt_mode mode)
 {
 	unsigned op = in->opcode, sz = in->opsz;
 	bool reg = in->ea_kind == BT_EA_NONE;
@@ -110,4 +158,39 @@ bt_handler_fn bt_ops_specialise(const struct bt_insn *in, enum bt_mode mode)
 	    in->modrm_reg >= 4)
 		return sz == 8 ? bt_op_shift_r8 : bt_op_shift_r4;
 	return in->fn;
+}
+
+/* An opcode this CPU model does not have (or an invalid form of one): #UD. */
+void bt_op_ud(struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	(void)in;
+	bt_raise_ud(cpu);
+}
+
+/* The generic handler of the decoded opcode (NULL: the model has no such instruction). */
+static bt_handler_fn bt_ops_generic(const struct bt_insn *in)
+{
+	unsigned map = in->opcode >> 8, op = in->opcode & 0xff;
+
+	if (in->vex)
+		return map == 1 ? bt_ops_sse[op] :
+		       map == 2 ? bt_ops_vex0f38[op] :
+				  bt_ops_vex0f3a[op];
+	if (map == 0)
+		return bt_ops_map1[op];
+	if (map == 1 && !in->p66 && in->rep == BT_REP_NONE && bt_ops_mmx[op])
+		return bt_ops_mmx[op];
+	if (map == 1)
+		return bt_ops_map0f[op] ? bt_ops_map0f[op] : bt_ops_sse[op];
+	if (map == 2)
+		return bt_ops_map0f38[op];
+	return bt_ops_map0f3a[op];
+}
+
+bt_handler_fn bt_ops_select(struct bt_insn *in, enum bt_mode mode)
+{
+	in->fn = in->invalid ? NULL : bt_ops_generic(in);
+	if (!in->fn)
+		return in->fn = bt_op_ud;
+	return in->fn = bt_ops_specialise(in, mode);
 }

@@ -485,6 +485,22 @@ static void bt_x87_init(struct bt_cpu *cpu)
 	cpu->st.fx.fdp = 0;
 }
 
+/*
+ * After FXRSTOR or XRSTOR loaded FCW and FSW as they were in memory: the reserved control bits
+ * read as the CPU has them (bit 6 set, 15:13 clear), ES and B follow the flags FCW leaves
+ * unmasked.
+ */
+void bt_x87_loaded(struct bt_cpu *cpu)
+{
+	struct cpu_fxsave *fx = &cpu->st.fx;
+
+	fx->fcw = (u16)((fx->fcw & 0x1f3f) | 0x40);
+	if (fx->fsw & ~fx->fcw & FSW_EXC)
+		fx->fsw |= FSW_ES | FSW_B;
+	else
+		fx->fsw &= (u16) ~(FSW_ES | FSW_B);
+}
+
 static void bt_x87_ldenv(struct bt_cpu *cpu, const struct bt_insn *in, bool rstor)
 {
 	u64 off = bt_ea_off(cpu, in);
@@ -593,7 +609,9 @@ static void bt_x87_mem(struct bt_cpu *cpu, const struct bt_insn *in, unsigned op
 			bt_x87_ldm(cpu, in, 4, m);
 			bt_x87_load(cpu, X87_LD_I32, m);
 			return;
-		case 1:
+		case 1: /* FISTTP (SSE3) */
+			if (!bt_has(cpu, CPU_F_SSE3))
+				bt_raise_ud(cpu);
 			bt_x87_store(cpu, in, X87_STT_I32, 4, 1);
 			return;
 		case 2:
@@ -628,7 +646,9 @@ static void bt_x87_mem(struct bt_cpu *cpu, const struct bt_insn *in, unsigned op
 			bt_x87_ldm(cpu, in, 8, m);
 			bt_x87_load(cpu, X87_LD_F64, m);
 			return;
-		case 1:
+		case 1: /* FISTTP (SSE3) */
+			if (!bt_has(cpu, CPU_F_SSE3))
+				bt_raise_ud(cpu);
 			bt_x87_store(cpu, in, X87_STT_I64, 8, 1);
 			return;
 		case 2:
@@ -653,7 +673,9 @@ static void bt_x87_mem(struct bt_cpu *cpu, const struct bt_insn *in, unsigned op
 			bt_x87_ldm(cpu, in, 2, m);
 			bt_x87_load(cpu, X87_LD_I16, m);
 			return;
-		case 1:
+		case 1: /* FISTTP (SSE3) */
+			if (!bt_has(cpu, CPU_F_SSE3))
+				bt_raise_ud(cpu);
 			bt_x87_store(cpu, in, X87_STT_I16, 2, 1);
 			return;
 		case 2:

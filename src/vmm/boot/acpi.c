@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * ACPI tables for the PC board (ACPI 6.x specification):
- *   5.2.5.3 RSDP (revision 2, in the BIOS area so a 16-byte-aligned scan of
- *           0xe0000-0xfffff finds it), 5.2.7 RSDT, 5.2.8 XSDT,
+ *   5.2.5.3 RSDP (revision 2), 5.2.7 RSDT, 5.2.8 XSDT,
  *   5.2.9   FADT revision 6 (table 5-33): PM1a event/control blocks, PM timer
  *           and GPE0 at the ACPI PM device's ports, SCI on IRQ 9, reset
  *           register = system I/O 0xcf9 value 6, IAPC_BOOT_ARCH legacy
@@ -11,15 +10,26 @@
  *   5.2.10  FACS, 5.2.11.1 DSDT, 5.2.12 MADT (local APIC at 0xfee00000,
  *           PCAT_COMPAT, one enabled Processor Local APIC per vCPU, the
  *           IOAPIC at 0xfec00000 with GSI base 0, overrides IRQ0 -> GSI2 and
- *           IRQ9 level/active high, local APIC NMI on LINT1).
+ *           IRQ9 level/active high, local APIC NMI on LINT1),
+ *   the HPET table (IA-PC HPET specification 1.0a, 3.2.4) when the board has an HPET, and
+ *   MCFG (PCI Firmware Specification 3.x, 4.1.2) when it has ECAM (Q35).
  * The DSDT is AML (chapter 20): \_S5 = Package { SLP_TYP, SLP_TYP, 0, 0 },
- * optionally \_SB.PCI0 (the host bridge: _CRS windows per 6.4.3.5, _PRT per
- * 6.2.13 routing INTx to IOAPIC GSIs) and \_SB.COM1 (PNP0501, I/O
- * 0x3f8-0x3ff, IRQ 4).
+ * optionally \_SB.PCI0 (the host bridge, PNP0A03 or PNP0A08 for PCI Express: _CRS windows
+ * per 6.4.3.5, _PRT per 6.2.13 routing INTx to IOAPIC GSIs), \_SB.COM1 (PNP0501, I/O
+ * 0x3f8-0x3ff, IRQ 4), \_SB.PEVT (pvpanic), \_SB.HPET (PNP0103) and \_SB.RES0 (PNP0C02,
+ * the ECAM window as a motherboard resource).
  * All checksums make the byte sum of each table 0 (5.2.6).
  *
- * Not here: HPET, MCFG, SRAT, processor objects in the DSDT, a 64-bit PCI
- * window, PCI interrupt link devices, sleep states other than S5.
+ * The tables are built once as two blobs, the RSDP and the rest, whose pointers hold
+ * offsets into the second blob; a list of the pointer fields and checksums says how to
+ * place them. Direct boots place them at BOOT_ACPI_START (acpi_build: the RSDP first, so a
+ * 16-byte-aligned scan of 0xe0000-0xfffff finds it); firmware gets the blobs through fw_cfg
+ * with a linker/loader script (etc/table-loader, the format SeaBIOS src/fw/romfile_loader.c
+ * and OVMF's QemuFwCfgAcpiPlatformDxe execute): ALLOCATE each blob (the RSDP in the F
+ * segment), ADD_POINTER for each pointer, ADD_CHECKSUM for each sum.
+ *
+ * Not here: SRAT, processor objects in the DSDT, a 64-bit PCI window, PCI interrupt link
+ * devices, sleep states other than S5.
  */
 #include "vmm/boot/boot_internal.h"
 
@@ -33,13 +43,14 @@
 #define ACPI_OEM_ID    "VMMVMM"
 #define ACPI_OEM_TABLE "VMMPC   "
 #define ACPI_CREATOR   "VMM "
-#define ACPI_AREA_LEN  (BOOT_ACPI_END - BOOT_ACPI_START)
 
-#define FADT_LEN      276
-#define FADT_REVISION 6
-#define FACS_LEN      64
-#define MADT_REVISION 4
-#define ACPI_AML_MAX  4096 /* the DSDT body: _S5, PCI0 (~2 KiB with _PRT), COM1 */
+#define FADT_LEN       276
+#define FADT_REVISION  6
+#define FACS_LEN       64
+#define MADT_REVISION  4
+#define HPET_TABLE_LEN 56
+#define MCFG_TABLE_LEN 60
+#define ACPI_AML_MAX   4096 /* the DSDT body: _S5, PCI0 (~2 KiB with _PRT), COM1 */
 
 /* FADT Fixed Feature Flags (table 5-34) */
 #define FADT_F_WBINVD	     (1u << 0)
@@ -57,19 +68,6 @@
 #define GAS_BYTE      1
 #define GAS_WORD      2
 #define GAS_DWORD     3
-
-struct acpi_blob {
-	u8 *buf;
-	size_t pos;
-};
-
-static size_t acpi_alloc(struct acpi_blob *b, size_t len, size_t align)
-{
-	size_t at = ALIGN_UP(b->pos, align);
-
-	b->pos = at + len;
-	return at;
-}
 
 static u8 acpi_checksum(const u8 *p, size_t len)
 {
@@ -90,12 +88,6 @@ static void acpi_header(u8 *t, const char *sig, u32 len, u8 revision)
 	boot_put32(t + 24, 1);
 	memcpy(t + 28, ACPI_CREATOR, 4);
 	boot_put32(t + 32, 1);
-}
-
-static void acpi_finish(u8 *t)
-{
-	t[9] = 0;
-	t[9] = acpi_checksum(t, boot_get32(t + 4));
 }
 
 static void acpi_gas(u8 *p, u8 bits, u8 access, u64 addr)
@@ -285,7 +277,10 @@ static size_t aml_pci0(u8 *out, const struct acpi_config *cfg)
 	c += acpi_res_word(crs + c, 1, 0x03, 0x0000, 0x0cf7); /* EntireRange */
 	c += acpi_res_word(crs + c, 1, 0x03, 0x0d00, 0xffff);
 	c += acpi_res_dword_mem(crs + c, 0x000a0000, 0x000bffff);
-	c += acpi_res_dword_mem(crs + c, ACPI_PCI_MMIO_START, ACPI_PCI_MMIO_END);
+	if (cfg->pci_mmio_start || cfg->pci_mmio_end)
+		c += acpi_res_dword_mem(crs + c, cfg->pci_mmio_start, cfg->pci_mmio_end);
+	else
+		c += acpi_res_dword_mem(crs + c, ACPI_PCI_MMIO_START, ACPI_PCI_MMIO_END);
 	crs[c++] = 0x79; /* EndTag, checksum 0 */
 	crs[c++] = 0x00;
 
@@ -305,7 +300,10 @@ static size_t aml_pci0(u8 *out, const struct acpi_config *cfg)
 
 	memcpy(body, "PCI0", 4);
 	n = 4;
-	n += aml_name_dword(body + n, "_HID", 0x030ad041); /* EISAID ("PNP0A03") */
+	/* EISAID ("PNP0A08"), PCI Express, compatible with EISAID ("PNP0A03") */
+	n += aml_name_dword(body + n, "_HID", cfg->pcie ? 0x080ad041 : 0x030ad041);
+	if (cfg->pcie)
+		n += aml_name_dword(body + n, "_CID", 0x030ad041);
 	n += aml_name_dword(body + n, "_SEG", 0);
 	n += aml_name_dword(body + n, "_BBN", 0);
 	n += aml_name_dword(body + n, "_UID", 0);
@@ -315,6 +313,44 @@ static size_t aml_pci0(u8 *out, const struct acpi_config *cfg)
 	n += 4;
 	n += aml_pkg(body + n, package_op, 1, prt, r);
 	return aml_pkg(out, device_op, 2, body, n);
+}
+
+/*
+ * Device (name) { _HID eisaid, _UID 0, _CRS { Memory32Fixed (RO or RW, base, len) } }: the
+ * shape of the fixed-MMIO devices the DSDT names.
+ */
+static size_t aml_mem32_device(u8 *out, const char *name, u32 eisaid, bool rw, u32 base, u32 len)
+{
+	static const u8 device_op[] = { 0x5b, 0x82 };
+	u8 crs[14] = { 0x86, 0x09, 0x00, rw }; /* Memory32Fixed; then EndTag */
+	u8 body[96];
+	size_t n = 0;
+
+	boot_put32(crs + 4, base);
+	boot_put32(crs + 8, len);
+	crs[12] = 0x79;
+	memcpy(body, name, 4);
+	n = 4;
+	n += aml_name_dword(body + n, "_HID", eisaid);
+	n += aml_name_dword(body + n, "_UID", 0);
+	n += aml_name_buffer(body + n, "_CRS", crs, sizeof(crs));
+	return aml_pkg(out, device_op, 2, body, n);
+}
+
+/* Device (HPET) { _HID EISAID("PNP0103"), _UID 0, _CRS { Memory32Fixed (RO, base, 0x400) } } */
+static size_t aml_hpet(u8 *out, u32 base)
+{
+	return aml_mem32_device(out, "HPET", 0x0301d041, false, base, 0x400);
+}
+
+/*
+ * Device (RES0) { _HID EISAID("PNP0C02"), _UID 0, _CRS { Memory32Fixed (RW, base, len) } }: a
+ * motherboard resource reserving the ECAM window, which is how an OS checks that the MCFG
+ * table's window is really decoded (PCI Firmware Specification 3.x, 4.1.2).
+ */
+static size_t aml_ecam_reservation(u8 *out, u32 base, u32 len)
+{
+	return aml_mem32_device(out, "RES0", 0x020cd041, true, base, len);
 }
 
 static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
@@ -335,7 +371,7 @@ static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
 	pkg[p++] = 0x00; /* ZeroOp */
 	pkg[p++] = 0x00;
 	n += aml_pkg(out + n, package_op, 1, pkg, p);
-	if (cfg->com1 || cfg->pci_host || cfg->pvpanic_port) {
+	if (cfg->com1 || cfg->pci_host || cfg->pvpanic_port || cfg->hpet_gpa || cfg->mcfg_gpa) {
 		memcpy(sb, "\\_SB_", 5);
 		s = 5;
 		if (cfg->pci_host)
@@ -344,58 +380,101 @@ static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
 			s += aml_com1(sb + s);
 		if (cfg->pvpanic_port)
 			s += aml_pvpanic(sb + s, cfg->pvpanic_port);
+		if (cfg->hpet_gpa)
+			s += aml_hpet(sb + s, (u32)cfg->hpet_gpa);
+		if (cfg->mcfg_gpa)
+			s += aml_ecam_reservation(sb + s, (u32)cfg->mcfg_gpa,
+						  ((u32)cfg->mcfg_last_bus + 1) << 20);
 		n += aml_pkg(out + n, scope_op, 1, sb, s);
 	}
 	return n;
 }
 
-static void acpi_fadt(u8 *t, const struct acpi_config *cfg, u32 facs, u32 dsdt)
+/* ---- the tables, with their pointers and checksums as fix-ups ---- */
+
+/* A pointer field of size bytes at offset in blob that holds an offset into the tables blob. */
+static void acpi_add_pointer(struct acpi_tables *t, enum acpi_blob blob, size_t offset, u8 size)
+{
+	t->ptrs[t->nr_ptrs++] =
+		(struct acpi_pointer){ .blob = (u8)blob, .size = size, .offset = (u32)offset };
+}
+
+static void acpi_add_checksum(struct acpi_tables *t, enum acpi_blob blob, size_t at, size_t start,
+			      size_t len)
+{
+	t->sums[t->nr_sums++] = (struct acpi_checksum){
+		.blob = (u8)blob, .at = (u32)at, .start = (u32)start, .len = (u32)len
+	};
+}
+
+static u8 *acpi_blob_data(struct acpi_tables *t, u8 blob)
+{
+	return blob == ACPI_BLOB_RSDP ? t->rsdp : t->tables;
+}
+
+/* A table's header checksum (offset 9), over its whole length, as a fix-up. */
+static void acpi_table_done(struct acpi_tables *t, size_t off)
+{
+	acpi_add_checksum(t, ACPI_BLOB_TABLES, off + 9, off, boot_get32(t->tables + off + 4));
+}
+
+static void acpi_fadt(struct acpi_tables *t, size_t off, const struct acpi_config *cfg, size_t facs,
+		      size_t dsdt)
 {
 	/*
 	 * PWR_BUTTON clear: the power button is the fixed-feature one (PM1 PWRBTN_STS/EN, the
 	 * VMM's vm.power-button); SLP_BUTTON set: there is no sleep button at all.
 	 */
 	u32 flags = FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON | FADT_F_RESET_REG_SUP;
+	u8 *f = t->tables + off;
 
 	if (cfg->pm_tmr_32bit)
 		flags |= FADT_F_TMR_VAL_EXT;
-	acpi_header(t, "FACP", FADT_LEN, FADT_REVISION);
-	boot_put32(t + 36, facs);
-	boot_put32(t + 40, dsdt);
-	boot_put16(t + 46, ACPI_SCI_IRQ);
-	boot_put32(t + 56, ACPI_PM_PM1A_EVT);
-	boot_put32(t + 64, ACPI_PM_PM1A_CNT);
-	boot_put32(t + 76, ACPI_PM_TMR);
-	boot_put32(t + 80, ACPI_PM_GPE0);
-	t[88] = ACPI_PM_PM1_EVT_LEN;
-	t[89] = ACPI_PM_PM1_CNT_LEN;
-	t[91] = ACPI_PM_TMR_LEN;
-	t[92] = ACPI_PM_GPE0_LEN;
-	boot_put16(t + 96, 101);  /* P_LVL2_LAT > 100: C2 not supported */
-	boot_put16(t + 98, 1001); /* P_LVL3_LAT > 1000: C3 not supported */
-	t[108] = 0x32;		  /* CENTURY: CMOS index */
-	boot_put16(t + 109, FADT_IAPC_LEGACY_DEVICES | FADT_IAPC_8042);
-	boot_put32(t + 112, flags);
-	acpi_gas(t + 116, 8, GAS_BYTE, ACPI_RESET_PORT);
-	t[128] = ACPI_RESET_VALUE;
-	t[131] = 0; /* FADT minor version: 6.0 */
+	acpi_header(f, "FACP", FADT_LEN, FADT_REVISION);
+	boot_put32(f + 36, (u32)facs);
+	acpi_add_pointer(t, ACPI_BLOB_TABLES, off + 36, 4);
+	boot_put32(f + 40, (u32)dsdt);
+	acpi_add_pointer(t, ACPI_BLOB_TABLES, off + 40, 4);
+	boot_put16(f + 46, ACPI_SCI_IRQ);
+	boot_put32(f + 56, ACPI_PM_PM1A_EVT);
+	boot_put32(f + 64, ACPI_PM_PM1A_CNT);
+	boot_put32(f + 76, ACPI_PM_TMR);
+	boot_put32(f + 80, ACPI_PM_GPE0);
+	f[88] = ACPI_PM_PM1_EVT_LEN;
+	f[89] = ACPI_PM_PM1_CNT_LEN;
+	f[91] = ACPI_PM_TMR_LEN;
+	f[92] = ACPI_PM_GPE0_LEN;
+	boot_put16(f + 96, 101);  /* P_LVL2_LAT > 100: C2 not supported */
+	boot_put16(f + 98, 1001); /* P_LVL3_LAT > 1000: C3 not supported */
+	f[108] = 0x32;		  /* CENTURY: CMOS index */
+	boot_put16(f + 109, FADT_IAPC_LEGACY_DEVICES | FADT_IAPC_8042);
+	boot_put32(f + 112, flags);
+	acpi_gas(f + 116, 8, GAS_BYTE, ACPI_RESET_PORT);
+	f[128] = ACPI_RESET_VALUE;
+	f[131] = 0; /* FADT minor version: 6.0 */
 	/* X_FIRMWARE_CTRL stays 0: at most one FACS pointer may be set (5.2.9, table 5-33). */
-	boot_put64(t + 140, dsdt);
-	acpi_gas(t + 148, ACPI_PM_PM1_EVT_LEN * 8, GAS_WORD, ACPI_PM_PM1A_EVT);
-	acpi_gas(t + 172, ACPI_PM_PM1_CNT_LEN * 8, GAS_WORD, ACPI_PM_PM1A_CNT);
-	acpi_gas(t + 208, ACPI_PM_TMR_LEN * 8, GAS_DWORD, ACPI_PM_TMR);
-	acpi_gas(t + 220, ACPI_PM_GPE0_LEN * 8, GAS_BYTE, ACPI_PM_GPE0);
-	memcpy(t + 268, "VMMVMM\0\0", 8); /* hypervisor vendor identity */
-	acpi_finish(t);
+	boot_put64(f + 140, dsdt);
+	acpi_add_pointer(t, ACPI_BLOB_TABLES, off + 140, 8);
+	acpi_gas(f + 148, ACPI_PM_PM1_EVT_LEN * 8, GAS_WORD, ACPI_PM_PM1A_EVT);
+	acpi_gas(f + 172, ACPI_PM_PM1_CNT_LEN * 8, GAS_WORD, ACPI_PM_PM1A_CNT);
+	acpi_gas(f + 208, ACPI_PM_TMR_LEN * 8, GAS_DWORD, ACPI_PM_TMR);
+	acpi_gas(f + 220, ACPI_PM_GPE0_LEN * 8, GAS_BYTE, ACPI_PM_GPE0);
+	memcpy(f + 268, "VMMVMM\0\0", 8); /* hypervisor vendor identity */
+	acpi_table_done(t, off);
 }
 
-static void acpi_madt(u8 *t, size_t len, const struct acpi_config *cfg)
+static size_t acpi_madt_len(const struct acpi_config *cfg)
 {
-	u8 *e = t + 44;
+	return 44 + 8 * (size_t)cfg->nr_vcpus + 12 + 10 + 10 + 6;
+}
 
-	acpi_header(t, "APIC", (u32)len, MADT_REVISION);
-	boot_put32(t + 36, ACPI_LAPIC_GPA);
-	boot_put32(t + 40, 1); /* PCAT_COMPAT: dual 8259s present */
+static void acpi_madt(struct acpi_tables *t, size_t off, const struct acpi_config *cfg)
+{
+	u8 *m = t->tables + off, *e = m + 44;
+
+	acpi_header(m, "APIC", (u32)acpi_madt_len(cfg), MADT_REVISION);
+	boot_put32(m + 36, ACPI_LAPIC_GPA);
+	boot_put32(m + 40, 1); /* PCAT_COMPAT: dual 8259s present */
 	for (unsigned i = 0; i < cfg->nr_vcpus; i++, e += 8) {
 		e[0] = 0; /* Processor Local APIC */
 		e[1] = 8;
@@ -426,21 +505,42 @@ static void acpi_madt(u8 *t, size_t len, const struct acpi_config *cfg)
 	e[2] = 0xff;
 	boot_put16(e + 3, 0);
 	e[5] = 1;
-	acpi_finish(t);
+	acpi_table_done(t, off);
 }
 
-static size_t acpi_madt_len(const struct acpi_config *cfg)
+/* HPET description table (IA-PC HPET specification 1.0a, 3.2.4): one timer block. */
+static void acpi_hpet(struct acpi_tables *t, size_t off, const struct acpi_config *cfg)
 {
-	return 44 + 8 * (size_t)cfg->nr_vcpus + 12 + 10 + 10 + 6;
+	u8 *h = t->tables + off;
+
+	acpi_header(h, "HPET", HPET_TABLE_LEN, 1);
+	boot_put32(h + 36, cfg->hpet_id); /* Event Timer Block ID: GCAP_ID bits 31:0 */
+	h[40] = 0;			  /* Address: GAS, system memory */
+	h[41] = 64;
+	h[42] = 0;
+	h[43] = 0;
+	boot_put64(h + 44, cfg->hpet_gpa);
+	h[52] = 0;		 /* HPET number */
+	boot_put16(h + 53, 128); /* main counter minimum clock tick in periodic mode */
+	h[55] = 0;		 /* page protection: none */
+	acpi_table_done(t, off);
 }
 
-int acpi_build(struct gmem *mem, const struct acpi_config *cfg, u64 *rsdp_gpa, struct err *err)
+/* MCFG (PCI Firmware Specification 3.x, 4.1.2): ECAM for segment 0, buses 0..last. */
+static void acpi_mcfg(struct acpi_tables *t, size_t off, const struct acpi_config *cfg)
 {
-	struct acpi_blob b = { 0 };
-	size_t rsdp, rsdt, xsdt, fadt, facs, dsdt, madt, dsdt_len, madt_len;
-	u8 aml[ACPI_AML_MAX];
-	int ret = 0;
+	u8 *m = t->tables + off;
 
+	acpi_header(m, "MCFG", MCFG_TABLE_LEN, 1);
+	boot_put64(m + 44, cfg->mcfg_gpa);
+	boot_put16(m + 52, 0); /* PCI segment group */
+	m[54] = 0;	       /* start bus */
+	m[55] = cfg->mcfg_last_bus;
+	acpi_table_done(t, off);
+}
+
+static int acpi_check(const struct acpi_config *cfg, struct err *err)
+{
 	if (!cfg->nr_vcpus || cfg->nr_vcpus > ACPI_MAX_VCPUS)
 		return err_set(err, -EINVAL, "acpi: %u vCPUs (1 to %u supported)", cfg->nr_vcpus,
 			       ACPI_MAX_VCPUS);
@@ -449,57 +549,186 @@ int acpi_build(struct gmem *mem, const struct acpi_config *cfg, u64 *rsdp_gpa, s
 			return err_set(err, -EINVAL,
 				       "acpi: PCI INTx GSI %u is not an IOAPIC pin 1-23",
 				       cfg->pci_intx_gsi[i]);
-	b.buf = calloc(1, ACPI_AREA_LEN);
-	if (!b.buf)
-		return err_set(err, -ENOMEM, "acpi: out of memory");
+	if (cfg->pci_host && (cfg->pci_mmio_start || cfg->pci_mmio_end) &&
+	    cfg->pci_mmio_start >= cfg->pci_mmio_end)
+		return err_set(err, -EINVAL, "acpi: PCI memory window %#x-%#x is empty",
+			       cfg->pci_mmio_start, cfg->pci_mmio_end);
+	return 0;
+}
+
+int acpi_tables_build(const struct acpi_config *cfg, struct acpi_tables *t, struct err *err)
+{
+	size_t facs, dsdt, fadt, madt, hpet = 0, mcfg = 0, rsdt, xsdt, pos = 0, dsdt_len;
+	size_t entries[4], nr = 0;
+	u8 aml[ACPI_AML_MAX];
+	int ret = acpi_check(cfg, err);
+
+	memset(t, 0, sizeof(*t));
+	if (ret < 0)
+		return ret;
 	dsdt_len = ACPI_HDR_LEN + acpi_dsdt_body(aml, cfg);
-	madt_len = acpi_madt_len(cfg);
-	rsdp = acpi_alloc(&b, 36, 16);
-	rsdt = acpi_alloc(&b, ACPI_HDR_LEN + 2 * 4, 16);
-	xsdt = acpi_alloc(&b, ACPI_HDR_LEN + 2 * 8, 16);
-	fadt = acpi_alloc(&b, FADT_LEN, 16);
-	facs = acpi_alloc(&b, FACS_LEN, 64);
-	dsdt = acpi_alloc(&b, dsdt_len, 16);
-	madt = acpi_alloc(&b, madt_len, 16);
+#define ALLOC(len, align) (pos = ALIGN_UP(pos, (size_t)(align)), pos += (len), pos - (len))
+	facs = ALLOC(FACS_LEN, 64); /* the tables blob is 64-byte aligned, so is the FACS */
+	dsdt = ALLOC(dsdt_len, 16);
+	fadt = ALLOC(FADT_LEN, 16);
+	entries[nr++] = fadt;
+	madt = ALLOC(acpi_madt_len(cfg), 16);
+	entries[nr++] = madt;
+	if (cfg->hpet_gpa)
+		entries[nr++] = hpet = ALLOC(HPET_TABLE_LEN, 16);
+	if (cfg->mcfg_gpa)
+		entries[nr++] = mcfg = ALLOC(MCFG_TABLE_LEN, 16);
+	rsdt = ALLOC(ACPI_HDR_LEN + 4 * nr, 16);
+	xsdt = ALLOC(ACPI_HDR_LEN + 8 * nr, 16);
+#undef ALLOC
+	t->tables_len = pos;
+	t->tables = calloc(1, pos);
+	if (!t->tables)
+		return err_set(err, -ENOMEM, "acpi: out of memory");
+
+	memcpy(t->tables + facs, "FACS", 4);
+	boot_put32(t->tables + facs + 4, FACS_LEN);
+	t->tables[facs + 32] = 2; /* version */
+
+	acpi_header(t->tables + dsdt, "DSDT", (u32)dsdt_len, 2);
+	memcpy(t->tables + dsdt + ACPI_HDR_LEN, aml, dsdt_len - ACPI_HDR_LEN);
+	acpi_table_done(t, dsdt);
+	acpi_fadt(t, fadt, cfg, facs, dsdt);
+	acpi_madt(t, madt, cfg);
+	if (hpet)
+		acpi_hpet(t, hpet, cfg);
+	if (mcfg)
+		acpi_mcfg(t, mcfg, cfg);
+
+	acpi_header(t->tables + rsdt, "RSDT", (u32)(ACPI_HDR_LEN + 4 * nr), 1);
+	acpi_header(t->tables + xsdt, "XSDT", (u32)(ACPI_HDR_LEN + 8 * nr), 1);
+	for (size_t i = 0; i < nr; i++) {
+		boot_put32(t->tables + rsdt + 36 + 4 * i, (u32)entries[i]);
+		acpi_add_pointer(t, ACPI_BLOB_TABLES, rsdt + 36 + 4 * i, 4);
+		boot_put64(t->tables + xsdt + 36 + 8 * i, entries[i]);
+		acpi_add_pointer(t, ACPI_BLOB_TABLES, xsdt + 36 + 8 * i, 8);
+	}
+	acpi_table_done(t, rsdt);
+	acpi_table_done(t, xsdt);
+
+	memcpy(t->rsdp, "RSD PTR ", 8);
+	memcpy(t->rsdp + 9, ACPI_OEM_ID, 6);
+	t->rsdp[15] = 2; /* revision: ACPI 2.0+ */
+	boot_put32(t->rsdp + 16, (u32)rsdt);
+	acpi_add_pointer(t, ACPI_BLOB_RSDP, 16, 4);
+	boot_put32(t->rsdp + 20, ACPI_RSDP_LEN);
+	boot_put64(t->rsdp + 24, xsdt);
+	acpi_add_pointer(t, ACPI_BLOB_RSDP, 24, 8);
+	acpi_add_checksum(t, ACPI_BLOB_RSDP, 8, 0, 20);
+	acpi_add_checksum(t, ACPI_BLOB_RSDP, 32, 0, ACPI_RSDP_LEN);
+	acpi_tables_relocate(t, 0);
+	return 0;
+}
+
+void acpi_tables_free(struct acpi_tables *t)
+{
+	free(t->tables);
+	t->tables = NULL;
+}
+
+void acpi_tables_relocate(struct acpi_tables *t, u64 tables_gpa)
+{
+	for (unsigned i = 0; i < t->nr_ptrs; i++) {
+		const struct acpi_pointer *p = &t->ptrs[i];
+		u8 *at = acpi_blob_data(t, p->blob) + p->offset;
+
+		if (p->size == 8)
+			boot_put64(at, boot_get64(at) + tables_gpa);
+		else
+			boot_put32(at, (u32)(boot_get32(at) + tables_gpa));
+	}
+	for (unsigned i = 0; i < t->nr_sums; i++) {
+		const struct acpi_checksum *c = &t->sums[i];
+		u8 *b = acpi_blob_data(t, c->blob);
+
+		b[c->at] = 0;
+		b[c->at] = acpi_checksum(b + c->start, c->len);
+	}
+}
+
+int acpi_build(struct gmem *mem, const struct acpi_config *cfg, u64 *rsdp_gpa, struct err *err)
+{
+	const u64 tables_gpa = BOOT_ACPI_START + ALIGN_UP((u64)ACPI_RSDP_LEN, 64ull);
+	struct acpi_tables t;
+	int ret = acpi_tables_build(cfg, &t, err);
+
+	if (ret < 0)
+		return ret;
 	/* The area is 64 KiB; 255 vCPUs need under 4 KiB, so this always fits. */
-
-#define GPA(off) ((u32)(BOOT_ACPI_START + (off)))
-	acpi_header(b.buf + dsdt, "DSDT", (u32)dsdt_len, 2);
-	memcpy(b.buf + dsdt + ACPI_HDR_LEN, aml, dsdt_len - ACPI_HDR_LEN);
-	acpi_finish(b.buf + dsdt);
-
-	memcpy(b.buf + facs, "FACS", 4);
-	boot_put32(b.buf + facs + 4, FACS_LEN);
-	b.buf[facs + 32] = 2; /* version */
-
-	acpi_fadt(b.buf + fadt, cfg, GPA(facs), GPA(dsdt));
-	acpi_madt(b.buf + madt, madt_len, cfg);
-
-	acpi_header(b.buf + rsdt, "RSDT", ACPI_HDR_LEN + 2 * 4, 1);
-	boot_put32(b.buf + rsdt + 36, GPA(fadt));
-	boot_put32(b.buf + rsdt + 40, GPA(madt));
-	acpi_finish(b.buf + rsdt);
-	acpi_header(b.buf + xsdt, "XSDT", ACPI_HDR_LEN + 2 * 8, 1);
-	boot_put64(b.buf + xsdt + 36, GPA(fadt));
-	boot_put64(b.buf + xsdt + 44, GPA(madt));
-	acpi_finish(b.buf + xsdt);
-
-	memcpy(b.buf + rsdp, "RSD PTR ", 8);
-	memcpy(b.buf + rsdp + 9, ACPI_OEM_ID, 6);
-	b.buf[rsdp + 15] = 2; /* revision: ACPI 2.0+ */
-	boot_put32(b.buf + rsdp + 16, GPA(rsdt));
-	boot_put32(b.buf + rsdp + 20, 36);
-	boot_put64(b.buf + rsdp + 24, GPA(xsdt));
-	b.buf[rsdp + 8] = acpi_checksum(b.buf + rsdp, 20);
-	b.buf[rsdp + 32] = acpi_checksum(b.buf + rsdp, 36);
-
-	if (gmem_write(mem, BOOT_ACPI_START, b.buf, b.pos) < 0)
+	acpi_tables_relocate(&t, tables_gpa);
+	if (gmem_write(mem, BOOT_ACPI_START, t.rsdp, ACPI_RSDP_LEN) < 0 ||
+	    gmem_write(mem, tables_gpa, t.tables, t.tables_len) < 0)
 		ret = err_set(err, -EFAULT, "acpi: %#llx-%#llx is not guest RAM",
 			      (unsigned long long)BOOT_ACPI_START,
-			      (unsigned long long)(BOOT_ACPI_START + b.pos - 1));
+			      (unsigned long long)(tables_gpa + t.tables_len - 1));
 	else
-		*rsdp_gpa = GPA(rsdp);
-#undef GPA
-	free(b.buf);
+		*rsdp_gpa = BOOT_ACPI_START;
+	acpi_tables_free(&t);
 	return ret;
+}
+
+/* ---- the firmware's linker/loader script (etc/table-loader) ---- */
+
+#define LOADER_ENTRY_LEN    128
+#define LOADER_FILE_LEN	    56
+#define LOADER_ALLOCATE	    1
+#define LOADER_ADD_POINTER  2
+#define LOADER_ADD_CHECKSUM 3
+#define LOADER_ZONE_HIGH    1
+#define LOADER_ZONE_FSEG    2
+#define LOADER_MAX_COMMANDS (2 + ACPI_MAX_FIXUPS * 2)
+
+static const char *const acpi_blob_names[] = {
+	[ACPI_BLOB_RSDP] = ACPI_FILE_RSDP,
+	[ACPI_BLOB_TABLES] = ACPI_FILE_TABLES,
+};
+
+static u8 *loader_entry(u8 *script, size_t *len, u32 command)
+{
+	u8 *e = script + *len;
+
+	memset(e, 0, LOADER_ENTRY_LEN);
+	boot_put32(e, command);
+	*len += LOADER_ENTRY_LEN;
+	return e + 4;
+}
+
+int acpi_tables_loader(const struct acpi_tables *t, u8 **out, size_t *out_len, struct err *err)
+{
+	u8 *s = calloc(LOADER_MAX_COMMANDS, LOADER_ENTRY_LEN), *e;
+	size_t len = 0;
+
+	if (!s)
+		return err_set(err, -ENOMEM, "acpi: out of memory");
+	/* The firmware allocates both blobs, then patches the pointers and sums into them. */
+	e = loader_entry(s, &len, LOADER_ALLOCATE);
+	strcpy((char *)e, ACPI_FILE_TABLES);
+	boot_put32(e + LOADER_FILE_LEN, 64);
+	e[LOADER_FILE_LEN + 4] = LOADER_ZONE_HIGH;
+	e = loader_entry(s, &len, LOADER_ALLOCATE);
+	strcpy((char *)e, ACPI_FILE_RSDP);
+	boot_put32(e + LOADER_FILE_LEN, 16);
+	e[LOADER_FILE_LEN + 4] = LOADER_ZONE_FSEG; /* where an OS scans for it */
+	for (unsigned i = 0; i < t->nr_ptrs; i++) {
+		e = loader_entry(s, &len, LOADER_ADD_POINTER);
+		strcpy((char *)e, acpi_blob_names[t->ptrs[i].blob]);
+		strcpy((char *)e + LOADER_FILE_LEN, ACPI_FILE_TABLES);
+		boot_put32(e + 2 * LOADER_FILE_LEN, t->ptrs[i].offset);
+		e[2 * LOADER_FILE_LEN + 4] = t->ptrs[i].size;
+	}
+	for (unsigned i = 0; i < t->nr_sums; i++) {
+		e = loader_entry(s, &len, LOADER_ADD_CHECKSUM);
+		strcpy((char *)e, acpi_blob_names[t->sums[i].blob]);
+		boot_put32(e + LOADER_FILE_LEN, t->sums[i].at);
+		boot_put32(e + LOADER_FILE_LEN + 4, t->sums[i].start);
+		boot_put32(e + LOADER_FILE_LEN + 8, t->sums[i].len);
+	}
+	*out = s;
+	*out_len = len;
+	return 0;
 }

@@ -14,8 +14,9 @@
  *  - boot_firmware: a BIOS image mapped to end at 4 GiB (a new gmem region)
  *    and its last 128 KiB copied to 0xE0000; the vCPU starts at the reset
  *    vector.
- * acpi_build writes RSDP/RSDT/XSDT/FADT/FACS/DSDT/MADT (ACPI 6.x chapter 5.2)
- * into the BIOS area; e820_build derives the memory map from gmem's regions.
+ * acpi_tables_build makes RSDP/RSDT/XSDT/FADT/FACS/DSDT/MADT (+HPET, MCFG) (ACPI 6.x
+ * chapter 5.2), acpi_build places them in the BIOS area and acpi_tables_loader describes them
+ * to firmware; e820_build derives the memory map from gmem's regions.
  *
  * Guest-physical layout used below 1 MiB (all constants below): GDT at
  * 0x500, Linux zero page at 0x7000, identity page tables at 0x9000-0xefff,
@@ -74,13 +75,15 @@ MUST_CHECK int boot_flat(struct gmem *mem, const struct boot_params_in *in, stru
 			 struct err *err);
 
 /*
- * Map a BIOS image (64 KiB multiple, at most 16 MiB) so it ends at 4 GiB, as a
- * new gmem region that gmem_destroy frees and e820 reports reserved; the
- * caller must map regions added here into the accelerator. Copies the last
- * 128 KiB to 0xE0000-0xFFFFF; *bsp gets the RESET state (F000:FFF0).
+ * Map a firmware image (4 KiB multiple, 64 KiB to 16 MiB) as ROM ending at 4 GiB, a gmem
+ * region that gmem_destroy frees and e820 reports reserved (the caller maps regions added
+ * here into the accelerator; a second call, at a reboot, loads the image into the same
+ * region). Copies its last 128 KiB to 0xE0000-0xFFFFF; *bsp gets the RESET state (F000:FFF0).
  */
 MUST_CHECK int boot_firmware(struct gmem *mem, const struct boot_params_in *in,
 			     struct cpu_state *bsp, struct err *err);
+/* The size of the firmware image at path, checked as boot_firmware does. 0 or -errno. */
+MUST_CHECK int boot_firmware_check(const char *path, u64 *size, struct err *err);
 
 /*
  * Architectural state after RESET (SDM vol. 3A 9.1.1): real mode,
@@ -141,26 +144,123 @@ struct acpi_config {
 	bool com1;	   /* describe the 16550 at 0x3f8, IRQ 4 in the DSDT */
 	bool pm_tmr_32bit; /* set FADT TMR_VAL_EXT: the PM timer counts 32 bits */
 	/*
-	 * Describe the PCI host bridge \_SB.PCI0 (PNP0A03, bus 0, config mechanism
-	 * #1) with its windows and a _PRT: INTx pin P (0 = INTA) of the device in
+	 * Describe the PCI host bridge \_SB.PCI0 (PNP0A03, or PNP0A08 when pcie; bus 0, config
+	 * mechanism #1) with its windows and a _PRT: INTx pin P (0 = INTA) of the device in
 	 * slot S is wired to GSI pci_intx_gsi[(S + P) % 4] (1..23, IOAPIC pins).
 	 */
 	bool pci_host;
+	bool pcie;
 	u8 pci_intx_gsi[4];
+	/* The 32-bit PCI memory window of PCI0's _CRS; both 0: ACPI_PCI_MMIO_START..END. */
+	u32 pci_mmio_start, pci_mmio_end;
 	/* Describe a pvpanic device (\_SB.PEVT, _HID "QEMU0001") at this I/O port; 0: none. */
 	u16 pvpanic_port;
+	/* An HPET at hpet_gpa (0: none), its GCAP_ID bits 31:0 (HPET table, \_SB.HPET). */
+	u64 hpet_gpa;
+	u32 hpet_id;
+	/* PCI Express ECAM at mcfg_gpa for buses 0..mcfg_last_bus (the MCFG table); 0: none. */
+	u64 mcfg_gpa;
+	u8 mcfg_last_bus;
 };
 
-/* The 32-bit PCI memory window PCI0's _CRS gives the OS: the hole up to the IOAPIC. */
+/* The 32-bit PCI memory window PCI0's _CRS gives the OS by default: the hole up to the IOAPIC. */
 #define ACPI_PCI_MMIO_START 0xc0000000u
 #define ACPI_PCI_MMIO_END   0xfebfffffu
 
+#define ACPI_RSDP_LEN	 36
+#define ACPI_MAX_FIXUPS	 32
+#define ACPI_FILE_RSDP	 "etc/acpi/rsdp"
+#define ACPI_FILE_TABLES "etc/acpi/tables"
+#define ACPI_FILE_LOADER "etc/table-loader"
+
+enum acpi_blob {
+	ACPI_BLOB_RSDP,
+	ACPI_BLOB_TABLES,
+};
+
+/* A pointer field of size bytes at offset in blob; it holds an offset into the tables blob. */
+struct acpi_pointer {
+	u8 blob, size;
+	u32 offset;
+};
+
+/* A checksum byte at `at` in blob, making the sum of [start, start + len) zero. */
+struct acpi_checksum {
+	u8 blob;
+	u32 at, start, len;
+};
+
+/* Every table as two blobs and the fix-ups that place them (acpi.c). */
+struct acpi_tables {
+	u8 rsdp[ACPI_RSDP_LEN];
+	u8 *tables; /* FACS first (64-byte aligned), DSDT, FADT, MADT, HPET, MCFG, RSDT, XSDT */
+	size_t tables_len;
+	struct acpi_pointer ptrs[ACPI_MAX_FIXUPS];
+	unsigned nr_ptrs;
+	struct acpi_checksum sums[ACPI_MAX_FIXUPS];
+	unsigned nr_sums;
+};
+
 /*
- * Build the tables at BOOT_ACPI_START and return the RSDP's address in
- * *rsdp_gpa. Returns 0, -EINVAL for a bad config (message in err) or
- * -EFAULT if the area is not RAM.
+ * Build the tables for cfg; pointers hold offsets into t->tables and the checksums are right
+ * for that. 0, -EINVAL for a bad config or -ENOMEM, with a message. acpi_tables_free after.
+ */
+MUST_CHECK int acpi_tables_build(const struct acpi_config *cfg, struct acpi_tables *t,
+				 struct err *err);
+/* Add tables_gpa (where t->tables will live) to every pointer and redo the checksums. Once. */
+void acpi_tables_relocate(struct acpi_tables *t, u64 tables_gpa);
+void acpi_tables_free(struct acpi_tables *t);
+/*
+ * The linker/loader script for firmware that reads the blobs as fw_cfg files ACPI_FILE_RSDP
+ * and ACPI_FILE_TABLES: a malloc'd array of 128-byte commands in *out (*len bytes). 0 or
+ * -ENOMEM.
+ */
+MUST_CHECK int acpi_tables_loader(const struct acpi_tables *t, u8 **out, size_t *len,
+				  struct err *err);
+
+/*
+ * Build the tables and place them at BOOT_ACPI_START (the RSDP first) for a boot without
+ * firmware; *rsdp_gpa is the RSDP. 0, -EINVAL for a bad config (message in err) or -EFAULT if
+ * the area is not RAM.
  */
 MUST_CHECK int acpi_build(struct gmem *mem, const struct acpi_config *cfg, u64 *rsdp_gpa,
 			  struct err *err);
+
+/* ---- SMBIOS (smbios.c) ---- */
+#define SMBIOS_ANCHOR_LEN  31 /* the SMBIOS 2.1 32-bit entry point */
+#define SMBIOS_MAX_RANGES  4
+#define BOOT_SMBIOS_GPA	   0xf0000ull /* without firmware: in the BIOS area e820 reserves */
+#define SMBIOS_FILE_TABLES "etc/smbios/smbios-tables"
+#define SMBIOS_FILE_ANCHOR "etc/smbios/smbios-anchor"
+
+struct smbios_config {
+	const char *name;    /* the VM's name: type 1's serial number */
+	const char *product; /* type 1's product name ("vmm-pc") */
+	u8 uuid[16];	     /* type 1's UUID, in RFC 4122 byte order */
+	unsigned nr_vcpus;
+	u64 ram_bytes;
+
+	struct {
+		u64 gpa, len;
+	} ranges[SMBIOS_MAX_RANGES]; /* the RAM regions (type 19) */
+
+	unsigned nr_ranges;
+	bool bios_info; /* add a type 0 (boots without firmware; firmware adds its own) */
+};
+
+struct smbios_tables {
+	u8 anchor[SMBIOS_ANCHOR_LEN]; /* the entry point; structure table address 0 */
+	u8 *tables;		      /* the structures, type 127 last */
+	size_t tables_len;
+};
+
+/* Build the structures and the entry point. 0, -EINVAL, -E2BIG, -ENOMEM with a message. */
+MUST_CHECK int smbios_build(const struct smbios_config *cfg, struct smbios_tables *t,
+			    struct err *err);
+/* Point the entry point at tables_gpa and redo its checksums. */
+void smbios_tables_relocate(struct smbios_tables *t, u32 tables_gpa);
+void smbios_tables_free(struct smbios_tables *t);
+/* Build and place them at BOOT_SMBIOS_GPA for a boot without firmware. 0 or -errno. */
+MUST_CHECK int smbios_place(struct gmem *mem, const struct smbios_config *cfg, struct err *err);
 
 #endif

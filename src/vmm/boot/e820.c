@@ -4,8 +4,8 @@
  * table 15-312 address range types) derived from gmem's RAM regions, laid out
  * like a PC: conventional memory up to the EBDA at 0x9fc00, the legacy
  * 0x9fc00-0xfffff window (EBDA, VGA, option ROMs, BIOS and our ACPI tables)
- * reserved, extended memory from 1 MiB. Regions inside the 32-bit PCI hole
- * (a firmware ROM added with gmem_add) are reported reserved.
+ * reserved, extended memory from 1 MiB. ROM regions (firmware, gmem_add_rom) and regions
+ * inside the 32-bit PCI hole are reported reserved.
  * Not reported: MMIO windows (IOAPIC, LAPIC, HPET) — Linux learns those from
  * ACPI, not e820.
  */
@@ -32,10 +32,12 @@ static int e820_add(struct e820_entry *out, unsigned max, unsigned *nr, u64 addr
 }
 
 /* Emit [start, end) of one RAM region, carving the legacy window out of it. */
-static int e820_add_region(struct e820_entry *out, unsigned max, unsigned *nr, u64 start, u64 end)
+static int e820_add_region(struct e820_entry *out, unsigned max, unsigned *nr, u64 start, u64 end,
+			   bool rom)
 {
-	u32 type =
-		start >= GMEM_PCI_HOLE_START && start < GMEM_HIGH_START ? E820_RESERVED : E820_RAM;
+	u32 type = rom || (start >= GMEM_PCI_HOLE_START && start < GMEM_HIGH_START) ?
+			   E820_RESERVED :
+			   E820_RAM;
 	int ret = 0;
 
 	if (type == E820_RESERVED || end <= BOOT_EBDA_START || start >= BOOT_BIOS_END)
@@ -76,7 +78,7 @@ int e820_build(const struct gmem *mem, struct e820_entry *out, unsigned max, uns
 			start = out[*nr - 1].addr + out[*nr - 1].size;
 		if (end <= start)
 			continue;
-		ret = e820_add_region(out, max, nr, start, end);
+		ret = e820_add_region(out, max, nr, start, end, r->rom);
 		if (ret)
 			return ret;
 	}

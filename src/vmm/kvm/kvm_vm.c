@@ -250,6 +250,13 @@ static int kvm_vm_create(const struct accel_config *cfg, struct accel_vm **out, 
 	struct accel_vm *avm;
 	int ret, max_vcpus, sz;
 
+	/* Named CPU models are the BT engine's: under KVM the guest runs on the host CPU. */
+	if (cfg->cpu)
+		return err_set(
+			err, -EINVAL,
+			"cpu: the CPU model (%s) is built by the BT engine; under KVM the guest "
+			"sees the host CPU: remove \"cpu\" or use accel \"bt\"",
+			cfg->cpu->name);
 	avm = calloc(1, sizeof(*avm));
 	if (!avm)
 		return err_set(err, -ENOMEM, "kvm: out of memory");

@@ -27,7 +27,7 @@
 
 struct tables {
 	struct gmem mem;
-	u64 rsdp, xsdt, rsdt, fadt, madt, dsdt, facs;
+	u64 rsdp, xsdt, rsdt, fadt, madt, dsdt, facs, hpet, mcfg;
 };
 
 static u8 sum(const struct gmem *mem, u64 gpa, u32 len)
@@ -54,31 +54,21 @@ static bool sig_is(const struct gmem *mem, u64 gpa, const char *sig)
 	return !memcmp(s, sig, 4);
 }
 
-static void build(struct tables *t, unsigned nr_vcpus, bool devices)
+static void acpi_cfg(struct acpi_config *cfg, unsigned nr_vcpus, bool devices)
 {
-	struct acpi_config cfg = { .nr_vcpus = nr_vcpus,
-				   .com1 = devices,
-				   .pci_host = devices,
-				   .pci_intx_gsi = { 16, 17, 18, 19 },
-				   .pvpanic_port = devices ? 0x505 : 0,
-				   .s5_slp_typ = devices ? 5 : ACPI_PM_SLP_TYP_S5 };
-	struct err err = { 0 };
-	u64 scan;
+	*cfg = (struct acpi_config){ .nr_vcpus = nr_vcpus,
+				     .com1 = devices,
+				     .pci_host = devices,
+				     .pci_intx_gsi = { 16, 17, 18, 19 },
+				     .pvpanic_port = devices ? 0x505 : 0,
+				     .s5_slp_typ = devices ? 5 : ACPI_PM_SLP_TYP_S5 };
+}
+
+/* Walk the tables from the RSDP at t->rsdp as an OS does, checking every checksum. */
+static void find_tables(struct tables *t)
+{
 	u32 n;
 
-	memset(t, 0, sizeof(*t));
-	bt_gmem_init(&t->mem, 64 * MiB);
-	if (acpi_build(&t->mem, &cfg, &t->rsdp, &err))
-		fail_msg("%s", err.msg);
-	/* An OS without the boot_params pointer scans the BIOS area on 16-byte boundaries. */
-	for (scan = 0xe0000; scan < 0x100000; scan += 16) {
-		char s[8];
-
-		bt_read(&t->mem, scan, s, 8);
-		if (!memcmp(s, "RSD PTR ", 8))
-			break;
-	}
-	assert_int_equal(scan, t->rsdp);
 	assert_int_equal(sum(&t->mem, t->rsdp, 20), 0);
 	assert_int_equal(sum(&t->mem, t->rsdp, 36), 0);
 	assert_int_equal(bt_read32(&t->mem, t->rsdp + 20), 36);
@@ -97,6 +87,10 @@ static void build(struct tables *t, unsigned nr_vcpus, bool devices)
 			t->fadt = gpa;
 		if (sig_is(&t->mem, gpa, "APIC"))
 			t->madt = gpa;
+		if (sig_is(&t->mem, gpa, "HPET"))
+			t->hpet = gpa;
+		if (sig_is(&t->mem, gpa, "MCFG"))
+			t->mcfg = gpa;
 	}
 	assert_int_not_equal(t->fadt, 0);
 	assert_int_not_equal(t->madt, 0);
@@ -111,9 +105,38 @@ static void build(struct tables *t, unsigned nr_vcpus, bool devices)
 	assert_int_equal(sum(&t->mem, t->dsdt, table_len(&t->mem, t->dsdt)), 0);
 	assert_int_equal(sum(&t->mem, t->rsdt, table_len(&t->mem, t->rsdt)), 0);
 	assert_int_equal(sum(&t->mem, t->xsdt, table_len(&t->mem, t->xsdt)), 0);
+}
+
+static void build_cfg(struct tables *t, const struct acpi_config *cfg)
+{
+	struct err err = { 0 };
+	u64 scan;
+
+	memset(t, 0, sizeof(*t));
+	bt_gmem_init(&t->mem, 64 * MiB);
+	if (acpi_build(&t->mem, cfg, &t->rsdp, &err))
+		fail_msg("%s", err.msg);
+	/* An OS without the boot_params pointer scans the BIOS area on 16-byte boundaries. */
+	for (scan = 0xe0000; scan < 0x100000; scan += 16) {
+		char s[8];
+
+		bt_read(&t->mem, scan, s, 8);
+		if (!memcmp(s, "RSD PTR ", 8))
+			break;
+	}
+	assert_int_equal(scan, t->rsdp);
+	find_tables(t);
 	/* Everything inside the area e820 reports reserved. */
 	assert_true(t->rsdp >= BOOT_ACPI_START);
-	assert_true(t->madt + table_len(&t->mem, t->madt) <= BOOT_ACPI_END);
+	assert_true(t->xsdt + table_len(&t->mem, t->xsdt) <= BOOT_ACPI_END);
+}
+
+static void build(struct tables *t, unsigned nr_vcpus, bool devices)
+{
+	struct acpi_config cfg;
+
+	acpi_cfg(&cfg, nr_vcpus, devices);
+	build_cfg(t, &cfg);
 }
 
 static void test_fadt_fields(void **state)
@@ -375,13 +398,170 @@ static void test_iasl_disassembles(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A Q35-like board: HPET and MCFG tables, a PCI Express host bridge, its own window. */
+static void q35_cfg(struct acpi_config *cfg)
+{
+	acpi_cfg(cfg, 2, true);
+	cfg->pcie = true;
+	cfg->hpet_gpa = 0xfed00000;
+	cfg->hpet_id = 0x8086a201;
+	cfg->mcfg_gpa = 0xb0000000;
+	cfg->mcfg_last_bus = 255;
+	cfg->pci_mmio_start = 0xc0000000;
+	cfg->pci_mmio_end = 0xfebfffff;
+}
+
+static void test_hpet_and_mcfg(void **state)
+{
+	struct acpi_config cfg;
+	struct tables t;
+
+	(void)state;
+	build(&t, 1, true); /* the PC board without them */
+	assert_int_equal(t.hpet, 0);
+	assert_int_equal(t.mcfg, 0);
+	gmem_destroy(&t.mem);
+	q35_cfg(&cfg);
+	build_cfg(&t, &cfg);
+	assert_int_equal(table_len(&t.mem, t.hpet), 56);
+	assert_int_equal(bt_read32(&t.mem, t.hpet + 36), 0x8086a201);
+	assert_int_equal(bt_read64(&t.mem, t.hpet + 44), 0xfed00000);
+	assert_int_equal(table_len(&t.mem, t.mcfg), 60);
+	assert_int_equal(bt_read64(&t.mem, t.mcfg + 44), 0xb0000000);
+	assert_int_equal(bt_read32(&t.mem, t.mcfg + 52), 0xff000000); /* segment 0, buses 0-255 */
+	if (system("iasl -v >/dev/null 2>&1") == 0) {
+		char dir[] = "/tmp/vmm-acpi-XXXXXX", cmd[512];
+		char *txt;
+
+		assert_non_null(mkdtemp(dir));
+		txt = iasl_disassemble(dir, &t.mem, t.hpet, 56, "hpet");
+		expect_clean(txt, "HPET");
+		expect_in(txt, "Address : 00000000FED00000", "HPET");
+		expect_in(txt, "Hardware Block ID : 8086A201", "HPET");
+		free(txt);
+		txt = iasl_disassemble(dir, &t.mem, t.mcfg, 60, "mcfg");
+		expect_clean(txt, "MCFG");
+		expect_in(txt, "Base Address : 00000000B0000000", "MCFG");
+		expect_in(txt, "End Bus Number : FF", "MCFG");
+		free(txt);
+		txt = iasl_disassemble(dir, &t.mem, t.dsdt, table_len(&t.mem, t.dsdt), "dsdt");
+		expect_clean(txt, "DSDT");
+		expect_in(txt, "EisaId (\"PNP0A08\")", "DSDT");
+		expect_in(txt, "Device (HPET)", "DSDT");
+		expect_in(txt, "Memory32Fixed (ReadOnly,", "DSDT");
+		expect_in(txt, "Device (RES0)", "DSDT");
+		expect_in(txt, "EisaId (\"PNP0C02\")", "DSDT");
+		expect_in(txt, "0xB0000000,         // Address Base", "DSDT");
+		free(txt);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	gmem_destroy(&t.mem);
+}
+
+/*
+ * The fw_cfg linker/loader script, run the way SeaBIOS and OVMF run it (ALLOCATE, then
+ * ADD_POINTER adds the pointee blob's address, ADD_CHECKSUM makes a range sum to zero), with
+ * the blobs at addresses of this test's choosing: the OS then finds consistent tables.
+ */
+static void run_loader(struct tables *t, const struct acpi_tables *at, const u8 *script, size_t len,
+		       u64 rsdp_gpa, u64 tables_gpa)
+{
+	u8 *rsdp = calloc(1, ACPI_RSDP_LEN), *tables = calloc(1, at->tables_len);
+	unsigned allocs = 0;
+
+	memcpy(rsdp, at->rsdp, ACPI_RSDP_LEN);
+	memcpy(tables, at->tables, at->tables_len);
+	assert_int_equal(len % 128, 0);
+	for (size_t off = 0; off < len; off += 128) {
+		const u8 *e = script + off;
+		const char *f1 = (const char *)e + 4, *f2 = (const char *)e + 60;
+		u32 cmd;
+
+		memcpy(&cmd, e, 4);
+#define BLOB(name) (!strcmp((name), ACPI_FILE_RSDP) ? rsdp : tables)
+		switch (cmd) {
+		case 1: /* ALLOCATE: file, align, zone */
+			assert_true(!strcmp(f1, ACPI_FILE_RSDP) || !strcmp(f1, ACPI_FILE_TABLES));
+			if (!strcmp(f1, ACPI_FILE_RSDP))
+				assert_int_equal(e[64], 2); /* the F segment */
+			else
+				assert_int_equal(e[60] | e[61] << 8, 64);
+			allocs++;
+			break;
+		case 2: { /* ADD_POINTER: dest file, src file, offset, size */
+			u8 *p = BLOB(f1) +
+				(e[116] | e[117] << 8 | e[118] << 16 | (u32)e[119] << 24);
+			u64 v = 0, base = !strcmp(f2, ACPI_FILE_RSDP) ? rsdp_gpa : tables_gpa;
+			u8 size = e[120];
+
+			assert_true(size == 4 || size == 8);
+			memcpy(&v, p, size);
+			v += base;
+			memcpy(p, &v, size);
+			break;
+		}
+		case 3: { /* ADD_CHECKSUM: file, result offset, start, length */
+			u8 *b = BLOB(f1), total = 0;
+			u32 at_, start, n;
+
+			memcpy(&at_, e + 60, 4);
+			memcpy(&start, e + 64, 4);
+			memcpy(&n, e + 68, 4);
+			b[at_] = 0;
+			for (u32 i = 0; i < n; i++)
+				total = (u8)(total + b[start + i]);
+			b[at_] = (u8)-total;
+			break;
+		}
+		default:
+			fail_msg("unknown loader command %u", cmd);
+		}
+#undef BLOB
+		assert_true(allocs == 2 || cmd == 1); /* both blobs allocated before any fix-up */
+	}
+	assert_int_equal(gmem_write(&t->mem, rsdp_gpa, rsdp, ACPI_RSDP_LEN), 0);
+	assert_int_equal(gmem_write(&t->mem, tables_gpa, tables, at->tables_len), 0);
+	free(rsdp);
+	free(tables);
+}
+
+static void test_firmware_loader(void **state)
+{
+	const u64 places[][2] = { { 0xf5a30, 0x3fff000 }, { 0xe0000, 0x100040 } };
+	struct acpi_config cfg;
+	struct acpi_tables at;
+	struct tables t;
+	struct err err;
+	size_t len;
+	u8 *script;
+
+	(void)state;
+	q35_cfg(&cfg);
+	assert_int_equal(acpi_tables_build(&cfg, &at, &err), 0);
+	assert_int_equal(acpi_tables_loader(&at, &script, &len, &err), 0);
+	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		memset(&t, 0, sizeof(t));
+		bt_gmem_init(&t.mem, 64 * MiB);
+		run_loader(&t, &at, script, len, places[i][0], places[i][1]);
+		t.rsdp = places[i][0];
+		find_tables(&t);
+		assert_int_equal(t.facs, places[i][1]); /* first, 64-byte aligned */
+		assert_true(t.dsdt > t.facs && t.xsdt < places[i][1] + at.tables_len);
+		assert_int_not_equal(t.hpet, 0);
+		assert_int_not_equal(t.mcfg, 0);
+		gmem_destroy(&t.mem);
+	}
+	free(script);
+	acpi_tables_free(&at);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fadt_fields),
-		cmocka_unit_test(test_madt_entries),
-		cmocka_unit_test(test_bad_config),
-		cmocka_unit_test(test_iasl_disassembles),
+		cmocka_unit_test(test_fadt_fields),   cmocka_unit_test(test_madt_entries),
+		cmocka_unit_test(test_bad_config),    cmocka_unit_test(test_iasl_disassembles),
+		cmocka_unit_test(test_hpet_and_mcfg), cmocka_unit_test(test_firmware_loader),
 	};
 
 	return cmocka_run_group_tests_name("boot_acpi", tests, NULL, NULL);

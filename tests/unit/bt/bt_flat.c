@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The shared flat-mode fixture of the BT engine's unit tests (bt_flat.h). */
 #include "bt_flat.h"
+#include "bt_test_mode.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,7 +27,7 @@ int bt_flat_setup(void **state)
 	if (bt_mem_map(&f->mem, BT_FLAT_CODE, 4096, f->code, false) ||
 	    bt_mem_map(&f->mem, BT_FLAT_DATA, 4096, f->data, false))
 		return -1;
-	cfg = (struct bt_cpu_config){ .mem = &f->mem };
+	cfg = bt_test_config((struct bt_cpu_config){ .mem = &f->mem });
 	if (bt_cpu_create(&cfg, &f->cpu, NULL))
 		return -1;
 	cfg.index = 1;

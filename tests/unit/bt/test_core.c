@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the BT engine core: the decoder's compact form (prefixes,
- * REX, ModRM/SIB, RIP-relative and 16-bit addressing, the 15-byte limit,
- * #UD for invalid LOCK, VEX and 64-bit-invalid opcodes), the decoded-block
+ * Unit tests of the BT engine core: the decoded-block
  * cache (translate once, self-modifying code inside a block and from
  * another CPU), exceptions with vector, error code and CR2, real-mode
  * INT/IRET through the IVT, and the CPUID model gating TZCNT.
  */
 #include "bt_flat.h"
+#include "bt_test_mode.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,100 +21,6 @@
 
 #define CODE BT_FLAT_CODE
 #define DATA BT_FLAT_DATA
-
-static void test_decode_forms(void **state)
-{
-	struct bt_insn in;
-	static const u8 riprel[] = { 0x48, 0x8b, 0x05, 0x78, 0x56, 0x34, 0x12 };
-	static const u8 sib[] = { 0x67, 0x41, 0x8b, 0x44, 0x8d, 0x10 };
-	static const u8 bp16[] = { 0x8b, 0x46, 0xfe };
-	static const u8 rex_then_66[] = { 0x48, 0x66, 0x89, 0xc0 };
-	static const u8 ah[] = { 0x88, 0xe0 };	      /* mov al, ah */
-	static const u8 spl[] = { 0x40, 0x88, 0xe0 }; /* mov al, spl */
-
-	(void)state;
-	assert_int_equal(bt_decode(BT_MODE_LONG64, riprel, sizeof(riprel), &in), BT_DECODE_OK);
-	assert_int_equal(in.len, 7);
-	assert_int_equal(in.opsz, 8);
-	assert_int_equal(in.ea_kind, BT_EA_RIP);
-	assert_int_equal(in.disp, 0x12345678);
-
-	assert_int_equal(bt_decode(BT_MODE_LONG64, sib, sizeof(sib), &in), BT_DECODE_OK);
-	assert_int_equal(in.len, 6);
-	assert_int_equal(in.asz, 4);
-	assert_int_equal(in.base, CPU_R13);
-	assert_int_equal(in.index, CPU_RCX);
-	assert_int_equal(in.scale, 2);
-	assert_int_equal(in.disp, 0x10);
-
-	assert_int_equal(bt_decode(BT_MODE_REAL, bp16, sizeof(bp16), &in), BT_DECODE_OK);
-	assert_int_equal(in.len, 3);
-	assert_int_equal(in.opsz, 2);
-	assert_int_equal(in.base, CPU_RBP);
-	assert_int_equal(in.index, BT_REG_NONE);
-	assert_int_equal(in.disp, -2);
-	assert_int_equal(in.seg, CPU_SS);
-
-	/* A REX prefix followed by a legacy prefix is ignored. */
-	assert_int_equal(bt_decode(BT_MODE_LONG64, rex_then_66, 4, &in), BT_DECODE_OK);
-	assert_int_equal(in.opsz, 2);
-	assert_false(in.rexw);
-
-	assert_int_equal(bt_decode(BT_MODE_LONG64, ah, 2, &in), BT_DECODE_OK);
-	assert_int_equal(in.reg, BT_REG_AH);
-	assert_int_equal(in.rm, CPU_RAX);
-	assert_int_equal(bt_decode(BT_MODE_LONG64, spl, 3, &in), BT_DECODE_OK);
-	assert_int_equal(in.reg, CPU_RSP); /* with REX: SPL */
-}
-
-static void test_decode_limits_and_ud(void **state)
-{
-	u8 buf[16];
-	struct bt_insn in;
-	static const u8 lock_mov[] = { 0xf0, 0x89, 0x00 };
-	static const u8 lock_add[] = { 0xf0, 0x01, 0x00 };
-	static const u8 lock_add_reg[] = { 0xf0, 0x01, 0xc0 };
-	static const u8 vex[] = { 0xc4, 0xe2, 0x79, 0x18, 0x00 };
-	static const u8 les[] = { 0xc4, 0x00 };
-	static const u8 inc32[] = { 0x40 };
-
-	(void)state;
-	memset(buf, 0x66, sizeof(buf));
-	buf[14] = 0x90; /* 14 prefixes + NOP: 15 bytes, the limit */
-	assert_int_equal(bt_decode(BT_MODE_LONG64, buf, 15, &in), BT_DECODE_OK);
-	assert_int_equal(in.len, 15);
-	buf[14] = 0x66;
-	buf[15] = 0x90; /* 16 bytes */
-	assert_int_equal(bt_decode(BT_MODE_LONG64, buf, 16, &in), BT_DECODE_TOOLONG);
-	assert_int_equal(bt_decode(BT_MODE_LONG64, inc32, 1, &in), BT_DECODE_SHORT); /* REX only */
-	/*
-	 * Ten REX prefixes and F7 (group 3) with the ModRM byte missing: the bytes it reads as
-	 * zero would make TEST r/m32, imm32 (16 bytes), but the missing byte decides; SHORT, so
-	 * the cache faults fetching it (found by fuzz_bt, crash-rex-group3-short).
-	 */
-	memset(buf, 0x43, 10);
-	buf[10] = 0xf7;
-	buf[11] = 0xff; /* IDIV EDI: 12 bytes */
-	assert_int_equal(bt_decode(BT_MODE_LONG64, buf, 12, &in), BT_DECODE_OK);
-	assert_int_equal(in.len, 12);
-	assert_int_equal(bt_decode(BT_MODE_LONG64, buf, 11, &in), BT_DECODE_SHORT);
-	buf[11] = 0xc0; /* TEST EAX, imm32: 16 bytes whatever follows */
-	assert_int_equal(bt_decode(BT_MODE_LONG64, buf, 15, &in), BT_DECODE_TOOLONG);
-	assert_int_equal(bt_decode(BT_MODE_PROT32, inc32, 1, &in), BT_DECODE_OK);
-	assert_int_equal(in.len, 1);
-	assert_ptr_not_equal(in.fn, bt_op_ud);
-
-	assert_int_equal(bt_decode(BT_MODE_LONG64, lock_mov, 3, &in), BT_DECODE_OK);
-	assert_ptr_equal(in.fn, bt_op_ud);
-	assert_int_equal(bt_decode(BT_MODE_LONG64, lock_add, 3, &in), BT_DECODE_OK);
-	assert_ptr_not_equal(in.fn, bt_op_ud);
-	assert_int_equal(bt_decode(BT_MODE_LONG64, lock_add_reg, 3, &in), BT_DECODE_OK);
-	assert_ptr_equal(in.fn, bt_op_ud);
-	assert_int_equal(bt_decode(BT_MODE_LONG64, vex, 5, &in), BT_DECODE_OK);
-	assert_ptr_equal(in.fn, bt_op_ud); /* no AVX advertised */
-	assert_int_equal(bt_decode(BT_MODE_PROT32, les, 2, &in), BT_DECODE_OK);
-	assert_ptr_not_equal(in.fn, bt_op_ud); /* LES with a memory operand */
-}
 
 static void test_cache_translates_once(void **state)
 {
@@ -223,7 +129,7 @@ static void test_exceptions(void **state)
 static void test_real_mode_int_iret(void **state)
 {
 	struct bt_mem mem = { 0 };
-	struct bt_cpu_config cfg = { .mem = &mem };
+	struct bt_cpu_config cfg = bt_test_config((struct bt_cpu_config){ .mem = &mem });
 	struct bt_cpu *cpu;
 	u8 *ram = calloc(1, 0x20000);
 	/* At 1000:0000: int 21h; hlt. Handler at 1000:0100: mov ax, 1234h; iret. */
@@ -269,8 +175,15 @@ static void test_cpuid_sse2_default(void **state)
 	assert_int_equal(cpu->exc.vector, BT_EXC_BP);
 	assert_int_equal(cpu->st.fx.xmm[0][0], 0);
 
-	/* The knob hides all three, and the instructions #UD. */
-	cpu->cpuid.sse2 = false;
+	/* A model without them: CPUID hides all three, and the instructions #UD. */
+	{
+		struct cpu_model m = cpu->model;
+
+		cpu_model_set(&m, CPU_F_SSE2, false);
+		cpu_model_set(&m, CPU_F_SSE, false);
+		cpu_model_set(&m, CPU_F_FXSR, false);
+		bt_cpu_set_model(cpu, &m);
+	}
 	bt_cpuid(cpu, 1, 0, r);
 	assert_int_equal(r[3] & (7u << 24), 0);
 	cpu->st.fx.xmm[0][0] = 0x5a;
@@ -280,14 +193,33 @@ static void test_cpuid_sse2_default(void **state)
 	assert_int_equal(cpu->st.fx.xmm[0][0], 0x5a);
 }
 
-/* RDTSCP (0F 01 F9) is not advertised (CPUID 8000_0001h EDX bit 27), so it must #UD. */
-static void test_rdtscp_not_advertised(void **state)
+/*
+ * RDTSCP (0F 01 F9): the default model advertises it (CPUID 8000_0001h EDX bit 27) and it
+ * loads EDX:EAX with the TSC and ECX with IA32_TSC_AUX; the K8 model has neither the
+ * instruction (#UD, nothing changed) nor the MSR (#GP).
+ */
+static void test_rdtscp_follows_the_model(void **state)
 {
 	struct bt_flat *f = *state;
 	static const u8 rdtscp[] = { 0x0f, 0x01, 0xf9, 0xcc };
 	struct bt_cpu *cpu = f->cpu;
+	struct cpu_model k8;
+	u64 tsc;
 	u32 r[4];
 
+	bt_cpuid(cpu, 0x80000001, 0, r);
+	assert_true(r[3] & (1u << 27));
+	assert_int_equal(bt_msr_write(cpu, 0xc0000103, 0x1234), 0);
+	cpu->st.gpr[CPU_RCX] = ~0ull;
+	tsc = bt_rdtsc(cpu);
+	assert_int_equal(bt_flat_run(f, cpu, rdtscp, sizeof(rdtscp)), BT_EXIT_EXCEPTION);
+	assert_int_equal(cpu->exc.vector, BT_EXC_BP);
+	assert_int_equal(cpu->st.gpr[CPU_RCX], 0x1234);
+	assert_true(((cpu->st.gpr[CPU_RDX] << 32) | cpu->st.gpr[CPU_RAX]) >= tsc);
+
+	assert_true(cpu_model_lookup("k8", &k8));
+	bt_cpu_set_model(cpu, &k8);
+	assert_int_equal(bt_msr_write(cpu, 0xc0000103, 0), -EPERM);
 	bt_cpuid(cpu, 0x80000001, 0, r);
 	assert_false(r[3] & (1u << 27));
 	cpu->st.gpr[CPU_RAX] = 1;
@@ -316,7 +248,12 @@ static void test_cpuid_gates_tzcnt(void **state)
 	assert_true(r[2] & (1u << 23)); /* POPCNT */
 
 	/* Without BMI1, F3 0F BC is BSF: a zero source leaves the destination alone. */
-	cpu->cpuid.bmi1 = false;
+	{
+		struct cpu_model m = cpu->model;
+
+		cpu_model_set(&m, CPU_F_BMI1, false);
+		bt_cpu_set_model(cpu, &m);
+	}
 	cpu->st.gpr[CPU_RCX] = 0;
 	cpu->st.gpr[CPU_RAX] = 0x55;
 	bt_flat_run(f, cpu, tzcnt, sizeof(tzcnt));
@@ -324,7 +261,12 @@ static void test_cpuid_gates_tzcnt(void **state)
 	bt_cpuid(cpu, 7, 0, r);
 	assert_false(r[1] & (1u << 3));
 
-	cpu->cpuid.bmi1 = true;
+	{
+		struct cpu_model m = cpu->model;
+
+		cpu_model_set(&m, CPU_F_BMI1, true);
+		bt_cpu_set_model(cpu, &m);
+	}
 	bt_flat_run(f, cpu, NULL, 0);
 	assert_int_equal(cpu->st.gpr[CPU_RAX], 64);
 }
@@ -366,7 +308,12 @@ static void test_sse_fp_exceptions(void **state)
 	/* Not advertised by the CPUID model: #UD whatever MXCSR says. */
 	cpu->st.cr4 |= 1ull << 10;
 	cpu->st.fx.mxcsr = 0x1f80;
-	cpu->cpuid.sse2 = false;
+	{
+		struct cpu_model m = cpu->model;
+
+		cpu_model_set(&m, CPU_F_SSE2, false);
+		bt_cpu_set_model(cpu, &m);
+	}
 	assert_int_equal(bt_flat_run(f, cpu, NULL, 0), BT_EXIT_EXCEPTION);
 	assert_int_equal(cpu->exc.vector, BT_EXC_UD);
 	__asm__ volatile("stmxcsr %0" : "=m"(host_after));
@@ -408,7 +355,7 @@ static void test_kick(void **state)
 	static const u8 rep_stos[] = { 0xf3, 0x48, 0xaa, 0xcc }; /* rep stosb; int3 */
 	struct core_mmio_counter m = { .kick_at = 10 };
 	struct bt_mem mem = { .mmio = core_mmio, .io_opaque = &m };
-	struct bt_cpu_config cfg = { .mem = &mem };
+	struct bt_cpu_config cfg = bt_test_config((struct bt_cpu_config){ .mem = &mem });
 	u8 *ram = aligned_alloc(4096, 0x10000);
 	struct bt_cpu *cpu;
 	pthread_t t;
@@ -517,8 +464,6 @@ static void test_random_bytes_are_contained(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decode_forms),
-		cmocka_unit_test(test_decode_limits_and_ud),
 		cmocka_unit_test_setup_teardown(test_cache_translates_once, bt_flat_setup,
 						bt_flat_teardown),
 		cmocka_unit_test_setup_teardown(test_smc_inside_block, bt_flat_setup,
@@ -533,7 +478,7 @@ int main(void)
 						bt_flat_teardown),
 		cmocka_unit_test_setup_teardown(test_cpuid_sse2_default, bt_flat_setup,
 						bt_flat_teardown),
-		cmocka_unit_test_setup_teardown(test_rdtscp_not_advertised, bt_flat_setup,
+		cmocka_unit_test_setup_teardown(test_rdtscp_follows_the_model, bt_flat_setup,
 						bt_flat_teardown),
 		cmocka_unit_test_setup_teardown(test_sse_fp_exceptions, bt_flat_setup,
 						bt_flat_teardown),

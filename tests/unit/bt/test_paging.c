@@ -16,6 +16,7 @@
  * values are written from the SDM.
  */
 #include "bt-fallback/bt.h"
+#include "bt_test_mode.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -90,7 +91,7 @@ static int pg_setup(void **state)
 	f->mem.io_opaque = f;
 	if (bt_mem_map(&f->mem, 0, RAM_SIZE, f->ram, false))
 		return -1;
-	cfg = (struct bt_cpu_config){ .mem = &f->mem };
+	cfg = bt_test_config((struct bt_cpu_config){ .mem = &f->mem });
 	if (bt_cpu_create(&cfg, &f->cpu, NULL))
 		return -1;
 	*state = f;

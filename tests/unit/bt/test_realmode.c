@@ -12,6 +12,7 @@
  * the 386+). Argument or BT_VECTORS_DIR: the folder of the vectors.
  */
 #include "bt-fallback/bt.h"
+#include "bt_test_mode.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -59,7 +60,7 @@ static int rm_setup(void **state)
 	if (!f->ram || bt_mem_map(&f->mem, 0, RM_RAM_SIZE, f->ram, false) < 0)
 		return -1;
 	f->mem.pio = rm_pio;
-	cfg = (struct bt_cpu_config){ .mem = &f->mem };
+	cfg = bt_test_config((struct bt_cpu_config){ .mem = &f->mem });
 	if (bt_cpu_create(&cfg, &f->cpu, NULL) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/metadata.json", rm_dir);

@@ -179,7 +179,6 @@ static void test_fxsave_x87_matches_host(void **state)
 	static const u8 code[] = { X87_PROLOGUE, 0x0f, 0xae, 0x07, 0xcc }; /* fxsave [rdi] */
 	u8 host[512] __attribute__((aligned(16)));
 
-	f->cpu->cpuid.sse2 = true;
 	f->cpu->st.gpr[CPU_RDI] = DATA;
 	assert_int_equal(bt_flat_run(f, f->cpu, code, sizeof(code)), BT_EXIT_EXCEPTION);
 	assert_int_equal(f->cpu->exc.vector, BT_EXC_BP);

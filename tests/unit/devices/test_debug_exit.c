@@ -62,6 +62,31 @@ static void test_write_requests_exit_with_low_byte(void **state)
 	}
 }
 
+/* QEMU's convention: ((V << 1) | 1) & 0xff, at every width. */
+static void test_qemu_style(void **state)
+{
+	struct fixture *f = *state;
+	struct debug_exit_config cfg = { .name = "debug-exit", .port = PORT, .qemu_style = true };
+
+	static const struct {
+		unsigned size;
+		u64 val;
+		int status;
+	} cases[] = { { 1, 0x00, 1 },	 { 1, 0x15, 43 },	  { 1, 0x80, 1 },
+		      { 2, 0x0115, 43 }, { 4, 0x7fffffff, 0xff }, { 4, 0xdeadbeef, 0xdf } };
+
+	debug_exit_destroy(f->d);
+	assert_int_equal(debug_exit_create(&f->tp.p, &cfg, (struct irq_line){ 0 }, &f->d, NULL), 0);
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bus_write(&f->tp.p.pio, PORT, cases[i].size, cases[i].val);
+		assert_int_equal(f->tp.nr_reqs, i + 1);
+		assert_int_equal(f->tp.reqs[i].req, PLATFORM_REQ_EXIT);
+		assert_int_equal(f->tp.reqs[i].code, cases[i].status);
+	}
+	bus_write(&f->tp.p.pio, PORT + 1, 1, 7); /* the tail of a wide access: ignored */
+	assert_int_equal(f->tp.nr_reqs, sizeof(cases) / sizeof(cases[0]));
+}
+
 static void test_reads_and_other_ports_do_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -93,6 +118,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_write_requests_exit_with_low_byte, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_qemu_style, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reads_and_other_ports_do_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_port_conflict_is_reported, setup, teardown),

@@ -313,6 +313,52 @@ static void test_special_fully_nested(void **state)
 	assert_int_equal(fake_irq_level(&f->intr), 0);
 }
 
+/*
+ * Without firmware the pair starts (and resets) as a BIOS leaves it: IRQ0 is vector 08h, IRQ8
+ * 70h, the masked IRQ3 is held, and a guest's OCW1 alone (no ICWs) unmasks it at 0Bh.
+ */
+static void test_bios_state(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct pic_config cfg = { .name = "pic",
+				  .master_base = PIC_MASTER_BASE,
+				  .slave_base = PIC_SLAVE_BASE,
+				  .elcr_base = PIC_ELCR_BASE,
+				  .bios_state = true };
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(test_platform_init(&f->tp, 0), 0);
+	assert_int_equal(pic_create(&f->tp.p, &cfg, fake_irq_line(&f->intr, 0), &f->pic, NULL), 0);
+	for (unsigned i = 0; i < PIC_NR_IRQS; i++)
+		f->in[i] = pic_input(f->pic, i);
+	assert_int_equal(inb(f, 0x21), 0xf8);
+	assert_int_equal(inb(f, 0xa1), 0xce);
+	irq_line_set(&f->in[0], 1);
+	assert_int_equal(fake_irq_level(&f->intr), 1);
+	assert_int_equal(pic_ack(f->pic), 0x08);
+	irq_line_set(&f->in[0], 0);
+	outb(f, 0x20, 0x20); /* EOI */
+	irq_line_set(&f->in[8], 1);
+	assert_int_equal(pic_ack(f->pic), 0x70);
+	irq_line_set(&f->in[8], 0);
+	outb(f, 0xa0, 0x20);
+	outb(f, 0x20, 0x20);
+	irq_line_set(&f->in[3], 1);
+	assert_int_equal(fake_irq_level(&f->intr), 0);
+	outb(f, 0x21, 0xf0);
+	assert_int_equal(fake_irq_level(&f->intr), 1);
+	assert_int_equal(pic_ack(f->pic), 0x0b);
+	irq_line_set(&f->in[3], 0);
+	/* A reset goes back to the BIOS state, not to an uninitialised pair. */
+	pic_reset(f->pic);
+	assert_int_equal(inb(f, 0x21), 0xf8);
+	irq_line_set(&f->in[1], 1);
+	assert_int_equal(pic_ack(f->pic), 0x09);
+	*state = f;
+	teardown(state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +375,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_icw1_resets_edge_sense, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uninitialised_and_reset, setup_raw, teardown),
 		cmocka_unit_test_setup_teardown(test_special_fully_nested, setup, teardown),
+		cmocka_unit_test(test_bios_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,8 @@
  *   - accel_bt: get, set a distinctive state (registers, segments, FPU/SSE, debug registers,
  *     MSRs, event state: interrupt shadow, NMI masked and latched, HLT, wait-for-SIPI, the TSC
  *     with CPU_STATE_F_TSC), get again: identical (the clock is a frozen fake, so the TSC is
- *     exact); an exception in delivery or an XSAVE XCR0 is refused;
+ *     exact), XCR0 and the AVX state included; an exception in delivery or an XCR0 the model
+ *     cannot have is refused;
  *   - accel_kvm (skipped without a usable /dev/kvm): the same get -> set -> get, which must
  *     reach a fixed point (a state read back, set and read again is identical but for the TSC,
  *     which runs), and the TSC written with CPU_STATE_F_TSC reads back from there on (not on
@@ -70,6 +71,7 @@ static void fill_distinctive(struct cpu_state *st)
 	st->fx.fcw = 0x27f;
 	st->fx.mxcsr = 0x1f80 | 0x8000;
 	memset(st->fx.xmm[3], 0xa5, 16);
+	memset(st->ymmh[3], 0x5a, 16); /* YMM3's upper half (the AVX state) */
 	memset(st->fx.st[2], 0x3c, 10);
 	st->interrupt_shadow = true;
 	st->nmi_masked = true;
@@ -226,6 +228,7 @@ static void test_bt_get_set_get(void **state)
 	st->sipi_vector = 0x9a;
 	st->tsc = 0x5555000000ull;
 	st->flags = CPU_STATE_F_TSC;
+	st->xcr0 = 7; /* x87, SSE and AVX: the default model has AVX */
 	assert_int_equal(accel_bt.vcpu_set(e.vcpu, st), 0);
 	assert_int_equal(accel_bt.vcpu_get(e.vcpu, back), 0);
 	assert_true(back->tsc == 0x5555000000ull); /* restored, and the clock is frozen */
@@ -241,7 +244,9 @@ static void test_bt_get_set_get(void **state)
 	st->exception.vector = 14;
 	assert_int_equal(accel_bt.vcpu_set(e.vcpu, st), -EINVAL);
 	st->exception.injected = false;
-	st->xcr0 = 7;
+	st->xcr0 = 0xe7; /* AVX-512 state: no model has it */
+	assert_int_equal(accel_bt.vcpu_set(e.vcpu, st), -EINVAL);
+	st->xcr0 = 5; /* AVX without SSE: #GP on a CPU */
 	assert_int_equal(accel_bt.vcpu_set(e.vcpu, st), -EINVAL);
 	engine_close(&e);
 	free(st);

@@ -17,13 +17,17 @@
 #include "devices/ahci.h"
 #include "devices/ahci_regs.h"
 #include "devices/debug_exit.h"
+#include "devices/debugcon.h"
+#include "devices/fw_cfg.h"
 #include "devices/hpet.h"
 #include "devices/hpet_regs.h"
 #include "devices/i8042.h"
+#include "devices/ich9_lpc.h"
 #include "devices/ioapic.h"
 #include "devices/ioapic_regs.h"
 #include "devices/lapic.h"
 #include "devices/lapic_regs.h"
+#include "devices/mch.h"
 #include "devices/pci.h"
 #include "devices/pic.h"
 #include "devices/piix.h"
@@ -372,6 +376,75 @@ static void pvpanic_case_destroy(struct env *e, void *dev)
 	pvpanic_destroy(dev);
 }
 
+/* debugcon: configuration only; the bytes go to the board's sink */
+static void debugcon_sink(void *opaque, u8 byte)
+{
+	(void)opaque, (void)byte;
+}
+
+static void *debugcon_case_create(struct env *e)
+{
+	struct debugcon_config cfg = { .name = "debugcon",
+				       .port = DEBUGCON_DEFAULT_PORT,
+				       .write = debugcon_sink };
+	struct debugcon *d;
+
+	assert_int_equal(debugcon_create(&e->tp.p, &cfg, &d, NULL), 0);
+	return d;
+}
+
+static void debugcon_case_drive(struct env *e, void *dev)
+{
+	(void)dev;
+	pio_w(e, DEBUGCON_DEFAULT_PORT, 1, 'x');
+}
+
+static void debugcon_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max >= 1)
+		out[0] = pio_r(e, DEBUGCON_DEFAULT_PORT, 1);
+}
+
+static void debugcon_case_destroy(struct env *e, void *dev)
+{
+	(void)e;
+	debugcon_destroy(dev);
+}
+
+/* fw_cfg: a file selected and half read */
+static void *fw_cfg_case_create(struct env *e)
+{
+	struct fw_cfg_config cfg = { .name = "fw-cfg", .port = FW_CFG_DEFAULT_PORT };
+	struct fw_cfg *c;
+
+	assert_int_equal(fw_cfg_create(&e->tp.p, &cfg, &c, NULL), 0);
+	assert_int_equal(fw_cfg_add_file(c, "etc/test", "abcdef", 6, NULL), 0);
+	return c;
+}
+
+static void fw_cfg_case_drive(struct env *e, void *dev)
+{
+	(void)dev;
+	pio_w(e, FW_CFG_DEFAULT_PORT, 2, FW_CFG_FILE_FIRST);
+	pio_r(e, FW_CFG_DEFAULT_PORT + 1, 1);
+	pio_r(e, FW_CFG_DEFAULT_PORT + 1, 1);
+	pio_w(e, FW_CFG_DEFAULT_PORT + FW_CFG_DMA_OFFSET, 4, 0x01000000); /* high half: 1 */
+}
+
+static void fw_cfg_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max >= 2) {
+		out[0] = pio_r(e, FW_CFG_DEFAULT_PORT + 1, 1); /* 'c' */
+		out[1] = pio_r(e, FW_CFG_DEFAULT_PORT + 1, 1);
+	}
+}
+
+static void fw_cfg_case_destroy(struct env *e, void *dev)
+{
+	(void)e;
+	fw_cfg_destroy(dev);
+}
+
 /* testdev */
 static void *testdev_case_create(struct env *e)
 {
@@ -476,6 +549,75 @@ static void piix_case_destroy(struct env *e, void *dev)
 	pci_host_case_destroy(e, NULL);
 }
 
+/* mch: ECAM enabled, SMRAM locked */
+static void *mch_case_create(struct env *e)
+{
+	struct mch *m;
+
+	pci_host_case_create(e);
+	assert_int_equal(mch_create(&e->tp.p, e->host, &m, NULL), 0);
+	return m;
+}
+
+static void mch_case_drive(struct env *e, void *dev)
+{
+	(void)dev;
+	cfg_w(e, 0, MCH_PCIEXBAR, 4, (u32)MCH_ECAM_DEFAULT_BASE | 1);
+	cfg_w(e, 0, MCH_PAM0 + 1, 1, 0x33);
+	cfg_w(e, 0, MCH_SMRAM, 1, MCH_SMRAM_D_LCK);
+}
+
+static void mch_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max >= 3) {
+		out[0] = mmio_r(e, MCH_ECAM_DEFAULT_BASE, 4); /* through the window */
+		out[1] = cfg_r(e, 0, MCH_PAM0, 4);
+		out[2] = cfg_r(e, 0, MCH_SMRAM & ~3u, 4);
+	}
+}
+
+static void mch_case_destroy(struct env *e, void *dev)
+{
+	mch_destroy(dev);
+	pci_host_case_destroy(e, NULL);
+}
+
+/* ich9-lpc: PIRQ routing, RCBA on, an APM status byte */
+static void *ich9_lpc_case_create(struct env *e)
+{
+	struct ich9_lpc_config cfg = { .name = "ich9-lpc", .pm_base = 0x600 };
+	struct ich9_lpc *l;
+
+	pci_host_case_create(e);
+	cfg.host = e->host;
+	assert_int_equal(ich9_lpc_create(&e->tp.p, &cfg, &l, NULL), 0);
+	return l;
+}
+
+static void ich9_lpc_case_drive(struct env *e, void *dev)
+{
+	(void)dev;
+	cfg_w(e, ICH9_LPC_DEV, ICH9_LPC_PIRQA_ROUT, 4, 0x0b0a0b0a);
+	cfg_w(e, ICH9_LPC_DEV, ICH9_LPC_RCBA, 4, 0xfed1c001u);
+	pio_w(e, ICH9_APM_STS, 1, 0x42);
+}
+
+static void ich9_lpc_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max >= 4) {
+		out[0] = cfg_r(e, ICH9_LPC_DEV, ICH9_LPC_PIRQA_ROUT, 4);
+		out[1] = cfg_r(e, ICH9_LPC_DEV, ICH9_LPC_RCBA, 4);
+		out[2] = mmio_r(e, 0xfed1c000u, 4); /* 0 while mapped, all ones when not */
+		out[3] = pio_r(e, ICH9_APM_STS, 1);
+	}
+}
+
+static void ich9_lpc_case_destroy(struct env *e, void *dev)
+{
+	ich9_lpc_destroy(dev);
+	pci_host_case_destroy(e, NULL);
+}
+
 /* pic */
 static void *pic_case_create(struct env *e)
 {
@@ -543,6 +685,9 @@ static void pit_case_drive(struct env *e, void *dev)
 	pio_w(e, 0x43, 1, 0xb6); /* counter 2, mode 3 */
 	pio_w(e, 0x42, 1, 0x00);
 	pio_w(e, 0x42, 1, 0x10);
+	pio_w(e, 0x43, 1, 0x74); /* counter 1, mode 2, count 0: 65536 pulses */
+	pio_w(e, 0x41, 1, 0x00);
+	pio_w(e, 0x41, 1, 0x00);
 	test_platform_advance(&e->tp, 2500000);
 	pio_w(e, 0x43, 1, 0x00); /* latch counter 0 */
 	(void)pio_r(e, 0x40, 1); /* half of it read */
@@ -903,10 +1048,14 @@ static const struct dev_case dev_cases[] = {
 	{ "debug-exit", "debug_exit", &debug_exit_device_ops, debug_exit_case_create, nothing_drive,
 	  nothing_probe, debug_exit_case_destroy },
 	CASE("testdev", "testdev", testdev_device_ops, testdev),
+	CASE("fw-cfg", "fw_cfg", fw_cfg_device_ops, fw_cfg),
+	CASE("debugcon", "debugcon", debugcon_device_ops, debugcon),
 	{ "pvpanic", "pvpanic", &pvpanic_device_ops, pvpanic_case_create, pvpanic_case_drive,
 	  nothing_probe, pvpanic_case_destroy },
 	CASE("pci0", "pci_host", pci_host_device_ops, pci_host),
 	CASE("piix", "piix", piix_device_ops, piix),
+	CASE("mch", "mch", mch_device_ops, mch),
+	CASE("ich9-lpc", "ich9_lpc", ich9_lpc_device_ops, ich9_lpc),
 	CASE("pic", "pic", pic_device_ops, pic),
 	CASE("pit", "pit", pit_device_ops, pit),
 	CASE("ioapic", "ioapic", ioapic_device_ops, ioapic),

@@ -495,6 +495,56 @@ static void test_unbuilt_refused(void **state)
 	assert_int_equal(f->spec.nr_nics, 0);
 }
 
+/* boot_index and firmware_log: the firmware's, ranged, unique. */
+static void test_firmware_keys(void **state)
+{
+	struct fixture *f = *state;
+
+#define FW "{\"boot\": {\"firmware\": \"bios.bin\"}"
+	assert_int_equal(parse(f, FW
+			       ", \"disks\": [{\"path\": \"a\", \"boot_index\": 3}, "
+			       "{\"path\": \"b\"}, {\"path\": \"c\", \"boot_index\": 0, "
+			       "\"bus\": \"ahci\"}], \"debug\": {\"firmware_log\": \"fw.log\"}}"),
+			 0);
+	assert_true(f->spec.disks[0].has_boot_index);
+	assert_int_equal(f->spec.disks[0].boot_index, 3);
+	assert_false(f->spec.disks[1].has_boot_index);
+	assert_int_equal(f->spec.disks[2].boot_index, 0);
+	assert_string_equal(f->spec.debug.firmware_log, "/base/fw.log");
+	assert_int_equal(parse(f, FW ", \"disks\": [{\"path\": \"a\", \"boot_index\": 1}, "
+				     "{\"path\": \"b\", \"boot_index\": 1}]}"),
+			 -EINVAL);
+	assert_diags(&f->d, "disks[1].boot_index: 1 is also disks[0]'s boot_index\n");
+	assert_int_equal(parse(f, FW ", \"disks\": [{\"path\": \"a\", \"boot_index\": 256}]}"),
+			 -EINVAL);
+	assert_diags(&f->d, "disks[0].boot_index: must be 0..255, got 256\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"disks\": [{\"path\": \"a\", \"boot_index\": 0}], "
+					    "\"debug\": {\"firmware_log\": \"x\"}}"),
+			 -EINVAL);
+	assert_diags(&f->d,
+		     "debug.firmware_log: only valid with boot.firmware (the firmware's debug "
+		     "port)\n"
+		     "disks[0].boot_index: only valid with boot.firmware (the firmware follows "
+		     "the boot order; boot.kernel does not boot from disks)\n");
+	/* With firmware, fw_cfg's ports and the debug port are the board's. */
+	assert_int_equal(parse(f, FW ", \"debug\": {\"exit_port\": \"0x518\"}}"), -EINVAL);
+	assert_diags(&f->d, "debug.exit_port: 0x518 is the firmware configuration ports (fw_cfg, "
+			    "with boot.firmware); pick a free port such as 0xf4\n");
+	assert_int_equal(parse(f, FW ", \"debug\": {\"exit_port\": \"0x400\"}}"), -EINVAL);
+	assert_diags(&f->d,
+		     "debug.exit_port: ports 0x400-0x403 (the device takes 4) overlap the "
+		     "firmware debug port (with boot.firmware); pick a free port such as 0xf4\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0x400\"}}"), 0);
+	/* the chipset */
+	assert_int_equal(parse(f, FW "}"), 0);
+	assert_int_equal(f->spec.machine, SPEC_MACHINE_PC);
+	assert_int_equal(parse(f, FW ", \"machine\": \"q35\"}"), 0);
+	assert_int_equal(f->spec.machine, SPEC_MACHINE_Q35);
+	assert_string_equal(spec_machine_name(f->spec.machine), "q35");
+	assert_int_equal(parse(f, FW ", \"machine\": \"isapc\"}"), -EINVAL);
+#undef FW
+}
+
 /* The disks must fit the board; an image attached twice must be read-only both times. */
 static void test_disk_limits(void **state)
 {
@@ -553,8 +603,23 @@ static void test_debug_exit_port(void **state)
 	assert_true(f->spec.debug.has_exit_port);
 	assert_int_equal(f->spec.debug.exit_port, 0xf4);
 	assert_true(f->spec.debug.test_device);
+	assert_int_equal(f->spec.debug.exit_code_style, SPEC_EXIT_CODE_VMM);
 	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": 1281}}"), 0);
 	assert_int_equal(f->spec.debug.exit_port, 0x501);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": 1281, "
+					    "\"exit_code_style\": \"qemu\"}}"),
+			 0);
+	assert_int_equal(f->spec.debug.exit_code_style, SPEC_EXIT_CODE_QEMU);
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_code_style\": \"vmm\"}}"),
+			 -EINVAL);
+	assert_diags(&f->d, "debug.exit_code_style: needs debug.exit_port (the port the guest "
+			    "writes its status to)\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": 1281, "
+					    "\"exit_code_style\": \"QEMU\"}}"),
+			 -EINVAL);
+	assert_diags(&f->d,
+		     "debug.exit_code_style: expected \"vmm\" or \"qemu\", got \"QEMU\" (did "
+		     "you mean \"qemu\"?)\n");
 
 	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"exit_port\": \"0xcf9\"}}"), -EINVAL);
 	assert_diags(&f->d, "debug.exit_port: 0xcf9 is the reset control register; pick a free "
@@ -587,6 +652,60 @@ static void test_debug_exit_port(void **state)
 			    "a free port such as 0xf4\n");
 	assert_int_equal(parse(f, MIN_LINUX ", \"debug\": {\"test_device\": 1}}"), -EINVAL);
 	assert_diags(&f->d, "debug.test_device: expected true or false, got an integer\n");
+}
+
+/* "cpu": the named model, features added and removed, every refusal by name. */
+static void test_cpu_model(void **state)
+{
+	struct fixture *f = *state;
+	const struct cpu_model *m = &f->spec.cpu.model;
+	const char *sets[] = { "cpu.features.pcid=false" };
+
+	assert_int_equal(parse(f, MIN_LINUX "}"), 0);
+	assert_false(f->spec.cpu.set);
+	/* Only features: the default model with them. */
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"features\": {\"x2apic\": false, "
+					    "\"umip\": false}}}"),
+			 0);
+	assert_true(f->spec.cpu.set);
+	assert_string_equal(m->name, CPU_MODEL_DEFAULT);
+	assert_false(cpu_model_has(m, CPU_F_X2APIC));
+	assert_false(cpu_model_has(m, CPU_F_UMIP));
+	assert_true(cpu_model_has(m, CPU_F_XSAVE));
+	/* A model gaining a feature it lacks; --set reaches the features too. */
+	assert_int_equal(parse_sets(f,
+				    MIN_LINUX ", \"cpu\": {\"model\": \"k8\", \"features\": "
+					      "{\"popcnt\": true, \"pcid\": true}}}",
+				    sets, 1),
+			 0);
+	assert_int_equal(m->vendor, CPU_VENDOR_AMD);
+	assert_int_equal(cpu_model_family(m), 0xf);
+	assert_true(cpu_model_has(m, CPU_F_POPCNT));
+	assert_false(cpu_model_has(m, CPU_F_PCID));
+	assert_false(cpu_model_has(m, CPU_F_SSSE3));
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"model\": \"icelake\"}}"), 0);
+	assert_int_equal(m->vendor, CPU_VENDOR_INTEL);
+	assert_true(cpu_model_has(m, CPU_F_ARCH_CAPABILITIES));
+	/* Refusals. */
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"model\": \"epic\"}}"), -EINVAL);
+	assert_diags(&f->d, "cpu.model: expected \"k8\", \"x86-64-v2\", \"epyc\" or \"icelake\", "
+			    "got \"epic\" (did you mean \"epyc\"?)\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"features\": {\"avx3\": true, "
+					    "\"vmx\": true, \"vmx\": false}}}"),
+			 -EINVAL);
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"features\": {\"avx3\": true, "
+					    "\"vmx\": true, \"mmx\": \"yes\"}}}"),
+			 -EINVAL);
+	assert_diags(&f->d, "cpu.features.avx3: unknown key (did you mean \"avx\"?)\n"
+			    "cpu.features.vmx: CPU feature vmx is not supported by this build yet\n"
+			    "cpu.features.mmx: expected true or false, got a string\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"model\": \"x86-64-v2\", "
+					    "\"features\": {\"apic\": false}}}"),
+			 -EINVAL);
+	assert_diags(&f->d, "cpu: CPU model x86-64-v2 with these features cannot run: x2apic needs "
+			    "apic\n");
+	assert_int_equal(parse(f, MIN_LINUX ", \"cpu\": {\"features\": []}}"), -EINVAL);
+	assert_diags(&f->d, "cpu.features: expected an object, got an array\n");
 }
 
 static void test_debug_state_roundtrip(void **state)
@@ -1041,8 +1160,10 @@ int main(void)
 		T(test_nics),
 		T(test_display),
 		T(test_debug_exit_port),
+		T(test_cpu_model),
 		T(test_unbuilt_refused),
 		T(test_disk_limits),
+		T(test_firmware_keys),
 		T(test_debug_state_roundtrip),
 		T(test_name_rules),
 		T(test_types_and_limits),

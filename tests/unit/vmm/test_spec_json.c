@@ -77,10 +77,49 @@ static void test_other_boot_kinds(void **state)
 	assert_non_null(strstr(t, "\"load_address\":\"0x1000\""));
 	assert_non_null(strstr(t, "\"exit_port\":\"0xf4\""));
 	free(t);
-	t = round_trip("{\"boot\": {\"firmware\": \"/bios.bin\"}, \"serial\": {\"target\": "
-		       "\"none\"}}");
+	t = round_trip("{\"boot\": {\"firmware\": \"/bios.bin\"}, \"machine\": \"q35\", "
+		       "\"serial\": {\"target\": "
+		       "\"none\"}, \"debug\": {\"firmware_log\": \"fw.log\"}, \"disks\": "
+		       "[{\"path\": \"d\", \"boot_index\": 4}]}");
 	assert_non_null(strstr(t, "\"boot\":{\"firmware\":\"/bios.bin\"}"));
+	assert_non_null(strstr(t, "\"firmware_log\":\"/base/fw.log\""));
+	assert_non_null(strstr(t, "\"boot_index\":4"));
+	assert_non_null(strstr(t, "\"machine\":\"q35\""));
 	free(t);
+}
+
+/* "cpu": the model and the features that differ from it come back; none without a section. */
+static void test_cpu(void **state)
+{
+	static const char *const json = "{\"boot\": {\"flat\": \"f.bin\"}, \"cpu\": {\"model\": "
+					"\"icelake\", \"features\": {\"avx2\": false, \"fma\": "
+					"false, \"x2apic\": true}}}";
+	struct vm_spec a, b;
+	struct diag d;
+	char *t, *t2;
+
+	(void)state;
+	diag_init(&d);
+	assert_int_equal(spec_parse_string(json, "/base", NULL, 0, 0, &a, &d), 0);
+	t = spec_to_json(&a);
+	assert_non_null(t);
+	/* x2apic is icelake's already: only what differs is written */
+	assert_non_null(strstr(t, "\"cpu\":{\"model\":\"icelake\",\"features\":{\"fma\":false,"
+				  "\"avx2\":false}}"));
+	assert_int_equal(spec_parse_string(t, "/elsewhere", NULL, 0, 0, &b, &d), 0);
+	assert_true(b.cpu.set);
+	assert_string_equal(a.cpu.model.name, b.cpu.model.name);
+	assert_memory_equal(a.cpu.model.features, b.cpu.model.features,
+			    sizeof(a.cpu.model.features));
+	spec_free(&a);
+	spec_free(&b);
+	free(t);
+	t = round_trip("{\"boot\": {\"flat\": \"f.bin\"}, \"cpu\": {\"model\": \"k8\"}}");
+	assert_non_null(strstr(t, "\"cpu\":{\"model\":\"k8\"}"));
+	t2 = round_trip("{\"boot\": {\"flat\": \"f.bin\"}}");
+	assert_null(strstr(t2, "\"cpu\""));
+	free(t);
+	free(t2);
 }
 
 int main(void)
@@ -88,6 +127,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_linux),
 		cmocka_unit_test(test_other_boot_kinds),
+		cmocka_unit_test(test_cpu),
 	};
 	return cmocka_run_group_tests_name("spec_json", tests, NULL, NULL);
 }

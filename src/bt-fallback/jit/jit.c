@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The JIT's runtime (jit.h): the code buffer with the trampoline between C and generated code,
+ * linking and unlinking block exits, dropping the code of dead blocks, the flush when the buffer
+ * is full, and the C functions generated code calls (the slow path of memory accesses, flags).
+ * The compiler is jit_compile.c.
+ *
+ * Trampoline (at the start of the buffer, kept across flushes): enter(cpu, entry) saves the
+ * callee-saved registers of the SysV ABI, aligns the stack for calls from generated code, puts
+ * cpu in R15 and jumps to entry; generated code leaves by jumping to exit with the exit taken
+ * (or NULL) in RAX. A fault longjmps past both to bt_run's setjmp, which restores what it saved.
+ */
+#include "bt-fallback/jit/jit.h"
+
+#include "bt-fallback/jit/emit.h"
+
+#include <cpuid.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct bt_jit_exit *(*bt_jit_enter_fn)(struct bt_cpu *cpu, void *entry);
+
+static const u8 bt_jit_saved[] = { BT_H_RBX, BT_H_RBP, BT_H_R12, BT_H_R13, BT_H_R14, BT_H_R15 };
+
+/* The trampoline at the start of the (empty) buffer; returns false when it does not fit. */
+static bool bt_jit_emit_trampoline(struct bt_jit *j)
+{
+	u8 *rw = bt_codebuf_alloc(&j->code, 64, 16);
+	struct bt_emit e;
+
+	if (!rw)
+		return false;
+	bt_emit_init(&e, rw, 64);
+	j->enter = bt_codebuf_rx(&j->code, e.p);
+	for (unsigned i = 0; i < sizeof(bt_jit_saved); i++)
+		bt_emit_push(&e, bt_jit_saved[i]);
+	bt_emit_alu_rm_imm(&e, 5, 8, bt_rm_reg(BT_H_RSP), 8); /* 16-byte aligned at calls */
+	bt_emit_mov_rm_r(&e, 8, bt_rm_reg(BT_H_R15), BT_H_RDI);
+	bt_emit_jmp_r(&e, BT_H_RSI);
+	j->exit = bt_codebuf_rx(&j->code, e.p);
+	bt_emit_alu_rm_imm(&e, 0, 8, bt_rm_reg(BT_H_RSP), 8);
+	for (unsigned i = sizeof(bt_jit_saved); i--;)
+		bt_emit_pop(&e, bt_jit_saved[i]);
+	bt_emit_ret(&e);
+	return !e.full;
+}
+
+static bool bt_jit_host_bmi2(void)
+{
+	unsigned a, b, c, d;
+
+	if (__get_cpuid_max(0, NULL) < 7)
+		return false;
+	__cpuid_count(7, 0, a, b, c, d);
+	return (b >> 8) & 1;
+}
+
+int bt_jit_init(struct bt_cpu *cpu, unsigned threshold, size_t code_bytes)
+{
+	struct bt_jit *j = calloc(1, sizeof(*j));
+	int ret;
+
+	if (!j)
+		return -ENOMEM;
+	ret = bt_codebuf_init(&j->code, code_bytes ? code_bytes : BT_JIT_CODE_BYTES_DEFAULT);
+	if (ret < 0)
+		goto err_free;
+	if (!bt_jit_emit_trampoline(j)) {
+		ret = -ENOSPC;
+		goto err_code;
+	}
+	j->threshold = threshold ? threshold : BT_JIT_THRESHOLD_DEFAULT;
+	j->bmi2 = bt_jit_host_bmi2();
+	cpu->jit = j;
+	return 0;
+
+err_code:
+	bt_codebuf_destroy(&j->code);
+err_free:
+	free(j);
+	return ret;
+}
+
+void bt_jit_destroy(struct bt_cpu *cpu)
+{
+	if (!cpu->jit)
+		return;
+	bt_codebuf_destroy(&cpu->jit->code);
+	free(cpu->jit);
+	cpu->jit = NULL;
+}
+
+struct bt_jit_exit *bt_jit_run(struct bt_cpu *cpu, void *entry)
+{
+	bt_jit_enter_fn enter = (bt_jit_enter_fn)(void *)cpu->jit->enter;
+
+	cpu->jit->nr_entries++;
+	return enter(cpu, entry);
+}
+
+/* The code record stored in the 8 bytes before an entry. */
+static struct bt_jit_code *bt_jit_code_of(const u8 *entry)
+{
+	struct bt_jit_code *code;
+
+	memcpy(&code, entry - sizeof(code), sizeof(code));
+	return code;
+}
+
+void bt_jit_link(struct bt_cpu *cpu, struct bt_jit_exit *x, struct bt_block *target)
+{
+	struct bt_jit *j = cpu->jit;
+	const struct bt_block *from = x->from;
+	u8 *entry = target->jit[x->user];
+
+	/*
+	 * Only within the linear page the source started in (QEMU's rule): the target's physical
+	 * page is then the source's under any mapping that reaches the source, so no TLB change
+	 * can make the link wrong. A target reaching into a second page is never linked.
+	 */
+	if (x->to || !entry || !from->valid || !target->valid || target->pages[1].block ||
+	    ((from->rip ^ target->rip) & BT_PAGE_MASK) || target->rip != x->target ||
+	    target->mode != from->mode)
+		return;
+	if (!bt_emit_patch_rel32(x->field, bt_codebuf_rw(&j->code, entry)))
+		return;
+	x->to = target;
+	x->next_in = target->jit_in;
+	if (x->next_in)
+		x->next_in->pprev_in = &x->next_in;
+	x->pprev_in = &target->jit_in;
+	target->jit_in = x;
+	j->nr_links++;
+}
+
+static void bt_jit_unlink(struct bt_jit_exit *x)
+{
+	if (!x->to)
+		return;
+	*x->pprev_in = x->next_in;
+	if (x->next_in)
+		x->next_in->pprev_in = x->pprev_in;
+	x->to = NULL;
+	x->next_in = NULL;
+	x->pprev_in = NULL;
+}
+
+void bt_jit_block_dropped(struct bt_cpu *cpu, struct bt_block *b)
+{
+	struct bt_jit *j = cpu->jit;
+
+	/* What jumps here goes back to its exit stub: the dispatcher finds the new block. */
+	while (b->jit_in) {
+		struct bt_jit_exit *x = b->jit_in;
+
+		bt_emit_patch_rel32(x->field, x->stub);
+		bt_jit_unlink(x);
+	}
+	/* Its own links go; the code stays in the buffer, unreachable, until the next flush. */
+	for (unsigned u = 0; u < 2; u++) {
+		struct bt_jit_code *code;
+
+		if (!b->jit[u])
+			continue;
+		code = bt_jit_code_of(b->jit[u]);
+		for (unsigned i = 0; i < code->nr_exits; i++)
+			bt_jit_unlink(&code->exits[i]);
+		b->jit[u] = NULL;
+	}
+	(void)j;
+}
+
+void bt_jit_flush(struct bt_cpu *cpu)
+{
+	struct bt_jit *j = cpu->jit;
+
+	if (!j)
+		return;
+	bt_codebuf_reset(&j->code);
+	bt_jit_emit_trampoline(j); /* the same bytes at the same place */
+	j->flush_gen++;
+	j->nr_flushes++;
+	j->want_flush = false;
+}
+
+/* ------------------------------------------------- called from generated code */
+
+u8 *bt_jit_mem_slow(struct bt_cpu *cpu, u64 lin, u32 info)
+{
+	unsigned size = info & 0xff, kind = (info >> 8) & 0xff, seg = (info >> 16) & 0xff;
+	u64 off = lin;
+	u8 *p;
+
+	if (seg == CPU_FS || seg == CPU_GS)
+		off = lin - cpu->st.seg[seg].base;
+	cpu->jit_post = 0;
+	/* Plain RAM in one page: the fill leaves the TLB entry for the next time. */
+	p = bt_host_span(cpu, seg, off, size, kind != BT_JIT_LD);
+	if (p) {
+		if (kind != BT_JIT_LD && cpu->end_block)
+			cpu->jit_post = BT_JIT_POST_EXIT;
+		return p;
+	}
+	/* MMIO, a page crossing, ROM, or a fault (raised here, precisely). */
+	switch (kind) {
+	case BT_JIT_LD:
+		cpu->jit_tmp = bt_ld_slow(cpu, seg, off, size);
+		return (u8 *)&cpu->jit_tmp;
+	case BT_JIT_RMW:
+		cpu->jit_tmp = bt_ld_rmw_slow(cpu, seg, off, size);
+		break;
+	default:
+		bt_probe_st(cpu, seg, off, size);
+		cpu->jit_tmp = 0;
+		break;
+	}
+	cpu->jit_post = BT_JIT_POST_STORE | (cpu->end_block ? BT_JIT_POST_EXIT : 0);
+	cpu->jit_post_seg = seg;
+	cpu->jit_post_off = off;
+	cpu->jit_post_size = size;
+	return (u8 *)&cpu->jit_tmp;
+}
+
+void bt_jit_mem_post(struct bt_cpu *cpu)
+{
+	if (cpu->jit_post & BT_JIT_POST_STORE)
+		bt_st_slow(cpu, cpu->jit_post_seg, cpu->jit_post_off, cpu->jit_post_size,
+			   cpu->jit_tmp);
+	cpu->jit_post = 0;
+}
+
+void bt_jit_flags_host(struct bt_cpu *cpu)
+{
+	u64 f;
+
+	if (cpu->lf_op == BT_LF_HOST)
+		return;
+	f = bt_get_rflags(cpu);
+	/* LAHF: SF ZF 0 AF 0 PF 1 CF in bits 15:8; SETO in bit 0. */
+	cpu->lf_res = ((f & 0xd5) | 2) << 8 | ((f & BT_OF) ? 1 : 0);
+	cpu->lf_op = BT_LF_HOST;
+}
+
+void bt_jit_raise_gp(struct bt_cpu *cpu)
+{
+	bt_raise_gp0(cpu);
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The BT engine's JIT tier (docs/bt-jit.md): hot decoded blocks of 64-bit code compiled to
+ * x86-64 host code. The interpreter stays the cold tier and the reference: every instruction
+ * the compiler does not translate natively becomes a call to its interpreter handler, so an
+ * instruction added to the interpreter works in generated code at once.
+ *
+ * Generated code runs with R15 = the struct bt_cpu and the block's most used guest registers in
+ * host registers; guest flags live in the host RFLAGS between instructions and are stored in the
+ * lazy-flags state as BT_LF_HOST (LAHF/SETO form) when they leave it. Memory operands go through
+ * an inline TLB lookup (tag compare and addend) with an out-of-line slow path into C. Blocks
+ * chain by patched JMP rel32 within one linear page; indirect jumps and returns look the target
+ * up in the jump cache from generated code. A fault in a C call from generated code longjmps to
+ * bt_run like one from the interpreter, with the guest state of the faulting instruction
+ * written back before the call (precise exceptions).
+ *
+ * One struct bt_jit belongs to one CPU and is used by that CPU's thread only.
+ */
+#ifndef BT_FALLBACK_JIT_JIT_H
+#define BT_FALLBACK_JIT_JIT_H
+
+#include "bt-fallback/bt.h"
+#include "bt-fallback/jit/codebuf.h"
+
+/* An exit of generated code to a known guest address, which the dispatcher may link. */
+struct bt_jit_exit {
+	struct bt_block *from;			 /* the block it leaves */
+	u64 target;				 /* guest RIP it goes to */
+	u8 *field;				 /* the rel32 to patch (writable view) */
+	u8 *stub;				 /* where it goes while unlinked (writable view) */
+	struct bt_block *to;			 /* the block it is linked to, or NULL */
+	struct bt_jit_exit *next_in, **pprev_in; /* in to->jit_in */
+	u8 user;				 /* CPL class of the code */
+};
+
+/* The generated code of one block for one CPL class. */
+struct bt_jit_code {
+	struct bt_block *block;
+	u8 *entry; /* executable view */
+	struct bt_jit_exit *exits;
+	unsigned nr_exits;
+	u8 user;
+};
+
+struct bt_jit {
+	struct bt_codebuf code;
+	unsigned threshold;
+	u8 *enter;	 /* the trampoline (executable view): enter(cpu, entry) */
+	u8 *exit;	 /* where generated code returns to the dispatcher (rax: exit or NULL) */
+	u64 flush_gen;	 /* bumped by each flush: exits recorded before are gone */
+	bool want_flush; /* the code buffer is full: flush at the next block boundary */
+	bool bmi2;	 /* the host has SHRX etc. */
+	u64 nr_compiled, nr_failed, nr_links, nr_flushes, nr_entries;
+};
+
+/* Set up cpu->jit (at CPU creation, before any sandbox): 0, or a negative errno. */
+MUST_CHECK int bt_jit_init(struct bt_cpu *cpu, unsigned threshold, size_t code_bytes);
+void bt_jit_destroy(struct bt_cpu *cpu);
+
+/*
+ * Compile b for the CPU's current CPL class; b->jit[user] is the entry afterwards, or stays NULL
+ * when b cannot be compiled (not 64-bit code, or no room: then a flush is requested).
+ */
+void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user);
+
+/* Run generated code from entry. Returns the exit taken when it may be linked, else NULL. */
+struct bt_jit_exit *bt_jit_run(struct bt_cpu *cpu, void *entry);
+
+/* x left its block for target, which has code for x's CPL class: link them if allowed. */
+void bt_jit_link(struct bt_cpu *cpu, struct bt_jit_exit *x, struct bt_block *target);
+
+/* b is being dropped from the cache: forget its code, unlink what jumps to it. */
+void bt_jit_block_dropped(struct bt_cpu *cpu, struct bt_block *b);
+
+/* All blocks are being dropped: all code goes. */
+void bt_jit_flush(struct bt_cpu *cpu);
+
+/* ---- called from generated code (jit.c) ---- */
+
+/* Memory access kinds of the slow path. */
+enum bt_jit_mem_kind {
+	BT_JIT_LD,
+	BT_JIT_ST,
+	BT_JIT_RMW,
+};
+
+#define BT_JIT_MEM_INFO(size, kind, seg) ((u32)(size) | (u32)(kind) << 8 | (u32)(seg) << 16)
+
+/* What the slow path left to do after the instruction (cpu->jit_post). */
+#define BT_JIT_POST_STORE 1u /* jit_tmp goes to memory */
+#define BT_JIT_POST_EXIT  2u /* the store hit the running block's code: leave after it */
+
+/*
+ * The slow path of an access the inline lookup missed: the host address of the operand (RAM,
+ * one page: the TLB entry is filled) or &cpu->jit_tmp (loaded for LD and RMW; stored by
+ * bt_jit_mem_post). Raises the access's fault.
+ */
+u8 *bt_jit_mem_slow(struct bt_cpu *cpu, u64 lin, u32 info);
+void bt_jit_mem_post(struct bt_cpu *cpu);
+/* Put the lazy flags in the BT_LF_HOST form generated code reloads with SAHF. */
+void bt_jit_flags_host(struct bt_cpu *cpu);
+/* #GP(0) at the current instruction (a non-canonical branch target). */
+NORETURN void bt_jit_raise_gp(struct bt_cpu *cpu);
+
+#endif

@@ -1,0 +1,1494 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The JIT's compiler (jit.h, docs/bt-jit.md): one decoded block of 64-bit code to host code.
+ *
+ * Layout of a block's code: the code record pointer (8 bytes), the entry (loads the cached guest
+ * registers), the loop head (the budget check: leave if icount + n would pass jit_limit, else
+ * count the whole block at once), the body, then the out-of-line stubs (slow paths of memory
+ * accesses, unlinked exits, the budget exit, dynamic exits), then the exit records.
+ *
+ * Guest registers: the block's most used ones (JIT_POOL host registers at most) live in host
+ * registers from the entry on; the others stay in cpu->st.gpr and go through scratch
+ * registers. What was written is stored back before every call into C and at every exit; after
+ * a call into an interpreter handler all are loaded again.
+ *
+ * Flags: an instruction the host runs as itself leaves the guest flags in the host RFLAGS. They
+ * are stored (SETO/LAHF into lf_res, lf_op = BT_LF_HOST) before anything that clobbers the host
+ * flags (the TLB lookup, a call, an exit), so the lazy-flags state is exact at every point where
+ * a fault can be taken, and they are loaded back (ADD AL,7Fh; SAHF) when an instruction reads
+ * them; a lazy state of another kind is first put in that form by bt_jit_flags_host.
+ *
+ * Instructions compiled natively: integer ALU ops in every ModRM form (ADD..CMP, TEST, NOT,
+ * NEG, INC, DEC, one-operand MUL/IMUL, IMUL, shifts and rotates, BT/BTS/BTR/BTC with an
+ * immediate or a register, XCHG, XADD, CMPXCHG, SETcc, CMOVcc, MOV, MOVZX, MOVSX, MOVSXD, LEA,
+ * BSWAP, CBW..CQO, CLC/STC/CMC, NOP) with LOCK kept as the host's own LOCK, PUSH/POP of
+ * registers and immediates, LEAVE, CALL rel, RET, JMP rel, Jcc, and JMP/CALL through a
+ * register (JMP also through memory). Everything else, and every form with AH..BH, calls the
+ * interpreter's handler.
+ */
+#include "bt-fallback/jit/jit.h"
+
+#include "bt-fallback/jit/emit.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OFF(f)	  ((s32)offsetof(struct bt_cpu, f))
+#define GPR(g)	  (OFF(st.gpr) + 8 * (s32)(g))
+#define BOFF(f)	  ((s32)offsetof(struct bt_block, f))
+#define JIT_NONE  0xff
+#define JIT_POOL  9
+#define JIT_STUBS (2 * BT_BLOCK_MAX_INSNS + 8)
+
+/* Host registers guest registers are cached in, callee-saved first (they survive C calls). */
+static const u8 jit_pool[JIT_POOL] = { BT_H_RBX, BT_H_RBP, BT_H_R12, BT_H_R13, BT_H_R14,
+				       BT_H_R8,	 BT_H_R9,  BT_H_R10, BT_H_R11 };
+
+static bool jit_caller_saved(unsigned h)
+{
+	return h >= BT_H_R8 && h <= BT_H_R11;
+}
+
+/* What the compiler knows at a point of the code. */
+struct jit_state {
+	u16 dirty;    /* cached guest registers newer in the host than in cpu->st.gpr */
+	bool fl_host; /* the host RFLAGS hold the guest's arithmetic flags */
+	bool fl_mem;  /* the lazy-flags state in cpu does */
+	bool lf_host; /* ... in the BT_LF_HOST form */
+};
+
+/*
+ * The part of a native instruction after its memory operand is translated (to a host address in
+ * RSI): loading operands, the host instruction, storing results. Emitted inline and again in the
+ * slow path stub of the access.
+ */
+struct jit_body {
+	unsigned flags; /* bt_emit flags: size prefix, REX.W, byte registers, LOCK */
+	u32 op;
+	unsigned oplen;
+	bool no_modrm;
+	u8 digit;	     /* ModRM.reg when reg is not a guest register */
+	u8 g_reg;	     /* guest register in ModRM.reg, or JIT_NONE */
+	u8 h_reg;	     /* or a host register used as is (JIT_NONE: neither) */
+	bool reg_rd, reg_wr; /* g_reg read, written */
+	u8 g_rm;	     /* register form: the guest register; JIT_NONE: memory [RSI] */
+	bool rm_rd, rm_wr;   /* g_rm read, written */
+	u16 imp_in, imp_out; /* implicit guest registers (RAX, RCX, RDX) in host RAX/RCX/RDX */
+	unsigned imm_len;    /* immediate after the ModRM bytes */
+	u64 imm;
+	bool pre_imm;	    /* load imm into h_reg first (a 64-bit constant to store) */
+	bool fl_in, fl_out; /* needs the guest flags in the host before; leaves them after */
+};
+
+/* Where a store that hit the running block's own code leaves to (after the instruction). */
+enum jit_smc_exit {
+	JIT_SMC_NEXT,	/* the next instruction */
+	JIT_SMC_TARGET, /* a CALL's static target */
+	JIT_SMC_DYN,	/* an indirect CALL's target, in cpu->jit_target */
+};
+
+struct jit_mem_stub {
+	u8 *jne;	     /* the lookup's JNE rel32 */
+	u8 *back, *after;    /* the inline body and what follows it */
+	struct jit_state st; /* at the JNE */
+	struct jit_body body;
+	unsigned idx;
+	u32 info;
+	/* The rest of the instruction after its store, for that exit: RSP += smc_rsp, and where. */
+	s32 smc_rsp;
+	enum jit_smc_exit smc_exit;
+	u64 smc_target;
+};
+
+/* A jump to a stub emitted after the body: what kind and for which instruction. */
+enum jit_tail_kind {
+	JIT_TAIL_DYN1,	/* icount += 1, leave at cpu->next_rip (after a handler set end_block) */
+	JIT_TAIL_MISS,	/* an indirect jump the jump cache did not answer: leave at RAX */
+	JIT_TAIL_RETGP, /* RET to a non-canonical address: undo RSP, #GP */
+};
+
+struct jit_tail {
+	u8 *field;
+	enum jit_tail_kind kind;
+	unsigned idx;
+	struct jit_state st;
+	s32 rsp_delta;
+};
+
+struct jit_ctx {
+	struct bt_cpu *cpu;
+	struct bt_block *b;
+	bool user;
+	struct bt_emit e;
+	struct bt_codebuf *cb;
+	u8 host[CPU_NR_GPRS]; /* host register caching each guest register, or JIT_NONE */
+	u16 cached,
+		written; /* guest registers cached; cached ones written somewhere in the block */
+	struct jit_state st;
+	unsigned idx, n;
+	u64 rip, next;
+	u8 *head;	/* the loop head */
+	u8 *budget_jcc; /* its JA rel32 */
+	u8 *dyn_exit;	/* the shared dynamic exit (RIP from cpu->next_rip) */
+	struct jit_mem_stub mem[JIT_STUBS];
+	unsigned nr_mem;
+	struct jit_tail tail[JIT_STUBS];
+	unsigned nr_tail;
+
+	struct {
+		u8 *field; /* rel32 of the JMP/Jcc to link */
+		u64 target;
+		u8 *stub;
+	} exits[2];
+
+	unsigned nr_exits;
+	bool ended; /* the last instruction left the block itself */
+	bool fail;  /* something cannot be compiled: give up on the block */
+};
+
+/* ------------------------------------------------------------ small emitters */
+
+static struct bt_emit_rm jit_gpr_mem(unsigned g)
+{
+	return bt_rm_mem(BT_H_R15, GPR(g));
+}
+
+static struct bt_emit_rm jit_cpu(s32 off)
+{
+	return bt_rm_mem(BT_H_R15, off);
+}
+
+/* MOV qword [R15 + off], imm64 (through RAX when it does not fit a sign-extended imm32). */
+static void jit_store_imm64(struct jit_ctx *c, s32 off, u64 v)
+{
+	if ((u64)(s64)(s32)v == v) {
+		bt_emit_mov_rm_imm(&c->e, 8, jit_cpu(off), (u32)v);
+	} else {
+		bt_emit_mov_r_imm(&c->e, BT_H_RAX, v);
+		bt_emit_mov_rm_r(&c->e, 8, jit_cpu(off), BT_H_RAX);
+	}
+}
+
+/* ADD/SUB qword [R15 + off], imm (icount corrections). */
+static void jit_add_mem(struct jit_ctx *c, s32 off, s32 v)
+{
+	if (v)
+		bt_emit_alu_rm_imm(&c->e, v > 0 ? 0 : 5, 8, jit_cpu(off), v > 0 ? v : -v);
+}
+
+static void jit_writeback(struct jit_ctx *c, u16 regs)
+{
+	for (unsigned g = 0; g < CPU_NR_GPRS; g++)
+		if ((regs >> g) & 1)
+			bt_emit_mov_rm_r(&c->e, 8, jit_gpr_mem(g), c->host[g]);
+}
+
+static void jit_reload(struct jit_ctx *c, bool caller_saved_only)
+{
+	for (unsigned g = 0; g < CPU_NR_GPRS; g++)
+		if (((c->cached >> g) & 1) && (!caller_saved_only || jit_caller_saved(c->host[g])))
+			bt_emit_mov_r_rm(&c->e, 8, c->host[g], jit_gpr_mem(g));
+}
+
+/* Store the host flags in the lazy state (does not change the host flags; clobbers RAX). */
+static void jit_flags_to_mem(struct jit_ctx *c)
+{
+	if (!c->st.fl_host || c->st.fl_mem)
+		return;
+	bt_emit_setcc(&c->e, BT_CC_O, BT_H_RAX);
+	bt_emit_u8(&c->e, 0x9f); /* LAHF */
+	bt_emit_mov_rm_r(&c->e, 2, jit_cpu(OFF(lf_res)), BT_H_RAX);
+	if (!c->st.lf_host)
+		bt_emit_mov_rm_imm(&c->e, 4, jit_cpu(OFF(lf_op)), BT_LF_HOST);
+	c->st.fl_mem = c->st.lf_host = true;
+}
+
+/* Load the host flags from a BT_LF_HOST lazy state (clobbers RAX). */
+static void jit_flags_load(struct jit_ctx *c)
+{
+	bt_emit_mov_r_rm(&c->e, 2, BT_H_RAX, jit_cpu(OFF(lf_res)));
+	bt_emit_alu_rm_imm(&c->e, 0, 1, bt_rm_reg(BT_H_RAX), 0x7f); /* OF from bit 0 */
+	bt_emit_u8(&c->e, 0x9e);				    /* SAHF */
+	c->st.fl_host = true;
+}
+
+/* A call of fn(cpu) that touches no guest register: keep the caller-saved cached ones. */
+static void jit_call_light(struct jit_ctx *c, const void *fn)
+{
+	u16 save = 0;
+
+	for (unsigned g = 0; g < CPU_NR_GPRS; g++)
+		if (((c->st.dirty >> g) & 1) && jit_caller_saved(c->host[g]))
+			save |= 1u << g;
+	jit_writeback(c, save);
+	c->st.dirty &= (u16)~save;
+	bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(BT_H_RDI), BT_H_R15);
+	bt_emit_call_abs(&c->e, fn);
+	jit_reload(c, true);
+	c->st.fl_host = false;
+}
+
+/* The lazy flags in the BT_LF_HOST form (a call when they are in another form). */
+static void jit_flags_mem_host_form(struct jit_ctx *c)
+{
+	if (c->st.fl_mem && c->st.lf_host)
+		return;
+	jit_call_light(c, (const void *)bt_jit_flags_host);
+	c->st.fl_mem = c->st.lf_host = true;
+}
+
+/* The guest flags in the host RFLAGS. */
+static void jit_flags_to_host(struct jit_ctx *c)
+{
+	if (c->st.fl_host)
+		return;
+	jit_flags_mem_host_form(c);
+	jit_flags_load(c);
+}
+
+/* Before a C call that may fault: flags and registers in cpu, RIP, icount and cur_block exact. */
+static void jit_sync_for_call(struct jit_ctx *c, bool set_next)
+{
+	jit_flags_to_mem(c);
+	jit_writeback(c, c->st.dirty);
+	c->st.dirty = 0;
+	jit_store_imm64(c, OFF(st.rip), c->rip);
+	if (set_next)
+		jit_store_imm64(c, OFF(next_rip), c->next);
+	jit_add_mem(c, OFF(icount), -(s32)(c->n - c->idx));
+	bt_emit_mov_r_imm(&c->e, BT_H_RAX, (u64)(uintptr_t)c->b);
+	bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(cur_block)), BT_H_RAX);
+}
+
+/* ----------------------------------------------------- register operands */
+
+/* The host register with guest register g's value (loaded into scratch when not cached). */
+static unsigned jit_src(struct jit_ctx *c, unsigned g, unsigned scratch)
+{
+	if (c->host[g] != JIT_NONE)
+		return c->host[g];
+	bt_emit_mov_r_rm(&c->e, 8, scratch, jit_gpr_mem(g));
+	return scratch;
+}
+
+static void jit_mark_written(struct jit_ctx *c, unsigned g)
+{
+	if (c->host[g] != JIT_NONE)
+		c->st.dirty |= (u16)(1u << g);
+}
+
+/* After writing host register h for guest register g: store it when g is not cached. */
+static void jit_dst_done(struct jit_ctx *c, unsigned g, unsigned h)
+{
+	if (c->host[g] == JIT_NONE)
+		bt_emit_mov_rm_r(&c->e, 8, jit_gpr_mem(g), h);
+	else
+		jit_mark_written(c, g);
+}
+
+static const u8 jit_imp_host[3] = { BT_H_RAX, BT_H_RCX, BT_H_RDX }; /* guest RAX, RCX, RDX */
+
+static void jit_body_emit(struct jit_ctx *c, const struct jit_body *bd)
+{
+	unsigned hreg = bd->digit, hrm = BT_H_RSI;
+	struct bt_emit_rm rm;
+
+	/* Outputs are loaded too: a 16-bit result (CWD, MUL r16) keeps the upper bits. */
+	for (unsigned g = 0; g < 3; g++)
+		if (((bd->imp_in | bd->imp_out) >> g) & 1)
+			bt_emit_mov_r_rm(&c->e, 8, jit_imp_host[g],
+					 c->host[g] != JIT_NONE ? bt_rm_reg(c->host[g]) :
+								  jit_gpr_mem(g));
+	if (bd->g_reg != JIT_NONE) {
+		hreg = c->host[bd->g_reg];
+		if (hreg == JIT_NONE) {
+			hreg = BT_H_RDI;
+			bt_emit_mov_r_rm(&c->e, 8, hreg,
+					 jit_gpr_mem(bd->g_reg)); /* also for partial writes */
+		}
+	} else if (bd->h_reg != JIT_NONE) {
+		hreg = bd->h_reg;
+		if (bd->pre_imm)
+			bt_emit_mov_r_imm(&c->e, hreg, bd->imm);
+	}
+	if (bd->g_rm != JIT_NONE) {
+		hrm = c->host[bd->g_rm];
+		if (hrm == JIT_NONE) {
+			hrm = BT_H_RSI;
+			bt_emit_mov_r_rm(&c->e, 8, hrm, jit_gpr_mem(bd->g_rm));
+		}
+		rm = bt_rm_reg(hrm);
+	} else {
+		rm = bt_rm_mem(BT_H_RSI, 0);
+	}
+	if (bd->no_modrm)
+		bt_emit_op_reg(&c->e, bd->flags, bd->op, bd->oplen, 0);
+	else
+		bt_emit_op(&c->e, bd->flags, bd->op, bd->oplen, hreg, rm);
+	if (!bd->pre_imm) {
+		if (bd->imm_len == 1)
+			bt_emit_u8(&c->e, (u8)bd->imm);
+		else if (bd->imm_len == 2)
+			bt_emit_u16(&c->e, (u16)bd->imm);
+		else if (bd->imm_len == 4)
+			bt_emit_u32(&c->e, (u32)bd->imm);
+	}
+	if (bd->g_reg != JIT_NONE && bd->reg_wr)
+		jit_dst_done(c, bd->g_reg, hreg);
+	if (bd->g_rm != JIT_NONE && bd->rm_wr)
+		jit_dst_done(c, bd->g_rm, hrm);
+	for (unsigned g = 0; g < 3; g++) {
+		if (!((bd->imp_out >> g) & 1))
+			continue;
+		if (c->host[g] != JIT_NONE) {
+			bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(c->host[g]), jit_imp_host[g]);
+			jit_mark_written(c, g);
+		} else {
+			bt_emit_mov_rm_r(&c->e, 8, jit_gpr_mem(g), jit_imp_host[g]);
+		}
+	}
+	if (bd->fl_out) {
+		c->st.fl_host = true;
+		c->st.fl_mem = false;
+	}
+}
+
+/* ---------------------------------------------------------- memory operands */
+
+/* RSI = the linear address of the memory operand (64-bit mode). */
+static void jit_ea(struct jit_ctx *c, const struct bt_insn *in)
+{
+	unsigned base = JIT_NONE, index = JIT_NONE;
+	u64 a;
+
+	if (in->ea_kind == BT_EA_RIP) {
+		a = c->next + (u64)in->disp;
+		if (in->asz == 4)
+			a &= 0xffffffffu;
+		bt_emit_mov_r_imm(&c->e, BT_H_RSI, a);
+	} else {
+		if (in->base != BT_REG_NONE)
+			base = jit_src(c, in->base, BT_H_RSI);
+		if (in->index != BT_REG_NONE)
+			index = jit_src(c, in->index, BT_H_RDI);
+		if (base == JIT_NONE && index == JIT_NONE) {
+			a = (u64)in->disp;
+			bt_emit_mov_r_imm(&c->e, BT_H_RSI, in->asz == 4 ? (u32)a : a);
+		} else {
+			bt_emit_lea(&c->e, in->asz == 4 ? 4 : 8, BT_H_RSI,
+				    bt_rm_sib(base == JIT_NONE ? BT_H_NONE : base,
+					      index == JIT_NONE ? BT_H_NONE : index, in->scale,
+					      (s32)in->disp));
+		}
+	}
+	if (in->seg == CPU_FS || in->seg == CPU_GS)
+		bt_emit_alu_r_rm(&c->e, 0, 8, BT_H_RSI, jit_cpu(OFF(st.seg[in->seg].base)));
+}
+
+/*
+ * The inline TLB lookup of an access of size bytes at RSI: RSI = host address on a hit, else to
+ * the slow path stub (whose JNE field is returned). Clobbers RAX, RDI and the host flags.
+ */
+static u8 *jit_lookup(struct jit_ctx *c, unsigned size, enum bt_access acc)
+{
+	s32 entry0 = OFF(tlb[c->user][0]);
+	u8 *jne;
+
+	bt_emit_mov_r_rm(&c->e, 4, BT_H_RDI, bt_rm_reg(BT_H_RSI));
+	bt_emit_shift_imm(&c->e, 5, 4, bt_rm_reg(BT_H_RDI), BT_PAGE_SHIFT - 6);
+	bt_emit_alu_rm_imm(&c->e, 4, 4, bt_rm_reg(BT_H_RDI), (BT_TLB_SIZE - 1) << 6);
+	bt_emit_lea(&c->e, 8, BT_H_RAX, bt_rm_mem(BT_H_RSI, (s32)size - 1));
+	bt_emit_alu_rm_imm(&c->e, 4, 8, bt_rm_reg(BT_H_RAX), (s32)BT_PAGE_MASK);
+	bt_emit_alu_r_rm(&c->e, 7, 8, BT_H_RAX,
+			 bt_rm_sib(BT_H_R15, BT_H_RDI, 0,
+				   entry0 + (s32)offsetof(struct bt_tlb_entry, tag[acc])));
+	jne = bt_emit_jcc32(&c->e, BT_CC_NE);
+	bt_emit_alu_r_rm(&c->e, 0, 8, BT_H_RSI,
+			 bt_rm_sib(BT_H_R15, BT_H_RDI, 0,
+				   entry0 + (s32)offsetof(struct bt_tlb_entry, addend)));
+	return jne;
+}
+
+/*
+ * A native instruction with a memory operand of size bytes: the address, the lookup, the body;
+ * the slow path is emitted after the block.
+ */
+static void jit_mem_insn(struct jit_ctx *c, const struct bt_insn *in, unsigned size,
+			 enum bt_jit_mem_kind kind, const struct jit_body *bd)
+{
+	struct jit_mem_stub *s;
+
+	if (c->nr_mem == JIT_STUBS) {
+		c->fail = true;
+		return;
+	}
+	if (bd->fl_in && !c->st.fl_host)
+		jit_flags_mem_host_form(c); /* before RSI holds anything: it may call */
+	jit_flags_to_mem(c);
+	jit_ea(c, in);
+	s = &c->mem[c->nr_mem++];
+	s->jne = jit_lookup(c, size, kind == BT_JIT_LD ? BT_ACC_READ : BT_ACC_WRITE);
+	c->st.fl_host = false;
+	s->st = c->st;
+	s->body = *bd;
+	s->idx = c->idx;
+	s->info = BT_JIT_MEM_INFO(size, kind, in->seg);
+	s->smc_rsp = 0;
+	s->smc_exit = JIT_SMC_NEXT;
+	s->back = c->e.p;
+	if (bd->fl_in)
+		jit_flags_load(c);
+	jit_body_emit(c, bd);
+	s->after = c->e.p;
+}
+
+/* The slow path of one access (after the block). */
+static void jit_emit_mem_stub(struct jit_ctx *c, struct jit_mem_stub *s)
+{
+	struct jit_state after;
+	u8 *post, *exit_jne;
+
+	c->idx = s->idx;
+	c->rip = c->b->rip;
+	for (unsigned i = 0; i < s->idx; i++)
+		c->rip += c->b->insns[i].len;
+	c->next = c->rip + c->b->insns[s->idx].len;
+	bt_emit_patch_rel32(s->jne, c->e.p);
+	c->st = s->st;
+	/* RSI is the linear address still (the lookup adds the addend only on a hit). */
+	jit_sync_for_call(c, false);
+	bt_emit_mov_r_imm(&c->e, BT_H_RDX, s->info);
+	bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(BT_H_RDI), BT_H_R15);
+	bt_emit_call_abs(&c->e, (const void *)bt_jit_mem_slow);
+	bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(BT_H_RSI), BT_H_RAX);
+	jit_add_mem(c, OFF(icount), (s32)(c->n - c->idx));
+	jit_reload(c, true);
+	bt_emit_alu_rm_imm(&c->e, 7, 4, jit_cpu(OFF(jit_post)), 0);
+	post = bt_emit_jcc32(&c->e, BT_CC_NE);
+	bt_emit_patch_rel32(bt_emit_jmp32(&c->e), s->back);
+	/* MMIO, a page crossing, or a store into this block's own code. */
+	bt_emit_patch_rel32(post, c->e.p);
+	if (s->body.fl_in)
+		jit_flags_load(c);
+	jit_body_emit(c, &s->body);
+	after = c->st; /* what the inline code after the body assumes */
+	jit_flags_to_mem(c);
+	jit_writeback(c, c->st.dirty);
+	bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(BT_H_RDI), BT_H_R15);
+	bt_emit_call_abs(&c->e, (const void *)bt_jit_mem_post);
+	jit_reload(c, true);
+	bt_emit_alu_rm_imm(&c->e, 7, 1, jit_cpu(OFF(end_block)), 0);
+	exit_jne = bt_emit_jcc32(&c->e, BT_CC_NE);
+	if (after.fl_host) /* after the compare, which clobbers them */
+		jit_flags_load(c);
+	bt_emit_patch_rel32(bt_emit_jmp32(&c->e), s->after);
+	/* Leave after this instruction (its code was written), with the rest of it done. */
+	bt_emit_patch_rel32(exit_jne, c->e.p);
+	jit_add_mem(c, OFF(icount), -(s32)(c->n - c->idx - 1));
+	jit_add_mem(c, GPR(CPU_RSP), s->smc_rsp);
+	if (s->smc_exit == JIT_SMC_DYN) {
+		bt_emit_mov_r_rm(&c->e, 8, BT_H_RAX, jit_cpu(OFF(jit_target)));
+		bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(st.rip)), BT_H_RAX);
+	} else {
+		jit_store_imm64(c, OFF(st.rip),
+				s->smc_exit == JIT_SMC_TARGET ? s->smc_target : c->next);
+	}
+	bt_emit_alu_rm_r(&c->e, 6, 4, bt_rm_reg(BT_H_RAX), BT_H_RAX);
+	bt_emit_patch_rel32(bt_emit_jmp32(&c->e), bt_codebuf_rw(c->cb, c->cpu->jit->exit));
+}
+
+/* -------------------------------------------------------------- exits */
+
+/* A direct exit to target: linkable JMP (or Jcc) whose stub leaves to the dispatcher. */
+static void jit_exit_direct(struct jit_ctx *c, u8 *field, u64 target)
+{
+	if (c->nr_exits == 2 || !field) {
+		c->fail = true;
+		return;
+	}
+	c->exits[c->nr_exits].field = field;
+	c->exits[c->nr_exits].target = target;
+	c->nr_exits++;
+}
+
+/* Leave for target with everything stored; a jump to this block's start stays in registers. */
+static void jit_jump_to(struct jit_ctx *c, u64 target)
+{
+	jit_flags_to_mem(c);
+	if (target == c->b->rip && !c->b->pages[1].block) {
+		bt_emit_patch_rel32(bt_emit_jmp32(&c->e), c->head);
+		return;
+	}
+	jit_writeback(c, c->st.dirty);
+	jit_exit_direct(c, bt_emit_jmp32(&c->e), target);
+}
+
+/* An indirect jump to RAX (64-bit target, flags and registers already stored). */
+static void jit_jump_indirect(struct jit_ctx *c, bool ret_check, s32 rsp_delta)
+{
+	s32 jc = OFF(cache.jc[c->user][0]);
+	struct jit_tail *t;
+
+	bt_emit_mov_r_rm(&c->e, 4, BT_H_RCX, bt_rm_reg(BT_H_RAX));
+	bt_emit_shift_imm(&c->e, 5, 4, bt_rm_reg(BT_H_RCX), 12);
+	bt_emit_alu_r_rm(&c->e, 6, 4, BT_H_RCX, bt_rm_reg(BT_H_RAX));
+	bt_emit_alu_rm_imm(&c->e, 4, 4, bt_rm_reg(BT_H_RCX), BT_JC_SIZE - 1);
+	bt_emit_shift_imm(&c->e, 4, 4, bt_rm_reg(BT_H_RCX), 4);
+	_Static_assert(sizeof(struct bt_jc_entry) == 16, "indexed by a shift of 4");
+	bt_emit_mov_r_rm(&c->e, 8, BT_H_RDX, bt_rm_sib(BT_H_R15, BT_H_RCX, 0, jc));
+	bt_emit_mov_r_rm(
+		&c->e, 4, BT_H_RDI,
+		bt_rm_sib(BT_H_R15, BT_H_RCX, 0, jc + (s32)offsetof(struct bt_jc_entry, gen)));
+	bt_emit_alu_r_rm(&c->e, 7, 4, BT_H_RDI, jit_cpu(OFF(cache.jc_gen)));
+	t = &c->tail[c->nr_tail++];
+	*t = (struct jit_tail){ .field = bt_emit_jcc32(&c->e, BT_CC_NE),
+				.kind = ret_check ? JIT_TAIL_RETGP : JIT_TAIL_MISS,
+				.idx = c->idx,
+				.st = c->st,
+				.rsp_delta = rsp_delta };
+	bt_emit_mov_r_rm(
+		&c->e, 4, BT_H_RDI,
+		bt_rm_sib(BT_H_R15, BT_H_RCX, 0, jc + (s32)offsetof(struct bt_jc_entry, ng_gen)));
+	bt_emit_test_rm_r(&c->e, 4, bt_rm_reg(BT_H_RDI), BT_H_RDI);
+	{
+		u8 *global = bt_emit_jcc8(&c->e, BT_CC_E);
+
+		bt_emit_alu_r_rm(&c->e, 7, 4, BT_H_RDI, jit_cpu(OFF(cache.jc_ng_gen)));
+		t = &c->tail[c->nr_tail++];
+		*t = c->tail[c->nr_tail - 2];
+		t->field = bt_emit_jcc32(&c->e, BT_CC_NE);
+		bt_emit_patch_rel8(global, c->e.p);
+	}
+	bt_emit_alu_r_rm(&c->e, 7, 8, BT_H_RAX, bt_rm_mem(BT_H_RDX, BOFF(rip)));
+	t = &c->tail[c->nr_tail++];
+	*t = c->tail[c->nr_tail - 2];
+	t->field = bt_emit_jcc32(&c->e, BT_CC_NE);
+	bt_emit_mov_r_rm(&c->e, 8, BT_H_RDX, bt_rm_mem(BT_H_RDX, BOFF(jit[c->user])));
+	bt_emit_test_rm_r(&c->e, 8, bt_rm_reg(BT_H_RDX), BT_H_RDX);
+	t = &c->tail[c->nr_tail++];
+	*t = c->tail[c->nr_tail - 2];
+	t->field = bt_emit_jcc32(&c->e, BT_CC_E);
+	bt_emit_jmp_r(&c->e, BT_H_RDX);
+	c->ended = true;
+}
+
+static void jit_emit_tail(struct jit_ctx *c, struct jit_tail *t)
+{
+	u8 *exit = bt_codebuf_rw(c->cb, c->cpu->jit->exit);
+
+	bt_emit_patch_rel32(t->field, c->e.p);
+	if (t->kind == JIT_TAIL_DYN1) {
+		jit_add_mem(c, OFF(icount), 1);
+		bt_emit_patch_rel32(bt_emit_jmp32(&c->e), c->dyn_exit);
+		return;
+	}
+	if (t->kind == JIT_TAIL_RETGP) {
+		/* A miss: if RAX is not canonical, the RET faults (RSP as before it). */
+		u8 *ok;
+
+		bt_emit_mov_r_rm(&c->e, 8, BT_H_RCX, bt_rm_reg(BT_H_RAX));
+		bt_emit_shift_imm(&c->e, 4, 8, bt_rm_reg(BT_H_RCX), 16);
+		bt_emit_shift_imm(&c->e, 7, 8, bt_rm_reg(BT_H_RCX), 16);
+		bt_emit_alu_r_rm(&c->e, 7, 8, BT_H_RCX, bt_rm_reg(BT_H_RAX));
+		ok = bt_emit_jcc32(&c->e, BT_CC_E);
+		jit_add_mem(c, GPR(CPU_RSP), -t->rsp_delta);
+		c->idx = t->idx;
+		jit_add_mem(c, OFF(icount), -(s32)(c->n - c->idx));
+		c->rip = c->b->rip;
+		for (unsigned i = 0; i < t->idx; i++)
+			c->rip += c->b->insns[i].len;
+		jit_store_imm64(c, OFF(st.rip), c->rip);
+		bt_emit_mov_r_imm(&c->e, BT_H_RAX, (u64)(uintptr_t)c->b);
+		bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(cur_block)), BT_H_RAX);
+		bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(BT_H_RDI), BT_H_R15);
+		bt_emit_call_abs(&c->e, (const void *)bt_jit_raise_gp);
+		bt_emit_patch_rel32(ok, c->e.p);
+	}
+	bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(st.rip)), BT_H_RAX);
+	bt_emit_alu_rm_r(&c->e, 6, 4, bt_rm_reg(BT_H_RAX), BT_H_RAX);
+	bt_emit_patch_rel32(bt_emit_jmp32(&c->e), exit);
+}
+
+/* ------------------------------------------------------- interpreter calls */
+
+/*
+ * Handlers after which generated code returns to the dispatcher whatever they did: they may
+ * change the mode, the CPL, the stack size or the interrupt flag, or flush the TLB.
+ */
+static bool jit_helper_leaves(const struct bt_insn *in)
+{
+	switch (in->opcode) {
+	case 0x07:
+	case 0x17:
+	case 0x1f:
+	case 0x8e:
+	case 0x9a:
+	case 0x9d:
+	case 0xca:
+	case 0xcb:
+	case 0xcc:
+	case 0xcd:
+	case 0xce:
+	case 0xcf:
+	case 0xea:
+	case 0xf4:
+	case 0xfa:
+	case 0xfb:
+	case 0x100:
+	case 0x101:
+	case 0x105:
+	case 0x106:
+	case 0x107:
+	case 0x108:
+	case 0x109:
+	case 0x120:
+	case 0x121:
+	case 0x122:
+	case 0x123:
+	case 0x130:
+	case 0x134:
+	case 0x135:
+	case 0x1a1:
+	case 0x1a9:
+	case 0x1b2:
+	case 0x1b4:
+	case 0x1b5:
+		return true;
+	case 0xff:
+		return in->modrm_reg == 3 || in->modrm_reg == 5;
+	default:
+		return false;
+	}
+}
+
+static void jit_helper(struct jit_ctx *c, const struct bt_insn *in, bool last)
+{
+	jit_sync_for_call(c, true);
+	bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(BT_H_RDI), BT_H_R15);
+	bt_emit_mov_r_imm(&c->e, BT_H_RSI, (u64)(uintptr_t)in);
+	bt_emit_call_abs(&c->e, (const void *)in->fn);
+	c->st = (struct jit_state){ .fl_mem = true };
+	if (last || jit_helper_leaves(in)) {
+		jit_add_mem(c, OFF(icount), 1);
+		bt_emit_patch_rel32(bt_emit_jmp32(&c->e), c->dyn_exit);
+		c->ended = true;
+		return;
+	}
+	jit_reload(c, false);
+	bt_emit_alu_rm_imm(&c->e, 7, 1, jit_cpu(OFF(end_block)), 0);
+	c->tail[c->nr_tail++] = (struct jit_tail){ .field = bt_emit_jcc32(&c->e, BT_CC_NE),
+						   .kind = JIT_TAIL_DYN1,
+						   .idx = c->idx };
+	jit_add_mem(c, OFF(icount), (s32)(c->n - c->idx));
+}
+
+/* ------------------------------------------------------ native instructions */
+
+/* Size flags of the host instruction for operand size sz. */
+static unsigned jit_size_flags(unsigned sz)
+{
+	switch (sz) {
+	case 1:
+		return BT_EMIT_BYTE_REG | BT_EMIT_BYTE_RM;
+	case 2:
+		return BT_EMIT_66;
+	case 8:
+		return BT_EMIT_W;
+	default:
+		return 0;
+	}
+}
+
+/* The opcode bytes of the decoded opcode (map 0, 0F, 0F 38). */
+static void jit_body_op(struct jit_body *bd, const struct bt_insn *in)
+{
+	unsigned map = in->opcode >> 8, op = in->opcode & 0xff;
+
+	bd->op = map == 0 ? op : map == 1 ? 0x0f | op << 8 : 0x380f | op << 16;
+	bd->oplen = map + 1;
+}
+
+/* A guest register a native instruction can name: not AH..BH. */
+static bool jit_reg_ok(unsigned r)
+{
+	return r < CPU_NR_GPRS;
+}
+
+/* Run a planned body: register form inline, memory form through the lookup. */
+static bool jit_run_body(struct jit_ctx *c, const struct bt_insn *in, struct jit_body *bd,
+			 unsigned msize, enum bt_jit_mem_kind kind)
+{
+	if (bd->g_reg != JIT_NONE && !jit_reg_ok(bd->g_reg))
+		return false;
+	if (in->ea_kind == BT_EA_NONE) {
+		if (bd->g_rm != JIT_NONE && !jit_reg_ok(bd->g_rm))
+			return false;
+		if (bd->fl_in)
+			jit_flags_to_host(c);
+		jit_body_emit(c, bd);
+		return true;
+	}
+	bd->g_rm = JIT_NONE;
+	jit_mem_insn(c, in, msize, kind, bd);
+	return true;
+}
+
+/* The operand forms of ModRM instructions: E,G (E written?), G,E, E only. */
+static struct jit_body jit_body_eg(const struct bt_insn *in, bool e_rd, bool e_wr, bool g_rd,
+				   bool g_wr)
+{
+	struct jit_body bd = { .h_reg = JIT_NONE };
+
+	jit_body_op(&bd, in);
+	bd.flags = jit_size_flags(in->opsz) | (in->lock ? BT_EMIT_LOCK : 0);
+	bd.g_reg = in->reg;
+	bd.reg_rd = g_rd;
+	bd.reg_wr = g_wr;
+	bd.g_rm = in->ea_kind == BT_EA_NONE ? in->rm : JIT_NONE;
+	bd.rm_rd = e_rd;
+	bd.rm_wr = e_wr;
+	return bd;
+}
+
+static struct jit_body jit_body_e(const struct bt_insn *in, bool e_rd, bool e_wr)
+{
+	struct jit_body bd = jit_body_eg(in, e_rd, e_wr, false, false);
+
+	bd.g_reg = JIT_NONE;
+	bd.digit = in->modrm_reg;
+	return bd;
+}
+
+static enum bt_jit_mem_kind jit_kind(bool rd, bool wr)
+{
+	return wr ? (rd ? BT_JIT_RMW : BT_JIT_ST) : BT_JIT_LD;
+}
+
+/* 00-3F: the eight ALU ops in their six forms. */
+static bool jit_alu(struct jit_ctx *c, const struct bt_insn *in)
+{
+	unsigned op = (in->opcode >> 3) & 7, form = in->opcode & 7;
+	bool wr = op != 7;
+	struct jit_body bd;
+
+	if (form <= 1) {
+		bd = jit_body_eg(in, true, wr, true, false);
+	} else if (form <= 3) {
+		bd = jit_body_eg(in, true, false, true, wr);
+	} else {
+		/* AL/eAX, imm as group 1 on the accumulator. */
+		bd = jit_body_e(in, true, wr);
+		bd.op = form == 4 ? 0x80 : 0x81;
+		bd.digit = (u8)op;
+		bd.g_rm = CPU_RAX;
+		bd.imm = in->imm;
+		bd.imm_len = form == 4 ? 1 : in->opsz == 2 ? 2 : 4;
+		bd.fl_in = op == 2 || op == 3;
+		bd.fl_out = true;
+		bd.oplen = 1;
+		if (bd.fl_in)
+			jit_flags_to_host(c);
+		jit_body_emit(c, &bd);
+		return true;
+	}
+	bd.fl_in = op == 2 || op == 3;
+	bd.fl_out = true;
+	return jit_run_body(c, in, &bd, in->opsz, form <= 1 ? jit_kind(true, wr) : BT_JIT_LD);
+}
+
+/* 80-83: group 1 with an immediate. */
+static bool jit_grp1(struct jit_ctx *c, const struct bt_insn *in)
+{
+	unsigned op = in->modrm_reg;
+	struct jit_body bd = jit_body_e(in, true, op != 7);
+
+	bd.imm = in->imm;
+	bd.imm_len = in->opcode == 0x81 ? (in->opsz == 2 ? 2 : 4) : 1;
+	bd.fl_in = op == 2 || op == 3;
+	bd.fl_out = true;
+	return jit_run_body(c, in, &bd, in->opsz, jit_kind(true, op != 7));
+}
+
+/* C0/C1 (imm8), D0/D1 (1), D2/D3 (CL): group 2 shifts and rotates. */
+static bool jit_grp2(struct jit_ctx *c, const struct bt_insn *in)
+{
+	unsigned op = in->modrm_reg, mask = in->opsz == 8 ? 63 : 31;
+	struct jit_body bd = jit_body_e(in, true, true);
+	bool by_cl = in->opcode >= 0xd2, count_zero = false;
+
+	if (op == 6)
+		return false; /* SAL's alias slot: the interpreter decides */
+	if (in->opcode <= 0xc1) {
+		bd.imm = in->imm & 0xff;
+		bd.imm_len = 1;
+		count_zero = (in->imm & mask) == 0;
+	}
+	if (by_cl)
+		bd.imp_in = 1u << CPU_RCX; /* read only: fine when the operand is RCX itself */
+	/* Rotates write only CF and OF; a count that may be 0 writes nothing. */
+	bd.fl_in = !count_zero && (by_cl || op <= 3);
+	bd.fl_out = !count_zero;
+	return jit_run_body(c, in, &bd, in->opsz, BT_JIT_RMW);
+}
+
+/* F6/F7: TEST imm, NOT, NEG, MUL, IMUL (DIV and IDIV can fault: the interpreter). */
+static bool jit_grp3(struct jit_ctx *c, const struct bt_insn *in)
+{
+	unsigned op = in->modrm_reg;
+	struct jit_body bd = jit_body_e(in, true, op == 2 || op == 3);
+
+	switch (op) {
+	case 0:
+	case 1:
+		bd.digit = 0;
+		bd.imm = in->imm;
+		bd.imm_len = in->opsz == 1 ? 1 : in->opsz == 2 ? 2 : 4;
+		bd.fl_out = true;
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_LD);
+	case 2:
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_RMW);
+	case 3:
+		bd.fl_out = true;
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_RMW);
+	case 4:
+	case 5:
+		if (in->ea_kind == BT_EA_NONE && (in->rm == CPU_RAX || in->rm == CPU_RDX))
+			bd.g_rm = in->rm; /* read only: the copies in RAX/RDX are written, fine */
+		bd.imp_in = 1u << CPU_RAX;
+		bd.imp_out = in->opsz == 1 ? 1u << CPU_RAX : (1u << CPU_RAX) | (1u << CPU_RDX);
+		bd.fl_out = true;
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_LD);
+	default:
+		return false;
+	}
+}
+
+static bool jit_native_modrm(struct jit_ctx *c, const struct bt_insn *in)
+{
+	struct jit_body bd;
+	unsigned op = in->opcode;
+
+	if (op < 0x40)
+		return (op & 7) <= 5 && jit_alu(c, in);
+	switch (op) {
+	case 0x80:
+	case 0x81:
+	case 0x83:
+		return jit_grp1(c, in);
+	case 0x84:
+	case 0x85: /* TEST E,G */
+		bd = jit_body_eg(in, true, false, true, false);
+		bd.fl_out = true;
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_LD);
+	case 0xa8:
+	case 0xa9: /* TEST AL/eAX, imm */
+		bd = jit_body_e(in, true, false);
+		bd.op = op == 0xa8 ? 0xf6 : 0xf7;
+		bd.digit = 0;
+		bd.g_rm = CPU_RAX;
+		bd.imm = in->imm;
+		bd.imm_len = op == 0xa8 ? 1 : in->opsz == 2 ? 2 : 4;
+		bd.fl_out = true;
+		jit_body_emit(c, &bd);
+		return true;
+	case 0x86:
+	case 0x87: /* XCHG E,G: with memory, the host's own implicit LOCK */
+		bd = jit_body_eg(in, true, true, true, true);
+		bd.flags &= ~(unsigned)BT_EMIT_LOCK;
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_RMW);
+	case 0x88:
+	case 0x89:
+		bd = jit_body_eg(in, false, true, true, false);
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_ST);
+	case 0x8a:
+	case 0x8b:
+		bd = jit_body_eg(in, true, false, false, true);
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_LD);
+	case 0xc0:
+	case 0xc1:
+	case 0xd0:
+	case 0xd1:
+	case 0xd2:
+	case 0xd3:
+		return jit_grp2(c, in);
+	case 0xc6:
+	case 0xc7: /* MOV E, imm */
+		if (in->modrm_reg)
+			return false;
+		bd = jit_body_e(in, false, true);
+		bd.imm = in->imm;
+		bd.imm_len = in->opsz == 1 ? 1 : in->opsz == 2 ? 2 : 4;
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_ST);
+	case 0xf6:
+	case 0xf7:
+		return jit_grp3(c, in);
+	case 0xfe:
+	case 0xff: /* INC, DEC (CF kept) */
+		if (in->modrm_reg > 1)
+			return false;
+		bd = jit_body_e(in, true, true);
+		bd.fl_in = bd.fl_out = true;
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_RMW);
+	case 0x69:
+	case 0x6b: /* IMUL G, E, imm */
+		bd = jit_body_eg(in, true, false, false, true);
+		bd.imm = in->imm;
+		bd.imm_len = op == 0x6b ? 1 : in->opsz == 2 ? 2 : 4;
+		bd.fl_out = true;
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_LD);
+	case 0x1af: /* IMUL G, E */
+		bd = jit_body_eg(in, true, false, true, true);
+		bd.fl_out = true;
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_LD);
+	case 0x1b6:
+	case 0x1b7:
+	case 0x1be:
+	case 0x1bf: /* MOVZX, MOVSX */
+		bd = jit_body_eg(in, true, false, false, true);
+		bd.flags =
+			jit_size_flags(in->opsz) & ~(unsigned)(BT_EMIT_BYTE_REG | BT_EMIT_BYTE_RM);
+		if (!(op & 1))
+			bd.flags |= BT_EMIT_BYTE_RM;
+		return jit_run_body(c, in, &bd, (op & 1) ? 2 : 1, BT_JIT_LD);
+	case 0x63: /* MOVSXD */
+		bd = jit_body_eg(in, true, false, false, true);
+		return jit_run_body(c, in, &bd, 4, BT_JIT_LD);
+	case 0x1b0:
+	case 0x1b1: /* CMPXCHG E, G: RAX implicit */
+		if (in->reg == CPU_RAX || (in->ea_kind == BT_EA_NONE && in->rm == CPU_RAX))
+			return false;
+		bd = jit_body_eg(in, true, true, true, false);
+		bd.imp_in = bd.imp_out = 1u << CPU_RAX;
+		bd.fl_out = true;
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_RMW);
+	case 0x1c0:
+	case 0x1c1: /* XADD E, G */
+		bd = jit_body_eg(in, true, true, true, true);
+		bd.fl_out = true;
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_RMW);
+	case 0x1a3:
+	case 0x1ab:
+	case 0x1b3:
+	case 0x1bb: /* BT/BTS/BTR/BTC E, G: register forms only (memory reaches past E) */
+		if (in->ea_kind != BT_EA_NONE)
+			return false;
+		bd = jit_body_eg(in, true, op != 0x1a3, true, false);
+		bd.flags &= ~(unsigned)BT_EMIT_LOCK;
+		bd.fl_in = bd.fl_out = true; /* ZF kept */
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_LD);
+	case 0x1ba: /* BT/BTS/BTR/BTC E, imm8 */
+		if (in->modrm_reg < 4)
+			return false;
+		bd = jit_body_e(in, true, in->modrm_reg != 4);
+		bd.imm = in->imm & 0xff;
+		bd.imm_len = 1;
+		bd.fl_in = bd.fl_out = true;
+		return jit_run_body(c, in, &bd, in->opsz, jit_kind(true, in->modrm_reg != 4));
+	default:
+		break;
+	}
+	if (op >= 0x190 && op <= 0x19f) { /* SETcc E8 */
+		bd = jit_body_e(in, false, true);
+		bd.flags = BT_EMIT_BYTE_RM;
+		bd.digit = 0;
+		bd.fl_in = true;
+		return jit_run_body(c, in, &bd, 1, BT_JIT_ST);
+	}
+	if (op >= 0x140 && op <= 0x14f) { /* CMOVcc G, E (E always read) */
+		bd = jit_body_eg(in, true, false, true, true);
+		bd.fl_in = true;
+		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_LD);
+	}
+	return false;
+}
+
+/* Instructions without ModRM the host runs as themselves. */
+static bool jit_native_plain(struct jit_ctx *c, const struct bt_insn *in)
+{
+	unsigned op = in->opcode;
+	struct jit_body bd = { .h_reg = JIT_NONE, .g_reg = JIT_NONE, .g_rm = JIT_NONE };
+	unsigned r = in->rm, sz = in->opsz;
+
+	bd.flags = jit_size_flags(sz);
+	if (op >= 0xb0 && op <= 0xbf) { /* MOV r, imm */
+		if (!jit_reg_ok(r))
+			return false;
+		bd.g_rm = (u8)r;
+		bd.rm_rd = bd.rm_wr = true;
+		bd.op = 0xc7;
+		bd.oplen = 1;
+		bd.imm = in->imm;
+		bd.imm_len = sz == 1 ? 1 : sz == 2 ? 2 : 4;
+		if (sz == 1)
+			bd.op = 0xc6;
+		if (sz == 8 && (u64)(s64)(s32)in->imm != in->imm) {
+			/* A full 64-bit immediate: MOV r64, imm64 straight into place. */
+			unsigned h = c->host[r] != JIT_NONE ? c->host[r] : BT_H_RSI;
+
+			bt_emit_mov_r_imm(&c->e, h, in->imm);
+			jit_dst_done(c, r, h);
+			return true;
+		}
+		jit_body_emit(c, &bd);
+		return true;
+	}
+	if (op >= 0x91 && op <= 0x97 && jit_reg_ok(r)) { /* XCHG eAX, r */
+		bd.op = 0x87;
+		bd.oplen = 1;
+		bd.g_reg = CPU_RAX;
+		bd.reg_rd = bd.reg_wr = true;
+		bd.g_rm = (u8)r;
+		bd.rm_rd = bd.rm_wr = true;
+		jit_body_emit(c, &bd);
+		return true;
+	}
+	if (op >= 0x1c8 && op <= 0x1cf && sz >= 4 && jit_reg_ok(r)) { /* BSWAP */
+		unsigned h = jit_src(c, r, BT_H_RSI);
+
+		bt_emit_op_reg(&c->e, sz == 8 ? BT_EMIT_W : 0, 0xc80f, 2, h);
+		jit_dst_done(c, r, h);
+		return true;
+	}
+	switch (op) {
+	case 0x90: /* NOP (XCHG eAX, eAX without REX.B), PAUSE */
+	case 0x10d:
+	case 0x118:
+	case 0x119:
+	case 0x11a:
+	case 0x11b:
+	case 0x11c:
+	case 0x11d:
+	case 0x11e:
+	case 0x11f:
+		if (op == 0x90 && in->rm != CPU_RAX)
+			return false;
+		return in->rep == BT_REP_NONE || op == 0x90;
+	case 0x98: /* CBW, CWDE, CDQE */
+	case 0x99: /* CWD, CDQ, CQO */
+		bd.no_modrm = true;
+		bd.op = op;
+		bd.oplen = 1;
+		bd.flags &= ~(unsigned)(BT_EMIT_BYTE_REG | BT_EMIT_BYTE_RM);
+		bd.imp_in = 1u << CPU_RAX;
+		bd.imp_out = op == 0x98 ? 1u << CPU_RAX : 1u << CPU_RDX;
+		jit_body_emit(c, &bd);
+		return true;
+	case 0xf5: /* CMC */
+	case 0xf8: /* CLC */
+	case 0xf9: /* STC */
+		jit_flags_to_host(c);
+		bt_emit_u8(&c->e, (u8)op);
+		c->st.fl_host = true;
+		c->st.fl_mem = false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* RSP += delta, after the access. */
+static void jit_rsp_add(struct jit_ctx *c, s32 delta)
+{
+	if (c->host[CPU_RSP] != JIT_NONE) {
+		bt_emit_lea(&c->e, 8, c->host[CPU_RSP], bt_rm_mem(c->host[CPU_RSP], delta));
+		jit_mark_written(c, CPU_RSP);
+	} else {
+		bt_emit_mov_r_rm(&c->e, 8, BT_H_RDI, jit_gpr_mem(CPU_RSP));
+		bt_emit_lea(&c->e, 8, BT_H_RDI, bt_rm_mem(BT_H_RDI, delta));
+		bt_emit_mov_rm_r(&c->e, 8, jit_gpr_mem(CPU_RSP), BT_H_RDI);
+	}
+}
+
+/* A stack access at RSP + delta as a memory instruction with body bd. */
+static struct jit_mem_stub *jit_stack_access(struct jit_ctx *c, s32 delta, unsigned size,
+					     enum bt_jit_mem_kind kind, const struct jit_body *bd)
+{
+	struct bt_insn fake = { .ea_kind = BT_EA_MEM,
+				.base = CPU_RSP,
+				.index = BT_REG_NONE,
+				.disp = delta,
+				.asz = 8,
+				.seg = CPU_SS };
+
+	jit_mem_insn(c, &fake, size, kind, bd);
+	return c->nr_mem ? &c->mem[c->nr_mem - 1] : NULL;
+}
+
+/* A push: what its store's slow path must finish when the store hit this block's code. */
+static void jit_push_done(struct jit_ctx *c, struct jit_mem_stub *s, enum jit_smc_exit how,
+			  u64 target)
+{
+	if (!s || c->fail)
+		return;
+	s->smc_rsp = -8;
+	s->smc_exit = how;
+	s->smc_target = target;
+	jit_rsp_add(c, -8);
+}
+
+/* PUSH, POP, LEAVE, CALL, RET, JMP, Jcc. */
+static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
+{
+	unsigned op = in->opcode, r = in->rm;
+	struct jit_body bd = { .h_reg = JIT_NONE, .g_reg = JIT_NONE, .g_rm = JIT_NONE };
+
+	bd.op = 0x89;
+	bd.oplen = 1;
+	bd.flags = BT_EMIT_W;
+	if (op >= 0x50 && op <= 0x57 && in->opsz == 8) { /* PUSH r64 */
+		bd.g_reg = (u8)r;
+		bd.reg_rd = true;
+		jit_push_done(c, jit_stack_access(c, -8, 8, BT_JIT_ST, &bd), JIT_SMC_NEXT, 0);
+		return true;
+	}
+	if (op >= 0x58 && op <= 0x5f && in->opsz == 8) { /* POP r64 (POP RSP: the value) */
+		bd.op = 0x8b;
+		bd.h_reg = BT_H_RAX;
+		jit_stack_access(c, 0, 8, BT_JIT_LD, &bd);
+		jit_rsp_add(c, 8);
+		if (c->host[r] != JIT_NONE)
+			bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(c->host[r]), BT_H_RAX);
+		jit_dst_done(c, r, c->host[r] != JIT_NONE ? c->host[r] : BT_H_RAX);
+		return true;
+	}
+	if ((op == 0x68 || op == 0x6a) && in->opsz == 8) { /* PUSH imm */
+		bd.op = 0xc7;
+		bd.imm = in->imm;
+		bd.imm_len = 4;
+		jit_push_done(c, jit_stack_access(c, -8, 8, BT_JIT_ST, &bd), JIT_SMC_NEXT, 0);
+		return true;
+	}
+	if (op == 0xc9 && in->opsz == 8) { /* LEAVE: RSP = RBP; POP RBP */
+		struct bt_insn fake = { .ea_kind = BT_EA_MEM,
+					.base = CPU_RBP,
+					.index = BT_REG_NONE,
+					.asz = 8,
+					.seg = CPU_SS };
+		unsigned hbp;
+
+		bd.op = 0x8b;
+		bd.h_reg = BT_H_RAX;
+		jit_mem_insn(c, &fake, 8, BT_JIT_LD, &bd);
+		hbp = jit_src(c, CPU_RBP, BT_H_RDI);
+		if (c->host[CPU_RSP] != JIT_NONE) {
+			bt_emit_lea(&c->e, 8, c->host[CPU_RSP], bt_rm_mem(hbp, 8));
+			jit_mark_written(c, CPU_RSP);
+		} else {
+			bt_emit_lea(&c->e, 8, BT_H_RDI, bt_rm_mem(hbp, 8));
+			bt_emit_mov_rm_r(&c->e, 8, jit_gpr_mem(CPU_RSP), BT_H_RDI);
+		}
+		if (c->host[CPU_RBP] != JIT_NONE)
+			bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(c->host[CPU_RBP]), BT_H_RAX);
+		jit_dst_done(c, CPU_RBP,
+			     c->host[CPU_RBP] != JIT_NONE ? c->host[CPU_RBP] : BT_H_RAX);
+		return true;
+	}
+	if (in->opsz != 8)
+		return false; /* 16-bit near branches: the interpreter */
+	if (op == 0xe8) {     /* CALL rel */
+		u64 target = c->next + in->imm;
+
+		if (!bt_canonical(target))
+			return false;
+		bd.op = 0xc7;
+		bd.imm = c->next;
+		bd.imm_len = 4;
+		if ((u64)(s64)(s32)c->next != c->next) {
+			bd.op = 0x89;
+			bd.h_reg = BT_H_RAX;
+			bd.pre_imm = true;
+		}
+		jit_push_done(c, jit_stack_access(c, -8, 8, BT_JIT_ST, &bd), JIT_SMC_TARGET,
+			      target);
+		jit_jump_to(c, target);
+		c->ended = true;
+		return true;
+	}
+	if (op == 0xe9 || op == 0xeb) {
+		u64 target = c->next + in->imm;
+
+		if (!bt_canonical(target))
+			return false;
+		jit_jump_to(c, target);
+		c->ended = true;
+		return true;
+	}
+	if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
+		u64 target = c->next + in->imm;
+		u8 *jcc;
+
+		if (!bt_canonical(target))
+			return false;
+		jit_flags_to_host(c);
+		jit_flags_to_mem(c);
+		if (target == c->b->rip && !c->b->pages[1].block) {
+			bt_emit_patch_rel32(bt_emit_jcc32(&c->e, (enum bt_cc)(op & 0xf)), c->head);
+			jit_writeback(c, c->st.dirty);
+		} else {
+			jit_writeback(c, c->st.dirty);
+			jcc = bt_emit_jcc32(&c->e, (enum bt_cc)(op & 0xf));
+			jit_exit_direct(c, jcc, target);
+		}
+		jit_exit_direct(c, bt_emit_jmp32(&c->e), c->next);
+		c->ended = true;
+		return true;
+	}
+	if (op == 0xc3 || op == 0xc2) { /* RET (imm16) */
+		s32 delta = 8 + (op == 0xc2 ? (s32)(in->imm & 0xffff) : 0);
+
+		bd.op = 0x8b;
+		bd.h_reg = BT_H_RAX;
+		jit_stack_access(c, 0, 8, BT_JIT_LD, &bd);
+		jit_rsp_add(c, delta);
+		jit_writeback(c, c->st.dirty);
+		jit_jump_indirect(c, true, delta);
+		return true;
+	}
+	if (op == 0xff && (in->modrm_reg == 2 || in->modrm_reg == 4)) { /* CALL/JMP r/m64 */
+		bool call = in->modrm_reg == 2;
+
+		if (in->ea_kind == BT_EA_NONE) {
+			if (!jit_reg_ok(r))
+				return false;
+			bt_emit_mov_r_rm(&c->e, 8, BT_H_RAX,
+					 c->host[r] != JIT_NONE ? bt_rm_reg(c->host[r]) :
+								  jit_gpr_mem(r));
+		} else if (!call) {
+			bd.op = 0x8b;
+			bd.h_reg = BT_H_RAX;
+			jit_mem_insn(c, in, 8, BT_JIT_LD, &bd);
+		} else {
+			return false; /* two memory operands */
+		}
+		if (call) {
+			/* A non-canonical target faults before the push (bt_jump checks it first). */
+			struct jit_state keep;
+			u8 *ok;
+
+			jit_flags_to_mem(c);
+			bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(jit_target)), BT_H_RAX);
+			bt_emit_mov_r_rm(&c->e, 8, BT_H_RCX, bt_rm_reg(BT_H_RAX));
+			bt_emit_shift_imm(&c->e, 4, 8, bt_rm_reg(BT_H_RCX), 16);
+			bt_emit_shift_imm(&c->e, 7, 8, bt_rm_reg(BT_H_RCX), 16);
+			bt_emit_alu_r_rm(&c->e, 7, 8, BT_H_RCX, bt_rm_reg(BT_H_RAX));
+			c->st.fl_host = false;
+			ok = bt_emit_jcc32(&c->e, BT_CC_E);
+			keep = c->st;
+			jit_sync_for_call(c, false);
+			bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(BT_H_RDI), BT_H_R15);
+			bt_emit_call_abs(&c->e, (const void *)bt_jit_raise_gp);
+			c->st = keep;
+			bt_emit_patch_rel32(ok, c->e.p);
+			bd = (struct jit_body){ .g_reg = JIT_NONE,
+						.g_rm = JIT_NONE,
+						.flags = BT_EMIT_W,
+						.op = 0x89,
+						.oplen = 1,
+						.h_reg = BT_H_RDI,
+						.pre_imm = true,
+						.imm = c->next };
+			jit_push_done(c, jit_stack_access(c, -8, 8, BT_JIT_ST, &bd), JIT_SMC_DYN,
+				      0);
+			bt_emit_mov_r_rm(&c->e, 8, BT_H_RAX, jit_cpu(OFF(jit_target)));
+		}
+		jit_flags_to_mem(c);
+		jit_writeback(c, c->st.dirty);
+		jit_jump_indirect(c, false, 0);
+		return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------- the block */
+
+static void jit_count(unsigned *uses, unsigned r)
+{
+	if (r < CPU_NR_GPRS)
+		uses[r]++;
+}
+
+/* Which guest registers to keep in host registers: the most used ones. */
+static void jit_allocate(struct jit_ctx *c)
+{
+	unsigned uses[CPU_NR_GPRS] = { 0 };
+	const struct bt_block *b = c->b;
+
+	for (unsigned i = 0; i < b->nr_insns; i++) {
+		const struct bt_insn *in = &b->insns[i];
+		unsigned op = in->opcode;
+
+		jit_count(uses, in->reg);
+		if (in->ea_kind == BT_EA_NONE) {
+			jit_count(uses, in->rm);
+		} else {
+			jit_count(uses, in->base);
+			jit_count(uses, in->index);
+		}
+		if ((op >= 0x50 && op <= 0x5f) || op == 0x68 || op == 0x6a || op == 0xc9 ||
+		    op == 0xe8 || op == 0xc3 || op == 0xc2 || op == 0xff)
+			uses[CPU_RSP] += 2;
+	}
+	memset(c->host, JIT_NONE, sizeof(c->host));
+	c->cached = 0;
+	for (unsigned k = 0; k < JIT_POOL; k++) {
+		unsigned best = CPU_NR_GPRS;
+
+		for (unsigned g = 0; g < CPU_NR_GPRS; g++)
+			if (uses[g] && !((c->cached >> g) & 1) &&
+			    (best == CPU_NR_GPRS || uses[g] > uses[best]))
+				best = g;
+		if (best == CPU_NR_GPRS)
+			break;
+		c->host[best] = jit_pool[k];
+		c->cached |= (u16)(1u << best);
+	}
+}
+
+/* Does the block end in a jump back to its own start (a loop that stays in registers)? */
+static bool jit_self_loop(const struct bt_block *b)
+{
+	const struct bt_insn *in = &b->insns[b->nr_insns - 1];
+	unsigned op = in->opcode;
+	u64 end = b->rip;
+
+	if (b->pages[1].block || in->opsz != 8)
+		return false;
+	for (unsigned i = 0; i < b->nr_insns; i++)
+		end += b->insns[i].len;
+	if (!(op == 0xe9 || op == 0xeb || (op >= 0x70 && op <= 0x7f) ||
+	      (op >= 0x180 && op <= 0x18f)))
+		return false;
+	return end + in->imm == b->rip;
+}
+
+static void jit_insn(struct jit_ctx *c, const struct bt_insn *in, bool last)
+{
+	u8 *mark = c->e.p;
+	struct jit_state st = c->st;
+	unsigned nr_mem = c->nr_mem, nr_tail = c->nr_tail, nr_exits = c->nr_exits;
+
+	if (in->fn != bt_op_ud && in->rep == BT_REP_NONE &&
+	    (jit_native_flow(c, in) || jit_native_plain(c, in) || jit_native_modrm(c, in)))
+		return;
+	/* Not native (or a translator gave up half-way): undo and call the handler. */
+	c->e.p = mark;
+	c->st = st;
+	c->nr_mem = nr_mem;
+	c->nr_tail = nr_tail;
+	c->nr_exits = nr_exits;
+	c->ended = false;
+	jit_helper(c, in, last);
+}
+
+void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user)
+{
+	struct bt_jit *j = cpu->jit;
+	struct bt_jit_code *rec;
+	struct jit_ctx *c;
+	u8 *start, *entry, *budget_exit;
+	size_t used0 = j->code.used;
+
+	if (b->mode != BT_MODE_LONG64 || b->jit[user] || !b->nr_insns)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->cpu = cpu;
+	c->b = b;
+	c->user = user;
+	c->cb = &j->code;
+	c->n = b->nr_insns;
+	rec = bt_codebuf_alloc(&j->code, sizeof(*rec) + 2 * sizeof(struct bt_jit_exit), 16);
+	start = rec ? bt_codebuf_alloc(&j->code, 0, 16) : NULL;
+	if (!start)
+		goto full;
+	memset(rec, 0, sizeof(*rec) + 2 * sizeof(struct bt_jit_exit));
+	rec->exits = (struct bt_jit_exit *)(rec + 1);
+	bt_emit_init(&c->e, start, (size_t)(j->code.rw + j->code.size - start));
+	jit_allocate(c);
+
+	/* The shared dynamic exit, then the record pointer, then the entry. */
+	c->dyn_exit = c->e.p;
+	bt_emit_mov_r_rm(&c->e, 8, BT_H_RAX, jit_cpu(OFF(next_rip)));
+	bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(st.rip)), BT_H_RAX);
+	bt_emit_alu_rm_r(&c->e, 6, 4, bt_rm_reg(BT_H_RAX), BT_H_RAX);
+	bt_emit_patch_rel32(bt_emit_jmp32(&c->e), bt_codebuf_rw(c->cb, j->exit));
+	while (((uintptr_t)(c->e.p + 8) & 15) && !c->e.full)
+		bt_emit_u8(&c->e, 0xcc);
+	bt_emit_u64(&c->e, (u64)(uintptr_t)rec);
+	entry = c->e.p;
+	jit_reload(c, false);
+	c->head = c->e.p;
+	/* The budget: leave before the block if it would pass jit_limit, else count it whole. */
+	bt_emit_mov_r_rm(&c->e, 8, BT_H_RAX, jit_cpu(OFF(icount)));
+	bt_emit_alu_rm_imm(&c->e, 0, 8, bt_rm_reg(BT_H_RAX), (s32)c->n);
+	bt_emit_alu_r_rm(&c->e, 7, 8, BT_H_RAX, jit_cpu(OFF(jit_limit)));
+	c->budget_jcc = bt_emit_jcc32(&c->e, BT_CC_A);
+	bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(icount)), BT_H_RAX);
+	c->st = (struct jit_state){ .fl_mem = true, .dirty = jit_self_loop(b) ? c->cached : 0 };
+	c->written = c->st.dirty;
+
+	c->rip = b->rip;
+	for (c->idx = 0; c->idx < c->n && !c->fail && !c->e.full; c->idx++) {
+		const struct bt_insn *in = &b->insns[c->idx];
+		bool last = c->idx + 1 == c->n;
+
+		c->next = c->rip + in->len;
+		jit_insn(c, in, last);
+		c->rip = c->next;
+		if (c->ended)
+			break;
+	}
+	if (!c->ended && !c->fail)
+		jit_jump_to(c, c->rip); /* the block ended at a page end or its length */
+
+	/* Out of line: the budget exit, the slow paths, the tails, the unlinked exits. */
+	budget_exit = c->e.p;
+	bt_emit_patch_rel32(c->budget_jcc, budget_exit);
+	jit_writeback(c, c->cached);
+	c->rip = b->rip;
+	jit_store_imm64(c, OFF(st.rip), b->rip);
+	bt_emit_alu_rm_r(&c->e, 6, 4, bt_rm_reg(BT_H_RAX), BT_H_RAX);
+	bt_emit_patch_rel32(bt_emit_jmp32(&c->e), bt_codebuf_rw(c->cb, j->exit));
+	for (unsigned i = 0; i < c->nr_mem; i++)
+		jit_emit_mem_stub(c, &c->mem[i]);
+	for (unsigned i = 0; i < c->nr_tail; i++)
+		jit_emit_tail(c, &c->tail[i]);
+	for (unsigned k = 0; k < c->nr_exits; k++) {
+		struct bt_jit_exit *x = &rec->exits[k];
+
+		x->from = b;
+		x->target = c->exits[k].target;
+		x->field = c->exits[k].field;
+		x->stub = c->e.p;
+		x->user = user;
+		bt_emit_patch_rel32(x->field, x->stub);
+		jit_store_imm64(c, OFF(st.rip), x->target);
+		bt_emit_mov_r_imm(&c->e, BT_H_RAX, (u64)(uintptr_t)x);
+		bt_emit_patch_rel32(bt_emit_jmp32(&c->e), bt_codebuf_rw(c->cb, j->exit));
+	}
+	if (c->e.full)
+		goto full;
+	if (c->fail) {
+		j->nr_failed++;
+		b->hot = UINT32_MAX; /* do not try again */
+		j->code.used = used0;
+		free(c);
+		return;
+	}
+	bt_codebuf_alloc(&j->code, bt_emit_len(&c->e), 1);
+	rec->block = b;
+	rec->entry = bt_codebuf_rx(c->cb, entry);
+	rec->nr_exits = c->nr_exits;
+	rec->user = user;
+	b->jit[user] = rec->entry;
+	j->nr_compiled++;
+	free(c);
+	return;
+
+full:
+	j->code.used = used0;
+	j->want_flush = true;
+	free(c);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the PC board gives firmware (boot.firmware): the fw_cfg device filled from the spec
+ * and the board (RAM size and map, CPU count, the boot order of the disks, the board's ACPI
+ * and SMBIOS tables with the loader script that places them, the serial console for
+ * SeaBIOS); docs/firmware.md lists every item. A kernel for the firmware to boot (fw_cfg's
+ * kernel items) is not built: the spec refuses boot.kernel with boot.firmware.
+ */
+#ifndef VMM_BOARD_FW_H
+#define VMM_BOARD_FW_H
+
+#include "vmm/base/err.h"
+
+struct vm;
+struct acpi_config;
+struct board_disks;
+struct board_fw;
+
+struct board_fw_config {
+	const struct acpi_config *acpi; /* the board's ACPI description */
+	const struct board_disks *disks;
+	const char *product; /* SMBIOS product name of the machine ("vmm-pc") */
+};
+
+/*
+ * Create and fill the firmware's devices of vm->spec's boot.firmware and register them on the
+ * platform. -errno with a message (a file that cannot be read, too many items). Main thread,
+ * before the vCPUs run.
+ */
+MUST_CHECK int board_fw_create(struct vm *vm, const struct board_fw_config *cfg,
+			       struct board_fw **out, struct err *err);
+void board_fw_destroy(struct board_fw *f);
+
+#endif

@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Firmware boots under accel bt: Debian's SeaBIOS (and OVMF) boot installed media built by
+build_images.sh from Debian's packages, with Debian's cloud kernel and the default guest's
+initramfs (scripts/build-guest.sh) on them; the guest's init prints its marker and powers off.
+
+usage: firmware.py VMM BUILD_IMAGES_SH DEFAULT_GUEST_DIR CASE
+
+  seabios-ahci    SeaBIOS -> MBR -> SYSLINUX -> kernel -> marker, from a disk on the AHCI
+                  controller; SeaBIOS's banner and SYSLINUX's lines reach the serial line
+                  through SeaBIOS's serial console (etc/sercon-port); ACPI power-off, exit 0
+  seabios-virtio  the same from a virtio-blk disk
+  seabios-cdrom   the same through ISOLINUX from an El Torito CD-ROM (AHCI ATAPI)
+  seabios-order   two bootable disks (virtio and AHCI): the one with the lower boot_index
+                  boots, whichever bus it is on and whichever comes first in the spec
+  seabios-reboot  vm.reboot through the control API: SeaBIOS runs its POST again (its banner
+                  twice) and boots the disk again to the marker; the firmware log
+                  (debug.firmware_log) holds SeaBIOS's debug output of both boots
+  seabios-q35     machine q35: SeaBIOS finds the Q35 chipset and its ECAM window, boots the
+                  disk on the ICH9 AHCI controller at 00:1f.2 to the marker
+  linux-q35       the kernel booted directly (no firmware) on both machines: on pc Linux finds
+                  the HPET in the ACPI tables and no MCFG; on q35 it also finds the MCFG
+                  table and uses the ECAM window, and the PCI functions of the Q35 chipset
+
+Skips (77) when the guest, the firmware or an image tool is missing. Every vmm started is
+killed when a case fails or times out. Timeout per boot: $VMM_FIRMWARE_TIMEOUT (default 300 s).
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "integration"))
+from api_client import Api, wait_socket  # noqa: E402
+from harness import VM, fail, skip  # noqa: E402
+
+vmm, build_images, default_guest, case = sys.argv[1:5]
+TIMEOUT = float(os.environ.get("VMM_FIRMWARE_TIMEOUT", "300"))
+MARKER = "VMM-GUEST-READY"
+SEABIOS = "/usr/share/seabios/bios.bin"
+BANNER = "SeaBIOS (version"
+
+guest = os.path.abspath(os.environ.get("VMM_GUEST_DIR") or default_guest)
+kernel = os.path.join(guest, "vmlinuz-cloud")
+initrd = os.path.join(guest, "initramfs.cpio.gz")
+for f in (kernel, initrd):
+    if not os.path.exists(f):
+        skip(f"{f} is missing: the default guest is not built (scripts/build-guest.sh)")
+if not os.path.exists(SEABIOS):
+    skip(f"{SEABIOS} is missing (scripts/deps.sh test installs seabios)")
+
+work = tempfile.mkdtemp(prefix="vmm-firmware-")
+vms = []
+
+
+def images(*items):
+    """Build the boot media named by items (build_images.sh ITEM syntax) into work."""
+    p = subprocess.run(["sh", build_images, kernel, initrd, work, *items],
+                       capture_output=True, text=True)
+    if p.returncode == 77:
+        skip(p.stdout.strip())
+    if p.returncode != 0:
+        fail(f"build_images.sh {' '.join(items)}: status {p.returncode}\n{p.stdout}{p.stderr}")
+
+
+def image(name):
+    return os.path.join(work, name)
+
+
+def start(disks, firmware=SEABIOS, boot=None, **extra):
+    spec = {"name": "fw-test", "vcpus": 1, "memory_mib": 256, "accel": "bt",
+            "boot": boot or {"firmware": firmware}, "disks": disks}
+    spec.update(extra)
+    vm = VM(vmm, spec)
+    vms.append(vm)
+    return vm
+
+
+def wait(vm, marker, count=1):
+    vm.wait_serial(marker, timeout=TIMEOUT, count=count)
+
+
+def check_before(vm, first, then):
+    """first appears on the serial line, and before then."""
+    text = vm.serial_text()
+    a, b = text.find(first), text.find(then)
+    if a < 0 or b < 0 or a > b:
+        vm.kill()
+        fail(f"{first!r} (at {a}) should come before {then!r} (at {b}) on the serial line:\n"
+             f"{text[:2000]!r}\n...\n{text[-2000:]!r}")
+
+
+def boot_to_marker(disk, boot_line, name):
+    vm = start([disk])
+    wait(vm, MARKER)
+    check_before(vm, BANNER, boot_line)
+    check_before(vm, boot_line, "Linux version")
+    check_before(vm, f"vmm.boot={name}", MARKER)
+    vm.expect_exit(0, stderr_has="the guest powered off", timeout=TIMEOUT)
+    print(f"ok: SeaBIOS -> {boot_line} -> Linux -> {MARKER}, powered off")
+
+
+def case_seabios_ahci():
+    images("hd:ahci")
+    boot_to_marker({"path": image("hd-ahci.img"), "format": "raw", "bus": "ahci"},
+                   "vmm-syslinux: ahci", "ahci")
+
+
+def case_seabios_virtio():
+    images("hd:virtio")
+    boot_to_marker({"path": image("hd-virtio.img"), "format": "raw", "bus": "virtio"},
+                   "vmm-syslinux: virtio", "virtio")
+
+
+def case_seabios_cdrom():
+    images("cd")
+    boot_to_marker({"path": image("cd.iso"), "format": "raw", "cdrom": True},
+                   "vmm-isolinux: cd", "cd")
+
+
+def case_seabios_order():
+    images("hd:one", "hd:two")
+    for want, idx in (("one", (0, 1)), ("two", (1, 0)), ("two", (5, 2))):
+        disks = [{"path": image("hd-one.img"), "format": "raw", "bus": "virtio",
+                  "boot_index": idx[0]},
+                 {"path": image("hd-two.img"), "format": "raw", "bus": "ahci",
+                  "boot_index": idx[1]}]
+        vm = start(disks)
+        wait(vm, "vmm-syslinux: ")
+        wait(vm, "Loading vmlinuz")
+        other = "two" if want == "one" else "one"
+        text = vm.serial_text()
+        if f"vmm-syslinux: {want}" not in text or f"vmm-syslinux: {other}" in text:
+            vm.kill()
+            fail(f"boot_index {idx}: expected to boot {want}\n{text[-2000:]!r}")
+        vm.kill()
+        print(f"ok: boot_index one={idx[0]} two={idx[1]} boots {want}")
+
+
+def case_seabios_reboot():
+    images("hd-shell:again")
+    sock = os.path.join(work, "api.sock")
+    log = os.path.join(work, "firmware.log")
+    vm = start([{"path": image("hd-again.img"), "format": "raw", "bus": "ahci"}],
+               control={"path": sock}, debug={"firmware_log": log})
+    wait_socket(sock, vm.proc)
+    wait(vm, MARKER)
+    r = Api(sock).call("PUT", "vm.reboot")
+    if r.status != 204:
+        vm.kill()
+        fail(f"vm.reboot: {r}")
+    wait(vm, BANNER, count=2)
+    wait(vm, "vmm-syslinux: again", count=2)
+    wait(vm, MARKER, count=2)
+    vm.signal(15)
+    vm.expect_exit(128 + 15, timeout=60)
+    with open(log, errors="replace") as f:
+        text = f.read()
+    for want in ("Found QEMU fw_cfg", "QEMU fw_cfg DMA interface supported",
+                 "AHCI controller at"):
+        if text.count(want) != 2:
+            fail(f"the firmware log holds {text.count(want)} x {want!r}, expected 2:\n"
+                 f"{text[-3000:]}")
+    print("ok: after vm.reboot SeaBIOS ran its POST again and booted the disk again; the "
+          "firmware log has both boots")
+
+
+def case_seabios_q35():
+    images("hd:q35")
+    log = os.path.join(work, "firmware.log")
+    vm = start([{"path": image("hd-q35.img"), "format": "raw", "bus": "ahci"}],
+               machine="q35", debug={"firmware_log": log})
+    wait(vm, MARKER)
+    check_before(vm, "vmm-syslinux: q35", "Linux version")
+    vm.expect_exit(0, stderr_has="the guest powered off", timeout=TIMEOUT)
+    with open(log, errors="replace") as f:
+        text = f.read()
+    for want in ("Running on QEMU (q35)", "PCIe: using q35 mmconfig at 0xb0000000",
+                 "AHCI controller at 00:1f.2", "/pci@i0cf8/*@1f,2/drive@0/disk@0"):
+        if want not in text:
+            fail(f"the firmware log lacks {want!r}:\n{text[-3000:]}")
+    print("ok: SeaBIOS on q35 booted the disk on the ICH9 AHCI controller at 00:1f.2")
+
+
+def case_linux_q35():
+    boot = {"kernel": kernel, "initrd": initrd,
+            "cmdline": "console=ttyS0 panic=-1 no_timer_check vmm.poweroff"}
+    want = {
+        "pc": ["ACPI: HPET 0x", "hpet0: at MMIO 0xfed00000", "clocksource: hpet"],
+        "q35": ["ACPI: HPET 0x", "hpet0: at MMIO 0xfed00000", "ACPI: MCFG 0x",
+                "PCI: MMCONFIG for domain 0000 [bus 00-ff] at [mem 0xb0000000-0xbfffffff]",
+                "PCI: MMCONFIG at [mem 0xb0000000-0xbfffffff] reserved",
+                "[8086:29c0]", "[8086:2918]", "PNP0A08:00"],
+    }
+    refused = {"pc": ["ACPI: MCFG", "[8086:29c0]"], "q35": ["[8086:1237]", "not reserved"]}
+    for machine in ("pc", "q35"):
+        vm = start([], boot=boot, machine=machine)
+        wait(vm, MARKER)
+        vm.expect_exit(0, stderr_has="the guest powered off", timeout=TIMEOUT)
+        text = vm.serial_text()
+        for w in want[machine]:
+            if w not in text:
+                fail(f"machine {machine}: the kernel log lacks {w!r}:\n{text[-6000:]}")
+        for w in refused[machine]:
+            if w in text:
+                fail(f"machine {machine}: the kernel log has {w!r}:\n{text[-6000:]}")
+        print(f"ok: machine {machine}: " + "; ".join(want[machine]))
+
+
+CASES = {
+    "seabios-ahci": case_seabios_ahci,
+    "seabios-virtio": case_seabios_virtio,
+    "seabios-cdrom": case_seabios_cdrom,
+    "seabios-order": case_seabios_order,
+    "seabios-reboot": case_seabios_reboot,
+    "seabios-q35": case_seabios_q35,
+    "linux-q35": case_linux_q35,
+}
+
+try:
+    if case not in CASES:
+        fail(f"unknown case {case}")
+    t0 = time.monotonic()
+    CASES[case]()
+    print(f"{case}: {time.monotonic() - t0:.1f} s")
+finally:
+    for v in vms:
+        v.kill()
+    subprocess.run(["rm", "-rf", work])

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the BT engine's JIT tier in flat 64-bit user mode, each against the interpreter
+ * on a second CPU over the same memory (the reference): a loop that stays in generated code,
+ * an exact stop after N instructions in the middle of compiled blocks, a kick leaving a loop
+ * that never ends, a page fault in the middle of a compiled block (state of the faulting
+ * instruction: registers, flags, RIP, instruction count), code rewritten after its blocks were
+ * compiled and linked (the links are undone), direct and indirect calls and returns, and a code
+ * cache too small for the program (flushed when full, results unchanged).
+ */
+#include "bt-fallback/bt.h"
+#include "bt-fallback/jit/jit.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#define CODE	  0x10000ull
+#define DATA	  0x20000ull
+#define CODE_SIZE 0x4000u
+
+struct jit_fixture {
+	struct bt_mem mem;
+	struct bt_cpu *jit, *ref; /* JIT with threshold 1; interpreter only */
+	u8 *code, *data;
+};
+
+static int jit_setup_sized(void **state, size_t code_bytes)
+{
+	struct jit_fixture *f = calloc(1, sizeof(*f));
+	struct bt_cpu_config cfg;
+
+	if (!f)
+		return -1;
+	f->code = aligned_alloc(4096, CODE_SIZE);
+	f->data = aligned_alloc(4096, 4096);
+	if (!f->code || !f->data)
+		return -1;
+	memset(f->code, 0xcc, CODE_SIZE);
+	memset(f->data, 0, 4096);
+	f->mem.fault_unmapped = true;
+	if (bt_mem_map(&f->mem, CODE, CODE_SIZE, f->code, false) ||
+	    bt_mem_map(&f->mem, DATA, 4096, f->data, false))
+		return -1;
+	cfg = (struct bt_cpu_config){
+		.mem = &f->mem, .jit = true, .jit_threshold = 1, .jit_code_bytes = code_bytes
+	};
+	if (bt_cpu_create(&cfg, &f->jit, NULL) || !f->jit->jit)
+		return -1;
+	cfg = (struct bt_cpu_config){ .mem = &f->mem, .index = 1 };
+	if (bt_cpu_create(&cfg, &f->ref, NULL))
+		return -1;
+	bt_cpu_set_flat64(f->jit);
+	bt_cpu_set_flat64(f->ref);
+	*state = f;
+	return 0;
+}
+
+static int jit_setup(void **state)
+{
+	return jit_setup_sized(state, 0);
+}
+
+static int jit_setup_small(void **state)
+{
+	return jit_setup_sized(state, 16 << 10);
+}
+
+static int jit_teardown(void **state)
+{
+	struct jit_fixture *f = *state;
+
+	bt_cpu_destroy(f->jit);
+	bt_cpu_destroy(f->ref);
+	bt_mem_destroy(&f->mem);
+	free(f->code);
+	free(f->data);
+	free(f);
+	return 0;
+}
+
+struct jit_result {
+	enum bt_exit why;
+	u64 gpr[16], rip, rflags, icount;
+	u8 vector;
+	u32 error;
+	u8 data[4096];
+};
+
+/* Run cpu from CODE with the given registers for at most max instructions. */
+static void jit_run(struct jit_fixture *f, struct bt_cpu *cpu, const u64 *gpr, u64 max,
+		    struct jit_result *r)
+{
+	u64 ic0 = cpu->icount;
+
+	memcpy(cpu->st.gpr, gpr, sizeof(cpu->st.gpr));
+	cpu->st.gpr[CPU_RSP] = DATA + 4096 - 64;
+	cpu->st.rip = CODE;
+	bt_set_rflags(cpu, 0x202);
+	memset(f->data, 0, 4096);
+	r->why = bt_run(cpu, max);
+	memcpy(r->gpr, cpu->st.gpr, sizeof(r->gpr));
+	r->rip = cpu->st.rip;
+	r->rflags = bt_get_rflags(cpu);
+	r->icount = cpu->icount - ic0;
+	r->vector = cpu->exc.vector;
+	r->error = cpu->exc.error;
+	memcpy(r->data, f->data, 4096);
+}
+
+/* The JIT CPU ends exactly where the interpreter does. */
+static void jit_expect_same(struct jit_fixture *f, const u8 *code, size_t len, const u64 *gpr,
+			    u64 max)
+{
+	static struct jit_result a, b;
+
+	assert_int_equal(bt_mem_write(&f->mem, CODE, code, len), 0);
+	jit_run(f, f->ref, gpr, max, &a);
+	jit_run(f, f->jit, gpr, max, &b);
+	assert_int_equal(b.why, a.why);
+	assert_memory_equal(b.gpr, a.gpr, sizeof(a.gpr));
+	assert_int_equal(b.rip, a.rip);
+	assert_int_equal(b.rflags, a.rflags);
+	assert_int_equal(b.icount, a.icount);
+	if (a.why == BT_EXIT_EXCEPTION) {
+		assert_int_equal(b.vector, a.vector);
+		assert_int_equal(b.error, a.error);
+	}
+	assert_memory_equal(b.data, a.data, sizeof(a.data));
+}
+
+/* mov ecx, 1000; l: add rax, rcx; xor rdx, rax; mov [rsp], rdx; dec ecx; jnz l; int3 */
+static const u8 jit_loop[] = { 0xb9, 0xe8, 0x03, 0x00, 0x00, 0x48, 0x01, 0xc8, 0x48, 0x31,
+			       0xc2, 0x48, 0x89, 0x14, 0x24, 0xff, 0xc9, 0x75, 0xf2, 0xcc };
+
+static void test_jit_loop_stays_compiled(void **state)
+{
+	struct jit_fixture *f = *state;
+	u64 gpr[16] = { 5 };
+	u64 entries;
+
+	jit_expect_same(f, jit_loop, sizeof(jit_loop), gpr, 100000);
+	assert_true(f->jit->jit->nr_compiled >= 2);
+	/* The loop ran in its own code: a handful of entries from the dispatcher, not 1000. */
+	entries = f->jit->jit->nr_entries;
+	assert_true(entries < 10);
+}
+
+/* Stops at every instruction count, in the middle of compiled blocks, as the interpreter. */
+static void test_jit_exact_limits(void **state)
+{
+	struct jit_fixture *f = *state;
+	u64 gpr[16] = { 7, 0, 3 };
+
+	for (u64 max = 1; max < 60; max++)
+		jit_expect_same(f, jit_loop, sizeof(jit_loop), gpr, max);
+	jit_expect_same(f, jit_loop, sizeof(jit_loop), gpr, 2345);
+}
+
+struct kick_arg {
+	struct bt_cpu *cpu;
+	pthread_mutex_t lock;
+	bool done;
+};
+
+static void *jit_kicker(void *p)
+{
+	struct kick_arg *k = p;
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	for (;;) {
+		bool done;
+
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&k->lock);
+		done = k->done;
+		pthread_mutex_unlock(&k->lock);
+		if (done)
+			return NULL;
+		bt_cpu_kick(k->cpu);
+	}
+}
+
+/* A loop that never ends leaves generated code when the CPU is kicked. */
+static void test_jit_kick_leaves_loop(void **state)
+{
+	struct jit_fixture *f = *state;
+	static const u8 spin[] = { 0x48, 0xff, 0xc0, 0xeb, 0xfb }; /* l: inc rax; jmp l */
+	struct kick_arg k = { .cpu = f->jit, .lock = PTHREAD_MUTEX_INITIALIZER };
+	pthread_t t;
+	enum bt_exit why;
+
+	assert_int_equal(bt_mem_write(&f->mem, CODE, spin, sizeof(spin)), 0);
+	f->jit->st.rip = CODE;
+	assert_int_equal(pthread_create(&t, NULL, jit_kicker, &k), 0);
+	why = bt_run(f->jit, ~0ull >> 1);
+	pthread_mutex_lock(&k.lock);
+	k.done = true;
+	pthread_mutex_unlock(&k.lock);
+	pthread_join(t, NULL);
+	assert_int_equal(why, BT_EXIT_REQUEST);
+	assert_true(f->jit->st.gpr[CPU_RAX] > 1000);
+	assert_true(f->jit->st.rip == CODE || f->jit->st.rip == CODE + 3);
+	/* Every instruction counted: two per iteration. */
+	assert_int_equal(f->jit->icount,
+			 2 * f->jit->st.gpr[CPU_RAX] + (f->jit->st.rip == CODE + 3 ? -1 : 0));
+}
+
+/* A #PF in the middle of a compiled block: the state of the faulting instruction, exactly. */
+static void test_jit_fault_mid_block(void **state)
+{
+	struct jit_fixture *f = *state;
+	/* add rbx, rcx (flags); inc rdx; mov rax, [rsi]; inc rdi; int3 */
+	static const u8 code[] = { 0x48, 0x01, 0xcb, 0x48, 0xff, 0xc2, 0x48,
+				   0x8b, 0x06, 0x48, 0xff, 0xc7, 0xcc };
+	u64 gpr[16] = { 1, 0x7fffffffffffffffull, 2, 1 };
+
+	gpr[CPU_RSI] = 0x30000; /* unmapped */
+	jit_expect_same(f, code, sizeof(code), gpr, 1000);
+	assert_int_equal(f->jit->exc.vector, BT_EXC_PF);
+	assert_int_equal(f->jit->st.rip, CODE + 6);
+	assert_int_equal(f->jit->st.gpr[CPU_RDX], 3);
+	assert_int_equal(f->jit->st.gpr[CPU_RDI], 0);
+	assert_int_equal(f->jit->exc.cr2, 0x30000);
+	/* The same on the second run, from compiled code with its stubs. */
+	jit_expect_same(f, code, sizeof(code), gpr, 1000);
+}
+
+/* Code rewritten after it was compiled and linked: the new code runs. */
+static void test_jit_rewritten_code(void **state)
+{
+	struct jit_fixture *f = *state;
+	/* l: inc rax; jmp m; m: add rbx, 1; dec rcx; jnz l; int3 */
+	u8 code[] = { 0x48, 0xff, 0xc0, 0xeb, 0x00, 0x48, 0x83, 0xc3,
+		      0x01, 0x48, 0xff, 0xc9, 0x75, 0xf2, 0xcc };
+	u64 gpr[16] = { 0, 100 };
+
+	jit_expect_same(f, code, sizeof(code), gpr, 10000);
+	assert_int_equal(f->jit->st.gpr[CPU_RBX], 100);
+	assert_true(f->jit->jit->nr_links >= 1);
+	code[8] = 3; /* add rbx, 3 */
+	jit_expect_same(f, code, sizeof(code), gpr, 10000);
+	assert_int_equal(f->jit->st.gpr[CPU_RBX], 300);
+	/* And from inside: the loop stores into its own code (mov byte [rip+x], 5). */
+	/* l: mov byte [rip+3], 5 (the imm8 of the ADD); add rbx, 1; dec ecx; jnz l; int3 */
+	static const u8 smc[] = { 0xc6, 0x05, 0x03, 0x00, 0x00, 0x00, 0x05, 0x48,
+				  0x83, 0xc3, 0x01, 0xff, 0xc9, 0x75, 0xf1, 0xcc };
+	jit_expect_same(f, smc, sizeof(smc), gpr, 10000);
+	assert_int_equal(f->jit->st.gpr[CPU_RBX], 100 * 5); /* seen from the first round on */
+}
+
+/* Direct and indirect calls, returns, pushes and pops. */
+static void test_jit_calls(void **state)
+{
+	struct jit_fixture *f = *state;
+	/* mov ecx, 64; l: lea rdx, [rip+f]; call f; call rdx; push rdx; pop rsi; dec ecx; jnz l;
+	 * int3; int3; f: add rax, rcx; push rax; pop rbx; ret */
+	static const u8 code[] = {
+		0xb9, 0x40, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x15, 0x0f, 0x00, 0x00,
+		0x00, 0xe8, 0x0a, 0x00, 0x00, 0x00, 0xff, 0xd2, 0x52, 0x5e, 0xff,
+		0xc9, 0x75, 0xec, 0xcc, 0xcc, 0x48, 0x01, 0xc8, 0x50, 0x5b, 0xc3
+	};
+	u64 gpr[16] = { 0 };
+
+	jit_expect_same(f, code, sizeof(code), gpr, 100000);
+	assert_int_equal(f->jit->st.gpr[CPU_RAX], 2 * (64 * 65 / 2));
+}
+
+/* Many different blocks through a 16 KiB code cache: it is flushed and refilled. */
+static void test_jit_small_cache_flushes(void **state)
+{
+	struct jit_fixture *f = *state;
+	static u8 code[CODE_SIZE];
+	u64 gpr[16] = { 1, 2, 3 };
+	size_t at = 0;
+
+	/* 300 blocks of 12 ALU instructions and a jump to the next, then int3; run twice. */
+	for (unsigned b = 0; b < 300; b++) {
+		for (unsigned i = 0; i < 6; i++) {
+			static const u8 ops[][3] = { { 0x48, 0x01, 0xd0 }, { 0x48, 0x31, 0xc1 } };
+
+			memcpy(code + at, ops[(b + i) & 1], 3);
+			at += 3;
+			memcpy(code + at, "\x48\xc1\xc0\x03", 4); /* rol rax, 3 */
+			at += 4;
+		}
+		code[at++] = 0xeb; /* jmp +0: the next block */
+		code[at++] = 0x00;
+	}
+	code[at++] = 0xcc;
+	assert_true(at < CODE_SIZE);
+	jit_expect_same(f, code, at, gpr, 100000);
+	jit_expect_same(f, code, at, gpr, 100000);
+	assert_true(f->jit->jit->nr_flushes >= 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_jit_loop_stays_compiled, jit_setup,
+						jit_teardown),
+		cmocka_unit_test_setup_teardown(test_jit_exact_limits, jit_setup, jit_teardown),
+		cmocka_unit_test_setup_teardown(test_jit_kick_leaves_loop, jit_setup, jit_teardown),
+		cmocka_unit_test_setup_teardown(test_jit_fault_mid_block, jit_setup, jit_teardown),
+		cmocka_unit_test_setup_teardown(test_jit_rewritten_code, jit_setup, jit_teardown),
+		cmocka_unit_test_setup_teardown(test_jit_calls, jit_setup, jit_teardown),
+		cmocka_unit_test_setup_teardown(test_jit_small_cache_flushes, jit_setup_small,
+						jit_teardown),
+	};
+
+	return cmocka_run_group_tests_name("bt_jit", tests, NULL, NULL);
+}
