@@ -29,13 +29,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (unsigned long r = 1;; r++) {
-		struct timespec ts = { .tv_sec = sleep_ms / 1000, .tv_nsec = sleep_ms % 1000 * 1000000 };
+		struct timespec ts = { .tv_sec = sleep_ms / 1000,
+				       .tv_nsec = sleep_ms % 1000 * 1000000 };
 
 		for (size_t i = 0; i < pages; i++) {
 			unsigned long *p = m + i * 512;
 
 			if (p[0] != r - 1 || p[1] != (r == 1 ? 0 : i)) {
-				printf("BAD page %zu in round %lu holds %lu/%lu\n", i, r, p[0], p[1]);
+				printf("BAD page %zu in round %lu holds %lu/%lu\n", i, r, p[0],
+				       p[1]);
 				fflush(stdout);
 				return 1;
 			}
