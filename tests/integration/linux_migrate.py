@@ -28,8 +28,8 @@ import time
 from api_client import Api, wait_socket
 from guest_shell import GuestError
 from harness import fail, require_accel, skip
-from linux_moving import (attach, boot_with_disk, check_unbroken, must, read_to_end,
-                          values, wait_values)
+from linux_moving import (attach, boot_with_disk, check_unbroken, close_all, fail_with_tail,
+                          must, read_to_end, values, wait_values)
 import linux_storage
 
 vmm, vmm_img, default_guest = sys.argv[1:4]
@@ -126,15 +126,9 @@ def main():
         print("ok: the page walker, the disk loop, the shell and the files go on after the "
               "move; the disk checks clean")
     except GuestError as e:
-        tail = "".join(g.text()[-1500:] for g in guests[-1:])
-        fail(f"{e}\n--- console tail ---\n{tail}\n--- stderr ---\n"
-             f"{guests[-1].stderr_text()[-2000:]}")
+        fail_with_tail(e, guests)
     finally:
-        for g in guests:
-            try:
-                g.close()
-            except Exception:
-                pass
+        close_all(guests)
 
 
 main()

@@ -114,3 +114,19 @@ def read_to_end(g, timeout=30):
             g._read_more(deadline, "the end of the console")
     except GuestError:
         pass
+
+
+def fail_with_tail(e, guests):
+    """Fail the test on e with the last guest's console and stderr tails."""
+    tail = "".join(g.text()[-1500:] for g in guests[-1:])
+    fail(f"{e}\n--- console tail ---\n{tail}\n--- stderr ---\n"
+         f"{guests[-1].stderr_text()[-2000:] if guests else ''}")
+
+
+def close_all(guests):
+    """Close every guest (each VMM killed if it still runs), whatever the others do."""
+    for g in guests:
+        try:
+            g.close()
+        except Exception:
+            pass
