@@ -165,6 +165,16 @@ static int accel_bt_msr(void *opaque, unsigned cpu, u32 index, bool is_write, u6
 	return v && v->io.msr ? v->io.msr(v->io.vm, index, is_write, val) : -ENOENT;
 }
 
+static void accel_bt_backdoor(void *opaque, unsigned cpu, struct accel_backdoor *regs)
+{
+	struct accel_vcpu *v = accel_bt_vcpu_of(opaque, cpu);
+
+	if (v && v->io.backdoor)
+		v->io.backdoor(v->io.vm, regs);
+	else
+		regs->rax = ~0ull; /* as an unclaimed port read */
+}
+
 static u64 accel_bt_clock_ns(void *opaque)
 {
 	struct accel_vm *avm = opaque;
@@ -230,6 +240,9 @@ static int accel_bt_vm_create(const struct accel_config *cfg, struct accel_vm **
 	avm->mem.intr_ack = accel_bt_intr_ack;
 	avm->mem.msr = accel_bt_msr;
 	avm->mem.clock_ns = NULL; /* set with the first vCPU that brings a clock */
+	avm->mem.backdoor = cfg->vmware_backdoor ? accel_bt_backdoor : NULL;
+	avm->mem.vmware_cpuid = cfg->vmware_cpuid;
+	avm->mem.apic_bus_khz = cfg->apic_bus_khz;
 	pthread_mutex_init(&avm->exec_mtx, NULL);
 	pthread_cond_init(&avm->exec_cond, NULL);
 	*out = avm;
@@ -246,16 +259,27 @@ static void accel_bt_vm_destroy(struct accel_vm *avm)
 	free(avm);
 }
 
+static u32 accel_bt_tsc_khz(struct accel_vm *avm)
+{
+	(void)avm;
+	return BT_TSC_KHZ;
+}
+
 /*
- * Map [gpa, gpa+len) to hva. Mapping a region again as it is (same gpa, size, host address and
- * read-only flag) turns its dirty logging on or off (ACCEL_MEM_LOG_DIRTY), between two slices
- * of guest code (the execution lock), as KVM changes a slot's flags.
+ * Map [gpa, gpa+len) to hva; len 0 unmaps the region at gpa. A mapping made while vCPUs exist
+ * comes from the one vCPU running guest code (a device's BAR write, under the execution lock)
+ * or while all are paused, so no other CPU walks the region table meanwhile. Mapping a region
+ * again as it is (same gpa, size, host address and read-only flag) turns its dirty logging on
+ * or off (ACCEL_MEM_LOG_DIRTY) between two slices of guest code, as KVM changes a slot's flags
+ * (the main thread: live migration logs guest RAM so).
  */
 static int accel_bt_map_ram(struct accel_vm *avm, u64 gpa, u64 len, void *hva, unsigned flags)
 {
 	struct bt_region *r = bt_mem_region(&avm->mem, gpa);
 	int ret;
 
+	if (!len)
+		return bt_mem_unmap(&avm->mem, gpa);
 	if (r && r->gpa == gpa && r->len == len && r->hva == hva &&
 	    r->readonly == !!(flags & ACCEL_MEM_READONLY)) {
 		accel_bt_exec_lock(avm);
@@ -264,23 +288,27 @@ static int accel_bt_map_ram(struct accel_vm *avm, u64 gpa, u64 len, void *hva, u
 		return ret;
 	}
 	ret = bt_mem_map(&avm->mem, gpa, len, hva, flags & ACCEL_MEM_READONLY);
-	if (ret == 0 && (flags & ACCEL_MEM_LOG_DIRTY))
+	if (ret == 0 && (flags & ACCEL_MEM_LOG_DIRTY)) {
 		ret = bt_mem_log_dirty(&avm->mem, gpa, true);
+		if (ret < 0)
+			(void)bt_mem_unmap(&avm->mem, gpa);
+	}
 	return ret;
 }
 
 /*
- * Pages of [gpa, gpa+len) (inside one region mapped with ACCEL_MEM_LOG_DIRTY) the guest wrote
- * since the last call: bit i of bitmap = page gpa + i * 4 KiB; reading clears those bits. Taken
- * between two slices, so no store is half done: every write before the call is in the bitmap,
- * every later one in the next.
+ * Pages of [gpa, gpa+len) (inside one region mapped with ACCEL_MEM_LOG_DIRTY: a framebuffer
+ * BAR, or guest RAM while a migration runs) the guest wrote since the last call: bit i of
+ * bitmap = page gpa + i * 4 KiB; reading clears those bits. Taken between two slices (the
+ * main thread waits at most for the running slice to end), so no store is half done: every
+ * write before the call is in the bitmap, every later one in the next.
  */
 static int accel_bt_dirty_log(struct accel_vm *avm, u64 gpa, u64 len, unsigned long *bitmap)
 {
 	int ret;
 
 	accel_bt_exec_lock(avm);
-	ret = bt_mem_dirty_get(&avm->mem, gpa, len, bitmap);
+	ret = bt_mem_dirty_log(&avm->mem, gpa, len, bitmap);
 	accel_bt_exec_unlock(avm);
 	return ret;
 }
@@ -592,9 +620,21 @@ static void accel_bt_mem_written(struct accel_vm *avm, u64 gpa, u64 len)
 	bt_mem_dma_written(&avm->mem, gpa, len);
 }
 
+/*
+ * After lockdown the engine makes no system calls of its own: the JIT's code buffer is a memfd
+ * mapped twice (jit/codebuf.c: written through one view, run through the other) when each vCPU
+ * is created, so its threads never map or flip executable memory. A VM built again after
+ * lockdown creates new buffers on the main thread.
+ */
+static const struct accel_sandbox accel_bt_sandbox = {
+	.vcpu_exec_mappings = false,
+	.build_exec_mappings = true,
+};
+
 const struct accel_ops accel_bt = {
 	.name = "bt",
 	.has_irqchip = false,
+	.sandbox = &accel_bt_sandbox,
 	.probe = accel_bt_probe,
 	.vm_create = accel_bt_vm_create,
 	.vm_destroy = accel_bt_vm_destroy,
@@ -612,4 +652,6 @@ const struct accel_ops accel_bt = {
 	.vcpu_get = accel_bt_vcpu_get,
 	.vcpu_set = accel_bt_vcpu_set,
 	.vcpu_counters = accel_bt_vcpu_counters,
+	.backdoor_hb = true,
+	.tsc_khz = accel_bt_tsc_khz,
 };

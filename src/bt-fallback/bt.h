@@ -39,6 +39,7 @@
 #define BT_FALLBACK_BT_H
 
 #include "bt-fallback/decode.h"
+#include "vmm/accel.h"
 #include "vmm/base/compiler.h"
 #include "vmm/base/cpu_model.h"
 #include "vmm/base/types.h"
@@ -161,11 +162,11 @@ struct bt_region {
 	u8 *hva;
 	u8 *code_pages; /* one byte per page: nonzero while translated code comes from it */
 	/*
-	 * Dirty logging (bt_mem_log_dirty): one bit per page the guest wrote since the last
-	 * bt_mem_dirty_get; NULL while logging is off. Set where a write is allowed (the TLB fill
+	 * Dirty logging (bt_mem_log_dirty, mem.c): one bit per page the guest wrote since the last
+	 * bt_mem_dirty_log; NULL while logging is off. Set where a write is allowed (the TLB fill
 	 * for a write, the page walk's A/D updates, bt_mem_write); a TLB entry of a logged region
-	 * gets its write tag only from a write fill, and bt_mem_dirty_get drops every write tag,
-	 * so the first write after a read of the log fills again and marks its page.
+	 * caches write permission only for a marked page, and bt_mem_dirty_log drops every write
+	 * tag, so the first write after a read of the log fills again and marks its page.
 	 */
 	unsigned long *dirty;
 	bool readonly;
@@ -207,6 +208,14 @@ struct bt_mem {
 	/* Guest virtual time in ns (the TSC is derived from it); NULL: host CLOCK_MONOTONIC. */
 	u64 (*clock_ns)(void *opaque);
 	/*
+	 * Hypercall interfaces (hyper.c, docs/hypercall.md): the VMware backdoor's calls (NULL:
+	 * no backdoor, its ports are plain port I/O), and CPUID saying VMware (vmware_cpuid, with
+	 * the local APIC timer's input clock for leaf 4000_0010h).
+	 */
+	void (*backdoor)(void *opaque, unsigned cpu, struct accel_backdoor *regs);
+	bool vmware_cpuid;
+	u32 apic_bus_khz;
+	/*
 	 * Code pages written by devices (bt_mem_dma_written, any thread), dropped from the
 	 * caches by whichever CPU next starts a block (bt_mem_dma_apply).
 	 */
@@ -219,6 +228,12 @@ struct bt_mem {
 
 /* Map [gpa, gpa+len) to hva. Caller thread owns mem; no CPU may be running. -EINVAL, -ENOSPC. */
 MUST_CHECK int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly);
+/*
+ * Remove the region that starts at gpa (a device's RAM-like BAR moving), dropping what every
+ * CPU derived from it (TLB entries, translated code). From the thread of the only CPU that
+ * runs (a device's register write) or while none runs. -ENOENT.
+ */
+int bt_mem_unmap(struct bt_mem *mem, u64 gpa);
 void bt_mem_destroy(struct bt_mem *mem);
 /*
  * A CPU's accesses, TLB and invalidations from now on go with mem (bt_cpu_create does this;
@@ -234,16 +249,18 @@ struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa);
 void bt_mem_mark_code(struct bt_mem *mem, u64 gpa);
 /*
  * Dirty logging of the region that starts at gpa on (its bitmap all clear; every CPU's write
- * tags dropped) or off. No CPU may be running. 0, -ENOENT (no region starts there), -ENOMEM.
+ * tags dropped) or off. No other CPU may be running guest code (the running one may: a device's
+ * BAR write mapping a framebuffer). 0, -ENOENT (no region starts there), -ENOMEM.
  */
 MUST_CHECK int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa, bool on);
 /*
- * The pages of [gpa, gpa+len) (inside one logged region, page-aligned gpa) written since the
- * last call: bit i of bitmap = page gpa + i * 4 KiB. Those bits are cleared and every CPU's
- * write tags dropped. No CPU may be running. 0, -ENOENT (not one region), -EINVAL (not
+ * The pages of [gpa, gpa+len) (inside one logged region, page-aligned) written since the last
+ * call: bit i of bitmap = page gpa + i * 4 KiB. Those bits are cleared (the region's others
+ * stay for their own reader) and every CPU's write tags dropped. No CPU may be running guest
+ * code (accel_bt.c's execution lock). 0, -ENOENT (not inside one region), -EINVAL (not
  * logged or not aligned).
  */
-MUST_CHECK int bt_mem_dirty_get(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap);
+MUST_CHECK int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap);
 /* The page holding gpa was written (a write outside the TLB's cached tags): log it. */
 void bt_mem_mark_dirty(struct bt_mem *mem, u64 gpa);
 /* A write hit a code page: drop its blocks everywhere and unmark it. */
@@ -499,6 +516,7 @@ struct bt_cpu {
 	int exit_request;
 	struct cpu_model model; /* what CPUID reports and which instructions exist */
 	unsigned nr_cpus;	/* CPUs in the machine (CPUID topology) */
+	u8 *hb_buf; /* a VMware backdoor transfer's bytes (hyper.c), ACCEL_BACKDOOR_HB_MAX */
 	u64 tsc_offset;
 	struct bt_tlb_entry tlb_scratch; /* a translation not to cache (writes to ROM) */
 	bool tlb_large;			 /* some TLB entry holds a piece of a large page */
@@ -646,6 +664,21 @@ int bt_host_check(struct cpu_model *m, bool drop, char *why, size_t len);
 
 /* CPUID model, SDM vol. 2A CPUID. */
 void bt_cpuid(struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
+
+/*
+ * Hypercall interfaces (hyper.c, docs/hypercall.md). bt_hyper_port: the VMware backdoor's
+ * ports, open at any privilege level when the machine has the backdoor. bt_hyper_in: IN EAX, DX
+ * on the low-bandwidth port as a backdoor call; false: not one (plain port I/O).
+ * bt_hyper_string: REP INSB/OUTSB on the high-bandwidth port as one backdoor transfer; false:
+ * not one. bt_hyper_vmcall: VMCALL/VMMCALL as KVM's hypercall ABI (api: RAX = number,
+ * RBX/RCX/RDX/RSI = arguments, RAX = result, -KVM_ENOSYS for what is not implemented).
+ * bt_hyper_cpuid: the hypervisor leaves 4000_00xxh when CPUID says VMware; false: not asked.
+ */
+bool bt_hyper_port(const struct bt_cpu *cpu, u16 port);
+bool bt_hyper_in(struct bt_cpu *cpu, u16 port, unsigned size);
+bool bt_hyper_string(struct bt_cpu *cpu, const struct bt_insn *in);
+void bt_hyper_vmcall(struct bt_cpu *cpu);
+bool bt_hyper_cpuid(const struct bt_cpu *cpu, u32 leaf, u32 out[4]);
 
 /* --------------------------------------------- executor helpers (ops/) */
 

@@ -75,6 +75,7 @@ void bt_cpu_destroy(struct bt_cpu *cpu)
 	bt_mem_detach(cpu->mem, cpu);
 	bt_cache_destroy(&cpu->cache);
 	bt_jit_destroy(cpu);
+	free(cpu->hb_buf);
 	free(cpu);
 }
 

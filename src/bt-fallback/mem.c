@@ -6,9 +6,15 @@
  * by later fetches). A write to such a page invalidates that page's blocks in
  * every attached CPU (bt_mem_code_written).
  *
- * Dirty logging (snapshots and live migration): a region's bitmap of the pages written since
- * the log was last read, marked where a write is allowed (mmu.c's TLB fill and page walk,
- * bt_mem_write), so a store through a cached write tag costs nothing more.
+ * Dirty logging, one mechanism for device memory (a framebuffer BAR, the display's updates) and
+ * guest RAM (snapshots of a running VM, live migration): a region's bitmap of the pages
+ * written since the log was last read, marked where a write is allowed: a write's TLB fill
+ * (mmu.c), the page walk's accessed/dirty updates and bt_mem_write. A TLB entry of a logged
+ * region caches write permission only for a page already marked, and reading the log drops
+ * every cached write permission, so a store through a cached write tag costs nothing more and
+ * the first store to a page after a read fills again and marks it. The log is read, and
+ * turned on or off, while no CPU runs guest code (accel_bt.c takes the execution lock): no
+ * store is then half done, every write before a read is in it, every later one in the next.
  *
  * Not here yet: ROM/MMIO region descriptors beyond the mmio callback.
  */
@@ -41,11 +47,34 @@ int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly)
 	r->len = len;
 	r->hva = hva;
 	r->readonly = readonly;
+	r->dirty = NULL; /* the slot may be an unmapped region's */
 	mem->nr_regions++;
 	/* TLBs may cache the range as MMIO. */
 	for (unsigned i = 0; i < mem->nr_cpus; i++)
 		bt_tlb_flush(mem->cpus[i]);
 	return 0;
+}
+
+int bt_mem_unmap(struct bt_mem *mem, u64 gpa)
+{
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		struct bt_region *r = &mem->regions[i];
+
+		if (r->gpa != gpa)
+			continue;
+		/* Blocks translated from it must go before another mapping takes the addresses. */
+		for (u64 page = r->gpa; page < r->gpa + r->len; page += BT_PAGE_SIZE)
+			bt_mem_code_written(mem, page);
+		free(r->code_pages);
+		if (r->dirty)
+			mem->nr_logging--;
+		free(r->dirty);
+		mem->regions[i] = mem->regions[--mem->nr_regions];
+		for (unsigned c = 0; c < mem->nr_cpus; c++)
+			bt_tlb_flush(mem->cpus[c]);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int bt_mem_attach(struct bt_mem *mem, struct bt_cpu *cpu)
@@ -172,26 +201,37 @@ int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa, bool on)
 	return 0;
 }
 
-int bt_mem_dirty_get(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap)
+int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap)
 {
 	struct bt_region *r = bt_mem_region(mem, gpa);
+	bool any = false;
 	u64 first, pages;
 
-	if (!r || len > r->len - (gpa - r->gpa))
+	if (!r || !len || len > r->len - (gpa - r->gpa))
 		return -ENOENT;
-	if (!r->dirty || (gpa | len) & ~BT_PAGE_MASK)
+	if (!r->dirty || ((gpa | len) & ~BT_PAGE_MASK))
 		return -EINVAL;
 	first = (gpa - r->gpa) / BT_PAGE_SIZE;
 	pages = len / BT_PAGE_SIZE;
 	memset(bitmap, 0, (pages + BT_MEM_BPL - 1) / BT_MEM_BPL * sizeof(unsigned long));
-	for (u64 p = 0; p < pages; p++) {
+	for (u64 p = 0; p < pages;) {
 		u64 q = first + p;
-		unsigned long bit = 1ul << (q % BT_MEM_BPL);
+		unsigned shift = q % BT_MEM_BPL, n = MIN(BT_MEM_BPL - shift, pages - p);
+		unsigned long mask = (n == BT_MEM_BPL ? ~0ul : (1ul << n) - 1) << shift;
+		unsigned long bits =
+			__atomic_fetch_and(&r->dirty[q / BT_MEM_BPL], ~mask, __ATOMIC_RELAXED) &
+			mask;
 
-		if (__atomic_fetch_and(&r->dirty[q / BT_MEM_BPL], ~bit, __ATOMIC_RELAXED) & bit)
-			bitmap[p / BT_MEM_BPL] |= 1ul << (p % BT_MEM_BPL);
+		for (bits >>= shift; bits; bits &= bits - 1) {
+			u64 o = p + (u64)__builtin_ctzl(bits);
+
+			bitmap[o / BT_MEM_BPL] |= 1ul << (o % BT_MEM_BPL);
+			any = true;
+		}
+		p += n;
 	}
-	for (unsigned i = 0; i < mem->nr_cpus; i++)
+	/* The pages just read must fill again to be marked (mmu.c's bt_mmu_log_write). */
+	for (unsigned i = 0; any && i < mem->nr_cpus; i++)
 		bt_tlb_drop_writes(mem->cpus[i]);
 	return 0;
 }

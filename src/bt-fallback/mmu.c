@@ -120,7 +120,7 @@ void bt_tlb_drop_writes(struct bt_cpu *cpu)
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
 	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
-		e[i].tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
+		__atomic_store_n(&e[i].tag[BT_ACC_WRITE], BT_TLB_EMPTY, __ATOMIC_RELAXED);
 }
 
 /* CPL 3 accesses (virtual-8086 mode included) use the user TLB and user-mode permissions. */
@@ -323,6 +323,23 @@ static u32 bt_mmu_flat_error(struct bt_cpu *cpu, enum bt_access acc, bool presen
 }
 
 /*
+ * A logged region (bt_mem_log_dirty): a write fill marks its page, whatever the entry caches
+ * (a watched or SMAP page fills again at every write); any other fill caches write permission
+ * only for a page already marked, so the first store after a harvest fills and marks it.
+ */
+static bool bt_mmu_log_write(struct bt_mem *mem, struct bt_region *r, u64 gpa, bool write)
+{
+	const unsigned bpl = 8 * sizeof(unsigned long);
+	u64 page = (gpa - r->gpa) >> BT_PAGE_SHIFT;
+
+	if (write) {
+		bt_mem_mark_dirty(mem, gpa);
+		return true;
+	}
+	return __atomic_load_n(&r->dirty[page / bpl], __ATOMIC_RELAXED) & (1ul << (page % bpl));
+}
+
+/*
  * The TLB miss path: translate lin for acc and refill the entry. Returns the entry, or (probe)
  * NULL instead of raising #PF. For a write to ROM it returns cpu->tlb_scratch with no host page
  * (the caller sends the write to the machine) and caches nothing for writes.
@@ -335,7 +352,7 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	u64 page = lin & BT_PAGE_MASK, tag;
 	struct bt_region *r;
 	struct bt_walk w = { 0 };
-	bool logged, writable;
+	bool writable;
 	u8 *code = NULL;
 	u32 err;
 
@@ -377,13 +394,13 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	/* Any walk that succeeded allows reads at this privilege, unless SMAP decides each one. */
 	e->tag[BT_ACC_READ] = w.smap ? BT_TLB_EMPTY : tag;
 	e->tag[BT_ACC_FETCH] = w.x ? tag : BT_TLB_EMPTY;
-	/* A logged page gets its write tag from a write, which marks it (bt_mem_log_dirty). */
-	logged = r && unlikely(r->dirty != NULL);
-	if (logged && acc == BT_ACC_WRITE && !r->readonly)
-		bt_mem_mark_dirty(mem, w.gpa);
-	writable = w.w && w.dirty && !w.smap && !(r && (r->readonly || *code)) &&
-		   (!logged || acc == BT_ACC_WRITE);
-	e->tag[BT_ACC_WRITE] = writable ? tag : BT_TLB_EMPTY;
+	writable = w.w && w.dirty && !(r && r->readonly);
+	if (writable && r && unlikely(r->dirty != NULL))
+		writable = bt_mmu_log_write(mem, r, w.gpa, acc == BT_ACC_WRITE);
+	e->tag[BT_ACC_WRITE] =
+		writable && !w.smap && !(r && __atomic_load_n(code, __ATOMIC_RELAXED)) ?
+			tag :
+			BT_TLB_EMPTY;
 	if (unlikely(cpu->dbg_data) && bt_debug_watched(cpu, page)) {
 		/* A data breakpoint's page: every access checks it (debug.c). */
 		e->tag[BT_ACC_READ] = e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;

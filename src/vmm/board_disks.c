@@ -68,6 +68,7 @@ struct board_disks {
 	struct ahci *ahci;
 	unsigned ahci_slot, ahci_fn;
 	struct board_intx ahci_intx;
+	unsigned next_slot; /* the first PCI slot the disks left free */
 	unsigned nr;
 	struct board_disk disks[];
 };
@@ -314,12 +315,18 @@ int board_disks_create(struct vm *vm, struct pci_host *pci, const struct board_d
 			goto err_destroy;
 		}
 	}
+	d->next_slot = slot + (acfg.nr_ports ? 1 : 0);
 	*out = d;
 	return 0;
 
 err_destroy:
 	board_disks_destroy(d);
 	return ret;
+}
+
+unsigned board_disks_next_slot(const struct board_disks *d)
+{
+	return d->next_slot;
 }
 
 int board_disks_fw_path(const struct board_disks *d, unsigned i, char *buf, size_t len)

@@ -37,6 +37,9 @@ struct board_disks_lines {
 MUST_CHECK int board_disks_create(struct vm *vm, struct pci_host *pci,
 				  const struct board_disks_lines *lines, struct board_disks **out,
 				  struct err *err);
+/* The first PCI slot after the disks' functions (for the board's other PCI devices). */
+unsigned board_disks_next_slot(const struct board_disks *d);
+
 /*
  * The OpenFirmware device path of disks[i] as QEMU-style firmware reads it in the fw_cfg
  * "bootorder" file (SeaBIOS matches its devices against it; OVMF translates it to UEFI device

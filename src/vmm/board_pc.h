@@ -55,6 +55,11 @@ struct board_disks *board_pc_disks(struct board_pc *b);
 /* A message-signalled interrupt for the userspace irqchip (platform.msi). Device lock held. */
 void board_pc_msi(struct board_pc *b, u64 addr, u32 data);
 
+struct board_display;
+
+/* The display, or NULL when the spec has none. */
+struct board_display *board_pc_display(struct board_pc *b);
+
 /* Create every device the spec asks for. Main thread, before the vCPUs run. */
 MUST_CHECK int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err);
 void board_pc_destroy(struct board_pc *b);
@@ -62,6 +67,9 @@ void board_pc_destroy(struct board_pc *b);
 /* Watch the board's back ends (disk completions) on the main loop, and stop. Main thread. */
 MUST_CHECK int board_pc_attach(struct board_pc *b, struct loop *l);
 void board_pc_detach(struct board_pc *b);
+
+/* The paravirtual devices (board_pv.h). */
+struct board_pv *board_pc_pv(struct board_pc *b);
 
 /* What each vCPU needs of the board's per-CPU devices (vcpu.h); valid while b lives. */
 const struct vcpu_hooks *board_pc_vcpu_hooks(struct board_pc *b);

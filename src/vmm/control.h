@@ -88,6 +88,9 @@ MUST_CHECK int control_register(struct control *c, const struct control_endpoint
 
 /* Answer a call: status, and a JSON text body (NULL: none). The call is freed. */
 void control_reply(struct control_call *call, int status, const char *json);
+/* Answer with len bytes of body of content_type (an image: binary allowed). The call is freed. */
+void control_reply_body(struct control_call *call, int status, const char *content_type,
+			const void *body, size_t len);
 /* An error answer: {"error": {"class": cls, "desc": "<printf>"}}. */
 void control_reply_error(struct control_call *call, int status, const char *cls, const char *fmt,
 			 ...) PRINTF(4, 5);

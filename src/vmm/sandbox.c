@@ -186,6 +186,16 @@ static const struct sandbox_rule sandbox_loop[] = {
 };
 
 /*
+ * The display's VNC server on the main loop (display/vnc.c): libvncserver polls its clients'
+ * sockets with a zero-timeout select (pselect6) and asks a new client's address
+ * (getpeername); the rest (accept4, reads, writes, socket options) is on the loop's lists.
+ */
+static const struct sandbox_rule sandbox_display[] = {
+	ALLOW(pselect6),
+	ALLOW(getpeername),
+};
+
+/*
  * sd_notify(3) under systemd: a datagram to $NOTIFY_SOCKET on a new AF_UNIX socket each time
  * (libsystemd 252 also grows its send buffer and reads the credentials it would attach).
  */
@@ -530,6 +540,7 @@ static size_t sandbox_kind_groups(enum sandbox_kind kind, const struct sandbox_c
 	static const struct sandbox_group reboot = GROUP("reboot", sandbox_reboot);
 	static const struct sandbox_group sanitizer = GROUP("sanitizer", sandbox_sanitizer);
 	static const struct sandbox_group worker = GROUP("worker", sandbox_worker);
+	static const struct sandbox_group display = GROUP("display", sandbox_display);
 	size_t n = 0;
 
 	out[n++] = &base;
@@ -541,6 +552,8 @@ static size_t sandbox_kind_groups(enum sandbox_kind kind, const struct sandbox_c
 			out[n++] = &notify;
 		if (cfg->rebuild)
 			out[n++] = &build;
+		if (cfg->display || cfg->rebuild)
+			out[n++] = &display;
 	}
 	if (kind == SANDBOX_KIND_WORKER)
 		out[n++] = &worker;
@@ -550,12 +563,16 @@ static size_t sandbox_kind_groups(enum sandbox_kind kind, const struct sandbox_c
 }
 
 static int sandbox_accel_ioctls(scmp_filter_ctx ctx, enum sandbox_kind kind,
-				const struct accel_sandbox *as, bool rebuild, struct err *err)
+				const struct accel_sandbox *as, const struct sandbox_config *cfg,
+				struct err *err)
 {
+	bool rebuild = cfg->rebuild;
 	int ret = sandbox_add_ioctls(ctx, as->device_ioctls, err);
 
 	if (!ret)
 		ret = sandbox_add_ioctls(ctx, as->state_ioctls, err);
+	if (!ret && (cfg->display || rebuild) && as->ram_ioctls)
+		ret = sandbox_add_ioctls(ctx, as->ram_ioctls, err);
 	/*
 	 * vCPU threads created after lockdown (a VM built again) inherit the main list and stack
 	 * their own on it: the main list must then allow what they do too.
@@ -571,6 +588,16 @@ static int sandbox_accel_ioctls(scmp_filter_ctx ctx, enum sandbox_kind kind,
 		for (size_t i = 0; !ret && i < ARRAY_SIZE(exec); i++)
 			ret = sandbox_add(ctx, &exec[i], err);
 	}
+	if (!ret && kind == SANDBOX_KIND_MAIN && rebuild && as->build_exec_mappings) {
+		/* a second view of a memfd, executable but not writable (W^X holds) */
+		static const struct sandbox_rule dual[] = {
+			ALLOW_IF(memfd_create, ARG_EQ(1, MFD_CLOEXEC)),
+			ALLOW_IF(mmap, ARG_MASKED(2, PROT_EXEC | PROT_WRITE, PROT_EXEC)),
+		};
+
+		for (size_t i = 0; !ret && i < ARRAY_SIZE(dual); i++)
+			ret = sandbox_add(ctx, &dual[i], err);
+	}
 	return ret;
 }
 
@@ -585,7 +612,7 @@ static int sandbox_kind_ioctls(scmp_filter_ctx ctx, enum sandbox_kind kind,
 		const struct accel_sandbox *as = cfg->accels[i]->sandbox;
 
 		if (as)
-			ret = sandbox_accel_ioctls(ctx, kind, as, cfg->rebuild, err);
+			ret = sandbox_accel_ioctls(ctx, kind, as, cfg, err);
 	}
 	return ret;
 }
@@ -646,7 +673,7 @@ out:
 static int sandbox_build_kind(enum sandbox_kind kind, const struct sandbox_config *cfg,
 			      struct sock_fprog *prog, struct err *err)
 {
-	const struct sandbox_group *groups[8];
+	const struct sandbox_group *groups[10];
 	u32 def = sandbox_default_action(cfg->action);
 	scmp_filter_ctx ctx = seccomp_init(def);
 	size_t nr_groups = sandbox_kind_groups(kind, cfg, groups);
@@ -770,6 +797,7 @@ int sandbox_prepare_vm(const struct vm_spec *spec, const struct accel_ops *accel
 		.enabled = !spec->sandbox_off,
 		.action = action,
 		.rebuild = api,
+		.display = spec->display.type != DISPLAY_NONE,
 		.probe = probes[spec->debug.forbidden_syscall],
 		.name = spec->name,
 	};
@@ -811,6 +839,11 @@ static void sandbox_run_probe(enum sandbox_kind kind, const char *thread_name)
 			 sandbox_st.vm_name, thread_name);
 		close(fd);
 	}
+}
+
+bool sandbox_confined(void)
+{
+	return sandbox_locked && sandbox_st.enabled;
 }
 
 int sandbox_lockdown(enum sandbox_kind kind, const char *thread_name)

@@ -66,6 +66,11 @@ struct sandbox_config {
 	 * accelerator's build ioctls), and the lists hold every accelerator's calls.
 	 */
 	bool rebuild;
+	/*
+	 * The VM has a display (docs/display.md): device RAM mapped at run time (the accelerators'
+	 * ram_ioctls on every kind) and, on the main thread, the VNC server's calls.
+	 */
+	bool display;
 	enum sandbox_probe probe;
 	const char *name; /* the VM's name, for messages */
 };
@@ -94,6 +99,9 @@ MUST_CHECK int sandbox_prepare_vm(const struct vm_spec *spec, const struct accel
  * errno (the kernel refused the filter: logged). Any thread, after sandbox_prepare.
  */
 int sandbox_lockdown(enum sandbox_kind kind, const char *thread_name);
+
+/* Does a filter confine the calling thread (sandbox_lockdown ran here, the sandbox on)? */
+bool sandbox_confined(void);
 
 /* Release what sandbox_prepare built (the filters stay installed). Main thread. */
 void sandbox_release(void);

@@ -189,9 +189,10 @@ const char *spec_exit_code_style_name(enum spec_exit_code_style s)
 /* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
 
 static const char *const spec_top_keys[] = {
-	"name",	   "vcpus",    "memory_mib",	  "accel", "machine", "boot",
-	"serial",  "on_reset", "on_triple_fault", "debug", "disks",   "nics",
-	"display", "control",  "sandbox",	  "cpu",   "bt",      NULL
+	"name",	     "vcpus",	  "memory_mib",	     "accel", "machine", "boot",
+	"serial",    "on_reset",  "on_triple_fault", "debug", "disks",	 "nics",
+	"display",   "control",	  "sandbox",	     "cpu",   "bt",	 "uuid",
+	"guestinfo", "hypercall", "consoles",	     "rng",   NULL
 };
 static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
 					      "modules",    "flat",   "load_address", "firmware",
@@ -205,9 +206,12 @@ static const char *const spec_debug_keys[] = {
 static const char *const spec_disk_keys[] = { "path",	"format", "bus",	"readonly", "cache",
 					      "serial", "cdrom",  "boot_index", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
-static const char *const spec_display_keys[] = { "type", "listen", NULL };
+static const char *const spec_display_keys[] = { "type", "listen", "rom", "vram_mib", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
 static const char *const spec_bt_keys[] = { "engine", "jit_threshold", "code_cache_mib", NULL };
+static const char *const spec_hypercall_keys[] = { "vmware_backdoor", "identity", NULL };
+static const char *const spec_console_keys[] = { "name", "target", "path", NULL };
+static const char *const spec_rng_keys[] = { "bytes_per_second", NULL };
 
 static const struct {
 	const char *section;
@@ -225,11 +229,18 @@ static const struct {
 	{ "cpu", spec_cpu_keys },
 	{ "cpu.features", cpu_feature_names },
 	{ "bt", spec_bt_keys },
+	{ "hypercall", spec_hypercall_keys },
+	{ "consoles[]", spec_console_keys },
+	{ "rng", spec_rng_keys },
 };
 
 static const char *const spec_section_names[] = {
-	"",	   "boot", "boot.modules[]", "serial", "debug", "disks[]", "nics[]", "display",
-	"control", "cpu",  "cpu.features",   "bt",     NULL,
+	"",	     "boot",	     "boot.modules[]",
+	"serial",    "debug",	     "disks[]",
+	"nics[]",    "display",	     "control",
+	"cpu",	     "cpu.features", "bt",
+	"hypercall", "consoles[]",   "rng",
+	NULL,
 };
 
 const char *const *spec_section_keys(const char *section)
@@ -570,7 +581,7 @@ void spec_get_enum(struct spec_ctx *c, const json_t *obj, const char *path, cons
  * "./" is dropped; leading "../" climbs the base folder when that is canonical (realpath: no
  * symlinks in it, so climbing by name is what the kernel would do), else it is kept.
  */
-static char *spec_resolve(struct spec_ctx *c, const char *rel)
+char *spec_resolve(struct spec_ctx *c, const char *rel)
 {
 	size_t blen = strlen(c->base_dir);
 	char *abs;
@@ -834,19 +845,16 @@ static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_
 			 (unsigned long long)b->load_address);
 }
 
-static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct serial_spec *se)
+void spec_parse_target(struct spec_ctx *c, const json_t *obj, const char *path,
+		       struct serial_spec *se)
 {
 	char kpath[SPEC_PATH_LEN];
-	json_t *serial = spec_member(root, "", "serial", kpath);
 	bool wants_path;
 	json_t *j;
 
-	se->target = SERIAL_STDIO;
-	if (!serial || !spec_check_object(c, "serial", serial, spec_serial_keys))
-		return;
-	SPEC_GET_ENUM(c, serial, "serial", "target", serial_target_names, &se->target);
+	SPEC_GET_ENUM(c, obj, path, "target", serial_target_names, &se->target);
 	wants_path = se->target == SERIAL_FILE || se->target == SERIAL_UNIX;
-	j = spec_member(serial, "serial", "path", kpath);
+	j = spec_member(obj, path, "path", kpath);
 	if (!j && wants_path) {
 		spec_err(c, kpath, "required with target \"%s\"", serial_target_name(se->target));
 	} else if (j && !wants_path) {
@@ -857,6 +865,17 @@ static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct ser
 		if (se->target == SERIAL_UNIX)
 			spec_check_unix_path(c, kpath, se->path);
 	}
+}
+
+static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct serial_spec *se)
+{
+	char kpath[SPEC_PATH_LEN];
+	json_t *serial = spec_member(root, "", "serial", kpath);
+
+	se->target = SERIAL_STDIO;
+	if (!serial || !spec_check_object(c, "serial", serial, spec_serial_keys))
+		return;
+	spec_parse_target(c, serial, "serial", se);
 }
 
 /* Name a port range of the PC board that ports lo..hi overlap, or NULL. */
@@ -1005,9 +1024,10 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	spec_parse_cpu(c, root, &s->cpu);
 	spec_parse_disks(c, root, s);
 	spec_parse_nics(c, root, s);
-	spec_parse_display(c, root, &s->display);
+	spec_parse_display(c, root, s);
 	spec_parse_control(c, root, &s->control);
 	spec_parse_bt(c, root, &s->bt);
+	spec_parse_paravirt(c, root, s);
 	if (!(c->flags & SPEC_ALLOW_UNBUILT))
 		spec_refuse_unbuilt(c, root);
 	j = spec_member(root, "", "sandbox", kpath);
@@ -1041,7 +1061,20 @@ void spec_free(struct vm_spec *s)
 		free(s->nics[i].tap);
 	free(s->nics);
 	free(s->display.listen_host);
+	free(s->display.listen_path);
+	free(s->display.rom);
 	free(s->control.path);
+	for (unsigned i = 0; i < s->guestinfo.nr; i++) {
+		free(s->guestinfo.keys[i]);
+		free(s->guestinfo.values[i]);
+	}
+	free(s->guestinfo.keys);
+	free(s->guestinfo.values);
+	for (unsigned i = 0; i < s->nr_consoles; i++) {
+		free(s->consoles[i].name);
+		free(s->consoles[i].target.path);
+	}
+	free(s->consoles);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -39,6 +39,7 @@
 #include "vmm/platform.h"
 
 struct vm;
+struct display;
 struct vm_spec;
 struct vm_state_debug;
 struct console;
@@ -201,6 +202,26 @@ void vm_set_hold(struct vm *vm, enum vm_hold hold, const char *why);
  * time frozen). Emits "booted" (and "paused"). -EBUSY unless Created. Main thread.
  */
 MUST_CHECK int vm_start_loaded(struct vm *vm, bool run, struct err *err);
+/*
+ * The guest's VMware tools (vm_tools.c, docs/hypercall.md), main thread. Each fails with
+ * -ENOTSUP when the spec has no backdoor (hypercall.vmware_backdoor).
+ *   vm_guestinfo_each  every guestinfo variable (key without "guestinfo.", value)
+ *   vm_guestinfo_set   set (value non-NULL) or remove a variable: -EINVAL (key or value too
+ *                      long, or not of [A-Za-z0-9._-]), -ENOSPC (too many)
+ *   vm_tools_request   Running: ask the tools to shut down (TCLO OS_Halt) or reboot the guest
+ *                      (OS_Reboot): -ENOTCONN (no tools listen), -EOPNOTSUPP (they cannot),
+ *                      -EBUSY (requests wait already, or the VM is not running)
+ */
+typedef void (*vm_guestinfo_fn)(void *opaque, const char *key, const char *value);
+
+enum vm_tools_req {
+	VM_TOOLS_HALT,
+	VM_TOOLS_REBOOT
+};
+
+MUST_CHECK int vm_guestinfo_each(struct vm *vm, vm_guestinfo_fn fn, void *opaque, struct err *err);
+MUST_CHECK int vm_guestinfo_set(struct vm *vm, const char *key, const char *value, struct err *err);
+MUST_CHECK int vm_tools_request(struct vm *vm, enum vm_tools_req req, struct err *err);
 
 /* Listen to the VM's events. -ENOSPC past VM_MAX_LISTENERS. Main thread. */
 MUST_CHECK int vm_add_listener(struct vm *vm, vm_listener_fn fn, void *opaque);
@@ -237,6 +258,8 @@ typedef void (*vm_counter_fn)(void *opaque, const char *group, const char *name,
 void vm_counters(struct vm *vm, vm_counter_fn fn, void *opaque);
 
 /* Guest RAM in bytes (vm.info memory_actual_size). */
+/* The display back end (docs/display.md), or NULL when the VM has none. Main thread. */
+struct display *vm_display(struct vm *vm);
 u64 vm_memory_bytes(const struct vm *vm);
 
 #endif

@@ -52,12 +52,20 @@ static const char ctl_usage[] =
 	"  create SPEC.json         create the VM from a spec file (then: boot)\n"
 	"  boot                     boot the VM (Created or Shutdown -> Running)\n"
 	"  pause | resume           stop and restart every vCPU (virtual time stops too)\n"
-	"  reboot                   reset the VM in place and run it again\n"
-	"  power-button             press the ACPI power button (the guest shuts down)\n"
+	"  reboot [--tools]         reset the VM in place and run it again; --tools: ask the\n"
+	"                           guest's VMware tools to reboot it (OS_Reboot)\n"
+	"  power-button [--tools]   press the ACPI power button (the guest shuts down);\n"
+	"                           --tools: ask the guest's VMware tools instead (OS_Halt)\n"
 	"  shutdown                 stop the VM at once (-> Shutdown); the VMM stays\n"
 	"  nmi                      an NMI for every vCPU\n"
 	"  delete                   destroy the VM\n"
 	"  shutdown-vmm             end the VMM process\n"
+	"  screenshot FILE          save the display's screen as a PNG image in FILE\n"
+	"  screen-text              print a text-mode screen's characters\n"
+	"  guestinfo [KEY | KEY=VALUE | --unset KEY]\n"
+	"                           the guestinfo variables the guest's VMware tools read and\n"
+	"                           write (KEY without \"guestinfo.\"): all, one's value, set\n"
+	"                           one, remove one\n"
 	"  events [--since N] [--follow]\n"
 	"                           the logged events; --follow keeps waiting for more\n"
 	"  snapshot DIR [--no-resume]\n"
@@ -101,6 +109,8 @@ struct ctl {
 struct ctl_answer {
 	int status;
 	json_t *body; /* NULL for an empty body */
+	u8 *raw;      /* an image/png body (vm.screenshot), else NULL */
+	size_t raw_len;
 };
 
 static void ctl_verr(const char *fmt, va_list ap) PRINTF(1, 0);
@@ -190,6 +200,14 @@ static int ctl_send_all(int fd, const char *buf, size_t len, long long deadline)
 	return 0;
 }
 
+static bool ctl_is_png(const struct http_msg *m)
+{
+	for (unsigned i = 0; i < m->nr_headers; i++)
+		if (!strcasecmp(m->headers[i].name, "Content-Type"))
+			return !strcasecmp(m->headers[i].value, "image/png");
+	return false;
+}
+
 /*
  * One request. Returns 0 with the answer, or an exit status: CTL_EXIT_UNREACHABLE,
  * CTL_EXIT_PROTOCOL (the message is printed).
@@ -273,7 +291,13 @@ static int ctl_request(const struct ctl *c, const char *method, const char *targ
 		}
 	}
 	ans->status = p.msg.status;
-	if (p.msg.body_len) {
+	if (p.msg.body_len && ctl_is_png(&p.msg)) {
+		ans->raw = malloc(p.msg.body_len);
+		if (!ans->raw)
+			goto out;
+		memcpy(ans->raw, p.msg.body, p.msg.body_len);
+		ans->raw_len = p.msg.body_len;
+	} else if (p.msg.body_len) {
 		ans->body = json_loadb(p.msg.body, p.msg.body_len, 0, &je);
 		if (!ans->body) {
 			ctl_err("%s: the answer is not JSON: %s", c->socket, je.text);
@@ -392,6 +416,53 @@ static int ctl_simple(const struct ctl *c, const char *method, const char *endpo
 	return ret;
 }
 
+static void ctl_print_screen_text(const json_t *j)
+{
+	const char *text = json_string_value(json_object_get(j, "text"));
+
+	fputs(text ? text : "", stdout);
+}
+
+/* vm.screenshot into path (written whole, then renamed over it). */
+static int ctl_screenshot(const struct ctl *c, const char *path)
+{
+	struct ctl_answer a;
+	char tmp[4200];
+	FILE *f;
+	int ret = ctl_request(c, "GET", "/api/v1/vm.screenshot", NULL, CTL_IO_TIMEOUT_MS, &a);
+
+	if (ret)
+		return ret;
+	if (a.status >= 300) {
+		ret = ctl_refused(c, &a);
+		json_decref(a.body);
+		return ret;
+	}
+	if (!a.raw) {
+		ctl_err("%s: the answer is not a PNG image", c->socket);
+		json_decref(a.body);
+		return CTL_EXIT_PROTOCOL;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "wb");
+	if (!f || fwrite(a.raw, 1, a.raw_len, f) != a.raw_len || fclose(f) != 0 ||
+	    rename(tmp, path) < 0) {
+		ctl_err("%s: cannot write the image: %s", path, strerror(errno));
+		if (f)
+			unlink(tmp);
+		free(a.raw);
+		return CTL_EXIT_USAGE;
+	}
+	free(a.raw);
+	if (c->json) {
+		json_t *j = json_pack("{s:s,s:I}", "file", path, "bytes", (json_int_t)a.raw_len);
+
+		ctl_print_json(j);
+		json_decref(j);
+	}
+	return CTL_EXIT_OK;
+}
+
 static void ctl_print_ping(const json_t *j)
 {
 	const json_t *f = json_object_get(j, "features");
@@ -402,6 +473,60 @@ static void ctl_print_ping(const json_t *j)
 	       (long long)json_integer_value(json_object_get(j, "pid")));
 	json_array_foreach(f, i, x) printf("%s %s", i ? "," : "", json_string_value(x));
 	putchar('\n');
+}
+
+static int ctl_usage_error(const char *fmt, ...) PRINTF(1, 2);
+
+static void ctl_print_guestinfo(const json_t *j)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)j, key, v) printf("%s=%s\n", key, json_string_value(v));
+}
+
+/* guestinfo: every variable; KEY: its value (status 1 when it has none); KEY=VALUE; --unset. */
+static int ctl_guestinfo(const struct ctl *c, int argc, char **argv)
+{
+	const char *eq = argc == 2 ? strchr(argv[1], '=') : NULL;
+	struct ctl_answer a;
+	json_t *body, *v;
+	char *text;
+	int ret;
+
+	if (argc == 1)
+		return ctl_simple(c, "GET", "vm.guestinfo", NULL, ctl_print_guestinfo);
+	if (argc == 2 && !eq) {
+		ret = ctl_request(c, "GET", "/api/v1/vm.guestinfo", NULL, CTL_IO_TIMEOUT_MS, &a);
+		if (ret)
+			return ret;
+		if (a.status >= 300) {
+			ret = ctl_refused(c, &a);
+		} else if (!(v = json_object_get(a.body, argv[1]))) {
+			ctl_err("guestinfo.%s is not set", argv[1]);
+			ret = CTL_EXIT_REFUSED;
+		} else {
+			printf("%s\n", json_string_value(v));
+		}
+		json_decref(a.body);
+		return ret;
+	}
+	if (argc == 3 && !strcmp(argv[1], "--unset"))
+		body = json_pack("{s:n}", argv[2]);
+	else if (argc == 2)
+		body = json_pack("{s#:s}", argv[1], (int)(eq - argv[1]), eq + 1);
+	else
+		return ctl_usage_error(
+			"guestinfo: expected nothing, KEY, KEY=VALUE or --unset KEY");
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!text) {
+		ctl_err("guestinfo: out of memory");
+		return CTL_EXIT_USAGE;
+	}
+	ret = ctl_simple(c, "PUT", "vm.guestinfo", text, NULL);
+	free(text);
+	return ret;
 }
 
 static char *ctl_read_file(const char *path)
@@ -576,8 +701,6 @@ static const struct {
 	{ "shutdown-vmm", "vmm.shutdown" },
 };
 
-static int ctl_usage_error(const char *fmt, ...) PRINTF(1, 2);
-
 static int ctl_usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -706,8 +829,9 @@ out:
 static bool ctl_is_command(const char *s)
 {
 	static const char *const others[] = {
-		"ping",	      "info",	  "counters", "create",	 "events",
-		"wait-state", "snapshot", "restore",  "migrate", "receive-migration"
+		"ping",	      "info",	    "counters",		"create",    "events",
+		"wait-state", "screenshot", "screen-text",	"guestinfo", "snapshot",
+		"restore",    "migrate",    "receive-migration"
 	};
 
 	for (size_t i = 0; i < sizeof(ctl_actions) / sizeof(ctl_actions[0]); i++)
@@ -725,6 +849,13 @@ static int ctl_run(struct ctl *c, int argc, char **argv)
 	const char *cmd = argv[0];
 
 	c->cmd = cmd;
+	if (argc == 2 && !strcmp(argv[1], "--tools") &&
+	    (!strcmp(cmd, "power-button") || !strcmp(cmd, "reboot")))
+		return ctl_simple(c, "PUT",
+				  !strcmp(cmd, "reboot") ? "vm.tools-reboot" : "vm.tools-halt",
+				  NULL, NULL);
+	if (!strcmp(cmd, "guestinfo"))
+		return ctl_guestinfo(c, argc, argv);
 	for (size_t i = 0; i < sizeof(ctl_actions) / sizeof(ctl_actions[0]); i++)
 		if (!strcmp(cmd, ctl_actions[i].cmd)) {
 			if (argc != 1)
@@ -742,6 +873,16 @@ static int ctl_run(struct ctl *c, int argc, char **argv)
 				  !strcmp(cmd, "ping") ? ctl_print_ping :
 				  !strcmp(cmd, "info") ? ctl_print_info :
 							 ctl_print_counters);
+	}
+	if (!strcmp(cmd, "screenshot")) {
+		if (argc != 2)
+			return ctl_usage_error("%s: expected one file to write", cmd);
+		return ctl_screenshot(c, argv[1]);
+	}
+	if (!strcmp(cmd, "screen-text")) {
+		if (argc != 1)
+			return ctl_usage_error("%s takes no arguments", cmd);
+		return ctl_simple(c, "GET", "vm.screen-text", NULL, ctl_print_screen_text);
 	}
 	if (!strcmp(cmd, "create")) {
 		char *spec;

@@ -51,7 +51,7 @@ class LinuxGuest:
 
     def __init__(self, kernel, initrd, cmdline="console=ttyS0", vcpus=1, memory_mib=256,
                  engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None,
-                 cpu=None, api=False):
+                 cpu=None, api=False, extra_spec=None):
         # The spec lives in a private folder and resolves relative paths against it.
         kernel, initrd = os.path.abspath(kernel), os.path.abspath(initrd)
         disks = [dict(d, path=os.path.abspath(d["path"])) for d in disks]
@@ -80,6 +80,8 @@ class LinuxGuest:
             bt = bt_spec_from_env()
             if bt:
                 spec["bt"] = bt
+            # More top-level spec sections (vmm only): a display, consoles, rng, hypercall...
+            spec.update(extra_spec or {})
             # The state round-trip debug switch (docs/device-state.md), for the tests that
             # boot the same guest with every device's state saved and reloaded meanwhile.
             roundtrip_ms = os.environ.get("VMM_STATE_ROUNDTRIP_MS")

@@ -142,7 +142,7 @@ def cpio_newc(entries):
     return bytes(out)
 
 
-def build_initrd(gdir, work):
+def build_initrd(gdir, work, wanted=WANTED_MODULES):
     """The default initramfs followed by a second archive with /vmmtest/NN-module.ko files
     (the kernel unpacks concatenated archives in order) and /vmmtest/load, a script that
     insmods them in dependency order. The default archive carries only some of the storage
@@ -150,9 +150,9 @@ def build_initrd(gdir, work):
     moddir, release = generic_modules_dir(gdir)
     if not moddir:
         skip(f"no unpacked generic kernel modules under {gdir}/cache (scripts/build-guest.sh)")
-    files = module_load_order(moddir, WANTED_MODULES)
+    files = module_load_order(moddir, wanted)
     entries = [("vmmtest", 0o40755, b"")]
-    script = "#!/bin/sh\n# insmod the storage test's modules in dependency order\nrc=0\n"
+    script = "#!/bin/sh\n# insmod the test's modules in dependency order\nrc=0\n"
     for i, path in enumerate(files):
         name = f"vmmtest/{i:02d}-{os.path.basename(path)}"
         with open(path, "rb") as f:

@@ -40,6 +40,11 @@ struct boot_params_in {
 	/* Linux */
 	const char *kernel, *initrd, *cmdline;
 	bool unpack_on_host; /* decompress the bzImage's payload here (linux_unpack.c) */
+	/*
+	 * The machine has a VGA left in 80x25 colour text mode (mode 3, 16-line font), as a VGA
+	 * BIOS leaves it: screen_info says so, and the kernel's vgacon takes the screen.
+	 */
+	bool vga_text;
 	/* Multiboot v1: the kernel, its command line is cmdline above */
 	const char *multiboot;
 

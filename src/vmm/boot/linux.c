@@ -30,14 +30,20 @@
 #include <string.h>
 
 /* Offsets in struct boot_params (zero-page.rst) and the setup header (boot.rst). */
-#define ZP_ACPI_RSDP_ADDR   0x070
-#define ZP_EXT_RAMDISK_IMG  0x0c0
-#define ZP_EXT_RAMDISK_SIZE 0x0c4
-#define ZP_EXT_CMD_LINE_PTR 0x0c8
-#define ZP_E820_ENTRIES	    0x1e8
-#define ZP_SETUP_HEADER	    0x1f1
-#define ZP_E820_TABLE	    0x2d0
-#define ZP_SIZE		    0x1000
+#define ZP_SCREEN_INFO	     0x000 /* struct screen_info (include/uapi/linux/screen_info.h) */
+#define SI_ORIG_VIDEO_MODE   0x06
+#define SI_ORIG_VIDEO_COLS   0x07
+#define SI_ORIG_VIDEO_LINES  0x0e
+#define SI_ORIG_VIDEO_ISVGA  0x0f
+#define SI_ORIG_VIDEO_POINTS 0x10
+#define ZP_ACPI_RSDP_ADDR    0x070
+#define ZP_EXT_RAMDISK_IMG   0x0c0
+#define ZP_EXT_RAMDISK_SIZE  0x0c4
+#define ZP_EXT_CMD_LINE_PTR  0x0c8
+#define ZP_E820_ENTRIES	     0x1e8
+#define ZP_SETUP_HEADER	     0x1f1
+#define ZP_E820_TABLE	     0x2d0
+#define ZP_SIZE		     0x1000
 
 #define HDR_SETUP_SECTS	     0x1f1
 #define HDR_BOOT_FLAG	     0x1fe
@@ -363,6 +369,13 @@ int boot_linux(struct gmem *mem, const struct boot_params_in *in, struct cpu_sta
 	}
 	h->zp[HDR_TYPE_OF_LOADER] = 0xff; /* undefined loader */
 	boot_put64(h->zp + ZP_ACPI_RSDP_ADDR, in->acpi_rsdp_gpa);
+	if (in->vga_text) { /* VGA colour text, 80x25 with 16-line characters, cursor at 0,0 */
+		h->zp[ZP_SCREEN_INFO + SI_ORIG_VIDEO_MODE] = 3;
+		h->zp[ZP_SCREEN_INFO + SI_ORIG_VIDEO_COLS] = 80;
+		h->zp[ZP_SCREEN_INFO + SI_ORIG_VIDEO_LINES] = 25;
+		h->zp[ZP_SCREEN_INFO + SI_ORIG_VIDEO_ISVGA] = 1; /* VIDEO_TYPE_VGAC */
+		h->zp[ZP_SCREEN_INFO + SI_ORIG_VIDEO_POINTS] = 16;
+	}
 	linux_fill_e820(h, l);
 	if (gmem_write(mem, BOOT_ZERO_PAGE_GPA, h->zp, ZP_SIZE) < 0) {
 		ret = err_set(err, -EFAULT, "zero page: guest RAM too small");

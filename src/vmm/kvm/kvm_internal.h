@@ -67,6 +67,10 @@ struct accel_vm {
 	bool clock_saved;
 	/* kvm_state.c: the vCPUs by index (set by kvm_vcpu_create, cleared by its destroy). */
 	struct accel_vcpu **vcpus;
+	/* Hypercall interfaces (docs/hypercall.md): accel_config's switches, the TSC rate. */
+	bool vmware_backdoor, vmware_cpuid;
+	u32 apic_bus_khz;
+	u32 tsc_khz; /* KVM_GET_TSC_KHZ on the VM (0: unknown) */
 };
 
 #define KVM_EXIT_COUNTED 64 /* exit reasons counted one by one (higher ones share the last) */
@@ -94,6 +98,12 @@ bool kvm_msr_supported(const struct accel_vm *avm, u32 index);
  */
 struct kvm_cpuid2 *kvm_cpuid_build(const struct kvm_cpuid2 *supported, unsigned index,
 				   unsigned nr_vcpus, bool tsc_deadline);
+/*
+ * The VMware identity (accel_config.vmware_cpuid): 4000_0000h says "VMwareVMware" with max leaf
+ * 4000_0010h, KVM's feature leaf 4000_0001h is emptied, 4000_0010h gives the TSC and APIC bus
+ * rates in kHz. c is reallocated (NULL: no memory, c freed).
+ */
+struct kvm_cpuid2 *kvm_cpuid_vmware(struct kvm_cpuid2 *c, u32 tsc_khz, u32 bus_khz);
 /* Build and install it (KVM_SET_CPUID2). 0 or a negative errno. */
 int kvm_cpuid_setup(struct accel_vcpu *v);
 

@@ -306,6 +306,11 @@ static int kvm_vm_create(const struct accel_config *cfg, struct accel_vm **out, 
 	ret = kvm_vm_setup_platform(avm, err);
 	if (ret < 0)
 		goto err_close_vm;
+	avm->vmware_backdoor = cfg->vmware_backdoor;
+	avm->vmware_cpuid = cfg->vmware_cpuid;
+	avm->apic_bus_khz = cfg->apic_bus_khz;
+	sz = ioctl(avm->vm_fd, KVM_GET_TSC_KHZ, 0); /* a VM ioctl since Linux 6.0 */
+	avm->tsc_khz = sz > 0 ? (u32)sz : 0;
 	*out = avm;
 	return 0;
 
@@ -323,6 +328,11 @@ err_free:
 	free(avm->vcpus);
 	free(avm);
 	return ret;
+}
+
+static u32 kvm_tsc_khz(struct accel_vm *avm)
+{
+	return avm->tsc_khz;
 }
 
 static void kvm_vm_destroy(struct accel_vm *avm)
@@ -487,4 +497,6 @@ const struct accel_ops accel_kvm = {
 	.msi_irqfd = kvm_msi_irqfd,
 	.line_irqfd = kvm_line_irqfd,
 	.sandbox = &kvm_sandbox,
+	.backdoor_hb = false, /* REP INSB/OUTSB on the HB port is KVM's own string emulation */
+	.tsc_khz = kvm_tsc_khz,
 };

@@ -823,7 +823,7 @@ static unsigned log_count(const unsigned long *map)
 	return n;
 }
 
-/* Dirty logging (bt_mem_log_dirty, bt_mem_dirty_get) under 4-level paging. */
+/* Dirty logging (bt_mem_log_dirty, bt_mem_dirty_log) under 4-level paging. */
 static void test_dirty_log(void **state)
 {
 	struct pg_fixture *f = *state;
@@ -836,7 +836,7 @@ static void test_dirty_log(void **state)
 	u64 data_pte, pte_700;
 
 	pg_init(f, PG_LONG);
-	assert_int_equal(bt_mem_dirty_get(&f->mem, 0, RAM_SIZE, map), -EINVAL); /* not logged */
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0, RAM_SIZE, map), -EINVAL); /* not logged */
 	pg_map(f, CODE_LIN, CODE_PHYS, P);
 	/* Already accessed and dirty: a read fill could cache write permission for it. */
 	data_pte = pg_map(f, DATA_LIN, DATA_PHYS, P | RW | A | D);
@@ -845,7 +845,7 @@ static void test_dirty_log(void **state)
 	cpu->st.gpr[CPU_RBX] = DATA_LIN;
 	cpu->st.gpr[CPU_RSI] = 0x700000;
 	pg_expect_bp(f, CODE_LIN, CODE_PHYS, code, sizeof(code));
-	assert_int_equal(bt_mem_dirty_get(&f->mem, 0, RAM_SIZE, map), 0);
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0, RAM_SIZE, map), 0);
 	assert_true(log_bit(map, DATA_PHYS)); /* the store, after a load from the page */
 	assert_false(log_bit(map, 0x320000)); /* only read */
 	assert_true(log_bit(map, CODE_PHYS)); /* bt_mem_write put the code there */
@@ -854,20 +854,20 @@ static void test_dirty_log(void **state)
 	assert_false(log_bit(map, data_pte)); /* its A and D were set already */
 	assert_false(log_bit(map, STACK));
 	/* Read again: nothing new. */
-	assert_int_equal(bt_mem_dirty_get(&f->mem, 0, RAM_SIZE, map), 0);
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0, RAM_SIZE, map), 0);
 	assert_int_equal(log_count(map), 0);
 	/* The same code again (its TLB entries cached): only the stored page, through a new fill. */
 	pg_expect_bp(f, CODE_LIN, CODE_PHYS, NULL, 0);
-	assert_int_equal(bt_mem_dirty_get(&f->mem, 0, RAM_SIZE, map), 0);
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0, RAM_SIZE, map), 0);
 	assert_true(log_bit(map, DATA_PHYS));
 	assert_int_equal(log_count(map), 1);
 	/* Part of the region; an unaligned or outside range is refused. */
-	assert_int_equal(bt_mem_dirty_get(&f->mem, DATA_PHYS, 4096, map), 0);
-	assert_int_equal(bt_mem_dirty_get(&f->mem, 0x10, 4096, map), -EINVAL);
-	assert_int_equal(bt_mem_dirty_get(&f->mem, 0, RAM_SIZE + 4096, map), -ENOENT);
+	assert_int_equal(bt_mem_dirty_log(&f->mem, DATA_PHYS, 4096, map), 0);
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0x10, 4096, map), -EINVAL);
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0, RAM_SIZE + 4096, map), -ENOENT);
 	assert_int_equal(bt_mem_log_dirty(&f->mem, 0x1000, true), -ENOENT);
 	assert_int_equal(bt_mem_log_dirty(&f->mem, 0, false), 0);
-	assert_int_equal(bt_mem_dirty_get(&f->mem, 0, RAM_SIZE, map), -EINVAL);
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0, RAM_SIZE, map), -EINVAL);
 }
 
 int main(void)
