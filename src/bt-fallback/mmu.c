@@ -352,8 +352,8 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	u64 page = lin & BT_PAGE_MASK, tag;
 	struct bt_region *r;
 	struct bt_walk w = { 0 };
+	u16 *code = NULL;
 	bool writable;
-	u8 *code = NULL;
 	u32 err;
 
 	cpu->tlb_stats.nr_misses++;
@@ -380,8 +380,8 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	}
 	if (r) {
 		code = &r->code_pages[(w.gpa - r->gpa) >> BT_PAGE_SHIFT];
-		if (acc == BT_ACC_WRITE && *code && !r->readonly)
-			bt_mem_code_written(mem, w.gpa);
+		if (acc == BT_ACC_WRITE && __atomic_load_n(code, __ATOMIC_ACQUIRE) && !r->readonly)
+			bt_mem_code_written(mem, cpu, w.gpa);
 	}
 	tag = r ? page : page | BT_TLB_MMIO;
 	e->page = page;
@@ -409,10 +409,12 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 		/*
 		 * Another CPU may mark the page as code now and drop write tags before this one is
 		 * stored: check again after it (bt_mem_mark_code orders its flag store before its
-		 * TLB scan the same way), so one of the two sees the other.
+		 * TLB scan the same way), so one of the two sees the other. A dirty-log read clears
+		 * the page's bit and then drops write tags the same way (mem.c).
 		 */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(code, __ATOMIC_RELAXED))
+		if (__atomic_load_n(code, __ATOMIC_RELAXED) ||
+		    (r->dirty && !bt_mmu_log_write(mem, r, w.gpa, false)))
 			e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
 	}
 	if (acc == BT_ACC_WRITE && r && r->readonly) {
@@ -742,4 +744,17 @@ u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write)
 			return NULL;
 	}
 	return e->hpage ? e->hpage + (lin & ~BT_PAGE_MASK) : NULL;
+}
+
+u8 *bt_mmu_lock_span(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
+{
+	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
+	bool user = bt_mmu_user(cpu);
+	struct bt_tlb_entry *e;
+
+	bt_probe_lin(cpu, lin, size, BT_ACC_WRITE); /* every fault, both pages, first */
+	if ((lin & ~BT_PAGE_MASK) + size > BT_PAGE_SIZE)
+		return NULL;
+	e = bt_tlb_get(cpu, lin, BT_ACC_WRITE, user);
+	return e->hpage && e != &cpu->tlb_scratch ? e->hpage + (lin & ~BT_PAGE_MASK) : NULL;
 }

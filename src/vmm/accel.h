@@ -160,6 +160,12 @@ struct accel_ops {
 	void (*vm_destroy)(struct accel_vm *avm);
 	int (*map_ram)(struct accel_vm *avm, u64 gpa, u64 len, void *hva, unsigned flags);
 	int (*dirty_log)(struct accel_vm *avm, u64 gpa, u64 len, unsigned long *bitmap);
+	/*
+	 * After dirty_log calls: return once no guest store from before them can still land
+	 * unlogged (BT: every vCPU passes a block boundary). Main thread, not under the device
+	 * lock (live migration, before it copies the pages it read). NULL: the log is exact (KVM).
+	 */
+	void (*dirty_sync)(struct accel_vm *avm);
 	int (*irq_line)(struct accel_vm *avm, unsigned gsi, int level); /* has_irqchip only */
 	int (*msi)(struct accel_vm *avm, u64 addr, u32 data);		/* has_irqchip only */
 	/*

@@ -644,6 +644,9 @@ static int mig_collect(struct mig_op *op, u64 *pages, struct err *err)
 		}
 		free(log);
 	}
+	/* A store that had passed its check as a log was read lands before this returns. */
+	if (vm->accel->dirty_sync)
+		vm->accel->dirty_sync(vm->avm);
 	return 0;
 }
 
