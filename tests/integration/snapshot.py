@@ -10,7 +10,9 @@ usage: snapshot.py VMM VMMCTL VMM_IMG GUEST_DIR CASE
              --restore` in a new process: the count goes on at the next value with no gap and
              no repeat, the bytes come out of the FIFO, the memory walk holds, no second boot
   twice      the same snapshot restored twice, one process after the other: both print the
-             same lines from the same value on
+             same lines from the same value on; the VM has a display (VGA with Bochs VBE, its
+             i8042 keyboard and mouse), the VMware backdoor, a virtio-console port and
+             virtio-rng, whose state sections the state file carries and the restores load
   api        vmmctl snapshot (the VM runs on afterwards) and vmmctl restore (--paused, then
              resume) on a VMM started empty; vm.restore on a VMM that has a VM; events
   refusals   restores refused with their messages and nothing started: a damaged state
@@ -81,11 +83,11 @@ def restore(tmp, snap, name, extra=()):
     return v
 
 
-def take_counter_snapshot(tmp):
+def take_counter_snapshot(tmp, **extra):
     """Boot, put FIFO_BYTES in the UART's FIFO between two drains, snapshot Paused. Returns
     (snapshot dir, the source's console text, count at which the bytes were sent). The VM may
     have paused in the middle of a line: the restored VM prints the rest of it."""
-    src = boot(tmp)
+    src = boot(tmp, **extra)
     c = src.console
     # Right after a drain (counts that are multiples of 16 drain), so the bytes wait ~14 counts.
     vals = c.wait_count(lambda v: v[-1] >= 17 and v[-1] % 16 == 1, "count 16k+1", proc=src.proc)
@@ -150,10 +152,25 @@ def case_continue():
     print(f"ok: restored at count {last + 1}, FIFO bytes kept, console live")
 
 
+# The instance names of the devices that come with the display and the paravirtual interfaces
+# (each device record names its instance after its type, docs/snapshots.md).
+PV_DEVICES = ("vga0", "i8042", "vmport", "virtio-console0", "virtio-rng0")
+
+
+def devices_spec(tmp):
+    return {"display": {"type": "headless", "rom": "/usr/share/seabios/vgabios-stdvga.bin"},
+            "hypercall": {"vmware_backdoor": True},
+            "rng": {},
+            "consoles": [{"target": "file", "path": os.path.join(tmp, "hvc0.out")}]}
+
+
 def case_twice():
     require_accel()
     tmp = tempfile.mkdtemp(prefix="vmm-snap-")
-    snap, src_text, sent_at = take_counter_snapshot(tmp)
+    snap, src_text, sent_at = take_counter_snapshot(tmp, **devices_spec(tmp))
+    state = bytes(read_state(snap))
+    for name in PV_DEVICES:
+        check(bytes([len(name)]) + name.encode() in state, f"the state file has no {name} record")
     outs = []
     for i in range(2):
         v = restore(tmp, snap, f"r{i}")
