@@ -1231,6 +1231,10 @@ int migrate_send(struct vmm *m, const char *url, unsigned downtime_ms, migrate_d
 	if (!vm->accel->dirty_log)
 		return err_set(err, -ENOTSUP, "%s: the %s engine logs no dirty pages",
 			       vmm_spec(m)->name, vm->accel->name);
+	if (vmm_spec(m)->display.type != DISPLAY_NONE)
+		log_warn("%s: the display's video RAM is not migrated (docs/snapshots.md): the "
+			 "screen on the destination is blank until its guest draws it again",
+			 vmm_spec(m)->name);
 	op = mig_op_new(m, url, done, opaque, err);
 	if (!op)
 		return -EINVAL;

@@ -350,6 +350,11 @@ int snapshot_prepare(struct vm *vm, struct vm_spec *spec, const char *dir,
 	if (mem->nr > SNAPSHOT_MAX_REGIONS)
 		return err_set(err, -ENOTSUP, "%s: %u RAM regions (at most %u)", spec->name,
 			       mem->nr, SNAPSHOT_MAX_REGIONS);
+	if (spec->display.type != DISPLAY_NONE)
+		log_warn(
+			"%s: the display's video RAM is not saved (docs/snapshots.md): the restored "
+			"VM's screen is blank until its guest draws it again",
+			spec->name);
 	ret = snapshot_check_dir(dir, err);
 	if (ret == 0)
 		ret = snapshot_check_disks(vm, spec, err);
