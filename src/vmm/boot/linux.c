@@ -136,6 +136,19 @@ static int linux_parse(struct boot_file *f, struct linux_hdr *h, struct err *err
 	return 0;
 }
 
+/* Open the bzImage at path and parse its setup header; f is closed on an error. */
+static int linux_open(struct boot_file *f, struct linux_hdr *h, const char *path, struct err *err)
+{
+	int ret = boot_file_open(f, "kernel", path, err);
+
+	if (ret)
+		return ret;
+	ret = linux_parse(f, h, err);
+	if (ret)
+		boot_file_close(f);
+	return ret;
+}
+
 /* pref_address, or the first aligned address above 1 MiB if relocatable and that fails. */
 static int linux_place_kernel(struct boot_layout *l, struct linux_hdr *h, const char *path,
 			      struct err *err)
@@ -344,12 +357,9 @@ int boot_linux(struct gmem *mem, const struct boot_params_in *in, struct cpu_sta
 	ret = boot_layout_init(l, mem, err);
 	if (ret)
 		goto out_free;
-	ret = boot_file_open(&f, "kernel", in->kernel, err);
+	ret = linux_open(&f, h, in->kernel, err);
 	if (ret)
 		goto out_free;
-	ret = linux_parse(&f, h, err);
-	if (ret)
-		goto out_close;
 	ret = boot_layout_claim(l, BOOT_ZERO_PAGE_GPA, ZP_SIZE, "zero page", err);
 	if (!ret)
 		ret = linux_write_gdt(mem, l, bsp, err);
@@ -447,12 +457,9 @@ int boot_linux_fw(const struct boot_params_in *in, u64 ram_end, struct boot_fw_k
 	memset(out, 0, sizeof(*out));
 	if (!h)
 		return err_set(err, -ENOMEM, "boot: out of memory");
-	ret = boot_file_open(&f, "kernel", in->kernel, err);
+	ret = linux_open(&f, h, in->kernel, err);
 	if (ret)
 		goto out_free;
-	ret = linux_parse(&f, h, err);
-	if (ret)
-		goto out_close;
 	if (cmdline_len > h->cmdline_max) {
 		ret = err_set(err, -EINVAL,
 			      "kernel command line is %zu bytes, the kernel accepts %u",
