@@ -225,26 +225,18 @@ static u32 accel_bt_tsc_khz(struct accel_vm *avm)
 
 /*
  * len 0 unmaps the region at gpa. A mapping made while vCPUs exist comes from a vCPU's device
- * register write (a BAR moving) or while all are paused. KNOWN LIMIT: vCPUs run in parallel
- * (smp.c), and a change from one vCPU's thread does not stop the others, which may walk the
- * region table or fill their TLBs meanwhile; safe with one vCPU or while all are paused.
+ * register write (a BAR moving), made before that vCPU's next instruction with the others
+ * stopped (bt_mem_change), or while all are paused (made at once).
  */
 static int accel_bt_map_ram(struct accel_vm *avm, u64 gpa, u64 len, void *hva, unsigned flags)
 {
-	int ret;
+	unsigned bt_flags = ((flags & ACCEL_MEM_READONLY) ? BT_MEM_READONLY : 0) |
+			    ((flags & ACCEL_MEM_LOG_DIRTY) ? BT_MEM_LOG_DIRTY : 0);
 
-	if (!len)
-		return bt_mem_unmap(&avm->mem, gpa);
-	ret = bt_mem_map(&avm->mem, gpa, len, hva, flags & ACCEL_MEM_READONLY);
-	if (ret == 0 && (flags & ACCEL_MEM_LOG_DIRTY)) {
-		ret = bt_mem_log_dirty(&avm->mem, gpa);
-		if (ret < 0)
-			bt_mem_unmap(&avm->mem, gpa);
-	}
-	return ret;
+	return bt_mem_change(&avm->mem, gpa, len, hva, bt_flags);
 }
 
-/* The TLB-driven log of bt_mem_log_dirty (device memory; guest RAM is not logged yet). */
+/* The TLB-driven log of BT_MEM_LOG_DIRTY (device memory; guest RAM is not logged yet). */
 static int accel_bt_dirty_log(struct accel_vm *avm, u64 gpa, u64 len, unsigned long *bitmap)
 {
 	return bt_mem_dirty_log(&avm->mem, gpa, len, bitmap);

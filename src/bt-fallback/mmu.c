@@ -319,7 +319,7 @@ static bool bt_mmu_page_dirty(struct bt_region *r, u64 gpa)
 }
 
 /*
- * A logged region (bt_mem_log_dirty): a write fill marks the page dirty before its write tag
+ * A logged region (BT_MEM_LOG_DIRTY): a write fill marks the page dirty before its write tag
  * is stored; any other fill caches write permission only for a page already marked.
  */
 static void bt_mmu_log_write(struct bt_region *r, u64 gpa, bool write, struct bt_tlb_entry *e)
@@ -505,6 +505,7 @@ static u64 bt_mmio_read(struct bt_cpu *cpu, u64 gpa, unsigned size)
 
 	if (cpu->mem->mmio)
 		cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, gpa, size, false, &v);
+	bt_mem_sync_pending(cpu); /* a device may have moved a RAM-like region */
 	return v & bt_mask(size);
 }
 
@@ -512,6 +513,7 @@ static void bt_mmio_write(struct bt_cpu *cpu, u64 gpa, unsigned size, u64 v)
 {
 	if (cpu->mem->mmio)
 		cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, gpa, size, true, &v);
+	bt_mem_sync_pending(cpu); /* a BAR write may have moved a RAM-like region */
 }
 
 /* One page of a page-crossing access: its host page (NULL: MMIO) and physical page. */
