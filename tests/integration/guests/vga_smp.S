@@ -15,22 +15,7 @@
 	.set TRAMP, 0x9000		/* the AP's start-up page (vector 0x09) */
 	.set AP_COUNT, 0x600		/* the AP's counter */
 	LC_START
-	xor %bx, %bx			/* device number << 11 */
-1:	mov %bx, %ax
-	movzwl %ax, %eax
-	or $0x80000000, %eax
-	mov $0xcf8, %dx
-	outl %eax, %dx
-	mov $0xcfc, %dx
-	inl %dx, %eax
-	cmp $0x11111234, %eax
-	je 2f
-	add $0x800, %bx
-	jnz 1b
-	PUTS "no vga\n"
-9:	hlt
-	jmp 9b
-2:	movzwl %bx, %ebx
+	LC_FIND_STDVGA
 	or $0x80000010, %ebx		/* BAR0's configuration address */
 	mov %ebx, %eax
 	mov $0xcf8, %dx
