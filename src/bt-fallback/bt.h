@@ -162,8 +162,11 @@ struct bt_region {
 	/* Per page: the CPUs (bit = struct bt_cpu mem_slot) with translated code from it. */
 	u16 *code_pages;
 	/*
-	 * Dirty logging (BT_MEM_LOG_DIRTY): one bit per page, set by the TLB fill of a write; a
-	 * page whose bit is clear has no cached write permission, so its next store refills.
+	 * Dirty logging (bt_mem_log_dirty, mem.c): one bit per page the guest wrote since the last
+	 * bt_mem_dirty_log; NULL while logging is off. Set where a write is allowed (the TLB fill
+	 * for a write, the page walk's A/D updates, bt_mem_write); a TLB entry of a logged region
+	 * caches write permission only for a marked page, and bt_mem_dirty_log drops every write
+	 * tag, so the first write after a read of the log fills again and marks its page.
 	 */
 	unsigned long *dirty;
 	bool readonly;
@@ -203,6 +206,7 @@ struct bt_mem_change {
 struct bt_mem {
 	struct bt_region regions[BT_MAX_REGIONS];
 	unsigned nr_regions;
+	unsigned nr_logging; /* regions with dirty logging on */
 	bool fault_unmapped;
 	u64 supervisor_base; /* flat user mode: from here up present but supervisor-only */
 	struct bt_cpu *cpus[BT_MAX_CPUS];
@@ -276,18 +280,18 @@ struct bt_mem {
  *    a running CPU may wait for (no CPU runs at set-up, reset or while the VM is paused).
  */
 MUST_CHECK int bt_mem_change(struct bt_mem *mem, u64 gpa, u64 len, void *hva, unsigned flags);
+/*
+ * Every CPU stopped (bt_mem_stop): with the queued changes made, the region that is exactly
+ * [gpa, gpa+len) at hva with flags' BT_MEM_READONLY gets its logging turned as flags say
+ * (bt_mem_log_dirty). -ENOENT: no such region (a mapping to make with bt_mem_change).
+ */
+int bt_mem_relog(struct bt_mem *mem, u64 gpa, u64 len, void *hva, unsigned flags);
 /* bt_mem_change(mem, gpa, len, hva, readonly ? BT_MEM_READONLY : 0). */
 MUST_CHECK int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly);
 /* bt_mem_change(mem, gpa, 0, NULL, 0). */
 int bt_mem_unmap(struct bt_mem *mem, u64 gpa);
 /* cpu's thread, inside bt_run: make the queued changes (after a machine call, at a boundary). */
-void bt_mem_sync(struct bt_cpu *cpu);
-/*
- * The pages of [gpa, gpa+len) written since the last call (bit i: page gpa + i * 4 KiB), and
- * clear them. Any thread, while CPUs run (a display refresh on the main thread). The range
- * must lie inside one logged region: -ENOENT, -EINVAL.
- */
-int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap);
+void bt_mem_changes_sync(struct bt_cpu *cpu);
 void bt_mem_destroy(struct bt_mem *mem);
 /*
  * A CPU's accesses, TLB and invalidations from now on go with mem (bt_cpu_create does this;
@@ -299,6 +303,32 @@ void bt_mem_detach(struct bt_mem *mem, struct bt_cpu *cpu);
 MUST_CHECK int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len);
 /* The region holding gpa, or NULL. */
 struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa);
+/*
+ * Dirty logging of the region that starts at gpa on (its bitmap all clear; every CPU's write
+ * tags dropped) or off. Every CPU stopped (bt_mem_stop) or none running (a region mapped with
+ * BT_MEM_LOG_DIRTY logs from the start). 0, -ENOENT (no region starts there), -ENOMEM.
+ */
+MUST_CHECK int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa, bool on);
+/*
+ * The pages of [gpa, gpa+len) (inside one logged region, page-aligned) written since the last
+ * call: bit i of bitmap = page gpa + i * 4 KiB. Those bits are cleared (the region's others
+ * stay for their own reader) and every CPU's write tags dropped. Any thread, while CPUs run
+ * (see bt_mem_sync). 0, -ENOENT (not inside one region), -EINVAL (not logged or not
+ * aligned).
+ */
+MUST_CHECK int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap);
+/* The page holding gpa was written (a write outside the TLB's cached tags): log it. */
+void bt_mem_mark_dirty(struct bt_mem *mem, u64 gpa);
+/*
+ * Stop every CPU inside bt_run at its next block boundary (HLTed ones are outside) and keep
+ * them there until bt_mem_resume: an exclusive section from a thread that is no CPU's. Not
+ * with the device lock held (a CPU in a device access would never reach its boundary).
+ * bt_mem_sync: stop and resume, so every store that had passed its TLB check before the call
+ * has landed (a dirty-log read followed by bt_mem_sync misses no store before it).
+ */
+void bt_mem_stop(struct bt_mem *mem);
+void bt_mem_resume(struct bt_mem *mem);
+void bt_mem_sync(struct bt_mem *mem);
 /*
  * Called by the cache (on cpu's thread) before it translates code from the page holding gpa:
  * writes to the page take the slow path in every TLB from now on.
@@ -801,6 +831,8 @@ void bt_tlb_flush(struct bt_cpu *cpu);
 void bt_tlb_flush_nonglobal(struct bt_cpu *cpu);
 /* The physical page holding gpa got translated code: writes to it must take the slow path. */
 void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa);
+/* Drop every cached write permission (dirty logging: the next write to a page fills again). */
+void bt_tlb_drop_writes(struct bt_cpu *cpu);
 /* Translate lin for an instruction fetch without raising; false if the fetch would fault. */
 bool bt_mmu_probe_fetch(struct bt_cpu *cpu, u64 lin, u64 *gpa);
 /*
@@ -910,20 +942,14 @@ void bt_smp_leave(struct bt_cpu *cpu);
 void bt_smp_park(struct bt_cpu *cpu);
 void bt_exclusive_begin(struct bt_cpu *cpu);
 void bt_exclusive_end(struct bt_cpu *cpu);
-/*
- * The same from a thread outside bt_run (bt_mem_change): every CPU parked or outside bt_run
- * until bt_smp_resume_all. The caller holds no lock a running CPU may wait for.
- */
-void bt_smp_stop_all(struct bt_mem *mem);
-void bt_smp_resume_all(struct bt_mem *mem);
 /* The CPU whose bt_run this thread is in, or NULL. */
 struct bt_cpu *bt_smp_current(void);
 
-/* After a machine call (port I/O, MMIO) that may have asked for a change: bt_mem_sync. */
-static inline void bt_mem_sync_pending(struct bt_cpu *cpu)
+/* After a machine call (port I/O, MMIO) that may have asked for a change: bt_mem_changes_sync. */
+static inline void bt_mem_changes_pending(struct bt_cpu *cpu)
 {
 	if (__builtin_expect(__atomic_load_n(&cpu->mem->change_pending, __ATOMIC_ACQUIRE), 0))
-		bt_mem_sync(cpu);
+		bt_mem_changes_sync(cpu);
 }
 
 /* Handler tables, indexed by opcode byte (ops/). NULL: #UD. */

@@ -170,7 +170,7 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 		if (unlikely(__atomic_load_n(&cpu->mem->excl_pending, __ATOMIC_ACQUIRE)))
 			bt_smp_park(cpu);
 		/* A region change some machine call asked for and nobody made yet. */
-		bt_mem_sync_pending(cpu);
+		bt_mem_changes_pending(cpu);
 		/* Code other threads wrote (before an interrupt the writer may have raised). */
 		if (unlikely(__atomic_load_n(&cpu->inval_pending, __ATOMIC_ACQUIRE)))
 			bt_mem_inval_apply(cpu);

@@ -12,22 +12,29 @@
  * storing the tag (mmu.c), so a write either sees the mark and queues the page or happened
  * before the bytes were read.
  *
- * Dirty logging for RAM-like device memory (a framebuffer BAR): a bit per page, set when a
- * CPU's TLB takes write permission for the page (mmu.c); harvesting clears the bits and drops
- * the write permission those pages had in every TLB, so the next store to them refills and
- * sets the bit again. A store is never missed: a fill sets the bit before it stores the write
- * tag and re-reads the bit after a fence; the harvest clears bits before it drops tags, after
- * a fence (the same pairing as bt_mem_mark_code's).
+ * Dirty logging, one mechanism for device memory (a framebuffer BAR, the display's updates) and
+ * guest RAM (snapshots of a running VM, live migration): a region's bitmap of the pages
+ * written since the log was last read, marked where a write is allowed: a write's TLB fill
+ * (mmu.c), the page walk's accessed/dirty updates and bt_mem_write. A TLB entry of a logged
+ * region caches write permission only for a page already marked, and reading the log drops
+ * every cached write permission, so a store through a cached write tag costs nothing more and
+ * the first store to a page after a read fills again and marks it. The log is read from any
+ * thread while CPUs run (the display's refresh, under the device lock): the read clears bits
+ * before it drops tags, after a fence, and a fill re-reads its page's bit after storing a
+ * write tag, so one of the two sees the other. A store that had passed its tag check when the
+ * tag went lands by that CPU's next block boundary: bt_mem_sync waits for that (live
+ * migration, before it copies the pages it read). Logging is turned on or off with every CPU
+ * stopped at a block boundary (bt_mem_stop).
  *
  * Moving regions while CPUs run (bt_mem_change: a BAR moved by a device register write on one
  * CPU's thread, under the device lock): the change is checked against the plan (the table with
  * every queued change made) and queued; the CPU that asked makes the queue in an exclusive
- * section when its machine call returns (bt_mem_sync), so every other CPU is parked at a block
+ * section when its machine call returns (bt_mem_changes_sync), so every other CPU is parked at a block
  * boundary and none walks the table or fills a TLB from it meanwhile. It cannot wait for that
  * section inside the call: another CPU may be waiting for the device lock it holds, and such a
  * CPU never parks. Readers outside bt_run (the dirty log, DMA, the loader) hold map_lock for
  * reading; the change is made holding it for writing. A change from any other thread stops
- * the CPUs itself (bt_smp_stop_all). Lock order: an exclusive section, change_lock, map_lock,
+ * the CPUs itself (bt_mem_stop). Lock order: an exclusive section, change_lock, map_lock,
  * a CPU's inval_lock.
  *
  * Not here yet: ROM/MMIO region descriptors beyond the mmio callback.
@@ -37,6 +44,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define BT_MEM_BPL (8 * sizeof(unsigned long))
 
 /* Free what a region owns. */
 static void bt_region_free(struct bt_region *r)
@@ -50,7 +59,7 @@ static void bt_region_free(struct bt_region *r)
 /* change_lock held: check an addition against the plan, prepare it and queue it. */
 static int bt_mem_plan_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, unsigned flags)
 {
-	const unsigned bpl = 8 * sizeof(unsigned long);
+	const unsigned bpl = BT_MEM_BPL;
 	u64 pages = len >> BT_PAGE_SHIFT;
 	struct bt_mem_change *c;
 
@@ -120,6 +129,8 @@ static void bt_mem_remove(struct bt_mem *mem, u64 gpa)
 		/* Blocks translated from it must go before another mapping takes the addresses. */
 		for (u64 page = r->gpa; page < r->gpa + r->len; page += BT_PAGE_SIZE)
 			bt_mem_code_written(mem, NULL, page);
+		if (r->dirty)
+			mem->nr_logging--;
 		bt_region_free(r);
 		mem->regions[i] = mem->regions[--mem->nr_regions];
 		return;
@@ -139,9 +150,10 @@ static void bt_mem_changes_make(struct bt_mem *mem)
 
 		if (!c->r.len)
 			bt_mem_remove(mem, c->gpa);
-		else if (mem->nr_regions < BT_MAX_REGIONS) /* always: the plan had room */
+		else if (mem->nr_regions < BT_MAX_REGIONS) { /* always: the plan had room */
+			mem->nr_logging += c->r.dirty != NULL;
 			mem->regions[mem->nr_regions++] = c->r;
-		else
+		} else
 			bt_region_free(&c->r);
 	}
 	mem->nr_changes = 0;
@@ -167,14 +179,14 @@ int bt_mem_change(struct bt_mem *mem, u64 gpa, u64 len, void *hva, unsigned flag
 		__atomic_store_n(&mem->change_pending, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&mem->change_lock);
 	if (ret < 0 || (self && self->mem == mem))
-		return ret; /* queued: bt_mem_sync when the machine call returns */
-	bt_smp_stop_all(mem);
+		return ret; /* queued: bt_mem_changes_sync when the machine call returns */
+	bt_mem_stop(mem);
 	bt_mem_changes_make(mem);
-	bt_smp_resume_all(mem);
+	bt_mem_resume(mem);
 	return 0;
 }
 
-void bt_mem_sync(struct bt_cpu *cpu)
+void bt_mem_changes_sync(struct bt_cpu *cpu)
 {
 	bool excl = cpu->in_exclusive; /* a LOCKed access to MMIO: the others are stopped */
 
@@ -185,6 +197,18 @@ void bt_mem_sync(struct bt_cpu *cpu)
 		bt_exclusive_end(cpu);
 	/* The block may hold instructions translated from a page that moved. */
 	cpu->end_block = true;
+}
+
+int bt_mem_relog(struct bt_mem *mem, u64 gpa, u64 len, void *hva, unsigned flags)
+{
+	struct bt_region *r;
+
+	bt_mem_changes_make(mem); /* what the table is now */
+	r = bt_mem_region(mem, gpa);
+	if (!r || r->gpa != gpa || r->len != len || r->hva != hva ||
+	    r->readonly != !!(flags & BT_MEM_READONLY))
+		return -ENOENT;
+	return bt_mem_log_dirty(mem, gpa, flags & BT_MEM_LOG_DIRTY);
 }
 
 int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly)
@@ -199,46 +223,102 @@ int bt_mem_unmap(struct bt_mem *mem, u64 gpa)
 	return bt_mem_change(mem, gpa, 0, NULL, 0);
 }
 
-int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap)
+static int bt_mem_log_dirty_locked(struct bt_mem *mem, u64 gpa, bool on)
 {
-	const unsigned bpl = 8 * sizeof(unsigned long);
-	struct bt_region *r;
-	u64 first, pages;
-	int ret = 0;
+	struct bt_region *r = bt_mem_region(mem, gpa);
 
-	pthread_rwlock_rdlock(&mem->map_lock);
-	r = bt_mem_region(mem, gpa);
-	if (!r || !len || gpa + len < gpa || gpa + len > r->gpa + r->len)
-		ret = -ENOENT;
-	else if (!r->dirty || ((gpa | len) & ~BT_PAGE_MASK))
-		ret = -EINVAL;
-	if (ret < 0)
-		goto out;
-	first = (gpa - r->gpa) >> BT_PAGE_SHIFT;
-	pages = len >> BT_PAGE_SHIFT;
-	memset(bitmap, 0, (pages + bpl - 1) / bpl * sizeof(unsigned long));
-	for (u64 w = first / bpl; w * bpl < first + pages; w++) {
-		unsigned long bits = __atomic_exchange_n(&r->dirty[w], 0, __ATOMIC_SEQ_CST);
-
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		for (unsigned b = 0; bits && b < bpl; b++) {
-			u64 page = w * bpl + b;
-
-			if (!(bits & (1ul << b)))
-				continue;
-			if (page < first || page >= first + pages) {
-				/* outside the range asked for: keep it for its own caller */
-				__atomic_fetch_or(&r->dirty[w], 1ul << b, __ATOMIC_RELAXED);
-				continue;
-			}
-			for (unsigned c = 0; c < mem->nr_cpus; c++)
-				bt_tlb_drop_write(mem->cpus[c], r->gpa + (page << BT_PAGE_SHIFT));
-			bitmap[(page - first) / bpl] |= 1ul << ((page - first) % bpl);
-		}
+	if (!r || r->gpa != gpa)
+		return -ENOENT;
+	if (on && !r->dirty) {
+		r->dirty = calloc((r->len / BT_PAGE_SIZE + BT_MEM_BPL - 1) / BT_MEM_BPL,
+				  sizeof(unsigned long));
+		if (!r->dirty)
+			return -ENOMEM;
+		mem->nr_logging++;
+		/* Pages written from now on must fill again to be marked. */
+		for (unsigned i = 0; i < mem->nr_cpus; i++)
+			bt_tlb_drop_writes(mem->cpus[i]);
+	} else if (!on && r->dirty) {
+		free(r->dirty);
+		r->dirty = NULL;
+		mem->nr_logging--;
 	}
-out:
+	return 0;
+}
+
+/* Readers outside bt_run (the dirty log) hold map_lock: the bitmap may go with logging. */
+int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa, bool on)
+{
+	int ret;
+
+	pthread_rwlock_wrlock(&mem->map_lock);
+	ret = bt_mem_log_dirty_locked(mem, gpa, on);
 	pthread_rwlock_unlock(&mem->map_lock);
 	return ret;
+}
+
+static int bt_mem_dirty_log_locked(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap)
+{
+	struct bt_region *r = bt_mem_region(mem, gpa);
+	bool any = false;
+	u64 first, pages;
+
+	if (!r || !len || len > r->len - (gpa - r->gpa))
+		return -ENOENT;
+	if (!r->dirty || ((gpa | len) & ~BT_PAGE_MASK))
+		return -EINVAL;
+	first = (gpa - r->gpa) / BT_PAGE_SIZE;
+	pages = len / BT_PAGE_SIZE;
+	memset(bitmap, 0, (pages + BT_MEM_BPL - 1) / BT_MEM_BPL * sizeof(unsigned long));
+	for (u64 p = 0; p < pages;) {
+		u64 q = first + p;
+		unsigned shift = q % BT_MEM_BPL, n = MIN(BT_MEM_BPL - shift, pages - p);
+		unsigned long mask = (n == BT_MEM_BPL ? ~0ul : (1ul << n) - 1) << shift;
+		unsigned long bits =
+			__atomic_fetch_and(&r->dirty[q / BT_MEM_BPL], ~mask, __ATOMIC_SEQ_CST) &
+			mask;
+
+		for (bits >>= shift; bits; bits &= bits - 1) {
+			u64 o = p + (u64)__builtin_ctzl(bits);
+
+			bitmap[o / BT_MEM_BPL] |= 1ul << (o % BT_MEM_BPL);
+			any = true;
+		}
+		p += n;
+	}
+	/*
+	 * The pages just read must fill again to be marked (mmu.c's bt_mmu_log_write): the bits
+	 * are clear before the tags go, and a fill checks its page's bit again after storing its
+	 * tag, so one of the two sees the other.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned i = 0; any && i < mem->nr_cpus; i++)
+		bt_tlb_drop_writes(mem->cpus[i]);
+	return 0;
+}
+
+int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap)
+{
+	int ret;
+
+	pthread_rwlock_rdlock(&mem->map_lock);
+	ret = bt_mem_dirty_log_locked(mem, gpa, len, bitmap);
+	pthread_rwlock_unlock(&mem->map_lock);
+	return ret;
+}
+
+void bt_mem_mark_dirty(struct bt_mem *mem, u64 gpa)
+{
+	struct bt_region *r;
+	u64 q;
+
+	if (likely(!mem->nr_logging))
+		return;
+	r = bt_mem_region(mem, gpa);
+	if (!r || !r->dirty)
+		return;
+	q = (gpa - r->gpa) / BT_PAGE_SIZE;
+	__atomic_fetch_or(&r->dirty[q / BT_MEM_BPL], 1ul << (q % BT_MEM_BPL), __ATOMIC_RELAXED);
 }
 
 int bt_mem_attach(struct bt_mem *mem, struct bt_cpu *cpu)
@@ -273,7 +353,7 @@ void bt_mem_destroy(struct bt_mem *mem)
 		bt_region_free(&mem->regions[i]);
 	for (unsigned k = 0; k < mem->nr_changes; k++)
 		bt_region_free(&mem->changes[k].r);
-	mem->nr_regions = mem->nr_plan = mem->nr_changes = 0;
+	mem->nr_regions = mem->nr_plan = mem->nr_changes = mem->nr_logging = 0;
 	mem->change_pending = 0;
 }
 
@@ -399,6 +479,7 @@ int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len)
 		off = gpa - r->gpa;
 		n = MIN(len, r->len - off);
 		n = MIN(n, BT_PAGE_SIZE - (gpa & ~BT_PAGE_MASK));
+		bt_mem_mark_dirty(mem, gpa);
 		memcpy(r->hva + off, src, n);
 		bt_mem_code_written(mem, NULL, gpa);
 		src += n;
