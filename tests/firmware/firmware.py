@@ -38,6 +38,7 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "integration"))
 from api_client import Api, wait_socket  # noqa: E402
+from guest_shell import CSI  # noqa: E402
 from harness import VM, fail, skip  # noqa: E402
 
 vmm, build_images, default_guest, case = sys.argv[1:5]
@@ -59,6 +60,14 @@ work = tempfile.mkdtemp(prefix="vmm-firmware-")
 vms = []
 
 
+class FirmwareVM(VM):
+    """SeaBIOS's serial console moves the cursor (ESC [ row ; col H) in the middle of what it
+    prints ("vmm-syslinux: q\x1b[05;15H\x1b[05;16H35"): the text without the controls."""
+
+    def serial_text(self):
+        return CSI.sub("", super().serial_text())
+
+
 def images(*items):
     """Build the boot media named by items (build_images.sh ITEM syntax) into work."""
     p = subprocess.run(["sh", build_images, kernel, initrd, work, *items],
@@ -77,7 +86,7 @@ def start(disks, firmware=SEABIOS, boot=None, **extra):
     spec = {"name": "fw-test", "vcpus": 1, "memory_mib": 256, "accel": "bt",
             "boot": boot or {"firmware": firmware}, "disks": disks}
     spec.update(extra)
-    vm = VM(vmm, spec)
+    vm = FirmwareVM(vmm, spec)
     vms.append(vm)
     return vm
 
