@@ -132,8 +132,9 @@ generic_ver=${generic#linux-image-}
 install_file "$cache/x-$cloud/boot/vmlinuz-$cloud_ver" "$out/vmlinuz-cloud"
 install_file "$cache/x-$generic/boot/vmlinuz-$generic_ver" "$out/vmlinuz-generic"
 
-# The initramfs: rebuilt when the init script, busybox or the kernel changed.
-stamp="$(cksum <"$init_script") $(cksum <"$known_file") $(cat "$cache/x-busybox-static/.done") $generic_ver"
+# The initramfs: rebuilt when the init script, busybox, the kernel or this script (its module
+# list) changed.
+stamp="$(cksum <"$0") $(cksum <"$init_script") $(cksum <"$known_file") $(cat "$cache/x-busybox-static/.done") $generic_ver"
 if [ -s "$out/initramfs.cpio.gz" ] && [ -f "$out/initramfs.stamp" ] &&
 	[ "$(cat "$out/initramfs.stamp")" = "$stamp" ]; then
 	say "initramfs.cpio.gz is up to date"
@@ -147,7 +148,8 @@ else
 	cp "$known_file" "$root/root/known.txt"
 	chmod 755 "$root/init" "$root/bin/busybox"
 	# Drivers the later device work needs (virtio, AHCI/ATA, e1000), the ACPI power button and its
-	# evdev node (for acpid), pvpanic; from the generic kernel.
+	# evdev node (for acpid), pvpanic, the bochs DRM driver with its helpers and the PS/2 mouse
+	# (the display tests); from the generic kernel.
 	moddir="$cache/x-$generic/lib/modules/$generic_ver"
 	for m in drivers/block/virtio_blk.ko drivers/virtio drivers/char/hw_random/virtio-rng.ko \
 		drivers/net/virtio_net.ko drivers/net/net_failover.ko net/core/failover.ko \
@@ -155,7 +157,10 @@ else
 		drivers/ata/ata_piix.ko drivers/ata/ata_generic.ko drivers/scsi/sd_mod.ko \
 		drivers/scsi/sr_mod.ko drivers/scsi/scsi_mod.ko drivers/cdrom/cdrom.ko \
 		drivers/net/ethernet/intel/e1000/e1000.ko drivers/char/virtio_console.ko \
-		drivers/acpi/button.ko drivers/input/evdev.ko drivers/misc/pvpanic; do
+		drivers/acpi/button.ko drivers/input/evdev.ko drivers/misc/pvpanic \
+		drivers/gpu/drm/drm.ko drivers/gpu/drm/drm_kms_helper.ko drivers/gpu/drm/ttm/ttm.ko \
+		drivers/gpu/drm/drm_ttm_helper.ko drivers/gpu/drm/drm_vram_helper.ko \
+		drivers/gpu/drm/tiny/bochs.ko drivers/input/mouse/psmouse.ko; do
 		for f in "$moddir/kernel/$m"*; do
 			[ -e "$f" ] || continue
 			rel=${f#"$cache/x-$generic/"}

@@ -6,12 +6,12 @@ set -euo pipefail
 what=${1:-test}
 pkgs=(build-essential meson ninja-build pkg-config libjansson-dev liburing-dev libaio-dev
       libseccomp-dev libsystemd-dev zlib1g-dev liblzma-dev liblz4-dev libcmocka-dev scdoc
-      libslirp-dev libglib2.0-dev)
+      libvncserver-dev libpng-dev libslirp-dev libglib2.0-dev)
 case $what in
 # libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes (only a Recommends of clang)
 test) pkgs+=(clang libclang-rt-14-dev python3 python3-jsonschema acpica-tools qemu-utils fio
              xorriso cpio busybox-static clang-format binutils python3-libvmdk e2fsprogs seabios
-             python3-yaml gdb systemd-container debootstrap bash-completion
+             python3-yaml gdb systemd-container debootstrap bash-completion gvncviewer
              # firmware tests: OVMF, boot media from SYSLINUX/ISOLINUX and systemd-boot, the
              # tools that build them without root, dmidecode for the SMBIOS tables
              ovmf syslinux syslinux-common isolinux mtools dosfstools fdisk systemd-boot-efi

@@ -13,10 +13,17 @@
 #   3. Power button to process exit: the default guest's generic kernel (acpid powers off on
 #      the button), from sending vm.power-button to the vmm process ending, RUNS times (QEMU:
 #      system_powerdown to exit, with the same guest).
+#   4. The same for a Debian 12 systemd guest (tests/integration/systemd_guest.sh builds it; the
+#      linux-systemd test leaves it in <BUILD>/systemd-guest): boot to the serial login, log in,
+#      then vm.power-button to the vmm process ending after systemd's own shutdown, RUNS_SYSTEMD
+#      times (QEMU: the same kernel, initramfs and VMDK root on virtio, -snapshot, and
+#      system_powerdown). Skipped when that guest is not built.
 # Usage: scripts/bench/api.sh   (REQS=2000 CYCLES=50 RUNS=3 VCPUS=2 by default)
 #   BUILD=<dir>      build directory with src/vmm/vmm (default build)
 #   VMM_GUEST_DIR=   the default guest (default <BUILD>/guest; scripts/build-guest.sh makes it)
 #   SKIP_LINUX=1     only the tiny-guest parts
+#   SYSTEMD_GUEST=   the Debian systemd guest (default <BUILD>/systemd-guest); RUNS_SYSTEMD=1;
+#   ONLY_SYSTEMD=1   only part 4
 # Needs python3. A benchmark, not a test: it prints figures and ratios, it asserts nothing.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,19 +31,24 @@ build=$(cd "${BUILD:-$root/build}" && pwd) || { echo "api: no build directory ${
 vmm=$build/src/vmm/vmm
 guest=${VMM_GUEST_DIR:-$build/guest}
 tiny=$build/tests/integration/api_guest.bin
-for f in "$vmm" "$tiny"; do
+vmm_img=$build/src/vmdk/tool/vmm-img
+for f in "$vmm" "$tiny" "$vmm_img"; do
 	[ -e "$f" ] || { echo "missing $f (build first)" >&2; exit 1; }
 done
 export PYTHONDONTWRITEBYTECODE=1
 exec python3 - "$root/tests/integration" "$vmm" "$guest" "$tiny" "${REQS:-2000}" \
-	"${CYCLES:-50}" "${RUNS:-3}" "${VCPUS:-2}" "${SKIP_LINUX:-0}" <<'PY'
+	"${CYCLES:-50}" "${RUNS:-3}" "${VCPUS:-2}" "${SKIP_LINUX:-0}" "$vmm_img" \
+	"${SYSTEMD_GUEST:-$build/systemd-guest}" "${RUNS_SYSTEMD:-1}" "${ONLY_SYSTEMD:-0}" <<'PY'
 import json, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 sys.path.insert(0, sys.argv[1])
 from api_client import Api, Connection, wait_socket
-from guest_shell import LinuxGuest, guest_dir
+from guest_shell import (SYSTEMD_CMDLINE, SYSTEMD_LOGIN, LinuxGuest, guest_dir,
+                         systemd_boot_files, vmdk_delta)
 
 vmm, gdefault, tiny = sys.argv[2], sys.argv[3], sys.argv[4]
 reqs, cycles, runs, vcpus, skip_linux = (int(a) for a in sys.argv[5:10])
+vmm_img, sdir, runs_systemd, only_systemd = sys.argv[10], sys.argv[11], int(sys.argv[12]), \
+    sys.argv[13] == "1"
 gdir = guest_dir(gdefault)
 qemu = shutil.which("qemu-system-x86_64")
 results = []
@@ -247,15 +259,69 @@ def bench_power_button():
     report("vm.power-button to vmm exit, Linux (generic), bt", ours, peer or None)
 
 
+def systemd_run(engine):
+    """Boot the systemd guest to its login, log in, press the power button: (boot s, press s)."""
+    d = tempfile.mkdtemp(prefix="vmm-bench-systemd-")
+    kernel, initrd = systemd_boot_files(sdir)
+    try:
+        if engine == "vmm":
+            disk, _ = vmdk_delta(f"{sdir}/root.vmdk", d, vmm_img)
+            g = LinuxGuest(kernel, initrd, cmdline=SYSTEMD_CMDLINE, memory_mib=512, vmm=vmm,
+                           accel="bt", disks=[{"path": disk, "format": "vmdk", "bus": "virtio"}],
+                           api=True)
+        else:
+            qs = os.path.join(d, "qmp.sock")
+            g = LinuxGuest(kernel, initrd, cmdline=SYSTEMD_CMDLINE, memory_mib=512, engine="qemu",
+                           qemu_extra=["-snapshot", "-drive",
+                                       f"file={sdir}/root.vmdk,format=vmdk,if=virtio",
+                                       "-qmp", f"unix:{qs},server=on,wait=off"])
+        try:
+            boot = g.login(SYSTEMD_LOGIN, 3000)
+            g.run("true", 120)
+            time.sleep(1)
+            t0 = time.perf_counter()
+            if engine == "vmm":
+                Api(g.api_path).put("vm.power-button")
+            else:
+                Qmp(qs).cmd("system_powerdown")
+            rc = g.read_until_exit(600)
+            press = time.perf_counter() - t0
+            if engine == "vmm" and rc != 0:
+                raise SystemExit(f"vmm exit status {rc} after the power button")
+            return boot, press
+        finally:
+            g.close()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def bench_systemd():
+    ours = [systemd_run("vmm") for _ in range(runs_systemd)]
+    peer = [systemd_run("qemu") for _ in range(runs_systemd)] if qemu else []
+    for i, what in ((0, "boot to the serial login"), (1, "vm.power-button to exit")):
+        m = statistics.median(r[i] for r in ours)
+        line = f"Debian 12 systemd guest, bt: {what:27s} median {m:7.1f} s"
+        if peer:
+            pm = statistics.median(r[i] for r in peer)
+            line += f"  | qemu tcg {pm:7.1f} s  ratio {m / pm:5.2f}"
+        print(line, flush=True)
+
+
 print(f"vmm: {vmm}")
 print(f"peer: {qemu or 'qemu-system-x86_64 not installed: no ratios'}")
-bench_round_trip()
-bench_tiny_pause()
+if not only_systemd:
+    bench_round_trip()
+    bench_tiny_pause()
 if skip_linux:
     print("Linux parts skipped (SKIP_LINUX=1)")
 elif gdir is None:
     print(f"Linux parts skipped: the default guest is not built in {gdefault}")
 else:
-    bench_linux_pause()
-    bench_power_button()
+    if not only_systemd:
+        bench_linux_pause()
+        bench_power_button()
+    if os.path.exists(os.path.join(sdir, "root.vmdk")):
+        bench_systemd()
+    else:
+        print(f"systemd guest part skipped: no guest in {sdir} (run the linux-systemd test)")
 PY

@@ -2,9 +2,8 @@
 /*
  * The BT engine's internal interface: CPU state, the softmmu seam, the
  * compact decoded-instruction form, the decoded-block cache and the
- * executor. The engine's first stage (docs/architecture.md, "Status"): an
- * interpreter over a decoded-block cache keyed by physical address; the JIT
- * is planned (docs/bt-jit.md).
+ * executor: an interpreter over a decoded-block cache keyed by physical
+ * address, and a JIT tier for hot 64-bit blocks (jit/jit.h, docs/bt-jit.md).
  *
  * References: Intel SDM vol. 2 chapter 2 (instruction format: prefixes,
  * REX, ModRM, SIB, displacement, immediate; 15-byte limit in 2.3.11),
@@ -39,6 +38,7 @@
 #define BT_FALLBACK_BT_H
 
 #include "bt-fallback/decode.h"
+#include "vmm/accel.h"
 #include "vmm/base/compiler.h"
 #include "vmm/base/cpu_model.h"
 #include "vmm/base/types.h"
@@ -159,14 +159,44 @@ enum bt_vector {
 struct bt_region {
 	u64 gpa, len;
 	u8 *hva;
-	u8 *code_pages; /* one byte per page: nonzero while translated code comes from it */
+	/* Per page: the CPUs (bit = struct bt_cpu mem_slot) with translated code from it. */
+	u16 *code_pages;
+	/*
+	 * Dirty logging (bt_mem_log_dirty, mem.c): one bit per page the guest wrote since the last
+	 * bt_mem_dirty_log; NULL while logging is off. Set where a write is allowed (the TLB fill
+	 * for a write, the page walk's A/D updates, bt_mem_write); a TLB entry of a logged region
+	 * caches write permission only for a marked page, and bt_mem_dirty_log drops every write
+	 * tag, so the first write after a read of the log fills again and marks its page.
+	 */
+	unsigned long *dirty;
 	bool readonly;
 };
 
+/* bt_mem_change flags. */
+#define BT_MEM_READONLY	 1u /* stores go to the mmio callback */
+#define BT_MEM_LOG_DIRTY 2u /* log the pages the CPUs write (bt_mem_dirty_log) */
+
+/* A change to the region table waiting to be made (bt_mem_change); r.len 0: remove gpa's. */
+struct bt_mem_change {
+	u64 gpa;
+	struct bt_region r;
+};
+
 /*
- * Guest physical memory shared by the CPUs of one VM. A write to a page that
- * holds translated code invalidates that page's blocks in every attached
- * CPU's cache (self-modifying code, SDM vol. 3A 9.1.3 / 11.6).
+ * At most one queued addition per region of the table-to-be and one removal per region of
+ * the table: a removal of a region whose addition is still queued cancels that addition.
+ */
+#define BT_MEM_MAX_CHANGES (2 * BT_MAX_REGIONS)
+
+/*
+ * Guest physical memory shared by the CPUs of one VM, which run in parallel on their own
+ * threads. A write to a page that holds translated code invalidates that page's blocks in the
+ * cache of every CPU that translated from it (self-modifying code, SDM vol. 3A 9.1.3 / 11.6):
+ * at once in the writing CPU's own cache, through a queue for the others (and for writes from
+ * devices), which each CPU drains at its next block boundary, before it takes an interrupt.
+ * So a CPU never touches another CPU's cache or generated code; another CPU may run stale code
+ * from the page until its next boundary, as cross-modifying code on real processors may until
+ * the executing processor serialises (SDM vol. 3A 9.1.3).
  *
  * fault_unmapped selects what an access to an address outside every region
  * does: false (a PC) sends it to the mmio callback; true ("flat user mode",
@@ -176,6 +206,7 @@ struct bt_region {
 struct bt_mem {
 	struct bt_region regions[BT_MAX_REGIONS];
 	unsigned nr_regions;
+	unsigned nr_logging; /* regions with dirty logging on */
 	bool fault_unmapped;
 	u64 supervisor_base; /* flat user mode: from here up present but supervisor-only */
 	struct bt_cpu *cpus[BT_MAX_CPUS];
@@ -198,18 +229,69 @@ struct bt_mem {
 	/* Guest virtual time in ns (the TSC is derived from it); NULL: host CLOCK_MONOTONIC. */
 	u64 (*clock_ns)(void *opaque);
 	/*
-	 * Code pages written by devices (bt_mem_dma_written, any thread), dropped from the
-	 * caches by whichever CPU next starts a block (bt_mem_dma_apply).
+	 * Hypercall interfaces (hyper.c, docs/hypercall.md): the VMware backdoor's calls (NULL:
+	 * no backdoor, its ports are plain port I/O), and CPUID saying VMware (vmware_cpuid, with
+	 * the local APIC timer's input clock for leaf 4000_0010h).
 	 */
-	pthread_mutex_t dma_lock;
-	int dma_pending;
-	bool dma_overflow; /* too many pages queued: flush every cache */
-	unsigned nr_dma;
-	u64 dma_pages[64];
+	void (*backdoor)(void *opaque, unsigned cpu, struct accel_backdoor *regs);
+	bool vmware_cpuid;
+	u32 apic_bus_khz;
+	/*
+	 * Exclusive sections (smp.c): an instruction that must not run alongside any other (a
+	 * LOCKed access to MMIO or across two pages) stops every other CPU at a block boundary.
+	 */
+	pthread_mutex_t excl_lock;
+	pthread_cond_t excl_cond;
+	unsigned nr_running;	 /* CPUs inside bt_run and not parked */
+	int excl_pending;	 /* a CPU wants or has the machine to itself */
+	struct bt_cpu *excl_cpu; /* which */
+	u16 slots_used;		 /* mem_slot bits given to attached CPUs */
+	/*
+	 * Region-table changes (bt_mem_change, mem.c). plan is the table as it will be once the
+	 * queued changes are made (each change is checked against it, so the caller gets its
+	 * verdict at once); the changes are made with every CPU stopped and map_lock held for
+	 * writing, which the readers outside bt_run (dirty log, DMA, loader) hold for reading.
+	 * change_lock guards plan and the queue; change_pending: the queue is not empty.
+	 */
+	pthread_mutex_t change_lock;
+	pthread_rwlock_t map_lock;
+
+	struct {
+		u64 gpa, len;
+	} plan[BT_MAX_REGIONS];
+
+	unsigned nr_plan;
+	struct bt_mem_change changes[BT_MEM_MAX_CHANGES];
+	unsigned nr_changes;
+	int change_pending;
 };
 
-/* Map [gpa, gpa+len) to hva. Caller thread owns mem; no CPU may be running. -EINVAL, -ENOSPC. */
+/*
+ * Map [gpa, gpa+len) to hva (flags: BT_MEM_*), or with len 0 remove the region that starts at gpa
+ * (a device's RAM-like BAR moving), dropping what every CPU derived from it (TLB entries,
+ * translated code). Any thread, while CPUs run: the verdict comes at once (-EINVAL, -ENOSPC,
+ * -EEXIST, -ENOENT, -ENOMEM, checked against the table with every earlier change made), the
+ * change is made with every CPU stopped at a block boundary, so no CPU sees half of it:
+ *  - from a CPU's thread inside bt_run (a device's register write in a machine call, under the
+ *    device lock, while another CPU may wait for that lock), it is queued and made when the
+ *    machine call returns, in an exclusive section, before the CPU's next instruction: no CPU
+ *    sees the old mapping once the instruction that asked for it has completed;
+ *  - from any other thread, it is made before the call returns; the caller must not hold a lock
+ *    a running CPU may wait for (no CPU runs at set-up, reset or while the VM is paused).
+ */
+MUST_CHECK int bt_mem_change(struct bt_mem *mem, u64 gpa, u64 len, void *hva, unsigned flags);
+/*
+ * Every CPU stopped (bt_mem_stop): with the queued changes made, the region that is exactly
+ * [gpa, gpa+len) at hva with flags' BT_MEM_READONLY gets its logging turned as flags say
+ * (bt_mem_log_dirty). -ENOENT: no such region (a mapping to make with bt_mem_change).
+ */
+int bt_mem_relog(struct bt_mem *mem, u64 gpa, u64 len, void *hva, unsigned flags);
+/* bt_mem_change(mem, gpa, len, hva, readonly ? BT_MEM_READONLY : 0). */
 MUST_CHECK int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly);
+/* bt_mem_change(mem, gpa, 0, NULL, 0). */
+int bt_mem_unmap(struct bt_mem *mem, u64 gpa);
+/* cpu's thread, inside bt_run: make the queued changes (after a machine call, at a boundary). */
+void bt_mem_changes_sync(struct bt_cpu *cpu);
 void bt_mem_destroy(struct bt_mem *mem);
 /*
  * A CPU's accesses, TLB and invalidations from now on go with mem (bt_cpu_create does this;
@@ -221,17 +303,53 @@ void bt_mem_detach(struct bt_mem *mem, struct bt_cpu *cpu);
 MUST_CHECK int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len);
 /* The region holding gpa, or NULL. */
 struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa);
-/* Called by the cache when it translates code from the page holding gpa. */
-void bt_mem_mark_code(struct bt_mem *mem, u64 gpa);
-/* A write hit a code page: drop its blocks everywhere and unmark it. */
-void bt_mem_code_written(struct bt_mem *mem, u64 gpa);
 /*
- * A device wrote guest RAM (DMA), from any thread, while CPUs may be running: queue the code
- * pages in [gpa, gpa+len) for bt_mem_dma_apply, which the next block boundary of any CPU runs
- * before it takes an interrupt (so before the guest learns the DMA is done).
+ * Dirty logging of the region that starts at gpa on (its bitmap all clear; every CPU's write
+ * tags dropped) or off. Every CPU stopped (bt_mem_stop) or none running (a region mapped with
+ * BT_MEM_LOG_DIRTY logs from the start). 0, -ENOENT (no region starts there), -ENOMEM.
+ */
+MUST_CHECK int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa, bool on);
+/*
+ * The pages of [gpa, gpa+len) (inside one logged region, page-aligned) written since the last
+ * call: bit i of bitmap = page gpa + i * 4 KiB. Those bits are cleared (the region's others
+ * stay for their own reader) and every CPU's write tags dropped. Any thread, while CPUs run
+ * (see bt_mem_sync). 0, -ENOENT (not inside one region), -EINVAL (not logged or not
+ * aligned).
+ */
+MUST_CHECK int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap);
+/* The page holding gpa was written (a write outside the TLB's cached tags): log it. */
+void bt_mem_mark_dirty(struct bt_mem *mem, u64 gpa);
+/*
+ * Stop every CPU inside bt_run at its next block boundary (HLTed ones are outside) and keep
+ * them there until bt_mem_resume: an exclusive section from a thread that is no CPU's. Not
+ * with the device lock held (a CPU in a device access would never reach its boundary).
+ * bt_mem_sync: stop and resume, so every store that had passed its TLB check before the call
+ * has landed (a dirty-log read followed by bt_mem_sync misses no store before it).
+ */
+void bt_mem_stop(struct bt_mem *mem);
+void bt_mem_resume(struct bt_mem *mem);
+void bt_mem_sync(struct bt_mem *mem);
+/*
+ * Called by the cache (on cpu's thread) before it translates code from the page holding gpa:
+ * writes to the page take the slow path in every TLB from now on.
+ */
+void bt_mem_mark_code(struct bt_mem *mem, struct bt_cpu *cpu, u64 gpa);
+/*
+ * The page holding gpa was written (by writer, on its thread; NULL: by a device or the loader,
+ * any thread): every CPU with code from it drops that code (writer at once, the others at
+ * their next block boundary), and the page is unmarked.
+ */
+void bt_mem_code_written(struct bt_mem *mem, struct bt_cpu *writer, u64 gpa);
+/*
+ * A device wrote guest RAM (DMA), from any thread, while CPUs may be running: the code pages in
+ * [gpa, gpa+len) are queued for the CPUs that translated from them, which drop them at their
+ * next block boundary, before taking an interrupt (so before the guest learns the DMA is done).
  */
 void bt_mem_dma_written(struct bt_mem *mem, u64 gpa, u64 len);
-void bt_mem_dma_apply(struct bt_mem *mem);
+/* cpu's thread: drop what other threads queued for it (exec.c at each block boundary). */
+void bt_mem_inval_apply(struct bt_cpu *cpu);
+
+#define BT_INVAL_QUEUE 64
 
 /* ----------------------------------------------------------------- blocks */
 
@@ -358,8 +476,8 @@ enum bt_access {
 /*
  * Softmmu TLB entry: one 4 KiB linear page (large pages are cached per 4 KiB piece), 64 bytes.
  * tag[acc] is the page's linear address when that kind of access may use the entry without a
- * walk: the permission result for the TLB's privilege (cpu->tlb[0] supervisor, [1] user), CR0.WP
- * and EFER.NXE is cached, which is why changing either flushes. A write tag also needs the page's
+ * walk: the permission result for the TLB's set (below), CR0.WP and EFER.NXE is cached, which is
+ * why changing either flushes. A write tag also needs the page's
  * dirty bit set, RAM that is not read-only and no translated code on the page. A page that is not
  * RAM (MMIO) has BT_TLB_MMIO in its tags; a kind of access the entry does not allow has
  * BT_TLB_EMPTY. So the fast path is one compare of the tag with the page of the access's last
@@ -388,6 +506,18 @@ static inline bool bt_tlb_tag_ok(const struct bt_tlb_entry *e, enum bt_access ac
 }
 
 #define BT_TLB_SIZE 256
+/*
+ * The TLB sets: supervisor (CPL 0-2), user (CPL 3, and virtual-8086 mode), and supervisor data
+ * accesses while SMAP lets them reach user pages (CR4.SMAP with EFLAGS.AC set, not an implicit
+ * access: copy_to_user and friends between STAC and CLAC). SMAP's verdict for a supervisor data
+ * access to a user page depends only on AC, so each supervisor set caches one verdict: the
+ * first never holds data tags of user pages under SMAP (an access there walks and faults), the
+ * third holds them like any other page. Fetches use the first two only.
+ */
+#define BT_TLB_SUPER	0
+#define BT_TLB_USER	1
+#define BT_TLB_SUPER_AC 2
+#define BT_TLB_SETS	3
 _Static_assert(sizeof(struct bt_tlb_entry) == 64, "generated code indexes the TLB by shifts");
 #define BT_TRACE_LEN 16
 
@@ -444,8 +574,8 @@ struct bt_cpu {
 	u32 stack_size; /* 2, 4 or 8: SS.B or 64-bit mode */
 	u64 icount;	/* retired instructions */
 	bool end_block; /* leave the current block after this instruction */
-	struct bt_tlb_entry tlb[2][BT_TLB_SIZE]
-		__attribute__((aligned(64))); /* [0]: CPL 0-2, [1]: 3 */
+	struct bt_tlb_entry tlb[BT_TLB_SETS][BT_TLB_SIZE]
+		__attribute__((aligned(64))); /* BT_TLB_SUPER, BT_TLB_USER, BT_TLB_SUPER_AC */
 	u64 last_ea; /* linear address of the last memory r/m operand read */
 	unsigned last_seg;
 	u64 last_off;
@@ -476,9 +606,22 @@ struct bt_cpu {
 	int exit_request;
 	struct cpu_model model; /* what CPUID reports and which instructions exist */
 	unsigned nr_cpus;	/* CPUs in the machine (CPUID topology) */
+	u8 *hb_buf; /* a VMware backdoor transfer's bytes (hyper.c), ACCEL_BACKDOOR_HB_MAX */
 	u64 tsc_offset;
 	struct bt_tlb_entry tlb_scratch; /* a translation not to cache (writes to ROM) */
 	bool tlb_large;			 /* some TLB entry holds a piece of a large page */
+	/*
+	 * Code pages other threads wrote, for this CPU to drop (mem.c; inval_lock, any thread),
+	 * and its bit in the pages' code masks.
+	 */
+	pthread_mutex_t inval_lock;
+	int inval_pending;
+	bool inval_overflow; /* more than BT_INVAL_QUEUE: drop everything */
+	unsigned nr_inval;
+	u64 inval_pages[BT_INVAL_QUEUE];
+	unsigned mem_slot;
+	/* An exclusive section is open (smp.c); a fault inside closes it. */
+	bool in_exclusive;
 	/*
 	 * The JIT (jit/jit.h); NULL: interpreter only. Generated code leaves at a block entry once
 	 * icount would pass jit_limit (bt_run's end; bt_cpu_kick and the INTR pin zero it). A memory
@@ -502,8 +645,17 @@ struct bt_cpu {
 	unsigned trace_pos;
 };
 
-#define BT_KICK_STOP 1 /* bt_cpu_kick: return BT_EXIT_REQUEST */
-#define BT_KICK_INTR 2 /* bt_cpu_set_intr: look at the INTR pin */
+#define BT_KICK_STOP  1 /* bt_cpu_kick: return BT_EXIT_REQUEST */
+#define BT_KICK_INTR  2 /* bt_cpu_set_intr: look at the INTR pin */
+#define BT_KICK_INVAL 4 /* another thread queued code pages to drop */
+#define BT_KICK_EXCL  8 /* another CPU wants an exclusive section: park */
+
+/* Make the CPU look at exit_request soon (any thread): generated code leaves at a block entry. */
+static inline void bt_cpu_poke(struct bt_cpu *cpu, int bits)
+{
+	__atomic_fetch_or(&cpu->exit_request, bits, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&cpu->jit_limit, 0, __ATOMIC_RELEASE);
+}
 
 struct bt_cpu_config {
 	struct bt_mem *mem;
@@ -624,6 +776,21 @@ int bt_host_check(struct cpu_model *m, bool drop, char *why, size_t len);
 /* CPUID model, SDM vol. 2A CPUID. */
 void bt_cpuid(struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
 
+/*
+ * Hypercall interfaces (hyper.c, docs/hypercall.md). bt_hyper_port: the VMware backdoor's
+ * ports, open at any privilege level when the machine has the backdoor. bt_hyper_in: IN EAX, DX
+ * on the low-bandwidth port as a backdoor call; false: not one (plain port I/O).
+ * bt_hyper_string: REP INSB/OUTSB on the high-bandwidth port as one backdoor transfer; false:
+ * not one. bt_hyper_vmcall: VMCALL/VMMCALL as KVM's hypercall ABI (api: RAX = number,
+ * RBX/RCX/RDX/RSI = arguments, RAX = result, -KVM_ENOSYS for what is not implemented).
+ * bt_hyper_cpuid: the hypervisor leaves 4000_00xxh when CPUID says VMware; false: not asked.
+ */
+bool bt_hyper_port(const struct bt_cpu *cpu, u16 port);
+bool bt_hyper_in(struct bt_cpu *cpu, u16 port, unsigned size);
+bool bt_hyper_string(struct bt_cpu *cpu, const struct bt_insn *in);
+void bt_hyper_vmcall(struct bt_cpu *cpu);
+bool bt_hyper_cpuid(const struct bt_cpu *cpu, u32 leaf, u32 out[4]);
+
 /* --------------------------------------------- executor helpers (ops/) */
 
 NORETURN void bt_raise(struct bt_cpu *cpu, u8 vector, u32 error, bool has_error);
@@ -660,6 +827,12 @@ u64 bt_ea(struct bt_cpu *cpu, const struct bt_insn *in);
  * invalidates translated code in the page first.
  */
 u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write);
+/*
+ * The host address of a LOCKed read-modify-write operand of size bytes at seg:off, after raising
+ * whatever the access would raise (for both pages when it crosses), or NULL when it is not one
+ * page of writable RAM (MMIO, ROM, a page crossing: the caller takes an exclusive section).
+ */
+u8 *bt_mmu_lock_span(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 /* Check that a load would succeed (CLFLUSH: segment and paging checks only). */
 void bt_probe_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 /* Check that a store would succeed (for multi-part stores committed together). */
@@ -670,6 +843,8 @@ void bt_tlb_flush(struct bt_cpu *cpu);
 void bt_tlb_flush_nonglobal(struct bt_cpu *cpu);
 /* The physical page holding gpa got translated code: writes to it must take the slow path. */
 void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa);
+/* Drop every cached write permission (dirty logging: the next write to a page fills again). */
+void bt_tlb_drop_writes(struct bt_cpu *cpu);
 /* Translate lin for an instruction fetch without raising; false if the fetch would fault. */
 bool bt_mmu_probe_fetch(struct bt_cpu *cpu, u64 lin, u64 *gpa);
 /*
@@ -768,6 +943,26 @@ bool bt_exc_dispatch(struct bt_cpu *cpu);
 void bt_intr_poll(struct bt_cpu *cpu);
 /* Task switch to the TSS selected by sel (SDM vol. 3A 7.3), 32-bit TSS. */
 void bt_task_switch(struct bt_cpu *cpu, u16 sel, enum bt_ts_reason why, u32 ext);
+
+/*
+ * CPUs in parallel (smp.c). bt_run brackets itself with enter/leave; a CPU parks at a block
+ * boundary while another holds an exclusive section; begin/end bracket one instruction that
+ * must run with every other CPU stopped (a LOCKed access to MMIO or across pages). CPU thread.
+ */
+void bt_smp_enter(struct bt_cpu *cpu);
+void bt_smp_leave(struct bt_cpu *cpu);
+void bt_smp_park(struct bt_cpu *cpu);
+void bt_exclusive_begin(struct bt_cpu *cpu);
+void bt_exclusive_end(struct bt_cpu *cpu);
+/* The CPU whose bt_run this thread is in, or NULL. */
+struct bt_cpu *bt_smp_current(void);
+
+/* After a machine call (port I/O, MMIO) that may have asked for a change: bt_mem_changes_sync. */
+static inline void bt_mem_changes_pending(struct bt_cpu *cpu)
+{
+	if (__builtin_expect(__atomic_load_n(&cpu->mem->change_pending, __ATOMIC_ACQUIRE), 0))
+		bt_mem_changes_sync(cpu);
+}
 
 /* Handler tables, indexed by opcode byte (ops/). NULL: #UD. */
 extern const bt_handler_fn bt_ops_map1[256];

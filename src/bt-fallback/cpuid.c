@@ -132,6 +132,8 @@ void bt_cpuid(struct bt_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
 	bool intel = bt_intel(cpu), k8 = !intel && cpu_model_family(m) < 0x10;
 	u32 max_std = k8 ? 1 : 0xd;
 
+	if (bt_hyper_cpuid(cpu, leaf, out)) /* the VMware identity, when asked (hyper.c) */
+		return;
 	memset(out, 0, 4 * sizeof(u32));
 	if (intel && (cpu->msr.misc_enable & BT_MISC_ENABLE_LIMIT))
 		max_std = 2;

@@ -66,7 +66,7 @@ void bt_tlb_flush(struct bt_cpu *cpu)
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
 	cpu->tlb_stats.nr_flushes++;
-	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+	for (unsigned i = 0; i < BT_TLB_SETS * BT_TLB_SIZE; i++)
 		bt_tlb_clear(&e[i]);
 	cpu->tlb_large = false;
 	bt_mmu_report_flush(cpu, false);
@@ -77,7 +77,7 @@ void bt_tlb_flush_nonglobal(struct bt_cpu *cpu)
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
 	cpu->tlb_stats.nr_cr3++;
-	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+	for (unsigned i = 0; i < BT_TLB_SETS * BT_TLB_SIZE; i++)
 		if (!e[i].global)
 			bt_tlb_clear(&e[i]);
 	bt_mmu_report_flush(cpu, true); /* global translations stay, as in the TLB */
@@ -88,7 +88,7 @@ void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin)
 	u64 page = lin & BT_PAGE_MASK;
 
 	cpu->tlb_stats.nr_invlpg++;
-	for (unsigned u = 0; u < 2; u++) {
+	for (unsigned u = 0; u < BT_TLB_SETS; u++) {
 		struct bt_tlb_entry *e = &cpu->tlb[u][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
 		if (e->page == page)
@@ -97,7 +97,7 @@ void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin)
 	if (cpu->tlb_large) {
 		struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
-		for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+		for (unsigned i = 0; i < BT_TLB_SETS * BT_TLB_SIZE; i++)
 			if (e[i].large && !((e[i].page ^ lin) >> e[i].large))
 				bt_tlb_clear(&e[i]);
 	}
@@ -110,15 +110,34 @@ void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
 
 	gpa &= BT_PAGE_MASK;
 	/* Possibly another CPU's TLB, which its thread refills meanwhile: single aligned accesses. */
-	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+	for (unsigned i = 0; i < BT_TLB_SETS * BT_TLB_SIZE; i++)
 		if (__atomic_load_n(&e[i].gpa, __ATOMIC_RELAXED) == gpa)
 			__atomic_store_n(&e[i].tag[BT_ACC_WRITE], BT_TLB_EMPTY, __ATOMIC_RELAXED);
+}
+
+void bt_tlb_drop_writes(struct bt_cpu *cpu)
+{
+	struct bt_tlb_entry *e = &cpu->tlb[0][0];
+
+	for (unsigned i = 0; i < BT_TLB_SETS * BT_TLB_SIZE; i++)
+		__atomic_store_n(&e[i].tag[BT_ACC_WRITE], BT_TLB_EMPTY, __ATOMIC_RELAXED);
 }
 
 /* CPL 3 accesses (virtual-8086 mode included) use the user TLB and user-mode permissions. */
 static inline bool bt_mmu_user(const struct bt_cpu *cpu)
 {
 	return (cpu->st.seg[CPU_CS].selector & 3) == 3 || (cpu->st.rflags & BT_VM);
+}
+
+/* The TLB set an access of kind acc at privilege user looks up and fills (bt.h). */
+static inline unsigned bt_tlb_set(const struct bt_cpu *cpu, bool user, enum bt_access acc)
+{
+	if (user)
+		return BT_TLB_USER;
+	if (acc != BT_ACC_FETCH && (cpu->st.rflags & BT_AC) && (cpu->st.cr4 & BT_CR4_SMAP) &&
+	    !cpu->implicit)
+		return BT_TLB_SUPER_AC;
+	return BT_TLB_SUPER;
 }
 
 /* The result of a page walk. */
@@ -173,7 +192,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	u32 err = BT_MMU_FAULT | (acc == BT_ACC_WRITE ? BT_PF_W : 0) | (user ? BT_PF_U : 0) |
 		  (acc == BT_ACC_FETCH && (nxe || (cr4 & BT_CR4_SMEP)) ? BT_PF_FETCH : 0);
 	void *ptes[4];
-	u64 vals[4];
+	u64 vals[4], pte_gpas[4];
 	unsigned nr = 0, esize = pae ? 8 : 4, shift;
 	u64 table, e = 0, xd_rsvd = nxe ? 0 : BT_PTE_XD;
 	bool wr = true, us = true, nx = false, ok;
@@ -203,8 +222,8 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 		unsigned idx_bits = pae ? 9 : 10;
 		u64 rsvd;
 		bool leaf;
-		void *p = bt_mmu_pte_ptr(
-			cpu, table + ((lin >> shift) & ((1u << idx_bits) - 1)) * esize, esize);
+		u64 pte_gpa = table + ((lin >> shift) & ((1u << idx_bits) - 1)) * esize;
+		void *p = bt_mmu_pte_ptr(cpu, pte_gpa, esize);
 
 		e = bt_mmu_pte_load(p, esize);
 		if (!(e & BT_PTE_P))
@@ -226,6 +245,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 		if (e & rsvd)
 			return err | BT_PF_P | BT_PF_RSVD;
 		vals[nr] = e;
+		pte_gpas[nr] = pte_gpa;
 		ptes[nr++] = p;
 		wr = wr && (e & BT_PTE_RW);
 		us = us && (e & BT_PTE_US);
@@ -256,11 +276,14 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	if (!ok)
 		return err | BT_PF_P;
 	for (unsigned i = 0; i < nr; i++)
-		if (!(vals[i] & BT_PTE_A))
+		if (!(vals[i] & BT_PTE_A)) {
 			bt_mmu_pte_or(ptes[i], esize, BT_PTE_A);
+			bt_mem_mark_dirty(cpu->mem, pte_gpas[i]);
+		}
 	w->dirty = e & BT_PTE_D;
 	if (acc == BT_ACC_WRITE && !w->dirty) {
 		bt_mmu_pte_or(ptes[nr - 1], esize, BT_PTE_D);
+		bt_mem_mark_dirty(cpu->mem, pte_gpas[nr - 1]);
 		w->dirty = true;
 	}
 	if (shift == 12) {
@@ -311,6 +334,23 @@ static u32 bt_mmu_flat_error(struct bt_cpu *cpu, enum bt_access acc, bool presen
 }
 
 /*
+ * A logged region (bt_mem_log_dirty): a write fill marks its page, whatever the entry caches
+ * (a watched or SMAP page fills again at every write); any other fill caches write permission
+ * only for a page already marked, so the first store after a harvest fills and marks it.
+ */
+static bool bt_mmu_log_write(struct bt_mem *mem, struct bt_region *r, u64 gpa, bool write)
+{
+	const unsigned bpl = 8 * sizeof(unsigned long);
+	u64 page = (gpa - r->gpa) >> BT_PAGE_SHIFT;
+
+	if (write) {
+		bt_mem_mark_dirty(mem, gpa);
+		return true;
+	}
+	return __atomic_load_n(&r->dirty[page / bpl], __ATOMIC_RELAXED) & (1ul << (page % bpl));
+}
+
+/*
  * The TLB miss path: translate lin for acc and refill the entry. Returns the entry, or (probe)
  * NULL instead of raising #PF. For a write to ROM it returns cpu->tlb_scratch with no host page
  * (the caller sends the write to the machine) and caches nothing for writes.
@@ -319,11 +359,13 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 					bool probe)
 {
 	struct bt_mem *mem = cpu->mem;
-	struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+	unsigned set = bt_tlb_set(cpu, user, acc);
+	struct bt_tlb_entry *e = &cpu->tlb[set][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 	u64 page = lin & BT_PAGE_MASK, tag;
 	struct bt_region *r;
 	struct bt_walk w = { 0 };
-	u8 *code = NULL;
+	u16 *code = NULL;
+	bool writable;
 	u32 err;
 
 	cpu->tlb_stats.nr_misses++;
@@ -339,6 +381,9 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 			.gpa = lin & BT_PAGE_MASK, .w = true, .u = true, .x = true, .dirty = true
 		};
 	}
+	/* The set with SMAP open caches what its walks allowed: AC is set for every access to it. */
+	if (set == BT_TLB_SUPER_AC)
+		w.smap = false;
 	r = bt_mem_region(mem, w.gpa);
 	if (mem->fault_unmapped && (!r || (acc == BT_ACC_WRITE && r->readonly))) {
 		if (probe)
@@ -350,8 +395,8 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	}
 	if (r) {
 		code = &r->code_pages[(w.gpa - r->gpa) >> BT_PAGE_SHIFT];
-		if (acc == BT_ACC_WRITE && *code && !r->readonly)
-			bt_mem_code_written(mem, w.gpa);
+		if (acc == BT_ACC_WRITE && __atomic_load_n(code, __ATOMIC_ACQUIRE) && !r->readonly)
+			bt_mem_code_written(mem, cpu, w.gpa);
 	}
 	tag = r ? page : page | BT_TLB_MMIO;
 	e->page = page;
@@ -364,8 +409,13 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	/* Any walk that succeeded allows reads at this privilege, unless SMAP decides each one. */
 	e->tag[BT_ACC_READ] = w.smap ? BT_TLB_EMPTY : tag;
 	e->tag[BT_ACC_FETCH] = w.x ? tag : BT_TLB_EMPTY;
+	writable = w.w && w.dirty && !(r && r->readonly);
+	if (writable && r && unlikely(r->dirty != NULL))
+		writable = bt_mmu_log_write(mem, r, w.gpa, acc == BT_ACC_WRITE);
 	e->tag[BT_ACC_WRITE] =
-		w.w && w.dirty && !w.smap && !(r && (r->readonly || *code)) ? tag : BT_TLB_EMPTY;
+		writable && !w.smap && !(r && __atomic_load_n(code, __ATOMIC_RELAXED)) ?
+			tag :
+			BT_TLB_EMPTY;
 	if (unlikely(cpu->dbg_data) && bt_debug_watched(cpu, page)) {
 		/* A data breakpoint's page: every access checks it (debug.c). */
 		e->tag[BT_ACC_READ] = e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
@@ -374,10 +424,12 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 		/*
 		 * Another CPU may mark the page as code now and drop write tags before this one is
 		 * stored: check again after it (bt_mem_mark_code orders its flag store before its
-		 * TLB scan the same way), so one of the two sees the other.
+		 * TLB scan the same way), so one of the two sees the other. A dirty-log read clears
+		 * the page's bit and then drops write tags the same way (mem.c).
 		 */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(code, __ATOMIC_RELAXED))
+		if (__atomic_load_n(code, __ATOMIC_RELAXED) ||
+		    (r->dirty && !bt_mmu_log_write(mem, r, w.gpa, false)))
 			e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
 	}
 	if (acc == BT_ACC_WRITE && r && r->readonly) {
@@ -391,7 +443,8 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 static inline struct bt_tlb_entry *bt_tlb_get(struct bt_cpu *cpu, u64 lin, enum bt_access acc,
 					      bool user)
 {
-	struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+	struct bt_tlb_entry *e =
+		&cpu->tlb[bt_tlb_set(cpu, user, acc)][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
 	if (likely(bt_tlb_tag_ok(e, acc, lin & BT_PAGE_MASK)))
 		return e;
@@ -476,6 +529,7 @@ static u64 bt_mmio_read(struct bt_cpu *cpu, u64 gpa, unsigned size)
 
 	if (cpu->mem->mmio)
 		cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, gpa, size, false, &v);
+	bt_mem_changes_pending(cpu); /* a device may have moved a RAM-like region */
 	return v & bt_mask(size);
 }
 
@@ -483,6 +537,7 @@ static void bt_mmio_write(struct bt_cpu *cpu, u64 gpa, unsigned size, u64 v)
 {
 	if (cpu->mem->mmio)
 		cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, gpa, size, true, &v);
+	bt_mem_changes_pending(cpu); /* a BAR write may have moved a RAM-like region */
 }
 
 /* One page of a page-crossing access: its host page (NULL: MMIO) and physical page. */
@@ -699,7 +754,7 @@ u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write)
 	if (bt_cpu_mode(cpu) != BT_MODE_LONG64 || !len || !bt_canonical(lin) ||
 	    !bt_canonical(last) || ((lin ^ last) & BT_PAGE_MASK))
 		return NULL;
-	e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+	e = &cpu->tlb[bt_tlb_set(cpu, user, acc)][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 	if (!bt_tlb_tag_ok(e, acc, lin & BT_PAGE_MASK)) {
 		e = bt_tlb_fill(cpu, lin, acc, user, true);
 		/* A write span needs a writable RAM page (the fill dropped its translated code). */
@@ -707,4 +762,17 @@ u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write)
 			return NULL;
 	}
 	return e->hpage ? e->hpage + (lin & ~BT_PAGE_MASK) : NULL;
+}
+
+u8 *bt_mmu_lock_span(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
+{
+	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
+	bool user = bt_mmu_user(cpu);
+	struct bt_tlb_entry *e;
+
+	bt_probe_lin(cpu, lin, size, BT_ACC_WRITE); /* every fault, both pages, first */
+	if ((lin & ~BT_PAGE_MASK) + size > BT_PAGE_SIZE)
+		return NULL;
+	e = bt_tlb_get(cpu, lin, BT_ACC_WRITE, user);
+	return e->hpage && e != &cpu->tlb_scratch ? e->hpage + (lin & ~BT_PAGE_MASK) : NULL;
 }

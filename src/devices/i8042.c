@@ -10,12 +10,13 @@
  * reset line (0xF0-0xFF with bit 0 clear, e.g. 0xFE). Resets become
  * PLATFORM_REQ_RESET.
  *
- * Behind the keyboard port sits a minimal MF-II keyboard answering reset
- * (0xFF -> 0xFA, 0xAA), identify, enable/disable, LED/typematic/scancode-set
- * commands with ACKs, so Linux's atkbd probe finishes; scancodes can be fed
- * with i8042_kbd_input. The auxiliary port is present but nothing is
- * connected: bytes sent to it (0xD4) are answered with 0xFE, so a mouse
- * probe fails at once instead of timing out.
+ * Behind the ports sit a PS/2 keyboard and mouse (ps2.c). The controller has one output
+ * buffer: a byte there stays until the host reads it, then the next one moves in --
+ * controller replies first, then the keyboard's bytes (translated from scan code set 2 to
+ * set 1 while command byte bit 6 is set, 0xF0 break prefixes folded into bit 7, as the 8042
+ * does), then the mouse's -- so the status register's AUXDATA bit always describes the byte
+ * a read returns. A disabled interface (command byte bits 4/5, commands 0xAD/0xA7) leaves its
+ * device's bytes queued.
  *
  * IRQ 1 / IRQ 12 are high while the output buffer holds keyboard /
  * auxiliary data and the command byte enables that interrupt; reading the
@@ -24,11 +25,11 @@
  *
  * Not modelled: the A20 gate (output port bit 1 is stored only; guest RAM
  * is not aliased), the controller's internal RAM (0x21-0x3F/0x61-0x7F),
- * password and input-port commands, scancode translation of fed input
- * (callers feed set 1 while translation is on).
+ * password and input-port commands.
  */
 #include "devices/i8042.h"
 
+#include "devices/ps2.h"
 #include "vmm/base/log.h"
 #include "vmm/state.h"
 
@@ -36,7 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define I8042_QUEUE_SIZE   16
+#define I8042_QUEUE_SIZE   8 /* controller replies */
 #define I8042_OUTP_DEFAULT (I8042_OUTP_RESET | I8042_OUTP_A20)
 
 struct i8042_byte {
@@ -53,11 +54,33 @@ struct i8042 {
 	u8 outp;	/* output port */
 	bool last_cmd;	/* status bit 3: last write went to port 0x64 */
 	u8 pending_cmd; /* controller command waiting for its data byte, or 0 */
-	u8 kbd_pending; /* keyboard command waiting for its parameter, or 0 */
-	bool kbd_scanning;
-	struct i8042_byte queue[I8042_QUEUE_SIZE];
+	u8 obuf;	/* the output buffer */
+	bool obuf_full, obuf_aux;
+	bool xlat_break; /* translating: an 0xF0 was folded into the next byte */
+	struct i8042_byte queue[I8042_QUEUE_SIZE]; /* controller replies waiting */
 	unsigned head, count;
+	struct ps2_kbd kbd;
+	struct ps2_mouse mouse;
 };
+
+/* The 8042's translation of keyboard bytes, set 2 -> set 1: the inverse of the key table. */
+static u8 i8042_xlat(u8 b)
+{
+	static u8 table[256];
+	static bool built;
+
+	if (!built) {
+		for (unsigned i = 0; i < 256; i++)
+			table[i] = (u8)i;
+		for (unsigned c1 = 1; c1 < 0x60; c1++)
+			if (ps2_set1_to_set2((u8)c1))
+				table[ps2_set1_to_set2((u8)c1)] = (u8)c1;
+		table[0x00] = 0xff; /* overrun */
+		table[0x02] = 0x41; /* the scan code set reply "2" reads 0x41 translated */
+		__atomic_store_n(&built, true, __ATOMIC_RELEASE);
+	}
+	return table[b];
+}
 
 static void i8042_set_lines(struct i8042 *k, int kbd, int aux)
 {
@@ -73,10 +96,8 @@ static void i8042_set_lines(struct i8042 *k, int kbd, int aux)
 
 static void i8042_update_irq(struct i8042 *k)
 {
-	bool full = k->count != 0, aux = full && k->queue[k->head].aux;
-
-	i8042_set_lines(k, full && !aux && (k->ctr & I8042_CTR_KBDINT),
-			full && aux && (k->ctr & I8042_CTR_AUXINT));
+	i8042_set_lines(k, k->obuf_full && !k->obuf_aux && (k->ctr & I8042_CTR_KBDINT),
+			k->obuf_full && k->obuf_aux && (k->ctr & I8042_CTR_AUXINT));
 }
 
 static bool i8042_push(struct i8042 *k, u8 val, bool aux)
@@ -90,22 +111,60 @@ static bool i8042_push(struct i8042 *k, u8 val, bool aux)
 	return true;
 }
 
+/* Move the next byte into the empty output buffer: replies, keyboard, mouse. */
+static void i8042_refill(struct i8042 *k)
+{
+	if (k->obuf_full)
+		return;
+	if (k->count) {
+		k->obuf = k->queue[k->head].val;
+		k->obuf_aux = k->queue[k->head].aux;
+		k->head = (k->head + 1) % I8042_QUEUE_SIZE;
+		k->count--;
+		k->obuf_full = true;
+		return;
+	}
+	while (!(k->ctr & I8042_CTR_KBDDIS) && !ps2_queue_empty(&k->kbd.q)) {
+		u8 b = ps2_queue_pop(&k->kbd.q);
+
+		if (k->ctr & I8042_CTR_XLATE) {
+			if (b == 0xf0) {
+				k->xlat_break = true;
+				continue;
+			}
+			b = (u8)(i8042_xlat(b) | (k->xlat_break ? 0x80 : 0));
+			k->xlat_break = false;
+		}
+		k->obuf = b;
+		k->obuf_aux = false;
+		k->obuf_full = true;
+		return;
+	}
+	if (!(k->ctr & I8042_CTR_AUXDIS) && !ps2_queue_empty(&k->mouse.q)) {
+		k->obuf = ps2_queue_pop(&k->mouse.q);
+		k->obuf_aux = true;
+		k->obuf_full = true;
+	}
+}
+
 static void i8042_queue_clear(struct i8042 *k)
 {
 	k->head = 0;
 	k->count = 0;
+	k->obuf_full = false;
+	k->obuf_aux = false;
+	k->xlat_break = false;
 }
 
 static u8 i8042_read_data(struct i8042 *k)
 {
-	u8 val;
+	u8 val = k->obuf;
 
-	if (!k->count)
-		return k->queue[(k->head + I8042_QUEUE_SIZE - 1) % I8042_QUEUE_SIZE].val;
-	val = k->queue[k->head].val;
-	k->head = (k->head + 1) % I8042_QUEUE_SIZE;
-	k->count--;
+	if (!k->obuf_full)
+		return val; /* the last byte again */
+	k->obuf_full = false;
 	i8042_set_lines(k, 0, 0); /* one edge per byte */
+	i8042_refill(k);
 	i8042_update_irq(k);
 	return val;
 }
@@ -114,9 +173,9 @@ static u8 i8042_read_status(const struct i8042 *k)
 {
 	u8 val = I8042_STR_KEYLOCK;
 
-	if (k->count) {
+	if (k->obuf_full) {
 		val |= I8042_STR_OBF;
-		if (k->queue[k->head].aux)
+		if (k->obuf_aux)
 			val |= I8042_STR_AUXDATA;
 	}
 	if (k->ctr & I8042_CTR_SYSFLAG)
@@ -192,54 +251,6 @@ static void i8042_command(struct i8042 *k, u8 cmd)
 	}
 }
 
-/* A byte sent to the keyboard: reply as an MF-II keyboard does. */
-static void i8042_kbd_command(struct i8042 *k, u8 val)
-{
-	if (k->kbd_pending) { /* parameter of LED, typematic or scancode-set command */
-		i8042_push(k, I8042_KBD_ACK, false);
-		if (k->kbd_pending == 0xf0 && val == 0) /* query the scancode set */
-			i8042_push(k, (k->ctr & I8042_CTR_XLATE) ? 0x41 : 0x02, false);
-		k->kbd_pending = 0;
-		return;
-	}
-	switch (val) {
-	case 0xff: /* reset and self test */
-		i8042_queue_clear(k);
-		k->kbd_scanning = true;
-		i8042_push(k, I8042_KBD_ACK, false);
-		i8042_push(k, I8042_KBD_BAT_OK, false);
-		break;
-	case 0xf2: /* identify: MF-II, 0x83 translated to 0x41 */
-		i8042_push(k, I8042_KBD_ACK, false);
-		i8042_push(k, 0xab, false);
-		i8042_push(k, (k->ctr & I8042_CTR_XLATE) ? 0x41 : 0x83, false);
-		break;
-	case 0xf4: /* enable scanning */
-		k->kbd_scanning = true;
-		i8042_push(k, I8042_KBD_ACK, false);
-		break;
-	case 0xf5: /* disable scanning */
-		k->kbd_scanning = false;
-		i8042_push(k, I8042_KBD_ACK, false);
-		break;
-	case 0xed: /* set LEDs */
-	case 0xf3: /* set typematic rate */
-	case 0xf0: /* select scancode set */
-		k->kbd_pending = val;
-		i8042_push(k, I8042_KBD_ACK, false);
-		break;
-	case 0xee: /* echo */
-		i8042_push(k, 0xee, false);
-		break;
-	case 0xf6: /* set defaults */
-		i8042_push(k, I8042_KBD_ACK, false);
-		break;
-	default:
-		i8042_push(k, I8042_KBD_RESEND, false);
-		break;
-	}
-}
-
 static void i8042_write_data(struct i8042 *k, u8 val)
 {
 	u8 cmd = k->pending_cmd;
@@ -261,10 +272,10 @@ static void i8042_write_data(struct i8042 *k, u8 val)
 		i8042_push(k, val, true);
 		break;
 	case I8042_CMD_AUX_SEND:
-		i8042_push(k, I8042_KBD_RESEND, true); /* no device on the aux port */
+		ps2_mouse_write(&k->mouse, val);
 		break;
 	default:
-		i8042_kbd_command(k, val);
+		ps2_kbd_write(&k->kbd, val);
 		break;
 	}
 }
@@ -277,6 +288,7 @@ static void i8042_data_write(void *dev, u64 off, unsigned size, u64 val)
 	(void)size;
 	k->last_cmd = false;
 	i8042_write_data(k, (u8)val);
+	i8042_refill(k);
 	i8042_update_irq(k);
 }
 
@@ -288,6 +300,7 @@ static void i8042_command_write(void *dev, u64 off, unsigned size, u64 val)
 	(void)size;
 	k->last_cmd = true;
 	i8042_command(k, (u8)val);
+	i8042_refill(k);
 	i8042_update_irq(k);
 }
 
@@ -311,22 +324,27 @@ void i8042_reset(struct i8042 *k)
 	k->outp = I8042_OUTP_DEFAULT;
 	k->last_cmd = false;
 	k->pending_cmd = 0;
-	k->kbd_pending = 0;
-	k->kbd_scanning = true;
+	k->obuf = 0;
 	i8042_queue_clear(k);
+	ps2_kbd_reset(&k->kbd);
+	ps2_mouse_reset(&k->mouse);
 	i8042_update_irq(k);
 }
 
-size_t i8042_kbd_input(struct i8042 *k, const u8 *bytes, size_t len)
+bool i8042_key(struct i8042 *k, unsigned key, bool down)
 {
-	size_t n = 0;
+	bool ok = ps2_kbd_key(&k->kbd, key, down);
 
-	if ((k->ctr & I8042_CTR_KBDDIS) || !k->kbd_scanning)
-		return 0;
-	while (n < len && i8042_push(k, bytes[n], false))
-		n++;
+	i8042_refill(k);
 	i8042_update_irq(k);
-	return n;
+	return ok;
+}
+
+void i8042_mouse(struct i8042 *k, s32 dx, s32 dy, s32 dz, u8 buttons)
+{
+	ps2_mouse_event(&k->mouse, dx, dy, dz, buttons);
+	i8042_refill(k);
+	i8042_update_irq(k);
 }
 
 int i8042_create(struct platform *p, const struct i8042_config *cfg, struct irq_line kbd_irq,
@@ -377,11 +395,22 @@ static void i8042_ops_destroy(void *dev)
 	i8042_destroy(dev);
 }
 
+static int i8042_post_check(const struct i8042 *k, struct err *err)
+{
+	if (k->kbd_level != (k->obuf_full && !k->obuf_aux && (k->ctr & I8042_CTR_KBDINT)) ||
+	    k->aux_level != (k->obuf_full && k->obuf_aux && (k->ctr & I8042_CTR_AUXINT)))
+		return err_set(err, -EINVAL, "%s: interrupt levels do not match the output buffer",
+			       k->name);
+	return 0;
+}
+
 static int i8042_post_load(void *obj, u32 version, struct err *err)
 {
 	struct i8042 *k = obj;
 
-	(void)version, (void)err;
+	(void)version;
+	if (i8042_post_check(k, err) < 0)
+		return -EINVAL;
 	if (k->kbd_level)
 		irq_line_set(&k->kbd_irq, 1);
 	if (k->aux_level)
@@ -414,18 +443,22 @@ static const struct state_field i8042_fields[] = {
 	STATE_U8(struct i8042, outp),
 	STATE_BOOL(struct i8042, last_cmd),
 	STATE_U8(struct i8042, pending_cmd),
-	STATE_U8(struct i8042, kbd_pending),
-	STATE_BOOL(struct i8042, kbd_scanning),
+	STATE_U8(struct i8042, obuf),
+	STATE_BOOL(struct i8042, obuf_full),
+	STATE_BOOL(struct i8042, obuf_aux),
+	STATE_BOOL(struct i8042, xlat_break),
 	STATE_STRUCT_ARRAY(struct i8042, queue, i8042_byte_state),
 	STATE_U32(struct i8042, head, STATE_MAX(I8042_QUEUE_SIZE - 1)),
 	STATE_U32(struct i8042, count, STATE_MAX(I8042_QUEUE_SIZE)),
+	STATE_STRUCT(struct i8042, kbd, ps2_kbd_state),
+	STATE_STRUCT(struct i8042, mouse, ps2_mouse_state),
 	STATE_END,
 };
 
 static const struct state_desc i8042_state = {
 	.name = "i8042",
-	.version = 1,
-	.min_version = 1,
+	.version = 2, /* 2: an output buffer, and PS/2 keyboard and mouse devices */
+	.min_version = 2,
 	STATE_LAYOUT(struct i8042),
 	.fields = i8042_fields,
 	.post_load = i8042_post_load,

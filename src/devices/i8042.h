@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * 8042 keyboard controller at ports 0x60/0x64 (see i8042.c): enough for the
- * reset paths and for Linux's i8042 and atkbd probes to finish quickly.
+ * 8042 keyboard controller at ports 0x60/0x64 (see i8042.c) with a PS/2 keyboard and mouse
+ * (ps2.h) behind it, fed by the display back end.
  */
 #ifndef DEVICES_I8042_H
 #define DEVICES_I8042_H
@@ -79,8 +79,13 @@ MUST_CHECK int i8042_create(struct platform *p, const struct i8042_config *cfg,
 void i8042_reset(struct i8042 *k);
 void i8042_destroy(struct i8042 *k);
 
-/* Queue keyboard scancode bytes (set 1 if translating) for the guest. Device lock held. */
-size_t i8042_kbd_input(struct i8042 *k, const u8 *bytes, size_t len);
+/*
+ * A key went down or up on the keyboard (key: a PS2_KEY_* code, devices/ps2.h); false if the
+ * keyboard does not scan or its queue is full. Device lock held.
+ */
+bool i8042_key(struct i8042 *k, unsigned key, bool down);
+/* The mouse moved (dx right, dy down, dz wheel) with buttons (PS2_BUTTON_*). Device lock held. */
+void i8042_mouse(struct i8042 *k, s32 dx, s32 dy, s32 dz, u8 buttons);
 
 extern const struct device_ops i8042_device_ops;
 

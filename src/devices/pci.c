@@ -25,10 +25,13 @@
  * Only dword accesses reach CONFIG_ADDRESS, as on the chipset, so RC and the
  * address register do not disturb each other.
  *
+ *   - the expansion ROM BAR (6.2.5.2) of the functions that declare one
+ *     (pci_set_rom), decoded while its enable bit and memory space are on;
+ *
  * ECAM (PCIe memory-mapped configuration) reaches the same functions through
  * pci_host_ecam_read/write; the Q35 MCH (mch.c) maps the window. Not modelled: type 1
- * headers (bridges; one bus), the expansion ROM BAR (reads 0), mechanism #2, PCIe
- * extended configuration space (0x100-0xfff reads 0). MSI and MSI-X
+ * headers (bridges; one bus), mechanism #2, PCIe extended configuration space (0x100-0xfff
+ * reads 0). MSI and MSI-X
  * are built on pci_add_capability plus platform->msi by the devices.
  */
 #include "devices/pci.h"
@@ -83,6 +86,18 @@ void pci_dev_init(struct pci_dev *d, const char *name, const struct pci_id *id,
 	d->cap_free = PCI_CONFIG_HEADER_END;
 	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
 		d->bars[i].addr = PCI_BAR_UNMAPPED;
+	d->rom.addr = PCI_BAR_UNMAPPED;
+}
+
+int pci_set_rom(struct pci_dev *d, u64 size)
+{
+	if (size < 0x800 || size > (16u << 20) || (size & (size - 1)))
+		return -EINVAL;
+	d->rom = (struct pci_bar){ .size = size, .kind = PCI_BAR_MEM32, .addr = PCI_BAR_UNMAPPED };
+	pci_wmask_set(d, PCI_ROM_ADDRESS, 4,
+		      ((u32) ~(size - 1) & PCI_ROM_ADDRESS_MASK) | PCI_ROM_ADDRESS_ENABLE);
+	pci_config_set32(d, PCI_ROM_ADDRESS, 0);
+	return 0;
 }
 
 int pci_set_bar(struct pci_dev *d, unsigned bar, u64 size, enum pci_bar_kind kind, bool prefetch)
@@ -188,8 +203,35 @@ static u64 pci_bar_decode(const struct pci_dev *d, unsigned i)
 	return addr;
 }
 
+/* The address the expansion ROM decodes now, or PCI_BAR_UNMAPPED. */
+static u64 pci_rom_decode(const struct pci_dev *d)
+{
+	u32 reg = pci_config_get32(d, PCI_ROM_ADDRESS);
+	u64 addr = reg & PCI_ROM_ADDRESS_MASK;
+
+	if (!d->rom.size || !(reg & PCI_ROM_ADDRESS_ENABLE) ||
+	    !(pci_config_get16(d, PCI_COMMAND) & PCI_COMMAND_MEMORY) || !addr ||
+	    addr == ((u32) ~(d->rom.size - 1) & PCI_ROM_ADDRESS_MASK))
+		return PCI_BAR_UNMAPPED;
+	return addr;
+}
+
+static void pci_update_rom(struct pci_dev *d)
+{
+	u64 now = pci_rom_decode(d), old = d->rom.addr;
+
+	if (!d->rom.size || now == old)
+		return;
+	d->rom.addr = now;
+	log_dbg(LOG_CAT_DEV, "%s: ROM %#llx -> %#llx", d->name, (unsigned long long)old,
+		(unsigned long long)now);
+	if (d->ops && d->ops->bar_remap)
+		d->ops->bar_remap(d, PCI_ROM_SLOT, old, now);
+}
+
 static void pci_update_bars(struct pci_dev *d)
 {
+	pci_update_rom(d);
 	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
 		u64 now = pci_bar_decode(d, i), old = d->bars[i].addr;
 
@@ -205,6 +247,8 @@ static void pci_update_bars(struct pci_dev *d)
 
 u64 pci_bar_addr(const struct pci_dev *d, unsigned bar)
 {
+	if (bar == PCI_ROM_SLOT)
+		return d->rom.addr;
 	return bar < PCI_NUM_BARS ? d->bars[bar].addr : PCI_BAR_UNMAPPED;
 }
 
@@ -237,7 +281,8 @@ void pci_config_write(struct pci_dev *d, unsigned off, unsigned size, u32 val)
 		pci_update_intx(d);
 		pci_update_bars(d);
 	} else if (pci_range_overlaps(off, size, PCI_BASE_ADDRESS_0,
-				      PCI_BASE_ADDRESS_0 + 4 * PCI_NUM_BARS)) {
+				      PCI_BASE_ADDRESS_0 + 4 * PCI_NUM_BARS) ||
+		   pci_range_overlaps(off, size, PCI_ROM_ADDRESS, PCI_ROM_ADDRESS + 4)) {
 		for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
 			unsigned reg = PCI_BASE_ADDRESS_0 + 4 * i;
 
@@ -269,6 +314,7 @@ void pci_dev_reset(struct pci_dev *d)
 					 (u32)d->wmask[off + 2] << 16 |
 					 (u32)d->wmask[off + 3] << 24));
 	}
+	pci_config_set32(d, PCI_ROM_ADDRESS, 0);
 	d->intx_level = 0;
 	pci_update_intx(d);
 	pci_update_bars(d);
@@ -333,6 +379,9 @@ static const struct state_field pci_dev_fields[] = {
 	STATE_HOST(struct pci_dev, bars,
 		   "sizes and kinds set at creation; the decoded addresses "
 		   "are re-derived from config space by post_load"),
+	STATE_HOST(struct pci_dev, rom,
+		   "the ROM's size set at creation; its decoded address is re-derived from "
+		   "config space by post_load"),
 	STATE_HOST(struct pci_dev, ops, "the model's hooks"),
 	STATE_HOST(struct pci_dev, host, "the bus it sits on"),
 	STATE_HOST(struct pci_dev, name, "the model's name"),

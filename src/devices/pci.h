@@ -37,7 +37,8 @@ struct pci_dev_ops {
 	/*
 	 * A BAR's decoded address changed (a BAR write, or the command
 	 * register's I/O or memory enable). old/new are PCI_BAR_UNMAPPED when
-	 * not decoded. The device moves its bus mapping.
+	 * not decoded. The device moves its bus mapping. bar is PCI_ROM_SLOT for
+	 * the expansion ROM (pci_set_rom).
 	 */
 	void (*bar_remap)(struct pci_dev *d, unsigned bar, u64 old_addr, u64 new_addr);
 	/* After the generic handling of a configuration write of size bytes at off. */
@@ -72,6 +73,7 @@ struct pci_dev {
 	u8 wmask[PCI_CONFIG_SPACE_SIZE];   /* bits the guest may write */
 	u8 w1cmask[PCI_CONFIG_SPACE_SIZE]; /* bits cleared by writing 1 */
 	struct pci_bar bars[PCI_NUM_BARS];
+	struct pci_bar rom; /* the expansion ROM BAR (PCI_ROM_ADDRESS); size 0: none */
 	const struct pci_dev_ops *ops;
 	struct pci_host *host;
 	char name[32];
@@ -93,6 +95,12 @@ void pci_dev_init(struct pci_dev *d, const char *name, const struct pci_id *id,
 MUST_CHECK int pci_set_bar(struct pci_dev *d, unsigned bar, u64 size, enum pci_bar_kind kind,
 			   bool prefetch);
 /*
+ * Declare an expansion ROM of size bytes (a power of two from 2 KiB to 16 MiB; PCI 3.0
+ * 6.2.5.2): PCI_ROM_ADDRESS sizes like a memory BAR, and is decoded while its enable bit and
+ * the command register's memory enable are set. -EINVAL.
+ */
+MUST_CHECK int pci_set_rom(struct pci_dev *d, u64 size);
+/*
  * Append a capability of len bytes (id and next pointer included) to the
  * list, 4-byte aligned from 0x40 up. Returns its offset, or -ENOSPC. The
  * bytes after the header are read-only zero until the caller sets config[]
@@ -103,7 +111,7 @@ int pci_add_capability(struct pci_dev *d, u8 cap_id, unsigned len);
 void pci_set_intx(struct pci_dev *d, unsigned pin, struct irq_line line);
 /* Device asserts (1) or deasserts (0) its INTx; honours the command register's INTx disable. */
 void pci_set_irq(struct pci_dev *d, int level);
-/* Current decoded address of a BAR, or PCI_BAR_UNMAPPED. */
+/* Current decoded address of a BAR (PCI_ROM_SLOT: the ROM), or PCI_BAR_UNMAPPED. */
 u64 pci_bar_addr(const struct pci_dev *d, unsigned bar);
 /* Back to power-on: command, status, BARs and INTx cleared (unmapping BARs). */
 void pci_dev_reset(struct pci_dev *d);

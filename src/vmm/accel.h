@@ -24,6 +24,34 @@
 struct err;
 struct accel_vm;
 struct accel_vcpu;
+struct state_buf;
+struct state_set;
+
+/*
+ * Hypercall interfaces (docs/hypercall.md). The VMware backdoor: a guest "IN EAX, DX" on
+ * ACCEL_BACKDOOR_PORT (low bandwidth) or a "REP INSB/OUTSB" on ACCEL_BACKDOOR_HB_PORT (high
+ * bandwidth) with the magic in EAX, allowed at any privilege level as on VMware when the VM has
+ * the backdoor (accel_config.vmware_backdoor). The accelerator hands the whole instruction to
+ * accel_io.backdoor with the registers; what the callee changes in them is written back.
+ */
+#define ACCEL_BACKDOOR_PORT    0x5658
+#define ACCEL_BACKDOOR_HB_PORT 0x5659
+#define ACCEL_BACKDOOR_MAGIC   0x564d5868u /* "VMXh" */
+#define ACCEL_BACKDOOR_HB_MAX  65536u	   /* bytes one high-bandwidth transfer may move */
+
+struct accel_backdoor {
+	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	/*
+	 * High bandwidth only (hb true): the transfer's bytes. out (REP OUTSB, guest to host):
+	 * the engine read hb_len = RCX bytes from the guest buffer into hb_buf. in (REP INSB): the
+	 * callee writes up to hb_len = RCX bytes into hb_buf and sets hb_len to how many it wrote;
+	 * the engine copies them to the guest buffer. hb_buf is NULL (and hb_len 0) when RCX is
+	 * above ACCEL_BACKDOOR_HB_MAX: the callee then fails the transfer.
+	 */
+	bool hb, hb_out;
+	u8 *hb_buf;
+	u32 hb_len;
+};
 
 /* Calls from an accelerator into the machine. Given at vCPU creation; called on the vCPU thread. */
 struct accel_io {
@@ -42,6 +70,11 @@ struct accel_io {
 	int (*msr)(void *vm, u32 index, bool is_write, u64 *val);
 	/* Guest virtual time in ns, the clock the machine's timers count (TSC base); may be NULL. */
 	u64 (*clock_ns)(void *vm);
+	/*
+	 * A VMware backdoor call (struct accel_backdoor; only with accel_config.vmware_backdoor).
+	 * May be NULL: the access then goes to pio as any other.
+	 */
+	void (*backdoor)(void *vm, struct accel_backdoor *regs);
 };
 
 enum vcpu_stop {
@@ -68,6 +101,14 @@ struct accel_config {
 	bool bt_jit;		   /* compile hot blocks (else interpret everything) */
 	unsigned bt_jit_threshold; /* runs before a block is compiled */
 	u64 bt_code_cache_bytes;   /* per vCPU */
+	/* Hypercall interfaces (docs/hypercall.md). */
+	bool vmware_backdoor; /* backdoor ports to accel_io.backdoor, at any CPL */
+	/*
+	 * CPUID 4000_0000h says "VMwareVMware" (max leaf 4000_0010h) instead of the accelerator's
+	 * own signature, and 4000_0010h gives the TSC and APIC bus frequencies (EAX, EBX, kHz).
+	 */
+	bool vmware_cpuid;
+	u32 apic_bus_khz; /* the local APIC timer's input clock, for 4000_0010h EBX */
 };
 
 /* One named counter of a vCPU (vm.counters): fn(opaque, "instructions", 12345). */
@@ -92,12 +133,21 @@ struct accel_sandbox {
 	const unsigned long *build_ioctls;  /* creating a VM, its memory and vCPUs: needed after
 					     * lockdown only where a VM is created again (the API's
 					     * vm.delete then vm.create) */
+	const unsigned long *ram_ioctls;    /* on any thread running device code of a VM with
+					     * device RAM (map_ram: a framebuffer BAR the guest
+					     * maps, moves and unmaps) */
 	/*
 	 * vCPU threads may mmap or mprotect memory with PROT_EXEC after lockdown (a JIT that
 	 * flips its code buffer between writable and executable). A code buffer set up before
 	 * lockdown as two views of one memfd (RW and RX) needs none of this.
 	 */
 	bool vcpu_exec_mappings;
+	/*
+	 * Creating a vCPU after lockdown (a VM built again) maps executable memory on the main
+	 * thread: memfd_create, then mmap of the memfd PROT_READ|PROT_EXEC (the BT JIT's dual-mapped
+	 * code buffer). Never a mapping that is writable and executable at once.
+	 */
+	bool build_exec_mappings;
 };
 
 /* How a vCPU starts (set by the boot loader through vcpu_set). */
@@ -110,6 +160,12 @@ struct accel_ops {
 	void (*vm_destroy)(struct accel_vm *avm);
 	int (*map_ram)(struct accel_vm *avm, u64 gpa, u64 len, void *hva, unsigned flags);
 	int (*dirty_log)(struct accel_vm *avm, u64 gpa, u64 len, unsigned long *bitmap);
+	/*
+	 * After dirty_log calls: return once no guest store from before them can still land
+	 * unlogged (BT: every vCPU passes a block boundary). Main thread, not under the device
+	 * lock (live migration, before it copies the pages it read). NULL: the log is exact (KVM).
+	 */
+	void (*dirty_sync)(struct accel_vm *avm);
 	int (*irq_line)(struct accel_vm *avm, unsigned gsi, int level); /* has_irqchip only */
 	int (*msi)(struct accel_vm *avm, u64 addr, u32 data);		/* has_irqchip only */
 	/*
@@ -145,6 +201,19 @@ struct accel_ops {
 	int (*vm_reset)(struct accel_vm *avm);
 	void (*clock_pause)(struct accel_vm *avm, bool paused);
 	/*
+	 * State the accelerator keeps for the machine beyond struct cpu_state (KVM: the
+	 * in-kernel PIC pair, I/O APIC and PIT, kvmclock, each vCPU's local APIC, TSC deadline,
+	 * paravirtual MSRs and XSAVE area), as records of the VM's state set (vmm/state.h),
+	 * checked as hostile input like every device's. Main thread, every vCPU paused.
+	 * state_save appends its records (*count grows by their number); state_check finds its
+	 * records in set and checks them (marking them used) without writing anything;
+	 * state_load writes them, after the vCPUs' cpu_state and before the devices. NULL: the
+	 * accelerator keeps no such state (BT: the board's devices are the VMM's).
+	 */
+	int (*state_save)(struct accel_vm *avm, struct state_buf *out, u32 *count, struct err *err);
+	int (*state_check)(struct accel_vm *avm, struct state_set *set, struct err *err);
+	int (*state_load)(struct accel_vm *avm, struct state_set *set, struct err *err);
+	/*
 	 * Optional eventfd fast paths (NULL when the accelerator has none, e.g. bt: devices
 	 * then keep using the bus handlers and msi). Any thread; 0 or a negative errno.
 	 * ioeventfd: a guest write of len bytes (0: of any length) at addr on the memory bus
@@ -164,6 +233,14 @@ struct accel_ops {
 	int (*line_irqfd)(struct accel_vm *avm, unsigned gsi, int fd, int resamplefd, bool assign);
 	/* What the sandbox must allow this accelerator (NULL: nothing beyond the VMM's lists). */
 	const struct accel_sandbox *sandbox;
+	/*
+	 * Hypercall interfaces (docs/hypercall.md). backdoor_hb: the accelerator hands a REP
+	 * INSB/OUTSB on ACCEL_BACKDOOR_HB_PORT to accel_io.backdoor as one transfer (else such an
+	 * access is port I/O as any other, and the backdoor must not offer high bandwidth).
+	 * tsc_khz: the guest's TSC rate (0 unknown); optional.
+	 */
+	bool backdoor_hb;
+	u32 (*tsc_khz)(struct accel_vm *avm);
 };
 
 extern const struct accel_ops accel_kvm;

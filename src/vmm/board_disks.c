@@ -50,8 +50,8 @@ struct board_disks {
 	struct ahci *ahci;
 	unsigned ahci_slot, ahci_fn;
 	struct board_intx ahci_intx;
+	unsigned next_slot; /* the first PCI slot the disks left free */
 	unsigned nr;
-	unsigned next_slot; /* the first PCI slot after the disks' */
 	struct board_disk disks[];
 };
 
@@ -193,6 +193,11 @@ err_destroy:
 	return ret;
 }
 
+unsigned board_disks_next_slot(const struct board_disks *d)
+{
+	return d->next_slot;
+}
+
 int board_disks_fw_path(const struct board_disks *d, unsigned i, char *buf, size_t len)
 {
 	const struct board_disk *disk = i < d->nr ? &d->disks[i] : NULL;
@@ -226,6 +231,11 @@ static void board_disks_on_completion(void *opaque, int fd, u32 events)
 	pthread_mutex_lock(&vm->plat.dev_lock);
 	blockdev_poll_completions(disk->bd);
 	pthread_mutex_unlock(&vm->plat.dev_lock);
+}
+
+struct blockdev *board_disks_blockdev(struct board_disks *d, unsigned i)
+{
+	return d && i < d->nr ? d->disks[i].bd : NULL;
 }
 
 int board_disks_attach(struct board_disks *d, struct loop *l)
@@ -265,11 +275,6 @@ void board_disks_detach(struct board_disks *d)
 		board_intx_unwatch(&d->ahci_intx, d->loop);
 	if (d)
 		d->loop = NULL;
-}
-
-unsigned board_disks_next_slot(const struct board_disks *d)
-{
-	return d->next_slot;
 }
 
 void board_disks_destroy(struct board_disks *d)

@@ -21,6 +21,7 @@ struct loop;
 struct pci_host;
 struct board_disks;
 struct board_pci_lines;
+struct blockdev;
 
 /* Where the AHCI controller goes: 00:dev.fn; dev 0: the slot after the virtio disks. */
 struct board_disks_ahci {
@@ -37,6 +38,7 @@ MUST_CHECK int board_disks_create(struct vm *vm, struct pci_host *pci,
 				  struct err *err);
 /* The first PCI slot after the disks' (the board puts its other functions from there). */
 unsigned board_disks_next_slot(const struct board_disks *d);
+
 /*
  * The OpenFirmware device path of disks[i] as QEMU-style firmware reads it in the fw_cfg
  * "bootorder" file (SeaBIOS matches its devices against it; OVMF translates it to UEFI device
@@ -48,6 +50,12 @@ int board_disks_fw_path(const struct board_disks *d, unsigned i, char *buf, size
 /* Watch the block layer's completion fds on the loop. Main thread. */
 MUST_CHECK int board_disks_attach(struct board_disks *d, struct loop *l);
 void board_disks_detach(struct board_disks *d);
+/*
+ * The block device of spec disk i (NULL past the last): snapshots freeze and migrations hand
+ * over its image in place (blockdev_snapshot, blockdev_reopen). Main thread, nothing in flight.
+ */
+struct blockdev *board_disks_blockdev(struct board_disks *d, unsigned i);
+
 /* Detach the devices from the bus, wait for requests in flight, close the images. */
 void board_disks_destroy(struct board_disks *d);
 

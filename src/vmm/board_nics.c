@@ -218,10 +218,13 @@ int board_nics_add(struct board_nics *n, const struct nic_spec *ns, unsigned ind
 	struct board_nic *nic, **grown;
 	int ret;
 
+	/* a NIC added before boot (vm.add-net) goes after whatever took slots since */
+	while (n->next_slot <= BOARD_NICS_LAST_SLOT && pci_host_find(n->pci, n->next_slot, 0))
+		n->next_slot++;
 	if (n->next_slot > BOARD_NICS_LAST_SLOT)
 		return err_set(err, -ENOSPC,
-			       "nics[%u]: no PCI slot left (slots 2..%d hold the disks "
-			       "and NICs)",
+			       "nics[%u]: no PCI slot left (slots 2..%d hold the disks, the "
+			       "paravirtual devices, the NICs and the display)",
 			       index, BOARD_NICS_LAST_SLOT);
 	if (n->nr == n->cap) {
 		grown = realloc(n->nics, (n->cap + 4) * sizeof(*grown));

@@ -26,10 +26,12 @@
 #include "devices/uart.h"
 #include "vmm/base/log.h"
 #include "vmm/board_disks.h"
+#include "vmm/board_display.h"
 #include "vmm/board_fw.h"
 #include "vmm/board_irqchip.h"
 #include "vmm/board_nics.h"
 #include "vmm/board_pci.h"
+#include "vmm/board_pv.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
 #include "vmm/platform_state.h"
@@ -68,7 +70,9 @@ struct board_pc {
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
 	struct pvpanic *pvpanic;
-	struct vcpu_hooks hooks; /* what every vCPU gets (board_pc_vcpu_hooks) */
+	struct board_display *display; /* NULL without a display */
+	struct board_pv *pv;	       /* the paravirtual devices */
+	struct vcpu_hooks hooks;       /* what every vCPU gets (board_pc_vcpu_hooks) */
 };
 
 /* Sink behind every ISA interrupt line: pin is the GSI. Device lock held. */
@@ -97,6 +101,11 @@ struct irq_line board_pc_gsi_line(struct vm *vm, unsigned gsi)
 struct board_irqchip *board_pc_irqchip(struct board_pc *b)
 {
 	return b->irqchip;
+}
+
+struct board_disks *board_pc_disks(struct board_pc *b)
+{
+	return b->disks;
 }
 
 void board_pc_msi(struct board_pc *b, u64 addr, u32 data)
@@ -145,6 +154,19 @@ static int board_pc_hook_msr(void *opaque, unsigned cpu, u32 index, bool is_writ
 	struct board_pc *b = opaque;
 
 	return board_irqchip_msr(b->irqchip, cpu, index, is_write, val);
+}
+
+static void board_pc_hook_backdoor(void *opaque, unsigned cpu, struct accel_backdoor *regs)
+{
+	struct board_pc *b = opaque;
+
+	(void)cpu;
+	board_pv_backdoor(b->pv, regs);
+}
+
+struct board_pv *board_pc_pv(struct board_pc *b)
+{
+	return b->pv;
 }
 
 const struct vcpu_hooks *board_pc_vcpu_hooks(struct board_pc *b)
@@ -255,6 +277,27 @@ static int board_pc_create_debug(struct board_pc *b, struct err *err)
 			return ret;
 	}
 	return 0;
+}
+
+/* The VGA card in the first PCI slot the disks, paravirtual devices and NICs left free. */
+static int board_pc_create_display(struct board_pc *b, struct err *err)
+{
+	struct vm *vm = b->vm;
+	unsigned slot = 2;
+
+	if (vm->spec->display.type != DISPLAY_NONE) {
+		while (slot < 32 && pci_host_find(b->pci, slot, 0))
+			slot++;
+		if (slot == 32)
+			return err_set(err, -ENOSPC, "display: no PCI slot left for the VGA card");
+		return board_display_create(vm, b->pci, slot, b->i8042, &b->display, err);
+	}
+	return 0;
+}
+
+struct board_display *board_pc_display(struct board_pc *b)
+{
+	return b ? b->display : NULL;
 }
 
 /* The chipset's functions: PIIX (pc) or the Q35 MCH and ICH9 LPC. */
@@ -394,8 +437,10 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_register(b, &rtc_device_ops, b->rtc, rtc.name, err);
 	if (ret < 0)
 		goto err_destroy;
-	rtc_set_pc_memory(b->rtc, vm->plat.mem.regions[0].len,
-			  vm->plat.mem.ram_bytes - vm->plat.mem.regions[0].len, vm->nr_vcpus);
+	/* RAM below the PCI hole and above 4 GiB, as the spec gives it (a VGA hole aside) */
+	rtc_set_pc_memory(b->rtc, MIN(vm_memory_bytes(vm), GMEM_PCI_HOLE_START),
+			  vm_memory_bytes(vm) - MIN(vm_memory_bytes(vm), GMEM_PCI_HOLE_START),
+			  vm->nr_vcpus);
 	ret = i8042_create(&vm->plat, &kbd, board_pc_gsi_line(vm, BOARD_KBD_GSI),
 			   board_pc_gsi_line(vm, BOARD_MOUSE_GSI), &b->i8042, err);
 	if (ret < 0)
@@ -431,10 +476,24 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 				 &b->disks, err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = board_nics_create(vm, b->pci, &lines, board_disks_next_slot(b->disks), &b->nics, err);
+	ret = board_pc_create_debug(b, err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = board_pc_create_debug(b, err);
+	/*
+	 * The paravirtual devices take the slots after the disks, the NICs the ones after them, the
+	 * VGA card the next free: a spec without NICs keeps the layout it had before NICs existed.
+	 */
+	ret = board_pv_create(vm, b->pci, board_disks_next_slot(b->disks), &b->pv, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = board_nics_create(vm, b->pci, &lines, board_pv_next_slot(b->pv), &b->nics, err);
+	if (ret < 0)
+		goto err_destroy;
+	if (board_pv_vmport(b->pv)) {
+		b->hooks.opaque = b;
+		b->hooks.backdoor = board_pc_hook_backdoor;
+	}
+	ret = board_pc_create_display(b, err);
 	if (ret < 0)
 		goto err_destroy;
 	ret = board_pc_create_fw(b, err);
@@ -453,12 +512,30 @@ int board_pc_attach(struct board_pc *b, struct loop *l)
 {
 	int ret = board_disks_attach(b->disks, l);
 
-	return ret < 0 ? ret : board_nics_attach(b->nics, l);
+	if (!ret)
+		ret = board_pv_attach(b->pv, l);
+	if (!ret) {
+		ret = board_nics_attach(b->nics, l);
+		if (ret < 0)
+			board_pv_detach(b->pv);
+	}
+	if (!ret) {
+		ret = board_display_attach(b->display, l);
+		if (ret < 0) {
+			board_nics_detach(b->nics);
+			board_pv_detach(b->pv);
+		}
+	}
+	if (ret < 0)
+		board_disks_detach(b->disks);
+	return ret;
 }
 
 void board_pc_detach(struct board_pc *b)
 {
+	board_display_detach(b->display);
 	board_nics_detach(b->nics);
+	board_pv_detach(b->pv);
 	board_disks_detach(b->disks);
 }
 
@@ -477,7 +554,9 @@ void board_pc_destroy(struct board_pc *b)
 {
 	if (!b)
 		return;
+	board_pv_destroy(b->pv);
 	board_fw_destroy(b->fw);
+	board_display_destroy(b->display);
 	platform_del_dev(&b->vm->plat, b->testdev);
 	platform_del_dev(&b->vm->plat, b->debug_exit);
 	platform_del_dev(&b->vm->plat, b->piix);

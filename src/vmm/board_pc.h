@@ -28,6 +28,7 @@ struct vm;
 struct vm_spec;
 struct board_pc;
 struct board_irqchip;
+struct board_disks;
 struct loop;
 struct vcpu_hooks;
 struct nic_spec;
@@ -50,8 +51,15 @@ struct irq_line board_pc_gsi_line(struct vm *vm, unsigned gsi);
 
 /* The userspace interrupt controllers, or NULL when the accelerator has its own (KVM). */
 struct board_irqchip *board_pc_irqchip(struct board_pc *b);
+/* The board's disks (board_disks.h), in spec order. */
+struct board_disks *board_pc_disks(struct board_pc *b);
 /* A message-signalled interrupt for the userspace irqchip (platform.msi). Device lock held. */
 void board_pc_msi(struct board_pc *b, u64 addr, u32 data);
+
+struct board_display;
+
+/* The display, or NULL when the spec has none. */
+struct board_display *board_pc_display(struct board_pc *b);
 
 /* Create every device the spec asks for. Main thread, before the vCPUs run. */
 MUST_CHECK int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err);
@@ -66,6 +74,8 @@ MUST_CHECK int board_pc_set_link(struct board_pc *b, const char *id, bool up, st
 /* One more NIC before boot (board_nics_add): index is its place in the spec. Main thread. */
 MUST_CHECK int board_pc_add_nic(struct board_pc *b, const struct nic_spec *ns, unsigned index,
 				int tap_fd, struct err *err);
+/* The paravirtual devices (board_pv.h). */
+struct board_pv *board_pc_pv(struct board_pc *b);
 
 /* What each vCPU needs of the board's per-CPU devices (vcpu.h); valid while b lives. */
 const struct vcpu_hooks *board_pc_vcpu_hooks(struct board_pc *b);

@@ -15,6 +15,7 @@
 #include "vmm/base/log.h"
 #include "vmm/loop.h"
 #include "vmm/spec.h"
+#include "vmm/unix_sock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,157 +72,26 @@ struct console {
 	size_t pending_len, pending_off;
 };
 
-/* Is something listening on the unix socket at path? 0 no (stale), 1 yes, or -errno. */
-static int console_sock_in_use(const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ret;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-	ret = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 ? 1 :
-	      errno == ECONNREFUSED				       ? 0 :
-									 -errno;
-	close(fd);
-	return ret;
-}
-
-/*
- * Put the listening socket (named "s" in the private folder tmpfd) at path. A free path gets
- * it by link(2), which never replaces anything. An existing path is replaced only if it is a
- * socket nobody listens on, by exchanging the two names in one step (renameat2
- * RENAME_EXCHANGE) and checking that what came out is the file that was probed; anything
- * else (another process got there first) is put back and refused.
- */
-static int console_sock_install(int tmpfd, const char *path, struct err *err)
-{
-	for (unsigned tries = 0; tries < 4; tries++) {
-		struct stat probed, out;
-		int busy;
-
-		if (linkat(tmpfd, "s", AT_FDCWD, path, 0) == 0)
-			return 0;
-		if (errno != EEXIST)
-			return err_set(err, -errno, "serial.path: cannot create %s: %s", path,
-				       strerror(errno));
-		if (lstat(path, &probed) < 0) {
-			if (errno == ENOENT)
-				continue; /* it went away meanwhile: try again */
-			return err_set(err, -errno, "serial.path: %s: %s", path, strerror(errno));
-		}
-		if (!S_ISSOCK(probed.st_mode))
-			return err_set(err, -EEXIST, "serial.path: %s exists and is not a socket",
-				       path);
-		busy = console_sock_in_use(path);
-		if (busy > 0)
-			return err_set(err, -EADDRINUSE,
-				       "serial.path: %s is in use by another process", path);
-		if (busy < 0 && busy != -ENOENT)
-			return err_set(err, busy, "serial.path: cannot check %s: %s", path,
-				       strerror(-busy));
-		if (renameat2(tmpfd, "s", AT_FDCWD, path, RENAME_EXCHANGE) < 0) {
-			if (errno == ENOENT)
-				continue;
-			if (errno != EINVAL && errno != ENOSYS)
-				return err_set(err, -errno, "serial.path: cannot replace %s: %s",
-					       path, strerror(errno));
-			/* No exchange on this file system: replace the stale socket outright. */
-			if (renameat(tmpfd, "s", AT_FDCWD, path) < 0)
-				return err_set(err, -errno, "serial.path: cannot replace %s: %s",
-					       path, strerror(errno));
-			return 0;
-		}
-		if (fstatat(tmpfd, "s", &out, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    out.st_dev == probed.st_dev && out.st_ino == probed.st_ino)
-			return unlinkat(tmpfd, "s", 0), 0; /* the stale socket, now ours to drop */
-		if (renameat2(tmpfd, "s", AT_FDCWD, path, RENAME_EXCHANGE) < 0)
-			log_warn(
-				"serial.path: %s changed while starting and could not be restored: %s",
-				path, strerror(errno));
-		return err_set(err, -EADDRINUSE,
-			       "serial.path: %s was replaced by another process while starting",
-			       path);
-	}
-	return err_set(err, -EAGAIN, "serial.path: %s keeps changing", path);
-}
-
-/*
- * A listening socket at path for the console: mode 0600 (its owner and root may connect),
- * bound and listening in a private folder next to path before it appears there, so no other
- * process ever sees it with the umask's mode or half set up, and a stale socket from an
- * earlier run is replaced without a window in which another process could take the name.
- */
+/* A listening socket at path for the console (vmm/unix_sock.h says how it is made safe). */
 static int console_open_unix(struct console *c, const char *path, struct err *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char *copy = strdup(path), tmp[PATH_MAX];
-	struct stat st;
-	int tmpfd = -1, ret;
+	struct unix_sock us;
+	int ret;
 
-	tmp[0] = 0;
-	if (!copy)
-		return err_set(err, -ENOMEM, "serial: out of memory");
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		ret = err_set(err, -ENAMETOOLONG, "serial.path: %s: too long for a socket path",
-			      path);
-		goto out;
-	}
 	c->backlog = malloc(CONSOLE_BACKLOG);
-	if (!c->backlog) {
-		ret = err_set(err, -ENOMEM, "serial: out of memory");
-		goto out;
-	}
+	if (!c->backlog)
+		return err_set(err, -ENOMEM, "serial: out of memory");
 	c->flush_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->flush_efd < 0 || c->listen_fd < 0) {
-		ret = err_set(err, -errno, "serial: %s", strerror(errno));
-		goto out;
-	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.vmm-serial-XXXXXX", dirname(copy)) >=
-	    sizeof(tmp)) {
-		tmp[0] = 0;
-		ret = err_set(err, -ENAMETOOLONG, "serial.path: %s: folder name too long", path);
-		goto out;
-	}
-	if (!mkdtemp(tmp)) {
-		tmp[0] = 0;
-		ret = err_set(err, -errno, "serial.path: cannot create a folder next to %s: %s",
-			      path, strerror(errno));
-		goto out;
-	}
-	tmpfd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (tmpfd < 0) {
-		ret = err_set(err, -errno, "serial.path: %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	/* Bound by its full name when it fits, else through the folder's descriptor. */
-	if ((size_t)snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/s", tmp) >=
-	    sizeof(addr.sun_path))
-		snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/s", tmpfd);
-	if (bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    fchmodat(tmpfd, "s", 0600, 0) < 0 || listen(c->listen_fd, 1) < 0) {
-		ret = err_set(err, -errno, "serial.path: cannot listen on %s: %s", path,
-			      strerror(errno));
-		goto out;
-	}
-	ret = console_sock_install(tmpfd, path, err);
+	if (c->flush_efd < 0)
+		return err_set(err, -errno, "serial: %s", strerror(errno));
+	ret = unix_sock_listen(path, "serial.path", 1, &us, err);
 	if (ret < 0)
-		goto out;
-	if (fstatat(tmpfd, "s", &st, AT_SYMLINK_NOFOLLOW) == 0 || lstat(path, &st) == 0) {
-		c->sock_dev = st.st_dev;
-		c->sock_ino = st.st_ino;
-	}
+		return ret;
+	c->listen_fd = us.fd;
+	c->sock_dev = us.dev;
+	c->sock_ino = us.ino;
 	snprintf(c->path, sizeof(c->path), "%s", path);
-out:
-	if (tmpfd >= 0)
-		unlinkat(tmpfd, "s", 0); /* the temporary name (a link to the socket, if any) */
-	if (tmp[0])
-		rmdir(tmp);
-	if (tmpfd >= 0)
-		close(tmpfd);
-	free(copy);
-	return ret;
+	return 0;
 }
 
 /*

@@ -248,6 +248,34 @@ void control_reply(struct control_call *call, int status, const char *json)
 	control_call_free(call);
 }
 
+void control_reply_body(struct control_call *call, int status, const char *content_type,
+			const void *body, size_t len)
+{
+	struct control_conn *conn = call->conn;
+	char head[512];
+	int n;
+
+	if (conn) {
+		conn->call = NULL;
+		n = snprintf(head, sizeof(head),
+			     "HTTP/1.1 %d %s\r\nServer: vmm\r\nContent-Type: %s\r\n"
+			     "Content-Length: %zu\r\n%s\r\n",
+			     status, http_reason(status), content_type, len,
+			     call->keep_alive ? "" : "Connection: close\r\n");
+		control_conn_queue(conn, head, (size_t)n);
+		control_conn_queue(conn, body, len);
+		if (!call->keep_alive)
+			conn->close_after = true;
+		if (!conn->dead)
+			control_conn_flush(conn);
+		if (!conn->dead && !conn->processing)
+			control_conn_process(conn);
+	} else {
+		call->ctl->orphans--;
+	}
+	control_call_free(call);
+}
+
 void control_reply_error(struct control_call *call, int status, const char *cls, const char *fmt,
 			 ...)
 {
@@ -790,6 +818,10 @@ int control_create(struct vmm *m, const char *path, struct control **out, struct
 	ret = control_listen(c, err);
 	if (ret == 0) {
 		ret = control_vm_register(c, m);
+		if (ret == 0)
+			ret = control_snapshot_register(c, m);
+		if (ret == 0)
+			ret = control_migrate_register(c, m);
 		if (ret < 0)
 			err_set(err, ret, "api: cannot register the endpoints: %s", strerror(-ret));
 	}

@@ -88,6 +88,9 @@ MUST_CHECK int control_register(struct control *c, const struct control_endpoint
 
 /* Answer a call: status, and a JSON text body (NULL: none). The call is freed. */
 void control_reply(struct control_call *call, int status, const char *json);
+/* Answer with len bytes of body of content_type (an image: binary allowed). The call is freed. */
+void control_reply_body(struct control_call *call, int status, const char *content_type,
+			const void *body, size_t len);
 /* An error answer: {"error": {"class": cls, "desc": "<printf>"}}. */
 void control_reply_error(struct control_call *call, int status, const char *cls, const char *fmt,
 			 ...) PRINTF(4, 5);
@@ -116,6 +119,10 @@ const struct control_endpoint *control_endpoint(const struct control *c, unsigne
 /* control_vm.c: register the vmm.* and vm.* endpoints on c for m, and drop their state. */
 MUST_CHECK int control_vm_register(struct control *c, struct vmm *m);
 void control_vm_unregister(struct control *c);
+
+/* control_snapshot.c: vm.snapshot and vm.restore; control_migrate.c: the migration calls. */
+MUST_CHECK int control_snapshot_register(struct control *c, struct vmm *m);
+MUST_CHECK int control_migrate_register(struct control *c, struct vmm *m);
 
 /* Between control.c and control_vm.c: the endpoints' state, kept by the server. */
 struct control_vm;

@@ -18,6 +18,12 @@
  *   PUT  /api/v1/vm.pause, vm.resume, vm.reboot, vm.power-button, vm.shutdown, vm.nmi
  *   GET  /api/v1/vm.events?since=N&timeout=S   a long poll: events with seq >= N, waiting up
  *                                 to S seconds (default 30, at most 300) for the first one
+ *   GET  /api/v1/vm.screenshot    the display's screen as image/png (docs/display.md)
+ *   GET  /api/v1/vm.screen-text   {text}: a text-mode screen's characters, one line a row
+ *   GET  /api/v1/vm.guestinfo     {KEY: value}: the guestinfo variables (docs/hypercall.md)
+ *   PUT  /api/v1/vm.guestinfo     body {KEY: value or null}: set or remove variables
+ *   PUT  /api/v1/vm.tools-halt, vm.tools-reboot   ask the guest's VMware tools to shut the
+ *                                 guest down or reboot it (TCLO OS_Halt, OS_Reboot)
  *
  * Adding an endpoint: a handler (answer with control_reply*, now or later) and one entry in
  * control_vm_register's table.
@@ -25,6 +31,7 @@
 #include "vmm/control.h"
 
 #include "vmm/base/log.h"
+#include "vmm/display/display.h"
 #include "vmm/loop.h"
 #include "vmm/spec.h"
 #include "vmm/vm.h"
@@ -409,6 +416,62 @@ static void control_vm_add_net(void *opaque, struct control_call *call,
 		control_reply(call, 204, NULL);
 }
 
+/* ------------------------------------------------------------------ the display */
+
+static struct display *control_vm_need_display(struct control_vm *cv, struct control_call *call)
+{
+	struct vm *vm = control_vm_need_vm(cv, call);
+	struct display *d = vm ? vm_display(vm) : NULL;
+
+	if (vm && !d)
+		control_reply_error(call, 404, "NoDisplay",
+				    "the VM has no display (the spec's display section)");
+	return d;
+}
+
+static void control_vm_screenshot(void *opaque, struct control_call *call,
+				  const struct control_req *req)
+{
+	struct display *d = control_vm_need_display(opaque, call);
+	struct err err = { 0 };
+	size_t len;
+	u8 *png;
+
+	(void)req;
+	if (!d)
+		return;
+	if (display_screenshot(d, &png, &len, &err) < 0) {
+		control_reply_error(call, 500, "InternalError", "%s", err.msg);
+		return;
+	}
+	control_reply_body(call, 200, "image/png", png, len);
+	free(png);
+}
+
+static void control_vm_screen_text(void *opaque, struct control_call *call,
+				   const struct control_req *req)
+{
+	struct display *d = control_vm_need_display(opaque, call);
+	struct err err = { 0 };
+	char *text;
+	int ret;
+
+	(void)req;
+	if (!d)
+		return;
+	ret = display_screen_text(d, &text, &err);
+	if (ret == -ENOTSUP) {
+		control_reply_error(call, 409, "NotTextMode", "%s", err.msg);
+		return;
+	}
+	if (ret < 0) {
+		control_reply_error(call, 500, "InternalError", "%s", err.msg);
+		return;
+	}
+	control_vm_reply_json(call, 200, json_pack("{s:s}", "text", text));
+	free(text);
+}
+
 /* ------------------------------------------------------------------ vm.events */
 
 static json_t *control_vm_event_json(const struct vmm_event *e)
@@ -544,6 +607,106 @@ static void control_vm_events(void *opaque, struct control_call *call,
 	control_call_on_cancel(call, control_vm_waiter_cancel, w);
 }
 
+/* ------------------------------------------------------- the guest's VMware tools */
+
+static void control_vm_tools_error(struct control_call *call, int ret, const struct err *err)
+{
+	if (ret == -ENOTSUP)
+		control_reply_error(call, 409, "NoBackdoor", "%s", err->msg);
+	else if (ret == -ENOTCONN || ret == -EOPNOTSUPP)
+		control_reply_error(call, 409, "NoTools", "%s", err->msg);
+	else if (ret == -ENOSPC)
+		control_reply_error(call, 409, "TooMany", "%s", err->msg);
+	else
+		control_reply_errno(call, ret, err);
+}
+
+static void control_vm_guestinfo_one(void *opaque, const char *key, const char *value)
+{
+	json_object_set_new(opaque, key, json_string(value));
+}
+
+/* GET: {"KEY": "value", ...}; PUT: {"KEY": "value" or null, ...}, applied in order, 204. */
+static void control_vm_guestinfo(void *opaque, struct control_call *call,
+				 const struct control_req *req)
+{
+	struct vm *vm = control_vm_need_vm(opaque, call);
+	struct err err = { 0 };
+	const char *key;
+	json_error_t je;
+	json_t *j, *v;
+	int ret = 0;
+
+	if (!vm)
+		return;
+	if (!strcmp(req->method, "GET")) {
+		j = json_object();
+		ret = j ? vm_guestinfo_each(vm, control_vm_guestinfo_one, j, &err) : -ENOMEM;
+		if (ret < 0) {
+			json_decref(j);
+			control_vm_tools_error(call, ret, &err);
+		} else {
+			control_vm_reply_json(call, 200, j);
+		}
+		return;
+	}
+	j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		control_reply_error(call, 400, "BadRequest",
+				    "the body must be a JSON object of guestinfo keys (without "
+				    "\"guestinfo.\") and string values, or null to remove one");
+		return;
+	}
+	json_object_foreach(j, key, v)
+	{
+		if (!json_is_string(v) && !json_is_null(v)) {
+			ret = err_set(&err, -EINVAL,
+				      "guestinfo.%.64s: the value must be a string or null", key);
+			break;
+		}
+		ret = vm_guestinfo_set(vm, key, json_string_value(v), &err);
+		if (ret < 0)
+			break;
+	}
+	json_decref(j);
+	if (ret < 0)
+		control_vm_tools_error(call, ret, &err);
+	else
+		control_reply(call, 204, NULL);
+}
+
+/* PUT vm.tools-halt, vm.tools-reboot: a TCLO request to the guest's tools, 204. */
+static void control_vm_tools(struct control_vm *cv, struct control_call *call,
+			     enum vm_tools_req what)
+{
+	struct vm *vm = control_vm_need_vm(cv, call);
+	struct err err = { 0 };
+	int ret;
+
+	if (!vm)
+		return;
+	ret = vm_tools_request(vm, what, &err);
+	if (ret < 0)
+		control_vm_tools_error(call, ret, &err);
+	else
+		control_reply(call, 204, NULL);
+}
+
+static void control_vm_tools_halt(void *opaque, struct control_call *call,
+				  const struct control_req *req)
+{
+	(void)req;
+	control_vm_tools(opaque, call, VM_TOOLS_HALT);
+}
+
+static void control_vm_tools_reboot(void *opaque, struct control_call *call,
+				    const struct control_req *req)
+{
+	(void)req;
+	control_vm_tools(opaque, call, VM_TOOLS_REBOOT);
+}
+
 /* ------------------------------------------------------------------- registration */
 
 int control_vm_register(struct control *c, struct vmm *m)
@@ -567,6 +730,11 @@ int control_vm_register(struct control *c, struct vmm *m)
 		{ "/api/v1/vm.set-link", CONTROL_PUT, control_vm_set_link, cv },
 		{ "/api/v1/vm.add-net", CONTROL_PUT, control_vm_add_net, cv },
 		{ "/api/v1/vm.events", CONTROL_GET, control_vm_events, cv },
+		{ "/api/v1/vm.screenshot", CONTROL_GET, control_vm_screenshot, cv },
+		{ "/api/v1/vm.screen-text", CONTROL_GET, control_vm_screen_text, cv },
+		{ "/api/v1/vm.guestinfo", CONTROL_GET | CONTROL_PUT, control_vm_guestinfo, cv },
+		{ "/api/v1/vm.tools-halt", CONTROL_PUT, control_vm_tools_halt, cv },
+		{ "/api/v1/vm.tools-reboot", CONTROL_PUT, control_vm_tools_reboot, cv },
 	};
 
 	for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]) && !ret; i++)

@@ -97,6 +97,32 @@ int gmem_init_pc_hole(struct gmem *mem, u64 ram_bytes, u64 low_max)
 	return 0;
 }
 
+int gmem_hole(struct gmem *mem, u64 gpa, u64 len)
+{
+	if (!len || ((gpa | len) & 0xfff) || gpa + len < gpa)
+		return -EINVAL;
+	for (unsigned i = 0; i < mem->nr; i++) {
+		struct gmem_region *r = &mem->regions[i];
+		u64 end = r->gpa + r->len;
+
+		if (gpa < r->gpa || gpa >= end)
+			continue;
+		if (gpa == r->gpa || gpa + len >= end)
+			return -EINVAL;
+		if (mem->nr == GMEM_MAX_REGIONS)
+			return -ENOSPC;
+		munmap((char *)r->hva + (gpa - r->gpa), len);
+		mem->regions[mem->nr++] =
+			(struct gmem_region){ .gpa = gpa + len,
+					      .len = end - gpa - len,
+					      .hva = (char *)r->hva + (gpa + len - r->gpa) };
+		r->len = gpa - r->gpa;
+		mem->ram_bytes -= len;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 void gmem_keep_mapped(struct gmem *mem)
 {
 	mem->keep_mapped = true;

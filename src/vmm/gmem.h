@@ -45,6 +45,13 @@ struct gmem {
 MUST_CHECK int gmem_init_pc(struct gmem *mem, u64 ram_bytes);
 /* The same with the hole starting at low_max (a board with more below 4 GiB, e.g. ECAM). */
 MUST_CHECK int gmem_init_pc_hole(struct gmem *mem, u64 ram_bytes, u64 low_max);
+/*
+ * Carve [gpa, gpa+len) out of the region gmem_init_pc allocated around it, splitting it in two
+ * and unmapping the hole's pages (the legacy VGA window at 0xA0000-0xBFFFF belongs to the VGA
+ * device, not to RAM). Page-aligned, inside one region, not at either end of it. -EINVAL,
+ * -ENOSPC. Main thread, before the regions are mapped into the accelerator.
+ */
+MUST_CHECK int gmem_hole(struct gmem *mem, u64 gpa, u64 len);
 /* Add an existing host buffer as a region (unit tests, firmware ROM). */
 MUST_CHECK int gmem_add(struct gmem *mem, u64 gpa, u64 len, void *hva);
 /*

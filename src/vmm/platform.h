@@ -19,6 +19,8 @@
 
 struct device_ops;
 
+#define PLATFORM_MEM_LOG_DIRTY (1u << 0) /* map_ram: record the pages the guest writes */
+
 enum platform_request {
 	PLATFORM_REQ_POWEROFF, /* ACPI S5, or the guest wrote the power-off port */
 	PLATFORM_REQ_RESET,    /* 0xCF9, ACPI reset register, i8042 pulse */
@@ -50,6 +52,21 @@ struct platform {
 	void (*request)(struct platform *p, enum platform_request req, int code);
 	/* Deliver a message-signalled interrupt. Device lock held. */
 	void (*msi)(struct platform *p, u64 addr, u32 data);
+	/*
+	 * Device memory the guest reaches as RAM (a framebuffer BAR): map len bytes of host
+	 * memory at hva (page-aligned) at gpa in the accelerator, so guest accesses to it need no
+	 * exit; PLATFORM_MEM_LOG_DIRTY records the pages the guest writes (dirty_log). len 0
+	 * unmaps what map_ram mapped at gpa. 0, or a negative errno (-EEXIST: RAM or another
+	 * mapping is there); the device then keeps serving the range from its bus handlers.
+	 * NULL when the machine has no accelerator (unit tests). Device lock held.
+	 */
+	int (*map_ram)(struct platform *p, u64 gpa, u64 len, void *hva, unsigned flags);
+	/*
+	 * The pages of [gpa, gpa+len), inside one map_ram mapping with PLATFORM_MEM_LOG_DIRTY,
+	 * that the guest wrote since the last call: bit i of bitmap is page gpa + i * 4 KiB
+	 * ((len / 4096 + 63) / 64 longs); the log is cleared. Any thread, device lock held.
+	 */
+	int (*dirty_log)(struct platform *p, u64 gpa, u64 len, unsigned long *bitmap);
 	void *owner;		   /* the struct vm, or the test fixture */
 	struct platform_dev *devs; /* platform_add_dev; main thread while no vCPU runs */
 	unsigned nr_devs, cap_devs;

@@ -188,6 +188,16 @@ static const struct sandbox_rule sandbox_loop[] = {
 };
 
 /*
+ * The display's VNC server on the main loop (display/vnc.c): libvncserver polls its clients'
+ * sockets with a zero-timeout select (pselect6) and asks a new client's address
+ * (getpeername); the rest (accept4, reads, writes, socket options) is on the loop's lists.
+ */
+static const struct sandbox_rule sandbox_display[] = {
+	ALLOW(pselect6),
+	ALLOW(getpeername),
+};
+
+/*
  * sd_notify(3) under systemd: a datagram to $NOTIFY_SOCKET on a new AF_UNIX socket each time
  * (libsystemd 252 also grows its send buffer and reads the credentials it would attach).
  */
@@ -322,6 +332,40 @@ static const struct sandbox_rule sandbox_reboot[] = {
 };
 
 /*
+ * The worker thread (worker.h), when the process serves the control API: a snapshot's folder
+ * and files (created under temporary names, renamed into place, removed on failure; the
+ * pagemap read), and one stream connection to a migration peer, unix or TCP, as the client or
+ * the listening side. It runs no device code and makes no ioctl but the dirty log's.
+ */
+static const struct sandbox_rule sandbox_worker[] = {
+	ALLOW(openat),
+	ALLOW(mkdir),
+	ALLOW(mkdirat),
+	ALLOW(rename),
+	ALLOW(renameat),
+	ALLOW(renameat2),
+	ALLOW(unlink),
+	ALLOW(unlinkat),
+	ALLOW(access),
+	ALLOW(faccessat),
+	ALLOW(faccessat2),
+	ALLOW_IF2(socket, ARG_EQ(0, AF_UNIX), ARG_MASKED(1, 0xff, SOCK_STREAM)),
+	ALLOW_IF2(socket, ARG_EQ(0, AF_INET), ARG_MASKED(1, 0xff, SOCK_STREAM)),
+	ALLOW_IF2(socket, ARG_EQ(0, AF_INET6), ARG_MASKED(1, 0xff, SOCK_STREAM)),
+	ALLOW(connect),
+	ALLOW(bind),
+	ALLOW(listen),
+	ALLOW(accept4),
+	ALLOW(getsockname),
+	ALLOW(getpeername),
+	ALLOW(setsockopt),
+	ALLOW(getsockopt),
+	ALLOW(shutdown),
+	ALLOW_IF(fcntl, ARG_EQ(1, F_GETFL)),
+	ALLOW_IF(fcntl, ARG_EQ(1, F_SETFL)),
+};
+
+/*
  * Sanitizer builds only (-Db_sanitize=address): what the ASan/LSan runtime does after
  * lockdown. LeakSanitizer's exit-time check stops the world with a tracer task (clone
  * without CLONE_THREAD) that ptrace-attaches every thread and reads /proc/self/task; error
@@ -361,6 +405,7 @@ static const struct {
 } sandbox_kinds[SANDBOX_NR_KINDS] = {
 	[SANDBOX_KIND_MAIN] = { "main" },
 	[SANDBOX_KIND_VCPU] = { "vcpu" },
+	[SANDBOX_KIND_WORKER] = { "worker" },
 };
 
 struct sandbox_state {
@@ -559,14 +604,16 @@ static size_t sandbox_kind_groups(enum sandbox_kind kind, const struct sandbox_c
 	static const struct sandbox_group sanitizer = GROUP("sanitizer", sandbox_sanitizer);
 	static const struct sandbox_group net_user = GROUP("net-user", sandbox_net_user);
 	static const struct sandbox_group net_tap = GROUP("net-tap", sandbox_net_tap);
+	static const struct sandbox_group worker = GROUP("worker", sandbox_worker);
+	static const struct sandbox_group display = GROUP("display", sandbox_display);
 	size_t n = 0;
 
 	out[n++] = &base;
 	out[n++] = &device_io;
-	/* device code on either kind of thread sends the guest's frames */
-	if (cfg->net & SANDBOX_NET_USER)
+	/* device code on either kind of thread sends the guest's frames (the worker runs none) */
+	if ((cfg->net & SANDBOX_NET_USER) && kind != SANDBOX_KIND_WORKER)
 		out[n++] = &net_user;
-	if (cfg->net & SANDBOX_NET_TAP)
+	if ((cfg->net & SANDBOX_NET_TAP) && kind != SANDBOX_KIND_WORKER)
 		out[n++] = &net_tap;
 	if (kind == SANDBOX_KIND_MAIN) {
 		out[n++] = &loop;
@@ -575,32 +622,51 @@ static size_t sandbox_kind_groups(enum sandbox_kind kind, const struct sandbox_c
 			out[n++] = &notify;
 		if (cfg->rebuild)
 			out[n++] = &build;
+		if (cfg->display || cfg->rebuild)
+			out[n++] = &display;
 	}
+	if (kind == SANDBOX_KIND_WORKER)
+		out[n++] = &worker;
 	if (SANDBOX_SANITIZER)
 		out[n++] = &sanitizer;
 	return n;
 }
 
 static int sandbox_accel_ioctls(scmp_filter_ctx ctx, enum sandbox_kind kind,
-				const struct accel_sandbox *as, bool rebuild, struct err *err)
+				const struct accel_sandbox *as, const struct sandbox_config *cfg,
+				struct err *err)
 {
+	bool rebuild = cfg->rebuild;
 	int ret = sandbox_add_ioctls(ctx, as->device_ioctls, err);
 
 	if (!ret)
 		ret = sandbox_add_ioctls(ctx, as->state_ioctls, err);
+	if (!ret && (cfg->display || rebuild) && as->ram_ioctls)
+		ret = sandbox_add_ioctls(ctx, as->ram_ioctls, err);
 	/*
 	 * vCPU threads created after lockdown (a VM built again) inherit the main list and stack
 	 * their own on it: the main list must then allow what they do too.
 	 */
-	if (!ret && (kind == SANDBOX_KIND_VCPU || rebuild))
+	if (!ret && (kind == SANDBOX_KIND_VCPU || (kind == SANDBOX_KIND_MAIN && rebuild)))
 		ret = sandbox_add_ioctls(ctx, as->vcpu_ioctls, err);
 	if (!ret && kind == SANDBOX_KIND_MAIN && rebuild)
 		ret = sandbox_add_ioctls(ctx, as->build_ioctls, err);
-	if (!ret && (kind == SANDBOX_KIND_VCPU || rebuild) && as->vcpu_exec_mappings) {
+	if (!ret && (kind == SANDBOX_KIND_VCPU || (kind == SANDBOX_KIND_MAIN && rebuild)) &&
+	    as->vcpu_exec_mappings) {
 		static const struct sandbox_rule exec[] = { ALLOW(mmap), ALLOW(mprotect) };
 
 		for (size_t i = 0; !ret && i < ARRAY_SIZE(exec); i++)
 			ret = sandbox_add(ctx, &exec[i], err);
+	}
+	if (!ret && kind == SANDBOX_KIND_MAIN && rebuild && as->build_exec_mappings) {
+		/* a second view of a memfd, executable but not writable (W^X holds) */
+		static const struct sandbox_rule dual[] = {
+			ALLOW_IF(memfd_create, ARG_EQ(1, MFD_CLOEXEC)),
+			ALLOW_IF(mmap, ARG_MASKED(2, PROT_EXEC | PROT_WRITE, PROT_EXEC)),
+		};
+
+		for (size_t i = 0; !ret && i < ARRAY_SIZE(dual); i++)
+			ret = sandbox_add(ctx, &dual[i], err);
 	}
 	return ret;
 }
@@ -612,9 +678,9 @@ static int sandbox_kind_ioctls(scmp_filter_ctx ctx, enum sandbox_kind kind,
 
 	if (kind == SANDBOX_KIND_MAIN)
 		ret = sandbox_add_ioctls(ctx, sandbox_console_ioctls, err);
-	if (!ret && (cfg->net & SANDBOX_NET_USER))
+	if (!ret && (cfg->net & SANDBOX_NET_USER) && kind != SANDBOX_KIND_WORKER)
 		ret = sandbox_add_ioctls(ctx, sandbox_net_user_ioctls, err);
-	if (!ret && (cfg->net & SANDBOX_NET_TAP))
+	if (!ret && (cfg->net & SANDBOX_NET_TAP) && kind != SANDBOX_KIND_WORKER)
 		ret = sandbox_add_ioctls(ctx, sandbox_net_tap_ioctls, err);
 	if (!ret && kind == SANDBOX_KIND_MAIN && cfg->rebuild)
 		ret = sandbox_add_ioctls(ctx, sandbox_net_tap_build_ioctls, err);
@@ -622,7 +688,7 @@ static int sandbox_kind_ioctls(scmp_filter_ctx ctx, enum sandbox_kind kind,
 		const struct accel_sandbox *as = cfg->accels[i]->sandbox;
 
 		if (as)
-			ret = sandbox_accel_ioctls(ctx, kind, as, cfg->rebuild, err);
+			ret = sandbox_accel_ioctls(ctx, kind, as, cfg, err);
 	}
 	return ret;
 }
@@ -683,7 +749,7 @@ out:
 static int sandbox_build_kind(enum sandbox_kind kind, const struct sandbox_config *cfg,
 			      struct sock_fprog *prog, struct err *err)
 {
-	const struct sandbox_group *groups[12];
+	const struct sandbox_group *groups[14];
 	u32 def = sandbox_default_action(cfg->action);
 	scmp_filter_ctx ctx = seccomp_init(def);
 	size_t nr_groups = sandbox_kind_groups(kind, cfg, groups);
@@ -783,9 +849,10 @@ int sandbox_prepare(const struct sandbox_config *cfg, struct err *err)
 		goto err_release;
 	sandbox_st.enabled = true;
 	log_info("%s: sandbox: on (action %s); %u system call filter instructions for the main "
-		 "thread, %u for vCPU threads%s",
+		 "thread, %u for vCPU threads, %u for the worker%s",
 		 cfg->name, sandbox_action_name(cfg->action),
 		 sandbox_st.progs[SANDBOX_KIND_MAIN].len, sandbox_st.progs[SANDBOX_KIND_VCPU].len,
+		 sandbox_st.progs[SANDBOX_KIND_WORKER].len,
 		 cfg->rebuild ? "; the main thread may rebuild the VM on a reset" : "");
 	return 0;
 
@@ -806,6 +873,7 @@ int sandbox_prepare_vm(const struct vm_spec *spec, const struct accel_ops *accel
 		.enabled = !spec->sandbox_off,
 		.action = action,
 		.rebuild = api,
+		.display = spec->display.type != DISPLAY_NONE,
 		.probe = probes[spec->debug.forbidden_syscall],
 		.name = spec->name,
 	};
@@ -859,6 +927,11 @@ static void sandbox_run_probe(enum sandbox_kind kind, const char *thread_name)
 	}
 }
 
+bool sandbox_confined(void)
+{
+	return sandbox_locked && sandbox_st.enabled;
+}
+
 int sandbox_lockdown(enum sandbox_kind kind, const char *thread_name)
 {
 	int ret = 0;
@@ -867,6 +940,16 @@ int sandbox_lockdown(enum sandbox_kind kind, const char *thread_name)
 		return 0;
 	sandbox_locked = true;
 	sandbox_thread_name = thread_name;
+	/*
+	 * The worker is older than sandbox_prepare: it has not inherited no_new_privs (and no
+	 * filter of the main thread that would forbid prctl).
+	 */
+	if (sandbox_st.enabled && kind == SANDBOX_KIND_WORKER &&
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_err("%s: sandbox: %s: PR_SET_NO_NEW_PRIVS: %s", sandbox_st.vm_name, thread_name,
+			strerror(errno));
+		return -errno;
+	}
 	if (sandbox_st.enabled &&
 	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &sandbox_st.progs[kind]) < 0) {
 		ret = -errno;

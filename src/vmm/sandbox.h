@@ -14,7 +14,8 @@
  *
  * Order of calls: sandbox_prepare (main thread, before any vCPU thread exists), then
  * sandbox_lockdown on each vCPU thread before it first runs the guest and on the main thread
- * after it has started every vCPU thread (so vCPU threads never inherit the main list).
+ * after it has started every vCPU thread (so vCPU threads never inherit the main list). The
+ * worker thread exists before either and locks itself down before its first job on a VM.
  */
 #ifndef VMM_SECCOMP_H
 #define VMM_SECCOMP_H
@@ -33,6 +34,8 @@ struct vm_spec;
 enum sandbox_kind {
 	SANDBOX_KIND_MAIN, /* the event loop: consoles, timers, block completions, control API */
 	SANDBOX_KIND_VCPU, /* a vCPU thread: the accelerator and device code on guest exits */
+	/* the worker of long operations (worker.h): a snapshot's files, a migration's stream */
+	SANDBOX_KIND_WORKER,
 	SANDBOX_NR_KINDS,
 };
 
@@ -67,6 +70,11 @@ struct sandbox_config {
 	 * accelerator's build ioctls), and the lists hold every accelerator's calls.
 	 */
 	bool rebuild;
+	/*
+	 * The VM has a display (docs/display.md): device RAM mapped at run time (the accelerators'
+	 * ram_ioctls on every kind) and, on the main thread, the VNC server's calls.
+	 */
+	bool display;
 	enum sandbox_probe probe;
 	/* The VM's NICs' back ends (SANDBOX_NET_*): their groups go on both thread kinds. */
 	unsigned net;
@@ -97,6 +105,9 @@ MUST_CHECK int sandbox_prepare_vm(const struct vm_spec *spec, const struct accel
  * errno (the kernel refused the filter: logged). Any thread, after sandbox_prepare.
  */
 int sandbox_lockdown(enum sandbox_kind kind, const char *thread_name);
+
+/* Does a filter confine the calling thread (sandbox_lockdown ran here, the sandbox on)? */
+bool sandbox_confined(void);
 
 /* Release what sandbox_prepare built (the filters stay installed). Main thread. */
 void sandbox_release(void);

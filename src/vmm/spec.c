@@ -189,9 +189,10 @@ const char *spec_exit_code_style_name(enum spec_exit_code_style s)
 /* ---- accepted keys (the schema test compares these with config/vm-spec.schema.json) ---- */
 
 static const char *const spec_top_keys[] = {
-	"name",	   "vcpus",    "memory_mib",	  "accel", "machine", "boot",
-	"serial",  "on_reset", "on_triple_fault", "debug", "disks",   "nics",
-	"display", "control",  "sandbox",	  "cpu",   "bt",      NULL
+	"name",	     "vcpus",	  "memory_mib",	     "accel", "machine", "boot",
+	"serial",    "on_reset",  "on_triple_fault", "debug", "disks",	 "nics",
+	"display",   "control",	  "sandbox",	     "cpu",   "bt",	 "uuid",
+	"guestinfo", "hypercall", "consoles",	     "rng",   NULL
 };
 static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
 					      "modules",    "flat",   "load_address", "firmware",
@@ -206,9 +207,12 @@ static const char *const spec_disk_keys[] = { "path",	"format", "bus",	"readonly
 					      "serial", "cdrom",  "boot_index", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model",   "mac", "tap",      "queues",
 					     "mtu",	"hostfwd", "dns", "restrict", NULL };
-static const char *const spec_display_keys[] = { "type", "listen", NULL };
+static const char *const spec_display_keys[] = { "type", "listen", "rom", "vram_mib", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
 static const char *const spec_bt_keys[] = { "engine", "jit_threshold", "code_cache_mib", NULL };
+static const char *const spec_hypercall_keys[] = { "vmware_backdoor", "identity", NULL };
+static const char *const spec_console_keys[] = { "name", "target", "path", NULL };
+static const char *const spec_rng_keys[] = { "bytes_per_second", NULL };
 
 static const struct {
 	const char *section;
@@ -226,11 +230,18 @@ static const struct {
 	{ "cpu", spec_cpu_keys },
 	{ "cpu.features", cpu_feature_names },
 	{ "bt", spec_bt_keys },
+	{ "hypercall", spec_hypercall_keys },
+	{ "consoles[]", spec_console_keys },
+	{ "rng", spec_rng_keys },
 };
 
 static const char *const spec_section_names[] = {
-	"",	   "boot", "boot.modules[]", "serial", "debug", "disks[]", "nics[]", "display",
-	"control", "cpu",  "cpu.features",   "bt",     NULL,
+	"",	     "boot",	     "boot.modules[]",
+	"serial",    "debug",	     "disks[]",
+	"nics[]",    "display",	     "control",
+	"cpu",	     "cpu.features", "bt",
+	"hypercall", "consoles[]",   "rng",
+	NULL,
 };
 
 const char *const *spec_section_keys(const char *section)
@@ -571,7 +582,7 @@ void spec_get_enum(struct spec_ctx *c, const json_t *obj, const char *path, cons
  * "./" is dropped; leading "../" climbs the base folder when that is canonical (realpath: no
  * symlinks in it, so climbing by name is what the kernel would do), else it is kept.
  */
-static char *spec_resolve(struct spec_ctx *c, const char *rel)
+char *spec_resolve(struct spec_ctx *c, const char *rel)
 {
 	size_t blen = strlen(c->base_dir);
 	char *abs;
@@ -734,7 +745,7 @@ static void spec_check_boot_extras(struct spec_ctx *c, const json_t *boot, enum 
 		const char *with;
 	} extras[] = {
 		{ "initrd", 1u << BOOT_LINUX, "\"kernel\"" },
-		{ "decompress", 1u << BOOT_LINUX, "\"kernel\"" },
+		{ "decompress", 1u << BOOT_LINUX, "\"kernel\" (a direct boot)" },
 		{ "cmdline", 1u << BOOT_LINUX | 1u << BOOT_MULTIBOOT,
 		  "\"kernel\" or \"multiboot\"" },
 		{ "modules", 1u << BOOT_MULTIBOOT, "\"multiboot\"" },
@@ -743,8 +754,14 @@ static void spec_check_boot_extras(struct spec_ctx *c, const json_t *boot, enum 
 
 	char kpath[SPEC_PATH_LEN];
 
+	/* boot.firmware with boot.kernel: the kernel's initrd and command line go with it */
+	bool fw_kernel = kind == BOOT_FIRMWARE && json_object_get(boot, "kernel");
+
 	for (size_t i = 0; i < ARRAY_SIZE(extras); i++) {
 		if (!json_object_get(boot, extras[i].key) || (extras[i].kinds & (1u << kind)))
+			continue;
+		if (fw_kernel && (extras[i].kinds & (1u << BOOT_LINUX)) &&
+		    strcmp(extras[i].key, "decompress"))
 			continue;
 		spec_path_key(kpath, "boot", extras[i].key);
 		spec_err(c, kpath, "only valid with %s, not with \"%s\"", extras[i].with,
@@ -768,11 +785,9 @@ static bool spec_boot_kind(struct spec_ctx *c, const json_t *boot, enum boot_kin
 	}
 	if (nr_methods == 2 && json_object_get(boot, "kernel") &&
 	    json_object_get(boot, "firmware")) {
-		/* fw_cfg's kernel items need a firmware that boots them: not built (firmware.md) */
-		spec_err(c, "boot",
-			 "a kernel booted by the firmware (\"kernel\" with \"firmware\") is not "
-			 "supported by this build yet; give one of them");
-		return false;
+		/* the firmware boots the kernel through fw_cfg's kernel items (board_fw.c) */
+		*kind = BOOT_FIRMWARE;
+		return true;
 	}
 	if (nr_methods != 1) {
 		spec_err(c, "boot",
@@ -807,8 +822,15 @@ static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_
 	if (b->image)
 		spec_check_file(c, kpath, b->image, false);
 
+	j = spec_member(boot, "boot", "kernel", kpath);
+	if (j && kind == BOOT_FIRMWARE) {
+		b->fw_kernel = spec_get_path(c, kpath, j);
+		if (b->fw_kernel)
+			spec_check_file(c, kpath, b->fw_kernel, false);
+	}
+
 	j = spec_member(boot, "boot", "initrd", kpath);
-	if (j && kind == BOOT_LINUX) {
+	if (j && (kind == BOOT_LINUX || b->fw_kernel)) {
 		b->initrd = spec_get_path(c, kpath, j);
 		if (b->initrd)
 			spec_check_file(c, kpath, b->initrd, false);
@@ -818,8 +840,8 @@ static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_
 		SPEC_GET_ENUM(c, boot, "boot", "decompress", boot_decompress_names, &b->decompress);
 
 	j = spec_member(boot, "boot", "cmdline", kpath);
-	b->cmdline =
-		spec_get_cmdline(c, kpath, kind == BOOT_LINUX || kind == BOOT_MULTIBOOT ? j : NULL);
+	b->cmdline = spec_get_cmdline(
+		c, kpath, kind == BOOT_LINUX || kind == BOOT_MULTIBOOT || b->fw_kernel ? j : NULL);
 
 	j = spec_member(boot, "boot", "modules", kpath);
 	if (j && kind == BOOT_MULTIBOOT)
@@ -835,19 +857,16 @@ static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_
 			 (unsigned long long)b->load_address);
 }
 
-static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct serial_spec *se)
+void spec_parse_target(struct spec_ctx *c, const json_t *obj, const char *path,
+		       struct serial_spec *se)
 {
 	char kpath[SPEC_PATH_LEN];
-	json_t *serial = spec_member(root, "", "serial", kpath);
 	bool wants_path;
 	json_t *j;
 
-	se->target = SERIAL_STDIO;
-	if (!serial || !spec_check_object(c, "serial", serial, spec_serial_keys))
-		return;
-	SPEC_GET_ENUM(c, serial, "serial", "target", serial_target_names, &se->target);
+	SPEC_GET_ENUM(c, obj, path, "target", serial_target_names, &se->target);
 	wants_path = se->target == SERIAL_FILE || se->target == SERIAL_UNIX;
-	j = spec_member(serial, "serial", "path", kpath);
+	j = spec_member(obj, path, "path", kpath);
 	if (!j && wants_path) {
 		spec_err(c, kpath, "required with target \"%s\"", serial_target_name(se->target));
 	} else if (j && !wants_path) {
@@ -858,6 +877,17 @@ static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct ser
 		if (se->target == SERIAL_UNIX)
 			spec_check_unix_path(c, kpath, se->path);
 	}
+}
+
+static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct serial_spec *se)
+{
+	char kpath[SPEC_PATH_LEN];
+	json_t *serial = spec_member(root, "", "serial", kpath);
+
+	se->target = SERIAL_STDIO;
+	if (!serial || !spec_check_object(c, "serial", serial, spec_serial_keys))
+		return;
+	spec_parse_target(c, serial, "serial", se);
 }
 
 /* Name a port range of the PC board that ports lo..hi overlap, or NULL. */
@@ -1006,9 +1036,10 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	spec_parse_cpu(c, root, &s->cpu);
 	spec_parse_disks(c, root, s);
 	spec_parse_nics(c, root, s);
-	spec_parse_display(c, root, &s->display);
+	spec_parse_display(c, root, s);
 	spec_parse_control(c, root, &s->control);
 	spec_parse_bt(c, root, &s->bt);
+	spec_parse_paravirt(c, root, s);
 	if (!(c->flags & SPEC_ALLOW_UNBUILT))
 		spec_refuse_unbuilt(c, root);
 	j = spec_member(root, "", "sandbox", kpath);
@@ -1033,6 +1064,7 @@ void spec_free(struct vm_spec *s)
 {
 	free(s->name);
 	free(s->boot.image);
+	free(s->boot.fw_kernel);
 	free(s->boot.initrd);
 	free(s->boot.cmdline);
 	for (unsigned i = 0; i < s->boot.nr_modules; i++) {
@@ -1051,7 +1083,20 @@ void spec_free(struct vm_spec *s)
 		spec_nic_free(&s->nics[i]);
 	free(s->nics);
 	free(s->display.listen_host);
+	free(s->display.listen_path);
+	free(s->display.rom);
 	free(s->control.path);
+	for (unsigned i = 0; i < s->guestinfo.nr; i++) {
+		free(s->guestinfo.keys[i]);
+		free(s->guestinfo.values[i]);
+	}
+	free(s->guestinfo.keys);
+	free(s->guestinfo.values);
+	for (unsigned i = 0; i < s->nr_consoles; i++) {
+		free(s->consoles[i].name);
+		free(s->consoles[i].target.path);
+	}
+	free(s->consoles);
 	memset(s, 0, sizeof(*s));
 }
 

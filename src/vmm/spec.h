@@ -10,7 +10,7 @@
  * (docs/conventions.md section 8).
  *
  * A key the parser accepts has an effect. Sections this build validates but cannot run yet
- * (nics, display: spec_unbuilt_keys) are refused with "PATH: ... not supported by
+ * (spec_unbuilt_keys; none today) are refused with "PATH: ... not supported by
  * this build yet"; tests/specs/keys.json names, for every other key, the code that reads it
  * and the test that shows its effect.
  *
@@ -142,8 +142,15 @@ enum nic_model {
 };
 
 enum display_type {
-	DISPLAY_NONE, /* default */
-	DISPLAY_VNC,
+	DISPLAY_NONE,	  /* default: no display device */
+	DISPLAY_VNC,	  /* the VGA, shown by a VNC server */
+	DISPLAY_HEADLESS, /* the VGA, seen through the control API only */
+};
+
+/* What CPUID's hypervisor leaves say (hypercall.identity, docs/hypercall.md). */
+enum hypercall_identity {
+	HYPERCALL_IDENTITY_DEFAULT, /* the accelerator's own signature */
+	HYPERCALL_IDENTITY_VMWARE,  /* "VMwareVMware" and the 4000_0010h timing leaf */
 };
 
 /* How the BT engine runs guest code ("bt.engine"). */
@@ -172,6 +179,7 @@ const char *disk_cache_name(enum disk_cache c);
 const char *nic_backend_name(enum nic_backend b);
 const char *nic_model_name(enum nic_model m);
 const char *display_type_name(enum display_type t);
+const char *hypercall_identity_name(enum hypercall_identity i);
 
 #define SPEC_CMDLINE_MAX		 2047 /* bytes, without the NUL */
 #define SPEC_NAME_MAX			 63
@@ -193,6 +201,16 @@ const char *display_type_name(enum display_type t);
 #define SPEC_NICS_MAX			 200
 #define SPEC_DISPLAY_LISTEN_DEFAULT_HOST "127.0.0.1"
 #define SPEC_DISPLAY_LISTEN_DEFAULT_PORT 5900
+#define SPEC_DISPLAY_VRAM_DEFAULT_MIB	 16
+#define SPEC_DISPLAY_VRAM_MIN_MIB	 4
+#define SPEC_DISPLAY_VRAM_MAX_MIB	 256
+#define SPEC_DISPLAY_ROM_MAX		 (1u << 20) /* bytes of VGA BIOS the card's ROM holds */
+#define SPEC_GUESTINFO_MAX		 64	    /* the backdoor's VMPORT_GUESTINFO_MAX */
+#define SPEC_GUESTINFO_KEY_MAX		 63	    /* bytes, [A-Za-z0-9._-] */
+#define SPEC_GUESTINFO_VALUE_MAX	 1023	    /* bytes */
+#define SPEC_CONSOLES_MAX		 7 /* virtio-console ports: VIRTIO_CONSOLE_MAX_PORTS */
+#define SPEC_CONSOLE_NAME_MAX		 63
+#define SPEC_RNG_RATE_MAX		 (1ull << 32) /* bytes per second */
 
 struct boot_module {
 	char *path;    /* absolute */
@@ -204,8 +222,11 @@ struct boot_spec {
 	/* The one image of this boot kind (absolute): the bzImage, the multiboot kernel, the
 	 * flat binary or the firmware image. */
 	char *image;
-	char *initrd;  /* BOOT_LINUX only; NULL when not given */
-	char *cmdline; /* BOOT_LINUX and BOOT_MULTIBOOT; never NULL, "" when not given */
+	/* BOOT_FIRMWARE with boot.kernel: the bzImage the firmware boots (fw_cfg's kernel
+	 * items); NULL otherwise. */
+	char *fw_kernel;
+	char *initrd;  /* BOOT_LINUX and fw_kernel; NULL when not given */
+	char *cmdline; /* BOOT_LINUX, fw_kernel, BOOT_MULTIBOOT; never NULL, "" when not given */
 	struct boot_module *modules; /* BOOT_MULTIBOOT */
 	unsigned nr_modules;
 	u64 load_address;		 /* BOOT_FLAT; below 1 MiB, default 0x7c00 */
@@ -256,12 +277,39 @@ struct nic_spec {
 
 struct display_spec {
 	enum display_type type;
-	char *listen_host; /* DISPLAY_VNC: without brackets for IPv6; NULL for DISPLAY_NONE */
+	char *listen_host; /* DISPLAY_VNC on TCP: without brackets for IPv6; NULL otherwise */
 	u16 listen_port;
+	char *listen_path; /* DISPLAY_VNC on "unix:PATH": the socket (absolute); NULL otherwise */
+	char *rom;	   /* the VGA BIOS for the card's ROM (absolute); NULL: none */
+	unsigned vram_mib; /* video RAM: a power of two, 4..256; default 16 */
 };
 
 struct control_spec {
 	char *path; /* the control socket (absolute); NULL: no control socket */
+};
+
+/* Hypercall interfaces (docs/hypercall.md). */
+struct hypercall_spec {
+	bool vmware_backdoor; /* the VMware backdoor ports, at any CPL */
+	enum hypercall_identity identity;
+};
+
+/* guestinfo variables for the backdoor's RPC (keys without the "guestinfo." prefix). */
+struct guestinfo_spec {
+	char **keys, **values;
+	unsigned nr;
+};
+
+/* One virtio-console port (consoles[]): a console (hvcN) without a name, else a named port. */
+struct console_port_spec {
+	char *name; /* NULL: a console port */
+	struct serial_spec target;
+};
+
+/* virtio-rng (rng): present, and its rate limit. */
+struct rng_spec {
+	bool present;
+	u64 bytes_per_second; /* 0: unlimited */
 };
 
 #define SPEC_STATE_ROUNDTRIP_MAX_MS 3600000u /* an hour */
@@ -327,6 +375,14 @@ struct vm_spec {
 	struct control_spec control;
 	struct bt_spec bt;
 	bool sandbox_off; /* "sandbox": false (default true: the seccomp sandbox is on) */
+	/* The VM's UUID (the backdoor's GET_UUID): given, or derived from the name. */
+	u8 uuid[16];
+	bool uuid_set;
+	struct hypercall_spec hypercall;
+	struct guestinfo_spec guestinfo;
+	struct console_port_spec *consoles;
+	unsigned nr_consoles;
+	struct rng_spec rng;
 };
 
 enum spec_flags {
@@ -374,6 +430,8 @@ char *spec_to_json(const struct vm_spec *s);
 MUST_CHECK int spec_add_nic(const struct vm_spec *cur, const char *nic_json, struct nic_spec *out,
 			    struct diag *d);
 void spec_nic_free(struct nic_spec *n);
+/* The UUID in its canonical text form, 36 characters and a NUL. */
+void spec_uuid_format(const u8 uuid[16], char out[37]);
 
 /* Free everything a successful spec_load/spec_parse_string allocated; s is zeroed. */
 void spec_free(struct vm_spec *s);
@@ -381,7 +439,8 @@ void spec_free(struct vm_spec *s);
 /*
  * The keys the parser accepts in one object of the spec, NULL-terminated, in schema order.
  * section: "" (the top level), "boot", "boot.modules[]", "serial", "debug", "disks[]",
- * "nics[]", "display", "control". Returns NULL for any other section. For the schema test.
+ * "nics[]", "display", "control", "hypercall", "consoles[]", "rng". Returns NULL for any other
+ * section. For the schema test.
  */
 const char *const *spec_section_keys(const char *section);
 

@@ -9,9 +9,8 @@
  *    section 5.2.6, VIRTIO_BLK_ID_BYTES).
  *  - nics[].mac: IEEE 802 MAC-48; the I/G bit (bit 0 of octet 0) must be 0 (unicast).
  *  - nics[].tap: a Linux interface name (IFNAMSIZ 16 with the NUL; no '/', ':', blanks).
- *  - control.path: a unix socket path that fits sun_path (unix(7)).
- * nics and display are validated in full but refused (spec_refuse_unbuilt) until
- * the work that builds them lands.
+ *  - control.path, display.listen "unix:PATH": unix socket paths that fit sun_path (unix(7)).
+ *  - display.vram_mib: a power of two (the framebuffer BAR's size, PCI 3.0 6.2.5.1).
  */
 #include "vmm/spec_internal.h"
 
@@ -34,7 +33,7 @@ static const char *const disk_bus_names[] = { "virtio", "ahci", NULL };
 static const char *const disk_cache_names[] = { "writeback", "writethrough", "none", NULL };
 static const char *const nic_backend_names[] = { "user", "tap", NULL };
 static const char *const nic_model_names[] = { "virtio", "e1000", NULL };
-static const char *const display_type_names[] = { "none", "vnc", NULL };
+static const char *const display_type_names[] = { "none", "vnc", "headless", NULL };
 
 const char *disk_format_name(enum disk_format f)
 {
@@ -75,12 +74,12 @@ static const struct {
 	const char *key;
 	const char *what; /* completes "KEY: ... not supported by this build yet" */
 } spec_unbuilt[] = {
-	{ "display", "a display is" },
+	{ NULL, NULL }, /* none in this build: every section it knows runs */
 };
 
-static const char *const spec_unbuilt_names[] = { "display", NULL };
+static const char *const spec_unbuilt_names[] = { NULL };
 
-_Static_assert(ARRAY_SIZE(spec_unbuilt_names) == ARRAY_SIZE(spec_unbuilt) + 1, "unbuilt keys");
+_Static_assert(ARRAY_SIZE(spec_unbuilt_names) == ARRAY_SIZE(spec_unbuilt), "unbuilt keys");
 
 const char *const *spec_unbuilt_keys(void)
 {
@@ -608,31 +607,85 @@ static bool spec_parse_listen(const char *str, char *host, size_t host_size, u16
 	return true;
 }
 
-void spec_parse_display(struct spec_ctx *c, const struct json_t *root, struct display_spec *ds)
+static void spec_parse_display_listen(struct spec_ctx *c, const char *kpath, const json_t *j,
+				      struct display_spec *ds)
 {
-	char kpath[SPEC_PATH_LEN], host[256];
-	json_t *display = spec_member(root, "", "display", kpath);
+	char host[256];
 	const char *str;
-	json_t *j;
 
+	snprintf(host, sizeof(host), "%s", SPEC_DISPLAY_LISTEN_DEFAULT_HOST);
+	ds->listen_port = SPEC_DISPLAY_LISTEN_DEFAULT_PORT;
+	if (j && spec_get_string(c, kpath, j, &str) && !strncmp(str, "unix:", 5)) {
+		if (!str[5]) {
+			spec_err(c, kpath, "\"unix:\" needs a socket path after it");
+			return;
+		}
+		ds->listen_path = spec_resolve(c, str + 5);
+		spec_check_unix_path(c, kpath, ds->listen_path);
+		return;
+	}
+	if (j && json_is_string(j) && !spec_parse_listen(str, host, sizeof(host), &ds->listen_port))
+		spec_err(c, kpath,
+			 "expected \"host:port\" like \"127.0.0.1:5900\", \"[::1]:5900\" or "
+			 "\"unix:PATH\", got %s",
+			 SPEC_SHOW(str));
+	ds->listen_host = spec_strdup(c, host);
+}
+
+/* The card takes the slot after the disks': there must be one. */
+static void spec_check_display_slot(struct spec_ctx *c, const struct vm_spec *s)
+{
+	unsigned used = 0;
+	bool ahci = false;
+
+	for (unsigned i = 0; i < s->nr_disks; i++) {
+		used += s->disks[i].bus == DISK_BUS_VIRTIO;
+		ahci |= s->disks[i].bus == DISK_BUS_AHCI;
+	}
+	used += ahci;
+	if (s->display.type != DISPLAY_NONE && used >= SPEC_PCI_DISK_SLOTS)
+		spec_err(c, "display",
+			 "the VGA card needs a PCI slot, and the disks take all %u; drop a disk",
+			 SPEC_PCI_DISK_SLOTS);
+}
+
+void spec_parse_display(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s)
+{
+	struct display_spec *ds = &s->display;
+	char kpath[SPEC_PATH_LEN];
+	json_t *display = spec_member(root, "", "display", kpath);
+	json_t *j;
+	u64 v;
+
+	ds->vram_mib = SPEC_DISPLAY_VRAM_DEFAULT_MIB;
 	if (!display || !spec_check_object(c, "display", display, spec_section_keys("display")))
 		return;
 	SPEC_GET_ENUM(c, display, "display", "type", display_type_names, &ds->type);
 	j = spec_member(display, "display", "listen", kpath);
-	if (j && ds->type != DISPLAY_VNC) {
+	if (j && ds->type != DISPLAY_VNC)
 		spec_err(c, kpath, "only valid with type \"vnc\"");
-		return;
+	else if (ds->type == DISPLAY_VNC)
+		spec_parse_display_listen(c, kpath, j, ds);
+	j = spec_member(display, "display", "rom", kpath);
+	if (j && ds->type == DISPLAY_NONE) {
+		spec_err(c, kpath, "only valid with a display (type \"vnc\" or \"headless\")");
+	} else if (j) {
+		ds->rom = spec_get_path(c, kpath, j);
+		if (ds->rom)
+			spec_check_file(c, kpath, ds->rom, false);
 	}
-	if (ds->type != DISPLAY_VNC)
-		return;
-	snprintf(host, sizeof(host), "%s", SPEC_DISPLAY_LISTEN_DEFAULT_HOST);
-	ds->listen_port = SPEC_DISPLAY_LISTEN_DEFAULT_PORT;
-	if (j && spec_get_string(c, kpath, j, &str) &&
-	    !spec_parse_listen(str, host, sizeof(host), &ds->listen_port))
-		spec_err(c, kpath,
-			 "expected \"host:port\" like \"127.0.0.1:5900\" or \"[::1]:5900\", got %s",
-			 SPEC_SHOW(str));
-	ds->listen_host = spec_strdup(c, host);
+	j = spec_member(display, "display", "vram_mib", kpath);
+	if (j && ds->type == DISPLAY_NONE)
+		spec_err(c, kpath, "only valid with a display (type \"vnc\" or \"headless\")");
+	else if (j && spec_get_int_range(c, kpath, j, SPEC_DISPLAY_VRAM_MIN_MIB,
+					 SPEC_DISPLAY_VRAM_MAX_MIB, &v)) {
+		if (v & (v - 1))
+			spec_err(c, kpath, "must be a power of two (4, 8, 16, ... 256), got %llu",
+				 (unsigned long long)v);
+		else
+			ds->vram_mib = (unsigned)v;
+	}
+	spec_check_display_slot(c, s);
 }
 
 void spec_parse_control(struct spec_ctx *c, const struct json_t *root, struct control_spec *cs)
@@ -653,10 +706,10 @@ void spec_parse_control(struct spec_ctx *c, const struct json_t *root, struct co
 }
 
 /* A section this build cannot run is refused, whatever else is wrong with it. An empty
- * "nics" array asks for nothing and is not. */
+ * array asks for nothing and is not. */
 void spec_refuse_unbuilt(struct spec_ctx *c, const struct json_t *root)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(spec_unbuilt); i++) {
+	for (size_t i = 0; spec_unbuilt[i].key; i++) {
 		const json_t *j = json_object_get(root, spec_unbuilt[i].key);
 		char kpath[SPEC_PATH_LEN];
 

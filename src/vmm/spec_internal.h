@@ -80,6 +80,10 @@ bool spec_get_int_range(struct spec_ctx *c, const char *path, const struct json_
 void *spec_new_array(struct spec_ctx *c, const char *path, const struct json_t *arr, size_t max,
 		     const char *what, size_t elem_size);
 
+/* The "target" and "path" members of obj at path (serial, consoles[]): a console back end. */
+void spec_parse_target(struct spec_ctx *c, const struct json_t *obj, const char *path,
+		       struct serial_spec *se);
+
 /* An optional enum member; *out keeps its default when the member is absent. */
 void spec_get_enum(struct spec_ctx *c, const struct json_t *obj, const char *path, const char *key,
 		   const char *const *names, unsigned *out);
@@ -90,6 +94,9 @@ void spec_get_enum(struct spec_ctx *c, const struct json_t *obj, const char *pat
 		spec_get_enum(c, obj, path, key, names, &v_); \
 		*(out) = v_;                                  \
 	} while (0)
+
+/* rel resolved against the spec's folder (absolute, allocated); NULL when out of memory. */
+char *spec_resolve(struct spec_ctx *c, const char *rel);
 
 /* A path member resolved against the spec's folder (absolute, allocated); NULL when absent
  * or wrong. */
@@ -104,12 +111,14 @@ void spec_check_unix_path(struct spec_ctx *c, const char *kpath, const char *abs
 /* The sections of spec_devices.c, called in this order by the top-level parser. */
 void spec_parse_disks(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s);
 void spec_parse_nics(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s);
-void spec_parse_display(struct spec_ctx *c, const struct json_t *root, struct display_spec *ds);
+void spec_parse_display(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s);
 void spec_parse_control(struct spec_ctx *c, const struct json_t *root, struct control_spec *cs);
 
 /* The "cpu" section (spec_cpu.c) and its keys. */
 extern const char *const spec_cpu_keys[];
 void spec_parse_cpu(struct spec_ctx *c, const struct json_t *root, struct cpu_spec *cs);
+/* spec_paravirt.c: uuid, guestinfo, hypercall, consoles, rng (after the other sections). */
+void spec_parse_paravirt(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s);
 
 /* Refuse the sections this build cannot run (spec_unbuilt_keys). */
 void spec_refuse_unbuilt(struct spec_ctx *c, const struct json_t *root);

@@ -57,6 +57,12 @@ static json_t *spec_json_boot(const struct boot_spec *b)
 		spec_json_set(o, "load_address", spec_json_hex(b->load_address));
 		break;
 	case BOOT_FIRMWARE:
+		if (!b->fw_kernel)
+			break;
+		spec_json_set(o, "kernel", json_string(b->fw_kernel));
+		if (b->initrd)
+			spec_json_set(o, "initrd", json_string(b->initrd));
+		spec_json_set(o, "cmdline", json_string(b->cmdline));
 		break;
 	}
 	return o;
@@ -105,6 +111,55 @@ static json_t *spec_json_nic(const struct nic_spec *n)
 	return o;
 }
 
+static json_t *spec_json_serial(const struct serial_spec *se)
+{
+	json_t *o = json_pack("{s:s}", "target", serial_target_name(se->target));
+
+	if (o && se->path)
+		spec_json_set(o, "path", json_string(se->path));
+	return o;
+}
+
+/* uuid, guestinfo, hypercall, consoles, rng (spec_paravirt.c). */
+static void spec_json_paravirt(json_t *o, const struct vm_spec *s)
+{
+	char uuid[37];
+
+	spec_uuid_format(s->uuid, uuid);
+	spec_json_set(o, "uuid", json_string(uuid));
+	if (s->guestinfo.nr) {
+		json_t *gi = json_object();
+
+		for (unsigned i = 0; i < s->guestinfo.nr; i++)
+			spec_json_set(gi, s->guestinfo.keys[i],
+				      json_string(s->guestinfo.values[i]));
+		spec_json_set(o, "guestinfo", gi);
+	}
+	spec_json_set(o, "hypercall",
+		      json_pack("{s:b,s:s}", "vmware_backdoor", s->hypercall.vmware_backdoor,
+				"identity", hypercall_identity_name(s->hypercall.identity)));
+	if (s->nr_consoles) {
+		json_t *arr = json_array();
+
+		for (unsigned i = 0; i < s->nr_consoles; i++) {
+			json_t *p = spec_json_serial(&s->consoles[i].target);
+
+			if (p && s->consoles[i].name)
+				spec_json_set(p, "name", json_string(s->consoles[i].name));
+			json_array_append_new(arr, p);
+		}
+		spec_json_set(o, "consoles", arr);
+	}
+	if (s->rng.present) {
+		json_t *r = json_object();
+
+		if (s->rng.bytes_per_second)
+			spec_json_set(r, "bytes_per_second",
+				      json_integer((json_int_t)s->rng.bytes_per_second));
+		spec_json_set(o, "rng", r);
+	}
+}
+
 /* "cpu": the named model and, under "features", every feature where the spec's CPU differs. */
 static json_t *spec_json_cpu(const struct cpu_spec *c)
 {
@@ -130,7 +185,7 @@ static json_t *spec_json_cpu(const struct cpu_spec *c)
 
 static json_t *spec_json_tree(const struct vm_spec *s)
 {
-	json_t *o = json_object(), *serial, *debug;
+	json_t *o = json_object(), *debug;
 
 	spec_json_set(o, "name", json_string(s->name));
 	spec_json_set(o, "vcpus", json_integer(s->vcpus));
@@ -138,10 +193,7 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	spec_json_set(o, "accel", json_string(spec_accel_name(s->accel)));
 	spec_json_set(o, "machine", json_string(spec_machine_name(s->machine)));
 	spec_json_set(o, "boot", spec_json_boot(&s->boot));
-	serial = json_pack("{s:s}", "target", serial_target_name(s->serial.target));
-	if (serial && s->serial.path)
-		spec_json_set(serial, "path", json_string(s->serial.path));
-	spec_json_set(o, "serial", serial);
+	spec_json_set(o, "serial", spec_json_serial(&s->serial));
 	spec_json_set(o, "on_reset", json_string(spec_on_reset_name(s->on_reset)));
 	spec_json_set(o, "on_triple_fault",
 		      json_string(spec_on_triple_fault_name(s->on_triple_fault)));
@@ -172,20 +224,27 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 		spec_json_set(o, "nics", nics);
 	}
 	if (s->display.type != DISPLAY_NONE) {
-		char listen[80];
+		json_t *d = json_pack("{s:s}", "type", display_type_name(s->display.type));
+		char listen[4200];
 
-		if (strchr(s->display.listen_host, ':')) /* IPv6 */
+		if (s->display.listen_path)
+			snprintf(listen, sizeof(listen), "unix:%s", s->display.listen_path);
+		else if (s->display.listen_host && strchr(s->display.listen_host, ':')) /* IPv6 */
 			snprintf(listen, sizeof(listen), "[%s]:%u", s->display.listen_host,
 				 s->display.listen_port);
-		else
+		else if (s->display.listen_host)
 			snprintf(listen, sizeof(listen), "%s:%u", s->display.listen_host,
 				 s->display.listen_port);
-		spec_json_set(o, "display",
-			      json_pack("{s:s,s:s}", "type", display_type_name(s->display.type),
-					"listen", listen));
+		if (s->display.type == DISPLAY_VNC)
+			json_object_set_new(d, "listen", json_string(listen));
+		if (s->display.rom)
+			json_object_set_new(d, "rom", json_string(s->display.rom));
+		json_object_set_new(d, "vram_mib", json_integer(s->display.vram_mib));
+		spec_json_set(o, "display", d);
 	}
 	if (s->control.path)
 		spec_json_set(o, "control", json_pack("{s:s}", "path", s->control.path));
+	spec_json_paravirt(o, s);
 	if (s->cpu.set) /* only then: under KVM a "cpu" section is refused */
 		spec_json_set(o, "cpu", spec_json_cpu(&s->cpu));
 	return o;

@@ -129,6 +129,17 @@ static int vcpu_msr(void *opaque, u32 index, bool is_write, u64 *val)
 			      -ENOENT;
 }
 
+static void vcpu_backdoor(void *opaque, struct accel_backdoor *regs)
+{
+	struct vcpu *v = opaque;
+
+	vcpu_count(&v->stats.pio);
+	if (v->hooks.backdoor)
+		v->hooks.backdoor(v->hooks.opaque, v->index, regs);
+	else
+		regs->rax = ~0ull; /* as an unclaimed port */
+}
+
 static u64 vcpu_clock_ns(void *opaque)
 {
 	struct vcpu *v = opaque;
@@ -181,6 +192,7 @@ int vcpu_create(struct vm *vm, unsigned index, const struct vcpu_hooks *hooks, s
 	v->io.next_deadline_ns = vcpu_next_deadline;
 	v->io.msr = vcpu_msr;
 	v->io.clock_ns = vcpu_clock_ns;
+	v->io.backdoor = vcpu_backdoor;
 	pthread_mutex_init(&v->lock, NULL);
 	vcpu_cond_init(&v->cond);
 	v->power_on = calloc(1, sizeof(*v->power_on));

@@ -65,6 +65,8 @@ struct vcpu_hooks {
 	int (*intr_ack)(void *opaque, unsigned cpu);
 	/* The machine's MSRs (APIC base, TSC deadline, x2APIC): as accel_io.msr. */
 	int (*msr)(void *opaque, unsigned cpu, u32 index, bool is_write, u64 *val);
+	/* A VMware backdoor call (accel_io.backdoor). */
+	void (*backdoor)(void *opaque, unsigned cpu, struct accel_backdoor *regs);
 	/*
 	 * Start-up: the local APICs are the board's (no in-kernel irqchip), so the vCPU plays the
 	 * processor's INIT/SIPI logic itself (vcpu_startup): APs start waiting for SIPI.

@@ -13,7 +13,9 @@
  */
 #include "vmm/vm.h"
 
+#include "devices/vga.h"
 #include "vmm/base/log.h"
+#include "vmm/board_display.h"
 #include "vmm/board_pc.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
@@ -218,6 +220,22 @@ static void vm_platform_msi(struct platform *p, u64 addr, u32 data)
 		board_pc_msi(vm->board, addr, data);
 }
 
+/* A device's RAM-like memory (platform.h map_ram), e.g. the VGA framebuffer BAR. */
+static int vm_platform_map_ram(struct platform *p, u64 gpa, u64 len, void *hva, unsigned flags)
+{
+	struct vm *vm = p->owner;
+
+	return vm->accel->map_ram(vm->avm, gpa, len, hva,
+				  (flags & PLATFORM_MEM_LOG_DIRTY) ? ACCEL_MEM_LOG_DIRTY : 0);
+}
+
+static int vm_platform_dirty_log(struct platform *p, u64 gpa, u64 len, unsigned long *bitmap)
+{
+	struct vm *vm = p->owner;
+
+	return vm->accel->dirty_log(vm->avm, gpa, len, bitmap);
+}
+
 /* ------------------------------------------------------------- the board's CPU side */
 
 static struct vcpu *vm_cpu(struct vm *vm, unsigned cpu)
@@ -302,6 +320,7 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 		board_pc_prepare_direct_boot(vm->board);
 	switch (b->kind) {
 	case BOOT_LINUX:
+		in.vga_text = board_display_boot(board_pc_display(vm->board), false);
 		/* Debian's cloud kernel has no MP-table support: ACPI is how it finds the CPUs. */
 		ret = board_pc_build_acpi(vm->board, &in.acpi_rsdp_gpa, err);
 		if (ret < 0)
@@ -312,6 +331,7 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 		in.unpack_on_host = b->decompress == BOOT_DECOMPRESS_HOST;
 		return boot_linux(&vm->plat.mem, &in, bsp, err);
 	case BOOT_MULTIBOOT:
+		board_display_boot(board_pc_display(vm->board), false);
 		in.multiboot = b->image;
 		in.cmdline = b->cmdline;
 		if (b->nr_modules > ARRAY_SIZE(in.modules))
@@ -324,6 +344,7 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 		in.nr_modules = b->nr_modules;
 		return boot_multiboot(&vm->plat.mem, &in, bsp, err);
 	case BOOT_FLAT:
+		board_display_boot(board_pc_display(vm->board), false);
 		in.flat = b->image;
 		in.load_address = b->load_address;
 		return boot_flat(&vm->plat.mem, &in, bsp, err);
@@ -379,7 +400,12 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 				    .name = spec->name,
 				    .bt_jit = spec->bt.engine == SPEC_BT_JIT,
 				    .bt_jit_threshold = spec->bt.jit_threshold,
-				    .bt_code_cache_bytes = (u64)spec->bt.code_cache_mib << 20 };
+				    .bt_code_cache_bytes = (u64)spec->bt.code_cache_mib << 20,
+				    .vmware_backdoor = spec->hypercall.vmware_backdoor,
+				    .vmware_cpuid =
+					    spec->hypercall.identity == HYPERCALL_IDENTITY_VMWARE,
+				    /* both accelerators' local APICs count a 1 GHz bus */
+				    .apic_bus_khz = 1000000 };
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
 
@@ -408,6 +434,8 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 	vm->plat.clock.wake_opaque = vm;
 	vm->plat.request = vm_platform_request;
 	vm->plat.msi = vm_platform_msi;
+	vm->plat.map_ram = vm_platform_map_ram;
+	vm->plat.dirty_log = vm_platform_dirty_log;
 	vm->plat.owner = vm;
 
 	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -421,6 +449,14 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 		err_set(err, ret, "memory_mib: cannot allocate %llu MiB of guest RAM: %s",
 			(unsigned long long)spec->memory_mib, strerror(-ret));
 		goto err_destroy;
+	}
+	/* The legacy VGA window belongs to the card, not to RAM. */
+	if (spec->display.type != DISPLAY_NONE) {
+		ret = gmem_hole(&vm->plat.mem, VGA_LEGACY_GPA, VGA_LEGACY_LEN);
+		if (ret < 0) {
+			err_set(err, ret, "display: cannot keep 0xa0000-0xbffff out of guest RAM");
+			goto err_destroy;
+		}
 	}
 	ret = accel->vm_create(&cfg, &vm->avm, err);
 	if (ret < 0)
@@ -570,4 +606,9 @@ void vm_destroy(struct vm *vm)
 u64 vm_memory_bytes(const struct vm *vm)
 {
 	return vm->spec->memory_mib << 20;
+}
+
+struct display *vm_display(struct vm *vm)
+{
+	return board_display_display(board_pc_display(vm->board));
 }

@@ -39,6 +39,7 @@
 #include "vmm/platform.h"
 
 struct vm;
+struct display;
 struct vm_spec;
 struct vm_state_debug;
 struct console;
@@ -97,6 +98,18 @@ struct vm_event {
 	const char *msg;     /* what happened, in words: "the guest powered off" */
 };
 
+/*
+ * A long operation holds the VM (vm_set_hold): a snapshot whose memory is being written keeps
+ * it Paused with its RAM unchanged (FROZEN: boot, resume, reboot and shutdown are refused); a
+ * migration lets it run, pause and resume but not boot, reboot or shut down (RUNNING). The
+ * refusals are -EBUSY with "cannot resume: <why>".
+ */
+enum vm_hold {
+	VM_HOLD_NONE,
+	VM_HOLD_FROZEN,
+	VM_HOLD_RUNNING,
+};
+
 /* Called on the main thread after each event. The vm and ev are valid during the call only. */
 typedef void (*vm_listener_fn)(void *opaque, struct vm *vm, const struct vm_event *ev);
 
@@ -138,6 +151,8 @@ struct vm {
 	unsigned nr_listeners;
 	u64 reboots;			    /* resets in place done */
 	struct vm_state_debug *state_debug; /* debug.state_roundtrip_ms (vm_state.h) */
+	enum vm_hold hold;		    /* vm_set_hold; main thread */
+	char hold_why[80];
 };
 
 /*
@@ -177,6 +192,36 @@ MUST_CHECK int vm_reboot(struct vm *vm, struct err *err);
 MUST_CHECK int vm_shutdown(struct vm *vm, struct err *err);
 MUST_CHECK int vm_power_button(struct vm *vm, struct err *err);
 MUST_CHECK int vm_nmi(struct vm *vm, struct err *err);
+
+/* Hold the VM for a long operation (VM_HOLD_NONE releases it); why completes "cannot X: ". */
+void vm_set_hold(struct vm *vm, enum vm_hold hold, const char *why);
+
+/*
+ * A Created VM into which a whole state was loaded (vm_state_load, after its RAM): start its
+ * vCPUs from that state, Running when run, else Paused without a guest instruction run (virtual
+ * time frozen). Emits "booted" (and "paused"). -EBUSY unless Created. Main thread.
+ */
+MUST_CHECK int vm_start_loaded(struct vm *vm, bool run, struct err *err);
+/*
+ * The guest's VMware tools (vm_tools.c, docs/hypercall.md), main thread. Each fails with
+ * -ENOTSUP when the spec has no backdoor (hypercall.vmware_backdoor).
+ *   vm_guestinfo_each  every guestinfo variable (key without "guestinfo.", value)
+ *   vm_guestinfo_set   set (value non-NULL) or remove a variable: -EINVAL (key or value too
+ *                      long, or not of [A-Za-z0-9._-]), -ENOSPC (too many)
+ *   vm_tools_request   Running: ask the tools to shut down (TCLO OS_Halt) or reboot the guest
+ *                      (OS_Reboot): -ENOTCONN (no tools listen), -EOPNOTSUPP (they cannot),
+ *                      -EBUSY (requests wait already, or the VM is not running)
+ */
+typedef void (*vm_guestinfo_fn)(void *opaque, const char *key, const char *value);
+
+enum vm_tools_req {
+	VM_TOOLS_HALT,
+	VM_TOOLS_REBOOT
+};
+
+MUST_CHECK int vm_guestinfo_each(struct vm *vm, vm_guestinfo_fn fn, void *opaque, struct err *err);
+MUST_CHECK int vm_guestinfo_set(struct vm *vm, const char *key, const char *value, struct err *err);
+MUST_CHECK int vm_tools_request(struct vm *vm, enum vm_tools_req req, struct err *err);
 
 /* Listen to the VM's events. -ENOSPC past VM_MAX_LISTENERS. Main thread. */
 MUST_CHECK int vm_add_listener(struct vm *vm, vm_listener_fn fn, void *opaque);
@@ -222,6 +267,8 @@ MUST_CHECK int vm_add_nic(struct vm *vm, const struct nic_spec *ns, unsigned ind
 			  struct err *err);
 
 /* Guest RAM in bytes (vm.info memory_actual_size). */
+/* The display back end (docs/display.md), or NULL when the VM has none. Main thread. */
+struct display *vm_display(struct vm *vm);
 u64 vm_memory_bytes(const struct vm *vm);
 
 #endif

@@ -37,6 +37,7 @@
 #define CTL_IO_TIMEOUT_MS    60000
 #define CTL_POLL_MAX_S	     30
 #define CTL_MAX_ANSWER	     (16u << 20)
+#define CTL_LONG_TIMEOUT_MS  (3600 * 1000) /* snapshots and migrations of large guests */
 
 static const char ctl_usage[] =
 	"Usage: vmmctl [--socket PATH | NAME] [--json] COMMAND [ARGS]\n"
@@ -51,14 +52,35 @@ static const char ctl_usage[] =
 	"  create SPEC.json         create the VM from a spec file (then: boot)\n"
 	"  boot                     boot the VM (Created or Shutdown -> Running)\n"
 	"  pause | resume           stop and restart every vCPU (virtual time stops too)\n"
-	"  reboot                   reset the VM in place and run it again\n"
-	"  power-button             press the ACPI power button (the guest shuts down)\n"
+	"  reboot [--tools]         reset the VM in place and run it again; --tools: ask the\n"
+	"                           guest's VMware tools to reboot it (OS_Reboot)\n"
+	"  power-button [--tools]   press the ACPI power button (the guest shuts down);\n"
+	"                           --tools: ask the guest's VMware tools instead (OS_Halt)\n"
 	"  shutdown                 stop the VM at once (-> Shutdown); the VMM stays\n"
 	"  nmi                      an NMI for every vCPU\n"
 	"  delete                   destroy the VM\n"
 	"  shutdown-vmm             end the VMM process\n"
+	"  screenshot FILE          save the display's screen as a PNG image in FILE\n"
+	"  screen-text              print a text-mode screen's characters\n"
+	"  guestinfo [KEY | KEY=VALUE | --unset KEY]\n"
+	"                           the guestinfo variables the guest's VMware tools read and\n"
+	"                           write (KEY without \"guestinfo.\"): all, one's value, set\n"
+	"                           one, remove one\n"
 	"  events [--since N] [--follow]\n"
 	"                           the logged events; --follow keeps waiting for more\n"
+	"  snapshot DIR [--no-resume]\n"
+	"                           write a snapshot of the VM into DIR (created if missing):\n"
+	"                           a Running VM is paused for it and resumed after, unless\n"
+	"                           --no-resume (docs/snapshots.md)\n"
+	"  restore DIR [--paused]   on a VMM without a VM: continue the VM of the snapshot in\n"
+	"                           DIR (Paused with --paused)\n"
+	"  migrate URL [--downtime-ms N]\n"
+	"                           move the running VM to the VMM that receives at URL\n"
+	"                           (unix:PATH or tcp:HOST:PORT); this VMM exits once it runs\n"
+	"                           there (docs/snapshots.md)\n"
+	"  receive-migration URL [--set KEY=VALUE]...\n"
+	"                           on a VMM without a VM: wait at URL for a migration and\n"
+	"                           run the VM it brings (--set overrides its spec's keys)\n"
 	"  wait-state STATE [--timeout S]\n"
 	"                           wait until the VM is in STATE (Created, Running, Paused,\n"
 	"                           Shutdown), at most S seconds (default: no limit); a VMM\n"
@@ -87,6 +109,8 @@ struct ctl {
 struct ctl_answer {
 	int status;
 	json_t *body; /* NULL for an empty body */
+	u8 *raw;      /* an image/png body (vm.screenshot), else NULL */
+	size_t raw_len;
 };
 
 static void ctl_verr(const char *fmt, va_list ap) PRINTF(1, 0);
@@ -176,6 +200,14 @@ static int ctl_send_all(int fd, const char *buf, size_t len, long long deadline)
 	return 0;
 }
 
+static bool ctl_is_png(const struct http_msg *m)
+{
+	for (unsigned i = 0; i < m->nr_headers; i++)
+		if (!strcasecmp(m->headers[i].name, "Content-Type"))
+			return !strcasecmp(m->headers[i].value, "image/png");
+	return false;
+}
+
 /*
  * One request. Returns 0 with the answer, or an exit status: CTL_EXIT_UNREACHABLE,
  * CTL_EXIT_PROTOCOL (the message is printed).
@@ -259,7 +291,13 @@ static int ctl_request(const struct ctl *c, const char *method, const char *targ
 		}
 	}
 	ans->status = p.msg.status;
-	if (p.msg.body_len) {
+	if (p.msg.body_len && ctl_is_png(&p.msg)) {
+		ans->raw = malloc(p.msg.body_len);
+		if (!ans->raw)
+			goto out;
+		memcpy(ans->raw, p.msg.body, p.msg.body_len);
+		ans->raw_len = p.msg.body_len;
+	} else if (p.msg.body_len) {
 		ans->body = json_loadb(p.msg.body, p.msg.body_len, 0, &je);
 		if (!ans->body) {
 			ctl_err("%s: the answer is not JSON: %s", c->socket, je.text);
@@ -378,6 +416,53 @@ static int ctl_simple(const struct ctl *c, const char *method, const char *endpo
 	return ret;
 }
 
+static void ctl_print_screen_text(const json_t *j)
+{
+	const char *text = json_string_value(json_object_get(j, "text"));
+
+	fputs(text ? text : "", stdout);
+}
+
+/* vm.screenshot into path (written whole, then renamed over it). */
+static int ctl_screenshot(const struct ctl *c, const char *path)
+{
+	struct ctl_answer a;
+	char tmp[4200];
+	FILE *f;
+	int ret = ctl_request(c, "GET", "/api/v1/vm.screenshot", NULL, CTL_IO_TIMEOUT_MS, &a);
+
+	if (ret)
+		return ret;
+	if (a.status >= 300) {
+		ret = ctl_refused(c, &a);
+		json_decref(a.body);
+		return ret;
+	}
+	if (!a.raw) {
+		ctl_err("%s: the answer is not a PNG image", c->socket);
+		json_decref(a.body);
+		return CTL_EXIT_PROTOCOL;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "wb");
+	if (!f || fwrite(a.raw, 1, a.raw_len, f) != a.raw_len || fclose(f) != 0 ||
+	    rename(tmp, path) < 0) {
+		ctl_err("%s: cannot write the image: %s", path, strerror(errno));
+		if (f)
+			unlink(tmp);
+		free(a.raw);
+		return CTL_EXIT_USAGE;
+	}
+	free(a.raw);
+	if (c->json) {
+		json_t *j = json_pack("{s:s,s:I}", "file", path, "bytes", (json_int_t)a.raw_len);
+
+		ctl_print_json(j);
+		json_decref(j);
+	}
+	return CTL_EXIT_OK;
+}
+
 static void ctl_print_ping(const json_t *j)
 {
 	const json_t *f = json_object_get(j, "features");
@@ -388,6 +473,60 @@ static void ctl_print_ping(const json_t *j)
 	       (long long)json_integer_value(json_object_get(j, "pid")));
 	json_array_foreach(f, i, x) printf("%s %s", i ? "," : "", json_string_value(x));
 	putchar('\n');
+}
+
+static int ctl_usage_error(const char *fmt, ...) PRINTF(1, 2);
+
+static void ctl_print_guestinfo(const json_t *j)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)j, key, v) printf("%s=%s\n", key, json_string_value(v));
+}
+
+/* guestinfo: every variable; KEY: its value (status 1 when it has none); KEY=VALUE; --unset. */
+static int ctl_guestinfo(const struct ctl *c, int argc, char **argv)
+{
+	const char *eq = argc == 2 ? strchr(argv[1], '=') : NULL;
+	struct ctl_answer a;
+	json_t *body, *v;
+	char *text;
+	int ret;
+
+	if (argc == 1)
+		return ctl_simple(c, "GET", "vm.guestinfo", NULL, ctl_print_guestinfo);
+	if (argc == 2 && !eq) {
+		ret = ctl_request(c, "GET", "/api/v1/vm.guestinfo", NULL, CTL_IO_TIMEOUT_MS, &a);
+		if (ret)
+			return ret;
+		if (a.status >= 300) {
+			ret = ctl_refused(c, &a);
+		} else if (!(v = json_object_get(a.body, argv[1]))) {
+			ctl_err("guestinfo.%s is not set", argv[1]);
+			ret = CTL_EXIT_REFUSED;
+		} else {
+			printf("%s\n", json_string_value(v));
+		}
+		json_decref(a.body);
+		return ret;
+	}
+	if (argc == 3 && !strcmp(argv[1], "--unset"))
+		body = json_pack("{s:n}", argv[2]);
+	else if (argc == 2)
+		body = json_pack("{s#:s}", argv[1], (int)(eq - argv[1]), eq + 1);
+	else
+		return ctl_usage_error(
+			"guestinfo: expected nothing, KEY, KEY=VALUE or --unset KEY");
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!text) {
+		ctl_err("guestinfo: out of memory");
+		return CTL_EXIT_USAGE;
+	}
+	ret = ctl_simple(c, "PUT", "vm.guestinfo", text, NULL);
+	free(text);
+	return ret;
 }
 
 static char *ctl_read_file(const char *path)
@@ -562,22 +701,6 @@ static const struct {
 	{ "shutdown-vmm", "vmm.shutdown" },
 };
 
-static bool ctl_is_command(const char *s)
-{
-	static const char *const others[] = { "ping",	"info",	  "counters",
-					      "create", "events", "wait-state" };
-
-	for (size_t i = 0; i < sizeof(ctl_actions) / sizeof(ctl_actions[0]); i++)
-		if (!strcmp(s, ctl_actions[i].cmd))
-			return true;
-	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
-		if (!strcmp(s, others[i]))
-			return true;
-	return false;
-}
-
-static int ctl_usage_error(const char *fmt, ...) PRINTF(1, 2);
-
 static int ctl_usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -589,12 +712,150 @@ static int ctl_usage_error(const char *fmt, ...)
 	return CTL_EXIT_USAGE;
 }
 
+/* A JSON string literal of s (quotes, backslashes and control bytes escaped); malloc'd. */
+static char *ctl_json_string(const char *s)
+{
+	json_t *j = json_string(s);
+	char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+	json_decref(j);
+	return text;
+}
+
+/* snapshot DIR [--no-resume] and restore DIR [--paused]: a file:// URL of DIR made absolute. */
+static int ctl_snapshot(const struct ctl *c, int argc, char **argv)
+{
+	bool snap = !strcmp(argv[0], "snapshot"), flag = false;
+	const char *dir = NULL, *flag_name = snap ? "--no-resume" : "--paused";
+	char cwd[4096], url[8300], body[8600], *quoted;
+	struct ctl_answer a;
+	int ret;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], flag_name))
+			flag = true;
+		else if (!dir && argv[i][0] != '-')
+			dir = argv[i];
+		else
+			return ctl_usage_error("%s: unknown argument %s", argv[0], argv[i]);
+	}
+	if (!dir || !dir[0])
+		return ctl_usage_error("%s: expected a snapshot directory", argv[0]);
+	if (dir[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+		return ctl_usage_error("%s: cannot tell the current directory", argv[0]);
+	if (strlen(dir) > 4000)
+		return ctl_usage_error("%s: the directory name is too long", argv[0]);
+	snprintf(url, sizeof(url), "file://%s%s%s", dir[0] == '/' ? "" : cwd,
+		 dir[0] == '/' ? "" : "/", dir);
+	quoted = ctl_json_string(url);
+	if (!quoted)
+		return CTL_EXIT_USAGE;
+	snprintf(body, sizeof(body), "{\"%s\": %s, \"resume\": %s}",
+		 snap ? "destination_url" : "source_url", quoted, flag ? "false" : "true");
+	free(quoted);
+	ret = ctl_request(c, "PUT", snap ? "/api/v1/vm.snapshot" : "/api/v1/vm.restore", body,
+			  CTL_LONG_TIMEOUT_MS, &a);
+	if (ret)
+		return ret;
+	if (a.status >= 300)
+		ret = ctl_refused(c, &a);
+	else if (!c->json)
+		printf("%s %s\n", snap ? "snapshot written to" : "restored from", url + 7);
+	json_decref(a.body);
+	return ret;
+}
+
+/* migrate URL [--downtime-ms N] and receive-migration URL [--set KEY=VALUE]... */
+static int ctl_migrate(const struct ctl *c, int argc, char **argv)
+{
+	bool send = !strcmp(argv[0], "migrate");
+	json_t *body = json_object(), *sets = json_array();
+	const char *url = NULL;
+	struct ctl_answer a;
+	char *text;
+	int ret;
+
+	if (!body || !sets)
+		return CTL_EXIT_USAGE;
+	for (int i = 1; i < argc; i++) {
+		char *end;
+
+		if (send && !strcmp(argv[i], "--downtime-ms") && i + 1 < argc) {
+			unsigned long ms = strtoul(argv[++i], &end, 10);
+
+			if (*end || !argv[i][0] || ms == 0 || ms > 60000) {
+				ret = ctl_usage_error("%s: --downtime-ms: 1 to 60000", argv[0]);
+				goto out;
+			}
+			json_object_set_new(body, "downtime_ms", json_integer((json_int_t)ms));
+		} else if (!send && !strcmp(argv[i], "--set") && i + 1 < argc) {
+			json_array_append_new(sets, json_string(argv[++i]));
+		} else if (!url && argv[i][0] != '-') {
+			url = argv[i];
+		} else {
+			ret = ctl_usage_error("%s: unknown argument %s", argv[0], argv[i]);
+			goto out;
+		}
+	}
+	if (!url) {
+		ret = ctl_usage_error("%s: expected unix:PATH or tcp:HOST:PORT", argv[0]);
+		goto out;
+	}
+	json_object_set_new(body, send ? "destination_url" : "receiver_url", json_string(url));
+	if (json_array_size(sets))
+		json_object_set(body, "set", sets);
+	text = json_dumps(body, JSON_COMPACT);
+	if (!text) {
+		ret = CTL_EXIT_USAGE;
+		goto out;
+	}
+	ret = ctl_request(c, "PUT",
+			  send ? "/api/v1/vm.send-migration" : "/api/v1/vm.receive-migration", text,
+			  CTL_LONG_TIMEOUT_MS, &a);
+	free(text);
+	if (ret)
+		goto out;
+	if (a.status >= 300)
+		ret = ctl_refused(c, &a);
+	else if (!c->json)
+		printf("%s %s\n", send ? "migrated to" : "migrated here from", url);
+	json_decref(a.body);
+out:
+	json_decref(sets);
+	json_decref(body);
+	return ret;
+}
+
+static bool ctl_is_command(const char *s)
+{
+	static const char *const others[] = {
+		"ping",	      "info",	    "counters",		"create",    "events",
+		"wait-state", "screenshot", "screen-text",	"guestinfo", "snapshot",
+		"restore",    "migrate",    "receive-migration"
+	};
+
+	for (size_t i = 0; i < sizeof(ctl_actions) / sizeof(ctl_actions[0]); i++)
+		if (!strcmp(s, ctl_actions[i].cmd))
+			return true;
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		if (!strcmp(s, others[i]))
+			return true;
+	return false;
+}
+
 /* The command's own options (events, wait-state); getopt is done with the global ones. */
 static int ctl_run(struct ctl *c, int argc, char **argv)
 {
 	const char *cmd = argv[0];
 
 	c->cmd = cmd;
+	if (argc == 2 && !strcmp(argv[1], "--tools") &&
+	    (!strcmp(cmd, "power-button") || !strcmp(cmd, "reboot")))
+		return ctl_simple(c, "PUT",
+				  !strcmp(cmd, "reboot") ? "vm.tools-reboot" : "vm.tools-halt",
+				  NULL, NULL);
+	if (!strcmp(cmd, "guestinfo"))
+		return ctl_guestinfo(c, argc, argv);
 	for (size_t i = 0; i < sizeof(ctl_actions) / sizeof(ctl_actions[0]); i++)
 		if (!strcmp(cmd, ctl_actions[i].cmd)) {
 			if (argc != 1)
@@ -613,6 +874,16 @@ static int ctl_run(struct ctl *c, int argc, char **argv)
 				  !strcmp(cmd, "info") ? ctl_print_info :
 							 ctl_print_counters);
 	}
+	if (!strcmp(cmd, "screenshot")) {
+		if (argc != 2)
+			return ctl_usage_error("%s: expected one file to write", cmd);
+		return ctl_screenshot(c, argv[1]);
+	}
+	if (!strcmp(cmd, "screen-text")) {
+		if (argc != 1)
+			return ctl_usage_error("%s takes no arguments", cmd);
+		return ctl_simple(c, "GET", "vm.screen-text", NULL, ctl_print_screen_text);
+	}
 	if (!strcmp(cmd, "create")) {
 		char *spec;
 		int ret;
@@ -626,6 +897,10 @@ static int ctl_run(struct ctl *c, int argc, char **argv)
 		free(spec);
 		return ret;
 	}
+	if (!strcmp(cmd, "snapshot") || !strcmp(cmd, "restore"))
+		return ctl_snapshot(c, argc, argv);
+	if (!strcmp(cmd, "migrate") || !strcmp(cmd, "receive-migration"))
+		return ctl_migrate(c, argc, argv);
 	if (!strcmp(cmd, "events")) {
 		unsigned long long since = 0;
 		bool follow = false;

@@ -2,6 +2,9 @@
 /* The device fuzz targets' machine (fuzz_dev.h). */
 #include "fuzz_dev.h"
 
+#include "virtio/virtio.h"
+#include "virtio/virtio_pci.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,4 +178,96 @@ void fuzz_disk_close(struct fuzz_disk *d)
 {
 	FUZZ_CHECK(blockdev_close(d->bd) == 0);
 	close(d->fd);
+}
+
+/* ---- the driver side of a virtio-pci function ---- */
+
+#define FUZZ_VPCI_FEATURES_OK \
+	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK)
+
+void fuzz_vpci_common(const struct fuzz_vpci *v, unsigned off, unsigned size, u64 val)
+{
+	bus_write(&v->pc->tp.p.mmio, v->bar4 + VIRTIO_PCI_COMMON_OFF + off, size, val);
+}
+
+void fuzz_vpci_notify(const struct fuzz_vpci *v, unsigned q)
+{
+	bus_write(&v->pc->tp.p.mmio, v->bar4 + VIRTIO_PCI_NOTIFY_OFF + q * VIRTIO_PCI_NOTIFY_MULT,
+		  2, q);
+}
+
+void fuzz_vpci_bars(const struct fuzz_vpci *v)
+{
+	fuzz_cfg_write(v->pc, v->devfn, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_BAR, 4, (u32)v->bar4);
+	fuzz_cfg_write(v->pc, v->devfn, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_BAR + 4, 4, 0);
+	fuzz_cfg_write(v->pc, v->devfn, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_MSIX_BAR, 4,
+		       (u32)v->bar1);
+	fuzz_cfg_write(v->pc, v->devfn, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+}
+
+void fuzz_vpci_features(const struct fuzz_vpci *v, u32 accept)
+{
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE);
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_STATUS, 1,
+			 VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_DFSELECT, 4, 0);
+	accept &= (u32)bus_read(&v->pc->tp.p.mmio, v->bar4 + VIRTIO_PCI_COMMON_DF, 4);
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_GF, 4, accept);
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_GF, 4, 1u << (VIRTIO_F_VERSION_1 - 32));
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_STATUS, 1, FUZZ_VPCI_FEATURES_OK);
+}
+
+void fuzz_vpci_msix(const struct fuzz_vpci *v, unsigned last, u64 msi_addr)
+{
+	unsigned msix = fuzz_cfg_find_cap(v->pc, v->devfn, PCI_CAP_ID_MSIX);
+
+	if (!msix)
+		return;
+	for (unsigned i = 0; i <= last; i++) {
+		bus_write(&v->pc->tp.p.mmio, v->bar1 + 16 * i, 4, msi_addr);
+		bus_write(&v->pc->tp.p.mmio, v->bar1 + 16 * i + 8, 4, 0x40 + i);
+		bus_write(&v->pc->tp.p.mmio, v->bar1 + 16 * i + 12, 4, 0); /* unmask */
+	}
+	fuzz_cfg_write(v->pc, v->devfn, msix + 2, 2, 0x8000);
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_MSIX, 2, 0);
+}
+
+void fuzz_vpci_queue(const struct fuzz_vpci *v, unsigned q, unsigned size, u64 desc, u64 avail,
+		     u64 used)
+{
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+	if (size)
+		fuzz_vpci_common(v, VIRTIO_PCI_COMMON_Q_SIZE, 2, size);
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (u32)desc);
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (u32)avail);
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_Q_USEDLO, 4, (u32)used);
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_Q_MSIX, 2, q + 1);
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+}
+
+void fuzz_vpci_driver_ok(const struct fuzz_vpci *v)
+{
+	fuzz_vpci_common(v, VIRTIO_PCI_COMMON_STATUS, 1,
+			 FUZZ_VPCI_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+}
+
+void fuzz_vring_desc(struct fuzz_pc *pc, u64 table, unsigned i, u64 addr, u32 len, u16 flags,
+		     u16 next)
+{
+	u64 d = table + 16ull * i;
+
+	fuzz_pc_put(pc, d, addr, 8);
+	fuzz_pc_put(pc, d + 8, len, 4);
+	fuzz_pc_put(pc, d + 12, flags, 2);
+	fuzz_pc_put(pc, d + 14, next, 2);
+}
+
+void fuzz_vring_post(struct fuzz_pc *pc, u64 avail, u16 *idx, unsigned qsize, u16 head)
+{
+	fuzz_pc_put(pc, avail + 4 + 2ull * (*idx % qsize), head, 2);
+	(*idx)++;
+	fuzz_pc_put(pc, avail + 2, *idx, 2);
 }

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A small machine for the device fuzz targets (fuzz_virtio_blk.c, fuzz_ahci.c, fuzz_pci.c):
- * the unit-test platform (tests/unit/harness: real buses, fake clock, RAM at gpa 0, MSI
- * recorder) with the real PCI host on it, configuration mechanism #1 accesses as a guest
- * makes them (ports 0xCF8/0xCFC), and disks that are raw images in memory (memfd) opened
- * through the real block layer with the synchronous engine, so completions arrive only when
- * the input polls for them and every run is deterministic.
+ * A small machine for the device fuzz targets (fuzz_virtio_blk.c, fuzz_virtio_pv.c,
+ * fuzz_ahci.c, fuzz_pci.c): the unit-test platform (tests/unit/harness: real buses, fake
+ * clock, RAM at gpa 0, MSI recorder) with the real PCI host on it, configuration mechanism #1
+ * accesses as a guest makes them (ports 0xCF8/0xCFC), the driver side of a virtio-pci function,
+ * and disks that are raw images in memory (memfd) opened through the real block layer with the
+ * synchronous engine, so completions arrive only when the input polls for them and every run
+ * is deterministic.
  */
 #ifndef TESTS_FUZZ_FUZZ_DEV_H
 #define TESTS_FUZZ_FUZZ_DEV_H
@@ -64,6 +65,37 @@ void fuzz_dma_start(struct fuzz_pc *pc);
 void fuzz_dma_sync(void);
 void fuzz_dma_check(void);
 void fuzz_dma_finish(void);
+
+/*
+ * The driver side of a modern virtio-pci function at 00:devfn, as the virtio fuzz targets
+ * drive it: BAR4 (common configuration and notifications) at bar4, the MSI-X table (BAR1) at
+ * bar1. fuzz_vpci_bars places both BARs and enables memory and bus mastering;
+ * fuzz_vpci_features resets the device and negotiates accept (of the offered features in word
+ * 0) and VERSION_1 up to FEATURES_OK; fuzz_vpci_msix points vectors 0..last at msi_addr with
+ * data 0x40 + vector, enables MSI-X and gives the configuration vector 0 (nothing without the
+ * capability); fuzz_vpci_queue sets up queue q (size 0: the device's) at desc, avail, used
+ * with MSI-X vector q + 1 and enables it; fuzz_vpci_driver_ok ends the set-up.
+ */
+struct fuzz_vpci {
+	struct fuzz_pc *pc;
+	unsigned devfn;
+	u64 bar4, bar1;
+};
+
+void fuzz_vpci_common(const struct fuzz_vpci *v, unsigned off, unsigned size, u64 val);
+void fuzz_vpci_notify(const struct fuzz_vpci *v, unsigned q);
+void fuzz_vpci_bars(const struct fuzz_vpci *v);
+void fuzz_vpci_features(const struct fuzz_vpci *v, u32 accept);
+void fuzz_vpci_msix(const struct fuzz_vpci *v, unsigned last, u64 msi_addr);
+void fuzz_vpci_queue(const struct fuzz_vpci *v, unsigned q, unsigned size, u64 desc, u64 avail,
+		     u64 used);
+void fuzz_vpci_driver_ok(const struct fuzz_vpci *v);
+
+/* Descriptor i of the split-ring table at table. */
+void fuzz_vring_desc(struct fuzz_pc *pc, u64 table, unsigned i, u64 addr, u32 len, u16 flags,
+		     u16 next);
+/* Make head available in the split ring's avail area at avail (idx: the driver's copy). */
+void fuzz_vring_post(struct fuzz_pc *pc, u64 avail, u16 *idx, unsigned qsize, u16 head);
 
 struct fuzz_disk {
 	int fd;

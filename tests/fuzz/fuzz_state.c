@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target for the device-state loader (src/vmm/state.c and every device's table and
- * post_load checks): a test platform carries one of each device type (UART, RTC, i8042, ACPI
- * PM, PCI host and PIIX, PIC, PIT, IOAPIC, local APIC, HPET, test device, pvpanic, AHCI with a
- * disk, virtio-blk, e1000 and virtio-net on a recording back end), all on the platform's
- * device list. An input that is a record set ("VMSS") is
- * checked and loaded as a whole machine state (platform_state_check / _load); one that is a
- * single record ("VMSR") goes to the device of its type, or to a struct cpu_state. After a
- * load succeeds, the devices are saved again and then driven a little (register reads and
- * writes, interrupt acknowledges, virtual time moving so their timers fire), so a state that
- * passes the checks but breaks a device's invariants shows up; then everything is reset.
+ * post_load checks): a test platform carries one of each device type (UART, RTC, i8042, ACPI PM,
+ * PCI host and PIIX, PIC, PIT, IOAPIC, local APIC, HPET, test device, pvpanic, VGA, AHCI with a
+ * disk, virtio-blk, e1000 and virtio-net on a recording back end), all on the platform's device
+ * list. An input that is a record set ("VMSS") is checked and loaded as a whole machine state
+ * (platform_state_check / _load); one that is a single record ("VMSR") goes to the device of its
+ * type, or to a struct cpu_state. After a load succeeds, the devices are saved again and then
+ * driven a little (register reads and writes, interrupt acknowledges, virtual time moving so
+ * their timers fire), so a state that passes the checks but breaks a device's invariants shows
+ * up; then everything is reset.
  *
  * `fuzz_state_replay --write-seeds DIR` (or the libFuzzer binary with that argument) writes a
  * seed corpus into DIR instead: a driven machine's state set and each device's record.
@@ -32,6 +32,7 @@
 #include "devices/rtc.h"
 #include "devices/testdev.h"
 #include "devices/uart.h"
+#include "devices/vga.h"
 #include "fake_net.h"
 #include "test_platform.h"
 #include "virtio/blk.h"
@@ -57,6 +58,8 @@ struct fuzz_machine {
 	struct lapic *lapic;
 	struct pic *pic;
 	struct blockdev *disk;
+	struct vga *vga;
+	struct vga_frame frame;
 	int disk_fd;
 	struct fake_net net; /* the NICs' back end */
 	bool ready;
@@ -127,6 +130,7 @@ static void fuzz_machine_init(void)
 					.queue_size = 16 };
 	struct e1000 *e;
 	struct virtio_net *vn;
+	struct vga_config vgc = { .name = "vga0", .vram_mib = VGA_VRAM_MIB_MIN, .slot = 5 };
 
 	if (test_platform_init(&fm.tp, FUZZ_RAM) < 0)
 		abort();
@@ -145,9 +149,10 @@ static void fuzz_machine_init(void)
 	ac.host = fm.host;
 	if (ahci_create(p, &ac, &a, NULL) || virtio_blk_create(p, fm.disk, &vc, &b, NULL) ||
 	    pci_host_add(fm.host, virtio_blk_pci(b), 4, 0, NULL) ||
-	    e1000_create(p, &ec, &e, NULL) || pci_host_add(fm.host, e1000_pci(e), 5, 0, NULL) ||
+	    e1000_create(p, &ec, &e, NULL) || pci_host_add(fm.host, e1000_pci(e), 6, 0, NULL) ||
 	    virtio_net_create(p, &nc, &vn, NULL) ||
-	    pci_host_add(fm.host, virtio_net_pci(vn), 6, 0, NULL))
+	    pci_host_add(fm.host, virtio_net_pci(vn), 7, 0, NULL) ||
+	    vga_create(p, fm.host, &vgc, &fm.vga, NULL))
 		abort();
 	fuzz_add(&lapic_device_ops, fm.lapic, "lapic0");
 	fuzz_add(&ioapic_device_ops, io, "ioapic");
@@ -166,6 +171,7 @@ static void fuzz_machine_init(void)
 	fuzz_add(&pvpanic_device_ops, pv, "pvpanic");
 	fuzz_add(&e1000_device_ops, e, "net0");
 	fuzz_add(&virtio_net_device_ops, vn, "net1");
+	fuzz_add(&vga_device_ops, fm.vga, "vga0");
 	fm.ready = true;
 }
 
@@ -184,7 +190,7 @@ static void fuzz_drive(void)
 	for (size_t i = 0; i < ARRAY_SIZE(mmio); i++)
 		(void)bus_read(&p->mmio, mmio[i], 4);
 	/* Config space of every function, and whatever the BARs map (AHCI, virtio). */
-	for (unsigned dev = 0; dev < 5; dev++) {
+	for (unsigned dev = 0; dev < 8; dev++) {
 		for (unsigned reg = 0; reg < 0x100; reg += 0x10) {
 			bus_write(&p->pio, 0xcf8, 4, 0x80000000u | dev << 11 | reg);
 			(void)bus_read(&p->pio, 0xcfc, 4);
@@ -199,6 +205,13 @@ static void fuzz_drive(void)
 	(void)lapic_ack(fm.lapic);
 	(void)lapic_read(fm.lapic, 0x390);
 	test_platform_advance(&fm.tp, 20000000);
+	/* The picture and the text of whatever registers the record left. */
+	if (vga_update(fm.vga, &fm.frame, true) == 0 && fm.frame.text) {
+		struct vga_text t;
+
+		if (vga_text(fm.vga, &t) == 0)
+			free(t.cells);
+	}
 }
 
 static void fuzz_machine_load(const u8 *data, size_t size)

@@ -90,6 +90,7 @@ struct fvb_seg {
 
 struct fvb {
 	struct fuzz_pc pc;
+	struct fuzz_vpci drv; /* the driver side of its virtio-pci function */
 	struct fuzz_disk disk;
 	struct virtio_blk *blk;
 	unsigned nq, qsize;
@@ -105,71 +106,31 @@ static u64 fvb_queue(unsigned q)
 	return FVB_RINGS + (q & 1) * FVB_QSTRIDE;
 }
 
-static void fvb_common(struct fvb *f, unsigned off, unsigned size, u64 val)
-{
-	bus_write(&f->pc.tp.p.mmio, FVB_BAR4 + VIRTIO_PCI_COMMON_OFF + off, size, val);
-}
-
-static void fvb_notify(struct fvb *f, unsigned q)
-{
-	bus_write(&f->pc.tp.p.mmio, FVB_BAR4 + VIRTIO_PCI_NOTIFY_OFF + q * VIRTIO_PCI_NOTIFY_MULT,
-		  2, q);
-}
-
 /* BARs at fixed addresses, MSI-X vectors, features, both queues: what a driver does first. */
 static void fvb_driver_init(struct fvb *f, u8 cfg, u32 accept)
 {
-	unsigned msix = fuzz_cfg_find_cap(&f->pc, FVB_DEVFN, PCI_CAP_ID_MSIX);
-	u8 ok = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
-
-	fuzz_cfg_write(&f->pc, FVB_DEVFN, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_BAR, 4,
-		       (u32)FVB_BAR4);
-	fuzz_cfg_write(&f->pc, FVB_DEVFN, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_BAR + 4, 4, 0);
-	fuzz_cfg_write(&f->pc, FVB_DEVFN, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_MSIX_BAR, 4,
-		       (u32)FVB_BAR1);
-	fuzz_cfg_write(&f->pc, FVB_DEVFN, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	f->drv = (struct fuzz_vpci){
+		.pc = &f->pc, .devfn = FVB_DEVFN, .bar4 = FVB_BAR4, .bar1 = FVB_BAR1
+	};
+	fuzz_vpci_bars(&f->drv);
 	if (cfg & FVB_CFG_RAW)
 		return;
-	fvb_common(f, VIRTIO_PCI_COMMON_STATUS, 1, 0);
-	fvb_common(f, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE);
-	fvb_common(f, VIRTIO_PCI_COMMON_STATUS, 1,
-		   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	fvb_common(f, VIRTIO_PCI_COMMON_DFSELECT, 4, 0);
-	accept &= (u32)bus_read(&f->pc.tp.p.mmio, FVB_BAR4 + VIRTIO_PCI_COMMON_DF, 4);
-	fvb_common(f, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
-	fvb_common(f, VIRTIO_PCI_COMMON_GF, 4, accept);
-	fvb_common(f, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
-	fvb_common(f, VIRTIO_PCI_COMMON_GF, 4, 1u << (VIRTIO_F_VERSION_1 - 32));
-	fvb_common(f, VIRTIO_PCI_COMMON_STATUS, 1, ok);
-	if (!(cfg & FVB_CFG_INTX) && msix) {
-		for (unsigned v = 0; v <= f->nq; v++) {
-			bus_write(&f->pc.tp.p.mmio, FVB_BAR1 + 16 * v, 4, FVB_MSI_ADDR);
-			bus_write(&f->pc.tp.p.mmio, FVB_BAR1 + 16 * v + 8, 4, 0x40 + v);
-			bus_write(&f->pc.tp.p.mmio, FVB_BAR1 + 16 * v + 12, 4, 0); /* unmask */
-		}
-		fuzz_cfg_write(&f->pc, FVB_DEVFN, msix + 2, 2, 0x8000);
-		fvb_common(f, VIRTIO_PCI_COMMON_MSIX, 2, 0);
-	}
+	fuzz_vpci_features(&f->drv, accept);
+	if (!(cfg & FVB_CFG_INTX))
+		fuzz_vpci_msix(&f->drv, f->nq, FVB_MSI_ADDR);
 	for (unsigned q = 0; q < f->nq; q++) {
 		u64 base = fvb_queue(q);
 
-		fvb_common(f, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
-		fvb_common(f, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (u32)base);
-		fvb_common(f, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (u32)(base + FVB_AVAIL));
-		fvb_common(f, VIRTIO_PCI_COMMON_Q_USEDLO, 4, (u32)(base + FVB_USED));
-		fvb_common(f, VIRTIO_PCI_COMMON_Q_MSIX, 2, q + 1);
-		fvb_common(f, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+		fuzz_vpci_queue(&f->drv, q, 0, base, base + FVB_AVAIL, base + FVB_USED);
 	}
-	fvb_common(f, VIRTIO_PCI_COMMON_STATUS, 1, ok | VIRTIO_STATUS_DRIVER_OK);
+	fuzz_vpci_driver_ok(&f->drv);
 }
 
 static void fvb_post(struct fvb *f, unsigned q, u16 head)
 {
 	u64 avail = fvb_queue(q) + FVB_AVAIL;
 
-	fuzz_pc_put(&f->pc, avail + 4 + 2ull * (f->avail_idx[q] % f->qsize), head, 2);
-	f->avail_idx[q]++;
-	fuzz_pc_put(&f->pc, avail + 2, f->avail_idx[q], 2);
+	fuzz_vring_post(&f->pc, avail, &f->avail_idx[q], f->qsize, head);
 }
 
 /*
@@ -244,16 +205,6 @@ static void fvb_teardown(struct fvb *f)
 	fuzz_pc_destroy(&f->pc);
 }
 
-static void fvb_desc(struct fvb *f, u64 table, unsigned i, u64 addr, u32 len, u16 flags, u16 next)
-{
-	u64 d = table + 16ull * i;
-
-	fuzz_pc_put(&f->pc, d, addr, 8);
-	fuzz_pc_put(&f->pc, d + 8, len, 4);
-	fuzz_pc_put(&f->pc, d + 12, flags, 2);
-	fuzz_pc_put(&f->pc, d + 14, next, 2);
-}
-
 /*
  * u8 q, u8 type selector, le64 sector, le16 data bytes, u8 segments, u8 flags, then for
  * DISCARD / WRITE_ZEROES le32 sectors, le32 segment flags. Builds the chain the way a driver
@@ -312,29 +263,31 @@ static void fvb_request(struct fvb *f, struct fuzz_in *in)
 	if (flags & FVB_REQ_INDIRECT) {
 		table = fuzz_pc_alloc(&f->pc, 16ull * n);
 		for (unsigned i = 0; i < n; i++)
-			fvb_desc(f, table, i, s[i].addr, s[i].len,
-				 (u16)(s[i].flags |
-				       (i + 1 < n || (flags & FVB_REQ_LOOP) ? VIRTQ_DESC_F_NEXT :
-									      0)),
-				 (u16)(i + 1 < n ? i + 1 : 0));
-		fvb_desc(f, fvb_queue(q), head, table, 16 * n, VIRTQ_DESC_F_INDIRECT, 0);
+			fuzz_vring_desc(&f->pc, table, i, s[i].addr, s[i].len,
+					(u16)(s[i].flags | (i + 1 < n || (flags & FVB_REQ_LOOP) ?
+								    VIRTQ_DESC_F_NEXT :
+								    0)),
+					(u16)(i + 1 < n ? i + 1 : 0));
+		fuzz_vring_desc(&f->pc, fvb_queue(q), head, table, 16 * n, VIRTQ_DESC_F_INDIRECT,
+				0);
 		f->next_desc[q] = (u16)(head + 1);
 	} else {
 		for (unsigned i = 0; i < n; i++) {
 			unsigned d = (head + i) % f->qsize;
 			bool last = i + 1 == n;
 
-			fvb_desc(f, fvb_queue(q), d, s[i].addr, s[i].len,
-				 (u16)(s[i].flags |
-				       (!last || (flags & FVB_REQ_LOOP) ? VIRTQ_DESC_F_NEXT : 0)),
-				 (u16)(last ? head : (d + 1) % f->qsize));
+			fuzz_vring_desc(
+				&f->pc, fvb_queue(q), d, s[i].addr, s[i].len,
+				(u16)(s[i].flags |
+				      (!last || (flags & FVB_REQ_LOOP) ? VIRTQ_DESC_F_NEXT : 0)),
+				(u16)(last ? head : (d + 1) % f->qsize));
 		}
 		f->next_desc[q] = (u16)(head + n);
 	}
 	fvb_post(f, q, head);
 	fuzz_dma_sync(); /* the driver's writes */
 	if (!(flags & FVB_REQ_NO_KICK))
-		fvb_notify(f, q);
+		fuzz_vpci_notify(&f->drv, q);
 }
 
 static unsigned fvb_size(u8 sel)
@@ -365,7 +318,7 @@ static void fvb_op(struct fvb *f, struct fuzz_in *in)
 		flags = fuzz_u16(in);
 		next = fuzz_u16(in);
 		table = fvb_queue(q);
-		fvb_desc(f, table, idx % f->qsize, addr, len, flags, next);
+		fuzz_vring_desc(&f->pc, table, idx % f->qsize, addr, len, flags, next);
 		fuzz_dma_sync();
 		break;
 	}
@@ -381,7 +334,7 @@ static void fvb_op(struct fvb *f, struct fuzz_in *in)
 		fuzz_dma_sync();
 		break;
 	case FVB_OP_NOTIFY:
-		fvb_notify(f, fuzz_u8(in));
+		fuzz_vpci_notify(&f->drv, fuzz_u8(in));
 		break;
 	case FVB_OP_POLL:
 		(void)!virtio_blk_poll(f->blk);
@@ -392,7 +345,7 @@ static void fvb_op(struct fvb *f, struct fuzz_in *in)
 	case FVB_OP_COMMON:
 		off = fuzz_u8(in) % VIRTIO_PCI_COMMON_SIZE;
 		size = fvb_size(fuzz_u8(in));
-		fvb_common(f, off, size, fuzz_u32(in));
+		fuzz_vpci_common(&f->drv, off, size, fuzz_u32(in));
 		break;
 	case FVB_OP_READ:
 		off = fuzz_u16(in) % VIRTIO_PCI_BAR_SIZE;

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Write the seed corpora of the fuzz targets virtio_blk, ahci, pci, fw_cfg, boot and bt.
+"""Write the seed corpora of the fuzz targets virtio_blk, virtio_pv, ahci, pci, fw_cfg, boot and
+bt.
 
 Each seed is a small, meaningful input in the target's own format (the comment at the top of
 tests/fuzz/fuzz_<target>.c describes it): a driver session that reads and writes, a command a
@@ -661,13 +662,15 @@ def boot_seeds():
 # ---------------------------------------------------------------------------- BT (fuzz_bt.c)
 
 BT_USER, BT_RING0, BT_REAL, BT_PROT32 = range(4)
-BT_DECODE_ONLY, BT_FAULT_UNMAPPED = 4, 0x40
+BT_DECODE_ONLY, BT_FAULT_UNMAPPED, BT_JIT = 4, 0x40, 0x80
 
 
-def bt_input(mode, code, insns=1, regs=None, rflags=0x202, fault=True, decode_only=False):
+def bt_input(mode, code, insns=1, regs=None, rflags=0x202, fault=True, decode_only=False,
+             jit=False):
     regs = list(regs or [0x100, 0x80, 0x1f00, 0x2000, 0x100, 0x1000, 0x2100, 0x2200] + [0] * 8)
     cfg = mode | ((insns - 1) << 3) | (BT_FAULT_UNMAPPED if fault else 0)
     cfg |= BT_DECODE_ONLY if decode_only else 0
+    cfg |= BT_JIT if jit else 0
     return u8(cfg) + b''.join(u16(r) for r in regs) + u16(rflags) + bytes(code)
 
 
@@ -771,9 +774,76 @@ def bt_seeds():
         for name, code in codes.items():
             s[prefix + '-' + name] = bt_input(mode, h(code.replace(' ', '')), insns=4,
                                               fault=fault)
+            if mode in (BT_USER, BT_RING0):  # the same code compiled by the JIT
+                s['jit-' + prefix + '-' + name] = bt_input(mode, h(code.replace(' ', '')),
+                                                           insns=4, fault=fault, jit=True)
     s['decode-only-long'] = bt_input(BT_USER, h('f0f2f36766' + '2e' * 5 + '480fb18c8800100000'),
                                      decode_only=True)
     s['decode-only-moffs'] = bt_input(BT_USER, h('48a1' + '11' * 8), decode_only=True)
+    return s
+
+
+# ------------------------------------------- virtio-rng, virtio-console (fuzz_virtio_pv.c)
+
+PV_MEM, PV_DESC, PV_POST, PV_AVAIL_IDX, PV_NOTIFY, PV_BUFFER, PV_COMMON, PV_READ, PV_MSIX, \
+    PV_CFG, PV_DEVCFG, PV_RESET, PV_DEFER, PV_CLOCK, PV_INPUT, PV_RESIZE = range(16)
+PV_WRITE, PV_INDIRECT, PV_LOOP, PV_CTRL, PV_NO_KICK = 1, 2, 4, 8, 16
+# virtio-console control events (VIRTIO 1.2 5.3.6.2)
+CON_DEVICE_READY, CON_PORT_READY, CON_PORT_OPEN = 0, 3, 6
+
+
+def pv_cfg(console=False, qsize=1, limit=False, raw=False):
+    return u8((1 if console else 0) | (qsize << 1) | (8 if limit else 0) | (16 if raw else 0))
+
+
+def pv_buf(q, length, flags=0, segs=1, ctrl=None):
+    if ctrl is not None:
+        flags |= PV_CTRL
+    out = u8(PV_BUFFER) + u8(q) + u8(segs - 1) + u16(length - 1) + u8(flags)
+    if ctrl is not None:
+        out += u32(ctrl[0]) + u16(ctrl[1]) + u16(ctrl[2])
+    return out
+
+
+def pv_seeds():
+    all_f = 0xffffffff
+    rng = pv_cfg(qsize=1) + u32(all_f)
+    s = {}
+    s['rng-fill'] = rng + pv_buf(0, 64, PV_WRITE) + pv_buf(0, 512, PV_WRITE, 3)
+    s['rng-indirect'] = rng + pv_buf(0, 256, PV_WRITE | PV_INDIRECT, 4)
+    s['rng-loop'] = rng + pv_buf(0, 64, PV_WRITE | PV_LOOP, 2)
+    s['rng-readable'] = rng + pv_buf(0, 64)
+    s['rng-limited'] = (pv_cfg(qsize=1, limit=True) + u32(all_f) +
+                        b''.join(pv_buf(0, 64, PV_WRITE) for _ in range(8)) +
+                        u8(PV_CLOCK) + u32(100_000_000) + u8(PV_CLOCK) + u32(250_000_000) +
+                        u8(PV_RESET) + u8(PV_CLOCK) + u32(100_000_000))
+    s['rng-raw'] = (pv_cfg(raw=True) + u32(all_f) + u8(PV_COMMON) + u8(0x14) + u8(0) + u32(0xf) +
+                    u8(PV_NOTIFY) + u8(0))
+    con = pv_cfg(console=True, qsize=1) + u32(all_f)
+    # The Linux driver's opening: receive buffers on port 0 and control, DEVICE_READY, then
+    # PORT_READY and PORT_OPEN for each port; data both ways; a resize; emergency write.
+    hello = con
+    for q in (0, 2, 4, 6):
+        hello += pv_buf(q, 64, PV_WRITE)
+    hello += pv_buf(2, 64, PV_WRITE) + pv_buf(2, 64, PV_WRITE)
+    hello += pv_buf(3, 8, ctrl=(0, CON_DEVICE_READY, 1))
+    for port in range(3):
+        hello += pv_buf(3, 8, ctrl=(port, CON_PORT_READY, 1))
+        hello += pv_buf(3, 8, ctrl=(port, CON_PORT_OPEN, 1))
+    s['console-handshake'] = hello
+    s['console-data'] = (hello + pv_buf(1, 100) + pv_buf(5, 300, 0, 3) +
+                         pv_buf(7, 64, PV_INDIRECT, 2) +
+                         u8(PV_INPUT) + u8(0) + u8(40) + u8(PV_INPUT) + u8(2) + u8(200) +
+                         u8(PV_DEFER))
+    s['console-resize-emerg'] = (hello + u8(PV_RESIZE) + u8(0) + u16(132) + u16(43) +
+                                 u8(PV_DEVCFG) + u8(8) + u8(2) + u32(ord('!')) +
+                                 u8(PV_RESIZE) + u8(1) + u16(80) + u16(25))
+    s['console-bad-control'] = (hello + pv_buf(3, 8, ctrl=(99, CON_PORT_READY, 1)) +
+                                pv_buf(3, 8, ctrl=(0, 0xffff, 7)) + pv_buf(3, 4) +
+                                pv_buf(3, 8, PV_WRITE, ctrl=(0, CON_PORT_OPEN, 0)) +
+                                pv_buf(3, 64, PV_LOOP, 2))
+    s['console-reset-in-flight'] = (hello + pv_buf(1, 100, PV_NO_KICK) + u8(PV_RESET) +
+                                    u8(PV_NOTIFY) + u8(1))
     return s
 
 
@@ -848,7 +918,8 @@ def fw_cfg_seeds():
 # machine can take longer than libFuzzer's 10 s timeout): replayed by suite fuzz-smoke only.
 SLOW = {'virtio_blk': lambda: {'wrapping-index': vb_wrap()}}
 
-TARGETS = {'virtio_blk': vb_seeds, 'ahci': ahci_seeds, 'pci': pci_seeds, 'fw_cfg': fw_cfg_seeds,
+TARGETS = {'virtio_blk': vb_seeds, 'virtio_pv': pv_seeds, 'ahci': ahci_seeds, 'pci': pci_seeds,
+           'fw_cfg': fw_cfg_seeds,
            'boot': boot_seeds, 'bt': bt_seeds}
 
 

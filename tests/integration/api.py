@@ -14,6 +14,8 @@ usage: api.py VMM GUEST_DIR SOURCE_ROOT CASE
               spec's control.path, usage errors
   counters    vm.counters of a guest doing virtio-blk I/O: requests, bytes, bus accesses,
               the engine's figures
+  guestinfo   vm.guestinfo and vm.tools-halt/-reboot: the spec's variables, set and removed,
+              bad requests, no tools, no backdoor
   openapi     every path of config/vmm-api.yaml answers with its documented method, and every
               endpoint the server lists is documented
 
@@ -208,6 +210,15 @@ def case_endpoints():
         api.must("GET", "vm.info", 404, cls="NotCreated")
         api.must("PUT", "vm.create", 204, body=v.spec())
         check(api.state() == "Created", "second VM not Created")
+        # A NIC added before boot is in the VM's spec; a VM with a display refuses one (it
+        # would sit after the VGA card, where a restore of the same spec would not put it).
+        api.must("PUT", "vm.add-net", 204, body={"model": "e1000"})
+        nics = api.must("GET", "vm.info", 200).json()["config"].get("nics", [])
+        check(len(nics) == 1 and nics[0]["model"] == "e1000", f"vm.info nics after add: {nics}")
+        api.must("PUT", "vm.delete", 204)
+        api.must("PUT", "vm.create", 204, body=v.spec(display={"type": "headless"}))
+        r = api.must("PUT", "vm.add-net", 409, body={"model": "e1000"})
+        check("display" in r.json()["error"]["desc"], f"vm.add-net with a display: {r!r}")
         api.must("PUT", "vm.delete", 204)
 
         # Methods and paths.
@@ -557,8 +568,59 @@ def case_openapi():
         v.kill()
 
 
+# ------------------------------------------------------------------------------ guestinfo
+
+def case_guestinfo():
+    # vm.guestinfo and vm.tools-*: the spec's variables, set and removed through the API;
+    # bad bodies, keys and values refused; requests to tools nobody runs refused; a VM
+    # without the backdoor refuses them all.
+    require_accel()
+    v = ApiVMM()
+    api = v.api
+    try:
+        api.must("GET", "vm.guestinfo", 404, cls="NotCreated")
+        api.must("PUT", "vm.tools-halt", 404, cls="NotCreated")
+        api.must("PUT", "vm.create", 204,
+                 body=v.spec(hypercall={"vmware_backdoor": True},
+                             guestinfo={"demo": "hello", "gone": "soon"}))
+        r = api.must("GET", "vm.guestinfo", 200)
+        check(r.json() == {"demo": "hello", "gone": "soon"}, f"guestinfo: {r!r}")
+        api.must("PUT", "vm.tools-halt", 409, cls="WrongState")  # Created, not running
+        api.must("PUT", "vm.boot", 204)
+        v.wait_serial("boot")
+        api.must("PUT", "vm.guestinfo", 204, body={"answer": "42", "gone": None})
+        r = api.must("GET", "vm.guestinfo", 200)
+        check(r.json() == {"demo": "hello", "answer": "42"}, f"after PUT: {r!r}")
+        for body in ("[1]", "{\"k\": ", {"k": 5}, {"bad key!": "x"}, {"k": "v" * 1024},
+                     {"k" * 64: "v"}):
+            api.must("PUT", "vm.guestinfo", 400, body=body, cls="BadRequest")
+        r = api.must("PUT", "vm.guestinfo", 409, body={f"k{i}": "v" for i in range(70)},
+                     cls="TooMany")
+        check("64 variables" in r.json()["error"]["desc"], f"TooMany: {r!r}")
+        check(len(api.must("GET", "vm.guestinfo", 200).json()) == 64, "not 64 variables")
+        for ep in ("vm.tools-halt", "vm.tools-reboot"):
+            r = api.must("PUT", ep, 409, cls="NoTools")
+            check("vmtoolsd is not running" in r.json()["error"]["desc"], f"{ep}: {r!r}")
+        api.must("PUT", "vm.pause", 204)
+        api.must("PUT", "vm.tools-halt", 409, cls="WrongState")
+        api.must("PUT", "vm.resume", 204)
+        api.must("PUT", "vm.shutdown", 204)
+        api.must("PUT", "vm.delete", 204)
+        api.must("PUT", "vm.create", 204, body=v.spec())
+        for m, ep in (("GET", "vm.guestinfo"), ("PUT", "vm.tools-halt"),
+                      ("PUT", "vm.tools-reboot")):
+            r = api.must(m, ep, 409, cls="NoBackdoor")
+            check("hypercall.vmware_backdoor" in r.json()["error"]["desc"], f"{ep}: {r!r}")
+        api.must("PUT", "vm.guestinfo", 409, body={"a": "b"}, cls="NoBackdoor")
+        print("ok: vm.guestinfo reads the spec's variables, sets and removes them, refuses bad "
+              "bodies and the 65th; vm.tools-* refused without tools, when not running, and "
+              "without the backdoor")
+    finally:
+        v.kill()
+
+
 cases = {"endpoints": case_endpoints, "transport": case_transport, "sockets": case_sockets,
-         "openapi": case_openapi, "counters": case_counters}
+         "openapi": case_openapi, "counters": case_counters, "guestinfo": case_guestinfo}
 if case not in cases:
     print(__doc__)
     sys.exit(2)

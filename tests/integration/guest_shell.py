@@ -31,6 +31,32 @@ def guest_dir(default):
 # A terminal control sequence (ECMA-48 CSI): ESC [ parameters intermediates final byte.
 CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
+# The Debian 12 systemd guest tests/integration/systemd_guest.sh builds in a folder: its kernel,
+# its own initramfs, the command line for its VMDK root on virtio-blk (no_timer_check: see
+# docs/architecture.md, lost PIT ticks on a loaded host), and its login prompt.
+SYSTEMD_CMDLINE = "console=ttyS0 root=/dev/vda rw no_timer_check"
+SYSTEMD_LOGIN = b"vmm-guest login: "
+
+
+def systemd_boot_files(gdir):
+    """The systemd guest's kernel and initramfs in gdir."""
+    return os.path.join(gdir, "vmlinuz"), os.path.join(gdir, "initrd.img")
+
+
+def vmdk_delta(base_vmdk, work, vmm_img):
+    """A new VMDK delta in folder work over base_vmdk, which is hard-linked (or copied) into
+    work first: a delta names its parent inside its own folder (docs/security.md). Returns
+    (the delta, the parent's path in work)."""
+    base = os.path.join(work, os.path.basename(base_vmdk))
+    try:
+        os.link(base_vmdk, base)
+    except OSError:
+        shutil.copyfile(base_vmdk, base)
+    disk = os.path.join(work, "run.vmdk")
+    subprocess.run([vmm_img, "snapshot", base, disk], check=True, stdout=subprocess.DEVNULL)
+    return disk, base
+
+
 class GuestError(Exception):
     pass
 
@@ -51,7 +77,7 @@ class LinuxGuest:
 
     def __init__(self, kernel, initrd, cmdline="console=ttyS0", vcpus=1, memory_mib=256,
                  engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None,
-                 cpu=None, api=False, nics=()):
+                 cpu=None, api=False, extra_spec=None, nics=()):
         # The spec lives in a private folder and resolves relative paths against it.
         kernel, initrd = os.path.abspath(kernel), os.path.abspath(initrd)
         disks = [dict(d, path=os.path.abspath(d["path"])) for d in disks]
@@ -82,6 +108,8 @@ class LinuxGuest:
                 spec["bt"] = bt
             if nics:
                 spec["nics"] = list(nics)
+            # More top-level spec sections (vmm only): a display, consoles, rng, hypercall...
+            spec.update(extra_spec or {})
             # The state round-trip debug switch (docs/device-state.md), for the tests that
             # boot the same guest with every device's state saved and reloaded meanwhile.
             roundtrip_ms = os.environ.get("VMM_STATE_ROUNDTRIP_MS")
@@ -173,7 +201,9 @@ class LinuxGuest:
         start = len(self.transcript)
         # The tag is split in the command text, so the terminal's echo of the line cannot match.
         self.sock.sendall(f"{command}; echo \"@@END{self.seq}\"\"@@ $?\"\n".encode())
-        pattern = re.compile(re.escape(tag) + r" (\d+)\r?\n")
+        # The status ends at the first non-digit: usually the newline, but a kernel message
+        # printed on the console at that moment may follow it on the same line.
+        pattern = re.compile(re.escape(tag) + r" (\d+)(?=\D)")
         deadline = time.monotonic() + timeout
         while True:
             out = self.transcript[start:].decode("latin-1")
@@ -191,6 +221,31 @@ class LinuxGuest:
         if echo_end >= 0:
             body = body[body.find("\n", echo_end) + 1:]
         return int(m.group(1)), body.strip("\n")
+
+    def login(self, prompt, timeout, user=b"root"):
+        """Wait for a getty's prompt (a kernel panic before it fails at once), then log in as
+        user without a password and wait for the shell's prompt. Returns the seconds to the
+        login prompt."""
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        while prompt not in self.transcript:
+            if b"Kernel panic" in self.transcript:
+                raise GuestError("the guest's kernel panicked before the login prompt")
+            self._read_more(deadline, "the login prompt")
+        took = time.monotonic() - t0
+        self.sock.sendall(user + b"\n")
+        self._read_until(b"# ", 120, self.transcript.rfind(prompt))
+        return took
+
+    def read_until_exit(self, timeout):
+        """Keep reading the console until the process ends (a peer may stall a guest whose
+        console output nobody reads); returns its exit status."""
+        try:
+            while self.proc.poll() is None:
+                self._read_more(time.monotonic() + timeout, "the process's exit")
+        except GuestError:
+            pass  # the console closes as the process exits
+        return self.wait_exit(timeout)
 
     def poweroff(self, timeout=120):
         """`poweroff -f` in the guest; returns the process exit status."""

@@ -142,18 +142,18 @@ def cpio_newc(entries):
     return bytes(out)
 
 
-def build_initrd(gdir, work, modules=None, extra=()):
+def build_initrd(gdir, work, wanted=WANTED_MODULES, extra=()):
     """The default initramfs followed by a second archive with /vmmtest/NN-module.ko files
     (the kernel unpacks concatenated archives in order) and /vmmtest/load, a script that
     insmods them in dependency order. The default archive carries only some of the storage
-    modules (not scsi_common, t10-pi, ext4 or isofs, and no modules.dep). modules: the
+    modules (not scsi_common, t10-pi, ext4 or isofs, and no modules.dep). wanted: the
     top-level modules (default: the storage test's); extra: more (name, mode, data) entries."""
     moddir, release = generic_modules_dir(gdir)
     if not moddir:
         skip(f"no unpacked generic kernel modules under {gdir}/cache (scripts/build-guest.sh)")
-    files = module_load_order(moddir, modules or WANTED_MODULES)
+    files = module_load_order(moddir, wanted)
     entries = [("vmmtest", 0o40755, b"")]
-    script = "#!/bin/sh\n# insmod the storage test's modules in dependency order\nrc=0\n"
+    script = "#!/bin/sh\n# insmod the test's modules in dependency order\nrc=0\n"
     for i, path in enumerate(files):
         name = f"vmmtest/{i:02d}-{os.path.basename(path)}"
         with open(path, "rb") as f:

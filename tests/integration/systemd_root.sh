@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Build (or reuse) the Debian 12 root the systemd test boots with systemd-nspawn:
-#   systemd_root.sh ROOT
+#   systemd_root.sh ROOT [EXTRA_PACKAGES]
+# (EXTRA_PACKAGES, a comma list, for systemd_guest.sh: the same root with a kernel, for a VM.)
 # debootstrap --variant=minbase with systemd as init and the shared libraries vmm needs, from
 # the Debian mirror apt is configured with (the first URIs of /etc/apt/sources.list.d/*.sources
 # or /etc/apt/sources.list). ROOT/.vmm-root-stamp records the package list; a root whose stamp
@@ -10,13 +11,13 @@
 # Exit status: 0 ready; 77 the host cannot build it (no debootstrap, not root); 1 it failed.
 set -eu
 
-if [ $# -ne 1 ]; then
-	echo "usage: $0 ROOT" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+	echo "usage: $0 ROOT [EXTRA_PACKAGES]" >&2
 	exit 2
 fi
 root=$1
 pkgs="systemd,systemd-sysv,dbus,libjansson4,liburing2,libaio1,libseccomp2,zlib1g,liblzma5"
-pkgs="$pkgs,liblz4-1,libsystemd0"
+pkgs="$pkgs,liblz4-1,libsystemd0,libvncserver1,libpng16-16,libslirp0,libglib2.0-0${2:+,$2}"
 stamp="debootstrap bookworm minbase $pkgs"
 
 if [ -f "$root/.vmm-root-stamp" ] && [ "$(cat "$root/.vmm-root-stamp")" = "$stamp" ]; then

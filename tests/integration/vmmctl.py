@@ -32,18 +32,19 @@ def run(*args, status=0, timeout=60):
     return r
 
 
-def spec_file(guest, name="ctl-test"):
+def spec_file(guest, name="ctl-test", **extra):
     path = os.path.join(d, f"{name}.json")
     with open(path, "w") as f:
         json.dump({"name": name, "memory_mib": 16, "accel": ACCEL,
                    "boot": {"flat": f"{guests}/{guest}.bin"},
-                   "serial": {"target": "file", "path": serial}}, f)
+                   "serial": {"target": "file", "path": serial}, **extra}, f)
     return path
 
 
 # Usage and unreachable VMMs need no VMM.
 r = run("--help")
-for s in ("Exit status:", "wait-state STATE", "power-button", "/run/vmm/NAME.sock"):
+for s in ("Exit status:", "wait-state STATE", "power-button", "/run/vmm/NAME.sock",
+          "guestinfo", "--tools"):
     if s not in r.stdout:
         fail(f"--help lacks {s!r}")
 run("--version")
@@ -102,7 +103,8 @@ try:
     if "InvalidSpec" not in r.stderr or "memory_mib" not in r.stderr:
         fail(f"create with a bad spec: {r.stderr}")
     run("-s", sock, "create", os.path.join(d, "missing.json"), status=2)
-    run("-s", sock, "create", spec_file("api_guest"))
+    run("-s", sock, "create", spec_file("api_guest", hypercall={"vmware_backdoor": True},
+                                        guestinfo={"demo": "hello world"}))
     r = run("-s", sock, "info")
     if "state:  Created" not in r.stdout or f"engine: {ACCEL}" not in r.stdout:
         fail(f"info: {r.stdout}")
@@ -138,6 +140,31 @@ try:
     lines = run("-s", sock, "--json", "events", "--since", "3").stdout.splitlines()
     if json.loads(lines[0])["event"] != "paused":
         fail(f"events --since 3 --json: {lines}")
+    # guestinfo (the backdoor's variables): list, read one, set, remove; bad keys refused.
+    r = run("-s", sock, "guestinfo")
+    if r.stdout != "demo=hello world\n":
+        fail(f"guestinfo: {r.stdout!r}")
+    if run("-s", sock, "guestinfo", "demo").stdout != "hello world\n":
+        fail("guestinfo demo does not print the spec's value")
+    run("-s", sock, "guestinfo", "answer=42")
+    if run("-s", sock, "guestinfo", "answer").stdout != "42\n":
+        fail("guestinfo answer=42 is not read back")
+    if json.loads(run("-s", sock, "--json", "guestinfo").stdout) != {"demo": "hello world",
+                                                                     "answer": "42"}:
+        fail("guestinfo --json")
+    run("-s", sock, "guestinfo", "--unset", "answer")
+    r = run("-s", sock, "guestinfo", "answer", status=1)
+    if "guestinfo.answer is not set" not in r.stderr:
+        fail(f"guestinfo of a removed key: {r.stderr}")
+    r = run("-s", sock, "guestinfo", "bad key!=x", status=1)
+    if "BadRequest" not in r.stderr:
+        fail(f"guestinfo with a bad key: {r.stderr}")
+    run("-s", sock, "guestinfo", "a", "b", status=2)
+    # No tools run in this guest: the requests to them are refused, saying so.
+    for cmd in ("power-button", "reboot"):
+        r = run("-s", sock, cmd, "--tools", status=1)
+        if "NoTools" not in r.stderr or "vmtoolsd is not running" not in r.stderr:
+            fail(f"{cmd} --tools without tools: {r.stderr}")
     run("-s", sock, "shutdown")
     run("-s", sock, "wait-state", "Shutdown", "--timeout", "5")
     run("-s", sock, "delete")

@@ -45,6 +45,8 @@ static void bt_io_check(struct bt_cpu *cpu, u16 port, unsigned size)
 	u64 f = cpu->st.rflags, off;
 	u32 bits;
 
+	if (bt_hyper_port(cpu, port)) /* the VMware backdoor's ports: open at any CPL */
+		return;
 	if (bt_cpu_mode(cpu) == BT_MODE_REAL ||
 	    (!(f & BT_VM) && bt_cpu_cpl(cpu) <= ((f >> 12) & 3)))
 		return;
@@ -66,6 +68,7 @@ static u64 bt_io_in(struct bt_cpu *cpu, u16 port, unsigned sz)
 		bt_debug_io(cpu, port, sz);
 	if (cpu->mem->pio)
 		cpu->mem->pio(cpu->mem->io_opaque, cpu->index, port, sz, false, &v);
+	bt_mem_changes_pending(cpu); /* a device may have moved a RAM-like region */
 	return v & bt_mask(sz);
 }
 
@@ -75,6 +78,7 @@ static void bt_io_out(struct bt_cpu *cpu, u16 port, unsigned sz, u64 v)
 		bt_debug_io(cpu, port, sz);
 	if (cpu->mem->pio)
 		cpu->mem->pio(cpu->mem->io_opaque, cpu->index, port, sz, true, &v);
+	bt_mem_changes_pending(cpu); /* a PCI configuration write may have moved a BAR */
 }
 
 /* One iteration; returns false when a REPE/REPNE condition ends the loop. */
@@ -192,6 +196,8 @@ void bt_op_string(struct bt_cpu *cpu, const struct bt_insn *in)
 			    in->opsz == 1 ? 1 :
 			    in->opsz == 2 ? 2 :
 					    4);
+	if (bt_hyper_string(cpu, in)) /* a VMware backdoor high-bandwidth transfer */
+		return;
 	if (in->rep == BT_REP_NONE) {
 		bt_str_once(cpu, in);
 		return;
@@ -223,6 +229,8 @@ void bt_op_inout(struct bt_cpu *cpu, const struct bt_insn *in)
 	u16 port = (in->opcode & 8) ? (u16)cpu->st.gpr[CPU_RDX] : (u16)(in->imm & 0xff);
 
 	bt_io_check(cpu, port, sz);
+	if (in->opcode == 0xed && bt_hyper_in(cpu, port, sz)) /* a VMware backdoor call */
+		return;
 	if (in->opcode & 2)
 		bt_io_out(cpu, port, sz, bt_get_reg(cpu, CPU_RAX, sz));
 	else

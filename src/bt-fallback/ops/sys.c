@@ -233,6 +233,13 @@ void bt_op_grp7(struct bt_cpu *cpu, const struct bt_insn *in)
 		}
 	} else {
 		switch (in->modrm_reg) {
+		case 0:
+		case 3:
+			/* C1 VMCALL, D9 VMMCALL: KVM's hypercall ABI (hyper.c); the rest #UD. */
+			if (rm != 1)
+				bt_raise_ud(cpu);
+			bt_hyper_vmcall(cpu);
+			return;
 		case 1:
 			/* CA CLAC, CB STAC with SMAP (CPUID.7.0:EBX[20]); MONITOR/MWAIT: #UD. */
 			if ((rm != 2 && rm != 3) || !bt_has(cpu, CPU_F_SMAP))

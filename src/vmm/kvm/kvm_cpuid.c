@@ -232,12 +232,58 @@ struct kvm_cpuid2 *kvm_cpuid_build(const struct kvm_cpuid2 *src, unsigned index,
 	return c;
 }
 
+struct kvm_cpuid2 *kvm_cpuid_vmware(struct kvm_cpuid2 *c, u32 tsc_khz, u32 bus_khz)
+{
+	struct kvm_cpuid2 *n = realloc(c, sizeof(*c) + (c->nent + 2) * sizeof(c->entries[0]));
+	struct kvm_cpuid_entry2 *timing = NULL;
+	bool has_sig = false;
+
+	if (!n) {
+		free(c);
+		return NULL;
+	}
+	for (u32 i = 0; i < n->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &n->entries[i];
+
+		if (e->function == 0x40000000) {
+			has_sig = true;
+			e->eax = 0x40000010;
+			memcpy(&e->ebx, "VMwa", 4);
+			memcpy(&e->ecx, "reVM", 4);
+			memcpy(&e->edx, "ware", 4);
+		} else if (e->function == 0x40000001) {
+			e->eax = e->ebx = e->ecx = e->edx = 0; /* no KVM features under this name */
+		} else if (e->function == 0x40000010) {
+			timing = e;
+		}
+	}
+	if (!has_sig) {
+		struct kvm_cpuid_entry2 *e = &n->entries[n->nent++];
+
+		memset(e, 0, sizeof(*e));
+		e->function = 0x40000000;
+		e->eax = 0x40000010;
+		memcpy(&e->ebx, "VMwareVMware", 12);
+	}
+	if (!timing) {
+		timing = &n->entries[n->nent++];
+		memset(timing, 0, sizeof(*timing));
+		timing->function = 0x40000010;
+	}
+	timing->eax = tsc_khz;
+	timing->ebx = bus_khz;
+	timing->ecx = timing->edx = 0; /* neither VMCALL nor VMMCALL backdoor */
+	return n;
+}
+
 int kvm_cpuid_setup(struct accel_vcpu *v)
 {
 	struct kvm_cpuid2 *c;
 	int ret = 0;
 
 	c = kvm_cpuid_build(v->vm->cpuid, v->index, v->vm->nr_vcpus, v->vm->tsc_deadline);
+	if (c && v->vm->vmware_cpuid)
+		c = kvm_cpuid_vmware(c, v->vm->tsc_khz, v->vm->apic_bus_khz);
 	if (!c)
 		return -ENOMEM;
 	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)

@@ -65,6 +65,12 @@ struct accel_vm {
 	bool have_reset_state;
 	struct kvm_clock_data paused_clock;
 	bool clock_saved;
+	/* kvm_state.c: the vCPUs by index (set by kvm_vcpu_create, cleared by its destroy). */
+	struct accel_vcpu **vcpus;
+	/* Hypercall interfaces (docs/hypercall.md): accel_config's switches, the TSC rate. */
+	bool vmware_backdoor, vmware_cpuid;
+	u32 apic_bus_khz;
+	u32 tsc_khz; /* KVM_GET_TSC_KHZ on the VM (0: unknown) */
 };
 
 #define KVM_EXIT_COUNTED 64 /* exit reasons counted one by one (higher ones share the last) */
@@ -92,6 +98,12 @@ bool kvm_msr_supported(const struct accel_vm *avm, u32 index);
  */
 struct kvm_cpuid2 *kvm_cpuid_build(const struct kvm_cpuid2 *supported, unsigned index,
 				   unsigned nr_vcpus, bool tsc_deadline);
+/*
+ * The VMware identity (accel_config.vmware_cpuid): 4000_0000h says "VMwareVMware" with max leaf
+ * 4000_0010h, KVM's feature leaf 4000_0001h is emptied, 4000_0010h gives the TSC and APIC bus
+ * rates in kHz. c is reallocated (NULL: no memory, c freed).
+ */
+struct kvm_cpuid2 *kvm_cpuid_vmware(struct kvm_cpuid2 *c, u32 tsc_khz, u32 bus_khz);
 /* Build and install it (KVM_SET_CPUID2). 0 or a negative errno. */
 int kvm_cpuid_setup(struct accel_vcpu *v);
 
@@ -116,6 +128,15 @@ int kvm_vcpu_reset(struct accel_vcpu *v, bool bsp);
 void kvm_clock_pause(struct accel_vm *avm, bool paused);
 void kvm_vcpu_counters(struct accel_vcpu *v, accel_counter_fn fn, void *opaque);
 void kvm_vcpu_nmi(struct accel_vcpu *v);
+
+/* kvm_state.c: accel_ops state_save, state_check, state_load (every vCPU paused) */
+struct state_buf;
+struct state_set;
+struct state_desc;
+int kvm_state_save(struct accel_vm *avm, struct state_buf *out, u32 *count, struct err *err);
+int kvm_state_check(struct accel_vm *avm, struct state_set *set, struct err *err);
+int kvm_state_load(struct accel_vm *avm, struct state_set *set, struct err *err);
+extern const struct state_desc *const kvm_state_descs[]; /* NULL-terminated, for tests */
 
 /* kvm_irq.c */
 void kvm_irq_init(struct accel_vm *avm);

@@ -83,6 +83,16 @@ static const unsigned long kvm_sandbox_build[] = {
 	KVM_SET_USER_MEMORY_REGION,
 	KVM_CREATE_VCPU,
 	KVM_SET_CPUID2,
+	KVM_GET_TSC_KHZ, /* the VM's TSC rate (the backdoor's GETHZ, CPUID 4000_0010h) */
+	0,
+};
+
+/*
+ * Device RAM mapped while the VM runs (kvm_map_ram, for the display's framebuffer BAR: the
+ * guest's BAR and command register writes map, move and unmap it, on a vCPU thread).
+ */
+static const unsigned long kvm_sandbox_ram[] = {
+	KVM_SET_USER_MEMORY_REGION,
 	0,
 };
 
@@ -91,5 +101,6 @@ const struct accel_sandbox kvm_sandbox = {
 	.state_ioctls = kvm_sandbox_state,
 	.device_ioctls = kvm_sandbox_device,
 	.build_ioctls = kvm_sandbox_build,
+	.ram_ioctls = kvm_sandbox_ram,
 	.vcpu_exec_mappings = false,
 };

@@ -147,6 +147,8 @@ int kvm_vcpu_create(struct accel_vm *avm, unsigned index, const struct accel_io 
 			goto err_unmap;
 		}
 	}
+	if (index < avm->nr_vcpus)
+		avm->vcpus[index] = v;
 	*out = v;
 	return 0;
 
@@ -164,6 +166,8 @@ void kvm_vcpu_destroy(struct accel_vcpu *v)
 {
 	if (!v)
 		return;
+	if (v->index < v->vm->nr_vcpus && v->vm->vcpus[v->index] == v)
+		v->vm->vcpus[v->index] = NULL;
 	munmap(v->run, v->vm->run_size);
 	close(v->fd);
 	free(v->reset_lapic);
@@ -212,11 +216,58 @@ static void kvm_vcpu_eat_kicks(void)
 		;
 }
 
+/*
+ * A VMware backdoor call: IN EAX, DX on the backdoor port with the magic in EAX. The registers
+ * are read and written around the call; KVM completes the IN from the data (and advances RIP)
+ * at the next KVM_RUN, as for any port read. With kvm.enable_vmware_backdoor=1 KVM also routes
+ * ring-3 calls here (it emulates the #GP they take); without it they fault in the guest.
+ * false: not a backdoor call.
+ */
+static bool kvm_vcpu_backdoor(struct accel_vcpu *v, u32 *data)
+{
+	struct kvm_regs regs;
+	struct accel_backdoor r;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || (u32)regs.rax != ACCEL_BACKDOOR_MAGIC)
+		return false;
+	r = (struct accel_backdoor){ .rax = regs.rax,
+				     .rbx = regs.rbx,
+				     .rcx = regs.rcx,
+				     .rdx = regs.rdx,
+				     .rsi = regs.rsi,
+				     .rdi = regs.rdi,
+				     .rbp = regs.rbp };
+	v->io->backdoor(v->io->vm, &r);
+	/* EAX is the IN's result (zero-extended, SDM vol. 1 3.4.1.1): set here too, as KVM's
+	 * PVM flavour was seen to apply the registers after completing the read. */
+	regs.rax = (u32)r.rax;
+	regs.rbx = r.rbx;
+	regs.rcx = r.rcx;
+	regs.rdx = r.rdx;
+	regs.rsi = r.rsi;
+	regs.rdi = r.rdi;
+	regs.rbp = r.rbp;
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		log_err("%s: KVM_SET_REGS after a backdoor call: %s", v->name, strerror(errno));
+	*data = (u32)r.rax;
+	return true;
+}
+
 static void kvm_vcpu_do_io(struct accel_vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	u8 *data = (u8 *)run + run->io.data_offset;
 	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+
+	if (v->vm->vmware_backdoor && v->io->backdoor && run->io.port == ACCEL_BACKDOOR_PORT &&
+	    run->io.size == 4 && run->io.count == 1 && !is_write) {
+		u32 val;
+
+		if (kvm_vcpu_backdoor(v, &val)) {
+			memcpy(data, &val, 4);
+			return;
+		}
+	}
 
 	for (u32 i = 0; i < run->io.count; i++) {
 		v->io->pio(v->io->vm, run->io.port, run->io.size, is_write, data);

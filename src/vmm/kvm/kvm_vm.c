@@ -263,6 +263,11 @@ static int kvm_vm_create(const struct accel_config *cfg, struct accel_vm **out, 
 	avm->vm_fd = -1;
 	snprintf(avm->name, sizeof(avm->name), "%s", cfg->name ? cfg->name : "vm");
 	avm->nr_vcpus = cfg->nr_vcpus;
+	avm->vcpus = calloc(cfg->nr_vcpus ? cfg->nr_vcpus : 1, sizeof(*avm->vcpus));
+	if (!avm->vcpus) {
+		free(avm);
+		return err_set(err, -ENOMEM, "kvm: out of memory");
+	}
 	pthread_mutex_init(&avm->slot_lock, NULL);
 	kvm_irq_init(avm);
 	ret = kvm_open_checked(&avm->kvm_fd, err);
@@ -301,6 +306,11 @@ static int kvm_vm_create(const struct accel_config *cfg, struct accel_vm **out, 
 	ret = kvm_vm_setup_platform(avm, err);
 	if (ret < 0)
 		goto err_close_vm;
+	avm->vmware_backdoor = cfg->vmware_backdoor;
+	avm->vmware_cpuid = cfg->vmware_cpuid;
+	avm->apic_bus_khz = cfg->apic_bus_khz;
+	sz = ioctl(avm->vm_fd, KVM_GET_TSC_KHZ, 0); /* a VM ioctl since Linux 6.0 */
+	avm->tsc_khz = sz > 0 ? (u32)sz : 0;
 	*out = avm;
 	return 0;
 
@@ -315,8 +325,14 @@ err_close_kvm:
 err_free:
 	pthread_mutex_destroy(&avm->slot_lock);
 	kvm_irq_fini(avm);
+	free(avm->vcpus);
 	free(avm);
 	return ret;
+}
+
+static u32 kvm_tsc_khz(struct accel_vm *avm)
+{
+	return avm->tsc_khz;
 }
 
 static void kvm_vm_destroy(struct accel_vm *avm)
@@ -329,6 +345,7 @@ static void kvm_vm_destroy(struct accel_vm *avm)
 	free(avm->cpuid);
 	pthread_mutex_destroy(&avm->slot_lock);
 	kvm_irq_fini(avm);
+	free(avm->vcpus);
 	free(avm);
 }
 
@@ -473,8 +490,13 @@ const struct accel_ops accel_kvm = {
 	.vcpu_reset = kvm_vcpu_reset,
 	.vm_reset = kvm_vm_reset,
 	.clock_pause = kvm_clock_pause,
+	.state_save = kvm_state_save,
+	.state_check = kvm_state_check,
+	.state_load = kvm_state_load,
 	.ioeventfd = kvm_ioeventfd,
 	.msi_irqfd = kvm_msi_irqfd,
 	.line_irqfd = kvm_line_irqfd,
 	.sandbox = &kvm_sandbox,
+	.backdoor_hb = false, /* REP INSB/OUTSB on the HB port is KVM's own string emulation */
+	.tsc_khz = kvm_tsc_khz,
 };

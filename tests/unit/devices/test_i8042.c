@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* 8042 keyboard controller (src/devices/i8042.c) through ports 0x60/0x64 with fake IRQ 1/12. */
+/*
+ * 8042 keyboard controller (src/devices/i8042.c) and its PS/2 keyboard and mouse (ps2.c)
+ * through ports 0x60/0x64 with fake IRQ 1/12: command set, scan code sets and the
+ * controller's translation, the output buffer's order, mouse packets.
+ */
 #include "devices/i8042.h"
+#include "devices/ps2.h"
 #include "fake_irq.h"
 #include "test_platform.h"
 
@@ -155,8 +160,6 @@ static void test_keyboard_reset_raises_irq1_per_byte(void **state)
 static void test_keyboard_commands(void **state)
 {
 	struct fixture *f = *state;
-	const u8 keys[] = { 0x1e, 0x9e };
-
 	data_write(f, 0xf2);
 	assert_int_equal(data_read(f), I8042_KBD_ACK);
 	assert_int_equal(data_read(f), 0xab);
@@ -170,11 +173,153 @@ static void test_keyboard_commands(void **state)
 	data_write(f, 0x01);
 	assert_int_equal(data_read(f), I8042_KBD_RESEND);
 
-	assert_int_equal(i8042_kbd_input(f->k, keys, 2), 2);
+	/* Translated set 2: A down and up read as set 1 0x1E, 0x9E. */
+	assert_true(i8042_key(f->k, PS2_KEY_A, true));
+	assert_true(i8042_key(f->k, PS2_KEY_A, false));
 	assert_int_equal(data_read(f), 0x1e);
 	assert_int_equal(data_read(f), 0x9e);
+	/* The keyboard interface disabled: bytes wait in the keyboard. */
 	command(f, I8042_CMD_KBD_DISABLE);
-	assert_int_equal(i8042_kbd_input(f->k, keys, 2), 0);
+	assert_true(i8042_key(f->k, PS2_KEY_Z, true));
+	assert_false(status(f) & I8042_STR_OBF);
+	command(f, I8042_CMD_KBD_ENABLE);
+	assert_int_equal(data_read(f), 0x2c);
+	/* Scanning disabled (0xF5): keys are not sent. */
+	data_write(f, 0xf5);
+	assert_int_equal(data_read(f), I8042_KBD_ACK);
+	assert_false(i8042_key(f->k, PS2_KEY_Z, true));
+	assert_false(status(f) & I8042_STR_OBF);
+}
+
+/* Scan code sets: set 2 untranslated, extended keys, set 1, set 3 refused. */
+static void test_scan_code_sets(void **state)
+{
+	struct fixture *f = *state;
+
+	i8042_key(f->k, PS2_KEY_UP, true); /* translated: E0 48, E0 C8 */
+	i8042_key(f->k, PS2_KEY_UP, false);
+	assert_int_equal(data_read(f), 0xe0);
+	assert_int_equal(data_read(f), 0x48);
+	assert_int_equal(data_read(f), 0xe0);
+	assert_int_equal(data_read(f), 0xc8);
+	command(f, I8042_CMD_CTL_WCTR);
+	data_write(f, I8042_CTR_KBDINT | I8042_CTR_SYSFLAG); /* translation off */
+	i8042_key(f->k, PS2_KEY_A, true);
+	i8042_key(f->k, PS2_KEY_A, false);
+	i8042_key(f->k, PS2_KEY_RCTRL, false);
+	assert_int_equal(data_read(f), 0x1c);
+	assert_int_equal(data_read(f), 0xf0);
+	assert_int_equal(data_read(f), 0x1c);
+	assert_int_equal(data_read(f), 0xe0);
+	assert_int_equal(data_read(f), 0xf0);
+	assert_int_equal(data_read(f), 0x14);
+	data_write(f, 0xf0); /* select set 1 */
+	assert_int_equal(data_read(f), I8042_KBD_ACK);
+	data_write(f, 0x01);
+	assert_int_equal(data_read(f), I8042_KBD_ACK);
+	data_write(f, 0xf0);
+	data_write(f, 0x00); /* which set? */
+	assert_int_equal(data_read(f), I8042_KBD_ACK);
+	assert_int_equal(data_read(f), I8042_KBD_ACK);
+	assert_int_equal(data_read(f), 0x01);
+	i8042_key(f->k, PS2_KEY_F12, false);
+	assert_int_equal(data_read(f), 0xd8);
+	data_write(f, 0xf0);
+	data_write(f, 0x03); /* set 3: refused, the keyboard stays on set 1 */
+	assert_int_equal(data_read(f), I8042_KBD_ACK);
+	assert_int_equal(data_read(f), I8042_KBD_RESEND);
+	/* Reset: back to set 2. */
+	data_write(f, 0xff);
+	assert_int_equal(data_read(f), I8042_KBD_ACK);
+	assert_int_equal(data_read(f), I8042_KBD_BAT_OK);
+	i8042_key(f->k, PS2_KEY_F12, true);
+	assert_int_equal(data_read(f), 0x07);
+}
+
+/* A byte in the output buffer stays until read, whatever arrives meanwhile. */
+static void test_output_buffer_order(void **state)
+{
+	struct fixture *f = *state;
+
+	command(f, I8042_CMD_CTL_WCTR);
+	data_write(f, I8042_CTR_DEFAULT | I8042_CTR_AUXINT);
+	command(f, I8042_CMD_AUX_SEND);
+	data_write(f, 0xf2); /* mouse: ACK, ID 0 */
+	assert_true(status(f) & I8042_STR_AUXDATA);
+	assert_int_equal(fake_irq_level(&f->aux), 1);
+	i8042_key(f->k, PS2_KEY_A, true);
+	assert_true(status(f) & I8042_STR_AUXDATA); /* still the mouse's byte */
+	assert_int_equal(data_read(f), I8042_KBD_ACK);
+	/* the keyboard's byte goes before the mouse's next one */
+	assert_false(status(f) & I8042_STR_AUXDATA);
+	assert_int_equal(fake_irq_level(&f->kbd), 1);
+	assert_int_equal(fake_irq_level(&f->aux), 0);
+	assert_int_equal(data_read(f), 0x1e);
+	assert_true(status(f) & I8042_STR_AUXDATA);
+	assert_int_equal(data_read(f), 0x00);
+	assert_false(status(f) & I8042_STR_OBF);
+}
+
+static void mouse_cmd(struct fixture *f, u8 val)
+{
+	command(f, I8042_CMD_AUX_SEND);
+	data_write(f, val);
+	assert_true(status(f) & I8042_STR_AUXDATA);
+	assert_int_equal(data_read(f), 0xfa);
+}
+
+/* The mouse: packets, the IntelliMouse wheel, large moves split, status, remote mode. */
+static void test_mouse(void **state)
+{
+	struct fixture *f = *state;
+
+	i8042_mouse(f->k, 5, 5, 0, 0); /* reporting disabled: nothing */
+	assert_false(status(f) & I8042_STR_OBF);
+	mouse_cmd(f, 0xf4);
+	i8042_mouse(f->k, 10, -3, 0, PS2_BUTTON_LEFT);
+	assert_int_equal(data_read(f), 0x09);
+	assert_int_equal(data_read(f), 10);
+	assert_int_equal(data_read(f), 3); /* 3 up: PS/2 counts up as positive */
+	assert_false(status(f) & I8042_STR_OBF);
+	/* 200, 100, 80: ID 3, 4-byte packets with the wheel. */
+	mouse_cmd(f, 0xf3);
+	mouse_cmd(f, 200);
+	mouse_cmd(f, 0xf3);
+	mouse_cmd(f, 100);
+	mouse_cmd(f, 0xf3);
+	mouse_cmd(f, 80);
+	mouse_cmd(f, 0xf2);
+	assert_int_equal(data_read(f), 3);
+	i8042_mouse(f->k, -300, 0, 1, 0); /* two packets: -255, -45 */
+	assert_int_equal(data_read(f), 0x18);
+	assert_int_equal(data_read(f), (u8)-255);
+	assert_int_equal(data_read(f), 0);
+	assert_int_equal(data_read(f), 1);
+	assert_int_equal(data_read(f), 0x18);
+	assert_int_equal(data_read(f), (u8)-45);
+	assert_int_equal(data_read(f), 0);
+	assert_int_equal(data_read(f), 0);
+	/* status request: enabled, 100/s, resolution 2 */
+	mouse_cmd(f, 0xe9);
+	assert_int_equal(data_read(f), 0x20);
+	assert_int_equal(data_read(f), 2);
+	assert_int_equal(data_read(f), 80);
+	/* remote mode: movement waits for read data */
+	mouse_cmd(f, 0xf0);
+	i8042_mouse(f->k, 1, 0, 0, 0);
+	assert_false(status(f) & I8042_STR_OBF);
+	mouse_cmd(f, 0xeb);
+	assert_int_equal(data_read(f), 0x08);
+	assert_int_equal(data_read(f), 1);
+	assert_int_equal(data_read(f), 0);
+	assert_int_equal(data_read(f), 0);
+	/* a flood fills the queue and stops; nothing grows */
+	mouse_cmd(f, 0xea);
+	for (int i = 0; i < 1000; i++)
+		i8042_mouse(f->k, 4000, 4000, 0, 0);
+	for (int i = 0; i < 100 && (status(f) & I8042_STR_OBF); i++)
+		data_read(f);
+	assert_false(status(f) & I8042_STR_OBF);
 }
 
 static void test_aux_port(void **state)
@@ -191,9 +336,11 @@ static void test_aux_port(void **state)
 	assert_int_equal(data_read(f), 0x5a);
 	assert_int_equal(fake_irq_level(&f->aux), 0);
 	command(f, I8042_CMD_AUX_SEND);
-	data_write(f, 0xff); /* mouse reset: nobody there */
+	data_write(f, 0xff); /* mouse reset: ACK, self test passed, ID 0 */
 	assert_true(status(f) & I8042_STR_AUXDATA);
-	assert_int_equal(data_read(f), I8042_KBD_RESEND);
+	assert_int_equal(data_read(f), I8042_KBD_ACK);
+	assert_int_equal(data_read(f), I8042_KBD_BAT_OK);
+	assert_int_equal(data_read(f), 0x00);
 	command(f, I8042_CMD_KBD_LOOP);
 	data_write(f, 0x33);
 	assert_false(status(f) & I8042_STR_AUXDATA);
@@ -258,6 +405,9 @@ int main(void)
 		T(test_command_byte),
 		T(test_keyboard_reset_raises_irq1_per_byte),
 		T(test_keyboard_commands),
+		T(test_scan_code_sets),
+		T(test_output_buffer_order),
+		T(test_mouse),
 		T(test_aux_port),
 		T(test_reset_clears_queue_and_lines),
 		T(test_probe_sequence),

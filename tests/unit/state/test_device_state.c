@@ -38,6 +38,9 @@
 #include "devices/rtc.h"
 #include "devices/testdev.h"
 #include "devices/uart.h"
+#include "devices/vga.h"
+#include "devices/vga_regs.h"
+#include "devices/vmport.h"
 #include "fake_irq.h"
 #include "fake_net.h"
 #include "test_platform.h"
@@ -1194,6 +1197,135 @@ static void virtio_net_case_destroy(struct env *e, void *dev)
 	pci_host_case_destroy(e, NULL);
 }
 
+/* vga: text mode, a dispi mode, BARs (PCI slot PCI_SLOT), DAC and attribute state */
+#define VGA_LFB	 0xe0000000ull
+#define VGA_MMIO 0xe1000000ull
+
+static void *vga_case_create(struct env *e)
+{
+	static const u8 rom[3000] = { 0x55, 0xaa, 6 };
+	struct vga_config cfg = {
+		.name = "vga0", .vram_mib = 4, .rom = rom, .rom_len = sizeof(rom), .slot = PCI_SLOT
+	};
+	struct vga *v;
+
+	pci_host_case_create(e);
+	assert_int_equal(vga_create(&e->tp.p, e->host, &cfg, &v, NULL), 0);
+	return v;
+}
+
+static void vga_case_drive(struct env *e, void *dev)
+{
+	vga_text_mode_init(dev, NULL, 0);
+	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0, 4, (u32)VGA_LFB);
+	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0 + 8, 4, (u32)VGA_MMIO);
+	cfg_w(e, PCI_SLOT, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	pio_w(e, VBE_DISPI_IOPORT_INDEX, 2, VBE_DISPI_INDEX_XRES);
+	pio_w(e, VBE_DISPI_IOPORT_DATA, 2, 800);
+	pio_w(e, VBE_DISPI_IOPORT_INDEX, 2, VBE_DISPI_INDEX_BANK); /* index left at BANK */
+	pio_w(e, VBE_DISPI_IOPORT_DATA, 2, 3);
+	pio_w(e, VGA_PEL_IW, 1, 7);
+	pio_w(e, VGA_PEL_D, 1, 0x11); /* a DAC entry half written */
+	pio_w(e, VGA_CRT_IC, 1, VGA_CR_CURSOR_LO);
+	pio_w(e, VGA_CRT_DC, 1, 0x42);
+	pio_r(e, VGA_IS1_RC, 1);
+	pio_w(e, VGA_ATT_W, 1, 0x31); /* flip-flop at data, index 0x11 with PAS */
+}
+
+static void vga_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max < 7)
+		return;
+	out[0] = pio_r(e, VBE_DISPI_IOPORT_DATA, 2); /* BANK */
+	out[1] = mmio_r(e, VGA_MMIO + VBE_MMIO_DISPI + 2 * VBE_DISPI_INDEX_XRES, 2);
+	out[2] = pio_r(e, VGA_PEL_IW, 1);
+	pio_w(e, VGA_CRT_IC, 1, VGA_CR_CURSOR_LO);
+	out[3] = pio_r(e, VGA_CRT_DC, 1);
+	out[4] = pio_r(e, VGA_ATT_W, 1);
+	out[5] = pio_r(e, VGA_MIS_R, 1);
+	out[6] = cfg_r(e, PCI_SLOT, PCI_BASE_ADDRESS_0, 4);
+}
+
+static void vga_case_destroy(struct env *e, void *dev)
+{
+	vga_destroy(dev);
+	pci_host_case_destroy(e, NULL);
+}
+
+/* vmport: a channel half-way through a message each way, guestinfo, the tools' requests */
+static void vmport_case_call(void *dev, u32 cmd, u32 ebx, u32 edx, u32 esi, u32 edi,
+			     struct vmport_regs *r)
+{
+	*r = (struct vmport_regs){
+		.rax = VMPORT_MAGIC, .rbx = ebx, .rcx = cmd, .rdx = edx, .rsi = esi, .rdi = edi
+	};
+	vmport_call(dev, r);
+}
+
+static void *vmport_case_create(struct env *e)
+{
+	static const char *const keys[] = { "demo" }, *const values[] = { "hello" };
+	struct vmport_config cfg = { .name = "vmport",
+				     .ram_bytes = RAM_BYTES,
+				     .uuid = { 1, 2, 3 },
+				     .tsc_hz = 2000000000,
+				     .apic_bus_hz = 1000000000,
+				     .hb = true,
+				     .gi_keys = keys,
+				     .gi_values = values,
+				     .nr_gi = 1 };
+	struct vmport *v;
+
+	assert_int_equal(vmport_create(&e->tp.p, &cfg, &v, NULL), 0);
+	return v;
+}
+
+static void vmport_case_drive(struct env *e, void *dev)
+{
+	struct vmport_regs r;
+	u32 hi, lo, id;
+
+	(void)e;
+	/* RPCI: "info-get guestinfo.demo" sent, the answer half received */
+	vmport_case_call(dev, 30, VMPORT_PROTO_RPCI | VMPORT_FLAG_COOKIE, 0, 0, 0, &r);
+	id = (u32)r.rdx & 0xffff0000, hi = (u32)r.rsi, lo = (u32)r.rdi;
+	vmport_case_call(dev, 30 | 1 << 16, 23, id, hi, lo, &r);
+	for (unsigned i = 0; i < 6; i++)
+		vmport_case_call(dev, 30 | 2 << 16, 0x6f666e69 /* "info" */, id, hi, lo, &r);
+	vmport_case_call(dev, 30 | 3 << 16, 0, id, hi, lo, &r);
+	vmport_case_call(dev, 30 | 4 << 16, 1, id, hi, lo, &r);
+	/* TCLO: opened, "reset" offered; a second RPCI channel half-way through sending */
+	vmport_case_call(dev, 30, VMPORT_PROTO_TCLO, 0, 0, 0, &r);
+	vmport_case_call(dev, 30 | 1 << 16, 0, (u32)r.rdx & 0xffff0000, 0, 0, &r);
+	vmport_case_call(dev, 30, VMPORT_PROTO_RPCI, 0, 0, 0, &r);
+	vmport_case_call(dev, 30 | 1 << 16, 100, (u32)r.rdx & 0xffff0000, 0, 0, &r);
+	vmport_case_call(dev, 30 | 2 << 16, 0x41414141, (u32)r.rdx & 0xffff0000, 0, 0, &r);
+	assert_int_equal(vmport_guestinfo_set(dev, "answer", "42", NULL), 0);
+}
+
+/* What the guest would read next on channel 0 (the RPCI answer) and channel 1 (TCLO). */
+static void vmport_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	struct vmport_regs r;
+	void *dev = (void *)lapic_probe_target; /* round_trip sets it to the device */
+
+	(void)e, (void)max;
+	vmport_case_call(dev, 30 | 4 << 16, 1, 0, 0, 0, &r); /* wrong cookie: refused */
+	out[0] = r.rcx >> 16;
+	out[1] = vmport_guestinfo_get(dev, "answer") != NULL;
+	vmport_case_call(dev, 30 | 3 << 16, 0, 1 << 16, 0, 0, &r); /* TCLO: "reset" ready */
+	out[2] = r.rbx;
+	out[3] = r.rcx >> 16;
+	vmport_case_call(dev, 30 | 4 << 16, 1, 1 << 16, 0, 0, &r);
+	out[4] = r.rbx;
+}
+
+static void vmport_case_destroy(struct env *e, void *dev)
+{
+	(void)e;
+	vmport_destroy(dev);
+}
+
 #define CASE(inst, sname, ops, pfx)                                                       \
 	{                                                                                 \
 		inst, sname, &ops, pfx##_case_create, pfx##_case_drive, pfx##_case_probe, \
@@ -1212,6 +1344,7 @@ static const struct dev_case dev_cases[] = {
 	CASE("debugcon", "debugcon", debugcon_device_ops, debugcon),
 	{ "pvpanic", "pvpanic", &pvpanic_device_ops, pvpanic_case_create, pvpanic_case_drive,
 	  nothing_probe, pvpanic_case_destroy },
+	CASE("vmport", "vmport", vmport_device_ops, vmport),
 	CASE("pci0", "pci_host", pci_host_device_ops, pci_host),
 	CASE("piix", "piix", piix_device_ops, piix),
 	CASE("mch", "mch", mch_device_ops, mch),
@@ -1225,6 +1358,7 @@ static const struct dev_case dev_cases[] = {
 	CASE("virtio-blk0", "virtio_blk", virtio_blk_device_ops, virtio_blk),
 	CASE("net0", "e1000", e1000_device_ops, e1000),
 	CASE("net1", "virtio_net", virtio_net_device_ops, virtio_net),
+	CASE("vga0", "vga", vga_device_ops, vga),
 };
 
 /* ------------------------------------------------------------ round trips */
@@ -1572,7 +1706,9 @@ static void dw_load(struct dw *d, char names[][64], unsigned n)
 
 	assert_true(len > 0);
 	exe[len] = '\0';
-	at = (size_t)snprintf(cmd, sizeof(cmd), "gdb -batch -nx");
+	/* max-value-size: ptype of a struct larger than 64 KiB (vmport) needs it lifted */
+	at = (size_t)snprintf(cmd, sizeof(cmd),
+			      "gdb -batch -nx -ex 'set max-value-size unlimited'");
 	for (unsigned i = 0; i < n; i++)
 		at += (size_t)snprintf(cmd + at, sizeof(cmd) - at, " -ex 'ptype/o struct %s'",
 				       names[i]);

@@ -5,12 +5,16 @@
  * on its own thread as vcpu.c runs them: a VMM kick stops a spinning vCPU
  * with VCPU_STOP_KICKED; HLT sleeps until the INTR pin rises, then the
  * interrupt is acknowledged and delivered through the IVT (SDM vol. 3A
- * 20.1.4); two vCPUs that wait for each other both progress (the execution
- * lock hands over at slice end); the state converts both ways.
+ * 20.1.4); two vCPUs that wait for each other both progress (they run in
+ * parallel); the state converts both ways; a RAM-like mapping with dirty logging reports the
+ * pages guest stores hit, again after each harvest, and unmaps; dirty logging turned on while
+ * a vCPU runs reports the page it keeps writing, again after every read of the log, and not
+ * the page it wrote before.
  */
 #include "vmm/accel.h"
 #include "vmm/base/err.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -108,7 +112,7 @@ static void start_at(struct vcpu_ctx *c, u16 ip)
 	free(st);
 }
 
-static int setup_n(void **state, unsigned n)
+static int setup_n(void **state, unsigned n, u64 ram_len)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct accel_config cfg = { .nr_vcpus = n, .ram_bytes = RAM_SIZE, .name = "test" };
@@ -119,7 +123,7 @@ static int setup_n(void **state, unsigned n)
 	assert_non_null(f->ram);
 	assert_int_equal(accel_bt.probe(&err), 0);
 	assert_int_equal(accel_bt.vm_create(&cfg, &f->avm, &err), 0);
-	assert_int_equal(accel_bt.map_ram(f->avm, 0, RAM_SIZE, f->ram, 0), 0);
+	assert_int_equal(accel_bt.map_ram(f->avm, 0, ram_len, f->ram, 0), 0);
 	f->nr = n;
 	for (unsigned i = 0; i < n; i++) {
 		struct vcpu_ctx *c = &f->cpu[i];
@@ -137,12 +141,12 @@ static int setup_n(void **state, unsigned n)
 
 static int setup1(void **state)
 {
-	return setup_n(state, 1);
+	return setup_n(state, 1, RAM_SIZE);
 }
 
 static int setup2(void **state)
 {
-	return setup_n(state, 2);
+	return setup_n(state, 2, RAM_SIZE);
 }
 
 static int teardown(void **state)
@@ -272,8 +276,8 @@ static void test_nmi_wakes_cli_hlt(void **state)
 
 /*
  * Two vCPUs wait for each other's flag: vCPU 0 sets its flag and spins until vCPU 1's is set;
- * vCPU 1 spins until vCPU 0's flag is set, then sets its own. Both finish only if the
- * execution lock changes hands while vCPU 0 spins.
+ * vCPU 1 spins until vCPU 0's flag is set, then sets its own. Both finish only if vCPU 1 runs
+ * while vCPU 0 spins (they run in parallel) and each sees the other's store.
  */
 static void test_two_vcpus_take_turns(void **state)
 {
@@ -308,6 +312,74 @@ static void test_two_vcpus_take_turns(void **state)
 	stop(&f->cpu[1]);
 }
 
+/*
+ * Dirty logging of device memory (a framebuffer BAR): a 64 KiB region at 0x80000 mapped with
+ * ACCEL_MEM_LOG_DIRTY. The guest stores to its page 1, the log shows page 1 alone and is then
+ * empty; after the harvest the guest stores to page 3 and to page 1 again: both are logged,
+ * so the harvest took the cached write permission of page 1 away.
+ */
+static void test_dirty_log(void **state)
+{
+	struct fixture *f = *state;
+	static const u8 code[] = {
+		0xb8, 0x00, 0x80,		    /* mov ax, 0x8000 */
+		0x8e, 0xc0,			    /* mov es, ax */
+		0x26, 0xc6, 0x06, 0x00, 0x10, 0x01, /* mov byte es:[0x1000], 1 */
+		0xe6, 0x80,			    /* out 0x80, al */
+		0x80, 0x3e, 0x00, 0x06, 0x01,	    /* 1: cmp byte [0x600], 1 */
+		0x75, 0xf9,			    /* jne 1b */
+		0x26, 0xc6, 0x06, 0x00, 0x30, 0x02, /* mov byte es:[0x3000], 2 */
+		0x26, 0xc6, 0x06, 0x04, 0x10, 0x03, /* mov byte es:[0x1004], 3 */
+		0xe6, 0x81,			    /* out 0x81, al */
+		0xf4,				    /* 2: hlt */
+		0xeb, 0xfd,			    /* jmp 2b */
+	};
+	const u64 fb_gpa = 0x80000, fb_len = 0x10000;
+	unsigned long first[1], again[1], second[1], part[1];
+	int ret_first, ret_again, ret_second;
+	bool ran1, ran2;
+	u8 *fb = aligned_alloc(4096, fb_len);
+
+	assert_non_null(fb);
+	memset(fb, 0, fb_len);
+	assert_int_equal(accel_bt.map_ram(f->avm, fb_gpa, fb_len, fb, ACCEL_MEM_LOG_DIRTY), 0);
+	assert_int_equal(accel_bt.dirty_log(f->avm, fb_gpa, fb_len, first), 0);
+	assert_int_equal(first[0], 0);
+	put(f, 0x7c00, code, sizeof(code));
+	start_at(&f->cpu[0], 0x7c00);
+	start(&f->cpu[0]);
+	/* No asserts while the vCPU thread runs: a failed one would leave it running. */
+	ran1 = wait_for(&f->port_writes[0x80], 1);
+	ret_first = accel_bt.dirty_log(f->avm, fb_gpa, fb_len, first);
+	ret_again = accel_bt.dirty_log(f->avm, fb_gpa, fb_len, again);
+	__atomic_store_n(&f->ram[0x600], 1, __ATOMIC_SEQ_CST);
+	ran2 = wait_for(&f->port_writes[0x81], 1);
+	ret_second = accel_bt.dirty_log(f->avm, fb_gpa, fb_len, second);
+	stop(&f->cpu[0]);
+	assert_true(ran1);
+	assert_true(ran2);
+	assert_int_equal(ret_first, 0);
+	assert_int_equal(first[0], 1ul << 1);
+	assert_int_equal(ret_again, 0);
+	assert_int_equal(again[0], 0);
+	assert_int_equal(ret_second, 0);
+	assert_int_equal(second[0], (1ul << 1) | (1ul << 3));
+	assert_int_equal(fb[0x1000], 1);
+	assert_int_equal(fb[0x1004], 3);
+	assert_int_equal(fb[0x3000], 2);
+	/* Part of the mapping; outside any logged mapping. */
+	assert_int_equal(accel_bt.dirty_log(f->avm, fb_gpa + 0x1000, 0x2000, part), 0);
+	assert_int_equal(accel_bt.dirty_log(f->avm, 0x7000, 0x1000, part), -EINVAL);
+	assert_int_equal(accel_bt.map_ram(f->avm, fb_gpa, 0, NULL, 0), 0);
+	assert_int_equal(accel_bt.dirty_log(f->avm, fb_gpa, fb_len, part), -ENOENT);
+	free(fb);
+}
+
+static int setup_fb(void **state)
+{
+	return setup_n(state, 1, 0x80000);
+}
+
 /* vcpu_set then vcpu_get gives back the registers, flags and segments. */
 static void test_state_round_trip(void **state)
 {
@@ -339,6 +411,51 @@ static void test_state_round_trip(void **state)
 	free(back);
 }
 
+static unsigned bits_set(const unsigned long *map, unsigned words)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < words; i++)
+		n += (unsigned)__builtin_popcountl(map[i]);
+	return n;
+}
+
+#define LOG_WORDS (RAM_SIZE / 4096 / (8 * sizeof(unsigned long)))
+
+/* Dirty logging (ACCEL_MEM_LOG_DIRTY through map_ram, dirty_log) under a running vCPU. */
+static void test_dirty_log_running(void **state)
+{
+	struct fixture *f = *state;
+	static const u8 code[] = {
+		0xc6, 0x06, 0x00, 0x60, 0x01, /* mov byte [0x6000], 1 */
+		0xe6, 0x80,		      /* out 0x80, al */
+		0xff, 0x06, 0x00, 0x50,	      /* loop: inc word [0x5000] */
+		0xeb, 0xfa,		      /* jmp loop */
+	};
+	unsigned long map[LOG_WORDS];
+
+	assert_int_equal(accel_bt.dirty_log(f->avm, 0, RAM_SIZE, map), -EINVAL); /* not logged */
+	put(f, 0x7c00, code, sizeof(code));
+	start_at(&f->cpu[0], 0x7c00);
+	start(&f->cpu[0]);
+	assert_true(wait_for(&f->port_writes[0x80], 1));
+	assert_int_equal(accel_bt.map_ram(f->avm, 0, RAM_SIZE, f->ram, ACCEL_MEM_LOG_DIRTY), 0);
+	for (unsigned round = 0; round < 3; round++) {
+		sleep_ms(20);
+		assert_int_equal(accel_bt.dirty_log(f->avm, 0, RAM_SIZE, map), 0);
+		/* Only the counter's page: not the page written before logging, not the code. */
+		assert_true(map[0] & (1ul << 5));
+		assert_int_equal(bits_set(map, LOG_WORDS), 1);
+	}
+	/* A part of the region: bit 0 is its first page. */
+	sleep_ms(20);
+	assert_int_equal(accel_bt.dirty_log(f->avm, 0x4000, 0x4000, map), 0);
+	assert_int_equal(map[0], 1ul << 1);
+	assert_int_equal(accel_bt.map_ram(f->avm, 0, RAM_SIZE, f->ram, 0), 0);
+	assert_int_equal(accel_bt.dirty_log(f->avm, 0, RAM_SIZE, map), -EINVAL);
+	stop(&f->cpu[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +464,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nmi_wakes_cli_hlt, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_two_vcpus_take_turns, setup2, teardown),
 		cmocka_unit_test_setup_teardown(test_state_round_trip, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_log_running, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_log, setup_fb, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

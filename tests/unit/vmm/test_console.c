@@ -317,7 +317,7 @@ static void test_long_socket_path(void **state)
 	deep[100 - 12] = 0;
 	assert_int_equal(mkdir(deep, 0700), 0);
 	snprintf(path, sizeof(path), "%s/s.sock", deep); /* 95 bytes: fits, its temp name not */
-	assert_true(strlen(path) < 108 && strlen(deep) + strlen("/.vmm-serial-XXXXXX/s") >= 108);
+	assert_true(strlen(path) < 108 && strlen(deep) + strlen("/.vmm-socket-XXXXXX/s") >= 108);
 	assert_int_equal(open_unix(path, &c, &e), 0);
 	cfd = try_connect(path);
 	assert_true(cfd >= 0);

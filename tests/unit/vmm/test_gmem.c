@@ -33,6 +33,33 @@ static void test_pc_layout_splits_at_pci_hole(void **state)
 	assert_int_equal(gmem_init_pc(&mem, 4097), -EINVAL);
 }
 
+/* The legacy VGA window carved out of low RAM: RAM on both sides, nothing inside. */
+static void test_hole_splits_a_region(void **state)
+{
+	struct gmem mem;
+	u8 b = 0x5a;
+
+	(void)state;
+	assert_int_equal(gmem_init_pc(&mem, 64ull << 20), 0);
+	assert_int_equal(gmem_hole(&mem, 0xa0000, 0x20000), 0);
+	assert_int_equal(mem.nr, 2);
+	assert_int_equal(mem.ram_bytes, (64ull << 20) - 0x20000);
+	assert_true(gmem_is_ram(&mem, 0x9ffff));
+	assert_false(gmem_is_ram(&mem, 0xa0000));
+	assert_false(gmem_is_ram(&mem, 0xbffff));
+	assert_true(gmem_is_ram(&mem, 0xc0000));
+	assert_int_equal(gmem_write(&mem, 0xc0000, &b, 1), 0);
+	assert_int_equal(gmem_write(&mem, 0xbffff, &b, 1), -EFAULT);
+	/* Across the hole: refused whole. */
+	assert_int_equal(gmem_write(&mem, 0x9ffff, &b, 0x20002), -EFAULT);
+	/* Not page-aligned, at a region's edge, or where there is no RAM. */
+	assert_int_equal(gmem_hole(&mem, 0x100800, 0x1000), -EINVAL);
+	assert_int_equal(gmem_hole(&mem, 0, 0x1000), -EINVAL);
+	assert_int_equal(gmem_hole(&mem, 0xa0000, 0x1000), -EINVAL);
+	assert_int_equal(gmem_hole(&mem, (64ull << 20) - 0x1000, 0x1000), -EINVAL);
+	gmem_destroy(&mem);
+}
+
 static void test_accessors_check_whole_range(void **state)
 {
 	static u8 ram_a[8192], ram_b[4096];
@@ -114,6 +141,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pc_layout_splits_at_pci_hole),
+		cmocka_unit_test(test_hole_splits_a_region),
 		cmocka_unit_test(test_accessors_check_whole_range),
 		cmocka_unit_test(test_writes_are_reported),
 	};

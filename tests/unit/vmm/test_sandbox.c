@@ -31,7 +31,9 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,6 +57,7 @@
 #define TEST_IOCTL_BUILD  0xae01ul
 #define TEST_IOCTL_STATE  0x4400ae8ful
 #define TEST_IOCTL_OTHER  0xae02ul
+#define TEST_IOCTL_RAM	  0x4020ae47ul
 
 /* What the call returned in the child when it was allowed but failed (exit codes). */
 #define CHILD_CALL_FAILED 10
@@ -63,12 +66,14 @@ static const unsigned long test_vcpu_ioctls[] = { TEST_IOCTL_VCPU, 0 };
 static const unsigned long test_device_ioctls[] = { TEST_IOCTL_DEVICE, 0 };
 static const unsigned long test_build_ioctls[] = { TEST_IOCTL_BUILD, 0 };
 static const unsigned long test_state_ioctls[] = { TEST_IOCTL_STATE, 0 };
+static const unsigned long test_ram_ioctls[] = { TEST_IOCTL_RAM, 0 };
 
 static struct accel_sandbox test_accel_sandbox = {
 	.vcpu_ioctls = test_vcpu_ioctls,
 	.state_ioctls = test_state_ioctls,
 	.device_ioctls = test_device_ioctls,
 	.build_ioctls = test_build_ioctls,
+	.ram_ioctls = test_ram_ioctls,
 };
 static const struct accel_ops test_accel = { .name = "test", .sandbox = &test_accel_sandbox };
 
@@ -191,6 +196,27 @@ static int call_mprotect_exec(void)
 	return mprotect(p, 4096, PROT_READ | PROT_EXEC) < 0 ? CHILD_CALL_FAILED + 1 : 0;
 }
 
+/* The BT JIT's code buffer: one memfd, a writable view and an executable one. */
+static int call_dual_map(void)
+{
+	int fd = memfd_create("test-jit", MFD_CLOEXEC);
+	void *rw, *rx;
+
+	if (fd < 0 || ftruncate(fd, 4096) < 0)
+		return CHILD_CALL_FAILED;
+	rw = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	rx = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+	return rw == MAP_FAILED || rx == MAP_FAILED ? CHILD_CALL_FAILED + 1 : 0;
+}
+
+static int call_mmap_wx(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+
+	return p == MAP_FAILED ? CHILD_CALL_FAILED : 0;
+}
+
 static int call_tcp_socket(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -229,6 +255,32 @@ static int call_ioctl_build(void)
 static int call_ioctl_state(void)
 {
 	return call_ioctl(TEST_IOCTL_STATE);
+}
+
+static int call_ioctl_ram(void)
+{
+	return call_ioctl(TEST_IOCTL_RAM);
+}
+
+/* libvncserver's poll of its clients: select with a zero timeout (pselect6 in glibc). */
+static int call_select(void)
+{
+	struct timeval tv = { 0 };
+	fd_set fds;
+
+	FD_ZERO(&fds);
+	FD_SET(STDERR_FILENO, &fds);
+	return select(STDERR_FILENO + 1, NULL, &fds, NULL, &tv) < 0 ? CHILD_CALL_FAILED : 0;
+}
+
+static int call_getpeername(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	return getpeername(-1, (struct sockaddr *)&ss, &len) < 0 && errno == EBADF ?
+		       0 :
+		       CHILD_CALL_FAILED;
 }
 
 static int call_ioctl_kvm_vcpu(void)
@@ -311,6 +363,14 @@ static int call_openat_create(void)
 										0;
 }
 
+static int call_mkdir_rename(void)
+{
+	/* The calls are made; their results (EEXIST, ENOENT) do not matter. */
+	if (mkdir("/", 0700) == 0 || rename("/nonexistent-vmm-a", "/nonexistent-vmm-b") == 0)
+		return CHILD_CALL_FAILED;
+	return 0;
+}
+
 static int call_execve(void)
 {
 	char *argv[] = { (char *)"/bin/true", NULL };
@@ -389,6 +449,16 @@ static void test_no_executable_memory(void **state)
 	expect_allowed(&cfg, SANDBOX_KIND_VCPU, call_mprotect_exec, "vcpu mprotect exec with JIT");
 	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_mprotect_exec, "mprotect (10");
 	test_accel_sandbox.vcpu_exec_mappings = false;
+	/* a JIT with a dual-mapped buffer: only a VM built again after lockdown maps one */
+	test_accel_sandbox.build_exec_mappings = true;
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_dual_map, "memfd_create (319");
+	cfg.rebuild = true;
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_dual_map, "rebuild: dual-mapped code buffer");
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_mmap_wx, "mmap (9");
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_mprotect_exec, "mprotect (10");
+	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_dual_map, "memfd_create (319");
+	test_accel_sandbox.build_exec_mappings = false;
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_dual_map, "memfd_create (319");
 }
 
 static void test_network_and_exec_forbidden(void **state)
@@ -448,6 +518,31 @@ static void test_net_backends(void **state)
 	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_ioctl_fionread, "ioctl (16");
 }
 
+/* The worker (snapshot files, a migration's stream): what it needs and nothing of the rest. */
+static void test_worker_list(void **state)
+{
+	struct sandbox_config cfg = test_cfg();
+
+	(void)state;
+	cfg.rebuild = true; /* the worker exists with the control API */
+	expect_allowed(&cfg, SANDBOX_KIND_WORKER, call_tcp_socket, "worker: TCP socket");
+	expect_allowed(&cfg, SANDBOX_KIND_WORKER, call_openat_write, "worker: open for writing");
+	expect_allowed(&cfg, SANDBOX_KIND_WORKER, call_mkdir_rename, "worker: mkdir, rename");
+	expect_allowed(&cfg, SANDBOX_KIND_WORKER, call_ioctl_state, "worker: state ioctl");
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_unix_dgram_socket, "socket (41");
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_execve, "execve (59");
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_epoll_wait, "epoll_wait (232");
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_ioctl_vcpu, "ioctl (16");
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_ioctl_build, "ioctl (16");
+	/* a NIC's groups are the device threads', never the worker's */
+	cfg.net = SANDBOX_NET_USER | SANDBOX_NET_TAP;
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_ioctl_fionread, "ioctl (16");
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_ioctl_tunsetoffload, "ioctl (16");
+	cfg.net = 0;
+	/* the main thread still opens no network socket */
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_tcp_socket, "socket (41");
+}
+
 static void test_loop_calls_are_main_only(void **state)
 {
 	struct sandbox_config cfg = test_cfg();
@@ -455,6 +550,27 @@ static void test_loop_calls_are_main_only(void **state)
 	(void)state;
 	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_epoll_wait, "main epoll_wait");
 	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_epoll_wait, "epoll_wait (232");
+}
+
+/*
+ * A VM with a display maps device RAM while it runs (the framebuffer BAR, from a vCPU's
+ * config write) and serves VNC on the main loop; a VM without one may do neither.
+ */
+static void test_display_calls_only_with_a_display(void **state)
+{
+	struct sandbox_config cfg = test_cfg();
+
+	(void)state;
+	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_ioctl_ram, "ioctl (16");
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_select, "pselect6 (270");
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_getpeername, "getpeername (52");
+	cfg.display = true;
+	expect_allowed(&cfg, SANDBOX_KIND_VCPU, call_ioctl_ram, "display: ram ioctl on a vCPU");
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_ioctl_ram, "display: ram ioctl on main");
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_select, "display: select on main");
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_getpeername, "display: getpeername on main");
+	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_select, "pselect6 (270");
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_tcp_socket, "socket (41");
 }
 
 static void test_reboot_reads_rebuild_builds(void **state)
@@ -651,7 +767,9 @@ int main(void)
 		cmocka_unit_test(test_ioctls_by_kind),
 		cmocka_unit_test(test_net_backends),
 		cmocka_unit_test(test_loop_calls_are_main_only),
+		cmocka_unit_test(test_display_calls_only_with_a_display),
 		cmocka_unit_test(test_reboot_reads_rebuild_builds),
+		cmocka_unit_test(test_worker_list),
 		cmocka_unit_test(test_prepare_vm_lists_by_mode),
 		cmocka_unit_test(test_notify_socket_only_under_systemd),
 		cmocka_unit_test(test_other_architecture_trapped),

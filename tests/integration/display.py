@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The display (docs/display.md) with tiny guests, read through vmmctl and VNC clients.
+
+Cases:
+  text      a headless display: the board's 80x25 text mode with the VGA BIOS's font; the
+            guest's line comes back from `vmmctl screen-text` and is drawn (white on blue) in
+            `vmmctl screenshot`'s PNG.
+  rom       the same screen without display.rom: the text is still there, the glyphs are not.
+  none      display type none: no card, vm.screenshot answers NoDisplay.
+  vnc       VBE 640x480x32 on the linear framebuffer (mapped into the guest as RAM, redrawn
+            from the dirty log); display.vram_mib 8 is what the guest reads from dispi; a
+            real client from Debian (gvnccapture) captures a frame equal to the PNG
+            screenshot; keys and pointer events sent over VNC arrive at the guest through the
+            i8042 as set 1 scan codes and PS/2 mouse packets.
+  vnc-unix  the VNC server on a unix socket (mode 0600): a frame equal to the screenshot.
+  smp       a display with two vCPUs: the BSP moves the framebuffer BAR 200 times while the
+            AP runs (each move seen at once: the new place is the framebuffer, the old one
+            reads all ones; the AP ran meanwhile), then its text line is on the screen
+            (screen-text).
+  seabios   Debian's SeaBIOS runs the VGA BIOS from the card's expansion ROM: its banner and
+            its "No bootable device" line (no disks) are on the text screen (screen-text).
+
+usage: display.py VMM VMMCTL GUEST_DIR CASE"""
+import os
+import stat
+import subprocess
+import sys
+import time
+
+import pngread
+import rfb
+from harness import ACCEL, VM, fail, flat_spec, require_accel
+
+vmm, ctl, guests, case = sys.argv[1:5]
+require_accel()
+ROM = "/usr/share/seabios/vgabios-stdvga.bin"
+TIMEOUT = 600 if ACCEL == "kvm" else 60  # PVM's KVM emulates every instruction
+
+
+def vmmctl(sock, *args, status=0):
+    r = subprocess.run([ctl, "--socket", sock, *args], capture_output=True, timeout=120)
+    if r.returncode != status:
+        fail(f"vmmctl {' '.join(args)}: exit {r.returncode}, want {status}\n"
+             f"stdout: {r.stdout!r}\nstderr: {r.stderr!r}")
+    return r
+
+
+def start(guest, display):
+    """The VM and its control socket; relative paths in the spec are in the VM's folder."""
+    spec = flat_spec(f"{guests}/{guest}.bin", control={"path": "api.sock"})
+    if display is not None:
+        spec["display"] = display
+    vm = VM(vmm, spec)
+    return vm, os.path.join(vm.dir, "api.sock")
+
+
+def screenshot(vm, sock):
+    path = os.path.join(vm.dir, "shot.png")
+    vmmctl(sock, "screenshot", path)
+    with open(path, "rb") as f:
+        return pngread.read_rgb(f.read())
+
+
+def pixel(rows, x, y):
+    return tuple(rows[y][3 * x:3 * x + 3])
+
+
+def text_screen(rom):
+    display = {"type": "headless"}
+    if rom:
+        display["rom"] = ROM
+    vm, sock = start("vga_text", display)
+    try:
+        vm.wait_serial("ready", TIMEOUT)
+        lines = vmmctl(sock, "screen-text").stdout.decode().split("\n")
+        if len(lines) != 26 or lines[2] != "VMM-VGA-TEXT \u263a ok" or any(
+                lines[i] for i in (0, 1, 3)):
+            fail(f"screen-text: {lines[:4]!r} ({len(lines)} lines)")
+        w, h, rows = screenshot(vm, sock)
+        if (w, h) != (720, 400):
+            fail(f"screenshot is {w}x{h}, not 720x400")
+        cells = [pixel(rows, x, y) for y in range(32, 48) for x in range(0, 9 * 12)]
+        below = {pixel(rows, x, y) for y in range(48, 64) for x in range(720)}
+        if below != {(0, 0, 0)}:
+            fail(f"row 3 is not black: {sorted(below)[:4]}")
+        if (0, 0, 0xaa) not in cells:
+            fail("row 2 has no blue background")
+        return (0xff, 0xff, 0xff) in cells
+    finally:
+        vm.kill()
+
+
+def rgb_equal(a, b, what):
+    if (a[0], a[1]) != (b[0], b[1]):
+        fail(f"{what}: {b[0]}x{b[1]}, the screenshot {a[0]}x{a[1]}")
+    for y in range(a[1]):
+        if a[2][y] != b[2][y]:
+            x = next(i for i in range(0, len(a[2][y]), 3) if a[2][y][i:i + 3] != b[2][y][i:i + 3])
+            fail(f"{what}: differs from the screenshot at ({x // 3}, {y}): "
+                 f"{b[2][y][x:x + 3].hex()} against {a[2][y][x:x + 3].hex()}")
+
+
+def check_pattern(shot):
+    w, h, rows = shot
+    if (w, h) != (640, 480):
+        fail(f"screenshot is {w}x{h}, not 640x480")
+    for x, y in ((0, 0), (10, 100), (639, 479), (321, 255)):
+        want = ((x ^ y) & 0xff, y & 0xff, x & 0xff)
+        if pixel(rows, x, y) != want:
+            fail(f"pixel ({x}, {y}) is {pixel(rows, x, y)}, the guest drew {want}")
+
+
+def wait_for_server(address, vm):
+    for _ in range(200):
+        try:
+            return rfb.Client(address)
+        except OSError:
+            if vm.proc.poll() is not None:
+                fail(f"vmm exited: {vm.stderr_text()}")
+            time.sleep(0.05)
+    fail(f"no VNC server at {address}")
+
+
+def vnc_input(vm, client):
+    """Keys and a pointer move over VNC, echoed by the guest from the i8042."""
+    client.type_text("a")
+    client.key(0xFF52, True)  # Up: an 0xE0 key
+    client.key(0xFF52, False)
+    keys = "1E 9E E0 48 E0 C8 "
+    vm.wait_serial(keys, TIMEOUT)
+    client.pointer(0, 100, 100)  # the first position: no movement yet
+    client.pointer(1, 105, 97)  # left button, 5 right, 3 up
+    vm.wait_serial(keys + "m09 m05 m03 ", TIMEOUT)
+
+
+def case_vnc():
+    port = rfb.free_port()
+    vm, sock = start("vga_vbe", {"type": "vnc", "listen": f"127.0.0.1:{port}", "vram_mib": 8})
+    try:
+        vm.wait_serial("vram=0080\n", TIMEOUT)
+        vm.wait_serial("drawn", TIMEOUT)
+        vm.wait_serial("mFA ", TIMEOUT)
+        shot = screenshot(vm, sock)
+        check_pattern(shot)
+        client = wait_for_server(("127.0.0.1", port), vm)
+        client.request()
+        client.read_update()
+        rgb_equal(shot, (client.width, client.height, client.rgb_rows()), "the RFB client")
+        try:
+            frame = rfb.gvnccapture(port, os.path.join(vm.dir, "gvnccapture.png"))
+        except rfb.RFBError as e:
+            fail(str(e))
+        if frame:
+            rgb_equal(shot, frame, "gvnccapture's frame")
+            print("ok: gvnccapture's frame equals the screenshot")
+        else:
+            print("skipped: gvnccapture is not installed (scripts/deps.sh test installs "
+                  "gvncviewer); the frame was checked with the test's own RFB client")
+        vnc_input(vm, client)
+        client.close()
+        print("ok: keys and pointer over VNC reached the guest")
+    finally:
+        vm.kill()
+
+
+def case_vnc_unix():
+    vm, _ = start("vga_vbe", {"type": "vnc", "listen": "unix:vnc.sock"})
+    path = os.path.join(vm.dir, "vnc.sock")
+    sock = os.path.join(vm.dir, "api.sock")
+    try:
+        vm.wait_serial("vram=0100\n", TIMEOUT)
+        vm.wait_serial("drawn", TIMEOUT)
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        if mode != 0o600:
+            fail(f"{path} has mode {mode:o}, not 600")
+        shot = screenshot(vm, sock)
+        check_pattern(shot)
+        client = wait_for_server(path, vm)
+        client.request()
+        client.read_update()
+        rgb_equal(shot, (client.width, client.height, client.rgb_rows()), "the RFB client")
+        client.close()
+        print("ok: the frame over the unix socket equals the screenshot")
+        vmmctl(sock, "shutdown-vmm")
+        vm.wait_exit(TIMEOUT)
+    finally:
+        vm.kill()
+    if os.path.exists(path):
+        fail(f"{path} was left behind by a VMM that exited")
+
+
+def case_seabios():
+    seabios = "/usr/share/seabios/bios.bin"
+    for f in (seabios, ROM):
+        if not os.path.exists(f):
+            print(f"SKIP: {f} is missing (Debian's seabios package, scripts/deps.sh test)")
+            sys.exit(77)
+    spec = {"name": "test", "memory_mib": 64, "accel": ACCEL, "boot": {"firmware": seabios},
+            "control": {"path": "api.sock"}, "display": {"type": "headless", "rom": ROM}}
+    vm = VM(vmm, spec)
+    sock = os.path.join(vm.dir, "api.sock")
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        text = ""
+        while "No bootable device" not in text:
+            if vm.proc.poll() is not None:
+                fail(f"vmm exited with {vm.proc.returncode}: {vm.stderr_text()}")
+            if time.monotonic() > deadline:
+                fail(f"no 'No bootable device' on the text screen:\n{text}")
+            time.sleep(0.5)
+            if not os.path.exists(sock):
+                continue
+            r = subprocess.run([ctl, "--socket", sock, "screen-text"], capture_output=True,
+                               timeout=120)
+            text = r.stdout.decode() if r.returncode == 0 else ""
+        lines = text.split("\n")
+        if not lines[0].startswith("SeaBIOS (version "):
+            fail(f"the first row is not SeaBIOS's banner: {lines[:3]!r}")
+        if vm.serial_text():
+            fail(f"SeaBIOS wrote to the serial line although the VM has a display: "
+                 f"{vm.serial_text()!r}")
+    finally:
+        vm.kill()
+    print(f"ok: {lines[0]!r} and 'No bootable device' on the VGA text screen")
+
+
+if case == "text":
+    if not os.path.exists(ROM):
+        print(f"SKIP: {ROM} is missing (Debian's seabios package, scripts/deps.sh test)")
+        sys.exit(77)
+    if not text_screen(rom=True):
+        fail("row 2 has no white glyph pixels: the VGA BIOS's font was not used")
+    print("ok: text mode with the VGA BIOS's font, read as text and as a PNG")
+elif case == "rom":
+    if not os.path.exists(ROM):
+        print(f"SKIP: {ROM} is missing (Debian's seabios package, scripts/deps.sh test)")
+        sys.exit(77)
+    if text_screen(rom=False):
+        fail("glyphs drawn without display.rom: the font came from somewhere else")
+    if not text_screen(rom=True):
+        fail("no glyphs with display.rom")
+    print("ok: display.rom provides the font; without it the text is there but not drawn")
+elif case == "none":
+    vm, sock = start("vga_text", {"type": "none"})
+    try:
+        vm.wait_serial("ready", TIMEOUT)
+        r = vmmctl(sock, "screenshot", os.path.join(vm.dir, "x.png"), status=1)
+        if b"NoDisplay" not in r.stderr:
+            fail(f"vmmctl screenshot without a display: {r.stderr!r}")
+        vmmctl(sock, "screen-text", status=1)
+    finally:
+        vm.kill()
+    print("ok: display type none has no card")
+elif case == "smp":
+    spec = flat_spec(f"{guests}/vga_smp.bin", control={"path": "api.sock"}, vcpus=2,
+                     display={"type": "headless"})
+    vm = VM(vmm, spec)
+    sock = os.path.join(vm.dir, "api.sock")
+    try:
+        vm.wait_serial("ready", TIMEOUT)
+        lines = vmmctl(sock, "screen-text").stdout.decode().split("\n")
+        if len(lines) < 3 or lines[2] != "VMM-VGA-SMP ok":
+            fail(f"screen-text with 2 vCPUs: {lines[:4]!r}\nserial: {vm.serial_text()!r}")
+    finally:
+        vm.kill()
+    print(f"ok: {ACCEL} moves the framebuffer BAR while another vCPU runs")
+elif case == "vnc":
+    case_vnc()
+elif case == "vnc-unix":
+    case_vnc_unix()
+elif case == "seabios":
+    case_seabios()
+else:
+    fail(f"unknown case {case}")
