@@ -6,19 +6,15 @@
  *
  * The engine needs nothing from the host, so probe always succeeds.
  *
- * SMP: every vCPU has its host thread (vcpu.c), but guest code runs on one of
- * them at a time. A fair execution lock (a ticket lock on a mutex and condvar)
- * serialises bt_run: a vCPU holds it for a slice of ACCEL_BT_SLICE
- * instructions and hands it to the next waiting vCPU at slice end or when it
- * halts. So LOCK-prefixed instructions and XCHG are atomic by construction
- * (SDM vol. 3A 9.1.2.2: no other processor accesses memory during them), and
- * the engine's shared structures (code-page marks, other CPUs' block caches
- * invalidated by self-modifying code) are only touched by one thread. Running
- * the vCPUs in parallel with host atomics is a later step.
+ * SMP: every vCPU runs bt_run on its own host thread (vcpu.c), all at the same
+ * time (smp.c: LOCKed instructions and XCHG are host atomics, code written by
+ * one CPU is dropped by the others at their next block boundary, machine calls
+ * go through the bus under the device lock). bt_run runs slices of
+ * ACCEL_BT_SLICE instructions so requests are seen even in a tight guest loop.
  *
  * HLT (SDM vol. 2A "HLT": the processor stays halted until an interrupt, NMI,
- * INIT or reset): vcpu_run sleeps on the vCPU's condvar, outside the
- * execution lock, until a wake event arrives -- the INTR pin rising
+ * INIT or reset): vcpu_run sleeps on the vCPU's condvar, outside bt_run,
+ * until a wake event arrives -- the INTR pin rising
  * (vcpu_set_intr) or a kick -- and then runs the engine again, which takes
  * the interrupt or stays halted (an NMI, vcpu_nmi, wakes it the same way). A wake event is
  * counted, not a level, so a
@@ -34,6 +30,7 @@
 #include "vmm/accel.h"
 
 #include "bt-fallback/bt.h"
+#include "bt-fallback/jit/jit.h"
 #include "vmm/base/err.h"
 #include "vmm/base/log.h"
 
@@ -44,9 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Instructions per bt_run call: a vCPU holds the execution lock at most this long. */
-#define ACCEL_BT_SLICE	   1000000ull
-#define ACCEL_BT_SLICE_SMP 20000ull
+/* Instructions per bt_run call (a kick or an interrupt ends one earlier). */
+#define ACCEL_BT_SLICE 1000000ull
 
 /* The machine's local APICs count TSC deadlines at this rate (vmm/board_irqchip.h). */
 _Static_assert(BT_TSC_KHZ == 2000000u, "BOARD_IRQCHIP_TSC_HZ in vmm/board_irqchip.h must follow");
@@ -61,12 +57,7 @@ struct accel_vm {
 	unsigned nr_vcpus; /* from the config */
 	struct accel_vcpu *vcpus[BT_MAX_CPUS];
 	const struct accel_io *clock_io; /* the first vCPU's io: the clock is VM-wide */
-	/* Fair execution lock: tickets taken in order, served in order. */
-	pthread_mutex_t exec_mtx;
-	pthread_cond_t exec_cond;
-	u64 exec_next, exec_serving;
-	u64 slice;
-	struct cpu_model model; /* every vCPU's */
+	struct cpu_model model;		 /* every vCPU's */
 	/* The tiers each vCPU gets (accel_config). */
 	bool jit;
 	unsigned jit_threshold;
@@ -84,41 +75,6 @@ struct accel_vcpu {
 	u64 wakes;
 	bool kick;
 };
-
-/* --------------------------------------------------------- execution lock */
-
-static void accel_bt_exec_lock(struct accel_vm *avm)
-{
-	u64 ticket;
-
-	pthread_mutex_lock(&avm->exec_mtx);
-	ticket = avm->exec_next++;
-	while (avm->exec_serving != ticket)
-		pthread_cond_wait(&avm->exec_cond, &avm->exec_mtx);
-	pthread_mutex_unlock(&avm->exec_mtx);
-}
-
-static void accel_bt_exec_unlock(struct accel_vm *avm)
-{
-	pthread_mutex_lock(&avm->exec_mtx);
-	avm->exec_serving++;
-	pthread_cond_broadcast(&avm->exec_cond);
-	pthread_mutex_unlock(&avm->exec_mtx);
-}
-
-/* At slice end: let a waiting vCPU run first, if any. */
-static void accel_bt_exec_yield(struct accel_vm *avm)
-{
-	bool waiting;
-
-	pthread_mutex_lock(&avm->exec_mtx);
-	waiting = avm->exec_next != avm->exec_serving + 1;
-	pthread_mutex_unlock(&avm->exec_mtx);
-	if (waiting) {
-		accel_bt_exec_unlock(avm);
-		accel_bt_exec_lock(avm);
-	}
-}
 
 /* ------------------------------------------------- engine -> machine calls */
 
@@ -233,7 +189,13 @@ static int accel_bt_vm_create(const struct accel_config *cfg, struct accel_vm **
 	avm->jit = cfg->bt_jit;
 	avm->jit_threshold = cfg->bt_jit_threshold;
 	avm->jit_code_bytes = (size_t)cfg->bt_code_cache_bytes;
-	avm->slice = cfg->nr_vcpus > 1 ? ACCEL_BT_SLICE_SMP : ACCEL_BT_SLICE;
+	if (avm->jit)
+		log_info(
+			"bt: JIT tier on: a block is compiled once it has run %u times, into a %zu KiB "
+			"code cache per vCPU",
+			avm->jit_threshold, avm->jit_code_bytes >> 10);
+	else
+		log_info("bt: interpreter only (no JIT tier)");
 	avm->mem.io_opaque = avm;
 	avm->mem.mmio = accel_bt_mmio;
 	avm->mem.pio = accel_bt_pio;
@@ -243,8 +205,6 @@ static int accel_bt_vm_create(const struct accel_config *cfg, struct accel_vm **
 	avm->mem.backdoor = cfg->vmware_backdoor ? accel_bt_backdoor : NULL;
 	avm->mem.vmware_cpuid = cfg->vmware_cpuid;
 	avm->mem.apic_bus_khz = cfg->apic_bus_khz;
-	pthread_mutex_init(&avm->exec_mtx, NULL);
-	pthread_cond_init(&avm->exec_cond, NULL);
 	*out = avm;
 	return 0;
 }
@@ -254,8 +214,6 @@ static void accel_bt_vm_destroy(struct accel_vm *avm)
 	if (!avm)
 		return;
 	bt_mem_destroy(&avm->mem);
-	pthread_cond_destroy(&avm->exec_cond);
-	pthread_mutex_destroy(&avm->exec_mtx);
 	free(avm);
 }
 
@@ -266,9 +224,10 @@ static u32 accel_bt_tsc_khz(struct accel_vm *avm)
 }
 
 /*
- * len 0 unmaps the region at gpa. A mapping made while vCPUs exist comes from the one vCPU
- * running guest code (a device's BAR write, under the execution lock) or while all are
- * paused, so no other CPU walks the region table meanwhile.
+ * len 0 unmaps the region at gpa. A mapping made while vCPUs exist comes from a vCPU's device
+ * register write (a BAR moving) or while all are paused. KNOWN LIMIT: vCPUs run in parallel
+ * (smp.c), and a change from one vCPU's thread does not stop the others, which may walk the
+ * region table or fill their TLBs meanwhile; safe with one vCPU or while all are paused.
  */
 static int accel_bt_map_ram(struct accel_vm *avm, u64 gpa, u64 len, void *hva, unsigned flags)
 {
@@ -354,6 +313,16 @@ static void accel_bt_vcpu_destroy(struct accel_vcpu *v)
 			}
 		}
 	}
+	if (v->cpu->jit) {
+		const struct bt_jit *j = v->cpu->jit;
+
+		log_dbg(LOG_CAT_BT,
+			"bt: vcpu%u: the JIT compiled %" PRIu64 " blocks (%" PRIu64
+			" it could not), %zu of its %zu KiB of code cache in use, %" PRIu64
+			" flushes",
+			v->index, j->nr_compiled, j->nr_failed, j->code.used >> 10,
+			j->code.size >> 10, j->nr_flushes);
+	}
 	bt_cpu_destroy(v->cpu);
 	pthread_cond_destroy(&v->cond);
 	pthread_mutex_destroy(&v->lock);
@@ -395,10 +364,7 @@ static u64 accel_bt_wakes(struct accel_vcpu *v)
 	return w;
 }
 
-/*
- * Halted: sleep until a wake event newer than seen. Returns true for a VMM kick (consumed).
- * Not under the execution lock.
- */
+/* Halted: sleep until a wake event newer than seen. Returns true for a VMM kick (consumed). */
 static bool accel_bt_wait_halted(struct accel_vcpu *v, u64 seen)
 {
 	bool kick;
@@ -414,7 +380,6 @@ static bool accel_bt_wait_halted(struct accel_vcpu *v, u64 seen)
 
 static int accel_bt_vcpu_run(struct accel_vcpu *v, enum vcpu_stop *why)
 {
-	struct accel_vm *avm = v->avm;
 	enum bt_exit e;
 	u64 seen;
 
@@ -424,13 +389,7 @@ static int accel_bt_vcpu_run(struct accel_vcpu *v, enum vcpu_stop *why)
 			return 0;
 		}
 		seen = accel_bt_wakes(v);
-		accel_bt_exec_lock(avm);
-		do {
-			e = bt_run(v->cpu, avm->slice);
-			if (e == BT_EXIT_LIMIT)
-				accel_bt_exec_yield(avm);
-		} while (e == BT_EXIT_LIMIT);
-		accel_bt_exec_unlock(avm);
+		e = bt_run(v->cpu, ACCEL_BT_SLICE);
 
 		switch (e) {
 		case BT_EXIT_LIMIT:
@@ -502,7 +461,6 @@ static int accel_bt_vcpu_get(struct accel_vcpu *v, struct cpu_state *st)
 	unsigned n;
 	u64 val;
 
-	accel_bt_exec_lock(v->avm);
 	*st = cpu->st;
 	st->rflags = bt_get_rflags(cpu);
 	if (bt_msr_read(cpu, ACCEL_BT_MSR_APIC_BASE, &val) == 0)
@@ -521,7 +479,6 @@ static int accel_bt_vcpu_get(struct accel_vcpu *v, struct cpu_state *st)
 	st->flags = 0;
 	memset(&st->exception, 0, sizeof(st->exception));
 	memset(&st->interrupt, 0, sizeof(st->interrupt));
-	accel_bt_exec_unlock(v->avm);
 	return 0;
 }
 
@@ -552,7 +509,6 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 
 	if (ret < 0)
 		return ret;
-	accel_bt_exec_lock(v->avm);
 	cpu->st = *st;
 	if (bt_xcr0_write(cpu, st->xcr0) < 0)
 		cpu->st.xcr0 = 1; /* 0: not kept by the saving accelerator */
@@ -571,7 +527,6 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 		cpu->tsc_offset = 0;
 		cpu->tsc_offset = st->tsc - bt_rdtsc(cpu);
 	}
-	accel_bt_exec_unlock(v->avm);
 	return ret;
 }
 
@@ -579,6 +534,7 @@ static int accel_bt_vcpu_set(struct accel_vcpu *v, const struct cpu_state *st)
 static void accel_bt_vcpu_counters(struct accel_vcpu *v, accel_counter_fn fn, void *opaque)
 {
 	const struct bt_cache *c = &v->cpu->cache;
+	const struct bt_jit *j = v->cpu->jit;
 
 	fn(opaque, "instructions", __atomic_load_n(&v->cpu->icount, __ATOMIC_RELAXED));
 	fn(opaque, "blocks_translated", c->nr_translated);
@@ -590,6 +546,13 @@ static void accel_bt_vcpu_counters(struct accel_vcpu *v, accel_counter_fn fn, vo
 	fn(opaque, "cr3_loads", v->cpu->tlb_stats.nr_cr3);
 	fn(opaque, "invlpgs", v->cpu->tlb_stats.nr_invlpg);
 	fn(opaque, "code_bytes", c->arena_used);
+	if (j) { /* the JIT tier (bt.engine jit) */
+		fn(opaque, "jit_blocks_compiled", j->nr_compiled);
+		fn(opaque, "jit_blocks_not_compiled", j->nr_failed);
+		fn(opaque, "jit_links", j->nr_links);
+		fn(opaque, "jit_flushes", j->nr_flushes);
+		fn(opaque, "jit_code_bytes", j->code.used);
+	}
 }
 
 /* Device DMA into RAM: the engine drops translated code from those pages at its next block. */

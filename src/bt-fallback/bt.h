@@ -2,9 +2,8 @@
 /*
  * The BT engine's internal interface: CPU state, the softmmu seam, the
  * compact decoded-instruction form, the decoded-block cache and the
- * executor. The engine's first stage (docs/architecture.md, "Status"): an
- * interpreter over a decoded-block cache keyed by physical address; the JIT
- * is planned (docs/bt-jit.md).
+ * executor: an interpreter over a decoded-block cache keyed by physical
+ * address, and a JIT tier for hot 64-bit blocks (jit/jit.h, docs/bt-jit.md).
  *
  * References: Intel SDM vol. 2 chapter 2 (instruction format: prefixes,
  * REX, ModRM, SIB, displacement, immediate; 15-byte limit in 2.3.11),
@@ -160,7 +159,8 @@ enum bt_vector {
 struct bt_region {
 	u64 gpa, len;
 	u8 *hva;
-	u8 *code_pages; /* one byte per page: nonzero while translated code comes from it */
+	/* Per page: the CPUs (bit = struct bt_cpu mem_slot) with translated code from it. */
+	u16 *code_pages;
 	/*
 	 * Dirty logging (bt_mem_log_dirty): one bit per page, set by the TLB fill of a write; a
 	 * page whose bit is clear has no cached write permission, so its next store refills.
@@ -170,9 +170,14 @@ struct bt_region {
 };
 
 /*
- * Guest physical memory shared by the CPUs of one VM. A write to a page that
- * holds translated code invalidates that page's blocks in every attached
- * CPU's cache (self-modifying code, SDM vol. 3A 9.1.3 / 11.6).
+ * Guest physical memory shared by the CPUs of one VM, which run in parallel on their own
+ * threads. A write to a page that holds translated code invalidates that page's blocks in the
+ * cache of every CPU that translated from it (self-modifying code, SDM vol. 3A 9.1.3 / 11.6):
+ * at once in the writing CPU's own cache, through a queue for the others (and for writes from
+ * devices), which each CPU drains at its next block boundary, before it takes an interrupt.
+ * So a CPU never touches another CPU's cache or generated code; another CPU may run stale code
+ * from the page until its next boundary, as cross-modifying code on real processors may until
+ * the executing processor serialises (SDM vol. 3A 9.1.3).
  *
  * fault_unmapped selects what an access to an address outside every region
  * does: false (a PC) sends it to the mmio callback; true ("flat user mode",
@@ -212,14 +217,15 @@ struct bt_mem {
 	bool vmware_cpuid;
 	u32 apic_bus_khz;
 	/*
-	 * Code pages written by devices (bt_mem_dma_written, any thread), dropped from the
-	 * caches by whichever CPU next starts a block (bt_mem_dma_apply).
+	 * Exclusive sections (smp.c): an instruction that must not run alongside any other (a
+	 * LOCKed access to MMIO or across two pages) stops every other CPU at a block boundary.
 	 */
-	pthread_mutex_t dma_lock;
-	int dma_pending;
-	bool dma_overflow; /* too many pages queued: flush every cache */
-	unsigned nr_dma;
-	u64 dma_pages[64];
+	pthread_mutex_t excl_lock;
+	pthread_cond_t excl_cond;
+	unsigned nr_running;	 /* CPUs inside bt_run and not parked */
+	int excl_pending;	 /* a CPU wants or has the machine to itself */
+	struct bt_cpu *excl_cpu; /* which */
+	u16 slots_used;		 /* mem_slot bits given to attached CPUs */
 };
 
 /* Map [gpa, gpa+len) to hva. Caller thread owns mem; no CPU may be running. -EINVAL, -ENOSPC. */
@@ -249,17 +255,27 @@ void bt_mem_detach(struct bt_mem *mem, struct bt_cpu *cpu);
 MUST_CHECK int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len);
 /* The region holding gpa, or NULL. */
 struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa);
-/* Called by the cache when it translates code from the page holding gpa. */
-void bt_mem_mark_code(struct bt_mem *mem, u64 gpa);
-/* A write hit a code page: drop its blocks everywhere and unmark it. */
-void bt_mem_code_written(struct bt_mem *mem, u64 gpa);
 /*
- * A device wrote guest RAM (DMA), from any thread, while CPUs may be running: queue the code
- * pages in [gpa, gpa+len) for bt_mem_dma_apply, which the next block boundary of any CPU runs
- * before it takes an interrupt (so before the guest learns the DMA is done).
+ * Called by the cache (on cpu's thread) before it translates code from the page holding gpa:
+ * writes to the page take the slow path in every TLB from now on.
+ */
+void bt_mem_mark_code(struct bt_mem *mem, struct bt_cpu *cpu, u64 gpa);
+/*
+ * The page holding gpa was written (by writer, on its thread; NULL: by a device or the loader,
+ * any thread): every CPU with code from it drops that code (writer at once, the others at
+ * their next block boundary), and the page is unmarked.
+ */
+void bt_mem_code_written(struct bt_mem *mem, struct bt_cpu *writer, u64 gpa);
+/*
+ * A device wrote guest RAM (DMA), from any thread, while CPUs may be running: the code pages in
+ * [gpa, gpa+len) are queued for the CPUs that translated from them, which drop them at their
+ * next block boundary, before taking an interrupt (so before the guest learns the DMA is done).
  */
 void bt_mem_dma_written(struct bt_mem *mem, u64 gpa, u64 len);
-void bt_mem_dma_apply(struct bt_mem *mem);
+/* cpu's thread: drop what other threads queued for it (exec.c at each block boundary). */
+void bt_mem_inval_apply(struct bt_cpu *cpu);
+
+#define BT_INVAL_QUEUE 64
 
 /* ----------------------------------------------------------------- blocks */
 
@@ -509,6 +525,18 @@ struct bt_cpu {
 	struct bt_tlb_entry tlb_scratch; /* a translation not to cache (writes to ROM) */
 	bool tlb_large;			 /* some TLB entry holds a piece of a large page */
 	/*
+	 * Code pages other threads wrote, for this CPU to drop (mem.c; inval_lock, any thread),
+	 * and its bit in the pages' code masks.
+	 */
+	pthread_mutex_t inval_lock;
+	int inval_pending;
+	bool inval_overflow; /* more than BT_INVAL_QUEUE: drop everything */
+	unsigned nr_inval;
+	u64 inval_pages[BT_INVAL_QUEUE];
+	unsigned mem_slot;
+	/* An exclusive section is open (smp.c); a fault inside closes it. */
+	bool in_exclusive;
+	/*
 	 * The JIT (jit/jit.h); NULL: interpreter only. Generated code leaves at a block entry once
 	 * icount would pass jit_limit (bt_run's end; bt_cpu_kick and the INTR pin zero it). A memory
 	 * access the inline TLB lookup cannot do goes through jit_tmp (jit_post: what remains).
@@ -531,8 +559,17 @@ struct bt_cpu {
 	unsigned trace_pos;
 };
 
-#define BT_KICK_STOP 1 /* bt_cpu_kick: return BT_EXIT_REQUEST */
-#define BT_KICK_INTR 2 /* bt_cpu_set_intr: look at the INTR pin */
+#define BT_KICK_STOP  1 /* bt_cpu_kick: return BT_EXIT_REQUEST */
+#define BT_KICK_INTR  2 /* bt_cpu_set_intr: look at the INTR pin */
+#define BT_KICK_INVAL 4 /* another thread queued code pages to drop */
+#define BT_KICK_EXCL  8 /* another CPU wants an exclusive section: park */
+
+/* Make the CPU look at exit_request soon (any thread): generated code leaves at a block entry. */
+static inline void bt_cpu_poke(struct bt_cpu *cpu, int bits)
+{
+	__atomic_fetch_or(&cpu->exit_request, bits, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&cpu->jit_limit, 0, __ATOMIC_RELEASE);
+}
 
 struct bt_cpu_config {
 	struct bt_mem *mem;
@@ -704,6 +741,12 @@ u64 bt_ea(struct bt_cpu *cpu, const struct bt_insn *in);
  * invalidates translated code in the page first.
  */
 u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write);
+/*
+ * The host address of a LOCKed read-modify-write operand of size bytes at seg:off, after raising
+ * whatever the access would raise (for both pages when it crosses), or NULL when it is not one
+ * page of writable RAM (MMIO, ROM, a page crossing: the caller takes an exclusive section).
+ */
+u8 *bt_mmu_lock_span(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 /* Check that a load would succeed (CLFLUSH: segment and paging checks only). */
 void bt_probe_ld(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size);
 /* Check that a store would succeed (for multi-part stores committed together). */
@@ -812,6 +855,17 @@ bool bt_exc_dispatch(struct bt_cpu *cpu);
 void bt_intr_poll(struct bt_cpu *cpu);
 /* Task switch to the TSS selected by sel (SDM vol. 3A 7.3), 32-bit TSS. */
 void bt_task_switch(struct bt_cpu *cpu, u16 sel, enum bt_ts_reason why, u32 ext);
+
+/*
+ * CPUs in parallel (smp.c). bt_run brackets itself with enter/leave; a CPU parks at a block
+ * boundary while another holds an exclusive section; begin/end bracket one instruction that
+ * must run with every other CPU stopped (a LOCKed access to MMIO or across pages). CPU thread.
+ */
+void bt_smp_enter(struct bt_cpu *cpu);
+void bt_smp_leave(struct bt_cpu *cpu);
+void bt_smp_park(struct bt_cpu *cpu);
+void bt_exclusive_begin(struct bt_cpu *cpu);
+void bt_exclusive_end(struct bt_cpu *cpu);
 
 /* Handler tables, indexed by opcode byte (ops/). NULL: #UD. */
 extern const bt_handler_fn bt_ops_map1[256];

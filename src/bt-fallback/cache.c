@@ -204,6 +204,8 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	struct bt_block *b;
 	size_t size;
 
+	/* Before reading the bytes: a write from now on queues this page for us (mem.c). */
+	bt_mem_mark_code(cpu->mem, cpu, gpa);
 	while (n < BT_BLOCK_MAX_INSNS) {
 		u8 buf[15];
 		u64 insn_gpa;
@@ -258,10 +260,9 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	b->jit_in = NULL;
 	memcpy(b->insns, insns, n * sizeof(struct bt_insn));
 	bt_cache_link_page(c, b, 0, gpa);
-	bt_mem_mark_code(cpu->mem, gpa);
 	if (two_pages) {
 		bt_cache_link_page(c, b, 1, gpa2);
-		bt_mem_mark_code(cpu->mem, gpa2);
+		bt_mem_mark_code(cpu->mem, cpu, gpa2);
 	} else {
 		b->pages[1].block = NULL;
 	}

@@ -152,17 +152,14 @@ void bt_cpu_set_flat64(struct bt_cpu *cpu)
 
 void bt_cpu_kick(struct bt_cpu *cpu)
 {
-	__atomic_fetch_or(&cpu->exit_request, BT_KICK_STOP, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&cpu->jit_limit, 0, __ATOMIC_RELEASE); /* generated code leaves */
+	bt_cpu_poke(cpu, BT_KICK_STOP);
 }
 
 void bt_cpu_set_intr(struct bt_cpu *cpu, bool level)
 {
 	__atomic_store_n(&cpu->intr_line, level, __ATOMIC_RELEASE);
-	if (level) {
-		__atomic_fetch_or(&cpu->exit_request, BT_KICK_INTR, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&cpu->jit_limit, 0, __ATOMIC_RELEASE);
-	}
+	if (level)
+		bt_cpu_poke(cpu, BT_KICK_INTR);
 }
 
 void bt_cpu_describe(struct bt_cpu *cpu, char *buf, size_t n)

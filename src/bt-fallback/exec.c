@@ -166,8 +166,11 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 		if (unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_ACQUIRE)) &&
 		    (__atomic_exchange_n(&cpu->exit_request, 0, __ATOMIC_ACQ_REL) & BT_KICK_STOP))
 			return BT_EXIT_REQUEST;
-		if (unlikely(__atomic_load_n(&cpu->mem->dma_pending, __ATOMIC_ACQUIRE)))
-			bt_mem_dma_apply(cpu->mem);
+		/* Code other threads wrote (before an interrupt the writer may have raised). */
+		if (unlikely(__atomic_load_n(&cpu->inval_pending, __ATOMIC_ACQUIRE)))
+			bt_mem_inval_apply(cpu);
+		if (unlikely(__atomic_load_n(&cpu->mem->excl_pending, __ATOMIC_ACQUIRE)))
+			bt_smp_park(cpu);
 		if (unlikely(__atomic_load_n(&cpu->intr_line, __ATOMIC_RELAXED) |
 			     __atomic_load_n(&cpu->nmi_pending, __ATOMIC_RELAXED)) &&
 		    !cpu->exc_exit)
@@ -234,7 +237,7 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 	return BT_EXIT_LIMIT;
 }
 
-enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)
+static enum bt_exit bt_run_inner(struct bt_cpu *cpu, u64 max_insns)
 {
 	u64 end = cpu->icount + max_insns;
 	volatile u64 delivered = 0; /* changed between setjmp and longjmp */
@@ -246,6 +249,8 @@ enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)
 			return bt_run_blocks(cpu, end);
 		/* An exception was raised; architectural state is at the faulting instruction. */
 		cpu->cur_block = NULL;
+		if (cpu->in_exclusive) /* raised inside a section (ops/lock.c, the JIT) */
+			bt_exclusive_end(cpu);
 		cpu->db_pending = 0; /* a fault cancels the instruction's breakpoint traps */
 		cpu->rf_loaded = cpu->tf_at_end = cpu->mov_ss = false;
 		if (cpu->exc_is_trap) {
@@ -268,4 +273,14 @@ enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)
 		if (cpu->icount + ++delivered >= end)
 			return BT_EXIT_LIMIT;
 	}
+}
+
+enum bt_exit bt_run(struct bt_cpu *cpu, u64 max_insns)
+{
+	enum bt_exit why;
+
+	bt_smp_enter(cpu);
+	why = bt_run_inner(cpu, max_insns);
+	bt_smp_leave(cpu);
+	return why;
 }

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * Guest physical memory for the BT engine: a table of RAM regions backed by
- * host memory, with a per-page "holds translated code" byte used to catch
- * self-modifying code (SDM vol. 3A 11.6: a write to a code page must be seen
- * by later fetches). A write to such a page invalidates that page's blocks in
- * every attached CPU (bt_mem_code_written).
+ * Guest physical memory for the BT engine: a table of RAM regions backed by host memory, with a
+ * per-page mask of the CPUs that translated code from the page, used to catch self-modifying
+ * and cross-modifying code (SDM vol. 3A 9.1.3 and 11.6: a write to a code page must be seen by
+ * later fetches). Pages written by one CPU are dropped from that CPU's cache at once and queued
+ * for the others, which drain their queue at their next block boundary (bt_mem_inval_apply):
+ * no thread ever touches another CPU's block cache or generated code.
+ *
+ * Ordering: a CPU marks a page (and drops write permission from every TLB) before it reads the
+ * bytes it translates, and a TLB fill that grants write permission re-reads the mask after
+ * storing the tag (mmu.c), so a write either sees the mark and queues the page or happened
+ * before the bytes were read.
  *
  * Dirty logging for RAM-like device memory (a framebuffer BAR): a bit per page, set when a
  * CPU's TLB takes write permission for the page (mmu.c); harvesting clears the bits and drops
@@ -35,7 +41,7 @@ int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly)
 			return -EEXIST;
 	}
 	r = &mem->regions[mem->nr_regions];
-	r->code_pages = calloc(len >> BT_PAGE_SHIFT, 1);
+	r->code_pages = calloc(len >> BT_PAGE_SHIFT, sizeof(*r->code_pages));
 	if (!r->code_pages)
 		return -ENOMEM;
 	r->gpa = gpa;
@@ -58,7 +64,7 @@ int bt_mem_unmap(struct bt_mem *mem, u64 gpa)
 			continue;
 		/* Blocks translated from it must go before another mapping takes the addresses. */
 		for (u64 page = r->gpa; page < r->gpa + r->len; page += BT_PAGE_SIZE)
-			bt_mem_code_written(mem, page);
+			bt_mem_code_written(mem, NULL, page);
 		free(r->code_pages);
 		free(r->dirty);
 		mem->regions[i] = mem->regions[--mem->nr_regions];
@@ -129,8 +135,14 @@ int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap
 
 int bt_mem_attach(struct bt_mem *mem, struct bt_cpu *cpu)
 {
+	unsigned slot;
+
 	if (mem->nr_cpus == BT_MAX_CPUS)
 		return -ENOSPC;
+	for (slot = 0; (mem->slots_used >> slot) & 1; slot++)
+		;
+	mem->slots_used |= (u16)(1u << slot);
+	cpu->mem_slot = slot;
 	mem->cpus[mem->nr_cpus++] = cpu;
 	cpu->mem = mem;
 	return 0;
@@ -141,53 +153,10 @@ void bt_mem_detach(struct bt_mem *mem, struct bt_cpu *cpu)
 	for (unsigned i = 0; i < mem->nr_cpus; i++) {
 		if (mem->cpus[i] == cpu) {
 			mem->cpus[i] = mem->cpus[--mem->nr_cpus];
+			mem->slots_used &= (u16) ~(1u << cpu->mem_slot);
 			return;
 		}
 	}
-}
-
-void bt_mem_dma_written(struct bt_mem *mem, u64 gpa, u64 len)
-{
-	bool queued = false;
-
-	if (!len)
-		return;
-	for (u64 page = gpa & BT_PAGE_MASK; page < gpa + len; page += BT_PAGE_SIZE) {
-		struct bt_region *r = bt_mem_region(mem, page);
-
-		/* Racy read: a page marked after this was translated after the write. */
-		if (!r || !__atomic_load_n(&r->code_pages[(page - r->gpa) >> BT_PAGE_SHIFT],
-					   __ATOMIC_ACQUIRE))
-			continue;
-		pthread_mutex_lock(&mem->dma_lock);
-		if (mem->nr_dma < ARRAY_SIZE(mem->dma_pages))
-			mem->dma_pages[mem->nr_dma++] = page;
-		else
-			mem->dma_overflow = true;
-		pthread_mutex_unlock(&mem->dma_lock);
-		queued = true;
-	}
-	if (queued)
-		__atomic_store_n(&mem->dma_pending, 1, __ATOMIC_RELEASE);
-}
-
-void bt_mem_dma_apply(struct bt_mem *mem)
-{
-	pthread_mutex_lock(&mem->dma_lock);
-	__atomic_store_n(&mem->dma_pending, 0, __ATOMIC_RELAXED);
-	if (mem->dma_overflow) {
-		for (unsigned i = 0; i < mem->nr_regions; i++)
-			memset(mem->regions[i].code_pages, 0, mem->regions[i].len >> BT_PAGE_SHIFT);
-		for (unsigned i = 0; i < mem->nr_cpus; i++)
-			if (mem->cpus[i]->inval)
-				mem->cpus[i]->inval->code_flush(mem->cpus[i]);
-	} else {
-		for (unsigned i = 0; i < mem->nr_dma; i++)
-			bt_mem_code_written(mem, mem->dma_pages[i]);
-	}
-	mem->nr_dma = 0;
-	mem->dma_overflow = false;
-	pthread_mutex_unlock(&mem->dma_lock);
 }
 
 void bt_mem_destroy(struct bt_mem *mem)
@@ -210,35 +179,96 @@ struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa)
 	return NULL;
 }
 
-void bt_mem_mark_code(struct bt_mem *mem, u64 gpa)
+static u16 *bt_mem_code_mask(struct bt_mem *mem, u64 gpa)
 {
 	struct bt_region *r = bt_mem_region(mem, gpa);
 
-	if (!r || r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT])
+	return r ? &r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT] : NULL;
+}
+
+void bt_mem_mark_code(struct bt_mem *mem, struct bt_cpu *cpu, u64 gpa)
+{
+	u16 *mask = bt_mem_code_mask(mem, gpa), bit = (u16)(1u << cpu->mem_slot), old;
+
+	if (!mask || (__atomic_load_n(mask, __ATOMIC_RELAXED) & bit))
 		return;
-	__atomic_store_n(&r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT], 1, __ATOMIC_RELAXED);
+	old = __atomic_fetch_or(mask, bit, __ATOMIC_SEQ_CST);
+	if (old)
+		return; /* already write-protected for another CPU's code */
 	/*
 	 * Stores to the page must now take the slow path: drop cached write permission. The fence
-	 * pairs with the one in the TLB fill (mmu.c) that re-reads the flag after a write tag.
+	 * (the atomic above) pairs with the one in the TLB fill that re-reads the mask after a
+	 * write tag.
 	 */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (unsigned i = 0; i < mem->nr_cpus; i++)
 		bt_tlb_drop_write(mem->cpus[i], gpa);
 }
 
-void bt_mem_code_written(struct bt_mem *mem, u64 gpa)
+/* Queue the page for cpu (another thread's) and make it look. */
+static void bt_mem_queue(struct bt_cpu *cpu, u64 page)
 {
-	struct bt_region *r = bt_mem_region(mem, gpa);
+	pthread_mutex_lock(&cpu->inval_lock);
+	if (cpu->nr_inval < BT_INVAL_QUEUE)
+		cpu->inval_pages[cpu->nr_inval++] = page;
+	else
+		cpu->inval_overflow = true;
+	__atomic_store_n(&cpu->inval_pending, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&cpu->inval_lock);
+	bt_cpu_poke(cpu, BT_KICK_INVAL);
+}
 
-	if (!r || !r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT])
+void bt_mem_code_written(struct bt_mem *mem, struct bt_cpu *writer, u64 gpa)
+{
+	u16 *mask = bt_mem_code_mask(mem, gpa), m;
+
+	if (!mask || !__atomic_load_n(mask, __ATOMIC_ACQUIRE))
 		return;
-	r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT] = 0;
-	for (unsigned i = 0; i < mem->nr_cpus; i++) {
+	m = __atomic_exchange_n(mask, 0, __ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < mem->nr_cpus && m; i++) {
 		struct bt_cpu *cpu = mem->cpus[i];
 
-		if (cpu->inval)
-			cpu->inval->code_written(cpu, gpa);
+		if (!((m >> cpu->mem_slot) & 1))
+			continue;
+		m &= (u16) ~(1u << cpu->mem_slot);
+		if (cpu == writer) {
+			if (cpu->inval)
+				cpu->inval->code_written(cpu, gpa);
+		} else {
+			bt_mem_queue(cpu, gpa & BT_PAGE_MASK);
+		}
 	}
+}
+
+void bt_mem_inval_apply(struct bt_cpu *cpu)
+{
+	u64 pages[BT_INVAL_QUEUE];
+	unsigned n;
+	bool all;
+
+	pthread_mutex_lock(&cpu->inval_lock);
+	__atomic_store_n(&cpu->inval_pending, 0, __ATOMIC_RELAXED);
+	n = cpu->nr_inval;
+	all = cpu->inval_overflow;
+	memcpy(pages, cpu->inval_pages, n * sizeof(pages[0]));
+	cpu->nr_inval = 0;
+	cpu->inval_overflow = false;
+	pthread_mutex_unlock(&cpu->inval_lock);
+	if (!cpu->inval)
+		return;
+	if (all) {
+		cpu->inval->code_flush(cpu);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		cpu->inval->code_written(cpu, pages[i]);
+}
+
+void bt_mem_dma_written(struct bt_mem *mem, u64 gpa, u64 len)
+{
+	if (!len)
+		return;
+	for (u64 page = gpa & BT_PAGE_MASK; page < gpa + len; page += BT_PAGE_SIZE)
+		bt_mem_code_written(mem, NULL, page);
 }
 
 int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len)
@@ -254,9 +284,8 @@ int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len)
 		off = gpa - r->gpa;
 		n = MIN(len, r->len - off);
 		n = MIN(n, BT_PAGE_SIZE - (gpa & ~BT_PAGE_MASK));
-		if (r->code_pages[off >> BT_PAGE_SHIFT])
-			bt_mem_code_written(mem, gpa);
 		memcpy(r->hva + off, src, n);
+		bt_mem_code_written(mem, NULL, gpa);
 		src += n;
 		gpa += n;
 		len -= n;

@@ -346,7 +346,8 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	u64 page = lin & BT_PAGE_MASK, tag;
 	struct bt_region *r;
 	struct bt_walk w = { 0 };
-	u8 *code = NULL;
+	u16 *code = NULL;
+	bool writable;
 	u32 err;
 
 	cpu->tlb_stats.nr_misses++;
@@ -373,8 +374,8 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	}
 	if (r) {
 		code = &r->code_pages[(w.gpa - r->gpa) >> BT_PAGE_SHIFT];
-		if (acc == BT_ACC_WRITE && *code && !r->readonly)
-			bt_mem_code_written(mem, w.gpa);
+		if (acc == BT_ACC_WRITE && __atomic_load_n(code, __ATOMIC_ACQUIRE) && !r->readonly)
+			bt_mem_code_written(mem, cpu, w.gpa);
 	}
 	tag = r ? page : page | BT_TLB_MMIO;
 	e->page = page;
@@ -387,8 +388,9 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	/* Any walk that succeeded allows reads at this privilege, unless SMAP decides each one. */
 	e->tag[BT_ACC_READ] = w.smap ? BT_TLB_EMPTY : tag;
 	e->tag[BT_ACC_FETCH] = w.x ? tag : BT_TLB_EMPTY;
-	e->tag[BT_ACC_WRITE] =
-		w.w && w.dirty && !w.smap && !(r && (r->readonly || *code)) ? tag : BT_TLB_EMPTY;
+	writable = w.w && w.dirty && !w.smap &&
+		   !(r && (r->readonly || __atomic_load_n(code, __ATOMIC_RELAXED)));
+	e->tag[BT_ACC_WRITE] = writable ? tag : BT_TLB_EMPTY;
 	if (unlikely(cpu->dbg_data) && bt_debug_watched(cpu, page)) {
 		/* A data breakpoint's page: every access checks it (debug.c). */
 		e->tag[BT_ACC_READ] = e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
@@ -734,4 +736,17 @@ u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write)
 			return NULL;
 	}
 	return e->hpage ? e->hpage + (lin & ~BT_PAGE_MASK) : NULL;
+}
+
+u8 *bt_mmu_lock_span(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size)
+{
+	u64 lin = bt_seg_lin(cpu, seg, off, size, true);
+	bool user = bt_mmu_user(cpu);
+	struct bt_tlb_entry *e;
+
+	bt_probe_lin(cpu, lin, size, BT_ACC_WRITE); /* every fault, both pages, first */
+	if ((lin & ~BT_PAGE_MASK) + size > BT_PAGE_SIZE)
+		return NULL;
+	e = bt_tlb_get(cpu, lin, BT_ACC_WRITE, user);
+	return e->hpage && e != &cpu->tlb_scratch ? e->hpage + (lin & ~BT_PAGE_MASK) : NULL;
 }

@@ -45,6 +45,7 @@
 struct diff_engine {
 	struct bt_mem mem;
 	struct bt_cpu *cpu;
+	struct bt_cpu *idle; /* a second CPU that never runs: LOCKed instructions take ops/lock.c */
 	u8 *code, *data;
 	unsigned prev_len;
 };
@@ -117,12 +118,16 @@ static int diff_engine_init(struct diff_engine *e)
 	cfg.model = &model;
 	if (bt_cpu_create(&cfg, &e->cpu, NULL) < 0)
 		return -1;
+	cfg.index = 1;
+	if (bt_cpu_create(&cfg, &e->idle, NULL) < 0)
+		return -1;
 	return 0;
 }
 
 static void diff_engine_destroy(struct diff_engine *e)
 {
 	bt_cpu_destroy(e->cpu);
+	bt_cpu_destroy(e->idle);
 	bt_mem_destroy(&e->mem);
 	free(e->code);
 	free(e->data);

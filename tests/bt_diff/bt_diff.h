@@ -98,6 +98,13 @@ u64 diff_rand(struct diff_rng *rng);
 void diff_gen_single(struct diff_rng *rng, struct diff_case *c);
 void diff_gen_sequence(struct diff_rng *rng, struct diff_case *c);
 unsigned diff_nr_groups(void);
+/* Random registers, flags, x87/XMM state and data (as a case's initial state). */
+void diff_gen_state(struct diff_rng *rng, struct diff_case *c);
+/*
+ * One random instruction of the sequence whitelist (register operands, no flag left undefined)
+ * at p (at most 15 bytes); returns its length.
+ */
+unsigned diff_gen_seq_insn(struct diff_rng *rng, u8 *p, bool compat);
 const char *diff_group_name(unsigned g);
 /* Generate only cases whose DIFF_NEED_* are in have (default: all); the others are counted. */
 void diff_gen_allow(unsigned have);

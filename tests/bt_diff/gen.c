@@ -1879,3 +1879,22 @@ void diff_gen_sequence(struct diff_rng *rng, struct diff_case *c)
 		c->code[jcc_at[j]] = (u8)(c->code_len - (jcc_at[j] + 1));
 	c->nr_insns = n;
 }
+
+void diff_gen_state(struct diff_rng *rng, struct diff_case *c)
+{
+	memset(c, 0, offsetof(struct diff_case, data));
+	gen_regs(rng, c);
+}
+
+unsigned diff_gen_seq_insn(struct diff_rng *rng, u8 *p, bool compat)
+{
+	const struct gen_tmpl *t;
+	struct gen_insn g = { .compat = compat };
+
+	do
+		t = &gen_tmpls[rnd(rng, GEN_NR)];
+	while (!(t->tflags & T_SEQ) || t->undef);
+	g.p = p;
+	gen_encode(rng, t, &g, true);
+	return g.len;
+}

@@ -18,8 +18,12 @@
  * accesses are counted and the CPU is kicked after FBT_MAX_IO of them, so a REP string
  * instruction over MMIO ends (work bounded by the input).
  *
+ * The configuration's JIT bit runs the code on a second CPU whose every block is compiled by
+ * the JIT (threshold 1; the 64-bit modes: the JIT compiles 64-bit code only), so generated code
+ * meets the same inputs, faults and MMIO as the interpreter.
+ *
  * Input: a configuration byte (mode, decode only, instruction count, whether unmapped
- * addresses fault), 16 le16 register values (sign-extended), le16 RFLAGS, then the code.
+ * addresses fault, JIT), 16 le16 register values (sign-extended), le16 RFLAGS, then the code.
  */
 #include "bt-fallback/bt.h"
 #include "bt-fallback/ops/ops.h"
@@ -40,6 +44,7 @@
 #define FBT_CFG_DECODE_ONLY    0x04
 #define FBT_CFG_INSNS(c)       ((((c) >> 3) & 7) + 1)
 #define FBT_CFG_FAULT_UNMAPPED 0x40
+#define FBT_CFG_JIT	       0x80
 
 enum fbt_mode {
 	FBT_FLAT64_USER,
@@ -52,8 +57,10 @@ static struct {
 	u8 *guard; /* two pages: the second inaccessible */
 	u8 *ram;   /* FBT_RAM bytes, then an inaccessible page */
 	struct bt_mem mem;
-	struct bt_cpu *cpu;
-	unsigned io; /* port and MMIO accesses of the current input */
+	struct bt_cpu *cpu;	/* interpreted */
+	struct bt_cpu *cpu_jit; /* every block compiled */
+	struct bt_cpu *cur;	/* the one running the current input */
+	unsigned io;		/* port and MMIO accesses of the current input */
 } fbt;
 
 static void fbt_io_data(bool is_write, void *data, unsigned size)
@@ -62,7 +69,7 @@ static void fbt_io_data(bool is_write, void *data, unsigned size)
 		for (unsigned i = 0; i < size; i++)
 			((u8 *)data)[i] = (u8)(fbt.io * 7 + i);
 	if (++fbt.io == FBT_MAX_IO)
-		bt_cpu_kick(fbt.cpu);
+		bt_cpu_kick(fbt.cur);
 }
 
 static void fbt_mmio(void *opaque, unsigned cpu, u64 gpa, unsigned size, bool is_write, void *data)
@@ -111,6 +118,12 @@ static u64 fbt_clock_ns(void *opaque)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct bt_cpu_config cfg = { .mem = &fbt.mem, .cache_bytes = 1 << 20 };
+	struct bt_cpu_config cfg_jit = { .mem = &fbt.mem,
+					 .index = 1,
+					 .cache_bytes = 1 << 20,
+					 .jit = true,
+					 .jit_threshold = 1,
+					 .jit_code_bytes = 1 << 20 };
 
 	(void)argc;
 	(void)argv;
@@ -129,7 +142,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fbt.mem.intr_ack = fbt_intr_ack;
 	fbt.mem.msr = fbt_msr;
 	fbt.mem.clock_ns = fbt_clock_ns;
-	if (bt_cpu_create(&cfg, &fbt.cpu, NULL) < 0)
+	if (bt_cpu_create(&cfg, &fbt.cpu, NULL) < 0 ||
+	    bt_cpu_create(&cfg_jit, &fbt.cpu_jit, NULL) < 0)
 		abort();
 	return 0;
 }
@@ -211,11 +225,12 @@ static void fbt_set_mode(struct bt_cpu *cpu, unsigned mode)
 
 static void fbt_exec(u8 cfg, struct fuzz_in *in, const u8 *code, unsigned n)
 {
-	struct bt_cpu *cpu = fbt.cpu;
+	struct bt_cpu *cpu = cfg & FBT_CFG_JIT ? fbt.cpu_jit : fbt.cpu;
 	enum bt_exit why;
 	u16 rflags;
 
 	memset(fbt.ram, 0, FBT_RAM);
+	fbt.cur = cpu;
 	bt_cache_flush(cpu);
 	fbt.mem.fault_unmapped = cfg & FBT_CFG_FAULT_UNMAPPED;
 	fbt.io = 0;

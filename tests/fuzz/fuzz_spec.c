@@ -53,7 +53,12 @@ static void fuzz_check_spec(const struct vm_spec *s)
 		for (unsigned j = 0; j < i; j++)
 			FUZZ_CHECK(memcmp(s->nics[i].mac, s->nics[j].mac, 6) != 0);
 	}
-	FUZZ_CHECK((s->display.type == DISPLAY_VNC) == (s->display.listen_host != NULL));
+	/* A VNC display listens on exactly one of TCP and a unix socket; other types on none. */
+	FUZZ_CHECK((s->display.type == DISPLAY_VNC) ==
+		   ((s->display.listen_host != NULL) != (s->display.listen_path != NULL)));
+	FUZZ_CHECK(s->display.type == DISPLAY_VNC ||
+		   (!s->display.listen_host && !s->display.listen_path));
+	FUZZ_CHECK(!s->display.listen_path || fuzz_abs(s->display.listen_path));
 	FUZZ_CHECK(!s->control.path || fuzz_abs(s->control.path));
 	FUZZ_CHECK(!s->debug.has_exit_port ||
 		   (s->debug.exit_port != 0x3f8 && s->debug.exit_port != 0xcf9));

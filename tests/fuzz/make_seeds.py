@@ -662,13 +662,15 @@ def boot_seeds():
 # ---------------------------------------------------------------------------- BT (fuzz_bt.c)
 
 BT_USER, BT_RING0, BT_REAL, BT_PROT32 = range(4)
-BT_DECODE_ONLY, BT_FAULT_UNMAPPED = 4, 0x40
+BT_DECODE_ONLY, BT_FAULT_UNMAPPED, BT_JIT = 4, 0x40, 0x80
 
 
-def bt_input(mode, code, insns=1, regs=None, rflags=0x202, fault=True, decode_only=False):
+def bt_input(mode, code, insns=1, regs=None, rflags=0x202, fault=True, decode_only=False,
+             jit=False):
     regs = list(regs or [0x100, 0x80, 0x1f00, 0x2000, 0x100, 0x1000, 0x2100, 0x2200] + [0] * 8)
     cfg = mode | ((insns - 1) << 3) | (BT_FAULT_UNMAPPED if fault else 0)
     cfg |= BT_DECODE_ONLY if decode_only else 0
+    cfg |= BT_JIT if jit else 0
     return u8(cfg) + b''.join(u16(r) for r in regs) + u16(rflags) + bytes(code)
 
 
@@ -772,6 +774,9 @@ def bt_seeds():
         for name, code in codes.items():
             s[prefix + '-' + name] = bt_input(mode, h(code.replace(' ', '')), insns=4,
                                               fault=fault)
+            if mode in (BT_USER, BT_RING0):  # the same code compiled by the JIT
+                s['jit-' + prefix + '-' + name] = bt_input(mode, h(code.replace(' ', '')),
+                                                           insns=4, fault=fault, jit=True)
     s['decode-only-long'] = bt_input(BT_USER, h('f0f2f36766' + '2e' * 5 + '480fb18c8800100000'),
                                      decode_only=True)
     s['decode-only-moffs'] = bt_input(BT_USER, h('48a1' + '11' * 8), decode_only=True)

@@ -14,6 +14,9 @@ Cases:
             screenshot; keys and pointer events sent over VNC arrive at the guest through the
             i8042 as set 1 scan codes and PS/2 mouse packets.
   vnc-unix  the VNC server on a unix socket (mode 0600): a frame equal to the screenshot.
+  smp       a display with two vCPUs: kvm runs it (screen-text answers); bt refuses it at
+            VM creation with a clear message and runs nothing (the framebuffer BAR cannot
+            move safely while the engine's vCPUs run in parallel).
   seabios   Debian's SeaBIOS runs the VGA BIOS from the card's expansion ROM: its banner and
             its "No bootable device" line (no disks) are on the text screen (screen-text).
 
@@ -248,6 +251,27 @@ elif case == "none":
     finally:
         vm.kill()
     print("ok: display type none has no card")
+elif case == "smp":
+    spec = flat_spec(f"{guests}/vga_text.bin", control={"path": "api.sock"}, vcpus=2,
+                     display={"type": "headless"})
+    vm = VM(vmm, spec)
+    sock = os.path.join(vm.dir, "api.sock")
+    try:
+        if ACCEL == "bt":
+            rc = vm.wait_exit(TIMEOUT)
+            want = "a display with more than one vCPU under accel bt is not supported"
+            if rc == 0 or want not in vm.stderr_text():
+                fail(f"bt, vcpus 2 with a display: exit {rc}, want a refusal naming it\n"
+                     f"{vm.stderr_text()}")
+            if vm.serial_text():
+                fail(f"the refused VM ran: {vm.serial_text()!r}")
+        else:
+            vm.wait_serial("ready", TIMEOUT)
+            vmmctl(sock, "screen-text")
+    finally:
+        vm.kill()
+    print("ok: bt refuses a display with 2 vCPUs" if ACCEL == "bt" else
+          "ok: kvm runs a display with 2 vCPUs")
 elif case == "vnc":
     case_vnc()
 elif case == "vnc-unix":

@@ -192,7 +192,9 @@ def check_demo(c):
     if r.returncode != 0 or r.stderr.strip():
         fail(f"systemd-analyze verify {unit}: {r.stdout}{r.stderr}")
     t0 = time.monotonic()
-    c.sh(f"systemctl start {unit}", timeout=120)  # Type=notify: returns after READY=1
+    r = c.sh(f"systemctl start {unit}", timeout=120, check=False)  # returns after READY=1
+    if r.returncode != 0:
+        fail(f"systemctl start {unit}: exit {r.returncode}\n{r.stderr}{c.journal(unit)}")
     if c.prop(unit, "ActiveState") != "active":
         fail(f"{unit} not active after start:\n{c.journal(unit)}")
     j = c.journal(unit)

@@ -346,10 +346,56 @@ def case_linux_decompress():
           "bzImage's decompressor")
 
 
+def case_bt():
+    # bt.engine, bt.jit_threshold, bt.code_cache_mib: the long-mode guest of tests/guests
+    # (BT_GUEST) runs to its exit status 0 under each; --log=bt makes each vCPU say at its end
+    # how many blocks the JIT compiled and how big its code cache was.
+    lmode = os.environ["BT_GUEST"]
+    compiled_re = re.compile(r"vcpu0: the JIT compiled (\d+) blocks .*, \d+ of its (\d+) KiB")
+    runs = {"default": {}, "threshold-1": {"engine": "jit", "jit_threshold": 1,
+                                           "code_cache_mib": 2},
+            "threshold-max": {"engine": "jit", "jit_threshold": 1000000},
+            "interpreter": {"engine": "interpreter"}}
+    seen = {}
+    for what, bt in runs.items():
+        spec = {"memory_mib": 16, "accel": "bt",
+                "boot": {"flat": lmode, "load_address": "0x7c00"},
+                "serial": {"target": "none"}, "debug": {"exit_port": "0xf4"}}
+        if bt:
+            spec["bt"] = bt
+        d = os.path.join(work, case)
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, f"spec-{what}.json")
+        with open(path, "w") as f:
+            json.dump(spec, f)
+        try:
+            p = subprocess.run([vmm, "run", "--log=bt", path], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+        except subprocess.TimeoutExpired:
+            fail(f"bt {what}: the guest did not finish within 60 s")
+        err = p.stderr.decode(errors="replace")
+        if p.returncode != 0:
+            fail(f"bt {what}: exit {p.returncode}, stderr:\n{err[-3000:]}")
+        m = compiled_re.search(err)
+        seen[what] = (int(m.group(1)), int(m.group(2))) if m else None
+        if what == "interpreter" and "bt: interpreter only" not in err:
+            fail(f"bt {what}: no 'interpreter only' in stderr:\n{err[-3000:]}")
+        if what == "default" and "once it has run 16 times" not in err:
+            fail(f"bt {what}: not the default threshold 16:\n{err[-3000:]}")
+    if seen["interpreter"] is not None or seen["default"] is None or \
+            seen["default"][1] != 32 << 10 or seen["threshold-1"] is None or \
+            seen["threshold-1"][0] == 0 or seen["threshold-1"][1] != 2 << 10 or \
+            seen["threshold-max"] != (0, 32 << 10):
+        fail(f"bt: (blocks the JIT compiled, code cache KiB) by run: {seen}")
+    print(f"ok: bt.engine jit compiles blocks, interpreter none; bt.jit_threshold 1 compiles "
+          f"({seen['threshold-1'][0]} blocks), 1000000 does not; bt.code_cache_mib sizes the "
+          f"cache: {seen}")
+
+
 CASES = {"name": case_name, "serial": case_serial, "load-address": case_load_address,
          "triple-fault": case_triple_fault, "firmware": case_firmware,
          "disk-open": case_disk_open, "disk-format": case_disk_format,
-         "linux-decompress": case_linux_decompress}
+         "linux-decompress": case_linux_decompress, "bt": case_bt}
 
 if case not in CASES:
     fail(f"unknown case {case}")

@@ -202,7 +202,14 @@ u8 *bt_jit_mem_slow(struct bt_cpu *cpu, u64 lin, u32 info)
 			cpu->jit_post = BT_JIT_POST_EXIT;
 		return p;
 	}
-	/* MMIO, a page crossing, ROM, or a fault (raised here, precisely). */
+	/*
+	 * MMIO, a page crossing, ROM, or a fault (raised here, precisely). Through jit_tmp the
+	 * access is not one host atomic: a LOCKed one runs with the other CPUs stopped.
+	 */
+	if ((info & BT_JIT_MEM_ATOMIC) && kind != BT_JIT_LD && cpu->mem->nr_cpus > 1) {
+		bt_probe_st(cpu, seg, off, size); /* fault before the section, not inside it */
+		bt_exclusive_begin(cpu);
+	}
 	switch (kind) {
 	case BT_JIT_LD:
 		cpu->jit_tmp = bt_ld_slow(cpu, seg, off, size);
@@ -215,7 +222,8 @@ u8 *bt_jit_mem_slow(struct bt_cpu *cpu, u64 lin, u32 info)
 		cpu->jit_tmp = 0;
 		break;
 	}
-	cpu->jit_post = BT_JIT_POST_STORE | (cpu->end_block ? BT_JIT_POST_EXIT : 0);
+	cpu->jit_post = BT_JIT_POST_STORE | (cpu->end_block ? BT_JIT_POST_EXIT : 0) |
+			(cpu->in_exclusive ? BT_JIT_POST_EXCL : 0);
 	cpu->jit_post_seg = seg;
 	cpu->jit_post_off = off;
 	cpu->jit_post_size = size;
@@ -227,6 +235,8 @@ void bt_jit_mem_post(struct bt_cpu *cpu)
 	if (cpu->jit_post & BT_JIT_POST_STORE)
 		bt_st_slow(cpu, cpu->jit_post_seg, cpu->jit_post_off, cpu->jit_post_size,
 			   cpu->jit_tmp);
+	if (cpu->jit_post & BT_JIT_POST_EXCL)
+		bt_exclusive_end(cpu);
 	cpu->jit_post = 0;
 }
 

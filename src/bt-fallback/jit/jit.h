@@ -85,10 +85,12 @@ enum bt_jit_mem_kind {
 };
 
 #define BT_JIT_MEM_INFO(size, kind, seg) ((u32)(size) | (u32)(kind) << 8 | (u32)(seg) << 16)
+#define BT_JIT_MEM_ATOMIC		 (1u << 24) /* LOCK or XCHG: atomic against the other CPUs */
 
 /* What the slow path left to do after the instruction (cpu->jit_post). */
 #define BT_JIT_POST_STORE 1u /* jit_tmp goes to memory */
 #define BT_JIT_POST_EXIT  2u /* the store hit the running block's code: leave after it */
+#define BT_JIT_POST_EXCL  4u /* an exclusive section is open for the access (smp.c) */
 
 /*
  * The slow path of an access the inline lookup missed: the host address of the operand (RAM,

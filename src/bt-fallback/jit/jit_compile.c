@@ -433,7 +433,8 @@ static void jit_mem_insn(struct jit_ctx *c, const struct bt_insn *in, unsigned s
 	s->st = c->st;
 	s->body = *bd;
 	s->idx = c->idx;
-	s->info = BT_JIT_MEM_INFO(size, kind, in->seg);
+	s->info = BT_JIT_MEM_INFO(size, kind, in->seg) |
+		  (in->lock || (in->opcode & ~1u) == 0x86 ? BT_JIT_MEM_ATOMIC : 0);
 	s->smc_rsp = 0;
 	s->smc_exit = JIT_SMC_NEXT;
 	s->back = c->e.p;

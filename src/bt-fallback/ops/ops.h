@@ -146,6 +146,10 @@ void bt_mmx_set(struct bt_cpu *cpu, unsigned n, u64 v);
 void bt_maskmov(struct bt_cpu *cpu, const struct bt_insn *in, const u8 *v, const u8 *mask,
 		unsigned n);
 
+/* lock.c: LOCKed instructions and XCHG with memory, atomic against other CPUs. */
+BT_OP(locked);
+/* The handler an instruction has without the LOCK treatment (ops/table.c). */
+bt_handler_fn bt_ops_plain(const struct bt_insn *in, enum bt_mode mode);
 /* vec.c: SSE3..SSE4.2 integer and data movement, and the operand helpers of every vector op */
 BT_OP(vec_ssse3);
 BT_OP(vec_palignr);

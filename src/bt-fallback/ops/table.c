@@ -187,10 +187,21 @@ static bt_handler_fn bt_ops_generic(const struct bt_insn *in)
 	return bt_ops_map0f3a[op];
 }
 
+bt_handler_fn bt_ops_plain(const struct bt_insn *in, enum bt_mode mode)
+{
+	struct bt_insn tmp = *in;
+
+	tmp.fn = in->invalid ? NULL : bt_ops_generic(in);
+	return tmp.fn ? bt_ops_specialise(&tmp, mode) : bt_op_ud;
+}
+
 bt_handler_fn bt_ops_select(struct bt_insn *in, enum bt_mode mode)
 {
-	in->fn = in->invalid ? NULL : bt_ops_generic(in);
-	if (!in->fn)
-		return in->fn = bt_op_ud;
-	return in->fn = bt_ops_specialise(in, mode);
+	bool xchg_mem = (in->opcode == 0x86 || in->opcode == 0x87) && in->ea_kind != BT_EA_NONE;
+
+	in->fn = bt_ops_plain(in, mode);
+	/* LOCK and XCHG with memory: atomic against the other CPUs (ops/lock.c). */
+	if (in->fn != bt_op_ud && (in->lock || xchg_mem))
+		in->fn = bt_op_locked;
+	return in->fn;
 }

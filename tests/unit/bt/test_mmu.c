@@ -4,9 +4,10 @@
  * block cache, no handlers). Two CPUs are built by hand over one guest RAM and a recorder
  * stands in for the translation layer (struct bt_inval_ops), so the tests see what the MMU and
  * guest memory report: TLB flushes (all, non-global), writes to pages marked as holding
- * translated code (from a CPU's store, from bt_mem_write, from DMA, and the overflow of the DMA
- * queue). Also a 4-level walk with a 2 MiB page, accessed and dirty flags, a #PF with its error
- * code and CR2, and a global entry surviving a CR3 load (SDM vol. 3A 4.5, 4.7, 4.8, 4.10).
+ * translated code (from a CPU's store: the writer at once, the other CPU through its queue;
+ * from bt_mem_write and from DMA: queued; the overflow of a queue). Also a 4-level walk with a
+ * 2 MiB page, accessed and dirty flags, a #PF with its error code and CR2, and a global entry
+ * surviving a CR3 load (SDM vol. 3A 4.5, 4.7, 4.8, 4.10).
  */
 #include "bt-fallback/bt.h"
 
@@ -243,36 +244,58 @@ static void test_mmu_reports_code_writes(void **state)
 	/* Both CPUs translated code from CODE_PG (what the block cache does). */
 	assert_int_equal(mmu_try_ld(f->cpu[0], LIN + CODE_PG, &v), -1);
 	assert_int_equal(mmu_try_ld(f->cpu[1], LIN + CODE_PG, &v), -1);
-	bt_mem_mark_code(&f->mem, CODE_PG);
-	bt_mem_mark_code(&f->mem, CODE_PG);
-	/* A store from CPU 0 through the TLB entry it had: the write tag was dropped. */
+	bt_mem_mark_code(&f->mem, f->cpu[0], CODE_PG);
+	bt_mem_mark_code(&f->mem, f->cpu[1], CODE_PG);
+	/*
+	 * A store from CPU 0 through the TLB entry it had: the write tag was dropped. CPU 0 drops
+	 * its code at once; CPU 1 gets the page queued (and a poke) and drops it when it drains.
+	 */
 	assert_int_equal(mmu_try_st(f->cpu[0], LIN + CODE_PG + 0x40, 0x90909090), -1);
 	assert_int_equal(f->written[0], 1);
-	assert_int_equal(f->written[1], 1);
 	assert_int_equal(f->written_gpa[0], CODE_PG);
+	assert_int_equal(f->written[1], 0);
+	assert_true(f->cpu[1]->inval_pending);
+	assert_true(f->cpu[1]->exit_request & BT_KICK_INVAL);
+	bt_mem_inval_apply(f->cpu[1]);
+	assert_int_equal(f->written[1], 1);
+	assert_int_equal(f->written_gpa[1], CODE_PG);
+	assert_false(f->cpu[1]->inval_pending);
 	assert_int_equal(mmu_rd(f, CODE_PG + 0x40), 0x90909090);
 	/* The mark is gone: a second store reports nothing. */
 	assert_int_equal(mmu_try_st(f->cpu[1], LIN + CODE_PG + 0x48, 1), -1);
+	bt_mem_inval_apply(f->cpu[0]);
 	assert_int_equal(f->written[0] + f->written[1], 2);
+	/* Only the CPUs that translated from a page hear of it. */
+	bt_mem_mark_code(&f->mem, f->cpu[1], CODE_PG);
+	assert_int_equal(mmu_try_st(f->cpu[0], LIN + CODE_PG + 0x48, 2), -1);
+	assert_false(f->cpu[0]->inval_pending);
+	bt_mem_inval_apply(f->cpu[1]);
+	assert_int_equal(f->written[0], 1);
+	assert_int_equal(f->written[1], 2);
 
-	/* Loader writes (bt_mem_write) report a marked page, and only a marked one. */
-	bt_mem_mark_code(&f->mem, CODE_PG);
+	/* Loader writes (bt_mem_write, no CPU) queue a marked page, and only a marked one. */
+	bt_mem_mark_code(&f->mem, f->cpu[0], CODE_PG);
 	assert_int_equal(bt_mem_write(&f->mem, CODE_PG + 0xff0, "0123456789abcdefXY", 18), 0);
+	bt_mem_inval_apply(f->cpu[0]);
 	assert_int_equal(f->written[0], 2);
 	assert_int_equal(bt_mem_write(&f->mem, CODE_PG, "x", 1), 0);
+	bt_mem_inval_apply(f->cpu[0]);
 	assert_int_equal(f->written[0], 2);
 	assert_int_equal(bt_mem_write(&f->mem, RAM_SIZE - 1, "ab", 2), -EFAULT);
 
-	/* DMA: queued, reported when applied; too many pages at once: everything is dropped. */
-	bt_mem_mark_code(&f->mem, CODE_PG);
+	/* DMA: queued, reported when drained; more pages than the queue: everything is dropped. */
+	bt_mem_mark_code(&f->mem, f->cpu[0], CODE_PG);
 	bt_mem_dma_written(&f->mem, CODE_PG, 4096);
 	assert_int_equal(f->written[0], 2);
-	bt_mem_dma_apply(&f->mem);
+	bt_mem_inval_apply(f->cpu[0]);
 	assert_int_equal(f->written[0], 3);
-	for (u64 p = 0; p < 100; p++)
-		bt_mem_mark_code(&f->mem, 0x100000 + p * 4096);
+	for (u64 p = 0; p < 100; p++) {
+		bt_mem_mark_code(&f->mem, f->cpu[0], 0x100000 + p * 4096);
+		bt_mem_mark_code(&f->mem, f->cpu[1], 0x100000 + p * 4096);
+	}
 	bt_mem_dma_written(&f->mem, 0x100000, 100 * 4096);
-	bt_mem_dma_apply(&f->mem);
+	bt_mem_inval_apply(f->cpu[0]);
+	bt_mem_inval_apply(f->cpu[1]);
 	assert_int_equal(f->flush_all_code[0], 1);
 	assert_int_equal(f->flush_all_code[1], 1);
 }

@@ -5,9 +5,9 @@
  * on its own thread as vcpu.c runs them: a VMM kick stops a spinning vCPU
  * with VCPU_STOP_KICKED; HLT sleeps until the INTR pin rises, then the
  * interrupt is acknowledged and delivered through the IVT (SDM vol. 3A
- * 20.1.4); two vCPUs that wait for each other both progress (the execution
- * lock hands over at slice end); the state converts both ways; a RAM-like mapping with dirty
- * logging reports the pages guest stores hit, again after each harvest, and unmaps.
+ * 20.1.4); two vCPUs that wait for each other both progress (they run in
+ * parallel); the state converts both ways; a RAM-like mapping with dirty logging reports the
+ * pages guest stores hit, again after each harvest, and unmaps.
  */
 #include "vmm/accel.h"
 #include "vmm/base/err.h"
@@ -274,8 +274,8 @@ static void test_nmi_wakes_cli_hlt(void **state)
 
 /*
  * Two vCPUs wait for each other's flag: vCPU 0 sets its flag and spins until vCPU 1's is set;
- * vCPU 1 spins until vCPU 0's flag is set, then sets its own. Both finish only if the
- * execution lock changes hands while vCPU 0 spins.
+ * vCPU 1 spins until vCPU 0's flag is set, then sets its own. Both finish only if vCPU 1 runs
+ * while vCPU 0 spins (they run in parallel) and each sees the other's store.
  */
 static void test_two_vcpus_take_turns(void **state)
 {
