@@ -132,8 +132,9 @@ generic_ver=${generic#linux-image-}
 install_file "$cache/x-$cloud/boot/vmlinuz-$cloud_ver" "$out/vmlinuz-cloud"
 install_file "$cache/x-$generic/boot/vmlinuz-$generic_ver" "$out/vmlinuz-generic"
 
-# The initramfs: rebuilt when the init script, busybox or the kernel changed.
-stamp="$(cksum <"$init_script") $(cksum <"$known_file") $(cat "$cache/x-busybox-static/.done") $generic_ver"
+# The initramfs: rebuilt when the init script, busybox, the kernel or this script (its module
+# list) changed.
+stamp="$(cksum <"$0") $(cksum <"$init_script") $(cksum <"$known_file") $(cat "$cache/x-busybox-static/.done") $generic_ver"
 if [ -s "$out/initramfs.cpio.gz" ] && [ -f "$out/initramfs.stamp" ] &&
 	[ "$(cat "$out/initramfs.stamp")" = "$stamp" ]; then
 	say "initramfs.cpio.gz is up to date"

@@ -224,30 +224,54 @@ static u32 accel_bt_tsc_khz(struct accel_vm *avm)
 }
 
 /*
- * len 0 unmaps the region at gpa. A mapping made while vCPUs exist comes from a vCPU's device
- * register write (a BAR moving) or while all are paused. KNOWN LIMIT: vCPUs run in parallel
- * (smp.c), and a change from one vCPU's thread does not stop the others, which may walk the
- * region table or fill their TLBs meanwhile; safe with one vCPU or while all are paused.
+ * Map [gpa, gpa+len) to hva; len 0 unmaps the region at gpa. A mapping made while vCPUs exist
+ * comes from a vCPU's device register write (a BAR moving) or while all are paused. KNOWN
+ * LIMIT: vCPUs run in parallel (smp.c), and a change from one vCPU's thread does not stop the
+ * others, which may walk the region table or fill their TLBs meanwhile; safe with one vCPU or
+ * while all are paused. Mapping a region again as it is (same gpa, size, host address and
+ * read-only flag) turns its dirty logging on or off (ACCEL_MEM_LOG_DIRTY) with every vCPU
+ * stopped at a block boundary, as KVM changes a slot's flags (from the main thread, not under
+ * the device lock: live migration logs guest RAM so).
  */
 static int accel_bt_map_ram(struct accel_vm *avm, u64 gpa, u64 len, void *hva, unsigned flags)
 {
+	struct bt_region *r = bt_mem_region(&avm->mem, gpa);
 	int ret;
 
 	if (!len)
 		return bt_mem_unmap(&avm->mem, gpa);
+	if (r && r->gpa == gpa && r->len == len && r->hva == hva &&
+	    r->readonly == !!(flags & ACCEL_MEM_READONLY)) {
+		bt_mem_stop(&avm->mem);
+		ret = bt_mem_log_dirty(&avm->mem, gpa, flags & ACCEL_MEM_LOG_DIRTY);
+		bt_mem_resume(&avm->mem);
+		return ret;
+	}
 	ret = bt_mem_map(&avm->mem, gpa, len, hva, flags & ACCEL_MEM_READONLY);
 	if (ret == 0 && (flags & ACCEL_MEM_LOG_DIRTY)) {
-		ret = bt_mem_log_dirty(&avm->mem, gpa);
+		ret = bt_mem_log_dirty(&avm->mem, gpa, true);
 		if (ret < 0)
-			bt_mem_unmap(&avm->mem, gpa);
+			(void)bt_mem_unmap(&avm->mem, gpa);
 	}
 	return ret;
 }
 
-/* The TLB-driven log of bt_mem_log_dirty (device memory; guest RAM is not logged yet). */
+/*
+ * Pages of [gpa, gpa+len) (inside one region mapped with ACCEL_MEM_LOG_DIRTY: a framebuffer
+ * BAR, or guest RAM while a migration runs) the guest wrote since the last call: bit i of
+ * bitmap = page gpa + i * 4 KiB; reading clears those bits. Any thread, while vCPUs run (the
+ * display reads it under the device lock); a store that had passed its check as the call
+ * dropped write permission may land just after it: dirty_sync waits for those.
+ */
 static int accel_bt_dirty_log(struct accel_vm *avm, u64 gpa, u64 len, unsigned long *bitmap)
 {
 	return bt_mem_dirty_log(&avm->mem, gpa, len, bitmap);
+}
+
+/* Every vCPU passes a block boundary: no store from before is still in flight. */
+static void accel_bt_dirty_sync(struct accel_vm *avm)
+{
+	bt_mem_sync(&avm->mem);
 }
 
 /* --------------------------------------------------------------- vCPU */
@@ -581,6 +605,7 @@ const struct accel_ops accel_bt = {
 	.vm_destroy = accel_bt_vm_destroy,
 	.map_ram = accel_bt_map_ram,
 	.dirty_log = accel_bt_dirty_log,
+	.dirty_sync = accel_bt_dirty_sync,
 	.irq_line = NULL,
 	.msi = NULL,
 	.mem_written = accel_bt_mem_written,

@@ -162,8 +162,11 @@ struct bt_region {
 	/* Per page: the CPUs (bit = struct bt_cpu mem_slot) with translated code from it. */
 	u16 *code_pages;
 	/*
-	 * Dirty logging (bt_mem_log_dirty): one bit per page, set by the TLB fill of a write; a
-	 * page whose bit is clear has no cached write permission, so its next store refills.
+	 * Dirty logging (bt_mem_log_dirty, mem.c): one bit per page the guest wrote since the last
+	 * bt_mem_dirty_log; NULL while logging is off. Set where a write is allowed (the TLB fill
+	 * for a write, the page walk's A/D updates, bt_mem_write); a TLB entry of a logged region
+	 * caches write permission only for a marked page, and bt_mem_dirty_log drops every write
+	 * tag, so the first write after a read of the log fills again and marks its page.
 	 */
 	unsigned long *dirty;
 	bool readonly;
@@ -187,6 +190,7 @@ struct bt_region {
 struct bt_mem {
 	struct bt_region regions[BT_MAX_REGIONS];
 	unsigned nr_regions;
+	unsigned nr_logging; /* regions with dirty logging on */
 	bool fault_unmapped;
 	u64 supervisor_base; /* flat user mode: from here up present but supervisor-only */
 	struct bt_cpu *cpus[BT_MAX_CPUS];
@@ -236,14 +240,6 @@ MUST_CHECK int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool 
  * runs (a device's register write) or while none runs. -ENOENT.
  */
 int bt_mem_unmap(struct bt_mem *mem, u64 gpa);
-/* Log the pages the CPUs write in the region that starts at gpa. -ENOENT, -ENOMEM. */
-MUST_CHECK int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa);
-/*
- * The pages of [gpa, gpa+len) written since the last call (bit i: page gpa + i * 4 KiB), and
- * clear them. Any thread, while CPUs run (a display refresh on the main thread). The range
- * must lie inside one logged region: -ENOENT, -EINVAL.
- */
-int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap);
 void bt_mem_destroy(struct bt_mem *mem);
 /*
  * A CPU's accesses, TLB and invalidations from now on go with mem (bt_cpu_create does this;
@@ -255,6 +251,32 @@ void bt_mem_detach(struct bt_mem *mem, struct bt_cpu *cpu);
 MUST_CHECK int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len);
 /* The region holding gpa, or NULL. */
 struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa);
+/*
+ * Dirty logging of the region that starts at gpa on (its bitmap all clear; every CPU's write
+ * tags dropped) or off. Every CPU stopped (bt_mem_stop), or from the thread of the only one
+ * (a device's BAR write mapping a framebuffer). 0, -ENOENT (no region starts there), -ENOMEM.
+ */
+MUST_CHECK int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa, bool on);
+/*
+ * The pages of [gpa, gpa+len) (inside one logged region, page-aligned) written since the last
+ * call: bit i of bitmap = page gpa + i * 4 KiB. Those bits are cleared (the region's others
+ * stay for their own reader) and every CPU's write tags dropped. Any thread, while CPUs run
+ * (see bt_mem_sync). 0, -ENOENT (not inside one region), -EINVAL (not logged or not
+ * aligned).
+ */
+MUST_CHECK int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap);
+/* The page holding gpa was written (a write outside the TLB's cached tags): log it. */
+void bt_mem_mark_dirty(struct bt_mem *mem, u64 gpa);
+/*
+ * Stop every CPU inside bt_run at its next block boundary (HLTed ones are outside) and keep
+ * them there until bt_mem_resume: an exclusive section from a thread that is no CPU's. Not
+ * with the device lock held (a CPU in a device access would never reach its boundary).
+ * bt_mem_sync: stop and resume, so every store that had passed its TLB check before the call
+ * has landed (a dirty-log read followed by bt_mem_sync misses no store before it).
+ */
+void bt_mem_stop(struct bt_mem *mem);
+void bt_mem_resume(struct bt_mem *mem);
+void bt_mem_sync(struct bt_mem *mem);
 /*
  * Called by the cache (on cpu's thread) before it translates code from the page holding gpa:
  * writes to the page take the slow path in every TLB from now on.
@@ -757,6 +779,8 @@ void bt_tlb_flush(struct bt_cpu *cpu);
 void bt_tlb_flush_nonglobal(struct bt_cpu *cpu);
 /* The physical page holding gpa got translated code: writes to it must take the slow path. */
 void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa);
+/* Drop every cached write permission (dirty logging: the next write to a page fills again). */
+void bt_tlb_drop_writes(struct bt_cpu *cpu);
 /* Translate lin for an instruction fetch without raising; false if the fetch would fault. */
 bool bt_mmu_probe_fetch(struct bt_cpu *cpu, u64 lin, u64 *gpa);
 /*

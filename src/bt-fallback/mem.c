@@ -12,12 +12,19 @@
  * storing the tag (mmu.c), so a write either sees the mark and queues the page or happened
  * before the bytes were read.
  *
- * Dirty logging for RAM-like device memory (a framebuffer BAR): a bit per page, set when a
- * CPU's TLB takes write permission for the page (mmu.c); harvesting clears the bits and drops
- * the write permission those pages had in every TLB, so the next store to them refills and
- * sets the bit again. A store is never missed: a fill sets the bit before it stores the write
- * tag and re-reads the bit after a fence; the harvest clears bits before it drops tags, after
- * a fence (the same pairing as bt_mem_mark_code's).
+ * Dirty logging, one mechanism for device memory (a framebuffer BAR, the display's updates) and
+ * guest RAM (snapshots of a running VM, live migration): a region's bitmap of the pages
+ * written since the log was last read, marked where a write is allowed: a write's TLB fill
+ * (mmu.c), the page walk's accessed/dirty updates and bt_mem_write. A TLB entry of a logged
+ * region caches write permission only for a page already marked, and reading the log drops
+ * every cached write permission, so a store through a cached write tag costs nothing more and
+ * the first store to a page after a read fills again and marks it. The log is read from any
+ * thread while CPUs run (the display's refresh, under the device lock): the read clears bits
+ * before it drops tags, after a fence, and a fill re-reads its page's bit after storing a
+ * write tag, so one of the two sees the other. A store that had passed its tag check when the
+ * tag went lands by that CPU's next block boundary: bt_mem_sync waits for that (live
+ * migration, before it copies the pages it read). Logging is turned on or off with every CPU
+ * stopped at a block boundary (bt_mem_stop).
  *
  * Not here yet: ROM/MMIO region descriptors beyond the mmio callback.
  */
@@ -26,6 +33,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define BT_MEM_BPL (8 * sizeof(unsigned long))
 
 int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly)
 {
@@ -48,6 +57,7 @@ int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly)
 	r->len = len;
 	r->hva = hva;
 	r->readonly = readonly;
+	r->dirty = NULL; /* the slot may be an unmapped region's */
 	mem->nr_regions++;
 	/* TLBs may cache the range as MMIO. */
 	for (unsigned i = 0; i < mem->nr_cpus; i++)
@@ -66,6 +76,8 @@ int bt_mem_unmap(struct bt_mem *mem, u64 gpa)
 		for (u64 page = r->gpa; page < r->gpa + r->len; page += BT_PAGE_SIZE)
 			bt_mem_code_written(mem, NULL, page);
 		free(r->code_pages);
+		if (r->dirty)
+			mem->nr_logging--;
 		free(r->dirty);
 		mem->regions[i] = mem->regions[--mem->nr_regions];
 		for (unsigned c = 0; c < mem->nr_cpus; c++)
@@ -73,64 +85,6 @@ int bt_mem_unmap(struct bt_mem *mem, u64 gpa)
 		return 0;
 	}
 	return -ENOENT;
-}
-
-int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa)
-{
-	const unsigned bpl = 8 * sizeof(unsigned long);
-
-	for (unsigned i = 0; i < mem->nr_regions; i++) {
-		struct bt_region *r = &mem->regions[i];
-		u64 pages = r->len >> BT_PAGE_SHIFT;
-
-		if (r->gpa != gpa)
-			continue;
-		if (r->dirty)
-			return 0;
-		r->dirty = calloc((pages + bpl - 1) / bpl, sizeof(unsigned long));
-		if (!r->dirty)
-			return -ENOMEM;
-		/* Write permission cached before logging began would go unrecorded. */
-		for (unsigned c = 0; c < mem->nr_cpus; c++)
-			bt_tlb_flush(mem->cpus[c]);
-		return 0;
-	}
-	return -ENOENT;
-}
-
-int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap)
-{
-	const unsigned bpl = 8 * sizeof(unsigned long);
-	struct bt_region *r = bt_mem_region(mem, gpa);
-	u64 first, pages;
-
-	if (!r || !len || gpa + len < gpa || gpa + len > r->gpa + r->len)
-		return -ENOENT;
-	if (!r->dirty || ((gpa | len) & ~BT_PAGE_MASK))
-		return -EINVAL;
-	first = (gpa - r->gpa) >> BT_PAGE_SHIFT;
-	pages = len >> BT_PAGE_SHIFT;
-	memset(bitmap, 0, (pages + bpl - 1) / bpl * sizeof(unsigned long));
-	for (u64 w = first / bpl; w * bpl < first + pages; w++) {
-		unsigned long bits = __atomic_exchange_n(&r->dirty[w], 0, __ATOMIC_SEQ_CST);
-
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		for (unsigned b = 0; bits && b < bpl; b++) {
-			u64 page = w * bpl + b;
-
-			if (!(bits & (1ul << b)))
-				continue;
-			if (page < first || page >= first + pages) {
-				/* outside the range asked for: keep it for its own caller */
-				__atomic_fetch_or(&r->dirty[w], 1ul << b, __ATOMIC_RELAXED);
-				continue;
-			}
-			for (unsigned c = 0; c < mem->nr_cpus; c++)
-				bt_tlb_drop_write(mem->cpus[c], r->gpa + (page << BT_PAGE_SHIFT));
-			bitmap[(page - first) / bpl] |= 1ul << ((page - first) % bpl);
-		}
-	}
-	return 0;
 }
 
 int bt_mem_attach(struct bt_mem *mem, struct bt_cpu *cpu)
@@ -164,8 +118,10 @@ void bt_mem_destroy(struct bt_mem *mem)
 	for (unsigned i = 0; i < mem->nr_regions; i++) {
 		free(mem->regions[i].code_pages);
 		free(mem->regions[i].dirty);
+		mem->regions[i].dirty = NULL;
 	}
 	mem->nr_regions = 0;
+	mem->nr_logging = 0;
 }
 
 struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa)
@@ -202,6 +158,83 @@ void bt_mem_mark_code(struct bt_mem *mem, struct bt_cpu *cpu, u64 gpa)
 	 */
 	for (unsigned i = 0; i < mem->nr_cpus; i++)
 		bt_tlb_drop_write(mem->cpus[i], gpa);
+}
+
+int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa, bool on)
+{
+	struct bt_region *r = bt_mem_region(mem, gpa);
+
+	if (!r || r->gpa != gpa)
+		return -ENOENT;
+	if (on && !r->dirty) {
+		r->dirty = calloc((r->len / BT_PAGE_SIZE + BT_MEM_BPL - 1) / BT_MEM_BPL,
+				  sizeof(unsigned long));
+		if (!r->dirty)
+			return -ENOMEM;
+		mem->nr_logging++;
+		/* Pages written from now on must fill again to be marked. */
+		for (unsigned i = 0; i < mem->nr_cpus; i++)
+			bt_tlb_drop_writes(mem->cpus[i]);
+	} else if (!on && r->dirty) {
+		free(r->dirty);
+		r->dirty = NULL;
+		mem->nr_logging--;
+	}
+	return 0;
+}
+
+int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap)
+{
+	struct bt_region *r = bt_mem_region(mem, gpa);
+	bool any = false;
+	u64 first, pages;
+
+	if (!r || !len || len > r->len - (gpa - r->gpa))
+		return -ENOENT;
+	if (!r->dirty || ((gpa | len) & ~BT_PAGE_MASK))
+		return -EINVAL;
+	first = (gpa - r->gpa) / BT_PAGE_SIZE;
+	pages = len / BT_PAGE_SIZE;
+	memset(bitmap, 0, (pages + BT_MEM_BPL - 1) / BT_MEM_BPL * sizeof(unsigned long));
+	for (u64 p = 0; p < pages;) {
+		u64 q = first + p;
+		unsigned shift = q % BT_MEM_BPL, n = MIN(BT_MEM_BPL - shift, pages - p);
+		unsigned long mask = (n == BT_MEM_BPL ? ~0ul : (1ul << n) - 1) << shift;
+		unsigned long bits =
+			__atomic_fetch_and(&r->dirty[q / BT_MEM_BPL], ~mask, __ATOMIC_SEQ_CST) &
+			mask;
+
+		for (bits >>= shift; bits; bits &= bits - 1) {
+			u64 o = p + (u64)__builtin_ctzl(bits);
+
+			bitmap[o / BT_MEM_BPL] |= 1ul << (o % BT_MEM_BPL);
+			any = true;
+		}
+		p += n;
+	}
+	/*
+	 * The pages just read must fill again to be marked (mmu.c's bt_mmu_log_write): the bits
+	 * are clear before the tags go, and a fill checks its page's bit again after storing its
+	 * tag, so one of the two sees the other.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned i = 0; any && i < mem->nr_cpus; i++)
+		bt_tlb_drop_writes(mem->cpus[i]);
+	return 0;
+}
+
+void bt_mem_mark_dirty(struct bt_mem *mem, u64 gpa)
+{
+	struct bt_region *r;
+	u64 q;
+
+	if (likely(!mem->nr_logging))
+		return;
+	r = bt_mem_region(mem, gpa);
+	if (!r || !r->dirty)
+		return;
+	q = (gpa - r->gpa) / BT_PAGE_SIZE;
+	__atomic_fetch_or(&r->dirty[q / BT_MEM_BPL], 1ul << (q % BT_MEM_BPL), __ATOMIC_RELAXED);
 }
 
 /* Queue the page for cpu (another thread's) and make it look. */
@@ -284,6 +317,7 @@ int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len)
 		off = gpa - r->gpa;
 		n = MIN(len, r->len - off);
 		n = MIN(n, BT_PAGE_SIZE - (gpa & ~BT_PAGE_MASK));
+		bt_mem_mark_dirty(mem, gpa);
 		memcpy(r->hva + off, src, n);
 		bt_mem_code_written(mem, NULL, gpa);
 		src += n;

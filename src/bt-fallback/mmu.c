@@ -115,6 +115,14 @@ void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
 			__atomic_store_n(&e[i].tag[BT_ACC_WRITE], BT_TLB_EMPTY, __ATOMIC_RELAXED);
 }
 
+void bt_tlb_drop_writes(struct bt_cpu *cpu)
+{
+	struct bt_tlb_entry *e = &cpu->tlb[0][0];
+
+	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+		__atomic_store_n(&e[i].tag[BT_ACC_WRITE], BT_TLB_EMPTY, __ATOMIC_RELAXED);
+}
+
 /* CPL 3 accesses (virtual-8086 mode included) use the user TLB and user-mode permissions. */
 static inline bool bt_mmu_user(const struct bt_cpu *cpu)
 {
@@ -173,7 +181,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	u32 err = BT_MMU_FAULT | (acc == BT_ACC_WRITE ? BT_PF_W : 0) | (user ? BT_PF_U : 0) |
 		  (acc == BT_ACC_FETCH && (nxe || (cr4 & BT_CR4_SMEP)) ? BT_PF_FETCH : 0);
 	void *ptes[4];
-	u64 vals[4];
+	u64 vals[4], pte_gpas[4];
 	unsigned nr = 0, esize = pae ? 8 : 4, shift;
 	u64 table, e = 0, xd_rsvd = nxe ? 0 : BT_PTE_XD;
 	bool wr = true, us = true, nx = false, ok;
@@ -203,8 +211,8 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 		unsigned idx_bits = pae ? 9 : 10;
 		u64 rsvd;
 		bool leaf;
-		void *p = bt_mmu_pte_ptr(
-			cpu, table + ((lin >> shift) & ((1u << idx_bits) - 1)) * esize, esize);
+		u64 pte_gpa = table + ((lin >> shift) & ((1u << idx_bits) - 1)) * esize;
+		void *p = bt_mmu_pte_ptr(cpu, pte_gpa, esize);
 
 		e = bt_mmu_pte_load(p, esize);
 		if (!(e & BT_PTE_P))
@@ -226,6 +234,7 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 		if (e & rsvd)
 			return err | BT_PF_P | BT_PF_RSVD;
 		vals[nr] = e;
+		pte_gpas[nr] = pte_gpa;
 		ptes[nr++] = p;
 		wr = wr && (e & BT_PTE_RW);
 		us = us && (e & BT_PTE_US);
@@ -256,11 +265,14 @@ static u32 bt_mmu_walk(struct bt_cpu *cpu, u64 lin, enum bt_access acc, bool use
 	if (!ok)
 		return err | BT_PF_P;
 	for (unsigned i = 0; i < nr; i++)
-		if (!(vals[i] & BT_PTE_A))
+		if (!(vals[i] & BT_PTE_A)) {
 			bt_mmu_pte_or(ptes[i], esize, BT_PTE_A);
+			bt_mem_mark_dirty(cpu->mem, pte_gpas[i]);
+		}
 	w->dirty = e & BT_PTE_D;
 	if (acc == BT_ACC_WRITE && !w->dirty) {
 		bt_mmu_pte_or(ptes[nr - 1], esize, BT_PTE_D);
+		bt_mem_mark_dirty(cpu->mem, pte_gpas[nr - 1]);
 		w->dirty = true;
 	}
 	if (shift == 12) {
@@ -310,27 +322,21 @@ static u32 bt_mmu_flat_error(struct bt_cpu *cpu, enum bt_access acc, bool presen
 	return err;
 }
 
-static bool bt_mmu_page_dirty(struct bt_region *r, u64 gpa)
-{
-	const unsigned bpl = 8 * sizeof(unsigned long);
-	u64 page = (gpa - r->gpa) >> BT_PAGE_SHIFT;
-
-	return __atomic_load_n(&r->dirty[page / bpl], __ATOMIC_RELAXED) & (1ul << (page % bpl));
-}
-
 /*
- * A logged region (bt_mem_log_dirty): a write fill marks the page dirty before its write tag
- * is stored; any other fill caches write permission only for a page already marked.
+ * A logged region (bt_mem_log_dirty): a write fill marks its page, whatever the entry caches
+ * (a watched or SMAP page fills again at every write); any other fill caches write permission
+ * only for a page already marked, so the first store after a harvest fills and marks it.
  */
-static void bt_mmu_log_write(struct bt_region *r, u64 gpa, bool write, struct bt_tlb_entry *e)
+static bool bt_mmu_log_write(struct bt_mem *mem, struct bt_region *r, u64 gpa, bool write)
 {
 	const unsigned bpl = 8 * sizeof(unsigned long);
 	u64 page = (gpa - r->gpa) >> BT_PAGE_SHIFT;
 
-	if (write)
-		__atomic_fetch_or(&r->dirty[page / bpl], 1ul << (page % bpl), __ATOMIC_SEQ_CST);
-	else if (!bt_mmu_page_dirty(r, gpa))
-		e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
+	if (write) {
+		bt_mem_mark_dirty(mem, gpa);
+		return true;
+	}
+	return __atomic_load_n(&r->dirty[page / bpl], __ATOMIC_RELAXED) & (1ul << (page % bpl));
 }
 
 /*
@@ -388,25 +394,27 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 	/* Any walk that succeeded allows reads at this privilege, unless SMAP decides each one. */
 	e->tag[BT_ACC_READ] = w.smap ? BT_TLB_EMPTY : tag;
 	e->tag[BT_ACC_FETCH] = w.x ? tag : BT_TLB_EMPTY;
-	writable = w.w && w.dirty && !w.smap &&
-		   !(r && (r->readonly || __atomic_load_n(code, __ATOMIC_RELAXED)));
-	e->tag[BT_ACC_WRITE] = writable ? tag : BT_TLB_EMPTY;
+	writable = w.w && w.dirty && !(r && r->readonly);
+	if (writable && r && unlikely(r->dirty != NULL))
+		writable = bt_mmu_log_write(mem, r, w.gpa, acc == BT_ACC_WRITE);
+	e->tag[BT_ACC_WRITE] =
+		writable && !w.smap && !(r && __atomic_load_n(code, __ATOMIC_RELAXED)) ?
+			tag :
+			BT_TLB_EMPTY;
 	if (unlikely(cpu->dbg_data) && bt_debug_watched(cpu, page)) {
 		/* A data breakpoint's page: every access checks it (debug.c). */
 		e->tag[BT_ACC_READ] = e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
 	}
-	if (e->tag[BT_ACC_WRITE] != BT_TLB_EMPTY && r && r->dirty)
-		bt_mmu_log_write(r, w.gpa, acc == BT_ACC_WRITE, e);
 	if (e->tag[BT_ACC_WRITE] != BT_TLB_EMPTY && r) {
 		/*
 		 * Another CPU may mark the page as code now and drop write tags before this one is
 		 * stored: check again after it (bt_mem_mark_code orders its flag store before its
-		 * TLB scan the same way), so one of the two sees the other. A dirty-log harvest
-		 * clears the page's bit and then drops write tags the same way.
+		 * TLB scan the same way), so one of the two sees the other. A dirty-log read clears
+		 * the page's bit and then drops write tags the same way (mem.c).
 		 */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (__atomic_load_n(code, __ATOMIC_RELAXED) ||
-		    (r->dirty && !bt_mmu_page_dirty(r, w.gpa)))
+		    (r->dirty && !bt_mmu_log_write(mem, r, w.gpa, false)))
 			e->tag[BT_ACC_WRITE] = BT_TLB_EMPTY;
 	}
 	if (acc == BT_ACC_WRITE && r && r->readonly) {

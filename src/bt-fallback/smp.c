@@ -88,3 +88,31 @@ void bt_exclusive_end(struct bt_cpu *cpu)
 	pthread_cond_broadcast(&mem->excl_cond);
 	pthread_mutex_unlock(&mem->excl_lock);
 }
+
+void bt_mem_stop(struct bt_mem *mem)
+{
+	pthread_mutex_lock(&mem->excl_lock);
+	while (mem->excl_pending) /* a CPU's section first */
+		pthread_cond_wait(&mem->excl_cond, &mem->excl_lock);
+	__atomic_store_n(&mem->excl_pending, 1, __ATOMIC_SEQ_CST);
+	mem->excl_cpu = NULL;
+	for (unsigned i = 0; i < mem->nr_cpus; i++)
+		bt_cpu_poke(mem->cpus[i], BT_KICK_EXCL);
+	while (mem->nr_running)
+		pthread_cond_wait(&mem->excl_cond, &mem->excl_lock);
+	pthread_mutex_unlock(&mem->excl_lock);
+}
+
+void bt_mem_resume(struct bt_mem *mem)
+{
+	pthread_mutex_lock(&mem->excl_lock);
+	__atomic_store_n(&mem->excl_pending, 0, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&mem->excl_cond);
+	pthread_mutex_unlock(&mem->excl_lock);
+}
+
+void bt_mem_sync(struct bt_mem *mem)
+{
+	bt_mem_stop(mem);
+	bt_mem_resume(mem);
+}

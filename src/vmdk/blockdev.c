@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,11 @@
 
 struct blockdev {
 	struct vmdk_image *img;
+	struct vmdk_open_opts opts; /* how img was opened (blockdev_reopen, blockdev_snapshot) */
+	char *path;		    /* of img (the top of the chain) */
+	u64 size;
+	bool is_vmdk;
+	bool cfg_readonly; /* as opened by blockdev_open; blockdev_reopen may add read-only */
 	struct aio_engine *eng;
 	struct blockdev_req *done_head, *done_tail;
 	unsigned inflight;
@@ -358,6 +364,8 @@ int blockdev_submit(struct blockdev *bd, struct blockdev_req *req)
 		for (int i = 0; i < req->iovcnt; i++)
 			len += req->iov[i].iov_len;
 	}
+	if (!bd->img)
+		return -EIO; /* a failed blockdev_reopen */
 	if (req->op != BLOCKDEV_FLUSH &&
 	    (req->offset > bd->img->size || len > bd->img->size - req->offset))
 		return -EINVAL;
@@ -514,6 +522,14 @@ int blockdev_open(const struct blockdev_spec *spec, struct blockdev **out, struc
 	ret = vmdk_image_open(spec->path, &o, &bd->img, err);
 	if (ret < 0)
 		goto err_free;
+	bd->opts = o;
+	bd->path = strdup(spec->path);
+	if (!bd->path) {
+		ret = err_set(err, -ENOMEM, "out of memory");
+		goto err_close;
+	}
+	bd->size = bd->img->size;
+	bd->is_vmdk = bd->img->is_vmdk;
 	if (bd->img->is_vmdk && spec->cache == BLOCKDEV_CACHE_NONE)
 		log_dbg(LOG_CAT_BLOCK, "%s: cache=none on VMDK: O_DIRECT for new grains only",
 			spec->path);
@@ -521,7 +537,7 @@ int blockdev_open(const struct blockdev_spec *spec, struct blockdev **out, struc
 				err);
 	if (ret < 0)
 		goto err_close;
-	bd->readonly = bd->img->readonly;
+	bd->readonly = bd->cfg_readonly = bd->img->readonly;
 	if (spec->guest_disk && spec->format == BLOCKDEV_FORMAT_AUTO) {
 		if (bd->img->is_vmdk && bd->img->desc_fd >= 0) {
 			ret = err_set(
@@ -541,6 +557,7 @@ err_engine:
 err_close:
 	vmdk_image_close(bd->img);
 err_free:
+	free(bd->path);
 	free(bd);
 	return ret;
 }
@@ -555,19 +572,141 @@ int blockdev_close(struct blockdev *bd)
 		;
 	if (bd->inflight) {
 		/* Releasing the engine now would let the kernel write into freed buffers. */
-		log_err("%s: cannot wait for %u requests in flight (%s); not closed", bd->img->path,
+		log_err("%s: cannot wait for %u requests in flight (%s); not closed", bd->path,
 			bd->inflight, strerror(-ret));
 		return -EBUSY;
 	}
 	aio_engine_destroy(bd->eng);
 	ret = vmdk_image_close(bd->img);
+	free(bd->path);
 	free(bd);
 	return ret;
 }
 
+const char *blockdev_path(const struct blockdev *bd)
+{
+	return bd->path;
+}
+
+/* Close the image, then open path with opts as the device's image. On failure the image is
+ * the one at old_path opened with old_opts again, if that still opens, else none. */
+static int bd_swap_image(struct blockdev *bd, const char *path, const struct vmdk_open_opts *opts,
+			 struct err *err)
+{
+	struct vmdk_open_opts old_opts = bd->opts;
+	struct vmdk_image *img;
+	char *npath = strdup(path);
+	int ret;
+
+	if (!npath)
+		return err_set(err, -ENOMEM, "out of memory");
+	ret = vmdk_image_close(bd->img);
+	bd->img = NULL;
+	if (ret < 0) {
+		err_set(err, ret, "%s: cannot close: %s", bd->path, strerror(-ret));
+		goto err_reopen;
+	}
+	ret = vmdk_image_open(npath, opts, &img, err);
+	if (ret < 0)
+		goto err_reopen;
+	bd->img = img;
+	bd->opts = *opts;
+	free(bd->path);
+	bd->path = npath;
+	bd->size = img->size;
+	bd->is_vmdk = img->is_vmdk;
+	bd->readonly = bd->cfg_readonly || img->readonly;
+	return 0;
+
+err_reopen:
+	free(npath);
+	{
+		struct err again = { 0 };
+
+		if (vmdk_image_open(bd->path, &old_opts, &img, &again) == 0) {
+			bd->img = img;
+		} else {
+			log_err("%s: the disk has no image now: %s", bd->path, again.msg);
+			bd->readonly = true;
+		}
+	}
+	return ret;
+}
+
+static int bd_check_idle(struct blockdev *bd, const char *what, struct err *err)
+{
+	if (bd->inflight)
+		return err_set(err, -EBUSY, "%s: cannot %s with %u requests in flight", bd->path,
+			       what, bd->inflight);
+	return 0;
+}
+
+int blockdev_reopen(struct blockdev *bd, bool readonly, struct err *err)
+{
+	struct vmdk_open_opts o = bd->opts;
+	int ret = bd_check_idle(bd, "reopen the image", err);
+
+	if (ret < 0)
+		return ret;
+	if (bd->img && !bd->img->readonly) {
+		ret = vmdk_image_flush(bd->img);
+		if (ret < 0)
+			return err_set(err, ret, "%s: flush: %s", bd->path, strerror(-ret));
+	}
+	o.readonly = bd->cfg_readonly || readonly;
+	return bd_swap_image(bd, bd->path, &o, err);
+}
+
+int blockdev_snapshot(struct blockdev *bd, const char *child_path, struct err *err)
+{
+	struct vmdk_create_opts c = { 0 };
+	struct vmdk_open_opts o = bd->opts;
+	char hint[PATH_MAX];
+	int fd, ret = bd_check_idle(bd, "freeze the image", err);
+
+	if (ret < 0)
+		return ret;
+	if (!bd->img || bd->readonly)
+		return err_set(err, -EROFS, "%s: a read-only image needs no delta", bd->path);
+	if (!bd->img->is_vmdk || !bd->img->desc.text)
+		return err_set(err, -ENOTSUP,
+			       "%s: a raw image cannot be frozen under a delta (convert it to VMDK "
+			       "with vmm-img convert)",
+			       bd->path);
+	ret = vmdk_image_flush(bd->img);
+	if (ret < 0)
+		return err_set(err, ret, "%s: flush: %s", bd->path, strerror(-ret));
+	/* Claim the name first: vmdk_create truncates, and child_path may be another image. */
+	fd = open(child_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_set(err, -errno, "%s: %s", child_path, strerror(errno));
+	close(fd);
+	ret = vmdk_parent_hint(child_path, bd->path, hint, sizeof(hint));
+	if (ret < 0) {
+		unlink(child_path);
+		return err_set(err, ret, "%s: %s", child_path, strerror(-ret));
+	}
+	c.parent = hint;
+	c.parent_cid = bd->img->desc.cid;
+	ret = vmdk_create(child_path, bd->img->size, &c, err);
+	if (ret < 0) {
+		unlink(child_path);
+		return ret;
+	}
+	o.format = 2;
+	o.allow_outside = o.allow_outside || hint[0] == '/';
+	ret = bd_swap_image(bd, child_path, &o, err);
+	if (ret < 0) {
+		unlink(child_path);
+		return err_prefix(err, "%s: cannot go on in the delta %s", bd->path, child_path),
+		       ret;
+	}
+	return 0;
+}
+
 u64 blockdev_size(const struct blockdev *bd)
 {
-	return bd->img->size;
+	return bd->size;
 }
 
 bool blockdev_readonly(const struct blockdev *bd)
@@ -577,7 +716,7 @@ bool blockdev_readonly(const struct blockdev *bd)
 
 enum blockdev_format blockdev_format(const struct blockdev *bd)
 {
-	return bd->img->is_vmdk ? BLOCKDEV_FORMAT_VMDK : BLOCKDEV_FORMAT_RAW;
+	return bd->is_vmdk ? BLOCKDEV_FORMAT_VMDK : BLOCKDEV_FORMAT_RAW;
 }
 
 const char *blockdev_engine_name(const struct blockdev *bd)

@@ -129,6 +129,30 @@ int blockdev_wait(struct blockdev *bd);
 /* Requests submitted and not completed. */
 unsigned blockdev_inflight(const struct blockdev *bd);
 
+/* The image file the block device reads and writes (the top of a VMDK chain). */
+const char *blockdev_path(const struct blockdev *bd);
+
+/*
+ * Snapshots and migration (docs/snapshots.md): operations on a block device with nothing in
+ * flight (-EBUSY otherwise), done in place so the device model keeps its struct blockdev.
+ *
+ * blockdev_snapshot: freeze the current image as it is now and go on in a new VMDK delta
+ * child created at child_path (which must not exist; its parentFileNameHint names the frozen
+ * image, by bare name when both share a folder). The frozen image is flushed and closed for
+ * writing: from now on it is only read, as the child's parent, so it keeps exactly the
+ * contents of this moment. Only a writable VMDK image with a descriptor can be frozen so
+ * (-EROFS for a read-only device, -ENOTSUP for a raw image). On failure the device goes on
+ * with its old image and child_path is removed.
+ *
+ * blockdev_reopen: flush and close the image and open it again from its files, read-only
+ * when readonly (writes then fail with -EROFS), else as it was opened: so another process
+ * may take the images over (a migration's source lets go of them before the destination
+ * runs) and metadata read before another writer changed the files is read again. On failure
+ * the device has no usable image: every request fails with -EIO until a reopen succeeds.
+ */
+MUST_CHECK int blockdev_snapshot(struct blockdev *bd, const char *child_path, struct err *err);
+MUST_CHECK int blockdev_reopen(struct blockdev *bd, bool readonly, struct err *err);
+
 /* Synchronous helpers for tools and tests: submit and run the loop until done. */
 MUST_CHECK int blockdev_pread(struct blockdev *bd, void *buf, u64 len, u64 off);
 MUST_CHECK int blockdev_pwrite(struct blockdev *bd, const void *buf, u64 len, u64 off);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,4 +181,24 @@ out:
 	free(text);
 	vmdk_desc_free(&d);
 	return ret;
+}
+
+int vmdk_parent_hint(const char *child, const char *parent, char *out, size_t cap)
+{
+	char cdir[PATH_MAX], preal[PATH_MAX], *c = strdup(child), *p;
+	int ret = 0;
+
+	if (!c)
+		return -ENOMEM;
+	if (!realpath(dirname(c), cdir) || !realpath(parent, preal)) {
+		free(c);
+		return -errno;
+	}
+	free(c);
+	p = strrchr(preal, '/');
+	if ((size_t)(p - preal) == strlen(cdir) && !strncmp(preal, cdir, strlen(cdir)))
+		ret = snprintf(out, cap, "%s", p + 1);
+	else
+		ret = snprintf(out, cap, "%s", preal);
+	return ret < 0 || (size_t)ret >= cap ? -ENAMETOOLONG : 0;
 }

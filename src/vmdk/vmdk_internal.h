@@ -285,6 +285,12 @@ struct vmdk_create_opts {
 
 MUST_CHECK int vmdk_create(const char *path, u64 size, const struct vmdk_create_opts *o,
 			   struct err *err);
+/*
+ * The name of parent as seen from child's folder, for parentFileNameHint: a bare name when
+ * both share a folder, else the absolute path (which then needs allow_outside to be
+ * followed). Both folders must exist. 0 or a negative errno.
+ */
+MUST_CHECK int vmdk_parent_hint(const char *child, const char *parent, char *out, size_t cap);
 
 /* The image behind a block device (for the image tool, which needs the map). */
 struct blockdev;

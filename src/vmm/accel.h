@@ -24,6 +24,8 @@
 struct err;
 struct accel_vm;
 struct accel_vcpu;
+struct state_buf;
+struct state_set;
 
 /*
  * Hypercall interfaces (docs/hypercall.md). The VMware backdoor: a guest "IN EAX, DX" on
@@ -158,6 +160,12 @@ struct accel_ops {
 	void (*vm_destroy)(struct accel_vm *avm);
 	int (*map_ram)(struct accel_vm *avm, u64 gpa, u64 len, void *hva, unsigned flags);
 	int (*dirty_log)(struct accel_vm *avm, u64 gpa, u64 len, unsigned long *bitmap);
+	/*
+	 * After dirty_log calls: return once no guest store from before them can still land
+	 * unlogged (BT: every vCPU passes a block boundary). Main thread, not under the device
+	 * lock (live migration, before it copies the pages it read). NULL: the log is exact (KVM).
+	 */
+	void (*dirty_sync)(struct accel_vm *avm);
 	int (*irq_line)(struct accel_vm *avm, unsigned gsi, int level); /* has_irqchip only */
 	int (*msi)(struct accel_vm *avm, u64 addr, u32 data);		/* has_irqchip only */
 	/*
@@ -192,6 +200,19 @@ struct accel_ops {
 	int (*vcpu_reset)(struct accel_vcpu *v, bool bsp);
 	int (*vm_reset)(struct accel_vm *avm);
 	void (*clock_pause)(struct accel_vm *avm, bool paused);
+	/*
+	 * State the accelerator keeps for the machine beyond struct cpu_state (KVM: the
+	 * in-kernel PIC pair, I/O APIC and PIT, kvmclock, each vCPU's local APIC, TSC deadline,
+	 * paravirtual MSRs and XSAVE area), as records of the VM's state set (vmm/state.h),
+	 * checked as hostile input like every device's. Main thread, every vCPU paused.
+	 * state_save appends its records (*count grows by their number); state_check finds its
+	 * records in set and checks them (marking them used) without writing anything;
+	 * state_load writes them, after the vCPUs' cpu_state and before the devices. NULL: the
+	 * accelerator keeps no such state (BT: the board's devices are the VMM's).
+	 */
+	int (*state_save)(struct accel_vm *avm, struct state_buf *out, u32 *count, struct err *err);
+	int (*state_check)(struct accel_vm *avm, struct state_set *set, struct err *err);
+	int (*state_load)(struct accel_vm *avm, struct state_set *set, struct err *err);
 	/*
 	 * Optional eventfd fast paths (NULL when the accelerator has none, e.g. bt: devices
 	 * then keep using the bus handlers and msi). Any thread; 0 or a negative errno.

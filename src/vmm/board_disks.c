@@ -409,6 +409,11 @@ static int board_disks_watch_queues(struct board_disk *disk, struct loop *l)
 	return 0;
 }
 
+struct blockdev *board_disks_blockdev(struct board_disks *d, unsigned i)
+{
+	return d && i < d->nr ? d->disks[i].bd : NULL;
+}
+
 int board_disks_attach(struct board_disks *d, struct loop *l)
 {
 	d->loop = l;

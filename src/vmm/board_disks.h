@@ -20,6 +20,7 @@ struct vm;
 struct loop;
 struct pci_host;
 struct board_disks;
+struct blockdev;
 
 /*
  * The line factory the board hands over: the interrupt line of INTA of the PCI function in slot
@@ -50,6 +51,12 @@ int board_disks_fw_path(const struct board_disks *d, unsigned i, char *buf, size
 /* Watch the block layer's completion fds on the loop. Main thread. */
 MUST_CHECK int board_disks_attach(struct board_disks *d, struct loop *l);
 void board_disks_detach(struct board_disks *d);
+/*
+ * The block device of spec disk i (NULL past the last): snapshots freeze and migrations hand
+ * over its image in place (blockdev_snapshot, blockdev_reopen). Main thread, nothing in flight.
+ */
+struct blockdev *board_disks_blockdev(struct board_disks *d, unsigned i);
+
 /* Detach the devices from the bus, wait for requests in flight, close the images. */
 void board_disks_destroy(struct board_disks *d);
 

@@ -102,6 +102,11 @@ struct board_irqchip *board_pc_irqchip(struct board_pc *b)
 	return b->irqchip;
 }
 
+struct board_disks *board_pc_disks(struct board_pc *b)
+{
+	return b->disks;
+}
+
 void board_pc_msi(struct board_pc *b, u64 addr, u32 data)
 {
 	if (b->irqchip)

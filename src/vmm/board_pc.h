@@ -28,6 +28,7 @@ struct vm;
 struct vm_spec;
 struct board_pc;
 struct board_irqchip;
+struct board_disks;
 struct loop;
 struct vcpu_hooks;
 
@@ -49,6 +50,8 @@ struct irq_line board_pc_gsi_line(struct vm *vm, unsigned gsi);
 
 /* The userspace interrupt controllers, or NULL when the accelerator has its own (KVM). */
 struct board_irqchip *board_pc_irqchip(struct board_pc *b);
+/* The board's disks (board_disks.h), in spec order. */
+struct board_disks *board_pc_disks(struct board_pc *b);
 /* A message-signalled interrupt for the userspace irqchip (platform.msi). Device lock held. */
 void board_pc_msi(struct board_pc *b, u64 addr, u32 data);
 

@@ -27,6 +27,8 @@ struct cli_args {
 	unsigned nr_sets;
 	bool no_file_check;	/* --no-file-check */
 	const char *api_socket; /* --api-socket PATH */
+	const char *restore;	/* --restore DIR */
+	bool paused;		/* --paused */
 	const char *seccomp;	/* --seccomp=ACTION (vmm run: the sandbox's action), or NULL */
 	char **rest;		/* the operands */
 	int nr_rest;
@@ -37,6 +39,7 @@ struct cli_args {
 #define CLI_ACCEPT_NO_FILE_CHECK (1u << 1)
 #define CLI_ACCEPT_API_SOCKET	 (1u << 2)
 #define CLI_ACCEPT_SECCOMP	 (1u << 3)
+#define CLI_ACCEPT_RESTORE	 (1u << 4) /* --restore DIR and --paused */
 
 /*
  * Parse a subcommand's options (argv[0] is the subcommand). usage is printed for --help (to

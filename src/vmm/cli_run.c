@@ -5,12 +5,14 @@
  * spec's control.path), then either create and boot the spec's VM at once or
  * wait for vm.create and vm.boot through the API, and run until the process
  * must end (vmm.h says when). A guest reset is done in place (vm.h).
+ * `vmm run --restore DIR` continues the VM of a snapshot instead (snapshot.h).
  */
 #include "vmm/cli.h"
 
 #include "vmm/base/log.h"
 #include "vmm/notify.h"
 #include "vmm/sandbox.h"
+#include "vmm/snapshot.h"
 #include "vmm/spec.h"
 #include "vmm/vmm.h"
 
@@ -21,16 +23,22 @@
 static const char run_usage[] =
 	"Usage: vmm run [OPTIONS] SPEC.json\n"
 	"       vmm run [OPTIONS] --api-socket PATH [SPEC.json]\n"
+	"       vmm run [OPTIONS] --restore DIR [--paused]\n"
 	"\n"
 	"Boot the virtual machine the spec describes and run it until it ends. With an API\n"
 	"socket (--api-socket, or the spec's control.path) the VMM also serves its control API\n"
 	"there (HTTP over a unix socket, mode 0600; `vmmctl` is its client); without a spec it\n"
 	"waits for PUT /api/v1/vm.create (the body is a VM spec) and PUT /api/v1/vm.boot.\n"
+	"With --restore, the VM of the snapshot in DIR (vmmctl snapshot, vm.snapshot) goes on\n"
+	"from where it was: its spec is DIR/config.json, with the --set overrides (e.g. of\n"
+	"serial.path); writable disks get a new delta on the image the snapshot froze.\n"
 	"\n"
 	"Options:\n"
 	"      --set KEY=VALUE    override a spec field (repeatable), e.g. --set memory_mib=1024,\n"
 	"                         --set accel=bt, --set boot.cmdline='console=ttyS0 quiet'\n"
 	"      --api-socket PATH  serve the control API on PATH (replaces the spec's control.path)\n"
+	"      --restore DIR      continue the VM of the snapshot in DIR\n"
+	"      --paused           with --restore: leave the VM Paused (vm.resume runs it)\n"
 	"      --seccomp=ACTION   what the sandbox does with a forbidden system call: trap (report\n"
 	"                         it by name and exit 159; the default), kill (the kernel kills\n"
 	"                         the process with SIGSYS), log (allow it; the kernel's audit log\n"
@@ -65,6 +73,21 @@ static int run_load_spec(const struct cli_args *args, struct vm_spec *spec)
 	}
 	diag_free(&d);
 	return ret;
+}
+
+/* The snapshot's VM in the vmm; an exit status on failure, else -1. */
+static int run_restore_vm(struct vmm *m, const struct cli_args *args)
+{
+	struct err err = { 0 };
+	int ret = snapshot_restore_vm(m, args->restore, args->sets, args->nr_sets, !args->paused,
+				      &err);
+
+	if (ret < 0) {
+		log_err("%s", err.msg);
+		log_err("%s: not restored; nothing was started", args->restore);
+		return ret == -ENODEV ? CLI_EXIT_NO_ACCEL : CLI_EXIT_FAILURE;
+	}
+	return -1;
 }
 
 /* Create and boot the spec's VM in the vmm; an exit status on failure, else -1. */
@@ -112,20 +135,31 @@ int cli_run(int argc, char **argv)
 	int ret;
 
 	ret = cli_parse(argc, argv, run_usage,
-			CLI_ACCEPT_SET | CLI_ACCEPT_API_SOCKET | CLI_ACCEPT_SECCOMP, &args);
+			CLI_ACCEPT_SET | CLI_ACCEPT_API_SOCKET | CLI_ACCEPT_SECCOMP |
+				CLI_ACCEPT_RESTORE,
+			&args);
 	if (ret >= 0)
 		return ret;
+	if (args.restore && args.nr_rest) {
+		fprintf(stderr,
+			"vmm run: --restore takes the spec from the snapshot: no spec file\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (args.paused && !args.restore) {
+		fprintf(stderr, "vmm run: --paused goes with --restore\n");
+		return CLI_EXIT_USAGE;
+	}
 	if (args.seccomp && sandbox_action_parse(args.seccomp, &cfg.seccomp) < 0) {
 		fprintf(stderr, "vmm run: --seccomp: expected trap, kill or log, got '%s'\n",
 			args.seccomp);
 		return CLI_EXIT_USAGE;
 	}
-	if (args.nr_rest > 1 || (args.nr_rest == 0 && !args.api_socket)) {
+	if (args.nr_rest > 1 || (args.nr_rest == 0 && !args.api_socket && !args.restore)) {
 		fprintf(stderr, "vmm run: expected one spec file, or --api-socket PATH\n");
 		return CLI_EXIT_USAGE;
 	}
 	have_spec = args.nr_rest == 1;
-	if (!have_spec && args.nr_sets) {
+	if (!have_spec && args.nr_sets && !args.restore) {
 		fprintf(stderr, "vmm run: --set needs a spec file\n");
 		return CLI_EXIT_USAGE;
 	}
@@ -147,8 +181,8 @@ int cli_run(int argc, char **argv)
 		ret = CLI_EXIT_FAILURE;
 		goto out;
 	}
-	if (have_spec) {
-		ret = run_start_vm(m, &spec);
+	if (have_spec || args.restore) {
+		ret = args.restore ? run_restore_vm(m, &args) : run_start_vm(m, &spec);
 		if (ret >= 0)
 			goto out;
 	}

@@ -818,6 +818,10 @@ int control_create(struct vmm *m, const char *path, struct control **out, struct
 	ret = control_listen(c, err);
 	if (ret == 0) {
 		ret = control_vm_register(c, m);
+		if (ret == 0)
+			ret = control_snapshot_register(c, m);
+		if (ret == 0)
+			ret = control_migrate_register(c, m);
 		if (ret < 0)
 			err_set(err, ret, "api: cannot register the endpoints: %s", strerror(-ret));
 	}

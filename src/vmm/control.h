@@ -120,6 +120,10 @@ const struct control_endpoint *control_endpoint(const struct control *c, unsigne
 MUST_CHECK int control_vm_register(struct control *c, struct vmm *m);
 void control_vm_unregister(struct control *c);
 
+/* control_snapshot.c: vm.snapshot and vm.restore; control_migrate.c: the migration calls. */
+MUST_CHECK int control_snapshot_register(struct control *c, struct vmm *m);
+MUST_CHECK int control_migrate_register(struct control *c, struct vmm *m);
+
 /* Between control.c and control_vm.c: the endpoints' state, kept by the server. */
 struct control_vm;
 struct control_vm *control_vm_of(struct control *c);

@@ -54,6 +54,8 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 		OPT_SET,
 		OPT_NO_FILE_CHECK,
 		OPT_API_SOCKET,
+		OPT_RESTORE,
+		OPT_PAUSED,
 		OPT_SECCOMP,
 	};
 	static const struct option opts[] = {
@@ -64,6 +66,8 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 		{ "set", required_argument, NULL, OPT_SET },
 		{ "no-file-check", no_argument, NULL, OPT_NO_FILE_CHECK },
 		{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+		{ "restore", required_argument, NULL, OPT_RESTORE },
+		{ "paused", no_argument, NULL, OPT_PAUSED },
 		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -108,6 +112,15 @@ int cli_parse(int argc, char **argv, const char *usage, unsigned accept, struct 
 			if (!(accept & CLI_ACCEPT_API_SOCKET))
 				return cli_usage_error(usage);
 			out->api_socket = optarg;
+			break;
+		case OPT_RESTORE:
+		case OPT_PAUSED:
+			if (!(accept & CLI_ACCEPT_RESTORE))
+				return cli_usage_error(usage);
+			if (opt == OPT_RESTORE)
+				out->restore = optarg;
+			else
+				out->paused = true;
 			break;
 		case OPT_SECCOMP:
 			if (!(accept & CLI_ACCEPT_SECCOMP))

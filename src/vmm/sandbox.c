@@ -269,6 +269,40 @@ static const struct sandbox_rule sandbox_reboot[] = {
 };
 
 /*
+ * The worker thread (worker.h), when the process serves the control API: a snapshot's folder
+ * and files (created under temporary names, renamed into place, removed on failure; the
+ * pagemap read), and one stream connection to a migration peer, unix or TCP, as the client or
+ * the listening side. It runs no device code and makes no ioctl but the dirty log's.
+ */
+static const struct sandbox_rule sandbox_worker[] = {
+	ALLOW(openat),
+	ALLOW(mkdir),
+	ALLOW(mkdirat),
+	ALLOW(rename),
+	ALLOW(renameat),
+	ALLOW(renameat2),
+	ALLOW(unlink),
+	ALLOW(unlinkat),
+	ALLOW(access),
+	ALLOW(faccessat),
+	ALLOW(faccessat2),
+	ALLOW_IF2(socket, ARG_EQ(0, AF_UNIX), ARG_MASKED(1, 0xff, SOCK_STREAM)),
+	ALLOW_IF2(socket, ARG_EQ(0, AF_INET), ARG_MASKED(1, 0xff, SOCK_STREAM)),
+	ALLOW_IF2(socket, ARG_EQ(0, AF_INET6), ARG_MASKED(1, 0xff, SOCK_STREAM)),
+	ALLOW(connect),
+	ALLOW(bind),
+	ALLOW(listen),
+	ALLOW(accept4),
+	ALLOW(getsockname),
+	ALLOW(getpeername),
+	ALLOW(setsockopt),
+	ALLOW(getsockopt),
+	ALLOW(shutdown),
+	ALLOW_IF(fcntl, ARG_EQ(1, F_GETFL)),
+	ALLOW_IF(fcntl, ARG_EQ(1, F_SETFL)),
+};
+
+/*
  * Sanitizer builds only (-Db_sanitize=address): what the ASan/LSan runtime does after
  * lockdown. LeakSanitizer's exit-time check stops the world with a tracer task (clone
  * without CLONE_THREAD) that ptrace-attaches every thread and reads /proc/self/task; error
@@ -308,6 +342,7 @@ static const struct {
 } sandbox_kinds[SANDBOX_NR_KINDS] = {
 	[SANDBOX_KIND_MAIN] = { "main" },
 	[SANDBOX_KIND_VCPU] = { "vcpu" },
+	[SANDBOX_KIND_WORKER] = { "worker" },
 };
 
 struct sandbox_state {
@@ -504,6 +539,7 @@ static size_t sandbox_kind_groups(enum sandbox_kind kind, const struct sandbox_c
 	static const struct sandbox_group build = GROUP("vm-build", sandbox_build);
 	static const struct sandbox_group reboot = GROUP("reboot", sandbox_reboot);
 	static const struct sandbox_group sanitizer = GROUP("sanitizer", sandbox_sanitizer);
+	static const struct sandbox_group worker = GROUP("worker", sandbox_worker);
 	static const struct sandbox_group display = GROUP("display", sandbox_display);
 	size_t n = 0;
 
@@ -519,6 +555,8 @@ static size_t sandbox_kind_groups(enum sandbox_kind kind, const struct sandbox_c
 		if (cfg->display || cfg->rebuild)
 			out[n++] = &display;
 	}
+	if (kind == SANDBOX_KIND_WORKER)
+		out[n++] = &worker;
 	if (SANDBOX_SANITIZER)
 		out[n++] = &sanitizer;
 	return n;
@@ -539,11 +577,12 @@ static int sandbox_accel_ioctls(scmp_filter_ctx ctx, enum sandbox_kind kind,
 	 * vCPU threads created after lockdown (a VM built again) inherit the main list and stack
 	 * their own on it: the main list must then allow what they do too.
 	 */
-	if (!ret && (kind == SANDBOX_KIND_VCPU || rebuild))
+	if (!ret && (kind == SANDBOX_KIND_VCPU || (kind == SANDBOX_KIND_MAIN && rebuild)))
 		ret = sandbox_add_ioctls(ctx, as->vcpu_ioctls, err);
 	if (!ret && kind == SANDBOX_KIND_MAIN && rebuild)
 		ret = sandbox_add_ioctls(ctx, as->build_ioctls, err);
-	if (!ret && (kind == SANDBOX_KIND_VCPU || rebuild) && as->vcpu_exec_mappings) {
+	if (!ret && (kind == SANDBOX_KIND_VCPU || (kind == SANDBOX_KIND_MAIN && rebuild)) &&
+	    as->vcpu_exec_mappings) {
 		static const struct sandbox_rule exec[] = { ALLOW(mmap), ALLOW(mprotect) };
 
 		for (size_t i = 0; !ret && i < ARRAY_SIZE(exec); i++)
@@ -734,9 +773,10 @@ int sandbox_prepare(const struct sandbox_config *cfg, struct err *err)
 		goto err_release;
 	sandbox_st.enabled = true;
 	log_info("%s: sandbox: on (action %s); %u system call filter instructions for the main "
-		 "thread, %u for vCPU threads%s",
+		 "thread, %u for vCPU threads, %u for the worker%s",
 		 cfg->name, sandbox_action_name(cfg->action),
 		 sandbox_st.progs[SANDBOX_KIND_MAIN].len, sandbox_st.progs[SANDBOX_KIND_VCPU].len,
+		 sandbox_st.progs[SANDBOX_KIND_WORKER].len,
 		 cfg->rebuild ? "; the main thread may rebuild the VM on a reset" : "");
 	return 0;
 
@@ -814,6 +854,16 @@ int sandbox_lockdown(enum sandbox_kind kind, const char *thread_name)
 		return 0;
 	sandbox_locked = true;
 	sandbox_thread_name = thread_name;
+	/*
+	 * The worker is older than sandbox_prepare: it has not inherited no_new_privs (and no
+	 * filter of the main thread that would forbid prctl).
+	 */
+	if (sandbox_st.enabled && kind == SANDBOX_KIND_WORKER &&
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_err("%s: sandbox: %s: PR_SET_NO_NEW_PRIVS: %s", sandbox_st.vm_name, thread_name,
+			strerror(errno));
+		return -errno;
+	}
 	if (sandbox_st.enabled &&
 	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &sandbox_st.progs[kind]) < 0) {
 		ret = -errno;

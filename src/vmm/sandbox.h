@@ -14,7 +14,8 @@
  *
  * Order of calls: sandbox_prepare (main thread, before any vCPU thread exists), then
  * sandbox_lockdown on each vCPU thread before it first runs the guest and on the main thread
- * after it has started every vCPU thread (so vCPU threads never inherit the main list).
+ * after it has started every vCPU thread (so vCPU threads never inherit the main list). The
+ * worker thread exists before either and locks itself down before its first job on a VM.
  */
 #ifndef VMM_SECCOMP_H
 #define VMM_SECCOMP_H
@@ -33,6 +34,8 @@ struct vm_spec;
 enum sandbox_kind {
 	SANDBOX_KIND_MAIN, /* the event loop: consoles, timers, block completions, control API */
 	SANDBOX_KIND_VCPU, /* a vCPU thread: the accelerator and device code on guest exits */
+	/* the worker of long operations (worker.h): a snapshot's files, a migration's stream */
+	SANDBOX_KIND_WORKER,
 	SANDBOX_NR_KINDS,
 };
 

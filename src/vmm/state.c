@@ -51,6 +51,25 @@ void state_buf_free(struct state_buf *b)
 	state_buf_init(b);
 }
 
+int state_buf_append(struct state_buf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		u8 *d;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		d = realloc(b->data, cap);
+		if (!d)
+			return -ENOMEM;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
 /* The writer: a buffer and the first error (-ENOMEM, -E2BIG), after which nothing is added. */
 struct state_writer {
 	struct state_buf *b;
@@ -67,22 +86,7 @@ static void state_put(struct state_writer *w, const void *p, size_t n)
 		w->error = -E2BIG;
 		return;
 	}
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		u8 *d;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		d = realloc(b->data, cap);
-		if (!d) {
-			w->error = -ENOMEM;
-			return;
-		}
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
+	w->error = state_buf_append(b, p, n);
 }
 
 static void state_put_le(struct state_writer *w, u64 v, unsigned n)

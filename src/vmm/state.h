@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Device state (ARCHITECTURE.md "Device state", docs/conventions.md section 7, the format and
+ * Device state (docs/architecture.md, docs/conventions.md section 7, the format and
  * the rules in docs/device-state.md): every device describes its state as a declarative,
  * versioned table of fields (struct state_desc), and one generic walker saves a device into a
  * self-describing, little-endian, length-prefixed record and loads it back. Snapshots, live
@@ -239,6 +239,8 @@ struct state_buf {
 
 void state_buf_init(struct state_buf *b);
 void state_buf_free(struct state_buf *b);
+/* Append n bytes at p, growing the buffer: 0 or -ENOMEM (nothing appended). */
+MUST_CHECK int state_buf_append(struct state_buf *b, const void *p, size_t n);
 
 /* What a record's header says (state_record_parse). */
 struct state_record {

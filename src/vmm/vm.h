@@ -98,6 +98,18 @@ struct vm_event {
 	const char *msg;     /* what happened, in words: "the guest powered off" */
 };
 
+/*
+ * A long operation holds the VM (vm_set_hold): a snapshot whose memory is being written keeps
+ * it Paused with its RAM unchanged (FROZEN: boot, resume, reboot and shutdown are refused); a
+ * migration lets it run, pause and resume but not boot, reboot or shut down (RUNNING). The
+ * refusals are -EBUSY with "cannot resume: <why>".
+ */
+enum vm_hold {
+	VM_HOLD_NONE,
+	VM_HOLD_FROZEN,
+	VM_HOLD_RUNNING,
+};
+
 /* Called on the main thread after each event. The vm and ev are valid during the call only. */
 typedef void (*vm_listener_fn)(void *opaque, struct vm *vm, const struct vm_event *ev);
 
@@ -139,6 +151,8 @@ struct vm {
 	unsigned nr_listeners;
 	u64 reboots;			    /* resets in place done */
 	struct vm_state_debug *state_debug; /* debug.state_roundtrip_ms (vm_state.h) */
+	enum vm_hold hold;		    /* vm_set_hold; main thread */
+	char hold_why[80];
 };
 
 /*
@@ -179,6 +193,15 @@ MUST_CHECK int vm_shutdown(struct vm *vm, struct err *err);
 MUST_CHECK int vm_power_button(struct vm *vm, struct err *err);
 MUST_CHECK int vm_nmi(struct vm *vm, struct err *err);
 
+/* Hold the VM for a long operation (VM_HOLD_NONE releases it); why completes "cannot X: ". */
+void vm_set_hold(struct vm *vm, enum vm_hold hold, const char *why);
+
+/*
+ * A Created VM into which a whole state was loaded (vm_state_load, after its RAM): start its
+ * vCPUs from that state, Running when run, else Paused without a guest instruction run (virtual
+ * time frozen). Emits "booted" (and "paused"). -EBUSY unless Created. Main thread.
+ */
+MUST_CHECK int vm_start_loaded(struct vm *vm, bool run, struct err *err);
 /*
  * The guest's VMware tools (vm_tools.c, docs/hypercall.md), main thread. Each fails with
  * -ENOTSUP when the spec has no backdoor (hypercall.vmware_backdoor).

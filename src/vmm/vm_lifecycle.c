@@ -115,6 +115,20 @@ static int vm_wrong_state(struct vm *vm, const char *what, struct err *err)
 		       vm_state_name(vm_state(vm)));
 }
 
+void vm_set_hold(struct vm *vm, enum vm_hold hold, const char *why)
+{
+	vm->hold = hold;
+	snprintf(vm->hold_why, sizeof(vm->hold_why), "%s", why ? why : "");
+}
+
+/* -EBUSY when the VM's hold forbids what (a lifecycle change it would disturb). */
+static int vm_check_hold(struct vm *vm, const char *what, bool runs, struct err *err)
+{
+	if (vm->hold == VM_HOLD_NONE || (runs && vm->hold == VM_HOLD_RUNNING))
+		return 0;
+	return err_set(err, -EBUSY, "%s: cannot %s: %s", vm->spec->name, what, vm->hold_why);
+}
+
 static bool vm_booted(struct vm *vm)
 {
 	enum vm_state s = vm_state(vm);
@@ -301,8 +315,10 @@ static int vm_start_threads(struct vm *vm, struct err *err)
 int vm_boot(struct vm *vm, struct err *err)
 {
 	enum vm_state s = vm_state(vm);
-	int ret;
+	int ret = vm_check_hold(vm, "boot", false, err);
 
+	if (ret < 0)
+		return ret;
 	if (s == VM_STATE_CREATED) {
 		vm_set_state(vm, VM_STATE_RUNNING);
 		ret = vm_start_threads(vm, err);
@@ -349,8 +365,39 @@ int vm_pause(struct vm *vm, struct err *err)
 	return 0;
 }
 
+int vm_start_loaded(struct vm *vm, bool run, struct err *err)
+{
+	int ret;
+
+	if (vm_state(vm) != VM_STATE_CREATED)
+		return vm_wrong_state(vm, "start", err);
+	if (!run) {
+		/* Each thread answers PAUSE before its first instruction. */
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			vcpu_request(vm->vcpus[i], VCPU_REQ_PAUSE);
+		vm_freeze_time(vm);
+	}
+	vm_set_state(vm, run ? VM_STATE_RUNNING : VM_STATE_PAUSED);
+	ret = vm_start_threads(vm, err);
+	if (ret < 0)
+		return ret;
+	if (!run)
+		ret = vm_stop_vcpus(vm, err);
+	if (ret < 0)
+		return ret;
+	log_info("%s: %s from its saved state", vm->spec->name, run ? "running" : "paused");
+	vm_emit(vm, VM_EVENT_BOOTED, "api", "the VM started from its saved state");
+	if (!run)
+		vm_emit(vm, VM_EVENT_PAUSED, "api", "the VM paused");
+	return 0;
+}
+
 int vm_resume(struct vm *vm, struct err *err)
 {
+	int ret = vm_check_hold(vm, "resume", true, err);
+
+	if (ret < 0)
+		return ret;
 	if (vm_state(vm) != VM_STATE_PAUSED)
 		return vm_wrong_state(vm, "resume", err);
 	vm_thaw_time(vm);
@@ -363,6 +410,10 @@ int vm_resume(struct vm *vm, struct err *err)
 
 int vm_reboot(struct vm *vm, struct err *err)
 {
+	int ret = vm_check_hold(vm, "reboot", false, err);
+
+	if (ret < 0)
+		return ret;
 	if (!vm_booted(vm))
 		return vm_wrong_state(vm, "reboot", err);
 	return vm_reset_in_place(vm, "api", "reboot requested through the API", false, err);
@@ -370,6 +421,10 @@ int vm_reboot(struct vm *vm, struct err *err)
 
 int vm_shutdown(struct vm *vm, struct err *err)
 {
+	int ret = vm_check_hold(vm, "shut down", false, err);
+
+	if (ret < 0)
+		return ret;
 	if (!vm_booted(vm))
 		return vm_wrong_state(vm, "shut down", err);
 	pthread_mutex_lock(&vm->req_lock);

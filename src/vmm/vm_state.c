@@ -11,9 +11,10 @@
  * KVM's MP state under KVM; both travel in struct cpu_state. An NMI posted through vcpu_nmi
  * and not yet injected is saved as latched.
  *
- * Not saved under KVM yet: the in-kernel PIC, IOAPIC, PIT and local APICs (KVM_GET_IRQCHIP,
- * KVM_GET_PIT2, KVM_GET_LAPIC) and kvmclock; a save is refused there rather than producing a
- * state that loses them.
+ * What the accelerator keeps itself (KVM: the in-kernel PIC, IOAPIC, PIT and local APICs,
+ * kvmclock, paravirtual MSRs, the XSAVE area) comes after the vCPUs as its own records
+ * (accel_ops.state_save and state_load): they load after the vCPU registers and before the
+ * devices, which raise their lines into those controllers again.
  */
 #include "vmm/vm_state.h"
 
@@ -61,10 +62,10 @@ static int vm_state_usable(struct vm *vm, const char *what, struct err *err)
 		return err_set(err, -EBUSY,
 			       "%s: cannot %s the state: the VM is %s (pause it first)",
 			       vm->spec->name, what, vm_state_name(s));
-	if (vm->accel->has_irqchip)
+	if (vm->accel->has_irqchip && !vm->accel->state_save)
 		return err_set(err, -EOPNOTSUPP,
-			       "%s: cannot %s the state under %s: the in-kernel interrupt "
-			       "controllers' state is not saved yet",
+			       "%s: cannot %s the state under %s: the accelerator cannot save "
+			       "its in-kernel interrupt controllers",
 			       vm->spec->name, what, vm->accel->name);
 	return 0;
 }
@@ -137,6 +138,8 @@ static int vm_state_save_locked(struct vm *vm, struct state_buf *out, struct err
 			ret = state_save(&cpu_state_desc, vm->vcpus[i]->name, st, out, err);
 		count++;
 	}
+	if (ret == 0 && vm->accel->state_save)
+		ret = vm->accel->state_save(vm->avm, out, &count, err);
 	if (ret == 0)
 		ret = platform_state_save(&vm->plat, out, &count, err);
 	if (ret == 0)
@@ -180,6 +183,8 @@ static int vm_state_check(struct vm *vm, struct state_set *set, struct cpu_state
 		ret = state_check(&cpu_state_desc, vm->vcpus[i]->name, scratch, e->data, e->hdr.len,
 				  err);
 	}
+	if (ret == 0 && vm->accel->state_check)
+		ret = vm->accel->state_check(vm->avm, set, err);
 	if (ret == 0)
 		ret = platform_state_check(&vm->plat, set, err);
 	if (ret == 0)
@@ -207,6 +212,11 @@ static int vm_state_apply(struct vm *vm, struct state_set *set, struct cpu_state
 		ret = state_load(&cpu_state_desc, v->name, st, e->data, e->hdr.len, err);
 		if (ret == 0)
 			ret = vm_state_set_cpu(vm, v, st, err);
+		if (ret < 0)
+			return ret;
+	}
+	if (vm->accel->state_load) {
+		ret = vm->accel->state_load(vm->avm, set, err);
 		if (ret < 0)
 			return ret;
 	}
@@ -312,11 +322,10 @@ int vm_state_debug_attach(struct vm *vm, struct loop *l, struct err *err)
 
 	if (!ms)
 		return 0;
-	if (vm->accel->has_irqchip)
+	if (vm->accel->has_irqchip && !vm->accel->state_save)
 		return err_set(err, -EOPNOTSUPP,
 			       "debug.state_roundtrip_ms: not available with the %s accelerator "
-			       "(its in-kernel interrupt controllers' state is not saved yet); use "
-			       "accel bt",
+			       "(it cannot save its in-kernel interrupt controllers); use accel bt",
 			       vm->accel->name);
 	d = calloc(1, sizeof(*d));
 	if (!d)

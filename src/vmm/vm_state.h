@@ -23,9 +23,9 @@ struct vm;
 
 /*
  * Append the VM's state to out: the devices are quiesced first (block requests in flight
- * drained, so their completions are in the state), then the clock, each vCPU ("vcpu0"...) and
- * each device is saved. -EBUSY (wrong VM state), -EOPNOTSUPP (an accelerator whose in-kernel
- * interrupt controllers are not saved yet: KVM), or a device's refusal; err says which.
+ * drained, so their completions are in the state), then the clock, each vCPU ("vcpu0"...), the
+ * accelerator's own state (KVM's in-kernel devices: accel_ops.state_save) and each device is
+ * saved. -EBUSY (wrong VM state), or a device's or the accelerator's refusal; err says which.
  */
 MUST_CHECK int vm_state_save(struct vm *vm, struct state_buf *out, struct err *err);
 
@@ -48,8 +48,8 @@ MUST_CHECK int vm_state_roundtrip(struct vm *vm, size_t *bytes, struct err *err)
 /*
  * The spec's "debug": {"state_roundtrip_ms": N}: on the VM's loop, every N ms of host time a
  * Running VM is paused, round-tripped (vm_state_roundtrip) and resumed; a failure ends the VM
- * (VM_END_FAILED) with the reason. Nothing when N is 0. -EOPNOTSUPP under an accelerator
- * whose state cannot be saved (KVM). Main thread, from vm_attach / vm_detach.
+ * (VM_END_FAILED) with the reason. Nothing when N is 0. Main thread, from vm_attach /
+ * vm_detach.
  */
 MUST_CHECK int vm_state_debug_attach(struct vm *vm, struct loop *l, struct err *err);
 void vm_state_debug_detach(struct vm *vm);

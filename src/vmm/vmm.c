@@ -14,6 +14,7 @@
 #include "vmm/loop.h"
 #include "vmm/spec.h"
 #include "vmm/vm.h"
+#include "vmm/worker.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -32,6 +33,7 @@ struct vmm {
 	struct loop *loop;
 	int sig_fd;
 	struct control *ctl;
+	struct worker *worker; /* with the control API: long operations (worker.h) */
 	struct vm *vm;
 	struct vm_spec spec; /* the VM's, while there is one */
 	struct console *console;
@@ -39,6 +41,10 @@ struct vmm {
 	enum sandbox_action seccomp;
 	bool exit_requested;
 	int exit_status;
+	/* vmm_begin_operation: a worker on the VM, cancelled before the VM goes. */
+	const char *op_what;
+	void (*op_cancel)(void *opaque);
+	void *op_opaque;
 	struct vmm_event events[VMM_EVENTS_KEPT]; /* ring: seq n at [(n - 1) % KEPT] */
 	u64 next_seq;
 
@@ -170,9 +176,49 @@ static int vmm_watch_signals(struct vmm *m, struct err *err)
 
 /* ---------------------------------------------------------------------- lifecycle */
 
+static void vmm_cancel_operation(struct vmm *m)
+{
+	void (*cancel)(void *) = m->op_cancel;
+
+	if (!m->op_what)
+		return;
+	log_info("%s: %s is cancelled", m->spec.name, m->op_what);
+	vmm_end_operation(m);
+	cancel(m->op_opaque);
+}
+
+int vmm_begin_operation(struct vmm *m, const char *what, void (*cancel)(void *opaque), void *opaque,
+			struct err *err)
+{
+	if (m->op_what)
+		return err_set(err, -EBUSY, "%s is in progress", m->op_what);
+	m->op_what = what;
+	m->op_cancel = cancel;
+	m->op_opaque = opaque;
+	return 0;
+}
+
+void vmm_end_operation(struct vmm *m)
+{
+	m->op_what = NULL;
+	m->op_cancel = NULL;
+	m->op_opaque = NULL;
+}
+
+const char *vmm_operation(struct vmm *m)
+{
+	return m->op_what;
+}
+
+void vmm_event(struct vmm *m, const char *event, const char *reason, const char *msg)
+{
+	vmm_log_event(m, "vm", event, reason, msg, 0);
+}
+
 /* Destroy the VM, its console and spec. */
 static void vmm_drop_vm(struct vmm *m)
 {
+	vmm_cancel_operation(m);
 	vm_del_listener(m->vm, vmm_on_vm_event, m);
 	vm_destroy(m->vm);
 	m->vm = NULL;
@@ -201,7 +247,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct err *err)
 	if (ret < 0)
 		goto err_destroy;
 	if (cfg->api_socket) {
-		ret = control_create(m, cfg->api_socket, &m->ctl, err);
+		ret = worker_create(&m->worker, err);
+		if (ret == 0)
+			ret = control_create(m, cfg->api_socket, &m->ctl, err);
 		if (ret < 0)
 			goto err_destroy;
 	}
@@ -220,6 +268,7 @@ void vmm_destroy(struct vmm *m)
 	if (m->vm)
 		vmm_drop_vm(m);
 	control_destroy(m->ctl);
+	worker_destroy(m->worker);
 	if (m->sig_fd >= 0) {
 		loop_del(m->loop, m->sig_fd);
 		close(m->sig_fd);
@@ -288,6 +337,9 @@ int vmm_delete_vm(struct vmm *m, struct err *err)
 
 	if (!m->vm)
 		return err_set(err, -ENOENT, "no VM to delete");
+	if (m->op_what)
+		return err_set(err, -EBUSY, "%s: cannot delete: %s is in progress", m->spec.name,
+			       m->op_what);
 	snprintf(name, sizeof(name), "%s", m->spec.name);
 	vmm_drop_vm(m);
 	vmm_log_event(m, "vm", "deleted", "api", "the VM was deleted", 0);
@@ -300,6 +352,11 @@ struct vm *vmm_vm(struct vmm *m)
 	return m->vm;
 }
 
+struct vm_spec *vmm_spec(struct vmm *m)
+{
+	return m->vm ? &m->spec : NULL;
+}
+
 struct loop *vmm_loop(struct vmm *m)
 {
 	return m->loop;
@@ -308,6 +365,11 @@ struct loop *vmm_loop(struct vmm *m)
 struct control *vmm_control(struct vmm *m)
 {
 	return m->ctl;
+}
+
+struct worker *vmm_worker(struct vmm *m)
+{
+	return m->worker;
 }
 
 const char *vmm_engine(struct vmm *m)
@@ -328,6 +390,7 @@ int vmm_run(struct vmm *m)
 		}
 	}
 	vmm_log_event(m, "vmm", "shutdown", NULL, "the VMM is exiting", m->exit_status);
+	vmm_cancel_operation(m);
 	/* Stop the guest first; then give API clients their last answers (bounded). */
 	if (m->vm && (vm_state(m->vm) == VM_STATE_RUNNING || vm_state(m->vm) == VM_STATE_PAUSED)) {
 		struct err err = { 0 };

@@ -31,6 +31,7 @@ struct vm;
 struct vm_spec;
 struct loop;
 struct control;
+struct worker;
 
 struct vmm_config {
 	const char *api_socket;	     /* the control API's unix socket, or NULL for none */
@@ -55,10 +56,33 @@ MUST_CHECK int vmm_delete_vm(struct vmm *m, struct err *err);
 
 /* The current VM, or NULL. */
 struct vm *vmm_vm(struct vmm *m);
+/*
+ * The current VM's spec, which the vmm owns: a snapshot updates its disk paths when the VM
+ * goes on in new deltas (docs/snapshots.md). NULL without a VM.
+ */
+struct vm_spec *vmm_spec(struct vmm *m);
 struct loop *vmm_loop(struct vmm *m);
 struct control *vmm_control(struct vmm *m);
+/* The worker thread of long operations (worker.h), or NULL without the control API. */
+struct worker *vmm_worker(struct vmm *m);
 /* The accelerator name of the current VM ("kvm", "bt"), or NULL. */
 const char *vmm_engine(struct vmm *m);
+
+/*
+ * A long operation on the VM (a snapshot being written, a migration) that runs on a worker
+ * thread: before the VM is destroyed (vm.delete is refused meanwhile) or the process ends,
+ * cancel(opaque) is called on the main thread and must stop the worker and return only once
+ * it no longer touches the VM. One at a time: -EBUSY with err naming the one in progress.
+ * vmm_end_operation forgets it (the operation finished by itself).
+ */
+MUST_CHECK int vmm_begin_operation(struct vmm *m, const char *what, void (*cancel)(void *opaque),
+				   void *opaque, struct err *err);
+void vmm_end_operation(struct vmm *m);
+/* The operation in progress ("a snapshot", "a migration"), or NULL. */
+const char *vmm_operation(struct vmm *m);
+
+/* Log an event of the VM that is not a state change of its own ("snapshotted", "restored"). */
+void vmm_event(struct vmm *m, const char *event, const char *reason, const char *msg);
 
 /* Run the loop until the process must end; returns its exit status. */
 int vmm_run(struct vmm *m);
@@ -72,8 +96,9 @@ struct vmm_event {
 	u64 seq;	 /* 1, 2, ... in order */
 	u64 wall_ns;	 /* CLOCK_REALTIME when it happened */
 	char source[8];	 /* "vm" or "vmm" */
-	char event[16];	 /* "booted", "paused", "resumed", "rebooting", "rebooted", "shutdown", */
-			 /* "power-button", "panic", "created", "deleted"; vmm: "shutdown" */
+	char event[24];	 /* "booted", "paused", "resumed", "rebooting", "rebooted", "shutdown", */
+			 /* "power-button", "panic", "created", "deleted", "snapshotted", */
+			 /* "restored", "migration-*"; vmm: "shutdown" */
 	char state[12];	 /* the VM's state after it ("Running"...), "" without a VM */
 	char reason[16]; /* "api", "guest", "triple-fault", "signal", "failed", or "" */
 	char msg[160];

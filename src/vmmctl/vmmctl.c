@@ -37,6 +37,7 @@
 #define CTL_IO_TIMEOUT_MS    60000
 #define CTL_POLL_MAX_S	     30
 #define CTL_MAX_ANSWER	     (16u << 20)
+#define CTL_LONG_TIMEOUT_MS  (3600 * 1000) /* snapshots and migrations of large guests */
 
 static const char ctl_usage[] =
 	"Usage: vmmctl [--socket PATH | NAME] [--json] COMMAND [ARGS]\n"
@@ -67,6 +68,19 @@ static const char ctl_usage[] =
 	"                           one, remove one\n"
 	"  events [--since N] [--follow]\n"
 	"                           the logged events; --follow keeps waiting for more\n"
+	"  snapshot DIR [--no-resume]\n"
+	"                           write a snapshot of the VM into DIR (created if missing):\n"
+	"                           a Running VM is paused for it and resumed after, unless\n"
+	"                           --no-resume (docs/snapshots.md)\n"
+	"  restore DIR [--paused]   on a VMM without a VM: continue the VM of the snapshot in\n"
+	"                           DIR (Paused with --paused)\n"
+	"  migrate URL [--downtime-ms N]\n"
+	"                           move the running VM to the VMM that receives at URL\n"
+	"                           (unix:PATH or tcp:HOST:PORT); this VMM exits once it runs\n"
+	"                           there (docs/snapshots.md)\n"
+	"  receive-migration URL [--set KEY=VALUE]...\n"
+	"                           on a VMM without a VM: wait at URL for a migration and\n"
+	"                           run the VM it brings (--set overrides its spec's keys)\n"
 	"  wait-state STATE [--timeout S]\n"
 	"                           wait until the VM is in STATE (Created, Running, Paused,\n"
 	"                           Shutdown), at most S seconds (default: no limit); a VMM\n"
@@ -687,21 +701,6 @@ static const struct {
 	{ "shutdown-vmm", "vmm.shutdown" },
 };
 
-static bool ctl_is_command(const char *s)
-{
-	static const char *const others[] = { "ping",	    "info",	   "counters",
-					      "create",	    "events",	   "wait-state",
-					      "screenshot", "screen-text", "guestinfo" };
-
-	for (size_t i = 0; i < sizeof(ctl_actions) / sizeof(ctl_actions[0]); i++)
-		if (!strcmp(s, ctl_actions[i].cmd))
-			return true;
-	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
-		if (!strcmp(s, others[i]))
-			return true;
-	return false;
-}
-
 static int ctl_usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -711,6 +710,137 @@ static int ctl_usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs("Run 'vmmctl --help' for the commands.\n", stderr);
 	return CTL_EXIT_USAGE;
+}
+
+/* A JSON string literal of s (quotes, backslashes and control bytes escaped); malloc'd. */
+static char *ctl_json_string(const char *s)
+{
+	json_t *j = json_string(s);
+	char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+	json_decref(j);
+	return text;
+}
+
+/* snapshot DIR [--no-resume] and restore DIR [--paused]: a file:// URL of DIR made absolute. */
+static int ctl_snapshot(const struct ctl *c, int argc, char **argv)
+{
+	bool snap = !strcmp(argv[0], "snapshot"), flag = false;
+	const char *dir = NULL, *flag_name = snap ? "--no-resume" : "--paused";
+	char cwd[4096], url[8300], body[8600], *quoted;
+	struct ctl_answer a;
+	int ret;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], flag_name))
+			flag = true;
+		else if (!dir && argv[i][0] != '-')
+			dir = argv[i];
+		else
+			return ctl_usage_error("%s: unknown argument %s", argv[0], argv[i]);
+	}
+	if (!dir || !dir[0])
+		return ctl_usage_error("%s: expected a snapshot directory", argv[0]);
+	if (dir[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+		return ctl_usage_error("%s: cannot tell the current directory", argv[0]);
+	if (strlen(dir) > 4000)
+		return ctl_usage_error("%s: the directory name is too long", argv[0]);
+	snprintf(url, sizeof(url), "file://%s%s%s", dir[0] == '/' ? "" : cwd,
+		 dir[0] == '/' ? "" : "/", dir);
+	quoted = ctl_json_string(url);
+	if (!quoted)
+		return CTL_EXIT_USAGE;
+	snprintf(body, sizeof(body), "{\"%s\": %s, \"resume\": %s}",
+		 snap ? "destination_url" : "source_url", quoted, flag ? "false" : "true");
+	free(quoted);
+	ret = ctl_request(c, "PUT", snap ? "/api/v1/vm.snapshot" : "/api/v1/vm.restore", body,
+			  CTL_LONG_TIMEOUT_MS, &a);
+	if (ret)
+		return ret;
+	if (a.status >= 300)
+		ret = ctl_refused(c, &a);
+	else if (!c->json)
+		printf("%s %s\n", snap ? "snapshot written to" : "restored from", url + 7);
+	json_decref(a.body);
+	return ret;
+}
+
+/* migrate URL [--downtime-ms N] and receive-migration URL [--set KEY=VALUE]... */
+static int ctl_migrate(const struct ctl *c, int argc, char **argv)
+{
+	bool send = !strcmp(argv[0], "migrate");
+	json_t *body = json_object(), *sets = json_array();
+	const char *url = NULL;
+	struct ctl_answer a;
+	char *text;
+	int ret;
+
+	if (!body || !sets)
+		return CTL_EXIT_USAGE;
+	for (int i = 1; i < argc; i++) {
+		char *end;
+
+		if (send && !strcmp(argv[i], "--downtime-ms") && i + 1 < argc) {
+			unsigned long ms = strtoul(argv[++i], &end, 10);
+
+			if (*end || !argv[i][0] || ms == 0 || ms > 60000) {
+				ret = ctl_usage_error("%s: --downtime-ms: 1 to 60000", argv[0]);
+				goto out;
+			}
+			json_object_set_new(body, "downtime_ms", json_integer((json_int_t)ms));
+		} else if (!send && !strcmp(argv[i], "--set") && i + 1 < argc) {
+			json_array_append_new(sets, json_string(argv[++i]));
+		} else if (!url && argv[i][0] != '-') {
+			url = argv[i];
+		} else {
+			ret = ctl_usage_error("%s: unknown argument %s", argv[0], argv[i]);
+			goto out;
+		}
+	}
+	if (!url) {
+		ret = ctl_usage_error("%s: expected unix:PATH or tcp:HOST:PORT", argv[0]);
+		goto out;
+	}
+	json_object_set_new(body, send ? "destination_url" : "receiver_url", json_string(url));
+	if (json_array_size(sets))
+		json_object_set(body, "set", sets);
+	text = json_dumps(body, JSON_COMPACT);
+	if (!text) {
+		ret = CTL_EXIT_USAGE;
+		goto out;
+	}
+	ret = ctl_request(c, "PUT",
+			  send ? "/api/v1/vm.send-migration" : "/api/v1/vm.receive-migration", text,
+			  CTL_LONG_TIMEOUT_MS, &a);
+	free(text);
+	if (ret)
+		goto out;
+	if (a.status >= 300)
+		ret = ctl_refused(c, &a);
+	else if (!c->json)
+		printf("%s %s\n", send ? "migrated to" : "migrated here from", url);
+	json_decref(a.body);
+out:
+	json_decref(sets);
+	json_decref(body);
+	return ret;
+}
+
+static bool ctl_is_command(const char *s)
+{
+	static const char *const others[] = {
+		"ping",	      "info",	    "counters",		"create",    "events",
+		"wait-state", "screenshot", "screen-text",	"guestinfo", "snapshot",
+		"restore",    "migrate",    "receive-migration"
+	};
+
+	for (size_t i = 0; i < sizeof(ctl_actions) / sizeof(ctl_actions[0]); i++)
+		if (!strcmp(s, ctl_actions[i].cmd))
+			return true;
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		if (!strcmp(s, others[i]))
+			return true;
+	return false;
 }
 
 /* The command's own options (events, wait-state); getopt is done with the global ones. */
@@ -767,6 +897,10 @@ static int ctl_run(struct ctl *c, int argc, char **argv)
 		free(spec);
 		return ret;
 	}
+	if (!strcmp(cmd, "snapshot") || !strcmp(cmd, "restore"))
+		return ctl_snapshot(c, argc, argv);
+	if (!strcmp(cmd, "migrate") || !strcmp(cmd, "receive-migration"))
+		return ctl_migrate(c, argc, argv);
 	if (!strcmp(cmd, "events")) {
 		unsigned long long since = 0;
 		bool follow = false;

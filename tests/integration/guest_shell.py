@@ -173,7 +173,9 @@ class LinuxGuest:
         start = len(self.transcript)
         # The tag is split in the command text, so the terminal's echo of the line cannot match.
         self.sock.sendall(f"{command}; echo \"@@END{self.seq}\"\"@@ $?\"\n".encode())
-        pattern = re.compile(re.escape(tag) + r" (\d+)\r?\n")
+        # The status ends at the first non-digit: usually the newline, but a kernel message
+        # printed on the console at that moment may follow it on the same line.
+        pattern = re.compile(re.escape(tag) + r" (\d+)(?=\D)")
         deadline = time.monotonic() + timeout
         while True:
             out = self.transcript[start:].decode("latin-1")

@@ -18,28 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The name of parent as seen from child's folder: a bare name when both share a folder,
- * else the absolute path (which then needs --allow-outside to be followed). */
-static int img_parent_hint(const char *child, const char *parent, char *out, size_t cap)
-{
-	char cdir[PATH_MAX], preal[PATH_MAX], *c = strdup(child), *p;
-	int ret = 0;
-
-	if (!c)
-		return -ENOMEM;
-	if (!realpath(dirname(c), cdir) || !realpath(parent, preal)) {
-		free(c);
-		return -errno;
-	}
-	free(c);
-	p = strrchr(preal, '/');
-	if ((size_t)(p - preal) == strlen(cdir) && !strncmp(preal, cdir, strlen(cdir)))
-		ret = snprintf(out, cap, "%s", p + 1);
-	else
-		ret = snprintf(out, cap, "%s", preal);
-	return ret < 0 || (size_t)ret >= cap ? -ENAMETOOLONG : 0;
-}
-
 static int img_make_delta(const char *child, const char *parent, u64 size,
 			  struct img_create_args *a)
 {
@@ -56,7 +34,7 @@ static int img_make_delta(const char *child, const char *parent, u64 size,
 		return img_fail("%s: the parent of a delta must be a VMDK image with a descriptor",
 				parent);
 	}
-	ret = img_parent_hint(child, parent, hint, sizeof(hint));
+	ret = vmdk_parent_hint(child, parent, hint, sizeof(hint));
 	if (ret < 0) {
 		vmdk_image_close(base);
 		return img_fail("%s: %s", parent, strerror(-ret));

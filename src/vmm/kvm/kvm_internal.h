@@ -65,6 +65,8 @@ struct accel_vm {
 	bool have_reset_state;
 	struct kvm_clock_data paused_clock;
 	bool clock_saved;
+	/* kvm_state.c: the vCPUs by index (set by kvm_vcpu_create, cleared by its destroy). */
+	struct accel_vcpu **vcpus;
 	/* Hypercall interfaces (docs/hypercall.md): accel_config's switches, the TSC rate. */
 	bool vmware_backdoor, vmware_cpuid;
 	u32 apic_bus_khz;
@@ -126,6 +128,15 @@ int kvm_vcpu_reset(struct accel_vcpu *v, bool bsp);
 void kvm_clock_pause(struct accel_vm *avm, bool paused);
 void kvm_vcpu_counters(struct accel_vcpu *v, accel_counter_fn fn, void *opaque);
 void kvm_vcpu_nmi(struct accel_vcpu *v);
+
+/* kvm_state.c: accel_ops state_save, state_check, state_load (every vCPU paused) */
+struct state_buf;
+struct state_set;
+struct state_desc;
+int kvm_state_save(struct accel_vm *avm, struct state_buf *out, u32 *count, struct err *err);
+int kvm_state_check(struct accel_vm *avm, struct state_set *set, struct err *err);
+int kvm_state_load(struct accel_vm *avm, struct state_set *set, struct err *err);
+extern const struct state_desc *const kvm_state_descs[]; /* NULL-terminated, for tests */
 
 /* kvm_irq.c */
 void kvm_irq_init(struct accel_vm *avm);

@@ -147,6 +147,8 @@ int kvm_vcpu_create(struct accel_vm *avm, unsigned index, const struct accel_io 
 			goto err_unmap;
 		}
 	}
+	if (index < avm->nr_vcpus)
+		avm->vcpus[index] = v;
 	*out = v;
 	return 0;
 
@@ -164,6 +166,8 @@ void kvm_vcpu_destroy(struct accel_vcpu *v)
 {
 	if (!v)
 		return;
+	if (v->index < v->vm->nr_vcpus && v->vm->vcpus[v->index] == v)
+		v->vm->vcpus[v->index] = NULL;
 	munmap(v->run, v->vm->run_size);
 	close(v->fd);
 	free(v->reset_lapic);

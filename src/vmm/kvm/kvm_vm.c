@@ -263,6 +263,11 @@ static int kvm_vm_create(const struct accel_config *cfg, struct accel_vm **out, 
 	avm->vm_fd = -1;
 	snprintf(avm->name, sizeof(avm->name), "%s", cfg->name ? cfg->name : "vm");
 	avm->nr_vcpus = cfg->nr_vcpus;
+	avm->vcpus = calloc(cfg->nr_vcpus ? cfg->nr_vcpus : 1, sizeof(*avm->vcpus));
+	if (!avm->vcpus) {
+		free(avm);
+		return err_set(err, -ENOMEM, "kvm: out of memory");
+	}
 	pthread_mutex_init(&avm->slot_lock, NULL);
 	kvm_irq_init(avm);
 	ret = kvm_open_checked(&avm->kvm_fd, err);
@@ -320,6 +325,7 @@ err_close_kvm:
 err_free:
 	pthread_mutex_destroy(&avm->slot_lock);
 	kvm_irq_fini(avm);
+	free(avm->vcpus);
 	free(avm);
 	return ret;
 }
@@ -339,6 +345,7 @@ static void kvm_vm_destroy(struct accel_vm *avm)
 	free(avm->cpuid);
 	pthread_mutex_destroy(&avm->slot_lock);
 	kvm_irq_fini(avm);
+	free(avm->vcpus);
 	free(avm);
 }
 
@@ -483,6 +490,9 @@ const struct accel_ops accel_kvm = {
 	.vcpu_reset = kvm_vcpu_reset,
 	.vm_reset = kvm_vm_reset,
 	.clock_pause = kvm_clock_pause,
+	.state_save = kvm_state_save,
+	.state_check = kvm_state_check,
+	.state_load = kvm_state_load,
 	.ioeventfd = kvm_ioeventfd,
 	.msi_irqfd = kvm_msi_irqfd,
 	.line_irqfd = kvm_line_irqfd,

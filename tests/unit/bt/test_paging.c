@@ -9,7 +9,8 @@
  * seen until INVLPG, global pages survive a CR3 load but not a CR4.PGE
  * toggle), a block whose last instruction crosses into a non-contiguous
  * physical page, self-modifying code through an alias mapping, and MMIO
- * reached through paging with its physical address.
+ * reached through paging with its physical address; dirty logging (the pages a store, an A/D
+ * update or a loader write changed; a page only read is not reported; reading the log re-arms).
  *
  * The host CPU cannot be the oracle for privileged state, so the expected
  * values are written from the SDM.
@@ -17,6 +18,7 @@
 #include "bt-fallback/bt.h"
 #include "bt_test_mode.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -805,6 +807,69 @@ static void test_ad_bits_atomic(void **state)
 	assert_int_equal(v & ~(A | D | (0x7full << 52)), 0x310000 | P | RW);
 }
 
+static bool log_bit(const unsigned long *map, u64 gpa)
+{
+	u64 p = gpa / 4096;
+
+	return map[p / (8 * sizeof(long))] & (1ul << (p % (8 * sizeof(long))));
+}
+
+static unsigned log_count(const unsigned long *map)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < RAM_SIZE / 4096 / (8 * sizeof(long)); i++)
+		n += (unsigned)__builtin_popcountl(map[i]);
+	return n;
+}
+
+/* Dirty logging (bt_mem_log_dirty, bt_mem_dirty_log) under 4-level paging. */
+static void test_dirty_log(void **state)
+{
+	struct pg_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+	/* mov rax,[rbx]; mov [rbx+8],rcx; mov rdx,[rsi]; int3 */
+	static const u8 code[] = {
+		0x48, 0x8b, 0x03, 0x48, 0x89, 0x4b, 0x08, 0x48, 0x8b, 0x16, 0xcc
+	};
+	static unsigned long map[RAM_SIZE / 4096 / (8 * sizeof(long))];
+	u64 data_pte, pte_700;
+
+	pg_init(f, PG_LONG);
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0, RAM_SIZE, map), -EINVAL); /* not logged */
+	pg_map(f, CODE_LIN, CODE_PHYS, P);
+	/* Already accessed and dirty: a read fill could cache write permission for it. */
+	data_pte = pg_map(f, DATA_LIN, DATA_PHYS, P | RW | A | D);
+	pte_700 = pg_map(f, 0x700000, 0x320000, P | RW);
+	assert_int_equal(bt_mem_log_dirty(&f->mem, 0, true), 0);
+	cpu->st.gpr[CPU_RBX] = DATA_LIN;
+	cpu->st.gpr[CPU_RSI] = 0x700000;
+	pg_expect_bp(f, CODE_LIN, CODE_PHYS, code, sizeof(code));
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0, RAM_SIZE, map), 0);
+	assert_true(log_bit(map, DATA_PHYS)); /* the store, after a load from the page */
+	assert_false(log_bit(map, 0x320000)); /* only read */
+	assert_true(log_bit(map, CODE_PHYS)); /* bt_mem_write put the code there */
+	assert_true(log_bit(map, f->cr3));    /* the walks set A in the PML4 */
+	assert_true(log_bit(map, pte_700));   /* ... and in the PTE of the page only read */
+	assert_false(log_bit(map, data_pte)); /* its A and D were set already */
+	assert_false(log_bit(map, STACK));
+	/* Read again: nothing new. */
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0, RAM_SIZE, map), 0);
+	assert_int_equal(log_count(map), 0);
+	/* The same code again (its TLB entries cached): only the stored page, through a new fill. */
+	pg_expect_bp(f, CODE_LIN, CODE_PHYS, NULL, 0);
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0, RAM_SIZE, map), 0);
+	assert_true(log_bit(map, DATA_PHYS));
+	assert_int_equal(log_count(map), 1);
+	/* Part of the region; an unaligned or outside range is refused. */
+	assert_int_equal(bt_mem_dirty_log(&f->mem, DATA_PHYS, 4096, map), 0);
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0x10, 4096, map), -EINVAL);
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0, RAM_SIZE + 4096, map), -ENOENT);
+	assert_int_equal(bt_mem_log_dirty(&f->mem, 0x1000, true), -ENOENT);
+	assert_int_equal(bt_mem_log_dirty(&f->mem, 0, false), 0);
+	assert_int_equal(bt_mem_dirty_log(&f->mem, 0, RAM_SIZE, map), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -825,6 +890,7 @@ int main(void)
 		T(test_implicit_supervisor),
 		T(test_paging_off),
 		T(test_ad_bits_atomic),
+		T(test_dirty_log),
 #undef T
 		// clang-format on
 	};

@@ -517,6 +517,101 @@ static void test_guest_cannot_change_probe(void **state)
 	assert_int_equal(blockdev_close(bd), 0);
 }
 
+/*
+ * blockdev_snapshot freezes the image under a delta in place: the frozen file keeps exactly
+ * the bytes of that moment while the device goes on writing (in the child), twice in a row;
+ * it refuses raw and read-only images and a busy device. blockdev_reopen read-only refuses
+ * writes, and reading again after another writer changed the file sees the change.
+ */
+static void test_snapshot_and_reopen(void **state)
+{
+	static u8 a[4096], rd[4096];
+	char base[128], c1[128], c2[128], raw[128];
+	struct blockdev *bd, *other;
+	struct err e = { 0 };
+	struct stat st;
+
+	(void)state;
+	snprintf(base, sizeof(base), "%s/snap-base.vmdk", tdir);
+	snprintf(c1, sizeof(c1), "%s/snap-base-1.vmdk", tdir);
+	snprintf(c2, sizeof(c2), "%s/snap-base-2.vmdk", tdir);
+	snprintf(raw, sizeof(raw), "%s/snap.raw", tdir);
+	{
+		struct vmdk_create_opts co = { 0 };
+		int fd = open(raw, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+		assert_true(fd >= 0);
+		assert_int_equal(ftruncate(fd, 1 << 20), 0);
+		close(fd);
+		assert_int_equal(vmdk_create(base, 1 << 20, &co, &e), 0);
+	}
+	assert_int_equal(open_bd(base, "sync", false, &bd), 0);
+	memset(a, 0x11, sizeof(a));
+	assert_int_equal(blockdev_pwrite(bd, a, sizeof(a), 0), 0);
+	assert_int_equal(blockdev_snapshot(bd, c1, &e), 0);
+	assert_string_equal(blockdev_path(bd), c1);
+	assert_int_equal(blockdev_format(bd), BLOCKDEV_FORMAT_VMDK);
+	assert_int_equal(blockdev_size(bd), 1 << 20);
+	memset(a, 0x22, sizeof(a));
+	assert_int_equal(blockdev_pwrite(bd, a, sizeof(a), 0), 0);
+	assert_int_equal(blockdev_pwrite(bd, a, sizeof(a), 8192), 0);
+	assert_int_equal(blockdev_snapshot(bd, c2, &e), 0);
+	memset(a, 0x33, sizeof(a));
+	assert_int_equal(blockdev_pwrite(bd, a, sizeof(a), 0), 0);
+	/* Every frozen level reads as it was; the live device as written last. */
+	assert_int_equal(open_bd(base, "sync", true, &other), 0);
+	assert_int_equal(blockdev_pread(other, rd, sizeof(rd), 0), 0);
+	assert_int_equal(rd[0], 0x11);
+	assert_int_equal(blockdev_pread(other, rd, sizeof(rd), 8192), 0);
+	assert_int_equal(rd[0], 0);
+	assert_int_equal(blockdev_close(other), 0);
+	assert_int_equal(open_bd(c1, "sync", true, &other), 0);
+	assert_int_equal(blockdev_pread(other, rd, sizeof(rd), 0), 0);
+	assert_int_equal(rd[0], 0x22);
+	assert_int_equal(blockdev_close(other), 0);
+	assert_int_equal(blockdev_pread(bd, rd, sizeof(rd), 0), 0);
+	assert_int_equal(rd[0], 0x33);
+	assert_int_equal(blockdev_pread(bd, rd, sizeof(rd), 8192), 0);
+	assert_int_equal(rd[0], 0x22);
+	/* An existing child path is refused and the device goes on where it was. */
+	assert_true(blockdev_snapshot(bd, c1, &e) < 0);
+	assert_string_equal(blockdev_path(bd), c2);
+	assert_int_equal(blockdev_pwrite(bd, a, sizeof(a), 4096), 0);
+
+	/* Reopened read-only: writes are refused; reopened as before, they work again. */
+	assert_int_equal(blockdev_reopen(bd, true, &e), 0);
+	assert_true(blockdev_readonly(bd));
+	assert_int_equal(blockdev_pwrite(bd, a, sizeof(a), 0), -EROFS);
+	assert_int_equal(blockdev_pread(bd, rd, sizeof(rd), 0), 0);
+	assert_int_equal(rd[0], 0x33);
+	assert_int_equal(blockdev_reopen(bd, false, &e), 0);
+	assert_false(blockdev_readonly(bd));
+	assert_int_equal(blockdev_pwrite(bd, a, sizeof(a), 12288), 0);
+	assert_int_equal(blockdev_close(bd), 0);
+
+	/* Another writer took over meanwhile: a reopen reads its metadata, not the old one. */
+	assert_int_equal(open_bd(c2, "sync", false, &bd), 0);
+	assert_int_equal(blockdev_reopen(bd, true, &e), 0);
+	assert_int_equal(open_bd(c2, "sync", false, &other), 0);
+	memset(a, 0x44, sizeof(a));
+	assert_int_equal(blockdev_pwrite(other, a, sizeof(a), 65536 * 4), 0); /* a new grain */
+	assert_int_equal(blockdev_close(other), 0);
+	assert_int_equal(blockdev_reopen(bd, false, &e), 0);
+	assert_int_equal(blockdev_pread(bd, rd, sizeof(rd), 65536 * 4), 0);
+	assert_int_equal(rd[0], 0x44);
+	assert_int_equal(blockdev_close(bd), 0);
+
+	/* Raw and read-only images have no delta. */
+	assert_int_equal(open_bd(raw, "sync", false, &bd), 0);
+	assert_int_equal(blockdev_snapshot(bd, c1, &e), -ENOTSUP);
+	assert_non_null(strstr(e.msg, "raw"));
+	assert_int_equal(blockdev_close(bd), 0);
+	assert_int_equal(open_bd(c2, "sync", true, &bd), 0);
+	assert_int_equal(blockdev_snapshot(bd, c1, &e), -EROFS);
+	assert_int_equal(blockdev_close(bd), 0);
+	assert_int_equal(stat(c2, &st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_huge_write_bounded_bounce),
 		cmocka_unit_test(test_close_wait_fails_busy),
 		cmocka_unit_test(test_guest_cannot_change_probe),
+		cmocka_unit_test(test_snapshot_and_reopen),
 	};
 	return cmocka_run_group_tests_name("blockdev", tests, group_setup, group_teardown);
 }

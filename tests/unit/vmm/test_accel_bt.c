@@ -7,7 +7,9 @@
  * interrupt is acknowledged and delivered through the IVT (SDM vol. 3A
  * 20.1.4); two vCPUs that wait for each other both progress (they run in
  * parallel); the state converts both ways; a RAM-like mapping with dirty logging reports the
- * pages guest stores hit, again after each harvest, and unmaps.
+ * pages guest stores hit, again after each harvest, and unmaps; dirty logging turned on while
+ * a vCPU runs reports the page it keeps writing, again after every read of the log, and not
+ * the page it wrote before.
  */
 #include "vmm/accel.h"
 #include "vmm/base/err.h"
@@ -409,6 +411,51 @@ static void test_state_round_trip(void **state)
 	free(back);
 }
 
+static unsigned bits_set(const unsigned long *map, unsigned words)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < words; i++)
+		n += (unsigned)__builtin_popcountl(map[i]);
+	return n;
+}
+
+#define LOG_WORDS (RAM_SIZE / 4096 / (8 * sizeof(unsigned long)))
+
+/* Dirty logging (ACCEL_MEM_LOG_DIRTY through map_ram, dirty_log) under a running vCPU. */
+static void test_dirty_log_running(void **state)
+{
+	struct fixture *f = *state;
+	static const u8 code[] = {
+		0xc6, 0x06, 0x00, 0x60, 0x01, /* mov byte [0x6000], 1 */
+		0xe6, 0x80,		      /* out 0x80, al */
+		0xff, 0x06, 0x00, 0x50,	      /* loop: inc word [0x5000] */
+		0xeb, 0xfa,		      /* jmp loop */
+	};
+	unsigned long map[LOG_WORDS];
+
+	assert_int_equal(accel_bt.dirty_log(f->avm, 0, RAM_SIZE, map), -EINVAL); /* not logged */
+	put(f, 0x7c00, code, sizeof(code));
+	start_at(&f->cpu[0], 0x7c00);
+	start(&f->cpu[0]);
+	assert_true(wait_for(&f->port_writes[0x80], 1));
+	assert_int_equal(accel_bt.map_ram(f->avm, 0, RAM_SIZE, f->ram, ACCEL_MEM_LOG_DIRTY), 0);
+	for (unsigned round = 0; round < 3; round++) {
+		sleep_ms(20);
+		assert_int_equal(accel_bt.dirty_log(f->avm, 0, RAM_SIZE, map), 0);
+		/* Only the counter's page: not the page written before logging, not the code. */
+		assert_true(map[0] & (1ul << 5));
+		assert_int_equal(bits_set(map, LOG_WORDS), 1);
+	}
+	/* A part of the region: bit 0 is its first page. */
+	sleep_ms(20);
+	assert_int_equal(accel_bt.dirty_log(f->avm, 0x4000, 0x4000, map), 0);
+	assert_int_equal(map[0], 1ul << 1);
+	assert_int_equal(accel_bt.map_ram(f->avm, 0, RAM_SIZE, f->ram, 0), 0);
+	assert_int_equal(accel_bt.dirty_log(f->avm, 0, RAM_SIZE, map), -EINVAL);
+	stop(&f->cpu[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +464,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nmi_wakes_cli_hlt, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_two_vcpus_take_turns, setup2, teardown),
 		cmocka_unit_test_setup_teardown(test_state_round_trip, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_log_running, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_log, setup_fb, teardown),
 	};
 

@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -324,6 +325,14 @@ static int call_openat_create(void)
 										0;
 }
 
+static int call_mkdir_rename(void)
+{
+	/* The calls are made; their results (EEXIST, ENOENT) do not matter. */
+	if (mkdir("/", 0700) == 0 || rename("/nonexistent-vmm-a", "/nonexistent-vmm-b") == 0)
+		return CHILD_CALL_FAILED;
+	return 0;
+}
+
 static int call_execve(void)
 {
 	char *argv[] = { (char *)"/bin/true", NULL };
@@ -443,6 +452,26 @@ static void test_ioctls_by_kind(void **state)
 	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_ioctl_build, "ioctl (16");
 	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_ioctl_build, "ioctl (16");
 	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_ioctl_other, ", 0xae02)");
+}
+
+/* The worker (snapshot files, a migration's stream): what it needs and nothing of the rest. */
+static void test_worker_list(void **state)
+{
+	struct sandbox_config cfg = test_cfg();
+
+	(void)state;
+	cfg.rebuild = true; /* the worker exists with the control API */
+	expect_allowed(&cfg, SANDBOX_KIND_WORKER, call_tcp_socket, "worker: TCP socket");
+	expect_allowed(&cfg, SANDBOX_KIND_WORKER, call_openat_write, "worker: open for writing");
+	expect_allowed(&cfg, SANDBOX_KIND_WORKER, call_mkdir_rename, "worker: mkdir, rename");
+	expect_allowed(&cfg, SANDBOX_KIND_WORKER, call_ioctl_state, "worker: state ioctl");
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_unix_dgram_socket, "socket (41");
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_execve, "execve (59");
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_epoll_wait, "epoll_wait (232");
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_ioctl_vcpu, "ioctl (16");
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_ioctl_build, "ioctl (16");
+	/* the main thread still opens no network socket */
+	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_tcp_socket, "socket (41");
 }
 
 static void test_loop_calls_are_main_only(void **state)
@@ -643,6 +672,7 @@ int main(void)
 		cmocka_unit_test(test_loop_calls_are_main_only),
 		cmocka_unit_test(test_display_calls_only_with_a_display),
 		cmocka_unit_test(test_reboot_reads_rebuild_builds),
+		cmocka_unit_test(test_worker_list),
 		cmocka_unit_test(test_prepare_vm_lists_by_mode),
 		cmocka_unit_test(test_notify_socket_only_under_systemd),
 		cmocka_unit_test(test_other_architecture_trapped),
