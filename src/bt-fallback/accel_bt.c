@@ -225,35 +225,27 @@ static u32 accel_bt_tsc_khz(struct accel_vm *avm)
 
 /*
  * Map [gpa, gpa+len) to hva; len 0 unmaps the region at gpa. A mapping made while vCPUs exist
- * comes from a vCPU's device register write (a BAR moving) or while all are paused. KNOWN
- * LIMIT: vCPUs run in parallel (smp.c), and a change from one vCPU's thread does not stop the
- * others, which may walk the region table or fill their TLBs meanwhile; safe with one vCPU or
- * while all are paused. Mapping a region again as it is (same gpa, size, host address and
- * read-only flag) turns its dirty logging on or off (ACCEL_MEM_LOG_DIRTY) with every vCPU
- * stopped at a block boundary, as KVM changes a slot's flags (from the main thread, not under
- * the device lock: live migration logs guest RAM so).
+ * comes from a vCPU's device register write (a BAR moving), made before that vCPU's next
+ * instruction with the others stopped (bt_mem_change), or while all are paused (made at once).
+ * Mapping a region again as it is (same gpa, size, host address and read-only flag) from a
+ * thread that is no vCPU's turns its dirty logging on or off (ACCEL_MEM_LOG_DIRTY) with every
+ * vCPU stopped at a block boundary, as KVM changes a slot's flags (from the main thread, not
+ * under the device lock: live migration logs guest RAM so).
  */
 static int accel_bt_map_ram(struct accel_vm *avm, u64 gpa, u64 len, void *hva, unsigned flags)
 {
-	struct bt_region *r = bt_mem_region(&avm->mem, gpa);
+	unsigned bt_flags = ((flags & ACCEL_MEM_READONLY) ? BT_MEM_READONLY : 0) |
+			    ((flags & ACCEL_MEM_LOG_DIRTY) ? BT_MEM_LOG_DIRTY : 0);
 	int ret;
 
-	if (!len)
-		return bt_mem_unmap(&avm->mem, gpa);
-	if (r && r->gpa == gpa && r->len == len && r->hva == hva &&
-	    r->readonly == !!(flags & ACCEL_MEM_READONLY)) {
+	if (len && !bt_smp_current()) {
 		bt_mem_stop(&avm->mem);
-		ret = bt_mem_log_dirty(&avm->mem, gpa, flags & ACCEL_MEM_LOG_DIRTY);
+		ret = bt_mem_relog(&avm->mem, gpa, len, hva, bt_flags);
 		bt_mem_resume(&avm->mem);
-		return ret;
+		if (ret != -ENOENT)
+			return ret;
 	}
-	ret = bt_mem_map(&avm->mem, gpa, len, hva, flags & ACCEL_MEM_READONLY);
-	if (ret == 0 && (flags & ACCEL_MEM_LOG_DIRTY)) {
-		ret = bt_mem_log_dirty(&avm->mem, gpa, true);
-		if (ret < 0)
-			(void)bt_mem_unmap(&avm->mem, gpa);
-	}
-	return ret;
+	return bt_mem_change(&avm->mem, gpa, len, hva, bt_flags);
 }
 
 /*

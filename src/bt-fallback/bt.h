@@ -172,6 +172,22 @@ struct bt_region {
 	bool readonly;
 };
 
+/* bt_mem_change flags. */
+#define BT_MEM_READONLY	 1u /* stores go to the mmio callback */
+#define BT_MEM_LOG_DIRTY 2u /* log the pages the CPUs write (bt_mem_dirty_log) */
+
+/* A change to the region table waiting to be made (bt_mem_change); r.len 0: remove gpa's. */
+struct bt_mem_change {
+	u64 gpa;
+	struct bt_region r;
+};
+
+/*
+ * At most one queued addition per region of the table-to-be and one removal per region of
+ * the table: a removal of a region whose addition is still queued cancels that addition.
+ */
+#define BT_MEM_MAX_CHANGES (2 * BT_MAX_REGIONS)
+
 /*
  * Guest physical memory shared by the CPUs of one VM, which run in parallel on their own
  * threads. A write to a page that holds translated code invalidates that page's blocks in the
@@ -230,16 +246,52 @@ struct bt_mem {
 	int excl_pending;	 /* a CPU wants or has the machine to itself */
 	struct bt_cpu *excl_cpu; /* which */
 	u16 slots_used;		 /* mem_slot bits given to attached CPUs */
+	/*
+	 * Region-table changes (bt_mem_change, mem.c). plan is the table as it will be once the
+	 * queued changes are made (each change is checked against it, so the caller gets its
+	 * verdict at once); the changes are made with every CPU stopped and map_lock held for
+	 * writing, which the readers outside bt_run (dirty log, DMA, loader) hold for reading.
+	 * change_lock guards plan and the queue; change_pending: the queue is not empty.
+	 */
+	pthread_mutex_t change_lock;
+	pthread_rwlock_t map_lock;
+
+	struct {
+		u64 gpa, len;
+	} plan[BT_MAX_REGIONS];
+
+	unsigned nr_plan;
+	struct bt_mem_change changes[BT_MEM_MAX_CHANGES];
+	unsigned nr_changes;
+	int change_pending;
 };
 
-/* Map [gpa, gpa+len) to hva. Caller thread owns mem; no CPU may be running. -EINVAL, -ENOSPC. */
-MUST_CHECK int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly);
 /*
- * Remove the region that starts at gpa (a device's RAM-like BAR moving), dropping what every
- * CPU derived from it (TLB entries, translated code). From the thread of the only CPU that
- * runs (a device's register write) or while none runs. -ENOENT.
+ * Map [gpa, gpa+len) to hva (flags: BT_MEM_*), or with len 0 remove the region that starts at gpa
+ * (a device's RAM-like BAR moving), dropping what every CPU derived from it (TLB entries,
+ * translated code). Any thread, while CPUs run: the verdict comes at once (-EINVAL, -ENOSPC,
+ * -EEXIST, -ENOENT, -ENOMEM, checked against the table with every earlier change made), the
+ * change is made with every CPU stopped at a block boundary, so no CPU sees half of it:
+ *  - from a CPU's thread inside bt_run (a device's register write in a machine call, under the
+ *    device lock, while another CPU may wait for that lock), it is queued and made when the
+ *    machine call returns, in an exclusive section, before the CPU's next instruction: no CPU
+ *    sees the old mapping once the instruction that asked for it has completed;
+ *  - from any other thread, it is made before the call returns; the caller must not hold a lock
+ *    a running CPU may wait for (no CPU runs at set-up, reset or while the VM is paused).
  */
+MUST_CHECK int bt_mem_change(struct bt_mem *mem, u64 gpa, u64 len, void *hva, unsigned flags);
+/*
+ * Every CPU stopped (bt_mem_stop): with the queued changes made, the region that is exactly
+ * [gpa, gpa+len) at hva with flags' BT_MEM_READONLY gets its logging turned as flags say
+ * (bt_mem_log_dirty). -ENOENT: no such region (a mapping to make with bt_mem_change).
+ */
+int bt_mem_relog(struct bt_mem *mem, u64 gpa, u64 len, void *hva, unsigned flags);
+/* bt_mem_change(mem, gpa, len, hva, readonly ? BT_MEM_READONLY : 0). */
+MUST_CHECK int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly);
+/* bt_mem_change(mem, gpa, 0, NULL, 0). */
 int bt_mem_unmap(struct bt_mem *mem, u64 gpa);
+/* cpu's thread, inside bt_run: make the queued changes (after a machine call, at a boundary). */
+void bt_mem_changes_sync(struct bt_cpu *cpu);
 void bt_mem_destroy(struct bt_mem *mem);
 /*
  * A CPU's accesses, TLB and invalidations from now on go with mem (bt_cpu_create does this;
@@ -253,8 +305,8 @@ MUST_CHECK int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 le
 struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa);
 /*
  * Dirty logging of the region that starts at gpa on (its bitmap all clear; every CPU's write
- * tags dropped) or off. Every CPU stopped (bt_mem_stop), or from the thread of the only one
- * (a device's BAR write mapping a framebuffer). 0, -ENOENT (no region starts there), -ENOMEM.
+ * tags dropped) or off. Every CPU stopped (bt_mem_stop) or none running (a region mapped with
+ * BT_MEM_LOG_DIRTY logs from the start). 0, -ENOENT (no region starts there), -ENOMEM.
  */
 MUST_CHECK int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa, bool on);
 /*
@@ -890,6 +942,15 @@ void bt_smp_leave(struct bt_cpu *cpu);
 void bt_smp_park(struct bt_cpu *cpu);
 void bt_exclusive_begin(struct bt_cpu *cpu);
 void bt_exclusive_end(struct bt_cpu *cpu);
+/* The CPU whose bt_run this thread is in, or NULL. */
+struct bt_cpu *bt_smp_current(void);
+
+/* After a machine call (port I/O, MMIO) that may have asked for a change: bt_mem_changes_sync. */
+static inline void bt_mem_changes_pending(struct bt_cpu *cpu)
+{
+	if (__builtin_expect(__atomic_load_n(&cpu->mem->change_pending, __ATOMIC_ACQUIRE), 0))
+		bt_mem_changes_sync(cpu);
+}
 
 /* Handler tables, indexed by opcode byte (ops/). NULL: #UD. */
 extern const bt_handler_fn bt_ops_map1[256];

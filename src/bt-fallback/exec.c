@@ -166,11 +166,14 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 		if (unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_ACQUIRE)) &&
 		    (__atomic_exchange_n(&cpu->exit_request, 0, __ATOMIC_ACQ_REL) & BT_KICK_STOP))
 			return BT_EXIT_REQUEST;
+		/* Parked first: a region removed meanwhile queues its code pages for dropping. */
+		if (unlikely(__atomic_load_n(&cpu->mem->excl_pending, __ATOMIC_ACQUIRE)))
+			bt_smp_park(cpu);
+		/* A region change some machine call asked for and nobody made yet. */
+		bt_mem_changes_pending(cpu);
 		/* Code other threads wrote (before an interrupt the writer may have raised). */
 		if (unlikely(__atomic_load_n(&cpu->inval_pending, __ATOMIC_ACQUIRE)))
 			bt_mem_inval_apply(cpu);
-		if (unlikely(__atomic_load_n(&cpu->mem->excl_pending, __ATOMIC_ACQUIRE)))
-			bt_smp_park(cpu);
 		if (unlikely(__atomic_load_n(&cpu->intr_line, __ATOMIC_RELAXED) |
 			     __atomic_load_n(&cpu->nmi_pending, __ATOMIC_RELAXED)) &&
 		    !cpu->exc_exit)

@@ -26,6 +26,17 @@
  * migration, before it copies the pages it read). Logging is turned on or off with every CPU
  * stopped at a block boundary (bt_mem_stop).
  *
+ * Moving regions while CPUs run (bt_mem_change: a BAR moved by a device register write on one
+ * CPU's thread, under the device lock): the change is checked against the plan (the table with
+ * every queued change made) and queued; the CPU that asked makes the queue in an exclusive
+ * section when its machine call returns (bt_mem_changes_sync), so every other CPU is parked at a block
+ * boundary and none walks the table or fills a TLB from it meanwhile. It cannot wait for that
+ * section inside the call: another CPU may be waiting for the device lock it holds, and such a
+ * CPU never parks. Readers outside bt_run (the dirty log, DMA, the loader) hold map_lock for
+ * reading; the change is made holding it for writing. A change from any other thread stops
+ * the CPUs itself (bt_mem_stop). Lock order: an exclusive section, change_lock, map_lock,
+ * a CPU's inval_lock.
+ *
  * Not here yet: ROM/MMIO region descriptors beyond the mmio callback.
  */
 #include "bt-fallback/bt.h"
@@ -36,36 +47,79 @@
 
 #define BT_MEM_BPL (8 * sizeof(unsigned long))
 
-int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly)
+/* Free what a region owns. */
+static void bt_region_free(struct bt_region *r)
 {
-	struct bt_region *r;
+	free(r->code_pages);
+	free(r->dirty);
+	r->code_pages = NULL;
+	r->dirty = NULL;
+}
 
-	if (!len || (gpa | len) & ~BT_PAGE_MASK || gpa + len < gpa)
+/* change_lock held: check an addition against the plan, prepare it and queue it. */
+static int bt_mem_plan_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, unsigned flags)
+{
+	const unsigned bpl = BT_MEM_BPL;
+	u64 pages = len >> BT_PAGE_SHIFT;
+	struct bt_mem_change *c;
+
+	if ((gpa | len) & ~BT_PAGE_MASK || gpa + len < gpa)
 		return -EINVAL;
-	if (mem->nr_regions == BT_MAX_REGIONS)
+	if (mem->nr_plan == BT_MAX_REGIONS || mem->nr_changes == BT_MEM_MAX_CHANGES)
 		return -ENOSPC;
-	for (unsigned i = 0; i < mem->nr_regions; i++) {
-		r = &mem->regions[i];
-		if (gpa < r->gpa + r->len && r->gpa < gpa + len)
+	for (unsigned i = 0; i < mem->nr_plan; i++)
+		if (gpa < mem->plan[i].gpa + mem->plan[i].len && mem->plan[i].gpa < gpa + len)
 			return -EEXIST;
-	}
-	r = &mem->regions[mem->nr_regions];
-	r->code_pages = calloc(len >> BT_PAGE_SHIFT, sizeof(*r->code_pages));
-	if (!r->code_pages)
+	c = &mem->changes[mem->nr_changes];
+	*c = (struct bt_mem_change){ .gpa = gpa };
+	c->r.code_pages = calloc(pages, sizeof(*c->r.code_pages));
+	if (flags & BT_MEM_LOG_DIRTY)
+		c->r.dirty = calloc((pages + bpl - 1) / bpl, sizeof(unsigned long));
+	if (!c->r.code_pages || ((flags & BT_MEM_LOG_DIRTY) && !c->r.dirty)) {
+		bt_region_free(&c->r);
 		return -ENOMEM;
-	r->gpa = gpa;
-	r->len = len;
-	r->hva = hva;
-	r->readonly = readonly;
-	r->dirty = NULL; /* the slot may be an unmapped region's */
-	mem->nr_regions++;
-	/* TLBs may cache the range as MMIO. */
-	for (unsigned i = 0; i < mem->nr_cpus; i++)
-		bt_tlb_flush(mem->cpus[i]);
+	}
+	c->r.gpa = gpa;
+	c->r.len = len;
+	c->r.hva = hva;
+	c->r.readonly = flags & BT_MEM_READONLY;
+	mem->nr_changes++;
+	mem->plan[mem->nr_plan].gpa = gpa;
+	mem->plan[mem->nr_plan].len = len;
+	mem->nr_plan++;
 	return 0;
 }
 
-int bt_mem_unmap(struct bt_mem *mem, u64 gpa)
+/* change_lock held: a removal; one of a region whose addition is still queued cancels it. */
+static int bt_mem_plan_unmap(struct bt_mem *mem, u64 gpa)
+{
+	unsigned i;
+
+	for (i = 0; i < mem->nr_plan && mem->plan[i].gpa != gpa; i++)
+		;
+	if (i == mem->nr_plan)
+		return -ENOENT;
+	mem->plan[i] = mem->plan[--mem->nr_plan];
+	for (unsigned k = mem->nr_changes; k-- > 0;) {
+		struct bt_mem_change *c = &mem->changes[k];
+
+		if (c->gpa != gpa)
+			continue;
+		if (!c->r.len)
+			break; /* the latest change of gpa is a removal: the region is the table's */
+		bt_region_free(&c->r);
+		memmove(c, c + 1, (mem->nr_changes - k - 1) * sizeof(*c));
+		mem->nr_changes--;
+		return 0;
+	}
+	if (mem->nr_changes == BT_MEM_MAX_CHANGES)
+		return -ENOSPC; /* cannot happen: see BT_MEM_MAX_CHANGES */
+	mem->changes[mem->nr_changes++] = (struct bt_mem_change){ .gpa = gpa };
+	return 0;
+}
+
+/* Every CPU stopped, map_lock held for writing: remove the region that starts at gpa. */
+static void bt_mem_remove(struct bt_mem *mem, u64 gpa)
 {
 	for (unsigned i = 0; i < mem->nr_regions; i++) {
 		struct bt_region *r = &mem->regions[i];
@@ -75,92 +129,101 @@ int bt_mem_unmap(struct bt_mem *mem, u64 gpa)
 		/* Blocks translated from it must go before another mapping takes the addresses. */
 		for (u64 page = r->gpa; page < r->gpa + r->len; page += BT_PAGE_SIZE)
 			bt_mem_code_written(mem, NULL, page);
-		free(r->code_pages);
 		if (r->dirty)
 			mem->nr_logging--;
-		free(r->dirty);
+		bt_region_free(r);
 		mem->regions[i] = mem->regions[--mem->nr_regions];
-		for (unsigned c = 0; c < mem->nr_cpus; c++)
-			bt_tlb_flush(mem->cpus[c]);
-		return 0;
+		return;
 	}
-	return -ENOENT;
 }
 
-int bt_mem_attach(struct bt_mem *mem, struct bt_cpu *cpu)
+/* Every CPU stopped (or none attached): make the queued changes, in order. */
+static void bt_mem_changes_make(struct bt_mem *mem)
 {
-	unsigned slot;
+	bool any;
 
-	if (mem->nr_cpus == BT_MAX_CPUS)
-		return -ENOSPC;
-	for (slot = 0; (mem->slots_used >> slot) & 1; slot++)
-		;
-	mem->slots_used |= (u16)(1u << slot);
-	cpu->mem_slot = slot;
-	mem->cpus[mem->nr_cpus++] = cpu;
-	cpu->mem = mem;
+	pthread_mutex_lock(&mem->change_lock);
+	pthread_rwlock_wrlock(&mem->map_lock);
+	any = mem->nr_changes != 0;
+	for (unsigned k = 0; k < mem->nr_changes; k++) {
+		struct bt_mem_change *c = &mem->changes[k];
+
+		if (!c->r.len)
+			bt_mem_remove(mem, c->gpa);
+		else if (mem->nr_regions < BT_MAX_REGIONS) { /* always: the plan had room */
+			mem->nr_logging += c->r.dirty != NULL;
+			mem->regions[mem->nr_regions++] = c->r;
+		} else
+			bt_region_free(&c->r);
+	}
+	mem->nr_changes = 0;
+	__atomic_store_n(&mem->change_pending, 0, __ATOMIC_RELEASE);
+	/*
+	 * TLBs may cache an added range as MMIO, a removed one as RAM, and write permission taken
+	 * before logging began would go unrecorded.
+	 */
+	for (unsigned i = 0; any && i < mem->nr_cpus; i++)
+		bt_tlb_flush(mem->cpus[i]);
+	pthread_rwlock_unlock(&mem->map_lock);
+	pthread_mutex_unlock(&mem->change_lock);
+}
+
+int bt_mem_change(struct bt_mem *mem, u64 gpa, u64 len, void *hva, unsigned flags)
+{
+	struct bt_cpu *self = bt_smp_current();
+	int ret;
+
+	pthread_mutex_lock(&mem->change_lock);
+	ret = len ? bt_mem_plan_map(mem, gpa, len, hva, flags) : bt_mem_plan_unmap(mem, gpa);
+	if (ret == 0)
+		__atomic_store_n(&mem->change_pending, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&mem->change_lock);
+	if (ret < 0 || (self && self->mem == mem))
+		return ret; /* queued: bt_mem_changes_sync when the machine call returns */
+	bt_mem_stop(mem);
+	bt_mem_changes_make(mem);
+	bt_mem_resume(mem);
 	return 0;
 }
 
-void bt_mem_detach(struct bt_mem *mem, struct bt_cpu *cpu)
+void bt_mem_changes_sync(struct bt_cpu *cpu)
 {
-	for (unsigned i = 0; i < mem->nr_cpus; i++) {
-		if (mem->cpus[i] == cpu) {
-			mem->cpus[i] = mem->cpus[--mem->nr_cpus];
-			mem->slots_used &= (u16) ~(1u << cpu->mem_slot);
-			return;
-		}
-	}
+	bool excl = cpu->in_exclusive; /* a LOCKed access to MMIO: the others are stopped */
+
+	if (!excl)
+		bt_exclusive_begin(cpu);
+	bt_mem_changes_make(cpu->mem);
+	if (!excl)
+		bt_exclusive_end(cpu);
+	/* The block may hold instructions translated from a page that moved. */
+	cpu->end_block = true;
 }
 
-void bt_mem_destroy(struct bt_mem *mem)
+int bt_mem_relog(struct bt_mem *mem, u64 gpa, u64 len, void *hva, unsigned flags)
 {
-	for (unsigned i = 0; i < mem->nr_regions; i++) {
-		free(mem->regions[i].code_pages);
-		free(mem->regions[i].dirty);
-		mem->regions[i].dirty = NULL;
-	}
-	mem->nr_regions = 0;
-	mem->nr_logging = 0;
+	struct bt_region *r;
+
+	bt_mem_changes_make(mem); /* what the table is now */
+	r = bt_mem_region(mem, gpa);
+	if (!r || r->gpa != gpa || r->len != len || r->hva != hva ||
+	    r->readonly != !!(flags & BT_MEM_READONLY))
+		return -ENOENT;
+	return bt_mem_log_dirty(mem, gpa, flags & BT_MEM_LOG_DIRTY);
 }
 
-struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa)
+int bt_mem_map(struct bt_mem *mem, u64 gpa, u64 len, void *hva, bool readonly)
 {
-	for (unsigned i = 0; i < mem->nr_regions; i++) {
-		struct bt_region *r = &mem->regions[i];
-
-		if (gpa - r->gpa < r->len)
-			return r;
-	}
-	return NULL;
+	if (!len)
+		return -EINVAL;
+	return bt_mem_change(mem, gpa, len, hva, readonly ? BT_MEM_READONLY : 0);
 }
 
-static u16 *bt_mem_code_mask(struct bt_mem *mem, u64 gpa)
+int bt_mem_unmap(struct bt_mem *mem, u64 gpa)
 {
-	struct bt_region *r = bt_mem_region(mem, gpa);
-
-	return r ? &r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT] : NULL;
+	return bt_mem_change(mem, gpa, 0, NULL, 0);
 }
 
-void bt_mem_mark_code(struct bt_mem *mem, struct bt_cpu *cpu, u64 gpa)
-{
-	u16 *mask = bt_mem_code_mask(mem, gpa), bit = (u16)(1u << cpu->mem_slot), old;
-
-	if (!mask || (__atomic_load_n(mask, __ATOMIC_RELAXED) & bit))
-		return;
-	old = __atomic_fetch_or(mask, bit, __ATOMIC_SEQ_CST);
-	if (old)
-		return; /* already write-protected for another CPU's code */
-	/*
-	 * Stores to the page must now take the slow path: drop cached write permission. The fence
-	 * (the atomic above) pairs with the one in the TLB fill that re-reads the mask after a
-	 * write tag.
-	 */
-	for (unsigned i = 0; i < mem->nr_cpus; i++)
-		bt_tlb_drop_write(mem->cpus[i], gpa);
-}
-
-int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa, bool on)
+static int bt_mem_log_dirty_locked(struct bt_mem *mem, u64 gpa, bool on)
 {
 	struct bt_region *r = bt_mem_region(mem, gpa);
 
@@ -183,7 +246,18 @@ int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa, bool on)
 	return 0;
 }
 
-int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap)
+/* Readers outside bt_run (the dirty log) hold map_lock: the bitmap may go with logging. */
+int bt_mem_log_dirty(struct bt_mem *mem, u64 gpa, bool on)
+{
+	int ret;
+
+	pthread_rwlock_wrlock(&mem->map_lock);
+	ret = bt_mem_log_dirty_locked(mem, gpa, on);
+	pthread_rwlock_unlock(&mem->map_lock);
+	return ret;
+}
+
+static int bt_mem_dirty_log_locked(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap)
 {
 	struct bt_region *r = bt_mem_region(mem, gpa);
 	bool any = false;
@@ -223,6 +297,16 @@ int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap
 	return 0;
 }
 
+int bt_mem_dirty_log(struct bt_mem *mem, u64 gpa, u64 len, unsigned long *bitmap)
+{
+	int ret;
+
+	pthread_rwlock_rdlock(&mem->map_lock);
+	ret = bt_mem_dirty_log_locked(mem, gpa, len, bitmap);
+	pthread_rwlock_unlock(&mem->map_lock);
+	return ret;
+}
+
 void bt_mem_mark_dirty(struct bt_mem *mem, u64 gpa)
 {
 	struct bt_region *r;
@@ -235,6 +319,78 @@ void bt_mem_mark_dirty(struct bt_mem *mem, u64 gpa)
 		return;
 	q = (gpa - r->gpa) / BT_PAGE_SIZE;
 	__atomic_fetch_or(&r->dirty[q / BT_MEM_BPL], 1ul << (q % BT_MEM_BPL), __ATOMIC_RELAXED);
+}
+
+int bt_mem_attach(struct bt_mem *mem, struct bt_cpu *cpu)
+{
+	unsigned slot;
+
+	if (mem->nr_cpus == BT_MAX_CPUS)
+		return -ENOSPC;
+	for (slot = 0; (mem->slots_used >> slot) & 1; slot++)
+		;
+	mem->slots_used |= (u16)(1u << slot);
+	cpu->mem_slot = slot;
+	mem->cpus[mem->nr_cpus++] = cpu;
+	cpu->mem = mem;
+	return 0;
+}
+
+void bt_mem_detach(struct bt_mem *mem, struct bt_cpu *cpu)
+{
+	for (unsigned i = 0; i < mem->nr_cpus; i++) {
+		if (mem->cpus[i] == cpu) {
+			mem->cpus[i] = mem->cpus[--mem->nr_cpus];
+			mem->slots_used &= (u16) ~(1u << cpu->mem_slot);
+			return;
+		}
+	}
+}
+
+void bt_mem_destroy(struct bt_mem *mem)
+{
+	for (unsigned i = 0; i < mem->nr_regions; i++)
+		bt_region_free(&mem->regions[i]);
+	for (unsigned k = 0; k < mem->nr_changes; k++)
+		bt_region_free(&mem->changes[k].r);
+	mem->nr_regions = mem->nr_plan = mem->nr_changes = mem->nr_logging = 0;
+	mem->change_pending = 0;
+}
+
+struct bt_region *bt_mem_region(struct bt_mem *mem, u64 gpa)
+{
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		struct bt_region *r = &mem->regions[i];
+
+		if (gpa - r->gpa < r->len)
+			return r;
+	}
+	return NULL;
+}
+
+static u16 *bt_mem_code_mask(struct bt_mem *mem, u64 gpa)
+{
+	struct bt_region *r = bt_mem_region(mem, gpa);
+
+	return r ? &r->code_pages[(gpa - r->gpa) >> BT_PAGE_SHIFT] : NULL;
+}
+
+void bt_mem_mark_code(struct bt_mem *mem, struct bt_cpu *cpu, u64 gpa)
+{
+	u16 *mask = bt_mem_code_mask(mem, gpa), bit = (u16)(1u << cpu->mem_slot), old;
+
+	if (!mask || (__atomic_load_n(mask, __ATOMIC_RELAXED) & bit))
+		return;
+	old = __atomic_fetch_or(mask, bit, __ATOMIC_SEQ_CST);
+	if (old)
+		return; /* already write-protected for another CPU's code */
+	/*
+	 * Stores to the page must now take the slow path: drop cached write permission. The fence
+	 * (the atomic above) pairs with the one in the TLB fill that re-reads the mask after a
+	 * write tag.
+	 */
+	for (unsigned i = 0; i < mem->nr_cpus; i++)
+		bt_tlb_drop_write(mem->cpus[i], gpa);
 }
 
 /* Queue the page for cpu (another thread's) and make it look. */
@@ -300,20 +456,26 @@ void bt_mem_dma_written(struct bt_mem *mem, u64 gpa, u64 len)
 {
 	if (!len)
 		return;
+	pthread_rwlock_rdlock(&mem->map_lock);
 	for (u64 page = gpa & BT_PAGE_MASK; page < gpa + len; page += BT_PAGE_SIZE)
 		bt_mem_code_written(mem, NULL, page);
+	pthread_rwlock_unlock(&mem->map_lock);
 }
 
 int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len)
 {
 	const u8 *src = buf;
+	int ret = 0;
 
+	pthread_rwlock_rdlock(&mem->map_lock);
 	while (len) {
 		struct bt_region *r = bt_mem_region(mem, gpa);
 		u64 off, n;
 
-		if (!r)
-			return -EFAULT;
+		if (!r) {
+			ret = -EFAULT;
+			break;
+		}
 		off = gpa - r->gpa;
 		n = MIN(len, r->len - off);
 		n = MIN(n, BT_PAGE_SIZE - (gpa & ~BT_PAGE_MASK));
@@ -324,5 +486,6 @@ int bt_mem_write(struct bt_mem *mem, u64 gpa, const void *buf, u64 len)
 		gpa += n;
 		len -= n;
 	}
-	return 0;
+	pthread_rwlock_unlock(&mem->map_lock);
+	return ret;
 }

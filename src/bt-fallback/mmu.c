@@ -513,6 +513,7 @@ static u64 bt_mmio_read(struct bt_cpu *cpu, u64 gpa, unsigned size)
 
 	if (cpu->mem->mmio)
 		cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, gpa, size, false, &v);
+	bt_mem_changes_pending(cpu); /* a device may have moved a RAM-like region */
 	return v & bt_mask(size);
 }
 
@@ -520,6 +521,7 @@ static void bt_mmio_write(struct bt_cpu *cpu, u64 gpa, unsigned size, u64 v)
 {
 	if (cpu->mem->mmio)
 		cpu->mem->mmio(cpu->mem->io_opaque, cpu->index, gpa, size, true, &v);
+	bt_mem_changes_pending(cpu); /* a BAR write may have moved a RAM-like region */
 }
 
 /* One page of a page-crossing access: its host page (NULL: MMIO) and physical page. */

@@ -9,15 +9,29 @@
  * bus lock stops the other processors (SDM vol. 3A 9.1.2.2), and releases them after the one
  * instruction.
  *
+ * The same stop serves region-table changes (mem.c, bt_mem_change): a CPU that asked for one in
+ * a machine call makes it in an exclusive section once the call has returned; another thread
+ * stops every CPU with bt_smp_stop_all (excl_cpu NULL: no CPU runs).
+ *
  * Lock order: mem->excl_lock alone; nothing else is taken while it is held, and no CPU waits for
- * the exclusive section while holding the device lock (sections start before any MMIO access).
+ * the exclusive section while holding the device lock (sections start before any MMIO access,
+ * or after it has returned).
  */
 #include "bt-fallback/bt.h"
+
+/* The CPU whose bt_run this thread is in (bt_mem_change queues what such a thread asks). */
+static __thread struct bt_cpu *bt_smp_self;
+
+struct bt_cpu *bt_smp_current(void)
+{
+	return bt_smp_self;
+}
 
 void bt_smp_enter(struct bt_cpu *cpu)
 {
 	struct bt_mem *mem = cpu->mem;
 
+	bt_smp_self = cpu;
 	pthread_mutex_lock(&mem->excl_lock);
 	while (mem->excl_pending && mem->excl_cpu != cpu)
 		pthread_cond_wait(&mem->excl_cond, &mem->excl_lock);
@@ -35,6 +49,7 @@ void bt_smp_leave(struct bt_cpu *cpu)
 	mem->nr_running--;
 	pthread_cond_broadcast(&mem->excl_cond);
 	pthread_mutex_unlock(&mem->excl_lock);
+	bt_smp_self = NULL;
 }
 
 /* Called with excl_lock held: stop counting as running until no section is pending. */

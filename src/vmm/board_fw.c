@@ -12,7 +12,10 @@
  *     ESC for boot menu" prompt and its wait);
  *   - bootorder: the OpenFirmware paths of the disks with a boot_index, lowest first (the
  *     firmware boots the others after them, in its own order).
- * Option ROMs (genroms/NAME) are added by the devices that bring them.
+ *   - with boot.kernel: the setup, kernel, initrd and command-line items of that bzImage
+ *     (boot_linux_fw), and the VMM's option ROM genroms/vmm-linuxboot.bin that boots them
+ *     under SeaBIOS, first in bootorder (OVMF reads the items itself).
+ * Other option ROMs (genroms/NAME) are added by the devices that bring them.
  *
  * With debug.firmware_log, the firmware's debug port (debugcon, 0x402) goes to that file:
  * created with mode 0600 (a symbolic link in its place is refused), at most
@@ -111,16 +114,81 @@ static int board_fw_create_log(struct board_fw *f, const char *path, struct err 
 			 0;
 }
 
-/* bootorder: the disks with a boot_index, lowest first, one OpenFirmware path a line. */
+/* The end of the guest RAM region that holds 1 MiB (where the kernel goes), below 4 GiB. */
+static u64 board_fw_ram_end(const struct gmem *mem)
+{
+	for (unsigned i = 0; i < mem->nr; i++) {
+		const struct gmem_region *r = &mem->regions[i];
+
+		if (!r->rom && r->gpa <= BOOT_FW_KERNEL_GPA && r->gpa + r->len > BOOT_FW_KERNEL_GPA)
+			return MIN(r->gpa + r->len, 1ull << 32);
+	}
+	return 0;
+}
+
+static int board_fw_add_part(struct fw_cfg *c, const u16 keys[3], u32 gpa, const void *data,
+			     u32 len, struct err *err)
+{
+	int ret = fw_cfg_add_u32(c, keys[0], gpa, err);
+
+	if (!ret)
+		ret = fw_cfg_add_u32(c, keys[1], len, err);
+	if (!ret && len)
+		ret = fw_cfg_add_item(c, keys[2], data, len, err);
+	return ret;
+}
+
+/*
+ * boot.kernel with boot.firmware: the setup, kernel, initrd and command-line items (each its
+ * ADDR, SIZE and DATA) that OVMF reads, and for SeaBIOS the VMM's option ROM that loads them.
+ */
+static int board_fw_kernel(struct board_fw *f, struct err *err)
+{
+	static const u16 setup[3] = { FW_CFG_SETUP_ADDR, FW_CFG_SETUP_SIZE, FW_CFG_SETUP_DATA },
+			 kernel[3] = { FW_CFG_KERNEL_ADDR, FW_CFG_KERNEL_SIZE, FW_CFG_KERNEL_DATA },
+			 initrd[3] = { FW_CFG_INITRD_ADDR, FW_CFG_INITRD_SIZE, FW_CFG_INITRD_DATA },
+			 cmdline[3] = { FW_CFG_CMDLINE_ADDR, FW_CFG_CMDLINE_SIZE,
+					FW_CFG_CMDLINE_DATA };
+	const struct boot_spec *b = &f->vm->spec->boot;
+	struct boot_params_in in = { .kernel = b->fw_kernel,
+				     .initrd = b->initrd,
+				     .cmdline = b->cmdline };
+	struct boot_fw_kernel k;
+	int ret = boot_linux_fw(&in, board_fw_ram_end(&f->vm->plat.mem), &k, err);
+
+	if (!ret)
+		ret = board_fw_add_part(f->fw_cfg, setup, k.setup_gpa, k.setup, k.setup_len, err);
+	if (!ret)
+		ret = board_fw_add_part(f->fw_cfg, kernel, k.kernel_gpa, k.kernel, k.kernel_len,
+					err);
+	if (!ret)
+		ret = board_fw_add_part(f->fw_cfg, initrd, k.initrd_gpa, k.initrd, k.initrd_len,
+					err);
+	if (!ret)
+		ret = board_fw_add_part(f->fw_cfg, cmdline, k.cmdline_gpa, b->cmdline,
+					k.cmdline_len, err);
+	if (!ret)
+		ret = fw_cfg_add_file(f->fw_cfg, BOOT_FW_ROM_FILE, boot_linuxboot_rom,
+				      boot_linuxboot_rom_len, err);
+	boot_fw_kernel_free(&k);
+	return ret;
+}
+
+/*
+ * bootorder: the kernel's option ROM first when there is one, then the disks with a
+ * boot_index, lowest first, one OpenFirmware path a line.
+ */
 static int board_fw_bootorder(struct board_fw *f, const struct board_disks *disks, struct err *err)
 {
 	const struct vm_spec *spec = f->vm->spec;
-	char *text = calloc(spec->nr_disks + 1, BOARD_FW_PATH_MAX), path[BOARD_FW_PATH_MAX];
+	char *text = calloc(spec->nr_disks + 2, BOARD_FW_PATH_MAX), path[BOARD_FW_PATH_MAX];
 	size_t len = 0;
 	int ret = 0;
 
 	if (!text)
 		return err_set(err, -ENOMEM, "firmware: out of memory");
+	if (spec->boot.fw_kernel)
+		len += (size_t)snprintf(text, BOARD_FW_PATH_MAX, "/rom@%s\n", BOOT_FW_ROM_FILE);
 	for (unsigned idx = 0; idx <= SPEC_BOOT_INDEX_MAX; idx++) {
 		for (unsigned i = 0; i < spec->nr_disks; i++) {
 			if (!spec->disks[i].has_boot_index || spec->disks[i].boot_index != idx)
@@ -276,6 +344,8 @@ int board_fw_create(struct vm *vm, const struct board_fw_config *cfg, struct boa
 		ret = board_fw_smbios(f, cfg->product, err);
 	if (!ret)
 		ret = board_fw_console(f, err);
+	if (!ret && vm->spec->boot.fw_kernel)
+		ret = board_fw_kernel(f, err);
 	if (!ret)
 		ret = board_fw_bootorder(f, cfg->disks, err);
 	if (!ret && vm->spec->debug.firmware_log)

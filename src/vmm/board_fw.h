@@ -3,8 +3,7 @@
  * What the PC board gives firmware (boot.firmware): the fw_cfg device filled from the spec
  * and the board (RAM size and map, CPU count, the boot order of the disks, the board's ACPI
  * and SMBIOS tables with the loader script that places them, the serial console for
- * SeaBIOS); docs/firmware.md lists every item. A kernel for the firmware to boot (fw_cfg's
- * kernel items) is not built: the spec refuses boot.kernel with boot.firmware.
+ * SeaBIOS, a kernel to boot with boot.kernel); docs/firmware.md lists every item.
  */
 #ifndef VMM_BOARD_FW_H
 #define VMM_BOARD_FW_H

@@ -298,16 +298,6 @@ static int board_pc_create_display(struct board_pc *b, struct err *err)
 	unsigned slot = 2;
 
 	if (vm->spec->display.type != DISPLAY_NONE) {
-		/*
-		 * The framebuffer BAR is guest RAM to the BT engine; a BAR moving on one vCPU's
-		 * thread does not stop the others, which run in parallel (accel_bt_map_ram).
-		 */
-		if (vm->accel == &accel_bt && vm->spec->vcpus > 1)
-			return err_set(
-				err, -ENOTSUP,
-				"display: a display with more than one vCPU under accel bt is "
-				"not supported by this build yet (the framebuffer cannot move "
-				"safely while vCPUs run in parallel); use vcpus 1 or accel kvm");
 		while (slot < 32 && pci_host_find(b->pci, slot, 0))
 			slot++;
 		if (slot == 32)

@@ -746,7 +746,7 @@ static void spec_check_boot_extras(struct spec_ctx *c, const json_t *boot, enum 
 		const char *with;
 	} extras[] = {
 		{ "initrd", 1u << BOOT_LINUX, "\"kernel\"" },
-		{ "decompress", 1u << BOOT_LINUX, "\"kernel\"" },
+		{ "decompress", 1u << BOOT_LINUX, "\"kernel\" (a direct boot)" },
 		{ "cmdline", 1u << BOOT_LINUX | 1u << BOOT_MULTIBOOT,
 		  "\"kernel\" or \"multiboot\"" },
 		{ "modules", 1u << BOOT_MULTIBOOT, "\"multiboot\"" },
@@ -755,8 +755,14 @@ static void spec_check_boot_extras(struct spec_ctx *c, const json_t *boot, enum 
 
 	char kpath[SPEC_PATH_LEN];
 
+	/* boot.firmware with boot.kernel: the kernel's initrd and command line go with it */
+	bool fw_kernel = kind == BOOT_FIRMWARE && json_object_get(boot, "kernel");
+
 	for (size_t i = 0; i < ARRAY_SIZE(extras); i++) {
 		if (!json_object_get(boot, extras[i].key) || (extras[i].kinds & (1u << kind)))
+			continue;
+		if (fw_kernel && (extras[i].kinds & (1u << BOOT_LINUX)) &&
+		    strcmp(extras[i].key, "decompress"))
 			continue;
 		spec_path_key(kpath, "boot", extras[i].key);
 		spec_err(c, kpath, "only valid with %s, not with \"%s\"", extras[i].with,
@@ -780,11 +786,9 @@ static bool spec_boot_kind(struct spec_ctx *c, const json_t *boot, enum boot_kin
 	}
 	if (nr_methods == 2 && json_object_get(boot, "kernel") &&
 	    json_object_get(boot, "firmware")) {
-		/* fw_cfg's kernel items need a firmware that boots them: not built (firmware.md) */
-		spec_err(c, "boot",
-			 "a kernel booted by the firmware (\"kernel\" with \"firmware\") is not "
-			 "supported by this build yet; give one of them");
-		return false;
+		/* the firmware boots the kernel through fw_cfg's kernel items (board_fw.c) */
+		*kind = BOOT_FIRMWARE;
+		return true;
 	}
 	if (nr_methods != 1) {
 		spec_err(c, "boot",
@@ -819,8 +823,15 @@ static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_
 	if (b->image)
 		spec_check_file(c, kpath, b->image, false);
 
+	j = spec_member(boot, "boot", "kernel", kpath);
+	if (j && kind == BOOT_FIRMWARE) {
+		b->fw_kernel = spec_get_path(c, kpath, j);
+		if (b->fw_kernel)
+			spec_check_file(c, kpath, b->fw_kernel, false);
+	}
+
 	j = spec_member(boot, "boot", "initrd", kpath);
-	if (j && kind == BOOT_LINUX) {
+	if (j && (kind == BOOT_LINUX || b->fw_kernel)) {
 		b->initrd = spec_get_path(c, kpath, j);
 		if (b->initrd)
 			spec_check_file(c, kpath, b->initrd, false);
@@ -830,8 +841,8 @@ static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_
 		SPEC_GET_ENUM(c, boot, "boot", "decompress", boot_decompress_names, &b->decompress);
 
 	j = spec_member(boot, "boot", "cmdline", kpath);
-	b->cmdline =
-		spec_get_cmdline(c, kpath, kind == BOOT_LINUX || kind == BOOT_MULTIBOOT ? j : NULL);
+	b->cmdline = spec_get_cmdline(
+		c, kpath, kind == BOOT_LINUX || kind == BOOT_MULTIBOOT || b->fw_kernel ? j : NULL);
 
 	j = spec_member(boot, "boot", "modules", kpath);
 	if (j && kind == BOOT_MULTIBOOT)
@@ -1053,6 +1064,7 @@ void spec_free(struct vm_spec *s)
 {
 	free(s->name);
 	free(s->boot.image);
+	free(s->boot.fw_kernel);
 	free(s->boot.initrd);
 	free(s->boot.cmdline);
 	for (unsigned i = 0; i < s->boot.nr_modules; i++) {

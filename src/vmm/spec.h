@@ -217,8 +217,11 @@ struct boot_spec {
 	/* The one image of this boot kind (absolute): the bzImage, the multiboot kernel, the
 	 * flat binary or the firmware image. */
 	char *image;
-	char *initrd;  /* BOOT_LINUX only; NULL when not given */
-	char *cmdline; /* BOOT_LINUX and BOOT_MULTIBOOT; never NULL, "" when not given */
+	/* BOOT_FIRMWARE with boot.kernel: the bzImage the firmware boots (fw_cfg's kernel
+	 * items); NULL otherwise. */
+	char *fw_kernel;
+	char *initrd;  /* BOOT_LINUX and fw_kernel; NULL when not given */
+	char *cmdline; /* BOOT_LINUX, fw_kernel, BOOT_MULTIBOOT; never NULL, "" when not given */
 	struct boot_module *modules; /* BOOT_MULTIBOOT */
 	unsigned nr_modules;
 	u64 load_address;		 /* BOOT_FLAT; below 1 MiB, default 0x7c00 */

@@ -56,6 +56,12 @@ static json_t *spec_json_boot(const struct boot_spec *b)
 		spec_json_set(o, "load_address", spec_json_hex(b->load_address));
 		break;
 	case BOOT_FIRMWARE:
+		if (!b->fw_kernel)
+			break;
+		spec_json_set(o, "kernel", json_string(b->fw_kernel));
+		if (b->initrd)
+			spec_json_set(o, "initrd", json_string(b->initrd));
+		spec_json_set(o, "cmdline", json_string(b->cmdline));
 		break;
 	}
 	return o;

@@ -18,6 +18,10 @@ usage: firmware.py VMM BUILD_IMAGES_SH DEFAULT_GUEST_DIR CASE
                   (debug.firmware_log) holds SeaBIOS's debug output of both boots
   seabios-q35     machine q35: SeaBIOS finds the Q35 chipset and its ECAM window, boots the
                   disk on the ICH9 AHCI controller at 00:1f.2 to the marker
+  seabios-kernel  boot.kernel with boot.firmware: SeaBIOS runs the VMM's option ROM, which
+                  loads the bzImage, initramfs and command line from fw_cfg's kernel items and
+                  enters the kernel; the marker, the command line in the kernel's log, ACPI
+                  power-off; on pc and q35
   linux-q35       the kernel booted directly (no firmware) on both machines: on pc Linux finds
                   the HPET in the ACPI tables and no MCFG; on q35 it also finds the MCFG
                   table and uses the ECAM window, and the PCI functions of the Q35 chipset
@@ -34,6 +38,7 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "integration"))
 from api_client import Api, wait_socket  # noqa: E402
+from guest_shell import CSI  # noqa: E402
 from harness import VM, fail, skip  # noqa: E402
 
 vmm, build_images, default_guest, case = sys.argv[1:5]
@@ -55,6 +60,14 @@ work = tempfile.mkdtemp(prefix="vmm-firmware-")
 vms = []
 
 
+class FirmwareVM(VM):
+    """SeaBIOS's serial console moves the cursor (ESC [ row ; col H) in the middle of what it
+    prints ("vmm-syslinux: q\x1b[05;15H\x1b[05;16H35"): the text without the controls."""
+
+    def serial_text(self):
+        return CSI.sub("", super().serial_text())
+
+
 def images(*items):
     """Build the boot media named by items (build_images.sh ITEM syntax) into work."""
     p = subprocess.run(["sh", build_images, kernel, initrd, work, *items],
@@ -73,7 +86,7 @@ def start(disks, firmware=SEABIOS, boot=None, **extra):
     spec = {"name": "fw-test", "vcpus": 1, "memory_mib": 256, "accel": "bt",
             "boot": boot or {"firmware": firmware}, "disks": disks}
     spec.update(extra)
-    vm = VM(vmm, spec)
+    vm = FirmwareVM(vmm, spec)
     vms.append(vm)
     return vm
 
@@ -184,6 +197,20 @@ def case_seabios_q35():
     print("ok: SeaBIOS on q35 booted the disk on the ICH9 AHCI controller at 00:1f.2")
 
 
+def case_seabios_kernel():
+    cmdline = "console=ttyS0 panic=-1 no_timer_check vmm.poweroff vmm.fwkernel=yes"
+    boot = {"firmware": SEABIOS, "kernel": kernel, "initrd": initrd, "cmdline": cmdline}
+    for machine in ("pc", "q35"):
+        vm = start([], boot=boot, machine=machine)
+        wait(vm, MARKER)
+        check_before(vm, BANNER, "Booting from ROM")
+        check_before(vm, "Booting from ROM", "Linux version")
+        check_before(vm, "Command line: " + cmdline, MARKER)
+        check_before(vm, "Trying to unpack rootfs image as initramfs", MARKER)
+        vm.expect_exit(0, stderr_has="the guest powered off", timeout=TIMEOUT)
+        print(f"ok: machine {machine}: SeaBIOS -> option ROM -> Linux (fw_cfg) -> {MARKER}")
+
+
 def case_linux_q35():
     boot = {"kernel": kernel, "initrd": initrd,
             "cmdline": "console=ttyS0 panic=-1 no_timer_check vmm.poweroff"}
@@ -216,6 +243,7 @@ CASES = {
     "seabios-order": case_seabios_order,
     "seabios-reboot": case_seabios_reboot,
     "seabios-q35": case_seabios_q35,
+    "seabios-kernel": case_seabios_kernel,
     "linux-q35": case_linux_q35,
 }
 

@@ -68,6 +68,7 @@ static u64 bt_io_in(struct bt_cpu *cpu, u16 port, unsigned sz)
 		bt_debug_io(cpu, port, sz);
 	if (cpu->mem->pio)
 		cpu->mem->pio(cpu->mem->io_opaque, cpu->index, port, sz, false, &v);
+	bt_mem_changes_pending(cpu); /* a device may have moved a RAM-like region */
 	return v & bt_mask(sz);
 }
 
@@ -77,6 +78,7 @@ static void bt_io_out(struct bt_cpu *cpu, u16 port, unsigned sz, u64 v)
 		bt_debug_io(cpu, port, sz);
 	if (cpu->mem->pio)
 		cpu->mem->pio(cpu->mem->io_opaque, cpu->index, port, sz, true, &v);
+	bt_mem_changes_pending(cpu); /* a PCI configuration write may have moved a BAR */
 }
 
 /* One iteration; returns false when a REPE/REPNE condition ends the loop. */

@@ -71,6 +71,47 @@ struct boot_params_in {
 MUST_CHECK int boot_linux(struct gmem *mem, const struct boot_params_in *in, struct cpu_state *bsp,
 			  struct err *err);
 
+/*
+ * A bzImage for the firmware to boot (boot.kernel with boot.firmware): the contents of
+ * fw_cfg's kernel items. The setup part keeps the image's setup header, patched as a loader
+ * would (type_of_loader, CAN_USE_HEAP with heap_end_ptr, cmd_line_ptr, ramdisk_image and
+ * ramdisk_size); the firmware's loader (SeaBIOS's option ROM, OVMF) copies each part to its
+ * address and enters the real-mode setup at setup_gpa with SS:SP = setup_gpa>>4 :
+ * BOOT_FW_STACK_TOP; OVMF loads the kernel its own way and may ignore the addresses.
+ */
+struct boot_fw_kernel {
+	u8 *setup, *kernel, *initrd;			    /* initrd NULL when there is none */
+	u32 setup_len, kernel_len, initrd_len, cmdline_len; /* cmdline_len counts the NUL */
+	u32 setup_gpa, kernel_gpa, initrd_gpa, cmdline_gpa;
+};
+
+#define BOOT_FW_SETUP_GPA   0x10000u
+#define BOOT_FW_CMDLINE_GPA 0x20000u
+#define BOOT_FW_KERNEL_GPA  0x100000u
+#define BOOT_FW_STACK_TOP   0xe000u	 /* heap_end_ptr is 0x200 below */
+#define BOOT_FW_RESERVE	    (4u << 20)	 /* RAM left to the firmware below the initrd */
+#define BOOT_FW_MAX_ITEM    (256u << 20) /* fw_cfg's largest item (FW_CFG_MAX_ITEM) */
+
+/*
+ * Read in->kernel (boot protocol 2.12+ with a 64-bit entry, as boot_linux) and in->initrd,
+ * check in->cmdline against the kernel's limit, and place them in guest RAM that ends at
+ * ram_end (the end of the RAM that holds 1 MiB, below 4 GiB): the kernel at 1 MiB, the
+ * initrd as high as initrd_addr_max allows leaving BOOT_FW_RESERVE to the firmware. -errno
+ * with a message naming the file. boot_fw_kernel_free frees *out (also after an error).
+ */
+MUST_CHECK int boot_linux_fw(const struct boot_params_in *in, u64 ram_end,
+			     struct boot_fw_kernel *out, struct err *err);
+void boot_fw_kernel_free(struct boot_fw_kernel *k);
+
+/*
+ * The VMM's own option ROM for SeaBIOS (linuxboot_rom.S, built with the VMM): a PnP ROM whose
+ * boot entry reads fw_cfg's setup, kernel, initrd and command-line items by DMA to their
+ * addresses and enters the setup; fw_cfg file BOOT_FW_ROM_FILE, first in bootorder.
+ */
+extern const u8 boot_linuxboot_rom[];
+extern const size_t boot_linuxboot_rom_len;
+#define BOOT_FW_ROM_FILE "genroms/vmm-linuxboot.bin"
+
 /* Load a Multiboot v1 kernel and its modules; *bsp is the 32-bit entry state of spec 3.2. */
 MUST_CHECK int boot_multiboot(struct gmem *mem, const struct boot_params_in *in,
 			      struct cpu_state *bsp, struct err *err);

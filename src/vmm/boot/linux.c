@@ -54,6 +54,7 @@
 #define HDR_LOADFLAGS	     0x211
 #define HDR_RAMDISK_IMAGE    0x218
 #define HDR_RAMDISK_SIZE     0x21c
+#define HDR_HEAP_END_PTR     0x224
 #define HDR_CMD_LINE_PTR     0x228
 #define HDR_INITRD_ADDR_MAX  0x22c
 #define HDR_KERNEL_ALIGNMENT 0x230
@@ -66,11 +67,12 @@
 #define HDR_INIT_SIZE	     0x260
 #define HDR_END_MIN	     0x264 /* protocol 2.12 headers reach at least init_size */
 
-#define LOADFLAGS_LOADED_HIGH 0x01
-#define XLF_KERNEL_64	      0x01
-#define LINUX_MIN_PROTOCOL    0x020c
-#define LINUX_CMDLINE_GPA     0x20000ull
-#define LINUX_KERNEL_MIN_GPA  0x100000ull
+#define LOADFLAGS_LOADED_HIGH  0x01
+#define LOADFLAGS_CAN_USE_HEAP 0x80
+#define XLF_KERNEL_64	       0x01
+#define LINUX_MIN_PROTOCOL     0x020c
+#define LINUX_CMDLINE_GPA      0x20000ull
+#define LINUX_KERNEL_MIN_GPA   0x100000ull
 
 /* The parts of the setup header the loader acts on. */
 struct linux_hdr {
@@ -132,6 +134,19 @@ static int linux_parse(struct boot_file *f, struct linux_hdr *h, struct err *err
 	h->initrd_max = boot_get32(zp + HDR_INITRD_ADDR_MAX);
 	h->cmdline_max = boot_get32(zp + HDR_CMDLINE_SIZE);
 	return 0;
+}
+
+/* Open the bzImage at path and parse its setup header; f is closed on an error. */
+static int linux_open(struct boot_file *f, struct linux_hdr *h, const char *path, struct err *err)
+{
+	int ret = boot_file_open(f, "kernel", path, err);
+
+	if (ret)
+		return ret;
+	ret = linux_parse(f, h, err);
+	if (ret)
+		boot_file_close(f);
+	return ret;
 }
 
 /* pref_address, or the first aligned address above 1 MiB if relocatable and that fails. */
@@ -342,12 +357,9 @@ int boot_linux(struct gmem *mem, const struct boot_params_in *in, struct cpu_sta
 	ret = boot_layout_init(l, mem, err);
 	if (ret)
 		goto out_free;
-	ret = boot_file_open(&f, "kernel", in->kernel, err);
+	ret = linux_open(&f, h, in->kernel, err);
 	if (ret)
 		goto out_free;
-	ret = linux_parse(&f, h, err);
-	if (ret)
-		goto out_close;
 	ret = boot_layout_claim(l, BOOT_ZERO_PAGE_GPA, ZP_SIZE, "zero page", err);
 	if (!ret)
 		ret = linux_write_gdt(mem, l, bsp, err);
@@ -392,4 +404,108 @@ out_free:
 	free(h);
 	free(l);
 	return ret;
+}
+
+/* The kernel's parts for fw_cfg: read whole, since the firmware copies them into place. */
+static int linux_fw_read(struct boot_file *f, u64 off, u64 len, u8 **buf, u32 *buf_len,
+			 struct err *err)
+{
+	if (len > BOOT_FW_MAX_ITEM)
+		return err_set(err, -EFBIG,
+			       "%s: %llu bytes is more than the firmware can be handed", f->path,
+			       (unsigned long long)len);
+	*buf = malloc(len ? (size_t)len : 1);
+	if (!*buf)
+		return err_set(err, -ENOMEM, "%s: out of memory", f->path);
+	*buf_len = (u32)len;
+	return boot_file_read(f, off, *buf, (size_t)len, err);
+}
+
+static int linux_fw_initrd(const struct boot_params_in *in, struct linux_hdr *h, u64 ram_end,
+			   struct boot_fw_kernel *k, struct err *err)
+{
+	struct boot_file f;
+	u64 top, low = BOOT_FW_KERNEL_GPA + h->init_size;
+	int ret = boot_file_open(&f, "initrd", in->initrd, err);
+
+	if (ret)
+		return ret;
+	top = MIN(h->initrd_max + 1, ram_end > BOOT_FW_RESERVE ? ram_end - BOOT_FW_RESERVE : 0);
+	if (!f.size || f.size + low > top) {
+		ret = err_set(err, -EINVAL,
+			      "initrd %s: %llu bytes do not fit between the kernel's end %#llx and "
+			      "%#llx (more guest memory?)",
+			      f.path, (unsigned long long)f.size, (unsigned long long)low,
+			      (unsigned long long)top);
+		goto out_close;
+	}
+	ret = linux_fw_read(&f, 0, f.size, &k->initrd, &k->initrd_len, err);
+	k->initrd_gpa = (u32)((top - f.size) & ~0xfffull);
+out_close:
+	boot_file_close(&f);
+	return ret;
+}
+
+int boot_linux_fw(const struct boot_params_in *in, u64 ram_end, struct boot_fw_kernel *out,
+		  struct err *err)
+{
+	struct linux_hdr *h = calloc(1, sizeof(*h));
+	struct boot_file f = { .fd = -1 };
+	size_t cmdline_len = strlen(in->cmdline ? in->cmdline : "");
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!h)
+		return err_set(err, -ENOMEM, "boot: out of memory");
+	ret = linux_open(&f, h, in->kernel, err);
+	if (ret)
+		goto out_free;
+	if (cmdline_len > h->cmdline_max) {
+		ret = err_set(err, -EINVAL,
+			      "kernel command line is %zu bytes, the kernel accepts %u",
+			      cmdline_len, h->cmdline_max);
+		goto out_close;
+	}
+	if (BOOT_FW_KERNEL_GPA + h->init_size > ram_end) {
+		ret = err_set(err, -EINVAL,
+			      "kernel %s: needs %llu MiB from 1 MiB on, guest RAM ends at %#llx",
+			      f.path, (unsigned long long)(h->init_size >> 20) + 1,
+			      (unsigned long long)ram_end);
+		goto out_close;
+	}
+	ret = linux_fw_read(&f, 0, h->pm_offset, &out->setup, &out->setup_len, err);
+	if (!ret)
+		ret = linux_fw_read(&f, h->pm_offset, h->pm_size, &out->kernel, &out->kernel_len,
+				    err);
+	if (!ret && in->initrd && *in->initrd)
+		ret = linux_fw_initrd(in, h, ram_end, out, err);
+	if (ret)
+		goto out_close;
+	out->setup_gpa = BOOT_FW_SETUP_GPA;
+	out->kernel_gpa = BOOT_FW_KERNEL_GPA;
+	out->cmdline_gpa = BOOT_FW_CMDLINE_GPA;
+	out->cmdline_len = (u32)cmdline_len + 1;
+	/* The header as a boot loader leaves it (boot.rst "Loading the rest of the kernel"). */
+	out->setup[HDR_TYPE_OF_LOADER] = 0xff; /* undefined loader */
+	out->setup[HDR_LOADFLAGS] |= LOADFLAGS_CAN_USE_HEAP;
+	boot_put16(out->setup + HDR_HEAP_END_PTR, BOOT_FW_STACK_TOP - 0x200);
+	boot_put32(out->setup + HDR_CMD_LINE_PTR, BOOT_FW_CMDLINE_GPA);
+	boot_put32(out->setup + HDR_RAMDISK_IMAGE, out->initrd ? out->initrd_gpa : 0);
+	boot_put32(out->setup + HDR_RAMDISK_SIZE, out->initrd_len);
+	log_dbg(LOG_CAT_BOOT,
+		"boot: kernel %s for the firmware: setup %u bytes, kernel %u, initrd %u at %#x",
+		f.path, out->setup_len, out->kernel_len, out->initrd_len, out->initrd_gpa);
+out_close:
+	boot_file_close(&f);
+out_free:
+	free(h);
+	return ret;
+}
+
+void boot_fw_kernel_free(struct boot_fw_kernel *k)
+{
+	free(k->setup);
+	free(k->kernel);
+	free(k->initrd);
+	memset(k, 0, sizeof(*k));
 }

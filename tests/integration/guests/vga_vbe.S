@@ -10,22 +10,7 @@
  */
 #include "lifecycle.inc"
 	LC_START
-	xor %bx, %bx			/* device number << 11 */
-1:	mov %bx, %ax
-	movzwl %ax, %eax
-	or $0x80000000, %eax
-	mov $0xcf8, %dx
-	outl %eax, %dx
-	mov $0xcfc, %dx
-	inl %dx, %eax
-	cmp $0x11111234, %eax
-	je 2f
-	add $0x800, %bx
-	jnz 1b
-	PUTS "no vga\n"
-9:	hlt
-	jmp 9b
-2:	movzwl %bx, %ebx
+	LC_FIND_STDVGA
 	or $0x80000000, %ebx
 	lea 0x10(%ebx), %eax		/* BAR0 */
 	mov $0xcf8, %dx

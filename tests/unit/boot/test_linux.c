@@ -66,6 +66,14 @@ static void put64(u8 *p, u64 v)
 	memcpy(p, &v, 8);
 }
 
+static u32 get32(const u8 *p)
+{
+	u32 v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
 static u8 pm_byte(size_t i)
 {
 	return (u8)(i * 7 + 3);
@@ -483,10 +491,82 @@ static void test_corrupt_payload_falls_back(void **state)
 	free(img);
 }
 
+/* boot.kernel with boot.firmware: the parts for fw_cfg, the header patched, the limits. */
+static void test_fw_kernel(void **state)
+{
+	struct bz_opts o = bz_default;
+	u8 rd[3000];
+	char *kernel = bz_make(&bz_default), *initrd, *small;
+	struct boot_params_in in = { .kernel = kernel, .cmdline = "console=ttyS0" };
+	struct boot_fw_kernel k;
+	struct err err = { 0 };
+	char big[2100];
+
+	(void)state;
+	memset(rd, 0x5c, sizeof(rd));
+	initrd = bt_write_temp(rd, sizeof(rd));
+	in.initrd = initrd;
+	assert_int_equal(boot_linux_fw(&in, 256 * MiB, &k, &err), 0);
+	assert_int_equal(k.setup_len, PM_OFFSET);
+	assert_int_equal(k.kernel_len, PM_SIZE);
+	for (size_t i = 0; i < PM_SIZE; i++)
+		if (k.kernel[i] != pm_byte(i))
+			fail_msg("kernel byte %zu differs", i);
+	assert_int_equal(k.setup_gpa, BOOT_FW_SETUP_GPA);
+	assert_int_equal(k.kernel_gpa, BOOT_FW_KERNEL_GPA);
+	assert_int_equal(k.cmdline_gpa, BOOT_FW_CMDLINE_GPA);
+	assert_int_equal(k.cmdline_len, strlen("console=ttyS0") + 1);
+	assert_int_equal(k.initrd_len, sizeof(rd));
+	assert_memory_equal(k.initrd, rd, sizeof(rd));
+	/* as high as allowed, page aligned, below the firmware's 4 MiB */
+	assert_int_equal(k.initrd_gpa, (256 * MiB - BOOT_FW_RESERVE - sizeof(rd)) & ~0xfffull);
+	assert_int_equal(k.setup[0x210], 0xff); /* type_of_loader */
+	assert_int_equal(k.setup[0x211], 0x81); /* LOADED_HIGH | CAN_USE_HEAP */
+	assert_int_equal(k.setup[0x224] | k.setup[0x225] << 8, BOOT_FW_STACK_TOP - 0x200);
+	assert_int_equal(get32(k.setup + 0x228), BOOT_FW_CMDLINE_GPA);
+	assert_int_equal(get32(k.setup + 0x218), k.initrd_gpa);
+	assert_int_equal(get32(k.setup + 0x21c), sizeof(rd));
+	assert_int_equal(k.setup[0x300], 0x5a); /* the real-mode code is kept whole */
+	boot_fw_kernel_free(&k);
+
+	/* no initrd: size 0 */
+	in.initrd = NULL;
+	assert_int_equal(boot_linux_fw(&in, 256 * MiB, &k, &err), 0);
+	assert_null(k.initrd);
+	assert_int_equal(get32(k.setup + 0x21c), 0);
+	boot_fw_kernel_free(&k);
+
+	/* the kernel (init_size 8 MiB from 1 MiB) does not fit in 8 MiB of RAM */
+	assert_int_equal(boot_linux_fw(&in, 8 * MiB, &k, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "guest RAM ends at"));
+	boot_fw_kernel_free(&k);
+
+	/* no room for the initrd between the kernel and the firmware's reserve */
+	in.initrd = initrd;
+	assert_int_equal(boot_linux_fw(&in, 13 * MiB, &k, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "do not fit"));
+	boot_fw_kernel_free(&k);
+
+	/* a command line over the kernel's cmdline_size */
+	o.cmdline_size = 100;
+	small = bz_make(&o);
+	in.kernel = small;
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	in.cmdline = big;
+	assert_int_equal(boot_linux_fw(&in, 256 * MiB, &k, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "the kernel accepts 100"));
+	boot_fw_kernel_free(&k);
+	bt_remove_temp(kernel);
+	bt_remove_temp(small);
+	bt_remove_temp(initrd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_synthetic_bzimage),
+		cmocka_unit_test(test_fw_kernel),
 		cmocka_unit_test(test_relocates_when_pref_does_not_fit),
 		cmocka_unit_test(test_hostile_kernels),
 		cmocka_unit_test(test_not_a_bzimage),

@@ -6,10 +6,15 @@
  * shared word, and a LOCK ADD across two pages (an exclusive section) must lose no update, with
  * every CPU interpreting, every CPU in the JIT, and half of each. Cross-modifying code: a CPU
  * spinning in a loop (compiled, in the JIT runs) sees another CPU's store into that loop's code.
+ * A RAM-like region moving while another CPU runs (bt_mem_change from a machine call): the mover
+ * sees the new mapping right after its OUT, and the other CPU, which keeps reading and storing
+ * through the region, never sees the old mapping once a move is known complete, while a third
+ * thread harvests the region's dirty log and reports DMA; the verdicts of queued changes.
  */
 #include "bt-fallback/bt.h"
 #include "bt_test_mode.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,6 +195,227 @@ static void test_smp_cross_modifying_code(void **state)
 	assert_int_equal(f->cpu[0]->st.gpr[CPU_RAX], 1);
 }
 
+/* ------------------------------------------------------ a region moving */
+
+#define MOVE_A	    0x100000ull /* the window's two places */
+#define MOVE_B	    0x200000ull
+#define MOVE_MARK   0x5aa5c33cu /* the window's first dword */
+#define MOVE_REG    0x300000ull /* a BAR register: a store moves the window there */
+#define MOVE_VERD   0x301000ull /* a store runs the verdict checks */
+#define MOVE_WORKER 0x3b	/* the worker's entry in move_code */
+#define MOVE_ITERS  20000
+
+/*
+ * DATA: +0 seq (odd while a move is under way), +8 the old place, +16 the new, +24 the worker's
+ * iterations, +32 the mover is done, +40 the worker has started.
+ * mover (rbx = the window, rcx = the other place, rdi = moves, r11 = MOVE_REG):
+ *       1: cmp dword [rsi+40], 0; je 1b
+ *       2: inc dword [rsi]; xchg rbx, rcx; mov eax, ebx; mov [r11], eax; nop; nop
+ *          mov eax, [rbx]; cmp eax, MARK; jne 9f      (the new place is RAM at once)
+ *          mov eax, [rcx]; cmp eax, -1; jne 9f        (the old one is MMIO at once)
+ *          mov [rsi+8], rcx; mov [rsi+16], rbx; inc dword [rsi]; dec rdi; jnz 2b
+ *          mov dword [rsi+32], 1; int3
+ *       9: ud2
+ * worker (r10 counts the checked rounds):
+ *          mov dword [rsi+40], 1
+ *       2: mov eax, [rsi]; test eax, 1; jnz 3f
+ *          mov rcx, [rsi+8]; mov rbx, [rsi+16]; mov r8d, [rcx]; mov r9d, [rbx]
+ *          add dword [rbx+64], 1; mov edx, [rsi]; cmp eax, edx; jne 3f  (a move meanwhile)
+ *          cmp r8d, -1; jne 8f; cmp r9d, MARK; jne 8f; inc r10
+ *       3: inc qword [rsi+24]; cmp dword [rsi+32], 0; je 2b
+ *          test r10, r10; jz 2b; int3          (at least one checked round)
+ *       8: ud2
+ */
+static const u8 move_code[] = {
+	0x83, 0x7e, 0x28, 0x00, 0x74, 0xfa, 0xff, 0x06, 0x48, 0x87, 0xcb, 0x89, 0xd8, 0x41, 0x89,
+	0x03, 0x90, 0x90, 0x8b, 0x03, 0x3d, 0x3c, 0xc3, 0xa5, 0x5a, 0x75, 0x1e, 0x8b, 0x01, 0x83,
+	0xf8, 0xff, 0x75, 0x17, 0x48, 0x89, 0x4e, 0x08, 0x48, 0x89, 0x5e, 0x10, 0xff, 0x06, 0x48,
+	0xff, 0xcf, 0x75, 0xd5, 0xc7, 0x46, 0x20, 0x01, 0x00, 0x00, 0x00, 0xcc, 0x0f, 0x0b, 0xc7,
+	0x46, 0x28, 0x01, 0x00, 0x00, 0x00, 0x8b, 0x06, 0xa9, 0x01, 0x00, 0x00, 0x00, 0x75, 0x2a,
+	0x48, 0x8b, 0x4e, 0x08, 0x48, 0x8b, 0x5e, 0x10, 0x44, 0x8b, 0x01, 0x44, 0x8b, 0x0b, 0x83,
+	0x43, 0x40, 0x01, 0x8b, 0x16, 0x39, 0xd0, 0x75, 0x12, 0x41, 0x83, 0xf8, 0xff, 0x75, 0x1c,
+	0x41, 0x81, 0xf9, 0x3c, 0xc3, 0xa5, 0x5a, 0x75, 0x13, 0x49, 0xff, 0xc2, 0x48, 0xff, 0x46,
+	0x18, 0x83, 0x7e, 0x20, 0x00, 0x74, 0xc3, 0x4d, 0x85, 0xd2, 0x74, 0xbe, 0xcc, 0x0f, 0x0b,
+};
+
+/* mov [r12], eax (r12 = MOVE_VERD); mov eax, [rbx]; int3 */
+static const u8 verdict_code[] = { 0x41, 0x89, 0x04, 0x24, 0x8b, 0x03, 0xcc };
+
+struct move_fixture {
+	struct bt_mem mem;
+	struct bt_cpu *cpu[2];
+	u8 *code, *data, *win;
+	u64 at;		  /* where the window is */
+	unsigned nr_bad;  /* verdicts that were not the expected ones */
+	unsigned nr_mmio; /* accesses that reached the mmio callback */
+	int verdicts[6];
+};
+
+/* The window's device: a BAR register; a store to it moves the window (under the device lock). */
+static void move_mmio(void *opaque, unsigned cpu, u64 gpa, unsigned size, bool is_write, void *data)
+{
+	struct move_fixture *f = opaque;
+	u32 v = 0;
+
+	(void)cpu;
+	__atomic_fetch_add(&f->nr_mmio, 1, __ATOMIC_RELAXED);
+	if (!is_write) {
+		memset(data, 0xff, size);
+		return;
+	}
+	memcpy(&v, data, MIN(size, sizeof(v)));
+	if (gpa == MOVE_REG) {
+		if (bt_mem_unmap(&f->mem, f->at) ||
+		    bt_mem_change(&f->mem, v, 4096, f->win, BT_MEM_LOG_DIRTY))
+			f->nr_bad++;
+		f->at = v;
+	} else if (gpa == MOVE_VERD) {
+		/* Each verdict at once, against the table with the queued changes made. */
+		f->verdicts[0] = bt_mem_change(&f->mem, MOVE_B, 4096, f->win, 0);
+		f->verdicts[1] = bt_mem_change(&f->mem, MOVE_B - 4096, 8192, f->win, 0);
+		f->verdicts[2] = bt_mem_unmap(&f->mem, MOVE_B); /* cancels the queued map */
+		f->verdicts[3] = bt_mem_unmap(&f->mem, MOVE_B);
+		f->verdicts[4] = bt_mem_unmap(&f->mem, MOVE_A);
+		f->verdicts[5] = bt_mem_change(&f->mem, MOVE_B, 4096, f->win, 0);
+	}
+}
+
+static int move_setup(void **state)
+{
+	struct move_fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->code = aligned_alloc(4096, 4096);
+	f->data = aligned_alloc(4096, 8192);
+	f->win = aligned_alloc(4096, 4096);
+	if (!f->code || !f->data || !f->win)
+		return -1;
+	memset(f->code, 0xcc, 4096);
+	memset(f->data, 0, 8192);
+	memset(f->win, 0, 4096);
+	memcpy(f->win, &(u32){ MOVE_MARK }, 4);
+	f->mem.io_opaque = f;
+	f->mem.mmio = move_mmio;
+	f->at = MOVE_A;
+	if (bt_mem_map(&f->mem, CODE, 4096, f->code, false) ||
+	    bt_mem_map(&f->mem, DATA, 8192, f->data, false) ||
+	    bt_mem_change(&f->mem, MOVE_A, 4096, f->win, BT_MEM_LOG_DIRTY))
+		return -1;
+	for (unsigned i = 0; i < 2; i++) {
+		struct bt_cpu_config cfg =
+			bt_test_config((struct bt_cpu_config){ .mem = &f->mem, .index = i });
+
+		if (bt_cpu_create(&cfg, &f->cpu[i], NULL))
+			return -1;
+		bt_cpu_set_flat64(f->cpu[i]);
+		f->cpu[i]->st.gpr[CPU_RSI] = DATA;
+		f->cpu[i]->st.gpr[CPU_RSP] = DATA + 8192 - 256 * i;
+	}
+	*state = f;
+	return 0;
+}
+
+static int move_teardown(void **state)
+{
+	struct move_fixture *f = *state;
+
+	for (unsigned i = 0; i < 2; i++)
+		bt_cpu_destroy(f->cpu[i]);
+	bt_mem_destroy(&f->mem);
+	free(f->code);
+	free(f->data);
+	free(f->win);
+	free(f);
+	return 0;
+}
+
+static void *move_mover(void *p)
+{
+	struct smp_arg *a = p;
+	struct move_fixture *f = (struct move_fixture *)a->cpu->mem;
+
+	smp_thread(a);
+	__atomic_store_n((u32 *)(f->data + 32), 1, __ATOMIC_RELEASE); /* the worker stops too */
+	return NULL;
+}
+
+static bool move_done(const struct move_fixture *f)
+{
+	return __atomic_load_n((const u32 *)(f->data + 32), __ATOMIC_ACQUIRE) != 0;
+}
+
+static void test_smp_region_moves(void **state)
+{
+	struct move_fixture *f = *state;
+	struct smp_arg mover = { .cpu = f->cpu[0] }, worker = { .cpu = f->cpu[1] };
+	unsigned long log[1];
+	unsigned harvests = 0;
+	pthread_t t[2];
+	u32 added;
+
+	memcpy(f->code, move_code, sizeof(move_code));
+	memcpy(f->data + 8, &(u64){ MOVE_B }, 8); /* the old place: not mapped */
+	memcpy(f->data + 16, &(u64){ MOVE_A }, 8);
+	f->cpu[0]->st.rip = CODE;
+	f->cpu[0]->st.gpr[CPU_RBX] = MOVE_A;
+	f->cpu[0]->st.gpr[CPU_RCX] = MOVE_B;
+	f->cpu[0]->st.gpr[CPU_RDI] = MOVE_ITERS;
+	f->cpu[0]->st.gpr[CPU_R11] = MOVE_REG;
+	f->cpu[1]->st.rip = CODE + MOVE_WORKER;
+	assert_int_equal(pthread_create(&t[0], NULL, move_mover, &mover), 0);
+	assert_int_equal(pthread_create(&t[1], NULL, smp_thread, &worker), 0);
+	/* Outside bt_run: the display's dirty log and device DMA, while the window moves. */
+	while (!move_done(f)) {
+		int ret = bt_mem_dirty_log(&f->mem, harvests & 1 ? MOVE_B : MOVE_A, 4096, log);
+
+		assert_true(ret == 0 || ret == -ENOENT);
+		bt_mem_dma_written(&f->mem, DATA, 8192); /* the table walked under map_lock */
+		harvests++;
+	}
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	assert_int_equal(mover.why, BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu[0]->exc.vector, BT_EXC_BP); /* #UD: a stale mapping */
+	assert_int_equal(worker.why, BT_EXIT_EXCEPTION);
+	assert_int_equal(f->cpu[1]->exc.vector, BT_EXC_BP);
+	assert_int_equal(f->nr_bad, 0);
+	assert_int_equal(f->cpu[0]->st.gpr[CPU_RDI], 0);
+	/* Every round the worker checked stored into the window (RAM, not the mmio callback). */
+	memcpy(&added, f->win + 64, 4);
+	assert_true(f->cpu[1]->st.gpr[CPU_R10] >= 1);
+	assert_true(added >= f->cpu[1]->st.gpr[CPU_R10]);
+	/* At rest, the window is where the mover left it, logged. */
+	assert_int_equal(bt_mem_dirty_log(&f->mem, f->at, 4096, log), 0);
+	assert_int_equal(bt_mem_dirty_log(&f->mem, f->at ^ (MOVE_A ^ MOVE_B), 4096, log), -ENOENT);
+}
+
+/* Queued changes get their verdict at once, against the table as it will be. */
+static void test_smp_region_verdicts(void **state)
+{
+	struct move_fixture *f = *state;
+	struct smp_arg a = { .cpu = f->cpu[0] };
+
+	memcpy(f->code, verdict_code, sizeof(verdict_code));
+	f->cpu[0]->st.rip = CODE;
+	f->cpu[0]->st.gpr[CPU_RBX] = MOVE_B;
+	f->cpu[0]->st.gpr[CPU_R12] = MOVE_VERD;
+	smp_thread(&a);
+	assert_int_equal(f->cpu[0]->exc.vector, BT_EXC_BP);
+	assert_int_equal(f->verdicts[0], 0);
+	assert_int_equal(f->verdicts[1], -EEXIST); /* the queued map at B is there already */
+	assert_int_equal(f->verdicts[2], 0);
+	assert_int_equal(f->verdicts[3], -ENOENT);
+	assert_int_equal(f->verdicts[4], 0);
+	assert_int_equal(f->verdicts[5], 0);
+	/* Made before the next instruction: B is RAM (the mark), A is gone. */
+	assert_int_equal((u32)f->cpu[0]->st.gpr[CPU_RAX], MOVE_MARK);
+	assert_int_equal(f->mem.nr_changes, 0);
+	assert_null(bt_mem_region(&f->mem, MOVE_A));
+	assert_non_null(bt_mem_region(&f->mem, MOVE_B));
+	assert_int_equal(bt_mem_dirty_log(&f->mem, MOVE_B, 4096, (unsigned long[1]){ 0 }), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +426,9 @@ int main(void)
 						smp_teardown),
 		cmocka_unit_test_setup_teardown(test_smp_cross_modifying_code, smp_setup_mixed,
 						smp_teardown),
+		cmocka_unit_test_setup_teardown(test_smp_region_moves, move_setup, move_teardown),
+		cmocka_unit_test_setup_teardown(test_smp_region_verdicts, move_setup,
+						move_teardown),
 	};
 
 	return cmocka_run_group_tests_name("bt_smp", tests, NULL, NULL);

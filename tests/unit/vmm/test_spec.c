@@ -239,6 +239,26 @@ static void test_firmware_and_extras(void **state)
 		"boot.load_address: only valid with \"flat\", not with \"firmware\"\n");
 }
 
+static void test_firmware_with_kernel(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(parse(f, "{\"boot\": {\"firmware\": \"/usr/share/seabios/bios.bin\", "
+				  "\"kernel\": \"/k\", \"initrd\": \"/i\", \"cmdline\": \"x\"}}"),
+			 0);
+	assert_int_equal(f->spec.boot.kind, BOOT_FIRMWARE);
+	assert_string_equal(f->spec.boot.image, "/usr/share/seabios/bios.bin");
+	assert_string_equal(f->spec.boot.fw_kernel, "/k");
+	assert_string_equal(f->spec.boot.initrd, "/i");
+	assert_string_equal(f->spec.boot.cmdline, "x");
+
+	assert_int_equal(parse(f, "{\"boot\": {\"firmware\": \"b.bin\", \"kernel\": \"/k\", "
+				  "\"decompress\": \"host\"}}"),
+			 -EINVAL);
+	assert_diags(&f->d, "boot.decompress: only valid with \"kernel\" (a direct boot), not with "
+			    "\"firmware\"\n");
+}
+
 static void test_boot_methods(void **state)
 {
 	struct fixture *f = *state;
@@ -1149,6 +1169,7 @@ int main(void)
 		T(test_multiboot_modules),
 		T(test_flat_load_address),
 		T(test_firmware_and_extras),
+		T(test_firmware_with_kernel),
 		T(test_boot_methods),
 		T(test_cmdline_limit),
 		T(test_serial_targets),
