@@ -42,7 +42,8 @@ exec python3 - "$root/tests/integration" "$vmm" "$guest" "$tiny" "${REQS:-2000}"
 import json, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 sys.path.insert(0, sys.argv[1])
 from api_client import Api, Connection, wait_socket
-from guest_shell import GuestError, LinuxGuest, guest_dir
+from guest_shell import (SYSTEMD_CMDLINE, SYSTEMD_LOGIN, LinuxGuest, guest_dir,
+                         systemd_boot_files, vmdk_delta)
 
 vmm, gdefault, tiny = sys.argv[2], sys.argv[3], sys.argv[4]
 reqs, cycles, runs, vcpus, skip_linux = (int(a) for a in sys.argv[5:10])
@@ -261,33 +262,21 @@ def bench_power_button():
 def systemd_run(engine):
     """Boot the systemd guest to its login, log in, press the power button: (boot s, press s)."""
     d = tempfile.mkdtemp(prefix="vmm-bench-systemd-")
-    disk = os.path.join(d, "run.vmdk")
-    cmdline = "console=ttyS0 root=/dev/vda rw no_timer_check"
-    kernel, initrd = f"{sdir}/vmlinuz", f"{sdir}/initrd.img"
+    kernel, initrd = systemd_boot_files(sdir)
     try:
         if engine == "vmm":
-            # A delta names its parent inside its own folder (docs/security.md): a hard link.
-            base = os.path.join(d, "root.vmdk")
-            try:
-                os.link(f"{sdir}/root.vmdk", base)
-            except OSError:
-                shutil.copyfile(f"{sdir}/root.vmdk", base)
-            subprocess.run([vmm_img, "snapshot", base, disk], check=True,
-                           stdout=subprocess.DEVNULL)
-            g = LinuxGuest(kernel, initrd, cmdline=cmdline, memory_mib=512, vmm=vmm, accel="bt",
-                           disks=[{"path": disk, "format": "vmdk", "bus": "virtio"}], api=True)
+            disk, _ = vmdk_delta(f"{sdir}/root.vmdk", d, vmm_img)
+            g = LinuxGuest(kernel, initrd, cmdline=SYSTEMD_CMDLINE, memory_mib=512, vmm=vmm,
+                           accel="bt", disks=[{"path": disk, "format": "vmdk", "bus": "virtio"}],
+                           api=True)
         else:
             qs = os.path.join(d, "qmp.sock")
-            g = LinuxGuest(kernel, initrd, cmdline=cmdline, memory_mib=512, engine="qemu",
+            g = LinuxGuest(kernel, initrd, cmdline=SYSTEMD_CMDLINE, memory_mib=512, engine="qemu",
                            qemu_extra=["-snapshot", "-drive",
                                        f"file={sdir}/root.vmdk,format=vmdk,if=virtio",
                                        "-qmp", f"unix:{qs},server=on,wait=off"])
         try:
-            t0 = time.perf_counter()
-            g._read_until(b"vmm-guest login: ", 3000)
-            boot = time.perf_counter() - t0
-            g.sock.sendall(b"root\n")
-            g._read_until(b"# ", 120, g.transcript.rfind(b"login: "))
+            boot = g.login(SYSTEMD_LOGIN, 3000)
             g.run("true", 120)
             time.sleep(1)
             t0 = time.perf_counter()
@@ -295,12 +284,7 @@ def systemd_run(engine):
                 Api(g.api_path).put("vm.power-button")
             else:
                 Qmp(qs).cmd("system_powerdown")
-            try:  # read the console meanwhile: a peer may stall a guest whose output waits
-                while g.proc.poll() is None:
-                    g._read_more(time.monotonic() + 600, "the guest's shutdown")
-            except GuestError:
-                pass  # the console closes as the process exits
-            rc = g.wait_exit(600)
+            rc = g.read_until_exit(600)
             press = time.perf_counter() - t0
             if engine == "vmm" and rc != 0:
                 raise SystemExit(f"vmm exit status {rc} after the power button")

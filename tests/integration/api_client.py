@@ -6,6 +6,7 @@ tests do not share the server's assumptions."""
 import json
 import os
 import socket
+import threading
 import time
 
 
@@ -176,6 +177,27 @@ class Api:
                     return e
             since = j["next"]
         raise ApiError(f"no {name!r} event within {timeout} s")
+
+    def follow_events(self):
+        """What an orchestrator waiting on events sees from now up to the VMM's exit: a
+        started thread long-polling vm.events, and the list of event names it appends to.
+        join() the thread (it ends when the connection fails as the VMM exits)."""
+        seen = []
+        nxt = self.get("vm.events?since=0&timeout=0").json()["next"]
+
+        def follow():
+            since = nxt
+            try:
+                while True:
+                    j = self.get(f"vm.events?since={since}&timeout=30", timeout=60).json()
+                    seen.extend(e["event"] for e in j["events"])
+                    since = j["next"]
+            except Exception:
+                pass
+
+        th = threading.Thread(target=follow, daemon=True)
+        th.start()
+        return th, seen
 
 
 def pipe_fds(n):

@@ -31,6 +31,32 @@ def guest_dir(default):
 # A terminal control sequence (ECMA-48 CSI): ESC [ parameters intermediates final byte.
 CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
+# The Debian 12 systemd guest tests/integration/systemd_guest.sh builds in a folder: its kernel,
+# its own initramfs, the command line for its VMDK root on virtio-blk (no_timer_check: see
+# docs/architecture.md, lost PIT ticks on a loaded host), and its login prompt.
+SYSTEMD_CMDLINE = "console=ttyS0 root=/dev/vda rw no_timer_check"
+SYSTEMD_LOGIN = b"vmm-guest login: "
+
+
+def systemd_boot_files(gdir):
+    """The systemd guest's kernel and initramfs in gdir."""
+    return os.path.join(gdir, "vmlinuz"), os.path.join(gdir, "initrd.img")
+
+
+def vmdk_delta(base_vmdk, work, vmm_img):
+    """A new VMDK delta in folder work over base_vmdk, which is hard-linked (or copied) into
+    work first: a delta names its parent inside its own folder (docs/security.md). Returns
+    (the delta, the parent's path in work)."""
+    base = os.path.join(work, os.path.basename(base_vmdk))
+    try:
+        os.link(base_vmdk, base)
+    except OSError:
+        shutil.copyfile(base_vmdk, base)
+    disk = os.path.join(work, "run.vmdk")
+    subprocess.run([vmm_img, "snapshot", base, disk], check=True, stdout=subprocess.DEVNULL)
+    return disk, base
+
+
 class GuestError(Exception):
     pass
 
@@ -193,6 +219,31 @@ class LinuxGuest:
         if echo_end >= 0:
             body = body[body.find("\n", echo_end) + 1:]
         return int(m.group(1)), body.strip("\n")
+
+    def login(self, prompt, timeout, user=b"root"):
+        """Wait for a getty's prompt (a kernel panic before it fails at once), then log in as
+        user without a password and wait for the shell's prompt. Returns the seconds to the
+        login prompt."""
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        while prompt not in self.transcript:
+            if b"Kernel panic" in self.transcript:
+                raise GuestError("the guest's kernel panicked before the login prompt")
+            self._read_more(deadline, "the login prompt")
+        took = time.monotonic() - t0
+        self.sock.sendall(user + b"\n")
+        self._read_until(b"# ", 120, self.transcript.rfind(prompt))
+        return took
+
+    def read_until_exit(self, timeout):
+        """Keep reading the console until the process ends (a peer may stall a guest whose
+        console output nobody reads); returns its exit status."""
+        try:
+            while self.proc.poll() is None:
+                self._read_more(time.monotonic() + timeout, "the process's exit")
+        except GuestError:
+            pass  # the console closes as the process exits
+        return self.wait_exit(timeout)
 
     def poweroff(self, timeout=120):
         """`poweroff -f` in the guest; returns the process exit status."""

@@ -19,7 +19,6 @@ usage: linux_mgmt.py VMM DEFAULT_GUEST_DIR CASE
 Skips (77) when the guest is not built. Timeouts: $VMM_LINUX_TIMEOUT (default 600) per boot."""
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -70,21 +69,7 @@ def case_power_button():
                             120)
         if status != 0:
             fail(f"the guest has no power button input device or no acpid: {out!r}")
-        seen = []
-        nxt = api.get("vm.events?since=0&timeout=0").json()["next"]
-
-        def follow():  # what an orchestrator waiting on events sees, up to the VMM's exit
-            since = nxt
-            try:
-                while True:
-                    j = api.get(f"vm.events?since={since}&timeout=30", timeout=60).json()
-                    seen.extend(e["event"] for e in j["events"])
-                    since = j["next"]
-            except Exception:
-                pass
-
-        th = threading.Thread(target=follow, daemon=True)
-        th.start()
+        th, seen = api.follow_events()
         time.sleep(0.3)
         t0 = time.monotonic()
         api.must("PUT", "vm.power-button", 204)

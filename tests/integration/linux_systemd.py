@@ -17,12 +17,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_client import Api, wait_socket  # noqa: E402
-from guest_shell import GuestError, LinuxGuest  # noqa: E402
+from guest_shell import (SYSTEMD_CMDLINE, SYSTEMD_LOGIN, GuestError, LinuxGuest,  # noqa: E402
+                         systemd_boot_files, vmdk_delta)
 from harness import fail, skip  # noqa: E402
 
 vmm, vmm_img, gdir = sys.argv[1:4]
@@ -36,37 +36,26 @@ if r.returncode != 0:
     fail(f"systemd_guest.sh failed with {r.returncode}")
 
 work = tempfile.mkdtemp(prefix="vmm-systemd-guest-")
-base = os.path.join(work, "root.vmdk")
-try:
-    os.link(os.path.join(gdir, "root.vmdk"), base)
-except OSError:
-    shutil.copyfile(os.path.join(gdir, "root.vmdk"), base)
-disk = os.path.join(work, "run.vmdk")
-subprocess.run([vmm_img, "snapshot", base, disk], check=True)
+disk, base = vmdk_delta(os.path.join(gdir, "root.vmdk"), work, vmm_img)
 base_before = os.stat(base).st_mtime_ns
 
-# no_timer_check: Linux's boot-time check that the PIT ticks through the I/O APIC counts ticks
-# over ~80 ms of host time and panics below 5; on a loaded host the userspace PIT's edges,
-# delivered by the main loop, coalesce and the check can fail (this guest's kernel, seen at load
-# 16 on 2 cores). Linux skips the check by itself under VMware and KVM; the BT engine does not
-# announce a hypervisor Linux knows yet, and the PIT reinjects no lost ticks (docs/architecture.md).
-g = LinuxGuest(os.path.join(gdir, "vmlinuz"), os.path.join(gdir, "initrd.img"),
-               cmdline="console=ttyS0 root=/dev/vda rw no_timer_check", memory_mib=512,
-               vmm=vmm, accel="bt",
+# no_timer_check (SYSTEMD_CMDLINE): Linux's boot-time check that the PIT ticks through the I/O
+# APIC counts ticks over ~80 ms of host time and panics below 5; on a loaded host the userspace
+# PIT's edges, delivered by the main loop, coalesce and the check can fail (this guest's kernel,
+# seen at load 16 on 2 cores). Linux skips the check by itself under VMware and KVM; the BT
+# engine does not announce a hypervisor Linux knows yet, and the PIT reinjects no lost ticks
+# (docs/architecture.md).
+kernel, initrd = systemd_boot_files(gdir)
+g = LinuxGuest(kernel, initrd, cmdline=SYSTEMD_CMDLINE, memory_mib=512, vmm=vmm, accel="bt",
                disks=[{"path": disk, "format": "vmdk", "bus": "virtio"}], api=True,
                log=sys.stdout)
 try:
     wait_socket(g.api_path, g.proc)
     api = Api(g.api_path)
-    t0 = time.monotonic()
-    deadline = t0 + timeout
-    while b"vmm-guest login: " not in g.transcript:
-        if b"Kernel panic" in g.transcript:
-            fail("the guest's kernel panicked before the login prompt")
-        g._read_more(deadline, "the login prompt")
-    boot_s = time.monotonic() - t0
-    g.sock.sendall(b"root\n")
-    g._read_until(b"# ", 120, g.transcript.rfind(b"login: "))
+    try:
+        boot_s = g.login(SYSTEMD_LOGIN, timeout)
+    except GuestError as e:
+        fail(str(e))
     status, out = g.run("systemctl is-system-running; systemctl --failed --no-legend "
                         "--plain | cut -d' ' -f1", 120)
     lines = out.split("\n")
@@ -80,31 +69,12 @@ try:
         fail(f"the root, the daemons or logind's power button: {out!r}")
     print(f"\n--- booted to login in {boot_s:.0f} s; failed units: {failed_units or 'none'}")
 
-    seen = []
-    nxt = api.get("vm.events?since=0&timeout=0").json()["next"]
-
-    def follow():  # what an orchestrator waiting on events sees, up to the VMM's exit
-        since = nxt
-        try:
-            while True:
-                j = api.get(f"vm.events?since={since}&timeout=30", timeout=60).json()
-                seen.extend(e["event"] for e in j["events"])
-                since = j["next"]
-        except Exception:
-            pass
-
-    th = threading.Thread(target=follow, daemon=True)
-    th.start()
+    th, seen = api.follow_events()
     time.sleep(0.3)
     t1 = time.monotonic()
     mark = len(g.transcript)
     api.must("PUT", "vm.power-button", 204)
-    try:
-        while g.proc.poll() is None:
-            g._read_more(time.monotonic() + timeout, "the guest's shutdown")
-    except GuestError:
-        pass  # the console closes as the VMM exits
-    rc = g.wait_exit(timeout)
+    rc = g.read_until_exit(timeout)
     took = time.monotonic() - t1
     th.join(10)
     shutdown = g.transcript[mark:].decode("latin-1")
