@@ -1085,9 +1085,10 @@ static int snapshot_read_devmem(const struct snapshot *s, struct vm *vm, int fd,
 			       vm->spec->name, PLATFORM_MEMS_MAX);
 	if (s->format < 2) {
 		if (n)
-			log_info("%s: a format %u snapshot holds no video RAM: the screen shows what "
-				 "the new VM's board put there until the guest draws it again",
-				 s->dir, s->format);
+			log_info(
+				"%s: a format %u snapshot holds no video RAM: the screen shows what "
+				"the new VM's board put there until the guest draws it again",
+				s->dir, s->format);
 		return 0;
 	}
 	for (int i = 0; i < n || (unsigned)i < s->nr_mems; i++) {
