@@ -698,7 +698,7 @@ static const struct state_field pit_channel_fields[] = {
 	STATE_INT(struct pit_channel, irq_level, STATE_MAX(1)),
 	STATE_TIMER(struct pit_channel, timer),
 	STATE_U64(struct pit_channel, look_tick, STATE_SINCE(2)),
-	STATE_U32(struct pit_channel, owed, STATE_SINCE(2), STATE_CHECKED),
+	STATE_U32(struct pit_channel, owed, STATE_SINCE(2)),
 	STATE_END,
 };
 

@@ -18,6 +18,7 @@
 #include "devices/i8042.h"
 #include "devices/ich9_lpc.h"
 #include "devices/mch.h"
+#include "devices/pc_testdev.h"
 #include "devices/pci.h"
 #include "devices/piix.h"
 #include "devices/pvpanic.h"
@@ -66,6 +67,7 @@ struct board_pc {
 	struct board_irqchip *irqchip; /* accelerators without an in-kernel irqchip */
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
+	struct pc_testdev *pc_testdev;
 	struct pvpanic *pvpanic;
 	struct board_display *display; /* NULL without a display */
 	struct board_pv *pv;	       /* the paravirtual devices */
@@ -270,6 +272,19 @@ static int board_pc_create_debug(struct board_pc *b, struct err *err)
 		if (ret < 0)
 			return ret;
 		ret = board_pc_register(b, &testdev_device_ops, b->testdev, cfg.name, err);
+		if (ret < 0)
+			return ret;
+	}
+	if (dbg->pc_testdev) {
+		struct pc_testdev_config cfg = { .name = "pc-testdev" };
+		struct irq_line irqs[PC_TESTDEV_NR_IRQS];
+
+		for (unsigned n = 0; n < PC_TESTDEV_NR_IRQS; n++)
+			irqs[n] = board_pc_gsi_line(vm, n);
+		ret = pc_testdev_create(&vm->plat, &cfg, irqs, &b->pc_testdev, err);
+		if (ret < 0)
+			return ret;
+		ret = board_pc_register(b, &pc_testdev_device_ops, b->pc_testdev, cfg.name, err);
 		if (ret < 0)
 			return ret;
 	}
@@ -530,6 +545,7 @@ void board_pc_destroy(struct board_pc *b)
 	board_pv_destroy(b->pv);
 	board_fw_destroy(b->fw);
 	board_display_destroy(b->display);
+	platform_del_dev(&b->vm->plat, b->pc_testdev);
 	platform_del_dev(&b->vm->plat, b->testdev);
 	platform_del_dev(&b->vm->plat, b->debug_exit);
 	platform_del_dev(&b->vm->plat, b->piix);
@@ -541,6 +557,7 @@ void board_pc_destroy(struct board_pc *b)
 	platform_del_dev(&b->vm->plat, b->i8042);
 	platform_del_dev(&b->vm->plat, b->rtc);
 	platform_del_dev(&b->vm->plat, b->com1);
+	pc_testdev_destroy(b->pc_testdev);
 	if (b->testdev)
 		testdev_destroy(b->testdev);
 	if (b->debug_exit)

@@ -305,6 +305,7 @@ struct debug_spec {
 	u16 exit_port; /* isa-debug-exit style: the guest writes its exit status here */
 	enum spec_exit_code_style exit_code_style; /* only with exit_port */
 	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
+	bool pc_testdev;  /* QEMU's PC test device (ports 0xe0-0xeb, 0x2000-0x2017; 0xff000000) */
 	/*
 	 * Every this many ms of host time, pause, save the whole state, reset every device and
 	 * vCPU, load it back and resume (vm_state_roundtrip); 0: never.

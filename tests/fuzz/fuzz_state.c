@@ -22,6 +22,7 @@
 #include "devices/ioapic.h"
 #include "devices/ioapic_regs.h"
 #include "devices/lapic.h"
+#include "devices/pc_testdev.h"
 #include "devices/pci.h"
 #include "devices/pic.h"
 #include "devices/piix.h"
@@ -115,6 +116,9 @@ static void fuzz_machine_init(void)
 	struct ioapic *io;
 	struct hpet *h;
 	struct testdev *td;
+	struct pc_testdev_config ptc = { .name = "pc-testdev" };
+	struct irq_line pt_irqs[PC_TESTDEV_NR_IRQS] = { 0 };
+	struct pc_testdev *pt;
 	struct pvpanic_config pvc = { .name = "pvpanic", .port = PVPANIC_DEFAULT_PORT };
 	struct pvpanic *pv;
 	struct ahci *a;
@@ -131,7 +135,7 @@ static void fuzz_machine_init(void)
 	    pic_create(p, &picc, none, &fm.pic, NULL) || pit_create(p, &tc, none, &pit, NULL) ||
 	    ioapic_create(p, &ioc, &io, NULL) || lapic_create(p, &lc, &fm.lapic, NULL) ||
 	    hpet_create(p, &hpc, &h, NULL) || testdev_create(p, &tdc, none, &td, NULL) ||
-	    pvpanic_create(p, &pvc, &pv, NULL))
+	    pvpanic_create(p, &pvc, &pv, NULL) || pc_testdev_create(p, &ptc, pt_irqs, &pt, NULL))
 		abort();
 	ac.host = fm.host;
 	if (ahci_create(p, &ac, &a, NULL) || virtio_blk_create(p, fm.disk, &vc, &b, NULL) ||
@@ -152,6 +156,7 @@ static void fuzz_machine_init(void)
 	fuzz_add(&ahci_device_ops, a, "ahci0");
 	fuzz_add(&virtio_blk_device_ops, b, "virtio-blk0");
 	fuzz_add(&testdev_device_ops, td, "testdev");
+	fuzz_add(&pc_testdev_device_ops, pt, "pc-testdev");
 	fuzz_add(&pvpanic_device_ops, pv, "pvpanic");
 	fuzz_add(&vga_device_ops, fm.vga, "vga0");
 	fm.ready = true;
@@ -161,11 +166,12 @@ static void fuzz_machine_init(void)
 static void fuzz_drive(void)
 {
 	struct platform *p = &fm.tp.p;
-	static const u16 ports[] = { 0x20,  0x21,  0xa0,  0xa1,	 0x40,	0x42,  0x61,
-				     0x3f8, 0x3f9, 0x3fa, 0x3fd, 0x3fe, 0x60,  0x64,
-				     0x71,  0x600, 0x604, 0x608, 0x620, 0x4d0, 0xcfc };
+	static const u16 ports[] = { 0x20,  0x21,  0xa0,  0xa1,	 0x40,	0x42, 0x61, 0x3f8,
+				     0x3f9, 0x3fa, 0x3fd, 0x3fe, 0x60,	0x64, 0x71, 0x600,
+				     0x604, 0x608, 0x620, 0x4d0, 0xcfc, 0xe0 };
 	static const u64 mmio[] = { IOAPIC_DEFAULT_BASE + 0x10, HPET_DEFAULT_BASE + 0xf0,
-				    HPET_DEFAULT_BASE + 0x100, TESTDEV_DEFAULT_MMIO_GPA };
+				    HPET_DEFAULT_BASE + 0x100, TESTDEV_DEFAULT_MMIO_GPA,
+				    PC_TESTDEV_IOMEM_GPA };
 
 	for (size_t i = 0; i < ARRAY_SIZE(ports); i++)
 		(void)bus_read(&p->pio, ports[i], 1);

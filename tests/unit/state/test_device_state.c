@@ -28,6 +28,7 @@
 #include "devices/lapic.h"
 #include "devices/lapic_regs.h"
 #include "devices/mch.h"
+#include "devices/pc_testdev.h"
 #include "devices/pci.h"
 #include "devices/pic.h"
 #include "devices/piix.h"
@@ -484,6 +485,46 @@ static void testdev_case_destroy(struct env *e, void *dev)
 {
 	(void)e;
 	testdev_destroy(dev);
+}
+
+/* pc-testdev: ISA lines 0..NR_LINES-1 on the fake lines, the others unwired */
+static void *pc_testdev_case_create(struct env *e)
+{
+	struct pc_testdev_config cfg = { .name = "pc-testdev" };
+	struct irq_line irqs[PC_TESTDEV_NR_IRQS] = { 0 };
+	struct pc_testdev *t;
+
+	for (unsigned n = 0; n < NR_LINES; n++)
+		irqs[n] = fake_irq_line(&e->lines[n], n);
+	assert_int_equal(pc_testdev_create(&e->tp.p, &cfg, irqs, &t, NULL), 0);
+	return t;
+}
+
+static void pc_testdev_case_drive(struct env *e, void *dev)
+{
+	(void)dev;
+	pio_w(e, PC_TESTDEV_PORT_DATA, 4, 0xdeadbeef);
+	pio_w(e, PC_TESTDEV_PORT_BYTE + 1, 1, 0x5a);
+	pio_w(e, PC_TESTDEV_PORT_IRQ + 3, 1, 1);
+	pio_w(e, PC_TESTDEV_PORT_IRQ + 20, 1, 1);
+	mmio_w(e, PC_TESTDEV_IOMEM_GPA, 8, 0x0123456789abcdefull);
+	mmio_w(e, PC_TESTDEV_IOMEM_GPA + PC_TESTDEV_IOMEM_BYTES - 4, 4, 0xcafef00d);
+}
+
+static void pc_testdev_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max >= 4) {
+		out[0] = pio_r(e, PC_TESTDEV_PORT_DATA, 4);
+		out[1] = mmio_r(e, PC_TESTDEV_IOMEM_GPA, 8);
+		out[2] = mmio_r(e, PC_TESTDEV_IOMEM_GPA + PC_TESTDEV_IOMEM_BYTES - 4, 4);
+		out[3] = (u64)fake_irq_level(&e->lines[3]);
+	}
+}
+
+static void pc_testdev_case_destroy(struct env *e, void *dev)
+{
+	(void)e;
+	pc_testdev_destroy(dev);
 }
 
 /* pci-host */
@@ -1180,6 +1221,7 @@ static const struct dev_case dev_cases[] = {
 	{ "debug-exit", "debug_exit", &debug_exit_device_ops, debug_exit_case_create, nothing_drive,
 	  nothing_probe, debug_exit_case_destroy },
 	CASE("testdev", "testdev", testdev_device_ops, testdev),
+	CASE("pc-testdev", "pc_testdev", pc_testdev_device_ops, pc_testdev),
 	CASE("fw-cfg", "fw_cfg", fw_cfg_device_ops, fw_cfg),
 	CASE("debugcon", "debugcon", debugcon_device_ops, debugcon),
 	{ "pvpanic", "pvpanic", &pvpanic_device_ops, pvpanic_case_create, pvpanic_case_drive,
