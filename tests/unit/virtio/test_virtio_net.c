@@ -164,7 +164,8 @@ static u8 ctrl(struct fx *f, u8 cls, u8 cmd, const void *data, u32 len)
 
 	ram(f, HDRS + 0x1000)[0] = cls;
 	ram(f, HDRS + 0x1000)[1] = cmd;
-	memcpy(ram(f, HDRS + 0x1100), data, len);
+	if (len) /* data may be NULL then: memcpy's arguments must not be */
+		memcpy(ram(f, HDRS + 0x1100), data, len);
 	ram(f, HDRS + 0x2000)[0] = 0xee;
 	if (len)
 		vdrv_offer(&f->d, q, s, 3);
