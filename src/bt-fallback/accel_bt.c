@@ -310,6 +310,37 @@ err_free:
 	return ret;
 }
 
+/* How many of the most called interpreter handlers vm.counters and the --log=bt report name. */
+#define ACCEL_BT_HELPER_TOP 12
+
+struct accel_bt_line {
+	char buf[2048];
+	size_t len;
+};
+
+static void accel_bt_line_add(void *opaque, const char *name, u64 value)
+{
+	struct accel_bt_line *l = opaque;
+	int n;
+
+	if (l->len >= sizeof(l->buf))
+		return;
+	n = snprintf(l->buf + l->len, sizeof(l->buf) - l->len, " %s=%" PRIu64, name, value);
+	if (n > 0)
+		l->len += (size_t)n;
+}
+
+/* --log=bt: where the time outside generated code came from (docs/bt-jit.md "Counters"). */
+static void accel_bt_log_jit_stats(struct accel_vcpu *v)
+{
+	struct accel_bt_line l = { .len = 0 };
+
+	if (!(log_categories & LOG_CAT_BT))
+		return;
+	bt_jit_counters(v->cpu, ACCEL_BT_HELPER_TOP, accel_bt_line_add, &l);
+	log_dbg(LOG_CAT_BT, "bt: vcpu%u: JIT figures:%s", v->index, l.buf);
+}
+
 static void accel_bt_vcpu_destroy(struct accel_vcpu *v)
 {
 	struct accel_vm *avm;
@@ -338,6 +369,7 @@ static void accel_bt_vcpu_destroy(struct accel_vcpu *v)
 			" flushes",
 			v->index, j->nr_compiled, j->nr_failed, j->code.used >> 10,
 			j->code.size >> 10, j->nr_flushes);
+		accel_bt_log_jit_stats(v);
 	}
 	bt_cpu_destroy(v->cpu);
 	pthread_cond_destroy(&v->cond);
@@ -562,13 +594,8 @@ static void accel_bt_vcpu_counters(struct accel_vcpu *v, accel_counter_fn fn, vo
 	fn(opaque, "cr3_loads", v->cpu->tlb_stats.nr_cr3);
 	fn(opaque, "invlpgs", v->cpu->tlb_stats.nr_invlpg);
 	fn(opaque, "code_bytes", c->arena_used);
-	if (j) { /* the JIT tier (bt.engine jit) */
-		fn(opaque, "jit_blocks_compiled", j->nr_compiled);
-		fn(opaque, "jit_blocks_not_compiled", j->nr_failed);
-		fn(opaque, "jit_links", j->nr_links);
-		fn(opaque, "jit_flushes", j->nr_flushes);
-		fn(opaque, "jit_code_bytes", j->code.used);
-	}
+	if (j) /* the JIT tier (bt.engine jit) */
+		bt_jit_counters(v->cpu, ACCEL_BT_HELPER_TOP, fn, opaque);
 }
 
 /* Device DMA into RAM: the engine drops translated code from those pages at its next block. */

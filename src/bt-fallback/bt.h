@@ -632,6 +632,7 @@ struct bt_cpu {
 	u64 jit_tmp;
 	u64 jit_target; /* an indirect CALL's target across its push */
 	u32 jit_post;
+	u32 jit_why; /* why generated code left (enum bt_jit_why), stored as it leaves */
 	u32 jit_post_seg, jit_post_size;
 	u64 jit_post_off;
 	bool flat; /* bt_cpu_set_flat64: linear = physical despite CR0.PG, until a CR3 load */

@@ -135,21 +135,34 @@ static bool bt_run_jit(struct bt_cpu *cpu, struct bt_block *b, u64 end, struct b
 	if (b->mode != BT_MODE_LONG64 || cpu->st.seg[CPU_CS].base || b->rip != cpu->st.rip ||
 	    (cpu->st.rflags & (BT_TF | BT_VM | BT_RF)) || cpu->st.interrupt_shadow ||
 	    (cpu->dbg_insn | cpu->dbg_data | cpu->dbg_io | cpu->db_deferred))
-		return false;
+		goto interp;
 	if (!b->jit[user] && b->hot != UINT32_MAX && ++b->hot >= j->threshold)
 		bt_jit_compile(cpu, b, user);
 	entry = b->jit[user];
 	if (!entry || b->nr_insns > end - cpu->icount)
-		return false;
-	if (*link && *link_gen == j->flush_gen && (*link)->user == user)
-		bt_jit_link(cpu, *link, b);
+		goto interp;
+	if (*link) {
+		enum bt_jit_nolink why = BT_JIT_NOLINK_OTHER;
+
+		if (*link_gen == j->flush_gen && (*link)->user == user)
+			why = bt_jit_link(cpu, *link, b);
+		if (why != BT_JIT_NOLINK_NR)
+			j->nr_nolink[why]++;
+	}
 	cpu->cur_block = b;
 	cpu->end_block = false;
 	*link = bt_jit_run(cpu, entry);
 	*link_gen = j->flush_gen;
+	j->nr_why[*link ? BT_JIT_WHY_DIRECT : cpu->jit_why]++;
 	cpu->cur_block = NULL;
 	*prev = *link ? (*link)->from : NULL;
 	return true;
+
+interp:
+	j->nr_interp++;
+	if (*link)
+		j->nr_nolink[BT_JIT_NOLINK_COLD]++;
+	return false;
 }
 
 static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, u64 end)
@@ -192,6 +205,12 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 					continue;
 			}
 		}
+		/*
+		 * An exit to another page that missed its jump-cache probe: through the jump cache
+		 * (filling it for the next probe), not the successor shortcut.
+		 */
+		if (link && link->far && link_gen == cpu->jit->flush_gen)
+			prev = NULL;
 		b = bt_next_block(cpu, prev);
 		cpu->trace[cpu->trace_pos++ % BT_TRACE_LEN] = b->rip;
 		if (cpu->jit && bt_run_jit(cpu, b, end, &link, &link_gen, &prev)) {

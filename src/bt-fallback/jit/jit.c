@@ -16,6 +16,7 @@
 
 #include <cpuid.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,11 @@ int bt_jit_init(struct bt_cpu *cpu, unsigned threshold, size_t code_bytes)
 
 	if (!j)
 		return -ENOMEM;
+	j->helper = calloc(BT_JIT_HELPER_KEYS, sizeof(*j->helper));
+	if (!j->helper) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
 	ret = bt_codebuf_init(&j->code, code_bytes ? code_bytes : BT_JIT_CODE_BYTES_DEFAULT);
 	if (ret < 0)
 		goto err_free;
@@ -78,6 +84,7 @@ int bt_jit_init(struct bt_cpu *cpu, unsigned threshold, size_t code_bytes)
 err_code:
 	bt_codebuf_destroy(&j->code);
 err_free:
+	free(j->helper);
 	free(j);
 	return ret;
 }
@@ -87,6 +94,7 @@ void bt_jit_destroy(struct bt_cpu *cpu)
 	if (!cpu->jit)
 		return;
 	bt_codebuf_destroy(&cpu->jit->code);
+	free(cpu->jit->helper);
 	free(cpu->jit);
 	cpu->jit = NULL;
 }
@@ -108,7 +116,7 @@ static struct bt_jit_code *bt_jit_code_of(const u8 *entry)
 	return code;
 }
 
-void bt_jit_link(struct bt_cpu *cpu, struct bt_jit_exit *x, struct bt_block *target)
+enum bt_jit_nolink bt_jit_link(struct bt_cpu *cpu, struct bt_jit_exit *x, struct bt_block *target)
 {
 	struct bt_jit *j = cpu->jit;
 	const struct bt_block *from = x->from;
@@ -119,12 +127,23 @@ void bt_jit_link(struct bt_cpu *cpu, struct bt_jit_exit *x, struct bt_block *tar
 	 * page is then the source's under any mapping that reaches the source, so no TLB change
 	 * can make the link wrong. A target reaching into a second page is never linked.
 	 */
-	if (x->to || !entry || !from->valid || !target->valid || target->pages[1].block ||
-	    ((from->rip ^ target->rip) & BT_PAGE_MASK) || target->rip != x->target ||
+	if (x->to)
+		return BT_JIT_NOLINK_NR;
+	if (!entry)
+		return BT_JIT_NOLINK_COLD;
+	if ((from->rip ^ target->rip) & BT_PAGE_MASK)
+		return BT_JIT_NOLINK_PAGE;
+	if (target->pages[1].block) {
+		/* From now on the exit probes the jump cache, which checks the second page too. */
+		if (x->probe && !bt_emit_patch_rel32(x->field, x->probe))
+			return BT_JIT_NOLINK_OTHER;
+		return BT_JIT_NOLINK_SPAN;
+	}
+	if (!from->valid || !target->valid || target->rip != x->target ||
 	    target->mode != from->mode)
-		return;
+		return BT_JIT_NOLINK_OTHER;
 	if (!bt_emit_patch_rel32(x->field, bt_codebuf_rw(&j->code, entry)))
-		return;
+		return BT_JIT_NOLINK_OTHER;
 	x->to = target;
 	x->next_in = target->jit_in;
 	if (x->next_in)
@@ -132,6 +151,7 @@ void bt_jit_link(struct bt_cpu *cpu, struct bt_jit_exit *x, struct bt_block *tar
 	x->pprev_in = &target->jit_in;
 	target->jit_in = x;
 	j->nr_links++;
+	return BT_JIT_NOLINK_NR;
 }
 
 static void bt_jit_unlink(struct bt_jit_exit *x)
@@ -182,6 +202,75 @@ void bt_jit_flush(struct bt_cpu *cpu)
 	j->flush_gen++;
 	j->nr_flushes++;
 	j->want_flush = false;
+}
+
+/* "jit_helper_<opcode>_<ModRM.reg>", the opcode with its escape bytes: 0f af, 0f 38 f0... */
+static void bt_jit_helper_name(char *buf, size_t len, unsigned key)
+{
+	static const char *const esc[4] = { "", "0f", "0f38", "0f3a" };
+	unsigned op = key >> 3;
+
+	snprintf(buf, len, "jit_helper_%s%02x_%u", esc[op >> 8], op & 0xff, key & 7);
+}
+
+void bt_jit_counters(const struct bt_cpu *cpu, unsigned top,
+		     void (*fn)(void *opaque, const char *name, u64 value), void *opaque)
+{
+	static const char *const why[BT_JIT_WHY_NR] = {
+		[BT_JIT_WHY_DIRECT] = "jit_exits_direct",
+		[BT_JIT_WHY_INDIRECT] = "jit_exits_indirect_miss",
+		[BT_JIT_WHY_HELPER] = "jit_exits_helper",
+		[BT_JIT_WHY_END_BLOCK] = "jit_exits_end_block",
+		[BT_JIT_WHY_BUDGET] = "jit_exits_budget",
+		[BT_JIT_WHY_SMC] = "jit_exits_smc",
+	};
+	static const char *const nolink[BT_JIT_NOLINK_NR] = {
+		[BT_JIT_NOLINK_COLD] = "jit_nolink_cold",
+		[BT_JIT_NOLINK_PAGE] = "jit_nolink_page",
+		[BT_JIT_NOLINK_SPAN] = "jit_nolink_span",
+		[BT_JIT_NOLINK_OTHER] = "jit_nolink_other",
+	};
+	const struct bt_jit *j = cpu->jit;
+	u64 calls = 0, leaves = 0, last = UINT64_MAX;
+	unsigned last_key = 0;
+	char name[48];
+
+	fn(opaque, "jit_blocks_compiled", j->nr_compiled);
+	fn(opaque, "jit_blocks_not_compiled", j->nr_failed);
+	fn(opaque, "jit_links", j->nr_links);
+	fn(opaque, "jit_flushes", j->nr_flushes);
+	fn(opaque, "jit_code_bytes", j->code.used);
+	fn(opaque, "jit_entries", j->nr_entries);
+	fn(opaque, "jit_blocks_interpreted", j->nr_interp);
+	for (unsigned i = 0; i < BT_JIT_WHY_NR; i++)
+		fn(opaque, why[i], j->nr_why[i]);
+	for (unsigned i = 0; i < BT_JIT_NOLINK_NR; i++)
+		fn(opaque, nolink[i], j->nr_nolink[i]);
+	for (unsigned k = 0; k < BT_JIT_HELPER_KEYS; k++) {
+		calls += j->helper[k].calls;
+		leaves += j->helper[k].leaves;
+	}
+	fn(opaque, "jit_helper_calls", calls);
+	fn(opaque, "jit_helper_leaves", leaves);
+	/* The top opcodes by calls, in descending order (ties by key), each call counted once. */
+	for (unsigned n = 0; n < top; n++) {
+		unsigned best = BT_JIT_HELPER_KEYS;
+
+		for (unsigned k = 0; k < BT_JIT_HELPER_KEYS; k++) {
+			u64 v = j->helper[k].calls;
+
+			if (!v || v > last || (v == last && k <= last_key))
+				continue;
+			if (best == BT_JIT_HELPER_KEYS || v > j->helper[best].calls)
+				best = k;
+		}
+		if (best == BT_JIT_HELPER_KEYS)
+			break;
+		last = j->helper[best].calls;
+		last_key = best;
+		bt_jit_helper_name(name, sizeof(name), best);
+		fn(opaque, name, last);
+	}
 }
 
 /* ------------------------------------------------- called from generated code */

@@ -24,13 +24,15 @@
 
 /* An exit of generated code to a known guest address, which the dispatcher may link. */
 struct bt_jit_exit {
-	struct bt_block *from;			 /* the block it leaves */
-	u64 target;				 /* guest RIP it goes to */
-	u8 *field;				 /* the rel32 to patch (writable view) */
-	u8 *stub;				 /* where it goes while unlinked (writable view) */
+	struct bt_block *from; /* the block it leaves */
+	u64 target;	       /* guest RIP it goes to */
+	u8 *field;	       /* the rel32 to patch (writable view) */
+	u8 *stub;	       /* where it goes while unlinked (writable view) */
+	u8 *probe; /* its jump-cache probe, for a target that cannot be linked (writable view) */
 	struct bt_block *to;			 /* the block it is linked to, or NULL */
 	struct bt_jit_exit *next_in, **pprev_in; /* in to->jit_in */
 	u8 user;				 /* CPL class of the code */
+	bool far; /* to another linear page: never linked, its stub probes the jump cache */
 };
 
 /* The generated code of one block for one CPL class. */
@@ -42,6 +44,38 @@ struct bt_jit_code {
 	u8 user;
 };
 
+/*
+ * Why generated code returned to the dispatcher (cpu->jit_why, stored by the code just before
+ * it leaves; a direct exit, RAX = its record, stores nothing).
+ */
+enum bt_jit_why {
+	BT_JIT_WHY_DIRECT,    /* an unlinked exit to a known address (then: why no link) */
+	BT_JIT_WHY_INDIRECT,  /* JMP/CALL/RET whose target the jump cache had no code for */
+	BT_JIT_WHY_HELPER,    /* after a handler that leaves, or one ending the block */
+	BT_JIT_WHY_END_BLOCK, /* a handler ended the block (cpu->end_block) */
+	BT_JIT_WHY_BUDGET,    /* the block entry found the budget spent: slice end, kick, INTR */
+	BT_JIT_WHY_SMC,	      /* a store into the running block's own code */
+	BT_JIT_WHY_NR,
+};
+
+/* Why the dispatcher did not link a direct exit to the block that followed it. */
+enum bt_jit_nolink {
+	BT_JIT_NOLINK_COLD,  /* the target has no code (not hot yet, or cannot be compiled) */
+	BT_JIT_NOLINK_PAGE,  /* the target is in another linear page */
+	BT_JIT_NOLINK_SPAN,  /* the target reaches into a second page */
+	BT_JIT_NOLINK_OTHER, /* another mode or CPL class, the code was flushed, no room */
+	BT_JIT_NOLINK_NR,
+};
+
+/* Helper statistics keys: the decoded opcode and ModRM.reg (the group selector). */
+#define BT_JIT_HELPER_KEYS    (0x400 * 8)
+#define BT_JIT_HELPER_KEY(in) ((unsigned)((in)->opcode & 0x3ff) << 3 | ((in)->modrm_reg & 7))
+
+/* Per key: calls into the handler from generated code, and those after which the code left. */
+struct bt_jit_helper_stat {
+	u64 calls, leaves;
+};
+
 struct bt_jit {
 	struct bt_codebuf code;
 	unsigned threshold;
@@ -51,6 +85,11 @@ struct bt_jit {
 	bool want_flush; /* the code buffer is full: flush at the next block boundary */
 	bool bmi2;	 /* the host has SHRX etc. */
 	u64 nr_compiled, nr_failed, nr_links, nr_flushes, nr_entries;
+	/* Where the time outside generated code comes from (bt_jit_counters reports them). */
+	u64 nr_why[BT_JIT_WHY_NR];
+	u64 nr_nolink[BT_JIT_NOLINK_NR];
+	u64 nr_interp; /* blocks the dispatcher interpreted (not hot, not compiled, debug state) */
+	struct bt_jit_helper_stat *helper; /* [BT_JIT_HELPER_KEYS], counted by generated code */
 };
 
 /* Set up cpu->jit (at CPU creation, before any sandbox): 0, or a negative errno. */
@@ -66,8 +105,19 @@ void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user);
 /* Run generated code from entry. Returns the exit taken when it may be linked, else NULL. */
 struct bt_jit_exit *bt_jit_run(struct bt_cpu *cpu, void *entry);
 
-/* x left its block for target, which has code for x's CPL class: link them if allowed. */
-void bt_jit_link(struct bt_cpu *cpu, struct bt_jit_exit *x, struct bt_block *target);
+/*
+ * x left its block for target, which has code for x's CPL class: link them if allowed. Returns
+ * BT_JIT_NOLINK_NR when linked (or already), else why not.
+ */
+enum bt_jit_nolink bt_jit_link(struct bt_cpu *cpu, struct bt_jit_exit *x, struct bt_block *target);
+
+/*
+ * The JIT's figures for vm.counters (name, value): compiled blocks, links, flushes, exits to the
+ * dispatcher by reason, links not made by reason, helper calls in all and the most called
+ * opcodes. top: how many opcodes to name.
+ */
+void bt_jit_counters(const struct bt_cpu *cpu, unsigned top,
+		     void (*fn)(void *opaque, const char *name, u64 value), void *opaque);
 
 /* b is being dropped from the cache: forget its code, unlink what jumps to it. */
 void bt_jit_block_dropped(struct bt_cpu *cpu, struct bt_block *b);

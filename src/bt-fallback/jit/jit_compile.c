@@ -177,6 +177,19 @@ static void jit_add_mem(struct jit_ctx *c, s32 off, s32 v)
 		bt_emit_alu_rm_imm(&c->e, v > 0 ? 0 : 5, 8, jit_cpu(off), v > 0 ? v : -v);
 }
 
+/* ADD qword [stat], 1 through RAX (the host flags are stored: a helper call follows or an exit). */
+static void jit_count_stat(struct jit_ctx *c, u64 *stat)
+{
+	bt_emit_mov_r_imm(&c->e, BT_H_RAX, (u64)(uintptr_t)stat);
+	bt_emit_alu_rm_imm(&c->e, 0, 8, bt_rm_mem(BT_H_RAX, 0), 1);
+}
+
+/* Before a jump to the dispatcher: why generated code leaves (cpu->jit_why). */
+static void jit_set_why(struct jit_ctx *c, enum bt_jit_why why)
+{
+	bt_emit_mov_rm_imm(&c->e, 4, jit_cpu(OFF(jit_why)), why);
+}
+
 static void jit_writeback(struct jit_ctx *c, u16 regs)
 {
 	for (unsigned g = 0; g < CPU_NR_GPRS; g++)
@@ -501,6 +514,7 @@ static void jit_emit_mem_stub(struct jit_ctx *c, struct jit_mem_stub *s)
 		jit_store_imm64(c, OFF(st.rip),
 				s->smc_exit == JIT_SMC_TARGET ? s->smc_target : c->next);
 	}
+	jit_set_why(c, BT_JIT_WHY_SMC);
 	bt_emit_alu_rm_r(&c->e, 6, 4, bt_rm_reg(BT_H_RAX), BT_H_RAX);
 	bt_emit_patch_rel32(bt_emit_jmp32(&c->e), bt_codebuf_rw(c->cb, c->cpu->jit->exit));
 }
@@ -531,11 +545,18 @@ static void jit_jump_to(struct jit_ctx *c, u64 target)
 	jit_exit_direct(c, bt_emit_jmp32(&c->e), target);
 }
 
-/* An indirect jump to RAX (64-bit target, flags and registers already stored). */
-static void jit_jump_indirect(struct jit_ctx *c, bool ret_check, s32 rsp_delta)
+#define JIT_JC_MISSES 4
+
+/*
+ * The jump-cache probe for the 64-bit target in RAX (flags and registers stored): jumps to the
+ * target's code when the cache holds a block for it that is valid under this CPU's TLB state
+ * (the entry's generations) and has code for this CPL class. Else the code falls to one of the
+ * JIT_JC_MISSES jump fields put in miss, with RAX still the target. Clobbers RCX, RDX, RDI.
+ */
+static void jit_jc_probe(struct jit_ctx *c, u8 *miss[JIT_JC_MISSES])
 {
 	s32 jc = OFF(cache.jc[c->user][0]);
-	struct jit_tail *t;
+	u8 *global;
 
 	bt_emit_mov_r_rm(&c->e, 4, BT_H_RCX, bt_rm_reg(BT_H_RAX));
 	bt_emit_shift_imm(&c->e, 5, 4, bt_rm_reg(BT_H_RCX), 12);
@@ -548,35 +569,36 @@ static void jit_jump_indirect(struct jit_ctx *c, bool ret_check, s32 rsp_delta)
 		&c->e, 4, BT_H_RDI,
 		bt_rm_sib(BT_H_R15, BT_H_RCX, 0, jc + (s32)offsetof(struct bt_jc_entry, gen)));
 	bt_emit_alu_r_rm(&c->e, 7, 4, BT_H_RDI, jit_cpu(OFF(cache.jc_gen)));
-	t = &c->tail[c->nr_tail++];
-	*t = (struct jit_tail){ .field = bt_emit_jcc32(&c->e, BT_CC_NE),
-				.kind = ret_check ? JIT_TAIL_RETGP : JIT_TAIL_MISS,
-				.idx = c->idx,
-				.st = c->st,
-				.rsp_delta = rsp_delta };
+	miss[0] = bt_emit_jcc32(&c->e, BT_CC_NE);
 	bt_emit_mov_r_rm(
 		&c->e, 4, BT_H_RDI,
 		bt_rm_sib(BT_H_R15, BT_H_RCX, 0, jc + (s32)offsetof(struct bt_jc_entry, ng_gen)));
 	bt_emit_test_rm_r(&c->e, 4, bt_rm_reg(BT_H_RDI), BT_H_RDI);
-	{
-		u8 *global = bt_emit_jcc8(&c->e, BT_CC_E);
-
-		bt_emit_alu_r_rm(&c->e, 7, 4, BT_H_RDI, jit_cpu(OFF(cache.jc_ng_gen)));
-		t = &c->tail[c->nr_tail++];
-		*t = c->tail[c->nr_tail - 2];
-		t->field = bt_emit_jcc32(&c->e, BT_CC_NE);
-		bt_emit_patch_rel8(global, c->e.p);
-	}
+	global = bt_emit_jcc8(&c->e, BT_CC_E);
+	bt_emit_alu_r_rm(&c->e, 7, 4, BT_H_RDI, jit_cpu(OFF(cache.jc_ng_gen)));
+	miss[1] = bt_emit_jcc32(&c->e, BT_CC_NE);
+	bt_emit_patch_rel8(global, c->e.p);
 	bt_emit_alu_r_rm(&c->e, 7, 8, BT_H_RAX, bt_rm_mem(BT_H_RDX, BOFF(rip)));
-	t = &c->tail[c->nr_tail++];
-	*t = c->tail[c->nr_tail - 2];
-	t->field = bt_emit_jcc32(&c->e, BT_CC_NE);
+	miss[2] = bt_emit_jcc32(&c->e, BT_CC_NE);
 	bt_emit_mov_r_rm(&c->e, 8, BT_H_RDX, bt_rm_mem(BT_H_RDX, BOFF(jit[c->user])));
 	bt_emit_test_rm_r(&c->e, 8, bt_rm_reg(BT_H_RDX), BT_H_RDX);
-	t = &c->tail[c->nr_tail++];
-	*t = c->tail[c->nr_tail - 2];
-	t->field = bt_emit_jcc32(&c->e, BT_CC_E);
+	miss[3] = bt_emit_jcc32(&c->e, BT_CC_E);
 	bt_emit_jmp_r(&c->e, BT_H_RDX);
+}
+
+/* An indirect jump to RAX (64-bit target, flags and registers already stored). */
+static void jit_jump_indirect(struct jit_ctx *c, bool ret_check, s32 rsp_delta)
+{
+	u8 *miss[JIT_JC_MISSES];
+
+	jit_jc_probe(c, miss);
+	for (unsigned i = 0; i < JIT_JC_MISSES; i++)
+		c->tail[c->nr_tail++] =
+			(struct jit_tail){ .field = miss[i],
+					   .kind = ret_check ? JIT_TAIL_RETGP : JIT_TAIL_MISS,
+					   .idx = c->idx,
+					   .st = c->st,
+					   .rsp_delta = rsp_delta };
 	c->ended = true;
 }
 
@@ -587,6 +609,7 @@ static void jit_emit_tail(struct jit_ctx *c, struct jit_tail *t)
 	bt_emit_patch_rel32(t->field, c->e.p);
 	if (t->kind == JIT_TAIL_DYN1) {
 		jit_add_mem(c, OFF(icount), 1);
+		jit_set_why(c, BT_JIT_WHY_END_BLOCK);
 		bt_emit_patch_rel32(bt_emit_jmp32(&c->e), c->dyn_exit);
 		return;
 	}
@@ -612,9 +635,51 @@ static void jit_emit_tail(struct jit_ctx *c, struct jit_tail *t)
 		bt_emit_call_abs(&c->e, (const void *)bt_jit_raise_gp);
 		bt_emit_patch_rel32(ok, c->e.p);
 	}
+	jit_set_why(c, BT_JIT_WHY_INDIRECT);
 	bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(st.rip)), BT_H_RAX);
 	bt_emit_alu_rm_r(&c->e, 6, 4, bt_rm_reg(BT_H_RAX), BT_H_RAX);
 	bt_emit_patch_rel32(bt_emit_jmp32(&c->e), exit);
+}
+
+/*
+ * The stubs of direct exit k: where it goes while not linked. An exit to another linear page
+ * is never linked (bt_jit_link): its stub probes the jump cache first, so it stays in generated
+ * code once the target has some. An exit within the page leaves to the dispatcher, which links
+ * it; its probe comes after, for bt_jit_link to point the exit at when the target cannot be
+ * linked (it reaches into a second page).
+ */
+static void jit_emit_exit_stub(struct jit_ctx *c, struct bt_jit_exit *x, unsigned k)
+{
+	u8 *exit = bt_codebuf_rw(c->cb, c->cpu->jit->exit), *miss[JIT_JC_MISSES], *probe = NULL;
+	bool other_page = (c->b->rip ^ c->exits[k].target) & BT_PAGE_MASK;
+
+	x->from = c->b;
+	x->target = c->exits[k].target;
+	x->field = c->exits[k].field;
+	x->user = c->user;
+	x->far = other_page;
+	if (other_page) {
+		probe = c->e.p;
+		bt_emit_mov_r_imm(&c->e, BT_H_RAX, x->target);
+		jit_jc_probe(c, miss);
+		for (unsigned i = 0; i < JIT_JC_MISSES; i++)
+			bt_emit_patch_rel32(miss[i], c->e.p);
+	}
+	x->stub = c->e.p;
+	jit_store_imm64(c, OFF(st.rip), x->target);
+	bt_emit_mov_r_imm(&c->e, BT_H_RAX, (u64)(uintptr_t)x);
+	bt_emit_patch_rel32(bt_emit_jmp32(&c->e), exit);
+	if (other_page) {
+		x->stub = probe; /* where bt_jit_block_dropped points the exit back at */
+	} else {
+		probe = c->e.p;
+		bt_emit_mov_r_imm(&c->e, BT_H_RAX, x->target);
+		jit_jc_probe(c, miss);
+		for (unsigned i = 0; i < JIT_JC_MISSES; i++)
+			bt_emit_patch_rel32(miss[i], x->stub);
+	}
+	x->probe = probe;
+	bt_emit_patch_rel32(x->field, x->stub);
 }
 
 /* ------------------------------------------------------- interpreter calls */
@@ -671,13 +736,29 @@ static bool jit_helper_leaves(const struct bt_insn *in)
 
 static void jit_helper(struct jit_ctx *c, const struct bt_insn *in, bool last)
 {
+	struct bt_jit_helper_stat *stat = &c->cpu->jit->helper[BT_JIT_HELPER_KEY(in)];
+
 	jit_sync_for_call(c, true);
+	jit_count_stat(c, &stat->calls);
 	bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(BT_H_RDI), BT_H_R15);
 	bt_emit_mov_r_imm(&c->e, BT_H_RSI, (u64)(uintptr_t)in);
 	bt_emit_call_abs(&c->e, (const void *)in->fn);
 	c->st = (struct jit_state){ .fl_mem = true };
+	if (in->opcode == 0xff && (in->modrm_reg == 2 || in->modrm_reg == 4)) {
+		/*
+		 * CALL/JMP Ev: the handler left the target in next_rip and ended the block; stay in
+		 * generated code (the next block's code runs with end_block clear, as it is entered).
+		 */
+		jit_add_mem(c, OFF(icount), 1);
+		bt_emit_mov_rm_imm(&c->e, 1, jit_cpu(OFF(end_block)), 0);
+		bt_emit_mov_r_rm(&c->e, 8, BT_H_RAX, jit_cpu(OFF(next_rip)));
+		jit_jump_indirect(c, false, 0);
+		return;
+	}
 	if (last || jit_helper_leaves(in)) {
 		jit_add_mem(c, OFF(icount), 1);
+		jit_count_stat(c, &stat->leaves);
+		jit_set_why(c, BT_JIT_WHY_HELPER);
 		bt_emit_patch_rel32(bt_emit_jmp32(&c->e), c->dyn_exit);
 		c->ended = true;
 		return;
@@ -1472,25 +1553,15 @@ void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user)
 	jit_writeback(c, c->cached);
 	c->rip = b->rip;
 	jit_store_imm64(c, OFF(st.rip), b->rip);
+	jit_set_why(c, BT_JIT_WHY_BUDGET);
 	bt_emit_alu_rm_r(&c->e, 6, 4, bt_rm_reg(BT_H_RAX), BT_H_RAX);
 	bt_emit_patch_rel32(bt_emit_jmp32(&c->e), bt_codebuf_rw(c->cb, j->exit));
 	for (unsigned i = 0; i < c->nr_mem; i++)
 		jit_emit_mem_stub(c, &c->mem[i]);
 	for (unsigned i = 0; i < c->nr_tail; i++)
 		jit_emit_tail(c, &c->tail[i]);
-	for (unsigned k = 0; k < c->nr_exits; k++) {
-		struct bt_jit_exit *x = &rec->exits[k];
-
-		x->from = b;
-		x->target = c->exits[k].target;
-		x->field = c->exits[k].field;
-		x->stub = c->e.p;
-		x->user = user;
-		bt_emit_patch_rel32(x->field, x->stub);
-		jit_store_imm64(c, OFF(st.rip), x->target);
-		bt_emit_mov_r_imm(&c->e, BT_H_RAX, (u64)(uintptr_t)x);
-		bt_emit_patch_rel32(bt_emit_jmp32(&c->e), bt_codebuf_rw(c->cb, j->exit));
-	}
+	for (unsigned k = 0; k < c->nr_exits; k++)
+		jit_emit_exit_stub(c, &rec->exits[k], k);
 	if (c->e.full)
 		goto full;
 	if (c->fail) {

@@ -6,7 +6,8 @@
  * that never ends, a page fault in the middle of a compiled block (state of the faulting
  * instruction: registers, flags, RIP, instruction count), code rewritten after its blocks were
  * compiled and linked (the links are undone), direct and indirect calls and returns, and a code
- * cache too small for the program (flushed when full, results unchanged).
+ * cache too small for the program (flushed when full, results unchanged), and the counters of
+ * why generated code returned to the dispatcher.
  */
 #include "bt-fallback/bt.h"
 #include "bt-fallback/jit/jit.h"
@@ -15,6 +16,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -300,6 +302,72 @@ static void test_jit_small_cache_flushes(void **state)
 	assert_true(f->jit->jit->nr_flushes >= 1);
 }
 
+struct jit_counter_seen {
+	const char *want;
+	u64 value;
+	bool found;
+	char first_helper[48]; /* the first jit_helper_<op> named: the most called */
+};
+
+static void jit_counter_one(void *opaque, const char *name, u64 value)
+{
+	struct jit_counter_seen *s = opaque;
+
+	if (!strcmp(name, s->want)) {
+		s->value = value;
+		s->found = true;
+	}
+	if (!strncmp(name, "jit_helper_", 11) && strcmp(name, "jit_helper_calls") &&
+	    strcmp(name, "jit_helper_leaves") && !s->first_helper[0])
+		snprintf(s->first_helper, sizeof(s->first_helper), "%s", name);
+}
+
+static u64 jit_counter(struct bt_cpu *cpu, const char *name, char *first_helper, size_t len)
+{
+	struct jit_counter_seen s = { .want = name };
+
+	bt_jit_counters(cpu, 4, jit_counter_one, &s);
+	assert_true(s.found);
+	if (first_helper)
+		snprintf(first_helper, len, "%s", s.first_helper);
+	return s.value;
+}
+
+/*
+ * The exit counters say why generated code returned to the dispatcher: a loop whose every
+ * round calls the PUSHF handler, leaves after the POPF handler and jumps to another page and
+ * back (exits that are never linked: they probe the jump cache instead).
+ */
+static void test_jit_counters(void **state)
+{
+	struct jit_fixture *f = *state;
+	static u8 code[0x1009];
+	u64 gpr[16] = { 0 };
+	char top[48];
+
+	memset(code, 0xcc, sizeof(code));
+	/* mov ecx, 100; l: pushfq; popfq; jmp CODE+0x1000; ... CODE+0x1000: dec ecx; jnz l; int3 */
+	memcpy(code, "\xb9\x64\x00\x00\x00\x9c\x9d\xe9\xf4\x0f\x00\x00", 12);
+	memcpy(code + 0x1000, "\xff\xc9\x0f\x85\xfd\xef\xff\xff", 8);
+	jit_expect_same(f, code, sizeof(code), gpr, 100000);
+	assert_int_equal(f->jit->st.gpr[CPU_RCX], 0);
+	assert_true(jit_counter(f->jit, "jit_helper_calls", NULL, 0) >= 200);
+	assert_true(jit_counter(f->jit, "jit_helper_9c_0", top, sizeof(top)) >= 100);
+	assert_true(jit_counter(f->jit, "jit_helper_9d_0", NULL, 0) >= 100);
+	assert_true(!strcmp(top, "jit_helper_9c_0") || !strcmp(top, "jit_helper_9d_0"));
+	/* POPF leaves (it may change IF): one exit per round. */
+	assert_true(jit_counter(f->jit, "jit_exits_helper", NULL, 0) >= 100);
+	assert_true(jit_counter(f->jit, "jit_helper_leaves", NULL, 0) >= 100);
+	/*
+	 * Both jumps cross a page: never linked, but their exits find the target's code in the
+	 * jump cache once it has some, so a round enters generated code once (after POPF).
+	 */
+	assert_true(jit_counter(f->jit, "jit_nolink_page", NULL, 0) <= 4);
+	assert_true(jit_counter(f->jit, "jit_exits_direct", NULL, 0) <= 4);
+	assert_true(jit_counter(f->jit, "jit_entries", NULL, 0) <= 110);
+	assert_int_equal(jit_counter(f->jit, "jit_exits_smc", NULL, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +380,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_jit_calls, jit_setup, jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_small_cache_flushes, jit_setup_small,
 						jit_teardown),
+		cmocka_unit_test_setup_teardown(test_jit_counters, jit_setup, jit_teardown),
 	};
 
 	return cmocka_run_group_tests_name("bt_jit", tests, NULL, NULL);
