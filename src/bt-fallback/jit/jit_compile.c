@@ -23,8 +23,8 @@
  * immediate or a register, XCHG, XADD, CMPXCHG, SETcc, CMOVcc, MOV, MOVZX, MOVSX, MOVSXD, LEA,
  * BSWAP, CBW..CQO, CLC/STC/CMC, NOP) with LOCK kept as the host's own LOCK, PUSH/POP of
  * registers and immediates, LEAVE, CALL rel, RET, JMP rel, Jcc, and JMP/CALL through a
- * register (JMP also through memory). Everything else, and every form with AH..BH, calls the
- * interpreter's handler.
+ * register (JMP also through memory). AH..BH only in group 1 and TEST with an immediate and as
+ * MOVZX/MOVSX sources. Everything else calls the interpreter's handler.
  */
 #include "bt-fallback/jit/jit.h"
 
@@ -952,6 +952,75 @@ static bool jit_grp3(struct jit_ctx *c, const struct bt_insn *in)
 	}
 }
 
+/* Is r one of AH, CH, DH, BH (bits 15:8 of guest RAX..RBX)? */
+static bool jit_reg_high(unsigned r)
+{
+	return r >= BT_REG_AH && r < BT_REG_AH + 4;
+}
+
+/* RDX = the guest register whose bits 15:8 the byte register r (AH..BH) is: DH is then r. */
+static void jit_high_load(struct jit_ctx *c, unsigned r)
+{
+	unsigned g = r - BT_REG_AH;
+
+	bt_emit_mov_r_rm(&c->e, 8, BT_H_RDX,
+			 c->host[g] != JIT_NONE ? bt_rm_reg(c->host[g]) : jit_gpr_mem(g));
+}
+
+/* The guest register of byte register r (AH..BH) = RDX, after its DH was written. */
+static void jit_high_store(struct jit_ctx *c, unsigned r)
+{
+	unsigned g = r - BT_REG_AH;
+
+	if (c->host[g] != JIT_NONE)
+		bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(c->host[g]), BT_H_RDX);
+	jit_dst_done(c, g, c->host[g] != JIT_NONE ? c->host[g] : BT_H_RDX);
+}
+
+/*
+ * An instruction on AH..BH as its only register operand, with an 8-bit immediate: group 1
+ * (80 /digit) and TEST (F6 /0). The host runs it on DH without REX (which would make the
+ * encoding SIL), with RDX a copy of the guest register. Writes back unless it is CMP or TEST.
+ */
+static bool jit_high_imm8(struct jit_ctx *c, const struct bt_insn *in)
+{
+	unsigned op = in->modrm_reg;
+	bool test = in->opcode == 0xf6, wr = !test && op != 7;
+
+	if (in->ea_kind != BT_EA_NONE || !jit_reg_high(in->rm) || (test && op > 1))
+		return false;
+	if (!test && (op == 2 || op == 3)) /* ADC, SBB read CF */
+		jit_flags_to_host(c);
+	jit_high_load(c, in->rm);
+	bt_emit_u8(&c->e, (u8)in->opcode);
+	bt_emit_u8(&c->e, (u8)(0xc0 | (test ? 0 : op) << 3 | 6)); /* ModRM: DH */
+	bt_emit_u8(&c->e, (u8)in->imm);
+	if (wr)
+		jit_high_store(c, in->rm);
+	c->st.fl_host = true;
+	c->st.fl_mem = false;
+	return true;
+}
+
+/* MOVZX r32/r64, AH..BH and MOVSX r32, AH..BH: into EDX from DH (no REX), then to r. */
+static bool jit_high_movx(struct jit_ctx *c, const struct bt_insn *in)
+{
+	unsigned h;
+
+	if (in->ea_kind != BT_EA_NONE || !jit_reg_high(in->rm) || !jit_reg_ok(in->reg) ||
+	    in->opsz == 2 || (in->opcode == 0x1be && in->opsz == 8))
+		return false;
+	jit_high_load(c, in->rm);
+	bt_emit_u8(&c->e, 0x0f);
+	bt_emit_u8(&c->e, (u8)in->opcode);
+	bt_emit_u8(&c->e, 0xd6); /* ModRM: EDX, DH */
+	h = c->host[in->reg] != JIT_NONE ? c->host[in->reg] : BT_H_RDX;
+	if (h != BT_H_RDX)
+		bt_emit_mov_r_rm(&c->e, 8, h, bt_rm_reg(BT_H_RDX));
+	jit_dst_done(c, in->reg, h);
+	return true;
+}
+
 /* LEA with a 32- or 64-bit operand: the offset at the address size, cut to the operand size. */
 static void jit_lea(struct jit_ctx *c, const struct bt_insn *in)
 {
@@ -972,6 +1041,9 @@ static bool jit_native_modrm(struct jit_ctx *c, const struct bt_insn *in)
 		return (op & 7) <= 5 && jit_alu(c, in);
 	switch (op) {
 	case 0x80:
+		if (in->ea_kind == BT_EA_NONE && jit_reg_high(in->rm))
+			return jit_high_imm8(c, in);
+		return jit_grp1(c, in);
 	case 0x81:
 	case 0x83:
 		return jit_grp1(c, in);
@@ -1025,6 +1097,9 @@ static bool jit_native_modrm(struct jit_ctx *c, const struct bt_insn *in)
 		bd.imm_len = in->opsz == 1 ? 1 : in->opsz == 2 ? 2 : 4;
 		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_ST);
 	case 0xf6:
+		if (in->ea_kind == BT_EA_NONE && jit_reg_high(in->rm))
+			return jit_high_imm8(c, in);
+		return jit_grp3(c, in);
 	case 0xf7:
 		return jit_grp3(c, in);
 	case 0xfe:
@@ -1049,6 +1124,8 @@ static bool jit_native_modrm(struct jit_ctx *c, const struct bt_insn *in)
 	case 0x1b7:
 	case 0x1be:
 	case 0x1bf: /* MOVZX, MOVSX */
+		if (in->ea_kind == BT_EA_NONE && jit_reg_high(in->rm))
+			return jit_high_movx(c, in);
 		bd = jit_body_eg(in, true, false, false, true);
 		bd.flags =
 			jit_size_flags(in->opsz) & ~(unsigned)(BT_EMIT_BYTE_REG | BT_EMIT_BYTE_RM);
