@@ -256,6 +256,8 @@ static const struct gen_tmpl gen_tmpls[] = {
 	{ "sse-mov", 1, 0x11, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
 	{ "sse-mov", 1, 0x10, F_RM, -1, I_NONE, T_SSE | T_PF3, 0, 0 },
 	{ "sse-mov", 1, 0x11, F_RM, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
+	{ "sse-mov", 1, 0x10, F_RM, -1, I_NONE, T_SSE | T_PF2, 0, 0 },
+	{ "sse-mov", 1, 0x11, F_RM, -1, I_NONE, T_SSE | T_PF3, 0, 0 },
 	{ "sse-mov", 1, 0x28, F_RM, -1, I_NONE, T_SSE, 0, 0 },
 	{ "sse-mov", 1, 0x29, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },
 	{ "sse-mov", 1, 0x6f, F_RM, -1, I_NONE, T_SSE | T_P66, 0, 0 },

@@ -77,7 +77,9 @@ struct jit_body {
 	u16 imp_in, imp_out; /* implicit guest registers (RAX, RCX, RDX) in host RAX/RCX/RDX */
 	unsigned imm_len;    /* immediate after the ModRM bytes */
 	u64 imm;
-	bool pre_imm;	    /* load imm into h_reg first (a 64-bit constant to store) */
+	bool pre_imm; /* load imm into h_reg first (a 64-bit constant to store) */
+	bool pre_cpu; /* load h_reg from [cpu + pre_off] first (an XMM element to store) */
+	s32 pre_off;
 	bool fl_in, fl_out; /* needs the guest flags in the host before; leaves them after */
 };
 
@@ -106,6 +108,7 @@ enum jit_tail_kind {
 	JIT_TAIL_DYN1,	/* icount += 1, leave at cpu->next_rip (after a handler set end_block) */
 	JIT_TAIL_MISS,	/* an indirect jump the jump cache did not answer: leave at RAX */
 	JIT_TAIL_RETGP, /* RET to a non-canonical address: undo RSP, #GP */
+	JIT_TAIL_CALL,	/* a native instruction's check failed: its handler (which raises) */
 };
 
 struct jit_tail {
@@ -324,6 +327,8 @@ static void jit_body_emit(struct jit_ctx *c, const struct jit_body *bd)
 		hreg = bd->h_reg;
 		if (bd->pre_imm)
 			bt_emit_mov_r_imm(&c->e, hreg, bd->imm);
+		else if (bd->pre_cpu)
+			bt_emit_mov_r_rm(&c->e, 8, hreg, jit_cpu(bd->pre_off));
 	}
 	if (bd->g_rm != JIT_NONE) {
 		hrm = c->host[bd->g_rm];
@@ -607,6 +612,25 @@ static void jit_emit_tail(struct jit_ctx *c, struct jit_tail *t)
 	u8 *exit = bt_codebuf_rw(c->cb, c->cpu->jit->exit);
 
 	bt_emit_patch_rel32(t->field, c->e.p);
+	if (t->kind == JIT_TAIL_CALL) {
+		const struct bt_insn *in = &c->b->insns[t->idx];
+
+		c->st = t->st;
+		c->idx = t->idx;
+		c->rip = c->b->rip;
+		for (unsigned i = 0; i < t->idx; i++)
+			c->rip += c->b->insns[i].len;
+		c->next = c->rip + in->len;
+		jit_sync_for_call(c, true);
+		bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(BT_H_RDI), BT_H_R15);
+		bt_emit_mov_r_imm(&c->e, BT_H_RSI, (u64)(uintptr_t)in);
+		bt_emit_call_abs(&c->e, (const void *)in->fn);
+		/* It did not raise (it cannot, as the state is what failed the check): leave. */
+		jit_add_mem(c, OFF(icount), 1);
+		jit_set_why(c, BT_JIT_WHY_HELPER);
+		bt_emit_patch_rel32(bt_emit_jmp32(&c->e), c->dyn_exit);
+		return;
+	}
 	if (t->kind == JIT_TAIL_DYN1) {
 		jit_add_mem(c, OFF(icount), 1);
 		jit_set_why(c, BT_JIT_WHY_END_BLOCK);
@@ -1021,6 +1045,70 @@ static bool jit_high_movx(struct jit_ctx *c, const struct bt_insn *in)
 	return true;
 }
 
+/*
+ * The checks of a legacy SSE instruction (bt_vec_check) at run time: CR0.EM or TS set or
+ * CR4.OSFXSR clear go out of line to the handler, which raises #UD or #NM. Host flags stored.
+ */
+static void jit_sse_guard(struct jit_ctx *c)
+{
+	struct jit_tail *t;
+
+	jit_flags_to_mem(c);
+	c->st.fl_host = false;
+	bt_emit_sized(&c->e, 4, 0, 0xf6, 0xf7, 1, 0, jit_cpu(OFF(st.cr0))); /* TEST imm32 */
+	bt_emit_u32(&c->e, (u32)(BT_CR0_EM | BT_CR0_TS));
+	t = &c->tail[c->nr_tail++];
+	*t = (struct jit_tail){ .field = bt_emit_jcc32(&c->e, BT_CC_NE),
+				.kind = JIT_TAIL_CALL,
+				.idx = c->idx,
+				.st = c->st };
+	bt_emit_sized(&c->e, 4, 0, 0xf6, 0xf7, 1, 0, jit_cpu(OFF(st.cr4)));
+	bt_emit_u32(&c->e, (u32)BT_CR4_OSFXSR);
+	c->tail[c->nr_tail] = *t;
+	c->tail[c->nr_tail++].field = bt_emit_jcc32(&c->e, BT_CC_E);
+}
+
+/*
+ * MOVSS/MOVSD (F3/F2 0F 10/11, legacy encoding): 4 or 8 bytes between the low element of an XMM
+ * register and memory or another XMM register, through RAX or RDI. A load from memory zeroes the
+ * rest of the 128 bits, a move between registers keeps them; bits 255:128 stay (bt_op_sse_mov).
+ */
+static bool jit_movs(struct jit_ctx *c, const struct bt_insn *in)
+{
+	unsigned size = in->rep == BT_REP_F2 ? 8 : 4;
+	bool store = in->opcode & 1;
+	s32 xr = OFF(st.fx.xmm[in->reg & 15]);
+	struct jit_body bd = { .h_reg = JIT_NONE, .g_reg = JIT_NONE, .g_rm = JIT_NONE };
+
+	if (in->vex || in->rep == BT_REP_NONE || !bt_has(c->cpu, CPU_F_SSE2) ||
+	    c->nr_tail + 2 > JIT_STUBS)
+		return false;
+	jit_sse_guard(c);
+	if (in->ea_kind == BT_EA_NONE) {
+		s32 xm = OFF(st.fx.xmm[in->rm & 15]);
+
+		bt_emit_mov_r_rm(&c->e, size, BT_H_RAX, jit_cpu(store ? xr : xm));
+		bt_emit_mov_rm_r(&c->e, size, jit_cpu(store ? xm : xr), BT_H_RAX);
+		return true;
+	}
+	bd.flags = size == 8 ? BT_EMIT_W : 0;
+	bd.oplen = 1;
+	if (store) {
+		bd.op = 0x89;
+		bd.h_reg = BT_H_RDI;
+		bd.pre_cpu = true;
+		bd.pre_off = xr;
+		jit_mem_insn(c, in, size, BT_JIT_ST, &bd);
+		return true;
+	}
+	bd.op = 0x8b;
+	bd.h_reg = BT_H_RAX;
+	jit_mem_insn(c, in, size, BT_JIT_LD, &bd);
+	bt_emit_mov_rm_r(&c->e, 8, jit_cpu(xr), BT_H_RAX); /* MOV EAX zero-extended a MOVSS */
+	bt_emit_mov_rm_imm(&c->e, 8, jit_cpu(xr + 8), 0);
+	return true;
+}
+
 /* LEA with a 32- or 64-bit operand: the offset at the address size, cut to the operand size. */
 static void jit_lea(struct jit_ctx *c, const struct bt_insn *in)
 {
@@ -1120,6 +1208,9 @@ static bool jit_native_modrm(struct jit_ctx *c, const struct bt_insn *in)
 		bd = jit_body_eg(in, true, false, true, true);
 		bd.fl_out = true;
 		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_LD);
+	case 0x110:
+	case 0x111:
+		return jit_movs(c, in);
 	case 0x1b6:
 	case 0x1b7:
 	case 0x1be:
@@ -1549,7 +1640,9 @@ static void jit_insn(struct jit_ctx *c, const struct bt_insn *in, bool last)
 	struct jit_state st = c->st;
 	unsigned nr_mem = c->nr_mem, nr_tail = c->nr_tail, nr_exits = c->nr_exits;
 
-	if (in->fn != bt_op_ud && in->rep == BT_REP_NONE &&
+	/* REP is an operand of string instructions; F3/F2 select MOVSS/MOVSD. */
+	if (in->fn != bt_op_ud &&
+	    (in->rep == BT_REP_NONE || in->opcode == 0x110 || in->opcode == 0x111) &&
 	    (jit_native_flow(c, in) || jit_native_plain(c, in) || jit_native_modrm(c, in)))
 		return;
 	/* Not native (or a translator gave up half-way): undo and call the handler. */

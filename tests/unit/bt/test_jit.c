@@ -6,7 +6,8 @@
  * that never ends, a page fault in the middle of a compiled block (state of the faulting
  * instruction: registers, flags, RIP, instruction count), code rewritten after its blocks were
  * compiled and linked (the links are undone), direct and indirect calls and returns, and a code
- * cache too small for the program (flushed when full, results unchanged), and the counters of
+ * cache too small for the program (flushed when full, results unchanged), MOVSD/MOVSS and their
+ * #NM with CR0.TS, and the counters of
  * why generated code returned to the dispatcher.
  */
 #include "bt-fallback/bt.h"
@@ -302,6 +303,43 @@ static void test_jit_small_cache_flushes(void **state)
 	assert_true(f->jit->jit->nr_flushes >= 1);
 }
 
+/*
+ * MOVSD and MOVSS compiled natively: loads (the rest of the register zeroed), stores, register
+ * moves (the rest kept); with CR0.TS set the same code raises #NM at the same instruction.
+ */
+static void test_jit_movs(void **state)
+{
+	struct jit_fixture *f = *state;
+	/* mov ecx, 50; l: movsd [rsp+8], xmm1; movsd xmm0, [rsp+8]; movss xmm2, [rsp+8];
+	 * movsd xmm3, xmm0; movss [rsp+16], xmm3; movss xmm4, xmm2; add qword [rsp+8], rcx;
+	 * dec ecx; jnz l; int3 */
+	static const u8 code[] = { 0xb9, 0x32, 0x00, 0x00, 0x00, 0xf2, 0x0f, 0x11, 0x4c, 0x24,
+				   0x08, 0xf2, 0x0f, 0x10, 0x44, 0x24, 0x08, 0xf3, 0x0f, 0x10,
+				   0x54, 0x24, 0x08, 0xf2, 0x0f, 0x10, 0xd8, 0xf3, 0x0f, 0x11,
+				   0x5c, 0x24, 0x10, 0xf3, 0x0f, 0x10, 0xe2, 0x48, 0x01, 0x4c,
+				   0x24, 0x08, 0xff, 0xc9, 0x75, 0xd7, 0xcc };
+	u64 gpr[16] = { 0 };
+	struct bt_cpu *cpus[2] = { f->jit, f->ref };
+
+	for (unsigned i = 0; i < 2; i++)
+		for (unsigned r = 0; r < 16; r++)
+			memset(cpus[i]->st.fx.xmm[r], 0x11 * (r + 1), 16);
+	jit_expect_same(f, code, sizeof(code), gpr, 100000);
+	assert_memory_equal(f->jit->st.fx.xmm, f->ref->st.fx.xmm, sizeof(f->ref->st.fx.xmm));
+	/* xmm0: loaded by MOVSD, its upper half zeroed; xmm4 kept its upper 12 bytes. */
+	assert_true(f->jit->st.fx.xmm[0][8] == 0 && f->jit->st.fx.xmm[4][15] == 0x55);
+	assert_int_equal(
+		f->jit->jit->helper[BT_JIT_HELPER_KEY(&(struct bt_insn){ .opcode = 0x110 })].calls,
+		0); /* compiled, not handler calls */
+	for (unsigned i = 0; i < 2; i++)
+		cpus[i]->st.cr0 |= BT_CR0_TS;
+	jit_expect_same(f, code, sizeof(code), gpr, 100000);
+	assert_int_equal(f->jit->exc.vector, BT_EXC_NM);
+	assert_int_equal(f->jit->st.rip, CODE + 5);
+	for (unsigned i = 0; i < 2; i++)
+		cpus[i]->st.cr0 &= ~BT_CR0_TS;
+}
+
 struct jit_counter_seen {
 	const char *want;
 	u64 value;
@@ -380,6 +418,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_jit_calls, jit_setup, jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_small_cache_flushes, jit_setup_small,
 						jit_teardown),
+		cmocka_unit_test_setup_teardown(test_jit_movs, jit_setup, jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_counters, jit_setup, jit_teardown),
 	};
 
