@@ -229,6 +229,8 @@ static const struct gen_tmpl gen_tmpls[] = {
 	{ "jmp", 0, 0xc2, F_NONE, -1, I_16, T_NO66 | T_NOW, S_RET, 0 },
 	{ "jmp", 0, 0xff, F_RM, 2, I_NONE, T_NO66 | T_NOW, S_INDIRECT, 0 },
 	{ "jmp", 0, 0xff, F_RM, 4, I_NONE, T_NO66 | T_NOW, S_INDIRECT, 0 },
+	{ "jmp", 0, 0xff, F_RM, 2, I_NONE, T_NO66, S_INDIRECT, 0 }, /* REX.W: the same */
+	{ "jmp", 0, 0xff, F_RM, 4, I_NONE, T_NO66, S_INDIRECT, 0 },
 	{ "int", 0, 0xcc, F_NONE, -1, I_NONE, 0, 0, 0 },
 	{ "int", 0, 0xcd, F_NONE, -1, I_8, 0, S_INT, 0 },
 	{ "setcc", 1, 0x90, F_RM, -1, I_NONE, T_SEQ, 0, 0 },

@@ -1456,9 +1456,10 @@ static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 			     c->host[CPU_RBP] != JIT_NONE ? c->host[CPU_RBP] : BT_H_RAX);
 		return true;
 	}
-	if (in->opsz != 8)
-		return false; /* 16-bit near branches: the interpreter */
-	if (op == 0xe8) {     /* CALL rel */
+	/* 16-bit near branches: the interpreter; CALL/JMP Ev are 64-bit whatever the prefixes. */
+	if (in->opsz != 8 && op != 0xff)
+		return false;
+	if (op == 0xe8) { /* CALL rel */
 		u64 target = c->next + in->imm;
 
 		if (!bt_canonical(target))
@@ -1520,6 +1521,7 @@ static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 	if (op == 0xff && (in->modrm_reg == 2 || in->modrm_reg == 4)) { /* CALL/JMP r/m64 */
 		bool call = in->modrm_reg == 2;
 
+		jit_flags_to_mem(c); /* it clobbers RAX, the target from here on */
 		if (in->ea_kind == BT_EA_NONE) {
 			if (!jit_reg_ok(r))
 				return false;
@@ -1534,7 +1536,10 @@ static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 			return false; /* two memory operands */
 		}
 		if (call) {
-			/* A non-canonical target faults before the push (bt_jump checks it first). */
+			/*
+			 * A non-canonical target: the handler, which faults as the interpreter does
+			 * (a stack fault of the push first, then #GP; bt_op_grp5).
+			 */
 			struct jit_state keep;
 			u8 *ok;
 
@@ -1547,9 +1552,13 @@ static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 			c->st.fl_host = false;
 			ok = bt_emit_jcc32(&c->e, BT_CC_E);
 			keep = c->st;
-			jit_sync_for_call(c, false);
+			jit_sync_for_call(c, true);
 			bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(BT_H_RDI), BT_H_R15);
-			bt_emit_call_abs(&c->e, (const void *)bt_jit_raise_gp);
+			bt_emit_mov_r_imm(&c->e, BT_H_RSI, (u64)(uintptr_t)in);
+			bt_emit_call_abs(&c->e, (const void *)in->fn);
+			jit_add_mem(c, OFF(icount), 1); /* it cannot return; if it did, it ran */
+			jit_set_why(c, BT_JIT_WHY_HELPER);
+			bt_emit_patch_rel32(bt_emit_jmp32(&c->e), c->dyn_exit);
 			c->st = keep;
 			bt_emit_patch_rel32(ok, c->e.p);
 			bd = (struct jit_body){ .g_reg = JIT_NONE,
@@ -1564,9 +1573,9 @@ static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 				      0);
 			bt_emit_mov_r_rm(&c->e, 8, BT_H_RAX, jit_cpu(OFF(jit_target)));
 		}
-		jit_flags_to_mem(c);
 		jit_writeback(c, c->st.dirty);
-		jit_jump_indirect(c, false, 0);
+		/* A JMP to a non-canonical address faults at the JMP (CALL checked it already). */
+		jit_jump_indirect(c, !call, 0);
 		return true;
 	}
 	return false;

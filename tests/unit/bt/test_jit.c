@@ -275,6 +275,27 @@ static void test_jit_calls(void **state)
 	assert_int_equal(f->jit->st.gpr[CPU_RAX], 2 * (64 * 65 / 2));
 }
 
+/*
+ * JMP through a register without REX.W (what compilers emit), compiled natively, right after an
+ * instruction that leaves its flags in the host: the target reads them (SETC).
+ */
+static void test_jit_jmp_reg_flags(void **state)
+{
+	struct jit_fixture *f = *state;
+	/* lea rax, [rip+t]; xor rcx, rcx; mov ecx, 5; l: add rcx, -1; jmp rax; int3;
+	 * t: setc dl; add rbx, rdx; test rcx, rcx; jnz l; int3 */
+	static const u8 code[] = { 0x48, 0x8d, 0x05, 0x0f, 0x00, 0x00, 0x00, 0x48, 0x31,
+				   0xc9, 0xb9, 0x05, 0x00, 0x00, 0x00, 0x48, 0x83, 0xc1,
+				   0xff, 0xff, 0xe0, 0xcc, 0x0f, 0x92, 0xc2, 0x48, 0x01,
+				   0xd3, 0x48, 0x85, 0xc9, 0x75, 0xee, 0xcc };
+	const struct bt_insn jmp = { .opcode = 0xff, .modrm_reg = 4 };
+	u64 gpr[16] = { 0 };
+
+	jit_expect_same(f, code, sizeof(code), gpr, 100000);
+	assert_int_equal(f->jit->st.gpr[CPU_RBX], 5);
+	assert_int_equal(f->jit->jit->helper[BT_JIT_HELPER_KEY(&jmp)].calls, 0); /* compiled */
+}
+
 /* Many different blocks through a 16 KiB code cache: it is flushed and refilled. */
 static void test_jit_small_cache_flushes(void **state)
 {
@@ -418,6 +439,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_jit_calls, jit_setup, jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_small_cache_flushes, jit_setup_small,
 						jit_teardown),
+		cmocka_unit_test_setup_teardown(test_jit_jmp_reg_flags, jit_setup, jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_movs, jit_setup, jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_counters, jit_setup, jit_teardown),
 	};
