@@ -476,8 +476,8 @@ enum bt_access {
 /*
  * Softmmu TLB entry: one 4 KiB linear page (large pages are cached per 4 KiB piece), 64 bytes.
  * tag[acc] is the page's linear address when that kind of access may use the entry without a
- * walk: the permission result for the TLB's privilege (cpu->tlb[0] supervisor, [1] user), CR0.WP
- * and EFER.NXE is cached, which is why changing either flushes. A write tag also needs the page's
+ * walk: the permission result for the TLB's set (below), CR0.WP and EFER.NXE is cached, which is
+ * why changing either flushes. A write tag also needs the page's
  * dirty bit set, RAM that is not read-only and no translated code on the page. A page that is not
  * RAM (MMIO) has BT_TLB_MMIO in its tags; a kind of access the entry does not allow has
  * BT_TLB_EMPTY. So the fast path is one compare of the tag with the page of the access's last
@@ -506,6 +506,18 @@ static inline bool bt_tlb_tag_ok(const struct bt_tlb_entry *e, enum bt_access ac
 }
 
 #define BT_TLB_SIZE 256
+/*
+ * The TLB sets: supervisor (CPL 0-2), user (CPL 3, and virtual-8086 mode), and supervisor data
+ * accesses while SMAP lets them reach user pages (CR4.SMAP with EFLAGS.AC set, not an implicit
+ * access: copy_to_user and friends between STAC and CLAC). SMAP's verdict for a supervisor data
+ * access to a user page depends only on AC, so each supervisor set caches one verdict: the
+ * first never holds data tags of user pages under SMAP (an access there walks and faults), the
+ * third holds them like any other page. Fetches use the first two only.
+ */
+#define BT_TLB_SUPER	0
+#define BT_TLB_USER	1
+#define BT_TLB_SUPER_AC 2
+#define BT_TLB_SETS	3
 _Static_assert(sizeof(struct bt_tlb_entry) == 64, "generated code indexes the TLB by shifts");
 #define BT_TRACE_LEN 16
 
@@ -562,8 +574,8 @@ struct bt_cpu {
 	u32 stack_size; /* 2, 4 or 8: SS.B or 64-bit mode */
 	u64 icount;	/* retired instructions */
 	bool end_block; /* leave the current block after this instruction */
-	struct bt_tlb_entry tlb[2][BT_TLB_SIZE]
-		__attribute__((aligned(64))); /* [0]: CPL 0-2, [1]: 3 */
+	struct bt_tlb_entry tlb[BT_TLB_SETS][BT_TLB_SIZE]
+		__attribute__((aligned(64))); /* BT_TLB_SUPER, BT_TLB_USER, BT_TLB_SUPER_AC */
 	u64 last_ea; /* linear address of the last memory r/m operand read */
 	unsigned last_seg;
 	u64 last_off;

@@ -66,7 +66,7 @@ void bt_tlb_flush(struct bt_cpu *cpu)
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
 	cpu->tlb_stats.nr_flushes++;
-	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+	for (unsigned i = 0; i < BT_TLB_SETS * BT_TLB_SIZE; i++)
 		bt_tlb_clear(&e[i]);
 	cpu->tlb_large = false;
 	bt_mmu_report_flush(cpu, false);
@@ -77,7 +77,7 @@ void bt_tlb_flush_nonglobal(struct bt_cpu *cpu)
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
 	cpu->tlb_stats.nr_cr3++;
-	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+	for (unsigned i = 0; i < BT_TLB_SETS * BT_TLB_SIZE; i++)
 		if (!e[i].global)
 			bt_tlb_clear(&e[i]);
 	bt_mmu_report_flush(cpu, true); /* global translations stay, as in the TLB */
@@ -88,7 +88,7 @@ void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin)
 	u64 page = lin & BT_PAGE_MASK;
 
 	cpu->tlb_stats.nr_invlpg++;
-	for (unsigned u = 0; u < 2; u++) {
+	for (unsigned u = 0; u < BT_TLB_SETS; u++) {
 		struct bt_tlb_entry *e = &cpu->tlb[u][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
 		if (e->page == page)
@@ -97,7 +97,7 @@ void bt_tlb_flush_page(struct bt_cpu *cpu, u64 lin)
 	if (cpu->tlb_large) {
 		struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
-		for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+		for (unsigned i = 0; i < BT_TLB_SETS * BT_TLB_SIZE; i++)
 			if (e[i].large && !((e[i].page ^ lin) >> e[i].large))
 				bt_tlb_clear(&e[i]);
 	}
@@ -110,7 +110,7 @@ void bt_tlb_drop_write(struct bt_cpu *cpu, u64 gpa)
 
 	gpa &= BT_PAGE_MASK;
 	/* Possibly another CPU's TLB, which its thread refills meanwhile: single aligned accesses. */
-	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+	for (unsigned i = 0; i < BT_TLB_SETS * BT_TLB_SIZE; i++)
 		if (__atomic_load_n(&e[i].gpa, __ATOMIC_RELAXED) == gpa)
 			__atomic_store_n(&e[i].tag[BT_ACC_WRITE], BT_TLB_EMPTY, __ATOMIC_RELAXED);
 }
@@ -119,7 +119,7 @@ void bt_tlb_drop_writes(struct bt_cpu *cpu)
 {
 	struct bt_tlb_entry *e = &cpu->tlb[0][0];
 
-	for (unsigned i = 0; i < 2 * BT_TLB_SIZE; i++)
+	for (unsigned i = 0; i < BT_TLB_SETS * BT_TLB_SIZE; i++)
 		__atomic_store_n(&e[i].tag[BT_ACC_WRITE], BT_TLB_EMPTY, __ATOMIC_RELAXED);
 }
 
@@ -127,6 +127,17 @@ void bt_tlb_drop_writes(struct bt_cpu *cpu)
 static inline bool bt_mmu_user(const struct bt_cpu *cpu)
 {
 	return (cpu->st.seg[CPU_CS].selector & 3) == 3 || (cpu->st.rflags & BT_VM);
+}
+
+/* The TLB set an access of kind acc at privilege user looks up and fills (bt.h). */
+static inline unsigned bt_tlb_set(const struct bt_cpu *cpu, bool user, enum bt_access acc)
+{
+	if (user)
+		return BT_TLB_USER;
+	if (acc != BT_ACC_FETCH && (cpu->st.rflags & BT_AC) && (cpu->st.cr4 & BT_CR4_SMAP) &&
+	    !cpu->implicit)
+		return BT_TLB_SUPER_AC;
+	return BT_TLB_SUPER;
 }
 
 /* The result of a page walk. */
@@ -348,7 +359,8 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 					bool probe)
 {
 	struct bt_mem *mem = cpu->mem;
-	struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+	unsigned set = bt_tlb_set(cpu, user, acc);
+	struct bt_tlb_entry *e = &cpu->tlb[set][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 	u64 page = lin & BT_PAGE_MASK, tag;
 	struct bt_region *r;
 	struct bt_walk w = { 0 };
@@ -369,6 +381,9 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 			.gpa = lin & BT_PAGE_MASK, .w = true, .u = true, .x = true, .dirty = true
 		};
 	}
+	/* The set with SMAP open caches what its walks allowed: AC is set for every access to it. */
+	if (set == BT_TLB_SUPER_AC)
+		w.smap = false;
 	r = bt_mem_region(mem, w.gpa);
 	if (mem->fault_unmapped && (!r || (acc == BT_ACC_WRITE && r->readonly))) {
 		if (probe)
@@ -428,7 +443,8 @@ static struct bt_tlb_entry *bt_tlb_fill(struct bt_cpu *cpu, u64 lin, enum bt_acc
 static inline struct bt_tlb_entry *bt_tlb_get(struct bt_cpu *cpu, u64 lin, enum bt_access acc,
 					      bool user)
 {
-	struct bt_tlb_entry *e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+	struct bt_tlb_entry *e =
+		&cpu->tlb[bt_tlb_set(cpu, user, acc)][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 
 	if (likely(bt_tlb_tag_ok(e, acc, lin & BT_PAGE_MASK)))
 		return e;
@@ -738,7 +754,7 @@ u8 *bt_host_span(struct bt_cpu *cpu, unsigned seg, u64 off, u64 len, bool write)
 	if (bt_cpu_mode(cpu) != BT_MODE_LONG64 || !len || !bt_canonical(lin) ||
 	    !bt_canonical(last) || ((lin ^ last) & BT_PAGE_MASK))
 		return NULL;
-	e = &cpu->tlb[user][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
+	e = &cpu->tlb[bt_tlb_set(cpu, user, acc)][(lin >> BT_PAGE_SHIFT) & (BT_TLB_SIZE - 1)];
 	if (!bt_tlb_tag_ok(e, acc, lin & BT_PAGE_MASK)) {
 		e = bt_tlb_fill(cpu, lin, acc, user, true);
 		/* A write span needs a writable RAM page (the fill dropped its translated code). */

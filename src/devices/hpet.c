@@ -17,7 +17,10 @@
  * was last enabled or written (100 ns per tick), so a fake clock gives exact
  * values; comparator matches are timer.h deadlines. A periodic timer that
  * falls behind (the host was busy) fires once and skips to its next future
- * multiple, as a guest sees with any lost ticks.
+ * multiple. Timer 0 as IRQ 0 (legacy replacement, edge, periodic) gives the
+ * skipped matches back as the PIT does (pit.c): it owes them, at most a
+ * second's worth, and gives the next one each time the CPU takes IRQ 0
+ * (hpet_irq0_acked), so a guest counting ticks over its own clock sees them.
  *
  * A periodic timer shorter than 50 us fires at most once per 50 us (the
  * counter and comparator stay exact), so a guest cannot make the VMM spin.
@@ -48,6 +51,7 @@ struct hpet_timer {
 	bool line_high;		 /* level interrupt asserted on line_on */
 	struct irq_line line_on; /* the line line_high refers to */
 	struct timer timer;
+	u32 owed; /* timer 0 as IRQ 0: skipped matches, given one per acknowledge */
 };
 
 struct hpet {
@@ -161,6 +165,34 @@ static void hpet_arm(struct hpet_timer *t, bool after_fire)
 		timer_arm(&t->timer, (u64)ns);
 }
 
+/* Timer 0 driving IRQ 0 periodically on edges, slow enough to look at each match. */
+static bool hpet_reinjects(const struct hpet_timer *t)
+{
+	return t->idx == 0 && (t->h->gen_conf & HPET_CONF_LEG_RT) &&
+	       (t->conf & HPET_TN_TYPE_PERIODIC) && !(t->conf & HPET_TN_INT_TYPE_LEVEL) &&
+	       !(t->conf & HPET_TN_FSB_EN) && t->period * HPET_TICK_NS >= HPET_MIN_PERIOD_NS;
+}
+
+/* At most a second's worth of matches of t's period. */
+static u64 hpet_max_owed(const struct hpet_timer *t)
+{
+	return MAX(1000000000ull / HPET_TICK_NS / MAX(t->period, 1ull), 1ull);
+}
+
+void hpet_irq0_acked(struct hpet *h)
+{
+	struct hpet_timer *t = &h->t[0];
+
+	if (!t->owed)
+		return;
+	if (!hpet_reinjects(t) || !hpet_enabled(h)) {
+		t->owed = 0;
+		return;
+	}
+	t->owed--;
+	hpet_interrupt(t);
+}
+
 static void hpet_timer_fire(void *opaque)
 {
 	struct hpet_timer *t = opaque;
@@ -178,6 +210,10 @@ static void hpet_timer_fire(void *opaque)
 		k = (cur - t->cmp) / t->period + 1;
 		t->cmp += k * t->period;
 	}
+	if (hpet_reinjects(t))
+		t->owed = (u32)MIN(t->owed + k - 1, hpet_max_owed(t));
+	else
+		t->owed = 0;
 	hpet_arm(t, false);
 	/* A tiny period: at most one expiry per HPET_MIN_PERIOD_NS (later ones coalesce). */
 	now = vclock_now_ns(&t->h->p->clock);
@@ -353,6 +389,7 @@ void hpet_reset(struct hpet *h)
 		t->cmp = ~0ull;
 		t->period = 0;
 		t->fsb = 0;
+		t->owed = 0;
 	}
 	if (leg && h->cfg.legacy_changed)
 		h->cfg.legacy_changed(h->cfg.opaque, false);
@@ -419,6 +456,9 @@ static int hpet_timer_post_load(void *obj, u32 version, struct err *err)
 	if (hpet_is32(t) && ((t->cmp | t->period) >> 32))
 		return err_set(err, -EINVAL, "timer %u: 32-bit mode with a 64-bit comparator",
 			       t->idx);
+	if (t->owed > hpet_max_owed(t))
+		return err_set(err, -EINVAL, "timer %u: %u matches owed, more than a second's",
+			       t->idx, t->owed);
 	return 0;
 }
 
@@ -459,12 +499,13 @@ static const struct state_field hpet_timer_fields[] = {
 	STATE_BOOL(struct hpet_timer, line_high),
 	STATE_HOST(struct hpet_timer, line_on, "re-derived from the route by post_load"),
 	STATE_TIMER(struct hpet_timer, timer),
+	STATE_U32(struct hpet_timer, owed, STATE_SINCE(2), STATE_CHECKED),
 	STATE_END,
 };
 
 static const struct state_desc hpet_timer_state = {
 	.name = "hpet-timer",
-	.version = 1,
+	.version = 2,
 	.min_version = 1,
 	STATE_LAYOUT(struct hpet_timer),
 	.fields = hpet_timer_fields,

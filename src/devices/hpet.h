@@ -39,6 +39,11 @@ MUST_CHECK int hpet_create(struct platform *p, const struct hpet_config *cfg, st
 void hpet_destroy(struct hpet *h);
 /* Power-on state. Device lock held. */
 void hpet_reset(struct hpet *h);
+/*
+ * The CPU took IRQ 0's interrupt while timer 0 drives it (legacy replacement): if it owes
+ * matches a late timer skipped, give the next one (an edge). Device lock held.
+ */
+void hpet_irq0_acked(struct hpet *h);
 
 extern const struct device_ops hpet_device_ops;
 

@@ -105,6 +105,13 @@ struct irq_line ioapic_input(struct ioapic *io, unsigned pin)
 	return (struct irq_line){ .set = ioapic_input_set, .sink = io, .pin = pin };
 }
 
+int ioapic_pin_vector(const struct ioapic *io, unsigned pin)
+{
+	if (pin >= IOAPIC_NR_PINS || (io->redtbl[pin] & IOAPIC_RTE_MASKED))
+		return -1;
+	return (int)(io->redtbl[pin] & IOAPIC_RTE_VECTOR_MASK);
+}
+
 void ioapic_eoi(struct ioapic *io, u8 vector)
 {
 	for (unsigned pin = 0; pin < IOAPIC_NR_PINS; pin++) {

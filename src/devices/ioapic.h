@@ -69,6 +69,9 @@ struct irq_line ioapic_input(struct ioapic *io, unsigned pin);
  */
 void ioapic_eoi(struct ioapic *io, u8 vector);
 
+/* The vector of pin 0..23's entry, or -1 if the entry is masked. Device lock held. */
+int ioapic_pin_vector(const struct ioapic *io, unsigned pin);
+
 /*
  * Decode an MSI write (address 0xFEExxxxx, data) into an APIC bus message.
  * -EINVAL if the address is outside the MSI window. Any thread.

@@ -208,6 +208,11 @@ int pic_ack(struct pic *pic)
 	return vector;
 }
 
+u8 pic_irq_vector(const struct pic *pic, unsigned irq)
+{
+	return pic_chip_vector(&pic->chip[0], irq & 7);
+}
+
 bool pic_intr_level(const struct pic *pic)
 {
 	return pic->chip[0].int_out;

@@ -67,6 +67,8 @@ int pic_ack(struct pic *pic);
 
 /* The master's INT output level (what intr_out was last driven to). Device lock held. */
 bool pic_intr_level(const struct pic *pic);
+/* The vector the master would give for its IRQ irq (0..7) as programmed now. Device lock held. */
+u8 pic_irq_vector(const struct pic *pic, unsigned irq);
 
 extern const struct device_ops pic_device_ops;
 

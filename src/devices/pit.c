@@ -27,6 +27,15 @@
  * its IRQ 0 edges coalesced to one look every 20 us, so it cannot make the
  * VMM's timer loop spin; counts and OUT read back exactly regardless.
  *
+ * Lost ticks are given back, as KVM's in-kernel PIT does in its default
+ * reinject mode. When the timer runs late (a loaded host) and a look finds
+ * that OUT rose several times since the last one, channel 0 gives one edge
+ * then and owes the others (at most a second's worth); each time the CPU
+ * takes IRQ 0's interrupt (pit_irq0_acked: the board's INTA of its vector)
+ * the next owed edge follows. So a guest counting timer interrupts over a
+ * stretch of its own clock (Linux's check of the IO-APIC timer route at
+ * boot) sees them all, only bunched.
+ *
  * Not modelled: a new count written while counting in modes 2 and 3 takes
  * effect on the next pulse instead of at the end of the current period;
  * writing the first byte of a two-byte count does not stop mode 0 counting;
@@ -72,6 +81,8 @@ struct pit_channel {
 	/* Channel 0 only: the IRQ line and the timer at the next OUT transition. */
 	int irq_level;
 	struct timer timer;
+	u64 look_tick; /* the pulse of the last look at OUT (pit_irq_sync) */
+	u32 owed;      /* rising edges that went by unseen, given one per acknowledge */
 };
 
 struct pit {
@@ -198,11 +209,39 @@ static u64 pit_next_change(const struct pit_channel *ch, u64 tick)
 	}
 }
 
+/* Periodic counts lose no ticks (reinjection) unless they are too fast to look at each. */
+static bool pit_reinjects(const struct pit_channel *ch)
+{
+	return pit_periodic(ch) && ch->reload >= PIT_MIN_PERIOD_TICKS;
+}
+
+/* Rising edges of OUT in modes 2 and 3 in pulses (from, to]: one per period, at e = k * N. */
+static u64 pit_rises_between(const struct pit_channel *ch, u64 from, u64 to)
+{
+	u64 e1 = 0, e2;
+
+	if (!pit_elapsed(ch, to, &e2))
+		return 0;
+	if (!pit_elapsed(ch, from, &e1))
+		e1 = 0;
+	return e2 / ch->reload - e1 / ch->reload;
+}
+
+/* A late look gave one edge for rises rising edges: owe the others, at most a second's. */
+static void pit_owe(struct pit_channel *ch, u64 rises, bool gave_one)
+{
+	u64 max = MAX(PIT_FREQ_HZ / ch->reload, 1ull);
+
+	if (rises > (u64)gave_one)
+		ch->owed = (u32)MIN(ch->owed + rises - gave_one, max);
+}
+
 /* Channel 0: drive IRQ 0 from OUT and arm the timer at the next transition. */
 static void pit_irq_sync(struct pit_channel *ch, bool passed_change)
 {
 	struct pit *pit = ch->pit;
 	u64 tick, next, next_ns;
+	bool gave_rise = false;
 	int level;
 
 	if (ch->idx != 0)
@@ -212,11 +251,18 @@ static void pit_irq_sync(struct pit_channel *ch, bool passed_change)
 	if (level != ch->irq_level) {
 		ch->irq_level = level;
 		irq_line_set(&pit->irq0, level);
+		gave_rise = level;
 	} else if (passed_change) {
 		/* A whole phase went by between two looks: give the edge pair it contained. */
 		irq_line_set(&pit->irq0, !level);
 		irq_line_set(&pit->irq0, level);
+		gave_rise = true;
 	}
+	if (passed_change && pit_reinjects(ch))
+		pit_owe(ch, pit_rises_between(ch, ch->look_tick, tick), gave_rise);
+	else if (!pit_reinjects(ch))
+		ch->owed = 0;
+	ch->look_tick = tick;
 	next = pit_next_change(ch, tick);
 	if (next == PIT_NO_CHANGE) {
 		timer_cancel(&ch->timer);
@@ -232,6 +278,18 @@ static void pit_irq_sync(struct pit_channel *ch, bool passed_change)
 static void pit_timer_fire(void *opaque)
 {
 	pit_irq_sync(opaque, true);
+}
+
+void pit_irq0_acked(struct pit *pit)
+{
+	struct pit_channel *ch = &pit->ch[0];
+
+	if (!ch->owed)
+		return;
+	ch->owed--;
+	/* One rising edge, whatever the level (edge pairs as in pit_irq_sync). */
+	irq_line_set(&pit->irq0, !ch->irq_level);
+	irq_line_set(&pit->irq0, ch->irq_level);
 }
 
 /* Modes 0 and 4 remember what already happened before counting is suspended. */
@@ -512,6 +570,7 @@ void pit_reset(struct pit *pit)
 		ch->read_msb = false;
 		ch->count_latched = false;
 		ch->status_latched = false;
+		ch->owed = 0;
 	}
 	pit_irq_sync(&pit->ch[0], false);
 }
@@ -585,10 +644,18 @@ static int pit_channel_post_load(void *obj, u32 version, struct err *err)
 {
 	struct pit_channel *ch = obj;
 
-	(void)version;
 	if (ch->reload < 1 || ch->reload > pit_modulus(ch) || ch->base > pit_modulus(ch))
 		return err_set(err, -EINVAL, "counter %u: count %u or element %u out of range",
 			       ch->idx, ch->reload, ch->base);
+	/* Version 1 had no owed ticks: start looking from now. */
+	if (version < 2)
+		ch->look_tick = pit_tick_now(ch->pit);
+	if (ch->owed > MAX(PIT_FREQ_HZ / ch->reload, 1u))
+		return err_set(err, -EINVAL, "counter %u: %u ticks owed, more than a second's",
+			       ch->idx, ch->owed);
+	if (ch->look_tick > pit_tick_now(ch->pit) + 1)
+		return err_set(err, -EINVAL, "counter %u: last looked at pulse %llu, in the future",
+			       ch->idx, (unsigned long long)ch->look_tick);
 	/* Counting starts at most one pulse from now: a later start would put OUT transitions
 	 * (and the timer) where their arithmetic wraps. */
 	if (ch->start_tick != PIT_NOT_COUNTING && ch->start_tick > pit_tick_now(ch->pit) + 1)
@@ -630,12 +697,14 @@ static const struct state_field pit_channel_fields[] = {
 	STATE_U8(struct pit_channel, status),
 	STATE_INT(struct pit_channel, irq_level, STATE_MAX(1)),
 	STATE_TIMER(struct pit_channel, timer),
+	STATE_U64(struct pit_channel, look_tick, STATE_SINCE(2)),
+	STATE_U32(struct pit_channel, owed, STATE_SINCE(2), STATE_CHECKED),
 	STATE_END,
 };
 
 static const struct state_desc pit_channel_state = {
 	.name = "pit-channel",
-	.version = 1,
+	.version = 2,
 	.min_version = 1,
 	STATE_LAYOUT(struct pit_channel),
 	.fields = pit_channel_fields,

@@ -33,6 +33,12 @@ MUST_CHECK int pit_create(struct platform *p, const struct pit_config *cfg, stru
 void pit_destroy(struct pit *pit);
 /* Power-on state: no channel programmed, OUT low, gate 2 low. Device lock held. */
 void pit_reset(struct pit *pit);
+/*
+ * The CPU took IRQ 0's interrupt (the board saw its vector acknowledged, through the 8259 or
+ * the I/O APIC): if channel 0 owes ticks a late timer skipped, give the next one now (an edge
+ * on IRQ 0; the interrupt controller holds it until the guest's EOI). Device lock held.
+ */
+void pit_irq0_acked(struct pit *pit);
 
 extern const struct device_ops pit_device_ops;
 

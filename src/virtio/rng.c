@@ -39,24 +39,39 @@ struct virtio_rng {
 	} stats;
 };
 
-/* Bytes the current window still allows (the window moves on first). */
-static u64 rng_allowance(struct virtio_rng *r)
+/*
+ * The rate limit (rng.h): whether the budget lets a request through now. The window moves to
+ * the current one first, each window passed paying off quota bytes of what was used beyond it.
+ */
+static bool rng_may_serve(struct virtio_rng *r)
 {
-	u64 now = vclock_now_ns(&r->p->clock);
+	u64 now = vclock_now_ns(&r->p->clock), passed;
 
 	if (!r->quota)
-		return VIRTIO_RNG_CHUNK;
+		return true;
 	if (now - r->window_start >= VIRTIO_RNG_WINDOW_NS) {
-		r->window_start = now - (now - r->window_start) % VIRTIO_RNG_WINDOW_NS;
-		r->window_used = 0;
+		passed = (now - r->window_start) / VIRTIO_RNG_WINDOW_NS;
+		r->window_start += passed * VIRTIO_RNG_WINDOW_NS;
+		/* window_used < quota + VIRTIO_RNG_CHUNK, so passed * quota below cannot wrap. */
+		if (passed > r->window_used / r->quota)
+			r->window_used = 0;
+		else
+			r->window_used -= passed * r->quota;
 	}
-	return r->window_used < r->quota ? r->quota - r->window_used : 0;
+	return r->window_used < r->quota;
 }
 
-/* Fill one request; its used length. */
-static u32 rng_fill(struct virtio_rng *r, const struct vq_elem *e, u64 allow)
+/* The virtual time at which the budget lets the next request through (rng_may_serve false). */
+static u64 rng_next_window(const struct virtio_rng *r)
 {
-	size_t want = (size_t)MIN(MIN(e->in_len, allow), (u64)VIRTIO_RNG_CHUNK);
+	return r->window_start +
+	       ((r->window_used - r->quota) / r->quota + 1) * VIRTIO_RNG_WINDOW_NS;
+}
+
+/* Fill one request, whole up to VIRTIO_RNG_CHUNK; its used length. */
+static u32 rng_fill(struct virtio_rng *r, const struct vq_elem *e)
+{
+	size_t want = (size_t)MIN(e->in_len, (u64)VIRTIO_RNG_CHUNK);
 	const struct iovec *in = e->iov + e->out_num;
 	ssize_t got;
 
@@ -71,7 +86,8 @@ static u32 rng_fill(struct virtio_rng *r, const struct vq_elem *e, u64 allow)
 	want = vq_iov_from_buf(in, e->in_num, 0, r->buf, (size_t)got);
 	for (unsigned i = 0; i < e->in_num; i++)
 		gmem_written(r->vd.vqs[0].mem, in[i].iov_base, in[i].iov_len);
-	r->window_used += want;
+	if (r->quota)
+		r->window_used += want;
 	r->stats.bytes += want;
 	return (u32)want;
 }
@@ -91,18 +107,18 @@ static void rng_queue_notify(struct virtio_dev *vd, unsigned q)
 	do {
 		vq_set_notification(vq, false);
 		for (;;) {
-			u64 allow = rng_allowance(r);
-
-			if (!allow) {
+			if (!vq_has_avail(vq))
+				break;
+			if (!rng_may_serve(r)) {
 				r->stats.throttled++;
-				timer_arm(&r->wait, r->window_start + VIRTIO_RNG_WINDOW_NS);
+				timer_arm(&r->wait, rng_next_window(r));
 				goto out;
 			}
 			ret = vq_pop(vq, e);
 			if (ret <= 0)
 				break;
 			r->stats.requests++;
-			if (vq_push(vq, e->head, rng_fill(r, e, allow))) {
+			if (vq_push(vq, e->head, rng_fill(r, e))) {
 				ret = -EIO;
 				break;
 			}
@@ -241,7 +257,8 @@ static int virtio_rng_post_load(void *obj, u32 version, struct err *err)
 	struct virtio_rng *r = obj;
 
 	(void)version;
-	if (r->quota && r->window_used > r->quota)
+	/* A request is served while window_used < quota and adds at most a chunk to it. */
+	if (r->quota && r->window_used >= r->quota + VIRTIO_RNG_CHUNK)
 		return err_set(err, -EINVAL, "%s: %llu bytes used of a %llu-byte window", r->name,
 			       (unsigned long long)r->window_used, (unsigned long long)r->quota);
 	return 0;

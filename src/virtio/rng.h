@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * virtio-rng, the entropy device (VIRTIO 1.2 section 5.4), on the modern PCI transport: one
- * request queue whose device-writable buffers are filled from the host's getrandom(2). The
- * spec's rate limit ("rng": {"bytes_per_second": N}) is kept in windows of 100 ms of virtual
- * time: at most N / 10 bytes (at least 1) per window; a request that finds the window spent
- * waits on a timer for the next one. Each request gets at most VIRTIO_RNG_CHUNK bytes (the
- * used length says how many; 5.4.6: the driver takes what it gets).
+ * request queue whose device-writable buffers are filled from the host's getrandom(2), each
+ * request whole up to VIRTIO_RNG_CHUNK bytes (the used length says how many).
+ *
+ * The spec's rate limit ("rng": {"bytes_per_second": N}) is a budget of N / 10 bytes (at least
+ * 1) per window of 100 ms of virtual time. A request is served while the current window's
+ * budget is not spent and is charged in full; what it takes beyond the window is a debt the
+ * following windows pay first, so over any stretch of time the guest gets at most the rate
+ * plus one request. A request that finds the budget spent waits on a timer for the window
+ * that has budget again. Requests are never answered short to fit the budget: Linux 6.1's
+ * driver stops asking after a short answer (its reader waits for a completion that no posted
+ * buffer will bring; seen under QEMU's own limit too), so short answers would stall it.
  *
  * Locking: the device lock, held by the bus around queue notifications and by the main loop
  * around timers.

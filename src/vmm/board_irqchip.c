@@ -63,6 +63,7 @@ struct board_irqchip {
 	bool intr[BOARD_IRQCHIP_MAX_CPUS]; /* INTR level last driven */
 	bool hpet_legacy;
 	bool pit_level;
+	int extint_vector; /* during an INTA: the vector the 8259 gave, or -1 */
 	void (*set_intr)(void *opaque, unsigned cpu, bool level);
 	void (*nmi)(void *opaque, unsigned cpu);
 	void (*startup)(void *opaque, unsigned cpu, int vector);
@@ -182,7 +183,8 @@ static int board_irqchip_extint_ack(void *opaque)
 {
 	struct board_irqchip *ic = opaque;
 
-	return pic_ack(ic->pic);
+	ic->extint_vector = pic_ack(ic->pic);
+	return ic->extint_vector;
 }
 
 static void board_irqchip_wake(void *opaque, unsigned apic_id)
@@ -200,6 +202,18 @@ static const struct lapic_ops board_irqchip_lapic_ops = {
 
 /* ------------------------------------------------------- per-CPU entries */
 
+/*
+ * Whether the vector an INTA just gave is ISA IRQ 0 (its source, the PIT or the HPET in legacy
+ * replacement, then gives the next tick it owes): the 8259's IRQ 0 vector when the 8259
+ * answered, else I/O APIC pin 2's (the MADT's override). Device lock held.
+ */
+static bool board_irqchip_is_irq0(const struct board_irqchip *ic, int v)
+{
+	if (ic->extint_vector >= 0)
+		return v == pic_irq_vector(ic->pic, 0);
+	return v == ioapic_pin_vector(ic->ioapic, 2);
+}
+
 int board_irqchip_intr_ack(struct board_irqchip *ic, unsigned cpu)
 {
 	int v;
@@ -207,7 +221,14 @@ int board_irqchip_intr_ack(struct board_irqchip *ic, unsigned cpu)
 	if (cpu >= ic->nr_cpus)
 		return -1;
 	pthread_mutex_lock(&ic->p->dev_lock);
+	ic->extint_vector = -1;
 	v = lapic_ack(ic->lapic[cpu]);
+	if (v >= 0 && board_irqchip_is_irq0(ic, v)) {
+		if (ic->hpet_legacy)
+			hpet_irq0_acked(ic->hpet);
+		else
+			pit_irq0_acked(ic->pit);
+	}
 	board_irqchip_update(ic, cpu);
 	pthread_mutex_unlock(&ic->p->dev_lock);
 	log_dbg(LOG_CAT_IRQ, "irqchip: cpu %u INTA -> vector %d", cpu, v);

@@ -25,7 +25,8 @@
  *  - 1 GiB pages: an alias at 1 GiB of the first GiB;
  *  - PCID: CR4.PCIDE, CR3 with a PCID and bit 63, INVPCID of each type after a PTE change;
  *  - SMEP: a supervisor fetch from a user page is #PF (P|I); SMAP: a supervisor read of a user
- *    page is #PF (P) unless STAC; UMIP: SGDT at CPL 3 is #GP(0).
+ *    page is #PF (P) unless STAC, and again after CLAC once STAC's access was cached (the TLB
+ *    keeps a set for AC set), writes alike (P|W); UMIP: SGDT at CPL 3 is #GP(0).
  * Under KVM (the PVM flavour on the test hosts) the checks that need ring-3 software
  * interrupts or debug exceptions PVM does not deliver are skipped by SKIP_ON_KVM.
  * Prints "cpu features ok", exits 0; a failed check exits with its code (0x10 and up).
@@ -562,6 +563,29 @@ smap_after:
 	mov	UPAGE, %ebx
 	clac
 	CHECK_EQ %ebx, $0xaaaa0001, 0x5b
+	/* What STAC allowed stays allowed for AC set only: the same read after CLAC faults
+	 * again, a write with AC set lands, and after CLAC the same write faults (P|W). */
+	EXPECT_EXC
+	movq	$smap_after2, exc_resume
+smap_insn2:
+	mov	UPAGE, %ebx
+smap_after2:
+	CHECK_EXC $14, $1, $smap_insn2, 0x60
+	stac
+	movl	$0x5a5a, UPAGE + 4
+	mov	UPAGE + 4, %ebx
+	clac
+	CHECK_EQ %ebx, $0x5a5a, 0x63
+	EXPECT_EXC
+	movq	$smap_after3, exc_resume
+smap_insn3:
+	movl	$1, UPAGE + 4
+smap_after3:
+	CHECK_EXC $14, $3, $smap_insn3, 0x64
+	stac
+	mov	UPAGE + 4, %ebx
+	clac
+	CHECK_EQ %ebx, $0x5a5a, 0x67
 	mov	%cr4, %rax
 	btr	$21, %rax
 	mov	%rax, %cr4

@@ -206,6 +206,58 @@ static void test_legacy_replacement_and_fsb(void **state)
 	assert_int_equal(f->legacy_on, 0);
 }
 
+/*
+ * Timer 0 as IRQ 0, periodic at 250 Hz (Linux's boot clockevent): a late main loop passes five
+ * matches before the timer runs. One edge comes then and four are owed, each given when the
+ * CPU takes IRQ 0 (hpet_irq0_acked); a routed (non-legacy) timer owes nothing.
+ */
+static void test_legacy_lost_ticks_reinjected(void **state)
+{
+	struct fixture *f = *state;
+	const u32 delta = 40000; /* 4 ms */
+	struct vclock *c = &f->tp.p.clock;
+
+	wr32(f, B + HPET_GEN_CONF, HPET_CONF_ENABLE | HPET_CONF_LEG_RT);
+	wr32(f, TN(0, HPET_TN_CONF),
+	     HPET_TN_INT_ENB | HPET_TN_TYPE_PERIODIC | HPET_TN_VAL_SET | HPET_TN_32MODE);
+	wr32(f, TN(0, HPET_TN_CMP), delta);
+	wr32(f, TN(0, HPET_TN_CMP), delta);
+	clock_fake_advance(c, 5ull * delta * HPET_TICK_NS + 1000);
+	timer_run_due(c);
+	assert_int_equal(f->irq0.rises, 1);
+	for (unsigned i = 2; i <= 5; i++) {
+		hpet_irq0_acked(f->h);
+		assert_int_equal(f->irq0.rises, i);
+	}
+	hpet_irq0_acked(f->h);
+	assert_int_equal(f->irq0.rises, 5);
+	/* On time again: one edge per match. */
+	test_platform_advance(&f->tp, delta * HPET_TICK_NS);
+	assert_int_equal(f->irq0.rises, 6);
+	/* Ten seconds late: a second's worth (250) at most. */
+	clock_fake_advance(c, 10000000000ull);
+	timer_run_due(c);
+	fake_irq_clear_counts(&f->irq0);
+	for (unsigned i = 0; i < 400; i++)
+		hpet_irq0_acked(f->h);
+	assert_int_equal(f->irq0.rises, 250);
+	/* Leaving legacy replacement forgets what is owed. */
+	clock_fake_advance(c, 100000000ull);
+	timer_run_due(c);
+	wr32(f, B + HPET_GEN_CONF, HPET_CONF_ENABLE);
+	fake_irq_clear_counts(&f->irq0);
+	hpet_irq0_acked(f->h);
+	assert_int_equal(f->irq0.rises, 0);
+	/* Routed through the I/O APIC, a late periodic timer fires once and owes nothing. */
+	wr32(f, TN(0, HPET_TN_CONF),
+	     HPET_TN_INT_ENB | HPET_TN_TYPE_PERIODIC | HPET_TN_32MODE | 21u << HPET_TN_ROUTE_SHIFT);
+	clock_fake_advance(c, 100000000ull);
+	timer_run_due(c);
+	assert_int_equal(f->gsi21.rises, 1);
+	hpet_irq0_acked(f->h);
+	assert_int_equal(f->gsi21.rises + f->irq0.rises, 1);
+}
+
 static void test_32bit_wrap(void **state)
 {
 	struct fixture *f = *state;
@@ -249,6 +301,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_periodic_linux_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_level_status_w1c, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_replacement_and_fsb, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_lost_ticks_reinjected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_32bit_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tiny_period_is_bounded, setup, teardown),
 	};

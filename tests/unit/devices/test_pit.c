@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#define PIT_MIN_TEST_PERIOD 10 /* below pit.c's 24 pulses: edges coalesce, none owed */
+
 struct fixture {
 	struct test_platform tp;
 	struct fake_irq irq0;
@@ -346,6 +348,74 @@ static void test_tiny_period_is_bounded(void **state)
 	assert_int_equal(test_platform_advance(&f->tp, 100000000), 0);
 }
 
+/*
+ * A late main loop (a loaded host): the clock passes five periods before the timer runs. One
+ * edge comes then and four are owed, each given when the CPU takes IRQ 0 (pit_irq0_acked).
+ */
+static void test_lost_ticks_reinjected(void **state)
+{
+	struct fixture *f = *state;
+	const u16 n = 11932; /* 100 Hz */
+	struct vclock *c = &f->tp.p.clock;
+
+	program(f, 0, PIT_MODE_RATE_GEN << 1, n);
+	fake_irq_clear_counts(&f->irq0);
+	clock_fake_advance(c, tick_ns(1 + 5ull * n + 10) - test_platform_now(&f->tp));
+	timer_run_due(c);
+	assert_int_equal(f->irq0.rises, 1);
+	for (unsigned i = 2; i <= 5; i++) {
+		pit_irq0_acked(f->pit);
+		assert_int_equal(f->irq0.rises, i);
+	}
+	pit_irq0_acked(f->pit); /* nothing more is owed */
+	assert_int_equal(f->irq0.rises, 5);
+	assert_int_equal(fake_irq_level(&f->irq0), 1);
+	/* On time again: one edge per period, nothing owed. */
+	before_tick(f, 1 + 7ull * n);
+	assert_int_equal(f->irq0.rises, 6);
+	pit_irq0_acked(f->pit);
+	assert_int_equal(f->irq0.rises, 6);
+	/* Ten seconds late: at most a second's worth (PIT_FREQ_HZ / n = 99 ticks) is owed. */
+	clock_fake_advance(c, 10000000000ull);
+	timer_run_due(c);
+	fake_irq_clear_counts(&f->irq0);
+	for (unsigned i = 0; i < 150; i++)
+		pit_irq0_acked(f->pit);
+	assert_int_equal(f->irq0.rises, PIT_FREQ_HZ / n);
+	/* Reprogramming forgets what was owed; so does a one-shot count, which owes nothing. */
+	clock_fake_advance(c, 100000000ull);
+	timer_run_due(c);
+	program(f, 0, PIT_MODE_INT_ON_TC << 1, n);
+	fake_irq_clear_counts(&f->irq0);
+	clock_fake_advance(c, 100000000ull);
+	timer_run_due(c);
+	pit_irq0_acked(f->pit);
+	assert_int_equal(f->irq0.rises, 1); /* the terminal count's edge only */
+}
+
+/* The square wave owes its lost rises too; a count too fast to look at each owes none. */
+static void test_lost_ticks_square_and_tiny(void **state)
+{
+	struct fixture *f = *state;
+	const u16 n = 1193;
+	struct vclock *c = &f->tp.p.clock;
+
+	program(f, 0, PIT_MODE_SQUARE_WAVE << 1, n);
+	fake_irq_clear_counts(&f->irq0);
+	clock_fake_advance(c, tick_ns(1 + 3ull * n + (n + 1) / 2 + 5) - test_platform_now(&f->tp));
+	timer_run_due(c); /* OUT is low now: the look gives no rise, all three are owed */
+	assert_int_equal(f->irq0.rises, 0);
+	for (unsigned i = 0; i < 5; i++)
+		pit_irq0_acked(f->pit);
+	assert_int_equal(f->irq0.rises, 3);
+	program(f, 0, PIT_MODE_RATE_GEN << 1, PIT_MIN_TEST_PERIOD);
+	clock_fake_advance(c, 1000000ull);
+	timer_run_due(c);
+	fake_irq_clear_counts(&f->irq0);
+	pit_irq0_acked(f->pit);
+	assert_int_equal(f->irq0.rises, 0);
+}
+
 static void test_reset(void **state)
 {
 	struct fixture *f = *state;
@@ -364,6 +434,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_mode2_rate_on_irq0, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_ticks_reinjected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_ticks_square_and_tiny, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode2_count_and_latch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode0_channel2_port61, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mode0_gate_suspends, setup, teardown),
