@@ -20,8 +20,9 @@ check() {
 }
 check bt-fallback 'vmm/accel\.h"|vmm/cpu_state\.h"|vmm/base/|bt-fallback/'
 check vmdk 'vmm/base/|vmdk/'
-check devices 'vmm/base/|vmm/(bus|irq|gmem|timer|platform|state)\.h"|devices/|vmdk/blockdev\.h"'
-check virtio 'vmm/base/|vmm/(bus|irq|gmem|timer|platform|state)\.h"|devices/|virtio/|vmdk/blockdev\.h"'
+check devices 'vmm/base/|vmm/(bus|irq|gmem|timer|platform|state)\.h"|devices/|vmdk/blockdev\.h"|net/net(_offload)?\.h"'
+check virtio 'vmm/base/|vmm/(bus|irq|gmem|timer|platform|state)\.h"|devices/|virtio/|vmdk/blockdev\.h"|net/net(_offload)?\.h"'
+check net 'vmm/base/|net/'
 check vmm/base 'vmm/base/'
 check vmmctl 'vmm/base/|vmm/http\.h"|vmmctl/'
 # Files that must not include some headers: the vCPU reaches the board only through the hooks
@@ -42,7 +43,7 @@ forbid() {
 forbid 'board headers' 'vmm/board_[^"]*\.h"' vmm/vcpu.c vmm/vcpu.h
 forbid 'vmm/board_pc.h' 'vmm/board_pc\.h"' vmm/board_disks.c vmm/board_disks.h
 # Library headers confined to one place each.
-for rule in 'linux/kvm\.h:vmm/kvm/' 'jansson\.h:(vmm/(spec[^/]*|control[^/]*)|vmmctl/vmmctl)\.c' 'liburing\.h:vmdk/aio_uring\.c'; do
+for rule in 'linux/kvm\.h:vmm/kvm/' 'jansson\.h:(vmm/(spec[^/]*|control[^/]*)|vmmctl/vmmctl)\.c' 'liburing\.h:vmdk/aio_uring\.c' 'libslirp\.h:net/user\.c'; do
 	hdr=${rule%%:*} where=${rule#*:}
 	out=$(grep -rnE "#include <$hdr>" "$src" | grep -vE "^$src/$where" || true)
 	if [ -n "$out" ]; then

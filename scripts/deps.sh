@@ -6,7 +6,7 @@ set -euo pipefail
 what=${1:-test}
 pkgs=(build-essential meson ninja-build pkg-config libjansson-dev liburing-dev libaio-dev
       libseccomp-dev libsystemd-dev zlib1g-dev liblzma-dev liblz4-dev libcmocka-dev scdoc
-      libvncserver-dev libpng-dev)
+      libvncserver-dev libpng-dev libslirp-dev libglib2.0-dev)
 case $what in
 # libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes (only a Recommends of clang)
 test) pkgs+=(clang libclang-rt-14-dev python3 python3-jsonschema acpica-tools qemu-utils fio
@@ -15,7 +15,7 @@ test) pkgs+=(clang libclang-rt-14-dev python3 python3-jsonschema acpica-tools qe
              # firmware tests: OVMF, boot media from SYSLINUX/ISOLINUX and systemd-boot, the
              # tools that build them without root, dmidecode for the SMBIOS tables
              ovmf syslinux syslinux-common isolinux mtools dosfstools fdisk systemd-boot-efi
-             dmidecode) ;;
+             dmidecode iproute2) ;;
 demo) pkgs+=(busybox-static cpio) ;;
 esac
 missing=()

@@ -34,6 +34,19 @@ struct device_ops {
 	 * held.
 	 */
 	void (*counters)(void *dev, device_counter_fn fn, void *opaque);
+	/*
+	 * Memory the device owns that the guest reads and writes like RAM (video RAM): not in
+	 * its state record but saved with guest RAM by snapshots and migration
+	 * (docs/snapshots.md). Its host address (page-aligned, anonymous memory) and *len (a
+	 * multiple of 4 KiB); NULL when it has none. Main thread.
+	 */
+	u8 *(*memory)(void *dev, u64 *len);
+	/*
+	 * Or into bitmap (bit i: page i of memory) the pages written since the last call, by the
+	 * guest and by the device itself, and forget them. 0 or a negative errno. Any thread,
+	 * device lock held.
+	 */
+	int (*memory_dirty)(void *dev, unsigned long *bitmap);
 };
 
 #endif

@@ -499,7 +499,7 @@ static const struct state_field hpet_timer_fields[] = {
 	STATE_BOOL(struct hpet_timer, line_high),
 	STATE_HOST(struct hpet_timer, line_on, "re-derived from the route by post_load"),
 	STATE_TIMER(struct hpet_timer, timer),
-	STATE_U32(struct hpet_timer, owed, STATE_SINCE(2), STATE_CHECKED),
+	STATE_U32(struct hpet_timer, owed, STATE_SINCE(2)),
 	STATE_END,
 };
 

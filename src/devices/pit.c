@@ -227,13 +227,24 @@ static u64 pit_rises_between(const struct pit_channel *ch, u64 from, u64 to)
 	return e2 / ch->reload - e1 / ch->reload;
 }
 
+/* At most a second's worth of ticks of the channel's period may be owed. */
+static u32 pit_max_owed(const struct pit_channel *ch)
+{
+	return MAX(PIT_FREQ_HZ / ch->reload, 1u);
+}
+
 /* A late look gave one edge for rises rising edges: owe the others, at most a second's. */
 static void pit_owe(struct pit_channel *ch, u64 rises, bool gave_one)
 {
-	u64 max = MAX(PIT_FREQ_HZ / ch->reload, 1ull);
-
 	if (rises > (u64)gave_one)
-		ch->owed = (u32)MIN(ch->owed + rises - gave_one, max);
+		ch->owed = (u32)MIN(ch->owed + rises - gave_one, (u64)pit_max_owed(ch));
+}
+
+/* One rising edge on IRQ 0 while OUT stays at level: an edge pair. */
+static void pit_irq_edge(struct pit *pit, int level)
+{
+	irq_line_set(&pit->irq0, !level);
+	irq_line_set(&pit->irq0, level);
 }
 
 /* Channel 0: drive IRQ 0 from OUT and arm the timer at the next transition. */
@@ -254,8 +265,7 @@ static void pit_irq_sync(struct pit_channel *ch, bool passed_change)
 		gave_rise = level;
 	} else if (passed_change) {
 		/* A whole phase went by between two looks: give the edge pair it contained. */
-		irq_line_set(&pit->irq0, !level);
-		irq_line_set(&pit->irq0, level);
+		pit_irq_edge(pit, level);
 		gave_rise = true;
 	}
 	if (passed_change && pit_reinjects(ch))
@@ -287,9 +297,7 @@ void pit_irq0_acked(struct pit *pit)
 	if (!ch->owed)
 		return;
 	ch->owed--;
-	/* One rising edge, whatever the level (edge pairs as in pit_irq_sync). */
-	irq_line_set(&pit->irq0, !ch->irq_level);
-	irq_line_set(&pit->irq0, ch->irq_level);
+	pit_irq_edge(pit, ch->irq_level);
 }
 
 /* Modes 0 and 4 remember what already happened before counting is suspended. */
@@ -650,7 +658,7 @@ static int pit_channel_post_load(void *obj, u32 version, struct err *err)
 	/* Version 1 had no owed ticks: start looking from now. */
 	if (version < 2)
 		ch->look_tick = pit_tick_now(ch->pit);
-	if (ch->owed > MAX(PIT_FREQ_HZ / ch->reload, 1u))
+	if (ch->owed > pit_max_owed(ch))
 		return err_set(err, -EINVAL, "counter %u: %u ticks owed, more than a second's",
 			       ch->idx, ch->owed);
 	if (ch->look_tick > pit_tick_now(ch->pit) + 1)
@@ -698,7 +706,7 @@ static const struct state_field pit_channel_fields[] = {
 	STATE_INT(struct pit_channel, irq_level, STATE_MAX(1)),
 	STATE_TIMER(struct pit_channel, timer),
 	STATE_U64(struct pit_channel, look_tick, STATE_SINCE(2)),
-	STATE_U32(struct pit_channel, owed, STATE_SINCE(2), STATE_CHECKED),
+	STATE_U32(struct pit_channel, owed, STATE_SINCE(2)),
 	STATE_END,
 };
 

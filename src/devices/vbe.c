@@ -246,6 +246,7 @@ static void vbe_lfb_unmap(struct vga *v)
 {
 	if (v->lfb_gpa == PCI_BAR_UNMAPPED)
 		return;
+	vga_lfb_log(v); /* the guest's last stores before the mapping goes */
 	if (v->lfb_ram)
 		v->p->map_ram(v->p, v->lfb_gpa, 0, NULL, 0);
 	v->lfb_ram = false;

@@ -45,8 +45,10 @@ void vga_mark_dirty(struct vga *v, u32 idx, u32 len)
 	if (!len || idx >= v->vram_size)
 		return;
 	len = MIN(len, v->vram_size - idx);
-	for (u32 page = idx >> VGA_PAGE_SHIFT; page <= (idx + len - 1) >> VGA_PAGE_SHIFT; page++)
+	for (u32 page = idx >> VGA_PAGE_SHIFT; page <= (idx + len - 1) >> VGA_PAGE_SHIFT; page++) {
 		v->dirty[page / bpl] |= 1ul << (page % bpl);
+		v->mem_dirty[page / bpl] |= 1ul << (page % bpl);
+	}
 }
 
 /* ------------------------------------------------------------------ the window */
@@ -565,7 +567,8 @@ static int vga_alloc(struct vga *v, const struct vga_config *cfg, struct err *er
 			       mib);
 	v->vram = m;
 	v->dirty = calloc(VGA_DIRTY_LONGS(v), sizeof(unsigned long));
-	if (!v->dirty)
+	v->mem_dirty = calloc(VGA_DIRTY_LONGS(v), sizeof(unsigned long));
+	if (!v->dirty || !v->mem_dirty)
 		return err_set(err, -ENOMEM, "%s: out of memory", v->name);
 	if (cfg->rom && cfg->rom_len) {
 		v->rom_size = 0x800;
@@ -626,6 +629,7 @@ void vga_destroy(struct vga *v)
 	if (v->vram)
 		munmap(v->vram, v->vram_size);
 	free(v->dirty);
+	free(v->mem_dirty);
 	free(v->rom);
 	free(v->text_shadow);
 	free(v->row);
@@ -674,6 +678,7 @@ void vga_text_mode_init(struct vga *v, const u8 *font, unsigned height)
 		for (unsigned g = 0; g < VGA_FONT_GLYPHS; g++)
 			for (unsigned r = 0; r < height; r++)
 				v->vram[VGA_PLANE_IDX(g * 32 + r, 2)] = font[g * height + r];
+	vga_mark_dirty(v, 0, 4 * VGA_PLANE_SIZE);
 	memset(v->dirty, 0xff, VGA_DIRTY_LONGS(v) * sizeof(unsigned long));
 	v->font_gen++;
 	v->gen++;
@@ -731,6 +736,7 @@ static const struct state_field vga_fields[] = {
 		   "video RAM is guest memory like RAM: not device state (docs/display.md)"),
 	STATE_U32(struct vga, vram_size, STATE_CHECKED),
 	STATE_HOST(struct vga, dirty, "what the display has not redrawn yet"),
+	STATE_HOST(struct vga, mem_dirty, "what a migration has not sent yet"),
 	STATE_HOST(struct vga, rom, "the VGA BIOS file, given by the spec"),
 	STATE_U32(struct vga, rom_size, STATE_CHECKED),
 	STATE_U32(struct vga, rom_len, STATE_CHECKED),
@@ -785,9 +791,24 @@ static const struct state_desc vga_state = {
 	.post_load = vga_post_load,
 };
 
+static u8 *vga_ops_memory(void *dev, u64 *len)
+{
+	struct vga *v = dev;
+
+	*len = v->vram_size;
+	return v->vram;
+}
+
+static int vga_ops_memory_dirty(void *dev, unsigned long *bitmap)
+{
+	return vga_memory_dirty(dev, bitmap);
+}
+
 const struct device_ops vga_device_ops = {
 	.type = "vga",
 	.reset = vga_ops_reset,
 	.state = &vga_state,
 	.destroy = vga_ops_destroy,
+	.memory = vga_ops_memory,
+	.memory_dirty = vga_ops_memory_dirty,
 };

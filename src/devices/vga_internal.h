@@ -44,7 +44,8 @@ struct vga {
 	struct pci_dev pci;
 	u8 *vram;
 	u32 vram_size;
-	unsigned long *dirty; /* pages of vram written through the bus since the last update */
+	unsigned long *dirty;	  /* pages of vram written through the bus since the last update */
+	unsigned long *mem_dirty; /* pages of vram written since the last vga_memory_dirty */
 	u8 *rom;
 	u32 rom_size, rom_len;
 
@@ -87,6 +88,10 @@ struct vga {
 
 /* vga.c */
 void vga_mark_dirty(struct vga *v, u32 idx, u32 len);
+/* The accelerator's dirty log of the framebuffer BAR into dirty and mem_dirty (vga_render.c). */
+void vga_lfb_log(struct vga *v);
+/* Or mem_dirty into bitmap (a page a bit) and clear it: the device's memory_dirty op. */
+int vga_memory_dirty(struct vga *v, unsigned long *bitmap);
 void vga_port_write(struct vga *v, u16 port, u8 val);
 u8 vga_port_read(struct vga *v, u16 port);
 void vga_regs_reset(struct vga *v);

@@ -218,17 +218,46 @@ static int vga_scan_collect(struct vga *v)
 		if (!v->scan)
 			return -ENOMEM;
 	}
+	vga_lfb_log(v);
 	memcpy(v->scan, v->dirty, longs * sizeof(*v->scan));
 	memset(v->dirty, 0, longs * sizeof(*v->dirty));
-	if (v->lfb_ram) {
-		unsigned long *log = calloc(longs, sizeof(*log));
+	return 0;
+}
 
-		if (!log || v->p->dirty_log(v->p, v->lfb_gpa, v->vram_size, log) < 0)
-			memset(v->scan, 0xff, longs * sizeof(*v->scan)); /* cannot tell: all */
-		else
-			for (size_t i = 0; i < longs; i++)
-				v->scan[i] |= log[i];
-		free(log);
+/*
+ * The accelerator's log of the guest's stores to the framebuffer BAR (mapped as RAM) into both
+ * of the device's records: what the display must redraw and what a migration must send. The
+ * log has one reader, this.
+ */
+void vga_lfb_log(struct vga *v)
+{
+	size_t longs = (v->vram_size >> VGA_PAGE_SHIFT) / VGA_BPL;
+	unsigned long *log;
+
+	if (!v->lfb_ram)
+		return;
+	log = calloc(longs, sizeof(*log));
+	if (!log || v->p->dirty_log(v->p, v->lfb_gpa, v->vram_size, log) < 0) {
+		/* cannot tell: all of it */
+		memset(v->dirty, 0xff, longs * sizeof(*v->dirty));
+		memset(v->mem_dirty, 0xff, longs * sizeof(*v->mem_dirty));
+	} else {
+		for (size_t i = 0; i < longs; i++) {
+			v->dirty[i] |= log[i];
+			v->mem_dirty[i] |= log[i];
+		}
+	}
+	free(log);
+}
+
+int vga_memory_dirty(struct vga *v, unsigned long *bitmap)
+{
+	size_t longs = (v->vram_size >> VGA_PAGE_SHIFT) / VGA_BPL;
+
+	vga_lfb_log(v);
+	for (size_t i = 0; i < longs; i++) {
+		bitmap[i] |= v->mem_dirty[i];
+		v->mem_dirty[i] = 0;
 	}
 	return 0;
 }

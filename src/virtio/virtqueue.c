@@ -246,6 +246,16 @@ int vq_pop(struct virtqueue *vq, struct vq_elem *e)
 	return 1;
 }
 
+void vq_unpop(struct virtqueue *vq, u16 head)
+{
+	if (head >= vq->size || !vq_head_inflight(vq, head))
+		return;
+	vq->inflight[head / 64] &= ~(1ull << (head % 64));
+	vq->nr_inflight--;
+	vq->last_avail--;
+	vq->budget++;
+}
+
 int vq_push(struct virtqueue *vq, u16 head, u32 len)
 {
 	u64 slot = vq->used + 4 + 8ull * (vq->used_idx % vq->size);

@@ -84,6 +84,12 @@ bool vq_batch_yielded(const struct virtqueue *vq);
  * ready.
  */
 MUST_CHECK int vq_pop(struct virtqueue *vq, struct vq_elem *e);
+/*
+ * Give back the chain vq_pop returned last (head), unused: the next vq_pop returns it again.
+ * For a device that found it cannot use the chain now (a receive frame that does not fit,
+ * a host queue that is full). Chains must be given back newest first.
+ */
+void vq_unpop(struct virtqueue *vq, u16 head);
 /* Return a chain: used element {head, len}, then used->idx; the head leaves the in-flight set.
  * 0 or -EFAULT (queue broken). */
 MUST_CHECK int vq_push(struct virtqueue *vq, u16 head, u32 len);

@@ -20,24 +20,23 @@ struct vm;
 struct loop;
 struct pci_host;
 struct board_disks;
+struct board_pci_lines;
 struct blockdev;
 
-/*
- * The line factory the board hands over: the interrupt line of INTA of the PCI function in slot
- * (and its GSI, for the accelerator's irqfd routes). Main thread.
- */
-struct board_disks_lines {
-	struct irq_line (*intx)(void *opaque, unsigned slot, unsigned *gsi);
-	void *opaque;
-	/* Where the AHCI controller goes: 00:ahci_dev.ahci_fn; ahci_dev 0: after the virtio disks. */
-	unsigned ahci_dev, ahci_fn;
+/* Where the AHCI controller goes: 00:dev.fn; dev 0: the slot after the virtio disks. */
+struct board_disks_ahci {
+	unsigned dev, fn;
 };
 
-/* Open and attach every disk of vm->spec. lines is copied. Main thread, before the vCPUs run. */
+/*
+ * Open and attach every disk of vm->spec. lines is copied, ahci only read. Main thread, before
+ * the vCPUs run.
+ */
 MUST_CHECK int board_disks_create(struct vm *vm, struct pci_host *pci,
-				  const struct board_disks_lines *lines, struct board_disks **out,
+				  const struct board_pci_lines *lines,
+				  const struct board_disks_ahci *ahci, struct board_disks **out,
 				  struct err *err);
-/* The first PCI slot after the disks' functions (for the board's other PCI devices). */
+/* The first PCI slot after the disks' (the board puts its other functions from there). */
 unsigned board_disks_next_slot(const struct board_disks *d);
 
 /*

@@ -18,6 +18,7 @@
 #include "devices/i8042.h"
 #include "devices/ich9_lpc.h"
 #include "devices/mch.h"
+#include "devices/pc_testdev.h"
 #include "devices/pci.h"
 #include "devices/piix.h"
 #include "devices/pvpanic.h"
@@ -29,6 +30,8 @@
 #include "vmm/board_display.h"
 #include "vmm/board_fw.h"
 #include "vmm/board_irqchip.h"
+#include "vmm/board_nics.h"
+#include "vmm/board_pci.h"
 #include "vmm/board_pv.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
@@ -62,10 +65,12 @@ struct board_pc {
 	struct mch *mch;      /* machine q35 */
 	struct ich9_lpc *lpc; /* machine q35 */
 	struct board_disks *disks;
+	struct board_nics *nics;
 	struct board_fw *fw;	       /* boot.firmware: fw_cfg */
 	struct board_irqchip *irqchip; /* accelerators without an in-kernel irqchip */
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
+	struct pc_testdev *pc_testdev;
 	struct pvpanic *pvpanic;
 	struct board_display *display; /* NULL without a display */
 	struct board_pv *pv;	       /* the paravirtual devices */
@@ -179,7 +184,7 @@ u64 board_pc_low_ram_max(const struct vm_spec *spec)
 								  MCH_ECAM_DEFAULT_BASE;
 }
 
-/* The line factory handed to board_disks: the INTA line of a PCI slot. Main thread. */
+/* The line factory handed to board_disks and board_nics: INTA of a PCI slot. Main thread. */
 static struct irq_line board_pc_intx_line(void *opaque, unsigned slot, unsigned *gsi)
 {
 	struct board_pc *b = opaque;
@@ -273,10 +278,23 @@ static int board_pc_create_debug(struct board_pc *b, struct err *err)
 		if (ret < 0)
 			return ret;
 	}
+	if (dbg->pc_testdev) {
+		struct pc_testdev_config cfg = { .name = "pc-testdev" };
+		struct irq_line irqs[PC_TESTDEV_NR_IRQS];
+
+		for (unsigned n = 0; n < PC_TESTDEV_NR_IRQS; n++)
+			irqs[n] = board_pc_gsi_line(vm, n);
+		ret = pc_testdev_create(&vm->plat, &cfg, irqs, &b->pc_testdev, err);
+		if (ret < 0)
+			return ret;
+		ret = board_pc_register(b, &pc_testdev_device_ops, b->pc_testdev, cfg.name, err);
+		if (ret < 0)
+			return ret;
+	}
 	return 0;
 }
 
-/* The VGA card in the first PCI slot the disks left free. */
+/* The VGA card in the first PCI slot the disks, paravirtual devices and NICs left free. */
 static int board_pc_create_display(struct board_pc *b, struct err *err)
 {
 	struct vm *vm = b->vm;
@@ -394,6 +412,7 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	struct i8042_config kbd = { .name = "i8042" };
 	struct acpi_pm_config pm = { .name = "acpi-pm", .tmr_32bit = BOARD_PM_TMR_32BIT };
 	struct pci_host_config pci = { .name = "pci0" };
+	struct board_pci_lines lines = { .intx = board_pc_intx_line, .opaque = b };
 	struct pvpanic_config pvp = { .name = "pvpanic", .port = PVPANIC_DEFAULT_PORT };
 	int ret;
 
@@ -465,20 +484,24 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_create_chipset(b, err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = board_disks_create(vm, b->pci,
-				 &(struct board_disks_lines){ .intx = board_pc_intx_line,
-							      .opaque = b,
-							      /* ICH9's SATA controller */
-							      .ahci_dev = b->lpc ? ICH9_LPC_DEV : 0,
-							      .ahci_fn = b->lpc ? 2 : 0 },
+	ret = board_disks_create(vm, b->pci, &lines,
+				 /* on q35, ICH9's SATA controller */
+				 &(struct board_disks_ahci){ .dev = b->lpc ? ICH9_LPC_DEV : 0,
+							     .fn = b->lpc ? 2 : 0 },
 				 &b->disks, err);
 	if (ret < 0)
 		goto err_destroy;
 	ret = board_pc_create_debug(b, err);
 	if (ret < 0)
 		goto err_destroy;
-	/* The paravirtual devices take the slots after the disks; the VGA card the next free. */
+	/*
+	 * The paravirtual devices take the slots after the disks, the NICs the ones after them, the
+	 * VGA card the next free: a spec without NICs keeps the layout it had before NICs existed.
+	 */
 	ret = board_pv_create(vm, b->pci, board_disks_next_slot(b->disks), &b->pv, err);
+	if (ret < 0)
+		goto err_destroy;
+	ret = board_nics_create(vm, b->pci, &lines, board_pv_next_slot(b->pv), &b->nics, err);
 	if (ret < 0)
 		goto err_destroy;
 	if (board_pv_vmport(b->pv)) {
@@ -507,9 +530,16 @@ int board_pc_attach(struct board_pc *b, struct loop *l)
 	if (!ret)
 		ret = board_pv_attach(b->pv, l);
 	if (!ret) {
-		ret = board_display_attach(b->display, l);
+		ret = board_nics_attach(b->nics, l);
 		if (ret < 0)
 			board_pv_detach(b->pv);
+	}
+	if (!ret) {
+		ret = board_display_attach(b->display, l);
+		if (ret < 0) {
+			board_nics_detach(b->nics);
+			board_pv_detach(b->pv);
+		}
 	}
 	if (ret < 0)
 		board_disks_detach(b->disks);
@@ -519,8 +549,20 @@ int board_pc_attach(struct board_pc *b, struct loop *l)
 void board_pc_detach(struct board_pc *b)
 {
 	board_display_detach(b->display);
+	board_nics_detach(b->nics);
 	board_pv_detach(b->pv);
 	board_disks_detach(b->disks);
+}
+
+int board_pc_set_link(struct board_pc *b, const char *id, bool up, struct err *err)
+{
+	return board_nics_set_link(b->nics, id, up, err);
+}
+
+int board_pc_add_nic(struct board_pc *b, const struct nic_spec *ns, unsigned index, int tap_fd,
+		     struct err *err)
+{
+	return board_nics_add(b->nics, ns, index, tap_fd, err);
 }
 
 void board_pc_destroy(struct board_pc *b)
@@ -530,6 +572,7 @@ void board_pc_destroy(struct board_pc *b)
 	board_pv_destroy(b->pv);
 	board_fw_destroy(b->fw);
 	board_display_destroy(b->display);
+	platform_del_dev(&b->vm->plat, b->pc_testdev);
 	platform_del_dev(&b->vm->plat, b->testdev);
 	platform_del_dev(&b->vm->plat, b->debug_exit);
 	platform_del_dev(&b->vm->plat, b->piix);
@@ -541,10 +584,12 @@ void board_pc_destroy(struct board_pc *b)
 	platform_del_dev(&b->vm->plat, b->i8042);
 	platform_del_dev(&b->vm->plat, b->rtc);
 	platform_del_dev(&b->vm->plat, b->com1);
+	pc_testdev_destroy(b->pc_testdev);
 	if (b->testdev)
 		testdev_destroy(b->testdev);
 	if (b->debug_exit)
 		debug_exit_destroy(b->debug_exit);
+	board_nics_destroy(b->nics);
 	board_disks_destroy(b->disks);
 	if (b->piix)
 		piix_destroy(b->piix);

@@ -31,6 +31,7 @@ struct board_irqchip;
 struct board_disks;
 struct loop;
 struct vcpu_hooks;
+struct nic_spec;
 
 /*
  * PCI INTx routing, as the DSDT's _PRT describes it: pin P (0 = INTA) of the device in slot S
@@ -68,6 +69,11 @@ void board_pc_destroy(struct board_pc *b);
 MUST_CHECK int board_pc_attach(struct board_pc *b, struct loop *l);
 void board_pc_detach(struct board_pc *b);
 
+/* Link up or down of NIC id ("net0"...): board_nics_set_link. Main thread. */
+MUST_CHECK int board_pc_set_link(struct board_pc *b, const char *id, bool up, struct err *err);
+/* One more NIC before boot (board_nics_add): index is its place in the spec. Main thread. */
+MUST_CHECK int board_pc_add_nic(struct board_pc *b, const struct nic_spec *ns, unsigned index,
+				int tap_fd, struct err *err);
 /* The paravirtual devices (board_pv.h). */
 struct board_pv *board_pc_pv(struct board_pc *b);
 

@@ -51,6 +51,7 @@ struct board_pv {
 	int rx_fd; /* eventfd: a port posted receive buffers */
 	struct loop *loop;
 	bool rx_watched, vcon_defer_watched, vrng_defer_watched;
+	unsigned next_slot; /* the first PCI slot after its functions */
 };
 
 static int board_pv_create_vmport(struct board_pv *pv, struct err *err)
@@ -225,10 +226,11 @@ int board_pv_create(struct vm *vm, struct pci_host *pci, unsigned slot, struct b
 			goto err_destroy;
 	}
 	if (vm->spec->rng.present) {
-		ret = board_pv_create_rng(pv, slot, err);
+		ret = board_pv_create_rng(pv, slot++, err);
 		if (ret < 0)
 			goto err_destroy;
 	}
+	pv->next_slot = slot;
 	*out = pv;
 	return 0;
 
@@ -306,6 +308,11 @@ void board_pv_detach(struct board_pv *pv)
 		loop_del(pv->loop, virtio_pci_defer_fd(virtio_rng_transport(pv->vrng)));
 	pv->rx_watched = pv->vcon_defer_watched = pv->vrng_defer_watched = false;
 	pv->loop = NULL;
+}
+
+unsigned board_pv_next_slot(const struct board_pv *pv)
+{
+	return pv->next_slot;
 }
 
 void board_pv_destroy(struct board_pv *pv)

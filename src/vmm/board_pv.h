@@ -23,6 +23,8 @@ struct virtio_console;
 MUST_CHECK int board_pv_create(struct vm *vm, struct pci_host *pci, unsigned slot,
 			       struct board_pv **out, struct err *err);
 void board_pv_destroy(struct board_pv *pv);
+/* The first PCI slot after its functions (the board's NICs go from there). */
+unsigned board_pv_next_slot(const struct board_pv *pv);
 
 /* Watch the consoles' input and the virtio functions' deferred work on l, and stop. Main thread. */
 MUST_CHECK int board_pv_attach(struct board_pv *pv, struct loop *l);

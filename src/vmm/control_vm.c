@@ -11,6 +11,10 @@
  *   PUT  /api/v1/vm.delete        destroy the VM
  *   GET  /api/v1/vm.info          {config, state, memory_actual_size, engine}
  *   GET  /api/v1/vm.counters      {group: {counter: integer}}
+ *   PUT  /api/v1/vm.set-link      {"id": "net0", "up": false}: a NIC's link (the guest sees
+ *                                 carrier lost or back)
+ *   PUT  /api/v1/vm.add-net       body: one "nics" entry, with an open tap fd by SCM_RIGHTS
+ *                                 if wanted; Created state only (no PCI hotplug)
  *   PUT  /api/v1/vm.pause, vm.resume, vm.reboot, vm.power-button, vm.shutdown, vm.nmi
  *   GET  /api/v1/vm.events?since=N&timeout=S   a long poll: events with seq >= N, waiting up
  *                                 to S seconds (default 30, at most 300) for the first one
@@ -335,6 +339,83 @@ static void control_vm_counters(void *opaque, struct control_call *call,
 	control_vm_reply_json(call, 200, all);
 }
 
+/* ------------------------------------------------------------------ NICs */
+
+static void control_vm_set_link(void *opaque, struct control_call *call,
+				const struct control_req *req)
+{
+	struct control_vm *cv = opaque;
+	struct vm *vm = control_vm_need_vm(cv, call);
+	struct err err = { 0 };
+	json_t *body, *id, *up;
+	int ret;
+
+	if (!vm)
+		return;
+	body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
+	id = json_object_get(body, "id");
+	up = json_object_get(body, "up");
+	if (!json_is_object(body) || !json_is_string(id) || !json_is_boolean(up) ||
+	    json_object_size(body) != 2) {
+		json_decref(body);
+		control_reply_error(call, 400, "BadRequest",
+				    "expected {\"id\": \"net0\", \"up\": true|false}");
+		return;
+	}
+	ret = vm_set_link(vm, json_string_value(id), json_is_true(up), &err);
+	json_decref(body);
+	if (ret == -ENOENT)
+		control_reply_error(call, 404, "NoSuchDevice", "%s", err.msg);
+	else if (ret < 0)
+		control_reply_errno(call, ret, &err);
+	else
+		control_reply(call, 204, NULL);
+}
+
+static void control_vm_add_net(void *opaque, struct control_call *call,
+			       const struct control_req *req)
+{
+	struct control_vm *cv = opaque;
+	struct vm *vm = control_vm_need_vm(cv, call);
+	struct err err = { 0 };
+	struct nic_spec ns;
+	struct diag d;
+	int fd = -1, ret;
+
+	if (!vm)
+		return;
+	if (req->nr_fds > 1) {
+		control_reply_error(call, 400, "BadRequest",
+				    "one tap fd at most (a NIC added here has one queue)");
+		return;
+	}
+	diag_init(&d);
+	if (spec_add_nic(vm->spec, req->body, &ns, &d) < 0) {
+		control_vm_invalid_spec(call, &d);
+		diag_free(&d);
+		return;
+	}
+	diag_free(&d);
+	if (req->nr_fds == 1) {
+		if (ns.backend != NIC_BACKEND_TAP || ns.queues > 1) {
+			spec_nic_free(&ns);
+			control_reply_error(call, 400, "BadRequest",
+					    "an fd comes only with a one-queue \"tap\" NIC");
+			return;
+		}
+		fd = req->fds[0];
+		req->fds[0] = -1; /* ours now */
+	}
+	ret = vmm_add_nic(cv->vmm, &ns, fd, &err);
+	spec_nic_free(&ns); /* empty when it was taken */
+	if (ret == -EBUSY || ret == -ENOENT)
+		control_reply_errno(call, ret, &err);
+	else if (ret < 0)
+		control_reply_error(call, 400, "BadBackend", "%s", err.msg);
+	else
+		control_reply(call, 204, NULL);
+}
+
 /* ------------------------------------------------------------------ the display */
 
 static struct display *control_vm_need_display(struct control_vm *cv, struct control_call *call)
@@ -646,6 +727,8 @@ int control_vm_register(struct control *c, struct vmm *m)
 		{ "/api/v1/vm.delete", CONTROL_PUT, control_vm_delete, cv },
 		{ "/api/v1/vm.info", CONTROL_GET, control_vm_info, cv },
 		{ "/api/v1/vm.counters", CONTROL_GET, control_vm_counters, cv },
+		{ "/api/v1/vm.set-link", CONTROL_PUT, control_vm_set_link, cv },
+		{ "/api/v1/vm.add-net", CONTROL_PUT, control_vm_add_net, cv },
 		{ "/api/v1/vm.events", CONTROL_GET, control_vm_events, cv },
 		{ "/api/v1/vm.screenshot", CONTROL_GET, control_vm_screenshot, cv },
 		{ "/api/v1/vm.screen-text", CONTROL_GET, control_vm_screen_text, cv },

@@ -6,7 +6,10 @@
  * Dirty tracking on the source: every RAM region is mapped again with ACCEL_MEM_LOG_DIRTY
  * (KVM's dirty log; the BT engine's own bitmap, set by its TLB write path) and gmem's
  * on_write hook is wrapped, so pages the VMM itself writes for a device (DMA) are marked in a
- * bitmap of this file's. Both are read, and cleared, once per round.
+ * bitmap of this file's. Both are read, and cleared, once per round. Memory devices own (video
+ * RAM: device_ops.memory) goes in the same stream from protocol version 2 on, its pages from
+ * the device's own record (device_ops.memory_dirty: the guest's stores through the accelerator's
+ * log and the device's own writes), in PAGES frames whose space field names it.
  *
  * The stream is hostile input on both sides: every frame's type and length are checked
  * against what may come at that point and the most that type may carry; pages must lie in
@@ -117,7 +120,10 @@ struct mig_op {
 	unsigned nr_regions;
 	struct gmem_region regions[GMEM_MAX_REGIONS];
 	unsigned long *dirty[GMEM_MAX_REGIONS]; /* this round's pages to send */
-	bool logging;				/* dirty logging and the DMA hook are on */
+	unsigned nr_mems;			/* device memory (video RAM) */
+	struct platform_mem mems[PLATFORM_MEMS_MAX];
+	unsigned long *mem_dirty[PLATFORM_MEMS_MAX];
+	bool logging; /* dirty logging and the DMA hook are on */
 	bool paused_here, was_running;
 	u64 disks_ro; /* bit i: disks[i] reopened read-only for the switch */
 	struct state_buf state;
@@ -513,6 +519,19 @@ static int mig_log_start(struct mig_op *op, struct err *err)
 		if (!op->dirty[i] || !mig_dma.map[i])
 			return err_set(err, -ENOMEM, "out of memory");
 	}
+	for (unsigned i = 0; i < op->nr_mems; i++) {
+		op->mem_dirty[i] =
+			calloc(MIG_WORDS(op->mems[i].len / MIG_PAGE), sizeof(unsigned long));
+		if (!op->mem_dirty[i])
+			return err_set(err, -ENOMEM, "out of memory");
+		/* What the device wrote so far goes in the first pass: forget it. */
+		ret = platform_mem_dirty(&vm->plat, &op->mems[i], op->mem_dirty[i]);
+		if (ret < 0)
+			return err_set(err, ret, "cannot read what changed in %s's memory: %s",
+				       op->mems[i].dev->name, strerror(-ret));
+		memset(op->mem_dirty[i], 0,
+		       MIG_WORDS(op->mems[i].len / MIG_PAGE) * sizeof(unsigned long));
+	}
 	for (unsigned i = 0; i < mem->nr && ret == 0; i++) {
 		const struct gmem_region *r = &mem->regions[i];
 
@@ -644,6 +663,16 @@ static int mig_collect(struct mig_op *op, u64 *pages, struct err *err)
 		}
 		free(log);
 	}
+	for (unsigned i = 0; op->version >= 2 && i < op->nr_mems; i++) {
+		u64 words = MIG_WORDS(op->mems[i].len / MIG_PAGE);
+		int ret = platform_mem_dirty(&vm->plat, &op->mems[i], op->mem_dirty[i]);
+
+		if (ret < 0)
+			return err_set(err, ret, "cannot read what changed in %s's memory: %s",
+				       op->mems[i].dev->name, strerror(-ret));
+		for (u64 w = 0; w < words; w++)
+			*pages += (u64)__builtin_popcountl(op->mem_dirty[i][w]);
+	}
 	/* A store that had passed its check as a log was read lands before this returns. */
 	if (vm->accel->dirty_sync)
 		vm->accel->dirty_sync(vm->avm);
@@ -656,45 +685,56 @@ static bool mig_bit(const unsigned long *map, u64 p)
 }
 
 /*
- * Send the pages set in op->dirty (cleared as they go), in runs of at most MIGRATE_RUN_PAGES;
- * skip_zero: leave out pages that are all zeros (the first pass: the destination's RAM is
- * zeros).
+ * Send the pages of one area set in dirty (cleared as they go), in runs of at most
+ * MIGRATE_RUN_PAGES: RAM (space 0, base its guest-physical address) or device memory (space
+ * 1 + its index, base 0); skip_zero: leave out pages that are all zeros (the first pass: the
+ * destination's memory is zeros).
  */
+static int mig_send_area(struct mig_op *op, u32 space, u64 base, u8 *hva, u64 len,
+			 unsigned long *dirty, bool skip_zero, struct err *err)
+{
+	u64 pages = len / MIG_PAGE;
+
+	for (u64 p = 0; p < pages;) {
+		u8 head[16];
+		u64 n = 0;
+		int ret;
+
+		if (!mig_bit(dirty, p) ||
+		    (skip_zero && snapshot_page_is_zero(hva + p * MIG_PAGE))) {
+			p++;
+			continue;
+		}
+		while (p + n < pages && n < MIGRATE_RUN_PAGES && mig_bit(dirty, p + n) &&
+		       !(skip_zero && snapshot_page_is_zero(hva + (p + n) * MIG_PAGE)))
+			n++;
+		mig_put_u64(head, base + p * MIG_PAGE);
+		mig_put_u32(head + 8, (u32)n);
+		mig_put_u32(head + 12, space);
+		ret = mig_send_frame(op, MIG_PAGES, head, sizeof(head), hva + p * MIG_PAGE,
+				     n * MIG_PAGE);
+		if (ret < 0)
+			return err_set(err, ret, "%s: cannot send: %s", op->addr.text,
+				       strerror(-ret));
+		op->stats.bytes += n * MIG_PAGE;
+		p += n;
+	}
+	memset(dirty, 0, MIG_WORDS(pages) * sizeof(unsigned long));
+	return 0;
+}
+
+/* Send the pages set in op->dirty and op->mem_dirty (mig_send_area). */
 static int mig_send_dirty(struct mig_op *op, bool skip_zero, struct err *err)
 {
-	for (unsigned i = 0; i < op->nr_regions; i++) {
-		const struct gmem_region *r = &op->regions[i];
-		u64 pages = r->len / MIG_PAGE;
-		u8 *hva = r->hva;
+	int ret = 0;
 
-		for (u64 p = 0; p < pages;) {
-			u8 head[16];
-			u64 n = 0;
-			int ret;
-
-			if (!mig_bit(op->dirty[i], p) ||
-			    (skip_zero && snapshot_page_is_zero(hva + p * MIG_PAGE))) {
-				p++;
-				continue;
-			}
-			while (p + n < pages && n < MIGRATE_RUN_PAGES &&
-			       mig_bit(op->dirty[i], p + n) &&
-			       !(skip_zero && snapshot_page_is_zero(hva + (p + n) * MIG_PAGE)))
-				n++;
-			mig_put_u64(head, r->gpa + p * MIG_PAGE);
-			mig_put_u32(head + 8, (u32)n);
-			mig_put_u32(head + 12, 0);
-			ret = mig_send_frame(op, MIG_PAGES, head, sizeof(head), hva + p * MIG_PAGE,
-					     n * MIG_PAGE);
-			if (ret < 0)
-				return err_set(err, ret, "%s: cannot send: %s", op->addr.text,
-					       strerror(-ret));
-			op->stats.bytes += n * MIG_PAGE;
-			p += n;
-		}
-		memset(op->dirty[i], 0, MIG_WORDS(pages) * sizeof(unsigned long));
-	}
-	return 0;
+	for (unsigned i = 0; ret == 0 && i < op->nr_regions; i++)
+		ret = mig_send_area(op, 0, op->regions[i].gpa, op->regions[i].hva,
+				    op->regions[i].len, op->dirty[i], skip_zero, err);
+	for (unsigned i = 0; ret == 0 && op->version >= 2 && i < op->nr_mems; i++)
+		ret = mig_send_area(op, 1 + i, 0, op->mems[i].hva, op->mems[i].len,
+				    op->mem_dirty[i], skip_zero, err);
+	return ret;
 }
 
 static int mig_connect(struct mig_op *op, struct err *err)
@@ -742,6 +782,16 @@ static int mig_source_run(struct mig_op *op, struct err *err)
 		if (ret < 0)
 			return err_set(err, ret, "out of memory");
 	}
+	for (unsigned i = 0; i < op->nr_mems; i++) {
+		ret = snapshot_mem_touched(op->mems[i].hva, op->mems[i].len, op->mem_dirty[i]);
+		if (ret < 0)
+			return err_set(err, ret, "out of memory");
+	}
+	if (op->nr_mems && op->version < 2)
+		log_warn("migration to %s: the destination's VMM speaks protocol version %u, "
+			 "which carries no video RAM: its screen is blank until the guest draws "
+			 "it again",
+			 op->addr.text, op->version);
 	ret = mig_send_dirty(op, true, err);
 	if (ret < 0)
 		return ret;
@@ -823,6 +873,13 @@ static int mig_create_main(struct mig_op *op, struct err *err)
 	vm = vmm_vm(op->m);
 	/* What the boot loader put in RAM goes: pages the source does not send are zeros. */
 	snapshot_mem_zero(&vm->plat.mem);
+	ret = platform_mems(&vm->plat, op->mems);
+	if (ret < 0)
+		return err_set(err, -ENOTSUP, "more than %u devices with memory of their own",
+			       PLATFORM_MEMS_MAX);
+	op->nr_mems = (unsigned)ret;
+	for (unsigned i = 0; i < op->nr_mems; i++)
+		snapshot_mem_zero_range(op->mems[i].hva, op->mems[i].len);
 	if (strcmp(vm->accel->name, op->in_engine))
 		return err_set(err, -EINVAL,
 			       "the VM runs on the %s engine at the source and would run on %s "
@@ -900,6 +957,7 @@ static int mig_recv_pages(struct mig_op *op, u64 len, struct err *err)
 	const struct gmem *mem = &vmm_vm(op->m)->plat.mem;
 	u8 head[16];
 	u64 gpa, n;
+	u32 space;
 	void *dst;
 	int ret;
 
@@ -911,10 +969,25 @@ static int mig_recv_pages(struct mig_op *op, u64 len, struct err *err)
 		return ret;
 	gpa = mig_get_u64(head);
 	n = mig_get_u32(head + 8);
+	space = mig_get_u32(head + 12);
 	if (n == 0 || n > MIGRATE_RUN_PAGES || len != sizeof(head) + n * MIG_PAGE ||
-	    gpa % MIG_PAGE || mig_get_u32(head + 12))
+	    gpa % MIG_PAGE || (space && op->version < 2))
 		return err_set(err, -EPROTO, "%s: a malformed PAGES frame (%llu pages at %#llx)",
 			       op->addr.text, (unsigned long long)n, (unsigned long long)gpa);
+	if (space) {
+		const struct platform_mem *pm = space <= op->nr_mems ? &op->mems[space - 1] : NULL;
+
+		if (!pm || gpa > pm->len || n * MIG_PAGE > pm->len - gpa)
+			return err_set(err, -EPROTO,
+				       "%s: pages at %#llx (%llu) of device memory %u are not in "
+				       "this VM's",
+				       op->addr.text, (unsigned long long)gpa,
+				       (unsigned long long)n, space);
+		ret = mig_recv_payload(op, pm->hva + gpa, n * MIG_PAGE, err);
+		if (ret == 0)
+			op->stats.bytes += n * MIG_PAGE;
+		return ret;
+	}
 	dst = gmem_ptr(mem, gpa, n * MIG_PAGE);
 	if (!dst)
 		return err_set(err, -EPROTO, "%s: pages at %#llx (%llu) are not in this VM's RAM",
@@ -1026,6 +1099,8 @@ static void mig_op_free(struct mig_op *op)
 		unlink(op->unlink_path);
 	for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++)
 		free(op->dirty[i]);
+	for (unsigned i = 0; i < PLATFORM_MEMS_MAX; i++)
+		free(op->mem_dirty[i]);
 	for (unsigned i = 0; i < op->nr_sets; i++)
 		free(op->sets[i]);
 	state_buf_free(&op->state);
@@ -1231,10 +1306,6 @@ int migrate_send(struct vmm *m, const char *url, unsigned downtime_ms, migrate_d
 	if (!vm->accel->dirty_log)
 		return err_set(err, -ENOTSUP, "%s: the %s engine logs no dirty pages",
 			       vmm_spec(m)->name, vm->accel->name);
-	if (vmm_spec(m)->display.type != DISPLAY_NONE)
-		log_warn("%s: the display's video RAM is not migrated (docs/snapshots.md): the "
-			 "screen on the destination is blank until its guest draws it again",
-			 vmm_spec(m)->name);
 	op = mig_op_new(m, url, done, opaque, err);
 	if (!op)
 		return -EINVAL;
@@ -1250,6 +1321,13 @@ int migrate_send(struct vmm *m, const char *url, unsigned downtime_ms, migrate_d
 	op->ram_bytes = mem->ram_bytes;
 	op->nr_regions = mem->nr;
 	memcpy(op->regions, mem->regions, sizeof(op->regions));
+	ret = platform_mems(&vm->plat, op->mems);
+	if (ret < 0) {
+		ret = err_set(err, -ENOTSUP, "%s: more than %u devices with memory of their own",
+			      vmm_spec(m)->name, PLATFORM_MEMS_MAX);
+		goto err_free;
+	}
+	op->nr_mems = (unsigned)ret;
 	ret = mig_log_start(op, err);
 	if (ret < 0)
 		goto err_free;

@@ -18,8 +18,10 @@
  *   HELLO   both ways first: "VMMMIGR\0", u32 version, u32 oldest version read; each side
  *           checks the other's range and both use the highest version both read
  *   CONFIG  source: u8 length + the engine name, u64 RAM bytes, the spec as JSON
- *   PAGES   source: u64 guest-physical address, u32 pages, u32 0, the pages (at most
- *           MIGRATE_RUN_PAGES), inside one RAM region
+ *   PAGES   source: u64 address, u32 pages, u32 space, the pages (at most MIGRATE_RUN_PAGES):
+ *           space 0 is RAM (the address guest-physical, inside one RAM region); from version
+ *           2 on, space 1 + i is the memory of the VM's i-th device that owns some (video
+ *           RAM, device_ops.memory, in device-list order; the address an offset in it)
  *   STATE   source: the record set of vm_state_save (docs/device-state.md)
  *   END     source: nothing more follows; the destination loads the state
  *   READY   destination: the state is loaded
@@ -38,7 +40,7 @@
 
 struct vmm;
 
-#define MIGRATE_VERSION		    1u /* the protocol version this VMM speaks */
+#define MIGRATE_VERSION		    2u /* the protocol version this VMM speaks */
 #define MIGRATE_VERSION_MIN	    1u /* ... and the oldest it still speaks */
 #define MIGRATE_DOWNTIME_MS_DEFAULT 50u
 #define MIGRATE_DOWNTIME_MS_MAX	    60000u

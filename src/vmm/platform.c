@@ -6,6 +6,8 @@
  */
 #include "vmm/platform.h"
 
+#include "devices/device.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,4 +60,36 @@ void platform_devs_free(struct platform *p)
 	free(p->devs);
 	p->devs = NULL;
 	p->nr_devs = p->cap_devs = 0;
+}
+
+int platform_mems(const struct platform *p, struct platform_mem *out)
+{
+	int n = 0;
+
+	for (unsigned i = 0; i < p->nr_devs; i++) {
+		const struct platform_dev *d = &p->devs[i];
+		u64 len = 0;
+		u8 *hva = d->ops->memory ? d->ops->memory(d->dev, &len) : NULL;
+
+		if (!hva || !len)
+			continue;
+		if (n == PLATFORM_MEMS_MAX)
+			return -E2BIG;
+		out[n++] = (struct platform_mem){ .dev = d, .hva = hva, .len = len };
+	}
+	return n;
+}
+
+int platform_mem_dirty(struct platform *p, const struct platform_mem *m, unsigned long *bitmap)
+{
+	int ret;
+
+	if (!m->dev->ops->memory_dirty) { /* it cannot tell: all of it */
+		memset(bitmap, 0xff, (m->len / 4096 + 63) / 64 * 8);
+		return 0;
+	}
+	pthread_mutex_lock(&p->dev_lock);
+	ret = m->dev->ops->memory_dirty(m->dev->dev, bitmap);
+	pthread_mutex_unlock(&p->dev_lock);
+	return ret;
 }

@@ -96,6 +96,24 @@ const struct platform_dev *platform_find_dev(const struct platform *p, const cha
 /* Free the list itself (the devices are the board's). Main thread. */
 void platform_devs_free(struct platform *p);
 
+/* Memory a device owns that the guest uses like RAM (device_ops.memory: video RAM). */
+#define PLATFORM_MEMS_MAX 4
+
+struct platform_mem {
+	const struct platform_dev *dev; /* its name is the memory's name in snapshots */
+	u8 *hva;
+	u64 len;
+};
+
+/*
+ * The devices' memories in device-list order into out (at most PLATFORM_MEMS_MAX): how many,
+ * or -E2BIG when there are more. Main thread.
+ */
+MUST_CHECK int platform_mems(const struct platform *p, struct platform_mem *out);
+/* Or the pages of m written since the last call into bitmap (device_ops.memory_dirty). */
+MUST_CHECK int platform_mem_dirty(struct platform *p, const struct platform_mem *m,
+				  unsigned long *bitmap);
+
 static inline void platform_request(struct platform *p, enum platform_request req, int code)
 {
 	if (p->request)

@@ -31,6 +31,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -211,6 +213,65 @@ static const struct sandbox_rule sandbox_notify[] = {
 };
 
 /*
+ * User-mode networking (libslirp, src/net/user.c): the guest's TCP and UDP flows and pings
+ * become host sockets, created, connected, read and written by the device code that takes the
+ * guest's frames (a vCPU thread, or the main loop) and by the main loop's polling, which also
+ * keeps them in the back end's epoll set and its timer armed; forwarded ports accept. slirp
+ * reads /etc/resolv.conf (read-only) for the DNS server it forwards to, on the first query
+ * and when the file changes. Only IPv4 and IPv6 sockets: no unix, netlink or packet sockets.
+ */
+static const struct sandbox_rule sandbox_net_user[] = {
+	ALLOW_IF(socket, ARG_EQ(0, AF_INET)),
+	ALLOW_IF(socket, ARG_EQ(0, AF_INET6)),
+	ALLOW(connect),
+	ALLOW(bind),
+	ALLOW(listen),
+	ALLOW(accept),
+	ALLOW(accept4),
+	ALLOW(getsockname),
+	ALLOW(getpeername),
+	ALLOW(setsockopt),
+	ALLOW(getsockopt),
+	ALLOW(shutdown),
+	ALLOW(sendto),
+	ALLOW(recvfrom),
+	ALLOW(sendmsg),
+	ALLOW(recvmsg),
+	ALLOW_IF(fcntl, ARG_EQ(1, F_GETFL)),
+	ALLOW_IF(fcntl, ARG_EQ(1, F_SETFL)),
+	ALLOW_IF(fcntl, ARG_EQ(1, F_GETFD)),
+	ALLOW_IF(fcntl, ARG_EQ(1, F_SETFD)),
+	ALLOW_IF(openat, ARG_MASKED(2, O_ACCMODE | O_CREAT | O_TRUNC | O_TMPFILE, O_RDONLY)),
+	ALLOW(epoll_ctl),
+	ALLOW(timerfd_settime),
+};
+
+/* A TAP (src/net/tap.c): a full host queue makes it watch for room (epoll_ctl). */
+static const struct sandbox_rule sandbox_net_tap[] = {
+	ALLOW(epoll_ctl),
+};
+
+/* Bytes waiting on a UDP socket (slirp sizes its buffer with them). */
+static const unsigned long sandbox_net_user_ioctls[] = {
+	FIONREAD,
+	0,
+};
+
+/* A guest driver's features set the TAP's offloads (tap_set_rx_caps). */
+static const unsigned long sandbox_net_tap_ioctls[] = {
+	TUNSETOFFLOAD,
+	0,
+};
+
+/*
+ * Opening a TAP for a VM built after lockdown (vm-build): the interface's index and hardware
+ * type through a socket's ioctls, the queue's attach and its vnet header and send buffer.
+ */
+static const unsigned long sandbox_net_tap_build_ioctls[] = {
+	SIOCGIFINDEX, SIOCGIFHWADDR, TUNSETIFF, TUNGETIFF, TUNSETVNETHDRSZ, TUNSETSNDBUF, 0,
+};
+
+/*
  * Building a VM again after lockdown (sandbox_config.rebuild): the spec's files, guest RAM,
  * the event loop's descriptors, the block layer's rings, vCPU threads. clone3 gets ENOSYS (its
  * flags are in memory, out of a filter's reach) so glibc falls back to clone, whose flags are
@@ -258,6 +319,8 @@ static const struct sandbox_rule sandbox_build[] = {
 	ALLOW(sigaltstack),
 	ALLOW_IF(seccomp, ARG_EQ(0, SECCOMP_SET_MODE_FILTER)), /* the new vCPU threads' own lists */
 	ALLOW_IF(fcntl, ARG_EQ(1, F_SETFD)),
+	/* a TAP's interface looked up by name (if_nametoindex's socket) */
+	ALLOW_IF2(socket, ARG_EQ(0, AF_UNIX), ARG_MASKED(1, 0xff, SOCK_DGRAM)),
 };
 
 /*
@@ -539,12 +602,19 @@ static size_t sandbox_kind_groups(enum sandbox_kind kind, const struct sandbox_c
 	static const struct sandbox_group build = GROUP("vm-build", sandbox_build);
 	static const struct sandbox_group reboot = GROUP("reboot", sandbox_reboot);
 	static const struct sandbox_group sanitizer = GROUP("sanitizer", sandbox_sanitizer);
+	static const struct sandbox_group net_user = GROUP("net-user", sandbox_net_user);
+	static const struct sandbox_group net_tap = GROUP("net-tap", sandbox_net_tap);
 	static const struct sandbox_group worker = GROUP("worker", sandbox_worker);
 	static const struct sandbox_group display = GROUP("display", sandbox_display);
 	size_t n = 0;
 
 	out[n++] = &base;
 	out[n++] = &device_io;
+	/* device code on either kind of thread sends the guest's frames (the worker runs none) */
+	if ((cfg->net & SANDBOX_NET_USER) && kind != SANDBOX_KIND_WORKER)
+		out[n++] = &net_user;
+	if ((cfg->net & SANDBOX_NET_TAP) && kind != SANDBOX_KIND_WORKER)
+		out[n++] = &net_tap;
 	if (kind == SANDBOX_KIND_MAIN) {
 		out[n++] = &loop;
 		out[n++] = &reboot;
@@ -608,6 +678,12 @@ static int sandbox_kind_ioctls(scmp_filter_ctx ctx, enum sandbox_kind kind,
 
 	if (kind == SANDBOX_KIND_MAIN)
 		ret = sandbox_add_ioctls(ctx, sandbox_console_ioctls, err);
+	if (!ret && (cfg->net & SANDBOX_NET_USER) && kind != SANDBOX_KIND_WORKER)
+		ret = sandbox_add_ioctls(ctx, sandbox_net_user_ioctls, err);
+	if (!ret && (cfg->net & SANDBOX_NET_TAP) && kind != SANDBOX_KIND_WORKER)
+		ret = sandbox_add_ioctls(ctx, sandbox_net_tap_ioctls, err);
+	if (!ret && kind == SANDBOX_KIND_MAIN && cfg->rebuild)
+		ret = sandbox_add_ioctls(ctx, sandbox_net_tap_build_ioctls, err);
 	for (unsigned i = 0; !ret && i < cfg->nr_accels; i++) {
 		const struct accel_sandbox *as = cfg->accels[i]->sandbox;
 
@@ -673,7 +749,7 @@ out:
 static int sandbox_build_kind(enum sandbox_kind kind, const struct sandbox_config *cfg,
 			      struct sock_fprog *prog, struct err *err)
 {
-	const struct sandbox_group *groups[10];
+	const struct sandbox_group *groups[14];
 	u32 def = sandbox_default_action(cfg->action);
 	scmp_filter_ctx ctx = seccomp_init(def);
 	size_t nr_groups = sandbox_kind_groups(kind, cfg, groups);
@@ -802,6 +878,10 @@ int sandbox_prepare_vm(const struct vm_spec *spec, const struct accel_ops *accel
 		.name = spec->name,
 	};
 
+	for (unsigned i = 0; i < spec->nr_nics; i++)
+		cfg.net |= spec->nics[i].backend == NIC_BACKEND_TAP ? SANDBOX_NET_TAP :
+								      SANDBOX_NET_USER;
+
 	if (sandbox_st.prepared) {
 		/* A VM created through the API after the first: the filters are in place. */
 		sandbox_st.probe = cfg.probe;
@@ -813,6 +893,8 @@ int sandbox_prepare_vm(const struct vm_spec *spec, const struct accel_ops *accel
 		return 0;
 	}
 	if (api) {
+		/* a VM the API creates later (or vm.add-net) may have NICs of either kind */
+		cfg.net = SANDBOX_NET_USER | SANDBOX_NET_TAP;
 		cfg.accels[cfg.nr_accels++] = &accel_kvm;
 		cfg.accels[cfg.nr_accels++] = &accel_bt;
 	} else {
@@ -821,7 +903,10 @@ int sandbox_prepare_vm(const struct vm_spec *spec, const struct accel_ops *accel
 	return sandbox_prepare(&cfg, err);
 }
 
-/* debug.forbidden_syscall: open a TCP socket, which no thread kind's list allows. */
+/*
+ * debug.forbidden_syscall: open a netlink socket (the host's routes and interfaces), which no
+ * thread kind's list allows, whatever the VM has (a NIC's back end may open TCP sockets).
+ */
 static void sandbox_run_probe(enum sandbox_kind kind, const char *thread_name)
 {
 	bool mine = (kind == SANDBOX_KIND_MAIN && sandbox_st.probe == SANDBOX_PROBE_MAIN) ||
@@ -831,9 +916,10 @@ static void sandbox_run_probe(enum sandbox_kind kind, const char *thread_name)
 
 	if (!mine)
 		return;
-	log_warn("%s: debug.forbidden_syscall: %s opens a TCP socket, which the sandbox forbids",
+	log_warn("%s: debug.forbidden_syscall: %s opens a netlink socket, which the sandbox "
+		 "forbids",
 		 sandbox_st.vm_name, thread_name);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd >= 0) {
 		log_warn("%s: debug.forbidden_syscall: %s was allowed to (the sandbox is off)",
 			 sandbox_st.vm_name, thread_name);

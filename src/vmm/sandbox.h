@@ -54,6 +54,10 @@ enum sandbox_probe {
 
 #define SANDBOX_MAX_ACCELS 4
 
+/* sandbox_config.net: back ends whose calls after lockdown the lists allow (docs/sandbox.md) */
+#define SANDBOX_NET_USER 1u /* libslirp: the guest's flows become host sockets */
+#define SANDBOX_NET_TAP	 2u /* a TAP: its offloads follow the guest driver's features */
+
 struct sandbox_config {
 	bool enabled; /* the spec's "sandbox" (default true) */
 	enum sandbox_action action;
@@ -72,6 +76,8 @@ struct sandbox_config {
 	 */
 	bool display;
 	enum sandbox_probe probe;
+	/* The VM's NICs' back ends (SANDBOX_NET_*): their groups go on both thread kinds. */
+	unsigned net;
 	const char *name; /* the VM's name, for messages */
 };
 

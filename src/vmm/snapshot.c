@@ -15,7 +15,10 @@
  * u64 RAM bytes), "memory" v1 (u32 page size, u32 regions, per region u64 guest-physical
  * address, u64 length, u64 offset in the memory file; u64 memory file size, u64 bytes of
  * data written), "devices" v1 (the record set of vm_state_save: the clock, each vCPU and each
- * device with its own version, docs/device-state.md).
+ * device with its own version, docs/device-state.md). Format 2 adds "devmem" v1, the memory
+ * devices own (video RAM: device_ops.memory) after RAM in the memory file: u32 count, per
+ * memory the device's u8-length-prefixed name, u64 length, u64 offset in the memory file. A
+ * format 1 snapshot has none: the devices' memory stays as the new VM's board made it.
  *
  * Reading is hostile input: the magic, then the format (newer: "written by a newer VMM"),
  * the CRC before anything else is believed, every length inside the file, every section
@@ -203,7 +206,10 @@ struct snapshot_job {
 	const struct gmem *mem;
 	struct snapshot_region regions[SNAPSHOT_MAX_REGIONS];
 	unsigned nr_regions;
-	u64 file_size;
+	struct platform_mem mems[PLATFORM_MEMS_MAX]; /* device memory, after RAM in the file */
+	u64 mem_off[PLATFORM_MEMS_MAX];
+	unsigned nr_mems;
+	u64 file_size, ram_bytes;
 	char engine[16];
 	unsigned nr_vcpus;
 	bool done; /* every file renamed into place */
@@ -350,11 +356,10 @@ int snapshot_prepare(struct vm *vm, struct vm_spec *spec, const char *dir,
 	if (mem->nr > SNAPSHOT_MAX_REGIONS)
 		return err_set(err, -ENOTSUP, "%s: %u RAM regions (at most %u)", spec->name,
 			       mem->nr, SNAPSHOT_MAX_REGIONS);
-	if (spec->display.type != DISPLAY_NONE)
-		log_warn(
-			"%s: the display's video RAM is not saved (docs/snapshots.md): the restored "
-			"VM's screen is blank until its guest draws it again",
-			spec->name);
+	ret = platform_mems(&vm->plat, (struct platform_mem[PLATFORM_MEMS_MAX]){ 0 });
+	if (ret < 0)
+		return err_set(err, -ENOTSUP, "%s: more than %u devices with memory of their own",
+			       spec->name, PLATFORM_MEMS_MAX);
 	ret = snapshot_check_dir(dir, err);
 	if (ret == 0)
 		ret = snapshot_check_disks(vm, spec, err);
@@ -375,6 +380,12 @@ int snapshot_prepare(struct vm *vm, struct vm_spec *spec, const char *dir,
 		job->file_size += mem->regions[i].len;
 	}
 	job->nr_regions = mem->nr;
+	job->ram_bytes = job->file_size;
+	job->nr_mems = (unsigned)platform_mems(&vm->plat, job->mems);
+	for (unsigned i = 0; i < job->nr_mems; i++) {
+		job->mem_off[i] = job->file_size;
+		job->file_size += job->mems[i].len;
+	}
 	if (snapshot_path(job->tmp[0], PATH_MAX, dir, "." SNAPSHOT_MEMORY ".tmp") < 0 ||
 	    snapshot_path(job->tmp[1], PATH_MAX, dir, "." SNAPSHOT_CONFIG ".tmp") < 0 ||
 	    snapshot_path(job->tmp[2], PATH_MAX, dir, "." SNAPSHOT_STATE ".tmp") < 0) {
@@ -461,6 +472,11 @@ static int snapshot_write_memory(struct snapshot_job *job, u64 *data_bytes, stru
 	for (unsigned i = 0; ret == 0 && i < job->nr_regions; i++)
 		ret = snapshot_write_region(job, fd, &job->mem->regions[i],
 					    job->regions[i].file_off, data_bytes);
+	for (unsigned i = 0; ret == 0 && i < job->nr_mems; i++) {
+		struct gmem_region r = { .hva = job->mems[i].hva, .len = job->mems[i].len };
+
+		ret = snapshot_write_region(job, fd, &r, job->mem_off[i], data_bytes);
+	}
 	close(fd);
 	if (ret == -ECANCELED)
 		return err_set(err, ret, "%s: the snapshot was cancelled", job->dir);
@@ -502,7 +518,7 @@ static int snapshot_build_state(struct snapshot_job *job, u64 data_bytes, struct
 	snapshot_put(w, SNAPSHOT_MAGIC, 8);
 	snapshot_put_le(w, SNAPSHOT_FORMAT, 4);
 	snapshot_put_le(w, SNAPSHOT_HEADER_LEN, 4);
-	snapshot_put_le(w, 3, 4); /* sections */
+	snapshot_put_le(w, 4, 4); /* sections */
 	snapshot_put_le(w, 0, 4); /* flags */
 	snapshot_put_le(w, (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec, 8);
 
@@ -510,7 +526,7 @@ static int snapshot_build_state(struct snapshot_job *job, u64 data_bytes, struct
 	snapshot_put_str(w, VMM_VERSION);
 	snapshot_put_str(w, job->engine);
 	snapshot_put_le(w, job->nr_vcpus, 4);
-	snapshot_put_le(w, job->file_size, 8);
+	snapshot_put_le(w, job->ram_bytes, 8);
 	snapshot_section_end(w, at);
 
 	at = snapshot_section_begin(w, "memory", 1, 0);
@@ -523,6 +539,15 @@ static int snapshot_build_state(struct snapshot_job *job, u64 data_bytes, struct
 	}
 	snapshot_put_le(w, job->file_size, 8);
 	snapshot_put_le(w, data_bytes, 8);
+	snapshot_section_end(w, at);
+
+	at = snapshot_section_begin(w, "devmem", 1, 0);
+	snapshot_put_le(w, job->nr_mems, 4);
+	for (unsigned i = 0; i < job->nr_mems; i++) {
+		snapshot_put_str(w, job->mems[i].dev->name);
+		snapshot_put_le(w, job->mems[i].len, 8);
+		snapshot_put_le(w, job->mem_off[i], 8);
+	}
 	snapshot_section_end(w, at);
 
 	at = snapshot_section_begin(w, "devices", 1, 0);
@@ -570,7 +595,7 @@ int snapshot_write(struct snapshot_job *job, struct snapshot_mem_stats *stats, s
 	job->done = true;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (stats) {
-		stats->ram_bytes = job->file_size;
+		stats->ram_bytes = job->ram_bytes;
 		stats->data_bytes = data_bytes;
 		stats->ns = (u64)(t1.tv_sec - t0.tv_sec) * 1000000000ull + (u64)t1.tv_nsec -
 			    (u64)t0.tv_nsec;
@@ -601,6 +626,14 @@ struct snapshot {
 	size_t devices_len;
 	struct snapshot_region regions[SNAPSHOT_MAX_REGIONS];
 	unsigned nr_regions;
+
+	struct snapshot_devmem {
+		char name[32];
+		u64 len, file_off;
+	} mems[PLATFORM_MEMS_MAX];
+
+	unsigned nr_mems;
+	u32 format;
 	u64 mem_size, data_bytes, ram_bytes;
 	unsigned nr_vcpus;
 	char engine[16], vmm_version[64];
@@ -721,11 +754,73 @@ static int snapshot_parse_memory(struct snapshot *s, struct snapshot_rd *r, cons
 	return 0;
 }
 
+/* Two byte ranges [a, a+alen) and [b, b+blen) overlap. */
+static bool snapshot_overlap(u64 a, u64 alen, u64 b, u64 blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+static int snapshot_parse_devmem(struct snapshot *s, struct snapshot_rd *r, const char *path,
+				 struct err *err)
+{
+	u32 n = (u32)snapshot_get_le(r, 4);
+
+	if (r->bad || n > PLATFORM_MEMS_MAX)
+		return err_set(err, -EINVAL, "%s: the devmem section is malformed (%u memories)",
+			       path, n);
+	for (u32 i = 0; i < n; i++) {
+		struct snapshot_devmem *d = &s->mems[i];
+
+		if (!snapshot_get_str(r, d->name, sizeof(d->name)))
+			return err_set(err, -EINVAL, "%s: the devmem section is malformed", path);
+		d->len = snapshot_get_le(r, 8);
+		d->file_off = snapshot_get_le(r, 8);
+	}
+	s->nr_mems = n;
+	if (r->bad || r->at != r->len)
+		return err_set(err, -EINVAL, "%s: the devmem section is malformed", path);
+	return 0;
+}
+
+/* Device memory inside the memory file, sharing its bytes with nothing else. */
+static int snapshot_check_devmem(const struct snapshot *s, const char *path, struct err *err)
+{
+	for (unsigned i = 0; i < s->nr_mems; i++) {
+		const struct snapshot_devmem *d = &s->mems[i];
+
+		if (!d->len || (d->len | d->file_off) % SNAPSHOT_PAGE ||
+		    d->file_off > s->mem_size || d->len > s->mem_size - d->file_off)
+			return err_set(err, -EINVAL,
+				       "%s: %s's memory (%llu bytes at file offset %llu) is not "
+				       "page-aligned or lies outside the memory file of %llu bytes",
+				       path, d->name, (unsigned long long)d->len,
+				       (unsigned long long)d->file_off,
+				       (unsigned long long)s->mem_size);
+		for (unsigned j = 0; j < s->nr_regions; j++)
+			if (snapshot_overlap(d->file_off, d->len, s->regions[j].file_off,
+					     s->regions[j].len))
+				return err_set(
+					err, -EINVAL,
+					"%s: %s's memory shares file bytes with RAM region %u",
+					path, d->name, j);
+		for (unsigned j = 0; j < i; j++)
+			if (snapshot_overlap(d->file_off, d->len, s->mems[j].file_off,
+					     s->mems[j].len) ||
+			    !strcmp(d->name, s->mems[j].name))
+				return err_set(
+					err, -EINVAL,
+					"%s: the memories of %s and %s share file bytes or a "
+					"name",
+					path, s->mems[j].name, d->name);
+	}
+	return 0;
+}
+
 /* Parse s->file: header, sections, trailer. */
 static int snapshot_parse(struct snapshot *s, const char *path, struct err *err)
 {
 	struct snapshot_rd r = { .p = s->file, .len = s->file_len };
-	bool have_info = false, have_mem = false, have_dev = false;
+	bool have_info = false, have_mem = false, have_dev = false, have_devmem = false;
 	u32 format, hlen, nr, crc;
 	const u8 *magic;
 
@@ -744,6 +839,7 @@ static int snapshot_parse(struct snapshot *s, const char *path, struct err *err)
 		return err_set(err, -EPROTONOSUPPORT,
 			       "%s: format %u is older than this VMM reads (formats %u to %u)",
 			       path, format, SNAPSHOT_FORMAT_MIN, SNAPSHOT_FORMAT);
+	s->format = format;
 	if (s->file_len < SNAPSHOT_HEADER_LEN + 4)
 		return err_set(err, -EINVAL, "%s: truncated (%zu bytes)", path, s->file_len);
 	crc = (u32)s->file[s->file_len - 4] | (u32)s->file[s->file_len - 3] << 8 |
@@ -778,10 +874,11 @@ static int snapshot_parse(struct snapshot *s, const char *path, struct err *err)
 			return err_set(err, -EINVAL, "%s: section %s: %llu bytes past the end",
 				       path, name, (unsigned long long)len);
 		if ((!strcmp(name, "info") && have_info) || (!strcmp(name, "memory") && have_mem) ||
-		    (!strcmp(name, "devices") && have_dev))
+		    (!strcmp(name, "devices") && have_dev) ||
+		    (!strcmp(name, "devmem") && have_devmem))
 			return err_set(err, -EINVAL, "%s: two %s sections", path, name);
-		if ((!strcmp(name, "info") || !strcmp(name, "memory") ||
-		     !strcmp(name, "devices")) &&
+		if ((!strcmp(name, "info") || !strcmp(name, "memory") || !strcmp(name, "devices") ||
+		     !strcmp(name, "devmem")) &&
 		    version != 1)
 			return err_set(
 				err, -EPROTONOSUPPORT,
@@ -794,6 +891,9 @@ static int snapshot_parse(struct snapshot *s, const char *path, struct err *err)
 		} else if (!strcmp(name, "memory")) {
 			have_mem = true;
 			ret = snapshot_parse_memory(s, &sec, path, err);
+		} else if (!strcmp(name, "devmem") && format >= 2) {
+			have_devmem = true;
+			ret = snapshot_parse_devmem(s, &sec, path, err);
 		} else if (!strcmp(name, "devices")) {
 			have_dev = true;
 			s->devices = sec.p;
@@ -809,12 +909,13 @@ static int snapshot_parse(struct snapshot *s, const char *path, struct err *err)
 	}
 	if (r.bad || r.at != r.len)
 		return err_set(err, -EINVAL, "%s: bytes after the last section", path);
-	if (!have_info || !have_mem || !have_dev)
+	if (!have_info || !have_mem || !have_dev || (format >= 2 && !have_devmem))
 		return err_set(err, -EINVAL, "%s: the %s section is missing", path,
 			       !have_info ? "info" :
 			       !have_mem  ? "memory" :
-					    "devices");
-	return 0;
+			       !have_dev  ? "devices" :
+					    "devmem");
+	return snapshot_check_devmem(s, path, err);
 }
 
 int snapshot_open(const char *dir, struct snapshot **out, struct err *err)
@@ -969,6 +1070,53 @@ static int snapshot_check_layout(const struct snapshot *s, const struct gmem *me
 		       (unsigned long long)(mem->ram_bytes >> 20), mem->nr);
 }
 
+/*
+ * The devices' memory (video RAM) from the memory file: the VM's must be the snapshot's, each
+ * by name and length. A format 1 snapshot has none: it stays as the board made it then.
+ */
+static int snapshot_read_devmem(const struct snapshot *s, struct vm *vm, int fd, u64 *data_bytes,
+				struct err *err)
+{
+	struct platform_mem mems[PLATFORM_MEMS_MAX];
+	int n = platform_mems(&vm->plat, mems), ret = 0;
+
+	if (n < 0)
+		return err_set(err, -ENOTSUP, "%s: more than %u devices with memory of their own",
+			       vm->spec->name, PLATFORM_MEMS_MAX);
+	if (s->format < 2) {
+		if (n)
+			log_info(
+				"%s: a format %u snapshot holds no video RAM: the screen shows what "
+				"the new VM's board put there until the guest draws it again",
+				s->dir, s->format);
+		return 0;
+	}
+	for (int i = 0; i < n || (unsigned)i < s->nr_mems; i++) {
+		const struct snapshot_devmem *d = (unsigned)i < s->nr_mems ? &s->mems[i] : NULL;
+
+		if (i >= n || !d || strcmp(d->name, mems[i].dev->name) || d->len != mems[i].len)
+			return err_set(err, -EINVAL,
+				       "%s: the snapshot's device memory (%s, %llu KiB) does not "
+				       "match this VM's (%s, %llu KiB): the spec must be the "
+				       "snapshot's",
+				       s->dir, d ? d->name : "none",
+				       d ? (unsigned long long)(d->len >> 10) : 0ull,
+				       i < n ? mems[i].dev->name : "none",
+				       i < n ? (unsigned long long)(mems[i].len >> 10) : 0ull);
+	}
+	for (int i = 0; ret == 0 && i < n; i++) {
+		struct snapshot_region g = { .len = s->mems[i].len,
+					     .file_off = s->mems[i].file_off };
+
+		snapshot_mem_zero_range(mems[i].hva, mems[i].len);
+		ret = snapshot_read_region(fd, &g, mems[i].hva, data_bytes);
+	}
+	if (ret < 0)
+		return err_set(err, ret, "%s: cannot read the devices' memory: %s", s->dir,
+			       strerror(-ret));
+	return 0;
+}
+
 int snapshot_restore(struct snapshot *s, struct vm *vm, struct snapshot_mem_stats *stats,
 		     struct err *err)
 {
@@ -1004,9 +1152,15 @@ int snapshot_restore(struct snapshot *s, struct vm *vm, struct snapshot_mem_stat
 	snapshot_mem_zero(mem);
 	for (unsigned i = 0; ret == 0 && i < s->nr_regions; i++)
 		ret = snapshot_read_region(fd, &s->regions[i], mem->regions[i].hva, &data_bytes);
+	if (ret < 0) {
+		close(fd);
+		return err_set(err, ret, "%s: cannot read guest memory: %s", path, strerror(-ret));
+	}
+	if (ret == 0)
+		ret = snapshot_read_devmem(s, vm, fd, &data_bytes, err);
 	close(fd);
 	if (ret < 0)
-		return err_set(err, ret, "%s: cannot read guest memory: %s", path, strerror(-ret));
+		return ret;
 	/* Code the engine translated from the old bytes must go. */
 	for (unsigned i = 0; vm->accel->mem_written && i < mem->nr; i++)
 		vm->accel->mem_written(vm->avm, mem->regions[i].gpa, mem->regions[i].len);

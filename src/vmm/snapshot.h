@@ -45,7 +45,7 @@ struct gmem;
 #define SNAPSHOT_STATE	     "state"
 #define SNAPSHOT_MEMORY	     "memory"
 #define SNAPSHOT_MAGIC	     "VMMSNAP" /* and a NUL: 8 bytes */
-#define SNAPSHOT_FORMAT	     1u	       /* the state file's format version this VMM writes */
+#define SNAPSHOT_FORMAT	     2u	       /* the state file's format version this VMM writes */
 #define SNAPSHOT_FORMAT_MIN  1u	       /* ... and the oldest it reads */
 #define SNAPSHOT_PAGE	     4096u
 #define SNAPSHOT_STATE_MAX   (256u << 20) /* a state file larger than this is refused */
@@ -165,6 +165,8 @@ MUST_CHECK int snapshot_parse_spec(const char *json, const char *base_dir, const
 MUST_CHECK int snapshot_mem_touched(const void *hva, u64 len, unsigned long *bitmap);
 /* Is the 4 KiB page at p all zeros? */
 bool snapshot_page_is_zero(const void *p);
+/* Drop the contents of len bytes of anonymous memory at hva: they read as zeros afterwards. */
+void snapshot_mem_zero_range(void *hva, u64 len);
 /* Drop the contents of guest RAM: every page reads as zeros afterwards. */
 void snapshot_mem_zero(struct gmem *mem);
 

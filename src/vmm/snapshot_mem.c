@@ -82,14 +82,15 @@ bool snapshot_page_is_zero(const void *p)
 	return true;
 }
 
+void snapshot_mem_zero_range(void *hva, u64 len)
+{
+	/* Anonymous private memory: the pages go, and read as zeros (madvise(2)). */
+	if (((uintptr_t)hva | len) % SNAPSHOT_PAGE || madvise(hva, len, MADV_DONTNEED) < 0)
+		memset(hva, 0, len);
+}
+
 void snapshot_mem_zero(struct gmem *mem)
 {
-	for (unsigned i = 0; i < mem->nr; i++) {
-		struct gmem_region *r = &mem->regions[i];
-
-		/* Anonymous private memory: the pages go, and read as zeros (madvise(2)). */
-		if (((uintptr_t)r->hva | r->len) % SNAPSHOT_PAGE ||
-		    madvise(r->hva, r->len, MADV_DONTNEED) < 0)
-			memset(r->hva, 0, r->len);
-	}
+	for (unsigned i = 0; i < mem->nr; i++)
+		snapshot_mem_zero_range(mem->regions[i].hva, mem->regions[i].len);
 }

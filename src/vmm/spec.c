@@ -15,7 +15,8 @@
  *    0x40-0x43 and port B 0x61, 8042 0x60/0x64, MC146818 RTC 0x70-0x71, COM1 16550
  *    0x3f8-0x3ff, PCI configuration mechanism #1 0xcf8-0xcff (PCI Local Bus 3.0 section
  *    3.2.2.3.2) which holds the PIIX/ICH reset control register 0xcf9, the ACPI PM blocks
- *    0x600-0x60b and 0x620-0x627, and with debug.test_device the test device's 0x520-0x53f.
+ *    0x600-0x60b and 0x620-0x627, with debug.test_device the test device's 0x520-0x53f, and
+ *    with debug.pc_testdev the PC test device's 0xe0-0xeb and 0x2000-0x2017.
  *  - boot.modules: at most 16 (the multiboot loader's table).
  *  - serial.path with target unix: fits struct sockaddr_un's sun_path (unix(7)).
  * The device sections (disks, nics, display, control) and the refusal of what this build
@@ -31,6 +32,7 @@
 #include "devices/debugcon.h"
 #include "devices/fw_cfg.h"
 #include "devices/i8042.h"
+#include "devices/pc_testdev.h"
 #include "devices/pic_regs.h"
 #include "devices/pit_regs.h"
 #include "devices/pvpanic.h"
@@ -199,13 +201,14 @@ static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",
 					      "decompress", NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
-static const char *const spec_debug_keys[] = {
-	"exit_port",	   "test_device", "state_roundtrip_ms", "firmware_log", "forbidden_syscall",
-	"exit_code_style", NULL
-};
+static const char *const spec_debug_keys[] = { "exit_port",	     "test_device",
+					       "state_roundtrip_ms", "firmware_log",
+					       "forbidden_syscall",  "exit_code_style",
+					       "pc_testdev",	     NULL };
 static const char *const spec_disk_keys[] = { "path",	"format", "bus",	"readonly", "cache",
 					      "serial", "cdrom",  "boot_index", NULL };
-static const char *const spec_nic_keys[] = { "backend", "model", "mac", "tap", NULL };
+static const char *const spec_nic_keys[] = { "backend", "model",   "mac", "tap",      "queues",
+					     "mtu",	"hostfwd", "dns", "restrict", NULL };
 static const char *const spec_display_keys[] = { "type", "listen", "rom", "vram_mib", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
 static const char *const spec_bt_keys[] = { "engine", "jit_threshold", "code_cache_mib", NULL };
@@ -890,7 +893,7 @@ static void spec_parse_serial(struct spec_ctx *c, const json_t *root, struct ser
 }
 
 /* Name a port range of the PC board that ports lo..hi overlap, or NULL. */
-static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device, bool firmware)
+static const char *spec_reserved_port(u64 lo, u64 hi, const struct debug_spec *dbg, bool firmware)
 {
 	static const struct {
 		u16 lo, hi;
@@ -916,9 +919,15 @@ static const char *spec_reserved_port(u64 lo, u64 hi, bool test_device, bool fir
 		if (lo <= ports[i].hi && hi >= ports[i].lo)
 			return ports[i].what;
 	}
-	if (test_device && lo < TESTDEV_DEFAULT_PIO_BASE + TESTDEV_PIO_PORTS &&
+	if (dbg->test_device && lo < TESTDEV_DEFAULT_PIO_BASE + TESTDEV_PIO_PORTS &&
 	    hi >= TESTDEV_DEFAULT_PIO_BASE)
 		return "the test device (debug.test_device)";
+	if (dbg->pc_testdev && lo < PC_TESTDEV_PORT_BYTE + PC_TESTDEV_PORT_WIDTH &&
+	    hi >= PC_TESTDEV_PORT_DATA)
+		return "the PC test device's ports 0xe0-0xeb (debug.pc_testdev)";
+	if (dbg->pc_testdev && lo < PC_TESTDEV_PORT_IRQ + PC_TESTDEV_NR_IRQS &&
+	    hi >= PC_TESTDEV_PORT_IRQ)
+		return "the PC test device's IRQ ports 0x2000-0x2017 (debug.pc_testdev)";
 	if (firmware && lo <= FW_CFG_DEFAULT_PORT + FW_CFG_DMA_OFFSET + FW_CFG_DMA_LEN - 1 &&
 	    hi >= FW_CFG_DEFAULT_PORT)
 		return "the firmware configuration ports (fw_cfg, with boot.firmware)";
@@ -941,11 +950,14 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, enum boot_k
 	j = spec_member(debug, "debug", "test_device", kpath);
 	if (j)
 		spec_get_bool(c, kpath, j, &dbg->test_device);
+	j = spec_member(debug, "debug", "pc_testdev", kpath);
+	if (j)
+		spec_get_bool(c, kpath, j, &dbg->pc_testdev);
 	j = spec_member(debug, "debug", "exit_port", kpath);
 	if (j && spec_get_number(c, kpath, j, &port)) {
 		u64 last = port + SPEC_EXIT_PORT_WIDTH - 1;
 
-		what = spec_reserved_port(port, port, dbg->test_device, boot_kind == BOOT_FIRMWARE);
+		what = spec_reserved_port(port, port, dbg, boot_kind == BOOT_FIRMWARE);
 		if (port > 0x10000 - SPEC_EXIT_PORT_WIDTH)
 			spec_err(c, kpath, "must be 0..%#x (the device takes %u ports), got %#llx",
 				 0x10000 - SPEC_EXIT_PORT_WIDTH, SPEC_EXIT_PORT_WIDTH,
@@ -953,8 +965,7 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, enum boot_k
 		else if (what)
 			spec_err(c, kpath, "%#llx is %s; pick a free port such as 0xf4",
 				 (unsigned long long)port, what);
-		else if ((what = spec_reserved_port(port, last, dbg->test_device,
-						    boot_kind == BOOT_FIRMWARE)))
+		else if ((what = spec_reserved_port(port, last, dbg, boot_kind == BOOT_FIRMWARE)))
 			spec_err(c, kpath,
 				 "ports %#llx-%#llx (the device takes %u) overlap %s; pick a free "
 				 "port such as 0xf4",
@@ -1050,6 +1061,15 @@ static void spec_parse_root(struct spec_ctx *c, const json_t *root, struct vm_sp
 	}
 }
 
+void spec_nic_free(struct nic_spec *n)
+{
+	free(n->tap);
+	for (unsigned k = 0; k < n->nr_hostfwd; k++)
+		free(n->hostfwd[k].rule);
+	free(n->hostfwd);
+	memset(n, 0, sizeof(*n));
+}
+
 void spec_free(struct vm_spec *s)
 {
 	free(s->name);
@@ -1070,7 +1090,7 @@ void spec_free(struct vm_spec *s)
 	}
 	free(s->disks);
 	for (unsigned i = 0; i < s->nr_nics; i++)
-		free(s->nics[i].tap);
+		spec_nic_free(&s->nics[i]);
 	free(s->nics);
 	free(s->display.listen_host);
 	free(s->display.listen_path);

@@ -10,7 +10,7 @@
  * (docs/conventions.md section 8).
  *
  * A key the parser accepts has an effect. Sections this build validates but cannot run yet
- * (nics, display: spec_unbuilt_keys) are refused with "PATH: ... not supported by
+ * (spec_unbuilt_keys; none today) are refused with "PATH: ... not supported by
  * this build yet"; tests/specs/keys.json names, for every other key, the code that reads it
  * and the test that shows its effect.
  *
@@ -193,6 +193,11 @@ const char *hypercall_identity_name(enum hypercall_identity i);
 #define SPEC_PCI_DISK_SLOTS		 30 /* bus 0 slots 2..31: virtio disks + the AHCI one */
 #define SPEC_EXIT_PORT_WIDTH		 4  /* ports the debug-exit device claims */
 #define SPEC_TAP_NAME_MAX		 15 /* IFNAMSIZ - 1 */
+#define SPEC_NIC_QUEUES_MAX		 7  /* virtio-net: 2 x 7 queues + control within 16 */
+#define SPEC_NIC_HOSTFWD_MAX		 64
+#define SPEC_NIC_MTU_MIN		 68    /* RFC 791: every IPv4 host */
+#define SPEC_NIC_MTU_MAX_USER		 65520 /* libslirp's largest */
+#define SPEC_NIC_MTU_MAX_E1000		 16110 /* 82540EM: 16128-byte frames less header, tag, FCS */
 #define SPEC_NICS_MAX			 200
 #define SPEC_DISPLAY_LISTEN_DEFAULT_HOST "127.0.0.1"
 #define SPEC_DISPLAY_LISTEN_DEFAULT_PORT 5900
@@ -246,12 +251,28 @@ struct disk_spec {
 	unsigned boot_index; /* 0..SPEC_BOOT_INDEX_MAX */
 };
 
+/* One "hostfwd" rule of a user NIC: "[tcp:|udp:][HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT". */
+struct nic_hostfwd {
+	bool udp;
+	u32 host_addr;	/* IPv4 in host byte order; 0: 127.0.0.1 */
+	u16 host_port;	/* 1..65535 */
+	u32 guest_addr; /* 0: the address DHCP hands out (.15) */
+	u16 guest_port; /* 1..65535 */
+	char *rule;	/* as written */
+};
+
 struct nic_spec {
 	enum nic_backend backend;
 	enum nic_model model;
-	u8 mac[6];    /* given, or 52:54:00:12:34:(0x56 + index) */
-	bool mac_set; /* the spec gave a MAC */
-	char *tap;    /* NIC_BACKEND_TAP: the interface name; NULL otherwise */
+	u8 mac[6];	 /* given, or 52:54:00:12:34:(0x56 + index) */
+	bool mac_set;	 /* the spec gave a MAC */
+	char *tap;	 /* NIC_BACKEND_TAP: the interface name; NULL otherwise */
+	unsigned queues; /* queue pairs, 1..SPEC_NIC_QUEUES_MAX (virtio only above 1); default 1 */
+	unsigned mtu;	 /* 0: not given (1500); virtio advertises a given one to the guest */
+	bool dns;	 /* user: DNS forwarded at .3; default true */
+	bool restrict_out; /* user ("restrict"): no flow out of the VM but forwarded ports */
+	struct nic_hostfwd *hostfwd; /* user */
+	unsigned nr_hostfwd;
 };
 
 struct display_spec {
@@ -305,6 +326,7 @@ struct debug_spec {
 	u16 exit_port; /* isa-debug-exit style: the guest writes its exit status here */
 	enum spec_exit_code_style exit_code_style; /* only with exit_port */
 	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
+	bool pc_testdev;  /* QEMU's PC test device (ports 0xe0-0xeb, 0x2000-0x2017; 0xff000000) */
 	/*
 	 * Every this many ms of host time, pause, save the whole state, reset every device and
 	 * vCPU, load it back and resume (vm_state_roundtrip); 0: never.
@@ -401,6 +423,14 @@ MUST_CHECK int spec_parse_string(const char *json, const char *base_dir, const c
  */
 char *spec_to_json(const struct vm_spec *s);
 
+/*
+ * cur with one more NIC (nic_json: one object as in "nics"), validated as a whole spec (errors
+ * name "nics[N]..." paths in d): the new entry in *out, owned by the caller (free its strings
+ * with spec_nic_free). 0, -EINVAL, -ENOMEM.
+ */
+MUST_CHECK int spec_add_nic(const struct vm_spec *cur, const char *nic_json, struct nic_spec *out,
+			    struct diag *d);
+void spec_nic_free(struct nic_spec *n);
 /* The UUID in its canonical text form, 36 characters and a NUL. */
 void spec_uuid_format(const u8 uuid[16], char out[37]);
 

@@ -11,8 +11,6 @@
  *  - nics[].tap: a Linux interface name (IFNAMSIZ 16 with the NUL; no '/', ':', blanks).
  *  - control.path, display.listen "unix:PATH": unix socket paths that fit sun_path (unix(7)).
  *  - display.vram_mib: a power of two (the framebuffer BAR's size, PCI 3.0 6.2.5.1).
- * nics are validated in full but refused (spec_refuse_unbuilt) until the work that builds
- * them lands.
  */
 #include "vmm/spec_internal.h"
 
@@ -76,12 +74,12 @@ static const struct {
 	const char *key;
 	const char *what; /* completes "KEY: ... not supported by this build yet" */
 } spec_unbuilt[] = {
-	{ "nics", "network devices are" },
+	{ NULL, NULL }, /* none in this build: every section it knows runs */
 };
 
-static const char *const spec_unbuilt_names[] = { "nics", NULL };
+static const char *const spec_unbuilt_names[] = { NULL };
 
-_Static_assert(ARRAY_SIZE(spec_unbuilt_names) == ARRAY_SIZE(spec_unbuilt) + 1, "unbuilt keys");
+_Static_assert(ARRAY_SIZE(spec_unbuilt_names) == ARRAY_SIZE(spec_unbuilt), "unbuilt keys");
 
 const char *const *spec_unbuilt_keys(void)
 {
@@ -286,6 +284,171 @@ static bool spec_valid_ifname(const char *name)
 	return true;
 }
 
+/* "a.b.c.d" into *out (host byte order); an empty string is 0. */
+static bool spec_parse_ipv4(const char *s, size_t len, u32 *out)
+{
+	char buf[16];
+	struct in_addr a;
+
+	*out = 0;
+	if (!len)
+		return true;
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return false;
+	*out = ntohl(a.s_addr);
+	return true;
+}
+
+/* "[ADDR]:PORT" with a port of 1..65535. */
+static bool spec_parse_endpoint(const char *s, size_t len, u32 *addr, u16 *port)
+{
+	const char *colon = memchr(s, ':', len);
+	unsigned long p = 0;
+	size_t plen;
+
+	if (!colon)
+		return false;
+	plen = len - (size_t)(colon + 1 - s);
+	if (!plen || plen > 5)
+		return false;
+	for (size_t i = 0; i < plen; i++) {
+		if (!isdigit((unsigned char)colon[1 + i]))
+			return false;
+		p = p * 10 + (unsigned long)(colon[1 + i] - '0');
+	}
+	if (p < 1 || p > 65535)
+		return false;
+	*port = (u16)p;
+	return spec_parse_ipv4(s, (size_t)(colon - s), addr);
+}
+
+/* QEMU's hostfwd syntax: "[tcp:|udp:][HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT". */
+static bool spec_parse_hostfwd(const char *rule, struct nic_hostfwd *h)
+{
+	const char *s = rule, *dash = strchr(rule, '-'), *first = NULL;
+	unsigned colons = 0;
+
+	memset(h, 0, sizeof(*h));
+	if (!dash)
+		return false;
+	for (const char *p = s; p < dash; p++) {
+		if (*p == ':' && !colons++)
+			first = p;
+	}
+	/* Three fields before the dash: the first is the protocol (empty: tcp). */
+	if (colons == 2) {
+		if (!strncmp(s, "udp:", 4))
+			h->udp = true;
+		else if (strncmp(s, "tcp:", 4) && s[0] != ':')
+			return false;
+		s = first + 1;
+	}
+	return spec_parse_endpoint(s, (size_t)(dash - s), &h->host_addr, &h->host_port) &&
+	       spec_parse_endpoint(dash + 1, strlen(dash + 1), &h->guest_addr, &h->guest_port);
+}
+
+static void spec_parse_hostfwds(struct spec_ctx *c, const json_t *arr, const char *path,
+				struct nic_spec *n)
+{
+	char ipath[SPEC_PATH_LEN];
+	const char *rule;
+	json_t *r;
+	size_t i;
+
+	if (!json_is_array(arr)) {
+		spec_err(c, path,
+			 "expected an array of rules like \"tcp:127.0.0.1:2222-:22\", got "
+			 "%s",
+			 spec_type_name(arr));
+		return;
+	}
+	if (json_array_size(arr) > SPEC_NIC_HOSTFWD_MAX) {
+		spec_err(c, path, "at most %d rules, got %zu", SPEC_NIC_HOSTFWD_MAX,
+			 json_array_size(arr));
+		return;
+	}
+	n->hostfwd = calloc(json_array_size(arr) + 1, sizeof(*n->hostfwd));
+	if (!n->hostfwd) {
+		c->oom = true;
+		return;
+	}
+	json_array_foreach(arr, i, r)
+	{
+		struct nic_hostfwd *h = &n->hostfwd[n->nr_hostfwd];
+
+		spec_path_index(ipath, path, i);
+		if (!spec_get_string(c, ipath, r, &rule))
+			continue;
+		if (!spec_parse_hostfwd(rule, h)) {
+			spec_err(
+				c, ipath,
+				"expected \"[tcp:|udp:][HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT\" "
+				"(IPv4, ports 1..65535), got %s",
+				SPEC_SHOW(rule));
+			continue;
+		}
+		for (unsigned k = 0; k < n->nr_hostfwd; k++) {
+			const struct nic_hostfwd *o = &n->hostfwd[k];
+
+			if (o->udp == h->udp && o->host_port == h->host_port &&
+			    (o->host_addr ? o->host_addr : 0x7f000001u) ==
+				    (h->host_addr ? h->host_addr : 0x7f000001u))
+				spec_err(c, ipath, "host port %s %u is forwarded twice",
+					 h->udp ? "udp" : "tcp", h->host_port);
+		}
+		h->rule = spec_strdup(c, rule);
+		n->nr_hostfwd++;
+	}
+}
+
+/* The keys that belong to one back end or model. */
+static void spec_check_nic_keys(struct spec_ctx *c, const json_t *o, const char *ipath,
+				struct nic_spec *n)
+{
+	static const char *const user_only[] = { "hostfwd", "dns", "restrict" };
+	char kpath[SPEC_PATH_LEN];
+	u64 v;
+	json_t *j;
+
+	for (size_t i = 0; i < ARRAY_SIZE(user_only); i++) {
+		j = spec_member(o, ipath, user_only[i], kpath);
+		if (j && n->backend != NIC_BACKEND_USER)
+			spec_err(c, kpath, "only valid with backend \"user\"");
+	}
+	j = spec_member(o, ipath, "queues", kpath);
+	if (j && spec_get_int_range(c, kpath, j, 1, SPEC_NIC_QUEUES_MAX, &v)) {
+		n->queues = (unsigned)v;
+		if (v > 1 && n->model != NIC_MODEL_VIRTIO)
+			spec_err(c, kpath,
+				 "model \"e1000\" has one queue; several need model "
+				 "\"virtio\"");
+		else if (v > 1 && n->backend == NIC_BACKEND_USER)
+			spec_err(c, kpath,
+				 "backend \"user\" has one queue; several need backend "
+				 "\"tap\" (a multi_queue TAP)");
+	}
+	j = spec_member(o, ipath, "mtu", kpath);
+	if (j && spec_get_int_range(c, kpath, j, SPEC_NIC_MTU_MIN,
+				    n->model == NIC_MODEL_E1000	   ? SPEC_NIC_MTU_MAX_E1000 :
+				    n->backend == NIC_BACKEND_USER ? SPEC_NIC_MTU_MAX_USER :
+								     65535,
+				    &v))
+		n->mtu = (unsigned)v;
+	j = spec_member(o, ipath, "dns", kpath);
+	if (j)
+		spec_get_bool(c, kpath, j, &n->dns);
+	j = spec_member(o, ipath, "restrict", kpath);
+	if (j)
+		spec_get_bool(c, kpath, j, &n->restrict_out);
+	j = spec_member(o, ipath, "hostfwd", kpath);
+	if (j && n->backend == NIC_BACKEND_USER)
+		spec_parse_hostfwds(c, j, kpath, n);
+}
+
 static void spec_parse_nic(struct spec_ctx *c, const json_t *o, const char *ipath,
 			   struct nic_spec *n)
 {
@@ -293,6 +456,8 @@ static void spec_parse_nic(struct spec_ctx *c, const json_t *o, const char *ipat
 	const char *str;
 	json_t *j;
 
+	n->queues = 1;
+	n->dns = true;
 	if (!spec_check_object(c, ipath, o, spec_section_keys("nics[]")))
 		return;
 	SPEC_GET_ENUM(c, o, ipath, "backend", nic_backend_names, &n->backend);
@@ -326,6 +491,7 @@ static void spec_parse_nic(struct spec_ctx *c, const json_t *o, const char *ipat
 		else
 			n->tap = spec_strdup(c, str);
 	}
+	spec_check_nic_keys(c, o, ipath, n);
 }
 
 static bool spec_mac_used(const struct vm_spec *s, const u8 mac[6], unsigned upto)
@@ -364,6 +530,25 @@ static void spec_assign_macs(struct spec_ctx *c, struct vm_spec *s)
 	}
 }
 
+/* Every NIC is a PCI function of its own, in the slots the disks leave (2..31). */
+static void spec_check_nic_slots(struct spec_ctx *c, const struct vm_spec *s)
+{
+	unsigned disks = 0, ahci = 0;
+
+	for (unsigned i = 0; i < s->nr_disks; i++) {
+		if (s->disks[i].bus == DISK_BUS_VIRTIO)
+			disks++;
+		else
+			ahci = 1;
+	}
+	disks += ahci;
+	if (disks <= SPEC_PCI_DISK_SLOTS && disks + s->nr_nics > SPEC_PCI_DISK_SLOTS)
+		spec_err(c, "nics",
+			 "%u NICs and %u PCI functions for disks need %u PCI slots; the board has "
+			 "%u",
+			 s->nr_nics, disks, s->nr_nics + disks, SPEC_PCI_DISK_SLOTS);
+}
+
 void spec_parse_nics(struct spec_ctx *c, const struct json_t *root, struct vm_spec *s)
 {
 	char kpath[SPEC_PATH_LEN], ipath[SPEC_PATH_LEN];
@@ -382,6 +567,7 @@ void spec_parse_nics(struct spec_ctx *c, const struct json_t *root, struct vm_sp
 		spec_parse_nic(c, o, ipath, &s->nics[s->nr_nics++]);
 	}
 	spec_assign_macs(c, s);
+	spec_check_nic_slots(c, s);
 }
 
 /* "host:port" or "[ipv6]:port"; host is returned without brackets. */
@@ -520,10 +706,10 @@ void spec_parse_control(struct spec_ctx *c, const struct json_t *root, struct co
 }
 
 /* A section this build cannot run is refused, whatever else is wrong with it. An empty
- * "nics" array asks for nothing and is not. */
+ * array asks for nothing and is not. */
 void spec_refuse_unbuilt(struct spec_ctx *c, const struct json_t *root)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(spec_unbuilt); i++) {
+	for (size_t i = 0; spec_unbuilt[i].key; i++) {
 		const json_t *j = json_object_get(root, spec_unbuilt[i].key);
 		char kpath[SPEC_PATH_LEN];
 

@@ -9,6 +9,7 @@
  */
 #include "vmm/spec.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,19 @@ static json_t *spec_json_nic(const struct nic_spec *n)
 	}
 	if (o && n->tap)
 		spec_json_set(o, "tap", json_string(n->tap));
+	if (o)
+		spec_json_set(o, "queues", json_integer(n->queues));
+	if (o && n->mtu)
+		spec_json_set(o, "mtu", json_integer(n->mtu));
+	if (o && n->backend == NIC_BACKEND_USER) {
+		json_t *fwd = json_array();
+
+		for (unsigned i = 0; i < n->nr_hostfwd; i++)
+			json_array_append_new(fwd, json_string(n->hostfwd[i].rule));
+		spec_json_set(o, "hostfwd", fwd);
+		spec_json_set(o, "dns", json_boolean(n->dns));
+		spec_json_set(o, "restrict", json_boolean(n->restrict_out));
+	}
 	return o;
 }
 
@@ -183,7 +197,8 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	spec_json_set(o, "on_reset", json_string(spec_on_reset_name(s->on_reset)));
 	spec_json_set(o, "on_triple_fault",
 		      json_string(spec_on_triple_fault_name(s->on_triple_fault)));
-	debug = json_pack("{s:b}", "test_device", s->debug.test_device);
+	debug = json_pack("{s:b, s:b}", "test_device", s->debug.test_device, "pc_testdev",
+			  s->debug.pc_testdev);
 	if (debug && s->debug.has_exit_port) {
 		spec_json_set(debug, "exit_port", spec_json_hex(s->debug.exit_port));
 		spec_json_set(debug, "exit_code_style",
@@ -243,4 +258,45 @@ char *spec_to_json(const struct vm_spec *s)
 
 	json_decref(o);
 	return text;
+}
+
+int spec_add_nic(const struct vm_spec *cur, const char *nic_json, struct nic_spec *out,
+		 struct diag *d)
+{
+	char *text = spec_to_json(cur), *grown = NULL;
+	json_t *root = text ? json_loads(text, 0, NULL) : NULL, *nic, *nics;
+	struct vm_spec tmp;
+	json_error_t je;
+	int ret = -ENOMEM;
+
+	memset(out, 0, sizeof(*out));
+	free(text);
+	if (!root)
+		goto out;
+	nic = json_loads(nic_json, JSON_REJECT_DUPLICATES, &je);
+	if (!nic || !json_is_object(nic)) {
+		diag_add(d, "", "the body must be one NIC object, as an entry of \"nics\"");
+		json_decref(nic);
+		ret = -EINVAL;
+		goto out;
+	}
+	nics = json_object_get(root, "nics");
+	if (!nics) {
+		nics = json_array();
+		json_object_set_new(root, "nics", nics);
+	}
+	json_array_append_new(nics, nic);
+	grown = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!grown)
+		goto out;
+	ret = spec_parse_string(grown, NULL, NULL, 0, 0, &tmp, d);
+	if (ret < 0)
+		goto out;
+	*out = tmp.nics[tmp.nr_nics - 1]; /* moved: the rest goes */
+	memset(&tmp.nics[tmp.nr_nics - 1], 0, sizeof(*out));
+	spec_free(&tmp);
+out:
+	json_decref(root);
+	free(grown);
+	return ret;
 }

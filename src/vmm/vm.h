@@ -257,6 +257,15 @@ void vm_report_panic(struct vm *vm);
 typedef void (*vm_counter_fn)(void *opaque, const char *group, const char *name, u64 value);
 void vm_counters(struct vm *vm, vm_counter_fn fn, void *opaque);
 
+/*
+ * NICs: link up or down of "net<i>" (-ENOENT for no such NIC), and one more NIC before boot
+ * (index: its place in the spec; tap_fd or -1 is taken over). Main thread.
+ */
+struct nic_spec;
+MUST_CHECK int vm_set_link(struct vm *vm, const char *id, bool up, struct err *err);
+MUST_CHECK int vm_add_nic(struct vm *vm, const struct nic_spec *ns, unsigned index, int tap_fd,
+			  struct err *err);
+
 /* Guest RAM in bytes (vm.info memory_actual_size). */
 /* The display back end (docs/display.md), or NULL when the VM has none. Main thread. */
 struct display *vm_display(struct vm *vm);

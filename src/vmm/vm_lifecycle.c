@@ -547,3 +547,14 @@ void vm_counters(struct vm *vm, vm_counter_fn fn, void *opaque)
 	}
 	pthread_mutex_unlock(&vm->plat.dev_lock);
 }
+
+int vm_set_link(struct vm *vm, const char *id, bool up, struct err *err)
+{
+	return board_pc_set_link(vm->board, id, up, err);
+}
+
+int vm_add_nic(struct vm *vm, const struct nic_spec *ns, unsigned index, int tap_fd,
+	       struct err *err)
+{
+	return board_pc_add_nic(vm->board, ns, index, tap_fd, err);
+}

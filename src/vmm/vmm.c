@@ -347,6 +347,41 @@ int vmm_delete_vm(struct vmm *m, struct err *err)
 	return 0;
 }
 
+int vmm_add_nic(struct vmm *m, struct nic_spec *ns, int tap_fd, struct err *err)
+{
+	struct nic_spec *grown;
+	int ret;
+
+	if (!m->vm)
+		ret = err_set(err, -ENOENT, "no VM: vm.create one first");
+	else if (vm_state(m->vm) != VM_STATE_CREATED)
+		ret = err_set(
+			err, -EBUSY,
+			"the VM is %s: NICs are added before vm.boot (a PCI NIC into a "
+			"running guest needs ACPI PCI hotplug, which this board does not have)",
+			vm_state_name(vm_state(m->vm)));
+	else if (m->spec.display.type != DISPLAY_NONE)
+		/* it would take a slot after the card's, where a restore of its spec would not */
+		ret = err_set(err, -EBUSY,
+			      "the VM has a display: its NICs go in the spec (\"nics\"), so the "
+			      "card keeps the slot after them");
+	else if (!(grown = realloc(m->spec.nics, (m->spec.nr_nics + 1) * sizeof(*grown))))
+		ret = err_set(err, -ENOMEM, "out of memory");
+	else {
+		m->spec.nics = grown;
+		ret = vm_add_nic(m->vm, ns, m->spec.nr_nics, tap_fd, err);
+		if (ret == 0) {
+			m->spec.nics[m->spec.nr_nics++] = *ns;
+			memset(ns, 0, sizeof(*ns));
+			return 0;
+		}
+		return ret; /* the board closed tap_fd */
+	}
+	if (tap_fd >= 0)
+		close(tap_fd);
+	return ret;
+}
+
 struct vm *vmm_vm(struct vmm *m)
 {
 	return m->vm;

@@ -31,6 +31,7 @@ struct vm;
 struct vm_spec;
 struct loop;
 struct control;
+struct nic_spec;
 struct worker;
 
 struct vmm_config {
@@ -53,6 +54,14 @@ MUST_CHECK int vmm_create_vm(struct vmm *m, struct vm_spec *spec, struct err *er
 MUST_CHECK int vmm_boot_vm(struct vmm *m, struct err *err);
 /* Stop and destroy the VM, close its console. -ENOENT if there is none. */
 MUST_CHECK int vmm_delete_vm(struct vmm *m, struct err *err);
+
+/*
+ * A NIC more for the VM (vm.add-net): only while it is Created (hotplug into a running guest
+ * would need ACPI PCI hotplug, which the board does not have): -EBUSY otherwise. ns is a
+ * validated entry (spec_add_nic), taken over on success; tap_fd (or -1) an open tap the NIC
+ * takes over in every case. -ENOENT without a VM.
+ */
+MUST_CHECK int vmm_add_nic(struct vmm *m, struct nic_spec *ns, int tap_fd, struct err *err);
 
 /* The current VM, or NULL. */
 struct vm *vmm_vm(struct vmm *m);

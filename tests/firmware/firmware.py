@@ -62,10 +62,11 @@ vms = []
 
 class FirmwareVM(VM):
     """SeaBIOS's serial console moves the cursor (ESC [ row ; col H) in the middle of what it
-    prints ("vmm-syslinux: q\x1b[05;15H\x1b[05;16H35"): the text without the controls."""
+    prints ("vmm-syslinux: q\x1b[05;15H\x1b[05;16H35"), and sometimes with a bare carriage
+    return ("v\rmm-syslinux: virtio"): the text without the controls and carriage returns."""
 
     def serial_text(self):
-        return CSI.sub("", super().serial_text())
+        return CSI.sub("", super().serial_text()).replace("\r", "")
 
 
 def images(*items):

@@ -3,12 +3,13 @@
  * libFuzzer target for the device-state loader (src/vmm/state.c and every device's table and
  * post_load checks): a test platform carries one of each device type (UART, RTC, i8042, ACPI PM,
  * PCI host and PIIX, PIC, PIT, IOAPIC, local APIC, HPET, test device, pvpanic, VGA, AHCI with a
- * disk, virtio-blk), all on the platform's device list. An input that is a record set ("VMSS") is
- * checked and loaded as a whole machine state (platform_state_check / _load); one that is a single
- * record ("VMSR") goes to the device of its type, or to a struct cpu_state. After a load succeeds,
- * the devices are saved again and then driven a little (register reads and writes, interrupt
- * acknowledges, virtual time moving so their timers fire), so a state that passes the checks but
- * breaks a device's invariants shows up; then everything is reset.
+ * disk, virtio-blk, e1000 and virtio-net on a recording back end), all on the platform's device
+ * list. An input that is a record set ("VMSS") is checked and loaded as a whole machine state
+ * (platform_state_check / _load); one that is a single record ("VMSR") goes to the device of its
+ * type, or to a struct cpu_state. After a load succeeds, the devices are saved again and then
+ * driven a little (register reads and writes, interrupt acknowledges, virtual time moving so
+ * their timers fire), so a state that passes the checks but breaks a device's invariants shows
+ * up; then everything is reset.
  *
  * `fuzz_state_replay --write-seeds DIR` (or the libFuzzer binary with that argument) writes a
  * seed corpus into DIR instead: a driven machine's state set and each device's record.
@@ -17,11 +18,13 @@
 
 #include "devices/acpi_pm.h"
 #include "devices/ahci.h"
+#include "devices/e1000.h"
 #include "devices/hpet.h"
 #include "devices/i8042.h"
 #include "devices/ioapic.h"
 #include "devices/ioapic_regs.h"
 #include "devices/lapic.h"
+#include "devices/pc_testdev.h"
 #include "devices/pci.h"
 #include "devices/pic.h"
 #include "devices/piix.h"
@@ -31,8 +34,10 @@
 #include "devices/testdev.h"
 #include "devices/uart.h"
 #include "devices/vga.h"
+#include "fake_net.h"
 #include "test_platform.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "vmdk/blockdev.h"
 #include "vmm/base/err.h"
 #include "vmm/cpu_state.h"
@@ -57,6 +62,7 @@ struct fuzz_machine {
 	struct vga *vga;
 	struct vga_frame frame;
 	int disk_fd;
+	struct fake_net net; /* the NICs' back end */
 	bool ready;
 };
 
@@ -115,14 +121,25 @@ static void fuzz_machine_init(void)
 	struct ioapic *io;
 	struct hpet *h;
 	struct testdev *td;
+	struct pc_testdev_config ptc = { .name = "pc-testdev" };
+	struct irq_line pt_irqs[PC_TESTDEV_NR_IRQS] = { 0 };
+	struct pc_testdev *pt;
 	struct pvpanic_config pvc = { .name = "pvpanic", .port = PVPANIC_DEFAULT_PORT };
 	struct pvpanic *pv;
 	struct ahci *a;
 	struct virtio_blk *b;
+	struct e1000_config ec = { .name = "net0", .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 } };
+	struct virtio_net_config nc = { .name = "net1",
+					.mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x57 },
+					.queue_size = 16 };
+	struct e1000 *e;
+	struct virtio_net *vn;
 	struct vga_config vgc = { .name = "vga0", .vram_mib = VGA_VRAM_MIB_MIN, .slot = 5 };
 
 	if (test_platform_init(&fm.tp, FUZZ_RAM) < 0)
 		abort();
+	fake_net_init(&fm.net, 0, 1);
+	ec.be = nc.be = fm.net.be;
 	fuzz_disk_open();
 	ac.ports[0] = (struct ata_config){ .kind = ATA_KIND_DISK, .bd = fm.disk, .trim = true };
 	if (uart_create(p, &uc, none, &u, NULL) || rtc_create(p, &rc, none, &r, NULL) ||
@@ -131,11 +148,14 @@ static void fuzz_machine_init(void)
 	    pic_create(p, &picc, none, &fm.pic, NULL) || pit_create(p, &tc, none, &pit, NULL) ||
 	    ioapic_create(p, &ioc, &io, NULL) || lapic_create(p, &lc, &fm.lapic, NULL) ||
 	    hpet_create(p, &hpc, &h, NULL) || testdev_create(p, &tdc, none, &td, NULL) ||
-	    pvpanic_create(p, &pvc, &pv, NULL))
+	    pvpanic_create(p, &pvc, &pv, NULL) || pc_testdev_create(p, &ptc, pt_irqs, &pt, NULL))
 		abort();
 	ac.host = fm.host;
 	if (ahci_create(p, &ac, &a, NULL) || virtio_blk_create(p, fm.disk, &vc, &b, NULL) ||
 	    pci_host_add(fm.host, virtio_blk_pci(b), 4, 0, NULL) ||
+	    e1000_create(p, &ec, &e, NULL) || pci_host_add(fm.host, e1000_pci(e), 6, 0, NULL) ||
+	    virtio_net_create(p, &nc, &vn, NULL) ||
+	    pci_host_add(fm.host, virtio_net_pci(vn), 7, 0, NULL) ||
 	    vga_create(p, fm.host, &vgc, &fm.vga, NULL))
 		abort();
 	fuzz_add(&lapic_device_ops, fm.lapic, "lapic0");
@@ -152,7 +172,10 @@ static void fuzz_machine_init(void)
 	fuzz_add(&ahci_device_ops, a, "ahci0");
 	fuzz_add(&virtio_blk_device_ops, b, "virtio-blk0");
 	fuzz_add(&testdev_device_ops, td, "testdev");
+	fuzz_add(&pc_testdev_device_ops, pt, "pc-testdev");
 	fuzz_add(&pvpanic_device_ops, pv, "pvpanic");
+	fuzz_add(&e1000_device_ops, e, "net0");
+	fuzz_add(&virtio_net_device_ops, vn, "net1");
 	fuzz_add(&vga_device_ops, fm.vga, "vga0");
 	fm.ready = true;
 }
@@ -161,18 +184,19 @@ static void fuzz_machine_init(void)
 static void fuzz_drive(void)
 {
 	struct platform *p = &fm.tp.p;
-	static const u16 ports[] = { 0x20,  0x21,  0xa0,  0xa1,	 0x40,	0x42,  0x61,
-				     0x3f8, 0x3f9, 0x3fa, 0x3fd, 0x3fe, 0x60,  0x64,
-				     0x71,  0x600, 0x604, 0x608, 0x620, 0x4d0, 0xcfc };
+	static const u16 ports[] = { 0x20,  0x21,  0xa0,  0xa1,	 0x40,	0x42, 0x61, 0x3f8,
+				     0x3f9, 0x3fa, 0x3fd, 0x3fe, 0x60,	0x64, 0x71, 0x600,
+				     0x604, 0x608, 0x620, 0x4d0, 0xcfc, 0xe0 };
 	static const u64 mmio[] = { IOAPIC_DEFAULT_BASE + 0x10, HPET_DEFAULT_BASE + 0xf0,
-				    HPET_DEFAULT_BASE + 0x100, TESTDEV_DEFAULT_MMIO_GPA };
+				    HPET_DEFAULT_BASE + 0x100, TESTDEV_DEFAULT_MMIO_GPA,
+				    PC_TESTDEV_IOMEM_GPA };
 
 	for (size_t i = 0; i < ARRAY_SIZE(ports); i++)
 		(void)bus_read(&p->pio, ports[i], 1);
 	for (size_t i = 0; i < ARRAY_SIZE(mmio); i++)
 		(void)bus_read(&p->mmio, mmio[i], 4);
 	/* Config space of every function, and whatever the BARs map (AHCI, virtio). */
-	for (unsigned dev = 0; dev < 6; dev++) {
+	for (unsigned dev = 0; dev < 8; dev++) {
 		for (unsigned reg = 0; reg < 0x100; reg += 0x10) {
 			bus_write(&p->pio, 0xcf8, 4, 0x80000000u | dev << 11 | reg);
 			(void)bus_read(&p->pio, 0xcfc, 4);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Write the seed corpora of the fuzz targets virtio_blk, virtio_pv, ahci, pci, fw_cfg, boot and
-bt.
+"""Write the seed corpora of the fuzz targets virtio_blk, virtio_pv, ahci, pci, fw_cfg, boot,
+bt and snapshot.
 
 Each seed is a small, meaningful input in the target's own format (the comment at the top of
 tests/fuzz/fuzz_<target>.c describes it): a driver session that reads and writes, a command a
@@ -918,9 +918,88 @@ def fw_cfg_seeds():
 # machine can take longer than libFuzzer's 10 s timeout): replayed by suite fuzz-smoke only.
 SLOW = {'virtio_blk': lambda: {'wrapping-index': vb_wrap()}}
 
+# ------------------------------------------------------------ snapshot (fuzz_snapshot.c)
+
+SNAP_BASE = 'counter-16m'  # a real counter-guest snapshot (format 1), kept as it is
+SNAP_KEEP = ('counter-16m', 'bad-crc', 'bad-magic', 'cut', 'memory-too-small', 'newer-format',
+             'section-too-long')  # it and its damaged variants, taken from it once
+
+
+def snap_sections(state):
+    """(header, [(name, version, flags, payload)]) of a state file (trailer dropped)."""
+    body, at, out = state[:-4], 32, []
+    while at < len(body):
+        n = body[at]
+        name = body[at + 1:at + 1 + n]
+        version, flags, length = struct.unpack_from('<IIQ', body, at + 1 + n)
+        payload = body[at + 1 + n + 16:at + 1 + n + 16 + length]
+        out.append((name, version, flags, payload))
+        at += 1 + n + 16 + length
+    return body[:32], out
+
+
+def snap_state(header, sections, fmt):
+    import zlib
+    body = bytearray(header)
+    body[8:12] = u32(fmt)
+    body[16:20] = u32(len(sections))
+    for name, version, flags, payload in sections:
+        body += u8(len(name)) + name + u32(version) + u32(flags) + u64(len(payload)) + payload
+    return bytes(body) + u32(zlib.crc32(bytes(body)))
+
+
+def snap_devmem(mems):
+    return u32(len(mems)) + b''.join(u8(len(n)) + n + u64(ln) + u64(off) for n, ln, off in mems)
+
+
+def snapshot_seeds():
+    """Format 2 (the devmem section: video RAM after RAM in the memory file) and its refusals,
+    made from the real format 1 snapshot; that one and its variants are kept."""
+    d = os.path.join(HERE, 'corpus', 'snapshot')
+    seeds = {}
+    for name in SNAP_KEEP:
+        with open(os.path.join(d, name), 'rb') as f:
+            seeds[name] = f.read()
+    base = seeds[SNAP_BASE]
+    pages, state = struct.unpack_from('<I', base)[0], base[4:]
+    header, secs = snap_sections(state)
+    ram = pages * 4096
+    vram = 16 << 20
+
+    def with_devmem(mems, file_pages, fmt=2, at=2):
+        s2 = list(secs)
+        if mems is not None:
+            s2.insert(at, (b'devmem', 1, 0, snap_devmem(mems)))
+        mem = bytearray(dict((n, p) for n, _, _, p in secs)[b'memory'])
+        # u32 page, u32 regions, 24 bytes a region; then the memory file's size
+        nreg = struct.unpack_from('<I', mem, 4)[0]
+        mem[8 + 24 * nreg:16 + 24 * nreg] = u64(file_pages * 4096)
+        s2 = [(n, v, f, bytes(mem) if n == b'memory' else p) for n, v, f, p in s2]
+        return u32(file_pages) + snap_state(header, s2, fmt)
+
+    big = pages + vram // 4096
+    seeds['format2-vga'] = with_devmem([(b'vga0', vram, ram)], big)
+    seeds['format2-none'] = with_devmem([], pages)
+    seeds['format2-no-devmem'] = with_devmem(None, pages)
+    seeds['format1-devmem'] = with_devmem([(b'vga0', vram, ram)], big, fmt=1)
+    seeds['devmem-overlap'] = with_devmem([(b'vga0', vram, ram - 4096)], big)
+    seeds['devmem-outside'] = with_devmem([(b'vga0', vram, ram + 4096)], big)
+    seeds['devmem-unaligned'] = with_devmem([(b'vga0', vram - 512, ram)], big)
+    seeds['devmem-same-name'] = with_devmem([(b'vga0', 4096, ram), (b'vga0', 4096, ram + 4096)],
+                                            pages + 2)
+    seeds['devmem-too-many'] = with_devmem([(b'v%d' % i, 4096, ram + 4096 * i)
+                                            for i in range(5)], pages + 5)
+    st = snap_state(header, [secs[0], secs[1], (b'devmem', 1, 0, snap_devmem([])),
+                             (b'devmem', 1, 0, snap_devmem([])), secs[2]], 2)
+    seeds['devmem-twice'] = u32(pages) + st
+    seeds['devmem-v2'] = u32(pages) + snap_state(
+        header, [secs[0], secs[1], (b'devmem', 2, 0, snap_devmem([])), secs[2]], 2)
+    return seeds
+
+
 TARGETS = {'virtio_blk': vb_seeds, 'virtio_pv': pv_seeds, 'ahci': ahci_seeds, 'pci': pci_seeds,
            'fw_cfg': fw_cfg_seeds,
-           'boot': boot_seeds, 'bt': bt_seeds}
+           'boot': boot_seeds, 'bt': bt_seeds, 'snapshot': snapshot_seeds}
 
 
 def main(argv):

@@ -210,6 +210,15 @@ def case_endpoints():
         api.must("GET", "vm.info", 404, cls="NotCreated")
         api.must("PUT", "vm.create", 204, body=v.spec())
         check(api.state() == "Created", "second VM not Created")
+        # A NIC added before boot is in the VM's spec; a VM with a display refuses one (it
+        # would sit after the VGA card, where a restore of the same spec would not put it).
+        api.must("PUT", "vm.add-net", 204, body={"model": "e1000"})
+        nics = api.must("GET", "vm.info", 200).json()["config"].get("nics", [])
+        check(len(nics) == 1 and nics[0]["model"] == "e1000", f"vm.info nics after add: {nics}")
+        api.must("PUT", "vm.delete", 204)
+        api.must("PUT", "vm.create", 204, body=v.spec(display={"type": "headless"}))
+        r = api.must("PUT", "vm.add-net", 409, body={"model": "e1000"})
+        check("display" in r.json()["error"]["desc"], f"vm.add-net with a display: {r!r}")
         api.must("PUT", "vm.delete", 204)
 
         # Methods and paths.

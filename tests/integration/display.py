@@ -20,6 +20,12 @@ Cases:
             (screen-text).
   seabios   Debian's SeaBIOS runs the VGA BIOS from the card's expansion ROM: its banner and
             its "No bootable device" line (no disks) are on the text screen (screen-text).
+  carry     video RAM travels with the VM (docs/snapshots.md): the text guest's screen (its
+            line in planes 0-1, the VGA BIOS's font in plane 2) and the VBE guest's
+            framebuffer are snapshotted, the process killed and restored in a new one, which
+            is then migrated over a unix socket to a third: screen-text and the PNG
+            screenshot in each equal the source's, and the guest never writes the screen
+            again (it waits in hlt).
 
 usage: display.py VMM VMMCTL GUEST_DIR CASE"""
 import os
@@ -225,6 +231,100 @@ def case_seabios():
     print(f"ok: {lines[0]!r} and 'No bootable device' on the VGA text screen")
 
 
+def case_carry():
+    import json
+    import tempfile
+    import threading
+
+    import snaptest
+    if not os.path.exists(ROM):
+        print(f"SKIP: {ROM} is missing (Debian's seabios package, scripts/deps.sh test)")
+        sys.exit(77)
+    tmp = tempfile.mkdtemp(prefix="vmm-display-carry-")
+
+    def shot_and_text(v, name, text):
+        path = os.path.join(tmp, name + ".png")
+        vmmctl(v.api_path, "screenshot", path)
+        with open(path, "rb") as f:
+            shot = pngread.read_rgb(f.read())
+        return shot, vmmctl(v.api_path, "screen-text").stdout if text else None
+
+    def same(v, name, want, text):
+        shot, txt = shot_and_text(v, name, text)
+        rgb_equal(want[0], shot, f"{name}'s screenshot")
+        if txt != want[1]:
+            fail(f"{name}'s screen-text differs: {txt[:300]!r}, the source's {want[1][:300]!r}")
+
+    try:
+        for guest, display, ready, text in (
+                ("vga_text", {"type": "headless", "rom": ROM}, "ready", True),
+                ("vga_vbe", {"type": "headless"}, "drawn", False)):
+            spec = flat_spec(f"{guests}/{guest}.bin", display=display,
+                             serial={"target": "unix", "path": "/nonexistent"})
+            spec_path = os.path.join(tmp, guest + ".json")
+            with open(spec_path, "w") as f:
+                json.dump(spec, f)
+            src = snaptest.Vmm(vmm, [spec_path, "--set", "serial.path=@SERIAL@"],
+                               guest + "-src", tmp)
+            src.wait_api()
+            c = src.open_console()
+            deadline = time.monotonic() + TIMEOUT
+            while ready not in c.text():
+                if time.monotonic() > deadline or src.proc.poll() is not None:
+                    fail(f"{guest}: no {ready!r}: {c.text()!r}\n{src.stderr()}")
+                time.sleep(0.05)
+            want = shot_and_text(src, guest + "-src", text)
+            if text and "VMM-VGA-TEXT \u263a ok" not in want[1].decode():
+                fail(f"{guest}: the source's screen-text: {want[1][:300]!r}")
+            if not text:
+                check_pattern(want[0])
+            snap = os.path.join(tmp, guest + "-snap")
+            r = src.api.put("vm.snapshot", {"destination_url": "file://" + snap,
+                                            "resume": False}, timeout=300)
+            if r.status != 204:
+                fail(f"{guest}: vm.snapshot: {r!r}\n{src.stderr()}")
+            src.kill()
+            dst = snaptest.Vmm(vmm, ["--restore", snap, "--set", "serial.path=@SERIAL@"],
+                               guest + "-dst", tmp)
+            dst.wait_api()
+            dst.open_console()
+            same(dst, guest + "-restored", want, text)
+            print(f"ok: {guest}: the restored VM's screen equals the source's")
+            mig = snaptest.Vmm(vmm, [], guest + "-mig", tmp)
+            mig.wait_api()
+            listen = os.path.join(tmp, guest + "-mig.sock")
+            result = {}
+
+            def receive():
+                result["r"] = mig.api.put(
+                    "vm.receive-migration",
+                    {"receiver_url": "unix:" + listen,
+                     "set": [f"serial.path={mig.serial_path}"]}, timeout=300)
+
+            t = threading.Thread(target=receive)
+            t.start()
+            deadline = time.monotonic() + 30
+            while not os.path.exists(listen):
+                if time.monotonic() > deadline:
+                    fail(f"{guest}: the destination does not listen\n{mig.stderr()}")
+                time.sleep(0.02)
+            r = dst.api.put("vm.send-migration", {"destination_url": "unix:" + listen},
+                            timeout=300)
+            t.join(60)
+            if r.status != 204 or result.get("r") is None or result["r"].status != 204:
+                fail(f"{guest}: the migration: {r!r} {result.get('r')!r}\n{dst.stderr()}\n"
+                     f"{mig.stderr()}")
+            if dst.wait_exit(60) != 0:
+                fail(f"{guest}: the source of the migration did not exit 0\n{dst.stderr()}")
+            same(mig, guest + "-migrated", want, text)
+            if "video RAM" in src.stderr() + dst.stderr() + mig.stderr():
+                fail(f"{guest}: a video RAM warning:\n{src.stderr()}{dst.stderr()}")
+            mig.kill()
+            print(f"ok: {guest}: the migrated VM's screen equals the source's")
+    finally:
+        snaptest.kill_all()
+
+
 if case == "text":
     if not os.path.exists(ROM):
         print(f"SKIP: {ROM} is missing (Debian's seabios package, scripts/deps.sh test)")
@@ -271,5 +371,7 @@ elif case == "vnc-unix":
     case_vnc_unix()
 elif case == "seabios":
     case_seabios()
+elif case == "carry":
+    case_carry()
 else:
     fail(f"unknown case {case}")

@@ -77,7 +77,7 @@ class LinuxGuest:
 
     def __init__(self, kernel, initrd, cmdline="console=ttyS0", vcpus=1, memory_mib=256,
                  engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None,
-                 cpu=None, api=False, extra_spec=None):
+                 cpu=None, api=False, extra_spec=None, nics=()):
         # The spec lives in a private folder and resolves relative paths against it.
         kernel, initrd = os.path.abspath(kernel), os.path.abspath(initrd)
         disks = [dict(d, path=os.path.abspath(d["path"])) for d in disks]
@@ -106,6 +106,8 @@ class LinuxGuest:
             bt = bt_spec_from_env()
             if bt:
                 spec["bt"] = bt
+            if nics:
+                spec["nics"] = list(nics)
             # More top-level spec sections (vmm only): a display, consoles, rng, hypercall...
             spec.update(extra_spec or {})
             # The state round-trip debug switch (docs/device-state.md), for the tests that

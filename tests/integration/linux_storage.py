@@ -142,11 +142,12 @@ def cpio_newc(entries):
     return bytes(out)
 
 
-def build_initrd(gdir, work, wanted=WANTED_MODULES):
+def build_initrd(gdir, work, wanted=WANTED_MODULES, extra=()):
     """The default initramfs followed by a second archive with /vmmtest/NN-module.ko files
     (the kernel unpacks concatenated archives in order) and /vmmtest/load, a script that
     insmods them in dependency order. The default archive carries only some of the storage
-    modules (not scsi_common, t10-pi, ext4 or isofs, and no modules.dep)."""
+    modules (not scsi_common, t10-pi, ext4 or isofs, and no modules.dep). wanted: the
+    top-level modules (default: the storage test's); extra: more (name, mode, data) entries."""
     moddir, release = generic_modules_dir(gdir)
     if not moddir:
         skip(f"no unpacked generic kernel modules under {gdir}/cache (scripts/build-guest.sh)")
@@ -162,6 +163,7 @@ def build_initrd(gdir, work, wanted=WANTED_MODULES):
                    f"/tmp/insmod.err || {{ cat /tmp/insmod.err; rc=1; }}\n")
     script += "exit $rc\n"
     entries.append(("vmmtest/load", 0o100755, script.encode()))
+    entries += list(extra)
     initrd = os.path.join(work, "initrd.img")
     with open(os.path.join(gdir, "initramfs.cpio.gz"), "rb") as f:
         base = f.read()

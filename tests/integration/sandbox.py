@@ -4,7 +4,7 @@
 Usage: sandbox.py VMM GUEST_DIR CASE
 
   forbidden-main, forbidden-vcpu  debug.forbidden_syscall makes the main thread or vcpu0 open
-                                  a TCP socket after its lockdown: the VMM reports the call by
+                                  a netlink socket after its lockdown: the VMM reports the call by
                                   name and exits 159
   off                             "sandbox": false: the same call goes through, the guest
                                   powers off (exit 0) and the log says the sandbox is off
@@ -53,7 +53,7 @@ if case in ("forbidden-main", "forbidden-vcpu"):
     err = vm.stderr_text()
     if "sandbox: on" not in err:
         fail(f"no 'sandbox: on' line:\n{err}")
-    if f"debug.forbidden_syscall: {thread} opens a TCP socket" not in err:
+    if f"debug.forbidden_syscall: {thread} opens a netlink socket" not in err:
         fail(f"the probe did not announce itself:\n{err}")
 elif case == "off":
     vm = VM(vmm, spec("poweroff_acpi", sandbox=False,

@@ -16,7 +16,9 @@ usage: snapshot.py VMM VMMCTL VMM_IMG GUEST_DIR CASE
   api        vmmctl snapshot (the VM runs on afterwards) and vmmctl restore (--paused, then
              resume) on a VMM started empty; vm.restore on a VMM that has a VM; events
   refusals   restores refused with their messages and nothing started: a damaged state
-             (checksum), a newer format, an unknown section (a skippable one loads), a cut
+             (checksum), a newer format, an unknown section (a skippable one loads), a format 2
+             state without its devmem section (a format 1 one, written before video RAM
+             was carried, loads), a cut
              state file, a missing memory file, a spec that does not match (memory_mib,
              vcpus); snapshots refused: into a directory holding one, a relative path, with a
              writable raw disk, with no VM
@@ -324,12 +326,32 @@ def case_refusals():
     def no_memory(d):
         os.unlink(os.path.join(d, "memory"))
 
+    def drop_devmem(format_):
+        """The devmem section out (format 2 added it: the devices' memory), the format set."""
+        def mutate(d):
+            s = read_state(d)
+            body, at, out = s[:-4], 32, bytearray(s[:32])
+            while at < len(body):
+                n = body[at]
+                name = bytes(body[at + 1:at + 1 + n])
+                length = struct.unpack_from("<Q", body, at + 1 + n + 8)[0]
+                end = at + 1 + n + 16 + length
+                if name != b"devmem":
+                    out += body[at:end]
+                at = end
+            check(len(out) < len(body), "the snapshot has no devmem section")
+            out[8:12] = struct.pack("<I", format_)
+            out[16:20] = struct.pack("<I", struct.unpack_from("<I", body, 16)[0] - 1)
+            write_state(d, out + b"\0\0\0\0")
+        return mutate
+
     restore_refused(tmp, variant("flip", flip), "checksum mismatch")
     restore_refused(tmp, variant("newer", newer), "format 99 was written by a newer VMM")
     restore_refused(tmp, variant("unknown", add_section(0)),
                     "section future is not known to this VMM")
     restore_refused(tmp, variant("cut", cut), "state")
     restore_refused(tmp, variant("nomem", no_memory), "guest memory file is missing")
+    restore_refused(tmp, variant("nodevmem", drop_devmem(2)), "the devmem section is missing")
     restore_refused(tmp, good, "does not match", ["--set", "memory_mib=32"])
     restore_refused(tmp, good, "vCPUs", ["--set", "vcpus=2"])
     # A section a newer VMM marked skippable is skipped: the snapshot loads.
@@ -338,7 +360,12 @@ def case_refusals():
     v.console.wait_count(lambda vs: len(vs) >= 3, "counting after a skipped section",
                          proc=v.proc)
     v.kill()
-    print("ok: every refusal named its reason; a skippable unknown section loads")
+    # A format 1 snapshot (before the devices' memory was carried) still loads.
+    v = restore(tmp, variant("format1", drop_devmem(1)), "format1")
+    v.console.wait_count(lambda vs: len(vs) >= 3, "counting after a format 1 restore",
+                         proc=v.proc)
+    v.kill()
+    print("ok: every refusal named its reason; a skippable unknown section and format 1 load")
 
 
 def sha(path):

@@ -8,7 +8,8 @@
 # initramfs-tools builds for it (MODULES=list: the virtio and AHCI disk drivers and ext4, so
 # it stays small); OUT/root.vmdk: the root as an ext4 filesystem on a monolithicSparse VMDK
 # (vmm-img convert). The guest's root has an empty root password and hostname vmm-guest; its
-# serial login comes from systemd's getty generator (console=ttyS0).
+# serial login comes from systemd's getty generator (console=ttyS0); systemd-networkd (part of
+# Debian's systemd package) is enabled and configures every en* link with DHCP.
 # OUT/.stamp records what the image was made from; a matching one is reused as it is.
 # Exit status: 0 ready; 77 the host cannot build it (see systemd_root.sh); 1 it failed.
 set -eu
@@ -24,7 +25,7 @@ rc=0
 sh "$(dirname "$0")/systemd_root.sh" "$root" "linux-image-amd64,udev,initramfs-tools" || rc=$?
 [ $rc -eq 0 ] || exit $rc
 
-stamp="$(cat "$root/.vmm-root-stamp") | guest v2"
+stamp="$(cat "$root/.vmm-root-stamp") | guest v3"
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ] && [ -f "$out/root.vmdk" ]; then
 	echo "systemd_guest: reusing $out"
 	exit 0
@@ -36,6 +37,11 @@ sed -i 's/^root:[^:]*:/root::/' "$root/etc/shadow"
 # An interpreted CPU on a shared host is slow: give units 10 minutes to start, not 90 s.
 mkdir -p "$root/etc/systemd/system.conf.d"
 printf '[Manager]\nDefaultTimeoutStartSec=600s\n' >"$root/etc/systemd/system.conf.d/vmm-guest.conf"
+# The NICs the VM gets: systemd-networkd asks DHCP for an address on each.
+mkdir -p "$root/etc/systemd/network" "$root/etc/systemd/system/multi-user.target.wants"
+printf '[Match]\nName=en*\n\n[Network]\nDHCP=ipv4\n' >"$root/etc/systemd/network/20-vmm-wired.network"
+ln -sf /lib/systemd/system/systemd-networkd.service \
+	"$root/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
 printf 'MODULES=list\n' >"$root/etc/initramfs-tools/conf.d/vmm-guest"
 printf '%s\n' virtio_pci virtio_blk ahci sd_mod ext4 >"$root/etc/initramfs-tools/modules"
 echo "systemd_guest: update-initramfs in the root"

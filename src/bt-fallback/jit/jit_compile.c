@@ -356,8 +356,8 @@ static void jit_body_emit(struct jit_ctx *c, const struct jit_body *bd)
 
 /* ---------------------------------------------------------- memory operands */
 
-/* RSI = the linear address of the memory operand (64-bit mode). */
-static void jit_ea(struct jit_ctx *c, const struct bt_insn *in)
+/* RSI = the offset of the memory operand, at its address size, no segment base (64-bit mode). */
+static void jit_ea_offset(struct jit_ctx *c, const struct bt_insn *in)
 {
 	unsigned base = JIT_NONE, index = JIT_NONE;
 	u64 a;
@@ -382,6 +382,12 @@ static void jit_ea(struct jit_ctx *c, const struct bt_insn *in)
 					      (s32)in->disp));
 		}
 	}
+}
+
+/* RSI = the linear address of the memory operand (64-bit mode). */
+static void jit_ea(struct jit_ctx *c, const struct bt_insn *in)
+{
+	jit_ea_offset(c, in);
 	if (in->seg == CPU_FS || in->seg == CPU_GS)
 		bt_emit_alu_r_rm(&c->e, 0, 8, BT_H_RSI, jit_cpu(OFF(st.seg[in->seg].base)));
 }
@@ -865,6 +871,17 @@ static bool jit_grp3(struct jit_ctx *c, const struct bt_insn *in)
 	}
 }
 
+/* LEA with a 32- or 64-bit operand: the offset at the address size, cut to the operand size. */
+static void jit_lea(struct jit_ctx *c, const struct bt_insn *in)
+{
+	unsigned h = c->host[in->reg] != JIT_NONE ? c->host[in->reg] : BT_H_RSI;
+
+	jit_ea_offset(c, in);
+	if (h != BT_H_RSI || in->opsz == 4)
+		bt_emit_mov_r_rm(&c->e, in->opsz, h, bt_rm_reg(BT_H_RSI));
+	jit_dst_done(c, in->reg, h);
+}
+
 static bool jit_native_modrm(struct jit_ctx *c, const struct bt_insn *in)
 {
 	struct jit_body bd;
@@ -906,6 +923,11 @@ static bool jit_native_modrm(struct jit_ctx *c, const struct bt_insn *in)
 	case 0x8b:
 		bd = jit_body_eg(in, true, false, false, true);
 		return jit_run_body(c, in, &bd, in->opsz, BT_JIT_LD);
+	case 0x8d: /* LEA G, M: the offset, no segment, no flags; 16-bit operands call the handler */
+		if (in->ea_kind == BT_EA_NONE || in->opsz < 4 || !jit_reg_ok(in->reg))
+			return false;
+		jit_lea(c, in);
+		return true;
 	case 0xc0:
 	case 0xc1:
 	case 0xd0:

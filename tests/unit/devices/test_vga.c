@@ -576,6 +576,62 @@ static void test_lfb_mapped(void **state)
 	assert_int_equal(px(f, 10, 300), 0);
 }
 
+static bool page_bit(const unsigned long *map, unsigned page)
+{
+	return map[page / 64] >> (page % 64) & 1;
+}
+
+static unsigned bits_set(const unsigned long *map, unsigned longs)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < longs; i++)
+		n += (unsigned)__builtin_popcountl(map[i]);
+	return n;
+}
+
+/*
+ * Video RAM as memory for snapshots and migration (device_ops.memory, memory_dirty): the
+ * record holds the card's own writes and the guest's stores the accelerator logged, also when
+ * the display read the log first, and is cleared by reading it.
+ */
+static void test_memory_dirty(void **state)
+{
+	struct fixture *f = *state;
+	unsigned long map[64];
+	u64 len = 0;
+
+	map_bars(f);
+	assert_ptr_equal(vga_device_ops.memory(f->vga, &len), f->maps[0].hva);
+	assert_int_equal(len, 16u << 20);
+	vbe_mode(f, 1024, 768, 32);
+	memset(map, 0, sizeof(map));
+	assert_int_equal(vga_device_ops.memory_dirty(f->vga, map), 0);
+	assert_true(bits_set(map, 64) > 0); /* the mode set cleared the screen */
+	memset(map, 0, sizeof(map));
+	assert_int_equal(vga_device_ops.memory_dirty(f->vga, map), 0);
+	assert_int_equal(bits_set(map, 64), 0);
+	/* Through the bus (the BAR's handler), and a store only the accelerator's log saw. */
+	bus_write(&f->tp.p.mmio, LFB_GPA + 5 * 4096 + 8, 4, 0x12345678);
+	f->log[300 / 64] |= 1ul << (300 % 64);
+	update(f); /* the display reads the log first: the record keeps page 300 */
+	assert_int_equal(vga_device_ops.memory_dirty(f->vga, map), 0);
+	assert_true(page_bit(map, 5));
+	assert_true(page_bit(map, 300));
+	assert_int_equal(bits_set(map, 64), 2);
+	/* Or'ed into the caller's bitmap, and forgotten. */
+	f->log[7 / 64] |= 1ul << 7;
+	assert_int_equal(vga_device_ops.memory_dirty(f->vga, map), 0);
+	assert_int_equal(bits_set(map, 64), 3);
+	memset(map, 0, sizeof(map));
+	assert_int_equal(vga_device_ops.memory_dirty(f->vga, map), 0);
+	assert_int_equal(bits_set(map, 64), 0);
+	/* A log that cannot be read: all of it. */
+	f->log_ret = -EIO;
+	assert_int_equal(vga_device_ops.memory_dirty(f->vga, map), 0);
+	assert_int_equal(bits_set(map, 64), 64 * 64);
+}
+
 /* The font of a VGA BIOS image is found among other bytes. */
 static void test_font_find(void **state)
 {
@@ -606,6 +662,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vbe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vbe_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lfb_mapped, setup_map, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_dirty, setup_map, teardown),
 		cmocka_unit_test(test_font_find),
 	};
 

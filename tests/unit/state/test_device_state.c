@@ -18,6 +18,8 @@
 #include "devices/ahci_regs.h"
 #include "devices/debug_exit.h"
 #include "devices/debugcon.h"
+#include "devices/e1000.h"
+#include "devices/e1000_regs.h"
 #include "devices/fw_cfg.h"
 #include "devices/hpet.h"
 #include "devices/hpet_regs.h"
@@ -28,6 +30,7 @@
 #include "devices/lapic.h"
 #include "devices/lapic_regs.h"
 #include "devices/mch.h"
+#include "devices/pc_testdev.h"
 #include "devices/pci.h"
 #include "devices/pic.h"
 #include "devices/piix.h"
@@ -40,8 +43,10 @@
 #include "devices/vga_regs.h"
 #include "devices/vmport.h"
 #include "fake_irq.h"
+#include "fake_net.h"
 #include "test_platform.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "virtio/virtio.h"
 #include "virtio/virtio_pci.h"
 #include "vmdk/blockdev.h"
@@ -77,6 +82,7 @@ struct env {
 	char path[64];
 	int fd;
 	struct fake_irq lines[NR_LINES];
+	struct fake_net fn; /* the NICs' back end */
 };
 
 static void env_init(struct env *e)
@@ -106,6 +112,8 @@ static void env_open_disk(struct env *e)
 
 static void env_fini(struct env *e)
 {
+	if (e->fn.be)
+		fake_net_fini(&e->fn);
 	if (e->bd)
 		assert_int_equal(blockdev_close(e->bd), 0);
 	if (e->fd >= 0) {
@@ -484,6 +492,46 @@ static void testdev_case_destroy(struct env *e, void *dev)
 {
 	(void)e;
 	testdev_destroy(dev);
+}
+
+/* pc-testdev: ISA lines 0..NR_LINES-1 on the fake lines, the others unwired */
+static void *pc_testdev_case_create(struct env *e)
+{
+	struct pc_testdev_config cfg = { .name = "pc-testdev" };
+	struct irq_line irqs[PC_TESTDEV_NR_IRQS] = { 0 };
+	struct pc_testdev *t;
+
+	for (unsigned n = 0; n < NR_LINES; n++)
+		irqs[n] = fake_irq_line(&e->lines[n], n);
+	assert_int_equal(pc_testdev_create(&e->tp.p, &cfg, irqs, &t, NULL), 0);
+	return t;
+}
+
+static void pc_testdev_case_drive(struct env *e, void *dev)
+{
+	(void)dev;
+	pio_w(e, PC_TESTDEV_PORT_DATA, 4, 0xdeadbeef);
+	pio_w(e, PC_TESTDEV_PORT_BYTE + 1, 1, 0x5a);
+	pio_w(e, PC_TESTDEV_PORT_IRQ + 3, 1, 1);
+	pio_w(e, PC_TESTDEV_PORT_IRQ + 20, 1, 1);
+	mmio_w(e, PC_TESTDEV_IOMEM_GPA, 8, 0x0123456789abcdefull);
+	mmio_w(e, PC_TESTDEV_IOMEM_GPA + PC_TESTDEV_IOMEM_BYTES - 4, 4, 0xcafef00d);
+}
+
+static void pc_testdev_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max >= 4) {
+		out[0] = pio_r(e, PC_TESTDEV_PORT_DATA, 4);
+		out[1] = mmio_r(e, PC_TESTDEV_IOMEM_GPA, 8);
+		out[2] = mmio_r(e, PC_TESTDEV_IOMEM_GPA + PC_TESTDEV_IOMEM_BYTES - 4, 4);
+		out[3] = (u64)fake_irq_level(&e->lines[3]);
+	}
+}
+
+static void pc_testdev_case_destroy(struct env *e, void *dev)
+{
+	(void)e;
+	pc_testdev_destroy(dev);
 }
 
 /* pci-host */
@@ -1037,6 +1085,159 @@ static void virtio_blk_case_destroy(struct env *e, void *dev)
 	pci_host_case_destroy(e, NULL);
 }
 
+/* e1000: rings set up, a frame received, link down, an EEPROM read half done, ITR holding one */
+#define E1000_BAR0 0xfeb80000ull
+#define E1000_IO   0xc100
+
+static const u8 state_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x99 };
+
+static void *e1000_case_create(struct env *e)
+{
+	struct e1000_config cfg = { .name = "net0" };
+	struct e1000 *d;
+
+	if (!e->fn.be)
+		fake_net_init(&e->fn, 0, 1);
+	pci_host_case_create(e);
+	memcpy(cfg.mac, state_mac, 6);
+	cfg.be = e->fn.be;
+	assert_int_equal(e1000_create(&e->tp.p, &cfg, &d, NULL), 0);
+	pci_set_intx(e1000_pci(d), 1, fake_irq_line(&e->lines[0], 18));
+	assert_int_equal(pci_host_add(e->host, e1000_pci(d), PCI_SLOT, 0, NULL), 0);
+	return d;
+}
+
+static void e1000_case_drive(struct env *e, void *dev)
+{
+	u8 frame[80] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x99, 2, 0, 0, 0, 0, 1, 0x08, 0x06 };
+	u64 buf = 0x70000;
+
+	(void)dev;
+	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0, 4, (u32)E1000_BAR0);
+	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0 + 4, 4, E1000_IO | 1);
+	cfg_w(e, PCI_SLOT, PCI_COMMAND, 2,
+	      PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_MASTER);
+	memcpy(ram(e, VQ_RINGS), &buf, 8);
+	mmio_w(e, E1000_BAR0 + E1000_RDBAL, 4, VQ_RINGS);
+	mmio_w(e, E1000_BAR0 + E1000_RDLEN, 4, 128);
+	mmio_w(e, E1000_BAR0 + E1000_RDT, 4, 4);
+	mmio_w(e, E1000_BAR0 + E1000_RCTL, 4, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_SECRC);
+	mmio_w(e, E1000_BAR0 + E1000_TDBAL, 4, VQ_RINGS + 0x1000);
+	mmio_w(e, E1000_BAR0 + E1000_TDLEN, 4, 128);
+	mmio_w(e, E1000_BAR0 + E1000_TCTL, 4, E1000_TCTL_EN);
+	mmio_w(e, E1000_BAR0 + E1000_MTA + 12, 4, 0x1000);
+	mmio_w(e, E1000_BAR0 + E1000_VFTA + 8, 4, 0x80);
+	mmio_w(e, E1000_BAR0 + E1000_ITR, 4, 2000);
+	mmio_w(e, E1000_BAR0 + E1000_IMS, 4, E1000_ICR_RXT0 | E1000_ICR_LSC);
+	assert_int_equal(fake_net_deliver(&e->fn, 0, NULL, frame, sizeof(frame)), 0);
+	(void)mmio_r(e, E1000_BAR0 + E1000_ICR, 4);
+	e1000_set_link(dev, false); /* LSC within the ITR gap: the timer holds it */
+	mmio_w(e, E1000_BAR0 + E1000_EECD, 4, E1000_EECD_REQ | E1000_EECD_CS | E1000_EECD_DI);
+	mmio_w(e, E1000_BAR0 + E1000_EECD, 4,
+	       E1000_EECD_REQ | E1000_EECD_CS | E1000_EECD_DI | E1000_EECD_SK);
+	pio_w(e, E1000_IO, 4, E1000_STATUS);
+}
+
+static void e1000_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	static const unsigned regs[] = { E1000_STATUS, E1000_IMS,  E1000_RDH,	   E1000_RCTL,
+					 E1000_TCTL,   E1000_EECD, E1000_MTA + 12, E1000_ITR };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(regs) && i < max; i++)
+		out[i] = mmio_r(e, E1000_BAR0 + regs[i], 4);
+	if (max > ARRAY_SIZE(regs))
+		out[ARRAY_SIZE(regs)] = pio_r(e, E1000_IO + 4, 4);
+}
+
+static void e1000_case_destroy(struct env *e, void *dev)
+{
+	pci_host_remove(e->host, e1000_pci(dev));
+	e1000_destroy(dev);
+	pci_host_case_destroy(e, NULL);
+}
+
+/* virtio-net: queues up, the control queue used (promiscuous off), link down, MSI-X on */
+static void *virtio_net_case_create(struct env *e)
+{
+	struct virtio_net_config cfg = { .name = "net1", .queue_pairs = 1, .queue_size = VQ_SIZE };
+	struct virtio_net *n;
+
+	if (!e->fn.be)
+		fake_net_init(&e->fn, 0, 1);
+	pci_host_case_create(e);
+	memcpy(cfg.mac, state_mac, 6);
+	cfg.be = e->fn.be;
+	assert_int_equal(virtio_net_create(&e->tp.p, &cfg, &n, NULL), 0);
+	pci_set_intx(virtio_net_pci(n), 1, fake_irq_line(&e->lines[0], 17));
+	assert_int_equal(pci_host_add(e->host, virtio_net_pci(n), PCI_SLOT, 0, NULL), 0);
+	return n;
+}
+
+static void virtio_net_case_drive(struct env *e, void *dev)
+{
+	const u8 st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+	const u64 feat = 1ull << VIRTIO_NET_F_CTRL_VQ | 1ull << VIRTIO_NET_F_CTRL_RX |
+			 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_STATUS;
+	u16 one = 1, zero = 0;
+
+	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_BAR, 4, (u32)BAR4);
+	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_BAR + 4, 4, 0);
+	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0 + 4 * VIRTIO_PCI_MSIX_BAR, 4, (u32)BAR1);
+	cfg_w(e, PCI_SLOT, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	common_w(e, VIRTIO_PCI_COMMON_STATUS, 1, st);
+	common_w(e, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
+	common_w(e, VIRTIO_PCI_COMMON_GF, 4, (u32)feat);
+	common_w(e, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
+	common_w(e, VIRTIO_PCI_COMMON_GF, 4, 1); /* VERSION_1 */
+	common_w(e, VIRTIO_PCI_COMMON_STATUS, 1, st | VIRTIO_STATUS_FEATURES_OK);
+	for (unsigned q = 0; q < 3; q++) {
+		common_w(e, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+		common_w(e, VIRTIO_PCI_COMMON_Q_DESCLO, 4, VQ_RINGS + 0x3000 * q);
+		common_w(e, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, VQ_RINGS + 0x3000 * q + 0x1000);
+		common_w(e, VIRTIO_PCI_COMMON_Q_USEDLO, 4, VQ_RINGS + 0x3000 * q + 0x2000);
+		common_w(e, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+	}
+	common_w(e, VIRTIO_PCI_COMMON_STATUS, 1,
+		 st | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	/* control queue (2): RX PROMISC off */
+	ram(e, VQ_HDR)[0] = VIRTIO_NET_CTRL_RX;
+	ram(e, VQ_HDR)[1] = VIRTIO_NET_CTRL_RX_PROMISC;
+	ram(e, VQ_HDR)[2] = 0;
+	{
+		u64 t = VQ_RINGS + 0x6000;
+
+		memcpy(ram(e, t), &(u64){ VQ_HDR }, 8);
+		memcpy(ram(e, t + 8), &(u32){ 3 }, 4);
+		memcpy(ram(e, t + 12), &(u16){ VIRTQ_DESC_F_NEXT }, 2);
+		memcpy(ram(e, t + 14), &one, 2);
+		memcpy(ram(e, t + 16), &(u64){ VQ_HDR + 8 }, 8);
+		memcpy(ram(e, t + 24), &(u32){ 1 }, 4);
+		memcpy(ram(e, t + 28), &(u16){ VIRTQ_DESC_F_WRITE }, 2);
+		memcpy(ram(e, t + 0x1000 + 4), &zero, 2);
+		memcpy(ram(e, t + 0x1000 + 2), &one, 2);
+	}
+	mmio_w(e, BAR4 + VIRTIO_PCI_NOTIFY_OFF + 2 * VIRTIO_PCI_NOTIFY_MULT, 2, 2);
+	assert_int_equal(ram(e, VQ_HDR + 8)[0], VIRTIO_NET_OK);
+	virtio_net_set_link(dev, false);
+}
+
+static void virtio_net_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max >= 4) {
+		out[0] = mmio_r(e, BAR4 + VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_STATUS, 1);
+		out[1] = mmio_r(e, BAR4 + VIRTIO_PCI_DEVICE_OFF + VIRTIO_NET_CFG_STATUS, 2);
+		out[2] = mmio_r(e, BAR4 + VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_Q_ENABLE, 2);
+		out[3] = mmio_r(e, BAR4 + VIRTIO_PCI_DEVICE_OFF + VIRTIO_NET_CFG_MAC + 5, 1);
+	}
+}
+
+static void virtio_net_case_destroy(struct env *e, void *dev)
+{
+	pci_host_remove(e->host, virtio_net_pci(dev));
+	virtio_net_destroy(dev);
+	pci_host_case_destroy(e, NULL);
+}
+
 /* vga: text mode, a dispi mode, BARs (PCI slot PCI_SLOT), DAC and attribute state */
 #define VGA_LFB	 0xe0000000ull
 #define VGA_MMIO 0xe1000000ull
@@ -1180,6 +1381,7 @@ static const struct dev_case dev_cases[] = {
 	{ "debug-exit", "debug_exit", &debug_exit_device_ops, debug_exit_case_create, nothing_drive,
 	  nothing_probe, debug_exit_case_destroy },
 	CASE("testdev", "testdev", testdev_device_ops, testdev),
+	CASE("pc-testdev", "pc_testdev", pc_testdev_device_ops, pc_testdev),
 	CASE("fw-cfg", "fw_cfg", fw_cfg_device_ops, fw_cfg),
 	CASE("debugcon", "debugcon", debugcon_device_ops, debugcon),
 	{ "pvpanic", "pvpanic", &pvpanic_device_ops, pvpanic_case_create, pvpanic_case_drive,
@@ -1196,6 +1398,8 @@ static const struct dev_case dev_cases[] = {
 	CASE("hpet", "hpet", hpet_device_ops, hpet),
 	CASE("ahci0", "ahci", ahci_device_ops, ahci),
 	CASE("virtio-blk0", "virtio_blk", virtio_blk_device_ops, virtio_blk),
+	CASE("net0", "e1000", e1000_device_ops, e1000),
+	CASE("net1", "virtio_net", virtio_net_device_ops, virtio_net),
 	CASE("vga0", "vga", vga_device_ops, vga),
 };
 

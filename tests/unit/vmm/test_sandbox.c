@@ -13,9 +13,13 @@
 #include "vmm/base/log.h"
 #include "vmm/spec.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
 #include <linux/sched.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -294,6 +298,40 @@ static int call_ioctl_tcgets(void)
 	return call_ioctl(TCGETS);
 }
 
+static int call_ioctl_fionread(void)
+{
+	return call_ioctl(FIONREAD);
+}
+
+static int call_ioctl_tunsetoffload(void)
+{
+	return call_ioctl(TUNSETOFFLOAD);
+}
+
+/* What slirp does for a guest's TCP flow: a socket, non-blocking, connected (refused). */
+static int call_tcp_connect(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), fl;
+
+	if (fd < 0)
+		return CHILD_CALL_FAILED;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return CHILD_CALL_FAILED + 1;
+	/* port 0 is never listened on: ECONNREFUSED, or EINPROGRESS for a non-blocking socket */
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+		return CHILD_CALL_FAILED + 2;
+	return close(fd) < 0 ? CHILD_CALL_FAILED + 3 : 0;
+}
+
+static int call_netlink_socket(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	return fd < 0 ? CHILD_CALL_FAILED : 0;
+}
+
 static int call_epoll_wait(void)
 {
 	struct epoll_event ev;
@@ -454,6 +492,32 @@ static void test_ioctls_by_kind(void **state)
 	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_ioctl_other, ", 0xae02)");
 }
 
+/* A NIC's back end adds its group to both kinds: device code on either sends the frames. */
+static void test_net_backends(void **state)
+{
+	struct sandbox_config cfg = test_cfg();
+
+	(void)state;
+	cfg.net = SANDBOX_NET_USER;
+	expect_allowed(&cfg, SANDBOX_KIND_VCPU, call_tcp_connect, "user: vcpu TCP flow");
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_tcp_connect, "user: main TCP flow");
+	expect_allowed(&cfg, SANDBOX_KIND_VCPU, call_openat, "user: resolv.conf");
+	expect_allowed(&cfg, SANDBOX_KIND_VCPU, call_ioctl_fionread, "user: FIONREAD");
+	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_ioctl_tunsetoffload, "ioctl (16");
+	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_netlink_socket,
+			 "socket (41, arguments 0x10");
+	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_unix_dgram_socket,
+			 "socket (41, arguments 0x1");
+	if (!TEST_SANITIZER)
+		expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_openat_write, "openat (257");
+	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_execve, "execve (59");
+	cfg.net = SANDBOX_NET_TAP;
+	expect_allowed(&cfg, SANDBOX_KIND_VCPU, call_ioctl_tunsetoffload, "tap: offloads");
+	expect_allowed(&cfg, SANDBOX_KIND_MAIN, call_ioctl_tunsetoffload, "tap: main offloads");
+	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_tcp_socket, "socket (41, arguments 0x2");
+	expect_forbidden(&cfg, SANDBOX_KIND_VCPU, call_ioctl_fionread, "ioctl (16");
+}
+
 /* The worker (snapshot files, a migration's stream): what it needs and nothing of the rest. */
 static void test_worker_list(void **state)
 {
@@ -470,6 +534,11 @@ static void test_worker_list(void **state)
 	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_epoll_wait, "epoll_wait (232");
 	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_ioctl_vcpu, "ioctl (16");
 	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_ioctl_build, "ioctl (16");
+	/* a NIC's groups are the device threads', never the worker's */
+	cfg.net = SANDBOX_NET_USER | SANDBOX_NET_TAP;
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_ioctl_fionread, "ioctl (16");
+	expect_forbidden(&cfg, SANDBOX_KIND_WORKER, call_ioctl_tunsetoffload, "ioctl (16");
+	cfg.net = 0;
 	/* the main thread still opens no network socket */
 	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_tcp_socket, "socket (41");
 }
@@ -530,9 +599,9 @@ static void test_reboot_reads_rebuild_builds(void **state)
 	expect_forbidden(&cfg, SANDBOX_KIND_MAIN, call_execve, "execve (59");
 }
 
-static int prepare_vm_child(bool api, enum sandbox_kind kind, child_fn fn)
+static int prepare_spec_child(const struct vm_spec *spec, bool api, enum sandbox_kind kind,
+			      child_fn fn)
 {
-	struct vm_spec spec = { .name = (char *)"t" };
 	struct err err = { 0 };
 	int fds[2];
 	pid_t pid;
@@ -543,7 +612,7 @@ static int prepare_vm_child(bool api, enum sandbox_kind kind, child_fn fn)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		dup2(fds[1], STDERR_FILENO);
-		if (sandbox_prepare_vm(&spec, &test_accel, api, SANDBOX_ACTION_TRAP, &err) < 0 ||
+		if (sandbox_prepare_vm(spec, &test_accel, api, SANDBOX_ACTION_TRAP, &err) < 0 ||
 		    sandbox_lockdown(kind, "tester") < 0)
 			_exit(20);
 		_exit(fn());
@@ -552,6 +621,13 @@ static int prepare_vm_child(bool api, enum sandbox_kind kind, child_fn fn)
 	close(fds[1]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int prepare_vm_child(bool api, enum sandbox_kind kind, child_fn fn)
+{
+	struct vm_spec spec = { .name = (char *)"t" };
+
+	return prepare_spec_child(&spec, api, kind, fn);
 }
 
 static void test_prepare_vm_lists_by_mode(void **state)
@@ -567,6 +643,26 @@ static void test_prepare_vm_lists_by_mode(void **state)
 	/* the API may create a VM on another accelerator later: every accelerator, rebuilding */
 	assert_int_equal(prepare_vm_child(true, SANDBOX_KIND_VCPU, call_ioctl_kvm_vcpu), 0);
 	assert_int_equal(prepare_vm_child(true, SANDBOX_KIND_MAIN, call_openat_write), 0);
+	/* NICs: a VM's back ends decide the net groups; the API's VMs may have either */
+	assert_int_equal(prepare_vm_child(false, SANDBOX_KIND_VCPU, call_tcp_connect),
+			 SANDBOX_EXIT_STATUS);
+	assert_int_equal(prepare_vm_child(true, SANDBOX_KIND_VCPU, call_tcp_connect), 0);
+	assert_int_equal(prepare_vm_child(true, SANDBOX_KIND_MAIN, call_ioctl_tunsetoffload), 0);
+	{
+		struct nic_spec nics[2] = { { .backend = NIC_BACKEND_TAP } };
+		struct vm_spec spec = { .name = (char *)"t", .nics = nics, .nr_nics = 1 };
+
+		assert_int_equal(prepare_spec_child(&spec, false, SANDBOX_KIND_VCPU,
+						    call_ioctl_tunsetoffload),
+				 0);
+		assert_int_equal(
+			prepare_spec_child(&spec, false, SANDBOX_KIND_VCPU, call_tcp_connect),
+			SANDBOX_EXIT_STATUS);
+		nics[1].backend = NIC_BACKEND_USER;
+		spec.nr_nics = 2;
+		assert_int_equal(
+			prepare_spec_child(&spec, false, SANDBOX_KIND_VCPU, call_tcp_connect), 0);
+	}
 }
 
 static void test_notify_socket_only_under_systemd(void **state)
@@ -669,6 +765,7 @@ int main(void)
 		cmocka_unit_test(test_no_executable_memory),
 		cmocka_unit_test(test_network_and_exec_forbidden),
 		cmocka_unit_test(test_ioctls_by_kind),
+		cmocka_unit_test(test_net_backends),
 		cmocka_unit_test(test_loop_calls_are_main_only),
 		cmocka_unit_test(test_display_calls_only_with_a_display),
 		cmocka_unit_test(test_reboot_reads_rebuild_builds),

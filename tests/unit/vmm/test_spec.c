@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for the VM spec parser (src/vmm/spec.c, spec_set.c): defaults, every boot and
- * serial form, disks and debug, the sections this build refuses (nics, display:
- * refused by default, and their checks with SPEC_ALLOW_UNBUILT), the board's limits (disks,
+ * serial form, disks, nics, control and debug, the section this build refuses (display:
+ * refused by default, and its checks with SPEC_ALLOW_UNBUILT), the board's limits (disks,
  * modules, exit port), path resolution, --set overrides, file checks, and that problems are
  * collected, not stopped at.
  * The malformed-spec corpus with exact messages lives in tests/specs/ (suite 'specs').
@@ -335,7 +335,6 @@ static void test_unix_path_length(void **state)
 	struct fixture *f = *state;
 	char json[512], path[200];
 
-	f->flags = SPEC_ALLOW_UNBUILT; /* the control socket's checks, ready for when it lands */
 	memset(path, 'p', sizeof(path) - 1);
 	path[sizeof(path) - 1] = '\0';
 	snprintf(json, sizeof(json), MIN_LINUX ", \"control\": {\"path\": \"%s\"}}", path);
@@ -405,7 +404,6 @@ static void test_nics(void **state)
 	static const u8 mac57[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 };
 	static const u8 mac58[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x58 };
 
-	f->flags = SPEC_ALLOW_UNBUILT; /* the NIC checks, ready for when network devices land */
 	/* The explicit MAC of nics[1] is the default nics[0] would get: the default moves on. */
 	assert_int_equal(parse(f, MIN_LINUX ", \"nics\": [{}, {\"backend\": \"tap\", \"tap\": "
 					    "\"tap0\", \"model\": \"e1000\", \"mac\": "
@@ -440,6 +438,56 @@ static void test_nics(void **state)
 		     "nics[5].mac: expected a MAC address like \"52:54:00:12:34:56\", got "
 		     "\"52:54:00:12:34\"\n"
 		     "nics[1].mac: 02:00:00:00:00:01 is already used by another NIC\n");
+
+	/* The back-end and queue keys: defaults, values, and where each belongs. */
+	assert_int_equal(parse(f, MIN_LINUX
+			       ", \"nics\": [{\"hostfwd\": [\"tcp:127.0.0.1:2222-:22\", "
+			       "\"udp::5353-10.0.2.16:53\", \"::8080-:80\"], \"dns\": false, "
+			       "\"restrict\": true, \"mtu\": 65520}, {\"backend\": \"tap\", "
+			       "\"tap\": \"t0\", \"queues\": 4, \"mtu\": 9000}]}"),
+			 0);
+	assert_int_equal(f->spec.nics[0].queues, 1);
+	assert_false(f->spec.nics[0].dns);
+	assert_true(f->spec.nics[0].restrict_out);
+	assert_int_equal(f->spec.nics[0].mtu, 65520);
+	assert_int_equal(f->spec.nics[0].nr_hostfwd, 3);
+	assert_false(f->spec.nics[0].hostfwd[0].udp);
+	assert_int_equal(f->spec.nics[0].hostfwd[0].host_addr, 0x7f000001);
+	assert_int_equal(f->spec.nics[0].hostfwd[0].host_port, 2222);
+	assert_int_equal(f->spec.nics[0].hostfwd[0].guest_addr, 0);
+	assert_int_equal(f->spec.nics[0].hostfwd[0].guest_port, 22);
+	assert_true(f->spec.nics[0].hostfwd[1].udp);
+	assert_int_equal(f->spec.nics[0].hostfwd[1].guest_addr, 0x0a000210);
+	assert_string_equal(f->spec.nics[0].hostfwd[2].rule, "::8080-:80");
+	assert_int_equal(f->spec.nics[1].queues, 4);
+	assert_true(f->spec.nics[1].dns); /* the default, unused by a tap */
+	assert_int_equal(
+		parse(f, MIN_LINUX
+		      ", \"nics\": [{\"hostfwd\": [\"tcp:1.2.3:22-:22\", "
+		      "\"tcp::0-:22\", \"::22\", \"tcp::80-:80\", \"tcp:127.0.0.1:80-:81\"]}, "
+		      "{\"model\": \"e1000\", \"queues\": 2, \"mtu\": 20000}, "
+		      "{\"queues\": 2}, {\"backend\": \"tap\", \"tap\": \"t\", "
+		      "\"dns\": true, \"restrict\": false, \"hostfwd\": []}, "
+		      "{\"queues\": 8, \"mtu\": 67}]}"),
+		-EINVAL);
+	assert_diags(&f->d,
+		     "nics[0].hostfwd[0]: expected \"[tcp:|udp:][HOSTADDR]:HOSTPORT-[GUESTADDR]:"
+		     "GUESTPORT\" (IPv4, ports 1..65535), got \"tcp:1.2.3:22-:22\"\n"
+		     "nics[0].hostfwd[1]: expected \"[tcp:|udp:][HOSTADDR]:HOSTPORT-[GUESTADDR]:"
+		     "GUESTPORT\" (IPv4, ports 1..65535), got \"tcp::0-:22\"\n"
+		     "nics[0].hostfwd[2]: expected \"[tcp:|udp:][HOSTADDR]:HOSTPORT-[GUESTADDR]:"
+		     "GUESTPORT\" (IPv4, ports 1..65535), got \"::22\"\n"
+		     "nics[0].hostfwd[4]: host port tcp 80 is forwarded twice\n"
+		     "nics[1].queues: model \"e1000\" has one queue; several need model "
+		     "\"virtio\"\n"
+		     "nics[1].mtu: must be 68..16110, got 20000\n"
+		     "nics[2].queues: backend \"user\" has one queue; several need backend \"tap\" "
+		     "(a multi_queue TAP)\n"
+		     "nics[3].hostfwd: only valid with backend \"user\"\n"
+		     "nics[3].dns: only valid with backend \"user\"\n"
+		     "nics[3].restrict: only valid with backend \"user\"\n"
+		     "nics[4].queues: must be 1..7, got 8\n"
+		     "nics[4].mtu: must be 68..65520, got 67\n");
 	(void)mac56;
 }
 
@@ -478,35 +526,31 @@ static void test_display(void **state)
 	assert_diags(&f->d, "display.listen: only valid with type \"vnc\"\n");
 }
 
-/* The sections this build cannot run are refused by default, naming their JSON path. */
+/* The sections this build cannot run are refused by default: none are left. */
 static void test_unbuilt_refused(void **state)
 {
 	struct fixture *f = *state;
 	const char *const *keys = spec_unbuilt_keys();
 
-	assert_string_equal(keys[0], "nics");
-	assert_null(keys[1]);
-	assert_int_equal(parse(f, MIN_LINUX ", \"nics\": [{}]}"), -EINVAL);
-	assert_diags(&f->d, "nics[0]: network devices are not supported by this build yet\n");
-	/* The display and the control socket are built: accepted. */
+	/* Nothing is refused in this build: NICs, the display and the control socket run. */
+	assert_null(keys[0]);
 	assert_int_equal(parse(f, MIN_LINUX ", \"display\": {\"type\": \"vnc\"}}"), 0);
 	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {\"path\": \"vm.sock\"}}"), 0);
-	/* Refused whatever else is wrong, alongside the other problems. */
+	/* Their own checks still apply, each named. */
 	assert_int_equal(parse(f, MIN_LINUX ", \"control\": {}, \"display\": 1, \"nics\": "
 					    "[{\"mac\": \"x\"}]}"),
 			 -EINVAL);
 	assert_diags(&f->d,
 		     "nics[0].mac: expected a MAC address like \"52:54:00:12:34:56\", got \"x\"\n"
 		     "display: expected an object, got an integer\n"
-		     "control.path: required\n"
-		     "nics[0]: network devices are not supported by this build yet\n");
-	/* --set reaches the same refusal; an empty nics array asks for nothing. */
+		     "control.path: required\n");
+	/* NICs are built: --set reaches them like the file; an empty nics array is none. */
 	{
 		const char *sets[] = { "nics[0].model=e1000" };
 
-		assert_int_equal(parse_sets(f, MIN_LINUX "}", sets, 1), -EINVAL);
-		assert_diags(&f->d,
-			     "nics[0]: network devices are not supported by this build yet\n");
+		assert_int_equal(parse_sets(f, MIN_LINUX "}", sets, 1), 0);
+		assert_int_equal(f->spec.nr_nics, 1);
+		assert_int_equal(f->spec.nics[0].model, NIC_MODEL_E1000);
 	}
 	assert_int_equal(parse(f, MIN_LINUX ", \"nics\": []}"), 0);
 	assert_int_equal(f->spec.nr_nics, 0);
@@ -780,8 +824,7 @@ static void test_types_and_limits(void **state)
 			 -EINVAL);
 	assert_diags(&f->d, "name: expected a string, got a boolean\n"
 			    "vcpus: expected an integer, got null\n"
-			    "nics[0]: expected an object, got an integer\n"
-			    "nics[0]: network devices are not supported by this build yet\n");
+			    "nics[0]: expected an object, got an integer\n");
 	assert_int_equal(parse(f, "[1, 2]"), -EINVAL);
 	assert_diags(&f->d, "spec: expected an object, got an array\n");
 }
