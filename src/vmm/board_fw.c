@@ -245,6 +245,14 @@ static int board_fw_acpi(struct board_fw *f, const struct acpi_config *cfg, stru
 
 	if (ret < 0)
 		return ret;
+	/*
+	 * The blobs go with their checksum fields zero, as the loader script's ADD_CHECKSUM
+	 * expects: OVMF stores the sum of the range there (SeaBIOS subtracts it from the field,
+	 * which also works from zero), so a field left holding the sum for unpatched pointers
+	 * makes every table's checksum wrong and OVMF installs none of them.
+	 */
+	for (unsigned i = 0; i < t.nr_sums; i++)
+		(t.sums[i].blob == ACPI_BLOB_RSDP ? t.rsdp : t.tables)[t.sums[i].at] = 0;
 	ret = acpi_tables_loader(&t, &loader, &loader_len, err);
 	if (!ret)
 		ret = fw_cfg_add_file(f->fw_cfg, ACPI_FILE_RSDP, t.rsdp, ACPI_RSDP_LEN, err);
