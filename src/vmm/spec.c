@@ -196,9 +196,10 @@ static const char *const spec_top_keys[] = {
 	"display",   "control",	  "sandbox",	     "cpu",   "bt",	 "uuid",
 	"guestinfo", "hypercall", "consoles",	     "rng",   NULL
 };
-static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
-					      "modules",    "flat",   "load_address", "firmware",
-					      "decompress", NULL };
+static const char *const spec_boot_keys[] = { "kernel",	      "initrd",	  "cmdline",
+					      "multiboot",    "modules",  "flat",
+					      "load_address", "firmware", "firmware_vars",
+					      "decompress",   NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
 static const char *const spec_debug_keys[] = { "exit_port",	     "test_device",
@@ -641,6 +642,42 @@ void spec_check_file(struct spec_ctx *c, const char *path, const char *abs, bool
 	close(fd);
 }
 
+const char *spec_firmware_flash_fault(u64 code_size, u64 vars_size)
+{
+	u64 total = code_size + vars_size;
+
+	if (!vars_size || (vars_size & (SPEC_FLASH_BLOCK - 1)))
+		return "the variables file is not a whole number of 4 KiB flash blocks";
+	if (total > SPEC_FLASH_MAX)
+		return "together with the firmware it is more than the 16 MiB of flash below 4 GiB";
+	if (total & (total - 1))
+		return "together with the firmware it does not fill a flash whose size is a power of "
+		       "two: the code and variables files must come from one OVMF build (e.g. "
+		       "OVMF_CODE_4M.fd with a copy of OVMF_VARS_4M.fd)";
+	return NULL;
+}
+
+/*
+ * boot.firmware_vars: a writable regular file (the firmware writes its variables there) whose
+ * size fits the code image's (spec_firmware_flash_fault).
+ */
+static void spec_check_firmware_vars(struct spec_ctx *c, const char *kpath, const char *code,
+				     const char *vars)
+{
+	struct stat cst, vst;
+	const char *fault;
+
+	if (!(c->flags & SPEC_CHECK_FILES))
+		return;
+	spec_check_file(c, kpath, vars, true);
+	if (!code || stat(code, &cst) < 0 || stat(vars, &vst) < 0 || !S_ISREG(vst.st_mode))
+		return; /* reported by the checks of the files themselves */
+	fault = spec_firmware_flash_fault((u64)cst.st_size, (u64)vst.st_size);
+	if (fault)
+		spec_err(c, kpath, "%s is %llu bytes, boot.firmware %llu: %s", vars,
+			 (unsigned long long)vst.st_size, (unsigned long long)cst.st_size, fault);
+}
+
 /* A required or optional path member; NULL when absent or wrong. */
 char *spec_get_path(struct spec_ctx *c, const char *kpath, const json_t *j)
 {
@@ -752,6 +789,7 @@ static void spec_check_boot_extras(struct spec_ctx *c, const json_t *boot, enum 
 		  "\"kernel\" or \"multiboot\"" },
 		{ "modules", 1u << BOOT_MULTIBOOT, "\"multiboot\"" },
 		{ "load_address", 1u << BOOT_FLAT, "\"flat\"" },
+		{ "firmware_vars", 1u << BOOT_FIRMWARE, "\"firmware\"" },
 	};
 
 	char kpath[SPEC_PATH_LEN];
@@ -823,6 +861,13 @@ static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_
 	b->image = spec_get_path(c, kpath, j);
 	if (b->image)
 		spec_check_file(c, kpath, b->image, false);
+
+	j = spec_member(boot, "boot", "firmware_vars", kpath);
+	if (j && kind == BOOT_FIRMWARE) {
+		b->firmware_vars = spec_get_path(c, kpath, j);
+		if (b->firmware_vars)
+			spec_check_firmware_vars(c, kpath, b->image, b->firmware_vars);
+	}
 
 	j = spec_member(boot, "boot", "kernel", kpath);
 	if (j && kind == BOOT_FIRMWARE) {
@@ -1075,6 +1120,7 @@ void spec_free(struct vm_spec *s)
 	free(s->name);
 	free(s->boot.image);
 	free(s->boot.fw_kernel);
+	free(s->boot.firmware_vars);
 	free(s->boot.initrd);
 	free(s->boot.cmdline);
 	for (unsigned i = 0; i < s->boot.nr_modules; i++) {

@@ -57,6 +57,8 @@ static json_t *spec_json_boot(const struct boot_spec *b)
 		spec_json_set(o, "load_address", spec_json_hex(b->load_address));
 		break;
 	case BOOT_FIRMWARE:
+		if (b->firmware_vars)
+			spec_json_set(o, "firmware_vars", json_string(b->firmware_vars));
 		if (!b->fw_kernel)
 			break;
 		spec_json_set(o, "kernel", json_string(b->fw_kernel));
