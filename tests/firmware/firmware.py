@@ -30,6 +30,11 @@ usage: firmware.py VMM BUILD_IMAGES_SH DEFAULT_GUEST_DIR CASE
   ovmf-vars       a variable the guest writes through efivarfs survives a restart of the VMM
                   with the same variables file (the bytes are in the file after the first
                   run); a fresh copy of OVMF_VARS_4M.fd does not have it
+  ovmf-esp        OVMF boots an EFI boot loader from a GPT disk: systemd-boot as
+                  \\EFI\\BOOT\\BOOTX64.EFI on the EFI system partition of a disk on the
+                  ICH9 AHCI controller loads the kernel and initrd from the ESP with its
+                  entry's command line, to the marker (on virtio-blk OVMF's driver reads the
+                  kernel in one 14 MiB segment, which the device refuses: docs/firmware.md)
   linux-q35       the kernel booted directly (no firmware) on both machines: on pc Linux finds
                   the HPET in the ACPI tables and no MCFG; on q35 it also finds the MCFG
                   table and uses the ECAM window, and the PCI functions of the Q35 chipset
@@ -345,6 +350,22 @@ def case_ovmf_vars():
     print(f"ok: a fresh copy of {os.path.basename(OVMF_VARS)} does not have {name}")
 
 
+def case_ovmf_esp():
+    images("esp")
+    boot = {"firmware": OVMF_CODE, "firmware_vars": ovmf_vars_copy("vars-esp.fd")}
+    vm = start([{"path": image("esp.img"), "format": "raw", "bus": "ahci", "readonly": True}],
+               boot=boot, machine="q35")
+    wait(vm, MARKER)
+    check_before(vm, 'BdsDxe: starting Boot0001 "UEFI VMM HARDDISK', "Linux version")
+    check_before(vm, "efi: EFI v", MARKER)
+    # systemd-boot's entry: its options, after the initrd= it adds for the kernel's EFI stub
+    check_before(vm, "Command line: initrd=\\initrd.img console=ttyS0", "vmm.boot=efi")
+    check_before(vm, "vmm.boot=efi", MARKER)
+    vm.kill()
+    print(f"ok: OVMF -> systemd-boot from the ESP of a GPT disk on AHCI -> Linux on EFI -> "
+          f"{MARKER}")
+
+
 CASES = {
     "seabios-ahci": case_seabios_ahci,
     "seabios-virtio": case_seabios_virtio,
@@ -356,6 +377,7 @@ CASES = {
     "linux-q35": case_linux_q35,
     "ovmf-kernel": case_ovmf_kernel,
     "ovmf-vars": case_ovmf_vars,
+    "ovmf-esp": case_ovmf_esp,
 }
 
 try:
