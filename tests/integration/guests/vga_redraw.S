@@ -13,12 +13,7 @@
 	LC_START
 #include "vga_vbe.inc"
 
-pm32:	mov $0x10, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	mov %ax, %ss
-	mov $0x7000, %esp
-	mov $1, %esi			/* k */
+pm32:	mov $1, %esi			/* k */
 1:	mov $0xe0000000, %edi
 	xor %edx, %edx			/* y */
 2:	lea -1(%esi), %ebx		/* what the row holds: frame k - 1 */

@@ -10,12 +10,7 @@
 	LC_START
 #include "vga_vbe.inc"
 
-pm32:	mov $0x10, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	mov %ax, %ss
-	mov $0x7000, %esp
-	mov $0xe0000000, %edi
+pm32:	mov $0xe0000000, %edi
 	xor %ecx, %ecx			/* y */
 5:	xor %ebx, %ebx			/* x */
 6:	mov %ebx, %eax
