@@ -20,6 +20,7 @@
 #include "devices/mch.h"
 #include "devices/pc_testdev.h"
 #include "devices/pci.h"
+#include "devices/pci_testdev.h"
 #include "devices/piix.h"
 #include "devices/pvpanic.h"
 #include "devices/rtc.h"
@@ -71,6 +72,7 @@ struct board_pc {
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
 	struct pc_testdev *pc_testdev;
+	struct pci_testdev *pci_testdev; /* debug.pci_testdev: in the last PCI slot taken */
 	struct pvpanic *pvpanic;
 	struct board_display *display; /* NULL without a display */
 	struct board_pv *pv;	       /* the paravirtual devices */
@@ -310,6 +312,53 @@ static int board_pc_create_display(struct board_pc *b, struct err *err)
 	return 0;
 }
 
+/* The PCI test device's writes through the accelerator's ioeventfds (KVM). Device lock held. */
+static int board_pc_pci_testdev_ioeventfd(void *opaque, u64 addr, unsigned len, bool is_pio,
+					  bool match, u64 data, int fd, bool assign)
+{
+	struct vm *vm = opaque;
+
+	if (match)
+		return vm->accel->ioeventfd_match(vm->avm, addr, len, is_pio, data, fd, assign);
+	return vm->accel->ioeventfd(vm->avm, addr, len, is_pio, fd, assign);
+}
+
+/*
+ * debug.pci_testdev: QEMU's PCI test device in the first slot left free after every other PCI
+ * function (so it moves none of them); without firmware its BARs get their addresses here.
+ */
+static int board_pc_create_pci_testdev(struct board_pc *b, struct err *err)
+{
+	struct vm *vm = b->vm;
+	struct pci_testdev_config cfg = { .name = "pci-testdev",
+					  .assign_bars = vm->spec->boot.kind != BOOT_FIRMWARE };
+	unsigned slot = 2;
+	int ret;
+
+	if (!vm->spec->debug.pci_testdev)
+		return 0;
+	if (vm->accel->ioeventfd && vm->accel->ioeventfd_match)
+		cfg.accel = (struct pci_testdev_accel){ .ioeventfd = board_pc_pci_testdev_ioeventfd,
+							.opaque = vm };
+	while (slot < 32 && pci_host_find(b->pci, slot, 0))
+		slot++;
+	if (slot == 32)
+		return err_set(err, -ENOSPC, "%s: no PCI slot left", cfg.name);
+	ret = pci_testdev_create(&vm->plat, &cfg, &b->pci_testdev, err);
+	if (ret < 0)
+		return ret;
+	ret = pci_host_add(b->pci, pci_testdev_pci(b->pci_testdev), slot, 0, err);
+	if (ret < 0) {
+		pci_testdev_destroy(b->pci_testdev);
+		b->pci_testdev = NULL;
+		return ret;
+	}
+	pthread_mutex_lock(&vm->plat.dev_lock);
+	pci_testdev_assign_bars(b->pci_testdev);
+	pthread_mutex_unlock(&vm->plat.dev_lock);
+	return board_pc_register(b, &pci_testdev_device_ops, b->pci_testdev, cfg.name, err);
+}
+
 struct board_display *board_pc_display(struct board_pc *b)
 {
 	return b ? b->display : NULL;
@@ -511,6 +560,9 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_create_display(b, err);
 	if (ret < 0)
 		goto err_destroy;
+	ret = board_pc_create_pci_testdev(b, err);
+	if (ret < 0)
+		goto err_destroy;
 	ret = board_pc_create_fw(b, err);
 	if (ret < 0)
 		goto err_destroy;
@@ -572,6 +624,7 @@ void board_pc_destroy(struct board_pc *b)
 	board_pv_destroy(b->pv);
 	board_fw_destroy(b->fw);
 	board_display_destroy(b->display);
+	platform_del_dev(&b->vm->plat, b->pci_testdev);
 	platform_del_dev(&b->vm->plat, b->pc_testdev);
 	platform_del_dev(&b->vm->plat, b->testdev);
 	platform_del_dev(&b->vm->plat, b->debug_exit);
@@ -584,6 +637,9 @@ void board_pc_destroy(struct board_pc *b)
 	platform_del_dev(&b->vm->plat, b->i8042);
 	platform_del_dev(&b->vm->plat, b->rtc);
 	platform_del_dev(&b->vm->plat, b->com1);
+	if (b->pci_testdev)
+		pci_host_remove(b->pci, pci_testdev_pci(b->pci_testdev));
+	pci_testdev_destroy(b->pci_testdev);
 	pc_testdev_destroy(b->pc_testdev);
 	if (b->testdev)
 		testdev_destroy(b->testdev);
