@@ -76,7 +76,9 @@ struct board_pc {
 	struct pvpanic *pvpanic;
 	struct board_display *display; /* NULL without a display */
 	struct board_pv *pv;	       /* the paravirtual devices */
-	struct vcpu_hooks hooks;       /* what every vCPU gets (board_pc_vcpu_hooks) */
+	struct irq_line rtc_irq;       /* IRQ 8 itself; the RTC drives board_pc_rtc_irq */
+	int rtc_level;
+	struct vcpu_hooks hooks; /* what every vCPU gets (board_pc_vcpu_hooks) */
 };
 
 /* Sink behind every ISA interrupt line: pin is the GSI. Device lock held. */
@@ -206,7 +208,45 @@ void board_pc_power_button(struct board_pc *b)
 {
 	pthread_mutex_lock(&b->vm->plat.dev_lock);
 	acpi_pm_power_button(b->acpi_pm);
+	platform_request(&b->vm->plat, PLATFORM_REQ_WAKE, 0); /* ignored unless in S3 */
 	pthread_mutex_unlock(&b->vm->plat.dev_lock);
+}
+
+bool board_pc_wake_event(struct board_pc *b)
+{
+	return acpi_pm_wake_event(b->acpi_pm);
+}
+
+void board_pc_s3_resume(struct board_pc *b)
+{
+	struct platform *p = &b->vm->plat;
+
+	for (unsigned i = 0; i < p->nr_devs; i++)
+		if (p->devs[i].ops->reset && p->devs[i].dev != b->rtc &&
+		    p->devs[i].dev != b->acpi_pm)
+			p->devs[i].ops->reset(p->devs[i].dev);
+	if (b->irqchip)
+		board_irqchip_reset(b->irqchip);
+	acpi_pm_woke(b->acpi_pm);
+}
+
+/*
+ * The RTC's interrupt: IRQ 8, and RTC_STS in the ACPI block on each assertion (an alarm), which
+ * wakes the machine from S3 when the OS enabled RTC_EN. Device lock held.
+ */
+static void board_pc_rtc_irq(void *sink, unsigned pin, int level)
+{
+	struct board_pc *b = sink;
+	bool rising = level && !b->rtc_level;
+
+	(void)pin;
+	b->rtc_level = level;
+	irq_line_set(&b->rtc_irq, level);
+	if (!rising || !b->acpi_pm)
+		return;
+	acpi_pm_rtc_event(b->acpi_pm);
+	if (acpi_pm_wake_event(b->acpi_pm))
+		platform_request(&b->vm->plat, PLATFORM_REQ_WAKE, 0); /* ignored unless in S3 */
 }
 
 /* COM1's transmitter: hand everything to the console (it never blocks the guest). */
@@ -402,6 +442,10 @@ static void board_pc_acpi_config(const struct board_pc *b, struct acpi_config *c
 	*cfg = (struct acpi_config){
 		.nr_vcpus = b->vm->nr_vcpus,
 		.s5_slp_typ = ACPI_PM_SLP_TYP_S5,
+		/* S3 resume is the VMM's own without firmware (board_pc_s3_resume, the FACS's
+		 * waking vector); SeaBIOS's resume path is not built */
+		.s3 = b->vm->spec->boot.kind != BOOT_FIRMWARE,
+		.s3_slp_typ = ACPI_PM_SLP_TYP_S3,
 		.com1 = true,
 		.pvpanic_port = PVPANIC_DEFAULT_PORT,
 		.pm_tmr_32bit = BOARD_PM_TMR_32BIT,
@@ -459,7 +503,9 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 				    .opaque = vm };
 	struct rtc_config rtc = { .name = "rtc0", .base = 0x70 };
 	struct i8042_config kbd = { .name = "i8042" };
-	struct acpi_pm_config pm = { .name = "acpi-pm", .tmr_32bit = BOARD_PM_TMR_32BIT };
+	struct acpi_pm_config pm = { .name = "acpi-pm",
+				     .tmr_32bit = BOARD_PM_TMR_32BIT,
+				     .s3 = vm->spec->boot.kind != BOOT_FIRMWARE };
 	struct pci_host_config pci = { .name = "pci0" };
 	struct board_pci_lines lines = { .intx = board_pc_intx_line, .opaque = b };
 	struct pvpanic_config pvp = { .name = "pvpanic", .port = PVPANIC_DEFAULT_PORT };
@@ -495,7 +541,11 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_register(b, &uart_device_ops, b->com1, com1.name, err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = rtc_create(&vm->plat, &rtc, board_pc_gsi_line(vm, BOARD_RTC_GSI), &b->rtc, err);
+	b->rtc_irq = board_pc_gsi_line(vm, BOARD_RTC_GSI);
+	ret = rtc_create(
+		&vm->plat, &rtc,
+		(struct irq_line){ .set = board_pc_rtc_irq, .sink = b, .pin = BOARD_RTC_GSI },
+		&b->rtc, err);
 	if (ret < 0)
 		goto err_destroy;
 	ret = board_pc_register(b, &rtc_device_ops, b->rtc, rtc.name, err);
