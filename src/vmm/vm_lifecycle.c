@@ -189,14 +189,11 @@ static void vm_ram_rewritten(struct vm *vm)
 				       vm->plat.mem.regions[i].len);
 }
 
-/* Every vCPU paused: devices, the accelerator's devices and the CPUs to power-on, boot again. */
-static int vm_reset_board(struct vm *vm, struct err *err)
+/* The accelerator's own devices and every vCPU to power-on (APs wait for SIPI). */
+static int vm_reset_accel_cpus(struct vm *vm, struct err *err)
 {
 	int ret;
 
-	pthread_mutex_lock(&vm->plat.dev_lock);
-	board_pc_reset(vm->board);
-	pthread_mutex_unlock(&vm->plat.dev_lock);
 	if (vm->accel->vm_reset) {
 		ret = vm->accel->vm_reset(vm->avm);
 		if (ret < 0)
@@ -210,6 +207,20 @@ static int vm_reset_board(struct vm *vm, struct err *err)
 			return err_set(err, ret, "%s: cannot reset %s: %s", vm->spec->name,
 				       vm->vcpus[i]->name, strerror(-ret));
 	}
+	return 0;
+}
+
+/* Every vCPU paused: devices, the accelerator's devices and the CPUs to power-on, boot again. */
+static int vm_reset_board(struct vm *vm, struct err *err)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->plat.dev_lock);
+	board_pc_reset(vm->board);
+	pthread_mutex_unlock(&vm->plat.dev_lock);
+	ret = vm_reset_accel_cpus(vm, err);
+	if (ret < 0)
+		return ret;
 	ret = vm_load_boot(vm, err);
 	if (ret < 0) {
 		err_prefix(err, "%s: reboot", vm->spec->name);
@@ -256,19 +267,9 @@ static int vm_leave_s3(struct vm *vm, struct err *err)
 	pthread_mutex_lock(&vm->plat.dev_lock);
 	board_pc_s3_resume(vm->board);
 	pthread_mutex_unlock(&vm->plat.dev_lock);
-	if (vm->accel->vm_reset) {
-		ret = vm->accel->vm_reset(vm->avm);
-		if (ret < 0)
-			return err_set(err, ret,
-				       "%s: the %s accelerator cannot reset its devices: %s",
-				       vm->spec->name, vm->accel->name, strerror(-ret));
-	}
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		ret = vcpu_reset(vm->vcpus[i], NULL);
-		if (ret < 0)
-			return err_set(err, ret, "%s: cannot reset %s: %s", vm->spec->name,
-				       vm->vcpus[i]->name, strerror(-ret));
-	}
+	ret = vm_reset_accel_cpus(vm, err);
+	if (ret < 0)
+		return ret;
 	ret = vm_load_s3_resume(vm, err);
 	if (ret == -ENOENT) {
 		log_info("%s: %s: booting again", vm->spec->name, err->msg);
