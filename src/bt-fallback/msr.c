@@ -603,5 +603,7 @@ u64 bt_rdtsc(struct bt_cpu *cpu)
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ns = (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
 	}
-	return (u64)((unsigned __int128)ns * BT_TSC_KHZ / 1000000u) + cpu->tsc_offset;
+	/* ns * kHz / 10^6 exactly, in 64-bit steps the compiler divides by multiplication (a
+	 * 128-bit division was a libgcc call on every RDTSC the guest's clock makes) */
+	return ns / 1000000u * BT_TSC_KHZ + ns % 1000000u * BT_TSC_KHZ / 1000000u + cpu->tsc_offset;
 }

@@ -244,66 +244,75 @@ static void bt_op_sse_movd(struct bt_cpu *cpu, const struct bt_insn *in)
 
 /* --------------------------------------------------- packed integer ops */
 
+/* 128-bit values as the compiler's vector types: each operation below is one host SSE2
+ * instruction (these ops run on every glibc string function's inner loop). */
+typedef u8 bt_v16b __attribute__((vector_size(16)));
+typedef u16 bt_v8w __attribute__((vector_size(16)));
+typedef u32 bt_v4d __attribute__((vector_size(16)));
+typedef u64 bt_v2q __attribute__((vector_size(16)));
+
 static void bt_sse_lane_alu(u8 *r, const u8 *d, const u8 *s, unsigned op, unsigned imm)
 {
+	union {
+		bt_v16b b;
+		bt_v8w w;
+		bt_v4d dw;
+		bt_v2q q;
+	} a, b, x = { .q = { 0, 0 } };
+
 	(void)imm;
-	for (unsigned i = 0; i < 16; i++) {
-		switch (op) {
-		case 0x54:
-		case 0xdb:
-			r[i] = d[i] & s[i];
-			break;
-		case 0x55:
-		case 0xdf:
-			r[i] = (u8)(~d[i] & s[i]);
-			break;
-		case 0x56:
-		case 0xeb:
-			r[i] = d[i] | s[i];
-			break;
-		case 0x57:
-		case 0xef:
-			r[i] = d[i] ^ s[i];
-			break;
-		default:
-			r[i] = 0;
-			break;
-		}
-	}
+	memcpy(&a, d, 16);
+	memcpy(&b, s, 16);
 	switch (op) {
-	case 0xfc:
+	case 0x54: /* ANDPS/ANDPD */
+	case 0xdb: /* PAND */
+		x.q = a.q & b.q;
+		break;
+	case 0x55: /* ANDNPS/ANDNPD */
+	case 0xdf: /* PANDN */
+		x.q = ~a.q & b.q;
+		break;
+	case 0x56: /* ORPS/ORPD */
+	case 0xeb: /* POR */
+		x.q = a.q | b.q;
+		break;
+	case 0x57: /* XORPS/XORPD */
+	case 0xef: /* PXOR */
+		x.q = a.q ^ b.q;
+		break;
+	case 0xfc: /* PADDB, PADDW, PADDD, PADDQ */
+		x.b = a.b + b.b;
+		break;
 	case 0xfd:
+		x.w = a.w + b.w;
+		break;
 	case 0xfe:
+		x.dw = a.dw + b.dw;
+		break;
 	case 0xd4:
-	case 0xf8:
+		x.q = a.q + b.q;
+		break;
+	case 0xf8: /* PSUBB, PSUBW, PSUBD, PSUBQ */
+		x.b = a.b - b.b;
+		break;
 	case 0xf9:
+		x.w = a.w - b.w;
+		break;
 	case 0xfa:
-	case 0xfb: {
-		static const u8 width[] = { [0xfc - 0xf8] = 1, [0xfd - 0xf8] = 2, [0xfe - 0xf8] = 4,
-					    [0xf8 - 0xf8] = 1, [0xf9 - 0xf8] = 2, [0xfa - 0xf8] = 4,
-					    [0xfb - 0xf8] = 8 };
-		unsigned w = op == 0xd4 ? 8 : width[op - 0xf8];
-		bool sub = op >= 0xf8 && op <= 0xfb;
-
-		for (unsigned i = 0; i < 16; i += w) {
-			u64 a = 0, b = 0, x;
-
-			memcpy(&a, d + i, w);
-			memcpy(&b, s + i, w);
-			x = sub ? a - b : a + b;
-			memcpy(r + i, &x, w);
-		}
+		x.dw = a.dw - b.dw;
 		break;
-	}
-	case 0x74:
+	case 0xfb:
+		x.q = a.q - b.q;
+		break;
+	case 0x74: /* PCMPEQB, PCMPEQW, PCMPEQD: all ones where equal */
+		x.b = (bt_v16b)(a.b == b.b);
+		break;
 	case 0x75:
-	case 0x76: {
-		unsigned w = 1u << (op - 0x74);
-
-		for (unsigned i = 0; i < 16; i += w)
-			memset(r + i, memcmp(d + i, s + i, w) ? 0 : 0xff, w);
+		x.w = (bt_v8w)(a.w == b.w);
 		break;
-	}
+	case 0x76:
+		x.dw = (bt_v4d)(a.dw == b.dw);
+		break;
 	case 0x60:
 	case 0x61:
 	case 0x62:
@@ -317,14 +326,15 @@ static void bt_sse_lane_alu(u8 *r, const u8 *d, const u8 *s, unsigned op, unsign
 
 		/* Interleave the low (or high) halves: d0 s0 d1 s1 ... */
 		for (unsigned i = 0, k = 0; k < 16; i += w, k += 2 * w) {
-			memcpy(r + k, d + base + i, w);
-			memcpy(r + k + w, s + base + i, w);
+			memcpy((u8 *)&x + k, d + base + i, w);
+			memcpy((u8 *)&x + k + w, s + base + i, w);
 		}
 		break;
 	}
 	default:
 		break;
 	}
+	memcpy(r, &x, 16);
 }
 
 /* Two-operand packed integer and bitwise ops (and ANDPS..XORPS, ANDPD..XORPD). */

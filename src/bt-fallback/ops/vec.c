@@ -292,7 +292,7 @@ static void bt_vl_pcmpeqq(u8 *r, const u8 *a, const u8 *b, unsigned n, unsigned 
 {
 	(void)imm;
 	for (unsigned i = 0; i < n; i += 8)
-		memset(r + i, memcmp(a + i, b + i, 8) ? 0 : 0xff, 8);
+		bt_vl_put(r + i, 8, bt_vl_u(a + i, 8) == bt_vl_u(b + i, 8) ? ~0ull : 0);
 }
 
 static void bt_vl_pcmpgtq(u8 *r, const u8 *a, const u8 *b, unsigned n, unsigned imm)

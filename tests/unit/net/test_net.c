@@ -125,6 +125,60 @@ static void test_checksums_and_crc(void **state)
 	assert_int_equal(net_crc32("123456789", 9), 0xcbf43926u);
 }
 
+/* The sums and the CRC over every alignment and length up to 300 bytes and a 64 KiB frame,
+ * against the definitions computed a byte at a time (the word-at-a-time checksum and zlib's
+ * CRC must agree with them, including odd tails and carries out of every position). */
+static u32 ref_csum(u32 sum, const u8 *p, size_t len)
+{
+	u64 s = sum;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		s += (u32)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		s += (u32)p[len - 1] << 8;
+	while (s >> 32)
+		s = (s & 0xffffffffu) + (s >> 32);
+	return (u32)s;
+}
+
+static u32 ref_crc(const u8 *p, size_t len)
+{
+	u32 crc = 0xffffffffu;
+
+	for (size_t i = 0; i < len; i++) {
+		crc ^= p[i];
+		for (int k = 0; k < 8; k++)
+			crc = crc & 1 ? 0xedb88320u ^ (crc >> 1) : crc >> 1;
+	}
+	return ~crc;
+}
+
+static void test_checksums_match_definition(void **state)
+{
+	static u8 buf[65536 + 8];
+	u32 seed = 12345;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (u8)(seed >> 16);
+	}
+	memset(buf + 1000, 0xff, 4000); /* long runs of all-ones words: carries on every add */
+	for (size_t off = 0; off < 8; off++)
+		for (size_t len = 0; len <= 300; len++) {
+			u32 start = len * 2654435761u;
+
+			assert_int_equal(net_csum_fold(net_csum_add(start, buf + off, len)),
+					 net_csum_fold(ref_csum(start, buf + off, len)));
+			assert_int_equal(net_crc32(buf + off, len), ref_crc(buf + off, len));
+		}
+	assert_int_equal(net_csum_fold(net_csum_add(0xffffffffu, buf + 1000, 4000)),
+			 net_csum_fold(ref_csum(0xffffffffu, buf + 1000, 4000)));
+	assert_int_equal(net_csum_fold(net_csum_add(0, buf + 3, 65536)),
+			 net_csum_fold(ref_csum(0, buf + 3, 65536)));
+	assert_int_equal(net_crc32(buf + 1, 65536), ref_crc(buf + 1, 65536));
+}
+
 /* A TCP/IPv4 frame of payload bytes with valid checksums; returns its length. */
 static size_t tcp4(u8 *b, size_t payload, u8 flags)
 {
@@ -516,6 +570,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_checksums_and_crc),
+		cmocka_unit_test(test_checksums_match_definition),
 		cmocka_unit_test(test_parse_and_segment),
 		cmocka_unit_test(test_user_dhcp_arp_hostfwd),
 		cmocka_unit_test(test_user_port_in_use),
