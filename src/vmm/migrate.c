@@ -865,7 +865,7 @@ static int mig_create_main(struct mig_op *op, struct err *err)
 				  (const char *const *)op->sets, op->nr_sets, &spec, err);
 	if (ret < 0)
 		return ret;
-	ret = vmm_create_vm(op->m, &spec, err);
+	ret = vmm_create_vm(op->m, &spec, VM_CREATE_FOR_STATE, err);
 	spec_free(&spec);
 	if (ret < 0)
 		return ret;

@@ -425,7 +425,29 @@ int vm_load_boot(struct vm *vm, struct err *err)
 	return ret;
 }
 
-static int vm_create_vcpus(struct vm *vm, struct err *err)
+/*
+ * VM_CREATE_FOR_STATE: of what the boot loader does, only the memory layout a state needs (a
+ * firmware boot's ROM region, empty: the state's memory fills it), mapped.
+ */
+static int vm_prepare_for_state(struct vm *vm, struct err *err)
+{
+	const struct boot_spec *b = &vm->spec->boot;
+	int ret;
+
+	if (b->kind == BOOT_FIRMWARE) {
+		ret = boot_firmware_reserve(&vm->plat.mem, b->image, err);
+		if (ret < 0)
+			return ret;
+	}
+	return vm_map_ram(vm, err);
+}
+
+void vm_boot_screen(struct vm *vm)
+{
+	board_display_boot(board_pc_display(vm->board), vm->spec->boot.kind == BOOT_FIRMWARE);
+}
+
+static int vm_create_vcpus(struct vm *vm, unsigned flags, struct err *err)
 {
 	const struct vcpu_hooks *hooks = board_pc_vcpu_hooks(vm->board);
 	int ret;
@@ -438,11 +460,12 @@ static int vm_create_vcpus(struct vm *vm, struct err *err)
 		if (ret < 0)
 			return ret;
 	}
-	return vm_load_boot(vm, err);
+	return (flags & VM_CREATE_FOR_STATE) ? vm_prepare_for_state(vm, err) :
+					       vm_load_boot(vm, err);
 }
 
 int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct console *console,
-	      struct vm **out, struct err *err)
+	      unsigned flags, struct vm **out, struct err *err)
 {
 	struct accel_config cfg = { .nr_vcpus = spec->vcpus,
 				    .ram_bytes = spec->memory_mib << 20,
@@ -516,7 +539,7 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 	ret = board_pc_create(vm, &vm->board, err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = vm_create_vcpus(vm, err);
+	ret = vm_create_vcpus(vm, flags, err);
 	if (ret < 0)
 		goto err_destroy;
 	*out = vm;

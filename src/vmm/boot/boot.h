@@ -130,6 +130,12 @@ MUST_CHECK int boot_firmware(struct gmem *mem, const struct boot_params_in *in,
 			     struct cpu_state *bsp, struct err *err);
 /* The size of the firmware image at path, checked as boot_firmware does. 0 or -errno. */
 MUST_CHECK int boot_firmware_check(const char *path, u64 *size, struct err *err);
+/*
+ * The ROM region boot_firmware would load the image at path into, made and left empty (for a
+ * VM that takes a saved state: the state's memory brings the bytes; a reboot loads the image
+ * into it). Only the file's size is read. 0 or -errno.
+ */
+MUST_CHECK int boot_firmware_reserve(struct gmem *mem, const char *path, struct err *err);
 
 /*
  * Architectural state after RESET (SDM vol. 3A 9.1.1): real mode,
