@@ -16,7 +16,8 @@
  *    0x3f8-0x3ff, PCI configuration mechanism #1 0xcf8-0xcff (PCI Local Bus 3.0 section
  *    3.2.2.3.2) which holds the PIIX/ICH reset control register 0xcf9, the ACPI PM blocks
  *    0x600-0x60b and 0x620-0x627, with debug.test_device the test device's 0x520-0x53f, and
- *    with debug.pc_testdev the PC test device's 0xe0-0xeb and 0x2000-0x2017.
+ *    with debug.pc_testdev the PC test device's 0xe0-0xeb and 0x2000-0x2017, with
+ *    debug.pci_testdev and no firmware the PCI test device's I/O BAR 0xff00-0xffff.
  *  - boot.modules: at most 16 (the multiboot loader's table).
  *  - serial.path with target unix: fits struct sockaddr_un's sun_path (unix(7)).
  * The device sections (disks, nics, display, control) and the refusal of what this build
@@ -33,6 +34,7 @@
 #include "devices/fw_cfg.h"
 #include "devices/i8042.h"
 #include "devices/pc_testdev.h"
+#include "devices/pci_testdev.h"
 #include "devices/pic_regs.h"
 #include "devices/pit_regs.h"
 #include "devices/pvpanic.h"
@@ -202,10 +204,11 @@ static const char *const spec_boot_keys[] = { "kernel",	      "initrd",	  "cmdli
 					      "decompress",   NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
-static const char *const spec_debug_keys[] = { "exit_port",	     "test_device",
-					       "state_roundtrip_ms", "firmware_log",
-					       "forbidden_syscall",  "exit_code_style",
-					       "pc_testdev",	     NULL };
+static const char *const spec_debug_keys[] = {
+	"exit_port",	"test_device",	     "state_roundtrip_ms",
+	"firmware_log", "forbidden_syscall", "exit_code_style",
+	"pc_testdev",	"pci_testdev",	     NULL
+};
 static const char *const spec_disk_keys[] = { "path",	"format", "bus",	"readonly", "cache",
 					      "serial", "cdrom",  "boot_index", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model",   "mac", "tap",      "queues",
@@ -973,6 +976,10 @@ static const char *spec_reserved_port(u64 lo, u64 hi, const struct debug_spec *d
 	if (dbg->pc_testdev && lo < PC_TESTDEV_PORT_IRQ + PC_TESTDEV_NR_IRQS &&
 	    hi >= PC_TESTDEV_PORT_IRQ)
 		return "the PC test device's IRQ ports 0x2000-0x2017 (debug.pc_testdev)";
+	if (dbg->pci_testdev && !firmware && lo < PCI_TESTDEV_BAR1_PORT + PCI_TESTDEV_IO_BYTES &&
+	    hi >= PCI_TESTDEV_BAR1_PORT)
+		return "the PCI test device's I/O BAR 0xff00-0xffff (debug.pci_testdev without "
+		       "firmware)";
 	if (firmware && lo <= FW_CFG_DEFAULT_PORT + FW_CFG_DMA_OFFSET + FW_CFG_DMA_LEN - 1 &&
 	    hi >= FW_CFG_DEFAULT_PORT)
 		return "the firmware configuration ports (fw_cfg, with boot.firmware)";
@@ -998,6 +1005,9 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, enum boot_k
 	j = spec_member(debug, "debug", "pc_testdev", kpath);
 	if (j)
 		spec_get_bool(c, kpath, j, &dbg->pc_testdev);
+	j = spec_member(debug, "debug", "pci_testdev", kpath);
+	if (j)
+		spec_get_bool(c, kpath, j, &dbg->pci_testdev);
 	j = spec_member(debug, "debug", "exit_port", kpath);
 	if (j && spec_get_number(c, kpath, j, &port)) {
 		u64 last = port + SPEC_EXIT_PORT_WIDTH - 1;

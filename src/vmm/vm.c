@@ -150,6 +150,24 @@ static void vm_request_reset(struct vm *vm, const char *reason, const char *msg)
 	vm_wake(vm);
 }
 
+/* ACPI S3: every vCPU is asked to stop at once; the main loop carries it out. */
+static void vm_request_suspend(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->req_lock);
+	vm->suspend_pending = true;
+	pthread_mutex_unlock(&vm->req_lock);
+	vm_pause_all_async(vm);
+	vm_wake(vm);
+}
+
+static void vm_request_wake(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->req_lock);
+	vm->wake_pending = true;
+	pthread_mutex_unlock(&vm->req_lock);
+	vm_wake(vm);
+}
+
 void vm_report_panic(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->req_lock);
@@ -206,6 +224,12 @@ static void vm_platform_request(struct platform *p, enum platform_request req, i
 		break;
 	case PLATFORM_REQ_PANIC:
 		vm_report_panic(vm);
+		break;
+	case PLATFORM_REQ_SUSPEND:
+		vm_request_suspend(vm);
+		break;
+	case PLATFORM_REQ_WAKE:
+		vm_request_wake(vm);
 		break;
 	}
 }
@@ -332,6 +356,10 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 		return boot_linux(&vm->plat.mem, &in, bsp, err);
 	case BOOT_MULTIBOOT:
 		board_display_boot(board_pc_display(vm->board), false);
+		/* the tables for the OS (and S3's FACS); the image is loaded over them if it asks */
+		ret = board_pc_build_acpi(vm->board, &in.acpi_rsdp_gpa, err);
+		if (ret < 0)
+			return ret;
 		in.multiboot = b->image;
 		in.cmdline = b->cmdline;
 		if (b->nr_modules > ARRAY_SIZE(in.modules))
@@ -345,6 +373,9 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 		return boot_multiboot(&vm->plat.mem, &in, bsp, err);
 	case BOOT_FLAT:
 		board_display_boot(board_pc_display(vm->board), false);
+		ret = board_pc_build_acpi(vm->board, &in.acpi_rsdp_gpa, err);
+		if (ret < 0)
+			return ret;
 		in.flat = b->image;
 		in.load_address = b->load_address;
 		return boot_flat(&vm->plat.mem, &in, bsp, err);
@@ -353,6 +384,24 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 		return boot_firmware(&vm->plat.mem, &in, bsp, err);
 	}
 	return err_set(err, -EINVAL, "boot: unknown boot method");
+}
+
+int vm_load_s3_resume(struct vm *vm, struct err *err)
+{
+	struct cpu_state *bsp = malloc(sizeof(*bsp));
+	int ret;
+
+	if (!bsp)
+		return err_set(err, -ENOMEM, "out of memory");
+	*bsp = *vm->vcpus[0]->power_on;
+	ret = boot_s3_resume(&vm->plat.mem, bsp, err);
+	if (ret == 0) {
+		ret = vm->accel->vcpu_set(vm->vcpus[0]->av, bsp);
+		if (ret < 0)
+			err_set(err, ret, "vcpu0: cannot set the waking state: %s", strerror(-ret));
+	}
+	free(bsp);
+	return ret;
 }
 
 int vm_load_boot(struct vm *vm, struct err *err)

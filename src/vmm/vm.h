@@ -84,6 +84,8 @@ enum vm_event_type {
 	VM_EVENT_SHUTDOWN,  /* -> Shutdown; end and status say why */
 	VM_EVENT_POWER_BUTTON, /* vm_power_button pressed the ACPI power button */
 	VM_EVENT_PANIC,	       /* the guest reported a panic (pvpanic) */
+	VM_EVENT_SUSPENDED,    /* the guest entered ACPI S3: every vCPU stopped, RAM kept */
+	VM_EVENT_WOKEN,	       /* ... and a wake event (RTC alarm, power button) resumed it */
 };
 
 /* Cloud Hypervisor's event names: "booted", "paused", "resumed", "rebooting", ... */
@@ -146,6 +148,8 @@ struct vm {
 	char reset_reason[16]; /* "guest" or "triple-fault" */
 	char reset_msg[200];
 	unsigned panics_pending;
+	bool suspend_pending, wake_pending;
+	bool suspended; /* in ACPI S3 (main thread): the vCPUs stay stopped, time runs */
 
 	struct vm_listener listeners[VM_MAX_LISTENERS];
 	unsigned nr_listeners;
