@@ -33,8 +33,9 @@ usage: firmware.py VMM BUILD_IMAGES_SH DEFAULT_GUEST_DIR CASE
   ovmf-esp        OVMF boots an EFI boot loader from a GPT disk: systemd-boot as
                   \\EFI\\BOOT\\BOOTX64.EFI on the EFI system partition of a disk on the
                   ICH9 AHCI controller loads the kernel and initrd from the ESP with its
-                  entry's command line, to the marker (on virtio-blk OVMF's driver reads the
-                  kernel in one 14 MiB segment, which the device refuses: docs/firmware.md)
+                  entry's command line, to the marker
+  ovmf-esp-virtio the same from a virtio-blk disk (OVMF's driver accepts no SIZE_MAX and reads
+                  the kernel in one 14 MiB segment: docs/security.md, virtio-blk)
   linux-q35       the kernel booted directly (no firmware) on both machines: on pc Linux finds
                   the HPET in the ACPI tables and no MCFG; on q35 it also finds the MCFG
                   table and uses the ECAM window, and the PCI functions of the Q35 chipset
@@ -350,19 +351,21 @@ def case_ovmf_vars():
     print(f"ok: a fresh copy of {os.path.basename(OVMF_VARS)} does not have {name}")
 
 
-def case_ovmf_esp():
+def case_ovmf_esp(bus="ahci"):
     images("esp")
-    boot = {"firmware": OVMF_CODE, "firmware_vars": ovmf_vars_copy("vars-esp.fd")}
-    vm = start([{"path": image("esp.img"), "format": "raw", "bus": "ahci", "readonly": True}],
+    boot = {"firmware": OVMF_CODE, "firmware_vars": ovmf_vars_copy(f"vars-esp-{bus}.fd")}
+    vm = start([{"path": image("esp.img"), "format": "raw", "bus": bus, "readonly": True}],
                boot=boot, machine="q35")
     wait(vm, MARKER)
-    check_before(vm, 'BdsDxe: starting Boot0001 "UEFI VMM HARDDISK', "Linux version")
+    # OVMF names an AHCI disk by its IDENTIFY model, a virtio-blk disk "UEFI Misc Device"
+    check_before(vm, 'BdsDxe: starting Boot0001 "UEFI VMM HARDDISK' if bus == "ahci" else
+                 'BdsDxe: starting Boot0001 "UEFI Misc Device', "Linux version")
     check_before(vm, "efi: EFI v", MARKER)
     # systemd-boot's entry: its options, after the initrd= it adds for the kernel's EFI stub
     check_before(vm, "Command line: initrd=\\initrd.img console=ttyS0", "vmm.boot=efi")
     check_before(vm, "vmm.boot=efi", MARKER)
     vm.kill()
-    print(f"ok: OVMF -> systemd-boot from the ESP of a GPT disk on AHCI -> Linux on EFI -> "
+    print(f"ok: OVMF -> systemd-boot from the ESP of a GPT disk on {bus} -> Linux on EFI -> "
           f"{MARKER}")
 
 
@@ -378,6 +381,7 @@ CASES = {
     "ovmf-kernel": case_ovmf_kernel,
     "ovmf-vars": case_ovmf_vars,
     "ovmf-esp": case_ovmf_esp,
+    "ovmf-esp-virtio": lambda: case_ovmf_esp("virtio"),
 }
 
 try:
