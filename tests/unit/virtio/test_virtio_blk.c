@@ -1378,8 +1378,8 @@ static void test_segment_limit_needs_size_max(void **state)
 
 	assert_true(hva != MAP_FAILED);
 	assert_int_equal(gmem_add(&f->tp.p.mem, gpa, total + 512, hva), 0);
-	grow_disk(f, (off_t)total + 512); /* sparse */
-	driver_init(f, base_features() | 1ull << VIRTIO_F_INDIRECT_DESC, 1); /* no SIZE_MAX */
+	grow_disk(f, (off_t)total + 512); /* sparse; the driver accepts no SIZE_MAX: */
+	driver_init(f, base_features() | 1ull << VIRTIO_F_INDIRECT_DESC, 1);
 	memset(ram(f, BUF), 0x3c, 2u << 20);
 	d[0] = (struct seg){ BUF, 2u << 20, false };
 	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_OUT, 0, d, 1), VIRTIO_BLK_S_OK);
