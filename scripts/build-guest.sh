@@ -5,7 +5,8 @@
 #   OUTDIR/vmlinuz-cloud        the newest linux-image-6.1.0-*-cloud-amd64 kernel
 #   OUTDIR/vmlinuz-generic      the matching generic linux-image-6.1.0-*-amd64 kernel
 #   OUTDIR/initramfs.cpio.gz    busybox-static + tests/guests/initramfs/init (+ a few modules
-#                               of the generic kernel under /lib/modules, and
+#                               of the generic kernel and the cloud kernel's efivarfs under
+#                               /lib/modules, and
 #                               tests/guests/initramfs/known.txt as /root/known.txt)
 #   OUTDIR/kernel-versions.txt  the exact package versions used
 # Downloads are cached in OUTDIR/cache; a re-run redoes only what is missing or out of date.
@@ -149,7 +150,7 @@ else
 	chmod 755 "$root/init" "$root/bin/busybox"
 	# Drivers the later device work needs (virtio, AHCI/ATA, e1000), the ACPI power button and its
 	# evdev node (for acpid), pvpanic, the bochs DRM driver with its helpers and the PS/2 mouse
-	# (the display tests); from the generic kernel.
+	# (the display tests), efivarfs (EFI variables); from the generic kernel.
 	moddir="$cache/x-$generic/lib/modules/$generic_ver"
 	for m in drivers/block/virtio_blk.ko drivers/virtio drivers/char/hw_random/virtio-rng.ko \
 		drivers/net/virtio_net.ko drivers/net/net_failover.ko net/core/failover.ko \
@@ -160,7 +161,7 @@ else
 		drivers/acpi/button.ko drivers/input/evdev.ko drivers/misc/pvpanic \
 		drivers/gpu/drm/drm.ko drivers/gpu/drm/drm_kms_helper.ko drivers/gpu/drm/ttm/ttm.ko \
 		drivers/gpu/drm/drm_ttm_helper.ko drivers/gpu/drm/drm_vram_helper.ko \
-		drivers/gpu/drm/tiny/bochs.ko drivers/input/mouse/psmouse.ko; do
+		drivers/gpu/drm/tiny/bochs.ko drivers/input/mouse/psmouse.ko fs/efivarfs; do
 		for f in "$moddir/kernel/$m"*; do
 			[ -e "$f" ] || continue
 			rel=${f#"$cache/x-$generic/"}
@@ -168,6 +169,14 @@ else
 			cp -r "$f" "$root/$rel"
 		done
 	done
+	# efivarfs of the cloud kernel too (the one the firmware tests boot through OVMF): the
+	# init mounts it when the kernel came up on EFI (the OVMF variable tests read and write it).
+	f="$cache/x-$cloud/lib/modules/$cloud_ver/kernel/fs/efivarfs/efivarfs.ko"
+	if [ -e "$f" ]; then
+		rel=${f#"$cache/x-$cloud/"}
+		mkdir -p "$root/$(dirname "$rel")"
+		cp "$f" "$root/$rel"
+	fi
 	if [ -d "$moddir" ]; then
 		for f in modules.order modules.builtin modules.builtin.modinfo; do
 			[ -f "$moddir/$f" ] && cp "$moddir/$f" "$root/lib/modules/$generic_ver/"

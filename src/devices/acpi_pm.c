@@ -3,14 +3,16 @@
  * ACPI fixed hardware, ACPI 6.5 specification chapter 4.8:
  *   - PM1a event block (4.8.3.1): PM1_STS, write-1-to-clear, and PM1_EN;
  *   - PM1a control block (4.8.3.2): SCI_EN, SLP_TYP and SLP_EN; a sleep
- *     request for S5 (ACPI_PM_SLP_TYP_S5) asks the VM to power off;
+ *     request for S5 (ACPI_PM_SLP_TYP_S5) asks the VM to power off, one for
+ *     S3 (ACPI_PM_SLP_TYP_S3, when the board offers it) to suspend; RTC_STS
+ *     when the RTC interrupts, WAK_STS on the way back from S3;
  *   - PM timer (4.8.3.3): 3.579545 MHz, 24 bits (or 32 with TMR_VAL_EXT),
  *     derived from the virtual clock; TMR_STS sets when its top bit toggles;
  *   - GPE0 block (4.8.4.1): GPE0_STS (write-1-to-clear) and GPE0_EN.
  * The SCI line is high while SCI_EN is set and an enabled PM1 or GPE0 event
  * is pending (the SCI is level-triggered, 4.8.2.1.1).
  *
- * Not modelled: sleep states other than S5 (logged and ignored), the PM1b
+ * Not modelled: sleep states other than S3 and S5 (logged and ignored), the PM1b
  * blocks, PM2 control, bus-master status, the global lock (GBL_RLS writes are
  * accepted and ignored: there is no firmware SMI handler), wake events.
  */
@@ -40,6 +42,7 @@ struct acpi_pm {
 	struct irq_line sci;
 	int sci_level;
 	bool tmr_32bit;
+	bool s3;
 	u16 pm1_sts, pm1_en, pm1_cnt;
 	u32 gpe0_sts, gpe0_en;
 	u64 tmr_epoch; /* timer value >> (width - 1) when TMR_STS was last brought up to date */
@@ -157,8 +160,13 @@ static void acpi_pm_sleep(struct acpi_pm *pm, unsigned typ)
 		platform_request(pm->p, PLATFORM_REQ_POWEROFF, 0);
 		return;
 	}
-	log_unimp("%s: sleep type %u requested: only S5 (%u) is supported, ignored", pm->name, typ,
-		  ACPI_PM_SLP_TYP_S5);
+	if (typ == ACPI_PM_SLP_TYP_S3 && pm->s3) {
+		log_info("%s: guest entered S3: suspending", pm->name);
+		platform_request(pm->p, PLATFORM_REQ_SUSPEND, 0);
+		return;
+	}
+	log_unimp("%s: sleep type %u requested: only %s, ignored", pm->name, typ,
+		  pm->s3 ? "S3 (1) and S5 (0) are supported" : "S5 (0) is supported");
 }
 
 static void acpi_pm_cnt_write(void *dev, u64 off, unsigned size, u64 val)
@@ -269,6 +277,23 @@ void acpi_pm_gpe_set(struct acpi_pm *pm, unsigned bit)
 	acpi_pm_update_sci(pm);
 }
 
+void acpi_pm_rtc_event(struct acpi_pm *pm)
+{
+	pm->pm1_sts |= ACPI_PM1_RTC_STS;
+	acpi_pm_update_sci(pm);
+}
+
+bool acpi_pm_wake_event(const struct acpi_pm *pm)
+{
+	return (pm->pm1_sts & pm->pm1_en & ACPI_PM1_RTC_STS) || (pm->pm1_sts & ACPI_PM1_PWRBTN_STS);
+}
+
+void acpi_pm_woke(struct acpi_pm *pm)
+{
+	pm->pm1_sts |= ACPI_PM1_WAK_STS;
+	acpi_pm_update_sci(pm);
+}
+
 static void acpi_pm_unmap(struct acpi_pm *pm, unsigned nr)
 {
 	for (unsigned i = 0; i < nr; i++)
@@ -288,6 +313,7 @@ int acpi_pm_create(struct platform *p, const struct acpi_pm_config *cfg, struct 
 	snprintf(pm->name, sizeof(pm->name), "%s", cfg->name);
 	pm->sci = sci;
 	pm->tmr_32bit = cfg->tmr_32bit;
+	pm->s3 = cfg->s3;
 	timer_init(&pm->tmr_timer, &p->clock, acpi_pm_tmr_fire, pm);
 	acpi_pm_reset(pm);
 	for (i = 0; i < ARRAY_SIZE(acpi_pm_blocks); i++) {
@@ -341,6 +367,7 @@ static const struct state_field acpi_pm_fields[] = {
 	STATE_HOST(struct acpi_pm, sci, "the line the board wired"),
 	STATE_INT(struct acpi_pm, sci_level, STATE_MAX(1)),
 	STATE_BOOL(struct acpi_pm, tmr_32bit, STATE_CHECKED),
+	STATE_HOST(struct acpi_pm, s3, "the board's choice (S3 offered without firmware)"),
 	STATE_U16(struct acpi_pm, pm1_sts),
 	STATE_U16(struct acpi_pm, pm1_en),
 	STATE_U16(struct acpi_pm, pm1_cnt),

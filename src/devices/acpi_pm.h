@@ -32,6 +32,8 @@
  * (PMCNTRL SUS_TYP 000b = soft off) that QEMU's tables also describe.
  */
 #define ACPI_PM_SLP_TYP_S5 0
+/* SLP_TYP of \_S3 (suspend to RAM): 1, PIIX4's SUS_TYP 001b, as QEMU's tables say. */
+#define ACPI_PM_SLP_TYP_S3 1
 
 /* PM timer frequency (4.8.3.3). */
 #define ACPI_PM_TMR_HZ 3579545ull
@@ -61,6 +63,7 @@
 struct acpi_pm_config {
 	const char *name; /* "acpi-pm" */
 	bool tmr_32bit;	  /* the FADT sets TMR_VAL_EXT: PM timer counts 32 bits, else 24 */
+	bool s3;	  /* SLP_TYP ACPI_PM_SLP_TYP_S3 suspends (PLATFORM_REQ_SUSPEND) */
 };
 
 struct acpi_pm;
@@ -79,6 +82,15 @@ void acpi_pm_destroy(struct acpi_pm *pm);
 void acpi_pm_power_button(struct acpi_pm *pm);
 /* Set GPE0 status bit (0..31), e.g. for hotplug: SCI if enabled. Device lock held. */
 void acpi_pm_gpe_set(struct acpi_pm *pm, unsigned bit);
+/*
+ * The RTC asserted its interrupt (an alarm): RTC_STS, an SCI if the OS enabled it. Device lock
+ * held.
+ */
+void acpi_pm_rtc_event(struct acpi_pm *pm);
+/* A wake event is pending and enabled (RTC_STS with RTC_EN, PWRBTN_STS). Device lock held. */
+bool acpi_pm_wake_event(const struct acpi_pm *pm);
+/* The machine woke from S3: WAK_STS (4.8.3.1). Device lock held. */
+void acpi_pm_woke(struct acpi_pm *pm);
 
 extern const struct device_ops acpi_pm_device_ops;
 

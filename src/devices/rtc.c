@@ -369,6 +369,10 @@ void rtc_reset(struct rtc *rtc)
 {
 	rtc->cmos[RTC_REG_B] &= ~(RTC_B_PIE | RTC_B_AIE | RTC_B_UIE | RTC_B_SQWE);
 	rtc->flags = 0;
+	/* The time registers show the current second after a reset, whether the device ran (they
+	 * held the second of its last update cycle) or was just made (the second it was made). */
+	if (!(rtc->cmos[RTC_REG_B] & RTC_B_SET))
+		rtc_latch_time(rtc);
 	rtc_restart_pf(rtc); /* boundaries before the reset must not set PF after it */
 	rtc_arm_periodic(rtc);
 	rtc_update_irq(rtc);

@@ -7,12 +7,13 @@
  * Sectors are 512 bytes whatever blk_size says (5.2.6). Malformed chains (no header, no status
  * byte) set DEVICE_NEEDS_RESET; bad requests get VIRTIO_BLK_S_IOERR or _UNSUPP (5.2.6.1/2).
  * Configuration (5.2.4): capacity, size_max, seg_max, geometry, blk_size, topology,
- * num_queues, discard and write-zeroes limits. What the device advertises it enforces: a
- * read or write with more than seg_max data segments, or a segment longer than size_max, ends
- * with VIRTIO_BLK_S_IOERR (logged), so a request moves at most seg_max x size_max bytes. They
- * hold whether or not the driver accepted VIRTIO_BLK_F_SIZE_MAX/SEG_MAX (Linux does): a
- * driver that did not has no limit to keep, but the device still has one. One discard or write-zeroes segment per
- * request (max_*_seg = 1); write zeroes writes zeroes (write_zeroes_may_unmap = 0).
+ * num_queues, discard and write-zeroes limits. A read or write moves at most seg_max x
+ * size_max bytes, in at most seg_max data segments, whatever the driver accepted; a driver that
+ * accepted VIRTIO_BLK_F_SIZE_MAX (Linux) also keeps each segment within size_max. One that did
+ * not (OVMF's VirtioBlkDxe reads a whole kernel in one segment) was promised no segment limit,
+ * so only the request's total holds it. A request beyond them ends with VIRTIO_BLK_S_IOERR
+ * (logged). One discard or write-zeroes segment per request (max_*_seg = 1); write zeroes
+ * writes zeroes (write_zeroes_may_unmap = 0).
  */
 #include "virtio/blk.h"
 
@@ -128,15 +129,23 @@ static bool blk_range_ok(const struct virtio_blk *b, u64 sector, u64 sectors)
 	return sector <= b->capacity && sectors <= b->capacity - sector;
 }
 
-/* The data segments of a read or write within what the device advertises (5.2.4 seg_max,
- * size_max)? */
-static bool blk_segments_ok(const struct virtio_blk *b, const struct blk_req *r, int nr)
+/* The data segments of a read or write of len bytes within what the device advertises
+ * (5.2.4 seg_max, size_max) and the driver accepted? */
+static bool blk_segments_ok(const struct virtio_blk *b, const struct blk_req *r, int nr, u64 len)
 {
 	if ((unsigned)nr > b->seg_max) {
 		log_guest("%s: request of %d data segments refused (seg_max %u)", b->name, nr,
 			  b->seg_max);
 		return false;
 	}
+	if (len > (u64)b->seg_max * SIZE_MAX_BYTES) {
+		log_guest("%s: request of %llu bytes refused (at most seg_max x size_max, %llu)",
+			  b->name, (unsigned long long)len,
+			  (unsigned long long)b->seg_max * SIZE_MAX_BYTES);
+		return false;
+	}
+	if (!virtio_has_feature(&b->vd, VIRTIO_BLK_F_SIZE_MAX))
+		return true;
 	for (int i = 0; i < nr; i++) {
 		if (r->data[i].iov_len > SIZE_MAX_BYTES) {
 			log_guest("%s: request segment of %zu bytes refused (size_max %u)", b->name,
@@ -167,7 +176,7 @@ static void blk_rw(struct virtio_blk *b, struct blk_req *r, u32 type, u64 sector
 	}
 	nr = vq_iov_slice(src, n, off, len, r->data, VQ_MAX_SEG);
 	/* seg_max x size_max is far below 4 GiB: used_len (le32) always holds len + 1. */
-	if (nr < 0 || !blk_segments_ok(b, r, nr) || len >= UINT32_MAX) {
+	if (nr < 0 || !blk_segments_ok(b, r, nr, len) || len >= UINT32_MAX) {
 		blk_complete(r, VIRTIO_BLK_S_IOERR);
 		return;
 	}

@@ -229,6 +229,12 @@ struct accel_ops {
 	 */
 	int (*ioeventfd)(struct accel_vm *avm, u64 addr, unsigned len, bool is_pio, int fd,
 			 bool assign);
+	/*
+	 * ioeventfd_match: as ioeventfd for writes of len bytes (1, 2, 4 or 8) of exactly the
+	 * value data; other writes there still reach the bus handler. Optional.
+	 */
+	int (*ioeventfd_match)(struct accel_vm *avm, u64 addr, unsigned len, bool is_pio, u64 data,
+			       int fd, bool assign);
 	int (*msi_irqfd)(struct accel_vm *avm, int fd, u64 addr, u32 data, bool assign);
 	int (*line_irqfd)(struct accel_vm *avm, unsigned gsi, int fd, int resamplefd, bool assign);
 	/* What the sandbox must allow this accelerator (NULL: nothing beyond the VMM's lists). */

@@ -17,6 +17,15 @@
  *     under SeaBIOS, first in bootorder (OVMF reads the items itself).
  * Other option ROMs (genroms/NAME) are added by the devices that bring them.
  *
+ * With boot.firmware_vars, the firmware's variable store: the file is read whole into a
+ * buffer that a writable CFI flash bank (pflash) maps right below the code image (which
+ * boot/firmware.c maps as ROM ending at 4 GiB, where OVMF's flash layout puts it). Every
+ * program and erase is written through to the file (pwrite of the changed bytes, on the vCPU
+ * thread, before the guest can read the status back), so a crash of the VMM loses nothing the
+ * firmware was told had completed; the file is synced (fdatasync) when the VM ends, so a
+ * crash of the host loses at most what its page cache had not yet written. The contents
+ * survive reboots (flash is non-volatile: a reset only returns the bank to read array mode).
+ *
  * With debug.firmware_log, the firmware's debug port (debugcon, 0x402) goes to that file:
  * created with mode 0600 (a symbolic link in its place is refused), at most
  * BOARD_FW_LOG_MAX bytes (a guest cannot fill the host's disk), written a line at a time.
@@ -25,6 +34,7 @@
 
 #include "devices/debugcon.h"
 #include "devices/fw_cfg.h"
+#include "devices/pflash.h"
 #include "vmm/base/log.h"
 #include "vmm/board_disks.h"
 #include "vmm/boot/boot.h"
@@ -38,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BOARD_FW_COM1	    0x3f8
@@ -45,6 +56,7 @@
 #define BOARD_FW_E820_ENTRY 20
 #define BOARD_FW_LOG_MAX    (16u << 20)
 #define BOARD_FW_LOG_LINE   256
+#define BOARD_FW_FLASH_TOP  (1ull << 32)
 
 struct board_fw {
 	struct vm *vm;
@@ -54,6 +66,11 @@ struct board_fw {
 	u64 log_bytes;
 	char line[BOARD_FW_LOG_LINE];
 	unsigned line_len;
+	/* boot.firmware_vars */
+	struct pflash *vars_flash;
+	u8 *vars;
+	u64 vars_size;
+	int vars_fd;
 };
 
 static void board_fw_log_flush(struct board_fw *f)
@@ -112,6 +129,89 @@ static int board_fw_create_log(struct board_fw *f, const char *path, struct err 
 	return ret < 0 ? err_set(err, ret, "%s: cannot register the device: %s", cfg.name,
 				 strerror(-ret)) :
 			 0;
+}
+
+/* pflash's write-through: bytes [off, off + len) of the store to the file. Device lock held. */
+static int board_fw_vars_persist(void *opaque, u64 off, u64 len)
+{
+	struct board_fw *f = opaque;
+	u64 done = 0;
+
+	while (done < len) {
+		ssize_t n =
+			pwrite(f->vars_fd, f->vars + off + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (u64)n;
+	}
+	return 0;
+}
+
+/* boot.firmware_vars: the file in a buffer, a writable flash bank below the code image. */
+static int board_fw_create_vars(struct board_fw *f, struct err *err)
+{
+	const struct boot_spec *b = &f->vm->spec->boot;
+	struct pflash_config pc = { .name = "pflash-vars",
+				    .block_size = SPEC_FLASH_BLOCK,
+				    .persist = board_fw_vars_persist,
+				    .persist_opaque = f };
+	const char *fault;
+	struct stat st;
+	u64 code_size, done = 0;
+	int ret;
+
+	ret = boot_firmware_check(b->image, &code_size, err);
+	if (ret < 0)
+		return ret;
+	f->vars_fd = open(b->firmware_vars, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (f->vars_fd < 0 || fstat(f->vars_fd, &st) < 0)
+		return err_set(err, -errno, "boot.firmware_vars: cannot open %s for writing: %s",
+			       b->firmware_vars, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return err_set(err, -EINVAL, "boot.firmware_vars: %s is not a regular file",
+			       b->firmware_vars);
+	fault = spec_firmware_flash_fault(code_size, (u64)st.st_size);
+	if (fault)
+		return err_set(err, -EINVAL,
+			       "boot.firmware_vars: %s is %llu bytes, boot.firmware %llu: %s",
+			       b->firmware_vars, (unsigned long long)st.st_size,
+			       (unsigned long long)code_size, fault);
+	f->vars_size = (u64)st.st_size;
+	f->vars = malloc(f->vars_size);
+	if (!f->vars)
+		return err_set(err, -ENOMEM, "boot.firmware_vars: out of memory");
+	while (done < f->vars_size) {
+		ssize_t n = pread(f->vars_fd, f->vars + done, f->vars_size - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return err_set(err, n < 0 ? -errno : -EIO,
+				       "boot.firmware_vars: cannot read %s: %s", b->firmware_vars,
+				       n < 0 ? strerror(errno) : "the file became shorter");
+		done += (u64)n;
+	}
+	pc.base = BOARD_FW_FLASH_TOP - code_size - f->vars_size;
+	pc.data = f->vars;
+	pc.size = f->vars_size;
+	ret = pflash_create(&f->vm->plat, &pc, &f->vars_flash, err);
+	if (ret < 0)
+		return ret;
+	ret = platform_add_dev(&f->vm->plat, &pflash_device_ops, f->vars_flash, pc.name);
+	if (ret < 0) {
+		pflash_destroy(f->vars_flash);
+		f->vars_flash = NULL;
+		return err_set(err, ret, "%s: cannot register the device: %s", pc.name,
+			       strerror(-ret));
+	}
+	log_info("boot.firmware_vars: %s: %llu KiB of firmware variables at %#llx-%#llx, "
+		 "written through",
+		 b->firmware_vars, (unsigned long long)(f->vars_size >> 10),
+		 (unsigned long long)pc.base, (unsigned long long)(pc.base + pc.size - 1));
+	return 0;
 }
 
 /* The end of the guest RAM region that holds 1 MiB (where the kernel goes), below 4 GiB. */
@@ -245,6 +345,14 @@ static int board_fw_acpi(struct board_fw *f, const struct acpi_config *cfg, stru
 
 	if (ret < 0)
 		return ret;
+	/*
+	 * The blobs go with their checksum fields zero, as the loader script's ADD_CHECKSUM
+	 * expects: OVMF stores the sum of the range there (SeaBIOS subtracts it from the field,
+	 * which also works from zero), so a field left holding the sum for unpatched pointers
+	 * makes every table's checksum wrong and OVMF installs none of them.
+	 */
+	for (unsigned i = 0; i < t.nr_sums; i++)
+		(t.sums[i].blob == ACPI_BLOB_RSDP ? t.rsdp : t.tables)[t.sums[i].at] = 0;
 	ret = acpi_tables_loader(&t, &loader, &loader_len, err);
 	if (!ret)
 		ret = fw_cfg_add_file(f->fw_cfg, ACPI_FILE_RSDP, t.rsdp, ACPI_RSDP_LEN, err);
@@ -327,6 +435,7 @@ int board_fw_create(struct vm *vm, const struct board_fw_config *cfg, struct boa
 		return err_set(err, -ENOMEM, "firmware: out of memory");
 	f->vm = vm;
 	f->log_fd = -1;
+	f->vars_fd = -1;
 	ret = fw_cfg_create(&vm->plat, &fc, &f->fw_cfg, err);
 	if (ret < 0)
 		goto err_free;
@@ -350,6 +459,8 @@ int board_fw_create(struct vm *vm, const struct board_fw_config *cfg, struct boa
 		ret = board_fw_bootorder(f, cfg->disks, err);
 	if (!ret && vm->spec->debug.firmware_log)
 		ret = board_fw_create_log(f, vm->spec->debug.firmware_log, err);
+	if (!ret && vm->spec->boot.firmware_vars)
+		ret = board_fw_create_vars(f, err);
 	if (ret < 0)
 		goto err_destroy;
 	*out = f;
@@ -375,5 +486,16 @@ void board_fw_destroy(struct board_fw *f)
 	}
 	platform_del_dev(&f->vm->plat, f->fw_cfg);
 	fw_cfg_destroy(f->fw_cfg);
+	if (f->vars_flash) {
+		platform_del_dev(&f->vm->plat, f->vars_flash);
+		pflash_destroy(f->vars_flash);
+	}
+	if (f->vars_fd >= 0) {
+		if (f->vars_flash && fdatasync(f->vars_fd) < 0)
+			log_warn("boot.firmware_vars: %s: cannot sync: %s",
+				 f->vm->spec->boot.firmware_vars, strerror(errno));
+		close(f->vars_fd);
+	}
+	free(f->vars);
 	free(f);
 }

@@ -20,6 +20,7 @@
 #include "devices/mch.h"
 #include "devices/pc_testdev.h"
 #include "devices/pci.h"
+#include "devices/pci_testdev.h"
 #include "devices/piix.h"
 #include "devices/pvpanic.h"
 #include "devices/rtc.h"
@@ -71,10 +72,13 @@ struct board_pc {
 	struct debug_exit *debug_exit;
 	struct testdev *testdev;
 	struct pc_testdev *pc_testdev;
+	struct pci_testdev *pci_testdev; /* debug.pci_testdev: in the last PCI slot taken */
 	struct pvpanic *pvpanic;
 	struct board_display *display; /* NULL without a display */
 	struct board_pv *pv;	       /* the paravirtual devices */
-	struct vcpu_hooks hooks;       /* what every vCPU gets (board_pc_vcpu_hooks) */
+	struct irq_line rtc_irq;       /* IRQ 8 itself; the RTC drives board_pc_rtc_irq */
+	int rtc_level;
+	struct vcpu_hooks hooks; /* what every vCPU gets (board_pc_vcpu_hooks) */
 };
 
 /* Sink behind every ISA interrupt line: pin is the GSI. Device lock held. */
@@ -204,7 +208,45 @@ void board_pc_power_button(struct board_pc *b)
 {
 	pthread_mutex_lock(&b->vm->plat.dev_lock);
 	acpi_pm_power_button(b->acpi_pm);
+	platform_request(&b->vm->plat, PLATFORM_REQ_WAKE, 0); /* ignored unless in S3 */
 	pthread_mutex_unlock(&b->vm->plat.dev_lock);
+}
+
+bool board_pc_wake_event(struct board_pc *b)
+{
+	return acpi_pm_wake_event(b->acpi_pm);
+}
+
+void board_pc_s3_resume(struct board_pc *b)
+{
+	struct platform *p = &b->vm->plat;
+
+	for (unsigned i = 0; i < p->nr_devs; i++)
+		if (p->devs[i].ops->reset && p->devs[i].dev != b->rtc &&
+		    p->devs[i].dev != b->acpi_pm)
+			p->devs[i].ops->reset(p->devs[i].dev);
+	if (b->irqchip)
+		board_irqchip_reset(b->irqchip);
+	acpi_pm_woke(b->acpi_pm);
+}
+
+/*
+ * The RTC's interrupt: IRQ 8, and RTC_STS in the ACPI block on each assertion (an alarm), which
+ * wakes the machine from S3 when the OS enabled RTC_EN. Device lock held.
+ */
+static void board_pc_rtc_irq(void *sink, unsigned pin, int level)
+{
+	struct board_pc *b = sink;
+	bool rising = level && !b->rtc_level;
+
+	(void)pin;
+	b->rtc_level = level;
+	irq_line_set(&b->rtc_irq, level);
+	if (!rising || !b->acpi_pm)
+		return;
+	acpi_pm_rtc_event(b->acpi_pm);
+	if (acpi_pm_wake_event(b->acpi_pm))
+		platform_request(&b->vm->plat, PLATFORM_REQ_WAKE, 0); /* ignored unless in S3 */
 }
 
 /* COM1's transmitter: hand everything to the console (it never blocks the guest). */
@@ -310,6 +352,53 @@ static int board_pc_create_display(struct board_pc *b, struct err *err)
 	return 0;
 }
 
+/* The PCI test device's writes through the accelerator's ioeventfds (KVM). Device lock held. */
+static int board_pc_pci_testdev_ioeventfd(void *opaque, u64 addr, unsigned len, bool is_pio,
+					  bool match, u64 data, int fd, bool assign)
+{
+	struct vm *vm = opaque;
+
+	if (match)
+		return vm->accel->ioeventfd_match(vm->avm, addr, len, is_pio, data, fd, assign);
+	return vm->accel->ioeventfd(vm->avm, addr, len, is_pio, fd, assign);
+}
+
+/*
+ * debug.pci_testdev: QEMU's PCI test device in the first slot left free after every other PCI
+ * function (so it moves none of them); without firmware its BARs get their addresses here.
+ */
+static int board_pc_create_pci_testdev(struct board_pc *b, struct err *err)
+{
+	struct vm *vm = b->vm;
+	struct pci_testdev_config cfg = { .name = "pci-testdev",
+					  .assign_bars = vm->spec->boot.kind != BOOT_FIRMWARE };
+	unsigned slot = 2;
+	int ret;
+
+	if (!vm->spec->debug.pci_testdev)
+		return 0;
+	if (vm->accel->ioeventfd && vm->accel->ioeventfd_match)
+		cfg.accel = (struct pci_testdev_accel){ .ioeventfd = board_pc_pci_testdev_ioeventfd,
+							.opaque = vm };
+	while (slot < 32 && pci_host_find(b->pci, slot, 0))
+		slot++;
+	if (slot == 32)
+		return err_set(err, -ENOSPC, "%s: no PCI slot left", cfg.name);
+	ret = pci_testdev_create(&vm->plat, &cfg, &b->pci_testdev, err);
+	if (ret < 0)
+		return ret;
+	ret = pci_host_add(b->pci, pci_testdev_pci(b->pci_testdev), slot, 0, err);
+	if (ret < 0) {
+		pci_testdev_destroy(b->pci_testdev);
+		b->pci_testdev = NULL;
+		return ret;
+	}
+	pthread_mutex_lock(&vm->plat.dev_lock);
+	pci_testdev_assign_bars(b->pci_testdev);
+	pthread_mutex_unlock(&vm->plat.dev_lock);
+	return board_pc_register(b, &pci_testdev_device_ops, b->pci_testdev, cfg.name, err);
+}
+
 struct board_display *board_pc_display(struct board_pc *b)
 {
 	return b ? b->display : NULL;
@@ -353,6 +442,10 @@ static void board_pc_acpi_config(const struct board_pc *b, struct acpi_config *c
 	*cfg = (struct acpi_config){
 		.nr_vcpus = b->vm->nr_vcpus,
 		.s5_slp_typ = ACPI_PM_SLP_TYP_S5,
+		/* S3 resume is the VMM's own without firmware (board_pc_s3_resume, the FACS's
+		 * waking vector); SeaBIOS's resume path is not built */
+		.s3 = b->vm->spec->boot.kind != BOOT_FIRMWARE,
+		.s3_slp_typ = ACPI_PM_SLP_TYP_S3,
 		.com1 = true,
 		.pvpanic_port = PVPANIC_DEFAULT_PORT,
 		.pm_tmr_32bit = BOARD_PM_TMR_32BIT,
@@ -410,7 +503,9 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 				    .opaque = vm };
 	struct rtc_config rtc = { .name = "rtc0", .base = 0x70 };
 	struct i8042_config kbd = { .name = "i8042" };
-	struct acpi_pm_config pm = { .name = "acpi-pm", .tmr_32bit = BOARD_PM_TMR_32BIT };
+	struct acpi_pm_config pm = { .name = "acpi-pm",
+				     .tmr_32bit = BOARD_PM_TMR_32BIT,
+				     .s3 = vm->spec->boot.kind != BOOT_FIRMWARE };
 	struct pci_host_config pci = { .name = "pci0" };
 	struct board_pci_lines lines = { .intx = board_pc_intx_line, .opaque = b };
 	struct pvpanic_config pvp = { .name = "pvpanic", .port = PVPANIC_DEFAULT_PORT };
@@ -446,7 +541,11 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_register(b, &uart_device_ops, b->com1, com1.name, err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = rtc_create(&vm->plat, &rtc, board_pc_gsi_line(vm, BOARD_RTC_GSI), &b->rtc, err);
+	b->rtc_irq = board_pc_gsi_line(vm, BOARD_RTC_GSI);
+	ret = rtc_create(
+		&vm->plat, &rtc,
+		(struct irq_line){ .set = board_pc_rtc_irq, .sink = b, .pin = BOARD_RTC_GSI },
+		&b->rtc, err);
 	if (ret < 0)
 		goto err_destroy;
 	ret = board_pc_register(b, &rtc_device_ops, b->rtc, rtc.name, err);
@@ -511,6 +610,9 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 	ret = board_pc_create_display(b, err);
 	if (ret < 0)
 		goto err_destroy;
+	ret = board_pc_create_pci_testdev(b, err);
+	if (ret < 0)
+		goto err_destroy;
 	ret = board_pc_create_fw(b, err);
 	if (ret < 0)
 		goto err_destroy;
@@ -572,6 +674,7 @@ void board_pc_destroy(struct board_pc *b)
 	board_pv_destroy(b->pv);
 	board_fw_destroy(b->fw);
 	board_display_destroy(b->display);
+	platform_del_dev(&b->vm->plat, b->pci_testdev);
 	platform_del_dev(&b->vm->plat, b->pc_testdev);
 	platform_del_dev(&b->vm->plat, b->testdev);
 	platform_del_dev(&b->vm->plat, b->debug_exit);
@@ -584,6 +687,9 @@ void board_pc_destroy(struct board_pc *b)
 	platform_del_dev(&b->vm->plat, b->i8042);
 	platform_del_dev(&b->vm->plat, b->rtc);
 	platform_del_dev(&b->vm->plat, b->com1);
+	if (b->pci_testdev)
+		pci_host_remove(b->pci, pci_testdev_pci(b->pci_testdev));
+	pci_testdev_destroy(b->pci_testdev);
 	pc_testdev_destroy(b->pc_testdev);
 	if (b->testdev)
 		testdev_destroy(b->testdev);

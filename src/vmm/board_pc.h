@@ -87,8 +87,20 @@ const struct vcpu_hooks *board_pc_vcpu_hooks(struct board_pc *b);
  */
 void board_pc_reset(struct board_pc *b);
 
-/* Press the ACPI power button (PWRBTN_STS, SCI if the guest enabled it). Takes the device lock. */
+/*
+ * Press the ACPI power button (PWRBTN_STS, SCI if the guest enabled it; in S3 it wakes the
+ * machine). Takes the device lock.
+ */
 void board_pc_power_button(struct board_pc *b);
+
+/*
+ * ACPI S3 (offered without firmware): a wake event is pending and enabled (the RTC alarm with
+ * RTC_EN, the power button), and the reset of S3 resume: every registered device but the RTC
+ * and the ACPI block (their power well stays on) to power-on, the irqchip's wiring, WAK_STS.
+ * Device lock held, every vCPU stopped.
+ */
+bool board_pc_wake_event(struct board_pc *b);
+void board_pc_s3_resume(struct board_pc *b);
 
 /*
  * Before a boot without firmware: program what firmware would (Q35: the ECAM window at

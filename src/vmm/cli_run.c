@@ -94,7 +94,7 @@ static int run_restore_vm(struct vmm *m, const struct cli_args *args)
 static int run_start_vm(struct vmm *m, struct vm_spec *spec)
 {
 	struct err err = { 0 };
-	int ret = vmm_create_vm(m, spec, &err);
+	int ret = vmm_create_vm(m, spec, 0, &err);
 
 	if (ret < 0) {
 		log_err("%s", err.msg);

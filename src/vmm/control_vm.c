@@ -232,7 +232,7 @@ static void control_vm_create(void *opaque, struct control_call *call,
 		spec_free(&spec);
 		return;
 	}
-	ret = vmm_create_vm(cv->vmm, &spec, &err);
+	ret = vmm_create_vm(cv->vmm, &spec, 0, &err);
 	spec_free(&spec);
 	if (ret == -ENODEV || ret == -EEXIST)
 		control_reply_errno(call, ret, &err);

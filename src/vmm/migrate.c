@@ -865,7 +865,7 @@ static int mig_create_main(struct mig_op *op, struct err *err)
 				  (const char *const *)op->sets, op->nr_sets, &spec, err);
 	if (ret < 0)
 		return ret;
-	ret = vmm_create_vm(op->m, &spec, err);
+	ret = vmm_create_vm(op->m, &spec, VM_CREATE_FOR_STATE, err);
 	spec_free(&spec);
 	if (ret < 0)
 		return ret;
@@ -1297,6 +1297,12 @@ int migrate_send(struct vmm *m, const char *url, unsigned downtime_ms, migrate_d
 	if (vm_state(vm) != VM_STATE_RUNNING && vm_state(vm) != VM_STATE_PAUSED)
 		return err_set(err, -EBUSY, "%s: cannot migrate: the VM is %s", vmm_spec(m)->name,
 			       vm_state_name(vm_state(vm)));
+	if (vm->suspended)
+		return err_set(
+			err, -EBUSY,
+			"%s: cannot migrate: the guest is in ACPI S3 (the state has no sleep "
+			"state yet); wake it first",
+			vmm_spec(m)->name);
 	if (downtime_ms == 0 || downtime_ms > MIGRATE_DOWNTIME_MS_MAX)
 		return err_set(err, -EINVAL, "downtime_ms: %u is not 1 to %u", downtime_ms,
 			       MIGRATE_DOWNTIME_MS_MAX);

@@ -26,6 +26,8 @@ enum platform_request {
 	PLATFORM_REQ_RESET,    /* 0xCF9, ACPI reset register, i8042 pulse */
 	PLATFORM_REQ_EXIT,     /* debug-exit port: end the VM with the guest's status */
 	PLATFORM_REQ_PANIC,    /* pvpanic: the guest reported a panic (code: the event bits) */
+	PLATFORM_REQ_SUSPEND,  /* ACPI S3: stop every vCPU, memory kept, until a wake event */
+	PLATFORM_REQ_WAKE,     /* an enabled wake event (RTC alarm, power button) while in S3 */
 };
 
 /*

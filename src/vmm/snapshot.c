@@ -353,6 +353,11 @@ int snapshot_prepare(struct vm *vm, struct vm_spec *spec, const char *dir,
 	if (vm_state(vm) != VM_STATE_PAUSED)
 		return err_set(err, -EBUSY, "%s: cannot snapshot: the VM is %s (pause it first)",
 			       spec->name, vm_state_name(vm_state(vm)));
+	if (vm->suspended)
+		return err_set(err, -EBUSY,
+			       "%s: cannot snapshot: the guest is in ACPI S3 (the record has no "
+			       "sleep state yet); wake it first",
+			       spec->name);
 	if (mem->nr > SNAPSHOT_MAX_REGIONS)
 		return err_set(err, -ENOTSUP, "%s: %u RAM regions (at most %u)", spec->name,
 			       mem->nr, SNAPSHOT_MAX_REGIONS);
@@ -1072,7 +1077,8 @@ static int snapshot_check_layout(const struct snapshot *s, const struct gmem *me
 
 /*
  * The devices' memory (video RAM) from the memory file: the VM's must be the snapshot's, each
- * by name and length. A format 1 snapshot has none: it stays as the board made it then.
+ * by name and length. A format 1 snapshot has none: it gets what a direct boot's board puts
+ * there (the VM was made without its boot payload, VM_CREATE_FOR_STATE), as when it was taken.
  */
 static int snapshot_read_devmem(const struct snapshot *s, struct vm *vm, int fd, u64 *data_bytes,
 				struct err *err)
@@ -1084,11 +1090,12 @@ static int snapshot_read_devmem(const struct snapshot *s, struct vm *vm, int fd,
 		return err_set(err, -ENOTSUP, "%s: more than %u devices with memory of their own",
 			       vm->spec->name, PLATFORM_MEMS_MAX);
 	if (s->format < 2) {
-		if (n)
-			log_info(
-				"%s: a format %u snapshot holds no video RAM: the screen shows what "
-				"the new VM's board put there until the guest draws it again",
-				s->dir, s->format);
+		if (n) {
+			vm_boot_screen(vm);
+			log_info("%s: a format %u snapshot holds no video RAM: the screen shows "
+				 "what the new VM's board put there until the guest draws it again",
+				 s->dir, s->format);
+		}
 		return 0;
 	}
 	for (int i = 0; i < n || (unsigned)i < s->nr_mems; i++) {

@@ -230,7 +230,7 @@ int snapshot_restore_vm(struct vmm *m, const char *dir, const char *const *sets,
 	if (ret < 0)
 		goto out;
 	snprintf(name, sizeof(name), "%s", spec.name);
-	ret = vmm_create_vm(m, &spec, err);
+	ret = vmm_create_vm(m, &spec, VM_CREATE_FOR_STATE, err);
 	if (ret < 0)
 		goto out;
 	ret = snapshot_restore(s, vmm_vm(m), &stats, err);

@@ -16,7 +16,8 @@
  *    0x3f8-0x3ff, PCI configuration mechanism #1 0xcf8-0xcff (PCI Local Bus 3.0 section
  *    3.2.2.3.2) which holds the PIIX/ICH reset control register 0xcf9, the ACPI PM blocks
  *    0x600-0x60b and 0x620-0x627, with debug.test_device the test device's 0x520-0x53f, and
- *    with debug.pc_testdev the PC test device's 0xe0-0xeb and 0x2000-0x2017.
+ *    with debug.pc_testdev the PC test device's 0xe0-0xeb and 0x2000-0x2017, with
+ *    debug.pci_testdev and no firmware the PCI test device's I/O BAR 0xff00-0xffff.
  *  - boot.modules: at most 16 (the multiboot loader's table).
  *  - serial.path with target unix: fits struct sockaddr_un's sun_path (unix(7)).
  * The device sections (disks, nics, display, control) and the refusal of what this build
@@ -33,6 +34,7 @@
 #include "devices/fw_cfg.h"
 #include "devices/i8042.h"
 #include "devices/pc_testdev.h"
+#include "devices/pci_testdev.h"
 #include "devices/pic_regs.h"
 #include "devices/pit_regs.h"
 #include "devices/pvpanic.h"
@@ -196,15 +198,17 @@ static const char *const spec_top_keys[] = {
 	"display",   "control",	  "sandbox",	     "cpu",   "bt",	 "uuid",
 	"guestinfo", "hypercall", "consoles",	     "rng",   NULL
 };
-static const char *const spec_boot_keys[] = { "kernel",	    "initrd", "cmdline",      "multiboot",
-					      "modules",    "flat",   "load_address", "firmware",
-					      "decompress", NULL };
+static const char *const spec_boot_keys[] = { "kernel",	      "initrd",	  "cmdline",
+					      "multiboot",    "modules",  "flat",
+					      "load_address", "firmware", "firmware_vars",
+					      "decompress",   NULL };
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
-static const char *const spec_debug_keys[] = { "exit_port",	     "test_device",
-					       "state_roundtrip_ms", "firmware_log",
-					       "forbidden_syscall",  "exit_code_style",
-					       "pc_testdev",	     NULL };
+static const char *const spec_debug_keys[] = {
+	"exit_port",	"test_device",	     "state_roundtrip_ms",
+	"firmware_log", "forbidden_syscall", "exit_code_style",
+	"pc_testdev",	"pci_testdev",	     NULL
+};
 static const char *const spec_disk_keys[] = { "path",	"format", "bus",	"readonly", "cache",
 					      "serial", "cdrom",  "boot_index", NULL };
 static const char *const spec_nic_keys[] = { "backend", "model",   "mac", "tap",      "queues",
@@ -641,6 +645,42 @@ void spec_check_file(struct spec_ctx *c, const char *path, const char *abs, bool
 	close(fd);
 }
 
+const char *spec_firmware_flash_fault(u64 code_size, u64 vars_size)
+{
+	u64 total = code_size + vars_size;
+
+	if (!vars_size || (vars_size & (SPEC_FLASH_BLOCK - 1)))
+		return "the variables file is not a whole number of 4 KiB flash blocks";
+	if (total > SPEC_FLASH_MAX)
+		return "together with the firmware it is more than the 16 MiB of flash below 4 GiB";
+	if (total & (total - 1))
+		return "together with the firmware it does not fill a flash whose size is a power of "
+		       "two: the code and variables files must come from one OVMF build (e.g. "
+		       "OVMF_CODE_4M.fd with a copy of OVMF_VARS_4M.fd)";
+	return NULL;
+}
+
+/*
+ * boot.firmware_vars: a writable regular file (the firmware writes its variables there) whose
+ * size fits the code image's (spec_firmware_flash_fault).
+ */
+static void spec_check_firmware_vars(struct spec_ctx *c, const char *kpath, const char *code,
+				     const char *vars)
+{
+	struct stat cst, vst;
+	const char *fault;
+
+	if (!(c->flags & SPEC_CHECK_FILES))
+		return;
+	spec_check_file(c, kpath, vars, true);
+	if (!code || stat(code, &cst) < 0 || stat(vars, &vst) < 0 || !S_ISREG(vst.st_mode))
+		return; /* reported by the checks of the files themselves */
+	fault = spec_firmware_flash_fault((u64)cst.st_size, (u64)vst.st_size);
+	if (fault)
+		spec_err(c, kpath, "%s is %llu bytes, boot.firmware %llu: %s", vars,
+			 (unsigned long long)vst.st_size, (unsigned long long)cst.st_size, fault);
+}
+
 /* A required or optional path member; NULL when absent or wrong. */
 char *spec_get_path(struct spec_ctx *c, const char *kpath, const json_t *j)
 {
@@ -752,6 +792,7 @@ static void spec_check_boot_extras(struct spec_ctx *c, const json_t *boot, enum 
 		  "\"kernel\" or \"multiboot\"" },
 		{ "modules", 1u << BOOT_MULTIBOOT, "\"multiboot\"" },
 		{ "load_address", 1u << BOOT_FLAT, "\"flat\"" },
+		{ "firmware_vars", 1u << BOOT_FIRMWARE, "\"firmware\"" },
 	};
 
 	char kpath[SPEC_PATH_LEN];
@@ -823,6 +864,13 @@ static void spec_parse_boot(struct spec_ctx *c, const json_t *root, struct boot_
 	b->image = spec_get_path(c, kpath, j);
 	if (b->image)
 		spec_check_file(c, kpath, b->image, false);
+
+	j = spec_member(boot, "boot", "firmware_vars", kpath);
+	if (j && kind == BOOT_FIRMWARE) {
+		b->firmware_vars = spec_get_path(c, kpath, j);
+		if (b->firmware_vars)
+			spec_check_firmware_vars(c, kpath, b->image, b->firmware_vars);
+	}
 
 	j = spec_member(boot, "boot", "kernel", kpath);
 	if (j && kind == BOOT_FIRMWARE) {
@@ -928,6 +976,10 @@ static const char *spec_reserved_port(u64 lo, u64 hi, const struct debug_spec *d
 	if (dbg->pc_testdev && lo < PC_TESTDEV_PORT_IRQ + PC_TESTDEV_NR_IRQS &&
 	    hi >= PC_TESTDEV_PORT_IRQ)
 		return "the PC test device's IRQ ports 0x2000-0x2017 (debug.pc_testdev)";
+	if (dbg->pci_testdev && !firmware && lo < PCI_TESTDEV_BAR1_PORT + PCI_TESTDEV_IO_BYTES &&
+	    hi >= PCI_TESTDEV_BAR1_PORT)
+		return "the PCI test device's I/O BAR 0xff00-0xffff (debug.pci_testdev without "
+		       "firmware)";
 	if (firmware && lo <= FW_CFG_DEFAULT_PORT + FW_CFG_DMA_OFFSET + FW_CFG_DMA_LEN - 1 &&
 	    hi >= FW_CFG_DEFAULT_PORT)
 		return "the firmware configuration ports (fw_cfg, with boot.firmware)";
@@ -953,6 +1005,9 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, enum boot_k
 	j = spec_member(debug, "debug", "pc_testdev", kpath);
 	if (j)
 		spec_get_bool(c, kpath, j, &dbg->pc_testdev);
+	j = spec_member(debug, "debug", "pci_testdev", kpath);
+	if (j)
+		spec_get_bool(c, kpath, j, &dbg->pci_testdev);
 	j = spec_member(debug, "debug", "exit_port", kpath);
 	if (j && spec_get_number(c, kpath, j, &port)) {
 		u64 last = port + SPEC_EXIT_PORT_WIDTH - 1;
@@ -1075,6 +1130,7 @@ void spec_free(struct vm_spec *s)
 	free(s->name);
 	free(s->boot.image);
 	free(s->boot.fw_kernel);
+	free(s->boot.firmware_vars);
 	free(s->boot.initrd);
 	free(s->boot.cmdline);
 	for (unsigned i = 0; i < s->boot.nr_modules; i++) {

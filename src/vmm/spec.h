@@ -210,7 +210,9 @@ const char *hypercall_identity_name(enum hypercall_identity i);
 #define SPEC_GUESTINFO_VALUE_MAX	 1023	    /* bytes */
 #define SPEC_CONSOLES_MAX		 7 /* virtio-console ports: VIRTIO_CONSOLE_MAX_PORTS */
 #define SPEC_CONSOLE_NAME_MAX		 63
-#define SPEC_RNG_RATE_MAX		 (1ull << 32) /* bytes per second */
+#define SPEC_FLASH_BLOCK		 4096ull       /* boot.firmware_vars: flash block */
+#define SPEC_FLASH_MAX			 (16ull << 20) /* code and variables, below 4 GiB */
+#define SPEC_RNG_RATE_MAX		 (1ull << 32)  /* bytes per second */
 
 struct boot_module {
 	char *path;    /* absolute */
@@ -225,6 +227,9 @@ struct boot_spec {
 	/* BOOT_FIRMWARE with boot.kernel: the bzImage the firmware boots (fw_cfg's kernel
 	 * items); NULL otherwise. */
 	char *fw_kernel;
+	/* BOOT_FIRMWARE: the firmware's variable store (an OVMF_VARS file, absolute), mapped
+	 * read-write as CFI flash right below the code and written through; NULL: none. */
+	char *firmware_vars;
 	char *initrd;  /* BOOT_LINUX and fw_kernel; NULL when not given */
 	char *cmdline; /* BOOT_LINUX, fw_kernel, BOOT_MULTIBOOT; never NULL, "" when not given */
 	struct boot_module *modules; /* BOOT_MULTIBOOT */
@@ -327,6 +332,7 @@ struct debug_spec {
 	enum spec_exit_code_style exit_code_style; /* only with exit_port */
 	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
 	bool pc_testdev;  /* QEMU's PC test device (ports 0xe0-0xeb, 0x2000-0x2017; 0xff000000) */
+	bool pci_testdev; /* QEMU's PCI test device 1b36:0005 */
 	/*
 	 * Every this many ms of host time, pause, save the whole state, reset every device and
 	 * vCPU, load it back and resume (vm_state_roundtrip); 0: never.
@@ -433,6 +439,14 @@ MUST_CHECK int spec_add_nic(const struct vm_spec *cur, const char *nic_json, str
 void spec_nic_free(struct nic_spec *n);
 /* The UUID in its canonical text form, 36 characters and a NUL. */
 void spec_uuid_format(const u8 uuid[16], char out[37]);
+
+/*
+ * Whether a firmware code image of code_size bytes and a variables file (boot.firmware_vars)
+ * of vars_size bytes make one flash: a whole number of 4 KiB blocks each, together a power of
+ * two of at most 16 MiB, the layout of one OVMF build (its variables at the start of the
+ * flash, the code at its end, ending at 4 GiB). NULL when they do, else what is wrong.
+ */
+const char *spec_firmware_flash_fault(u64 code_size, u64 vars_size);
 
 /* Free everything a successful spec_load/spec_parse_string allocated; s is zeroed. */
 void spec_free(struct vm_spec *s);

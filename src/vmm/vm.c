@@ -150,6 +150,24 @@ static void vm_request_reset(struct vm *vm, const char *reason, const char *msg)
 	vm_wake(vm);
 }
 
+/* ACPI S3: every vCPU is asked to stop at once; the main loop carries it out. */
+static void vm_request_suspend(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->req_lock);
+	vm->suspend_pending = true;
+	pthread_mutex_unlock(&vm->req_lock);
+	vm_pause_all_async(vm);
+	vm_wake(vm);
+}
+
+static void vm_request_wake(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->req_lock);
+	vm->wake_pending = true;
+	pthread_mutex_unlock(&vm->req_lock);
+	vm_wake(vm);
+}
+
 void vm_report_panic(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->req_lock);
@@ -206,6 +224,12 @@ static void vm_platform_request(struct platform *p, enum platform_request req, i
 		break;
 	case PLATFORM_REQ_PANIC:
 		vm_report_panic(vm);
+		break;
+	case PLATFORM_REQ_SUSPEND:
+		vm_request_suspend(vm);
+		break;
+	case PLATFORM_REQ_WAKE:
+		vm_request_wake(vm);
 		break;
 	}
 }
@@ -332,6 +356,10 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 		return boot_linux(&vm->plat.mem, &in, bsp, err);
 	case BOOT_MULTIBOOT:
 		board_display_boot(board_pc_display(vm->board), false);
+		/* the tables for the OS (and S3's FACS); the image is loaded over them if it asks */
+		ret = board_pc_build_acpi(vm->board, &in.acpi_rsdp_gpa, err);
+		if (ret < 0)
+			return ret;
 		in.multiboot = b->image;
 		in.cmdline = b->cmdline;
 		if (b->nr_modules > ARRAY_SIZE(in.modules))
@@ -345,6 +373,9 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 		return boot_multiboot(&vm->plat.mem, &in, bsp, err);
 	case BOOT_FLAT:
 		board_display_boot(board_pc_display(vm->board), false);
+		ret = board_pc_build_acpi(vm->board, &in.acpi_rsdp_gpa, err);
+		if (ret < 0)
+			return ret;
 		in.flat = b->image;
 		in.load_address = b->load_address;
 		return boot_flat(&vm->plat.mem, &in, bsp, err);
@@ -353,6 +384,24 @@ static int vm_load_boot_image(struct vm *vm, struct cpu_state *bsp, struct err *
 		return boot_firmware(&vm->plat.mem, &in, bsp, err);
 	}
 	return err_set(err, -EINVAL, "boot: unknown boot method");
+}
+
+int vm_load_s3_resume(struct vm *vm, struct err *err)
+{
+	struct cpu_state *bsp = malloc(sizeof(*bsp));
+	int ret;
+
+	if (!bsp)
+		return err_set(err, -ENOMEM, "out of memory");
+	*bsp = *vm->vcpus[0]->power_on;
+	ret = boot_s3_resume(&vm->plat.mem, bsp, err);
+	if (ret == 0) {
+		ret = vm->accel->vcpu_set(vm->vcpus[0]->av, bsp);
+		if (ret < 0)
+			err_set(err, ret, "vcpu0: cannot set the waking state: %s", strerror(-ret));
+	}
+	free(bsp);
+	return ret;
 }
 
 int vm_load_boot(struct vm *vm, struct err *err)
@@ -376,7 +425,29 @@ int vm_load_boot(struct vm *vm, struct err *err)
 	return ret;
 }
 
-static int vm_create_vcpus(struct vm *vm, struct err *err)
+/*
+ * VM_CREATE_FOR_STATE: of what the boot loader does, only the memory layout a state needs (a
+ * firmware boot's ROM region, empty: the state's memory fills it), mapped.
+ */
+static int vm_prepare_for_state(struct vm *vm, struct err *err)
+{
+	const struct boot_spec *b = &vm->spec->boot;
+	int ret;
+
+	if (b->kind == BOOT_FIRMWARE) {
+		ret = boot_firmware_reserve(&vm->plat.mem, b->image, err);
+		if (ret < 0)
+			return ret;
+	}
+	return vm_map_ram(vm, err);
+}
+
+void vm_boot_screen(struct vm *vm)
+{
+	board_display_boot(board_pc_display(vm->board), vm->spec->boot.kind == BOOT_FIRMWARE);
+}
+
+static int vm_create_vcpus(struct vm *vm, unsigned flags, struct err *err)
 {
 	const struct vcpu_hooks *hooks = board_pc_vcpu_hooks(vm->board);
 	int ret;
@@ -389,11 +460,12 @@ static int vm_create_vcpus(struct vm *vm, struct err *err)
 		if (ret < 0)
 			return ret;
 	}
-	return vm_load_boot(vm, err);
+	return (flags & VM_CREATE_FOR_STATE) ? vm_prepare_for_state(vm, err) :
+					       vm_load_boot(vm, err);
 }
 
 int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct console *console,
-	      struct vm **out, struct err *err)
+	      unsigned flags, struct vm **out, struct err *err)
 {
 	struct accel_config cfg = { .nr_vcpus = spec->vcpus,
 				    .ram_bytes = spec->memory_mib << 20,
@@ -467,7 +539,7 @@ int vm_create(const struct vm_spec *spec, const struct accel_ops *accel, struct 
 	ret = board_pc_create(vm, &vm->board, err);
 	if (ret < 0)
 		goto err_destroy;
-	ret = vm_create_vcpus(vm, err);
+	ret = vm_create_vcpus(vm, flags, err);
 	if (ret < 0)
 		goto err_destroy;
 	*out = vm;

@@ -84,6 +84,8 @@ enum vm_event_type {
 	VM_EVENT_SHUTDOWN,  /* -> Shutdown; end and status say why */
 	VM_EVENT_POWER_BUTTON, /* vm_power_button pressed the ACPI power button */
 	VM_EVENT_PANIC,	       /* the guest reported a panic (pvpanic) */
+	VM_EVENT_SUSPENDED,    /* the guest entered ACPI S3: every vCPU stopped, RAM kept */
+	VM_EVENT_WOKEN,	       /* ... and a wake event (RTC alarm, power button) resumed it */
 };
 
 /* Cloud Hypervisor's event names: "booted", "paused", "resumed", "rebooting", ... */
@@ -146,6 +148,8 @@ struct vm {
 	char reset_reason[16]; /* "guest" or "triple-fault" */
 	char reset_msg[200];
 	unsigned panics_pending;
+	bool suspend_pending, wake_pending;
+	bool suspended; /* in ACPI S3 (main thread): the vCPUs stay stopped, time runs */
 
 	struct vm_listener listeners[VM_MAX_LISTENERS];
 	unsigned nr_listeners;
@@ -156,11 +160,23 @@ struct vm {
 };
 
 /*
+ * vm_create's flags. VM_CREATE_FOR_STATE: the VM is built to take a whole saved state (a
+ * snapshot's, a migration's) into its RAM and devices, so the boot payload is not loaded: no
+ * kernel read or decompressed, no initrd, no ACPI tables, no text-mode screen; a firmware
+ * boot gets its ROM region, empty (the state brings its bytes). A reboot loads the payload
+ * as ever.
+ */
+enum {
+	VM_CREATE_FOR_STATE = 1u << 0,
+};
+
+/*
  * Build a VM from a validated spec on the given accelerator: RAM, devices, vCPUs, the boot
- * image loaded. The VM is Created (no vCPU runs). Main thread.
+ * image loaded (unless flags has VM_CREATE_FOR_STATE). The VM is Created (no vCPU runs).
+ * Main thread.
  */
 MUST_CHECK int vm_create(const struct vm_spec *spec, const struct accel_ops *accel,
-			 struct console *console, struct vm **out, struct err *err);
+			 struct console *console, unsigned flags, struct vm **out, struct err *err);
 
 /* Attach the VM's fds (wake, timers, disks, console) to the loop, and detach. Main thread. */
 MUST_CHECK int vm_attach(struct vm *vm, struct loop *l, struct err *err);
@@ -266,9 +282,14 @@ MUST_CHECK int vm_set_link(struct vm *vm, const char *id, bool up, struct err *e
 MUST_CHECK int vm_add_nic(struct vm *vm, const struct nic_spec *ns, unsigned index, int tap_fd,
 			  struct err *err);
 
-/* Guest RAM in bytes (vm.info memory_actual_size). */
 /* The display back end (docs/display.md), or NULL when the VM has none. Main thread. */
 struct display *vm_display(struct vm *vm);
+/* Guest RAM in bytes (vm.info memory_actual_size). */
 u64 vm_memory_bytes(const struct vm *vm);
+/*
+ * The video RAM a direct boot starts with (the text mode and the VGA BIOS's font), for a state
+ * that brings none (a format 1 snapshot) into a VM made with VM_CREATE_FOR_STATE. Main thread.
+ */
+void vm_boot_screen(struct vm *vm);
 
 #endif

@@ -59,6 +59,10 @@ const char *vm_event_name(enum vm_event_type t)
 		return "power-button";
 	case VM_EVENT_PANIC:
 		return "panic";
+	case VM_EVENT_SUSPENDED:
+		return "suspended";
+	case VM_EVENT_WOKEN:
+		return "woken";
 	}
 	return "?";
 }
@@ -151,6 +155,8 @@ static int vm_stop_vcpus(struct vm *vm, struct err *err)
 
 static void vm_run_vcpus(struct vm *vm)
 {
+	if (vm->suspended)
+		return; /* in S3 they stay stopped until a wake event */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_request(vm->vcpus[i], VCPU_REQ_RUN);
 }
@@ -183,14 +189,11 @@ static void vm_ram_rewritten(struct vm *vm)
 				       vm->plat.mem.regions[i].len);
 }
 
-/* Every vCPU paused: devices, the accelerator's devices and the CPUs to power-on, boot again. */
-static int vm_reset_board(struct vm *vm, struct err *err)
+/* The accelerator's own devices and every vCPU to power-on (APs wait for SIPI). */
+static int vm_reset_accel_cpus(struct vm *vm, struct err *err)
 {
 	int ret;
 
-	pthread_mutex_lock(&vm->plat.dev_lock);
-	board_pc_reset(vm->board);
-	pthread_mutex_unlock(&vm->plat.dev_lock);
 	if (vm->accel->vm_reset) {
 		ret = vm->accel->vm_reset(vm->avm);
 		if (ret < 0)
@@ -204,6 +207,20 @@ static int vm_reset_board(struct vm *vm, struct err *err)
 			return err_set(err, ret, "%s: cannot reset %s: %s", vm->spec->name,
 				       vm->vcpus[i]->name, strerror(-ret));
 	}
+	return 0;
+}
+
+/* Every vCPU paused: devices, the accelerator's devices and the CPUs to power-on, boot again. */
+static int vm_reset_board(struct vm *vm, struct err *err)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->plat.dev_lock);
+	board_pc_reset(vm->board);
+	pthread_mutex_unlock(&vm->plat.dev_lock);
+	ret = vm_reset_accel_cpus(vm, err);
+	if (ret < 0)
+		return ret;
 	ret = vm_load_boot(vm, err);
 	if (ret < 0) {
 		err_prefix(err, "%s: reboot", vm->spec->name);
@@ -211,6 +228,57 @@ static int vm_reset_board(struct vm *vm, struct err *err)
 	}
 	vm_ram_rewritten(vm);
 	vm->reboots++;
+	vm->suspended = false;
+	return 0;
+}
+
+/*
+ * ACPI S3, every vCPU stopped: the machine sleeps with its RAM kept and its clock running, so
+ * the RTC's alarm can wake it (board_pc.c turns that into PLATFORM_REQ_WAKE). A wake event
+ * already pending and enabled wakes it at once, as the hardware does.
+ */
+static void vm_enter_s3(struct vm *vm)
+{
+	bool wake;
+
+	vm->suspended = true;
+	log_info("%s: the guest entered ACPI S3 (suspend to RAM)", vm->spec->name);
+	vm_emit(vm, VM_EVENT_SUSPENDED, "guest", "the guest entered ACPI S3");
+	pthread_mutex_lock(&vm->plat.dev_lock);
+	wake = board_pc_wake_event(vm->board);
+	pthread_mutex_unlock(&vm->plat.dev_lock);
+	if (wake) {
+		pthread_mutex_lock(&vm->req_lock);
+		vm->wake_pending = true;
+		pthread_mutex_unlock(&vm->req_lock);
+	}
+}
+
+/*
+ * Wake from S3 as a PC does: the devices of the main power well reset (the RTC and the ACPI
+ * block keep their state; WAK_STS is set), the accelerator's devices and every vCPU to
+ * power-on, and the boot vCPU starts at the FACS waking vector in real mode. No waking
+ * vector: the machine boots again.
+ */
+static int vm_leave_s3(struct vm *vm, struct err *err)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->plat.dev_lock);
+	board_pc_s3_resume(vm->board);
+	pthread_mutex_unlock(&vm->plat.dev_lock);
+	ret = vm_reset_accel_cpus(vm, err);
+	if (ret < 0)
+		return ret;
+	ret = vm_load_s3_resume(vm, err);
+	if (ret == -ENOENT) {
+		log_info("%s: %s: booting again", vm->spec->name, err->msg);
+		return vm_reset_board(vm, err);
+	}
+	if (ret < 0)
+		return ret;
+	vm->suspended = false;
+	log_info("%s: woke from ACPI S3", vm->spec->name);
 	return 0;
 }
 
@@ -267,12 +335,14 @@ void vm_carry_out_requests(struct vm *vm)
 	char msg[sizeof(vm->reset_msg)], reason[sizeof(vm->reset_reason)];
 	unsigned panics;
 	enum vm_end end;
-	bool reset;
+	bool reset, suspend, wake;
 
 	pthread_mutex_lock(&vm->req_lock);
 	end = vm->end;
 	reset = vm->reset_pending;
 	vm->reset_pending = false;
+	suspend = vm->suspend_pending;
+	vm->suspend_pending = false;
 	memcpy(msg, vm->reset_msg, sizeof(msg));
 	memcpy(reason, vm->reset_reason, sizeof(reason));
 	panics = vm->panics_pending;
@@ -287,10 +357,39 @@ void vm_carry_out_requests(struct vm *vm)
 		return;
 	if (end != VM_END_NONE) {
 		vm_enter_shutdown(vm);
-	} else if (reset) {
+		return;
+	}
+	if (reset) {
 		struct err err = { 0 };
 
 		(void)vm_reset_in_place(vm, reason, msg, s == VM_STATE_PAUSED, &err);
+		return;
+	}
+	if (suspend && !vm->suspended) {
+		struct err err = { 0 };
+
+		if (vm_stop_vcpus(vm, &err) < 0) {
+			vm_request_end(vm, VM_END_FAILED, 0, "%s", err.msg);
+			vm_enter_shutdown(vm);
+			return;
+		}
+		vm_enter_s3(vm);
+	}
+	pthread_mutex_lock(&vm->req_lock);
+	wake = vm->wake_pending;
+	vm->wake_pending = false;
+	pthread_mutex_unlock(&vm->req_lock);
+	if (wake && vm->suspended) {
+		struct err err = { 0 };
+
+		if (vm_leave_s3(vm, &err) < 0) {
+			vm_request_end(vm, VM_END_FAILED, 0, "%s", err.msg);
+			vm_enter_shutdown(vm);
+			return;
+		}
+		vm_emit(vm, VM_EVENT_WOKEN, "guest", "a wake event resumed the guest from ACPI S3");
+		if (s == VM_STATE_RUNNING)
+			vm_run_vcpus(vm);
 	}
 }
 

@@ -277,7 +277,7 @@ void vmm_destroy(struct vmm *m)
 	free(m);
 }
 
-int vmm_create_vm(struct vmm *m, struct vm_spec *spec, struct err *err)
+int vmm_create_vm(struct vmm *m, struct vm_spec *spec, unsigned flags, struct err *err)
 {
 	char why[512];
 	int ret;
@@ -299,7 +299,7 @@ int vmm_create_vm(struct vmm *m, struct vm_spec *spec, struct err *err)
 	ret = console_open(&m->spec.serial, m->spec.name, &m->console, err);
 	if (ret < 0)
 		goto err_free_spec;
-	ret = vm_create(&m->spec, m->accel, m->console, &m->vm, err);
+	ret = vm_create(&m->spec, m->accel, m->console, flags, &m->vm, err);
 	if (ret < 0) {
 		err_prefix(err, "%s: cannot create the VM", m->spec.name);
 		goto err_close_console;

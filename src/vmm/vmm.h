@@ -47,9 +47,10 @@ void vmm_destroy(struct vmm *m);
  * Create the VM from a validated spec, which the vmm takes over (*spec is zeroed; freed with
  * the VM): choose the accelerator, open the serial console, build the VM (Created) and attach
  * it to the loop. -EEXIST if a VM exists, -ENODEV if the spec's accelerator is not available
- * on this host, other negative errnos if the VM cannot be built; err says why.
+ * on this host, other negative errnos if the VM cannot be built; err says why. flags are
+ * vm_create's (VM_CREATE_FOR_STATE for a VM that takes a snapshot's or a migration's state).
  */
-MUST_CHECK int vmm_create_vm(struct vmm *m, struct vm_spec *spec, struct err *err);
+MUST_CHECK int vmm_create_vm(struct vmm *m, struct vm_spec *spec, unsigned flags, struct err *err);
 /* Boot the VM: vm_boot. -ENOENT if there is none. */
 MUST_CHECK int vmm_boot_vm(struct vmm *m, struct err *err);
 /* Stop and destroy the VM, close its console. -ENOENT if there is none. */

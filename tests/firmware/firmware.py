@@ -22,14 +22,29 @@ usage: firmware.py VMM BUILD_IMAGES_SH DEFAULT_GUEST_DIR CASE
                   loads the bzImage, initramfs and command line from fw_cfg's kernel items and
                   enters the kernel; the marker, the command line in the kernel's log, ACPI
                   power-off; on pc and q35
+  ovmf-kernel     Debian's OVMF (OVMF_CODE_4M.fd with a per-VM copy of OVMF_VARS_4M.fd in
+                  boot.firmware_vars) on q35 boots boot.kernel through fw_cfg: the kernel's EFI
+                  stub loads the initrd OVMF serves, Linux runs on EFI with the VMM's ACPI
+                  tables (OEM VMMVMM, installed by OVMF from etc/table-loader) to the marker,
+                  ACPI power-off; OVMF wrote its variable store through to the file
+  ovmf-vars       a variable the guest writes through efivarfs survives a restart of the VMM
+                  with the same variables file (the bytes are in the file after the first
+                  run); a fresh copy of OVMF_VARS_4M.fd does not have it
+  ovmf-esp        OVMF boots an EFI boot loader from a GPT disk: systemd-boot as
+                  \\EFI\\BOOT\\BOOTX64.EFI on the EFI system partition of a disk on the
+                  ICH9 AHCI controller loads the kernel and initrd from the ESP with its
+                  entry's command line, to the marker
+  ovmf-esp-virtio the same from a virtio-blk disk (OVMF's driver accepts no SIZE_MAX and reads
+                  the kernel in one 14 MiB segment: docs/security.md, virtio-blk)
   linux-q35       the kernel booted directly (no firmware) on both machines: on pc Linux finds
                   the HPET in the ACPI tables and no MCFG; on q35 it also finds the MCFG
                   table and uses the ECAM window, and the PCI functions of the Q35 chipset
 
-Skips (77) when the guest, the firmware or an image tool is missing. Every vmm started is
+Skips (77) when the guest, the firmware (seabios, ovmf) or an image tool is missing. Every vmm started is
 killed when a case fails or times out. Timeout per boot: $VMM_FIRMWARE_TIMEOUT (default 300 s).
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,13 +53,15 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "integration"))
 from api_client import Api, wait_socket  # noqa: E402
-from guest_shell import CSI  # noqa: E402
+from guest_shell import CSI, GuestError, LinuxGuest  # noqa: E402
 from harness import VM, fail, skip  # noqa: E402
 
 vmm, build_images, default_guest, case = sys.argv[1:5]
 TIMEOUT = float(os.environ.get("VMM_FIRMWARE_TIMEOUT", "300"))
 MARKER = "VMM-GUEST-READY"
 SEABIOS = "/usr/share/seabios/bios.bin"
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 BANNER = "SeaBIOS (version"
 
 guest = os.path.abspath(os.environ.get("VMM_GUEST_DIR") or default_guest)
@@ -53,11 +70,16 @@ initrd = os.path.join(guest, "initramfs.cpio.gz")
 for f in (kernel, initrd):
     if not os.path.exists(f):
         skip(f"{f} is missing: the default guest is not built (scripts/build-guest.sh)")
-if not os.path.exists(SEABIOS):
+if not case.startswith("ovmf") and not os.path.exists(SEABIOS):
     skip(f"{SEABIOS} is missing (scripts/deps.sh test installs seabios)")
+if case.startswith("ovmf"):
+    for f in (OVMF_CODE, OVMF_VARS):
+        if not os.path.exists(f):
+            skip(f"{f} is missing (scripts/deps.sh test installs ovmf)")
 
 work = tempfile.mkdtemp(prefix="vmm-firmware-")
 vms = []
+guests = []
 
 
 class FirmwareVM(VM):
@@ -237,6 +259,116 @@ def case_linux_q35():
         print(f"ok: machine {machine}: " + "; ".join(want[machine]))
 
 
+def ovmf_vars_copy(name):
+    """A per-VM copy of OVMF's variable store template."""
+    path = image(name)
+    shutil.copyfile(OVMF_VARS, path)
+    return path
+
+
+def case_ovmf_kernel():
+    cmdline = "console=ttyS0 panic=-1 no_timer_check vmm.poweroff vmm.ovmf=yes"
+    vars_path = ovmf_vars_copy("ovmf-vars.fd")
+    boot = {"firmware": OVMF_CODE, "firmware_vars": vars_path, "kernel": kernel,
+            "initrd": initrd, "cmdline": cmdline}
+    vm = start([], boot=boot, machine="q35")
+    wait(vm, MARKER)
+    check_before(vm, "EFI stub: Loaded initrd", "Linux version")
+    check_before(vm, "efi: EFI v", MARKER)
+    check_before(vm, "Command line: " + cmdline, MARKER)
+    for table in ("FACP", "APIC", "HPET", "MCFG"):
+        check_before(vm, f"ACPI: {table} ", MARKER)
+    text = vm.serial_text()
+    if "ACPI: FACP" not in text or "VMMVMM" not in text[text.find("ACPI: FACP"):][:120]:
+        vm.kill()
+        fail(f"the FADT is not the VMM's (OEM VMMVMM):\n{text[:6000]}")
+    vm.expect_exit(0, stderr_has="the guest powered off", timeout=TIMEOUT)
+    err = vm.stderr_text()
+    if "of firmware variables at 0xffc00000-0xffc83fff" not in err:
+        fail(f"no variable store below the code in vmm's log:\n{err[-3000:]}")
+    with open(OVMF_VARS, "rb") as a, open(vars_path, "rb") as b:
+        if a.read() == b.read():
+            fail(f"OVMF wrote nothing to its variable store {vars_path}")
+    print(f"ok: machine q35: OVMF -> EFI stub (fw_cfg kernel and initrd) -> Linux on EFI with "
+          f"the VMM's ACPI tables -> {MARKER}; OVMF's variable writes reached {vars_path}")
+
+
+EFI_GUID = "3d3c4a52-7a1c-4bd6-9f2c-56d1a8e0b6b1"  # this test's own vendor GUID
+EFIVARS = "/sys/firmware/efi/efivars"
+
+
+def ovmf_guest(vars_path):
+    """The default guest's shell under OVMF on q35 with the variable store vars_path."""
+    boot = {"firmware": OVMF_CODE, "firmware_vars": vars_path, "kernel": kernel,
+            "initrd": initrd, "cmdline": "console=ttyS0 panic=-1 no_timer_check"}
+    g = LinuxGuest(kernel, initrd, vmm=vmm, extra_spec={"boot": boot, "machine": "q35"})
+    guests.append(g)
+    g.wait_ready(TIMEOUT)
+    rc, out = g.run(f"grep -c efivarfs /proc/mounts; ls {EFIVARS} | grep -c -")
+    lines = out.split()
+    if rc != 0 or len(lines) != 2 or lines[0] != "1" or int(lines[1]) < 1:
+        fail(f"efivarfs is not mounted with variables in the guest (status {rc}):\n{out}\n"
+             f"{g.text()[-3000:]}")
+    return g
+
+
+def read_var(g, name):
+    """The value of EFI variable name (without its 4-byte attributes), or None."""
+    rc, out = g.run(f"f={EFIVARS}/{name}-{EFI_GUID}; [ -e $f ] && tail -c +5 $f")
+    return out if rc == 0 else None
+
+
+def case_ovmf_vars():
+    token = f"vmm-ovmf-{os.getpid()}-{int(time.time())}"
+    name = "VmmTestToken"
+    vars_path = ovmf_vars_copy("ovmf-vars.fd")
+    g = ovmf_guest(vars_path)
+    if read_var(g, name) is not None:
+        fail(f"{name} exists before the guest wrote it")
+    # attributes 7: non-volatile, boot service and runtime access; one write() for the whole
+    rc, out = g.run(f"printf '\\007\\000\\000\\000{token}' > {EFIVARS}/{name}-{EFI_GUID}")
+    if rc != 0 or read_var(g, name) != token:
+        fail(f"the guest could not write {name} (status {rc}): {out}\n{g.text()[-3000:]}")
+    if g.poweroff(TIMEOUT) != 0:
+        fail(f"power-off: exit status {g.proc.returncode}")
+    with open(vars_path, "rb") as f:
+        if token.encode() not in f.read():
+            fail(f"the token is not in {vars_path} after the first run")
+    print(f"ok: the guest wrote {name}={token}; the bytes are in {vars_path}")
+
+    g = ovmf_guest(vars_path)
+    got = read_var(g, name)
+    if got != token:
+        fail(f"after the restart {name} is {got!r}, expected {token!r}\n{g.text()[-3000:]}")
+    g.poweroff(TIMEOUT)
+    print(f"ok: after a restart of the VMM with the same variables file, {name}={token}")
+
+    g = ovmf_guest(ovmf_vars_copy("ovmf-vars-fresh.fd"))
+    got = read_var(g, name)
+    if got is not None:
+        fail(f"a fresh copy of {OVMF_VARS} has {name}={got!r}")
+    g.poweroff(TIMEOUT)
+    print(f"ok: a fresh copy of {os.path.basename(OVMF_VARS)} does not have {name}")
+
+
+def case_ovmf_esp(bus="ahci"):
+    images("esp")
+    boot = {"firmware": OVMF_CODE, "firmware_vars": ovmf_vars_copy(f"vars-esp-{bus}.fd")}
+    vm = start([{"path": image("esp.img"), "format": "raw", "bus": bus, "readonly": True}],
+               boot=boot, machine="q35")
+    wait(vm, MARKER)
+    # OVMF names an AHCI disk by its IDENTIFY model, a virtio-blk disk "UEFI Misc Device"
+    check_before(vm, 'BdsDxe: starting Boot0001 "UEFI VMM HARDDISK' if bus == "ahci" else
+                 'BdsDxe: starting Boot0001 "UEFI Misc Device', "Linux version")
+    check_before(vm, "efi: EFI v", MARKER)
+    # systemd-boot's entry: its options, after the initrd= it adds for the kernel's EFI stub
+    check_before(vm, "Command line: initrd=\\initrd.img console=ttyS0", "vmm.boot=efi")
+    check_before(vm, "vmm.boot=efi", MARKER)
+    vm.kill()
+    print(f"ok: OVMF -> systemd-boot from the ESP of a GPT disk on {bus} -> Linux on EFI -> "
+          f"{MARKER}")
+
+
 CASES = {
     "seabios-ahci": case_seabios_ahci,
     "seabios-virtio": case_seabios_virtio,
@@ -246,6 +378,10 @@ CASES = {
     "seabios-q35": case_seabios_q35,
     "seabios-kernel": case_seabios_kernel,
     "linux-q35": case_linux_q35,
+    "ovmf-kernel": case_ovmf_kernel,
+    "ovmf-vars": case_ovmf_vars,
+    "ovmf-esp": case_ovmf_esp,
+    "ovmf-esp-virtio": lambda: case_ovmf_esp("virtio"),
 }
 
 try:
@@ -254,7 +390,11 @@ try:
     t0 = time.monotonic()
     CASES[case]()
     print(f"{case}: {time.monotonic() - t0:.1f} s")
+except GuestError as e:
+    fail(f"{case}: {e}\n{guests[-1].text()[-3000:] if guests else ''}")
 finally:
     for v in vms:
         v.kill()
+    for g in guests:
+        g.close()
     subprocess.run(["rm", "-rf", work])

@@ -2,14 +2,14 @@
 /*
  * libFuzzer target for the device-state loader (src/vmm/state.c and every device's table and
  * post_load checks): a test platform carries one of each device type (UART, RTC, i8042, ACPI PM,
- * PCI host and PIIX, PIC, PIT, IOAPIC, local APIC, HPET, test device, pvpanic, VGA, AHCI with a
- * disk, virtio-blk, e1000 and virtio-net on a recording back end), all on the platform's device
- * list. An input that is a record set ("VMSS") is checked and loaded as a whole machine state
- * (platform_state_check / _load); one that is a single record ("VMSR") goes to the device of its
- * type, or to a struct cpu_state. After a load succeeds, the devices are saved again and then
- * driven a little (register reads and writes, interrupt acknowledges, virtual time moving so
- * their timers fire), so a state that passes the checks but breaks a device's invariants shows
- * up; then everything is reset.
+ * PCI host and PIIX, PIC, PIT, IOAPIC, local APIC, HPET, test device, PC and PCI test devices,
+ * pvpanic, VGA, AHCI with a disk, virtio-blk, e1000 and virtio-net on a recording back end), all
+ * on the platform's device list. An input that is a record set ("VMSS") is checked and loaded as
+ * a whole machine state (platform_state_check / _load); one that is a single record ("VMSR")
+ * goes to the device of its type, or to a struct cpu_state. After a load succeeds, the devices
+ * are saved again and then driven a little (register reads and writes, interrupt acknowledges,
+ * virtual time moving so their timers fire), so a state that passes the checks but breaks a
+ * device's invariants shows up; then everything is reset.
  *
  * `fuzz_state_replay --write-seeds DIR` (or the libFuzzer binary with that argument) writes a
  * seed corpus into DIR instead: a driven machine's state set and each device's record.
@@ -26,6 +26,7 @@
 #include "devices/lapic.h"
 #include "devices/pc_testdev.h"
 #include "devices/pci.h"
+#include "devices/pci_testdev.h"
 #include "devices/pic.h"
 #include "devices/piix.h"
 #include "devices/pit.h"
@@ -124,6 +125,8 @@ static void fuzz_machine_init(void)
 	struct pc_testdev_config ptc = { .name = "pc-testdev" };
 	struct irq_line pt_irqs[PC_TESTDEV_NR_IRQS] = { 0 };
 	struct pc_testdev *pt;
+	struct pci_testdev_config qtc = { .name = "pci-testdev", .assign_bars = true };
+	struct pci_testdev *qt;
 	struct pvpanic_config pvc = { .name = "pvpanic", .port = PVPANIC_DEFAULT_PORT };
 	struct pvpanic *pv;
 	struct ahci *a;
@@ -156,8 +159,10 @@ static void fuzz_machine_init(void)
 	    e1000_create(p, &ec, &e, NULL) || pci_host_add(fm.host, e1000_pci(e), 6, 0, NULL) ||
 	    virtio_net_create(p, &nc, &vn, NULL) ||
 	    pci_host_add(fm.host, virtio_net_pci(vn), 7, 0, NULL) ||
-	    vga_create(p, fm.host, &vgc, &fm.vga, NULL))
+	    vga_create(p, fm.host, &vgc, &fm.vga, NULL) || pci_testdev_create(p, &qtc, &qt, NULL) ||
+	    pci_host_add(fm.host, pci_testdev_pci(qt), 2, 0, NULL))
 		abort();
+	pci_testdev_assign_bars(qt);
 	fuzz_add(&lapic_device_ops, fm.lapic, "lapic0");
 	fuzz_add(&ioapic_device_ops, io, "ioapic");
 	fuzz_add(&pic_device_ops, fm.pic, "pic");
@@ -177,6 +182,7 @@ static void fuzz_machine_init(void)
 	fuzz_add(&e1000_device_ops, e, "net0");
 	fuzz_add(&virtio_net_device_ops, vn, "net1");
 	fuzz_add(&vga_device_ops, fm.vga, "vga0");
+	fuzz_add(&pci_testdev_device_ops, qt, "pci-testdev");
 	fm.ready = true;
 }
 
@@ -184,12 +190,34 @@ static void fuzz_machine_init(void)
 static void fuzz_drive(void)
 {
 	struct platform *p = &fm.tp.p;
-	static const u16 ports[] = { 0x20,  0x21,  0xa0,  0xa1,	 0x40,	0x42, 0x61, 0x3f8,
-				     0x3f9, 0x3fa, 0x3fd, 0x3fe, 0x60,	0x64, 0x71, 0x600,
-				     0x604, 0x608, 0x620, 0x4d0, 0xcfc, 0xe0 };
-	static const u64 mmio[] = { IOAPIC_DEFAULT_BASE + 0x10, HPET_DEFAULT_BASE + 0xf0,
-				    HPET_DEFAULT_BASE + 0x100, TESTDEV_DEFAULT_MMIO_GPA,
-				    PC_TESTDEV_IOMEM_GPA };
+	static const u16 ports[] = { 0x20,
+				     0x21,
+				     0xa0,
+				     0xa1,
+				     0x40,
+				     0x42,
+				     0x61,
+				     0x3f8,
+				     0x3f9,
+				     0x3fa,
+				     0x3fd,
+				     0x3fe,
+				     0x60,
+				     0x64,
+				     0x71,
+				     0x600,
+				     0x604,
+				     0x608,
+				     0x620,
+				     0x4d0,
+				     0xcfc,
+				     0xe0,
+				     PCI_TESTDEV_BAR1_PORT + PCI_TESTDEV_HDR_WIDTH };
+	static const u64 mmio[] = {
+		IOAPIC_DEFAULT_BASE + 0x10, HPET_DEFAULT_BASE + 0xf0,
+		HPET_DEFAULT_BASE + 0x100,  TESTDEV_DEFAULT_MMIO_GPA,
+		PC_TESTDEV_IOMEM_GPA,	    PCI_TESTDEV_BAR0_GPA + PCI_TESTDEV_HDR_COUNT
+	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(ports); i++)
 		(void)bus_read(&p->pio, ports[i], 1);

@@ -10,7 +10,8 @@
 # 77 skip (meson): /dev/kvm cannot be opened for a kvm run, or vmm reports KVM as not
 # available (its exit status 3 with "not available" on stderr). The BT engine needs nothing
 # from the host, so a bt run never skips. The serial log goes to a private temporary file so
-# the kvm and bt runs of one program can run in parallel.
+# the kvm and bt runs of one program can run in parallel. With RUN_GUEST_WANT_STDERR set, vmm's
+# stderr must also contain that text (what the VMM logs about the run).
 set -u
 
 if [ $# -lt 4 ]; then
@@ -66,6 +67,10 @@ if [ "$status" -ne "$want_status" ]; then
 fi
 if ! grep -qF -- "$want_text" "$log"; then
 	echo "FAIL: serial output lacks \"$want_text\""
+	fail=1
+fi
+if [ -n "${RUN_GUEST_WANT_STDERR:-}" ] && ! grep -qF -- "$RUN_GUEST_WANT_STDERR" "$tmp/stderr"; then
+	echo "FAIL: stderr lacks \"$RUN_GUEST_WANT_STDERR\""
 	fail=1
 fi
 [ "$fail" -eq 0 ] && echo "PASS"

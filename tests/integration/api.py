@@ -18,6 +18,7 @@ usage: api.py VMM GUEST_DIR SOURCE_ROOT CASE
               bad requests, no tools, no backdoor
   openapi     every path of config/vmm-api.yaml answers with its documented method, and every
               endpoint the server lists is documented
+  s3          the guest's ACPI S3 sleep and RTC wake as suspended and woken on vm.events
 
 The guest (tests/integration/guests/api_guest.S) prints "boot", then dots while it runs, and
 "nmi" from its NMI handler. VMM_TEST_ACCEL picks the accelerator (kvm cases skip without KVM)."""
@@ -619,8 +620,37 @@ def case_guestinfo():
         v.kill()
 
 
+# ------------------------------------------------------------------------------ s3
+
+def case_s3():
+    """ACPI S3 on the event stream: the tiny S3 guest (tests/guests/s3.S) sleeps, its RTC alarm
+    wakes it at the FACS waking vector, it prints its marker and exits; an orchestrator
+    following vm.events sees booted, suspended, woken, once each and in that order."""
+    require_accel()
+    binary = os.path.join(os.path.dirname(guests), "guests", "s3.bin")
+    v = ApiVMM()
+    api = v.api
+    try:
+        api.must("PUT", "vm.create", 204,
+                 body=v.spec(boot={"flat": binary, "load_address": "0x7c00"},
+                             debug={"exit_port": "0xf4"}))
+        th, seen = api.follow_events()
+        api.must("PUT", "vm.boot", 204)
+        status = v.wait_exit(60)
+        th.join(10)
+        check(status == 0 and "resumed from S3" in v.serial_text(),
+              f"exit status {status}", f"serial: {v.serial_text()!r}", f"stderr: {v.stderr()}")
+        want = ["booted", "suspended", "woken"]
+        check([e for e in seen if e in want] == want, f"events {seen}, want {want} in order",
+              f"stderr: {v.stderr()}")
+        print(f"ok: events {seen}")
+    finally:
+        v.kill()
+
+
 cases = {"endpoints": case_endpoints, "transport": case_transport, "sockets": case_sockets,
-         "openapi": case_openapi, "counters": case_counters, "guestinfo": case_guestinfo}
+         "openapi": case_openapi, "counters": case_counters, "guestinfo": case_guestinfo,
+         "s3": case_s3}
 if case not in cases:
     print(__doc__)
     sys.exit(2)

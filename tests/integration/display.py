@@ -26,6 +26,12 @@ Cases:
             is then migrated over a unix socket to a third: screen-text and the PNG
             screenshot in each equal the source's, and the guest never writes the screen
             again (it waits in hlt).
+  redraw    a guest redrawing its framebuffer all the time, checking each pixel still holds
+            the frame before, migrates (downtime_ms 1: the framebuffer's dirty log drives the
+            rounds and the final copy); at the destination it finds no stale pixel for 32
+            frames; paused, its screen is the frame being drawn and the one before it, and a
+            fresh render (the paused VM snapshotted and restored in a new process) equals that
+            screenshot.
 
 usage: display.py VMM VMMCTL GUEST_DIR CASE"""
 import os
@@ -231,10 +237,53 @@ def case_seabios():
     print(f"ok: {lines[0]!r} and 'No bootable device' on the VGA text screen")
 
 
+def api_screenshot(v, path):
+    """vmmctl screenshot of a snaptest.Vmm, decoded."""
+    vmmctl(v.api_path, "screenshot", path)
+    with open(path, "rb") as f:
+        return pngread.read_rgb(f.read())
+
+
+def migrate(src, name, tmp, downtime_ms=None):
+    """Migrate the VM of src (a snaptest.Vmm) over a unix socket to a new one, returned once it
+    runs there and src exited 0."""
+    import threading
+
+    import snaptest
+    mig = snaptest.Vmm(vmm, [], name + "-mig", tmp)
+    mig.wait_api()
+    listen = os.path.join(tmp, name + "-mig.sock")
+    result = {}
+
+    def receive():
+        result["r"] = mig.api.put(
+            "vm.receive-migration",
+            {"receiver_url": "unix:" + listen,
+             "set": [f"serial.path={mig.serial_path}"]}, timeout=300)
+
+    t = threading.Thread(target=receive)
+    t.start()
+    deadline = time.monotonic() + 30
+    while not os.path.exists(listen):
+        if time.monotonic() > deadline:
+            fail(f"{name}: the destination does not listen\n{mig.stderr()}")
+        time.sleep(0.02)
+    body = {"destination_url": "unix:" + listen}
+    if downtime_ms is not None:
+        body["downtime_ms"] = downtime_ms
+    r = src.api.put("vm.send-migration", body, timeout=300)
+    t.join(60)
+    if r.status != 204 or result.get("r") is None or result["r"].status != 204:
+        fail(f"{name}: the migration: {r!r} {result.get('r')!r}\n{src.stderr()}\n"
+             f"{mig.stderr()}")
+    if src.wait_exit(60) != 0:
+        fail(f"{name}: the source of the migration did not exit 0\n{src.stderr()}")
+    return mig
+
+
 def case_carry():
     import json
     import tempfile
-    import threading
 
     import snaptest
     if not os.path.exists(ROM):
@@ -243,10 +292,7 @@ def case_carry():
     tmp = tempfile.mkdtemp(prefix="vmm-display-carry-")
 
     def shot_and_text(v, name, text):
-        path = os.path.join(tmp, name + ".png")
-        vmmctl(v.api_path, "screenshot", path)
-        with open(path, "rb") as f:
-            shot = pngread.read_rgb(f.read())
+        shot = api_screenshot(v, os.path.join(tmp, name + ".png"))
         return shot, vmmctl(v.api_path, "screen-text").stdout if text else None
 
     def same(v, name, want, text):
@@ -290,32 +336,7 @@ def case_carry():
             dst.open_console()
             same(dst, guest + "-restored", want, text)
             print(f"ok: {guest}: the restored VM's screen equals the source's")
-            mig = snaptest.Vmm(vmm, [], guest + "-mig", tmp)
-            mig.wait_api()
-            listen = os.path.join(tmp, guest + "-mig.sock")
-            result = {}
-
-            def receive():
-                result["r"] = mig.api.put(
-                    "vm.receive-migration",
-                    {"receiver_url": "unix:" + listen,
-                     "set": [f"serial.path={mig.serial_path}"]}, timeout=300)
-
-            t = threading.Thread(target=receive)
-            t.start()
-            deadline = time.monotonic() + 30
-            while not os.path.exists(listen):
-                if time.monotonic() > deadline:
-                    fail(f"{guest}: the destination does not listen\n{mig.stderr()}")
-                time.sleep(0.02)
-            r = dst.api.put("vm.send-migration", {"destination_url": "unix:" + listen},
-                            timeout=300)
-            t.join(60)
-            if r.status != 204 or result.get("r") is None or result["r"].status != 204:
-                fail(f"{guest}: the migration: {r!r} {result.get('r')!r}\n{dst.stderr()}\n"
-                     f"{mig.stderr()}")
-            if dst.wait_exit(60) != 0:
-                fail(f"{guest}: the source of the migration did not exit 0\n{dst.stderr()}")
+            mig = migrate(dst, guest, tmp)
             same(mig, guest + "-migrated", want, text)
             if "video RAM" in src.stderr() + dst.stderr() + mig.stderr():
                 fail(f"{guest}: a video RAM warning:\n{src.stderr()}{dst.stderr()}")
@@ -324,6 +345,95 @@ def case_carry():
     finally:
         snaptest.kill_all()
 
+
+def redraw_frames(shot):
+    """The frames of vga_redraw.S on a screen, as runs [frame, pixels] in pixel order; every
+    pixel's blue must be its row."""
+    w, h, rows = shot
+    if (w, h) != (640, 480):
+        fail(f"screenshot is {w}x{h}, not 640x480")
+    runs = []
+    for y in range(h):
+        row = rows[y]
+        for x in range(0, len(row), 3):
+            if row[x + 2] != y & 0xff:
+                fail(f"pixel ({x // 3}, {y}) is {row[x:x + 3].hex()}: not the guest's row {y}")
+            k = row[x] << 8 | row[x + 1]
+            if runs and runs[-1][0] == k:
+                runs[-1][1] += 1
+            else:
+                runs.append([k, 1])
+    return runs
+
+
+def case_redraw():
+    """A guest that redraws the framebuffer all the time, checking each pixel holds the frame
+    before as it goes (vga_redraw.S), is migrated (the dirty log of the framebuffer BAR decides
+    which pages each round and the final copy resend): at the destination it goes on for 32
+    frames more without finding a stale pixel; paused, its screen holds frame k up to some pixel
+    and k - 1 after it, and a fresh render (the paused VM snapshotted and restored in a new
+    process) equals that screenshot."""
+    import json
+    import re
+    import tempfile
+
+    import snaptest
+    tmp = tempfile.mkdtemp(prefix="vmm-display-redraw-")
+
+    def wait_text(v, c, what, ok):
+        deadline = time.monotonic() + TIMEOUT
+        while not ok(c.text()):
+            if "STALE" in c.text():
+                fail(f"the guest found a stale pixel {what}: {c.text()!r}\n{v.stderr()}")
+            if time.monotonic() > deadline or v.proc.poll() is not None:
+                fail(f"{what}: {c.text()!r}\n{v.stderr()}")
+            time.sleep(0.05)
+
+    try:
+        spec = flat_spec(f"{guests}/vga_redraw.bin", display={"type": "headless"},
+                         serial={"target": "unix", "path": "/nonexistent"})
+        spec_path = os.path.join(tmp, "redraw.json")
+        with open(spec_path, "w") as f:
+            json.dump(spec, f)
+        src = snaptest.Vmm(vmm, [spec_path, "--set", "serial.path=@SERIAL@"], "redraw-src", tmp)
+        src.wait_api()
+        c = src.open_console()
+        wait_text(src, c, "before the migration", lambda t: "drawn" in t)
+        # 1 ms: the least the API takes, so rounds go on while the guest redraws
+        mig = migrate(src, "redraw", tmp, downtime_ms=1)
+        m = re.search(r"sent in (\d+) rounds \(([a-z ]+)\)", src.stderr())
+        if not m:
+            fail(f"no migration summary in the source's log:\n{src.stderr()}")
+        if "STALE" in c.text():
+            fail(f"the guest found a stale pixel before the switch: {c.text()!r}")
+        mc = mig.open_console()
+        wait_text(mig, mc, "after the migration", lambda t: t.count("f") >= 2)
+        vmmctl(mig.api_path, "pause")
+        if "STALE" in mc.text():
+            fail(f"the guest found a stale pixel after the migration: {mc.text()!r}")
+        shot = api_screenshot(mig, os.path.join(tmp, "migrated.png"))
+        runs = redraw_frames(shot)
+        k = runs[0][0]
+        if k == 0 or len(runs) > 2 or (len(runs) == 2 and runs[1][0] != (k - 1) & 0xffff):
+            fail(f"the migrated screen is not one frame and the one before: runs {runs[:8]!r}")
+        snap = os.path.join(tmp, "snap")
+        r = mig.api.put("vm.snapshot", {"destination_url": "file://" + snap, "resume": False},
+                        timeout=300)
+        if r.status != 204:
+            fail(f"vm.snapshot: {r!r}\n{mig.stderr()}")
+        mig.kill()
+        fresh = snaptest.Vmm(vmm, ["--restore", snap, "--paused",
+                                   "--set", "serial.path=@SERIAL@"], "redraw-fresh", tmp)
+        fresh.wait_api()
+        fresh.open_console()
+        rgb_equal(shot, api_screenshot(fresh, os.path.join(tmp, "fresh.png")),
+                  "the fresh render")
+        fresh.kill()
+        print(f"ok: migrated while redrawing ({m.group(1)} rounds, {m.group(2)}); no stale pixel "
+              f"in 32 frames after; paused at frame {k} ({len(runs)} frame(s) on the screen); a "
+              f"fresh render equals the screenshot")
+    finally:
+        snaptest.kill_all()
 
 if case == "text":
     if not os.path.exists(ROM):
@@ -373,5 +483,7 @@ elif case == "seabios":
     case_seabios()
 elif case == "carry":
     case_carry()
+elif case == "redraw":
+    case_redraw()
 else:
     fail(f"unknown case {case}")

@@ -15,6 +15,10 @@ usage: linux_mgmt.py VMM DEFAULT_GUEST_DIR CASE
                 by less than the host's time minus the time spent paused
   panic         generic kernel: a kernel panic (sysrq c) is reported through pvpanic as a
                 "panic" event; with panic=-1 the guest then resets and boots again
+  s3            generic kernel, 2 vCPUs: `echo mem > /sys/power/state` with a 3 s RTC
+                wakealarm enters ACPI S3 and wakes at the FACS waking vector (dmesg says
+                both), a shell answers after it with both CPUs online again; the events say
+                suspended then woken
 
 Skips (77) when the guest is not built. Timeouts: $VMM_LINUX_TIMEOUT (default 600) per boot."""
 import os
@@ -34,9 +38,9 @@ timeout = float(os.environ.get("VMM_LINUX_TIMEOUT", "600"))
 initrd = os.path.join(gdir, "initramfs.cpio.gz")
 
 
-def boot(flavour, cmdline="console=ttyS0 panic=-1 no_timer_check"):
+def boot(flavour, cmdline="console=ttyS0 panic=-1 no_timer_check", vcpus=1):
     g = LinuxGuest(os.path.join(gdir, f"vmlinuz-{flavour}"), initrd, cmdline=cmdline,
-                   vmm=vmm, accel="bt", api=True, log=sys.stdout)
+                   vmm=vmm, accel="bt", api=True, log=sys.stdout, vcpus=vcpus)
     wait_socket(g.api_path, g.proc)
     return g, Api(g.api_path)
 
@@ -184,7 +188,42 @@ def case_panic():
         g.close()
 
 
+def case_s3():
+    g, api = boot("generic", vcpus=2)
+    try:
+        g.wait_ready(timeout)
+        status, out = g.run("cat /sys/power/state /sys/power/mem_sleep", 120)
+        if status != 0 or "mem" not in out or "[deep]" not in out:
+            fail(f"the guest offers no S3 (mem, deep): {out!r}")
+        # busybox has no rtcwake: the RTC class's wakealarm is what it sets
+        status, out = g.run("echo +3 > /sys/class/rtc/rtc0/wakealarm && "
+                            "echo mem > /sys/power/state; echo slept=$?", timeout)
+        if "slept=0" not in out:
+            fail(f"echo mem > /sys/power/state failed: {out!r}\n{g.stderr_text()}")
+        status, dmesg = g.run("dmesg | grep -E 'ACPI: PM|PM: suspend'", 120)
+        for want in ("Preparing to enter system sleep state S3",
+                     "Waking up from system sleep state S3", "PM: suspend exit"):
+            if want not in dmesg:
+                fail(f"dmesg lacks {want!r}: {dmesg!r}")
+        status, out = g.run("echo alive-$((40 + 2)); cat /sys/devices/system/cpu/online", 120)
+        if status != 0 or "alive-42" not in out or "0-1" not in out:
+            fail(f"no shell or not both CPUs after the resume: {out!r}")
+        evs = events(api)
+        names = [e for e, _ in evs if e in ("suspended", "woken")]
+        if names != ["suspended", "woken"]:
+            fail(f"events {evs}: want suspended then woken")
+        err = g.stderr_text()
+        if "guest entered S3" not in err or "woke from ACPI S3" not in err:
+            fail(f"the VMM log lacks the S3 sleep or the wake:\n{err}")
+        poweroff(g)
+        print("\nPASS: echo mem > /sys/power/state with a 3 s RTC wakealarm: S3 entered and "
+              "left (dmesg), a shell and both CPUs after it; events suspended, woken")
+    finally:
+        g.close()
+
+
 cases = {"power-button": case_power_button, "reboot": case_reboot, "pause": case_pause,
+         "s3": case_s3,
          "panic": case_panic}
 if case not in cases:
     print(__doc__)

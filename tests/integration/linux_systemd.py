@@ -59,8 +59,11 @@ try:
         boot_s = g.login(SYSTEMD_LOGIN, timeout)
     except GuestError as e:
         fail(str(e))
-    status, out = g.run("systemctl is-system-running; systemctl --failed --no-legend "
-                        "--plain | cut -d' ' -f1", 120)
+    # The login prompt comes before every start-up job has finished (getty is not ordered
+    # after them; on a loaded host networkd's DHCP and its wait-online may still run):
+    # is-system-running --wait answers once the boot is over, bounded by the guest's timeout.
+    status, out = g.run("timeout 100 systemctl is-system-running --wait; systemctl --failed "
+                        "--no-legend --plain | cut -d' ' -f1", 120)
     lines = out.split("\n")
     if not lines or lines[0] not in ("running", "degraded"):
         fail(f"systemctl is-system-running: {out!r}")

@@ -223,6 +223,84 @@ def case_firmware():
     print("ok: boot.firmware runs the image from the reset vector")
 
 
+def validate(spec, argv_prefix=()):
+    """`vmm validate` of spec (written to WORK_DIR/CASE/validate.json): (status, output)."""
+    d = os.path.join(work, case)
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "validate.json")
+    with open(path, "w") as f:
+        json.dump(spec, f)
+    p = subprocess.run([*argv_prefix, vmm, "validate", path], capture_output=True, text=True,
+                       timeout=60)
+    return p.returncode, p.stdout + p.stderr
+
+
+def case_firmware_vars():
+    # boot.firmware_vars: the variables file must open for writing and fit the code image
+    # (together a power-of-two flash); each refusal names the key. The 64 KiB ROM takes a
+    # 64 KiB store, which runs (the ROM ignores it; firmware-ovmf-vars shows the flash work).
+    d = os.path.join(work, case, "vars")
+    os.makedirs(d, exist_ok=True)
+
+    def spec(vars_path):
+        return {"memory_mib": 16, "accel": "bt", "serial": {"target": "stdio"},
+                "debug": {"exit_port": "0xf4"},
+                "boot": {"firmware": rom, "firmware_vars": vars_path}}
+
+    def vars_file(name, size):
+        path = os.path.join(d, name)
+        with open(path, "wb") as f:
+            f.write(b"\xff" * size)
+        return path
+
+    def refused(what, vars_path, want, argv_prefix=()):
+        rc, out = validate(spec(vars_path), argv_prefix)
+        lines = [ln for ln in out.splitlines()
+                 if ln.startswith("boot.firmware_vars: ") and want in ln]
+        if rc != 2 or not lines:
+            fail(f"{what}: vmm validate status {rc} (expected 2) without a "
+                 f"'boot.firmware_vars: ...{want}...' line:\n{out}")
+        print(f"ok: {what} refused: {lines[0]}")
+
+    missing = os.path.join(d, "missing.fd")
+    refused("a missing variables file", missing, f"cannot open {missing} for writing")
+    refused("a 4 KiB store with a 64 KiB ROM", vars_file("short.fd", 4096),
+            "does not fill a flash whose size is a power of two")
+    refused("a store of 1000 bytes", vars_file("odd.fd", 1000),
+            "not a whole number of 4 KiB flash blocks")
+    refused("a store of 16 MiB", vars_file("big.fd", 16 << 20), "more than the 16 MiB")
+    ro = vars_file("ro.fd", 64 << 10)
+    if os.geteuid() != 0:
+        os.chmod(ro, 0o400)
+        refused("a read-only variables file", ro, f"cannot open {ro} for writing")
+    elif shutil.which("unshare") and subprocess.run(
+            ["unshare", "-m", "true"], capture_output=True).returncode == 0:
+        # root opens a 0400 file for writing: a read-only bind mount refuses it (EROFS)
+        ro_dir = os.path.join(d, "ro")
+        os.makedirs(ro_dir, exist_ok=True)
+        shutil.copy(ro, os.path.join(ro_dir, "ro.fd"))
+        ro = os.path.join(ro_dir, "ro.fd")
+        refused("a variables file on a read-only mount", ro,
+                f"cannot open {ro} for writing: Read-only file system",
+                ["unshare", "-m", "sh", "-c",
+                 f"mount --bind {ro_dir} {ro_dir} && mount -o remount,bind,ro {ro_dir} && "
+                 'exec "$0" "$@"'])
+    else:
+        print("note: running as root without mount namespaces: the read-only variables file "
+              "case is not checked here")
+    good = vars_file("good.fd", 64 << 10)
+    rc, out = validate(spec(good))
+    if rc != 0:
+        fail(f"a 64 KiB store with the 64 KiB ROM: vmm validate status {rc}:\n{out}")
+    r = Run(spec(good))
+    rc = r.wait()
+    if rc != 0 or "firmware started at the reset vector" not in r.text() or \
+            "64 KiB of firmware variables at 0xfffe0000-0xfffeffff" not in r.stderr():
+        fail(f"firmware with a 64 KiB store: status {rc}, stdout {r.text()!r}, "
+             f"stderr {r.stderr()}")
+    print("ok: a 64 KiB store with the 64 KiB ROM is mapped at 0xfffe0000 right below it")
+
+
 def fd_flags(pid, path):
     """The open flags of the descriptors pid holds on path."""
     flags = []
@@ -394,6 +472,7 @@ def case_bt():
 
 CASES = {"name": case_name, "serial": case_serial, "load-address": case_load_address,
          "triple-fault": case_triple_fault, "firmware": case_firmware,
+         "firmware-vars": case_firmware_vars,
          "disk-open": case_disk_open, "disk-format": case_disk_format,
          "linux-decompress": case_linux_decompress, "bt": case_bt}
 

@@ -60,6 +60,17 @@ static void bt_io_check(struct bt_cpu *cpu, u16 port, unsigned size)
 		bt_raise_gp0(cpu);
 }
 
+/*
+ * The device the access reached asked this vCPU to stop (ACPI S3's SLP_EN, a reset): leave the
+ * block after this instruction, so no later one runs before the stop (the loop's next look at
+ * exit_request returns BT_EXIT_REQUEST).
+ */
+static void bt_io_stop_check(struct bt_cpu *cpu)
+{
+	if (unlikely(__atomic_load_n(&cpu->exit_request, __ATOMIC_ACQUIRE) & BT_KICK_STOP))
+		cpu->end_block = true;
+}
+
 static u64 bt_io_in(struct bt_cpu *cpu, u16 port, unsigned sz)
 {
 	u64 v = ~0ull;
@@ -69,6 +80,7 @@ static u64 bt_io_in(struct bt_cpu *cpu, u16 port, unsigned sz)
 	if (cpu->mem->pio)
 		cpu->mem->pio(cpu->mem->io_opaque, cpu->index, port, sz, false, &v);
 	bt_mem_changes_pending(cpu); /* a device may have moved a RAM-like region */
+	bt_io_stop_check(cpu);
 	return v & bt_mask(sz);
 }
 
@@ -79,6 +91,7 @@ static void bt_io_out(struct bt_cpu *cpu, u16 port, unsigned sz, u64 v)
 	if (cpu->mem->pio)
 		cpu->mem->pio(cpu->mem->io_opaque, cpu->index, port, sz, true, &v);
 	bt_mem_changes_pending(cpu); /* a PCI configuration write may have moved a BAR */
+	bt_io_stop_check(cpu);
 }
 
 /* One iteration; returns false when a REPE/REPNE condition ends the loop. */

@@ -29,11 +29,12 @@
  * segment), ADD_POINTER for each pointer, ADD_CHECKSUM for each sum.
  *
  * Not here: SRAT, processor objects in the DSDT, a 64-bit PCI window, PCI interrupt link
- * devices, sleep states other than S5.
+ * devices, sleep states other than S3 and S5.
  */
 #include "vmm/boot/boot_internal.h"
 
 #include "devices/acpi_pm.h"
+#include "vmm/base/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -371,6 +372,21 @@ static size_t acpi_dsdt_body(u8 *out, const struct acpi_config *cfg)
 	pkg[p++] = 0x00; /* ZeroOp */
 	pkg[p++] = 0x00;
 	n += aml_pkg(out + n, package_op, 1, pkg, p);
+	if (cfg->s3) {
+		/* Name (_S3, Package (4) { typ, typ, 0, 0 }) */
+		out[n++] = 0x08;
+		memcpy(out + n, "_S3_", 4);
+		n += 4;
+		p = 0;
+		pkg[p++] = 4;
+		for (unsigned i = 0; i < 2; i++) {
+			pkg[p++] = 0x0a;
+			pkg[p++] = cfg->s3_slp_typ;
+		}
+		pkg[p++] = 0x00;
+		pkg[p++] = 0x00;
+		n += aml_pkg(out + n, package_op, 1, pkg, p);
+	}
 	if (cfg->com1 || cfg->pci_host || cfg->pvpanic_port || cfg->hpet_gpa || cfg->mcfg_gpa) {
 		memcpy(sb, "\\_SB_", 5);
 		s = 5;
@@ -654,6 +670,9 @@ void acpi_tables_relocate(struct acpi_tables *t, u64 tables_gpa)
 int acpi_build(struct gmem *mem, const struct acpi_config *cfg, u64 *rsdp_gpa, struct err *err)
 {
 	const u64 tables_gpa = BOOT_ACPI_START + ALIGN_UP((u64)ACPI_RSDP_LEN, 64ull);
+
+	_Static_assert(ALIGN_UP(ACPI_RSDP_LEN, 64) == ACPI_BUILD_FACS_GPA - BOOT_ACPI_START,
+		       "the FACS is the first table after the RSDP");
 	struct acpi_tables t;
 	int ret = acpi_tables_build(cfg, &t, err);
 
@@ -730,5 +749,28 @@ int acpi_tables_loader(const struct acpi_tables *t, u8 **out, size_t *out_len, s
 	}
 	*out = s;
 	*out_len = len;
+	return 0;
+}
+
+int boot_s3_resume(struct gmem *mem, struct cpu_state *bsp, struct err *err)
+{
+	u8 raw[4];
+	u32 vector;
+
+	if (gmem_read(mem, ACPI_BUILD_FACS_GPA + ACPI_FACS_WAKING_VECTOR, raw, 4) < 0)
+		return err_set(err, -EFAULT, "acpi: the FACS at %#llx is not guest RAM",
+			       (unsigned long long)ACPI_BUILD_FACS_GPA);
+	vector = boot_get32(raw);
+	if (!vector)
+		return err_set(err, -ENOENT, "acpi: the FACS holds no waking vector");
+	boot_cpu_prepare(bsp);
+	for (unsigned i = 0; i < CPU_NR_SEGS; i++)
+		boot_seg_real(&bsp->seg[i], 0, false);
+	boot_seg_real(&bsp->seg[CPU_CS], (u16)(vector >> 4), true);
+	bsp->rip = vector & 0xf;
+	bsp->cr0 = 0x10;
+	bsp->idtr.limit = 0x3ff;
+	log_dbg(LOG_CAT_BOOT, "acpi: S3 resume at the waking vector %#x (%04x:%04x)", vector,
+		vector >> 4, vector & 0xf);
 	return 0;
 }

@@ -130,6 +130,12 @@ MUST_CHECK int boot_firmware(struct gmem *mem, const struct boot_params_in *in,
 			     struct cpu_state *bsp, struct err *err);
 /* The size of the firmware image at path, checked as boot_firmware does. 0 or -errno. */
 MUST_CHECK int boot_firmware_check(const char *path, u64 *size, struct err *err);
+/*
+ * The ROM region boot_firmware would load the image at path into, made and left empty (for a
+ * VM that takes a saved state: the state's memory brings the bytes; a reboot loads the image
+ * into it). Only the file's size is read. 0 or -errno.
+ */
+MUST_CHECK int boot_firmware_reserve(struct gmem *mem, const char *path, struct err *err);
 
 /*
  * Architectural state after RESET (SDM vol. 3A 9.1.1): real mode,
@@ -187,6 +193,8 @@ MUST_CHECK int e820_build(const struct gmem *mem, struct e820_entry *out, unsign
 struct acpi_config {
 	unsigned nr_vcpus; /* 1..ACPI_MAX_VCPUS; APIC IDs 0..n-1, IOAPIC ID n */
 	u8 s5_slp_typ;	   /* SLP_TYP of \_S5: devices/acpi_pm.h ACPI_PM_SLP_TYP_S5 */
+	bool s3;	   /* offer \_S3 (sleep with memory kept), SLP_TYP s3_slp_typ */
+	u8 s3_slp_typ;	   /* devices/acpi_pm.h ACPI_PM_SLP_TYP_S3 */
 	bool com1;	   /* describe the 16550 at 0x3f8, IRQ 4 in the DSDT */
 	bool pm_tmr_32bit; /* set FADT TMR_VAL_EXT: the PM timer counts 32 bits */
 	/*
@@ -271,6 +279,18 @@ MUST_CHECK int acpi_tables_loader(const struct acpi_tables *t, u8 **out, size_t 
  */
 MUST_CHECK int acpi_build(struct gmem *mem, const struct acpi_config *cfg, u64 *rsdp_gpa,
 			  struct err *err);
+
+/* Where acpi_build puts the FACS: the tables blob starts with it, 64-byte aligned after the RSDP. */
+#define ACPI_BUILD_FACS_GPA	(BOOT_ACPI_START + 64)
+#define ACPI_FACS_WAKING_VECTOR 12 /* Firmware Waking Vector, 32 bits (ACPI 6.5 5.2.10) */
+
+/*
+ * Resume from S3 without firmware: the boot vCPU's state at the waking vector the OS wrote
+ * into the FACS acpi_build placed, in real mode (CS = vector >> 4, IP = vector & 0xf, ACPI 6.5
+ * 5.2.10), the rest as at power-on. -ENOENT when the vector is 0 (the OS set none), -EFAULT
+ * when the FACS is not RAM.
+ */
+MUST_CHECK int boot_s3_resume(struct gmem *mem, struct cpu_state *bsp, struct err *err);
 
 /* ---- SMBIOS (smbios.c) ---- */
 #define SMBIOS_ANCHOR_LEN  31 /* the SMBIOS 2.1 32-bit entry point */

@@ -72,6 +72,15 @@ static int boot_firmware_rom(struct gmem *mem, const char *path, u64 size, u8 **
 	return 0;
 }
 
+int boot_firmware_reserve(struct gmem *mem, const char *path, struct err *err)
+{
+	u64 size;
+	u8 *hva;
+	int ret = boot_firmware_check(path, &size, err);
+
+	return ret ? ret : boot_firmware_rom(mem, path, size, &hva, err);
+}
+
 int boot_firmware(struct gmem *mem, const struct boot_params_in *in, struct cpu_state *bsp,
 		  struct err *err)
 {

@@ -144,6 +144,8 @@ void kvm_irq_fini(struct accel_vm *avm);
 int kvm_irq_line(struct accel_vm *avm, unsigned gsi, int level);
 int kvm_irq_msi(struct accel_vm *avm, u64 addr, u32 data);
 int kvm_ioeventfd(struct accel_vm *avm, u64 addr, unsigned len, bool is_pio, int fd, bool assign);
+int kvm_ioeventfd_match(struct accel_vm *avm, u64 addr, unsigned len, bool is_pio, u64 data, int fd,
+			bool assign);
 int kvm_msi_irqfd(struct accel_vm *avm, int fd, u64 addr, u32 data, bool assign);
 int kvm_line_irqfd(struct accel_vm *avm, unsigned gsi, int fd, int resamplefd, bool assign);
 

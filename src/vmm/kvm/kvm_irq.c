@@ -77,14 +77,17 @@ void kvm_irq_fini(struct accel_vm *avm)
 	pthread_mutex_destroy(&avm->irq_lock);
 }
 
-/* Any thread. 0 or a negative errno (-EOPNOTSUPP: KVM cannot match writes of any length). */
-int kvm_ioeventfd(struct accel_vm *avm, u64 addr, unsigned len, bool is_pio, int fd, bool assign)
+/* KVM_IOEVENTFD, with datamatch when match. Any thread. */
+static int kvm_ioeventfd_set(struct accel_vm *avm, u64 addr, unsigned len, bool is_pio, bool match,
+			     u64 data, int fd, bool assign)
 {
 	struct kvm_ioeventfd io = {
+		.datamatch = match ? data : 0,
 		.addr = addr,
 		.len = len,
 		.fd = fd,
 		.flags = (is_pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+			 (match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
 			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
 	};
 
@@ -98,9 +101,23 @@ int kvm_ioeventfd(struct accel_vm *avm, u64 addr, unsigned len, bool is_pio, int
 			(unsigned long long)addr, len, strerror(e));
 		return -e;
 	}
-	log_dbg(LOG_CAT_KVM, "%s: ioeventfd %d %s at %s %#llx", avm->name, fd,
-		assign ? "assigned" : "removed", is_pio ? "port" : "gpa", (unsigned long long)addr);
+	log_dbg(LOG_CAT_KVM, "%s: ioeventfd %d %s at %s %#llx%s", avm->name, fd,
+		assign ? "assigned" : "removed", is_pio ? "port" : "gpa", (unsigned long long)addr,
+		match ? " (datamatch)" : "");
 	return 0;
+}
+
+/* Any thread. 0 or a negative errno (-EOPNOTSUPP: KVM cannot match writes of any length). */
+int kvm_ioeventfd(struct accel_vm *avm, u64 addr, unsigned len, bool is_pio, int fd, bool assign)
+{
+	return kvm_ioeventfd_set(avm, addr, len, is_pio, false, 0, fd, assign);
+}
+
+/* Any thread. 0 or a negative errno. */
+int kvm_ioeventfd_match(struct accel_vm *avm, u64 addr, unsigned len, bool is_pio, u64 data, int fd,
+			bool assign)
+{
+	return kvm_ioeventfd_set(avm, addr, len, is_pio, true, data, fd, assign);
 }
 
 /* The default routing table KVM_CREATE_IRQCHIP installs (see the header comment). */

@@ -494,6 +494,7 @@ const struct accel_ops accel_kvm = {
 	.state_check = kvm_state_check,
 	.state_load = kvm_state_load,
 	.ioeventfd = kvm_ioeventfd,
+	.ioeventfd_match = kvm_ioeventfd_match,
 	.msi_irqfd = kvm_msi_irqfd,
 	.line_irqfd = kvm_line_irqfd,
 	.sandbox = &kvm_sandbox,

@@ -61,7 +61,9 @@ static void acpi_cfg(struct acpi_config *cfg, unsigned nr_vcpus, bool devices)
 				     .pci_host = devices,
 				     .pci_intx_gsi = { 16, 17, 18, 19 },
 				     .pvpanic_port = devices ? 0x505 : 0,
-				     .s5_slp_typ = devices ? 5 : ACPI_PM_SLP_TYP_S5 };
+				     .s5_slp_typ = devices ? 5 : ACPI_PM_SLP_TYP_S5,
+				     .s3 = devices,
+				     .s3_slp_typ = devices ? 3 : ACPI_PM_SLP_TYP_S3 };
 }
 
 /* Walk the tables from the RSDP at t->rsdp as an OS does, checking every checksum. */
@@ -358,6 +360,8 @@ static void test_iasl_disassembles(void **state)
 	expect_clean(txt, "DSDT");
 	expect_in(txt, "Name (_S5, Package (0x04)", "DSDT");
 	expect_in(txt, "0x05, \n        0x05, \n        Zero, \n        Zero", "DSDT");
+	expect_in(txt, "Name (_S3, Package (0x04)", "DSDT");
+	expect_in(txt, "0x03, \n        0x03, \n        Zero, \n        Zero", "DSDT");
 	expect_in(txt, "Device (COM1)", "DSDT");
 	expect_in(txt, "EisaId (\"PNP0501\")", "DSDT");
 	expect_in(txt, "0x03F8", "DSDT");
@@ -396,6 +400,60 @@ static void test_iasl_disassembles(void **state)
 	gmem_destroy(&t.mem);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
+}
+
+/* Whether the DSDT holds Name (_S3_, Package (4) { typ, ... }): typ, or -1. */
+static int dsdt_s3_typ(const struct tables *t)
+{
+	u32 len = table_len(&t->mem, t->dsdt);
+	u8 *buf = malloc(len);
+	int typ = -1;
+
+	assert_non_null(buf);
+	bt_read(&t->mem, t->dsdt, buf, len);
+	for (u32 i = 36; i + 10 <= len; i++) {
+		if (buf[i] == 0x08 && !memcmp(buf + i + 1, "_S3_", 4) && buf[i + 5] == 0x12 &&
+		    buf[i + 7] == 4 && buf[i + 8] == 0x0a) {
+			typ = buf[i + 9];
+			break;
+		}
+	}
+	free(buf);
+	return typ;
+}
+
+/*
+ * \_S3 only when the board offers it; the FACS at ACPI_BUILD_FACS_GPA, where boot_s3_resume
+ * reads the waking vector the OS wrote and starts the boot vCPU there in real mode.
+ */
+static void test_s3(void **state)
+{
+	static const u8 vector[4] = { 0x45, 0x23, 0x01, 0x00 }; /* 0x12345 */
+	struct cpu_state cpu;
+	struct tables t;
+	struct err err;
+
+	(void)state;
+	build(&t, 1, false);
+	assert_int_equal(dsdt_s3_typ(&t), -1);
+	assert_int_equal(t.facs, ACPI_BUILD_FACS_GPA);
+	memset(&cpu, 0, sizeof(cpu));
+	assert_int_equal(boot_s3_resume(&t.mem, &cpu, &err), -ENOENT);
+	assert_int_equal(gmem_write(&t.mem, t.facs + ACPI_FACS_WAKING_VECTOR, vector, 4), 0);
+	cpu.cr0 = 0x80000011;
+	cpu.efer = 0x500;
+	assert_int_equal(boot_s3_resume(&t.mem, &cpu, &err), 0);
+	assert_int_equal(cpu.seg[CPU_CS].selector, 0x1234);
+	assert_int_equal(cpu.seg[CPU_CS].base, 0x12340);
+	assert_int_equal(cpu.seg[CPU_DS].base, 0);
+	assert_int_equal(cpu.rip, 5);
+	assert_int_equal(cpu.cr0, 0x10);
+	assert_int_equal(cpu.efer, 0);
+	gmem_destroy(&t.mem);
+
+	build(&t, 1, true);
+	assert_int_equal(dsdt_s3_typ(&t), 3);
+	gmem_destroy(&t.mem);
 }
 
 /* A Q35-like board: HPET and MCFG tables, a PCI Express host bridge, its own window. */
@@ -559,9 +617,13 @@ static void test_firmware_loader(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fadt_fields),   cmocka_unit_test(test_madt_entries),
-		cmocka_unit_test(test_bad_config),    cmocka_unit_test(test_iasl_disassembles),
-		cmocka_unit_test(test_hpet_and_mcfg), cmocka_unit_test(test_firmware_loader),
+		cmocka_unit_test(test_fadt_fields),
+		cmocka_unit_test(test_madt_entries),
+		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_iasl_disassembles),
+		cmocka_unit_test(test_hpet_and_mcfg),
+		cmocka_unit_test(test_firmware_loader),
+		cmocka_unit_test(test_s3),
 	};
 
 	return cmocka_run_group_tests_name("boot_acpi", tests, NULL, NULL);

@@ -27,10 +27,10 @@ struct fixture {
 	struct acpi_pm *pm;
 };
 
-static struct fixture *make_fixture(bool tmr_32bit)
+static struct fixture *make_fixture(bool tmr_32bit, bool s3)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct acpi_pm_config cfg = { .name = "acpi-pm", .tmr_32bit = tmr_32bit };
+	struct acpi_pm_config cfg = { .name = "acpi-pm", .tmr_32bit = tmr_32bit, .s3 = s3 };
 
 	assert_non_null(f);
 	assert_int_equal(test_platform_init(&f->tp, 0), 0);
@@ -41,13 +41,19 @@ static struct fixture *make_fixture(bool tmr_32bit)
 
 static int setup(void **state)
 {
-	*state = make_fixture(false);
+	*state = make_fixture(false, false);
 	return 0;
 }
 
 static int setup32(void **state)
 {
-	*state = make_fixture(true);
+	*state = make_fixture(true, false);
+	return 0;
+}
+
+static int setup_s3(void **state)
+{
+	*state = make_fixture(false, true);
 	return 0;
 }
 
@@ -86,13 +92,54 @@ static void test_s5_requests_poweroff(void **state)
 	/* Linux writes SLP_TYP first, then SLP_TYP | SLP_EN. */
 	wr(f, PM1_CNT, 2, ACPI_PM1_SCI_EN | (1u << ACPI_PM1_SLP_TYP_SHIFT));
 	wr(f, PM1_CNT, 2, ACPI_PM1_SCI_EN | (1u << ACPI_PM1_SLP_TYP_SHIFT) | ACPI_PM1_SLP_EN);
-	assert_int_equal(f->tp.nr_reqs, 0); /* S1 is not supported: ignored */
+	assert_int_equal(f->tp.nr_reqs, 0); /* type 1 (S3) is not offered here: ignored */
 	assert_int_equal(rd(f, PM1_CNT, 2), ACPI_PM1_SCI_EN | (1u << ACPI_PM1_SLP_TYP_SHIFT));
 
 	wr(f, PM1_CNT, 2, (ACPI_PM_SLP_TYP_S5 << ACPI_PM1_SLP_TYP_SHIFT) | ACPI_PM1_SLP_EN);
 	assert_int_equal(f->tp.nr_reqs, 1);
 	assert_int_equal(f->tp.reqs[0].req, PLATFORM_REQ_POWEROFF);
 	assert_int_equal(rd(f, PM1_CNT, 2) & ACPI_PM1_SLP_EN, 0); /* write-only */
+}
+
+/*
+ * With S3 offered, SLP_TYP S3 | SLP_EN asks to suspend (without, it is ignored as any other
+ * type); the RTC's interrupt sets RTC_STS, a wake event once RTC_EN is set (and an SCI with
+ * it); the way back sets WAK_STS; the power button is a wake event whether enabled or not.
+ */
+static void test_s3_and_wake_events(void **state)
+{
+	struct fixture *f = *state;
+	const u16 s3 = ACPI_PM1_SCI_EN | (ACPI_PM_SLP_TYP_S3 << ACPI_PM1_SLP_TYP_SHIFT);
+
+	wr(f, PM1_CNT, 2, s3 | ACPI_PM1_SLP_EN);
+	assert_int_equal(f->tp.nr_reqs, 1);
+	assert_int_equal(f->tp.reqs[0].req, PLATFORM_REQ_SUSPEND);
+	assert_int_equal(rd(f, PM1_CNT, 2), s3); /* SLP_EN is write-only */
+
+	assert_false(acpi_pm_wake_event(f->pm));
+	acpi_pm_rtc_event(f->pm);
+	assert_int_equal(rd(f, PM1_STS, 2), ACPI_PM1_RTC_STS);
+	assert_false(acpi_pm_wake_event(f->pm)); /* RTC_EN clear */
+	assert_int_equal(fake_irq_level(&f->sci), 0);
+	wr(f, PM1_EN, 2, ACPI_PM1_RTC_EN);
+	assert_true(acpi_pm_wake_event(f->pm));
+	assert_int_equal(fake_irq_level(&f->sci), 1);
+	acpi_pm_woke(f->pm);
+	assert_int_equal(rd(f, PM1_STS, 2), ACPI_PM1_RTC_STS | ACPI_PM1_WAK_STS);
+	wr(f, PM1_STS, 2, ACPI_PM1_RTC_STS | ACPI_PM1_WAK_STS);
+	assert_int_equal(rd(f, PM1_STS, 2), 0);
+	assert_false(acpi_pm_wake_event(f->pm));
+	acpi_pm_power_button(f->pm);
+	assert_true(acpi_pm_wake_event(f->pm));
+}
+
+static void test_s3_not_offered(void **state)
+{
+	struct fixture *f = *state;
+
+	wr(f, PM1_CNT, 2,
+	   ACPI_PM1_SCI_EN | (ACPI_PM_SLP_TYP_S3 << ACPI_PM1_SLP_TYP_SHIFT) | ACPI_PM1_SLP_EN);
+	assert_int_equal(f->tp.nr_reqs, 0);
 }
 
 static void test_power_button_sci(void **state)
@@ -208,6 +255,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_s5_requests_poweroff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_power_button_sci, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_s3_and_wake_events, setup_s3, teardown),
+		cmocka_unit_test_setup_teardown(test_s3_not_offered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pm_timer_counts_24_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pm_timer_counts_32_bits, setup32, teardown),
 		cmocka_unit_test_setup_teardown(test_tmr_sts_on_top_bit_toggle, setup, teardown),

@@ -32,6 +32,7 @@
 #include "devices/mch.h"
 #include "devices/pc_testdev.h"
 #include "devices/pci.h"
+#include "devices/pci_testdev.h"
 #include "devices/pic.h"
 #include "devices/piix.h"
 #include "devices/pit.h"
@@ -1156,6 +1157,59 @@ static void e1000_case_destroy(struct env *e, void *dev)
 	pci_host_case_destroy(e, NULL);
 }
 
+/* pci-testdev: BARs programmed by the guest, a test selected on each with writes counted */
+#define PCI_TESTDEV_BAR0 0xfe900000u
+#define PCI_TESTDEV_BAR1 0xc200u
+
+static void *pci_testdev_case_create(struct env *e)
+{
+	struct pci_testdev_config cfg = { .name = "pci-testdev" };
+	struct pci_testdev *t;
+
+	pci_host_case_create(e);
+	assert_int_equal(pci_testdev_create(&e->tp.p, &cfg, &t, NULL), 0);
+	assert_int_equal(pci_host_add(e->host, pci_testdev_pci(t), PCI_SLOT, 0, NULL), 0);
+	return t;
+}
+
+static void pci_testdev_case_drive(struct env *e, void *dev)
+{
+	u32 off;
+
+	(void)dev;
+	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0, 4, PCI_TESTDEV_BAR0);
+	cfg_w(e, PCI_SLOT, PCI_BASE_ADDRESS_0 + 4, 4, PCI_TESTDEV_BAR1);
+	cfg_w(e, PCI_SLOT, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_IO);
+	mmio_w(e, PCI_TESTDEV_BAR0 + PCI_TESTDEV_HDR_TEST, 1, 0);
+	off = (u32)mmio_r(e, PCI_TESTDEV_BAR0 + PCI_TESTDEV_HDR_OFFSET, 4);
+	for (unsigned i = 0; i < 5; i++)
+		mmio_w(e, PCI_TESTDEV_BAR0 + off, 4,
+		       mmio_r(e, PCI_TESTDEV_BAR0 + PCI_TESTDEV_HDR_DATA, 4));
+	pio_w(e, PCI_TESTDEV_BAR1 + PCI_TESTDEV_HDR_TEST, 1, 2);
+	off = (u32)pio_r(e, PCI_TESTDEV_BAR1 + PCI_TESTDEV_HDR_OFFSET, 4);
+	for (unsigned i = 0; i < 3; i++)
+		pio_w(e, (u16)(PCI_TESTDEV_BAR1 + off), 1,
+		      pio_r(e, PCI_TESTDEV_BAR1 + PCI_TESTDEV_HDR_DATA, 4));
+}
+
+static void pci_testdev_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max >= 5) {
+		out[0] = mmio_r(e, PCI_TESTDEV_BAR0 + PCI_TESTDEV_HDR_COUNT, 4);
+		out[1] = mmio_r(e, PCI_TESTDEV_BAR0 + PCI_TESTDEV_HDR_TEST, 4);
+		out[2] = pio_r(e, PCI_TESTDEV_BAR1 + PCI_TESTDEV_HDR_COUNT, 4);
+		out[3] = pio_r(e, PCI_TESTDEV_BAR1 + PCI_TESTDEV_HDR_TEST, 4);
+		out[4] = cfg_r(e, PCI_SLOT, PCI_BASE_ADDRESS_0 + 4, 4);
+	}
+}
+
+static void pci_testdev_case_destroy(struct env *e, void *dev)
+{
+	pci_host_remove(e->host, pci_testdev_pci(dev));
+	pci_testdev_destroy(dev);
+	pci_host_case_destroy(e, NULL);
+}
+
 /* virtio-net: queues up, the control queue used (promiscuous off), link down, MSI-X on */
 static void *virtio_net_case_create(struct env *e)
 {
@@ -1399,6 +1453,7 @@ static const struct dev_case dev_cases[] = {
 	CASE("ahci0", "ahci", ahci_device_ops, ahci),
 	CASE("virtio-blk0", "virtio_blk", virtio_blk_device_ops, virtio_blk),
 	CASE("net0", "e1000", e1000_device_ops, e1000),
+	CASE("pci-testdev", "pci_testdev", pci_testdev_device_ops, pci_testdev),
 	CASE("net1", "virtio_net", virtio_net_device_ops, virtio_net),
 	CASE("vga0", "vga", vga_device_ops, vga),
 };

@@ -8,6 +8,9 @@
  *   - a Paused VM's state (that board), loaded with its RAM into a second VM from the same spec,
  *     saves again byte for byte the same, and the second VM runs on: interrupts keep coming
  *     and the counter goes on from where it was, without a failure;
+ *   - a VM made for a state (VM_CREATE_FOR_STATE) loads no boot payload (its RAM stays all
+ *     zeros) and with the first VM's RAM and state goes on the same way, never booted; one
+ *     with a firmware boot has the ROM region of the image, empty;
  *   - the debug round trip (save, reset every device and vCPU, load) done many times on a
  *     running guest leaves it running correctly;
  *   - refusals by name: saving a Running VM, loading into a VM with a different spec (two
@@ -37,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -61,8 +65,9 @@ static u64 now_ms(void)
 	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
 }
 
-static int machine_create(struct machine *m, const char *accel_name, unsigned vcpus,
-			  const char *extra)
+/* A VM booting boot (the spec's "boot" object), made with flags. -ENODEV: no such accelerator. */
+static int machine_create_boot(struct machine *m, const char *accel_name, unsigned vcpus,
+			       const char *boot, const char *extra, unsigned flags)
 {
 	const struct accel_ops *accel;
 	struct err err = { 0 };
@@ -72,8 +77,8 @@ static int machine_create(struct machine *m, const char *accel_name, unsigned vc
 	memset(m, 0, sizeof(*m));
 	snprintf(json, sizeof(json),
 		 "{\"name\": \"st\", \"vcpus\": %u, \"memory_mib\": %u, \"accel\": \"%s\", "
-		 "\"boot\": {\"flat\": \"%s\"}, \"serial\": {\"target\": \"none\"}%s}",
-		 vcpus, RAM_MIB, accel_name, guest_image, extra);
+		 "\"boot\": %s, \"serial\": {\"target\": \"none\"}%s}",
+		 vcpus, RAM_MIB, accel_name, boot, extra);
 	diag_init(&d);
 	assert_int_equal(spec_parse_string(json, NULL, NULL, 0, SPEC_CHECK_FILES, &m->spec, &d), 0);
 	diag_free(&d);
@@ -81,11 +86,26 @@ static int machine_create(struct machine *m, const char *accel_name, unsigned vc
 		spec_free(&m->spec);
 		return -ENODEV;
 	}
-	if (vm_create(&m->spec, accel, NULL, &m->vm, &err) < 0)
+	if (vm_create(&m->spec, accel, NULL, flags, &m->vm, &err) < 0)
 		fail_msg("vm_create: %s", err.msg);
 	assert_int_equal(loop_create(&m->loop), 0);
 	assert_int_equal(vm_attach(m->vm, m->loop, &err), 0);
 	return 0;
+}
+
+static int machine_create_flags(struct machine *m, const char *accel_name, unsigned vcpus,
+				const char *extra, unsigned flags)
+{
+	char boot[512];
+
+	snprintf(boot, sizeof(boot), "{\"flat\": \"%s\"}", guest_image);
+	return machine_create_boot(m, accel_name, vcpus, boot, extra, flags);
+}
+
+static int machine_create(struct machine *m, const char *accel_name, unsigned vcpus,
+			  const char *extra)
+{
+	return machine_create_flags(m, accel_name, vcpus, extra, 0);
 }
 
 static void machine_destroy(struct machine *m)
@@ -215,6 +235,92 @@ static void test_restore_into_a_new_vm(void **state)
 	state_buf_free(&s2);
 }
 
+/* Every byte of the VM's guest RAM is zero: nothing was loaded. */
+static bool ram_untouched(struct machine *m)
+{
+	const struct gmem *mem = &m->vm->plat.mem;
+
+	for (unsigned i = 0; i < mem->nr; i++)
+		for (u64 off = 0; off < mem->regions[i].len; off++)
+			if (((const u8 *)mem->regions[i].hva)[off])
+				return false;
+	return true;
+}
+
+/*
+ * A VM made for a state (VM_CREATE_FOR_STATE, as a restore and a migration's destination make
+ * it) loads no boot payload: its RAM is untouched until the state's comes; with it and the
+ * state it goes on from where the first VM was, without having booted.
+ */
+static void test_restore_into_a_vm_made_for_state(void **state)
+{
+	struct machine a, b;
+	struct state_buf s1;
+	struct err err = { 0 };
+	u32 counter, ticks;
+
+	(void)state;
+	assert_int_equal(machine_create(&a, "bt", 1, full_extra), 0);
+	assert_false(ram_untouched(&a)); /* the flat image is there */
+	boot_and_pause(&a, 20);
+	counter = ram32(&a, GPA_COUNTER);
+	ticks = ram32(&a, GPA_TICKS);
+	state_buf_init(&s1);
+	if (vm_state_save(a.vm, &s1, &err) < 0)
+		fail_msg("save: %s", err.msg);
+	assert_int_equal(machine_create_flags(&b, "bt", 1, full_extra, VM_CREATE_FOR_STATE), 0);
+	assert_true(ram_untouched(&b));
+	copy_ram(&b, &a);
+	machine_destroy(&a);
+	if (vm_state_load(b.vm, s1.data, s1.len, &err) < 0)
+		fail_msg("load: %s", err.msg);
+	assert_int_equal(vm_start_loaded(b.vm, true, &err), 0);
+	run_until(&b, GPA_TICKS, ticks + 20);
+	assert_true(ram32(&b, GPA_COUNTER) > counter);
+	machine_destroy(&b);
+	state_buf_free(&s1);
+}
+
+/*
+ * A firmware boot made for a state has the ROM region a boot makes (the state's memory layout
+ * must match), empty: the image is not read. A normal one holds the image there.
+ */
+static void test_firmware_vm_made_for_state(void **state)
+{
+	char path[] = "/tmp/test-vm-save-fw-XXXXXX";
+	char boot[64];
+	static u8 image[64 << 10];
+	struct machine a, b;
+	int fd;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(image); i++)
+		image[i] = (u8)(i * 7 + 1);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, image, sizeof(image)), (ssize_t)sizeof(image));
+	close(fd);
+	snprintf(boot, sizeof(boot), "{\"firmware\": \"%s\"}", path);
+	assert_int_equal(machine_create_boot(&a, "bt", 1, boot, "", 0), 0);
+	assert_int_equal(machine_create_boot(&b, "bt", 1, boot, "", VM_CREATE_FOR_STATE), 0);
+	unlink(path);
+	assert_int_equal(a.vm->plat.mem.nr, b.vm->plat.mem.nr);
+	for (unsigned i = 0; i < a.vm->plat.mem.nr; i++) {
+		const struct gmem_region *ra = &a.vm->plat.mem.regions[i];
+		const struct gmem_region *rb = &b.vm->plat.mem.regions[i];
+
+		assert_int_equal(ra->gpa, rb->gpa);
+		assert_int_equal(ra->len, rb->len);
+		assert_int_equal(ra->rom, rb->rom);
+		if (ra->rom)
+			assert_memory_equal(ra->hva, image, sizeof(image));
+	}
+	assert_true(ram_untouched(&b));
+	assert_false(ram_untouched(&a));
+	machine_destroy(&a);
+	machine_destroy(&b);
+}
+
 static void test_round_trip_in_place(void **state)
 {
 	struct machine m;
@@ -328,6 +434,8 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_board_device_has_a_table),
 		cmocka_unit_test(test_restore_into_a_new_vm),
+		cmocka_unit_test(test_restore_into_a_vm_made_for_state),
+		cmocka_unit_test(test_firmware_vm_made_for_state),
 		cmocka_unit_test(test_round_trip_in_place),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_kvm_restore_into_a_new_vm),

@@ -1363,6 +1363,48 @@ static void test_limits_enforced(void **state)
 }
 
 /*
+ * A driver that did not accept VIRTIO_BLK_F_SIZE_MAX (OVMF's) was promised no segment limit: one
+ * 2 MiB segment is read and written whole; the request's total (seg_max x size_max) still
+ * holds, so a read of one segment past it is refused with nothing read.
+ */
+static void test_segment_limit_needs_size_max(void **state)
+{
+	struct fx *f = *state;
+	const u64 total = (u64)(QSZ - 2) << 20, gpa = 1ull << 32;
+	void *hva = mmap(NULL, total + 512, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct seg d[1];
+	u8 buf[512];
+
+	assert_true(hva != MAP_FAILED);
+	assert_int_equal(gmem_add(&f->tp.p.mem, gpa, total + 512, hva), 0);
+	grow_disk(f, (off_t)total + 512); /* sparse; the driver accepts no SIZE_MAX: */
+	driver_init(f, base_features() | 1ull << VIRTIO_F_INDIRECT_DESC, 1);
+	memset(ram(f, BUF), 0x3c, 2u << 20);
+	d[0] = (struct seg){ BUF, 2u << 20, false };
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_OUT, 0, d, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(pread(f->fd, buf, sizeof(buf), (2u << 20) - 512), 512);
+	assert_int_equal(buf[511], 0x3c);
+	memset(ram(f, BUF), 0, 2u << 20);
+	d[0] = (struct seg){ BUF, 2u << 20, true };
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_IN, 0, d, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(last_used_len(f, 0), (2u << 20) + 1);
+	assert_int_equal(*ram(f, BUF + (2u << 20) - 1), 0x3c);
+	/* The bound itself is a valid request; 512 bytes more is refused before any I/O. */
+	d[0] = (struct seg){ gpa, (u32)(total + 512), true };
+	((u8 *)hva)[0] = 0xee;
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_IN, 0, d, 1), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(last_used_len(f, 0), 1);
+	assert_int_equal(((u8 *)hva)[0], 0xee);
+	d[0] = (struct seg){ gpa, (u32)total, true };
+	assert_int_equal(rw_segments(f, VIRTIO_BLK_T_IN, 0, d, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(((u8 *)hva)[0], 0x3c);
+	f->tp.p.mem.nr--; /* the test's region goes before the fixture's teardown */
+	f->tp.p.mem.ram_bytes -= total + 512;
+	munmap(hva, total + 512);
+}
+
+/*
  * A read of more than 4 GiB (four 1 GiB segments aliasing one guest region, plus 512 bytes)
  * from a disk that large is refused: used_len is a le32 and would have been truncated to 513
  * while 4 GiB were written into the guest.
@@ -1415,6 +1457,7 @@ int main(void)
 		T(test_hostile_head_in_flight),
 		T(test_hostile_storm_console_responsive),
 		T(test_limits_enforced),
+		T(test_segment_limit_needs_size_max),
 		T(test_read_over_4g_refused),
 #undef T
 	};

@@ -182,7 +182,7 @@ static int make_vm(struct fixture *f, const u8 *code, size_t len)
 	diag_free(&d);
 	if (accel_select(f->spec.accel, &accel, why, sizeof(why), &err) < 0)
 		return -ENODEV;
-	assert_int_equal(vm_create(&f->spec, accel, NULL, &f->vm, &err), 0);
+	assert_int_equal(vm_create(&f->spec, accel, NULL, 0, &f->vm, &err), 0);
 	assert_int_equal(loop_create(&f->loop), 0);
 	assert_int_equal(vm_attach(f->vm, f->loop, &err), 0);
 	assert_int_equal(vm_add_listener(f->vm, record_event, f), 0);
@@ -467,7 +467,7 @@ static void test_reset_equals_fresh(void **state)
 	assert_int_equal(vm_boot(f->vm, &err), 0);
 	wait_moves(f, GPA_COUNTER, 0);
 	assert_int_equal(vm_shutdown(f->vm, &err), 0); /* every vCPU stopped, time frozen */
-	assert_int_equal(vm_create(&f->spec, f->vm->accel, NULL, &fresh, &err), 0);
+	assert_int_equal(vm_create(&f->spec, f->vm->accel, NULL, 0, &fresh, &err), 0);
 	fresh->plat.clock.wall_base_ns = f->vm->plat.clock.wall_base_ns;
 	vclock_freeze(&fresh->plat.clock);
 	fresh->plat.clock.frozen_at_ns = f->vm->plat.clock.frozen_at_ns;
