@@ -615,6 +615,12 @@ static const struct accel_sandbox accel_bt_sandbox = {
 	.build_exec_mappings = true,
 };
 
+static unsigned accel_bt_phys_addr_bits(struct accel_vm *avm)
+{
+	(void)avm;
+	return BT_MAXPHYADDR; /* every model's CPUID 8000_0008h (cpuid.c) */
+}
+
 const struct accel_ops accel_bt = {
 	.name = "bt",
 	.has_irqchip = false,
@@ -639,4 +645,5 @@ const struct accel_ops accel_bt = {
 	.vcpu_counters = accel_bt_vcpu_counters,
 	.backdoor_hb = true,
 	.tsc_khz = accel_bt_tsc_khz,
+	.phys_addr_bits = accel_bt_phys_addr_bits,
 };

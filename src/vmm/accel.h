@@ -247,6 +247,9 @@ struct accel_ops {
 	 */
 	bool backdoor_hb;
 	u32 (*tsc_khz)(struct accel_vm *avm);
+	/* The guest CPU's physical address width (CPUID 8000_0008h EAX[7:0]): the bits an MTRR
+	 * mask has (boot_cpu_mtrrs). */
+	unsigned (*phys_addr_bits)(struct accel_vm *avm);
 };
 
 extern const struct accel_ops accel_kvm;

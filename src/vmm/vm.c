@@ -447,6 +447,27 @@ void vm_boot_screen(struct vm *vm)
 	board_display_boot(board_pc_display(vm->board), vm->spec->boot.kind == BOOT_FIRMWARE);
 }
 
+/*
+ * Without firmware nobody programs the MTRRs, so the VMM does what firmware would
+ * (boot_cpu_mtrrs) as part of every vCPU's power-on state: each boot, reboot, INIT/SIPI and S3
+ * resume starts from it. With boot.firmware the firmware does it from the MTRRs' real power-on
+ * state (disabled).
+ */
+static int vm_direct_boot_mtrrs(struct vm *vm, struct vcpu *v, struct err *err)
+{
+	unsigned bits = vm->accel->phys_addr_bits ? vm->accel->phys_addr_bits(vm->avm) : 36;
+	int ret;
+
+	if (vm->spec->boot.kind == BOOT_FIRMWARE)
+		return 0;
+	boot_cpu_mtrrs(v->power_on, board_pc_low_ram_max(vm->spec), bits);
+	ret = vcpu_reset(v, NULL); /* into the accelerator, the APs still waiting for SIPI */
+	if (ret < 0)
+		return err_set(err, ret, "%s: cannot set the MTRRs firmware would: %s", v->name,
+			       strerror(-ret));
+	return 0;
+}
+
 static int vm_create_vcpus(struct vm *vm, unsigned flags, struct err *err)
 {
 	const struct vcpu_hooks *hooks = board_pc_vcpu_hooks(vm->board);
@@ -457,6 +478,9 @@ static int vm_create_vcpus(struct vm *vm, unsigned flags, struct err *err)
 		return err_set(err, -ENOMEM, "out of memory");
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu_create(vm, i, hooks, &vm->vcpus[i], err);
+		if (ret < 0)
+			return ret;
+		ret = vm_direct_boot_mtrrs(vm, vm->vcpus[i], err);
 		if (ret < 0)
 			return ret;
 	}

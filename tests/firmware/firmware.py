@@ -36,9 +36,10 @@ usage: firmware.py VMM BUILD_IMAGES_SH DEFAULT_GUEST_DIR CASE
                   entry's command line, to the marker
   ovmf-esp-virtio the same from a virtio-blk disk (OVMF's driver accepts no SIZE_MAX and reads
                   the kernel in one 14 MiB segment: docs/security.md, virtio-blk)
-  linux-q35       the kernel booted directly (no firmware) on both machines: on pc Linux finds
-                  the HPET in the ACPI tables and no MCFG; on q35 it also finds the MCFG
-                  table and uses the ECAM window, and the PCI functions of the Q35 chipset
+  linux-q35       the kernel booted directly (no firmware) on both machines, 2 vCPUs: on pc Linux
+                  finds the HPET in the ACPI tables and no MCFG; on q35 it also finds the MCFG
+                  table and uses the ECAM window, and the PCI functions of the Q35 chipset; on
+                  both the MTRRs are as firmware leaves them (PAT set up with WC, no complaint)
 
 Skips (77) when the guest, the firmware (seabios, ovmf) or an image tool is missing. Every vmm started is
 killed when a case fails or times out. Timeout per boot: $VMM_FIRMWARE_TIMEOUT (default 300 s).
@@ -245,8 +246,13 @@ def case_linux_q35():
                 "[8086:29c0]", "[8086:2918]", "PNP0A08:00"],
     }
     refused = {"pc": ["ACPI: MCFG", "[8086:29c0]"], "q35": ["[8086:1237]", "not reserved"]}
+    # MTRRs as firmware leaves them (vm.c), the same on both vCPUs: Linux sets up PAT with
+    # write-combining (with MTRRs disabled it skips PAT: "MTRRs disabled, skipping PAT")
+    for m in want:
+        want[m].append("x86/PAT: Configuration [0-7]: WB  WC  UC- UC  WB  WP  UC- WT")
+        refused[m] += ["MTRRs disabled", "MTRRs all blank", "inconsistent"]
     for machine in ("pc", "q35"):
-        vm = start([], boot=boot, machine=machine)
+        vm = start([], boot=boot, machine=machine, vcpus=2)
         wait(vm, MARKER)
         vm.expect_exit(0, stderr_has="the guest powered off", timeout=TIMEOUT)
         text = vm.serial_text()

@@ -259,6 +259,62 @@ void boot_cpu_prepare(struct cpu_state *cpu)
 	cpu->halted = false;
 }
 
+static struct cpu_msr *boot_msr(struct cpu_state *cpu, u32 index)
+{
+	for (unsigned i = 0; i < cpu->nr_msrs && i < CPU_MAX_MSRS; i++)
+		if (cpu->msrs[i].index == index)
+			return &cpu->msrs[i];
+	return NULL;
+}
+
+static void boot_msr_set(struct cpu_state *cpu, u32 index, u64 value)
+{
+	struct cpu_msr *m = boot_msr(cpu, index);
+
+	if (m)
+		m->value = value;
+}
+
+#define BOOT_MTRR_DEF_TYPE   0x2ffu
+#define BOOT_MTRR_PHYS_BASE0 0x200u
+#define BOOT_MTRR_VAR_PAIRS  8u
+#define BOOT_MTRR_UC	     0x00u
+#define BOOT_MTRR_WP	     0x05u
+#define BOOT_MTRR_WB	     0x06u
+#define BOOT_MTRR_BYTES(t)   (0x0101010101010101ull * (t)) /* eight ranges of type t */
+
+void boot_cpu_mtrrs(struct cpu_state *cpu, u64 hole_start, unsigned phys_bits)
+{
+	u64 phys_mask = phys_bits >= 64 ? ~0ull : (1ull << phys_bits) - 1, addr = hole_start;
+	unsigned pair = 0;
+
+	if (!boot_msr(cpu, BOOT_MTRR_DEF_TYPE))
+		return;
+	boot_msr_set(cpu, 0x250, BOOT_MTRR_BYTES(BOOT_MTRR_WB)); /* 0-7FFFFh, 64 KiB each */
+	boot_msr_set(cpu, 0x258, BOOT_MTRR_BYTES(BOOT_MTRR_WB)); /* 80000-9FFFFh, 16 KiB each */
+	boot_msr_set(cpu, 0x259, BOOT_MTRR_BYTES(BOOT_MTRR_UC)); /* A0000-BFFFFh: VGA */
+	for (u32 i = 0x268; i <= 0x26f; i++)			 /* C0000-FFFFFh, 4 KiB each */
+		boot_msr_set(cpu, i, BOOT_MTRR_BYTES(BOOT_MTRR_WP));
+	/* [hole_start, 4 GiB) as the fewest naturally aligned power-of-two blocks */
+	while (addr && addr < (1ull << 32) && pair < BOOT_MTRR_VAR_PAIRS) {
+		u64 size = addr & -addr;
+
+		while (addr + size > (1ull << 32))
+			size >>= 1;
+		boot_msr_set(cpu, BOOT_MTRR_PHYS_BASE0 + 2 * pair, addr | BOOT_MTRR_UC);
+		boot_msr_set(cpu, BOOT_MTRR_PHYS_BASE0 + 2 * pair + 1,
+			     (~(size - 1) & phys_mask) | 0x800); /* valid */
+		addr += size;
+		pair++;
+	}
+	for (; pair < BOOT_MTRR_VAR_PAIRS; pair++) {
+		boot_msr_set(cpu, BOOT_MTRR_PHYS_BASE0 + 2 * pair, 0);
+		boot_msr_set(cpu, BOOT_MTRR_PHYS_BASE0 + 2 * pair + 1, 0);
+	}
+	/* enabled (E), fixed ranges enabled (FE), the default type write-back */
+	boot_msr_set(cpu, BOOT_MTRR_DEF_TYPE, 0xc00 | BOOT_MTRR_WB);
+}
+
 void boot_cpu_reset(struct cpu_state *cpu, bool bsp)
 {
 	memset(cpu, 0, sizeof(*cpu));

@@ -148,6 +148,14 @@ MUST_CHECK int boot_firmware_reserve(struct gmem *mem, const char *path, struct 
  * FPU, MSRs) as the accelerator reported it.
  */
 void boot_cpu_reset(struct cpu_state *cpu, bool bsp);
+/*
+ * The MTRRs as firmware leaves them for a boot without firmware (SeaBIOS's mtrr_setup): the
+ * default type write-back, the fixed ranges write-back below 640 KiB, uncachable over the VGA
+ * window and write-protected over the BIOS area, and variable ranges making [hole_start, 4 GiB)
+ * (the PCI hole) uncachable, masks of phys_bits bits. Sets only MTRRs cpu->msrs carries (the
+ * CPU model's); nothing when it has no MTRRdefType (no MTRRs). Every vCPU gets the same.
+ */
+void boot_cpu_mtrrs(struct cpu_state *cpu, u64 hole_start, unsigned phys_bits);
 
 /* ---- e820 (ACPI 6.x chapter 15, INT 15h E820h address range types) ---- */
 enum e820_type {

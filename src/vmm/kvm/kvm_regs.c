@@ -14,8 +14,10 @@
  *
  * MSRs carried in st->msrs: SYSENTER_CS/ESP/EIP, MISC_ENABLE, PAT, STAR,
  * LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE and TSC_AUX, each only if KVM lists
- * it in KVM_GET_MSR_INDEX_LIST. EFER and APIC_BASE travel in the sregs, the
- * TSC in st->tsc (written back only with CPU_STATE_F_TSC).
+ * it in KVM_GET_MSR_INDEX_LIST; and the MTRRs (MTRRdefType, the 11 fixed-range
+ * ones, 8 variable pairs), which KVM emulates for every vCPU without listing
+ * them. EFER and APIC_BASE travel in the sregs, the TSC in st->tsc (written
+ * back only with CPU_STATE_F_TSC).
  *
  * Not carried: XSAVE state beyond FXSAVE (the CPUID model hides XSAVE, so
  * XCR0 is x87 only), the in-kernel LAPIC/IOAPIC/PIC/PIT state (KVM_GET_LAPIC &
@@ -57,6 +59,49 @@ static const u32 kvm_regs_msrs[] = {
 	MSR_KERNEL_GS_BASE,
 	MSR_TSC_AUX,
 };
+
+/* The MTRRs (SDM vol. 3A 12.11): KVM handles them (kvm_mtrr_get/set_msr) but does not list
+ * them in KVM_GET_MSR_INDEX_LIST. */
+static const u32 kvm_regs_mtrrs[] = {
+	/* MTRRdefType, the fixed-range MTRRs */
+	0x2ff,
+	0x250,
+	0x258,
+	0x259,
+	0x268,
+	0x269,
+	0x26a,
+	0x26b,
+	0x26c,
+	0x26d,
+	0x26e,
+	0x26f,
+	/* eight variable base/mask pairs */
+	0x200,
+	0x201,
+	0x202,
+	0x203,
+	0x204,
+	0x205,
+	0x206,
+	0x207,
+	0x208,
+	0x209,
+	0x20a,
+	0x20b,
+	0x20c,
+	0x20d,
+	0x20e,
+	0x20f,
+};
+
+static bool kvm_regs_carried(const struct accel_vm *vm, u32 index)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(kvm_regs_mtrrs); i++)
+		if (kvm_regs_mtrrs[i] == index)
+			return true;
+	return kvm_msr_supported(vm, index);
+}
 
 struct kvm_msr_buf {
 	struct kvm_msrs hdr;
@@ -321,6 +366,8 @@ static int kvm_msrs_get(struct accel_vcpu *v, struct cpu_state *st)
 	for (size_t i = 0; i < ARRAY_SIZE(kvm_regs_msrs); i++)
 		if (kvm_msr_supported(v->vm, kvm_regs_msrs[i]))
 			m.e[m.hdr.nmsrs++].index = kvm_regs_msrs[i];
+	for (size_t i = 0; i < ARRAY_SIZE(kvm_regs_mtrrs); i++) /* last: KVM stops at a failure */
+		m.e[m.hdr.nmsrs++].index = kvm_regs_mtrrs[i];
 	got = ioctl(v->fd, KVM_GET_MSRS, &m);
 	if (got < 0)
 		return -errno;
@@ -340,7 +387,7 @@ static int kvm_msrs_set(struct accel_vcpu *v, const struct cpu_state *st)
 
 	memset(&m, 0, sizeof(m));
 	for (unsigned i = 0; i < st->nr_msrs && i < CPU_MAX_MSRS; i++) {
-		if (!kvm_msr_supported(v->vm, st->msrs[i].index)) {
+		if (!kvm_regs_carried(v->vm, st->msrs[i].index)) {
 			log_warn("%s: MSR %#x not supported by KVM, not restored", v->name,
 				 st->msrs[i].index);
 			continue;

@@ -335,6 +335,16 @@ static u32 kvm_tsc_khz(struct accel_vm *avm)
 	return avm->tsc_khz;
 }
 
+/* The width KVM reports (and the guest's CPUID passes on, kvm_cpuid.c); 36 without the leaf
+ * (SDM vol. 3A 12.11.2.3: MAXPHYADDR is 36 when 8000_0008h is not supported). */
+static unsigned kvm_phys_addr_bits(struct accel_vm *avm)
+{
+	for (u32 i = 0; avm->cpuid && i < avm->cpuid->nent; i++)
+		if (avm->cpuid->entries[i].function == 0x80000008)
+			return avm->cpuid->entries[i].eax & 0xff;
+	return 36;
+}
+
 static void kvm_vm_destroy(struct accel_vm *avm)
 {
 	if (!avm)
@@ -500,4 +510,5 @@ const struct accel_ops accel_kvm = {
 	.sandbox = &kvm_sandbox,
 	.backdoor_hb = false, /* REP INSB/OUTSB on the HB port is KVM's own string emulation */
 	.tsc_khz = kvm_tsc_khz,
+	.phys_addr_bits = kvm_phys_addr_bits,
 };
