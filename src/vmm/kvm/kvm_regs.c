@@ -60,47 +60,17 @@ static const u32 kvm_regs_msrs[] = {
 	MSR_TSC_AUX,
 };
 
-/* The MTRRs (SDM vol. 3A 12.11): KVM handles them (kvm_mtrr_get/set_msr) but does not list
- * them in KVM_GET_MSR_INDEX_LIST. */
-static const u32 kvm_regs_mtrrs[] = {
-	/* MTRRdefType, the fixed-range MTRRs */
-	0x2ff,
-	0x250,
-	0x258,
-	0x259,
-	0x268,
-	0x269,
-	0x26a,
-	0x26b,
-	0x26c,
-	0x26d,
-	0x26e,
-	0x26f,
-	/* eight variable base/mask pairs */
-	0x200,
-	0x201,
-	0x202,
-	0x203,
-	0x204,
-	0x205,
-	0x206,
-	0x207,
-	0x208,
-	0x209,
-	0x20a,
-	0x20b,
-	0x20c,
-	0x20d,
-	0x20e,
-	0x20f,
-};
+/* The MTRRs (SDM vol. 3A 12.11): MTRRdefType, the fixed-range ones and eight variable pairs.
+ * KVM handles them (kvm_mtrr_get/set_msr) but does not list them in KVM_GET_MSR_INDEX_LIST. */
+static bool kvm_regs_is_mtrr(u32 index)
+{
+	return index == 0x2ff || index == 0x250 || index == 0x258 || index == 0x259 ||
+	       (index >= 0x268 && index <= 0x26f) || (index >= 0x200 && index <= 0x20f);
+}
 
 static bool kvm_regs_carried(const struct accel_vm *vm, u32 index)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(kvm_regs_mtrrs); i++)
-		if (kvm_regs_mtrrs[i] == index)
-			return true;
-	return kvm_msr_supported(vm, index);
+	return kvm_regs_is_mtrr(index) || kvm_msr_supported(vm, index);
 }
 
 struct kvm_msr_buf {
@@ -366,8 +336,9 @@ static int kvm_msrs_get(struct accel_vcpu *v, struct cpu_state *st)
 	for (size_t i = 0; i < ARRAY_SIZE(kvm_regs_msrs); i++)
 		if (kvm_msr_supported(v->vm, kvm_regs_msrs[i]))
 			m.e[m.hdr.nmsrs++].index = kvm_regs_msrs[i];
-	for (size_t i = 0; i < ARRAY_SIZE(kvm_regs_mtrrs); i++) /* last: KVM stops at a failure */
-		m.e[m.hdr.nmsrs++].index = kvm_regs_mtrrs[i];
+	for (u32 i = 0x200; i <= 0x2ff; i++) /* last: KVM stops at a failure */
+		if (kvm_regs_is_mtrr(i))
+			m.e[m.hdr.nmsrs++].index = i;
 	got = ioctl(v->fd, KVM_GET_MSRS, &m);
 	if (got < 0)
 		return -errno;
