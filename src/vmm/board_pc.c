@@ -479,7 +479,8 @@ int board_pc_build_acpi(struct board_pc *b, u64 *rsdp_gpa, struct err *err)
 	return acpi_build(&b->vm->plat.mem, &cfg, rsdp_gpa, err);
 }
 
-/* boot.firmware: fw_cfg with the board's tables. */
+/* boot.firmware (or debug.fw_cfg without firmware, as QEMU always has it): fw_cfg with the
+ * board's tables. */
 static int board_pc_create_fw(struct board_pc *b, struct err *err)
 {
 	struct acpi_config acpi;
@@ -487,7 +488,7 @@ static int board_pc_create_fw(struct board_pc *b, struct err *err)
 				       .disks = b->disks,
 				       .product = b->mch ? "vmm-q35" : "vmm-pc" };
 
-	if (b->vm->spec->boot.kind != BOOT_FIRMWARE)
+	if (b->vm->spec->boot.kind != BOOT_FIRMWARE && !b->vm->spec->debug.fw_cfg)
 		return 0;
 	board_pc_acpi_config(b, &acpi);
 	return board_fw_create(b->vm, &cfg, &b->fw, err);

@@ -205,9 +205,8 @@ static const char *const spec_boot_keys[] = { "kernel",	      "initrd",	  "cmdli
 static const char *const spec_module_keys[] = { "path", "cmdline", NULL };
 static const char *const spec_serial_keys[] = { "target", "path", NULL };
 static const char *const spec_debug_keys[] = {
-	"exit_port",	"test_device",	     "state_roundtrip_ms",
-	"firmware_log", "forbidden_syscall", "exit_code_style",
-	"pc_testdev",	"pci_testdev",	     NULL
+	"exit_port",	   "test_device", "state_roundtrip_ms", "firmware_log", "forbidden_syscall",
+	"exit_code_style", "pc_testdev",  "pci_testdev",	"fw_cfg",	NULL
 };
 static const char *const spec_disk_keys[] = { "path",	"format", "bus",	"readonly", "cache",
 					      "serial", "cdrom",  "boot_index", NULL };
@@ -980,9 +979,11 @@ static const char *spec_reserved_port(u64 lo, u64 hi, const struct debug_spec *d
 	    hi >= PCI_TESTDEV_BAR1_PORT)
 		return "the PCI test device's I/O BAR 0xff00-0xffff (debug.pci_testdev without "
 		       "firmware)";
-	if (firmware && lo <= FW_CFG_DEFAULT_PORT + FW_CFG_DMA_OFFSET + FW_CFG_DMA_LEN - 1 &&
+	if ((firmware || dbg->fw_cfg) &&
+	    lo <= FW_CFG_DEFAULT_PORT + FW_CFG_DMA_OFFSET + FW_CFG_DMA_LEN - 1 &&
 	    hi >= FW_CFG_DEFAULT_PORT)
-		return "the firmware configuration ports (fw_cfg, with boot.firmware)";
+		return "the firmware configuration ports (fw_cfg, with boot.firmware or "
+		       "debug.fw_cfg)";
 	if (firmware && lo <= DEBUGCON_DEFAULT_PORT && hi >= DEBUGCON_DEFAULT_PORT)
 		return "the firmware debug port (with boot.firmware)";
 	return NULL;
@@ -1008,6 +1009,9 @@ static void spec_parse_debug(struct spec_ctx *c, const json_t *root, enum boot_k
 	j = spec_member(debug, "debug", "pci_testdev", kpath);
 	if (j)
 		spec_get_bool(c, kpath, j, &dbg->pci_testdev);
+	j = spec_member(debug, "debug", "fw_cfg", kpath);
+	if (j)
+		spec_get_bool(c, kpath, j, &dbg->fw_cfg);
 	j = spec_member(debug, "debug", "exit_port", kpath);
 	if (j && spec_get_number(c, kpath, j, &port)) {
 		u64 last = port + SPEC_EXIT_PORT_WIDTH - 1;

@@ -333,6 +333,7 @@ struct debug_spec {
 	bool test_device; /* the PIO+MMIO test device for tiny guest programs */
 	bool pc_testdev;  /* QEMU's PC test device (ports 0xe0-0xeb, 0x2000-0x2017; 0xff000000) */
 	bool pci_testdev; /* QEMU's PCI test device 1b36:0005 */
+	bool fw_cfg;	  /* fw_cfg also without boot.firmware (it is always there with it) */
 	/*
 	 * Every this many ms of host time, pause, save the whole state, reset every device and
 	 * vCPU, load it back and resume (vm_state_roundtrip); 0: never.

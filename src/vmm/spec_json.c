@@ -199,8 +199,9 @@ static json_t *spec_json_tree(const struct vm_spec *s)
 	spec_json_set(o, "on_reset", json_string(spec_on_reset_name(s->on_reset)));
 	spec_json_set(o, "on_triple_fault",
 		      json_string(spec_on_triple_fault_name(s->on_triple_fault)));
-	debug = json_pack("{s:b, s:b, s:b}", "test_device", s->debug.test_device, "pc_testdev",
-			  s->debug.pc_testdev, "pci_testdev", s->debug.pci_testdev);
+	debug = json_pack("{s:b, s:b, s:b, s:b}", "test_device", s->debug.test_device, "pc_testdev",
+			  s->debug.pc_testdev, "pci_testdev", s->debug.pci_testdev, "fw_cfg",
+			  s->debug.fw_cfg);
 	if (debug && s->debug.has_exit_port) {
 		spec_json_set(debug, "exit_port", spec_json_hex(s->debug.exit_port));
 		spec_json_set(debug, "exit_code_style",

@@ -590,7 +590,7 @@ static void test_firmware_keys(void **state)
 	/* With firmware, fw_cfg's ports and the debug port are the board's. */
 	assert_int_equal(parse(f, FW ", \"debug\": {\"exit_port\": \"0x518\"}}"), -EINVAL);
 	assert_diags(&f->d, "debug.exit_port: 0x518 is the firmware configuration ports (fw_cfg, "
-			    "with boot.firmware); pick a free port such as 0xf4\n");
+			    "with boot.firmware or debug.fw_cfg); pick a free port such as 0xf4\n");
 	assert_int_equal(parse(f, FW ", \"debug\": {\"exit_port\": \"0x400\"}}"), -EINVAL);
 	assert_diags(&f->d,
 		     "debug.exit_port: ports 0x400-0x403 (the device takes 4) overlap the "
