@@ -95,19 +95,12 @@ int net_csum_fill(u8 *frame, size_t len, size_t start, size_t offset, size_t end
 	return 0;
 }
 
-/* zlib's crc32() is the same reflected CRC-32 (polynomial 0x04c11db7, all-ones start and
- * finish) and several times faster than a byte table: it ran for every received frame. */
+/* zlib's CRC-32 is the same reflected CRC (polynomial 0x04c11db7, all-ones start and finish)
+ * and several times faster than a byte table: it runs for every received frame. crc32_z takes
+ * a size_t length. */
 u32 net_crc32(const void *buf, size_t len)
 {
-	u32 crc = (u32)crc32(0L, Z_NULL, 0);
-
-	for (size_t done = 0; done < len;) { /* zlib takes a uInt length */
-		uInt n = (uInt)MIN(len - done, (size_t)1 << 30);
-
-		crc = (u32)crc32(crc, (const Bytef *)buf + done, n);
-		done += n;
-	}
-	return crc;
+	return (u32)crc32_z(crc32(0L, Z_NULL, 0), buf, len);
 }
 
 static int net_parse_ipv4(const u8 *frame, size_t len, struct net_layers *l)
