@@ -43,7 +43,7 @@ forbid() {
 forbid 'board headers' 'vmm/board_[^"]*\.h"' vmm/vcpu.c vmm/vcpu.h
 forbid 'vmm/board_pc.h' 'vmm/board_pc\.h"' vmm/board_disks.c vmm/board_disks.h
 # Library headers confined to one place each.
-for rule in 'linux/kvm\.h:vmm/kvm/' 'jansson\.h:(vmm/(spec[^/]*|control[^/]*)|vmmctl/vmmctl)\.c' 'liburing\.h:vmdk/aio_uring\.c' 'libslirp\.h:net/user\.c'; do
+for rule in 'linux/kvm\.h:vmm/kvm/' 'jansson\.h:(vmm/(spec[^/]*|control[^/]*)|vmmctl/vmmctl)\.c' 'liburing\.h:vmdk/aio_uring\.c' 'libslirp\.h:net/user\.c' 'libdeflate\.h:net/net_offload\.c'; do
 	hdr=${rule%%:*} where=${rule#*:}
 	out=$(grep -rnE "#include <$hdr>" "$src" | grep -vE "^$src/$where" || true)
 	if [ -n "$out" ]; then

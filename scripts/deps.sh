@@ -6,7 +6,7 @@ set -euo pipefail
 what=${1:-test}
 pkgs=(build-essential meson ninja-build pkg-config libjansson-dev liburing-dev libaio-dev
       libseccomp-dev libsystemd-dev zlib1g-dev liblzma-dev liblz4-dev libcmocka-dev scdoc
-      libvncserver-dev libpng-dev libslirp-dev libglib2.0-dev)
+      libvncserver-dev libpng-dev libslirp-dev libglib2.0-dev libdeflate-dev)
 case $what in
 # libclang-rt-14-dev: libFuzzer and clang's sanitizer runtimes (only a Recommends of clang)
 test) pkgs+=(clang libclang-rt-14-dev python3 python3-jsonschema acpica-tools qemu-utils fio

@@ -17,7 +17,7 @@ if [ $# -lt 1 ] || [ $# -gt 2 ]; then
 fi
 root=$1
 pkgs="systemd,systemd-sysv,dbus,libjansson4,liburing2,libaio1,libseccomp2,zlib1g,liblzma5"
-pkgs="$pkgs,liblz4-1,libsystemd0,libvncserver1,libpng16-16,libslirp0,libglib2.0-0${2:+,$2}"
+pkgs="$pkgs,liblz4-1,libsystemd0,libvncserver1,libpng16-16,libslirp0,libglib2.0-0,libdeflate0${2:+,$2}"
 stamp="debootstrap bookworm minbase $pkgs"
 
 if [ -f "$root/.vmm-root-stamp" ] && [ "$(cat "$root/.vmm-root-stamp")" = "$stamp" ]; then
