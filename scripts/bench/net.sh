@@ -17,6 +17,13 @@
 #   ENGINES ("vmm qemu"), BACKENDS ("user tap"), MODELS ("e1000 virtio") and G2G (1: the
 #   guest-to-guest run; 0: not) tune it; BIG_MTU (e.g. 65520; default 0: none) adds a run of
 #   ours with virtio-net and slirp at that MTU ("mtu" in the spec, announced to the guest).
+#   STATS=1 also prints, per case, what the guest and the host did during the timed transfer:
+#   the guest's received frames per second and bytes per frame (its /proc/net/dev, as the
+#   driver counts them: a GSO/LRO frame through virtio-net is one), the NIC's interrupts per
+#   second (its /proc/interrupts lines), the guest's CPU split (/proc/stat), for ours the NIC's
+#   register accesses per received frame (vm.counters), and each host thread's time on a CPU,
+#   time waiting for one, and how often it was scheduled in (/proc/PID/task/*/schedstat; QEMU
+#   gets debug-threads=on to name its threads), with its CPU time per MiB received.
 #   The qemu engine needs Debian's qemu-system-x86.
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,7 +38,7 @@ guest=${2:-${VMM_GUEST_DIR:-$build/guest}}
 export VMM_GUEST_DIR=$(cd "$guest" && pwd)
 export SIZE_MIB=${SIZE_MIB:-256} REPEAT=${REPEAT:-1} ENGINES=${ENGINES:-vmm qemu}
 export BACKENDS=${BACKENDS:-user tap} MODELS=${MODELS:-e1000 virtio} G2G=${G2G:-1}
-export BIG_MTU=${BIG_MTU:-0}
+export BIG_MTU=${BIG_MTU:-0} STATS=${STATS:-0}
 set -- "$vmm"
 case " $ENGINES " in *" qemu "*) set -- "$@" qemu-system-x86_64 ;; esac
 for t in "$@"; do
@@ -40,6 +47,7 @@ done
 PYTHONPATH=$src/tests/integration PYTHONDONTWRITEBYTECODE=1 exec python3 - "$vmm" <<'PY'
 import os, shutil, subprocess, sys, tempfile, time
 import linux_net as ln
+from api_client import Api
 from guest_shell import GuestError
 
 vmm = sys.argv[1]
@@ -49,6 +57,7 @@ repeat = int(os.environ["REPEAT"])
 engines = os.environ["ENGINES"].split()
 backends = os.environ["BACKENDS"].split()
 models = os.environ["MODELS"].split()
+stats = os.environ["STATS"] == "1"
 work = tempfile.mkdtemp(prefix="vmm-bench-net-")
 initrd, release = ln.build_initrd(gdir, work)
 www = os.path.join(work, "www")
@@ -77,8 +86,68 @@ def timed(g, cmd):
 
 def guest(engine, nic, qemu_netdev, wrapper=None, memory=512):
     qemu = ["-netdev", qemu_netdev, "-device", f"{QDEV[nic['model']]},netdev=n0"]
-    return ln.start_guest(wrapper or vmm, gdir, initrd, [nic], engine, None, qemu, api=False,
+    if stats:
+        qemu += ["-name", "bench,debug-threads=on"]
+    return ln.start_guest(wrapper or vmm, gdir, initrd, [nic], engine, None, qemu, api=stats,
                           memory=memory)
+
+
+def sample(g):
+    """What STATS compares: the guest's eth0 counters and NIC interrupts, the host threads'
+    CPU ticks, our vm.counters."""
+    out = ln.grun(g, "cat /proc/net/dev; echo ==; cat /proc/interrupts; echo ==; head -1 /proc/stat")
+    dev, irqs, cpu = out.split("==", 2)
+    s = {"rx_frames": 0, "rx_bytes": 0, "tx_frames": 0, "irqs": 0}
+    f = cpu.split()  # cpu user nice system idle iowait irq softirq
+    s["gcpu"] = [int(f[1]) + int(f[2]), int(f[3]), int(f[6]) + int(f[7]), int(f[4]) + int(f[5])]
+    for line in dev.splitlines():
+        if line.strip().startswith("eth0:"):
+            f = line.split(":", 1)[1].split()
+            s.update(rx_bytes=int(f[0]), rx_frames=int(f[1]), tx_frames=int(f[9]))
+    for line in irqs.splitlines():
+        f = line.split()
+        if f and f[0].endswith(":") and ("eth0" in line or "virtio0-" in line):
+            s["irqs"] += sum(int(x) for x in f[1:] if x.isdigit())
+    s["threads"] = {}
+    task = f"/proc/{g.proc.pid}/task"
+    for tid in os.listdir(task):
+        try:
+            with open(f"{task}/{tid}/comm") as f:
+                comm = f.read().strip()
+            with open(f"{task}/{tid}/schedstat") as f:
+                st = [int(x) for x in f.read().split()[:3]]  # ns on a CPU, ns runnable, runs
+        except OSError:
+            continue
+        s["threads"][(comm, tid)] = st
+    s["counters"] = Api(g.api_path).get("vm.counters").json() if g.api_path else {}
+    return s
+
+
+def report(engine, model, backend, a, b, dt):
+    rx = b["rx_frames"] - a["rx_frames"]
+    line = (f"  stats {engine} {model} {backend}: rx {rx / dt:8.0f} frames/s, "
+            f"{(b['rx_bytes'] - a['rx_bytes']) / max(rx, 1):6.0f} B/frame; "
+            f"tx {(b['tx_frames'] - a['tx_frames']) / dt:7.0f} frames/s; "
+            f"NIC irqs {(b['irqs'] - a['irqs']) / dt:7.0f}/s")
+    ca, cb = a["counters"].get("net0", {}), b["counters"].get("net0", {})
+    acc = sum(v - ca.get(k, 0) for k, v in cb.items() if k.endswith(("_reads", "_writes")))
+    if cb:
+        line += f"; register accesses {acc / max(rx, 1):.1f}/rx frame"
+    gc = [y - x for x, y in zip(a["gcpu"], b["gcpu"])]
+    line += ("; guest CPU user {:.0f}% sys {:.0f}% irq {:.0f}% idle {:.0f}%"
+             .format(*(100 * x / max(sum(gc), 1) for x in gc)))
+    cpu = {}
+    for k, v in b["threads"].items():
+        was = a["threads"].get(k, (0, 0, 0))
+        c = cpu.setdefault(k[0], [0, 0, 0])
+        c[0] += (v[0] - was[0]) / 1e9 / dt * 100
+        c[1] += (v[1] - was[1]) / 1e9 / dt * 100
+        c[2] += (v[2] - was[2]) / dt
+    mib = (b["rx_bytes"] - a["rx_bytes"]) / (1 << 20)
+    line += "; host threads (on a CPU, waiting for one, runs/s) " + ", ".join(
+        f"{n} {p[0]:.0f}% {p[1]:.0f}% {p[2]:.0f} ({p[0] * dt * 10 / max(mib, 1):.1f} ms/MiB)"
+        for n, p in sorted(cpu.items(), key=lambda x: -x[1][0]) if p[0] >= 1)
+    print(line, flush=True)
 
 
 def one(engine, model, backend, url, ip=None, wrapper=None, mtu=0):
@@ -100,7 +169,11 @@ def one(engine, model, backend, url, ip=None, wrapper=None, mtu=0):
         else:
             ln.grun(g, "udhcpc -i eth0 -s /vmmtest/udhcpc.sh -n -q -t 10 -T 3", timeout=300)
         ln.grun(g, f"wget -q -O /dev/null {url}", timeout=3600)  # warm: TCP, caches
+        a = sample(g) if stats else None
+        t0 = time.monotonic()
         dt = timed(g, f"wget -q -O /dev/null {url}")
+        if stats:
+            report(engine, model, backend, a, sample(g), time.monotonic() - t0)
         g.poweroff(timeout=300)
     except GuestError as e:
         print(f"{engine} {model} {backend}: {e}\n{g.text()[-2000:]}", file=sys.stderr)
