@@ -91,9 +91,9 @@ void net_backend_stats(const struct net_backend *be, struct net_stats *out)
 	*out = be->stats;
 }
 
-void net_backend_poll(struct net_backend *be)
+void net_backend_poll(struct net_backend *be, pthread_mutex_t *lock)
 {
-	be->ops->poll(be);
+	be->ops->poll(be, lock);
 }
 
 void net_backend_tx_done(struct net_backend *be)

@@ -26,7 +26,10 @@
  * lock held: the device calls net_send from its register or queue handlers (a vCPU thread, or
  * the main loop under ioeventfd), the main loop calls net_backend_poll under the lock. Peer
  * callbacks are made from net_backend_poll and net_backend_tx_done only, never from inside
- * net_send or net_backend_rx_ready, so a device is never re-entered.
+ * net_send or net_backend_rx_ready, so a device is never re-entered. The one exception to
+ * "held": a tap back end's poll drops the lock it is given around each read() from the TAP
+ * (that touches only the back end's receive buffer, which nothing else uses), so vCPUs that
+ * touch a device meanwhile do not wait for the kernel's copies.
  */
 #ifndef NET_NET_H
 #define NET_NET_H
@@ -35,6 +38,7 @@
 #include "vmm/base/err.h"
 #include "vmm/base/types.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/uio.h>
 
@@ -180,8 +184,11 @@ void net_backend_rx_ready(struct net_backend *be, unsigned q);
 
 /* The fd the main loop watches (EPOLLIN); call net_backend_poll when it is readable. */
 int net_backend_fd(const struct net_backend *be);
-/* Do what is ready: read frames (bounded), run slirp's sockets and timers. Device lock held. */
-void net_backend_poll(struct net_backend *be);
+/*
+ * Do what is ready: read frames (bounded), run slirp's sockets and timers. lock (the device
+ * lock; NULL: none) is held by the caller; a tap drops it around its read() calls (above).
+ */
+void net_backend_poll(struct net_backend *be, pthread_mutex_t *lock);
 
 const char *net_backend_kind(const struct net_backend *be); /* "tap" or "user" */
 void net_backend_stats(const struct net_backend *be, struct net_stats *out);

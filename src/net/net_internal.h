@@ -16,7 +16,7 @@ struct net_backend_ops {
 	void (*rx_ready)(struct net_backend *be, unsigned q);
 	void (*tx_done)(struct net_backend *be); /* optional */
 	unsigned (*set_rx_caps)(struct net_backend *be, unsigned caps);
-	void (*poll)(struct net_backend *be);
+	void (*poll)(struct net_backend *be, pthread_mutex_t *lock); /* net_backend_poll */
 	void (*destroy)(struct net_backend *be);
 };
 

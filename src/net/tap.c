@@ -144,21 +144,32 @@ static bool tap_deliver(struct net_tap *t, unsigned q)
 	return !tq->held;
 }
 
-static void tap_read(struct net_tap *t, unsigned q)
+/*
+ * Read and deliver up to NET_POLL_FRAMES frames. The read() runs without lock (the device
+ * lock): it fills tq->rx, which only the main loop's poll uses, while tq->held is false (so a
+ * vCPU's tap_rx_ready has nothing to retry); the delivery runs with it.
+ */
+static void tap_read(struct net_tap *t, unsigned q, pthread_mutex_t *lock)
 {
 	struct tap_queue *tq = &t->q[q];
 	unsigned hl = t->be.vnet_hdr_len;
 
 	for (unsigned i = 0; i < NET_POLL_FRAMES; i++) {
 		ssize_t n;
+		int e;
 
 		if (tq->held && !tap_deliver(t, q))
 			return;
+		if (lock)
+			pthread_mutex_unlock(lock);
 		n = read(tq->fd, tq->rx, hl + NET_MAX_FRAME);
+		e = errno;
+		if (lock)
+			pthread_mutex_lock(lock);
 		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (e != EAGAIN && e != EINTR)
 				log_warn("%s: reading tap %s: %s", t->be.name, t->ifname,
-					 strerror(errno));
+					 strerror(e));
 			return;
 		}
 		if ((size_t)n <= hl) /* nothing behind the header */
@@ -170,7 +181,7 @@ static void tap_read(struct net_tap *t, unsigned q)
 	}
 }
 
-static void tap_poll(struct net_backend *be)
+static void tap_poll(struct net_backend *be, pthread_mutex_t *lock)
 {
 	struct net_tap *t = (struct net_tap *)be;
 	struct epoll_event evs[NET_MAX_QUEUES + 1];
@@ -204,7 +215,7 @@ static void tap_poll(struct net_backend *be)
 				be->peer.tx_ready(be->peer.opaque, q);
 		}
 		if ((evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && tq->rx_armed)
-			tap_read(t, q);
+			tap_read(t, q, lock);
 	}
 }
 

@@ -524,13 +524,14 @@ static void user_run_timers(struct net_user *u)
 	}
 }
 
-static void user_poll(struct net_backend *be)
+static void user_poll(struct net_backend *be, pthread_mutex_t *lock)
 {
 	struct net_user *u = (struct net_user *)be;
 	struct epoll_event evs[USER_POLL_MAX];
 	int n = epoll_wait(be->epfd, evs, USER_POLL_MAX, 0);
 	u64 v;
 
+	(void)lock; /* held throughout: slirp calls the device from inside its socket handling */
 	u->poll_gen++;
 	for (int i = 0; i < n; i++) {
 		u64 d = evs[i].data.u64;

@@ -184,7 +184,7 @@ static void board_nics_on_backend(void *opaque, int fd, u32 events)
 	(void)fd;
 	(void)events;
 	pthread_mutex_lock(&p->dev_lock);
-	net_backend_poll(nic->be);
+	net_backend_poll(nic->be, &p->dev_lock);
 	pthread_mutex_unlock(&p->dev_lock);
 }
 

@@ -45,9 +45,10 @@ static unsigned fake_set_rx_caps(struct net_backend *be, unsigned caps)
 	return caps;
 }
 
-static void fake_poll(struct net_backend *be)
+static void fake_poll(struct net_backend *be, pthread_mutex_t *lock)
 {
 	(void)be;
+	(void)lock;
 }
 
 static void fake_destroy(struct net_backend *be)

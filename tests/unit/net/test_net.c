@@ -24,6 +24,7 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,7 +50,12 @@ struct peer {
 	bool saw_offer, saw_arp_reply, saw_syn;
 	unsigned experimental; /* frames of ethertype 0x88b5 (IEEE 802 local experimental) */
 	u16 syn_port;
+	bool polling;	   /* inside poll_until's net_backend_poll, with dev_lock held */
+	unsigned unlocked; /* frames received while polling without dev_lock held */
 };
+
+/* The device lock as the main loop holds it around net_backend_poll. */
+static pthread_mutex_t dev_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int peer_receive(void *opaque, unsigned q, const struct net_hdr *hdr,
 			const struct iovec *iov, unsigned iovcnt, size_t len)
@@ -58,6 +64,10 @@ static int peer_receive(void *opaque, unsigned q, const struct net_hdr *hdr,
 	size_t off = 0;
 
 	(void)q;
+	if (p->polling && pthread_mutex_trylock(&dev_lock) == 0) {
+		p->unlocked++; /* a back end forgot to take the lock back */
+		pthread_mutex_unlock(&dev_lock);
+	}
 	if (p->answer)
 		return p->answer;
 	for (unsigned i = 0; i < iovcnt; i++, off += iov[i - 1].iov_len)
@@ -92,14 +102,21 @@ static void attach(struct net_backend *be, struct peer *p)
 }
 
 /* Poll the back end (as the main loop would) until cond holds or ms pass. */
-static bool poll_until(struct net_backend *be, bool (*cond)(const struct peer *),
-		       const struct peer *p, int ms)
+static bool poll_until(struct net_backend *be, bool (*cond)(const struct peer *), struct peer *p,
+		       int ms)
 {
 	struct pollfd pfd = { .fd = net_backend_fd(be), .events = POLLIN };
 
 	for (int waited = 0; waited < ms; waited += 10) {
-		if (poll(&pfd, 1, 10) > 0)
-			net_backend_poll(be);
+		if (poll(&pfd, 1, 10) > 0) {
+			pthread_mutex_lock(&dev_lock);
+			p->polling = true;
+			net_backend_poll(be, &dev_lock);
+			p->polling = false;
+			/* held again on return (trylock fails: a default mutex is not recursive) */
+			assert_int_equal(pthread_mutex_trylock(&dev_lock), EBUSY);
+			pthread_mutex_unlock(&dev_lock);
+		}
 		if (cond(p))
 			return true;
 	}
@@ -426,7 +443,7 @@ static void test_user_rx_waits_bounded(void **state)
 	p.answer = -EAGAIN; /* no guest buffers */
 	for (unsigned i = 0; i < NET_RX_QUEUE_FRAMES + 20; i++) {
 		assert_int_equal(send_frame(be, b, arp_request(b, 0x0a000202)), 0);
-		net_backend_poll(be);
+		net_backend_poll(be, NULL);
 	}
 	net_backend_stats(be, &st);
 	assert_int_equal(st.rx_frames, 0);
@@ -562,6 +579,7 @@ static void test_tap_frames_both_ways(void **state)
 	p.answer = 0;
 	net_backend_rx_ready(be, 0);
 	assert_true(poll_until(be, got_experimental, &p, 2000));
+	assert_int_equal(p.unlocked, 0); /* every delivery with the device lock held */
 	close(ps);
 	net_backend_destroy(be);
 }
