@@ -18,6 +18,11 @@
  *   checked and reported (IPCS/TCPCS, IPE/TCPE) when RXCSUM enables them.
  * - Receive with no free descriptor keeps the frame in the back end until RDT moves (the
  *   FIFO of real hardware, without its limit: the back end's queue is bounded).
+ * - A back end with a vnet header (a TAP) hands over the host's TCP segmentation offload
+ *   frames whole (one read for up to 64 KiB): the device cuts them into the MSS-sized frames
+ *   the wire would have carried, with complete checksums, before the steps above, so the guest
+ *   sees what an 82540EM on a wire sees. A frame half in the ring when the ring filled goes on
+ *   from its next segment when the back end delivers it again.
  *
  * Not done: flow control frames, wake-on-LAN, the flash, RDTR/RADV/TIDV/TADV delays (ITR is
  * the moderation Linux uses), MSI (the 82540 has none), TBI/fiber modes, EEPROM writes.
@@ -256,6 +261,8 @@ static void e1000_reset_regs(struct e1000 *d)
 	d->tx_discard = false;
 	d->tx_blocked = false;
 	d->tx_sent = 0;
+	d->rx_gso_done = 0;
+	d->rx_gso_key = 0;
 	e1000_phy_reset(d);
 	pci_set_irq(&d->pci, 0);
 }
@@ -390,24 +397,19 @@ static void e1000_rx_write(struct e1000 *d, size_t len, unsigned n, unsigned nee
 	}
 }
 
-/* A frame from the back end (net_peer.receive). Device lock held. */
-static int e1000_receive(void *opaque, unsigned q, const struct net_hdr *hdr,
-			 const struct iovec *iov, unsigned iovcnt, size_t len)
+/*
+ * The frame of len bytes at rx_buf: filter, tag, pad, checksums, FCS, into the ring. hdr: its
+ * checksum metadata, or NULL. 0, -EAGAIN (no room: the back end keeps it), or dropped.
+ */
+static int e1000_rx_frame(struct e1000 *d, const struct net_hdr *hdr, size_t len)
 {
-	struct e1000 *d = opaque;
 	unsigned n = d->rdlen / 16, bs = e1000_rx_bufsize(d), need, avail;
 	u8 status = 0, errors = 0;
 	u16 special = 0, csum;
 	size_t total, pcss;
 	u8 *f = d->rx_buf;
+	bool trusted = hdr && (hdr->flags & (NET_HDR_F_DATA_VALID | NET_HDR_F_NEEDS_CSUM));
 
-	(void)q;
-	if (!(d->rctl & E1000_RCTL_EN) || !d->link_up || len < NET_ETH_HLEN || len > E1000_RX_MAX) {
-		d->hstats.rx_dropped++;
-		return -ENETDOWN;
-	}
-	for (size_t i = 0, off = 0; i < iovcnt; off += iov[i++].iov_len)
-		memcpy(f + off, iov[i].iov_base, iov[i].iov_len);
 	if (hdr && (hdr->flags & NET_HDR_F_NEEDS_CSUM) &&
 	    net_csum_fill(f, len, hdr->csum_start, hdr->csum_offset, 0) < 0) {
 		d->hstats.rx_dropped++;
@@ -436,7 +438,7 @@ static int e1000_receive(void *opaque, unsigned q, const struct net_hdr *hdr,
 		memset(f + len, 0, 60 - len);
 		len = 60;
 	}
-	e1000_rx_csum(d, f, len, hdr && (hdr->flags & NET_HDR_F_DATA_VALID), &status, &errors);
+	e1000_rx_csum(d, f, len, trusted, &status, &errors);
 	pcss = MIN(len, (size_t)(d->rxcsum & E1000_RXCSUM_PCSS));
 	csum = (u16)~net_csum_fold(net_csum_add(0, f + pcss, len - pcss)); /* the raw sum */
 	total = len;
@@ -471,6 +473,91 @@ static int e1000_receive(void *opaque, unsigned q, const struct net_hdr *hdr,
 					E1000_ICR_RXDMT0 :
 					0));
 	return 0;
+}
+
+struct e1000_rx_emit {
+	struct e1000 *d;
+	unsigned index;
+};
+
+/* One segment of a segmentation offload frame (net_emit_fn): complete, checksums included. */
+static int e1000_rx_segment(void *opaque, const u8 *frame, size_t len)
+{
+	static const struct net_hdr valid = { .flags = NET_HDR_F_DATA_VALID };
+	struct e1000_rx_emit *em = opaque;
+	struct e1000 *d = em->d;
+	int ret;
+
+	if (em->index++ < d->rx_gso_done)
+		return 0;	       /* in the ring already */
+	memcpy(d->rx_buf, frame, len); /* len <= E1000_RX_MAX: e1000_rx_gso bounds the MSS */
+	ret = e1000_rx_frame(d, &valid, len);
+	if (ret == 0)
+		d->rx_gso_done++;
+	return ret;
+}
+
+/* A TCP segmentation offload frame (hdr->gso_type): cut and received segment by segment. */
+static int e1000_rx_gso(struct e1000 *d, const struct net_hdr *hdr, const struct iovec *iov,
+			unsigned iovcnt, size_t len)
+{
+	struct e1000_rx_emit em = { .d = d };
+	const u8 *f = iov[0].iov_base;
+	u8 gso = hdr->gso_type & (u8)~NET_HDR_GSO_ECN;
+	struct net_layers l;
+	u64 key;
+	int ret;
+
+	if (iovcnt != 1) {
+		for (size_t i = 0, off = 0; i < iovcnt; off += iov[i++].iov_len)
+			memcpy(d->rx_gso + off, iov[i].iov_base, iov[i].iov_len);
+		f = d->rx_gso;
+	}
+	if (!(d->rx_caps & (gso == NET_HDR_GSO_TCPV4 ? NET_CAP_TSO4 : NET_CAP_TSO6)) ||
+	    (gso != NET_HDR_GSO_TCPV4 && gso != NET_HDR_GSO_TCPV6) || net_parse(f, len, &l) ||
+	    l.proto != NET_IPPROTO_TCP || l.ipv6 != (gso == NET_HDR_GSO_TCPV6) ||
+	    l.hdr_len + hdr->gso_size > E1000_RX_MAX) {
+		log_guest("%s: a segmentation offload frame of %zu bytes the device cannot cut; "
+			  "dropped",
+			  d->name, len);
+		d->hstats.rx_dropped++;
+		return -EPROTO;
+	}
+	key = (u64)len << 32 | (u32)(f[l.l4_off + 4] << 24 | f[l.l4_off + 5] << 16 |
+				     f[l.l4_off + 6] << 8 | f[l.l4_off + 7]);
+	if (key != d->rx_gso_key) { /* not the frame a retry would bring: from its start */
+		d->rx_gso_key = key;
+		d->rx_gso_done = 0;
+	}
+	ret = net_tso_segment(f, len, &l, hdr->gso_size, d->rx_seg, e1000_rx_segment, &em);
+	if (ret == -EAGAIN)
+		return ret; /* the back end keeps it; the segments in the ring stay counted */
+	d->rx_gso_done = 0;
+	d->rx_gso_key = 0;
+	return ret < 0 ? ret : 0;
+}
+
+/* A frame from the back end (net_peer.receive). Device lock held. */
+static int e1000_receive(void *opaque, unsigned q, const struct net_hdr *hdr,
+			 const struct iovec *iov, unsigned iovcnt, size_t len)
+{
+	struct e1000 *d = opaque;
+
+	(void)q;
+	if (!(d->rctl & E1000_RCTL_EN) || !d->link_up || len < NET_ETH_HLEN ||
+	    len > NET_MAX_FRAME || iovcnt == 0) {
+		d->hstats.rx_dropped++;
+		return -ENETDOWN;
+	}
+	if (hdr && (hdr->gso_type & (u8)~NET_HDR_GSO_ECN) != NET_HDR_GSO_NONE)
+		return e1000_rx_gso(d, hdr, iov, iovcnt, len);
+	if (len > E1000_RX_MAX) {
+		d->hstats.rx_dropped++;
+		return -EMSGSIZE;
+	}
+	for (size_t i = 0, off = 0; i < iovcnt; off += iov[i++].iov_len)
+		memcpy(d->rx_buf + off, iov[i].iov_base, iov[i].iov_len);
+	return e1000_rx_frame(d, hdr, len);
 }
 
 /* ---- registers ---- */
@@ -804,7 +891,9 @@ int e1000_create(struct platform *p, const struct e1000_config *cfg, struct e100
 	d->tx_buf = malloc(E1000_TX_MAX + 4);
 	d->seg_buf = malloc(E1000_TX_MAX + 4);
 	d->rx_buf = malloc(E1000_RX_MAX + 64);
-	if (!d->tx_buf || !d->seg_buf || !d->rx_buf) {
+	d->rx_gso = malloc(NET_MAX_FRAME);
+	d->rx_seg = malloc(E1000_RX_MAX);
+	if (!d->tx_buf || !d->seg_buf || !d->rx_buf || !d->rx_gso || !d->rx_seg) {
 		ret = err_set(err, -ENOMEM, "%s: out of memory", name);
 		goto err_free;
 	}
@@ -829,6 +918,10 @@ int e1000_create(struct platform *p, const struct e1000_config *cfg, struct e100
 				  .tx_ready = e1000_tx_ready,
 				  .opaque = d };
 	net_backend_set_peer(cfg->be, &peer);
+	/* With a vnet header the TAP may hand over checksum-pending and 64 KiB TCP frames. */
+	if (net_backend_vnet_hdr_len(cfg->be))
+		d->rx_caps = net_backend_set_rx_caps(cfg->be,
+						     NET_CAP_CSUM | NET_CAP_TSO4 | NET_CAP_TSO6);
 	*out = d;
 	return 0;
 
@@ -836,6 +929,8 @@ err_free:
 	free(d->tx_buf);
 	free(d->seg_buf);
 	free(d->rx_buf);
+	free(d->rx_gso);
+	free(d->rx_seg);
 	free(d);
 	return ret;
 }
@@ -888,6 +983,8 @@ void e1000_destroy(struct e1000 *d)
 	free(d->tx_buf);
 	free(d->seg_buf);
 	free(d->rx_buf);
+	free(d->rx_gso);
+	free(d->rx_seg);
 	free(d);
 }
 
@@ -1047,6 +1144,11 @@ static const struct state_field e1000_fields[] = {
 	STATE_HOST(struct e1000, tx_buf, "scratch buffer: TDH has not moved past it"),
 	STATE_HOST(struct e1000, seg_buf, "scratch buffer"),
 	STATE_HOST(struct e1000, rx_buf, "scratch buffer"),
+	STATE_HOST(struct e1000, rx_caps, "what the back end agreed to deliver"),
+	STATE_HOST(struct e1000, rx_gso, "scratch buffer"),
+	STATE_HOST(struct e1000, rx_seg, "scratch buffer"),
+	STATE_HOST(struct e1000, rx_gso_done, "a frame the back end holds"),
+	STATE_HOST(struct e1000, rx_gso_key, "a frame the back end holds"),
 	STATE_HOST(struct e1000, hstats, "host counters"),
 	STATE_END,
 };

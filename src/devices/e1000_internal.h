@@ -66,6 +66,15 @@ struct e1000 {
 	u8 *tx_buf;	  /* E1000_TX_MAX + a VLAN tag */
 	u8 *seg_buf;	  /* E1000_TX_MAX */
 	u8 *rx_buf;	  /* E1000_RX_MAX + 4: one received frame, tag stripped, FCS added */
+	/*
+	 * Receive of a segmentation offload frame (a TAP with a vnet header hands over the host's
+	 * 64 KiB TCP sends whole; the device cuts them into the frames the wire would carry):
+	 */
+	unsigned rx_caps;     /* NET_CAP_* the back end agreed to deliver */
+	u8 *rx_gso;	      /* NET_MAX_FRAME: such a frame made linear, when it came in pieces */
+	u8 *rx_seg;	      /* E1000_RX_MAX: one segment of it */
+	unsigned rx_gso_done; /* its segments already in the ring (a retry after -EAGAIN) */
+	u64 rx_gso_key;	      /* which frame that was: length and TCP sequence number */
 	struct e1000_stats hstats;
 };
 

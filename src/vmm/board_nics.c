@@ -100,7 +100,7 @@ static int board_nic_backend(struct board_nic *nic, const struct nic_spec *ns, i
 				     .ifname = ns->tap,
 				     .fds = tap_fd >= 0 ? &tap_fd : NULL,
 				     .nr_queues = tap_fd >= 0 ? 1 : (ns->queues ? ns->queues : 1),
-				     .vnet_hdr = ns->model == NIC_MODEL_VIRTIO };
+				     .vnet_hdr = true };
 
 	if (ns->backend == NIC_BACKEND_USER)
 		return board_nic_user(nic, ns, err);

@@ -72,7 +72,7 @@ static void wr(struct fx *f, unsigned reg, u32 val)
 	bus_write(&f->tp.p.mmio, MMIO + reg, 4, val);
 }
 
-static int setup(void **state)
+static int setup_with(void **state, bool vnet_hdr)
 {
 	struct pci_host_config hc = { .name = "pci" };
 	struct e1000_config cfg = { .name = "net0" };
@@ -81,7 +81,9 @@ static int setup(void **state)
 	assert_non_null(f);
 	assert_int_equal(test_platform_init(&f->tp, RAM), 0);
 	assert_int_equal(pci_host_create(&f->tp.p, &hc, &f->host, NULL), 0);
-	fake_net_init(&f->fn, 0, 1);
+	fake_net_init(&f->fn, vnet_hdr ? NET_CAP_CSUM | NET_CAP_TSO4 | NET_CAP_TSO6 : 0, 1);
+	if (vnet_hdr)
+		fake_net_set_vnet_hdr(&f->fn);
 	memcpy(cfg.mac, MAC, 6);
 	cfg.be = f->fn.be;
 	assert_int_equal(e1000_create(&f->tp.p, &cfg, &f->d, NULL), 0);
@@ -92,6 +94,17 @@ static int setup(void **state)
 	cfg_write(f, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_MASTER);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, false);
+}
+
+/* A back end with a vnet header (a TAP): segmentation offload frames come whole. */
+static int setup_vnet(void **state)
+{
+	return setup_with(state, true);
 }
 
 static int teardown(void **state)
@@ -448,6 +461,77 @@ static void test_rx_checksums(void **state)
 	assert_int_equal(ram(f, RXR + 16 + 13)[0], E1000_RXD_ERR_TCPE);
 }
 
+static u32 rx_seq(struct fx *f, unsigned i)
+{
+	const u8 *t = ram(f, RXB + 0x4000ull * i + 34);
+
+	return (u32)t[4] << 24 | (u32)t[5] << 16 | (u32)t[6] << 8 | t[7];
+}
+
+/*
+ * A back end with a vnet header hands over a 64 KiB-style TCP frame (GSO TCPV4, checksum
+ * pending): the device asked for it (TUNSETOFFLOAD through set_rx_caps) and puts MSS-sized
+ * frames with complete, reported checksums in the ring; a ring that fills midway takes the
+ * rest when the back end delivers the frame again, without repeating a segment.
+ */
+static void test_rx_gso(void **state)
+{
+	static u8 b[11000];
+	struct fx *f = *state;
+	struct net_hdr h = { .flags = NET_HDR_F_NEEDS_CSUM,
+			     .gso_type = NET_HDR_GSO_TCPV4,
+			     .hdr_len = 54,
+			     .gso_size = 1000,
+			     .csum_start = 34,
+			     .csum_offset = 16 };
+	size_t len = tcp_frame(b, 3000, MAC);
+	struct e1000_stats st;
+	struct net_layers l;
+
+	assert_int_equal(f->fn.rx_caps & (NET_CAP_CSUM | NET_CAP_TSO4 | NET_CAP_TSO6),
+			 NET_CAP_CSUM | NET_CAP_TSO4 | NET_CAP_TSO6);
+	rx_ring(f, E1000_RCTL_SECRC); /* 7 free descriptors of 2048 bytes, no LPE */
+	assert_int_equal(fake_net_deliver(&f->fn, 0, &h, b, len), 0);
+	assert_int_equal(rd(f, E1000_RDH), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		const u8 *s = ram(f, RXB + 0x4000ull * i);
+
+		assert_int_equal(rx_len(f, i), 54 + 1000);
+		assert_int_equal(rx_status(f, i) & (E1000_RXD_STAT_EOP | E1000_RXD_STAT_IPCS |
+						    E1000_RXD_STAT_TCPCS),
+				 E1000_RXD_STAT_EOP | E1000_RXD_STAT_IPCS | E1000_RXD_STAT_TCPCS);
+		assert_int_equal(ram(f, RXR + 16 * i + 13)[0], 0); /* no checksum errors */
+		assert_int_equal(rx_seq(f, i), 1 + 1000 * i);
+		assert_memory_equal(s + 54, b + 54 + 1000 * i, 1000);
+		assert_int_equal(net_parse(s, 1054, &l), 0);
+		assert_true(net_ip_csum_ok(s, &l) && net_l4_csum_ok(s, &l));
+	}
+	/* 10 segments, 7 descriptors: 7 now, -EAGAIN, the other 3 once RDT moves */
+	len = tcp_frame(b, 10000, MAC);
+	rx_ring(f, E1000_RCTL_SECRC);
+	assert_int_equal(fake_net_deliver(&f->fn, 0, &h, b, len), -EAGAIN);
+	assert_int_equal(rd(f, E1000_RDH), 7);
+	wr(f, E1000_RDT, 6); /* the driver took descriptors 0-6 and gave them back */
+	assert_int_equal(fake_net_deliver(&f->fn, 0, &h, b, len), 0);
+	assert_int_equal(rd(f, E1000_RDH), 2);
+	assert_int_equal(rx_seq(f, 6), 1 + 6000);
+	assert_int_equal(rx_seq(f, 7), 1 + 7000);
+	assert_int_equal(rx_seq(f, 0), 1 + 8000);
+	assert_int_equal(rx_seq(f, 1), 1 + 9000);
+	e1000_get_stats(f->d, &st);
+	assert_int_equal(st.rx_frames, 3 + 10);
+	/* a different frame after an -EAGAIN starts from its first segment */
+	rx_ring(f, E1000_RCTL_SECRC);
+	assert_int_equal(fake_net_deliver(&f->fn, 0, &h, b, len), -EAGAIN);
+	b[41] = 7; /* another sequence number: another frame */
+	wr(f, E1000_RDT, 6);
+	assert_int_equal(fake_net_deliver(&f->fn, 0, &h, b, len), -EAGAIN);
+	assert_int_equal(rx_seq(f, 7), 7);
+	/* an MSS whose segments exceed the longest frame the device takes is refused */
+	h.gso_size = 20000;
+	assert_int_equal(fake_net_deliver(&f->fn, 0, &h, b, len), -EPROTO);
+}
+
 /* ---- transmit ---- */
 
 static void tx_ring(struct fx *f)
@@ -646,6 +730,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx_waits_for_descriptors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_vlan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_checksums, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_gso, setup_vnet, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_legacy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_checksum_offload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_tso, setup, teardown),

@@ -66,6 +66,11 @@ static const struct net_backend_ops fake_ops = {
 	.destroy = fake_destroy,
 };
 
+void fake_net_set_vnet_hdr(struct fake_net *f)
+{
+	f->be->vnet_hdr_len = sizeof(struct net_hdr);
+}
+
 void fake_net_init(struct fake_net *f, unsigned caps, unsigned nq)
 {
 	struct fake_be *b = calloc(1, sizeof(*b));

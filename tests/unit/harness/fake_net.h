@@ -31,6 +31,8 @@ struct fake_net {
 /* A back end with caps (NET_CAP_*) and nq queues. */
 void fake_net_init(struct fake_net *f, unsigned caps, unsigned nq);
 void fake_net_fini(struct fake_net *f);
+/* Frames carry a vnet header on the host side (a TAP with IFF_VNET_HDR): before the device. */
+void fake_net_set_vnet_hdr(struct fake_net *f);
 /* Forget the frames sent so far. */
 void fake_net_clear(struct fake_net *f);
 /* Hand a frame to the device (as net_backend_poll would): the device's answer. */
