@@ -4,14 +4,15 @@
  * (legacy, context and data descriptors, TSO) and virtio-net's queues (transmit headers and
  * offloads, mergeable and plain receive buffers, the control queue) over virtqueues, with the
  * software offloads of net.c behind them (the recording back end of tests/unit/harness takes
- * the frames). The first byte picks the device (bit 0: e1000 or virtio-net) and, for
- * virtio-net, the features the driver accepts come next (8 bytes); the rest is a program of
- * operations on the machine:
+ * the frames). The first byte picks the device (bit 0: e1000 or virtio-net; for e1000, bit 1:
+ * a back end with a vnet header, which hands over segmentation offload frames for the device
+ * to cut) and, for virtio-net, the features the driver accepts come next (8 bytes); the rest
+ * is a program of operations on the machine:
  *   0 RAM write    u24 offset, u8 len, len bytes
  *   1 reg write    u16 offset (BAR 0 for e1000; BAR 4 for virtio), u32 value
  *   2 reg read     u16 offset
  *   3 frame in     u8 hdr flags, u8 gso type, u16 len (at most 9000), len bytes: the back end
- *                  hands the device a frame
+ *                  hands the device a frame (gso_size 64 + len % 1024)
  *   4 back end     u8: bit 0 full (sends answer -EAGAIN) or not, then the host's tx_ready
  *   5 time         u16 microseconds pass (the e1000's ITR and transmit timers)
  *   6 link         u8: bit 0 up or down
@@ -104,7 +105,7 @@ static void fuzz_virtio_start(struct fuzz_nic *m, u64 features)
 		    st | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 }
 
-static int fuzz_setup(struct fuzz_nic *m, bool e1000, u64 features)
+static int fuzz_setup(struct fuzz_nic *m, bool e1000, bool vnet_hdr, u64 features)
 {
 	struct pci_host_config hc = { .name = "pci" };
 	static const u8 mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
@@ -112,9 +113,14 @@ static int fuzz_setup(struct fuzz_nic *m, bool e1000, u64 features)
 	memset(m, 0, sizeof(*m));
 	if (test_platform_init(&m->tp, FUZZ_RAM) || pci_host_create(&m->tp.p, &hc, &m->host, NULL))
 		return -1;
-	fake_net_init(&m->fn, (unsigned)(features >> 40) & 15, 1);
+	fake_net_init(&m->fn,
+		      e1000 && vnet_hdr ? NET_CAP_CSUM | NET_CAP_TSO4 | NET_CAP_TSO6 :
+					  (unsigned)(features >> 40) & 15,
+		      1);
 	if (!m->fn.be)
 		return -1;
+	if (e1000 && vnet_hdr)
+		fake_net_set_vnet_hdr(&m->fn);
 	if (e1000) {
 		struct e1000_config c = { .name = "net0", .be = m->fn.be };
 
@@ -212,6 +218,7 @@ static bool fuzz_op(struct fuzz_nic *m, struct fuzz_in *in)
 		fuzz_bytes(in, frame, len);
 		h.csum_start = 14;
 		h.csum_offset = 16;
+		h.gso_size = (u16)(64 + len % 1024);
 		(void)fake_net_deliver(&m->fn, 0, &h, frame, len);
 		return true;
 	}
@@ -265,7 +272,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		return 0;
 	if (!(kind & 1) && !fuzz_take(&in, &features, 8))
 		return 0;
-	if (fuzz_setup(&m, kind & 1, features) == 0) {
+	if (fuzz_setup(&m, kind & 1, kind & 2, features) == 0) {
 		heap = fuzz_heap_bytes();
 		for (unsigned i = 0; i < FUZZ_NIC_OPS && fuzz_op(&m, &in); i++)
 			FUZZ_CHECK(fuzz_heap_bytes() < heap + FUZZ_NIC_HEAP);
@@ -319,6 +326,23 @@ static void frame_in(struct fuzz_prog *p, u8 flags, u16 len)
 	put(p, &len, 2);
 	for (u16 i = 0; i < len; i++)
 		put8(p, i < 6 ? (u8[]){ 0x52, 0x54, 0, 0x12, 0x34, 0x56 }[i] : (u8)i);
+}
+
+/* A TCP/IPv4 frame of len bytes (payload after 54 bytes of headers) as a GSO TCPV4 frame. */
+static void gso_frame_in(struct fuzz_prog *p, u16 len)
+{
+	u8 h[54] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56, 2, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45 };
+
+	h[16] = (u8)((len - 14) >> 8), h[17] = (u8)(len - 14), h[22] = 64, h[23] = 6;
+	memcpy(h + 26, "\x0a\x00\x02\x02\x0a\x00\x02\x0f", 8);
+	h[35] = 80, h[41] = 1, h[46] = 0x50, h[47] = 0x10, h[48] = 0xff;
+	put8(p, 3);
+	put8(p, 1); /* NEEDS_CSUM */
+	put8(p, 1); /* GSO TCPV4 */
+	put(p, &len, 2);
+	put(p, h, sizeof(h));
+	for (u16 i = sizeof(h); i < len; i++)
+		put8(p, (u8)i);
 }
 
 static void desc(struct fuzz_prog *p, u32 table, unsigned i, u64 addr, u32 len, u16 flags, u16 next)
@@ -410,6 +434,15 @@ static int write_seeds(const char *dir)
 	put8(&p, 6);
 	put8(&p, 1);
 	if (seed_write(dir, "e1000-tso-backpressure", &p))
+		return 1;
+	/* e1000 behind a vnet header: a GSO frame cut into more segments than the ring holds */
+	p.n = 0;
+	e1000_rings(&p);
+	p.b[0] = 3;
+	gso_frame_in(&p, 2054);
+	reg(&p, E1000_RDT, 6);
+	gso_frame_in(&p, 2054);
+	if (seed_write(dir, "e1000-vnet-gso-rx", &p))
 		return 1;
 	/* virtio-net: mergeable receive, a transmit, a control command */
 	p.n = 0;
