@@ -488,9 +488,9 @@ static int e1000_rx_segment(void *opaque, const u8 *frame, size_t len)
 	struct e1000 *d = em->d;
 	int ret;
 
+	(void)frame; /* built in rx_buf (len <= E1000_RX_MAX: e1000_rx_gso bounds the MSS) */
 	if (em->index++ < d->rx_gso_done)
-		return 0;	       /* in the ring already */
-	memcpy(d->rx_buf, frame, len); /* len <= E1000_RX_MAX: e1000_rx_gso bounds the MSS */
+		return 0; /* in the ring already */
 	ret = e1000_rx_frame(d, &valid, len);
 	if (ret == 0)
 		d->rx_gso_done++;
@@ -529,7 +529,8 @@ static int e1000_rx_gso(struct e1000 *d, const struct net_hdr *hdr, const struct
 		d->rx_gso_key = key;
 		d->rx_gso_done = 0;
 	}
-	ret = net_tso_segment(f, len, &l, hdr->gso_size, d->rx_seg, e1000_rx_segment, &em);
+	/* Each segment is built whole in rx_buf, where e1000_rx_frame then works on it. */
+	ret = net_tso_segment(f, len, &l, hdr->gso_size, d->rx_buf, e1000_rx_segment, &em);
 	if (ret == -EAGAIN)
 		return ret; /* the back end keeps it; the segments in the ring stay counted */
 	d->rx_gso_done = 0;
@@ -892,8 +893,7 @@ int e1000_create(struct platform *p, const struct e1000_config *cfg, struct e100
 	d->seg_buf = malloc(E1000_TX_MAX + 4);
 	d->rx_buf = malloc(E1000_RX_MAX + 64);
 	d->rx_gso = malloc(NET_MAX_FRAME);
-	d->rx_seg = malloc(E1000_RX_MAX);
-	if (!d->tx_buf || !d->seg_buf || !d->rx_buf || !d->rx_gso || !d->rx_seg) {
+	if (!d->tx_buf || !d->seg_buf || !d->rx_buf || !d->rx_gso) {
 		ret = err_set(err, -ENOMEM, "%s: out of memory", name);
 		goto err_free;
 	}
@@ -930,7 +930,6 @@ err_free:
 	free(d->seg_buf);
 	free(d->rx_buf);
 	free(d->rx_gso);
-	free(d->rx_seg);
 	free(d);
 	return ret;
 }
@@ -984,7 +983,6 @@ void e1000_destroy(struct e1000 *d)
 	free(d->seg_buf);
 	free(d->rx_buf);
 	free(d->rx_gso);
-	free(d->rx_seg);
 	free(d);
 }
 
@@ -1146,7 +1144,6 @@ static const struct state_field e1000_fields[] = {
 	STATE_HOST(struct e1000, rx_buf, "scratch buffer"),
 	STATE_HOST(struct e1000, rx_caps, "what the back end agreed to deliver"),
 	STATE_HOST(struct e1000, rx_gso, "scratch buffer"),
-	STATE_HOST(struct e1000, rx_seg, "scratch buffer"),
 	STATE_HOST(struct e1000, rx_gso_done, "a frame the back end holds"),
 	STATE_HOST(struct e1000, rx_gso_key, "a frame the back end holds"),
 	STATE_HOST(struct e1000, hstats, "host counters"),

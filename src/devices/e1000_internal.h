@@ -72,7 +72,6 @@ struct e1000 {
 	 */
 	unsigned rx_caps;     /* NET_CAP_* the back end agreed to deliver */
 	u8 *rx_gso;	      /* NET_MAX_FRAME: such a frame made linear, when it came in pieces */
-	u8 *rx_seg;	      /* E1000_RX_MAX: one segment of it */
 	unsigned rx_gso_done; /* its segments already in the ring (a retry after -EAGAIN) */
 	u64 rx_gso_key;	      /* which frame that was: length and TCP sequence number */
 	struct e1000_stats hstats;
