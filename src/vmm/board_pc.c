@@ -22,6 +22,7 @@
 #include "devices/pci.h"
 #include "devices/pci_testdev.h"
 #include "devices/piix.h"
+#include "devices/piix4_pm.h"
 #include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/testdev.h"
@@ -62,9 +63,10 @@ struct board_pc {
 	struct i8042 *i8042;
 	struct acpi_pm *acpi_pm;
 	struct pci_host *pci;
-	struct piix *piix;    /* machine pc */
-	struct mch *mch;      /* machine q35 */
-	struct ich9_lpc *lpc; /* machine q35 */
+	struct piix *piix;	   /* machine pc */
+	struct piix4_pm *piix4_pm; /* machine pc */
+	struct mch *mch;	   /* machine q35 */
+	struct ich9_lpc *lpc;	   /* machine q35 */
 	struct board_disks *disks;
 	struct board_nics *nics;
 	struct board_fw *fw;	       /* boot.firmware: fw_cfg */
@@ -404,18 +406,29 @@ struct board_display *board_pc_display(struct board_pc *b)
 	return b ? b->display : NULL;
 }
 
-/* The chipset's functions: PIIX (pc) or the Q35 MCH and ICH9 LPC. */
+/*
+ * The chipset's functions: PIIX (pc: the i440FX, the PIIX3 ISA bridge and the PIIX4 PM function)
+ * or the Q35 MCH and ICH9 LPC. The PM function and the LPC bridge tell firmware where the ACPI
+ * PM block is.
+ */
 static int board_pc_create_chipset(struct board_pc *b, struct err *err)
 {
 	struct vm *vm = b->vm;
 	struct ich9_lpc_config lpc = { .name = "ich9-lpc",
 				       .host = b->pci,
 				       .pm_base = ACPI_PM_BASE };
+	struct piix4_pm_config pm = { .name = "piix4-pm", .host = b->pci, .pm_base = ACPI_PM_BASE };
 	int ret;
 
 	if (vm->spec->machine != SPEC_MACHINE_Q35) {
 		ret = piix_create(b->pci, &b->piix, err);
-		return ret < 0 ? ret : board_pc_register(b, &piix_device_ops, b->piix, "piix", err);
+		if (!ret)
+			ret = board_pc_register(b, &piix_device_ops, b->piix, "piix", err);
+		if (!ret)
+			ret = piix4_pm_create(&pm, &b->piix4_pm, err);
+		if (!ret)
+			ret = board_pc_register(b, &piix4_pm_device_ops, b->piix4_pm, pm.name, err);
+		return ret;
 	}
 	ret = mch_create(&vm->plat, b->pci, &b->mch, err);
 	if (!ret)
@@ -679,6 +692,7 @@ void board_pc_destroy(struct board_pc *b)
 	platform_del_dev(&b->vm->plat, b->pc_testdev);
 	platform_del_dev(&b->vm->plat, b->testdev);
 	platform_del_dev(&b->vm->plat, b->debug_exit);
+	platform_del_dev(&b->vm->plat, b->piix4_pm);
 	platform_del_dev(&b->vm->plat, b->piix);
 	platform_del_dev(&b->vm->plat, b->lpc);
 	platform_del_dev(&b->vm->plat, b->mch);
@@ -698,6 +712,7 @@ void board_pc_destroy(struct board_pc *b)
 		debug_exit_destroy(b->debug_exit);
 	board_nics_destroy(b->nics);
 	board_disks_destroy(b->disks);
+	piix4_pm_destroy(b->piix4_pm);
 	if (b->piix)
 		piix_destroy(b->piix);
 	ich9_lpc_destroy(b->lpc);
