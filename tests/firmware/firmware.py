@@ -31,7 +31,8 @@ usage: firmware.py VMM BUILD_IMAGES_SH DEFAULT_GUEST_DIR CASE
                   (00:01.3), which Linux also sees, naming the PM block at 0x600
   ovmf-vars       a variable the guest writes through efivarfs survives a restart of the VMM
                   with the same variables file (the bytes are in the file after the first
-                  run); a fresh copy of OVMF_VARS_4M.fd does not have it
+                  run); a fresh copy of OVMF_VARS_4M.fd does not have it; the VMM offers no
+                  S3 under UEFI firmware (Linux's mem_sleep has no deep)
   ovmf-esp        OVMF boots an EFI boot loader from a GPT disk: systemd-boot as
                   \\EFI\\BOOT\\BOOTX64.EFI on the EFI system partition of a disk on the
                   ICH9 AHCI controller loads the kernel and initrd from the ESP with its
@@ -350,6 +351,10 @@ def case_ovmf_vars():
     g = ovmf_guest(vars_path)
     if read_var(g, name) is not None:
         fail(f"{name} exists before the guest wrote it")
+    # no S3 under UEFI firmware (OVMF does not resume here): Linux offers only s2idle
+    rc, out = g.run("cat /sys/power/mem_sleep")
+    if rc != 0 or "s2idle" not in out or "deep" in out:
+        fail(f"/sys/power/mem_sleep under OVMF: {out!r} (status {rc}), expected no deep")
     # attributes 7: non-volatile, boot service and runtime access; one write() for the whole
     rc, out = g.run(f"printf '\\007\\000\\000\\000{token}' > {EFIVARS}/{name}-{EFI_GUID}")
     if rc != 0 or read_var(g, name) != token:
