@@ -136,6 +136,9 @@ static const struct state_desc piix4_pm_state = {
 	.name = "piix4-pm",
 	.version = 1,
 	.min_version = 1,
+	/* The function came to the pc board after snapshots of it existed; its reset state is
+	 * all a guest sees of it (the PM base is fixed). */
+	.absent_is_reset = true,
 	STATE_LAYOUT(struct piix4_pm),
 	.fields = piix4_pm_fields,
 	.post_load = piix4_pm_post_load,
