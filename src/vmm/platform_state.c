@@ -85,9 +85,10 @@ int platform_state_load(struct platform *p, struct state_set *set, struct err *e
 		int ret;
 
 		if (!e && d->ops->state && d->ops->state->absent_is_reset) {
-			log_info("%s: the state has no record of this %s device (written before the "
-				 "board had one): it starts as reset",
-				 d->name, d->ops->type);
+			log_info(
+				"%s: the state has no record of this %s device (written before the "
+				"board had one): it starts as reset",
+				d->name, d->ops->type);
 			if (d->ops->reset)
 				d->ops->reset(d->dev);
 			continue;

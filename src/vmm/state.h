@@ -90,7 +90,7 @@ struct state_desc {
 	 * had it been there all along (nothing the guest must have programmed).
 	 */
 	bool absent_is_reset;
-	size_t size;	  /* sizeof and _Alignof the struct (STATE_LAYOUT) */
+	size_t size; /* sizeof and _Alignof the struct (STATE_LAYOUT) */
 	u32 align;
 	const struct state_field *fields; /* ends with STATE_END */
 	/*
