@@ -367,7 +367,7 @@ static const struct state_field acpi_pm_fields[] = {
 	STATE_HOST(struct acpi_pm, sci, "the line the board wired"),
 	STATE_INT(struct acpi_pm, sci_level, STATE_MAX(1)),
 	STATE_BOOL(struct acpi_pm, tmr_32bit, STATE_CHECKED),
-	STATE_HOST(struct acpi_pm, s3, "the board's choice (S3 offered without firmware)"),
+	STATE_HOST(struct acpi_pm, s3, "the board's choice (S3 not offered to UEFI firmware)"),
 	STATE_U16(struct acpi_pm, pm1_sts),
 	STATE_U16(struct acpi_pm, pm1_en),
 	STATE_U16(struct acpi_pm, pm1_cnt),

@@ -22,6 +22,7 @@
 #include "devices/pci.h"
 #include "devices/pci_testdev.h"
 #include "devices/piix.h"
+#include "devices/piix4_pm.h"
 #include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/testdev.h"
@@ -54,6 +55,9 @@
 #define BOARD_RTC_GSI	   8
 #define BOARD_TESTDEV_GSI  5
 #define BOARD_PM_TMR_32BIT true /* the FADT and the PM timer device must agree */
+/* CMOS shutdown status (IBM PC AT BIOS): 0xfe tells the firmware's POST it resumes from S3 */
+#define BOARD_CMOS_SHUTDOWN_STATUS 0x0f
+#define BOARD_CMOS_SHUTDOWN_S3	   0xfe
 
 struct board_pc {
 	struct vm *vm;
@@ -62,9 +66,11 @@ struct board_pc {
 	struct i8042 *i8042;
 	struct acpi_pm *acpi_pm;
 	struct pci_host *pci;
-	struct piix *piix;    /* machine pc */
-	struct mch *mch;      /* machine q35 */
-	struct ich9_lpc *lpc; /* machine q35 */
+	bool s3;		   /* the machine offers ACPI S3 (board_pc_choose_s3) */
+	struct piix *piix;	   /* machine pc */
+	struct piix4_pm *piix4_pm; /* machine pc */
+	struct mch *mch;	   /* machine q35 */
+	struct ich9_lpc *lpc;	   /* machine q35 */
 	struct board_disks *disks;
 	struct board_nics *nics;
 	struct board_fw *fw;	       /* boot.firmware: fw_cfg */
@@ -210,6 +216,12 @@ void board_pc_power_button(struct board_pc *b)
 	acpi_pm_power_button(b->acpi_pm);
 	platform_request(&b->vm->plat, PLATFORM_REQ_WAKE, 0); /* ignored unless in S3 */
 	pthread_mutex_unlock(&b->vm->plat.dev_lock);
+}
+
+void board_pc_s3_suspend(struct board_pc *b)
+{
+	if (b->vm->spec->boot.kind == BOOT_FIRMWARE)
+		(void)rtc_set_cmos(b->rtc, BOARD_CMOS_SHUTDOWN_STATUS, BOARD_CMOS_SHUTDOWN_S3);
 }
 
 bool board_pc_wake_event(struct board_pc *b)
@@ -404,18 +416,29 @@ struct board_display *board_pc_display(struct board_pc *b)
 	return b ? b->display : NULL;
 }
 
-/* The chipset's functions: PIIX (pc) or the Q35 MCH and ICH9 LPC. */
+/*
+ * The chipset's functions: PIIX (pc: the i440FX, the PIIX3 ISA bridge and the PIIX4 PM function)
+ * or the Q35 MCH and ICH9 LPC. The PM function and the LPC bridge tell firmware where the ACPI
+ * PM block is.
+ */
 static int board_pc_create_chipset(struct board_pc *b, struct err *err)
 {
 	struct vm *vm = b->vm;
 	struct ich9_lpc_config lpc = { .name = "ich9-lpc",
 				       .host = b->pci,
 				       .pm_base = ACPI_PM_BASE };
+	struct piix4_pm_config pm = { .name = "piix4-pm", .host = b->pci, .pm_base = ACPI_PM_BASE };
 	int ret;
 
 	if (vm->spec->machine != SPEC_MACHINE_Q35) {
 		ret = piix_create(b->pci, &b->piix, err);
-		return ret < 0 ? ret : board_pc_register(b, &piix_device_ops, b->piix, "piix", err);
+		if (!ret)
+			ret = board_pc_register(b, &piix_device_ops, b->piix, "piix", err);
+		if (!ret)
+			ret = piix4_pm_create(&pm, &b->piix4_pm, err);
+		if (!ret)
+			ret = board_pc_register(b, &piix4_pm_device_ops, b->piix4_pm, pm.name, err);
+		return ret;
 	}
 	ret = mch_create(&vm->plat, b->pci, &b->mch, err);
 	if (!ret)
@@ -436,15 +459,33 @@ void board_pc_prepare_direct_boot(struct board_pc *b)
 	pthread_mutex_unlock(&b->vm->plat.dev_lock);
 }
 
+/*
+ * Whether the machine offers S3 (\_S3 in the DSDT, the sleep type in the ACPI block). Without
+ * firmware the VMM resumes the OS itself at the FACS's waking vector; with a legacy BIOS
+ * (SeaBIOS) the firmware does, from its reset vector with RAM kept (vm_leave_s3). UEFI
+ * firmware (an image that starts with a firmware volume: OVMF) is not offered S3: OVMF
+ * resumes only with its S3 support on and without SMM, which does not work here
+ * (docs/firmware.md), and an OS that suspended would not come back.
+ */
+static int board_pc_choose_s3(struct board_pc *b, struct err *err)
+{
+	const struct boot_spec *boot = &b->vm->spec->boot;
+	bool uefi = false;
+	int ret = 0;
+
+	if (boot->kind == BOOT_FIRMWARE)
+		ret = boot_firmware_uefi(boot->image, &uefi, err);
+	b->s3 = !uefi;
+	return ret;
+}
+
 /* The ACPI description of this board, for direct boots and for firmware alike. */
 static void board_pc_acpi_config(const struct board_pc *b, struct acpi_config *cfg)
 {
 	*cfg = (struct acpi_config){
 		.nr_vcpus = b->vm->nr_vcpus,
 		.s5_slp_typ = ACPI_PM_SLP_TYP_S5,
-		/* S3 resume is the VMM's own without firmware (board_pc_s3_resume, the FACS's
-		 * waking vector); SeaBIOS's resume path is not built */
-		.s3 = b->vm->spec->boot.kind != BOOT_FIRMWARE,
+		.s3 = b->s3,
 		.s3_slp_typ = ACPI_PM_SLP_TYP_S3,
 		.com1 = true,
 		.pvpanic_port = PVPANIC_DEFAULT_PORT,
@@ -504,9 +545,7 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 				    .opaque = vm };
 	struct rtc_config rtc = { .name = "rtc0", .base = 0x70 };
 	struct i8042_config kbd = { .name = "i8042" };
-	struct acpi_pm_config pm = { .name = "acpi-pm",
-				     .tmr_32bit = BOARD_PM_TMR_32BIT,
-				     .s3 = vm->spec->boot.kind != BOOT_FIRMWARE };
+	struct acpi_pm_config pm = { .name = "acpi-pm", .tmr_32bit = BOARD_PM_TMR_32BIT };
 	struct pci_host_config pci = { .name = "pci0" };
 	struct board_pci_lines lines = { .intx = board_pc_intx_line, .opaque = b };
 	struct pvpanic_config pvp = { .name = "pvpanic", .port = PVPANIC_DEFAULT_PORT };
@@ -516,6 +555,10 @@ int board_pc_create(struct vm *vm, struct board_pc **out, struct err *err)
 		return err_set(err, -ENOMEM, "board: out of memory");
 	b->vm = vm;
 	vm->board = b;
+	ret = board_pc_choose_s3(b, err);
+	if (ret < 0)
+		goto err_destroy;
+	pm.s3 = b->s3;
 	if (!vm->accel->has_irqchip) {
 		struct board_irqchip_config ic = { .nr_cpus = vm->nr_vcpus,
 						   .ioapic_id = (u8)vm->nr_vcpus, /* as the MADT */
@@ -679,6 +722,7 @@ void board_pc_destroy(struct board_pc *b)
 	platform_del_dev(&b->vm->plat, b->pc_testdev);
 	platform_del_dev(&b->vm->plat, b->testdev);
 	platform_del_dev(&b->vm->plat, b->debug_exit);
+	platform_del_dev(&b->vm->plat, b->piix4_pm);
 	platform_del_dev(&b->vm->plat, b->piix);
 	platform_del_dev(&b->vm->plat, b->lpc);
 	platform_del_dev(&b->vm->plat, b->mch);
@@ -698,6 +742,7 @@ void board_pc_destroy(struct board_pc *b)
 		debug_exit_destroy(b->debug_exit);
 	board_nics_destroy(b->nics);
 	board_disks_destroy(b->disks);
+	piix4_pm_destroy(b->piix4_pm);
 	if (b->piix)
 		piix_destroy(b->piix);
 	ich9_lpc_destroy(b->lpc);

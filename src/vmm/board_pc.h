@@ -94,11 +94,13 @@ void board_pc_reset(struct board_pc *b);
 void board_pc_power_button(struct board_pc *b);
 
 /*
- * ACPI S3 (offered without firmware): a wake event is pending and enabled (the RTC alarm with
- * RTC_EN, the power button), and the reset of S3 resume: every registered device but the RTC
- * and the ACPI block (their power well stays on) to power-on, the irqchip's wiring, WAK_STS.
- * Device lock held, every vCPU stopped.
+ * ACPI S3: the machine goes to sleep (with firmware, the CMOS shutdown status byte 0x0f says
+ * 0xfe, "S3 resume", as the firmware's POST looks for it on the way back); a wake event is
+ * pending and enabled (the RTC alarm with RTC_EN, the power button); and the reset of S3
+ * resume: every registered device but the RTC and the ACPI block (their power well stays on)
+ * to power-on, the irqchip's wiring, WAK_STS. Device lock held, every vCPU stopped.
  */
+void board_pc_s3_suspend(struct board_pc *b);
 bool board_pc_wake_event(struct board_pc *b);
 void board_pc_s3_resume(struct board_pc *b);
 

@@ -8,6 +8,7 @@
 
 #include "devices/device.h"
 #include "vmm/base/err.h"
+#include "vmm/base/log.h"
 #include "vmm/platform.h"
 #include "vmm/state.h"
 
@@ -62,6 +63,8 @@ int platform_state_check(struct platform *p, struct state_set *set, struct err *
 		if (ret < 0)
 			return ret;
 		e = state_set_find(set, d->name);
+		if (!e && d->ops->state->absent_is_reset)
+			continue;
 		if (!e)
 			return err_set(err, -EINVAL,
 				       "%s: the state has no record for this %s device (is the VM "
@@ -81,6 +84,15 @@ int platform_state_load(struct platform *p, struct state_set *set, struct err *e
 		const struct state_set_entry *e = state_set_find(set, d->name);
 		int ret;
 
+		if (!e && d->ops->state && d->ops->state->absent_is_reset) {
+			log_info(
+				"%s: the state has no record of this %s device (written before the "
+				"board had one): it starts as reset",
+				d->name, d->ops->type);
+			if (d->ops->reset)
+				d->ops->reset(d->dev);
+			continue;
+		}
 		if (!e || !d->ops->state)
 			return err_set(err, -EINVAL, "%s: no state record", d->name);
 		ret = state_load(d->ops->state, d->name, d->dev, e->data, e->hdr.len, err);

@@ -83,7 +83,14 @@ struct state_desc {
 	const char *name; /* record type ("uart") or struct name for nested descs */
 	u32 version;	  /* what this VMM writes */
 	u32 min_version;  /* the oldest it loads */
-	size_t size;	  /* sizeof and _Alignof the struct (STATE_LAYOUT) */
+	/*
+	 * A state without a record of this device loads, the device as reset: for a device a
+	 * board gained after snapshots of it were taken (a record from a VMM that lacked it
+	 * cannot exist). Only for a device whose reset state is what the guest could have seen
+	 * had it been there all along (nothing the guest must have programmed).
+	 */
+	bool absent_is_reset;
+	size_t size; /* sizeof and _Alignof the struct (STATE_LAYOUT) */
 	u32 align;
 	const struct state_field *fields; /* ends with STATE_END */
 	/*

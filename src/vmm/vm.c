@@ -394,7 +394,10 @@ int vm_load_s3_resume(struct vm *vm, struct err *err)
 	if (!bsp)
 		return err_set(err, -ENOMEM, "out of memory");
 	*bsp = *vm->vcpus[0]->power_on;
-	ret = boot_s3_resume(&vm->plat.mem, bsp, err);
+	if (vm->spec->boot.kind == BOOT_FIRMWARE)
+		ret = boot_firmware_wake(bsp);
+	else
+		ret = boot_s3_resume(&vm->plat.mem, bsp, err);
 	if (ret == 0) {
 		ret = vm->accel->vcpu_set(vm->vcpus[0]->av, bsp);
 		if (ret < 0)

@@ -16,7 +16,10 @@ void vm_pause_all_async(struct vm *vm);
 
 /* Run the boot loader for the current spec and give vcpu0 its entry state. */
 MUST_CHECK int vm_load_boot(struct vm *vm, struct err *err);
-/* The boot vCPU at the FACS waking vector (S3 resume without firmware): -ENOENT if none. */
+/*
+ * The boot vCPU where S3 resume starts: without firmware at the FACS waking vector (-ENOENT if
+ * none), with firmware at the reset vector.
+ */
 MUST_CHECK int vm_load_s3_resume(struct vm *vm, struct err *err);
 
 /* Fire due device timers and program the timerfd (disarmed while the clock is frozen). */

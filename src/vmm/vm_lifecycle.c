@@ -245,6 +245,7 @@ static void vm_enter_s3(struct vm *vm)
 	log_info("%s: the guest entered ACPI S3 (suspend to RAM)", vm->spec->name);
 	vm_emit(vm, VM_EVENT_SUSPENDED, "guest", "the guest entered ACPI S3");
 	pthread_mutex_lock(&vm->plat.dev_lock);
+	board_pc_s3_suspend(vm->board);
 	wake = board_pc_wake_event(vm->board);
 	pthread_mutex_unlock(&vm->plat.dev_lock);
 	if (wake) {
@@ -258,7 +259,9 @@ static void vm_enter_s3(struct vm *vm)
  * Wake from S3 as a PC does: the devices of the main power well reset (the RTC and the ACPI
  * block keep their state; WAK_STS is set), the accelerator's devices and every vCPU to
  * power-on, and the boot vCPU starts at the FACS waking vector in real mode. No waking
- * vector: the machine boots again.
+ * vector: the machine boots again. With firmware the boot vCPU starts at the reset vector
+ * instead, RAM (with the firmware's shadow copy below 1 MiB) as it was: the firmware sees
+ * the CMOS shutdown status of S3 and jumps to the waking vector itself.
  */
 static int vm_leave_s3(struct vm *vm, struct err *err)
 {

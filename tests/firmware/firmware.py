@@ -23,13 +23,16 @@ usage: firmware.py VMM BUILD_IMAGES_SH DEFAULT_GUEST_DIR CASE
                   enters the kernel; the marker, the command line in the kernel's log, ACPI
                   power-off; on pc and q35
   ovmf-kernel     Debian's OVMF (OVMF_CODE_4M.fd with a per-VM copy of OVMF_VARS_4M.fd in
-                  boot.firmware_vars) on q35 boots boot.kernel through fw_cfg: the kernel's EFI
-                  stub loads the initrd OVMF serves, Linux runs on EFI with the VMM's ACPI
-                  tables (OEM VMMVMM, installed by OVMF from etc/table-loader) to the marker,
-                  ACPI power-off; OVMF wrote its variable store through to the file
+                  boot.firmware_vars) on q35 and on pc boots boot.kernel through fw_cfg: the
+                  kernel's EFI stub loads the initrd OVMF serves, Linux runs on EFI with the
+                  VMM's ACPI tables (OEM VMMVMM, installed by OVMF from etc/table-loader) to
+                  the marker, ACPI power-off; OVMF wrote its variable store through to the
+                  file. On pc OVMF finds the ACPI PM timer through the PIIX4 PM function
+                  (00:01.3), which Linux also sees, naming the PM block at 0x600
   ovmf-vars       a variable the guest writes through efivarfs survives a restart of the VMM
                   with the same variables file (the bytes are in the file after the first
-                  run); a fresh copy of OVMF_VARS_4M.fd does not have it
+                  run); a fresh copy of OVMF_VARS_4M.fd does not have it; the VMM offers no
+                  S3 under UEFI firmware (Linux's mem_sleep has no deep)
   ovmf-esp        OVMF boots an EFI boot loader from a GPT disk: systemd-boot as
                   \\EFI\\BOOT\\BOOTX64.EFI on the EFI system partition of a disk on the
                   ICH9 AHCI controller loads the kernel and initrd from the ESP with its
@@ -37,7 +40,8 @@ usage: firmware.py VMM BUILD_IMAGES_SH DEFAULT_GUEST_DIR CASE
   ovmf-esp-virtio the same from a virtio-blk disk (OVMF's driver accepts no SIZE_MAX and reads
                   the kernel in one 14 MiB segment: docs/security.md, virtio-blk)
   linux-q35       the kernel booted directly (no firmware) on both machines, 2 vCPUs: on pc Linux
-                  finds the HPET in the ACPI tables and no MCFG; on q35 it also finds the MCFG
+                  finds the HPET in the ACPI tables and no MCFG, and the PIIX4 PM function
+                  naming the PM block where the FADT has it; on q35 it also finds the MCFG
                   table and uses the ECAM window, and the PCI functions of the Q35 chipset; on
                   both the MTRRs are as firmware leaves them (PAT set up with WC, no complaint)
 
@@ -240,13 +244,16 @@ def case_linux_q35():
     boot = {"kernel": kernel, "initrd": initrd,
             "cmdline": "console=ttyS0 panic=-1 no_timer_check vmm.poweroff"}
     want = {
-        "pc": ["ACPI: HPET 0x", "hpet0: at MMIO 0xfed00000", "clocksource: hpet"],
+        "pc": ["ACPI: HPET 0x", "hpet0: at MMIO 0xfed00000", "clocksource: hpet",
+               "pci 0000:00:01.3: [8086:7113]",
+               "pci 0000:00:01.3: quirk: [io  0x0600-0x063f] claimed by PIIX4 ACPI"],
         "q35": ["ACPI: HPET 0x", "hpet0: at MMIO 0xfed00000", "ACPI: MCFG 0x",
                 "PCI: MMCONFIG for domain 0000 [bus 00-ff] at [mem 0xb0000000-0xbfffffff]",
                 "PCI: MMCONFIG at [mem 0xb0000000-0xbfffffff] reserved",
                 "[8086:29c0]", "[8086:2918]", "PNP0A08:00"],
     }
-    refused = {"pc": ["ACPI: MCFG", "[8086:29c0]"], "q35": ["[8086:1237]", "not reserved"]}
+    refused = {"pc": ["ACPI: MCFG", "[8086:29c0]"],
+               "q35": ["[8086:1237]", "[8086:7113]", "not reserved"]}
     # MTRRs as firmware leaves them (vm.c), the same on both vCPUs: Linux sets up PAT with
     # write-combining (with MTRRs disabled it skips PAT: "MTRRs disabled, skipping PAT")
     for m in want:
@@ -275,29 +282,36 @@ def ovmf_vars_copy(name):
 
 def case_ovmf_kernel():
     cmdline = "console=ttyS0 panic=-1 no_timer_check vmm.poweroff vmm.ovmf=yes"
-    vars_path = ovmf_vars_copy("ovmf-vars.fd")
-    boot = {"firmware": OVMF_CODE, "firmware_vars": vars_path, "kernel": kernel,
-            "initrd": initrd, "cmdline": cmdline}
-    vm = start([], boot=boot, machine="q35")
-    wait(vm, MARKER)
-    check_before(vm, "EFI stub: Loaded initrd", "Linux version")
-    check_before(vm, "efi: EFI v", MARKER)
-    check_before(vm, "Command line: " + cmdline, MARKER)
-    for table in ("FACP", "APIC", "HPET", "MCFG"):
-        check_before(vm, f"ACPI: {table} ", MARKER)
-    text = vm.serial_text()
-    if "ACPI: FACP" not in text or "VMMVMM" not in text[text.find("ACPI: FACP"):][:120]:
-        vm.kill()
-        fail(f"the FADT is not the VMM's (OEM VMMVMM):\n{text[:6000]}")
-    vm.expect_exit(0, stderr_has="the guest powered off", timeout=TIMEOUT)
-    err = vm.stderr_text()
-    if "of firmware variables at 0xffc00000-0xffc83fff" not in err:
-        fail(f"no variable store below the code in vmm's log:\n{err[-3000:]}")
-    with open(OVMF_VARS, "rb") as a, open(vars_path, "rb") as b:
-        if a.read() == b.read():
-            fail(f"OVMF wrote nothing to its variable store {vars_path}")
-    print(f"ok: machine q35: OVMF -> EFI stub (fw_cfg kernel and initrd) -> Linux on EFI with "
-          f"the VMM's ACPI tables -> {MARKER}; OVMF's variable writes reached {vars_path}")
+    for machine in ("q35", "pc"):
+        vars_path = ovmf_vars_copy(f"ovmf-vars-{machine}.fd")
+        boot = {"firmware": OVMF_CODE, "firmware_vars": vars_path, "kernel": kernel,
+                "initrd": initrd, "cmdline": cmdline}
+        vm = start([], boot=boot, machine=machine)
+        wait(vm, MARKER)
+        check_before(vm, "EFI stub: Loaded initrd", "Linux version")
+        check_before(vm, "efi: EFI v", MARKER)
+        check_before(vm, "Command line: " + cmdline, MARKER)
+        for table in ("FACP", "APIC", "HPET") + (("MCFG",) if machine == "q35" else ()):
+            check_before(vm, f"ACPI: {table} ", MARKER)
+        if machine == "pc":
+            # the PIIX4 PM function names the PM block where the FADT has it
+            check_before(vm, "pci 0000:00:01.3: [8086:7113]", MARKER)
+            check_before(vm, "[io  0x0600-0x063f] claimed by PIIX4 ACPI", MARKER)
+        text = vm.serial_text()
+        if "ACPI: FACP" not in text or "VMMVMM" not in text[text.find("ACPI: FACP"):][:120]:
+            vm.kill()
+            fail(f"machine {machine}: the FADT is not the VMM's (OEM VMMVMM):\n{text[:6000]}")
+        vm.expect_exit(0, stderr_has="the guest powered off", timeout=TIMEOUT)
+        err = vm.stderr_text()
+        if "of firmware variables at 0xffc00000-0xffc83fff" not in err:
+            fail(f"machine {machine}: no variable store below the code in vmm's log:\n"
+                 f"{err[-3000:]}")
+        with open(OVMF_VARS, "rb") as a, open(vars_path, "rb") as b:
+            if a.read() == b.read():
+                fail(f"machine {machine}: OVMF wrote nothing to its variable store {vars_path}")
+        print(f"ok: machine {machine}: OVMF -> EFI stub (fw_cfg kernel and initrd) -> Linux on "
+              f"EFI with the VMM's ACPI tables -> {MARKER}; OVMF's variable writes reached "
+              f"{vars_path}")
 
 
 EFI_GUID = "3d3c4a52-7a1c-4bd6-9f2c-56d1a8e0b6b1"  # this test's own vendor GUID
@@ -337,6 +351,10 @@ def case_ovmf_vars():
     g = ovmf_guest(vars_path)
     if read_var(g, name) is not None:
         fail(f"{name} exists before the guest wrote it")
+    # no S3 under UEFI firmware (OVMF does not resume here): Linux offers only s2idle
+    rc, out = g.run("cat /sys/power/mem_sleep")
+    if rc != 0 or "s2idle" not in out or "deep" in out:
+        fail(f"/sys/power/mem_sleep under OVMF: {out!r} (status {rc}), expected no deep")
     # attributes 7: non-volatile, boot service and runtime access; one write() for the whole
     rc, out = g.run(f"printf '\\007\\000\\000\\000{token}' > {EFIVARS}/{name}-{EFI_GUID}")
     if rc != 0 or read_var(g, name) != token:

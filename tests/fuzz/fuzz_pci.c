@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target for PCI configuration space and BAR programming (src/devices/pci.c, the
- * configuration hooks of piix.c, ahci.c and virtio_pci.c): the input is a program of port
+ * configuration hooks of piix.c, piix4_pm.c, ahci.c and virtio_pci.c): the input is a program of port
  * accesses a guest makes (mechanism #1 at 0xCF8-0xCFF, the reset control register at 0xCF9,
  * any other port), configuration reads and writes of any function, memory accesses at the
  * addresses BARs can be moved to, and resets, against the real PCI host carrying the
- * board's functions: the i440FX and PIIX3 (00:00.0, 00:01.0), a virtio-blk (00:03.0: MSI-X,
+ * board's functions: the i440FX, PIIX3 and PIIX4 PM (00:00.0, 00:01.0, 00:01.3), a virtio-blk (00:03.0: MSI-X,
  * a 64-bit BAR, the PCI configuration access window), an AHCI HBA (00:04.0: MSI, ABAR), and
  * a probe function (00:05.0) with the BAR kinds no board device has yet (I/O, 32-bit,
  * 64-bit prefetchable) that checks what the core tells it.
@@ -15,10 +15,11 @@
  * address space; the core's view of each probe BAR matches the last bar_remap and where the
  * PCI specification says the BAR decodes (fpci_expected), and what the probe maps is what
  * the buses route; read-only identity registers (vendor, device, class, header type) of
- * every function never change.
+ * every function never change, nor does the PM base the PIIX4 PM function reports.
  */
 #include "devices/ahci.h"
 #include "devices/piix.h"
+#include "devices/piix4_pm.h"
 #include "fuzz_dev.h"
 #include "virtio/blk.h"
 
@@ -59,14 +60,15 @@ struct fpci {
 	struct fuzz_pc pc;
 	struct fuzz_disk disk;
 	struct piix *piix;
+	struct piix4_pm *pm;
 	struct virtio_blk *blk;
 	struct ahci *ahci;
 	struct fpci_probe probe;
-	struct pci_dev *devs[5];
-	u8 ident[5][16]; /* config bytes 0x00-0x0f of each function at set-up */
+	struct pci_dev *devs[6];
+	u8 ident[6][16]; /* config bytes 0x00-0x0f of each function at set-up */
 };
 
-static const unsigned fpci_devfns[5] = { 0x00, 0x08, 0x18, 0x20, 0x28 };
+static const unsigned fpci_devfns[6] = { 0x00, 0x08, 0x18, 0x20, 0x28, 0x0b };
 
 static u64 fpci_probe_read(void *dev, u64 off, unsigned size)
 {
@@ -153,6 +155,7 @@ static void fpci_teardown(struct fpci *f)
 		pci_host_remove(f->pc.host, virtio_blk_pci(f->blk));
 		virtio_blk_destroy(f->blk);
 	}
+	piix4_pm_destroy(f->pm);
 	piix_destroy(f->piix);
 	fuzz_disk_close(&f->disk);
 	fuzz_pc_destroy(&f->pc);
@@ -162,6 +165,7 @@ static int fpci_setup(struct fpci *f)
 {
 	struct virtio_blk_config bc = { .name = "virtio-blk0" };
 	struct ahci_config ac = { .name = "ahci0", .dev = 4, .nr_ports = 1 };
+	struct piix4_pm_config pc = { .name = "piix4-pm", .pm_base = 0x600 };
 
 	memset(f, 0, sizeof(*f));
 	if (fuzz_pc_init(&f->pc, FPCI_RAM, 0, 16) < 0)
@@ -171,7 +175,8 @@ static int fpci_setup(struct fpci *f)
 		return -1;
 	}
 	ac.host = f->pc.host;
-	if (piix_create(f->pc.host, &f->piix, NULL) < 0 ||
+	pc.host = f->pc.host;
+	if (piix_create(f->pc.host, &f->piix, NULL) < 0 || piix4_pm_create(&pc, &f->pm, NULL) < 0 ||
 	    virtio_blk_create(&f->pc.tp.p, f->disk.bd, &bc, &f->blk, NULL) < 0 ||
 	    pci_host_add(f->pc.host, virtio_blk_pci(f->blk), 3, 0, NULL) < 0 ||
 	    ahci_create(&f->pc.tp.p, &ac, &f->ahci, NULL) < 0 || fpci_probe_init(f) < 0) {
@@ -219,6 +224,7 @@ static void fpci_check(struct fpci *f)
 		FUZZ_CHECK(!memcmp(c + 8, id + 8, 4)); /* revision, class */
 		FUZZ_CHECK(c[PCI_HEADER_TYPE] == id[PCI_HEADER_TYPE]);
 	}
+	FUZZ_CHECK(pci_config_get32(f->devs[5], PIIX4_PM_PMBA) == 0x601);
 	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
 		struct bus *bus;
 
@@ -309,6 +315,7 @@ static void fpci_op(struct fpci *f, struct fuzz_in *in)
 	case FPCI_OP_RESET:
 		pci_host_reset(f->pc.host);
 		piix_reset(f->piix);
+		piix4_pm_reset(f->pm);
 		ahci_reset(f->ahci);
 		virtio_blk_reset(f->blk);
 		break;

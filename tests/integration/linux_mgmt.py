@@ -19,10 +19,16 @@ usage: linux_mgmt.py VMM DEFAULT_GUEST_DIR CASE
                 wakealarm enters ACPI S3 and wakes at the FACS waking vector (dmesg says
                 both), a shell answers after it with both CPUs online again; the events say
                 suspended then woken
+  s3-seabios    the same through SeaBIOS (Debian's bios.bin booting boot.kernel from fw_cfg;
+                1 vCPU): the VMM offers S3 with firmware; on the wake the boot vCPU starts at
+                the reset vector with RAM kept, SeaBIOS finds the CMOS shutdown status 0xfe
+                and jumps to the FACS waking vector (its debug log says both), Linux resumes
 
 Skips (77) when the guest is not built. Timeouts: $VMM_LINUX_TIMEOUT (default 600) per boot."""
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -38,9 +44,10 @@ timeout = float(os.environ.get("VMM_LINUX_TIMEOUT", "600"))
 initrd = os.path.join(gdir, "initramfs.cpio.gz")
 
 
-def boot(flavour, cmdline="console=ttyS0 panic=-1 no_timer_check", vcpus=1):
+def boot(flavour, cmdline="console=ttyS0 panic=-1 no_timer_check", vcpus=1, extra_spec=None):
     g = LinuxGuest(os.path.join(gdir, f"vmlinuz-{flavour}"), initrd, cmdline=cmdline,
-                   vmm=vmm, accel="bt", api=True, log=sys.stdout, vcpus=vcpus)
+                   vmm=vmm, accel="bt", api=True, log=sys.stdout, vcpus=vcpus,
+                   extra_spec=extra_spec)
     wait_socket(g.api_path, g.proc)
     return g, Api(g.api_path)
 
@@ -188,33 +195,38 @@ def case_panic():
         g.close()
 
 
+def s3_cycle(g, api, cpus):
+    """echo mem with a 3 s RTC wakealarm: S3 entered and left, a shell and the CPUs after it."""
+    status, out = g.run("cat /sys/power/state /sys/power/mem_sleep", 120)
+    if status != 0 or "mem" not in out or "[deep]" not in out:
+        fail(f"the guest offers no S3 (mem, deep): {out!r}")
+    # busybox has no rtcwake: the RTC class's wakealarm is what it sets
+    status, out = g.run("echo +3 > /sys/class/rtc/rtc0/wakealarm && "
+                        "echo mem > /sys/power/state; echo slept=$?", timeout)
+    if "slept=0" not in out:
+        fail(f"echo mem > /sys/power/state failed: {out!r}\n{g.stderr_text()}")
+    status, dmesg = g.run("dmesg | grep -E 'ACPI: PM|PM: suspend'", 120)
+    for want in ("Preparing to enter system sleep state S3",
+                 "Waking up from system sleep state S3", "PM: suspend exit"):
+        if want not in dmesg:
+            fail(f"dmesg lacks {want!r}: {dmesg!r}")
+    status, out = g.run("echo alive-$((40 + 2)); cat /sys/devices/system/cpu/online", 120)
+    if status != 0 or "alive-42" not in out or cpus not in out:
+        fail(f"no shell or not every CPU ({cpus}) after the resume: {out!r}")
+    evs = events(api)
+    names = [e for e, _ in evs if e in ("suspended", "woken")]
+    if names != ["suspended", "woken"]:
+        fail(f"events {evs}: want suspended then woken")
+    err = g.stderr_text()
+    if "guest entered S3" not in err or "woke from ACPI S3" not in err:
+        fail(f"the VMM log lacks the S3 sleep or the wake:\n{err}")
+
+
 def case_s3():
     g, api = boot("generic", vcpus=2)
     try:
         g.wait_ready(timeout)
-        status, out = g.run("cat /sys/power/state /sys/power/mem_sleep", 120)
-        if status != 0 or "mem" not in out or "[deep]" not in out:
-            fail(f"the guest offers no S3 (mem, deep): {out!r}")
-        # busybox has no rtcwake: the RTC class's wakealarm is what it sets
-        status, out = g.run("echo +3 > /sys/class/rtc/rtc0/wakealarm && "
-                            "echo mem > /sys/power/state; echo slept=$?", timeout)
-        if "slept=0" not in out:
-            fail(f"echo mem > /sys/power/state failed: {out!r}\n{g.stderr_text()}")
-        status, dmesg = g.run("dmesg | grep -E 'ACPI: PM|PM: suspend'", 120)
-        for want in ("Preparing to enter system sleep state S3",
-                     "Waking up from system sleep state S3", "PM: suspend exit"):
-            if want not in dmesg:
-                fail(f"dmesg lacks {want!r}: {dmesg!r}")
-        status, out = g.run("echo alive-$((40 + 2)); cat /sys/devices/system/cpu/online", 120)
-        if status != 0 or "alive-42" not in out or "0-1" not in out:
-            fail(f"no shell or not both CPUs after the resume: {out!r}")
-        evs = events(api)
-        names = [e for e, _ in evs if e in ("suspended", "woken")]
-        if names != ["suspended", "woken"]:
-            fail(f"events {evs}: want suspended then woken")
-        err = g.stderr_text()
-        if "guest entered S3" not in err or "woke from ACPI S3" not in err:
-            fail(f"the VMM log lacks the S3 sleep or the wake:\n{err}")
+        s3_cycle(g, api, "0-1")
         poweroff(g)
         print("\nPASS: echo mem > /sys/power/state with a 3 s RTC wakealarm: S3 entered and "
               "left (dmesg), a shell and both CPUs after it; events suspended, woken")
@@ -222,8 +234,44 @@ def case_s3():
         g.close()
 
 
+SEABIOS = "/usr/share/seabios/bios.bin"
+
+
+def case_s3_seabios():
+    if not os.path.exists(SEABIOS):
+        skip(f"{SEABIOS} is missing (scripts/deps.sh test installs seabios)")
+    cmdline = "console=ttyS0 panic=-1 no_timer_check"
+    work = tempfile.mkdtemp(prefix="vmm-s3-seabios-")
+    fwlog = os.path.join(work, "firmware.log")
+    boot_spec = {"firmware": SEABIOS, "kernel": os.path.join(gdir, "vmlinuz-generic"),
+                 "initrd": initrd, "cmdline": cmdline}
+    g, api = boot("generic", cmdline=cmdline,
+                  extra_spec={"boot": boot_spec, "debug": {"firmware_log": fwlog}})
+    try:
+        g.wait_ready(timeout)
+        s3_cycle(g, api, "0")
+        with open(fwlog, errors="replace") as f:
+            text = f.read()
+        # SeaBIOS's POST once, then its resume path: the shutdown status the VMM left in
+        # CMOS (0xfe = 254) and the waking vector Linux wrote into the VMM's FACS
+        for want in ("In resume (status=254)", "Jump to resume vector"):
+            if want not in text:
+                fail(f"the firmware log lacks {want!r}:\n{text[-3000:]}")
+        posts = text.count("Found QEMU fw_cfg")
+        if posts != 1 or text.find("Found QEMU fw_cfg") > text.find("In resume"):
+            fail(f"SeaBIOS ran its POST {posts} times, expected once before the resume:\n"
+                 f"{text[-3000:]}")
+        poweroff(g)
+        print("\nPASS: SeaBIOS: S3 entered and left through the firmware's resume path "
+              "(status 0xfe, its jump to the waking vector), a shell after it; events "
+              "suspended, woken")
+    finally:
+        g.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 cases = {"power-button": case_power_button, "reboot": case_reboot, "pause": case_pause,
-         "s3": case_s3,
+         "s3": case_s3, "s3-seabios": case_s3_seabios,
          "panic": case_panic}
 if case not in cases:
     print(__doc__)

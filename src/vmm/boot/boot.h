@@ -131,6 +131,18 @@ MUST_CHECK int boot_firmware(struct gmem *mem, const struct boot_params_in *in,
 /* The size of the firmware image at path, checked as boot_firmware does. 0 or -errno. */
 MUST_CHECK int boot_firmware_check(const char *path, u64 *size, struct err *err);
 /*
+ * Whether the image at path is UEFI firmware: it starts with a UEFI firmware volume (PI
+ * specification, volume 3, 3.2.1: the header's signature "_FVH" at offset 40), as OVMF's
+ * code volume does and SeaBIOS's image does not. 0 or -errno with a message.
+ */
+MUST_CHECK int boot_firmware_uefi(const char *path, bool *uefi, struct err *err);
+/*
+ * Wake from S3 with firmware: the boot vCPU in the RESET state at the reset vector, as at
+ * power-on, with nothing loaded again (the ROM and the copy below 1 MiB stay as the firmware
+ * left them: its resume path runs from there). Returns 0.
+ */
+int boot_firmware_wake(struct cpu_state *bsp);
+/*
  * The ROM region boot_firmware would load the image at path into, made and left empty (for a
  * VM that takes a saved state: the state's memory brings the bytes; a reboot loads the image
  * into it). Only the file's size is read. 0 or -errno.

@@ -22,11 +22,13 @@
 #include "vmm/base/log.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/mman.h>
 
-#define FIRMWARE_MIN_BYTES (64ull << 10)
-#define FIRMWARE_MAX_BYTES (16ull << 20)
-#define FIRMWARE_LOW_BYTES (128ull << 10)
+#define FIRMWARE_MIN_BYTES    (64ull << 10)
+#define FIRMWARE_MAX_BYTES    (16ull << 20)
+#define FIRMWARE_LOW_BYTES    (128ull << 10)
+#define FIRMWARE_FV_SIGNATURE 40 /* EFI_FIRMWARE_VOLUME_HEADER.Signature */
 
 int boot_firmware_check(const char *path, u64 *size, struct err *err)
 {
@@ -69,6 +71,30 @@ static int boot_firmware_rom(struct gmem *mem, const char *path, u64 size, u8 **
 			       (unsigned long long)gpa, (unsigned long long)(GMEM_HIGH_START - 1));
 	}
 	*hva = p; /* from here on gmem owns the mapping */
+	return 0;
+}
+
+int boot_firmware_uefi(const char *path, bool *uefi, struct err *err)
+{
+	struct boot_file f;
+	u8 sig[4];
+	int ret = boot_file_open(&f, "firmware", path, err);
+
+	if (ret)
+		return ret;
+	*uefi = false;
+	if (f.size >= FIRMWARE_FV_SIGNATURE + sizeof(sig)) {
+		ret = boot_file_read(&f, FIRMWARE_FV_SIGNATURE, sig, sizeof(sig), err);
+		*uefi = !ret && !memcmp(sig, "_FVH", sizeof(sig));
+	}
+	boot_file_close(&f);
+	return ret;
+}
+
+int boot_firmware_wake(struct cpu_state *bsp)
+{
+	boot_cpu_prepare(bsp);
+	log_dbg(LOG_CAT_BOOT, "boot: S3 resume through the firmware's reset vector");
 	return 0;
 }
 

@@ -4,7 +4,9 @@
  * ROM regions in the PCI hole, table overflow) and boot_flat (real-mode
  * CS:IP and SS:SP choices, DL = 0x80, refusal of images that do not fit),
  * boot_firmware (the image below 4 GiB and at 0xE0000, the reset vector;
- * Debian's SeaBIOS bios.bin when installed).
+ * Debian's SeaBIOS bios.bin when installed), boot_firmware_uefi (a firmware volume's
+ * signature tells UEFI images, Debian's OVMF and SeaBIOS when installed) and
+ * boot_firmware_wake (the S3 wake at the reset vector).
  */
 #include "boot_test_util.h"
 #include "vmm/boot/boot.h"
@@ -277,6 +279,53 @@ static void test_firmware_mapping(void **state)
 	free(back);
 }
 
+static void test_firmware_uefi(void **state)
+{
+	static const struct {
+		const char *path;
+		bool uefi;
+	} debian[] = { { "/usr/share/OVMF/OVMF_CODE_4M.fd", true },
+		       { "/usr/share/seabios/bios.bin", false } };
+
+	u8 img[64 * 1024] = { 0 };
+	struct err err = { 0 };
+	struct cpu_state c;
+	bool uefi = true;
+	char *path;
+
+	(void)state;
+	path = bt_write_temp(img, sizeof(img));
+	assert_int_equal(boot_firmware_uefi(path, &uefi, &err), 0);
+	assert_false(uefi);
+	bt_remove_temp(path);
+	memcpy(img + 40, "_FVH", 4); /* EFI_FIRMWARE_VOLUME_HEADER.Signature */
+	path = bt_write_temp(img, sizeof(img));
+	assert_int_equal(boot_firmware_uefi(path, &uefi, &err), 0);
+	assert_true(uefi);
+	bt_remove_temp(path);
+	path = bt_write_temp(img, 42); /* shorter than a volume header */
+	assert_int_equal(boot_firmware_uefi(path, &uefi, &err), 0);
+	assert_false(uefi);
+	bt_remove_temp(path);
+	assert_true(boot_firmware_uefi("/nonexistent/fw.bin", &uefi, &err) < 0);
+	assert_non_null(strstr(err.msg, "/nonexistent/fw.bin"));
+	for (unsigned i = 0; i < 2; i++) {
+		if (access(debian[i].path, R_OK) != 0) {
+			print_message("%s not installed, not checked\n", debian[i].path);
+			continue;
+		}
+		assert_int_equal(boot_firmware_uefi(debian[i].path, &uefi, &err), 0);
+		assert_int_equal(uefi, debian[i].uefi);
+	}
+	/* The S3 wake with firmware: the reset vector, real mode, as at power-on. */
+	boot_cpu_reset(&c, true);
+	c.rip = 0x1234;
+	c.cr0 = 0x80000011;
+	assert_int_equal(boot_firmware_wake(&c), 0);
+	assert_int_equal(c.seg[CPU_CS].base + c.rip, 0xfffffff0);
+	assert_int_equal(c.cr0 & 0x80000001, 0);
+}
+
 static void test_firmware_seabios(void **state)
 {
 	const char *bios = "/usr/share/seabios/bios.bin";
@@ -313,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_flat_refused),
 		cmocka_unit_test(test_firmware_mapping),
 		cmocka_unit_test(test_firmware_seabios),
+		cmocka_unit_test(test_firmware_uefi),
 	};
 
 	return cmocka_run_group_tests_name("boot_flat_e820", tests, NULL, NULL);

@@ -35,6 +35,7 @@
 #include "devices/pci_testdev.h"
 #include "devices/pic.h"
 #include "devices/piix.h"
+#include "devices/piix4_pm.h"
 #include "devices/pit.h"
 #include "devices/pvpanic.h"
 #include "devices/rtc.h"
@@ -598,6 +599,52 @@ static void piix_case_probe(struct env *e, u64 *out, unsigned max)
 static void piix_case_destroy(struct env *e, void *dev)
 {
 	piix_destroy(dev);
+	pci_host_case_destroy(e, NULL);
+}
+
+/* piix4-pm at 00:01.3: the command register and the interrupt line firmware writes */
+static void piix4_pm_cfg_w(struct env *e, unsigned reg, unsigned size, u32 val)
+{
+	pio_w(e, 0xcf8, 4, cfg_addr(PIIX4_PM_DEV, reg) | PIIX4_PM_FN << 8);
+	pio_w(e, (u16)(0xcfc + (reg & 3)), size, val);
+}
+
+static u32 piix4_pm_cfg_r(struct env *e, unsigned reg, unsigned size)
+{
+	pio_w(e, 0xcf8, 4, cfg_addr(PIIX4_PM_DEV, reg) | PIIX4_PM_FN << 8);
+	return (u32)pio_r(e, (u16)(0xcfc + (reg & 3)), size);
+}
+
+static void *piix4_pm_case_create(struct env *e)
+{
+	struct piix4_pm_config cfg = { .name = "piix4-pm", .pm_base = 0x600 };
+	struct piix4_pm *pm;
+
+	pci_host_case_create(e);
+	cfg.host = e->host;
+	assert_int_equal(piix4_pm_create(&cfg, &pm, NULL), 0);
+	return pm;
+}
+
+static void piix4_pm_case_drive(struct env *e, void *dev)
+{
+	(void)dev;
+	piix4_pm_cfg_w(e, PCI_COMMAND, 2, PCI_COMMAND_IO);
+	piix4_pm_cfg_w(e, PCI_INTERRUPT_LINE, 1, 9);
+}
+
+static void piix4_pm_case_probe(struct env *e, u64 *out, unsigned max)
+{
+	if (max >= 3) {
+		out[0] = piix4_pm_cfg_r(e, PCI_COMMAND, 4);
+		out[1] = piix4_pm_cfg_r(e, PCI_INTERRUPT_LINE, 4);
+		out[2] = piix4_pm_cfg_r(e, PIIX4_PM_PMBA, 4);
+	}
+}
+
+static void piix4_pm_case_destroy(struct env *e, void *dev)
+{
+	piix4_pm_destroy(dev);
 	pci_host_case_destroy(e, NULL);
 }
 
@@ -1443,6 +1490,7 @@ static const struct dev_case dev_cases[] = {
 	CASE("vmport", "vmport", vmport_device_ops, vmport),
 	CASE("pci0", "pci_host", pci_host_device_ops, pci_host),
 	CASE("piix", "piix", piix_device_ops, piix),
+	CASE("piix4-pm", "piix4_pm", piix4_pm_device_ops, piix4_pm),
 	CASE("mch", "mch", mch_device_ops, mch),
 	CASE("ich9-lpc", "ich9_lpc", ich9_lpc_device_ops, ich9_lpc),
 	CASE("pic", "pic", pic_device_ops, pic),
