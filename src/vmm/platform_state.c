@@ -52,7 +52,8 @@ int platform_state_save(struct platform *p, struct state_buf *out, u32 *count, s
 	return 0;
 }
 
-int platform_state_check(struct platform *p, struct state_set *set, struct err *err)
+int platform_state_check(struct platform *p, struct state_set *set, bool (*skip)(const char *type),
+			 struct err *err)
 {
 	for (unsigned i = 0; i < p->nr_devs; i++) {
 		const struct platform_dev *d = &p->devs[i];
@@ -61,6 +62,8 @@ int platform_state_check(struct platform *p, struct state_set *set, struct err *
 
 		if (ret < 0)
 			return ret;
+		if (skip && skip(d->ops->type))
+			continue;
 		e = state_set_find(set, d->name);
 		if (!e)
 			return err_set(err, -EINVAL,
@@ -74,13 +77,17 @@ int platform_state_check(struct platform *p, struct state_set *set, struct err *
 	return 0;
 }
 
-int platform_state_load(struct platform *p, struct state_set *set, struct err *err)
+int platform_state_load(struct platform *p, struct state_set *set, bool (*skip)(const char *type),
+			struct err *err)
 {
 	for (unsigned i = 0; i < p->nr_devs; i++) {
 		const struct platform_dev *d = &p->devs[i];
-		const struct state_set_entry *e = state_set_find(set, d->name);
+		const struct state_set_entry *e;
 		int ret;
 
+		if (skip && skip(d->ops->type))
+			continue;
+		e = state_set_find(set, d->name);
 		if (!e || !d->ops->state)
 			return err_set(err, -EINVAL, "%s: no state record", d->name);
 		ret = state_load(d->ops->state, d->name, d->dev, e->data, e->hdr.len, err);
