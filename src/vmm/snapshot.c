@@ -353,11 +353,6 @@ int snapshot_prepare(struct vm *vm, struct vm_spec *spec, const char *dir,
 	if (vm_state(vm) != VM_STATE_PAUSED)
 		return err_set(err, -EBUSY, "%s: cannot snapshot: the VM is %s (pause it first)",
 			       spec->name, vm_state_name(vm_state(vm)));
-	if (vm->suspended)
-		return err_set(err, -EBUSY,
-			       "%s: cannot snapshot: the guest is in ACPI S3 (the record has no "
-			       "sleep state yet); wake it first",
-			       spec->name);
 	if (mem->nr > SNAPSHOT_MAX_REGIONS)
 		return err_set(err, -ENOTSUP, "%s: %u RAM regions (at most %u)", spec->name,
 			       mem->nr, SNAPSHOT_MAX_REGIONS);

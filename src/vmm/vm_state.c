@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * A VM's state as one record set (vm_state.h). Records, in this order: "clock" (virtual time
- * and the wall-clock base), one "cpu" per vCPU ("vcpu0"...), then the devices in the order of
+ * A VM's state as one record set (vm_state.h). Records, in this order: "clock" (virtual time,
+ * the wall-clock base, whether the guest sleeps in ACPI S3), one "cpu" per vCPU ("vcpu0"...), then the devices in the order of
  * the platform's list (platform_state.h). Loading follows the same order, because each step
  * needs the previous: the clock before anything arms a timer, the vCPUs before the interrupt
  * controllers drive their INTR pins and hand them NMIs again, the controllers before the
@@ -40,17 +40,19 @@
 struct vm_clock_state {
 	u64 now_ns;	  /* virtual time */
 	u64 wall_base_ns; /* wall-clock time at virtual 0 (the RTC counts from it) */
+	bool suspended;	  /* the guest is in ACPI S3: its vCPUs stay stopped until a wake event */
 };
 
 static const struct state_field vm_clock_fields[] = {
 	STATE_U64(struct vm_clock_state, now_ns),
 	STATE_U64(struct vm_clock_state, wall_base_ns),
+	STATE_BOOL(struct vm_clock_state, suspended, STATE_SINCE(2)),
 	STATE_END,
 };
 
 static const struct state_desc vm_clock_desc = {
 	.name = "clock",
-	.version = 1,
+	.version = 2, /* 2: suspended */
 	.min_version = 1,
 	STATE_LAYOUT(struct vm_clock_state),
 	.fields = vm_clock_fields,
@@ -160,7 +162,8 @@ static int vm_state_set_cpu(struct vm *vm, struct vcpu *v, const struct cpu_stat
 static int vm_state_save_locked(struct vm *vm, struct state_buf *out, struct err *err)
 {
 	struct vm_clock_state clock = { .now_ns = vclock_now_ns(&vm->plat.clock),
-					.wall_base_ns = vm->plat.clock.wall_base_ns };
+					.wall_base_ns = vm->plat.clock.wall_base_ns,
+					.suspended = vm->suspended };
 	struct cpu_state *st = calloc(1, sizeof(*st));
 	size_t start = out->len, set;
 	u32 count = 0;
@@ -251,7 +254,7 @@ static int vm_state_apply(struct vm *vm, struct state_set *set, struct cpu_state
 			  const struct chips_plan *plan, struct err *err)
 {
 	const struct state_set_entry *e = state_set_find(set, VM_STATE_CLOCK);
-	struct vm_clock_state clock;
+	struct vm_clock_state clock = { 0 };
 	int ret;
 
 	ret = state_load(&vm_clock_desc, VM_STATE_CLOCK, &clock, e->data, e->hdr.len, err);
@@ -259,6 +262,9 @@ static int vm_state_apply(struct vm *vm, struct state_set *set, struct cpu_state
 		return ret;
 	board_pc_reset(vm->board);
 	vclock_restore(&vm->plat.clock, clock.now_ns, clock.wall_base_ns);
+	/* Asleep in S3: a resume leaves the vCPUs stopped; a wake event (the power button, the
+	 * RTC alarm) resumes the guest at its waking vector as on the VM that slept. */
+	vm->suspended = clock.suspended;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
 

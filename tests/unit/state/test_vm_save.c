@@ -32,16 +32,19 @@
  *     kvmclock on (under bt), leaving the VM as it was.
  * The flat image is the first argument.
  */
+#include "devices/acpi_pm.h"
 #include "devices/device.h"
 #include "devices/hpet_regs.h"
 #include "vmm/accel_select.h"
 #include "vmm/base/log.h"
 #include "vmm/board_irqchip.h"
 #include "vmm/board_pc.h"
+#include "vmm/boot/boot.h"
 #include "vmm/bus.h"
 #include "vmm/chips_state.h"
 #include "vmm/kvm/kvm_internal.h"
 #include "vmm/loop.h"
+#include "vmm/snapshot.h"
 #include "vmm/spec.h"
 #include "vmm/state.h"
 #include "vmm/vcpu.h"
@@ -49,6 +52,7 @@
 #include "vmm/vm_state.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -882,6 +886,76 @@ static void test_cross_engine_refusals(void **state)
 	state_buf_free(&s);
 }
 
+/* Run the main loop for ms milliseconds. */
+static void run_for(struct machine *m, u64 ms)
+{
+	u64 end = now_ms() + ms;
+
+	while (now_ms() < end)
+		loop_run_once(m->loop, 5);
+}
+
+/*
+ * A guest asleep in ACPI S3 (its PM1a_CNT written with SLP_TYP S3 and SLP_EN, the FACS waking
+ * vector at its start) is snapshotted: the state says it sleeps; loaded into a new VM and
+ * resumed, it stays asleep (no tick counted) until the power button wakes it at its waking
+ * vector, where it sets its chips up again and counts on from its count.
+ */
+static void test_suspended_restore(void **state)
+{
+	struct machine a, b;
+	struct snapshot_job *job;
+	struct snapshot *snap;
+	struct snapshot_mem_stats stats;
+	struct err err = { 0 };
+	char dir[PATH_MAX];
+	u32 wake = 0x7c00, counter, ticks;
+	u64 deadline;
+
+	(void)state;
+	assert_int_equal(machine_create(&a, "bt", 1, ""), 0);
+	boot_and_pause(&a, 10);
+	assert_int_equal(gmem_write(&a.vm->plat.mem, ACPI_BUILD_FACS_GPA + ACPI_FACS_WAKING_VECTOR,
+				    &wake, 4),
+			 0);
+	assert_int_equal(vm_resume(a.vm, &err), 0);
+	pthread_mutex_lock(&a.vm->plat.dev_lock);
+	bus_write_locked(&a.vm->plat.pio, ACPI_PM_PM1A_CNT, 2,
+			 ACPI_PM_SLP_TYP_S3 << 10 | ACPI_PM1_SLP_EN);
+	pthread_mutex_unlock(&a.vm->plat.dev_lock);
+	for (deadline = now_ms() + 20000; !a.vm->suspended; loop_run_once(a.loop, 5))
+		if (now_ms() > deadline)
+			fail_msg("the guest did not enter S3");
+	run_for(&a, 50);
+	ticks = ram32(&a, GPA_TICKS);
+	counter = ram32(&a, GPA_COUNTER);
+	assert_int_equal(vm_pause(a.vm, &err), 0);
+	/* The snapshot (directory, files) of the sleeping VM, not refused. */
+	snprintf(dir, sizeof(dir), "%s/s3-snap", disk_dir);
+	if (snapshot_prepare(a.vm, &a.spec, dir, &job, &err) < 0)
+		fail_msg("snapshot of a sleeping VM: %s", err.msg);
+	if (snapshot_write(job, &stats, &err) < 0)
+		fail_msg("snapshot write: %s", err.msg);
+	snapshot_job_free(job);
+	machine_destroy(&a);
+
+	/* A new VM made for it takes it and starts asleep. */
+	assert_int_equal(machine_create_flags(&b, "bt", 1, "", VM_CREATE_FOR_STATE), 0);
+	assert_int_equal(snapshot_open(dir, &snap, &err), 0);
+	if (snapshot_restore(snap, b.vm, &stats, &err) < 0)
+		fail_msg("restore: %s", err.msg);
+	snapshot_close(snap);
+	assert_true(b.vm->suspended);
+	assert_int_equal(vm_start_loaded(b.vm, true, &err), 0); /* Running, asleep */
+	run_for(&b, 300);
+	assert_int_equal(ram32(&b, GPA_TICKS), ticks); /* asleep: no vCPU runs */
+	assert_int_equal(vm_power_button(b.vm, &err), 0);
+	run_until(&b, GPA_TICKS, ticks + 20);
+	assert_false(b.vm->suspended);
+	assert_true(ram32(&b, GPA_COUNTER) > counter);
+	machine_destroy(&b);
+}
+
 int main(int argc, char **argv)
 {
 	char cmd[128];
@@ -898,6 +972,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_chips_kvm_structs_round_trip),
 		cmocka_unit_test(test_cross_engine_restore),
 		cmocka_unit_test(test_cross_engine_refusals),
+		cmocka_unit_test(test_suspended_restore),
 	};
 
 	if (argc < 2) {
