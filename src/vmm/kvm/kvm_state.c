@@ -25,6 +25,10 @@
  *
  * A record is hostile input like any: the tables bound what KVM's own code indexes with
  * (priority_add, init_state, the PIT's access states and modes, the register selects).
+ *
+ * For a restore under the other engine (bt), the same chips also convert to and from the
+ * engine-neutral form of vmm/base/chips_state.h (accel_ops.chips_save/chips_load, at the end
+ * of this file; docs/snapshots.md "Engines"), which vmm/chips_state.c saves as its own record.
  */
 #include "vmm/kvm/kvm_internal.h"
 
