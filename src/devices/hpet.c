@@ -69,6 +69,11 @@ static bool hpet_enabled(const struct hpet *h)
 	return h->gen_conf & HPET_CONF_ENABLE;
 }
 
+bool hpet_guest_enabled(const struct hpet *h)
+{
+	return hpet_enabled(h);
+}
+
 static u64 hpet_counter(const struct hpet *h)
 {
 	if (!hpet_enabled(h))

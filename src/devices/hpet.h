@@ -9,6 +9,7 @@
 
 #include "devices/device.h"
 #include "devices/hpet_regs.h"
+#include "vmm/base/chips_state.h"
 #include "vmm/base/compiler.h"
 #include "vmm/base/err.h"
 #include "vmm/base/types.h"
@@ -44,6 +45,9 @@ void hpet_reset(struct hpet *h);
  * matches a late timer skipped, give the next one (an edge). Device lock held.
  */
 void hpet_irq0_acked(struct hpet *h);
+
+/* The guest turned the counter on (ENABLE_CNF). Device lock held. */
+bool hpet_guest_enabled(const struct hpet *h);
 
 extern const struct device_ops hpet_device_ops;
 

@@ -285,6 +285,22 @@ static void ioapic_ops_destroy(void *dev)
 }
 
 /* The pins' levels are state: the sources' post_load finds them high and sends nothing. */
+void ioapic_export(const struct ioapic *io, struct chips_ioapic *out)
+{
+	*out = (struct chips_ioapic){ .id = (u8)((io->id & IOAPIC_ID_MASK) >> 24),
+				      .regsel = io->regsel,
+				      .irr = io->pins };
+	memcpy(out->redtbl, io->redtbl, sizeof(out->redtbl));
+}
+
+void ioapic_import(struct ioapic *io, const struct chips_ioapic *in)
+{
+	io->id = ((u32)in->id << 24) & IOAPIC_ID_MASK;
+	io->regsel = in->regsel;
+	io->pins = in->irr & (u32)((1ull << IOAPIC_NR_PINS) - 1);
+	memcpy(io->redtbl, in->redtbl, sizeof(io->redtbl));
+}
+
 static const struct state_field ioapic_fields[] = {
 	STATE_HOST(struct ioapic, p, "the platform"),
 	STATE_HOST(struct ioapic, name, "the board's name"),

@@ -8,6 +8,7 @@
 #define DEVICES_IOAPIC_H
 
 #include "devices/device.h"
+#include "vmm/base/chips_state.h"
 #include "vmm/base/compiler.h"
 #include "vmm/base/err.h"
 #include "vmm/base/types.h"
@@ -77,6 +78,10 @@ int ioapic_pin_vector(const struct ioapic *io, unsigned pin);
  * -EINVAL if the address is outside the MSI window. Any thread.
  */
 int ioapic_msi_decode(u64 addr, u32 data, struct apic_msg *m);
+
+/* The registers in the engine-neutral form and back. Device lock held. */
+void ioapic_export(const struct ioapic *io, struct chips_ioapic *out);
+void ioapic_import(struct ioapic *io, const struct chips_ioapic *in);
 
 extern const struct device_ops ioapic_device_ops;
 

@@ -852,6 +852,61 @@ static void lapic_ops_destroy(void *dev)
 	lapic_destroy(dev);
 }
 
+void lapic_export(const struct lapic *l, struct chips_lapic *out)
+{
+	*out = (struct chips_lapic){ .id = l->id,
+				     .base_msr = l->base_msr,
+				     .tpr = l->tpr,
+				     .ldr = l->ldr,
+				     .dfr = l->dfr,
+				     .svr = l->svr,
+				     .esr = l->esr,
+				     .icr_lo = l->icr_lo,
+				     .icr_hi = l->icr_hi,
+				     .tmict = l->tmict,
+				     .tmcct = lapic_timer_current(l),
+				     .tdcr = l->tdcr,
+				     .tsc_deadline = l->tsc_deadline };
+	memcpy(out->irr, l->irr, sizeof(out->irr));
+	memcpy(out->isr, l->isr, sizeof(out->isr));
+	memcpy(out->tmr, l->tmr, sizeof(out->tmr));
+	memcpy(out->lvt, l->lvt, sizeof(out->lvt));
+}
+
+int lapic_import(struct lapic *l, const struct chips_lapic *in, struct err *err)
+{
+	if (in->id != l->id)
+		return err_set(err, -EINVAL, "%s: the state's local APIC has ID %u, this one %u",
+			       l->name, in->id, l->id);
+	if (in->tmict && in->tmcct > in->tmict)
+		return err_set(err, -EINVAL, "%s: timer count %u above its initial count %u",
+			       l->name, in->tmcct, in->tmict);
+	l->base_msr = in->base_msr;
+	l->tpr = in->tpr & 0xff;
+	l->ldr = in->ldr;
+	l->dfr = in->dfr;
+	l->svr = in->svr;
+	l->esr = in->esr;
+	l->esr_pending = 0;
+	l->icr_lo = in->icr_lo;
+	l->icr_hi = in->icr_hi;
+	memcpy(l->irr, in->irr, sizeof(l->irr));
+	memcpy(l->isr, in->isr, sizeof(l->isr));
+	memcpy(l->tmr, in->tmr, sizeof(l->tmr));
+	memcpy(l->lvt, in->lvt, sizeof(l->lvt));
+	l->tmict = in->tmict;
+	l->tdcr = in->tdcr;
+	l->tsc_deadline = in->tsc_deadline;
+	/* The count goes on from where it was: loaded now with the current count (a one-shot
+	 * that reached zero has expired). */
+	l->timer_start_ns = vclock_now_ns(&l->p->clock);
+	l->timer_base = in->tmcct;
+	l->timer_fired = in->tmict && !in->tmcct;
+	lapic_timer_arm(l);
+	lapic_wake(l);
+	return 0;
+}
+
 /* The CPU's INTR pin and NMI follow the loaded registers: the board re-evaluates them. */
 static int lapic_post_load(void *obj, u32 version, struct err *err)
 {

@@ -16,6 +16,7 @@
 
 #include "devices/device.h"
 #include "devices/ioapic.h"
+#include "vmm/base/chips_state.h"
 #include "vmm/base/compiler.h"
 #include "vmm/base/err.h"
 #include "vmm/base/types.h"
@@ -112,6 +113,13 @@ int apic_bus_attach(struct apic_bus *bus, struct lapic *l);
  * apic_deliver_fn: opaque is the struct apic_bus.
  */
 void apic_bus_deliver(void *bus, const struct apic_msg *m);
+
+/*
+ * The registers in the engine-neutral form and back; the timer by its current count (import
+ * loads it with that count now, so it expires as it would have). Device lock held.
+ */
+void lapic_export(const struct lapic *l, struct chips_lapic *out);
+MUST_CHECK int lapic_import(struct lapic *l, const struct chips_lapic *in, struct err *err);
 
 extern const struct device_ops lapic_device_ops;
 

@@ -506,6 +506,66 @@ static void pic_ops_destroy(void *dev)
 	pic_destroy(dev);
 }
 
+void pic_export(const struct pic *pic, struct chips_pic out[2])
+{
+	for (unsigned i = 0; i < 2; i++) {
+		const struct pic_chip *c = &pic->chip[i];
+
+		out[i] = (struct chips_pic){ .irr = c->irr,
+					     .isr = c->isr,
+					     .imr = c->imr,
+					     .pins = c->pins,
+					     .elcr = c->elcr,
+					     .irq_base = c->icw2,
+					     .icw3 = c->icw3,
+					     .init_step = c->init_step,
+					     .priority_base = c->priority_base,
+					     .ic4 = c->icw1_ic4,
+					     .single = c->icw1_single,
+					     .ltim = c->icw1_ltim,
+					     .auto_eoi = c->auto_eoi,
+					     .rotate_on_aeoi = c->rotate_on_aeoi,
+					     .sfnm = c->sfnm,
+					     .special_mask = c->special_mask,
+					     .read_isr = c->read_isr,
+					     .poll = c->poll };
+	}
+}
+
+int pic_import(struct pic *pic, const struct chips_pic in[2], struct err *err)
+{
+	for (unsigned i = 0; i < 2; i++) {
+		if (in[i].init_step == 1 || in[i].init_step > 4 || in[i].priority_base > 7)
+			return err_set(err, -EINVAL, "%s: %s: init step %u, priority base %u",
+				       pic->name, i ? "slave" : "master", in[i].init_step,
+				       in[i].priority_base);
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		struct pic_chip *c = &pic->chip[i];
+
+		c->irr = in[i].irr;
+		c->isr = in[i].isr;
+		c->imr = in[i].imr;
+		c->pins = in[i].pins;
+		c->elcr = in[i].elcr & c->elcr_mask;
+		c->icw2 = in[i].irq_base;
+		c->icw3 = in[i].icw3;
+		c->init_step = in[i].init_step;
+		c->priority_base = in[i].priority_base;
+		c->icw1_ic4 = in[i].ic4;
+		c->icw1_single = in[i].single;
+		c->icw1_ltim = in[i].ltim;
+		c->auto_eoi = in[i].auto_eoi;
+		c->rotate_on_aeoi = in[i].rotate_on_aeoi;
+		c->sfnm = in[i].sfnm;
+		c->special_mask = in[i].special_mask;
+		c->read_isr = in[i].read_isr;
+		c->poll = in[i].poll;
+	}
+	pic_update(pic); /* INT outputs from the registers, the CPU's INTR with them */
+	return 0;
+}
+
 /* An initialization sequence expects ICW2, 3 or 4 (never 1); the CPU's INTR was high if int_out. */
 static int pic_post_load(void *obj, u32 version, struct err *err)
 {

@@ -10,6 +10,7 @@
 #define DEVICES_PIC_H
 
 #include "devices/device.h"
+#include "vmm/base/chips_state.h"
 #include "vmm/base/compiler.h"
 #include "vmm/base/err.h"
 #include "vmm/base/types.h"
@@ -69,6 +70,10 @@ int pic_ack(struct pic *pic);
 bool pic_intr_level(const struct pic *pic);
 /* The vector the master would give for its IRQ irq (0..7) as programmed now. Device lock held. */
 u8 pic_irq_vector(const struct pic *pic, unsigned irq);
+
+/* Both chips in the engine-neutral form and back (import drives INT as the registers say). */
+void pic_export(const struct pic *pic, struct chips_pic out[2]);
+MUST_CHECK int pic_import(struct pic *pic, const struct chips_pic in[2], struct err *err);
 
 extern const struct device_ops pic_device_ops;
 

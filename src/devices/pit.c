@@ -557,6 +557,113 @@ static const struct io_ops pit_port_b_io = {
 	.max_size = 1,
 };
 
+/* The access state of a two-byte port in the neutral form's terms. */
+static u8 pit_rw_state(u8 rw, bool msb_next)
+{
+	if (rw == PIT_RW_WORD)
+		return msb_next ? CHIPS_PIT_RW_WORD1 : CHIPS_PIT_RW_WORD0;
+	return rw;
+}
+
+void pit_export(const struct pit *pit, struct chips_pit_channel out[PIT_NR_CHANNELS],
+		bool *speaker_data)
+{
+	u64 tick = pit_tick_now(pit), e;
+
+	for (unsigned i = 0; i < PIT_NR_CHANNELS; i++) {
+		const struct pit_channel *ch = &pit->ch[i];
+
+		out[i] = (struct chips_pit_channel){
+			.mode = ch->mode,
+			.rw = ch->rw,
+			.bcd = ch->bcd,
+			.gate = ch->gate,
+			.loaded = ch->loaded,
+			.out = pit_out_at(ch, tick),
+			.reload = ch->reload,
+			.count = pit_count_at(ch, tick),
+			.read_state = pit_rw_state(ch->rw, ch->read_msb),
+			.write_state = pit_rw_state(ch->rw, ch->write_msb),
+			.write_lsb = ch->write_lsb,
+			.latch_state = !ch->count_latched    ? 0 :
+				       ch->latch_msb	     ? CHIPS_PIT_RW_MSB :
+				       ch->rw == PIT_RW_WORD ? CHIPS_PIT_RW_WORD0 :
+							       CHIPS_PIT_RW_LSB,
+			.latched = ch->latched,
+			.status_latched = ch->status_latched,
+			.status = ch->status,
+		};
+		if (pit_periodic(ch) && pit_elapsed(ch, tick, &e))
+			out[i].elapsed = (u32)(e % ch->reload);
+	}
+	*speaker_data = pit->port_b_val & PIT_PORTB_SPKR;
+}
+
+int pit_import(struct pit *pit, const struct chips_pit_channel in[PIT_NR_CHANNELS],
+	       bool speaker_data, struct err *err)
+{
+	u64 tick = pit_tick_now(pit);
+
+	for (unsigned i = 0; i < PIT_NR_CHANNELS; i++) {
+		if (in[i].rw > PIT_RW_WORD || in[i].reload > 65536 || in[i].count > 65535 ||
+		    in[i].read_state > CHIPS_PIT_RW_WORD1 ||
+		    in[i].write_state > CHIPS_PIT_RW_WORD1 ||
+		    in[i].latch_state > CHIPS_PIT_RW_WORD1)
+			return err_set(
+				err, -EINVAL,
+				"%s: counter %u: access %u, reload %u, count %u out of range",
+				pit->name, i, in[i].rw, in[i].reload, in[i].count);
+	}
+	for (unsigned i = 0; i < PIT_NR_CHANNELS; i++) {
+		struct pit_channel *ch = &pit->ch[i];
+		const struct chips_pit_channel *c = &in[i];
+		bool known = c->mode <= PIT_MODE_HW_STROBE; /* KVM: 0xff until programmed */
+
+		ch->mode = known ? c->mode : PIT_MODE_INT_ON_TC;
+		ch->rw = c->rw ? c->rw : PIT_RW_LSB;
+		ch->bcd = c->bcd;
+		ch->gate = c->gate;
+		ch->loaded = known && c->loaded;
+		ch->cr_pending = false;
+		ch->reload = c->reload ? c->reload : pit_modulus(ch);
+		ch->base = c->count % pit_modulus(ch);
+		ch->done = false;
+		ch->start_tick = PIT_NOT_COUNTING;
+		if (ch->loaded && (ch->gate || !pit_gate_pauses(ch))) {
+			if (pit_periodic(ch)) {
+				/* the same phase of the period */
+				ch->base = ch->reload;
+				ch->start_tick = tick - MIN((u64)c->elapsed % ch->reload, tick);
+			} else if (ch->mode == PIT_MODE_INT_ON_TC ||
+				   ch->mode == PIT_MODE_SW_STROBE) {
+				/* counting on from the count, OUT as it was */
+				ch->done = ch->mode == PIT_MODE_INT_ON_TC && c->out;
+				ch->start_tick = tick;
+			}
+			/* modes 1 and 5 wait for the next gate trigger */
+		}
+		ch->read_msb = c->read_state == CHIPS_PIT_RW_WORD1;
+		ch->write_msb = c->write_state == CHIPS_PIT_RW_WORD1;
+		ch->write_lsb = c->write_lsb;
+		ch->count_latched = c->latch_state != 0;
+		ch->latch_msb = c->latch_state == CHIPS_PIT_RW_MSB;
+		ch->latched = c->latched;
+		ch->status_latched = c->status_latched;
+		ch->status = c->status;
+		ch->owed = 0;
+		ch->look_tick = tick;
+		ch->irq_level = pit_out_at(ch, tick);
+		if (i == 0) {
+			irq_line_set(&pit->irq0, ch->irq_level);
+			pit_irq_sync(ch, false);
+		}
+	}
+	pit->port_b_val =
+		(u8)((pit->port_b_val & ~(PIT_PORTB_GATE2 | PIT_PORTB_SPKR)) |
+		     (pit->ch[2].gate ? PIT_PORTB_GATE2 : 0) | (speaker_data ? PIT_PORTB_SPKR : 0));
+	return 0;
+}
+
 void pit_reset(struct pit *pit)
 {
 	pit->port_b_val = 0;

@@ -7,6 +7,7 @@
 #define DEVICES_PIT_H
 
 #include "devices/device.h"
+#include "vmm/base/chips_state.h"
 #include "vmm/base/compiler.h"
 #include "vmm/base/err.h"
 #include "vmm/base/types.h"
@@ -39,6 +40,16 @@ void pit_reset(struct pit *pit);
  * on IRQ 0; the interrupt controller holds it until the guest's EOI). Device lock held.
  */
 void pit_irq0_acked(struct pit *pit);
+
+/*
+ * The counters in the engine-neutral form (vmm/base/chips_state.h) and back: import loads
+ * them as the guest left them (each count going on from its value, a periodic one in the same
+ * phase of its period) and drives IRQ 0 from channel 0's OUT. Device lock held.
+ */
+void pit_export(const struct pit *pit, struct chips_pit_channel out[CHIPS_PIT_CHANNELS],
+		bool *speaker_data);
+MUST_CHECK int pit_import(struct pit *pit, const struct chips_pit_channel in[CHIPS_PIT_CHANNELS],
+			  bool speaker_data, struct err *err);
 
 extern const struct device_ops pit_device_ops;
 

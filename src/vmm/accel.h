@@ -16,6 +16,7 @@
 #ifndef VMM_ACCEL_H
 #define VMM_ACCEL_H
 
+#include "vmm/base/chips_state.h"
 #include "vmm/base/compiler.h"
 #include "vmm/base/cpu_model.h"
 #include "vmm/base/types.h"
@@ -213,6 +214,15 @@ struct accel_ops {
 	int (*state_save)(struct accel_vm *avm, struct state_buf *out, u32 *count, struct err *err);
 	int (*state_check)(struct accel_vm *avm, struct state_set *set, struct err *err);
 	int (*state_load)(struct accel_vm *avm, struct state_set *set, struct err *err);
+	/*
+	 * The in-kernel interrupt controllers and timers in the engine-neutral form
+	 * (vmm/base/chips_state.h), for a restore under the other engine: chips_save reads
+	 * them (with the paravirtual MSRs the guest enabled), chips_load writes them in place
+	 * of state_load's records (after the vCPUs' cpu_state, before the devices). Main
+	 * thread, every vCPU paused. NULL: the board's own devices are the chips (bt).
+	 */
+	int (*chips_save)(struct accel_vm *avm, struct chips_state *out, struct err *err);
+	int (*chips_load)(struct accel_vm *avm, const struct chips_state *in, struct err *err);
 	/*
 	 * Optional eventfd fast paths (NULL when the accelerator has none, e.g. bt: devices
 	 * then keep using the bus handlers and msi). Any thread; 0 or a negative errno.

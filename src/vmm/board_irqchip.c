@@ -327,6 +327,56 @@ void board_irqchip_reset(struct board_irqchip *ic)
 	}
 }
 
+/* ------------------------------------------------ the engine-neutral form */
+
+void board_irqchip_export(const struct board_irqchip *ic, struct chips_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	pic_export(ic->pic, out->pic);
+	ioapic_export(ic->ioapic, &out->ioapic);
+	out->nr_lapics = ic->nr_cpus;
+	for (unsigned cpu = 0; cpu < ic->nr_cpus; cpu++)
+		lapic_export(ic->lapic[cpu], &out->lapic[cpu]);
+	pit_export(ic->pit, out->pit, &out->speaker_data);
+	out->hpet_enabled = hpet_guest_enabled(ic->hpet);
+}
+
+int board_irqchip_import(struct board_irqchip *ic, const struct chips_state *in, struct err *err)
+{
+	int ret = 0;
+
+	if (in->nr_lapics != ic->nr_cpus)
+		return err_set(err, -EINVAL, "irqchip: the state has %u local APICs, this VM %u",
+			       in->nr_lapics, ic->nr_cpus);
+	/*
+	 * The local APICs first: the 8259's INT output then reaches LINT0 as it is now. The PIT
+	 * before the 8259 and the I/O APIC: the IRQ 0 level it drives (its OUT) lands in the
+	 * reset chips, whose input state the import then sets as saved, so that level makes no
+	 * edge of its own (KVM's PIT pulses IRQ 0: its saved level is low between ticks).
+	 */
+	for (unsigned cpu = 0; ret == 0 && cpu < ic->nr_cpus; cpu++)
+		ret = lapic_import(ic->lapic[cpu], &in->lapic[cpu], err);
+	if (ret == 0)
+		ret = pit_import(ic->pit, in->pit, in->speaker_data, err);
+	if (ret == 0) {
+		ioapic_import(ic->ioapic, &in->ioapic);
+		ret = pic_import(ic->pic, in->pic, err);
+	}
+	for (unsigned cpu = 0; ret == 0 && cpu < ic->nr_cpus; cpu++)
+		board_irqchip_update(ic, cpu);
+	return ret;
+}
+
+bool board_irqchip_covers(const char *type)
+{
+	static const char *const types[] = { "lapic", "ioapic", "pic", "pit", "hpet" };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(types); i++)
+		if (!strcmp(type, types[i]))
+			return true;
+	return false;
+}
+
 /* -------------------------------------------------------- create/destroy */
 
 /* Put a device just created on the platform's device list (freed with the list). */

@@ -20,6 +20,7 @@
 #ifndef VMM_BOARD_IRQCHIP_H
 #define VMM_BOARD_IRQCHIP_H
 
+#include "vmm/base/chips_state.h"
 #include "vmm/base/compiler.h"
 #include "vmm/base/err.h"
 #include "vmm/base/types.h"
@@ -86,5 +87,17 @@ bool board_irqchip_mmio(struct board_irqchip *ic, unsigned cpu, u64 gpa, unsigne
  * 0 done, -ENOENT not one of them, -EINVAL #GP. vCPU thread.
  */
 int board_irqchip_msr(struct board_irqchip *ic, unsigned cpu, u32 index, bool is_write, u64 *val);
+
+/*
+ * The controllers and timers in the engine-neutral form (a save under bt: every field, and
+ * whether the guest turned the HPET on), and loading them from it (a restore of a state the
+ * kvm engine saved: after the board's reset and the clock; the HPET stays reset). Device
+ * lock held.
+ */
+void board_irqchip_export(const struct board_irqchip *ic, struct chips_state *out);
+MUST_CHECK int board_irqchip_import(struct board_irqchip *ic, const struct chips_state *in,
+				    struct err *err);
+/* Whether a device of this type (device_ops.type) is one of them. */
+bool board_irqchip_covers(const char *type);
 
 #endif

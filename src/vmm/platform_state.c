@@ -53,7 +53,8 @@ int platform_state_save(struct platform *p, struct state_buf *out, u32 *count, s
 	return 0;
 }
 
-int platform_state_check(struct platform *p, struct state_set *set, struct err *err)
+int platform_state_check(struct platform *p, struct state_set *set, bool (*skip)(const char *type),
+			 struct err *err)
 {
 	for (unsigned i = 0; i < p->nr_devs; i++) {
 		const struct platform_dev *d = &p->devs[i];
@@ -62,6 +63,8 @@ int platform_state_check(struct platform *p, struct state_set *set, struct err *
 
 		if (ret < 0)
 			return ret;
+		if (skip && skip(d->ops->type))
+			continue;
 		e = state_set_find(set, d->name);
 		if (!e && d->ops->state->absent_is_reset)
 			continue;
@@ -77,13 +80,17 @@ int platform_state_check(struct platform *p, struct state_set *set, struct err *
 	return 0;
 }
 
-int platform_state_load(struct platform *p, struct state_set *set, struct err *err)
+int platform_state_load(struct platform *p, struct state_set *set, bool (*skip)(const char *type),
+			struct err *err)
 {
 	for (unsigned i = 0; i < p->nr_devs; i++) {
 		const struct platform_dev *d = &p->devs[i];
-		const struct state_set_entry *e = state_set_find(set, d->name);
+		const struct state_set_entry *e;
 		int ret;
 
+		if (skip && skip(d->ops->type))
+			continue;
+		e = state_set_find(set, d->name);
 		if (!e && d->ops->state && d->ops->state->absent_is_reset) {
 			log_info(
 				"%s: the state has no record of this %s device (written before the "

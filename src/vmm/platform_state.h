@@ -32,14 +32,18 @@ MUST_CHECK int platform_state_save(struct platform *p, struct state_buf *out, u3
 				   struct err *err);
 /*
  * Check that set has a record of the right type for every device and that each would load
- * (state_check); marks them used. Nothing is written.
+ * (state_check); marks them used. Nothing is written. skip (NULL for none) names device types
+ * that take their state another way (the interrupt controllers of a state another engine
+ * saved: vmm/chips_state.h): they need no record.
  */
-MUST_CHECK int platform_state_check(struct platform *p, struct state_set *set, struct err *err);
+MUST_CHECK int platform_state_check(struct platform *p, struct state_set *set,
+				    bool (*skip)(const char *type), struct err *err);
 /*
  * Load every device's record (after platform_state_check). On a failure (a post_load hook
- * refusing the state) the devices are reset and the error returned.
+ * refusing the state) the devices are reset and the error returned. skip: as for the check.
  */
-MUST_CHECK int platform_state_load(struct platform *p, struct state_set *set, struct err *err);
+MUST_CHECK int platform_state_load(struct platform *p, struct state_set *set,
+				   bool (*skip)(const char *type), struct err *err);
 /* device_ops.reset of every device, in list order. */
 void platform_state_reset(struct platform *p);
 

@@ -469,21 +469,24 @@ int vm_pause(struct vm *vm, struct err *err)
 
 int vm_start_loaded(struct vm *vm, bool run, struct err *err)
 {
+	/* A state saved in ACPI S3: the vCPUs stay stopped until a wake event, time runs. */
+	bool hold = !run || vm->suspended;
 	int ret;
 
 	if (vm_state(vm) != VM_STATE_CREATED)
 		return vm_wrong_state(vm, "start", err);
-	if (!run) {
+	if (hold) {
 		/* Each thread answers PAUSE before its first instruction. */
 		for (unsigned i = 0; i < vm->nr_vcpus; i++)
 			vcpu_request(vm->vcpus[i], VCPU_REQ_PAUSE);
-		vm_freeze_time(vm);
 	}
+	if (!run)
+		vm_freeze_time(vm);
 	vm_set_state(vm, run ? VM_STATE_RUNNING : VM_STATE_PAUSED);
 	ret = vm_start_threads(vm, err);
 	if (ret < 0)
 		return ret;
-	if (!run)
+	if (hold)
 		ret = vm_stop_vcpus(vm, err);
 	if (ret < 0)
 		return ret;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * A VM's state as one record set (vm_state.h). Records, in this order: "clock" (virtual time
- * and the wall-clock base), one "cpu" per vCPU ("vcpu0"...), then the devices in the order of
+ * A VM's state as one record set (vm_state.h). Records, in this order: "clock" (virtual time,
+ * the wall-clock base, whether the guest sleeps in ACPI S3), one "cpu" per vCPU ("vcpu0"...), then the devices in the order of
  * the platform's list (platform_state.h). Loading follows the same order, because each step
  * needs the previous: the clock before anything arms a timer, the vCPUs before the interrupt
  * controllers drive their INTR pins and hand them NMIs again, the controllers before the
@@ -20,7 +20,9 @@
 
 #include "vmm/base/err.h"
 #include "vmm/base/log.h"
+#include "vmm/board_irqchip.h"
 #include "vmm/board_pc.h"
+#include "vmm/chips_state.h"
 #include "vmm/cpu_state.h"
 #include "vmm/loop.h"
 #include "vmm/platform_state.h"
@@ -38,17 +40,19 @@
 struct vm_clock_state {
 	u64 now_ns;	  /* virtual time */
 	u64 wall_base_ns; /* wall-clock time at virtual 0 (the RTC counts from it) */
+	bool suspended;	  /* the guest is in ACPI S3: its vCPUs stay stopped until a wake event */
 };
 
 static const struct state_field vm_clock_fields[] = {
 	STATE_U64(struct vm_clock_state, now_ns),
 	STATE_U64(struct vm_clock_state, wall_base_ns),
+	STATE_BOOL(struct vm_clock_state, suspended, STATE_SINCE(2)),
 	STATE_END,
 };
 
 static const struct state_desc vm_clock_desc = {
 	.name = "clock",
-	.version = 1,
+	.version = 2, /* 2: suspended */
 	.min_version = 1,
 	STATE_LAYOUT(struct vm_clock_state),
 	.fields = vm_clock_fields,
@@ -91,6 +95,49 @@ static int vm_state_get_cpu(struct vm *vm, struct vcpu *v, struct cpu_state *st,
 	return 0;
 }
 
+#define VM_STATE_MSR_MISC_ENABLE 0x1a0u
+/* IA32_MISC_ENABLE bits a guest sets (fast strings, LIMIT_CPUID, XD disable, SDM vol. 4 2.1);
+ * the others report the CPU's features and are read-only on the bt models */
+#define VM_STATE_MISC_ENABLE_GUEST ((1ull << 0) | (1ull << 22) | (1ull << 34))
+
+/*
+ * A vCPU state the other engine saved: MSRs this vCPU's CPU model does not have (the other
+ * engine's model may be another vendor's: AMD's HWCR, NB_CFG... or Intel's MISC_ENABLE) are
+ * left out, with a log line; IA32_MISC_ENABLE's feature bits (KVM: the host's BTS and PEBS
+ * bits) are this vCPU's, with the guest's settings.
+ */
+static void vm_state_cpu_convert(struct vm *vm, struct vcpu *v, struct cpu_state *st)
+{
+	struct cpu_state *cur = calloc(1, sizeof(*cur));
+	unsigned n = 0;
+
+	if (!cur || vm->accel->vcpu_get(v->av, cur) < 0) {
+		free(cur);
+		return;
+	}
+	for (unsigned i = 0; i < st->nr_msrs && i < CPU_MAX_MSRS; i++) {
+		const struct cpu_msr *have = NULL;
+
+		for (unsigned j = 0; j < cur->nr_msrs && j < CPU_MAX_MSRS; j++)
+			if (cur->msrs[j].index == st->msrs[i].index)
+				have = &cur->msrs[j];
+		if (!have) {
+			log_info(
+				"%s: MSR %#x of the other engine's CPU model left out (this one has "
+				"none)",
+				v->name, st->msrs[i].index);
+			continue;
+		}
+		st->msrs[n] = st->msrs[i];
+		if (have->index == VM_STATE_MSR_MISC_ENABLE)
+			st->msrs[n].value = (st->msrs[i].value & VM_STATE_MISC_ENABLE_GUEST) |
+					    (have->value & ~VM_STATE_MISC_ENABLE_GUEST);
+		n++;
+	}
+	st->nr_msrs = n;
+	free(cur);
+}
+
 static int vm_state_set_cpu(struct vm *vm, struct vcpu *v, const struct cpu_state *st,
 			    struct err *err)
 {
@@ -115,7 +162,8 @@ static int vm_state_set_cpu(struct vm *vm, struct vcpu *v, const struct cpu_stat
 static int vm_state_save_locked(struct vm *vm, struct state_buf *out, struct err *err)
 {
 	struct vm_clock_state clock = { .now_ns = vclock_now_ns(&vm->plat.clock),
-					.wall_base_ns = vm->plat.clock.wall_base_ns };
+					.wall_base_ns = vm->plat.clock.wall_base_ns,
+					.suspended = vm->suspended };
 	struct cpu_state *st = calloc(1, sizeof(*st));
 	size_t start = out->len, set;
 	u32 count = 0;
@@ -141,6 +189,8 @@ static int vm_state_save_locked(struct vm *vm, struct state_buf *out, struct err
 	if (ret == 0 && vm->accel->state_save)
 		ret = vm->accel->state_save(vm->avm, out, &count, err);
 	if (ret == 0)
+		ret = chips_state_save(vm, out, &count, err);
+	if (ret == 0)
 		ret = platform_state_save(&vm->plat, out, &count, err);
 	if (ret == 0)
 		state_set_end(out, set, count);
@@ -162,9 +212,15 @@ int vm_state_save(struct vm *vm, struct state_buf *out, struct err *err)
 	return ret;
 }
 
+/* The devices whose state comes from the chips record instead of their own (bt, converting). */
+static bool (*vm_state_skip(const struct vm *vm, const struct chips_plan *plan))(const char *)
+{
+	return plan->convert && !vm->accel->has_irqchip ? board_irqchip_covers : NULL;
+}
+
 /* Every record the VM needs is there and would load; nothing is written. */
 static int vm_state_check(struct vm *vm, struct state_set *set, struct cpu_state *scratch,
-			  struct err *err)
+			  struct chips_plan *plan, struct err *err)
 {
 	struct vm_clock_state clock;
 	const struct state_set_entry *e = state_set_find(set, VM_STATE_CLOCK);
@@ -183,20 +239,22 @@ static int vm_state_check(struct vm *vm, struct state_set *set, struct cpu_state
 		ret = state_check(&cpu_state_desc, vm->vcpus[i]->name, scratch, e->data, e->hdr.len,
 				  err);
 	}
-	if (ret == 0 && vm->accel->state_check)
+	if (ret == 0)
+		ret = chips_state_plan(vm, set, plan, err);
+	if (ret == 0 && vm->accel->state_check && !plan->convert)
 		ret = vm->accel->state_check(vm->avm, set, err);
 	if (ret == 0)
-		ret = platform_state_check(&vm->plat, set, err);
+		ret = platform_state_check(&vm->plat, set, vm_state_skip(vm, plan), err);
 	if (ret == 0)
 		ret = state_set_check_used(set, err);
 	return ret;
 }
 
 static int vm_state_apply(struct vm *vm, struct state_set *set, struct cpu_state *st,
-			  struct err *err)
+			  const struct chips_plan *plan, struct err *err)
 {
 	const struct state_set_entry *e = state_set_find(set, VM_STATE_CLOCK);
-	struct vm_clock_state clock;
+	struct vm_clock_state clock = { 0 };
 	int ret;
 
 	ret = state_load(&vm_clock_desc, VM_STATE_CLOCK, &clock, e->data, e->hdr.len, err);
@@ -204,27 +262,34 @@ static int vm_state_apply(struct vm *vm, struct state_set *set, struct cpu_state
 		return ret;
 	board_pc_reset(vm->board);
 	vclock_restore(&vm->plat.clock, clock.now_ns, clock.wall_base_ns);
+	/* Asleep in S3: a resume leaves the vCPUs stopped; a wake event (the power button, the
+	 * RTC alarm) resumes the guest at its waking vector as on the VM that slept. */
+	vm->suspended = clock.suspended;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
 
 		e = state_set_find(set, v->name);
 		memset(st, 0, sizeof(*st));
 		ret = state_load(&cpu_state_desc, v->name, st, e->data, e->hdr.len, err);
+		if (ret == 0 && plan->convert)
+			vm_state_cpu_convert(vm, v, st);
 		if (ret == 0)
 			ret = vm_state_set_cpu(vm, v, st, err);
 		if (ret < 0)
 			return ret;
 	}
-	if (vm->accel->state_load) {
+	if (plan->convert)
+		ret = chips_state_load(vm, plan, err); /* the other engine's: converted */
+	else if (vm->accel->state_load)
 		ret = vm->accel->state_load(vm->avm, set, err);
-		if (ret < 0)
-			return ret;
-	}
-	return platform_state_load(&vm->plat, set, err);
+	if (ret < 0)
+		return ret;
+	return platform_state_load(&vm->plat, set, vm_state_skip(vm, plan), err);
 }
 
 int vm_state_load(struct vm *vm, const void *buf, size_t len, struct err *err)
 {
+	struct chips_plan plan = { 0 };
 	struct state_set set;
 	struct cpu_state *st;
 	int ret = vm_state_usable(vm, "load", err);
@@ -240,13 +305,14 @@ int vm_state_load(struct vm *vm, const void *buf, size_t len, struct err *err)
 		return err_set(err, -ENOMEM, "out of memory");
 	}
 	pthread_mutex_lock(&vm->plat.dev_lock);
-	ret = vm_state_check(vm, &set, st, err);
+	ret = vm_state_check(vm, &set, st, &plan, err);
 	if (ret == 0) {
-		ret = vm_state_apply(vm, &set, st, err);
+		ret = vm_state_apply(vm, &set, st, &plan, err);
 		if (ret < 0)
 			board_pc_reset(vm->board);
 	}
 	pthread_mutex_unlock(&vm->plat.dev_lock);
+	chips_plan_free(&plan);
 	free(st);
 	state_set_free(&set);
 	return ret;

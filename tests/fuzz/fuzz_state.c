@@ -256,8 +256,8 @@ static void fuzz_machine_load(const u8 *data, size_t size)
 
 	if (state_set_parse(data, size, &set, NULL) < 0)
 		return;
-	if (platform_state_check(&fm.tp.p, &set, NULL) == 0 &&
-	    platform_state_load(&fm.tp.p, &set, NULL) == 0) {
+	if (platform_state_check(&fm.tp.p, &set, NULL, NULL) == 0 &&
+	    platform_state_load(&fm.tp.p, &set, NULL, NULL) == 0) {
 		state_buf_init(&again);
 		if (platform_state_save(&fm.tp.p, &again, &count, NULL) < 0)
 			abort(); /* what loaded must save */

@@ -91,6 +91,9 @@ struct accel_vcpu {
 /* kvm_vm.c */
 int kvm_ioctl_check(int fd, long cap); /* KVM_CHECK_EXTENSION: value, 0 if absent */
 bool kvm_msr_supported(const struct accel_vm *avm, u32 index);
+/* kvm_regs.c: one MSR of a vCPU: 0, or -EIO (read) / -EINVAL (KVM refused the write). */
+int kvm_msr_get1(struct accel_vcpu *v, u32 index, u64 *val);
+int kvm_msr_set1(struct accel_vcpu *v, u32 index, u64 val);
 
 /*
  * kvm_cpuid.c: the guest's CPUID table for vCPU index of nr_vcpus, filtered from KVM's
@@ -137,6 +140,21 @@ int kvm_state_save(struct accel_vm *avm, struct state_buf *out, u32 *count, stru
 int kvm_state_check(struct accel_vm *avm, struct state_set *set, struct err *err);
 int kvm_state_load(struct accel_vm *avm, struct state_set *set, struct err *err);
 extern const struct state_desc *const kvm_state_descs[]; /* NULL-terminated, for tests */
+/* kvm_state.c: accel_ops chips_save, chips_load (every vCPU paused) */
+int kvm_chips_save(struct accel_vm *avm, struct chips_state *out, struct err *err);
+int kvm_chips_load(struct accel_vm *avm, const struct chips_state *in, struct err *err);
+/*
+ * The conversions they make, between the kernel's structures and the engine-neutral form
+ * (no ioctl: for tests too). The _to_kernel ones write over what the kernel structures hold
+ * (read from KVM first), leaving what the neutral form does not carry (the I/O APIC's base,
+ * the ELCR masks, LVT CMCI, the version register) as this KVM has it.
+ */
+void kvm_chips_from_kernel(struct chips_state *x, const struct kvm_pic_state pic[2],
+			   const struct kvm_ioapic_state *io, const struct kvm_pit_state2 *pit);
+void kvm_chips_to_kernel(const struct chips_state *x, struct kvm_pic_state pic[2],
+			 struct kvm_ioapic_state *io, struct kvm_pit_state2 *pit);
+void kvm_lapic_from_kernel(struct chips_lapic *x, const struct kvm_lapic_state *k);
+void kvm_lapic_to_kernel(struct kvm_lapic_state *k, const struct chips_lapic *x);
 
 /* kvm_irq.c */
 void kvm_irq_init(struct accel_vm *avm);

@@ -380,8 +380,8 @@ static int kvm_msrs_set(struct accel_vcpu *v, const struct cpu_state *st)
 	return 0;
 }
 
-/* Read one MSR (the TSC). */
-static int kvm_msr_get1(struct accel_vcpu *v, u32 index, u64 *val)
+/* Read one MSR (the TSC; kvm_internal.h). */
+int kvm_msr_get1(struct accel_vcpu *v, u32 index, u64 *val)
 {
 	struct kvm_msr_buf m = { .hdr.nmsrs = 1 };
 
@@ -392,7 +392,7 @@ static int kvm_msr_get1(struct accel_vcpu *v, u32 index, u64 *val)
 	return 0;
 }
 
-static int kvm_msr_set1(struct accel_vcpu *v, u32 index, u64 val)
+int kvm_msr_set1(struct accel_vcpu *v, u32 index, u64 val)
 {
 	struct kvm_msr_buf m = { .hdr.nmsrs = 1 };
 

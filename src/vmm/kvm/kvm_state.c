@@ -25,6 +25,10 @@
  *
  * A record is hostile input like any: the tables bound what KVM's own code indexes with
  * (priority_add, init_state, the PIT's access states and modes, the register selects).
+ *
+ * For a restore under the other engine (bt), the same chips also convert to and from the
+ * engine-neutral form of vmm/base/chips_state.h (accel_ops.chips_save/chips_load, at the end
+ * of this file; docs/snapshots.md "Engines"), which vmm/chips_state.c saves as its own record.
  */
 #include "vmm/kvm/kvm_internal.h"
 
@@ -525,4 +529,331 @@ int kvm_state_check(struct accel_vm *avm, struct state_set *set, struct err *err
 int kvm_state_load(struct accel_vm *avm, struct state_set *set, struct err *err)
 {
 	return kvm_state_walk(avm, set, true, err);
+}
+
+/* ---- the engine-neutral form (vmm/base/chips_state.h), for a restore under bt or from it */
+
+/* Local APIC register offsets in KVM's register page (SDM vol. 3A table 11-1). */
+#define KVM_LAPIC_ID	0x20
+#define KVM_LAPIC_TPR	0x80
+#define KVM_LAPIC_LDR	0xd0
+#define KVM_LAPIC_DFR	0xe0
+#define KVM_LAPIC_SVR	0xf0
+#define KVM_LAPIC_ISR	0x100
+#define KVM_LAPIC_TMR	0x180
+#define KVM_LAPIC_IRR	0x200
+#define KVM_LAPIC_ESR	0x280
+#define KVM_LAPIC_ICR	0x300
+#define KVM_LAPIC_ICR2	0x310
+#define KVM_LAPIC_LVT0	0x320 /* the timer's; the other five follow 16 bytes apart */
+#define KVM_LAPIC_TMICT 0x380
+#define KVM_LAPIC_TMCCT 0x390
+#define KVM_LAPIC_TDCR	0x3e0
+
+#define KVM_MSR_APIC_BASE 0x0000001b
+#define KVM_PV_ENABLE	  1ull /* bit 0 of the paravirtual MSRs below: the guest turned it on */
+
+/* kvm_state_msrs[] entries whose bit 0 says a paravirtual feature is on, and its CHIPS_PV_. */
+static const struct {
+	unsigned msr;
+	u32 pv;
+} kvm_chips_pv[] = {
+	{ 2, CHIPS_PV_KVMCLOCK }, /* MSR_KVM_SYSTEM_TIME */
+	{ 4, CHIPS_PV_KVMCLOCK }, /* MSR_KVM_SYSTEM_TIME_NEW */
+	{ 6, CHIPS_PV_ASYNC_PF }, /* MSR_KVM_ASYNC_PF_EN */
+	{ 7, CHIPS_PV_STEAL },	  /* MSR_KVM_STEAL_TIME */
+	{ 8, CHIPS_PV_EOI },	  /* MSR_KVM_PV_EOI_EN */
+};
+
+static u32 kvm_reg(const struct kvm_lapic_state *k, unsigned off)
+{
+	u32 v;
+
+	memcpy(&v, k->regs + off, sizeof(v));
+	return v;
+}
+
+static void kvm_reg_set(struct kvm_lapic_state *k, unsigned off, u32 v)
+{
+	memcpy(k->regs + off, &v, sizeof(v));
+}
+
+/* KVM's init_state counts the ICWs still due from 1 (ICW2); the neutral form names the next. */
+static u8 kvm_pic_step_from(u8 init_state)
+{
+	return init_state ? (u8)(init_state + 1) : 0;
+}
+
+void kvm_chips_from_kernel(struct chips_state *x, const struct kvm_pic_state pic[2],
+			   const struct kvm_ioapic_state *io, const struct kvm_pit_state2 *pit)
+{
+	for (unsigned i = 0; i < 2; i++) {
+		const struct kvm_pic_state *k = &pic[i];
+
+		x->pic[i] = (struct chips_pic){ .irr = k->irr,
+						.isr = k->isr,
+						.imr = k->imr,
+						.pins = k->last_irr,
+						.elcr = k->elcr,
+						.irq_base = k->irq_base,
+						.icw3 = i ? 0x02 : 0x04, /* KVM's fixed cascade */
+						.init_step = kvm_pic_step_from(k->init_state),
+						.priority_base = k->priority_add & 7,
+						.ic4 = k->init4,
+						.auto_eoi = k->auto_eoi,
+						.rotate_on_aeoi = k->rotate_on_auto_eoi,
+						.sfnm = k->special_fully_nested_mode,
+						.special_mask = k->special_mask,
+						.read_isr = k->read_reg_select,
+						.poll = k->poll };
+	}
+	x->ioapic =
+		(struct chips_ioapic){ .id = io->id, .regsel = (u8)io->ioregsel, .irr = io->irr };
+	for (unsigned p = 0; p < CHIPS_IOAPIC_PINS; p++)
+		x->ioapic.redtbl[p] = io->redirtbl[p].bits;
+	for (unsigned c = 0; c < CHIPS_PIT_CHANNELS; c++) {
+		const struct kvm_pit_channel_state *k = &pit->channels[c];
+
+		/* The phase in the period is not known (count_load_time is the host's): the
+		 * count is taken as just reloaded, as KVM_SET_PIT2 itself does. */
+		x->pit[c] = (struct chips_pit_channel){ .mode = k->mode,
+							.rw = k->rw_mode,
+							.bcd = k->bcd,
+							.gate = k->gate,
+							.loaded = k->mode <= 5,
+							.reload = k->count,
+							.count = k->count & 0xffff,
+							.read_state = k->read_state,
+							.write_state = k->write_state,
+							.write_lsb = k->write_latch,
+							.latch_state = k->count_latched,
+							.latched = k->latched_count,
+							.status_latched = k->status_latched,
+							.status = k->status };
+	}
+	x->speaker_data = pit->flags & KVM_PIT_FLAGS_SPEAKER_DATA_ON;
+}
+
+void kvm_chips_to_kernel(const struct chips_state *x, struct kvm_pic_state pic[2],
+			 struct kvm_ioapic_state *io, struct kvm_pit_state2 *pit)
+{
+	for (unsigned i = 0; i < 2; i++) {
+		const struct chips_pic *c = &x->pic[i];
+		struct kvm_pic_state *k = &pic[i];
+
+		k->irr = c->irr;
+		k->isr = c->isr;
+		k->imr = c->imr;
+		k->last_irr = c->pins;
+		k->elcr = c->elcr & k->elcr_mask;
+		k->irq_base = c->irq_base & 0xf8;
+		k->init_state = c->init_step ? (u8)(c->init_step - 1) : 0;
+		k->priority_add = c->priority_base & 7;
+		k->init4 = c->ic4;
+		k->auto_eoi = c->auto_eoi;
+		k->rotate_on_auto_eoi = c->rotate_on_aeoi;
+		k->special_fully_nested_mode = c->sfnm;
+		k->special_mask = c->special_mask;
+		k->read_reg_select = c->read_isr;
+		k->poll = c->poll;
+	}
+	io->id = x->ioapic.id;
+	io->ioregsel = x->ioapic.regsel;
+	io->irr = x->ioapic.irr;
+	for (unsigned p = 0; p < CHIPS_IOAPIC_PINS; p++)
+		io->redirtbl[p].bits = x->ioapic.redtbl[p];
+	for (unsigned c = 0; c < CHIPS_PIT_CHANNELS; c++) {
+		const struct chips_pit_channel *n = &x->pit[c];
+		struct kvm_pit_channel_state *k = &pit->channels[c];
+
+		k->count = n->reload;
+		k->latched_count = n->latched;
+		k->count_latched = n->latch_state;
+		k->status_latched = n->status_latched;
+		k->status = n->status;
+		k->read_state = n->read_state;
+		k->write_state = n->write_state;
+		k->write_latch = n->write_lsb;
+		k->rw_mode = n->rw;
+		k->mode = n->loaded ? n->mode : 0xff; /* KVM's: no count since the reset */
+		k->bcd = n->bcd;
+		k->gate = n->gate;
+	}
+	pit->flags = (pit->flags & ~(u32)KVM_PIT_FLAGS_SPEAKER_DATA_ON) |
+		     (x->speaker_data ? KVM_PIT_FLAGS_SPEAKER_DATA_ON : 0);
+}
+
+void kvm_lapic_from_kernel(struct chips_lapic *x, const struct kvm_lapic_state *k)
+{
+	/* Without KVM_CAP_X2APIC_API the page has the xAPIC ID layout in either mode. */
+	*x = (struct chips_lapic){ .id = kvm_reg(k, KVM_LAPIC_ID) >> 24,
+				   .tpr = kvm_reg(k, KVM_LAPIC_TPR),
+				   .ldr = kvm_reg(k, KVM_LAPIC_LDR),
+				   .dfr = kvm_reg(k, KVM_LAPIC_DFR),
+				   .svr = kvm_reg(k, KVM_LAPIC_SVR),
+				   .esr = kvm_reg(k, KVM_LAPIC_ESR),
+				   .icr_lo = kvm_reg(k, KVM_LAPIC_ICR),
+				   .icr_hi = kvm_reg(k, KVM_LAPIC_ICR2),
+				   .tmict = kvm_reg(k, KVM_LAPIC_TMICT),
+				   .tmcct = kvm_reg(k, KVM_LAPIC_TMCCT),
+				   .tdcr = kvm_reg(k, KVM_LAPIC_TDCR) };
+	for (unsigned i = 0; i < 8; i++) {
+		x->isr[i] = kvm_reg(k, KVM_LAPIC_ISR + 16 * i);
+		x->tmr[i] = kvm_reg(k, KVM_LAPIC_TMR + 16 * i);
+		x->irr[i] = kvm_reg(k, KVM_LAPIC_IRR + 16 * i);
+	}
+	for (unsigned i = 0; i < CHIPS_LAPIC_LVTS; i++)
+		x->lvt[i] = kvm_reg(k, KVM_LAPIC_LVT0 + 16 * i);
+}
+
+void kvm_lapic_to_kernel(struct kvm_lapic_state *k, const struct chips_lapic *x)
+{
+	kvm_reg_set(k, KVM_LAPIC_ID, x->id << 24);
+	kvm_reg_set(k, KVM_LAPIC_TPR, x->tpr);
+	kvm_reg_set(k, KVM_LAPIC_LDR, x->ldr);
+	kvm_reg_set(k, KVM_LAPIC_DFR, x->dfr);
+	kvm_reg_set(k, KVM_LAPIC_SVR, x->svr);
+	kvm_reg_set(k, KVM_LAPIC_ESR, x->esr);
+	kvm_reg_set(k, KVM_LAPIC_ICR, x->icr_lo);
+	kvm_reg_set(k, KVM_LAPIC_ICR2, x->icr_hi);
+	kvm_reg_set(k, KVM_LAPIC_TMICT, x->tmict);
+	kvm_reg_set(k, KVM_LAPIC_TMCCT, x->tmcct); /* KVM_SET_LAPIC starts the timer from it */
+	kvm_reg_set(k, KVM_LAPIC_TDCR, x->tdcr);
+	for (unsigned i = 0; i < 8; i++) {
+		kvm_reg_set(k, KVM_LAPIC_ISR + 16 * i, x->isr[i]);
+		kvm_reg_set(k, KVM_LAPIC_TMR + 16 * i, x->tmr[i]);
+		kvm_reg_set(k, KVM_LAPIC_IRR + 16 * i, x->irr[i]);
+	}
+	for (unsigned i = 0; i < CHIPS_LAPIC_LVTS; i++)
+		kvm_reg_set(k, KVM_LAPIC_LVT0 + 16 * i, x->lvt[i]);
+}
+
+static int kvm_chips_get_kernel(struct accel_vm *avm, struct kvm_irqchip chip[3],
+				struct kvm_pit_state2 *pit, struct err *err)
+{
+	for (u32 i = 0; i < 3; i++) {
+		memset(&chip[i], 0, sizeof(chip[i]));
+		chip[i].chip_id = i;
+		if (ioctl(avm->vm_fd, KVM_GET_IRQCHIP, &chip[i]) < 0)
+			return err_set(err, -errno, "%s: KVM_GET_IRQCHIP %u: %s", avm->name, i,
+				       strerror(errno));
+	}
+	memset(pit, 0, sizeof(*pit));
+	if (ioctl(avm->vm_fd, KVM_GET_PIT2, pit) < 0)
+		return err_set(err, -errno, "%s: KVM_GET_PIT2: %s", avm->name, strerror(errno));
+	return 0;
+}
+
+int kvm_chips_save(struct accel_vm *avm, struct chips_state *out, struct err *err)
+{
+	struct kvm_irqchip chip[3];
+	struct kvm_pic_state pic[2];
+	struct kvm_pit_state2 pit;
+	struct kvm_vcpu_rec *vr = malloc(sizeof(*vr));
+	int ret;
+
+	if (!vr)
+		return err_set(err, -ENOMEM, "out of memory");
+	memset(out, 0, sizeof(*out));
+	ret = kvm_chips_get_kernel(avm, chip, &pit, err);
+	if (ret == 0) {
+		pic[0] = chip[0].chip.pic;
+		pic[1] = chip[1].chip.pic;
+		kvm_chips_from_kernel(out, pic, &chip[2].chip.ioapic, &pit);
+	}
+	if (ret == 0 && avm->nr_vcpus > CHIPS_MAX_CPUS)
+		ret = err_set(err, -EINVAL, "%s: %u vCPUs: the neutral form holds %u", avm->name,
+			      avm->nr_vcpus, CHIPS_MAX_CPUS);
+	for (unsigned i = 0; ret == 0 && i < avm->nr_vcpus; i++) {
+		struct accel_vcpu *v = avm->vcpus[i];
+		struct kvm_lapic_state lapic;
+		u64 base = 0;
+
+		if (!v)
+			continue;
+		if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0) {
+			ret = err_set(err, -errno, "%s: KVM_GET_LAPIC: %s", v->name,
+				      strerror(errno));
+			break;
+		}
+		kvm_lapic_from_kernel(&out->lapic[i], &lapic);
+		ret = kvm_state_vcpu_get(v, vr, err);
+		if (ret == 0 && kvm_msr_get1(v, KVM_MSR_APIC_BASE, &base) < 0)
+			ret = err_set(err, -EIO, "%s: cannot read IA32_APIC_BASE", v->name);
+		if (ret < 0)
+			break;
+		out->lapic[i].base_msr = base;
+		if (vr->msr_present & 1u) /* IA32_TSC_DEADLINE */
+			out->lapic[i].tsc_deadline = vr->msr[0];
+		for (unsigned j = 0; j < ARRAY_SIZE(kvm_chips_pv); j++)
+			if ((vr->msr_present & (1u << kvm_chips_pv[j].msr)) &&
+			    (vr->msr[kvm_chips_pv[j].msr] & KVM_PV_ENABLE))
+				out->kvm_pv |= kvm_chips_pv[j].pv;
+		out->nr_lapics = i + 1;
+	}
+	free(vr);
+	return ret;
+}
+
+int kvm_chips_load(struct accel_vm *avm, const struct chips_state *in, struct err *err)
+{
+	struct kvm_irqchip chip[3];
+	struct kvm_pic_state pic[2];
+	struct kvm_pit_state2 pit;
+	int ret;
+
+	if (in->nr_lapics != avm->nr_vcpus)
+		return err_set(err, -EINVAL, "%s: the state has %u local APICs, this VM %u vCPUs",
+			       avm->name, in->nr_lapics, avm->nr_vcpus);
+	for (unsigned i = 0; i < 2; i++)
+		if (in->pic[i].single || in->pic[i].ltim)
+			return err_set(err, -EINVAL,
+				       "%s: the guest set its %s 8259 to %s mode, which KVM's "
+				       "in-kernel 8259 does not model",
+				       avm->name, i ? "slave" : "master",
+				       in->pic[i].single ? "single" : "level-triggered (LTIM)");
+	ret = kvm_chips_get_kernel(avm, chip, &pit, err);
+	if (ret < 0)
+		return ret;
+	pic[0] = chip[0].chip.pic;
+	pic[1] = chip[1].chip.pic;
+	kvm_chips_to_kernel(in, pic, &chip[2].chip.ioapic, &pit);
+	/*
+	 * IRQ 0 is the in-kernel PIT's, which pulses it: the level the bt PIT held there (its
+	 * OUT) would make the 8259 take the first pulse for no edge, and KVM's PIT, which waits
+	 * for each tick's EOI before the next (reinjection), would never tick again.
+	 */
+	pic[0].last_irr &= (u8)~1u;
+	chip[2].chip.ioapic.irr &= ~(1u << 2); /* IRQ 0 on I/O APIC pin 2 (the MADT override) */
+	chip[0].chip.pic = pic[0];
+	chip[1].chip.pic = pic[1];
+	for (u32 i = 0; i < 3; i++)
+		if (ioctl(avm->vm_fd, KVM_SET_IRQCHIP, &chip[i]) < 0)
+			return err_set(err, -errno, "%s: KVM_SET_IRQCHIP %u: %s", avm->name, i,
+				       strerror(errno));
+	if (ioctl(avm->vm_fd, KVM_SET_PIT2, &pit) < 0)
+		return err_set(err, -errno, "%s: KVM_SET_PIT2: %s", avm->name, strerror(errno));
+	for (unsigned i = 0; i < avm->nr_vcpus; i++) {
+		struct accel_vcpu *v = avm->vcpus[i];
+		const struct chips_lapic *x = &in->lapic[i];
+		struct kvm_lapic_state lapic;
+
+		if (!v)
+			continue;
+		/* The base first: it sets the mode (xAPIC, x2APIC) the page is read in. */
+		if (kvm_msr_set1(v, KVM_MSR_APIC_BASE, x->base_msr) < 0)
+			return err_set(err, -EINVAL, "%s: KVM refused IA32_APIC_BASE %#llx",
+				       v->name, (unsigned long long)x->base_msr);
+		if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
+			return err_set(err, -errno, "%s: KVM_GET_LAPIC: %s", v->name,
+				       strerror(errno));
+		kvm_lapic_to_kernel(&lapic, x);
+		if (ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0)
+			return err_set(err, -errno, "%s: KVM_SET_LAPIC: %s", v->name,
+				       strerror(errno));
+		if (x->tsc_deadline && kvm_msr_supported(avm, kvm_state_msrs[0]) &&
+		    kvm_msr_set1(v, kvm_state_msrs[0], x->tsc_deadline) < 0)
+			return err_set(err, -EINVAL, "%s: KVM refused IA32_TSC_DEADLINE", v->name);
+	}
+	return 0;
 }

@@ -18,14 +18,33 @@
  *     can still be resumed;
  *   - under KVM (when /dev/kvm is usable) the same restore into a new VM: the in-kernel PIC,
  *     PIT and local APIC come along (the accelerator's records, whose tables verify), so the
- *     interrupts keep coming and the counter goes on; the debug round trip works there too.
+ *     interrupts keep coming and the counter goes on; the debug round trip works there too;
+ *   - the engine-neutral form of the chips (vmm/chips_state.h): the bt board's PIC pair, I/O
+ *     APIC, local APICs and PIT exported, imported after a reset and exported again are equal
+ *     field by field, and the guest runs on from them; that form through KVM's structures
+ *     (kvm_chips_to_kernel/_from_kernel) and back keeps every field KVM carries; KVM's
+ *     structures through the form and back are equal (50 pseudo-random states);
+ *   - BT -> KVM -> BT (when /dev/kvm is usable): a state saved under bt loads into a kvm VM
+ *     and a state of that VM into a bt VM: each time the counter goes on, the PIT's interrupt
+ *     keeps arriving and the TSC goes on from its value (where KVM lets the VMM set it: not
+ *     under PVM, where that check is skipped with the reason); refused with the reason: a
+ *     bt state whose guest turned the HPET on (under kvm), a kvm state whose guest turned
+ *     kvmclock on (under bt), leaving the VM as it was.
  * The flat image is the first argument.
  */
+#include "devices/acpi_pm.h"
 #include "devices/device.h"
+#include "devices/hpet_regs.h"
 #include "vmm/accel_select.h"
 #include "vmm/base/log.h"
+#include "vmm/board_irqchip.h"
+#include "vmm/board_pc.h"
+#include "vmm/boot/boot.h"
+#include "vmm/bus.h"
+#include "vmm/chips_state.h"
 #include "vmm/kvm/kvm_internal.h"
 #include "vmm/loop.h"
+#include "vmm/snapshot.h"
 #include "vmm/spec.h"
 #include "vmm/state.h"
 #include "vmm/vcpu.h"
@@ -33,6 +52,7 @@
 #include "vmm/vm_state.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -340,6 +360,7 @@ static void test_round_trip_in_place(void **state)
 		assert_int_equal(vm_pause(m.vm, &err), 0);
 	}
 	assert_true(bytes > 1000);
+	print_message("the state of the 1-vCPU PC: %zu bytes\n", bytes);
 	machine_destroy(&m);
 }
 
@@ -487,6 +508,515 @@ static void test_kvm_restore_into_a_new_vm(void **state)
 	state_buf_free(&s1);
 }
 
+/* ---- the engine-neutral form of the chips (vmm/chips_state.h) */
+
+#define EQ(field)                                                                             \
+	do {                                                                                  \
+		if (a->field != b->field)                                                     \
+			fail_msg("%s: %llu, then %llu", #field, (unsigned long long)a->field, \
+				 (unsigned long long)b->field);                               \
+	} while (0)
+
+static void chips_pic_equal(const struct chips_pic *a, const struct chips_pic *b, bool all)
+{
+	EQ(irr);
+	EQ(isr);
+	EQ(imr);
+	EQ(pins);
+	EQ(elcr);
+	EQ(irq_base);
+	EQ(icw3);
+	EQ(init_step);
+	EQ(priority_base);
+	EQ(ic4);
+	EQ(auto_eoi);
+	EQ(rotate_on_aeoi);
+	EQ(sfnm);
+	EQ(special_mask);
+	EQ(read_isr);
+	EQ(poll);
+	if (all) {
+		EQ(single);
+		EQ(ltim);
+	}
+}
+
+static void chips_lapic_equal(const struct chips_lapic *a, const struct chips_lapic *b)
+{
+	EQ(id);
+	EQ(tpr);
+	EQ(ldr);
+	EQ(dfr);
+	EQ(svr);
+	EQ(esr);
+	EQ(icr_lo);
+	EQ(icr_hi);
+	EQ(tmict);
+	EQ(tmcct);
+	EQ(tdcr);
+	for (unsigned i = 0; i < 8; i++) {
+		EQ(irr[i]);
+		EQ(isr[i]);
+		EQ(tmr[i]);
+	}
+	for (unsigned i = 0; i < CHIPS_LAPIC_LVTS; i++)
+		EQ(lvt[i]);
+}
+
+/*
+ * Field by field. all: every field (bt -> bt); else the fields KVM's structures carry (the
+ * PIT's phase, OUT and current count, the 8259's single and LTIM modes are not among them, and
+ * the local APICs' base and TSC deadline travel in MSRs: compared by the callers).
+ */
+static void chips_equal(const struct chips_state *a, const struct chips_state *b, bool all)
+{
+	for (unsigned i = 0; i < 2; i++)
+		chips_pic_equal(&a->pic[i], &b->pic[i], all);
+	EQ(ioapic.id);
+	EQ(ioapic.regsel);
+	EQ(ioapic.irr);
+	for (unsigned p = 0; p < CHIPS_IOAPIC_PINS; p++)
+		EQ(ioapic.redtbl[p]);
+	EQ(nr_lapics);
+	for (unsigned i = 0; i < a->nr_lapics; i++) {
+		chips_lapic_equal(&a->lapic[i], &b->lapic[i]);
+		if (all) {
+			EQ(lapic[i].base_msr);
+			EQ(lapic[i].tsc_deadline);
+		}
+	}
+	for (unsigned c = 0; c < CHIPS_PIT_CHANNELS; c++) {
+		if (all || a->pit[c].loaded)
+			EQ(pit[c].mode); /* KVM's unprogrammed counter has mode 0xff */
+		EQ(pit[c].rw);
+		EQ(pit[c].bcd);
+		EQ(pit[c].gate);
+		EQ(pit[c].loaded);
+		EQ(pit[c].reload);
+		EQ(pit[c].read_state);
+		EQ(pit[c].write_state);
+		EQ(pit[c].write_lsb);
+		EQ(pit[c].latch_state);
+		EQ(pit[c].latched);
+		EQ(pit[c].status_latched);
+		EQ(pit[c].status);
+		if (all) {
+			EQ(pit[c].count);
+			EQ(pit[c].elapsed);
+			EQ(pit[c].out);
+		}
+	}
+	EQ(speaker_data);
+	EQ(hpet_enabled);
+}
+
+#undef EQ
+
+static void chips_export(struct machine *m, struct chips_state *x)
+{
+	pthread_mutex_lock(&m->vm->plat.dev_lock);
+	board_irqchip_export(board_pc_irqchip(m->vm->board), x);
+	pthread_mutex_unlock(&m->vm->plat.dev_lock);
+}
+
+/*
+ * The bt board's devices -> the neutral form -> the devices (after a reset) -> the neutral
+ * form again: equal in every field, and the guest runs on from the imported chips; then that
+ * form -> KVM's structures -> the neutral form: equal in every field KVM carries.
+ */
+static void test_chips_round_trip(void **state)
+{
+	struct machine m;
+	struct chips_state x1, x2, x3;
+	struct kvm_pic_state pic[2];
+	struct kvm_ioapic_state io;
+	struct kvm_pit_state2 pit;
+	struct kvm_lapic_state lapic;
+	struct err err = { 0 };
+	u32 ticks;
+
+	(void)state;
+	for (const struct state_desc *const *d = chips_state_descs; *d; d++)
+		if (state_desc_verify(*d, &err) < 0)
+			fail_msg("%s: %s", (*d)->name, err.msg);
+	assert_int_equal(machine_create(&m, "bt", 2, ""), 0);
+	boot_and_pause(&m, 20);
+	/* Something in every part: a masked, level-triggered RTE, a latched PIT count, ISR bits,
+	 * a one-shot LAPIC timer counting on the second CPU. */
+	pthread_mutex_lock(&m.vm->plat.dev_lock);
+	bus_write_locked(&m.vm->plat.mmio, 0xfec00000, 4, 0x10 + 2 * 9); /* IOREGSEL: pin 9 */
+	bus_write_locked(&m.vm->plat.mmio, 0xfec00010, 4, 0x1a0b1);	 /* level, masked */
+	bus_write_locked(&m.vm->plat.pio, 0x43, 1, 0x80);		 /* latch counter 2 */
+	pthread_mutex_unlock(&m.vm->plat.dev_lock);
+	chips_export(&m, &x1);
+	assert_int_equal(x1.nr_lapics, 2);
+	assert_int_equal(x1.pic[0].irq_base, 0x20);
+	assert_int_equal(x1.pic[1].irq_base, 0x28);
+	assert_int_equal(x1.pic[0].imr, 0xfe);
+	assert_int_equal(x1.pit[0].mode, 2);
+	assert_int_equal(x1.pit[0].reload, 1193);
+	assert_true(x1.pit[2].latch_state != 0);
+	assert_int_equal(x1.ioapic.redtbl[9] & 0x1ffff, 0x1a0b1);
+	x1.lapic[1].tmict = 5000000; /* (set through the form itself: a one-shot at 5 ms) */
+	x1.lapic[1].tmcct = 1234567;
+	x1.lapic[1].lvt[0] = 0x30;
+	x1.lapic[1].isr[1] = 0x10;
+	x1.lapic[1].tpr = 0x20;
+	pthread_mutex_lock(&m.vm->plat.dev_lock);
+	board_pc_reset(m.vm->board);
+	if (board_irqchip_import(board_pc_irqchip(m.vm->board), &x1, &err) < 0)
+		fail_msg("import: %s", err.msg);
+	pthread_mutex_unlock(&m.vm->plat.dev_lock);
+	chips_export(&m, &x2);
+	chips_equal(&x1, &x2, true);
+
+	/* -> KVM's structures (over what a KVM would hold) -> back. */
+	memset(pic, 0xa5, sizeof(pic));
+	memset(&io, 0x5a, sizeof(io));
+	memset(&pit, 0, sizeof(pit));
+	memset(&lapic, 0x3c, sizeof(lapic));
+	pic[0].elcr_mask = 0xf8;
+	pic[1].elcr_mask = 0xde;
+	kvm_chips_to_kernel(&x1, pic, &io, &pit);
+	assert_int_equal(io.base_address, 0x5a5a5a5a5a5a5a5aull); /* not the form's: kept */
+	assert_int_equal(pic[0].irq_base, 0x20);
+	assert_int_equal(pic[0].init_state, 0);
+	assert_int_equal(pit.channels[0].count, 1193);
+	assert_int_equal(pit.channels[0].mode, 2);
+	memset(&x3, 0, sizeof(x3));
+	kvm_chips_from_kernel(&x3, pic, &io, &pit);
+	x3.nr_lapics = x1.nr_lapics;
+	for (unsigned i = 0; i < x1.nr_lapics; i++) {
+		kvm_lapic_to_kernel(&lapic, &x1.lapic[i]);
+		kvm_lapic_from_kernel(&x3.lapic[i], &lapic);
+	}
+	x3.hpet_enabled = x1.hpet_enabled;
+	chips_equal(&x1, &x3, false);
+
+	/* The guest goes on with the imported chips: PIT interrupts through the 8259 pair. */
+	ticks = ram32(&m, GPA_TICKS);
+	assert_int_equal(vm_resume(m.vm, &err), 0);
+	run_until(&m, GPA_TICKS, ticks + 20);
+	machine_destroy(&m);
+}
+
+/* KVM's structures -> the neutral form -> KVM's structures: every field KVM carries. */
+static void test_chips_kvm_structs_round_trip(void **state)
+{
+	struct kvm_pic_state pic[2], pic2[2];
+	struct kvm_ioapic_state io, io2;
+	struct kvm_pit_state2 pit, pit2;
+	struct kvm_lapic_state lapic, lapic2;
+	struct chips_state x;
+	u32 seed = 12345;
+
+	(void)state;
+	for (unsigned round = 0; round < 50; round++) {
+		u8 *b = (u8 *)&lapic;
+
+		for (size_t i = 0; i < sizeof(lapic); i++)
+			b[i] = (u8)((seed = seed * 1103515245u + 12345u) >> 16);
+		memcpy(&lapic.regs[0x20], &(u32){ (seed & 0xff) << 24 }, 4); /* an xAPIC ID */
+		for (unsigned i = 0; i < 2; i++) {
+			seed = seed * 1103515245u + 12345u;
+			pic[i] =
+				(struct kvm_pic_state){ .last_irr = (u8)seed,
+							.irr = (u8)(seed >> 8),
+							.imr = (u8)(seed >> 16),
+							.isr = (u8)(seed >> 24),
+							.priority_add = seed & 7,
+							.irq_base = (u8)(seed & 0xf8),
+							.read_reg_select = seed >> 3 & 1,
+							.poll = seed >> 4 & 1,
+							.special_mask = seed >> 5 & 1,
+							.init_state = seed >> 6 & 3,
+							.auto_eoi = seed >> 8 & 1,
+							.rotate_on_auto_eoi = seed >> 9 & 1,
+							.special_fully_nested_mode = seed >> 10 & 1,
+							.init4 = seed >> 11 & 1,
+							.elcr = (u8)(seed >> 12) &
+								(i ? 0xde : 0xf8),
+							.elcr_mask = i ? 0xde : 0xf8 };
+		}
+		memset(&io, 0, sizeof(io));
+		io.base_address = 0xfec00000;
+		io.ioregsel = seed & 0xff;
+		io.id = seed >> 8 & 0xf;
+		io.irr = seed & 0xffffff;
+		for (unsigned p = 0; p < CHIPS_IOAPIC_PINS; p++)
+			io.redirtbl[p].bits = (u64)(seed = seed * 1103515245u + 12345u) << 32 | p;
+		memset(&pit, 0, sizeof(pit));
+		for (unsigned c = 0; c < 3; c++) {
+			struct kvm_pit_channel_state *k = &pit.channels[c];
+
+			seed = seed * 1103515245u + 12345u;
+			k->count = (seed & 0xffff) + 1;
+			k->latched_count = (u16)(seed >> 3);
+			k->count_latched = seed >> 5 & 3;
+			k->status_latched = seed >> 7 & 1;
+			k->status = (u8)(seed >> 8);
+			k->read_state = (seed >> 16) % 4 + 1;
+			k->write_state = (seed >> 18) % 4 + 1;
+			k->write_latch = (u8)(seed >> 20);
+			k->rw_mode = (seed >> 28) % 3 + 1;
+			k->mode = round == 0 ? 0xff : (seed >> 24) % 6;
+			k->bcd = seed >> 30 & 1;
+			k->gate = seed >> 31;
+		}
+		pit.flags = seed & KVM_PIT_FLAGS_SPEAKER_DATA_ON;
+		memset(&x, 0, sizeof(x));
+		kvm_chips_from_kernel(&x, pic, &io, &pit);
+		kvm_lapic_from_kernel(&x.lapic[0], &lapic);
+		memset(pic2, 0, sizeof(pic2));
+		pic2[0].elcr_mask = 0xf8;
+		pic2[1].elcr_mask = 0xde;
+		io2 = (struct kvm_ioapic_state){ .base_address = 0xfec00000 };
+		memset(&pit2, 0, sizeof(pit2));
+		memset(&lapic2, 0, sizeof(lapic2));
+		kvm_chips_to_kernel(&x, pic2, &io2, &pit2);
+		kvm_lapic_to_kernel(&lapic2, &x.lapic[0]);
+		assert_memory_equal(pic, pic2, sizeof(pic));
+		assert_memory_equal(&io, &io2, sizeof(io));
+		for (unsigned c = 0; c < 3; c++)
+			pit2.channels[c].count_load_time = pit.channels[c].count_load_time;
+		assert_memory_equal(&pit, &pit2, sizeof(pit));
+		for (unsigned off = 0x20; off < 0x400; off += 0x10) {
+			/* ID, TPR, LDR, DFR, SVR, ISR, TMR, IRR, ESR, ICR, the LVTs but CMCI, the
+			 * timer's counts and divider; the rest (version, PPR, APR, reserved) is KVM's
+			 * own and stays as it has it (kvm_chips_load reads the page first) */
+			bool carried = off == 0x20 || off == 0x80 ||
+				       (off >= 0xd0 && off <= 0x280) ||
+				       (off >= 0x300 && off <= 0x390) || off == 0x3e0;
+			u32 want, got;
+
+			if (!carried)
+				continue;
+			memcpy(&want, lapic.regs + off, 4);
+			memcpy(&got, lapic2.regs + off, 4);
+			if (want != got)
+				fail_msg("LAPIC register %#x: %#x after the round trip, %#x before",
+					 off, got, want);
+		}
+	}
+}
+
+static void skip_without_kvm(void)
+{
+	struct machine m;
+
+	if (machine_create(&m, "kvm", 1, "") == -ENODEV) {
+		print_message("skipped: KVM is not available here\n");
+		skip();
+	}
+	machine_destroy(&m);
+}
+
+static u64 vcpu_tsc(struct machine *m)
+{
+	struct cpu_state st;
+
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(m->vm->accel->vcpu_get(m->vm->vcpus[0]->av, &st), 0);
+	return st.tsc;
+}
+
+#define TSC_FAR(a, b) ((a) > (b) ? (a) - (b) > 20000000000ull : (b) - (a) > 20000000000ull)
+
+/* Whether the accelerator puts the guest's TSC where the VMM says (KVM under PVM does not). */
+static bool tsc_settable(struct machine *m, u64 tsc)
+{
+	struct cpu_state st;
+	u64 now;
+
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(m->vm->accel->vcpu_get(m->vm->vcpus[0]->av, &st), 0);
+	st.tsc = tsc;
+	st.flags |= CPU_STATE_F_TSC;
+	assert_int_equal(m->vm->accel->vcpu_set(m->vm->vcpus[0]->av, &st), 0);
+	now = vcpu_tsc(m);
+	return !TSC_FAR(now, tsc);
+}
+
+/* Load s into a new VM of engine to (RAM from `from`), check it counts on, destroy `from`. */
+static void cross_restore(struct machine *from, struct machine *to, const char *engine,
+			  struct state_buf *s, u64 tsc)
+{
+	struct err err = { 0 };
+	u32 counter = ram32(from, GPA_COUNTER), ticks = ram32(from, GPA_TICKS);
+	u64 tsc2;
+
+	assert_int_equal(machine_create(to, engine, 1, ""), 0);
+	boot_and_pause(to, 1);
+	copy_ram(to, from);
+	machine_destroy(from);
+	if (vm_state_load(to->vm, s->data, s->len, &err) < 0)
+		fail_msg("load under %s: %s", engine, err.msg);
+	assert_int_equal(ram32(to, GPA_COUNTER), counter);
+	/* The guest's TSC goes on from where it was (tsc: read right after the save; KVM's runs
+	 * on with the host while paused: within a few seconds' worth of ticks either way). */
+	tsc2 = vcpu_tsc(to);
+	if (TSC_FAR(tsc2, tsc) && !tsc_settable(to, tsc))
+		print_message(
+			"TSC check skipped under %s: this host's KVM does not let the VMM set "
+			"the guest's TSC (PVM: the guest sees the host's)\n",
+			engine);
+	else if (TSC_FAR(tsc2, tsc))
+		fail_msg("under %s the TSC is %llu, it was %llu at the save", engine,
+			 (unsigned long long)tsc2, (unsigned long long)tsc);
+	assert_int_equal(vm_resume(to->vm, &err), 0);
+	/* The PIT's interrupt keeps arriving through the 8259 pair, the counter goes on and
+	 * the guest's own check of it (FAIL_AT) holds. */
+	run_until(to, GPA_TICKS, ticks + 30);
+	assert_true(ram32(to, GPA_COUNTER) > counter);
+	assert_int_equal(vm_pause(to->vm, &err), 0);
+}
+
+/* A state saved under bt restores under kvm, and that VM's state restores under bt again. */
+static void test_cross_engine_restore(void **state)
+{
+	struct machine a, b, c;
+	struct state_buf s1, s2;
+	struct err err = { 0 };
+
+	(void)state;
+	skip_without_kvm();
+	assert_int_equal(machine_create(&a, "bt", 1, ""), 0);
+	boot_and_pause(&a, 30);
+	state_buf_init(&s1);
+	state_buf_init(&s2);
+	if (vm_state_save(a.vm, &s1, &err) < 0)
+		fail_msg("save under bt: %s", err.msg);
+	assert_non_null(memmem(s1.data, s1.len, "chips", 5));
+	cross_restore(&a, &b, "kvm", &s1, vcpu_tsc(&a));
+	if (vm_state_save(b.vm, &s2, &err) < 0)
+		fail_msg("save under kvm: %s", err.msg);
+	assert_non_null(memmem(s2.data, s2.len, "kvm-irqchip", 11));
+	cross_restore(&b, &c, "bt", &s2, vcpu_tsc(&b));
+	machine_destroy(&c);
+	state_buf_free(&s1);
+	state_buf_free(&s2);
+}
+
+/*
+ * What cannot convert is refused with the reason, and the VM is left as it was: the bt
+ * board's HPET turned on by the guest (to kvm), kvmclock turned on (to bt).
+ */
+static void test_cross_engine_refusals(void **state)
+{
+	struct machine a, b;
+	struct state_buf s;
+	struct err err = { 0 };
+
+	(void)state;
+	skip_without_kvm();
+	assert_int_equal(machine_create(&a, "bt", 1, ""), 0);
+	boot_and_pause(&a, 5);
+	pthread_mutex_lock(&a.vm->plat.dev_lock);
+	bus_write_locked(&a.vm->plat.mmio, HPET_DEFAULT_BASE + HPET_GEN_CONF, 4, HPET_CONF_ENABLE);
+	pthread_mutex_unlock(&a.vm->plat.dev_lock);
+	state_buf_init(&s);
+	assert_int_equal(vm_state_save(a.vm, &s, &err), 0);
+	assert_int_equal(machine_create(&b, "kvm", 1, ""), 0);
+	boot_and_pause(&b, 1);
+	assert_int_equal(vm_state_load(b.vm, s.data, s.len, &err), -EINVAL);
+	print_message("refused: %s\n", err.msg);
+	assert_non_null(strstr(err.msg, "HPET"));
+	assert_non_null(strstr(err.msg, "cannot restore under kvm"));
+	machine_destroy(&a);
+	state_buf_free(&s);
+
+	/* kvmclock on (MSR_KVM_SYSTEM_TIME_NEW, its page at 8 MiB): refused under bt. */
+	assert_int_equal(kvm_msr_set1(b.vm->vcpus[0]->av, 0x4b564d01, 0x800001), 0);
+	state_buf_init(&s);
+	assert_int_equal(vm_state_save(b.vm, &s, &err), 0);
+	assert_int_equal(machine_create(&a, "bt", 1, ""), 0);
+	boot_and_pause(&a, 1);
+	assert_int_equal(vm_state_load(a.vm, s.data, s.len, &err), -EINVAL);
+	print_message("refused: %s\n", err.msg);
+	assert_non_null(strstr(err.msg, "kvmclock"));
+	assert_non_null(strstr(err.msg, "cannot restore under bt"));
+	/* Refused before anything was written: the bt VM runs on. */
+	{
+		u32 ticks = ram32(&a, GPA_TICKS);
+
+		assert_int_equal(vm_resume(a.vm, &err), 0);
+		run_until(&a, GPA_TICKS, ticks + 5);
+	}
+	machine_destroy(&a);
+	machine_destroy(&b);
+	state_buf_free(&s);
+}
+
+/* Run the main loop for ms milliseconds. */
+static void run_for(struct machine *m, u64 ms)
+{
+	u64 end = now_ms() + ms;
+
+	while (now_ms() < end)
+		loop_run_once(m->loop, 5);
+}
+
+/*
+ * A guest asleep in ACPI S3 (its PM1a_CNT written with SLP_TYP S3 and SLP_EN, the FACS waking
+ * vector at its start) is snapshotted: the state says it sleeps; loaded into a new VM and
+ * resumed, it stays asleep (no tick counted) until the power button wakes it at its waking
+ * vector, where it sets its chips up again and counts on from its count.
+ */
+static void test_suspended_restore(void **state)
+{
+	struct machine a, b;
+	struct snapshot_job *job;
+	struct snapshot *snap;
+	struct snapshot_mem_stats stats;
+	struct err err = { 0 };
+	char dir[PATH_MAX];
+	u32 wake = 0x7c00, counter, ticks;
+	u64 deadline;
+
+	(void)state;
+	assert_int_equal(machine_create(&a, "bt", 1, ""), 0);
+	boot_and_pause(&a, 10);
+	assert_int_equal(gmem_write(&a.vm->plat.mem, ACPI_BUILD_FACS_GPA + ACPI_FACS_WAKING_VECTOR,
+				    &wake, 4),
+			 0);
+	assert_int_equal(vm_resume(a.vm, &err), 0);
+	pthread_mutex_lock(&a.vm->plat.dev_lock);
+	bus_write_locked(&a.vm->plat.pio, ACPI_PM_PM1A_CNT, 2,
+			 ACPI_PM_SLP_TYP_S3 << 10 | ACPI_PM1_SLP_EN);
+	pthread_mutex_unlock(&a.vm->plat.dev_lock);
+	for (deadline = now_ms() + 20000; !a.vm->suspended; loop_run_once(a.loop, 5))
+		if (now_ms() > deadline)
+			fail_msg("the guest did not enter S3");
+	run_for(&a, 50);
+	ticks = ram32(&a, GPA_TICKS);
+	counter = ram32(&a, GPA_COUNTER);
+	assert_int_equal(vm_pause(a.vm, &err), 0);
+	/* The snapshot (directory, files) of the sleeping VM, not refused. */
+	snprintf(dir, sizeof(dir), "%s/s3-snap", disk_dir);
+	if (snapshot_prepare(a.vm, &a.spec, dir, &job, &err) < 0)
+		fail_msg("snapshot of a sleeping VM: %s", err.msg);
+	if (snapshot_write(job, &stats, &err) < 0)
+		fail_msg("snapshot write: %s", err.msg);
+	snapshot_job_free(job);
+	machine_destroy(&a);
+
+	/* A new VM made for it takes it and starts asleep. */
+	assert_int_equal(machine_create_flags(&b, "bt", 1, "", VM_CREATE_FOR_STATE), 0);
+	assert_int_equal(snapshot_open(dir, &snap, &err), 0);
+	if (snapshot_restore(snap, b.vm, &stats, &err) < 0)
+		fail_msg("restore: %s", err.msg);
+	snapshot_close(snap);
+	assert_true(b.vm->suspended);
+	assert_int_equal(vm_start_loaded(b.vm, true, &err), 0); /* Running, asleep */
+	run_for(&b, 300);
+	assert_int_equal(ram32(&b, GPA_TICKS), ticks); /* asleep: no vCPU runs */
+	assert_int_equal(vm_power_button(b.vm, &err), 0);
+	run_until(&b, GPA_TICKS, ticks + 20);
+	assert_false(b.vm->suspended);
+	assert_true(ram32(&b, GPA_COUNTER) > counter);
+	machine_destroy(&b);
+}
+
 int main(int argc, char **argv)
 {
 	char cmd[128];
@@ -500,6 +1030,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_state_from_before_a_board_device),
 		cmocka_unit_test(test_kvm_restore_into_a_new_vm),
+		cmocka_unit_test(test_chips_round_trip),
+		cmocka_unit_test(test_chips_kvm_structs_round_trip),
+		cmocka_unit_test(test_cross_engine_restore),
+		cmocka_unit_test(test_cross_engine_refusals),
+		cmocka_unit_test(test_suspended_restore),
 	};
 
 	if (argc < 2) {
