@@ -366,7 +366,7 @@ struct bt_page_link {
 
 struct bt_block {
 	u64 gpa;  /* physical address of the first byte */
-	u64 rip;  /* linear address it was translated at (jump cache key) */
+	u64 rip;  /* linear address it was translated at (part of the key, with gpa and mode) */
 	u32 mode; /* enum bt_mode */
 	u32 nr_insns;
 	struct bt_block *hash_next;

@@ -16,6 +16,7 @@
  * values are written from the SDM.
  */
 #include "bt-fallback/bt.h"
+#include "bt-fallback/jit/jit.h"
 #include "bt_test_mode.h"
 
 #include <errno.h>
@@ -580,6 +581,35 @@ static void test_smc_alias(void **state)
 	assert_int_equal(cpu->st.rip, exec_lin + 6);
 }
 
+/*
+ * One physical code page mapped at two linear addresses (a library in two processes with ASLR):
+ * RIP-relative code sees the address it runs at, and under the JIT it runs compiled at both
+ * (a block is translated per linear address; one found by its physical address alone was left
+ * to the interpreter, its generated code being built for the other address).
+ */
+static void test_shared_code_two_addresses(void **state)
+{
+	struct pg_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+	static const u8 code[] = { 0x48, 0x8d, 0x05, 0x00, 0x00, 0x00, 0x00, 0xcc }; /* lea; int3 */
+	const u64 lin[2] = { 0x500000, 0x7f0000601000 }, phys = 0x280000;
+
+	pg_init(f, PG_LONG);
+	pg_map(f, lin[0], phys, P);
+	pg_map(f, lin[1], phys, P);
+	assert_int_equal(bt_mem_write(&f->mem, phys, code, sizeof(code)), 0);
+	for (unsigned round = 0; round < 40; round++) {
+		u64 at = lin[round & 1];
+
+		pg_expect_bp(f, at, phys, NULL, 0);
+		assert_int_equal(cpu->st.gpr[CPU_RAX], at + 7);
+	}
+	if (cpu->jit) {
+		assert_int_equal(cpu->jit->nr_interp[BT_JIT_INTERP_MODE], 0);
+		assert_true(cpu->jit->nr_compiled >= 2);
+	}
+}
+
 /* MMIO through paging: the machine sees the physical address. */
 static void test_mmio_through_paging(void **state)
 {
@@ -884,6 +914,7 @@ int main(void)
 		T(test_global_pages),
 		T(test_block_crosses_pages),
 		T(test_smc_alias),
+		T(test_shared_code_two_addresses),
 		T(test_mmio_through_paging),
 		T(test_paging_32),
 		T(test_paging_pae),
