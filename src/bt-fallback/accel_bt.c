@@ -594,6 +594,7 @@ static void accel_bt_vcpu_counters(struct accel_vcpu *v, accel_counter_fn fn, vo
 	fn(opaque, "cache_flushes", c->nr_flushes);
 	fn(opaque, "blocks_invalidated", c->nr_invalidated);
 	fn(opaque, "jump_cache_misses", c->nr_jc_misses);
+	fn(opaque, "jump_cache_revalidated", c->nr_jc_revalidated);
 	fn(opaque, "tlb_misses", v->cpu->tlb_stats.nr_misses);
 	fn(opaque, "tlb_flushes", v->cpu->tlb_stats.nr_flushes);
 	fn(opaque, "cr3_loads", v->cpu->tlb_stats.nr_cr3);

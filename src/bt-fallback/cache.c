@@ -59,6 +59,7 @@ void bt_cache_flush(struct bt_cpu *cpu)
 
 	memset(c->hash, 0, BT_CACHE_BUCKETS * sizeof(*c->hash));
 	memset(c->page_hash, 0, BT_CACHE_BUCKETS * sizeof(*c->page_hash));
+	memset(c->jc, 0, sizeof(c->jc)); /* no entry may point into the arena reused */
 	bt_cache_jc_flush(c);
 	c->arena_used = 0;
 	c->nr_flushes++;
@@ -313,17 +314,32 @@ struct bt_block *bt_cache_get(struct bt_cpu *cpu)
 	user = (cpu->st.seg[CPU_CS].selector & 3) == 3 || (cpu->st.rflags & BT_VM);
 	jc = &c->jc[user][(lin ^ (lin >> 12)) & (BT_JC_SIZE - 1)];
 	b = jc->block;
-	if (likely(b && jc->gen == c->jc_gen && (!jc->ng_gen || jc->ng_gen == c->jc_ng_gen) &&
-		   b->rip == lin && b->mode == mode && b->valid))
-		return b;
-	cpu->cache.nr_jc_misses++;
-	bt_fetch(cpu, lin, &first, 1, &gpa);
+	if (likely(b && b->rip == lin && b->mode == mode && b->valid)) {
+		if (likely(jc->gen == c->jc_gen && (!jc->ng_gen || jc->ng_gen == c->jc_ng_gen)))
+			return b;
+		/*
+		 * The entry went stale with a TLB flush (a CR3 load, a global flush): its block is
+		 * still the one if lin translates to the block's pages now, which is cheaper to check
+		 * than finding it in the hash table again (entries never outlive their block:
+		 * bt_cache_flush clears the jump cache).
+		 */
+		c->nr_jc_misses++;
+		bt_fetch(cpu, lin, &first, 1, &gpa);
+		if (gpa == b->gpa && bt_cache_second_page_ok(cpu, b, lin)) {
+			c->nr_jc_revalidated++;
+			goto fill;
+		}
+	} else {
+		c->nr_jc_misses++;
+		bt_fetch(cpu, lin, &first, 1, &gpa);
+	}
 	for (b = c->hash[bt_cache_bucket(gpa, mode, lin)]; b; b = b->hash_next)
 		if (b->gpa == gpa && b->rip == lin && b->mode == mode &&
 		    bt_cache_second_page_ok(cpu, b, lin))
 			break;
 	if (!b)
 		b = bt_cache_translate(cpu, lin, gpa, mode);
+fill:
 	/* The fetches above left both pages' translations in the TLB. */
 	global = bt_cache_tlb_global(cpu, user, lin);
 	if (global && b->pages[1].block) {
