@@ -271,8 +271,13 @@ static void accel_bt_dirty_sync(struct accel_vm *avm)
 static int accel_bt_vcpu_create(struct accel_vm *avm, unsigned index, const struct accel_io *io,
 				struct accel_vcpu **out, struct err *err)
 {
+	/*
+	 * The decoded blocks take about as much room as their generated code (the systemd guest's
+	 * boot filled 32 MiB of each at the same time): the block arena has the code cache's size.
+	 */
 	struct bt_cpu_config cfg = { .mem = &avm->mem,
 				     .index = index,
+				     .cache_bytes = avm->jit_code_bytes,
 				     .model = &avm->model,
 				     .nr_cpus = avm->nr_vcpus,
 				     .jit = avm->jit,
@@ -589,6 +594,7 @@ static void accel_bt_vcpu_counters(struct accel_vcpu *v, accel_counter_fn fn, vo
 	fn(opaque, "cache_flushes", c->nr_flushes);
 	fn(opaque, "blocks_invalidated", c->nr_invalidated);
 	fn(opaque, "jump_cache_misses", c->nr_jc_misses);
+	fn(opaque, "jump_cache_revalidated", c->nr_jc_revalidated);
 	fn(opaque, "tlb_misses", v->cpu->tlb_stats.nr_misses);
 	fn(opaque, "tlb_flushes", v->cpu->tlb_stats.nr_flushes);
 	fn(opaque, "cr3_loads", v->cpu->tlb_stats.nr_cr3);

@@ -366,7 +366,7 @@ struct bt_page_link {
 
 struct bt_block {
 	u64 gpa;  /* physical address of the first byte */
-	u64 rip;  /* linear address it was translated at (jump cache key) */
+	u64 rip;  /* linear address it was translated at (part of the key, with gpa and mode) */
 	u32 mode; /* enum bt_mode */
 	u32 nr_insns;
 	struct bt_block *hash_next;
@@ -393,7 +393,7 @@ struct bt_block {
 
 #define BT_CACHE_BITS	 16
 #define BT_CACHE_BUCKETS (1u << BT_CACHE_BITS)
-#define BT_JC_SIZE	 4096 /* linear-address jump cache (QEMU tb_jmp_cache) */
+#define BT_JC_SIZE	 32768 /* linear-address jump cache (QEMU tb_jmp_cache) */
 
 /*
  * A jump-cache entry: valid while gen equals the cache's jc_gen and, unless the code's
@@ -414,7 +414,8 @@ struct bt_cache {
 	u8 *arena;
 	size_t arena_size, arena_used;
 	u64 nr_translated, nr_flushes, nr_invalidated;
-	u64 nr_jc_misses; /* lookups the jump cache did not answer */
+	u64 nr_jc_misses;      /* lookups the jump cache did not answer at once */
+	u64 nr_jc_revalidated; /* of those, a stale entry whose translation still held */
 };
 
 MUST_CHECK int bt_cache_init(struct bt_cache *c, size_t arena_size);

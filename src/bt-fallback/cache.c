@@ -59,6 +59,7 @@ void bt_cache_flush(struct bt_cpu *cpu)
 
 	memset(c->hash, 0, BT_CACHE_BUCKETS * sizeof(*c->hash));
 	memset(c->page_hash, 0, BT_CACHE_BUCKETS * sizeof(*c->page_hash));
+	memset(c->jc, 0, sizeof(c->jc)); /* no entry may point into the arena reused */
 	bt_cache_jc_flush(c);
 	c->arena_used = 0;
 	c->nr_flushes++;
@@ -83,9 +84,14 @@ void bt_cache_jc_flush_nonglobal(struct bt_cache *c)
 	}
 }
 
-static unsigned bt_cache_bucket(u64 gpa, u32 mode)
+/*
+ * Blocks are keyed by physical address, mode and the linear address they were translated at:
+ * generated code has its linear addresses built in (RIP-relative operands, exit targets), so
+ * code shared at different addresses (a library in processes with ASLR) gets a block for each.
+ */
+static unsigned bt_cache_bucket(u64 gpa, u32 mode, u64 lin)
 {
-	return (unsigned)(((gpa ^ ((u64)mode << 40)) * 0x9e3779b97f4a7c15ull) >>
+	return (unsigned)(((gpa ^ ((u64)mode << 40) ^ (lin << 20)) * 0x9e3779b97f4a7c15ull) >>
 			  (64 - BT_CACHE_BITS)) &
 	       (BT_CACHE_BUCKETS - 1);
 }
@@ -98,7 +104,7 @@ static unsigned bt_cache_page_bucket(u64 page)
 
 static void bt_cache_unhash(struct bt_cache *c, struct bt_block *b)
 {
-	struct bt_block **pp = &c->hash[bt_cache_bucket(b->gpa, b->mode)];
+	struct bt_block **pp = &c->hash[bt_cache_bucket(b->gpa, b->mode, b->rip)];
 
 	for (; *pp; pp = &(*pp)->hash_next) {
 		if (*pp == b) {
@@ -266,8 +272,8 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	} else {
 		b->pages[1].block = NULL;
 	}
-	b->hash_next = c->hash[bt_cache_bucket(gpa, mode)];
-	c->hash[bt_cache_bucket(gpa, mode)] = b;
+	b->hash_next = c->hash[bt_cache_bucket(gpa, mode, lin)];
+	c->hash[bt_cache_bucket(gpa, mode, lin)] = b;
 	c->nr_translated++;
 	return b;
 }
@@ -308,16 +314,32 @@ struct bt_block *bt_cache_get(struct bt_cpu *cpu)
 	user = (cpu->st.seg[CPU_CS].selector & 3) == 3 || (cpu->st.rflags & BT_VM);
 	jc = &c->jc[user][(lin ^ (lin >> 12)) & (BT_JC_SIZE - 1)];
 	b = jc->block;
-	if (likely(b && jc->gen == c->jc_gen && (!jc->ng_gen || jc->ng_gen == c->jc_ng_gen) &&
-		   b->rip == lin && b->mode == mode && b->valid))
-		return b;
-	cpu->cache.nr_jc_misses++;
-	bt_fetch(cpu, lin, &first, 1, &gpa);
-	for (b = c->hash[bt_cache_bucket(gpa, mode)]; b; b = b->hash_next)
-		if (b->gpa == gpa && b->mode == mode && bt_cache_second_page_ok(cpu, b, lin))
+	if (likely(b && b->rip == lin && b->mode == mode && b->valid)) {
+		if (likely(jc->gen == c->jc_gen && (!jc->ng_gen || jc->ng_gen == c->jc_ng_gen)))
+			return b;
+		/*
+		 * The entry went stale with a TLB flush (a CR3 load, a global flush): its block is
+		 * still the one if lin translates to the block's pages now, which is cheaper to check
+		 * than finding it in the hash table again (entries never outlive their block:
+		 * bt_cache_flush clears the jump cache).
+		 */
+		c->nr_jc_misses++;
+		bt_fetch(cpu, lin, &first, 1, &gpa);
+		if (gpa == b->gpa && bt_cache_second_page_ok(cpu, b, lin)) {
+			c->nr_jc_revalidated++;
+			goto fill;
+		}
+	} else {
+		c->nr_jc_misses++;
+		bt_fetch(cpu, lin, &first, 1, &gpa);
+	}
+	for (b = c->hash[bt_cache_bucket(gpa, mode, lin)]; b; b = b->hash_next)
+		if (b->gpa == gpa && b->rip == lin && b->mode == mode &&
+		    bt_cache_second_page_ok(cpu, b, lin))
 			break;
 	if (!b)
 		b = bt_cache_translate(cpu, lin, gpa, mode);
+fill:
 	/* The fetches above left both pages' translations in the TLB. */
 	global = bt_cache_tlb_global(cpu, user, lin);
 	if (global && b->pages[1].block) {

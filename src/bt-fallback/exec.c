@@ -129,17 +129,26 @@ static bool bt_run_jit(struct bt_cpu *cpu, struct bt_block *b, u64 end, struct b
 {
 	struct bt_jit *j = cpu->jit;
 	bool user = (cpu->st.seg[CPU_CS].selector & 3) == 3;
+	enum bt_jit_interp why_interp = BT_JIT_INTERP_MODE;
 	void *entry;
 
-	/* Debug events (TF, RF, breakpoints, a held-back trap) are the interpreter's. */
+	/* The JIT compiles 64-bit code without a CS base, at the address it was translated at. */
 	if (b->mode != BT_MODE_LONG64 || cpu->st.seg[CPU_CS].base || b->rip != cpu->st.rip ||
-	    (cpu->st.rflags & (BT_TF | BT_VM | BT_RF)) || cpu->st.interrupt_shadow ||
+	    (cpu->st.rflags & BT_VM))
+		goto interp;
+	/* Debug events (TF, RF, breakpoints, a held-back trap) are the interpreter's. */
+	why_interp = BT_JIT_INTERP_DEBUG;
+	if ((cpu->st.rflags & (BT_TF | BT_RF)) || cpu->st.interrupt_shadow ||
 	    (cpu->dbg_insn | cpu->dbg_data | cpu->dbg_io | cpu->db_deferred))
 		goto interp;
 	if (!b->jit[user] && b->hot != UINT32_MAX && ++b->hot >= j->threshold)
 		bt_jit_compile(cpu, b, user);
 	entry = b->jit[user];
-	if (!entry || b->nr_insns > end - cpu->icount)
+	why_interp = BT_JIT_INTERP_COLD;
+	if (!entry)
+		goto interp;
+	why_interp = BT_JIT_INTERP_BUDGET;
+	if (b->nr_insns > end - cpu->icount)
 		goto interp;
 	if (*link) {
 		enum bt_jit_nolink why = BT_JIT_NOLINK_OTHER;
@@ -159,7 +168,7 @@ static bool bt_run_jit(struct bt_cpu *cpu, struct bt_block *b, u64 end, struct b
 	return true;
 
 interp:
-	j->nr_interp++;
+	j->nr_interp[why_interp]++;
 	if (*link)
 		j->nr_nolink[BT_JIT_NOLINK_COLD]++;
 	return false;

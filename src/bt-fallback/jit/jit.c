@@ -241,7 +241,19 @@ void bt_jit_counters(const struct bt_cpu *cpu, unsigned top,
 	fn(opaque, "jit_flushes", j->nr_flushes);
 	fn(opaque, "jit_code_bytes", j->code.used);
 	fn(opaque, "jit_entries", j->nr_entries);
-	fn(opaque, "jit_blocks_interpreted", j->nr_interp);
+	static const char *const interp[BT_JIT_INTERP_NR] = {
+		[BT_JIT_INTERP_COLD] = "jit_interp_cold",
+		[BT_JIT_INTERP_MODE] = "jit_interp_mode",
+		[BT_JIT_INTERP_DEBUG] = "jit_interp_debug",
+		[BT_JIT_INTERP_BUDGET] = "jit_interp_budget",
+	};
+	u64 nr_interp = 0;
+
+	for (unsigned i = 0; i < BT_JIT_INTERP_NR; i++)
+		nr_interp += j->nr_interp[i];
+	fn(opaque, "jit_blocks_interpreted", nr_interp);
+	for (unsigned i = 0; i < BT_JIT_INTERP_NR; i++)
+		fn(opaque, interp[i], j->nr_interp[i]);
 	for (unsigned i = 0; i < BT_JIT_WHY_NR; i++)
 		fn(opaque, why[i], j->nr_why[i]);
 	for (unsigned i = 0; i < BT_JIT_NOLINK_NR; i++)

@@ -67,6 +67,15 @@ enum bt_jit_nolink {
 	BT_JIT_NOLINK_NR,
 };
 
+/* Why the dispatcher interpreted a block instead of running generated code. */
+enum bt_jit_interp {
+	BT_JIT_INTERP_COLD,   /* no code: not hot yet, or it could not be compiled */
+	BT_JIT_INTERP_MODE,   /* not 64-bit code, or a CS base (the JIT compiles neither) */
+	BT_JIT_INTERP_DEBUG,  /* TF, RF, an interrupt shadow, breakpoints: the interpreter's */
+	BT_JIT_INTERP_BUDGET, /* the block does not fit what is left of the slice */
+	BT_JIT_INTERP_NR,
+};
+
 /* Helper statistics keys: the decoded opcode and ModRM.reg (the group selector). */
 #define BT_JIT_HELPER_KEYS    (0x400 * 8)
 #define BT_JIT_HELPER_KEY(in) ((unsigned)((in)->opcode & 0x3ff) << 3 | ((in)->modrm_reg & 7))
@@ -88,7 +97,7 @@ struct bt_jit {
 	/* Where the time outside generated code comes from (bt_jit_counters reports them). */
 	u64 nr_why[BT_JIT_WHY_NR];
 	u64 nr_nolink[BT_JIT_NOLINK_NR];
-	u64 nr_interp; /* blocks the dispatcher interpreted (not hot, not compiled, debug state) */
+	u64 nr_interp[BT_JIT_INTERP_NR];   /* blocks the dispatcher interpreted, by reason */
 	struct bt_jit_helper_stat *helper; /* [BT_JIT_HELPER_KEYS], counted by generated code */
 };
 

@@ -16,6 +16,7 @@
  * values are written from the SDM.
  */
 #include "bt-fallback/bt.h"
+#include "bt-fallback/jit/jit.h"
 #include "bt_test_mode.h"
 
 #include <errno.h>
@@ -474,6 +475,63 @@ static void test_invlpg_vs_stale_tlb(void **state)
 	assert_int_equal(cpu->st.gpr[CPU_RAX], 444);
 }
 
+/*
+ * INVLPG and code: a jump-cache entry (linear address to block) made stale by a TLB flush is
+ * used again only if the address still translates to the block's pages: after an INVLPG of
+ * another page without looking the block up again; not after the code's page, the page its
+ * last instruction reaches into, or another 4 KiB piece of its 2 MiB page was remapped.
+ */
+static void test_invlpg_code(void **state)
+{
+	struct pg_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+	static const u8 one[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xcc }; /* mov eax,1; int3 */
+	static const u8 two[] = { 0xb8, 0x02, 0x00, 0x00, 0x00, 0xcc };
+	const u64 a = 0x500000, l = 0x40000000;
+	u64 pte, pte2, misses;
+
+	pg_init(f, PG_LONG);
+	pte = pg_map(f, a, 0x280000, P);
+	assert_int_equal(bt_mem_write(&f->mem, 0x290000, two, sizeof(two)), 0);
+	pg_expect_bp(f, a, 0x280000, one, sizeof(one));
+	pg_expect_bp(f, a, 0x280000, NULL, 0);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 1);
+	misses = cpu->cache.nr_jc_misses - cpu->cache.nr_jc_revalidated;
+	bt_tlb_flush_page(cpu, 0x700000);
+	pg_expect_bp(f, a, 0x280000, NULL, 0);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 1);
+	assert_true(cpu->cache.nr_jc_revalidated > 0);
+	assert_int_equal(cpu->cache.nr_jc_misses - cpu->cache.nr_jc_revalidated, misses);
+	pg_wr(f, pte, 8, 0x290000 | P);
+	bt_tlb_flush_page(cpu, a + 0x800);
+	pg_expect_bp(f, a, 0x290000, NULL, 0);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 2);
+
+	/* mov eax, imm32 across the page end: its last two bytes come from the next page. */
+	pte2 = pg_map(f, a + 0x1000, 0x2a0000, P);
+	assert_int_equal(bt_mem_write(&f->mem, 0x290ffe, "\xb8\x07", 2), 0);
+	assert_int_equal(bt_mem_write(&f->mem, 0x2a0000, "\x00\x00\x00\xcc", 4), 0);
+	assert_int_equal(bt_mem_write(&f->mem, 0x2b0000, "\x00\x00\x01\xcc", 4), 0);
+	pg_expect_bp(f, a + 0xffe, 0x290ffe, NULL, 0);
+	pg_expect_bp(f, a + 0xffe, 0x290ffe, NULL, 0);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 7);
+	pg_wr(f, pte2, 8, 0x2b0000 | P);
+	bt_tlb_flush_page(cpu, a + 0x1000);
+	pg_expect_bp(f, a + 0xffe, 0x290ffe, NULL, 0);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 0x01000007);
+
+	/* A 2 MiB page: INVLPG of another 4 KiB piece of it. */
+	pg_map_ex(f, l, 0x400000, P, true, 0);
+	assert_int_equal(bt_mem_write(&f->mem, 0x603000, two, sizeof(two)), 0);
+	pg_expect_bp(f, l + 0x3000, 0x403000, one, sizeof(one));
+	pg_expect_bp(f, l + 0x3000, 0x403000, NULL, 0);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 1);
+	pg_map_ex(f, l, 0x600000, P, true, 0);
+	bt_tlb_flush_page(cpu, l + 0x100000);
+	pg_expect_bp(f, l + 0x3000, 0x603000, NULL, 0);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 2);
+}
+
 /* Global pages survive a CR3 load but not a CR4.PGE toggle (SDM vol. 3A 4.10.2.4, 4.10.4.1). */
 static void test_global_pages(void **state)
 {
@@ -578,6 +636,35 @@ static void test_smc_alias(void **state)
 	pg_expect_bp(f, patch_lin, 0x290000, patch, sizeof(patch));
 	assert_int_equal(cpu->st.gpr[CPU_RAX], 2);
 	assert_int_equal(cpu->st.rip, exec_lin + 6);
+}
+
+/*
+ * One physical code page mapped at two linear addresses (a library in two processes with ASLR):
+ * RIP-relative code sees the address it runs at, and under the JIT it runs compiled at both
+ * (a block is translated per linear address; one found by its physical address alone was left
+ * to the interpreter, its generated code being built for the other address).
+ */
+static void test_shared_code_two_addresses(void **state)
+{
+	struct pg_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+	static const u8 code[] = { 0x48, 0x8d, 0x05, 0x00, 0x00, 0x00, 0x00, 0xcc }; /* lea; int3 */
+	const u64 lin[2] = { 0x500000, 0x7f0000601000 }, phys = 0x280000;
+
+	pg_init(f, PG_LONG);
+	pg_map(f, lin[0], phys, P);
+	pg_map(f, lin[1], phys, P);
+	assert_int_equal(bt_mem_write(&f->mem, phys, code, sizeof(code)), 0);
+	for (unsigned round = 0; round < 40; round++) {
+		u64 at = lin[round & 1];
+
+		pg_expect_bp(f, at, phys, NULL, 0);
+		assert_int_equal(cpu->st.gpr[CPU_RAX], at + 7);
+	}
+	if (cpu->jit) {
+		assert_int_equal(cpu->jit->nr_interp[BT_JIT_INTERP_MODE], 0);
+		assert_true(cpu->jit->nr_compiled >= 2);
+	}
 }
 
 /* MMIO through paging: the machine sees the physical address. */
@@ -884,6 +971,8 @@ int main(void)
 		T(test_global_pages),
 		T(test_block_crosses_pages),
 		T(test_smc_alias),
+		T(test_shared_code_two_addresses),
+		T(test_invlpg_code),
 		T(test_mmio_through_paging),
 		T(test_paging_32),
 		T(test_paging_pae),
