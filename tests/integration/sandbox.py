@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 
+from api_client import ApiError, wait_socket
 from harness import VM, fail, flat_spec, require_accel
 
 vmm, guests, case = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -168,11 +169,11 @@ elif case == "api":
     def state():
         return call("GET", "vm.info")[1]["state"]
 
-    deadline = time.monotonic() + 20
-    while not os.path.exists(api):
-        if time.monotonic() > deadline or proc.poll() is not None:
-            fail(f"no API socket; stderr: {stderr_text()}")
-        time.sleep(0.05)
+    # The socket's file exists from bind(), before listen(): wait until it accepts.
+    try:
+        wait_socket(api, proc, 20)
+    except ApiError as e:
+        fail(f"{e}; stderr: {stderr_text()}")
     # The first VM's console is a file; the second's a unix socket, whose safe creation (a
     # private folder, link or exchange into place) runs after lockdown.
     serials = [{"target": "file", "path": os.path.join(d, "serial.log")},
