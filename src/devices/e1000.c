@@ -523,8 +523,8 @@ static int e1000_rx_gso(struct e1000 *d, const struct net_hdr *hdr, const struct
 		d->hstats.rx_dropped++;
 		return -EPROTO;
 	}
-	key = (u64)len << 32 | (u32)(f[l.l4_off + 4] << 24 | f[l.l4_off + 5] << 16 |
-				     f[l.l4_off + 6] << 8 | f[l.l4_off + 7]);
+	key = (u64)len << 32 | ((u32)f[l.l4_off + 4] << 24 | f[l.l4_off + 5] << 16 |
+				f[l.l4_off + 6] << 8 | f[l.l4_off + 7]);
 	if (key != d->rx_gso_key) { /* not the frame a retry would bring: from its start */
 		d->rx_gso_key = key;
 		d->rx_gso_done = 0;
