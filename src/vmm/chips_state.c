@@ -275,14 +275,7 @@ int chips_state_plan(struct vm *vm, struct state_set *set, struct chips_plan *pl
 		return ret;
 	}
 	chips_mark_foreign(set, r->in_kernel);
-	plan->convert = true;
-	plan->chips = malloc(sizeof(*plan->chips));
-	if (!plan->chips) {
-		free(r);
-		return err_set(err, -ENOMEM, "out of memory");
-	}
-	*plan->chips = r->s;
-	free(r);
+	plan->foreign = r;
 	log_info("%s: the state was saved under %s: its interrupt controllers and timers are "
 		 "converted for %s",
 		 name, here_kernel ? "bt" : "kvm", vm->accel->name);
@@ -291,17 +284,17 @@ int chips_state_plan(struct vm *vm, struct state_set *set, struct chips_plan *pl
 
 void chips_plan_free(struct chips_plan *plan)
 {
-	free(plan->chips);
-	plan->chips = NULL;
+	free(plan->foreign);
+	plan->foreign = NULL;
 }
 
 int chips_state_load(struct vm *vm, const struct chips_plan *plan, struct err *err)
 {
 	struct board_irqchip *ic = board_pc_irqchip(vm->board);
 
-	if (!plan->convert)
+	if (!plan->foreign)
 		return 0;
 	if (ic)
-		return board_irqchip_import(ic, plan->chips, err);
-	return vm->accel->chips_load(vm->avm, plan->chips, err);
+		return board_irqchip_import(ic, &plan->foreign->s, err);
+	return vm->accel->chips_load(vm->avm, &plan->foreign->s, err);
 }

@@ -20,15 +20,18 @@ struct vm;
 /* Append the VM's chips record to out (*count grows by one). Device lock held, VM paused. */
 MUST_CHECK int chips_state_save(struct vm *vm, struct state_buf *out, u32 *count, struct err *err);
 
+struct chips_record;
+
 /* How a set's chips reach this VM (chips_state_plan). */
 struct chips_plan {
-	bool convert;		   /* the set was saved under the other engine: load from *chips */
-	struct chips_state *chips; /* the neutral form (allocated), when convert */
+	/* The set was saved under the other engine: its chips record (allocated), whose neutral
+	 * form loads; NULL: the set's own engine's records load. */
+	struct chips_record *foreign;
 };
 
 /*
- * Decide, for a set about to load into vm: the same engine's records (convert false), or the
- * neutral record converted (convert true: the other engine's chip records are marked used,
+ * Decide, for a set about to load into vm: the same engine's records (foreign NULL), or the
+ * neutral record converted (foreign set: the other engine's chip records are marked used,
  * and what cannot convert is refused with the reason). A set without a chips record (a VMM
  * before it) loads as before. Nothing is written. chips_plan_free after.
  */

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * A VM's state as one record set (vm_state.h). Records, in this order: "clock" (virtual time,
- * the wall-clock base, whether the guest sleeps in ACPI S3), one "cpu" per vCPU ("vcpu0"...), then the devices in the order of
- * the platform's list (platform_state.h). Loading follows the same order, because each step
- * needs the previous: the clock before anything arms a timer, the vCPUs before the interrupt
- * controllers drive their INTR pins and hand them NMIs again, the controllers before the
- * devices raise their lines.
+ * the wall-clock base, whether the guest sleeps in ACPI S3), one "cpu" per vCPU ("vcpu0"...),
+ * then the devices in the order of the platform's list (platform_state.h). Loading follows
+ * the same order, because each step needs the previous: the clock before anything arms a
+ * timer, the vCPUs before the interrupt controllers drive their INTR pins and hand them NMIs
+ * again, the controllers before the devices raise their lines.
  *
  * The vCPU's wait-for-SIPI state is the VMM's under BT (vcpu.c plays INIT/SIPI there) and
  * KVM's MP state under KVM; both travel in struct cpu_state. An NMI posted through vcpu_nmi
@@ -215,7 +215,7 @@ int vm_state_save(struct vm *vm, struct state_buf *out, struct err *err)
 /* The devices whose state comes from the chips record instead of their own (bt, converting). */
 static bool (*vm_state_skip(const struct vm *vm, const struct chips_plan *plan))(const char *)
 {
-	return plan->convert && !vm->accel->has_irqchip ? board_irqchip_covers : NULL;
+	return plan->foreign && !vm->accel->has_irqchip ? board_irqchip_covers : NULL;
 }
 
 /* Every record the VM needs is there and would load; nothing is written. */
@@ -241,7 +241,7 @@ static int vm_state_check(struct vm *vm, struct state_set *set, struct cpu_state
 	}
 	if (ret == 0)
 		ret = chips_state_plan(vm, set, plan, err);
-	if (ret == 0 && vm->accel->state_check && !plan->convert)
+	if (ret == 0 && vm->accel->state_check && !plan->foreign)
 		ret = vm->accel->state_check(vm->avm, set, err);
 	if (ret == 0)
 		ret = platform_state_check(&vm->plat, set, vm_state_skip(vm, plan), err);
@@ -271,14 +271,14 @@ static int vm_state_apply(struct vm *vm, struct state_set *set, struct cpu_state
 		e = state_set_find(set, v->name);
 		memset(st, 0, sizeof(*st));
 		ret = state_load(&cpu_state_desc, v->name, st, e->data, e->hdr.len, err);
-		if (ret == 0 && plan->convert)
+		if (ret == 0 && plan->foreign)
 			vm_state_cpu_convert(vm, v, st);
 		if (ret == 0)
 			ret = vm_state_set_cpu(vm, v, st, err);
 		if (ret < 0)
 			return ret;
 	}
-	if (plan->convert)
+	if (plan->foreign)
 		ret = chips_state_load(vm, plan, err); /* the other engine's: converted */
 	else if (vm->accel->state_load)
 		ret = vm->accel->state_load(vm->avm, set, err);
