@@ -77,7 +77,8 @@ class LinuxGuest:
 
     def __init__(self, kernel, initrd, cmdline="console=ttyS0", vcpus=1, memory_mib=256,
                  engine="vmm", vmm=None, accel="bt", disks=(), qemu_extra=(), log=None,
-                 cpu=None, api=False, extra_spec=None, nics=()):
+                 cpu=None, api=False, extra_spec=None, nics=(), prefix=()):
+        # prefix: a command the vmm runs under (e.g. ip netns exec NS).
         # The spec lives in a private folder and resolves relative paths against it.
         kernel, initrd = os.path.abspath(kernel), os.path.abspath(initrd)
         disks = [dict(d, path=os.path.abspath(d["path"])) for d in disks]
@@ -118,7 +119,7 @@ class LinuxGuest:
             spec_path = os.path.join(self.dir, "spec.json")
             with open(spec_path, "w") as f:
                 json.dump(spec, f)
-            args = [vmm, "run", spec_path]
+            args = list(prefix) + [vmm, "run", spec_path]
             if self.api_path:
                 args += ["--api-socket", self.api_path]
         else:

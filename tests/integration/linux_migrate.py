@@ -8,14 +8,16 @@ initramfs archive, as linux_storage.py does) formats a VMDK data disk, writes a 
 then runs two loops in the background: linux_memwalk.c (built static on the host), which
 rewrites every page of 32 MiB in order each round and checks each page still holds the last
 round's values before it writes it (printing "w=ROUND"), and a loop rewriting a file on the
-disk with fsync. The VM then moves to a VMM started empty (vm.receive-migration over a unix
-socket, vm.send-migration on the source):
+disk with fsync. The VM then moves to a VMM started empty (vm.receive-migration on it,
+vm.send-migration on the source), over a unix socket (case unix) or over TCP between two
+network namespaces this test creates, joined by a veth pair, one VMM in each (case tcp; traffic
+only between them; skipped without root or `ip netns`):
   - the source exits 0; the destination's console goes on with the next round: no gap, no
     repeat, no BAD page;
   - the shell answers; the known file is there with its sum;
   - the loops are stopped, the disk unmounted, the guest powered off; vmm-img check passes.
 
-Usage: linux_migrate.py VMM VMM_IMG DEFAULT_GUEST_DIR
+Usage: linux_migrate.py VMM VMM_IMG DEFAULT_GUEST_DIR [unix|tcp]
 VMM_TEST_ACCEL picks the accelerator (bt by default here; kvm skips without KVM).
 Exit 0 pass, 1 fail, 77 skip (no built guest, no static C compiler)."""
 import os
@@ -31,8 +33,10 @@ from harness import fail, require_accel, skip
 from linux_moving import (attach, boot_with_disk, check_unbroken, close_all, fail_with_tail,
                           must, read_to_end, values, wait_values)
 import linux_storage
+from netns import VethPair
 
 vmm, vmm_img, default_guest = sys.argv[1:4]
+CASE = sys.argv[4] if len(sys.argv) > 4 else "unix"
 ACCEL = os.environ.get("VMM_TEST_ACCEL", "bt")
 ROUND = re.compile(r"w=(\d+)\r?\n")
 BAD = re.compile(r"BAD page.*")
@@ -55,10 +59,12 @@ def add_memwalk(initrd, work):
         f.write(linux_storage.cpio_newc([("vmmtest/memwalk", 0o100755, data)]))
 
 
-def main():
-    require_accel() if ACCEL == "kvm" else None
+def main(net=None):
+    """net: None (a unix socket) or the VethPair whose namespaces the two VMMs run in."""
+    src_prefix = VethPair.prefix(net.ns_a) if net else ()
+    dst_prefix = VethPair.prefix(net.ns_b) if net else ()
     work, src, disk = boot_with_disk(vmm, vmm_img, default_guest, ACCEL, "MIG-DATA",
-                                     "vmm-linux-mig-", add_memwalk)
+                                     "vmm-linux-mig-", add_memwalk, run_prefix=src_prefix)
     guests = [src]
     try:
         must(src, f"printf '{KNOWN.rstrip()}\\n' > /mnt/known.txt && sync")
@@ -68,26 +74,28 @@ def main():
                   "2>/dev/null; done) & echo $! > /tmp/writer.pid")
         wait_values(src, ROUND, 10, bad=BAD)
         dserial = os.path.join(work, "dst-serial.sock")
-        dst = attach(vmm, [], work, "dst", serial=dserial, connect=False)
+        dst = attach(vmm, [], work, "dst", serial=dserial, connect=False, prefix=dst_prefix)
         guests.append(dst)
         wait_socket(dst.api_path, dst.proc)
-        listen = os.path.join(work, "mig.sock")
+        url = f"tcp:{net.addr_b}:47322" if net else "unix:" + os.path.join(work, "mig.sock")
         result = {}
 
         def receive():
             result["r"] = Api(dst.api_path).put(
-                "vm.receive-migration", {"receiver_url": "unix:" + listen,
+                "vm.receive-migration", {"receiver_url": url,
                                          "set": [f"serial.path={dserial}"]}, timeout=900)
 
         t = threading.Thread(target=receive)
         t.start()
+        # The destination says so once it listens (on either kind of socket).
         deadline = time.monotonic() + 30
-        while not os.path.exists(listen):
-            if time.monotonic() > deadline:
-                fail(f"the destination does not listen: {dst.stderr_text()[-1500:]}")
+        while "waiting for a migration" not in dst.stderr_text():
+            if time.monotonic() > deadline or not t.is_alive():
+                fail(f"the destination does not listen: {result.get('r')!r} "
+                     f"{dst.stderr_text()[-1500:]}")
             time.sleep(0.02)
         t1 = time.monotonic()
-        resp = Api(src.api_path).put("vm.send-migration", {"destination_url": "unix:" + listen},
+        resp = Api(src.api_path).put("vm.send-migration", {"destination_url": url},
                                      timeout=900)
         took = time.monotonic() - t1
         if resp.status != 204:
@@ -109,7 +117,7 @@ def main():
         dst.sock = dst._connect(60)
         wait_values(dst, ROUND, last + 10, bad=BAD)
         vals = check_unbroken(ROUND, src_text, dst, "the page walker's rounds")
-        print(f"moved in {took * 1000:.0f} ms; the walker goes on {last} -> {last + 1}... "
+        print(f"{CASE}: moved in {took * 1000:.0f} ms; the walker goes on {last} -> {last + 1}... "
               f"{vals[-1]} with every page intact", flush=True)
         if must(dst, "md5sum /mnt/known.txt").split() != known_sum.split():
             fail("the file written before the migration changed")
@@ -131,4 +139,11 @@ def main():
         close_all(guests)
 
 
-main()
+require_accel() if ACCEL == "kvm" else None
+if CASE == "unix":
+    main()
+elif CASE == "tcp":
+    with VethPair(net="10.214.8") as pair:
+        main(pair)
+else:
+    fail(f"unknown case {CASE!r} (unix or tcp)")

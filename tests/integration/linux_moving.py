@@ -23,10 +23,11 @@ def must(g, cmd, timeout=120, noise=r"[a-z]=\d+"):
     return "\n".join(ln for ln in out.splitlines() if not re.fullmatch(noise, ln))
 
 
-def boot_with_disk(vmm, vmm_img, default_guest, accel, tag, prefix, add_initrd=None):
+def boot_with_disk(vmm, vmm_img, default_guest, accel, tag, prefix, add_initrd=None,
+                   run_prefix=()):
     """Boot the guest with a 64 MiB VMDK data disk whose serial is tag, mounted at /mnt.
-    add_initrd(initrd, work) may append to the initramfs first. Returns (work folder, the
-    guest, the disk's path)."""
+    add_initrd(initrd, work) may append to the initramfs first; run_prefix: a command the vmm
+    runs under (ip netns exec NS). Returns (work folder, the guest, the disk's path)."""
     gdir = guest_dir(default_guest)
     if not gdir:
         skip(f"the default guest is not built in {default_guest} (scripts/build-guest.sh)")
@@ -44,7 +45,7 @@ def boot_with_disk(vmm, vmm_img, default_guest, accel, tag, prefix, add_initrd=N
                    cmdline="console=ttyS0 quiet no_timer_check", memory_mib=256, vmm=vmm,
                    accel=accel,
                    disks=[{"path": disk, "format": "vmdk", "bus": "virtio", "serial": tag}],
-                   api=True)
+                   api=True, prefix=run_prefix)
     try:
         t0 = time.monotonic()
         g.wait_ready(1200)
@@ -61,11 +62,11 @@ def boot_with_disk(vmm, vmm_img, default_guest, accel, tag, prefix, add_initrd=N
     return work, g, disk
 
 
-def attach(vmm, args, work, name, serial=None, connect=True):
+def attach(vmm, args, work, name, serial=None, connect=True, prefix=()):
     """`vmm run --api-socket` with args whose VM arrives running: a LinuxGuest whose shell the
     kernel already runs (no boot). serial: the console socket's path (default: in its folder,
     given with --set); connect: open the console now (else set g.sock later with
-    g._connect)."""
+    g._connect); prefix: a command the vmm runs under (ip netns exec NS)."""
     g = LinuxGuest.__new__(LinuxGuest)
     g.dir = tempfile.mkdtemp(prefix=f"vmm-{name}-", dir=work)
     g.sock_path = serial or os.path.join(g.dir, "serial.sock")
@@ -74,7 +75,8 @@ def attach(vmm, args, work, name, serial=None, connect=True):
     g.stderr_path = os.path.join(g.dir, "stderr.log")
     g.stderr_f = open(g.stderr_path, "w")
     sets = [] if serial else ["--set", f"serial.path={g.sock_path}"]
-    g.proc = subprocess.Popen([vmm, "run", "--api-socket", g.api_path] + args + sets,
+    g.proc = subprocess.Popen(list(prefix) + [vmm, "run", "--api-socket", g.api_path] + args +
+                              sets,
                               stdin=subprocess.DEVNULL, stdout=g.stderr_f, stderr=g.stderr_f,
                               start_new_session=True)
     if connect:

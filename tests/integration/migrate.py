@@ -31,6 +31,7 @@ import threading
 import time
 
 from harness import ACCEL, fail, require_accel, skip
+from netns import VethPair
 from snaptest import COUNT_RE, Vmm, consecutive, kill_all
 
 vmm, vmmctl, vmm_img, guests, case = sys.argv[1:6]
@@ -165,46 +166,20 @@ def case_unix():
     print("ok: unix socket migration")
 
 
-def sh(*cmd):
-    return subprocess.run(list(cmd), capture_output=True, text=True)
-
-
 def case_tcp():
     require_accel()
-    if os.geteuid() != 0:
-        skip("network namespaces need root")
-    tag = f"{os.getpid() % 100000}"
-    ns_a, ns_b = f"vmmmigA{tag}", f"vmmmigB{tag}"
-    if sh("ip", "netns", "add", ns_a).returncode != 0:
-        skip("cannot create a network namespace (ip netns add)")
-    try:
-        steps = [
-            ["ip", "netns", "add", ns_b],
-            ["ip", "link", "add", f"vma{tag}", "netns", ns_a, "type", "veth", "peer", "name",
-             f"vmb{tag}", "netns", ns_b],
-            ["ip", "-n", ns_a, "addr", "add", "10.214.7.1/24", "dev", f"vma{tag}"],
-            ["ip", "-n", ns_b, "addr", "add", "10.214.7.2/24", "dev", f"vmb{tag}"],
-            ["ip", "-n", ns_a, "link", "set", f"vma{tag}", "up"],
-            ["ip", "-n", ns_b, "link", "set", f"vmb{tag}", "up"],
-            ["ip", "-n", ns_a, "link", "set", "lo", "up"],
-            ["ip", "-n", ns_b, "link", "set", "lo", "up"],
-        ]
-        for s in steps:
-            r = sh(*s)
-            if r.returncode != 0:
-                skip(f"cannot set up the namespaces ({' '.join(s)}): {r.stderr.strip()}")
-        tmp = tempfile.mkdtemp(prefix="vmm-mig-")
-        src = boot_source(tmp, prefix=["ip", "netns", "exec", ns_a])
-        dst = Vmm(vmm, [], "dst", tmp, prefix=["ip", "netns", "exec", ns_b])
-        dst.wait_api()
-        migrate_and_check(tmp, src, dst, "tcp:10.214.7.2:47321", use_vmmctl=False,
-                          what="tcp")
-        dst.kill()
-        print("ok: TCP migration between two network namespaces")
-    finally:
-        kill_all()
-        sh("ip", "netns", "del", ns_a)
-        sh("ip", "netns", "del", ns_b)
+    with VethPair() as p:
+        try:
+            tmp = tempfile.mkdtemp(prefix="vmm-mig-")
+            src = boot_source(tmp, prefix=p.prefix(p.ns_a))
+            dst = Vmm(vmm, [], "dst", tmp, prefix=p.prefix(p.ns_b))
+            dst.wait_api()
+            migrate_and_check(tmp, src, dst, f"tcp:{p.addr_b}:47321", use_vmmctl=False,
+                              what="tcp")
+            dst.kill()
+            print("ok: TCP migration between two network namespaces")
+        finally:
+            kill_all()
 
 
 class FakePeer:
