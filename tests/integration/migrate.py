@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 
-from harness import ACCEL, fail, require_accel, skip
+from harness import ACCEL, fail, require_accel
 from netns import VethPair
 from snaptest import COUNT_RE, Vmm, consecutive, kill_all
 
