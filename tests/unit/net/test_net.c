@@ -101,13 +101,21 @@ static void attach(struct net_backend *be, struct peer *p)
 	net_backend_set_peer(be, &np);
 }
 
+static s64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (s64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Poll the back end (as the main loop would) until cond holds or ms pass. */
 static bool poll_until(struct net_backend *be, bool (*cond)(const struct peer *), struct peer *p,
 		       int ms)
 {
 	struct pollfd pfd = { .fd = net_backend_fd(be), .events = POLLIN };
 
-	for (int waited = 0; waited < ms; waited += 10) {
+	for (s64 end = now_ms() + ms; now_ms() < end;) {
 		if (poll(&pfd, 1, 10) > 0) {
 			pthread_mutex_lock(&dev_lock);
 			p->polling = true;
@@ -493,6 +501,27 @@ static void make_tap(const char *name, int flags)
 	close(s);
 }
 
+/*
+ * Wait until the kernel has the interface running: its carrier comes up when the back end
+ * attaches, but the kernel's link watcher gives it a queue discipline only later (before
+ * that, frames sent to it are dropped), and sets IFF_RUNNING in the same step.
+ */
+static void wait_running(const char *name)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(s >= 0);
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	for (s64 end = now_ms() + 10000; now_ms() < end; usleep(1000)) {
+		assert_int_equal(ioctl(s, SIOCGIFFLAGS, &ifr), 0);
+		if (ifr.ifr_flags & IFF_RUNNING)
+			break;
+	}
+	close(s);
+	assert_true(ifr.ifr_flags & IFF_RUNNING);
+}
+
 static int packet_socket(const char *ifname)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
@@ -556,6 +585,7 @@ static void test_tap_frames_both_ways(void **state)
 	assert_int_equal(net_backend_vnet_hdr_len(be), 10);
 	assert_true(net_backend_caps(be) & NET_CAP_TSO4);
 	attach(be, &p);
+	wait_running("vmmtap0");
 	ps = packet_socket("vmmtap0");
 	/* guest -> host: what the device sends appears on the interface */
 	arp_request(b, 0x0a000202);
