@@ -143,6 +143,14 @@ static void vnet_sync_rx_caps(struct virtio_net *n)
 	n->rx_caps = net_backend_set_rx_caps(n->be, caps);
 }
 
+/* Whether vnet_rx_header completes the frame's checksum itself (and so writes the frame). */
+static bool vnet_rx_fills_csum(const struct virtio_net *n, const struct net_hdr *in)
+{
+	return in && (in->flags & NET_HDR_F_NEEDS_CSUM) &&
+	       (in->gso_type & ~NET_HDR_GSO_ECN) == NET_HDR_GSO_NONE &&
+	       !virtio_has_feature(&n->vd, VIRTIO_NET_F_GUEST_CSUM);
+}
+
 /*
  * The header the guest gets, from the back end's metadata and what was negotiated. false:
  * the frame asks for something the guest cannot take (GSO it did not accept); a checksum it
@@ -299,8 +307,12 @@ static int vnet_receive(void *opaque, unsigned q, const struct net_hdr *hdr,
 		n->stats.rx_dropped++;
 		return -ENETDOWN;
 	}
+	/*
+	 * The frame is read in place when it comes in one piece, unless its checksum must be
+	 * completed here (the guest did not accept partial checksums): then in n->buf.
+	 */
 	frame = iov[0].iov_base;
-	if (iovcnt != 1 || (hdr && (hdr->flags & NET_HDR_F_NEEDS_CSUM))) {
+	if (iovcnt != 1 || vnet_rx_fills_csum(n, hdr)) {
 		vq_iov_to_buf(iov, iovcnt, 0, n->buf, len); /* linear, and writable */
 		frame = n->buf;
 	}
