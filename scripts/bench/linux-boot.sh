@@ -13,6 +13,8 @@
 #   VMM_GUEST_DIR=   the default guest (default <BUILD>/guest; scripts/build-guest.sh makes it)
 #   KERNEL=          cloud (default) or generic: which of the guest's Debian kernels
 #   VMM_BT_ENGINE=   jit (the default) or interpreter; VMM_BT_JIT_THRESHOLD= (default 16)
+#   VMM_B=           another vmm binary (e.g. build-lto/src/vmm/vmm) booted in the same
+#                    interleaving: an A/B of a change or a build option, medians and ratio
 #   ACCEL=           our accelerator (default bt), VCPUS= (default 1), TIMEOUT= seconds (600);
 #                    ACCEL=kvm needs hardware-assisted KVM (on kvm_pvm, a software-only KVM
 #                    about 5000x slower, the ratio would measure PVM: refused)
@@ -37,6 +39,10 @@ if [ "${ACCEL:-bt}" = kvm ] && "$vmm" host-info | grep -q '^hardware assist: no'
 fi
 command -v qemu-system-x86_64 >/dev/null || { echo "missing qemu-system-x86_64" >&2; exit 1; }
 export PYTHONDONTWRITEBYTECODE=1
+if [ -n "${VMM_B:-}" ]; then
+	VMM_B=$(realpath "$VMM_B") && [ -x "$VMM_B" ] || { echo "linux-boot: VMM_B is not a program" >&2; exit 2; }
+	export VMM_B
+fi
 exec python3 - "$root/tests/integration" "$vmm" "$guest" "$runs" "${ACCEL:-bt}" "${VCPUS:-1}" \
 	"${TIMEOUT:-600}" "$kernel" <<'PY'
 import os, statistics, sys, time
@@ -73,10 +79,15 @@ def rss_beyond_ram(pid):
     return total - ram[0][1]
 
 
+vmm_b = os.environ.get("VMM_B")
+engines = ("vmm", "qemu") + (("vmm_b",) if vmm_b else ())
+
+
 def boot(engine):
     t0 = time.monotonic()
     g = LinuxGuest(kernel, initrd, cmdline=cmdline, vcpus=vcpus, memory_mib=memory_mib,
-                   engine=engine, vmm=vmm, accel=accel)
+                   engine="qemu" if engine == "qemu" else "vmm",
+                   vmm=vmm_b if engine == "vmm_b" else vmm, accel=accel)
     try:
         g.wait_marker(timeout)
         t = time.monotonic() - t0
@@ -89,11 +100,12 @@ def boot(engine):
         g.close()
 
 
-times = {"vmm": [], "qemu": []}
-rss = {"vmm": [], "qemu": []}
-names = {"vmm": f"vmm (accel {accel})", "qemu": "qemu-system-x86_64 -accel tcg"}
+times = {e: [] for e in engines}
+rss = {e: [] for e in engines}
+names = {"vmm": f"vmm (accel {accel})", "qemu": "qemu-system-x86_64 -accel tcg",
+         "vmm_b": f"VMM_B {vmm_b} (accel {accel})"}
 for i in range(runs):
-    for engine in ("vmm", "qemu"):
+    for engine in engines:
         try:
             t, r = boot(engine)
         except GuestError as e:
@@ -106,11 +118,13 @@ for i in range(runs):
               (f", {r / 1024:.1f} MiB resident beyond guest RAM" if r is not None else ""),
               flush=True)
 med = {e: statistics.median(v) for e, v in times.items()}
-for e in ("vmm", "qemu"):
+for e in engines:
     print(f"median {names[e]}: {med[e]:.2f} s over {runs} runs")
 print(f"kernel {sys.argv[8]}, {vcpus} vCPU(s), engine {os.environ.get('VMM_BT_ENGINE', 'jit')}")
 print(f"ratio ours/qemu (medians): {med['vmm'] / med['qemu']:.2f} (goal <= 0.7)")
-for e in ("vmm", "qemu"):
+if vmm_b:
+    print(f"ratio VMM_B/ours (medians): {med['vmm_b'] / med['vmm']:.2f} (< 1: VMM_B is faster)")
+for e in engines:
     if rss[e]:
         print(f"resident beyond guest RAM, {names[e]}: {statistics.median(rss[e]) / 1024:.1f} MiB "
               f"(median)")
