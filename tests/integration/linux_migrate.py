@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 
-from api_client import Api, wait_socket
+from api_client import Api, ApiError, wait_listening, wait_socket
 from guest_shell import GuestError
 from harness import fail, require_accel, skip
 from linux_moving import (attach, boot_with_disk, check_unbroken, close_all, fail_with_tail,
@@ -81,11 +81,10 @@ def main():
 
         t = threading.Thread(target=receive)
         t.start()
-        deadline = time.monotonic() + 30
-        while not os.path.exists(listen):
-            if time.monotonic() > deadline:
-                fail(f"the destination does not listen: {dst.stderr_text()[-1500:]}")
-            time.sleep(0.02)
+        try:
+            wait_listening(listen, dst.proc)
+        except ApiError as e:
+            fail(f"the destination does not listen: {e}\n{dst.stderr_text()[-1500:]}")
         t1 = time.monotonic()
         resp = Api(src.api_path).put("vm.send-migration", {"destination_url": "unix:" + listen},
                                      timeout=900)

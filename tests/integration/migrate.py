@@ -16,7 +16,8 @@ usage: migrate.py VMM VMMCTL VMM_IMG GUEST_DIR CASE
              listening; a peer that speaks another protocol version; a peer that hangs up
              in the middle of the pages; a peer that takes everything and then refuses the
              state (the source had paused and let go of its disk: it resumes); and on the
-             destination: a stream that is not a migration, receive-migration on a VMM that
+             destination: a live socket at the listening path (refused, kept), a stale one
+             (replaced), a stream that is not a migration, receive-migration on a VMM that
              has a VM, bad URLs and bodies
 
 VMM_TEST_ACCEL picks the accelerator (kvm cases skip without KVM)."""
@@ -30,6 +31,7 @@ import tempfile
 import threading
 import time
 
+import api_client
 from harness import ACCEL, fail, require_accel, skip
 from snaptest import COUNT_RE, Vmm, consecutive, kill_all
 
@@ -83,12 +85,16 @@ def receive(dst, url, result, sets):
                               timeout=300)
 
 
-def wait_listening(dst, path=None, port_ns=None):
+def wait_listening(dst, path=None):
+    """Until dst listens: on path (its socket file), or on TCP (its log says so)."""
+    if path:
+        try:
+            return api_client.wait_listening(path, dst.proc)
+        except api_client.ApiError as e:
+            fail(f"the destination does not listen: {e}\n{dst.stderr()}")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if path and os.path.exists(path):
-            return
-        if not path and "waiting for a migration" in dst.stderr():
+        if "waiting for a migration" in dst.stderr():
             return
         time.sleep(0.02)
     fail(f"the destination does not listen\n{dst.stderr()}")
@@ -334,11 +340,27 @@ def case_refusals():
                  {"receiver_url": "unix:/x", "set": "serial.path=/y"}):
         r = dst.api.put("vm.receive-migration", body)
         check(r.status == 400, f"receive-migration {body}: {r!r}")
+    # A live socket at the path is another process's: refused and left alone.
     listen = os.path.join(tmp, "in.sock")
+    live = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    live.bind(listen)
+    live.listen(1)
+    r = dst.api.put("vm.receive-migration", {"receiver_url": "unix:" + listen})
+    check(r.status >= 400 and "another process serves this socket" in r.body.decode(),
+          f"receive-migration on a live socket: {r!r}")
+    check(os.path.exists(listen), "the live socket was removed")
+    live.close()
+    print(f"a live socket at the path: refused ({r.json()['error']['desc']})")
+    # Now a stale one (nobody listens): replaced, in a private folder first.
+    old_ino = os.lstat(listen).st_ino
     result = {}
     t = threading.Thread(target=receive, args=(dst, "unix:" + listen, result, []))
     t.start()
-    wait_listening(dst, listen)
+    deadline = time.monotonic() + 30
+    while os.lstat(listen).st_ino == old_ino:  # the new socket takes the name in one step
+        check(time.monotonic() < deadline and t.is_alive(),
+              f"the stale socket was not replaced: {result.get('r')!r}\n{dst.stderr()}")
+        time.sleep(0.02)
     r = dst.api.put("vm.receive-migration", {"receiver_url": "unix:" + listen + "2"})
     check(r.status == 409, f"a second receive-migration: {r!r}")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
