@@ -1305,12 +1305,6 @@ int migrate_send(struct vmm *m, const char *url, unsigned downtime_ms, migrate_d
 	if (vm_state(vm) != VM_STATE_RUNNING && vm_state(vm) != VM_STATE_PAUSED)
 		return err_set(err, -EBUSY, "%s: cannot migrate: the VM is %s", vmm_spec(m)->name,
 			       vm_state_name(vm_state(vm)));
-	if (vm->suspended)
-		return err_set(
-			err, -EBUSY,
-			"%s: cannot migrate: the guest is in ACPI S3 (moving a sleeping guest "
-			"is not built; a snapshot of it is); wake it first",
-			vmm_spec(m)->name);
 	if (downtime_ms == 0 || downtime_ms > MIGRATE_DOWNTIME_MS_MAX)
 		return err_set(err, -EINVAL, "downtime_ms: %u is not 1 to %u", downtime_ms,
 			       MIGRATE_DOWNTIME_MS_MAX);
