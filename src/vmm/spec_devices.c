@@ -443,6 +443,25 @@ static void spec_parse_nic_net(struct spec_ctx *c, const char *kpath, const json
 	n->net_prefix = (unsigned)len;
 }
 
+/* A forward's explicit guest address must be on the NIC's network (its DHCP hands out .15). */
+static void spec_check_hostfwd_net(struct spec_ctx *c, const char *ipath, const struct nic_spec *n)
+{
+	u32 mask = 0xffffffffu << (32 - n->net_prefix);
+	char kpath[SPEC_PATH_LEN + 24]; /* ipath, ".hostfwd[", k, "]" */
+
+	for (unsigned k = 0; k < n->nr_hostfwd; k++) {
+		u32 g = n->hostfwd[k].guest_addr;
+
+		if (!g || (g & mask) == n->net)
+			continue;
+		snprintf(kpath, sizeof(kpath), "%s.hostfwd[%u]", ipath, k);
+		spec_err(c, kpath,
+			 "guest address %u.%u.%u.%u is not on the NIC's network %u.%u.%u.%u/%u",
+			 g >> 24, g >> 16 & 255, g >> 8 & 255, g & 255, n->net >> 24,
+			 n->net >> 16 & 255, n->net >> 8 & 255, n->net & 255, n->net_prefix);
+	}
+}
+
 /* The keys that belong to one back end or model. */
 static void spec_check_nic_keys(struct spec_ctx *c, const json_t *o, const char *ipath,
 				struct nic_spec *n)
@@ -613,6 +632,8 @@ void spec_parse_nics(struct spec_ctx *c, const struct json_t *root, struct vm_sp
 			n->net = 0x0a000000u | (u32)(2 + i) << 8;
 			n->net_prefix = 24;
 		}
+		if (n->backend == NIC_BACKEND_USER)
+			spec_check_hostfwd_net(c, ipath, n);
 	}
 	spec_assign_macs(c, s);
 	spec_check_nic_slots(c, s);

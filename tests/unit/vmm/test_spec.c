@@ -501,11 +501,13 @@ static void test_nics(void **state)
 	assert_int_equal(f->spec.nics[3].net, 0x0a000500);
 	assert_int_equal(f->spec.nics[4].net, 0xc0a84000);
 	assert_int_equal(f->spec.nics[4].net_prefix, 18);
-	assert_int_equal(parse(f, MIN_LINUX ", \"nics\": [{\"net\": \"10.0.3.1/24\"}, "
-					    "{\"net\": \"10.0.3.0/25\"}, {\"net\": \"10.0.3.0\"}, "
-					    "{\"net\": \"10.0.3/24\"}, {\"net\": 5}, "
-					    "{\"backend\": \"tap\", \"tap\": \"t0\", "
-					    "\"net\": \"10.0.3.0/24\"}]}"),
+	assert_int_equal(parse(f,
+			       MIN_LINUX ", \"nics\": [{\"net\": \"10.0.3.1/24\"}, "
+					 "{\"net\": \"10.0.3.0/25\"}, {\"net\": \"10.0.3.0\"}, "
+					 "{\"net\": \"10.0.3/24\"}, {\"net\": 5}, "
+					 "{\"backend\": \"tap\", \"tap\": \"t0\", "
+					 "\"net\": \"10.0.3.0/24\"}, {\"hostfwd\": "
+					 "[\"::2222-10.0.8.15:22\", \"::2223-10.0.2.15:22\"]}]}"),
 			 -EINVAL);
 	assert_diags(&f->d,
 		     "nics[0].net: 10.0.3.1/24 has host bits set: the network is 10.0.3.0/24\n"
@@ -513,7 +515,9 @@ static void test_nics(void **state)
 		     "nics[2].net: expected a network like \"10.0.3.0/24\", got \"10.0.3.0\"\n"
 		     "nics[3].net: expected a network like \"10.0.3.0/24\", got \"10.0.3/24\"\n"
 		     "nics[4].net: expected a string, got an integer\n"
-		     "nics[5].net: only valid with backend \"user\"\n");
+		     "nics[5].net: only valid with backend \"user\"\n"
+		     "nics[6].hostfwd[1]: guest address 10.0.2.15 is not on the NIC's network "
+		     "10.0.8.0/24\n");
 	(void)mac56;
 }
 
