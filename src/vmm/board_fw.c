@@ -474,6 +474,12 @@ err_free:
 	return ret;
 }
 
+const u8 *board_fw_vars(const struct board_fw *f, u64 *size)
+{
+	*size = f && f->vars_flash ? f->vars_size : 0;
+	return f && f->vars_flash ? f->vars : NULL;
+}
+
 void board_fw_destroy(struct board_fw *f)
 {
 	if (!f)

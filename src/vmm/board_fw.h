@@ -9,6 +9,7 @@
 #define VMM_BOARD_FW_H
 
 #include "vmm/base/err.h"
+#include "vmm/base/types.h"
 
 struct vm;
 struct acpi_config;
@@ -29,5 +30,11 @@ struct board_fw_config {
 MUST_CHECK int board_fw_create(struct vm *vm, const struct board_fw_config *cfg,
 			       struct board_fw **out, struct err *err);
 void board_fw_destroy(struct board_fw *f);
+/*
+ * The variable store (boot.firmware_vars) as the flash holds it, the file's contents (every
+ * change is written through): *size bytes, or NULL without a store (f may be NULL). Read it
+ * only while no vCPU runs (a snapshot of the paused VM).
+ */
+const u8 *board_fw_vars(const struct board_fw *f, u64 *size);
 
 #endif

@@ -60,6 +60,10 @@ static int board_nic_user(struct board_nic *nic, const struct nic_spec *ns, stru
 				      .dns = ns->dns,
 				      .restrict_out = ns->restrict_out,
 				      .mtu = ns->mtu,
+				      .net = ns->net,
+				      .mask = ns->net_prefix ?
+						      0xffffffffu << (32 - ns->net_prefix) :
+						      0,
 				      .hostname = nic->owner->vm->spec->name,
 				      .fwd = fwd,
 				      .nr_fwd = ns->nr_hostfwd,

@@ -120,6 +120,11 @@ struct board_disks *board_pc_disks(struct board_pc *b)
 	return b->disks;
 }
 
+struct board_fw *board_pc_fw(struct board_pc *b)
+{
+	return b->fw;
+}
+
 void board_pc_msi(struct board_pc *b, u64 addr, u32 data)
 {
 	if (b->irqchip)

@@ -29,6 +29,7 @@ struct vm_spec;
 struct board_pc;
 struct board_irqchip;
 struct board_disks;
+struct board_fw;
 struct loop;
 struct vcpu_hooks;
 struct nic_spec;
@@ -53,6 +54,8 @@ struct irq_line board_pc_gsi_line(struct vm *vm, unsigned gsi);
 struct board_irqchip *board_pc_irqchip(struct board_pc *b);
 /* The board's disks (board_disks.h), in spec order. */
 struct board_disks *board_pc_disks(struct board_pc *b);
+/* What the board gives firmware (board_fw.h), or NULL without boot.firmware. */
+struct board_fw *board_pc_fw(struct board_pc *b);
 /* A message-signalled interrupt for the userspace irqchip (platform.msi). Device lock held. */
 void board_pc_msi(struct board_pc *b, u64 addr, u32 data);
 

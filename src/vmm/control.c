@@ -19,6 +19,7 @@
 #include "vmm/base/log.h"
 #include "vmm/http.h"
 #include "vmm/loop.h"
+#include "vmm/unix_sock.h"
 #include "vmm/vmm.h"
 
 #include <errno.h>
@@ -29,8 +30,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define CONTROL_MAX_INPUT (HTTP_MAX_HEADER_BYTES + HTTP_MAX_BODY_BYTES)
@@ -81,6 +80,7 @@ struct control {
 	struct loop *loop;
 	char *path;
 	int listen_fd;
+	struct unix_sock sock; /* listen_fd's socket file at path */
 	struct control_endpoint *eps;
 	unsigned nr_eps, cap_eps;
 	struct control_conn *conns;
@@ -743,60 +743,17 @@ static void control_on_accept(void *opaque, int fd, u32 events)
 
 /* ------------------------------------------------------------------- the socket */
 
-/* A file at path: a socket nobody listens on is stale (removed); anything else is an error. */
-static int control_clear_path(const char *path, struct err *err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : err_set(err, -errno, "%s: %s", path, strerror(errno));
-	if (!S_ISSOCK(st.st_mode))
-		return err_set(err, -EEXIST, "%s: exists and is not a socket; not replacing it",
-			       path);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return err_set(err, -errno, "socket: %s", strerror(errno));
-	ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (ret == 0)
-		return err_set(err, -EADDRINUSE, "%s: another process serves this socket", path);
-	if (unlink(path) < 0)
-		return err_set(err, -errno, "%s: cannot remove the stale socket: %s", path,
-			       strerror(errno));
-	log_info("api: %s: removed a stale socket", path);
-	return 0;
-}
-
+/* The listening socket at c->path, made as every local socket is (vmm/unix_sock.h). */
 static int control_listen(struct control *c, struct err *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old;
-	int ret;
+	int ret = unix_sock_listen(c->path, "api", CONTROL_MAX_CLIENTS, &c->sock, err);
 
-	if (strlen(c->path) >= sizeof(sa.sun_path))
-		return err_set(err, -ENAMETOOLONG,
-			       "%s: longer than a unix socket path may be (%zu)", c->path,
-			       sizeof(sa.sun_path) - 1);
-	ret = control_clear_path(c->path, err);
 	if (ret < 0)
 		return ret;
-	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
-	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->listen_fd < 0)
-		return err_set(err, -errno, "socket: %s", strerror(errno));
-	old = umask(0177); /* the socket file is created 0600: the owner only */
-	ret = bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (ret < 0)
-		return err_set(err, -errno, "%s: bind: %s", c->path, strerror(errno));
-	if (chmod(c->path, 0600) < 0 || listen(c->listen_fd, CONTROL_MAX_CLIENTS) < 0)
-		return err_set(err, -errno, "%s: %s", c->path, strerror(errno));
+	c->listen_fd = c->sock.fd;
 	ret = loop_add(c->loop, c->listen_fd, EPOLLIN, control_on_accept, c);
 	if (ret < 0)
-		return err_set(err, ret, "%s: cannot watch it: %s", c->path, strerror(-ret));
+		return err_set(err, ret, "api: %s: cannot watch it: %s", c->path, strerror(-ret));
 	return 0;
 }
 
@@ -845,7 +802,7 @@ void control_destroy(struct control *c)
 	if (c->listen_fd >= 0) {
 		loop_del(c->loop, c->listen_fd);
 		close(c->listen_fd);
-		unlink(c->path);
+		unix_sock_unlink(&c->sock, c->path);
 	}
 	free(c->eps);
 	free(c->path);

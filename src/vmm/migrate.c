@@ -27,6 +27,7 @@
 #include "vmm/snapshot.h"
 #include "vmm/spec.h"
 #include "vmm/state.h"
+#include "vmm/unix_sock.h"
 #include "vmm/vm.h"
 #include "vmm/vm_state.h"
 #include "vmm/vmm.h"
@@ -81,6 +82,12 @@ struct mig_addr {
 	socklen_t len;
 	char text[128]; /* for messages */
 };
+
+/* A unix: address's path. */
+static const char *mig_unix_path(const struct mig_addr *a)
+{
+	return ((const struct sockaddr_un *)&a->sa)->sun_path;
+}
 
 /* The step the worker asked the main thread for, and its answer. */
 enum mig_step {
@@ -138,7 +145,8 @@ struct mig_op {
 	char *sets[MIG_SETS_MAX];
 	unsigned nr_sets;
 	bool created;
-	char unlink_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct unix_sock sock; /* a unix: listener's socket file, removed once accepted */
+	bool sock_placed;
 };
 
 /* ------------------------------------------------------------------ DMA log */
@@ -1024,9 +1032,9 @@ static int mig_accept(struct mig_op *op, struct err *err)
 		(void)setsockopt(op->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	close(op->listen_fd);
 	op->listen_fd = -1;
-	if (op->unlink_path[0]) {
-		unlink(op->unlink_path);
-		op->unlink_path[0] = 0;
+	if (op->sock_placed) {
+		unix_sock_unlink(&op->sock, mig_unix_path(&op->addr));
+		op->sock_placed = false;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &op->t0); /* the migration starts now */
 	return 0;
@@ -1095,8 +1103,8 @@ static void mig_op_free(struct mig_op *op)
 		close(op->fd);
 	if (op->listen_fd >= 0)
 		close(op->listen_fd);
-	if (op->unlink_path[0])
-		unlink(op->unlink_path);
+	if (op->sock_placed)
+		unix_sock_unlink(&op->sock, mig_unix_path(&op->addr));
 	for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++)
 		free(op->dirty[i]);
 	for (unsigned i = 0; i < PLATFORM_MEMS_MAX; i++)
@@ -1297,12 +1305,6 @@ int migrate_send(struct vmm *m, const char *url, unsigned downtime_ms, migrate_d
 	if (vm_state(vm) != VM_STATE_RUNNING && vm_state(vm) != VM_STATE_PAUSED)
 		return err_set(err, -EBUSY, "%s: cannot migrate: the VM is %s", vmm_spec(m)->name,
 			       vm_state_name(vm_state(vm)));
-	if (vm->suspended)
-		return err_set(
-			err, -EBUSY,
-			"%s: cannot migrate: the guest is in ACPI S3 (moving a sleeping guest "
-			"is not built; a snapshot of it is); wake it first",
-			vmm_spec(m)->name);
 	if (downtime_ms == 0 || downtime_ms > MIGRATE_DOWNTIME_MS_MAX)
 		return err_set(err, -EINVAL, "downtime_ms: %u is not 1 to %u", downtime_ms,
 			       MIGRATE_DOWNTIME_MS_MAX);
@@ -1363,19 +1365,21 @@ static int mig_listen(struct mig_op *op, struct err *err)
 {
 	int one = 1, ret;
 
+	if (op->addr.sa.ss_family == AF_UNIX) {
+		/* In a private folder first, like every local socket (vmm/unix_sock.h). */
+		ret = unix_sock_listen(mig_unix_path(&op->addr), "migration", 1, &op->sock, err);
+		if (ret < 0)
+			return ret;
+		op->listen_fd = op->sock.fd;
+		op->sock_placed = true;
+		return 0;
+	}
 	op->listen_fd = socket(op->addr.sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (op->listen_fd < 0)
 		return err_set(err, -errno, "%s: socket: %s", op->addr.text, strerror(errno));
-	if (op->addr.sa.ss_family != AF_UNIX)
-		(void)setsockopt(op->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(op->listen_fd, (struct sockaddr *)&op->addr.sa, op->addr.len) < 0) {
-		ret = -errno;
-		return err_set(err, ret, "%s: cannot listen: %s", op->addr.text, strerror(-ret));
-	}
-	if (op->addr.sa.ss_family == AF_UNIX)
-		snprintf(op->unlink_path, sizeof(op->unlink_path), "%s",
-			 ((struct sockaddr_un *)&op->addr.sa)->sun_path);
-	if (listen(op->listen_fd, 1) < 0) {
+	(void)setsockopt(op->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(op->listen_fd, (struct sockaddr *)&op->addr.sa, op->addr.len) < 0 ||
+	    listen(op->listen_fd, 1) < 0) {
 		ret = -errno;
 		return err_set(err, ret, "%s: cannot listen: %s", op->addr.text, strerror(-ret));
 	}

@@ -30,6 +30,7 @@
 #include "vmdk/blockdev.h"
 #include "vmm/base/log.h"
 #include "vmm/board_disks.h"
+#include "vmm/board_fw.h"
 #include "vmm/board_pc.h"
 #include "vmm/spec.h"
 #include "vmm/state.h"
@@ -55,7 +56,7 @@
 #define SNAPSHOT_SEC_SKIPPABLE	1u
 #define SNAPSHOT_RUN_MAX	(8ull << 20) /* bytes of RAM written by one pwrite */
 #define SNAPSHOT_CONFIG_MAX	(1u << 20)
-#define SNAPSHOT_DISK_CHILD_MAX 1000 /* disk-1.vmdk ... disk-1000.vmdk */
+#define SNAPSHOT_DISK_CHILD_MAX 1000 /* disk-1.vmdk ... disk-1000.vmdk, firmware_vars-N.fd */
 #define SNAPSHOT_CANCEL_EVERY	1024 /* pages between looks at the cancel flag */
 
 /* ------------------------------------------------------------- little-endian buffers */
@@ -212,9 +213,12 @@ struct snapshot_job {
 	u64 file_size, ram_bytes;
 	char engine[16];
 	unsigned nr_vcpus;
+	u8 *vars; /* boot.firmware_vars: the store's bytes at the snapshot, or NULL */
+	u64 vars_size;
 	bool done; /* every file renamed into place */
 	int cancel;
-	char tmp[3][PATH_MAX]; /* memory, config, state: removed unless done */
+	char tmp[4]
+		[PATH_MAX]; /* memory, config, the store (with vars), state: removed unless done */
 };
 
 /* DIR: absolute, a directory without a snapshot in it, or missing in a folder that exists. */
@@ -250,27 +254,27 @@ static int snapshot_check_dir(const char *dir, struct err *err)
 }
 
 /*
- * The next free delta name for image: "disk.vmdk" -> "disk-1.vmdk", "disk-1.vmdk" ->
- * "disk-2.vmdk" (the number after the last '-' goes up), in the image's folder.
+ * The n-th name of a file made after path, in its folder, with extension ext: "disk.vmdk" ->
+ * "disk-1.vmdk", "disk-1.vmdk" -> "disk-2.vmdk" (the number after the last '-' goes up).
  */
-static int snapshot_child_name(const char *image, unsigned n, char *out, size_t cap)
+static int snapshot_child_name(const char *path, const char *ext, unsigned n, char *out, size_t cap)
 {
+	size_t len, elen = strlen(ext);
 	char stem[PATH_MAX];
-	size_t len;
 	char *dash;
 	int r;
 
-	r = snprintf(stem, sizeof(stem), "%s", image);
+	r = snprintf(stem, sizeof(stem), "%s", path);
 	if (r < 0 || (size_t)r >= sizeof(stem))
 		return -ENAMETOOLONG;
 	len = strlen(stem);
-	if (len > 5 && !strcmp(stem + len - 5, ".vmdk"))
-		stem[len - 5] = '\0';
+	if (len > elen && !strcmp(stem + len - elen, ext))
+		stem[len - elen] = '\0';
 	dash = strrchr(stem, '-');
 	if (dash && dash[1] && !strchr(dash, '/') &&
 	    strspn(dash + 1, "0123456789") == strlen(dash + 1))
 		*dash = '\0';
-	r = snprintf(out, cap, "%s-%u.vmdk", stem, n);
+	r = snprintf(out, cap, "%s-%u%s", stem, n, ext);
 	return r < 0 || (size_t)r >= cap ? -ENAMETOOLONG : 0;
 }
 
@@ -281,7 +285,7 @@ static int snapshot_freeze(struct blockdev *bd, char **child, struct err *err)
 	int ret = -EEXIST;
 
 	for (unsigned n = 1; n <= SNAPSHOT_DISK_CHILD_MAX && ret == -EEXIST; n++) {
-		if (snapshot_child_name(blockdev_path(bd), n, path, sizeof(path)) < 0)
+		if (snapshot_child_name(blockdev_path(bd), ".vmdk", n, path, sizeof(path)) < 0)
 			return err_set(err, -ENAMETOOLONG, "%s: name too long", blockdev_path(bd));
 		if (access(path, F_OK) == 0)
 			continue;
@@ -343,6 +347,40 @@ static int snapshot_freeze_disks(struct vm *vm, struct vm_spec *spec, struct err
 	return 0;
 }
 
+/*
+ * boot.firmware_vars: the store's bytes now (the VM is paused; the file holds the same, every
+ * change is written through), for SNAPSHOT_VARS in the snapshot. The VM goes on with its file.
+ */
+static int snapshot_copy_vars(struct snapshot_job *job, struct vm *vm, const struct vm_spec *spec,
+			      struct err *err)
+{
+	const u8 *vars;
+
+	if (!spec->boot.firmware_vars)
+		return 0;
+	vars = board_fw_vars(board_pc_fw(vm->board), &job->vars_size);
+	if (!vars)
+		return err_set(err, -EINVAL, "boot.firmware_vars: %s: the VM has no variable store",
+			       spec->boot.firmware_vars);
+	job->vars = malloc(job->vars_size);
+	if (!job->vars)
+		return err_set(err, -ENOMEM, "out of memory");
+	memcpy(job->vars, vars, job->vars_size);
+	return 0;
+}
+
+/* config.json: the spec, its variable store the snapshot's copy (relative: in the snapshot). */
+static char *snapshot_config_json(const struct snapshot_job *job, struct vm_spec *spec)
+{
+	char *vars = spec->boot.firmware_vars, *json;
+
+	if (job->vars)
+		spec->boot.firmware_vars = (char *)SNAPSHOT_VARS;
+	json = spec_to_json(spec);
+	spec->boot.firmware_vars = vars;
+	return json;
+}
+
 int snapshot_prepare(struct vm *vm, struct vm_spec *spec, const char *dir,
 		     struct snapshot_job **out, struct err *err)
 {
@@ -388,7 +426,8 @@ int snapshot_prepare(struct vm *vm, struct vm_spec *spec, const char *dir,
 	}
 	if (snapshot_path(job->tmp[0], PATH_MAX, dir, "." SNAPSHOT_MEMORY ".tmp") < 0 ||
 	    snapshot_path(job->tmp[1], PATH_MAX, dir, "." SNAPSHOT_CONFIG ".tmp") < 0 ||
-	    snapshot_path(job->tmp[2], PATH_MAX, dir, "." SNAPSHOT_STATE ".tmp") < 0) {
+	    snapshot_path(job->tmp[2], PATH_MAX, dir, "." SNAPSHOT_VARS ".tmp") < 0 ||
+	    snapshot_path(job->tmp[3], PATH_MAX, dir, "." SNAPSHOT_STATE ".tmp") < 0) {
 		ret = err_set(err, -ENAMETOOLONG, "%s: path too long", dir);
 		goto err_free;
 	}
@@ -396,7 +435,10 @@ int snapshot_prepare(struct vm *vm, struct vm_spec *spec, const char *dir,
 	ret = vm_state_save(vm, &job->devices, err);
 	if (ret < 0)
 		goto err_free;
-	job->config = spec_to_json(spec);
+	ret = snapshot_copy_vars(job, vm, spec, err);
+	if (ret < 0)
+		goto err_free;
+	job->config = snapshot_config_json(job, spec);
 	if (!job->config) {
 		ret = err_set(err, -ENOMEM, "out of memory");
 		goto err_free;
@@ -561,7 +603,8 @@ static int snapshot_build_state(struct snapshot_job *job, u64 data_bytes, struct
 int snapshot_write(struct snapshot_job *job, struct snapshot_mem_stats *stats, struct err *err)
 {
 	struct snapshot_buf w = { 0 };
-	static const char *const names[] = { SNAPSHOT_MEMORY, SNAPSHOT_CONFIG, SNAPSHOT_STATE };
+	static const char *const names[] = { SNAPSHOT_MEMORY, SNAPSHOT_CONFIG, SNAPSHOT_VARS,
+					     SNAPSHOT_STATE };
 	struct timespec t0, t1;
 	u64 data_bytes = 0;
 	int ret;
@@ -573,18 +616,22 @@ int snapshot_write(struct snapshot_job *job, struct snapshot_mem_stats *stats, s
 	ret = snapshot_write_memory(job, &data_bytes, err);
 	if (ret == 0)
 		ret = snapshot_write_file(job->tmp[1], job->config, strlen(job->config), err);
+	if (ret == 0 && job->vars)
+		ret = snapshot_write_file(job->tmp[2], job->vars, job->vars_size, err);
 	if (ret == 0) {
 		ret = snapshot_build_state(job, data_bytes, &w);
 		if (ret < 0)
 			err_set(err, ret, "out of memory");
 	}
 	if (ret == 0)
-		ret = snapshot_write_file(job->tmp[2], w.b.data, w.b.len, err);
+		ret = snapshot_write_file(job->tmp[3], w.b.data, w.b.len, err);
 	state_buf_free(&w.b);
 	/* The state file last: a directory with one holds a whole snapshot. */
-	for (unsigned i = 0; ret == 0 && i < 3; i++) {
+	for (unsigned i = 0; ret == 0 && i < 4; i++) {
 		char final[PATH_MAX];
 
+		if (i == 2 && !job->vars)
+			continue;
 		if (snapshot_path(final, sizeof(final), job->dir, names[i]) < 0 ||
 		    rename(job->tmp[i], final) < 0)
 			ret = err_set(err, -errno, "%s: cannot rename %s: %s", job->dir, names[i],
@@ -607,10 +654,11 @@ void snapshot_job_free(struct snapshot_job *job)
 {
 	if (!job)
 		return;
-	for (unsigned i = 0; i < 3 && !job->done; i++)
+	for (unsigned i = 0; i < 4 && !job->done; i++)
 		if (job->tmp[i][0])
 			unlink(job->tmp[i]);
 	free(job->config);
+	free(job->vars);
 	state_buf_free(&job->devices);
 	free(job);
 }
@@ -1022,6 +1070,98 @@ int snapshot_restore_disks(struct vm_spec *spec, char **created, struct err *err
 			return err_set(err, -ENOMEM, "out of memory");
 	}
 	return 0;
+}
+
+/* The store at path, whole: a regular file of at most SPEC_FLASH_MAX bytes. */
+static int snapshot_read_vars(const char *path, u8 **out, size_t *len, struct err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), ret;
+	struct stat st;
+
+	*out = NULL;
+	if (fd < 0)
+		return err_set(err, -errno, "boot.firmware_vars: cannot open %s: %s", path,
+			       strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (u64)st.st_size > SPEC_FLASH_MAX) {
+		ret = err_set(err, -EINVAL, "boot.firmware_vars: %s is not a variable store", path);
+		goto out;
+	}
+	*len = (size_t)st.st_size;
+	*out = malloc(*len);
+	ret = *out ? snapshot_read_all(fd, *out, *len, 0) : -ENOMEM;
+	if (ret < 0)
+		err_set(err, ret, "boot.firmware_vars: cannot read %s: %s", path, strerror(-ret));
+out:
+	close(fd);
+	return ret;
+}
+
+int snapshot_restore_vars(struct vm_spec *spec, char **created, struct err *err)
+{
+	const char *from = spec->boot.firmware_vars, *ext;
+	char path[PATH_MAX];
+	size_t len = 0;
+	u8 *data;
+	int ret, fd = -1;
+
+	*created = NULL;
+	if (!from)
+		return 0;
+	ret = snapshot_read_vars(from, &data, &len, err);
+	if (ret < 0)
+		return ret;
+	ext = strrchr(from, '.');
+	if (!ext || strchr(ext, '/'))
+		ext = "";
+	for (unsigned n = 1; n <= SNAPSHOT_DISK_CHILD_MAX && fd < 0; n++) {
+		if (snapshot_child_name(from, ext, n, path, sizeof(path)) < 0) {
+			ret = err_set(err, -ENAMETOOLONG, "boot.firmware_vars: %s: name too long",
+				      from);
+			goto out;
+		}
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0 && errno != EEXIST) {
+			ret = err_set(err, -errno, "boot.firmware_vars: cannot create %s: %s", path,
+				      strerror(errno));
+			goto out;
+		}
+	}
+	if (fd < 0) {
+		ret = err_set(err, -EEXIST, "boot.firmware_vars: %s: no free name for a copy",
+			      from);
+		goto out;
+	}
+	ret = snapshot_write_all(fd, data, len, 0);
+	if (ret == 0 && fsync(fd) < 0)
+		ret = -errno;
+	close(fd);
+	if (ret < 0) {
+		unlink(path);
+		err_set(err, ret, "boot.firmware_vars: cannot write %s: %s", path, strerror(-ret));
+		goto out;
+	}
+	*created = strdup(path);
+	if (!*created) {
+		unlink(path);
+		ret = err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	log_info("boot.firmware_vars: the restored VM writes to %s, a copy of %s (which stays as "
+		 "the snapshot left it)",
+		 path, from);
+	free(spec->boot.firmware_vars);
+	spec->boot.firmware_vars = strdup(path);
+	if (!spec->boot.firmware_vars) {
+		spec->boot.firmware_vars = NULL;
+		unlink(path);
+		free(*created);
+		*created = NULL;
+		ret = err_set(err, -ENOMEM, "out of memory");
+	}
+out:
+	free(data);
+	return ret;
 }
 
 /* Read the memory file's data extents of one region into RAM. */

@@ -26,7 +26,8 @@
  *
  * Restoring: snapshot_open reads and checks the state file (hostile input: every refusal says
  * what is wrong), snapshot_restore_disks gives the spec parsed from config.json its new delta
- * children, and snapshot_restore loads RAM and the state into a VM created from that spec.
+ * children and snapshot_restore_vars its own copy of the variable store, and snapshot_restore
+ * loads RAM and the state into a VM created from that spec.
  */
 #ifndef VMM_SNAPSHOT_H
 #define VMM_SNAPSHOT_H
@@ -44,9 +45,10 @@ struct gmem;
 #define SNAPSHOT_CONFIG	     "config.json"
 #define SNAPSHOT_STATE	     "state"
 #define SNAPSHOT_MEMORY	     "memory"
-#define SNAPSHOT_MAGIC	     "VMMSNAP" /* and a NUL: 8 bytes */
-#define SNAPSHOT_FORMAT	     2u	       /* the state file's format version this VMM writes */
-#define SNAPSHOT_FORMAT_MIN  1u	       /* ... and the oldest it reads */
+#define SNAPSHOT_VARS	     "firmware_vars.fd" /* the variable store, as config.json names it */
+#define SNAPSHOT_MAGIC	     "VMMSNAP"		/* and a NUL: 8 bytes */
+#define SNAPSHOT_FORMAT	     2u /* the state file's format version this VMM writes */
+#define SNAPSHOT_FORMAT_MIN  1u /* ... and the oldest it reads */
 #define SNAPSHOT_PAGE	     4096u
 #define SNAPSHOT_STATE_MAX   (256u << 20) /* a state file larger than this is refused */
 #define SNAPSHOT_MAX_REGIONS 8
@@ -110,6 +112,13 @@ const char *snapshot_engine(const struct snapshot *s);
  * thread, before the VM exists.
  */
 MUST_CHECK int snapshot_restore_disks(struct vm_spec *spec, char **created, struct err *err);
+/*
+ * The spec's boot.firmware_vars (the snapshot's copy of the store, SNAPSHOT_VARS, which stays
+ * as the snapshot left it) is copied to the next free name next to it ("firmware_vars-1.fd",
+ * "-2", ...), created 0600, which the restored VM then uses: *created a copy of its path, for
+ * the caller to remove if the restore fails, or NULL without a store. Main thread.
+ */
+MUST_CHECK int snapshot_restore_vars(struct vm_spec *spec, char **created, struct err *err);
 
 /*
  * Load the snapshot into vm, Created from the spec of snapshot_restore_disks: its RAM must have

@@ -212,7 +212,7 @@ int snapshot_restore_vm(struct vmm *m, const char *dir, const char *const *sets,
 	struct vm_spec spec = { 0 };
 	struct snapshot *s = NULL;
 	char msg[200], name[SPEC_NAME_MAX + 1];
-	char **created = NULL;
+	char **created = NULL, *vars_copy = NULL;
 	unsigned nr_created = 0;
 	int ret;
 
@@ -227,6 +227,8 @@ int snapshot_restore_vm(struct vmm *m, const char *dir, const char *const *sets,
 		ret = created ? snapshot_restore_disks(&spec, created, err) :
 				err_set(err, -ENOMEM, "out of memory");
 	}
+	if (ret == 0)
+		ret = snapshot_restore_vars(&spec, &vars_copy, err);
 	if (ret < 0)
 		goto out;
 	snprintf(name, sizeof(name), "%s", spec.name);
@@ -256,6 +258,9 @@ out:
 		free(created[i]);
 	}
 	free(created);
+	if (ret < 0 && vars_copy)
+		unlink(vars_copy); /* the VM never ran on it */
+	free(vars_copy);
 	spec_free(&spec);
 	snapshot_close(s);
 	return ret;

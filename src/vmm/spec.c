@@ -210,8 +210,9 @@ static const char *const spec_debug_keys[] = {
 };
 static const char *const spec_disk_keys[] = { "path",	"format", "bus",	"readonly", "cache",
 					      "serial", "cdrom",  "boot_index", NULL };
-static const char *const spec_nic_keys[] = { "backend", "model",   "mac", "tap",      "queues",
-					     "mtu",	"hostfwd", "dns", "restrict", NULL };
+static const char *const spec_nic_keys[] = { "backend", "model",    "mac", "tap",
+					     "queues",	"mtu",	    "net", "hostfwd",
+					     "dns",	"restrict", NULL };
 static const char *const spec_display_keys[] = { "type", "listen", "rom", "vram_mib", NULL };
 static const char *const spec_control_keys[] = { "path", NULL };
 static const char *const spec_bt_keys[] = { "engine", "jit_threshold", "code_cache_mib", NULL };

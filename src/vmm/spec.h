@@ -197,6 +197,8 @@ const char *hypercall_identity_name(enum hypercall_identity i);
 #define SPEC_NIC_HOSTFWD_MAX		 64
 #define SPEC_NIC_MTU_MIN		 68    /* RFC 791: every IPv4 host */
 #define SPEC_NIC_MTU_MAX_USER		 65520 /* libslirp's largest */
+#define SPEC_NIC_NET_PREFIX_MIN		 8     /* a user NIC's "net": 8..24 bits of prefix */
+#define SPEC_NIC_NET_PREFIX_MAX		 24
 #define SPEC_NIC_MTU_MAX_E1000		 16110 /* 82540EM: 16128-byte frames less header, tag, FCS */
 #define SPEC_NICS_MAX			 200
 #define SPEC_DISPLAY_LISTEN_DEFAULT_HOST "127.0.0.1"
@@ -278,6 +280,10 @@ struct nic_spec {
 	bool restrict_out; /* user ("restrict"): no flow out of the VM but forwarded ports */
 	struct nic_hostfwd *hostfwd; /* user */
 	unsigned nr_hostfwd;
+	/* user: the guest's network (host order) and prefix length; given, or 10.0.(2 + i).0/24
+	 * for NIC i, so two user NICs never share a subnet, an address and a router */
+	u32 net;
+	unsigned net_prefix;
 };
 
 struct display_spec {

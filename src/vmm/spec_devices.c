@@ -405,11 +405,68 @@ static void spec_parse_hostfwds(struct spec_ctx *c, const json_t *arr, const cha
 	}
 }
 
+/* A user NIC's "net": "A.B.C.D/N", N 8..24, the host bits zero. */
+static void spec_parse_nic_net(struct spec_ctx *c, const char *kpath, const json_t *j,
+			       struct nic_spec *n)
+{
+	const char *str, *slash;
+	unsigned long len = 0;
+	char *end = NULL;
+	u32 addr, mask;
+
+	if (!spec_get_string(c, kpath, j, &str))
+		return;
+	slash = strchr(str, '/');
+	if (slash && isdigit((unsigned char)slash[1])) {
+		errno = 0;
+		len = strtoul(slash + 1, &end, 10);
+	}
+	if (!slash || slash == str || !end || *end || errno ||
+	    !spec_parse_ipv4(str, (size_t)(slash - str), &addr)) {
+		spec_err(c, kpath, "expected a network like \"10.0.3.0/24\", got %s",
+			 SPEC_SHOW(str));
+		return;
+	}
+	if (len < SPEC_NIC_NET_PREFIX_MIN || len > SPEC_NIC_NET_PREFIX_MAX) {
+		spec_err(c, kpath, "the prefix must be %u..%u bits, got /%lu",
+			 SPEC_NIC_NET_PREFIX_MIN, SPEC_NIC_NET_PREFIX_MAX, len);
+		return;
+	}
+	mask = 0xffffffffu << (32 - len);
+	if (addr & ~mask) {
+		addr &= mask;
+		spec_err(c, kpath, "%s has host bits set: the network is %u.%u.%u.%u/%lu", str,
+			 addr >> 24, addr >> 16 & 255, addr >> 8 & 255, addr & 255, len);
+		return;
+	}
+	n->net = addr;
+	n->net_prefix = (unsigned)len;
+}
+
+/* A forward's explicit guest address must be on the NIC's network (its DHCP hands out .15). */
+static void spec_check_hostfwd_net(struct spec_ctx *c, const char *ipath, const struct nic_spec *n)
+{
+	u32 mask = 0xffffffffu << (32 - n->net_prefix);
+	char kpath[SPEC_PATH_LEN + 24]; /* ipath, ".hostfwd[", k, "]" */
+
+	for (unsigned k = 0; k < n->nr_hostfwd; k++) {
+		u32 g = n->hostfwd[k].guest_addr;
+
+		if (!g || (g & mask) == n->net)
+			continue;
+		snprintf(kpath, sizeof(kpath), "%s.hostfwd[%u]", ipath, k);
+		spec_err(c, kpath,
+			 "guest address %u.%u.%u.%u is not on the NIC's network %u.%u.%u.%u/%u",
+			 g >> 24, g >> 16 & 255, g >> 8 & 255, g & 255, n->net >> 24,
+			 n->net >> 16 & 255, n->net >> 8 & 255, n->net & 255, n->net_prefix);
+	}
+}
+
 /* The keys that belong to one back end or model. */
 static void spec_check_nic_keys(struct spec_ctx *c, const json_t *o, const char *ipath,
 				struct nic_spec *n)
 {
-	static const char *const user_only[] = { "hostfwd", "dns", "restrict" };
+	static const char *const user_only[] = { "net", "hostfwd", "dns", "restrict" };
 	char kpath[SPEC_PATH_LEN];
 	u64 v;
 	json_t *j;
@@ -438,6 +495,9 @@ static void spec_check_nic_keys(struct spec_ctx *c, const json_t *o, const char 
 								     65535,
 				    &v))
 		n->mtu = (unsigned)v;
+	j = spec_member(o, ipath, "net", kpath);
+	if (j && n->backend == NIC_BACKEND_USER)
+		spec_parse_nic_net(c, kpath, j, n);
 	j = spec_member(o, ipath, "dns", kpath);
 	if (j)
 		spec_get_bool(c, kpath, j, &n->dns);
@@ -563,8 +623,17 @@ void spec_parse_nics(struct spec_ctx *c, const struct json_t *root, struct vm_sp
 		return;
 	json_array_foreach(arr, i, o)
 	{
+		struct nic_spec *n = &s->nics[s->nr_nics++];
+
 		spec_path_index(ipath, "nics", i);
-		spec_parse_nic(c, o, ipath, &s->nics[s->nr_nics++]);
+		spec_parse_nic(c, o, ipath, n);
+		if (n->backend == NIC_BACKEND_USER && !n->net_prefix) {
+			/* its own subnet: two on one would share an address and a router */
+			n->net = 0x0a000000u | (u32)(2 + i) << 8;
+			n->net_prefix = 24;
+		}
+		if (n->backend == NIC_BACKEND_USER)
+			spec_check_hostfwd_net(c, ipath, n);
 	}
 	spec_assign_macs(c, s);
 	spec_check_nic_slots(c, s);

@@ -106,6 +106,11 @@ static json_t *spec_json_nic(const struct nic_spec *n)
 
 		for (unsigned i = 0; i < n->nr_hostfwd; i++)
 			json_array_append_new(fwd, json_string(n->hostfwd[i].rule));
+		char net[24];
+
+		snprintf(net, sizeof(net), "%u.%u.%u.%u/%u", n->net >> 24, n->net >> 16 & 255,
+			 n->net >> 8 & 255, n->net & 255, n->net_prefix);
+		spec_json_set(o, "net", json_string(net));
 		spec_json_set(o, "hostfwd", fwd);
 		spec_json_set(o, "dns", json_boolean(n->dns));
 		spec_json_set(o, "restrict", json_boolean(n->restrict_out));

@@ -64,8 +64,8 @@ static int unix_sock_install(int tmpfd, const char *path, const char *what, stru
 				       path);
 		busy = unix_sock_in_use(path);
 		if (busy > 0)
-			return err_set(err, -EADDRINUSE, "%s: %s is in use by another process",
-				       what, path);
+			return err_set(err, -EADDRINUSE,
+				       "%s: %s: another process serves this socket", what, path);
 		if (busy < 0 && busy != -ENOENT)
 			return err_set(err, busy, "%s: cannot check %s: %s", what, path,
 				       strerror(-busy));
@@ -79,11 +79,15 @@ static int unix_sock_install(int tmpfd, const char *path, const char *what, stru
 			if (renameat(tmpfd, "s", AT_FDCWD, path) < 0)
 				return err_set(err, -errno, "%s: cannot replace %s: %s", what, path,
 					       strerror(errno));
+			log_info("%s: %s: removed a stale socket", what, path);
 			return 0;
 		}
 		if (fstatat(tmpfd, "s", &out, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    out.st_dev == probed.st_dev && out.st_ino == probed.st_ino)
-			return unlinkat(tmpfd, "s", 0), 0; /* the stale socket, now ours to drop */
+		    out.st_dev == probed.st_dev && out.st_ino == probed.st_ino) {
+			unlinkat(tmpfd, "s", 0); /* the stale socket, now ours to drop */
+			log_info("%s: %s: removed a stale socket", what, path);
+			return 0;
+		}
 		if (renameat2(tmpfd, "s", AT_FDCWD, path, RENAME_EXCHANGE) < 0)
 			log_warn("%s: %s changed while starting and could not be restored: %s",
 				 what, path, strerror(errno));

@@ -3,7 +3,8 @@
  * A listening unix stream socket at a path, made the way docs/security.md asks of local
  * sockets (unix_sock.c): mode 0600, bound and listening in a private folder before it appears
  * at the path, a stale socket from an earlier run replaced atomically, a live one or any other
- * file refused. The serial console and the VNC display use it.
+ * file refused. The serial console, the VNC display, the control API and the destination of a
+ * unix: migration use it.
  */
 #ifndef VMM_UNIX_SOCK_H
 #define VMM_UNIX_SOCK_H

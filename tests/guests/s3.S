@@ -10,8 +10,17 @@
  *    (a value written before the sleep), WAK_STS and RTC_STS set (the RTC alarm woke it), the
  *    RTC kept its state (AIE still set), CR0.PE clear.
  * Prints "resumed from S3", exits 0; a failed check exits with its code (0x10 and up).
+ * Built with WAKE_BY_BUTTON set (s3_button.S): no alarm; the power button (PWRBTN_EN) is the
+ * wake event, and PWRBTN_STS is checked at the wake instead of RTC_STS and AIE, so the guest
+ * sleeps until someone presses it (migrate.py's s3 case moves it meanwhile).
  */
 	.include "guest.inc"
+
+	.ifndef WAKE_BY_BUTTON
+	.set WAKE_BY_BUTTON, 0
+	.endif
+	.set PWRBTN_STS, 0x0100
+	.set PWRBTN_EN, 0x0100
 
 	.set PM1_STS, 0x600
 	.set PM1_EN, 0x602
@@ -87,6 +96,7 @@ pm32:
 	mov	%eax, slp_typ
 
 	movl	$MAGIC, magic
+	.if WAKE_BY_BUTTON == 0
 	/* the RTC alarm every second, its interrupt enabled, the flags read clear */
 	mov	$0x0b, %al
 	out	%al, $RTC_INDEX
@@ -104,11 +114,16 @@ pm32:
 	mov	$0x0c, %al
 	out	%al, $RTC_INDEX
 	in	$RTC_DATA, %al
-	/* PM1: every status clear, the RTC a wake event */
+	.endif
+	/* PM1: every status clear, the RTC (or the power button) a wake event */
 	mov	$0xffff, %ax
 	mov	$PM1_STS, %dx
 	out	%ax, %dx
+	.if WAKE_BY_BUTTON
+	mov	$PWRBTN_EN, %ax
+	.else
 	mov	$RTC_EN, %ax
+	.endif
 	mov	$PM1_EN, %dx
 	out	%ax, %dx
 	mov	$PM1_STS, %dx
@@ -150,6 +165,11 @@ wake16:
 	and	$WAK_STS, %ax
 	jnz	1f
 	FAIL	0x32
+	.if WAKE_BY_BUTTON
+1:	and	$PWRBTN_STS, %bx
+	jnz	1f
+	FAIL	0x36
+	.else
 1:	and	$RTC_STS, %bx
 	jnz	1f
 	FAIL	0x33
@@ -159,6 +179,7 @@ wake16:
 	test	$0x20, %al
 	jnz	1f
 	FAIL	0x34
+	.endif
 1:	smsw	%ax
 	test	$1, %ax
 	jz	1f

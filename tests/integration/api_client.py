@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: MIT
 """A small client of the vmm control API (HTTP/1.1 over a unix socket) for the tests: raw
 requests (so tests can send malformed ones), file descriptors with SCM_RIGHTS, keep-alive,
-and waiting for the socket to appear. Written from RFC 9112, not from any HTTP library, so the
+and waiting for a socket to listen. Written from RFC 9112, not from any HTTP library, so the
 tests do not share the server's assumptions."""
 import json
 import os
 import socket
+import stat
 import threading
 import time
 
@@ -30,6 +31,25 @@ def wait_socket(path, proc=None, timeout=30):
             if time.monotonic() > deadline:
                 raise ApiError(f"{path}: no API socket after {timeout} s")
             time.sleep(0.05)
+
+
+def wait_listening(path, proc=None, timeout=30):
+    """Wait until a listener that serves a single connection (a migration's destination) has
+    its socket at path. Probing it with connect() as wait_socket does would take that one
+    connection; the file is enough, since the vmm puts a unix socket at its path only once
+    it listens (src/vmm/unix_sock.c)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise ApiError(f"vmm exited with {proc.returncode} before listening on {path}")
+        try:
+            if stat.S_ISSOCK(os.lstat(path).st_mode):
+                return
+        except FileNotFoundError:
+            pass
+        if time.monotonic() > deadline:
+            raise ApiError(f"{path}: no listening socket after {timeout} s")
+        time.sleep(0.02)
 
 
 class Response:

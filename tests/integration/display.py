@@ -42,6 +42,7 @@ import time
 
 import pngread
 import rfb
+from api_client import ApiError, wait_listening, wait_socket
 from harness import ACCEL, VM, fail, flat_spec, require_accel
 
 vmm, ctl, guests, case = sys.argv[1:5]
@@ -213,6 +214,7 @@ def case_seabios():
     vm = VM(vmm, spec)
     sock = os.path.join(vm.dir, "api.sock")
     try:
+        wait_socket(sock, vm.proc)
         deadline = time.monotonic() + TIMEOUT
         text = ""
         while "No bootable device" not in text:
@@ -221,8 +223,6 @@ def case_seabios():
             if time.monotonic() > deadline:
                 fail(f"no 'No bootable device' on the text screen:\n{text}")
             time.sleep(0.5)
-            if not os.path.exists(sock):
-                continue
             r = subprocess.run([ctl, "--socket", sock, "screen-text"], capture_output=True,
                                timeout=120)
             text = r.stdout.decode() if r.returncode == 0 else ""
@@ -263,11 +263,10 @@ def migrate(src, name, tmp, downtime_ms=None):
 
     t = threading.Thread(target=receive)
     t.start()
-    deadline = time.monotonic() + 30
-    while not os.path.exists(listen):
-        if time.monotonic() > deadline:
-            fail(f"{name}: the destination does not listen\n{mig.stderr()}")
-        time.sleep(0.02)
+    try:
+        wait_listening(listen, mig.proc)
+    except ApiError as e:
+        fail(f"{name}: the destination does not listen: {e}\n{mig.stderr()}")
     body = {"destination_url": "unix:" + listen}
     if downtime_ms is not None:
         body["downtime_ms"] = downtime_ms

@@ -70,20 +70,18 @@ elif case == "serial-unix":
     path = os.path.join(tempfile.mkdtemp(prefix="vmm-sock-"), "serial.sock")
     vm = VM(vmm, flat_spec(guest("echo"), serial={"target": "unix", "path": path}))
     deadline = time.monotonic() + 20
-    while not os.path.exists(path):
-        if time.monotonic() > deadline or vm.proc.poll() is not None:
-            fail(f"no socket {path}; stderr {vm.stderr_text()}")
-        time.sleep(0.05)
-    while True:  # the socket appears at its path only once it listens; retry anyway
+    while True:  # the socket appears at its path only once it listens: never refused
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             s.connect(path)
             break
-        except ConnectionRefusedError:
+        except FileNotFoundError:
             s.close()
             if time.monotonic() > deadline or vm.proc.poll() is not None:
-                fail(f"{path} refuses connections; stderr {vm.stderr_text()}")
+                fail(f"no socket {path}; stderr {vm.stderr_text()}")
             time.sleep(0.05)
+        except ConnectionRefusedError:
+            fail(f"{path} exists but refuses connections; stderr {vm.stderr_text()}")
     s.settimeout(60)
     got = b""
     while b"echo ready" not in got:

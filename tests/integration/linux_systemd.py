@@ -5,7 +5,8 @@
 up udev, journald, logind and a serial getty; the test logs in as root on the console, checks
 the system is up and logind watches the ACPI power button, and that systemd-networkd brought
 both NICs up with an address from DHCP (a virtio-net and an e1000 NIC, each on user-mode
-networking: libslirp's DHCP server hands out 10.0.2.15), then presses the power button through
+networking on a subnet of its own: libslirp's DHCP servers hand out 10.0.2.15 and 10.0.3.15),
+then presses the power button through
 the control API: systemd shuts down cleanly on its own and the VMM exits 0.
 
 usage: linux_systemd.py VMM VMM_IMG GUEST_DIR
@@ -82,13 +83,13 @@ try:
         links = [ln.split() for ln in out.split("\n") if ln.split()[1:2] and
                  ln.split()[1].startswith("en")]
         if len(links) == 2 and all(ln[-1] == "configured" for ln in links) and \
-                out.count("10.0.2.15") >= 2:
+                "10.0.2.15" in out and "10.0.3.15" in out:
             break
         if time.monotonic() > deadline:
             fail(f"systemd-networkd did not configure both NICs by DHCP: {out!r}")
         time.sleep(5)
     print(f"\n--- booted to login in {boot_s:.0f} s; failed units: {failed_units or 'none'}; "
-          f"networkd: {[ln[1] for ln in links]} configured, 10.0.2.15 by DHCP")
+          f"networkd: {[ln[1] for ln in links]} configured, 10.0.2.15 and 10.0.3.15 by DHCP")
 
     th, seen = api.follow_events()
     time.sleep(0.3)

@@ -12,11 +12,14 @@ usage: migrate.py VMM VMMCTL VMM_IMG GUEST_DIR CASE
              boot; the disk checks clean afterwards
   tcp        the same over TCP between two network namespaces this test creates (a veth
              pair; traffic only between them); skipped without root or `ip netns`
+  s3         a guest asleep in ACPI S3 (tests/guests/s3_button.S) moves asleep and wakes on
+             the destination at the power button, at its waking vector with its RAM kept
   refusals   each leaves the source Running with its count unbroken and says why: nobody
              listening; a peer that speaks another protocol version; a peer that hangs up
              in the middle of the pages; a peer that takes everything and then refuses the
              state (the source had paused and let go of its disk: it resumes); and on the
-             destination: a stream that is not a migration, receive-migration on a VMM that
+             destination: a live socket at the listening path (refused, kept), a stale one
+             (replaced), a stream that is not a migration, receive-migration on a VMM that
              has a VM, bad URLs and bodies
 
 VMM_TEST_ACCEL picks the accelerator (kvm cases skip without KVM)."""
@@ -30,6 +33,7 @@ import tempfile
 import threading
 import time
 
+import api_client
 from harness import ACCEL, fail, require_accel
 from netns import VethPair
 from snaptest import COUNT_RE, Vmm, consecutive, kill_all
@@ -84,12 +88,16 @@ def receive(dst, url, result, sets):
                               timeout=300)
 
 
-def wait_listening(dst, path=None, port_ns=None):
+def wait_listening(dst, path=None):
+    """Until dst listens: on path (its socket file), or on TCP (its log says so)."""
+    if path:
+        try:
+            return api_client.wait_listening(path, dst.proc)
+        except api_client.ApiError as e:
+            fail(f"the destination does not listen: {e}\n{dst.stderr()}")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if path and os.path.exists(path):
-            return
-        if not path and "waiting for a migration" in dst.stderr():
+        if "waiting for a migration" in dst.stderr():
             return
         time.sleep(0.02)
     fail(f"the destination does not listen\n{dst.stderr()}")
@@ -164,6 +172,51 @@ def case_unix():
     r = subprocess.run([vmm_img, "check", disk], capture_output=True, text=True)
     check(r.returncode == 0, f"vmm-img check after the migration: {r.stdout}{r.stderr}")
     print("ok: unix socket migration")
+
+
+def case_s3():
+    # A guest asleep in ACPI S3 moves like a snapshot of it restores: the destination keeps it
+    # asleep (its vCPUs stopped) until a wake event, here the power button (the guest,
+    # tests/guests/s3_button.S, has no alarm), and it resumes at its waking vector with its
+    # RAM and the PM block's status as the source left them.
+    require_accel()
+    tmp = tempfile.mkdtemp(prefix="vmm-mig-")
+    guest = os.path.join(os.path.dirname(guests), "guests", "s3_button.bin")
+    spec = {"name": "mig-s3", "memory_mib": 16, "accel": ACCEL,
+            "boot": {"flat": guest, "load_address": "0x7c00"}, "debug": {"exit_port": "0xf4"},
+            "serial": {"target": "unix", "path": os.path.join(tmp, "boot-serial.sock")}}
+    path = os.path.join(tmp, "s3-spec.json")
+    with open(path, "w") as f:
+        json.dump(spec, f)
+    src = Vmm(vmm, [path, "--set", "serial.path=@SERIAL@"], "src", tmp)
+    src.wait_api()
+    src.open_console()
+    src.api.wait_event("suspended", timeout=60)
+    dst = Vmm(vmm, [], "dst", tmp)
+    dst.wait_api()
+    listen = os.path.join(tmp, "mig.sock")
+    result = {}
+    t = threading.Thread(target=receive, args=(dst, "unix:" + listen, result,
+                                               [f"serial.path={dst.serial_path}"]))
+    t.start()
+    wait_listening(dst, listen)
+    r = src.api.put("vm.send-migration", {"destination_url": "unix:" + listen}, timeout=300)
+    check(r.status == 204, f"vm.send-migration of a guest in S3: {r!r}", src.stderr()[-2000:])
+    t.join(60)
+    check(not t.is_alive() and result["r"].status == 204,
+          f"vm.receive-migration: {result.get('r')!r}", dst.stderr()[-2000:])
+    check(src.wait_exit(60) == 0, "the source did not exit 0", src.stderr()[-2000:])
+    check("entering S3" in src.console.text(), f"source: {src.console.text()!r}")
+    c = dst.open_console()
+    check(dst.api.state() == "Running", f"the destination VM is {dst.api.state()}")
+    time.sleep(0.5)
+    check("resumed from S3" not in c.text(), f"the guest woke by itself: {c.text()!r}")
+    dst.api.must("PUT", "vm.power-button", 204)
+    rc = dst.wait_exit(60)
+    check(rc == 0 and "resumed from S3" in c.text(),
+          f"after the power button: exit {rc}, console {c.text()!r}", dst.stderr()[-2000:])
+    print("ok: a guest asleep in S3 moved asleep and woke on the destination at its waking "
+          "vector (RAM kept, PWRBTN_STS and WAK_STS set)")
 
 
 def case_tcp():
@@ -309,11 +362,27 @@ def case_refusals():
                  {"receiver_url": "unix:/x", "set": "serial.path=/y"}):
         r = dst.api.put("vm.receive-migration", body)
         check(r.status == 400, f"receive-migration {body}: {r!r}")
+    # A live socket at the path is another process's: refused and left alone.
     listen = os.path.join(tmp, "in.sock")
+    live = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    live.bind(listen)
+    live.listen(1)
+    r = dst.api.put("vm.receive-migration", {"receiver_url": "unix:" + listen})
+    check(r.status >= 400 and "another process serves this socket" in r.body.decode(),
+          f"receive-migration on a live socket: {r!r}")
+    check(os.path.exists(listen), "the live socket was removed")
+    live.close()
+    print(f"a live socket at the path: refused ({r.json()['error']['desc']})")
+    # Now a stale one (nobody listens): replaced, in a private folder first.
+    old_ino = os.lstat(listen).st_ino
     result = {}
     t = threading.Thread(target=receive, args=(dst, "unix:" + listen, result, []))
     t.start()
-    wait_listening(dst, listen)
+    deadline = time.monotonic() + 30
+    while os.lstat(listen).st_ino == old_ino:  # the new socket takes the name in one step
+        check(time.monotonic() < deadline and t.is_alive(),
+              f"the stale socket was not replaced: {result.get('r')!r}\n{dst.stderr()}")
+        time.sleep(0.02)
     r = dst.api.put("vm.receive-migration", {"receiver_url": "unix:" + listen + "2"})
     check(r.status == 409, f"a second receive-migration: {r!r}")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -336,6 +405,6 @@ def case_refusals():
 
 
 try:
-    {"unix": case_unix, "tcp": case_tcp, "refusals": case_refusals}[case]()
+    {"unix": case_unix, "tcp": case_tcp, "refusals": case_refusals, "s3": case_s3}[case]()
 finally:
     kill_all()

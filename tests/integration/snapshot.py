@@ -25,6 +25,10 @@ usage: snapshot.py VMM VMMCTL VMM_IMG GUEST_DIR CASE
   disks      a writable VMDK disk is frozen at the snapshot: the VM goes on in a new delta,
              the frozen image keeps its bytes while the VM and two restores write (each restore
              in a delta of its own)
+  firmware-vars  a firmware (guests/flash_vars.S) programs its variable store before and after
+             a snapshot: the snapshot carries the store as it was (firmware_vars.fd), the VM goes
+             on with its own file, each of two restores finds the byte written after the
+             snapshot erased, in a copy of its own; a missing or short copy is refused
   cross      a snapshot taken under bt restores under kvm (the count goes on, the PIT keeps
              interrupting, the FIFO's bytes come out), and a snapshot of that VM restores
              under bt again, the count unbroken (needs /dev/kvm)
@@ -408,6 +412,85 @@ def case_disks():
     print("ok: the frozen image is unchanged; the VM and each restore got a delta of their own")
 
 
+FLASH_VARS = os.path.join(guests, "flash_vars.bin")
+
+
+def vars_spec(tmp, store):
+    s = {"name": "snap-vars", "memory_mib": 16, "accel": ACCEL,
+         "boot": {"firmware": FLASH_VARS, "firmware_vars": store},
+         "serial": {"target": "unix", "path": os.path.join(tmp, "boot-serial.sock")}}
+    path = os.path.join(tmp, "vars-spec.json")
+    with open(path, "w") as f:
+        json.dump(s, f)
+    return path
+
+
+def wait_text(v, want, what):
+    deadline = time.monotonic() + 60
+    while want not in v.console.text():
+        check(v.proc.poll() is None, f"vmm exited with {v.proc.returncode} before {what}",
+              v.stderr())
+        check(time.monotonic() < deadline, f"timed out waiting for {what}",
+              v.console.text()[-400:], v.stderr())
+        time.sleep(0.01)
+
+
+def case_firmware_vars():
+    # The guest (guests/flash_vars.S) programs byte N of its store in round N and first says
+    # what the byte held. Round 0 before the snapshot, round 1 after it: a restore must see
+    # the store as the snapshot had it (byte 1 erased), in a copy of its own, however often.
+    require_accel()
+    tmp = tempfile.mkdtemp(prefix="vmm-snap-")
+    store = os.path.join(tmp, "vars.fd")
+    with open(store, "wb") as f:
+        f.write(b"\xff" * (64 << 10))
+    src = Vmm(vmm, [vars_spec(tmp, store), "--set", "serial.path=@SERIAL@"], "src", tmp)
+    src.wait_api()
+    src.open_console()
+    wait_text(src, "programmed 0\n", "round 0")
+    snap = os.path.join(tmp, "snap")
+    snapshot(src, snap, resume=True)
+    copy = os.path.join(snap, "firmware_vars.fd")
+    check(open(copy, "rb").read(2) == b"A\xff", "the snapshot's copy of the store: "
+          f"{open(copy, 'rb').read(2)!r}, want b'A\\xff'")
+    cfg = json.load(open(os.path.join(snap, "config.json")))
+    check(cfg["boot"]["firmware_vars"] == "firmware_vars.fd",
+          f"config.json names {cfg['boot']['firmware_vars']}")
+    src.console.send(b"x")  # round 1 after the snapshot: the VM goes on with its own file
+    wait_text(src, "programmed 1\n", "round 1")
+    check(src.api.get("vm.info").json()["config"]["boot"]["firmware_vars"] == store,
+          "the VM does not go on with its own store")
+    src.kill()
+    after = open(store, "rb").read()
+    check(after[:2] == b"AB", f"the VM's store after round 1: {after[:2]!r}")
+    frozen = sha(copy)
+    for name, want in (("r1", "firmware_vars-1.fd"), ("r2", "firmware_vars-2.fd")):
+        v = restore(tmp, snap, name)
+        live = v.api.get("vm.info").json()["config"]["boot"]["firmware_vars"]
+        check(live == os.path.join(snap, want), f"restore {name} writes to {live}, not {want}")
+        v.console.send(b"x")
+        wait_text(v, "programmed 1\n", f"round 1 of restore {name}")
+        text = v.console.text()
+        check("vars[1]=empty" in text and "vars[1]=B" not in text,
+              f"restore {name}: the store is not the snapshot's: {text!r}")
+        v.kill()
+        check(open(os.path.join(snap, want), "rb").read(2) == b"AB",
+              f"restore {name}: its store after round 1")
+    check(sha(copy) == frozen, "a restore changed the snapshot's copy of the store")
+    check(open(store, "rb").read() == after, "a restore changed the VM's own store")
+    # The copy missing or cut short: refused, nothing started.
+    data = open(copy, "rb").read()
+    os.unlink(copy)
+    restore_refused(tmp, snap, f"cannot open {copy} for writing")
+    with open(copy, "wb") as f:
+        f.write(data[:32 << 10])
+    restore_refused(tmp, snap, "does not fill a flash whose size is a power of two")
+    check(not os.path.exists(os.path.join(snap, "firmware_vars-3.fd")),
+          "a refused restore left a copy of the store")
+    print("ok: the snapshot carries the store; each restore sees it as it was, in a copy of "
+          "its own; the VM goes on with its file; a missing or short copy is refused")
+
+
 def case_cross():
     why = kvm_usable()
     if why:
@@ -441,6 +524,7 @@ def case_cross():
 
 try:
     {"continue": case_continue, "twice": case_twice, "api": case_api,
-     "refusals": case_refusals, "disks": case_disks, "cross": case_cross}[case]()
+     "refusals": case_refusals, "disks": case_disks, "cross": case_cross,
+     "firmware-vars": case_firmware_vars}[case]()
 finally:
     kill_all()

@@ -301,6 +301,24 @@ def case_firmware_vars():
     print("ok: a 64 KiB store with the 64 KiB ROM is mapped at 0xfffe0000 right below it")
 
 
+def case_nic_net():
+    # nics[].net: NIC i on user networking gets 10.0.(2 + i).0/24 by default (two user NICs
+    # never share a subnet, an address and a router); a given net is used as it is; a tap
+    # NIC in between keeps its index.
+    nics = [{}, {"model": "e1000"}, {"backend": "user", "net": "192.168.100.0/24"}]
+    r = Run(probe_spec(nics=nics))
+    expect_boot(r, "three user NICs")
+    r.stop()
+    err = r.stderr()
+    for name, net, addr in (("net0", "10.0.2.0/24", "10.0.2.15"),
+                            ("net1", "10.0.3.0/24", "10.0.3.15"),
+                            ("net2", "192.168.100.0/24", "192.168.100.15")):
+        if not re.search(rf"{name}: user networking \(libslirp [^)]*\) on {net}, guest "
+                         rf"address {addr} by DHCP", err):
+            fail(f"{name} is not on {net} with {addr}:\n{err}")
+    print("ok: user NICs on 10.0.2.0/24, 10.0.3.0/24 (defaults) and 192.168.100.0/24 (given)")
+
+
 def fd_flags(pid, path):
     """The open flags of the descriptors pid holds on path."""
     flags = []
@@ -474,7 +492,7 @@ CASES = {"name": case_name, "serial": case_serial, "load-address": case_load_add
          "triple-fault": case_triple_fault, "firmware": case_firmware,
          "firmware-vars": case_firmware_vars,
          "disk-open": case_disk_open, "disk-format": case_disk_format,
-         "linux-decompress": case_linux_decompress, "bt": case_bt}
+         "linux-decompress": case_linux_decompress, "bt": case_bt, "nic-net": case_nic_net}
 
 if case not in CASES:
     fail(f"unknown case {case}")

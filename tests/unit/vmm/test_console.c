@@ -124,7 +124,7 @@ static void test_stale_replaced_live_refused(void **state)
 	lfd = other_socket(f->path, true);
 	live = ino_of(f->path);
 	assert_int_equal(open_unix(f->path, &c, &e), -EADDRINUSE);
-	assert_non_null(strstr(e.msg, "in use"));
+	assert_non_null(strstr(e.msg, "another process serves this socket"));
 	assert_int_equal(ino_of(f->path), live);
 	cfd = try_connect(f->path);
 	assert_true(cfd >= 0);

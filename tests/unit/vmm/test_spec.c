@@ -488,6 +488,36 @@ static void test_nics(void **state)
 		     "nics[3].restrict: only valid with backend \"user\"\n"
 		     "nics[4].queues: must be 1..7, got 8\n"
 		     "nics[4].mtu: must be 68..65520, got 67\n");
+
+	/* A user NIC's network: NIC i on 10.0.(2 + i).0/24 unless given (a tap has none). */
+	assert_int_equal(parse(f, MIN_LINUX ", \"nics\": [{}, {\"model\": \"e1000\"}, "
+					    "{\"backend\": \"tap\", \"tap\": \"t0\"}, {}, "
+					    "{\"net\": \"192.168.64.0/18\"}]}"),
+			 0);
+	assert_int_equal(f->spec.nics[0].net, 0x0a000200);
+	assert_int_equal(f->spec.nics[0].net_prefix, 24);
+	assert_int_equal(f->spec.nics[1].net, 0x0a000300);
+	assert_int_equal(f->spec.nics[2].net_prefix, 0);
+	assert_int_equal(f->spec.nics[3].net, 0x0a000500);
+	assert_int_equal(f->spec.nics[4].net, 0xc0a84000);
+	assert_int_equal(f->spec.nics[4].net_prefix, 18);
+	assert_int_equal(parse(f,
+			       MIN_LINUX ", \"nics\": [{\"net\": \"10.0.3.1/24\"}, "
+					 "{\"net\": \"10.0.3.0/25\"}, {\"net\": \"10.0.3.0\"}, "
+					 "{\"net\": \"10.0.3/24\"}, {\"net\": 5}, "
+					 "{\"backend\": \"tap\", \"tap\": \"t0\", "
+					 "\"net\": \"10.0.3.0/24\"}, {\"hostfwd\": "
+					 "[\"::2222-10.0.8.15:22\", \"::2223-10.0.2.15:22\"]}]}"),
+			 -EINVAL);
+	assert_diags(&f->d,
+		     "nics[0].net: 10.0.3.1/24 has host bits set: the network is 10.0.3.0/24\n"
+		     "nics[1].net: the prefix must be 8..24 bits, got /25\n"
+		     "nics[2].net: expected a network like \"10.0.3.0/24\", got \"10.0.3.0\"\n"
+		     "nics[3].net: expected a network like \"10.0.3.0/24\", got \"10.0.3/24\"\n"
+		     "nics[4].net: expected a string, got an integer\n"
+		     "nics[5].net: only valid with backend \"user\"\n"
+		     "nics[6].hostfwd[1]: guest address 10.0.2.15 is not on the NIC's network "
+		     "10.0.8.0/24\n");
 	(void)mac56;
 }
 
