@@ -7,8 +7,8 @@
  *
  * A program is a loop: the sequence whitelist of gen.c (register operands, every flag defined),
  * RIP-relative memory operands of ALU ops, MOV, MOVZX, INC/DEC, shifts, XCHG, XADD, CMPXCHG,
- * SETcc and CMOVcc (with and without LOCK, some across the page boundary of the two data pages,
- * some outside them), PUSH/POP, CALLs of a function that RETurns, forward Jcc, and a Jcc or JMP
+ * SETcc, CMOVcc and PUSH (with and without LOCK, some across the page boundary of the two data
+ * pages, some outside them), PUSH/POP, CALLs of a function that RETurns, forward Jcc, and a Jcc or JMP
  * back to the top. It runs in 64-bit user mode under 4-level paging whose data pages are
  * randomly not present or read-only (random page-fault points), and each run stops after a
  * random number of instructions, in the middle of blocks and of compiled loops (random
@@ -204,6 +204,7 @@ static void jd_gen_mem(struct jd_gen *g, u64 at)
 		{ { 0xff }, 1, 0, 0, false, true, false },	     /* inc */
 		{ { 0xff }, 1, 1, 0, false, true, false },	     /* dec */
 		{ { 0xf7 }, 1, 3, 0, false, true, false },	     /* neg */
+		{ { 0xff }, 1, 6, 0, false, false, false },	     /* push m */
 		{ { 0x0f, 0xb6 }, 2, 0xff, 0, false, false, false }, /* movzx r, m8 */
 		{ { 0x0f, 0xb1 }, 2, 0xff, 0, false, true, false },  /* cmpxchg */
 		{ { 0x0f, 0xc1 }, 2, 0xff, 0, false, true, false },  /* xadd */

@@ -786,7 +786,6 @@ static bool jit_helper_leaves(const struct bt_insn *in)
 	case 0xfa:
 	case 0xfb:
 	case 0x100:
-	case 0x101:
 	case 0x105:
 	case 0x106:
 	case 0x107:
@@ -807,6 +806,9 @@ static bool jit_helper_leaves(const struct bt_insn *in)
 		return true;
 	case 0xff:
 		return in->modrm_reg == 3 || in->modrm_reg == 5;
+	case 0x101: /* but SGDT, SIDT, SMSW (OVMF's PEI finds its services table by SIDT) */
+		return in->ea_kind == BT_EA_NONE ||
+		       (in->modrm_reg != 0 && in->modrm_reg != 1 && in->modrm_reg != 4);
 	default:
 		return false;
 	}
@@ -1524,6 +1526,30 @@ static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 			     c->host[CPU_RBP] != JIT_NONE ? c->host[CPU_RBP] : BT_H_RAX);
 		return true;
 	}
+	if (op == 0xff && in->modrm_reg == 6 && (c->m64 ? in->opsz != 2 : in->opsz == w)) {
+		/* PUSH r/m: a memory operand is read first (at the old RSP), kept in jit_target. */
+		if (in->ea_kind == BT_EA_NONE) {
+			if (!jit_reg_ok(r))
+				return false;
+			bd.g_reg = (u8)r;
+			bd.reg_rd = true;
+		} else {
+			struct jit_body ld = { .g_reg = JIT_NONE,
+					       .g_rm = JIT_NONE,
+					       .h_reg = BT_H_RAX,
+					       .flags = bd.flags,
+					       .op = 0x8b,
+					       .oplen = 1 };
+
+			jit_mem_insn(c, in, w, BT_JIT_LD, &ld);
+			bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(jit_target)), BT_H_RAX);
+			bd.h_reg = BT_H_RDI;
+			bd.pre_cpu = true;
+			bd.pre_off = OFF(jit_target);
+		}
+		jit_push_done(c, jit_stack_access(c, -(s32)w, w, BT_JIT_ST, &bd), JIT_SMC_NEXT, 0);
+		return true;
+	}
 	/*
 	 * 16-bit near branches: the interpreter; CALL/JMP Ev in 64-bit code are 64-bit whatever
 	 * the prefixes.
@@ -1599,12 +1625,10 @@ static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 			bt_emit_mov_r_rm(&c->e, w, BT_H_RAX,
 					 c->host[r] != JIT_NONE ? bt_rm_reg(c->host[r]) :
 								  jit_gpr_mem(r));
-		} else if (!call) {
+		} else {
 			bd.op = 0x8b;
 			bd.h_reg = BT_H_RAX;
 			jit_mem_insn(c, in, w, BT_JIT_LD, &bd);
-		} else {
-			return false; /* two memory operands */
 		}
 		if (call && !c->m64) {
 			/* A 32-bit target needs no check: push EIP, then go. */

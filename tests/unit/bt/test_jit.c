@@ -455,20 +455,24 @@ static void jit_set_ds_base(struct jit_fixture *f, u64 base)
 }
 
 /*
- * 32-bit code is compiled while CS, SS, DS and ES are flat: a loop of memory operands, CALL,
- * PUSH, POP, RET and INC/DEC r32 (40-4F) runs in generated code. With a DS base (as a segment
+ * 32-bit code is compiled while CS, SS, DS and ES are flat: a loop of memory operands, CALL
+ * through memory, PUSH of a register and of memory, POP, RET and INC/DEC r32 (40-4F) runs in
+ * generated code. With a DS base (as a segment
  * load would leave it) the same blocks are interpreted, not run as compiled for base 0.
  */
 static void test_jit_flat32(void **state)
 {
 	/*
-	 * mov dword es:[0x20010], 7; mov ecx, 100; xor eax, eax;
-	 * l: add eax, [0x20010]; call f; dec ecx; jnz l; int3; f: push eax; pop edx; inc ebx; ret
+	 * mov dword es:[0x20010], 7; mov dword [0x20020], f; mov ecx, 100; xor eax, eax;
+	 * l: add eax, [0x20010]; call [0x20020]; dec ecx; jnz l; int3;
+	 * f: push eax; pop edx; push dword [0x20010]; pop esi; inc ebx; ret
 	 */
-	static const u8 code[] = { 0x26, 0xc7, 0x05, 0x10, 0x00, 0x02, 0x00, 0x07, 0x00, 0x00,
-				   0x00, 0xb9, 0x64, 0x00, 0x00, 0x00, 0x31, 0xc0, 0x03, 0x05,
-				   0x10, 0x00, 0x02, 0x00, 0xe8, 0x04, 0x00, 0x00, 0x00, 0x49,
-				   0x75, 0xf2, 0xcc, 0x50, 0x5a, 0x43, 0xc3 };
+	static const u8 code[] = {
+		0x26, 0xc7, 0x05, 0x10, 0x00, 0x02, 0x00, 0x07, 0x00, 0x00, 0x00, 0xc7, 0x05, 0x20,
+		0x00, 0x02, 0x00, 0x2c, 0x00, 0x01, 0x00, 0xb9, 0x64, 0x00, 0x00, 0x00, 0x31, 0xc0,
+		0x03, 0x05, 0x10, 0x00, 0x02, 0x00, 0xff, 0x15, 0x20, 0x00, 0x02, 0x00, 0x49, 0x75,
+		0xf1, 0xcc, 0x50, 0x5a, 0xff, 0x35, 0x10, 0x00, 0x02, 0x00, 0x5e, 0x43, 0xc3
+	};
 	struct jit_fixture *f = *state;
 	u64 gpr[16] = { [CPU_RAX] = 0xdeadbeef00000000ull, [CPU_RBX] = 0x1234500000000ull };
 	u64 mode0, entries0;
@@ -479,6 +483,7 @@ static void test_jit_flat32(void **state)
 	jit_expect_same(f, code, sizeof(code), gpr, 100000);
 	assert_int_equal(f->jit->st.gpr[CPU_RAX], 700); /* 32-bit results zero the upper halves */
 	assert_int_equal(f->jit->st.gpr[CPU_RDX], 700);
+	assert_int_equal(f->jit->st.gpr[CPU_RSI], 7);
 	assert_int_equal(f->jit->st.gpr[CPU_RBX], 100);
 	assert_true(jit_counter(f->jit, "jit_blocks_compiled", NULL, 0) >= 3);
 	assert_int_equal(jit_counter(f->jit, "jit_interp_mode", NULL, 0), 0);
