@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The BT engine's JIT tier (docs/bt-jit.md): hot decoded blocks of 64-bit code and of flat
- * 32-bit code (bt_jit_mode_ok) compiled to x86-64 host code. The interpreter stays the cold tier and the reference: every instruction
- * the compiler does not translate natively becomes a call to its interpreter handler, so an
- * instruction added to the interpreter works in generated code at once.
+ * 32-bit code (bt_jit_mode_ok) compiled to x86-64 host code. The interpreter stays the cold tier
+ * and the reference: every instruction the compiler does not translate natively becomes a call
+ * to its interpreter handler, so an instruction added to the interpreter works in generated code
+ * at once.
  *
  * Generated code runs with R15 = the struct bt_cpu and the block's most used guest registers in
  * host registers; guest flags live in the host RFLAGS between instructions and are stored in the
@@ -108,12 +109,12 @@ static inline bool bt_jit_seg_flat(const struct cpu_segment *s)
 }
 
 /*
- * Whether generated code may be compiled and run for the CPU's current state, in which a block
- * of this mode was found: 64-bit code without a CS base, or 32-bit code (protected or
- * compatibility mode, CS.D = 1) whose segments are flat -- CS, SS, DS and ES with base 0 and a
- * 4 GiB limit, SS a 32-bit stack (SS.B = 1), DS, ES and SS writable data segments -- so that an
- * offset is the linear address and no access needs a segment check (FS, GS and CS overrides go
- * to the interpreter's handlers). Not virtual-8086 mode. Generated code assumes this without
+ * Whether generated code may be compiled and run in the CPU's current state (for a block of the
+ * CPU's mode): 64-bit code without a CS base, or 32-bit code (protected or compatibility mode,
+ * CS.D = 1) whose segments are flat -- CS, SS, DS and ES with base 0 and a 4 GiB limit, SS a
+ * 32-bit stack (SS.B = 1), DS, ES and SS writable data segments -- so that an offset is the
+ * linear address and no access needs a segment check (FS, GS and CS overrides go to the
+ * interpreter's handlers). Not virtual-8086 mode. Generated code assumes this without
  * checking it: the dispatcher checks it before it enters code, and it holds in every block
  * reached from there, since an instruction that loads a segment register leaves generated code
  * (jit_helper_leaves) and jump-cache probes only enter code of the same mode.
