@@ -1630,29 +1630,19 @@ static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 			bd.h_reg = BT_H_RAX;
 			jit_mem_insn(c, in, w, BT_JIT_LD, &bd);
 		}
-		if (call && !c->m64) {
-			/* A 32-bit target needs no check: push EIP, then go. */
+		if (call) {
+			jit_flags_to_mem(c);
 			bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(jit_target)), BT_H_RAX);
-			bd = (struct jit_body){ .g_reg = JIT_NONE,
-						.g_rm = JIT_NONE,
-						.op = 0x89,
-						.oplen = 1,
-						.h_reg = BT_H_RDI,
-						.pre_imm = true,
-						.imm = c->next };
-			jit_push_done(c, jit_stack_access(c, -4, 4, BT_JIT_ST, &bd), JIT_SMC_DYN,
-				      0);
-			bt_emit_mov_r_rm(&c->e, 8, BT_H_RAX, jit_cpu(OFF(jit_target)));
-		} else if (call) {
+		}
+		if (call && c->m64) {
 			/*
 			 * A non-canonical target: the handler, which faults as the interpreter does
-			 * (a stack fault of the push first, then #GP; bt_op_grp5).
+			 * (a stack fault of the push first, then #GP; bt_op_grp5). A 32-bit target
+			 * needs no check.
 			 */
 			struct jit_state keep;
 			u8 *ok;
 
-			jit_flags_to_mem(c);
-			bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(jit_target)), BT_H_RAX);
 			bt_emit_mov_r_rm(&c->e, 8, BT_H_RCX, bt_rm_reg(BT_H_RAX));
 			bt_emit_shift_imm(&c->e, 4, 8, bt_rm_reg(BT_H_RCX), 16);
 			bt_emit_shift_imm(&c->e, 7, 8, bt_rm_reg(BT_H_RCX), 16);
@@ -1669,16 +1659,18 @@ static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 			bt_emit_patch_rel32(bt_emit_jmp32(&c->e), c->dyn_exit);
 			c->st = keep;
 			bt_emit_patch_rel32(ok, c->e.p);
+		}
+		if (call) {
 			bd = (struct jit_body){ .g_reg = JIT_NONE,
 						.g_rm = JIT_NONE,
-						.flags = BT_EMIT_W,
+						.flags = jit_size_flags(w),
 						.op = 0x89,
 						.oplen = 1,
 						.h_reg = BT_H_RDI,
 						.pre_imm = true,
 						.imm = c->next };
-			jit_push_done(c, jit_stack_access(c, -8, 8, BT_JIT_ST, &bd), JIT_SMC_DYN,
-				      0);
+			jit_push_done(c, jit_stack_access(c, -(s32)w, w, BT_JIT_ST, &bd),
+				      JIT_SMC_DYN, 0);
 			bt_emit_mov_r_rm(&c->e, 8, BT_H_RAX, jit_cpu(OFF(jit_target)));
 		}
 		jit_writeback(c, c->st.dirty);
