@@ -132,9 +132,8 @@ static bool bt_run_jit(struct bt_cpu *cpu, struct bt_block *b, u64 end, struct b
 	enum bt_jit_interp why_interp = BT_JIT_INTERP_MODE;
 	void *entry;
 
-	/* The JIT compiles 64-bit code without a CS base, at the address it was translated at. */
-	if (b->mode != BT_MODE_LONG64 || cpu->st.seg[CPU_CS].base || b->rip != cpu->st.rip ||
-	    (cpu->st.rflags & BT_VM))
+	/* 64-bit code without a CS base or flat 32-bit code, at the address it was translated at. */
+	if (!bt_jit_mode_ok(cpu) || b->mode != cpu->mode || b->rip != cpu->st.rip)
 		goto interp;
 	/* Debug events (TF, RF, breakpoints, a held-back trap) are the interpreter's. */
 	why_interp = BT_JIT_INTERP_DEBUG;

@@ -7,16 +7,24 @@
  *
  * A program is a loop: the sequence whitelist of gen.c (register operands, every flag defined),
  * RIP-relative memory operands of ALU ops, MOV, MOVZX, INC/DEC, shifts, XCHG, XADD, CMPXCHG,
- * SETcc and CMOVcc (with and without LOCK, some across the page boundary of the two data pages,
- * some outside them), PUSH/POP, CALLs of a function that RETurns, forward Jcc, and a Jcc or JMP
+ * SETcc, CMOVcc and PUSH (with and without LOCK, some across the page boundary of the two data
+ * pages, some outside them), PUSH/POP, CALLs of a function that RETurns, forward Jcc, and a Jcc or JMP
  * back to the top. It runs in 64-bit user mode under 4-level paging whose data pages are
  * randomly not present or read-only (random page-fault points), and each run stops after a
  * random number of instructions, in the middle of blocks and of compiled loops (random
  * interrupt points), then resumes for another random number. Every case runs three times from
  * the same start, so the later runs go through code compiled and linked by the first.
  *
+ * Two 32-bit flavours (BT_JITDIFF_MODE): "prot32", flat protected mode at CPL 0 under 32-bit
+ * paging (OVMF's SEC and PEI), and "compat32", compatibility mode at CPL 3 under 4-level paging
+ * (a 32-bit program under a 64-bit kernel). Their programs have no REX and address memory by
+ * absolute 32-bit displacements, some with segment overrides (FS, GS and CS go to the
+ * handlers) or 16-bit addressing, add INC/DEC r32 (40-4F), 16-bit PUSH/POP and LEAVE, and
+ * start with random upper halves in the 64-bit registers, ESP's included.
+ *
  * Environment: BT_JITDIFF_SEED (default 1), BT_JITDIFF_CASES (default 20000),
- * BT_JITDIFF_CASE=n (only case n, printed). Exit status 1 on any mismatch.
+ * BT_JITDIFF_CASE=n (only case n, printed), BT_JITDIFF_MODE (64, prot32 or compat32; default
+ * 64). Exit status 1 on any mismatch.
  */
 #include "bt_diff.h"
 
@@ -34,6 +42,14 @@
 #define PTE_P	    1ull
 #define PTE_RW	    2ull
 #define PTE_US	    4ull
+
+enum jd_mode {
+	JD_64,	     /* 64-bit user mode, 4-level paging */
+	JD_PROT32,   /* flat 32-bit protected mode, CPL 0, 32-bit paging */
+	JD_COMPAT32, /* compatibility mode, CPL 3, 4-level paging */
+};
+
+static enum jd_mode jd_mode;
 
 struct jd_engine {
 	struct bt_mem mem;
@@ -97,10 +113,26 @@ static void jd_pte(u8 *tables, unsigned table, unsigned idx, u64 v)
 	memcpy(tables + table * 4096 + idx * 8, &v, 8);
 }
 
+static void jd_pte32(u8 *tables, unsigned table, unsigned idx, u32 v)
+{
+	memcpy(tables + table * 4096 + idx * 4, &v, 4);
+}
+
 /* Identity paging for the code page and the two data pages; the rest is not present. */
 static void jd_tables(u8 *t, const struct jd_case *c)
 {
 	memset(t, 0, 5 * 4096);
+	if (jd_mode == JD_PROT32) { /* 32-bit paging: the page directory, two page tables */
+		jd_pte32(t, 0, DIFF_CODE >> 22,
+			 (u32)(JD_TABLES + 0x1000) | PTE_P | PTE_RW | PTE_US);
+		jd_pte32(t, 0, DIFF_DATA >> 22,
+			 (u32)(JD_TABLES + 0x2000) | PTE_P | PTE_RW | PTE_US);
+		jd_pte32(t, 1, (DIFF_CODE >> 12) & 1023, (u32)DIFF_CODE | PTE_P | PTE_US);
+		for (unsigned i = 0; i < 2; i++)
+			jd_pte32(t, 2, ((DIFF_DATA >> 12) + i) & 1023,
+				 (u32)(DIFF_DATA + i * 4096) | (u32)c->pte_data[i]);
+		return;
+	}
 	jd_pte(t, 0, 0, (JD_TABLES + 0x1000) | PTE_P | PTE_RW | PTE_US);
 	jd_pte(t, 1, 0, (JD_TABLES + 0x2000) | PTE_P | PTE_RW | PTE_US);
 	jd_pte(t, 2, DIFF_CODE >> 21, (JD_TABLES + 0x3000) | PTE_P | PTE_RW | PTE_US);
@@ -172,6 +204,7 @@ static void jd_gen_mem(struct jd_gen *g, u64 at)
 		{ { 0xff }, 1, 0, 0, false, true, false },	     /* inc */
 		{ { 0xff }, 1, 1, 0, false, true, false },	     /* dec */
 		{ { 0xf7 }, 1, 3, 0, false, true, false },	     /* neg */
+		{ { 0xff }, 1, 6, 0, false, false, false },	     /* push m */
 		{ { 0x0f, 0xb6 }, 2, 0xff, 0, false, false, false }, /* movzx r, m8 */
 		{ { 0x0f, 0xb1 }, 2, 0xff, 0, false, true, false },  /* cmpxchg */
 		{ { 0x0f, 0xc1 }, 2, 0xff, 0, false, true, false },  /* xadd */
@@ -187,6 +220,15 @@ static void jd_gen_mem(struct jd_gen *g, u64 at)
 	u8 imm;
 
 	size = byte ? 1 : jd_rnd(rng, 2) ? 8 : forms[f].no16 ? 4 : jd_rnd(rng, 2) ? 4 : 2;
+	if (jd_mode != JD_64) {
+		static const u8 seg[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
+
+		reg &= 7; /* no REX: with a byte operand, 4-7 are AH..BH */
+		if (size == 8)
+			size = 4;
+		if (!jd_rnd(rng, 6))
+			jd_byte(g, seg[jd_rnd(rng, sizeof(seg))]);
+	}
 	imm = (u8)diff_rand(rng);
 	if (lock)
 		jd_byte(g, 0xf0);
@@ -202,10 +244,21 @@ static void jd_gen_mem(struct jd_gen *g, u64 at)
 		jd_byte(g, (u8)(0x40 | (rex & 0xf)));
 	for (unsigned i = 0; i < forms[f].oplen; i++)
 		jd_byte(g, forms[f].op[i]);
-	jd_byte(g, (u8)((forms[f].digit == 0xff ? (reg & 7) : forms[f].digit) << 3 | 5));
-	next = at + (g->len - start) + 4 + forms[f].imm;
 	target = jd_data_addr(rng, size);
-	jd_u32(g, (u32)(target - next));
+	if (jd_mode != JD_64 && !jd_rnd(rng, 16)) {
+		/* 16-bit addressing (67, [disp16]): the handler; the address is not mapped. */
+		memmove(g->p + start + 1, g->p + start, g->len - start);
+		g->p[start] = 0x67;
+		g->len++;
+		jd_byte(g, (u8)((forms[f].digit == 0xff ? (reg & 7) : forms[f].digit) << 3 | 6));
+		jd_byte(g, (u8)target);
+		jd_byte(g, (u8)(target >> 8));
+	} else {
+		/* ModRM [disp32]: RIP-relative in 64-bit code, absolute in 32-bit code */
+		jd_byte(g, (u8)((forms[f].digit == 0xff ? (reg & 7) : forms[f].digit) << 3 | 5));
+		next = at + (g->len - start) + 4 + forms[f].imm;
+		jd_u32(g, jd_mode == JD_64 ? (u32)(target - next) : (u32)target);
+	}
 	if (forms[f].imm == 1)
 		jd_byte(g, imm);
 	else if (forms[f].imm == 4)
@@ -218,18 +271,29 @@ static void jd_gen_program(struct diff_rng *rng, struct jd_case *c)
 	struct jd_gen g = { .rng = rng, .p = c->prog };
 	unsigned n = 2 + jd_rnd(rng, 40), fwd[48], nf = 0, calls[48], nc = 0;
 	unsigned func;
+	bool m32 = jd_mode != JD_64;
 
 	for (unsigned i = 0; i < n && g.len < JD_PROG_MAX - 64; i++) {
 		unsigned k = jd_rnd(rng, 20);
 
-		if (k < 9) {
-			g.len += diff_gen_seq_insn(rng, g.p + g.len, false);
+		if (k < 9 && m32 && !jd_rnd(rng, 6)) {
+			jd_byte(&g, (u8)(0x40 + jd_rnd(rng, 16))); /* INC/DEC r32 */
+		} else if (k < 9) {
+			g.len += diff_gen_seq_insn(rng, g.p + g.len, m32);
 		} else if (k < 13) {
 			jd_gen_mem(&g, JD_PROG + g.len);
 		} else if (k < 15) {
 			unsigned r = jd_rnd(rng, 16);
 
-			if (r & 8)
+			if (m32 && !jd_rnd(rng, 8)) {
+				jd_byte(&g, 0x66); /* a 16-bit push or pop: the handler */
+			} else if (m32 && !jd_rnd(rng, 8)) {
+				jd_byte(&g, 0x89); /* mov ebp, esp; leave */
+				jd_byte(&g, 0xe5);
+				jd_byte(&g, 0xc9);
+				continue;
+			}
+			if ((r & 8) && !m32)
 				jd_byte(&g, 0x41);
 			jd_byte(&g, (u8)((jd_rnd(rng, 2) ? 0x50 : 0x58) | (r & 7)));
 		} else if (k == 15) {
@@ -259,7 +323,8 @@ static void jd_gen_program(struct diff_rng *rng, struct jd_case *c)
 	jd_u32(&g, (u32)(0 - (g.len + 4)));
 	jd_byte(&g, 0xcc);
 	func = g.len;
-	jd_byte(&g, 0x48); /* add rax, rcx; ret */
+	if (!m32)
+		jd_byte(&g, 0x48); /* add rax, rcx; ret (add eax, ecx in 32-bit code) */
 	jd_byte(&g, 0x01);
 	jd_byte(&g, 0xc8);
 	jd_byte(&g, 0xc3);
@@ -274,6 +339,10 @@ static void jd_gen_program(struct diff_rng *rng, struct jd_case *c)
 static void jd_gen_case(struct diff_rng *rng, struct jd_case *c)
 {
 	diff_gen_state(rng, &c->st);
+	if (jd_mode != JD_64) /* upper halves: invisible to 32-bit code, zeroed by its writes */
+		for (unsigned i = 0; i < 16; i++)
+			if (jd_rnd(rng, 2))
+				c->st.gpr[i] ^= (u64)(u32)diff_rand(rng) << 32;
 	jd_gen_program(rng, c);
 	for (unsigned i = 0; i < 2; i++) {
 		c->pte_data[i] = PTE_P | PTE_US | PTE_RW;
@@ -302,6 +371,26 @@ static void jd_load(struct jd_engine *e, const struct jd_case *c, bool new_code)
 	jd_tables(e->tables, c);
 	memcpy(e->data, c->st.data, DIFF_DATA_SIZE);
 	bt_cpu_set_flat64(cpu);
+	if (jd_mode != JD_64) {
+		/* Flat 4 GiB segments, 32-bit code and stack; CPL 0 in protected mode. */
+		for (unsigned i = 0; i < CPU_NR_SEGS; i++) {
+			struct cpu_segment *sg = &cpu->st.seg[i];
+
+			sg->db = sg->g = 1;
+			sg->l = 0;
+			if (jd_mode == JD_PROT32) {
+				sg->selector = i == CPU_CS ? 0x08 : 0x10;
+				sg->dpl = 0;
+			} else if (i == CPU_CS) {
+				sg->selector = 0x23;
+			}
+		}
+		if (jd_mode == JD_PROT32) {
+			cpu->st.cr4 = 0x600; /* OSFXSR, OSXMMEXCPT; no PAE: 32-bit paging */
+			cpu->st.efer = 0;
+		}
+		bt_cpu_update_mode(cpu);
+	}
 	cpu->flat = false;
 	cpu->st.cr3 = JD_TABLES;
 	bt_tlb_flush(cpu);
@@ -408,12 +497,24 @@ int main(void)
 {
 	u64 seed = jd_env("BT_JITDIFF_SEED", 1), n = jd_env("BT_JITDIFF_CASES", 20000);
 	u64 only = jd_env("BT_JITDIFF_CASE", ~0ull);
+	const char *mode = getenv("BT_JITDIFF_MODE");
 	struct diff_rng rng = { .s = seed * 0x2545f4914f6cdd1dull + 17 };
 	static struct jd_case c;
 	static struct jd_result ra, rb;
 	struct jd_engine ei, ej;
 	struct jd_stats st = { 0 };
 
+	if (!mode || !*mode || !strcmp(mode, "64")) {
+		jd_mode = JD_64;
+	} else if (!strcmp(mode, "prot32")) {
+		jd_mode = JD_PROT32;
+	} else if (!strcmp(mode, "compat32")) {
+		jd_mode = JD_COMPAT32;
+	} else {
+		fprintf(stderr, "bt_jitdiff: BT_JITDIFF_MODE=%s: not 64, prot32 or compat32\n",
+			mode);
+		return 1;
+	}
 	if (jd_engine_init(&ei, false) < 0 || jd_engine_init(&ej, true) < 0) {
 		fprintf(stderr, "bt_jitdiff: cannot set up the engines (no JIT code buffer?)\n");
 		return 1;
@@ -462,7 +563,10 @@ int main(void)
 	}
 	st.compiled = ej.cpu->jit->nr_compiled;
 	st.links = ej.cpu->jit->nr_links;
-	printf("bt_jitdiff: seed %llu, %llu programs, %llu runs, %llu mismatches\n",
+	printf("bt_jitdiff: %s code, seed %llu, %llu programs, %llu runs, %llu mismatches\n",
+	       jd_mode == JD_64	    ? "64-bit" :
+	       jd_mode == JD_PROT32 ? "flat 32-bit" :
+				      "compat 32-bit",
 	       (unsigned long long)seed, (unsigned long long)st.cases, (unsigned long long)st.runs,
 	       (unsigned long long)st.mismatches);
 	printf("  stops at the instruction limit %llu; exceptions #PF %llu, #GP %llu, #UD %llu, "
@@ -475,9 +579,17 @@ int main(void)
 	       (unsigned long long)(st.runs - st.stops - st.exceptions[BT_EXC_PF] -
 				    st.exceptions[BT_EXC_GP] - st.exceptions[BT_EXC_UD] -
 				    st.exceptions[BT_EXC_DE] - st.exceptions[BT_EXC_BP]));
-	printf("  jit: %llu blocks compiled, %llu links, %llu code flushes\n",
+	printf("  jit: %llu blocks compiled, %llu links, %llu code flushes, %llu blocks "
+	       "interpreted for their mode\n",
 	       (unsigned long long)st.compiled, (unsigned long long)st.links,
-	       (unsigned long long)ej.cpu->jit->nr_flushes);
+	       (unsigned long long)ej.cpu->jit->nr_flushes,
+	       (unsigned long long)ej.cpu->jit->nr_interp[BT_JIT_INTERP_MODE]);
+	/* The 32-bit flavours test nothing if that code stays interpreted. */
+	if (jd_mode != JD_64 && st.cases > 1 &&
+	    (!st.compiled || ej.cpu->jit->nr_interp[BT_JIT_INTERP_MODE])) {
+		fprintf(stderr, "bt_jitdiff: the JIT did not compile the 32-bit code\n");
+		st.mismatches++;
+	}
 	jd_engine_destroy(&ei);
 	jd_engine_destroy(&ej);
 	return st.mismatches ? 1 : 0;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The BT engine's JIT tier (docs/bt-jit.md): hot decoded blocks of 64-bit code compiled to
- * x86-64 host code. The interpreter stays the cold tier and the reference: every instruction
- * the compiler does not translate natively becomes a call to its interpreter handler, so an
- * instruction added to the interpreter works in generated code at once.
+ * The BT engine's JIT tier (docs/bt-jit.md): hot decoded blocks of 64-bit code and of flat
+ * 32-bit code (bt_jit_mode_ok) compiled to x86-64 host code. The interpreter stays the cold tier
+ * and the reference: every instruction the compiler does not translate natively becomes a call
+ * to its interpreter handler, so an instruction added to the interpreter works in generated code
+ * at once.
  *
  * Generated code runs with R15 = the struct bt_cpu and the block's most used guest registers in
  * host registers; guest flags live in the host RFLAGS between instructions and are stored in the
@@ -70,7 +71,7 @@ enum bt_jit_nolink {
 /* Why the dispatcher interpreted a block instead of running generated code. */
 enum bt_jit_interp {
 	BT_JIT_INTERP_COLD,   /* no code: not hot yet, or it could not be compiled */
-	BT_JIT_INTERP_MODE,   /* not 64-bit code, or a CS base (the JIT compiles neither) */
+	BT_JIT_INTERP_MODE,   /* not 64-bit or flat 32-bit code (bt_jit_mode_ok) */
 	BT_JIT_INTERP_DEBUG,  /* TF, RF, an interrupt shadow, breakpoints: the interpreter's */
 	BT_JIT_INTERP_BUDGET, /* the block does not fit what is left of the slice */
 	BT_JIT_INTERP_NR,
@@ -101,13 +102,47 @@ struct bt_jit {
 	struct bt_jit_helper_stat *helper; /* [BT_JIT_HELPER_KEYS], counted by generated code */
 };
 
+/* A flat segment of 32-bit code: base 0, a 4 GiB limit (no limit check needed). */
+static inline bool bt_jit_seg_flat(const struct cpu_segment *s)
+{
+	return !s->base && s->limit == 0xffffffffu && !s->unusable;
+}
+
+/*
+ * Whether generated code may be compiled and run in the CPU's current state (for a block of the
+ * CPU's mode): 64-bit code without a CS base, or 32-bit code (protected or compatibility mode,
+ * CS.D = 1) whose segments are flat -- CS, SS, DS and ES with base 0 and a 4 GiB limit, SS a
+ * 32-bit stack (SS.B = 1), DS, ES and SS writable data segments -- so that an offset is the
+ * linear address and no access needs a segment check (FS, GS and CS overrides go to the
+ * interpreter's handlers). Not virtual-8086 mode. Generated code assumes this without
+ * checking it: the dispatcher checks it before it enters code, and it holds in every block
+ * reached from there, since an instruction that loads a segment register leaves generated code
+ * (jit_helper_leaves) and jump-cache probes only enter code of the same mode.
+ */
+static inline bool bt_jit_mode_ok(const struct bt_cpu *cpu)
+{
+	const struct cpu_segment *seg = cpu->st.seg;
+
+	if (cpu->st.rflags & BT_VM)
+		return false;
+	if (cpu->mode == BT_MODE_LONG64)
+		return !seg[CPU_CS].base;
+	if (cpu->mode != BT_MODE_PROT32 || cpu->stack_size != 4 || !bt_jit_seg_flat(&seg[CPU_CS]))
+		return false;
+	for (unsigned s = CPU_ES; s <= CPU_DS; s++)
+		if (s != CPU_CS && (!bt_jit_seg_flat(&seg[s]) || (seg[s].type & 0xa) != 2))
+			return false;
+	return true;
+}
+
 /* Set up cpu->jit (at CPU creation, before any sandbox): 0, or a negative errno. */
 MUST_CHECK int bt_jit_init(struct bt_cpu *cpu, unsigned threshold, size_t code_bytes);
 void bt_jit_destroy(struct bt_cpu *cpu);
 
 /*
  * Compile b for the CPU's current CPL class; b->jit[user] is the entry afterwards, or stays NULL
- * when b cannot be compiled (not 64-bit code, or no room: then a flush is requested).
+ * when b cannot be compiled (not in a mode bt_jit_mode_ok allows, or no room: then a flush is
+ * requested).
  */
 void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user);
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The JIT's compiler (jit.h, docs/bt-jit.md): one decoded block of 64-bit code to host code.
+ * The JIT's compiler (jit.h, docs/bt-jit.md): one decoded block of 64-bit code or of flat 32-bit
+ * code (bt_jit_mode_ok) to host code. What depends on the mode -- the width of RIP, of stack
+ * slots and of near branches, which memory operands are compiled, branch target checks -- is in
+ * the "mode" section below; the rest is the same for both.
  *
  * Layout of a block's code: the code record pointer (8 bytes), the entry (loads the cached guest
  * registers), the loop head (the budget check: leave if icount + n would pass jit_limit, else
@@ -125,6 +128,7 @@ struct jit_ctx {
 	bool user;
 	struct bt_emit e;
 	struct bt_codebuf *cb;
+	bool m64; /* 64-bit code; else flat 32-bit code (protected or compatibility mode) */
 	u8 host[CPU_NR_GPRS]; /* host register caching each guest register, or JIT_NONE */
 	u16 cached,
 		written; /* guest registers cached; cached ones written somewhere in the block */
@@ -149,6 +153,38 @@ struct jit_ctx {
 	bool ended; /* the last instruction left the block itself */
 	bool fail;  /* something cannot be compiled: give up on the block */
 };
+
+/* ------------------------------------------------------------------- mode */
+
+/* The width of RIP, of stack slots and of near branches: 8 in 64-bit code, 4 in 32-bit code. */
+static unsigned jit_width(const struct jit_ctx *c)
+{
+	return c->m64 ? 8 : 4;
+}
+
+/* An instruction address as the IP wraps (EIP: at 4 GiB). */
+static u64 jit_ip(const struct jit_ctx *c, u64 v)
+{
+	return c->m64 ? v : v & 0xffffffffu;
+}
+
+/* A static near-branch target the compiled code can go to: canonical; any EIP (CS is 4 GiB). */
+static bool jit_target_ok(const struct jit_ctx *c, u64 target)
+{
+	return !c->m64 || bt_canonical(target);
+}
+
+/*
+ * Operands compiled natively. In 32-bit code memory operands are 32-bit addresses through the
+ * flat segments (DS, ES, SS: bt_jit_mode_ok); 16-bit addressing and FS, GS and CS (a base, a
+ * read-only segment) go to the handler.
+ */
+static bool jit_operands_ok(const struct jit_ctx *c, const struct bt_insn *in)
+{
+	if (c->m64 || in->ea_kind == BT_EA_NONE)
+		return true;
+	return in->asz == 4 && in->seg != CPU_FS && in->seg != CPU_GS && in->seg != CPU_CS;
+}
 
 /* ------------------------------------------------------------ small emitters */
 
@@ -178,6 +214,18 @@ static void jit_add_mem(struct jit_ctx *c, s32 off, s32 v)
 {
 	if (v)
 		bt_emit_alu_rm_imm(&c->e, v > 0 ? 0 : 5, 8, jit_cpu(off), v > 0 ? v : -v);
+}
+
+/* RSP += delta in cpu->st.gpr, at the stack width (clobbers RDI). */
+static void jit_rsp_add_mem(struct jit_ctx *c, s32 delta)
+{
+	unsigned w = jit_width(c);
+
+	if (!delta)
+		return;
+	bt_emit_mov_r_rm(&c->e, w, BT_H_RDI, jit_gpr_mem(CPU_RSP));
+	bt_emit_lea(&c->e, w, BT_H_RDI, bt_rm_mem(BT_H_RDI, delta));
+	bt_emit_mov_rm_r(&c->e, 8, jit_gpr_mem(CPU_RSP), BT_H_RDI);
 }
 
 /* ADD qword [stat], 1 through RAX (the host flags are stored: a helper call follows or an exit). */
@@ -478,7 +526,7 @@ static void jit_emit_mem_stub(struct jit_ctx *c, struct jit_mem_stub *s)
 	c->rip = c->b->rip;
 	for (unsigned i = 0; i < s->idx; i++)
 		c->rip += c->b->insns[i].len;
-	c->next = c->rip + c->b->insns[s->idx].len;
+	c->next = jit_ip(c, c->rip + c->b->insns[s->idx].len);
 	bt_emit_patch_rel32(s->jne, c->e.p);
 	c->st = s->st;
 	/* RSI is the linear address still (the lookup adds the addend only on a hit). */
@@ -511,7 +559,7 @@ static void jit_emit_mem_stub(struct jit_ctx *c, struct jit_mem_stub *s)
 	/* Leave after this instruction (its code was written), with the rest of it done. */
 	bt_emit_patch_rel32(exit_jne, c->e.p);
 	jit_add_mem(c, OFF(icount), -(s32)(c->n - c->idx - 1));
-	jit_add_mem(c, GPR(CPU_RSP), s->smc_rsp);
+	jit_rsp_add_mem(c, s->smc_rsp);
 	if (s->smc_exit == JIT_SMC_DYN) {
 		bt_emit_mov_r_rm(&c->e, 8, BT_H_RAX, jit_cpu(OFF(jit_target)));
 		bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(st.rip)), BT_H_RAX);
@@ -550,13 +598,15 @@ static void jit_jump_to(struct jit_ctx *c, u64 target)
 	jit_exit_direct(c, bt_emit_jmp32(&c->e), target);
 }
 
-#define JIT_JC_MISSES 4
+#define JIT_JC_MISSES 5
 
 /*
- * The jump-cache probe for the 64-bit target in RAX (flags and registers stored): jumps to the
+ * The jump-cache probe for the target in RAX (flags and registers stored): jumps to the
  * target's code when the cache holds a block for it that is valid under this CPU's TLB state
- * (the entry's generations) and has code for this CPL class. Else the code falls to one of the
- * JIT_JC_MISSES jump fields put in miss, with RAX still the target. Clobbers RCX, RDX, RDI.
+ * (the entry's generations), of this block's mode (the segment state is the same: no
+ * instruction that changes it stays in generated code) and has code for this CPL class. Else
+ * the code falls to one of the JIT_JC_MISSES jump fields put in miss, with RAX still the
+ * target. Clobbers RCX, RDX, RDI.
  */
 static void jit_jc_probe(struct jit_ctx *c, u8 *miss[JIT_JC_MISSES])
 {
@@ -585,9 +635,11 @@ static void jit_jc_probe(struct jit_ctx *c, u8 *miss[JIT_JC_MISSES])
 	bt_emit_patch_rel8(global, c->e.p);
 	bt_emit_alu_r_rm(&c->e, 7, 8, BT_H_RAX, bt_rm_mem(BT_H_RDX, BOFF(rip)));
 	miss[2] = bt_emit_jcc32(&c->e, BT_CC_NE);
+	bt_emit_alu_rm_imm(&c->e, 7, 4, bt_rm_mem(BT_H_RDX, BOFF(mode)), (s32)c->b->mode);
+	miss[3] = bt_emit_jcc32(&c->e, BT_CC_NE);
 	bt_emit_mov_r_rm(&c->e, 8, BT_H_RDX, bt_rm_mem(BT_H_RDX, BOFF(jit[c->user])));
 	bt_emit_test_rm_r(&c->e, 8, bt_rm_reg(BT_H_RDX), BT_H_RDX);
-	miss[3] = bt_emit_jcc32(&c->e, BT_CC_E);
+	miss[4] = bt_emit_jcc32(&c->e, BT_CC_E);
 	bt_emit_jmp_r(&c->e, BT_H_RDX);
 }
 
@@ -620,7 +672,7 @@ static void jit_emit_tail(struct jit_ctx *c, struct jit_tail *t)
 		c->rip = c->b->rip;
 		for (unsigned i = 0; i < t->idx; i++)
 			c->rip += c->b->insns[i].len;
-		c->next = c->rip + in->len;
+		c->next = jit_ip(c, c->rip + in->len);
 		jit_sync_for_call(c, true);
 		bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(BT_H_RDI), BT_H_R15);
 		bt_emit_mov_r_imm(&c->e, BT_H_RSI, (u64)(uintptr_t)in);
@@ -726,13 +778,14 @@ static bool jit_helper_leaves(const struct bt_insn *in)
 	case 0xcc:
 	case 0xcd:
 	case 0xce:
+	case 0xc4: /* LES, LDS (VEX prefixes in 64-bit code) */
+	case 0xc5:
 	case 0xcf:
 	case 0xea:
 	case 0xf4:
 	case 0xfa:
 	case 0xfb:
 	case 0x100:
-	case 0x101:
 	case 0x105:
 	case 0x106:
 	case 0x107:
@@ -753,6 +806,9 @@ static bool jit_helper_leaves(const struct bt_insn *in)
 		return true;
 	case 0xff:
 		return in->modrm_reg == 3 || in->modrm_reg == 5;
+	case 0x101: /* but SGDT, SIDT, SMSW (OVMF's PEI finds its services table by SIDT) */
+		return in->ea_kind == BT_EA_NONE ||
+		       (in->modrm_reg != 0 && in->modrm_reg != 1 && in->modrm_reg != 4);
 	default:
 		return false;
 	}
@@ -1223,7 +1279,9 @@ static bool jit_native_modrm(struct jit_ctx *c, const struct bt_insn *in)
 		if (!(op & 1))
 			bd.flags |= BT_EMIT_BYTE_RM;
 		return jit_run_body(c, in, &bd, (op & 1) ? 2 : 1, BT_JIT_LD);
-	case 0x63: /* MOVSXD */
+	case 0x63: /* MOVSXD (ARPL outside 64-bit code) */
+		if (!c->m64)
+			return false;
 		bd = jit_body_eg(in, true, false, false, true);
 		return jit_run_body(c, in, &bd, 4, BT_JIT_LD);
 	case 0x1b0:
@@ -1305,6 +1363,17 @@ static bool jit_native_plain(struct jit_ctx *c, const struct bt_insn *in)
 		jit_body_emit(c, &bd);
 		return true;
 	}
+	if (op >= 0x40 && op <= 0x4f) { /* INC/DEC r: REX prefixes in 64-bit code (CF kept) */
+		bd.op = 0xff;
+		bd.oplen = 1;
+		bd.digit = (u8)((op >> 3) & 1);
+		bd.g_rm = (u8)r;
+		bd.rm_rd = bd.rm_wr = true;
+		bd.fl_in = bd.fl_out = true;
+		jit_flags_to_host(c);
+		jit_body_emit(c, &bd);
+		return true;
+	}
 	if (op >= 0x91 && op <= 0x97 && jit_reg_ok(r)) { /* XCHG eAX, r */
 		bd.op = 0x87;
 		bd.oplen = 1;
@@ -1359,16 +1428,16 @@ static bool jit_native_plain(struct jit_ctx *c, const struct bt_insn *in)
 	}
 }
 
-/* RSP += delta, after the access. */
+/* RSP += delta, after the access (ESP in 32-bit code: it wraps, the upper half is zeroed). */
 static void jit_rsp_add(struct jit_ctx *c, s32 delta)
 {
+	unsigned w = jit_width(c);
+
 	if (c->host[CPU_RSP] != JIT_NONE) {
-		bt_emit_lea(&c->e, 8, c->host[CPU_RSP], bt_rm_mem(c->host[CPU_RSP], delta));
+		bt_emit_lea(&c->e, w, c->host[CPU_RSP], bt_rm_mem(c->host[CPU_RSP], delta));
 		jit_mark_written(c, CPU_RSP);
 	} else {
-		bt_emit_mov_r_rm(&c->e, 8, BT_H_RDI, jit_gpr_mem(CPU_RSP));
-		bt_emit_lea(&c->e, 8, BT_H_RDI, bt_rm_mem(BT_H_RDI, delta));
-		bt_emit_mov_rm_r(&c->e, 8, jit_gpr_mem(CPU_RSP), BT_H_RDI);
+		jit_rsp_add_mem(c, delta);
 	}
 }
 
@@ -1380,7 +1449,7 @@ static struct jit_mem_stub *jit_stack_access(struct jit_ctx *c, s32 delta, unsig
 				.base = CPU_RSP,
 				.index = BT_REG_NONE,
 				.disp = delta,
-				.asz = 8,
+				.asz = (u8)jit_width(c),
 				.seg = CPU_SS };
 
 	jit_mem_insn(c, &fake, size, kind, bd);
@@ -1393,61 +1462,62 @@ static void jit_push_done(struct jit_ctx *c, struct jit_mem_stub *s, enum jit_sm
 {
 	if (!s || c->fail)
 		return;
-	s->smc_rsp = -8;
+	s->smc_rsp = -(s32)jit_width(c);
 	s->smc_exit = how;
 	s->smc_target = target;
-	jit_rsp_add(c, -8);
+	jit_rsp_add(c, s->smc_rsp);
 }
 
 /* PUSH, POP, LEAVE, CALL, RET, JMP, Jcc. */
 static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 {
-	unsigned op = in->opcode, r = in->rm;
+	unsigned op = in->opcode, r = in->rm, w = jit_width(c);
 	struct jit_body bd = { .h_reg = JIT_NONE, .g_reg = JIT_NONE, .g_rm = JIT_NONE };
 
 	bd.op = 0x89;
 	bd.oplen = 1;
-	bd.flags = BT_EMIT_W;
-	if (op >= 0x50 && op <= 0x57 && in->opsz == 8) { /* PUSH r64 */
+	bd.flags = jit_size_flags(w);
+	/* Stack operations and near branches at the mode's width (64 or 32 bits) only. */
+	if (op >= 0x50 && op <= 0x57 && in->opsz == w) { /* PUSH r */
 		bd.g_reg = (u8)r;
 		bd.reg_rd = true;
-		jit_push_done(c, jit_stack_access(c, -8, 8, BT_JIT_ST, &bd), JIT_SMC_NEXT, 0);
+		jit_push_done(c, jit_stack_access(c, -(s32)w, w, BT_JIT_ST, &bd), JIT_SMC_NEXT, 0);
 		return true;
 	}
-	if (op >= 0x58 && op <= 0x5f && in->opsz == 8) { /* POP r64 (POP RSP: the value) */
+	if (op >= 0x58 && op <= 0x5f && in->opsz == w) { /* POP r (POP RSP: the value) */
 		bd.op = 0x8b;
 		bd.h_reg = BT_H_RAX;
-		jit_stack_access(c, 0, 8, BT_JIT_LD, &bd);
-		jit_rsp_add(c, 8);
+		jit_stack_access(c, 0, w, BT_JIT_LD, &bd);
+		jit_rsp_add(c, (s32)w);
 		if (c->host[r] != JIT_NONE)
 			bt_emit_mov_rm_r(&c->e, 8, bt_rm_reg(c->host[r]), BT_H_RAX);
 		jit_dst_done(c, r, c->host[r] != JIT_NONE ? c->host[r] : BT_H_RAX);
 		return true;
 	}
-	if ((op == 0x68 || op == 0x6a) && in->opsz == 8) { /* PUSH imm */
+	if ((op == 0x68 || op == 0x6a) && in->opsz == w) { /* PUSH imm */
 		bd.op = 0xc7;
 		bd.imm = in->imm;
 		bd.imm_len = 4;
-		jit_push_done(c, jit_stack_access(c, -8, 8, BT_JIT_ST, &bd), JIT_SMC_NEXT, 0);
+		jit_push_done(c, jit_stack_access(c, -(s32)w, w, BT_JIT_ST, &bd), JIT_SMC_NEXT, 0);
 		return true;
 	}
-	if (op == 0xc9 && in->opsz == 8) { /* LEAVE: RSP = RBP; POP RBP */
+	if (op == 0xc9 && in->opsz == w) { /* LEAVE: RSP = RBP; POP RBP */
 		struct bt_insn fake = { .ea_kind = BT_EA_MEM,
 					.base = CPU_RBP,
 					.index = BT_REG_NONE,
-					.asz = 8,
+					.asz = (u8)w,
 					.seg = CPU_SS };
 		unsigned hbp;
 
 		bd.op = 0x8b;
 		bd.h_reg = BT_H_RAX;
-		jit_mem_insn(c, &fake, 8, BT_JIT_LD, &bd);
+		jit_mem_insn(c, &fake, w, BT_JIT_LD, &bd);
 		hbp = jit_src(c, CPU_RBP, BT_H_RDI);
 		if (c->host[CPU_RSP] != JIT_NONE) {
-			bt_emit_lea(&c->e, 8, c->host[CPU_RSP], bt_rm_mem(hbp, 8));
+			bt_emit_lea(&c->e, w, c->host[CPU_RSP], bt_rm_mem(hbp, (s32)w));
 			jit_mark_written(c, CPU_RSP);
 		} else {
-			bt_emit_lea(&c->e, 8, BT_H_RDI, bt_rm_mem(hbp, 8));
+			bt_emit_lea(&c->e, w, BT_H_RDI, bt_rm_mem(hbp, (s32)w));
 			bt_emit_mov_rm_r(&c->e, 8, jit_gpr_mem(CPU_RSP), BT_H_RDI);
 		}
 		if (c->host[CPU_RBP] != JIT_NONE)
@@ -1456,42 +1526,69 @@ static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 			     c->host[CPU_RBP] != JIT_NONE ? c->host[CPU_RBP] : BT_H_RAX);
 		return true;
 	}
-	/* 16-bit near branches: the interpreter; CALL/JMP Ev are 64-bit whatever the prefixes. */
-	if (in->opsz != 8 && op != 0xff)
+	if (op == 0xff && in->modrm_reg == 6 && (c->m64 ? in->opsz != 2 : in->opsz == w)) {
+		/* PUSH r/m: a memory operand is read first (at the old RSP), kept in jit_target. */
+		if (in->ea_kind == BT_EA_NONE) {
+			if (!jit_reg_ok(r))
+				return false;
+			bd.g_reg = (u8)r;
+			bd.reg_rd = true;
+		} else {
+			struct jit_body ld = { .g_reg = JIT_NONE,
+					       .g_rm = JIT_NONE,
+					       .h_reg = BT_H_RAX,
+					       .flags = bd.flags,
+					       .op = 0x8b,
+					       .oplen = 1 };
+
+			jit_mem_insn(c, in, w, BT_JIT_LD, &ld);
+			bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(jit_target)), BT_H_RAX);
+			bd.h_reg = BT_H_RDI;
+			bd.pre_cpu = true;
+			bd.pre_off = OFF(jit_target);
+		}
+		jit_push_done(c, jit_stack_access(c, -(s32)w, w, BT_JIT_ST, &bd), JIT_SMC_NEXT, 0);
+		return true;
+	}
+	/*
+	 * 16-bit near branches: the interpreter; CALL/JMP Ev in 64-bit code are 64-bit whatever
+	 * the prefixes.
+	 */
+	if (in->opsz != w && (op != 0xff || !c->m64))
 		return false;
 	if (op == 0xe8) { /* CALL rel */
-		u64 target = c->next + in->imm;
+		u64 target = jit_ip(c, c->next + in->imm);
 
-		if (!bt_canonical(target))
+		if (!jit_target_ok(c, target))
 			return false;
 		bd.op = 0xc7;
 		bd.imm = c->next;
 		bd.imm_len = 4;
-		if ((u64)(s64)(s32)c->next != c->next) {
+		if (c->m64 && (u64)(s64)(s32)c->next != c->next) {
 			bd.op = 0x89;
 			bd.h_reg = BT_H_RAX;
 			bd.pre_imm = true;
 		}
-		jit_push_done(c, jit_stack_access(c, -8, 8, BT_JIT_ST, &bd), JIT_SMC_TARGET,
+		jit_push_done(c, jit_stack_access(c, -(s32)w, w, BT_JIT_ST, &bd), JIT_SMC_TARGET,
 			      target);
 		jit_jump_to(c, target);
 		c->ended = true;
 		return true;
 	}
 	if (op == 0xe9 || op == 0xeb) {
-		u64 target = c->next + in->imm;
+		u64 target = jit_ip(c, c->next + in->imm);
 
-		if (!bt_canonical(target))
+		if (!jit_target_ok(c, target))
 			return false;
 		jit_jump_to(c, target);
 		c->ended = true;
 		return true;
 	}
 	if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
-		u64 target = c->next + in->imm;
+		u64 target = jit_ip(c, c->next + in->imm);
 		u8 *jcc;
 
-		if (!bt_canonical(target))
+		if (!jit_target_ok(c, target))
 			return false;
 		jit_flags_to_host(c);
 		jit_flags_to_mem(c);
@@ -1508,43 +1605,44 @@ static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 		return true;
 	}
 	if (op == 0xc3 || op == 0xc2) { /* RET (imm16) */
-		s32 delta = 8 + (op == 0xc2 ? (s32)(in->imm & 0xffff) : 0);
+		s32 delta = (s32)w + (op == 0xc2 ? (s32)(in->imm & 0xffff) : 0);
 
 		bd.op = 0x8b;
 		bd.h_reg = BT_H_RAX;
-		jit_stack_access(c, 0, 8, BT_JIT_LD, &bd);
+		jit_stack_access(c, 0, w, BT_JIT_LD, &bd);
 		jit_rsp_add(c, delta);
 		jit_writeback(c, c->st.dirty);
-		jit_jump_indirect(c, true, delta);
+		jit_jump_indirect(c, c->m64, delta); /* a 32-bit EIP is always a good target */
 		return true;
 	}
-	if (op == 0xff && (in->modrm_reg == 2 || in->modrm_reg == 4)) { /* CALL/JMP r/m64 */
+	if (op == 0xff && (in->modrm_reg == 2 || in->modrm_reg == 4)) { /* CALL/JMP r/m */
 		bool call = in->modrm_reg == 2;
 
 		jit_flags_to_mem(c); /* it clobbers RAX, the target from here on */
 		if (in->ea_kind == BT_EA_NONE) {
 			if (!jit_reg_ok(r))
 				return false;
-			bt_emit_mov_r_rm(&c->e, 8, BT_H_RAX,
+			bt_emit_mov_r_rm(&c->e, w, BT_H_RAX,
 					 c->host[r] != JIT_NONE ? bt_rm_reg(c->host[r]) :
 								  jit_gpr_mem(r));
-		} else if (!call) {
+		} else {
 			bd.op = 0x8b;
 			bd.h_reg = BT_H_RAX;
-			jit_mem_insn(c, in, 8, BT_JIT_LD, &bd);
-		} else {
-			return false; /* two memory operands */
+			jit_mem_insn(c, in, w, BT_JIT_LD, &bd);
 		}
 		if (call) {
+			jit_flags_to_mem(c);
+			bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(jit_target)), BT_H_RAX);
+		}
+		if (call && c->m64) {
 			/*
 			 * A non-canonical target: the handler, which faults as the interpreter does
-			 * (a stack fault of the push first, then #GP; bt_op_grp5).
+			 * (a stack fault of the push first, then #GP; bt_op_grp5). A 32-bit target
+			 * needs no check.
 			 */
 			struct jit_state keep;
 			u8 *ok;
 
-			jit_flags_to_mem(c);
-			bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(jit_target)), BT_H_RAX);
 			bt_emit_mov_r_rm(&c->e, 8, BT_H_RCX, bt_rm_reg(BT_H_RAX));
 			bt_emit_shift_imm(&c->e, 4, 8, bt_rm_reg(BT_H_RCX), 16);
 			bt_emit_shift_imm(&c->e, 7, 8, bt_rm_reg(BT_H_RCX), 16);
@@ -1561,21 +1659,23 @@ static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 			bt_emit_patch_rel32(bt_emit_jmp32(&c->e), c->dyn_exit);
 			c->st = keep;
 			bt_emit_patch_rel32(ok, c->e.p);
+		}
+		if (call) {
 			bd = (struct jit_body){ .g_reg = JIT_NONE,
 						.g_rm = JIT_NONE,
-						.flags = BT_EMIT_W,
+						.flags = jit_size_flags(w),
 						.op = 0x89,
 						.oplen = 1,
 						.h_reg = BT_H_RDI,
 						.pre_imm = true,
 						.imm = c->next };
-			jit_push_done(c, jit_stack_access(c, -8, 8, BT_JIT_ST, &bd), JIT_SMC_DYN,
-				      0);
+			jit_push_done(c, jit_stack_access(c, -(s32)w, w, BT_JIT_ST, &bd),
+				      JIT_SMC_DYN, 0);
 			bt_emit_mov_r_rm(&c->e, 8, BT_H_RAX, jit_cpu(OFF(jit_target)));
 		}
 		jit_writeback(c, c->st.dirty);
 		/* A JMP to a non-canonical address faults at the JMP (CALL checked it already). */
-		jit_jump_indirect(c, !call, 0);
+		jit_jump_indirect(c, !call && c->m64, 0);
 		return true;
 	}
 	return false;
@@ -1627,20 +1727,21 @@ static void jit_allocate(struct jit_ctx *c)
 }
 
 /* Does the block end in a jump back to its own start (a loop that stays in registers)? */
-static bool jit_self_loop(const struct bt_block *b)
+static bool jit_self_loop(const struct jit_ctx *c)
 {
+	const struct bt_block *b = c->b;
 	const struct bt_insn *in = &b->insns[b->nr_insns - 1];
 	unsigned op = in->opcode;
 	u64 end = b->rip;
 
-	if (b->pages[1].block || in->opsz != 8)
+	if (b->pages[1].block || in->opsz != jit_width(c))
 		return false;
 	for (unsigned i = 0; i < b->nr_insns; i++)
 		end += b->insns[i].len;
 	if (!(op == 0xe9 || op == 0xeb || (op >= 0x70 && op <= 0x7f) ||
 	      (op >= 0x180 && op <= 0x18f)))
 		return false;
-	return end + in->imm == b->rip;
+	return jit_ip(c, end + in->imm) == b->rip;
 }
 
 static void jit_insn(struct jit_ctx *c, const struct bt_insn *in, bool last)
@@ -1650,7 +1751,7 @@ static void jit_insn(struct jit_ctx *c, const struct bt_insn *in, bool last)
 	unsigned nr_mem = c->nr_mem, nr_tail = c->nr_tail, nr_exits = c->nr_exits;
 
 	/* REP is an operand of string instructions; F3/F2 select MOVSS/MOVSD. */
-	if (in->fn != bt_op_ud &&
+	if (in->fn != bt_op_ud && jit_operands_ok(c, in) &&
 	    (in->rep == BT_REP_NONE || in->opcode == 0x110 || in->opcode == 0x111) &&
 	    (jit_native_flow(c, in) || jit_native_plain(c, in) || jit_native_modrm(c, in)))
 		return;
@@ -1672,7 +1773,7 @@ void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user)
 	u8 *start, *entry, *budget_exit;
 	size_t used0 = j->code.used;
 
-	if (b->mode != BT_MODE_LONG64 || b->jit[user] || !b->nr_insns)
+	if (b->mode != cpu->mode || !bt_jit_mode_ok(cpu) || b->jit[user] || !b->nr_insns)
 		return;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -1681,6 +1782,7 @@ void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user)
 	c->b = b;
 	c->user = user;
 	c->cb = &j->code;
+	c->m64 = b->mode == BT_MODE_LONG64;
 	c->n = b->nr_insns;
 	rec = bt_codebuf_alloc(&j->code, sizeof(*rec) + 2 * sizeof(struct bt_jit_exit), 16);
 	start = rec ? bt_codebuf_alloc(&j->code, 0, 16) : NULL;
@@ -1709,7 +1811,7 @@ void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user)
 	bt_emit_alu_r_rm(&c->e, 7, 8, BT_H_RAX, jit_cpu(OFF(jit_limit)));
 	c->budget_jcc = bt_emit_jcc32(&c->e, BT_CC_A);
 	bt_emit_mov_rm_r(&c->e, 8, jit_cpu(OFF(icount)), BT_H_RAX);
-	c->st = (struct jit_state){ .fl_mem = true, .dirty = jit_self_loop(b) ? c->cached : 0 };
+	c->st = (struct jit_state){ .fl_mem = true, .dirty = jit_self_loop(c) ? c->cached : 0 };
 	c->written = c->st.dirty;
 
 	c->rip = b->rip;
@@ -1717,7 +1819,7 @@ void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user)
 		const struct bt_insn *in = &b->insns[c->idx];
 		bool last = c->idx + 1 == c->n;
 
-		c->next = c->rip + in->len;
+		c->next = jit_ip(c, c->rip + in->len);
 		jit_insn(c, in, last);
 		c->rip = c->next;
 		if (c->ended)

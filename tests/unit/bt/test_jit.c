@@ -8,7 +8,8 @@
  * compiled and linked (the links are undone), direct and indirect calls and returns, and a code
  * cache too small for the program (flushed when full, results unchanged), MOVSD/MOVSS and their
  * #NM with CR0.TS, and the counters of
- * why generated code returned to the dispatcher.
+ * why generated code returned to the dispatcher; and flat 32-bit protected-mode code, compiled
+ * while its segments are flat and interpreted while DS has a base.
  */
 #include "bt-fallback/bt.h"
 #include "bt-fallback/jit/jit.h"
@@ -427,6 +428,87 @@ static void test_jit_counters(void **state)
 	assert_int_equal(jit_counter(f->jit, "jit_exits_smc", NULL, 0), 0);
 }
 
+/* Flat 32-bit protected mode at CPL 0 without paging: 4 GiB segments with base 0. */
+static void jit_set_flat32(struct bt_cpu *cpu)
+{
+	bt_cpu_set_flat64(cpu);
+	for (unsigned i = 0; i < CPU_NR_SEGS; i++) {
+		struct cpu_segment *s = &cpu->st.seg[i];
+
+		s->selector = i == CPU_CS ? 0x08 : 0x10;
+		s->dpl = 0;
+		s->l = 0;
+		s->db = s->g = 1;
+	}
+	cpu->st.cr0 = 0x33; /* PE, MP, ET, NE */
+	cpu->st.cr4 = 0x600;
+	cpu->st.efer = 0;
+	cpu->flat = false;
+	bt_tlb_flush(cpu);
+	bt_cpu_update_mode(cpu);
+}
+
+static void jit_set_ds_base(struct jit_fixture *f, u64 base)
+{
+	f->jit->st.seg[CPU_DS].base = base;
+	f->ref->st.seg[CPU_DS].base = base;
+}
+
+/*
+ * 32-bit code is compiled while CS, SS, DS and ES are flat: a loop of memory operands, CALL
+ * through memory, PUSH of a register and of memory, POP, RET and INC/DEC r32 (40-4F) runs in
+ * generated code. With a DS base (as a segment
+ * load would leave it) the same blocks are interpreted, not run as compiled for base 0.
+ */
+static void test_jit_flat32(void **state)
+{
+	/*
+	 * mov dword es:[0x20010], 7; mov dword [0x20020], f; mov ecx, 100; xor eax, eax;
+	 * l: add eax, [0x20010]; call [0x20020]; dec ecx; jnz l; int3;
+	 * f: push eax; pop edx; push dword [0x20010]; pop esi; inc ebx; ret
+	 */
+	static const u8 code[] = {
+		0x26, 0xc7, 0x05, 0x10, 0x00, 0x02, 0x00, 0x07, 0x00, 0x00, 0x00, 0xc7, 0x05, 0x20,
+		0x00, 0x02, 0x00, 0x2c, 0x00, 0x01, 0x00, 0xb9, 0x64, 0x00, 0x00, 0x00, 0x31, 0xc0,
+		0x03, 0x05, 0x10, 0x00, 0x02, 0x00, 0xff, 0x15, 0x20, 0x00, 0x02, 0x00, 0x49, 0x75,
+		0xf1, 0xcc, 0x50, 0x5a, 0xff, 0x35, 0x10, 0x00, 0x02, 0x00, 0x5e, 0x43, 0xc3
+	};
+	struct jit_fixture *f = *state;
+	u64 gpr[16] = { [CPU_RAX] = 0xdeadbeef00000000ull, [CPU_RBX] = 0x1234500000000ull };
+	u64 mode0, entries0;
+
+	jit_set_flat32(f->jit);
+	jit_set_flat32(f->ref);
+	assert_int_equal(f->jit->mode, BT_MODE_PROT32);
+	jit_expect_same(f, code, sizeof(code), gpr, 100000);
+	assert_int_equal(f->jit->st.gpr[CPU_RAX], 700); /* 32-bit results zero the upper halves */
+	assert_int_equal(f->jit->st.gpr[CPU_RDX], 700);
+	assert_int_equal(f->jit->st.gpr[CPU_RSI], 7);
+	assert_int_equal(f->jit->st.gpr[CPU_RBX], 100);
+	assert_true(jit_counter(f->jit, "jit_blocks_compiled", NULL, 0) >= 3);
+	assert_int_equal(jit_counter(f->jit, "jit_interp_mode", NULL, 0), 0);
+	/* The loop ran in its own code: a handful of entries, no handler call but the INT3's. */
+	assert_true(jit_counter(f->jit, "jit_entries", NULL, 0) < 10);
+	assert_int_equal(jit_counter(f->jit, "jit_helper_calls", NULL, 0), 1);
+	assert_int_equal(jit_counter(f->jit, "jit_helper_cc_0", NULL, 0), 1);
+
+	/* DS base 0x100: the loads read 0x20110 (zero), interpreted (the stores go through ES). */
+	jit_set_ds_base(f, 0x100);
+	mode0 = jit_counter(f->jit, "jit_interp_mode", NULL, 0);
+	jit_expect_same(f, code, sizeof(code), gpr, 100000);
+	assert_int_equal(f->jit->st.gpr[CPU_RAX], 0);
+	assert_true(jit_counter(f->jit, "jit_interp_mode", NULL, 0) >= mode0 + 200);
+
+	/* Flat again: the code compiled before runs again. */
+	jit_set_ds_base(f, 0);
+	mode0 = jit_counter(f->jit, "jit_interp_mode", NULL, 0);
+	entries0 = jit_counter(f->jit, "jit_entries", NULL, 0);
+	jit_expect_same(f, code, sizeof(code), gpr, 100000);
+	assert_int_equal(f->jit->st.gpr[CPU_RAX], 700);
+	assert_int_equal(jit_counter(f->jit, "jit_interp_mode", NULL, 0), mode0);
+	assert_true(jit_counter(f->jit, "jit_entries", NULL, 0) > entries0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +524,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_jit_jmp_reg_flags, jit_setup, jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_movs, jit_setup, jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_counters, jit_setup, jit_teardown),
+		cmocka_unit_test_setup_teardown(test_jit_flat32, jit_setup, jit_teardown),
 	};
 
 	return cmocka_run_group_tests_name("bt_jit", tests, NULL, NULL);
