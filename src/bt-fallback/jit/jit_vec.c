@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The JIT's native vector instructions (docs/bt-jit.md): the SSE2/AVX/AVX2 integer, bitwise and
+ * move instructions glibc's string functions run (PCMPEQB, PMINUB, PXOR, POR, PMOVMSKB, MOVDQU,
+ * PTEST, VPBROADCASTB, VZEROUPPER and their kin), compiled to the same host instruction.
+ *
+ * The guest's vector registers stay in struct bt_cpu (XMM in st.fx.xmm, bits 255:128 in
+ * st.ymmh): an instruction loads its register operands into host XMM0/XMM1 (YMM: the two halves
+ * joined with VINSERTF128), runs the host instruction in its VEX form (for a legacy guest
+ * instruction too: the result's low 128 bits are the same, and the host never mixes legacy SSE
+ * with AVX state), and stores the result as the guest's encoding says: a legacy form writes
+ * bits 127:0 and keeps 255:128, VEX.128 zeroes 255:128, VEX.256 writes both halves (bt_vec_set).
+ * A memory operand goes through the inline TLB lookup like an integer one (jit_vec_mem); the
+ * slow path reads or writes 16 and 32 bytes through cpu->jit_vtmp, 8 at a time, as the
+ * interpreter does. Host XMM registers are caller-saved in the C ABI: nothing is kept in them
+ * across instructions; after a 256-bit instruction VZEROUPPER leaves the host's upper state
+ * clean for the C code that follows.
+ *
+ * Each instruction is compiled only in the forms its interpreter handler would run without
+ * raising (ops/sse.c, vec.c, avx.c: the mandatory prefix, VEX.vvvv, VEX.W, the CPU model's
+ * features); what depends on the CPU state is checked at run time as bt_vec_check does -- CR0.EM,
+ * CR0.TS and CR4.OSFXSR for a legacy form, CR4.OSXSAVE, XCR0 and CR0.TS for a VEX one, and the
+ * alignment of the A moves and of legacy 16-byte operands -- and a failed check calls the
+ * handler, which raises what the interpreter raises. None of these instructions reads or
+ * writes MXCSR (no floating point).
+ */
+#include "bt-fallback/jit/jit_int.h"
+
+#include <stddef.h>
+
+#define OFF(f)	((s32)offsetof(struct bt_cpu, f))
+#define XLO(r)	(OFF(st.fx.xmm) + 16 * (s32)((r)&15)) /* bits 127:0 of vector register r */
+#define XHI(r)	(OFF(st.ymmh) + 16 * (s32)((r)&15))   /* bits 255:128 */
+#define NO_HOST 0xffu
+
+enum jit_vec_kind {
+	JV_NONE,
+	JV_BIN,	  /* reg = op(src1, r/m): src1 is reg (legacy) or VEX.vvvv */
+	JV_LOAD,  /* reg = r/m */
+	JV_STORE, /* r/m = reg */
+	JV_MSK,	  /* PMOVMSKB r32, xmm/ymm */
+	JV_PTEST, /* flags from reg and r/m */
+	JV_BCAST, /* VPBROADCASTB/W/D/Q */
+	JV_ZERO,  /* VZEROUPPER, VZEROALL */
+};
+
+struct jit_vec_form {
+	enum jit_vec_kind kind;
+	unsigned size;	/* of the memory operand */
+	unsigned align; /* it must be aligned to (0: no check) */
+};
+
+/* The mandatory prefix as ops/sse.c's bt_sse_pfx: 0 none, 1 66, 2 F3, 3 F2 (F3/F2 win). */
+static unsigned jit_vec_pfx(const struct bt_insn *in)
+{
+	if (in->rep == BT_REP_F3)
+		return 2;
+	if (in->rep == BT_REP_F2)
+		return 3;
+	return in->p66 ? 1 : 0;
+}
+
+/* 0F-map ops of the form reg = op(src1, r/m) per 128-bit lane (bt_op_sse_alu, bt_op_sse_lanes). */
+static bool jit_vec_lane_op(unsigned op)
+{
+	switch (op) {
+	case 0x54 ... 0x57: /* ANDPS..XORPS, ANDPD..XORPD */
+	case 0x60 ... 0x6d: /* unpacks, packs, PCMPGTB/W/D */
+	case 0x74 ... 0x76: /* PCMPEQB/W/D */
+	case 0xd4:	    /* PADDQ */
+	case 0xd5:	    /* PMULLW */
+	case 0xd8 ... 0xdf: /* PSUBUSB/W, PMINUB, PAND, PADDUSB/W, PMAXUB, PANDN */
+	case 0xe0:	    /* PAVGB */
+	case 0xe3 ... 0xe5: /* PAVGW, PMULHUW, PMULHW */
+	case 0xe8 ... 0xef: /* PSUBSB/W, PMINSW, POR, PADDSB/W, PMAXSW, PXOR */
+	case 0xf4 ... 0xf6: /* PMULUDQ, PMADDWD, PSADBW */
+	case 0xf8 ... 0xfe: /* PSUBB..PSUBQ, PADDB..PADDD */
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The checks an SSE2 form or its VEX form makes at compile time (bt_sse_check_form: the
+ * features; VEX.vvvv = 1111b where the form has no first source). The run-time ones come later.
+ */
+static bool jit_vec_sse_form(const struct bt_cpu *cpu, const struct bt_insn *in, bool integer,
+			     bool nosrc1)
+{
+	if (!in->vex)
+		return bt_has(cpu, CPU_F_SSE2);
+	if (nosrc1 && in->vvvv)
+		return false;
+	return bt_has(cpu, CPU_F_AVX) && (!(in->vex_l && integer) || bt_has(cpu, CPU_F_AVX2));
+}
+
+/* What in is, when it can be native; JV_NONE: its handler. */
+static struct jit_vec_form jit_vec_classify(const struct bt_cpu *cpu, const struct bt_insn *in)
+{
+	struct jit_vec_form f = { JV_NONE, 0, 0 };
+	unsigned map = in->opcode >> 8, op = in->opcode & 0xff, pfx = jit_vec_pfx(in);
+	unsigned len = in->vex && in->vex_l ? 32 : 16;
+	bool ps;
+
+	if (in->lock || in->asz != 8)
+		return f;
+	if (map == 1 && jit_vec_lane_op(op)) {
+		ps = op >= 0x54 && op <= 0x57;
+		if ((ps ? pfx > 1 : pfx != 1) || !jit_vec_sse_form(cpu, in, !ps, false))
+			return f;
+		return (struct jit_vec_form){ JV_BIN, len, in->vex ? 0 : 16 };
+	}
+	if (map == 1 && (op == 0x10 || op == 0x11 || op == 0x28 || op == 0x29)) {
+		/* MOVUPS/MOVUPD/MOVAPS/MOVAPD (F3/F2 0F 10/11 are MOVSS/MOVSD) */
+		if (pfx > 1 || !jit_vec_sse_form(cpu, in, false, true))
+			return f;
+		return (struct jit_vec_form){ op & 1 ? JV_STORE : JV_LOAD, len,
+					      op >= 0x28 ? len : 0 };
+	}
+	if (map == 1 && (op == 0x6f || op == 0x7f)) { /* 66: MOVDQA, F3: MOVDQU */
+		if ((pfx != 1 && pfx != 2) || !jit_vec_sse_form(cpu, in, false, true))
+			return f;
+		return (struct jit_vec_form){ op == 0x7f ? JV_STORE : JV_LOAD, len,
+					      pfx == 1 ? len : 0 };
+	}
+	if (map == 1 && op == 0xd7) { /* PMOVMSKB */
+		if (pfx != 1 || in->ea_kind != BT_EA_NONE || !jit_vec_sse_form(cpu, in, true, true))
+			return f;
+		return (struct jit_vec_form){ JV_MSK, 0, 0 };
+	}
+	if (map == 1 && op == 0x77) { /* VZEROUPPER, VZEROALL (without VEX: EMMS) */
+		if (!in->vex || in->vvvv || pfx || !bt_has(cpu, CPU_F_AVX))
+			return f;
+		return (struct jit_vec_form){ JV_ZERO, 0, 0 };
+	}
+	if (map == 2 && op == 0x17) { /* PTEST, VPTEST (bt_op_vec_ptest) */
+		if (pfx != 1 || (in->vex && in->vvvv) || !bt_has(cpu, CPU_F_SSE4_1) ||
+		    (in->vex && !bt_has(cpu, CPU_F_AVX)))
+			return f;
+		return (struct jit_vec_form){ JV_PTEST, len, in->vex ? 0 : 16 };
+	}
+	if (map == 2 && (op == 0x78 || op == 0x79 || op == 0x58 || op == 0x59)) {
+		/* VPBROADCASTB/W/D/Q (bt_op_avx_broadcast: VEX.66.W0, no vvvv, AVX2) */
+		if (!in->vex || pfx != 1 || in->vex_w || in->vvvv || !bt_has(cpu, CPU_F_AVX) ||
+		    !bt_has(cpu, CPU_F_AVX2))
+			return f;
+		return (struct jit_vec_form){ JV_BCAST,
+					      op == 0x78 ? 1 :
+					      op == 0x79 ? 2 :
+					      op == 0x58 ? 4 :
+							   8,
+					      0 };
+	}
+	return f;
+}
+
+/* ---------------------------------------------------------------- emitters */
+
+static struct bt_emit_rm jit_vec_cpu(s32 off)
+{
+	return bt_rm_mem(BT_H_R15, off);
+}
+
+/* Host XMM/YMM h = guest vector register g (l: all 256 bits). */
+static void jit_vec_ld(struct bt_emit *e, unsigned h, unsigned g, bool l)
+{
+	bt_emit_vex(e, 2, 1, false, false, 0x6f, h, 0, jit_vec_cpu(XLO(g))); /* VMOVDQU xmm */
+	if (l) {
+		bt_emit_vex(e, 1, 3, false, true, 0x18, h, h,
+			    jit_vec_cpu(XHI(g))); /* VINSERTF128 */
+		bt_emit_u8(e, 1);
+	}
+}
+
+/* Guest vector register g = host h, as in's encoding writes it (bt_vec_set). */
+static void jit_vec_st(struct bt_emit *e, const struct bt_insn *in, unsigned g, unsigned h)
+{
+	bt_emit_vex(e, 2, 1, false, false, 0x7f, h, 0, jit_vec_cpu(XLO(g))); /* VMOVDQU m, xmm */
+	if (in->vex && in->vex_l) {
+		bt_emit_vex(e, 1, 3, false, true, 0x19, h, 0,
+			    jit_vec_cpu(XHI(g))); /* VEXTRACTF128 */
+		bt_emit_u8(e, 1);
+	} else if (in->vex) { /* VEX.128 zeroes bits 255:128 */
+		bt_emit_vex(e, 0, 1, false, false, 0x57, 1, 1, bt_rm_reg(1)); /* VXORPS xmm1 */
+		bt_emit_vex(e, 2, 1, false, false, 0x7f, 1, 0, jit_vec_cpu(XHI(g)));
+	}
+}
+
+static void jit_vec_vzeroupper(struct bt_emit *e)
+{
+	bt_emit_u8(e, 0xc5);
+	bt_emit_u8(e, 0xf8);
+	bt_emit_u8(e, 0x77);
+}
+
+/*
+ * The instruction on the host: its r/m operand at [RSI] when it is memory (jit_vec_mem), else
+ * the guest register. Clobbers XMM0, XMM1 (and the host flags for PTEST, which are the guest's
+ * after it).
+ */
+static void jit_vec_body(struct jit_ctx *c, const struct bt_insn *in)
+{
+	struct bt_emit *e = jit_emitter(c);
+	struct jit_vec_form f = jit_vec_classify(jit_ctx_cpu(c), in);
+	unsigned op = in->opcode & 0xff;
+	bool l = in->vex && in->vex_l, mem = in->ea_kind != BT_EA_NONE;
+	struct bt_emit_rm src = mem ? bt_rm_mem(BT_H_RSI, 0) : jit_vec_cpu(XLO(in->rm));
+
+	switch (f.kind) {
+	case JV_BIN:
+	case JV_PTEST:
+		jit_vec_ld(e, 0, f.kind == JV_BIN && in->vex ? in->vvvv : in->reg, l);
+		if (!mem && l) {
+			jit_vec_ld(e, 1, in->rm, true);
+			src = bt_rm_reg(1);
+		}
+		if (f.kind == JV_PTEST) {
+			bt_emit_vex(e, 1, 2, false, l, 0x17, 0, 0, src);
+			break;
+		}
+		bt_emit_vex(e, in->p66 ? 1 : 0, 1, false, l, (u8)op, 0, 0, src);
+		jit_vec_st(e, in, in->reg, 0);
+		break;
+	case JV_LOAD:
+		if (mem)
+			bt_emit_vex(e, 2, 1, false, l, 0x6f, 0, 0, src);
+		else
+			jit_vec_ld(e, 0, in->rm, l);
+		jit_vec_st(e, in, in->reg, 0);
+		break;
+	case JV_STORE:
+		jit_vec_ld(e, 0, in->reg, l);
+		if (mem)
+			bt_emit_vex(e, 2, 1, false, l, 0x7f, 0, 0, src);
+		else
+			jit_vec_st(e, in, in->rm, 0);
+		break;
+	case JV_BCAST:
+		bt_emit_vex(e, 1, 2, false, l, (u8)op, 0, 0, src);
+		jit_vec_st(e, in, in->reg, 0);
+		break;
+	case JV_MSK: {
+		unsigned h = jit_gpr_host(c, in->reg);
+
+		if (h == NO_HOST)
+			h = BT_H_RAX;
+		jit_vec_ld(e, 0, in->rm, l);
+		bt_emit_vex(e, 1, 1, false, l, 0xd7, h, 0, bt_rm_reg(0)); /* zero-extended */
+		jit_gpr_written(c, in->reg, h);
+		break;
+	}
+	case JV_ZERO:
+		bt_emit_vex(e, 0, 1, false, false, 0x57, 0, 0, bt_rm_reg(0)); /* VXORPS ymm0 */
+		for (unsigned r = 0; r < 16; r += 2) {
+			bt_emit_vex(e, 2, 1, false, true, 0x7f, 0, 0, jit_vec_cpu(XHI(r)));
+			if (in->vex_l)
+				bt_emit_vex(e, 2, 1, false, true, 0x7f, 0, 0, jit_vec_cpu(XLO(r)));
+		}
+		l = true;
+		break;
+	case JV_NONE:
+		break;
+	}
+	if (l)
+		jit_vec_vzeroupper(e);
+}
+
+/*
+ * The run-time checks of bt_vec_check for in's encoding, once per block: a failure calls the
+ * handler (#UD, #NM). The host flags are stored first.
+ */
+static bool jit_vec_guard(struct jit_ctx *c, const struct bt_insn *in)
+{
+	struct bt_emit *e = jit_emitter(c);
+	unsigned *done = jit_ctx_vec_checked(c), need = in->vex ? JIT_VEC_AVX : JIT_VEC_SSE;
+
+	if (*done & need)
+		return true;
+	if (!jit_tails_room(c, 4)) /* three here, one for an aligned operand */
+		return false;
+	if (!in->vex) {
+		jit_sse_guard(c);
+	} else {
+		jit_flags_spill(c);
+		bt_emit_sized(e, 4, 0, 0xf6, 0xf7, 1, 0, jit_vec_cpu(OFF(st.cr4))); /* TEST imm32 */
+		bt_emit_u32(e, (u32)BT_CR4_OSXSAVE);
+		jit_tail_call(c, BT_CC_E);
+		bt_emit_mov_r_rm(e, 4, BT_H_RAX, jit_vec_cpu(OFF(st.xcr0)));
+		bt_emit_alu_rm_imm(e, 6, 4, bt_rm_reg(BT_H_RAX), 6); /* XOR: zero when both set */
+		bt_emit_alu_rm_imm(e, 4, 4, bt_rm_reg(BT_H_RAX), 6); /* AND */
+		jit_tail_call(c, BT_CC_NE);
+		bt_emit_sized(e, 4, 0, 0xf6, 0xf7, 1, 0, jit_vec_cpu(OFF(st.cr0)));
+		bt_emit_u32(e, (u32)BT_CR0_TS);
+		jit_tail_call(c, BT_CC_NE);
+	}
+	*done |= need;
+	return true;
+}
+
+/* The host runs the AVX2 forms (and the VEX forms of everything, legacy guest forms too). */
+static bool jit_vec_host(void)
+{
+	return __builtin_cpu_supports("avx2");
+}
+
+bool jit_vec(struct jit_ctx *c, const struct bt_insn *in)
+{
+	struct jit_vec_form f = jit_vec_classify(jit_ctx_cpu(c), in);
+	unsigned *done = jit_ctx_vec_checked(c), before = *done;
+
+	if (f.kind == JV_NONE || !jit_ctx_long64(c) || !jit_vec_host())
+		return false;
+	if (!jit_vec_guard(c, in)) {
+		*done = before;
+		return false;
+	}
+	if (in->ea_kind == BT_EA_NONE || f.kind == JV_ZERO || f.kind == JV_MSK) {
+		jit_vec_body(c, in);
+		if (f.kind == JV_PTEST)
+			jit_flags_produced(c);
+		return true;
+	}
+	jit_vec_mem(c, in, f.size, f.kind == JV_STORE ? BT_JIT_ST : BT_JIT_LD, f.align,
+		    jit_vec_body, f.kind == JV_PTEST);
+	return true;
+}
