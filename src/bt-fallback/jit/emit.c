@@ -136,8 +136,8 @@ void bt_emit_op(struct bt_emit *e, unsigned flags, u32 op, unsigned oplen, unsig
 	bt_emit_modrm(e, reg, rm);
 }
 
-void bt_emit_vex(struct bt_emit *e, unsigned pp, unsigned map, bool w, bool l, u8 op,
-		 unsigned reg, unsigned vvvv, struct bt_emit_rm rm)
+void bt_emit_vex(struct bt_emit *e, unsigned pp, unsigned map, bool w, bool l, u8 op, unsigned reg,
+		 unsigned vvvv, struct bt_emit_rm rm)
 {
 	unsigned x = rm.mem && rm.index != BT_H_NONE ? rm.index & 8 : 0;
 	unsigned b = rm.mem ? (rm.base != BT_H_NONE ? rm.base & 8 : 0) : rm.reg & 8;
@@ -148,8 +148,8 @@ void bt_emit_vex(struct bt_emit *e, unsigned pp, unsigned map, bool w, bool l, u
 		bt_emit_u8(e, (u8)((reg & 8 ? 0 : 0x80) | last));
 	} else {
 		bt_emit_u8(e, 0xc4);
-		bt_emit_u8(e,
-			   (u8)((reg & 8 ? 0 : 0x80) | (x ? 0 : 0x40) | (b ? 0 : 0x20) | (map & 31)));
+		bt_emit_u8(e, (u8)((reg & 8 ? 0 : 0x80) | (x ? 0 : 0x40) | (b ? 0 : 0x20) |
+				   (map & 31)));
 		bt_emit_u8(e, (u8)((w ? 0x80 : 0) | last));
 	}
 	bt_emit_u8(e, op);

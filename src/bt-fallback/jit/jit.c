@@ -292,8 +292,7 @@ void bt_jit_counters(const struct bt_cpu *cpu, unsigned top,
  * page crossing, MMIO, a code page): a load reads it now, a store checks every byte's page
  * first (as bt_vec_store) and writes after the instruction, from jit_vtmp.
  */
-static u8 *bt_jit_vec_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size,
-			   unsigned kind)
+static u8 *bt_jit_vec_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, unsigned kind)
 {
 	if (kind == BT_JIT_LD) {
 		for (unsigned i = 0; i < size; i += 8) {

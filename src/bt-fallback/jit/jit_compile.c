@@ -152,6 +152,7 @@ struct jit_ctx {
 	unsigned nr_exits;
 	bool ended; /* the last instruction left the block itself */
 	bool fail;  /* something cannot be compiled: give up on the block */
+
 	unsigned vec_checked; /* JIT_VEC_* checks made at run time earlier in the block */
 };
 
