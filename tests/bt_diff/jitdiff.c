@@ -8,8 +8,10 @@
  * A program is a loop: the sequence whitelist of gen.c (register operands, every flag defined),
  * RIP-relative memory operands of ALU ops, MOV, MOVZX, INC/DEC, shifts, XCHG, XADD, CMPXCHG,
  * SETcc and CMOVcc (with and without LOCK, some across the page boundary of the two data pages,
- * some outside them), PUSH/POP, CALLs of a function that RETurns, forward Jcc, and a Jcc or JMP
- * back to the top. It runs in 64-bit user mode under 4-level paging whose data pages are
+ * some outside them), the vector instructions the JIT compiles natively (legacy and VEX, 128 and
+ * 256 bits, register and memory operands, aligned and not), PUSH/POP, CALLs of a function that
+ * RETurns, forward Jcc, and a Jcc or JMP back to the top. CR0.TS, CR4.OSFXSR, CR4.OSXSAVE and
+ * XCR0 are now and then in a state where the vector instructions fault. It runs in 64-bit user mode under 4-level paging whose data pages are
  * randomly not present or read-only (random page-fault points), and each run stops after a
  * random number of instructions, in the middle of blocks and of compiled loops (random
  * interrupt points), then resumes for another random number. Every case runs three times from
@@ -48,6 +50,8 @@ struct jd_case {
 	unsigned len;
 	u64 pte_data[2]; /* flags of the two data pages' PTEs */
 	unsigned threshold;
+	u8 ymmh[16][16];	   /* bits 255:128 of the YMM registers */
+	u64 cr0_or, cr4_and, xcr0; /* the SSE/AVX state: CR0.TS, CR4.OSFXSR/OSXSAVE, XCR0 */
 };
 
 struct jd_stats {
@@ -212,6 +216,81 @@ static void jd_gen_mem(struct jd_gen *g, u64 at)
 		jd_u32(g, (u32)diff_rand(rng));
 }
 
+/*
+ * One vector instruction the JIT compiles natively (jit_vec.c), legacy or VEX, with a register
+ * or a RIP-relative memory operand (some across the data pages' boundary or outside them, some
+ * misaligned for the aligned forms); now and then an encoding its handler refuses (#UD).
+ */
+static void jd_gen_vec(struct jd_gen *g, u64 at)
+{
+	static const struct {
+		u8 map, op, pfx; /* pfx: 0 none, 1 66, 2 F3 */
+		u8 form;	 /* 0 lane op, 1 move, 2 PMOVMSKB, 3 PTEST, 4 broadcast, 5 VZERO* */
+		u8 size;	 /* broadcast: the element */
+	} forms[] = {
+		{ 1, 0x74, 1, 0, 0 }, { 1, 0x75, 1, 0, 0 }, { 1, 0x76, 1, 0, 0 },
+		{ 1, 0xda, 1, 0, 0 }, { 1, 0xde, 1, 0, 0 }, { 1, 0xef, 1, 0, 0 },
+		{ 1, 0xeb, 1, 0, 0 }, { 1, 0xdb, 1, 0, 0 }, { 1, 0xdf, 1, 0, 0 },
+		{ 1, 0xfc, 1, 0, 0 }, { 1, 0xf8, 1, 0, 0 }, { 1, 0xd4, 1, 0, 0 },
+		{ 1, 0xfe, 1, 0, 0 }, { 1, 0x64, 1, 0, 0 }, { 1, 0x60, 1, 0, 0 },
+		{ 1, 0x6c, 1, 0, 0 }, { 1, 0x67, 1, 0, 0 }, { 1, 0xe0, 1, 0, 0 },
+		{ 1, 0xf6, 1, 0, 0 }, { 1, 0xd5, 1, 0, 0 }, { 1, 0xe4, 1, 0, 0 },
+		{ 1, 0xf5, 1, 0, 0 }, { 1, 0x57, 0, 0, 0 }, { 1, 0x57, 1, 0, 0 },
+		{ 1, 0x54, 0, 0, 0 }, { 1, 0x56, 1, 0, 0 }, { 1, 0x6f, 1, 1, 0 },
+		{ 1, 0x6f, 2, 1, 0 }, { 1, 0x7f, 1, 1, 0 }, { 1, 0x7f, 2, 1, 0 },
+		{ 1, 0x10, 0, 1, 0 }, { 1, 0x11, 1, 1, 0 }, { 1, 0x28, 0, 1, 0 },
+		{ 1, 0x29, 1, 1, 0 }, { 1, 0xd7, 1, 2, 0 }, { 2, 0x17, 1, 3, 0 },
+		{ 2, 0x78, 1, 4, 1 }, { 2, 0x79, 1, 4, 2 }, { 2, 0x58, 1, 4, 4 },
+		{ 2, 0x59, 1, 4, 8 }, { 1, 0x77, 0, 5, 0 },
+	};
+	struct diff_rng *rng = g->rng;
+	unsigned f = jd_rnd(rng, sizeof(forms) / sizeof(forms[0])), pfx = forms[f].pfx;
+	unsigned reg = jd_rnd(rng, 16), rm = jd_rnd(rng, 16), vvvv = jd_rnd(rng, 16),
+		 start = g->len;
+	unsigned form = forms[f].form, size;
+	bool vex = form >= 4 || jd_rnd(rng, 2), l = vex && jd_rnd(rng, 2), w = false;
+	bool mem = form != 2 && jd_rnd(rng, 3) != 0;
+	u64 target;
+
+	if (vex && (form == 1 || form == 2 || form == 3 || form == 4 || form == 5) &&
+	    jd_rnd(rng, 8))
+		vvvv = 0; /* the forms without a first source (else #UD) */
+	if (form == 4 && !jd_rnd(rng, 10))
+		w = true; /* #UD */
+	if (!jd_rnd(rng, 30))
+		pfx = (pfx + 1) % 3; /* mostly #UD */
+	if (!vex) {
+		if (pfx == 1)
+			jd_byte(g, 0x66);
+		else if (pfx == 2)
+			jd_byte(g, 0xf3);
+		if ((reg & 8) || (!mem && (rm & 8)) || !jd_rnd(rng, 8))
+			jd_byte(g, (u8)(0x40 | (reg & 8 ? 4 : 0) | (!mem && (rm & 8) ? 1 : 0) |
+					(jd_rnd(rng, 4) ? 0 : 8)));
+		jd_byte(g, 0x0f);
+		if (forms[f].map == 2)
+			jd_byte(g, 0x38);
+	} else {
+		jd_byte(g, 0xc4);
+		jd_byte(g, (u8)((reg & 8 ? 0 : 0x80) | 0x40 | (!mem && (rm & 8) ? 0 : 0x20) |
+				forms[f].map));
+		jd_byte(g, (u8)((w ? 0x80 : 0) | (~vvvv & 15) << 3 | (l ? 4 : 0) | pfx));
+	}
+	jd_byte(g, forms[f].op);
+	if (form == 5)
+		return;
+	if (!mem) {
+		jd_byte(g, (u8)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+		return;
+	}
+	jd_byte(g, (u8)((reg & 7) << 3 | 5));
+	size = form == 4 ? forms[f].size : l ? 32 : 16;
+	target = jd_data_addr(rng, size);
+	if (!jd_rnd(rng, 6))
+		target += 1 + jd_rnd(rng, size - 1 ? size - 1 : 1); /* misaligned */
+	jd_u32(g, (u32)(target - (at + (g->len - start) + 4)));
+}
+
 /* A random program into c->prog: the loop, then the function it calls. */
 static void jd_gen_program(struct diff_rng *rng, struct jd_case *c)
 {
@@ -220,9 +299,11 @@ static void jd_gen_program(struct diff_rng *rng, struct jd_case *c)
 	unsigned func;
 
 	for (unsigned i = 0; i < n && g.len < JD_PROG_MAX - 64; i++) {
-		unsigned k = jd_rnd(rng, 20);
+		unsigned k = jd_rnd(rng, 24);
 
-		if (k < 9) {
+		if (k >= 20) {
+			jd_gen_vec(&g, JD_PROG + g.len);
+		} else if (k < 9) {
 			g.len += diff_gen_seq_insn(rng, g.p + g.len, false);
 		} else if (k < 13) {
 			jd_gen_mem(&g, JD_PROG + g.len);
@@ -283,6 +364,17 @@ static void jd_gen_case(struct diff_rng *rng, struct jd_case *c)
 			c->pte_data[i] &= ~PTE_RW;
 	}
 	c->threshold = 1 + jd_rnd(rng, 3);
+	for (unsigned r = 0; r < 16; r++)
+		for (unsigned i = 0; i < 16; i++)
+			c->ymmh[r][i] = (u8)diff_rand(rng);
+	/* Mostly SSE and AVX enabled; sometimes a state in which they fault (#NM, #UD). */
+	c->cr0_or = jd_rnd(rng, 12) ? 0 : BT_CR0_TS;
+	c->cr4_and = ~0ull;
+	if (!jd_rnd(rng, 12))
+		c->cr4_and &= ~BT_CR4_OSFXSR;
+	if (!jd_rnd(rng, 12))
+		c->cr4_and &= ~BT_CR4_OSXSAVE;
+	c->xcr0 = jd_rnd(rng, 12) ? 7 : 1 + 2 * jd_rnd(rng, 2);
 }
 
 /* ----------------------------------------------------------------- running */
@@ -307,6 +399,10 @@ static void jd_load(struct jd_engine *e, const struct jd_case *c, bool new_code)
 	bt_tlb_flush(cpu);
 	memcpy(cpu->st.gpr, c->st.gpr, sizeof(c->st.gpr));
 	memcpy(cpu->st.fx.xmm, c->st.xmm, sizeof(c->st.xmm));
+	memcpy(cpu->st.ymmh, c->ymmh, sizeof(c->ymmh));
+	cpu->st.cr0 |= c->cr0_or;
+	cpu->st.cr4 = (cpu->st.cr4 | BT_CR4_OSXSAVE) & c->cr4_and;
+	cpu->st.xcr0 = c->xcr0;
 	cpu->st.fx.mxcsr = 0x1f80;
 	cpu->st.rip = JD_PROG;
 	bt_set_rflags(cpu, (c->st.rflags | 0x200) & ~(u64)0x400); /* IF on, DF off */
@@ -321,6 +417,7 @@ struct jd_result {
 	u32 error;
 	u64 cr2;
 	u8 xmm[16][16];
+	u8 ymmh[16][16];
 };
 
 static void jd_run(struct jd_engine *e, u64 max, struct jd_result *r)
@@ -337,6 +434,7 @@ static void jd_run(struct jd_engine *e, u64 max, struct jd_result *r)
 	r->error = r->why == BT_EXIT_EXCEPTION && cpu->exc.has_error ? cpu->exc.error : 0;
 	r->cr2 = r->vector == BT_EXC_PF ? cpu->exc.cr2 : 0;
 	memcpy(r->xmm, cpu->st.fx.xmm, sizeof(r->xmm));
+	memcpy(r->ymmh, cpu->st.ymmh, sizeof(r->ymmh));
 }
 
 static bool jd_same(const struct jd_engine *a, const struct jd_engine *b,
@@ -366,6 +464,7 @@ static bool jd_same(const struct jd_engine *a, const struct jd_engine *b,
 		JD_CHECK(ra->gpr[i] == rb->gpr[i], "  gpr%u: interpreter %#llx, jit %#llx\n", i,
 			 (unsigned long long)ra->gpr[i], (unsigned long long)rb->gpr[i]);
 	JD_CHECK(!memcmp(ra->xmm, rb->xmm, sizeof(ra->xmm)), "  xmm registers differ\n");
+	JD_CHECK(!memcmp(ra->ymmh, rb->ymmh, sizeof(ra->ymmh)), "  ymm upper halves differ\n");
 	JD_CHECK(!memcmp(a->data, b->data, DIFF_DATA_SIZE), "  data pages differ\n");
 	JD_CHECK(!memcmp(a->tables, b->tables, 5 * 4096), "  page tables (A/D bits) differ\n");
 #undef JD_CHECK
@@ -466,15 +565,17 @@ int main(void)
 	       (unsigned long long)seed, (unsigned long long)st.cases, (unsigned long long)st.runs,
 	       (unsigned long long)st.mismatches);
 	printf("  stops at the instruction limit %llu; exceptions #PF %llu, #GP %llu, #UD %llu, "
-	       "#DE %llu, #BP %llu, other %llu\n",
+	       "#NM %llu, #DE %llu, #BP %llu, other %llu\n",
 	       (unsigned long long)st.stops, (unsigned long long)st.exceptions[BT_EXC_PF],
 	       (unsigned long long)st.exceptions[BT_EXC_GP],
 	       (unsigned long long)st.exceptions[BT_EXC_UD],
+	       (unsigned long long)st.exceptions[BT_EXC_NM],
 	       (unsigned long long)st.exceptions[BT_EXC_DE],
 	       (unsigned long long)st.exceptions[BT_EXC_BP],
 	       (unsigned long long)(st.runs - st.stops - st.exceptions[BT_EXC_PF] -
 				    st.exceptions[BT_EXC_GP] - st.exceptions[BT_EXC_UD] -
-				    st.exceptions[BT_EXC_DE] - st.exceptions[BT_EXC_BP]));
+				    st.exceptions[BT_EXC_NM] - st.exceptions[BT_EXC_DE] -
+				    st.exceptions[BT_EXC_BP]));
 	printf("  jit: %llu blocks compiled, %llu links, %llu code flushes\n",
 	       (unsigned long long)st.compiled, (unsigned long long)st.links,
 	       (unsigned long long)ej.cpu->jit->nr_flushes);
