@@ -10,7 +10,8 @@
  * SETcc and CMOVcc (with and without LOCK, some across the page boundary of the two data pages,
  * some outside them), the vector instructions the JIT compiles natively (legacy and VEX, 128 and
  * 256 bits, register and memory operands, aligned and not), PUSH/POP, CALLs of a function that
- * RETurns, forward Jcc, and a Jcc or JMP back to the top. CR0.TS, CR4.OSFXSR, CR4.OSXSAVE and
+ * RETurns, forward Jcc, and a Jcc or JMP back to the top. REP MOVS and REP STOS of
+ * data (some overlapping, across the pages or outside them). CR0.TS, CR4.OSFXSR, CR4.OSXSAVE and
  * XCR0 are now and then in a state where the vector instructions fault. It runs in 64-bit user mode under 4-level paging whose data pages are
  * randomly not present or read-only (random page-fault points), and each run stops after a
  * random number of instructions, in the middle of blocks and of compiled loops (random
@@ -291,6 +292,47 @@ static void jd_gen_vec(struct jd_gen *g, u64 at)
 	jd_u32(g, (u32)(target - (at + (g->len - start) + 4)));
 }
 
+/*
+ * REP STOS or REP MOVS (bytes to quadwords) with RDI and RSI at data addresses (some across the
+ * pages' boundary or outside them) and a count from 0 to past a page, now and then with DF set.
+ */
+static void jd_gen_str(struct jd_gen *g, u64 at)
+{
+	static const u8 ops[] = { 0xa4, 0xa5, 0xaa, 0xab };
+	struct diff_rng *rng = g->rng;
+	u8 op = ops[jd_rnd(rng, 4)];
+	unsigned sz = op & 1 ? 1u << (1 + jd_rnd(rng, 3)) : 1, count;
+
+	for (unsigned r = 0; r < 2; r++) { /* LEA RDI, [RIP + d]; LEA RSI, [RIP + d] */
+		u64 target = jd_data_addr(rng, sz) - jd_rnd(rng, 2) * jd_rnd(rng, 64) * sz;
+
+		jd_byte(g, 0x48);
+		jd_byte(g, 0x8d);
+		jd_byte(g, r ? 0x35 : 0x3d);
+		jd_u32(g, (u32)(target - (at + g->len + 4)));
+	}
+	switch (jd_rnd(rng, 4)) {
+	case 0:
+		count = jd_rnd(rng, 8);
+		break;
+	case 1:
+		count = jd_rnd(rng, 5000 / sz);
+		break;
+	default:
+		count = jd_rnd(rng, 300 / sz + 1);
+		break;
+	}
+	jd_byte(g, 0xb9); /* MOV ECX, count */
+	jd_u32(g, count);
+	jd_byte(g, jd_rnd(rng, 16) ? 0xfc : 0xfd); /* CLD, now and then STD */
+	jd_byte(g, 0xf3);
+	if (sz == 2)
+		jd_byte(g, 0x66);
+	else if (sz == 8)
+		jd_byte(g, 0x48);
+	jd_byte(g, op);
+}
+
 /* A random program into c->prog: the loop, then the function it calls. */
 static void jd_gen_program(struct diff_rng *rng, struct jd_case *c)
 {
@@ -301,7 +343,9 @@ static void jd_gen_program(struct diff_rng *rng, struct jd_case *c)
 	for (unsigned i = 0; i < n && g.len < JD_PROG_MAX - 64; i++) {
 		unsigned k = jd_rnd(rng, 24);
 
-		if (k >= 20) {
+		if (k == 23) {
+			jd_gen_str(&g, JD_PROG + g.len);
+		} else if (k >= 20) {
 			jd_gen_vec(&g, JD_PROG + g.len);
 		} else if (k < 9) {
 			g.len += diff_gen_seq_insn(rng, g.p + g.len, false);

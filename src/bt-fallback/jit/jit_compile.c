@@ -154,6 +154,7 @@ struct jit_ctx {
 	bool fail;  /* something cannot be compiled: give up on the block */
 
 	unsigned vec_checked; /* JIT_VEC_* checks made at run time earlier in the block */
+	struct jit_state fast_st; /* at jit_fast_begin */
 };
 
 /* ------------------------------------------------------------ small emitters */
@@ -1664,6 +1665,30 @@ unsigned jit_gpr_src(struct jit_ctx *c, unsigned g, unsigned scratch)
 void jit_gpr_written(struct jit_ctx *c, unsigned g, unsigned h)
 {
 	jit_dst_done(c, g, h);
+}
+
+u8 *jit_tlb_lookup(struct jit_ctx *c, enum bt_access acc)
+{
+	return jit_lookup(c, 1, acc);
+}
+
+void jit_fast_begin(struct jit_ctx *c)
+{
+	c->fast_st = c->st;
+}
+
+void jit_fast_end(struct jit_ctx *c, const struct bt_insn *in, u8 *const *slow, unsigned n)
+{
+	u8 *skip = bt_emit_jmp32(&c->e);
+	u16 dirty = c->st.dirty;
+
+	for (unsigned i = 0; i < n; i++)
+		bt_emit_patch_rel32(slow[i], c->e.p);
+	c->st = c->fast_st;
+	jit_helper(c, in, false);
+	bt_emit_patch_rel32(skip, c->e.p);
+	/* Both ways in: the fast one's dirty registers (the handler's reloaded them anyway). */
+	c->st = (struct jit_state){ .dirty = dirty, .fl_mem = true };
 }
 
 void jit_vec_mem(struct jit_ctx *c, const struct bt_insn *in, unsigned size,

@@ -54,6 +54,20 @@ void jit_gpr_written(struct jit_ctx *c, unsigned g, unsigned h);
 void jit_vec_mem(struct jit_ctx *c, const struct bt_insn *in, unsigned size,
 		 enum bt_jit_mem_kind kind, unsigned align, jit_vec_fn fn, bool fl_out);
 
+/*
+ * The inline TLB lookup of the page of the linear address in RSI for acc: RSI = its host address
+ * on a hit, else to the returned Jcc rel32 field. Clobbers RAX, RDI and the host flags.
+ */
+u8 *jit_tlb_lookup(struct jit_ctx *c, enum bt_access acc);
+
+/*
+ * A fast path with a fallback to the handler: jit_fast_begin where the checks start (the host
+ * flags stored, nothing of the guest changed yet), then the checks' Jcc rel32 fields in slow[]
+ * and the fast path; jit_fast_end emits the handler call they go to, which rejoins after.
+ */
+void jit_fast_begin(struct jit_ctx *c);
+void jit_fast_end(struct jit_ctx *c, const struct bt_insn *in, u8 *const *slow, unsigned n);
+
 /* jit_vec.c: in natively (true), or nothing emitted (false: its handler). */
 bool jit_vec(struct jit_ctx *c, const struct bt_insn *in);
 

@@ -304,12 +304,124 @@ static bool jit_vec_host(void)
 	return __builtin_cpu_supports("avx2");
 }
 
+/* ------------------------------------------------------ REP MOVS, REP STOS */
+
+/* Guest register g += RCX << sc (RCX: the count), in g's host register or its slot in cpu. */
+static void jit_str_advance(struct jit_ctx *c, unsigned g, unsigned sc)
+{
+	struct bt_emit *e = jit_emitter(c);
+	unsigned h = jit_gpr_host(c, g);
+
+	if (h != NO_HOST) {
+		bt_emit_lea(e, 8, h, bt_rm_sib(h, BT_H_RCX, sc, 0));
+		jit_gpr_written(c, g, h);
+		return;
+	}
+	bt_emit_lea(e, 8, BT_H_RAX, bt_rm_sib(BT_H_NONE, BT_H_RCX, sc, 0));
+	bt_emit_alu_rm_r(e, 0, 8, jit_vec_cpu(OFF(st.gpr) + 8 * (s32)g), BT_H_RAX);
+}
+
+/*
+ * The range [RSI, RSI + (RCX << sc)) within one page and the page in the TLB for acc: RSI = its
+ * host address; else to slow (two Jcc fields added at *n).
+ */
+static void jit_str_span(struct jit_ctx *c, unsigned sc, enum bt_access acc, u8 **slow, unsigned *n)
+{
+	struct bt_emit *e = jit_emitter(c);
+
+	bt_emit_lea(e, 8, BT_H_RAX, bt_rm_sib(BT_H_RSI, BT_H_RCX, sc, -1));
+	bt_emit_alu_r_rm(e, 6, 8, BT_H_RAX, bt_rm_reg(BT_H_RSI)); /* XOR: the page bits differ? */
+	bt_emit_sized(e, 8, 0, 0xf6, 0xf7, 1, 0, bt_rm_reg(BT_H_RAX)); /* TEST imm32 */
+	bt_emit_u32(e, (u32)BT_PAGE_MASK);
+	slow[(*n)++] = bt_emit_jcc32(e, BT_CC_NE);
+	slow[(*n)++] = jit_tlb_lookup(c, acc);
+}
+
+/*
+ * REP MOVS and REP STOS with 64-bit addresses (memcpy, memset): when DF is clear, the count is
+ * 1 to a page's worth, each side lies in one page of RAM the TLB has (writable and without code
+ * for the destination) and they do not overlap, the host's own REP MOVS/STOS on the host
+ * addresses, RDI (and RSI) advanced, RCX zero: what bt_op_string's page-sized fast path does,
+ * in one step. Else its handler, which does the other cases.
+ */
+static bool jit_str(struct jit_ctx *c, const struct bt_insn *in)
+{
+	struct bt_emit *e = jit_emitter(c);
+	unsigned op = in->opcode, sz = in->opsz, sc, h, n = 0;
+	bool movs = op == 0xa4 || op == 0xa5;
+	u8 *slow[8], *apart;
+
+	if (in->rep == BT_REP_NONE || in->asz != 8 || !(movs || op == 0xaa || op == 0xab) ||
+	    (movs && (in->seg == CPU_FS || in->seg == CPU_GS)) || in->lock)
+		return false;
+	sc = sz == 8 ? 3 : sz == 4 ? 2 : sz == 2 ? 1 : 0;
+	jit_flags_spill(c);
+	jit_fast_begin(c);
+	bt_emit_sized(e, 4, 0, 0xf6, 0xf7, 1, 0, jit_vec_cpu(OFF(st.rflags))); /* TEST imm32 */
+	bt_emit_u32(e, BT_DF);
+	slow[n++] = bt_emit_jcc32(e, BT_CC_NE);
+	h = jit_gpr_src(c, CPU_RCX, BT_H_RCX);
+	if (h != BT_H_RCX)
+		bt_emit_mov_r_rm(e, 8, BT_H_RCX, bt_rm_reg(h));
+	bt_emit_lea(e, 8, BT_H_RAX, bt_rm_mem(BT_H_RCX, -1));
+	bt_emit_alu_rm_imm(e, 7, 8, bt_rm_reg(BT_H_RAX), (s32)(BT_PAGE_SIZE >> sc) - 1);
+	slow[n++] = bt_emit_jcc32(e, BT_CC_A); /* RCX = 0 too */
+	if (movs) {
+		h = jit_gpr_src(c, CPU_RSI, BT_H_RSI);
+		if (h != BT_H_RSI)
+			bt_emit_mov_r_rm(e, 8, BT_H_RSI, bt_rm_reg(h));
+		jit_str_span(c, sc, BT_ACC_READ, slow, &n);
+		bt_emit_mov_r_rm(e, 8, BT_H_RDX, bt_rm_reg(BT_H_RSI));
+	}
+	h = jit_gpr_src(c, CPU_RDI, BT_H_RSI);
+	if (h != BT_H_RSI)
+		bt_emit_mov_r_rm(e, 8, BT_H_RSI, bt_rm_reg(h));
+	jit_str_span(c, sc, BT_ACC_WRITE, slow, &n);
+	if (movs) { /* overlapping: element by element in the handler */
+		bt_emit_lea(e, 8, BT_H_RAX, bt_rm_sib(BT_H_RDX, BT_H_RCX, sc, 0));
+		bt_emit_alu_r_rm(e, 7, 8, BT_H_RSI, bt_rm_reg(BT_H_RAX));
+		apart = bt_emit_jcc8(e, BT_CC_AE);
+		bt_emit_lea(e, 8, BT_H_RAX, bt_rm_sib(BT_H_RSI, BT_H_RCX, sc, 0));
+		bt_emit_alu_r_rm(e, 7, 8, BT_H_RDX, bt_rm_reg(BT_H_RAX));
+		slow[n++] = bt_emit_jcc32(e, BT_CC_B);
+		bt_emit_patch_rel8(apart, e->p);
+	}
+	bt_emit_mov_rm_r(e, 8, jit_vec_cpu(OFF(jit_tmp)), BT_H_RCX);
+	bt_emit_mov_r_rm(e, 8, BT_H_RDI, bt_rm_reg(BT_H_RSI));
+	if (movs) {
+		bt_emit_mov_r_rm(e, 8, BT_H_RSI, bt_rm_reg(BT_H_RDX));
+	} else {
+		h = jit_gpr_src(c, CPU_RAX, BT_H_RAX);
+		if (h != BT_H_RAX)
+			bt_emit_mov_r_rm(e, 8, BT_H_RAX, bt_rm_reg(h));
+	}
+	bt_emit_op_reg(e, BT_EMIT_F3 | (sz == 8 ? BT_EMIT_W : 0) | (sz == 2 ? BT_EMIT_66 : 0), op,
+		       1, 0); /* REP MOVS/STOS */
+	bt_emit_mov_r_rm(e, 8, BT_H_RCX, jit_vec_cpu(OFF(jit_tmp)));
+	jit_str_advance(c, CPU_RDI, sc);
+	if (movs)
+		jit_str_advance(c, CPU_RSI, sc);
+	h = jit_gpr_host(c, CPU_RCX);
+	if (h != NO_HOST) {
+		bt_emit_alu_rm_r(e, 6, 4, bt_rm_reg(h), h); /* XOR: RCX = 0 */
+		jit_gpr_written(c, CPU_RCX, h);
+	} else {
+		bt_emit_mov_rm_imm(e, 8, jit_vec_cpu(OFF(st.gpr) + 8 * CPU_RCX), 0);
+	}
+	jit_fast_end(c, in, slow, n);
+	return true;
+}
+
 bool jit_vec(struct jit_ctx *c, const struct bt_insn *in)
 {
 	struct jit_vec_form f = jit_vec_classify(jit_ctx_cpu(c), in);
 	unsigned *done = jit_ctx_vec_checked(c), before = *done;
 
-	if (f.kind == JV_NONE || !jit_ctx_long64(c) || !jit_vec_host())
+	if (!jit_ctx_long64(c))
+		return false;
+	if (in->opcode >= 0xa4 && in->opcode <= 0xab)
+		return jit_str(c, in);
+	if (f.kind == JV_NONE || !jit_vec_host())
 		return false;
 	if (!jit_vec_guard(c, in)) {
 		*done = before;
