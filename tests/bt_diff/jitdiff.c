@@ -53,6 +53,7 @@ struct jd_case {
 	unsigned threshold;
 	u8 ymmh[16][16];	   /* bits 255:128 of the YMM registers */
 	u64 cr0_or, cr4_and, xcr0; /* the SSE/AVX state: CR0.TS, CR4.OSFXSR/OSXSAVE, XCR0 */
+	u32 mxcsr;
 };
 
 struct jd_stats {
@@ -225,9 +226,11 @@ static void jd_gen_mem(struct jd_gen *g, u64 at)
 static void jd_gen_vec(struct jd_gen *g, u64 at)
 {
 	static const struct {
-		u8 map, op, pfx; /* pfx: 0 none, 1 66, 2 F3 */
-		u8 form;	 /* 0 lane op, 1 move, 2 PMOVMSKB, 3 PTEST, 4 broadcast, 5 VZERO* */
-		u8 size;	 /* broadcast: the element */
+		u8 map, op, pfx; /* pfx: 0 none, 1 66, 2 F3, 3 F2 */
+		/* 0 lane op, 1 move, 2 PMOVMSKB, 3 PTEST, 4 broadcast, 5 VZERO*, 6 scalar FP,
+		 * 7 CVTSI2SS/SD (a general register source) */
+		u8 form;
+		u8 size; /* broadcast: the element */
 	} forms[] = {
 		{ 1, 0x74, 1, 0, 0 }, { 1, 0x75, 1, 0, 0 }, { 1, 0x76, 1, 0, 0 },
 		{ 1, 0xda, 1, 0, 0 }, { 1, 0xde, 1, 0, 0 }, { 1, 0xef, 1, 0, 0 },
@@ -242,14 +245,20 @@ static void jd_gen_vec(struct jd_gen *g, u64 at)
 		{ 1, 0x10, 0, 1, 0 }, { 1, 0x11, 1, 1, 0 }, { 1, 0x28, 0, 1, 0 },
 		{ 1, 0x29, 1, 1, 0 }, { 1, 0xd7, 1, 2, 0 }, { 2, 0x17, 1, 3, 0 },
 		{ 2, 0x78, 1, 4, 1 }, { 2, 0x79, 1, 4, 2 }, { 2, 0x58, 1, 4, 4 },
-		{ 2, 0x59, 1, 4, 8 }, { 1, 0x77, 0, 5, 0 },
+		{ 2, 0x59, 1, 4, 8 }, { 1, 0x77, 0, 5, 0 }, { 1, 0x58, 3, 6, 0 },
+		{ 1, 0x59, 2, 6, 0 }, { 1, 0x5c, 3, 6, 0 }, { 1, 0x5e, 3, 6, 0 },
+		{ 1, 0x51, 3, 6, 0 }, { 1, 0x5d, 2, 6, 0 }, { 1, 0x5f, 3, 6, 0 },
+		{ 1, 0x2e, 1, 6, 0 }, { 1, 0x2f, 0, 6, 0 }, { 1, 0x2a, 3, 7, 0 },
+		{ 1, 0x2a, 2, 7, 0 },
 	};
 	struct diff_rng *rng = g->rng;
 	unsigned f = jd_rnd(rng, sizeof(forms) / sizeof(forms[0])), pfx = forms[f].pfx;
 	unsigned reg = jd_rnd(rng, 16), rm = jd_rnd(rng, 16), vvvv = jd_rnd(rng, 16),
 		 start = g->len;
 	unsigned form = forms[f].form, size;
-	bool vex = form >= 4 || jd_rnd(rng, 2), l = vex && jd_rnd(rng, 2), w = false;
+	bool vex = (form >= 4 && form <= 5) || (form < 4 && jd_rnd(rng, 2)) ||
+		   (form >= 6 && !jd_rnd(rng, 8));
+	bool l = vex && jd_rnd(rng, 2), w = false, rexw = jd_rnd(rng, 2);
 	bool mem = form != 2 && jd_rnd(rng, 3) != 0;
 	u64 target;
 
@@ -259,15 +268,19 @@ static void jd_gen_vec(struct jd_gen *g, u64 at)
 	if (form == 4 && !jd_rnd(rng, 10))
 		w = true; /* #UD */
 	if (!jd_rnd(rng, 30))
-		pfx = (pfx + 1) % 3; /* mostly #UD */
+		pfx = (pfx + 1) % 4; /* mostly #UD */
+	if (form == 7)
+		w = rexw;
 	if (!vex) {
 		if (pfx == 1)
 			jd_byte(g, 0x66);
 		else if (pfx == 2)
 			jd_byte(g, 0xf3);
-		if ((reg & 8) || (!mem && (rm & 8)) || !jd_rnd(rng, 8))
+		else if (pfx == 3)
+			jd_byte(g, 0xf2);
+		if ((reg & 8) || (!mem && (rm & 8)) || rexw)
 			jd_byte(g, (u8)(0x40 | (reg & 8 ? 4 : 0) | (!mem && (rm & 8) ? 1 : 0) |
-					(jd_rnd(rng, 4) ? 0 : 8)));
+					(rexw ? 8 : 0)));
 		jd_byte(g, 0x0f);
 		if (forms[f].map == 2)
 			jd_byte(g, 0x38);
@@ -286,6 +299,10 @@ static void jd_gen_vec(struct jd_gen *g, u64 at)
 	}
 	jd_byte(g, (u8)((reg & 7) << 3 | 5));
 	size = form == 4 ? forms[f].size : l ? 32 : 16;
+	if (form == 6)
+		size = pfx & 1 ? 8 : 4;
+	else if (form == 7)
+		size = w ? 8 : 4;
 	target = jd_data_addr(rng, size);
 	if (!jd_rnd(rng, 6))
 		target += 1 + jd_rnd(rng, size - 1 ? size - 1 : 1); /* misaligned */
@@ -419,6 +436,12 @@ static void jd_gen_case(struct diff_rng *rng, struct jd_case *c)
 	if (!jd_rnd(rng, 12))
 		c->cr4_and &= ~BT_CR4_OSXSAVE;
 	c->xcr0 = jd_rnd(rng, 12) ? 7 : 1 + 2 * jd_rnd(rng, 2);
+	/* Mostly the default; else a rounding mode, DAZ, FTZ, some exceptions unmasked (#XM). */
+	c->mxcsr = 0x1f80;
+	if (!jd_rnd(rng, 3))
+		c->mxcsr = (0x1f80 & ~((u32)jd_rnd(rng, 64) << 7)) | (u32)jd_rnd(rng, 4) << 13 |
+			   (jd_rnd(rng, 4) ? 0 : 0x40) | (jd_rnd(rng, 4) ? 0 : 0x8000) |
+			   (u32)jd_rnd(rng, 64);
 }
 
 /* ----------------------------------------------------------------- running */
@@ -447,7 +470,7 @@ static void jd_load(struct jd_engine *e, const struct jd_case *c, bool new_code)
 	cpu->st.cr0 |= c->cr0_or;
 	cpu->st.cr4 = (cpu->st.cr4 | BT_CR4_OSXSAVE) & c->cr4_and;
 	cpu->st.xcr0 = c->xcr0;
-	cpu->st.fx.mxcsr = 0x1f80;
+	cpu->st.fx.mxcsr = c->mxcsr;
 	cpu->st.rip = JD_PROG;
 	bt_set_rflags(cpu, (c->st.rflags | 0x200) & ~(u64)0x400); /* IF on, DF off */
 	if (cpu->jit)
@@ -462,6 +485,7 @@ struct jd_result {
 	u64 cr2;
 	u8 xmm[16][16];
 	u8 ymmh[16][16];
+	u32 mxcsr;
 };
 
 static void jd_run(struct jd_engine *e, u64 max, struct jd_result *r)
@@ -479,6 +503,7 @@ static void jd_run(struct jd_engine *e, u64 max, struct jd_result *r)
 	r->cr2 = r->vector == BT_EXC_PF ? cpu->exc.cr2 : 0;
 	memcpy(r->xmm, cpu->st.fx.xmm, sizeof(r->xmm));
 	memcpy(r->ymmh, cpu->st.ymmh, sizeof(r->ymmh));
+	r->mxcsr = cpu->st.fx.mxcsr;
 }
 
 static bool jd_same(const struct jd_engine *a, const struct jd_engine *b,
@@ -509,6 +534,8 @@ static bool jd_same(const struct jd_engine *a, const struct jd_engine *b,
 			 (unsigned long long)ra->gpr[i], (unsigned long long)rb->gpr[i]);
 	JD_CHECK(!memcmp(ra->xmm, rb->xmm, sizeof(ra->xmm)), "  xmm registers differ\n");
 	JD_CHECK(!memcmp(ra->ymmh, rb->ymmh, sizeof(ra->ymmh)), "  ymm upper halves differ\n");
+	JD_CHECK(ra->mxcsr == rb->mxcsr, "  mxcsr: interpreter %#x, jit %#x\n", ra->mxcsr,
+		 rb->mxcsr);
 	JD_CHECK(!memcmp(a->data, b->data, DIFF_DATA_SIZE), "  data pages differ\n");
 	JD_CHECK(!memcmp(a->tables, b->tables, 5 * 4096), "  page tables (A/D bits) differ\n");
 #undef JD_CHECK

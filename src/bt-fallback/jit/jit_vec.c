@@ -42,6 +42,9 @@ enum jit_vec_kind {
 	JV_PTEST, /* flags from reg and r/m */
 	JV_BCAST, /* VPBROADCASTB/W/D/Q */
 	JV_ZERO,  /* VZEROUPPER, VZEROALL */
+	JV_FP,	  /* legacy scalar ADD/SUB/MUL/DIV/MIN/MAX/SQRT SS/SD */
+	JV_COMIS, /* legacy (U)COMISS/SD */
+	JV_CVTSI, /* legacy CVTSI2SS/SD */
 };
 
 struct jit_vec_form {
@@ -133,6 +136,15 @@ static struct jit_vec_form jit_vec_classify(const struct bt_cpu *cpu, const stru
 		if (!in->vex || in->vvvv || pfx || !bt_has(cpu, CPU_F_AVX))
 			return f;
 		return (struct jit_vec_form){ JV_ZERO, 0, 0 };
+	}
+	if (map == 1 && !in->vex && bt_has(cpu, CPU_F_SSE2)) { /* bt_op_ssefp_*, bt_fp_check */
+		if ((op == 0x51 || op == 0x58 || op == 0x59 || (op >= 0x5c && op <= 0x5f)) &&
+		    pfx >= 2)
+			return (struct jit_vec_form){ JV_FP, pfx == 2 ? 4 : 8, 0 };
+		if ((op == 0x2e || op == 0x2f) && pfx <= 1)
+			return (struct jit_vec_form){ JV_COMIS, pfx == 1 ? 8 : 4, 0 };
+		if (op == 0x2a && pfx >= 2)
+			return (struct jit_vec_form){ JV_CVTSI, in->rexw ? 8 : 4, 0 };
 	}
 	if (map == 2 && op == 0x17) { /* PTEST, VPTEST (bt_op_vec_ptest) */
 		if (pfx != 1 || (in->vex && in->vvvv) || !bt_has(cpu, CPU_F_SSE4_1) ||
@@ -259,11 +271,85 @@ static void jit_vec_body(struct jit_ctx *c, const struct bt_insn *in)
 		}
 		l = true;
 		break;
+	case JV_FP: /* a scalar memory operand into XMM1, or RDX (jit_fp does the rest) */
+	case JV_COMIS:
+		bt_emit_vex(e, f.size == 8 ? 2 : 1, 1, false, false, f.size == 8 ? 0x7e : 0x6e, 1,
+			    0, src); /* VMOVQ, VMOVD */
+		break;
+	case JV_CVTSI:
+		bt_emit_mov_r_rm(e, f.size, BT_H_RDX, src);
+		break;
 	case JV_NONE:
 		break;
 	}
 	if (l)
 		jit_vec_vzeroupper(e);
+}
+
+/* LDMXCSR (2) or STMXCSR (3) [R15 + off]. */
+static void jit_vec_mxcsr(struct bt_emit *e, unsigned digit, s32 off)
+{
+	bt_emit_op(e, 0, 0xae0f, 2, digit, jit_vec_cpu(off));
+}
+
+/*
+ * Scalar floating point under the guest's MXCSR, as bt_fp_enter/bt_fp_leave/bt_fp_flags: the
+ * host MXCSR saved in jit_tmp[7:4], the guest's rounding, DAZ and FTZ with every exception
+ * masked and the flags clear loaded, the host instruction on XMM0 (the destination) and the
+ * source, the host MXCSR back. The flags it raised go into the guest's MXCSR; one the guest has
+ * unmasked calls the handler instead (before anything is written), which raises #XM or #UD.
+ */
+static void jit_fp(struct jit_ctx *c, const struct bt_insn *in, struct jit_vec_form f)
+{
+	struct bt_emit *e = jit_emitter(c);
+	unsigned op = in->opcode & 0xff, pp = in->rep == BT_REP_F3 ? 2 :
+					      in->rep == BT_REP_F2 ? 3 :
+					      in->p66		   ? 1 :
+								     0;
+	bool mem = in->ea_kind != BT_EA_NONE;
+	struct bt_emit_rm src = mem ? bt_rm_reg(1) : jit_vec_cpu(XLO(in->rm));
+	u8 *slow;
+
+	if (mem) {
+		jit_vec_mem(c, in, f.size, BT_JIT_LD, 0, jit_vec_body, false);
+		if (f.kind == JV_CVTSI)
+			src = bt_rm_reg(BT_H_RDX);
+	} else if (f.kind == JV_CVTSI) {
+		src = bt_rm_reg(jit_gpr_src(c, in->rm, BT_H_RDX));
+	}
+	jit_flags_spill(c);
+	jit_fast_begin(c);
+	jit_vec_mxcsr(e, 3, OFF(jit_tmp) + 4);
+	bt_emit_mov_r_rm(e, 4, BT_H_RAX, jit_vec_cpu(OFF(st.fx.mxcsr)));
+	bt_emit_alu_rm_imm(e, 4, 4, bt_rm_reg(BT_H_RAX), ~0x3f);
+	bt_emit_alu_rm_imm(e, 1, 4, bt_rm_reg(BT_H_RAX), 0x1f80);
+	bt_emit_mov_rm_r(e, 4, jit_vec_cpu(OFF(jit_tmp)), BT_H_RAX);
+	jit_vec_mxcsr(e, 2, OFF(jit_tmp));
+	jit_vec_ld(e, 0, in->reg, false);
+	if (f.kind == JV_COMIS) {
+		bt_emit_vex(e, pp, 1, false, false, (u8)op, 0, 0, src);
+		bt_emit_setcc(e, BT_CC_O, BT_H_RAX);
+		bt_emit_u8(e, 0x9f); /* LAHF: the flags in AX as jit_flags_to_mem keeps them */
+	} else {
+		bt_emit_vex(e, pp, 1, f.kind == JV_CVTSI && f.size == 8, false, (u8)op, 0, 0, src);
+	}
+	jit_vec_mxcsr(e, 3, OFF(jit_tmp));
+	jit_vec_mxcsr(e, 2, OFF(jit_tmp) + 4);
+	bt_emit_mov_r_rm(e, 4, BT_H_RCX, jit_vec_cpu(OFF(jit_tmp)));
+	bt_emit_alu_rm_imm(e, 4, 4, bt_rm_reg(BT_H_RCX), 0x3f); /* raised */
+	bt_emit_mov_r_rm(e, 4, BT_H_RDX, jit_vec_cpu(OFF(st.fx.mxcsr)));
+	bt_emit_shift_imm(e, 5, 4, bt_rm_reg(BT_H_RDX), 7);
+	bt_emit_op(e, 0, 0xf7, 1, 2, bt_rm_reg(BT_H_RDX)); /* NOT: unmasked */
+	bt_emit_alu_rm_r(e, 4, 4, bt_rm_reg(BT_H_RDX), BT_H_RCX);
+	slow = bt_emit_jcc32(e, BT_CC_NE);
+	bt_emit_alu_rm_r(e, 1, 4, jit_vec_cpu(OFF(st.fx.mxcsr)), BT_H_RCX);
+	if (f.kind == JV_COMIS) {
+		bt_emit_mov_rm_r(e, 2, jit_vec_cpu(OFF(lf_res)), BT_H_RAX);
+		bt_emit_mov_rm_imm(e, 4, jit_vec_cpu(OFF(lf_op)), BT_LF_HOST);
+	} else {
+		jit_vec_st(e, in, in->reg, 0); /* legacy: bits 255:128 kept */
+	}
+	jit_fast_end(c, in, &slow, 1);
 }
 
 /*
@@ -423,6 +509,14 @@ bool jit_vec(struct jit_ctx *c, const struct bt_insn *in)
 		return jit_str(c, in);
 	if (f.kind == JV_NONE || !jit_vec_host())
 		return false;
+	if (f.kind == JV_FP || f.kind == JV_COMIS || f.kind == JV_CVTSI) {
+		if (!jit_vec_guard(c, in)) {
+			*done = before;
+			return false;
+		}
+		jit_fp(c, in, f);
+		return true;
+	}
 	if (!jit_vec_guard(c, in)) {
 		*done = before;
 		return false;
