@@ -228,38 +228,45 @@ static void jd_gen_vec(struct jd_gen *g, u64 at)
 	static const struct {
 		u8 map, op, pfx; /* pfx: 0 none, 1 66, 2 F3, 3 F2 */
 		/* 0 lane op, 1 move, 2 PMOVMSKB, 3 PTEST, 4 broadcast, 5 VZERO*, 6 scalar FP,
-		 * 7 CVTSI2SS/SD (a general register source) */
+		 * 7 CVTSI2SS/SD (a general register source), 8 shift by imm8, 9 PSHUFD/HW/LW,
+		 * 10 MOVD/MOVQ with a general register, 11 RORX */
 		u8 form;
 		u8 size; /* broadcast: the element */
 	} forms[] = {
-		{ 1, 0x74, 1, 0, 0 }, { 1, 0x75, 1, 0, 0 }, { 1, 0x76, 1, 0, 0 },
-		{ 1, 0xda, 1, 0, 0 }, { 1, 0xde, 1, 0, 0 }, { 1, 0xef, 1, 0, 0 },
-		{ 1, 0xeb, 1, 0, 0 }, { 1, 0xdb, 1, 0, 0 }, { 1, 0xdf, 1, 0, 0 },
-		{ 1, 0xfc, 1, 0, 0 }, { 1, 0xf8, 1, 0, 0 }, { 1, 0xd4, 1, 0, 0 },
-		{ 1, 0xfe, 1, 0, 0 }, { 1, 0x64, 1, 0, 0 }, { 1, 0x60, 1, 0, 0 },
-		{ 1, 0x6c, 1, 0, 0 }, { 1, 0x67, 1, 0, 0 }, { 1, 0xe0, 1, 0, 0 },
-		{ 1, 0xf6, 1, 0, 0 }, { 1, 0xd5, 1, 0, 0 }, { 1, 0xe4, 1, 0, 0 },
-		{ 1, 0xf5, 1, 0, 0 }, { 1, 0x57, 0, 0, 0 }, { 1, 0x57, 1, 0, 0 },
-		{ 1, 0x54, 0, 0, 0 }, { 1, 0x56, 1, 0, 0 }, { 1, 0x6f, 1, 1, 0 },
-		{ 1, 0x6f, 2, 1, 0 }, { 1, 0x7f, 1, 1, 0 }, { 1, 0x7f, 2, 1, 0 },
-		{ 1, 0x10, 0, 1, 0 }, { 1, 0x11, 1, 1, 0 }, { 1, 0x28, 0, 1, 0 },
-		{ 1, 0x29, 1, 1, 0 }, { 1, 0xd7, 1, 2, 0 }, { 2, 0x17, 1, 3, 0 },
-		{ 2, 0x78, 1, 4, 1 }, { 2, 0x79, 1, 4, 2 }, { 2, 0x58, 1, 4, 4 },
-		{ 2, 0x59, 1, 4, 8 }, { 1, 0x77, 0, 5, 0 }, { 1, 0x58, 3, 6, 0 },
-		{ 1, 0x59, 2, 6, 0 }, { 1, 0x5c, 3, 6, 0 }, { 1, 0x5e, 3, 6, 0 },
-		{ 1, 0x51, 3, 6, 0 }, { 1, 0x5d, 2, 6, 0 }, { 1, 0x5f, 3, 6, 0 },
-		{ 1, 0x2e, 1, 6, 0 }, { 1, 0x2f, 0, 6, 0 }, { 1, 0x2a, 3, 7, 0 },
-		{ 1, 0x2a, 2, 7, 0 },
+		{ 1, 0x74, 1, 0, 0 }, { 1, 0x75, 1, 0, 0 },  { 1, 0x76, 1, 0, 0 },
+		{ 1, 0xda, 1, 0, 0 }, { 1, 0xde, 1, 0, 0 },  { 1, 0xef, 1, 0, 0 },
+		{ 1, 0xeb, 1, 0, 0 }, { 1, 0xdb, 1, 0, 0 },  { 1, 0xdf, 1, 0, 0 },
+		{ 1, 0xfc, 1, 0, 0 }, { 1, 0xf8, 1, 0, 0 },  { 1, 0xd4, 1, 0, 0 },
+		{ 1, 0xfe, 1, 0, 0 }, { 1, 0x64, 1, 0, 0 },  { 1, 0x60, 1, 0, 0 },
+		{ 1, 0x6c, 1, 0, 0 }, { 1, 0x67, 1, 0, 0 },  { 1, 0xe0, 1, 0, 0 },
+		{ 1, 0xf6, 1, 0, 0 }, { 1, 0xd5, 1, 0, 0 },  { 1, 0xe4, 1, 0, 0 },
+		{ 1, 0xf5, 1, 0, 0 }, { 1, 0x57, 0, 0, 0 },  { 1, 0x57, 1, 0, 0 },
+		{ 1, 0x54, 0, 0, 0 }, { 1, 0x56, 1, 0, 0 },  { 1, 0x6f, 1, 1, 0 },
+		{ 1, 0x6f, 2, 1, 0 }, { 1, 0x7f, 1, 1, 0 },  { 1, 0x7f, 2, 1, 0 },
+		{ 1, 0x10, 0, 1, 0 }, { 1, 0x11, 1, 1, 0 },  { 1, 0x28, 0, 1, 0 },
+		{ 1, 0x29, 1, 1, 0 }, { 1, 0xd7, 1, 2, 0 },  { 2, 0x17, 1, 3, 0 },
+		{ 2, 0x78, 1, 4, 1 }, { 2, 0x79, 1, 4, 2 },  { 2, 0x58, 1, 4, 4 },
+		{ 2, 0x59, 1, 4, 8 }, { 1, 0x77, 0, 5, 0 },  { 1, 0x58, 3, 6, 0 },
+		{ 1, 0x59, 2, 6, 0 }, { 1, 0x5c, 3, 6, 0 },  { 1, 0x5e, 3, 6, 0 },
+		{ 1, 0x51, 3, 6, 0 }, { 1, 0x5d, 2, 6, 0 },  { 1, 0x5f, 3, 6, 0 },
+		{ 1, 0x2e, 1, 6, 0 }, { 1, 0x2f, 0, 6, 0 },  { 1, 0x2a, 3, 7, 0 },
+		{ 1, 0x2a, 2, 7, 0 }, { 1, 0x71, 1, 8, 0 },  { 1, 0x72, 1, 8, 0 },
+		{ 1, 0x73, 1, 8, 0 }, { 1, 0x70, 1, 9, 0 },  { 1, 0x70, 2, 9, 0 },
+		{ 1, 0x70, 3, 9, 0 }, { 1, 0x6e, 1, 10, 0 }, { 1, 0x7e, 1, 10, 0 },
+		{ 2, 0x00, 1, 0, 0 }, { 3, 0xf0, 3, 11, 0 },
 	};
+
+	static const u8 digits[2][4] = { { 2, 4, 6, 2 }, { 2, 3, 6, 7 } };
 	struct diff_rng *rng = g->rng;
 	unsigned f = jd_rnd(rng, sizeof(forms) / sizeof(forms[0])), pfx = forms[f].pfx;
 	unsigned reg = jd_rnd(rng, 16), rm = jd_rnd(rng, 16), vvvv = jd_rnd(rng, 16),
 		 start = g->len;
 	unsigned form = forms[f].form, size;
-	bool vex = (form >= 4 && form <= 5) || (form < 4 && jd_rnd(rng, 2)) ||
-		   (form >= 6 && !jd_rnd(rng, 8));
+	bool vex = (form >= 4 && form <= 5) || form == 11 ||
+		   ((form < 4 || form >= 8) && jd_rnd(rng, 2)) || (form >= 6 && !jd_rnd(rng, 8));
+	bool imm = form == 8 || form == 9 || form == 11;
 	bool l = vex && jd_rnd(rng, 2), w = false, rexw = jd_rnd(rng, 2);
-	bool mem = form != 2 && jd_rnd(rng, 3) != 0;
+	bool mem = form != 2 && form != 8 && jd_rnd(rng, 3) != 0;
 	u64 target;
 
 	if (vex && (form == 1 || form == 2 || form == 3 || form == 4 || form == 5) &&
@@ -269,8 +276,10 @@ static void jd_gen_vec(struct jd_gen *g, u64 at)
 		w = true; /* #UD */
 	if (!jd_rnd(rng, 30))
 		pfx = (pfx + 1) % 4; /* mostly #UD */
-	if (form == 7)
+	if (form == 7 || form == 10 || form == 11)
 		w = rexw;
+	if (form == 8 && jd_rnd(rng, 16))
+		reg = digits[forms[f].op == 0x73][jd_rnd(rng, 4)]; /* else mostly #UD */
 	if (!vex) {
 		if (pfx == 1)
 			jd_byte(g, 0x66);
@@ -295,18 +304,22 @@ static void jd_gen_vec(struct jd_gen *g, u64 at)
 		return;
 	if (!mem) {
 		jd_byte(g, (u8)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+		if (imm)
+			jd_byte(g, (u8)diff_rand(rng));
 		return;
 	}
 	jd_byte(g, (u8)((reg & 7) << 3 | 5));
 	size = form == 4 ? forms[f].size : l ? 32 : 16;
 	if (form == 6)
 		size = pfx & 1 ? 8 : 4;
-	else if (form == 7)
+	else if (form == 7 || form == 10 || form == 11)
 		size = w ? 8 : 4;
 	target = jd_data_addr(rng, size);
 	if (!jd_rnd(rng, 6))
 		target += 1 + jd_rnd(rng, size - 1 ? size - 1 : 1); /* misaligned */
-	jd_u32(g, (u32)(target - (at + (g->len - start) + 4)));
+	jd_u32(g, (u32)(target - (at + (g->len - start) + 4 + (imm ? 1 : 0))));
+	if (imm)
+		jd_byte(g, (u8)diff_rand(rng));
 }
 
 /*

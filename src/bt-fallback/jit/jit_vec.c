@@ -25,6 +25,7 @@
  * writes MXCSR (no floating point).
  */
 #include "bt-fallback/jit/jit_int.h"
+#include "bt-fallback/ops/ops.h"
 
 #include <stddef.h>
 
@@ -45,6 +46,11 @@ enum jit_vec_kind {
 	JV_FP,	  /* legacy scalar ADD/SUB/MUL/DIV/MIN/MAX/SQRT SS/SD */
 	JV_COMIS, /* legacy (U)COMISS/SD */
 	JV_CVTSI, /* legacy CVTSI2SS/SD */
+	JV_SHIMM, /* PSRLW/D/Q, PSRAW/D, PSLLW/D/Q, PSRLDQ, PSLLDQ by imm8 */
+	JV_PSHUF, /* PSHUFD, PSHUFHW, PSHUFLW */
+	JV_MOVD,  /* MOVD/MOVQ xmm, r/m */
+	JV_MOVDX, /* MOVD/MOVQ r/m, xmm */
+	JV_RORX,  /* RORX (BMI2; a general-register instruction, no flags) */
 };
 
 struct jit_vec_form {
@@ -146,6 +152,39 @@ static struct jit_vec_form jit_vec_classify(const struct bt_cpu *cpu, const stru
 		if (op == 0x2a && pfx >= 2)
 			return (struct jit_vec_form){ JV_CVTSI, in->rexw ? 8 : 4, 0 };
 	}
+	if (map == 1 && op >= 0x71 && op <= 0x73) { /* bt_op_sse_shimm */
+		unsigned r = in->modrm_reg;
+
+		if (pfx != 1 || in->ea_kind != BT_EA_NONE ||
+		    !(r == 2 || r == 6 || (r == 4 && op != 0x73) ||
+		      (op == 0x73 && (r == 3 || r == 7))) ||
+		    !jit_vec_sse_form(cpu, in, true, false))
+			return f;
+		return (struct jit_vec_form){ JV_SHIMM, 0, 0 };
+	}
+	if (map == 1 && op == 0x70) { /* bt_op_sse_pshuf (no prefix: PSHUFW, MMX) */
+		if (pfx == 0 || !jit_vec_sse_form(cpu, in, true, true))
+			return f;
+		return (struct jit_vec_form){ JV_PSHUF, len, in->vex ? 0 : 16 };
+	}
+	if (map == 1 && (op == 0x6e || op == 0x7e) && pfx == 1) { /* bt_op_sse_movd */
+		if ((in->vex && in->vex_l) || !jit_vec_sse_form(cpu, in, false, true))
+			return f;
+		return (struct jit_vec_form){ op == 0x6e ? JV_MOVD : JV_MOVDX, in->rexw ? 8 : 4,
+					      0 };
+	}
+	if (map == 2 && op == 0x00 && in->fn == bt_op_vec_ssse3) { /* PSHUFB (bt_vec_binop) */
+		if (pfx != 1 || !bt_has(cpu, len == 32 ? CPU_F_AVX2 : CPU_F_SSSE3) ||
+		    (in->vex && !bt_has(cpu, CPU_F_AVX)))
+			return f;
+		return (struct jit_vec_form){ JV_BIN, len, in->vex ? 0 : 16 };
+	}
+	if (map == 3 && op == 0xf0 && in->fn == bt_op_bmi_rorx) { /* bt_op_bmi_rorx */
+		if (in->p66 || in->rep != BT_REP_F2 || !bt_has(cpu, CPU_F_BMI2) || in->vex_l ||
+		    in->vvvv)
+			return f;
+		return (struct jit_vec_form){ JV_RORX, in->rexw ? 8 : 4, 0 };
+	}
 	if (map == 2 && op == 0x17) { /* PTEST, VPTEST (bt_op_vec_ptest) */
 		if (pfx != 1 || (in->vex && in->vvvv) || !bt_has(cpu, CPU_F_SSE4_1) ||
 		    (in->vex && !bt_has(cpu, CPU_F_AVX)))
@@ -231,9 +270,54 @@ static void jit_vec_body(struct jit_ctx *c, const struct bt_insn *in)
 			bt_emit_vex(e, 1, 2, false, l, 0x17, 0, 0, src);
 			break;
 		}
-		bt_emit_vex(e, in->p66 ? 1 : 0, 1, false, l, (u8)op, 0, 0, src);
+		bt_emit_vex(e, in->p66 ? 1 : 0, in->opcode >> 8, false, l, (u8)op, 0, 0, src);
 		jit_vec_st(e, in, in->reg, 0);
 		break;
+	case JV_SHIMM: /* VEX.vvvv is the host destination, r/m the source */
+		jit_vec_ld(e, 0, in->rm, l);
+		bt_emit_vex(e, 1, 1, false, l, (u8)op, in->modrm_reg, 0, bt_rm_reg(0));
+		bt_emit_u8(e, (u8)in->imm);
+		jit_vec_st(e, in, in->vex ? in->vvvv : in->rm, 0);
+		break;
+	case JV_PSHUF:
+		if (!mem && l) {
+			jit_vec_ld(e, 1, in->rm, true);
+			src = bt_rm_reg(1);
+		}
+		bt_emit_vex(e, jit_vec_pfx(in), 1, false, l, 0x70, 0, 0, src);
+		bt_emit_u8(e, (u8)in->imm);
+		jit_vec_st(e, in, in->reg, 0);
+		break;
+	case JV_MOVD: /* zero-extended to 128 bits */
+		if (!mem)
+			src = bt_rm_reg(jit_gpr_src(c, in->rm, BT_H_RSI));
+		bt_emit_vex(e, 1, 1, f.size == 8, false, 0x6e, 0, 0, src);
+		jit_vec_st(e, in, in->reg, 0);
+		break;
+	case JV_MOVDX: {
+		unsigned h = mem ? BT_H_RAX : jit_gpr_host(c, in->rm);
+
+		if (h == NO_HOST)
+			h = BT_H_RAX;
+		bt_emit_mov_r_rm(e, f.size, h, jit_vec_cpu(XLO(in->reg))); /* 4: zero-extended */
+		if (mem)
+			bt_emit_mov_rm_r(e, f.size, src, h);
+		else
+			jit_gpr_written(c, in->rm, h);
+		break;
+	}
+	case JV_RORX: {
+		unsigned h = jit_gpr_host(c, in->reg);
+
+		if (h == NO_HOST)
+			h = BT_H_RAX;
+		if (!mem)
+			src = bt_rm_reg(jit_gpr_src(c, in->rm, BT_H_RSI));
+		bt_emit_vex(e, 3, 3, f.size == 8, false, 0xf0, h, 0, src);
+		bt_emit_u8(e, (u8)in->imm);
+		jit_gpr_written(c, in->reg, h);
+		break;
+	}
 	case JV_LOAD:
 		if (mem)
 			bt_emit_vex(e, 2, 1, false, l, 0x6f, 0, 0, src);
@@ -509,6 +593,15 @@ bool jit_vec(struct jit_ctx *c, const struct bt_insn *in)
 		return jit_str(c, in);
 	if (f.kind == JV_NONE || !jit_vec_host())
 		return false;
+	if (f.kind == JV_RORX) { /* no SSE/AVX state checks, no flags */
+		if (!__builtin_cpu_supports("bmi2"))
+			return false;
+		if (in->ea_kind == BT_EA_NONE)
+			jit_vec_body(c, in);
+		else
+			jit_vec_mem(c, in, f.size, BT_JIT_LD, 0, jit_vec_body, false);
+		return true;
+	}
 	if (f.kind == JV_FP || f.kind == JV_COMIS || f.kind == JV_CVTSI) {
 		if (!jit_vec_guard(c, in)) {
 			*done = before;
@@ -521,13 +614,14 @@ bool jit_vec(struct jit_ctx *c, const struct bt_insn *in)
 		*done = before;
 		return false;
 	}
-	if (in->ea_kind == BT_EA_NONE || f.kind == JV_ZERO || f.kind == JV_MSK) {
+	if (in->ea_kind == BT_EA_NONE || f.kind == JV_ZERO || f.kind == JV_MSK ||
+	    f.kind == JV_SHIMM) {
 		jit_vec_body(c, in);
 		if (f.kind == JV_PTEST)
 			jit_flags_produced(c);
 		return true;
 	}
-	jit_vec_mem(c, in, f.size, f.kind == JV_STORE ? BT_JIT_ST : BT_JIT_LD, f.align,
-		    jit_vec_body, f.kind == JV_PTEST);
+	jit_vec_mem(c, in, f.size, f.kind == JV_STORE || f.kind == JV_MOVDX ? BT_JIT_ST : BT_JIT_LD,
+		    f.align, jit_vec_body, f.kind == JV_PTEST);
 	return true;
 }
