@@ -1646,6 +1646,12 @@ void jit_flags_spill(struct jit_ctx *c)
 	c->st.fl_host = false;
 }
 
+void jit_flags_mem_host(struct jit_ctx *c)
+{
+	jit_flags_spill(c);
+	jit_flags_mem_host_form(c);
+}
+
 void jit_flags_produced(struct jit_ctx *c)
 {
 	c->st.fl_host = true;

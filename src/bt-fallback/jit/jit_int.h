@@ -36,6 +36,8 @@ void jit_sse_guard(struct jit_ctx *c);
 
 /* Store the guest flags held in the host RFLAGS: the host flags are free to clobber. */
 void jit_flags_spill(struct jit_ctx *c);
+/* The guest flags in cpu's lazy state, in the BT_LF_HOST form (a call when in another). */
+void jit_flags_mem_host(struct jit_ctx *c);
 /* The instruction just run left the guest's arithmetic flags in the host RFLAGS. */
 void jit_flags_produced(struct jit_ctx *c);
 

@@ -51,6 +51,7 @@ enum jit_vec_kind {
 	JV_MOVD,  /* MOVD/MOVQ xmm, r/m */
 	JV_MOVDX, /* MOVD/MOVQ r/m, xmm */
 	JV_RORX,  /* RORX (BMI2; a general-register instruction, no flags) */
+	JV_BSF,	  /* BSF, TZCNT (general registers; CF/ZF in the lazy flags) */
 };
 
 struct jit_vec_form {
@@ -185,6 +186,9 @@ static struct jit_vec_form jit_vec_classify(const struct bt_cpu *cpu, const stru
 			return f;
 		return (struct jit_vec_form){ JV_RORX, in->rexw ? 8 : 4, 0 };
 	}
+	if (map == 1 && op == 0xbc && in->fn == bt_op_bsf_bsr && !in->vex &&
+	    (in->opsz == 4 || in->opsz == 8))
+		return (struct jit_vec_form){ JV_BSF, in->opsz, 0 };
 	if (map == 2 && op == 0x17) { /* PTEST, VPTEST (bt_op_vec_ptest) */
 		if (pfx != 1 || (in->vex && in->vvvv) || !bt_has(cpu, CPU_F_SSE4_1) ||
 		    (in->vex && !bt_has(cpu, CPU_F_AVX)))
@@ -304,6 +308,37 @@ static void jit_vec_body(struct jit_ctx *c, const struct bt_insn *in)
 			bt_emit_mov_rm_r(e, f.size, src, h);
 		else
 			jit_gpr_written(c, in->rm, h);
+		break;
+	}
+	case JV_BSF: { /* the host's TZCNT: CF = source zero, ZF = result zero */
+		bool tz = in->rep == BT_REP_F3 && bt_has(jit_ctx_cpu(c), CPU_F_BMI1);
+		unsigned h = jit_gpr_host(c, in->reg);
+		u8 *skip = NULL;
+
+		if (!mem)
+			src = bt_rm_reg(jit_gpr_src(c, in->rm, BT_H_RSI));
+		bt_emit_op(e, BT_EMIT_F3 | (f.size == 8 ? BT_EMIT_W : 0), 0xbc0f, 2, BT_H_RAX, src);
+		bt_emit_setcc(e, BT_CC_B, BT_H_RDX);
+		bt_emit_setcc(e, BT_CC_E, BT_H_RCX);
+		if (!tz) /* BSF: a zero source leaves the destination */
+			skip = bt_emit_jcc8(e, BT_CC_B);
+		if (h == NO_HOST)
+			h = BT_H_RAX;
+		else
+			bt_emit_mov_r_rm(e, f.size, h, bt_rm_reg(BT_H_RAX));
+		jit_gpr_written(c, in->reg, h);
+		if (skip)
+			bt_emit_patch_rel8(skip, e->p);
+		/* The lazy flags (BT_LF_HOST: LAHF's byte at bits 15:8): CF bit 8, ZF bit 14. */
+		bt_emit_alu_rm_imm(e, 4, 2, jit_vec_cpu(OFF(lf_res)), tz ? ~0x4100 : ~0x4000);
+		bt_emit_op(e, 0, 0xb60f, 2, BT_H_RAX, bt_rm_reg(BT_H_RDX)); /* MOVZX */
+		bt_emit_shift_imm(e, 4, 4, bt_rm_reg(BT_H_RAX), tz ? 8 : 14);
+		bt_emit_alu_rm_r(e, 1, 2, jit_vec_cpu(OFF(lf_res)), BT_H_RAX);
+		if (tz) {
+			bt_emit_op(e, 0, 0xb60f, 2, BT_H_RAX, bt_rm_reg(BT_H_RCX));
+			bt_emit_shift_imm(e, 4, 4, bt_rm_reg(BT_H_RAX), 14);
+			bt_emit_alu_rm_r(e, 1, 2, jit_vec_cpu(OFF(lf_res)), BT_H_RAX);
+		}
 		break;
 	}
 	case JV_RORX: {
@@ -593,6 +628,16 @@ bool jit_vec(struct jit_ctx *c, const struct bt_insn *in)
 		return jit_str(c, in);
 	if (f.kind == JV_NONE || !jit_vec_host())
 		return false;
+	if (f.kind == JV_BSF) { /* flags: the lazy state in the BT_LF_HOST form first */
+		if (!__builtin_cpu_supports("bmi"))
+			return false;
+		jit_flags_mem_host(c);
+		if (in->ea_kind == BT_EA_NONE)
+			jit_vec_body(c, in);
+		else
+			jit_vec_mem(c, in, f.size, BT_JIT_LD, 0, jit_vec_body, false);
+		return true;
+	}
 	if (f.kind == JV_RORX) { /* no SSE/AVX state checks, no flags */
 		if (!__builtin_cpu_supports("bmi2"))
 			return false;
