@@ -24,7 +24,8 @@
  * BSWAP, CBW..CQO, CLC/STC/CMC, NOP) with LOCK kept as the host's own LOCK, PUSH/POP of
  * registers and immediates, LEAVE, CALL rel, RET, JMP rel, Jcc, and JMP/CALL through a
  * register (JMP also through memory). AH..BH only in group 1 and TEST with an immediate and as
- * MOVZX/MOVSX sources. Everything else calls the interpreter's handler.
+ * MOVZX/MOVSX sources. The vector, string and scalar FP instructions jit_vec.c compiles (through
+ * jit_int.h). Everything else calls the interpreter's handler.
  */
 #include "bt-fallback/jit/jit.h"
 
