@@ -60,16 +60,6 @@ struct jit_vec_form {
 	unsigned align; /* it must be aligned to (0: no check) */
 };
 
-/* The mandatory prefix as ops/sse.c's bt_sse_pfx: 0 none, 1 66, 2 F3, 3 F2 (F3/F2 win). */
-static unsigned jit_vec_pfx(const struct bt_insn *in)
-{
-	if (in->rep == BT_REP_F3)
-		return 2;
-	if (in->rep == BT_REP_F2)
-		return 3;
-	return in->p66 ? 1 : 0;
-}
-
 /* 0F-map ops of the form reg = op(src1, r/m) per 128-bit lane (bt_op_sse_alu, bt_op_sse_lanes). */
 static bool jit_vec_lane_op(unsigned op)
 {
@@ -109,7 +99,7 @@ static bool jit_vec_sse_form(const struct bt_cpu *cpu, const struct bt_insn *in,
 static struct jit_vec_form jit_vec_classify(const struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	struct jit_vec_form f = { JV_NONE, 0, 0 };
-	unsigned map = in->opcode >> 8, op = in->opcode & 0xff, pfx = jit_vec_pfx(in);
+	unsigned map = in->opcode >> 8, op = in->opcode & 0xff, pfx = bt_vec_pfx(in);
 	unsigned len = in->vex && in->vex_l ? 32 : 16;
 	bool ps;
 
@@ -288,7 +278,7 @@ static void jit_vec_body(struct jit_ctx *c, const struct bt_insn *in)
 			jit_vec_ld(e, 1, in->rm, true);
 			src = bt_rm_reg(1);
 		}
-		bt_emit_vex(e, jit_vec_pfx(in), 1, false, l, 0x70, 0, 0, src);
+		bt_emit_vex(e, bt_vec_pfx(in), 1, false, l, 0x70, 0, 0, src);
 		bt_emit_u8(e, (u8)in->imm);
 		jit_vec_st(e, in, in->reg, 0);
 		break;
