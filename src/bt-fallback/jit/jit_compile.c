@@ -154,7 +154,7 @@ struct jit_ctx {
 	bool ended; /* the last instruction left the block itself */
 	bool fail;  /* something cannot be compiled: give up on the block */
 
-	unsigned vec_checked; /* JIT_VEC_* checks made at run time earlier in the block */
+	unsigned vec_checked;	  /* JIT_VEC_* checks made at run time earlier in the block */
 	struct jit_state fast_st; /* at jit_fast_begin */
 };
 
