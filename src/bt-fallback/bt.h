@@ -626,11 +626,13 @@ struct bt_cpu {
 	/*
 	 * The JIT (jit/jit.h); NULL: interpreter only. Generated code leaves at a block entry once
 	 * icount would pass jit_limit (bt_run's end; bt_cpu_kick and the INTR pin zero it). A memory
-	 * access the inline TLB lookup cannot do goes through jit_tmp (jit_post: what remains).
+	 * access the inline TLB lookup cannot do goes through jit_tmp, or jit_vtmp for a 16- or
+	 * 32-byte vector operand (jit_post: what remains).
 	 */
 	struct bt_jit *jit;
 	u64 jit_limit;
 	u64 jit_tmp;
+	u8 jit_vtmp[32];
 	u64 jit_target; /* an indirect CALL's target across its push */
 	u32 jit_post;
 	u32 jit_why; /* why generated code left (enum bt_jit_why), stored as it leaves */

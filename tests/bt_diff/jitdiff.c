@@ -8,9 +8,14 @@
  * A program is a loop: the sequence whitelist of gen.c (register operands, every flag defined),
  * RIP-relative memory operands of ALU ops, MOV, MOVZX, INC/DEC, shifts, XCHG, XADD, CMPXCHG,
  * SETcc, CMOVcc and PUSH (with and without LOCK, some across the page boundary of the two data
- * pages, some outside them), PUSH/POP, CALLs of a function that RETurns, forward Jcc, and a Jcc or JMP
- * back to the top. It runs in 64-bit user mode under 4-level paging whose data pages are
- * randomly not present or read-only (random page-fault points), and each run stops after a
+ * pages, some outside them), the vector instructions the JIT compiles natively (legacy and VEX,
+ * 128 and 256 bits, register and memory operands, aligned and not), PUSH/POP, CALLs of a
+ * function that RETurns, forward Jcc, and a Jcc or JMP back to the top; REP MOVS and REP STOS
+ * of data (some overlapping, across the pages or outside them). CR0.TS, CR4.OSFXSR, CR4.OSXSAVE
+ * and XCR0 are now and then in a state where the vector instructions fault (the vector and
+ * string cases in the 64-bit flavour only). It runs in 64-bit user mode under 4-level paging
+ * whose data pages are randomly not present or read-only (random page-fault points), and each
+ * run stops after a
  * random number of instructions, in the middle of blocks and of compiled loops (random
  * interrupt points), then resumes for another random number. Every case runs three times from
  * the same start, so the later runs go through code compiled and linked by the first.
@@ -64,6 +69,9 @@ struct jd_case {
 	unsigned len;
 	u64 pte_data[2]; /* flags of the two data pages' PTEs */
 	unsigned threshold;
+	u8 ymmh[16][16];	   /* bits 255:128 of the YMM registers */
+	u64 cr0_or, cr4_and, xcr0; /* the SSE/AVX state: CR0.TS, CR4.OSFXSR/OSXSAVE, XCR0 */
+	u32 mxcsr;
 };
 
 struct jd_stats {
@@ -265,6 +273,155 @@ static void jd_gen_mem(struct jd_gen *g, u64 at)
 		jd_u32(g, (u32)diff_rand(rng));
 }
 
+/*
+ * One vector instruction the JIT compiles natively (jit_vec.c), legacy or VEX, with a register
+ * or a RIP-relative memory operand (some across the data pages' boundary or outside them, some
+ * misaligned for the aligned forms); now and then an encoding its handler refuses (#UD).
+ */
+static void jd_gen_vec(struct jd_gen *g, u64 at)
+{
+	static const struct {
+		u8 map, op, pfx; /* pfx: 0 none, 1 66, 2 F3, 3 F2 */
+		/* 0 lane op, 1 move, 2 PMOVMSKB, 3 PTEST, 4 broadcast, 5 VZERO*, 6 scalar FP,
+		 * 7 CVTSI2SS/SD (a general register source), 8 shift by imm8, 9 PSHUFD/HW/LW,
+		 * 10 MOVD/MOVQ with a general register, 11 RORX, 12 BSF/TZCNT */
+		u8 form;
+		u8 size; /* broadcast: the element */
+	} forms[] = {
+		{ 1, 0x74, 1, 0, 0 },  { 1, 0x75, 1, 0, 0 },  { 1, 0x76, 1, 0, 0 },
+		{ 1, 0xda, 1, 0, 0 },  { 1, 0xde, 1, 0, 0 },  { 1, 0xef, 1, 0, 0 },
+		{ 1, 0xeb, 1, 0, 0 },  { 1, 0xdb, 1, 0, 0 },  { 1, 0xdf, 1, 0, 0 },
+		{ 1, 0xfc, 1, 0, 0 },  { 1, 0xf8, 1, 0, 0 },  { 1, 0xd4, 1, 0, 0 },
+		{ 1, 0xfe, 1, 0, 0 },  { 1, 0x64, 1, 0, 0 },  { 1, 0x60, 1, 0, 0 },
+		{ 1, 0x6c, 1, 0, 0 },  { 1, 0x67, 1, 0, 0 },  { 1, 0xe0, 1, 0, 0 },
+		{ 1, 0xf6, 1, 0, 0 },  { 1, 0xd5, 1, 0, 0 },  { 1, 0xe4, 1, 0, 0 },
+		{ 1, 0xf5, 1, 0, 0 },  { 1, 0x57, 0, 0, 0 },  { 1, 0x57, 1, 0, 0 },
+		{ 1, 0x54, 0, 0, 0 },  { 1, 0x56, 1, 0, 0 },  { 1, 0x6f, 1, 1, 0 },
+		{ 1, 0x6f, 2, 1, 0 },  { 1, 0x7f, 1, 1, 0 },  { 1, 0x7f, 2, 1, 0 },
+		{ 1, 0x10, 0, 1, 0 },  { 1, 0x11, 1, 1, 0 },  { 1, 0x28, 0, 1, 0 },
+		{ 1, 0x29, 1, 1, 0 },  { 1, 0xd7, 1, 2, 0 },  { 2, 0x17, 1, 3, 0 },
+		{ 2, 0x78, 1, 4, 1 },  { 2, 0x79, 1, 4, 2 },  { 2, 0x58, 1, 4, 4 },
+		{ 2, 0x59, 1, 4, 8 },  { 1, 0x77, 0, 5, 0 },  { 1, 0x58, 3, 6, 0 },
+		{ 1, 0x59, 2, 6, 0 },  { 1, 0x5c, 3, 6, 0 },  { 1, 0x5e, 3, 6, 0 },
+		{ 1, 0x51, 3, 6, 0 },  { 1, 0x5d, 2, 6, 0 },  { 1, 0x5f, 3, 6, 0 },
+		{ 1, 0x2e, 1, 6, 0 },  { 1, 0x2f, 0, 6, 0 },  { 1, 0x2a, 3, 7, 0 },
+		{ 1, 0x2a, 2, 7, 0 },  { 1, 0x71, 1, 8, 0 },  { 1, 0x72, 1, 8, 0 },
+		{ 1, 0x73, 1, 8, 0 },  { 1, 0x70, 1, 9, 0 },  { 1, 0x70, 2, 9, 0 },
+		{ 1, 0x70, 3, 9, 0 },  { 1, 0x6e, 1, 10, 0 }, { 1, 0x7e, 1, 10, 0 },
+		{ 2, 0x00, 1, 0, 0 },  { 3, 0xf0, 3, 11, 0 }, { 1, 0xbc, 0, 12, 0 },
+		{ 1, 0xbc, 2, 12, 0 },
+	};
+
+	static const u8 digits[2][4] = { { 2, 4, 6, 2 }, { 2, 3, 6, 7 } };
+	struct diff_rng *rng = g->rng;
+	unsigned f = jd_rnd(rng, sizeof(forms) / sizeof(forms[0])), pfx = forms[f].pfx;
+	unsigned reg = jd_rnd(rng, 16), rm = jd_rnd(rng, 16), vvvv = jd_rnd(rng, 16),
+		 start = g->len;
+	unsigned form = forms[f].form, size;
+	bool vex = (form >= 4 && form <= 5) || form == 11 ||
+		   ((form < 4 || (form >= 8 && form < 12)) && jd_rnd(rng, 2)) ||
+		   (form >= 6 && form < 12 && !jd_rnd(rng, 8));
+	bool imm = form == 8 || form == 9 || form == 11;
+	bool l = vex && jd_rnd(rng, 2), w = false, rexw = jd_rnd(rng, 2);
+	bool mem = form != 2 && form != 8 && jd_rnd(rng, 3) != 0;
+	u64 target;
+
+	if (vex && (form == 1 || form == 2 || form == 3 || form == 4 || form == 5) &&
+	    jd_rnd(rng, 8))
+		vvvv = 0; /* the forms without a first source (else #UD) */
+	if (form == 4 && !jd_rnd(rng, 10))
+		w = true; /* #UD */
+	if (!jd_rnd(rng, 30))
+		pfx = (pfx + 1) % 4; /* mostly #UD */
+	if (form == 7 || form == 10 || form == 11)
+		w = rexw;
+	if (form == 8 && jd_rnd(rng, 16))
+		reg = digits[forms[f].op == 0x73][jd_rnd(rng, 4)]; /* else mostly #UD */
+	if (!vex) {
+		if (pfx == 1)
+			jd_byte(g, 0x66);
+		else if (pfx == 2)
+			jd_byte(g, 0xf3);
+		else if (pfx == 3)
+			jd_byte(g, 0xf2);
+		if ((reg & 8) || (!mem && (rm & 8)) || rexw)
+			jd_byte(g, (u8)(0x40 | (reg & 8 ? 4 : 0) | (!mem && (rm & 8) ? 1 : 0) |
+					(rexw ? 8 : 0)));
+		jd_byte(g, 0x0f);
+		if (forms[f].map == 2)
+			jd_byte(g, 0x38);
+	} else {
+		jd_byte(g, 0xc4);
+		jd_byte(g, (u8)((reg & 8 ? 0 : 0x80) | 0x40 | (!mem && (rm & 8) ? 0 : 0x20) |
+				forms[f].map));
+		jd_byte(g, (u8)((w ? 0x80 : 0) | (~vvvv & 15) << 3 | (l ? 4 : 0) | pfx));
+	}
+	jd_byte(g, forms[f].op);
+	if (form == 5)
+		return;
+	if (!mem) {
+		jd_byte(g, (u8)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+		if (imm)
+			jd_byte(g, (u8)diff_rand(rng));
+		return;
+	}
+	jd_byte(g, (u8)((reg & 7) << 3 | 5));
+	size = form == 4 ? forms[f].size : l ? 32 : 16;
+	if (form == 6)
+		size = pfx & 1 ? 8 : 4;
+	else if (form == 7 || form == 10 || form == 11)
+		size = w ? 8 : 4;
+	else if (form == 12)
+		size = rexw ? 8 : 4;
+	target = jd_data_addr(rng, size);
+	if (!jd_rnd(rng, 6))
+		target += 1 + jd_rnd(rng, size - 1 ? size - 1 : 1); /* misaligned */
+	jd_u32(g, (u32)(target - (at + (g->len - start) + 4 + (imm ? 1 : 0))));
+	if (imm)
+		jd_byte(g, (u8)diff_rand(rng));
+}
+
+/*
+ * REP STOS or REP MOVS (bytes to quadwords) with RDI and RSI at data addresses (some across the
+ * pages' boundary or outside them) and a count from 0 to past a page, now and then with DF set.
+ */
+static void jd_gen_str(struct jd_gen *g, u64 at)
+{
+	static const u8 ops[] = { 0xa4, 0xa5, 0xaa, 0xab };
+	struct diff_rng *rng = g->rng;
+	u8 op = ops[jd_rnd(rng, 4)];
+	unsigned sz = op & 1 ? 1u << (1 + jd_rnd(rng, 3)) : 1, count;
+
+	for (unsigned r = 0; r < 2; r++) { /* LEA RDI, [RIP + d]; LEA RSI, [RIP + d] */
+		u64 target = jd_data_addr(rng, sz) - jd_rnd(rng, 2) * jd_rnd(rng, 64) * sz;
+
+		jd_byte(g, 0x48);
+		jd_byte(g, 0x8d);
+		jd_byte(g, r ? 0x35 : 0x3d);
+		jd_u32(g, (u32)(target - (at + g->len + 4)));
+	}
+	switch (jd_rnd(rng, 4)) {
+	case 0:
+		count = jd_rnd(rng, 8);
+		break;
+	case 1:
+		count = jd_rnd(rng, 5000 / sz);
+		break;
+	default:
+		count = jd_rnd(rng, 300 / sz + 1);
+		break;
+	}
+	jd_byte(g, 0xb9); /* MOV ECX, count */
+	jd_u32(g, count);
+	jd_byte(g, jd_rnd(rng, 16) ? 0xfc : 0xfd); /* CLD, now and then STD */
+	jd_byte(g, 0xf3);
+	if (sz == 2)
+		jd_byte(g, 0x66);
+	else if (sz == 8)
+		jd_byte(g, 0x48);
+	jd_byte(g, op);
+}
+
 /* A random program into c->prog: the loop, then the function it calls. */
 static void jd_gen_program(struct diff_rng *rng, struct jd_case *c)
 {
@@ -274,9 +431,13 @@ static void jd_gen_program(struct diff_rng *rng, struct jd_case *c)
 	bool m32 = jd_mode != JD_64;
 
 	for (unsigned i = 0; i < n && g.len < JD_PROG_MAX - 64; i++) {
-		unsigned k = jd_rnd(rng, 20);
+		unsigned k = jd_rnd(rng, m32 ? 20 : 24); /* vector and string cases: 64-bit */
 
-		if (k < 9 && m32 && !jd_rnd(rng, 6)) {
+		if (k == 23) {
+			jd_gen_str(&g, JD_PROG + g.len);
+		} else if (k >= 20) {
+			jd_gen_vec(&g, JD_PROG + g.len);
+		} else if (k < 9 && m32 && !jd_rnd(rng, 6)) {
 			jd_byte(&g, (u8)(0x40 + jd_rnd(rng, 16))); /* INC/DEC r32 */
 		} else if (k < 9) {
 			g.len += diff_gen_seq_insn(rng, g.p + g.len, m32);
@@ -352,6 +513,23 @@ static void jd_gen_case(struct diff_rng *rng, struct jd_case *c)
 			c->pte_data[i] &= ~PTE_RW;
 	}
 	c->threshold = 1 + jd_rnd(rng, 3);
+	for (unsigned r = 0; r < 16; r++)
+		for (unsigned i = 0; i < 16; i++)
+			c->ymmh[r][i] = (u8)diff_rand(rng);
+	/* Mostly SSE and AVX enabled; sometimes a state in which they fault (#NM, #UD). */
+	c->cr0_or = jd_rnd(rng, 12) ? 0 : BT_CR0_TS;
+	c->cr4_and = ~0ull;
+	if (!jd_rnd(rng, 12))
+		c->cr4_and &= ~BT_CR4_OSFXSR;
+	if (!jd_rnd(rng, 12))
+		c->cr4_and &= ~BT_CR4_OSXSAVE;
+	c->xcr0 = jd_rnd(rng, 12) ? 7 : 1 + 2 * jd_rnd(rng, 2);
+	/* Mostly the default; else a rounding mode, DAZ, FTZ, some exceptions unmasked (#XM). */
+	c->mxcsr = 0x1f80;
+	if (!jd_rnd(rng, 3))
+		c->mxcsr = (0x1f80 & ~((u32)jd_rnd(rng, 64) << 7)) | (u32)jd_rnd(rng, 4) << 13 |
+			   (jd_rnd(rng, 4) ? 0 : 0x40) | (jd_rnd(rng, 4) ? 0 : 0x8000) |
+			   (u32)jd_rnd(rng, 64);
 }
 
 /* ----------------------------------------------------------------- running */
@@ -396,7 +574,11 @@ static void jd_load(struct jd_engine *e, const struct jd_case *c, bool new_code)
 	bt_tlb_flush(cpu);
 	memcpy(cpu->st.gpr, c->st.gpr, sizeof(c->st.gpr));
 	memcpy(cpu->st.fx.xmm, c->st.xmm, sizeof(c->st.xmm));
-	cpu->st.fx.mxcsr = 0x1f80;
+	memcpy(cpu->st.ymmh, c->ymmh, sizeof(c->ymmh));
+	cpu->st.cr0 |= c->cr0_or;
+	cpu->st.cr4 = (cpu->st.cr4 | BT_CR4_OSXSAVE) & c->cr4_and;
+	cpu->st.xcr0 = c->xcr0;
+	cpu->st.fx.mxcsr = c->mxcsr;
 	cpu->st.rip = JD_PROG;
 	bt_set_rflags(cpu, (c->st.rflags | 0x200) & ~(u64)0x400); /* IF on, DF off */
 	if (cpu->jit)
@@ -410,6 +592,8 @@ struct jd_result {
 	u32 error;
 	u64 cr2;
 	u8 xmm[16][16];
+	u8 ymmh[16][16];
+	u32 mxcsr;
 };
 
 static void jd_run(struct jd_engine *e, u64 max, struct jd_result *r)
@@ -426,6 +610,8 @@ static void jd_run(struct jd_engine *e, u64 max, struct jd_result *r)
 	r->error = r->why == BT_EXIT_EXCEPTION && cpu->exc.has_error ? cpu->exc.error : 0;
 	r->cr2 = r->vector == BT_EXC_PF ? cpu->exc.cr2 : 0;
 	memcpy(r->xmm, cpu->st.fx.xmm, sizeof(r->xmm));
+	memcpy(r->ymmh, cpu->st.ymmh, sizeof(r->ymmh));
+	r->mxcsr = cpu->st.fx.mxcsr;
 }
 
 static bool jd_same(const struct jd_engine *a, const struct jd_engine *b,
@@ -455,6 +641,9 @@ static bool jd_same(const struct jd_engine *a, const struct jd_engine *b,
 		JD_CHECK(ra->gpr[i] == rb->gpr[i], "  gpr%u: interpreter %#llx, jit %#llx\n", i,
 			 (unsigned long long)ra->gpr[i], (unsigned long long)rb->gpr[i]);
 	JD_CHECK(!memcmp(ra->xmm, rb->xmm, sizeof(ra->xmm)), "  xmm registers differ\n");
+	JD_CHECK(!memcmp(ra->ymmh, rb->ymmh, sizeof(ra->ymmh)), "  ymm upper halves differ\n");
+	JD_CHECK(ra->mxcsr == rb->mxcsr, "  mxcsr: interpreter %#x, jit %#x\n", ra->mxcsr,
+		 rb->mxcsr);
 	JD_CHECK(!memcmp(a->data, b->data, DIFF_DATA_SIZE), "  data pages differ\n");
 	JD_CHECK(!memcmp(a->tables, b->tables, 5 * 4096), "  page tables (A/D bits) differ\n");
 #undef JD_CHECK
@@ -570,15 +759,17 @@ int main(void)
 	       (unsigned long long)seed, (unsigned long long)st.cases, (unsigned long long)st.runs,
 	       (unsigned long long)st.mismatches);
 	printf("  stops at the instruction limit %llu; exceptions #PF %llu, #GP %llu, #UD %llu, "
-	       "#DE %llu, #BP %llu, other %llu\n",
+	       "#NM %llu, #DE %llu, #BP %llu, other %llu\n",
 	       (unsigned long long)st.stops, (unsigned long long)st.exceptions[BT_EXC_PF],
 	       (unsigned long long)st.exceptions[BT_EXC_GP],
 	       (unsigned long long)st.exceptions[BT_EXC_UD],
+	       (unsigned long long)st.exceptions[BT_EXC_NM],
 	       (unsigned long long)st.exceptions[BT_EXC_DE],
 	       (unsigned long long)st.exceptions[BT_EXC_BP],
 	       (unsigned long long)(st.runs - st.stops - st.exceptions[BT_EXC_PF] -
 				    st.exceptions[BT_EXC_GP] - st.exceptions[BT_EXC_UD] -
-				    st.exceptions[BT_EXC_DE] - st.exceptions[BT_EXC_BP]));
+				    st.exceptions[BT_EXC_NM] - st.exceptions[BT_EXC_DE] -
+				    st.exceptions[BT_EXC_BP]));
 	printf("  jit: %llu blocks compiled, %llu links, %llu code flushes, %llu blocks "
 	       "interpreted for their mode\n",
 	       (unsigned long long)st.compiled, (unsigned long long)st.links,

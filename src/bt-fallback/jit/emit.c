@@ -136,6 +136,26 @@ void bt_emit_op(struct bt_emit *e, unsigned flags, u32 op, unsigned oplen, unsig
 	bt_emit_modrm(e, reg, rm);
 }
 
+void bt_emit_vex(struct bt_emit *e, unsigned pp, unsigned map, bool w, bool l, u8 op, unsigned reg,
+		 unsigned vvvv, struct bt_emit_rm rm)
+{
+	unsigned x = rm.mem && rm.index != BT_H_NONE ? rm.index & 8 : 0;
+	unsigned b = rm.mem ? (rm.base != BT_H_NONE ? rm.base & 8 : 0) : rm.reg & 8;
+	u8 last = (u8)((~vvvv & 15) << 3 | (l ? 4 : 0) | (pp & 3));
+
+	if (map == 1 && !w && !x && !b) {
+		bt_emit_u8(e, 0xc5);
+		bt_emit_u8(e, (u8)((reg & 8 ? 0 : 0x80) | last));
+	} else {
+		bt_emit_u8(e, 0xc4);
+		bt_emit_u8(e, (u8)((reg & 8 ? 0 : 0x80) | (x ? 0 : 0x40) | (b ? 0 : 0x20) |
+				   (map & 31)));
+		bt_emit_u8(e, (u8)((w ? 0x80 : 0) | last));
+	}
+	bt_emit_u8(e, op);
+	bt_emit_modrm(e, reg, rm);
+}
+
 void bt_emit_op_reg(struct bt_emit *e, unsigned flags, u32 op, unsigned oplen, unsigned reg)
 {
 	bool force = (flags & BT_EMIT_BYTE_REG) && reg >= 4 && reg < 8;

@@ -122,6 +122,13 @@ void bt_emit_u64(struct bt_emit *e, u64 v);
  */
 void bt_emit_op(struct bt_emit *e, unsigned flags, u32 op, unsigned oplen, unsigned reg,
 		struct bt_emit_rm rm);
+/*
+ * A VEX-encoded instruction (SDM vol. 2A 2.3.5): pp the implied prefix (0 none, 1 66, 2 F3,
+ * 3 F2), map 1 (0F), 2 (0F 38) or 3 (0F 3A), VEX.W, VEX.L (256 bits), op, ModRM reg, VEX.vvvv
+ * (a register number, 0 when the form has none), rm. The two-byte form when it can be.
+ */
+void bt_emit_vex(struct bt_emit *e, unsigned pp, unsigned map, bool w, bool l, u8 op, unsigned reg,
+		 unsigned vvvv, struct bt_emit_rm rm);
 /* An opcode with no ModRM and the register in its low three bits (PUSH r, BSWAP r, MOV r,imm). */
 void bt_emit_op_reg(struct bt_emit *e, unsigned flags, u32 op, unsigned oplen, unsigned reg);
 

@@ -287,6 +287,29 @@ void bt_jit_counters(const struct bt_cpu *cpu, unsigned top,
 
 /* ------------------------------------------------- called from generated code */
 
+/*
+ * A 16- or 32-byte vector operand the inline lookup missed and bt_host_span could not map (a
+ * page crossing, MMIO, a code page): a load reads it now, a store checks every byte's page
+ * first (as bt_vec_store) and writes after the instruction, from jit_vtmp.
+ */
+static u8 *bt_jit_vec_slow(struct bt_cpu *cpu, unsigned seg, u64 off, unsigned size, unsigned kind)
+{
+	if (kind == BT_JIT_LD) {
+		for (unsigned i = 0; i < size; i += 8) {
+			u64 q = bt_ld(cpu, seg, off + i, 8);
+
+			memcpy(cpu->jit_vtmp + i, &q, 8);
+		}
+		return cpu->jit_vtmp;
+	}
+	bt_probe_st(cpu, seg, off, size);
+	cpu->jit_post = BT_JIT_POST_STORE | (cpu->end_block ? BT_JIT_POST_EXIT : 0);
+	cpu->jit_post_seg = seg;
+	cpu->jit_post_off = off;
+	cpu->jit_post_size = size;
+	return cpu->jit_vtmp;
+}
+
 u8 *bt_jit_mem_slow(struct bt_cpu *cpu, u64 lin, u32 info)
 {
 	unsigned size = info & 0xff, kind = (info >> 8) & 0xff, seg = (info >> 16) & 0xff;
@@ -311,6 +334,8 @@ u8 *bt_jit_mem_slow(struct bt_cpu *cpu, u64 lin, u32 info)
 		bt_probe_st(cpu, seg, off, size); /* fault before the section, not inside it */
 		bt_exclusive_begin(cpu);
 	}
+	if (size > 8) /* a vector operand: 8 bytes at a time, as bt_vec_load/bt_vec_store do */
+		return bt_jit_vec_slow(cpu, seg, off, size, kind);
 	switch (kind) {
 	case BT_JIT_LD:
 		cpu->jit_tmp = bt_ld_slow(cpu, seg, off, size);
@@ -333,9 +358,17 @@ u8 *bt_jit_mem_slow(struct bt_cpu *cpu, u64 lin, u32 info)
 
 void bt_jit_mem_post(struct bt_cpu *cpu)
 {
-	if (cpu->jit_post & BT_JIT_POST_STORE)
+	if ((cpu->jit_post & BT_JIT_POST_STORE) && cpu->jit_post_size > 8) {
+		for (unsigned i = 0; i < cpu->jit_post_size; i += 8) {
+			u64 q;
+
+			memcpy(&q, cpu->jit_vtmp + i, 8);
+			bt_st(cpu, cpu->jit_post_seg, cpu->jit_post_off + i, 8, q);
+		}
+	} else if (cpu->jit_post & BT_JIT_POST_STORE) {
 		bt_st_slow(cpu, cpu->jit_post_seg, cpu->jit_post_off, cpu->jit_post_size,
 			   cpu->jit_tmp);
+	}
 	if (cpu->jit_post & BT_JIT_POST_EXCL)
 		bt_exclusive_end(cpu);
 	cpu->jit_post = 0;

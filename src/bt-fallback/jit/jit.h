@@ -189,7 +189,8 @@ enum bt_jit_mem_kind {
 /*
  * The slow path of an access the inline lookup missed: the host address of the operand (RAM,
  * one page: the TLB entry is filled) or &cpu->jit_tmp (loaded for LD and RMW; stored by
- * bt_jit_mem_post). Raises the access's fault.
+ * bt_jit_mem_post), cpu->jit_vtmp for a vector operand (16 or 32 bytes: LD or ST). Raises the
+ * access's fault.
  */
 u8 *bt_jit_mem_slow(struct bt_cpu *cpu, u64 lin, u32 info);
 void bt_jit_mem_post(struct bt_cpu *cpu);

@@ -27,11 +27,13 @@
  * BSWAP, CBW..CQO, CLC/STC/CMC, NOP) with LOCK kept as the host's own LOCK, PUSH/POP of
  * registers and immediates, LEAVE, CALL rel, RET, JMP rel, Jcc, and JMP/CALL through a
  * register (JMP also through memory). AH..BH only in group 1 and TEST with an immediate and as
- * MOVZX/MOVSX sources. Everything else calls the interpreter's handler.
+ * MOVZX/MOVSX sources. The vector, string and scalar FP instructions jit_vec.c compiles (through
+ * jit_int.h). Everything else calls the interpreter's handler.
  */
 #include "bt-fallback/jit/jit.h"
 
 #include "bt-fallback/jit/emit.h"
+#include "bt-fallback/jit/jit_int.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -84,6 +86,9 @@ struct jit_body {
 	bool pre_cpu; /* load h_reg from [cpu + pre_off] first (an XMM element to store) */
 	s32 pre_off;
 	bool fl_in, fl_out; /* needs the guest flags in the host before; leaves them after */
+	jit_vec_fn vec;	    /* a vector body (jit_vec.c) instead of the above, for vec_in */
+	const struct bt_insn *vec_in;
+	unsigned align; /* the memory operand must be aligned to it, else the handler (#GP) */
 };
 
 /* Where a store that hit the running block's own code leaves to (after the instruction). */
@@ -152,6 +157,9 @@ struct jit_ctx {
 	unsigned nr_exits;
 	bool ended; /* the last instruction left the block itself */
 	bool fail;  /* something cannot be compiled: give up on the block */
+
+	unsigned vec_checked;	  /* JIT_VEC_* checks made at run time earlier in the block */
+	struct jit_state fast_st; /* at jit_fast_begin */
 };
 
 /* ------------------------------------------------------------------- mode */
@@ -358,6 +366,14 @@ static void jit_body_emit(struct jit_ctx *c, const struct jit_body *bd)
 	unsigned hreg = bd->digit, hrm = BT_H_RSI;
 	struct bt_emit_rm rm;
 
+	if (bd->vec) {
+		bd->vec(c, bd->vec_in);
+		if (bd->fl_out) {
+			c->st.fl_host = true;
+			c->st.fl_mem = false;
+		}
+		return;
+	}
 	/* Outputs are loaded too: a 16-bit result (CWD, MUL r16) keeps the upper bits. */
 	for (unsigned g = 0; g < 3; g++)
 		if (((bd->imp_in | bd->imp_out) >> g) & 1)
@@ -499,6 +515,16 @@ static void jit_mem_insn(struct jit_ctx *c, const struct bt_insn *in, unsigned s
 		jit_flags_mem_host_form(c); /* before RSI holds anything: it may call */
 	jit_flags_to_mem(c);
 	jit_ea(c, in);
+	if (bd->align) {
+		if (c->nr_tail == JIT_STUBS) {
+			c->fail = true;
+			return;
+		}
+		c->st.fl_host = false;
+		bt_emit_sized(&c->e, 4, 0, 0xf6, 0xf7, 1, 0, bt_rm_reg(BT_H_RSI)); /* TEST imm32 */
+		bt_emit_u32(&c->e, bd->align - 1);
+		jit_tail_call(c, BT_CC_NE);
+	}
 	s = &c->mem[c->nr_mem++];
 	s->jne = jit_lookup(c, size, kind == BT_JIT_LD ? BT_ACC_READ : BT_ACC_WRITE);
 	c->st.fl_host = false;
@@ -1105,7 +1131,7 @@ static bool jit_high_movx(struct jit_ctx *c, const struct bt_insn *in)
  * The checks of a legacy SSE instruction (bt_vec_check) at run time: CR0.EM or TS set or
  * CR4.OSFXSR clear go out of line to the handler, which raises #UD or #NM. Host flags stored.
  */
-static void jit_sse_guard(struct jit_ctx *c)
+void jit_sse_guard(struct jit_ctx *c)
 {
 	struct jit_tail *t;
 
@@ -1681,6 +1707,109 @@ static bool jit_native_flow(struct jit_ctx *c, const struct bt_insn *in)
 	return false;
 }
 
+/* ------------------------------------------- what jit_vec.c uses (jit_int.h) */
+
+struct bt_emit *jit_emitter(struct jit_ctx *c)
+{
+	return &c->e;
+}
+
+struct bt_cpu *jit_ctx_cpu(struct jit_ctx *c)
+{
+	return c->cpu;
+}
+
+bool jit_ctx_long64(struct jit_ctx *c)
+{
+	return c->b->mode == BT_MODE_LONG64;
+}
+
+unsigned *jit_ctx_vec_checked(struct jit_ctx *c)
+{
+	return &c->vec_checked;
+}
+
+bool jit_tails_room(struct jit_ctx *c, unsigned n)
+{
+	return c->nr_tail + n <= JIT_STUBS;
+}
+
+void jit_tail_call(struct jit_ctx *c, enum bt_cc cc)
+{
+	c->tail[c->nr_tail++] = (struct jit_tail){
+		.field = bt_emit_jcc32(&c->e, cc), .kind = JIT_TAIL_CALL, .idx = c->idx, .st = c->st
+	};
+}
+
+void jit_flags_spill(struct jit_ctx *c)
+{
+	jit_flags_to_mem(c);
+	c->st.fl_host = false;
+}
+
+void jit_flags_mem_host(struct jit_ctx *c)
+{
+	jit_flags_spill(c);
+	jit_flags_mem_host_form(c);
+}
+
+void jit_flags_produced(struct jit_ctx *c)
+{
+	c->st.fl_host = true;
+	c->st.fl_mem = false;
+}
+
+unsigned jit_gpr_host(struct jit_ctx *c, unsigned g)
+{
+	return c->host[g];
+}
+
+unsigned jit_gpr_src(struct jit_ctx *c, unsigned g, unsigned scratch)
+{
+	return jit_src(c, g, scratch);
+}
+
+void jit_gpr_written(struct jit_ctx *c, unsigned g, unsigned h)
+{
+	jit_dst_done(c, g, h);
+}
+
+u8 *jit_tlb_lookup(struct jit_ctx *c, enum bt_access acc)
+{
+	return jit_lookup(c, 1, acc);
+}
+
+void jit_fast_begin(struct jit_ctx *c)
+{
+	c->fast_st = c->st;
+}
+
+void jit_fast_end(struct jit_ctx *c, const struct bt_insn *in, u8 *const *slow, unsigned n)
+{
+	u8 *skip = bt_emit_jmp32(&c->e);
+	u16 dirty = c->st.dirty;
+
+	for (unsigned i = 0; i < n; i++)
+		bt_emit_patch_rel32(slow[i], c->e.p);
+	c->st = c->fast_st;
+	jit_helper(c, in, false);
+	bt_emit_patch_rel32(skip, c->e.p);
+	/* Both ways in: the fast one's dirty registers (the handler's reloaded them anyway). */
+	c->st = (struct jit_state){ .dirty = dirty, .fl_mem = true };
+}
+
+void jit_vec_mem(struct jit_ctx *c, const struct bt_insn *in, unsigned size,
+		 enum bt_jit_mem_kind kind, unsigned align, jit_vec_fn fn, bool fl_out)
+{
+	struct jit_body bd = { .h_reg = JIT_NONE, .g_reg = JIT_NONE, .g_rm = JIT_NONE };
+
+	bd.vec = fn;
+	bd.vec_in = in;
+	bd.align = align;
+	bd.fl_out = fl_out;
+	jit_mem_insn(c, in, size, kind, &bd);
+}
+
 /* ------------------------------------------------------------- the block */
 
 static void jit_count(unsigned *uses, unsigned r)
@@ -1752,8 +1881,9 @@ static void jit_insn(struct jit_ctx *c, const struct bt_insn *in, bool last)
 
 	/* REP is an operand of string instructions; F3/F2 select MOVSS/MOVSD. */
 	if (in->fn != bt_op_ud && jit_operands_ok(c, in) &&
-	    (in->rep == BT_REP_NONE || in->opcode == 0x110 || in->opcode == 0x111) &&
-	    (jit_native_flow(c, in) || jit_native_plain(c, in) || jit_native_modrm(c, in)))
+	    (jit_vec(c, in) ||
+	     ((in->rep == BT_REP_NONE || in->opcode == 0x110 || in->opcode == 0x111) &&
+	      (jit_native_flow(c, in) || jit_native_plain(c, in) || jit_native_modrm(c, in)))))
 		return;
 	/* Not native (or a translator gave up half-way): undo and call the handler. */
 	c->e.p = mark;

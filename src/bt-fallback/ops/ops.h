@@ -165,6 +165,17 @@ BT_OP(vec_pinsr);
 BT_OP(vec_sse3_mov);
 BT_OP(vec_pcmpxstrx);
 BT_OP(crc32);
+
+/* The mandatory prefix of an SSE form: 0 none, 1 66, 2 F3, 3 F2 (F3/F2 take precedence). */
+static inline unsigned bt_vec_pfx(const struct bt_insn *in)
+{
+	if (in->rep == BT_REP_F3)
+		return 2;
+	if (in->rep == BT_REP_F2)
+		return 3;
+	return in->p66 ? 1 : 0;
+}
+
 /* The vector register of len bytes (16: the XMM part; 32: YMM), read and written as the
  * encoding says (a VEX.128 write zeroes bits 255:128, a legacy one keeps them). */
 void bt_vec_get(const struct bt_cpu *cpu, unsigned r, u8 *v, unsigned len);

@@ -27,16 +27,6 @@
 
 #include <string.h>
 
-/* Which mandatory prefix selects the form: 0 none, 1 66, 2 F3, 3 F2. */
-static unsigned bt_sse_pfx(const struct bt_insn *in)
-{
-	if (in->rep == BT_REP_F3)
-		return 2;
-	if (in->rep == BT_REP_F2)
-		return 3;
-	return in->p66 ? 1 : 0;
-}
-
 static u8 *bt_xmm(struct bt_cpu *cpu, unsigned r)
 {
 	return cpu->st.fx.xmm[r & 15];
@@ -116,7 +106,7 @@ static void bt_sse_lanes_run(struct bt_cpu *cpu, const struct bt_insn *in, bt_ss
 /* 0F 10/11 MOVUPS/MOVUPD/MOVSS/MOVSD, 0F 28/29 MOVAPS/MOVAPD. */
 static void bt_op_sse_mov(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned pfx = bt_sse_pfx(in), op = in->opcode & 0xff, len = bt_sse_len(in), size;
+	unsigned pfx = bt_vec_pfx(in), op = in->opcode & 0xff, len = bt_sse_len(in), size;
 	bool store = op & 1, aligned = op >= 0x28, scalar = pfx >= 2;
 	u8 v[32];
 
@@ -160,7 +150,7 @@ static void bt_op_sse_mov(struct bt_cpu *cpu, const struct bt_insn *in)
 /* 66 0F 6F MOVDQA, F3 0F 6F MOVDQU, 66/F3 0F 7F (stores), F3 0F 7E MOVQ, 66 0F D6 MOVQ. */
 static void bt_op_sse_movdq(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned pfx = bt_sse_pfx(in), op = in->opcode & 0xff, len = bt_sse_len(in);
+	unsigned pfx = bt_vec_pfx(in), op = in->opcode & 0xff, len = bt_sse_len(in);
 	u8 v[32];
 
 	if (op == 0x7e && pfx == 2) { /* MOVQ xmm, xmm/m64 */
@@ -224,11 +214,11 @@ static void bt_op_sse_movd(struct bt_cpu *cpu, const struct bt_insn *in)
 	u8 v[16] = { 0 };
 	u64 x;
 
-	if (bt_sse_pfx(in) == 2 && (in->opcode & 0xff) == 0x7e) {
+	if (bt_vec_pfx(in) == 2 && (in->opcode & 0xff) == 0x7e) {
 		bt_op_sse_movdq(cpu, in);
 		return;
 	}
-	if (bt_sse_pfx(in) != 1)
+	if (bt_vec_pfx(in) != 1)
 		bt_raise_ud(cpu);
 	bt_sse_check_form(cpu, in, false, true, true);
 	if ((in->opcode & 0xff) == 0x6e) {
@@ -340,7 +330,7 @@ static void bt_sse_lane_alu(u8 *r, const u8 *d, const u8 *s, unsigned op, unsign
 /* Two-operand packed integer and bitwise ops (and ANDPS..XORPS, ANDPD..XORPD). */
 static void bt_op_sse_alu(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned op = in->opcode & 0xff, pfx = bt_sse_pfx(in);
+	unsigned op = in->opcode & 0xff, pfx = bt_vec_pfx(in);
 	bool ps = op >= 0x54 && op <= 0x57; /* ANDPS..XORPS also without a prefix */
 
 	if (ps ? pfx > 1 : pfx != 1)
@@ -367,7 +357,7 @@ static void bt_sse_lane_pshuf(u8 *r, const u8 *a, const u8 *s, unsigned pfx, uns
 /* 66 0F 70 PSHUFD, F3 0F 70 PSHUFHW, F2 0F 70 PSHUFLW. */
 static void bt_op_sse_pshuf(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned pfx = bt_sse_pfx(in), imm = in->imm & 0xff, len = bt_sse_len(in);
+	unsigned pfx = bt_vec_pfx(in), imm = in->imm & 0xff, len = bt_sse_len(in);
 	u8 s[32], r[32];
 
 	if (pfx == 0)
@@ -386,7 +376,7 @@ static void bt_op_sse_pmovmskb(struct bt_cpu *cpu, const struct bt_insn *in)
 	u8 s[32];
 	u32 m = 0;
 
-	if (bt_sse_pfx(in) != 1 || in->ea_kind != BT_EA_NONE)
+	if (bt_vec_pfx(in) != 1 || in->ea_kind != BT_EA_NONE)
 		bt_raise_ud(cpu);
 	bt_sse_check_form(cpu, in, true, false, true);
 	bt_vec_get(cpu, in->rm, s, len);
@@ -562,7 +552,7 @@ static void bt_op_sse_lanes(struct bt_cpu *cpu, const struct bt_insn *in)
 	u8 a[32], s[16], r[32];
 	u64 count;
 
-	if (bt_sse_pfx(in) != 1)
+	if (bt_vec_pfx(in) != 1)
 		bt_raise_ud(cpu); /* MMX forms */
 	if (!((op >= 0xd1 && op <= 0xd3) || op == 0xe1 || op == 0xe2 ||
 	      (op >= 0xf1 && op <= 0xf3))) {
@@ -590,7 +580,7 @@ static void bt_op_sse_shimm(struct bt_cpu *cpu, const struct bt_insn *in)
 	unsigned w = op == 0x71 ? 2 : op == 0x72 ? 4 : 8, len = bt_sse_len(in);
 	u8 d[32];
 
-	if (bt_sse_pfx(in) != 1 || in->ea_kind != BT_EA_NONE)
+	if (bt_vec_pfx(in) != 1 || in->ea_kind != BT_EA_NONE)
 		bt_raise_ud(cpu);
 	if (!(r == 2 || r == 6 || (r == 4 && op != 0x73) || (op == 0x73 && (r == 3 || r == 7))))
 		bt_raise_ud(cpu);
@@ -619,7 +609,7 @@ static void bt_op_sse_shimm(struct bt_cpu *cpu, const struct bt_insn *in)
 /* 0F 50 MOVMSKPS / 66 0F 50 MOVMSKPD r32, xmm/ymm. */
 static void bt_op_sse_movmsk(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned pfx = bt_sse_pfx(in), w = pfx ? 8 : 4, len = bt_sse_len(in);
+	unsigned pfx = bt_vec_pfx(in), w = pfx ? 8 : 4, len = bt_sse_len(in);
 	u8 s[32];
 	u32 m = 0;
 
@@ -658,7 +648,7 @@ static void bt_sse_lane_shuf_fp(u8 *r, const u8 *d, const u8 *s, unsigned op, un
 /* 0F 14/15 UNPCKLPS/UNPCKHPS, 66: UNPCKLPD/UNPCKHPD; 0F C6 SHUFPS, 66: SHUFPD. */
 static void bt_op_sse_shuf_fp(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned pfx = bt_sse_pfx(in), op = (in->opcode & 0xff) | (pfx ? 0x100 : 0);
+	unsigned pfx = bt_vec_pfx(in), op = (in->opcode & 0xff) | (pfx ? 0x100 : 0);
 	unsigned len = bt_sse_len(in), imm = in->imm & 0xff;
 	u8 a[32], b[32], r[32];
 
@@ -679,7 +669,7 @@ static void bt_op_sse_shuf_fp(struct bt_cpu *cpu, const struct bt_insn *in)
  */
 static void bt_op_sse_movlh(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned pfx = bt_sse_pfx(in), op = in->opcode & 0xff, half = op >= 0x16 ? 8 : 0;
+	unsigned pfx = bt_vec_pfx(in), op = in->opcode & 0xff, half = op >= 0x16 ? 8 : 0;
 	u8 v[16], d[16];
 
 	/* F3 0F 12 MOVSLDUP, F3 0F 16 MOVSHDUP, F2 0F 12 MOVDDUP (SSE3). */
@@ -713,7 +703,7 @@ static void bt_op_sse_pinsrw(struct bt_cpu *cpu, const struct bt_insn *in)
 	u8 d[16];
 	u64 v;
 
-	if (bt_sse_pfx(in) != 1)
+	if (bt_vec_pfx(in) != 1)
 		bt_raise_ud(cpu);
 	if ((in->opcode & 0xff) == 0xc4) {
 		bt_sse_check_form(cpu, in, true, true, false);
@@ -734,7 +724,7 @@ static void bt_op_sse_pinsrw(struct bt_cpu *cpu, const struct bt_insn *in)
 /* 0F 2B MOVNTPS/MOVNTPD, 66 0F E7 MOVNTDQ: aligned stores (non-temporal hint ignored). */
 static void bt_op_sse_movnt(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned pfx = bt_sse_pfx(in), op = in->opcode & 0xff, len = bt_sse_len(in);
+	unsigned pfx = bt_vec_pfx(in), op = in->opcode & 0xff, len = bt_sse_len(in);
 	u8 v[32];
 
 	if (in->ea_kind == BT_EA_NONE || pfx > 1 || (op == 0xe7 && pfx != 1))
@@ -749,7 +739,7 @@ static void bt_op_movnti(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned sz = in->rexw ? 8 : 4;
 
-	if (!bt_has(cpu, CPU_F_SSE2) || in->ea_kind == BT_EA_NONE || bt_sse_pfx(in) || in->vex)
+	if (!bt_has(cpu, CPU_F_SSE2) || in->ea_kind == BT_EA_NONE || bt_vec_pfx(in) || in->vex)
 		bt_raise_ud(cpu);
 	bt_rm_write(cpu, in, sz, bt_get_reg(cpu, in->reg, sz));
 }
@@ -759,7 +749,7 @@ static void bt_op_sse_maskmov(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	u8 v[16], m[16];
 
-	if (bt_sse_pfx(in) != 1 || in->ea_kind != BT_EA_NONE)
+	if (bt_vec_pfx(in) != 1 || in->ea_kind != BT_EA_NONE)
 		bt_raise_ud(cpu);
 	bt_sse_check_form(cpu, in, true, true, true);
 	memcpy(v, bt_xmm(cpu, in->reg), 16);
@@ -793,7 +783,7 @@ static void bt_op_vzero(struct bt_cpu *cpu, const struct bt_insn *in)
  */
 static void bt_op_sse_grp15(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned r = in->modrm_reg, pfx = bt_sse_pfx(in);
+	unsigned r = in->modrm_reg, pfx = bt_vec_pfx(in);
 	u64 off, lin;
 	u32 v;
 

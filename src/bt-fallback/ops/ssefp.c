@@ -149,15 +149,6 @@ void bt_fp_run3(struct bt_cpu *cpu, bt_fp3_fn fn, u8 *d, const u8 *b, const u8 *
 	memcpy(d, r, len);
 }
 
-static unsigned bt_fp_pfx(const struct bt_insn *in)
-{
-	if (in->rep == BT_REP_F3)
-		return 2;
-	if (in->rep == BT_REP_F2)
-		return 3;
-	return in->p66 ? 1 : 0;
-}
-
 static void bt_fp_check(struct bt_cpu *cpu)
 {
 	if (!bt_has(cpu, CPU_F_SSE2) || (cpu->st.cr0 & 4) || !(cpu->st.cr4 & 0x200))
@@ -240,7 +231,7 @@ static const bt_fp_host_fn bt_fp_vcmps[4][32] = {
  */
 void bt_op_ssefp_arith(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned pfx = bt_fp_pfx(in), op = in->opcode & 0xff, form = pfx, len, n, rm_len;
+	unsigned pfx = bt_vec_pfx(in), op = in->opcode & 0xff, form = pfx, len, n, rm_len;
 	bool scalar = pfx >= 2 && op != 0x5b && op != 0xe6;
 	bool unary = !scalar && (op <= 0x53 || op == 0x5a || op == 0x5b || op == 0xe6);
 	bool widen = (op == 0x5a && pfx == 0) || (op == 0xe6 && pfx == 2);
@@ -290,7 +281,7 @@ void bt_op_ssefp_arith(struct bt_cpu *cpu, const struct bt_insn *in)
 /* 0F 2E UCOMISS, 0F 2F COMISS (66: the SD forms): ZF PF CF from the compare, OF SF AF clear. */
 void bt_op_ssefp_comis(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned pfx = bt_fp_pfx(in);
+	unsigned pfx = bt_vec_pfx(in);
 	bool sd = pfx == 1, ordered = (in->opcode & 0xff) == 0x2f;
 	u8 s[16], d[16];
 	u64 fl;
@@ -343,7 +334,7 @@ void bt_op_ssefp_comis(struct bt_cpu *cpu, const struct bt_insn *in)
 static void bt_ssefp_cvt_mmx(struct bt_cpu *cpu, const struct bt_insn *in)
 {
 	unsigned op = in->opcode & 0xff;
-	bool pd = bt_fp_pfx(in) == 1;
+	bool pd = bt_vec_pfx(in) == 1;
 	u8 s[16], d[16], t[16];
 	u64 v;
 	u32 host;
@@ -387,7 +378,7 @@ static void bt_ssefp_cvt_mmx(struct bt_cpu *cpu, const struct bt_insn *in)
 /* F3/F2 0F 2A CVTSI2SS/SD xmm, r/m32/64. */
 void bt_op_ssefp_cvtsi2f(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned pfx = bt_fp_pfx(in), size = in->rexw ? 8 : 4;
+	unsigned pfx = bt_vec_pfx(in), size = in->rexw ? 8 : 4;
 	u8 d[16];
 	u64 v;
 	u32 host;
@@ -430,7 +421,7 @@ void bt_op_ssefp_cvtsi2f(struct bt_cpu *cpu, const struct bt_insn *in)
 /* F3/F2 0F 2C CVTTSS2SI/CVTTSD2SI, 0F 2D CVTSS2SI/CVTSD2SI r32/64, xmm/m. */
 void bt_op_ssefp_cvtf2si(struct bt_cpu *cpu, const struct bt_insn *in)
 {
-	unsigned pfx = bt_fp_pfx(in), size = in->rexw ? 8 : 4;
+	unsigned pfx = bt_vec_pfx(in), size = in->rexw ? 8 : 4;
 	bool trunc = (in->opcode & 0xff) == 0x2c, sd = pfx == 3;
 	u8 s[16];
 	u64 v;

@@ -7,9 +7,9 @@
  * instruction: registers, flags, RIP, instruction count), code rewritten after its blocks were
  * compiled and linked (the links are undone), direct and indirect calls and returns, and a code
  * cache too small for the program (flushed when full, results unchanged), MOVSD/MOVSS and their
- * #NM with CR0.TS, and the counters of
- * why generated code returned to the dispatcher; and flat 32-bit protected-mode code, compiled
- * while its segments are flat and interpreted while DS has a base.
+ * #NM with CR0.TS, the natively compiled vector, string and scalar FP instructions, and the
+ * counters of why generated code returned to the dispatcher; and flat 32-bit protected-mode
+ * code, compiled while its segments are flat and interpreted while DS has a base.
  */
 #include "bt-fallback/bt.h"
 #include "bt-fallback/jit/jit.h"
@@ -362,6 +362,62 @@ static void test_jit_movs(void **state)
 		cpus[i]->st.cr0 &= ~BT_CR0_TS;
 }
 
+/*
+ * glibc's string-function idioms and scalar floating point, compiled natively (jit_vec.c): REP
+ * STOSB, VPXOR, VMOVDQU, VPCMPEQB, VPMOVMSKB, MOVDQU, PCMPEQB, PMOVMSKB, VPBROADCASTB,
+ * VPMINUB, VPTEST, CVTSI2SD, ADDSD, MULSD, UCOMISD, RORX, MOVDQA, VZEROUPPER in a loop: the
+ * same registers (YMM halves and MXCSR too), flags and memory as the interpreter, and no
+ * handler calls but the final INT3's.
+ */
+static u64 jit_counter(struct bt_cpu *cpu, const char *name, char *first_helper, size_t len);
+
+static void test_jit_vec_string(void **state)
+{
+	struct jit_fixture *f = *state;
+	/* mov ecx, 20; lea rdi, [rsp - 512]; l: mov eax, 0x41; push rcx; mov ecx, 100;
+	 * rep stosb; pop rcx; sub rdi, 100; mov byte [rdi + rcx + 10], 0; vpxor xmm0, xmm0, xmm0;
+	 * vmovdqu ymm1, [rdi]; vpcmpeqb ymm2, ymm1, ymm0; vpmovmskb eax, ymm2;
+	 * movdqu xmm3, [rdi + 32]; pcmpeqb xmm3, xmm0; pmovmskb edx, xmm3; shl rdx, 32;
+	 * or rax, rdx; vpbroadcastb ymm4, xmm1; vpminub ymm5, ymm4, ymm1; vptest ymm5, ymm5;
+	 * setz bl; add r8, rax; cvtsi2sd xmm7, rcx; addsd xmm8, xmm7; mulsd xmm9, xmm8;
+	 * ucomisd xmm9, xmm8; adc r10, 0; rorx r9, r8, 7; movdqa [rdi + 128], xmm1; vzeroupper;
+	 * dec ecx; jnz l; int3 */
+	static const u8 code[] = {
+		0xb9, 0x14, 0x00, 0x00, 0x00, 0x48, 0x8d, 0xbc, 0x24, 0x00, 0xfe, 0xff, 0xff, 0xb8,
+		0x41, 0x00, 0x00, 0x00, 0x51, 0xb9, 0x64, 0x00, 0x00, 0x00, 0xf3, 0xaa, 0x59, 0x48,
+		0x83, 0xef, 0x64, 0xc6, 0x44, 0x0f, 0x0a, 0x00, 0xc5, 0xf9, 0xef, 0xc0, 0xc5, 0xfe,
+		0x6f, 0x0f, 0xc5, 0xf5, 0x74, 0xd0, 0xc5, 0xfd, 0xd7, 0xc2, 0xf3, 0x0f, 0x6f, 0x5f,
+		0x20, 0x66, 0x0f, 0x74, 0xd8, 0x66, 0x0f, 0xd7, 0xd3, 0x48, 0xc1, 0xe2, 0x20, 0x48,
+		0x09, 0xd0, 0xc4, 0xe2, 0x7d, 0x78, 0xe1, 0xc5, 0xdd, 0xda, 0xe9, 0xc4, 0xe2, 0x7d,
+		0x17, 0xed, 0x0f, 0x94, 0xc3, 0x49, 0x01, 0xc0, 0xf2, 0x48, 0x0f, 0x2a, 0xf9, 0xf2,
+		0x44, 0x0f, 0x58, 0xc7, 0xf2, 0x45, 0x0f, 0x59, 0xc8, 0x66, 0x45, 0x0f, 0x2e, 0xc8,
+		0x49, 0x83, 0xd2, 0x00, 0xc4, 0x43, 0xfb, 0xf0, 0xc8, 0x07, 0x66, 0x0f, 0x7f, 0x8f,
+		0x80, 0x00, 0x00, 0x00, 0xc5, 0xf8, 0x77, 0xff, 0xc9, 0x75, 0x84, 0xcc
+	};
+	u64 gpr[16] = { 0 };
+	struct bt_cpu *cpus[2] = { f->jit, f->ref };
+
+	for (unsigned i = 0; i < 2; i++) {
+		cpus[i]->st.cr4 |= BT_CR4_OSXSAVE;
+		cpus[i]->st.xcr0 = 7;
+		for (unsigned r = 0; r < 16; r++) {
+			memset(cpus[i]->st.fx.xmm[r], 0x11 * (r + 1), 16);
+			memset(cpus[i]->st.ymmh[r], 0x80 + r, 16);
+		}
+		memset(cpus[i]->st.fx.xmm[9], 0, 8);
+		cpus[i]->st.fx.xmm[9][6] = 0xf0;
+		cpus[i]->st.fx.xmm[9][7] = 0x3f; /* 1.0 */
+	}
+	jit_expect_same(f, code, sizeof(code), gpr, 100000);
+	assert_int_equal(f->jit->exc.vector, BT_EXC_BP);
+	assert_memory_equal(f->jit->st.fx.xmm, f->ref->st.fx.xmm, sizeof(f->ref->st.fx.xmm));
+	assert_memory_equal(f->jit->st.ymmh, f->ref->st.ymmh, sizeof(f->ref->st.ymmh));
+	assert_int_equal(f->jit->st.fx.mxcsr, f->ref->st.fx.mxcsr);
+	assert_true(f->jit->st.gpr[CPU_R8] != 0 && f->jit->st.ymmh[5][0] == 0);
+	assert_true(f->jit->jit->nr_compiled > 0);
+	assert_true(jit_counter(f->jit, "jit_helper_calls", NULL, 0) <= 2);
+}
+
 struct jit_counter_seen {
 	const char *want;
 	u64 value;
@@ -523,6 +579,7 @@ int main(void)
 						jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_jmp_reg_flags, jit_setup, jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_movs, jit_setup, jit_teardown),
+		cmocka_unit_test_setup_teardown(test_jit_vec_string, jit_setup, jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_counters, jit_setup, jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_flat32, jit_setup, jit_teardown),
 	};

@@ -90,6 +90,22 @@ static void test_emit_encodings(void **state)
 	EXPECT(bt_emit_jmp_r(&e, BT_H_R11), 0x41, 0xff, 0xe3);
 	EXPECT(bt_emit_ret(&e), 0xc3);
 	EXPECT(bt_emit_nop5(&e), 0x0f, 0x1f, 0x44, 0x00, 0x00);
+	/* VEX: the two-byte form, the three-byte one for R15 as a base, maps 0F 38 and 0F 3A,
+	 * VEX.R, VEX.B and VEX.W. */
+	EXPECT(bt_emit_vex(&e, 1, 1, false, true, 0x74, 0, 0, bt_rm_mem(BT_H_RSI, 0)), 0xc5, 0xfd,
+	       0x74, 0x06);
+	EXPECT(bt_emit_vex(&e, 2, 1, false, false, 0x6f, 1, 0, bt_rm_mem(BT_H_R15, 0x1a0)), 0xc4,
+	       0xc1, 0x7a, 0x6f, 0x8f, 0xa0, 0x01, 0x00, 0x00);
+	EXPECT(bt_emit_vex(&e, 1, 3, false, true, 0x18, 0, 0, bt_rm_mem(BT_H_R15, 0x300)), 0xc4,
+	       0xc3, 0x7d, 0x18, 0x87, 0x00, 0x03, 0x00, 0x00);
+	EXPECT(bt_emit_vex(&e, 1, 2, false, true, 0x78, 0, 0, bt_rm_mem(BT_H_RSI, 0)), 0xc4, 0xe2,
+	       0x7d, 0x78, 0x06);
+	EXPECT(bt_emit_vex(&e, 1, 1, false, true, 0xd7, BT_H_R12, 0, bt_rm_reg(0)), 0xc5, 0x7d,
+	       0xd7, 0xe0);
+	EXPECT(bt_emit_vex(&e, 3, 3, true, false, 0xf0, BT_H_R9, 0, bt_rm_mem(BT_H_RSI, 0)), 0xc4,
+	       0x63, 0xfb, 0xf0, 0x0e);
+	EXPECT(bt_emit_vex(&e, 3, 1, true, false, 0x2a, 0, 0, bt_rm_reg(BT_H_R13)), 0xc4, 0xc1,
+	       0xfb, 0x2a, 0xc5);
 	EXPECT(bt_emit_setcc(&e, BT_CC_O, BT_H_RAX), 0x0f, 0x90, 0xc0);
 	EXPECT(bt_emit_setcc(&e, BT_CC_E, BT_H_R10), 0x41, 0x0f, 0x94, 0xc2);
 	EXPECT(bt_emit_op(&e, BT_EMIT_LOCK | BT_EMIT_W, 0xc10f, 2, BT_H_RCX,
