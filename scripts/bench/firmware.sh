@@ -6,10 +6,11 @@
 # "machine": "q35") and with qemu-system-x86_64 -machine q35 -accel tcg, the same image and
 # firmware for both, RUNS times each, interleaved so both see the same host load. Prints the
 # wall time of each run (process start to the marker on the serial line), the medians and the
-# ratio ours/qemu. Then the same for Debian's OVMF (OVMF_CODE_4M.fd, a fresh copy of
-# OVMF_VARS_4M.fd per boot: boot.firmware_vars here, -drive if=pflash for qemu) booting the
-# default guest's kernel and initramfs through fw_cfg (boot.kernel; qemu -kernel -initrd
-# -append) on q35; skipped with a note when the ovmf package is missing.
+# ratio ours/qemu; then the same with that disk on virtio-blk. Then the same for Debian's OVMF
+# (OVMF_CODE_4M.fd, a fresh copy of OVMF_VARS_4M.fd per boot: boot.firmware_vars here, -drive
+# if=pflash for qemu) booting the default guest's kernel and initramfs through fw_cfg
+# (boot.kernel; qemu -kernel -initrd -append) on q35; skipped with a note when the ovmf package
+# is missing.
 # Usage: scripts/bench/firmware.sh [RUNS]   (default 3)
 #   BUILD=<dir>      build directory with src/vmm/vmm (default build)
 #   VMM_GUEST_DIR=   the default guest (default <BUILD>/guest; scripts/build-guest.sh makes it)
@@ -57,9 +58,10 @@ def command(case, engine, serial):
     if engine == "vmm":
         spec = {"name": "bench-firmware", "vcpus": 1, "memory_mib": 256, "accel": "bt",
                 "machine": "q35", "serial": {"target": "file", "path": serial}}
-        if case == "seabios":
+        if case.startswith("seabios"):
             spec["boot"] = {"firmware": bios}
-            spec["disks"] = [{"path": image, "format": "raw", "bus": "ahci"}]
+            spec["disks"] = [{"path": image, "format": "raw",
+                              "bus": "virtio" if case == "seabios-virtio" else "ahci"}]
         else:
             spec["boot"] = {"firmware": OVMF_CODE, "firmware_vars": vars_path,
                             "kernel": kernel, "initrd": initrd, "cmdline": CMDLINE}
@@ -67,9 +69,11 @@ def command(case, engine, serial):
         with open(path, "w") as f:
             json.dump(spec, f)
         return [vmm, "run", path]
-    if case == "seabios":
+    if case.startswith("seabios"):
+        disk = ("virtio-blk-pci,drive=d0" if case == "seabios-virtio" else
+                "ide-hd,drive=d0,bus=ide.0")
         return qemu + ["-bios", bios, "-drive", f"file={image},format=raw,if=none,id=d0",
-                       "-device", "ide-hd,drive=d0,bus=ide.0"]
+                       "-device", disk]
     return qemu + ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
                    "-drive", f"if=pflash,format=raw,unit=1,file={vars_path}",
                    "-kernel", kernel, "-initrd", initrd, "-append", CMDLINE]
@@ -100,8 +104,9 @@ def boot(case, engine):
 
 names = {"vmm": "vmm (accel bt, q35)", "qemu": "qemu-system-x86_64 -machine q35 -accel tcg"}
 titles = {"seabios": "SeaBIOS -> SYSLINUX (AHCI disk) -> Linux",
+          "seabios-virtio": "SeaBIOS -> SYSLINUX (virtio-blk disk) -> Linux",
           "ovmf": "OVMF -> Linux through fw_cfg (EFI stub)"}
-cases = ["seabios"]
+cases = ["seabios", "seabios-virtio"]
 if os.path.exists(OVMF_CODE) and os.path.exists(OVMF_VARS):
     cases.append("ovmf")
 else:

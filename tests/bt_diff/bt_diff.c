@@ -234,9 +234,11 @@ static bool diff_compare(const struct diff_case *c, const struct diff_result *n,
 	if (n->trapno != b->trapno) {
 		if (print)
 			fprintf(stderr,
-				"  exception: host #%d err %#llx cr2 %#llx, engine %d err %#llx\n",
+				"  exception: host #%d err %#llx cr2 %#llx at rip %#llx, engine %d err "
+				"%#llx at rip %#llx\n",
 				n->trapno, (unsigned long long)n->err, (unsigned long long)n->cr2,
-				b->trapno, (unsigned long long)b->err);
+				(unsigned long long)n->rip, b->trapno, (unsigned long long)b->err,
+				(unsigned long long)b->rip);
 		return false;
 	}
 	if (n->trapno == 13 || n->trapno == 14 || n->trapno == 12) {
@@ -397,7 +399,7 @@ static void diff_run(void **state, bool sequences, bool compat)
 	struct diff_stats st;
 	struct timespec t0, t1;
 	double secs;
-	u64 skipped = 0, sdm_cases = 0, sdm_host_agreed = 0;
+	u64 skipped = 0, sdm_cases = 0, sdm_host_agreed = 0, host_unrepeated = 0;
 
 	(void)state;
 	if (sequences || compat)
@@ -448,6 +450,24 @@ static void diff_run(void **state, bool sequences, bool compat)
 			fprintf(stderr, "engine\n");
 		diff_engine_run(&e, &c, &br);
 		ok = diff_compare(&c, &nr, &br, false);
+		if (!ok && !c.sdm_int && nr.trapno != br.trapno) {
+			/*
+			 * The host's run once more: under heavy load a CI host's kernel now and then
+			 * ended a case with #UD (trap 6) where the engine and every rerun stop at the
+			 * INT3 after it. A mismatch the CPU makes again stays a mismatch; one it does
+			 * not is the host's, counted and shown.
+			 */
+			struct diff_result again;
+
+			diff_native_run(&c, &again);
+			if (diff_compare(&c, &again, &br, false)) {
+				if (!host_unrepeated++)
+					printf("note: case %llu: the host reported trap %d once, then trap "
+					       "%d as the engine does\n",
+					       (unsigned long long)i, nr.trapno, again.trapno);
+				ok = true;
+			}
+		}
 		if (!ok && diff_host_mapped(&nr, &br)) {
 			skipped++;
 			continue;
@@ -482,6 +502,10 @@ static void diff_run(void **state, bool sequences, bool compat)
 		printf("INT n through DPL-0 gates: %llu cases judged by the SDM (#GP(n * 8 + 2), #UD "
 		       "with LOCK); the host kernel reported the same for %llu\n",
 		       (unsigned long long)sdm_cases, (unsigned long long)sdm_host_agreed);
+	if (host_unrepeated)
+		printf("note: %llu cases where the host's trap differed once and not when run again "
+		       "(counted as matches)\n",
+		       (unsigned long long)host_unrepeated);
 	diff_print_not_generated();
 	printf("coverage per group (cases/mismatches):");
 	for (unsigned g = 0, k = 0; g < diff_nr_groups(); g++) {
