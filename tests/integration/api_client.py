@@ -52,6 +52,17 @@ def wait_listening(path, proc=None, timeout=30):
         time.sleep(0.02)
 
 
+def wait_log(read, text, timeout=30, alive=None):
+    """Until read() (a process's log so far) contains text, as a TCP migration listener's
+    "waiting for a migration" says it listens: True, or False after timeout seconds or once
+    alive() is false."""
+    deadline = time.monotonic() + timeout
+    while text not in read():
+        if time.monotonic() > deadline or (alive is not None and not alive()):
+            return False
+        time.sleep(0.02)
+    return True
+
 class Response:
     def __init__(self, status, reason, headers, body):
         self.status = status

@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 
-from api_client import Api, wait_socket
+from api_client import Api, wait_log, wait_socket
 from guest_shell import GuestError
 from harness import fail, require_accel, skip
 from linux_moving import (attach, boot_with_disk, check_unbroken, close_all, fail_with_tail,
@@ -88,12 +88,9 @@ def main(net=None):
         t = threading.Thread(target=receive)
         t.start()
         # The destination says so once it listens (on either kind of socket).
-        deadline = time.monotonic() + 30
-        while "waiting for a migration" not in dst.stderr_text():
-            if time.monotonic() > deadline or not t.is_alive():
-                fail(f"the destination does not listen: {result.get('r')!r} "
-                     f"{dst.stderr_text()[-1500:]}")
-            time.sleep(0.02)
+        if not wait_log(dst.stderr_text, "waiting for a migration", alive=t.is_alive):
+            fail(f"the destination does not listen: {result.get('r')!r} "
+                 f"{dst.stderr_text()[-1500:]}")
         t1 = time.monotonic()
         resp = Api(src.api_path).put("vm.send-migration", {"destination_url": url},
                                      timeout=900)

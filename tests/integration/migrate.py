@@ -95,12 +95,9 @@ def wait_listening(dst, path=None):
             return api_client.wait_listening(path, dst.proc)
         except api_client.ApiError as e:
             fail(f"the destination does not listen: {e}\n{dst.stderr()}")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if "waiting for a migration" in dst.stderr():
-            return
-        time.sleep(0.02)
-    fail(f"the destination does not listen\n{dst.stderr()}")
+    if not api_client.wait_log(dst.stderr, "waiting for a migration", alive=lambda:
+                               dst.proc.poll() is None):
+        fail(f"the destination does not listen\n{dst.stderr()}")
 
 
 def migrate_and_check(tmp, src, dst, url, listen_path=None, use_vmmctl=True, what="unix"):
