@@ -455,7 +455,9 @@ static void diff_run(void **state, bool sequences, bool compat)
 			 * The host's run once more: under heavy load a CI host's kernel now and then
 			 * ended a case with #UD (trap 6) where the engine and every rerun stop at the
 			 * INT3 after it. A mismatch the CPU makes again stays a mismatch; one it does
-			 * not is the host's, counted and shown.
+			 * not is the host's, counted and shown. (The likely cause, the code page written
+			 * through another linear address and run without a serializing instruction
+			 * between, is closed in diff_native_run; the note says whether it was all.)
 			 */
 			struct diff_result again;
 

@@ -231,6 +231,32 @@ int diff_native_init(void)
 	return 0;
 }
 
+/*
+ * The case's code is written through diff_code_page and run at DIFF_CODE, another linear
+ * address of the same page. The SDM (Vol. 3A, 11.6 "Self-Modifying Code") leaves the
+ * processor free to run stale bytes then, unless a serializing instruction comes between the
+ * write and the fetch; IRETQ to the next instruction is one that does not leave ring 3 (CPUID
+ * would exit to the hypervisor on a virtual machine, 20 times as slow here). Not inlined: its
+ * pushes would overwrite a red zone the caller might hold below its stack pointer.
+ */
+static __attribute__((noinline)) void diff_native_serialize(void)
+{
+	__asm__ volatile("mov %%ss, %%rax\n\t"
+			 "push %%rax\n\t"
+			 "lea 8(%%rsp), %%rax\n\t"
+			 "push %%rax\n\t"
+			 "pushfq\n\t"
+			 "mov %%cs, %%rax\n\t"
+			 "push %%rax\n\t"
+			 "lea 1f(%%rip), %%rax\n\t"
+			 "push %%rax\n\t"
+			 "iretq\n"
+			 "1:"
+			 :
+			 :
+			 : "rax", "memory", "cc");
+}
+
 void diff_native_run(const struct diff_case *c, struct diff_result *r)
 {
 	static struct diff_native_regs regs;
@@ -238,6 +264,7 @@ void diff_native_run(const struct diff_case *c, struct diff_result *r)
 	memset(diff_code_page + DIFF_CODE_OFF, 0xcc, diff_prev_len);
 	memcpy(diff_code_page + DIFF_CODE_OFF, c->code, c->code_len);
 	diff_prev_len = c->code_len;
+	diff_native_serialize();
 	memcpy(diff_data, c->data, DIFF_DATA_SIZE);
 	memcpy(regs.gpr, c->gpr, sizeof(regs.gpr));
 	regs.rflags = c->rflags;
