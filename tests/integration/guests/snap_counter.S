@@ -19,6 +19,7 @@
  * printed with each count while the rule holds, "m=BAD" otherwise (and the guest stops).
  */
 #include "lifecycle.inc"
+#include "pic_pit.inc"
 
 	.set COUNTER, 0x500
 	.set TICKS, 0x504
@@ -43,30 +44,7 @@
 	PUTS "boot\n"
 	movw	$timer_handler, 0x20 * 4
 	movw	$0, 0x20 * 4 + 2
-	mov	$0x11, %al
-	out	%al, $0x20
-	out	%al, $0xa0
-	mov	$0x20, %al
-	out	%al, $0x21
-	mov	$0x28, %al
-	out	%al, $0xa1
-	mov	$0x04, %al
-	out	%al, $0x21
-	mov	$0x02, %al
-	out	%al, $0xa1
-	mov	$0x01, %al
-	out	%al, $0x21
-	out	%al, $0xa1
-	mov	$0xfe, %al
-	out	%al, $0x21
-	mov	$0xff, %al
-	out	%al, $0xa1
-	mov	$0x34, %al
-	out	%al, $0x43
-	mov	$(11932 & 0xff), %al
-	out	%al, $0x40
-	mov	$(11932 >> 8), %al
-	out	%al, $0x40
+	PIC_PIT_IRQ0 11932
 	mov	$0xc7, %al		/* FIFOs on, both cleared, trigger level 14 */
 	mov	$UART + 2, %dx
 	out	%al, %dx

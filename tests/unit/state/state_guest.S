@@ -9,6 +9,7 @@
  * longer moving. References as in tests/guests/pit_pic_irq.S.
  */
 	.include "guest.inc"
+	.include "pic_pit.inc"
 
 	.set COUNTER, 0x1000
 	.set TICKS, 0x1004
@@ -22,30 +23,7 @@ _start:
 	REAL_MODE_START
 	movw	$timer_handler, 0x20 * 4
 	movw	$0, 0x20 * 4 + 2
-	mov	$0x11, %al
-	out	%al, $0x20
-	out	%al, $0xa0
-	mov	$0x20, %al
-	out	%al, $0x21
-	mov	$0x28, %al
-	out	%al, $0xa1
-	mov	$0x04, %al
-	out	%al, $0x21
-	mov	$0x02, %al
-	out	%al, $0xa1
-	mov	$0x01, %al
-	out	%al, $0x21
-	out	%al, $0xa1
-	mov	$0xfe, %al
-	out	%al, $0x21
-	mov	$0xff, %al
-	out	%al, $0xa1
-	mov	$0x34, %al
-	out	%al, $0x43
-	mov	$(1193 & 0xff), %al
-	out	%al, $0x40
-	mov	$(1193 >> 8), %al
-	out	%al, $0x40
+	PIC_PIT_IRQ0 1193
 	mov	$0xc7, %al		/* UART FIFO on */
 	mov	$0x3fa, %dx
 	out	%al, %dx
