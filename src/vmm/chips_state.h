@@ -11,16 +11,13 @@
 #include "vmm/base/chips_state.h"
 #include "vmm/base/compiler.h"
 #include "vmm/base/err.h"
+#include "vmm/chips_record.h"
 #include "vmm/state.h"
 
 struct vm;
 
-#define CHIPS_STATE_RECORD "chips"
-
 /* Append the VM's chips record to out (*count grows by one). Device lock held, VM paused. */
 MUST_CHECK int chips_state_save(struct vm *vm, struct state_buf *out, u32 *count, struct err *err);
-
-struct chips_record;
 
 /* How a set's chips reach this VM (chips_state_plan). */
 struct chips_plan {
@@ -45,8 +42,5 @@ void chips_plan_free(struct chips_plan *plan);
  * clock). Device lock held.
  */
 MUST_CHECK int chips_state_load(struct vm *vm, const struct chips_plan *plan, struct err *err);
-
-/* For tests: the record's tables (NULL-terminated). */
-extern const struct state_desc *const chips_state_descs[];
 
 #endif
