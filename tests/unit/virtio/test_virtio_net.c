@@ -423,6 +423,58 @@ static void test_rx_waits_for_buffers(void **state)
 	assert_true(vdrv_used(&f->d, 0, &id, &len));
 }
 
+/*
+ * The driver adds buffers while a frame waits for them: between the device finding the ring
+ * empty and its re-check after asking for a notification (here: when the device writes
+ * avail_event). The frame goes on into them at once, in the same delivery, and the back end
+ * is not asked to retry it.
+ */
+static struct fx *race_fx;
+static bool race_done;
+
+static void race_on_write(void *opaque, u64 gpa, u64 len)
+{
+	struct fx *f = race_fx;
+
+	(void)opaque;
+	(void)len;
+	/* queue 0's avail_event: device area (+0x2000) + 4 + 8 * size */
+	if (!race_done && gpa == RINGS + 0x2000 + 4 + 8 * QSZ) {
+		race_done = true;
+		rx_offer(f, 0, 1, 2048);
+	}
+}
+
+static void test_rx_buffers_added_while_waiting(void **state)
+{
+	struct fx *f = *state;
+	u8 fr[3000], hdr[VIRTIO_NET_HDR_LEN];
+	u32 id, len;
+	unsigned before;
+
+	start(f, F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_F_EVENT_IDX));
+	frame(fr, sizeof(fr), MAC);
+	rx_offer(f, 0, 0, 2048); /* the frame needs two buffers: one is there */
+	race_fx = f;
+	race_done = false;
+	f->tp.p.mem.on_write = race_on_write;
+	before = f->fn.rx_ready[0];
+	assert_int_equal(fake_net_deliver(&f->fn, 0, NULL, fr, sizeof(fr)), 0);
+	f->tp.p.mem.on_write = NULL;
+	assert_true(race_done);
+	assert_int_equal(f->fn.rx_ready[0], before);
+	assert_true(vdrv_used(&f->d, 0, &id, &len));
+	assert_int_equal(id, 0);
+	assert_int_equal(len, 2048);
+	assert_true(vdrv_used(&f->d, 0, &id, &len));
+	assert_int_equal(len, VIRTIO_NET_HDR_LEN + sizeof(fr) - 2048);
+	memcpy(hdr, ram(f, BUF), sizeof(hdr));
+	assert_int_equal(hdr[10], 2); /* num_buffers */
+	assert_memory_equal(ram(f, BUF) + VIRTIO_NET_HDR_LEN, fr, 2048 - VIRTIO_NET_HDR_LEN);
+	assert_memory_equal(ram(f, BUF + 0x10000), fr + 2048 - VIRTIO_NET_HDR_LEN,
+			    sizeof(fr) - (2048 - VIRTIO_NET_HDR_LEN));
+}
+
 static void test_ctrl_rx_filters(void **state)
 {
 	struct fx *f = *state;
@@ -592,6 +644,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx_mergeable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_plain_buffer_too_small, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_waits_for_buffers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_buffers_added_while_waiting, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_rx_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_vlan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_mq, setup_mq, teardown),
