@@ -175,11 +175,11 @@ static bool vnet_rx_header(struct virtio_net *n, const struct net_hdr *in, u8 *f
 		     !virtio_has_feature(vd, VIRTIO_NET_F_GUEST_ECN)))
 			return false;
 		h = *in;
-	} else if (in && (in->flags & NET_HDR_F_NEEDS_CSUM)) {
-		if (gcsum)
-			h = *in;
-		else if (net_csum_fill(frame, len, in->csum_start, in->csum_offset, 0) < 0)
+	} else if (vnet_rx_fills_csum(n, in)) {
+		if (net_csum_fill(frame, len, in->csum_start, in->csum_offset, 0) < 0)
 			return false;
+	} else if (in && (in->flags & NET_HDR_F_NEEDS_CSUM)) {
+		h = *in; /* the guest completes it (GUEST_CSUM) */
 	} else if (in && (in->flags & NET_HDR_F_DATA_VALID) && gcsum) {
 		h.flags = NET_HDR_F_DATA_VALID;
 	}
