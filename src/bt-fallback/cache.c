@@ -70,6 +70,31 @@ void bt_cache_flush(struct bt_cpu *cpu)
 	bt_jit_flush(cpu); /* generated code points into the blocks */
 }
 
+/* A block's room in the arena. */
+static size_t bt_cache_block_size(unsigned nr_insns)
+{
+	return ALIGN_UP(sizeof(struct bt_block) + nr_insns * sizeof(struct bt_insn), 16);
+}
+
+/*
+ * The blocks are kept: a block that runs again is compiled at once (its count is past the
+ * threshold), without being decoded and interpreted again first. The arena holds the blocks
+ * back to back, dead ones too.
+ */
+void bt_cache_drop_code(struct bt_cpu *cpu)
+{
+	struct bt_cache *c = &cpu->cache;
+
+	for (size_t at = 0; at < c->arena_used;) {
+		struct bt_block *b = (struct bt_block *)(c->arena + at);
+
+		b->jit[0] = b->jit[1] = NULL;
+		b->jit_in = NULL;
+		at += bt_cache_block_size(b->nr_insns);
+	}
+	bt_jit_flush(cpu);
+}
+
 void bt_cache_jc_flush(struct bt_cache *c)
 {
 	c->link_gen++;
@@ -271,8 +296,7 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	}
 	alias = NULL;
 alloc:
-	size = sizeof(*b) + n * sizeof(struct bt_insn);
-	size = ALIGN_UP(size, 16);
+	size = bt_cache_block_size(n);
 	if (c->arena_used + size > c->arena_size) {
 		if (alias) { /* the copy keeps what the flush drops */
 			memcpy(insns, alias->insns, n * sizeof(struct bt_insn));
