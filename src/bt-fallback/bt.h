@@ -406,7 +406,7 @@ struct bt_jc_entry {
 };
 
 struct bt_cache {
-	struct bt_block **hash;		      /* by (gpa, mode, linear address) */
+	struct bt_block **hash; /* by (gpa, mode, linear address) */
 	/*
 	 * The last block translated at each (gpa, mode), whatever its linear address (one per
 	 * bucket, overwritten): a block of the same bytes at another linear address (a library in
@@ -429,7 +429,7 @@ MUST_CHECK int bt_cache_init(struct bt_cache *c, size_t arena_size);
 void bt_cache_destroy(struct bt_cache *c);
 /* Drop every block (and the JIT's code with them). */
 void bt_cache_flush(struct bt_cpu *cpu);
-/* The JIT's code buffer is full: drop all generated code, keep the blocks and their hotness. */
+/* The JIT's code buffer is full: drop all generated code, keep the decoded blocks. */
 void bt_cache_drop_code(struct bt_cpu *cpu);
 /* The linear-to-physical translations changed: drop the jump cache (all, or non-global). */
 void bt_cache_jc_flush(struct bt_cache *c);

@@ -77,9 +77,10 @@ static size_t bt_cache_block_size(unsigned nr_insns)
 }
 
 /*
- * The blocks are kept: a block that runs again is compiled at once (its count is past the
- * threshold), without being decoded and interpreted again first. The arena holds the blocks
- * back to back, dead ones too.
+ * The blocks are kept, decoded, and count their runs again from 0: kept counts would have every
+ * block that ever was hot compiled again at its next run, however seldom it runs now, and fill
+ * the buffer again sooner (the systemd guest's boot to its login: 46 flushes instead of 22). The
+ * arena holds the blocks back to back, dead ones too.
  */
 void bt_cache_drop_code(struct bt_cpu *cpu)
 {
@@ -90,6 +91,8 @@ void bt_cache_drop_code(struct bt_cpu *cpu)
 
 		b->jit[0] = b->jit[1] = NULL;
 		b->jit_in = NULL;
+		if (b->hot != UINT32_MAX)
+			b->hot = 0;
 		at += bt_cache_block_size(b->nr_insns);
 	}
 	bt_jit_flush(cpu);
