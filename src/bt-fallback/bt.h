@@ -410,7 +410,7 @@ struct bt_cache {
 	/*
 	 * The last block translated at each (gpa, mode), whatever its linear address (one per
 	 * bucket, overwritten): a block of the same bytes at another linear address (a library in
-	 * another process) copies its decoded instructions and its hotness from it.
+	 * another process) copies its decoded instructions from it instead of decoding them.
 	 */
 	struct bt_block **alias;
 	struct bt_page_link **page_hash;      /* by page number */

@@ -321,12 +321,11 @@ alloc:
 	b->jit_in = NULL;
 	if (alias) {
 		/*
-		 * Hot there, hot here (the same library code in the next process): the count goes on
-		 * from the alias's, so code that was compiled there is compiled at its next run here.
+		 * Its count starts at 0: going on from the alias's had the systemd guest's boot to its
+		 * login compile 0.88M blocks instead of 0.70M, with 33 code flushes instead of 22 (code
+		 * hot in one process but seldom run in the next was compiled for each).
 		 */
 		memcpy(b->insns, alias->insns, n * sizeof(struct bt_insn));
-		if (alias->hot != UINT32_MAX)
-			b->hot = alias->hot;
 		c->nr_aliased++;
 	} else {
 		memcpy(b->insns, insns, n * sizeof(struct bt_insn));
