@@ -429,8 +429,6 @@ MUST_CHECK int bt_cache_init(struct bt_cache *c, size_t arena_size);
 void bt_cache_destroy(struct bt_cache *c);
 /* Drop every block (and the JIT's code with them). */
 void bt_cache_flush(struct bt_cpu *cpu);
-/* The JIT's code buffer is full: drop all generated code, keep the decoded blocks. */
-void bt_cache_drop_code(struct bt_cpu *cpu);
 /* The linear-to-physical translations changed: drop the jump cache (all, or non-global). */
 void bt_cache_jc_flush(struct bt_cache *c);
 void bt_cache_jc_flush_nonglobal(struct bt_cache *c);

