@@ -318,8 +318,10 @@ err_free:
 /* How many of the most called interpreter handlers vm.counters and the --log=bt report name. */
 #define ACCEL_BT_HELPER_TOP 12
 
+static void accel_bt_vcpu_counters(struct accel_vcpu *v, accel_counter_fn fn, void *opaque);
+
 struct accel_bt_line {
-	char buf[2048];
+	char buf[3072];
 	size_t len;
 };
 
@@ -335,15 +337,18 @@ static void accel_bt_line_add(void *opaque, const char *name, u64 value)
 		l->len += (size_t)n;
 }
 
-/* --log=bt: where the time outside generated code came from (docs/bt-jit.md "Counters"). */
+/*
+ * --log=bt: the vCPU's vm.counters, where the time outside generated code came from
+ * (docs/bt-jit.md "Counters").
+ */
 static void accel_bt_log_jit_stats(struct accel_vcpu *v)
 {
 	struct accel_bt_line l = { .len = 0 };
 
 	if (!(log_categories & LOG_CAT_BT))
 		return;
-	bt_jit_counters(v->cpu, ACCEL_BT_HELPER_TOP, accel_bt_line_add, &l);
-	log_dbg(LOG_CAT_BT, "bt: vcpu%u: JIT figures:%s", v->index, l.buf);
+	accel_bt_vcpu_counters(v, accel_bt_line_add, &l);
+	log_dbg(LOG_CAT_BT, "bt: vcpu%u: figures:%s", v->index, l.buf);
 }
 
 static void accel_bt_vcpu_destroy(struct accel_vcpu *v)
@@ -595,6 +600,7 @@ static void accel_bt_vcpu_counters(struct accel_vcpu *v, accel_counter_fn fn, vo
 	fn(opaque, "blocks_invalidated", c->nr_invalidated);
 	fn(opaque, "jump_cache_misses", c->nr_jc_misses);
 	fn(opaque, "jump_cache_revalidated", c->nr_jc_revalidated);
+	fn(opaque, "blocks_aliased", c->nr_aliased);
 	fn(opaque, "tlb_misses", v->cpu->tlb_stats.nr_misses);
 	fn(opaque, "tlb_flushes", v->cpu->tlb_stats.nr_flushes);
 	fn(opaque, "cr3_loads", v->cpu->tlb_stats.nr_cr3);

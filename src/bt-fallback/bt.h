@@ -406,7 +406,13 @@ struct bt_jc_entry {
 };
 
 struct bt_cache {
-	struct bt_block **hash;		      /* by (gpa, mode) */
+	struct bt_block **hash; /* by (gpa, mode, linear address) */
+	/*
+	 * The last block translated at each (gpa, mode), whatever its linear address (one per
+	 * bucket, overwritten): a block of the same bytes at another linear address (a library in
+	 * another process) copies its decoded instructions from it instead of decoding them.
+	 */
+	struct bt_block **alias;
 	struct bt_page_link **page_hash;      /* by page number */
 	struct bt_jc_entry jc[2][BT_JC_SIZE]; /* by CPL 3 and linear address */
 	u32 jc_gen, jc_ng_gen;
@@ -416,6 +422,7 @@ struct bt_cache {
 	u64 nr_translated, nr_flushes, nr_invalidated;
 	u64 nr_jc_misses;      /* lookups the jump cache did not answer at once */
 	u64 nr_jc_revalidated; /* of those, a stale entry whose translation still held */
+	u64 nr_aliased;	       /* blocks translated as a copy of one at another linear address */
 };
 
 MUST_CHECK int bt_cache_init(struct bt_cache *c, size_t arena_size);

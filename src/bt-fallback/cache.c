@@ -34,9 +34,10 @@ int bt_cache_init(struct bt_cache *c, size_t arena_size)
 	c->arena_size = arena_size ? arena_size : BT_CACHE_DEFAULT_ARENA;
 	c->hash = calloc(BT_CACHE_BUCKETS, sizeof(*c->hash));
 	c->page_hash = calloc(BT_CACHE_BUCKETS, sizeof(*c->page_hash));
+	c->alias = calloc(BT_CACHE_BUCKETS, sizeof(*c->alias));
 	c->arena = malloc(c->arena_size);
 	c->jc_gen = c->jc_ng_gen = 1; /* the zeroed entries are stale */
-	if (!c->hash || !c->page_hash || !c->arena) {
+	if (!c->hash || !c->page_hash || !c->alias || !c->arena) {
 		bt_cache_destroy(c);
 		return -ENOMEM;
 	}
@@ -47,9 +48,11 @@ void bt_cache_destroy(struct bt_cache *c)
 {
 	free(c->hash);
 	free(c->page_hash);
+	free(c->alias);
 	free(c->arena);
 	c->hash = NULL;
 	c->page_hash = NULL;
+	c->alias = NULL;
 	c->arena = NULL;
 }
 
@@ -59,11 +62,18 @@ void bt_cache_flush(struct bt_cpu *cpu)
 
 	memset(c->hash, 0, BT_CACHE_BUCKETS * sizeof(*c->hash));
 	memset(c->page_hash, 0, BT_CACHE_BUCKETS * sizeof(*c->page_hash));
+	memset(c->alias, 0, BT_CACHE_BUCKETS * sizeof(*c->alias));
 	memset(c->jc, 0, sizeof(c->jc)); /* no entry may point into the arena reused */
 	bt_cache_jc_flush(c);
 	c->arena_used = 0;
 	c->nr_flushes++;
 	bt_jit_flush(cpu); /* generated code points into the blocks */
+}
+
+/* A block's room in the arena. */
+static size_t bt_cache_block_size(unsigned nr_insns)
+{
+	return ALIGN_UP(sizeof(struct bt_block) + nr_insns * sizeof(struct bt_insn), 16);
 }
 
 void bt_cache_jc_flush(struct bt_cache *c)
@@ -94,6 +104,11 @@ static unsigned bt_cache_bucket(u64 gpa, u32 mode, u64 lin)
 	return (unsigned)(((gpa ^ ((u64)mode << 40) ^ (lin << 20)) * 0x9e3779b97f4a7c15ull) >>
 			  (64 - BT_CACHE_BITS)) &
 	       (BT_CACHE_BUCKETS - 1);
+}
+
+static unsigned bt_cache_alias_bucket(u64 gpa, u32 mode)
+{
+	return bt_cache_bucket(gpa, mode, 0);
 }
 
 static unsigned bt_cache_page_bucket(u64 page)
@@ -207,11 +222,23 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	unsigned n = 0, total = 0;
 	u64 gpa2 = 0;
 	bool two_pages = false;
-	struct bt_block *b;
+	struct bt_block *b, *alias;
 	size_t size;
 
 	/* Before reading the bytes: a write from now on queues this page for us (mem.c). */
 	bt_mem_mark_code(cpu->mem, cpu, gpa);
+	/*
+	 * The same bytes translated at another linear address: the decoder sees only the bytes and
+	 * the mode, and where a block ends depends only on them and on the offset in the page,
+	 * which the same physical address gives, so its instructions are this block's. Only for a
+	 * block within one page (the next page of this linear address may be another one).
+	 */
+	alias = c->alias[bt_cache_alias_bucket(gpa, mode)];
+	if (alias && alias->valid && alias->gpa == gpa && alias->mode == mode &&
+	    !alias->pages[1].block) {
+		n = alias->nr_insns;
+		goto alloc;
+	}
 	while (n < BT_BLOCK_MAX_INSNS) {
 		u8 buf[15];
 		u64 insn_gpa;
@@ -248,10 +275,16 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 		if (!two_pages) /* the fetch just read it: only a concurrent change can get here */
 			bt_raise_gp0(cpu);
 	}
-	size = sizeof(*b) + n * sizeof(struct bt_insn);
-	size = ALIGN_UP(size, 16);
-	if (c->arena_used + size > c->arena_size)
+	alias = NULL;
+alloc:
+	size = bt_cache_block_size(n);
+	if (c->arena_used + size > c->arena_size) {
+		if (alias) { /* the copy keeps what the flush drops */
+			memcpy(insns, alias->insns, n * sizeof(struct bt_insn));
+			alias = NULL;
+		}
 		bt_cache_flush(cpu);
+	}
 	b = (struct bt_block *)(c->arena + c->arena_used);
 	c->arena_used += size;
 	b->gpa = gpa;
@@ -264,7 +297,17 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	b->hot = 0;
 	b->jit[0] = b->jit[1] = NULL;
 	b->jit_in = NULL;
-	memcpy(b->insns, insns, n * sizeof(struct bt_insn));
+	if (alias) {
+		/*
+		 * Its count starts at 0: going on from the alias's had the systemd guest's boot to its
+		 * login compile 0.80M blocks instead of 0.70M, with 25 code flushes instead of 22 (code
+		 * hot in one process but seldom run in the next was compiled for each).
+		 */
+		memcpy(b->insns, alias->insns, n * sizeof(struct bt_insn));
+		c->nr_aliased++;
+	} else {
+		memcpy(b->insns, insns, n * sizeof(struct bt_insn));
+	}
 	bt_cache_link_page(c, b, 0, gpa);
 	if (two_pages) {
 		bt_cache_link_page(c, b, 1, gpa2);
@@ -274,6 +317,7 @@ static struct bt_block *bt_cache_translate(struct bt_cpu *cpu, u64 lin, u64 gpa,
 	}
 	b->hash_next = c->hash[bt_cache_bucket(gpa, mode, lin)];
 	c->hash[bt_cache_bucket(gpa, mode, lin)] = b;
+	c->alias[bt_cache_alias_bucket(gpa, mode)] = b;
 	c->nr_translated++;
 	return b;
 }

@@ -8,7 +8,8 @@
  * reserved-bit faults (4.7), CR0.WP, the TLB (4.10: a changed PTE is not
  * seen until INVLPG, global pages survive a CR3 load but not a CR4.PGE
  * toggle), a block whose last instruction crosses into a non-contiguous
- * physical page, self-modifying code through an alias mapping, and MMIO
+ * physical page, self-modifying code through an alias mapping, code shared by three linear
+ * addresses (decoded once), and MMIO
  * reached through paging with its physical address; dirty logging (the pages a store, an A/D
  * update or a loader write changed; a page only read is not reported; reading the log re-arms).
  *
@@ -667,6 +668,44 @@ static void test_shared_code_two_addresses(void **state)
 	}
 }
 
+/*
+ * The same code page at a third address (the library in the next process): the new block copies
+ * the decoded instructions of the one at another address, and runs (compiled too) at its own; a
+ * write to the page ends the sharing.
+ */
+static void test_shared_code_aliased(void **state)
+{
+	struct pg_fixture *f = *state;
+	struct bt_cpu *cpu = f->cpu;
+	static const u8 code[] = { 0x48, 0x8d, 0x05, 0x00, 0x00, 0x00, 0x00, 0xcc }; /* lea; int3 */
+	const u64 lin[3] = { 0x500000, 0x7f0000601000, 0x7f1234567000 }, phys = 0x280000;
+	u64 aliased;
+
+	pg_init(f, PG_LONG);
+	for (unsigned i = 0; i < 3; i++)
+		pg_map(f, lin[i], phys, P);
+	assert_int_equal(bt_mem_write(&f->mem, phys, code, sizeof(code)), 0);
+	for (unsigned round = 0; round < 20; round++) {
+		pg_expect_bp(f, lin[0], phys, NULL, 0);
+		assert_int_equal(cpu->st.gpr[CPU_RAX], lin[0] + 7);
+	}
+	aliased = cpu->cache.nr_aliased;
+	for (unsigned round = 0; round < 20; round++) {
+		pg_expect_bp(f, lin[1], phys, NULL, 0);
+		assert_int_equal(cpu->st.gpr[CPU_RAX], lin[1] + 7);
+	}
+	assert_int_equal(cpu->cache.nr_aliased, aliased + 1);
+	if (cpu->jit)
+		assert_int_equal(cpu->jit->nr_interp[BT_JIT_INTERP_MODE], 0);
+	/* Rewritten (mov eax, 5; int3): the block at lin[2] is decoded from the new bytes. */
+	assert_int_equal(bt_mem_write(&f->mem, phys, "\xb8\x05\x00\x00\x00\xcc", 6), 0);
+	pg_expect_bp(f, lin[2], phys, NULL, 0);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 5);
+	assert_int_equal(cpu->cache.nr_aliased, aliased + 1);
+	pg_expect_bp(f, lin[0], phys, NULL, 0);
+	assert_int_equal(cpu->st.gpr[CPU_RAX], 5);
+}
+
 /* MMIO through paging: the machine sees the physical address. */
 static void test_mmio_through_paging(void **state)
 {
@@ -972,6 +1011,7 @@ int main(void)
 		T(test_block_crosses_pages),
 		T(test_smc_alias),
 		T(test_shared_code_two_addresses),
+		T(test_shared_code_aliased),
 		T(test_invlpg_code),
 		T(test_mmio_through_paging),
 		T(test_paging_32),
