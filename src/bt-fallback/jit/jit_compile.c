@@ -1989,6 +1989,8 @@ void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user)
 	rec->user = user;
 	b->jit[user] = rec->entry;
 	j->nr_compiled++;
+	if (j->perf_map >= 0 || j->perf_dump >= 0)
+		bt_jit_perf_block(j, bt_codebuf_rx(c->cb, start), bt_emit_len(&c->e), b, user);
 	free(c);
 	return;
 
