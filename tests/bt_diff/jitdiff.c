@@ -443,6 +443,17 @@ static void jd_gen_program(struct diff_rng *rng, struct jd_case *c)
 			g.len += diff_gen_seq_insn(rng, g.p + g.len, m32);
 		} else if (k < 13) {
 			jd_gen_mem(&g, JD_PROG + g.len);
+		} else if (k < 15 && !jd_rnd(rng, 3)) {
+			/* A run of pushes or of pops, as in a prologue or an epilogue (jit_stack_run). */
+			u8 op = jd_rnd(rng, 2) ? 0x50 : 0x58;
+
+			for (unsigned j = 2 + jd_rnd(rng, 8); j--;) {
+				unsigned r = jd_rnd(rng, 16);
+
+				if ((r & 8) && !m32)
+					jd_byte(&g, 0x41);
+				jd_byte(&g, (u8)(op | (r & 7)));
+			}
 		} else if (k < 15) {
 			unsigned r = jd_rnd(rng, 16);
 

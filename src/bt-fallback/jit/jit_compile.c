@@ -1895,6 +1895,109 @@ static void jit_insn(struct jit_ctx *c, const struct bt_insn *in, bool last)
 	jit_helper(c, in, last);
 }
 
+/* ------------------------------------------------------------ stack runs */
+
+#define JIT_RUN_MAX 8
+
+/*
+ * The length of the run of PUSH r (push) or of POP r from instruction i on, at the mode's width
+ * and without RSP as the operand, when there are at least two: function prologues and
+ * epilogues, which jit_stack_run compiles with one TLB lookup for the run's bytes.
+ */
+static unsigned jit_stack_run_len(const struct jit_ctx *c, unsigned i, bool *push)
+{
+	unsigned k = 0, kind = c->b->insns[i].opcode & ~7u;
+
+	if (kind != 0x50 && kind != 0x58)
+		return 0;
+	*push = kind == 0x50;
+	while (i + k < c->n && k < JIT_RUN_MAX) {
+		const struct bt_insn *in = &c->b->insns[i + k];
+
+		if ((in->opcode & ~7u) != kind || in->opsz != jit_width(c) || in->rm == CPU_RSP ||
+		    in->rep != BT_REP_NONE || in->fn == bt_op_ud)
+			break;
+		k++;
+	}
+	return k >= 2 ? k : 0;
+}
+
+static bool jit_state_eq(const struct jit_state *a, const struct jit_state *b)
+{
+	return a->dirty == b->dirty && a->fl_host == b->fl_host && a->fl_mem == b->fl_mem &&
+	       a->lf_host == b->lf_host;
+}
+
+/*
+ * A run of pushes or pops from c->idx on (jit_stack_run_len): one lookup of the whole run's
+ * bytes, then plain moves, when they are in one page the TLB has for this access; else (a miss,
+ * a page crossing, a code page) the run's instructions one by one, each with its own lookup,
+ * slow path and precise faults. No access of the fast path can fault, so it needs no state of
+ * its own for them. Leaves c->idx at the run's last instruction, c->next after it.
+ */
+static bool jit_stack_run(struct jit_ctx *c)
+{
+	unsigned w = jit_width(c), i = c->idx, k;
+	bool push;
+	s32 span;
+	struct jit_state st0, fast;
+	u8 *miss, *done;
+
+	k = jit_stack_run_len(c, i, &push);
+	if (!k || c->nr_mem + k > JIT_STUBS)
+		return false;
+	span = (s32)(w * k);
+	struct bt_insn fake = { .ea_kind = BT_EA_MEM,
+				.base = CPU_RSP,
+				.index = BT_REG_NONE,
+				.disp = push ? -span : 0,
+				.asz = (u8)w,
+				.seg = CPU_SS };
+
+	jit_flags_to_mem(c);
+	st0 = c->st;
+	st0.fl_host = false; /* what the lookup leaves, also on a miss */
+	jit_ea(c, &fake);
+	miss = jit_lookup(c, (unsigned)span, push ? BT_ACC_WRITE : BT_ACC_READ);
+	c->st.fl_host = false;
+	for (unsigned j = 0; j < k; j++) {
+		unsigned r = c->b->insns[i + j].rm, h;
+		/* The j-th push stores at RSP - w * (j + 1), the j-th pop loads RSP + w * j. */
+		s32 off = push ? span - (s32)w * (s32)(j + 1) : (s32)w * (s32)j;
+
+		if (push) {
+			h = jit_src(c, r, BT_H_RAX);
+			bt_emit_mov_rm_r(&c->e, w, bt_rm_mem(BT_H_RSI, off), h);
+		} else {
+			h = c->host[r] != JIT_NONE ? c->host[r] : BT_H_RAX;
+			/* 32-bit code: a 32-bit load zeroes the upper half, as bt_set_reg does. */
+			bt_emit_mov_r_rm(&c->e, w, h, bt_rm_mem(BT_H_RSI, off));
+			jit_dst_done(c, r, h);
+		}
+	}
+	jit_rsp_add(c, push ? -span : span);
+	fast = c->st;
+	done = bt_emit_jmp32(&c->e);
+
+	bt_emit_patch_rel32(miss, c->e.p);
+	c->st = st0;
+	for (unsigned j = 0; j < k && !c->fail; j++) {
+		const struct bt_insn *in = &c->b->insns[c->idx];
+
+		c->next = jit_ip(c, c->rip + in->len);
+		jit_insn(c, in, c->idx + 1 == c->n);
+		if (j + 1 < k) {
+			c->rip = c->next;
+			c->idx++;
+		}
+	}
+	/* Both ways leave the same state: what follows is compiled once for both. */
+	if (!jit_state_eq(&c->st, &fast))
+		c->fail = true;
+	bt_emit_patch_rel32(done, c->e.p);
+	return true;
+}
+
 void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user)
 {
 	struct bt_jit *j = cpu->jit;
@@ -1950,7 +2053,8 @@ void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user)
 		bool last = c->idx + 1 == c->n;
 
 		c->next = jit_ip(c, c->rip + in->len);
-		jit_insn(c, in, last);
+		if (!jit_stack_run(c))
+			jit_insn(c, in, last);
 		c->rip = c->next;
 		if (c->ended)
 			break;

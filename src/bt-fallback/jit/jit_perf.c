@@ -145,7 +145,8 @@ void bt_jit_perf_add(struct bt_jit *j, const void *rx, size_t len, const char *n
 			bt_jit_perf_write(&j->perf_map, line, (size_t)n);
 	}
 	if (j->perf_dump >= 0) {
-		size_t nlen = strlen(name) + 1, total = sizeof(struct jitdump_code_load) + nlen + len;
+		size_t nlen = strlen(name) + 1,
+		       total = sizeof(struct jitdump_code_load) + nlen + len;
 		struct jitdump_code_load r = { .id = JITDUMP_CODE_LOAD,
 					       .total_size = (u32)total,
 					       .timestamp = bt_jit_perf_now(),
