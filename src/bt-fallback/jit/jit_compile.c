@@ -1901,8 +1901,8 @@ static void jit_insn(struct jit_ctx *c, const struct bt_insn *in, bool last)
 
 /*
  * The length of the run of PUSH r (push) or of POP r from instruction i on, at the mode's width
- * and without RSP as the operand, when there are at least two: function prologues and
- * epilogues, which jit_stack_run compiles with one TLB lookup for the run's bytes.
+ * and without RSP as the operand (0: none): function prologues and epilogues, which
+ * jit_stack_run compiles with one TLB lookup for the run's bytes.
  */
 static unsigned jit_stack_run_len(const struct jit_ctx *c, unsigned i, bool *push)
 {
@@ -1919,7 +1919,7 @@ static unsigned jit_stack_run_len(const struct jit_ctx *c, unsigned i, bool *pus
 			break;
 		k++;
 	}
-	return k >= 2 ? k : 0;
+	return k;
 }
 
 static bool jit_state_eq(const struct jit_state *a, const struct jit_state *b)
@@ -1937,16 +1937,21 @@ static bool jit_state_eq(const struct jit_state *a, const struct jit_state *b)
  */
 static bool jit_stack_run(struct jit_ctx *c)
 {
-	unsigned w = jit_width(c), i = c->idx, k;
-	bool push;
+	unsigned w = jit_width(c), i = c->idx, k, nr;
+	u64 rip0 = c->rip;
+	bool push, ret;
 	s32 span;
 	struct jit_state st0, fast;
-	u8 *miss, *done;
+	u8 *miss, *done = NULL;
 
 	k = jit_stack_run_len(c, i, &push);
-	if (!k || c->nr_mem + k > JIT_STUBS)
+	/* Pops and the RET after them: its return address is the run's last slot. */
+	ret = k && !push && i + k < c->n && c->b->insns[i + k].opcode == 0xc3 &&
+	      c->b->insns[i + k].opsz == w && c->b->insns[i + k].rep == BT_REP_NONE;
+	nr = k + ret;
+	if (nr < 2 || c->nr_mem + nr > JIT_STUBS || c->nr_tail + 2 * JIT_JC_MISSES > JIT_STUBS)
 		return false;
-	span = (s32)(w * k);
+	span = (s32)(w * nr);
 	struct bt_insn fake = { .ea_kind = BT_EA_MEM,
 				.base = CPU_RSP,
 				.index = BT_REG_NONE,
@@ -1975,22 +1980,39 @@ static bool jit_stack_run(struct jit_ctx *c)
 			jit_dst_done(c, r, h);
 		}
 	}
-	jit_rsp_add(c, push ? -span : span);
-	fast = c->st;
-	done = bt_emit_jmp32(&c->e);
+	if (ret) {
+		/* As the RET of jit_native_flow: its own RSP step is what a #GP undoes. */
+		bt_emit_mov_r_rm(&c->e, w, BT_H_RAX, bt_rm_mem(BT_H_RSI, (s32)w * (s32)k));
+		jit_rsp_add(c, span);
+		jit_writeback(c, c->st.dirty);
+		c->idx = i + k;
+		for (unsigned j = 0; j < k; j++)
+			c->rip = jit_ip(c, c->rip + c->b->insns[i + j].len);
+		c->next = jit_ip(c, c->rip + c->b->insns[c->idx].len);
+		jit_jump_indirect(c, c->m64, (s32)w);
+		c->idx = i;
+		c->rip = rip0;
+	} else {
+		jit_rsp_add(c, push ? -span : span);
+		fast = c->st;
+		done = bt_emit_jmp32(&c->e);
+	}
 
 	bt_emit_patch_rel32(miss, c->e.p);
 	c->st = st0;
-	for (unsigned j = 0; j < k && !c->fail; j++) {
+	c->ended = false;
+	for (unsigned j = 0; j < nr && !c->fail; j++) {
 		const struct bt_insn *in = &c->b->insns[c->idx];
 
 		c->next = jit_ip(c, c->rip + in->len);
 		jit_insn(c, in, c->idx + 1 == c->n);
-		if (j + 1 < k) {
+		if (j + 1 < nr) {
 			c->rip = c->next;
 			c->idx++;
 		}
 	}
+	if (ret) /* both ways left the block */
+		return true;
 	/* Both ways leave the same state: what follows is compiled once for both. */
 	if (!jit_state_eq(&c->st, &fast))
 		c->fail = true;
