@@ -29,6 +29,9 @@
  * register (JMP also through memory). AH..BH only in group 1 and TEST with an immediate and as
  * MOVZX/MOVSX sources. The vector, string and scalar FP instructions jit_vec.c compiles (through
  * jit_int.h). Everything else calls the interpreter's handler.
+ *
+ * Runs of PUSH r or POP r (and a RET after pops) take one TLB lookup for the whole run, with
+ * the instructions one by one as the fallback (jit_stack_run).
  */
 #include "bt-fallback/jit/jit.h"
 
