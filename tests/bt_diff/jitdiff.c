@@ -428,7 +428,7 @@ static void jd_gen_program(struct diff_rng *rng, struct jd_case *c)
 	struct jd_gen g = { .rng = rng, .p = c->prog };
 	unsigned n = 2 + jd_rnd(rng, 40), fwd[48], nf = 0, calls[48], nc = 0;
 	unsigned func;
-	bool m32 = jd_mode != JD_64;
+	bool m32 = jd_mode != JD_64, saves;
 
 	for (unsigned i = 0; i < n && g.len < JD_PROG_MAX - 64; i++) {
 		unsigned k = jd_rnd(rng, m32 ? 20 : 24); /* vector and string cases: 64-bit */
@@ -443,6 +443,17 @@ static void jd_gen_program(struct diff_rng *rng, struct jd_case *c)
 			g.len += diff_gen_seq_insn(rng, g.p + g.len, m32);
 		} else if (k < 13) {
 			jd_gen_mem(&g, JD_PROG + g.len);
+		} else if (k < 15 && !jd_rnd(rng, 3)) {
+			/* A run of pushes or of pops, as in a prologue or an epilogue (jit_stack_run). */
+			u8 op = jd_rnd(rng, 2) ? 0x50 : 0x58;
+
+			for (unsigned j = 2 + jd_rnd(rng, 8); j--;) {
+				unsigned r = jd_rnd(rng, 16);
+
+				if ((r & 8) && !m32)
+					jd_byte(&g, 0x41);
+				jd_byte(&g, (u8)(op | (r & 7)));
+			}
 		} else if (k < 15) {
 			unsigned r = jd_rnd(rng, 16);
 
@@ -484,10 +495,19 @@ static void jd_gen_program(struct diff_rng *rng, struct jd_case *c)
 	jd_u32(&g, (u32)(0 - (g.len + 4)));
 	jd_byte(&g, 0xcc);
 	func = g.len;
+	saves = jd_rnd(rng, 2);
+	if (saves) { /* push rbx; push rbp ... pop rbp; pop rbx: runs, and pops before the RET */
+		jd_byte(&g, 0x53);
+		jd_byte(&g, 0x55);
+	}
 	if (!m32)
 		jd_byte(&g, 0x48); /* add rax, rcx; ret (add eax, ecx in 32-bit code) */
 	jd_byte(&g, 0x01);
 	jd_byte(&g, 0xc8);
+	if (saves) {
+		jd_byte(&g, 0x5d);
+		jd_byte(&g, 0x5b);
+	}
 	jd_byte(&g, 0xc3);
 	for (unsigned i = 0; i < nc; i++) {
 		u32 rel = (u32)(func - (calls[i] + 4));

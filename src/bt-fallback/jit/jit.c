@@ -78,6 +78,8 @@ int bt_jit_init(struct bt_cpu *cpu, unsigned threshold, size_t code_bytes)
 	}
 	j->threshold = threshold ? threshold : BT_JIT_THRESHOLD_DEFAULT;
 	j->bmi2 = bt_jit_host_bmi2();
+	bt_jit_perf_open(cpu, j);
+	bt_jit_perf_add(j, j->enter, 64, "bt_jit_trampoline");
 	cpu->jit = j;
 	return 0;
 
@@ -94,6 +96,7 @@ void bt_jit_destroy(struct bt_cpu *cpu)
 	if (!cpu->jit)
 		return;
 	bt_codebuf_destroy(&cpu->jit->code);
+	bt_jit_perf_close(cpu->jit);
 	free(cpu->jit->helper);
 	free(cpu->jit);
 	cpu->jit = NULL;

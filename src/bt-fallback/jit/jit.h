@@ -100,6 +100,10 @@ struct bt_jit {
 	u64 nr_nolink[BT_JIT_NOLINK_NR];
 	u64 nr_interp[BT_JIT_INTERP_NR];   /* blocks the dispatcher interpreted, by reason */
 	struct bt_jit_helper_stat *helper; /* [BT_JIT_HELPER_KEYS], counted by generated code */
+	/* What perf is told of compiled code (jit_perf.c; -1: nothing), and jitdump's mapping. */
+	int perf_map, perf_dump;
+	void *perf_dump_mark;
+	u64 perf_index;
 };
 
 /* A flat segment of 32-bit code: base 0, a 4 GiB limit (no limit check needed). */
@@ -145,6 +149,20 @@ void bt_jit_destroy(struct bt_cpu *cpu);
  * requested).
  */
 void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user);
+
+/*
+ * Telling perf about compiled code (jit_perf.c, docs/bt-jit.md "Profiling"), when the
+ * environment asks for it: VMM_BT_PERF_MAP=1 appends a line per compiled block to
+ * /tmp/perf-<pid>.map, VMM_BT_JITDUMP=<folder> a record with the code to <folder>/jit-<pid>.dump
+ * (for perf inject --jit). Opened at CPU creation, before the sandbox; written with write(2).
+ */
+void bt_jit_perf_open(const struct bt_cpu *cpu, struct bt_jit *j);
+void bt_jit_perf_close(struct bt_jit *j);
+/* len bytes of code at rx (executable view) named name. */
+void bt_jit_perf_add(struct bt_jit *j, const void *rx, size_t len, const char *name);
+/* The code of b for the CPL class user: rx (executable view), len bytes. */
+void bt_jit_perf_block(struct bt_jit *j, const void *rx, size_t len, const struct bt_block *b,
+		       bool user);
 
 /* Run generated code from entry. Returns the exit taken when it may be linked, else NULL. */
 struct bt_jit_exit *bt_jit_run(struct bt_cpu *cpu, void *entry);

@@ -29,6 +29,9 @@
  * register (JMP also through memory). AH..BH only in group 1 and TEST with an immediate and as
  * MOVZX/MOVSX sources. The vector, string and scalar FP instructions jit_vec.c compiles (through
  * jit_int.h). Everything else calls the interpreter's handler.
+ *
+ * Runs of PUSH r or POP r (and a RET after pops) take one TLB lookup for the whole run, with
+ * the instructions one by one as the fallback (jit_stack_run).
  */
 #include "bt-fallback/jit/jit.h"
 
@@ -1895,6 +1898,131 @@ static void jit_insn(struct jit_ctx *c, const struct bt_insn *in, bool last)
 	jit_helper(c, in, last);
 }
 
+/* ------------------------------------------------------------ stack runs */
+
+#define JIT_RUN_MAX 8
+
+/*
+ * The length of the run of PUSH r (push) or of POP r from instruction i on, at the mode's width
+ * and without RSP as the operand (0: none): function prologues and epilogues, which
+ * jit_stack_run compiles with one TLB lookup for the run's bytes.
+ */
+static unsigned jit_stack_run_len(const struct jit_ctx *c, unsigned i, bool *push)
+{
+	unsigned k = 0, kind = c->b->insns[i].opcode & ~7u;
+
+	if (kind != 0x50 && kind != 0x58)
+		return 0;
+	*push = kind == 0x50;
+	while (i + k < c->n && k < JIT_RUN_MAX) {
+		const struct bt_insn *in = &c->b->insns[i + k];
+
+		if ((in->opcode & ~7u) != kind || in->opsz != jit_width(c) || in->rm == CPU_RSP ||
+		    in->rep != BT_REP_NONE || in->fn == bt_op_ud)
+			break;
+		k++;
+	}
+	return k;
+}
+
+static bool jit_state_eq(const struct jit_state *a, const struct jit_state *b)
+{
+	return a->dirty == b->dirty && a->fl_host == b->fl_host && a->fl_mem == b->fl_mem &&
+	       a->lf_host == b->lf_host;
+}
+
+/*
+ * A run of pushes or pops from c->idx on (jit_stack_run_len): one lookup of the whole run's
+ * bytes, then plain moves, when they are in one page the TLB has for this access; else (a miss,
+ * a page crossing, a code page) the run's instructions one by one, each with its own lookup,
+ * slow path and precise faults. No access of the fast path can fault, so it needs no state of
+ * its own for them. Leaves c->idx at the run's last instruction, c->next after it.
+ */
+static bool jit_stack_run(struct jit_ctx *c)
+{
+	unsigned w = jit_width(c), i = c->idx, k, nr;
+	u64 rip0 = c->rip;
+	bool push, ret;
+	s32 span;
+	struct jit_state st0, fast;
+	u8 *miss, *done = NULL;
+
+	k = jit_stack_run_len(c, i, &push);
+	/* Pops and the RET after them: its return address is the run's last slot. */
+	ret = k && !push && i + k < c->n && c->b->insns[i + k].opcode == 0xc3 &&
+	      c->b->insns[i + k].opsz == w && c->b->insns[i + k].rep == BT_REP_NONE;
+	nr = k + ret;
+	if (nr < 2 || c->nr_mem + nr > JIT_STUBS || c->nr_tail + 2 * JIT_JC_MISSES > JIT_STUBS)
+		return false;
+	span = (s32)(w * nr);
+	struct bt_insn fake = { .ea_kind = BT_EA_MEM,
+				.base = CPU_RSP,
+				.index = BT_REG_NONE,
+				.disp = push ? -span : 0,
+				.asz = (u8)w,
+				.seg = CPU_SS };
+
+	jit_flags_to_mem(c);
+	st0 = c->st;
+	st0.fl_host = false; /* what the lookup leaves, also on a miss */
+	jit_ea(c, &fake);
+	miss = jit_lookup(c, (unsigned)span, push ? BT_ACC_WRITE : BT_ACC_READ);
+	c->st.fl_host = false;
+	for (unsigned j = 0; j < k; j++) {
+		unsigned r = c->b->insns[i + j].rm, h;
+		/* The j-th push stores at RSP - w * (j + 1), the j-th pop loads RSP + w * j. */
+		s32 off = push ? span - (s32)w * (s32)(j + 1) : (s32)w * (s32)j;
+
+		if (push) {
+			h = jit_src(c, r, BT_H_RAX);
+			bt_emit_mov_rm_r(&c->e, w, bt_rm_mem(BT_H_RSI, off), h);
+		} else {
+			h = c->host[r] != JIT_NONE ? c->host[r] : BT_H_RAX;
+			/* 32-bit code: a 32-bit load zeroes the upper half, as bt_set_reg does. */
+			bt_emit_mov_r_rm(&c->e, w, h, bt_rm_mem(BT_H_RSI, off));
+			jit_dst_done(c, r, h);
+		}
+	}
+	if (ret) {
+		/* As the RET of jit_native_flow: its own RSP step is what a #GP undoes. */
+		bt_emit_mov_r_rm(&c->e, w, BT_H_RAX, bt_rm_mem(BT_H_RSI, (s32)w * (s32)k));
+		jit_rsp_add(c, span);
+		jit_writeback(c, c->st.dirty);
+		c->idx = i + k;
+		for (unsigned j = 0; j < k; j++)
+			c->rip = jit_ip(c, c->rip + c->b->insns[i + j].len);
+		c->next = jit_ip(c, c->rip + c->b->insns[c->idx].len);
+		jit_jump_indirect(c, c->m64, (s32)w);
+		c->idx = i;
+		c->rip = rip0;
+	} else {
+		jit_rsp_add(c, push ? -span : span);
+		fast = c->st;
+		done = bt_emit_jmp32(&c->e);
+	}
+
+	bt_emit_patch_rel32(miss, c->e.p);
+	c->st = st0;
+	c->ended = false;
+	for (unsigned j = 0; j < nr && !c->fail; j++) {
+		const struct bt_insn *in = &c->b->insns[c->idx];
+
+		c->next = jit_ip(c, c->rip + in->len);
+		jit_insn(c, in, c->idx + 1 == c->n);
+		if (j + 1 < nr) {
+			c->rip = c->next;
+			c->idx++;
+		}
+	}
+	if (ret) /* both ways left the block */
+		return true;
+	/* Both ways leave the same state: what follows is compiled once for both. */
+	if (!jit_state_eq(&c->st, &fast))
+		c->fail = true;
+	bt_emit_patch_rel32(done, c->e.p);
+	return true;
+}
+
 void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user)
 {
 	struct bt_jit *j = cpu->jit;
@@ -1950,7 +2078,8 @@ void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user)
 		bool last = c->idx + 1 == c->n;
 
 		c->next = jit_ip(c, c->rip + in->len);
-		jit_insn(c, in, last);
+		if (!jit_stack_run(c))
+			jit_insn(c, in, last);
 		c->rip = c->next;
 		if (c->ended)
 			break;
@@ -1989,6 +2118,8 @@ void bt_jit_compile(struct bt_cpu *cpu, struct bt_block *b, bool user)
 	rec->user = user;
 	b->jit[user] = rec->entry;
 	j->nr_compiled++;
+	if (j->perf_map >= 0 || j->perf_dump >= 0)
+		bt_jit_perf_block(j, bt_codebuf_rx(c->cb, start), bt_emit_len(&c->e), b, user);
 	free(c);
 	return;
 

@@ -7,9 +7,10 @@
  * instruction: registers, flags, RIP, instruction count), code rewritten after its blocks were
  * compiled and linked (the links are undone), direct and indirect calls and returns, and a code
  * cache too small for the program (flushed when full, results unchanged), MOVSD/MOVSS and their
- * #NM with CR0.TS, the natively compiled vector, string and scalar FP instructions, and the
+ * #NM with CR0.TS, the natively compiled vector, string and scalar FP instructions, the
  * counters of why generated code returned to the dispatcher; and flat 32-bit protected-mode
- * code, compiled while its segments are flat and interpreted while DS has a base.
+ * code, compiled while its segments are flat and interpreted while DS has a base; and the
+ * jitdump and perf map that VMM_BT_JITDUMP and VMM_BT_PERF_MAP ask for.
  */
 #include "bt-fallback/bt.h"
 #include "bt-fallback/jit/jit.h"
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -565,6 +567,91 @@ static void test_jit_flat32(void **state)
 	assert_true(jit_counter(f->jit, "jit_entries", NULL, 0) > entries0);
 }
 
+/*
+ * VMM_BT_JITDUMP and VMM_BT_PERF_MAP (jit_perf.c): the dump has perf's header and a code-load
+ * record per compiled block, named by its guest RIP, with its code (as compiled: the links
+ * patched in later differ); the map has a line for it at the same address.
+ */
+static void test_jit_perf(void **state)
+{
+	char dir[] = "/tmp/bt_jit_perf.XXXXXX", path[128], line[128], want[64];
+	struct jit_fixture *f;
+	u64 gpr[16] = { 0 }, addr = 0, size = 0;
+	bool found = false, line_found = false;
+	long len;
+	u8 *buf;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	setenv("VMM_BT_JITDUMP", dir, 1);
+	setenv("VMM_BT_PERF_MAP", "1", 1);
+	assert_int_equal(jit_setup((void **)&f), 0);
+	unsetenv("VMM_BT_JITDUMP");
+	unsetenv("VMM_BT_PERF_MAP");
+	jit_expect_same(f, jit_loop, sizeof(jit_loop), gpr, 100000);
+
+	snprintf(path, sizeof(path), "%s/jit-%d.dump", dir, (int)getpid());
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	rewind(fp);
+	buf = malloc((size_t)len);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	assert_true(len >= 40);
+	assert_int_equal(*(u32 *)buf, 0x4A695444u); /* magic */
+	assert_int_equal(*(u32 *)(buf + 20), (u32)getpid());
+	/* The loop's block: from its head at CODE + 5, the JNZ's target. */
+	snprintf(want, sizeof(want), "bt_u64_%llx_n", (unsigned long long)CODE + 5);
+	for (long off = 40; off + 56 <= len;) {
+		u32 id, total; /* records are not aligned: names have any length */
+		const char *name = (const char *)buf + off + 56;
+
+		memcpy(&id, buf + off, 4);
+		memcpy(&total, buf + off + 4, 4);
+		assert_true(total >= 56 && off + total <= len);
+		if (id == 0 && !strncmp(name, want, strlen(want))) {
+			const u8 *code = (const u8 *)name + strlen(name) + 1;
+
+			memcpy(&addr, buf + off + 32, 8);
+			memcpy(&size, buf + off + 40, 8);
+			assert_int_equal(total, 56 + strlen(name) + 1 + size);
+			const u8 *now = bt_codebuf_rw(&f->jit->jit->code, (void *)addr);
+			unsigned diff = 0;
+
+			/* The code as compiled: since then only links (two rel32 fields) changed. */
+			for (u64 b = 0; b < size; b++)
+				diff += code[b] != now[b];
+			assert_in_range(diff, 0, 8);
+			found = true;
+		}
+		off += total;
+	}
+	assert_true(found);
+	free(buf);
+	unlink(path);
+
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned long a, n;
+		char name[64];
+
+		if (sscanf(line, "%lx %lx %63s", &a, &n, name) == 3 && a == addr && n == size &&
+		    !strncmp(name, want, strlen(want)))
+			line_found = true;
+	}
+	fclose(fp);
+	unlink(path);
+	rmdir(dir);
+	assert_true(line_found);
+	jit_teardown((void **)&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -582,6 +669,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_jit_vec_string, jit_setup, jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_counters, jit_setup, jit_teardown),
 		cmocka_unit_test_setup_teardown(test_jit_flat32, jit_setup, jit_teardown),
+		cmocka_unit_test(test_jit_perf),
 	};
 
 	return cmocka_run_group_tests_name("bt_jit", tests, NULL, NULL);
