@@ -30,6 +30,15 @@ def guest_dir(default):
 
 # A terminal control sequence (ECMA-48 CSI): ESC [ parameters intermediates final byte.
 CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+KERNEL_LINE = re.compile(r"\[ *\d+\.\d+\] ")
+
+
+def without_kernel_lines(out):
+    """A command's output without the kernel's console messages (lines "[ seconds] ..."), which
+    land between a command and its answer now and then ("tsc: Refined TSC clocksource
+    calibration", "random: crng init done"). Not for output that is itself kernel messages
+    (dmesg)."""
+    return "\n".join(ln for ln in out.splitlines() if not KERNEL_LINE.match(ln))
 
 # The Debian 12 systemd guest tests/integration/systemd_guest.sh builds in a folder: its kernel,
 # its own initramfs, the command line for its VMDK root on virtio-blk (no_timer_check: see

@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 
-from guest_shell import GuestError, LinuxGuest, guest_dir
+from guest_shell import GuestError, LinuxGuest, guest_dir, without_kernel_lines
 from linux_storage import build_initrd, cpio_newc
 
 SKIP = 77
@@ -227,8 +227,7 @@ def check_rng(g, vmmctl):
     the budget, and the guest's own clock says they took the time the rate allows."""
     # Without the kernel's console messages that land in the output ("random: crng init
     # done" came between the command and its answer once in a clean clone).
-    cur = "\n".join(ln for ln in must(g, "cat /sys/class/misc/hw_random/rng_current").splitlines()
-                    if not re.match(r"\[ *\d+\.\d+\] ", ln))
+    cur = without_kernel_lines(must(g, "cat /sys/class/misc/hw_random/rng_current"))
     if not cur.startswith("virtio_rng"):
         raise GuestError(f"rng_current is {cur!r}, not virtio_rng")
     out = must(g, "dd if=/dev/hwrng bs=64 count=4 2>/dev/null | od -An -v -tx1")
