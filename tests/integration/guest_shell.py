@@ -205,7 +205,8 @@ class LinuxGuest:
         return time.monotonic() - t0
 
     def run(self, command, timeout=120):
-        """Run one shell command; returns (exit status, output without the echo)."""
+        """Run one shell command; returns (exit status, output without the echo and, unless
+        the command runs dmesg, without the kernel's console messages)."""
         self.seq += 1
         tag = f"@@END{self.seq}@@"
         start = len(self.transcript)
@@ -230,6 +231,12 @@ class LinuxGuest:
         echo_end = body.rfind(f"@@END{self.seq}\"")
         if echo_end >= 0:
             body = body[body.find("\n", echo_end) + 1:]
+        # The kernel's console messages are not the command's output (it writes them to the
+        # same serial line whenever they come: "tsc: Refined TSC clocksource calibration"
+        # landed in a /proc/uptime and an nproc answer); a command reading the kernel's log
+        # keeps its lines.
+        if "dmesg" not in command:
+            body = without_kernel_lines(body)
         return int(m.group(1)), body.strip("\n")
 
     def login(self, prompt, timeout, user=b"root"):
