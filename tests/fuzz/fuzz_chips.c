@@ -231,11 +231,10 @@ static int fc_write_seed(const char *dir, const char *name, const u8 *tail, size
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (state_save(&chips_record_desc, CHIPS_STATE_RECORD, r, &b, NULL) == 0 &&
 	    (f = fopen(path, "wb")) != NULL) {
-		ret = fwrite(b.data, 1, b.len, f) == b.len &&
-				      fwrite(tail, 1, tail_len, f) == tail_len ?
-			      0 :
-			      -1;
-		ret = fclose(f) < 0 ? -1 : ret;
+		bool ok = fwrite(b.data, 1, b.len, f) == b.len &&
+			  (!tail_len || fwrite(tail, 1, tail_len, f) == tail_len);
+
+		ret = fclose(f) == 0 && ok ? 0 : -1;
 	}
 	if (ret < 0)
 		perror(path);

@@ -63,6 +63,7 @@ def wait_log(read, text, timeout=30, alive=None):
         time.sleep(0.02)
     return True
 
+
 class Response:
     def __init__(self, status, reason, headers, body):
         self.status = status

@@ -225,8 +225,6 @@ def check_rng(g, vmmctl):
     """/dev/hwrng is the device and reads RNG_READ bytes through the spec's rate limit: the
     reader never stalls (Linux 6.1's driver does after a short answer), requests waited for
     the budget, and the guest's own clock says they took the time the rate allows."""
-    # (LinuxGuest.run drops the kernel's console messages: "random: crng init done" came
-    # between the command and its answer once in a clean clone.)
     cur = must(g, "cat /sys/class/misc/hw_random/rng_current")
     if not cur.startswith("virtio_rng"):
         raise GuestError(f"rng_current is {cur!r}, not virtio_rng")

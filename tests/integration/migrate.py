@@ -95,8 +95,8 @@ def wait_listening(dst, path=None):
             return api_client.wait_listening(path, dst.proc)
         except api_client.ApiError as e:
             fail(f"the destination does not listen: {e}\n{dst.stderr()}")
-    if not api_client.wait_log(dst.stderr, "waiting for a migration", alive=lambda:
-                               dst.proc.poll() is None):
+    if not api_client.wait_log(dst.stderr, "waiting for a migration",
+                               alive=lambda: dst.proc.poll() is None):
         fail(f"the destination does not listen\n{dst.stderr()}")
 
 
